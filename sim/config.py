@@ -1,0 +1,255 @@
+"""Config schemas: dataclasses registered in Hydra's ConfigStore.
+
+Hydra merges ``conf/config.yaml`` (and the experiment chosen on the command line) into
+:class:`Config`, so a wrong key, a wrong type or an unknown option fails at compose time
+with the key's name. Options with a closed set of values are Enums. Checks that need
+more than one key (a model that does not fit its GPU, a rate that must be positive for one
+arrival kind only) happen in :mod:`sim.build`, which is the only module that reads config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+# ---------------------------------------------------------------------------- catalog
+@dataclass
+class EfficiencySpec:
+    """Achieved fraction of peak for one GPU class and precision (one set for all shapes)."""
+
+    memory: float = 0.55
+    compute: float = 0.45
+
+
+@dataclass
+class GpuSpec:
+    name: str = MISSING
+    memory_gb: float = MISSING
+    bandwidth_tbps: float = MISSING
+    # dense peak TFLOPS per precision (bf16, fp8, fp4 where the GPU has it)
+    tflops: Dict[str, float] = field(default_factory=dict)
+    # per-GPU interconnect for tensor-parallel all-reduce, GB/s in one direction
+    interconnect_gbps: float = 0.0
+    allreduce_latency_s: float = 1.0e-5
+    efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)
+    step_overhead_s: float = 0.002
+    on_demand_usd_per_hour: float = MISSING
+    reserved_usd_per_hour: float = MISSING
+    serverless_usd_per_s: Optional[float] = None
+    sources: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ModelSpec:
+    name: str = MISSING
+    kind: str = "llm"  # llm | embedding | reranker (the last two are prefill-only)
+    params_b: float = MISSING
+    active_params_b: Optional[float] = None  # MoE: parameters used per token
+    layers: int = MISSING
+    hidden: int = MISSING
+    attn_heads: int = MISSING
+    kv_heads: int = MISSING
+    head_dim: int = MISSING
+    experts: int = 0
+    experts_per_token: int = 0
+    expert_params_b: float = 0.0  # parameters inside the expert FFNs (all experts)
+    max_context: int = 131072
+    weights_gb: Dict[str, float] = field(default_factory=dict)  # published sizes per precision
+    price_in_usd_per_mtok: Optional[float] = None
+    price_out_usd_per_mtok: Optional[float] = None
+    sources: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CatalogConfig:
+    gpus: Dict[str, GpuSpec] = field(default_factory=dict)
+    models: Dict[str, ModelSpec] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------ deployments
+class PerfKind(Enum):
+    roofline = "roofline"
+    table = "table"
+
+
+@dataclass
+class PerfConfig:
+    kind: PerfKind = PerfKind.roofline
+    # table: CSV with columns decode_seqs, prefill_tokens, step_time_s (a grid), interpolated
+    table_path: Optional[str] = None
+    # table: KV-cache capacity in tokens (the roofline derives it from memory)
+    kv_capacity_tokens: Optional[int] = None
+
+
+@dataclass
+class DeploymentConfig:
+    """How one model is served: GPU class, precision, tensor parallelism, engine limits."""
+
+    gpu: str = "H100"
+    precision: str = "fp8"
+    kv_dtype: str = "bf16"
+    tp: int = 1
+    max_num_seqs: int = 256
+    max_batched_tokens: int = 8192
+    gpu_memory_utilization: float = 0.9
+    activation_reserve_gb: float = 2.0
+    perf: PerfConfig = field(default_factory=PerfConfig)
+
+
+# --------------------------------------------------------------------------- workload
+class ArrivalKind(Enum):
+    poisson = "poisson"
+    gamma = "gamma"
+    onoff = "onoff"
+    trace = "trace"
+    closed = "closed"  # fixed-concurrency closed loop (calibration, offline benchmarks)
+
+
+class RateCurve(Enum):
+    none = "none"
+    sinusoid = "sinusoid"
+    file = "file"
+
+
+class TraceFormat(Enum):
+    azure = "azure"
+    mooncake = "mooncake"
+
+
+class DuplicatePolicy(Enum):
+    default = "default"  # azure: error, mooncake: spread (its timestamps are 3 s slots)
+    error = "error"
+    keep = "keep"
+    spread = "spread"
+
+
+@dataclass
+class TraceConfig:
+    path: Optional[str] = None
+    format: TraceFormat = TraceFormat.azure
+    time_scale: float = 1.0  # stretch (>1) or compress (<1) the trace's time axis
+    rate_scale: float = 1.0  # thin (<1) or superpose shifted copies (>1), keeping its shape
+    start_s: float = 0.0  # skip this much of the trace
+    loop: bool = False  # repeat the trace to fill the horizon
+    duplicates: DuplicatePolicy = DuplicatePolicy.default
+
+
+@dataclass
+class ArrivalConfig:
+    kind: ArrivalKind = ArrivalKind.poisson
+    rate_rps: float = 1.0  # long-run mean rate for every synthetic kind
+    cv: float = 1.0  # gamma: coefficient of variation of inter-arrival times
+    on_s: float = 60.0  # onoff: mean duration of an on period (exponential)
+    off_s: float = 240.0  # onoff: mean duration of an off period (exponential)
+    off_rate_fraction: float = 0.0  # onoff: rate when off, as a fraction of the on rate
+    curve: RateCurve = RateCurve.none  # modulates poisson/gamma/onoff by a rate curve
+    period_s: float = 86400.0  # sinusoid period
+    peak_to_trough: float = 3.0  # sinusoid peak/trough ratio
+    phase_s: float = 0.0  # sinusoid: time of the trough
+    curve_path: Optional[str] = None  # file curve: CSV time_s,rate (relative shape)
+    concurrency: int = 1  # closed: number of clients, each sends again when served
+    trace: TraceConfig = field(default_factory=TraceConfig)
+
+
+class LengthKind(Enum):
+    fixed = "fixed"
+    lognormal = "lognormal"
+    geometric = "geometric"
+    empirical = "empirical"  # from a PMF file (value,probability) or a trace's column
+    trace = "trace"  # the lengths recorded with each replayed trace request
+
+
+@dataclass
+class LengthConfig:
+    kind: LengthKind = LengthKind.fixed
+    mean: float = 512.0
+    cv: float = 1.0
+    min: int = 1
+    max: int = 32768
+    path: Optional[str] = None  # empirical: PMF CSV or a trace file
+    column: Optional[str] = None  # empirical from a trace: input_tokens | output_tokens
+
+
+@dataclass
+class TenantConfig:
+    model: str = MISSING
+    arrival: ArrivalConfig = field(default_factory=ArrivalConfig)
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=1024))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
+    slo_ttft_s: float = 2.0
+
+
+# ----------------------------------------------------------------------------- setups
+class EngineKind(Enum):
+    fluid = "fluid"
+    step = "step"
+
+
+class RouterKind(Enum):
+    central = "central"  # one queue per model, replicas pull when they have room
+    jsq = "jsq"  # join the replica with the fewest outstanding requests
+    round_robin = "round_robin"
+
+
+class PriceMode(Enum):
+    on_demand = "on_demand"
+    reserved = "reserved"
+
+
+@dataclass
+class DedicatedConfig:
+    # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
+    replicas: Dict[str, int] = field(default_factory=dict)
+    router: RouterKind = RouterKind.central
+    runtime_speedup: float = 1.0
+    pricing: PriceMode = PriceMode.reserved
+    max_queue: int = 100000  # per model; requests beyond it are rejected (queue_full)
+
+
+@dataclass
+class OutputConfig:
+    parquet: bool = True
+    report: bool = True
+    plots: bool = True
+    progress: bool = True
+
+
+@dataclass
+class CalibrationConfig:
+    # rows of the calibration set to run ("all" or a list of ids)
+    rows: List[str] = field(default_factory=lambda: ["all"])
+    tolerance: float = 0.25
+    offline_requests: int = 3000
+    closed_loop_requests_per_client: int = 6
+
+
+@dataclass
+class Config:
+    name: str = "default"  # names the results folder: results/<name>/<timestamp>
+    seed: int = 0
+    job: str = "simulate"
+    horizon_s: float = 600.0
+    drain_s: float = 1800.0
+    engine: EngineKind = EngineKind.fluid
+    setups: List[str] = field(default_factory=lambda: ["dedicated"])
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    deployments: Dict[str, DeploymentConfig] = field(default_factory=dict)
+    tenants: Dict[str, TenantConfig] = field(default_factory=dict)
+    dedicated: DedicatedConfig = field(default_factory=DedicatedConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    # free-form notes an experiment carries into its report (question, expectation)
+    notes: Dict[str, Any] = field(default_factory=dict)
+
+
+def register() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="servesim_schema", node=Config)
+
+
+register()

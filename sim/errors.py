@@ -1,0 +1,36 @@
+"""User-facing errors.
+
+Anything the user can fix (a config key, a trace file, an impossible deployment) raises
+:class:`InputError` with a message that names the key, or the file and line. The command
+line prints that message alone and exits with status 2; programming errors keep their
+tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: a config key, a data file or a combination that cannot be simulated."""
+
+    def __init__(self, message: str, *, key: str | None = None, path: str | None = None,
+                 line: int | None = None):
+        self.key = key
+        self.path = path
+        self.line = line
+        where = []
+        if path is not None:
+            where.append(f"{path}:{line}" if line is not None else str(path))
+        if key is not None:
+            where.append(f"config key '{key}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+def require(condition: bool, key: str, message: str) -> None:
+    """Raise an :class:`InputError` about ``key`` unless ``condition`` holds."""
+    if not condition:
+        raise InputError(message, key=key)
+
+
+class InvariantError(AssertionError):
+    """A simulated run broke one of its own accounting invariants (a bug, not bad input)."""

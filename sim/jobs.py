@@ -1,0 +1,75 @@
+"""The ``simulate`` job: one workload, every requested setup, tables and files."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from sim.build import build_catalog
+from sim.errors import InputError
+from sim.metrics.summary import requests_frame, summarize
+from sim.runner import Result, job, progress_printer, write_outputs
+from sim.simulate import simulate
+from sim.workload import build_workload
+
+
+def model_prices(catalog, models) -> dict:
+    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok)
+            for m in models}
+
+
+def simulate_setups(cfg, progress: bool = False):
+    """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
+    catalog = build_catalog(cfg)
+    setups = list(cfg.setups)
+    if not setups:
+        raise InputError("no setups to run", key="setups")
+    if len(set(setups)) != len(setups):
+        raise InputError(f"setups repeat: {setups}", key="setups")
+    workload = build_workload(cfg, catalog, int(cfg.calibration.closed_loop_requests_per_client))
+    runs = []
+    for name in setups:
+        update, close = progress_printer(progress, name)
+        try:
+            runs.append(simulate(cfg, workload, name, catalog, update))
+        finally:
+            close()
+    return workload, runs, catalog
+
+
+def frames(cfg, workload, runs, catalog):
+    prices = model_prices(catalog, workload.models)
+    summary = pd.concat([summarize(workload, r, prices) for r in runs], ignore_index=True)
+    want_requests = bool(cfg.output.parquet)
+    requests = (pd.concat([requests_frame(workload, r) for r in runs], ignore_index=True)
+                if want_requests else pd.DataFrame())
+    return summary, requests
+
+
+def stability_notes(workload, runs) -> list[str]:
+    """Warn when a setup could not keep up with the offered load."""
+    notes = []
+    for r in runs:
+        log = r.log
+        offered = len(workload)
+        rejected = int((log.outcome == 2).sum())
+        failed = int((log.outcome == 3).sum())
+        if offered and (rejected + failed) / offered > 0.01:
+            notes.append(f"{r.setup}: {rejected} rejected and {failed} failed of {offered} "
+                         "requests: the setup is unstable or undersized at this load.")
+    return notes
+
+
+@job("simulate")
+def simulate_job(cfg, out_dir, progress) -> Result:
+    t0 = time.perf_counter()
+    workload, runs, catalog = simulate_setups(cfg, progress)
+    summary, requests = frames(cfg, workload, runs, catalog)
+    res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
+    res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],
+                                       "wall_s": [round(time.perf_counter() - t0, 3)]})
+    if out_dir is not None:
+        res.tables.pop("wall")  # wall time is not deterministic; keep files byte-identical
+        write_outputs(res, cfg, out_dir)
+    return res

@@ -1,0 +1,1 @@
+"""Per-request log, usage ledger, summaries."""

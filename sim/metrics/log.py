@@ -1,0 +1,113 @@
+"""Columnar per-request log and GPU usage ledger of one setup's run.
+
+The log is preallocated numpy columns indexed by request id (about 60 bytes a request),
+written once when a request ends. Writing an outcome twice raises
+:class:`~sim.errors.InvariantError` on the spot: every request ends exactly once, as
+completed, rejected (with a reason) or failed (with a reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import InvariantError
+
+OUTCOMES = ("pending", "completed", "rejected", "failed")
+PENDING, COMPLETED, REJECTED, FAILED = range(4)
+
+
+class Codes:
+    """Small registry of names (tiers, reasons, storage tiers) stored as int8 codes."""
+
+    def __init__(self, *names: str):
+        self.names: list[str] = list(names)
+        self._index = {n: i for i, n in enumerate(self.names)}
+
+    def code(self, name: str) -> int:
+        i = self._index.get(name)
+        if i is None:
+            i = self._index[name] = len(self.names)
+            self.names.append(name)
+        return i
+
+
+class RequestLog:
+    def __init__(self, n: int):
+        self.n = n
+        self.arrival_s = np.full(n, np.nan)
+        self.admit_s = np.full(n, np.nan)
+        self.first_s = np.full(n, np.nan)
+        self.finish_s = np.full(n, np.nan)
+        self.replica = np.full(n, -1, np.int32)
+        self.tier = np.zeros(n, np.int8)
+        self.outcome = np.zeros(n, np.int8)
+        self.reason = np.zeros(n, np.int8)
+        self.cold_wait_s = np.zeros(n)
+        self.cold_tier = np.zeros(n, np.int8)
+        self.attempts = np.zeros(n, np.int8)
+        self.tiers = Codes("dedicated", "serverless", "burst")
+        self.reasons = Codes("")
+        self.cold_tiers = Codes("")
+        self.open = n  # requests not yet ended
+
+    def _end(self, rid: int, outcome: int) -> None:
+        if self.outcome[rid] != PENDING:
+            raise InvariantError(
+                f"request {rid} ended twice: {OUTCOMES[self.outcome[rid]]} then {OUTCOMES[outcome]}")
+        self.outcome[rid] = outcome
+        self.open -= 1
+
+    def complete(self, req, tier: int) -> None:
+        rid = req.id
+        self._end(rid, COMPLETED)
+        self.admit_s[rid] = req.t_admit
+        self.first_s[rid] = req.t_first
+        self.finish_s[rid] = req.t_done
+        self.replica[rid] = req.replica
+        self.tier[rid] = tier
+        self.attempts[rid] = min(req.attempts, 127)
+
+    def reject(self, rid: int, reason: str, tier: int = 0) -> None:
+        self._end(rid, REJECTED)
+        self.reason[rid] = self.reasons.code(reason)
+        self.tier[rid] = tier
+
+    def fail(self, rid: int, reason: str, tier: int = 0) -> None:
+        self._end(rid, FAILED)
+        self.reason[rid] = self.reasons.code(reason)
+        self.tier[rid] = tier
+
+    def cold(self, rid: int, wait_s: float, storage_tier: str) -> None:
+        """Record that the request waited ``wait_s`` for a replica loading from a tier."""
+        self.cold_wait_s[rid] = wait_s
+        self.cold_tier[rid] = self.cold_tiers.code(storage_tier)
+
+
+@dataclass
+class UsageRow:
+    """One replica's life: what it ran on, when it was up, how busy, how it is billed."""
+
+    model: str
+    gpu: str
+    gpus: int
+    tier: str  # dedicated | serverless | burst ...
+    start_s: float
+    end_s: float
+    busy_s: float
+    billing: str  # gpu_hour | gpu_second | per_token (the GPU time is the provider's)
+    usd_per_gpu_hour: float
+    loading_s: float = 0.0  # part of [start, end) spent loading (cold start)
+    min_increment_s: float = 0.0  # gpu_second billing: each bill is at least this long
+
+    @property
+    def up_s(self) -> float:
+        return max(self.end_s - self.start_s, 0.0)
+
+    @property
+    def cost_usd(self) -> float:
+        if self.billing == "per_token":
+            return 0.0  # billed per request, see sim.cost
+        billed = max(self.up_s, self.min_increment_s) if self.up_s > 0 else 0.0
+        return billed * self.gpus * self.usd_per_gpu_hour / 3600.0

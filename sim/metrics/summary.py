@@ -1,0 +1,130 @@
+"""From a run's log and ledger to the per-request frame and the (setup, tenant) summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.cost import attribute_cost
+from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, REJECTED
+
+ALL = "__all__"
+
+SUMMARY_COLUMNS = [
+    "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
+    "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "ttft_p999_s", "ttft_mean_s",
+    "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s",
+    "cold_starts", "cold_start_wait_p99_s", "input_tokens", "output_tokens", "throughput_tok_s",
+    "cost_usd", "cost_per_mtok_out_usd", "cost_per_1k_requests_usd", "gpu_hours",
+    "gpu_utilization", "slo_ttft_s", "slo_attainment",
+]
+
+
+def requests_frame(workload, run) -> pd.DataFrame:
+    """One row per request of one setup's run (the requests.parquet contract)."""
+    log = run.log
+    n = log.n
+    arrival = log.arrival_s
+    first, finish = log.first_s, log.finish_s
+    out = workload.output_tokens
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(out > 1, (finish - first) / (out - 1), np.nan)
+
+    def cat(codes, names):
+        return pd.Categorical.from_codes(codes.astype(np.int16), categories=list(names))
+
+    return pd.DataFrame({
+        "request_id": np.arange(n, dtype=np.int64),
+        "setup": pd.Categorical([run.setup] * n) if n else pd.Categorical([]),
+        "tenant": cat(workload.tenant, workload.tenants),
+        "model": cat(workload.model, workload.models),
+        "tier": cat(log.tier, log.tiers.names),
+        "replica": log.replica,
+        "arrival_s": arrival,
+        "admit_s": log.admit_s,
+        "first_token_s": first,
+        "finish_s": finish,
+        "input_tokens": workload.input_tokens,
+        "output_tokens": out,
+        "ttft_s": first - arrival,
+        "tpot_s": tpot,
+        "e2e_s": finish - arrival,
+        "cold_start_wait_s": log.cold_wait_s,
+        "cold_start_tier": cat(log.cold_tier, log.cold_tiers.names),
+        "attempts": log.attempts,
+        "outcome": cat(log.outcome, OUTCOMES),
+        "reason": cat(log.reason, log.reasons.names),
+    })
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    x = x[~np.isnan(x)]
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
+    outcome = df_cols["outcome"][sel]
+    done = outcome == COMPLETED
+    ttft = df_cols["ttft"][sel][done]
+    tpot = df_cols["tpot"][sel][done]
+    e2e = df_cols["e2e"][sel][done]
+    cold = df_cols["cold"][sel]
+    out_tok = int(df_cols["out"][sel][done].sum())
+    in_tok = int(df_cols["in"][sel][done].sum())
+    n = int(sel.sum())
+    met = float(np.count_nonzero(ttft <= slo)) / n if n and slo is not None else float("nan")
+    return {
+        "setup": setup, "tenant": tenant, "model": model, "requests": n,
+        "completed": int(done.sum()),
+        "rejected": int(np.count_nonzero(outcome == REJECTED)),
+        "failed": int(np.count_nonzero(outcome == FAILED)),
+        "ttft_p50_s": _pct(ttft, 50), "ttft_p90_s": _pct(ttft, 90), "ttft_p99_s": _pct(ttft, 99),
+        "ttft_p999_s": _pct(ttft, 99.9),
+        "ttft_mean_s": float(ttft.mean()) if ttft.size else float("nan"),
+        "tpot_p50_s": _pct(tpot, 50), "tpot_p99_s": _pct(tpot, 99),
+        "e2e_p50_s": _pct(e2e, 50), "e2e_p99_s": _pct(e2e, 99),
+        "cold_starts": int(np.count_nonzero(cold > 0)),
+        "cold_start_wait_p99_s": _pct(cold[cold > 0], 99) if (cold > 0).any() else 0.0,
+        "input_tokens": in_tok, "output_tokens": out_tok,
+        "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
+        "slo_ttft_s": slo if slo is not None else float("nan"),
+        "slo_attainment": met,
+    }
+
+
+def summarize(workload, run, prices) -> pd.DataFrame:
+    """Rows per tenant of one setup plus an ``__all__`` row."""
+    log = run.log
+    cols = {
+        "outcome": log.outcome,
+        "ttft": log.first_s - log.arrival_s,
+        "tpot": np.where(workload.output_tokens > 1,
+                         (log.finish_s - log.first_s) / np.maximum(workload.output_tokens - 1, 1),
+                         np.nan),
+        "e2e": log.finish_s - log.arrival_s,
+        "cold": log.cold_wait_s,
+        "out": workload.output_tokens.astype(np.int64),
+        "in": workload.input_tokens.astype(np.int64),
+    }
+    costs = attribute_cost(workload, run, prices)
+    rows = []
+    for ti, name in enumerate(workload.tenants):
+        sel = workload.tenant == ti
+        model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
+        r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
+        r.update(costs.tenant(name, model))
+        rows.append(r)
+    sel = np.ones(len(workload), bool)
+    r = _row(run.setup, ALL, "", sel, cols, None, run.period_s)
+    # SLO attainment over all requests, each against its own tenant's SLO
+    slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
+    met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
+    r["slo_attainment"] = float(met.mean()) if len(workload) else float("nan")
+    r.update(costs.total())
+    rows.append(r)
+    df = pd.DataFrame(rows)
+    df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
+                                           df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
+    df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
+                                              df["cost_usd"] / df["completed"] * 1e3, np.nan)
+    return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]

@@ -1,0 +1,25 @@
+"""Resolving data paths given in config (traces, rate curves, PMFs, perf tables)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_traces_dir() -> str:
+    """``$SERVESIM_TRACES``, else ``../shared/traces`` next to the project checkout."""
+    env = os.environ.get("SERVESIM_TRACES")
+    if env:
+        return env
+    return str((PROJECT_ROOT.parent / "shared" / "traces").resolve())
+
+
+def resolve(path: str) -> str:
+    """A relative path is taken from the working directory, else from the project root."""
+    p = Path(os.path.expanduser(path))
+    if p.is_absolute() or p.exists():
+        return str(p)
+    alt = PROJECT_ROOT / p
+    return str(alt) if alt.exists() else str(p)

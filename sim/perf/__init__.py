@@ -1,0 +1,190 @@
+"""Performance models: the time of one continuous-batching iteration of one replica.
+
+A replica is one model on ``tp`` GPUs of one class. Every engine asks only two things of it:
+
+``step_time(decode_seqs, prefill_tokens, kv_tokens, attn_pairs) -> seconds``
+    one iteration that advances ``decode_seqs`` sequences by one token each and runs
+    ``prefill_tokens`` prompt tokens, while ``kv_tokens`` tokens sit in the KV cache (all
+    of them are read) and attention scores ``attn_pairs`` (query, key) pairs.
+``kv_capacity_tokens``
+    how many tokens of KV cache fit beside the weights.
+
+Kinds: :class:`RooflinePerf` (default) and :class:`TablePerf` (measured points).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from sim.catalog import Gpu, Model
+from sim.errors import InputError
+
+
+class PerfModel(Protocol):
+    kv_capacity_tokens: int
+
+    def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
+                  attn_pairs: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model served on ``tp`` GPUs of one class at one precision."""
+
+    model: Model
+    gpu: Gpu
+    precision: str = "fp8"
+    kv_dtype: str = "bf16"
+    tp: int = 1
+    max_num_seqs: int = 256
+    max_batched_tokens: int = 8192
+    gpu_memory_utilization: float = 0.9
+    activation_reserve_gb: float = 2.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.key} on {self.tp}x{self.gpu.key} {self.precision}"
+
+
+class RooflinePerf:
+    """Iteration time from bytes moved and FLOPs done, each against an achieved peak.
+
+    t = (max(memory_time, compute_time) + step_overhead + all_reduce_time) / runtime_speedup
+
+    * memory: the weights read once per iteration (for MoE, the experts the batch touches)
+      plus every cached KV token, at ``bandwidth x efficiency.memory``;
+    * compute: 2 x active parameters per token plus 4 x layers x query width per attention
+      pair, at ``peak(precision) x efficiency.compute``;
+    * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
+      ring all-reduces of the activations per layer.
+    """
+
+    def __init__(self, dep: Deployment, runtime_speedup: float = 1.0):
+        m, g, tp = dep.model, dep.gpu, dep.tp
+        eff = g.efficiency_for(dep.precision)
+        self.deployment = dep
+        self.runtime_speedup = float(runtime_speedup)
+        weight_bytes = m.weight_bytes(dep.precision)
+        self.weight_bytes_per_gpu = weight_bytes / tp
+        kv_shards = min(tp, m.kv_heads)
+        self.kv_bytes_per_token_per_gpu = m.kv_bytes_per_token(dep.kv_dtype) / kv_shards
+        self._bw = g.bandwidth_tbps * 1e12 * eff.memory
+        self._flops = g.peak_flops(dep.precision) * eff.compute
+        self._flops_per_token = 2.0 * m.active_params_b * 1e9 / tp
+        self._flops_per_pair = 4.0 * m.layers * m.attn_heads * m.head_dim / tp
+        self._overhead = g.step_overhead_s
+        if tp > 1:
+            ring = 2.0 * (tp - 1) / tp
+            self._comm_fixed = 2 * m.layers * g.allreduce_latency_s
+            self._comm_per_token = (2 * m.layers * m.hidden * 2.0 * ring
+                                    / (g.interconnect_gbps * 1e9))
+        else:
+            self._comm_fixed = 0.0
+            self._comm_per_token = 0.0
+        # MoE: only the experts that some token of the batch routes to are read.
+        if m.experts > 0 and m.expert_params_b > 0:
+            frac = m.expert_params_b / m.params_b
+            self._expert_bytes = self.weight_bytes_per_gpu * frac
+            self._dense_bytes = self.weight_bytes_per_gpu - self._expert_bytes
+            self._expert_miss = 1.0 - m.experts_per_token / m.experts
+        else:
+            self._expert_bytes = 0.0
+            self._dense_bytes = self.weight_bytes_per_gpu
+            self._expert_miss = 1.0
+        free = (g.memory_gb * 1e9 * dep.gpu_memory_utilization - self.weight_bytes_per_gpu
+                - dep.activation_reserve_gb * 1e9)
+        cap = int(free / self.kv_bytes_per_token_per_gpu) if free > 0 else 0
+        if cap < dep.max_batched_tokens and not m.prefill_only:
+            raise InputError(
+                f"{dep.label} does not fit: weights take {self.weight_bytes_per_gpu / 1e9:.1f} GB "
+                f"of each GPU's {g.memory_gb:g} GB, leaving room for {max(cap, 0)} KV tokens "
+                f"(fewer than one batch of {dep.max_batched_tokens}); raise tp or use another GPU",
+                key=f"deployments.{m.key}")
+        self.kv_capacity_tokens = max(cap, 0) if not m.prefill_only else max(cap, 1 << 30)
+
+    def weight_bytes_read(self, tokens: float) -> float:
+        if self._expert_bytes == 0.0:
+            return self._dense_bytes
+        touched = 1.0 - self._expert_miss ** max(tokens, 1.0)
+        return self._dense_bytes + self._expert_bytes * touched
+
+    def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
+                  attn_pairs: float) -> float:
+        tokens = decode_seqs + prefill_tokens
+        if self._expert_bytes == 0.0:
+            wb = self._dense_bytes
+        else:
+            wb = self._dense_bytes + self._expert_bytes * (
+                1.0 - self._expert_miss ** (tokens if tokens > 1.0 else 1.0))
+        mem = (wb + kv_tokens * self.kv_bytes_per_token_per_gpu) / self._bw
+        comp = (tokens * self._flops_per_token + attn_pairs * self._flops_per_pair) / self._flops
+        t = (mem if mem > comp else comp) + self._overhead
+        if self._comm_fixed:
+            t += self._comm_fixed + tokens * self._comm_per_token
+        return t / self.runtime_speedup
+
+
+class TablePerf:
+    """Measured iteration times on a (decode_seqs x prefill_tokens) grid, interpolated.
+
+    The CSV has columns ``decode_seqs,prefill_tokens,step_time_s`` and covers a full grid
+    (every decode_seqs value with every prefill_tokens value). Between grid points the time
+    is bilinear; beyond the grid it is extrapolated linearly from the edge cells. KV and
+    attention terms are whatever the measurement contained.
+    """
+
+    def __init__(self, path: str | Path, kv_capacity_tokens: int, runtime_speedup: float = 1.0,
+                 key: str = "deployments.<model>.perf.table_path"):
+        from scipy.interpolate import RegularGridInterpolator
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("perf table file not found", key=key, path=str(path))
+        rows = []
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            need = {"decode_seqs", "prefill_tokens", "step_time_s"}
+            if reader.fieldnames is None or not need <= set(reader.fieldnames):
+                raise InputError(f"needs columns {sorted(need)}, has {reader.fieldnames}",
+                                 path=str(path), line=1)
+            for i, row in enumerate(reader, start=2):
+                try:
+                    vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
+                            float(row["step_time_s"]))
+                except (TypeError, ValueError):
+                    raise InputError("non-numeric value", path=str(path), line=i) from None
+                if not all(math.isfinite(v) and v >= 0 for v in vals) or vals[2] <= 0:
+                    raise InputError("values must be finite, step_time_s > 0", path=str(path), line=i)
+                rows.append(vals)
+        if not rows:
+            raise InputError("perf table has no rows", path=str(path))
+        arr = np.array(rows)
+        ds, ps = np.unique(arr[:, 0]), np.unique(arr[:, 1])
+        grid = np.full((ds.size, ps.size), np.nan)
+        for d, p, t in rows:
+            grid[np.searchsorted(ds, d), np.searchsorted(ps, p)] = t
+        if np.isnan(grid).any():
+            raise InputError("perf table must cover every decode_seqs x prefill_tokens pair",
+                             path=str(path))
+        if ds.size < 2 or ps.size < 2:
+            raise InputError("perf table needs at least two values on each axis", path=str(path))
+        self._interp = RegularGridInterpolator((ds, ps), grid, bounds_error=False, fill_value=None)
+        self.kv_capacity_tokens = int(kv_capacity_tokens)
+        self.runtime_speedup = float(runtime_speedup)
+        self._cache: dict[tuple[float, float], float] = {}
+
+    def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
+                  attn_pairs: float) -> float:
+        k = (decode_seqs, prefill_tokens)
+        t = self._cache.get(k)
+        if t is None:
+            t = float(self._interp([[decode_seqs, prefill_tokens]])[0])
+            if len(self._cache) < 100_000:
+                self._cache[k] = t
+        return max(t, 1e-9) / self.runtime_speedup

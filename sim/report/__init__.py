@@ -1,0 +1,1 @@
+"""Reports and figures from results on disk or in memory; never re-simulates."""

@@ -1,0 +1,50 @@
+"""The comparison table printed at the end of a run."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("completed", "done"),
+           ("ttft_p50_s", "TTFT p50"), ("ttft_p99_s", "TTFT p99"), ("tpot_p50_s", "TPOT p50"),
+           ("cold_starts", "cold"), ("cost_usd", "cost $"), ("cost_per_mtok_out_usd", "$/M out"),
+           ("slo_attainment", "SLO")]
+
+
+def _fmt(col: str, v) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "-"
+        if col.endswith("_s"):
+            return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
+        if col == "slo_attainment":
+            return f"{100 * v:.1f}%"
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
+    cols = [(c, h) for c, h in columns if c in df.columns]
+    rows = [[_fmt(c, r[c]) for c, _ in cols] for _, r in df.iterrows()]
+    heads = [h for _, h in cols]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(heads)]
+    line = lambda cells: "  ".join(c.rjust(w) if i > 1 else c.ljust(w)  # noqa: E731
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(heads), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def print_result(res, cfg) -> None:
+    for name, table in res.tables.items():
+        if name in ("wall",):
+            continue
+        print(f"\n{name}:")
+        print(table.to_string(index=False))
+    if len(res.summary):
+        print()
+        print(format_table(res.summary))
+    for note in res.notes:
+        print(f"note: {note}")
+    if res.out_dir:
+        print(f"\nresults: {res.out_dir}")

@@ -1,0 +1,48 @@
+"""``report.md``: the run's question, its tables and its figures."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+
+def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    if df.empty:
+        return "_(empty)_\n"
+    cols = list(df.columns)
+    out = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            if isinstance(v, float):
+                cells.append("-" if math.isnan(v) else format(v, floatfmt))
+            else:
+                cells.append(str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def run_report(res, cfg) -> str:
+    notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
+    parts = [f"# servesim run: {cfg.name}\n"]
+    if notes.get("question"):
+        parts.append(f"**Question.** {notes['question']}\n")
+    parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
+                 f"engine `{OmegaConf.select(cfg, 'engine')}`, setups {list(cfg.setups)}.\n")
+    for name, table in res.tables.items():
+        parts.append(f"## {name}\n\n{md_table(table)}")
+    if len(res.summary):
+        keep = [c for c in ("setup", "tenant", "requests", "completed", "rejected", "failed",
+                            "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "e2e_p99_s", "cold_starts",
+                            "cost_usd", "cost_per_mtok_out_usd", "gpu_utilization",
+                            "slo_attainment") if c in res.summary.columns]
+        parts.append("## Summary\n\n" + md_table(res.summary[keep]))
+    if res.notes:
+        parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in res.notes) + "\n")
+    for f in res.figures:
+        if f.endswith(".png"):
+            parts.append(f"![{f}]({f})\n")
+    return "\n".join(parts)

@@ -1,0 +1,142 @@
+"""Arrival processes, generated as sorted arrays of times in [0, horizon).
+
+Every synthetic kind takes ``rate_rps`` as its long-run mean rate, so a load sweep changes
+one key whatever the shape:
+
+* ``poisson``: exponential gaps;
+* ``gamma``: renewal process with Gamma gaps of the given coefficient of variation,
+  started in equilibrium (the first gap is a uniform fraction of a length-biased one);
+* ``onoff``: two-state Markov-modulated Poisson process with exponential on and off
+  periods, started in its stationary state;
+* any of the three may be modulated by a rate curve (a sinusoid with a given
+  peak-to-trough ratio, or a file) by time change: the process runs in "operational
+  time" u = integral of the curve's shape, normalised to mean 1, and u maps back to t;
+* ``trace``: replay of an Azure or Mooncake trace, time-scaled, rate-scaled (thinned, or
+  superposed with copies shifted by independent random offsets), optionally looped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.workload.traces import Trace
+
+
+def poisson(rate: float, horizon: float, rng: np.random.Generator) -> np.ndarray:
+    n = rng.poisson(rate * horizon)
+    return np.sort(rng.uniform(0.0, horizon, n))
+
+
+def gamma_renewal(rate: float, cv: float, horizon: float, rng: np.random.Generator) -> np.ndarray:
+    shape = 1.0 / (cv * cv)
+    scale = 1.0 / (rate * shape)
+    first = rng.uniform() * rng.gamma(shape + 1.0, scale)  # forward recurrence time
+    chunks = [np.array([first])]
+    total = first
+    expect = int(rate * horizon * 1.1) + 16
+    while total < horizon:
+        gaps = rng.gamma(shape, scale, expect)
+        c = total + np.cumsum(gaps)
+        chunks.append(c)
+        total = c[-1]
+    t = np.concatenate(chunks)
+    return t[t < horizon]
+
+
+def onoff(rate: float, on_s: float, off_s: float, off_fraction: float, horizon: float,
+          rng: np.random.Generator) -> np.ndarray:
+    on_rate = rate * (on_s + off_s) / (on_s + off_fraction * off_s)
+    off_rate = on_rate * off_fraction
+    state_on = rng.uniform() < on_s / (on_s + off_s)
+    bounds, states = [0.0], []
+    t = 0.0
+    while t < horizon:
+        d = rng.exponential(on_s if state_on else off_s)
+        states.append(state_on)
+        t = min(t + d, horizon)
+        bounds.append(t)
+        state_on = not state_on
+    out = []
+    for (a, b), s in zip(zip(bounds[:-1], bounds[1:]), states):
+        r = on_rate if s else off_rate
+        if r > 0 and b > a:
+            n = rng.poisson(r * (b - a))
+            out.append(rng.uniform(a, b, n))
+    if not out:
+        return np.empty(0)
+    return np.sort(np.concatenate(out))
+
+
+class RateCurve:
+    """A non-negative shape s(t) with mean 1, and the time change u(t) = integral of s."""
+
+    def __init__(self, t: np.ndarray, s: np.ndarray):
+        self.t = t
+        self.s = s
+        u = np.concatenate([[0.0], np.cumsum(np.diff(t) * (s[1:] + s[:-1]) / 2.0)])
+        self.u = u
+
+    @classmethod
+    def sinusoid(cls, period_s: float, peak_to_trough: float, phase_s: float, horizon: float):
+        a = (peak_to_trough - 1.0) / (peak_to_trough + 1.0)
+        n = max(2048, int(horizon / period_s * 2048) + 1)
+        t = np.linspace(0.0, horizon, n)
+        s = 1.0 - a * np.cos(2 * np.pi * (t - phase_s) / period_s)  # trough at phase_s
+        return cls(t, s)
+
+    @classmethod
+    def from_points(cls, times: np.ndarray, rates: np.ndarray, horizon: float):
+        """Piecewise-linear shape through (time, rate) points, repeated to fill the horizon
+        and normalised to a time-weighted mean of 1 over one repetition."""
+        span = times[-1] - times[0]
+        base = (times - times[0])
+        mean = np.trapezoid(rates, base) / span
+        reps = int(np.ceil(horizon / span)) + 1
+        t = np.concatenate([base[:-1] + k * span for k in range(reps)] + [[reps * span]])
+        s = np.concatenate([rates[:-1]] * reps + [[rates[-1]]]) / mean
+        return cls(t, s)
+
+    def warp(self, u_times: np.ndarray) -> np.ndarray:
+        """Map operational times back to real times."""
+        return np.interp(u_times, self.u, self.t)
+
+    def u_at(self, t: float) -> float:
+        return float(np.interp(t, self.t, self.u))
+
+
+def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, start_s: float,
+           loop: bool, rng: np.random.Generator) -> np.ndarray:
+    """Indices into the trace and arrival times: returns (times, indices)."""
+    t = trace.t_s
+    keep = t >= start_s
+    idx = np.flatnonzero(keep)
+    base = (t[keep] - start_s) * time_scale
+    span = (trace.duration_s - start_s) * time_scale
+    if base.size == 0:
+        raise InputError(f"the trace has no requests after start_s={start_s}",
+                         key="arrival.trace.start_s")
+    span = max(span, float(base[-1]) + 1e-9)
+    if loop and span > 0:
+        reps = int(np.ceil(horizon / span))
+        base = np.concatenate([base + k * span for k in range(reps)])
+        idx = np.tile(idx, reps)
+    # rate scaling: k whole copies shifted by independent offsets, plus a thinned extra copy
+    whole = int(np.floor(rate_scale))
+    frac = rate_scale - whole
+    times, which = [], []
+    length = span if not loop else max(span * int(np.ceil(horizon / span)), span)
+    for c in range(whole + (1 if frac > 0 else 0)):
+        off = 0.0 if c == 0 else rng.uniform(0.0, length)
+        tc = base + off
+        if c > 0:
+            tc = np.mod(tc, length)
+        sel = np.ones(base.size, bool) if c < whole else (rng.uniform(size=base.size) < frac)
+        times.append(tc[sel])
+        which.append(idx[sel])
+    tt = np.concatenate(times)
+    ii = np.concatenate(which)
+    inside = tt < horizon
+    tt, ii = tt[inside], ii[inside]
+    order = np.lexsort((ii, tt))
+    return tt[order], ii[order]

@@ -1,0 +1,160 @@
+"""Readers for request traces, with validation that names the file and line.
+
+Formats (see ../shared/traces/README.md):
+
+* ``azure``: CSV ``TIMESTAMP,ContextTokens,GeneratedTokens`` with timestamps like
+  ``2023-11-16 18:17:03.9799600`` (Azure LLM inference trace 2023, Patel et al., ISCA'24);
+* ``mooncake``: JSON lines with ``timestamp`` (ms), ``input_length``, ``output_length``
+  (Mooncake, Qin et al., FAST'25). Its conversation trace records arrivals in ~3 s slots,
+  so equal timestamps are expected there and, by default, spread evenly over the slot.
+
+Every reader returns seconds from the first request, input and output token counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+
+
+@dataclass(frozen=True)
+class Trace:
+    path: str
+    t_s: np.ndarray  # seconds from the first request, non-decreasing
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t_s[-1]) if self.t_s.size else 0.0
+
+
+def _read_text(path: Path, key: str) -> str:
+    if not path.is_file():
+        raise InputError("trace file not found", key=key, path=str(path))
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(path),
+                         line=line) from None
+
+
+def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minimum: int) -> np.ndarray:
+    num = pd.to_numeric(values, errors="coerce")
+    bad = num.isna() | (num < minimum) | (num != np.floor(num))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{name} must be an integer >= {minimum}, got {values.iloc[i]!r}",
+                         path=str(path), line=first_line + i)
+    return num.to_numpy(dtype=np.int64)
+
+
+def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str, slot_s: float) -> np.ndarray:
+    d = np.diff(t)
+    if (d < 0).any():
+        i = int(np.flatnonzero(d < 0)[0]) + 1
+        raise InputError(f"timestamps go backwards ({t[i - 1]:.6f} s then {t[i]:.6f} s); "
+                         "sort the trace by time", path=str(path), line=first_line + i)
+    if duplicates == "error" and (d == 0).any():
+        i = int(np.flatnonzero(d == 0)[0]) + 1
+        raise InputError("duplicate timestamp; set the trace's `duplicates` option to keep or "
+                         "spread to accept it", path=str(path), line=first_line + i)
+    if duplicates == "spread" and (d == 0).any():
+        t = _spread(t, slot_s)
+    return t
+
+
+def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
+    """Spread each run of equal timestamps evenly over the gap to the next distinct one."""
+    out = t.astype(float).copy()
+    uniq, start, count = np.unique(t, return_index=True, return_counts=True)
+    nxt = np.append(uniq[1:], uniq[-1] + slot_s)
+    for u, s, c, n in zip(uniq, start, count, nxt):
+        if c > 1:
+            out[s: s + c] = u + (n - u) * np.arange(c) / c
+    return out
+
+
+def read_azure(path: str | Path, duplicates: str = "error", key: str = "trace.path") -> Trace:
+    path = Path(path)
+    text = _read_text(path, key)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputError("empty trace file", path=str(path), line=1)
+    header = [h.strip() for h in lines[0].split(",")]
+    need = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
+    missing = [c for c in need if c not in header]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; header is {header}", path=str(path), line=1)
+    if len(lines) < 2:
+        raise InputError("trace has a header but no requests", path=str(path), line=2)
+    rows = [ln.split(",") for ln in lines[1:]]
+    width = len(header)
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise InputError(f"expected {width} fields, found {len(r)}", path=str(path), line=i + 2)
+    df = pd.DataFrame(rows, columns=header)
+    ts = pd.to_datetime(df["TIMESTAMP"].str.strip(), format="%Y-%m-%d %H:%M:%S.%f", errors="coerce")
+    if ts.isna().any():
+        i = int(np.flatnonzero(ts.isna().to_numpy())[0])
+        raise InputError(f"bad TIMESTAMP {df['TIMESTAMP'].iloc[i]!r} "
+                         "(expected like 2023-11-16 18:17:03.9799600)", path=str(path), line=i + 2)
+    t = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
+    inp = _check_ints(df["ContextTokens"], "ContextTokens", path, 2, 1)
+    out = _check_ints(df["GeneratedTokens"], "GeneratedTokens", path, 2, 0)
+    t = _check_order(t, path, 2, duplicates, slot_s=1e-6)
+    return Trace(str(path), t, inp, out)
+
+
+def read_mooncake(path: str | Path, duplicates: str = "spread", key: str = "trace.path") -> Trace:
+    path = Path(path)
+    text = _read_text(path, key)
+    ts, ins, outs = [], [], []
+    for i, ln in enumerate(text.splitlines(), start=1):
+        if not ln.strip():
+            continue
+        try:
+            obj = json.loads(ln)
+        except json.JSONDecodeError as e:
+            raise InputError(f"not valid JSON ({e.msg})", path=str(path), line=i) from None
+        if not isinstance(obj, dict):
+            raise InputError("each line must be a JSON object", path=str(path), line=i)
+        for k in ("timestamp", "input_length", "output_length"):
+            if k not in obj:
+                raise InputError(f"missing field {k!r}", path=str(path), line=i)
+        vals = (obj["timestamp"], obj["input_length"], obj["output_length"])
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            raise InputError(f"non-numeric value in {vals}", path=str(path), line=i)
+        if vals[1] < 1 or vals[2] < 0 or vals[1] != int(vals[1]) or vals[2] != int(vals[2]):
+            raise InputError("input_length must be an integer >= 1 and output_length >= 0",
+                             path=str(path), line=i)
+        ts.append(float(vals[0]) / 1000.0)
+        ins.append(int(vals[1]))
+        outs.append(int(vals[2]))
+        if len(ts) > 1 and ts[-1] < ts[-2]:
+            raise InputError(f"timestamps go backwards ({ts[-2]:.3f} s then {ts[-1]:.3f} s); "
+                             "sort the trace by time", path=str(path), line=i)
+    if not ts:
+        raise InputError("empty trace file", path=str(path), line=1)
+    t = np.asarray(ts) - ts[0]
+    # the conversation trace's slots are ~3 s wide (traces README)
+    t = _check_order(t, path, 1, duplicates, slot_s=3.0)
+    return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64))
+
+
+@lru_cache(maxsize=16)
+def load_trace(path: str, fmt: str, duplicates: str = "default", key: str = "trace.path") -> Trace:
+    if fmt == "azure":
+        return read_azure(path, "error" if duplicates == "default" else duplicates, key)
+    if fmt == "mooncake":
+        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, key)
+    raise InputError(f"unknown trace format {fmt!r}; known: azure, mooncake", key=key)
