@@ -212,6 +212,42 @@ class DedicatedConfig:
 
 
 @dataclass
+class StorageTierSpec:
+    """Effective bandwidth into GPU memory when loading weights from this tier."""
+
+    optimized_gbps: float = MISSING  # a streaming / parallel loader
+    stock_gbps: float = MISSING  # plain safetensors loading
+    source: str = ""
+
+
+@dataclass
+class ColdStartConfig:
+    """Stages of bringing a replica up; see sim/platform/coldstart.py."""
+
+    # provisioning a GPU node when none is free (0 = capacity is on hand)
+    node_provision_s: float = 120.0
+    container_start_s: float = 1.0  # image cached on the node
+    image_pull_s: float = 20.0  # image not cached on the node
+    engine_init_s: float = 25.0  # compile, CUDA graphs, warm-up after the weights are in
+    snapshot_speedup: float = 10.0  # a GPU memory snapshot cuts engine init by this factor
+    loader: str = "optimized"  # optimized | stock
+    tiers: Dict[str, StorageTierSpec] = field(default_factory=lambda: {
+        "gpu_snapshot": StorageTierSpec(52.0, 5.3, "host DRAM rates (CAL §4): a snapshot is restored from host memory"),
+        "host_dram": StorageTierSpec(52.0, 5.3, "ServerlessLLM h100_2025 results (CAL §4): ~52 GB/s optimized, ~5.3 stock"),
+        "local_nvme": StorageTierSpec(22.0, 3.4, "ServerlessLLM h100_2025 results (CAL §4): 20-24 GB/s optimized, 3.2-3.6 stock"),
+        "block_storage": StorageTierSpec(2.1, 1.1, "Run:ai model streamer blog 2024-10 (CAL §4): io2 ~2.1, gp3 ~1.1 GB/s"),
+        "object_storage": StorageTierSpec(6.0, 0.5, "Anyscale blog 2023-10 (CAL §4): S3 naive ~0.5, optimized 5-7 GB/s"),
+    })
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "container_start_s": "cached-image container start about 1 s (Modal docs, CAL §4)",
+        "engine_init_s": "vLLM init after weights 25-60 s for small models (vllm #20264, CAL §4); low end",
+        "snapshot_speedup": "GPU memory snapshots cut cold boots up to 10x (Modal blog 2025-07, CAL §4)",
+        "node_provision_s": "assumption: a cloud GPU VM boot; no published figure in CALIBRATION.md",
+        "image_pull_s": "assumption: pulling a ~10 GB serving image at ~0.5 GB/s",
+    })
+
+
+@dataclass
 class OutputConfig:
     parquet: bool = True
     report: bool = True
@@ -241,6 +277,7 @@ class Config:
     deployments: Dict[str, DeploymentConfig] = field(default_factory=dict)
     tenants: Dict[str, TenantConfig] = field(default_factory=dict)
     dedicated: DedicatedConfig = field(default_factory=DedicatedConfig)
+    cold_start: ColdStartConfig = field(default_factory=ColdStartConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # free-form notes an experiment carries into its report (question, expectation)
