@@ -284,9 +284,27 @@ class Config:
     notes: Dict[str, Any] = field(default_factory=dict)
 
 
+# Dict-valued keys the user may extend without Hydra's "+" (their values stay typed and strict:
+# a typo inside a tenant still fails). Hydra makes the whole tree "struct" after composing;
+# an explicit flag on these nodes overrides that.
+OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
+              "catalog.models", "cold_start.tiers")
+
+
+def schema():
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(Config)
+    for key in OPEN_DICTS:
+        sub = OmegaConf.select(node, key)
+        if sub is not None:
+            OmegaConf.set_struct(sub, False)
+    return node
+
+
 def register() -> None:
     cs = ConfigStore.instance()
-    cs.store(name="servesim_schema", node=Config)
+    cs.store(name="servesim_schema", node=schema())
 
 
 register()

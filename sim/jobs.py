@@ -42,8 +42,9 @@ def frames(cfg, workload, runs, catalog):
     prices = model_prices(catalog, workload.models)
     summary = pd.concat([summarize(workload, r, prices) for r in runs], ignore_index=True)
     want_requests = bool(cfg.output.parquet)
-    requests = (pd.concat([requests_frame(workload, r) for r in runs], ignore_index=True)
-                if want_requests else pd.DataFrame())
+    parts = [requests_frame(workload, r) for r in runs] if want_requests else []
+    requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+                if parts else pd.DataFrame())
     return summary, requests
 
 

@@ -105,6 +105,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         env.run(until=min(env.now + step, cap))
         if progress is not None:
             progress(env.now, cap)
+    log.flush()
     unfinished = np.flatnonzero(log.outcome == PENDING)
     for rid in unfinished.tolist():
         log.fail(rid, "unfinished_at_end")
@@ -116,6 +117,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         t_end = max(horizon, last_end[0]) if unfinished.size == 0 else env.now
         period = t_end
     setup.close(period)
+    log.flush()
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
     extra = setup.extra() if hasattr(setup, "extra") else {}

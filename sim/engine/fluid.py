@@ -51,14 +51,16 @@ class FluidReplica(ReplicaBase):
         self._t_end = 0.0
         self._gen = 0
         self._timer_cb = self._on_timer
+        self._step = self.perf.step_time
 
     # ------------------------------------------------------------------------ entry points
     def next_boundary(self) -> float:
         now = self.env.now
-        if self._k == 0 or now <= self._t:
-            return now if now > self._t else self._t
-        j = -int(-(now - self._t) // self._dt)
-        return self._t_end if j >= self._k else self._t + j * self._dt
+        t = self._t
+        if self._k == 0 or now <= t:
+            return now if now > t else t
+        j = -int((t - now) // self._dt)  # ceil((now - t) / dt)
+        return self._t_end if j >= self._k else t + j * self._dt
 
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
@@ -68,12 +70,13 @@ class FluidReplica(ReplicaBase):
         head = q[0]
         if self.n_running >= self.max_seqs or self.kv_reserved + head.n_in + head.n_out > self.kv_cap:
             return
-        now = self.env.now
+        now = self.env._now
+        t = self._t
         if self._k == 0:  # idle: a new iteration starts now
-            if self._t < now:
+            if t < now:
                 self._t = now
-        elif now > self._t:
-            j = -int(-(now - self._t) // self._dt)  # ceil: the boundary that ends this iteration
+        elif now > t:
+            j = -int((t - now) // self._dt)  # ceil: the boundary that ends this iteration
             if j >= self._k:
                 return  # that boundary is the planned event; its timer admits
             self._advance(j)
@@ -84,58 +87,67 @@ class FluidReplica(ReplicaBase):
         if ev._value != self._gen or not self.alive:
             return  # re-planned since
         self._advance(self._k)
-        self._t = self._t_end
-        done = self._collect()
-        self._admit()
+        now = self._t = self._t_end
+        done = self._collect(now)
+        if self.queue.items:
+            self._admit()
         self._plan()
         if done:
-            now = self._t
             sink = self.sink
             for r in done:
                 sink(r, now)
-        if self.n_running == 0:
-            self._notify_idle(self._t)
+        if self.n_running == 0 and self.on_idle is not None:
+            self.on_idle(self, now)
 
     # -------------------------------------------------------------------------- mechanics
     def _advance(self, j: int) -> None:
         """Apply ``j`` iterations of the current plan (no state change happens within)."""
         if j <= 0:
             return
-        n = self._n_dec
-        p = self._p
+        dt = j * self._dt
         self._it += j
-        self._t += j * self._dt
-        self.busy_s += j * self._dt
+        self._t += dt
+        self.busy_s += dt
         self.iterations += j
+        n = self._n_dec
         if n:
-            self._kv += n * j
-            self._dec_ctx += n * j
+            g = n * j
+            self._kv += g
+            self._dec_ctx += g
+        p = self._p
         if p:
             work = p * j
             self._kv += work
             self._pf_total -= work
             for r in self._pf:  # prompts are filled head first
-                take = r.pf_left if r.pf_left < work else work
-                r.pf_left -= take
-                work -= take
-                if work == 0:
+                left = r.pf_left
+                if left >= work:
+                    r.pf_left = left - work
                     break
+                r.pf_left = 0
+                work -= left
 
-    def _collect(self) -> list:
+    def _collect(self, now: float) -> list:
         """Requests whose first or last token falls on the current boundary."""
-        now = self._t
         it = self._it
         done = []
         heap = self._heap
-        while heap and heap[0][0] <= it:
-            r = heapq.heappop(heap)[2]
-            self._n_dec -= 1
-            cached = r.n_in + r.n_out - 1
-            self._kv -= cached
-            self._dec_ctx -= cached
-            r.t_done = now
-            self._release(r)
-            done.append(r)
+        if heap and heap[0][0] <= it:
+            pop = heapq.heappop
+            released = 0
+            while heap and heap[0][0] <= it:
+                r = pop(heap)[2]
+                cached = r.n_in + r.n_out - 1
+                self._kv -= cached
+                self._dec_ctx -= cached
+                r.t_done = now
+                self.kv_reserved -= r.n_in + r.n_out
+                self.tokens_out += r.n_out
+                released += 1
+                done.append(r)
+            self._n_dec -= released
+            self.n_running -= released
+            self.completed += released
         pf = self._pf
         while pf and pf[0].pf_left == 0:
             r = pf.popleft()
@@ -154,16 +166,22 @@ class FluidReplica(ReplicaBase):
         return done
 
     def _admit(self) -> None:
-        q = self.queue.items
         if not self.accepting:
             return
+        q = self.queue.items
         now = self._t
+        cap = self.kv_cap
         while q:
             r = q[0]
-            if self.n_running >= self.max_seqs or self.kv_reserved + r.n_in + r.n_out > self.kv_cap:
+            need = r.n_in + r.n_out
+            if self.n_running >= self.max_seqs or self.kv_reserved + need > cap:
                 break
             q.popleft()
-            self._reserve(r, now)
+            self.kv_reserved += need
+            self.n_running += 1
+            r.t_admit = now
+            r.replica = self.rid
+            r.pf_left = r.n_in
             self._pf.append(r)
             self._pf_total += r.n_in
 
@@ -177,43 +195,46 @@ class FluidReplica(ReplicaBase):
         pairs = 0.0
         if pf_total > 0 and c > 0:
             head = self._pf[0]
-            iters = -(-head.pf_left // c)
-            if iters <= 1:
+            left = head.pf_left
+            if left <= c:
                 # one iteration finishes the head and maybe more prompts (head first)
-                p = pf_total if pf_total < c else c
                 k = 1
-                left = p
-                for r in self._pf:
-                    take = r.pf_left if r.pf_left < left else left
-                    pairs += take * (r.n_in - r.pf_left + (take + 1) / 2.0)
-                    left -= take
-                    if left == 0:
-                        break
+                if pf_total <= c:
+                    p = pf_total
+                    for r in self._pf:
+                        take = r.pf_left
+                        pairs += take * (r.n_in - take + (take + 1) * 0.5)
+                else:
+                    p = rest = c
+                    for r in self._pf:
+                        take = r.pf_left if r.pf_left < rest else rest
+                        pairs += take * (r.n_in - r.pf_left + (take + 1) * 0.5)
+                        rest -= take
+                        if rest == 0:
+                            break
             else:
                 # full chunks of the head; the iteration that finishes it is planned apart
                 p = c
-                k = iters - 1
-                done_mid = head.n_in - head.pf_left + c * (k - 1) / 2.0
-                pairs = c * (done_mid + (c + 1) / 2.0)
+                k = -(-left // c) - 1
+                pairs = c * (head.n_in - left + c * (k - 1) * 0.5 + (c + 1) * 0.5)
         if n:
             kd = self._heap[0][0] - self._it
             if kd < k:
                 k = kd
-        if p == 0 and n == 0:
+        elif p == 0:
             self._k = 0
             self._p = 0
             self._gen += 1  # invalidates any pending timer
             return
         half = (k - 1) * 0.5
-        kv_mid = self._kv + (n + p) * half
-        pairs += self._dec_ctx + n + n * half  # each decode attends its cache and itself
-        dt = self.perf.step_time(n, p, kv_mid, pairs)
+        dt = self._step(n, p, self._kv + (n + p) * half, pairs + self._dec_ctx + n + n * half)
         self._k = k
         self._p = p
         self._dt = dt
-        self._t_end = self._t + k * dt
-        self._gen += 1
-        Timeout(self.env, self._t_end - self.env.now, self._gen).callbacks.append(self._timer_cb)
+        t_end = self._t_end = self._t + k * dt
+        gen = self._gen = self._gen + 1
+        env = self.env
+        Timeout(env, t_end - env._now, gen).callbacks.append(self._timer_cb)
 
     # --------------------------------------------------------------------------- failures
     def abort(self) -> list:

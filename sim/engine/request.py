@@ -75,7 +75,7 @@ class RequestQueue:
         self.notify()
 
     def notify(self) -> None:
-        """Offer the head to the least-loaded consumer that has room for it."""
+        """Offer the head to the consumer that would pull it first (see the class doc)."""
         if not self.items:
             return
         cons = self.consumers
@@ -83,13 +83,17 @@ class RequestQueue:
             cons[0].poke()
             return
         head = self.items[0]
+        need = head.n_in + head.n_out
         best = None
-        best_key = None
+        best_t = 0.0
         for c in cons:
-            if c.has_room(head):
-                key = (c.next_boundary(), c.n_running)
-                if best is None or key < best_key:
-                    best, best_key = c, key
+            if c.accepting and c.n_running < c.max_seqs and c.kv_reserved + need <= c.kv_cap:
+                if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
+                    best = c
+                    break
+                t = c.next_boundary()
+                if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
+                    best, best_t = c, t
         if best is not None:
             best.poke()
             if self.items and self.items[0] is not head:

@@ -35,7 +35,7 @@ def requests_frame(workload, run) -> pd.DataFrame:
 
     return pd.DataFrame({
         "request_id": np.arange(n, dtype=np.int64),
-        "setup": pd.Categorical([run.setup] * n) if n else pd.Categorical([]),
+        "setup": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[run.setup]),
         "tenant": cat(workload.tenant, workload.tenants),
         "model": cat(workload.model, workload.models),
         "tier": cat(log.tier, log.tiers.names),
@@ -54,7 +54,7 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "attempts": log.attempts,
         "outcome": cat(log.outcome, OUTCOMES),
         "reason": cat(log.reason, log.reasons.names),
-    })
+    }, copy=False)  # the log's columns are final: share them, do not copy
 
 
 def _pct(x: np.ndarray, q: float) -> float:

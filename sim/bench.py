@@ -1,0 +1,100 @@
+"""Speed and memory benchmark: ``python -m sim.bench [--requests N] [--step-requests M]``.
+
+Simulates a single-tenant dedicated scenario (Poisson arrivals, lognormal lengths, offered
+load near 70 % of the pool's saturated throughput) end to end, through the same path as
+``sim.run`` (compose, workload, simulation, summary and per-request frames; no files), and
+prints one JSON line per engine: ``requests, wall_s, requests_per_s, peak_rss_mb``, plus
+``bytes_per_request`` (peak RSS growth over the process's footprint before the run,
+divided by the requests) and the achieved utilisation.
+
+The saturated throughput is measured first with a short closed-loop run of the same
+deployment, so "70 %" is a property of the simulated system, not a guess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+
+MODEL = "Llama-3.1-8B"
+REPLICAS = 4
+IN_MEAN, OUT_MEAN = 512, 128
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _base(engine: str) -> list[str]:
+    return [
+        f"engine={engine}", "setups=[dedicated]", "name=bench",
+        "output.parquet=true", "output.plots=false", "output.report=false",
+        f"tenants.chat.model={MODEL}",
+        f"tenants.chat.input={{kind: lognormal, mean: {IN_MEAN}, cv: 1.0, max: 8192}}",
+        f"tenants.chat.output={{kind: lognormal, mean: {OUT_MEAN}, cv: 1.0, max: 2048}}",
+        f"dedicated.replicas={{{MODEL}: {REPLICAS}}}",
+        "dedicated.max_queue=10000000",
+    ]
+
+
+def saturated_rps() -> float:
+    """Requests per second the pool completes with every slot busy (closed loop)."""
+    from sim.runner import run
+
+    clients = 256 * REPLICAS
+    res = run(_base("fluid") + [
+        "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
+        "calibration.closed_loop_requests_per_client=8", "horizon_s=1", "output.parquet=false"])
+    row = res.summary.query("tenant == '__all__'").iloc[0]
+    period = row["output_tokens"] / row["throughput_tok_s"]
+    return float(row["completed"] / period)
+
+
+def bench(engine: str, n: int, rate: float) -> dict:
+    from sim.runner import run
+
+    gc.collect()
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    res = run(_base(engine) + ["tenants.chat.arrival.kind=poisson",
+                               f"tenants.chat.arrival.rate_rps={rate:.6f}",
+                               f"horizon_s={n / rate:.3f}"])
+    wall = time.perf_counter() - t0
+    peak = _rss_mb()
+    row = res.summary.query("tenant == '__all__'").iloc[0]
+    done = int(row["requests"])
+    return {
+        "engine": engine, "requests": done, "wall_s": round(wall, 2),
+        "requests_per_s": round(done / wall),
+        "peak_rss_mb": round(peak, 1),
+        "bytes_per_request": round((peak - before) * 1024 * 1024 / max(done, 1)),
+        "gpu_utilization": round(float(row["gpu_utilization"]), 3),
+        "ttft_p50_s": round(float(row["ttft_p50_s"]), 4),
+        "ttft_p99_s": round(float(row["ttft_p99_s"]), 4),
+    }
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=1_000_000)
+    ap.add_argument("--step-requests", type=int, default=50_000)
+    ap.add_argument("--load", type=float, default=0.7)
+    ap.add_argument("--engines", default="fluid,step")
+    a = ap.parse_args(argv)
+    sat = saturated_rps()
+    rate = a.load * sat
+    print(json.dumps({"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "
+                      f"in {IN_MEAN}/out {OUT_MEAN}", "saturated_rps": round(sat, 2),
+                      "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
+    for engine in a.engines.split(","):
+        n = a.requests if engine == "fluid" else a.step_requests
+        print(json.dumps(bench(engine, n, rate)), flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
