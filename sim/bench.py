@@ -20,7 +20,7 @@ import resource
 import sys
 import time
 
-MODEL = "Llama-3.1-8B"
+MODEL = "llama31-8b"
 REPLICAS = 4
 IN_MEAN, OUT_MEAN = 512, 128
 
@@ -45,13 +45,14 @@ def saturated_rps() -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
     from sim.runner import run
 
+    from sim.metrics.steady import steady_rates
+
     clients = 256 * REPLICAS
     res = run(_base("fluid") + [
         "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
-        "calibration.closed_loop_requests_per_client=8", "horizon_s=1", "output.parquet=false"])
-    row = res.summary.query("tenant == '__all__'").iloc[0]
-    period = row["output_tokens"] / row["throughput_tok_s"]
-    return float(row["completed"] / period)
+        "calibration.closed_loop_requests_per_client=8", "horizon_s=1"])
+    r = res.requests
+    return steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())[0]
 
 
 def bench(engine: str, n: int, rate: float) -> dict:

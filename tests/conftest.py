@@ -28,7 +28,7 @@ def catalog():
     return catalog_from_config(OmegaConf.merge(base, OmegaConf.load(ROOT / "conf/catalog/default.yaml")))
 
 
-def make_perf(catalog, model="Llama-3.1-8B", gpu="H100", precision="fp8", tp=1, **kw):
+def make_perf(catalog, model="llama31-8b", gpu="H100", precision="fp8", tp=1, **kw):
     dep = Deployment(catalog.models[model], catalog.gpus[gpu], precision, kw.pop("kv_dtype", "bf16"),
                      tp, kw.pop("max_num_seqs", 256), kw.pop("max_batched_tokens", 8192))
     return dep, RooflinePerf(dep, kw.pop("runtime_speedup", 1.0))

@@ -10,8 +10,8 @@ from sim.platform.coldstart import stages
 def test_weight_load_matches_published_loader_times():
     cfg = sim.compose([])
     cat = build_catalog(cfg)
-    qwen = deployment(cfg, cat, "Qwen3-32B")
-    # ServerlessLLM (CAL §4): Qwen3-32B BF16 65.5 GB from local NVMe in 3.2 s optimized
+    qwen = deployment(cfg, cat, "qwen3-32b")
+    # ServerlessLLM (CAL §4): qwen3-32b BF16 65.5 GB from local NVMe in 3.2 s optimized
     # (20-24 GB/s) and 20.6 s with stock safetensors (3.2-3.6 GB/s)
     from dataclasses import replace
     qwen = replace(qwen, precision="bf16")
@@ -24,7 +24,7 @@ def test_weight_load_matches_published_loader_times():
 def test_stages_add_up_and_snapshot_cuts_init():
     cfg = sim.compose([])
     cat = build_catalog(cfg)
-    dep = deployment(cfg, cat, "Llama-3.1-8B")
+    dep = deployment(cfg, cat, "llama31-8b")
     cold = stages(cfg, dep, "object_storage", need_node=True, image_cached=False)
     assert cold.total_s == pytest.approx(120 + 1 + 20 + 8.5 / 6.0 + 25)
     snap = stages(cfg, dep, "gpu_snapshot")
@@ -35,6 +35,6 @@ def test_stages_add_up_and_snapshot_cuts_init():
 def test_unknown_tier_names_the_key():
     cfg = sim.compose([])
     cat = build_catalog(cfg)
-    dep = deployment(cfg, cat, "Llama-3.1-8B")
+    dep = deployment(cfg, cat, "llama31-8b")
     with pytest.raises(sim.InputError, match="cold_start.tiers"):
         stages(cfg, dep, "floppy")

@@ -89,6 +89,6 @@ def test_roofline_single_request_matches_published_concurrency_one(catalog):
     """Sanity against the NIM concurrency-1 figures (CAL §3): 70B FP8 TP2 on H100, ITL
     18.6 ms and TTFT 407 ms for 5,000 prompt tokens. (The 25 % calibration test covers all
     rows; this one pins the two simplest numbers.)"""
-    dep, perf = make_perf(catalog, "Llama-3.3-70B", "H100", "fp8", 2)
+    dep, perf = make_perf(catalog, "llama33-70b", "H100", "fp8", 2)
     itl = perf.step_time(1, 0, 5250, 5251)
     assert itl == pytest.approx(0.0186, rel=0.25)

@@ -101,18 +101,31 @@ class Catalog:
     models: Mapping[str, Model]
 
     def gpu(self, key: str, where: str = "gpu") -> Gpu:
-        try:
+        if key in self.gpus:
             return self.gpus[key]
-        except KeyError:
-            raise InputError(f"unknown GPU {key!r}; known: {', '.join(sorted(self.gpus))}",
-                             key=where) from None
+        raise InputError(_unknown("GPU", key, self.gpus), key=where)
 
     def model(self, key: str, where: str = "model") -> Model:
-        try:
+        if key in self.models:
             return self.models[key]
-        except KeyError:
-            raise InputError(f"unknown model {key!r}; known: {', '.join(sorted(self.models))}",
-                             key=where) from None
+        raise InputError(_unknown("model", key, self.models), key=where)
+
+
+def _unknown(what: str, key: str, known: Mapping) -> str:
+    """'unknown model 'X'; did you mean 'y'? known: ...' (matching keys and display names;
+    catalog keys carry no dots, so they work in dotted command-line overrides)."""
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    by_name = {getattr(v, "name", k).lower(): k for k, v in known.items()}
+    guess = lowered.get(key.lower()) or by_name.get(key.lower())
+    if guess is None:
+        flat = {k.lower().replace("-", "").replace(".", "").replace("_", ""): k for k in known}
+        probe = key.lower().replace("-", "").replace(".", "").replace("_", "")
+        close = difflib.get_close_matches(probe, list(flat), n=1, cutoff=0.6)
+        guess = flat[close[0]] if close else None
+    hint = f" (did you mean {guess!r}?)" if guess else ""
+    return f"unknown {what} {key!r}{hint}; known: {', '.join(sorted(known))}"
 
 
 def catalog_from_config(cat) -> Catalog:

@@ -159,8 +159,8 @@ class TablePerf:
                             float(row["step_time_s"]))
                 except (TypeError, ValueError):
                     raise InputError("non-numeric value", path=str(path), line=i) from None
-                if not all(math.isfinite(v) and v >= 0 for v in vals) or vals[2] <= 0:
-                    raise InputError("values must be finite, step_time_s > 0", path=str(path), line=i)
+                if not all(math.isfinite(v) and v >= 0 for v in vals):
+                    raise InputError("values must be finite and >= 0", path=str(path), line=i)
                 rows.append(vals)
         if not rows:
             raise InputError("perf table has no rows", path=str(path))
