@@ -37,7 +37,9 @@ class GpuSpec:
     interconnect_gbps: float = 0.0
     allreduce_latency_s: float = 1.0e-5
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)
-    step_overhead_s: float = 0.002
+    step_overhead_s: float = 0.001  # per iteration: scheduling, sampling
+    layer_overhead_s: float = 5.0e-5  # per layer per iteration: kernel launches and gaps
+    seq_overhead_s: float = 1.0e-5  # per sequence in the batch per iteration: sampling, bookkeeping
     on_demand_usd_per_hour: float = MISSING
     reserved_usd_per_hour: float = MISSING
     serverless_usd_per_s: Optional[float] = None

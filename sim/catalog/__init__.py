@@ -35,6 +35,8 @@ class Gpu:
     allreduce_latency_s: float
     efficiency: Mapping[str, Efficiency]
     step_overhead_s: float
+    layer_overhead_s: float
+    seq_overhead_s: float
     on_demand_usd_per_hour: float
     reserved_usd_per_hour: float
     serverless_usd_per_s: float | None
@@ -141,6 +143,8 @@ def catalog_from_config(cat) -> Catalog:
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},
             step_overhead_s=float(g.step_overhead_s),
+            layer_overhead_s=float(g.layer_overhead_s),
+            seq_overhead_s=float(g.seq_overhead_s),
             on_demand_usd_per_hour=float(g.on_demand_usd_per_hour),
             reserved_usd_per_hour=float(g.reserved_usd_per_hour),
             serverless_usd_per_s=None if g.serverless_usd_per_s is None else float(g.serverless_usd_per_s),

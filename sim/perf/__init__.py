@@ -55,10 +55,17 @@ class Deployment:
 class RooflinePerf:
     """Iteration time from bytes moved and FLOPs done, each against an achieved peak.
 
-    t = (max(memory_time, compute_time) + step_overhead + all_reduce_time) / runtime_speedup
+    t = (max(memory_time, compute_time) + step_overhead + layers x layer_overhead
+         + all_reduce_time) / runtime_speedup
 
     * memory: the weights read once per iteration (for MoE, the experts the batch touches)
-      plus every cached KV token, at ``bandwidth x efficiency.memory``;
+      plus every cached KV token, at ``bandwidth x efficiency.memory`` (the fraction of
+      peak a large streaming transfer reaches);
+    * fixed costs: a per-iteration overhead (scheduling) and a per-layer one (kernel
+      launches and the gaps between small kernels). They are why a lone sequence sees only
+      about half of peak bandwidth while a large batch streams near it;
+    * a per-sequence cost (sampling, detokenising, bookkeeping for each sequence in the
+      batch), which is why a GPU with twice the KV room does not decode twice as fast;
     * compute: 2 x active parameters per token plus 4 x layers x query width per attention
       pair, at ``peak(precision) x efficiency.compute``;
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
@@ -78,7 +85,8 @@ class RooflinePerf:
         self._flops = g.peak_flops(dep.precision) * eff.compute
         self._flops_per_token = 2.0 * m.active_params_b * 1e9 / tp
         self._flops_per_pair = 4.0 * m.layers * m.attn_heads * m.head_dim / tp
-        self._overhead = g.step_overhead_s
+        self._overhead = g.step_overhead_s + m.layers * g.layer_overhead_s
+        self._per_seq = g.seq_overhead_s
         if tp > 1:
             ring = 2.0 * (tp - 1) / tp
             self._comm_fixed = 2 * m.layers * g.allreduce_latency_s
@@ -124,7 +132,8 @@ class RooflinePerf:
                 1.0 - self._expert_miss ** (tokens if tokens > 1.0 else 1.0))
         mem = (wb + kv_tokens * self.kv_bytes_per_token_per_gpu) / self._bw
         comp = (tokens * self._flops_per_token + attn_pairs * self._flops_per_pair) / self._flops
-        t = (mem if mem > comp else comp) + self._overhead
+        t = (mem if mem > comp else comp) + self._overhead + self._per_seq * (
+            decode_seqs + (1.0 if prefill_tokens else 0.0))
         if self._comm_fixed:
             t += self._comm_fixed + tokens * self._comm_per_token
         return t / self.runtime_speedup

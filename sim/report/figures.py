@@ -53,3 +53,35 @@ def run_figures(res, out_dir: Path) -> list[str]:
     if len(res.requests) and "ttft_s" in res.requests.columns:
         files += ttft_cdf(res.requests, out_dir)
     return files
+
+
+def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
+    """Predicted against published, log-log, one marker per figure, the tolerance band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    units = {"output_tok_s": "output tokens/s", "ttft_s": "TTFT (s)", "itl_s": "inter-token latency (s)"}
+    metrics = [m for m in units if m in set(table["metric"])]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        t = table[table["metric"] == m]
+        lo = min(t["published"].min(), t["predicted"].min()) * 0.7
+        hi = max(t["published"].max(), t["predicted"].max()) * 1.4
+        xs = np.geomspace(lo, hi, 50)
+        ax.fill_between(xs, xs * (1 - tolerance), xs * (1 + tolerance), color="#cccccc", alpha=0.5,
+                        label=f"±{100 * tolerance:.0f} %")
+        ax.plot(xs, xs, color="#888888", lw=1)
+        for gpu, g in t.groupby("gpu"):
+            ax.scatter(g["published"], g["predicted"], s=22, label=str(gpu))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"published {units[m]}")
+        ax.set_ylabel(f"simulated {units[m]}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3)")
+    files = _save(fig, out_dir, "calibration")
+    plt.close(fig)
+    return files

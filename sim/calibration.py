@@ -1,0 +1,197 @@
+"""``experiment=calibration``: predicted versus published throughput and latency.
+
+Every row of ``conf/calibration_set.yaml`` (CALIBRATION.md section 3) is simulated with
+the same engine and performance model as any other run: the row supplies the benchmark's
+deployment (GPU, precision, TP, KV dtype, batch limits), its workload shape and its
+scenario; the catalog supplies the efficiency factors, one set per GPU class and precision.
+
+* offline: a closed loop with enough clients to keep every sequence slot (or the KV cache)
+  full, measured in steady state (sim.metrics.steady);
+* concurrency: a closed loop of N clients: mean TTFT, mean inter-token latency over
+  requests, steady-state aggregate output tokens/s;
+* server: Poisson arrivals; bisection on the rate for the highest one whose p99 TTFT and
+  p99 TPOT meet the benchmark's bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.errors import InputError
+from sim.metrics.steady import steady_rates
+from sim.runner import Result, job, write_outputs
+
+
+def load_rows() -> list[dict]:
+    text = resources.files("sim.conf").joinpath("calibration_set.yaml").read_text()
+    return yaml.safe_load(text)["rows"]
+
+
+def _length(spec) -> str:
+    if isinstance(spec, (int, float)):
+        return f"{{kind: fixed, mean: {int(spec)}, max: {int(spec)}}}"
+    parts = ", ".join(f"{k}: {v}" for k, v in spec.items())
+    return "{" + parts + "}"
+
+
+def _mean_len(spec) -> float:
+    return float(spec) if isinstance(spec, (int, float)) else float(spec["mean"])
+
+
+def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
+    m = row["model"]
+    return [
+        "setups=[dedicated]", "engine=fluid", "name=calibration", "drain_s=100000",
+        "output.plots=false", "output.report=false",
+        f"tenants={{chat: {{model: {m}}}}}", f"tenants.chat.model={m}",
+        f"tenants.chat.input={_length(row['input'])}",
+        f"tenants.chat.output={_length(row['output'])}",
+        f"deployments={{{m}: {{gpu: {row['gpu']}, precision: {row['precision']}, tp: {row['tp']}, "
+        f"kv_dtype: {row.get('kv_dtype', 'bf16')}, max_num_seqs: {row['max_num_seqs']}, "
+        f"max_batched_tokens: {row['max_batched_tokens']}, "
+        f"gpu_memory_utilization: {row['gpu_memory_utilization']}}}}}",
+        f"dedicated.replicas.{m}=1", "dedicated.max_queue=100000000",
+        *(extra or []),
+    ]
+
+
+_GLOBAL: list[str] = []  # extra overrides for every row (fitting, what-if studies)
+
+
+def _run(row, extra):
+    from sim.runner import run
+
+    return run(row_overrides(row, [*_GLOBAL, *extra]))
+
+
+def _slots(row) -> int:
+    """Sequences one replica can hold: the batch limit or the KV cache, whichever binds."""
+    from sim.build import build_catalog, perf_factory
+    from sim.runner import compose
+
+    cfg = compose(row_overrides(row, _GLOBAL))
+    _, perf_for = perf_factory(cfg, build_catalog(cfg))
+    perf = perf_for(row["model"])
+    per_seq = _mean_len(row["input"]) + _mean_len(row["output"])
+    return int(min(row["max_num_seqs"], perf.kv_capacity_tokens / per_seq))
+
+
+def offline(row, requests_per_client: int) -> dict:
+    clients = max(8, int(1.5 * _slots(row)))
+    res = _run(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
+                     f"calibration.closed_loop_requests_per_client={requests_per_client}", "horizon_s=1"])
+    r = res.requests
+    _, tok_s = steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())
+    return {"output_tok_s": tok_s}
+
+
+def concurrency(row, requests_per_client: int) -> dict:
+    c = int(row["concurrency"])
+    per = max(requests_per_client, int(math.ceil(200 / c)))
+    res = _run(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={c}",
+                     f"calibration.closed_loop_requests_per_client={per}", "horizon_s=1"])
+    r = res.requests
+    out = r["output_tokens"].to_numpy()
+    finish = r["finish_s"].to_numpy()
+    _, tok_s = steady_rates(finish, out)
+    # latencies of requests sent and finished inside the steady window (the loop starts
+    # with every client at once; benchmarks report the warmed-up regime)
+    lo, hi = np.quantile(finish, [0.1, 0.7])
+    w = (r["arrival_s"].to_numpy() >= lo) & (finish <= hi)
+    if w.sum() < max(3, c // 2):
+        w = r["arrival_s"].to_numpy() > 0 if (r["arrival_s"] > 0).sum() >= 3 else np.ones(len(r), bool)
+    rw = r[w]
+    ow = rw["output_tokens"].to_numpy()
+    itl = ((rw["finish_s"] - rw["first_token_s"]) / np.maximum(ow - 1, 1))[ow > 1]
+    return {"ttft_s": float(rw["ttft_s"].mean()), "itl_s": float(itl.mean()), "output_tok_s": tok_s}
+
+
+def server(row, offline_tok_s: float, requests: int = 4000, steps: int = 8) -> dict:
+    """Bisection on the Poisson rate between 0 and the offline rate."""
+    out_mean = _mean_len(row["output"])
+    hi = offline_tok_s / out_mean * 1.05
+    lo = 0.0
+    for _ in range(steps):
+        rate = (lo + hi) / 2
+        res = _run(row, ["tenants.chat.arrival.kind=poisson", f"tenants.chat.arrival.rate_rps={rate}",
+                         f"horizon_s={requests / rate}"])
+        r = res.requests
+        ok = (r["outcome"] == "completed").all() \
+            and r["ttft_s"].quantile(0.99) <= row["ttft_p99_s"] \
+            and r["tpot_s"].quantile(0.99) <= row["tpot_p99_s"]
+        lo, hi = (rate, hi) if ok else (lo, rate)
+    return {"output_tok_s": lo * out_mean}
+
+
+def predict(row: dict, requests_per_client: int = 6) -> dict:
+    sc = row["scenario"]
+    if sc == "offline":
+        pred = offline(row, requests_per_client)
+    elif sc == "concurrency":
+        pred = concurrency(row, requests_per_client)
+    elif sc == "server":
+        pred = server(row, offline(row, requests_per_client)["output_tok_s"])
+    else:
+        raise InputError(f"unknown scenario {sc!r} in calibration row {row['id']}")
+    if row.get("per_gpu"):
+        pred["output_tok_s"] /= row["tp"]
+    return pred
+
+
+def calibration_table(rows: list[dict], requests_per_client: int = 6, tolerance: float = 0.25,
+                      overrides: list[str] | None = None) -> pd.DataFrame:
+    _GLOBAL[:] = list(overrides or [])
+    out = []
+    for row in rows:
+        pred = predict(row, requests_per_client)
+        for metric, published in row["metrics"].items():
+            p = pred[metric]
+            out.append({
+                "row": row["id"], "source": row["source"], "gpu": row["gpu"],
+                "precision": row["precision"], "tp": row["tp"], "scenario": row["scenario"],
+                "metric": metric, "published": float(published), "predicted": float(p),
+                "error_pct": 100.0 * (p / published - 1.0),
+                "within_tolerance": bool(abs(p / published - 1.0) <= tolerance),
+                "assumed": row.get("assumed", ""),
+            })
+    return pd.DataFrame(out)
+
+
+def select_rows(wanted) -> list[dict]:
+    rows = load_rows()
+    wanted = list(wanted)
+    if wanted == ["all"]:
+        return rows
+    ids = {r["id"] for r in rows}
+    unknown = [w for w in wanted if w not in ids]
+    if unknown:
+        raise InputError(f"unknown calibration rows {unknown}; see conf/calibration_set.yaml",
+                         key="calibration.rows")
+    return [r for r in rows if r["id"] in wanted]
+
+
+@job("calibration")
+def calibration_job(cfg, out_dir, progress) -> Result:
+    rows = select_rows(cfg.calibration.rows)
+    table = calibration_table(rows, int(cfg.calibration.closed_loop_requests_per_client),
+                              float(cfg.calibration.tolerance))
+    bad = table[~table["within_tolerance"]]
+    notes = [f"{len(table) - len(bad)} of {len(table)} published figures within "
+             f"{100 * cfg.calibration.tolerance:.0f} %; worst error "
+             f"{table['error_pct'].abs().max():.1f} % ({table.loc[table['error_pct'].abs().idxmax(), 'row']})."]
+    for _, b in bad.iterrows():
+        notes.append(f"outside tolerance: {b['row']} {b['metric']} predicted {b['predicted']:.4g} "
+                     f"vs published {b['published']:.4g} ({b['error_pct']:+.1f} %)")
+    res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"calibration": table},
+                 notes=notes)
+    if out_dir is not None:
+        write_outputs(res, cfg, out_dir)
+        from sim.report.figures import calibration_scatter
+
+        res.figures += calibration_scatter(table, out_dir, float(cfg.calibration.tolerance))
+    return res

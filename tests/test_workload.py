@@ -1,0 +1,181 @@
+"""Arrival processes, lengths, trace replay and named streams.
+
+Statistical checks use fixed seeds; each tolerance is four standard errors of the
+estimate, with the standard error stated next to it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.build import build_catalog
+from sim.rng import stream
+from sim.workload import arrivals as arr
+from sim.workload import build_workload
+from sim.workload.traces import load_trace, read_azure, read_mooncake
+
+from conftest import TRACES
+
+AZURE_CODE = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+MOONCAKE = TRACES / "mooncake_fast25" / "conversation_trace.jsonl"
+
+
+def cv(x):
+    d = np.diff(x)
+    return d.std() / d.mean()
+
+
+def test_poisson_count_and_cv():
+    lam, h = 50.0, 2000.0
+    t = arr.poisson(lam, h, stream(1, "t"))
+    assert abs(t.size - lam * h) < 4 * math.sqrt(lam * h)  # Poisson count: sd sqrt(lam h)
+    # sample CV of n exponential gaps has sd about 1/sqrt(n)
+    assert abs(cv(t) - 1.0) < 4 / math.sqrt(t.size)
+    assert np.all(np.diff(t) >= 0) and t.min() >= 0 and t.max() < h
+
+
+@pytest.mark.parametrize("target", [0.5, 2.0, 4.0])
+def test_gamma_renewal_rate_and_cv(target):
+    lam, n = 10.0, 400_000
+    t = arr.gamma_renewal(lam, target, n / lam, stream(2, "g"))
+    # mean gap: sd = cv / lam / sqrt(n); rate relative error sd ~ cv / sqrt(n)
+    assert abs(t.size / (n / lam) - lam) / lam < 4 * target / math.sqrt(n)
+    # the sample CV of gamma gaps: its sd grows with the CV; 3 % covers > 4 sd at n = 400k
+    assert cv(t) == pytest.approx(target, rel=0.03)
+
+
+def test_onoff_mean_rate_and_burstiness():
+    lam, on, off, h = 5.0, 20.0, 80.0, 200_000.0
+    t = arr.onoff(lam, on, off, 0.0, h, stream(3, "o"))
+    r_on = lam * (on + off) / on
+    # variance of an on/off count over T: lam T + 2 r_on^2 (on off)^2 / (on + off)^3 T
+    var = lam * h + 2 * r_on ** 2 * (on * off) ** 2 / (on + off) ** 3 * h
+    assert abs(t.size - lam * h) < 4 * math.sqrt(var)
+    assert cv(t) > 2.0  # bursty: far from Poisson's 1
+
+
+def test_sinusoid_curve_peak_to_trough():
+    lam, period = 20.0, 1000.0
+    curve = arr.RateCurve.sinusoid(period, 3.0, 0.0, 50 * period)
+    u = arr.poisson(lam, curve.u_at(50 * period), stream(4, "d"))
+    t = curve.warp(u)
+    phase = np.mod(t, period)
+    trough = np.count_nonzero((phase < 50) | (phase > period - 50))
+    peak = np.count_nonzero(np.abs(phase - period / 2) < 50)
+    # counts near 50 x 100 s x lam x (shape 0.5 or 1.5): ~50,000 and ~150,000; sd < 1 %
+    assert peak / trough == pytest.approx(3.0, rel=0.03)
+    assert t.size == pytest.approx(lam * 50 * period, rel=0.01)
+
+
+def test_azure_trace_reads_and_replays():
+    tr = read_azure(AZURE_CODE)
+    assert tr.t_s.size == 8819  # CAL §7
+    assert tr.duration_s == pytest.approx(3435.9, abs=1)
+    rng = stream(5, "r")
+    t, idx = arr.replay(tr, 4000.0, 1.0, 1.0, 0.0, False, rng)
+    assert t.size == 8819 and np.array_equal(idx, np.arange(8819))
+    t2, _ = arr.replay(tr, 3600.0, 2.0, 1.0, 0.0, False, rng)  # twice as slow
+    assert t2.size == np.count_nonzero(tr.t_s * 2 < 3600)
+    t3, _ = arr.replay(tr, 4000.0, 1.0, 0.5, 0.0, False, rng)  # thinned: binomial sd ~ 47
+    assert abs(t3.size - 8819 / 2) < 4 * math.sqrt(8819 / 4)
+    t4, _ = arr.replay(tr, 4000.0, 1.0, 2.0, 0.0, False, rng)  # two shifted copies
+    assert t4.size == 2 * 8819
+    t5, _ = arr.replay(tr, 10_000.0, 1.0, 1.0, 0.0, True, rng)  # looped to fill the horizon
+    assert t5.size > 2 * 8819 and t5.max() < 10_000
+
+
+def test_mooncake_slots_are_spread():
+    tr = read_mooncake(MOONCAKE)
+    assert tr.t_s.size == 12031  # CAL §7
+    assert np.all(np.diff(tr.t_s) > 0)  # duplicates spread over their 3 s slot
+    kept = read_mooncake(MOONCAKE, duplicates="keep")
+    assert np.count_nonzero(np.diff(kept.t_s) == 0) > 10_000
+    assert tr.input_tokens.mean() == pytest.approx(12035, rel=0.001)
+
+
+@pytest.mark.parametrize("content,match", [
+    ("TIMESTAMP,ContextTokens\n2023-11-16 18:17:03.9799600,10\n", "missing column"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,10,5\n"
+     "2023-11-16 18:17:04.0000000,abc,5\n", r":3: ContextTokens"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:05.0000000,10,5\n"
+     "2023-11-16 18:17:04.0000000,10,5\n", r":3: timestamps go backwards"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:05.0000000,10,5\n"
+     "2023-11-16 18:17:05.0000000,10,5\n", r":3: duplicate timestamp"),
+    ("", "empty trace file"),
+    ("TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,10,5\n", r":2: bad TIMESTAMP"),
+])
+def test_malformed_azure_traces_name_file_and_line(tmp_path, content, match):
+    p = tmp_path / "bad.csv"
+    p.write_text(content)
+    with pytest.raises(sim.InputError, match=match):
+        read_azure(p)
+
+
+def test_wrong_encoding_names_the_line(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes(b"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:05.0000000,10,5\n\xff\xfe,1,1\n")
+    with pytest.raises(sim.InputError, match=r"latin.csv:3: not UTF-8"):
+        read_azure(p)
+
+
+def test_malformed_mooncake_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"timestamp": 0, "input_length": 5, "output_length": 3}\n{"timestamp": 1, "input_length": 5}\n')
+    with pytest.raises(sim.InputError, match=r"bad.jsonl:2: missing field 'output_length'"):
+        read_mooncake(p)
+
+
+def test_length_distributions():
+    from omegaconf import OmegaConf
+
+    from sim.config import LengthConfig
+    from sim.workload.lengths import sample_lengths
+
+    def draw(**kw):
+        cfg = OmegaConf.merge(OmegaConf.structured(LengthConfig), kw)
+        return sample_lengths(cfg, 200_000, stream(6, str(kw)), "x")
+
+    x = draw(kind="lognormal", mean=500, cv=1.0, max=10 ** 9)
+    assert x.mean() == pytest.approx(500, rel=0.02)  # sd of the mean 500/sqrt(2e5) ~ 0.2 %
+    assert x.std() / x.mean() == pytest.approx(1.0, rel=0.05)
+    g = draw(kind="geometric", mean=40, max=10 ** 9)
+    assert g.mean() == pytest.approx(40, rel=0.02) and g.min() >= 1
+    assert set(draw(kind="fixed", mean=7).tolist()) == {7}
+    pmf = TRACES / "servegen" / "m-large_output_tokens_pmf.csv"
+    e = draw(kind="empirical", path=str(pmf), max=10 ** 9)
+    import pandas as pd
+
+    df = pd.read_csv(pmf)
+    assert e.mean() == pytest.approx((df.iloc[:, 0] * df["probability"]).sum() / df["probability"].sum(), rel=0.03)
+
+
+def test_named_streams_make_tenants_independent():
+    base = ["tenants.chat.arrival.rate_rps=3", "horizon_s=200"]
+    cfg1 = sim.compose(base)
+    cfg2 = sim.compose(base + ["tenants={other: {model: qwen3-32b, arrival: {rate_rps: 5}}}"])
+    cat = build_catalog(cfg1)
+    w1, w2 = build_workload(cfg1, cat), build_workload(cfg2, cat)
+    chat1 = w1.arrival_s[w1.tenant == w1.tenants.index("chat")]
+    chat2 = w2.arrival_s[w2.tenant == w2.tenants.index("chat")]
+    assert np.array_equal(chat1, chat2)
+    assert np.array_equal(w1.input_tokens[w1.tenant == 0],
+                          w2.input_tokens[w2.tenant == w2.tenants.index("chat")])
+
+
+def test_trace_tenant_through_the_app():
+    res = sim.run(["horizon_s=300", "tenants.chat.arrival.kind=trace",
+                   f"tenants.chat.arrival.trace.path={AZURE_CODE}",
+                   "tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"])
+    tr = load_trace(str(AZURE_CODE), "azure")
+    n = int(np.count_nonzero(tr.t_s < 300))
+    assert len(res.requests) == n
+    assert res.requests["input_tokens"].sum() == tr.input_tokens[:n].sum()
+
+
+def test_bad_rate_names_the_key():
+    with pytest.raises(sim.InputError, match="tenants.chat.arrival.rate_rps"):
+        sim.run(["tenants.chat.arrival.rate_rps=0"])
