@@ -173,8 +173,8 @@ class LengthConfig:
     cv: float = 1.0
     min: int = 1
     max: int = 32768
-    path: Optional[str] = None  # empirical: PMF CSV or a trace file
-    column: Optional[str] = None  # empirical from a trace: input_tokens | output_tokens
+    path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
+    column: Optional[str] = None  # empirical from a trace file: input_tokens | output_tokens
 
 
 @dataclass

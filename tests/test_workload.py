@@ -179,3 +179,14 @@ def test_trace_tenant_through_the_app():
 def test_bad_rate_names_the_key():
     with pytest.raises(sim.InputError, match="tenants.chat.arrival.rate_rps"):
         sim.run(["tenants.chat.arrival.rate_rps=0"])
+
+
+def test_empirical_lengths_from_a_trace_column_with_synthetic_arrivals():
+    res = sim.run(["horizon_s=200", "tenants.chat.arrival.rate_rps=20",
+                   f"tenants.chat.input={{kind: empirical, path: '{AZURE_CODE}', column: input_tokens, max: 100000}}",
+                   f"tenants.chat.output={{kind: empirical, path: '{AZURE_CODE}', column: output_tokens, max: 100000}}"])
+    tr = load_trace(str(AZURE_CODE), "azure")
+    got = res.requests["input_tokens"].to_numpy()
+    assert set(got.tolist()) <= set(tr.input_tokens.tolist())
+    # ~4,000 draws: the mean's sd is about std/sqrt(n) ~ 2 % of the trace mean
+    assert got.mean() == pytest.approx(tr.input_tokens.mean(), rel=0.1)

@@ -119,6 +119,27 @@ def _curve_from_file(path, horizon: float, key: str) -> arr.RateCurve:
     return arr.RateCurve.from_points(t, r, horizon)
 
 
+def _length_source(lc, replayed: np.ndarray | None, key: str) -> np.ndarray | None:
+    """The recorded lengths a length distribution draws from, if it draws from a trace:
+    ``kind: trace`` uses the replayed requests' own lengths; ``kind: empirical`` with a
+    ``column`` resamples that column of the trace file at ``path`` (``.csv``: Azure format,
+    ``.jsonl``: Mooncake)."""
+    kind = _enum(lc.kind)
+    if kind == "trace":
+        return replayed
+    if kind == "empirical" and lc.column:
+        if lc.column not in ("input_tokens", "output_tokens"):
+            raise InputError("column must be input_tokens or output_tokens", key=key + ".column")
+        if not lc.path:
+            raise InputError("empirical lengths from a trace column need the trace's path",
+                             key=key + ".path")
+        p = resolve(str(lc.path))
+        fmt = "mooncake" if p.endswith(".jsonl") else "azure"
+        tr = load_trace(p, fmt, "keep", key + ".path")
+        return tr.input_tokens if lc.column == "input_tokens" else tr.output_tokens
+    return None
+
+
 def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workload:
     """All tenants' requests, merged and sorted by (arrival time, tenant, order)."""
     tenants = sorted(cfg.tenants.keys())
@@ -147,14 +168,13 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
             trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
         key = f"tenants.{name}"
         ins = sample_lengths(tc.input, n, stream(seed, f"input/{name}"), key + ".input",
-                             trace_in if _enum(tc.input.kind) == "trace" or tc.input.column else None)
+                             _length_source(tc.input, trace_in, key + ".input"))
         model = catalog.model(tc.model)
         if model.prefill_only:
             outs = np.zeros(n, np.int32)
         else:
             outs = sample_lengths(tc.output, n, stream(seed, f"output/{name}"), key + ".output",
-                                  trace_out if _enum(tc.output.kind) == "trace" or tc.output.column
-                                  else None)
+                                  _length_source(tc.output, trace_out, key + ".output"))
             outs = np.maximum(outs, 1)
         ins = np.maximum(ins, 1)
         too_long = ins.astype(np.int64) + outs > model.max_context

@@ -66,6 +66,8 @@ def sample_lengths(cfg, n: int, rng: np.random.Generator, key: str,
         x = rng.geometric(1.0 / cfg.mean, n).astype(float)
     elif kind == "empirical":
         if trace_column is not None:
+            if trace_column.size == 0:
+                raise InputError("the trace column has no values", key=key)
             x = rng.choice(trace_column, n).astype(float)
         else:
             if not cfg.path:
