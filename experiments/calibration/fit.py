@@ -7,8 +7,9 @@ Free parameters, each inside a physically plausible range:
 * memory efficiency per GPU class (the fraction of peak bandwidth a large streaming read
   reaches: an HBM microbenchmark reaches ~0.92, CAL §1), shared by its precisions;
 * compute efficiency per GPU class and precision, but only where at least three rows
-  constrain it (H100 fp8, H200 fp8, B200 fp4); the others keep CAL §1's published
-  fractions (A100 BF16 0.66, L40S FP8 0.35) or, with no published fraction, the H100's;
+  constrain it: H100/H200 fp8 (one value: the two share their compute silicon) and B200
+  fp4; the others keep CAL §1's published fractions (A100 BF16 0.66, L40S FP8 0.35) or,
+  with no published fraction (MI300X fp8, H100 bf16), the H100 fp8 value;
 * three runtime overheads shared by every GPU: per iteration, per layer, per sequence.
 
 Server-scenario rows are held out (not fitted); they check the fit. The objective is the
@@ -31,20 +32,21 @@ from sim.calibration import calibration_table, load_rows
 GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100": ["bf16"],
               "L40S": ["fp8"], "MI300X": ["fp8"]}
-FREE_COMPUTE = [("H100", "fp8"), ("H200", "fp8"), ("B200", "fp4")]
+FREE_COMPUTE = [("H100", "fp8"), ("H200", "fp8"), ("B200", "fp4")]  # H100 and H200 share one
 
 START = {
-    **{f"mem:{g}": 0.85 for g in GPUS},
-    "comp:H100:fp8": 0.47, "comp:H200:fp8": 0.47, "comp:B200:fp4": 0.35,
-    "step": 5e-4, "layer": 3.5e-5, "seq": 1e-5,
+    "mem:H100": 0.92, "mem:H200": 0.85, "mem:B200": 0.6, "mem:A100": 0.81, "mem:L40S": 0.87,
+    "mem:MI300X": 0.85,
+    "comp:H100:fp8": 0.525, "comp:B200:fp4": 0.475,
+    "step": 1.5e-3, "layer": 3.5e-5, "seq": 1e-5,
 }
 BOUNDS = {
     **{f"mem:{g}": (0.6, 0.92) for g in GPUS},
-    "comp:H100:fp8": (0.3, 0.75), "comp:H200:fp8": (0.3, 0.75), "comp:B200:fp4": (0.2, 0.75),
+    "comp:H100:fp8": (0.3, 0.75), "comp:B200:fp4": (0.2, 0.75),
     "step": (0.0, 3e-3), "layer": (0.0, 1e-4), "seq": (0.0, 5e-5),
 }
 FIXED_COMPUTE = {("A100", "bf16"): 0.66, ("L40S", "fp8"): 0.35, ("MI300X", "fp8"): None,
-                 ("H100", "bf16"): None}
+                 ("H100", "bf16"): None, ("H200", "fp8"): None}
 
 
 def overrides(p: dict) -> list[str]:
@@ -102,7 +104,7 @@ def fit(passes: int = 2) -> dict:
     for it in range(passes):
         for k in START:
             lo, hi = BOUNDS[k]
-            for frac in np.linspace(0, 1, 7):
+            for frac in np.linspace(0, 1, 9):
                 cand = dict(p)
                 cand[k] = lo + (hi - lo) * frac
                 loss = ev.loss(cand)
