@@ -19,3 +19,20 @@ def test_experiment_writes_its_tables_and_figure(tmp_path, name, overrides, figu
     # every variant served or explicitly failed every request
     for _, s in res.summary.query("tenant == '__all__'").iterrows():
         assert s["completed"] + s["rejected"] + s["failed"] == s["requests"]
+
+
+def test_burst_and_failures_are_deterministic(tmp_path):
+    import hashlib
+
+    args = ["horizon_s=200", "seed=5", "tenants.chat.arrival.rate_rps=25",
+            "dedicated.burst.enabled=true", "dedicated.burst.need_node=false",
+            "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.02",
+            "output.plots=false", "output.report=false"]
+    digests = []
+    for d in ("a", "b"):
+        res = sim.run(args, output_dir=tmp_path / d)
+        assert res.tables["dedicated_availability"]["failures"].iloc[0] > 0
+        assert len(res.tables["dedicated_burst_replicas"]) > 0
+        digests.append({f: hashlib.sha256((tmp_path / d / f).read_bytes()).hexdigest()
+                        for f in ("summary.csv", "requests.parquet", "dedicated_burst_replicas.csv")})
+    assert digests[0] == digests[1]

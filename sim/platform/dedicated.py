@@ -77,7 +77,7 @@ class DedicatedSetup:
             dep = ctx.deployment_for(m)
             perf = ctx.perf_for(m, speed)
             pool = ModelPool(ctx, m, dep, perf, _enum(dc.router), int(dc.max_queue), "dedicated",
-                             self._done)
+                             self._done_burst if dc.burst.enabled else self._done)
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
             for i in range(n):
@@ -219,11 +219,11 @@ class DedicatedSetup:
             self.ctx.on_end(req, self.ctx.env.now)
 
     def _done(self, req: Request, now: float) -> None:
-        bp = self.burst.get(req.model)
-        if bp is None:
-            self.ctx.log.complete(req, self.pools[req.model].tier_code)
-            self.ctx.on_end(req, now)
-            return
+        self.ctx.log.complete(req, self.pools[req.model].tier_code)
+        self.ctx.on_end(req, now)
+
+    def _done_burst(self, req: Request, now: float) -> None:
+        bp = self.burst[req.model]
         bp.estimator.record(now)
         b = bp.by_rid.get(req.replica)
         if b is None:
