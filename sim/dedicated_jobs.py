@@ -268,9 +268,10 @@ def failures_figure(res: Result, out_dir: Path, runs) -> list[str]:
     if ax[2].has_data():
         ax[2].legend(fontsize=8)
     a = av.loc["dedicated+failures"]
-    ax[0].set_title(f"Replica failures: capacity availability {a['capacity_availability']:.4f}, "
-                    f"requests not failed {av['not_failed_fraction'].min():.4f} (SLA {a['sla']:g})",
-                    fontsize=10)
+    ax[0].set_title(f"Replica failures: capacity availability {a['capacity_availability']:.4f} "
+                    f"(analytic {a['analytic_capacity_availability']:.6f}), requests not failed "
+                    f"without retries {av['not_failed_fraction'].min():.4f}; SLA {a['sla']:g}",
+                    fontsize=9)
     for x in ax:
         x.grid(True, alpha=0.3)
     files = _save(fig, out_dir, "failures_timeline")

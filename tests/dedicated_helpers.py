@@ -16,7 +16,7 @@ from sim.platform.dedicated import DedicatedSetup
 from sim.simulate import simulate
 from sim.workload import Workload
 
-MODEL = "Llama-3.1-8B"
+MODEL = "llama31-8b"
 
 
 def config(overrides=(), **nested):

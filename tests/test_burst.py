@@ -131,6 +131,7 @@ def test_a_draining_burst_replica_finishes_what_it_runs_and_then_stops_billing()
     bp.drain(b, env.now)
     env.run(until=2000.0)
     log = ctx.log
+    log.flush()
     assert log.open == 0 and (log.outcome == COMPLETED).all()
     on_b = log.replica == b.rep.rid
     assert (log.tier[on_b] == log.tiers.code("burst")).all()

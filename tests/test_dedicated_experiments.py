@@ -26,8 +26,8 @@ def test_burst_and_failures_are_deterministic(tmp_path):
 
     args = ["horizon_s=200", "seed=5", "tenants.chat.arrival.rate_rps=25",
             "dedicated.burst.enabled=true", "dedicated.burst.need_node=false",
-            "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.02",
-            "output.plots=false", "output.report=false"]
+            "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.01",
+            "dedicated.failures.mttr_s=20", "output.plots=false", "output.report=false"]
     digests = []
     for d in ("a", "b"):
         res = sim.run(args, output_dir=tmp_path / d)
