@@ -1,12 +1,27 @@
 """Billing: GPU time from the usage ledger, tokens from the request log.
 
-* GPU-time rows (``gpu_hour``, ``gpu_second``) cost ``billed seconds x GPUs x $/GPU-hour``.
-  The cost of a (model, tier) pool is split among the tenants of that model in proportion
-  to the output tokens they completed on it (prompt tokens for prefill-only models); a pool
-  that served nothing is split evenly among its model's tenants. So tenant costs add up to
-  the total: nothing is left unattributed.
+* GPU-time rows (``gpu_hour``, ``gpu_second``) cost ``billed seconds x GPUs x $/GPU-hour``,
+  where billed seconds are the row's time up (at least ``min_increment_s``). Each billed
+  GPU-second is busy (at least one sequence in the batch), down (a failed replica whose
+  reservation runs on) or idle (everything else: waiting for work, loading weights, the
+  padding up to a minimum increment); ``loading`` (a cold start) is reported as a part of
+  idle. The cost of a (model, tier) pool is split among the tenants of that model in
+  proportion to the output tokens they completed on it (prompt tokens for prefill-only
+  models); a pool that served nothing is split evenly among its model's tenants. So tenant
+  costs add up to the total: nothing is left unattributed.
 * Per-token tiers bill each completed request ``input x price_in + output x price_out``
   (the GPU time behind them is the provider's and costs the tenant nothing more).
+* Every cost is also filed under its ledger tier (``cost_<tier>_usd``: dedicated, burst,
+  serverless ...).
+
+:func:`check_invariants` verifies, for every tenant and the total, that ``cost = GPU cost
++ token cost``, ``GPU cost = busy + idle + down cost``, ``cost = sum of the tier costs``,
+and that the tenants add up to the total; :func:`attribute_cost` runs it on every call.
+
+Monthly projection (:func:`monthly_factor`): the simulated billing period is taken as a
+representative sample of a month of ``HOURS_PER_MONTH`` = 730 hours (8,760 / 12), so every
+cost and volume is scaled by ``730 h / period``. It holds for a stationary workload; a
+period that holds a one-off spike projects that spike onto the whole month.
 """
 
 from __future__ import annotations
@@ -15,7 +30,34 @@ from collections import defaultdict
 
 import numpy as np
 
+from sim.errors import InvariantError
 from sim.metrics.log import COMPLETED
+
+HOURS_PER_MONTH = 730.0
+TIERS = ("dedicated", "burst", "serverless")  # always reported, zero when absent
+_SUMS = ("cost_usd", "gpu_cost_usd", "token_cost_usd", "gpu_hours", "busy_gpu_hours",
+         "idle_gpu_hours", "down_gpu_hours", "loading_gpu_hours", "busy_cost_usd",
+         "idle_cost_usd", "down_cost_usd")
+
+
+def monthly_factor(period_s: float) -> float:
+    return HOURS_PER_MONTH * 3600.0 / period_s if period_s > 0 else float("nan")
+
+
+def row_components(row) -> dict[str, float]:
+    """Billed, busy, idle, down and loading GPU-seconds of one GPU-time ledger row, and
+    their costs (computed apart, so that their sum is a check, not a definition)."""
+    up = row.up_s
+    billed = max(up, row.min_increment_s) if up > 0 else 0.0
+    busy = min(max(row.busy_s, 0.0), up)
+    down = min(max(row.down_s, 0.0), up - busy)
+    loading = min(max(row.loading_s, 0.0), up - busy - down)
+    idle = billed - busy - down
+    rate = row.usd_per_gpu_hour / 3600.0
+    g = row.gpus
+    return {"cost": row.cost_usd, "gpu_s": billed * g, "busy_gpu_s": busy * g,
+            "idle_gpu_s": idle * g, "down_gpu_s": down * g, "loading_gpu_s": loading * g,
+            "busy_cost": busy * g * rate, "idle_cost": idle * g * rate, "down_cost": down * g * rate}
 
 
 class CostBreakdown:
@@ -23,26 +65,54 @@ class CostBreakdown:
         self.by_tenant: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.totals: dict[str, float] = defaultdict(float)
         self.util_by_model: dict[str, tuple[float, float]] = {}
+        self.tiers: list[str] = list(TIERS)
+
+    def _out(self, d) -> dict[str, float]:
+        out = {k: float(d.get(k, 0.0)) for k in _SUMS}
+        for t in self.tiers:
+            out[f"cost_{t}_usd"] = float(d.get(f"cost_{t}_usd", 0.0))
+        return out
 
     def tenant(self, name: str, model: str) -> dict[str, float]:
-        d = self.by_tenant.get(name, {})
+        out = self._out(self.by_tenant.get(name, {}))
         busy, up = self.util_by_model.get(model, (0.0, 0.0))
-        return {
-            "cost_usd": float(d.get("cost_usd", 0.0)),
-            "gpu_cost_usd": float(d.get("gpu_cost_usd", 0.0)),
-            "token_cost_usd": float(d.get("token_cost_usd", 0.0)),
-            "gpu_hours": float(d.get("gpu_hours", 0.0)),
-            "idle_gpu_hours": float(d.get("idle_gpu_hours", 0.0)),
-            "gpu_utilization": busy / up if up > 0 else float("nan"),
-        }
-
-    def total(self) -> dict[str, float]:
-        busy = sum(b for b, _ in self.util_by_model.values())
-        up = sum(u for _, u in self.util_by_model.values())
-        out = {k: float(self.totals.get(k, 0.0)) for k in
-               ("cost_usd", "gpu_cost_usd", "token_cost_usd", "gpu_hours", "idle_gpu_hours")}
         out["gpu_utilization"] = busy / up if up > 0 else float("nan")
         return out
+
+    def total(self) -> dict[str, float]:
+        out = self._out(self.totals)
+        busy = sum(b for b, _ in self.util_by_model.values())
+        up = sum(u for _, u in self.util_by_model.values())
+        out["gpu_utilization"] = busy / up if up > 0 else float("nan")
+        return out
+
+    def _add(self, tenant: str, tier: str, values: dict[str, float]) -> None:
+        if tier not in self.tiers:
+            self.tiers.append(tier)
+        for d in (self.by_tenant[tenant], self.totals):
+            for k, v in values.items():
+                d[k] += v
+            d[f"cost_{tier}_usd"] += values.get("cost_usd", 0.0)
+
+
+def check_invariants(cb: CostBreakdown, rel: float = 1e-9) -> None:
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+    named = [(n, cb._out(d)) for n, d in sorted(cb.by_tenant.items())]
+    for who, d in named + [("total", cb._out(cb.totals))]:
+        checks = {
+            "cost = gpu + token": (d["cost_usd"], d["gpu_cost_usd"] + d["token_cost_usd"]),
+            "gpu = busy + idle + down": (d["gpu_cost_usd"], d["busy_cost_usd"] + d["idle_cost_usd"]
+                                         + d["down_cost_usd"]),
+            "cost = sum of tiers": (d["cost_usd"], sum(d[f"cost_{t}_usd"] for t in cb.tiers)),
+        }
+        for what, (a, b) in checks.items():
+            if not close(a, b):
+                raise InvariantError(f"cost components of {who}: {what} fails ({a!r} vs {b!r})")
+    s = sum(d["cost_usd"] for _, d in named)
+    if not close(s, cb.totals.get("cost_usd", 0.0)):
+        raise InvariantError(f"tenant costs add up to {s!r}, not the total {cb.totals['cost_usd']!r}")
 
 
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]]) -> CostBreakdown:
@@ -57,9 +127,8 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         if row.billing == "per_token":
             per_token_tiers.add(k)
         p = pools[k]
-        p["cost"] += row.cost_usd
-        p["gpu_s"] += row.up_s * row.gpus
-        p["busy_gpu_s"] += min(row.busy_s, row.up_s) * row.gpus
+        for name, v in row_components(row).items():
+            p[name] += v
         busy, up = cb.util_by_model.get(row.model, (0.0, 0.0))
         cb.util_by_model[row.model] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                        up + row.up_s * row.gpus)
@@ -69,10 +138,8 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         if sel.any():
             tenants_of_model[workload.models[int(workload.model[sel][0])]].append(ti)
     for (model, tier), p in sorted(pools.items()):
-        billed_tenant = (model, tier) not in per_token_tiers
-        cost = p["cost"] if billed_tenant else 0.0
-        gpu_h = p["gpu_s"] / 3600.0 if billed_tenant else 0.0
-        idle_h = (p["gpu_s"] - p["busy_gpu_s"]) / 3600.0 if billed_tenant else 0.0
+        if (model, tier) in per_token_tiers:
+            continue  # the provider's GPU time: billed per token below
         tids = tenants_of_model.get(model, [])
         if not tids:
             continue
@@ -89,30 +156,27 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             weights = np.ones(len(tids))
         share = weights / weights.sum()
         for ti, s in zip(tids, share):
-            d = cb.by_tenant[workload.tenants[ti]]
-            d["gpu_cost_usd"] += cost * s
-            d["cost_usd"] += cost * s
-            d["gpu_hours"] += gpu_h * s
-            d["idle_gpu_hours"] += idle_h * s
-        cb.totals["gpu_cost_usd"] += cost
-        cb.totals["cost_usd"] += cost
-        cb.totals["gpu_hours"] += gpu_h
-        cb.totals["idle_gpu_hours"] += idle_h
+            cb._add(workload.tenants[ti], tier, {
+                "cost_usd": p["cost"] * s, "gpu_cost_usd": p["cost"] * s,
+                "gpu_hours": p["gpu_s"] / 3600.0 * s,
+                "busy_gpu_hours": p["busy_gpu_s"] / 3600.0 * s,
+                "idle_gpu_hours": p["idle_gpu_s"] / 3600.0 * s,
+                "down_gpu_hours": p["down_gpu_s"] / 3600.0 * s,
+                "loading_gpu_hours": p["loading_gpu_s"] / 3600.0 * s,
+                "busy_cost_usd": p["busy_cost"] * s, "idle_cost_usd": p["idle_cost"] * s,
+                "down_cost_usd": p["down_cost"] * s,
+            })
     # ---- per-token billing
-    if per_token_tiers:
-        for model, tier in sorted(per_token_tiers):
-            pin, pout = prices.get(model, (None, None))
-            mi = workload.models.index(model) if model in workload.models else -1
-            sel = done & (workload.model == mi) & (log.tier == log.tiers.code(tier))
-            if not sel.any():
-                continue
-            usd = (workload.input_tokens[sel].astype(float) * (pin or 0.0)
-                   + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
-            for ti in np.unique(workload.tenant[sel]).tolist():
-                s = float(usd[workload.tenant[sel] == ti].sum())
-                d = cb.by_tenant[workload.tenants[ti]]
-                d["token_cost_usd"] += s
-                d["cost_usd"] += s
-                cb.totals["token_cost_usd"] += s
-                cb.totals["cost_usd"] += s
+    for model, tier in sorted(per_token_tiers):
+        pin, pout = prices.get(model, (None, None))
+        mi = workload.models.index(model) if model in workload.models else -1
+        sel = done & (workload.model == mi) & (log.tier == log.tiers.code(tier))
+        if not sel.any():
+            continue
+        usd = (workload.input_tokens[sel].astype(float) * (pin or 0.0)
+               + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
+        for ti in np.unique(workload.tenant[sel]).tolist():
+            s = float(usd[workload.tenant[sel] == ti].sum())
+            cb._add(workload.tenants[ti], tier, {"cost_usd": s, "token_cost_usd": s})
+    check_invariants(cb)
     return cb

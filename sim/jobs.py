@@ -62,12 +62,18 @@ def stability_notes(workload, runs) -> list[str]:
     return notes
 
 
+def setup_tables(runs) -> dict:
+    """Tables a setup reports through ``extra()["tables"]``, named ``<setup>_<table>``."""
+    return {f"{r.setup}_{k}": t for r in runs for k, t in r.extra.get("tables", {}).items()}
+
+
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
     res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
+    res.tables.update(setup_tables(runs))
     res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],
                                        "wall_s": [round(time.perf_counter() - t0, 3)]})
     if out_dir is not None:

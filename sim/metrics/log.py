@@ -117,6 +117,7 @@ class UsageRow:
     usd_per_gpu_hour: float
     loading_s: float = 0.0  # part of [start, end) spent loading (cold start)
     min_increment_s: float = 0.0  # gpu_second billing: each bill is at least this long
+    down_s: float = 0.0  # part of [start, end) the replica was failed (billed, not serving)
 
     @property
     def up_s(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.cost import attribute_cost
+from sim.cost import attribute_cost, monthly_factor
 from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, REJECTED
 
 ALL = "__all__"
@@ -17,6 +17,11 @@ SUMMARY_COLUMNS = [
     "cold_starts", "cold_start_wait_p99_s", "input_tokens", "output_tokens", "throughput_tok_s",
     "cost_usd", "cost_per_mtok_out_usd", "cost_per_1k_requests_usd", "gpu_hours",
     "gpu_utilization", "slo_ttft_s", "slo_attainment",
+    # cost breakdown (sim/cost.py): components add up to cost_usd
+    "gpu_cost_usd", "token_cost_usd", "cost_dedicated_usd", "cost_burst_usd",
+    "cost_serverless_usd", "busy_gpu_hours", "idle_gpu_hours", "idle_cost_usd",
+    "down_gpu_hours", "down_cost_usd", "loading_gpu_hours", "retries", "period_s",
+    "monthly_cost_usd", "monthly_output_tokens", "monthly_requests",
 ]
 
 
@@ -69,6 +74,10 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     tpot = df_cols["tpot"][sel][done]
     e2e = df_cols["e2e"][sel][done]
     cold = df_cols["cold"][sel]
+    # tries started again after a replica failure: every interrupted try, except the last
+    # one of a request that then failed
+    att = df_cols["attempts"][sel]
+    retries = int(att.sum(dtype=np.int64)) - int(np.count_nonzero((att > 0) & (outcome == FAILED)))
     out_tok = int(df_cols["out"][sel][done].sum())
     in_tok = int(df_cols["in"][sel][done].sum())
     n = int(sel.sum())
@@ -88,7 +97,7 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
         "input_tokens": in_tok, "output_tokens": out_tok,
         "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
         "slo_ttft_s": slo if slo is not None else float("nan"),
-        "slo_attainment": met,
+        "slo_attainment": met, "retries": retries, "period_s": period_s,
     }
 
 
@@ -105,6 +114,7 @@ def summarize(workload, run, prices) -> pd.DataFrame:
         "cold": log.cold_wait_s,
         "out": workload.output_tokens.astype(np.int64),
         "in": workload.input_tokens.astype(np.int64),
+        "attempts": log.attempts,
     }
     costs = attribute_cost(workload, run, prices)
     rows = []
@@ -127,4 +137,8 @@ def summarize(workload, run, prices) -> pd.DataFrame:
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
                                               df["cost_usd"] / df["completed"] * 1e3, np.nan)
+    month = monthly_factor(run.period_s)
+    df["monthly_cost_usd"] = df["cost_usd"] * month
+    df["monthly_output_tokens"] = df["output_tokens"] * month
+    df["monthly_requests"] = df["requests"] * month
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]

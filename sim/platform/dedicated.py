@@ -1,20 +1,56 @@
 """Dedicated setup: reserved replicas per model, warm from t=0, billed per GPU-hour.
 
 Weights are resident before the first request, so there is no cold start; the replicas
-run the tuned runtime (``dedicated.runtime_speedup``) and are billed for the whole period,
-busy or idle.
+run the tuned runtime (``dedicated.runtime_speedup``: every iteration takes the perf
+model's time divided by it) and are billed for the whole period at the reserved or
+on-demand rate, busy, idle or failed.
+
+Optional pieces, each off by default:
+
+* burst (``dedicated.burst``): on-demand replicas join a model's pool while its queue wait
+  is high (:mod:`sim.platform.burst`); requests they serve are logged in tier ``burst``
+  and their GPU-seconds are billed in ledger tier ``burst``;
+* failures (``dedicated.failures``): reserved replicas fail and come back
+  (:mod:`sim.platform.failures`). A failed replica's in-flight requests go back to the head
+  of the queue (``attempts`` counts the interrupted tries) or fail with a reason; its
+  ledger row keeps billing (the reservation runs on) and records the down time apart.
 """
 
 from __future__ import annotations
+
+import math
+
+import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InputError
 from sim.metrics.log import UsageRow
 from sim.platform.base import ModelPool, RunContext
+from sim.platform.burst import BurstPolicy, BurstPool, WaitEstimator
+from sim.platform.coldstart import stages
+from sim.platform.failures import FailureDriver, FailurePlan, RetryPolicy, availability
 
 
 def _enum(v) -> str:
     return v.value if hasattr(v, "value") else str(v)
+
+
+class Slot:
+    """A reserved replica position: one ledger row, one replica at a time (a failure ends
+    it; the recovery starts a new one)."""
+
+    def __init__(self, index: int, pool: ModelPool, row: UsageRow):
+        self.index = index
+        self.pool = pool
+        self.row = row
+        self.rep = None
+        self.past_busy_s = 0.0  # busy time of replicas this slot had before a failure
+        self.down: list[list[float]] = []  # [start, end] of each down period
+        self.failures = 0
+
+    @property
+    def busy_s(self) -> float:
+        return self.past_busy_s + (self.rep.busy_s if self.rep is not None else 0.0)
 
 
 class DedicatedSetup:
@@ -24,12 +60,15 @@ class DedicatedSetup:
         self.ctx = ctx
         dc = cfg.dedicated
         speed = float(dc.runtime_speedup)
-        if speed <= 0:
+        if not speed > 0:
             raise InputError("must be > 0", key="dedicated.runtime_speedup")
         for m in dc.replicas:
             if m not in models and m not in catalog.models:
                 raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
         self.pools: dict[int, ModelPool] = {}
+        self.slots: list[Slot] = []
+        self.burst: dict[int, BurstPool] = {}
+        self.burst_code = ctx.log.tiers.code("burst")
         pricing = _enum(dc.pricing)
         for mi, m in enumerate(models):
             n = int(dc.replicas.get(m, 1))
@@ -38,21 +77,144 @@ class DedicatedSetup:
             dep = ctx.deployment_for(m)
             perf = ctx.perf_for(m, speed)
             pool = ModelPool(ctx, m, dep, perf, _enum(dc.router), int(dc.max_queue), "dedicated",
-                             self._done)
+                             self._done_burst if dc.burst.enabled else self._done)
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
-            for _ in range(n):
+            for i in range(n):
                 row = UsageRow(model=m, gpu=dep.gpu.key, gpus=dep.tp, tier="dedicated",
                                start_s=0.0, end_s=0.0, busy_s=0.0, billing="gpu_hour",
                                usd_per_gpu_hour=price)
                 ctx.ledger.append(row)
-                pool.add_replica(row)
+                slot = Slot(i, pool, row)
+                slot.rep = pool.add_replica(row)
+                self.slots.append(slot)
             self.pools[mi] = pool
+        if dc.burst.enabled:
+            self._setup_burst(cfg, models)
+        self.retry = RetryPolicy(int(dc.failures.max_attempts))
+        if dc.failures.max_attempts < 1:
+            raise InputError("must be >= 1", key="dedicated.failures.max_attempts")
+        self.failure_mode = _enum(dc.failures.mode)
+        self.sla = float(dc.failures.sla)
+        self._mtbf_mttr: dict[str, tuple[float, float]] = {}
+        self._retried: dict[str, int] = {}
+        self._failed: dict[str, int] = {}
+        self.t_end = 0.0
+        if self.failure_mode != "none":
+            self._setup_failures(cfg, models)
 
+    # -------------------------------------------------------------------------- burst
+    def _setup_burst(self, cfg, models: list[str]) -> None:
+        bc = cfg.dedicated.burst
+        key = "dedicated.burst"
+        for name in ("wait_threshold_s", "rate_window_s", "check_interval_s"):
+            if not float(bc[name]) > 0:
+                raise InputError("must be > 0", key=f"{key}.{name}")
+        for name, v in (("scale_up_interval_s", bc.scale_up_interval_s),
+                        ("idle_window_s", bc.idle_window_s), ("min_billed_s", bc.min_billed_s),
+                        ("remote.rtt_s", bc.remote.rtt_s)):
+            if not float(v) >= 0:
+                raise InputError("must be >= 0", key=f"{key}.{name}")
+        if bc.max_replicas < 0 or bc.remote.max_replicas < 0:
+            raise InputError("must be >= 0", key=f"{key}.max_replicas")
+        if not 0 <= bc.drain_fill <= 1:
+            raise InputError("must be in [0, 1]", key=f"{key}.drain_fill")
+        if not bc.price_multiplier > 0:
+            raise InputError("must be > 0", key=f"{key}.price_multiplier")
+        for mi, m in enumerate(models):
+            pool = self.pools[mi]
+            dep = pool.deployment
+            cold = stages(cfg, dep, bc.storage_tier, need_node=bool(bc.need_node),
+                          image_cached=bool(bc.image_cached))
+            policy = BurstPolicy(float(bc.wait_threshold_s), int(bc.max_replicas),
+                                 int(bc.remote.max_replicas), float(bc.scale_up_interval_s),
+                                 float(bc.idle_window_s), float(bc.drain_fill))
+            self.burst[mi] = BurstPool(
+                self.ctx, pool, policy, WaitEstimator(float(bc.rate_window_s)), cold, cold,
+                dep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier),
+                float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s))
+
+    # ----------------------------------------------------------------------- failures
+    def _setup_failures(self, cfg, models: list[str]) -> None:
+        fc = cfg.dedicated.failures
+        key = "dedicated.failures"
+        if not fc.mtbf_gpu_hours > 0:
+            raise InputError("must be > 0", key=f"{key}.mtbf_gpu_hours")
+        if not fc.mttr_s >= 0:
+            raise InputError("must be >= 0", key=f"{key}.mttr_s")
+        script: dict[tuple[str, int], list] = {}
+        for i, ev in enumerate(fc.script):
+            m = ev.model or models[0]
+            if m not in models:
+                raise InputError(f"model {m!r} is not served", key=f"{key}.script.{i}.model")
+            n = sum(1 for s in self.slots if s.pool.model == m)
+            if not 0 <= ev.replica < n:
+                raise InputError(f"{m} has replicas 0..{n - 1}", key=f"{key}.script.{i}.replica")
+            if not (ev.at_s >= 0 and ev.down_s >= 0):
+                raise InputError("at_s and down_s must be >= 0", key=f"{key}.script.{i}")
+            script.setdefault((m, int(ev.replica)), []).append((float(ev.at_s), float(ev.down_s)))
+        plans = []
+        for s in self.slots:
+            dep = s.pool.deployment
+            mtbf_s = float(fc.mtbf_gpu_hours) * 3600.0 / dep.tp
+            reload_s = stages(cfg, dep, fc.reload_tier).total_s
+            self._mtbf_mttr[s.pool.model] = (mtbf_s, float(fc.mttr_s) + reload_s)
+            plans.append((s, FailurePlan(self.failure_mode, seed=int(cfg.seed),
+                                         name=f"dedicated/{s.pool.model}/{s.index}",
+                                         mtbf_s=mtbf_s, mttr_s=float(fc.mttr_s), reload_s=reload_s,
+                                         script=script.get((s.pool.model, s.index)))))
+        self.failures = FailureDriver(self.ctx.env, plans, self._fail, self._recover)
+
+    def _fail(self, slot: Slot, now: float) -> None:
+        rep = slot.rep
+        slot.rep = None
+        slot.past_busy_s += rep.busy_s
+        slot.failures += 1
+        slot.down.append([now, math.inf])
+        pool = slot.pool
+        interrupted = rep.abort()
+        if rep.queue is not pool.central:  # its own queue never started: route again
+            for req in rep.queue.drop_all():
+                self._reroute(pool, req, now)
+        log = self.ctx.log
+        for req in reversed(interrupted):  # reversed + push_front keeps their order
+            req.attempts += 1
+            if not self.retry.retry(req.attempts):
+                log.attempts[req.id] = min(req.attempts, 127)
+                log.fail(req.id, "replica_failure", pool.tier_code)
+                self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
+                self.ctx.on_end(req, now)
+                continue
+            self._retried[pool.model] = self._retried.get(pool.model, 0) + 1
+            req.t_admit = req.t_first = req.t_done = -1.0
+            req.replica = -1
+            req.pf_left = req.n_in
+            req.gen = 0
+            req.tag = 0
+            if pool.central is not None:
+                pool.central.push_front(req)
+            else:
+                self._reroute(pool, req, now)
+
+    def _reroute(self, pool: ModelPool, req: Request, now: float) -> None:
+        reason = pool.route(req)
+        if reason is not None:
+            self.ctx.log.attempts[req.id] = min(req.attempts, 127)
+            self.ctx.log.fail(req.id, f"retry_{reason}", pool.tier_code)
+            self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
+            self.ctx.on_end(req, now)
+
+    def _recover(self, slot: Slot, now: float) -> None:
+        slot.down[-1][1] = now
+        slot.rep = slot.pool.add_replica(slot.row)
+
+    # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
         pool = self.pools[req.model]
         reason = pool.route(req)
         if reason is not None:
+            if self.burst and reason != "exceeds_kv_capacity":
+                self.burst[req.model].turned_away += 1
             self.ctx.log.reject(req.id, reason, pool.tier_code)
             self.ctx.on_end(req, self.ctx.env.now)
 
@@ -60,9 +222,78 @@ class DedicatedSetup:
         self.ctx.log.complete(req, self.pools[req.model].tier_code)
         self.ctx.on_end(req, now)
 
+    def _done_burst(self, req: Request, now: float) -> None:
+        bp = self.burst[req.model]
+        bp.estimator.record(now)
+        b = bp.by_rid.get(req.replica)
+        if b is None:
+            self.ctx.log.complete(req, self.pools[req.model].tier_code)
+            self.ctx.on_end(req, now)
+            return
+        b.served += 1
+        rtt = b.rtt_s
+        if rtt > 0:  # served in another region: the first and last tokens come back later
+            req.t_first += rtt
+            req.t_done += rtt
+            self.ctx.log.complete(req, self.burst_code)
+            self.ctx.env.timeout(rtt).callbacks.append(
+                lambda ev, req=req, t=now + rtt: self.ctx.on_end(req, t))
+        else:
+            self.ctx.log.complete(req, self.burst_code)
+            self.ctx.on_end(req, now)
+
+    # ------------------------------------------------------------------------- the end
     def close(self, t_end: float) -> None:
-        """Bill every reserved replica for the whole period."""
-        for pool in self.pools.values():
-            for rep in pool.replicas:
-                rep.usage.end_s = t_end
-                rep.usage.busy_s = rep.busy_s
+        """Bill every reserved replica for the whole period; settle burst rows.
+
+        The run stops when the last request ends, which may be before the period does
+        (requests end early, the horizon runs on): the burst controller and the failure
+        processes then play out the quiet tail, so idle burst replicas drain as the policy
+        says instead of being billed to the end, and down times are recorded to the end."""
+        env = self.ctx.env
+        if (self.burst or self.failure_mode != "none") and env.now < t_end:
+            env.run(until=t_end)
+        for s in self.slots:
+            s.row.end_s = t_end
+            s.row.busy_s = min(s.busy_s, t_end)
+            s.row.down_s = sum(min(b, t_end) - a for a, b in s.down if a < t_end)
+        for bp in self.burst.values():
+            bp.close(t_end)
+        self.t_end = t_end
+
+    def availability_table(self) -> pd.DataFrame:
+        """Per model: the reserved pool's availability over the billing period, and what
+        the failures did to requests (retried tries, requests failed after the last try)."""
+        rows = []
+        for mi, pool in sorted(self.pools.items()):
+            slots = [s for s in self.slots if s.pool is pool]
+            a = availability([[(x, y) for x, y in s.down] for s in slots], self.t_end)
+            mtbf, mttr = self._mtbf_mttr.get(pool.model, (math.nan, math.nan))
+            rows.append({
+                "model": pool.model, "replicas": len(slots), "period_s": self.t_end,
+                "failures": sum(s.failures for s in slots), "down_s": a["down_s"],
+                "capacity_availability": a["capacity"], "all_up_availability": a["all_up"],
+                "any_up_availability": a["any_up"],
+                "analytic_capacity_availability": (mtbf / (mtbf + mttr)
+                                                   if self.failure_mode == "random" else math.nan),
+                "retried_tries": self._retried.get(pool.model, 0),
+                "failed_requests": self._failed.get(pool.model, 0),
+                "sla": self.sla, "meets_sla_any_up": bool(a["any_up"] >= self.sla),
+                "meets_sla_capacity": bool(a["capacity"] >= self.sla),
+            })
+        return pd.DataFrame(rows)
+
+    def extra(self) -> dict:
+        tables = {}
+        if self.failure_mode != "none":
+            tables["availability"] = self.availability_table()
+            tables["downtime"] = pd.DataFrame(
+                [{"model": s.pool.model, "replica": s.index, "down_s": a, "up_s": min(b, self.t_end)}
+                 for s in self.slots for a, b in s.down if a < self.t_end],
+                columns=["model", "replica", "down_s", "up_s"])
+        burst = [r for bp in self.burst.values() for r in bp.table()]
+        if self.burst:
+            tables["burst_replicas"] = pd.DataFrame(burst, columns=[
+                "model", "replica", "region", "provision_s", "warm_s", "drain_s", "stop_s",
+                "requests", "busy_s", "billed_s", "cost_usd"])
+        return {"tables": tables}

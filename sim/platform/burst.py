@@ -1,0 +1,266 @@
+"""Elastic burst capacity for a pool of warm replicas.
+
+When the pool's estimated queueing wait passes a threshold, on-demand replicas are
+provisioned (node, container, weights, engine init: :mod:`sim.platform.coldstart`), join
+the pool's queue when warm, and are drained when the pool has gone without queueing for an
+idle window. A drained replica admits nothing new, finishes what it runs, and only then
+stops and closes its ledger row. Borrowing from another region (``remote``) adds the
+network round trip to the TTFT and end-to-end time of every request served there.
+
+* :class:`WaitEstimator` (plain): the wait of a request joining the back of the queue now,
+  ``W = queued / mu``, with ``mu`` the pool's completions per second over the last
+  ``window_s`` (shorter at the start of the run). It is Little's law for the queue alone,
+  under the assumption that the pool keeps completing requests at its recent rate; when
+  the queue is non-empty and nothing completed in the window it is infinite, and so it is
+  when a request was turned away since the last look (a full queue, or no replica up
+  with per-replica queues).
+* :class:`BurstPolicy` (plain): when to add a replica (wait above threshold, at most one
+  per ``scale_up_interval_s``, local region first) and when to drain one (wait at or
+  below the threshold for ``idle_window_s``, and the recent completion rate fits in the
+  replicas that remain at ``drain_fill`` of the per-replica throughput measured while the
+  pool was saturated, so a pool under sustained overload does not drain and re-provision).
+* :class:`BurstPool`: the SimPy side for one :class:`~sim.platform.base.ModelPool`.
+
+Billing: each burst replica has its own ledger row in tier ``burst``, billed per
+GPU-second at on-demand x ``price_multiplier`` from the start of provisioning (the
+provisioning and cold start are billed, as on per-second platforms, CAL §5) to the moment
+its drain completes (or the end of the billing period).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from sim.metrics.log import UsageRow
+
+LOCAL, REMOTE = "local", "remote"
+
+
+class WaitEstimator:
+    def __init__(self, window_s: float, t0: float = 0.0):
+        self.window_s = float(window_s)
+        self.t0 = float(t0)
+        self._done: deque[float] = deque()
+
+    def record(self, now: float) -> None:
+        self._done.append(now)
+
+    def rate(self, now: float) -> float:
+        """Completions per second over the last window (or since ``t0`` if shorter)."""
+        cut = now - self.window_s
+        d = self._done
+        while d and d[0] <= cut:
+            d.popleft()
+        span = min(self.window_s, now - self.t0)
+        return len(d) / span if span > 0 else 0.0
+
+    def estimate(self, queued: int, now: float) -> float:
+        if queued <= 0:
+            return 0.0
+        mu = self.rate(now)
+        return queued / mu if mu > 0 else math.inf
+
+
+class BurstPolicy:
+    """Decides scale-up and drain of burst replicas; keeps only its own timers and the
+    per-replica capacity it has seen.
+
+    Capacity: whenever the wait is above the threshold the pool is saturated, so its
+    completion rate per serving replica is what a replica can do; the policy keeps the
+    largest such value. A burst replica is drained when the wait has stayed at or below
+    the threshold for ``idle_window_s`` and the recent completion rate would keep the
+    replicas that remain below ``drain_fill`` of that capacity (hysteresis: a pool under
+    sustained overload does not drain and re-provision)."""
+
+    def __init__(self, wait_threshold_s: float, max_local: int, max_remote: int,
+                 scale_up_interval_s: float, idle_window_s: float, drain_fill: float):
+        self.wait_threshold_s = wait_threshold_s
+        self.max_local = max_local
+        self.max_remote = max_remote
+        self.scale_up_interval_s = scale_up_interval_s
+        self.idle_window_s = idle_window_s
+        self.drain_fill = drain_fill
+        self.capacity_per_replica = 0.0  # completions/s of one saturated replica (0 = unseen)
+        self._last_up = -math.inf
+        self._quiet_since: float | None = None
+
+    def observe(self, wait_s: float, rate: float, n_serving: int) -> None:
+        if wait_s > self.wait_threshold_s and n_serving > 0 and math.isfinite(wait_s):
+            self.capacity_per_replica = max(self.capacity_per_replica, rate / n_serving)
+
+    def scale_up(self, now: float, wait_s: float, n_local: int, n_remote: int) -> str | None:
+        """The region to provision one replica in, or None. ``n_*`` count replicas that
+        are provisioning, serving or draining."""
+        if not wait_s > self.wait_threshold_s:
+            return None
+        if now - self._last_up < self.scale_up_interval_s:
+            return None
+        if n_local < self.max_local:
+            region = LOCAL
+        elif n_remote < self.max_remote:
+            region = REMOTE
+        else:
+            return None
+        self._last_up = now
+        return region
+
+    def scale_down(self, now: float, wait_s: float, rate: float, n_serving: int,
+                   n_burst_serving: int) -> bool:
+        """Drain one burst replica now? ``n_serving`` counts every replica admitting work
+        (reserved and burst), ``rate`` is the pool's recent completions per second."""
+        if wait_s > self.wait_threshold_s:
+            self._quiet_since = None
+            return False
+        if self._quiet_since is None:
+            self._quiet_since = now
+        if now - self._quiet_since < self.idle_window_s or n_burst_serving == 0:
+            return False
+        if rate > self.drain_fill * self.capacity_per_replica * (n_serving - 1):
+            return False
+        self._quiet_since = now  # the next drain needs another quiet window
+        return True
+
+
+class BurstReplica:
+    """One burst replica's life, for the ledger and the lifecycle table."""
+
+    def __init__(self, region: str, row: UsageRow, t_provision: float, warm_after_s: float,
+                 rtt_s: float):
+        self.region = region
+        self.row = row
+        self.t_provision = t_provision
+        self.warm_after_s = warm_after_s
+        self.rtt_s = rtt_s
+        self.t_warm: float | None = None
+        self.t_drain: float | None = None
+        self.t_stop: float | None = None
+        self.rep = None
+        self.served = 0
+
+    @property
+    def serving(self) -> bool:
+        return self.rep is not None and self.t_drain is None
+
+
+class BurstPool:
+    """Burst replicas of one :class:`ModelPool`; a controller process checks it periodically.
+
+    ``cold`` and ``cold_remote`` are :class:`~sim.platform.coldstart.ColdStartStages`.
+    """
+
+    def __init__(self, ctx, pool, policy: BurstPolicy, estimator: WaitEstimator, cold,
+                 cold_remote, usd_per_gpu_hour: float, rtt_s: float, min_billed_s: float,
+                 check_interval_s: float):
+        self.ctx = ctx
+        self.env = ctx.env
+        self.pool = pool
+        self.policy = policy
+        self.estimator = estimator
+        self.cold = {LOCAL: cold, REMOTE: cold_remote}
+        self.usd_per_gpu_hour = usd_per_gpu_hour
+        self.rtt = {LOCAL: 0.0, REMOTE: rtt_s}
+        self.min_billed_s = min_billed_s
+        self.check_interval_s = check_interval_s
+        self.replicas: list[BurstReplica] = []
+        self.by_rid: dict[int, BurstReplica] = {}
+        self.last_wait_s = 0.0
+        self.turned_away = 0  # requests rejected since the last look (set by the setup)
+        self.env.process(self._control())
+
+    # ------------------------------------------------------------------------ controller
+    def _control(self):
+        while True:
+            yield self.env.timeout(self.check_interval_s)
+            self.step(self.env.now)
+
+    def _count(self, region: str) -> int:
+        return sum(1 for b in self.replicas if b.region == region and b.t_stop is None)
+
+    def step(self, now: float) -> None:
+        pool = self.pool
+        wait = self.estimator.estimate(pool.queued, now)
+        if self.turned_away:  # a request found no room at all: its wait was unbounded
+            wait = math.inf
+            self.turned_away = 0
+        rate = self.estimator.rate(now)
+        self.last_wait_s = wait
+        n_serving = sum(1 for r in pool.replicas if r.accepting)
+        self.policy.observe(wait, rate, n_serving)
+        region = self.policy.scale_up(now, wait, self._count(LOCAL), self._count(REMOTE))
+        if region is not None:
+            self.provision(region, now)
+        burst_serving = [b for b in self.replicas if b.serving]
+        if self.policy.scale_down(now, wait, rate, n_serving, len(burst_serving)):
+            # remote replicas first (they add a round trip), then the one that empties soonest
+            b = min(burst_serving, key=lambda b: (b.region != REMOTE, b.rep.n_running, -b.rep.rid))
+            self.drain(b, now)
+
+    # ------------------------------------------------------------------------- lifecycle
+    def provision(self, region: str, now: float) -> BurstReplica:
+        dep = self.pool.deployment
+        cold = self.cold[region]
+        row = UsageRow(model=self.pool.model, gpu=dep.gpu.key, gpus=dep.tp, tier="burst",
+                       start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
+                       usd_per_gpu_hour=self.usd_per_gpu_hour, loading_s=cold.total_s,
+                       min_increment_s=self.min_billed_s)
+        self.ctx.ledger.append(row)
+        b = BurstReplica(region, row, now, cold.total_s, self.rtt[region])
+        self.replicas.append(b)
+        self.env.timeout(cold.total_s).callbacks.append(lambda ev, b=b: self._warm(b))
+        return b
+
+    def _warm(self, b: BurstReplica) -> None:
+        b.t_warm = self.env.now
+        rep = self.pool.add_replica(b.row)
+        rep.on_idle = self._on_idle
+        b.rep = rep
+        self.by_rid[rep.rid] = b
+
+    def drain(self, b: BurstReplica, now: float) -> None:
+        """Admit nothing new; stop when the last running request is out."""
+        b.t_drain = now
+        rep = b.rep
+        rep.stop_admitting()
+        if rep.queue is not self.pool.central:  # its own queue: send the waiting elsewhere
+            for req in rep.queue.drop_all():
+                reason = self.pool.route(req)
+                if reason is not None:
+                    self.ctx.log.reject(req.id, reason, self.pool.tier_code)
+                    self.ctx.on_end(req, now)
+        if rep.n_running == 0:
+            self._stop(b, now)
+
+    def _on_idle(self, rep, now: float) -> None:
+        b = self.by_rid[rep.rid]
+        if b.t_drain is not None and b.t_stop is None:
+            self._stop(b, now)
+
+    def _stop(self, b: BurstReplica, now: float) -> None:
+        b.t_stop = now
+        b.row.end_s = now
+        b.row.busy_s = b.rep.busy_s
+
+    def close(self, t_end: float) -> None:
+        """Settle rows at the end of the billing period [0, t_end]."""
+        for b in self.replicas:
+            row = b.row
+            if b.t_stop is None or row.end_s > t_end:
+                row.end_s = max(row.start_s, t_end)
+            if b.rep is not None:
+                row.busy_s = min(b.rep.busy_s, row.up_s)
+            row.loading_s = min(b.warm_after_s, row.up_s)
+
+    def table(self) -> list[dict]:
+        out = []
+        for b in self.replicas:
+            out.append({
+                "model": self.pool.model, "replica": b.rep.rid if b.rep is not None else -1,
+                "region": b.region, "provision_s": b.t_provision,
+                "warm_s": b.t_warm if b.t_warm is not None else math.nan,
+                "drain_s": b.t_drain if b.t_drain is not None else math.nan,
+                "stop_s": b.t_stop if b.t_stop is not None else math.nan,
+                "requests": b.served, "busy_s": b.row.busy_s,
+                "billed_s": b.row.up_s, "cost_usd": b.row.cost_usd,
+            })
+        return out

@@ -1,0 +1,63 @@
+"""Helpers for the dedicated-setup tests: hand-made workloads and a live setup."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+from omegaconf import OmegaConf, open_dict
+
+import sim
+from sim.build import build_catalog, perf_factory
+from sim.jobs import model_prices
+from sim.metrics.log import RequestLog
+from sim.metrics.summary import summarize
+from sim.platform.base import RunContext
+from sim.platform.dedicated import DedicatedSetup
+from sim.simulate import simulate
+from sim.workload import Workload
+
+MODEL = "llama31-8b"
+
+
+def config(overrides=(), **nested):
+    """Compose ``overrides`` and merge ``nested`` dicts (for keys with dots in them)."""
+    cfg = sim.compose(list(overrides))
+    if nested:
+        with open_dict(cfg):
+            cfg = OmegaConf.merge(cfg, nested)
+    return cfg
+
+
+def workload(reqs, horizon_s, model=MODEL, slo=1.0) -> Workload:
+    """``reqs``: (arrival_s, input_tokens, output_tokens), one tenant ``t``."""
+    reqs = sorted(reqs)
+    n = len(reqs)
+    return Workload(
+        tenants=["t"], models=[model], horizon_s=float(horizon_s),
+        arrival_s=np.array([r[0] for r in reqs], float),
+        tenant=np.zeros(n, np.int16), model=np.zeros(n, np.int16),
+        input_tokens=np.array([r[1] for r in reqs], np.int32),
+        output_tokens=np.array([r[2] for r in reqs], np.int32),
+        slo_ttft_s={"t": slo})
+
+
+def run(cfg, wl):
+    """Simulate the dedicated setup on ``wl``; return (run, summary)."""
+    catalog = build_catalog(cfg)
+    r = simulate(cfg, wl, "dedicated", catalog)
+    return r, summarize(wl, r, model_prices(catalog, wl.models))
+
+
+def all_row(summary):
+    return summary[summary["tenant"] == "__all__"].iloc[0]
+
+
+def live(cfg, n_requests: int, models=(MODEL,)):
+    """A dedicated setup on a fresh environment, driven by the test."""
+    catalog = build_catalog(cfg)
+    env = simpy.Environment()
+    log = RequestLog(n_requests)
+    dep_for, perf_for = perf_factory(cfg, catalog)
+    ctx = RunContext(env=env, log=log, engine=cfg.engine.value, perf_for=perf_for,
+                     deployment_for=dep_for, model_names=list(models))
+    return env, ctx, DedicatedSetup(ctx, cfg, catalog, list(models))

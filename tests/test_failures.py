@@ -1,0 +1,129 @@
+"""Replica failures: availability arithmetic, exact retry times, no request lost."""
+
+import numpy as np
+import pytest
+
+import sim
+from conftest import make_perf
+from dedicated_helpers import MODEL, all_row, config, run, workload
+from sim.metrics.log import COMPLETED, FAILED
+from sim.platform.failures import FailurePlan, RetryPolicy, availability
+
+
+def test_availability_arithmetic_by_hand():
+    # replica 0 down [100, 150], replica 1 down [120, 180] and [390, 450] (clipped at 400)
+    a = availability([[(100, 150)], [(120, 180), (390, 450)]], 400.0)
+    assert a["down_s"] == pytest.approx(50 + 60 + 10)
+    assert a["capacity"] == pytest.approx(1 - 120 / 800)
+    assert a["all_up"] == pytest.approx(1 - (80 + 10) / 400)  # [100, 180] and [390, 400]
+    assert a["any_up"] == pytest.approx(1 - 30 / 400)  # both down in [120, 150]
+    assert availability([[], []], 10.0)["any_up"] == 1.0
+
+
+def test_retry_policy_counts_the_first_try():
+    p = RetryPolicy(max_attempts=3)
+    assert p.retry(1) and p.retry(2) and not p.retry(3)
+    assert not RetryPolicy(max_attempts=1).retry(1)
+
+
+def test_random_failure_plan_has_the_configured_mean_up_and_down_times():
+    plan = FailurePlan("random", seed=3, name="x", mtbf_s=1000.0, mttr_s=50.0, reload_s=7.0)
+    up, down, now = [], [], 0.0
+    for _ in range(20000):
+        at, d = plan.next(now)
+        up.append(at - now)
+        down.append(d)
+        now = at + d
+    # 20,000 exponential draws: relative standard error 0.7 %; 3 % is over 4 sigma
+    assert np.mean(up) == pytest.approx(1000.0, rel=0.03)
+    assert np.mean(down) == pytest.approx(57.0, rel=0.03)
+    assert min(down) >= 7.0  # the reload is always paid
+
+
+def _scripted(max_attempts, script, replicas=1, **kw):
+    items = ",".join(f"{{replica:{r},at_s:{a},down_s:{d}}}" for r, a, d in script)
+    return config(["dedicated.failures.mode=script", f"dedicated.failures.max_attempts={max_attempts}",
+                   f"dedicated.failures.script=[{items}]"],
+                  dedicated={"replicas": {MODEL: replicas}}, **kw)
+
+
+def test_interrupted_requests_retry_at_the_recovery_exactly(catalog):
+    """Three requests in flight when the only replica fails at 5 s; it serves again at
+    15 s, admits the three at once (they went back to the head of the queue) and prefills
+    them in one iteration."""
+    cfg = _scripted(2, [(0, 5.0, 10.0)])
+    r, summary = run(cfg, workload([(0.0, 100, 2000)] * 3, horizon_s=600))
+    log = r.log
+    assert (log.outcome == COMPLETED).all()
+    assert (log.attempts == 1).all()
+    assert (log.admit_s == 15.0).all()
+    _, perf = make_perf(catalog, runtime_speedup=float(cfg.dedicated.runtime_speedup))
+    prefill = perf.step_time(0, 300, 0, 3 * 100 * 101 / 2)
+    assert log.first_s == pytest.approx(np.full(3, 15.0 + prefill), rel=1e-12)
+    assert all_row(summary)["retries"] == 3
+    # the reservation is billed while down; the down time is reported apart
+    s = all_row(summary)
+    assert s["cost_usd"] == pytest.approx(600 / 3600 * 2.37, rel=1e-12)
+    assert s["down_gpu_hours"] == pytest.approx(10 / 3600, rel=1e-12)
+    assert s["down_cost_usd"] == pytest.approx(10 / 3600 * 2.37, rel=1e-12)
+
+
+def test_without_retries_exactly_the_in_flight_requests_fail_with_a_reason():
+    cfg = _scripted(1, [(0, 5.0, 10.0)])
+    reqs = [(0.0, 100, 2000)] * 3 + [(8.0, 100, 10)]  # the last one arrives while down
+    r, summary = run(cfg, workload(reqs, horizon_s=600))
+    log = r.log
+    assert (log.outcome[:3] == FAILED).all() and log.outcome[3] == COMPLETED
+    assert {log.reasons.names[c] for c in log.reason[:3]} == {"replica_failure"}
+    assert (log.attempts[:3] == 1).all()
+    assert log.admit_s[3] == 15.0  # waited in the queue for the recovery
+    s = all_row(summary)
+    assert (s["failed"], s["completed"], s["retries"]) == (3, 1, 0)
+
+
+def test_scripted_failures_give_the_hand_computed_availability():
+    cfg = _scripted(3, [(0, 100.0, 50.0), (1, 120.0, 60.0)], replicas=2)
+    reqs = [(float(t), 200, 20) for t in range(0, 400, 10)]
+    r, summary = run(cfg, workload(reqs, horizon_s=400))
+    assert r.period_s == 400
+    a = r.extra["tables"]["availability"].iloc[0]
+    assert a["failures"] == 2 and a["down_s"] == pytest.approx(110)
+    assert a["capacity_availability"] == pytest.approx(1 - 110 / 800)
+    assert a["all_up_availability"] == pytest.approx(1 - 80 / 400)
+    assert a["any_up_availability"] == pytest.approx(1 - 30 / 400)
+    assert not a["meets_sla_any_up"]  # 0.925 < 0.999
+    log = r.log
+    assert (log.outcome == COMPLETED).all()
+    # arrivals while both replicas are down wait for the first to come back at 150 s
+    both_down = (log.arrival_s > 120) & (log.arrival_s < 150)
+    assert both_down.any() and (log.admit_s[both_down] == 150.0).all()
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_random_failures_lose_no_request(engine):
+    res = sim.run([f"engine={engine}", "horizon_s=240", "tenants.chat.arrival.rate_rps=8",
+                   "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.02",
+                   "dedicated.failures.mttr_s=20", "dedicated.failures.max_attempts=2",
+                   "output.plots=false"])
+    req = res.requests
+    av = res.tables["dedicated_availability"].iloc[0]
+    assert av["failures"] >= 2  # 240 s at a 72 s MTBF
+    assert set(req["outcome"].astype(str)) <= {"completed", "failed"}
+    failed = req[req["outcome"] == "failed"]
+    assert (failed["reason"].astype(str) == "replica_failure").all()
+    assert (failed["attempts"] == 2).all()  # failed only after its second interrupted try
+    s = res.summary.query("tenant == '__all__'").iloc[0]
+    assert s["completed"] + s["failed"] == s["requests"] == len(req)
+    retried = int((req["attempts"] > 0).sum())
+    assert retried > 0 and s["retries"] == int(req["attempts"].sum()) - len(failed)
+    assert av["retried_tries"] == s["retries"] and av["failed_requests"] == len(failed)
+
+
+def test_bad_failure_settings_name_their_key():
+    with pytest.raises(sim.InputError, match=r"dedicated\.failures\.script\.0\.replica"):
+        sim.run(["horizon_s=5", "dedicated.failures.mode=script",
+                 "dedicated.failures.script=[{replica:3,at_s:1,down_s:1}]"])
+    with pytest.raises(sim.InputError, match=r"dedicated\.failures\.max_attempts"):
+        sim.run(["horizon_s=5", "dedicated.failures.max_attempts=0"])
+    with pytest.raises(Exception, match="mode"):
+        sim.compose(["dedicated.failures.mode=sometimes"])
