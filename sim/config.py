@@ -231,6 +231,7 @@ class ColdStartConfig:
     container_start_s: float = 1.0  # image cached on the node
     image_pull_s: float = 20.0  # image not cached on the node
     engine_init_s: float = 25.0  # compile, CUDA graphs, warm-up after the weights are in
+    engine_init_s_by_model: Dict[str, float] = field(default_factory=dict)  # model -> override
     snapshot_speedup: float = 10.0  # a GPU memory snapshot cuts engine init by this factor
     loader: str = "optimized"  # optimized | stock
     tiers: Dict[str, StorageTierSpec] = field(default_factory=lambda: {
@@ -463,7 +464,8 @@ class Config:
 # an explicit flag on these nodes overrides that.
 OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
-              "serverless.rate_limits", "serverless.autoscaler.min_replicas")
+              "serverless.rate_limits", "serverless.autoscaler.min_replicas",
+              "cold_start.engine_init_s_by_model")
 
 
 def schema():
@@ -478,6 +480,13 @@ def schema():
 
 
 def register() -> None:
+    from omegaconf import OmegaConf
+
+    from sim.paths import default_traces_dir
+
+    # ${traces:} in a config: the shared traces folder ($SERVESIM_TRACES or ../shared/traces)
+    if not OmegaConf.has_resolver("traces"):
+        OmegaConf.register_new_resolver("traces", default_traces_dir)
     cs = ConfigStore.instance()
     cs.store(name="servesim_schema", node=schema())
 

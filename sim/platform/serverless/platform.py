@@ -691,8 +691,13 @@ class ServerlessPlatform:
         up = sum(r.up_s * r.gpus for r in rows if r.tier == self.tier)
         busy = sum(min(r.busy_s, r.up_s) * r.gpus for r in rows if r.tier == self.tier)
         loading = sum(min(r.loading_s, r.up_s) * r.gpus for r in rows if r.tier == self.tier)
+        ka = {}
+        for ms in self.models.values():
+            pre, keep = self.keepalive.windows(ms.idx)
+            ka[ms.name] = (pre, keep)
         return {
             "cold_starts": self.cold_starts(),
+            "keepalive_windows": ka,  # each model's (pre-warm, keep-alive) at the end
             "stats": dict(self.stats, replicas=len(self.slots), nodes=len(self.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,
                           idle_gpu_s=up - busy),
