@@ -63,8 +63,7 @@ class WindowedSignal:
 
     def average(self, t: float, window_s: float) -> float:
         self._advance(t)
-        m = min(int(math.ceil(window_s / self.b)), self.n - 1)
-        first = max(self.i - m + 1, 0)
+        first = max(int((t - window_s) // self.b), 0, self.i - self.n + 1)
         start = first * self.b
         if t <= start:
             return self.value
