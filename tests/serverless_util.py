@@ -23,7 +23,7 @@ def compose(overrides=(), edit=None):
     return cfg
 
 
-def twin_model(cfg, name="Twin-8B", of="Llama-3.1-8B"):
+def twin_model(cfg, name="Twin-8B", of="llama31-8b"):
     """A second catalog model identical to ``of`` (same weights, same speed)."""
     cfg.catalog.models[name] = copy.deepcopy(cfg.catalog.models[of])
 
@@ -74,5 +74,5 @@ class Harness:
 
 
 def like_8b(cfg, model):
-    """Deploy ``model`` like the base config's Llama-3.1-8B (H100, FP8, TP1)."""
-    cfg.deployments[model] = copy.deepcopy(cfg.deployments["Llama-3.1-8B"])
+    """Deploy ``model`` like the base config's llama31-8b (H100, FP8, TP1)."""
+    cfg.deployments[model] = copy.deepcopy(cfg.deployments["llama31-8b"])

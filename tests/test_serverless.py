@@ -103,8 +103,8 @@ STRESS = [
     "serverless.keepalive.idle_s=15",
     "tenants.chat.arrival={kind: onoff, rate_rps: 3.0, on_s: 30, off_s: 60}",
     "background.synthetic.tenants=12", "background.synthetic.rate_rps=3.0",
-    "background.synthetic.models=[Llama-3.1-8B,Qwen3-32B,Mixtral-8x7B]",
-    "deployments={Qwen3-32B: {tp: 1}, Mixtral-8x7B: {tp: 1}}",
+    "background.synthetic.models=[llama31-8b,qwen3-32b,mixtral-8x7b]",
+    "deployments={qwen3-32b: {tp: 1}, mixtral-8x7b: {tp: 1}}",
     "serverless.rate_limits={bg/syn000: {rpm: 20, concurrency: 2}}",
 ]
 
@@ -178,7 +178,7 @@ def test_servegen_clients_replay_their_window_rates():
 
     cfg = sim.compose(["horizon_s=3600", "background.servegen.path=${traces:}/servegen/m-large_client_windows.csv.gz",
                        "background.servegen.clients=4"])
-    tenants = servegen(cfg, build_catalog(cfg), 0, 3600.0, ["Llama-3.1-8B"])
+    tenants = servegen(cfg, build_catalog(cfg), 0, 3600.0, ["llama31-8b"])
     cid, w, rate, _, _ = load_client_windows(cfg.background.servegen.path)
     expected = {c: rate[(cid == c) & (w < 3600)].sum() * WINDOW_S for c in np.unique(cid)}
     busiest = sorted(expected, key=lambda c: (-expected[c], c))[:4]
@@ -224,7 +224,7 @@ def test_same_seed_same_bytes_with_background(tmp_path):
 def test_one_provisioned_replica_serves_like_a_dedicated_one(engine):
     """min_replicas=1, below the autoscaler's target: the same replica, the same times."""
     res = sim.run([f"engine={engine}", "setups=[serverless,dedicated]", "horizon_s=120",
-                   "serverless.autoscaler.min_replicas={Llama-3.1-8B: 1}", "tenants.chat.arrival.rate_rps=1"])
+                   "serverless.autoscaler.min_replicas={llama31-8b: 1}", "tenants.chat.arrival.rate_rps=1"])
     r = res.requests.pivot(index="request_id", columns="setup", values="ttft_s")
     assert np.allclose(r["serverless"], r["dedicated"], rtol=1e-12, atol=0)
     assert (res.requests["cold_start_wait_s"] == 0).all()
@@ -233,7 +233,7 @@ def test_one_provisioned_replica_serves_like_a_dedicated_one(engine):
 # ------------------------------------------------------------------------------ billing
 def test_gpu_second_billing_counts_load_and_idle_time_exactly():
     cfg = compose(["serverless.billing=gpu_second", "serverless.keepalive.idle_s=30"])
-    h = Harness(cfg, ["Llama-3.1-8B"]).run([(0.0, "Llama-3.1-8B", 100, 2)], until=500)
+    h = Harness(cfg, ["llama31-8b"]).run([(0.0, "llama31-8b", 100, 2)], until=500)
     (row,) = h.close(500.0)
     t_done = h.reqs[0].t_done
     assert row.billing == "gpu_second" and row.usd_per_gpu_hour == pytest.approx(0.00116 * 3600)
@@ -257,7 +257,7 @@ def test_a_full_pool_evicts_the_least_recently_used_idle_replica():
                    "serverless.keepalive.idle_s=1000",
                    "cold_start.preloaded_tier=host_dram"],
                   edit=lambda c: (twin_model(c, "Twin-A"), twin_model(c, "Twin-B")))
-    m = ["Llama-3.1-8B", "Twin-A", "Twin-B"]
+    m = ["llama31-8b", "Twin-A", "Twin-B"]
     h = Harness(cfg, m).run([(0.0, m[0], 100, 2), (1.0, m[1], 100, 2), (100.0, m[1], 100, 2),
                              (200.0, m[2], 100, 2)], until=400)
     cs = h.platform.cold_starts()
@@ -272,8 +272,8 @@ def test_no_eviction_waits_then_rejects_with_a_reason():
     cfg = compose(["serverless.pool.H100.nodes=1", "serverless.pool.H100.gpus_per_node=1",
                    "serverless.eviction=none",
                    "serverless.keepalive.idle_s=100", "serverless.max_wait_s=100"], edit=twin_model)
-    h = Harness(cfg, ["Llama-3.1-8B", "Twin-8B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (20.0, "Twin-8B", 100, 2), (90.0, "Twin-8B", 100, 2)], until=600)
+    h = Harness(cfg, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (20.0, "Twin-8B", 100, 2), (90.0, "Twin-8B", 100, 2)], until=600)
     t_free = h.reqs[0].t_done + 100.0  # the 8B's keep-alive frees the only GPU
     # request 1 waited 100 s with no GPU: rejected; request 2 is served by the replica that
     # loads once the GPU frees, within its 100 s
@@ -289,11 +289,11 @@ def test_no_eviction_waits_then_rejects_with_a_reason():
 def test_interference_slows_replicas_that_share_a_node():
     """Two provisioned replicas on one node, each 1 + alpha x (1 neighbour) slower."""
     alpha = 0.2
-    reqs = [(1.0, "Llama-3.1-8B", 500, 50), (1.0, "Twin-8B", 500, 50)]
-    warm = "serverless.autoscaler.min_replicas={Llama-3.1-8B: 1, Twin-8B: 1}"
-    base = Harness(compose([warm], edit=twin_model), ["Llama-3.1-8B", "Twin-8B"]).run(reqs, until=300)
+    reqs = [(1.0, "llama31-8b", 500, 50), (1.0, "Twin-8B", 500, 50)]
+    warm = "serverless.autoscaler.min_replicas={llama31-8b: 1, Twin-8B: 1}"
+    base = Harness(compose([warm], edit=twin_model), ["llama31-8b", "Twin-8B"]).run(reqs, until=300)
     slow = Harness(compose([warm, f"serverless.interference.per_neighbour={alpha}"], edit=twin_model),
-                   ["Llama-3.1-8B", "Twin-8B"]).run(reqs, until=300)
+                   ["llama31-8b", "Twin-8B"]).run(reqs, until=300)
     assert len({s.node.id for s in slow.platform.slots.values()}) == 1  # packed on one node
     for i in (0, 1):
         serve = base.reqs[i].t_done - 1.0
@@ -306,7 +306,7 @@ def test_interference_slows_replicas_that_share_a_node():
     (["serverless.rate_limits={nobody: {rpm: 1}}"], "serverless.rate_limits.nobody"),
     (["cold_start.remote_tier=host_dram"], "cold_start.remote_tier"),
     (["serverless.max_wait_s=0"], "serverless.max_wait_s"),
-    (["deployments={Llama-3.1-8B: {gpu: A100, precision: bf16}}"], "serverless.pool"),
+    (["deployments={llama31-8b: {gpu: A100, precision: bf16}}"], "serverless.pool"),
     (["serverless.pool={B300: {nodes: 1}}"], "serverless.pool.B300"),
     (["background.scale=2", "background.synthetic.tenants=2"], "background.scale"),
     (["background.servegen.clients=2"], "background.servegen.path"),

@@ -7,7 +7,7 @@ from serverless_util import Harness, compose, like_8b, twin_model
 
 ENGINES = ["fluid", "step"]
 GB = 1e9
-W8B = 8.5 * GB  # Llama-3.1-8B FP8 weights (catalog, CAL §2)
+W8B = 8.5 * GB  # llama31-8b FP8 weights (catalog, CAL §2)
 OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
 DRAM = 52.0 * GB  # host DRAM, optimized (CAL §4)
 NVME = 22.0 * GB
@@ -24,9 +24,9 @@ def decode(perf, n_in, n_out):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_one_cold_start_stages_add_up(engine):
     cfg = compose([f"engine={engine}"])
-    h = Harness(cfg, ["Llama-3.1-8B"]).run([(0.0, "Llama-3.1-8B", 1000, 100)], until=200)
+    h = Harness(cfg, ["llama31-8b"]).run([(0.0, "llama31-8b", 1000, 100)], until=200)
     load = 1.0 + W8B / OBJ + 25.0  # container (image cached) + weights + engine init
-    perf = h.perf("Llama-3.1-8B")
+    perf = h.perf("llama31-8b")
     req = h.reqs[0]
     assert req.t_first == pytest.approx(load + prefill(perf, 1000), rel=1e-12)
     assert req.t_done == pytest.approx(load + prefill(perf, 1000) + decode(perf, 1000, 100), rel=1e-12)
@@ -43,12 +43,12 @@ def test_scale_to_zero_after_keepalive_then_reload_from_host_cache(engine):
     k = 30.0
     cfg = compose([f"engine={engine}", f"serverless.keepalive.idle_s={k}"])
     perf_req = (200, 2)
-    h = Harness(cfg, ["Llama-3.1-8B"])
-    perf = h.perf("Llama-3.1-8B")
+    h = Harness(cfg, ["llama31-8b"])
+    perf = h.perf("llama31-8b")
     load1 = 1.0 + W8B / OBJ + 25.0
     t_done = load1 + prefill(perf, 200) + perf.step_time(1, 0, 200, 201)
     t2 = t_done + k + 5.0  # after the keep-alive ran out
-    h.run([(0.0, "Llama-3.1-8B", *perf_req), (t2, "Llama-3.1-8B", *perf_req)], until=t2 + 100)
+    h.run([(0.0, "llama31-8b", *perf_req), (t2, "llama31-8b", *perf_req)], until=t2 + 100)
     assert h.reqs[0].t_done == pytest.approx(t_done, rel=1e-12)
     rows = h.close(t2 + 100)
     assert len(rows) == 2
@@ -68,19 +68,19 @@ def test_scale_to_zero_after_keepalive_then_reload_from_host_cache(engine):
 
 def test_request_within_keepalive_is_warm():
     cfg = compose(["serverless.keepalive.idle_s=30"])
-    h = Harness(cfg, ["Llama-3.1-8B"])
-    perf = h.perf("Llama-3.1-8B")
+    h = Harness(cfg, ["llama31-8b"])
+    perf = h.perf("llama31-8b")
     t_done = 1.0 + W8B / OBJ + 25.0 + prefill(perf, 200) + perf.step_time(1, 0, 200, 201)
     t2 = t_done + 29.0
-    h.run([(0.0, "Llama-3.1-8B", 200, 2), (t2, "Llama-3.1-8B", 200, 2)], until=t2 + 100)
+    h.run([(0.0, "llama31-8b", 200, 2), (t2, "llama31-8b", 200, 2)], until=t2 + 100)
     assert h.log.cold_wait_s[1] == 0.0
     assert h.reqs[1].t_first == pytest.approx(t2 + prefill(perf, 200), rel=1e-12)
 
 
 def test_shared_remote_bandwidth_two_equal_loads_take_twice_as_long():
     cfg = compose([], edit=twin_model)
-    h = Harness(cfg, ["Llama-3.1-8B", "Twin-8B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
+    h = Harness(cfg, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
     cs = h.platform.cold_starts()
     alone = W8B / OBJ
     assert list(cs.weights_s) == pytest.approx([2 * alone, 2 * alone], rel=1e-9)
@@ -89,29 +89,29 @@ def test_shared_remote_bandwidth_two_equal_loads_take_twice_as_long():
 
 def test_shared_remote_bandwidth_staggered_and_unequal_loads():
     """Processor sharing, re-planned at each start and end: 8B (8.5 GB) starts at 1 s,
-    Qwen3-32B (33 GB) 2 s later; both share 6 GB/s until the 8B finishes."""
-    cfg = compose([], edit=lambda c: like_8b(c, "Qwen3-32B"))
-    h = Harness(cfg, ["Llama-3.1-8B", "Qwen3-32B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (2.0, "Qwen3-32B", 100, 2)], until=300)
+    qwen3-32b (33 GB) 2 s later; both share 6 GB/s until the 8B finishes."""
+    cfg = compose([], edit=lambda c: like_8b(c, "qwen3-32b"))
+    h = Harness(cfg, ["llama31-8b", "qwen3-32b"])
+    h.run([(0.0, "llama31-8b", 100, 2), (2.0, "qwen3-32b", 100, 2)], until=300)
     cs = h.platform.cold_starts().set_index("model")
     # 8B alone over [1, 3): 12 GB > 8.5 GB, so it finishes before Qwen starts loading at 3 s
-    assert cs.loc["Llama-3.1-8B", "weights_s"] == pytest.approx(W8B / OBJ, rel=1e-12)
+    assert cs.loc["llama31-8b", "weights_s"] == pytest.approx(W8B / OBJ, rel=1e-12)
     # start the 32B at 0.5 s instead: overlap. 8B alone [1, 1.5): 3 GB; then shared at 3 GB/s
-    h = Harness(cfg, ["Llama-3.1-8B", "Qwen3-32B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (0.5, "Qwen3-32B", 100, 2)], until=300)
+    h = Harness(cfg, ["llama31-8b", "qwen3-32b"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.5, "qwen3-32b", 100, 2)], until=300)
     cs = h.platform.cold_starts().set_index("model")
     w32 = 33.0 * GB
     t8 = 1.5 + (W8B - 3.0 * GB) / (OBJ / 2)  # 8B done
     moved32 = (t8 - 1.5) * OBJ / 2
     t32 = t8 + (w32 - moved32) / OBJ
-    assert 1.0 + cs.loc["Llama-3.1-8B", "weights_s"] == pytest.approx(t8, rel=1e-9)
-    assert 1.5 + cs.loc["Qwen3-32B", "weights_s"] == pytest.approx(t32, rel=1e-9)
+    assert 1.0 + cs.loc["llama31-8b", "weights_s"] == pytest.approx(t8, rel=1e-9)
+    assert 1.5 + cs.loc["qwen3-32b", "weights_s"] == pytest.approx(t32, rel=1e-9)
 
 
 def test_local_tiers_are_not_shared_and_preloaded_nvme_is_used():
     cfg = compose(["cold_start.preloaded_tier=local_nvme"], edit=twin_model)
-    h = Harness(cfg, ["Llama-3.1-8B", "Twin-8B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
+    h = Harness(cfg, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
     cs = h.platform.cold_starts()
     assert list(cs.tier) == ["local_nvme", "local_nvme"]
     assert list(cs.weights_s) == pytest.approx([W8B / NVME] * 2, rel=1e-12)
@@ -120,7 +120,7 @@ def test_local_tiers_are_not_shared_and_preloaded_nvme_is_used():
 def test_node_provisioning_and_image_pull_stages():
     """An empty pool that may grow: the first replica waits for a node and pulls the image."""
     cfg = compose(["serverless.pool.H100.nodes=0", "serverless.pool.H100.max_nodes=1"])
-    h = Harness(cfg, ["Llama-3.1-8B"]).run([(0.0, "Llama-3.1-8B", 100, 2)], until=400)
+    h = Harness(cfg, ["llama31-8b"]).run([(0.0, "llama31-8b", 100, 2)], until=400)
     cs = h.platform.cold_starts().iloc[0]
     assert (cs.provision_s, cs.container_s) == (120.0, 1.0 + 20.0)
     assert h.log.cold_wait_s[0] == pytest.approx(120 + 21 + W8B / OBJ + 25, rel=1e-12)
@@ -130,8 +130,8 @@ def test_node_provisioning_and_image_pull_stages():
 def test_gpu_snapshot_tier_cuts_init():
     k = 10.0
     cfg = compose(["cold_start.snapshots=true", f"serverless.keepalive.idle_s={k}"])
-    h = Harness(cfg, ["Llama-3.1-8B"])
-    h.run([(0.0, "Llama-3.1-8B", 100, 2), (200.0, "Llama-3.1-8B", 100, 2)], until=400)
+    h = Harness(cfg, ["llama31-8b"])
+    h.run([(0.0, "llama31-8b", 100, 2), (200.0, "llama31-8b", 100, 2)], until=400)
     cs = h.platform.cold_starts()
     assert list(cs.tier) == ["object_storage", "gpu_snapshot"]
     assert cs.init_s.iloc[1] == pytest.approx(25.0 / 10.0)
