@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import simpy
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
 import sim
 from sim.build import build_catalog, perf_factory

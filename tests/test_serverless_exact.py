@@ -136,3 +136,26 @@ def test_gpu_snapshot_tier_cuts_init():
     assert list(cs.tier) == ["object_storage", "gpu_snapshot"]
     assert cs.init_s.iloc[1] == pytest.approx(25.0 / 10.0)
     assert cs.weights_s.iloc[1] == pytest.approx(W8B / DRAM, rel=1e-12)
+
+
+def test_hybrid_policy_prewarms_a_periodic_model_just_in_time():
+    """A request every 600 s. Until 10 idle times are known the hybrid policy falls back to
+    the fixed 60 s (every request is cold); then all idle times sit in the 540-600 s bin:
+    pre-warm = 540 x 0.9 = 486 s, keep-alive = 600 x 1.1 - 486 = 174 s. The model is unloaded
+    as soon as it idles and re-loaded so that it is warm 486 s later: no more cold starts,
+    and the GPU is held ~140 s per 600 s cycle instead of 600 s."""
+    cfg = compose(["serverless.keepalive.kind=hybrid", "serverless.keepalive.idle_s=60"])
+    h = Harness(cfg, ["llama31-8b"])
+    h.run([(600.0 * k, "llama31-8b", 100, 2) for k in range(16)], until=16 * 600.0)
+    cold = h.log.cold_wait_s[:16]
+    assert (cold[:11] > 0).all() and (cold[11:] == 0).all()
+    assert h.platform.keepalive.windows(0) == (pytest.approx(486.0), pytest.approx(174.0))
+    rows = h.close(16 * 600.0)
+    dram_load = 1.0 + W8B / DRAM + 25.0  # the lead time: the last load's duration
+    for k in range(11, 16):
+        row = rows[k]
+        t_idle = h.reqs[k - 1].t_done
+        assert row.start_s == pytest.approx(t_idle + 486.0 - dram_load, rel=1e-12)
+        assert row.loading_s == pytest.approx(dram_load, rel=1e-12)
+        assert row.end_s == pytest.approx(h.reqs[k].t_done, rel=1e-12)  # unloaded at once
+    assert h.platform.stats["prewarms"] >= 5

@@ -296,8 +296,12 @@ class ServerlessPlatform:
         return lim
 
     def _want(self, ms: ModelState) -> int:
-        w = max(ms.desired, ms.min, 1 if ms.inflight > 0 else 0)
-        return min(w, ms.max)
+        """Replicas the model should have. Without a request in flight only its floor: the
+        autoscaler adds replicas for demand, keep-alive decides how long idle ones stay
+        (otherwise the trailing average would re-create a replica keep-alive just stopped)."""
+        if ms.inflight == 0:
+            return ms.min
+        return min(max(ms.desired, ms.min, 1), ms.max)
 
     # ================================================================== requests
     def submit(self, req: Request) -> None:
@@ -399,10 +403,11 @@ class ServerlessPlatform:
             ms.desired = ms.scaler.decide(now, ms.ready)
             want = self._want(ms)
             have = ms.ready + ms.loading
+            floor = max(ms.desired, ms.min, 1)  # scale in on the smoothed view, never to zero
             if want > have:
                 self._scale_up(ms, want - have, now)
-            elif ms.ready > max(want, 1):
-                self._scale_in(ms, ms.ready - max(want, 1), now)
+            elif ms.ready > floor:
+                self._scale_in(ms, ms.ready - floor, now)
             if ms.inflight == 0 and ms.loading == 0 and not ms.pending and ms.ready <= max(ms.min, 1):
                 ms.active = False
                 del self.active[mi]
