@@ -159,3 +159,36 @@ def test_hybrid_policy_prewarms_a_periodic_model_just_in_time():
         assert row.loading_s == pytest.approx(dram_load, rel=1e-12)
         assert row.end_s == pytest.approx(h.reqs[k].t_done, rel=1e-12)  # unloaded at once
     assert h.platform.stats["prewarms"] >= 5
+
+
+def test_platform_serves_a_subset_of_models_with_its_own_callbacks():
+    """What a hybrid setup embeds: the platform for model index 1 only, ending requests
+    through the embedder's callbacks (each exactly once)."""
+    import simpy
+
+    from sim.build import build_catalog, perf_factory
+    from sim.engine import Request
+    from sim.errors import InvariantError
+    from sim.metrics.log import RequestLog
+    from sim.platform.base import RunContext
+    from sim.platform.serverless import ServerlessPlatform
+
+    cfg = compose(["serverless.max_wait_s=5"])
+    env = simpy.Environment()
+    dep_for, perf_for = perf_factory(cfg, build_catalog(cfg))
+    ctx = RunContext(env=env, log=RequestLog(8), engine="fluid", perf_for=perf_for,
+                     deployment_for=dep_for, model_names=["qwen3-32b", "llama31-8b"])
+    ended = []
+    p = ServerlessPlatform(ctx, cfg, build_catalog(cfg), {1: "llama31-8b"}, tier="serverless",
+                           finish=lambda r, now: ended.append((r.id, "done", now)),
+                           reject=lambda r, why: ended.append((r.id, why, env.now)))
+    p.submit(Request(0, 0, 1, 0.0, 100, 2))  # waits for a cold start longer than 5 s
+    with pytest.raises(InvariantError):
+        p.submit(Request(1, 0, 0, 0.0, 100, 2))  # model 0 is served elsewhere
+    env.run(until=50)
+    assert ended == [(0, "timeout_cold_start", 5.0)]
+    # the load went on without demand: warm at 27.4 s, kept 60 s by the keep-alive
+    p.submit(Request(2, 0, 1, 50.0, 100, 2))
+    env.run(until=200)
+    assert [e[:2] for e in ended] == [(0, "timeout_cold_start"), (2, "done")]
+    assert ctx.log.cold_wait_s[0] == pytest.approx(5.0) and ctx.log.cold_wait_s[2] == 0.0
