@@ -85,3 +85,10 @@ def make_setup(name: str, ctx, cfg, catalog: Catalog, models: list[str]):
     if name not in SETUPS:
         raise InputError(f"unknown setup {name!r}; known: {', '.join(sorted(SETUPS))}", key="setups")
     return SETUPS[name](ctx, cfg, catalog, models)
+
+
+def setup_serves_background(name: str) -> bool:
+    """Whether a setup runs a shared pool that serves background tenants too."""
+    from sim.platform import SETUPS
+
+    return bool(getattr(SETUPS.get(name), "serves_background", False))

@@ -53,7 +53,7 @@ def stability_notes(workload, runs) -> list[str]:
     notes = []
     for r in runs:
         log = r.log
-        offered = len(workload)
+        offered = int((log.outcome != 0).sum())  # every request this setup was offered ended
         rejected = int((log.outcome == 2).sum())
         failed = int((log.outcome == 3).sum())
         if offered and (rejected + failed) / offered > 0.01:

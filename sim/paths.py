@@ -13,6 +13,9 @@ def default_traces_dir() -> str:
     env = os.environ.get("SERVESIM_TRACES")
     if env:
         return env
+    for parent in PROJECT_ROOT.parents:  # a git worktree may sit one level deeper
+        if (parent / "shared" / "traces").is_dir():
+            return str((parent / "shared" / "traces").resolve())
     return str((PROJECT_ROOT.parent / "shared" / "traces").resolve())
 
 

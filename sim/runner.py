@@ -84,7 +84,7 @@ def execute(cfg, out_dir=None, progress: bool = False) -> Result:
 def _load_jobs() -> None:
     import importlib
 
-    for mod in ("sim.jobs", "sim.calibration", "sim.dedicated_jobs"):
+    for mod in ("sim.jobs", "sim.calibration", "sim.dedicated_jobs", "sim.platform.serverless.jobs"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # pragma: no cover

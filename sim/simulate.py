@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.build import make_setup, perf_factory
+from sim.build import make_setup, perf_factory, setup_serves_background
 from sim.engine import Request
 from sim.errors import InvariantError
 from sim.metrics.log import PENDING, RequestLog, UsageRow
@@ -31,6 +31,9 @@ class SetupRun:
     t_end: float  # when the last request ended (>= horizon)
     period_s: float  # billing period: [0, max(horizon, t_end)]
     extra: dict
+    # whether this setup served the workload's background tenants (a shared pool); if not,
+    # their requests were never submitted and the log holds them as pending, outside the run
+    background: bool = False
 
 
 def _enum(v) -> str:
@@ -43,9 +46,16 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     log = RequestLog(n)
     log.arrival_s[:] = workload.arrival_s
     deployment_for, perf_for = perf_factory(cfg, catalog)
+    # background tenants go only to setups with a shared pool (``serves_background``)
+    serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
+    served = None if serves_bg or not workload.background_tenants else workload.user_mask()
+    models = list(workload.models) if served is None else list(workload.user_models)
+    if served is not None:
+        log.open = int(np.count_nonzero(served))
     ctx = RunContext(env=env, log=log, engine=_enum(cfg.engine), perf_for=perf_for,
-                     deployment_for=deployment_for, model_names=list(workload.models))
-    setup = make_setup(setup_name, ctx, cfg, catalog, list(workload.models))
+                     deployment_for=deployment_for, model_names=models,
+                     tenant_names=list(workload.tenants))
+    setup = make_setup(setup_name, ctx, cfg, catalog, models)
     last_end = [0.0]
 
     # ---------------------------------------------------------------- closed-loop clients
@@ -76,19 +86,23 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     def driver():
         t_arr = workload.arrival_s
         open_n = int(np.count_nonzero(~np.isnan(t_arr)))
-        for start in range(0, open_n, _CHUNK):
-            stop = min(start + _CHUNK, open_n)
-            ts = t_arr[start:stop].tolist()
-            tn = workload.tenant[start:stop].tolist()
-            mo = workload.model[start:stop].tolist()
-            ii = workload.input_tokens[start:stop].tolist()
-            oo = workload.output_tokens[start:stop].tolist()
+        order = None if served is None else np.flatnonzero(served[:open_n])
+        total = open_n if order is None else int(order.size)
+        for start in range(0, total, _CHUNK):
+            stop = min(start + _CHUNK, total)
+            sl = slice(start, stop) if order is None else order[start:stop]
+            rid = range(start, stop) if order is None else sl.tolist()
+            ts = t_arr[sl].tolist()
+            tn = workload.tenant[sl].tolist()
+            mo = workload.model[sl].tolist()
+            ii = workload.input_tokens[sl].tolist()
+            oo = workload.output_tokens[sl].tolist()
             submit = setup.submit
             for j in range(stop - start):
                 t = ts[j]
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                submit(Request(start + j, tn[j], mo[j], t, ii[j], oo[j]))
+                submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
         if workload.closed:
             for ti, clients in workload.closed.items():
                 ids = np.flatnonzero(workload.tenant == ti)
@@ -106,7 +120,8 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         if progress is not None:
             progress(env.now, cap)
     log.flush()
-    unfinished = np.flatnonzero(log.outcome == PENDING)
+    pending = log.outcome == PENDING
+    unfinished = np.flatnonzero(pending if served is None else pending & served)
     for rid in unfinished.tolist():
         log.fail(rid, "unfinished_at_end")
     if workload.closed:
@@ -121,4 +136,4 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
     extra = setup.extra() if hasattr(setup, "extra") else {}
-    return SetupRun(setup_name, log, ctx.ledger, t_end, period, extra)
+    return SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg)

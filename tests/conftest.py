@@ -16,10 +16,11 @@ import sim
 from sim.catalog import catalog_from_config
 from sim.config import CatalogConfig
 from sim.engine import ENGINES, Request, RequestQueue
+from sim.paths import default_traces_dir
 from sim.perf import Deployment, RooflinePerf
 
 ROOT = Path(__file__).resolve().parents[1]
-TRACES = (ROOT.parent / "shared" / "traces").resolve()
+TRACES = Path(default_traces_dir())  # ../shared/traces, also from a git worktree
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from sim.cost import attribute_cost, monthly_factor
 from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, REJECTED
 
 ALL = "__all__"
+BACKGROUND = "__background__"  # the background tenants of a shared pool, aggregated
 
 SUMMARY_COLUMNS = [
     "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
@@ -38,7 +39,7 @@ def requests_frame(workload, run) -> pd.DataFrame:
     def cat(codes, names):
         return pd.Categorical.from_codes(codes.astype(np.int16), categories=list(names))
 
-    return pd.DataFrame({
+    df = pd.DataFrame({
         "request_id": np.arange(n, dtype=np.int64),
         "setup": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[run.setup]),
         "tenant": cat(workload.tenant, workload.tenants),
@@ -60,6 +61,10 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "outcome": cat(log.outcome, OUTCOMES),
         "reason": cat(log.reason, log.reasons.names),
     }, copy=False)  # the log's columns are final: share them, do not copy
+    if workload.background_tenants and not run.background:
+        # background requests were never offered to this setup
+        df = df[workload.user_mask()].reset_index(drop=True)
+    return df
 
 
 def _pct(x: np.ndarray, q: float) -> float:
@@ -101,8 +106,22 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     }
 
 
+def _sum_costs(costs, workload, tids) -> dict:
+    """Cost columns summed over some tenants (utilisation is the pool's)."""
+    total = costs.total()
+    parts = []
+    for ti in tids:
+        sel = workload.tenant == ti
+        model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
+        parts.append(costs.tenant(workload.tenants[ti], model))
+    out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "gpu_utilization"}
+    out["gpu_utilization"] = total.get("gpu_utilization", float("nan"))
+    return out
+
+
 def summarize(workload, run, prices) -> pd.DataFrame:
-    """Rows per tenant of one setup plus an ``__all__`` row."""
+    """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
+    served background tenants adds one ``__background__`` row for all of them."""
     log = run.log
     cols = {
         "outcome": log.outcome,
@@ -118,21 +137,31 @@ def summarize(workload, run, prices) -> pd.DataFrame:
     }
     costs = attribute_cost(workload, run, prices)
     rows = []
-    for ti, name in enumerate(workload.tenants):
+    n_user = workload.n_user_tenants
+    for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
         rows.append(r)
-    sel = np.ones(len(workload), bool)
-    r = _row(run.setup, ALL, "", sel, cols, None, run.period_s)
     # SLO attainment over all requests, each against its own tenant's SLO
     slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
     met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
-    r["slo_attainment"] = float(met.mean()) if len(workload) else float("nan")
-    r.update(costs.total())
-    rows.append(r)
+    user = workload.user_mask()
+    groups = [(ALL, user, range(n_user))]
+    if run.background:  # background tenants: one aggregate row, marked
+        groups.append((BACKGROUND, ~user, range(n_user, len(workload.tenants))))
+    for label, sel, tids in groups:
+        r = _row(run.setup, label, "", sel, cols, None, run.period_s)
+        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        if not run.background and label == ALL:
+            r.update(costs.total())  # every GPU-second of this setup is the user's
+        else:
+            r.update(_sum_costs(costs, workload, tids))
+        rows.append(r)
     df = pd.DataFrame(rows)
+    if workload.background_tenants:
+        df["background"] = df["tenant"] == BACKGROUND
     df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,

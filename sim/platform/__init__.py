@@ -6,7 +6,8 @@ and records GPU usage in ``ctx.ledger``; ``close(t_end)`` settles the ledger.
 """
 
 from sim.platform.dedicated import DedicatedSetup
+from sim.platform.serverless import ServerlessSetup
 
-SETUPS = {"dedicated": DedicatedSetup}
+SETUPS = {"dedicated": DedicatedSetup, "serverless": ServerlessSetup}
 
-__all__ = ["SETUPS", "DedicatedSetup"]
+__all__ = ["SETUPS", "DedicatedSetup", "ServerlessSetup"]

@@ -54,6 +54,7 @@ class RunContext:
     on_end: Callable[[Request, float], None] = lambda req, now: None
     ledger: list[UsageRow] = field(default_factory=list)
     next_replica_id: int = 0
+    tenant_names: list[str] = field(default_factory=list)  # by tenant index (rate limits)
 
     def new_replica_id(self) -> int:
         self.next_replica_id += 1

@@ -63,7 +63,8 @@ def stages(cfg, dep: Deployment, tier: str, *, need_node: bool = False, image_ca
            bandwidth_gbps: float | None = None) -> ColdStartStages:
     cs = cfg.cold_start
     bw = bandwidth_gbps if bandwidth_gbps is not None else tier_bandwidth_gbps(cfg, tier)
-    init = cs.engine_init_s / (cs.snapshot_speedup if tier == "gpu_snapshot" else 1.0)
+    base = cs.get("engine_init_s_by_model", {}).get(dep.model.key, cs.engine_init_s)
+    init = base / (cs.snapshot_speedup if tier == "gpu_snapshot" else 1.0)
     return ColdStartStages(
         provision_s=cs.node_provision_s if need_node else 0.0,
         container_s=cs.container_start_s + (0.0 if image_cached else cs.image_pull_s),

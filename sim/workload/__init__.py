@@ -33,9 +33,28 @@ class Workload:
     # per client at t=0, then each when that client's previous one ends
     closed: dict[int, int] = field(default_factory=dict)
     slo_ttft_s: dict[str, float] = field(default_factory=dict)
+    # background tenants (noisy neighbours, sim.workload.background) come after the user's
+    # tenants, and models that only they call come after the user's models, so the user's
+    # indices do not depend on them; only setups with a shared pool serve them
+    background_tenants: int = 0
+    background_models: int = 0
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
+
+    @property
+    def n_user_tenants(self) -> int:
+        return len(self.tenants) - self.background_tenants
+
+    @property
+    def user_models(self) -> list[str]:
+        return self.models[: len(self.models) - self.background_models]
+
+    def user_mask(self) -> np.ndarray:
+        """True for the requests of the user's (not background) tenants."""
+        if not self.background_tenants:
+            return np.ones(len(self), bool)
+        return self.tenant < self.n_user_tenants
 
 
 def _enum(v) -> str:
@@ -152,6 +171,10 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     models = sorted({cfg.tenants[t].model for t in tenants})
     for t in tenants:
         catalog.model(cfg.tenants[t].model, f"tenants.{t}.model")
+    from sim.workload.background import generate as background
+
+    bg = background(cfg, catalog, seed, horizon, models)
+    bg_models = sorted({b.model for b in bg} - set(models))
     cols = {k: [] for k in ("t", "tenant", "model", "in", "out")}
     closed = {}
     for ti, name in enumerate(tenants):
@@ -186,17 +209,28 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
         cols["in"].append(ins.astype(np.int32))
         cols["out"].append(outs.astype(np.int32))
+    all_models = models + bg_models
+    for bi, b in enumerate(bg):
+        n = b.arrival_s.size
+        cols["t"].append(b.arrival_s)
+        cols["tenant"].append(np.full(n, len(tenants) + bi, np.int16))
+        cols["model"].append(np.full(n, all_models.index(b.model), np.int16))
+        cols["in"].append(b.input_tokens)
+        cols["out"].append(b.output_tokens)
     t = np.concatenate(cols["t"])
     tenant = np.concatenate(cols["tenant"])
     seq = np.concatenate([np.arange(len(x)) for x in cols["t"]])
     # NaN (closed loop) sorts last; ties broken by tenant then per-tenant order
     order = np.lexsort((seq, tenant, np.nan_to_num(t, nan=np.inf)))
+    slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
+    slo.update({b.name: float(cfg.background.slo_ttft_s) for b in bg})
     return Workload(
-        tenants=tenants, models=models, horizon_s=horizon,
+        tenants=tenants + [b.name for b in bg], models=all_models, horizon_s=horizon,
         arrival_s=t[order], tenant=tenant[order],
         model=np.concatenate(cols["model"])[order],
         input_tokens=np.concatenate(cols["in"])[order],
         output_tokens=np.concatenate(cols["out"])[order],
         closed=closed,
-        slo_ttft_s={n: float(cfg.tenants[n].slo_ttft_s) for n in tenants},
+        slo_ttft_s=slo,
+        background_tenants=len(bg), background_models=len(bg_models),
     )

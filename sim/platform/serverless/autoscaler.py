@@ -1,0 +1,118 @@
+"""Per-model autoscaler: how many replicas a model should have, from its concurrency.
+
+The rule is the concurrency-based one of request-driven serverless platforms (Knative's
+pod autoscaler): the desired count is the in-flight requests averaged over a window,
+divided by a target concurrency per replica, rounded up.
+
+* stable mode averages over ``stable_window_s``;
+* panic mode starts when the short ``panic_window_s`` average asks for at least
+  ``panic_threshold`` times the ready replicas; while it lasts the desired count follows
+  the panic window and never decreases; it ends one stable window after the last time the
+  condition held;
+* the result is clamped to ``[min_replicas, max_replicas]``.
+
+The concurrency signal is integrated exactly (it is piecewise constant) into fixed-width
+buckets, so a window average costs O(window / bucket) and each update O(1).
+
+Keep-alive (when the last replica goes away) is a separate policy
+(:mod:`sim.platform.serverless.keepalive`); this class never asks for fewer replicas than
+its clamp, and the platform never lets it remove the last one.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class WindowedSignal:
+    """Time average of a piecewise-constant signal over trailing windows.
+
+    ``set(t, v)``: the signal is ``v`` from ``t`` on (``t`` never decreases).
+    ``average(t, w)``: the mean over ``(t - w, t]`` (over ``(0, t]`` while ``t < w``), with
+    the window's start rounded down to a bucket boundary.
+    """
+
+    def __init__(self, bucket_s: float, span_s: float):
+        if not bucket_s > 0 or not span_s > 0:
+            raise ValueError("bucket and span must be > 0")
+        self.b = float(bucket_s)
+        self.n = int(math.ceil(span_s / bucket_s)) + 2
+        self.ring = [0.0] * self.n
+        self.t = 0.0
+        self.i = 0  # bucket index of self.t
+        self.value = 0.0
+
+    def _advance(self, t: float) -> None:
+        if t < self.t:
+            raise ValueError(f"time went backwards: {t} < {self.t}")
+        b, n, ring, v = self.b, self.n, self.ring, self.value
+        i_now = int(t // b)
+        if i_now == self.i:
+            ring[i_now % n] += v * (t - self.t)
+        else:
+            ring[self.i % n] += v * ((self.i + 1) * b - self.t)
+            for k in range(max(self.i + 1, i_now - n + 1), i_now):
+                ring[k % n] = v * b
+            ring[i_now % n] = v * (t - i_now * b)
+        self.t = t
+        self.i = i_now
+
+    def set(self, t: float, value: float) -> None:
+        self._advance(t)
+        self.value = float(value)
+
+    def average(self, t: float, window_s: float) -> float:
+        self._advance(t)
+        first = max(int((t - window_s) // self.b), 0, self.i - self.n + 1)
+        start = first * self.b
+        if t <= start:
+            return self.value
+        total = sum(self.ring[k % self.n] for k in range(first, self.i + 1))
+        return total / (t - start)
+
+
+class Autoscaler:
+    """Desired replica count of one model. Plain policy: the caller feeds it concurrency
+    (``observe``) and asks ``decide(now, ready)`` at each tick."""
+
+    def __init__(self, target: float, stable_s: float = 60.0, panic_s: float = 6.0,
+                 panic_threshold: float = 2.0, min_replicas: int = 0, max_replicas: int = 8,
+                 bucket_s: float = 1.0):
+        if not target > 0:
+            raise ValueError("target concurrency must be > 0")
+        if not 0 < panic_s <= stable_s:
+            raise ValueError("need 0 < panic window <= stable window")
+        if not 0 <= min_replicas <= max_replicas or max_replicas < 1:
+            raise ValueError("need 0 <= min_replicas <= max_replicas and max_replicas >= 1")
+        self.target = float(target)
+        self.stable_s = float(stable_s)
+        self.panic_s = float(panic_s)
+        self.panic_threshold = float(panic_threshold)
+        self.min = int(min_replicas)
+        self.max = int(max_replicas)
+        self.signal = WindowedSignal(min(bucket_s, panic_s), stable_s)
+        self.panic_until = -math.inf
+        self.last = self.min
+
+    def observe(self, t: float, concurrency: float) -> None:
+        self.signal.set(t, concurrency)
+
+    @property
+    def in_panic(self) -> bool:
+        return self.panic_until > self.signal.t
+
+    def _count(self, avg: float) -> int:
+        return int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
+
+    def decide(self, t: float, ready: int) -> int:
+        want_stable = self._count(self.signal.average(t, self.stable_s))
+        want_panic = self._count(self.signal.average(t, self.panic_s))
+        if want_panic >= self.panic_threshold * max(ready, 1) and want_panic > ready:
+            self.panic_until = t + self.stable_s
+        if self.panic_until > t:
+            want = max(want_panic, want_stable, self.last)
+        else:
+            want = want_stable
+        want = min(max(want, self.min), self.max)
+        self.last = want
+        return want

@@ -1,0 +1,24 @@
+"""Optional co-location interference: a replica sharing a node with others runs slower.
+
+Each replica of a model whose node hosts ``k`` other warm replicas steps at
+``base.step_time(...) x (1 + per_neighbour x k)``. The factor is updated when a neighbour
+starts or stops; the fluid engine picks it up at its next re-plan. Off by default
+(``per_neighbour = 0``): the published evidence is thin. CALIBRATION.md §6: two LLM
+replicas sharing one GPU under MPS: TPOT +19.5 % (vendor case study, weak evidence);
+general MPS interference +-30 % (arXiv 2604.22430). Replicas here hold whole GPUs, so the
+node-level value should sit below the same-GPU one.
+"""
+
+from __future__ import annotations
+
+
+class InterferedPerf:
+    """Wraps a performance model; ``factor`` multiplies every step time."""
+
+    def __init__(self, base):
+        self.base = base
+        self.kv_capacity_tokens = base.kv_capacity_tokens
+        self.factor = 1.0
+
+    def step_time(self, decode_seqs, prefill_tokens, kv_tokens, attn_pairs) -> float:
+        return self.base.step_time(decode_seqs, prefill_tokens, kv_tokens, attn_pairs) * self.factor

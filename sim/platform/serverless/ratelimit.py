@@ -1,0 +1,60 @@
+"""Per-tenant rate limits: requests per minute, tokens per minute, concurrent requests.
+
+Request and token limits are token buckets holding one minute's allowance (so a tenant may
+burst up to its per-minute limit, then is held to the refill rate), the way API gateways
+usually enforce "per minute" quotas. A request counts its prompt plus output tokens. A
+request that breaks any limit is rejected and consumes nothing. Plain class (no simpy).
+"""
+
+from __future__ import annotations
+
+
+class TokenBucket:
+    def __init__(self, per_minute: float):
+        if not per_minute > 0:
+            raise ValueError("limit must be > 0")
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.level = self.capacity
+        self.t = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self.t:
+            self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
+            self.t = now
+
+    def can_take(self, now: float, amount: float) -> bool:
+        self._refill(now)
+        return self.level >= amount - 1e-9
+
+    def take(self, amount: float) -> None:
+        self.level -= amount
+
+
+class TenantLimiter:
+    def __init__(self, rpm: float | None = None, tpm: float | None = None,
+                 concurrency: int | None = None):
+        self.rpm = TokenBucket(rpm) if rpm is not None else None
+        self.tpm = TokenBucket(tpm) if tpm is not None else None
+        self.max_conc = int(concurrency) if concurrency is not None else None
+        if self.max_conc is not None and self.max_conc < 1:
+            raise ValueError("concurrency limit must be >= 1")
+        self.in_flight = 0
+
+    def admit(self, now: float, tokens: int) -> str | None:
+        """None if admitted (and counted), else the rejection reason."""
+        if self.max_conc is not None and self.in_flight >= self.max_conc:
+            return "rate_limit_concurrency"
+        if self.rpm is not None and not self.rpm.can_take(now, 1.0):
+            return "rate_limit_rpm"
+        if self.tpm is not None and not self.tpm.can_take(now, tokens):
+            return "rate_limit_tpm"
+        if self.rpm is not None:
+            self.rpm.take(1.0)
+        if self.tpm is not None:
+            self.tpm.take(tokens)
+        self.in_flight += 1
+        return None
+
+    def release(self) -> None:
+        self.in_flight -= 1

@@ -1,0 +1,22 @@
+"""The ``serverless`` setup: every model of the run on one shared pool, background included."""
+
+from __future__ import annotations
+
+from sim.platform.serverless.platform import ServerlessPlatform
+
+
+class ServerlessSetup:
+    name = "serverless"
+    serves_background = True  # a shared pool: background tenants are its noisy neighbours
+
+    def __init__(self, ctx, cfg, catalog, models: list[str]):
+        self.platform = ServerlessPlatform(ctx, cfg, catalog, dict(enumerate(models)))
+
+    def submit(self, req) -> None:
+        self.platform.submit(req)
+
+    def close(self, t_end: float) -> None:
+        self.platform.close(t_end)
+
+    def extra(self) -> dict:
+        return self.platform.extra()

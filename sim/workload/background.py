@@ -1,0 +1,224 @@
+"""Background tenants: the rest of a shared platform, generated with the workload.
+
+Two sources, both optional (``background.synthetic.tenants`` and
+``background.servegen.clients`` / ``client_ids`` are 0 / empty by default):
+
+* **synthetic**: ``tenants`` tenants named ``bg/syn000`` ...; tenant ``k`` (rank k+1) gets
+  a share of ``rate_rps`` proportional to ``(k+1)^-tenant_zipf_s`` and calls one model drawn
+  with probability proportional to ``rank^-model_zipf_s`` over ``models`` (popularity in
+  list order); its arrivals are a Gamma renewal process with coefficient of variation
+  ``cv`` (bursty when > 1).
+* **servegen**: client windows of the ServeGen characterisation data (Xiang et al., arXiv
+  2505.09999): per client and 600 s window, a rate and a fitted Gamma or Weibull
+  inter-arrival distribution (scipy shape, scale). Each chosen client is a tenant
+  ``bg/sg<id>``; in each of its non-idle windows it is replayed as a renewal process with
+  the fitted family and shape, its scale set so that the mean gap is ``1 / (rate x
+  rate_scale)`` (the fits' own means do not always match the measured rate; the rate is the
+  measured quantity). The first arrival in a window is a uniform fraction of a gap.
+
+Every tenant draws from its own named streams (``arrivals/bg/<name>`` ...), disjoint from
+the user's, so the user's requests are the same with and without background load.
+``background.scale`` thins every background tenant by a per-request uniform mark from its
+own stream (kept when mark < scale): the kept set at a lower scale is a subset of the kept
+set at a higher one, so load levels are nested.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.paths import resolve
+from sim.rng import stream
+from sim.workload import arrivals as arr
+from sim.workload.lengths import sample_lengths
+
+WINDOW_S = 600.0  # ServeGen's window length
+
+
+@dataclass
+class BackgroundTenant:
+    name: str
+    model: str
+    arrival_s: np.ndarray
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+
+
+def enabled(cfg) -> bool:
+    bg = cfg.get("background") if hasattr(cfg, "get") else None
+    if bg is None:
+        return False
+    return int(bg.synthetic.tenants) > 0 or int(bg.servegen.clients) > 0 or len(bg.servegen.client_ids) > 0
+
+
+def _lengths(lc, n, seed, name, catalog, model, key):
+    ins = np.maximum(sample_lengths(lc.input, n, stream(seed, f"input/{name}"), key + ".input"), 1)
+    m = catalog.model(model, key + ".models")
+    if m.prefill_only:
+        outs = np.zeros(n, np.int32)
+    else:
+        outs = np.maximum(sample_lengths(lc.output, n, stream(seed, f"output/{name}"), key + ".output"), 1)
+    too_long = ins.astype(np.int64) + outs > m.max_context
+    if too_long.any():
+        ins = np.maximum(np.minimum(ins, m.max_context - outs), 1)
+    return ins.astype(np.int32), outs.astype(np.int32)
+
+
+def _zipf(n: int, s: float) -> np.ndarray:
+    w = np.arange(1, n + 1, dtype=float) ** -float(s)
+    return w / w.sum()
+
+
+def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+    sc = cfg.background.synthetic
+    key = "background.synthetic"
+    n = int(sc.tenants)
+    if n <= 0:
+        return []
+    models = list(sc.models) or list(user_models)
+    for m in models:
+        catalog.model(m, key + ".models")
+    if not sc.rate_rps > 0:
+        raise InputError("must be > 0", key=key + ".rate_rps")
+    if not sc.cv > 0:
+        raise InputError("must be > 0", key=key + ".cv")
+    if sc.model_zipf_s < 0 or sc.tenant_zipf_s < 0:
+        raise InputError("Zipf exponents must be >= 0", key=key)
+    pick = stream(seed, "background/synthetic/models")
+    model_of = pick.choice(len(models), size=n, p=_zipf(len(models), sc.model_zipf_s))
+    rates = sc.rate_rps * _zipf(n, sc.tenant_zipf_s)
+    out = []
+    for k in range(n):
+        name = f"bg/syn{k:03d}"
+        model = models[int(model_of[k])]
+        t = arr.gamma_renewal(float(rates[k]), float(sc.cv), horizon, stream(seed, f"arrivals/{name}"))
+        ins, outs = _lengths(sc, t.size, seed, name, catalog, model, key)
+        out.append(BackgroundTenant(name, model, t, ins, outs))
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_client_windows(path: str):
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError("ServeGen client-windows file not found", key="background.servegen.path",
+                         path=path) from None
+    except (UnicodeDecodeError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
+    need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
+    num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(pd.to_numeric, errors="coerce")
+    bad = num.isna().any(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0) | (num["scale"] <= 0)
+    bad |= ~df["family"].isin(["Gamma", "Weibull"])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError("bad row (non-numeric, negative rate, non-positive shape/scale or a family "
+                         "other than Gamma/Weibull)", path=path, line=i + 2)
+    return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
+            num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
+            num["shape"].to_numpy(float))
+
+
+def _renewal(family_weibull: bool, shape: float, rate: float, span: float, rng) -> np.ndarray:
+    """Arrival offsets in [0, span) of a renewal process with the given family and shape,
+    scaled to mean gap 1 / rate; the first arrival is a uniform fraction of a gap."""
+    if family_weibull:
+        scale = 1.0 / (rate * math.gamma(1.0 + 1.0 / shape))
+        draw = lambda k: scale * rng.weibull(shape, k)  # noqa: E731
+    else:
+        scale = 1.0 / (rate * shape)
+        draw = lambda k: rng.gamma(shape, scale, k)  # noqa: E731
+    first = rng.uniform() * float(draw(1)[0])
+    chunks = [np.array([first])]
+    total = first
+    expect = int(rate * span * 1.2) + 16
+    while total < span:
+        c = total + np.cumsum(draw(expect))
+        chunks.append(c)
+        total = float(c[-1])
+    t = np.concatenate(chunks)
+    return t[t < span]
+
+
+def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+    sg = cfg.background.servegen
+    key = "background.servegen"
+    want_ids = [int(c) for c in sg.client_ids]
+    if int(sg.clients) <= 0 and not want_ids:
+        return []
+    if not sg.path:
+        raise InputError("ServeGen background needs a path to *_client_windows.csv.gz", key=key + ".path")
+    if not sg.rate_scale > 0:
+        raise InputError("must be > 0", key=key + ".rate_scale")
+    if sg.start_s < 0:
+        raise InputError("must be >= 0", key=key + ".start_s")
+    models = list(sg.models) or list(user_models)
+    for m in models:
+        catalog.model(m, key + ".models")
+    cid, wstart, rate, weib, shape = load_client_windows(resolve(str(sg.path)))
+    lo, hi = float(sg.start_s), float(sg.start_s) + horizon
+    inside = (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
+    if want_ids:
+        known = set(np.unique(cid).tolist())
+        for c in want_ids:
+            if c not in known:
+                raise InputError(f"client {c} is not in the file", key=key + ".client_ids")
+        chosen = want_ids
+    else:
+        # the busiest clients over the replayed span (expected requests), ties by id
+        sel = np.flatnonzero(inside)
+        ids, inv = np.unique(cid[sel], return_inverse=True)
+        lo_c = np.maximum(wstart[sel], lo)
+        hi_c = np.minimum(wstart[sel] + WINDOW_S, hi)
+        load = np.bincount(inv, weights=rate[sel] * (hi_c - lo_c), minlength=ids.size)
+        order = np.lexsort((ids, -load))
+        chosen = ids[order[: int(sg.clients)]].tolist()
+        if not chosen:
+            raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=key + ".start_s")
+    out = []
+    for j, c in enumerate(chosen):
+        name = f"bg/sg{c}"
+        model = models[j % len(models)]
+        rng = stream(seed, f"arrivals/{name}")
+        rows = np.flatnonzero((cid == c) & inside)
+        rows = rows[np.argsort(wstart[rows], kind="stable")]
+        parts = []
+        for r in rows.tolist():
+            a = max(wstart[r], lo)
+            b = min(wstart[r] + WINDOW_S, hi)
+            off = _renewal(bool(weib[r]), float(shape[r]), float(rate[r]) * sg.rate_scale, b - a, rng)
+            parts.append(off + (a - lo))
+        t = np.concatenate(parts) if parts else np.empty(0)
+        ins, outs = _lengths(sg, t.size, seed, name, catalog, model, key)
+        out.append(BackgroundTenant(name, model, t, ins, outs))
+    return out
+
+
+def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+    """Every background tenant, thinned to ``background.scale``."""
+    if not enabled(cfg):
+        return []
+    scale = float(cfg.background.scale)
+    if not 0 <= scale <= 1:
+        raise InputError(f"must be in [0, 1], got {scale}", key="background.scale")
+    if not cfg.background.slo_ttft_s > 0:
+        raise InputError("must be > 0", key="background.slo_ttft_s")
+    tenants = synthetic(cfg, catalog, seed, horizon, user_models)
+    tenants += servegen(cfg, catalog, seed, horizon, user_models)
+    if scale < 1:
+        for bt in tenants:
+            mark = stream(seed, f"background/thin/{bt.name}").uniform(size=bt.arrival_s.size)
+            keep = mark < scale
+            bt.arrival_s, bt.input_tokens, bt.output_tokens = (
+                bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep])
+    return tenants

@@ -1,0 +1,226 @@
+"""The serverless platform's plain policies, without an environment."""
+
+import pytest
+
+from sim.platform.serverless.autoscaler import Autoscaler, WindowedSignal
+from sim.platform.serverless.eviction import IdleReplica, LruEviction, NodeView, NoEviction, choose_node
+from sim.platform.serverless.interference import InterferedPerf
+from sim.platform.serverless.keepalive import FixedKeepAlive, HybridHistogramKeepAlive
+from sim.platform.serverless.ratelimit import TenantLimiter, TokenBucket
+from sim.platform.storage import LruCache, NodeStorage, SharedBandwidth
+
+
+# ----------------------------------------------------------------------------- autoscaler
+def test_windowed_signal_is_an_exact_time_average():
+    s = WindowedSignal(1.0, 60.0)
+    s.set(0.0, 4.0)
+    s.set(10.0, 0.0)
+    s.set(30.0, 10.0)
+    # over (0, 40]: 4 x 10 + 0 x 20 + 10 x 10 = 140
+    assert s.average(40.0, 60.0) == pytest.approx(140 / 40)
+    # over (34, 40] (6 s window on 1 s buckets): 10 throughout
+    assert s.average(40.0, 6.0) == pytest.approx(10.0)
+    # a long gap: the old values leave the window
+    assert s.average(500.0, 60.0) == pytest.approx(10.0)
+    s.set(500.0, 0.0)
+    assert s.average(530.0, 60.0) == pytest.approx(10.0 * 30 / 60)
+    with pytest.raises(ValueError):
+        s.set(10.0, 1.0)
+
+
+def test_autoscaler_stable_mode_is_ceil_of_average_over_target():
+    a = Autoscaler(target=10, stable_s=60, panic_s=6, panic_threshold=2.0, min_replicas=0, max_replicas=8)
+    a.observe(0.0, 25.0)
+    assert a.decide(60.0, ready=3) == 3  # ceil(25 / 10), no panic (25/10 < 2 x 3)
+    a.observe(60.0, 0.0)
+    assert a.decide(90.0, ready=3) == 2  # average over (30, 90] = 12.5 -> 2
+    assert a.decide(200.0, ready=2) == 0  # idle: the autoscaler alone would scale to zero
+
+
+def test_autoscaler_panics_on_a_burst_and_does_not_scale_down_until_a_stable_window_passes():
+    a = Autoscaler(target=10, stable_s=60, panic_s=6, panic_threshold=2.0, min_replicas=0, max_replicas=20)
+    a.observe(0.0, 10.0)
+    assert a.decide(60.0, ready=1) == 1
+    a.observe(60.0, 100.0)  # burst: the 6 s window sees 100, the 60 s window barely
+    d = a.decide(66.0, ready=1)
+    assert d == 10 and a.in_panic  # ceil(100 / 10), since 10 >= 2 x 1
+    a.observe(66.0, 10.0)  # burst over
+    assert a.decide(80.0, ready=10) == 10  # panic holds the count
+    assert a.decide(125.9, ready=10) == 10  # panic lasts one stable window after it last held
+    assert a.decide(126.5, ready=10) == 1  # then the stable average: 10 in flight -> 1
+    assert not a.in_panic
+
+
+def test_autoscaler_clamps_to_min_and_max():
+    a = Autoscaler(target=1, min_replicas=2, max_replicas=4)
+    a.observe(0.0, 100.0)
+    assert a.decide(60.0, ready=4) == 4
+    a.observe(60.0, 0.0)
+    assert a.decide(1000.0, ready=4) == 2
+    with pytest.raises(ValueError):
+        Autoscaler(target=0)
+    with pytest.raises(ValueError):
+        Autoscaler(target=1, min_replicas=5, max_replicas=4)
+
+
+# ----------------------------------------------------------------------------- keep-alive
+def test_fixed_keepalive():
+    p = FixedKeepAlive(60.0)
+    p.observe(0, 1000.0)
+    assert p.windows(0) == (0.0, 60.0)
+
+
+def test_hybrid_histogram_windows_from_percentiles():
+    """ITs: 95 in [300, 360) s and 5 in [600, 660) s, with 60 s bins (paper defaults).
+    5th percentile: bin 5 -> head 300 s; 99th: bin 10 -> tail 660 s.
+    pre-warm = 300 x 0.9 = 270 s; keep-alive = 660 x 1.1 - 270 = 456 s."""
+    p = HybridHistogramKeepAlive(fallback_idle_s=60.0)
+    for _ in range(95):
+        p.observe(7, 330.0)
+    for _ in range(5):
+        p.observe(7, 630.0)
+    assert p.representative(7)
+    pre, keep = p.windows(7)
+    assert pre == pytest.approx(270.0)
+    assert keep == pytest.approx(660 * 1.1 - 270.0)
+    assert p.windows(8) == (0.0, 60.0)  # another model, nothing observed: the fallback
+
+
+def test_hybrid_short_idle_times_give_no_prewarm():
+    p = HybridHistogramKeepAlive(fallback_idle_s=600.0, bin_s=10.0)
+    for it in [1.0] * 50 + [25.0] * 49 + [45.0]:
+        p.observe(0, it)
+    pre, keep = p.windows(0)
+    # head in bin 0 -> no pre-warm; 99th percentile: 99 of 100 are below 30 s -> bin 2
+    assert pre == 0.0
+    assert keep == pytest.approx(30.0 * 1.1)
+
+
+def test_hybrid_falls_back_to_fixed_when_not_representative():
+    few = HybridHistogramKeepAlive(fallback_idle_s=60.0, min_samples=10)
+    for _ in range(9):
+        few.observe(0, 100.0)
+    assert few.windows(0) == (0.0, 60.0) and not few.representative(0)
+    flat = HybridHistogramKeepAlive(fallback_idle_s=60.0, bin_s=60.0, range_s=600.0)
+    for k in range(10):  # one IT in each of the 10 bins: CV of the counts is 0
+        for _ in range(3):
+            flat.observe(0, 60.0 * k + 1.0)
+    assert flat.windows(0) == (0.0, 60.0)
+    oob = HybridHistogramKeepAlive(fallback_idle_s=60.0, range_s=600.0)
+    for _ in range(20):
+        oob.observe(0, 5000.0)  # beyond the range (the paper's ARIMA case)
+    for _ in range(5):
+        oob.observe(0, 30.0)
+    assert oob.windows(0) == (0.0, 60.0)
+
+
+# ------------------------------------------------------------------------------ placement
+def test_choose_node_prefers_cached_weights_then_ready_then_best_fit():
+    nodes = [NodeView(0, 8, True, None), NodeView(1, 2, True, None), NodeView(2, 4, True, "local_nvme"),
+             NodeView(3, 8, True, "host_dram"), NodeView(4, 8, False, "gpu_snapshot")]
+    assert choose_node(nodes, 2) == 4  # snapshot beats everything, even while provisioning
+    assert choose_node(nodes[:4], 2) == 3  # page cache beats NVMe
+    assert choose_node(nodes[:2], 2) == 1  # best fit: the fullest node that has room
+    assert choose_node(nodes[:2], 4) == 0
+    assert choose_node(nodes[:2], 16) is None
+    assert choose_node([NodeView(0, 8, False, None), NodeView(1, 8, True, None)], 1) == 1
+
+
+def test_lru_eviction_takes_the_least_recently_used_idle_replicas():
+    nodes = [NodeView(0, 0, True, None), NodeView(1, 1, True, None)]
+    idle = [IdleReplica("a", 0, 2, 50.0), IdleReplica("b", 0, 2, 10.0),
+            IdleReplica("c", 1, 1, 30.0), IdleReplica("d", 1, 1, 40.0)]
+    # 2 GPUs: node 0 needs b (idle since 10); node 1 has 1 free + c (30): b is older
+    assert LruEviction().choose(nodes, 2, idle) == (0, ["b"])
+    # 3 GPUs: node 0 needs b then a (newest victim 50); node 1 needs c, d (newest 40)
+    assert LruEviction().choose(nodes, 3, idle) == (1, ["c", "d"])
+    assert LruEviction().choose(nodes, 5, idle) is None
+    assert NoEviction().choose(nodes, 2, idle) is None
+
+
+# ---------------------------------------------------------------------------- rate limits
+def test_token_bucket_refills_at_the_per_minute_rate():
+    b = TokenBucket(60.0)  # 1 per second, burst 60
+    assert b.can_take(0.0, 60)
+    b.take(60)
+    assert not b.can_take(0.5, 1)
+    assert b.can_take(1.0, 1)
+    assert not b.can_take(1.0, 2)
+    assert b.can_take(1000.0, 60) and not b.can_take(1000.0, 61)  # capped at one minute
+
+
+def test_tenant_limiter_reasons_and_concurrency():
+    lim = TenantLimiter(rpm=2, tpm=1000, concurrency=None)
+    assert lim.admit(0.0, 400) is None
+    assert lim.admit(0.0, 700) == "rate_limit_tpm"  # nothing consumed by a rejection
+    assert lim.admit(0.0, 500) is None
+    assert lim.admit(0.0, 1) == "rate_limit_rpm"
+    c = TenantLimiter(concurrency=1)
+    assert c.admit(0.0, 1) is None
+    assert c.admit(0.0, 1) == "rate_limit_concurrency"
+    c.release()
+    assert c.admit(0.0, 1) is None
+
+
+# ------------------------------------------------------------------------------- storage
+def test_lru_cache_evicts_least_recently_used():
+    c = LruCache(100)
+    assert c.put("a", 40) == [] and c.put("b", 40) == []
+    c.touch("a")
+    assert c.put("c", 40) == ["b"]
+    assert c.keys() == ["a", "c"]
+    assert c.put("huge", 101) == [] and "huge" not in c
+
+
+def test_node_storage_tiers_follow_what_ran_there():
+    s = NodeStorage(dram_bytes=50, nvme_bytes=100, snapshots=True)
+    assert s.best_tier("m") is None
+    s.record_load("m", 40, None)  # from remote: NVMe and page cache
+    assert s.best_tier("m") == "host_dram"
+    s.record_snapshot("m")
+    assert s.best_tier("m") == "gpu_snapshot"
+    s.record_load("n", 40, None)  # evicts m from the 50-byte page cache, not from NVMe
+    assert s.best_tier("m") == "local_nvme"
+    s.record_load("m", 40, "local_nvme")
+    assert s.best_tier("m") == "host_dram"  # the snapshot went with the page-cache copy
+
+
+def test_shared_bandwidth_processor_sharing():
+    link = SharedBandwidth(total_bps=10.0, cap_bps=10.0)
+    link.start("a", 100.0, 0.0)
+    assert link.next_finish() == pytest.approx(10.0)
+    link.start("b", 20.0, 5.0)  # a has 50 left; both at 5 per second
+    assert link.next_finish() == pytest.approx(9.0)
+    link.advance(9.0)
+    assert link.finished() == ["b"]
+    assert link.left["a"] == pytest.approx(30.0)
+    assert link.next_finish() == pytest.approx(12.0)
+    capped = SharedBandwidth(total_bps=100.0, cap_bps=10.0)  # each load at most 10
+    capped.start("x", 50.0, 0.0)
+    capped.start("y", 50.0, 0.0)
+    assert capped.next_finish() == pytest.approx(5.0)
+
+
+def test_interference_wrapper_multiplies_step_time():
+    class Base:
+        kv_capacity_tokens = 123
+
+        def step_time(self, d, p, kv, pairs):
+            return 0.01 * (1 + d)
+
+    w = InterferedPerf(Base())
+    assert w.kv_capacity_tokens == 123
+    w.factor = 1.195
+    assert w.step_time(1, 0, 0, 0) == pytest.approx(0.02 * 1.195)
+
+
+def test_no_policy_imports_simpy():
+    import sim.platform.serverless.autoscaler as a
+    import sim.platform.serverless.eviction as e
+    import sim.platform.serverless.keepalive as k
+    import sim.platform.serverless.ratelimit as r
+    import sim.platform.storage as s
+
+    for mod in (a, e, k, r, s):
+        src = open(mod.__file__).read()
+        assert "simpy" not in src.replace("(no simpy)", "").replace("without simpy", ""), mod.__name__
