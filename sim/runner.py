@@ -177,13 +177,13 @@ def progress_printer(enabled: bool, label: str, total_s: float | None = None, st
 
     bar = tqdm(total=1000, desc=label, leave=False, file=stream, delay=delay_s,
                mininterval=min_interval_s, miniters=1,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
 
     def update(now: float, cap: float) -> None:
         total = total_s if total_s else cap
         frac = min(now / total, 1.0) if total > 0 else 1.0
-        bar.set_postfix_str(f"sim {now:,.0f}/{total:,.0f} s" + (" draining" if now > total else ""),
-                            refresh=False)
+        bar.set_description_str(f"{label}: sim {now:,.0f}/{total:,.0f} s"
+                                + (" draining" if now > total else ""), refresh=False)
         bar.update(int(1000 * frac) - bar.n)
 
     return update, bar.close

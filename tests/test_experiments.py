@@ -12,8 +12,17 @@ TINY = ["horizon_s=20", "drain_s=120", "output.plots=false"]
 
 
 def _sweep_params(name: str) -> dict:
-    raw = OmegaConf.load(ROOT / "conf" / "experiment" / f"{name}.yaml")
-    return dict(OmegaConf.select(raw, "hydra.sweeper.params") or {})
+    """The sweeper's params as ``python -m sim -m experiment=NAME`` composes them (an experiment
+    may set them itself or select a sweeper preset that does)."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="sim.conf", version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"experiment={name}"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    return dict(OmegaConf.select(cfg, "hydra.sweeper.params") or {})
 
 
 def _same(got, want: str) -> bool:
@@ -53,7 +62,7 @@ def test_every_swept_value_composes(name):
         for v in {values[0], values[-1]}:
             cfg = sim.compose([f"experiment={name}", f"{key}={v}"])
             assert _same(OmegaConf.select(cfg, key), v), (name, key, v)
-    x = OmegaConf.load(ROOT / "conf" / "experiment" / f"{name}.yaml").get("notes", {}).get("sweep_x")
+    x = sim.compose([f"experiment={name}"]).notes.get("sweep_x")
     if x is not None:
         assert x in params, f"{name}: notes.sweep_x={x} is not swept"
 
