@@ -301,9 +301,6 @@ class Config:
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
     replications: int = 1
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    # named knobs an experiment interpolates into its config (${params.replicas}) so a sweep can
-    # vary values whose own key has no override syntax (model names contain dots)
-    params: Dict[str, Any] = field(default_factory=dict)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
 

@@ -128,12 +128,14 @@ STUDIES = {
                             ["tenants.chat.arrival.rate_rps=8"]], ["load_p99_ttft", "cost_vs_x"]),
     "burstiness": ("sweep_cv", [["tenants.chat.arrival.cv=0.5"], ["tenants.chat.arrival.cv=4"]],
                    ["burstiness"]),
-    "replicas": ("sweep_replicas", [["params.replicas=1"], ["params.replicas=2"]], ["replicas"]),
+    "replicas": ("sweep_replicas", [["dedicated.replicas.llama31-8b=1"],
+                                    ["dedicated.replicas.llama31-8b=2"]], ["replicas"]),
     "prices": ("sweep_prices", [[f"catalog.gpus.H100.reserved_usd_per_hour={p}",
                                  f"tenants.chat.arrival.rate_rps={r}"]
                                 for p in (1.5, 3.95) for r in (0.5, 8)], ["prices_breakeven"]),
-    "optimize": ("optimize", [["params.replicas=1", "params.gpu=L40S"],
-                              ["params.replicas=2", "params.gpu=H100"]], ["optimize"]),
+    "optimize": ("optimize", [["dedicated.replicas.llama31-8b=1", "deployments.llama31-8b.gpu=L40S"],
+                              ["dedicated.replicas.llama31-8b=2", "deployments.llama31-8b.gpu=H100"]],
+                 ["optimize"]),
 }
 
 

@@ -84,8 +84,8 @@ def test_optimize_runs_optuna_trials_and_ranks_them(tmp_path):
     assert "Best value" in r.stdout + r.stderr or (sweep / "optimization_results.yaml").is_file()
     table = pd.read_csv(sweep / "summary.csv")
     assert sorted(table["job"].unique()) == [0, 1, 2]
-    assert {"params.replicas", "params.gpu", "params.precision", "dedicated.router",
-            "objective"} <= set(table.columns)
+    assert {"dedicated.replicas.llama31-8b", "deployments.llama31-8b.gpu",
+            "deployments.llama31-8b.precision", "dedicated.router", "objective"} <= set(table.columns)
     rows = table[(table["tenant"] == "__all__")]
     for _, row in rows.iterrows():
         feasible = row["ttft_p99_s"] <= 1.0 and row["completed"] == row["requests"]

@@ -104,7 +104,7 @@ def test_resume_recomputes_when_the_config_changed(tmp_path):
 
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    r = cli("-m", "hydra/launcher=basic", "tenants.chat.model=Llama-3.1-8B,GPT-9", "horizon_s=10",
+    r = cli("-m", "hydra/launcher=basic", "tenants.chat.model=llama31-8b,GPT-9", "horizon_s=10",
             "output.plots=false", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
