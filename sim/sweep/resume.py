@@ -77,7 +77,11 @@ def load_finished(out_dir: Path, cfg):
     for f in done.get("files", []):
         if f.endswith(".csv") and "/" not in f and f != "summary.csv":
             tables[f[:-4]] = pd.read_csv(Path(out_dir) / f)
-    return Result(summary=pd.read_csv(summary_path), requests=pd.DataFrame(), tables=tables,
+    try:
+        summary = pd.read_csv(summary_path)
+    except pd.errors.EmptyDataError:  # a job without a summary (e.g. calibration)
+        summary = pd.DataFrame()
+    return Result(summary=summary, requests=pd.DataFrame(), tables=tables,
                   figures=[f for f in done.get("files", []) if f.startswith("plots/")],
                   out_dir=str(out_dir),
                   notes=["finished earlier in this folder (done.json matches the config): "
