@@ -1,36 +1,79 @@
-"""``python -m sim [experiment=NAME] [key=value ...]``: the Hydra application."""
+"""``python -m sim [experiment=NAME] [key=value ...]``: the Hydra application.
+
+One run prints the comparison table. In a multirun (``-m``) each job writes its folder and
+prints one line; a job that fails writes ``error.txt`` instead of stopping the sweep (the
+sweep exits non-zero at the end), and a job whose folder already holds its finished result
+(``done.json``) is not recomputed. The value returned to the sweeper is the job's objective
+(see ``sim/sweep/objective.py``), which an optimising sweeper minimises.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
+import traceback
+import warnings
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 import sim.config  # noqa: F401  (registers the schema)
 from sim.errors import InputError
 
 log = logging.getLogger("sim")
+# conf/hydra/launcher/ray.yaml shares its name with the Ray plugin's own schema on purpose
+# (`hydra/launcher=ray` then means the fixed preset); Hydra validates it against that schema
+# and warns about the name match on every run
+warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore schema with the same name")
 
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
-def app(cfg) -> None:
+def app(cfg):
     from sim.runner import execute
+    from sim.sweep.objective import objective_value
 
-    out_dir = HydraConfig.get().runtime.output_dir
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
+    if hc.mode != RunMode.MULTIRUN:
+        try:
+            res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
+            value = objective_value(res.summary, cfg)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        from sim.report.console import print_result
+
+        print_result(res, cfg)
+        return value
+    # one job of a sweep: never take the sweep down, leave the reason in the job's folder
+    from sim.sweep.resume import record_failure
+
+    label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
-        res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
+        res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume))
+        value = objective_value(res.summary, cfg)
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    from sim.report.console import print_result
-
-    print_result(res, cfg)
+        record_failure(out_dir, f"InputError: {e}")
+        print(f"{label}: error: {e}", file=sys.stderr)
+        return math.inf
+    except Exception:  # a bug: keep its traceback with the job
+        record_failure(out_dir, traceback.format_exc())
+        print(f"{label}: failed, see {out_dir}/error.txt", file=sys.stderr)
+        return math.inf
+    state = "already finished" if any("not recomputed" in n for n in res.notes) else "done"
+    extra = f", objective {value:.6g}" if value is not None else ""
+    print(f"{label}: {state}{extra}")
+    return value
 
 
 def main() -> None:
     app()
+    from sim.sweep.aggregate import LAST_SWEEP
+
+    if LAST_SWEEP.get("failed"):
+        sys.exit(2 if LAST_SWEEP.get("input_errors") == LAST_SWEEP["failed"] else 1)
 
 
 if __name__ == "__main__":

@@ -513,7 +513,23 @@ class OutputConfig:
     parquet: bool = True
     report: bool = True
     plots: bool = True
-    progress: bool = True
+    progress: bool = True  # a bar over simulated time, on a terminal, for runs over ~2 s
+    # multirun: a job whose folder holds a done.json for the same config is not re-run
+    resume: bool = True
+
+
+@dataclass
+class ObjectiveConfig:
+    """The number a job returns to an optimising sweeper (``experiment=optimize``): the cost of
+    one setup, plus a penalty when its SLO is missed or requests are left unserved."""
+
+    setup: Optional[str] = None  # None: the first of `setups`
+    tenant: str = "__all__"  # a summary row: a tenant or __all__
+    cost: str = "cost_usd"  # the summary column minimised
+    slo_metric: str = "ttft_p99_s"  # the summary column held under slo_max
+    slo_max: Optional[float] = None  # None: no SLO, the objective is the cost alone
+    # added (times 1 + the relative violation) when the SLO is missed; far above any cost
+    penalty: float = 1.0e4
 
 
 @dataclass
@@ -543,6 +559,9 @@ class Config:
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
+    replications: int = 1
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from sim.build import build_catalog
 from sim.errors import InputError
+from sim.metrics.events import ledger_frame
 from sim.metrics.summary import requests_frame, summarize
 from sim.runner import Result, job, progress_printer, write_outputs
 from sim.simulate import simulate
@@ -23,14 +24,19 @@ def simulate_setups(cfg, progress: bool = False):
     """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
     catalog = build_catalog(cfg)
     setups = list(cfg.setups)
+    if setups == ["all"]:  # every registered setup, so sweeps pick up new ones unchanged
+        from sim.platform import SETUPS
+
+        setups = list(SETUPS)
     if not setups:
         raise InputError("no setups to run", key="setups")
     if len(set(setups)) != len(setups):
         raise InputError(f"setups repeat: {setups}", key="setups")
     workload = build_workload(cfg, catalog, int(cfg.calibration.closed_loop_requests_per_client))
     runs = []
-    for name in setups:
-        update, close = progress_printer(progress, name)
+    for i, name in enumerate(setups):
+        label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"
+        update, close = progress_printer(progress, label, total_s=workload.horizon_s)
         try:
             runs.append(simulate(cfg, workload, name, catalog, update))
         finally:
@@ -74,6 +80,10 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog)
     res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
     res.tables.update(setup_tables(runs))
+    res.tables["replicas"] = ledger_frame(runs)
+    events = [(r.extra["events"], r.setup) for r in runs if r.extra.get("events") is not None]
+    if events:
+        res.tables["events"] = pd.concat([e.frame(s) for e, s in events], ignore_index=True)
     res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],
                                        "wall_s": [round(time.perf_counter() - t0, 3)]})
     if out_dir is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -69,15 +70,43 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     return execute(cfg, output_dir, progress=progress)
 
 
-def execute(cfg, out_dir=None, progress: bool = False) -> Result:
+def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> Result:
+    """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
+
+    With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
+    a folder whose ``done.json`` matches this config is read back instead of recomputed.
+    """
+    from sim.sweep import resume as marks
+
     name = cfg.job
     if name not in JOBS:
         _load_jobs()
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
-    res = JOBS[name](cfg, Path(out_dir) if out_dir is not None else None, progress)
-    if out_dir is not None:
-        res.out_dir = str(out_dir)
+    reps = int(cfg.replications)
+    if reps < 1:
+        raise InputError("must be >= 1", key="replications")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        if resume:
+            done = marks.load_finished(out, cfg)
+            if done is not None:
+                return done
+        marks.clear(out)
+    t0 = time.perf_counter()
+    if reps == 1:
+        res = JOBS[name](cfg, out, progress)
+    else:
+        from sim.sweep.replicate import run_replications
+
+        res = run_replications(JOBS[name], cfg, reps, progress)
+        if out is not None:
+            write_outputs(res, cfg, out)
+    if out is not None:
+        from sim.sweep.objective import objective_value
+
+        res.out_dir = str(out)
+        marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0)
     return res
 
 
@@ -131,17 +160,30 @@ def write_outputs(res: Result, cfg, out_dir: Path) -> None:
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
 
 
-def progress_printer(enabled: bool, label: str):
-    """A tqdm bar over simulated time, shown only on a terminal."""
-    if not enabled or not sys.stderr.isatty():
+def progress_printer(enabled: bool, label: str, total_s: float | None = None, stream=None,
+                     delay_s: float = 2.0, min_interval_s: float = 0.2):
+    """A bar over simulated time for one setup's run: ``(update(now, cap), close())``.
+
+    It shows only on a terminal and only once the run has lasted ``delay_s`` of wall time, so
+    short runs, pipes, CI logs and parallel sweep jobs stay quiet. The bar covers the arrival
+    horizon ``total_s`` (else the cap it is given); past it the run is draining the requests
+    still in flight, which the bar says instead of overshooting.
+    """
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not enabled or isatty is None or not isatty():
         return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc=label, unit="%", leave=False, file=sys.stderr,
-               bar_format="{desc}: {percentage:3.0f}% |{bar}| sim {postfix}")
+    bar = tqdm(total=1000, desc=label, leave=False, file=stream, delay=delay_s,
+               mininterval=min_interval_s, miniters=1,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
 
     def update(now: float, cap: float) -> None:
-        bar.n = min(100, int(100 * now / cap)) if cap > 0 else 100
-        bar.set_postfix_str(f"{now:,.0f}s")
+        total = total_s if total_s else cap
+        frac = min(now / total, 1.0) if total > 0 else 1.0
+        bar.set_description_str(f"{label}: sim {now:,.0f}/{total:,.0f} s"
+                                + (" draining" if now > total else ""), refresh=False)
+        bar.update(int(1000 * frac) - bar.n)
 
     return update, bar.close

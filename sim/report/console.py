@@ -6,6 +6,9 @@ import math
 
 import pandas as pd
 
+QUIET_TABLES = {"wall", "replicas", "events", "replications"}
+MAX_ROWS = 20
+
 COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("completed", "done"),
            ("ttft_p50_s", "TTFT p50"), ("ttft_p99_s", "TTFT p99"), ("tpot_p50_s", "TPOT p50"),
            ("cold_starts", "cold"), ("cost_usd", "cost $"), ("cost_per_mtok_out_usd", "$/M out"),
@@ -26,7 +29,14 @@ def _fmt(col: str, v) -> str:
 
 def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
     cols = [(c, h) for c, h in columns if c in df.columns]
-    rows = [[_fmt(c, r[c]) for c, _ in cols] for _, r in df.iterrows()]
+    def cell(c, r):
+        text = _fmt(c, r[c])
+        half = r.get(f"{c}_ci95")  # replications: the 95 % half-width
+        if isinstance(half, float) and not math.isnan(half) and text != "-":
+            text += " ±" + _fmt(c, half).replace(" ms", "").replace(" s", "")
+        return text
+
+    rows = [[cell(c, r) for c, _ in cols] for _, r in df.iterrows()]
     heads = [h for _, h in cols]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(heads)]
@@ -37,8 +47,8 @@ def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
 
 def print_result(res, cfg) -> None:
     for name, table in res.tables.items():
-        if name in ("wall",):
-            continue
+        if name in QUIET_TABLES or len(table) > MAX_ROWS:
+            continue  # in the run folder's CSV files
         print(f"\n{name}:")
         print(table.to_string(index=False))
     if len(res.summary):

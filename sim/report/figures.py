@@ -1,58 +1,167 @@
-"""Figures for one run (PNG and SVG), colour-consistent per setup."""
+"""Figures for one run (PNG and SVG), colour-consistent per setup, from frames or a folder.
+
+Every function takes data already simulated (the run's frames, or files read back from
+its folder by :func:`load_run`) and writes ``plots/<stem>.png`` and ``.svg``; nothing here
+simulates. The same functions serve ``report.md``, ``experiments/*`` and the notebook.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+# one colour per setup wherever it appears (colour-blind safe "Dark2" hues); a setup not
+# listed gets the grey
 SETUP_COLORS = {"serverless": "#d95f02", "dedicated": "#1b9e77", "hybrid": "#7570b3"}
+OTHER_COLOR = "#666666"
+REFERENCE_COLOR = "#444444"
+MAX_TENANT_PANELS = 6
 
 
 def color(setup: str) -> str:
-    return SETUP_COLORS.get(setup, "#666666")
+    return SETUP_COLORS.get(str(setup), OTHER_COLOR)
 
 
-def _save(fig, out_dir: Path, stem: str) -> list[str]:
-    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
-    files = []
-    for ext in ("png", "svg"):
-        p = out_dir / "plots" / f"{stem}.{ext}"
-        fig.savefig(p, dpi=150, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
-        files.append(f"plots/{stem}.{ext}")
-    return files
-
-
-def ttft_cdf(requests, out_dir: Path) -> list[str]:
+def pyplot():
+    """matplotlib's pyplot on the file-only backend, with reproducible SVG ids."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    done = requests[requests["outcome"] == "completed"]
-    if done.empty:
-        return []
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for setup, g in done.groupby("setup", observed=True):
-        x = np.sort(g["ttft_s"].to_numpy())
-        y = np.arange(1, x.size + 1) / x.size
-        ax.plot(x, y, label=str(setup), color=color(str(setup)))
-    ax.set_xscale("log")
-    ax.set_xlabel("time to first token (s, log scale)")
-    ax.set_ylabel("fraction of requests")
-    ax.set_title("TTFT distribution per setup")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    files = _save(fig, out_dir, "ttft_cdf")
+    plt.rcParams["svg.hashsalt"] = "servesim"
+    plt.rcParams["axes.spines.top"] = False
+    plt.rcParams["axes.spines.right"] = False
+    return plt
+
+
+def save(fig, out_dir: Path, stem: str) -> list[str]:
+    """Write ``plots/<stem>.png`` and ``.svg``; return their paths relative to ``out_dir``."""
+    plt = pyplot()
+    out_dir = Path(out_dir)
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    files = []
+    for ext in ("png", "svg"):
+        p = out_dir / "plots" / f"{stem}.{ext}"
+        fig.savefig(p, dpi=150, bbox_inches="tight",
+                    metadata={"Date": None} if ext == "svg" else None)
+        files.append(f"plots/{stem}.{ext}")
     plt.close(fig)
     return files
 
 
-def run_figures(res, out_dir: Path) -> list[str]:
+def format_seconds(v: float) -> str:
+    return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
+
+
+# ------------------------------------------------------------------------------ TTFT CDF
+def _cdf_panel(ax, reqs: pd.DataFrame, title: str, slo: float | None) -> None:
+    """Empirical CDF of TTFT over all requests of a group: requests never served count as
+    infinitely late, so a curve that does not reach 1 shows the share left unserved."""
+    for setup, g in reqs.groupby("setup", observed=True, sort=False):
+        n = len(g)
+        done = g.loc[g["outcome"] == "completed", "ttft_s"].to_numpy(dtype=float)
+        done = np.sort(done[~np.isnan(done)])
+        if n == 0 or done.size == 0:
+            continue
+        y = np.arange(1, done.size + 1) / n
+        x = np.maximum(done, 1e-4)  # log axis: a zero TTFT is drawn at 0.1 ms
+        p50, p99 = np.percentile(done, [50, 99])
+        unserved = 1 - done.size / n
+        label = f"{setup}: p50 {format_seconds(p50)}, p99 {format_seconds(p99)}"
+        if unserved > 0:
+            label += f", {100 * unserved:.1f}% unserved"
+        c = color(str(setup))
+        ax.step(x, y, where="post", color=c, label=label, lw=1.6)
+        ax.plot([max(p50, 1e-4), max(p99, 1e-4)], [0.5 * done.size / n, 0.99 * done.size / n],
+                "o", color=c, ms=4)
+    if slo is not None and np.isfinite(slo):
+        ax.axvline(slo, color=REFERENCE_COLOR, ls=":", lw=1)
+        ax.annotate(f"SLO {format_seconds(slo)}", (slo, 0.02), rotation=90, fontsize=7,
+                    ha="right", va="bottom", color=REFERENCE_COLOR)
+    ax.axhline(0.99, color="#bbbbbb", lw=0.6, ls="--")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("time to first token (s, log scale)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) -> list[str]:
+    """TTFT CDF per setup: all requests, then one panel per tenant (the largest few)."""
+    if requests.empty or "ttft_s" not in requests.columns:
+        return []
+    if not (requests["outcome"] == "completed").any():
+        return []
+    plt = pyplot()
+    slos = slos or {}
+    tenants = list(requests["tenant"].value_counts(sort=True).index[:MAX_TENANT_PANELS])
+    panels = [("all tenants", requests, None)]
+    if len(tenants) > 1:
+        panels += [(f"tenant {t}", requests[requests["tenant"] == t], slos.get(str(t)))
+                   for t in tenants]
+    elif tenants:
+        panels[0] = (f"tenant {tenants[0]}", requests, slos.get(str(tenants[0])))
+    cols = min(len(panels), 3)
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, (title, reqs, slo) in zip(axes.flat, panels):
+        _cdf_panel(ax, reqs, title, slo)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle("Time to first token per setup (markers: p50, p99)", fontsize=11)
+    fig.tight_layout()
+    return save(fig, out_dir, "ttft_cdf")
+
+
+# ------------------------------------------------------------------------- run and folder
+def slos_from_summary(summary: pd.DataFrame) -> dict:
+    if summary is None or summary.empty or "slo_ttft_s" not in summary.columns:
+        return {}
+    rows = summary[summary["tenant"] != "__all__"].drop_duplicates("tenant")
+    return {str(t): float(s) for t, s in zip(rows["tenant"], rows["slo_ttft_s"]) if pd.notna(s)}
+
+
+def figures_for(summary, requests, replicas, events, out_dir: Path) -> list[str]:
+    from sim.report.timeline import pick_tenant, timeline
+
     files = []
-    if len(res.requests) and "ttft_s" in res.requests.columns:
-        files += ttft_cdf(res.requests, out_dir)
+    if requests is not None and len(requests):
+        files += ttft_cdf(requests, out_dir, slos_from_summary(summary))
+        tenant = pick_tenant(requests)
+        if tenant is not None:
+            files += timeline(requests, replicas, events, tenant, out_dir)
     return files
+
+
+def run_figures(res, out_dir: Path) -> list[str]:
+    return figures_for(res.summary, res.requests, res.tables.get("replicas"),
+                       res.tables.get("events"), out_dir)
+
+
+def load_run(run_dir) -> dict:
+    """A run folder's files as frames: summary, requests, replicas, events (None if absent)."""
+    d = Path(run_dir)
+
+    def csv(name):
+        p = d / f"{name}.csv"
+        return pd.read_csv(p) if p.is_file() else None
+
+    req = d / "requests.parquet"
+    return {"summary": csv("summary"),
+            "requests": pd.read_parquet(req) if req.is_file() else None,
+            "replicas": csv("replicas"), "events": csv("events")}
+
+
+def figures_from_dir(run_dir, out_dir=None) -> list[str]:
+    """Redraw a finished run's figures from its files (into ``out_dir``, else the run's)."""
+    data = load_run(run_dir)
+    return figures_for(data["summary"], data["requests"], data["replicas"], data["events"],
+                       Path(out_dir or run_dir))
 
 
 def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
@@ -82,6 +191,4 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3)")
-    files = _save(fig, out_dir, "calibration")
-    plt.close(fig)
-    return files
+    return save(fig, out_dir, "calibration")

@@ -7,6 +7,8 @@ import math
 import pandas as pd
 from omegaconf import OmegaConf
 
+MAX_TABLE_ROWS = 40
+
 
 def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     if df.empty:
@@ -25,24 +27,37 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join(out) + "\n"
 
 
+def _enum(v) -> str:
+    return v.value if hasattr(v, "value") else str(v)
+
+
 def run_report(res, cfg) -> str:
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
     if notes.get("question"):
         parts.append(f"**Question.** {notes['question']}\n")
     parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
-                 f"engine `{OmegaConf.select(cfg, 'engine')}`, setups {list(cfg.setups)}.\n")
-    for name, table in res.tables.items():
-        parts.append(f"## {name}\n\n{md_table(table)}")
+                 f"engine `{_enum(OmegaConf.select(cfg, 'engine'))}`, "
+                 f"setups {list(cfg.setups)}.\n")
     if len(res.summary):
-        keep = [c for c in ("setup", "tenant", "requests", "completed", "rejected", "failed",
-                            "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "e2e_p99_s", "cold_starts",
-                            "cost_usd", "cost_per_mtok_out_usd", "gpu_utilization",
-                            "slo_attainment") if c in res.summary.columns]
-        parts.append("## Summary\n\n" + md_table(res.summary[keep]))
+        keep = [c for c in ("setup", "tenant", "replications", "requests", "completed",
+                            "rejected", "failed", "ttft_p50_s", "ttft_p99_s", "ttft_p99_s_ci95",
+                            "tpot_p50_s", "e2e_p99_s", "cold_starts", "cost_usd",
+                            "cost_usd_ci95", "cost_per_mtok_out_usd",
+                            "cost_per_mtok_out_usd_ci95", "gpu_utilization", "slo_attainment")
+                if c in res.summary.columns]
+        parts.append("## Summary\n\n" + md_table(res.summary[keep])
+                     + "\nAll columns: [`summary.csv`](summary.csv).\n")
     if res.notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in res.notes) + "\n")
-    for f in res.figures:
-        if f.endswith(".png"):
-            parts.append(f"![{f}]({f})\n")
+    figs = [f for f in res.figures if f.endswith(".png")]
+    if figs:
+        parts.append("## Figures\n")
+    for f in figs:
+        parts.append(f"![{f}]({f})\n\n(vector: [{f[:-4]}.svg]({f[:-4]}.svg))\n")
+    for name, table in res.tables.items():
+        if len(table) > MAX_TABLE_ROWS:  # long tables stay in their CSV
+            parts.append(f"## {name}\n\n{len(table)} rows: see [`{name}.csv`]({name}.csv).\n")
+        else:
+            parts.append(f"## {name}\n\n{md_table(table)}")
     return "\n".join(parts)

@@ -1,0 +1,43 @@
+"""Price study: the break-even load against the GPU-hour price.
+
+    python experiments/prices/figures.py SWEEP_DIR [--out DIR]
+
+Writes plots/prices_breakeven.* (break-even load per price, per pair of curves) and
+prices_breakeven.csv; the sweep's plots/cost_vs_x.* shows the cost curves per price.
+"""
+
+from pathlib import Path
+
+from sim.report.figures import color, pyplot, save
+from sim.report.study import cli
+from sim.report.sweep import axis_label, breakevens, x_key
+from sim.runner import write_frame_csv
+
+
+def main():
+    sj, out = cli(__doc__)
+    x = x_key(sj)
+    prices = [k for k in sj.varying if k != x]
+    if not prices:
+        raise SystemExit("error: the sweep varies no price key besides the load")
+    price = prices[0]
+    be = breakevens(sj.table, x, prices)
+    write_frame_csv(be, Path(out) / "prices_breakeven.csv")
+    print(be.to_string(index=False))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for (a, b), g in be.groupby(["a", "b"], sort=False):
+        g = g.sort_values(price)
+        ax.plot(g[price], g[x], marker="o", color=color(a), label=f"{a} vs {b}")
+    ax.set_xlabel(axis_label(price, sj.notes))
+    ax.set_ylabel(f"break-even: {axis_label(x)}")
+    ax.set_title("Break-even load against price", fontsize=10)
+    ax.grid(True, alpha=0.25)
+    if len(be):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    print("\n".join(save(fig, out, "prices_breakeven")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Helpers for the study scripts in ``experiments/``: read a finished sweep, never simulate.
+
+    python experiments/load/figures.py results/sweep_load/multirun_...   [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.report.sweep import crossings
+
+
+def load_sweep(sweep_dir):
+    """The aggregated sweep (``SweepJobs``) read from the job folders of ``sweep_dir``."""
+    from sim.sweep.aggregate import collect
+
+    sj = collect(Path(sweep_dir))
+    if sj.table.empty:
+        raise SystemExit(f"error: {sweep_dir}: no finished job folders")
+    return sj
+
+
+def cli(description: str):
+    """Parse ``SWEEP_DIR [--out DIR]``; return (sweep, output folder)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("sweep_dir", type=Path, help="a sweep folder (python -m sim -m ...)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="where plots/ go (default: the sweep folder)")
+    args = ap.parse_args()
+    return load_sweep(args.sweep_dir), (args.out or args.sweep_dir)
+
+
+def first_crossing_up(x, y, level: float) -> float:
+    """The first x at which the curve y rises through ``level`` (linear interpolation);
+    NaN if it never does, -inf if it starts above."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(y) and y[0] > level:
+        return float("-inf")
+    for xc in crossings(x, y, np.full_like(y, level)):
+        return xc
+    return float("nan")
+
+
+def rows_all(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["tenant"] == "__all__"]

@@ -1,0 +1,305 @@
+"""Figures and markdown for a sweep, from its aggregated table (``summary.csv`` at its root).
+
+The x axis is the experiment's ``notes.sweep_x`` if it names a swept key, else the first
+swept numeric key. Each curve is one setup (colour) and one combination of the other swept
+keys (line style). Break-even points are where two cost curves cross, found by linear
+interpolation between neighbouring sweep points: between setups, and between each setup and
+the per-token list price of the same tokens (a reference from catalog prices, drawn dashed,
+labelled as such, not a simulated setup).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.report.figures import REFERENCE_COLOR, color, pyplot, save
+from sim.report.markdown import md_table
+
+ALL = "__all__"
+LINESTYLES = ["-", "--", "-.", ":"]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+REFERENCE = "per-token list price"
+
+
+# ------------------------------------------------------------------------------ axes
+def x_key(sj) -> str | None:
+    want = (sj.notes or {}).get("sweep_x")
+    if want and want in sj.table.columns:
+        return want
+    for k in sj.varying:
+        if k in sj.table.columns and pd.api.types.is_numeric_dtype(sj.table[k]):
+            return k
+    return None
+
+
+def axis_label(key: str, notes: dict | None = None) -> str:
+    if notes and notes.get("x_label"):
+        return str(notes["x_label"])
+    last = key.split(".")[-1]
+    m = re.match(r"tenants\.([^.]+)\.arrival\.(\w+)$", key)
+    if m and m.group(2) == "rate_rps":
+        return f"offered load of tenant {m.group(1)} (requests/s)"
+    if m and m.group(2) == "cv":
+        return f"inter-arrival CV of tenant {m.group(1)} (burstiness)"
+    if last.endswith("_usd_per_hour"):
+        return f"{key} ($/GPU-hour)"
+    if last.endswith("_usd_per_mtok"):
+        return f"{key} ($/M tokens)"
+    if last.endswith("_s"):
+        return f"{key} (s)"
+    return key
+
+
+def _combo_label(keys, values) -> str:
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, values))
+
+
+def curves(table: pd.DataFrame, x: str, y: str, others: list[str], tenant: str = ALL):
+    """Yield (setup, combo values, frame sorted by x) for every curve of ``y`` against ``x``."""
+    rows = table[table["tenant"] == tenant] if "tenant" in table.columns else table
+    rows = rows[rows[y].notna()] if y in rows.columns else rows.iloc[0:0]
+    by = ["setup"] + others
+    for key, g in rows.groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        yield str(key[0]), tuple(key[1:]), g.sort_values(x)
+
+
+# ------------------------------------------------------------------------- break-even
+def crossings(x, a, b, log: bool = False) -> list[float]:
+    """x where curves a and b (sampled at the same increasing x) cross, interpolating between
+    neighbouring samples; a touch at a sample counts once. With ``log``, the interpolation is
+    straight in log(x), log(y), which is exact for power laws such as a fixed bill spread over
+    a growing number of tokens (cost per token ~ 1/load)."""
+    x, a, b = np.asarray(x, float), np.asarray(a, float), np.asarray(b, float)
+    if log:
+        if (x <= 0).any() or (a <= 0).any() or (b <= 0).any():
+            raise ValueError("log interpolation needs positive values")
+        return [float(np.exp(v)) for v in crossings(np.log(x), np.log(a), np.log(b))]
+    d = a - b
+    out: list[float] = []
+    for i in range(len(x) - 1):
+        d0, d1 = d[i], d[i + 1]
+        if np.isnan(d0) or np.isnan(d1):
+            continue
+        if d0 == 0 and (not out or out[-1] != x[i]):
+            out.append(float(x[i]))
+        elif d0 * d1 < 0:
+            out.append(float(x[i] + (x[i + 1] - x[i]) * d0 / (d0 - d1)))
+    if len(d) and d[-1] == 0 and (not out or out[-1] != x[-1]):
+        out.append(float(x[-1]))
+    return out
+
+
+def _cross(x, a, b) -> list[float]:
+    """Crossings of two cost curves: in log-log space when every value is positive."""
+    x, a, b = np.asarray(x, float), np.asarray(a, float), np.asarray(b, float)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    x, a, b = x[ok], a[ok], b[ok]
+    positive = len(x) and (x > 0).all() and (a > 0).all() and (b > 0).all()
+    return crossings(x, a, b, log=bool(positive))
+
+
+def _interp(x, xs, ys) -> float:
+    """y at x on the curve (xs, ys), straight in log-log space when all values are positive."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    ok = ~np.isnan(ys)
+    xs, ys = xs[ok], ys[ok]
+    if not len(xs):
+        return float("nan")
+    if x > 0 and (xs > 0).all() and (ys > 0).all():
+        return float(np.exp(np.interp(np.log(x), np.log(xs), np.log(ys))))
+    return float(np.interp(x, xs, ys))
+
+
+def breakevens(table: pd.DataFrame, x: str, others: list[str], y: str = "cost_per_mtok_out_usd",
+               reference: str = "list_price_usd_per_mtok_out") -> pd.DataFrame:
+    """Every crossing of two cost curves in the same combination of the other swept keys: one
+    setup against another, and each setup against the per-token list price. Between sweep
+    points the curves are taken as straight lines in log-log space (see :func:`crossings`)."""
+    rows = []
+    by_combo: dict[tuple, dict[str, pd.DataFrame]] = {}
+    for setup, combo, g in curves(table, x, y, others):
+        by_combo.setdefault(combo, {})[setup] = g
+    for combo, per_setup in by_combo.items():
+        names = list(per_setup)
+        pairs = list(itertools.combinations(names, 2))
+        for a, b in pairs:
+            ga, gb = per_setup[a], per_setup[b]
+            common = np.intersect1d(ga[x].to_numpy(float), gb[x].to_numpy(float))
+            ya = ga.set_index(x).loc[common, y].to_numpy(float)
+            yb = gb.set_index(x).loc[common, y].to_numpy(float)
+            for xc in _cross(common, ya, yb):
+                rows.append({**dict(zip(others, combo)), "a": a, "b": b, x: xc,
+                             y: _interp(xc, common, ya)})
+        if reference in table.columns:
+            for a in names:
+                g = per_setup[a]
+                for xc in _cross(g[x], g[y], g[reference]):
+                    rows.append({**dict(zip(others, combo)), "a": a, "b": REFERENCE, x: xc,
+                                 y: _interp(xc, g[x], g[y])})
+    cols = others + ["a", "b", x, y]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------- figures
+def _style(i_combo: int):
+    return LINESTYLES[i_combo % len(LINESTYLES)], MARKERS[i_combo % len(MARKERS)]
+
+
+def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=False,
+                hline: tuple[float, str] | None = None) -> list[str]:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.8, 4.3))
+    combos: list[tuple] = []
+    drawn = 0
+    for setup, combo, g in curves(table, x, y, others):
+        if combo not in combos:
+            combos.append(combo)
+        ls, mk = _style(combos.index(combo))
+        label = setup + (f" ({_combo_label(others, combo)})" if others else "")
+        err = g.get(f"{y}_ci95")
+        ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
+                    color=color(setup), ls=ls, marker=mk, ms=4, capsize=3, label=label)
+        drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return []
+    if hline is not None and np.isfinite(hline[0]):
+        ax.axhline(hline[0], color=REFERENCE_COLOR, ls=":", lw=1)
+        ax.annotate(hline[1], (ax.get_xlim()[0], hline[0]), fontsize=7, va="bottom",
+                    color=REFERENCE_COLOR)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, out_dir, stem)
+
+
+def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame) -> list[str]:
+    y = "cost_per_mtok_out_usd"
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.8, 4.3))
+    combos: list[tuple] = []
+    refs_drawn: list[np.ndarray] = []
+    drawn = 0
+    for setup, combo, g in curves(table, x, y, others):
+        if combo not in combos:
+            combos.append(combo)
+        ls, mk = _style(combos.index(combo))
+        label = setup + (f" ({_combo_label(others, combo)})" if others else "")
+        err = g.get(f"{y}_ci95")
+        ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
+                    color=color(setup), ls=ls, marker=mk, ms=4, capsize=3, label=label)
+        drawn += 1
+        ref = "list_price_usd_per_mtok_out"
+        if ref in g.columns and g[ref].notna().any():
+            vals = g[ref].to_numpy(float)
+            # one dashed line per distinct reference (it only moves if a token price is swept)
+            if not any(len(v) == len(vals) and np.allclose(v, vals, rtol=0.02, equal_nan=True)
+                       for v in refs_drawn):
+                ax.plot(g[x], vals, color=REFERENCE_COLOR, ls=(0, (4, 3)), lw=1,
+                        label=None if refs_drawn else
+                        f"{REFERENCE} of the same tokens (catalog prices, not simulated)")
+                refs_drawn.append(vals)
+    if not drawn:
+        plt.close(fig)
+        return []
+    for k, (_, r) in enumerate(be.sort_values(x).iterrows()):
+        ax.plot([r[x]], [r[y]], "k*", ms=9, label="break-even (interpolated)" if k == 0 else None)
+        # staggered labels so neighbouring break-evens stay readable
+        ax.annotate(f"{r[x]:.3g}", (r[x], r[y]), textcoords="offset points",
+                    xytext=(4, 10 + 11 * (k % 3)), fontsize=7)
+    ax.set_yscale("log")
+    xs = table[x].to_numpy(float)
+    if len(xs) and (xs > 0).all():
+        # log-log: straight segments are the interpolation the break-evens use
+        ax.set_xscale("log")
+        xlabel += ", log scale"
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("cost per million output tokens ($, log scale)")
+    ax.set_title("Cost per million output tokens (stars: break-even, labelled with x)",
+                 fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, out_dir, "cost_vs_x")
+
+
+def _slo(table) -> float:
+    if "slo_ttft_s" not in table.columns:
+        return float("nan")
+    v = table.loc[table["tenant"] != ALL, "slo_ttft_s"].dropna().unique()
+    return float(v[0]) if len(v) == 1 else float("nan")
+
+
+def sweep_figures(sj, out_dir: Path) -> list[str]:
+    """p99 TTFT and cost per million tokens against the swept x; break-evens to breakeven.csv."""
+    from sim.runner import write_frame_csv
+
+    table = sj.table
+    x = x_key(sj)
+    if x is None or "setup" not in table.columns:
+        return []
+    others = [k for k in sj.varying if k != x and k in table.columns]
+    xlabel = axis_label(x, sj.notes)
+    files = []
+    slo = _slo(table)
+    files += metric_vs_x(table, x, "ttft_p99_s", others, out_dir, "p99_ttft_vs_x",
+                         "p99 time to first token (s, log scale)",
+                         "p99 TTFT per setup (all tenants)", xlabel, logy=True,
+                         hline=(slo, f"SLO {slo:g} s") if np.isfinite(slo) else None)
+    be = breakevens(table, x, others)
+    write_frame_csv(be, Path(out_dir) / "breakeven.csv")
+    files += cost_vs_x(table, x, others, out_dir, xlabel, be)
+    return files
+
+
+# --------------------------------------------------------------------------- markdown
+SHOW = ["setup", "tenant", "replications", "requests", "completed", "ttft_p50_s", "ttft_p99_s",
+        "ttft_p99_s_ci95", "cost_usd", "cost_per_mtok_out_usd", "cost_per_mtok_out_usd_ci95",
+        "list_price_usd_per_mtok_out", "gpu_utilization", "slo_attainment", "objective"]
+
+
+def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
+    notes = sj.notes or {}
+    parts = ["# servesim sweep\n"]
+    if notes.get("question"):
+        parts.append(f"**Question.** {notes['question']}\n")
+    if command:
+        parts.append(f"Command: `{command}`\n")
+    done = int((sj.jobs["state"] == "done").sum()) if len(sj.jobs) else 0
+    parts.append(f"{done} of {len(sj.jobs)} jobs finished; swept: "
+                 + (", ".join(f"`{k}`" for k in sj.varying) or "nothing") + ".\n")
+    if sj.constant:
+        parts.append("Fixed overrides: " + ", ".join(f"`{k}={v}`" for k, v in sj.constant.items())
+                     + ".\n")
+    table = sj.table
+    if len(table):
+        tenants = table["tenant"].unique() if "tenant" in table.columns else []
+        rows = table[table["tenant"] == ALL] if len(tenants) > 2 else table
+        cols = ["job"] + [k for k in sj.varying if k in table.columns] + \
+               [c for c in SHOW if c in table.columns]
+        if "objective" in rows.columns:
+            rows = rows.sort_values("objective", kind="stable")
+        title = "Results (all tenants; per-tenant rows in summary.csv)" if rows is not table \
+            else "Results"
+        parts.append(f"## {title}\n\n" + md_table(rows[cols]))
+    bad = sj.jobs[sj.jobs["state"] != "done"] if len(sj.jobs) else sj.jobs
+    if len(bad):
+        parts.append("## Unfinished jobs\n\n" + md_table(bad))
+    if figures:
+        parts.append("## Figures\n")
+        for f in figures:
+            if f.endswith(".png"):
+                parts.append(f"![{f}]({f})\n")
+        parts.append("Break-even points: [`breakeven.csv`](breakeven.csv).\n")
+    return "\n".join(parts)

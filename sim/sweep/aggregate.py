@@ -1,0 +1,209 @@
+"""The sweep-root table: every finished job's summary rows, a column per overridden key.
+
+Hydra runs ``on_multirun_end`` once, in the process that launched the sweep, after every
+job has returned, whatever the launcher (joblib processes, Ray workers, SLURM nodes). The
+jobs' results are therefore read from their folders, never from memory: each numbered job
+folder holds ``.hydra/overrides.yaml`` (its command-line overrides, sweep values included),
+``summary.csv`` and, when finished, ``done.json``.
+
+Writes at the sweep root: ``summary.csv`` (key columns first: the job number, then one
+column per overridden key, the keys that vary across jobs first), ``summary.md``,
+``report.md`` with the sweep figures, and ``jobs.csv`` (each job's state). Run it again on
+a folder with ``python -m sim.sweep SWEEP_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+from sim.sweep.resume import DONE, ERROR, read_done
+
+# set in the launching process after each sweep, read by ``python -m sim`` for its exit code
+LAST_SWEEP: dict = {}
+# a job folder rewritten before the sweep started (by an earlier sweep in the same folder)
+# is not part of this sweep; the tolerance absorbs clock skew between nodes
+_STALE_TOLERANCE_S = 60.0
+
+
+@dataclass
+class SweepJobs:
+    table: pd.DataFrame  # the aggregated summary rows
+    jobs: pd.DataFrame  # one row per job folder: job, state, overrides, message
+    keys: list[str] = field(default_factory=list)  # every overridden key, varying ones first
+    varying: list[str] = field(default_factory=list)
+    constant: dict = field(default_factory=dict)  # key -> its single value
+    notes: dict = field(default_factory=dict)  # the experiment's notes (from a job's config)
+
+
+def parse_overrides(lines: list[str]) -> dict[str, object]:
+    """``key=value`` overrides to a dict of values (numbers as numbers), via Hydra's parser."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out: dict[str, object] = {}
+    for ov in OverridesParser.create().parse_overrides(list(lines)):
+        if ov.is_delete():
+            continue
+        key = ov.key_or_group
+        if key.startswith("hydra.") or key.startswith("hydra/"):
+            continue
+        val = ov.value()
+        if isinstance(val, (list, dict)):
+            val = ov.get_value_element_as_str()
+        out[key] = val
+    return out
+
+
+def _job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
+    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
+    if since is not None:
+        dirs = [d for d in dirs
+                if (d / ".hydra" / "overrides.yaml").stat().st_mtime >= since - _STALE_TOLERANCE_S]
+    return sorted(dirs, key=lambda d: (0, int(d.name), "") if d.name.isdigit() else (1, 0, d.name))
+
+
+def _numeric(s: pd.Series) -> pd.Series:
+    try:
+        return pd.to_numeric(s)
+    except (ValueError, TypeError):
+        return s
+
+
+def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
+    """What the completed tokens of each row would cost at the catalog's per-token list prices,
+    per million output tokens: a reference price, not a simulated setup. ``__all__`` rows
+    add up their setup's tenant rows."""
+    models = (catalog or {}).get("models", {})
+
+    def usd(model, n_in, n_out):
+        m = models.get(str(model), {})
+        pin, pout = m.get("price_in_usd_per_mtok"), m.get("price_out_usd_per_mtok")
+        if pin is None or pout is None:
+            return float("nan")
+        return (n_in * pin + n_out * pout) / 1e6
+
+    out = pd.Series(float("nan"), index=summary.index)
+    if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
+        return out
+    tenant_rows = summary["tenant"] != "__all__"
+    cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
+                                                       summary["output_tokens"])],
+                     index=summary.index)
+    per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
+    out[tenant_rows] = per_out[tenant_rows]
+    for setup in summary.loc[~tenant_rows, "setup"].unique():
+        rows = tenant_rows & (summary["setup"] == setup)
+        tokens = summary.loc[rows, "output_tokens"].sum()
+        total = cost[rows].sum(min_count=1)
+        out[(~tenant_rows) & (summary["setup"] == setup)] = (
+            total / tokens * 1e6 if tokens > 0 else float("nan"))
+    return out
+
+
+def collect(sweep_dir, since: float | None = None) -> SweepJobs:
+    """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
+    sweep_dir = Path(sweep_dir)
+    frames, jobs, values, notes = [], [], [], {}
+    for d in _job_dirs(sweep_dir, since):
+        ov = parse_overrides(yaml.safe_load((d / ".hydra" / "overrides.yaml").read_text()) or [])
+        done = read_done(d)
+        state, message = "missing", ""
+        if done is not None and (d / "summary.csv").is_file():
+            state = "done"
+        elif (d / ERROR).is_file():
+            state = "failed"
+            message = (d / ERROR).read_text().strip().splitlines()[-1][:300]
+        jobs.append({"job": d.name, "state": state, "overrides": " ".join(
+            f"{k}={v}" for k, v in ov.items()), "message": message})
+        values.append(ov)
+        if state != "done":
+            continue
+        cfg_path = d / "config.yaml"
+        cfg = OmegaConf.to_container(OmegaConf.load(cfg_path)) if cfg_path.is_file() else {}
+        if not notes and cfg.get("notes"):
+            notes = dict(cfg["notes"])
+        s = pd.read_csv(d / "summary.csv")
+        s.insert(0, "job", d.name)
+        if "setup" in s.columns and "tenant" in s.columns:
+            s["list_price_usd_per_mtok_out"] = list_price_per_mtok_out(s, cfg.get("catalog"))
+        if done.get("objective") is not None and (cfg.get("objective") or {}).get("slo_max") is not None:
+            s["objective"] = done["objective"]
+        frames.append((s, ov))
+    keys: list[str] = []
+    for ov in values:
+        keys += [k for k in ov if k not in keys]
+    varying = [k for k in keys if len({json.dumps(ov.get(k), default=str) for ov in values}) > 1]
+    constant = {k: values[0].get(k) for k in keys if k not in varying} if values else {}
+    keys = varying + [k for k in keys if k not in varying]
+    rows = []
+    for s, ov in frames:
+        s = s.copy()
+        for i, k in enumerate(keys):
+            col = k if k not in s.columns else f"override:{k}"
+            s.insert(1 + i, col, ov.get(k))
+        rows.append(s)
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["job"] + keys)
+    for k in keys:
+        if k in table.columns:
+            table[k] = _numeric(table[k])
+    return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
+                                                                   "message"]),
+                     keys=keys, varying=varying, constant=constant, notes=notes)
+
+
+def write_sweep(sweep_dir, since: float | None = None, command: str | None = None) -> SweepJobs:
+    """Aggregate a sweep folder and write its summary.csv, summary.md, jobs.csv, report.md."""
+    from sim.report.sweep import sweep_figures, sweep_markdown
+    from sim.runner import atomic_write, write_frame_csv
+
+    sweep_dir = Path(sweep_dir)
+    sj = collect(sweep_dir, since)
+    write_frame_csv(sj.table, sweep_dir / "summary.csv")
+    write_frame_csv(sj.jobs, sweep_dir / "jobs.csv")
+    atomic_write(sweep_dir / "summary.md",
+                 lambda p: p.write_text(sweep_markdown(sj, command=command, figures=[])))
+    figures = sweep_figures(sj, sweep_dir) if len(sj.table) else []
+    atomic_write(sweep_dir / "report.md",
+                 lambda p: p.write_text(sweep_markdown(sj, command=command, figures=figures)))
+    return sj
+
+
+class AggregateSweep(Callback):
+    """Hydra callback: aggregate the sweep's folders when the sweep ends."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.started: float | None = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        self.started = time.time()
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        LAST_SWEEP.clear()
+        if not self.enabled:
+            return
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if not sweep_dir.is_dir():
+            return
+        task = list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or [])
+        command = "python -m sim -m " + " ".join(task)
+        sj = write_sweep(sweep_dir, since=self.started, command=command)
+        counts = sj.jobs["state"].value_counts().to_dict()
+        failed = int(counts.get("failed", 0)) + int(counts.get("missing", 0))
+        input_errors = int(sj.jobs["message"].str.startswith("InputError").sum())
+        LAST_SWEEP.update(dir=str(sweep_dir), done=int(counts.get("done", 0)), failed=failed,
+                          input_errors=input_errors)
+        print(f"sweep: {counts.get('done', 0)} of {len(sj.jobs)} jobs finished; "
+              f"{sweep_dir / 'summary.csv'} ({len(sj.table)} rows), {sweep_dir / 'report.md'}")
+        for _, j in sj.jobs[sj.jobs["state"] != "done"].iterrows():
+            print(f"sweep: job {j['job']} {j['state']}: {j['message'] or j['overrides']}")
+
+
+__all__ = ["AggregateSweep", "collect", "write_sweep", "parse_overrides", "LAST_SWEEP", "DONE"]

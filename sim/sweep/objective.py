@@ -1,0 +1,57 @@
+"""The value a job hands to an optimising sweeper: cost, plus a penalty when the SLO is missed.
+
+    objective = cost                                  if the SLO holds
+              = cost + penalty * (1 + violation)      otherwise
+
+``violation = max(0, metric / slo_max - 1) + unserved_fraction``; a run that leaves requests
+unserved (rejected, failed) misses its SLO whatever its percentile says, since percentiles
+are over completed requests only. The ``1 +`` keeps every infeasible point above every
+feasible one; the violation term still ranks infeasible points so a search can move
+toward the feasible region.
+"""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import OmegaConf
+
+from sim.errors import InputError
+
+
+def objective_value(summary, cfg) -> float | None:
+    """The objective for ``cfg.objective`` from a job's summary; ``None`` when the summary has
+    no such row and no SLO is asked for (a job that is not a simulation)."""
+    oc = cfg.objective
+    slo = OmegaConf.select(cfg, "objective.slo_max")
+    setup = oc.setup if oc.setup is not None else (
+        summary["setup"].iloc[0] if len(summary) and "setup" in summary.columns else None)
+    need = {"setup", "tenant", oc.cost} | ({oc.slo_metric} if slo is not None else set())
+    if setup is None or not need <= set(summary.columns):
+        if slo is None:
+            return None
+        raise InputError(f"summary has no column {sorted(need - set(summary.columns))}",
+                         key="objective")
+    rows = summary[(summary["setup"] == setup) & (summary["tenant"] == oc.tenant)]
+    if rows.empty:
+        if slo is None:
+            return None
+        raise InputError(f"no summary row for setup {setup!r}, tenant {oc.tenant!r}",
+                         key="objective")
+    row = rows.iloc[0]
+    cost = float(row[oc.cost])
+    if slo is None:
+        return cost
+    slo = float(slo)
+    if slo <= 0:
+        raise InputError("must be > 0", key="objective.slo_max")
+    metric = float(row[oc.slo_metric])
+    requests = float(row.get("requests", 0) or 0)
+    completed = float(row.get("completed", requests) or 0)
+    unserved = 1.0 - completed / requests if requests > 0 else 0.0
+    if math.isnan(metric):  # nothing completed
+        return cost + float(oc.penalty) * (2.0 + unserved)
+    violation = max(0.0, metric / slo - 1.0) + unserved
+    if metric <= slo and unserved == 0.0:
+        return cost
+    return cost + float(oc.penalty) * (1.0 + violation)

@@ -1,0 +1,44 @@
+"""Run one job for several seeds and report means with 95 % intervals.
+
+``replications=n`` runs the job for seeds ``seed, seed+1, ..., seed+n-1`` (each a full,
+independent run: new workload, new streams). ``summary.csv`` then holds, per (setup, tenant),
+the mean of every column over the replications and a ``<col>_ci95`` half-width after each
+time and cost column; ``replications.csv`` keeps every seed's rows. ``requests.parquet`` and
+the figures are those of the first seed, so a single-seed run and replication 0 agree.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+
+from sim.sweep.stats import combine
+
+# tables that are not a function of the seed and config (wall-clock timings)
+_NOT_REPLICATED = {"wall"}
+
+
+def run_replications(fn, cfg, n: int, progress: bool = False):
+    from sim.runner import Result
+
+    base = int(cfg.seed)
+    results = []
+    for i in range(n):
+        c = copy.deepcopy(cfg)
+        c.seed = base + i
+        results.append(fn(c, None, progress))
+    per_seed = pd.concat([r.summary.assign(seed=base + i) for i, r in enumerate(results)],
+                         ignore_index=True)
+    per_seed = per_seed[["seed"] + [c for c in per_seed.columns if c != "seed"]]
+    first = results[0]
+    tables = {k: v for k, v in first.tables.items() if k not in _NOT_REPLICATED}
+    tables["replications"] = per_seed
+    notes = list(first.notes)
+    for i, r in enumerate(results[1:], start=1):
+        notes += [f"seed {base + i}: {m}" for m in r.notes if m not in first.notes]
+    notes.append(f"{n} replications (seeds {base}..{base + n - 1}): summary values are means, "
+                 "`_ci95` columns the half-widths of Student-t 95 % intervals; requests and "
+                 f"figures are seed {base}'s.")
+    return Result(summary=combine(per_seed), requests=first.requests, tables=tables,
+                  notes=notes)

@@ -1,0 +1,86 @@
+"""Every experiment composes and runs on a tiny horizon; every sweep it declares composes."""
+
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+import sim
+from conftest import ROOT
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+TINY = ["horizon_s=20", "drain_s=120", "output.plots=false"]
+
+
+def _sweep_params(name: str) -> dict:
+    """The sweeper's params as ``python -m sim -m experiment=NAME`` composes them (an experiment
+    may set them itself or select a sweeper preset that does)."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="sim.conf", version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"experiment={name}"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    return dict(OmegaConf.select(cfg, "hydra.sweeper.params") or {})
+
+
+def _same(got, want: str) -> bool:
+    got = getattr(got, "value", got)  # an Enum option
+    try:
+        return float(got) == float(want)
+    except (TypeError, ValueError):
+        return str(got) == str(want)
+
+
+def _tiny(job: str) -> list[str]:
+    """Overrides that make a job small: a short horizon; for calibration, its first row."""
+    if job == "calibration":
+        from sim.calibration import load_rows
+
+        return TINY + [f"calibration.rows=[{load_rows()[0]['id']}]"]
+    return TINY
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_runs_on_a_tiny_horizon(name):
+    cfg = sim.compose([f"experiment={name}", *TINY])
+    assert cfg.name and cfg.notes.get("question"), "an experiment names itself and its question"
+    res = sim.run([f"experiment={name}", *_tiny(str(cfg.job))])
+    if cfg.job != "simulate":  # another job: it returns its own tables
+        assert len(res.summary) or any(len(t) for t in res.tables.values()), name
+        return
+    setups = set(res.summary["setup"])
+    assert setups, name
+    for setup in setups:
+        rows = res.summary[res.summary["setup"] == setup]
+        assert "__all__" in set(rows["tenant"])
+        assert rows.loc[rows["tenant"] == "__all__", "completed"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if _sweep_params(n)])
+def test_every_swept_value_composes(name):
+    """Each value of each swept key is a valid override of the experiment (first and last of
+    ranges and choices), and the figure axis the experiment names is one of them."""
+    params = _sweep_params(name)
+    parser = OverridesParser.create()
+    for key, spec in params.items():
+        ov = parser.parse_override(f"{key}={spec}")
+        if ov.is_sweep_override():
+            values = list(ov.sweep_string_iterator())
+        else:
+            values = [ov.get_value_element_as_str()]
+        assert values, (name, key)
+        for v in {values[0], values[-1]}:
+            cfg = sim.compose([f"experiment={name}", f"{key}={v}"])
+            assert _same(OmegaConf.select(cfg, key), v), (name, key, v)
+    x = sim.compose([f"experiment={name}"]).notes.get("sweep_x")
+    if x is not None:
+        assert x in params, f"{name}: notes.sweep_x={x} is not swept"
+
+
+def test_sweeps_pick_up_every_registered_setup():
+    from sim.platform import SETUPS
+
+    res = sim.run(["experiment=sweep_load", *TINY])
+    assert list(dict.fromkeys(res.summary["setup"])) == list(SETUPS)

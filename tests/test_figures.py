@@ -1,0 +1,154 @@
+"""Figures: written as PNG and SVG, non-empty, drawn from files, study scripts included."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim
+from conftest import ROOT
+from sim.report.figures import figures_from_dir, ttft_cdf
+from sim.report.timeline import pack_lanes, pick_tenant, timeline
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_figure(path: Path):
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        assert data.startswith(PNG_MAGIC)
+        import matplotlib.image as mpimg
+
+        img = mpimg.imread(path)
+        assert img.shape[0] > 200 and img.shape[1] > 300
+        assert float(np.std(img[..., :3])) > 0.01  # not a blank canvas
+    else:
+        assert b"<svg" in data[:2000] and len(data) > 5000
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    sim.run(["horizon_s=40"], output_dir=d)
+    return d
+
+
+def test_run_writes_figures_and_embeds_them_in_its_report(run_dir):
+    for stem in ("ttft_cdf", "timeline"):
+        for ext in ("png", "svg"):
+            assert_figure(run_dir / "plots" / f"{stem}.{ext}")
+    report = (run_dir / "report.md").read_text()
+    assert "![plots/ttft_cdf.png](plots/ttft_cdf.png)" in report
+    assert "![plots/timeline.png](plots/timeline.png)" in report
+    assert "## Summary" in report and "replicas" in report
+
+
+def test_figures_redraw_from_the_files_alone(run_dir, tmp_path):
+    files = figures_from_dir(run_dir, out_dir=tmp_path)
+    assert sorted(files) == sorted(f"plots/{s}.{e}" for s in ("ttft_cdf", "timeline")
+                                   for e in ("png", "svg"))
+    for f in files:
+        assert_figure(tmp_path / f)
+
+
+def test_pack_lanes_never_overlaps_and_uses_the_peak_count():
+    st = np.array([0.0, 5.0, 10.0, 12.0, 30.0])
+    en = np.array([10.0, 15.0, 20.0, 14.0, 40.0])
+    lanes = pack_lanes(st, en)
+    # at t=12..14 three lives overlap ([5,15], [10,20], [12,14]): three lanes, no more
+    assert lanes.tolist() == [0, 1, 0, 2, 0]
+    peak = max(int(((st <= t) & (t < en)).sum()) for t in np.r_[st, en])
+    assert lanes.max() + 1 == peak == 3
+    for a in range(5):
+        for b in range(a + 1, 5):
+            if lanes[a] == lanes[b]:
+                assert en[a] <= st[b] or en[b] <= st[a]
+
+
+def _synthetic_serverless_like():
+    """Two replica lives with cold starts and requests that waited for them: the timeline must
+    draw what a scale-to-zero setup produces, before such a setup exists."""
+    n = 200
+    arrival = np.linspace(0, 100, n)
+    cold = np.where((arrival < 1) | ((arrival > 60) & (arrival < 61)), 20.0, 0.0)
+    req = pd.DataFrame({"setup": pd.Categorical(["serverless"] * n), "tenant": ["t"] * n,
+                        "model": ["m"] * n, "arrival_s": arrival, "ttft_s": 0.05 + cold,
+                        "cold_start_wait_s": cold, "outcome": ["completed"] * n})
+    reps = pd.DataFrame({"setup": ["serverless"] * 2, "model": ["m"] * 2, "start_s": [0.0, 60.0],
+                         "end_s": [50.0, 120.0], "loading_s": [20.0, 20.0],
+                         "tier": ["serverless"] * 2})
+    events = pd.DataFrame({"setup": ["serverless"] * 2, "t_s": [0.0, 60.0],
+                           "kind": ["scale_up"] * 2, "model": ["m"] * 2, "replica": [0, 1],
+                           "value": [np.nan] * 2})
+    return req, reps, events
+
+
+def test_timeline_draws_cold_starts_and_events(tmp_path):
+    req, reps, events = _synthetic_serverless_like()
+    assert pick_tenant(req) == "t"
+    files = timeline(req, reps, events, "t", tmp_path)
+    assert files == ["plots/timeline.png", "plots/timeline.svg"]
+    svg = (tmp_path / "plots" / "timeline.svg").read_text()
+    assert "2 with a cold start" in svg and "waited for a cold start" in svg and "scale_up" in svg
+    for f in files:
+        assert_figure(tmp_path / f)
+
+
+def test_cdf_counts_unserved_requests(tmp_path):
+    n = 100
+    req = pd.DataFrame({"setup": ["dedicated"] * n, "tenant": ["a"] * n,
+                        "ttft_s": np.r_[np.linspace(0.01, 1, 90), [np.nan] * 10],
+                        "outcome": ["completed"] * 90 + ["rejected"] * 10})
+    files = ttft_cdf(req, tmp_path, {"a": 0.5})
+    svg = (tmp_path / "plots" / "ttft_cdf.svg").read_text()
+    assert "10.0% unserved" in svg and "SLO 500 ms" in svg
+    assert len(files) == 2
+
+
+# ------------------------------------------------------------------- study scripts
+def _fake_sweep(root: Path, experiment: str, points: list[list[str]]):
+    """A sweep folder as Hydra lays it out (job folders with .hydra/overrides.yaml), each job
+    a real tiny run; the study scripts only read it."""
+    for i, point in enumerate(points):
+        d = root / str(i)
+        sim.run([f"experiment={experiment}", "horizon_s=20", "drain_s=60", "output.plots=false",
+                 *point], output_dir=d)
+        (d / ".hydra").mkdir()
+        (d / ".hydra" / "overrides.yaml").write_text(
+            yaml.safe_dump([f"experiment={experiment}", *point]))
+    return root
+
+
+STUDIES = {
+    "load": ("sweep_load", [["tenants.chat.arrival.rate_rps=0.5"],
+                            ["tenants.chat.arrival.rate_rps=8"]], ["load_p99_ttft", "cost_vs_x"]),
+    "burstiness": ("sweep_cv", [["tenants.chat.arrival.cv=0.5"], ["tenants.chat.arrival.cv=4"]],
+                   ["burstiness"]),
+    "replicas": ("sweep_replicas", [["dedicated.replicas.llama31-8b=1"],
+                                    ["dedicated.replicas.llama31-8b=2"]], ["replicas"]),
+    "prices": ("sweep_prices", [[f"catalog.gpus.H100.reserved_usd_per_hour={p}",
+                                 f"tenants.chat.arrival.rate_rps={r}"]
+                                for p in (1.5, 3.95) for r in (0.5, 8)], ["prices_breakeven"]),
+    "optimize": ("optimize", [["dedicated.replicas.llama31-8b=1", "deployments.llama31-8b.gpu=L40S"],
+                              ["dedicated.replicas.llama31-8b=2", "deployments.llama31-8b.gpu=H100"]],
+                 ["optimize"]),
+}
+
+
+@pytest.mark.parametrize("study", sorted(STUDIES))
+def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
+    experiment, points, stems = STUDIES[study]
+    sweep = _fake_sweep(tmp_path / "sweep", experiment, points)
+    out = tmp_path / "out"
+    script = ROOT / "experiments" / study / "figures.py"
+    assert (ROOT / "experiments" / study / "README.md").is_file()
+    monkeypatch.setattr(sys, "argv", [str(script), str(sweep), "--out", str(out)])
+    runpy.run_path(str(script), run_name="__main__")
+    for stem in stems:
+        for ext in ("png", "svg"):
+            assert_figure(out / "plots" / f"{stem}.{ext}")
+    assert not (sweep / "plots").exists()  # --out respected; the sweep is only read

@@ -1,0 +1,48 @@
+"""notebooks/report.ipynb executes on a tiny run folder and on a tiny sweep folder."""
+
+import json
+import os
+
+import pytest
+import yaml
+
+import sim
+from conftest import ROOT
+
+nbformat = pytest.importorskip("nbformat", reason="the notebook test needs '.[test]' (nbformat)")
+nbclient = pytest.importorskip("nbclient", reason="the notebook test needs '.[test]' (nbclient)")
+
+
+def _execute(folder, monkeypatch):
+    nb = nbformat.read(ROOT / "notebooks" / "report.ipynb", as_version=4)
+    monkeypatch.setenv("SERVESIM_RESULTS", str(folder))
+    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    return outputs
+
+
+def test_notebook_reproduces_a_runs_figures(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    sim.run(["horizon_s=20", "output.plots=false"], output_dir=run)
+    outputs = _execute(run, monkeypatch)
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2  # the TTFT CDF and the timeline, redrawn from the files
+    text = json.dumps(outputs)
+    assert "ttft_cdf" in text and "timeline" in text and "ttft_p99_s" in text
+    assert not (run / "plots").exists()  # the results folder was only read
+
+
+def test_notebook_reads_a_sweep_folder(tmp_path, monkeypatch):
+    for i, rate in enumerate((2, 6)):
+        d = tmp_path / str(i)
+        sim.run(["horizon_s=15", "output.plots=false", f"tenants.chat.arrival.rate_rps={rate}"],
+                output_dir=d)
+        (d / ".hydra").mkdir()
+        (d / ".hydra" / "overrides.yaml").write_text(
+            yaml.safe_dump([f"tenants.chat.arrival.rate_rps={rate}"]))
+    outputs = _execute(tmp_path, monkeypatch)
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2  # p99 TTFT and cost against the swept load

@@ -1,0 +1,84 @@
+"""Replications: the Student-t interval against scipy, and the seeds actually run."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim.sweep.stats import ci_columns, combine, mean_ci95
+
+
+def _scipy_ci(x):
+    x = np.asarray(x, float)
+    lo, hi = stats.t.interval(0.95, df=x.size - 1, loc=x.mean(), scale=stats.sem(x))
+    return x.mean(), (hi - lo) / 2
+
+
+@pytest.mark.parametrize("x", [[1.0, 2.0], [0.31, 0.29, 0.35, 0.4, 0.22],
+                               list(np.random.default_rng(3).lognormal(0, 1, 30))])
+def test_mean_ci95_matches_scipy_t_interval(x):
+    m, h = mean_ci95(x)
+    sm, sh = _scipy_ci(x)
+    assert m == pytest.approx(sm, rel=1e-12)
+    assert h == pytest.approx(sh, rel=1e-12)
+
+
+def test_mean_ci95_known_value_and_degenerate_cases():
+    # two values 1 and 3: mean 2, s = sqrt(2), t(0.975, 1) = 12.7062...; half = t*s/sqrt(2) = t
+    m, h = mean_ci95([1.0, 3.0])
+    assert m == 2.0 and h == pytest.approx(12.706204736, rel=1e-9)
+    assert np.isnan(mean_ci95([5.0])[1]) and mean_ci95([5.0])[0] == 5.0
+    assert all(np.isnan(mean_ci95([])))
+    assert mean_ci95([1.0, np.nan, 3.0]) == mean_ci95([1.0, 3.0])  # NaN (no completions) dropped
+
+
+def test_combine_groups_by_setup_and_tenant():
+    per_seed = pd.DataFrame({
+        "seed": [0, 0, 1, 1, 2, 2],
+        "setup": ["d"] * 6, "tenant": ["a", "__all__"] * 3, "model": ["m", ""] * 3,
+        "requests": [10, 10, 12, 12, 11, 11],
+        "ttft_p99_s": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+        "cost_usd": [1.0, 1.0, 2.0, 2.0, 4.0, 4.0],
+        "slo_ttft_s": [1.0, np.nan] * 3,
+    })
+    out = combine(per_seed)
+    assert list(out["tenant"]) == ["a", "__all__"]
+    assert list(out["replications"]) == [3, 3]
+    a = out.iloc[0]
+    m, h = _scipy_ci([0.5, 0.7, 0.9])
+    assert a["ttft_p99_s"] == pytest.approx(m) and a["ttft_p99_s_ci95"] == pytest.approx(h)
+    m, h = _scipy_ci([1.0, 2.0, 4.0])
+    assert a["cost_usd"] == pytest.approx(m) and a["cost_usd_ci95"] == pytest.approx(h)
+    assert a["requests"] == pytest.approx(11.0)
+    assert "requests_ci95" not in out.columns and "slo_ttft_s_ci95" not in out.columns
+    assert set(ci_columns(["ttft_p50_s", "cost_per_mtok_out_usd", "requests", "slo_ttft_s"])) == \
+        {"ttft_p50_s", "cost_per_mtok_out_usd"}
+
+
+def test_replications_run_consecutive_seeds_and_write_their_rows(tmp_path):
+    base = ["horizon_s=30", "seed=4", "output.plots=false"]
+    singles = [sim.run(base[:1] + [f"seed={s}"] + base[2:]).summary for s in (4, 5, 6)]
+    res = sim.run(base + ["replications=3"], output_dir=tmp_path)
+    row = res.summary[res.summary["tenant"] == "__all__"].iloc[0]
+    p99 = [s.loc[s["tenant"] == "__all__", "ttft_p99_s"].iloc[0] for s in singles]
+    cost = [s.loc[s["tenant"] == "__all__", "cost_per_mtok_out_usd"].iloc[0] for s in singles]
+    m, h = _scipy_ci(p99)
+    assert row["replications"] == 3
+    assert row["ttft_p99_s"] == pytest.approx(m, rel=1e-12)
+    assert row["ttft_p99_s_ci95"] == pytest.approx(h, rel=1e-12)
+    assert row["cost_per_mtok_out_usd"] == pytest.approx(_scipy_ci(cost)[0], rel=1e-12)
+    per_seed = pd.read_csv(tmp_path / "replications.csv")
+    assert sorted(per_seed["seed"].unique()) == [4, 5, 6]
+    assert len(per_seed) == 3 * len(singles[0])
+    on_disk = pd.read_csv(tmp_path / "summary.csv")
+    assert on_disk.loc[on_disk["tenant"] == "__all__", "ttft_p99_s_ci95"].iloc[0] == \
+        pytest.approx(h, rel=1e-8)
+    # requests.parquet is the first seed's, the same as a single run with that seed
+    assert len(pd.read_parquet(tmp_path / "requests.parquet")) == \
+        int(singles[0].loc[singles[0]["tenant"] == "__all__", "requests"].iloc[0])
+
+
+def test_replications_must_be_positive():
+    with pytest.raises(sim.InputError, match="replications"):
+        sim.run(["horizon_s=10", "replications=0"])
