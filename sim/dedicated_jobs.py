@@ -129,7 +129,7 @@ def burst_figure(res: Result, out_dir: Path, runs, wl) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.report.figures import _save
+    from sim.report.figures import save
 
     t_max = max(r.period_s for r in runs)
     edges = np.arange(0.0, t_max + 30.0, 30.0)
@@ -166,7 +166,7 @@ def burst_figure(res: Result, out_dir: Path, runs, wl) -> list[str]:
     ax[0].set_title("A traffic spike on a dedicated pool, without and with burst capacity")
     for a in ax:
         a.grid(True, alpha=0.3)
-    files = _save(fig, out_dir, "burst_timeline")
+    files = save(fig, out_dir, "burst_timeline")
     plt.close(fig)
     return files
 
@@ -222,7 +222,7 @@ def failures_figure(res: Result, out_dir: Path, runs) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.report.figures import _save
+    from sim.report.figures import save
 
     t_max = max(r.period_s for r in runs)
     fig, ax = plt.subplots(3, 1, figsize=(8, 8), sharex=True,
@@ -274,6 +274,6 @@ def failures_figure(res: Result, out_dir: Path, runs) -> list[str]:
                     fontsize=9)
     for x in ax:
         x.grid(True, alpha=0.3)
-    files = _save(fig, out_dir, "failures_timeline")
+    files = save(fig, out_dir, "failures_timeline")
     plt.close(fig)
     return files

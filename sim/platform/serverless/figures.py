@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.report.figures import save
+
 import numpy as np
 import pandas as pd
 
@@ -21,16 +23,6 @@ def _plt():
 
     plt.rcParams["svg.hashsalt"] = "servesim"  # reproducible SVG ids
     return plt
-
-
-def _save(fig, out_dir: Path, stem: str) -> list[str]:
-    (Path(out_dir) / "plots").mkdir(parents=True, exist_ok=True)
-    files = []
-    for ext in ("png", "svg"):
-        fig.savefig(Path(out_dir) / "plots" / f"{stem}.{ext}", dpi=150, bbox_inches="tight",
-                    metadata={"Date": None} if ext == "svg" else None)
-        files.append(f"plots/{stem}.{ext}")
-    return files
 
 
 def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Path) -> list[str]:
@@ -75,8 +67,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     ax2.grid(True, which="both", alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    files = _save(fig, out_dir, "cold_start")
-    plt.close(fig)
+    files = save(fig, out_dir, "cold_start")
     return files
 
 
@@ -105,8 +96,7 @@ def keepalive_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
     ax.set_title("Keep-alive policies: cold starts vs idle GPU time")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    files = _save(fig, out_dir, "keepalive")
-    plt.close(fig)
+    files = save(fig, out_dir, "keepalive")
     return files
 
 
@@ -131,6 +121,5 @@ def isolation_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    files = _save(fig, out_dir, "isolation")
-    plt.close(fig)
+    files = save(fig, out_dir, "isolation")
     return files
