@@ -6,15 +6,17 @@ Free parameters, each inside a physically plausible range:
 
 * memory efficiency per GPU class (the fraction of peak bandwidth a large streaming read
   reaches: an HBM microbenchmark reaches ~0.92, CAL §1), shared by its precisions;
-* compute efficiency per GPU class and precision, but only where at least three rows
-  constrain it: H100/H200 fp8 (one value: the two share their compute silicon) and B200
-  fp4; the others keep CAL §1's published fractions (A100 BF16 0.66, L40S FP8 0.35) or,
-  with no published fraction (MI300X fp8, H100 bf16), the H100 fp8 value;
+* compute efficiency per GPU class and precision where rows constrain it: H100/H200 fp8
+  (one value: the two share their compute silicon), B200 fp4 and MI300X fp8 (another
+  vendor's silicon and software stack: tying it to the H100 value pulled both away from
+  their rows); the others keep CAL §1's published fractions (A100 BF16 0.66, L40S FP8
+  0.35) or, with no published fraction (H100 bf16), the H100 fp8 value;
 * three runtime overheads shared by every GPU: per iteration, per layer, per sequence.
 
 Server-scenario rows are held out (not fitted); they check the fit. The objective is the
-largest absolute log error over the fitted rows plus a fifth of the mean one (the maximum
-keeps any row from being sacrificed; the mean lets every parameter move).
+mean absolute log error plus three times the mean excess of each row's error over a 20 %
+band (the hinge keeps any row from being sacrificed; unlike a pure maximum it still lets
+every parameter move when one row cannot be fixed by any parameter).
 Coordinate descent over a grid; each row is re-simulated only when a parameter it depends
 on changes. Prints the fitted values and the table; paste the values into
 conf/catalog/default.yaml with the note "fitted by experiments/calibration/fit.py".
@@ -32,20 +34,20 @@ from sim.calibration import calibration_table, load_rows
 GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100": ["bf16"],
               "L40S": ["fp8"], "MI300X": ["fp8"]}
-FREE_COMPUTE = [("H100", "fp8"), ("H200", "fp8"), ("B200", "fp4")]  # H100 and H200 share one
+FREE_COMPUTE = [("H100", "fp8"), ("H200", "fp8"), ("B200", "fp4"), ("MI300X", "fp8")]  # H100/H200 share one
 
 START = {
     "mem:H100": 0.92, "mem:H200": 0.85, "mem:B200": 0.6, "mem:A100": 0.81, "mem:L40S": 0.87,
     "mem:MI300X": 0.85,
-    "comp:H100:fp8": 0.525, "comp:B200:fp4": 0.475,
+    "comp:H100:fp8": 0.525, "comp:B200:fp4": 0.475, "comp:MI300X:fp8": 0.525,
     "step": 1.5e-3, "layer": 3.5e-5, "seq": 1e-5,
 }
 BOUNDS = {
     **{f"mem:{g}": (0.6, 0.92) for g in GPUS},
-    "comp:H100:fp8": (0.3, 0.75), "comp:B200:fp4": (0.2, 0.75),
+    "comp:H100:fp8": (0.3, 0.75), "comp:B200:fp4": (0.2, 0.75), "comp:MI300X:fp8": (0.2, 0.75),
     "step": (0.0, 3e-3), "layer": (0.0, 1e-4), "seq": (0.0, 5e-5),
 }
-FIXED_COMPUTE = {("A100", "bf16"): 0.66, ("L40S", "fp8"): 0.35, ("MI300X", "fp8"): None,
+FIXED_COMPUTE = {("A100", "bf16"): 0.66, ("L40S", "fp8"): 0.35,
                  ("H100", "bf16"): None, ("H200", "fp8"): None}
 
 
@@ -91,8 +93,8 @@ class Evaluator:
         return out
 
     def loss(self, p) -> float:
-        errs = [abs(e) for _, _, e in self.errors(p)]
-        return max(errs) + 0.2 * float(np.mean(errs))
+        errs = np.abs([e for _, _, e in self.errors(p)])
+        return float(errs.mean() + 3.0 * np.maximum(errs - math.log(1.2), 0.0).mean())
 
 
 def fit(passes: int = 2) -> dict:
@@ -119,7 +121,12 @@ def fit(passes: int = 2) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--passes", type=int, default=2)
+    ap.add_argument("--start", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="start from these values instead of START (e.g. the catalog's)")
     a = ap.parse_args()
+    for kv in a.start:
+        k, v = kv.split("=")
+        START[k] = float(v)
     p = fit(a.passes)
     print("\nfitted:")
     for k, v in p.items():
