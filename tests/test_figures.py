@@ -136,6 +136,10 @@ STUDIES = {
     "optimize": ("optimize", [["dedicated.replicas.llama31-8b=1", "deployments.llama31-8b.gpu=L40S"],
                               ["dedicated.replicas.llama31-8b=2", "deployments.llama31-8b.gpu=H100"]],
                  ["optimize"]),
+    "keepalive": ("sweep_keepalive", [["serverless.keepalive.idle_s=5"],
+                                      ["serverless.keepalive.idle_s=300"]], ["keepalive"]),
+    "pool": ("sweep_pool", [["serverless.pool.H100.gpus_per_node=2"],
+                            ["serverless.pool.H100.gpus_per_node=4"]], ["pool"]),
 }
 
 

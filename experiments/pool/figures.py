@@ -1,0 +1,54 @@
+"""Shared-pool size study: each tenant's p99 TTFT and cold starts against the pool size.
+
+    python experiments/pool/figures.py SWEEP_DIR [--out DIR]
+
+Writes plots/pool.* (one line per tenant, background tenants included, with each user
+tenant's SLO dotted in its colour) and prints the smallest pool holding every user
+tenant's SLO.
+"""
+
+from sim.report.figures import pyplot, save
+from sim.report.study import cli
+from sim.report.sweep import axis_label, x_key
+
+
+def main():
+    sj, out = cli(__doc__)
+    x = x_key(sj)
+    t = sj.table[(sj.table["setup"] == "serverless") & (sj.table["tenant"] != "__all__")].copy()
+    t["cold_share"] = 100.0 * t["cold_starts"] / t["requests"]
+    plt = pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    cmap = plt.get_cmap("tab10")
+    users = [n for n in t["tenant"].unique() if not n.startswith("__")]
+    for i, (tenant, g) in enumerate(t.groupby("tenant", sort=True)):
+        g = g.sort_values(x)
+        c = cmap(i % 10)
+        a1.plot(g[x], g["ttft_p99_s"], marker="o", color=c, label=tenant)
+        a2.plot(g[x], g["cold_share"], marker="o", color=c, label=tenant)
+        if tenant in users:
+            a1.axhline(float(g["slo_ttft_s"].iloc[0]), color=c, ls=":", lw=1)
+    ok = None
+    for tenant in users:
+        g = t[t["tenant"] == tenant]
+        meets = set(g.loc[(g["ttft_p99_s"] <= g["slo_ttft_s"]) & (g["completed"] == g["requests"]), x])
+        ok = meets if ok is None else ok & meets
+    smallest = min(ok) if ok else None
+    print(t[[x, "tenant", "requests", "completed", "cold_starts", "ttft_p50_s", "ttft_p99_s",
+             "slo_attainment"]].sort_values([x, "tenant"]).to_string(index=False))
+    print(f"smallest pool holding every user tenant's p99 TTFT SLO: "
+          f"{'none in the sweep' if smallest is None else f'{x}={smallest:g}'}")
+    a1.set_yscale("log")
+    a1.set_ylabel("p99 time to first token (s, log scale)")
+    a2.set_ylabel("requests that waited for a cold start (%)")
+    for a in (a1, a2):
+        a.set_xlabel(axis_label(x, sj.notes))
+        a.grid(True, which="both", alpha=0.25)
+        a.legend(fontsize=8)
+    fig.suptitle("Shared-pool size against tail latency and cold starts (dotted: SLOs)", fontsize=11)
+    fig.tight_layout()
+    print("\n".join(save(fig, out, "pool")))
+
+
+if __name__ == "__main__":
+    main()
