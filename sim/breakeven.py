@@ -36,6 +36,7 @@ import pandas as pd
 from omegaconf import OmegaConf, open_dict
 
 from sim.build import build_catalog, perf_factory
+from sim.cost import HOURS_PER_MONTH
 from sim.errors import InputError
 from sim.jobs import model_prices
 from sim.metrics.steady import steady_rates
@@ -114,7 +115,8 @@ def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
         f"tenants.{tenant}.arrival.concurrency": clients,
         f"tenants.{tenant}.arrival.curve": "none",
         "calibration.closed_loop_requests_per_client": int(requests_per_client),
-        "horizon_s": 1.0, "dedicated.replicas": {model: 1}, "dedicated.max_queue": 10 ** 9,
+        "horizon_s": 1.0, "drain_s": 1.0e7,  # the loop runs until its clients are done
+        "dedicated.replicas": {model: 1}, "dedicated.max_queue": 10 ** 9,
         "dedicated.burst.enabled": False, "dedicated.failures.mode": "none",
     }
     if runtime_speedup is not None:
@@ -190,10 +192,11 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     fractions = _fractions(base)
     model = base.tenants[tenant].model
     ref = str(base.breakeven.reference)
-    cap = measure_capacity(base, tenant, int(base.breakeven.capacity_requests_per_client))
+    # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
+    ref_cfg = variant(base, dict(next(c for c in curves if c[0] == ref)[2]))
+    cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
     if not cap.rps > 0:
         raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
-    ref_cfg = variant(base, dict(next(c for c in curves if c[0] == ref)[2]))
     fleet = int(ref_cfg.dedicated.replicas.get(model, 1))
     catalog = build_catalog(base)
     rows, sums = [], []
@@ -281,7 +284,7 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
     out = []
     for label, g in points[points["label"] != ref].groupby("label", sort=False):
         g = g.sort_values(X)
-        per_token = bool((g["gpu_cost_usd"].abs() < 1e-12).all() and (g["token_cost_usd"] > 0).all())
+        per_token = bool((g["gpu_cost_usd"].abs() < 1e-12).all() and (g["token_cost_usd"] > 0).any())
         base = {"label": label, "reference": ref, "billing": "per_token" if per_token else "gpu_time"}
         if per_token:
             base["u_star"] = analytic.get("u_star", float("nan"))
@@ -311,13 +314,17 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
             row["monthly_output_tokens_per_gpu"] = row["monthly_output_tokens"] / analytic["fleet_gpus"]
             if per_token and math.isfinite(base["u_star"]):
                 row["u_sim_over_u_star"] = row["throughput_utilization"] / base["u_star"]
+                # the analytic volume: u* of the fleet's measured throughput for 730 h
+                row["monthly_output_tokens_analytic"] = (
+                    base["u_star"] * analytic["capacity_tok_s_per_replica"]
+                    * analytic["fleet_replicas"] * HOURS_PER_MONTH * 3600.0)
             out.append(row)
     cols = ["label", "reference", "billing", X, "cheaper_below", "cheaper_above", Y, "rate_rps",
             "throughput_utilization", "gpu_busy_fraction", "monthly_output_tokens",
             "monthly_output_tokens_per_gpu", "monthly_cost_usd", "u_star",
-            "u_star_output_price_only", "u_sim_over_u_star", "note"]
-    df = pd.DataFrame(out)
-    return df[[c for c in cols if c in df.columns]]
+            "u_star_output_price_only", "u_sim_over_u_star", "monthly_output_tokens_analytic",
+            "note"]
+    return pd.DataFrame(out).reindex(columns=cols)
 
 
 def breakeven_notes(res: BreakevenResult) -> list[str]:
@@ -339,7 +346,8 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
                 f"${c[Y]:.3f}/M output tokens; {c['cheaper_below']} cheaper below")
         if c.get("billing") == "per_token" and np.isfinite(c.get("u_star", np.nan)):
             text += (f"; analytic u* {100 * c['u_star']:.1f} % with the per-token bill per output "
-                     f"token (${a['token_bill_per_mtok_out']:.3f}/M), "
+                     f"token (${a['token_bill_per_mtok_out']:.3f}/M; "
+                     f"{c['monthly_output_tokens_analytic'] / 1e6:,.0f} M tokens/month), "
                      f"{100 * c['u_star_output_price_only']:.1f} % with the output price alone")
         notes.append(text)
     return notes

@@ -577,6 +577,9 @@ class ClaimsConfig:
 
     quick: bool = False  # shorter horizons and fewer load points (tests, a first look)
     only: List[str] = field(default_factory=list)  # claim ids to run; empty: all
+    # overrides applied to every scenario a check composes (its catalog and seed always
+    # come from the claims run), e.g. ["dedicated.pricing=reserved"]
+    overrides: List[str] = field(default_factory=list)
 
 
 @dataclass
