@@ -33,6 +33,7 @@ import pandas as pd
 from omegaconf import OmegaConf, open_dict
 
 from sim.errors import InputError
+from sim.report.figures import format_seconds
 from sim.runner import Result, atomic_write, job, write_frame_csv, write_outputs
 
 HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
@@ -319,8 +320,9 @@ def _shared_p50_p99(ctx):
     cfg, summary, _, _, bg = _shared_pool(ctx)
     rows = _rows(summary, "serverless")
     a = rows["__all__"]
-    parts = [f"{t}: p50 {1000 * r.ttft_p50_s:.0f} ms, p99 {r.ttft_p99_s:.2f} s"
-             for t, r in rows.items() if t not in ("__background__",)]
+    parts = [f"{'all user tenants' if t == '__all__' else t}: p50 {format_seconds(r.ttft_p50_s)}, "
+             f"p99 {format_seconds(r.ttft_p99_s)}"
+             for t, r in rows.items() if t != "__background__"]
     ok = _in(a.ttft_p50_s, 0.1, 0.4) and _in(a.ttft_p99_s, 0.75, 3.0)
     return Verdict(
         HOLDS if ok else FAILS, "; ".join(parts), float(a.ttft_p99_s), "s (p99, all user tenants)",
@@ -333,12 +335,14 @@ def _shared_p50_p99(ctx):
 def _signal(ctx):
     cfg, summary, _, _, bg = _shared_pool(ctx)
     sv, de = _rows(summary, "serverless"), _rows(summary, "dedicated")
-    users = [t for t in cfg.tenants]
+    users = sorted(cfg.tenants)
     ratio = {(s, t): float(r[t].ttft_p99_s / r[t].ttft_p50_s) for s, r in (("serverless", sv), ("dedicated", de))
              for t in users}
     fires = [t for t in users if ratio[("serverless", t)] > 3 and ratio[("dedicated", t)] <= 3]
-    text = "; ".join(f"{t}: p99/p50 {ratio[('serverless', t)]:.1f} shared, "
-                     f"{ratio[('dedicated', t)]:.1f} dedicated" for t in users)
+    text = "; ".join(
+        f"{t}: p99/p50 {ratio[('serverless', t)]:.1f} shared ({format_seconds(sv[t].ttft_p50_s)} / "
+        f"{format_seconds(sv[t].ttft_p99_s)}), {ratio[('dedicated', t)]:.1f} dedicated "
+        f"({format_seconds(de[t].ttft_p50_s)} / {format_seconds(de[t].ttft_p99_s)})" for t in users)
     return Verdict(
         HOLDS if fires else FAILS, text, max(ratio[("serverless", t)] for t in users), "ratio",
         _pool_setting(cfg, bg),
