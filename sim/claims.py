@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
 from sim.errors import InputError
 from sim.report.figures import format_seconds

@@ -5,7 +5,6 @@ Prices by hand below are the catalog's (conf/catalog/default.yaml): H100 on dema
 per GPU-hour; Llama-3.3-70B per-token $0.88 in and $0.88 out per million tokens.
 """
 
-import math
 
 import numpy as np
 import pytest
@@ -108,9 +107,17 @@ def test_bad_breakeven_input_names_the_key(override, key):
     assert e.value.key == key
 
 
-def test_breakeven_job_writes_its_tables_and_figure(tmp_path):
-    res = sim.run(["experiment=breakeven", "horizon_s=300", "breakeven.load_fractions=[0.1,0.5,0.9]",
-                   "breakeven.capacity_requests_per_client=3"], output_dir=tmp_path)
+def test_breakeven_job_writes_its_tables_and_figure_deterministically(tmp_path):
+    import hashlib
+
+    args = ["experiment=breakeven", "horizon_s=300", "breakeven.load_fractions=[0.1,0.5,0.9]",
+            "breakeven.capacity_requests_per_client=3"]
+    res = sim.run(args, output_dir=tmp_path)
+    again = tmp_path / "again"
+    sim.run(args + ["output.plots=false", "output.report=false"], output_dir=again)
+    for f in ("summary.csv", "breakeven.csv", "points.csv", "capacity.csv"):
+        assert (hashlib.sha256((tmp_path / f).read_bytes()).digest()
+                == hashlib.sha256((again / f).read_bytes()).digest()), f
     for f in ("breakeven.csv", "points.csv", "capacity.csv", "summary.csv", "plots/breakeven.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "plots/breakeven.png" in (tmp_path / "report.md").read_text()
