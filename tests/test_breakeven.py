@@ -5,7 +5,6 @@ Prices by hand below are the catalog's (conf/catalog/default.yaml): H100 on dema
 per GPU-hour; Llama-3.3-70B per-token $0.88 in and $0.88 out per million tokens.
 """
 
-
 import numpy as np
 import pytest
 
