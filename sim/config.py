@@ -541,6 +541,47 @@ class CalibrationConfig:
     closed_loop_requests_per_client: int = 6
 
 
+# ------------------------------------------------------------------ break-even, claims
+@dataclass
+class BreakevenSetupConfig:
+    """One curve of the break-even sweep: a registered setup with a few keys changed."""
+
+    label: str = MISSING
+    setup: str = MISSING
+    overrides: Dict[str, Any] = field(default_factory=dict)  # dotted key -> value
+
+
+@dataclass
+class BreakevenConfig:
+    """``experiment=breakeven``: sustained load swept as fractions of the dedicated fleet's
+    measured capacity; see sim/breakeven.py."""
+
+    tenant: Optional[str] = None  # the tenant whose load is swept (None: the only one)
+    load_fractions: List[float] = field(default_factory=lambda: [
+        0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    reference: str = "dedicated"  # the label every other curve is compared against
+    setups: List[BreakevenSetupConfig] = field(default_factory=lambda: [
+        BreakevenSetupConfig("serverless", "serverless", {"serverless.billing": "per_token"}),
+        BreakevenSetupConfig("serverless/gpu_second", "serverless",
+                             {"serverless.billing": "gpu_second"}),
+        BreakevenSetupConfig("dedicated", "dedicated", {}),
+    ])
+    # the saturated run that measures capacity: requests per closed-loop client
+    capacity_requests_per_client: int = 8
+
+
+@dataclass
+class ClaimsConfig:
+    """``experiment=claims``: the brief's claims (CALIBRATION.md section 8) checked by small
+    simulations; see sim/claims.py."""
+
+    quick: bool = False  # shorter horizons and fewer load points (tests, a first look)
+    only: List[str] = field(default_factory=list)  # claim ids to run; empty: all
+    # overrides applied to every scenario a check composes (its catalog and seed always
+    # come from the claims run), e.g. ["dedicated.pricing=reserved"]
+    overrides: List[str] = field(default_factory=list)
+
+
 @dataclass
 class Config:
     name: str = "default"  # names the results folder: results/<name>/<timestamp>
@@ -562,6 +603,8 @@ class Config:
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
     replications: int = 1
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    breakeven: BreakevenConfig = field(default_factory=BreakevenConfig)
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
 

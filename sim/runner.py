@@ -113,7 +113,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
 def _load_jobs() -> None:
     import importlib
 
-    for mod in ("sim.jobs", "sim.calibration", "sim.dedicated_jobs", "sim.platform.serverless.jobs"):
+    for mod in ("sim.jobs", "sim.calibration", "sim.dedicated_jobs", "sim.platform.serverless.jobs",
+                "sim.breakeven", "sim.claims"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # pragma: no cover

@@ -21,7 +21,9 @@ MAX_TENANT_PANELS = 6
 
 
 def color(setup: str) -> str:
-    return SETUP_COLORS.get(str(setup), OTHER_COLOR)
+    """A setup's colour; a variant labelled ``<setup>/<variant>`` takes its setup's."""
+    s = str(setup)
+    return SETUP_COLORS.get(s) or SETUP_COLORS.get(s.split("/")[0], OTHER_COLOR)
 
 
 def pyplot():

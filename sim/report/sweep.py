@@ -184,17 +184,24 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     return save(fig, out_dir, stem)
 
 
-def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame) -> list[str]:
+def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "cost_vs_x",
+              title: str | None = None, vlines=()) -> list[str]:
+    """Cost per million output tokens per setup against ``x``, break-evens starred;
+    ``vlines``: (x, label) reference marks (e.g. an analytic break-even). Curves sharing a
+    colour (variants ``<setup>/<variant>``) get their own line styles."""
     y = "cost_per_mtok_out_usd"
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
     combos: list[tuple] = []
     refs_drawn: list[np.ndarray] = []
+    same_colour: dict[tuple, int] = {}
     drawn = 0
     for setup, combo, g in curves(table, x, y, others):
         if combo not in combos:
             combos.append(combo)
-        ls, mk = _style(combos.index(combo))
+        k = same_colour.get((color(setup), combo), 0)
+        same_colour[(color(setup), combo)] = k + 1
+        ls, mk = _style(combos.index(combo) + k)
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
         err = g.get(f"{y}_ci95")
         ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
@@ -218,6 +225,9 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame) -> list[str]:
         # staggered labels so neighbouring break-evens stay readable
         ax.annotate(f"{r[x]:.3g}", (r[x], r[y]), textcoords="offset points",
                     xytext=(4, 10 + 11 * (k % 3)), fontsize=7)
+    for xv, text in vlines:
+        if np.isfinite(xv):
+            ax.axvline(xv, color=REFERENCE_COLOR, ls=":", lw=1, label=text)
     ax.set_yscale("log")
     xs = table[x].to_numpy(float)
     if len(xs) and (xs > 0).all():
@@ -226,12 +236,12 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame) -> list[str]:
         xlabel += ", log scale"
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cost per million output tokens ($, log scale)")
-    ax.set_title("Cost per million output tokens (stars: break-even, labelled with x)",
-                 fontsize=10)
+    ax.set_title(title or "Cost per million output tokens (stars: break-even, labelled with x)",
+                 fontsize=10 if title is None else 8)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return save(fig, out_dir, "cost_vs_x")
+    return save(fig, out_dir, stem)
 
 
 def _slo(table) -> float:

@@ -1,0 +1,124 @@
+"""Break-even: the simulated crossover against the analytic u*, the bills behind it by hand,
+the measured capacity, bad input.
+
+Prices by hand below are the catalog's (conf/catalog/default.yaml): H100 on demand $3.95
+per GPU-hour; Llama-3.3-70B per-token $0.88 in and $0.88 out per million tokens.
+"""
+
+import numpy as np
+import pytest
+
+import sim
+from sim.breakeven import measure_capacity, run_breakeven
+from sim.errors import InputError
+
+ON_DEMAND, P_IN, P_OUT = 3.95, 0.88, 0.88
+TWO_CURVES = ("breakeven.setups=[{label: serverless, setup: serverless, overrides: "
+              "{serverless.billing: per_token}}, {label: dedicated, setup: dedicated, overrides: {}}]")
+# a steady workload: Poisson arrivals, fixed lengths (so the per-token bill per output token is
+# one number), loads bracketing the crossover
+STEADY = ["experiment=breakeven", "horizon_s=1800",
+          "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}",
+          "tenants.chat.output={kind: fixed, mean: 1000, max: 1000}",
+          "breakeven.load_fractions=[0.1,0.2,0.3,0.4]", TWO_CURVES]
+
+
+@pytest.fixture(scope="module")
+def steady():
+    return run_breakeven(sim.compose(STEADY))
+
+
+def test_simulated_crossover_agrees_with_analytic_u_star(steady):
+    """u* = $/GPU-h / (tok/s per GPU x 3600 x $ per output token), with the measured tok/s
+    and the per-token bill of 1000 in + 1000 out per output token ($1.76/M)."""
+    a = steady.analytic
+    assert a["token_bill_per_mtok_out"] == pytest.approx((P_IN + P_OUT), rel=1e-12)
+    u_star = ON_DEMAND / (steady.capacity.tok_s_per_gpu * 3600 * (P_IN + P_OUT) / 1e6)
+    assert a["u_star"] == pytest.approx(u_star, rel=1e-12)
+    c = steady.crossings.set_index("label").loc["serverless"]
+    assert c["cheaper_below"] == "serverless" and c["cheaper_above"] == "dedicated"
+    # the load at which the simulated costs cross: offered load is a fraction of the measured
+    # capacity, so it sits at u* up to (1) the Poisson count of requests near the crossover,
+    # about 2,100 here, relative sd 1/sqrt(2100) = 2.2 % (3 sd: 6.6 %), and (2) the billing
+    # period running past the horizon until the last request ends (~17 s of 1,800 s: +1 %).
+    assert c["load_fraction"] == pytest.approx(u_star, rel=0.08)
+    # the fleet's delivered throughput at the crossover is u* of its capacity: the dedicated
+    # bill (GPUs x rate x period) over tokens equals the per-token bill exactly there
+    assert c["throughput_utilization"] == pytest.approx(u_star, rel=0.01)
+    # monthly volume at the crossover: delivered tokens projected to 730 h
+    assert c["monthly_output_tokens"] == pytest.approx(
+        u_star * steady.capacity.tok_s * 730 * 3600, rel=0.01)
+    # continuous batching keeps the GPUs busy far more than the throughput fraction says
+    assert c["gpu_busy_fraction"] > 2 * c["throughput_utilization"]
+
+
+def test_every_point_bills_what_the_hand_arithmetic_says(steady):
+    p = steady.points
+    d = p[p["label"] == "dedicated"]
+    # one replica of two GPUs at $3.95/GPU-hour, billed over the whole period, idle included
+    np.testing.assert_allclose(d["cost_usd"], 2 * ON_DEMAND * d["period_s"] / 3600, rtol=1e-12)
+    s = p[p["label"] == "serverless"]
+    np.testing.assert_allclose(s["cost_usd"], (P_IN * s["input_tokens"] + P_OUT * s["output_tokens"]) / 1e6,
+                               rtol=1e-12)
+    assert (s["gpu_cost_usd"] == 0).all()
+    # the same requests at each load, all served by both
+    for f, g in p.groupby("load_fraction"):
+        assert g["requests"].nunique() == 1 and (g["completed"] == g["requests"]).all(), f
+    # the dedicated cost per token falls as 1/load: the cost curve the crossing interpolates
+    ratio = d["cost_per_mtok_out_usd"].to_numpy() * d["throughput_utilization"].to_numpy()
+    np.testing.assert_allclose(ratio, ratio[0], rtol=0.01)
+
+
+def test_capacity_is_measured_from_a_saturated_run_not_assumed():
+    cfg = sim.compose(["experiment=breakeven"])
+    base = measure_capacity(cfg, "chat", 4)
+    fast = measure_capacity(cfg, "chat", 4, runtime_speedup=2.0)
+    # every iteration takes half as long: a saturated replica completes twice the tokens
+    assert fast.tok_s == pytest.approx(2 * base.tok_s, rel=0.01)
+    assert base.tok_s_per_gpu == pytest.approx(base.tok_s / 2)
+    # more KV room (FP8 KV cache, 95 % memory) lets the same GPUs batch more and go faster
+    small = measure_capacity(sim.compose(["experiment=breakeven", "deployments.llama33-70b.kv_dtype=bf16",
+                                          "deployments.llama33-70b.gpu_memory_utilization=0.9"]),
+                             "chat", 4)
+    assert small.tok_s < base.tok_s
+
+
+def test_the_crossover_moves_with_the_gpu_price():
+    """Twice the GPU-hour price needs twice the throughput to pay off."""
+    args = STEADY[:-2] + ["breakeven.load_fractions=[0.1,0.2,0.3,0.4,0.5]", TWO_CURVES]
+    cheap = run_breakeven(sim.compose(args + ["catalog.gpus.H100.on_demand_usd_per_hour=3.0"]))
+    dear = run_breakeven(sim.compose(args + ["catalog.gpus.H100.on_demand_usd_per_hour=6.0"]))
+    x_cheap = cheap.crossings.set_index("label").loc["serverless", "throughput_utilization"]
+    x_dear = dear.crossings.set_index("label").loc["serverless", "throughput_utilization"]
+    assert dear.analytic["u_star"] == pytest.approx(2 * cheap.analytic["u_star"], rel=1e-9)
+    assert x_dear / x_cheap == pytest.approx(2.0, rel=0.02)
+
+
+@pytest.mark.parametrize("override,key", [
+    ("breakeven.reference=nope", "breakeven.reference"),
+    ("breakeven.load_fractions=[0.5,0.2]", "breakeven.load_fractions"),
+    ("breakeven.setups=[{label: a, setup: nope}]", "breakeven.setups.0.setup"),
+    ("breakeven.tenant=ghost", "breakeven.tenant"),
+])
+def test_bad_breakeven_input_names_the_key(override, key):
+    with pytest.raises(InputError) as e:
+        sim.run(["experiment=breakeven", override])
+    assert e.value.key == key
+
+
+def test_breakeven_job_writes_its_tables_and_figure_deterministically(tmp_path):
+    import hashlib
+
+    args = ["experiment=breakeven", "horizon_s=300", "breakeven.load_fractions=[0.1,0.5,0.9]",
+            "breakeven.capacity_requests_per_client=3"]
+    res = sim.run(args, output_dir=tmp_path)
+    again = tmp_path / "again"
+    sim.run(args + ["output.plots=false", "output.report=false"], output_dir=again)
+    for f in ("summary.csv", "breakeven.csv", "points.csv", "capacity.csv"):
+        assert (hashlib.sha256((tmp_path / f).read_bytes()).digest()
+                == hashlib.sha256((again / f).read_bytes()).digest()), f
+    for f in ("breakeven.csv", "points.csv", "capacity.csv", "summary.csv", "plots/breakeven.png"):
+        assert (tmp_path / f).stat().st_size > 0, f
+    assert "plots/breakeven.png" in (tmp_path / "report.md").read_text()
+    assert set(res.tables["points"]["label"]) == {"serverless", "serverless/gpu_second", "dedicated"}
+    assert (res.summary["tenant"] == "__all__").all()
