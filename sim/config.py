@@ -184,6 +184,10 @@ class TenantConfig:
     input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=1024))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
     slo_ttft_s: float = 2.0
+    # requirements a shared multi-tenant pool cannot meet (sim/signals.py): the
+    # recommendation then excludes setups that serve this tenant from the shared pool
+    custom_weights: bool = False
+    data_residency: bool = False
 
 
 # ----------------------------------------------------------------------------- setups
@@ -583,6 +587,16 @@ class ClaimsConfig:
 
 
 @dataclass
+class SignalsConfig:
+    """Per-tenant migration signals and recommendation (sim/signals.py; the brief's four)."""
+
+    current: str = "serverless"  # the setup the tenant is on today
+    tail_ratio: float = 3.0  # signal when p99 TTFT > tail_ratio x p50
+    slow_ttft_s: float = 5.0  # requests slower than this to first token: cold-start events
+    slo_target: float = 0.99  # share of requests within the TTFT SLO to count as meeting it
+
+
+@dataclass
 class Config:
     name: str = "default"  # names the results folder: results/<name>/<timestamp>
     seed: int = 0
@@ -605,6 +619,7 @@ class Config:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     breakeven: BreakevenConfig = field(default_factory=BreakevenConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
 

@@ -80,6 +80,11 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog)
     res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
     res.tables.update(setup_tables(runs))
+    if cfg.tenants:
+        from sim.signals import check_config, signals_table
+
+        check_config(cfg)
+        res.tables["signals"] = signals_table(cfg, workload, runs, summary)
     res.tables["replicas"] = ledger_frame(runs)
     events = [(r.extra["events"], r.setup) for r in runs if r.extra.get("events") is not None]
     if events:

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-QUIET_TABLES = {"wall", "replicas", "events", "replications"}
+QUIET_TABLES = {"wall", "replicas", "events", "replications", "signals"}
 MAX_ROWS = 20
 
 COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("completed", "done"),
@@ -54,6 +54,12 @@ def print_result(res, cfg) -> None:
     if len(res.summary):
         print()
         print(format_table(res.summary))
+    sig = res.tables.get("signals")
+    if sig is not None and len(sig):
+        from sim.signals import format_signals
+
+        print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")
+        print(format_signals(sig, float(cfg.signals.slow_ttft_s)))
     for note in res.notes:
         print(f"note: {note}")
     if res.out_dir:

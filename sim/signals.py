@@ -1,0 +1,163 @@
+"""Per-tenant migration signals and a setup recommendation, from one run's simulated events.
+
+The brief names four signals that a tenant has outgrown a shared serverless pool:
+
+1. **tail**: p99 TTFT more than ``tail_ratio`` (3) times p50 on the shared pool;
+2. **cold**: requests with TTFT above ``slow_ttft_s`` (5 s), the mark of cold starts;
+3. **cost**: its bill on the shared pool is past the break-even, i.e. the same requests
+   cost less per output token on the dedicated setup of the same run;
+4. **requirements**: the tenant needs something a shared pool cannot give (custom weights,
+   data residency: ``tenants.<t>.custom_weights`` / ``.data_residency``).
+
+Signals 1-3 are computed from the ``signals.current`` setup's requests and bill (the setup
+the tenant is on today, ``serverless`` by default); the cost signal needs the ``dedicated``
+setup in the same run. The recommendation is the cheapest setup of the run (per output
+token, as billed to the tenant) that meets the tenant's TTFT SLO for at least
+``slo_target`` of its requests and that the tenant's requirements allow; a tenant whose SLO
+no setup meets gets the setup with the best attainment, marked ``meets_slo = False``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics.log import COMPLETED
+from sim.metrics.summary import ALL, BACKGROUND
+
+# setups on which a tenant's requests run on a shared multi-tenant pool: the requirement
+# flags rule them out (a hybrid setup is ruled out only for tenants it places serverless)
+SHARED_SETUPS = {"serverless"}
+
+SIGNAL_COLUMNS = [
+    "tenant", "model", "current_setup", "ttft_p50_s", "ttft_p99_s", "tail_ratio", "signal_tail",
+    "slow_requests", "slow_cold", "signal_cold", "cost_per_mtok_current_usd",
+    "cost_per_mtok_dedicated_usd", "signal_cost", "requirements", "signal_requirements",
+    "signals", "recommended_setup", "recommended_cost_per_mtok_usd",
+    "recommended_slo_attainment", "meets_slo",
+]
+
+
+def _shared_for(setup: str, tenant: str, model: str, cfg) -> bool:
+    if setup in SHARED_SETUPS:
+        return True
+    if setup == "hybrid":
+        placement = dict(getattr(getattr(cfg, "hybrid", None), "placement", None) or {})
+        default = str(getattr(getattr(cfg, "hybrid", None), "default_tier", "serverless"))
+        tier = placement.get(tenant, placement.get(model, default))
+        return str(getattr(tier, "value", tier)) != "dedicated"
+    return False
+
+
+def _requirements(tcfg) -> list[str]:
+    need = []
+    if bool(getattr(tcfg, "custom_weights", False)):
+        need.append("custom_weights")
+    if bool(getattr(tcfg, "data_residency", False)):
+        need.append("data_residency")
+    return need
+
+
+def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per user tenant: the four signals on the current setup and a recommendation."""
+    scfg = cfg.signals
+    current = str(scfg.current)
+    by_setup = {r.setup: r for r in runs}
+    rows = []
+    for ti, tenant in enumerate(workload.tenants):
+        if tenant not in cfg.tenants:
+            continue  # background tenants get no advice
+        tcfg = cfg.tenants[tenant]
+        model = str(tcfg.model)
+        srows = summary[summary["tenant"] == tenant].set_index("setup")
+        row: dict = {"tenant": tenant, "model": model, "current_setup": current}
+        run = by_setup.get(current)
+        if run is not None and current in srows.index:
+            s = srows.loc[current]
+            log = run.log
+            mine = workload.tenant == ti
+            done = mine & (log.outcome == COMPLETED)
+            ttft = log.first_s - log.arrival_s
+            slow = done & (ttft > float(scfg.slow_ttft_s))
+            p50, p99 = float(s["ttft_p50_s"]), float(s["ttft_p99_s"])
+            ratio = p99 / p50 if p50 > 0 else math.nan
+            row.update({
+                "ttft_p50_s": p50, "ttft_p99_s": p99, "tail_ratio": ratio,
+                "signal_tail": bool(ratio > float(scfg.tail_ratio)),
+                "slow_requests": int(np.count_nonzero(slow)),
+                "slow_cold": int(np.count_nonzero(slow & (log.cold_wait_s > 0))),
+                "cost_per_mtok_current_usd": float(s["cost_per_mtok_out_usd"]),
+            })
+            row["signal_cold"] = row["slow_requests"] > 0
+        else:
+            row.update({"ttft_p50_s": math.nan, "ttft_p99_s": math.nan, "tail_ratio": math.nan,
+                        "signal_tail": False, "slow_requests": 0, "slow_cold": 0,
+                        "signal_cold": False, "cost_per_mtok_current_usd": math.nan})
+        ded = (float(srows.loc["dedicated", "cost_per_mtok_out_usd"])
+               if "dedicated" in srows.index else math.nan)
+        row["cost_per_mtok_dedicated_usd"] = ded
+        row["signal_cost"] = bool(ded < row["cost_per_mtok_current_usd"])  # NaN compares False
+        need = _requirements(tcfg)
+        row["requirements"] = ",".join(need)
+        row["signal_requirements"] = bool(need)
+        row["signals"] = sum(int(row[k]) for k in ("signal_tail", "signal_cold", "signal_cost",
+                                                   "signal_requirements"))
+        row.update(_recommend(cfg, tenant, model, srows, need, float(scfg.slo_target)))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+
+
+def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target: float) -> dict:
+    cands = []
+    for setup, s in srows.iterrows():
+        if setup in (ALL, BACKGROUND):
+            continue
+        if need and _shared_for(str(setup), tenant, model, cfg):
+            continue  # the tenant's requirements rule out a shared pool
+        cost, att = float(s["cost_per_mtok_out_usd"]), float(s["slo_attainment"])
+        if math.isnan(cost) or math.isnan(att):
+            continue
+        cands.append((str(setup), cost, att))
+    if not cands:
+        return {"recommended_setup": "", "recommended_cost_per_mtok_usd": math.nan,
+                "recommended_slo_attainment": math.nan, "meets_slo": False}
+    ok = [c for c in cands if c[2] >= target]
+    # cheapest that meets the SLO (ties: better attainment, then name); else best attainment
+    best = (min(ok, key=lambda c: (c[1], -c[2], c[0])) if ok
+            else max(cands, key=lambda c: (c[2], -c[1], c[0])))
+    return {"recommended_setup": best[0], "recommended_cost_per_mtok_usd": best[1],
+            "recommended_slo_attainment": best[2], "meets_slo": bool(ok)}
+
+
+def check_config(cfg) -> None:
+    from sim.errors import require
+
+    s = cfg.signals
+    require(0.0 < float(s.slo_target) <= 1.0, "signals.slo_target", "must lie in (0, 1]")
+    require(float(s.tail_ratio) > 0.0, "signals.tail_ratio", "must be > 0")
+    require(float(s.slow_ttft_s) > 0.0, "signals.slow_ttft_s", "must be > 0")
+
+
+def format_signals(df: pd.DataFrame, slow_s: float = 5.0) -> str:
+    """The console view: one line per tenant, the signals that fired and the advice."""
+    def money(v):
+        return "-" if math.isnan(v) else f"${v:,.2f}"
+
+    lines = []
+    for r in df.itertuples():
+        fired = [name for name, on in (("tail", r.signal_tail), ("cold", r.signal_cold),
+                                       ("cost", r.signal_cost),
+                                       ("requirements", r.signal_requirements)) if on]
+        ratio = "-" if math.isnan(r.tail_ratio) else f"{r.tail_ratio:.1f}"
+        advice = (f"{r.recommended_setup} ({money(r.recommended_cost_per_mtok_usd)}/M, "
+                  f"SLO {100 * r.recommended_slo_attainment:.1f}%"
+                  + ("" if r.meets_slo else ", none meets the SLO") + ")"
+                  if r.recommended_setup else "-")
+        lines.append(f"  {r.tenant}: on {r.current_setup} p99/p50 {ratio}, "
+                     f"{r.slow_requests} requests > {slow_s:g} s ({r.slow_cold} cold), "
+                     f"{money(r.cost_per_mtok_current_usd)}/M vs dedicated "
+                     f"{money(r.cost_per_mtok_dedicated_usd)}/M; signals: "
+                     f"{', '.join(fired) if fired else 'none'} -> {advice}")
+    return "\n".join(lines)
