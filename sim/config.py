@@ -545,6 +545,41 @@ class CalibrationConfig:
     closed_loop_requests_per_client: int = 6
 
 
+# ----------------------------------------------------------------------------- hybrid
+class HybridTier(Enum):
+    dedicated = "dedicated"
+    serverless = "serverless"
+
+
+@dataclass
+class SpilloverConfig:
+    """When a dedicated-tier request goes to the serverless pool instead (sim/platform/hybrid.py)."""
+
+    enabled: bool = True
+    # spill when the dedicated pool's estimated queue wait exceeds this
+    wait_threshold_s: float = 2.0
+    # ... or when that pool's queue holds this many requests (None: no bound)
+    max_queue: Optional[int] = None
+    rate_window_s: float = 30.0  # completions counted over this window for the service rate
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "wait_threshold_s": "assumption: a queue wait that alone spends a 2 s TTFT SLO",
+        "rate_window_s": "assumption, as dedicated.burst.rate_window_s",
+    })
+
+
+@dataclass
+class HybridConfig:
+    """``setups: [hybrid]``: critical models on dedicated replicas, the rest on the shared
+    serverless pool, spillover from the first to the second (sim/platform/hybrid.py)."""
+
+    # model or tenant name -> dedicated | serverless; a tenant entry wins over its model's
+    placement: Dict[str, HybridTier] = field(default_factory=dict)
+    default_tier: HybridTier = HybridTier.serverless  # models/tenants not in the table
+    spillover: SpilloverConfig = field(default_factory=SpilloverConfig)
+    # fraction of dedicated-tier requests mirrored to serverless for comparison (never billed)
+    shadow_fraction: float = 0.0
+
+
 # ------------------------------------------------------------------ break-even, claims
 @dataclass
 class BreakevenSetupConfig:
@@ -620,6 +655,7 @@ class Config:
     breakeven: BreakevenConfig = field(default_factory=BreakevenConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
+    hybrid: HybridConfig = field(default_factory=HybridConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
 
@@ -630,7 +666,7 @@ class Config:
 OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
-              "cold_start.engine_init_s_by_model")
+              "cold_start.engine_init_s_by_model", "hybrid.placement")
 
 
 def schema():

@@ -47,6 +47,7 @@ class RequestLog:
         self.cold_wait_s = np.zeros(n)
         self.cold_tier = np.zeros(n, np.int8)
         self.attempts = np.zeros(n, np.int8)
+        self.spilled = np.zeros(n, bool)  # hybrid: placed dedicated, served by the serverless pool
         self.tiers = Codes("dedicated", "serverless", "burst")
         self.reasons = Codes("")
         self.cold_tiers = Codes("")

@@ -23,6 +23,7 @@ SUMMARY_COLUMNS = [
     "cost_serverless_usd", "busy_gpu_hours", "idle_gpu_hours", "idle_cost_usd",
     "down_gpu_hours", "down_cost_usd", "loading_gpu_hours", "retries", "period_s",
     "monthly_cost_usd", "monthly_output_tokens", "monthly_requests",
+    "spilled",  # hybrid: requests placed dedicated that spilled over to the serverless pool
 ]
 
 
@@ -60,6 +61,7 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "attempts": log.attempts,
         "outcome": cat(log.outcome, OUTCOMES),
         "reason": cat(log.reason, log.reasons.names),
+        "spilled": log.spilled,
     }, copy=False)  # the log's columns are final: share them, do not copy
     if workload.background_tenants and not run.background:
         # background requests were never offered to this setup
@@ -103,6 +105,7 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
         "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
         "slo_ttft_s": slo if slo is not None else float("nan"),
         "slo_attainment": met, "retries": retries, "period_s": period_s,
+        "spilled": int(np.count_nonzero(df_cols["spilled"][sel])),
     }
 
 
@@ -134,6 +137,7 @@ def summarize(workload, run, prices) -> pd.DataFrame:
         "out": workload.output_tokens.astype(np.int64),
         "in": workload.input_tokens.astype(np.int64),
         "attempts": log.attempts,
+        "spilled": log.spilled,
     }
     costs = attribute_cost(workload, run, prices)
     rows = []

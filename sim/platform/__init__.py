@@ -6,8 +6,10 @@ and records GPU usage in ``ctx.ledger``; ``close(t_end)`` settles the ledger.
 """
 
 from sim.platform.dedicated import DedicatedSetup
+from sim.platform.hybrid import HybridSetup
 from sim.platform.serverless import ServerlessSetup
 
 SETUPS = {"dedicated": DedicatedSetup, "serverless": ServerlessSetup}
+SETUPS["hybrid"] = HybridSetup
 
-__all__ = ["SETUPS", "DedicatedSetup", "ServerlessSetup"]
+__all__ = ["SETUPS", "DedicatedSetup", "ServerlessSetup", "HybridSetup"]

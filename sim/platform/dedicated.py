@@ -19,6 +19,7 @@ Optional pieces, each off by default:
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import pandas as pd
 
@@ -56,9 +57,13 @@ class Slot:
 class DedicatedSetup:
     name = "dedicated"
 
-    def __init__(self, ctx: RunContext, cfg, catalog, models: list[str]):
+    def __init__(self, ctx: RunContext, cfg, catalog, models: list[str] | Mapping[int, str]):
+        """``models``: the run's models (a list), or a subset as model index -> name (a
+        hybrid setup serves only its dedicated-tier models here)."""
         self.ctx = ctx
         dc = cfg.dedicated
+        named = dict(models) if isinstance(models, Mapping) else dict(enumerate(models))
+        models = list(named.values())
         speed = float(dc.runtime_speedup)
         if not speed > 0:
             raise InputError("must be > 0", key="dedicated.runtime_speedup")
@@ -70,7 +75,7 @@ class DedicatedSetup:
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
         pricing = _enum(dc.pricing)
-        for mi, m in enumerate(models):
+        for mi, m in named.items():
             n = int(dc.replicas.get(m, 1))
             if n < 1:
                 raise InputError("needs at least 1 replica", key=f"dedicated.replicas.{m}")
@@ -90,7 +95,7 @@ class DedicatedSetup:
                 self.slots.append(slot)
             self.pools[mi] = pool
         if dc.burst.enabled:
-            self._setup_burst(cfg, models)
+            self._setup_burst(cfg, named)
         self.retry = RetryPolicy(int(dc.failures.max_attempts))
         if dc.failures.max_attempts < 1:
             raise InputError("must be >= 1", key="dedicated.failures.max_attempts")
@@ -104,7 +109,7 @@ class DedicatedSetup:
             self._setup_failures(cfg, models)
 
     # -------------------------------------------------------------------------- burst
-    def _setup_burst(self, cfg, models: list[str]) -> None:
+    def _setup_burst(self, cfg, models: dict[int, str]) -> None:
         bc = cfg.dedicated.burst
         key = "dedicated.burst"
         for name in ("wait_threshold_s", "rate_window_s", "check_interval_s"):
@@ -121,7 +126,7 @@ class DedicatedSetup:
             raise InputError("must be in [0, 1]", key=f"{key}.drain_fill")
         if not bc.price_multiplier > 0:
             raise InputError("must be > 0", key=f"{key}.price_multiplier")
-        for mi, m in enumerate(models):
+        for mi in models:
             pool = self.pools[mi]
             dep = pool.deployment
             cold = stages(cfg, dep, bc.storage_tier, need_node=bool(bc.need_node),

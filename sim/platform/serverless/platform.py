@@ -127,10 +127,13 @@ class ServerlessPlatform:
     ``finish(req, now)`` and ``reject(req, reason)`` end a request; by default they write
     the run's log (tier ``tier``) and call ``ctx.on_end``. An embedding setup may pass its
     own (e.g. to spill a rejected request elsewhere) but must still end it exactly once.
+    ``cold(req, wait_s, storage_tier)`` records that a request waited for a cold start (by
+    default in the run's log; an embedding setup may keep requests of its own apart).
     """
 
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
-                 finish: Callable | None = None, reject: Callable | None = None):
+                 finish: Callable | None = None, reject: Callable | None = None,
+                 cold: Callable | None = None):
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -140,6 +143,7 @@ class ServerlessPlatform:
         self.tier_code = ctx.log.tiers.code(tier)
         self.finish = finish or self._log_finish
         self.reject_cb = reject or self._log_reject
+        self.cold_cb = cold or self._log_cold
         # ---------------------------------------------------------------- checks
         self.max_wait = float(sc.max_wait_s)
         if not self.max_wait > 0:
@@ -364,6 +368,9 @@ class ServerlessPlatform:
         self.ctx.log.reject(req.id, reason, self.tier_code)
         self.ctx.on_end(req, self.env.now)
 
+    def _log_cold(self, req: Request, wait_s: float, storage_tier: str) -> None:
+        self.ctx.log.cold(req.id, wait_s, storage_tier)
+
     # ------------------------------------------------------------------ bounded wait
     def _arm_wait(self, ms: ModelState) -> None:
         ms.wait_armed = True
@@ -381,7 +388,7 @@ class ServerlessPlatform:
             else:
                 loading = [s for s in ms.slots if s.state == LOADING]
                 reason = "timeout_cold_start" if loading else "timeout_no_capacity"
-                self.ctx.log.cold(r.id, now - r.arrival, loading[0].tier if loading else "none")
+                self.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
             self._settle(r, now)
             self.reject_cb(r, reason)
         if q:
@@ -626,9 +633,8 @@ class ServerlessPlatform:
         slot.row.loading_s = max(now - slot.row.start_s, 0.0)
         if ms.ready == 1:
             # the model was cold: every queued request waited for this cold start
-            log = self.ctx.log
             for r in ms.queue.items:
-                log.cold(r.id, now - r.arrival, slot.tier)
+                self.cold_cb(r, now - r.arrival, slot.tier)
         perf = InterferedPerf(ms.perf) if self.alpha > 0 else ms.perf
         rep = ENGINES[self.ctx.engine](self.env, slot.id, perf, ms.dep, ms.queue, self._done)
         rep.on_idle = self._replica_idle

@@ -1,0 +1,301 @@
+"""Hybrid setup: critical models on dedicated replicas, the long tail on the shared
+serverless pool, spillover from the first to the second.
+
+Placement (``hybrid.placement``: model or tenant name -> ``dedicated`` | ``serverless``; a
+tenant entry wins over its model's; ``hybrid.default_tier`` for the rest) decides each
+request's tier. Background tenants always go to the serverless pool.
+
+* The dedicated tier is a :class:`~sim.platform.dedicated.DedicatedSetup` over the
+  dedicated-tier models only: ``dedicated.replicas.<model>`` warm replicas each (required,
+  >= 1), billed per GPU-hour busy or idle, ``dedicated.runtime_speedup``, the router, and
+  burst and failures if enabled.
+* The serverless tier is a :class:`~sim.platform.serverless.ServerlessPlatform` over the
+  other models (and the dedicated ones too when requests can spill or be mirrored to it),
+  billed per ``serverless.billing``.
+* Spillover (:class:`SpilloverPolicy`, plain): a dedicated-tier request goes to the
+  serverless pool instead when its model's dedicated pool is saturated (no replica has room
+  for the head of its queue) and the queue's estimated wait, ``(queued + 1) / completions
+  per second over the last rate_window_s`` (the head's wait so far while nothing completed
+  in the window), exceeds ``wait_threshold_s``, or when the queue holds ``max_queue``
+  requests; also when the dedicated queue is full. It is logged in tier ``serverless`` with
+  ``spilled`` set (the ``spilled`` column of requests.parquet and the summary).
+* Shadow (``shadow_fraction``): a random fraction of the dedicated-tier requests served on
+  dedicated replicas is mirrored to the serverless pool. A copy takes capacity there (it
+  joins batches, may trigger cold starts and keep replicas warm) but is no user request: it
+  has no row in the request log, is never billed per token and never calls ``on_end``. Its
+  times go to the ``shadow`` table (per tenant, shadow TTFT against the served TTFT of the
+  same requests). Under ``gpu_second`` billing the replica time shadows keep alive is in
+  the serverless ledger like any other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import Request
+from sim.errors import InputError, InvariantError
+from sim.metrics.log import COMPLETED
+from sim.platform.burst import WaitEstimator
+from sim.platform.dedicated import DedicatedSetup
+from sim.platform.serverless import ServerlessPlatform
+from sim.rng import stream
+
+DEDICATED, SERVERLESS = "dedicated", "serverless"
+
+
+def _enum(v) -> str:
+    return v.value if hasattr(v, "value") else str(v)
+
+
+class SpilloverPolicy:
+    """Whether a dedicated-tier request should go to the serverless pool (no simpy).
+
+    ``estimate`` is the wait of a request joining the back of a saturated pool's queue:
+    Little's law on the queue alone, ``(queued + 1) / mu`` with ``mu`` the pool's recent
+    completion rate (while saturated, its service rate); with no completion in the window,
+    the wait the head of the queue has already had (a lower bound). A pool with room for
+    the head of its queue admits it at the next iteration boundary: no wait."""
+
+    def __init__(self, enabled: bool, wait_threshold_s: float, max_queue: int | None):
+        self.enabled = enabled
+        self.wait_threshold_s = wait_threshold_s
+        self.max_queue = max_queue
+
+    @staticmethod
+    def estimate(queued: int, saturated: bool, rate: float, head_wait_s: float) -> float:
+        if not saturated:
+            return 0.0
+        if rate > 0:
+            return (queued + 1) / rate
+        return head_wait_s
+
+    def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float) -> bool:
+        if not self.enabled:
+            return False
+        if self.max_queue is not None and queued >= self.max_queue:
+            return True
+        return self.estimate(queued, saturated, rate, head_wait_s) > self.wait_threshold_s
+
+
+class _DedicatedTier(DedicatedSetup):
+    """The dedicated setup over a subset of models, telling the hybrid of completions."""
+
+    def __init__(self, ctx, cfg, catalog, models, estimators):
+        self.estimators = estimators
+        super().__init__(ctx, cfg, catalog, models)
+
+    def _done(self, req, now):
+        self.estimators[req.model].record(now)
+        super()._done(req, now)
+
+    def _done_burst(self, req, now):
+        self.estimators[req.model].record(now)
+        super()._done_burst(req, now)
+
+
+class HybridSetup:
+    name = "hybrid"
+    serves_background = True  # the serverless part is a shared pool
+
+    def __init__(self, ctx, cfg, catalog, models: list[str]):
+        self.ctx = ctx
+        hc = cfg.hybrid
+        self.n_log = ctx.log.n
+        tenants = list(ctx.tenant_names)
+        self.user_tenants = set(cfg.tenants) if cfg.tenants is not None else set(tenants)
+        placement = {}
+        for k, v in hc.placement.items():
+            tier = _enum(v)
+            if k not in models and k not in tenants and k not in catalog.models:
+                raise InputError(f"unknown model or tenant {k!r}", key=f"hybrid.placement.{k}")
+            placement[k] = tier
+        self.placement = placement
+        self.default_tier = _enum(hc.default_tier)
+        sp = hc.spillover
+        if not float(sp.wait_threshold_s) >= 0:
+            raise InputError("must be >= 0", key="hybrid.spillover.wait_threshold_s")
+        if not float(sp.rate_window_s) > 0:
+            raise InputError("must be > 0", key="hybrid.spillover.rate_window_s")
+        if sp.max_queue is not None and int(sp.max_queue) < 1:
+            raise InputError("must be >= 1 (or null)", key="hybrid.spillover.max_queue")
+        self.policy = SpilloverPolicy(bool(sp.enabled), float(sp.wait_threshold_s),
+                                      None if sp.max_queue is None else int(sp.max_queue))
+        self.shadow_fraction = float(hc.shadow_fraction)
+        if not 0.0 <= self.shadow_fraction <= 1.0:
+            raise InputError("must be in [0, 1]", key="hybrid.shadow_fraction")
+        self.shadow_rng = stream(int(cfg.seed), "hybrid/shadow")
+        # ---------------------------------------------------------------- tiers
+        # a model is served by the dedicated tier if its own placement is dedicated or a
+        # tenant placed dedicated calls it
+        ded = {m for m in models if placement.get(m, self.default_tier) == DEDICATED}
+        for t, tier in placement.items():
+            if tier == DEDICATED and t in tenants and t in self.user_tenants:
+                m = getattr(cfg.tenants[t], "model", None)
+                if m in models:
+                    ded.add(m)
+        for m in sorted(ded):
+            n = cfg.dedicated.replicas.get(m)
+            if n is None or int(n) < 1:
+                raise InputError(f"model {m} is placed dedicated (hybrid) and needs at least 1 "
+                                 "reserved replica", key=f"dedicated.replicas.{m}")
+        self.models = list(models)
+        ded_idx = {i: m for i, m in enumerate(models) if m in ded}
+        # the serverless pool serves every model a request can reach it with
+        reach_all = (self.policy.enabled or self.shadow_fraction > 0
+                     or len(tenants) > len(self.user_tenants)
+                     or any(t in tenants and v == SERVERLESS for t, v in placement.items()))
+        sl_idx = {i: m for i, m in enumerate(models) if reach_all or m not in ded}
+        self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
+        self.dedicated = (_DedicatedTier(ctx, cfg, catalog, ded_idx, self.estimators)
+                          if ded_idx else None)
+        self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
+                                              reject=self._sl_reject, cold=self._sl_cold)
+                           if sl_idx else None)
+        self.tier_code = ctx.log.tiers.code(SERVERLESS)
+        self._tier: dict[tuple[int, int], str] = {}
+        # ---------------------------------------------------------------- shadows
+        self.shadows: list[list] = []  # [orig id, tenant, arrival, first, done, outcome, cold wait]
+        self.spill_count = 0
+
+    # ------------------------------------------------------------------------ placement
+    def tier_of(self, req: Request) -> str:
+        key = (req.tenant, req.model)
+        tier = self._tier.get(key)
+        if tier is None:
+            tenants = self.ctx.tenant_names
+            name = tenants[req.tenant] if req.tenant < len(tenants) else None
+            if name is not None and name not in self.user_tenants:
+                tier = SERVERLESS  # background tenants live on the shared pool
+            elif name in self.placement:
+                tier = self.placement[name]
+            else:
+                tier = self.placement.get(self.models[req.model], self.default_tier)
+            self._tier[key] = tier
+        return tier
+
+    # ------------------------------------------------------------------------- requests
+    def submit(self, req: Request) -> None:
+        if self.tier_of(req) == SERVERLESS:
+            self.serverless.submit(req)
+            return
+        d = self.dedicated
+        pool = d.pools.get(req.model)
+        if pool is None:
+            raise InvariantError(f"request {req.id}: model {self.models[req.model]} has no dedicated pool")
+        now = self.ctx.env.now
+        if self.policy.enabled and self._should_spill(pool, req, now):
+            self._spill(req)
+            return
+        reason = pool.route(req)
+        if reason is None:
+            if self.shadow_fraction > 0 and self.shadow_rng.random() < self.shadow_fraction:
+                self._mirror(req, now)
+            return
+        if reason == "queue_full" and self.policy.enabled:
+            self._spill(req)
+            return
+        if d.burst and reason != "exceeds_kv_capacity":
+            d.burst[req.model].turned_away += 1
+        self.ctx.log.reject(req.id, reason, pool.tier_code)
+        self.ctx.on_end(req, now)
+
+    def _should_spill(self, pool, req: Request, now: float) -> bool:
+        queued = pool.queued
+        if pool.central is not None and pool.central.items:
+            head = pool.central.items[0]
+        else:
+            head = req
+        saturated = not any(r.has_room(head) for r in pool.replicas if r.alive)
+        waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
+        head_wait = now - min(waits) if waits else 0.0
+        rate = self.estimators[req.model].rate(now)
+        return self.policy.spill(queued, saturated, rate, head_wait)
+
+    def _spill(self, req: Request) -> None:
+        self.ctx.log.spilled[req.id] = True
+        self.spill_count += 1
+        self.serverless.submit(req)
+
+    def _mirror(self, req: Request, now: float) -> None:
+        sid = self.n_log + len(self.shadows)
+        self.shadows.append([req.id, req.tenant, now, math.nan, math.nan, "pending", 0.0])
+        self.serverless.submit(Request(sid, req.tenant, req.model, now, req.n_in, req.n_out))
+
+    # ------------------------------------------------------- serverless-side callbacks
+    def _sl_finish(self, req: Request, now: float) -> None:
+        if req.id >= self.n_log:
+            row = self.shadows[req.id - self.n_log]
+            row[3], row[4], row[5] = req.t_first, req.t_done, "completed"
+            return
+        self.ctx.log.complete(req, self.tier_code)
+        self.ctx.on_end(req, now)
+
+    def _sl_reject(self, req: Request, reason: str) -> None:
+        if req.id >= self.n_log:
+            self.shadows[req.id - self.n_log][5] = f"rejected:{reason}"
+            return
+        self.ctx.log.reject(req.id, reason, self.tier_code)
+        self.ctx.on_end(req, self.ctx.env.now)
+
+    def _sl_cold(self, req: Request, wait_s: float, storage_tier: str) -> None:
+        if req.id >= self.n_log:
+            self.shadows[req.id - self.n_log][6] = wait_s
+            return
+        self.ctx.log.cold(req.id, wait_s, storage_tier)
+
+    # -------------------------------------------------------------------------- the end
+    def close(self, t_end: float) -> None:
+        if self.dedicated is not None:
+            self.dedicated.close(t_end)
+        if self.serverless is not None:
+            self.serverless.close(t_end)
+
+    def shadow_table(self) -> pd.DataFrame:
+        """Per tenant: mirrored requests, how they ended on the serverless pool, their TTFT
+        there against the TTFT the same requests got where they were served."""
+        cols = ["tenant", "shadows", "completed", "rejected", "unfinished", "cold_starts",
+                "shadow_ttft_p50_s", "shadow_ttft_p99_s", "served_ttft_p50_s", "served_ttft_p99_s"]
+        log = self.ctx.log
+        rows = []
+        by_tenant: dict[int, list] = {}
+        for r in self.shadows:
+            by_tenant.setdefault(r[1], []).append(r)
+        names = self.ctx.tenant_names
+
+        def pct(x, q):
+            x = np.asarray(x, float)
+            x = x[~np.isnan(x)]
+            return float(np.percentile(x, q)) if x.size else math.nan
+
+        for ti in sorted(by_tenant):
+            rs = by_tenant[ti]
+            done = [r for r in rs if r[5] == "completed"]
+            shadow = [r[3] - r[2] for r in done]
+            ids = np.array([r[0] for r in done], np.int64)
+            ok = log.outcome[ids] == COMPLETED if ids.size else np.zeros(0, bool)
+            served = (log.first_s[ids] - log.arrival_s[ids])[ok] if ids.size else []
+            rows.append({
+                "tenant": names[ti] if ti < len(names) else str(ti), "shadows": len(rs),
+                "completed": len(done),
+                "rejected": sum(1 for r in rs if r[5].startswith("rejected")),
+                "unfinished": sum(1 for r in rs if r[5] == "pending"),
+                "cold_starts": sum(1 for r in rs if r[6] > 0),
+                "shadow_ttft_p50_s": pct(shadow, 50), "shadow_ttft_p99_s": pct(shadow, 99),
+                "served_ttft_p50_s": pct(served, 50), "served_ttft_p99_s": pct(served, 99),
+            })
+        return pd.DataFrame(rows, columns=cols)
+
+    def extra(self) -> dict:
+        out: dict = {"tables": {}}
+        if self.serverless is not None:
+            out.update(self.serverless.extra())
+            out["tables"] = {}
+        if self.dedicated is not None:
+            out["tables"].update(self.dedicated.extra().get("tables", {}))
+        if self.shadow_fraction > 0:
+            out["tables"]["shadow"] = self.shadow_table()
+        out["spilled"] = self.spill_count
+        return out
