@@ -54,7 +54,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         log.open = int(np.count_nonzero(served))
     ctx = RunContext(env=env, log=log, engine=_enum(cfg.engine), perf_for=perf_for,
                      deployment_for=deployment_for, model_names=models,
-                     tenant_names=list(workload.tenants))
+                     tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants)
     setup = make_setup(setup_name, ctx, cfg, catalog, models)
     last_end = [0.0]
 

@@ -55,6 +55,7 @@ class RunContext:
     ledger: list[UsageRow] = field(default_factory=list)
     next_replica_id: int = 0
     tenant_names: list[str] = field(default_factory=list)  # by tenant index (rate limits)
+    n_user_tenants: int | None = None  # tenants after these are background (None: none are)
 
     def new_replica_id(self) -> int:
         self.next_replica_id += 1

@@ -105,7 +105,8 @@ class HybridSetup:
         hc = cfg.hybrid
         self.n_log = ctx.log.n
         tenants = list(ctx.tenant_names)
-        self.user_tenants = set(cfg.tenants) if cfg.tenants is not None else set(tenants)
+        n_user = ctx.n_user_tenants if ctx.n_user_tenants is not None else len(tenants)
+        self.user_tenants = set(tenants[:n_user])
         placement = {}
         for k, v in hc.placement.items():
             tier = _enum(v)
@@ -132,7 +133,7 @@ class HybridSetup:
         # tenant placed dedicated calls it
         ded = {m for m in models if placement.get(m, self.default_tier) == DEDICATED}
         for t, tier in placement.items():
-            if tier == DEDICATED and t in tenants and t in self.user_tenants:
+            if tier == DEDICATED and t in self.user_tenants and t in cfg.tenants:
                 m = getattr(cfg.tenants[t], "model", None)
                 if m in models:
                     ded.add(m)

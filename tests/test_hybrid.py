@@ -1,0 +1,288 @@
+"""The hybrid setup: placement, exact times of each path, spillover, shadows, billing."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf, open_dict
+
+import sim
+from sim.build import build_catalog
+from sim.errors import InputError
+from sim.jobs import model_prices
+from sim.metrics.log import COMPLETED, PENDING
+from sim.metrics.summary import requests_frame, summarize
+from sim.platform.hybrid import SpilloverPolicy
+from sim.simulate import simulate
+from sim.workload import Workload
+
+GB = 1e9
+W8B = 8.5 * GB  # llama31-8b FP8 weights (catalog, CAL §2)
+OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
+COLD_8B = 1.0 + W8B / OBJ + 25.0  # container (image cached) + weights + engine init (conf)
+M8, TWIN = "llama31-8b", "twin-8b"
+
+
+def config(overrides=(), **nested):
+    cfg = sim.compose(["setups=[hybrid]", *overrides])
+    with open_dict(cfg):
+        # a second model identical to the 8B (same weights, same speed, same deployment)
+        cfg.catalog.models[TWIN] = copy.deepcopy(cfg.catalog.models[M8])
+        cfg.deployments[TWIN] = copy.deepcopy(cfg.deployments[M8])
+        if nested:
+            cfg = OmegaConf.merge(cfg, nested)
+    return cfg
+
+
+def workload(reqs, horizon_s, tenants, slo=1.0) -> Workload:
+    """``reqs``: (arrival_s, tenant, input_tokens, output_tokens); ``tenants``: name -> model."""
+    reqs = sorted(reqs)
+    names = list(tenants)
+    models = list(dict.fromkeys(tenants.values()))
+    ti = np.array([names.index(r[1]) for r in reqs], np.int16)
+    return Workload(
+        tenants=names, models=models, horizon_s=float(horizon_s),
+        arrival_s=np.array([r[0] for r in reqs], float), tenant=ti,
+        model=np.array([models.index(tenants[names[t]]) for t in ti], np.int16),
+        input_tokens=np.array([r[2] for r in reqs], np.int32),
+        output_tokens=np.array([r[3] for r in reqs], np.int32),
+        slo_ttft_s={t: slo for t in names})
+
+
+def run(cfg, wl, setup="hybrid"):
+    catalog = build_catalog(cfg)
+    r = simulate(cfg, wl, setup, catalog)
+    return r, summarize(wl, r, model_prices(catalog, wl.models))
+
+
+def perf(cfg, model=M8):
+    from sim.build import perf_factory
+
+    _, perf_for = perf_factory(cfg, build_catalog(cfg))
+    return perf_for(model, 1.0)
+
+
+def prefill(p, n):
+    return p.step_time(0, n, 0, n * (n + 1) / 2)
+
+
+def ttft(r):
+    return r.log.first_s - r.log.arrival_s
+
+
+def tier(r, i):
+    return r.log.tiers.names[r.log.tier[i]]
+
+
+# ------------------------------------------------------------------------ exact times
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_dedicated_request_is_warm_and_serverless_request_pays_the_cold_start(engine):
+    cfg = config([f"engine={engine}", f"hybrid.placement.{M8}=dedicated",
+                  f"dedicated.replicas.{M8}=1"])
+    wl = workload([(1.0, "crit", 500, 20), (2.0, "tail", 500, 20)], 120,
+                  {"crit": M8, "tail": TWIN})
+    r, s = run(cfg, wl)
+    p = perf(cfg)
+    assert ttft(r)[0] == pytest.approx(prefill(p, 500), rel=1e-12)
+    assert r.log.cold_wait_s[0] == 0 and tier(r, 0) == "dedicated"
+    assert ttft(r)[1] == pytest.approx(COLD_8B + prefill(p, 500), rel=1e-12)
+    assert r.log.cold_wait_s[1] == pytest.approx(COLD_8B, rel=1e-12)
+    assert tier(r, 1) == "serverless"
+    assert not r.log.spilled.any()
+
+
+def _queue_scenario(extra=()):
+    """One dedicated replica that runs one sequence at a time: a long request occupies it
+    from t=0, and the requests behind it queue."""
+    cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                  f"deployments.{M8}.max_num_seqs=1", *extra])
+    reqs = [(0.0, "crit", 100, 2000),  # holds the replica for ~10 s
+            (0.5, "crit", 500, 20),  # queue empty on arrival: waits, no spill
+            (1.5, "crit", 500, 20),  # head waited 1.0 s < 2 s: no spill
+            (3.0, "crit", 500, 20)]  # head waited 2.5 s > 2 s, nothing completed: spills
+    return cfg, workload(reqs, 60, {"crit": M8})
+
+
+def test_request_spills_when_the_estimated_wait_passes_the_threshold():
+    cfg, wl = _queue_scenario()
+    r, s = run(cfg, wl)
+    assert r.log.spilled.tolist() == [False, False, False, True]
+    assert [tier(r, i) for i in range(4)] == ["dedicated"] * 3 + ["serverless"]
+    # the spilled request takes the serverless path: a cold start from object storage,
+    # then its prefill on a fresh replica ...
+    p = perf(cfg)
+    assert ttft(r)[3] == pytest.approx(COLD_8B + prefill(p, 500), rel=1e-12)
+    # ... the same TTFT as the serverless setup alone gives that request
+    alone = workload([(3.0, "crit", 500, 20)], 60, {"crit": M8})
+    r1, _ = run(cfg, alone, "serverless")
+    assert ttft(r)[3] == pytest.approx(ttft(r1)[0], rel=1e-12)
+    assert int(s.loc[s.tenant == "crit", "spilled"].iloc[0]) == 1
+    # without spillover it waits behind the long request instead
+    r2, s2 = run(*_queue_scenario(["hybrid.spillover.enabled=false"]))
+    assert not r2.log.spilled.any() and tier(r2, 3) == "dedicated"
+    assert ttft(r2)[3] > ttft(r2)[0] + 5.0
+    assert int(s2.loc[s2.tenant == "crit", "spilled"].iloc[0]) == 0
+
+
+def test_queue_bound_spills_and_threshold_estimate():
+    r, _ = run(*_queue_scenario(["hybrid.spillover.max_queue=1",
+                                 "hybrid.spillover.wait_threshold_s=1000"]))
+    # the second queued request finds one request in the queue: the bound spills it
+    assert r.log.spilled.tolist() == [False, False, True, True]
+    pol = SpilloverPolicy(True, 2.0, None)
+    assert pol.estimate(5, False, 1.0, 9.0) == 0.0  # room in a replica: admitted next iteration
+    assert pol.estimate(3, True, 2.0, 0.0) == pytest.approx(2.0)  # (3 + 1) / 2 per s
+    assert pol.estimate(3, True, 0.0, 1.5) == 1.5  # nothing completed: the head's wait so far
+    assert pol.spill(3, True, 1.0, 0.0) and not pol.spill(0, True, 1.0, 0.0)
+    assert not SpilloverPolicy(False, 0.0, 1).spill(9, True, 0.0, 99.0)
+
+
+# -------------------------------------------------------------------------- placement
+def test_tenant_placement_wins_over_model_placement():
+    cfg = config([f"hybrid.placement.{M8}=dedicated", "hybrid.placement.b=serverless",
+                  f"dedicated.replicas.{M8}=1"])
+    wl = workload([(1.0, "a", 200, 5), (1.0, "b", 200, 5), (2.0, "c", 200, 5)], 120,
+                  {"a": M8, "b": M8, "c": TWIN})
+    r, _ = run(cfg, wl)
+    by_tenant = {wl.tenants[wl.tenant[i]]: tier(r, i) for i in range(3)}
+    assert by_tenant == {"a": "dedicated", "b": "serverless", "c": "serverless"}
+    # default_tier=dedicated (every model needs replicas), one tenant moved to serverless
+    cfg = config(["hybrid.default_tier=dedicated", "hybrid.placement.a=serverless",
+                  f"dedicated.replicas.{M8}=1", f"dedicated.replicas.{TWIN}=1"])
+    r, _ = run(cfg, wl)
+    by_tenant = {wl.tenants[wl.tenant[i]]: tier(r, i) for i in range(3)}
+    assert by_tenant == {"a": "serverless", "b": "dedicated", "c": "dedicated"}
+    assert r.log.cold_wait_s.tolist()[:3] == [pytest.approx(COLD_8B, rel=1e-12), 0.0, 0.0]
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ([f"hybrid.placement.{M8}=dedicated"], f"dedicated.replicas.{M8}"),
+    ([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=0"], f"dedicated.replicas.{M8}"),
+    (["hybrid.placement.nosuch=dedicated"], "hybrid.placement.nosuch"),
+    (["hybrid.shadow_fraction=1.5"], "hybrid.shadow_fraction"),
+    (["hybrid.spillover.max_queue=0"], "hybrid.spillover.max_queue"),
+])
+def test_bad_hybrid_input_names_the_key(overrides, key):
+    with pytest.raises(InputError) as e:
+        sim.run(["setups=[hybrid]", "horizon_s=10", "output.parquet=false", *overrides])
+    assert e.value.key == key
+
+
+# ---------------------------------------------------------------------------- billing
+def test_bill_is_dedicated_gpu_hours_plus_the_serverless_token_bill():
+    cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=2"])
+    reqs = [(float(t), "crit", 300, 40) for t in range(0, 100, 7)]
+    reqs += [(float(t) + 0.5, "tail", 700, 90) for t in range(10, 100, 20)]
+    wl = workload(reqs, 300, {"crit": M8, "tail": TWIN})
+    r, s = run(cfg, wl)
+    cat = cfg.catalog
+    gpu = cat.gpus[cfg.deployments[M8].gpu]
+    assert (r.log.outcome == COMPLETED).all() and r.period_s == 300.0
+    # two reserved TP1 replicas for the 300 s period, idle time included
+    dedicated = 2 * 1 * 300.0 / 3600.0 * gpu.reserved_usd_per_hour
+    tail = wl.tenant == wl.tenants.index("tail")
+    pm = cat.models[TWIN]
+    tokens = (wl.input_tokens[tail].sum() * pm.price_in_usd_per_mtok
+              + wl.output_tokens[tail].sum() * pm.price_out_usd_per_mtok) / 1e6
+    a = s[s.tenant == "__all__"].iloc[0]
+    assert a.cost_dedicated_usd == pytest.approx(dedicated, rel=1e-9)
+    assert a.cost_serverless_usd == pytest.approx(tokens, rel=1e-9)
+    assert a.cost_usd == pytest.approx(dedicated + tokens, rel=1e-9)
+    crit = s[s.tenant == "crit"].iloc[0]
+    assert crit.cost_usd == pytest.approx(dedicated, rel=1e-9)
+    assert crit.gpu_hours == pytest.approx(2 * 300.0 / 3600.0, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------- shadows
+def test_shadow_copies_take_capacity_but_are_never_billed_nor_logged():
+    base = [f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1"]
+    reqs = [(float(t), "crit", 300, 40) for t in range(0, 120, 5)]
+    reqs += [(60.0, "tail", 500, 20)]
+    wl = workload(reqs, 200, {"crit": M8, "tail": TWIN})
+    r0, s0 = run(config(base), wl)
+    r1, s1 = run(config(base + ["hybrid.shadow_fraction=1.0"]), wl)
+    n = len(wl)
+    assert len(requests_frame(wl, r1)) == n and int(s1[s1.tenant == "__all__"].requests.iloc[0]) == n
+    assert (r1.log.outcome == COMPLETED).all()
+    cols = ["cost_usd", "cost_dedicated_usd", "cost_serverless_usd", "requests", "completed"]
+    assert s0[cols].equals(s1[cols])
+    # the dedicated tenant's requests are untouched; every one was mirrored
+    crit = wl.tenant == 0
+    assert np.array_equal(r0.log.first_s[crit], r1.log.first_s[crit])
+    sh = r1.extra["tables"]["shadow"].set_index("tenant")
+    assert sh.loc["crit", "shadows"] == int(crit.sum())
+    assert sh.loc["crit", "completed"] + sh.loc["crit", "unfinished"] == sh.loc["crit", "shadows"]
+    assert sh.loc["crit", "cold_starts"] >= 1  # the first copy found the model cold
+    # the copies sent in the first 27 s waited for that cold start; the served ones did not
+    assert sh.loc["crit", "shadow_ttft_p99_s"] > COLD_8B - 5.0 > 1.0 > sh.loc["crit", "served_ttft_p99_s"]
+    # the copies occupied the pool: it loaded the 8B for them
+    assert "llama31-8b" in set(r1.extra["cold_starts"]["model"])
+    assert "llama31-8b" not in set(r0.extra["cold_starts"]["model"])
+
+
+# -------------------------------------------------------------------- under a spike
+# chat's on phases offer ~43 req/s for 60 s to one dedicated 8B replica (more than it
+# sustains); a small serverless-placed tenant on the same model keeps it warm on the pool. (On a
+# cold pool a spilled request waits a ~27 s cold start, which a short spike's queue does not
+# reach: spillover then raises the p99; see README "Hybrid setup".)
+SPIKE = [
+    "seed=1", "horizon_s=240", "setups=[hybrid]",
+    "tenants.chat.arrival.kind=onoff", "tenants.chat.arrival.rate_rps=20",
+    "tenants.chat.arrival.on_s=60", "tenants.chat.arrival.off_s=120",
+    "tenants.chat.arrival.off_rate_fraction=0.2",
+    f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+    "hybrid.placement.tail=serverless",
+    "output.plots=false", "output.report=false",
+]
+TAIL = f"tenants={{tail: {{model: {M8}, arrival: {{kind: poisson, rate_rps: 0.5}}}}}}"
+
+
+@pytest.fixture(scope="module")
+def spike_runs():
+    on = sim.run(SPIKE + [TAIL])
+    off = sim.run(SPIKE + [TAIL, "hybrid.spillover.enabled=false"])
+    return on, off
+
+
+def test_every_request_ends_exactly_once_with_spillover_under_a_spike(spike_runs):
+    on, _ = spike_runs
+    req = on.requests
+    assert req["request_id"].is_unique
+    assert (req["outcome"] != "pending").all()
+    a = on.summary[on.summary.tenant == "__all__"].iloc[0]
+    assert a.completed + a.rejected + a.failed == a.requests == len(req)
+    sp = req[req["spilled"]]
+    assert len(sp) > 0 and (sp["tier"] == "serverless").all() and (sp["tenant"] == "chat").all()
+    assert int(on.summary[on.summary.tenant == "chat"].spilled.iloc[0]) == len(sp)
+    assert (req.loc[req["tenant"] == "tail", "tier"] == "serverless").all()
+
+
+def test_spillover_lowers_the_critical_tenants_p99_under_a_spike(spike_runs):
+    on, off = spike_runs
+    p99 = lambda res: float(res.summary[res.summary.tenant == "chat"].ttft_p99_s.iloc[0])  # noqa: E731
+    # measured (seed 1): 1.6 s with spillover, 6.1 s without
+    assert p99(on) < 0.5 * p99(off)
+    assert int(off.summary[off.summary.tenant == "chat"].spilled.iloc[0]) == 0
+
+
+def test_same_seed_same_summary(tmp_path):
+    args = SPIKE + [TAIL, "horizon_s=90", "hybrid.shadow_fraction=0.2"]
+    a = sim.run(args, output_dir=tmp_path / "a")
+    b = sim.run(args, output_dir=tmp_path / "b")
+    for f in ("summary.csv", "requests.parquet", "hybrid_shadow.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert a.summary.equals(b.summary)
+
+
+def test_background_goes_to_the_serverless_part():
+    res = sim.run(["setups=[hybrid]", "horizon_s=120", f"hybrid.placement.{M8}=dedicated",
+                   f"dedicated.replicas.{M8}=1", "background.synthetic.tenants=3",
+                   f"background.synthetic.models=[{M8}]", "background.synthetic.rate_rps=1",
+                   "output.plots=false"])
+    req = res.requests
+    bg = req["tenant"].astype(str).str.startswith("bg/")
+    assert bg.any() and (req.loc[bg, "tier"] == "serverless").all()
+    assert (req.loc[~bg & (req["outcome"] == "completed"), "tier"] == "dedicated").all()
+    assert (req["outcome"] != "pending").all()
