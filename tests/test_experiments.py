@@ -86,3 +86,17 @@ def test_sweeps_pick_up_every_registered_setup():
 
     res = sim.run(["experiment=sweep_load", *TINY])
     assert list(dict.fromkeys(res.summary["setup"])) == list(SETUPS)
+
+
+def test_main_job_hybrid_writes_every_output_for_the_three_setups(tmp_path):
+    res = sim.run(["experiment=hybrid", "horizon_s=120", "drain_s=300"], output_dir=tmp_path)
+    assert list(dict.fromkeys(res.summary["setup"])) == ["serverless", "dedicated", "hybrid"]
+    for f in ("summary.csv", "requests.parquet", "report.md", "plots/ttft_cdf.png"):
+        assert (tmp_path / f).is_file(), f
+    tenants = {"chat", "assistant", "coder", "summarize", "__all__", "__background__"}
+    assert tenants <= set(res.summary["tenant"])
+    # the hybrid serves chat on its reserved replica (or spills it), the rest on the pool
+    hy = res.requests[res.requests["setup"] == "hybrid"]
+    chat = hy["tenant"] == "chat"
+    assert set(hy.loc[chat & ~hy["spilled"], "tier"]) == {"dedicated"}
+    assert set(hy.loc[~chat, "tier"]) == {"serverless"}

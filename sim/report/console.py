@@ -53,7 +53,10 @@ def print_result(res, cfg) -> None:
         print(table.to_string(index=False))
     if len(res.summary):
         print()
-        print(format_table(res.summary))
+        cols = COLUMNS
+        if "spilled" in res.summary and res.summary["spilled"].fillna(0).sum() > 0:
+            cols = COLUMNS + [("spilled", "spilled")]  # hybrid: requests sent to the pool
+        print(format_table(res.summary, cols))
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
         from sim.signals import format_signals
