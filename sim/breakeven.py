@@ -290,11 +290,19 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
             base["u_star"] = analytic.get("u_star", float("nan"))
             base["u_star_output_price_only"] = analytic.get("u_star_output_price_only", float("nan"))
         a, b = r[Y].to_numpy(float), g[Y].to_numpy(float)
-        found = _cross(xs, a, b)
+        # loads where a curve bills exactly what the reference does (a hybrid that never
+        # spilled) are neither crossings nor touches: look for crossings elsewhere
+        same = np.isclose(a, b, rtol=1e-9, atol=0.0)
+        found = _cross(xs[~same], a[~same], b[~same])
         if not found:
-            cheaper = ref if np.nanmean(np.log(a) - np.log(b)) < 0 else label
-            out.append({**base, X: float("nan"), "cheaper_below": "",
-                        "note": f"no crossing in the swept loads: {cheaper} is cheaper throughout"})
+            diff = (np.log(a) - np.log(b))[~same]
+            cheaper = ref if diff.size and np.nanmean(diff) < 0 else label
+            note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"
+            if same.any():
+                note = (f"no crossing in the swept loads: the same cost at {int(same.sum())} of "
+                        f"{same.size} loads" + (f", {cheaper} cheaper at the others"
+                                                if diff.size else ""))
+            out.append({**base, X: float("nan"), "cheaper_below": "", "note": note})
             continue
         for xc in found:
             i = int(np.searchsorted(xs, xc))

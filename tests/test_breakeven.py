@@ -120,5 +120,6 @@ def test_breakeven_job_writes_its_tables_and_figure_deterministically(tmp_path):
     for f in ("breakeven.csv", "points.csv", "capacity.csv", "summary.csv", "plots/breakeven.png"):
         assert (tmp_path / f).stat().st_size > 0, f
     assert "plots/breakeven.png" in (tmp_path / "report.md").read_text()
-    assert set(res.tables["points"]["label"]) == {"serverless", "serverless/gpu_second", "dedicated"}
+    assert set(res.tables["points"]["label"]) == {"serverless", "serverless/gpu_second", "dedicated",
+                                                  "hybrid"}
     assert (res.summary["tenant"] == "__all__").all()

@@ -286,3 +286,19 @@ def test_background_goes_to_the_serverless_part():
     assert bg.any() and (req.loc[bg, "tier"] == "serverless").all()
     assert (req.loc[~bg & (req["outcome"] == "completed"), "tier"] == "dedicated").all()
     assert (req["outcome"] != "pending").all()
+
+
+def test_breakeven_curve_equal_to_the_reference_is_no_crossing():
+    import pandas as pd
+
+    from sim.breakeven import X, Y, crossings_table
+
+    loads = [0.1, 0.5, 0.9]
+    ded = [4.0, 1.0, 0.50]
+    hyb = [4.0, 1.0, 0.52]  # spilled (and paid per token) only at the highest load
+    rows = [{X: x, "label": lab, Y: y, "gpu_cost_usd": 1.0, "token_cost_usd": 0.0}
+            for lab, ys in (("dedicated", ded), ("hybrid", hyb)) for x, y in zip(loads, ys)]
+    t = crossings_table(pd.DataFrame(rows), "dedicated", {})
+    assert len(t) == 1 and np.isnan(t[X].iloc[0])
+    assert t["note"].iloc[0] == ("no crossing in the swept loads: the same cost at 2 of 3 loads, "
+                                 "dedicated cheaper at the others")
