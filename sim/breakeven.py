@@ -296,7 +296,8 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
         found = _cross(xs[~same], a[~same], b[~same])
         if not found:
             diff = (np.log(a) - np.log(b))[~same]
-            cheaper = ref if diff.size and np.nanmean(diff) < 0 else label
+            diff = diff[~np.isnan(diff)]
+            cheaper = ref if diff.size and diff.mean() < 0 else label
             note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"
             if same.any():
                 note = (f"no crossing in the swept loads: the same cost at {int(same.sum())} of "
