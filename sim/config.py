@@ -561,6 +561,9 @@ class SpilloverConfig:
     # ... or when that pool's queue holds this many requests (None: no bound)
     max_queue: Optional[int] = None
     rate_window_s: float = 30.0  # completions counted over this window for the service rate
+    # spill only when the pool would serve sooner: its model warm, loading for less than the
+    # dedicated wait, or a whole cold start shorter than that wait
+    cold_aware: bool = False
     sources: Dict[str, str] = field(default_factory=lambda: {
         "wait_threshold_s": "assumption: a queue wait that alone spends a 2 s TTFT SLO",
         "rate_window_s": "assumption, as dedicated.burst.rate_window_s",

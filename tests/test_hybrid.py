@@ -139,6 +139,30 @@ def test_queue_bound_spills_and_threshold_estimate():
     assert not SpilloverPolicy(False, 0.0, 1).spill(9, True, 0.0, 99.0)
 
 
+def test_cold_aware_spillover_waits_for_a_warm_pool():
+    # the pool is cold (a 27.4 s load) and the dedicated wait 2.5 s: no spill
+    r, _ = run(*_queue_scenario(["hybrid.spillover.cold_aware=true"]))
+    assert not r.log.spilled.any()
+    # a serverless-placed tenant warmed the 8B on the pool first: the same queue spills,
+    # and the spilled request is served at once by the warm replica
+    cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                  f"deployments.{M8}.max_num_seqs=1", "hybrid.placement.tail=serverless",
+                  "hybrid.spillover.cold_aware=true"])
+    t0 = 40.0
+    reqs = [(0.0, "tail", 100, 5), (t0, "crit", 100, 2000), (t0 + 0.5, "crit", 500, 20),
+            (t0 + 1.5, "crit", 500, 20), (t0 + 3.0, "crit", 500, 20)]
+    wl = workload(reqs, 120, {"crit": M8, "tail": M8})
+    r, _ = run(cfg, wl)
+    assert r.log.spilled.tolist() == [False, False, False, False, True]
+    assert ttft(r)[4] == pytest.approx(prefill(perf(cfg), 500), rel=1e-12)
+    assert r.log.cold_wait_s[4] == 0.0
+    pol = SpilloverPolicy(True, 2.0, None, cold_aware=True)
+    assert not pol.spill(3, True, 0.0, 2.5, pool_wait_s=27.4)
+    assert pol.spill(3, True, 0.0, 2.5, pool_wait_s=0.0)
+    assert not pol.spill(3, True, 0.0, 1.5, pool_wait_s=0.0)  # below the threshold
+    assert SpilloverPolicy(True, 2.0, 3, cold_aware=True).spill(3, False, 0.0, 0.0, 99.0)
+
+
 # -------------------------------------------------------------------------- placement
 def test_tenant_placement_wins_over_model_placement():
     cfg = config([f"hybrid.placement.{M8}=dedicated", "hybrid.placement.b=serverless",

@@ -17,7 +17,9 @@ request's tier. Background tenants always go to the serverless pool.
   for the head of its queue) and the queue's estimated wait, ``(queued + 1) / completions
   per second over the last rate_window_s`` (the head's wait so far while nothing completed
   in the window), exceeds ``wait_threshold_s``, or when the queue holds ``max_queue``
-  requests; also when the dedicated queue is full. It is logged in tier ``serverless`` with
+  requests; also when the dedicated queue is full. With ``cold_aware`` it spills only when
+  that wait also exceeds the pool's (:meth:`ServerlessPlatform.expected_wait`: none with
+  the model warm, else the rest of a load or a whole cold start). It is logged in tier ``serverless`` with
   ``spilled`` set (the ``spilled`` column of requests.parquet and the summary).
 * Shadow (``shadow_fraction``): a random fraction of the dedicated-tier requests served on
   dedicated replicas is mirrored to the serverless pool. A copy takes capacity there (it
@@ -59,10 +61,12 @@ class SpilloverPolicy:
     the wait the head of the queue has already had (a lower bound). A pool with room for
     the head of its queue admits it at the next iteration boundary: no wait."""
 
-    def __init__(self, enabled: bool, wait_threshold_s: float, max_queue: int | None):
+    def __init__(self, enabled: bool, wait_threshold_s: float, max_queue: int | None,
+                 cold_aware: bool = False):
         self.enabled = enabled
         self.wait_threshold_s = wait_threshold_s
         self.max_queue = max_queue
+        self.cold_aware = cold_aware
 
     @staticmethod
     def estimate(queued: int, saturated: bool, rate: float, head_wait_s: float) -> float:
@@ -72,12 +76,19 @@ class SpilloverPolicy:
             return (queued + 1) / rate
         return head_wait_s
 
-    def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float) -> bool:
+    def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float,
+              pool_wait_s: float = 0.0) -> bool:
+        """``pool_wait_s``: how long the serverless pool would make the request wait for a
+        replica (a cold start); only a ``cold_aware`` policy weighs it."""
         if not self.enabled:
             return False
         if self.max_queue is not None and queued >= self.max_queue:
-            return True
-        return self.estimate(queued, saturated, rate, head_wait_s) > self.wait_threshold_s
+            wait = math.inf
+        else:
+            wait = self.estimate(queued, saturated, rate, head_wait_s)
+            if not wait > self.wait_threshold_s:
+                return False
+        return not self.cold_aware or wait > pool_wait_s
 
 
 class _DedicatedTier(DedicatedSetup):
@@ -123,7 +134,8 @@ class HybridSetup:
         if sp.max_queue is not None and int(sp.max_queue) < 1:
             raise InputError("must be >= 1 (or null)", key="hybrid.spillover.max_queue")
         self.policy = SpilloverPolicy(bool(sp.enabled), float(sp.wait_threshold_s),
-                                      None if sp.max_queue is None else int(sp.max_queue))
+                                      None if sp.max_queue is None else int(sp.max_queue),
+                                      bool(sp.cold_aware))
         self.shadow_fraction = float(hc.shadow_fraction)
         if not 0.0 <= self.shadow_fraction <= 1.0:
             raise InputError("must be in [0, 1]", key="hybrid.shadow_fraction")
@@ -213,7 +225,8 @@ class HybridSetup:
         waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
         head_wait = now - min(waits) if waits else 0.0
         rate = self.estimators[req.model].rate(now)
-        return self.policy.spill(queued, saturated, rate, head_wait)
+        pool_wait = self.serverless.expected_wait(req.model, now) if self.policy.cold_aware else 0.0
+        return self.policy.spill(queued, saturated, rate, head_wait, pool_wait)
 
     def _spill(self, req: Request) -> None:
         self.ctx.log.spilled[req.id] = True

@@ -675,6 +675,23 @@ class ServerlessPlatform:
         for s in warm:
             s.rep.perf.factor = f
 
+    def expected_wait(self, model: int, now: float) -> float:
+        """How long a request for ``model`` arriving now would wait for a replica (for an
+        embedding setup choosing where to send it): none with a warm replica, the rest of a
+        load in progress, else a whole cold start (as long as the model's last one, or the
+        stages from the remote tier before any)."""
+        ms = self.models.get(model)
+        if ms is None:
+            return float("inf")
+        if ms.ready > 0:
+            return 0.0
+        est = ms.last_load_s
+        if est < 0:
+            est = stages(self.cfg, ms.dep, self.remote_tier,
+                         bandwidth_gbps=self.tier_gbps[self.remote_tier]).total_s
+        started = [s.t_place for s in ms.slots if s.state == LOADING]
+        return max(min(started) + est - now, 0.0) if started else est
+
     # ================================================================== end of run
     def close(self, t_end: float) -> None:
         for slot in self.slots.values():
