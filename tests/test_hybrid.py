@@ -194,6 +194,20 @@ def test_bad_hybrid_input_names_the_key(overrides, key):
     assert e.value.key == key
 
 
+def test_a_model_the_pool_cannot_hold_does_not_spill():
+    # the 8B reserved on an H200; the pool has only H100 nodes: the queue waits instead
+    r, _ = run(*_queue_scenario([f"deployments.{M8}.gpu=H200"]))
+    assert not r.log.spilled.any() and set(r.log.tier.tolist()) == {0}  # all dedicated
+
+
+def test_a_tenant_placed_dedicated_on_a_model_without_replicas_names_its_key():
+    cfg = config(["hybrid.placement.crit=dedicated"])
+    wl = workload([(1.0, "crit", 200, 5)], 60, {"crit": M8})
+    with pytest.raises(InputError) as e:
+        run(cfg, wl)
+    assert e.value.key == "hybrid.placement.crit"
+
+
 # ---------------------------------------------------------------------------- billing
 def test_bill_is_dedicated_gpu_hours_plus_the_serverless_token_bill():
     cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=2"])

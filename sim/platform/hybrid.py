@@ -10,7 +10,8 @@ request's tier. Background tenants always go to the serverless pool.
   >= 1), billed per GPU-hour busy or idle, ``dedicated.runtime_speedup``, the router, and
   burst and failures if enabled.
 * The serverless tier is a :class:`~sim.platform.serverless.ServerlessPlatform` over the
-  other models (and the dedicated ones too when requests can spill or be mirrored to it),
+  other models (and the dedicated ones too when requests can spill or be mirrored to it and
+  the pool has nodes of their GPU class: otherwise they neither spill nor are mirrored),
   billed per ``serverless.billing``.
 * Spillover (:class:`SpilloverPolicy`, plain): a dedicated-tier request goes to the
   serverless pool instead when its model's dedicated pool is saturated (no replica has room
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Request
-from sim.errors import InputError, InvariantError
+from sim.errors import InputError
 from sim.metrics.log import COMPLETED
 from sim.platform.burst import WaitEstimator
 from sim.platform.dedicated import DedicatedSetup
@@ -156,11 +157,20 @@ class HybridSetup:
                                  "reserved replica", key=f"dedicated.replicas.{m}")
         self.models = list(models)
         ded_idx = {i: m for i, m in enumerate(models) if m in ded}
-        # the serverless pool serves every model a request can reach it with
-        reach_all = (self.policy.enabled or self.shadow_fraction > 0
-                     or len(tenants) > len(self.user_tenants)
-                     or any(t in tenants and v == SERVERLESS for t, v in placement.items()))
-        sl_idx = {i: m for i, m in enumerate(models) if reach_all or m not in ded}
+        # the serverless pool serves every model a request can reach it with: background
+        # tenants and tenants placed serverless may call any model; spilled and mirrored
+        # requests reach it only where the pool has nodes that can hold the model
+        placed_there = (len(tenants) > len(self.user_tenants)
+                        or any(t in tenants and v == SERVERLESS for t, v in placement.items()))
+        overflow = self.policy.enabled or self.shadow_fraction > 0
+
+        def pool_holds(m: str) -> bool:
+            dep = ctx.deployment_for(m)
+            pc = cfg.serverless.pool.get(dep.gpu.key)
+            return pc is not None and dep.tp <= int(pc.gpus_per_node)
+
+        sl_idx = {i: m for i, m in enumerate(models)
+                  if m not in ded or placed_there or (overflow and pool_holds(m))}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
         self.dedicated = (_DedicatedTier(ctx, cfg, catalog, ded_idx, self.estimators)
                           if ded_idx else None)
@@ -195,19 +205,26 @@ class HybridSetup:
             self.serverless.submit(req)
             return
         d = self.dedicated
-        pool = d.pools.get(req.model)
-        if pool is None:
-            raise InvariantError(f"request {req.id}: model {self.models[req.model]} has no dedicated pool")
+        pool = d.pools.get(req.model) if d is not None else None
+        if pool is None:  # a tenant placed dedicated calling a model without reserved replicas
+            m = self.models[req.model]
+            name = self.ctx.tenant_names[req.tenant]
+            raise InputError(f"tenant {name} is placed dedicated but calls {m}, which has no "
+                             f"reserved replicas (place {m} dedicated and set "
+                             f"dedicated.replicas.{m})", key=f"hybrid.placement.{name}")
         now = self.ctx.env.now
-        if self.policy.enabled and self._should_spill(pool, req, now):
+        sl = self.serverless
+        to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
+        if to_pool and self.policy.enabled and self._should_spill(pool, req, now):
             self._spill(req)
             return
         reason = pool.route(req)
         if reason is None:
-            if self.shadow_fraction > 0 and self.shadow_rng.random() < self.shadow_fraction:
+            if (to_pool and self.shadow_fraction > 0
+                    and self.shadow_rng.random() < self.shadow_fraction):
                 self._mirror(req, now)
             return
-        if reason == "queue_full" and self.policy.enabled:
+        if reason == "queue_full" and to_pool and self.policy.enabled:
             self._spill(req)
             return
         if d.burst and reason != "exceeds_kv_capacity":
