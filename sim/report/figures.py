@@ -103,7 +103,9 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
     plt = pyplot()
     slos = slos or {}
     counts = requests["tenant"].value_counts(sort=True)
-    ranked = sorted(counts.index, key=lambda t: (str(t) not in slos, -int(counts[t])))
+    served = set(requests.loc[requests["outcome"] == "completed", "tenant"])
+    ranked = sorted((t for t in counts.index if t in served),
+                    key=lambda t: (str(t) not in slos, -int(counts[t])))
     tenants = ranked[:MAX_TENANT_PANELS]
     panels = [("all tenants", requests, None)]
     if len(tenants) > 1:
