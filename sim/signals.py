@@ -104,12 +104,13 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
         row["signal_requirements"] = bool(need)
         row["signals"] = sum(int(row[k]) for k in ("signal_tail", "signal_cold", "signal_cost",
                                                    "signal_requirements"))
-        row.update(_recommend(cfg, tenant, model, srows, need, float(scfg.slo_target)))
+        row.update(_recommend(cfg, tenant, model, srows, need, float(scfg.slo_target), current))
         rows.append(row)
     return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
 
 
-def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target: float) -> dict:
+def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target: float,
+               current: str = "") -> dict:
     cands = []
     for setup, s in srows.iterrows():
         if setup in (ALL, BACKGROUND):
@@ -124,9 +125,11 @@ def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target:
         return {"recommended_setup": "", "recommended_cost_per_mtok_usd": math.nan,
                 "recommended_slo_attainment": math.nan, "meets_slo": False}
     ok = [c for c in cands if c[2] >= target]
-    # cheapest that meets the SLO (ties: better attainment, then name); else best attainment
-    best = (min(ok, key=lambda c: (c[1], -c[2], c[0])) if ok
-            else max(cands, key=lambda c: (c[2], -c[1], c[0])))
+    # cheapest that meets the SLO; ties: better attainment, then staying where the tenant
+    # is (a hybrid that serves it exactly as the pool does is no reason to move), then name.
+    # Else the best attainment, then the cheapest.
+    best = (min(ok, key=lambda c: (c[1], -c[2], c[0] != current, c[0])) if ok
+            else min(cands, key=lambda c: (-c[2], c[1], c[0] != current, c[0])))
     return {"recommended_setup": best[0], "recommended_cost_per_mtok_usd": best[1],
             "recommended_slo_attainment": best[2], "meets_slo": bool(ok)}
 

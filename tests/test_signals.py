@@ -100,6 +100,9 @@ def test_recommend_rule_by_hand():
     # ... but a model the hybrid places on its shared pool is excluded there too
     r = _recommend(_Cfg, "t", "small", s, ["custom_weights"], 0.9)
     assert r["recommended_setup"] == "dedicated"
+    # a tie in cost and attainment keeps the tenant where it is
+    tie = _summary([("hybrid", 1.0, 1.0), ("serverless", 1.0, 1.0)])
+    assert _recommend(_Cfg, "t", "small", tie, [], 0.9, "serverless")["recommended_setup"] == "serverless"
     assert math.isnan(_recommend(_Cfg, "t", "x", _summary([]), [], 0.9)["recommended_cost_per_mtok_usd"])
 
 
