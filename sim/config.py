@@ -188,6 +188,53 @@ class TenantConfig:
     # recommendation then excludes setups that serve this tenant from the shared pool
     custom_weights: bool = False
     data_residency: bool = False
+    # send requests of this pipeline (``pipelines.<p>``) instead of single calls; ``model``,
+    # ``input`` and ``output`` are then the stages' (sim/pipeline.py)
+    pipeline: Optional[str] = None
+
+
+# -------------------------------------------------------------------------- pipelines
+class StageKind(Enum):
+    model = "model"  # a call to a catalog model (LLM: prefill and decode; embedding/reranker: prefill only)
+    tool = "tool"  # no GPU: a latency drawn from `latency` (a SQL executor, a vector search)
+
+
+class LatencyKind(Enum):
+    fixed = "fixed"
+    exponential = "exponential"
+    lognormal = "lognormal"
+
+
+@dataclass
+class LatencyConfig:
+    kind: LatencyKind = LatencyKind.fixed
+    mean_s: float = 0.05
+    cv: float = 1.0  # lognormal
+
+
+@dataclass
+class StageConfig:
+    """One stage of a pipeline: ``fanout`` parallel calls once every stage in ``after`` has
+    ended, run with ``probability`` (else skipped: its successors go on at once)."""
+
+    kind: StageKind = StageKind.model
+    model: Optional[str] = None  # kind=model: a catalog model
+    after: List[str] = field(default_factory=list)
+    fanout: int = 1
+    probability: float = 1.0
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=512))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
+    latency: LatencyConfig = field(default_factory=LatencyConfig)  # kind=tool
+
+
+@dataclass
+class PipelineConfig:
+    """A DAG of stages a tenant sends as one request (compound AI: RAG, agents)."""
+
+    stages: Dict[str, StageConfig] = field(default_factory=dict)
+    # coordinated pre-warm: at each pipeline request's arrival, every stage's model with no
+    # replica warm or loading starts one at once (setups that scale to zero)
+    prewarm: bool = False
 
 
 # ----------------------------------------------------------------------------- setups
@@ -635,6 +682,18 @@ class SignalsConfig:
 
 
 @dataclass
+class CompoundConfig:
+    """``experiment=compound``: cascading cold starts of a pipeline; see sim/pipeline_jobs.py."""
+
+    pipeline: str = "rag"  # the pipeline the cold-chain scenarios send once, all models idle
+    # the same stages on three LLMs of ~15 s cold start each (the brief's 45 s chain)
+    chain_models: List[str] = field(default_factory=list)
+    bursty_setups: List[str] = field(default_factory=lambda: ["serverless", "dedicated", "hybrid"])
+    # the mixed placement: model -> dedicated | serverless (hybrid.placement)
+    mixed_placement: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Config:
     name: str = "default"  # names the results folder: results/<name>/<timestamp>
     seed: int = 0
@@ -661,6 +720,8 @@ class Config:
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
+    pipelines: Dict[str, PipelineConfig] = field(default_factory=dict)  # sim/pipeline.py
+    compound: CompoundConfig = field(default_factory=CompoundConfig)
 
 
 # Dict-valued keys the user may extend without Hydra's "+" (their values stay typed and strict:
@@ -669,7 +730,7 @@ class Config:
 OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
-              "cold_start.engine_init_s_by_model", "hybrid.placement")
+              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines")
 
 
 def schema():

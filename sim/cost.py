@@ -133,10 +133,15 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         cb.util_by_model[row.model] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                        up + row.up_s * row.gpus)
     tenants_of_model = defaultdict(list)
-    for ti, t in enumerate(workload.tenants):
-        sel = workload.tenant == ti
-        if sel.any():
-            tenants_of_model[workload.models[int(workload.model[sel][0])]].append(ti)
+    if workload.pipelines is None:
+        for ti, t in enumerate(workload.tenants):
+            sel = workload.tenant == ti
+            if sel.any():
+                tenants_of_model[workload.models[int(workload.model[sel][0])]].append(ti)
+    else:  # a pipeline tenant calls several models
+        pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)
+        for mi, ti in zip((pairs // 65536).tolist(), (pairs % 65536).tolist()):
+            tenants_of_model[workload.models[mi]].append(ti)
     for (model, tier), p in sorted(pools.items()):
         if (model, tier) in per_token_tiers:
             continue  # the provider's GPU time: billed per token below

@@ -45,7 +45,7 @@ def simulate_setups(cfg, progress: bool = False):
 
 
 def frames(cfg, workload, runs, catalog):
-    prices = model_prices(catalog, workload.models)
+    prices = model_prices(catalog, workload.served_models)
     summary = pd.concat([summarize(workload, r, prices) for r in runs], ignore_index=True)
     want_requests = bool(cfg.output.parquet)
     parts = [requests_frame(workload, r) for r in runs] if want_requests else []
@@ -73,6 +73,20 @@ def setup_tables(runs) -> dict:
     return {f"{r.setup}_{k}": t for r in runs for k, t in r.extra.get("tables", {}).items()}
 
 
+def pipeline_tables(runs, summary, requests) -> dict:
+    """``pipelines`` (one row per pipeline request and setup), ``pipeline_summary``,
+    ``pipeline_stages``: empty when the workload has no pipelines."""
+    if not runs or runs[0].pipelines is None:
+        return {}
+    from sim.pipeline import pipeline_summary, stage_summary
+
+    pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
+    out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, summary)}
+    if len(requests):
+        out["pipeline_stages"] = stage_summary(requests)
+    return out
+
+
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
@@ -86,6 +100,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
         check_config(cfg)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary)
     res.tables["replicas"] = ledger_frame(runs)
+    res.tables.update(pipeline_tables(runs, summary, requests))
     events = [(r.extra["events"], r.setup) for r in runs if r.extra.get("events") is not None]
     if events:
         res.tables["events"] = pd.concat([e.frame(s) for e, s in events], ignore_index=True)

@@ -34,6 +34,7 @@ class SetupRun:
     # whether this setup served the workload's background tenants (a shared pool); if not,
     # their requests were never submitted and the log holds them as pending, outside the run
     background: bool = False
+    pipelines: object = None  # the PipelineDriver of a workload with pipelines (sim.pipeline)
 
 
 def _enum(v) -> str:
@@ -49,7 +50,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     # background tenants go only to setups with a shared pool (``serves_background``)
     serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
     served = None if serves_bg or not workload.background_tenants else workload.user_mask()
-    models = list(workload.models) if served is None else list(workload.user_models)
+    models = list(workload.served_models) if served is None else list(workload.user_models)
     if served is not None:
         log.open = int(np.count_nonzero(served))
     ctx = RunContext(env=env, log=log, engine=_enum(cfg.engine), perf_for=perf_for,
@@ -74,14 +75,25 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         setup.submit(Request(i, int(workload.tenant[i]), int(workload.model[i]), now,
                              int(workload.input_tokens[i]), int(workload.output_tokens[i])))
 
+    pipes = None
+    if workload.pipelines is not None:
+        from sim.pipeline import PipelineDriver
+
+        pipes = PipelineDriver(env, log, workload, setup)
+        env.process(pipes.arrivals())
+
     def on_end(req: Request, now: float) -> None:
         if now > last_end[0]:
             last_end[0] = now
         nxt = closed_next.pop(req.id, None)
         if nxt is not None:
             send(nxt)
+        if pipes is not None:
+            pipes.on_end(req, now)
 
     ctx.on_end = on_end
+    if pipes is not None:
+        pipes.on_end_hook = on_end
 
     def driver():
         t_arr = workload.arrival_s
@@ -120,6 +132,8 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
         if progress is not None:
             progress(env.now, cap)
     log.flush()
+    if pipes is not None:
+        pipes.close(env.now)
     pending = log.outcome == PENDING
     unfinished = np.flatnonzero(pending if served is None else pending & served)
     for rid in unfinished.tolist():
@@ -136,4 +150,5 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
     extra = setup.extra() if hasattr(setup, "extra") else {}
-    return SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg)
+    return SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
+                    pipelines=pipes)

@@ -63,6 +63,11 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "reason": cat(log.reason, log.reasons.names),
         "spilled": log.spilled,
     }, copy=False)  # the log's columns are final: share them, do not copy
+    if workload.pipelines is not None:  # stage requests of pipeline requests (sim.pipeline)
+        from sim.pipeline import stage_columns
+
+        for k, v in stage_columns(workload).items():
+            df[k] = v
     if workload.background_tenants and not run.background:
         # background requests were never offered to this setup
         df = df[workload.user_mask()].reset_index(drop=True)

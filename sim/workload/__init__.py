@@ -38,6 +38,10 @@ class Workload:
     # indices do not depend on them; only setups with a shared pool serve them
     background_tenants: int = 0
     background_models: int = 0
+    # pipeline requests (sim.workload.pipelines): their stage requests come last; tool
+    # stages (no GPU) have pseudo-models ``tool:<pipeline>/<stage>`` at the end of ``models``
+    pipelines: object = None  # PipelineRequests | None
+    tools: int = 0
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -48,7 +52,12 @@ class Workload:
 
     @property
     def user_models(self) -> list[str]:
-        return self.models[: len(self.models) - self.background_models]
+        return self.models[: len(self.models) - self.background_models - self.tools]
+
+    @property
+    def served_models(self) -> list[str]:
+        """The models a setup serves (tool stages need no GPU: the pipeline driver runs them)."""
+        return self.models[: len(self.models) - self.tools]
 
     def user_mask(self) -> np.ndarray:
         """True for the requests of the user's (not background) tenants."""
@@ -168,20 +177,42 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     if not horizon > 0:
         raise InputError(f"must be > 0, got {horizon}", key="horizon_s")
     seed = int(cfg.seed)
-    models = sorted({cfg.tenants[t].model for t in tenants})
+    from sim.workload.pipelines import parse_pipeline
+
+    specs: dict[str, object] = {}  # pipeline name -> PipelineSpec, for the tenants that send one
     for t in tenants:
-        catalog.model(cfg.tenants[t].model, f"tenants.{t}.model")
+        p = cfg.tenants[t].get("pipeline")
+        if p is None:
+            catalog.model(cfg.tenants[t].model, f"tenants.{t}.model")
+            continue
+        if p not in cfg.get("pipelines", {}):
+            known = ", ".join(sorted(cfg.get("pipelines", {}))) or "none"
+            raise InputError(f"unknown pipeline {p!r}; known: {known}", key=f"tenants.{t}.pipeline")
+        if _enum(cfg.tenants[t].arrival.kind) == "closed":
+            raise InputError("pipeline tenants need an open arrival process",
+                             key=f"tenants.{t}.arrival.kind")
+        if p not in specs:
+            specs[p] = parse_pipeline(p, cfg.pipelines[p], catalog)
+    piped = {t: specs[cfg.tenants[t].pipeline] for t in tenants
+             if cfg.tenants[t].get("pipeline") is not None}
+    models = sorted({cfg.tenants[t].model for t in tenants if t not in piped}
+                    | {m for sp in specs.values() for m, tool in zip(sp.model, sp.tool) if not tool})
     from sim.workload.background import generate as background
 
     bg = background(cfg, catalog, seed, horizon, models)
     bg_models = sorted({b.model for b in bg} - set(models))
-    cols = {k: [] for k in ("t", "tenant", "model", "in", "out")}
+    cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
+            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)]}
     closed = {}
+    pipe_arrivals: list = []
     for ti, name in enumerate(tenants):
         tc = cfg.tenants[name]
         if not tc.slo_ttft_s > 0:
             raise InputError("must be > 0", key=f"tenants.{name}.slo_ttft_s")
         times, trace_idx = tenant_arrivals(name, tc, horizon, seed, closed_requests_per_client)
+        if name in piped:
+            pipe_arrivals.append((ti, name, times))
+            continue
         if _enum(tc.arrival.kind) == "closed":
             closed[ti] = int(tc.arrival.concurrency)
         n = times.size
@@ -224,7 +255,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     order = np.lexsort((seq, tenant, np.nan_to_num(t, nan=np.inf)))
     slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
     slo.update({b.name: float(cfg.background.slo_ttft_s) for b in bg})
-    return Workload(
+    wl = Workload(
         tenants=tenants + [b.name for b in bg], models=all_models, horizon_s=horizon,
         arrival_s=t[order], tenant=tenant[order],
         model=np.concatenate(cols["model"])[order],
@@ -234,3 +265,8 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         slo_ttft_s=slo,
         background_tenants=len(bg), background_models=len(bg_models),
     )
+    if piped:
+        from sim.workload.pipelines import append_stage_requests
+
+        append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped)
+    return wl

@@ -463,6 +463,18 @@ class ServerlessPlatform:
                 ms.pending = False
         self.pending = still
 
+    def warm_up(self, model_idx: int) -> bool:
+        """Start a replica of a model with none warm or loading now (a pipeline's coordinated
+        pre-warm, sim/pipeline.py); once warm it lives by the keep-alive like any idle
+        replica. True if one was started."""
+        ms = self.models.get(model_idx)
+        if ms is None or ms.ready + ms.loading > 0 or ms.pending:
+            return False
+        if not self._place(ms, self.env.now, prewarm=True):
+            return False
+        self.stats["pipeline_prewarms"] = self.stats.get("pipeline_prewarms", 0) + 1
+        return True
+
     # ================================================================== keep-alive
     def _model_idle(self, ms: ModelState, now: float) -> None:
         ms.idle_since = now
@@ -527,7 +539,7 @@ class ServerlessPlatform:
         return not other.queue.items and other.ready > other.min
 
     def _place(self, ms: ModelState, now: float, prewarm_until: float | None = None,
-               warm_now: bool = False) -> bool:
+               warm_now: bool = False, prewarm: bool = False) -> bool:
         dep = ms.dep
         cls, tp = dep.gpu.key, dep.tp
         nodes = self.by_class[cls]
@@ -549,10 +561,11 @@ class ServerlessPlatform:
         for v in victims:
             self.stats["evictions"] += 1
             self._stop(self.slots[v], now)
-        self._start(ms, self.nodes[nid], now, prewarm_until, warm_now)
+        self._start(ms, self.nodes[nid], now, prewarm_until, warm_now, prewarm)
         return True
 
-    def _start(self, ms: ModelState, node: Node, now: float, prewarm_until, warm_now: bool) -> None:
+    def _start(self, ms: ModelState, node: Node, now: float, prewarm_until, warm_now: bool,
+               prewarm: bool = False) -> None:
         dep = ms.dep
         local = node.storage.best_tier(ms.idx)
         tier = local or self.remote_tier
@@ -576,7 +589,7 @@ class ServerlessPlatform:
         self.stats["scale_ups"] += 1
         st = stages(self.cfg, dep, tier, need_node=False, image_cached=node.image_cached,
                     bandwidth_gbps=self.tier_gbps[tier])
-        self.env.process(self._load(slot, ms, node, st, tier, prewarm_until is not None))
+        self.env.process(self._load(slot, ms, node, st, tier, prewarm_until is not None or prewarm))
 
     def _load(self, slot: Slot, ms: ModelState, node: Node, st, tier: str, prewarm: bool):
         env = self.env

@@ -15,6 +15,9 @@ class ServerlessSetup:
     def submit(self, req) -> None:
         self.platform.submit(req)
 
+    def warm_up(self, model_idx: int) -> bool:  # coordinated pre-warm of a pipeline
+        return self.platform.warm_up(model_idx)
+
     def close(self, t_end: float) -> None:
         self.platform.close(t_end)
 

@@ -1,0 +1,324 @@
+"""Compound AI pipelines: a driver above any setup, and the per-pipeline tables.
+
+The workload already holds every stage request (:mod:`sim.workload.pipelines`). The
+driver sends a pipeline request's root stages at its arrival and each further stage when
+all its predecessors have ended (``fanout`` copies; a skipped conditional stage passes at
+once). Model stages go to the setup through ``setup.submit`` as ordinary requests; the
+setup ends them through the log and ``ctx.on_end``, which calls :meth:`PipelineDriver.on_end`.
+Tool stages need no GPU: a SimPy timeout of their drawn latency (tier ``tool``).
+
+A stage request rejected or failed fails its pipeline request with that outcome and reason
+at that moment; the stage requests not yet sent end as failed with reason
+``upstream_failed`` (tier ``pipeline``); copies already in flight run to their own end.
+Every stage request and every pipeline request ends exactly once.
+
+Coordinated pre-warm (``pipelines.<p>.prewarm``): at a pipeline request's arrival, after its
+root stages are sent, the driver asks the setup (``warm_up(model_index)``, if it has one) to
+start a replica of every stage's model that has none warm or loading, instead of each model
+cold-starting when its stage is reached.
+
+Per pipeline request: end-to-end latency, time to the final stage's first token, cold starts
+hit (stage requests that waited for a load) and the cold-start wait on the critical path
+(from the stage that ended last back through, at each stage, the copy that ended last and
+the predecessor whose end released it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import Request
+from sim.errors import InvariantError
+from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, PENDING, Codes
+
+_RUNNING, _DONE = 1, 2
+
+
+class _Run:
+    """One pipeline request in flight."""
+
+    __slots__ = ("p", "spec", "rows", "preds_left", "copies_left", "last_row", "trigger",
+                 "stages_left", "sent")
+
+    def __init__(self, p, spec, rows):
+        self.p = p
+        self.spec = spec
+        self.rows = rows  # stage index -> request ids
+        self.preds_left = [len(x) for x in spec.preds]
+        self.copies_left = [len(r) for r in rows]
+        self.last_row = [-1] * spec.n  # the copy that ended last (-1: skipped)
+        self.trigger = [-1] * spec.n  # the predecessor whose end released the stage
+        self.stages_left = spec.n
+        self.sent: set[int] = set()
+
+
+class PipelineDriver:
+    def __init__(self, env, log, workload, setup):
+        self.env = env
+        self.log = log
+        self.wl = workload
+        self.pr = pr = workload.pipelines
+        self.setup = setup
+        self.warm_up = getattr(setup, "warm_up", None)
+        self.base = pr.base
+        n = len(pr)
+        self.state = np.zeros(n, np.int8)
+        self.outcome = np.zeros(n, np.int8)
+        self.reason = np.zeros(n, np.int8)
+        self.reasons = Codes("")
+        self.end_s = np.full(n, np.nan)
+        self.crit_cold_s = np.full(n, np.nan)
+        self.paths: dict[int, tuple] = {}  # completed pipeline -> critical-path request ids
+        self.runs: dict[int, _Run] = {}
+        self.pipe_of_row = np.repeat(np.arange(n), np.diff(pr.first))
+        self.tool_tier = log.tiers.code("tool")
+        self.none_tier = log.tiers.code("pipeline")
+        self.model_index = {m: i for i, m in enumerate(workload.models)}
+        self.on_end_hook = self.on_end  # the run's end-of-request callback (it calls on_end)
+
+    # ------------------------------------------------------------------ arrivals
+    def arrivals(self):
+        env = self.env
+        for p, t in enumerate(self.pr.arrival_s.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.start(p)
+
+    def start(self, p: int) -> None:
+        pr = self.pr
+        spec = pr.specs[int(pr.spec[p])]
+        lo, hi = int(pr.first[p]), int(pr.first[p + 1])
+        rows: list[list[int]] = [[] for _ in range(spec.n)]
+        for rid, s in zip(range(lo, hi), pr.stage[lo - self.base:hi - self.base].tolist()):
+            rows[s].append(rid)
+        run = _Run(p, spec, rows)
+        self.runs[p] = run
+        self.state[p] = _RUNNING
+        now = self.env.now
+        for s in range(spec.n):
+            if not spec.preds[s]:
+                self._start_stage(run, s, now)
+                if self.state[p] != _RUNNING:
+                    return
+        if spec.prewarm and self.warm_up is not None:
+            for s in range(spec.n):
+                if not spec.tool[s]:
+                    self.warm_up(self.model_index[spec.model[s]])
+
+    # ------------------------------------------------------------------ stages
+    def _start_stage(self, run: _Run, s: int, now: float) -> None:
+        if not run.rows[s]:  # skipped (conditional): its successors go on at once
+            self._finish_stage(run, s, now)
+            return
+        wl = self.wl
+        for rid in run.rows[s]:
+            if self.state[run.p] != _RUNNING:
+                return  # a copy sent just now was turned away: the rest are upstream_failed
+            run.sent.add(rid)
+            self.log.arrival_s[rid] = now
+            req = Request(rid, int(wl.tenant[rid]), int(wl.model[rid]), now,
+                          int(wl.input_tokens[rid]), int(wl.output_tokens[rid]))
+            if run.spec.tool[s]:
+                lat = float(self.pr.tool_s[rid - self.base])
+                self.env.timeout(lat).callbacks.append(lambda _ev, r=req: self._tool_done(r))
+            else:
+                self.setup.submit(req)
+
+    def _tool_done(self, req: Request) -> None:
+        now = self.env.now
+        req.t_admit = req.arrival
+        req.t_first = req.t_done = now
+        self.log.complete(req, self.tool_tier)
+        self.on_end_hook(req, now)
+
+    def on_end(self, req: Request, now: float) -> None:
+        """A stage request ended (completed, rejected or failed)."""
+        rid = req.id
+        if rid < self.base:
+            return
+        p = int(self.pipe_of_row[rid - self.base])
+        run = self.runs.get(p)
+        if run is None:
+            return  # its pipeline already ended (failed): a copy in flight finishing late
+        out = int(self.log.outcome[rid])
+        if out != COMPLETED:
+            if out == PENDING:
+                raise InvariantError(f"stage request {rid} reported ended while pending")
+            self._fail(run, now, out, self.log.reasons.names[int(self.log.reason[rid])])
+            return
+        s = int(self.pr.stage[rid - self.base])
+        run.copies_left[s] -= 1
+        if run.copies_left[s] == 0:
+            run.last_row[s] = rid
+            self._finish_stage(run, s, now)
+
+    def _finish_stage(self, run: _Run, s: int, now: float) -> None:
+        run.stages_left -= 1
+        if run.stages_left == 0:
+            self._complete(run, s, now)
+            return
+        for j in run.spec.succs[s]:
+            run.preds_left[j] -= 1
+            if run.preds_left[j] == 0:
+                run.trigger[j] = s
+                self._start_stage(run, j, now)
+                if self.state[run.p] != _RUNNING:
+                    return
+
+    # ------------------------------------------------------------------ endings
+    def _complete(self, run: _Run, last: int, now: float) -> None:
+        p = run.p
+        path = []
+        s = last
+        while s >= 0:
+            if run.last_row[s] >= 0:
+                path.append(run.last_row[s])
+            s = run.trigger[s]
+        path.reverse()
+        self.paths[p] = tuple(path)
+        self.crit_cold_s[p] = float(sum(self.log.cold_wait_s[r] for r in path))
+        self._end(run, now, COMPLETED, "")
+
+    def _fail(self, run: _Run, now: float, outcome: int, reason: str) -> None:
+        self._end(run, now, outcome, reason)
+        log = self.log
+        for rows in run.rows:
+            for rid in rows:
+                if rid not in run.sent:
+                    log.arrival_s[rid] = now
+                    log.fail(rid, "upstream_failed", self.none_tier)
+
+    def _end(self, run: _Run, now: float, outcome: int, reason: str) -> None:
+        p = run.p
+        if self.state[p] != _RUNNING:
+            raise InvariantError(f"pipeline request {p} ended twice")
+        self.state[p] = _DONE
+        self.outcome[p] = outcome
+        self.reason[p] = self.reasons.code(reason)
+        self.end_s[p] = now
+        del self.runs[p]
+
+    def close(self, now: float) -> None:
+        """At the end of the run: pipeline requests still open fail (``unfinished_at_end``)."""
+        for p in np.flatnonzero(self.state == 0).tolist():  # never started
+            pr = self.pr
+            spec = pr.specs[int(pr.spec[p])]
+            self.runs[p] = run = _Run(p, spec, [[] for _ in range(spec.n)])
+            run.rows = [list(range(int(pr.first[p]), int(pr.first[p + 1])))]
+            self.state[p] = _RUNNING
+        for run in list(self.runs.values()):
+            self._fail(run, now, FAILED, "unfinished_at_end")
+
+    # ------------------------------------------------------------------ tables
+    def frame(self, setup: str) -> pd.DataFrame:
+        """One row per pipeline request (call after the log is flushed)."""
+        pr, log = self.pr, self.log
+        n = len(pr)
+        b = self.base
+        rows = np.arange(b, b + self.pipe_of_row.size)
+        cold = log.cold_wait_s[rows]
+        cold_hits = np.bincount(self.pipe_of_row, weights=(cold > 0), minlength=n).astype(np.int64)
+        cold_total = np.bincount(self.pipe_of_row, weights=cold, minlength=n)
+        final_first = np.full(n, np.nan)
+        stage = pr.stage
+        for si, spec in enumerate(pr.specs):
+            sel = (pr.spec[self.pipe_of_row] == si) & (stage == spec.final)
+            if sel.any():
+                first = log.first_s[rows[sel]]
+                ok = ~np.isnan(first)
+                np.fmin.at(final_first, self.pipe_of_row[sel][ok], first[ok])
+        ok = self.outcome == COMPLETED
+        arrival = pr.arrival_s
+        e2e = np.where(ok, self.end_s - arrival, np.nan)
+        return pd.DataFrame({
+            "setup": setup,
+            "pipeline_id": np.arange(n, dtype=np.int64),
+            "pipeline": [pr.specs[int(i)].name for i in pr.spec],
+            "tenant": [self.wl.tenants[int(t)] for t in pr.tenant],
+            "arrival_s": arrival,
+            "end_s": self.end_s,
+            "e2e_s": e2e,
+            "final_ttft_s": np.where(ok, final_first - arrival, np.nan),
+            "stage_requests": np.diff(pr.first),
+            "cold_starts": cold_hits,
+            "cold_wait_critical_s": np.where(ok, self.crit_cold_s, np.nan),
+            "cold_wait_total_s": cold_total,
+            "outcome": pd.Categorical.from_codes(self.outcome.astype(np.int16), categories=list(OUTCOMES)),
+            "reason": pd.Categorical.from_codes(self.reason.astype(np.int16), categories=list(self.reasons.names)),
+        })
+
+
+# ---------------------------------------------------------------------------- summaries
+def _pct(x, q):
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def pipeline_summary(pipes: pd.DataFrame, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per (setup, pipeline, tenant): counts, end-to-end and final-stage TTFT percentiles, cold
+    starts; with the run's summary, the tenant's cost per pipeline request."""
+    rows = []
+    for (setup, name, tenant), g in pipes.groupby(["setup", "pipeline", "tenant"], sort=False,
+                                                  observed=True):
+        done = g["outcome"] == "completed"
+        e2e = g["e2e_s"].to_numpy()
+        r = {"setup": setup, "pipeline": name, "tenant": tenant, "requests": len(g),
+             "completed": int(done.sum()), "rejected": int((g["outcome"] == "rejected").sum()),
+             "failed": int((g["outcome"] == "failed").sum()),
+             "e2e_p50_s": _pct(e2e, 50), "e2e_p90_s": _pct(e2e, 90), "e2e_p99_s": _pct(e2e, 99),
+             "e2e_mean_s": float(np.nanmean(e2e)) if done.any() else float("nan"),
+             "final_ttft_p50_s": _pct(g["final_ttft_s"], 50),
+             "final_ttft_p99_s": _pct(g["final_ttft_s"], 99),
+             "cold_starts": int(g["cold_starts"].sum()),
+             "cold_hit_fraction": float((g["cold_starts"] > 0).mean()) if len(g) else float("nan"),
+             "cold_wait_critical_mean_s": float(g["cold_wait_critical_s"][done].mean()) if done.any() else float("nan"),
+             "cold_wait_critical_p99_s": _pct(g["cold_wait_critical_s"], 99),
+             "cold_wait_critical_max_s": float(g["cold_wait_critical_s"].max()) if done.any() else float("nan")}
+        if summary is not None:
+            s = summary[(summary["setup"] == setup) & (summary["tenant"] == tenant)]
+            cost = float(s["cost_usd"].iloc[0]) if len(s) else float("nan")
+            r["cost_usd"] = cost
+            r["cost_per_1k_pipelines_usd"] = cost / r["completed"] * 1e3 if r["completed"] else float("nan")
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def stage_summary(requests: pd.DataFrame) -> pd.DataFrame:
+    """Per (setup, pipeline, stage): the usual TTFT / latency figures of its stage requests."""
+    sel = requests["pipeline_id"] >= 0
+    rows = []
+    for (setup, name, stage), g in requests[sel].groupby(["setup", "pipeline", "stage"],
+                                                         sort=False, observed=True):
+        done = g["outcome"] == "completed"
+        rows.append({"setup": setup, "pipeline": name, "stage": stage,
+                     "model": str(g["model"].iloc[0]), "requests": len(g),
+                     "completed": int(done.sum()),
+                     "ttft_p50_s": _pct(g["ttft_s"][done], 50), "ttft_p99_s": _pct(g["ttft_s"][done], 99),
+                     "latency_p50_s": _pct(g["e2e_s"][done], 50),
+                     "latency_p99_s": _pct(g["e2e_s"][done], 99),
+                     "cold_starts": int((g["cold_start_wait_s"] > 0).sum()),
+                     "cold_start_wait_p99_s": _pct(g["cold_start_wait_s"][g["cold_start_wait_s"] > 0], 99)})
+    return pd.DataFrame(rows)
+
+
+def stage_columns(workload) -> dict:
+    """``pipeline_id``, ``pipeline`` and ``stage`` per request (-1 / "" outside pipelines)."""
+    pr = workload.pipelines
+    n = len(workload)
+    pid = np.full(n, -1, np.int64)
+    names = [""] + [f"{sp.name}" for sp in pr.specs]
+    stages = [""] + sorted({s for sp in pr.specs for s in sp.stages})
+    pcode = np.zeros(n, np.int16)
+    scode = np.zeros(n, np.int16)
+    b = pr.base
+    pipe_of_row = np.repeat(np.arange(len(pr)), np.diff(pr.first))
+    pid[b:] = pipe_of_row
+    spec_of_row = pr.spec[pipe_of_row]
+    pcode[b:] = spec_of_row + 1
+    lut = {(si, k): stages.index(s) for si, sp in enumerate(pr.specs) for k, s in enumerate(sp.stages)}
+    scode[b:] = [lut[(int(a), int(c))] for a, c in zip(spec_of_row, pr.stage)]
+    return {"pipeline_id": pid,
+            "pipeline": pd.Categorical.from_codes(pcode, categories=names),
+            "stage": pd.Categorical.from_codes(scode, categories=stages)}
