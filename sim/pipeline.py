@@ -54,7 +54,7 @@ class _Run:
 
 
 class PipelineDriver:
-    def __init__(self, env, log, workload, setup):
+    def __init__(self, env, log, workload, setup, cfg=None):
         self.env = env
         self.log = log
         self.wl = workload
@@ -76,6 +76,10 @@ class PipelineDriver:
         self.none_tier = log.tiers.code("pipeline")
         self.model_index = {m: i for i, m in enumerate(workload.models)}
         self.on_end_hook = self.on_end  # the run's end-of-request callback (it calls on_end)
+        # pre-warm is the platform's behaviour: this run's config decides, not the workload's
+        pcs = cfg.get("pipelines", {}) if cfg is not None else {}
+        self.prewarm = [bool(pcs[sp.name].prewarm) if sp.name in pcs else sp.prewarm
+                        for sp in pr.specs]
 
     # ------------------------------------------------------------------ arrivals
     def arrivals(self):
@@ -101,7 +105,7 @@ class PipelineDriver:
                 self._start_stage(run, s, now)
                 if self.state[p] != _RUNNING:
                     return
-        if spec.prewarm and self.warm_up is not None:
+        if self.prewarm[int(pr.spec[p])] and self.warm_up is not None:
             for s in range(spec.n):
                 if not spec.tool[s]:
                     self.warm_up(self.model_index[spec.model[s]])

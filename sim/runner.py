@@ -114,7 +114,7 @@ def _load_jobs() -> None:
     import importlib
 
     for mod in ("sim.jobs", "sim.calibration", "sim.dedicated_jobs", "sim.platform.serverless.jobs",
-                "sim.breakeven", "sim.claims"):
+                "sim.breakeven", "sim.claims", "sim.pipeline_jobs"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # pragma: no cover

@@ -79,7 +79,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     if workload.pipelines is not None:
         from sim.pipeline import PipelineDriver
 
-        pipes = PipelineDriver(env, log, workload, setup)
+        pipes = PipelineDriver(env, log, workload, setup, cfg)
         env.process(pipes.arrivals())
 
     def on_end(req: Request, now: float) -> None:

@@ -1,0 +1,95 @@
+"""Figures of compound pipelines: a waterfall of one pipeline request per scenario, and the
+distribution of pipeline end-to-end latency per setup. Data in, files out; nothing here
+simulates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.report.figures import color, format_seconds, pyplot, save
+
+PHASES = [("queue", "#bdbdbd"), ("cold start", "#e7298a"), ("prefill", "#386cb0"),
+          ("decode", "#66a61e"), ("tool", "#a6761d")]
+
+
+def phases(r) -> dict:
+    """Seconds of each phase of one stage request (queue, cold start, prefill, decode, tool)."""
+    if str(r.tier) == "tool":
+        return {"tool": r.finish_s - r.arrival_s}
+    if str(r.outcome) != "completed":
+        return {"queue": max((r.finish_s if np.isfinite(r.finish_s) else r.arrival_s) - r.arrival_s, 0.0)}
+    cold = float(r.cold_start_wait_s)
+    return {"queue": max(r.admit_s - r.arrival_s - cold, 0.0), "cold start": cold,
+            "prefill": r.first_token_s - r.admit_s, "decode": r.finish_s - r.first_token_s}
+
+
+def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfall") -> list[str]:
+    """One panel per scenario: a bar per stage request from its start, split into phases;
+    time from the pipeline request's arrival."""
+    plt = pyplot()
+    scen = list(dict.fromkeys(stages["scenario"]))
+    fig, axes = plt.subplots(len(scen), 1, figsize=(9, 1.0 + 1.15 * max(len(scen), 1) * 1.6),
+                             sharex=True, squeeze=False)
+    used = set()
+    for ax, sc in zip(axes[:, 0], scen):
+        g = stages[stages["scenario"] == sc].reset_index(drop=True)
+        t0 = float(g["arrival_s"].min())
+        labels = []
+        for i, r in enumerate(g.itertuples()):
+            left = r.arrival_s - t0
+            for name, col in PHASES:
+                w = phases(r).get(name, 0.0)
+                if w > 0:
+                    ax.barh(i, w, left=left, color=col, height=0.6,
+                            label=name if name not in used else None)
+                    used.add(name)
+                    left += w
+            labels.append(f"{r.stage} ({r.model})" if not str(r.model).startswith("tool:") else f"{r.stage} (tool)")
+        ax.set_yticks(range(len(g)), labels, fontsize=8)
+        ax.invert_yaxis()
+        end = float(g["finish_s"].max() - t0)
+        setup = str(g["tier"].iloc[-1])
+        ax.set_title(f"{sc}: end-to-end {format_seconds(end)}, cold start on the path "
+                     f"{g['cold_start_wait_s'].sum():.1f} s", fontsize=9, loc="left",
+                     color=color(setup) if setup in ("serverless", "dedicated") else "black")
+    axes[-1, 0].set_xlabel("time since the pipeline request arrived (s)")
+    handles, lbls = [], []
+    for ax in axes[:, 0]:
+        h, lb = ax.get_legend_handles_labels()
+        handles += h
+        lbls += lb
+    fig.suptitle("One pipeline request, every model idle: each stage's queue, cold start, "
+                 "prefill, decode", fontsize=10, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(handles, lbls, loc="upper right", bbox_to_anchor=(1.0, 0.955), fontsize=8,
+               ncol=len(lbls), frameon=False)
+    return save(fig, out_dir, stem)
+
+
+def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latency_cdf") -> list[str]:
+    """Empirical CDF of pipeline end-to-end latency per setup (pipelines that did not complete
+    count as infinitely late)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for setup, g in pipes.groupby("setup", sort=False, observed=True):
+        n = len(g)
+        x = np.sort(g.loc[g["outcome"] == "completed", "e2e_s"].to_numpy(float))
+        if not n or not x.size:
+            continue
+        y = np.arange(1, x.size + 1) / n
+        p50, p99 = np.percentile(x, [50, 99])
+        ls = "--" if "/" in str(setup) else "-"
+        ax.step(x, y, where="post", color=color(str(setup)), ls=ls, lw=1.6,
+                label=f"{setup}: p50 {format_seconds(p50)}, p99 {format_seconds(p99)}")
+    ax.set_xscale("log")
+    ax.set_xlabel("pipeline end-to-end latency (s, log scale)")
+    ax.set_ylabel("fraction of pipeline requests")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Pipeline end-to-end latency per setup", fontsize=10, loc="left")
+    fig.tight_layout()
+    return save(fig, out_dir, stem)
