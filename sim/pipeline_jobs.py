@@ -120,7 +120,6 @@ def cold_chain(cfg, catalog, progress=False):
     name = str(cfg.compound.pipeline)
     if name not in cfg.pipelines:
         raise InputError(f"unknown pipeline {name!r}", key="compound.pipeline")
-    _tenant_of(cfg, name)
     scenarios = [("all serverless", "serverless", variant(cfg, **{f"pipelines.{name}.prewarm": False})),
                  ("serverless + coordinated pre-warm", "serverless",
                   variant(cfg, **{f"pipelines.{name}.prewarm": True}))]
@@ -137,8 +136,16 @@ def cold_chain(cfg, catalog, progress=False):
         scenarios.append((f"{len(chain_models)} LLMs in sequence, all serverless", "serverless",
                           chain_variant(cfg, name, chain_models)))
     rows, stages = [], []
+    tenant = _tenant_of(cfg, name)
     for label, setup, c in scenarios:
-        wl = first_pipeline_only(build_workload(c, catalog))
+        # the first request of a 1/s Poisson stream over 60 s: P(none) = e^-60
+        c = variant(c, **{f"tenants.{tenant}.arrival.kind": "poisson",
+                          f"tenants.{tenant}.arrival.rate_rps": 1.0,
+                          f"tenants.{tenant}.arrival.curve": "none", "horizon_s": 60.0})
+        wl = build_workload(c, catalog)
+        if not len(wl.pipelines):  # pragma: no cover - e^-60
+            raise InputError("no pipeline request drawn", key=f"tenants.{tenant}.arrival")
+        wl = first_pipeline_only(wl)
         run = _run(c, wl, setup, catalog, progress, label)
         p = run.pipelines.frame(setup).iloc[0]
         req = requests_frame(wl, run)
