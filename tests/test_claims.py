@@ -24,9 +24,9 @@ def test_every_claim_runs_in_quick_mode_and_has_a_verdict(quick_table):
         # a simulated verdict states the setting it was reached in
         assert r.verdict == NOT_SIMULATED or r.assumptions, r.id
     by = t.set_index("id")
-    # the pipeline claim waits for compound pipelines; runtime tuning is an input
-    assert by.loc["pipeline_cold_starts", "verdict"] == NOT_SIMULATED
-    assert by.loc["pipeline_cold_starts", "simulated"] == "pending: compound pipelines"
+    # the pipeline claim is simulated (experiment=compound); runtime tuning is an input
+    assert by.loc["pipeline_cold_starts", "verdict"] == HOLDS
+    assert by.loc["pipeline_cold_starts", "value"] == pytest.approx(22.0, abs=0.5)
     assert by.loc["runtime_tuning_2x", "kind"] == "input"
     # section 8's claims are all there (the multi-part ones split into rows)
     for cid in ("breakeven_utilisation", "h100_monthly_cost", "qwen3_32b_batch32_throughput",
@@ -80,5 +80,5 @@ def test_claims_job_writes_csv_and_markdown(tmp_path):
     csv = (tmp_path / "claims.csv").read_text()
     md = (tmp_path / "claims.md").read_text()
     assert "h100_monthly_cost" in csv and "pipeline_cold_starts" in csv
-    assert "**holds**" in md and "pending: compound pipelines" in md
-    assert list(res.tables["verdicts"]["verdict"]) == [HOLDS, NOT_SIMULATED]
+    assert "**holds**" in md and "three 15 s LLMs 45.0 s" in md
+    assert list(res.tables["verdicts"]["verdict"]) == [HOLDS, HOLDS]
