@@ -205,10 +205,9 @@ class PipelineDriver:
 
     def close(self, now: float) -> None:
         """At the end of the run: pipeline requests still open fail (``unfinished_at_end``)."""
-        for p in np.flatnonzero(self.state == 0).tolist():  # never started
-            pr = self.pr
-            spec = pr.specs[int(pr.spec[p])]
-            self.runs[p] = run = _Run(p, spec, [[] for _ in range(spec.n)])
+        pr = self.pr
+        for p in np.flatnonzero(self.state == 0).tolist():  # never started: nothing was sent
+            run = self.runs[p] = _Run(p, pr.specs[int(pr.spec[p])], [])
             run.rows = [list(range(int(pr.first[p]), int(pr.first[p + 1])))]
             self.state[p] = _RUNNING
         for run in list(self.runs.values()):

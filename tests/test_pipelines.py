@@ -317,9 +317,24 @@ def test_compound_experiment_reproduces_the_cold_chain_on_a_tiny_horizon(tmp_pat
     assert cw["serverless + coordinated pre-warm"] == pytest.approx(15.0, abs=0.5)
     assert cw["3 LLMs in sequence, all serverless"] == pytest.approx(45.0, abs=0.5)
     assert (chain["cold_starts"] == 3).all()
+    # the study script redraws both figures from the run's files alone
+    import runpy
+    import sys
+
+    from conftest import ROOT
+    from test_figures import assert_figure
+
+    out = tmp_path / "redrawn"
+    argv = sys.argv
+    sys.argv = ["figures.py", str(tmp_path), "--out", str(out)]
+    try:
+        runpy.run_path(str(ROOT / "experiments" / "compound" / "figures.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
     for stem in ("pipeline_waterfall", "pipeline_latency_cdf"):
         for ext in ("png", "svg"):
-            assert (tmp_path / "plots" / f"{stem}.{ext}").stat().st_size > 5000
+            assert_figure(tmp_path / "plots" / f"{stem}.{ext}")
+            assert_figure(out / "plots" / f"{stem}.{ext}")
     from sim.platform import SETUPS
 
     if "hybrid" not in SETUPS:

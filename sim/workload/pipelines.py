@@ -142,9 +142,7 @@ class TenantStages:
     """One pipeline tenant's stage requests, in (pipeline request, stage, copy) order."""
 
     pipe: np.ndarray  # int64, the tenant's own pipeline request index
-    stage: np.ndarray
-    model: list  # model name per stage (to be mapped to indices)
-    model_of_row: np.ndarray  # int, stage index -> model via spec.model
+    stage: np.ndarray  # int16, stage index in the spec (its model: spec.model[stage])
     n_in: np.ndarray
     n_out: np.ndarray
     tool_s: np.ndarray
@@ -181,8 +179,7 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog) -> T
     pipe_a = np.concatenate(pipe).astype(np.int64)
     order = np.argsort(pipe_a, kind="stable")  # by pipeline request, then stage, then copy
     st = np.concatenate(stage)[order]
-    return TenantStages(pipe=pipe_a[order], stage=st, model=spec.model, model_of_row=st,
-                        n_in=np.concatenate(ins)[order], n_out=np.concatenate(outs)[order],
+    return TenantStages(pipe=pipe_a[order], stage=st, n_in=np.concatenate(ins)[order], n_out=np.concatenate(outs)[order],
                         tool_s=np.concatenate(lat)[order])
 
 
