@@ -70,7 +70,8 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
         if tenant not in cfg.tenants:
             continue  # background tenants get no advice
         tcfg = cfg.tenants[tenant]
-        model = str(tcfg.model)
+        # a pipeline tenant calls its stages' models (sim/pipeline.py)
+        model = f"pipeline:{tcfg.pipeline}" if tcfg.get("pipeline") else str(tcfg.model)
         srows = summary[summary["tenant"] == tenant].set_index("setup")
         row: dict = {"tenant": tenant, "model": model, "current_setup": current}
         run = by_setup.get(current)
