@@ -9,8 +9,9 @@
    (plus serverless with pre-warm): p50/p99 end-to-end latency, final-stage TTFT, cold
    starts and cost per pipeline request.
 
-Tables: ``chain``, ``chain_stages`` (the waterfall's data), ``bursty``, ``pipelines`` (one
-row per pipeline request of the bursty runs) and the usual summary; figures
+Tables: ``chain``, ``chain_stages`` (the waterfall's data), ``bursty``, ``bursty_stages``
+(per stage: TTFT and latency percentiles, cold starts), ``pipelines`` (one row per pipeline
+request of the bursty runs) and the usual summary; figures
 ``pipeline_waterfall`` and ``pipeline_latency_cdf``.
 """
 
@@ -25,7 +26,7 @@ from omegaconf import OmegaConf, open_dict
 from sim.build import build_catalog
 from sim.errors import InputError
 from sim.metrics.summary import requests_frame, summarize
-from sim.pipeline import pipeline_summary
+from sim.pipeline import pipeline_summary, stage_summary
 from sim.runner import Result, job, progress_printer, write_outputs
 from sim.simulate import simulate
 from sim.workload import build_workload
@@ -191,12 +192,11 @@ def bursty(cfg, catalog, progress=False):
         s = summarize(wl, run, prices)
         sums.append(s)
         pipes.append(run.pipelines.frame(label))
-        if cfg.output.parquet:
-            reqs.append(requests_frame(wl, run))
+        reqs.append(requests_frame(wl, run))
     pipes = pd.concat(pipes, ignore_index=True)
     summary = pd.concat(sums, ignore_index=True)
     table = pipeline_summary(pipes, summary)
-    requests = pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame()
+    requests = pd.concat(reqs, ignore_index=True)
     return table, pipes, summary, requests, notes
 
 
@@ -214,12 +214,14 @@ def compound_job(cfg, out_dir, progress) -> Result:
         notes.append(f"bursty, {r.setup}: p50 {r.e2e_p50_s:.2f} s, p99 {r.e2e_p99_s:.2f} s "
                      f"end-to-end over {r.completed} pipelines, {r.cold_starts} cold stage "
                      f"requests, ${r.cost_usd:.3f} (${r.cost_per_1k_pipelines_usd:.3f} per 1k)")
-    res = Result(summary=summary, requests=requests, notes=notes)
+    res = Result(summary=summary, requests=requests if cfg.output.parquet else pd.DataFrame(),
+                 notes=notes)
     res.tables["chain"] = chain
     cols = ["scenario", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",
             "first_token_s", "finish_s", "cold_start_wait_s", "outcome"]
     res.tables["chain_stages"] = chain_stages[cols]
     res.tables["bursty"] = table
+    res.tables["bursty_stages"] = stage_summary(requests)
     res.tables["pipelines"] = pipes
     if out_dir is not None:
         if cfg.output.plots:

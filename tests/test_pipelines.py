@@ -69,8 +69,10 @@ ANSWER = {"model": "llama31-8b", "input": dict(FIXED, mean=1000), "output": dict
 
 
 # ------------------------------------------------------------------------- exact times
-def test_two_stage_cold_pipeline_on_serverless_by_hand():
-    cfg = make_cfg({"embed": EMBED, "answer": dict(ANSWER, after=["embed"])})
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_two_stage_cold_pipeline_on_serverless_by_hand(engine):
+    cfg = make_cfg({"embed": EMBED, "answer": dict(ANSWER, after=["embed"])},
+                   overrides=[f"engine={engine}"])
     wl, r, pipes, req = run(cfg, "serverless")
     t0 = wl.pipelines.arrival_s[0]
     load_e = 1.0 + W_EMB / OBJ + init(cfg, "bge-large-en")  # container + weights + init
@@ -91,10 +93,12 @@ def test_two_stage_cold_pipeline_on_serverless_by_hand():
     assert load_e + load_a == pytest.approx(2.0 + 15.0, abs=0.05)  # the configured ~2 s and ~15 s
 
 
-@pytest.mark.parametrize("setup", ["dedicated", "serverless"])
-def test_three_stage_pipeline_with_a_tool_by_hand(setup):
+@pytest.mark.parametrize("setup, engine", [("dedicated", "fluid"), ("dedicated", "step"),
+                                           ("serverless", "fluid")])
+def test_three_stage_pipeline_with_a_tool_by_hand(setup, engine):
     tool = {"kind": "tool", "after": ["embed"], "latency": {"kind": "fixed", "mean_s": 0.5}}
-    cfg = make_cfg({"embed": EMBED, "sql": tool, "answer": dict(ANSWER, after=["sql"])})
+    cfg = make_cfg({"embed": EMBED, "sql": tool, "answer": dict(ANSWER, after=["sql"])},
+                   overrides=[f"engine={engine}"])
     wl, r, pipes, req = run(cfg, setup)
     t0 = wl.pipelines.arrival_s[0]
     pe, pa = perf(cfg, "bge-large-en"), perf(cfg, "llama31-8b")
