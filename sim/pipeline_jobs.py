@@ -62,8 +62,7 @@ def chain_variant(cfg, name: str, models) -> object:
     """``cfg`` with the pipeline ``name``'s model stages replaced by a sequence of ``models``
     (each like the pipeline's last model stage: same prompt and output lengths)."""
     src = cfg.pipelines[name]
-    last = [s for s in src.stages if OmegaConf.select(src.stages[s], "kind") is not None
-            and str(getattr(src.stages[s].kind, "value", src.stages[s].kind)) == "model"][-1]
+    last = [s for s in src.stages if getattr(src.stages[s].kind, "value", None) == "model"][-1]
     proto = OmegaConf.to_container(src.stages[last], enum_to_str=True)
     stages = {}
     prev = None
