@@ -174,6 +174,8 @@ def bursty(cfg, catalog, progress=False):
                 notes.append("bursty: hybrid (mixed placement) skipped: the setup is not registered")
                 continue
             variants.append(("hybrid/mixed", "hybrid", mixed))
+            variants.append(("hybrid/mixed+prewarm", "hybrid",
+                             variant(mixed, **{f"pipelines.{name}.prewarm": True})))
         elif s in SETUPS:
             variants.append((s, s, variant(cfg, **{f"pipelines.{name}.prewarm": False})))
             if s == "serverless":

@@ -346,3 +346,23 @@ def test_compound_experiment_reproduces_the_cold_chain_on_a_tiny_horizon(tmp_pat
     assert cw["dialogue model dedicated (hybrid)"] == pytest.approx(7.0, abs=0.5)  # 2 + 5
     assert chain.loc["dialogue model dedicated (hybrid)", "cold_starts"] == 2
     assert "hybrid/mixed" in set(res.tables["bursty"]["setup"])
+
+
+def test_prewarm_through_hybrid_warms_only_serverless_placed_models():
+    from sim.platform import SETUPS
+
+    if "hybrid" not in SETUPS:
+        pytest.skip("the hybrid setup is not on this branch")
+    st = {"embed": EMBED, "rerank": {"model": "bge-reranker-m3", "after": ["embed"],
+                                     "input": dict(FIXED, mean=500)},
+          "answer": dict(ANSWER, after=["rerank"])}
+    cfg = make_cfg(st, prewarm=True, overrides=["hybrid.placement={llama31-8b: dedicated}",
+                                                "hybrid.default_tier=serverless"])
+    wl, r, pipes, req = run(cfg, "hybrid")
+    loads = [u.model for u in r.ledger if u.tier == "serverless"]
+    assert sorted(loads) == ["bge-large-en", "bge-reranker-m3"]  # the 8B is dedicated: not warmed
+    assert list(req["tier"].astype(str)) == ["serverless", "serverless", "dedicated"]
+    p = pipes.iloc[0]
+    assert p.cold_starts == 2
+    # both loads start at the arrival: the chain waits for the reranker's load only
+    assert 4.0 < p.cold_wait_critical_s < 5.5

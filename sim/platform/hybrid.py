@@ -183,6 +183,15 @@ class HybridSetup:
         self.shadows: list[list] = []  # [orig id, tenant, arrival, first, done, outcome, cold wait]
         self.spill_count = 0
 
+    def warm_up(self, model_idx: int) -> bool:
+        """A pipeline's coordinated pre-warm (sim/pipeline.py): only serverless-placed models
+        scale to zero; dedicated ones are warm."""
+        if self.serverless is None:
+            return False
+        if self.placement.get(self.models[model_idx], self.default_tier) != SERVERLESS:
+            return False
+        return self.serverless.warm_up(model_idx)
+
     # ------------------------------------------------------------------------ placement
     def tier_of(self, req: Request) -> str:
         key = (req.tenant, req.model)
