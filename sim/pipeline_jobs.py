@@ -218,7 +218,7 @@ def compound_job(cfg, out_dir, progress) -> Result:
     res = Result(summary=summary, requests=requests if cfg.output.parquet else pd.DataFrame(),
                  notes=notes)
     res.tables["chain"] = chain
-    cols = ["scenario", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",
+    cols = ["scenario", "setup", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",
             "first_token_s", "finish_s", "cold_start_wait_s", "outcome"]
     res.tables["chain_stages"] = chain_stages[cols]
     res.tables["bursty"] = table

@@ -51,10 +51,10 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
         ax.set_yticks(range(len(g)), labels, fontsize=8)
         ax.invert_yaxis()
         end = float(g["finish_s"].max() - t0)
-        setup = str(g["tier"].iloc[-1])
-        ax.set_title(f"{sc}: end-to-end {format_seconds(end)}, cold start on the path "
+        setup = str(g["setup"].iloc[0]) if "setup" in g else ""
+        ax.set_title(f"{sc}: end-to-end {format_seconds(end)}, cold-start waits "
                      f"{g['cold_start_wait_s'].sum():.1f} s", fontsize=9, loc="left",
-                     color=color(setup) if setup in ("serverless", "dedicated") else "black")
+                     color=color(setup))
     axes[-1, 0].set_xlabel("time since the pipeline request arrived (s)")
     handles, lbls = [], []
     for ax in axes[:, 0]:
@@ -81,7 +81,8 @@ def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latenc
             continue
         y = np.arange(1, x.size + 1) / n
         p50, p99 = np.percentile(x, [50, 99])
-        ls = "--" if "/" in str(setup) else "-"
+        # a setup's variants in its colour: dashed, dotted with pre-warm
+        ls = ":" if "prewarm" in str(setup) else "--" if "/" in str(setup) else "-"
         ax.step(x, y, where="post", color=color(str(setup)), ls=ls, lw=1.6,
                 label=f"{setup}: p50 {format_seconds(p50)}, p99 {format_seconds(p99)}")
     ax.set_xscale("log")
