@@ -156,3 +156,13 @@ def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
         for ext in ("png", "svg"):
             assert_figure(out / "plots" / f"{stem}.{ext}")
     assert not (sweep / "plots").exists()  # --out respected; the sweep is only read
+
+
+def test_a_run_with_pipeline_tenants_draws_the_pipeline_figures(tmp_path):
+    # an ordinary simulate run (not the compound job) whose tenant sends pipeline requests
+    sim.run(["experiment=compound", "job=simulate", "setups=[serverless,dedicated]",
+             "horizon_s=120"], output_dir=tmp_path)
+    for stem in ("pipeline_waterfall", "pipeline_latency_cdf"):
+        for ext in ("png", "svg"):
+            f = tmp_path / "plots" / f"{stem}.{ext}"
+            assert f.is_file() and f.stat().st_size > 1000, f

@@ -35,6 +35,14 @@ def test_notebook_reproduces_a_runs_figures(tmp_path, monkeypatch):
     assert not (run / "plots").exists()  # the results folder was only read
 
 
+def test_notebook_redraws_pipeline_figures(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    sim.run(["experiment=compound", "job=simulate", "setups=[serverless]", "horizon_s=60",
+             "output.plots=false"], output_dir=run)
+    text = json.dumps(_execute(run, monkeypatch))
+    assert "pipeline_waterfall" in text and "pipeline_latency_cdf" in text
+
+
 def test_notebook_reads_a_sweep_folder(tmp_path, monkeypatch):
     for i, rate in enumerate((2, 6)):
         d = tmp_path / str(i)

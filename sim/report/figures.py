@@ -146,8 +146,32 @@ def figures_for(summary, requests, replicas, events, out_dir: Path) -> list[str]
 
 
 def run_figures(res, out_dir: Path) -> list[str]:
-    return figures_for(res.summary, res.requests, res.tables.get("replicas"),
-                       res.tables.get("events"), out_dir)
+    files = figures_for(res.summary, res.requests, res.tables.get("replicas"),
+                        res.tables.get("events"), out_dir)
+    pipes = res.tables.get("pipelines")
+    if pipes is not None and len(pipes) and "pipeline_id" in res.requests.columns:
+        files += pipeline_figures(pipes, res.requests, out_dir)
+    return files
+
+
+def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path) -> list[str]:
+    """A run with pipeline tenants: the latency CDF per setup and, per setup, the waterfall
+    of its slowest completed pipeline request (the one a report wants explained)."""
+    from sim.report.pipelines import latency_cdf, waterfall
+
+    done = pipes[pipes["outcome"] == "completed"]
+    picks = []
+    for setup, g in done.groupby("setup", sort=False, observed=True):
+        worst = g.sort_values(["e2e_s", "pipeline_id"], ascending=[False, True]).iloc[0]
+        st = requests[(requests["setup"] == setup)
+                      & (requests["pipeline_id"] == worst["pipeline_id"])].copy()
+        st["scenario"] = f"{setup}, slowest pipeline request (#{int(worst['pipeline_id'])})"
+        picks.append(st.sort_values(["arrival_s", "request_id"]))
+    files = latency_cdf(pipes, out_dir)
+    if picks:
+        files += waterfall(pd.concat(picks, ignore_index=True), out_dir,
+                           title="The slowest pipeline request of each setup")
+    return files
 
 
 def load_run(run_dir) -> dict:

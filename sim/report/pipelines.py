@@ -26,7 +26,8 @@ def phases(r) -> dict:
             "prefill": r.first_token_s - r.admit_s, "decode": r.finish_s - r.first_token_s}
 
 
-def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfall") -> list[str]:
+def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfall",
+              title: str = "One pipeline request, every model idle") -> list[str]:
     """One panel per scenario: a bar per stage request from its start, split into phases;
     time from the pipeline request's arrival."""
     plt = pyplot()
@@ -61,8 +62,7 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
         h, lb = ax.get_legend_handles_labels()
         handles += h
         lbls += lb
-    fig.suptitle("One pipeline request, every model idle: each stage's queue, cold start, "
-                 "prefill, decode", fontsize=10, x=0.02, ha="left")
+    fig.suptitle(f"{title}: each stage's queue, cold start, prefill, decode", fontsize=10, x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.legend(handles, lbls, loc="upper right", bbox_to_anchor=(1.0, 0.955), fontsize=8,
                ncol=len(lbls), frameon=False)
