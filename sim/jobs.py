@@ -7,7 +7,9 @@ import time
 import pandas as pd
 
 from sim.build import build_catalog
+from sim.cost import attribute_cost
 from sim.errors import InputError
+from sim.invariants import check_outputs
 from sim.metrics.events import ledger_frame
 from sim.metrics.summary import requests_frame, summarize
 from sim.runner import Result, job, progress_printer, write_outputs
@@ -46,7 +48,12 @@ def simulate_setups(cfg, progress: bool = False):
 
 def frames(cfg, workload, runs, catalog):
     prices = model_prices(catalog, workload.served_models)
-    summary = pd.concat([summarize(workload, r, prices) for r in runs], ignore_index=True)
+    parts = []
+    for r in runs:
+        part = summarize(workload, r, prices)
+        check_outputs(workload, r, attribute_cost(workload, r, prices), part)
+        parts.append(part)
+    summary = pd.concat(parts, ignore_index=True)
     want_requests = bool(cfg.output.parquet)
     parts = [requests_frame(workload, r) for r in runs] if want_requests else []
     requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

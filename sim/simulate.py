@@ -16,6 +16,7 @@ import simpy
 from sim.build import make_setup, perf_factory, setup_serves_background
 from sim.engine import Request
 from sim.errors import InvariantError
+from sim.invariants import check_run
 from sim.metrics.log import PENDING, RequestLog, UsageRow
 from sim.platform.base import RunContext
 from sim.workload import Workload
@@ -150,5 +151,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
     extra = setup.extra() if hasattr(setup, "extra") else {}
-    return SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
-                    pipelines=pipes)
+    run = SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
+                   pipelines=pipes)
+    check_run(workload, run)  # a violation is a bug: fail loudly (sim/invariants.py)
+    return run

@@ -137,6 +137,7 @@ class FluidReplica(ReplicaBase):
             released = 0
             while heap and heap[0][0] <= it:
                 r = pop(heap)[2]
+                r.gen = it - r.gen + 1  # tokens emitted: from the first token's iteration on
                 cached = r.n_in + r.n_out - 1
                 self._kv -= cached
                 self._dec_ctx -= cached
@@ -154,12 +155,14 @@ class FluidReplica(ReplicaBase):
             r.t_first = now
             if r.n_out <= 1:
                 self._kv -= r.n_in
+                r.gen = r.n_out
                 r.t_done = now
                 self._release(r)
                 done.append(r)
             else:
                 self._seq += 1
                 r.tag = it + r.n_out - 1
+                r.gen = it  # the iteration of the first token (see _collect)
                 heapq.heappush(heap, (r.tag, self._seq, r))
                 self._n_dec += 1
                 self._dec_ctx += r.n_in

@@ -25,7 +25,7 @@ class Request:
         self.t_done = -1.0
         self.replica = -1
         self.tag = 0  # fluid engine: iteration count at which the last token is emitted
-        self.gen = 0  # step engine: tokens emitted so far
+        self.gen = 0  # tokens emitted once done (fluid: the first token's iteration meanwhile)
         self.attempts = 0
         self.ctx = ctx  # owner's data (pipeline stage, cold-start record ...)
 

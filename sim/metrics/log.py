@@ -48,6 +48,9 @@ class RequestLog:
         self.cold_tier = np.zeros(n, np.int8)
         self.attempts = np.zeros(n, np.int8)
         self.spilled = np.zeros(n, bool)  # hybrid: placed dedicated, served by the serverless pool
+        # output tokens the engine emitted for a completed request (``Request.gen``); -1 until
+        # it completes. Checked against the tokens requested (sim/invariants.py), not exported.
+        self.tokens_out = np.full(n, -1, np.int32)
         self.tiers = Codes("dedicated", "serverless", "burst")
         self.reasons = Codes("")
         self.cold_tiers = Codes("")
@@ -68,7 +71,8 @@ class RequestLog:
         self.outcome[rid] = COMPLETED
         self.open -= 1
         buf = self._done
-        buf.append((rid, req.t_admit, req.t_first, req.t_done, req.replica, tier, req.attempts))
+        buf.append((rid, req.t_admit, req.t_first, req.t_done, req.replica, tier, req.attempts,
+                    req.gen))
         if len(buf) >= 8192:
             self.flush()
 
@@ -77,7 +81,7 @@ class RequestLog:
         buf = self._done
         if not buf:
             return
-        rid, adm, first, done, rep, tier, att = zip(*buf)
+        rid, adm, first, done, rep, tier, att, gen = zip(*buf)
         ids = np.fromiter(rid, np.int64, len(buf))
         self.admit_s[ids] = adm
         self.first_s[ids] = first
@@ -85,6 +89,7 @@ class RequestLog:
         self.replica[ids] = rep
         self.tier[ids] = tier
         self.attempts[ids] = np.minimum(np.asarray(att), 127)
+        self.tokens_out[ids] = gen
         buf.clear()
 
     def reject(self, rid: int, reason: str, tier: int = 0) -> None:
