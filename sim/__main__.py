@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import traceback
 import warnings
@@ -20,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 import sim.config  # noqa: F401  (registers the schema)
-from sim.errors import InputError
+from sim.errors import InputError, from_config_error
 
 log = logging.getLogger("sim")
 # conf/hydra/launcher/ray.yaml shares its name with the Ray plugin's own schema on purpose
@@ -69,7 +70,24 @@ def app(cfg):
 
 
 def main() -> None:
-    app()
+    # Hydra prints composition errors (a wrong key, type or option, in a run or in a sweep's
+    # values) over several lines and exits 1; let them reach us instead and print one line
+    # naming the key, exit 2, like every other input error. A user who sets
+    # HYDRA_FULL_ERROR=1 still gets Hydra's full traceback.
+    own = "HYDRA_FULL_ERROR" not in os.environ
+    if own:
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        app()
+    except Exception as e:
+        err = e if isinstance(e, InputError) else from_config_error(e)
+        if not own or err is None:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        if own:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
     from sim.sweep.aggregate import LAST_SWEEP
 
     if LAST_SWEEP.get("failed"):

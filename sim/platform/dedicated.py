@@ -70,6 +70,8 @@ class DedicatedSetup:
         for m in dc.replicas:
             if m not in models and m not in catalog.models:
                 raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
+        if int(dc.max_queue) < 1:
+            raise InputError("must be >= 1", key="dedicated.max_queue")
         self.pools: dict[int, ModelPool] = {}
         self.slots: list[Slot] = []
         self.burst: dict[int, BurstPool] = {}

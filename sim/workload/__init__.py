@@ -176,6 +176,8 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     horizon = float(cfg.horizon_s)
     if not horizon > 0:
         raise InputError(f"must be > 0, got {horizon}", key="horizon_s")
+    if not float(cfg.drain_s) >= 0:
+        raise InputError(f"must be >= 0, got {float(cfg.drain_s)}", key="drain_s")
     seed = int(cfg.seed)
     from sim.workload.pipelines import parse_pipeline
 

@@ -132,8 +132,9 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", key: str = "trac
             if k not in obj:
                 raise InputError(f"missing field {k!r}", path=str(path), line=i)
         vals = (obj["timestamp"], obj["input_length"], obj["output_length"])
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-            raise InputError(f"non-numeric value in {vals}", path=str(path), line=i)
+        for k, v in zip(("timestamp", "input_length", "output_length"), vals):
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
+                raise InputError(f"{k} must be a number, got {v!r}", path=str(path), line=i)
         if vals[1] < 1 or vals[2] < 0 or vals[1] != int(vals[1]) or vals[2] != int(vals[2]):
             raise InputError("input_length must be an integer >= 1 and output_length >= 0",
                              path=str(path), line=i)

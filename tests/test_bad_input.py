@@ -1,0 +1,157 @@
+"""The bad-input catalogue: each entry through the command line gives one line naming the
+key (or the file and line), exit status 2 and no traceback.
+
+Most entries run the CLI's ``main`` in-process (seconds for the whole catalogue); the
+sweep entries and one plain entry run ``python -m sim`` in a real process.
+
+Not covered yet: impossible pipeline graphs (cycles, unknown stages), because compound
+pipelines are not on main; add their entries here when ``pipelines`` lands.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from sim.__main__ import main
+
+RATE = "tenants.chat.arrival.rate_rps"
+HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+T0, T1 = "2023-11-16 18:17:03.9799600", "2023-11-16 18:17:04.0319600"
+
+# (id, overrides, text the message must contain)
+CONFIG_CASES = [
+    ("unknown_gpu", ["deployments.llama31-8b.gpu=X100"], "'deployments.llama31-8b.gpu'"),
+    ("unknown_model", ["tenants.chat.model=GPT-9"], "'tenants.chat.model'"),
+    ("unknown_experiment", ["experiment=nope"], "'experiment': unknown option 'nope'"),
+    ("unknown_setup", ["setups=[nope]"], "'setups': unknown setup 'nope'"),
+    ("unknown_key", ["horizon_sec=3"], "'horizon_sec'"),
+    ("wrong_type", ["horizon_s=abc"], "'horizon_s': Value 'abc'"),
+    ("wrong_option", ["engine=turbo"], "'engine': Invalid value 'turbo'"),
+    ("negative_rate", [f"{RATE}=-1"], f"'{RATE}': rate must be > 0"),
+    ("zero_rate", [f"{RATE}=0"], f"'{RATE}': rate must be > 0"),
+    ("negative_cv", ["tenants.chat.arrival.kind=gamma", "tenants.chat.arrival.cv=-2"],
+     "'tenants.chat.arrival.cv'"),
+    ("zero_horizon", ["horizon_s=0"], "'horizon_s': must be > 0"),
+    ("negative_drain", ["drain_s=-1"], "'drain_s': must be >= 0"),
+    ("zero_replicas", ["dedicated.replicas.llama31-8b=0"], "'dedicated.replicas.llama31-8b'"),
+    ("zero_dedicated_queue", ["dedicated.max_queue=0"], "'dedicated.max_queue': must be >= 1"),
+    ("zero_serverless_queue", ["setups=[serverless]", "serverless.max_queue=0"],
+     "'serverless.max_queue': must be >= 1"),
+    ("zero_tp", ["deployments.llama31-8b.tp=0"], "'deployments.llama31-8b.tp'"),
+    ("does_not_fit", ["tenants.chat.model=llama33-70b",
+                      "deployments={llama33-70b: {gpu: L40S, precision: fp8, tp: 1}}"],
+     "'deployments.llama33-70b': llama33-70b on 1xL40S fp8 does not fit"),
+    ("bad_slo", ["tenants.chat.slo_ttft_s=-1"], "'tenants.chat.slo_ttft_s'"),
+    ("zero_replications", ["replications=0"], "'replications'"),
+]
+
+# (id, file name, content (str or bytes), extra overrides, "<file>:<line>" + text expected)
+TRACE_CASES = [
+    ("azure_missing_column", "a.csv", "TIMESTAMP,ContextTokens\n" + f"{T0},10\n", [],
+     "a.csv:1: missing column(s) ['GeneratedTokens']"),
+    ("azure_non_numeric", "a.csv", HEADER + f"{T0},10,5\n{T1},ten,5\n", [],
+     "a.csv:3: ContextTokens must be an integer"),
+    ("azure_bad_timestamp", "a.csv", HEADER + "yesterday,10,5\n", [], "a.csv:2: bad TIMESTAMP"),
+    ("azure_unsorted", "a.csv", HEADER + f"{T1},10,5\n{T0},10,5\n", [],
+     "a.csv:3: timestamps go backwards"),
+    ("azure_duplicate", "a.csv", HEADER + f"{T0},10,5\n{T0},10,5\n", [],
+     "a.csv:3: duplicate timestamp"),
+    ("azure_empty", "a.csv", "", [], "a.csv:1: empty trace file"),
+    ("azure_header_only", "a.csv", HEADER, [], "a.csv:2: trace has a header but no requests"),
+    ("azure_short_row", "a.csv", HEADER + f"{T0},10\n", [], "a.csv:2: expected 3 fields"),
+    ("azure_encoding", "a.csv", (HEADER + f"{T0},10,5\n").encode() + b"\xff\xfe,1,1\n", [],
+     "a.csv:3: not UTF-8"),
+    ("mooncake_missing_field", "m.jsonl",
+     '{"timestamp": 0, "input_length": 5, "output_length": 3}\n{"timestamp": 1, "input_length": 5}\n',
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: missing field 'output_length'"),
+    ("mooncake_non_numeric", "m.jsonl",
+     '{"timestamp": 0, "input_length": 5, "output_length": 3}\n'
+     '{"timestamp": 1, "input_length": "x", "output_length": 3}\n',
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: input_length must be a number"),
+    ("mooncake_bad_json", "m.jsonl", '{"timestamp": 0, "input_length": 5, "output_length": 3\n',
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:1: not valid JSON"),
+    ("mooncake_unsorted", "m.jsonl",
+     '{"timestamp": 9, "input_length": 5, "output_length": 3}\n'
+     '{"timestamp": 1, "input_length": 5, "output_length": 3}\n',
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: timestamps go backwards"),
+    ("mooncake_duplicate", "m.jsonl",
+     '{"timestamp": 1, "input_length": 5, "output_length": 3}\n'
+     '{"timestamp": 1, "input_length": 5, "output_length": 3}\n',
+     ["tenants.chat.arrival.trace.format=mooncake", "tenants.chat.arrival.trace.duplicates=error"],
+     "m.jsonl:2: duplicate timestamp"),
+    ("mooncake_empty", "m.jsonl", "\n", ["tenants.chat.arrival.trace.format=mooncake"],
+     "m.jsonl:1: empty trace file"),
+    ("mooncake_encoding", "m.jsonl", b'{"timestamp": 0, "input_length": 5, "output_length": 3}\n\xff\n',
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: not UTF-8"),
+]
+
+
+def run_main(args, tmp_path, monkeypatch, capsys):
+    """``python -m sim <args>`` in this process: (exit status, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["sim", *args, f"hydra.run.dir={tmp_path / 'out'}",
+                                      "output.plots=false", "output.progress=false"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main()
+    return e.value.code, capsys.readouterr().err
+
+
+def assert_one_clear_line(status, err, expected):
+    assert status == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and expected in lines[0], err
+
+
+@pytest.mark.parametrize("overrides,expected", [c[1:] for c in CONFIG_CASES],
+                         ids=[c[0] for c in CONFIG_CASES])
+def test_bad_config_is_one_line_naming_the_key(overrides, expected, tmp_path, monkeypatch, capsys):
+    status, err = run_main(["horizon_s=5", *overrides], tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "config key " + expected)
+
+
+@pytest.mark.parametrize("name,content,extra,expected", [c[1:] for c in TRACE_CASES],
+                         ids=[c[0] for c in TRACE_CASES])
+def test_malformed_trace_is_one_line_naming_file_and_line(name, content, extra, expected, tmp_path,
+                                                           monkeypatch, capsys):
+    p = tmp_path / name
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    status, err = run_main(["horizon_s=5", "tenants.chat.arrival.kind=trace",
+                            f"tenants.chat.arrival.trace.path={p}", *extra],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, f"{p.parent}/{expected}")
+
+
+def test_missing_trace_file_names_the_key(tmp_path, monkeypatch, capsys):
+    status, err = run_main(["tenants.chat.arrival.kind=trace",
+                            f"tenants.chat.arrival.trace.path={tmp_path / 'nope.csv'}"],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "config key 'tenants.chat.arrival.trace.path': trace file not found")
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["-m", "seed=a,b"], "config key 'seed': Value 'a' of type 'str' could not be converted to Integer"),
+    (["-m", "horizon_s=x,1"], "config key 'horizon_s': Value 'x' of type 'str' could not be converted"),
+    (["horizon_s=5", "tenants.chat.model=GPT-9"], "config key 'tenants.chat.model'"),
+], ids=["sweep_seed", "sweep_horizon", "plain_run"])
+def test_a_real_process_exits_2_with_one_line(args, expected, tmp_path):
+    r = cli(*args, f"hydra.sweep.dir={tmp_path / 'sweep'}", f"hydra.run.dir={tmp_path / 'run'}",
+            cwd=tmp_path)
+    assert_one_clear_line(r.returncode, r.stderr, expected)
+    assert not (tmp_path / "sweep" / "0" / "done.json").exists()  # no job ran
+
+
+def test_hydra_full_error_keeps_the_traceback_for_debugging(tmp_path):
+    import os
+
+    r = subprocess.run([sys.executable, "-m", "sim", "engine=turbo", f"hydra.run.dir={tmp_path}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    assert r.returncode != 0 and "Traceback" in r.stderr
