@@ -12,6 +12,7 @@ from sim.errors import InputError
 from sim.invariants import check_outputs
 from sim.metrics.events import ledger_frame
 from sim.metrics.summary import requests_frame, summarize
+from sim.overload import stability_notes  # noqa: F401  (re-exported for the other jobs)
 from sim.runner import Result, job, progress_printer, write_outputs
 from sim.simulate import simulate
 from sim.workload import build_workload
@@ -59,20 +60,6 @@ def frames(cfg, workload, runs, catalog):
     requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
                 if parts else pd.DataFrame())
     return summary, requests
-
-
-def stability_notes(workload, runs) -> list[str]:
-    """Warn when a setup could not keep up with the offered load."""
-    notes = []
-    for r in runs:
-        log = r.log
-        offered = int((log.outcome != 0).sum())  # every request this setup was offered ended
-        rejected = int((log.outcome == 2).sum())
-        failed = int((log.outcome == 3).sum())
-        if offered and (rejected + failed) / offered > 0.01:
-            notes.append(f"{r.setup}: {rejected} rejected and {failed} failed of {offered} "
-                         "requests: the setup is unstable or undersized at this load.")
-    return notes
 
 
 def setup_tables(runs) -> dict:

@@ -1,0 +1,96 @@
+"""Is a setup keeping up with the offered load? The end-of-run stability check.
+
+Queues are bounded (``dedicated.max_queue``, ``serverless.max_queue``): beyond the bound a
+request is rejected with ``queue_full``, so an overloaded run finishes in bounded memory.
+It is then unstable at this load, and :func:`stability` says so with numbers from the run:
+
+* offered output tokens per second (the requests that arrived within the horizon);
+* the sustainable throughput: output tokens per second completed between the 10 % and 70 %
+  quantiles of the completion times (:func:`sim.metrics.steady.steady_rates`), which is
+  the replicas' saturated throughput when they are overloaded (and the served load when
+  they are not);
+* the requests turned away for capacity (rejected or failed, except rate limits and
+  requests too large for any replica), by reason;
+* the backlog when arrivals stopped: requests that had arrived by the horizon and were
+  still waiting for a replica.
+
+A setup is flagged when more than 1 % of its offered requests were turned away for
+capacity, or when more than 5 % (and more than 10 requests) were still waiting at the
+horizon (the queue grew faster than it drained). Closed loops regulate themselves and are
+never flagged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from sim.invariants import offered_mask
+from sim.metrics.log import COMPLETED, FAILED, REJECTED
+from sim.metrics.steady import steady_rates
+
+TURNED_AWAY_SHARE = 0.01
+BACKLOG_SHARE = 0.05
+BACKLOG_MIN = 10
+NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity")  # reasons that are not overload
+
+
+def stability(workload, run) -> dict | None:
+    """The numbers above for one setup's run, with ``unstable`` set; None for closed loops."""
+    if workload.closed:
+        return None
+    log = run.log
+    h = float(workload.horizon_s)
+    offered = offered_mask(workload, run)
+    arrived = offered & (log.arrival_s <= h)
+    n = int(arrived.sum())
+    if n == 0:
+        return None
+    out = workload.output_tokens
+    oc = log.outcome
+    names = log.reasons.names
+    reasons = Counter(names[c] for c in log.reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
+    capacity = {r: k for r, k in reasons.items() if not r.startswith(NOT_CAPACITY)}
+    turned = sum(capacity.values())
+    with np.errstate(invalid="ignore"):
+        waiting = arrived & (((oc == COMPLETED) & (log.admit_s > h))
+                             | ((oc == FAILED) & (log.reason == _code(log, "unfinished_at_end"))))
+    backlog = int(waiting.sum())
+    done = arrived & (oc == COMPLETED)
+    try:
+        _, sustainable = steady_rates(log.finish_s[done], out[done].astype(float))
+    except ValueError:  # too few completions to tell
+        sustainable = float(out[done].sum()) / max(run.period_s, h)
+    unstable = turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)
+    return {"setup": run.setup, "requests": n, "offered_rps": n / h,
+            "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,
+            "turned_away": turned, "reasons": dict(sorted(capacity.items())),
+            "backlog_at_horizon": backlog, "unstable": bool(unstable)}
+
+
+def _code(log, name: str) -> int:
+    return log.reasons.names.index(name) if name in log.reasons.names else -1
+
+
+def warning_line(s: dict) -> str:
+    why = []
+    if s["turned_away"]:
+        rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
+        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests turned away ({rs})")
+    if s["backlog_at_horizon"]:
+        why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
+    return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
+            f"tok/s ({s['offered_rps']:.3g} req/s) against a sustainable {s['sustainable_tok_s']:,.0f} "
+            f"tok/s (measured while serving); " + "; ".join(why)
+            + ". Queues are bounded by max_queue; add capacity or lower the load.")
+
+
+def stability_notes(workload, runs) -> list[str]:
+    """One warning line per setup that could not keep up with the offered load."""
+    notes = []
+    for r in runs:
+        s = stability(workload, r)
+        if s is not None and s["unstable"]:
+            notes.append(warning_line(s))
+    return notes

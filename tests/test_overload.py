@@ -1,0 +1,103 @@
+"""Overload: bounded queues, rejections with a reason, and the end-of-run stability warning."""
+
+import numpy as np
+import pytest
+
+import sim
+from sim.jobs import simulate_setups
+from sim.metrics.log import COMPLETED, REJECTED
+from sim.overload import stability
+
+RATE = "tenants.chat.arrival.rate_rps"
+BASE = ["horizon_s=60", "drain_s=600", "output.plots=false"]
+
+
+def max_waiting(log) -> int:
+    """Most requests waiting for a replica at once, from the log alone: each completed
+    request waits from its arrival to its admission (rejected ones never queue). Arrivals
+    count before admissions at equal times, so this can only overestimate."""
+    done = log.outcome == COMPLETED
+    t = np.concatenate([log.arrival_s[done], log.admit_s[done]])
+    step = np.concatenate([np.ones(done.sum()), -np.ones(done.sum())])
+    order = np.lexsort((-step, t))
+    return int(np.cumsum(step[order]).max())
+
+
+@pytest.fixture(scope="module")
+def light():
+    cfg = sim.compose(BASE + [f"{RATE}=3"])
+    workload, runs, _ = simulate_setups(cfg)
+    return workload, runs[0]
+
+
+def test_a_light_run_does_not_warn(light, tmp_path):
+    workload, run = light
+    s = stability(workload, run)
+    assert not s["unstable"] and s["turned_away"] == 0 and s["backlog_at_horizon"] <= 2
+    # unsaturated, the steady-state throughput is the offered load: 3 req/s x ~256 tokens;
+    # over a 60 s window of ~110 completions with lognormal cv 1 lengths the estimate's
+    # sd is about 14 %, so a factor of 1.6 either way cannot be noise
+    assert s["offered_tok_s"] / 1.6 < s["sustainable_tok_s"] < s["offered_tok_s"] * 1.6
+    res = sim.run(BASE + [f"{RATE}=3"], output_dir=tmp_path)
+    assert not any("unstable" in n for n in res.notes)
+    assert "unstable" not in (tmp_path / "report.md").read_text()
+
+
+def test_ten_times_overloaded_dedicated_run_is_bounded_rejects_and_warns(light, tmp_path, capsys):
+    # the light run's steady throughput tells us nothing about capacity; measure the pool's
+    # saturated throughput in the overloaded run itself and check the run really is ~10x over
+    rate = 240  # one H100 serves about 24 req/s of these lengths (conf/experiment/burst.yaml)
+    bound = 500
+    over = BASE + [f"{RATE}={rate}", f"dedicated.max_queue={bound}"]
+    cfg = sim.compose(over)
+    workload, runs, _ = simulate_setups(cfg)
+    run = runs[0]
+    log = run.log
+    s = stability(workload, run)
+    assert s["unstable"]
+    assert s["offered_tok_s"] > 5 * s["sustainable_tok_s"]
+    # requests beyond the bound are turned away at once, with the reason
+    rej = log.outcome == REJECTED
+    assert rej.sum() > 0.8 * log.n  # at ~10x, most of the offered load cannot be served
+    assert set(log.reasons.names[c] for c in np.unique(log.reason[rej])) == {"queue_full"}
+    assert (log.outcome[~rej] == COMPLETED).all()
+    assert s["reasons"] == {"queue_full": int(rej.sum())}
+    # the queue never held more than its bound (from the log's own times)
+    assert bound - 5 < max_waiting(log) <= bound
+    # the saturated throughput is what the replica delivered while the queue was full
+    h = workload.horizon_s
+    served = (log.outcome == COMPLETED) & (log.finish_s <= h)
+    delivered = workload.output_tokens[served].sum() / h
+    assert delivered == pytest.approx(s["sustainable_tok_s"], rel=0.15)
+    # the CLI path: one warning line on the console and in report.md, with both figures
+    res = sim.run(over, output_dir=tmp_path)
+    warn = [n for n in res.notes if "unstable" in n]
+    assert len(warn) == 1
+    assert f"offered {s['offered_tok_s']:,.0f} output tok/s" in warn[0]
+    assert f"sustainable {s['sustainable_tok_s']:,.0f} tok/s" in warn[0]
+    assert warn[0] in (tmp_path / "report.md").read_text()
+    from sim.report.console import print_result
+
+    print_result(res, cfg)
+    out = capsys.readouterr().out
+    assert sum("is unstable at this load" in ln for ln in out.splitlines()) == 1
+
+
+def test_an_unbounded_queue_that_keeps_growing_is_flagged_by_its_backlog():
+    cfg = sim.compose(BASE + [f"{RATE}=60", "horizon_s=30", "dedicated.max_queue=1000000000"])
+    workload, runs, _ = simulate_setups(cfg)
+    s = stability(workload, runs[0])
+    assert s["turned_away"] == 0  # nothing rejected: everything waits, and is served in the drain
+    assert (runs[0].log.outcome == COMPLETED).all()
+    assert s["unstable"] and s["backlog_at_horizon"] > 0.2 * s["requests"]
+
+
+def test_every_setup_bounds_its_queue_by_default():
+    cfg = sim.compose([])
+    from sim.platform import SETUPS
+
+    for name in SETUPS:
+        bound = cfg.get(name, {}).get("max_queue") if name in cfg else None
+        if bound is None:  # a composite setup bounds its parts' queues
+            continue
+        assert 1 <= int(bound) <= 10 ** 6, name
