@@ -149,7 +149,8 @@ def summarize(workload, run, prices) -> pd.DataFrame:
     n_user = workload.n_user_tenants
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
-        model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
+        model = (workload.models[int(workload.model[sel][0])] if sel.any()
+                 else getattr(workload, "tenant_model", {}).get(name, ""))
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
         rows.append(r)
