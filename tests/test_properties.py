@@ -1,9 +1,10 @@
 """Property-based: random valid configurations on short horizons keep every invariant.
 
 Hypothesis draws tenants (1-3; Poisson, Gamma or on-off arrivals at various rates; prompt
-and output lengths down to one token), dedicated pool sizes, routers and queue bounds,
+and output lengths down to one token), dedicated pool sizes, routers, queue bounds and burst
+replicas (local and remote),
 serverless pool sizes, keep-alives, waits and billing, failures, the engine, and a subset of
-the registered setups (a setup registered later joins automatically). Each example is run
+the registered setups, background tenants (a setup registered later joins automatically). Each example is run
 through the same path as ``python -m sim``; :func:`sim.simulate.simulate` and
 :func:`sim.jobs.frames` raise on any broken invariant (sim/invariants.py), and the test
 checks the exactly-once counts against the summary on top. Derandomised, so CI sees the
@@ -68,6 +69,16 @@ def configs(draw):
               f"dedicated.failures.mtbf_gpu_hours={draw(st.floats(0.002, 0.05))}",
               f"dedicated.failures.mttr_s={draw(st.floats(0, 10))}",
               f"dedicated.failures.max_attempts={draw(st.integers(1, 3))}"]
+    if draw(st.booleans()):
+        o += ["dedicated.burst.enabled=true", "dedicated.burst.need_node=false",
+              "dedicated.burst.image_cached=true",
+              f"dedicated.burst.wait_threshold_s={draw(st.floats(0.1, 5))}",
+              f"dedicated.burst.max_replicas={draw(st.integers(0, 2))}",
+              f"dedicated.burst.remote.max_replicas={draw(st.integers(0, 2))}",
+              f"dedicated.burst.remote.rtt_s={draw(st.floats(0, 0.3))}"]
+    if draw(st.booleans()):  # noisy neighbours: only setups with a shared pool serve them
+        o += [f"background.synthetic.tenants={draw(st.integers(1, 4))}",
+              f"background.synthetic.rate_rps={draw(st.floats(0.1, 5))}"]
     o += [f"serverless.pool.H100.nodes={draw(st.integers(1, 2))}",
           f"serverless.pool.H100.gpus_per_node={draw(st.integers(1, 4))}",
           f"serverless.keepalive.idle_s={draw(st.floats(1, 120))}",
@@ -90,9 +101,16 @@ def test_random_valid_configs_keep_every_invariant(overrides):
         oc = run.log.outcome
         assert not (oc[offered] == PENDING).any()
         rows = summary[summary["setup"] == run.setup].set_index("tenant")
-        for ti, name in enumerate(workload.tenants):
-            sel = offered & (workload.tenant == ti)
+        user = workload.user_mask()
+        groups = [(name, offered & (workload.tenant == ti))
+                  for ti, name in enumerate(workload.tenants[:workload.n_user_tenants])]
+        groups.append(("__all__", offered & user))
+        if run.background:  # the shared pool served the background tenants: one row for them
+            groups.append(("__background__", offered & ~user))
+        else:
+            assert (oc[~offered] == PENDING).all()
+        for name, sel in groups:
             counts = [int(np.count_nonzero(sel & (oc == k))) for k in (COMPLETED, REJECTED, FAILED)]
             assert sum(counts) == int(sel.sum())
             assert [int(rows.loc[name, c]) for c in ("completed", "rejected", "failed")] == counts
-        assert int(rows.loc["__all__", "requests"]) == int(offered.sum())
+            assert int(rows.loc[name, "requests"]) == int(sel.sum())
