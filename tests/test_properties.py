@@ -1,14 +1,13 @@
 """Property-based: random valid configurations on short horizons keep every invariant.
 
 Hypothesis draws tenants (1-3; Poisson, Gamma or on-off arrivals at various rates; prompt
-and output lengths down to one token), dedicated pool sizes, routers, queue bounds and burst
-replicas (local and remote),
-serverless pool sizes, keep-alives, waits and billing, failures, the engine, and a subset of
-the registered setups, background tenants (a setup registered later joins automatically). Each example is run
-through the same path as ``python -m sim``; :func:`sim.simulate.simulate` and
-:func:`sim.jobs.frames` raise on any broken invariant (sim/invariants.py), and the test
-checks the exactly-once counts against the summary on top. Derandomised, so CI sees the
-same examples every time.
+and output lengths down to one token), dedicated pool sizes, routers, queue bounds, burst
+replicas (local and remote) and failures, serverless pool sizes, keep-alives, waits and
+billing, background tenants, the engine, and a subset of the registered setups (a setup
+registered later joins automatically). Each example runs through the same path as
+``python -m sim``: :func:`sim.simulate.simulate` and :func:`sim.jobs.frames` raise on any
+broken invariant (sim/invariants.py), and the test checks the exactly-once counts against
+the summary on top. Derandomised, so CI sees the same examples every time.
 """
 
 import numpy as np
