@@ -110,6 +110,17 @@ def _open_count(b, log, i, j, s):
     log.open = 1
 
 
+def test_a_tenant_without_requests_still_pays_for_its_models_gpus():
+    """Found by the property test: a pool whose tenants sent nothing lost its cost."""
+    res = sim.run(BASE + ["tenants={quiet: {model: qwen3-32b, arrival: {rate_rps: 0.001}}}"])
+    s = res.summary.set_index("tenant")
+    assert s.loc["quiet", "requests"] == 0 and s.loc["quiet", "model"] == "qwen3-32b"
+    # one H100 for the whole billing period, at the reserved price (dedicated default)
+    h100 = sim.compose([]).catalog.gpus.H100.reserved_usd_per_hour
+    assert s.loc["quiet", "cost_usd"] == pytest.approx(s.loc["quiet", "period_s"] / 3600 * h100)
+    assert s.loc["__all__", "cost_usd"] == pytest.approx(s.loc["chat", "cost_usd"] + s.loc["quiet", "cost_usd"])
+
+
 def _cost_components(b, log, i, j, s):
     b.ledger.append(copy.copy(b.ledger[0]))
     b.ledger[-1].model = "qwen3-32b"  # a pool no tenant calls: its cost would be lost
@@ -176,13 +187,16 @@ REAL_RUNS = [
      "dedicated.failures.mttr_s=5", "dedicated.failures.max_attempts=2"],
     ["background.synthetic.tenants=3", "background.synthetic.rate_rps=2"],
     ["tenants.chat.arrival.rate_rps=40", "dedicated.max_queue=5", "serverless.max_queue=5"],
+    ["engine=step", "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.003",
+     "dedicated.failures.mttr_s=5", "dedicated.failures.max_attempts=3"],
     ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=4",
      "calibration.closed_loop_requests_per_client=5"],
 ]
 
 
 @pytest.mark.parametrize("extra", REAL_RUNS, ids=["one_token", "remote_burst", "failures",
-                                                   "background", "overload", "closed"])
+                                                   "background", "overload", "step_retries",
+                                                   "closed"])
 def test_real_runs_of_every_registered_setup_pass(extra):
     _every_setup(extra)
 
