@@ -189,6 +189,9 @@ REAL_RUNS = [
     ["tenants.chat.arrival.rate_rps=40", "dedicated.max_queue=5", "serverless.max_queue=5"],
     ["engine=step", "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.003",
      "dedicated.failures.mttr_s=5", "dedicated.failures.max_attempts=3"],
+    ["tenants.chat.arrival.rate_rps=40", "hybrid.placement={llama31-8b: dedicated}",
+     "+dedicated.replicas.llama31-8b=1",
+     "hybrid.shadow_fraction=0.5"],
     ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=4",
      "calibration.closed_loop_requests_per_client=5"],
 ]
@@ -196,7 +199,7 @@ REAL_RUNS = [
 
 @pytest.mark.parametrize("extra", REAL_RUNS, ids=["one_token", "remote_burst", "failures",
                                                    "background", "overload", "step_retries",
-                                                   "closed"])
+                                                   "hybrid_spill_shadow", "closed"])
 def test_real_runs_of_every_registered_setup_pass(extra):
     _every_setup(extra)
 
@@ -216,3 +219,7 @@ def test_the_corner_cases_happen():
     assert row["retries"] > 0 and row["failed"] > 0
     s = _every_setup(REAL_RUNS[4]).summary
     assert (s.loc[s["tenant"] == "__all__", "rejected"] > 0).all()
+    if "hybrid" in SETUPS:
+        res = _every_setup(REAL_RUNS[6])
+        req = res.requests[res.requests["setup"] == "hybrid"]
+        assert req["spilled"].any() and len(res.tables["hybrid_shadow"])

@@ -3,7 +3,7 @@
 Hypothesis draws tenants (1-3; Poisson, Gamma or on-off arrivals at various rates; prompt
 and output lengths down to one token), dedicated pool sizes, routers, queue bounds, burst
 replicas (local and remote) and failures, serverless pool sizes, keep-alives, waits and
-billing, background tenants, the engine, and a subset of the registered setups (a setup
+billing, hybrid placement, spillover and shadow copies, background tenants, the engine, and a subset of the registered setups (a setup
 registered later joins automatically). Each example runs through the same path as
 ``python -m sim``: :func:`sim.simulate.simulate` and :func:`sim.jobs.frames` raise on any
 broken invariant (sim/invariants.py), and the test checks the exactly-once counts against
@@ -78,6 +78,14 @@ def configs(draw):
     if draw(st.booleans()):  # noisy neighbours: only setups with a shared pool serve them
         o += [f"background.synthetic.tenants={draw(st.integers(1, 4))}",
               f"background.synthetic.rate_rps={draw(st.floats(0.1, 5))}"]
+    if "hybrid" in SETUPS:  # placement, spillover and shadow copies
+        place = {m: draw(st.sampled_from(["dedicated", "serverless"])) for m in MODELS}
+        o += [f"hybrid.placement={as_yaml(place)}",
+              f"hybrid.spillover.enabled={draw(st.booleans())}",
+              f"hybrid.spillover.wait_threshold_s={draw(st.floats(0.05, 5))}",
+              f"hybrid.spillover.max_queue={draw(st.sampled_from(['null', 1, 5, 50]))}",
+              f"hybrid.spillover.cold_aware={draw(st.booleans())}",
+              f"hybrid.shadow_fraction={draw(st.sampled_from([0.0, 0.3, 1.0]))}"]
     o += [f"serverless.pool.H100.nodes={draw(st.integers(1, 2))}",
           f"serverless.pool.H100.gpus_per_node={draw(st.integers(1, 4))}",
           f"serverless.keepalive.idle_s={draw(st.floats(1, 120))}",

@@ -717,8 +717,10 @@ class ServerlessPlatform:
                 row.loading_s = max(t_end - row.start_s, 0.0)
             row.start_s = min(row.start_s, t_end)
             row.end_s = min(max(row.end_s, row.start_s), t_end)
-            row.busy_s = min(row.busy_s, row.end_s - row.start_s)
             row.loading_s = min(row.loading_s, row.end_s - row.start_s)
+            # serving follows loading; work past t_end (a hybrid's shadow copies, outside the
+            # log, can keep a replica busy after the last logged request) is not in the row
+            row.busy_s = min(row.busy_s, row.end_s - row.start_s - row.loading_s)
 
     def cold_starts(self) -> pd.DataFrame:
         cols = ["replica", "model", "node", "tier", "prewarm", "start_s", "provision_s",
