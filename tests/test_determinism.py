@@ -15,12 +15,17 @@ import pytest
 import yaml
 
 import sim
+from sim.platform import SETUPS
 
 FILES = ("summary.csv", "requests.parquet", "replicas.csv")
-# both registered setups on bursty traffic, so cold starts, queueing and rejections all occur
-COMMON = ["horizon_s=30", "output.plots=false", "setups=[dedicated,serverless]",
+# every registered setup on bursty traffic, so cold starts, queueing, rejections and (for a
+# hybrid) spillover and shadow copies all occur
+COMMON = ["horizon_s=30", "output.plots=false", "setups=[all]",
           "tenants.chat.arrival.kind=gamma", "tenants.chat.arrival.cv=3",
           "tenants.chat.arrival.rate_rps=6", "serverless.max_queue=20"]
+if "hybrid" in SETUPS:
+    COMMON += ["hybrid.placement={llama31-8b: dedicated}", "++dedicated.replicas.llama31-8b=1",
+               "hybrid.spillover.max_queue=1", "hybrid.shadow_fraction=0.3"]
 
 
 def digests(folder) -> dict:

@@ -190,7 +190,7 @@ REAL_RUNS = [
     ["engine=step", "dedicated.failures.mode=random", "dedicated.failures.mtbf_gpu_hours=0.003",
      "dedicated.failures.mttr_s=5", "dedicated.failures.max_attempts=3"],
     ["tenants.chat.arrival.rate_rps=40", "hybrid.placement={llama31-8b: dedicated}",
-     "+dedicated.replicas.llama31-8b=1",
+     "++dedicated.replicas.llama31-8b=1",
      "hybrid.shadow_fraction=0.5"],
     ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=4",
      "calibration.closed_loop_requests_per_client=5"],
