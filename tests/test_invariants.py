@@ -223,3 +223,21 @@ def test_the_corner_cases_happen():
         res = _every_setup(REAL_RUNS[6])
         req = res.requests[res.requests["setup"] == "hybrid"]
         assert req["spilled"].any() and len(res.tables["hybrid_shadow"])
+
+
+def test_every_run_checks_its_invariants_and_fails_loudly(monkeypatch):
+    """A setup bug (here: the log loses a token of each completion) stops ``sim.run``."""
+    from sim.metrics.log import RequestLog
+
+    flush = RequestLog.flush
+
+    def lossy(self):
+        n = len(self._done)
+        ids = [b[0] for b in self._done]
+        flush(self)
+        if n:
+            self.tokens_out[ids] -= 1
+
+    monkeypatch.setattr(RequestLog, "flush", lossy)
+    with pytest.raises(InvariantError, match="different number of output tokens"):
+        sim.run(BASE)
