@@ -142,12 +142,13 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)
         for mi, ti in zip((pairs // 65536).tolist(), (pairs % 65536).tolist()):
             tenants_of_model[workload.models[mi]].append(ti)
-    # a tenant that sent nothing still pays for its model's GPUs (pipeline tenants excluded)
-    known = getattr(workload, "tenant_model", None) or {}
-    calling = {ti for tids in tenants_of_model.values() for ti in tids}
+    # a tenant still pays for the GPUs of a model it calls by config but sent nothing to in
+    # the horizon (a quiet tenant, a conditional pipeline stage that never ran)
+    configured = getattr(workload, "tenant_models", None) or {}
     for ti, t in enumerate(workload.tenants):
-        if ti not in calling and t in known:
-            tenants_of_model[known[t]].append(ti)
+        for m in configured.get(t, []):
+            if ti not in tenants_of_model[m]:
+                tenants_of_model[m].append(ti)
     for (model, tier), p in sorted(pools.items()):
         if (model, tier) in per_token_tiers:
             continue  # the provider's GPU time: billed per token below

@@ -3,9 +3,6 @@ key (or the file and line), exit status 2 and no traceback.
 
 Most entries run the CLI's ``main`` in-process (seconds for the whole catalogue); the
 sweep entries and one plain entry run ``python -m sim`` in a real process.
-
-Not covered yet: impossible pipeline graphs (cycles, unknown stages), because compound
-pipelines are not on main; add their entries here when ``pipelines`` lands.
 """
 
 import subprocess
@@ -44,6 +41,19 @@ CONFIG_CASES = [
      "'deployments.llama33-70b': llama33-70b on 1xL40S fp8 does not fit"),
     ("bad_slo", ["tenants.chat.slo_ttft_s=-1"], "'tenants.chat.slo_ttft_s'"),
     ("zero_replications", ["replications=0"], "'replications'"),
+    # impossible pipeline graphs
+    ("pipeline_cycle", ["pipelines={p: {stages: {a: {kind: tool, after: [b]}, "
+                        "b: {kind: tool, after: [a]}}}}", "tenants.chat.pipeline=p"],
+     "'pipelines.p.stages.a.after': the stages a, b form a cycle"),
+    ("pipeline_unknown_stage", ["pipelines={p: {stages: {a: {kind: tool, after: [nope]}}}}",
+                                "tenants.chat.pipeline=p"],
+     "'pipelines.p.stages.a.after': unknown stage 'nope'"),
+    ("pipeline_self_loop", ["pipelines={p: {stages: {a: {kind: tool, after: [a]}}}}",
+                            "tenants.chat.pipeline=p"],
+     "'pipelines.p.stages.a.after': a stage cannot come after itself"),
+    ("pipeline_unknown_model", ["pipelines={p: {stages: {a: {model: gpt-17}}}}",
+                                "tenants.chat.pipeline=p"], "'pipelines.p.stages.a.model'"),
+    ("pipeline_unknown", ["tenants.chat.pipeline=nope"], "'tenants.chat.pipeline': unknown pipeline"),
 ]
 
 # (id, file name, content (str or bytes), extra overrides, "<file>:<line>" + text expected)

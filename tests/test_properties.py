@@ -3,7 +3,9 @@
 Hypothesis draws tenants (1-3; Poisson, Gamma or on-off arrivals at various rates; prompt
 and output lengths down to one token), dedicated pool sizes, routers, queue bounds, burst
 replicas (local and remote) and failures, serverless pool sizes, keep-alives, waits and
-billing, hybrid placement, spillover and shadow copies, background tenants, the engine, and a subset of the registered setups (a setup
+billing, hybrid placement, spillover and shadow copies, background tenants, compound
+pipelines (random DAGs of model and tool stages, fan-out, conditional stages, pre-warm),
+the engine, and a subset of the registered setups (a setup
 registered later joins automatically). Each example runs through the same path as
 ``python -m sim``: :func:`sim.simulate.simulate` and :func:`sim.jobs.frames` raise on any
 broken invariant (sim/invariants.py), and the test checks the exactly-once counts against
@@ -21,6 +23,7 @@ from sim.metrics.log import COMPLETED, FAILED, PENDING, REJECTED
 from sim.platform import SETUPS
 
 MODELS = ["llama31-8b", "qwen3-32b"]
+PIPELINES = "pipelines" in sim.compose([])  # compound pipelines (sim/pipeline.py)
 
 
 @st.composite
@@ -49,16 +52,44 @@ def as_yaml(d) -> str:
 
 
 @st.composite
+def pipeline(draw):
+    """A random DAG of 1-4 stages: each may wait for any earlier ones (so no cycle)."""
+    stages = {}
+    for i in range(draw(st.integers(1, 4))):
+        after = [f"s{j}" for j in range(i) if draw(st.booleans())]
+        sc = {"after": "[" + ",".join(after) + "]", "fanout": draw(st.integers(1, 3)),
+              "probability": draw(st.sampled_from([1.0, 1.0, 0.5]))}
+        if draw(st.integers(0, 3)) == 0:
+            sc.update(kind="tool", latency={"kind": "exponential", "mean_s": draw(st.floats(0, 0.5))})
+        else:
+            sc.update(model=draw(st.sampled_from(MODELS + ["bge-large-en"])),
+                      input={"kind": "lognormal", "mean": draw(st.integers(8, 2000)), "cv": 0.5},
+                      output={"kind": "fixed", "mean": draw(st.integers(1, 200))})
+        stages[f"s{i}"] = sc
+    return {"prewarm": draw(st.booleans()), "stages": stages}
+
+
+@st.composite
 def configs(draw):
     n = draw(st.integers(1, 3))
     tenants = dict(draw(tenant(f"t{i}")) for i in range(n))
+    pipes = {}
+    if PIPELINES and draw(st.booleans()):  # compound requests for one tenant
+        pipes["p"] = draw(pipeline())
+        tenants["t0"]["pipeline"] = "p"
+    if pipes:
+        o_pipes = [f"pipelines={as_yaml(pipes)}"]
+    else:
+        o_pipes = []
     setups = draw(st.lists(st.sampled_from(sorted(SETUPS)), min_size=1, max_size=len(SETUPS),
                            unique=True))
     o = [f"tenants={as_yaml(tenants)}", f"setups=[{','.join(setups)}]",
          f"seed={draw(st.integers(0, 10 ** 6))}", f"horizon_s={draw(st.floats(5, 40))}",
          f"drain_s={draw(st.sampled_from([0, 5, 60, 600]))}",
          f"engine={draw(st.sampled_from(['fluid', 'fluid', 'step']))}",
-         "output.plots=false", "output.report=false"]
+         "output.plots=false", "output.report=false", *o_pipes]
+    for m in ["bge-large-en"] if pipes else []:
+        o.append(f"++dedicated.replicas.{m}={draw(st.integers(1, 2))}")
     for m in MODELS:
         o.append(f"+dedicated.replicas.{m}={draw(st.integers(1, 3))}")
     o += [f"dedicated.router={draw(st.sampled_from(['central', 'jsq', 'round_robin']))}",

@@ -150,7 +150,7 @@ def summarize(workload, run, prices) -> pd.DataFrame:
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
-                 else getattr(workload, "tenant_model", {}).get(name, ""))
+                 else (getattr(workload, "tenant_models", {}).get(name) or [""])[0])
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
         rows.append(r)

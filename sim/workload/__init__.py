@@ -42,9 +42,9 @@ class Workload:
     # stages (no GPU) have pseudo-models ``tool:<pipeline>/<stage>`` at the end of ``models``
     pipelines: object = None  # PipelineRequests | None
     tools: int = 0
-    # the model each tenant calls, also for tenants that sent no request in the horizon
-    # (their model's GPUs are still billed to them)
-    tenant_model: dict[str, str] = field(default_factory=dict)
+    # the models each tenant calls by config (a pipeline tenant: its stages' models), also
+    # those it sent no request to in the horizon: their GPUs are still billed to it
+    tenant_models: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -269,8 +269,9 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         closed=closed,
         slo_ttft_s=slo,
         background_tenants=len(bg), background_models=len(bg_models),
-        tenant_model={**{n: cfg.tenants[n].model for n in tenants if n not in piped},
-                      **{b.name: b.model for b in bg}},
+        tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
+                              if n in piped else [cfg.tenants[n].model]) for n in tenants},
+                       **{b.name: [b.model] for b in bg}},
     )
     if piped:
         from sim.workload.pipelines import append_stage_requests
