@@ -241,3 +241,17 @@ def test_every_run_checks_its_invariants_and_fails_loudly(monkeypatch):
     monkeypatch.setattr(RequestLog, "flush", lossy)
     with pytest.raises(InvariantError, match="different number of output tokens"):
         sim.run(BASE)
+
+
+def test_a_pipeline_stage_that_never_ran_still_bills_its_models_gpus():
+    """Found by the property test: a conditional stage that never ran left its model's
+    dedicated replica unattributed (the run now raises if any GPU cost is lost)."""
+    res = sim.run(BASE + ["pipelines={p: {stages: {a: {model: llama31-8b}, "
+                          "b: {model: qwen3-32b, after: [a], probability: 0.0}}}}",
+                          "tenants.chat.pipeline=p", "++dedicated.replicas.qwen3-32b=1"])
+    s = res.summary.set_index("tenant")
+    gpus = res.tables["replicas"]
+    assert (gpus["model"] == "qwen3-32b").any()
+    # two H100s (one per model) for the whole period, all billed to the one tenant
+    h100 = sim.compose([]).catalog.gpus.H100.reserved_usd_per_hour
+    assert s.loc["chat", "cost_usd"] == pytest.approx(2 * s.loc["chat", "period_s"] / 3600 * h100)
