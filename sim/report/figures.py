@@ -108,6 +108,9 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
                     key=lambda t: (str(t) not in slos, -int(counts[t])))
     tenants = ranked[:MAX_TENANT_PANELS]
     panels = [("all tenants", requests, None)]
+    users = [t for t in counts.index if str(t) in slos]
+    if users and len(users) < len(counts):  # background tenants too: match summary's __all__
+        panels = [("all user tenants", requests[requests["tenant"].isin(users)], None)]
     if len(tenants) > 1:
         panels += [(f"tenant {t}", requests[requests["tenant"] == t], slos.get(str(t)))
                    for t in tenants]
