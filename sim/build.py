@@ -44,6 +44,7 @@ def deployment(cfg, catalog: Catalog, model: str) -> Deployment:
     if not 0 < dc.gpu_memory_utilization <= 1:
         raise InputError("must be in (0, 1]", key=key + ".gpu_memory_utilization")
     return Deployment(model=m, gpu=g, precision=dc.precision, kv_dtype=dc.kv_dtype, tp=int(dc.tp),
+                      pipeline=_enum(dc.get("parallelism", "tensor")) == "pipeline",
                       max_num_seqs=int(dc.max_num_seqs),
                       max_batched_tokens=int(dc.max_batched_tokens),
                       gpu_memory_utilization=float(dc.gpu_memory_utilization),

@@ -52,7 +52,8 @@ def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
         f"tenants.chat.input={_length(row['input'])}",
         f"tenants.chat.output={_length(row['output'])}",
         f"deployments={{{m}: {{gpu: {row['gpu']}, precision: {row['precision']}, tp: {row['tp']}, "
-        f"kv_dtype: {row.get('kv_dtype', 'bf16')}, max_num_seqs: {row['max_num_seqs']}, "
+        f"kv_dtype: {row.get('kv_dtype', 'bf16')}, parallelism: {row.get('parallelism', 'tensor')}, "
+        f"max_num_seqs: {row['max_num_seqs']}, "
         f"max_batched_tokens: {row['max_batched_tokens']}, "
         f"gpu_memory_utilization: {row['gpu_memory_utilization']}}}}}",
         f"dedicated.replicas.{m}=1", "dedicated.max_queue=100000000",

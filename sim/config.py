@@ -79,6 +79,11 @@ class PerfKind(Enum):
     table = "table"
 
 
+class Parallelism(Enum):
+    tensor = "tensor"  # every GPU holds a shard of every layer; all-reduce per layer
+    pipeline = "pipeline"  # each GPU holds a range of layers (a stage); one hand-off per stage
+
+
 @dataclass
 class PerfConfig:
     kind: PerfKind = PerfKind.roofline
@@ -95,7 +100,8 @@ class DeploymentConfig:
     gpu: str = "H100"
     precision: str = "fp8"
     kv_dtype: str = "bf16"
-    tp: int = 1
+    tp: int = 1  # GPUs per replica: tensor-parallel degree, or stages with parallelism: pipeline
+    parallelism: Parallelism = Parallelism.tensor
     max_num_seqs: int = 256
     max_batched_tokens: int = 8192
     gpu_memory_utilization: float = 0.9

@@ -92,3 +92,32 @@ def test_roofline_single_request_matches_published_concurrency_one(catalog):
     dep, perf = make_perf(catalog, "llama33-70b", "H100", "fp8", 2)
     itl = perf.step_time(1, 0, 5250, 5251)
     assert itl == pytest.approx(0.0186, rel=0.25)
+
+
+def test_pipeline_step_time_by_hand(catalog):
+    """A pipeline replica (the MLPerf H100 Llama-2-70B engine is TP1 x PP2): each of the two
+    GPUs holds half the layers; with two micro-batches in flight an iteration costs each GPU
+    half the FLOPs and half the KV reads, its weights read twice (once per micro-batch) and
+    one hand-off of the activations instead of two all-reduces per layer."""
+    from sim.perf import Deployment, RooflinePerf
+
+    m, g = catalog.models["llama2-70b"], catalog.gpus["H100"]
+    dep = Deployment(m, g, "fp8", "fp8", 2, 1024, 1024, 0.95, pipeline=True)
+    perf = RooflinePerf(dep)
+    eff = g.efficiency_for("fp8")
+    bw = g.bandwidth_tbps * 1e12 * eff.memory
+    flops = g.peak_flops("fp8") * eff.compute
+    d, p, kv, pairs = 300, 700, 200_000, 400_000
+    weights = m.weight_bytes("fp8") / 2 * 2  # half per GPU, read by both micro-batches
+    mem = (weights + kv * m.kv_bytes_per_token("fp8") / 2) / bw
+    comp = ((d + p) * 2 * m.active_params_b * 1e9 / 2 + pairs * 4 * m.layers * m.attn_heads * m.head_dim / 2) / flops
+    fixed = g.step_overhead_s + m.layers * g.layer_overhead_s + g.seq_overhead_s * (d + 1)
+    comm = 2 * g.allreduce_latency_s + (d + p) * m.hidden * 2 / (g.interconnect_gbps * 1e9)
+    assert perf.step_time(d, p, kv, pairs) == pytest.approx(max(mem, comp) + fixed + comm, rel=1e-12)
+    # the same GPUs as tensor shards: the same FLOPs, half the weight reads, all-reduces
+    tens = RooflinePerf(Deployment(m, g, "fp8", "fp8", 2, 1024, 1024, 0.95))
+    assert tens.kv_capacity_tokens == perf.kv_capacity_tokens
+    lone = 1, 0, 500, 501  # a lone decode is memory-bound: the pipeline reads all weights
+    assert perf.step_time(*lone) > tens.step_time(*lone)
+    big = 0, 1024, 0, 1024 * 1025 / 2  # a full prefill iteration is compute-bound: no all-reduce
+    assert perf.step_time(*big) < tens.step_time(*big)

@@ -46,10 +46,12 @@ class Deployment:
     max_batched_tokens: int = 8192
     gpu_memory_utilization: float = 0.9
     activation_reserve_gb: float = 2.0
+    pipeline: bool = False  # the tp GPUs are pipeline stages (layer ranges), not tensor shards
 
     @property
     def label(self) -> str:
-        return f"{self.model.key} on {self.tp}x{self.gpu.key} {self.precision}"
+        par = " pipeline" if self.pipeline and self.tp > 1 else ""
+        return f"{self.model.key} on {self.tp}x{self.gpu.key}{par} {self.precision}"
 
 
 class RooflinePerf:
@@ -69,7 +71,12 @@ class RooflinePerf:
     * compute: 2 x active parameters per token plus 4 x layers x query width per attention
       pair, at ``peak(precision) x efficiency.compute``;
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
-      ring all-reduces of the activations per layer.
+      ring all-reduces of the activations per layer;
+    * pipeline parallelism (``Deployment.pipeline``) gives each of the ``tp`` GPUs a range of
+      layers instead. With ``tp`` micro-batches in flight (TensorRT-LLM's scheduling) every
+      stage stays busy, so one iteration of the whole batch costs each GPU its share of the
+      FLOPs and KV reads, but its weights are read once per micro-batch (``tp`` times);
+      the activations cross each stage boundary once instead of two all-reduces per layer.
     """
 
     def __init__(self, dep: Deployment, runtime_speedup: float = 1.0):
@@ -79,7 +86,7 @@ class RooflinePerf:
         self.runtime_speedup = float(runtime_speedup)
         weight_bytes = m.weight_bytes(dep.precision)
         self.weight_bytes_per_gpu = weight_bytes / tp
-        kv_shards = min(tp, m.kv_heads)
+        kv_shards = tp if dep.pipeline else min(tp, m.kv_heads)
         self.kv_bytes_per_token_per_gpu = m.kv_bytes_per_token(dep.kv_dtype) / kv_shards
         self._bw = g.bandwidth_tbps * 1e12 * eff.memory
         self._flops = g.peak_flops(dep.precision) * eff.compute
@@ -87,7 +94,14 @@ class RooflinePerf:
         self._flops_per_pair = 4.0 * m.layers * m.attn_heads * m.head_dim / tp
         self._overhead = g.step_overhead_s + m.layers * g.layer_overhead_s
         self._per_seq = g.seq_overhead_s
-        if tp > 1:
+        # weights read per iteration: once per micro-batch with a pipeline (tp micro-batches)
+        self._weight_reads = tp if dep.pipeline else 1
+        if tp > 1 and dep.pipeline:
+            # each micro-batch hands its activations to the next stage once: per iteration,
+            # each GPU sends every token's hidden state once (BF16), with tp hand-offs
+            self._comm_fixed = tp * g.allreduce_latency_s
+            self._comm_per_token = m.hidden * 2.0 / (g.interconnect_gbps * 1e9)
+        elif tp > 1:
             ring = 2.0 * (tp - 1) / tp
             self._comm_fixed = 2 * m.layers * g.allreduce_latency_s
             self._comm_per_token = (2 * m.layers * m.hidden * 2.0 * ring
@@ -130,7 +144,7 @@ class RooflinePerf:
         else:
             wb = self._dense_bytes + self._expert_bytes * (
                 1.0 - self._expert_miss ** (tokens if tokens > 1.0 else 1.0))
-        mem = (wb + kv_tokens * self.kv_bytes_per_token_per_gpu) / self._bw
+        mem = (wb * self._weight_reads + kv_tokens * self.kv_bytes_per_token_per_gpu) / self._bw
         comp = (tokens * self._flops_per_token + attn_pairs * self._flops_per_pair) / self._flops
         t = (mem if mem > comp else comp) + self._overhead + self._per_seq * (
             decode_seqs + (1.0 if prefill_tokens else 0.0))
