@@ -27,9 +27,23 @@ from sim.metrics.steady import steady_rates
 from sim.runner import Result, job, write_outputs
 
 
+def _load() -> dict:
+    return yaml.safe_load(resources.files("sim.conf").joinpath("calibration_set.yaml").read_text())
+
+
 def load_rows() -> list[dict]:
-    text = resources.files("sim.conf").joinpath("calibration_set.yaml").read_text()
-    return yaml.safe_load(text)["rows"]
+    return _load()["rows"]
+
+
+def engine_speed(row: dict) -> float:
+    """The row's serving engine's speed relative to the tuned TensorRT-LLM runtime the
+    catalog's factors describe (``engines`` in calibration_set.yaml; one value per engine)."""
+    engines = _load()["engines"]
+    name = row.get("engine", "tensorrt-llm")
+    if name not in engines:
+        raise InputError(f"unknown engine {name!r} in calibration row {row['id']}; "
+                         f"known: {sorted(engines)}")
+    return float(engines[name])
 
 
 def _length(spec) -> str:
@@ -57,6 +71,7 @@ def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
         f"max_batched_tokens: {row['max_batched_tokens']}, "
         f"gpu_memory_utilization: {row['gpu_memory_utilization']}}}}}",
         f"dedicated.replicas.{m}=1", "dedicated.max_queue=100000000",
+        f"dedicated.runtime_speedup={engine_speed(row)}",
         *(extra or []),
     ]
 
