@@ -36,6 +36,8 @@ CONFIG_CASES = [
     ("zero_serverless_queue", ["setups=[serverless]", "serverless.max_queue=0"],
      "'serverless.max_queue': must be >= 1"),
     ("zero_tp", ["deployments.llama31-8b.tp=0"], "'deployments.llama31-8b.tp'"),
+    ("unknown_parallelism", ["deployments.llama31-8b.parallelism=expert"],
+     "'deployments.llama31-8b.parallelism': Invalid value 'expert'"),
     ("does_not_fit", ["tenants.chat.model=llama33-70b",
                       "deployments={llama33-70b: {gpu: L40S, precision: fp8, tp: 1}}"],
      "'deployments.llama33-70b': llama33-70b on 1xL40S fp8 does not fit"),
