@@ -207,7 +207,9 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
 
     units = {"output_tok_s": "output tokens/s", "ttft_s": "TTFT (s)", "itl_s": "inter-token latency (s)"}
     metrics = [m for m in units if m in set(table["metric"])]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 4.2), squeeze=False)
+    palette = plt.get_cmap("tab10").colors  # one colour per GPU class in every panel
+    gpu_colour = {g: palette[i % len(palette)] for i, g in enumerate(sorted(map(str, set(table["gpu"]))))}
     for ax, m in zip(axes[0], metrics):
         t = table[table["metric"] == m]
         lo = min(t["published"].min(), t["predicted"].min()) * 0.7
@@ -217,7 +219,8 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
                         label=f"±{100 * tolerance:.0f} %")
         ax.plot(xs, xs, color="#888888", lw=1)
         for gpu, g in t.groupby("gpu"):
-            ax.scatter(g["published"], g["predicted"], s=22, label=str(gpu))
+            ax.scatter(g["published"], g["predicted"], s=22, label=str(gpu),
+                       color=gpu_colour[str(gpu)])
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"published {units[m]}")
@@ -225,4 +228,5 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3)")
+    fig.tight_layout()
     return save(fig, out_dir, "calibration")
