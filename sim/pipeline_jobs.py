@@ -27,17 +27,9 @@ from sim.build import build_catalog
 from sim.errors import InputError
 from sim.metrics.summary import requests_frame, summarize
 from sim.pipeline import pipeline_summary, stage_summary
-from sim.runner import Result, job, progress_printer, write_outputs
+from sim.runner import Result, job, progress_printer, write_outputs, variant
 from sim.simulate import simulate
 from sim.workload import build_workload
-
-
-def variant(cfg, **dotted):
-    out = copy.deepcopy(cfg)
-    with open_dict(out):
-        for k, v in dotted.items():
-            OmegaConf.update(out, k, v, merge=False)
-    return out
 
 
 def first_pipeline_only(wl):

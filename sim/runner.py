@@ -43,6 +43,19 @@ def job(name: str):
 
 
 # ------------------------------------------------------------------------------ compose
+def variant(cfg, **dotted):
+    """A copy of ``cfg`` with dotted keys set (validated by the schema)."""
+    import copy
+
+    from omegaconf import open_dict
+
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        for k, v in dotted.items():
+            OmegaConf.update(out, k, v, merge=False)
+    return out
+
+
 def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>``."""
     from hydra import compose as hy_compose

@@ -21,29 +21,19 @@ its own tables and figure to the usual summary and per-request frames:
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from sim.build import build_catalog, setup_serves_background
 from sim.errors import InputError
 from sim.jobs import frames, model_prices, stability_notes
 from sim.metrics.log import COMPLETED
 from sim.metrics.summary import ALL, requests_frame, summarize
-from sim.runner import Result, atomic_write, job, progress_printer, write_outputs
+from sim.runner import Result, atomic_write, job, progress_printer, write_outputs, variant
 from sim.simulate import simulate
 from sim.workload import build_workload
-
-
-def variant(cfg, **dotted):
-    """A copy of ``cfg`` with dotted keys set (validated by the schema)."""
-    out = copy.deepcopy(cfg)
-    with open_dict(out):
-        for k, v in dotted.items():
-            OmegaConf.update(out, k, v, merge=False)
-    return out
 
 
 def _sim(cfg, workload, setup, catalog, progress, label):
