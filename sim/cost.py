@@ -132,21 +132,15 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         busy, up = cb.util_by_model.get(row.model, (0.0, 0.0))
         cb.util_by_model[row.model] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                        up + row.up_s * row.gpus)
+    # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
-    if workload.pipelines is None:
-        for ti, t in enumerate(workload.tenants):
-            sel = workload.tenant == ti
-            if sel.any():
-                tenants_of_model[workload.models[int(workload.model[sel][0])]].append(ti)
-    else:  # a pipeline tenant calls several models
-        pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)
-        for mi, ti in zip((pairs // 65536).tolist(), (pairs % 65536).tolist()):
-            tenants_of_model[workload.models[mi]].append(ti)
+    pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)
+    for mi, ti in zip((pairs // 65536).tolist(), (pairs % 65536).tolist()):
+        tenants_of_model[workload.models[mi]].append(ti)
     # a tenant still pays for the GPUs of a model it calls by config but sent nothing to in
     # the horizon (a quiet tenant, a conditional pipeline stage that never ran)
-    configured = getattr(workload, "tenant_models", None) or {}
     for ti, t in enumerate(workload.tenants):
-        for m in configured.get(t, []):
+        for m in workload.tenant_models.get(t, []):
             if ti not in tenants_of_model[m]:
                 tenants_of_model[m].append(ti)
     for (model, tier), p in sorted(pools.items()):

@@ -51,8 +51,9 @@ def frames(cfg, workload, runs, catalog):
     prices = model_prices(catalog, workload.served_models)
     parts = []
     for r in runs:
-        part = summarize(workload, r, prices)
-        check_outputs(workload, r, attribute_cost(workload, r, prices), part)
+        costs = attribute_cost(workload, r, prices)
+        part = summarize(workload, r, prices, costs)
+        check_outputs(workload, r, costs, part)
         parts.append(part)
     summary = pd.concat(parts, ignore_index=True)
     want_requests = bool(cfg.output.parquet)

@@ -18,7 +18,6 @@ from typing import Callable
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.build import build_catalog
 from sim.errors import InputError
 
 

@@ -7,7 +7,6 @@ request arrives, so memory grows with requests in flight, not with the workload.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -127,9 +127,10 @@ def _sum_costs(costs, workload, tids) -> dict:
     return out
 
 
-def summarize(workload, run, prices) -> pd.DataFrame:
+def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
-    served background tenants adds one ``__background__`` row for all of them."""
+    served background tenants adds one ``__background__`` row for all of them. ``costs``:
+    the run's :func:`~sim.cost.attribute_cost`, if the caller already has it."""
     log = run.log
     cols = {
         "outcome": log.outcome,
@@ -144,13 +145,14 @@ def summarize(workload, run, prices) -> pd.DataFrame:
         "attempts": log.attempts,
         "spilled": log.spilled,
     }
-    costs = attribute_cost(workload, run, prices)
+    if costs is None:
+        costs = attribute_cost(workload, run, prices)
     rows = []
     n_user = workload.n_user_tenants
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
-                 else (getattr(workload, "tenant_models", {}).get(name) or [""])[0])
+                 else (workload.tenant_models.get(name) or [""])[0])
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
         rows.append(r)
