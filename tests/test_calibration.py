@@ -1,7 +1,7 @@
 """The performance model reproduces the published figures of CALIBRATION.md §3 within
 25 %, with one set of efficiency factors per GPU class and precision (the catalog's).
 
-Two figures are outside 25 % with the current model. They are listed below with what we
+One figure is outside 25 % with the current model. It is listed below with what we
 understand of the cause, held inside a looser bound, and checked to be still outside 25 %
 so the list shrinks when the model improves (issue 2 stays open until it is empty).
 
@@ -22,12 +22,11 @@ def table():
 
 # (row, metric) -> (largest accepted |error| %, why the model misses it)
 KNOWN_DEVIATIONS = {
-    ("nim-70b-h100tp2-c5", "ttft_s"): (35, "five closed-loop clients with identical lengths "
-        "phase-lock in the simulation so prefills never collide (TTFT equals concurrency 1); "
-        "the published 0.547 s implies collisions or per-request overhead the model lacks"),
-    ("nim-8b-c200", "output_tok_s"): (35, "batch 200 decode: step time grows faster with "
-        "batch than KV-read bytes predict (attention kernel efficiency below the streaming "
-        "read efficiency); the GPU behind this figure is also an assumption"),
+    ("nim-70b-h100tp2-c5", "ttft_s"): (35, "five closed-loop clients with identical lengths: "
+        "the deterministic loop settles, from any start, into prefills that never collide "
+        "(TTFT equals concurrency 1, 0.391 s); 0-50 ms of client jitter instead locks them "
+        "into bursts (1.12 s). The published 0.547 s lies between; the model has no source "
+        "of the per-request variability that decides it"),
 }
 
 
@@ -43,6 +42,36 @@ def test_known_deviations_are_bounded_and_still_outside(table):
         assert len(hit) == 1, (row, metric)
         err = abs(float(hit["error_pct"].iloc[0]))
         assert 25 < err <= bound, f"{row} {metric}: {err:.1f} % (remove it from the list if <= 25)"
+
+
+# NIM benchmark pages (docs.nvidia.com/nim/benchmarking/llm, NIM 1.8.0): concurrency,
+# mean TTFT ms, mean ITL ms, output tokens/s. The 70B table states 5000/500 tokens; the 8B
+# table's lengths are the guide's 200/200 use case (conf/calibration_set.yaml).
+_NIM_PAGES = {
+    "llama33-70b": [(1, 406.77, 18.58, 51.67), (5, 546.7, 21.83, 218.48), (25, 688.69, 38.75, 623.4),
+                    (50, 834.51, 59.73, 814.37), (100, 7996.25, 92.91, 917.26),
+                    (150, 34794.22, 92.86, 920.9), (200, 61680.22, 93.06, 920.54),
+                    (250, 88605.32, 93.2, 920.12)],
+    "llama31-8b": [(1, 10.26, 4.63, 214.56), (5, 16.81, 4.58, 1076.88), (25, 36.34, 5.19, 4678.88),
+                   (50, 67.41, 5.91, 8018.23), (100, 119.97, 7.57, 12214.97),
+                   (150, 346.53, 9.81, 12988.89), (200, 465.18, 12.65, 13348.4),
+                   (250, 605.6, 16.14, 12964.72)],
+}
+
+
+def test_nim_rows_use_the_output_length_the_published_figures_imply():
+    """A closed loop of c clients, each receiving OSL tokens per request, delivers
+    c * OSL / (TTFT + (OSL - 1) * ITL) output tokens/s. With the configured OSL this must
+    reproduce every published throughput of the page (all 16, not only the rows we run):
+    it checks the lengths independently of the performance model."""
+    for row in (r for r in load_rows() if r["id"].startswith("nim-")):
+        osl = int(row["output"])
+        for c, ttft_ms, itl_ms, tok_s in _NIM_PAGES[row["model"]]:
+            implied = c * osl / (ttft_ms / 1e3 + (osl - 1) * itl_ms / 1e3)
+            assert implied == pytest.approx(tok_s, rel=0.012), (row["id"], c, implied, tok_s)
+        if row["concurrency"] in {c for c, *_ in _NIM_PAGES[row["model"]]}:
+            page = {c: x for c, _, _, x in _NIM_PAGES[row["model"]]}[row["concurrency"]]
+            assert row["metrics"]["output_tok_s"] == pytest.approx(page, abs=1.0)  # CAL §3 rounds
 
 
 def test_calibration_covers_the_whole_table(table):
