@@ -106,11 +106,12 @@ def offline(row, requests_per_client: int) -> dict:
     return {"output_tok_s": tok_s}
 
 
-def concurrency(row, requests_per_client: int) -> dict:
+def concurrency(row, requests_per_client: int, extra: list[str] | None = None) -> dict:
     c = int(row["concurrency"])
     per = max(requests_per_client, int(math.ceil(200 / c)))
     res = _run(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={c}",
-                     f"calibration.closed_loop_requests_per_client={per}", "horizon_s=1"])
+                     f"calibration.closed_loop_requests_per_client={per}", "horizon_s=1",
+                     *(extra or [])])
     r = res.requests
     out = r["output_tokens"].to_numpy()
     finish = r["finish_s"].to_numpy()

@@ -161,6 +161,7 @@ class ArrivalConfig:
     phase_s: float = 0.0  # sinusoid: time of the trough
     curve_path: Optional[str] = None  # file curve: CSV time_s,rate (relative shape)
     concurrency: int = 1  # closed: number of clients, each sends again when served
+    think_s: float = 0.0  # closed: mean think time (exponential) before a client sends again
     trace: TraceConfig = field(default_factory=TraceConfig)
 
 

@@ -69,6 +69,8 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
                 for a, b in zip(chain, chain[1:]):
                     closed_next[a] = b
 
+    think = workload.think_s
+
     def send(i: int) -> None:
         now = env.now
         log.arrival_s[i] = now
@@ -87,7 +89,10 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
             last_end[0] = now
         nxt = closed_next.pop(req.id, None)
         if nxt is not None:
-            send(nxt)
+            if think is not None and think[nxt] > 0:
+                env.timeout(float(think[nxt])).callbacks.append(lambda _e, n=nxt: send(n))
+            else:
+                send(nxt)
         if pipes is not None:
             pipes.on_end(req, now)
 

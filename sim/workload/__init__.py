@@ -32,6 +32,9 @@ class Workload:
     # closed-loop tenants: tenant index -> number of clients; their requests are sent one
     # per client at t=0, then each when that client's previous one ends
     closed: dict[int, int] = field(default_factory=dict)
+    # closed-loop think times: the delay before each request is sent after its client's
+    # previous one ends (float64 per request; None when no closed tenant thinks)
+    think_s: np.ndarray | None = None
     slo_ttft_s: dict[str, float] = field(default_factory=dict)
     # background tenants (noisy neighbours, sim.workload.background) come after the user's
     # tenants, and models that only they call come after the user's models, so the user's
@@ -82,7 +85,12 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int, n_closed: int):
     if kind == "closed":
         if a.concurrency < 1:
             raise InputError("closed-loop concurrency must be >= 1", key=key + ".concurrency")
+        if not a.think_s >= 0:
+            raise InputError(f"must be >= 0, got {a.think_s}", key=key + ".think_s")
         return np.full(a.concurrency * n_closed, np.nan), None
+    if a.think_s != 0:
+        raise InputError("think time applies to closed-loop clients only (arrival.kind: closed)",
+                         key=key + ".think_s")
     if kind == "trace":
         t = a.trace
         if not t.path:
@@ -207,7 +215,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     bg = background(cfg, catalog, seed, horizon, models)
     bg_models = sorted({b.model for b in bg} - set(models))
     cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
-            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)]}
+            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "think": [np.zeros(0)]}
     closed = {}
     pipe_arrivals: list = []
     for ti, name in enumerate(tenants):
@@ -218,9 +226,12 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             continue
+        n = times.size
+        think = np.zeros(n)
         if _enum(tc.arrival.kind) == "closed":
             closed[ti] = int(tc.arrival.concurrency)
-        n = times.size
+            if tc.arrival.think_s > 0:
+                think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         trace_in = trace_out = None
         if trace_idx is not None:
             trace, idx = trace_idx
@@ -245,6 +256,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
         cols["in"].append(ins.astype(np.int32))
         cols["out"].append(outs.astype(np.int32))
+        cols["think"].append(think)
     all_models = models + bg_models
     for bi, b in enumerate(bg):
         n = b.arrival_s.size
@@ -253,6 +265,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         cols["model"].append(np.full(n, all_models.index(b.model), np.int16))
         cols["in"].append(b.input_tokens)
         cols["out"].append(b.output_tokens)
+        cols["think"].append(np.zeros(n))
     t = np.concatenate(cols["t"])
     tenant = np.concatenate(cols["tenant"])
     seq = np.concatenate([np.arange(len(x)) for x in cols["t"]])
@@ -267,6 +280,8 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         input_tokens=np.concatenate(cols["in"])[order],
         output_tokens=np.concatenate(cols["out"])[order],
         closed=closed,
+        think_s=(np.concatenate(cols["think"])[order]
+                 if any(x.any() for x in cols["think"]) else None),
         slo_ttft_s=slo,
         background_tenants=len(bg), background_models=len(bg_models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]

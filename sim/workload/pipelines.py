@@ -240,6 +240,8 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
     wl.model = np.concatenate([wl.model, np.concatenate(rows_m)[o]])
     wl.input_tokens = np.concatenate([wl.input_tokens, np.concatenate(rows_in)[o]]).astype(np.int32)
     wl.output_tokens = np.concatenate([wl.output_tokens, np.concatenate(rows_out)[o]]).astype(np.int32)
+    if wl.think_s is not None:
+        wl.think_s = np.concatenate([wl.think_s, np.zeros(m)])
     wl.tools = len(models) - len(wl.models)
     wl.models = models
     wl.pipelines = PipelineRequests(
