@@ -215,7 +215,8 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
     bg = background(cfg, catalog, seed, horizon, models)
     bg_models = sorted({b.model for b in bg} - set(models))
     cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
-            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "think": [np.zeros(0)]}
+            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)]}
+    thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
     closed = {}
     pipe_arrivals: list = []
     for ti, name in enumerate(tenants):
@@ -227,7 +228,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
             pipe_arrivals.append((ti, name, times))
             continue
         n = times.size
-        think = np.zeros(n)
+        think = None
         if _enum(tc.arrival.kind) == "closed":
             closed[ti] = int(tc.arrival.concurrency)
             if tc.arrival.think_s > 0:
@@ -256,7 +257,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
         cols["in"].append(ins.astype(np.int32))
         cols["out"].append(outs.astype(np.int32))
-        cols["think"].append(think)
+        thinks.append(think)
     all_models = models + bg_models
     for bi, b in enumerate(bg):
         n = b.arrival_s.size
@@ -265,7 +266,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         cols["model"].append(np.full(n, all_models.index(b.model), np.int16))
         cols["in"].append(b.input_tokens)
         cols["out"].append(b.output_tokens)
-        cols["think"].append(np.zeros(n))
+        thinks.append(None)
     t = np.concatenate(cols["t"])
     tenant = np.concatenate(cols["tenant"])
     seq = np.concatenate([np.arange(len(x)) for x in cols["t"]])
@@ -280,8 +281,8 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         input_tokens=np.concatenate(cols["in"])[order],
         output_tokens=np.concatenate(cols["out"])[order],
         closed=closed,
-        think_s=(np.concatenate(cols["think"])[order]
-                 if any(x.any() for x in cols["think"]) else None),
+        think_s=(None if all(x is None for x in thinks) else np.concatenate(
+            [np.zeros(len(b)) if x is None else x for x, b in zip(thinks, cols["t"])])[order]),
         slo_ttft_s=slo,
         background_tenants=len(bg), background_models=len(bg_models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
