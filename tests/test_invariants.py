@@ -179,7 +179,7 @@ def test_background_requests_must_stay_untouched_on_a_setup_without_a_shared_poo
 # finish), failures with retries, background tenants, rejections, a closed loop
 REAL_RUNS = [
     ["tenants.chat.output.kind=fixed", "tenants.chat.output.mean=1"],
-    ["tenants.chat.arrival.rate_rps=30", "dedicated.burst.enabled=true",
+    ["tenants.chat.arrival.rate_rps=40", "dedicated.burst.enabled=true",
      "dedicated.burst.max_replicas=0", "dedicated.burst.remote.max_replicas=2",
      "dedicated.burst.wait_threshold_s=0.5", "dedicated.burst.remote.rtt_s=0.08",
      "dedicated.burst.need_node=false", "dedicated.burst.image_cached=true"],

@@ -4,6 +4,14 @@ A closed loop of C clients with R requests each keeps C requests in flight until
 start running out of work; after that the batch thins and the tail would drag the average
 down. The window between two quantiles of the completion times (10 % and 70 % by default)
 sees the loop at full concurrency.
+
+Requests with identical lengths complete in waves (a batch admitted together finishes
+together), so the window's ends usually fall on a wave. Completions are counted by time,
+in (t_lo, t_hi]: every wave strictly after the first end up to and including the last is
+counted once, and the span covers exactly the periods that produced them. (Counting by
+index instead counts the part of the first wave after its quantile and drops the part of
+the last wave after its quantile, a bias that depends on where the quantiles fall: up to
+18 % on the TensorRT-LLM 128/2048 rows, whose completions come in waves of ~170.)
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ def steady_rates(finish_s: np.ndarray, output_tokens: np.ndarray, lo: float = 0.
         raise ValueError("too few completions to find a steady-state window")
     order = np.argsort(t, kind="stable")
     t, tok = t[order], tok[order]
-    a, b = int(lo * t.size), int(hi * t.size)
-    span = t[b] - t[a]
+    t_lo, t_hi = t[int(lo * t.size)], t[int(hi * t.size)]
+    span = t_hi - t_lo
     if span <= 0:
         raise ValueError("steady-state window has zero length")
-    return (b - a) / span, float(tok[a + 1: b + 1].sum()) / span
+    inside = (t > t_lo) & (t <= t_hi)
+    return float(np.count_nonzero(inside)) / span, float(tok[inside].sum()) / span
