@@ -41,10 +41,10 @@ PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100":
 FREE_COMPUTE = [("H100", "fp8"), ("H200", "fp8"), ("B200", "fp4"), ("MI300X", "fp8")]  # H100/H200 share one
 
 START = {
-    "mem:H100": 0.92, "mem:H200": 0.85, "mem:B200": 0.6, "mem:A100": 0.84, "mem:L40S": 0.87,
+    "mem:H100": 0.92, "mem:H200": 0.76, "mem:B200": 0.6, "mem:A100": 0.76, "mem:L40S": 0.8,
     "mem:MI300X": 0.85,
-    "comp:H100:fp8": 0.525, "comp:B200:fp4": 0.475, "comp:MI300X:fp8": 0.406,
-    "step": 1.5e-3, "layer": 3.75e-5, "seq": 1e-5,
+    "comp:H100:fp8": 0.5813, "comp:B200:fp4": 0.5437, "comp:MI300X:fp8": 0.475,
+    "step": 1.125e-3, "layer": 5e-5, "seq": 1.25e-5,
 }
 BOUNDS = {
     **{f"mem:{g}": (0.6, 0.92) for g in GPUS},
