@@ -11,7 +11,7 @@ Each scenario is measured the way its benchmark reports it:
   at once; total output tokens over the total time, ramp-up and drain included;
 * offline without (MLPerf offline, runs of at least 600 s): a closed loop with enough
   clients to keep every sequence slot (or the KV cache) full, long enough to reach steady
-  state (sim.metrics.steady; 20 and 40 requests per client agree within 0.5 %);
+  state (sim.metrics.steady; 20 and 40 requests per client agree within 1 %);
 * concurrency (AIPerf): N clients started together, each sending its next request
   ``CLIENT_TURNAROUND_S`` after its last token; mean TTFT, mean inter-token latency and
   aggregate output tokens/s in the second half of a 100-requests-per-client run. With

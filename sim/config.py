@@ -595,7 +595,6 @@ class CalibrationConfig:
     # rows of the calibration set to run ("all" or a list of ids)
     rows: List[str] = field(default_factory=lambda: ["all"])
     tolerance: float = 0.25
-    offline_requests: int = 3000
     closed_loop_requests_per_client: int = 6
 
 

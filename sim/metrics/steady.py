@@ -12,8 +12,8 @@ counted once, and the span covers exactly the periods that produced them (counti
 index counted part of the first wave and dropped part of the last). A batch admitted over
 a few iterations still completes in sub-waves, which leaves an error of up to one period
 over the window: a run must span many periods. On the TensorRT-LLM Llama-3.3-70B H200
-128/2048 row (periods of 67 s) 6 requests per client read 10 % low, 20 read 3.5 % high,
-40 read 1.7 % high; the calibration therefore measures that benchmark over its full
+128/2048 row (periods of 67 s, factors before the December 2026 refit) 6 requests per
+client read 10 % low, 20 read 3.5 % high, 40 read 1.7 % high; the calibration therefore measures that benchmark over its full
 request count instead (sim/calibration.py).
 """
 
