@@ -12,8 +12,8 @@ Each scenario is measured the way its benchmark reports it:
 * offline without (MLPerf offline, runs of at least 600 s): a closed loop with enough
   clients to keep every sequence slot (or the KV cache) full, long enough to reach steady
   state (sim.metrics.steady; 20 and 40 requests per client agree within 1 %);
-* concurrency (AIPerf): N clients started together, each sending its next request
-  ``CLIENT_TURNAROUND_S`` after its last token; mean TTFT, mean inter-token latency and
+* concurrency (AIPerf): N clients started together, each sending its next request an
+  exponential delay of mean ``CLIENT_TURNAROUND_S`` after its last token; mean TTFT, mean inter-token latency and
   aggregate output tokens/s in the second half of a 100-requests-per-client run. With
   identical requests a zero turnaround is a knife-edge (a client re-enters exactly at an
   iteration boundary and never waits out another's prefill); any value from 0.3 to 5 ms
