@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     rows = [r for r in load_rows() if r["id"].startswith("nim-70b")]
+    extra = ["engine=step"] if args.engine == "step" else []
     head = "| budget | concurrency | published TTFT s | " + " | ".join(
         f"turnaround {t * 1e3:g} ms" for t in args.turnaround) + " |"
     print(head)
@@ -50,7 +51,6 @@ def main(argv: list[str] | None = None) -> None:
             pub = row["metrics"]["ttft_s"]
             cells = []
             for t in args.turnaround:
-                extra = ["engine=step"] if args.engine == "step" else []
                 got = concurrency(r, extra=extra, turnaround_s=t)["ttft_s"]
                 cells.append(f"{got:.3f} ({100 * (got / pub - 1):+.0f} %)")
             print(f"| {budget} | {row['concurrency']} | {pub:.3f} | " + " | ".join(cells) + " |",
