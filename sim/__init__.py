@@ -7,7 +7,8 @@
 """
 
 from sim.errors import InputError
-from sim.runner import Result, compose, run
+from sim.app import compose, run
+from sim.records import Result
 
 __all__ = ["run", "compose", "Result", "InputError"]
 __version__ = "0.1.0"

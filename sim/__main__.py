@@ -32,7 +32,7 @@ warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore s
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
 def app(cfg):
-    from sim.runner import execute
+    from sim.app import execute
     from sim.sweep.objective import objective_value
 
     hc = HydraConfig.get()

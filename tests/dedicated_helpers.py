@@ -7,13 +7,13 @@ import simpy
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.build import build_catalog, perf_factory
-from sim.jobs import model_prices
-from sim.metrics.log import RequestLog
+from sim.simulation.build import build_catalog, perf_factory
+from sim.jobs.simulate import model_prices
+from sim.records import RequestLog
 from sim.metrics.summary import summarize
 from sim.platform.base import RunContext
 from sim.platform.dedicated import DedicatedSetup
-from sim.simulate import simulate
+from sim.simulation.simulate import simulate
 from sim.workload import Workload
 
 MODEL = "llama31-8b"

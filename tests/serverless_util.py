@@ -8,9 +8,9 @@ import simpy
 from omegaconf import open_dict
 
 import sim
-from sim.build import build_catalog, perf_factory
+from sim.simulation.build import build_catalog, perf_factory
 from sim.engine import Request
-from sim.metrics.log import RequestLog
+from sim.records import RequestLog
 from sim.platform.base import RunContext
 from sim.platform.serverless import ServerlessPlatform
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.breakeven import measure_capacity, run_breakeven
+from sim.jobs.breakeven import measure_capacity, run_breakeven
 from sim.errors import InputError
 
 ON_DEMAND, P_IN, P_OUT = 3.95, 0.88, 0.88

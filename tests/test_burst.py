@@ -8,9 +8,9 @@ import pytest
 import sim
 from dedicated_helpers import MODEL, all_row, config, live, run, workload
 from sim.engine import Request
-from sim.metrics.log import COMPLETED
+from sim.records import COMPLETED
 from sim.platform.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
-from sim.runner import execute
+from sim.app import execute
 
 BURST_PRICE = 3.95 * 1.25  # H100 on-demand x the default premium
 # need_node + image pull + container + 8.5 GB at 6 GB/s + engine init (CAL §4 defaults)

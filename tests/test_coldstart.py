@@ -3,7 +3,7 @@
 import pytest
 
 import sim
-from sim.build import build_catalog, deployment
+from sim.simulation.build import build_catalog, deployment
 from sim.platform.coldstart import stages
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import make_perf
 from dedicated_helpers import MODEL, all_row, config, run, workload
-from sim.cost import CostBreakdown, check_invariants, row_components
+from sim.metrics.cost import CostBreakdown, check_invariants, row_components
 from sim.errors import InvariantError
-from sim.metrics.log import COMPLETED, UsageRow
+from sim.records import COMPLETED, UsageRow
 
 ON_DEMAND, RESERVED = 3.95, 2.37
 

@@ -6,7 +6,7 @@ import pytest
 import sim
 from conftest import make_perf
 from dedicated_helpers import MODEL, all_row, config, run, workload
-from sim.metrics.log import COMPLETED, FAILED
+from sim.records import COMPLETED, FAILED
 from sim.platform.failures import FailurePlan, RetryPolicy, availability
 
 

@@ -9,13 +9,13 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.build import build_catalog
+from sim.simulation.build import build_catalog
 from sim.errors import InputError
-from sim.jobs import model_prices
-from sim.metrics.log import COMPLETED, PENDING
+from sim.jobs.simulate import model_prices
+from sim.records import COMPLETED, PENDING
 from sim.metrics.summary import requests_frame, summarize
 from sim.platform.hybrid import SpilloverPolicy
-from sim.simulate import simulate
+from sim.simulation.simulate import simulate
 from sim.workload import Workload
 
 GB = 1e9
@@ -58,7 +58,7 @@ def run(cfg, wl, setup="hybrid"):
 
 
 def perf(cfg, model=M8):
-    from sim.build import perf_factory
+    from sim.simulation.build import perf_factory
 
     _, perf_for = perf_factory(cfg, build_catalog(cfg))
     return perf_for(model, 1.0)
@@ -329,7 +329,7 @@ def test_background_goes_to_the_serverless_part():
 def test_breakeven_curve_equal_to_the_reference_is_no_crossing():
     import pandas as pd
 
-    from sim.breakeven import X, Y, crossings_table
+    from sim.jobs.breakeven import X, Y, crossings_table
 
     loads = [0.1, 0.5, 0.9]
     ded = [4.0, 1.0, 0.50]

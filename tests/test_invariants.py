@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import sim
-from sim.cost import attribute_cost
+from sim.metrics.cost import attribute_cost
 from sim.errors import InvariantError
-from sim.invariants import check_run, violations
-from sim.jobs import frames, model_prices, simulate_setups
-from sim.metrics.log import COMPLETED, FAILED, PENDING, REJECTED
+from sim.metrics.invariants import check_run, violations
+from sim.jobs.simulate import frames, model_prices, simulate_setups
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.platform import SETUPS
 
 BASE = ["horizon_s=60", "drain_s=120", "tenants.chat.arrival.rate_rps=3", "output.plots=false"]
@@ -227,7 +227,7 @@ def test_the_corner_cases_happen():
 
 def test_every_run_checks_its_invariants_and_fails_loudly(monkeypatch):
     """A setup bug (here: the log loses a token of each completion) stops ``sim.run``."""
-    from sim.metrics.log import RequestLog
+    from sim.records import RequestLog
 
     flush = RequestLog.flush
 

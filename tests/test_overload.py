@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.jobs import simulate_setups
-from sim.metrics.log import COMPLETED, REJECTED
-from sim.overload import stability
+from sim.jobs.simulate import simulate_setups
+from sim.records import COMPLETED, REJECTED
+from sim.metrics.overload import stability
 
 RATE = "tenants.chat.arrival.rate_rps"
 BASE = ["horizon_s=60", "drain_s=600", "output.plots=false"]

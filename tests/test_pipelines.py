@@ -8,13 +8,13 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.build import build_catalog
+from sim.simulation.build import build_catalog
 from sim.config import PipelineConfig
 from sim.errors import InputError
-from sim.metrics.log import COMPLETED, FAILED, PENDING, REJECTED
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.metrics.summary import requests_frame
-from sim.pipeline_jobs import first_pipeline_only
-from sim.simulate import simulate
+from sim.jobs.compound import first_pipeline_only
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 GB = 1e9
@@ -46,7 +46,7 @@ def run(cfg, setup, first_only=True):
 
 
 def perf(cfg, model):
-    from sim.build import perf_factory
+    from sim.simulation.build import perf_factory
 
     _, perf_for = perf_factory(cfg, build_catalog(cfg))
     return perf_for(model, 1.0)

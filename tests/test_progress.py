@@ -2,7 +2,7 @@
 
 import io
 
-from sim.runner import progress_printer
+from sim.simulation.progress import progress_printer
 
 
 class FakeTerminal(io.StringIO):

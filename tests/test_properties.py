@@ -7,7 +7,7 @@ billing, hybrid placement, spillover and shadow copies, background tenants, comp
 pipelines (random DAGs of model and tool stages, fan-out, conditional stages, pre-warm),
 the engine, and a subset of the registered setups (a setup
 registered later joins automatically). Each example runs through the same path as
-``python -m sim``: :func:`sim.simulate.simulate` and :func:`sim.jobs.frames` raise on any
+``python -m sim``: :func:`sim.simulation.simulate.simulate` and :func:`sim.jobs.frames` raise on any
 broken invariant (sim/invariants.py), and the test checks the exactly-once counts against
 the summary on top. Derandomised, so CI sees the same examples every time.
 """
@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.invariants import offered_mask, violations
-from sim.jobs import frames, simulate_setups
-from sim.metrics.log import COMPLETED, FAILED, PENDING, REJECTED
+from sim.metrics.invariants import offered_mask, violations
+from sim.jobs.simulate import frames, simulate_setups
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.platform import SETUPS
 
 MODELS = ["llama31-8b", "qwen3-32b"]

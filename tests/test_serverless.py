@@ -10,8 +10,8 @@ import pytest
 
 import sim
 from serverless_util import Harness, compose, twin_model
-from sim.jobs import simulate_setups
-from sim.metrics.log import COMPLETED, FAILED, PENDING, REJECTED
+from sim.jobs.simulate import simulate_setups
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 
 AZURE_CODE = "${traces:}/azure_llm_2023/AzureLLMInferenceTrace_code.csv"
 REASONS = {"rate_limit_rpm", "rate_limit_tpm", "rate_limit_concurrency", "exceeds_kv_capacity",
@@ -154,7 +154,7 @@ BG = ["background.synthetic.tenants=5", "background.synthetic.rate_rps=2",
 
 
 def test_background_leaves_user_requests_identical_and_is_marked():
-    from sim.build import build_catalog
+    from sim.simulation.build import build_catalog
     from sim.workload import build_workload
 
     cat = build_catalog(sim.compose([]))
@@ -173,7 +173,7 @@ def test_background_leaves_user_requests_identical_and_is_marked():
 
 
 def test_servegen_clients_replay_their_window_rates():
-    from sim.build import build_catalog
+    from sim.simulation.build import build_catalog
     from sim.workload.background import WINDOW_S, load_client_windows, servegen
 
     cfg = sim.compose(["horizon_s=3600", "background.servegen.path=${traces:}/servegen/m-large_client_windows.csv.gz",

@@ -166,10 +166,10 @@ def test_platform_serves_a_subset_of_models_with_its_own_callbacks():
     through the embedder's callbacks (each exactly once)."""
     import simpy
 
-    from sim.build import build_catalog, perf_factory
+    from sim.simulation.build import build_catalog, perf_factory
     from sim.engine import Request
     from sim.errors import InvariantError
-    from sim.metrics.log import RequestLog
+    from sim.records import RequestLog
     from sim.platform.base import RunContext
     from sim.platform.serverless import ServerlessPlatform
 

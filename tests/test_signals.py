@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim.errors import InputError
-from sim.signals import _recommend
+from sim.analysis.signals import _recommend
 
 BASE = ["setups=[serverless,dedicated]", "horizon_s=300", "output.plots=false"]
 

@@ -84,7 +84,7 @@ def test_interrupted_sweep_recomputes_only_unfinished_jobs(two_point_sweep, tmp_
 
 
 def test_resume_recomputes_when_the_config_changed(tmp_path):
-    from sim.runner import execute
+    from sim.app import execute
 
     cfg = sim.compose(["horizon_s=15", "output.plots=false"])
     first = execute(cfg, tmp_path, resume=True)

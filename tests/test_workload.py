@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.build import build_catalog
+from sim.simulation.build import build_catalog
 from sim.rng import stream
 from sim.workload import arrivals as arr
 from sim.workload import build_workload

@@ -6,7 +6,7 @@ Writes plots/burstiness.* (two panels sharing the CV axis).
 """
 
 from sim.report.figures import color, pyplot, save
-from sim.report.study import cli, rows_all
+from sim.sweep.study import cli, rows_all
 from sim.report.sweep import axis_label, x_key
 
 

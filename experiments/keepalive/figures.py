@@ -7,7 +7,7 @@ horizontal reference) and prints the table behind it.
 """
 
 from sim.report.figures import color, pyplot, save
-from sim.report.study import cli, rows_all
+from sim.sweep.study import cli, rows_all
 from sim.report.sweep import axis_label, x_key
 
 PANELS = [("cold_share", "requests that waited for a cold start (%)", False),

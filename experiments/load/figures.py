@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.study import cli, first_crossing_up, rows_all
+from sim.sweep.study import cli, first_crossing_up, rows_all
 from sim.report.sweep import axis_label, breakevens, cost_vs_x, metric_vs_x, x_key
-from sim.runner import write_frame_csv
+from sim.io import write_frame_csv
 
 
 def main():

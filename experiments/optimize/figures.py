@@ -8,7 +8,7 @@ Writes plots/optimize.* (objective per trial, best so far) and prints the best t
 import numpy as np
 
 from sim.report.figures import pyplot, save
-from sim.report.study import cli
+from sim.sweep.study import cli
 
 
 def main():

@@ -8,7 +8,7 @@ holds its SLO.
 """
 
 from sim.report.figures import pyplot, save
-from sim.report.study import cli
+from sim.sweep.study import cli
 from sim.report.sweep import axis_label, x_key
 
 

@@ -9,9 +9,9 @@ prices_breakeven.csv; the sweep's plots/cost_vs_x.* shows the cost curves per pr
 from pathlib import Path
 
 from sim.report.figures import color, pyplot, save
-from sim.report.study import cli
+from sim.sweep.study import cli
 from sim.report.sweep import axis_label, breakevens, x_key
-from sim.runner import write_frame_csv
+from sim.io import write_frame_csv
 
 
 def main():

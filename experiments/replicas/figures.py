@@ -6,7 +6,7 @@ Writes plots/replicas.* with the smallest pool that meets the SLO marked.
 """
 
 from sim.report.figures import color, pyplot, save
-from sim.report.study import cli, rows_all
+from sim.sweep.study import cli, rows_all
 from sim.report.sweep import axis_label, x_key
 
 

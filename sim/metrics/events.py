@@ -2,7 +2,7 @@
 
 Two sources, both plain values turned into one frame at the end of a run:
 
-* the usage ledger: each :class:`~sim.metrics.log.UsageRow` is one replica's life (up from
+* the usage ledger: each :class:`~sim.records.UsageRow` is one replica's life (up from
   ``start_s`` to ``end_s``, the first ``loading_s`` of it loading); written as
   ``replicas.csv``.
 * an optional :class:`EventLog` a setup keeps for decisions the ledger does not show

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.cost import attribute_cost, monthly_factor
-from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, REJECTED
+from sim.metrics.cost import attribute_cost, monthly_factor
+from sim.records import COMPLETED, FAILED, OUTCOMES, REJECTED
 
 ALL = "__all__"
 BACKGROUND = "__background__"  # the background tenants of a shared pool, aggregated
@@ -63,8 +63,8 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "reason": cat(log.reason, log.reasons.names),
         "spilled": log.spilled,
     }, copy=False)  # the log's columns are final: share them, do not copy
-    if workload.pipelines is not None:  # stage requests of pipeline requests (sim.pipeline)
-        from sim.pipeline import stage_columns
+    if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
+        from sim.simulation.pipeline import stage_columns
 
         for k, v in stage_columns(workload).items():
             df[k] = v
@@ -130,7 +130,7 @@ def _sum_costs(costs, workload, tids) -> dict:
 def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
-    the run's :func:`~sim.cost.attribute_cost`, if the caller already has it."""
+    the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it."""
     log = run.log
     cols = {
         "outcome": log.outcome,

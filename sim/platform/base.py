@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sim.engine import ENGINES, Request, RequestQueue
-from sim.metrics.log import RequestLog, UsageRow
+from sim.records import RequestLog, UsageRow
 from sim.perf import Deployment
 
 

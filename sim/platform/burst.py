@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from sim.metrics.log import UsageRow
+from sim.records import UsageRow
 
 LOCAL, REMOTE = "local", "remote"
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InputError
-from sim.metrics.log import UsageRow
+from sim.records import UsageRow
 from sim.platform.base import ModelPool, RunContext
 from sim.platform.burst import BurstPolicy, BurstPool, WaitEstimator
 from sim.platform.coldstart import stages

@@ -40,7 +40,7 @@ import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InputError
-from sim.metrics.log import COMPLETED
+from sim.records import COMPLETED
 from sim.platform.burst import WaitEstimator
 from sim.platform.dedicated import DedicatedSetup
 from sim.platform.serverless import ServerlessPlatform

@@ -59,7 +59,7 @@ def print_result(res, cfg) -> None:
         print(format_table(res.summary, cols))
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
-        from sim.signals import format_signals
+        from sim.analysis.signals import format_signals
 
         print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")
         print(format_signals(sig, float(cfg.signals.slow_ttft_s)))

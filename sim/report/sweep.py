@@ -253,7 +253,7 @@ def _slo(table) -> float:
 
 def sweep_figures(sj, out_dir: Path) -> list[str]:
     """p99 TTFT and cost per million tokens against the swept x; break-evens to breakeven.csv."""
-    from sim.runner import write_frame_csv
+    from sim.io import write_frame_csv
 
     table = sj.table
     x = x_key(sj)

@@ -20,7 +20,7 @@ _NOT_REPLICATED = {"wall"}
 
 
 def run_replications(fn, cfg, n: int, progress: bool = False):
-    from sim.runner import Result
+    from sim.records import Result
 
     base = int(cfg.seed)
     results = []

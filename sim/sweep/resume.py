@@ -1,6 +1,6 @@
 """Finished-job markers, so an interrupted sweep re-run in the same folder skips finished jobs.
 
-A job writes each output through :func:`sim.runner.atomic_write` and, last of all,
+A job writes each output through :func:`sim.io.atomic_write` and, last of all,
 ``done.json`` with the digest of its resolved config. A folder counts as finished only if
 its ``done.json`` exists and names the same config: a job killed half-way (no marker) or a
 folder reused with another config (another digest) is recomputed. A job that raised writes
@@ -45,7 +45,7 @@ def clear(out_dir: Path) -> None:
 
 
 def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float) -> None:
-    from sim.runner import atomic_write
+    from sim.io import atomic_write
 
     body = {"config_sha256": config_digest(cfg), "job": str(cfg.job), "seed": int(cfg.seed),
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
@@ -65,7 +65,7 @@ def read_done(out_dir: Path) -> dict | None:
 
 def load_finished(out_dir: Path, cfg):
     """The finished result in ``out_dir`` for this very config, else ``None``."""
-    from sim.runner import Result
+    from sim.records import Result
 
     done = read_done(out_dir)
     if done is None or done.get("config_sha256") != config_digest(cfg):
@@ -89,7 +89,7 @@ def load_finished(out_dir: Path, cfg):
 
 
 def record_failure(out_dir: Path, text: str) -> None:
-    from sim.runner import atomic_write
+    from sim.io import atomic_write
 
     out_dir = Path(out_dir)
     clear(out_dir)

@@ -10,7 +10,7 @@ any setup runs, every setup sees identical stage requests, and the run is determ
 
 Stage requests come after every other request of the workload, grouped by pipeline request
 (pipelines in arrival order) and, inside one, by stage in topological order, then by copy.
-Their arrival times are NaN: :mod:`sim.pipeline` sends each when its predecessors end.
+Their arrival times are NaN: :mod:`sim.simulation.pipeline` sends each when its predecessors end.
 """
 
 from __future__ import annotations

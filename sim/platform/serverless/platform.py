@@ -37,7 +37,7 @@ from simpy.events import Timeout
 
 from sim.engine import ENGINES, Request, RequestQueue
 from sim.errors import InputError, InvariantError
-from sim.metrics.log import UsageRow
+from sim.records import UsageRow
 from sim.platform.coldstart import stages, tier_bandwidth_gbps
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.eviction import EVICTIONS, IdleReplica, NodeView, choose_node

@@ -26,8 +26,8 @@ from collections import Counter
 
 import numpy as np
 
-from sim.invariants import offered_mask
-from sim.metrics.log import COMPLETED, FAILED, REJECTED
+from sim.metrics.invariants import offered_mask
+from sim.records import COMPLETED, FAILED, REJECTED
 from sim.metrics.steady import steady_rates
 
 TURNED_AWAY_SHARE = 0.01

@@ -4,7 +4,7 @@ Hydra merges ``conf/config.yaml`` (and the experiment chosen on the command line
 :class:`Config`, so a wrong key, a wrong type or an unknown option fails at compose time
 with the key's name. Options with a closed set of values are Enums. Checks that need
 more than one key (a model that does not fit its GPU, a rate that must be positive for one
-arrival kind only) happen in :mod:`sim.build`, which is the only module that reads config.
+arrival kind only) happen in :mod:`sim.simulation.build`, which is the only module that reads config.
 """
 
 from __future__ import annotations
@@ -748,6 +748,19 @@ def schema():
         if sub is not None:
             OmegaConf.set_struct(sub, False)
     return node
+
+
+def variant(cfg, **dotted):
+    """A copy of ``cfg`` with dotted keys set (validated by the schema)."""
+    import copy
+
+    from omegaconf import OmegaConf, open_dict
+
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        for k, v in dotted.items():
+            OmegaConf.update(out, k, v, merge=False)
+    return out
 
 
 def register() -> None:

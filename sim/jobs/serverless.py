@@ -26,13 +26,18 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.build import build_catalog, setup_serves_background
+from sim.simulation.build import build_catalog, setup_serves_background
 from sim.errors import InputError
-from sim.jobs import frames, model_prices, stability_notes
-from sim.metrics.log import COMPLETED
+from sim.jobs.simulate import frames, model_prices, stability_notes
+from sim.records import COMPLETED
 from sim.metrics.summary import ALL, requests_frame, summarize
-from sim.runner import Result, atomic_write, job, progress_printer, write_outputs, variant
-from sim.simulate import simulate
+from sim.config import variant
+from sim.io import atomic_write
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.progress import progress_printer
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 
@@ -81,8 +86,8 @@ def cold_start_tables(runs) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @job("cold_start")
 def cold_start_job(cfg, out_dir, progress) -> Result:
-    from sim.jobs import simulate_setups
-    from sim.platform.serverless.figures import cold_start_figure
+    from sim.jobs.simulate import simulate_setups
+    from sim.report.serverless import cold_start_figure
 
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
@@ -125,7 +130,7 @@ def policy_row(workload, run, policy: str, keepalive_s: float) -> dict:
 
 @job("keepalive")
 def keepalive_job(cfg, out_dir, progress) -> Result:
-    from sim.platform.serverless.figures import keepalive_figure
+    from sim.report.serverless import keepalive_figure
 
     catalog = build_catalog(cfg)
     workload = build_workload(cfg, catalog, int(cfg.calibration.closed_loop_requests_per_client))
@@ -202,7 +207,7 @@ def run_levels(cfg, progress=False):
 
 @job("noisy_neighbour")
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
-    from sim.platform.serverless.figures import isolation_figure
+    from sim.report.serverless import isolation_figure
 
     summary, requests = run_levels(cfg, progress)
     table = isolation_table(summary)

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.metrics.log import COMPLETED
+from sim.records import COMPLETED
 from sim.metrics.summary import ALL, BACKGROUND
 
 # setups on which a tenant's requests run on a shared multi-tenant pool: the requirement

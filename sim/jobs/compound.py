@@ -23,12 +23,16 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf, open_dict
 
-from sim.build import build_catalog
+from sim.simulation.build import build_catalog
 from sim.errors import InputError
 from sim.metrics.summary import requests_frame, summarize
-from sim.pipeline import pipeline_summary, stage_summary
-from sim.runner import Result, job, progress_printer, write_outputs, variant
-from sim.simulate import simulate
+from sim.simulation.pipeline import pipeline_summary, stage_summary
+from sim.config import variant
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.progress import progress_printer
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 

@@ -43,7 +43,7 @@ def _base(engine: str) -> list[str]:
 
 def saturated_rps() -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
-    from sim.runner import run
+    from sim.app import run
 
     from sim.metrics.steady import steady_rates
 
@@ -56,7 +56,7 @@ def saturated_rps() -> float:
 
 
 def bench(engine: str, n: int, rate: float) -> dict:
-    from sim.runner import run
+    from sim.app import run
 
     gc.collect()
     before = _rss_mb()

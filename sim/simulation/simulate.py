@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.build import make_setup, perf_factory, setup_serves_background
+from sim.simulation.build import make_setup, perf_factory, setup_serves_background
 from sim.engine import Request
 from sim.errors import InvariantError
-from sim.invariants import check_run
-from sim.metrics.log import PENDING, RequestLog, UsageRow
+from sim.metrics.invariants import check_run
+from sim.records import PENDING, RequestLog, UsageRow
 from sim.platform.base import RunContext
 from sim.workload import Workload
 
@@ -34,7 +34,7 @@ class SetupRun:
     # whether this setup served the workload's background tenants (a shared pool); if not,
     # their requests were never submitted and the log holds them as pending, outside the run
     background: bool = False
-    pipelines: object = None  # the PipelineDriver of a workload with pipelines (sim.pipeline)
+    pipelines: object = None  # the PipelineDriver of a workload with pipelines (sim.simulation.pipeline)
 
 
 def _enum(v) -> str:
@@ -79,7 +79,7 @@ def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -
 
     pipes = None
     if workload.pipelines is not None:
-        from sim.pipeline import PipelineDriver
+        from sim.simulation.pipeline import PipelineDriver
 
         pipes = PipelineDriver(env, log, workload, setup, cfg)
         env.process(pipes.arrivals())

@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InvariantError
-from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, PENDING, Codes
+from sim.records import COMPLETED, FAILED, OUTCOMES, PENDING, Codes
 
 _RUNNING, _DONE = 1, 2
 

@@ -31,7 +31,7 @@ from collections import defaultdict
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.metrics.log import COMPLETED
+from sim.records import COMPLETED
 
 HOURS_PER_MONTH = 730.0
 TIERS = ("dedicated", "burst", "serverless")  # always reported, zero when absent

@@ -33,7 +33,9 @@ import yaml
 
 from sim.errors import InputError
 from sim.metrics.steady import steady_rates
-from sim.runner import Result, job, write_outputs
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
 
 
 def _load() -> dict:
@@ -89,15 +91,15 @@ _GLOBAL: list[str] = []  # extra overrides for every row (fitting, what-if studi
 
 
 def _run(row, extra):
-    from sim.runner import run
+    from sim.app import run
 
     return run(row_overrides(row, [*_GLOBAL, *extra]))
 
 
 def _slots(row) -> int:
     """Sequences one replica can hold: the batch limit or the KV cache, whichever binds."""
-    from sim.build import build_catalog, perf_factory
-    from sim.runner import compose
+    from sim.simulation.build import build_catalog, perf_factory
+    from sim.app import compose
 
     cfg = compose(row_overrides(row, _GLOBAL))
     _, perf_for = perf_factory(cfg, build_catalog(cfg))

@@ -34,7 +34,10 @@ from omegaconf import open_dict
 
 from sim.errors import InputError
 from sim.report.figures import format_seconds
-from sim.runner import Result, atomic_write, job, write_frame_csv, write_outputs
+from sim.io import atomic_write, write_frame_csv
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
 
 HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
 
@@ -82,7 +85,7 @@ class ClaimContext:
     def scenario(self, experiment: str, *overrides: str):
         """An experiment's config with this run's catalog, seed and engine, and
         ``claims.overrides`` then ``overrides`` applied."""
-        from sim.runner import compose
+        from sim.app import compose
 
         c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
         with open_dict(c):
@@ -116,7 +119,7 @@ def _prices(cfg, model: str) -> str:
 # ---------------------------------------------------------------------- break-even family
 def _breakeven(ctx: ClaimContext):
     """The break-even experiment (per-token serverless against the dedicated fleet)."""
-    from sim.breakeven import run_breakeven
+    from sim.jobs.breakeven import run_breakeven
 
     def go():
         extra = ["breakeven.setups=[{label: serverless, setup: serverless, overrides: "
@@ -232,7 +235,7 @@ def _crossover_volume(ctx):
 # -------------------------------------------------------------------------- one H100/month
 @claim("h100_monthly_cost", "a dedicated H100 at $3.95/h costs about $2,900 a month")
 def _h100_monthly(ctx):
-    from sim.jobs import simulate_setups, frames
+    from sim.jobs.simulate import simulate_setups, frames
 
     cfg = ctx.scenario("dedicated", "setups=[dedicated]", "dedicated.pricing=on_demand",
                        "dedicated.replicas={llama31-8b: 1}",
@@ -259,7 +262,7 @@ def _h100_monthly(ctx):
 @claim("qwen3_32b_batch32_throughput",
        "Qwen3-32B FP8 with continuous batching at batch 32 on one H100: 2,000-3,000 tok/s")
 def _qwen_batch32(ctx):
-    from sim.breakeven import measure_capacity
+    from sim.jobs.breakeven import measure_capacity
 
     shapes = [(1000, 1000), (128, 1000)]
     got = []
@@ -289,7 +292,7 @@ def _qwen_batch32(ctx):
 def _shared_pool(ctx: ClaimContext):
     """The noisy-neighbour scenario at its peak background level, serverless and
     dedicated, on the same user requests."""
-    from sim.jobs import simulate_setups, frames
+    from sim.jobs.simulate import simulate_setups, frames
 
     def go():
         extra = ["background.scale=1.0", "job=simulate", "output.parquet=true"]
@@ -353,7 +356,7 @@ def _signal(ctx):
 
 @claim("ttft_over_5s_is_cold", "requests with TTFT > 5 s are cold-start events")
 def _slow_is_cold(ctx):
-    from sim.metrics.log import COMPLETED
+    from sim.records import COMPLETED
 
     cfg, _, runs, wl, bg = _shared_pool(ctx)
     r = next(x for x in runs if x.setup == "serverless")
@@ -382,7 +385,7 @@ NETWORK_TIERS = ("object_storage", "block_storage")
 
 
 def _cold_runs(ctx):
-    from sim.jobs import simulate_setups
+    from sim.jobs.simulate import simulate_setups
 
     def go():
         out = []
@@ -428,7 +431,7 @@ def _cold_70b(ctx):
 
 @claim("warm_ttft_milliseconds", "milliseconds when warm")
 def _warm_ms(ctx):
-    from sim.metrics.log import COMPLETED
+    from sim.records import COMPLETED
 
     parts, p99s, setting = [], [], ""
     for tier, cfg, wl, runs in _cold_runs(ctx)[:1]:
@@ -460,8 +463,8 @@ def _warm_ms(ctx):
        "a pipeline of dialogue LLM (15 s cold start), embedding (2 s) and reranker (5 s) "
        "accumulates 22 s when all are cold; three 15 s models accumulate 45 s")
 def _pipeline(ctx):
-    from sim.build import build_catalog
-    from sim.pipeline_jobs import cold_chain
+    from sim.simulation.build import build_catalog
+    from sim.jobs.compound import cold_chain
 
     cfg = ctx.scenario("compound")
     chain, _, _ = cold_chain(cfg, build_catalog(cfg))
@@ -489,7 +492,7 @@ def _pipeline(ctx):
 # --------------------------------------------------------------------- runtime tuning
 @claim("runtime_tuning_2x", "per-model runtime tuning gives up to 2x sustained throughput")
 def _tuning(ctx):
-    from sim.breakeven import measure_capacity
+    from sim.jobs.breakeven import measure_capacity
 
     cfg = ctx.scenario("dedicated", "setups=[dedicated]",
                        "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}",
@@ -512,7 +515,7 @@ def _tuning(ctx):
 # ------------------------------------------------------------------------------- SLA
 @claim("uptime_sla", "a 99.9 % uptime SLA")
 def _sla(ctx):
-    from sim.jobs import simulate_setups
+    from sim.jobs.simulate import simulate_setups
 
     replicas, hours = (200, 2000) if ctx.quick else (500, 4000)
     cfg = ctx.scenario("failures", "setups=[dedicated]", f"dedicated.replicas={{llama31-8b: {replicas}}}",

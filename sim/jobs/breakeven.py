@@ -35,14 +35,17 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf, open_dict
 
-from sim.build import build_catalog, perf_factory
-from sim.cost import HOURS_PER_MONTH
+from sim.simulation.build import build_catalog, perf_factory
+from sim.metrics.cost import HOURS_PER_MONTH
 from sim.errors import InputError
-from sim.jobs import model_prices
+from sim.jobs.simulate import model_prices
 from sim.metrics.steady import steady_rates
 from sim.metrics.summary import ALL, summarize
-from sim.runner import Result, job, progress_printer, write_outputs
-from sim.simulate import simulate
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.progress import progress_printer
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 X = "load_fraction"

@@ -6,15 +6,18 @@ import time
 
 import pandas as pd
 
-from sim.build import build_catalog
-from sim.cost import attribute_cost
+from sim.simulation.build import build_catalog
+from sim.metrics.cost import attribute_cost
 from sim.errors import InputError
-from sim.invariants import check_outputs
+from sim.metrics.invariants import check_outputs
 from sim.metrics.events import ledger_frame
 from sim.metrics.summary import requests_frame, summarize
-from sim.overload import stability_notes  # noqa: F401  (re-exported for the other jobs)
-from sim.runner import Result, job, progress_printer, write_outputs
-from sim.simulate import simulate
+from sim.metrics.overload import stability_notes  # noqa: F401  (re-exported for the other jobs)
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.progress import progress_printer
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 
@@ -73,7 +76,7 @@ def pipeline_tables(runs, summary, requests) -> dict:
     ``pipeline_stages``: empty when the workload has no pipelines."""
     if not runs or runs[0].pipelines is None:
         return {}
-    from sim.pipeline import pipeline_summary, stage_summary
+    from sim.simulation.pipeline import pipeline_summary, stage_summary
 
     pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
     out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, summary)}
@@ -90,7 +93,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
     res.tables.update(setup_tables(runs))
     if cfg.tenants:
-        from sim.signals import check_config, signals_table
+        from sim.analysis.signals import check_config, signals_table
 
         check_config(cfg)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary)

@@ -8,7 +8,7 @@ completed, rejected (with a reason) or failed (with a reason).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -132,6 +132,19 @@ class UsageRow:
     @property
     def cost_usd(self) -> float:
         if self.billing == "per_token":
-            return 0.0  # billed per request, see sim.cost
+            return 0.0  # billed per request, see sim.metrics.cost
         billed = max(self.up_s, self.min_increment_s) if self.up_s > 0 else 0.0
         return billed * self.gpus * self.usd_per_gpu_hour / 3600.0
+
+
+@dataclass
+class Result:
+    """What a job returns: the summary and per-request frames, its own tables, the figure
+    files it wrote and the notes for its report."""
+
+    summary: "pd.DataFrame"
+    requests: "pd.DataFrame"
+    tables: dict = field(default_factory=dict)  # job-specific tables, name -> frame
+    figures: list = field(default_factory=list)  # files written, relative to out_dir
+    out_dir: str | None = None
+    notes: list = field(default_factory=list)  # warnings and findings for the report

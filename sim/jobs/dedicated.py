@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.build import build_catalog
-from sim.jobs import frames, setup_tables, stability_notes
-from sim.runner import Result, job, progress_printer, write_outputs
-from sim.simulate import simulate
+from sim.simulation.build import build_catalog
+from sim.jobs.simulate import frames, setup_tables, stability_notes
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.progress import progress_printer
+from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 
 

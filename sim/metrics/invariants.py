@@ -1,6 +1,6 @@
 """Accounting invariants of a finished setup run, checked at the end of every run.
 
-:func:`violations` lists every broken rule of one :class:`~sim.simulate.SetupRun` (its
+:func:`violations` lists every broken rule of one :class:`~sim.simulation.simulate.SetupRun` (its
 request log and GPU usage ledger; optionally its cost breakdown and summary rows);
 :func:`check_run` raises :class:`~sim.errors.InvariantError` listing all of them. The rules
 hold for any setup that ends requests through the log, whatever its tiers or reasons:
@@ -14,7 +14,7 @@ hold for any setup that ends requests through the log, whatever its tiers or rea
 * a completed request got exactly the output tokens it asked for (counted by the engine);
 * per ledger row: 0 <= start <= end <= billing period, busy + down + loading time <= time
   up (so GPU busy time never exceeds GPU time), at least one GPU, a price >= 0;
-* cost components add up (:func:`sim.cost.check_invariants`) and the GPU cost attributed to
+* cost components add up (:func:`sim.metrics.cost.check_invariants`) and the GPU cost attributed to
   tenants is the ledger's;
 * summary rows: requests = completed + rejected + failed = the log's count, per tenant, and
   the ``__all__`` row is the sum of its tenants.
@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.metrics.log import COMPLETED, FAILED, OUTCOMES, PENDING, REJECTED
+from sim.records import COMPLETED, FAILED, OUTCOMES, PENDING, REJECTED
 
 _SHOW = 5  # request ids quoted per violation
 
@@ -162,7 +162,7 @@ def ledger_violations(run) -> list[str]:
 
 
 def cost_violations(run, costs) -> list[str]:
-    from sim.cost import check_invariants
+    from sim.metrics.cost import check_invariants
 
     out: list[str] = []
     try:

@@ -1,0 +1,83 @@
+"""The application: compose a config, run its job, write its folder.
+
+``python -m sim`` and :func:`sim.run` both land in :func:`execute`, which picks the job
+named by ``cfg.job`` from the registry (:mod:`sim.jobs`), runs it (``cfg.replications``
+times over consecutive seeds when above 1) and marks its folder finished.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from sim.errors import InputError
+from sim.jobs import discover
+from sim.records import Result
+from sim.report.outputs import write_outputs
+
+
+def compose(overrides: list[str] | None = None):
+    """Compose the same config as ``python -m sim <overrides>``."""
+    from hydra import compose as hy_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    import sim.config  # noqa: F401  (registers the schema)
+
+    gh = GlobalHydra.instance()
+    was = gh.is_initialized()
+    if was:
+        gh.clear()  # pragma: no cover - only inside an already running Hydra app
+    with initialize_config_module(config_module="sim.conf", version_base="1.3"):
+        cfg = hy_compose(config_name="config", overrides=list(overrides or []))
+    return cfg
+
+
+def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None = None,
+        progress: bool = False) -> Result:
+    """Compose the config from ``overrides``, run its job and return the result.
+
+    Files are written only when ``output_dir`` is given; the working directory never changes.
+    """
+    cfg = compose(overrides)
+    return execute(cfg, output_dir, progress=progress)
+
+
+def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> Result:
+    """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
+
+    With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
+    a folder whose ``done.json`` matches this config is read back instead of recomputed.
+    """
+    from sim.sweep import resume as marks
+
+    name = cfg.job
+    JOBS = discover()
+    if name not in JOBS:
+        raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    reps = int(cfg.replications)
+    if reps < 1:
+        raise InputError("must be >= 1", key="replications")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        if resume:
+            done = marks.load_finished(out, cfg)
+            if done is not None:
+                return done
+        marks.clear(out)
+    t0 = time.perf_counter()
+    if reps == 1:
+        res = JOBS[name](cfg, out, progress)
+    else:
+        from sim.sweep.replicate import run_replications
+
+        res = run_replications(JOBS[name], cfg, reps, progress)
+        if out is not None:
+            write_outputs(res, cfg, out)
+    if out is not None:
+        from sim.sweep.objective import objective_value
+
+        res.out_dir = str(out)
+        marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0)
+    return res

@@ -1,0 +1,31 @@
+"""The job registry: ``cfg.job`` names a function registered here with :func:`job`.
+
+A job is one module (or package) in this folder with a decorated function
+``fn(cfg, out_dir, progress) -> Result``; :func:`discover` imports every module of the
+folder, so a new job needs no other edit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable
+
+JOBS: dict[str, Callable] = {}
+
+
+def job(name: str):
+    """Register ``fn`` as the job ``name``."""
+    def deco(fn):
+        if name in JOBS and JOBS[name] is not fn:
+            raise ValueError(f"job {name!r} registered twice")
+        JOBS[name] = fn
+        return fn
+    return deco
+
+
+def discover() -> dict[str, Callable]:
+    """Import every job module of this package (recursively) and return the registry."""
+    for info in pkgutil.walk_packages(__path__, prefix=__name__ + "."):
+        importlib.import_module(info.name)
+    return JOBS
