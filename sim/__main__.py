@@ -20,7 +20,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-import sim.config  # noqa: F401  (registers the schema)
+import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim.errors import InputError, from_config_error
 
 log = logging.getLogger("sim")

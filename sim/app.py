@@ -11,27 +11,15 @@ import os
 import time
 from pathlib import Path
 
+from sim.config import compose, register
 from sim.errors import InputError
-from sim.jobs import discover
+from sim.jobs import CONFIGS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
 
-
-def compose(overrides: list[str] | None = None):
-    """Compose the same config as ``python -m sim <overrides>``."""
-    from hydra import compose as hy_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-
-    import sim.config  # noqa: F401  (registers the schema)
-
-    gh = GlobalHydra.instance()
-    was = gh.is_initialized()
-    if was:
-        gh.clear()  # pragma: no cover - only inside an already running Hydra app
-    with initialize_config_module(config_module="sim.conf", version_base="1.3"):
-        cfg = hy_compose(config_name="config", overrides=list(overrides or []))
-    return cfg
+# the schema Hydra validates against: the core config plus every job's own config class
+discover()
+register(CONFIGS)
 
 
 def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None = None,
@@ -53,7 +41,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     from sim.sweep import resume as marks
 
     name = cfg.job
-    JOBS = discover()
+    JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
     reps = int(cfg.replications)

@@ -9,13 +9,21 @@ completed, rejected (with a reason) or failed (with a reason).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.errors import InvariantError
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 OUTCOMES = ("pending", "completed", "rejected", "failed")
 PENDING, COMPLETED, REJECTED, FAILED = range(4)
+
+# tenant labels of the aggregate rows of summary.csv
+ALL = "__all__"  # every user tenant of a setup
+BACKGROUND = "__background__"  # the background tenants of a shared pool
 
 
 class Codes:
@@ -142,8 +150,8 @@ class Result:
     """What a job returns: the summary and per-request frames, its own tables, the figure
     files it wrote and the notes for its report."""
 
-    summary: "pd.DataFrame"
-    requests: "pd.DataFrame"
+    summary: pd.DataFrame
+    requests: pd.DataFrame
     tables: dict = field(default_factory=dict)  # job-specific tables, name -> frame
     figures: list = field(default_factory=list)  # files written, relative to out_dir
     out_dir: str | None = None

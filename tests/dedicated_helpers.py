@@ -8,7 +8,7 @@ from omegaconf import OmegaConf, open_dict
 
 import sim
 from sim.simulation.build import build_catalog, perf_factory
-from sim.jobs.simulate import model_prices
+from sim.simulation.frames import model_prices
 from sim.records import RequestLog
 from sim.metrics.summary import summarize
 from sim.platform.base import RunContext

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.jobs.breakeven import measure_capacity, run_breakeven
+from sim.analysis.breakeven import run_breakeven
+from sim.analysis.capacity import measure_capacity
 from sim.errors import InputError
 
 ON_DEMAND, P_IN, P_OUT = 3.95, 0.88, 0.88

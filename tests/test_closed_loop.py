@@ -20,7 +20,7 @@ BASE = [
 def test_one_client_sends_exactly_one_think_time_after_each_end():
     n, z = 300, 0.7
     res = sim.run(BASE + ["tenants.chat.arrival.concurrency=1", f"tenants.chat.arrival.think_s={z}",
-                          f"calibration.closed_loop_requests_per_client={n}"])
+                          f"tenants.chat.arrival.requests_per_client={n}"])
     r = res.requests.sort_values("arrival_s")
     assert len(r) == n and r["arrival_s"].iloc[0] == 0.0
     gaps = r["arrival_s"].to_numpy()[1:] - r["finish_s"].to_numpy()[:-1]
@@ -31,7 +31,7 @@ def test_one_client_sends_exactly_one_think_time_after_each_end():
 
 def test_without_think_time_the_next_request_leaves_as_the_last_ends():
     res = sim.run(BASE + ["tenants.chat.arrival.concurrency=1",
-                          "calibration.closed_loop_requests_per_client=20"])
+                          "tenants.chat.arrival.requests_per_client=20"])
     r = res.requests.sort_values("arrival_s")
     gaps = r["arrival_s"].to_numpy()[1:] - r["finish_s"].to_numpy()[:-1]
     assert np.all(gaps == 0.0)
@@ -45,7 +45,7 @@ def test_response_time_law():
     n_clients, per, z = 4, 300, 0.5
     res = sim.run(BASE + [f"tenants.chat.arrival.concurrency={n_clients}",
                           f"tenants.chat.arrival.think_s={z}",
-                          f"calibration.closed_loop_requests_per_client={per}"])
+                          f"tenants.chat.arrival.requests_per_client={per}"])
     r = res.requests.sort_values("request_id")
     think = stream(5, "think/chat").exponential(z, n_clients * per).reshape(per, n_clients)
     think[0] = 0.0  # every client's first request leaves at t=0
@@ -56,5 +56,5 @@ def test_response_time_law():
         assert x == pytest.approx(1.0 / (resp.mean() + think[:, c].mean()), rel=1e-9)
     # the think time lowers throughput against the same loop without it
     busy = sim.run(BASE + [f"tenants.chat.arrival.concurrency={n_clients}",
-                           f"calibration.closed_loop_requests_per_client={per}"]).requests
+                           f"tenants.chat.arrival.requests_per_client={per}"]).requests
     assert len(busy) / busy["finish_s"].max() > 1.5 * len(r) / r["finish_s"].max()

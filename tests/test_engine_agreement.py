@@ -28,7 +28,7 @@ N = 12_000
 @pytest.fixture(scope="module")
 def saturated_rps():
     res = sim.run(BASE + ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=512",
-                          "calibration.closed_loop_requests_per_client=6", "horizon_s=1"])
+                          "tenants.chat.arrival.requests_per_client=6", "horizon_s=1"])
     from sim.metrics.steady import steady_rates
 
     r = res.requests

@@ -36,7 +36,7 @@ def _same(got, want: str) -> bool:
 def _tiny(job: str) -> list[str]:
     """Overrides that make a job small: a short horizon; for calibration, its first row."""
     if job == "calibration":
-        from sim.jobs.calibration import load_rows
+        from sim.analysis.calibration import load_rows
 
         return TINY + [f"calibration.rows=[{load_rows()[0]['id']}]"]
     if job == "claims":  # its checks compose their own scenarios: run one, quickly

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf, open_dict
 import sim
 from sim.simulation.build import build_catalog
 from sim.errors import InputError
-from sim.jobs.simulate import model_prices
+from sim.simulation.frames import model_prices
 from sim.records import COMPLETED, PENDING
 from sim.metrics.summary import requests_frame, summarize
 from sim.platform.hybrid import SpilloverPolicy
@@ -329,7 +329,7 @@ def test_background_goes_to_the_serverless_part():
 def test_breakeven_curve_equal_to_the_reference_is_no_crossing():
     import pandas as pd
 
-    from sim.jobs.breakeven import X, Y, crossings_table
+    from sim.analysis.breakeven import X, Y, crossings_table
 
     loads = [0.1, 0.5, 0.9]
     ded = [4.0, 1.0, 0.50]

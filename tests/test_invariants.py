@@ -9,7 +9,8 @@ import sim
 from sim.metrics.cost import attribute_cost
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run, violations
-from sim.jobs.simulate import frames, model_prices, simulate_setups
+from sim.simulation.frames import frames, model_prices
+from sim.simulation.simulate import simulate_setups
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.platform import SETUPS
 
@@ -193,7 +194,7 @@ REAL_RUNS = [
      "++dedicated.replicas.llama31-8b=1",
      "hybrid.shadow_fraction=0.5"],
     ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=4",
-     "calibration.closed_loop_requests_per_client=5"],
+     "tenants.chat.arrival.requests_per_client=5"],
 ]
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.jobs.simulate import simulate_setups
+from sim.simulation.simulate import simulate_setups
 from sim.records import COMPLETED, REJECTED
 from sim.metrics.overload import stability
 

@@ -13,7 +13,7 @@ from sim.config import PipelineConfig
 from sim.errors import InputError
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.metrics.summary import requests_frame
-from sim.jobs.compound import first_pipeline_only
+from sim.analysis.cold_chain import first_pipeline_only
 from sim.simulation.simulate import simulate
 from sim.workload import build_workload
 

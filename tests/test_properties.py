@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import sim
 from sim.metrics.invariants import offered_mask, violations
-from sim.jobs.simulate import frames, simulate_setups
+from sim.simulation.frames import frames
+from sim.simulation.simulate import simulate_setups
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.platform import SETUPS
 

@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from serverless_util import Harness, compose, twin_model
-from sim.jobs.simulate import simulate_setups
+from sim.simulation.simulate import simulate_setups
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 
 AZURE_CODE = "${traces:}/azure_llm_2023/AzureLLMInferenceTrace_code.csv"
@@ -65,7 +65,7 @@ def test_hybrid_histogram_beats_platform_default_timeouts_on_the_azure_code_trac
     the hybrid histogram policy has fewer cold requests AND less idle GPU time (loading
     included) on the same 8,819 requests. (It is not better than every fixed timeout: a
     300 s timeout, longer than the trace's longest gap, beats it on both; see README.)"""
-    res = sim.run(["experiment=keepalive", "serverless.jobs.fixed_idle_s=[5,60]",
+    res = sim.run(["experiment=keepalive", "keepalive.fixed_idle_s=[5,60]",
                    "output.parquet=false"])
     t = res.tables["keepalive"].set_index("policy", append=True)
     hy = res.tables["keepalive"].query("policy == 'hybrid'").iloc[0]
@@ -80,7 +80,7 @@ def test_hybrid_histogram_beats_platform_default_timeouts_on_the_azure_code_trac
 # ---------------------------------------------------------------------------- isolation
 def test_p99_ttft_does_not_improve_when_background_load_rises():
     res = sim.run(["experiment=noisy_neighbour", "setups=[serverless]", "horizon_s=600",
-                   "serverless.jobs.background_levels=[0,0.5,1]", "output.parquet=false"])
+                   "noisy_neighbour.background_levels=[0,0.5,1]", "output.parquet=false"])
     iso = res.tables["isolation"]
     for tenant, g in iso.groupby("tenant"):
         g = g.sort_values("background_level")
@@ -319,8 +319,8 @@ def test_bad_serverless_input_names_the_key(override, key):
 
 def test_experiments_write_their_figures(tmp_path):
     for exp, extra in [("cold_start", ["horizon_s=900"]),
-                       ("noisy_neighbour", ["horizon_s=300", "serverless.jobs.background_levels=[0,1]"]),
-                       ("keepalive", ["serverless.jobs.fixed_idle_s=[60]", "horizon_s=600"])]:
+                       ("noisy_neighbour", ["horizon_s=300", "noisy_neighbour.background_levels=[0,1]"]),
+                       ("keepalive", ["keepalive.fixed_idle_s=[60]", "horizon_s=600"])]:
         out = tmp_path / exp
         res = sim.run([f"experiment={exp}"] + extra, output_dir=out)
         stem = {"cold_start": "cold_start", "noisy_neighbour": "isolation", "keepalive": "keepalive"}[exp]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import sim
-from sim.report.sweep import breakevens, crossings
+from sim.analysis.curves import breakevens, crossings
 from sim.sweep.aggregate import collect, list_price_per_mtok_out, parse_overrides
 from sim.sweep.objective import objective_value
 from sim.sweep.resume import config_digest

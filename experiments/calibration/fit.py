@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from sim.jobs.calibration import calibration_table, load_rows
+from sim.analysis.calibration import calibration_table, load_rows
 
 GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100": ["bf16"],

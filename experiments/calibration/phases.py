@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 
-from sim.jobs.calibration import concurrency, load_rows
+from sim.analysis.calibration import concurrency, load_rows
 
 
 def main(argv: list[str] | None = None) -> None:

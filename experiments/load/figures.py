@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim.sweep.study import cli, first_crossing_up, rows_all
-from sim.report.sweep import axis_label, breakevens, cost_vs_x, metric_vs_x, x_key
+from sim.analysis.curves import breakevens
+from sim.report.sweep import axis_label, cost_vs_x, metric_vs_x, x_key
 from sim.io import write_frame_csv
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sim.report.figures import color, pyplot, save
 from sim.sweep.study import cli
-from sim.report.sweep import axis_label, breakevens, x_key
+from sim.analysis.curves import breakevens
+from sim.report.sweep import axis_label, x_key
 from sim.io import write_frame_csv
 
 

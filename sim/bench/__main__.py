@@ -50,7 +50,7 @@ def saturated_rps() -> float:
     clients = 256 * REPLICAS
     res = run(_base("fluid") + [
         "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
-        "calibration.closed_loop_requests_per_client=8", "horizon_s=1"])
+        "tenants.chat.arrival.requests_per_client=8", "horizon_s=1"])
     r = res.requests
     return steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())[0]
 

@@ -1,8 +1,10 @@
 """The job registry: ``cfg.job`` names a function registered here with :func:`job`.
 
 A job is one module (or package) in this folder with a decorated function
-``fn(cfg, out_dir, progress) -> Result``; :func:`discover` imports every module of the
-folder, so a new job needs no other edit.
+``fn(cfg, out_dir, progress) -> Result`` and, if it has knobs of its own, a config
+dataclass passed to the decorator: it becomes the config key named like the job
+(``breakeven.load_fractions``, ``claims.quick`` ...). :func:`discover` imports every
+module of the folder, so a new job needs no other edit.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import pkgutil
 from typing import Callable
 
 JOBS: dict[str, Callable] = {}
+CONFIGS: dict[str, type] = {}  # job name (= its config key) -> config dataclass
 
 
-def job(name: str):
-    """Register ``fn`` as the job ``name``."""
+def job(name: str, config: type | None = None):
+    """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
         JOBS[name] = fn
+        if config is not None:
+            CONFIGS[name] = config
         return fn
     return deco
 

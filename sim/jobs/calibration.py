@@ -1,229 +1,32 @@
 """``experiment=calibration``: predicted versus published throughput and latency.
 
-Every row of ``conf/calibration_set.yaml`` (CALIBRATION.md section 3) is simulated with
-the same engine and performance model as any other run: the row supplies the benchmark's
-deployment (GPU, precision, TP, KV dtype, batch limits), its workload shape and its
-scenario; the catalog supplies the efficiency factors, one set per GPU class and precision.
-
-Each scenario is measured the way its benchmark reports it:
-
-* offline with ``requests`` (trtllm-bench throughput): that many identical requests queued
-  at once; total output tokens over the total time, ramp-up and drain included;
-* offline without (MLPerf offline, runs of at least 600 s): a closed loop with enough
-  clients to keep every sequence slot (or the KV cache) full, long enough to reach steady
-  state (sim.metrics.steady; 20 and 40 requests per client agree within 1 %);
-* concurrency (AIPerf): N clients started together, each sending its next request an
-  exponential delay of mean ``CLIENT_TURNAROUND_S`` after its last token; mean TTFT, mean inter-token latency and
-  aggregate output tokens/s in the second half of a 100-requests-per-client run. With
-  identical requests a zero turnaround is a knife-edge (a client re-enters exactly at an
-  iteration boundary and never waits out another's prefill); any value from 0.3 to 5 ms
-  gives the same steady state, so the benchmark's unknown client delay does not matter as
-  long as it is not exactly zero;
-* server: Poisson arrivals; bisection on the rate for the highest one whose p99 TTFT and
-  p99 TPOT meet the benchmark's bounds.
+Runs the rows of ``conf/calibration_set.yaml`` (CALIBRATION.md section 3) chosen by
+``calibration.rows`` through :mod:`sim.analysis.calibration` and reports each prediction
+against its published figure (``calibration.csv``, ``plots/calibration``).
 """
 
 from __future__ import annotations
 
-from importlib import resources
+from dataclasses import dataclass, field
+from typing import List
 
-import numpy as np
 import pandas as pd
-import yaml
 
-from sim.errors import InputError
-from sim.metrics.steady import steady_rates
+from sim.analysis.calibration import calibration_table, select_rows
 from sim.jobs import job
 from sim.records import Result
+from sim.report.figures import calibration_scatter
 from sim.report.outputs import write_outputs
 
 
-def _load() -> dict:
-    return yaml.safe_load(resources.files("sim.conf").joinpath("calibration_set.yaml").read_text())
+@dataclass
+class CalibrationConfig:
+    # rows of the calibration set to run ("all" or a list of ids)
+    rows: List[str] = field(default_factory=lambda: ["all"])
+    tolerance: float = 0.25
 
 
-def load_rows() -> list[dict]:
-    return _load()["rows"]
-
-
-def engine_speed(row: dict) -> float:
-    """The row's serving engine's speed relative to the tuned TensorRT-LLM runtime the
-    catalog's factors describe (``engines`` in calibration_set.yaml; one value per engine)."""
-    engines = _load()["engines"]
-    name = row.get("engine", "tensorrt-llm")
-    if name not in engines:
-        raise InputError(f"unknown engine {name!r} in calibration row {row['id']}; "
-                         f"known: {sorted(engines)}")
-    return float(engines[name])
-
-
-def _length(spec) -> str:
-    if isinstance(spec, (int, float)):
-        return f"{{kind: fixed, mean: {int(spec)}, max: {int(spec)}}}"
-    parts = ", ".join(f"{k}: {v}" for k, v in spec.items())
-    return "{" + parts + "}"
-
-
-def _mean_len(spec) -> float:
-    return float(spec) if isinstance(spec, (int, float)) else float(spec["mean"])
-
-
-def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
-    m = row["model"]
-    return [
-        "setups=[dedicated]", "engine=fluid", "name=calibration", "drain_s=100000",
-        "output.plots=false", "output.report=false",
-        f"tenants={{chat: {{model: {m}}}}}", f"tenants.chat.model={m}",
-        f"tenants.chat.input={_length(row['input'])}",
-        f"tenants.chat.output={_length(row['output'])}",
-        f"deployments={{{m}: {{gpu: {row['gpu']}, precision: {row['precision']}, tp: {row['tp']}, "
-        f"kv_dtype: {row.get('kv_dtype', 'bf16')}, parallelism: {row.get('parallelism', 'tensor')}, "
-        f"max_num_seqs: {row['max_num_seqs']}, "
-        f"max_batched_tokens: {row['max_batched_tokens']}, "
-        f"gpu_memory_utilization: {row['gpu_memory_utilization']}}}}}",
-        f"dedicated.replicas.{m}=1", "dedicated.max_queue=100000000",
-        f"dedicated.runtime_speedup={engine_speed(row)}",
-        *(extra or []),
-    ]
-
-
-_GLOBAL: list[str] = []  # extra overrides for every row (fitting, what-if studies)
-
-
-def _run(row, extra):
-    from sim.app import run
-
-    return run(row_overrides(row, [*_GLOBAL, *extra]))
-
-
-def _slots(row) -> int:
-    """Sequences one replica can hold: the batch limit or the KV cache, whichever binds."""
-    from sim.simulation.build import build_catalog, perf_factory
-    from sim.app import compose
-
-    cfg = compose(row_overrides(row, _GLOBAL))
-    _, perf_for = perf_factory(cfg, build_catalog(cfg))
-    perf = perf_for(row["model"])
-    per_seq = _mean_len(row["input"]) + _mean_len(row["output"])
-    return int(min(row["max_num_seqs"], perf.kv_capacity_tokens / per_seq))
-
-
-MLPERF_REQUESTS_PER_CLIENT = 20
-CONCURRENCY_REQUESTS_PER_CLIENT = 100
-CLIENT_TURNAROUND_S = 1e-3  # a client's delay between a last token and its next request
-STEADY_WINDOW = (0.5, 0.95)  # completion quantiles of a fixed-concurrency run
-
-
-def _completed(res: Result, row) -> pd.DataFrame:
-    r = res.requests
-    if not (r["outcome"] == "completed").all():
-        raise RuntimeError(f"calibration row {row['id']}: not every request completed")
-    return r
-
-
-def offline(row, requests_per_client: int = MLPERF_REQUESTS_PER_CLIENT) -> dict:
-    closed = ["tenants.chat.arrival.kind=closed", "horizon_s=1"]
-    if "requests" in row:
-        n = int(row["requests"])
-        r = _completed(_run(row, [*closed, f"tenants.chat.arrival.concurrency={n}",
-                                  "calibration.closed_loop_requests_per_client=1"]), row)
-        return {"output_tok_s": float(r["output_tokens"].sum() / r["finish_s"].max())}
-    clients = max(8, int(1.5 * _slots(row)))
-    r = _completed(_run(row, [*closed, f"tenants.chat.arrival.concurrency={clients}",
-                              f"calibration.closed_loop_requests_per_client={requests_per_client}"]), row)
-    _, tok_s = steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())
-    return {"output_tok_s": tok_s}
-
-
-def concurrency(row, requests_per_client: int = CONCURRENCY_REQUESTS_PER_CLIENT,
-                extra: list[str] | None = None, turnaround_s: float = CLIENT_TURNAROUND_S) -> dict:
-    c = int(row["concurrency"])
-    think = [f"tenants.chat.arrival.think_s={turnaround_s}"] if turnaround_s > 0 else []
-    r = _completed(_run(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={c}",
-                              f"calibration.closed_loop_requests_per_client={requests_per_client}",
-                              "horizon_s=1", *think, *(extra or [])]), row)
-    out = r["output_tokens"].to_numpy()
-    finish = r["finish_s"].to_numpy()
-    _, tok_s = steady_rates(finish, out, *STEADY_WINDOW)
-    # latencies of requests sent and finished inside the same window: the clients all start
-    # at once, and the loop takes tens of cycles to forget it
-    lo, hi = np.quantile(finish, STEADY_WINDOW)
-    w = (r["arrival_s"].to_numpy() >= lo) & (finish <= hi)
-    if w.sum() < 3:
-        raise ValueError(f"calibration row {row['id']}: too few requests in the steady window")
-    rw = r[w]
-    ow = rw["output_tokens"].to_numpy()
-    itl = ((rw["finish_s"] - rw["first_token_s"]) / np.maximum(ow - 1, 1))[ow > 1]
-    return {"ttft_s": float(rw["ttft_s"].mean()), "itl_s": float(itl.mean()), "output_tok_s": tok_s}
-
-
-def server(row, offline_tok_s: float, min_duration_s: float = 600.0, steps: int = 8) -> dict:
-    """Bisection on the Poisson rate between 0 and the offline rate; each trial runs at
-    least 600 s of arrivals, MLPerf's minimum server-scenario duration, so a rate slightly
-    above capacity shows its growing queue."""
-    out_mean = _mean_len(row["output"])
-    hi = offline_tok_s / out_mean * 1.05
-    lo = 0.0
-    for _ in range(steps):
-        rate = (lo + hi) / 2
-        res = _run(row, ["tenants.chat.arrival.kind=poisson", f"tenants.chat.arrival.rate_rps={rate}",
-                         f"horizon_s={min_duration_s}", "output.parquet=true"])
-        r = res.requests
-        ok = (r["outcome"] == "completed").all() \
-            and r["ttft_s"].quantile(0.99) <= row["ttft_p99_s"] \
-            and r["tpot_s"].quantile(0.99) <= row["tpot_p99_s"]
-        lo, hi = (rate, hi) if ok else (lo, rate)
-    return {"output_tok_s": lo * out_mean}
-
-
-def predict(row: dict) -> dict:
-    sc = row["scenario"]
-    if sc == "offline":
-        pred = offline(row)
-    elif sc == "concurrency":
-        pred = concurrency(row)
-    elif sc == "server":
-        pred = server(row, offline(row)["output_tok_s"])
-    else:
-        raise InputError(f"unknown scenario {sc!r} in calibration row {row['id']}")
-    if row.get("per_gpu"):
-        pred["output_tok_s"] /= row["tp"]
-    return pred
-
-
-def calibration_table(rows: list[dict], tolerance: float = 0.25,
-                      overrides: list[str] | None = None) -> pd.DataFrame:
-    _GLOBAL[:] = list(overrides or [])
-    out = []
-    for row in rows:
-        pred = predict(row)
-        for metric, published in row["metrics"].items():
-            p = pred[metric]
-            out.append({
-                "row": row["id"], "source": row["source"], "gpu": row["gpu"],
-                "precision": row["precision"], "tp": row["tp"], "scenario": row["scenario"],
-                "metric": metric, "published": float(published), "predicted": float(p),
-                "error_pct": 100.0 * (p / published - 1.0),
-                "within_tolerance": bool(abs(p / published - 1.0) <= tolerance),
-                "assumed": row.get("assumed", ""),
-            })
-    return pd.DataFrame(out)
-
-
-def select_rows(wanted) -> list[dict]:
-    rows = load_rows()
-    wanted = list(wanted)
-    if wanted == ["all"]:
-        return rows
-    ids = {r["id"] for r in rows}
-    unknown = [w for w in wanted if w not in ids]
-    if unknown:
-        raise InputError(f"unknown calibration rows {unknown}; see conf/calibration_set.yaml",
-                         key="calibration.rows")
-    return [r for r in rows if r["id"] in wanted]
-
-
-@job("calibration")
+@job("calibration", config=CalibrationConfig)
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     table = calibration_table(rows, float(cfg.calibration.tolerance))
@@ -238,7 +41,5 @@ def calibration_job(cfg, out_dir, progress) -> Result:
                  notes=notes)
     if out_dir is not None:
         write_outputs(res, cfg, out_dir)
-        from sim.report.figures import calibration_scatter
-
         res.figures += calibration_scatter(table, out_dir, float(cfg.calibration.tolerance))
     return res

@@ -178,7 +178,7 @@ def cost_violations(run, costs) -> list[str]:
 
 def summary_violations(workload, run, summary) -> list[str]:
     """Counts in the summary rows of this run's setup against the log."""
-    from sim.metrics.summary import ALL, BACKGROUND
+    from sim.records import ALL, BACKGROUND
 
     out: list[str] = []
     rows = summary[summary["setup"] == run.setup]

@@ -6,10 +6,8 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
-from sim.records import COMPLETED, FAILED, OUTCOMES, REJECTED
+from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, REJECTED
 
-ALL = "__all__"
-BACKGROUND = "__background__"  # the background tenants of a shared pool, aggregated
 
 SUMMARY_COLUMNS = [
     "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
@@ -64,7 +62,7 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "spilled": log.spilled,
     }, copy=False)  # the log's columns are final: share them, do not copy
     if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
-        from sim.simulation.pipeline import stage_columns
+        from sim.metrics.pipelines import stage_columns
 
         for k, v in stage_columns(workload).items():
             df[k] = v
@@ -183,3 +181,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df["monthly_output_tokens"] = df["output_tokens"] * month
     df["monthly_requests"] = df["requests"] * month
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
+
+
+def summary_row(summary: pd.DataFrame, setup: str, tenant: str = ALL) -> pd.Series:
+    """One row of a summary frame: a setup's (or variant's) row for a tenant or ``__all__``."""
+    return summary[(summary["setup"] == setup) & (summary["tenant"] == tenant)].iloc[0]

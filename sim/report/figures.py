@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.records import ALL
+
 # one colour per setup wherever it appears (colour-blind safe "Dark2" hues); a setup not
 # listed gets the grey
 SETUP_COLORS = {"serverless": "#d95f02", "dedicated": "#1b9e77", "hybrid": "#7570b3"}
@@ -132,7 +134,7 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
 def slos_from_summary(summary: pd.DataFrame) -> dict:
     if summary is None or summary.empty or "slo_ttft_s" not in summary.columns:
         return {}
-    rows = summary[summary["tenant"] != "__all__"].drop_duplicates("tenant")
+    rows = summary[summary["tenant"] != ALL].drop_duplicates("tenant")
     return {str(t): float(s) for t, s in zip(rows["tenant"], rows["slo_ttft_s"]) if pd.notna(s)}
 
 

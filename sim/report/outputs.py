@@ -10,8 +10,14 @@ from sim.io import atomic_write, write_frame_csv
 from sim.records import Result
 
 
-def write_outputs(res: Result, cfg, out_dir: Path) -> None:
+def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: bool = True) -> None:
+    """Write every file of a finished job into ``out_dir``. ``figures(out_dir)`` draws the
+    job's own figures (when ``output.plots``); ``generic_plots=False`` skips the per-setup
+    figures of a plain run (a job whose rows are variants of one setup would pool them)."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if figures is not None and cfg.output.plots:
+        res.figures.extend(figures(out_dir))
     write_frame_csv(res.summary, out_dir / "summary.csv")
     for name, table in res.tables.items():
         write_frame_csv(table, out_dir / f"{name}.csv")
@@ -19,7 +25,7 @@ def write_outputs(res: Result, cfg, out_dir: Path) -> None:
         atomic_write(out_dir / "requests.parquet",
                      lambda p: res.requests.to_parquet(p, index=False, engine="pyarrow",
                                                        compression="zstd"))
-    if cfg.output.plots:
+    if cfg.output.plots and generic_plots:
         from sim.report.figures import run_figures
 
         res.figures.extend(run_figures(res, out_dir))

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.simulation.build import make_setup, perf_factory, setup_serves_background
+from sim.simulation.build import build_catalog, make_setup, perf_factory, setup_serves_background
+from sim.config import variant
 from sim.engine import Request
-from sim.errors import InvariantError
+from sim.errors import InputError, InvariantError
 from sim.metrics.invariants import check_run
 from sim.records import PENDING, RequestLog, UsageRow
 from sim.platform.base import RunContext
-from sim.workload import Workload
+from sim.simulation.progress import progress_printer
+from sim.workload import Workload, build_workload
 
 _CHUNK = 1 << 16
 
@@ -41,7 +43,51 @@ def _enum(v) -> str:
     return v.value if hasattr(v, "value") else str(v)
 
 
-def simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -> SetupRun:
+def simulate(cfg, workload: Workload, setup_name: str, catalog, progress: bool = False,
+             label: str | None = None) -> SetupRun:
+    """Run one setup over the workload; ``progress`` shows a bar labelled ``label`` on a
+    terminal for runs that last (:mod:`sim.simulation.progress`)."""
+    update, close = progress_printer(progress, label or setup_name, total_s=workload.horizon_s)
+    try:
+        return _simulate(cfg, workload, setup_name, catalog, update)
+    finally:
+        close()
+
+
+def simulate_setups(cfg, progress: bool = False):
+    """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
+    catalog = build_catalog(cfg)
+    setups = list(cfg.setups)
+    if setups == ["all"]:  # every registered setup, so sweeps pick up new ones unchanged
+        from sim.platform import SETUPS
+
+        setups = list(SETUPS)
+    if not setups:
+        raise InputError("no setups to run", key="setups")
+    if len(set(setups)) != len(setups):
+        raise InputError(f"setups repeat: {setups}", key="setups")
+    workload = build_workload(cfg, catalog)
+    runs = []
+    for i, name in enumerate(setups):
+        label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"
+        runs.append(simulate(cfg, workload, name, catalog, progress, label))
+    return workload, runs, catalog
+
+
+def simulate_variants(cfg, setup: str, variants: list[tuple[str, dict]], progress: bool = False):
+    """Run ``setup`` once per ``(label, {dotted key: value})`` on one workload (generated from
+    ``cfg``); each run's ``setup`` is its label. Returns (workload, runs, catalog)."""
+    catalog = build_catalog(cfg)
+    workload = build_workload(cfg, catalog)
+    runs = []
+    for label, changes in variants:
+        r = simulate(variant(cfg, **changes), workload, setup, catalog, progress, label)
+        r.setup = label
+        runs.append(r)
+    return workload, runs, catalog
+
+
+def _simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -> SetupRun:
     env = simpy.Environment()
     n = len(workload)
     log = RequestLog(n)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.sweep import crossings
+from sim.analysis.curves import crossings
 
 
 def load_sweep(sweep_dir):

@@ -76,7 +76,7 @@ def _enum(v) -> str:
     return v.value if hasattr(v, "value") else str(v)
 
 
-def tenant_arrivals(name: str, tc, horizon: float, seed: int, n_closed: int):
+def tenant_arrivals(name: str, tc, horizon: float, seed: int):
     """Arrival times (and trace row indices, for trace replay) for one tenant."""
     a = tc.arrival
     kind = _enum(a.kind)
@@ -87,7 +87,9 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int, n_closed: int):
             raise InputError("closed-loop concurrency must be >= 1", key=key + ".concurrency")
         if not a.think_s >= 0:
             raise InputError(f"must be >= 0, got {a.think_s}", key=key + ".think_s")
-        return np.full(a.concurrency * n_closed, np.nan), None
+        if a.requests_per_client < 1:
+            raise InputError("must be >= 1", key=key + ".requests_per_client")
+        return np.full(a.concurrency * a.requests_per_client, np.nan), None
     if a.think_s != 0:
         raise InputError("think time applies to closed-loop clients only (arrival.kind: closed)",
                          key=key + ".think_s")
@@ -179,7 +181,7 @@ def _length_source(lc, replayed: np.ndarray | None, key: str) -> np.ndarray | No
     return None
 
 
-def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workload:
+def build_workload(cfg, catalog) -> Workload:
     """All tenants' requests, merged and sorted by (arrival time, tenant, order)."""
     tenants = sorted(cfg.tenants.keys())
     if not tenants:
@@ -223,7 +225,7 @@ def build_workload(cfg, catalog, closed_requests_per_client: int = 6) -> Workloa
         tc = cfg.tenants[name]
         if not tc.slo_ttft_s > 0:
             raise InputError("must be > 0", key=f"tenants.{name}.slo_ttft_s")
-        times, trace_idx = tenant_arrivals(name, tc, horizon, seed, closed_requests_per_client)
+        times, trace_idx = tenant_arrivals(name, tc, horizon, seed)
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             continue

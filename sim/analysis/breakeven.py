@@ -1,0 +1,257 @@
+"""Where a dedicated fleet becomes cheaper per output token than the other setups.
+
+1. **Capacity** of one dedicated replica (:mod:`sim.analysis.capacity`).
+2. **Sweep.** For each fraction f of ``breakeven.load_fractions`` the tenant sends Poisson
+   arrivals at f x the fleet's measured capacity; every curve of ``breakeven.setups`` (a
+   registered setup with a few keys changed) is simulated on the same requests.
+3. **Crossovers** of each curve's simulated cost per million output tokens with the
+   reference curve's (``breakeven.reference``), interpolated in log-log space
+   (:mod:`sim.analysis.curves`), with the reference fleet's delivered-throughput fraction,
+   GPU busy fraction and monthly volume interpolated the same way there.
+4. **Analytic cross-check** for curves billed per token:
+   ``u* = price_per_gpu_hour / (tokens_per_s_per_gpu x 3600 x price_per_output_token)``
+   with the measured tokens/s per GPU, with the per-token bill per output token of the
+   workload's mean lengths and with the output price alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from sim.analysis.capacity import Capacity, measure_capacity, only_tenant, swept_tenant
+from sim.analysis.curves import cost_crossings, interp_loglog
+from sim.config import variant
+from sim.errors import InputError
+from sim.metrics.cost import HOURS_PER_MONTH
+from sim.metrics.summary import summarize
+from sim.records import ALL
+from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.frames import model_prices
+from sim.simulation.simulate import simulate
+from sim.workload import build_workload
+
+X = "load_fraction"
+Y = "cost_per_mtok_out_usd"
+
+
+@dataclass
+class BreakevenResult:
+    tenant: str
+    capacity: Capacity
+    fleet_replicas: int
+    points: pd.DataFrame  # one row per (load fraction, curve)
+    crossings: pd.DataFrame  # one row per curve compared with the reference
+    analytic: dict  # the inputs and values of the analytic u*
+    summary: pd.DataFrame  # every run's summary rows, with label and load columns
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fleet_tok_s(self) -> float:
+        return self.capacity.tok_s * self.fleet_replicas
+
+    @property
+    def fleet_gpus(self) -> int:
+        return self.capacity.tp * self.fleet_replicas
+
+
+def _curves(cfg) -> list[tuple[str, str, dict]]:
+    from sim.platform import SETUPS
+
+    out = []
+    for i, s in enumerate(cfg.breakeven.setups):
+        if s.setup not in SETUPS:
+            raise InputError(f"unknown setup {s.setup!r}; known: {', '.join(sorted(SETUPS))}",
+                             key=f"breakeven.setups.{i}.setup")
+        out.append((str(s.label), str(s.setup), dict(OmegaConf.to_container(s.overrides))))
+    labels = [c[0] for c in out]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"labels repeat: {labels}", key="breakeven.setups")
+    if cfg.breakeven.reference not in labels:
+        raise InputError(f"{cfg.breakeven.reference!r} is not one of the labels {labels}",
+                         key="breakeven.reference")
+    return out
+
+
+def _fractions(cfg) -> list[float]:
+    f = [float(x) for x in cfg.breakeven.load_fractions]
+    if len(f) < 2 or any(not x > 0 for x in f) or f != sorted(set(f)):
+        raise InputError("needs at least two increasing positive fractions",
+                         key="breakeven.load_fractions")
+    return f
+
+
+def gpu_hour_price(cfg, catalog, model: str) -> float:
+    """The dedicated fleet's $/GPU-hour (reserved or on-demand, as configured)."""
+    deployment_for, _ = perf_factory(cfg, catalog)
+    gpu = deployment_for(model).gpu
+    return float(gpu.reserved_usd_per_hour if str(cfg.dedicated.pricing) == "reserved"
+                 else gpu.on_demand_usd_per_hour)
+
+
+def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
+    tenant = swept_tenant(cfg)
+    base = only_tenant(cfg, tenant)
+    curves = _curves(base)
+    fractions = _fractions(base)
+    model = base.tenants[tenant].model
+    ref = str(base.breakeven.reference)
+    # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
+    ref_cfg = variant(base, **dict(next(c for c in curves if c[0] == ref)[2]))
+    cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
+    if not cap.rps > 0:
+        raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
+    fleet = int(ref_cfg.dedicated.replicas.get(model, 1))
+    catalog = build_catalog(base)
+    rows, sums = [], []
+    mean_in = mean_out = float("nan")
+    for f in fractions:
+        rate = float(f * cap.rps * fleet)
+        lcfg = variant(base, **{f"tenants.{tenant}.arrival.rate_rps": rate})
+        wl = build_workload(lcfg, catalog)
+        if f == fractions[-1] and len(wl):
+            user = wl.user_mask()
+            mean_in = float(wl.input_tokens[user].mean())
+            mean_out = float(wl.output_tokens[user].mean())
+        prices = model_prices(catalog, wl.models)
+        for label, setup, changes in curves:
+            vcfg = variant(lcfg, **changes)
+            run = simulate(vcfg, wl, setup, catalog, progress, f"{label} at {f:g}")
+            run.setup = label
+            s = summarize(wl, run, prices)
+            s.insert(0, X, f)
+            s.insert(1, "rate_rps", rate)
+            sums.append(s)
+            a = s[s["tenant"] == ALL].iloc[0]
+            delivered = a["output_tokens"] / a["period_s"] if a["period_s"] > 0 else float("nan")
+            rows.append({
+                X: f, "label": label, "setup": setup, "rate_rps": rate,
+                "offered_tok_s": f * cap.tok_s * fleet, "requests": int(a["requests"]),
+                "completed": int(a["completed"]), "rejected": int(a["rejected"]),
+                "output_tokens": int(a["output_tokens"]), "input_tokens": int(a["input_tokens"]),
+                "period_s": a["period_s"], "cost_usd": a["cost_usd"],
+                "token_cost_usd": a["token_cost_usd"], "gpu_cost_usd": a["gpu_cost_usd"],
+                Y: a[Y], "gpu_hours": a["gpu_hours"], "busy_gpu_hours": a["busy_gpu_hours"],
+                "gpu_busy_fraction": a["gpu_utilization"], "delivered_tok_s": delivered,
+                # delivered output throughput against the dedicated fleet's measured capacity
+                "throughput_utilization": delivered / (cap.tok_s * fleet),
+                "monthly_output_tokens": a["monthly_output_tokens"],
+                "monthly_cost_usd": a["monthly_cost_usd"],
+                "ttft_p50_s": a["ttft_p50_s"], "ttft_p99_s": a["ttft_p99_s"],
+                "cold_starts": int(a["cold_starts"]),
+            })
+    points = pd.DataFrame(rows)
+    summary = pd.concat(sums, ignore_index=True)
+    price_h = gpu_hour_price(ref_cfg, catalog, model)
+    m = catalog.models[model]
+    p_in, p_out = m.price_in_usd_per_mtok, m.price_out_usd_per_mtok
+    analytic = {
+        "model": model, "gpu": cap.gpu, "tp": cap.tp, "fleet_replicas": fleet,
+        "fleet_gpus": cap.tp * fleet, "price_per_gpu_hour": price_h,
+        "pricing": str(ref_cfg.dedicated.pricing),
+        "price_in_usd_per_mtok": p_in, "price_out_usd_per_mtok": p_out,
+        "capacity_tok_s_per_replica": cap.tok_s, "tokens_per_s_per_gpu": cap.tok_s_per_gpu,
+        "capacity_rps_per_replica": cap.rps, "mean_input_tokens": mean_in,
+        "mean_output_tokens": mean_out,
+    }
+    if p_in is not None and p_out is not None and mean_out > 0:
+        per_out = (p_in * mean_in + p_out * mean_out) / mean_out  # $/M output tokens
+        analytic["token_bill_per_mtok_out"] = per_out
+        analytic["u_star"] = price_h / (cap.tok_s_per_gpu * 3600.0 * per_out / 1e6)
+        analytic["u_star_output_price_only"] = (price_h / (cap.tok_s_per_gpu * 3600.0 * p_out / 1e6)
+                                                if p_out > 0 else float("inf"))
+    res = BreakevenResult(tenant=tenant, capacity=cap, fleet_replicas=fleet, points=points,
+                          crossings=pd.DataFrame(), analytic=analytic, summary=summary)
+    res.crossings = crossings_table(points, ref, analytic)
+    res.notes = breakeven_notes(res)
+    return res
+
+
+def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFrame:
+    """Each curve against the reference: the interpolated crossing(s) of the simulated
+    costs, the reference fleet's state there, and the analytic u* for per-token curves."""
+    r = points[points["label"] == ref].sort_values(X)
+    xs = r[X].to_numpy(float)
+    out = []
+    for label, g in points[points["label"] != ref].groupby("label", sort=False):
+        g = g.sort_values(X)
+        per_token = bool((g["gpu_cost_usd"].abs() < 1e-12).all() and (g["token_cost_usd"] > 0).any())
+        base = {"label": label, "reference": ref, "billing": "per_token" if per_token else "gpu_time"}
+        if per_token:
+            base["u_star"] = analytic.get("u_star", float("nan"))
+            base["u_star_output_price_only"] = analytic.get("u_star_output_price_only", float("nan"))
+        a, b = r[Y].to_numpy(float), g[Y].to_numpy(float)
+        # loads where a curve bills exactly what the reference does (a hybrid that never
+        # spilled) are neither crossings nor touches: look for crossings elsewhere
+        same = np.isclose(a, b, rtol=1e-9, atol=0.0)
+        found = cost_crossings(xs[~same], a[~same], b[~same])
+        if not found:
+            diff = (np.log(a) - np.log(b))[~same]
+            diff = diff[~np.isnan(diff)]
+            cheaper = ref if diff.size and diff.mean() < 0 else label
+            note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"
+            if same.any():
+                note = (f"no crossing in the swept loads: the same cost at {int(same.sum())} of "
+                        f"{same.size} loads" + (f", {cheaper} cheaper at the others"
+                                                if diff.size else ""))
+            out.append({**base, X: float("nan"), "cheaper_below": "", "note": note})
+            continue
+        for xc in found:
+            i = int(np.searchsorted(xs, xc))
+            below = a[max(i - 1, 0)] > b[max(i - 1, 0)]
+            row = {**base, X: xc,
+                   "cheaper_below": label if below else ref,
+                   "cheaper_above": ref if below else label,
+                   Y: interp_loglog(xc, xs, a),
+                   "rate_rps": interp_loglog(xc, xs, r["rate_rps"].to_numpy(float)),
+                   "throughput_utilization": interp_loglog(
+                       xc, xs, r["throughput_utilization"].to_numpy(float)),
+                   "gpu_busy_fraction": float(np.interp(xc, xs, r["gpu_busy_fraction"].to_numpy(float))),
+                   "monthly_output_tokens": interp_loglog(
+                       xc, xs, r["monthly_output_tokens"].to_numpy(float)),
+                   "monthly_cost_usd": float(np.interp(xc, xs, r["monthly_cost_usd"].to_numpy(float))),
+                   "note": ""}
+            row["monthly_output_tokens_per_gpu"] = row["monthly_output_tokens"] / analytic["fleet_gpus"]
+            if per_token and math.isfinite(base["u_star"]):
+                row["u_sim_over_u_star"] = row["throughput_utilization"] / base["u_star"]
+                # the analytic volume: u* of the fleet's measured throughput for 730 h
+                row["monthly_output_tokens_analytic"] = (
+                    base["u_star"] * analytic["capacity_tok_s_per_replica"]
+                    * analytic["fleet_replicas"] * HOURS_PER_MONTH * 3600.0)
+            out.append(row)
+    cols = ["label", "reference", "billing", X, "cheaper_below", "cheaper_above", Y, "rate_rps",
+            "throughput_utilization", "gpu_busy_fraction", "monthly_output_tokens",
+            "monthly_output_tokens_per_gpu", "monthly_cost_usd", "u_star",
+            "u_star_output_price_only", "u_sim_over_u_star", "monthly_output_tokens_analytic",
+            "note"]
+    return pd.DataFrame(out).reindex(columns=cols)
+
+
+def breakeven_notes(res: BreakevenResult) -> list[str]:
+    a = res.analytic
+    cap = res.capacity
+    notes = [f"capacity (saturated closed loop, {cap.clients} clients): {cap.tok_s:,.0f} output "
+             f"tok/s per {cap.tp}-GPU replica = {cap.tok_s_per_gpu:,.0f} tok/s per {cap.gpu}; "
+             f"fleet {res.fleet_replicas} replica(s) at ${a['price_per_gpu_hour']:.2f}/GPU-hour "
+             f"({a['pricing']})"]
+    for _, c in res.crossings.iterrows():
+        if not np.isfinite(c[X]):
+            notes.append(f"{c['label']} vs {c['reference']}: {c['note']}")
+            continue
+        text = (f"{c['label']} vs {c['reference']}: crossover at {100 * c[X]:.1f} % offered load "
+                f"({c['rate_rps']:.3g} req/s): {c['reference']} fleet at "
+                f"{100 * c['throughput_utilization']:.1f} % of its measured throughput "
+                f"(GPU busy {100 * c['gpu_busy_fraction']:.1f} % of the time), "
+                f"{c['monthly_output_tokens'] / 1e6:,.0f} M output tokens/month, "
+                f"${c[Y]:.3f}/M output tokens; {c['cheaper_below']} cheaper below")
+        if c.get("billing") == "per_token" and np.isfinite(c.get("u_star", np.nan)):
+            text += (f"; analytic u* {100 * c['u_star']:.1f} % with the per-token bill per output "
+                     f"token (${a['token_bill_per_mtok_out']:.3f}/M; "
+                     f"{c['monthly_output_tokens_analytic'] / 1e6:,.0f} M tokens/month), "
+                     f"{100 * c['u_star_output_price_only']:.1f} % with the output price alone")
+        notes.append(text)
+    return notes

@@ -1,0 +1,90 @@
+"""A deployment's capacity: the sustainable output throughput of one saturated replica.
+
+:func:`measure_capacity` runs a closed loop with more clients than the replica has sequence
+slots (or KV room), with the tenant's own lengths, and reads the steady-state rates
+(:func:`sim.metrics.steady.steady_rates`): nothing about throughput is assumed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from omegaconf import open_dict
+
+from sim.config import variant
+from sim.errors import InputError
+from sim.metrics.steady import steady_rates
+from sim.records import COMPLETED
+from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.simulate import simulate
+from sim.workload import build_workload
+
+
+def swept_tenant(cfg) -> str:
+    want = cfg.breakeven.tenant
+    names = sorted(cfg.tenants.keys())
+    if want is None:
+        if len(names) != 1:
+            raise InputError(f"several tenants {names}: name the one to sweep",
+                             key="breakeven.tenant")
+        return names[0]
+    if want not in cfg.tenants:
+        raise InputError(f"unknown tenant {want!r}; known: {names}", key="breakeven.tenant")
+    return want
+
+
+def only_tenant(cfg, tenant: str):
+    """``cfg`` with the other tenants removed (the sweep prices one tenant's traffic)."""
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        for t in [t for t in out.tenants if t != tenant]:
+            del out.tenants[t]
+    return out
+
+
+@dataclass
+class Capacity:
+    model: str
+    gpu: str
+    tp: int
+    clients: int
+    requests: int
+    rps: float  # requests/s one saturated replica completes in steady state
+    tok_s: float  # output tokens/s of one saturated replica
+
+    @property
+    def tok_s_per_gpu(self) -> float:
+        return self.tok_s / self.tp
+
+
+def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
+                     runtime_speedup: float | None = None) -> Capacity:
+    """Output throughput of one dedicated replica kept saturated by a closed loop with the
+    tenant's lengths: more clients than the replica's sequence slots (or its KV cache)."""
+    model = cfg.tenants[tenant].model
+    c = only_tenant(cfg, tenant)
+    catalog = build_catalog(c)
+    deployment_for, _ = perf_factory(c, catalog)
+    dep = deployment_for(model)
+    clients = max(16, int(math.ceil(1.5 * dep.max_num_seqs)))
+    changes = {
+        f"tenants.{tenant}.arrival.kind": "closed",
+        f"tenants.{tenant}.arrival.concurrency": clients,
+        f"tenants.{tenant}.arrival.curve": "none",
+        f"tenants.{tenant}.arrival.requests_per_client": int(requests_per_client),
+        "horizon_s": 1.0, "drain_s": 1.0e7,  # the loop runs until its clients are done
+        "dedicated.replicas": {model: 1}, "dedicated.max_queue": 10 ** 9,
+        "dedicated.burst.enabled": False, "dedicated.failures.mode": "none",
+    }
+    if runtime_speedup is not None:
+        changes["dedicated.runtime_speedup"] = float(runtime_speedup)
+    c = variant(c, **changes)
+    wl = build_workload(c, catalog)
+    run = simulate(c, wl, "dedicated", catalog)
+    done = run.log.outcome == COMPLETED
+    rps, tok_s = steady_rates(np.where(done, run.log.finish_s, np.nan), wl.output_tokens)
+    return Capacity(model=model, gpu=dep.gpu.key, tp=int(dep.tp), clients=clients,
+                    requests=len(wl), rps=float(rps), tok_s=float(tok_s))

@@ -1,0 +1,45 @@
+"""The hybrid setup: ``hybrid`` (placement, spillover, shadow traffic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Dict, Optional
+
+
+
+class HybridTier(StrEnum):
+    dedicated = "dedicated"
+    serverless = "serverless"
+
+
+@dataclass
+class SpilloverConfig:
+    """When a dedicated-tier request goes to the serverless pool instead (sim/platform/hybrid.py)."""
+
+    enabled: bool = True
+    # spill when the dedicated pool's estimated queue wait exceeds this
+    wait_threshold_s: float = 2.0
+    # ... or when that pool's queue holds this many requests (None: no bound)
+    max_queue: Optional[int] = None
+    rate_window_s: float = 30.0  # completions counted over this window for the service rate
+    # spill only when the pool would serve sooner: its model warm, loading for less than the
+    # dedicated wait, or a whole cold start shorter than that wait
+    cold_aware: bool = False
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "wait_threshold_s": "assumption: a queue wait that alone spends a 2 s TTFT SLO",
+        "rate_window_s": "assumption, as dedicated.burst.rate_window_s",
+    })
+
+
+@dataclass
+class HybridConfig:
+    """``setups: [hybrid]``: critical models on dedicated replicas, the rest on the shared
+    serverless pool, spillover from the first to the second (sim/platform/hybrid.py)."""
+
+    # model or tenant name -> dedicated | serverless; a tenant entry wins over its model's
+    placement: Dict[str, HybridTier] = field(default_factory=dict)
+    default_tier: HybridTier = HybridTier.serverless  # models/tenants not in the table
+    spillover: SpilloverConfig = field(default_factory=SpilloverConfig)
+    # fraction of dedicated-tier requests mirrored to serverless for comparison (never billed)
+    shadow_fraction: float = 0.0

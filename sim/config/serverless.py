@@ -1,0 +1,165 @@
+"""The shared pool: ``serverless`` (nodes, autoscaler, keep-alive, eviction, billing) and
+``cold_start`` (stages and storage tiers of bringing a replica up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Dict, Optional
+
+from omegaconf import MISSING
+
+
+@dataclass
+class StorageTierSpec:
+    """Effective bandwidth into GPU memory when loading weights from this tier."""
+
+    optimized_gbps: float = MISSING  # a streaming / parallel loader
+    stock_gbps: float = MISSING  # plain safetensors loading
+    source: str = ""
+
+
+@dataclass
+class ColdStartConfig:
+    """Stages of bringing a replica up; see sim/platform/coldstart.py."""
+
+    # provisioning a GPU node when none is free (0 = capacity is on hand)
+    node_provision_s: float = 120.0
+    container_start_s: float = 1.0  # image cached on the node
+    image_pull_s: float = 20.0  # image not cached on the node
+    engine_init_s: float = 25.0  # compile, CUDA graphs, warm-up after the weights are in
+    engine_init_s_by_model: Dict[str, float] = field(default_factory=dict)  # model -> override
+    snapshot_speedup: float = 10.0  # a GPU memory snapshot cuts engine init by this factor
+    loader: str = "optimized"  # optimized | stock
+    tiers: Dict[str, StorageTierSpec] = field(default_factory=lambda: {
+        "gpu_snapshot": StorageTierSpec(52.0, 5.3, "host DRAM rates (CAL §4): a snapshot is restored from host memory"),
+        "host_dram": StorageTierSpec(52.0, 5.3, "ServerlessLLM h100_2025 results (CAL §4): ~52 GB/s optimized, ~5.3 stock"),
+        "local_nvme": StorageTierSpec(22.0, 3.4, "ServerlessLLM h100_2025 results (CAL §4): 20-24 GB/s optimized, 3.2-3.6 stock"),
+        "block_storage": StorageTierSpec(2.1, 1.1, "Run:ai model streamer blog 2024-10 (CAL §4): io2 ~2.1, gp3 ~1.1 GB/s"),
+        "object_storage": StorageTierSpec(6.0, 0.5, "Anyscale blog 2023-10 (CAL §4): S3 naive ~0.5, optimized 5-7 GB/s"),
+    })
+    # --- where weights are and how loads share bandwidth (used by the serverless pool)
+    remote_tier: str = "object_storage"  # the tier of a load no node cache can serve
+    # total bandwidth of the remote tier shared by all concurrent loads (processor sharing);
+    # null: the remote tier's per-load figure (assumption: the published per-load rate is
+    # what the platform's storage gives in total)
+    remote_shared_gbps: Optional[float] = None
+    preloaded_tier: str = "remote"  # weights on every node at t=0: remote | local_nvme | host_dram
+    image_cached_at_start: bool = True  # nodes on hand at t=0 hold the serving image
+    snapshots: bool = False  # a replica that ran on a node leaves a GPU snapshot in host memory
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "container_start_s": "cached-image container start about 1 s (Modal docs, CAL §4)",
+        "engine_init_s": "vLLM init after weights 25-60 s for small models (vllm #20264, CAL §4); low end",
+        "snapshot_speedup": "GPU memory snapshots cut cold boots up to 10x (Modal blog 2025-07, CAL §4)",
+        "node_provision_s": "assumption: a cloud GPU VM boot; no published figure in CALIBRATION.md",
+        "image_pull_s": "assumption: pulling a ~10 GB serving image at ~0.5 GB/s",
+        "remote_tier": "object storage with an optimized loader, 5-7 GB/s (Anyscale 2023-10, CAL §4)",
+        "remote_shared_gbps": "assumption: the remote tier's per-load figure is the platform total",
+        "preloaded_tier": "assumption: a cold pool, nothing cached at t=0",
+        "image_cached_at_start": "assumption: platforms pre-pull their serving image on nodes they own",
+    })
+
+
+class KeepAliveKind(StrEnum):
+    fixed = "fixed"
+    hybrid = "hybrid"  # Shahrad et al., ATC'20 hybrid histogram policy
+
+
+class EvictionKind(StrEnum):
+    lru = "lru"
+    none = "none"
+
+
+class ServerlessBilling(StrEnum):
+    per_token = "per_token"
+    gpu_second = "gpu_second"
+
+
+@dataclass
+class NodePoolConfig:
+    """GPU nodes of one class in the shared pool."""
+
+    nodes: int = 2
+    gpus_per_node: int = 8
+    max_nodes: Optional[int] = None  # > nodes: more can be provisioned (node_provision_s each)
+    dram_cache_gb: float = 1000.0
+    nvme_cache_gb: float = 15000.0
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "nodes": "assumption: a small pool of two 8-GPU nodes",
+        "dram_cache_gb": "assumption: half of an 8-GPU H100 node's 2 TB host memory as page cache",
+        "nvme_cache_gb": "assumption: half of an 8-GPU H100 node's 30 TB local NVMe as model cache",
+    })
+
+
+@dataclass
+class AutoscalerConfig:
+    target_concurrency: float = 32.0  # in-flight requests per replica
+    stable_window_s: float = 60.0
+    panic_window_s: float = 6.0
+    panic_threshold: float = 2.0
+    tick_s: float = 2.0
+    max_replicas: int = 8  # per model
+    min_replicas: Dict[str, int] = field(default_factory=dict)  # model -> warm floor (0 = scale to zero)
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "target_concurrency": "assumption: a batch of 32 keeps TTFT low (the brief's batch-32 figure, CAL §8)",
+        "windows": "assumption: the documented defaults of Knative's pod autoscaler (60 s stable, 6 s panic, 200 %, 2 s tick)",
+        "max_replicas": "assumption",
+    })
+
+
+@dataclass
+class HybridKeepAliveConfig:
+    bin_s: float = 60.0
+    range_s: float = 14400.0
+    head_pct: float = 5.0
+    tail_pct: float = 99.0
+    margin: float = 0.10
+    cv_threshold: float = 2.0
+    min_samples: int = 10
+    max_oob_fraction: float = 0.5
+    source: str = ("Shahrad et al., Serverless in the Wild, USENIX ATC 2020: 1-minute bins, "
+                   "4-hour range, 5th/99th percentiles, 10 % margins, CV threshold 2; "
+                   "min_samples and max_oob_fraction are assumptions")
+
+
+@dataclass
+class KeepAliveConfig:
+    kind: KeepAliveKind = KeepAliveKind.fixed
+    idle_s: float = 60.0  # the fixed idle timeout, and the hybrid policy's fallback
+    hybrid: HybridKeepAliveConfig = field(default_factory=HybridKeepAliveConfig)
+    source: str = "idle_s: default scale-down after 60 s idle (Modal, CAL §5); RunPod uses 5 s"
+
+
+@dataclass
+class RateLimitConfig:
+    rpm: Optional[float] = None  # requests per minute
+    tpm: Optional[float] = None  # prompt + output tokens per minute
+    concurrency: Optional[int] = None  # requests in flight
+
+
+@dataclass
+class InterferenceConfig:
+    # slowdown per other warm replica on the same node (0 = off); CAL §6 reports +19.5 %
+    # TPOT for two replicas sharing one GPU (weak evidence)
+    per_neighbour: float = 0.0
+
+
+@dataclass
+class ServerlessConfig:
+    pool: Dict[str, NodePoolConfig] = field(default_factory=lambda: {"H100": NodePoolConfig()})
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    keepalive: KeepAliveConfig = field(default_factory=KeepAliveConfig)
+    eviction: EvictionKind = EvictionKind.lru
+    max_wait_s: float = 300.0  # a request waiting longer for a replica is rejected
+    max_queue: int = 100000  # per model
+    runtime_speedup: float = 1.0  # a generic engine (the dedicated tier may run a tuned one)
+    billing: ServerlessBilling = ServerlessBilling.per_token
+    min_increment_s: float = 1.0  # gpu_second billing: shortest billed replica life
+    rate_limits: Dict[str, RateLimitConfig] = field(default_factory=dict)  # tenant -> limits
+    default_rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    interference: InterferenceConfig = field(default_factory=InterferenceConfig)
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "max_wait_s": "assumption: a 5-minute client/gateway timeout",
+        "billing": "per-token prices from the catalog (CAL §5); gpu_second uses the GPU's serverless $/s (CAL §5)",
+        "min_increment_s": "per-second billing (RunPod, Modal: CAL §5)",
+    })

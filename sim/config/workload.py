@@ -1,0 +1,185 @@
+"""Tenants and their traffic: arrivals, lengths, traces, pipelines, background tenants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Dict, List, Optional
+
+from omegaconf import MISSING
+
+
+class ArrivalKind(StrEnum):
+    poisson = "poisson"
+    gamma = "gamma"
+    onoff = "onoff"
+    trace = "trace"
+    closed = "closed"  # fixed-concurrency closed loop (calibration, offline benchmarks)
+
+
+class RateCurve(StrEnum):
+    none = "none"
+    sinusoid = "sinusoid"
+    file = "file"
+
+
+class TraceFormat(StrEnum):
+    azure = "azure"
+    mooncake = "mooncake"
+
+
+class DuplicatePolicy(StrEnum):
+    default = "default"  # azure: error, mooncake: spread (its timestamps are 3 s slots)
+    error = "error"
+    keep = "keep"
+    spread = "spread"
+
+
+@dataclass
+class TraceConfig:
+    path: Optional[str] = None
+    format: TraceFormat = TraceFormat.azure
+    time_scale: float = 1.0  # stretch (>1) or compress (<1) the trace's time axis
+    rate_scale: float = 1.0  # thin (<1) or superpose shifted copies (>1), keeping its shape
+    start_s: float = 0.0  # skip this much of the trace
+    loop: bool = False  # repeat the trace to fill the horizon
+    duplicates: DuplicatePolicy = DuplicatePolicy.default
+
+
+@dataclass
+class ArrivalConfig:
+    kind: ArrivalKind = ArrivalKind.poisson
+    rate_rps: float = 1.0  # long-run mean rate for every synthetic kind
+    cv: float = 1.0  # gamma: coefficient of variation of inter-arrival times
+    on_s: float = 60.0  # onoff: mean duration of an on period (exponential)
+    off_s: float = 240.0  # onoff: mean duration of an off period (exponential)
+    off_rate_fraction: float = 0.0  # onoff: rate when off, as a fraction of the on rate
+    curve: RateCurve = RateCurve.none  # modulates poisson/gamma/onoff by a rate curve
+    period_s: float = 86400.0  # sinusoid period
+    peak_to_trough: float = 3.0  # sinusoid peak/trough ratio
+    phase_s: float = 0.0  # sinusoid: time of the trough
+    curve_path: Optional[str] = None  # file curve: CSV time_s,rate (relative shape)
+    concurrency: int = 1  # closed: number of clients, each sends again when served
+    think_s: float = 0.0  # closed: mean think time (exponential) before a client sends again
+    requests_per_client: int = 6  # closed: requests each client sends in all
+    trace: TraceConfig = field(default_factory=TraceConfig)
+
+
+class LengthKind(StrEnum):
+    fixed = "fixed"
+    lognormal = "lognormal"
+    geometric = "geometric"
+    empirical = "empirical"  # from a PMF file (value,probability) or a trace's column
+    trace = "trace"  # the lengths recorded with each replayed trace request
+
+
+@dataclass
+class LengthConfig:
+    kind: LengthKind = LengthKind.fixed
+    mean: float = 512.0
+    cv: float = 1.0
+    min: int = 1
+    max: int = 32768
+    path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
+    column: Optional[str] = None  # empirical from a trace file: input_tokens | output_tokens
+
+
+@dataclass
+class TenantConfig:
+    model: str = MISSING
+    arrival: ArrivalConfig = field(default_factory=ArrivalConfig)
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=1024))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
+    slo_ttft_s: float = 2.0
+    # requirements a shared multi-tenant pool cannot meet (sim/signals.py): the
+    # recommendation then excludes setups that serve this tenant from the shared pool
+    custom_weights: bool = False
+    data_residency: bool = False
+    # send requests of this pipeline (``pipelines.<p>``) instead of single calls; ``model``,
+    # ``input`` and ``output`` are then the stages' (sim/pipeline.py)
+    pipeline: Optional[str] = None
+
+
+class StageKind(StrEnum):
+    model = "model"  # a call to a catalog model (LLM: prefill and decode; embedding/reranker: prefill only)
+    tool = "tool"  # no GPU: a latency drawn from `latency` (a SQL executor, a vector search)
+
+
+class LatencyKind(StrEnum):
+    fixed = "fixed"
+    exponential = "exponential"
+    lognormal = "lognormal"
+
+
+@dataclass
+class LatencyConfig:
+    kind: LatencyKind = LatencyKind.fixed
+    mean_s: float = 0.05
+    cv: float = 1.0  # lognormal
+
+
+@dataclass
+class StageConfig:
+    """One stage of a pipeline: ``fanout`` parallel calls once every stage in ``after`` has
+    ended, run with ``probability`` (else skipped: its successors go on at once)."""
+
+    kind: StageKind = StageKind.model
+    model: Optional[str] = None  # kind=model: a catalog model
+    after: List[str] = field(default_factory=list)
+    fanout: int = 1
+    probability: float = 1.0
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=512))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
+    latency: LatencyConfig = field(default_factory=LatencyConfig)  # kind=tool
+
+
+@dataclass
+class PipelineConfig:
+    """A DAG of stages a tenant sends as one request (compound AI: RAG, agents)."""
+
+    stages: Dict[str, StageConfig] = field(default_factory=dict)
+    # coordinated pre-warm: at each pipeline request's arrival, every stage's model with no
+    # replica warm or loading starts one at once (setups that scale to zero)
+    prewarm: bool = False
+
+
+@dataclass
+class SyntheticBackgroundConfig:
+    """A synthetic population: tenant rates follow Zipf over tenants, each tenant calls one
+    model drawn with Zipf popularity over ``models``, arrivals are Gamma renewals."""
+
+    tenants: int = 0
+    models: List[str] = field(default_factory=list)  # empty: the user's models
+    model_zipf_s: float = 1.0
+    tenant_zipf_s: float = 1.0
+    rate_rps: float = 1.0  # total over all synthetic tenants
+    cv: float = 3.0  # inter-arrival coefficient of variation (bursty)
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
+    source: str = "assumption: Zipf popularity (s=1) and bursty Gamma arrivals (CV 3)"
+
+
+@dataclass
+class ServeGenBackgroundConfig:
+    """ServeGen client windows replayed: each client a tenant, each 600 s window a Gamma or
+    Weibull renewal process with the fitted shape, scaled to the window's rate."""
+
+    path: Optional[str] = None  # e.g. ../shared/traces/servegen/m-large_client_windows.csv.gz
+    clients: int = 0  # the busiest N clients over the replayed span
+    client_ids: List[int] = field(default_factory=list)  # or exactly these
+    start_s: float = 0.0  # offset into the 14 days
+    rate_scale: float = 1.0
+    models: List[str] = field(default_factory=list)  # clients cycle over these; empty: the user's
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
+
+
+@dataclass
+class BackgroundConfig:
+    """Background tenants: the rest of a shared platform. Only setups with a shared pool
+    serve them; the user's requests are the same with or without them."""
+
+    scale: float = 1.0  # keep this fraction of background requests (nested thinning)
+    slo_ttft_s: float = 2.0
+    synthetic: SyntheticBackgroundConfig = field(default_factory=SyntheticBackgroundConfig)
+    servegen: ServeGenBackgroundConfig = field(default_factory=ServeGenBackgroundConfig)

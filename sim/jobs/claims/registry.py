@@ -1,0 +1,95 @@
+"""The claims registry: a claim is an id, the brief's text and a check returning a Verdict.
+
+Add a claim with one decorated function in a module of this package::
+
+    @claim("my_claim", "the text as the brief states it")
+    def _my_claim(ctx: ClaimContext) -> Verdict: ...
+
+Each check builds its scenario from an experiment file (``ctx.scenario("breakeven", ...)``)
+with the claims run's catalog, seed and engine and ``claims.overrides`` applied.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from omegaconf import open_dict
+
+from sim.config import compose
+
+HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
+
+
+@dataclass
+class Verdict:
+    verdict: str  # holds | does not hold | not simulated
+    simulated: str  # the simulated value(s), as text
+    value: float  # the number the verdict is about (nan when none)
+    unit: str
+    assumptions: str  # prices, hardware, workload used
+    why: str  # the rule applied, or why it was not simulated
+    kind: str = "output"  # output | input | pending
+
+
+@dataclass
+class Claim:
+    id: str
+    text: str
+    check: Callable[["ClaimContext"], Verdict]
+
+
+CLAIMS: list[Claim] = []
+
+
+def claim(cid: str, text: str):
+    """Register a claim check (order of registration = order of the report)."""
+    def deco(fn):
+        if any(c.id == cid for c in CLAIMS):
+            raise ValueError(f"claim {cid!r} registered twice")
+        CLAIMS.append(Claim(cid, text, fn))
+        return fn
+    return deco
+
+
+class ClaimContext:
+    """What a check needs: the claims run's config, quick mode, shared results."""
+
+    def __init__(self, cfg, progress: bool = False):
+        self.cfg = cfg
+        self.quick = bool(cfg.claims.quick)
+        self.progress = progress
+        self.cache: dict = {}
+
+    def scenario(self, experiment: str, *overrides: str):
+        """An experiment's config with this run's catalog, seed and engine, and
+        ``claims.overrides`` then ``overrides`` applied."""
+        c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
+        with open_dict(c):
+            c.catalog = copy.deepcopy(self.cfg.catalog)
+            c.seed = int(self.cfg.seed)
+            c.engine = self.cfg.engine
+            c.output.plots = False
+            c.output.progress = False
+        return c
+
+    def once(self, key: str, fn):
+        """A result shared by several checks, computed the first time it is asked for."""
+        if key not in self.cache:
+            self.cache[key] = fn()
+        return self.cache[key]
+
+
+def _in(v: float, lo: float, hi: float) -> bool:
+    return bool(np.isfinite(v) and lo <= v <= hi)
+
+
+def _usd(v: float) -> str:
+    return f"${v:,.2f}" if v >= 1 else f"${v:.3f}"
+
+
+def _prices(cfg, model: str) -> str:
+    m = cfg.catalog.models[model]
+    return f"{model} per-token ${m.price_in_usd_per_mtok}/${m.price_out_usd_per_mtok} per M in/out"

@@ -1,0 +1,68 @@
+"""``experiment=failures``: reserved replicas that fail, with and without retries.
+
+Three variants of the ``dedicated`` setup on the same requests, with common random numbers
+(the same failure times in both failing variants): no failures, failures with retries
+(``dedicated.failures`` as configured) and failures without retries (``max_attempts=1``).
+Table ``availability`` (against the SLA, with the analytic MTBF/(MTBF+MTTR)); figure
+``plots/failures_timeline``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from sim.jobs import job
+from sim.metrics.overload import stability_notes
+from sim.metrics.summary import summary_row
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.simulation.frames import frames, setup_tables
+from sim.simulation.simulate import simulate_variants
+from sim.report.dedicated import failures_figure
+
+
+def failure_variants(cfg) -> list[tuple[str, dict]]:
+    mode = str(cfg.dedicated.failures.mode)
+    if mode == "none":
+        mode = "random"
+    return [("dedicated", {"dedicated.failures.mode": "none"}),
+            ("dedicated+failures", {"dedicated.failures.mode": mode}),
+            ("dedicated+failures,no_retry", {"dedicated.failures.mode": mode,
+                                             "dedicated.failures.max_attempts": 1})]
+
+
+@job("failures")
+def failures_job(cfg, out_dir, progress) -> Result:
+    workload, runs, catalog = simulate_variants(cfg, "dedicated", failure_variants(cfg), progress)
+    summary, requests = frames(cfg, workload, runs, catalog)
+    tables = setup_tables(runs)
+    rows = []
+    for r in runs:
+        s = summary_row(summary, r.setup)
+        av = tables.get(f"{r.setup}_availability")
+        a = av.iloc[0] if av is not None and len(av) else None
+        n = int(s["requests"])
+        rows.append({
+            "setup": r.setup, "failures": int(a["failures"]) if a is not None else 0,
+            "capacity_availability": a["capacity_availability"] if a is not None else 1.0,
+            "analytic_capacity_availability": (a["analytic_capacity_availability"]
+                                               if a is not None else math.nan),
+            "any_up_availability": a["any_up_availability"] if a is not None else 1.0,
+            "requests": n, "completed": int(s["completed"]), "failed": int(s["failed"]),
+            "retries": int(s["retries"]),
+            "not_failed_fraction": 1.0 - (int(s["failed"]) + int(s["rejected"])) / n if n else math.nan,
+            "slo_attainment": s["slo_attainment"], "ttft_p99_s": s["ttft_p99_s"],
+            "sla": float(cfg.dedicated.failures.sla),
+        })
+    av = pd.DataFrame(rows)
+    for col in ("capacity_availability", "any_up_availability", "not_failed_fraction",
+                "slo_attainment"):
+        av[f"{col}_meets_sla"] = av[col] >= av["sla"]
+    tables = {"availability": av, **tables}
+    notes = stability_notes(workload, runs)
+    res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
+    if out_dir is not None:
+        write_outputs(res, cfg, out_dir, lambda d: failures_figure(res, d, runs))
+    return res

@@ -1,0 +1,94 @@
+"""``experiment=keepalive``: fixed idle timeouts against the hybrid histogram policy.
+
+The ``serverless`` setup runs once per fixed idle timeout in ``keepalive.fixed_idle_s`` and
+once with the hybrid histogram policy (Shahrad et al., ATC'20), on the same requests;
+table ``keepalive`` (cold-start rate, loads, idle GPU time per policy); figure
+``plots/keepalive``. Summary rows carry ``policy`` and ``keepalive_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import pandas as pd
+
+from sim.config import variant
+from sim.errors import InputError
+from sim.jobs import job
+from sim.metrics.summary import requests_frame, summarize
+from sim.records import COMPLETED, Result
+from sim.report.outputs import write_outputs
+from sim.report.serverless import keepalive_figure
+from sim.simulation.build import build_catalog
+from sim.simulation.frames import model_prices
+from sim.simulation.simulate import simulate
+from sim.workload import build_workload
+
+
+@dataclass
+class KeepaliveConfig:
+    """``keepalive.*``: the fixed idle timeouts compared with the hybrid policy."""
+
+    # 5 s and 60 s are platform defaults (CAL §5); the rest span the Azure code trace's gaps
+    fixed_idle_s: List[float] = field(default_factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
+
+
+def policy_row(workload, run, policy: str, keepalive_s: float) -> dict:
+    log = run.log
+    served = workload.user_mask() if not run.background else np.ones(len(workload), bool)
+    cold = (log.cold_wait_s > 0) & served
+    done = (log.outcome == COMPLETED) & served
+    ttft = (log.first_s - log.arrival_s)[done]
+    st = run.extra.get("stats", {})
+    wins = list(run.extra.get("keepalive_windows", {}).values())
+    return {
+        "policy": policy, "keepalive_s": keepalive_s, "requests": int(served.sum()),
+        "completed": int(done.sum()), "cold_requests": int(cold.sum()),
+        "cold_fraction": float(cold.sum() / max(served.sum(), 1)),
+        "loads": int(len(run.extra.get("cold_starts", []))),
+        "gpu_hours": st.get("gpu_s", 0.0) / 3600.0,
+        "idle_gpu_hours": st.get("idle_gpu_s", 0.0) / 3600.0,
+        "loading_gpu_hours": st.get("loading_gpu_s", 0.0) / 3600.0,
+        "ttft_p50_s": float(np.percentile(ttft, 50)) if ttft.size else float("nan"),
+        "ttft_p99_s": float(np.percentile(ttft, 99)) if ttft.size else float("nan"),
+        # the windows the policy had settled on at the end (first model)
+        "final_prewarm_s": wins[0][0] if wins else float("nan"),
+        "final_keepalive_s": wins[0][1] if wins else float("nan"),
+    }
+
+
+@job("keepalive", config=KeepaliveConfig)
+def keepalive_job(cfg, out_dir, progress) -> Result:
+    catalog = build_catalog(cfg)
+    workload = build_workload(cfg, catalog)
+    prices = model_prices(catalog, workload.models)
+    fixed = [float(k) for k in cfg.keepalive.fixed_idle_s]
+    if any(not k >= 0 for k in fixed):
+        raise InputError("idle timeouts must be >= 0", key="keepalive.fixed_idle_s")
+    variants = [("fixed", k, variant(cfg, **{"serverless.keepalive.kind": "fixed",
+                                              "serverless.keepalive.idle_s": k})) for k in fixed]
+    variants.append(("hybrid", float("nan"), variant(cfg, **{"serverless.keepalive.kind": "hybrid"})))
+    rows, sums, reqs = [], [], []
+    for policy, k, vcfg in variants:
+        run = simulate(vcfg, workload, "serverless", catalog, progress, f"{policy} {k:g}")
+        rows.append(policy_row(workload, run, policy, k))
+        sums.append(summarize(workload, run, prices).assign(policy=policy, keepalive_s=k))
+        if cfg.output.parquet:
+            reqs.append(requests_frame(workload, run).assign(policy=policy, keepalive_s=k))
+    table = pd.DataFrame(rows)
+    res = Result(summary=pd.concat(sums, ignore_index=True),
+                 requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
+    res.tables["keepalive"] = table
+    hy = table[table["policy"] == "hybrid"].iloc[0]
+    fx = table[table["policy"] == "fixed"]
+    both = fx[(fx["cold_fraction"] > hy["cold_fraction"]) & (fx["idle_gpu_hours"] > hy["idle_gpu_hours"])]
+    worse = fx[(fx["cold_fraction"] < hy["cold_fraction"]) & (fx["idle_gpu_hours"] < hy["idle_gpu_hours"])]
+    res.notes.append(
+        f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} idle GPU-h; "
+        f"it beats on both the fixed timeouts {list(both['keepalive_s'])} s and is beaten on both by "
+        f"{list(worse['keepalive_s'])} s")
+    if out_dir is not None:
+        write_outputs(res, cfg, out_dir, lambda d: keepalive_figure(table, d), generic_plots=False)
+    return res

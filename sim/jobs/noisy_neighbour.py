@@ -1,0 +1,93 @@
+"""``experiment=noisy_neighbour``: a tenant's TTFT as background load on the pool rises.
+
+Every setup runs at each background level in ``noisy_neighbour.background_levels`` (the
+fraction of background requests kept, nested: :mod:`sim.workload.background`), same seed;
+table ``isolation``: each user tenant's TTFT p50/p99 per level, with ``ttft_p99_isolated_s``
+(level 0) and ``isolation_ratio`` = p99 / isolated p99; figure ``plots/isolation``. A setup
+that does not serve background traffic sees the same requests at every level, so it is
+simulated once and its rows repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import pandas as pd
+
+from sim.config import variant
+from sim.errors import InputError
+from sim.jobs import job
+from sim.metrics.summary import requests_frame, summarize
+from sim.records import ALL, BACKGROUND, Result
+from sim.report.outputs import write_outputs
+from sim.report.serverless import isolation_figure
+from sim.simulation.build import build_catalog, setup_serves_background
+from sim.simulation.frames import model_prices
+from sim.simulation.simulate import simulate
+from sim.workload import build_workload
+
+
+@dataclass
+class NoisyNeighbourConfig:
+    """``noisy_neighbour.*``: the background levels (fractions of background requests kept)."""
+
+    background_levels: List[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])
+
+
+def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Per (setup, user tenant, level): TTFT p50/p99, isolated p99 and their ratio."""
+    s = summaries[(summaries["tenant"] != ALL) & (summaries["tenant"] != BACKGROUND)]
+    keep = ["setup", "tenant", "background_level", "background_rps", "requests", "completed",
+            "rejected", "cold_starts", "ttft_p50_s", "ttft_p99_s"]
+    t = s[keep].copy()
+    base = t[t["background_level"] == 0.0].set_index(["setup", "tenant"])["ttft_p99_s"]
+    t["ttft_p99_isolated_s"] = [base.get((a, b), np.nan) for a, b in zip(t["setup"], t["tenant"])]
+    t["isolation_ratio"] = t["ttft_p99_s"] / t["ttft_p99_isolated_s"]
+    return t.sort_values(["setup", "tenant", "background_level"]).reset_index(drop=True)
+
+
+def run_levels(cfg, progress=False):
+    """Simulate every setup at every background level; returns (summaries, requests)."""
+    catalog = build_catalog(cfg)
+    levels = sorted({float(x) for x in cfg.noisy_neighbour.background_levels} | {0.0})
+    if any(not 0 <= x <= 1 for x in levels):
+        raise InputError("levels must be in [0, 1]", key="noisy_neighbour.background_levels")
+    setups = list(cfg.setups)
+    sums, reqs = [], []
+    cached: dict[str, pd.DataFrame] = {}
+    for level in levels:
+        lcfg = variant(cfg, **{"background.scale": level})
+        workload = build_workload(lcfg, catalog)
+        prices = model_prices(catalog, workload.models)
+        bg_rps = float((~workload.user_mask()).sum()) / workload.horizon_s
+        for name in setups:
+            if name in cached:  # it ignores the background: same requests, same result
+                sums.append(cached[name].assign(background_level=level, background_rps=bg_rps))
+                continue
+            run = simulate(lcfg, workload, name, catalog, progress, f"{name} bg={level:g}")
+            s = summarize(workload, run, prices)
+            if not setup_serves_background(name):
+                cached[name] = s
+            sums.append(s.assign(background_level=level, background_rps=bg_rps))
+            if cfg.output.parquet:
+                reqs.append(requests_frame(workload, run).assign(background_level=level))
+    return (pd.concat(sums, ignore_index=True),
+            pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
+
+
+@job("noisy_neighbour", config=NoisyNeighbourConfig)
+def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
+    summary, requests = run_levels(cfg, progress)
+    table = isolation_table(summary)
+    res = Result(summary=summary, requests=requests)
+    res.tables["isolation"] = table
+    top = table["background_level"].max()
+    for r in table[table["background_level"] == top].itertuples():
+        res.notes.append(f"{r.setup}/{r.tenant}: TTFT p99 {r.ttft_p99_isolated_s:.3g} s alone, "
+                         f"{r.ttft_p99_s:.3g} s with {r.background_rps:.2f} req/s of background "
+                         f"(x{r.isolation_ratio:.2f})")
+    if out_dir is not None:
+        write_outputs(res, cfg, out_dir, lambda d: isolation_figure(table, d), generic_plots=False)
+    return res

@@ -1,0 +1,62 @@
+"""From finished runs to the frames every job reports: summary, requests, setup tables.
+
+:func:`frames` bills each run, summarises it per (setup, tenant), checks the accounting
+invariants of the result and builds the per-request frame; :func:`run_frames` is the whole
+path from a composed config.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.metrics.cost import attribute_cost
+from sim.metrics.invariants import check_outputs
+from sim.metrics.summary import requests_frame, summarize
+from sim.simulation.simulate import simulate_setups
+
+
+def model_prices(catalog, models) -> dict:
+    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok)
+            for m in models}
+
+
+def frames(cfg, workload, runs, catalog):
+    """``(summary, requests)`` of the runs (requests empty unless ``output.parquet``)."""
+    prices = model_prices(catalog, workload.served_models)
+    parts = []
+    for r in runs:
+        costs = attribute_cost(workload, r, prices)
+        part = summarize(workload, r, prices, costs)
+        check_outputs(workload, r, costs, part)
+        parts.append(part)
+    summary = pd.concat(parts, ignore_index=True)
+    want_requests = bool(cfg.output.parquet)
+    parts = [requests_frame(workload, r) for r in runs] if want_requests else []
+    requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+                if parts else pd.DataFrame())
+    return summary, requests
+
+
+def run_frames(cfg, progress: bool = False):
+    """Simulate every setup of ``cfg`` and return ``(summary, requests)``."""
+    workload, runs, catalog = simulate_setups(cfg, progress)
+    return frames(cfg, workload, runs, catalog)
+
+
+def setup_tables(runs) -> dict:
+    """Tables a setup reports through ``extra()["tables"]``, named ``<setup>_<table>``."""
+    return {f"{r.setup}_{k}": t for r in runs for k, t in r.extra.get("tables", {}).items()}
+
+
+def pipeline_tables(runs, summary, requests) -> dict:
+    """``pipelines`` (one row per pipeline request and setup), ``pipeline_summary``,
+    ``pipeline_stages``: empty when the workload has no pipelines."""
+    if not runs or runs[0].pipelines is None:
+        return {}
+    from sim.metrics.pipelines import pipeline_summary, stage_summary
+
+    pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
+    out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, summary)}
+    if len(requests):
+        out["pipeline_stages"] = stage_summary(requests)
+    return out
