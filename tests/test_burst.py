@@ -9,7 +9,7 @@ import sim
 from dedicated_helpers import MODEL, all_row, config, live, run, workload
 from sim.engine import Request
 from sim.records import COMPLETED
-from sim.platform.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
+from sim.platform.dedicated.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
 from sim.app import execute
 
 BURST_PRICE = 3.95 * 1.25  # H100 on-demand x the default premium

@@ -7,7 +7,7 @@ import sim
 from conftest import make_perf
 from dedicated_helpers import MODEL, all_row, config, run, workload
 from sim.records import COMPLETED, FAILED
-from sim.platform.failures import FailurePlan, RetryPolicy, availability
+from sim.platform.dedicated.failures import FailurePlan, RetryPolicy, availability
 
 
 def test_availability_arithmetic_by_hand():

@@ -14,7 +14,7 @@ from sim.errors import InputError
 from sim.simulation.frames import model_prices
 from sim.records import COMPLETED, PENDING
 from sim.metrics.summary import requests_frame, summarize
-from sim.platform.hybrid import SpilloverPolicy
+from sim.platform.spillover import SpilloverPolicy
 from sim.simulation.simulate import simulate
 from sim.workload import Workload
 

@@ -3,7 +3,7 @@
 import pytest
 
 import sim
-from sim.platform.base import JoinShortestQueue, RoundRobin
+from sim.platform.routers import JoinShortestQueue, RoundRobin
 
 
 class Rep:

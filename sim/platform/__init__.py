@@ -1,15 +1,16 @@
-"""Deployment setups built from the engine. ``SETUPS`` maps a setup name to its class.
-
-A setup takes ``(ctx, cfg, catalog, models)``, receives each arriving request through
-``submit(req)``, ends every request exactly once through ``ctx.log`` and ``ctx.on_end``,
-and records GPU usage in ``ctx.ledger``; ``close(t_end)`` settles the ledger.
+"""Deployment setups built from the engine, behind the :class:`~sim.platform.base.Setup`
+protocol. ``SETUPS`` maps a setup name to its class: a new setup is one module and one line.
 """
 
+from sim.platform.base import Setup
 from sim.platform.dedicated import DedicatedSetup
 from sim.platform.hybrid import HybridSetup
 from sim.platform.serverless import ServerlessSetup
 
-SETUPS = {"dedicated": DedicatedSetup, "serverless": ServerlessSetup}
-SETUPS["hybrid"] = HybridSetup
+SETUPS: dict[str, type[Setup]] = {
+    "dedicated": DedicatedSetup,
+    "serverless": ServerlessSetup,
+    "hybrid": HybridSetup,
+}
 
-__all__ = ["SETUPS", "DedicatedSetup", "ServerlessSetup", "HybridSetup"]
+__all__ = ["SETUPS", "Setup", "DedicatedSetup", "ServerlessSetup", "HybridSetup"]

@@ -1,42 +1,43 @@
-"""Pieces every setup uses: the run context, a pool of replicas serving one model, routers.
+"""What every setup shares: the run context it is built with and the Setup protocol.
 
-Routers are plain policies (no simpy): given the replicas, they pick one.
+A setup provides GPUs and bills them. The run (:mod:`sim.simulation.simulate`) builds it
+with ``(ctx, cfg, catalog, models)``, offers it each arriving request through
+:meth:`Setup.submit`, and calls :meth:`Setup.close` at the end of the billing period; the
+setup ends every request it was offered exactly once (through ``ctx.log`` and
+``ctx.on_end``) and records its GPU time in ``ctx.ledger``. New setups are one module and
+one line in :data:`sim.platform.SETUPS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar, Protocol
 
-from sim.engine import ENGINES, Request, RequestQueue
-from sim.records import RequestLog, UsageRow
+from sim.engine import Request
 from sim.perf import Deployment
+from sim.records import RequestLog, UsageRow
 
 
-# ------------------------------------------------------------------------------ routers
-class JoinShortestQueue:
-    """The replica with the fewest outstanding requests; the lowest id on a tie."""
+class Setup(Protocol):
+    """What a setup offers the run and the pipeline driver."""
 
-    def choose(self, replicas, req) -> int:
-        best, best_n = 0, None
-        for i, r in enumerate(replicas):
-            n = r.outstanding
-            if best_n is None or n < best_n:
-                best, best_n = i, n
-        return best
+    name: ClassVar[str]
+    # whether it runs a shared pool that also serves the workload's background tenants
+    serves_background: ClassVar[bool]
 
+    def submit(self, req: Request) -> None:
+        """Take an arriving request; end it exactly once, now or later."""
 
-class RoundRobin:
-    def __init__(self):
-        self.next = 0
+    def warm_up(self, model: int) -> bool:
+        """Start a replica of ``model`` if none is warm or loading (a pipeline's coordinated
+        pre-warm); False when there is nothing to start."""
 
-    def choose(self, replicas, req) -> int:
-        i = self.next % len(replicas)
-        self.next = i + 1
-        return i
+    def close(self, t_end: float) -> None:
+        """Settle the ledger at the end of the billing period ``[0, t_end]``."""
 
-
-ROUTERS = {"jsq": JoinShortestQueue, "round_robin": RoundRobin}
+    def extra(self) -> dict:
+        """Results beyond the log and ledger: ``tables`` (named frames), ``cold_starts``,
+        ``stats``, ``events`` (an :class:`~sim.metrics.events.EventLog`) ..."""
 
 
 # --------------------------------------------------------------------------- run context
@@ -60,59 +61,3 @@ class RunContext:
     def new_replica_id(self) -> int:
         self.next_replica_id += 1
         return self.next_replica_id - 1
-
-
-# ------------------------------------------------------------------------------- a pool
-class ModelPool:
-    """The replicas of one model in one setup, and how requests reach them.
-
-    ``central`` routing keeps one bounded queue that every replica pulls from; ``jsq`` and
-    ``round_robin`` give each replica its own queue (bounded at ``max_queue`` each).
-    """
-
-    def __init__(self, ctx: RunContext, model: str, dep: Deployment, perf, router: str,
-                 max_queue: int, tier: str, on_done: Callable[[Request, float], None]):
-        self.ctx = ctx
-        self.model = model
-        self.deployment = dep
-        self.perf = perf
-        self.router_kind = router
-        self.router = ROUTERS[router]() if router in ROUTERS else None
-        self.max_queue = max_queue
-        self.tier = tier
-        self.tier_code = ctx.log.tiers.code(tier)
-        self.on_done = on_done
-        self.central = RequestQueue(max_queue) if router == "central" else None
-        self.replicas: list = []
-
-    def add_replica(self, usage: UsageRow | None = None):
-        queue = self.central if self.central is not None else RequestQueue(self.max_queue)
-        cls = ENGINES[self.ctx.engine]
-        rep = cls(self.ctx.env, self.ctx.new_replica_id(), self.perf, self.deployment, queue,
-                  self.on_done)
-        rep.usage = usage
-        self.replicas.append(rep)
-        if queue.items:
-            queue.notify()
-        return rep
-
-    def fits(self, req: Request) -> bool:
-        return req.n_in + req.n_out <= self.perf.kv_capacity_tokens
-
-    @property
-    def queued(self) -> int:
-        if self.central is not None:
-            return len(self.central)
-        return sum(len(r.queue) for r in self.replicas)
-
-    def route(self, req: Request) -> str | None:
-        """Send ``req`` to a replica's queue; return a rejection reason if it cannot go."""
-        if not self.fits(req):
-            return "exceeds_kv_capacity"
-        if self.central is not None:
-            return None if self.central.push(req) else "queue_full"
-        live = [r for r in self.replicas if r.accepting]
-        if not live:
-            return "no_replica"
-        rep = live[self.router.choose(live, req)]
-        return None if rep.queue.push(req) else "queue_full"

@@ -41,8 +41,9 @@ import pandas as pd
 from sim.engine import Request
 from sim.errors import InputError
 from sim.records import COMPLETED
-from sim.platform.burst import WaitEstimator
+from sim.platform.dedicated.burst import WaitEstimator
 from sim.platform.dedicated import DedicatedSetup
+from sim.platform.spillover import SpilloverPolicy
 from sim.platform.serverless import ServerlessPlatform
 from sim.rng import stream
 
@@ -51,61 +52,6 @@ DEDICATED, SERVERLESS = "dedicated", "serverless"
 
 def _enum(v) -> str:
     return v.value if hasattr(v, "value") else str(v)
-
-
-class SpilloverPolicy:
-    """Whether a dedicated-tier request should go to the serverless pool (no simpy).
-
-    ``estimate`` is the wait of a request joining the back of a saturated pool's queue:
-    Little's law on the queue alone, ``(queued + 1) / mu`` with ``mu`` the pool's recent
-    completion rate (while saturated, its service rate); with no completion in the window,
-    the wait the head of the queue has already had (a lower bound). A pool with room for
-    the head of its queue admits it at the next iteration boundary: no wait."""
-
-    def __init__(self, enabled: bool, wait_threshold_s: float, max_queue: int | None,
-                 cold_aware: bool = False):
-        self.enabled = enabled
-        self.wait_threshold_s = wait_threshold_s
-        self.max_queue = max_queue
-        self.cold_aware = cold_aware
-
-    @staticmethod
-    def estimate(queued: int, saturated: bool, rate: float, head_wait_s: float) -> float:
-        if not saturated:
-            return 0.0
-        if rate > 0:
-            return (queued + 1) / rate
-        return head_wait_s
-
-    def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float,
-              pool_wait_s: float = 0.0) -> bool:
-        """``pool_wait_s``: how long the serverless pool would make the request wait for a
-        replica (a cold start); only a ``cold_aware`` policy weighs it."""
-        if not self.enabled:
-            return False
-        if self.max_queue is not None and queued >= self.max_queue:
-            wait = math.inf
-        else:
-            wait = self.estimate(queued, saturated, rate, head_wait_s)
-            if not wait > self.wait_threshold_s:
-                return False
-        return not self.cold_aware or wait > pool_wait_s
-
-
-class _DedicatedTier(DedicatedSetup):
-    """The dedicated setup over a subset of models, telling the hybrid of completions."""
-
-    def __init__(self, ctx, cfg, catalog, models, estimators):
-        self.estimators = estimators
-        super().__init__(ctx, cfg, catalog, models)
-
-    def _done(self, req, now):
-        self.estimators[req.model].record(now)
-        super()._done(req, now)
-
-    def _done_burst(self, req, now):
-        self.estimators[req.model].record(now)
-        super()._done_burst(req, now)
 
 
 class HybridSetup:
@@ -172,7 +118,7 @@ class HybridSetup:
         sl_idx = {i: m for i, m in enumerate(models)
                   if m not in ded or placed_there or (overflow and pool_holds(m))}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
-        self.dedicated = (_DedicatedTier(ctx, cfg, catalog, ded_idx, self.estimators)
+        self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
                                               reject=self._sl_reject, cold=self._sl_cold)
@@ -214,8 +160,8 @@ class HybridSetup:
             self.serverless.submit(req)
             return
         d = self.dedicated
-        pool = d.pools.get(req.model) if d is not None else None
-        if pool is None:  # a tenant placed dedicated calling a model without reserved replicas
+        if d is None or not d.serves(req.model):
+            # a tenant placed dedicated calling a model without reserved replicas
             m = self.models[req.model]
             name = self.ctx.tenant_names[req.tenant]
             raise InputError(f"tenant {name} is placed dedicated but calls {m}, which has no "
@@ -224,10 +170,10 @@ class HybridSetup:
         now = self.ctx.env.now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
-        if to_pool and self.policy.enabled and self._should_spill(pool, req, now):
+        if to_pool and self.policy.enabled and self._should_spill(req, now):
             self._spill(req)
             return
-        reason = pool.route(req)
+        reason = d.admit(req)
         if reason is None:
             if (to_pool and self.shadow_fraction > 0
                     and self.shadow_rng.random() < self.shadow_fraction):
@@ -236,20 +182,13 @@ class HybridSetup:
         if reason == "queue_full" and to_pool and self.policy.enabled:
             self._spill(req)
             return
-        if d.burst and reason != "exceeds_kv_capacity":
-            d.burst[req.model].turned_away += 1
-        self.ctx.log.reject(req.id, reason, pool.tier_code)
-        self.ctx.on_end(req, now)
+        d.turn_away(req, reason)
 
-    def _should_spill(self, pool, req: Request, now: float) -> bool:
-        queued = pool.queued
-        if pool.central is not None and pool.central.items:
-            head = pool.central.items[0]
-        else:
-            head = req
-        saturated = not any(r.has_room(head) for r in pool.replicas if r.alive)
-        waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
-        head_wait = now - min(waits) if waits else 0.0
+    def _ded_done(self, req: Request, now: float) -> None:
+        self.estimators[req.model].record(now)  # the dedicated pool's completion rate
+
+    def _should_spill(self, req: Request, now: float) -> bool:
+        queued, saturated, head_wait = self.dedicated.queue_state(req, now)
         rate = self.estimators[req.model].rate(now)
         pool_wait = self.serverless.expected_wait(req.model, now) if self.policy.cold_aware else 0.0
         return self.policy.spill(queued, saturated, rate, head_wait, pool_wait)

@@ -92,4 +92,4 @@ def setup_serves_background(name: str) -> bool:
     """Whether a setup runs a shared pool that serves background tenants too."""
     from sim.platform import SETUPS
 
-    return bool(getattr(SETUPS.get(name), "serves_background", False))
+    return name in SETUPS and SETUPS[name].serves_background

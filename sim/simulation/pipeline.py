@@ -13,7 +13,7 @@ at that moment; the stage requests not yet sent end as failed with reason
 Every stage request and every pipeline request ends exactly once.
 
 Coordinated pre-warm (``pipelines.<p>.prewarm``): at a pipeline request's arrival, after its
-root stages are sent, the driver asks the setup (``warm_up(model_index)``, if it has one) to
+root stages are sent, the driver asks the setup (``warm_up(model_index)``; setups that never scale to zero answer False) to
 start a replica of every stage's model that has none warm or loading, instead of each model
 cold-starting when its stage is reached.
 
@@ -60,7 +60,6 @@ class PipelineDriver:
         self.wl = workload
         self.pr = pr = workload.pipelines
         self.setup = setup
-        self.warm_up = getattr(setup, "warm_up", None)
         self.base = pr.base
         n = len(pr)
         self.state = np.zeros(n, np.int8)
@@ -105,10 +104,10 @@ class PipelineDriver:
                 self._start_stage(run, s, now)
                 if self.state[p] != _RUNNING:
                     return
-        if self.prewarm[int(pr.spec[p])] and self.warm_up is not None:
+        if self.prewarm[int(pr.spec[p])]:
             for s in range(spec.n):
                 if not spec.tool[s]:
-                    self.warm_up(self.model_index[spec.model[s]])
+                    self.setup.warm_up(self.model_index[spec.model[s]])
 
     # ------------------------------------------------------------------ stages
     def _start_stage(self, run: _Run, s: int, now: float) -> None:

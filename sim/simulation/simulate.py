@@ -200,7 +200,7 @@ def _simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) 
     log.flush()
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
-    extra = setup.extra() if hasattr(setup, "extra") else {}
+    extra = setup.extra()
     run = SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
                    pipelines=pipes)
     check_run(workload, run)  # a violation is a bug: fail loudly (sim/invariants.py)

@@ -8,10 +8,10 @@ on-demand rate, busy, idle or failed.
 Optional pieces, each off by default:
 
 * burst (``dedicated.burst``): on-demand replicas join a model's pool while its queue wait
-  is high (:mod:`sim.platform.burst`); requests they serve are logged in tier ``burst``
+  is high (:mod:`sim.platform.dedicated.burst`); requests they serve are logged in tier ``burst``
   and their GPU-seconds are billed in ledger tier ``burst``;
 * failures (``dedicated.failures``): reserved replicas fail and come back
-  (:mod:`sim.platform.failures`). A failed replica's in-flight requests go back to the head
+  (:mod:`sim.platform.dedicated.failures`). A failed replica's in-flight requests go back to the head
   of the queue (``attempts`` counts the interrupted tries) or fail with a reason; its
   ledger row keeps billing (the reservation runs on) and records the down time apart.
 """
@@ -19,17 +19,18 @@ Optional pieces, each off by default:
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InputError
 from sim.records import UsageRow
-from sim.platform.base import ModelPool, RunContext
-from sim.platform.burst import BurstPolicy, BurstPool, WaitEstimator
+from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
-from sim.platform.failures import FailureDriver, FailurePlan, RetryPolicy, availability
+from sim.platform.dedicated.burst import BurstPolicy, BurstPool, WaitEstimator
+from sim.platform.dedicated.failures import FailureDriver, FailurePlan, RetryPolicy, availability
+from sim.platform.pool import ModelPool
 
 
 def _enum(v) -> str:
@@ -55,12 +56,20 @@ class Slot:
 
 
 class DedicatedSetup:
-    name = "dedicated"
+    """Reserved replicas per model. Besides the :class:`~sim.platform.base.Setup` protocol it
+    offers the pieces a composing setup (the hybrid) needs: :meth:`admit` and
+    :meth:`turn_away` (``submit`` is the two together), :meth:`serves`, :meth:`queue_state`
+    and an ``on_complete(req, now)`` listener called at each completion."""
 
-    def __init__(self, ctx: RunContext, cfg, catalog, models: list[str] | Mapping[int, str]):
+    name = "dedicated"
+    serves_background = False
+
+    def __init__(self, ctx: RunContext, cfg, catalog, models: list[str] | Mapping[int, str],
+                 on_complete: Callable[[Request, float], None] | None = None):
         """``models``: the run's models (a list), or a subset as model index -> name (a
         hybrid setup serves only its dedicated-tier models here)."""
         self.ctx = ctx
+        self.on_complete = on_complete
         dc = cfg.dedicated
         named = dict(models) if isinstance(models, Mapping) else dict(enumerate(models))
         models = list(named.values())
@@ -217,19 +226,48 @@ class DedicatedSetup:
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
-        pool = self.pools[req.model]
-        reason = pool.route(req)
+        reason = self.admit(req)
         if reason is not None:
-            if self.burst and reason != "exceeds_kv_capacity":
-                self.burst[req.model].turned_away += 1
-            self.ctx.log.reject(req.id, reason, pool.tier_code)
-            self.ctx.on_end(req, self.ctx.env.now)
+            self.turn_away(req, reason)
+
+    def admit(self, req: Request) -> str | None:
+        """Queue ``req`` at its model's pool; the reason it cannot go, if so (nothing ended)."""
+        return self.pools[req.model].route(req)
+
+    def turn_away(self, req: Request, reason: str) -> None:
+        """End ``req`` as rejected with ``reason`` (counted against burst capacity unless the
+        request can never fit)."""
+        pool = self.pools[req.model]
+        if self.burst and reason != "exceeds_kv_capacity":
+            self.burst[req.model].turned_away += 1
+        self.ctx.log.reject(req.id, reason, pool.tier_code)
+        self.ctx.on_end(req, self.ctx.env.now)
+
+    def serves(self, model: int) -> bool:
+        return model in self.pools
+
+    def queue_state(self, req: Request, now: float) -> tuple[int, bool, float]:
+        """``(queued, saturated, head_wait_s)`` of ``req``'s model pool: requests waiting,
+        whether no live replica has room for the head of the queue (``req`` if it is empty),
+        and how long the oldest waiting request has waited."""
+        pool = self.pools[req.model]
+        head = pool.central.items[0] if pool.central is not None and pool.central.items else req
+        saturated = not any(r.has_room(head) for r in pool.replicas if r.alive)
+        waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
+        return pool.queued, saturated, now - min(waits) if waits else 0.0
+
+    def warm_up(self, model: int) -> bool:
+        return False  # reserved replicas are warm from t=0
 
     def _done(self, req: Request, now: float) -> None:
+        if self.on_complete is not None:
+            self.on_complete(req, now)
         self.ctx.log.complete(req, self.pools[req.model].tier_code)
         self.ctx.on_end(req, now)
 
     def _done_burst(self, req: Request, now: float) -> None:
+        if self.on_complete is not None:
+            self.on_complete(req, now)
         bp = self.burst[req.model]
         bp.estimator.record(now)
         b = bp.by_rid.get(req.replica)

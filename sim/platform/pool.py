@@ -1,0 +1,66 @@
+"""A pool of replicas serving one model: how requests reach them (:mod:`.routers`)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sim.engine import ENGINES, Request, RequestQueue
+from sim.perf import Deployment
+from sim.platform.base import RunContext
+from sim.platform.routers import ROUTERS
+from sim.records import UsageRow
+
+
+class ModelPool:
+    """The replicas of one model in one setup, and how requests reach them.
+
+    ``central`` routing keeps one bounded queue that every replica pulls from; ``jsq`` and
+    ``round_robin`` give each replica its own queue (bounded at ``max_queue`` each).
+    """
+
+    def __init__(self, ctx: RunContext, model: str, dep: Deployment, perf, router: str,
+                 max_queue: int, tier: str, on_done: Callable[[Request, float], None]):
+        self.ctx = ctx
+        self.model = model
+        self.deployment = dep
+        self.perf = perf
+        self.router_kind = router
+        self.router = ROUTERS[router]() if router in ROUTERS else None
+        self.max_queue = max_queue
+        self.tier = tier
+        self.tier_code = ctx.log.tiers.code(tier)
+        self.on_done = on_done
+        self.central = RequestQueue(max_queue) if router == "central" else None
+        self.replicas: list = []
+
+    def add_replica(self, usage: UsageRow | None = None):
+        queue = self.central if self.central is not None else RequestQueue(self.max_queue)
+        cls = ENGINES[self.ctx.engine]
+        rep = cls(self.ctx.env, self.ctx.new_replica_id(), self.perf, self.deployment, queue,
+                  self.on_done)
+        rep.usage = usage
+        self.replicas.append(rep)
+        if queue.items:
+            queue.notify()
+        return rep
+
+    def fits(self, req: Request) -> bool:
+        return req.n_in + req.n_out <= self.perf.kv_capacity_tokens
+
+    @property
+    def queued(self) -> int:
+        if self.central is not None:
+            return len(self.central)
+        return sum(len(r.queue) for r in self.replicas)
+
+    def route(self, req: Request) -> str | None:
+        """Send ``req`` to a replica's queue; return a rejection reason if it cannot go."""
+        if not self.fits(req):
+            return "exceeds_kv_capacity"
+        if self.central is not None:
+            return None if self.central.push(req) else "queue_full"
+        live = [r for r in self.replicas if r.accepting]
+        if not live:
+            return "no_replica"
+        rep = live[self.router.choose(live, req)]
+        return None if rep.queue.push(req) else "queue_full"

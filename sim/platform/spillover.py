@@ -1,0 +1,45 @@
+"""When a dedicated-tier request of the hybrid setup goes to the serverless pool instead:
+a plain policy (no simpy), see :class:`SpilloverPolicy`."""
+
+from __future__ import annotations
+
+import math
+
+
+class SpilloverPolicy:
+    """Whether a dedicated-tier request should go to the serverless pool (no simpy).
+
+    ``estimate`` is the wait of a request joining the back of a saturated pool's queue:
+    Little's law on the queue alone, ``(queued + 1) / mu`` with ``mu`` the pool's recent
+    completion rate (while saturated, its service rate); with no completion in the window,
+    the wait the head of the queue has already had (a lower bound). A pool with room for
+    the head of its queue admits it at the next iteration boundary: no wait."""
+
+    def __init__(self, enabled: bool, wait_threshold_s: float, max_queue: int | None,
+                 cold_aware: bool = False):
+        self.enabled = enabled
+        self.wait_threshold_s = wait_threshold_s
+        self.max_queue = max_queue
+        self.cold_aware = cold_aware
+
+    @staticmethod
+    def estimate(queued: int, saturated: bool, rate: float, head_wait_s: float) -> float:
+        if not saturated:
+            return 0.0
+        if rate > 0:
+            return (queued + 1) / rate
+        return head_wait_s
+
+    def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float,
+              pool_wait_s: float = 0.0) -> bool:
+        """``pool_wait_s``: how long the serverless pool would make the request wait for a
+        replica (a cold start); only a ``cold_aware`` policy weighs it."""
+        if not self.enabled:
+            return False
+        if self.max_queue is not None and queued >= self.max_queue:
+            wait = math.inf
+        else:
+            wait = self.estimate(queued, saturated, rate, head_wait_s)
+            if not wait > self.wait_threshold_s:
+                return False
+        return not self.cold_aware or wait > pool_wait_s
