@@ -13,9 +13,10 @@ from pathlib import Path
 
 from sim.config import compose, register
 from sim.errors import InputError
-from sim.jobs import CONFIGS, discover
+from sim.jobs import CHECKS, CONFIGS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
+from sim.simulation.build import build
 
 # the schema Hydra validates against: the core config plus every job's own config class
 discover()
@@ -44,9 +45,10 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    build(cfg)  # every key of the config (the job's own ranges too), before any work
+    if name in CHECKS:
+        CHECKS[name](cfg)
     reps = int(cfg.replications)
-    if reps < 1:
-        raise InputError("must be >= 1", key="replications")
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         if resume:

@@ -156,3 +156,19 @@ class Result:
     figures: list = field(default_factory=list)  # files written, relative to out_dir
     out_dir: str | None = None
     notes: list = field(default_factory=list)  # warnings and findings for the report
+
+
+@dataclass
+class SetupRun:
+    """One setup's run over a workload: its request log, GPU ledger and extras."""
+
+    setup: str
+    log: RequestLog
+    ledger: list
+    t_end: float  # when the last request ended (>= horizon)
+    period_s: float  # billing period: [0, max(horizon, t_end)]
+    extra: dict
+    # whether this setup served the workload's background tenants (a shared pool); if not,
+    # their requests were never submitted and the log holds them as pending, outside the run
+    background: bool = False
+    pipelines: object = None  # the pipeline driver of a workload with pipelines

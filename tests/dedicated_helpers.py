@@ -7,7 +7,9 @@ import simpy
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.simulation.build import build_catalog, perf_factory
+from sim.records import ALL
+from sim.simulation.build import build, build_catalog
+from sim.simulation.build.setups import check_setup
 from sim.simulation.frames import model_prices
 from sim.records import RequestLog
 from sim.metrics.summary import summarize
@@ -44,20 +46,20 @@ def workload(reqs, horizon_s, model=MODEL, slo=1.0) -> Workload:
 def run(cfg, wl):
     """Simulate the dedicated setup on ``wl``; return (run, summary)."""
     catalog = build_catalog(cfg)
-    r = simulate(cfg, wl, "dedicated", catalog)
+    r = simulate(cfg, wl, "dedicated")
     return r, summarize(wl, r, model_prices(catalog, wl.models))
 
 
 def all_row(summary):
-    return summary[summary["tenant"] == "__all__"].iloc[0]
+    return summary[summary["tenant"] == ALL].iloc[0]
 
 
 def live(cfg, n_requests: int, models=(MODEL,)):
     """A dedicated setup on a fresh environment, driven by the test."""
-    catalog = build_catalog(cfg)
+    built = build(cfg, workload=False)
     env = simpy.Environment()
     log = RequestLog(n_requests)
-    dep_for, perf_for = perf_factory(cfg, catalog)
-    ctx = RunContext(env=env, log=log, engine=cfg.engine.value, perf_for=perf_for,
-                     deployment_for=dep_for, model_names=list(models))
-    return env, ctx, DedicatedSetup(ctx, cfg, catalog, list(models))
+    ctx = RunContext(env=env, log=log, engine=str(built.cfg.engine), perf_for=built.perf_for,
+                     deployment_for=built.deployment_for)
+    check_setup("dedicated", built.cfg, built.catalog, list(models), built.deployment_for, [], 0)
+    return env, ctx, DedicatedSetup(ctx, built.cfg, built.catalog, list(models))

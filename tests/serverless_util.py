@@ -8,7 +8,8 @@ import simpy
 from omegaconf import open_dict
 
 import sim
-from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.build import build
+from sim.simulation.build.setups import check_setup
 from sim.engine import Request
 from sim.records import RequestLog
 from sim.platform.base import RunContext
@@ -32,19 +33,21 @@ class Harness:
     """``reqs``: (t, model name, n_in, n_out[, tenant]) in time order."""
 
     def __init__(self, cfg, models, tenants=("t0",)):
-        self.cfg = cfg
-        self.catalog = build_catalog(cfg)
+        built = build(cfg, workload=False)
+        self.cfg = built.cfg
+        self.catalog = built.catalog
         self.models = list(models)
         self.env = simpy.Environment()
         self.n = 0
         self.log = RequestLog(1024)
-        dep_for, perf_for = perf_factory(cfg, self.catalog)
-        engine = cfg.engine.value if hasattr(cfg.engine, "value") else str(cfg.engine)
-        self.ctx = RunContext(env=self.env, log=self.log, engine=engine, perf_for=perf_for, deployment_for=dep_for, model_names=self.models,
+        self.ctx = RunContext(env=self.env, log=self.log, engine=str(self.cfg.engine),
+                              perf_for=built.perf_for, deployment_for=built.deployment_for,
                               tenant_names=list(tenants))
         self.ended = {}
         self.ctx.on_end = lambda req, now: self.ended.__setitem__(req.id, now)
-        self.platform = ServerlessPlatform(self.ctx, cfg, self.catalog, dict(enumerate(self.models)))
+        check_setup("serverless", self.cfg, self.catalog, self.models, built.deployment_for,
+                    list(tenants), len(tenants))
+        self.platform = ServerlessPlatform(self.ctx, self.cfg, self.catalog, dict(enumerate(self.models)))
         self.reqs = {}
 
     def perf(self, model):

@@ -98,7 +98,7 @@ def test_the_crossover_moves_with_the_gpu_price():
 @pytest.mark.parametrize("override,key", [
     ("breakeven.reference=nope", "breakeven.reference"),
     ("breakeven.load_fractions=[0.5,0.2]", "breakeven.load_fractions"),
-    ("breakeven.setups=[{label: a, setup: nope}]", "breakeven.setups.0.setup"),
+    ("breakeven.setups=[{label: a, setup: nope}]", "breakeven.setups[0].setup"),
     ("breakeven.tenant=ghost", "breakeven.tenant"),
 ])
 def test_bad_breakeven_input_names_the_key(override, key):

@@ -167,7 +167,7 @@ def test_borrowed_replicas_add_exactly_the_round_trip():
 @pytest.mark.parametrize("override,key", [
     ("dedicated.burst.drain_fill=1.5", "dedicated.burst.drain_fill"),
     ("dedicated.burst.wait_threshold_s=0", "dedicated.burst.wait_threshold_s"),
-    ("dedicated.burst.storage_tier=floppy", "cold_start.tiers"),
+    ("dedicated.burst.storage_tier=floppy", "dedicated.burst.storage_tier"),
 ])
 def test_bad_burst_settings_name_their_key(override, key):
     with pytest.raises(sim.InputError, match=key.replace(".", r"\.")):

@@ -3,7 +3,8 @@
 import pytest
 
 import sim
-from sim.simulation.build import build_catalog, deployment
+from sim.simulation.build import build_catalog
+from sim.simulation.build.models import check_deployment as deployment
 from sim.platform.coldstart import stages
 
 
@@ -33,8 +34,7 @@ def test_stages_add_up_and_snapshot_cuts_init():
 
 
 def test_unknown_tier_names_the_key():
-    cfg = sim.compose([])
-    cat = build_catalog(cfg)
-    dep = deployment(cfg, cat, "llama31-8b")
-    with pytest.raises(sim.InputError, match="cold_start.tiers"):
-        stages(cfg, dep, "floppy")
+    with pytest.raises(sim.InputError, match="config key 'dedicated.failures.reload_tier': "
+                                             "unknown storage tier 'floppy'"):
+        sim.run(["horizon_s=5", "dedicated.failures.mode=random",
+                 "dedicated.failures.reload_tier=floppy"])

@@ -120,7 +120,7 @@ def test_random_failures_lose_no_request(engine):
 
 
 def test_bad_failure_settings_name_their_key():
-    with pytest.raises(sim.InputError, match=r"dedicated\.failures\.script\.0\.replica"):
+    with pytest.raises(sim.InputError, match=r"dedicated\.failures\.script\[0\]\.replica"):
         sim.run(["horizon_s=5", "dedicated.failures.mode=script",
                  "dedicated.failures.script=[{replica:3,at_s:1,down_s:1}]"])
     with pytest.raises(sim.InputError, match=r"dedicated\.failures\.max_attempts"):

@@ -48,12 +48,12 @@ def workload(reqs, horizon_s, tenants, slo=1.0) -> Workload:
         model=np.array([models.index(tenants[names[t]]) for t in ti], np.int16),
         input_tokens=np.array([r[2] for r in reqs], np.int32),
         output_tokens=np.array([r[3] for r in reqs], np.int32),
-        slo_ttft_s={t: slo for t in names})
+        slo_ttft_s={t: slo for t in names}, tenant_models={t: [m] for t, m in tenants.items()})
 
 
 def run(cfg, wl, setup="hybrid"):
     catalog = build_catalog(cfg)
-    r = simulate(cfg, wl, setup, catalog)
+    r = simulate(cfg, wl, setup)
     return r, summarize(wl, r, model_prices(catalog, wl.models))
 
 
@@ -201,10 +201,11 @@ def test_a_model_the_pool_cannot_hold_does_not_spill():
 
 
 def test_a_tenant_placed_dedicated_on_a_model_without_replicas_names_its_key():
+    # its model becomes dedicated-tier, which needs reserved replicas: checked before the run
     cfg = config(["hybrid.placement.crit=dedicated"])
     wl = workload([(1.0, "crit", 200, 5)], 60, {"crit": M8})
-    # raised inside the SimPy run, which re-raises a copy (without the key attribute)
-    with pytest.raises(InputError, match="config key 'hybrid.placement.crit'"):
+    with pytest.raises(InputError, match=f"config key 'dedicated.replicas.{M8}': model {M8} is "
+                                         "placed dedicated"):
         run(cfg, wl)
 
 

@@ -15,7 +15,7 @@ from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.metrics.summary import requests_frame
 from sim.analysis.cold_chain import first_pipeline_only
 from sim.simulation.simulate import simulate
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 
 GB = 1e9
 OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
@@ -38,10 +38,10 @@ def make_cfg(stages, overrides=(), prewarm=False, rate=0.01, horizon=2000):
 
 def run(cfg, setup, first_only=True):
     catalog = build_catalog(cfg)
-    wl = build_workload(cfg, catalog)
+    wl = build_workload(cfg)
     if first_only:
         wl = first_pipeline_only(wl)
-    r = simulate(cfg, wl, setup, catalog)
+    r = simulate(cfg, wl, setup)
     return wl, r, r.pipelines.frame(setup), requests_frame(wl, r)
 
 
@@ -274,8 +274,8 @@ def test_a_pipeline_tenant_leaves_other_tenants_requests_unchanged():
     with open_dict(base2):
         base2.tenants.other = cfg.tenants.other
         del base2.tenants["chat"]
-    wa = build_workload(base2, build_catalog(base2))
-    wb = build_workload(cfg, build_catalog(cfg))
+    wa = build_workload(base2)
+    wb = build_workload(cfg)
     n = len(wa)
     assert n > 0
     assert np.array_equal(wa.arrival_s, wb.arrival_s[:n])
@@ -291,13 +291,13 @@ def test_a_pipeline_tenant_leaves_other_tenants_requests_unchanged():
     ({"a": {"model": "gpt-17"}}, "pipelines.t.stages.a.model"),
     ({"a": {"model": "bge-large-en", "probability": 1.5}}, "pipelines.t.stages.a.probability"),
     ({"a": {"model": "bge-large-en", "fanout": 0}}, "pipelines.t.stages.a.fanout"),
-    ({"a": {"kind": "tool", "latency": {"mean_s": -1}}}, "pipelines.t.stages.a.latency"),
+    ({"a": {"kind": "tool", "latency": {"mean_s": -1}}}, "pipelines.t.stages.a.latency.mean_s"),
     ({}, "pipelines.t.stages"),
 ])
 def test_bad_pipeline_names_the_key(stages, key):
     cfg = make_cfg(stages)
     with pytest.raises(InputError) as e:
-        build_workload(cfg, build_catalog(cfg))
+        build_workload(cfg)
     assert e.value.key == key
 
 

@@ -155,18 +155,18 @@ BG = ["background.synthetic.tenants=5", "background.synthetic.rate_rps=2",
 
 def test_background_leaves_user_requests_identical_and_is_marked():
     from sim.simulation.build import build_catalog
-    from sim.workload import build_workload
+    from sim.simulation.build import build_workload
 
     cat = build_catalog(sim.compose([]))
-    plain = build_workload(sim.compose(["horizon_s=300"]), cat)
-    noisy = build_workload(sim.compose(["horizon_s=300"] + BG), cat)
+    plain = build_workload(sim.compose(["horizon_s=300"]))
+    noisy = build_workload(sim.compose(["horizon_s=300"] + BG))
     assert noisy.background_tenants == 8 and noisy.tenants[:1] == ["chat"]
     u = noisy.user_mask()
     for col in ("arrival_s", "input_tokens", "output_tokens", "tenant", "model"):
         assert np.array_equal(getattr(plain, col), getattr(noisy, col)[u]), col
     assert noisy.tenants[1].startswith("bg/syn") and noisy.tenants[-1].startswith("bg/sg")
     # nested thinning: the kept background at scale 0.5 is a subset of the full one
-    half = build_workload(sim.compose(["horizon_s=300", "background.scale=0.5"] + BG), cat)
+    half = build_workload(sim.compose(["horizon_s=300", "background.scale=0.5"] + BG))
     key = lambda w: set(zip(w.tenant[~w.user_mask()].tolist(), w.arrival_s[~w.user_mask()].tolist()))
     assert key(half) < key(noisy)
     assert 0.35 < len(key(half)) / len(key(noisy)) < 0.65  # ~0.5 of a few hundred requests

@@ -166,20 +166,19 @@ def test_platform_serves_a_subset_of_models_with_its_own_callbacks():
     through the embedder's callbacks (each exactly once)."""
     import simpy
 
-    from sim.simulation.build import build_catalog, perf_factory
+    from sim.simulation.build import build
     from sim.engine import Request
     from sim.errors import InvariantError
     from sim.records import RequestLog
     from sim.platform.base import RunContext
     from sim.platform.serverless import ServerlessPlatform
 
-    cfg = compose(["serverless.max_wait_s=5"])
+    built = build(compose(["serverless.max_wait_s=5"]), workload=False)
     env = simpy.Environment()
-    dep_for, perf_for = perf_factory(cfg, build_catalog(cfg))
-    ctx = RunContext(env=env, log=RequestLog(8), engine="fluid", perf_for=perf_for,
-                     deployment_for=dep_for, model_names=["qwen3-32b", "llama31-8b"])
+    ctx = RunContext(env=env, log=RequestLog(8), engine="fluid", perf_for=built.perf_for,
+                     deployment_for=built.deployment_for)
     ended = []
-    p = ServerlessPlatform(ctx, cfg, build_catalog(cfg), {1: "llama31-8b"}, tier="serverless",
+    p = ServerlessPlatform(ctx, built.cfg, built.catalog, {1: "llama31-8b"}, tier="serverless",
                            finish=lambda r, now: ended.append((r.id, "done", now)),
                            reject=lambda r, why: ended.append((r.id, why, env.now)))
     p.submit(Request(0, 0, 1, 0.0, 100, 2))  # waits for a cold start longer than 5 s

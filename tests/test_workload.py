@@ -15,7 +15,7 @@ import sim
 from sim.simulation.build import build_catalog
 from sim.rng import stream
 from sim.workload import arrivals as arr
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 from sim.workload.traces import load_trace, read_azure, read_mooncake
 
 from conftest import TRACES
@@ -137,7 +137,7 @@ def test_length_distributions():
 
     def draw(**kw):
         cfg = OmegaConf.merge(OmegaConf.structured(LengthConfig), kw)
-        return sample_lengths(cfg, 200_000, stream(6, str(kw)), "x")
+        return sample_lengths(cfg, 200_000, stream(6, str(kw)))
 
     x = draw(kind="lognormal", mean=500, cv=1.0, max=10 ** 9)
     assert x.mean() == pytest.approx(500, rel=0.02)  # sd of the mean 500/sqrt(2e5) ~ 0.2 %
@@ -158,7 +158,7 @@ def test_named_streams_make_tenants_independent():
     cfg1 = sim.compose(base)
     cfg2 = sim.compose(base + ["tenants={other: {model: qwen3-32b, arrival: {rate_rps: 5}}}"])
     cat = build_catalog(cfg1)
-    w1, w2 = build_workload(cfg1, cat), build_workload(cfg2, cat)
+    w1, w2 = build_workload(cfg1), build_workload(cfg2)
     chat1 = w1.arrival_s[w1.tenant == w1.tenants.index("chat")]
     chat2 = w2.arrival_s[w2.tenant == w2.tenants.index("chat")]
     assert np.array_equal(chat1, chat2)

@@ -33,7 +33,7 @@ from sim.records import ALL
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 
 X = "load_fraction"
 Y = "cost_per_mtok_out_usd"
@@ -59,30 +59,10 @@ class BreakevenResult:
         return self.capacity.tp * self.fleet_replicas
 
 
-def _curves(cfg) -> list[tuple[str, str, dict]]:
-    from sim.platform import SETUPS
-
-    out = []
-    for i, s in enumerate(cfg.breakeven.setups):
-        if s.setup not in SETUPS:
-            raise InputError(f"unknown setup {s.setup!r}; known: {', '.join(sorted(SETUPS))}",
-                             key=f"breakeven.setups.{i}.setup")
-        out.append((str(s.label), str(s.setup), dict(OmegaConf.to_container(s.overrides))))
-    labels = [c[0] for c in out]
-    if len(set(labels)) != len(labels):
-        raise InputError(f"labels repeat: {labels}", key="breakeven.setups")
-    if cfg.breakeven.reference not in labels:
-        raise InputError(f"{cfg.breakeven.reference!r} is not one of the labels {labels}",
-                         key="breakeven.reference")
-    return out
-
-
-def _fractions(cfg) -> list[float]:
-    f = [float(x) for x in cfg.breakeven.load_fractions]
-    if len(f) < 2 or any(not x > 0 for x in f) or f != sorted(set(f)):
-        raise InputError("needs at least two increasing positive fractions",
-                         key="breakeven.load_fractions")
-    return f
+def curves(cfg) -> list[tuple[str, str, dict]]:
+    """``(label, setup, {dotted key: value})`` of every curve of ``breakeven.setups``."""
+    return [(str(s.label), str(s.setup), dict(OmegaConf.to_container(s.overrides)))
+            for s in cfg.breakeven.setups]
 
 
 def gpu_hour_price(cfg, catalog, model: str) -> float:
@@ -96,12 +76,12 @@ def gpu_hour_price(cfg, catalog, model: str) -> float:
 def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     tenant = swept_tenant(cfg)
     base = only_tenant(cfg, tenant)
-    curves = _curves(base)
-    fractions = _fractions(base)
+    curves_ = curves(base)
+    fractions = [float(x) for x in base.breakeven.load_fractions]
     model = base.tenants[tenant].model
     ref = str(base.breakeven.reference)
     # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
-    ref_cfg = variant(base, **dict(next(c for c in curves if c[0] == ref)[2]))
+    ref_cfg = variant(base, **dict(next(c for c in curves_ if c[0] == ref)[2]))
     cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
     if not cap.rps > 0:
         raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
@@ -112,15 +92,15 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     for f in fractions:
         rate = float(f * cap.rps * fleet)
         lcfg = variant(base, **{f"tenants.{tenant}.arrival.rate_rps": rate})
-        wl = build_workload(lcfg, catalog)
+        wl = build_workload(lcfg)
         if f == fractions[-1] and len(wl):
             user = wl.user_mask()
             mean_in = float(wl.input_tokens[user].mean())
             mean_out = float(wl.output_tokens[user].mean())
         prices = model_prices(catalog, wl.models)
-        for label, setup, changes in curves:
+        for label, setup, changes in curves_:
             vcfg = variant(lcfg, **changes)
-            run = simulate(vcfg, wl, setup, catalog, progress, f"{label} at {f:g}")
+            run = simulate(vcfg, wl, setup, progress, f"{label} at {f:g}")
             run.setup = label
             s = summarize(wl, run, prices)
             s.insert(0, X, f)

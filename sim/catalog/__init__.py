@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sim.errors import InputError
 
 # Bytes per parameter when a model card gives no published size. FP4 (NVFP4) stores 4-bit
 # values plus one 8-bit scale per 16 values: 4.5 bits.
@@ -42,16 +41,11 @@ class Gpu:
     serverless_usd_per_s: float | None
     sources: Mapping[str, str] = field(default_factory=dict)
 
-    def peak_flops(self, precision: str, key: str = "deployment.precision") -> float:
-        if precision not in self.tflops:
-            raise InputError(
-                f"GPU {self.key} has no {precision} peak; it supports {sorted(self.tflops)}", key=key)
+    def peak_flops(self, precision: str) -> float:
+        """Dense peak FLOP/s at ``precision`` (the build layer checks the GPU has it)."""
         return self.tflops[precision] * 1e12
 
     def efficiency_for(self, precision: str) -> Efficiency:
-        if precision not in self.efficiency:
-            raise InputError(f"no efficiency factors for {self.key} at {precision}",
-                             key=f"catalog.gpus.{self.key}.efficiency")
         return self.efficiency[precision]
 
 
@@ -84,16 +78,10 @@ class Model:
     def weight_bytes(self, precision: str) -> float:
         if precision in self.weights_gb:
             return self.weights_gb[precision] * 1e9
-        if precision not in BYTES_PER_PARAM:
-            raise InputError(f"unknown precision {precision!r}; known: {sorted(BYTES_PER_PARAM)}",
-                             key="deployment.precision")
         return self.params_b * 1e9 * BYTES_PER_PARAM[precision]
 
     def kv_bytes_per_token(self, kv_dtype: str = "bf16") -> float:
         """2 (K and V) x layers x KV heads x head dim x bytes per element."""
-        if kv_dtype not in KV_BYTES_PER_ELEMENT:
-            raise InputError(f"unknown KV dtype {kv_dtype!r}; known: {sorted(KV_BYTES_PER_ELEMENT)}",
-                             key="deployment.kv_dtype")
         return 2.0 * self.layers * self.kv_heads * self.head_dim * KV_BYTES_PER_ELEMENT[kv_dtype]
 
 
@@ -101,33 +89,6 @@ class Model:
 class Catalog:
     gpus: Mapping[str, Gpu]
     models: Mapping[str, Model]
-
-    def gpu(self, key: str, where: str = "gpu") -> Gpu:
-        if key in self.gpus:
-            return self.gpus[key]
-        raise InputError(_unknown("GPU", key, self.gpus), key=where)
-
-    def model(self, key: str, where: str = "model") -> Model:
-        if key in self.models:
-            return self.models[key]
-        raise InputError(_unknown("model", key, self.models), key=where)
-
-
-def _unknown(what: str, key: str, known: Mapping) -> str:
-    """'unknown model 'X'; did you mean 'y'? known: ...' (matching keys and display names;
-    catalog keys carry no dots, so they work in dotted command-line overrides)."""
-    import difflib
-
-    lowered = {k.lower(): k for k in known}
-    by_name = {getattr(v, "name", k).lower(): k for k, v in known.items()}
-    guess = lowered.get(key.lower()) or by_name.get(key.lower())
-    if guess is None:
-        flat = {k.lower().replace("-", "").replace(".", "").replace("_", ""): k for k in known}
-        probe = key.lower().replace("-", "").replace(".", "").replace("_", "")
-        close = difflib.get_close_matches(probe, list(flat), n=1, cutoff=0.6)
-        guess = flat[close[0]] if close else None
-    hint = f" (did you mean {guess!r}?)" if guess else ""
-    return f"unknown {what} {key!r}{hint}; known: {', '.join(sorted(known))}"
 
 
 def catalog_from_config(cat) -> Catalog:
@@ -153,7 +114,7 @@ def catalog_from_config(cat) -> Catalog:
     models = {}
     for key, m in cat.models.items():
         models[key] = Model(
-            key=key, name=m.name, kind=m.kind, params_b=float(m.params_b),
+            key=key, name=m.name, kind=str(m.kind), params_b=float(m.params_b),
             active_params_b=float(m.active_params_b if m.active_params_b is not None else m.params_b),
             layers=int(m.layers), hidden=int(m.hidden), attn_heads=int(m.attn_heads),
             kv_heads=int(m.kv_heads), head_dim=int(m.head_dim), experts=int(m.experts),
@@ -164,7 +125,4 @@ def catalog_from_config(cat) -> Catalog:
             price_out_usd_per_mtok=m.price_out_usd_per_mtok,
             sources=dict(m.sources),
         )
-        if m.kind not in ("llm", "embedding", "reranker"):
-            raise InputError(f"kind must be llm, embedding or reranker, not {m.kind!r}",
-                             key=f"catalog.models.{key}.kind")
     return Catalog(gpus=gpus, models=models)

@@ -15,15 +15,18 @@ from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from sim.config.catalog import CatalogConfig, EfficiencySpec, GpuSpec, ModelSpec  # noqa: F401
+from sim.config.rules import count, fraction, nonneg, positive
+
+from sim.config.catalog import CatalogConfig, EfficiencySpec, GpuSpec, ModelKind, ModelSpec  # noqa: F401
 from sim.config.dedicated import (  # noqa: F401
     BurstConfig, DedicatedConfig, FailureConfig, FailureEventConfig, FailureMode, PriceMode,
     RemoteBurstConfig, RouterKind)
-from sim.config.deployments import DeploymentConfig, Parallelism, PerfConfig, PerfKind  # noqa: F401
+from sim.config.deployments import (  # noqa: F401
+    DeploymentConfig, KvDtype, Parallelism, PerfConfig, PerfKind, Precision)
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
 from sim.config.serverless import (  # noqa: F401
     AutoscalerConfig, ColdStartConfig, EvictionKind, HybridKeepAliveConfig, InterferenceConfig,
-    KeepAliveConfig, KeepAliveKind, NodePoolConfig, RateLimitConfig, ServerlessBilling,
+    KeepAliveConfig, KeepAliveKind, Loader, NodePoolConfig, PreloadTier, RateLimitConfig, ServerlessBilling,
     ServerlessConfig, StorageTierSpec)
 from sim.config.workload import (  # noqa: F401
     ArrivalConfig, ArrivalKind, BackgroundConfig, DuplicatePolicy, LatencyConfig, LatencyKind,
@@ -55,9 +58,9 @@ class ObjectiveConfig:
     tenant: str = "__all__"  # a summary row: a tenant or __all__
     cost: str = "cost_usd"  # the summary column minimised
     slo_metric: str = "ttft_p99_s"  # the summary column held under slo_max
-    slo_max: Optional[float] = None  # None: no SLO, the objective is the cost alone
+    slo_max: Optional[float] = positive(None)  # None: no SLO, the objective is the cost alone
     # added (times 1 + the relative violation) when the SLO is missed; far above any cost
-    penalty: float = 1.0e4
+    penalty: float = nonneg(1.0e4)
 
 
 @dataclass
@@ -65,18 +68,18 @@ class SignalsConfig:
     """Per-tenant migration signals and recommendation (sim/signals.py; the brief's four)."""
 
     current: str = "serverless"  # the setup the tenant is on today
-    tail_ratio: float = 3.0  # signal when p99 TTFT > tail_ratio x p50
-    slow_ttft_s: float = 5.0  # requests slower than this to first token: cold-start events
-    slo_target: float = 0.99  # share of requests within the TTFT SLO to count as meeting it
+    tail_ratio: float = positive(3.0)  # signal when p99 TTFT > tail_ratio x p50
+    slow_ttft_s: float = positive(5.0)  # requests slower than this to first token: cold-start events
+    slo_target: float = fraction(0.99)  # share of requests within the TTFT SLO to count as meeting it
 
 
 @dataclass
 class Config:
     name: str = "default"  # names the results folder: results/<name>/<timestamp>
-    seed: int = 0
+    seed: int = count(0, lo=0, hi=2**63 - 1)
     job: str = "simulate"
-    horizon_s: float = 600.0
-    drain_s: float = 1800.0
+    horizon_s: float = positive(600.0)
+    drain_s: float = nonneg(1800.0, inf_ok=True, meaning="inf: run until every request has ended")
     engine: EngineKind = EngineKind.fluid
     setups: List[str] = field(default_factory=lambda: ["dedicated"])
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
@@ -88,7 +91,7 @@ class Config:
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
-    replications: int = 1
+    replications: int = count(1, hi=10_000)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)

@@ -8,6 +8,8 @@ from typing import Dict, List
 
 from omegaconf import MISSING
 
+from sim.config.rules import count, fraction, interval, nonneg, positive, probability, rule
+
 
 class RouterKind(StrEnum):
     central = "central"  # one queue per model, replicas pull when they have room
@@ -24,8 +26,8 @@ class PriceMode(StrEnum):
 class RemoteBurstConfig:
     """Burst replicas borrowed from another region once the local burst pool is full."""
 
-    max_replicas: int = 0  # 0 = no borrowing
-    rtt_s: float = 0.08  # network round trip added to TTFT and end-to-end of requests served there
+    max_replicas: int = count(0, lo=0, hi=10_000)  # 0 = no borrowing
+    rtt_s: float = nonneg(0.08)  # network round trip added to TTFT and end-to-end of requests served there
 
 
 @dataclass
@@ -35,15 +37,15 @@ class BurstConfig:
     See sim/platform/burst.py for the wait estimator and the scale-up/drain rules."""
 
     enabled: bool = False
-    max_replicas: int = 2  # per model, local region
-    wait_threshold_s: float = 1.0  # scale up when the estimated queue wait exceeds this
-    rate_window_s: float = 30.0  # completions counted over this window for the service rate
-    check_interval_s: float = 1.0  # how often the controller looks
-    scale_up_interval_s: float = 5.0  # at most one new replica per interval while above threshold
-    idle_window_s: float = 60.0  # wait at or below threshold this long before one replica drains
-    drain_fill: float = 0.75  # ... and only if the rest stay below this fill of measured capacity
-    price_multiplier: float = 1.25  # over the GPU's on-demand $/GPU-hour
-    min_billed_s: float = 0.0  # each burst replica is billed at least this long
+    max_replicas: int = count(2, lo=0, hi=10_000)  # per model, local region
+    wait_threshold_s: float = positive(1.0)  # scale up when the estimated queue wait exceeds this
+    rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
+    check_interval_s: float = interval(1.0)  # how often the controller looks
+    scale_up_interval_s: float = nonneg(5.0)  # at most one new replica per interval while above threshold
+    idle_window_s: float = nonneg(60.0)  # wait at or below threshold this long before one replica drains
+    drain_fill: float = probability(0.75)  # ... and only if the rest stay below this fill of measured capacity
+    price_multiplier: float = positive(1.25)  # over the GPU's on-demand $/GPU-hour
+    min_billed_s: float = nonneg(0.0)  # each burst replica is billed at least this long
     storage_tier: str = "object_storage"  # where a fresh node loads the weights from
     need_node: bool = True  # a node is provisioned for each burst replica
     image_cached: bool = False  # a fresh node has no serving image cached
@@ -70,9 +72,9 @@ class FailureMode(StrEnum):
 @dataclass
 class FailureEventConfig:
     model: str = ""  # "" = the first model (alphabetical)
-    replica: int = 0  # index of the reserved replica of that model
-    at_s: float = MISSING
-    down_s: float = MISSING  # until the replica serves again (repair and reload included)
+    replica: int = count(0, lo=0)  # index of the reserved replica of that model
+    at_s: float = nonneg(MISSING)
+    down_s: float = nonneg(MISSING)  # until the replica serves again (repair and reload included)
 
 
 @dataclass
@@ -80,11 +82,11 @@ class FailureConfig:
     """Reserved replicas fail and recover; in-flight requests are retried or failed."""
 
     mode: FailureMode = FailureMode.none
-    mtbf_gpu_hours: float = 50000.0  # per GPU; a replica of `tp` GPUs fails tp times as often
-    mttr_s: float = 600.0  # mean repair time (exponential), before the reload
+    mtbf_gpu_hours: float = positive(50000.0)  # per GPU; a replica of `tp` GPUs fails tp times as often
+    mttr_s: float = nonneg(600.0)  # mean repair time (exponential), before the reload
     reload_tier: str = "local_nvme"  # the repaired replica reloads its weights from here
-    max_attempts: int = 3  # tries per request, the first included; then it fails
-    sla: float = 0.999  # availability target reported against
+    max_attempts: int = count(3, hi=127)  # tries per request, the first included; then it fails
+    sla: float = fraction(0.999)  # availability target reported against
     script: List[FailureEventConfig] = field(default_factory=list)
     sources: Dict[str, str] = field(default_factory=lambda: {
         "mtbf_gpu_hours": "Llama 3 paper (Dubey et al. 2024, sec. 3.3.4): 419 unexpected "
@@ -99,12 +101,12 @@ class FailureConfig:
 @dataclass
 class DedicatedConfig:
     # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
-    replicas: Dict[str, int] = field(default_factory=dict)
+    replicas: Dict[str, int] = count(factory=dict, hi=100_000)
     router: RouterKind = RouterKind.central
     # iteration-time divisor of the dedicated runtime relative to the catalog perf model
-    runtime_speedup: float = 1.0
+    runtime_speedup: float = rule(1.0, gt=0, le=100)
     pricing: PriceMode = PriceMode.reserved
-    max_queue: int = 100000  # per model; requests beyond it are rejected (queue_full)
+    max_queue: int = count(100000)  # per model; requests beyond it are rejected (queue_full)
     burst: BurstConfig = field(default_factory=BurstConfig)
     failures: FailureConfig = field(default_factory=FailureConfig)
     sources: Dict[str, str] = field(default_factory=lambda: {

@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Optional
 
+from sim.config.rules import count, fraction, nonneg
+
+
+class Precision(StrEnum):
+    """Weights (and compute) precision; each GPU class lists the peaks it has."""
+
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    fp4 = "fp4"
+
+
+class KvDtype(StrEnum):
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
 
 
 class PerfKind(StrEnum):
@@ -24,7 +40,7 @@ class PerfConfig:
     # table: CSV with columns decode_seqs, prefill_tokens, step_time_s (a grid), interpolated
     table_path: Optional[str] = None
     # table: KV-cache capacity in tokens (the roofline derives it from memory)
-    kv_capacity_tokens: Optional[int] = None
+    kv_capacity_tokens: Optional[int] = count(None)
 
 
 @dataclass
@@ -32,12 +48,12 @@ class DeploymentConfig:
     """How one model is served: GPU class, precision, tensor parallelism, engine limits."""
 
     gpu: str = "H100"
-    precision: str = "fp8"
-    kv_dtype: str = "bf16"
-    tp: int = 1  # GPUs per replica: tensor-parallel degree, or stages with parallelism: pipeline
+    precision: Precision = Precision.fp8
+    kv_dtype: KvDtype = KvDtype.bf16
+    tp: int = count(1, hi=64)  # GPUs per replica: tensor-parallel degree, or stages with parallelism: pipeline
     parallelism: Parallelism = Parallelism.tensor
-    max_num_seqs: int = 256
-    max_batched_tokens: int = 8192
-    gpu_memory_utilization: float = 0.9
-    activation_reserve_gb: float = 2.0
+    max_num_seqs: int = count(256, hi=1_000_000)
+    max_batched_tokens: int = count(8192, hi=100_000_000)
+    gpu_memory_utilization: float = fraction(0.9)
+    activation_reserve_gb: float = nonneg(2.0)
     perf: PerfConfig = field(default_factory=PerfConfig)

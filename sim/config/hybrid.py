@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, Optional
 
+from sim.config.rules import count, interval, nonneg, probability
+
 
 
 class HybridTier(StrEnum):
@@ -19,10 +21,10 @@ class SpilloverConfig:
 
     enabled: bool = True
     # spill when the dedicated pool's estimated queue wait exceeds this
-    wait_threshold_s: float = 2.0
+    wait_threshold_s: float = nonneg(2.0)
     # ... or when that pool's queue holds this many requests (None: no bound)
-    max_queue: Optional[int] = None
-    rate_window_s: float = 30.0  # completions counted over this window for the service rate
+    max_queue: Optional[int] = count(None)
+    rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
     # spill only when the pool would serve sooner: its model warm, loading for less than the
     # dedicated wait, or a whole cold start shorter than that wait
     cold_aware: bool = False
@@ -42,4 +44,4 @@ class HybridConfig:
     default_tier: HybridTier = HybridTier.serverless  # models/tenants not in the table
     spillover: SpilloverConfig = field(default_factory=SpilloverConfig)
     # fraction of dedicated-tier requests mirrored to serverless for comparison (never billed)
-    shadow_fraction: float = 0.0
+    shadow_fraction: float = probability(0.0)

@@ -9,14 +9,27 @@ from typing import Dict, Optional
 
 from omegaconf import MISSING
 
+from sim.config.rules import count, interval, nonneg, positive, probability, rule
+
 
 @dataclass
 class StorageTierSpec:
     """Effective bandwidth into GPU memory when loading weights from this tier."""
 
-    optimized_gbps: float = MISSING  # a streaming / parallel loader
-    stock_gbps: float = MISSING  # plain safetensors loading
+    optimized_gbps: float = positive(MISSING)  # a streaming / parallel loader
+    stock_gbps: float = positive(MISSING)  # plain safetensors loading
     source: str = ""
+
+
+class Loader(StrEnum):
+    optimized = "optimized"  # a streaming / parallel loader
+    stock = "stock"  # plain safetensors loading
+
+
+class PreloadTier(StrEnum):
+    remote = "remote"  # nothing on the nodes at t=0
+    local_nvme = "local_nvme"
+    host_dram = "host_dram"
 
 
 @dataclass
@@ -24,13 +37,13 @@ class ColdStartConfig:
     """Stages of bringing a replica up; see sim/platform/coldstart.py."""
 
     # provisioning a GPU node when none is free (0 = capacity is on hand)
-    node_provision_s: float = 120.0
-    container_start_s: float = 1.0  # image cached on the node
-    image_pull_s: float = 20.0  # image not cached on the node
-    engine_init_s: float = 25.0  # compile, CUDA graphs, warm-up after the weights are in
-    engine_init_s_by_model: Dict[str, float] = field(default_factory=dict)  # model -> override
-    snapshot_speedup: float = 10.0  # a GPU memory snapshot cuts engine init by this factor
-    loader: str = "optimized"  # optimized | stock
+    node_provision_s: float = nonneg(120.0)
+    container_start_s: float = nonneg(1.0)  # image cached on the node
+    image_pull_s: float = nonneg(20.0)  # image not cached on the node
+    engine_init_s: float = nonneg(25.0)  # compile, CUDA graphs, warm-up after the weights are in
+    engine_init_s_by_model: Dict[str, float] = nonneg(factory=dict)  # model -> override
+    snapshot_speedup: float = rule(10.0, ge=1)  # a GPU memory snapshot cuts engine init by this factor
+    loader: Loader = Loader.optimized
     tiers: Dict[str, StorageTierSpec] = field(default_factory=lambda: {
         "gpu_snapshot": StorageTierSpec(52.0, 5.3, "host DRAM rates (CAL §4): a snapshot is restored from host memory"),
         "host_dram": StorageTierSpec(52.0, 5.3, "ServerlessLLM h100_2025 results (CAL §4): ~52 GB/s optimized, ~5.3 stock"),
@@ -43,8 +56,8 @@ class ColdStartConfig:
     # total bandwidth of the remote tier shared by all concurrent loads (processor sharing);
     # null: the remote tier's per-load figure (assumption: the published per-load rate is
     # what the platform's storage gives in total)
-    remote_shared_gbps: Optional[float] = None
-    preloaded_tier: str = "remote"  # weights on every node at t=0: remote | local_nvme | host_dram
+    remote_shared_gbps: Optional[float] = positive(None)
+    preloaded_tier: PreloadTier = PreloadTier.remote  # weights on every node at t=0: remote | local_nvme | host_dram
     image_cached_at_start: bool = True  # nodes on hand at t=0 hold the serving image
     snapshots: bool = False  # a replica that ran on a node leaves a GPU snapshot in host memory
     sources: Dict[str, str] = field(default_factory=lambda: {
@@ -79,11 +92,11 @@ class ServerlessBilling(StrEnum):
 class NodePoolConfig:
     """GPU nodes of one class in the shared pool."""
 
-    nodes: int = 2
-    gpus_per_node: int = 8
-    max_nodes: Optional[int] = None  # > nodes: more can be provisioned (node_provision_s each)
-    dram_cache_gb: float = 1000.0
-    nvme_cache_gb: float = 15000.0
+    nodes: int = count(2, lo=0, hi=100_000)
+    gpus_per_node: int = count(8, hi=64)
+    max_nodes: Optional[int] = count(None, lo=0, hi=100_000)  # > nodes: more can be provisioned (node_provision_s each)
+    dram_cache_gb: float = nonneg(1000.0)
+    nvme_cache_gb: float = nonneg(15000.0)
     sources: Dict[str, str] = field(default_factory=lambda: {
         "nodes": "assumption: a small pool of two 8-GPU nodes",
         "dram_cache_gb": "assumption: half of an 8-GPU H100 node's 2 TB host memory as page cache",
@@ -93,13 +106,13 @@ class NodePoolConfig:
 
 @dataclass
 class AutoscalerConfig:
-    target_concurrency: float = 32.0  # in-flight requests per replica
-    stable_window_s: float = 60.0
-    panic_window_s: float = 6.0
-    panic_threshold: float = 2.0
-    tick_s: float = 2.0
-    max_replicas: int = 8  # per model
-    min_replicas: Dict[str, int] = field(default_factory=dict)  # model -> warm floor (0 = scale to zero)
+    target_concurrency: float = positive(32.0)  # in-flight requests per replica
+    stable_window_s: float = interval(60.0)
+    panic_window_s: float = interval(6.0)
+    panic_threshold: float = rule(2.0, ge=1)
+    tick_s: float = interval(2.0)
+    max_replicas: int = count(8, hi=100_000)  # per model
+    min_replicas: Dict[str, int] = count(factory=dict, lo=0, hi=100_000)  # model -> warm floor (0 = scale to zero)
     sources: Dict[str, str] = field(default_factory=lambda: {
         "target_concurrency": "assumption: a batch of 32 keeps TTFT low (the brief's batch-32 figure, CAL §8)",
         "windows": "assumption: the documented defaults of Knative's pod autoscaler (60 s stable, 6 s panic, 200 %, 2 s tick)",
@@ -109,14 +122,14 @@ class AutoscalerConfig:
 
 @dataclass
 class HybridKeepAliveConfig:
-    bin_s: float = 60.0
-    range_s: float = 14400.0
-    head_pct: float = 5.0
-    tail_pct: float = 99.0
-    margin: float = 0.10
-    cv_threshold: float = 2.0
-    min_samples: int = 10
-    max_oob_fraction: float = 0.5
+    bin_s: float = interval(60.0)
+    range_s: float = positive(14400.0)
+    head_pct: float = rule(5.0, ge=0, le=100)
+    tail_pct: float = rule(99.0, ge=0, le=100)
+    margin: float = rule(0.10, ge=0, lt=1)
+    cv_threshold: float = nonneg(2.0)
+    min_samples: int = count(10)
+    max_oob_fraction: float = probability(0.5)
     source: str = ("Shahrad et al., Serverless in the Wild, USENIX ATC 2020: 1-minute bins, "
                    "4-hour range, 5th/99th percentiles, 10 % margins, CV threshold 2; "
                    "min_samples and max_oob_fraction are assumptions")
@@ -125,23 +138,23 @@ class HybridKeepAliveConfig:
 @dataclass
 class KeepAliveConfig:
     kind: KeepAliveKind = KeepAliveKind.fixed
-    idle_s: float = 60.0  # the fixed idle timeout, and the hybrid policy's fallback
+    idle_s: float = nonneg(60.0)  # the fixed idle timeout, and the hybrid policy's fallback
     hybrid: HybridKeepAliveConfig = field(default_factory=HybridKeepAliveConfig)
     source: str = "idle_s: default scale-down after 60 s idle (Modal, CAL §5); RunPod uses 5 s"
 
 
 @dataclass
 class RateLimitConfig:
-    rpm: Optional[float] = None  # requests per minute
-    tpm: Optional[float] = None  # prompt + output tokens per minute
-    concurrency: Optional[int] = None  # requests in flight
+    rpm: Optional[float] = positive(None)  # requests per minute
+    tpm: Optional[float] = positive(None)  # prompt + output tokens per minute
+    concurrency: Optional[int] = count(None)  # requests in flight
 
 
 @dataclass
 class InterferenceConfig:
     # slowdown per other warm replica on the same node (0 = off); CAL §6 reports +19.5 %
     # TPOT for two replicas sharing one GPU (weak evidence)
-    per_neighbour: float = 0.0
+    per_neighbour: float = rule(0.0, ge=0, le=10)
 
 
 @dataclass
@@ -150,11 +163,11 @@ class ServerlessConfig:
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     keepalive: KeepAliveConfig = field(default_factory=KeepAliveConfig)
     eviction: EvictionKind = EvictionKind.lru
-    max_wait_s: float = 300.0  # a request waiting longer for a replica is rejected
-    max_queue: int = 100000  # per model
-    runtime_speedup: float = 1.0  # a generic engine (the dedicated tier may run a tuned one)
+    max_wait_s: float = positive(300.0, inf_ok=True, meaning='inf: requests wait as long as it takes')  # a request waiting longer for a replica is rejected
+    max_queue: int = count(100000)  # per model
+    runtime_speedup: float = rule(1.0, gt=0, le=100)  # a generic engine (the dedicated tier may run a tuned one)
     billing: ServerlessBilling = ServerlessBilling.per_token
-    min_increment_s: float = 1.0  # gpu_second billing: shortest billed replica life
+    min_increment_s: float = nonneg(1.0)  # gpu_second billing: shortest billed replica life
     rate_limits: Dict[str, RateLimitConfig] = field(default_factory=dict)  # tenant -> limits
     default_rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, List, Optional
 
-from omegaconf import MISSING
+
+from sim.config.rules import count, interval, nonneg, positive, probability, rule
 
 
 class ArrivalKind(StrEnum):
@@ -39,9 +40,9 @@ class DuplicatePolicy(StrEnum):
 class TraceConfig:
     path: Optional[str] = None
     format: TraceFormat = TraceFormat.azure
-    time_scale: float = 1.0  # stretch (>1) or compress (<1) the trace's time axis
-    rate_scale: float = 1.0  # thin (<1) or superpose shifted copies (>1), keeping its shape
-    start_s: float = 0.0  # skip this much of the trace
+    time_scale: float = positive(1.0)  # stretch (>1) or compress (<1) the trace's time axis
+    rate_scale: float = positive(1.0)  # thin (<1) or superpose shifted copies (>1), keeping its shape
+    start_s: float = nonneg(0.0)  # skip this much of the trace
     loop: bool = False  # repeat the trace to fill the horizon
     duplicates: DuplicatePolicy = DuplicatePolicy.default
 
@@ -49,19 +50,19 @@ class TraceConfig:
 @dataclass
 class ArrivalConfig:
     kind: ArrivalKind = ArrivalKind.poisson
-    rate_rps: float = 1.0  # long-run mean rate for every synthetic kind
-    cv: float = 1.0  # gamma: coefficient of variation of inter-arrival times
-    on_s: float = 60.0  # onoff: mean duration of an on period (exponential)
-    off_s: float = 240.0  # onoff: mean duration of an off period (exponential)
-    off_rate_fraction: float = 0.0  # onoff: rate when off, as a fraction of the on rate
+    rate_rps: float = positive(1.0)  # long-run mean rate for every synthetic kind
+    cv: float = positive(1.0)  # gamma: coefficient of variation of inter-arrival times
+    on_s: float = interval(60.0)  # onoff: mean duration of an on period (exponential)
+    off_s: float = interval(240.0)  # onoff: mean duration of an off period (exponential)
+    off_rate_fraction: float = probability(0.0)  # onoff: rate when off, as a fraction of the on rate
     curve: RateCurve = RateCurve.none  # modulates poisson/gamma/onoff by a rate curve
-    period_s: float = 86400.0  # sinusoid period
-    peak_to_trough: float = 3.0  # sinusoid peak/trough ratio
-    phase_s: float = 0.0  # sinusoid: time of the trough
+    period_s: float = interval(86400.0)  # sinusoid period
+    peak_to_trough: float = rule(3.0, ge=1)  # sinusoid peak/trough ratio
+    phase_s: float = rule(0.0)  # sinusoid: time of the trough
     curve_path: Optional[str] = None  # file curve: CSV time_s,rate (relative shape)
-    concurrency: int = 1  # closed: number of clients, each sends again when served
-    think_s: float = 0.0  # closed: mean think time (exponential) before a client sends again
-    requests_per_client: int = 6  # closed: requests each client sends in all
+    concurrency: int = count(1)  # closed: number of clients, each sends again when served
+    think_s: float = nonneg(0.0)  # closed: mean think time (exponential) before a client sends again
+    requests_per_client: int = count(6)  # closed: requests each client sends in all
     trace: TraceConfig = field(default_factory=TraceConfig)
 
 
@@ -76,21 +77,21 @@ class LengthKind(StrEnum):
 @dataclass
 class LengthConfig:
     kind: LengthKind = LengthKind.fixed
-    mean: float = 512.0
-    cv: float = 1.0
-    min: int = 1
-    max: int = 32768
+    mean: float = positive(512.0)
+    cv: float = positive(1.0)
+    min: int = count(1, lo=0)
+    max: int = count(32768, lo=0)
     path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
     column: Optional[str] = None  # empirical from a trace file: input_tokens | output_tokens
 
 
 @dataclass
 class TenantConfig:
-    model: str = MISSING
+    model: Optional[str] = None  # a catalog model (required unless the tenant sends a pipeline)
     arrival: ArrivalConfig = field(default_factory=ArrivalConfig)
     input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=1024))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
-    slo_ttft_s: float = 2.0
+    slo_ttft_s: float = positive(2.0)
     # requirements a shared multi-tenant pool cannot meet (sim/signals.py): the
     # recommendation then excludes setups that serve this tenant from the shared pool
     custom_weights: bool = False
@@ -114,8 +115,8 @@ class LatencyKind(StrEnum):
 @dataclass
 class LatencyConfig:
     kind: LatencyKind = LatencyKind.fixed
-    mean_s: float = 0.05
-    cv: float = 1.0  # lognormal
+    mean_s: float = nonneg(0.05)
+    cv: float = positive(1.0)  # lognormal
 
 
 @dataclass
@@ -126,8 +127,8 @@ class StageConfig:
     kind: StageKind = StageKind.model
     model: Optional[str] = None  # kind=model: a catalog model
     after: List[str] = field(default_factory=list)
-    fanout: int = 1
-    probability: float = 1.0
+    fanout: int = count(1, hi=10_000)
+    probability: float = probability(1.0)
     input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=512))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
     latency: LatencyConfig = field(default_factory=LatencyConfig)  # kind=tool
@@ -148,12 +149,12 @@ class SyntheticBackgroundConfig:
     """A synthetic population: tenant rates follow Zipf over tenants, each tenant calls one
     model drawn with Zipf popularity over ``models``, arrivals are Gamma renewals."""
 
-    tenants: int = 0
+    tenants: int = count(0, lo=0, hi=100_000)
     models: List[str] = field(default_factory=list)  # empty: the user's models
-    model_zipf_s: float = 1.0
-    tenant_zipf_s: float = 1.0
-    rate_rps: float = 1.0  # total over all synthetic tenants
-    cv: float = 3.0  # inter-arrival coefficient of variation (bursty)
+    model_zipf_s: float = nonneg(1.0)
+    tenant_zipf_s: float = nonneg(1.0)
+    rate_rps: float = positive(1.0)  # total over all synthetic tenants
+    cv: float = positive(3.0)  # inter-arrival coefficient of variation (bursty)
     input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
     source: str = "assumption: Zipf popularity (s=1) and bursty Gamma arrivals (CV 3)"
@@ -165,10 +166,10 @@ class ServeGenBackgroundConfig:
     Weibull renewal process with the fitted shape, scaled to the window's rate."""
 
     path: Optional[str] = None  # e.g. ../shared/traces/servegen/m-large_client_windows.csv.gz
-    clients: int = 0  # the busiest N clients over the replayed span
-    client_ids: List[int] = field(default_factory=list)  # or exactly these
-    start_s: float = 0.0  # offset into the 14 days
-    rate_scale: float = 1.0
+    clients: int = count(0, lo=0, hi=100_000)  # the busiest N clients over the replayed span
+    client_ids: List[int] = count(factory=list, lo=0)  # or exactly these
+    start_s: float = nonneg(0.0)  # offset into the 14 days
+    rate_scale: float = positive(1.0)
     models: List[str] = field(default_factory=list)  # clients cycle over these; empty: the user's
     input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
@@ -179,7 +180,7 @@ class BackgroundConfig:
     """Background tenants: the rest of a shared platform. Only setups with a shared pool
     serve them; the user's requests are the same with or without them."""
 
-    scale: float = 1.0  # keep this fraction of background requests (nested thinning)
-    slo_ttft_s: float = 2.0
+    scale: float = probability(1.0)  # keep this fraction of background requests (nested thinning)
+    slo_ttft_s: float = positive(2.0)
     synthetic: SyntheticBackgroundConfig = field(default_factory=SyntheticBackgroundConfig)
     servegen: ServeGenBackgroundConfig = field(default_factory=ServeGenBackgroundConfig)

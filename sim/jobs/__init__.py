@@ -3,8 +3,10 @@
 A job is one module (or package) in this folder with a decorated function
 ``fn(cfg, out_dir, progress) -> Result`` and, if it has knobs of its own, a config
 dataclass passed to the decorator: it becomes the config key named like the job
-(``breakeven.load_fractions``, ``claims.quick`` ...). :func:`discover` imports every
-module of the folder, so a new job needs no other edit.
+(``breakeven.load_fractions``, ``claims.quick`` ...), and a ``check`` of its keys' cross-key
+rules. The app checks the whole config (:func:`sim.simulation.build.build`) and then the
+job's own keys before running it. :func:`discover` imports every module of the folder, so
+a new job needs no other edit.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from typing import Callable
 
 JOBS: dict[str, Callable] = {}
 CONFIGS: dict[str, type] = {}  # job name (= its config key) -> config dataclass
+CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cross-key rules
 
 
-def job(name: str, config: type | None = None):
-    """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``."""
+def job(name: str, config: type | None = None, check: Callable | None = None):
+    """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
+    (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
+    for rules that involve other keys; both are applied before the job runs."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
         JOBS[name] = fn
         if config is not None:
             CONFIGS[name] = config
+        if check is not None:
+            CHECKS[name] = check
         return fn
     return deco
 

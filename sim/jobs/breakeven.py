@@ -13,6 +13,8 @@ import pandas as pd
 from omegaconf import MISSING
 
 from sim.analysis.breakeven import run_breakeven
+from sim.config.rules import count, rule
+from sim.errors import InputError
 from sim.jobs import job
 from sim.records import ALL, Result
 from sim.report.breakeven import breakeven_figure
@@ -34,8 +36,8 @@ class BreakevenConfig:
     measured capacity; see sim/breakeven.py."""
 
     tenant: Optional[str] = None  # the tenant whose load is swept (None: the only one)
-    load_fractions: List[float] = field(default_factory=lambda: [
-        0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    load_fractions: List[float] = rule(factory=lambda: [
+        0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], gt=0, le=10)
     reference: str = "dedicated"  # the label every other curve is compared against
     setups: List[BreakevenSetupConfig] = field(default_factory=lambda: [
         BreakevenSetupConfig("serverless", "serverless", {"serverless.billing": "per_token"}),
@@ -44,10 +46,36 @@ class BreakevenConfig:
         BreakevenSetupConfig("dedicated", "dedicated", {}),
     ])
     # the saturated run that measures capacity: requests per closed-loop client
-    capacity_requests_per_client: int = 8
+    capacity_requests_per_client: int = count(8, hi=100_000)
 
 
-@job("breakeven", config=BreakevenConfig)
+def check(cfg) -> None:
+    """The swept tenant exists (or is the only one); curves are registered setups with
+    distinct labels, one of them the reference; the loads increase."""
+    from sim.platform import SETUPS
+
+    bc = cfg.breakeven
+    names = sorted(cfg.tenants.keys())
+    if bc.tenant is None and len(names) != 1:
+        raise InputError(f"several tenants {names}: name the one to sweep", key="breakeven.tenant")
+    if bc.tenant is not None and bc.tenant not in cfg.tenants:
+        raise InputError(f"unknown tenant {bc.tenant!r}; known: {names}", key="breakeven.tenant")
+    labels = []
+    for i, s in enumerate(bc.setups):
+        if s.setup not in SETUPS:
+            raise InputError(f"unknown setup {s.setup!r}; known: {', '.join(sorted(SETUPS))}",
+                             key=f"breakeven.setups[{i}].setup")
+        labels.append(str(s.label))
+    if len(set(labels)) != len(labels):
+        raise InputError(f"labels repeat: {labels}", key="breakeven.setups")
+    if bc.reference not in labels:
+        raise InputError(f"{bc.reference!r} is not one of the labels {labels}", key="breakeven.reference")
+    f = [float(x) for x in bc.load_fractions]
+    if len(f) < 2 or f != sorted(set(f)):
+        raise InputError("needs at least two increasing fractions", key="breakeven.load_fractions")
+
+
+@job("breakeven", config=BreakevenConfig, check=check)
 def breakeven_job(cfg, out_dir, progress) -> Result:
     res = run_breakeven(cfg, progress)
     cap = res.capacity

@@ -12,7 +12,9 @@ from typing import List
 
 import pandas as pd
 
-from sim.analysis.calibration import calibration_table, select_rows
+from sim.analysis.calibration import calibration_table, load_rows, select_rows
+from sim.errors import InputError
+from sim.config.rules import fraction
 from sim.jobs import job
 from sim.records import Result
 from sim.report.figures import calibration_scatter
@@ -23,10 +25,19 @@ from sim.report.outputs import write_outputs
 class CalibrationConfig:
     # rows of the calibration set to run ("all" or a list of ids)
     rows: List[str] = field(default_factory=lambda: ["all"])
-    tolerance: float = 0.25
+    tolerance: float = fraction(0.25)
 
 
-@job("calibration", config=CalibrationConfig)
+def check(cfg) -> None:
+    wanted = list(cfg.calibration.rows)
+    ids = {r["id"] for r in load_rows()}
+    unknown = [w for w in wanted if w not in ids and wanted != ["all"]]
+    if unknown:
+        raise InputError(f"unknown calibration rows {unknown}; see conf/calibration_set.yaml",
+                         key="calibration.rows")
+
+
+@job("calibration", config=CalibrationConfig, check=check)
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     table = calibration_table(rows, float(cfg.calibration.tolerance))

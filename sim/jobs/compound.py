@@ -22,7 +22,7 @@ from typing import Dict, List
 
 import pandas as pd
 
-from sim.analysis.cold_chain import cold_chain, mixed_variant
+from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
 from sim.config import variant
 from sim.errors import InputError
 from sim.jobs import job
@@ -32,7 +32,7 @@ from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build_catalog
 from sim.simulation.simulate import simulate
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 
 
 @dataclass
@@ -68,15 +68,12 @@ def bursty(cfg, catalog, progress=False):
             variants.append((s, s, variant(cfg, **{f"pipelines.{name}.prewarm": False})))
             if s == "serverless":
                 variants.append(("serverless/prewarm", s, variant(cfg, **{f"pipelines.{name}.prewarm": True})))
-        else:
-            raise InputError(f"unknown setup {s!r}; known: {', '.join(sorted(SETUPS))}",
-                             key="compound.bursty_setups")
-    wl = build_workload(cfg, catalog)
+    wl = build_workload(cfg)
     prices = {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok)
               for m in wl.served_models}
     pipes, sums, reqs = [], [], []
     for label, setup, c in variants:
-        run = simulate(c, wl, setup, catalog, progress, label)
+        run = simulate(c, wl, setup, progress, label)
         run.setup = label  # rows are labelled by variant (colours follow the setup prefix)
         s = summarize(wl, run, prices)
         sums.append(s)
@@ -89,7 +86,27 @@ def bursty(cfg, catalog, progress=False):
     return table, pipes, summary, requests, notes
 
 
-@job("compound", config=CompoundConfig)
+def check(cfg) -> None:
+    """The pipeline exists and a tenant sends it; chain models and bursty setups are known."""
+    from sim.platform import SETUPS
+    from sim.simulation.build import build_catalog
+    from sim.simulation.build.models import model
+
+    cc = cfg.compound
+    if cc.pipeline not in cfg.pipelines:
+        raise InputError(f"unknown pipeline {cc.pipeline!r}", key="compound.pipeline")
+    if not tenants_of(cfg, cc.pipeline):
+        raise InputError(f"no tenant sends pipeline {cc.pipeline!r}", key="compound.pipeline")
+    catalog = build_catalog(cfg)
+    for m in cc.chain_models:
+        model(catalog, m, "compound.chain_models")
+    for s in cc.bursty_setups:
+        if s not in SETUPS:
+            raise InputError(f"unknown setup {s!r}; known: {', '.join(sorted(SETUPS))}",
+                             key="compound.bursty_setups")
+
+
+@job("compound", config=CompoundConfig, check=check)
 def compound_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     chain, chain_stages, notes = cold_chain(cfg, catalog, progress)

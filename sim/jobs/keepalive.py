@@ -8,14 +8,14 @@ table ``keepalive`` (cold-start rate, loads, idle GPU time per policy); figure
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List
 
 import numpy as np
 import pandas as pd
 
 from sim.config import variant
-from sim.errors import InputError
+from sim.config.rules import nonneg
 from sim.jobs import job
 from sim.metrics.summary import requests_frame, summarize
 from sim.records import COMPLETED, Result
@@ -24,7 +24,7 @@ from sim.report.serverless import keepalive_figure
 from sim.simulation.build import build_catalog
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 
 
 @dataclass
@@ -32,7 +32,7 @@ class KeepaliveConfig:
     """``keepalive.*``: the fixed idle timeouts compared with the hybrid policy."""
 
     # 5 s and 60 s are platform defaults (CAL §5); the rest span the Azure code trace's gaps
-    fixed_idle_s: List[float] = field(default_factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
+    fixed_idle_s: List[float] = nonneg(factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
 
 
 def policy_row(workload, run, policy: str, keepalive_s: float) -> dict:
@@ -62,17 +62,15 @@ def policy_row(workload, run, policy: str, keepalive_s: float) -> dict:
 @job("keepalive", config=KeepaliveConfig)
 def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
-    workload = build_workload(cfg, catalog)
+    workload = build_workload(cfg)
     prices = model_prices(catalog, workload.models)
     fixed = [float(k) for k in cfg.keepalive.fixed_idle_s]
-    if any(not k >= 0 for k in fixed):
-        raise InputError("idle timeouts must be >= 0", key="keepalive.fixed_idle_s")
     variants = [("fixed", k, variant(cfg, **{"serverless.keepalive.kind": "fixed",
                                               "serverless.keepalive.idle_s": k})) for k in fixed]
     variants.append(("hybrid", float("nan"), variant(cfg, **{"serverless.keepalive.kind": "hybrid"})))
     rows, sums, reqs = [], [], []
     for policy, k, vcfg in variants:
-        run = simulate(vcfg, workload, "serverless", catalog, progress, f"{policy} {k:g}")
+        run = simulate(vcfg, workload, "serverless", progress, f"{policy} {k:g}")
         rows.append(policy_row(workload, run, policy, k))
         sums.append(summarize(workload, run, prices).assign(policy=policy, keepalive_s=k))
         if cfg.output.parquet:

@@ -10,14 +10,14 @@ simulated once and its rows repeated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List
 
 import numpy as np
 import pandas as pd
 
 from sim.config import variant
-from sim.errors import InputError
+from sim.config.rules import probability
 from sim.jobs import job
 from sim.metrics.summary import requests_frame, summarize
 from sim.records import ALL, BACKGROUND, Result
@@ -26,14 +26,14 @@ from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, setup_serves_background
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.workload import build_workload
+from sim.simulation.build import build_workload
 
 
 @dataclass
 class NoisyNeighbourConfig:
     """``noisy_neighbour.*``: the background levels (fractions of background requests kept)."""
 
-    background_levels: List[float] = field(default_factory=lambda: [0.0, 0.5, 1.0])
+    background_levels: List[float] = probability(factory=lambda: [0.0, 0.5, 1.0])
 
 
 def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
@@ -52,21 +52,19 @@ def run_levels(cfg, progress=False):
     """Simulate every setup at every background level; returns (summaries, requests)."""
     catalog = build_catalog(cfg)
     levels = sorted({float(x) for x in cfg.noisy_neighbour.background_levels} | {0.0})
-    if any(not 0 <= x <= 1 for x in levels):
-        raise InputError("levels must be in [0, 1]", key="noisy_neighbour.background_levels")
     setups = list(cfg.setups)
     sums, reqs = [], []
     cached: dict[str, pd.DataFrame] = {}
     for level in levels:
         lcfg = variant(cfg, **{"background.scale": level})
-        workload = build_workload(lcfg, catalog)
+        workload = build_workload(lcfg)
         prices = model_prices(catalog, workload.models)
         bg_rps = float((~workload.user_mask()).sum()) / workload.horizon_s
         for name in setups:
             if name in cached:  # it ignores the background: same requests, same result
                 sums.append(cached[name].assign(background_level=level, background_rps=bg_rps))
                 continue
-            run = simulate(lcfg, workload, name, catalog, progress, f"{name} bg={level:g}")
+            run = simulate(lcfg, workload, name, progress, f"{name} bg={level:g}")
             s = summarize(workload, run, prices)
             if not setup_serves_background(name):
                 cached[name] = s

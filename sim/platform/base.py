@@ -51,12 +51,13 @@ class RunContext:
     engine: str
     perf_for: Callable[..., object]  # (model_key, runtime_speedup) -> PerfModel
     deployment_for: Callable[[str], Deployment]
-    model_names: list[str]
     on_end: Callable[[Request, float], None] = lambda req, now: None
     ledger: list[UsageRow] = field(default_factory=list)
     next_replica_id: int = 0
     tenant_names: list[str] = field(default_factory=list)  # by tenant index (rate limits)
     n_user_tenants: int | None = None  # tenants after these are background (None: none are)
+    # the models each tenant calls (a pipeline tenant: its stages'), by tenant name
+    tenant_models: dict[str, list[str]] = field(default_factory=dict)
 
     def new_replica_id(self) -> int:
         self.next_replica_id += 1

@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Request
-from sim.errors import InputError
 from sim.records import COMPLETED
 from sim.platform.dedicated.burst import WaitEstimator
 from sim.platform.dedicated import DedicatedSetup
@@ -50,8 +49,38 @@ from sim.rng import stream
 DEDICATED, SERVERLESS = "dedicated", "serverless"
 
 
-def _enum(v) -> str:
-    return v.value if hasattr(v, "value") else str(v)
+def dedicated_models(cfg, models: list[str], user_tenants, tenant_models: dict) -> set[str]:
+    """The models the hybrid serves on reserved replicas: those placed dedicated (by their own
+    entry or by ``default_tier``) and those a user tenant placed dedicated calls."""
+    hc = cfg.hybrid
+    placement = {k: str(v) for k, v in hc.placement.items()}
+    default = str(hc.default_tier)
+    ded = {m for m in models if placement.get(m, default) == DEDICATED}
+    for t, tier in placement.items():
+        if tier == DEDICATED and t in user_tenants:
+            ded.update(m for m in tenant_models.get(t, []) if m in models)
+    return ded
+
+
+def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deployment_for,
+                tenant_models: dict) -> tuple[set[str], set[str]]:
+    """``(dedicated, serverless)``: the models each part of the hybrid serves. The pool
+    serves every model a request can reach it with: background tenants and tenants placed
+    serverless may call any model; spilled and mirrored requests reach it only where the
+    pool has nodes that can hold the model."""
+    hc = cfg.hybrid
+    ded = dedicated_models(cfg, models, set(tenants[:n_user]), tenant_models)
+    placed_there = (len(tenants) > n_user
+                    or any(t in tenants and str(v) == SERVERLESS for t, v in hc.placement.items()))
+    overflow = bool(hc.spillover.enabled) or hc.shadow_fraction > 0
+
+    def pool_holds(m: str) -> bool:
+        dep = deployment_for(m)
+        pc = cfg.serverless.pool.get(dep.gpu.key)
+        return pc is not None and dep.tp <= int(pc.gpus_per_node)
+
+    sl = {m for m in models if m not in ded or placed_there or (overflow and pool_holds(m))}
+    return ded, sl
 
 
 class HybridSetup:
@@ -65,58 +94,19 @@ class HybridSetup:
         tenants = list(ctx.tenant_names)
         n_user = ctx.n_user_tenants if ctx.n_user_tenants is not None else len(tenants)
         self.user_tenants = set(tenants[:n_user])
-        placement = {}
-        for k, v in hc.placement.items():
-            tier = _enum(v)
-            if k not in models and k not in tenants and k not in catalog.models:
-                raise InputError(f"unknown model or tenant {k!r}", key=f"hybrid.placement.{k}")
-            placement[k] = tier
-        self.placement = placement
-        self.default_tier = _enum(hc.default_tier)
+        self.placement = {k: str(v) for k, v in hc.placement.items()}
+        self.default_tier = str(hc.default_tier)
         sp = hc.spillover
-        if not float(sp.wait_threshold_s) >= 0:
-            raise InputError("must be >= 0", key="hybrid.spillover.wait_threshold_s")
-        if not float(sp.rate_window_s) > 0:
-            raise InputError("must be > 0", key="hybrid.spillover.rate_window_s")
-        if sp.max_queue is not None and int(sp.max_queue) < 1:
-            raise InputError("must be >= 1 (or null)", key="hybrid.spillover.max_queue")
         self.policy = SpilloverPolicy(bool(sp.enabled), float(sp.wait_threshold_s),
                                       None if sp.max_queue is None else int(sp.max_queue),
                                       bool(sp.cold_aware))
         self.shadow_fraction = float(hc.shadow_fraction)
-        if not 0.0 <= self.shadow_fraction <= 1.0:
-            raise InputError("must be in [0, 1]", key="hybrid.shadow_fraction")
         self.shadow_rng = stream(int(cfg.seed), "hybrid/shadow")
         # ---------------------------------------------------------------- tiers
-        # a model is served by the dedicated tier if its own placement is dedicated or a
-        # tenant placed dedicated calls it
-        ded = {m for m in models if placement.get(m, self.default_tier) == DEDICATED}
-        for t, tier in placement.items():
-            if tier == DEDICATED and t in self.user_tenants and t in cfg.tenants:
-                m = getattr(cfg.tenants[t], "model", None)
-                if m in models:
-                    ded.add(m)
-        for m in sorted(ded):
-            n = cfg.dedicated.replicas.get(m)
-            if n is None or int(n) < 1:
-                raise InputError(f"model {m} is placed dedicated (hybrid) and needs at least 1 "
-                                 "reserved replica", key=f"dedicated.replicas.{m}")
+        ded, sl = tier_models(cfg, models, tenants, n_user, ctx.deployment_for, ctx.tenant_models)
         self.models = list(models)
         ded_idx = {i: m for i, m in enumerate(models) if m in ded}
-        # the serverless pool serves every model a request can reach it with: background
-        # tenants and tenants placed serverless may call any model; spilled and mirrored
-        # requests reach it only where the pool has nodes that can hold the model
-        placed_there = (len(tenants) > len(self.user_tenants)
-                        or any(t in tenants and v == SERVERLESS for t, v in placement.items()))
-        overflow = self.policy.enabled or self.shadow_fraction > 0
-
-        def pool_holds(m: str) -> bool:
-            dep = ctx.deployment_for(m)
-            pc = cfg.serverless.pool.get(dep.gpu.key)
-            return pc is not None and dep.tp <= int(pc.gpus_per_node)
-
-        sl_idx = {i: m for i, m in enumerate(models)
-                  if m not in ded or placed_there or (overflow and pool_holds(m))}
+        sl_idx = {i: m for i, m in enumerate(models) if m in sl}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
         self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
@@ -159,14 +149,7 @@ class HybridSetup:
         if self.tier_of(req) == SERVERLESS:
             self.serverless.submit(req)
             return
-        d = self.dedicated
-        if d is None or not d.serves(req.model):
-            # a tenant placed dedicated calling a model without reserved replicas
-            m = self.models[req.model]
-            name = self.ctx.tenant_names[req.tenant]
-            raise InputError(f"tenant {name} is placed dedicated but calls {m}, which has no "
-                             f"reserved replicas (place {m} dedicated and set "
-                             f"dedicated.replicas.{m})", key=f"hybrid.placement.{name}")
+        d = self.dedicated  # the build layer checks every dedicated-tier request has a pool
         now = self.ctx.env.now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow

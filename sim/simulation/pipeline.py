@@ -54,7 +54,7 @@ class _Run:
 
 
 class PipelineDriver:
-    def __init__(self, env, log, workload, setup, cfg=None):
+    def __init__(self, env, log, workload, setup, cfg):
         self.env = env
         self.log = log
         self.wl = workload
@@ -76,7 +76,7 @@ class PipelineDriver:
         self.model_index = {m: i for i, m in enumerate(workload.models)}
         self.on_end_hook = self.on_end  # the run's end-of-request callback (it calls on_end)
         # pre-warm is the platform's behaviour: this run's config decides, not the workload's
-        pcs = cfg.get("pipelines", {}) if cfg is not None else {}
+        pcs = cfg.pipelines
         self.prewarm = [bool(pcs[sp.name].prewarm) if sp.name in pcs else sp.prewarm
                         for sp in pr.specs]
 

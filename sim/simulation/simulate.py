@@ -7,102 +7,76 @@ request arrives, so memory grows with requests in flight, not with the workload.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import simpy
 
-from sim.simulation.build import build_catalog, make_setup, perf_factory, setup_serves_background
 from sim.config import variant
 from sim.engine import Request
-from sim.errors import InputError, InvariantError
+from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
-from sim.records import PENDING, RequestLog, UsageRow
 from sim.platform.base import RunContext
+from sim.records import PENDING, RequestLog, SetupRun
+from sim.simulation.build import Built, build, make_setup, run_setups, setup_serves_background
 from sim.simulation.progress import progress_printer
-from sim.workload import Workload, build_workload
+from sim.workload import Workload, generate_workload
 
 _CHUNK = 1 << 16
 
 
-@dataclass
-class SetupRun:
-    setup: str
-    log: RequestLog
-    ledger: list[UsageRow]
-    t_end: float  # when the last request ended (>= horizon)
-    period_s: float  # billing period: [0, max(horizon, t_end)]
-    extra: dict
-    # whether this setup served the workload's background tenants (a shared pool); if not,
-    # their requests were never submitted and the log holds them as pending, outside the run
-    background: bool = False
-    pipelines: object = None  # the PipelineDriver of a workload with pipelines (sim.simulation.pipeline)
-
-
-def _enum(v) -> str:
-    return v.value if hasattr(v, "value") else str(v)
-
-
-def simulate(cfg, workload: Workload, setup_name: str, catalog, progress: bool = False,
+def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
              label: str | None = None) -> SetupRun:
-    """Run one setup over the workload; ``progress`` shows a bar labelled ``label`` on a
-    terminal for runs that last (:mod:`sim.simulation.progress`)."""
+    """Run one setup of ``cfg`` over the workload; ``progress`` shows a bar labelled
+    ``label`` on a terminal for runs that last (:mod:`sim.simulation.progress`)."""
+    built = build(cfg, workload=False)
     update, close = progress_printer(progress, label or setup_name, total_s=workload.horizon_s)
     try:
-        return _simulate(cfg, workload, setup_name, catalog, update)
+        return _simulate(built, workload, setup_name, update)
     finally:
         close()
 
 
 def simulate_setups(cfg, progress: bool = False):
     """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
-    catalog = build_catalog(cfg)
-    setups = list(cfg.setups)
-    if setups == ["all"]:  # every registered setup, so sweeps pick up new ones unchanged
-        from sim.platform import SETUPS
-
-        setups = list(SETUPS)
-    if not setups:
-        raise InputError("no setups to run", key="setups")
-    if len(set(setups)) != len(setups):
-        raise InputError(f"setups repeat: {setups}", key="setups")
-    workload = build_workload(cfg, catalog)
+    built = build(cfg)
+    setups = run_setups(built.cfg)
+    workload = generate_workload(built.cfg, built.catalog)
     runs = []
     for i, name in enumerate(setups):
         label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"
-        runs.append(simulate(cfg, workload, name, catalog, progress, label))
-    return workload, runs, catalog
+        runs.append(simulate(cfg, workload, name, progress, label))
+    return workload, runs, built.catalog
 
 
 def simulate_variants(cfg, setup: str, variants: list[tuple[str, dict]], progress: bool = False):
     """Run ``setup`` once per ``(label, {dotted key: value})`` on one workload (generated from
     ``cfg``); each run's ``setup`` is its label. Returns (workload, runs, catalog)."""
-    catalog = build_catalog(cfg)
-    workload = build_workload(cfg, catalog)
+    built = build(cfg)
+    workload = generate_workload(built.cfg, built.catalog)
     runs = []
     for label, changes in variants:
-        r = simulate(variant(cfg, **changes), workload, setup, catalog, progress, label)
+        r = simulate(variant(cfg, **changes), workload, setup, progress, label)
         r.setup = label
         runs.append(r)
-    return workload, runs, catalog
+    return workload, runs, built.catalog
 
 
-def _simulate(cfg, workload: Workload, setup_name: str, catalog, progress=None) -> SetupRun:
+def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) -> SetupRun:
+    cfg = built.cfg
     env = simpy.Environment()
     n = len(workload)
     log = RequestLog(n)
     log.arrival_s[:] = workload.arrival_s
-    deployment_for, perf_for = perf_factory(cfg, catalog)
     # background tenants go only to setups with a shared pool (``serves_background``)
     serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
     served = None if serves_bg or not workload.background_tenants else workload.user_mask()
     models = list(workload.served_models) if served is None else list(workload.user_models)
     if served is not None:
         log.open = int(np.count_nonzero(served))
-    ctx = RunContext(env=env, log=log, engine=_enum(cfg.engine), perf_for=perf_for,
-                     deployment_for=deployment_for, model_names=models,
-                     tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants)
-    setup = make_setup(setup_name, ctx, cfg, catalog, models)
+    ctx = RunContext(env=env, log=log, engine=str(cfg.engine), perf_for=built.perf_for,
+                     deployment_for=built.deployment_for,
+                     tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants,
+                     tenant_models=workload.tenant_models)
+    setup = make_setup(setup_name, ctx, built, models)
     last_end = [0.0]
 
     # ---------------------------------------------------------------- closed-loop clients

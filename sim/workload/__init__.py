@@ -16,7 +16,7 @@ from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
 from sim.workload.lengths import sample_lengths
-from sim.workload.traces import load_trace
+from sim.workload.traces import load_trace, trace_format
 
 
 @dataclass
@@ -72,86 +72,55 @@ class Workload:
         return self.tenant < self.n_user_tenants
 
 
-def _enum(v) -> str:
-    return v.value if hasattr(v, "value") else str(v)
-
-
 def tenant_arrivals(name: str, tc, horizon: float, seed: int):
     """Arrival times (and trace row indices, for trace replay) for one tenant."""
     a = tc.arrival
-    kind = _enum(a.kind)
-    key = f"tenants.{name}.arrival"
+    kind = str(a.kind)
     rng = stream(seed, f"arrivals/{name}")
     if kind == "closed":
-        if a.concurrency < 1:
-            raise InputError("closed-loop concurrency must be >= 1", key=key + ".concurrency")
-        if not a.think_s >= 0:
-            raise InputError(f"must be >= 0, got {a.think_s}", key=key + ".think_s")
-        if a.requests_per_client < 1:
-            raise InputError("must be >= 1", key=key + ".requests_per_client")
         return np.full(a.concurrency * a.requests_per_client, np.nan), None
-    if a.think_s != 0:
-        raise InputError("think time applies to closed-loop clients only (arrival.kind: closed)",
-                         key=key + ".think_s")
     if kind == "trace":
         t = a.trace
-        if not t.path:
-            raise InputError("trace replay needs a path", key=key + ".trace.path")
-        if t.time_scale <= 0 or t.rate_scale <= 0:
-            raise InputError("time_scale and rate_scale must be > 0", key=key + ".trace")
-        trace = load_trace(resolve(str(t.path)), _enum(t.format), _enum(t.duplicates),
-                           key + ".trace.path")
+        trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates))
         times, idx = arr.replay(trace, horizon, t.time_scale, t.rate_scale, t.start_s, t.loop, rng)
         return times, (trace, idx)
-    if not a.rate_rps > 0:
-        raise InputError(f"rate must be > 0, got {a.rate_rps}", key=key + ".rate_rps")
-    curve_kind = _enum(a.curve)
     curve = None
     span = horizon
-    if curve_kind == "sinusoid":
-        if a.peak_to_trough < 1 or a.period_s <= 0:
-            raise InputError("sinusoid needs peak_to_trough >= 1 and period_s > 0", key=key)
+    if a.curve == "sinusoid":
         curve = arr.RateCurve.sinusoid(a.period_s, a.peak_to_trough, a.phase_s, horizon)
-    elif curve_kind == "file":
-        curve = _curve_from_file(a.curve_path, horizon, key + ".curve_path")
+    elif a.curve == "file":
+        curve = read_rate_curve(resolve(str(a.curve_path)), horizon)
     if curve is not None:
         span = curve.u_at(horizon)
     if kind == "poisson":
         t = arr.poisson(a.rate_rps, span, rng)
     elif kind == "gamma":
-        if not a.cv > 0:
-            raise InputError(f"cv must be > 0, got {a.cv}", key=key + ".cv")
         t = arr.gamma_renewal(a.rate_rps, a.cv, span, rng)
-    elif kind == "onoff":
-        if not (a.on_s > 0 and a.off_s > 0 and 0 <= a.off_rate_fraction <= 1):
-            raise InputError("onoff needs on_s > 0, off_s > 0, 0 <= off_rate_fraction <= 1", key=key)
+    else:  # onoff
         t = arr.onoff(a.rate_rps, a.on_s, a.off_s, a.off_rate_fraction, span, rng)
-    else:  # pragma: no cover
-        raise InputError(f"unknown arrival kind {kind!r}", key=key + ".kind")
     if curve is not None:
         t = curve.warp(t)
     return t, None
 
 
-def _curve_from_file(path, horizon: float, key: str) -> arr.RateCurve:
+def read_rate_curve(p: str, horizon: float) -> arr.RateCurve:
+    """A rate curve from a CSV ``time_s,rate`` (a relative shape); errors name file:line."""
     import pandas as pd
 
-    if not path:
-        raise InputError("a file rate curve needs curve_path (CSV time_s,rate)", key=key)
-    p = resolve(str(path))
     try:
         df = pd.read_csv(p)
     except FileNotFoundError:
-        raise InputError("rate curve file not found", key=key, path=p) from None
+        raise InputError("rate curve file not found", path=p) from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(f"cannot read rate curve ({type(e).__name__})", path=p) from None
     if df.shape[1] < 2 or len(df) < 2:
         raise InputError("rate curve needs two columns (time_s, rate) and two rows", path=p, line=1)
     t = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy(float)
     r = pd.to_numeric(df.iloc[:, 1], errors="coerce").to_numpy(float)
-    bad = np.isnan(t) | np.isnan(r) | (r < 0)
+    bad = ~np.isfinite(t) | ~np.isfinite(r) | (r < 0)
     if bad.any():
-        raise InputError("non-numeric or negative value", path=p, line=int(np.flatnonzero(bad)[0]) + 2)
+        raise InputError("non-numeric, non-finite or negative value", path=p,
+                         line=int(np.flatnonzero(bad)[0]) + 2)
     if (np.diff(t) <= 0).any():
         raise InputError("times must increase", path=p,
                          line=int(np.flatnonzero(np.diff(t) <= 0)[0]) + 3)
@@ -160,56 +129,35 @@ def _curve_from_file(path, horizon: float, key: str) -> arr.RateCurve:
     return arr.RateCurve.from_points(t, r, horizon)
 
 
-def _length_source(lc, replayed: np.ndarray | None, key: str) -> np.ndarray | None:
+def _length_source(lc, replayed: np.ndarray | None) -> np.ndarray | None:
     """The recorded lengths a length distribution draws from, if it draws from a trace:
     ``kind: trace`` uses the replayed requests' own lengths; ``kind: empirical`` with a
     ``column`` resamples that column of the trace file at ``path`` (``.csv``: Azure format,
     ``.jsonl``: Mooncake)."""
-    kind = _enum(lc.kind)
-    if kind == "trace":
+    if lc.kind == "trace":
         return replayed
-    if kind == "empirical" and lc.column:
-        if lc.column not in ("input_tokens", "output_tokens"):
-            raise InputError("column must be input_tokens or output_tokens", key=key + ".column")
-        if not lc.path:
-            raise InputError("empirical lengths from a trace column need the trace's path",
-                             key=key + ".path")
+    if lc.kind == "empirical" and lc.column:
         p = resolve(str(lc.path))
-        fmt = "mooncake" if p.endswith(".jsonl") else "azure"
-        tr = load_trace(p, fmt, "keep", key + ".path")
+        tr = load_trace(p, trace_format(p), "keep")
         return tr.input_tokens if lc.column == "input_tokens" else tr.output_tokens
     return None
 
 
-def build_workload(cfg, catalog) -> Workload:
-    """All tenants' requests, merged and sorted by (arrival time, tenant, order)."""
+def generate_workload(cfg, catalog) -> Workload:
+    """All tenants' requests of the (typed, checked) config, merged and sorted by (arrival
+    time, tenant, order)."""
     tenants = sorted(cfg.tenants.keys())
-    if not tenants:
-        raise InputError("no tenants: define at least one under `tenants`", key="tenants")
     horizon = float(cfg.horizon_s)
-    if not horizon > 0:
-        raise InputError(f"must be > 0, got {horizon}", key="horizon_s")
-    if not float(cfg.drain_s) >= 0:
-        raise InputError(f"must be >= 0, got {float(cfg.drain_s)}", key="drain_s")
     seed = int(cfg.seed)
     from sim.workload.pipelines import parse_pipeline
 
     specs: dict[str, object] = {}  # pipeline name -> PipelineSpec, for the tenants that send one
     for t in tenants:
-        p = cfg.tenants[t].get("pipeline")
-        if p is None:
-            catalog.model(cfg.tenants[t].model, f"tenants.{t}.model")
-            continue
-        if p not in cfg.get("pipelines", {}):
-            known = ", ".join(sorted(cfg.get("pipelines", {}))) or "none"
-            raise InputError(f"unknown pipeline {p!r}; known: {known}", key=f"tenants.{t}.pipeline")
-        if _enum(cfg.tenants[t].arrival.kind) == "closed":
-            raise InputError("pipeline tenants need an open arrival process",
-                             key=f"tenants.{t}.arrival.kind")
-        if p not in specs:
-            specs[p] = parse_pipeline(p, cfg.pipelines[p], catalog)
+        p = cfg.tenants[t].pipeline
+        if p is not None and p not in specs:
+            specs[p] = parse_pipeline(p, cfg.pipelines[p])
     piped = {t: specs[cfg.tenants[t].pipeline] for t in tenants
-             if cfg.tenants[t].get("pipeline") is not None}
+             if cfg.tenants[t].pipeline is not None}
     models = sorted({cfg.tenants[t].model for t in tenants if t not in piped}
                     | {m for sp in specs.values() for m, tool in zip(sp.model, sp.tool) if not tool})
     from sim.workload.background import generate as background
@@ -223,15 +171,13 @@ def build_workload(cfg, catalog) -> Workload:
     pipe_arrivals: list = []
     for ti, name in enumerate(tenants):
         tc = cfg.tenants[name]
-        if not tc.slo_ttft_s > 0:
-            raise InputError("must be > 0", key=f"tenants.{name}.slo_ttft_s")
         times, trace_idx = tenant_arrivals(name, tc, horizon, seed)
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             continue
         n = times.size
         think = None
-        if _enum(tc.arrival.kind) == "closed":
+        if tc.arrival.kind == "closed":
             closed[ti] = int(tc.arrival.concurrency)
             if tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
@@ -239,15 +185,14 @@ def build_workload(cfg, catalog) -> Workload:
         if trace_idx is not None:
             trace, idx = trace_idx
             trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
-        key = f"tenants.{name}"
-        ins = sample_lengths(tc.input, n, stream(seed, f"input/{name}"), key + ".input",
-                             _length_source(tc.input, trace_in, key + ".input"))
-        model = catalog.model(tc.model)
+        ins = sample_lengths(tc.input, n, stream(seed, f"input/{name}"),
+                             _length_source(tc.input, trace_in))
+        model = catalog.models[tc.model]
         if model.prefill_only:
             outs = np.zeros(n, np.int32)
         else:
-            outs = sample_lengths(tc.output, n, stream(seed, f"output/{name}"), key + ".output",
-                                  _length_source(tc.output, trace_out, key + ".output"))
+            outs = sample_lengths(tc.output, n, stream(seed, f"output/{name}"),
+                                  _length_source(tc.output, trace_out))
             outs = np.maximum(outs, 1)
         ins = np.maximum(ins, 1)
         too_long = ins.astype(np.int64) + outs > model.max_context

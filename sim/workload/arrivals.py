@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import InputError
 from sim.workload.traces import Trace
 
 
@@ -107,15 +106,13 @@ class RateCurve:
 
 def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, start_s: float,
            loop: bool, rng: np.random.Generator) -> np.ndarray:
-    """Indices into the trace and arrival times: returns (times, indices)."""
+    """Indices into the trace and arrival times: returns (times, indices). The build layer
+    checks that requests remain after ``start_s``."""
     t = trace.t_s
     keep = t >= start_s
     idx = np.flatnonzero(keep)
     base = (t[keep] - start_s) * time_scale
     span = (trace.duration_s - start_s) * time_scale
-    if base.size == 0:
-        raise InputError(f"the trace has no requests after start_s={start_s}",
-                         key="arrival.trace.start_s")
     span = max(span, float(base[-1]) + 1e-9)
     if loop and span > 0:
         reps = int(np.ceil(horizon / span))

@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.paths import resolve
 
 
 @lru_cache(maxsize=16)
-def load_pmf(path: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
-        raise InputError("PMF file not found", key=key, path=path)
+        raise InputError("PMF file not found", path=path)
     try:
         df = pd.read_csv(p)
     except UnicodeDecodeError:
@@ -47,38 +48,24 @@ def load_pmf(path: str, key: str) -> tuple[np.ndarray, np.ndarray]:
     return v.to_numpy(np.int64), prob / prob.sum()
 
 
-def sample_lengths(cfg, n: int, rng: np.random.Generator, key: str,
+def sample_lengths(cfg, n: int, rng: np.random.Generator,
                    trace_column: np.ndarray | None = None) -> np.ndarray:
-    kind = cfg.kind.value if hasattr(cfg.kind, "value") else str(cfg.kind)
+    """``n`` lengths from the (checked) length config ``cfg``; ``trace_column``: the recorded
+    lengths a ``trace`` or column-``empirical`` distribution takes."""
+    kind = str(cfg.kind)
     lo, hi = int(cfg.min), int(cfg.max)
-    if lo < 0 or hi < lo:
-        raise InputError(f"needs 0 <= min <= max, got min={lo}, max={hi}", key=key)
     if kind == "fixed":
         x = np.full(n, float(cfg.mean))
     elif kind == "lognormal":
-        if cfg.mean <= 0 or cfg.cv <= 0:
-            raise InputError("lognormal needs mean > 0 and cv > 0", key=key)
         s2 = np.log1p(cfg.cv ** 2)
         x = rng.lognormal(np.log(cfg.mean) - s2 / 2.0, np.sqrt(s2), n)
     elif kind == "geometric":
-        if cfg.mean < 1:
-            raise InputError("geometric needs mean >= 1", key=key)
         x = rng.geometric(1.0 / cfg.mean, n).astype(float)
+    elif kind == "empirical" and trace_column is not None:
+        x = rng.choice(trace_column, n).astype(float)
     elif kind == "empirical":
-        if trace_column is not None:
-            if trace_column.size == 0:
-                raise InputError("the trace column has no values", key=key)
-            x = rng.choice(trace_column, n).astype(float)
-        else:
-            if not cfg.path:
-                raise InputError("empirical lengths need `path` (a PMF CSV) or a trace `column`",
-                                 key=key)
-            values, prob = load_pmf(str(cfg.path), key + ".path")
-            x = rng.choice(values, n, p=prob).astype(float)
-    elif kind == "trace":
-        if trace_column is None:
-            raise InputError("trace lengths need the tenant's arrival kind to be trace", key=key)
+        values, prob = load_pmf(resolve(str(cfg.path)))
+        x = rng.choice(values, n, p=prob).astype(float)
+    else:  # trace
         x = trace_column.astype(float)
-    else:  # pragma: no cover - the schema's Enum prevents it
-        raise InputError(f"unknown length kind {kind!r}", key=key)
     return np.clip(np.rint(x), lo, hi).astype(np.int32)

@@ -19,13 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.errors import InputError
 from sim.rng import stream
 from sim.workload.lengths import sample_lengths
-
-
-def _enum(v) -> str:
-    return v.value if hasattr(v, "value") else str(v)
 
 
 @dataclass
@@ -73,50 +68,31 @@ def tool_name(pipeline: str, stage: str) -> str:
     return f"tool:{pipeline}/{stage}"
 
 
-def parse_pipeline(name: str, pc, catalog) -> PipelineSpec:
-    """Check a pipeline's config and put its stages in topological order."""
-    key = f"pipelines.{name}"
-    names = list(pc.stages.keys())
-    if not names:
-        raise InputError("a pipeline needs at least one stage", key=key + ".stages")
-    for s in names:
-        sc = pc.stages[s]
-        k = f"{key}.stages.{s}"
-        for a in sc.after:
-            if a not in pc.stages:
-                raise InputError(f"unknown stage {a!r}; stages: {', '.join(names)}", key=k + ".after")
-            if a == s:
-                raise InputError("a stage cannot come after itself", key=k + ".after")
-        if not 0.0 <= float(sc.probability) <= 1.0:
-            raise InputError(f"must be in [0, 1], got {sc.probability}", key=k + ".probability")
-        if int(sc.fanout) < 1:
-            raise InputError(f"must be >= 1, got {sc.fanout}", key=k + ".fanout")
-        if _enum(sc.kind) == "model":
-            if not sc.model:
-                raise InputError("a model stage needs a model", key=k + ".model")
-            catalog.model(sc.model, k + ".model")
-        else:
-            lat = sc.latency
-            if not lat.mean_s >= 0 or (_enum(lat.kind) == "lognormal" and not lat.cv > 0):
-                raise InputError("needs mean_s >= 0 (and cv > 0 for lognormal)", key=k + ".latency")
-    # Kahn's algorithm; among ready stages the first declared goes first (deterministic)
+def topological_order(pc) -> tuple[list[str], list[str]]:
+    """The stages in topological order (Kahn's algorithm; among ready stages the first
+    declared goes first, so the order is deterministic), and the stages left in a cycle."""
+    names = list(pc.stages)
     left = {s: set(pc.stages[s].after) for s in names}
     order: list[str] = []
     while left:
         ready = [s for s in names if s in left and not left[s]]
         if not ready:
-            cyc = [s for s in names if s in left]
-            raise InputError(f"the stages {', '.join(cyc)} form a cycle",
-                             key=f"{key}.stages.{cyc[0]}.after")
+            return order, [s for s in names if s in left]
         s = ready[0]
         order.append(s)
         del left[s]
         for v in left.values():
             v.discard(s)
+    return order, []
+
+
+def parse_pipeline(name: str, pc) -> PipelineSpec:
+    """A (checked) pipeline's stages in topological order."""
+    order, _ = topological_order(pc)
     idx = {s: i for i, s in enumerate(order)}
     preds = [sorted(idx[a] for a in set(pc.stages[s].after)) for s in order]
     succs = [[j for j in range(len(order)) if i in preds[j]] for i in range(len(order))]
-    tool = [_enum(pc.stages[s].kind) == "tool" for s in order]
+    tool = [pc.stages[s].kind == "tool" for s in order]
     sinks = [i for i in range(len(order)) if not succs[i]]
     return PipelineSpec(
         name=name, stages=order, preds=preds, succs=succs, tool=tool,
@@ -127,7 +103,7 @@ def parse_pipeline(name: str, pc, catalog) -> PipelineSpec:
 
 
 def _latency(lat, n: int, rng) -> np.ndarray:
-    kind = _enum(lat.kind)
+    kind = str(lat.kind)
     mean = float(lat.mean_s)
     if kind == "fixed" or mean == 0:
         return np.full(n, mean)
@@ -153,7 +129,6 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog) -> T
     pipe, stage, ins, outs, lat = [], [], [], [], []
     for si, s in enumerate(spec.stages):
         sc = pc.stages[s]
-        key = f"pipelines.{spec.name}.stages.{s}"
         runs = stream(seed, f"pipeline/{tenant}/{s}/run").random(n) < spec.probability[si]
         p = np.repeat(np.flatnonzero(runs), spec.fanout[si])
         m = p.size
@@ -164,14 +139,12 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog) -> T
             outs.append(np.zeros(m, np.int32))
             lat.append(_latency(sc.latency, m, stream(seed, f"latency/{tenant}/{s}")))
             continue
-        model = catalog.model(sc.model)
-        a = np.maximum(sample_lengths(sc.input, m, stream(seed, f"input/{tenant}/{s}"),
-                                      key + ".input"), 1)
+        model = catalog.models[sc.model]
+        a = np.maximum(sample_lengths(sc.input, m, stream(seed, f"input/{tenant}/{s}")), 1)
         if model.prefill_only:
             b = np.zeros(m, np.int32)
         else:
-            b = np.maximum(sample_lengths(sc.output, m, stream(seed, f"output/{tenant}/{s}"),
-                                          key + ".output"), 1)
+            b = np.maximum(sample_lengths(sc.output, m, stream(seed, f"output/{tenant}/{s}")), 1)
         a = np.maximum(np.minimum(a.astype(np.int64), model.max_context - b), 1)
         ins.append(a.astype(np.int32))
         outs.append(np.asarray(b, np.int32))

@@ -36,9 +36,9 @@ class Trace:
         return float(self.t_s[-1]) if self.t_s.size else 0.0
 
 
-def _read_text(path: Path, key: str) -> str:
+def _read_text(path: Path) -> str:
     if not path.is_file():
-        raise InputError("trace file not found", key=key, path=str(path))
+        raise InputError("trace file not found", path=str(path))
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8")
@@ -84,9 +84,9 @@ def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
     return out
 
 
-def read_azure(path: str | Path, duplicates: str = "error", key: str = "trace.path") -> Trace:
+def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
     path = Path(path)
-    text = _read_text(path, key)
+    text = _read_text(path)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InputError("empty trace file", path=str(path), line=1)
@@ -115,9 +115,9 @@ def read_azure(path: str | Path, duplicates: str = "error", key: str = "trace.pa
     return Trace(str(path), t, inp, out)
 
 
-def read_mooncake(path: str | Path, duplicates: str = "spread", key: str = "trace.path") -> Trace:
+def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     path = Path(path)
-    text = _read_text(path, key)
+    text = _read_text(path)
     ts, ins, outs = [], [], []
     for i, ln in enumerate(text.splitlines(), start=1):
         if not ln.strip():
@@ -152,10 +152,13 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", key: str = "trac
     return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64))
 
 
+def trace_format(path: str) -> str:
+    """The format a trace file's name implies: ``.jsonl`` Mooncake, else Azure CSV."""
+    return "mooncake" if str(path).endswith(".jsonl") else "azure"
+
+
 @lru_cache(maxsize=16)
-def load_trace(path: str, fmt: str, duplicates: str = "default", key: str = "trace.path") -> Trace:
+def load_trace(path: str, fmt: str, duplicates: str = "default") -> Trace:
     if fmt == "azure":
-        return read_azure(path, "error" if duplicates == "default" else duplicates, key)
-    if fmt == "mooncake":
-        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, key)
-    raise InputError(f"unknown trace format {fmt!r}; known: azure, mooncake", key=key)
+        return read_azure(path, "error" if duplicates == "default" else duplicates)
+    return read_mooncake(path, "spread" if duplicates == "default" else duplicates)

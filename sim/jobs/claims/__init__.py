@@ -56,9 +56,7 @@ COLUMNS = ["id", "claim", "verdict", "simulated", "value", "unit", "kind", "assu
 def run_claims(cfg, progress: bool = False, only=None) -> pd.DataFrame:
     ids = [c.id for c in CLAIMS]
     want = list(only if only is not None else cfg.claims.only) or ids
-    unknown = [w for w in want if w not in ids]
-    if unknown:
-        raise InputError(f"unknown claims {unknown}; known: {', '.join(ids)}", key="claims.only")
+    _check_ids(want)
     ctx = ClaimContext(cfg, progress)
     rows = []
     for c in CLAIMS:
@@ -73,7 +71,18 @@ def run_claims(cfg, progress: bool = False, only=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-@job("claims", config=ClaimsConfig)
+def _check_ids(want) -> None:
+    ids = [c.id for c in CLAIMS]
+    unknown = [w for w in want if w not in ids]
+    if unknown:
+        raise InputError(f"unknown claims {unknown}; known: {', '.join(ids)}", key="claims.only")
+
+
+def check(cfg) -> None:
+    _check_ids(list(cfg.claims.only))
+
+
+@job("claims", config=ClaimsConfig, check=check)
 def claims_job(cfg, out_dir, progress) -> Result:
     table = run_claims(cfg, progress)
     counts = table["verdict"].value_counts().to_dict()

@@ -115,18 +115,9 @@ class HybridHistogramKeepAlive:
 
 
 def make_keepalive(cfg):
-    """From ``serverless.keepalive`` config."""
-    from sim.errors import InputError
-
-    kind = cfg.kind.value if hasattr(cfg.kind, "value") else str(cfg.kind)
-    if not cfg.idle_s >= 0:
-        raise InputError("must be >= 0", key="serverless.keepalive.idle_s")
-    if kind == "fixed":
+    """From the (checked) ``serverless.keepalive`` config."""
+    if cfg.kind == "fixed":
         return FixedKeepAlive(cfg.idle_s)
     h = cfg.hybrid
-    try:
-        return HybridHistogramKeepAlive(cfg.idle_s, h.bin_s, h.range_s, h.head_pct, h.tail_pct,
-                                        h.margin, h.cv_threshold, h.min_samples,
-                                        h.max_oob_fraction)
-    except ValueError as e:
-        raise InputError(str(e), key="serverless.keepalive.hybrid") from None
+    return HybridHistogramKeepAlive(cfg.idle_s, h.bin_s, h.range_s, h.head_pct, h.tail_pct,
+                                    h.margin, h.cv_threshold, h.min_samples, h.max_oob_fraction)

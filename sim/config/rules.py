@@ -1,0 +1,91 @@
+"""The range of each numeric config key, declared beside the field it governs.
+
+A field declared with :func:`rule` carries a :class:`Rule` in its metadata; the build layer
+(:mod:`sim.simulation.build.fields`) walks the composed config and checks every number
+against its field's rule, so a new key is covered by declaring it. Numbers without a rule
+must still be finite. On a list or dict field the rule applies to each element or value.
+
+``MIN_INTERVAL_S`` is the shortest tick, check interval or on/off period the engine
+honours: a shorter one would turn a run into billions of events.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from omegaconf import MISSING
+
+MIN_INTERVAL_S = 1e-3  # assumption: no policy of a serving platform acts faster than 1 ms
+INT_LIMIT = 2**31 - 1  # counts, lengths and sizes fit a signed 32-bit integer
+
+
+@dataclass(frozen=True)
+class Rule:
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    inf_ok: bool = False  # +inf is accepted: ``meaning`` says what it means
+    meaning: str = ""
+
+    def check(self, v: float) -> str | None:
+        """Why ``v`` is out of range, or None."""
+        if isinstance(v, float) and math.isnan(v):
+            return f"must be a number, got {v}"
+        if isinstance(v, float) and math.isinf(v):
+            if v > 0 and self.inf_ok:
+                return None
+            return f"must be finite, got {v}" + (f" ({self.meaning})" if self.meaning else "")
+        if self.gt is not None and not v > self.gt:
+            return f"must be > {self.gt:g}, got {v:g}"
+        if self.ge is not None and not v >= self.ge:
+            return f"must be >= {self.ge:g}, got {v:g}"
+        if self.lt is not None and not v < self.lt:
+            return f"must be < {self.lt:g}, got {v:g}"
+        if self.le is not None and not v <= self.le:
+            return f"must be <= {self.le:g}, got {v:g}"
+        return None
+
+
+def rule(default: Any = MISSING, *, factory: Callable[[], Any] | None = None, **kw) -> Any:
+    """A dataclass field with a :class:`Rule` (``gt``, ``ge``, ``lt``, ``le``, ``inf_ok``,
+    ``meaning``)."""
+    meta = {"rule": Rule(**kw)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# the usual shapes
+def positive(default: Any = MISSING, **kw) -> Any:
+    return rule(default, gt=0, **kw)
+
+
+def nonneg(default: Any = MISSING, **kw) -> Any:
+    return rule(default, ge=0, **kw)
+
+
+def fraction(default: Any = MISSING, **kw) -> Any:
+    """In (0, 1]: an efficiency, a utilisation, a share that cannot be zero."""
+    return rule(default, gt=0, le=1, **kw)
+
+
+def probability(default: Any = MISSING, **kw) -> Any:
+    """In [0, 1]."""
+    return rule(default, ge=0, le=1, **kw)
+
+
+def count(default: Any = MISSING, lo: int = 1, hi: int = INT_LIMIT, **kw) -> Any:
+    return rule(default, ge=lo, le=hi, **kw)
+
+
+def interval(default: Any = MISSING, **kw) -> Any:
+    """A tick, check interval or period: at least :data:`MIN_INTERVAL_S`."""
+    return rule(default, ge=MIN_INTERVAL_S, **kw)
+
+
+def price(default: Any = MISSING, **kw) -> Any:
+    """A price: zero (free) or more."""
+    return rule(default, ge=0, **kw)

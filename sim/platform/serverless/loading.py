@@ -1,0 +1,84 @@
+"""Bringing a replica up: the cold-start stages as a SimPy process, and the remote link.
+
+Every load waits for its node (if it is being provisioned), starts its container, loads
+the weights (from a node cache at that tier's bandwidth, or from the remote tier over the
+link shared by every concurrent remote load: processor sharing, re-planned whenever a load
+starts or ends) and initialises the engine. Each finished load is a row of the
+``cold_starts`` table.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+from simpy.events import Timeout
+
+from sim.platform.storage import SharedBandwidth
+
+LOAD_COLUMNS = ["replica", "model", "node", "tier", "prewarm", "start_s", "provision_s",
+                "container_s", "weights_s", "init_s", "total_s", "warm_s"]
+
+
+class Loader:
+    def __init__(self, env, remote_tier: str, link: SharedBandwidth):
+        self.env = env
+        self.remote_tier = remote_tier
+        self.link = link
+        self.link_gen = 0
+        self.link_events: dict = {}
+        self.loads: list[tuple] = []
+
+    def start(self, slot, ms, node, stages, tier: str, prewarm: bool,
+              warm: Callable[[object, float], None]) -> None:
+        """Run the stages of ``slot``'s cold start; call ``warm(slot, t)`` when it serves."""
+        self.env.process(self._load(slot, ms, node, stages, tier, prewarm, warm))
+
+    def _load(self, slot, ms, node, st, tier: str, prewarm: bool, warm):
+        env = self.env
+        t0 = env.now
+        if node.ready_at > t0:  # the node is being provisioned
+            yield env.timeout(node.ready_at - t0)
+        t1 = env.now
+        yield env.timeout(st.container_s)
+        node.image_cached = True
+        t2 = env.now
+        if tier == self.remote_tier:
+            ev = env.event()
+            self.link.start(slot.id, ms.weight_bytes, t2)
+            self.link_events[slot.id] = ev
+            self._replan()
+            yield ev
+        else:
+            yield env.timeout(st.weights_s)
+        t3 = env.now
+        yield env.timeout(st.init_s)
+        t4 = env.now
+        ms.last_load_s = t4 - t0
+        self.loads.append((slot.id, ms.name, node.id, tier, bool(prewarm), t0, t1 - t0, t2 - t1,
+                           t3 - t2, t4 - t3, t4 - t0, t4))
+        warm(slot, t4)
+
+    def _replan(self) -> None:
+        self.link_gen += 1
+        t = self.link.next_finish()
+        if t is None:
+            return
+        gen = self.link_gen
+        Timeout(self.env, max(t - self.env.now, 0.0)).callbacks.append(lambda _ev: self._fire(gen))
+
+    def _fire(self, gen: int) -> None:
+        if gen != self.link_gen:
+            return
+        self.link.advance(self.env.now)
+        # done: less than a nanosecond of transfer left at the current share (float slack)
+        tol = self.link.rate * 1e-9
+        for k in [k for k, v in self.link.left.items() if v <= tol]:
+            del self.link.left[k]
+            self.link_events.pop(k).succeed()
+        self._replan()
+
+    def table(self) -> pd.DataFrame:
+        if not self.loads:
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in LOAD_COLUMNS})
+        return pd.DataFrame(self.loads, columns=LOAD_COLUMNS)

@@ -1,0 +1,200 @@
+"""A replica's life on the shared pool: placement, cold start, warm, keep-alive, stop.
+
+:class:`ReplicaLifecycle` is the half of :class:`~sim.platform.serverless.platform.
+ServerlessPlatform` that starts and stops replicas; the platform (the other half: the
+request path and the autoscaler) inherits it and owns the state both use: ``env``, ``cfg``,
+``sc``, ``ctx``, ``pool``, ``loader``, ``keepalive``, ``models``, ``slots``, ``pending``,
+``stats``, ``tier``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``, ``cold_cb``.
+
+Keep-alive: an idle replica stops when its keep-alive runs out (``fixed``: ``idle_s``;
+``hybrid``: the histogram policy's window, which may instead unload at once and load again
+just before the next request is expected). Placement takes ``tp`` GPUs of one node
+(:class:`~sim.platform.serverless.nodes.NodePool`), evicting idle replicas of other models
+or provisioning a node when allowed; a replica placed at t=0 for ``min_replicas`` is warm
+at once ("resident").
+"""
+
+from __future__ import annotations
+
+from sim.engine import ENGINES
+from sim.errors import InvariantError
+from sim.platform.coldstart import stages
+from sim.platform.serverless.interference import InterferedPerf
+from sim.platform.serverless.state import LOADING, STOPPED, WARM, ModelState, Node, Slot
+from sim.records import UsageRow
+
+
+class ReplicaLifecycle:
+    # ================================================================== keep-alive
+    def _model_idle(self, ms: ModelState, now: float) -> None:
+        ms.idle_since = now
+        pre, keep = self.keepalive.windows(ms.idx)
+        if pre > 0:
+            gen = ms.prewarm_gen
+            self._later(0.0, lambda: self._prewarm_unload(ms, gen, now, pre, keep))
+
+    def _prewarm_unload(self, ms, gen, t_idle, pre, keep) -> None:
+        """Hybrid policy with a pre-warm window: unload now, load again just in time."""
+        if ms.prewarm_gen != gen or ms.inflight > 0:
+            return
+        now = self.env.now
+        for s in [s for s in ms.slots if s.state == WARM and s.rep.n_running == 0]:
+            if ms.ready <= ms.min:
+                break
+            self.stats["prewarm_unloads"] += 1
+            self._stop(s, now)
+        lead = ms.last_load_s if ms.last_load_s >= 0 else 0.0
+        at = max(t_idle + pre - lead, now)
+        self._later(at - now, lambda: self._prewarm(ms, gen, t_idle + pre + keep))
+
+    def _prewarm(self, ms, gen, until: float) -> None:
+        if ms.prewarm_gen != gen or ms.ready + ms.loading > 0 or ms.pending:
+            return
+        if self._place(ms, self.env.now, prewarm_until=until):
+            self.stats["prewarms"] += 1
+
+    def _replica_idle(self, rep, now: float) -> None:  # engine hook
+        slot = self.slots[rep.rid]
+        if slot.state != WARM:
+            return
+        slot.idle_since = now
+        self._retry_later()  # an idle replica can be evicted for a waiting scale-up
+        ms = self.models[slot.model]
+        if slot.prewarm_until is not None and rep.completed == 0:
+            deadline = max(slot.prewarm_until, now)
+        else:
+            slot.prewarm_until = None
+            pre, keep = self.keepalive.windows(ms.idx)
+            if pre > 0 and ms.inflight == 0:
+                return  # the model-level pre-warm unload takes it
+            deadline = now + keep
+        slot.ka_gen += 1
+        gen = slot.ka_gen
+        self._later(deadline - now, lambda: self._expire(slot, gen))
+
+    def _expire(self, slot: Slot, gen: int) -> None:
+        if slot.state != WARM or slot.ka_gen != gen or slot.rep.n_running > 0:
+            return
+        ms = self.models[slot.model]
+        if ms.queue.items or ms.ready <= ms.min:
+            return
+        self.stats["keepalive_stops"] += 1
+        self._stop(slot, self.env.now)
+
+    # ================================================================== placement
+    def _evictable(self, s: Slot, ms: ModelState) -> bool:
+        if s.state != WARM or s.model == ms.idx or s.rep.n_running > 0:
+            return False
+        other = self.models[s.model]
+        return not other.queue.items and other.ready > other.min
+
+    def _place(self, ms: ModelState, now: float, prewarm_until: float | None = None,
+               warm_now: bool = False, prewarm: bool = False) -> bool:
+        dep = ms.dep
+        evictable = None if warm_now else (lambda s: self._evictable(s, ms))
+        node, victims, provisioned = self.pool.choose(ms.idx, dep.gpu.key, dep.tp, now, evictable,
+                                                      may_provision=not warm_now)
+        if node is None:
+            return False
+        if provisioned:
+            self.stats["nodes_provisioned"] += 1
+        for v in victims:
+            self.stats["evictions"] += 1
+            self._stop(self.slots[v], now)
+        self._start(ms, node, now, prewarm_until, warm_now, prewarm)
+        return True
+
+    def _start(self, ms: ModelState, node: Node, now: float, prewarm_until, warm_now: bool,
+               prewarm: bool = False) -> None:
+        dep = ms.dep
+        local = node.storage.best_tier(ms.idx)
+        tier = local or self.remote_tier
+        gpu_second = self.billing == "gpu_second"
+        row = UsageRow(model=ms.name, gpu=dep.gpu.key, gpus=dep.tp, tier=self.tier,
+                       start_s=max(now, node.ready_at), end_s=max(now, node.ready_at), busy_s=0.0,
+                       billing="gpu_second" if gpu_second else "per_token",
+                       usd_per_gpu_hour=ms.usd_per_gpu_hour,
+                       min_increment_s=float(self.sc.min_increment_s) if gpu_second else 0.0)
+        self.ctx.ledger.append(row)
+        slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
+        self.slots[slot.id] = slot
+        self.pool.occupy(node, slot, ms.weight_bytes, local)
+        ms.slots.append(slot)
+        ms.loading += 1
+        if warm_now:  # provisioned before the run: warm at t=0
+            slot.tier = "resident"
+            self._warm(slot, now)
+            return
+        self.stats["scale_ups"] += 1
+        st = stages(self.cfg, dep, tier, need_node=False, image_cached=node.image_cached,
+                    bandwidth_gbps=self.tier_gbps[tier])
+        self.loader.start(slot, ms, node, st, tier, prewarm_until is not None or prewarm, self._warm)
+
+    # ------------------------------------------------------------------ warm / stop
+    def _warm(self, slot: Slot, now: float) -> None:
+        ms = self.models[slot.model]
+        ms.loading -= 1
+        ms.ready += 1
+        slot.state = WARM
+        slot.t_warm = now
+        slot.row.loading_s = max(now - slot.row.start_s, 0.0)
+        if ms.ready == 1:
+            # the model was cold: every queued request waited for this cold start
+            for r in ms.queue.items:
+                self.cold_cb(r, now - r.arrival, slot.tier)
+        perf = InterferedPerf(ms.perf) if self.alpha > 0 else ms.perf
+        rep = ENGINES[self.ctx.engine](self.env, slot.id, perf, ms.dep, ms.queue, self._done)
+        rep.on_idle = self._replica_idle
+        slot.rep = rep
+        slot.idle_since = now
+        slot.node.storage.record_snapshot(ms.idx)
+        self._interference(slot.node)
+        if ms.queue.items:
+            ms.queue.notify()
+        if rep.n_running == 0:
+            self._replica_idle(rep, now)
+        if ms.pending and ms.ready + ms.loading >= self._want(ms):
+            ms.pending = False
+            self.pending.remove(ms.idx)
+        self._activate(ms)
+
+    def _stop(self, slot: Slot, now: float) -> None:
+        ms = self.models[slot.model]
+        left = slot.rep.abort()
+        if left:
+            raise InvariantError(f"replica {slot.id} stopped with {len(left)} requests in flight")
+        slot.state = STOPPED
+        ms.ready -= 1
+        ms.slots.remove(slot)
+        node = slot.node
+        self.pool.vacate(node, slot)
+        slot.row.end_s = now
+        slot.row.busy_s = slot.rep.busy_s
+        self._interference(node)
+        self._retry_later()
+
+    def _interference(self, node: Node) -> None:
+        if self.alpha <= 0:
+            return
+        warm = [s for s in node.slots if s.state == WARM]
+        f = 1.0 + self.alpha * (len(warm) - 1)
+        for s in warm:
+            s.rep.perf.factor = f
+
+    def expected_wait(self, model: int, now: float) -> float:
+        """How long a request for ``model`` arriving now would wait for a replica (for an
+        embedding setup choosing where to send it): none with a warm replica, the rest of a
+        load in progress, else a whole cold start (as long as the model's last one, or the
+        stages from the remote tier before any)."""
+        ms = self.models.get(model)
+        if ms is None:
+            return float("inf")
+        if ms.ready > 0:
+            return 0.0
+        est = ms.last_load_s
+        if est < 0:
+            est = stages(self.cfg, ms.dep, self.remote_tier,
+                         bandwidth_gbps=self.tier_gbps[self.remote_tier]).total_s
+        started = [s.t_place for s in ms.slots if s.state == LOADING]
+        return max(min(started) + est - now, 0.0) if started else est
+
