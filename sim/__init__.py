@@ -6,8 +6,8 @@
     res.requests    # one row per request and setup
 """
 
-from sim.errors import InputError
 from sim.app import compose, run
+from sim.errors import InputError
 from sim.records import Result
 
 __all__ = ["run", "compose", "Result", "InputError"]

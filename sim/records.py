@@ -8,6 +8,7 @@ completed, rejected (with a reason) or failed (with a reason).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -172,3 +173,35 @@ class SetupRun:
     # their requests were never submitted and the log holds them as pending, outside the run
     background: bool = False
     pipelines: object = None  # the pipeline driver of a workload with pipelines
+
+
+class EventLog:
+    """Platform decisions the ledger does not show, as append-only columns ``(t_s, kind,
+    model, replica, value)``: ``kind`` is a short verb (``scale_up``, ``evict``,
+    ``keepalive_stop``, ``fail``, ``recover`` ...). A setup returns its log as
+    ``extra()["events"]``; the run writes ``events.csv`` and the timeline marks each event
+    on its model's lane."""
+
+    def __init__(self):
+        self.t_s: list[float] = []
+        self.kind: list[str] = []
+        self.model: list[str] = []
+        self.replica: list[int] = []
+        self.value: list[float] = []
+
+    def add(self, t_s: float, kind: str, model: str, replica: int = -1,
+            value: float = math.nan) -> None:
+        self.t_s.append(float(t_s))
+        self.kind.append(kind)
+        self.model.append(model)
+        self.replica.append(int(replica))
+        self.value.append(float(value))
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def extend(self, other: "EventLog") -> None:
+        for mine, theirs in ((self.t_s, other.t_s), (self.kind, other.kind),
+                             (self.model, other.model), (self.replica, other.replica),
+                             (self.value, other.value)):
+            mine.extend(theirs)

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf, open_dict
 import sim
 from sim.simulation.build import build_catalog
 from sim.errors import InputError
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_tables
 from sim.records import COMPLETED, PENDING
 from sim.metrics.summary import requests_frame, summarize
 from sim.platform.spillover import SpilloverPolicy
@@ -250,7 +250,7 @@ def test_shadow_copies_take_capacity_but_are_never_billed_nor_logged():
     # the dedicated tenant's requests are untouched; every one was mirrored
     crit = wl.tenant == 0
     assert np.array_equal(r0.log.first_s[crit], r1.log.first_s[crit])
-    sh = r1.extra["tables"]["shadow"].set_index("tenant")
+    sh = setup_tables([r1], wl)["hybrid_shadow"].set_index("tenant")
     assert sh.loc["crit", "shadows"] == int(crit.sum())
     assert sh.loc["crit", "completed"] + sh.loc["crit", "unfinished"] == sh.loc["crit", "shadows"]
     assert sh.loc["crit", "cold_starts"] >= 1  # the first copy found the model cold

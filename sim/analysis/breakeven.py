@@ -30,10 +30,9 @@ from sim.errors import InputError
 from sim.metrics.cost import HOURS_PER_MONTH
 from sim.metrics.summary import summarize
 from sim.records import ALL
-from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.build import build_catalog, build_workload, perf_factory
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
 X = "load_fraction"
 Y = "cost_per_mtok_out_usd"

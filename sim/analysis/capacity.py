@@ -17,9 +17,8 @@ from omegaconf import open_dict
 from sim.config import variant
 from sim.metrics.steady import steady_rates
 from sim.records import COMPLETED
-from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.build import build_catalog, build_workload, perf_factory
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
 
 def swept_tenant(cfg) -> str:

@@ -17,8 +17,8 @@ from omegaconf import OmegaConf, open_dict
 from sim.config import PipelineConfig, variant
 from sim.errors import InvariantError
 from sim.metrics.summary import requests_frame
-from sim.simulation.simulate import simulate
 from sim.simulation.build import build_workload
+from sim.simulation.simulate import simulate
 
 
 def first_pipeline_only(wl):

@@ -24,8 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.records import COMPLETED
-from sim.records import ALL, BACKGROUND
+from sim.records import ALL, BACKGROUND, COMPLETED
 
 # setups on which a tenant's requests run on a shared multi-tenant pool: the requirement
 # flags rule them out (a hybrid setup is ruled out only for tenants it places serverless)

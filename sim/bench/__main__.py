@@ -44,7 +44,6 @@ def _base(engine: str) -> list[str]:
 def saturated_rps() -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
     from sim.app import run
-
     from sim.metrics.steady import steady_rates
 
     clients = 256 * REPLICAS

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-
 # Bytes per parameter when a model card gives no published size. FP4 (NVFP4) stores 4-bit
 # values plus one 8-bit scale per 16 values: 4.5 bits.
 BYTES_PER_PARAM = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5625}

@@ -15,23 +15,68 @@ from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from sim.config.rules import count, fraction, nonneg, positive
-
-from sim.config.catalog import CatalogConfig, EfficiencySpec, GpuSpec, ModelKind, ModelSpec  # noqa: F401
+from sim.config.catalog import (  # noqa: F401
+    CatalogConfig,
+    EfficiencySpec,
+    GpuSpec,
+    ModelKind,
+    ModelSpec,
+)
 from sim.config.dedicated import (  # noqa: F401
-    BurstConfig, DedicatedConfig, FailureConfig, FailureEventConfig, FailureMode, PriceMode,
-    RemoteBurstConfig, RouterKind)
+    BurstConfig,
+    DedicatedConfig,
+    FailureConfig,
+    FailureEventConfig,
+    FailureMode,
+    PriceMode,
+    RemoteBurstConfig,
+    RouterKind,
+)
 from sim.config.deployments import (  # noqa: F401
-    DeploymentConfig, KvDtype, Parallelism, PerfConfig, PerfKind, Precision)
+    DeploymentConfig,
+    KvDtype,
+    Parallelism,
+    PerfConfig,
+    PerfKind,
+    Precision,
+)
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
+from sim.config.rules import count, fraction, nonneg, positive
 from sim.config.serverless import (  # noqa: F401
-    AutoscalerConfig, ColdStartConfig, EvictionKind, HybridKeepAliveConfig, InterferenceConfig,
-    KeepAliveConfig, KeepAliveKind, Loader, NodePoolConfig, PreloadTier, RateLimitConfig, ServerlessBilling,
-    ServerlessConfig, StorageTierSpec)
+    AutoscalerConfig,
+    ColdStartConfig,
+    EvictionKind,
+    HybridKeepAliveConfig,
+    InterferenceConfig,
+    KeepAliveConfig,
+    KeepAliveKind,
+    Loader,
+    NodePoolConfig,
+    PreloadTier,
+    RateLimitConfig,
+    ServerlessBilling,
+    ServerlessConfig,
+    StorageTierSpec,
+)
 from sim.config.workload import (  # noqa: F401
-    ArrivalConfig, ArrivalKind, BackgroundConfig, DuplicatePolicy, LatencyConfig, LatencyKind,
-    LengthConfig, LengthKind, PipelineConfig, RateCurve, ServeGenBackgroundConfig, StageConfig,
-    StageKind, SyntheticBackgroundConfig, TenantConfig, TraceConfig, TraceFormat)
+    ArrivalConfig,
+    ArrivalKind,
+    BackgroundConfig,
+    DuplicatePolicy,
+    LatencyConfig,
+    LatencyKind,
+    LengthConfig,
+    LengthKind,
+    PipelineConfig,
+    RateCurve,
+    ServeGenBackgroundConfig,
+    StageConfig,
+    StageKind,
+    SyntheticBackgroundConfig,
+    TenantConfig,
+    TraceConfig,
+    TraceFormat,
+)
 
 
 class EngineKind(StrEnum):

@@ -8,7 +8,15 @@ from typing import Dict, List
 
 from omegaconf import MISSING
 
-from sim.config.rules import count, fraction, interval, nonneg, positive, probability, rule
+from sim.config.rules import (
+    count,
+    fraction,
+    interval,
+    nonneg,
+    positive,
+    probability,
+    rule,
+)
 
 
 class RouterKind(StrEnum):

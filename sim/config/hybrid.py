@@ -9,7 +9,6 @@ from typing import Dict, Optional
 from sim.config.rules import count, interval, nonneg, probability
 
 
-
 class HybridTier(StrEnum):
     dedicated = "dedicated"
     serverless = "serverless"

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, List, Optional
 
-
 from sim.config.rules import count, interval, nonneg, positive, probability, rule
 
 

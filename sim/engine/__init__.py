@@ -1,6 +1,6 @@
 """Continuous-batching replicas: a reference step engine and an event-skipping fluid engine.
 
-Both implement :class:`sim.engine.base.ReplicaBase`; :func:`make_replica` picks one by name.
+Both implement :class:`sim.engine.base.ReplicaBase`; ``ENGINES`` maps ``cfg.engine`` to one.
 """
 
 from sim.engine.base import ReplicaBase
@@ -11,9 +11,5 @@ from sim.engine.step import StepReplica
 ENGINES = {"fluid": FluidReplica, "step": StepReplica}
 
 
-def make_replica(kind: str, *args, **kwargs) -> ReplicaBase:
-    return ENGINES[kind](*args, **kwargs)
-
-
 __all__ = ["ReplicaBase", "FluidReplica", "StepReplica", "Request", "RequestQueue",
-           "make_replica", "ENGINES"]
+           "ENGINES"]

@@ -29,11 +29,6 @@ class Request:
         self.attempts = 0
         self.ctx = ctx  # owner's data (pipeline stage, cold-start record ...)
 
-    @property
-    def kv_need(self) -> int:
-        """KV tokens reserved at admission: the prompt plus every token it will generate."""
-        return self.n_in + self.n_out
-
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Request(id={self.id}, in={self.n_in}, out={self.n_out}, t={self.arrival:.3f})"
 

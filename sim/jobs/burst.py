@@ -13,11 +13,10 @@ from sim.jobs import job
 from sim.metrics.overload import stability_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
+from sim.report.dedicated import burst_figure
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import frames, setup_tables
 from sim.simulation.simulate import simulate_variants
-from sim.report.dedicated import burst_figure
-
 
 BURST_VARIANTS = [("dedicated", {"dedicated.burst.enabled": False}),
                   ("dedicated+burst", {"dedicated.burst.enabled": True})]
@@ -27,7 +26,7 @@ BURST_VARIANTS = [("dedicated", {"dedicated.burst.enabled": False}),
 def burst_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", BURST_VARIANTS, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
-    tables = setup_tables(runs)
+    tables = setup_tables(runs, workload)
     rows = []
     for r in runs:
         s = summary_row(summary, r.setup)

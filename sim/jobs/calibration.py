@@ -13,8 +13,8 @@ from typing import List
 import pandas as pd
 
 from sim.analysis.calibration import calibration_table, load_rows, select_rows
-from sim.errors import InputError
 from sim.config.rules import fraction
+from sim.errors import InputError
 from sim.jobs import job
 from sim.records import Result
 from sim.report.figures import calibration_scatter

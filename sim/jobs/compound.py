@@ -30,9 +30,8 @@ from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.summary import requests_frame, summarize
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build_catalog
+from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
 
 @dataclass

@@ -17,10 +17,10 @@ from sim.jobs import job
 from sim.metrics.overload import stability_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
+from sim.report.dedicated import failures_figure
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import frames, setup_tables
 from sim.simulation.simulate import simulate_variants
-from sim.report.dedicated import failures_figure
 
 
 def failure_variants(cfg) -> list[tuple[str, dict]]:
@@ -37,7 +37,7 @@ def failure_variants(cfg) -> list[tuple[str, dict]]:
 def failures_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", failure_variants(cfg), progress)
     summary, requests = frames(cfg, workload, runs, catalog)
-    tables = setup_tables(runs)
+    tables = setup_tables(runs, workload)
     rows = []
     for r in runs:
         s = summary_row(summary, r.setup)

@@ -21,10 +21,9 @@ from sim.metrics.summary import requests_frame, summarize
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import keepalive_figure
-from sim.simulation.build import build_catalog
+from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
 
 @dataclass

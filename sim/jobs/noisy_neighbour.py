@@ -23,10 +23,9 @@ from sim.metrics.summary import requests_frame, summarize
 from sim.records import ALL, BACKGROUND, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
-from sim.simulation.build import build_catalog, setup_serves_background
+from sim.simulation.build import build_catalog, build_workload, setup_serves_background
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
 
 @dataclass

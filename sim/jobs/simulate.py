@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.analysis.signals import check_config, signals_table
 from sim.jobs import job
-from sim.metrics.events import ledger_frame
+from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import stability_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -22,15 +22,15 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
     res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
-    res.tables.update(setup_tables(runs))
+    res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary)
     res.tables["replicas"] = ledger_frame(runs)
     res.tables.update(pipeline_tables(runs, summary, requests))
-    events = [(r.extra["events"], r.setup) for r in runs if r.extra.get("events") is not None]
-    if events:
-        res.tables["events"] = pd.concat([e.frame(s) for e, s in events], ignore_index=True)
+    events = events_frame(runs)
+    if len(events):
+        res.tables["events"] = events
     res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],
                                        "wall_s": [round(time.perf_counter() - t0, 3)]})
     if out_dir is not None:

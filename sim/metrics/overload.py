@@ -27,8 +27,8 @@ from collections import Counter
 import numpy as np
 
 from sim.metrics.invariants import offered_mask
-from sim.records import COMPLETED, FAILED, REJECTED
 from sim.metrics.steady import steady_rates
+from sim.records import COMPLETED, FAILED, REJECTED
 
 TURNED_AWAY_SHARE = 0.01
 BACKLOG_SHARE = 0.05

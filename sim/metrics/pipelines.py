@@ -10,10 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-def _pct(x, q):
-    x = np.asarray(x, float)
-    x = x[~np.isnan(x)]
-    return float(np.percentile(x, q)) if x.size else float("nan")
+from sim.metrics.quantiles import percentile
 
 
 def pipeline_summary(pipes: pd.DataFrame, summary: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -27,14 +24,14 @@ def pipeline_summary(pipes: pd.DataFrame, summary: pd.DataFrame | None = None) -
         r = {"setup": setup, "pipeline": name, "tenant": tenant, "requests": len(g),
              "completed": int(done.sum()), "rejected": int((g["outcome"] == "rejected").sum()),
              "failed": int((g["outcome"] == "failed").sum()),
-             "e2e_p50_s": _pct(e2e, 50), "e2e_p90_s": _pct(e2e, 90), "e2e_p99_s": _pct(e2e, 99),
+             "e2e_p50_s": percentile(e2e, 50), "e2e_p90_s": percentile(e2e, 90), "e2e_p99_s": percentile(e2e, 99),
              "e2e_mean_s": float(np.nanmean(e2e)) if done.any() else float("nan"),
-             "final_ttft_p50_s": _pct(g["final_ttft_s"], 50),
-             "final_ttft_p99_s": _pct(g["final_ttft_s"], 99),
+             "final_ttft_p50_s": percentile(g["final_ttft_s"], 50),
+             "final_ttft_p99_s": percentile(g["final_ttft_s"], 99),
              "cold_starts": int(g["cold_starts"].sum()),
              "cold_hit_fraction": float((g["cold_starts"] > 0).mean()) if len(g) else float("nan"),
              "cold_wait_critical_mean_s": float(g["cold_wait_critical_s"][done].mean()) if done.any() else float("nan"),
-             "cold_wait_critical_p99_s": _pct(g["cold_wait_critical_s"], 99),
+             "cold_wait_critical_p99_s": percentile(g["cold_wait_critical_s"], 99),
              "cold_wait_critical_max_s": float(g["cold_wait_critical_s"].max()) if done.any() else float("nan")}
         if summary is not None:
             s = summary[(summary["setup"] == setup) & (summary["tenant"] == tenant)]
@@ -55,11 +52,11 @@ def stage_summary(requests: pd.DataFrame) -> pd.DataFrame:
         rows.append({"setup": setup, "pipeline": name, "stage": stage,
                      "model": str(g["model"].iloc[0]), "requests": len(g),
                      "completed": int(done.sum()),
-                     "ttft_p50_s": _pct(g["ttft_s"][done], 50), "ttft_p99_s": _pct(g["ttft_s"][done], 99),
-                     "latency_p50_s": _pct(g["e2e_s"][done], 50),
-                     "latency_p99_s": _pct(g["e2e_s"][done], 99),
+                     "ttft_p50_s": percentile(g["ttft_s"][done], 50), "ttft_p99_s": percentile(g["ttft_s"][done], 99),
+                     "latency_p50_s": percentile(g["e2e_s"][done], 50),
+                     "latency_p99_s": percentile(g["e2e_s"][done], 99),
                      "cold_starts": int((g["cold_start_wait_s"] > 0).sum()),
-                     "cold_start_wait_p99_s": _pct(g["cold_start_wait_s"][g["cold_start_wait_s"] > 0], 99)})
+                     "cold_start_wait_p99_s": percentile(g["cold_start_wait_s"][g["cold_start_wait_s"] > 0], 99)})
     return pd.DataFrame(rows)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
+from sim.metrics.quantiles import percentile
 from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, REJECTED
-
 
 SUMMARY_COLUMNS = [
     "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
@@ -72,11 +72,6 @@ def requests_frame(workload, run) -> pd.DataFrame:
     return df
 
 
-def _pct(x: np.ndarray, q: float) -> float:
-    x = x[~np.isnan(x)]
-    return float(np.percentile(x, q)) if x.size else float("nan")
-
-
 def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     outcome = df_cols["outcome"][sel]
     done = outcome == COMPLETED
@@ -97,13 +92,13 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
         "completed": int(done.sum()),
         "rejected": int(np.count_nonzero(outcome == REJECTED)),
         "failed": int(np.count_nonzero(outcome == FAILED)),
-        "ttft_p50_s": _pct(ttft, 50), "ttft_p90_s": _pct(ttft, 90), "ttft_p99_s": _pct(ttft, 99),
-        "ttft_p999_s": _pct(ttft, 99.9),
+        "ttft_p50_s": percentile(ttft, 50), "ttft_p90_s": percentile(ttft, 90), "ttft_p99_s": percentile(ttft, 99),
+        "ttft_p999_s": percentile(ttft, 99.9),
         "ttft_mean_s": float(ttft.mean()) if ttft.size else float("nan"),
-        "tpot_p50_s": _pct(tpot, 50), "tpot_p99_s": _pct(tpot, 99),
-        "e2e_p50_s": _pct(e2e, 50), "e2e_p99_s": _pct(e2e, 99),
+        "tpot_p50_s": percentile(tpot, 50), "tpot_p99_s": percentile(tpot, 99),
+        "e2e_p50_s": percentile(e2e, 50), "e2e_p99_s": percentile(e2e, 99),
         "cold_starts": int(np.count_nonzero(cold > 0)),
-        "cold_start_wait_p99_s": _pct(cold[cold > 0], 99) if (cold > 0).any() else 0.0,
+        "cold_start_wait_p99_s": percentile(cold[cold > 0], 99) if (cold > 0).any() else 0.0,
         "input_tokens": in_tok, "output_tokens": out_tok,
         "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
         "slo_ttft_s": slo if slo is not None else float("nan"),

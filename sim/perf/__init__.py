@@ -126,12 +126,6 @@ class RooflinePerf:
         self.kv_capacity_tokens = max(cap, 0) if not m.prefill_only else max(cap, 1 << 30)
         self.kv_tokens_fit = max(cap, 0)  # what the memory holds (the build layer checks it)
 
-    def weight_bytes_read(self, tokens: float) -> float:
-        if self._expert_bytes == 0.0:
-            return self._dense_bytes
-        touched = 1.0 - self._expert_miss ** max(tokens, 1.0)
-        return self._dense_bytes + self._expert_bytes * touched
-
     def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
                   attn_pairs: float) -> float:
         tokens = decode_seqs + prefill_tokens

@@ -59,6 +59,19 @@ class RunContext:
     # the models each tenant calls (a pipeline tenant: its stages'), by tenant name
     tenant_models: dict[str, list[str]] = field(default_factory=dict)
 
+    # ending a request: write its outcome once, then tell the run (closed loops, pipelines)
+    def complete(self, req: Request, tier_code: int, now: float) -> None:
+        self.log.complete(req, tier_code)
+        self.on_end(req, now)
+
+    def reject(self, req: Request, reason: str, tier_code: int) -> None:
+        self.log.reject(req.id, reason, tier_code)
+        self.on_end(req, self.env.now)
+
+    def fail(self, req: Request, reason: str, tier_code: int, now: float) -> None:
+        self.log.fail(req.id, reason, tier_code)
+        self.on_end(req, now)
+
     def new_replica_id(self) -> int:
         self.next_replica_id += 1
         return self.next_replica_id - 1

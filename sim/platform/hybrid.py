@@ -35,15 +35,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
-
 from sim.engine import Request
-from sim.records import COMPLETED
-from sim.platform.dedicated.burst import WaitEstimator
 from sim.platform.dedicated import DedicatedSetup
-from sim.platform.spillover import SpilloverPolicy
+from sim.platform.dedicated.burst import WaitEstimator
 from sim.platform.serverless import ServerlessPlatform
+from sim.platform.spillover import SpilloverPolicy
+from sim.records import EventLog
 from sim.rng import stream
 
 DEDICATED, SERVERLESS = "dedicated", "serverless"
@@ -192,15 +189,13 @@ class HybridSetup:
             row = self.shadows[req.id - self.n_log]
             row[3], row[4], row[5] = req.t_first, req.t_done, "completed"
             return
-        self.ctx.log.complete(req, self.tier_code)
-        self.ctx.on_end(req, now)
+        self.ctx.complete(req, self.tier_code, now)
 
     def _sl_reject(self, req: Request, reason: str) -> None:
         if req.id >= self.n_log:
             self.shadows[req.id - self.n_log][5] = f"rejected:{reason}"
             return
-        self.ctx.log.reject(req.id, reason, self.tier_code)
-        self.ctx.on_end(req, self.ctx.env.now)
+        self.ctx.reject(req, reason, self.tier_code)
 
     def _sl_cold(self, req: Request, wait_s: float, storage_tier: str) -> None:
         if req.id >= self.n_log:
@@ -215,49 +210,20 @@ class HybridSetup:
         if self.serverless is not None:
             self.serverless.close(t_end)
 
-    def shadow_table(self) -> pd.DataFrame:
-        """Per tenant: mirrored requests, how they ended on the serverless pool, their TTFT
-        there against the TTFT the same requests got where they were served."""
-        cols = ["tenant", "shadows", "completed", "rejected", "unfinished", "cold_starts",
-                "shadow_ttft_p50_s", "shadow_ttft_p99_s", "served_ttft_p50_s", "served_ttft_p99_s"]
-        log = self.ctx.log
-        rows = []
-        by_tenant: dict[int, list] = {}
-        for r in self.shadows:
-            by_tenant.setdefault(r[1], []).append(r)
-        names = self.ctx.tenant_names
-
-        def pct(x, q):
-            x = np.asarray(x, float)
-            x = x[~np.isnan(x)]
-            return float(np.percentile(x, q)) if x.size else math.nan
-
-        for ti in sorted(by_tenant):
-            rs = by_tenant[ti]
-            done = [r for r in rs if r[5] == "completed"]
-            shadow = [r[3] - r[2] for r in done]
-            ids = np.array([r[0] for r in done], np.int64)
-            ok = log.outcome[ids] == COMPLETED if ids.size else np.zeros(0, bool)
-            served = (log.first_s[ids] - log.arrival_s[ids])[ok] if ids.size else []
-            rows.append({
-                "tenant": names[ti] if ti < len(names) else str(ti), "shadows": len(rs),
-                "completed": len(done),
-                "rejected": sum(1 for r in rs if r[5].startswith("rejected")),
-                "unfinished": sum(1 for r in rs if r[5] == "pending"),
-                "cold_starts": sum(1 for r in rs if r[6] > 0),
-                "shadow_ttft_p50_s": pct(shadow, 50), "shadow_ttft_p99_s": pct(shadow, 99),
-                "served_ttft_p50_s": pct(served, 50), "served_ttft_p99_s": pct(served, 99),
-            })
-        return pd.DataFrame(rows, columns=cols)
-
     def extra(self) -> dict:
         out: dict = {"tables": {}}
+        events = EventLog()
         if self.serverless is not None:
             out.update(self.serverless.extra())
+            events.extend(out["events"])
             out["tables"] = {}
         if self.dedicated is not None:
-            out["tables"].update(self.dedicated.extra().get("tables", {}))
+            ded = self.dedicated.extra()
+            out["tables"].update(ded["tables"])
+            events.extend(ded["events"])
+        out["events"] = events
         if self.shadow_fraction > 0:
-            out["tables"]["shadow"] = self.shadow_table()
+            # [original id, tenant, arrival, first token, done, outcome, cold wait] per copy
+            out["shadows"] = self.shadows
         out["spilled"] = self.spill_count
         return out

@@ -24,7 +24,6 @@ class ModelPool:
         self.model = model
         self.deployment = dep
         self.perf = perf
-        self.router_kind = router
         self.router = ROUTERS[router]() if router in ROUTERS else None
         self.max_queue = max_queue
         self.tier = tier

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.breakeven import X, Y, BreakevenResult
+from sim.analysis.breakeven import BreakevenResult, X, Y
 from sim.records import ALL
 from sim.report.sweep import cost_vs_x
 

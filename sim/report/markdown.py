@@ -27,17 +27,13 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join(out) + "\n"
 
 
-def _enum(v) -> str:
-    return v.value if hasattr(v, "value") else str(v)
-
-
 def run_report(res, cfg) -> str:
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
     if notes.get("question"):
         parts.append(f"**Question.** {notes['question']}\n")
     parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
-                 f"engine `{_enum(OmegaConf.select(cfg, 'engine'))}`, "
+                 f"engine `{OmegaConf.select(cfg, 'engine')}`, "
                  f"setups {list(cfg.setups)}.\n")
     if len(res.summary):
         keep = [c for c in ("setup", "tenant", "replications", "requests", "completed",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_outputs
+from sim.metrics.shadow import shadow_table
 from sim.metrics.summary import requests_frame, summarize
 from sim.simulation.simulate import simulate_setups
 
@@ -43,9 +44,14 @@ def run_frames(cfg, progress: bool = False):
     return frames(cfg, workload, runs, catalog)
 
 
-def setup_tables(runs) -> dict:
-    """Tables a setup reports through ``extra()["tables"]``, named ``<setup>_<table>``."""
-    return {f"{r.setup}_{k}": t for r in runs for k, t in r.extra.get("tables", {}).items()}
+def setup_tables(runs, workload) -> dict:
+    """Tables a setup reports through ``extra()["tables"]``, named ``<setup>_<table>``, and the
+    hybrid's shadow traffic (``<setup>_shadow``)."""
+    out = {f"{r.setup}_{k}": t for r in runs for k, t in r.extra.get("tables", {}).items()}
+    for r in runs:
+        if "shadows" in r.extra:
+            out[f"{r.setup}_shadow"] = shadow_table(r.extra["shadows"], r.log, workload.tenants)
+    return out
 
 
 def pipeline_tables(runs, summary, requests) -> dict:

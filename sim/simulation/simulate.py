@@ -16,7 +16,13 @@ from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
 from sim.platform.base import RunContext
 from sim.records import PENDING, RequestLog, SetupRun
-from sim.simulation.build import Built, build, make_setup, run_setups, setup_serves_background
+from sim.simulation.build import (
+    Built,
+    build,
+    make_setup,
+    run_setups,
+    setup_serves_background,
+)
 from sim.simulation.progress import progress_printer
 from sim.workload import Workload, generate_workload
 

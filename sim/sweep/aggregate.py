@@ -160,8 +160,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
 
 def write_sweep(sweep_dir, since: float | None = None, command: str | None = None) -> SweepJobs:
     """Aggregate a sweep folder and write its summary.csv, summary.md, jobs.csv, report.md."""
-    from sim.report.sweep import sweep_figures, sweep_markdown
     from sim.io import atomic_write, write_frame_csv
+    from sim.report.sweep import sweep_figures, sweep_markdown
 
     sweep_dir = Path(sweep_dir)
     sj = collect(sweep_dir, since)

@@ -7,11 +7,21 @@ import math
 
 import numpy as np
 
-from sim.jobs.claims.registry import FAILS, HOLDS, NOT_SIMULATED, ClaimContext, Verdict, _in, _prices, _usd, claim
-from sim.records import ALL
 from sim.analysis.breakeven import run_breakeven
 from sim.analysis.capacity import measure_capacity
 from sim.analysis.curves import interp_loglog
+from sim.jobs.claims.registry import (
+    FAILS,
+    HOLDS,
+    NOT_SIMULATED,
+    ClaimContext,
+    Verdict,
+    _in,
+    _prices,
+    _usd,
+    claim,
+)
+from sim.records import ALL
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-
-from sim.jobs.claims.registry import FAILS, HOLDS, NOT_SIMULATED, Verdict, claim
 from sim.analysis.capacity import measure_capacity
+from sim.jobs.claims.registry import FAILS, HOLDS, NOT_SIMULATED, Verdict, claim
 from sim.simulation.simulate import simulate_setups
 
 

@@ -7,10 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.jobs.claims.registry import FAILS, HOLDS, NOT_SIMULATED, ClaimContext, Verdict, _in, claim
+from sim.analysis.cold_chain import cold_chain
+from sim.jobs.claims.registry import (
+    FAILS,
+    HOLDS,
+    NOT_SIMULATED,
+    ClaimContext,
+    Verdict,
+    _in,
+    claim,
+)
 from sim.records import ALL, BACKGROUND, COMPLETED
 from sim.report.figures import format_seconds
-from sim.analysis.cold_chain import cold_chain
 from sim.simulation.build import build_catalog
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups

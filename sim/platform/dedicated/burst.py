@@ -164,7 +164,6 @@ class BurstPool:
         self.check_interval_s = check_interval_s
         self.replicas: list[BurstReplica] = []
         self.by_rid: dict[int, BurstReplica] = {}
-        self.last_wait_s = 0.0
         self.turned_away = 0  # requests rejected since the last look (set by the setup)
         self.env.process(self._control())
 
@@ -184,7 +183,6 @@ class BurstPool:
             wait = math.inf
             self.turned_away = 0
         rate = self.estimator.rate(now)
-        self.last_wait_s = wait
         n_serving = sum(1 for r in pool.replicas if r.accepting)
         self.policy.observe(wait, rate, n_serving)
         region = self.policy.scale_up(now, wait, self._count(LOCAL), self._count(REMOTE))
@@ -226,8 +224,7 @@ class BurstPool:
             for req in rep.queue.drop_all():
                 reason = self.pool.route(req)
                 if reason is not None:
-                    self.ctx.log.reject(req.id, reason, self.pool.tier_code)
-                    self.ctx.on_end(req, now)
+                    self.ctx.reject(req, reason, self.pool.tier_code)
         if rep.n_running == 0:
             self._stop(b, now)
 

@@ -24,12 +24,17 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from sim.engine import Request
-from sim.records import UsageRow
 from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
 from sim.platform.dedicated.burst import BurstPolicy, BurstPool, WaitEstimator
-from sim.platform.dedicated.failures import FailureDriver, FailurePlan, RetryPolicy, availability
+from sim.platform.dedicated.failures import (
+    FailureDriver,
+    FailurePlan,
+    RetryPolicy,
+    availability,
+)
 from sim.platform.pool import ModelPool
+from sim.records import EventLog, UsageRow
 
 
 class Slot:
@@ -65,6 +70,7 @@ class DedicatedSetup:
         hybrid setup serves only its dedicated-tier models here)."""
         self.ctx = ctx
         self.on_complete = on_complete
+        self.events = EventLog()  # failures and recoveries
         dc = cfg.dedicated
         named = dict(models) if isinstance(models, Mapping) else dict(enumerate(models))
         models = list(named.values())
@@ -144,19 +150,16 @@ class DedicatedSetup:
         slot.past_busy_s += rep.busy_s
         slot.failures += 1
         slot.down.append([now, math.inf])
+        self.events.add(now, "fail", slot.pool.model, slot.index)
         pool = slot.pool
         interrupted = rep.abort()
         if rep.queue is not pool.central:  # its own queue never started: route again
             for req in rep.queue.drop_all():
                 self._reroute(pool, req, now)
-        log = self.ctx.log
         for req in reversed(interrupted):  # reversed + push_front keeps their order
             req.attempts += 1
             if not self.retry.retry(req.attempts):
-                log.attempts[req.id] = min(req.attempts, 127)
-                log.fail(req.id, "replica_failure", pool.tier_code)
-                self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
-                self.ctx.on_end(req, now)
+                self._give_up(pool, req, "replica_failure", now)
                 continue
             self._retried[pool.model] = self._retried.get(pool.model, 0) + 1
             req.t_admit = req.t_first = req.t_done = -1.0
@@ -172,12 +175,16 @@ class DedicatedSetup:
     def _reroute(self, pool: ModelPool, req: Request, now: float) -> None:
         reason = pool.route(req)
         if reason is not None:
-            self.ctx.log.attempts[req.id] = min(req.attempts, 127)
-            self.ctx.log.fail(req.id, f"retry_{reason}", pool.tier_code)
-            self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
-            self.ctx.on_end(req, now)
+            self._give_up(pool, req, f"retry_{reason}", now)
+
+    def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float) -> None:
+        """End an interrupted request as failed, with the tries it had."""
+        self.ctx.log.attempts[req.id] = min(req.attempts, 127)
+        self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
+        self.ctx.fail(req, reason, pool.tier_code, now)
 
     def _recover(self, slot: Slot, now: float) -> None:
+        self.events.add(now, "recover", slot.pool.model, slot.index)
         slot.down[-1][1] = now
         slot.rep = slot.pool.add_replica(slot.row)
 
@@ -197,8 +204,7 @@ class DedicatedSetup:
         pool = self.pools[req.model]
         if self.burst and reason != "exceeds_kv_capacity":
             self.burst[req.model].turned_away += 1
-        self.ctx.log.reject(req.id, reason, pool.tier_code)
-        self.ctx.on_end(req, self.ctx.env.now)
+        self.ctx.reject(req, reason, pool.tier_code)
 
     def serves(self, model: int) -> bool:
         return model in self.pools
@@ -219,8 +225,7 @@ class DedicatedSetup:
     def _done(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
             self.on_complete(req, now)
-        self.ctx.log.complete(req, self.pools[req.model].tier_code)
-        self.ctx.on_end(req, now)
+        self.ctx.complete(req, self.pools[req.model].tier_code, now)
 
     def _done_burst(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
@@ -229,8 +234,7 @@ class DedicatedSetup:
         bp.estimator.record(now)
         b = bp.by_rid.get(req.replica)
         if b is None:
-            self.ctx.log.complete(req, self.pools[req.model].tier_code)
-            self.ctx.on_end(req, now)
+            self.ctx.complete(req, self.pools[req.model].tier_code, now)
             return
         b.served += 1
         rtt = b.rtt_s
@@ -241,8 +245,7 @@ class DedicatedSetup:
             self.ctx.env.timeout(rtt).callbacks.append(
                 lambda ev, req=req, t=now + rtt: self.ctx.on_end(req, t))
         else:
-            self.ctx.log.complete(req, self.burst_code)
-            self.ctx.on_end(req, now)
+            self.ctx.complete(req, self.burst_code, now)
 
     # ------------------------------------------------------------------------- the end
     def close(self, t_end: float) -> None:
@@ -298,4 +301,4 @@ class DedicatedSetup:
             tables["burst_replicas"] = pd.DataFrame(burst, columns=[
                 "model", "replica", "region", "provision_s", "warm_s", "drain_s", "stop_s",
                 "requests", "busy_s", "billed_s", "cost_usd"])
-        return {"tables": tables}
+        return {"tables": tables, "events": self.events}

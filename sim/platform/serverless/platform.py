@@ -47,6 +47,13 @@ from sim.platform.serverless.ratelimit import TenantLimiter
 from sim.platform.serverless.replicas import ReplicaLifecycle
 from sim.platform.serverless.state import LOADING, WARM, ModelState, Slot
 from sim.platform.storage import SharedBandwidth
+from sim.records import EventLog
+
+# platform decisions: the stats counter and the event kind each one is logged as
+EVENT_KINDS = {"scale_ups": "scale_up", "evictions": "evict", "keepalive_stops": "keepalive_stop",
+               "scale_in_stops": "scale_in", "prewarm_unloads": "prewarm_unload",
+               "prewarms": "prewarm", "nodes_provisioned": "provision_node",
+               "pipeline_prewarms": "pipeline_prewarm"}
 
 
 class ServerlessPlatform(ReplicaLifecycle):
@@ -116,8 +123,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.active: dict[int, ModelState] = {}  # models the autoscaler ticks over
         self.ticking = False
         self.retry_armed = False
-        self.stats = {"evictions": 0, "scale_ups": 0, "keepalive_stops": 0, "scale_in_stops": 0,
-                      "prewarm_unloads": 0, "prewarms": 0, "nodes_provisioned": 0}
+        self.stats = {k: 0 for k in EVENT_KINDS}
+        self.events = EventLog()
         for ms in self.models.values():
             for _ in range(ms.min):
                 if not self._place(ms, 0.0, warm_now=True):
@@ -127,6 +134,11 @@ class ServerlessPlatform(ReplicaLifecycle):
     # ================================================================== small helpers
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
         Timeout(self.env, max(delay, 0.0)).callbacks.append(lambda _ev: fn())
+
+    def _note(self, stat: str, now: float, model: str, replica: int = -1) -> None:
+        """Count a platform decision and log it as an event (``events.csv``)."""
+        self.stats[stat] += 1
+        self.events.add(now, EVENT_KINDS[stat], model, replica)
 
     def _limiter(self, tenant: int) -> TenantLimiter | None:
         if tenant in self.limiters:
@@ -203,12 +215,10 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.finish(req, now)
 
     def _log_finish(self, req: Request, now: float) -> None:
-        self.ctx.log.complete(req, self.tier_code)
-        self.ctx.on_end(req, now)
+        self.ctx.complete(req, self.tier_code, now)
 
     def _log_reject(self, req: Request, reason: str) -> None:
-        self.ctx.log.reject(req.id, reason, self.tier_code)
-        self.ctx.on_end(req, self.env.now)
+        self.ctx.reject(req, reason, self.tier_code)
 
     def _log_cold(self, req: Request, wait_s: float, storage_tier: str) -> None:
         self.ctx.log.cold(req.id, wait_s, storage_tier)
@@ -271,7 +281,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         for s in idle[:n]:
             if ms.queue.items:
                 break
-            self.stats["scale_in_stops"] += 1
+            self._note("scale_in_stops", now, ms.name, s.id)
             self._stop(s, now)
 
     def _scale_up(self, ms: ModelState, n: int, now: float) -> None:
@@ -314,7 +324,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             return False
         if not self._place(ms, self.env.now, prewarm=True):
             return False
-        self.stats["pipeline_prewarms"] = self.stats.get("pipeline_prewarms", 0) + 1
+        self._note("pipeline_prewarms", self.env.now, ms.name)
         return True
 
     # ================================================================== end of run
@@ -349,6 +359,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         return {
             "cold_starts": self.cold_starts(),
             "keepalive_windows": ka,  # each model's (pre-warm, keep-alive) at the end
+            "events": self.events,
             "stats": dict(self.stats, replicas=len(self.slots), nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,
                           idle_gpu_s=up - busy),

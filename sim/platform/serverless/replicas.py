@@ -41,7 +41,7 @@ class ReplicaLifecycle:
         for s in [s for s in ms.slots if s.state == WARM and s.rep.n_running == 0]:
             if ms.ready <= ms.min:
                 break
-            self.stats["prewarm_unloads"] += 1
+            self._note("prewarm_unloads", now, ms.name, s.id)
             self._stop(s, now)
         lead = ms.last_load_s if ms.last_load_s >= 0 else 0.0
         at = max(t_idle + pre - lead, now)
@@ -51,7 +51,7 @@ class ReplicaLifecycle:
         if ms.prewarm_gen != gen or ms.ready + ms.loading > 0 or ms.pending:
             return
         if self._place(ms, self.env.now, prewarm_until=until):
-            self.stats["prewarms"] += 1
+            self._note("prewarms", self.env.now, ms.name)
 
     def _replica_idle(self, rep, now: float) -> None:  # engine hook
         slot = self.slots[rep.rid]
@@ -78,7 +78,7 @@ class ReplicaLifecycle:
         ms = self.models[slot.model]
         if ms.queue.items or ms.ready <= ms.min:
             return
-        self.stats["keepalive_stops"] += 1
+        self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.id)
         self._stop(slot, self.env.now)
 
     # ================================================================== placement
@@ -97,9 +97,9 @@ class ReplicaLifecycle:
         if node is None:
             return False
         if provisioned:
-            self.stats["nodes_provisioned"] += 1
+            self._note("nodes_provisioned", now, ms.name)
         for v in victims:
-            self.stats["evictions"] += 1
+            self._note("evictions", now, self.models[self.slots[v].model].name, v)
             self._stop(self.slots[v], now)
         self._start(ms, node, now, prewarm_until, warm_now, prewarm)
         return True
@@ -125,7 +125,7 @@ class ReplicaLifecycle:
             slot.tier = "resident"
             self._warm(slot, now)
             return
-        self.stats["scale_ups"] += 1
+        self._note("scale_ups", now, ms.name, slot.id)
         st = stages(self.cfg, dep, tier, need_node=False, image_cached=node.image_cached,
                     bandwidth_gbps=self.tier_gbps[tier])
         self.loader.start(slot, ms, node, st, tier, prewarm_until is not None or prewarm, self._warm)
