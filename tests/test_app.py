@@ -2,14 +2,13 @@
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
+from helpers.cli import cli as _cli
 
 import sim
-from conftest import ROOT
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 
@@ -54,11 +53,6 @@ def test_same_seed_same_bytes(tmp_path):
     sim.run(["horizon_s=30", "seed=8"], output_dir=c)
     assert _digest(a) == _digest(b)
     assert _digest(a)["requests.parquet"] != _digest(c)["requests.parquet"]
-
-
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_cli_bad_model_is_one_clear_line(tmp_path):

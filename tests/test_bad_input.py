@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-
-from sim.__main__ import main
+from helpers.cli import assert_one_clear_line, cli, run_main
 
 RATE = "tenants.chat.arrival.rate_rps"
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
@@ -103,24 +102,6 @@ TRACE_CASES = [
 ]
 
 
-def run_main(args, tmp_path, monkeypatch, capsys):
-    """``python -m sim <args>`` in this process: (exit status, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sim", *args, f"hydra.run.dir={tmp_path / 'out'}",
-                                      "output.plots=false", "output.progress=false"])
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    with pytest.raises(SystemExit) as e:
-        main()
-    return e.value.code, capsys.readouterr().err
-
-
-def assert_one_clear_line(status, err, expected):
-    assert status == 2, err
-    assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ") and expected in lines[0], err
-
-
 @pytest.mark.parametrize("overrides,expected", [c[1:] for c in CONFIG_CASES],
                          ids=[c[0] for c in CONFIG_CASES])
 def test_bad_config_is_one_line_naming_the_key(overrides, expected, tmp_path, monkeypatch, capsys):
@@ -145,11 +126,6 @@ def test_missing_trace_file_names_the_key(tmp_path, monkeypatch, capsys):
                             f"tenants.chat.arrival.trace.path={tmp_path / 'nope.csv'}"],
                            tmp_path, monkeypatch, capsys)
     assert_one_clear_line(status, err, "config key 'tenants.chat.arrival.trace.path': trace file not found")
-
-
-def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.mark.parametrize("args,expected", [

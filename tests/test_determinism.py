@@ -17,6 +17,8 @@ import yaml
 import sim
 from sim.platform import SETUPS
 
+pytestmark = pytest.mark.slow  # subprocesses: sweeps, launchers, the notebook
+
 FILES = ("summary.csv", "requests.parquet", "replicas.csv")
 # every registered setup on bursty traffic, so cold starts, queueing, rejections and (for a
 # hybrid) spillover and shadow copies all occur

@@ -1,11 +1,11 @@
 """Every experiment composes and runs on a tiny horizon; every sweep it declares composes."""
 
 import pytest
+from helpers import ROOT
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import sim
-from conftest import ROOT
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 TINY = ["horizon_s=20", "drain_s=120", "output.plots=false"]

@@ -1,13 +1,14 @@
 """notebooks/report.ipynb executes on a tiny run folder and on a tiny sweep folder."""
 
 import json
-import os
 
 import pytest
 import yaml
+from helpers import ROOT
 
 import sim
-from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # subprocesses: sweeps, launchers, the notebook
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook test needs '.[test]' (nbformat)")
 nbclient = pytest.importorskip("nbclient", reason="the notebook test needs '.[test]' (nbclient)")

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 import sim
 from sim.metrics.invariants import offered_mask, violations
+from sim.platform import SETUPS
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups
-from sim.records import COMPLETED, FAILED, PENDING, REJECTED
-from sim.platform import SETUPS
 
 MODELS = ["llama31-8b", "qwen3-32b"]
 PIPELINES = "pipelines" in sim.compose([])  # compound pipelines (sim/pipeline.py)

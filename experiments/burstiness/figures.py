@@ -5,9 +5,9 @@
 Writes plots/burstiness.* (two panels sharing the CV axis).
 """
 
-from sim.report.figures import color, pyplot, save
-from sim.sweep.study import cli, rows_all
+from sim.report.style import color, pyplot, save
 from sim.report.sweep import axis_label, x_key
+from sim.sweep.study import cli, rows_all
 
 
 def main():

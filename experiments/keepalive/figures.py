@@ -6,9 +6,9 @@ Writes plots/keepalive.* (three panels; the dedicated setup, which has no timeou
 horizontal reference) and prints the table behind it.
 """
 
-from sim.report.figures import color, pyplot, save
-from sim.sweep.study import cli, rows_all
+from sim.report.style import color, pyplot, save
 from sim.report.sweep import axis_label, x_key
+from sim.sweep.study import cli, rows_all
 
 PANELS = [("cold_share", "requests that waited for a cold start (%)", False),
           # p90, not p99: the model starts cold, so the first burst's cold start (paid at

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.sweep.study import cli, first_crossing_up, rows_all
 from sim.analysis.curves import breakevens
-from sim.report.sweep import axis_label, cost_vs_x, metric_vs_x, x_key
 from sim.io import write_frame_csv
+from sim.report.sweep import axis_label, cost_vs_x, metric_vs_x, x_key
+from sim.sweep.study import cli, first_crossing_up, rows_all
 
 
 def main():

@@ -7,7 +7,7 @@ Writes plots/optimize.* (objective per trial, best so far) and prints the best t
 
 import numpy as np
 
-from sim.report.figures import pyplot, save
+from sim.report.style import pyplot, save
 from sim.sweep.study import cli
 
 

@@ -7,9 +7,9 @@ tenant's SLO dotted in its colour) and prints, per user tenant, the smallest poo
 holds its SLO.
 """
 
-from sim.report.figures import pyplot, save
-from sim.sweep.study import cli
+from sim.report.style import pyplot, save
 from sim.report.sweep import axis_label, x_key
+from sim.sweep.study import cli
 
 
 def main():

@@ -8,11 +8,11 @@ prices_breakeven.csv; the sweep's plots/cost_vs_x.* shows the cost curves per pr
 
 from pathlib import Path
 
-from sim.report.figures import color, pyplot, save
-from sim.sweep.study import cli
 from sim.analysis.curves import breakevens
-from sim.report.sweep import axis_label, x_key
 from sim.io import write_frame_csv
+from sim.report.style import color, pyplot, save
+from sim.report.sweep import axis_label, x_key
+from sim.sweep.study import cli
 
 
 def main():

@@ -34,7 +34,6 @@ class ReplicaBase:
         self.accepting = True
         self.alive = True
         self.busy_s = 0.0  # time with at least one sequence in the batch
-        self.iterations = 0
         self.tokens_out = 0
         self.completed = 0
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None

@@ -108,7 +108,6 @@ class FluidReplica(ReplicaBase):
         self._it += j
         self._t += dt
         self.busy_s += dt
-        self.iterations += j
         n = self._n_dec
         if n:
             g = n * j

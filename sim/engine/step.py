@@ -27,7 +27,7 @@ class StepReplica(ReplicaBase):
         self._kv = 0  # tokens held in the KV cache
         self._wake = None
         self._iter_end = -1.0  # end of the running iteration (< now when asleep)
-        self._proc = self.env.process(self._run())
+        self.env.process(self._run())
 
     def next_boundary(self) -> float:
         now = self.env.now
@@ -81,7 +81,6 @@ class StepReplica(ReplicaBase):
                 return
             now = env.now
             self.busy_s += now - t0
-            self.iterations += 1
             finished = []
             still = []
             for r in decoding:

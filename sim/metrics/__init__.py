@@ -1,1 +1,2 @@
-"""Per-request log, usage ledger, summaries."""
+"""Numbers from finished runs: summaries, billing, invariants, stability, steady-state rates,
+pipeline and shadow tables, the replica ledger and events as frames."""

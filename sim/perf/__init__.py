@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from sim.catalog import Gpu, Model
+from sim.config import DeploymentConfig as _D
 from sim.errors import InputError
 
 
@@ -35,17 +36,18 @@ class PerfModel(Protocol):
 
 @dataclass(frozen=True)
 class Deployment:
-    """A model served on ``tp`` GPUs of one class at one precision."""
+    """A model served on ``tp`` GPUs of one class at one precision (the defaults are the
+    config schema's, :class:`sim.config.DeploymentConfig`)."""
 
     model: Model
     gpu: Gpu
-    precision: str = "fp8"
-    kv_dtype: str = "bf16"
-    tp: int = 1
-    max_num_seqs: int = 256
-    max_batched_tokens: int = 8192
-    gpu_memory_utilization: float = 0.9
-    activation_reserve_gb: float = 2.0
+    precision: str = str(_D.precision)
+    kv_dtype: str = str(_D.kv_dtype)
+    tp: int = _D.tp
+    max_num_seqs: int = _D.max_num_seqs
+    max_batched_tokens: int = _D.max_batched_tokens
+    gpu_memory_utilization: float = _D.gpu_memory_utilization
+    activation_reserve_gb: float = _D.activation_reserve_gb
     pipeline: bool = False  # the tp GPUs are pipeline stages (layer ranges), not tensor shards
 
     @property

@@ -1,1 +1,1 @@
-"""Reports and figures from results on disk or in memory; never re-simulates."""
+"""What a reader sees: console tables, ``report.md``, figures, and the output files."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.records import COMPLETED, FAILED, Result
-from sim.report.figures import pyplot, save
+from sim.report.style import pyplot, save
 
 
 def _binned_p99(arrival: np.ndarray, ttft: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.figures import color, format_seconds, pyplot, save
+from sim.report.style import color, format_seconds, pyplot, save
 
 PHASES = [("queue", "#bdbdbd"), ("cold start", "#e7298a"), ("prefill", "#386cb0"),
           ("decode", "#66a61e"), ("tool", "#a6761d")]

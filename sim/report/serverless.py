@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.figures import color, save
+from sim.report.style import color, save
 
 STAGES = [("provision_s", "node provisioning", "#8c8c8c"), ("container_s", "container start", "#a6cee3"),
           ("weights_s", "weight load", "#1f78b4"), ("init_s", "engine init", "#fdbf6f")]

@@ -18,8 +18,8 @@ import pandas as pd
 
 from sim.analysis.curves import REFERENCE, breakevens, curves
 from sim.records import ALL
-from sim.report.figures import REFERENCE_COLOR, color, pyplot, save
 from sim.report.markdown import md_table
+from sim.report.style import REFERENCE_COLOR, color, pyplot, save
 
 LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]

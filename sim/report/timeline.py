@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.figures import color, pyplot, save
+from sim.report.style import color, pyplot, save
 
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
 

@@ -18,7 +18,7 @@ from sim.jobs.claims.registry import (
     claim,
 )
 from sim.records import ALL, BACKGROUND, COMPLETED
-from sim.report.figures import format_seconds
+from sim.report.style import format_seconds
 from sim.simulation.build import build_catalog
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups

@@ -58,7 +58,7 @@ class Slot:
 class DedicatedSetup:
     """Reserved replicas per model. Besides the :class:`~sim.platform.base.Setup` protocol it
     offers the pieces a composing setup (the hybrid) needs: :meth:`admit` and
-    :meth:`turn_away` (``submit`` is the two together), :meth:`serves`, :meth:`queue_state`
+    :meth:`turn_away` (``submit`` is the two together), :meth:`queue_state`
     and an ``on_complete(req, now)`` listener called at each completion."""
 
     name = "dedicated"
@@ -205,9 +205,6 @@ class DedicatedSetup:
         if self.burst and reason != "exceeds_kv_capacity":
             self.burst[req.model].turned_away += 1
         self.ctx.reject(req, reason, pool.tier_code)
-
-    def serves(self, model: int) -> bool:
-        return model in self.pools
 
     def queue_state(self, req: Request, now: float) -> tuple[int, bool, float]:
         """``(queued, saturated, head_wait_s)`` of ``req``'s model pool: requests waiting,

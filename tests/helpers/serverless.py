@@ -8,12 +8,12 @@ import simpy
 from omegaconf import open_dict
 
 import sim
-from sim.simulation.build import build
-from sim.simulation.build.setups import check_setup
 from sim.engine import Request
-from sim.records import RequestLog
 from sim.platform.base import RunContext
 from sim.platform.serverless import ServerlessPlatform
+from sim.records import RequestLog
+from sim.simulation.build import build
+from sim.simulation.build.setups import check_setup
 
 
 def compose(overrides=(), edit=None):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.simulation.simulate import simulate_setups
-from sim.records import COMPLETED, REJECTED
 from sim.metrics.overload import stability
+from sim.records import COMPLETED, REJECTED
+from sim.simulation.simulate import simulate_setups
 
 RATE = "tenants.chat.arrival.rate_rps"
 BASE = ["horizon_s=60", "drain_s=600", "output.plots=false"]

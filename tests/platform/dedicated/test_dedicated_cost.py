@@ -7,11 +7,11 @@ on-demand $3.95/GPU-hour, reserved $2.37/GPU-hour.
 import math
 
 import pytest
+from helpers.dedicated import MODEL, all_row, config, run, workload
+from helpers.engine import make_perf
 
-from conftest import make_perf
-from dedicated_helpers import MODEL, all_row, config, run, workload
-from sim.metrics.cost import CostBreakdown, check_invariants, row_components
 from sim.errors import InvariantError
+from sim.metrics.cost import CostBreakdown, check_invariants, row_components
 from sim.records import COMPLETED, UsageRow
 
 ON_DEMAND, RESERVED = 3.95, 2.37

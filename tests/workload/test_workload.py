@@ -10,15 +10,13 @@ import math
 
 import numpy as np
 import pytest
+from helpers import TRACES
 
 import sim
-from sim.simulation.build import build_catalog
 from sim.rng import stream
+from sim.simulation.build import build_catalog, build_workload
 from sim.workload import arrivals as arr
-from sim.simulation.build import build_workload
 from sim.workload.traces import load_trace, read_azure, read_mooncake
-
-from conftest import TRACES
 
 AZURE_CODE = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
 MOONCAKE = TRACES / "mooncake_fast25" / "conversation_trace.jsonl"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.errors import InputError
 from sim.analysis.signals import _recommend
+from sim.errors import InputError
 
 BASE = ["setups=[serverless,dedicated]", "horizon_s=300", "output.plots=false"]
 

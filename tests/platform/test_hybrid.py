@@ -6,22 +6,20 @@ import copy
 
 import numpy as np
 import pytest
+from helpers.timing import COLD_8B, prefill
+from helpers.timing import perf_of as perf
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.simulation.build import build_catalog
 from sim.errors import InputError
-from sim.simulation.frames import model_prices, setup_tables
-from sim.records import COMPLETED, PENDING
 from sim.metrics.summary import requests_frame, summarize
 from sim.platform.spillover import SpilloverPolicy
+from sim.records import COMPLETED
+from sim.simulation.build import build_catalog
+from sim.simulation.frames import model_prices, setup_tables
 from sim.simulation.simulate import simulate
 from sim.workload import Workload
 
-GB = 1e9
-W8B = 8.5 * GB  # llama31-8b FP8 weights (catalog, CAL §2)
-OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
-COLD_8B = 1.0 + W8B / OBJ + 25.0  # container (image cached) + weights + engine init (conf)
 M8, TWIN = "llama31-8b", "twin-8b"
 
 
@@ -55,17 +53,6 @@ def run(cfg, wl, setup="hybrid"):
     catalog = build_catalog(cfg)
     r = simulate(cfg, wl, setup)
     return r, summarize(wl, r, model_prices(catalog, wl.models))
-
-
-def perf(cfg, model=M8):
-    from sim.simulation.build import perf_factory
-
-    _, perf_for = perf_factory(cfg, build_catalog(cfg))
-    return perf_for(model, 1.0)
-
-
-def prefill(p, n):
-    return p.step_time(0, n, 0, n * (n + 1) / 2)
 
 
 def ttft(r):

@@ -5,20 +5,19 @@ endings with upstream failures, determinism, bad input, and experiment=compound.
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.timing import GB, OBJ, decode, prefill
+from helpers.timing import perf_of as perf
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.simulation.build import build_catalog
+from sim.analysis.cold_chain import first_pipeline_only
 from sim.config import PipelineConfig
 from sim.errors import InputError
-from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.metrics.summary import requests_frame
-from sim.analysis.cold_chain import first_pipeline_only
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
+from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.simulate import simulate
-from sim.simulation.build import build_workload
 
-GB = 1e9
-OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
 W_EMB = 0.67 * GB  # bge-large-en bf16 (catalog)
 W_8B = 8.5 * GB  # llama31-8b fp8 (catalog)
 FIXED = {"kind": "fixed"}
@@ -43,21 +42,6 @@ def run(cfg, setup, first_only=True):
         wl = first_pipeline_only(wl)
     r = simulate(cfg, wl, setup)
     return wl, r, r.pipelines.frame(setup), requests_frame(wl, r)
-
-
-def perf(cfg, model):
-    from sim.simulation.build import perf_factory
-
-    _, perf_for = perf_factory(cfg, build_catalog(cfg))
-    return perf_for(model, 1.0)
-
-
-def prefill(p, n):
-    return p.step_time(0, n, 0, n * (n + 1) / 2)
-
-
-def decode(p, n_in, n_out):
-    return sum(p.step_time(1, 0, n_in + j - 1, n_in + j) for j in range(1, n_out))
 
 
 def init(cfg, model):
@@ -325,8 +309,8 @@ def test_compound_experiment_reproduces_the_cold_chain_on_a_tiny_horizon(tmp_pat
     import runpy
     import sys
 
-    from conftest import ROOT
-    from test_figures import assert_figure
+    from helpers import ROOT
+    from helpers.figures import assert_figure
 
     out = tmp_path / "redrawn"
     argv = sys.argv

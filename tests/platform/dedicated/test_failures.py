@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers.dedicated import MODEL, all_row, config, run, workload
+from helpers.engine import make_perf
 
 import sim
-from conftest import make_perf
-from dedicated_helpers import MODEL, all_row, config, run, workload
-from sim.records import COMPLETED, FAILED
 from sim.platform.dedicated.failures import FailurePlan, RetryPolicy, availability
+from sim.records import COMPLETED, FAILED
 
 
 def test_availability_arithmetic_by_hand():

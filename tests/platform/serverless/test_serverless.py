@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.serverless import Harness, compose, twin_model
 
 import sim
-from serverless_util import Harness, compose, twin_model
-from sim.simulation.simulate import simulate_setups
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
+from sim.simulation.simulate import simulate_setups
 
 AZURE_CODE = "${traces:}/azure_llm_2023/AzureLLMInferenceTrace_code.csv"
 REASONS = {"rate_limit_rpm", "rate_limit_tpm", "rate_limit_concurrency", "exceeds_kv_capacity",
@@ -154,8 +154,7 @@ BG = ["background.synthetic.tenants=5", "background.synthetic.rate_rps=2",
 
 
 def test_background_leaves_user_requests_identical_and_is_marked():
-    from sim.simulation.build import build_catalog
-    from sim.simulation.build import build_workload
+    from sim.simulation.build import build_catalog, build_workload
 
     cat = build_catalog(sim.compose([]))
     plain = build_workload(sim.compose(["horizon_s=300"]))

@@ -7,14 +7,13 @@ import simpy
 from omegaconf import OmegaConf, open_dict
 
 import sim
-from sim.records import ALL
-from sim.simulation.build import build, build_catalog
-from sim.simulation.build.setups import check_setup
-from sim.simulation.frames import model_prices
-from sim.records import RequestLog
 from sim.metrics.summary import summarize
 from sim.platform.base import RunContext
 from sim.platform.dedicated import DedicatedSetup
+from sim.records import ALL, RequestLog
+from sim.simulation.build import build, build_catalog
+from sim.simulation.build.setups import check_setup
+from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
 from sim.workload import Workload
 

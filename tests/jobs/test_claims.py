@@ -4,9 +4,9 @@ verdict follows the prices it is given; the registry takes a new claim as one fu
 import pytest
 
 import sim
+from sim.errors import InputError
 from sim.jobs.claims import run_claims
 from sim.jobs.claims.registry import CLAIMS, FAILS, HOLDS, NOT_SIMULATED, Verdict, claim
-from sim.errors import InputError
 
 QUICK = ["experiment=claims", "claims.quick=true"]
 

@@ -15,7 +15,14 @@ server-scenario rows are predictions of rows the fit never saw.
 
 import pytest
 
-from sim.analysis.calibration import _load, calibration_table, concurrency, engine_speed, load_rows, offline
+from sim.analysis.calibration import (
+    _load,
+    calibration_table,
+    concurrency,
+    engine_speed,
+    load_rows,
+    offline,
+)
 
 
 @pytest.fixture(scope="module")

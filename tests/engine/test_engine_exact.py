@@ -1,8 +1,7 @@
 """Exact times on tiny scenarios, computed by hand from the performance model."""
 
 import pytest
-
-from conftest import make_perf, run_requests
+from helpers.engine import make_perf, run_requests
 
 ENGINES = ["fluid", "step"]
 

@@ -2,23 +2,10 @@
 bandwidths in conf) and the performance model."""
 
 import pytest
-
-from serverless_util import Harness, compose, like_8b, twin_model
+from helpers.serverless import Harness, compose, like_8b, twin_model
+from helpers.timing import DRAM, GB, NVME, OBJ, W8B, decode, prefill
 
 ENGINES = ["fluid", "step"]
-GB = 1e9
-W8B = 8.5 * GB  # llama31-8b FP8 weights (catalog, CAL §2)
-OBJ = 6.0 * GB  # object storage, optimized loader (CAL §4, conf default)
-DRAM = 52.0 * GB  # host DRAM, optimized (CAL §4)
-NVME = 22.0 * GB
-
-
-def prefill(perf, n):
-    return perf.step_time(0, n, 0, n * (n + 1) / 2)
-
-
-def decode(perf, n_in, n_out):
-    return sum(perf.step_time(1, 0, n_in + j - 1, n_in + j) for j in range(1, n_out))
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -166,12 +153,12 @@ def test_platform_serves_a_subset_of_models_with_its_own_callbacks():
     through the embedder's callbacks (each exactly once)."""
     import simpy
 
-    from sim.simulation.build import build
     from sim.engine import Request
     from sim.errors import InvariantError
-    from sim.records import RequestLog
     from sim.platform.base import RunContext
     from sim.platform.serverless import ServerlessPlatform
+    from sim.records import RequestLog
+    from sim.simulation.build import build
 
     built = build(compose(["serverless.max_wait_s=5"]), workload=False)
     env = simpy.Environment()

@@ -3,9 +3,9 @@
 import pytest
 
 import sim
+from sim.platform.coldstart import stages
 from sim.simulation.build import build_catalog
 from sim.simulation.build.models import check_deployment as deployment
-from sim.platform.coldstart import stages
 
 
 def test_weight_load_matches_published_loader_times():

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import sim
-from sim.metrics.cost import attribute_cost
 from sim.errors import InvariantError
+from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_run, violations
+from sim.platform import SETUPS
+from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.simulation.frames import frames, model_prices
 from sim.simulation.simulate import simulate_setups
-from sim.records import COMPLETED, FAILED, PENDING, REJECTED
-from sim.platform import SETUPS
 
 BASE = ["horizon_s=60", "drain_s=120", "tenants.chat.arrival.rate_rps=3", "output.plots=false"]
 

@@ -4,13 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from helpers.dedicated import MODEL, all_row, config, live, run, workload
 
 import sim
-from dedicated_helpers import MODEL, all_row, config, live, run, workload
-from sim.engine import Request
-from sim.records import COMPLETED
-from sim.platform.dedicated.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
 from sim.app import execute
+from sim.engine import Request
+from sim.platform.dedicated.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
+from sim.records import COMPLETED
 
 BURST_PRICE = 3.95 * 1.25  # H100 on-demand x the default premium
 # need_node + image pull + container + 8.5 GB at 6 GB/s + engine init (CAL §4 defaults)

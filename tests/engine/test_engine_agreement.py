@@ -10,7 +10,6 @@ p99 estimates from 120 tail samples each.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import sim

@@ -3,7 +3,13 @@
 import pytest
 
 from sim.platform.serverless.autoscaler import Autoscaler, WindowedSignal
-from sim.platform.serverless.eviction import IdleReplica, LruEviction, NodeView, NoEviction, choose_node
+from sim.platform.serverless.eviction import (
+    IdleReplica,
+    LruEviction,
+    NodeView,
+    NoEviction,
+    choose_node,
+)
 from sim.platform.serverless.interference import InterferedPerf
 from sim.platform.serverless.keepalive import FixedKeepAlive, HybridHistogramKeepAlive
 from sim.platform.serverless.ratelimit import TenantLimiter, TokenBucket

@@ -1,15 +1,13 @@
 """Sweeps end to end: multirun, the sweep-root table, resuming, failures, the objective."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from helpers.cli import cli
 
 import sim
 from sim.analysis.curves import breakevens, crossings
@@ -18,11 +16,6 @@ from sim.sweep.objective import objective_value
 from sim.sweep.resume import config_digest
 
 RATE = "tenants.chat.arrival.rate_rps"
-
-
-def cli(*args, cwd, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # subprocesses: sweeps, launchers, the notebook
+
 RATE = "tenants.chat.arrival.rate_rps"
 # no usage report, no auth token written to the home folder, no dashboard
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}

@@ -8,26 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import ROOT
+from helpers.figures import assert_figure
 
 import sim
-from conftest import ROOT
 from sim.report.figures import figures_from_dir, ttft_cdf
 from sim.report.timeline import pack_lanes, pick_tenant, timeline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def assert_figure(path: Path):
-    data = path.read_bytes()
-    if path.suffix == ".png":
-        assert data.startswith(PNG_MAGIC)
-        import matplotlib.image as mpimg
-
-        img = mpimg.imread(path)
-        assert img.shape[0] > 200 and img.shape[1] > 300
-        assert float(np.std(img[..., :3])) > 0.01  # not a blank canvas
-    else:
-        assert b"<svg" in data[:2000] and len(data) > 5000
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,51 @@
+"""How every figure looks: one colour per setup, the file-only matplotlib backend,
+reproducible SVGs, and how figures are saved (``plots/<stem>.png`` and ``.svg``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# one colour per setup wherever it appears (colour-blind safe "Dark2" hues); a setup not
+# listed gets the grey
+SETUP_COLORS = {"serverless": "#d95f02", "dedicated": "#1b9e77", "hybrid": "#7570b3"}
+OTHER_COLOR = "#666666"
+REFERENCE_COLOR = "#444444"
+
+
+
+def color(setup: str) -> str:
+    """A setup's colour; a variant labelled ``<setup>/<variant>`` takes its setup's."""
+    s = str(setup)
+    return SETUP_COLORS.get(s) or SETUP_COLORS.get(s.split("/")[0], OTHER_COLOR)
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only backend, with reproducible SVG ids."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "servesim"
+    plt.rcParams["axes.spines.top"] = False
+    plt.rcParams["axes.spines.right"] = False
+    return plt
+
+
+def save(fig, out_dir: Path, stem: str) -> list[str]:
+    """Write ``plots/<stem>.png`` and ``.svg``; return their paths relative to ``out_dir``."""
+    plt = pyplot()
+    out_dir = Path(out_dir)
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    files = []
+    for ext in ("png", "svg"):
+        p = out_dir / "plots" / f"{stem}.{ext}"
+        fig.savefig(p, dpi=150, bbox_inches="tight",
+                    metadata={"Date": None} if ext == "svg" else None)
+        files.append(f"plots/{stem}.{ext}")
+    plt.close(fig)
+    return files
+
+
+def format_seconds(v: float) -> str:
+    return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"

@@ -1,0 +1,35 @@
+"""Names vulture cannot see used: functions registered by decorator (jobs, claims), Hydra
+callbacks, config fields and enum members read by OmegaConf, and helpers the experiment
+scripts, the notebook and the tests call."""
+
+# ruff: noqa
+from sim.config.catalog import ModelKind
+from sim.config.dedicated import PriceMode, RouterKind
+from sim.config.deployments import KvDtype, Precision
+from sim.config.serverless import Loader, PreloadTier
+from sim.config.workload import DuplicatePolicy, TraceFormat
+from sim.platform.serverless.autoscaler import Autoscaler
+from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
+from sim.report import figures
+from sim.sweep import aggregate, study
+
+# enum members chosen in config files
+ModelKind.embedding, ModelKind.reranker
+RouterKind.jsq, RouterKind.round_robin
+PriceMode.on_demand
+Precision.fp16, Precision.fp4, KvDtype.fp16
+Loader.stock, PreloadTier.local_nvme, PreloadTier.host_dram
+TraceFormat.mooncake, DuplicatePolicy.error, DuplicatePolicy.spread
+# config fields read through OmegaConf (by name, from YAML and the command line)
+_.slo_max, _.source
+# jobs and claims: registered by their decorators
+_.breakeven_job, _.burst_job, _.calibration_job, _.claims_job, _.cold_start_job
+_.compound_job, _.failures_job, _.keepalive_job, _.noisy_neighbour_job, _.simulate_job
+_._breakeven_utilisation, _._worked_u_star, _._llama70b_cost, _._crossover_volume
+_._h100_monthly, _._qwen_batch32, _._tuning, _._sla, _._shared_p50_p99, _._signal
+_._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
+# Hydra callback hooks
+aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun_end
+# used by experiments/*/figures.py, the notebook and tests
+study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
+Autoscaler.in_panic, HybridHistogramKeepAlive.representative
