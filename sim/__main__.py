@@ -21,7 +21,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
+from sim.app import execute
 from sim.errors import InputError, from_config_error
+from sim.report.console import print_result
+from sim.sweep.aggregate import LAST_SWEEP
+from sim.sweep.objective import objective_value
+from sim.sweep.resume import record_failure
 
 log = logging.getLogger("sim")
 # conf/hydra/launcher/ray.yaml shares its name with the Ray plugin's own schema on purpose
@@ -32,9 +37,6 @@ warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore s
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
 def app(cfg):
-    from sim.app import execute
-    from sim.sweep.objective import objective_value
-
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     if hc.mode != RunMode.MULTIRUN:
@@ -44,12 +46,10 @@ def app(cfg):
         except InputError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
-        from sim.report.console import print_result
 
         print_result(res, cfg)
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
-    from sim.sweep.resume import record_failure
 
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
@@ -88,7 +88,6 @@ def main() -> None:
     finally:
         if own:
             os.environ.pop("HYDRA_FULL_ERROR", None)
-    from sim.sweep.aggregate import LAST_SWEEP
 
     if LAST_SWEEP.get("failed"):
         sys.exit(2 if LAST_SWEEP.get("input_errors") == LAST_SWEEP["failed"] else 1)

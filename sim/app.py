@@ -17,6 +17,9 @@ from sim.jobs import CHECKS, CONFIGS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build
+from sim.sweep import resume as marks
+from sim.sweep.objective import objective_value
+from sim.sweep.replicate import run_replications
 
 # the schema Hydra validates against: the core config plus every job's own config class
 discover()
@@ -39,7 +42,6 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
     a folder whose ``done.json`` matches this config is read back instead of recomputed.
     """
-    from sim.sweep import resume as marks
 
     name = cfg.job
     JOBS = discover()  # the modules are imported already: this returns the registry
@@ -60,14 +62,10 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     if reps == 1:
         res = JOBS[name](cfg, out, progress)
     else:
-        from sim.sweep.replicate import run_replications
-
         res = run_replications(JOBS[name], cfg, reps, progress)
         if out is not None:
             write_outputs(res, cfg, out)
     if out is not None:
-        from sim.sweep.objective import objective_value
-
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0)
     return res

@@ -8,6 +8,11 @@ tracebacks.
 
 from __future__ import annotations
 
+import re
+
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf.errors import OmegaConfBaseException
+
 
 class InputError(ValueError):
     """Bad input: a config key, a data file or a combination that cannot be simulated."""
@@ -43,10 +48,7 @@ def from_config_error(e: BaseException) -> InputError | None:
     Hydra prints these over several lines; the command line shows them as one, naming the
     key, like every other input error.
     """
-    import re
 
-    from hydra.errors import HydraException, MissingConfigException
-    from omegaconf.errors import OmegaConfBaseException
 
     if not isinstance(e, (HydraException, OmegaConfBaseException)):
         return None

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf, open_dict
 from sim.config import PipelineConfig, variant
 from sim.errors import InvariantError
 from sim.metrics.summary import requests_frame
+from sim.platform import SETUPS
 from sim.simulation.build import build_workload
 from sim.simulation.simulate import simulate
 
@@ -69,7 +70,6 @@ def tenants_of(cfg, pipeline: str) -> list[str]:
 
 def mixed_variant(cfg):
     """The mixed placement through the hybrid setup, or None while it is not registered."""
-    from sim.platform import SETUPS
 
     if "hybrid" not in SETUPS:
         return None

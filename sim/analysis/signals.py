@@ -1,7 +1,6 @@
 """Per-tenant migration signals and a setup recommendation, from one run's simulated events.
 
 The brief names four signals that a tenant has outgrown a shared serverless pool:
-
 1. **tail**: p99 TTFT more than ``tail_ratio`` (3) times p50 on the shared pool;
 2. **cold**: requests with TTFT above ``slow_ttft_s`` (5 s), the mark of cold starts;
 3. **cost**: its bill on the shared pool is past the break-even, i.e. the same requests
@@ -24,6 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.errors import require
 from sim.records import ALL, BACKGROUND, COMPLETED
 
 # setups on which a tenant's requests run on a shared multi-tenant pool: the requirement
@@ -135,8 +135,6 @@ def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target:
 
 
 def check_config(cfg) -> None:
-    from sim.errors import require
-
     s = cfg.signals
     require(0.0 < float(s.slo_target) <= 1.0, "signals.slo_target", "must lie in (0, 1]")
     require(float(s.tail_ratio) > 0.0, "signals.tail_ratio", "must be > 0")

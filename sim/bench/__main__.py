@@ -20,6 +20,9 @@ import resource
 import sys
 import time
 
+from sim.app import run
+from sim.metrics.steady import steady_rates
+
 MODEL = "llama31-8b"
 REPLICAS = 4
 IN_MEAN, OUT_MEAN = 512, 128
@@ -43,8 +46,6 @@ def _base(engine: str) -> list[str]:
 
 def saturated_rps() -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
-    from sim.app import run
-    from sim.metrics.steady import steady_rates
 
     clients = 256 * REPLICAS
     res = run(_base("fluid") + [
@@ -55,8 +56,6 @@ def saturated_rps() -> float:
 
 
 def bench(engine: str, n: int, rate: float) -> dict:
-    from sim.app import run
-
     gc.collect()
     before = _rss_mb()
     t0 = time.perf_counter()

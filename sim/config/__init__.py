@@ -9,11 +9,16 @@ with a closed set of values are string Enums. Range and cross-key checks happen 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 from typing import Any, Dict, List, Optional
 
+from hydra import compose as hy_compose
+from hydra import initialize_config_module
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf, open_dict
 
 from sim.config.catalog import (  # noqa: F401
     CatalogConfig,
@@ -77,6 +82,7 @@ from sim.config.workload import (  # noqa: F401
     TraceConfig,
     TraceFormat,
 )
+from sim.paths import default_traces_dir
 
 
 class EngineKind(StrEnum):
@@ -162,9 +168,7 @@ OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.
 def schema(job_configs: dict[str, type] | None = None):
     """The composed config's schema: :class:`Config` plus each job's own config class under
     the job's name (``breakeven``, ``claims`` ...: :mod:`sim.jobs`)."""
-    from dataclasses import make_dataclass
 
-    from omegaconf import OmegaConf
 
     extra = [(key, cls, field(default_factory=cls)) for key, cls in sorted((job_configs or {}).items())]
     root = make_dataclass("ServesimConfig", extra, bases=(Config,)) if extra else Config
@@ -178,9 +182,7 @@ def schema(job_configs: dict[str, type] | None = None):
 
 def variant(cfg, **dotted):
     """A copy of ``cfg`` with dotted keys set (validated by the schema)."""
-    import copy
 
-    from omegaconf import OmegaConf, open_dict
 
     out = copy.deepcopy(cfg)
     with open_dict(out):
@@ -192,9 +194,7 @@ def variant(cfg, **dotted):
 def register(job_configs: dict[str, type] | None = None) -> None:
     """Store the schema in Hydra's ConfigStore (``servesim_schema``, the first entry of
     ``conf/config.yaml``'s defaults) and the ``${traces:}`` resolver."""
-    from omegaconf import OmegaConf
 
-    from sim.paths import default_traces_dir
 
     # ${traces:} in a config: the shared traces folder ($SERVESIM_TRACES or ../shared/traces)
     if not OmegaConf.has_resolver("traces"):
@@ -205,9 +205,6 @@ def register(job_configs: dict[str, type] | None = None) -> None:
 def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
-    from hydra import compose as hy_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
 
     gh = GlobalHydra.instance()
     if gh.is_initialized():

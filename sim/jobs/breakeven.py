@@ -16,6 +16,7 @@ from sim.analysis.breakeven import run_breakeven
 from sim.config.rules import count, rule
 from sim.errors import InputError
 from sim.jobs import job
+from sim.platform import SETUPS
 from sim.records import ALL, Result
 from sim.report.breakeven import breakeven_figure
 from sim.report.outputs import write_outputs
@@ -52,7 +53,6 @@ class BreakevenConfig:
 def check(cfg) -> None:
     """The swept tenant exists (or is the only one); curves are registered setups with
     distinct labels, one of them the reference; the loads increase."""
-    from sim.platform import SETUPS
 
     bc = cfg.breakeven
     names = sorted(cfg.tenants.keys())

@@ -28,9 +28,12 @@ from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.summary import requests_frame, summarize
+from sim.platform import SETUPS
 from sim.records import Result
 from sim.report.outputs import write_outputs
+from sim.report.pipelines import latency_cdf, waterfall
 from sim.simulation.build import build_catalog, build_workload
+from sim.simulation.build.models import model
 from sim.simulation.simulate import simulate
 
 
@@ -48,7 +51,6 @@ class CompoundConfig:
 
 def bursty(cfg, catalog, progress=False):
     """(bursty table, per-pipeline rows, summary, requests, notes) over the full workload."""
-    from sim.platform import SETUPS
 
     name = str(cfg.compound.pipeline)
     notes = []
@@ -87,9 +89,6 @@ def bursty(cfg, catalog, progress=False):
 
 def check(cfg) -> None:
     """The pipeline exists and a tenant sends it; chain models and bursty setups are known."""
-    from sim.platform import SETUPS
-    from sim.simulation.build import build_catalog
-    from sim.simulation.build.models import model
 
     cc = cfg.compound
     if cc.pipeline not in cfg.pipelines:
@@ -130,8 +129,6 @@ def compound_job(cfg, out_dir, progress) -> Result:
     res.tables["pipelines"] = pipes
     if out_dir is not None:
         if cfg.output.plots:
-            from sim.report.pipelines import latency_cdf, waterfall
-
             res.figures += waterfall(res.tables["chain_stages"], out_dir)
             res.figures += latency_cdf(pipes, out_dir)
         write_outputs(res, variant(cfg, **{"output.plots": False}), out_dir)

@@ -4,7 +4,6 @@
 request log and GPU usage ledger; optionally its cost breakdown and summary rows);
 :func:`check_run` raises :class:`~sim.errors.InvariantError` listing all of them. The rules
 hold for any setup that ends requests through the log, whatever its tiers or reasons:
-
 * every request offered to the setup ends exactly once (completed, rejected or failed), and
   requests it was not offered (background tenants on a setup without a shared pool) stay
   untouched; a rejected or failed request carries a reason, a completed one none;
@@ -28,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.records import COMPLETED, FAILED, OUTCOMES, PENDING, REJECTED
+from sim.metrics.cost import check_invariants
+from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, PENDING, REJECTED
 
 _SHOW = 5  # request ids quoted per violation
 
@@ -162,8 +162,6 @@ def ledger_violations(run) -> list[str]:
 
 
 def cost_violations(run, costs) -> list[str]:
-    from sim.metrics.cost import check_invariants
-
     out: list[str] = []
     try:
         check_invariants(costs)
@@ -178,7 +176,6 @@ def cost_violations(run, costs) -> list[str]:
 
 def summary_violations(workload, run, summary) -> list[str]:
     """Counts in the summary rows of this run's setup against the log."""
-    from sim.records import ALL, BACKGROUND
 
     out: list[str] = []
     rows = summary[summary["setup"] == run.setup]

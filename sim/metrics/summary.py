@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
+from sim.metrics.pipelines import stage_columns
 from sim.metrics.quantiles import percentile
 from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, REJECTED
 
@@ -62,7 +63,6 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "spilled": log.spilled,
     }, copy=False)  # the log's columns are final: share them, do not copy
     if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
-        from sim.metrics.pipelines import stage_columns
 
         for k, v in stage_columns(workload).items():
             df[k] = v

@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 
+from sim.analysis.signals import format_signals
+
 QUIET_TABLES = {"wall", "replicas", "events", "replications", "signals"}
 MAX_ROWS = 20
 
@@ -59,8 +61,6 @@ def print_result(res, cfg) -> None:
         print(format_table(res.summary, cols))
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
-        from sim.analysis.signals import format_signals
-
         print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")
         print(format_signals(sig, float(cfg.signals.slow_ttft_s)))
     for note in res.notes:

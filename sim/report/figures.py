@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from sim.records import ALL
+from sim.report.pipelines import latency_cdf, waterfall
 from sim.report.style import REFERENCE_COLOR, color, format_seconds, pyplot, save
+from sim.report.timeline import pick_tenant, timeline
 
 MAX_TENANT_PANELS = 6
 
@@ -97,8 +99,6 @@ def slos_from_summary(summary: pd.DataFrame) -> dict:
 
 
 def figures_for(summary, requests, replicas, events, out_dir: Path) -> list[str]:
-    from sim.report.timeline import pick_tenant, timeline
-
     files = []
     if requests is not None and len(requests):
         files += ttft_cdf(requests, out_dir, slos_from_summary(summary))
@@ -120,7 +120,6 @@ def run_figures(res, out_dir: Path) -> list[str]:
 def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path) -> list[str]:
     """A run with pipeline tenants: the latency CDF per setup and, per setup, the waterfall
     of its slowest completed pipeline request (the one a report wants explained)."""
-    from sim.report.pipelines import latency_cdf, waterfall
 
     done = pipes[pipes["outcome"] == "completed"]
     picks = []

@@ -8,6 +8,8 @@ from omegaconf import OmegaConf
 
 from sim.io import atomic_write, write_frame_csv
 from sim.records import Result
+from sim.report.figures import run_figures
+from sim.report.markdown import run_report
 
 
 def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: bool = True) -> None:
@@ -26,11 +28,7 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
                      lambda p: res.requests.to_parquet(p, index=False, engine="pyarrow",
                                                        compression="zstd"))
     if cfg.output.plots and generic_plots:
-        from sim.report.figures import run_figures
-
         res.figures.extend(run_figures(res, out_dir))
     if cfg.output.report:
-        from sim.report.markdown import run_report
-
         atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import REFERENCE, breakevens, curves
+from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report.markdown import md_table
 from sim.report.style import REFERENCE_COLOR, color, pyplot, save
@@ -165,7 +166,6 @@ def _slo(table) -> float:
 
 def sweep_figures(sj, out_dir: Path) -> list[str]:
     """p99 TTFT and cost per million tokens against the swept x; break-evens to breakeven.csv."""
-    from sim.io import write_frame_csv
 
     table = sj.table
     x = x_key(sj)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_outputs
+from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.shadow import shadow_table
 from sim.metrics.summary import requests_frame, summarize
 from sim.simulation.simulate import simulate_setups
@@ -59,7 +60,6 @@ def pipeline_tables(runs, summary, requests) -> dict:
     ``pipeline_stages``: empty when the workload has no pipelines."""
     if not runs or runs[0].pipelines is None:
         return {}
-    from sim.metrics.pipelines import pipeline_summary, stage_summary
 
     pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
     out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, summary)}

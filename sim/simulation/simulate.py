@@ -23,6 +23,7 @@ from sim.simulation.build import (
     run_setups,
     setup_serves_background,
 )
+from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
 from sim.workload import Workload, generate_workload
 
@@ -105,8 +106,6 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
 
     pipes = None
     if workload.pipelines is not None:
-        from sim.simulation.pipeline import PipelineDriver
-
         pipes = PipelineDriver(env, log, workload, setup, cfg)
         env.process(pipes.arrivals())
 

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from sim.io import atomic_write, write_frame_csv
+from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep.resume import DONE, ERROR, read_done
 
 # set in the launching process after each sweep, read by ``python -m sim`` for its exit code
@@ -45,7 +48,6 @@ class SweepJobs:
 
 def parse_overrides(lines: list[str]) -> dict[str, object]:
     """``key=value`` overrides to a dict of values (numbers as numbers), via Hydra's parser."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     out: dict[str, object] = {}
     for ov in OverridesParser.create().parse_overrides(list(lines)):
@@ -160,8 +162,6 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
 
 def write_sweep(sweep_dir, since: float | None = None, command: str | None = None) -> SweepJobs:
     """Aggregate a sweep folder and write its summary.csv, summary.md, jobs.csv, report.md."""
-    from sim.io import atomic_write, write_frame_csv
-    from sim.report.sweep import sweep_figures, sweep_markdown
 
     sweep_dir = Path(sweep_dir)
     sj = collect(sweep_dir, since)

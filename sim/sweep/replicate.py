@@ -13,6 +13,7 @@ import copy
 
 import pandas as pd
 
+from sim.records import Result
 from sim.sweep.stats import combine
 
 # tables that are not a function of the seed and config (wall-clock timings)
@@ -20,8 +21,6 @@ _NOT_REPLICATED = {"wall"}
 
 
 def run_replications(fn, cfg, n: int, progress: bool = False):
-    from sim.records import Result
-
     base = int(cfg.seed)
     results = []
     for i in range(n):

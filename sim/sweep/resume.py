@@ -16,6 +16,9 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from sim.io import atomic_write
+from sim.records import Result
+
 DONE = "done.json"
 ERROR = "error.txt"
 # keys that change how a run is shown, not what it computes
@@ -45,8 +48,6 @@ def clear(out_dir: Path) -> None:
 
 
 def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float) -> None:
-    from sim.io import atomic_write
-
     body = {"config_sha256": config_digest(cfg), "job": str(cfg.job), "seed": int(cfg.seed),
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
             "objective": objective, "wall_s": round(wall_s, 3), "files": _files(out_dir)}
@@ -65,7 +66,6 @@ def read_done(out_dir: Path) -> dict | None:
 
 def load_finished(out_dir: Path, cfg):
     """The finished result in ``out_dir`` for this very config, else ``None``."""
-    from sim.records import Result
 
     done = read_done(out_dir)
     if done is None or done.get("config_sha256") != config_digest(cfg):
@@ -89,8 +89,6 @@ def load_finished(out_dir: Path, cfg):
 
 
 def record_failure(out_dir: Path, text: str) -> None:
-    from sim.io import atomic_write
-
     out_dir = Path(out_dir)
     clear(out_dir)
     atomic_write(out_dir / ERROR, lambda p: p.write_text(text.rstrip() + "\n"))

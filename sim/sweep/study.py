@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import crossings
+from sim.sweep.aggregate import collect
 
 
 def load_sweep(sweep_dir):
     """The aggregated sweep (``SweepJobs``) read from the job folders of ``sweep_dir``."""
-    from sim.sweep.aggregate import collect
 
     sj = collect(Path(sweep_dir))
     if sj.table.empty:

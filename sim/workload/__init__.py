@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
+from sim.workload.background import generate as background
 from sim.workload.lengths import sample_lengths
+from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.traces import load_trace, trace_format
 
 
@@ -105,7 +108,6 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int):
 
 def read_rate_curve(p: str, horizon: float) -> arr.RateCurve:
     """A rate curve from a CSV ``time_s,rate`` (a relative shape); errors name file:line."""
-    import pandas as pd
 
     try:
         df = pd.read_csv(p)
@@ -149,7 +151,6 @@ def generate_workload(cfg, catalog) -> Workload:
     tenants = sorted(cfg.tenants.keys())
     horizon = float(cfg.horizon_s)
     seed = int(cfg.seed)
-    from sim.workload.pipelines import parse_pipeline
 
     specs: dict[str, object] = {}  # pipeline name -> PipelineSpec, for the tenants that send one
     for t in tenants:
@@ -160,7 +161,6 @@ def generate_workload(cfg, catalog) -> Workload:
              if cfg.tenants[t].pipeline is not None}
     models = sorted({cfg.tenants[t].model for t in tenants if t not in piped}
                     | {m for sp in specs.values() for m, tool in zip(sp.model, sp.tool) if not tool})
-    from sim.workload.background import generate as background
 
     bg = background(cfg, catalog, seed, horizon, models)
     bg_models = sorted({b.model for b in bg} - set(models))
@@ -237,7 +237,5 @@ def generate_workload(cfg, catalog) -> Workload:
                        **{b.name: [b.model] for b in bg}},
     )
     if piped:
-        from sim.workload.pipelines import append_stage_requests
-
         append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped)
     return wl

@@ -2,7 +2,6 @@
 
 Two sources, both optional (``background.synthetic.tenants`` and
 ``background.servegen.clients`` / ``client_ids`` are 0 / empty by default):
-
 * **synthetic**: ``tenants`` tenants named ``bg/syn000`` ...; tenant ``k`` (rank k+1) gets
   a share of ``rate_rps`` proportional to ``(k+1)^-tenant_zipf_s`` and calls one model drawn
   with probability proportional to ``rank^-model_zipf_s`` over ``models`` (popularity in
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from sim.errors import InputError
 from sim.paths import resolve
@@ -93,8 +93,6 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -
 
 @lru_cache(maxsize=4)
 def load_client_windows(path: str):
-    import pandas as pd
-
     try:
         df = pd.read_csv(path)
     except FileNotFoundError:
