@@ -83,7 +83,7 @@ TRACE_CASES = [
     ("mooncake_non_numeric", "m.jsonl",
      '{"timestamp": 0, "input_length": 5, "output_length": 3}\n'
      '{"timestamp": 1, "input_length": "x", "output_length": 3}\n',
-     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: input_length must be a number"),
+     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: input_length must be a finite number"),
     ("mooncake_bad_json", "m.jsonl", '{"timestamp": 0, "input_length": 5, "output_length": 3\n',
      ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:1: not valid JSON"),
     ("mooncake_unsorted", "m.jsonl",

@@ -46,7 +46,7 @@ from sim.config.deployments import (  # noqa: F401
     Precision,
 )
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
-from sim.config.rules import count, fraction, nonneg, positive
+from sim.config.rules import INT_LIMIT, count, fraction, nonneg, positive, rule
 from sim.config.serverless import (  # noqa: F401
     AutoscalerConfig,
     ColdStartConfig,
@@ -125,9 +125,20 @@ class SignalsConfig:
 
 
 @dataclass
+class LimitsConfig:
+    """Budgets a run is checked against before any work (sim/simulation/build/budget.py)."""
+
+    # the estimated peak memory of one run; None: 80 % of the memory available at start
+    memory_gb: Optional[float] = positive(None)
+    # simulated events over every setup and replication (the fluid engine runs about
+    # 300,000 a second here, so the default is about two hours of work)
+    events: float = positive(2e9)
+
+
+@dataclass
 class Config:
     name: str = "default"  # names the results folder: results/<name>/<timestamp>
-    seed: int = count(0, lo=0, hi=2**63 - 1)
+    seed: int = rule(0, ge=0, le=2**128)  # any non-negative integer (numpy's SeedSequence)
     job: str = "simulate"
     horizon_s: float = positive(600.0)
     drain_s: float = nonneg(1800.0, inf_ok=True, meaning="inf: run until every request has ended")
@@ -142,7 +153,8 @@ class Config:
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
-    replications: int = count(1, hi=10_000)
+    replications: int = count(1, hi=INT_LIMIT)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)

@@ -9,6 +9,8 @@ from typing import Dict, List
 from omegaconf import MISSING
 
 from sim.config.rules import (
+    INT64,
+    INT_LIMIT,
     count,
     fraction,
     interval,
@@ -34,7 +36,7 @@ class PriceMode(StrEnum):
 class RemoteBurstConfig:
     """Burst replicas borrowed from another region once the local burst pool is full."""
 
-    max_replicas: int = count(0, lo=0, hi=10_000)  # 0 = no borrowing
+    max_replicas: int = count(0, lo=0, hi=INT64)  # 0 = no borrowing
     rtt_s: float = nonneg(0.08)  # network round trip added to TTFT and end-to-end of requests served there
 
 
@@ -45,8 +47,8 @@ class BurstConfig:
     See sim/platform/burst.py for the wait estimator and the scale-up/drain rules."""
 
     enabled: bool = False
-    max_replicas: int = count(2, lo=0, hi=10_000)  # per model, local region
-    wait_threshold_s: float = positive(1.0)  # scale up when the estimated queue wait exceeds this
+    max_replicas: int = count(2, lo=0, hi=INT64)  # per model, local region
+    wait_threshold_s: float = positive(1.0, inf_ok=True, meaning="inf: never scale up")  # scale up when the estimated queue wait exceeds this
     rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
     check_interval_s: float = interval(1.0)  # how often the controller looks
     scale_up_interval_s: float = nonneg(5.0)  # at most one new replica per interval while above threshold
@@ -90,10 +92,10 @@ class FailureConfig:
     """Reserved replicas fail and recover; in-flight requests are retried or failed."""
 
     mode: FailureMode = FailureMode.none
-    mtbf_gpu_hours: float = positive(50000.0)  # per GPU; a replica of `tp` GPUs fails tp times as often
+    mtbf_gpu_hours: float = positive(50000.0, inf_ok=True, meaning="inf: never fails")  # per GPU; a replica of `tp` GPUs fails tp times as often
     mttr_s: float = nonneg(600.0)  # mean repair time (exponential), before the reload
     reload_tier: str = "local_nvme"  # the repaired replica reloads its weights from here
-    max_attempts: int = count(3, hi=127)  # tries per request, the first included; then it fails
+    max_attempts: int = count(3, hi=INT64)  # tries per request, the first included; then it fails
     sla: float = fraction(0.999)  # availability target reported against
     script: List[FailureEventConfig] = field(default_factory=list)
     sources: Dict[str, str] = field(default_factory=lambda: {
@@ -109,12 +111,12 @@ class FailureConfig:
 @dataclass
 class DedicatedConfig:
     # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
-    replicas: Dict[str, int] = count(factory=dict, hi=100_000)
+    replicas: Dict[str, int] = count(factory=dict, hi=INT_LIMIT)
     router: RouterKind = RouterKind.central
     # iteration-time divisor of the dedicated runtime relative to the catalog perf model
     runtime_speedup: float = rule(1.0, gt=0, le=100)
     pricing: PriceMode = PriceMode.reserved
-    max_queue: int = count(100000)  # per model; requests beyond it are rejected (queue_full)
+    max_queue: int = count(100000, hi=INT64)  # per model; requests beyond it are rejected (queue_full)
     burst: BurstConfig = field(default_factory=BurstConfig)
     failures: FailureConfig = field(default_factory=FailureConfig)
     sources: Dict[str, str] = field(default_factory=lambda: {

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Optional
 
-from sim.config.rules import count, fraction, nonneg
+from sim.config.rules import INT64, count, fraction, nonneg
 
 
 class Precision(StrEnum):
@@ -52,7 +52,7 @@ class DeploymentConfig:
     kv_dtype: KvDtype = KvDtype.bf16
     tp: int = count(1, hi=64)  # GPUs per replica: tensor-parallel degree, or stages with parallelism: pipeline
     parallelism: Parallelism = Parallelism.tensor
-    max_num_seqs: int = count(256, hi=1_000_000)
+    max_num_seqs: int = count(256, hi=INT64)
     max_batched_tokens: int = count(8192, hi=100_000_000)
     gpu_memory_utilization: float = fraction(0.9)
     activation_reserve_gb: float = nonneg(2.0)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, Optional
 
-from sim.config.rules import count, interval, nonneg, probability
+from sim.config.rules import INT64, count, interval, nonneg, probability
 
 
 class HybridTier(StrEnum):
@@ -20,9 +20,9 @@ class SpilloverConfig:
 
     enabled: bool = True
     # spill when the dedicated pool's estimated queue wait exceeds this
-    wait_threshold_s: float = nonneg(2.0)
+    wait_threshold_s: float = nonneg(2.0, inf_ok=True, meaning="inf: spill only on a full queue")
     # ... or when that pool's queue holds this many requests (None: no bound)
-    max_queue: Optional[int] = count(None)
+    max_queue: Optional[int] = count(None, hi=INT64)
     rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
     # spill only when the pool would serve sooner: its model warm, loading for less than the
     # dedicated wait, or a whole cold start shorter than that wait

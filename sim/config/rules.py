@@ -19,6 +19,7 @@ from omegaconf import MISSING
 
 MIN_INTERVAL_S = 1e-3  # assumption: no policy of a serving platform acts faster than 1 ms
 INT_LIMIT = 2**31 - 1  # counts, lengths and sizes fit a signed 32-bit integer
+INT64 = 2**63 - 1  # limits that may be set "as good as none" (a bound, not an allocation)
 
 
 @dataclass(frozen=True)

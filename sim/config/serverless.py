@@ -9,7 +9,7 @@ from typing import Dict, Optional
 
 from omegaconf import MISSING
 
-from sim.config.rules import count, interval, nonneg, positive, probability, rule
+from sim.config.rules import INT64, count, interval, nonneg, positive, probability, rule
 
 
 @dataclass
@@ -92,9 +92,9 @@ class ServerlessBilling(StrEnum):
 class NodePoolConfig:
     """GPU nodes of one class in the shared pool."""
 
-    nodes: int = count(2, lo=0, hi=100_000)
+    nodes: int = count(2, lo=0)
     gpus_per_node: int = count(8, hi=64)
-    max_nodes: Optional[int] = count(None, lo=0, hi=100_000)  # > nodes: more can be provisioned (node_provision_s each)
+    max_nodes: Optional[int] = count(None, lo=0)  # > nodes: more can be provisioned (node_provision_s each)
     dram_cache_gb: float = nonneg(1000.0)
     nvme_cache_gb: float = nonneg(15000.0)
     sources: Dict[str, str] = field(default_factory=lambda: {
@@ -111,8 +111,8 @@ class AutoscalerConfig:
     panic_window_s: float = interval(6.0)
     panic_threshold: float = rule(2.0, ge=1)
     tick_s: float = interval(2.0)
-    max_replicas: int = count(8, hi=100_000)  # per model
-    min_replicas: Dict[str, int] = count(factory=dict, lo=0, hi=100_000)  # model -> warm floor (0 = scale to zero)
+    max_replicas: int = count(8, hi=INT64)  # per model
+    min_replicas: Dict[str, int] = count(factory=dict, lo=0)  # model -> warm floor (0 = scale to zero)
     sources: Dict[str, str] = field(default_factory=lambda: {
         "target_concurrency": "assumption: a batch of 32 keeps TTFT low (the brief's batch-32 figure, CAL §8)",
         "windows": "assumption: the documented defaults of Knative's pod autoscaler (60 s stable, 6 s panic, 200 %, 2 s tick)",
@@ -138,15 +138,15 @@ class HybridKeepAliveConfig:
 @dataclass
 class KeepAliveConfig:
     kind: KeepAliveKind = KeepAliveKind.fixed
-    idle_s: float = nonneg(60.0)  # the fixed idle timeout, and the hybrid policy's fallback
+    idle_s: float = nonneg(60.0, inf_ok=True, meaning="inf: replicas never stop for idleness")  # the fixed idle timeout, and the hybrid policy's fallback
     hybrid: HybridKeepAliveConfig = field(default_factory=HybridKeepAliveConfig)
     source: str = "idle_s: default scale-down after 60 s idle (Modal, CAL §5); RunPod uses 5 s"
 
 
 @dataclass
 class RateLimitConfig:
-    rpm: Optional[float] = positive(None)  # requests per minute
-    tpm: Optional[float] = positive(None)  # prompt + output tokens per minute
+    rpm: Optional[float] = positive(None, inf_ok=True, meaning="inf: no limit")  # requests per minute
+    tpm: Optional[float] = positive(None, inf_ok=True, meaning="inf: no limit")  # prompt + output tokens per minute
     concurrency: Optional[int] = count(None)  # requests in flight
 
 
@@ -164,7 +164,7 @@ class ServerlessConfig:
     keepalive: KeepAliveConfig = field(default_factory=KeepAliveConfig)
     eviction: EvictionKind = EvictionKind.lru
     max_wait_s: float = positive(300.0, inf_ok=True, meaning='inf: requests wait as long as it takes')  # a request waiting longer for a replica is rejected
-    max_queue: int = count(100000)  # per model
+    max_queue: int = count(100000, hi=INT64)  # per model
     runtime_speedup: float = rule(1.0, gt=0, le=100)  # a generic engine (the dedicated tier may run a tuned one)
     billing: ServerlessBilling = ServerlessBilling.per_token
     min_increment_s: float = nonneg(1.0)  # gpu_second billing: shortest billed replica life

@@ -173,6 +173,10 @@ class TablePerf:
                     raise InputError("non-numeric value", path=str(path), line=i) from None
                 if not all(math.isfinite(v) and v >= 0 for v in vals):
                     raise InputError("values must be finite and >= 0", path=str(path), line=i)
+                if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
+                    raise InputError("an iteration that does work must take time: step_time_s "
+                                     "must be > 0 where decode_seqs or prefill_tokens is",
+                                     path=str(path), line=i)
                 rows.append(vals)
         if not rows:
             raise InputError("perf table has no rows", path=str(path))

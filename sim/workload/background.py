@@ -103,13 +103,16 @@ def load_client_windows(path: str):
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
-    num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(pd.to_numeric, errors="coerce")
-    bad = num.isna().any(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0) | (num["scale"] <= 0)
+    num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(
+        pd.to_numeric, errors="coerce").astype(float)
+    bad = (~np.isfinite(num).all(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0)
+           | (num["scale"] <= 0) | (num["window_start_s"] < 0) | (num["client_id"] < 0))
     bad |= ~df["family"].isin(["Gamma", "Weibull"])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError("bad row (non-numeric, negative rate, non-positive shape/scale or a family "
-                         "other than Gamma/Weibull)", path=path, line=i + 2)
+        raise InputError("bad row (non-numeric or non-finite value, negative rate, time or id, "
+                         "non-positive shape/scale, or a family other than Gamma/Weibull)",
+                         path=path, line=i + 2)
     return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
             num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
             num["shape"].to_numpy(float))

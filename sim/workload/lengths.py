@@ -19,6 +19,9 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.paths import resolve
+from sim.workload.traces import MAX_TOKENS
+
+PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different distribution
 
 
 @lru_cache(maxsize=16)
@@ -36,16 +39,21 @@ def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"expected two columns <value>,probability; found {list(df.columns)}",
                          path=path, line=1)
     vcol = [c for c in df.columns if c != "probability"][0]
-    v = pd.to_numeric(df[vcol], errors="coerce")
-    pr = pd.to_numeric(df["probability"], errors="coerce")
-    bad = v.isna() | pr.isna() | (pr < 0) | (v < 0)
+    v = pd.to_numeric(df[vcol], errors="coerce").astype(float)
+    pr = pd.to_numeric(df["probability"], errors="coerce").astype(float)
+    bad = (~np.isfinite(v) | ~np.isfinite(pr) | (pr < 0) | (v < 0) | (v != np.floor(v))
+           | (v > MAX_TOKENS))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError("non-numeric or negative value", path=path, line=i + 2)
+        raise InputError(f"{vcol} must be an integer in [0, {MAX_TOKENS}] and probability a "
+                         f"finite number >= 0", path=path, line=i + 2)
     prob = pr.to_numpy(float)
-    if prob.sum() <= 0:
-        raise InputError("probabilities sum to zero", path=path)
-    return v.to_numpy(np.int64), prob / prob.sum()
+    total = float(prob.sum())
+    if abs(total - 1.0) > PMF_SUM_TOLERANCE:
+        raise InputError(f"probabilities sum to {total:.6g}, not 1 (within {PMF_SUM_TOLERANCE:g})",
+                         path=path)
+    # the rounding left in a published PMF (ServeGen's sum to 1 + 2e-7) is spread evenly
+    return v.to_numpy().astype(np.int64), prob / total
 
 
 def sample_lengths(cfg, n: int, rng: np.random.Generator,

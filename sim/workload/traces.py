@@ -14,6 +14,7 @@ Every reader returns seconds from the first request, input and output token coun
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,14 +49,17 @@ def _read_text(path: Path) -> str:
                          line=line) from None
 
 
+MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
+
+
 def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minimum: int) -> np.ndarray:
-    num = pd.to_numeric(values, errors="coerce")
-    bad = num.isna() | (num < minimum) | (num != np.floor(num))
+    num = pd.to_numeric(values, errors="coerce").astype(float)
+    bad = (~np.isfinite(num) | (num < minimum) | (num != np.floor(num)) | (num > MAX_TOKENS))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{name} must be an integer >= {minimum}, got {values.iloc[i]!r}",
-                         path=str(path), line=first_line + i)
-    return num.to_numpy(dtype=np.int64)
+        raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
+                         f"{values.iloc[i]!r}", path=str(path), line=first_line + i)
+    return num.to_numpy().astype(np.int64)
 
 
 def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str, slot_s: float) -> np.ndarray:
@@ -133,11 +137,12 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
                 raise InputError(f"missing field {k!r}", path=str(path), line=i)
         vals = (obj["timestamp"], obj["input_length"], obj["output_length"])
         for k, v in zip(("timestamp", "input_length", "output_length"), vals):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
-                raise InputError(f"{k} must be a number, got {v!r}", path=str(path), line=i)
-        if vals[1] < 1 or vals[2] < 0 or vals[1] != int(vals[1]) or vals[2] != int(vals[2]):
-            raise InputError("input_length must be an integer >= 1 and output_length >= 0",
-                             path=str(path), line=i)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise InputError(f"{k} must be a finite number, got {v!r}", path=str(path), line=i)
+        for k, v, lo in (("input_length", vals[1], 1), ("output_length", vals[2], 0)):
+            if v < lo or v > MAX_TOKENS or v != int(v):
+                raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
+                                 path=str(path), line=i)
         ts.append(float(vals[0]) / 1000.0)
         ins.append(int(vals[1]))
         outs.append(int(vals[2]))

@@ -276,8 +276,9 @@ class DedicatedSetup:
                 "failures": sum(s.failures for s in slots), "down_s": a["down_s"],
                 "capacity_availability": a["capacity"], "all_up_availability": a["all_up"],
                 "any_up_availability": a["any_up"],
-                "analytic_capacity_availability": (mtbf / (mtbf + mttr)
-                                                   if self.failure_mode == "random" else math.nan),
+                "analytic_capacity_availability": (
+                    (1.0 if math.isinf(mtbf) else mtbf / (mtbf + mttr))
+                    if self.failure_mode == "random" else math.nan),
                 "retried_tries": self._retried.get(pool.model, 0),
                 "failed_requests": self._failed.get(pool.model, 0),
                 "sla": self.sla, "meets_sla_any_up": bool(a["any_up"] >= self.sla),
