@@ -1,10 +1,15 @@
 """``python -m sim [experiment=NAME] [key=value ...]``: the Hydra application.
 
 One run prints the comparison table. In a multirun (``-m``) each job writes its folder and
-prints one line; a job that fails writes ``error.txt`` instead of stopping the sweep (the
-sweep exits non-zero at the end), and a job whose folder already holds its finished result
-(``done.json``) is not recomputed. The value returned to the sweeper is the job's objective
-(see ``sim/sweep/objective.py``), which an optimising sweeper minimises.
+prints one line; a job that fails writes ``error.txt`` instead of stopping the sweep, and a
+job whose folder already holds its finished result (``done.json``) is not recomputed. The
+value returned to the sweeper is the job's objective (``sim/sweep/objective.py``), which an
+optimising sweeper minimises.
+
+Exit status: 0 done; 2 bad input (one line ``error: <key or file:line>: <message>``, no
+traceback), also for a sweep whose every failed job failed on bad input; 1 a sweep with a
+job that hit a bug (its traceback is in that job's ``error.txt``); 130 interrupted (SIGINT
+or SIGTERM: finished jobs keep their ``done.json``, so re-running the same command resumes).
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
+import signal
 import sys
+import time
 import traceback
 import warnings
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -22,17 +31,38 @@ from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim.app import execute
-from sim.errors import InputError, from_config_error
+from sim.config.messages import from_config_error
+from sim.errors import InputError
 from sim.report.console import print_result
 from sim.sweep.aggregate import LAST_SWEEP
 from sim.sweep.objective import objective_value
-from sim.sweep.resume import record_failure
+from sim.sweep.resume import ERROR, record_failure
 
 log = logging.getLogger("sim")
 # conf/hydra/launcher/ray.yaml shares its name with the Ray plugin's own schema on purpose
 # (`hydra/launcher=ray` then means the fixed preset); Hydra validates it against that schema
 # and warns about the name match on every run
 warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore schema with the same name")
+_STARTED_NS = time.time_ns()
+
+
+def _drop_empty_run_folder(out_dir: str) -> None:
+    """A single run that stopped on bad input leaves no folder behind: remove what Hydra made
+    for it (``.hydra/`` and the log, written by this process) and the folder if then empty."""
+    d = Path(out_dir)
+    made = [d / ".hydra", *d.glob("*.log")]
+    others = [p for p in d.iterdir() if p not in made] if d.is_dir() else [d]
+    if others or any(p.stat().st_mtime_ns < _STARTED_NS - 1_000_000_000 for p in made if p.exists()):
+        return
+    for p in made:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    try:
+        d.rmdir()
+    except OSError:
+        pass
 
 
 @hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
@@ -44,29 +74,34 @@ def app(cfg):
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
             value = objective_value(res.summary, cfg)
         except InputError as e:
+            _drop_empty_run_folder(out_dir)
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
-
         print_result(res, cfg)
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
-
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume))
         value = objective_value(res.summary, cfg)
     except InputError as e:
-        record_failure(out_dir, f"InputError: {e}")
+        if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why
+            record_failure(out_dir, f"InputError: {e}")
         print(f"{label}: error: {e}", file=sys.stderr)
         return math.inf
-    except Exception:  # a bug: keep its traceback with the job
-        record_failure(out_dir, traceback.format_exc())
-        print(f"{label}: failed, see {out_dir}/error.txt", file=sys.stderr)
+    except Exception:  # a bug: its traceback is in the job's error.txt (written by execute)
+        if not (Path(out_dir) / ERROR).exists():
+            record_failure(out_dir, traceback.format_exc())
+        print(f"{label}: failed, see {out_dir}/{ERROR}", file=sys.stderr)
         return math.inf
     state = "already finished" if any("not recomputed" in n for n in res.notes) else "done"
     extra = f", objective {value:.6g}" if value is not None else ""
     print(f"{label}: {state}{extra}")
     return value
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -77,10 +112,18 @@ def main() -> None:
     own = "HYDRA_FULL_ERROR" not in os.environ
     if own:
         os.environ["HYDRA_FULL_ERROR"] = "1"
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run like Ctrl-C
     try:
         app()
+    except KeyboardInterrupt:
+        print("interrupted: finished runs keep their done.json; the unfinished one is marked in "
+              "its error.txt; re-run the same command (a sweep: with hydra.sweep.dir=<its "
+              "folder>) to resume", file=sys.stderr)
+        sys.exit(130)
     except Exception as e:
         err = e if isinstance(e, InputError) else from_config_error(e)
+        if own and err is None and isinstance(e, OSError) and e.filename:  # Hydra's mkdir
+            err = f"{e.filename}: cannot write the run folder ({e.strerror})"
         if not own or err is None:
             raise
         print(f"error: {err}", file=sys.stderr)
@@ -88,7 +131,6 @@ def main() -> None:
     finally:
         if own:
             os.environ.pop("HYDRA_FULL_ERROR", None)
-
     if LAST_SWEEP.get("failed"):
         sys.exit(2 if LAST_SWEEP.get("input_errors") == LAST_SWEEP["failed"] else 1)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from pathlib import Path
 
 from sim.config import compose, register
 from sim.errors import InputError
+from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -53,19 +55,31 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
+        prepare_folder(out)
         if resume:
             done = marks.load_finished(out, cfg)
             if done is not None:
                 return done
         marks.clear(out)
     t0 = time.perf_counter()
-    if reps == 1:
-        res = JOBS[name](cfg, out, progress)
-    else:
-        res = run_replications(JOBS[name], cfg, reps, progress)
+    # file times are coarser than the clock: a second of slack (the folder was just cleared)
+    t0_ns = time.time_ns() - 1_000_000_000
+    try:
+        if reps == 1:
+            res = JOBS[name](cfg, out, progress)
+        else:
+            res = run_replications(JOBS[name], cfg, reps, progress)
+            if out is not None:
+                write_outputs(res, cfg, out)
+    except BaseException as e:  # interrupted, bad input met mid-run, or a bug: mark the folder
         if out is not None:
-            write_outputs(res, cfg, out)
+            why = ("interrupted (SIGINT or SIGTERM) before the run finished; re-run to redo it"
+                   if isinstance(e, KeyboardInterrupt) else f"InputError: {e}"
+                   if isinstance(e, InputError) else traceback.format_exc())
+            marks.record_failure(out, why, t0_ns)
+        raise
     if out is not None:
         res.out_dir = str(out)
-        marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0)
+        marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,
+                        t0_ns)
     return res

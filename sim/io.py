@@ -1,4 +1,5 @@
-"""Writing result files: atomically, so readers never see half a file."""
+"""Writing result files: atomically, so readers never see half a file; preparing a run folder
+so that a run never leaves its files beside another run's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+
+from sim.errors import InputError
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
@@ -26,3 +29,39 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
 
 def write_frame_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: df.to_csv(p, index=False, float_format="%.9g"))
+
+
+def prepare_folder(out_dir: Path) -> None:
+    """Create ``out_dir`` (or fail with one line naming it) and check it is writable."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the run folder ({e.strerror})", path=str(out_dir)) from None
+    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InputError("the run folder is not a writable folder", path=str(out_dir))
+
+
+def files_since(out_dir: Path, t0_ns: int, skip=()) -> list[str]:
+    """The files under ``out_dir`` written at or after ``t0_ns`` (``time.time_ns()``), except
+    Hydra's own (``.hydra/``, logs), hidden files and ``skip``: the files one run wrote."""
+    out = []
+    for p in Path(out_dir).rglob("*"):
+        if (p.is_file() and ".hydra" not in p.parts and not p.name.startswith(".")
+                and not p.name.endswith(".log") and p.name not in skip
+                and p.stat().st_mtime_ns >= t0_ns):
+            out.append(str(p.relative_to(out_dir)))
+    return sorted(out)
+
+
+def remove_listed(out_dir: Path, names) -> None:
+    """Delete the listed files under ``out_dir`` (an earlier run's outputs), then any folder
+    they leave empty; nothing outside ``out_dir`` and nothing unlisted is touched."""
+    root = Path(out_dir).resolve()
+    for name in names:
+        p = (root / name).resolve()
+        if root in p.parents and p.is_file():
+            p.unlink()
+            parent = p.parent
+            while parent != root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent

@@ -32,3 +32,20 @@ def progress_printer(enabled: bool, label: str, total_s: float | None = None, st
         bar.update(int(1000 * frac) - bar.n)
 
     return update, bar.close
+
+
+def count_printer(enabled: bool, label: str, total: int, stream=None, delay_s: float = 2.0):
+    """A bar over ``total`` steps (replications, variants): ``(update(done), close())``, shown
+    like :func:`progress_printer` only on a terminal once the work has lasted ``delay_s``."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not enabled or isatty is None or not isatty():
+        return lambda done: None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, leave=False, file=stream, delay=delay_s)
+
+    def update(done: int) -> None:
+        bar.update(done - bar.n)
+
+    return update, bar.close

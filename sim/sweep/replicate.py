@@ -14,6 +14,7 @@ import copy
 import pandas as pd
 
 from sim.records import Result
+from sim.simulation.progress import count_printer
 from sim.sweep.stats import combine
 
 # tables that are not a function of the seed and config (wall-clock timings)
@@ -23,10 +24,15 @@ _NOT_REPLICATED = {"wall"}
 def run_replications(fn, cfg, n: int, progress: bool = False):
     base = int(cfg.seed)
     results = []
-    for i in range(n):
-        c = copy.deepcopy(cfg)
-        c.seed = base + i
-        results.append(fn(c, None, progress))
+    update, close = count_printer(progress, f"replications of seed {base}..{base + n - 1}", n)
+    try:
+        for i in range(n):
+            c = copy.deepcopy(cfg)
+            c.seed = base + i
+            results.append(fn(c, None, progress and n == 1))
+            update(i + 1)
+    finally:
+        close()
     per_seed = pd.concat([r.summary.assign(seed=base + i) for i, r in enumerate(results)],
                          ignore_index=True)
     per_seed = per_seed[["seed"] + [c for c in per_seed.columns if c != "seed"]]

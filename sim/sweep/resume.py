@@ -1,10 +1,14 @@
-"""Finished-job markers, so an interrupted sweep re-run in the same folder skips finished jobs.
+"""Run-folder markers: a finished run's ``done.json``, a failed or interrupted one's
+``error.txt``, and the list of files each run wrote.
 
 A job writes each output through :func:`sim.io.atomic_write` and, last of all,
-``done.json`` with the digest of its resolved config. A folder counts as finished only if
-its ``done.json`` exists and names the same config: a job killed half-way (no marker) or a
-folder reused with another config (another digest) is recomputed. A job that raised writes
-``error.txt`` instead and no marker, so a re-run retries it.
+``done.json`` with the digest of its resolved config and the files this run wrote. A folder
+counts as finished only if its ``done.json`` exists and names the same config: a job killed
+half-way (no marker) or a folder reused with another config (another digest) is recomputed.
+A job that raised or was interrupted writes ``error.txt`` instead and no marker, so a
+re-run retries it. Every ending (done, failed, interrupted) leaves ``.outputs.json``, the
+files that run wrote, and a new run in the folder first deletes them (:func:`clear`), so
+two runs' files never stand side by side.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.io import atomic_write
+from sim.io import atomic_write, files_since, remove_listed
 from sim.records import Result
 
 DONE = "done.json"
 ERROR = "error.txt"
+OUTPUTS = ".outputs.json"  # the files the last run in this folder wrote
 # keys that change how a run is shown, not what it computes
 _COSMETIC = (("output", "progress"), ("output", "resume"))
 
@@ -34,23 +39,33 @@ def config_digest(cfg) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _files(out_dir: Path) -> list[str]:
-    return sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*")
-                  if p.is_file() and not p.name.startswith(".") and ".hydra" not in p.parts
-                  and p.name not in (DONE, ERROR) and not p.name.endswith(".log"))
-
-
 def clear(out_dir: Path) -> None:
-    """Forget a previous result in this folder before recomputing it."""
+    """Before a run writes into ``out_dir``: delete the files the previous run there wrote
+    (listed by its ``.outputs.json`` or ``done.json``) and its markers."""
     out_dir = Path(out_dir)
-    for name in (DONE, ERROR):
+    listed: set[str] = set()
+    for name in (OUTPUTS, DONE):
+        try:
+            listed.update(json.loads((out_dir / name).read_text()).get("files", []))
+        except (OSError, ValueError, AttributeError):
+            pass
+    remove_listed(out_dir, sorted(listed))
+    for name in (DONE, ERROR, OUTPUTS):
         (out_dir / name).unlink(missing_ok=True)
 
 
-def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float) -> None:
+def record_outputs(out_dir: Path, t0_ns: int) -> list[str]:
+    """List (and remember in ``.outputs.json``) the files this run wrote since ``t0_ns``."""
+    files = files_since(out_dir, t0_ns, skip=(DONE, ERROR, OUTPUTS))
+    atomic_write(Path(out_dir) / OUTPUTS, lambda p: p.write_text(json.dumps({"files": files}) + "\n"))
+    return files
+
+
+def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns: int) -> None:
     body = {"config_sha256": config_digest(cfg), "job": str(cfg.job), "seed": int(cfg.seed),
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
-            "objective": objective, "wall_s": round(wall_s, 3), "files": _files(out_dir)}
+            "objective": objective, "wall_s": round(wall_s, 3),
+            "files": record_outputs(out_dir, t0_ns)}
     atomic_write(out_dir / DONE, lambda p: p.write_text(json.dumps(body, indent=1) + "\n"))
 
 
@@ -88,7 +103,11 @@ def load_finished(out_dir: Path, cfg):
                          "not recomputed"])
 
 
-def record_failure(out_dir: Path, text: str) -> None:
+def record_failure(out_dir: Path, text: str, t0_ns: int | None = None) -> None:
+    """A failed or interrupted run: ``error.txt`` with ``text``; the files it wrote (since
+    ``t0_ns``) are remembered so the next run in the folder removes them."""
     out_dir = Path(out_dir)
-    clear(out_dir)
+    if t0_ns is not None:
+        record_outputs(out_dir, t0_ns)
+    (out_dir / DONE).unlink(missing_ok=True)
     atomic_write(out_dir / ERROR, lambda p: p.write_text(text.rstrip() + "\n"))

@@ -1,0 +1,66 @@
+"""Hydra and OmegaConf composition errors (a wrong key, type, option or group, an
+unparsable override, a new map entry given field by field) as one-line InputErrors."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import OPEN_DICTS
+from sim.errors import InputError
+
+
+def from_config_error(e: BaseException) -> InputError | None:
+    """The :class:`InputError` for a Hydra/OmegaConf composition error (a wrong key, type,
+    option or group, an unparsable override), or None if ``e`` is not one.
+
+    Hydra prints these over several lines; the command line shows them as one, naming the
+    key, like every other input error.
+    """
+
+    if not isinstance(e, (HydraException, OmegaConfBaseException)):
+        return None
+    cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else None
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if isinstance(e, MissingConfigException):
+        m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
+        known = list(getattr(e, "options", None) or [])
+        if m:
+            close = difflib.get_close_matches(m.group(2), known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return InputError(f"unknown option {m.group(2)!r}{hint}"
+                              + (f"; known: {', '.join(known)}" if known else ""), key=m.group(1))
+        return InputError(first.removeprefix("In 'config': "))
+    src = cause if cause is not None else e
+    key = getattr(src, "full_key", None) or None
+    detail = str(src).strip().splitlines()[0] if str(src).strip() else first
+    m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
+    if m and detail != first:
+        detail += f" (override {m.group(1)})"
+    if "override_grammar" in str(e):
+        detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
+    new = re.search(r"dict is not a subclass of \w+", detail)
+    if new and m:
+        return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
+    return InputError(detail, key=key)
+
+
+def _new_entry_hint(override: str) -> InputError | None:
+    """``tenants.x.model=m`` when ``tenants.x`` does not exist yet: a new entry of a map is
+    added whole, in braces; say so, with the form to use."""
+    path, _, value = override.partition("=")
+    for d in sorted(OPEN_DICTS, key=len, reverse=True):
+        if path.startswith(d + "."):
+            entry, _, rest = path[len(d) + 1:].partition(".")
+            if not rest:
+                return None
+            braces = value
+            for part in reversed(rest.split(".")):
+                braces = f"{{{part}: {braces}}}"
+            return InputError(f"{d}.{entry} does not exist yet: add a new entry whole, in braces "
+                              f"({d}.{entry}={braces}, with every field it needs)",
+                              key=f"{d}.{entry}")
+    return None
