@@ -12,6 +12,7 @@ from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
 from sim.report import figures
 from sim.sweep import aggregate, study
+from sim.workload import lengths
 
 # enum members chosen in config files
 ModelKind.embedding, ModelKind.reranker
@@ -32,4 +33,4 @@ _._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
 aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun_end
 # used by experiments/*/figures.py, the notebook and tests
 study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
-Autoscaler.in_panic, HybridHistogramKeepAlive.representative
+Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths

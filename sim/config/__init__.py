@@ -72,6 +72,7 @@ from sim.config.workload import (  # noqa: F401
     LatencyKind,
     LengthConfig,
     LengthKind,
+    Overlength,
     PipelineConfig,
     RateCurve,
     ServeGenBackgroundConfig,
@@ -81,6 +82,7 @@ from sim.config.workload import (  # noqa: F401
     TenantConfig,
     TraceConfig,
     TraceFormat,
+    WorkloadConfig,
 )
 from sim.paths import default_traces_dir
 
@@ -155,6 +157,7 @@ class Config:
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
     replications: int = count(1, hi=INT_LIMIT)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)

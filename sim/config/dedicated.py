@@ -11,6 +11,7 @@ from omegaconf import MISSING
 from sim.config.rules import (
     INT64,
     INT_LIMIT,
+    MIN_INTERVAL_S,
     count,
     fraction,
     interval,
@@ -92,7 +93,7 @@ class FailureConfig:
     """Reserved replicas fail and recover; in-flight requests are retried or failed."""
 
     mode: FailureMode = FailureMode.none
-    mtbf_gpu_hours: float = positive(50000.0, inf_ok=True, meaning="inf: never fails")  # per GPU; a replica of `tp` GPUs fails tp times as often
+    mtbf_gpu_hours: float = rule(50000.0, ge=MIN_INTERVAL_S / 3600.0, inf_ok=True, meaning="inf: never fails")  # per GPU; a replica of `tp` GPUs fails tp times as often
     mttr_s: float = nonneg(600.0)  # mean repair time (exponential), before the reload
     reload_tier: str = "local_nvme"  # the repaired replica reloads its weights from here
     max_attempts: int = count(3, hi=INT64)  # tries per request, the first included; then it fails

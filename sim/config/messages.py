@@ -60,7 +60,7 @@ def _new_entry_hint(override: str) -> InputError | None:
             braces = value
             for part in reversed(rest.split(".")):
                 braces = f"{{{part}: {braces}}}"
-            return InputError(f"{d}.{entry} does not exist yet: add a new entry whole, in braces "
-                              f"({d}.{entry}={braces}, with every field it needs)",
-                              key=f"{d}.{entry}")
+            return InputError(f"{d}.{entry} does not exist yet, so its fields cannot be set one "
+                              f"by one: add the entry whole, in braces: {d}.{entry}={braces} "
+                              "(with every field it needs)", key=path)
     return None

@@ -73,13 +73,28 @@ class LengthKind(StrEnum):
     trace = "trace"  # the lengths recorded with each replayed trace request
 
 
+class Overlength(StrEnum):
+    reject = "reject"  # the request is rejected on arrival (reason exceeds_context), counted
+    clip = "clip"  # the output is cut to the context less a token, then the prompt to the rest
+    error = "error"  # the run stops before it starts, naming the tenant and the count
+
+
+@dataclass
+class WorkloadConfig:
+    """How generated requests meet the models: what a request beyond its model's context
+    (prompt + output) becomes. Every request changed or rejected is counted in summary.csv
+    (``clipped``, ``rejected``) and named in a warning line."""
+
+    overlength: Overlength = Overlength.reject
+
+
 @dataclass
 class LengthConfig:
     kind: LengthKind = LengthKind.fixed
     mean: float = positive(512.0)
     cv: float = positive(1.0)
     min: int = count(1, lo=0)
-    max: int = count(32768, lo=0)
+    max: Optional[int] = count(None, lo=0)  # None: no cap below the model's context
     path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
     column: Optional[str] = None  # empirical from a trace file: input_tokens | output_tokens
 

@@ -21,7 +21,9 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
-    res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
+    res = Result(summary=summary, requests=requests,
+                 notes=workload.length_notes(str(cfg.workload.overlength))
+                 + stability_notes(workload, runs))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

@@ -33,7 +33,7 @@ from sim.records import COMPLETED, FAILED, REJECTED
 TURNED_AWAY_SHARE = 0.01
 BACKLOG_SHARE = 0.05
 BACKLOG_MIN = 10
-NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity")  # reasons that are not overload
+NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context")  # not overload
 
 
 def stability(workload, run) -> dict | None:

@@ -23,6 +23,7 @@ SUMMARY_COLUMNS = [
     "down_gpu_hours", "down_cost_usd", "loading_gpu_hours", "retries", "period_s",
     "monthly_cost_usd", "monthly_output_tokens", "monthly_requests",
     "spilled",  # hybrid: requests placed dedicated that spilled over to the serverless pool
+    "clipped",  # requests whose lengths were changed to be served (bounds, one token, context)
 ]
 
 
@@ -148,6 +149,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
                  else (workload.tenant_models.get(name) or [""])[0])
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
+        r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
     # SLO attainment over all requests, each against its own tenant's SLO
     slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
@@ -157,12 +159,14 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     if run.background:  # background tenants: one aggregate row, marked
         groups.append((BACKGROUND, ~user, range(n_user, len(workload.tenants))))
     for label, sel, tids in groups:
+        clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
         r = _row(run.setup, label, "", sel, cols, None, run.period_s)
         r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
             r.update(_sum_costs(costs, workload, tids))
+        r["clipped"] = clipped
         rows.append(r)
     df = pd.DataFrame(rows)
     if workload.background_tenants:

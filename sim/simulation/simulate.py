@@ -22,10 +22,11 @@ from sim.simulation.build import (
     make_setup,
     run_setups,
     setup_serves_background,
+    workload_of,
 )
 from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
-from sim.workload import Workload, generate_workload
+from sim.workload import Workload
 
 _CHUNK = 1 << 16
 
@@ -46,7 +47,7 @@ def simulate_setups(cfg, progress: bool = False):
     """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
     built = build(cfg)
     setups = run_setups(built.cfg)
-    workload = generate_workload(built.cfg, built.catalog)
+    workload = workload_of(built)
     runs = []
     for i, name in enumerate(setups):
         label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"
@@ -58,13 +59,40 @@ def simulate_variants(cfg, setup: str, variants: list[tuple[str, dict]], progres
     """Run ``setup`` once per ``(label, {dotted key: value})`` on one workload (generated from
     ``cfg``); each run's ``setup`` is its label. Returns (workload, runs, catalog)."""
     built = build(cfg)
-    workload = generate_workload(built.cfg, built.catalog)
+    workload = workload_of(built)
     runs = []
     for label, changes in variants:
         r = simulate(variant(cfg, **changes), workload, setup, progress, label)
         r.setup = label
         runs.append(r)
     return workload, runs, built.catalog
+
+
+class ContextGate:
+    """Stands in front of a setup: a request whose prompt and output exceed its model's
+    context (``workload.overlength: reject``) is rejected on arrival, reason
+    ``exceeds_context``; every other request goes on to the setup."""
+
+    def __init__(self, setup, over, ctx: RunContext):
+        self.setup = setup
+        self.over = over
+        self.ctx = ctx
+        self.tier = ctx.log.tiers.code("none")
+
+    def submit(self, req: Request) -> None:
+        if self.over[req.id]:
+            self.ctx.reject(req, "exceeds_context", self.tier)
+        else:
+            self.setup.submit(req)
+
+    def warm_up(self, model: int) -> bool:
+        return self.setup.warm_up(model)
+
+    def close(self, t_end: float) -> None:
+        self.setup.close(t_end)
+
+    def extra(self) -> dict:
+        return self.setup.extra()
 
 
 def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) -> SetupRun:
@@ -84,6 +112,8 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
                      tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants,
                      tenant_models=workload.tenant_models)
     setup = make_setup(setup_name, ctx, built, models)
+    if workload.over_context is not None:  # requests beyond their model's context: rejected
+        setup = ContextGate(setup, workload.over_context, ctx)
     last_end = [0.0]
 
     # ---------------------------------------------------------------- closed-loop clients

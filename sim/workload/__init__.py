@@ -17,7 +17,7 @@ from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
 from sim.workload.background import generate as background
-from sim.workload.lengths import sample_lengths
+from sim.workload.lengths import request_lengths
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.traces import load_trace, trace_format
 
@@ -51,6 +51,26 @@ class Workload:
     # the models each tenant calls by config (a pipeline tenant: its stages' models), also
     # those it sent no request to in the horizon: their GPUs are still billed to it
     tenant_models: dict[str, list[str]] = field(default_factory=dict)
+    # requests whose prompt + output exceed their model's context, kept whole: the run
+    # rejects them on arrival (``workload.overlength: reject``); None when there are none
+    over_context: np.ndarray | None = None
+    changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
+    over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
+
+    def length_notes(self, policy: str) -> list[str]:
+        """One warning line per tenant whose lengths were changed or who exceeds the context."""
+        out = []
+        for t in self.tenants:
+            c, o = self.changed.get(t, 0), self.over_counts.get(t, 0)
+            if o:
+                what = "rejected on arrival (exceeds_context)" if policy == "reject" else "kept"
+                out.append(f"tenant {t}: {o:,} requests exceed their model's context (prompt + "
+                           f"output): {what} (workload.overlength={policy})")
+            if c:
+                out.append(f"tenant {t}: {c:,} requests' lengths were changed to be served: "
+                           "clipped to the length config's [min, max], raised to one token, or cut "
+                           f"to the context (workload.overlength={policy}); column `clipped`")
+        return out
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -151,7 +171,7 @@ def generate_workload(cfg, catalog) -> Workload:
     tenants = sorted(cfg.tenants.keys())
     horizon = float(cfg.horizon_s)
     seed = int(cfg.seed)
-
+    policy = str(cfg.workload.overlength)
     specs: dict[str, object] = {}  # pipeline name -> PipelineSpec, for the tenants that send one
     for t in tenants:
         p = cfg.tenants[t].pipeline
@@ -162,10 +182,12 @@ def generate_workload(cfg, catalog) -> Workload:
     models = sorted({cfg.tenants[t].model for t in tenants if t not in piped}
                     | {m for sp in specs.values() for m, tool in zip(sp.model, sp.tool) if not tool})
 
-    bg = background(cfg, catalog, seed, horizon, models)
+    bg = background(cfg, catalog, seed, horizon, models, policy)
     bg_models = sorted({b.model for b in bg} - set(models))
     cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
-            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)]}
+            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)]}
+    changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
+    over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
     thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
     closed = {}
     pipe_arrivals: list = []
@@ -185,25 +207,16 @@ def generate_workload(cfg, catalog) -> Workload:
         if trace_idx is not None:
             trace, idx = trace_idx
             trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
-        ins = sample_lengths(tc.input, n, stream(seed, f"input/{name}"),
-                             _length_source(tc.input, trace_in))
-        model = catalog.models[tc.model]
-        if model.prefill_only:
-            outs = np.zeros(n, np.int32)
-        else:
-            outs = sample_lengths(tc.output, n, stream(seed, f"output/{name}"),
-                                  _length_source(tc.output, trace_out))
-            outs = np.maximum(outs, 1)
-        ins = np.maximum(ins, 1)
-        too_long = ins.astype(np.int64) + outs > model.max_context
-        if too_long.any():
-            ins = np.minimum(ins, model.max_context - outs).astype(np.int32)
-            ins = np.maximum(ins, 1)
+        ln = request_lengths(tc.input, tc.output, n, stream(seed, f"input/{name}"),
+                             stream(seed, f"output/{name}"), catalog.models[tc.model], policy,
+                             _length_source(tc.input, trace_in), _length_source(tc.output, trace_out))
+        changed[name], over_n[name] = ln.changed, int(ln.over.sum())
         cols["t"].append(times)
         cols["tenant"].append(np.full(n, ti, np.int16))
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
-        cols["in"].append(ins.astype(np.int32))
-        cols["out"].append(outs.astype(np.int32))
+        cols["in"].append(ln.ins)
+        cols["out"].append(ln.outs)
+        cols["over"].append(ln.over)
         thinks.append(think)
     all_models = models + bg_models
     for bi, b in enumerate(bg):
@@ -213,6 +226,8 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["model"].append(np.full(n, all_models.index(b.model), np.int16))
         cols["in"].append(b.input_tokens)
         cols["out"].append(b.output_tokens)
+        cols["over"].append(b.over)
+        changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
     t = np.concatenate(cols["t"])
     tenant = np.concatenate(cols["tenant"])
@@ -227,6 +242,8 @@ def generate_workload(cfg, catalog) -> Workload:
         model=np.concatenate(cols["model"])[order],
         input_tokens=np.concatenate(cols["in"])[order],
         output_tokens=np.concatenate(cols["out"])[order],
+        over_context=np.concatenate(cols["over"])[order],
+        changed=changed, over_counts=over_n,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
             [np.zeros(len(b)) if x is None else x for x, b in zip(thinks, cols["t"])])[order]),
@@ -237,5 +254,7 @@ def generate_workload(cfg, catalog) -> Workload:
                        **{b.name: [b.model] for b in bg}},
     )
     if piped:
-        append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped)
+        append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped, policy)
+    if not wl.over_context.any():
+        wl.over_context = None
     return wl

@@ -35,7 +35,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
-from sim.workload.lengths import sample_lengths
+from sim.workload.lengths import request_lengths
 
 WINDOW_S = 600.0  # ServeGen's window length
 
@@ -47,6 +47,8 @@ class BackgroundTenant:
     arrival_s: np.ndarray
     input_tokens: np.ndarray
     output_tokens: np.ndarray
+    over: np.ndarray  # bool: beyond the model's context (rejected on arrival)
+    changed: int  # requests whose lengths differ from the draw
 
 
 def enabled(cfg) -> bool:
@@ -54,17 +56,10 @@ def enabled(cfg) -> bool:
     return int(bg.synthetic.tenants) > 0 or int(bg.servegen.clients) > 0 or len(bg.servegen.client_ids) > 0
 
 
-def _lengths(lc, n, seed, name, catalog, model):
-    ins = np.maximum(sample_lengths(lc.input, n, stream(seed, f"input/{name}")), 1)
-    m = catalog.models[model]
-    if m.prefill_only:
-        outs = np.zeros(n, np.int32)
-    else:
-        outs = np.maximum(sample_lengths(lc.output, n, stream(seed, f"output/{name}")), 1)
-    too_long = ins.astype(np.int64) + outs > m.max_context
-    if too_long.any():
-        ins = np.maximum(np.minimum(ins, m.max_context - outs), 1)
-    return ins.astype(np.int32), outs.astype(np.int32)
+def _tenant(name, model, t, lc, seed, catalog, policy) -> BackgroundTenant:
+    ln = request_lengths(lc.input, lc.output, t.size, stream(seed, f"input/{name}"),
+                         stream(seed, f"output/{name}"), catalog.models[model], policy)
+    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:
@@ -72,7 +67,8 @@ def _zipf(n: int, s: float) -> np.ndarray:
     return w / w.sum()
 
 
-def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
+              policy: str = "reject") -> list[BackgroundTenant]:
     sc = cfg.background.synthetic
     n = int(sc.tenants)
     if n <= 0:
@@ -86,8 +82,7 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -
         name = f"bg/syn{k:03d}"
         model = models[int(model_of[k])]
         t = arr.gamma_renewal(float(rates[k]), float(sc.cv), horizon, stream(seed, f"arrivals/{name}"))
-        ins, outs = _lengths(sc, t.size, seed, name, catalog, model)
-        out.append(BackgroundTenant(name, model, t, ins, outs))
+        out.append(_tenant(name, model, t, sc, seed, catalog, policy))
     return out
 
 
@@ -139,7 +134,8 @@ def _renewal(family_weibull: bool, shape: float, rate: float, span: float, rng) 
     return t[t < span]
 
 
-def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
+             policy: str = "reject") -> list[BackgroundTenant]:
     sg = cfg.background.servegen
     want_ids = [int(c) for c in sg.client_ids]
     if int(sg.clients) <= 0 and not want_ids:
@@ -173,22 +169,22 @@ def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str]) ->
             off = _renewal(bool(weib[r]), float(shape[r]), float(rate[r]) * sg.rate_scale, b - a, rng)
             parts.append(off + (a - lo))
         t = np.concatenate(parts) if parts else np.empty(0)
-        ins, outs = _lengths(sg, t.size, seed, name, catalog, model)
-        out.append(BackgroundTenant(name, model, t, ins, outs))
+        out.append(_tenant(name, model, t, sg, seed, catalog, policy))
     return out
 
 
-def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str]) -> list[BackgroundTenant]:
+def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
+             policy: str = "reject") -> list[BackgroundTenant]:
     """Every background tenant, thinned to ``background.scale``."""
     if not enabled(cfg):
         return []
     scale = float(cfg.background.scale)
-    tenants = synthetic(cfg, catalog, seed, horizon, user_models)
-    tenants += servegen(cfg, catalog, seed, horizon, user_models)
+    tenants = synthetic(cfg, catalog, seed, horizon, user_models, policy)
+    tenants += servegen(cfg, catalog, seed, horizon, user_models, policy)
     if scale < 1:
         for bt in tenants:
             mark = stream(seed, f"background/thin/{bt.name}").uniform(size=bt.arrival_s.size)
             keep = mark < scale
-            bt.arrival_s, bt.input_tokens, bt.output_tokens = (
-                bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep])
+            bt.arrival_s, bt.input_tokens, bt.output_tokens, bt.over = (
+                bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep], bt.over[keep])
     return tenants

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,24 +57,72 @@ def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
     return v.to_numpy().astype(np.int64), prob / total
 
 
+def _draw(cfg, n: int, rng: np.random.Generator, trace_column: np.ndarray | None) -> np.ndarray:
+    kind = str(cfg.kind)
+    if kind == "fixed":
+        return np.full(n, float(cfg.mean))
+    if kind == "lognormal":
+        s2 = np.log1p(cfg.cv ** 2)
+        return rng.lognormal(np.log(cfg.mean) - s2 / 2.0, np.sqrt(s2), n)
+    if kind == "geometric":
+        return rng.geometric(1.0 / cfg.mean, n).astype(float)
+    if kind == "empirical" and trace_column is not None:
+        return rng.choice(trace_column, n).astype(float)
+    if kind == "empirical":
+        values, prob = load_pmf(resolve(str(cfg.path)))
+        return rng.choice(values, n, p=prob).astype(float)
+    return trace_column.astype(float)  # trace
+
+
+def bounds(cfg) -> tuple[int, int]:
+    """``[min, max]`` of a length config (no ``max``: no cap below the type's limit)."""
+    return int(cfg.min), int(cfg.max) if cfg.max is not None else MAX_TOKENS
+
+
 def sample_lengths(cfg, n: int, rng: np.random.Generator,
                    trace_column: np.ndarray | None = None) -> np.ndarray:
-    """``n`` lengths from the (checked) length config ``cfg``; ``trace_column``: the recorded
-    lengths a ``trace`` or column-``empirical`` distribution takes."""
-    kind = str(cfg.kind)
-    lo, hi = int(cfg.min), int(cfg.max)
-    if kind == "fixed":
-        x = np.full(n, float(cfg.mean))
-    elif kind == "lognormal":
-        s2 = np.log1p(cfg.cv ** 2)
-        x = rng.lognormal(np.log(cfg.mean) - s2 / 2.0, np.sqrt(s2), n)
-    elif kind == "geometric":
-        x = rng.geometric(1.0 / cfg.mean, n).astype(float)
-    elif kind == "empirical" and trace_column is not None:
-        x = rng.choice(trace_column, n).astype(float)
-    elif kind == "empirical":
-        values, prob = load_pmf(resolve(str(cfg.path)))
-        x = rng.choice(values, n, p=prob).astype(float)
-    else:  # trace
-        x = trace_column.astype(float)
-    return np.clip(np.rint(x), lo, hi).astype(np.int32)
+    """``n`` lengths from the (checked) length config ``cfg``, rounded and kept within its
+    ``[min, max]``; ``trace_column``: the recorded lengths a ``trace`` or column-``empirical``
+    distribution takes."""
+    lo, hi = bounds(cfg)
+    return np.clip(np.rint(_draw(cfg, n, rng, trace_column)), lo, hi).astype(np.int32)
+
+
+@dataclass
+class Lengths:
+    """One tenant's (or stage's) prompt and output lengths, as they will be served."""
+
+    ins: np.ndarray  # int32
+    outs: np.ndarray  # int32
+    over: np.ndarray  # bool: prompt + output beyond the model's context (kept whole: rejected)
+    changed: int  # requests whose lengths differ from the draw (bounds, one token, context)
+
+
+def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
+                    in_col: np.ndarray | None = None, out_col: np.ndarray | None = None) -> Lengths:
+    """Prompt and output lengths of ``n`` requests to ``model``. A length outside its
+    config's ``[min, max]`` is brought inside it; a prompt needs a token and an LLM's output
+    one too (embeddings and rerankers produce none); a request beyond the model's context is
+    kept whole (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer
+    refuses the config) or cut to fit (``clip``: the output to the context less one token,
+    then the prompt to what is left). Every change is counted."""
+    raw_in = np.rint(_draw(input_cfg, n, rng_in, in_col))
+    lo, hi = bounds(input_cfg)
+    ins = np.maximum(np.clip(raw_in, lo, hi), 1)
+    changed = ins != raw_in
+    if model.prefill_only:
+        outs = np.zeros(n)
+    else:
+        raw_out = np.rint(_draw(output_cfg, n, rng_out, out_col))
+        lo, hi = bounds(output_cfg)
+        outs = np.maximum(np.clip(raw_out, lo, hi), 1)
+        changed |= outs != raw_out
+    ctx = model.max_context
+    over = ins + outs > ctx
+    if policy == "clip" and over.any():
+        outs = np.where(over, np.minimum(outs, ctx - 1), outs)
+        ins = np.where(over, np.minimum(ins, ctx - outs), ins)
+        changed |= over
+        over = np.zeros(n, bool)
+    return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
+                   int(np.count_nonzero(changed)))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.rng import stream
-from sim.workload.lengths import sample_lengths
+from sim.workload.lengths import request_lengths
 
 
 @dataclass
@@ -122,11 +122,15 @@ class TenantStages:
     n_in: np.ndarray
     n_out: np.ndarray
     tool_s: np.ndarray
+    over: np.ndarray  # bool: beyond the stage model's context (rejected when sent)
+    changed: int  # stage requests whose lengths differ from the draw
 
 
-def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog) -> TenantStages:
+def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
+           policy: str = "reject") -> TenantStages:
     """The stage requests of ``n`` pipeline requests of one tenant."""
-    pipe, stage, ins, outs, lat = [], [], [], [], []
+    pipe, stage, ins, outs, lat, over = [], [], [], [], [], []
+    changed = 0
     for si, s in enumerate(spec.stages):
         sc = pc.stages[s]
         runs = stream(seed, f"pipeline/{tenant}/{s}/run").random(n) < spec.probability[si]
@@ -137,26 +141,25 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog) -> T
         if spec.tool[si]:
             ins.append(np.zeros(m, np.int32))
             outs.append(np.zeros(m, np.int32))
+            over.append(np.zeros(m, bool))
             lat.append(_latency(sc.latency, m, stream(seed, f"latency/{tenant}/{s}")))
             continue
-        model = catalog.models[sc.model]
-        a = np.maximum(sample_lengths(sc.input, m, stream(seed, f"input/{tenant}/{s}")), 1)
-        if model.prefill_only:
-            b = np.zeros(m, np.int32)
-        else:
-            b = np.maximum(sample_lengths(sc.output, m, stream(seed, f"output/{tenant}/{s}")), 1)
-        a = np.maximum(np.minimum(a.astype(np.int64), model.max_context - b), 1)
-        ins.append(a.astype(np.int32))
-        outs.append(np.asarray(b, np.int32))
+        ln = request_lengths(sc.input, sc.output, m, stream(seed, f"input/{tenant}/{s}"),
+                             stream(seed, f"output/{tenant}/{s}"), catalog.models[sc.model], policy)
+        ins.append(ln.ins)
+        outs.append(ln.outs)
+        over.append(ln.over)
+        changed += ln.changed
         lat.append(np.full(m, np.nan))
     pipe_a = np.concatenate(pipe).astype(np.int64)
     order = np.argsort(pipe_a, kind="stable")  # by pipeline request, then stage, then copy
     st = np.concatenate(stage)[order]
-    return TenantStages(pipe=pipe_a[order], stage=st, n_in=np.concatenate(ins)[order], n_out=np.concatenate(outs)[order],
-                        tool_s=np.concatenate(lat)[order])
+    return TenantStages(pipe=pipe_a[order], stage=st, n_in=np.concatenate(ins)[order],
+                        n_out=np.concatenate(outs)[order], tool_s=np.concatenate(lat)[order],
+                        over=np.concatenate(over)[order], changed=changed)
 
 
-def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
+def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: str = "reject") -> None:
     """Add the pipeline tenants' stage requests to workload ``wl`` (in place).
 
     ``arrivals``: (tenant index, tenant name, pipeline arrival times) per pipeline tenant;
@@ -172,7 +175,9 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
     per_tenant = {}
     for ti, name, times in arrivals:
         sp = piped[name]
-        stages = expand(name, sp, cfg.pipelines[sp.name], times.size, seed, catalog)
+        stages = expand(name, sp, cfg.pipelines[sp.name], times.size, seed, catalog, policy)
+        wl.changed[name] = stages.changed
+        wl.over_counts[name] = int(stages.over.sum())
         per_tenant[ti] = (times.size, stages, sp)
         t_all.append(times)
         ten_all.append(np.full(times.size, ti, np.int16))
@@ -192,7 +197,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
         gid[ti] = rank[off:off + times.size]
         off += times.size
     # stage rows of all tenants, sorted by global pipeline id (stable: stage, copy order kept)
-    g, rows_t, rows_m, rows_st, rows_in, rows_out, rows_lat = [], [], [], [], [], [], []
+    g, rows_t, rows_m, rows_st, rows_in, rows_out, rows_lat, rows_over = [], [], [], [], [], [], [], []
     for ti, (n, st, sp) in per_tenant.items():
         g.append(gid[ti][st.pipe])
         rows_t.append(np.full(st.pipe.size, ti, np.int16))
@@ -202,6 +207,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
         rows_in.append(st.n_in)
         rows_out.append(st.n_out)
         rows_lat.append(st.tool_s)
+        rows_over.append(st.over)
     g_a = np.concatenate(g)
     o = np.argsort(g_a, kind="stable")
     counts = np.bincount(g_a, minlength=n_p)
@@ -215,6 +221,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped) -> None:
     wl.output_tokens = np.concatenate([wl.output_tokens, np.concatenate(rows_out)[o]]).astype(np.int32)
     if wl.think_s is not None:
         wl.think_s = np.concatenate([wl.think_s, np.zeros(m)])
+    wl.over_context = np.concatenate([wl.over_context, np.concatenate(rows_over)[o]])
     wl.tools = len(models) - len(wl.models)
     wl.models = models
     wl.pipelines = PipelineRequests(
