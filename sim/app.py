@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from sim.config import compose, register
+from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, discover
@@ -34,7 +35,13 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
 
     Files are written only when ``output_dir`` is given; the working directory never changes.
     """
-    cfg = compose(overrides)
+    try:
+        cfg = compose(overrides)
+    except Exception as e:  # a wrong key, type or option: the same one line as the CLI
+        err = from_config_error(e)
+        if err is None:
+            raise
+        raise err from None
     return execute(cfg, output_dir, progress=progress)
 
 

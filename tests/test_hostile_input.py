@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers.cli import cli
 from hostile.catalogue import CASES
 

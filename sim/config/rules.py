@@ -20,6 +20,11 @@ from omegaconf import MISSING
 MIN_INTERVAL_S = 1e-3  # assumption: no policy of a serving platform acts faster than 1 ms
 INT_LIMIT = 2**31 - 1  # counts, lengths and sizes fit a signed 32-bit integer
 INT64 = 2**63 - 1  # limits that may be set "as good as none" (a bound, not an allocation)
+# assumption: no physical quantity of this model (a duration in s, a rate, a price in $, a
+# size in GB, a bandwidth, a FLOP rate in TFLOPS) is beyond 1e12 in its unit; a field whose
+# rule declares its own upper bound (le/lt) is not held to it. Beyond it, products of two
+# such numbers overflow and runs cannot end.
+MAX_MAGNITUDE = 1e12
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class Rule:
             return f"must be < {self.lt:g}, got {v:g}"
         if self.le is not None and not v <= self.le:
             return f"must be <= {self.le:g}, got {v:g}"
+        if self.le is None and self.lt is None and abs(v) > MAX_MAGNITUDE:
+            return (f"must be at most {MAX_MAGNITUDE:g} in magnitude, got {v:g} (no quantity of "
+                    "the model is that large; see sim/config/rules.py)")
         return None
 
 
@@ -85,6 +93,12 @@ def count(default: Any = MISSING, lo: int = 1, hi: int = INT_LIMIT, **kw) -> Any
 def interval(default: Any = MISSING, **kw) -> Any:
     """A tick, check interval or period: at least :data:`MIN_INTERVAL_S`."""
     return rule(default, ge=MIN_INTERVAL_S, **kw)
+
+
+def coef_var(default: Any = MISSING, **kw) -> Any:
+    """A coefficient of variation. Assumption: within [1e-3, 1e3]; outside it a gamma or
+    lognormal draw is a constant or a single spike (and 1/cv^2 under- or overflows)."""
+    return rule(default, ge=1e-3, le=1e3, **kw)
 
 
 def price(default: Any = MISSING, **kw) -> Any:

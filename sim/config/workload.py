@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, List, Optional
 
-from sim.config.rules import count, interval, nonneg, positive, probability, rule
+from sim.config.rules import (
+    coef_var,
+    count,
+    interval,
+    nonneg,
+    positive,
+    probability,
+    rule,
+)
 
 
 class ArrivalKind(StrEnum):
@@ -50,7 +58,7 @@ class TraceConfig:
 class ArrivalConfig:
     kind: ArrivalKind = ArrivalKind.poisson
     rate_rps: float = positive(1.0)  # long-run mean rate for every synthetic kind
-    cv: float = positive(1.0)  # gamma: coefficient of variation of inter-arrival times
+    cv: float = coef_var(1.0)  # gamma: coefficient of variation of inter-arrival times
     on_s: float = interval(60.0)  # onoff: mean duration of an on period (exponential)
     off_s: float = interval(240.0)  # onoff: mean duration of an off period (exponential)
     off_rate_fraction: float = probability(0.0)  # onoff: rate when off, as a fraction of the on rate
@@ -92,7 +100,7 @@ class WorkloadConfig:
 class LengthConfig:
     kind: LengthKind = LengthKind.fixed
     mean: float = positive(512.0)
-    cv: float = positive(1.0)
+    cv: float = coef_var(1.0)
     min: int = count(1, lo=0)
     max: Optional[int] = count(None, lo=0)  # None: no cap below the model's context
     path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
@@ -130,7 +138,7 @@ class LatencyKind(StrEnum):
 class LatencyConfig:
     kind: LatencyKind = LatencyKind.fixed
     mean_s: float = nonneg(0.05)
-    cv: float = positive(1.0)  # lognormal
+    cv: float = coef_var(1.0)  # lognormal
 
 
 @dataclass
@@ -168,7 +176,7 @@ class SyntheticBackgroundConfig:
     model_zipf_s: float = nonneg(1.0)
     tenant_zipf_s: float = nonneg(1.0)
     rate_rps: float = positive(1.0)  # total over all synthetic tenants
-    cv: float = positive(3.0)  # inter-arrival coefficient of variation (bursty)
+    cv: float = coef_var(3.0)  # inter-arrival coefficient of variation (bursty)
     input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
     source: str = "assumption: Zipf popularity (s=1) and bursty Gamma arrivals (CV 3)"

@@ -24,6 +24,7 @@ import numpy as np
 
 from sim.catalog import Gpu, Model
 from sim.config import DeploymentConfig as _D
+from sim.config.rules import INT_LIMIT
 from sim.errors import InputError
 
 
@@ -145,6 +146,9 @@ class RooflinePerf:
         return t / self.runtime_speedup
 
 
+MAX_STEP_S = 3600.0  # assumption: no measured iteration takes an hour (plausibility bound)
+
+
 class TablePerf:
     """Measured iteration times on a (decode_seqs x prefill_tokens) grid, interpolated.
 
@@ -173,6 +177,10 @@ class TablePerf:
                     raise InputError("non-numeric value", path=str(path), line=i) from None
                 if not all(math.isfinite(v) and v >= 0 for v in vals):
                     raise InputError("values must be finite and >= 0", path=str(path), line=i)
+                if vals[0] > INT_LIMIT or vals[1] > INT_LIMIT or vals[2] > MAX_STEP_S:
+                    raise InputError(f"decode_seqs and prefill_tokens must be at most {INT_LIMIT}"
+                                     f" and step_time_s at most {MAX_STEP_S:g} s", path=str(path),
+                                     line=i)
                 if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
                     raise InputError("an iteration that does work must take time: step_time_s "
                                      "must be > 0 where decode_seqs or prefill_tokens is",

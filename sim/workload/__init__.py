@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.config.rules import MAX_MAGNITUDE
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
@@ -128,6 +129,12 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int):
 
 def read_rate_curve(p: str, horizon: float) -> arr.RateCurve:
     """A rate curve from a CSV ``time_s,rate`` (a relative shape); errors name file:line."""
+    t, r = read_curve_points(p)
+    return arr.RateCurve.from_points(t, r, horizon)
+
+
+def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
+    """The checked ``(time_s, rate)`` points of a rate-curve CSV."""
 
     try:
         df = pd.read_csv(p)
@@ -139,16 +146,17 @@ def read_rate_curve(p: str, horizon: float) -> arr.RateCurve:
         raise InputError("rate curve needs two columns (time_s, rate) and two rows", path=p, line=1)
     t = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy(float)
     r = pd.to_numeric(df.iloc[:, 1], errors="coerce").to_numpy(float)
-    bad = ~np.isfinite(t) | ~np.isfinite(r) | (r < 0)
+    bad = ~np.isfinite(t) | ~np.isfinite(r) | (r < 0) | (np.abs(t) > MAX_MAGNITUDE) | (r > MAX_MAGNITUDE)
     if bad.any():
-        raise InputError("non-numeric, non-finite or negative value", path=p,
+        raise InputError(f"non-numeric, non-finite, negative or implausible (beyond "
+                         f"{MAX_MAGNITUDE:g}) value", path=p,
                          line=int(np.flatnonzero(bad)[0]) + 2)
     if (np.diff(t) <= 0).any():
         raise InputError("times must increase", path=p,
                          line=int(np.flatnonzero(np.diff(t) <= 0)[0]) + 3)
     if r.max() <= 0:
         raise InputError("rate curve is zero everywhere", path=p)
-    return arr.RateCurve.from_points(t, r, horizon)
+    return t, r
 
 
 def _length_source(lc, replayed: np.ndarray | None) -> np.ndarray | None:

@@ -28,6 +28,8 @@ def poisson(rate: float, horizon: float, rng: np.random.Generator) -> np.ndarray
 
 
 def gamma_renewal(rate: float, cv: float, horizon: float, rng: np.random.Generator) -> np.ndarray:
+    if rate <= 0:  # a tenant whose share of a total rate is zero (a steep Zipf law)
+        return np.empty(0)
     shape = 1.0 / (cv * cv)
     scale = 1.0 / (rate * shape)
     first = rng.uniform() * rng.gamma(shape + 1.0, scale)  # forward recurrence time

@@ -50,6 +50,7 @@ def _read_text(path: Path) -> str:
 
 
 MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
+MAX_TIMESTAMP_MS = 1e15  # assumption: a trace spans less than 30,000 years (plausibility)
 
 
 def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minimum: int) -> np.ndarray:
@@ -66,7 +67,7 @@ def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str, sl
     d = np.diff(t)
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0]) + 1
-        raise InputError(f"timestamps go backwards ({t[i - 1]:.6f} s then {t[i]:.6f} s); "
+        raise InputError(f"timestamps go backwards ({t[i - 1]:.9g} s then {t[i]:.9g} s); "
                          "sort the trace by time", path=str(path), line=first_line + i)
     if duplicates == "error" and (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
@@ -139,6 +140,9 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
         for k, v in zip(("timestamp", "input_length", "output_length"), vals):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
                 raise InputError(f"{k} must be a finite number, got {v!r}", path=str(path), line=i)
+        if abs(vals[0]) > MAX_TIMESTAMP_MS:
+            raise InputError(f"timestamp must be within +-{MAX_TIMESTAMP_MS:g} ms, got {vals[0]:g}",
+                             path=str(path), line=i)
         for k, v, lo in (("input_length", vals[1], 1), ("output_length", vals[2], 0)):
             if v < lo or v > MAX_TOKENS or v != int(v):
                 raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
@@ -147,7 +151,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
         ins.append(int(vals[1]))
         outs.append(int(vals[2]))
         if len(ts) > 1 and ts[-1] < ts[-2]:
-            raise InputError(f"timestamps go backwards ({ts[-2]:.3f} s then {ts[-1]:.3f} s); "
+            raise InputError(f"timestamps go backwards ({ts[-2]:.6g} s then {ts[-1]:.6g} s); "
                              "sort the trace by time", path=str(path), line=i)
     if not ts:
         raise InputError("empty trace file", path=str(path), line=1)

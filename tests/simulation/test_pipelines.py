@@ -15,7 +15,7 @@ from sim.config import PipelineConfig
 from sim.errors import InputError
 from sim.metrics.summary import requests_frame
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
-from sim.simulation.build import build_catalog, build_workload
+from sim.simulation.build import build_workload
 from sim.simulation.simulate import simulate
 
 W_EMB = 0.67 * GB  # bge-large-en bf16 (catalog)
@@ -36,7 +36,6 @@ def make_cfg(stages, overrides=(), prewarm=False, rate=0.01, horizon=2000):
 
 
 def run(cfg, setup, first_only=True):
-    catalog = build_catalog(cfg)
     wl = build_workload(cfg)
     if first_only:
         wl = first_pipeline_only(wl)
@@ -242,7 +241,7 @@ def test_same_seed_same_stage_requests_and_pipeline_rows(tmp_path):
     ov = ["experiment=compound", "job=simulate", "setups=[serverless,dedicated]", "horizon_s=300",
           "output.plots=false", "output.report=false"]
     a = sim.run(ov, output_dir=tmp_path / "a")
-    b = sim.run(ov, output_dir=tmp_path / "b")
+    sim.run(ov, output_dir=tmp_path / "b")
     for f in ("summary.csv", "requests.parquet", "pipelines.csv", "pipeline_summary.csv",
               "pipeline_stages.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f

@@ -14,7 +14,7 @@ from helpers import TRACES
 
 import sim
 from sim.rng import stream
-from sim.simulation.build import build_catalog, build_workload
+from sim.simulation.build import build_workload
 from sim.workload import arrivals as arr
 from sim.workload.traces import load_trace, read_azure, read_mooncake
 
@@ -155,7 +155,6 @@ def test_named_streams_make_tenants_independent():
     base = ["tenants.chat.arrival.rate_rps=3", "horizon_s=200"]
     cfg1 = sim.compose(base)
     cfg2 = sim.compose(base + ["tenants={other: {model: qwen3-32b, arrival: {rate_rps: 5}}}"])
-    cat = build_catalog(cfg1)
     w1, w2 = build_workload(cfg1), build_workload(cfg2)
     chat1 = w1.arrival_s[w1.tenant == w1.tenants.index("chat")]
     chat2 = w2.arrival_s[w2.tenant == w2.tenants.index("chat")]

@@ -30,6 +30,10 @@ class WindowedSignal:
     ``set(t, v)``: the signal is ``v`` from ``t`` on (``t`` never decreases).
     ``average(t, w)``: the mean over ``(t - w, t]`` (over ``(0, t]`` while ``t < w``), with
     the window's start rounded down to a bucket boundary.
+
+    The integral of the signal is kept at every bucket boundary of the last ``span_s`` (a
+    ring that grows with the run, so a window longer than the run costs only the run's
+    buckets), and an average is a difference of two integrals: O(1) whatever the window.
     """
 
     def __init__(self, bucket_s: float, span_s: float):
@@ -37,23 +41,24 @@ class WindowedSignal:
             raise ValueError("bucket and span must be > 0")
         self.b = float(bucket_s)
         self.n = int(math.ceil(span_s / bucket_s)) + 2
-        self.ring = [0.0] * self.n
+        self.at = [0.0]  # at[k % n]: the integral up to the boundary k * b (grows up to n)
         self.t = 0.0
         self.i = 0  # bucket index of self.t
+        self.total = 0.0  # the integral up to self.t
         self.value = 0.0
 
     def _advance(self, t: float) -> None:
         if t < self.t:
             raise ValueError(f"time went backwards: {t} < {self.t}")
-        b, n, ring, v = self.b, self.n, self.ring, self.value
+        b, n, at, v = self.b, self.n, self.at, self.value
         i_now = int(t // b)
-        if i_now == self.i:
-            ring[i_now % n] += v * (t - self.t)
-        else:
-            ring[self.i % n] += v * ((self.i + 1) * b - self.t)
-            for k in range(max(self.i + 1, i_now - n + 1), i_now):
-                ring[k % n] = v * b
-            ring[i_now % n] = v * (t - i_now * b)
+        if i_now != self.i:
+            if len(at) < n and i_now >= len(at):
+                at.extend([0.0] * (min(i_now + 1, n) - len(at)))
+            base = self.total - v * self.t
+            for k in range(max(self.i + 1, i_now - n + 1), i_now + 1):
+                at[k % n] = base + v * (k * b)
+        self.total += v * (t - self.t)
         self.t = t
         self.i = i_now
 
@@ -67,8 +72,7 @@ class WindowedSignal:
         start = first * self.b
         if t <= start:
             return self.value
-        total = sum(self.ring[k % self.n] for k in range(first, self.i + 1))
-        return total / (t - start)
+        return (self.total - self.at[first % self.n]) / (t - start)
 
 
 class Autoscaler:

@@ -154,9 +154,8 @@ BG = ["background.synthetic.tenants=5", "background.synthetic.rate_rps=2",
 
 
 def test_background_leaves_user_requests_identical_and_is_marked():
-    from sim.simulation.build import build_catalog, build_workload
+    from sim.simulation.build import build_workload
 
-    cat = build_catalog(sim.compose([]))
     plain = build_workload(sim.compose(["horizon_s=300"]))
     noisy = build_workload(sim.compose(["horizon_s=300"] + BG))
     assert noisy.background_tenants == 8 and noisy.tenants[:1] == ["chat"]

@@ -34,6 +34,39 @@ def test_windowed_signal_is_an_exact_time_average():
         s.set(10.0, 1.0)
 
 
+@pytest.mark.parametrize("bucket,span", [(1.0, 60.0), (0.5, 7.0), (1.0, 1e11)])
+def test_windowed_signal_matches_a_brute_force_integral(bucket, span):
+    """Random piecewise-constant signals; the average over (start, t] with the start rounded
+    down to a bucket (and never before 0, nor before the ring's span) against an integral
+    computed from the list of steps. A window of 1e11 s keeps only the run's buckets."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    s = WindowedSignal(bucket, span)
+    steps = [(0.0, 0.0)]  # (from time, value)
+    t = 0.0
+    for _ in range(400):
+        t += rng.expovariate(1.0) * rng.choice([0.1, 1.0, 20.0])
+        if rng.random() < 0.5:
+            v = rng.choice([0.0, 1.0, 3.5, 17.0])
+            s.set(t, v)
+            steps.append((t, v))
+            continue
+        w = rng.choice([0.5, 3.0, 30.0, span])
+        n = int(math.ceil(span / bucket)) + 2
+        first = max(int((t - w) // bucket), 0, int(t // bucket) - n + 1)
+        lo = first * bucket
+        want = steps[-1][1]
+        if t > lo:
+            total = 0.0
+            for (a, v), (b, _) in zip(steps, steps[1:] + [(t, 0.0)]):
+                total += v * max(0.0, min(b, t) - max(a, lo))
+            want = total / (t - lo)
+        assert s.average(t, w) == pytest.approx(want, rel=1e-9, abs=1e-9)
+    assert len(s.at) <= t / bucket + 2  # the ring grew with the run, not with the span
+
+
 def test_autoscaler_stable_mode_is_ceil_of_average_over_target():
     a = Autoscaler(target=10, stable_s=60, panic_s=6, panic_threshold=2.0, min_replicas=0, max_replicas=8)
     a.observe(0.0, 25.0)
