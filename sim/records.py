@@ -60,6 +60,10 @@ class RequestLog:
         # output tokens the engine emitted for a completed request (``Request.gen``); -1 until
         # it completes. Checked against the tokens requested (sim/invariants.py), not exported.
         self.tokens_out = np.full(n, -1, np.int32)
+        # prefix cache and preemption (sim/engine/kv.py), for completed requests
+        self.cached = np.zeros(n, np.int32)  # prompt tokens found cached at first admission
+        self.preempts = np.zeros(n, np.int16)
+        self.preempt_s = np.zeros(n)  # time preemptions cost it
         self.tiers = Codes("dedicated", "serverless", "burst")
         self.reasons = Codes("")
         self.cold_tiers = Codes("")
@@ -81,7 +85,7 @@ class RequestLog:
         self.open -= 1
         buf = self._done
         buf.append((rid, req.t_admit, req.t_first, req.t_done, req.replica, tier, req.attempts,
-                    req.gen))
+                    req.gen, req.cached, req.preempts, req.preempt_s))
         if len(buf) >= 8192:
             self.flush()
 
@@ -90,7 +94,7 @@ class RequestLog:
         buf = self._done
         if not buf:
             return
-        rid, adm, first, done, rep, tier, att, gen = zip(*buf)
+        rid, adm, first, done, rep, tier, att, gen, cached, pre, pre_s = zip(*buf)
         ids = np.fromiter(rid, np.int64, len(buf))
         self.admit_s[ids] = adm
         self.first_s[ids] = first
@@ -99,6 +103,9 @@ class RequestLog:
         self.tier[ids] = tier
         self.attempts[ids] = np.minimum(np.asarray(att), 127)
         self.tokens_out[ids] = gen
+        self.cached[ids] = cached
+        self.preempts[ids] = np.minimum(np.asarray(pre), 32767)
+        self.preempt_s[ids] = pre_s
         buf.clear()
 
     def reject(self, rid: int, reason: str, tier: int = 0) -> None:
@@ -118,6 +125,19 @@ class RequestLog:
 
 
 @dataclass
+class KvStats:
+    """What a replica's KV cache did (sim/engine/kv.py), summed over the replicas a ledger
+    row stands for: prompt tokens admitted, the part found cached, the part loaded from the
+    host tier, tokens evicted from the GPU, and preemptions."""
+
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    loaded_tokens: int = 0
+    evicted_tokens: int = 0
+    preemptions: int = 0
+
+
+@dataclass
 class UsageRow:
     """One replica's life: what it ran on, when it was up, how busy, how it is billed."""
 
@@ -133,6 +153,7 @@ class UsageRow:
     loading_s: float = 0.0  # part of [start, end) spent loading (cold start)
     min_increment_s: float = 0.0  # gpu_second billing: each bill is at least this long
     down_s: float = 0.0  # part of [start, end) the replica was failed (billed, not serving)
+    kv: KvStats = field(default_factory=KvStats)
 
     @property
     def up_s(self) -> float:

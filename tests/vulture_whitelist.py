@@ -5,8 +5,8 @@ scripts, the notebook and the tests call."""
 # ruff: noqa
 from sim.config.catalog import ModelKind
 from sim.config.dedicated import PriceMode, RouterKind
-from sim.config.deployments import KvDtype, Precision
-from sim.config.serverless import Loader, PreloadTier
+from sim.config.deployments import KvDtype, Precision, Preemption
+from sim.config.serverless import Loader, PreloadTier, ServerlessRouter
 from sim.config.workload import DuplicatePolicy, TraceFormat
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
@@ -16,7 +16,8 @@ from sim.workload import lengths
 
 # enum members chosen in config files
 ModelKind.embedding, ModelKind.reranker
-RouterKind.jsq, RouterKind.round_robin
+RouterKind.jsq, RouterKind.round_robin, RouterKind.cache_aware, ServerlessRouter.cache_aware
+Preemption.swap
 PriceMode.on_demand
 Precision.fp16, Precision.fp4, KvDtype.fp16
 Loader.stock, PreloadTier.local_nvme, PreloadTier.host_dram

@@ -31,6 +31,7 @@ class Gpu:
     tflops: Mapping[str, float]
     interconnect_gbps: float
     allreduce_latency_s: float
+    host_link_gbps: float
     efficiency: Mapping[str, Efficiency]
     step_overhead_s: float
     layer_overhead_s: float
@@ -67,6 +68,7 @@ class Model:
     weights_gb: Mapping[str, float]
     price_in_usd_per_mtok: float | None
     price_out_usd_per_mtok: float | None
+    price_cached_in_usd_per_mtok: float | None  # None: cached input tokens at the input price
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,6 +102,7 @@ def catalog_from_config(cat) -> Catalog:
             tflops={k: float(v) for k, v in g.tflops.items()},
             interconnect_gbps=float(g.interconnect_gbps),
             allreduce_latency_s=float(g.allreduce_latency_s),
+            host_link_gbps=float(g.host_link_gbps),
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},
             step_overhead_s=float(g.step_overhead_s),
@@ -122,6 +125,7 @@ def catalog_from_config(cat) -> Catalog:
             weights_gb={k: float(v) for k, v in m.weights_gb.items()},
             price_in_usd_per_mtok=m.price_in_usd_per_mtok,
             price_out_usd_per_mtok=m.price_out_usd_per_mtok,
+            price_cached_in_usd_per_mtok=m.price_cached_in_usd_per_mtok,
             sources=dict(m.sources),
         )
     return Catalog(gpus=gpus, models=models)

@@ -35,6 +35,8 @@ class GpuSpec:
     # per-GPU interconnect for tensor-parallel all-reduce, GB/s in one direction
     interconnect_gbps: float = nonneg(0.0)
     allreduce_latency_s: float = nonneg(1.0e-5)
+    # GPU <-> host memory, GB/s in one direction per GPU (KV swap, host-tier loads)
+    host_link_gbps: float = nonneg(0.0)
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)
     step_overhead_s: float = nonneg(0.001)  # per iteration: scheduling, sampling
     layer_overhead_s: float = nonneg(5.0e-5)  # per layer per iteration: kernel launches and gaps
@@ -63,6 +65,8 @@ class ModelSpec:
     weights_gb: Dict[str, float] = positive(factory=dict)  # published sizes per precision
     price_in_usd_per_mtok: Optional[float] = price(None)
     price_out_usd_per_mtok: Optional[float] = price(None)
+    # cached input tokens (a prefix-cache hit), per-token billing; None: the input price
+    price_cached_in_usd_per_mtok: Optional[float] = price(None)
     sources: Dict[str, str] = field(default_factory=dict)
 
 

@@ -26,6 +26,22 @@ class RouterKind(StrEnum):
     central = "central"  # one queue per model, replicas pull when they have room
     jsq = "jsq"  # join the replica with the fewest outstanding requests
     round_robin = "round_robin"
+    # the replica holding the longest cached prefix of the prompt, unless the pool is out of
+    # balance (sgl-router's cache_aware policy; see CacheRouterConfig)
+    cache_aware = "cache_aware"
+
+
+@dataclass
+class CacheRouterConfig:
+    """Cache-aware routing (sim/platform/routers.py), after sgl-router's ``cache_aware``
+    policy (router_args.py defaults): when the most and least loaded replicas differ by
+    more than ``balance_abs`` outstanding requests and by a factor above ``balance_rel``,
+    join the least loaded; else the replica whose cache holds the longest prefix of the
+    prompt if it covers more than ``threshold`` of it, else the one caching the least."""
+
+    threshold: float = probability(0.3)  # sgl-router cache_threshold
+    balance_abs: int = count(64, lo=0)  # sgl-router balance_abs_threshold
+    balance_rel: float = rule(1.5, ge=1)  # sgl-router balance_rel_threshold
 
 
 class PriceMode(StrEnum):
@@ -114,6 +130,7 @@ class DedicatedConfig:
     # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
     replicas: Dict[str, int] = count(factory=dict, hi=INT_LIMIT)
     router: RouterKind = RouterKind.central
+    cache_router: CacheRouterConfig = field(default_factory=CacheRouterConfig)
     # iteration-time divisor of the dedicated runtime relative to the catalog perf model
     runtime_speedup: float = rule(1.0, gt=0, le=100)
     pricing: PriceMode = PriceMode.reserved

@@ -24,6 +24,16 @@ class KvDtype(StrEnum):
     fp8 = "fp8"
 
 
+class Admission(StrEnum):
+    reserve = "reserve"  # prompt + every output token reserved when admitted; no preemption
+    paged = "paged"  # admitted when the prompt fits; decode grows; preempt when memory runs out
+
+
+class Preemption(StrEnum):
+    recompute = "recompute"  # free the victim's KV, recompute it when admitted again
+    swap = "swap"  # copy it to host memory and back over the host link
+
+
 class PerfKind(StrEnum):
     roofline = "roofline"
     table = "table"
@@ -57,3 +67,18 @@ class DeploymentConfig:
     gpu_memory_utilization: float = fraction(0.9)
     activation_reserve_gb: float = nonneg(2.0)
     perf: PerfConfig = field(default_factory=PerfConfig)
+    # KV cache (sim/engine/kv.py). Prefix caching is on by default in vLLM V1 (blog
+    # "vLLM V1", 2025-01-27), SGLang (RadixAttention; --disable-radix-cache defaults to
+    # False) and TensorRT-LLM (KvCacheConfig.enable_block_reuse=True)
+    prefix_caching: bool = True
+    # tokens per KV block: what a hit reuses is whole blocks. vLLM sets 16 on CUDA
+    # (Platform.check_and_update_config); TensorRT-LLM 32, SGLang 1
+    block_size: int = count(16, hi=1 << 20)
+    # reserve: the calibration rows were fitted with it (TensorRT-LLM's default
+    # GUARANTEED_NO_EVICT behaves so); paged: vLLM and SGLang
+    admission: Admission = Admission.reserve
+    preemption: Preemption = Preemption.recompute  # vLLM V1's default (docs: optimization)
+    swap_gb: float = nonneg(4.295)  # host swap space per GPU: vLLM's swap_space default, 4 GiB
+    # host-memory tier for evicted prefix blocks, per replica (0: none). LMCache's CPU
+    # backend defaults to 5 GB (max_local_cpu_size) when enabled
+    host_cache_gb: float = nonneg(0.0)

@@ -9,6 +9,7 @@ from typing import Dict, Optional
 
 from omegaconf import MISSING
 
+from sim.config.dedicated import CacheRouterConfig
 from sim.config.rules import INT64, count, interval, nonneg, positive, probability, rule
 
 
@@ -157,6 +158,11 @@ class InterferenceConfig:
     per_neighbour: float = rule(0.0, ge=0, le=10)
 
 
+class ServerlessRouter(StrEnum):
+    central = "central"  # one queue per model: the replica that can take the head first
+    cache_aware = "cache_aware"  # among those with room, the longest cached prefix
+
+
 @dataclass
 class ServerlessConfig:
     pool: Dict[str, NodePoolConfig] = field(default_factory=lambda: {"H100": NodePoolConfig()})
@@ -165,6 +171,8 @@ class ServerlessConfig:
     eviction: EvictionKind = EvictionKind.lru
     max_wait_s: float = positive(300.0, inf_ok=True, meaning='inf: requests wait as long as it takes')  # a request waiting longer for a replica is rejected
     max_queue: int = count(100000, hi=INT64)  # per model
+    router: ServerlessRouter = ServerlessRouter.central
+    cache_router: CacheRouterConfig = field(default_factory=CacheRouterConfig)
     runtime_speedup: float = rule(1.0, gt=0, le=100)  # a generic engine (the dedicated tier may run a tuned one)
     billing: ServerlessBilling = ServerlessBilling.per_token
     min_increment_s: float = nonneg(1.0)  # gpu_second billing: shortest billed replica life

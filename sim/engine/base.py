@@ -1,15 +1,32 @@
-"""What both engines share: admission by KV memory and sequence slots, accounting, hooks.
+"""What both engines share: KV memory and admission, preemption, accounting, hooks.
 
-Admission reserves a request's whole KV footprint (prompt + every output token) when it
-joins the batch, so a running sequence is never preempted. This is the conservative
-policy of engines that reserve up front; engines that admit on the prompt alone and
-preempt later reach a higher concurrency when outputs are long.
+Admission (``Deployment.admission``):
+
+* ``reserve``: a request joins the batch when its whole KV footprint (prompt + every
+  output token, less its cached prefix) fits, so no sequence is ever preempted
+  (TensorRT-LLM's default GUARANTEED_NO_EVICT scheduler; the calibration rows were fitted
+  with it);
+* ``paged``: it joins when its prompt fits (vLLM, SGLang); each decode iteration then
+  claims one more token per decoding sequence, and when memory runs out the most recently
+  admitted sequence is preempted (vLLM V1: ``running.pop()``) and put at the head of the
+  replica's own waiting line. ``preemption: recompute`` frees its KV and recomputes its
+  prompt and the tokens it had emitted when it is admitted again (vLLM V1's default);
+  ``swap`` copies its KV to host memory over the host link (the replica waits for the copy,
+  as vLLM V0 does) and back when it is admitted again, if the swap space holds it, else it
+  is recomputed.
+
+At each iteration boundary, as vLLM V1's scheduler does: the decoding sequences get their
+next token's memory first (preempting if needed), and waiting requests are admitted only if
+nobody was preempted, first the preempted ones (also while draining), then the queue, in
+order, stopping at the first that does not fit.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable
 
+from sim.engine.kv import KvCache
 from sim.engine.request import Request, RequestQueue
 from sim.perf import Deployment, PerfModel
 
@@ -28,34 +45,51 @@ class ReplicaBase:
         self.sink = sink  # called once per request when its last token is out
         self.max_seqs = dep.max_num_seqs
         self.budget = dep.max_batched_tokens  # tokens per iteration (chunked prefill)
-        self.kv_cap = perf.kv_capacity_tokens
-        self.kv_reserved = 0
+        per_token = dep.kv_bytes_per_token_per_gpu()
+        whole = dep.model.kv_bytes_per_token(dep.kv_dtype)
+        host_tokens = int(dep.host_cache_gb * 1e9 / whole) if whole else 0
+        self.kv = KvCache(perf.kv_capacity_tokens, dep.block_size,
+                          dep.prefix_caching and not dep.model.prefill_only, host_tokens)
+        self.paged = dep.admission == "paged"
+        self.swap_cap = (int(dep.swap_gb * 1e9 / per_token)
+                         if self.paged and dep.preemption == "swap" and per_token else 0)
+        self.swap_used = 0
+        # seconds to move one token's KV over the host link (each GPU moves its shard)
+        self.link_s = per_token / (dep.gpu.host_link_gbps * 1e9) if dep.gpu.host_link_gbps else 0.0
+        self.stall = 0.0  # transfer time the next iteration waits for
+        self.waiting: deque[Request] = deque()  # preempted, admitted before the queue
+        self.running: dict[int, Request] = {}  # in admission order: the newest is the victim
         self.n_running = 0
         self.accepting = True
         self.alive = True
         self.busy_s = 0.0  # time with at least one sequence in the batch
         self.tokens_out = 0
         self.completed = 0
+        self.preemptions = 0
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None
         queue.consumers.append(self)
 
     # -------------------------------------------------------------- for routers and pools
     def fits(self, req: Request) -> bool:
         """Could this replica ever hold ``req`` (its whole KV footprint when empty)?"""
-        return req.n_in + req.n_out <= self.kv_cap
+        return req.n_in + req.n_out <= self.kv.cap
+
+    def _extra(self, req: Request) -> int:
+        """Tokens reserved at admission beyond the prompt."""
+        return 0 if self.paged else req.n_out - req.done_out
 
     def has_room(self, req: Request) -> bool:
         return (self.accepting and self.n_running < self.max_seqs
-                and self.kv_reserved + req.n_in + req.n_out <= self.kv_cap)
+                and self.kv.need(req, self._extra(req)) <= 0)
 
     @property
     def outstanding(self) -> int:
         """Requests this replica holds or has been promised (for join-shortest-queue)."""
         own = len(self.queue) if len(self.queue.consumers) == 1 else 0
-        return self.n_running + own
+        return self.n_running + own + len(self.waiting)
 
     def stop_admitting(self) -> None:
-        """Drain: finish what is running, admit nothing new."""
+        """Drain: finish what is running (and what it preempted), admit nothing new."""
         self.accepting = False
         if self in self.queue.consumers:
             self.queue.consumers.remove(self)
@@ -69,23 +103,114 @@ class ReplicaBase:
         raise NotImplementedError
 
     def abort(self) -> list[Request]:  # pragma: no cover - overridden
-        """Stop now (a failure): return the requests that were in the batch."""
+        """Stop now (a failure): return the requests that were in the batch or waiting."""
         raise NotImplementedError
 
-    # --------------------------------------------------------------------- shared pieces
-    def _reserve(self, req: Request, now: float) -> None:
-        self.kv_reserved += req.n_in + req.n_out
-        self.n_running += 1
-        req.t_admit = now
-        req.replica = self.rid
-        req.pf_left = req.n_in
+    # ----------------------------------------------------------------- admission
+    def _admit_waiting(self, now: float, reserve: int = 0) -> list[Request]:
+        """Admit the preempted, then the queue, in order, while each fits beside ``reserve``
+        tokens kept for the running sequences' next iteration. Returns them."""
+        kv = self.kv
+        kv.clock = now
+        out = []
+        q = self.queue.items
+        while self.n_running < self.max_seqs:
+            if self.waiting:
+                r, src = self.waiting[0], self.waiting
+            elif self.accepting and q:
+                r, src = q[0], q
+            else:
+                break
+            if r.swapped:
+                if r.swapped - kv.room() + reserve > 0:
+                    break
+            elif kv.need(r, self._extra(r)) + reserve > 0:
+                break
+            src.popleft()
+            self._start(r, now)
+            out.append(r)
+        return out
 
-    def _release(self, req: Request) -> None:
-        self.kv_reserved -= req.n_in + req.n_out
+    def _start(self, r: Request, now: float) -> None:
+        self.n_running += 1
+        self.running[r.id] = r
+        r.replica = self.rid
+        if r.t_admit < 0:
+            r.t_admit = now
+        if r.t_preempt >= 0:
+            r.preempt_s += now - r.t_preempt
+            r.t_preempt = -1.0
+        if r.swapped:  # its KV comes back from host memory: it resumes where it was
+            self.kv.admit_private(r, r.swapped)
+            move = r.swapped * self.link_s
+            self.stall += move
+            r.preempt_s += move
+            self.swap_used -= r.swapped
+            r.swapped = 0
+            r.pf_left = 0  # the engine puts it back among the decoding sequences
+            return
+        before = self.kv.stats.loaded_tokens
+        hit = self.kv.admit(r, self._extra(r))
+        self.stall += (self.kv.stats.loaded_tokens - before) * self.link_s
+        r.pf_left = r.pin - hit
+        if r.preempts:
+            r.t_preempt = now  # recomputing: the time until its context is back counts too
+
+    def _prompt_done(self, r: Request, now: float) -> None:
+        self.kv.clock = now
+        self.kv.prompt_done(r)
+        if r.t_preempt >= 0:
+            r.preempt_s += now - r.t_preempt
+            r.t_preempt = -1.0
+
+    def _finish(self, r: Request, now: float) -> None:
+        self.kv.clock = now
+        self.kv.release(r, r.out_key, r.n_out - 1)
+        del self.running[r.id]
         self.n_running -= 1
-        self.tokens_out += req.n_out
+        self.tokens_out += r.n_out
         self.completed += 1
 
+    # ----------------------------------------------------------------- preemption
+    def _preempt(self, r: Request, now: float, context: int, emitted: int, decoding: bool) -> None:
+        """Take ``r`` out of the batch (``context``: its KV tokens, ``emitted``: its output
+        tokens so far) and put it at the head of the waiting line."""
+        self.kv.clock = now
+        del self.running[r.id]
+        self.n_running -= 1
+        self.preemptions += 1
+        self.kv.stats.preemptions += 1
+        r.preempts += 1
+        r.t_preempt = now
+        if decoding and self.swap_cap and self.swap_used + context <= self.swap_cap:
+            r.swapped = context
+            self.swap_used += context
+            self.stall += context * self.link_s
+            r.preempt_s += context * self.link_s
+            self.kv.release(r)
+            r.gen = emitted  # it resumes decoding where it was (pf_left 0 on its return)
+        else:
+            self.kv.release(r)
+            if decoding:  # recompute the prompt and the tokens emitted so far
+                r.done_out = emitted
+                r.pin = r.n_in + emitted
+        self.waiting.appendleft(r)
+
+    def newest(self) -> Request:
+        return self.running[next(reversed(self.running))]
+
     def _notify_idle(self, now: float) -> None:
-        if self.n_running == 0 and self.on_idle is not None:
+        if self.n_running == 0 and not self.waiting and self.on_idle is not None:
             self.on_idle(self, now)
+
+    def _forget(self) -> list[Request]:
+        """A failure: everything held or waiting, restarted for another replica."""
+        out = list(self.running.values()) + list(self.waiting)
+        self.running.clear()
+        self.waiting.clear()
+        self.n_running = 0
+        self.swap_used = 0
+        self.stall = 0.0
+        for r in out:
+            r.restart()
+        return out

@@ -11,6 +11,11 @@ where ``kv_mid`` and ``pairs_mid`` are the KV occupancy and attention pairs aver
 those ``k`` iterations (both grow linearly, so the sum is exact wherever step time is
 linear in them). Work per request is O(log batch), independent of its token count.
 
+KV memory is one more state change: with paged admission the decoding sequences claim
+``n`` tokens per iteration, so the iteration at which memory runs out is computed (room
+// n) and becomes a planned boundary, where the newest sequence is preempted
+(:mod:`sim.engine.base`); prefix-cache hits only shorten prompts.
+
 Iteration boundaries stay exact: a request that arrives during an iteration joins at the
 next boundary, as in the step engine, so the two engines agree iteration for iteration
 except for that averaging. Token counts, iteration counts and finish tags are integers.
@@ -41,8 +46,8 @@ class FluidReplica(ReplicaBase):
         self._pf: deque = deque()  # admitted requests whose prompt is not finished, FIFO
         self._pf_total = 0  # prompt tokens left over all of them
         self._n_dec = 0
-        self._kv = 0  # tokens in the KV cache
-        self._dec_ctx = 0  # cached tokens of decoding sequences
+        self._kv = 0  # tokens in the sequences' contexts (read by attention)
+        self._dec_ctx = 0  # context tokens of decoding sequences
         # the current plan: from state time _t (a boundary), k iterations of _dt each
         self._t = 0.0
         self._k = 0  # 0 = idle, no plan
@@ -65,10 +70,11 @@ class FluidReplica(ReplicaBase):
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items
-        if not q or not self.accepting:
+        if not q or not self.accepting or self.waiting:
             return
         head = q[0]
-        if self.n_running >= self.max_seqs or self.kv_reserved + head.n_in + head.n_out > self.kv_cap:
+        reserve = self._n_dec if self.paged else 0
+        if self.n_running >= self.max_seqs or self.kv.need(head, self._extra(head)) + reserve > 0:
             return
         now = self.env._now
         t = self._t
@@ -80,8 +86,7 @@ class FluidReplica(ReplicaBase):
             if j >= self._k:
                 return  # that boundary is the planned event; its timer admits
             self._advance(j)
-        self._admit()
-        self._plan()
+        self._boundary()
 
     def _on_timer(self, ev) -> None:
         if ev._value != self._gen or not self.alive:
@@ -89,15 +94,20 @@ class FluidReplica(ReplicaBase):
         self._advance(self._k)
         now = self._t = self._t_end
         done = self._collect(now)
-        if self.queue.items:
-            self._admit()
-        self._plan()
+        self._boundary()
         if done:
             sink = self.sink
             for r in done:
                 sink(r, now)
-        if self.n_running == 0 and self.on_idle is not None:
+        if self.n_running == 0 and not self.waiting and self.on_idle is not None:
             self.on_idle(self, now)
+
+    def _boundary(self) -> None:
+        """At the boundary ``self._t``: memory for the next iteration, admission, a plan."""
+        if not (self.paged and self._make_room()):
+            if self.waiting or self.queue.items:
+                self._admit()
+        self._plan()
 
     # -------------------------------------------------------------------------- mechanics
     def _advance(self, j: int) -> None:
@@ -113,6 +123,8 @@ class FluidReplica(ReplicaBase):
             g = n * j
             self._kv += g
             self._dec_ctx += g
+            if self.paged:
+                self.kv.grow_all(g)  # per request: counted when it leaves (kv_sync)
         p = self._p
         if p:
             work = p * j
@@ -126,69 +138,111 @@ class FluidReplica(ReplicaBase):
                 r.pf_left = 0
                 work -= left
 
+    def _sync(self, r) -> None:
+        """Paged: count the decode tokens ``r`` claimed since it was last counted."""
+        if self.paged:
+            r.kv_priv += self._it - r.kv_sync
+            r.kv_sync = self._it
+
+    def _top(self):
+        """The heap's first live entry (preempted requests leave stale ones)."""
+        heap = self._heap
+        while heap and heap[0][1] != heap[0][2].hseq:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
     def _collect(self, now: float) -> list:
         """Requests whose first or last token falls on the current boundary."""
         it = self._it
         done = []
         heap = self._heap
-        if heap and heap[0][0] <= it:
+        top = self._top()
+        if top is not None and top[0] <= it:
             pop = heapq.heappop
-            released = 0
             while heap and heap[0][0] <= it:
-                r = pop(heap)[2]
+                tag, seq, r = pop(heap)
+                if seq != r.hseq:
+                    continue
+                r.hseq = -1
                 r.gen = it - r.gen + 1  # tokens emitted: from the first token's iteration on
-                cached = r.n_in + r.n_out - 1
-                self._kv -= cached
-                self._dec_ctx -= cached
+                ctx = r.pin + r.n_out - r.done_out - 1
+                self._kv -= ctx
+                self._dec_ctx -= ctx
+                self._n_dec -= 1
                 r.t_done = now
-                self.kv_reserved -= r.n_in + r.n_out
-                self.tokens_out += r.n_out
-                released += 1
+                self._sync(r)
+                self._finish(r, now)
                 done.append(r)
-            self._n_dec -= released
-            self.n_running -= released
-            self.completed += released
         pf = self._pf
         while pf and pf[0].pf_left == 0:
             r = pf.popleft()
-            r.t_first = now
-            if r.n_out <= 1:
-                self._kv -= r.n_in
+            if r.t_first < 0:
+                r.t_first = now
+            self._prompt_done(r, now)
+            if r.n_out - r.done_out <= 1:
+                self._kv -= r.pin
                 r.gen = r.n_out
                 r.t_done = now
-                self._release(r)
+                self._finish(r, now)
                 done.append(r)
             else:
-                self._seq += 1
-                r.tag = it + r.n_out - 1
-                r.gen = it  # the iteration of the first token (see _collect)
-                heapq.heappush(heap, (r.tag, self._seq, r))
-                self._n_dec += 1
-                self._dec_ctx += r.n_in
+                self._decode(r, it, r.done_out + 1)
         return done
 
+    def _decode(self, r, it: int, emitted: int) -> int:
+        """``r`` decodes from boundary ``it`` with ``emitted`` tokens out; returns its context."""
+        self._seq += 1
+        r.hseq = self._seq
+        r.tag = it + r.n_out - emitted
+        r.gen = it - emitted + 1  # the (virtual) iteration of its first token
+        r.kv_sync = it
+        heapq.heappush(self._heap, (r.tag, self._seq, r))
+        self._n_dec += 1
+        ctx = r.pin + emitted - r.done_out - 1
+        self._dec_ctx += ctx
+        return ctx
+
     def _admit(self) -> None:
-        if not self.accepting:
-            return
-        q = self.queue.items
         now = self._t
-        cap = self.kv_cap
-        while q:
-            r = q[0]
-            need = r.n_in + r.n_out
-            if self.n_running >= self.max_seqs or self.kv_reserved + need > cap:
-                break
-            q.popleft()
-            self.kv_reserved += need
-            self.n_running += 1
-            r.t_admit = now
-            r.replica = self.rid
-            r.pf_left = r.n_in
-            self._pf.append(r)
-            self._pf_total += r.n_in
+        reserve = self._n_dec if self.paged else 0
+        for r in self._admit_waiting(now, reserve):
+            if r.pf_left == 0:  # back from host memory, decoding where it was
+                self._kv += self._decode(r, self._it, r.gen)
+            else:
+                self._pf.append(r)
+                self._pf_total += r.pf_left
+                self._kv += r.pin - r.pf_left  # its cached prefix is in its context
+
+    def _make_room(self) -> bool:
+        """Paged: room for one more iteration of the decoding sequences, preempting the
+        newest while short. True if anyone was preempted."""
+        preempted = False
+        it, now = self._it, self._t
+        while self._n_dec and self.kv.room() < self._n_dec:
+            r = self.newest()
+            if r.hseq >= 0:  # decoding
+                emitted = it - r.gen + 1
+                ctx = r.pin + emitted - r.done_out - 1
+                r.hseq = -1
+                self._n_dec -= 1
+                self._kv -= ctx
+                self._dec_ctx -= ctx
+                self._sync(r)
+                self._preempt(r, now, ctx, emitted, True)
+            else:
+                self._pf.remove(r)
+                self._pf_total -= r.pf_left
+                self._kv -= r.pin - r.pf_left
+                self._preempt(r, now, r.pin - r.pf_left, 0, False)
+            preempted = True
+        return preempted
 
     def _plan(self) -> None:
         """Schedule the next state change from the boundary at ``self._t``."""
+        if self.stall:
+            self._t += self.stall
+            self.busy_s += self.stall
+            self.stall = 0.0
         n = self._n_dec
         c = self.budget - n
         pf_total = self._pf_total
@@ -205,12 +259,12 @@ class FluidReplica(ReplicaBase):
                     p = pf_total
                     for r in self._pf:
                         take = r.pf_left
-                        pairs += take * (r.n_in - take + (take + 1) * 0.5)
+                        pairs += take * (r.pin - take + (take + 1) * 0.5)
                 else:
                     p = rest = c
                     for r in self._pf:
                         take = r.pf_left if r.pf_left < rest else rest
-                        pairs += take * (r.n_in - r.pf_left + (take + 1) * 0.5)
+                        pairs += take * (r.pin - r.pf_left + (take + 1) * 0.5)
                         rest -= take
                         if rest == 0:
                             break
@@ -218,11 +272,15 @@ class FluidReplica(ReplicaBase):
                 # full chunks of the head; the iteration that finishes it is planned apart
                 p = c
                 k = -(-left // c) - 1
-                pairs = c * (head.n_in - left + c * (k - 1) * 0.5 + (c + 1) * 0.5)
+                pairs = c * (head.pin - left + c * (k - 1) * 0.5 + (c + 1) * 0.5)
         if n:
-            kd = self._heap[0][0] - self._it
+            kd = self._top()[0] - self._it
             if kd < k:
                 k = kd
+            if self.paged:
+                km = self.kv.room() // n  # iterations until the memory runs out
+                if km < k:
+                    k = km
         elif p == 0:
             self._k = 0
             self._p = 0
@@ -242,13 +300,10 @@ class FluidReplica(ReplicaBase):
     def abort(self) -> list:
         self.alive = False
         self._gen += 1
-        out = list(self._pf) + [e[2] for e in sorted(self._heap)]
-        for r in out:
-            self.kv_reserved -= r.n_in + r.n_out
+        out = self._forget()
         self._pf.clear()
         self._heap = []
         self._pf_total = self._n_dec = self._kv = self._dec_ctx = 0
-        self.n_running = 0
         self._k = 0
         self.stop_admitting()
         return out

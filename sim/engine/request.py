@@ -9,10 +9,12 @@ class Request:
     """One model call while it is in flight. Finished requests live on as log rows only."""
 
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
-                 "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx")
+                 "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
+                 "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_priv",
+                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
-                 ctx=None):
+                 ctx=None, pfx=None, out_key: int = -1):
         self.id = rid
         self.tenant = tenant
         self.model = model
@@ -28,6 +30,35 @@ class Request:
         self.gen = 0  # tokens emitted once done (fluid: the first token's iteration meanwhile)
         self.attempts = 0
         self.ctx = ctx  # owner's data (pipeline stage, cold-start record ...)
+        # prefix cache (sim/engine/kv.py): the prompt's leading segments as (keys, lengths),
+        # and the key its answer is cached under (-1: not cached)
+        self.pfx = pfx
+        self.out_key = out_key
+        self.cached = 0  # prompt tokens its first admission found cached
+        self.kv_node = None  # the deepest trie node it pins
+        self.kv_depth = 0
+        self.kv_priv = 0  # KV tokens it holds outside the trie
+        self.kv_sync = 0  # fluid engine: the iteration its private decode growth was last counted
+        self.hseq = -1  # fluid engine: the sequence number of its live entry in the decode heap
+        # preemption: a request preempted with g tokens out resumes with a prompt of
+        # n_in + g (recompute) or its KV back from host memory (swap, ``swapped`` tokens)
+        self.pin = n_in  # the prompt of its current admission
+        self.done_out = 0  # output tokens emitted before its current admission
+        self.preempts = 0
+        self.preempt_s = 0.0  # time preemptions cost it (out of the batch, and recomputing)
+        self.t_preempt = -1.0
+        self.swapped = 0
+
+    def restart(self) -> None:
+        """Forget the progress made on a replica that failed: the next one starts afresh."""
+        self.pin = self.n_in
+        self.done_out = 0
+        self.swapped = 0
+        self.gen = 0
+        self.kv_node = None
+        self.kv_depth = 0
+        self.kv_priv = 0
+        self.t_preempt = -1.0
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Request(id={self.id}, in={self.n_in}, out={self.n_out}, t={self.arrival:.3f})"
@@ -39,15 +70,19 @@ class RequestQueue:
     A queue may feed one replica (join-shortest-queue, round-robin) or several (a central
     queue). When a push makes it non-empty it offers the head to the consumer with room
     whose next iteration boundary comes first (the one that would pull it first), the
-    least loaded on a tie; every consumer also pulls at each of its own state changes.
+    least loaded on a tie, or the one a ``chooser`` picks among those with room (cache-aware
+    routing); every consumer also pulls at each of its own state changes.
     """
 
-    __slots__ = ("items", "max_len", "consumers")
+    __slots__ = ("items", "max_len", "consumers", "chooser")
 
-    def __init__(self, max_len: int = 1 << 62):
+    def __init__(self, max_len: int = 1 << 62, chooser=None):
         self.items: deque[Request] = deque()
         self.max_len = max_len
         self.consumers: list = []
+        # a router (``choose(replicas, req) -> index``) that picks among the consumers with
+        # room instead of the earliest boundary (cache-aware routing on a central queue)
+        self.chooser = chooser
 
     def __len__(self) -> int:
         return len(self.items)
@@ -78,11 +113,18 @@ class RequestQueue:
             cons[0].poke()
             return
         head = self.items[0]
-        need = head.n_in + head.n_out
         best = None
         best_t = 0.0
+        if self.chooser is not None and head.pfx is not None:
+            room = [c for c in cons if c.has_room(head)]
+            if room:
+                best = room[self.chooser.choose(room, head)]
+                best.poke()
+                if self.items and self.items[0] is not head:
+                    self.notify()
+            return
         for c in cons:
-            if c.accepting and c.n_running < c.max_seqs and c.kv_reserved + need <= c.kv_cap:
+            if c.has_room(head):
                 if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                     best = c
                     break

@@ -2,12 +2,15 @@
 
 Simple enough to trust by reading. Each iteration:
 
-1. admit from the queue (FCFS) while a sequence slot and the KV reservation allow;
-2. compose the batch: every decoding sequence contributes one token; the rest of the
+1. with paged admission, claim one token of KV per decoding sequence, preempting the most
+   recently admitted sequence while memory is short (:mod:`sim.engine.base`);
+2. if nobody was preempted, admit (the preempted first, then the queue, FCFS) while a
+   sequence slot and KV memory allow; a cached prefix is not computed again;
+3. compose the batch: every decoding sequence contributes one token; the rest of the
    token budget goes to prompts in FIFO order (chunked prefill);
-3. take ``perf.step_time(...)`` seconds;
-4. at its end each decoding sequence has one more token; a prompt whose last chunk ran
-   emits its first token now; a sequence with all its tokens finishes now.
+4. take ``perf.step_time(...)`` seconds, plus any host-link transfer it waits for;
+5. at its end each decoding sequence has one more token; a prompt whose last chunk ran
+   emits its next token now; a sequence with all its tokens finishes now.
 
 A request that arrives during an iteration joins at the next one.
 """
@@ -24,7 +27,7 @@ class StepReplica(ReplicaBase):
         super().__init__(*args, **kwargs)
         self._prefill: deque = deque()  # admitted, prompt not finished, FIFO
         self._decoding: list = []  # first token out, more to come
-        self._kv = 0  # tokens held in the KV cache
+        self._kv = 0  # tokens in the sequences' contexts (read by attention)
         self._wake = None
         self._iter_end = -1.0  # end of the running iteration (< now when asleep)
         self.env.process(self._run())
@@ -37,43 +40,74 @@ class StepReplica(ReplicaBase):
         if self._wake is not None and not self._wake.triggered:
             self._wake.succeed()
 
+    @staticmethod
+    def _context(r) -> int:
+        """KV tokens of a decoding sequence: its prompt and every emitted token but the last."""
+        return r.pin + r.gen - r.done_out - 1
+
+    def _make_room(self, now: float) -> bool:
+        """Paged: the decoding sequences' next tokens, preempting the newest while short."""
+        preempted = False
+        while self._decoding and self.kv.room() < len(self._decoding):
+            r = self.newest()
+            if r in self._decoding:
+                ctx = self._context(r)
+                self._decoding.remove(r)
+                self._kv -= ctx
+                self._preempt(r, now, ctx, r.gen, True)
+            else:
+                self._prefill.remove(r)
+                self._kv -= r.pin - r.pf_left
+                self._preempt(r, now, r.pin - r.pf_left, r.gen, False)
+            preempted = True
+        return preempted
+
     def _admit(self, now: float) -> None:
-        q = self.queue
-        while self.accepting and q.items and self.has_room(q.items[0]):
-            r = q.popleft()
-            self._reserve(r, now)
-            self._prefill.append(r)
+        reserve = len(self._decoding) if self.paged else 0
+        for r in self._admit_waiting(now, reserve):
+            if r.pf_left == 0:  # back from host memory, decoding where it was
+                self._decoding.append(r)
+                self._kv += self._context(r)
+            else:
+                self._prefill.append(r)
+                self._kv += r.pin - r.pf_left  # its cached prefix is in its context
 
     def _run(self):
         env = self.env
         perf = self.perf
         while self.alive:
-            self._admit(env.now)
+            now = env.now
+            if not (self.paged and self._make_room(now)):
+                self._admit(now)
             if self.n_running == 0:
                 # nothing admissible: sleep until a push (or a retry) pokes us
-                self._notify_idle(env.now)
+                self._notify_idle(now)
                 self._wake = env.event()
                 yield self._wake
                 self._wake = None
                 continue
             decoding = self._decoding
             n = len(decoding)
+            if self.paged:
+                for r in decoding:
+                    self.kv.grow(r, 1)
             budget = self.budget - n
             chunks = []
             pairs = 0.0
             for r in decoding:  # each decode attends its cached tokens plus itself
-                pairs += r.n_in + r.gen
+                pairs += self._context(r) + 1
             if budget > 0:
                 for r in self._prefill:
                     take = min(budget, r.pf_left)
-                    done = r.n_in - r.pf_left
+                    done = r.pin - r.pf_left
                     pairs += take * (done + (take + 1) / 2.0)
                     chunks.append((r, take))
                     budget -= take
                     if budget == 0:
                         break
             p = sum(t for _, t in chunks)
-            dt = perf.step_time(n, p, self._kv, pairs)
+            dt = perf.step_time(n, p, self._kv, pairs) + self.stall
+            self.stall = 0.0
             t0 = env.now
             self._iter_end = t0 + dt
             yield env.timeout(dt)
@@ -95,30 +129,29 @@ class StepReplica(ReplicaBase):
                 self._kv += take
                 if r.pf_left == 0:
                     self._prefill.popleft()
-                    r.t_first = now
-                    if r.n_out <= 1:
+                    if r.t_first < 0:
+                        r.t_first = now
+                    self._prompt_done(r, now)
+                    r.gen = r.done_out + 1
+                    if r.gen >= r.n_out:
                         r.gen = r.n_out
                         finished.append(r)
                     else:
-                        r.gen = 1
                         still.append(r)
             self._decoding = still
             for r in finished:
                 # its prompt and every generated token but the last sit in the cache
-                self._kv -= r.n_in + max(r.n_out - 1, 0)
+                self._kv -= r.pin + max(r.n_out - r.done_out - 1, 0)
                 r.t_done = now
-                self._release(r)
+                self._finish(r, now)
             for r in finished:
                 self.sink(r, now)
 
     def abort(self) -> list:
         self.alive = False
-        out = list(self._prefill) + list(self._decoding)
+        out = self._forget()
         self._prefill.clear()
         self._decoding = []
-        for r in out:
-            self.kv_reserved -= r.n_in + r.n_out
-        self.n_running = 0
         self._kv = 0
         self.stop_admitting()
         self.poke()

@@ -34,6 +34,7 @@ from sim.report.outputs import write_outputs
 from sim.report.pipelines import latency_cdf, waterfall
 from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.build.models import model
+from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate
 
 
@@ -70,8 +71,7 @@ def bursty(cfg, catalog, progress=False):
             if s == "serverless":
                 variants.append(("serverless/prewarm", s, variant(cfg, **{f"pipelines.{name}.prewarm": True})))
     wl = build_workload(cfg)
-    prices = {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok)
-              for m in wl.served_models}
+    prices = model_prices(catalog, wl.served_models)
     pipes, sums, reqs = [], [], []
     for label, setup, c in variants:
         run = simulate(c, wl, setup, progress, label)

@@ -9,8 +9,10 @@
   proportion to the output tokens they completed on it (prompt tokens for prefill-only
   models); a pool that served nothing is split evenly among its model's tenants. So tenant
   costs add up to the total: nothing is left unattributed.
-* Per-token tiers bill each completed request ``input x price_in + output x price_out``
-  (the GPU time behind them is the provider's and costs the tenant nothing more).
+* Per-token tiers bill each completed request ``uncached input x price_in + cached input x
+  price_cached_in + output x price_out`` (cached: the prompt tokens its first admission
+  found in the prefix cache; the GPU time behind them is the provider's and costs the
+  tenant nothing more).
 * Every cost is also filed under its ledger tier (``cost_<tier>_usd``: dedicated, burst,
   serverless ...).
 
@@ -174,12 +176,15 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             })
     # ---- per-token billing
     for model, tier in sorted(per_token_tiers):
-        pin, pout = prices.get(model, (None, None))
+        pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
+        pcached = pin if pcached is None else pcached
         mi = workload.models.index(model) if model in workload.models else -1
         sel = done & (workload.model == mi) & (log.tier == log.tiers.code(tier))
         if not sel.any():
             continue
-        usd = (workload.input_tokens[sel].astype(float) * (pin or 0.0)
+        cached = log.cached[sel].astype(float)
+        usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
+               + cached * (pcached or 0.0)
                + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
         for ti in np.unique(workload.tenant[sel]).tolist():
             s = float(usd[workload.tenant[sel] == ti].sum())

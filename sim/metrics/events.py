@@ -8,16 +8,20 @@ from __future__ import annotations
 import pandas as pd
 
 LEDGER_COLUMNS = ["setup", "row", "model", "gpu", "gpus", "tier", "billing", "start_s", "end_s",
-                  "loading_s", "busy_s", "usd_per_gpu_hour", "cost_usd"]
+                  "loading_s", "busy_s", "usd_per_gpu_hour", "cost_usd", "prompt_tokens",
+                  "cached_tokens", "cache_hit_rate", "evicted_tokens", "preemptions"]
 
 
 def ledger_frame(runs) -> pd.DataFrame:
     rows = []
     for run in runs:
         for i, u in enumerate(run.ledger):
+            k = u.kv
             rows.append((run.setup, i, u.model, u.gpu, u.gpus, u.tier, u.billing, u.start_s,
                          u.end_s, u.loading_s, min(u.busy_s, u.up_s), u.usd_per_gpu_hour,
-                         u.cost_usd))
+                         u.cost_usd, k.prompt_tokens, k.cached_tokens,
+                         k.cached_tokens / k.prompt_tokens if k.prompt_tokens else float("nan"),
+                         k.evicted_tokens, k.preemptions))
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
 

@@ -132,6 +132,15 @@ def log_violations(workload, run) -> list[str]:
         out.append(f"{int(wrong.sum())} completed requests got a different number of output tokens "
                    f"than they asked for (ids {_ids(wrong)}; request {i}: "
                    f"{int(log.tokens_out[i])} of {int(want[i])})")
+    # ---- prefix cache: a hit leaves at least the last prompt token to compute
+    over = (log.cached < 0) | (log.cached >= np.maximum(workload.input_tokens, 1))
+    over &= log.cached != 0
+    if over.any():
+        out.append(f"{int(over.sum())} requests found more of their prompt cached than it has "
+                   f"(ids {_ids(over)})")
+    if (log.preempts < 0).any() or (log.preempt_s < 0).any():
+        out.append(f"negative preemption counts or times (ids "
+                   f"{_ids((log.preempts < 0) | (log.preempt_s < 0))})")
     return out
 
 

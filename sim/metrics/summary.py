@@ -24,6 +24,9 @@ SUMMARY_COLUMNS = [
     "monthly_cost_usd", "monthly_output_tokens", "monthly_requests",
     "spilled",  # hybrid: requests placed dedicated that spilled over to the serverless pool
     "clipped",  # requests whose lengths were changed to be served (bounds, one token, context)
+    # prefix cache (completed requests): prompt tokens found cached, their share of the
+    # input tokens, and preemptions (paged admission)
+    "cached_tokens", "cache_hit_rate", "preemptions",
 ]
 
 
@@ -62,6 +65,9 @@ def requests_frame(workload, run) -> pd.DataFrame:
         "outcome": cat(log.outcome, OUTCOMES),
         "reason": cat(log.reason, log.reasons.names),
         "spilled": log.spilled,
+        "cached_tokens": log.cached,
+        "preemptions": log.preempts,
+        "preempt_s": log.preempt_s,
     }, copy=False)  # the log's columns are final: share them, do not copy
     if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
 
@@ -86,6 +92,7 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     retries = int(att.sum(dtype=np.int64)) - int(np.count_nonzero((att > 0) & (outcome == FAILED)))
     out_tok = int(df_cols["out"][sel][done].sum())
     in_tok = int(df_cols["in"][sel][done].sum())
+    cached = int(df_cols["cached"][sel][done].sum(dtype=np.int64))
     n = int(sel.sum())
     met = float(np.count_nonzero(ttft <= slo)) / n if n and slo is not None else float("nan")
     return {
@@ -105,6 +112,9 @@ def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
         "slo_ttft_s": slo if slo is not None else float("nan"),
         "slo_attainment": met, "retries": retries, "period_s": period_s,
         "spilled": int(np.count_nonzero(df_cols["spilled"][sel])),
+        "cached_tokens": cached,
+        "cache_hit_rate": cached / in_tok if in_tok else float("nan"),
+        "preemptions": int(df_cols["preempts"][sel].sum(dtype=np.int64)),
     }
 
 
@@ -138,6 +148,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         "in": workload.input_tokens.astype(np.int64),
         "attempts": log.attempts,
         "spilled": log.spilled,
+        "cached": log.cached,
+        "preempts": log.preempts,
     }
     if costs is None:
         costs = attribute_cost(workload, run, prices)

@@ -50,6 +50,18 @@ class Deployment:
     gpu_memory_utilization: float = _D.gpu_memory_utilization
     activation_reserve_gb: float = _D.activation_reserve_gb
     pipeline: bool = False  # the tp GPUs are pipeline stages (layer ranges), not tensor shards
+    prefix_caching: bool = _D.prefix_caching
+    block_size: int = _D.block_size
+    admission: str = str(_D.admission)
+    preemption: str = str(_D.preemption)
+    swap_gb: float = _D.swap_gb
+    host_cache_gb: float = _D.host_cache_gb
+
+    def kv_bytes_per_token_per_gpu(self) -> float:
+        """KV bytes of one token on each GPU: KV heads are split over tensor-parallel GPUs
+        (replicated beyond their number), layers over pipeline stages."""
+        shards = self.tp if self.pipeline else min(self.tp, self.model.kv_heads)
+        return self.model.kv_bytes_per_token(self.kv_dtype) / shards
 
     @property
     def label(self) -> str:
@@ -89,8 +101,7 @@ class RooflinePerf:
         self.runtime_speedup = float(runtime_speedup)
         weight_bytes = m.weight_bytes(dep.precision)
         self.weight_bytes_per_gpu = weight_bytes / tp
-        kv_shards = tp if dep.pipeline else min(tp, m.kv_heads)
-        self.kv_bytes_per_token_per_gpu = m.kv_bytes_per_token(dep.kv_dtype) / kv_shards
+        self.kv_bytes_per_token_per_gpu = dep.kv_bytes_per_token_per_gpu()
         self._bw = g.bandwidth_tbps * 1e12 * eff.memory
         self._flops = g.peak_flops(dep.precision) * eff.compute
         self._flops_per_token = 2.0 * m.active_params_b * 1e9 / tp

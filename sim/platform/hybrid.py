@@ -181,7 +181,8 @@ class HybridSetup:
     def _mirror(self, req: Request, now: float) -> None:
         sid = self.n_log + len(self.shadows)
         self.shadows.append([req.id, req.tenant, now, math.nan, math.nan, "pending", 0.0])
-        self.serverless.submit(Request(sid, req.tenant, req.model, now, req.n_in, req.n_out))
+        self.serverless.submit(Request(sid, req.tenant, req.model, now, req.n_in, req.n_out,
+                                       pfx=req.pfx, out_key=req.out_key))
 
     # ------------------------------------------------------- serverless-side callbacks
     def _sl_finish(self, req: Request, now: float) -> None:

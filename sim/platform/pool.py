@@ -19,12 +19,18 @@ class ModelPool:
     """
 
     def __init__(self, ctx: RunContext, model: str, dep: Deployment, perf, router: str,
-                 max_queue: int, tier: str, on_done: Callable[[Request, float], None]):
+                 max_queue: int, tier: str, on_done: Callable[[Request, float], None],
+                 cache_router=None):
         self.ctx = ctx
         self.model = model
         self.deployment = dep
         self.perf = perf
-        self.router = ROUTERS[router]() if router in ROUTERS else None
+        if router == "cache_aware" and cache_router is not None:
+            self.router = ROUTERS[router](float(cache_router.threshold),
+                                          int(cache_router.balance_abs),
+                                          float(cache_router.balance_rel))
+        else:
+            self.router = ROUTERS[router]() if router in ROUTERS else None
         self.max_queue = max_queue
         self.tier = tier
         self.tier_code = ctx.log.tiers.code(tier)
@@ -38,6 +44,8 @@ class ModelPool:
         rep = cls(self.ctx.env, self.ctx.new_replica_id(), self.perf, self.deployment, queue,
                   self.on_done)
         rep.usage = usage
+        if usage is not None:
+            rep.kv.stats = usage.kv  # the row's cache statistics, over its replicas
         self.replicas.append(rep)
         if queue.items:
             queue.notify()

@@ -28,4 +28,31 @@ class RoundRobin:
         return i
 
 
-ROUTERS = {"jsq": JoinShortestQueue, "round_robin": RoundRobin}
+class CacheAware:
+    """sgl-router's ``cache_aware`` policy on the replicas' actual caches (as llm-d's
+    precise prefix scorer reads vLLM's KV events, rather than sgl-router's approximate
+    tree of what it sent): out of balance, the least loaded; else the longest cached prefix
+    if it covers more than ``threshold`` of the prompt; else the replica caching the least
+    (the most room for a new prefix). Ties: the lowest load, then the lowest position."""
+
+    def __init__(self, threshold: float = 0.3, balance_abs: int = 64, balance_rel: float = 1.5):
+        self.threshold = threshold
+        self.balance_abs = balance_abs
+        self.balance_rel = balance_rel
+
+    def choose(self, replicas, req) -> int:
+        loads = [r.outstanding for r in replicas]
+        lo, hi = min(loads), max(loads)
+        least = loads.index(lo)
+        if hi - lo > self.balance_abs and hi > lo * self.balance_rel:
+            return least
+        if req.pfx is None:
+            return least
+        matched = [r.kv.matched(req) for r in replicas]
+        best = max(range(len(replicas)), key=lambda i: (matched[i], -loads[i], -i))
+        if req.n_in and matched[best] / req.n_in > self.threshold:
+            return best
+        return min(range(len(replicas)), key=lambda i: (replicas[i].kv.cached, loads[i], i))
+
+
+ROUTERS = {"jsq": JoinShortestQueue, "round_robin": RoundRobin, "cache_aware": CacheAware}

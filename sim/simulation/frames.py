@@ -18,8 +18,10 @@ from sim.simulation.simulate import simulate_setups
 
 
 def model_prices(catalog, models) -> dict:
-    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok)
-            for m in models}
+    """model -> (input, output, cached input) $ per M tokens (None: not sold per token; the
+    cached price None: the input price)."""
+    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok,
+                catalog.models[m].price_cached_in_usd_per_mtok) for m in models}
 
 
 def frames(cfg, workload, runs, catalog):

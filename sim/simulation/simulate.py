@@ -128,11 +128,21 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
 
     think = workload.think_s
 
+    pfx = workload.prefixes
+
+    def prefix(i: int) -> dict:
+        """The prompt's cacheable segments and its answer's key (sim/workload/prefixes.py)."""
+        if pfx is None:
+            return {}
+        keys, lens = pfx.segments(i)
+        return {"pfx": (keys, lens) if keys else None, "out_key": int(pfx.out_key[i])}
+
     def send(i: int) -> None:
         now = env.now
         log.arrival_s[i] = now
         setup.submit(Request(i, int(workload.tenant[i]), int(workload.model[i]), now,
-                             int(workload.input_tokens[i]), int(workload.output_tokens[i])))
+                             int(workload.input_tokens[i]), int(workload.output_tokens[i]),
+                             **prefix(i)))
 
     pipes = None
     if workload.pipelines is not None:
@@ -174,7 +184,10 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
                 t = ts[j]
                 if t > env.now:
                     yield env.timeout(t - env.now)
-                submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
+                if pfx is None:
+                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
+                else:
+                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j], **prefix(rid[j])))
         if workload.closed:
             for ti, clients in workload.closed.items():
                 ids = np.flatnonzero(workload.tenant == ti)

@@ -57,6 +57,8 @@ class Workload:
     over_context: np.ndarray | None = None
     changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
+    # the prompts' cacheable segments (sim/workload/prefixes.py); None when no request has one
+    prefixes: object = None
 
     def length_notes(self, policy: str) -> list[str]:
         """One warning line per tenant whose lengths were changed or who exceeds the context."""

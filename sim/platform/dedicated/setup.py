@@ -85,7 +85,8 @@ class DedicatedSetup:
             dep = ctx.deployment_for(m)
             perf = ctx.perf_for(m, speed)
             pool = ModelPool(ctx, m, dep, perf, str(dc.router), int(dc.max_queue), "dedicated",
-                             self._done_burst if dc.burst.enabled else self._done)
+                             self._done_burst if dc.burst.enabled else self._done,
+                             dc.cache_router)
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
             for i in range(n):

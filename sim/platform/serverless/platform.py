@@ -38,6 +38,7 @@ from simpy.events import Timeout
 from sim.engine import Request
 from sim.errors import InvariantError
 from sim.platform.coldstart import tier_bandwidth_gbps
+from sim.platform.routers import CacheAware
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.keepalive import make_keepalive
@@ -106,7 +107,11 @@ class ServerlessPlatform(ReplicaLifecycle):
             max_r = int(a.max_replicas)
             scaler = Autoscaler(a.target_concurrency, a.stable_window_s, a.panic_window_s,
                                 a.panic_threshold, min_r, max_r, bucket_s=min(1.0, self.tick_s))
-            ms = ModelState(mi, name, dep, perf, int(sc.max_queue), scaler, min_r, max_r)
+            chooser = None
+            if str(sc.router) == "cache_aware":
+                cr = sc.cache_router
+                chooser = CacheAware(float(cr.threshold), int(cr.balance_abs), float(cr.balance_rel))
+            ms = ModelState(mi, name, dep, perf, int(sc.max_queue), scaler, min_r, max_r, chooser)
             if self.billing == "gpu_second":
                 ms.usd_per_gpu_hour = dep.gpu.serverless_usd_per_s * 3600.0
             else:

@@ -50,12 +50,12 @@ class ModelState:
                  "last_load_s", "weight_bytes", "min", "max", "desired", "active",
                  "usd_per_gpu_hour")
 
-    def __init__(self, idx, name, dep, perf, max_queue, scaler, min_r, max_r):
+    def __init__(self, idx, name, dep, perf, max_queue, scaler, min_r, max_r, chooser=None):
         self.idx = idx
         self.name = name
         self.dep = dep
         self.perf = perf
-        self.queue = RequestQueue(max_queue)
+        self.queue = RequestQueue(max_queue, chooser)
         self.slots: list[Slot] = []
         self.scaler = scaler
         self.inflight = 0

@@ -1,0 +1,130 @@
+"""The one place that reads raw config: check it, then build the simulator's objects.
+
+:func:`build` turns a composed config into its typed dataclasses, checks every number
+against its field's declared range (:mod:`.fields`), every model and deployment
+(:mod:`.models`) and every workload key and data file (:mod:`.workload`), and returns a
+:class:`Built`: the typed config, the catalog and the memoised deployments and performance
+models. A setup's own keys are checked when it is built (:func:`make_setup`,
+:mod:`.setups`). Everything below this layer (workload generation, engines, platforms,
+policies) receives these typed, checked objects and raises no
+:class:`~sim.errors.InputError` for a config key; data-file readers name the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sim.catalog import Catalog
+from sim.errors import InputError
+from sim.metrics.summary import SUMMARY_COLUMNS
+from sim.platform import SETUPS
+from sim.simulation.build.budget import check_budget
+from sim.simulation.build.fields import check_fields, typed
+from sim.simulation.build.models import check_catalog, model, perf_factory
+from sim.simulation.build.setups import check_setup
+from sim.simulation.build.workload import check_workload
+from sim.workload import Workload, generate_workload
+
+__all__ = ["Built", "build", "build_catalog", "build_workload", "make_setup", "perf_factory",
+           "run_setups", "setup_serves_background"]
+
+
+@dataclass(frozen=True)
+class Built:
+    cfg: Any  # the typed config (dataclass instances, enums as members), checked
+    catalog: Catalog
+    deployment_for: Callable
+    perf_for: Callable
+
+
+def build(cfg, workload: bool = True) -> Built:
+    """Check ``cfg`` (a composed DictConfig, or its typed form) and build the catalog and the
+    deployment factory; ``workload=False`` skips the workload's keys (a job that replaces
+    the tenants checks its own)."""
+    t = typed(cfg)
+    check_fields(t)
+    catalog = check_catalog(t)
+    deployment_for, perf_for = perf_factory(t, catalog)
+    for name in t.deployments:  # every deployment listed, used or not
+        deployment_for(name)
+    check_run_keys(t, catalog)
+    if workload:
+        check_workload(t, catalog)
+        check_budget(t, run_setups(t))
+    return Built(t, catalog, deployment_for, perf_for)
+
+
+def check_run_keys(cfg, catalog) -> None:
+    """Names that refer to models, setups or summary columns."""
+    for m in cfg.cold_start.engine_init_s_by_model:
+        model(catalog, m, f"cold_start.engine_init_s_by_model.{m}")
+    if cfg.signals.current not in SETUPS:
+        raise InputError(f"unknown setup {cfg.signals.current!r}; known: {', '.join(sorted(SETUPS))}",
+                         key="signals.current")
+    oc = cfg.objective
+    if oc.setup is not None and oc.setup not in SETUPS:
+        raise InputError(f"unknown setup {oc.setup!r}; known: {', '.join(sorted(SETUPS))}",
+                         key="objective.setup")
+    for key in ("cost", "slo_metric"):
+        if getattr(oc, key) not in SUMMARY_COLUMNS:
+            raise InputError(f"not a column of summary.csv: {getattr(oc, key)!r}", key=f"objective.{key}")
+
+
+def build_catalog(cfg) -> Catalog:
+    """The checked catalog of ``cfg`` (its other keys unchecked)."""
+    t = typed(cfg)
+    check_fields(t.catalog, "catalog")
+    return check_catalog(t)
+
+
+def build_workload(cfg) -> Workload:
+    """Every request of ``cfg``'s tenants (checked first), before any setup runs."""
+    return workload_of(build(cfg))
+
+
+def workload_of(built: Built) -> Workload:
+    """The workload of a built config; with ``workload.overlength: error`` a request beyond
+    its model's context stops the run here, naming the tenant."""
+    wl = generate_workload(built.cfg, built.catalog)
+    if built.cfg.workload.overlength == "error":
+        for t, n in wl.over_counts.items():
+            if n:
+                key = f"tenants.{t}.input" if t in built.cfg.tenants else "background"
+                raise InputError(f"{n:,} requests of tenant {t} exceed their model's context "
+                                 "(prompt + output; workload.overlength=error: use reject or clip "
+                                 "to run them)", key=key)
+    return wl
+
+
+def run_setups(cfg) -> list[str]:
+    """``cfg.setups`` with ``all`` expanded to every registered setup, checked."""
+
+    setups = list(cfg.setups)
+    if setups == ["all"]:  # every registered setup, so sweeps pick up new ones unchanged
+        setups = list(SETUPS)
+    if not setups:
+        raise InputError("no setups to run", key="setups")
+    if len(set(setups)) != len(setups):
+        raise InputError(f"setups repeat: {setups}", key="setups")
+    for name in setups:
+        if name not in SETUPS:
+            raise InputError(f"unknown setup {name!r}; known: {', '.join(sorted(SETUPS))}", key="setups")
+    return setups
+
+
+def make_setup(name: str, ctx, built: Built, models: list[str]):
+    """Check setup ``name``'s keys for these models, then build it."""
+
+    if name not in SETUPS:
+        raise InputError(f"unknown setup {name!r}; known: {', '.join(sorted(SETUPS))}", key="setups")
+    n_user = ctx.n_user_tenants if ctx.n_user_tenants is not None else len(ctx.tenant_names)
+    check_setup(name, built.cfg, built.catalog, models, built.deployment_for,
+                list(ctx.tenant_names), n_user, ctx.tenant_models)
+    return SETUPS[name](ctx, built.cfg, built.catalog, models)
+
+
+def setup_serves_background(name: str) -> bool:
+    """Whether a setup runs a shared pool that serves background tenants too."""
+
+    return name in SETUPS and SETUPS[name].serves_background

@@ -1,0 +1,63 @@
+"""Every number of the config within its field's declared range (:mod:`sim.config.rules`).
+
+:func:`typed` turns the composed config into its dataclasses (a missing mandatory value
+becomes an :class:`~sim.errors.InputError` naming the key); :func:`check_fields` walks them
+and checks each number against the rule of the field it belongs to (on a list or dict field,
+each element). Numbers of fields without a rule must be finite, and integers must fit 64
+bits (every number is held to the magnitude cap of :mod:`sim.config.rules` unless its
+rule declares an upper bound). Free-form fields (typed ``Any``: notes, override maps) are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config.rules import Rule
+from sim.errors import InputError
+
+_FINITE = Rule()
+
+
+def typed(cfg):
+    """The composed DictConfig as its dataclass instances (enums as members)."""
+
+    if not isinstance(cfg, DictConfig):
+        return cfg  # already typed
+    try:
+        return OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None) or None
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "Missing mandatory value" in msg:
+            msg = "a value is required here (it is ??? in the schema)"
+        raise InputError(msg, key=key) from None
+
+
+def check_fields(obj, path: str = "") -> None:
+    """Raise an :class:`InputError` naming the full key of the first number out of range."""
+    for f in dataclasses.fields(obj):
+        if "Any" in str(f.type):
+            continue  # free-form
+        key = f"{path}.{f.name}" if path else f.name
+        _check(getattr(obj, f.name), key, f.metadata.get("rule"))
+
+
+def _check(v, key: str, rule: Rule | None) -> None:
+    if v is None or isinstance(v, (bool, str, Enum)):
+        return
+    if dataclasses.is_dataclass(v):
+        check_fields(v, key)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _check(x, f"{key}.{k}", rule)
+    elif isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            _check(x, f"{key}[{i}]", rule)
+    elif isinstance(v, (int, float)):
+        why = (rule or _FINITE).check(v)
+        if why:
+            raise InputError(why, key=key)

@@ -1,0 +1,161 @@
+"""Checks of a setup's keys before it is built: dedicated, serverless, hybrid, cold start.
+
+A setup is checked for the models it will serve (a hybrid checks its dedicated part and its
+serverless part as those setups), so a run that never builds the serverless pool does not
+need, for example, per-token prices.
+"""
+
+from __future__ import annotations
+
+from sim.config import ServerlessBilling
+from sim.errors import InputError
+from sim.platform.hybrid import DEDICATED, tier_models
+from sim.platform.serverless.eviction import EVICTIONS
+from sim.platform.serverless.nodes import NodePool
+from sim.platform.serverless.state import Slot
+from sim.platform.storage import TIER_ORDER
+from sim.simulation.build.models import gpu, model
+
+
+def check_cold_start(cfg) -> None:
+    cs = cfg.cold_start
+    for t in TIER_ORDER:
+        if t not in cs.tiers:
+            raise InputError(f"storage tier {t!r} is needed (a node's caches)", key="cold_start.tiers")
+    if cs.remote_tier not in cs.tiers or cs.remote_tier in TIER_ORDER:
+        raise InputError(f"must be a remote tier of cold_start.tiers (not {sorted(TIER_ORDER)}), "
+                         f"got {cs.remote_tier!r}", key="cold_start.remote_tier")
+    for key, tier in (("dedicated.burst.storage_tier", cfg.dedicated.burst.storage_tier),
+                      ("dedicated.failures.reload_tier", cfg.dedicated.failures.reload_tier)):
+        if tier not in cs.tiers:
+            raise InputError(f"unknown storage tier {tier!r}; known: {', '.join(sorted(cs.tiers))}",
+                             key=key)
+
+
+def check_dedicated(cfg, catalog, models: list[str]) -> None:
+    dc = cfg.dedicated
+    for m in dc.replicas:
+        if m not in models and m not in catalog.models:
+            raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
+    check_cold_start(cfg)
+    n_of = {m: int(dc.replicas.get(m, 1)) for m in models}
+    for i, ev in enumerate(dc.failures.script):
+        key = f"dedicated.failures.script[{i}]"
+        m = ev.model or models[0]
+        if m not in models:
+            raise InputError(f"model {m!r} is not served", key=key + ".model")
+        if not ev.replica < n_of[m]:
+            raise InputError(f"{m} has replicas 0..{n_of[m] - 1}", key=key + ".replica")
+
+
+def check_serverless(cfg, catalog, models: list[str], deployment_for, tenants: list[str]) -> None:
+    sc = cfg.serverless
+    a = sc.autoscaler
+    check_cold_start(cfg)
+    for g, pc in sc.pool.items():
+        key = f"serverless.pool.{g}"
+        gpu(catalog, g, key)
+        if pc.max_nodes is not None and pc.max_nodes < pc.nodes:
+            raise InputError(f"must be >= {key}.nodes ({pc.nodes})", key=key + ".max_nodes")
+    if not a.panic_window_s <= a.stable_window_s:
+        raise InputError("must be <= serverless.autoscaler.stable_window_s "
+                         f"({a.stable_window_s:g})",
+                         key="serverless.autoscaler.panic_window_s")
+    h = sc.keepalive.hybrid
+    if h.range_s < h.bin_s:
+        raise InputError(f"must be >= serverless.keepalive.hybrid.bin_s ({h.bin_s:g})",
+                         key="serverless.keepalive.hybrid.range_s")
+    if not h.head_pct < h.tail_pct:
+        raise InputError(f"must be < serverless.keepalive.hybrid.tail_pct ({h.tail_pct:g})",
+                         key="serverless.keepalive.hybrid.head_pct")
+    for m in a.min_replicas:
+        if m not in models and m not in catalog.models:
+            raise InputError(f"unknown model {m!r}", key=f"serverless.autoscaler.min_replicas.{m}")
+    for name in models:
+        dep = deployment_for(name)
+        g = dep.gpu.key
+        if g not in sc.pool:
+            raise InputError(f"model {name} runs on {g} but the pool has no {g} nodes "
+                             f"(it has {sorted(sc.pool)})", key="serverless.pool")
+        if dep.tp > sc.pool[g].gpus_per_node:
+            raise InputError(f"model {name} needs {dep.tp} GPUs of one node; {g} nodes have "
+                             f"{sc.pool[g].gpus_per_node}", key=f"serverless.pool.{g}.gpus_per_node")
+        if a.min_replicas.get(name, 0) > a.max_replicas:
+            raise InputError(f"must be in [0, max_replicas={a.max_replicas}]",
+                             key=f"serverless.autoscaler.min_replicas.{name}")
+        if sc.billing == ServerlessBilling.gpu_second:
+            if dep.gpu.serverless_usd_per_s is None:
+                raise InputError(f"GPU {g} has no serverless $/s price for gpu_second billing",
+                                 key=f"catalog.gpus.{g}.serverless_usd_per_s")
+        elif dep.model.price_in_usd_per_mtok is None or dep.model.price_out_usd_per_mtok is None:
+            raise InputError(f"model {name} has no per-token price for per_token billing",
+                             key=f"catalog.models.{name}.price_in_usd_per_mtok")
+    for t in sc.rate_limits:
+        if t not in tenants:
+            raise InputError(f"unknown tenant {t!r}", key=f"serverless.rate_limits.{t}")
+    _check_min_replicas_fit(cfg, models, deployment_for)
+
+
+def _check_min_replicas_fit(cfg, models: list[str], deployment_for) -> None:
+    """Place every model's minimum replicas at t=0 the way the platform does."""
+    sc, cs = cfg.serverless, cfg.cold_start
+    if not any(sc.autoscaler.min_replicas.get(m, 0) for m in models):
+        return
+    pool = NodePool.from_config(sc, cs, EVICTIONS[str(sc.eviction)]())
+    for i, name in enumerate(models):
+        dep = deployment_for(name)
+        size = dep.model.weight_bytes(dep.precision)
+        if str(cs.preloaded_tier) != "remote":
+            pool.preload(dep.gpu.key, i, size, str(cs.preloaded_tier))
+    for i, name in enumerate(models):
+        dep = deployment_for(name)
+        for _ in range(int(sc.autoscaler.min_replicas.get(name, 0))):
+            node, _, _ = pool.choose(i, dep.gpu.key, dep.tp, 0.0)
+            if node is None:
+                raise InputError(f"the pool cannot hold the minimum replicas of {name}",
+                                 key=f"serverless.autoscaler.min_replicas.{name}")
+            local = node.storage.best_tier(i)
+            pool.occupy(node, Slot(-1, i, node, dep.tp, 0.0, local, None, None),
+                        dep.model.weight_bytes(dep.precision), local)
+
+
+def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[str],
+                 n_user: int, tenant_models: dict) -> None:
+    hc = cfg.hybrid
+    for k in hc.placement:
+        if k not in models and k not in tenants and k not in catalog.models:
+            raise InputError(f"unknown model or tenant {k!r}", key=f"hybrid.placement.{k}")
+    user = set(tenants[:n_user])
+    ded, sl = tier_models(cfg, models, tenants, n_user, deployment_for, tenant_models)
+    for m in sorted(ded):
+        n = cfg.dedicated.replicas.get(m)
+        if n is None:
+            raise InputError(f"model {m} is placed dedicated (hybrid) and needs at least 1 "
+                             "reserved replica", key=f"dedicated.replicas.{m}")
+    # a tenant placed dedicated calling a model that has no reserved replicas
+    placement = {k: str(v) for k, v in hc.placement.items()}
+    for t in sorted(user):
+        for m in tenant_models.get(t, []):
+            tier = placement.get(t, placement.get(m, str(hc.default_tier)))
+            if tier == DEDICATED and m not in ded:
+                raise InputError(f"tenant {t} is placed dedicated but calls {m}, which has no "
+                                 f"reserved replicas (place {m} dedicated and set "
+                                 f"dedicated.replicas.{m})", key=f"hybrid.placement.{t}")
+    if ded:
+        check_dedicated(cfg, catalog, [m for m in models if m in ded])
+    if sl:
+        check_serverless(cfg, catalog, [m for m in models if m in sl], deployment_for, tenants)
+
+
+def check_setup(name: str, cfg, catalog, models: list[str], deployment_for, tenants: list[str],
+                n_user: int, tenant_models: dict | None = None) -> None:
+    """The checks of setup ``name`` (a registered setup) over ``models``."""
+    for m in models:
+        model(catalog, m, "models")
+        deployment_for(m)
+    if name == "dedicated":
+        check_dedicated(cfg, catalog, models)
+    elif name == "serverless":
+        check_serverless(cfg, catalog, models, deployment_for, tenants)
+    elif name == "hybrid":
+        check_hybrid(cfg, catalog, models, deployment_for, tenants, n_user, tenant_models or {})

@@ -1,0 +1,159 @@
+"""Checks of the workload's keys: tenants, arrivals, lengths, traces, pipelines, background.
+
+Ranges of single numbers are declared on the fields (:mod:`sim.config.rules`); here are the
+rules that involve several keys or a file (a file that must exist, a trace whose replay
+must leave requests). Data files are read here once so that a bad value is reported, with
+its file and line, before anything is generated (the readers cache what they read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import ArrivalKind, LengthKind, RateCurve, StageKind
+from sim.errors import InputError
+from sim.paths import resolve
+from sim.simulation.build.models import model
+from sim.workload.background import WINDOW_S, enabled, load_client_windows
+from sim.workload.lengths import load_pmf
+from sim.workload.pipelines import topological_order
+from sim.workload.traces import load_trace, trace_format
+
+TRACE_COLUMNS = ("input_tokens", "output_tokens")
+
+
+def _existing(path: str | None, key: str, what: str) -> str:
+    if not path:
+        raise InputError(f"{what} needs a path", key=key)
+    p = resolve(str(path))
+    if not Path(p).is_file():
+        raise InputError(f"{what} file not found", key=key, path=p)
+    return p
+
+
+def check_workload(cfg, catalog) -> None:
+    if not cfg.tenants:
+        raise InputError("no tenants: define at least one under `tenants`", key="tenants")
+    used_pipelines = []
+    for name in sorted(cfg.tenants):
+        tc = cfg.tenants[name]
+        key = f"tenants.{name}"
+        if tc.pipeline is None:
+            model(catalog, tc.model, key + ".model")
+        else:
+            if tc.pipeline not in cfg.pipelines:
+                known = ", ".join(sorted(cfg.pipelines)) or "none"
+                raise InputError(f"unknown pipeline {tc.pipeline!r}; known: {known}",
+                                 key=key + ".pipeline")
+            if tc.arrival.kind == ArrivalKind.closed:
+                raise InputError("pipeline tenants need an open arrival process",
+                                 key=key + ".arrival.kind")
+            if tc.pipeline not in used_pipelines:
+                used_pipelines.append(tc.pipeline)
+        check_arrival(tc.arrival, key + ".arrival")
+        if tc.pipeline is None:
+            check_length(tc.input, key + ".input", tc.arrival.kind)
+            check_length(tc.output, key + ".output", tc.arrival.kind)
+    for p in used_pipelines:
+        check_pipeline(p, cfg.pipelines[p], catalog)
+    check_background(cfg, catalog)
+
+
+def check_arrival(a, key: str) -> None:
+    if a.kind == ArrivalKind.closed:
+        return  # concurrency, think time and requests per client: field ranges
+    if a.think_s != 0:
+        raise InputError("think time applies to closed-loop clients only (arrival.kind: closed)",
+                         key=key + ".think_s")
+    if a.kind == ArrivalKind.trace:
+        t = a.trace
+        path = _existing(t.path, key + ".trace.path", "trace")
+        trace = load_trace(path, str(t.format), str(t.duplicates))
+        if not (trace.t_s >= t.start_s).any():
+            raise InputError(f"the trace has no requests after start_s={t.start_s:g} (it lasts "
+                             f"{trace.duration_s:g} s)", key=key + ".trace.start_s")
+        if t.loop and not trace.duration_s - t.start_s > 0:
+            raise InputError("a looped trace needs requests at two different times after "
+                             f"start_s (this one lasts {trace.duration_s - t.start_s:g} s)",
+                             key=key + ".trace.loop")
+        return
+    if a.curve == RateCurve.file:
+        _existing(a.curve_path, key + ".curve_path", "a file rate curve (CSV time_s,rate)")
+
+
+def check_length(lc, key: str, arrival_kind) -> None:
+    if lc.max is not None and lc.min > lc.max:
+        raise InputError(f"needs {key}.min <= {key}.max, got {lc.min} > {lc.max}", key=key)
+    kind = lc.kind
+    if kind == LengthKind.geometric and lc.mean < 1:
+        raise InputError(f"geometric needs mean >= 1, got {lc.mean:g}", key=key + ".mean")
+    if kind == LengthKind.trace and arrival_kind != ArrivalKind.trace:
+        raise InputError("trace lengths need the tenant's arrival kind to be trace", key=key)
+    if kind == LengthKind.empirical:
+        if lc.column:
+            if lc.column not in TRACE_COLUMNS:
+                raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)}", key=key + ".column")
+            path = _existing(lc.path, key + ".path", "empirical lengths from a trace column")
+            tr = load_trace(path, trace_format(path), "keep")
+            if not getattr(tr, lc.column).size:
+                raise InputError("the trace column has no values", key=key + ".column")
+        else:
+            if not lc.path:
+                raise InputError("empirical lengths need `path` (a PMF CSV) or a trace `column`",
+                                 key=key)
+            load_pmf(_existing(lc.path, key + ".path", "a PMF"))
+
+
+def check_pipeline(name: str, pc, catalog) -> None:
+    key = f"pipelines.{name}"
+    names = list(pc.stages)
+    if not names:
+        raise InputError("a pipeline needs at least one stage", key=key + ".stages")
+    for s in names:
+        sc = pc.stages[s]
+        k = f"{key}.stages.{s}"
+        for a in sc.after:
+            if a not in pc.stages:
+                raise InputError(f"unknown stage {a!r}; stages: {', '.join(names)}", key=k + ".after")
+            if a == s:
+                raise InputError("a stage cannot come after itself", key=k + ".after")
+        if sc.kind == StageKind.model:
+            if not sc.model:
+                raise InputError("a model stage needs a model", key=k + ".model")
+            model(catalog, sc.model, k + ".model")
+            check_length(sc.input, k + ".input", None)
+            check_length(sc.output, k + ".output", None)
+    order, cycle = topological_order(pc)
+    if cycle:
+        raise InputError(f"the stages {', '.join(cycle)} form a cycle", key=f"{key}.stages.{cycle[0]}.after")
+
+
+def check_background(cfg, catalog) -> None:
+    if not enabled(cfg):
+        return
+    user_models = sorted({tc.model for tc in cfg.tenants.values() if tc.pipeline is None})
+    sc = cfg.background.synthetic
+    if sc.tenants > 0:
+        for m in (list(sc.models) or user_models):
+            model(catalog, m, "background.synthetic.models")
+        check_length(sc.input, "background.synthetic.input", None)
+        check_length(sc.output, "background.synthetic.output", None)
+    sg = cfg.background.servegen
+    key = "background.servegen"
+    if sg.clients > 0 or sg.client_ids:
+        path = _existing(sg.path, key + ".path", "ServeGen background (*_client_windows.csv.gz)")
+        for m in (list(sg.models) or user_models):
+            model(catalog, m, key + ".models")
+        check_length(sg.input, key + ".input", None)
+        check_length(sg.output, key + ".output", None)
+        cid, wstart, rate, _, _ = load_client_windows(path)
+        known = set(np.unique(cid).tolist())
+        for c in sg.client_ids:
+            if c not in known:
+                raise InputError(f"client {c} is not in the file", key=key + ".client_ids")
+        if not sg.client_ids:
+            lo, hi = float(sg.start_s), float(sg.start_s) + float(cfg.horizon_s)
+            if not ((wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)).any():
+                raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=key + ".start_s")

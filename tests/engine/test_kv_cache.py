@@ -1,0 +1,216 @@
+"""The prefix cache and paged admission: the trie's accounting, hits, eviction, the host
+tier, and exact times by hand for a cached prefix and for preemptions (recompute, swap)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+import simpy
+from helpers.engine import make_perf
+
+from sim.engine import ENGINES, Request, RequestQueue
+from sim.engine.kv import KvCache
+
+KINDS = ["fluid", "step"]
+
+
+def req(rid, n_in, n_out, segs=(), out_key=-1):
+    keys = tuple(k for k, _ in segs)
+    lens = tuple(n for _, n in segs)
+    return Request(rid, 0, 0, 0.0, n_in, n_out, pfx=(keys, lens) if segs else None, out_key=out_key)
+
+
+# ------------------------------------------------------------------------------ the trie
+def test_a_shared_prefix_is_stored_once_and_hits_in_whole_blocks():
+    kv = KvCache(cap=10_000, block=16)
+    a = req(0, 1100, 10, [(7, 1000), (8, 100)])
+    assert kv.need(a, 10) <= 0
+    assert kv.admit(a, 10) == 0  # nothing cached yet
+    assert kv.private == 1110
+    kv.prompt_done(a)  # its segments join the trie: private shrinks by as much
+    assert (kv.cached, kv.private) == (1100, 10)
+    b = req(1, 1050, 10, [(7, 1000), (9, 50)])
+    assert kv.admit(b, 10) == 992  # 1000 tokens match; 62 whole blocks of 16
+    assert kv.cached == 1100 and kv.private == 10 + 50 + 10  # the prefix is held once
+    kv.prompt_done(b)
+    kv.check()
+    kv.release(a)
+    kv.release(b)
+    assert kv.private == 0 and kv.unpinned == kv.cached == 1150  # cached, evictable
+    kv.check()
+
+
+def test_a_fully_cached_prompt_still_computes_its_last_block():
+    kv = KvCache(cap=10_000, block=16)
+    a = req(0, 1024, 1, [(1, 1024)])
+    kv.admit(a, 1)
+    kv.prompt_done(a)
+    kv.release(a)
+    b = req(1, 1024, 1, [(1, 1024)])
+    assert kv.admit(b, 1) == 1008  # (1024 - 1) // 16 whole blocks: the last one is recomputed
+
+
+def test_eviction_is_least_recently_used_leaf_first_and_never_a_pinned_node():
+    kv = KvCache(cap=1000, block=1)
+    seqs = []
+    for i, key in enumerate((1, 2, 3)):  # three 300-token prompts, released in order
+        r = req(i, 300, 1, [(key, 300)])
+        kv.clock = float(i)
+        kv.admit(r, 0)
+        kv.prompt_done(r)
+        seqs.append(r)
+    kv.clock = 10.0
+    kv.release(seqs[1])  # key 2 is released first: the oldest use
+    kv.clock = 11.0
+    kv.release(seqs[0])
+    assert kv.room() == 1000 - 300  # key 3 pinned; 1 and 2 evictable
+    d = req(9, 350, 1)
+    kv.clock = 12.0
+    kv.admit(d, 0)  # needs 350: 100 free, so the LRU leaf (key 2) goes
+    assert 2 not in kv.root.children and 1 in kv.root.children and 3 in kv.root.children
+    assert kv.stats.evicted_tokens == 300
+    kv.check()
+
+
+def test_the_host_tier_keeps_evicted_nodes_and_a_hit_there_is_loaded():
+    kv = KvCache(cap=1000, block=1, host_cap=500)
+    a = req(0, 400, 1, [(1, 400)])
+    kv.admit(a, 0)
+    kv.prompt_done(a)
+    kv.release(a)
+    big = req(1, 900, 1)
+    kv.admit(big, 0)  # evicts the 400-token prefix to the host tier
+    assert kv.root.children[1].host and kv.host_used == 400 and kv.cached == 0
+    kv.release(big)
+    b = req(2, 450, 1, [(1, 400), (2, 50)])
+    assert kv.admit(b, 0) == 400  # a hit: loaded back, not recomputed
+    assert kv.stats.loaded_tokens == 400 and kv.host_used == 0 and not kv.root.children[1].host
+    kv.check()
+
+
+def test_a_finished_answer_is_cached_for_the_next_turn():
+    kv = KvCache(cap=10_000, block=1)
+    t1 = req(0, 100, 50, [(1, 100)], out_key=2)
+    kv.admit(t1, 50)
+    kv.prompt_done(t1)
+    kv.release(t1, t1.out_key, 49)  # every generated token but the last has KV
+    t2 = req(1, 200, 5, [(1, 100), (2, 50), (3, 50)])
+    assert kv.admit(t2, 5) == 149  # the prompt and 49 of the answer's 50 tokens
+
+
+def test_random_admissions_and_releases_conserve_memory():
+    """Block conservation: after any sequence of admissions, prompt completions and
+    releases, the recount from the trie agrees and every token is freed or cached."""
+    rng = random.Random(3)
+    kv = KvCache(cap=5000, block=8, host_cap=2000)
+    live = []
+    for i in range(3000):
+        kv.clock = float(i)
+        if live and (rng.random() < 0.45 or kv.room() < 1500):
+            r = live.pop(rng.randrange(len(live)))
+            kv.release(r, r.out_key, rng.randint(0, 20) if r.kv_depth else 0)
+        else:
+            segs = [(rng.randint(1, 4), 100)]
+            for d in range(rng.randint(0, 3)):
+                segs.append((10 * segs[-1][0] + rng.randint(1, 3), rng.choice([50, 100])))
+            n = sum(x for _, x in segs) + rng.randint(1, 80)
+            r = req(i, n, 30, segs, out_key=10_000 + i)
+            if kv.need(r, 30) <= 0:
+                kv.admit(r, 30)
+                if rng.random() < 0.8:
+                    kv.prompt_done(r)
+                live.append(r)
+        kv.check()
+    for r in live:
+        kv.release(r)
+    kv.check()
+    assert kv.private == 0 and kv.cached == kv.unpinned  # nothing held, all evictable
+
+
+# ------------------------------------------------------------------------- exact times
+class UnitPerf:
+    """Every iteration takes one second; ``cap`` tokens of KV."""
+
+    def __init__(self, cap):
+        self.kv_capacity_tokens = cap
+
+    def step_time(self, decode_seqs, prefill_tokens, kv_tokens, attn_pairs):
+        return 1.0
+
+
+def run(kind, dep, perf, reqs):
+    env = simpy.Environment()
+    q = RequestQueue()
+    out = {}
+    rep = ENGINES[kind](env, 0, perf, dep, q, lambda r, t: out.__setitem__(r.id, r))
+
+    def arrivals():
+        for t, r in reqs:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            r.arrival = t
+            q.push(r)
+
+    env.process(arrivals())
+    env.run()
+    return out, rep
+
+
+@pytest.mark.parametrize("block,hit", [(8, 1000), (16, 992)])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_second_request_sharing_a_1000_token_prefix_prefills_only_its_suffix(catalog, kind,
+                                                                               block, hit):
+    dep, perf = make_perf(catalog)
+    dep = dataclasses.replace(dep, block_size=block)
+    a = req(0, 1100, 2, [(7, 1000), (8, 100)])
+    b = req(1, 1100, 2, [(7, 1000), (9, 100)])
+    out, rep = run(kind, dep, perf, [(0.0, a), (10.0, b)])
+    left = 1100 - hit
+    prefill = perf.step_time(0, left, hit, left * (hit + (left + 1) / 2))
+    assert out[1].t_first == pytest.approx(10.0 + prefill, rel=1e-12)
+    assert out[1].cached == hit and out[0].cached == 0
+    full = perf.step_time(0, 1100, 0, 1100 * 1101 / 2)
+    assert out[0].t_first == pytest.approx(full, rel=1e-12)
+    rep.kv.check()
+
+
+def _preempt_case(catalog, **kw):
+    dep, _ = make_perf(catalog)
+    per_token = dep.kv_bytes_per_token_per_gpu()  # 131,072 bytes for Llama-3.1-8B BF16 KV
+    gpu = dataclasses.replace(dep.gpu, host_link_gbps=per_token / 0.01 / 1e9)  # 0.01 s/token
+    return dataclasses.replace(dep, gpu=gpu, admission="paged", **kw), UnitPerf(100)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_preemption_by_recompute_by_hand(catalog, kind):
+    """100 tokens of KV, one-second iterations. A and B (40-token prompts, 30 tokens out)
+    are admitted at 0 and emit their first tokens at 1; two decoding sequences claim two
+    tokens an iteration, so the 20 free tokens last 10 iterations: at 11 the newest, B
+    (context 40 + 11 - 1 = 50), is preempted. A needs 19 more iterations (done at 30); B
+    cannot come back before (51 tokens to recompute beside A's growth), is admitted at
+    30, recomputes 40 + 11 tokens in one iteration (token 12 at 31), and 18 more: 49."""
+    dep, perf = _preempt_case(catalog, preemption="recompute")
+    a, b = req(0, 40, 30), req(1, 40, 30)
+    out, rep = run(kind, dep, perf, [(0.0, a), (0.0, b)])
+    assert (a.t_first, a.t_done) == (1.0, 30.0)
+    assert (b.t_first, b.t_done) == (1.0, 49.0)
+    assert (a.preempts, b.preempts) == (0, 1)
+    assert b.preempt_s == pytest.approx(19.0 + 1.0)  # out of the batch 11..30, recomputing 30..31
+    assert b.gen == 30 and a.gen == 30 and rep.preemptions == 1
+    assert rep.kv.private == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_preemption_by_swap_by_hand(catalog, kind):
+    """The same, swapping: B's 50 tokens go to host memory at 0.01 s a token (the replica
+    waits 0.5 s: A's next iteration ends at 12.5, A finishes at 30.5), come back when A is
+    done (0.5 s more), and B decodes its remaining 19 tokens from 31: done at 50."""
+    dep, perf = _preempt_case(catalog, preemption="swap")
+    a, b = req(0, 40, 30), req(1, 40, 30)
+    out, rep = run(kind, dep, perf, [(0.0, a), (0.0, b)])
+    assert a.t_done == pytest.approx(30.5)
+    assert b.t_done == pytest.approx(50.0)
+    assert b.preempt_s == pytest.approx(19.5 + 0.5 + 0.5)
+    assert (b.preempts, b.gen, rep.swap_used) == (1, 30, 0)
