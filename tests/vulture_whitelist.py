@@ -12,7 +12,7 @@ from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
 from sim.report import figures
 from sim.sweep import aggregate, study
-from sim.workload import lengths
+from sim.workload import lengths, prefixes
 
 # enum members chosen in config files
 ModelKind.embedding, ModelKind.reranker
@@ -27,6 +27,7 @@ _.slo_max, _.source
 # jobs and claims: registered by their decorators
 _.breakeven_job, _.burst_job, _.calibration_job, _.claims_job, _.cold_start_job
 _.compound_job, _.failures_job, _.keepalive_job, _.noisy_neighbour_job, _.simulate_job
+_.prefix_cache_job
 _._breakeven_utilisation, _._worked_u_star, _._llama70b_cost, _._crossover_volume
 _._h100_monthly, _._qwen_batch32, _._tuning, _._sla, _._shared_p50_p99, _._signal
 _._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
@@ -35,3 +36,5 @@ aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun
 # used by experiments/*/figures.py, the notebook and tests
 study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
+# the engines' prefix cache reads a request's segments; the tests' reference reuse
+prefixes.Prefixes.segments, prefixes.unbounded_hits

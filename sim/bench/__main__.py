@@ -1,4 +1,4 @@
-"""Speed and memory benchmark: ``python -m sim.bench [--requests N] [--step-requests M]``.
+"""Speed and memory benchmark: ``python -m sim.bench [--requests N] [--step-requests M] [--prefix]``.
 
 Simulates a single-tenant dedicated scenario (Poisson arrivals, lognormal lengths, offered
 load near 70 % of the pool's saturated throughput) end to end, through the same path as
@@ -6,6 +6,10 @@ load near 70 % of the pool's saturated throughput) end to end, through the same 
 prints one JSON line per engine: ``requests, wall_s, requests_per_s, peak_rss_mb``, plus
 ``bytes_per_request`` (peak RSS growth over the process's footprint before the run,
 divided by the requests) and the achieved utilisation.
+
+``--prefix`` gives every prompt shared leading text, so the replicas' prefix caches work on
+every request: a 256-token system prompt and one of 1,000 documents of 512 tokens with Zipf
+popularity (``tenants.chat.prefix``), before the user's own 512 tokens on average.
 
 The saturated throughput is measured first with a short closed-loop run of the same
 deployment, so "70 %" is a property of the simulated system, not a guess.
@@ -32,8 +36,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _base(engine: str) -> list[str]:
-    return [
+PREFIX = ["tenants.chat.prefix.system_tokens=256", "tenants.chat.prefix.docs.count=1000",
+          "tenants.chat.prefix.docs.tokens=512"]
+
+
+def _base(engine: str, prefix: bool = False) -> list[str]:
+    return (PREFIX if prefix else []) + [
         f"engine={engine}", "setups=[dedicated]", "name=bench",
         "output.parquet=true", "output.plots=false", "output.report=false",
         f"tenants.chat.model={MODEL}",
@@ -44,22 +52,22 @@ def _base(engine: str) -> list[str]:
     ]
 
 
-def saturated_rps() -> float:
+def saturated_rps(prefix: bool = False) -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
 
     clients = 256 * REPLICAS
-    res = run(_base("fluid") + [
+    res = run(_base("fluid", prefix) + [
         "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
         "tenants.chat.arrival.requests_per_client=8", "horizon_s=1"])
     r = res.requests
     return steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())[0]
 
 
-def bench(engine: str, n: int, rate: float) -> dict:
+def bench(engine: str, n: int, rate: float, prefix: bool = False) -> dict:
     gc.collect()
     before = _rss_mb()
     t0 = time.perf_counter()
-    res = run(_base(engine) + ["tenants.chat.arrival.kind=poisson",
+    res = run(_base(engine, prefix) + ["tenants.chat.arrival.kind=poisson",
                                f"tenants.chat.arrival.rate_rps={rate:.6f}",
                                f"horizon_s={n / rate:.3f}"])
     wall = time.perf_counter() - t0
@@ -74,6 +82,7 @@ def bench(engine: str, n: int, rate: float) -> dict:
         "gpu_utilization": round(float(row["gpu_utilization"]), 3),
         "ttft_p50_s": round(float(row["ttft_p50_s"]), 4),
         "ttft_p99_s": round(float(row["ttft_p99_s"]), 4),
+        "cache_hit_rate": round(float(row["cache_hit_rate"]), 3),
     }
 
 
@@ -83,15 +92,16 @@ def main(argv=None) -> None:
     ap.add_argument("--step-requests", type=int, default=50_000)
     ap.add_argument("--load", type=float, default=0.7)
     ap.add_argument("--engines", default="fluid,step")
+    ap.add_argument("--prefix", action="store_true", help="prompts share a system prompt and documents")
     a = ap.parse_args(argv)
-    sat = saturated_rps()
+    sat = saturated_rps(a.prefix)
     rate = a.load * sat
     print(json.dumps({"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "
-                      f"in {IN_MEAN}/out {OUT_MEAN}", "saturated_rps": round(sat, 2),
+                      f"in {IN_MEAN}/out {OUT_MEAN}" + (", shared prefixes" if a.prefix else ""), "saturated_rps": round(sat, 2),
                       "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
     for engine in a.engines.split(","):
         n = a.requests if engine == "fluid" else a.step_requests
-        print(json.dumps(bench(engine, n, rate)), flush=True)
+        print(json.dumps(bench(engine, n, rate, a.prefix)), flush=True)
     sys.stdout.flush()
 
 

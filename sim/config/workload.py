@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Dict, List, Optional
 
 from sim.config.rules import (
+    INT_LIMIT,
     coef_var,
     count,
     interval,
@@ -52,6 +53,9 @@ class TraceConfig:
     start_s: float = nonneg(0.0)  # skip this much of the trace
     loop: bool = False  # repeat the trace to fill the horizon
     duplicates: DuplicatePolicy = DuplicatePolicy.default
+    # use the trace's shared prompt blocks (Mooncake ``hash_ids``) as the requests' prefix
+    # segments, when the file has them (sim/workload/prefixes.py)
+    prefixes: bool = True
 
 
 @dataclass
@@ -108,6 +112,46 @@ class LengthConfig:
 
 
 @dataclass
+class DocsConfig:
+    """Shared documents (RAG): a pool of ``count`` documents of ``tokens`` tokens with Zipf
+    popularity (rank^-zipf_s); each request (each session) includes ``per_request`` drawn
+    independently from it, after the system prompt."""
+
+    # (``rule`` with INT_LIMIT, not ``count``: the field ``count`` shadows it in this class)
+    count: int = rule(0, ge=0, le=INT_LIMIT)  # documents in the pool; 0: none
+    tokens: int = rule(2000, ge=1, le=INT_LIMIT)  # assumption: a few retrieved passages
+    zipf_s: float = nonneg(1.0)  # assumption: Zipf popularity with exponent 1 (0: uniform)
+    per_request: int = rule(1, ge=1, le=INT_LIMIT)  # assumption: one document per prompt
+
+
+@dataclass
+class SessionConfig:
+    """Multi-turn sessions: the arrival process gives session starts; a session has a
+    geometric number of turns (on 1, 2, ...) with mean ``turns_mean``; each next turn
+    arrives an exponential think time (mean ``think_s``) after the previous turn's arrival
+    (open loop), its prompt carrying the whole conversation so far."""
+
+    # 1: single-turn requests (sessions off). Assumption; for a chat tenant LMSYS-Chat-1M
+    # reports 2.0 turns per conversation on average (Zheng et al., ICLR 2024, Table 1)
+    turns_mean: float = rule(1.0, ge=1)
+    # assumption: half a minute to read an answer and type the next message (no published
+    # mean found; Wang et al., arXiv 2506.02634, see 80 % of a chatbot trace's cache reuses
+    # within 10 minutes of the cached request)
+    think_s: float = nonneg(30.0)
+
+
+@dataclass
+class PrefixConfig:
+    """Where a tenant's prompts share leading text (sim/workload/prompts.py): a system
+    prompt, shared documents, multi-turn history. ``input`` then describes the user's own
+    part of each prompt; the prompt is system + documents + history + user text."""
+
+    system_tokens: int = count(0, lo=0)  # one system prompt of this length on every request; 0: none
+    docs: DocsConfig = field(default_factory=DocsConfig)
+    sessions: SessionConfig = field(default_factory=SessionConfig)
+
+
+@dataclass
 class TenantConfig:
     model: Optional[str] = None  # a catalog model (required unless the tenant sends a pipeline)
     arrival: ArrivalConfig = field(default_factory=ArrivalConfig)
@@ -121,6 +165,7 @@ class TenantConfig:
     # send requests of this pipeline (``pipelines.<p>``) instead of single calls; ``model``,
     # ``input`` and ``output`` are then the stages' (sim/pipeline.py)
     pipeline: Optional[str] = None
+    prefix: PrefixConfig = field(default_factory=PrefixConfig)  # shared prompt prefixes
 
 
 class StageKind(StrEnum):

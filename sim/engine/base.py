@@ -78,9 +78,17 @@ class ReplicaBase:
         """Tokens reserved at admission beyond the prompt."""
         return 0 if self.paged else req.n_out - req.done_out
 
+    def shortfall(self, req: Request, reserve: int = 0) -> int:
+        """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits);
+        :meth:`KvCache.need`, inlined for a prompt without cacheable segments (hot path)."""
+        kv = self.kv
+        if req.pfx is None or not kv.caching:
+            extra = 0 if self.paged else req.n_out - req.done_out
+            return req.pin + extra + reserve - (kv.cap - kv.cached + kv.unpinned - kv.private)
+        return kv.need(req, self._extra(req)) + reserve
+
     def has_room(self, req: Request) -> bool:
-        return (self.accepting and self.n_running < self.max_seqs
-                and self.kv.need(req, self._extra(req)) <= 0)
+        return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0
 
     @property
     def outstanding(self) -> int:
@@ -124,7 +132,7 @@ class ReplicaBase:
             if r.swapped:
                 if r.swapped - kv.room() + reserve > 0:
                     break
-            elif kv.need(r, self._extra(r)) + reserve > 0:
+            elif self.shortfall(r, reserve) > 0:
                 break
             src.popleft()
             self._start(r, now)
@@ -149,23 +157,39 @@ class ReplicaBase:
             r.swapped = 0
             r.pf_left = 0  # the engine puts it back among the decoding sequences
             return
-        before = self.kv.stats.loaded_tokens
-        hit = self.kv.admit(r, self._extra(r))
-        self.stall += (self.kv.stats.loaded_tokens - before) * self.link_s
-        r.pf_left = r.pin - hit
+        kv = self.kv
+        if r.pfx is None or not kv.caching:  # KvCache.admit without a prefix, inlined
+            kv.stats.prompt_tokens += r.pin
+            r.kv_node = None
+            r.kv_priv = r.pin + (0 if self.paged else r.n_out - r.done_out)
+            kv.private += r.kv_priv
+            if kv.cached + kv.private > kv.cap:
+                kv._evict(kv.cached + kv.private - kv.cap)
+            r.pf_left = r.pin
+        else:
+            before = kv.stats.loaded_tokens
+            hit = kv.admit(r, self._extra(r))
+            self.stall += (kv.stats.loaded_tokens - before) * self.link_s
+            r.pf_left = r.pin - hit
         if r.preempts:
             r.t_preempt = now  # recomputing: the time until its context is back counts too
 
     def _prompt_done(self, r: Request, now: float) -> None:
-        self.kv.clock = now
-        self.kv.prompt_done(r)
+        if r.kv_node is not None or r.pfx is not None:
+            self.kv.clock = now
+            self.kv.prompt_done(r)
         if r.t_preempt >= 0:
             r.preempt_s += now - r.t_preempt
             r.t_preempt = -1.0
 
     def _finish(self, r: Request, now: float) -> None:
-        self.kv.clock = now
-        self.kv.release(r, r.out_key, r.n_out - 1)
+        kv = self.kv
+        if r.kv_node is None and r.out_key < 0:  # KvCache.release of private tokens, inlined
+            kv.private -= r.kv_priv
+            r.kv_priv = 0
+        else:
+            kv.clock = now
+            kv.release(r, r.out_key, r.n_out - 1)
         del self.running[r.id]
         self.n_running -= 1
         self.tokens_out += r.n_out

@@ -74,7 +74,7 @@ class FluidReplica(ReplicaBase):
             return
         head = q[0]
         reserve = self._n_dec if self.paged else 0
-        if self.n_running >= self.max_seqs or self.kv.need(head, self._extra(head)) + reserve > 0:
+        if self.n_running >= self.max_seqs or self.shortfall(head, reserve) > 0:
             return
         now = self.env._now
         t = self._t
@@ -156,7 +156,9 @@ class FluidReplica(ReplicaBase):
         it = self._it
         done = []
         heap = self._heap
-        top = self._top()
+        top = heap[0] if heap else None
+        if top is not None and top[1] != top[2].hseq:  # a preempted request's stale entry
+            top = self._top()
         if top is not None and top[0] <= it:
             pop = heapq.heappop
             while heap and heap[0][0] <= it:
@@ -170,7 +172,8 @@ class FluidReplica(ReplicaBase):
                 self._dec_ctx -= ctx
                 self._n_dec -= 1
                 r.t_done = now
-                self._sync(r)
+                if self.paged:
+                    self._sync(r)
                 self._finish(r, now)
                 done.append(r)
         pf = self._pf
@@ -274,7 +277,10 @@ class FluidReplica(ReplicaBase):
                 k = -(-left // c) - 1
                 pairs = c * (head.pin - left + c * (k - 1) * 0.5 + (c + 1) * 0.5)
         if n:
-            kd = self._top()[0] - self._it
+            top = self._heap[0]
+            if top[1] != top[2].hseq:  # a preempted request's stale entry
+                top = self._top()
+            kd = top[0] - self._it
             if kd < k:
                 k = kd
             if self.paged:

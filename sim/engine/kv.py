@@ -65,6 +65,7 @@ class KvCache:
         self.unpinned = 0  # tokens of GPU nodes no sequence uses (all evictable)
         self.private = 0
         self.host_used = 0
+        self.version = 0  # bumped by every change of the trie, its pins or its tiers
         self._lru: list = []  # (stamp, seq, node): GPU leaves that may be evictable (lazy)
         self._host_lru: list = []
         self._seq = 0
@@ -99,11 +100,24 @@ class KvCache:
             children = child.children
         return path, matched, unpinned
 
+    def lookup(self, req):
+        """:meth:`match` of ``req``'s segments plus the tokens of host nodes on the path,
+        remembered on the request until the trie or its pins change (``version``): a
+        request is looked up by every replica a router considers, then again on admission."""
+        m = req.kv_memo
+        if m is not None and m[0] is self and m[1] == self.version:
+            return m[2]
+        path, matched, unpinned = self.match(*req.pfx)
+        host = sum(n.length for n in path if n.host) if self.host_used else 0
+        res = (path, matched, unpinned, host)
+        req.kv_memo = (self, self.version, res)
+        return res
+
     def matched(self, req) -> int:
         """Prompt tokens of ``req`` this cache holds (GPU or host), for routers."""
         if req.pfx is None or not self.caching:
             return 0
-        return self.match(*req.pfx)[1]
+        return self.lookup(req)[1]
 
     def hit_of(self, matched: int, prompt: int) -> int:
         """The prompt tokens a hit of ``matched`` tokens spares: whole blocks, and at least
@@ -118,8 +132,7 @@ class KvCache:
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return req.pin + extra - self.room()
-        path, matched, unpinned = self.match(*pfx)
-        host = sum(n.length for n in path if n.host)
+        _, matched, unpinned, host = self.lookup(req)
         return req.pin - matched + host + extra - (self.room() - unpinned)
 
     def admit(self, req, extra: int) -> int:
@@ -133,7 +146,8 @@ class KvCache:
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
-        path, matched, _ = self.match(*pfx)
+        path, matched, _, _ = self.lookup(req)
+        self.version += 1
         now = self.clock
         for node in path:  # the GPU part first: pinned before a load may evict
             if node.host:
@@ -174,6 +188,7 @@ class KvCache:
         """``req``'s prompt is computed: its segments beyond the cached prefix join the trie
         (pinned by it), its private tokens shrinking by as much; a segment another sequence
         inserted meanwhile is shared, not stored twice."""
+        self.version += 1
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return
@@ -208,6 +223,7 @@ class KvCache:
         """``req`` leaves the batch (finished or preempted): its private tokens are freed and
         its path unpinned. A finished request whose prompt is wholly in the trie caches its
         answer as a child of it (``answer_key``), as vLLM caches generated blocks."""
+        self.version += 1
         node = req.kv_node
         if (answer_key >= 0 and answer_len > 0 and node is not None and self.caching
                 and req.pfx is not None and req.kv_depth == len(req.pfx[0])
@@ -255,6 +271,7 @@ class KvCache:
     def _evict(self, tokens: int) -> None:
         """Free at least ``tokens`` by evicting unpinned GPU leaves, least recently used
         first (to the host tier if there is one)."""
+        self.version += 1
         lru = self._lru
         while tokens > 0 and lru:
             stamp, _, node = heapq.heappop(lru)
@@ -298,6 +315,7 @@ class KvCache:
         node.parent = None
 
     def _trim_host(self) -> None:
+        self.version += 1
         hl = self._host_lru
         while self.host_used > self.host_cap and hl:
             stamp, _, node = heapq.heappop(hl)
@@ -309,6 +327,7 @@ class KvCache:
 
     def _load(self, node, count: bool = True) -> None:
         """Bring a host node back to the GPU (its parent is on the GPU or being loaded)."""
+        self.version += 1
         node.host = False
         self.host_used -= node.length
         self.cached += node.length

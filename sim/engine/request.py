@@ -11,10 +11,11 @@ class Request:
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
                  "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
                  "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_priv",
-                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped")
+                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped", "kv_memo")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
                  ctx=None, pfx=None, out_key: int = -1):
+        self.kv_memo = None  # (cache, its version, match result): see KvCache.lookup
         self.id = rid
         self.tenant = tenant
         self.model = model
@@ -114,7 +115,6 @@ class RequestQueue:
             return
         head = self.items[0]
         best = None
-        best_t = 0.0
         if self.chooser is not None and head.pfx is not None:
             room = [c for c in cons if c.has_room(head)]
             if room:
@@ -123,14 +123,28 @@ class RequestQueue:
                 if self.items and self.items[0] is not head:
                     self.notify()
             return
-        for c in cons:
-            if c.has_room(head):
-                if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
-                    best = c
+        # the first idle consumer, else the earliest next boundary (then the least loaded,
+        # then list order), among those with room
+        if head.pfx is None:  # asking for room is cheap: ask everyone, in list order
+            best_t = 0.0
+            pin, rest = head.pin, head.n_out - head.done_out
+            for c in cons:
+                kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
+                if (c.accepting and c.n_running < c.max_seqs
+                        and pin + (0 if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
+                    if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
+                        best = c
+                        break
+                    t = c.next_boundary()
+                    if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
+                        best, best_t = c, t
+        else:  # asking walks a prefix cache: ask in order of preference, stop at the first
+            order = sorted(range(len(cons)), key=lambda i: (0.0, 0, i) if cons[i].n_running == 0
+                           else (1.0 + cons[i].next_boundary(), cons[i].n_running, i))
+            for i in order:
+                if cons[i].has_room(head):
+                    best = cons[i]
                     break
-                t = c.next_boundary()
-                if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
-                    best, best_t = c, t
         if best is not None:
             best.poke()
             if self.items and self.items[0] is not head:

@@ -2,7 +2,9 @@
 
 All setups replay the same :class:`Workload` (common random numbers), so differences
 between setups come from the setups. Requests are columns (numpy arrays sorted by
-arrival), not objects: 1,000,000 requests take 20 bytes each here.
+arrival), not objects: 1,000,000 requests take 20 bytes each here. Prompts that share
+leading text (a system prompt, documents, a conversation's history, a trace's prompt
+blocks: :mod:`sim.workload.prompts`) carry their segments in ``Workload.prefixes``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
 from sim.workload.background import generate as background
-from sim.workload.lengths import request_lengths
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
+from sim.workload.prefixes import Prefixes, Sources
+from sim.workload.prompts import tenant_requests
 from sim.workload.traces import load_trace, trace_format
 
 
@@ -57,8 +60,9 @@ class Workload:
     over_context: np.ndarray | None = None
     changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
-    # the prompts' cacheable segments (sim/workload/prefixes.py); None when no request has one
-    prefixes: object = None
+    # the leading segments of each request's prompt with content ids, for prefix caching
+    # (sim.workload.prefixes); None when no request has one
+    prefixes: Prefixes | None = None
 
     def length_notes(self, policy: str) -> list[str]:
         """One warning line per tenant whose lengths were changed or who exceeds the context."""
@@ -199,6 +203,8 @@ def generate_workload(cfg, catalog) -> Workload:
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
     thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
+    segs: list = [None]  # per block of ``cols``: prefix segments, None when the block has none
+    sources = Sources()  # prefix content sources, numbered in sorted tenant order
     closed = {}
     pipe_arrivals: list = []
     for ti, name in enumerate(tenants):
@@ -207,19 +213,20 @@ def generate_workload(cfg, catalog) -> Workload:
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             continue
+        trace_in = trace_out = None
+        if trace_idx is not None:
+            trace, idx = trace_idx
+            trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
+        req = tenant_requests(name, tc, times, trace_idx, seed, catalog.models[tc.model], policy,
+                              sources, horizon, _length_source(tc.input, trace_in),
+                              _length_source(tc.output, trace_out))
+        times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = None
         if tc.arrival.kind == "closed":
             closed[ti] = int(tc.arrival.concurrency)
             if tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
-        trace_in = trace_out = None
-        if trace_idx is not None:
-            trace, idx = trace_idx
-            trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
-        ln = request_lengths(tc.input, tc.output, n, stream(seed, f"input/{name}"),
-                             stream(seed, f"output/{name}"), catalog.models[tc.model], policy,
-                             _length_source(tc.input, trace_in), _length_source(tc.output, trace_out))
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
         cols["t"].append(times)
         cols["tenant"].append(np.full(n, ti, np.int16))
@@ -228,6 +235,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["out"].append(ln.outs)
         cols["over"].append(ln.over)
         thinks.append(think)
+        segs.append(req.prefixes)
     all_models = models + bg_models
     for bi, b in enumerate(bg):
         n = b.arrival_s.size
@@ -239,6 +247,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["over"].append(b.over)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
+        segs.append(None)
     t = np.concatenate(cols["t"])
     tenant = np.concatenate(cols["tenant"])
     seq = np.concatenate([np.arange(len(x)) for x in cols["t"]])
@@ -258,6 +267,8 @@ def generate_workload(cfg, catalog) -> Workload:
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
             [np.zeros(len(b)) if x is None else x for x, b in zip(thinks, cols["t"])])[order]),
         slo_ttft_s=slo,
+        prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
+            [Prefixes.empty(len(b)) if x is None else x for x, b in zip(segs, cols["t"])]).take(order)),
         background_tenants=len(bg), background_models=len(bg_models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
                               if n in piped else [cfg.tenants[n].model]) for n in tenants},
@@ -267,4 +278,6 @@ def generate_workload(cfg, catalog) -> Workload:
         append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped, policy)
     if not wl.over_context.any():
         wl.over_context = None
+    if wl.prefixes is not None and not wl.prefixes.key.size:
+        wl.prefixes = None  # e.g. a trace whose lines list no blocks
     return wl

@@ -100,12 +100,18 @@ class Lengths:
 
 def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
                     in_col: np.ndarray | None = None, out_col: np.ndarray | None = None) -> Lengths:
-    """Prompt and output lengths of ``n`` requests to ``model``. A length outside its
-    config's ``[min, max]`` is brought inside it; a prompt needs a token and an LLM's output
-    one too (embeddings and rerankers produce none); a request beyond the model's context is
-    kept whole (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer
-    refuses the config) or cut to fit (``clip``: the output to the context less one token,
-    then the prompt to what is left). Every change is counted."""
+    """Prompt and output lengths of ``n`` requests to ``model``: :func:`draw_lengths`, then
+    :func:`fit_context`."""
+    ins, outs, changed = draw_lengths(input_cfg, output_cfg, n, rng_in, rng_out, model,
+                                      in_col, out_col)
+    return fit_context(ins, outs, changed, model, policy)
+
+
+def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
+                 in_col: np.ndarray | None = None, out_col: np.ndarray | None = None):
+    """Drawn prompt and output lengths (float arrays) and which were changed. A length
+    outside its config's ``[min, max]`` is brought inside it; a prompt needs a token and an
+    LLM's output one too (embeddings and rerankers produce none)."""
     raw_in = np.rint(_draw(input_cfg, n, rng_in, in_col))
     lo, hi = bounds(input_cfg)
     ins = np.maximum(np.clip(raw_in, lo, hi), 1)
@@ -117,12 +123,31 @@ def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, polic
         lo, hi = bounds(output_cfg)
         outs = np.maximum(np.clip(raw_out, lo, hi), 1)
         changed |= outs != raw_out
+    return ins, outs, changed
+
+
+def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
+                policy: str) -> Lengths:
+    """The lengths as served: a request beyond the model's context is kept whole
+    (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer refuses the
+    config) or cut to fit (``clip``: the output to the context less one token, then the
+    prompt to what is left, see :func:`answer_lengths`). Every change is counted."""
+    n = ins.size
     ctx = model.max_context
     over = ins + outs > ctx
     if policy == "clip" and over.any():
         outs = np.where(over, np.minimum(outs, ctx - 1), outs)
         ins = np.where(over, np.minimum(ins, ctx - outs), ins)
-        changed |= over
+        changed = changed | over
         over = np.zeros(n, bool)
     return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
                    int(np.count_nonzero(changed)))
+
+
+def answer_lengths(outs: np.ndarray, model, policy: str) -> np.ndarray:
+    """The output lengths :func:`fit_context` will serve, whatever the prompt: ``clip`` cuts
+    an output to the context less one token (it is then over the context with any prompt),
+    and otherwise outputs are kept."""
+    if policy == "clip":
+        return np.minimum(outs, model.max_context - 1)
+    return outs

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.rng import stream
 from sim.workload.lengths import request_lengths
+from sim.workload.prefixes import Prefixes
 
 
 @dataclass
@@ -222,6 +223,8 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
     if wl.think_s is not None:
         wl.think_s = np.concatenate([wl.think_s, np.zeros(m)])
     wl.over_context = np.concatenate([wl.over_context, np.concatenate(rows_over)[o]])
+    if wl.prefixes is not None:  # stage requests have no shared prefix segments
+        wl.prefixes = Prefixes.concat([wl.prefixes, Prefixes.empty(m)])
     wl.tools = len(models) - len(wl.models)
     wl.models = models
     wl.pipelines = PipelineRequests(

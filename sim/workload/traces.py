@@ -7,6 +7,8 @@ Formats (see ../shared/traces/README.md):
 * ``mooncake``: JSON lines with ``timestamp`` (ms), ``input_length``, ``output_length``
   (Mooncake, Qin et al., FAST'25). Its conversation trace records arrivals in ~3 s slots,
   so equal timestamps are expected there and, by default, spread evenly over the slot.
+  The optional ``hash_ids`` are ids of the prompt's 512-token blocks (equal ids at the same
+  position: a shared prefix; the last block may be partial), kept as CSR arrays.
 
 Every reader returns seconds from the first request, input and output token counts.
 """
@@ -31,6 +33,10 @@ class Trace:
     t_s: np.ndarray  # seconds from the first request, non-decreasing
     input_tokens: np.ndarray
     output_tokens: np.ndarray
+    # Mooncake prompt blocks: row i's block ids are hash_ids[hash_ptr[i]:hash_ptr[i + 1]]
+    # (int64); None when the file has none
+    hash_ptr: np.ndarray | None = None
+    hash_ids: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:
@@ -51,6 +57,8 @@ def _read_text(path: Path) -> str:
 
 MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
 MAX_TIMESTAMP_MS = 1e15  # assumption: a trace spans less than 30,000 years (plausibility)
+MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces README)
+MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 
 
 def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minimum: int) -> np.ndarray:
@@ -124,6 +132,9 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     path = Path(path)
     text = _read_text(path)
     ts, ins, outs = [], [], []
+    blocks: list[int] = []  # block ids of every line, one after the other
+    counts: list[int] = []  # block ids per line
+    any_blocks = False
     for i, ln in enumerate(text.splitlines(), start=1):
         if not ln.strip():
             continue
@@ -147,6 +158,11 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
             if v < lo or v > MAX_TOKENS or v != int(v):
                 raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
                                  path=str(path), line=i)
+        if "hash_ids" in obj:  # optional; when present (even null) it must be a list
+            _check_blocks(obj["hash_ids"], int(vals[1]), path, i)
+            any_blocks = True
+            blocks.extend(obj["hash_ids"])
+        counts.append(len(obj["hash_ids"]) if "hash_ids" in obj else 0)
         ts.append(float(vals[0]) / 1000.0)
         ins.append(int(vals[1]))
         outs.append(int(vals[2]))
@@ -158,7 +174,29 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     t = np.asarray(ts) - ts[0]
     # the conversation trace's slots are ~3 s wide (traces README)
     t = _check_order(t, path, 1, duplicates, slot_s=3.0)
-    return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64))
+    ptr = ids = None
+    if any_blocks:
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        ids = np.asarray(blocks, dtype=np.int64)
+    return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64),
+                 ptr, ids)
+
+
+def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
+    """``hash_ids``: a list of integer ids in [0, 2**63 - 1], as many as the prompt has
+    512-token blocks (the last may be partial); an empty list means none are known."""
+    if not isinstance(h, list) or not all(type(x) is int for x in h):
+        raise InputError(f"hash_ids must be a list of integers, got {str(h)[:60]}", path=str(path),
+                         line=line)
+    if h and (min(h) < 0 or max(h) > MAX_HASH_ID):
+        bad = min(h) if min(h) < 0 else max(h)
+        raise InputError(f"hash_ids must be integers in [0, 2**63 - 1], got {bad}", path=str(path),
+                         line=line)
+    n = len(h)
+    if n and not (n - 1) * MOONCAKE_BLOCK < input_length <= n * MOONCAKE_BLOCK:
+        raise InputError(f"hash_ids has {n} blocks of {MOONCAKE_BLOCK} tokens but input_length is "
+                         f"{input_length} (needs {(n - 1) * MOONCAKE_BLOCK + 1} to "
+                         f"{n * MOONCAKE_BLOCK})", path=str(path), line=line)
 
 
 def trace_format(path: str) -> str:

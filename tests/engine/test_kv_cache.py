@@ -214,3 +214,67 @@ def test_a_preemption_by_swap_by_hand(catalog, kind):
     assert b.t_done == pytest.approx(50.0)
     assert b.preempt_s == pytest.approx(19.5 + 0.5 + 0.5)
     assert (b.preempts, b.gen, rep.swap_used) == (1, 30, 0)
+
+
+# ----------------------------------------------- a bounded cache against an independent LRU
+def lru_reuse(prompts, cap: int, block: int) -> int:
+    """Cached tokens of requests served one at a time by a cache of ``cap`` tokens that keeps
+    each prompt's blocks as a chain and, to make room, drops the least recently used block
+    no cached block extends (written here without sim.engine.kv)."""
+    stamp: dict[tuple, int] = {}  # chain of ids -> last use
+    size: dict[tuple, int] = {}
+    kids: dict[tuple, int] = {}  # chain -> cached chains one block longer
+    used = hits = 0
+    for i, (ids, lens) in enumerate(prompts):
+        n_in = sum(lens)
+        k = 0
+        while k < len(ids) and tuple(ids[: k + 1]) in size:
+            k += 1
+        matched = sum(lens[:k])
+        for j in range(k):
+            stamp[tuple(ids[: j + 1])] = i
+        hits += min(matched // block, (n_in - 1) // block) * block
+        pinned = {tuple(ids[: j + 1]) for j in range(k)}
+        while used + n_in - matched > cap:
+            victim = min((c for c in size if kids.get(c, 0) == 0 and c not in pinned),
+                         key=lambda c: (stamp[c], -len(c)))
+            used -= size.pop(victim)
+            del stamp[victim]
+            if len(victim) > 1:
+                kids[victim[:-1]] -= 1
+        for j in range(k, len(ids)):
+            c = tuple(ids[: j + 1])
+            size[c], stamp[c] = lens[j], i
+            if j:
+                kids[c[:-1]] = kids.get(c[:-1], 0) + 1
+        used += n_in - matched
+    return hits
+
+
+@pytest.mark.parametrize("cap", [60_000, 250_000])
+def test_a_bounded_cache_reuses_what_an_independent_lru_does_on_mooncake(cap):
+    from helpers import TRACES
+
+    from sim.workload.traces import read_mooncake
+    tr = read_mooncake(TRACES / "mooncake_fast25" / "synthetic_trace.jsonl")
+    prompts = []
+    for i in range(1500):
+        a, b = int(tr.hash_ptr[i]), int(tr.hash_ptr[i + 1])
+        ids = tr.hash_ids[a:b].tolist()
+        lens = [512] * len(ids)
+        lens[-1] = int(tr.input_tokens[i]) - 512 * (len(ids) - 1)
+        prompts.append((ids, lens))
+    prompts = [p for p in prompts if sum(p[1]) <= cap]
+    kv = KvCache(cap=cap, block=512)
+    total = 0
+    for i, (ids, lens) in enumerate(prompts):
+        r = req(i, sum(lens), 1, list(zip(ids, lens)))
+        kv.clock = float(i)
+        assert kv.need(r, 0) <= kv.room()
+        total += kv.admit(r, 0)
+        kv.prompt_done(r)
+        kv.release(r)
+    kv.check()
+    expected = lru_reuse(prompts, cap, 512)
+    assert expected > 0
+    assert total == expected == kv.stats.cached_tokens

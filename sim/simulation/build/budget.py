@@ -27,6 +27,7 @@ from sim.workload import read_curve_points
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.traces import load_trace
 
+BYTES_PER_SEGMENT = 12.0  # a prompt segment's key (int64) and length (int32)
 BASE_BYTES = 300e6  # the interpreter and the libraries (measured: ~250 MB)
 BYTES_PER_REQUEST = 80.0  # the workload's columns
 BYTES_PER_REQUEST_SETUP = 250.0  # per setup that runs it: the log, the frames
@@ -124,6 +125,14 @@ def estimate(cfg, setups: list[str]) -> Estimate:
                 per += float(sc.fanout) * float(sc.probability)
                 factors.append((f"pipelines.{tc.pipeline}.stages.{s}.fanout", sc.fanout, sc.fanout))
             n *= max(per, 1.0)
+        turns = float(tc.prefix.sessions.turns_mean)
+        if turns > 1:  # each session start brings turns_mean turns on average
+            factors.append((f"tenants.{name}.prefix.sessions.turns_mean", turns, turns))
+            n *= turns
+            # a turn's prompt lists its whole history: 2k + 1 segments for turn k, about
+            # 2 turns_mean a turn over a session (E[T^2] of a geometric T)
+            est.memory.append((f"tenants.{name}.prefix.sessions.turns_mean",
+                               n * 2.0 * turns * BYTES_PER_SEGMENT, factors))
         sources.append((n, factors))
         curve = _curve_points(name, tc.arrival, horizon)
         if curve is not None:

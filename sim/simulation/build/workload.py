@@ -53,12 +53,27 @@ def check_workload(cfg, catalog) -> None:
             if tc.pipeline not in used_pipelines:
                 used_pipelines.append(tc.pipeline)
         check_arrival(tc.arrival, key + ".arrival")
+        check_prefix(tc, key)
         if tc.pipeline is None:
             check_length(tc.input, key + ".input", tc.arrival.kind)
             check_length(tc.output, key + ".output", tc.arrival.kind)
     for p in used_pipelines:
         check_pipeline(p, cfg.pipelines[p], catalog)
     check_background(cfg, catalog)
+
+
+def check_prefix(tc, key: str) -> None:
+    """Sessions draw each next turn's arrival from the previous one (open loop), so they
+    need an open arrival process (synthetic or a trace) of session starts; shared prefixes are prompts,
+    which a pipeline tenant does not send itself."""
+    pc = tc.prefix
+    sessions = float(pc.sessions.turns_mean) > 1
+    if tc.pipeline is not None and (sessions or int(pc.system_tokens) > 0 or int(pc.docs.count) > 0):
+        raise InputError("a pipeline tenant's prompts are its stages'; remove its prefix settings",
+                         key=key + ".prefix")
+    if sessions and tc.arrival.kind == ArrivalKind.closed:
+        raise InputError(f"sessions need an open arrival process of session starts, not closed "
+                         f"clients ({key}.arrival.kind)", key=key + ".prefix.sessions.turns_mean")
 
 
 def check_arrival(a, key: str) -> None:
