@@ -39,6 +39,8 @@ def _tiny(job: str) -> list[str]:
         from sim.analysis.calibration import load_rows
 
         return TINY + [f"calibration.rows=[{load_rows()[0]['id']}]"]
+    if job == "plan":  # its search on one GPU class
+        return TINY + ["plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1,2]"]
     if job == "claims":  # its checks compose their own scenarios: run one, quickly
         return TINY + ["claims.quick=true", "claims.only=[h100_monthly_cost]"]
     return TINY

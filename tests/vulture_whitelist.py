@@ -38,3 +38,4 @@ study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
 # the engines' prefix cache reads a request's segments; the tests' reference reuse
 prefixes.Prefixes.segments, prefixes.unbounded_hits
+_.plan_job

@@ -30,7 +30,9 @@ def mean_ci95(values) -> tuple[float, float]:
     mean = float(x.mean())
     if n < 2:
         return mean, float("nan")
-    from scipy import stats  # heavy (about 0.8 s): loaded when an interval is first needed
+    from scipy import (
+        stats,  # heavy (about 0.8 s): loaded when an interval is first needed
+    )
 
     half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return mean, half

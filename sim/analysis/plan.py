@@ -1,0 +1,231 @@
+"""The capacity planner's search: the cheapest way to serve each model's tenants.
+
+For one model (the tenants that call it, on the run's own requests) the candidates are a
+serverless placement (the configured pool, billed per token) and dedicated pools of
+``n`` replicas of a deployment ``(gpu, precision, tp)`` at a pricing (reserved or
+on-demand). A candidate is feasible when every tenant of the model with a TTFT SLO meets
+it for at least ``attainment`` of its requests (a rejected request is a miss).
+
+The search is branch and bound on simulated runs:
+
+* each deployment that builds (the model fits, the GPU runs the precision) gets its
+  saturated capacity from a closed-loop run (:func:`sim.analysis.capacity.measure_capacity`)
+  and a lower bound on replicas, ``floor(offered output tokens/s / capacity)`` (at least 1:
+  fewer replicas than that cannot keep up on average);
+* deployments are taken in order of the cost of that lower bound at their cheapest
+  pricing; one whose bound costs at least the best feasible candidate found so far is
+  skipped, and so is every one after it;
+* for a deployment, the bound is simulated first; if it misses, ``max_replicas``, then a
+  bisection between them finds the smallest count meeting the SLOs (more replicas are taken
+  never to hurt, so that count is the deployment's cheapest); its cost at each pricing is
+  its GPU-hours at that price.
+
+Every simulated configuration is remembered (``Evaluations``): none runs twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+from omegaconf import open_dict
+
+from sim.analysis.capacity import measure_capacity
+from sim.config import variant
+from sim.errors import InputError
+from sim.simulation.build import build, build_catalog, build_workload
+from sim.simulation.frames import frames
+from sim.simulation.simulate import simulate
+
+
+@dataclass
+class Candidate:
+    model: str
+    placement: str  # dedicated | serverless
+    gpu: str = ""
+    precision: str = ""
+    tp: int = 0
+    replicas: int = 0
+    pricing: str = ""  # reserved | on_demand ("" for serverless)
+    cost_usd: float = math.nan  # over the run
+    worst_attainment: float = math.nan  # the lowest SLO attainment among the tenants
+    worst_p99_over_slo: float = math.nan  # the highest p99 TTFT / SLO among the tenants
+    feasible: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.placement == "serverless":
+            return "serverless"
+        return f"{self.replicas} x {self.gpu} {self.precision} TP{self.tp} {self.pricing}"
+
+
+@dataclass
+class ModelPlan:
+    model: str
+    best: Candidate | None
+    tried: list = field(default_factory=list)  # every Candidate priced
+    why: list = field(default_factory=list)  # lines saying how the size was reached
+
+
+def model_config(cfg, models):
+    """``cfg`` with only the tenants that call ``models`` (a name or a set of names; their
+    requests are unchanged: each tenant draws from its own named streams)."""
+    keep = {models} if isinstance(models, str) else set(models)
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        for t in [t for t in out.tenants if out.tenants[t].model not in keep]:
+            del out.tenants[t]
+    return out
+
+
+def with_deployment(cfg, model: str, gpu: str, precision: str, tp: int, replicas: int):
+    """``cfg`` serving ``model`` on ``replicas`` dedicated replicas of that deployment (its
+    other deployment keys kept)."""
+    if model in cfg.deployments:
+        dep = {f"deployments.{model}.gpu": gpu, f"deployments.{model}.precision": precision,
+               f"deployments.{model}.tp": int(tp)}
+    else:
+        dep = {f"deployments.{model}": {"gpu": gpu, "precision": precision, "tp": int(tp)}}
+    return variant(cfg, **dep, **{"dedicated.replicas": {model: int(replicas)},
+                                  "setups": ["dedicated"]})
+
+
+class Evaluations:
+    """Simulated runs of one model's tenants, remembered by configuration."""
+
+    def __init__(self, cfg, model: str, attainment: float, progress: bool = False):
+        self.cfg = variant(model_config(cfg, model), **{"output.parquet": False})
+        self.model = model
+        self.catalog = build_catalog(self.cfg)
+        self.attainment = attainment
+        self.progress = progress
+        self.workload = build_workload(self.cfg)
+        self.runs = 0
+        self._seen: dict = {}
+
+    @property
+    def offered_tok_s(self) -> float:
+        return float(self.workload.output_tokens.sum()) / float(self.cfg.horizon_s)
+
+    def _judge(self, cfg, setup: str) -> tuple:
+        """(cost over the run, worst attainment, worst p99/SLO, the run) of ``setup``."""
+        self.runs += 1
+        run = simulate(cfg, self.workload, setup, self.progress)
+        s = frames(cfg, self.workload, [run], self.catalog)[0]
+        rows = s[(s["tenant"] != "__all__") & s["slo_ttft_s"].notna()]
+        att = float(rows["slo_attainment"].min()) if len(rows) else 1.0
+        ratio = float((rows["ttft_p99_s"] / rows["slo_ttft_s"]).max()) if len(rows) else 0.0
+        total = s[s["tenant"] == "__all__"]
+        cost = float(total["cost_usd"].iloc[0])
+        return cost, att, ratio, run
+
+    def dedicated(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
+        key = ("dedicated", gpu, precision, tp, replicas)
+        if key not in self._seen:
+            c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
+            cost, att, ratio, run = self._judge(c, "dedicated")
+            gpu_h = sum(u.up_s * u.gpus for u in run.ledger) / 3600.0
+            self._seen[key] = (gpu_h, att, ratio, cost)
+        return self._seen[key]
+
+    def seen_dedicated(self, gpu: str, precision: str, tp: int) -> list:
+        """The keys of the dedicated runs of one deployment simulated so far."""
+        return [k for k in self._seen if k[:4] == ("dedicated", gpu, precision, tp)]
+
+    def serverless(self) -> tuple:
+        if "serverless" not in self._seen:
+            cost, att, ratio, _ = self._judge(self.cfg, "serverless")
+            self._seen["serverless"] = (cost, att, ratio)
+        return self._seen["serverless"]
+
+
+def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
+                   attainment: float) -> int | None:
+    """The smallest replica count in [lo, hi] meeting the SLOs, by bisection (more replicas
+    are taken never to hurt), or None when ``hi`` does not."""
+    if ev.dedicated(g, p, tp, lo)[1] >= attainment:
+        return lo
+    if lo >= hi or ev.dedicated(g, p, tp, hi)[1] < attainment:
+        return None
+    while hi - lo > 1:  # lo fails, hi meets
+        mid = (lo + hi) // 2
+        if ev.dedicated(g, p, tp, mid)[1] >= attainment:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def deployment_capacity(ev: Evaluations, gpu: str, precision: str, tp: int):
+    """Saturated output tokens/s of one replica, or the reason it cannot run."""
+    c = with_deployment(ev.cfg, ev.model, gpu, precision, tp, 1)
+    try:
+        build(c)
+    except InputError as e:
+        return None, str(e)
+    tenant = max(c.tenants, key=lambda t: int((ev.workload.tenant == ev.workload.tenants.index(t)).sum()))
+    return measure_capacity(c, tenant).tok_s, ""
+
+
+def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max_replicas: int,
+               attainment: float, progress: bool = False) -> ModelPlan:
+    """The cheapest feasible candidate for ``model`` (see the module doc)."""
+    ev = Evaluations(cfg, model, attainment, progress)
+    mp = ModelPlan(model, None)
+    catalog_gpus = cfg.catalog.gpus
+    price = {(g, p): float(catalog_gpus[g][f"{p}_usd_per_hour"]) for g in gpus for p in pricings}
+    hours = float(cfg.horizon_s) / 3600.0
+    if "serverless" in placements:
+        cost, att, ratio = ev.serverless()
+        c = Candidate(model, "serverless", cost_usd=cost, worst_attainment=att,
+                      worst_p99_over_slo=ratio, feasible=att >= attainment)
+        mp.tried.append(c)
+        mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
+                      + ("" if c.feasible else " (misses the SLO)"))
+        if c.feasible:
+            mp.best = c
+    if "dedicated" not in placements:
+        return mp
+    offered = ev.offered_tok_s
+    bounds = []
+    for g in gpus:
+        for p in precisions:
+            for tp in tps:
+                cap, reason = deployment_capacity(ev, g, p, tp)
+                if cap is None:
+                    mp.why.append(f"{g} {p} TP{tp}: cannot run ({reason})")
+                    continue
+                lb = max(1, int(offered // cap)) if cap > 0 else max_replicas
+                cheapest = min(price[g, q] for q in pricings)
+                bounds.append((lb * tp * cheapest * hours, g, p, tp, lb, cap))
+    bounds.sort()
+    for bound_usd, g, p, tp, lb, cap in bounds:
+        best = mp.best.cost_usd if mp.best is not None else math.inf
+        if bound_usd >= best:
+            mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
+                          f"${bound_usd:.2f}, is not below the best found, ${best:.2f})")
+            break
+        found = first_feasible(ev, g, p, tp, lb, max_replicas, attainment)
+        for n in sorted(k[4] for k in ev.seen_dedicated(g, p, tp)):
+            if n == found:
+                continue  # priced below, as a choice
+            gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)  # for the cost-latency frontier
+            mp.tried += [Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
+                                   att, ratio, att >= attainment) for q in pricings]
+        if found is None:
+            mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
+                          f"for {offered:,.0f} offered; no count up to {max_replicas} meets the SLO")
+            continue
+        n = found
+        gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)
+        for q in pricings:
+            c = Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q], att, ratio, True)
+            mp.tried.append(c)
+            if mp.best is None or c.cost_usd < mp.best.cost_usd:
+                mp.best = c
+        mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} for "
+                      f"{offered:,.0f} offered; {n} {'meets' if n == 1 else 'meet'} the SLO (attainment {att:.3f})"
+                      + ("" if n == lb else f", {n - 1} {'does' if n == 2 else 'do'} not"))
+    mp.why.append(f"{ev.runs} simulated runs")
+    return mp

@@ -1,0 +1,167 @@
+"""``job=plan``: what to buy. The cheapest deployment meeting every tenant's SLO.
+
+For each model its tenants call, :func:`sim.analysis.plan.plan_model` searches serverless
+placement and dedicated pools over GPU classes x precisions x TP x replicas x pricing on
+the run's own requests (branch and bound on simulated runs, each configuration simulated
+once). The plan is the cheapest feasible candidate per model; it is then confirmed by one
+simulation of all tenants together (models that share the serverless pool meet there).
+
+Tables: ``plan`` (the choice per model, with its cost over the run and per hour),
+``candidates`` (every candidate priced, feasible or not), ``pareto`` (the cost-latency
+frontier of whole plans: per-model candidates combined, cost summed, latency the worst
+p99 TTFT / SLO over all tenants), ``why`` (how each model's size was reached). Figure
+``plots/plan``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, field
+from typing import List
+
+import pandas as pd
+
+from sim.analysis.plan import model_config, plan_model, with_deployment
+from sim.config import variant
+from sim.config.rules import INT_LIMIT, probability, rule
+from sim.errors import InputError
+from sim.jobs import job
+from sim.records import Result
+from sim.report.outputs import write_outputs
+from sim.report.plan import plan_figure
+from sim.simulation.frames import frames
+from sim.simulation.simulate import simulate_variants
+
+ALL_GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
+
+
+@dataclass
+class PlanConfig:
+    gpus: List[str] = field(default_factory=lambda: list(ALL_GPUS))
+    precisions: List[str] = field(default_factory=lambda: ["fp8", "bf16"])
+    tp: List[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    pricing: List[str] = field(default_factory=lambda: ["reserved", "on_demand"])
+    placements: List[str] = field(default_factory=lambda: ["dedicated", "serverless"])
+    max_replicas: int = rule(16, ge=1, le=INT_LIMIT)  # per model and deployment
+    # a tenant's SLO is met when at least this fraction of its requests get their first
+    # token within slo_ttft_s (rejections count as misses): 0.99 is "p99 TTFT <= SLO"
+    attainment: float = probability(0.99)
+    frontier_per_model: int = rule(6, ge=1, le=50)  # candidates per model in the frontier
+
+
+def check(cfg) -> None:
+    pc = cfg.plan
+    known = set(cfg.catalog.gpus)
+    for g in pc.gpus:
+        if g not in known:
+            raise InputError(f"unknown GPU {g!r}; known: {', '.join(sorted(known))}", key="plan.gpus")
+    for p in pc.precisions:
+        if p not in ("bf16", "fp8", "fp4"):
+            raise InputError(f"unknown precision {p!r}; known: bf16, fp8, fp4", key="plan.precisions")
+    for t in pc.tp:
+        if int(t) < 1:
+            raise InputError(f"tensor parallelism must be >= 1, got {t}", key="plan.tp")
+    for p in pc.pricing:
+        if p not in ("reserved", "on_demand"):
+            raise InputError(f"unknown pricing {p!r}; known: reserved, on_demand", key="plan.pricing")
+    for p in pc.placements:
+        if p not in ("dedicated", "serverless"):
+            raise InputError(f"unknown placement {p!r}; known: dedicated, serverless",
+                             key="plan.placements")
+    if not (pc.gpus and pc.precisions and pc.tp and pc.pricing) and "dedicated" in pc.placements:
+        raise InputError("a dedicated search needs GPUs, precisions, TP degrees and pricings",
+                         key="plan")
+    if not pc.placements:
+        raise InputError("list at least one placement", key="plan.placements")
+    for t, tc in cfg.tenants.items():
+        if tc.pipeline is not None:
+            raise InputError("the planner sizes single-model tenants; pipelines are not planned",
+                             key=f"tenants.{t}.pipeline")
+
+
+def frontier(points: list[tuple[float, float, object]]) -> list:
+    """The (cost, latency, item) points no other point beats on both (ties kept once)."""
+    out, best = [], math.inf
+    for cost, lat, item in sorted(points, key=lambda x: (x[0], x[1])):
+        if lat < best:
+            out.append((cost, lat, item))
+            best = lat
+    return out
+
+
+def confirm(cfg, chosen: dict, progress: bool) -> pd.DataFrame:
+    """All tenants on the plan: the dedicated-placed models' tenants on their pools in one
+    simulation, the serverless-placed models' tenants on the shared pool (with any
+    background load) in another; the two parts share nothing. Their summary rows."""
+    parts = []
+    for placement in ("dedicated", "serverless"):
+        models = {m: b for m, b in chosen.items() if b.placement == placement}
+        if not models:
+            continue
+        c = model_config(cfg, set(models))
+        for m, b in models.items():
+            if placement == "dedicated":
+                c = with_deployment(c, m, b.gpu, b.precision, b.tp, b.replicas)
+        if placement == "dedicated":
+            c = variant(c, **{"dedicated.replicas": {m: b.replicas for m, b in models.items()}})
+        c = variant(c, **{"output.parquet": False, "setups": [placement]})
+        wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
+        parts.append(frames(c, wl, runs, cat)[0])
+    return pd.concat(parts, ignore_index=True)
+
+
+@job("plan", config=PlanConfig, check=check)
+def plan_job(cfg, out_dir, progress) -> Result:
+    pc = cfg.plan
+    models = sorted({str(tc.model) for tc in cfg.tenants.values()})
+    plans = [plan_model(cfg, m, list(pc.gpus), list(pc.precisions), [int(t) for t in pc.tp],
+                        list(pc.pricing), list(pc.placements), int(pc.max_replicas),
+                        float(pc.attainment), progress) for m in models]
+    hours = float(cfg.horizon_s) / 3600.0
+    rows, cands, why, notes = [], [], [], []
+    for mp in plans:
+        why += [{"model": mp.model, "step": i, "reason": w} for i, w in enumerate(mp.why)]
+        cands += [{**asdict(c), "label": c.label} for c in mp.tried]
+        b = mp.best
+        if b is None:
+            notes.append(f"{mp.model}: no candidate meets the SLO; widen plan.* (GPUs, TP, "
+                         f"max_replicas) or relax the SLO")
+            rows.append({"model": mp.model, "choice": "none"})
+            continue
+        rows.append({"model": mp.model, "choice": b.label, "placement": b.placement,
+                     "gpu": b.gpu, "precision": b.precision, "tp": b.tp, "replicas": b.replicas,
+                     "gpus": b.replicas * b.tp, "pricing": b.pricing, "cost_usd": b.cost_usd,
+                     # dedicated: the GPUs' price; serverless: the bill over the horizon
+                     "usd_per_hour": (b.replicas * b.tp * float(cfg.catalog.gpus[b.gpu][f"{b.pricing}_usd_per_hour"])
+                                      if b.placement == "dedicated" else b.cost_usd / hours), "worst_attainment": b.worst_attainment,
+                     "worst_p99_over_slo": b.worst_p99_over_slo})
+    tables = {"plan": pd.DataFrame(rows), "candidates": pd.DataFrame(cands), "why": pd.DataFrame(why)}
+    # the frontier of whole plans: each model's own frontier, combined
+    per_model = []
+    for mp in plans:
+        pts = frontier([(c.cost_usd, c.worst_p99_over_slo, c) for c in mp.tried
+                        if math.isfinite(c.cost_usd) and math.isfinite(c.worst_p99_over_slo)])
+        per_model.append(pts[: int(pc.frontier_per_model)] if pts else [])
+    combos = []
+    if all(per_model):
+        for combo in itertools.product(*per_model):
+            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo),
+                           " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)))
+    tables["pareto"] = pd.DataFrame([{"cost_usd": c, "usd_per_hour": c / hours,
+                                      "worst_p99_over_slo": lat, "plan": lbl}
+                                     for c, lat, lbl in frontier(combos)])
+    chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
+    summary = pd.DataFrame()
+    if len(chosen) == len(plans):
+        summary = confirm(cfg, chosen, progress)
+        total = sum(b.cost_usd for b in chosen.values())
+        rows_t = summary[(summary["tenant"] != "__all__") & summary["slo_ttft_s"].notna()]
+        worst = float(rows_t["slo_attainment"].min()) if len(rows_t) else 1.0
+        ok = worst >= float(pc.attainment)
+        notes.append(f"plan: ${total:,.2f} over the run (${total / hours:,.2f}/h); all tenants "
+                     f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f})")
+    res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
+    if out_dir is not None:
+        write_outputs(res, cfg, out_dir, lambda d: plan_figure(res, d))
+    return res

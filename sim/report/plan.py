@@ -1,0 +1,41 @@
+"""The figure of ``job=plan``: every candidate's cost against its worst p99 TTFT / SLO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.records import Result
+from sim.report.style import pyplot, save
+
+
+def plan_figure(res: Result, out_dir: Path) -> list[str]:
+    cands = res.tables.get("candidates")
+    if cands is None or not len(cands):
+        return []
+    plt = pyplot()
+    models = list(dict.fromkeys(cands["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.8), squeeze=False)
+    plan = res.tables["plan"].set_index("model")
+    for ax, m in zip(axes[0], models):
+        d = cands[cands["model"] == m]
+        for feasible, marker, color, label in [(True, "o", "#1b9e77", "meets the SLO"),
+                                               (False, "x", "#d95f02", "misses it")]:
+            x = d[d["feasible"] == feasible]
+            if len(x):
+                ax.scatter(x["cost_usd"], x["worst_p99_over_slo"], marker=marker, color=color,
+                           s=22, label=label)
+        if m in plan.index and plan.loc[m, "choice"] != "none":
+            ax.scatter([plan.loc[m, "cost_usd"]], [plan.loc[m, "worst_p99_over_slo"]], s=160,
+                       facecolors="none", edgecolors="black", label=f"plan: {plan.loc[m, 'choice']}")
+        ax.axhline(1.0, color="#999999", ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("cost over the run ($)")
+        ax.set_ylabel("worst tenant p99 TTFT / SLO")
+        ax.set_title(m, fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    files = save(fig, out_dir, "plan")
+    plt.close(fig)
+    return files

@@ -1,0 +1,74 @@
+"""``job=plan``: its choice against a brute-force sweep of a reduced space, run through
+``sim.run`` one candidate at a time (each billed by the simulation itself)."""
+
+import math
+
+import pytest
+
+import sim
+from sim.analysis.plan import plan_model
+
+BASE = ["horizon_s=60", "tenants.chat.arrival.rate_rps=20", "tenants.chat.slo_ttft_s=0.5",
+        "output.plots=false", "output.report=false"]
+GPUS, PRECISIONS, TPS, PRICINGS, MAX_N = ["H100", "L40S", "A100"], ["fp8", "bf16"], [1, 2], \
+    ["reserved", "on_demand"], 4
+
+
+def brute_force() -> tuple[float, str]:
+    best = (math.inf, "none")
+    for g in GPUS:
+        for p in PRECISIONS:
+            for tp in TPS:
+                for n in range(1, MAX_N + 1):
+                    for q in PRICINGS:
+                        args = BASE + ["setups=[dedicated]", f"deployments.llama31-8b.gpu={g}",
+                                       f"deployments.llama31-8b.precision={p}",
+                                       f"deployments.llama31-8b.tp={tp}",
+                                       f"dedicated.replicas.llama31-8b={n}",
+                                       f"dedicated.pricing={q}"]
+                        try:
+                            res = sim.run(args)
+                        except sim.InputError:  # the deployment cannot run there
+                            break
+                        s = res.summary.query("tenant == 'chat'").iloc[0]
+                        if s["slo_attainment"] >= 0.99 and s["cost_usd"] < best[0]:
+                            best = (float(s["cost_usd"]), f"{n} x {g} {p} TP{tp} {q}")
+    return best
+
+
+@pytest.mark.slow
+def test_the_plan_is_what_a_brute_force_sweep_finds():
+    cfg = sim.compose(BASE)
+    mp = plan_model(cfg, "llama31-8b", GPUS, PRECISIONS, TPS, PRICINGS, ["dedicated"], MAX_N, 0.99)
+    cost, label = brute_force()
+    assert mp.best is not None and mp.best.label == label
+    assert mp.best.cost_usd == pytest.approx(cost, rel=1e-9)
+    # no configuration simulated twice, and far fewer than the brute force's
+    runs = int(mp.why[-1].split()[0])
+    keys = {(c.gpu, c.precision, c.tp, c.replicas) for c in mp.tried if c.placement == "dedicated"}
+    assert runs == len(keys) < len(GPUS) * len(PRECISIONS) * len(TPS) * MAX_N
+
+
+def test_the_plan_job_writes_its_tables_and_confirms(tmp_path):
+    res = sim.run(["job=plan", "plan.gpus=[H100,L40S]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.max_replicas=3", *BASE[:3]], output_dir=tmp_path)
+    plan = res.tables["plan"].iloc[0]
+    assert plan["choice"] != "none" and plan["worst_attainment"] >= 0.99
+    for name in ("plan", "candidates", "pareto", "why"):
+        assert (tmp_path / f"{name}.csv").stat().st_size > 0
+    assert (tmp_path / "plots" / "plan.png").stat().st_size > 0
+    # the confirmation run serves every request of the tenant
+    s = res.summary.query("tenant == 'chat'").iloc[0]
+    assert s["completed"] == s["requests"]
+    # the frontier is sorted by cost with strictly falling latency
+    p = res.tables["pareto"]
+    assert p["cost_usd"].is_monotonic_increasing
+    assert p["worst_p99_over_slo"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("override,key", [("plan.gpus=[H900]", "plan.gpus"),
+                                          ("plan.pricing=[spot]", "plan.pricing"),
+                                          ("plan.placements=[cloud]", "plan.placements")])
+def test_bad_plan_keys_are_named(override, key):
+    with pytest.raises(sim.InputError, match=key.replace(".", r"\.")):
+        sim.run(["job=plan", override, *BASE[:3]])
