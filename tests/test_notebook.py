@@ -55,3 +55,26 @@ def test_notebook_reads_a_sweep_folder(tmp_path, monkeypatch):
     outputs = _execute(tmp_path, monkeypatch)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2  # p99 TTFT and cost against the swept load
+
+
+def test_the_documented_command_runs_it_with_a_relative_folder(tmp_path):
+    """`SERVESIM_RESULTS=<relative folder> jupyter execute notebooks/report.ipynb`, typed in
+    the folder holding the results: the path resolves from there, not from notebooks/, and
+    no scratch folder is left in the temporary directory."""
+    import os
+    import shutil
+    import subprocess
+
+    exe = shutil.which("jupyter")
+    if exe is None:
+        pytest.skip("jupyter is installed by '.[test]'")
+    work, scratch = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    scratch.mkdir()
+    sim.run(["horizon_s=10", "output.plots=false"], output_dir=work / "myrun")
+    env = {**os.environ, "SERVESIM_RESULTS": "myrun", "PWD": str(work), "TMPDIR": str(scratch)}
+    p = subprocess.run([exe, "execute", str(ROOT / "notebooks" / "report.ipynb")], cwd=work,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert not list(scratch.glob("servesim-notebook-*"))
+    assert not (work / "myrun" / "plots").exists()
