@@ -21,38 +21,47 @@ MAX_TENANT_PANELS = 6
 
 
 # ------------------------------------------------------------------------------ TTFT CDF
+LINE_STYLES = ["-", "--", ":", "-."]  # setups that coincide stay visible, one over another
+
+
 def _cdf_panel(ax, reqs: pd.DataFrame, title: str, slo: float | None) -> None:
-    """Empirical CDF of TTFT over all requests of a group: requests never served count as
-    infinitely late, so a curve that does not reach 1 shows the share left unserved."""
-    for setup, g in reqs.groupby("setup", observed=True, sort=False):
+    """TTFT tail per setup: the fraction of a group's requests whose first token came later
+    than x (log-log, so the p99 region is as wide as the median's). Requests never served
+    count as infinitely late: a curve that levels off above zero shows the share unserved."""
+    for k, (setup, g) in enumerate(reqs.groupby("setup", observed=True, sort=False)):
         n = len(g)
         done = g.loc[g["outcome"] == "completed", "ttft_s"].to_numpy(dtype=float)
-        done = np.sort(done[~np.isnan(done)])
+        done = np.sort(done[np.isfinite(done)])
         if n == 0 or done.size == 0:
             continue
-        y = np.arange(1, done.size + 1) / n
+        later = 1.0 - np.arange(1, done.size + 1) / n  # the share still waiting after x
         x = np.maximum(done, 1e-4)  # log axis: a zero TTFT is drawn at 0.1 ms
+        keep = later > 0
         p50, p99 = np.percentile(done, [50, 99])
         unserved = 1 - done.size / n
         label = f"{setup}: p50 {format_seconds(p50)}, p99 {format_seconds(p99)}"
         if unserved > 0:
             label += f", {100 * unserved:.1f}% unserved"
         c = color(str(setup))
-        ax.step(x, y, where="post", color=c, label=label, lw=1.6)
-        ax.plot([max(p50, 1e-4), max(p99, 1e-4)], [0.5 * done.size / n, 0.99 * done.size / n],
-                "o", color=c, ms=4)
+        # from (first TTFT, 1): every request is still waiting before the first answer
+        ax.step(np.r_[x[0], x[keep]], np.r_[1.0, later[keep]], where="post", color=c,
+                label=label, lw=1.6, ls=LINE_STYLES[k % len(LINE_STYLES)])
+        ax.plot([max(p50, 1e-4), max(p99, 1e-4)], [0.5, 0.01], "os"[k % 2], color=c, ms=4,
+                mfc="none" if k % 2 else c)
     if slo is not None and np.isfinite(slo):
         ax.axvline(slo, color=REFERENCE_COLOR, ls=":", lw=1)
-        ax.annotate(f"SLO {format_seconds(slo)}", (slo, 0.02), rotation=90, fontsize=7,
-                    ha="right", va="bottom", color=REFERENCE_COLOR)
-    ax.axhline(0.99, color="#bbbbbb", lw=0.6, ls="--")
+        ax.annotate(f"SLO {format_seconds(slo)}", (slo, 0.5), rotation=90, fontsize=7,
+                    ha="right", va="center", color=REFERENCE_COLOR)
+    ax.axhline(0.01, color="#bbbbbb", lw=0.6, ls="--")
     ax.set_xscale("log")
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("time to first token (s, log scale)")
-    ax.set_ylabel("fraction of requests")
+    ax.set_yscale("log")
+    ax.set_ylim(top=1.05)
+    ax.set_xlabel("time to first token x (s)")
+    ax.set_ylabel("share of requests slower than x")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="upper left")
+    # below the axes: a legend never covers the curves
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.2), frameon=False)
 
 
 def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) -> list[str]:
@@ -80,12 +89,12 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
         panels[0] = (f"tenant {tenants[0]}", requests, slos.get(str(tenants[0])))
     cols = min(len(panels), 3)
     rows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.6 * rows), squeeze=False)
     for ax, (title, reqs, slo) in zip(axes.flat, panels):
         _cdf_panel(ax, reqs, title, slo)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle("Time to first token per setup (markers: p50, p99)", fontsize=11)
+    fig.suptitle("Time to first token per setup: the tail (markers: p50, p99)", fontsize=11)
     fig.tight_layout()
     return save(fig, out_dir, "ttft_cdf")
 

@@ -154,3 +154,29 @@ def test_a_run_with_pipeline_tenants_draws_the_pipeline_figures(tmp_path):
         for ext in ("png", "svg"):
             f = tmp_path / "plots" / f"{stem}.{ext}"
             assert f.is_file() and f.stat().st_size > 1000, f
+
+
+def test_ttft_tail_keeps_identical_setups_visible_and_the_legend_off_the_data():
+    from sim.report.figures import _cdf_panel
+    from sim.report.style import pyplot
+
+    plt = pyplot()
+    t = np.linspace(0.01, 2.0, 200)
+    req = pd.concat([pd.DataFrame({"setup": s, "tenant": "a", "ttft_s": t, "outcome": "completed"})
+                     for s in ("serverless", "hybrid")], ignore_index=True)
+    fig, ax = plt.subplots()
+    _cdf_panel(ax, req, "a", 0.5)
+    curves = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    assert len(curves) == 2
+    a, b = curves
+    assert np.array_equal(a.get_xdata(), b.get_xdata())  # the same data...
+    assert a.get_linestyle() != b.get_linestyle()  # ...drawn so both stay visible
+    for ln in ax.get_lines():
+        assert np.isfinite(np.asarray(ln.get_xdata(), float)).all()
+        assert np.isfinite(np.asarray(ln.get_ydata(), float)).all()
+    # the tail is on a log axis and reaches the p99 region: 1 % of 200 requests is 2
+    assert ax.get_yscale() == "log" and min(a.get_ydata()) <= 0.01
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert not legend.overlaps(ax.get_window_extent())
+    plt.close(fig)
