@@ -152,6 +152,11 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     assert "all at once" in printed
     rows = {ln.split()[0]: ln.split()[1:] for ln in printed.splitlines() if ln.startswith("tpot_p")}
     assert float(rows["tpot_p50"][1]) < 1.0 < float(rows["tpot_p50"][0])  # fitted beats catalog
+    # one burst has no arrival jitter to blur the fit: the factors come back within 3 % too
+    got = _overrides(tmp_path)
+    assert got["catalog.gpus.H100.efficiency.fp8.memory"] == pytest.approx(
+        dep.gpu.efficiency["fp8"].memory, rel=0.03)
+    assert got["catalog.gpus.H100.seq_overhead_s"] == pytest.approx(dep.gpu.seq_overhead_s, rel=0.03)
 
 
 @pytest.mark.parametrize("name, text, expected", [
