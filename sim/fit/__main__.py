@@ -27,7 +27,7 @@ from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.fit.logs import FORMATS, read_log
 from sim.fit.replay import arrivals, replay, with_params
-from sim.fit.solve import catalog_overrides, errors, fit_log, percentiles
+from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
 from sim.io import atomic_write
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
@@ -128,6 +128,10 @@ def run(a: argparse.Namespace) -> dict:
     print(f"{'|error| %':<18}{'catalog':>12}{'fitted':>12}")
     for k in after:
         print(f"{k.replace('_abs_error_pct', ''):<18}{before[k]:>12.1f}{after[k]:>12.1f}")
+    for k, (lo, hi) in BOUNDS.items():
+        if not lo * 1.01 < fit.params[k] < hi * 0.99:
+            print(f"warning: {k} ended at its bound ({fit.params[k]:.4g}): the log does not "
+                  "determine it, or the deployment given does not match the one logged")
     print(f"overrides: {' '.join(ov)}")
     print(f"wrote {out / 'catalog' / 'fitted.yaml'}, {out / 'overrides.txt'}, "
           f"{out / 'residuals.csv'}")

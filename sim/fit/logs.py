@@ -57,6 +57,12 @@ class RequestLog:
     max_concurrency: int | None = None
     dropped: int = 0
     notes: list = field(default_factory=list)
+    lines: tuple = ()  # per request: the file line it came from
+    labels: tuple = ()  # per request: what names it on that line ("" or "requests[j]")
+
+    def where(self, i: int) -> tuple[int | None, str]:
+        """(line, label) of request ``i`` for an error message."""
+        return (self.lines[i] if self.lines else None, self.labels[i] if self.labels else "")
 
     def __len__(self) -> int:
         return int(self.n_in.size)
@@ -86,7 +92,8 @@ def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -
 
 def read_csv(path: str) -> RequestLog:
     need = {"input_tokens", "output_tokens", "ttft_s"}
-    cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": []}
+    cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": [],
+                             "line": []}
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         names = set(reader.fieldnames or [])
@@ -102,12 +109,17 @@ def read_csv(path: str) -> RequestLog:
             ttft = _num(row["ttft_s"], "ttft_s", path, i)
             if row.get("tpot_s") not in (None, ""):
                 tpot = _num(row["tpot_s"], "tpot_s", path, i) if n_out > 1 else math.nan
+            elif row.get("e2e_s") in (None, ""):
+                if n_out > 1:
+                    raise InputError("needs tpot_s or e2e_s", path=path, line=i)
+                tpot = math.nan
             else:
                 e2e = _num(row["e2e_s"], "e2e_s", path, i)
                 if e2e < ttft:
                     raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
                                      line=i)
                 tpot = _tpot(n_out, ttft, e2e, None)
+            cols["line"].append(i)
             cols["n_in"].append(n_in)
             cols["n_out"].append(n_out)
             cols["ttft"].append(ttft)
@@ -119,7 +131,8 @@ def read_csv(path: str) -> RequestLog:
     arr = np.array(cols["arr"]) if has_arrival else None
     return RequestLog(path, "csv", np.array(cols["n_in"], dtype=np.int64),
                       np.array(cols["n_out"], dtype=np.int64), np.array(cols["ttft"]),
-                      np.array(cols["tpot"]), None if arr is None else arr - arr.min())
+                      np.array(cols["tpot"]), None if arr is None else arr - arr.min(),
+                      lines=tuple(cols["line"]), labels=("",) * len(cols["line"]))
 
 
 def _rate(value, path: str, line: int) -> float:
@@ -176,7 +189,8 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
     return RequestLog(path, fmt, np.array(n_in, dtype=np.int64), np.array(n_out, dtype=np.int64),
                       np.array(ttft), np.array(tpot), arr, _rate(doc.get("request_rate"), path, line),
-                      burst if burst > 0 else 1.0, conc if conc else None, n - len(keep), notes)
+                      burst if burst > 0 else 1.0, conc if conc else None, n - len(keep), notes,
+                      lines=(line,) * len(keep), labels=tuple(f"request {j}: " for j in keep))
 
 
 def _json_doc(text: str, path: str, line: int):

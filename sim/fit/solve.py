@@ -88,6 +88,23 @@ def _loss(err: dict, ttft_weight: float = TTFT_WEIGHT) -> float:
     return total
 
 
+def _check_fits(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str,
+                replicas: int) -> None:
+    """Every logged request must fit the model's context and finish on the deployment."""
+    total = log.n_in + log.n_out
+    over = np.flatnonzero(total > dep.model.max_context)
+    if over.size:
+        line, label = log.where(int(over[0]))
+        raise InputError(f"{label}{int(total[over[0]])} tokens exceed {dep.model.key}'s context "
+                         f"of {dep.model.max_context}", path=log.path, line=line)
+    ttft, _ = replay(dep, log, arr, engine, replicas)
+    stuck = np.flatnonzero(np.isnan(ttft))
+    if stuck.size:
+        line, label = log.where(int(stuck[0]))
+        raise InputError(f"{label}never finishes on {dep.label}: its {int(total[stuck[0]])} "
+                         "tokens do not fit the KV cache", path=log.path, line=line)
+
+
 def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "fluid",
             replicas: int = 1, max_evaluations: int = 1500, tol: float = 1e-4) -> Fit:
     """Two stages, each with half the replays: TTFT weighted ``TTFT_WEIGHT`` (its group
@@ -95,10 +112,8 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
     (near the answer the smooth TPOT term locates it more finely than the TTFT term's jitter
     allows)."""
     start = catalog_params(dep)
+    _check_fits(dep, log, arr, engine, replicas)
     first = errors(dep, log, arr, start, engine, replicas)
-    if any(np.isnan(e).any() for e in first.values()):
-        raise InputError(f"{log.path}: some requests never finish on {dep.label} with the "
-                         "catalog's factors (a prompt beyond the KV cache?)")
     lo = np.log([BOUNDS[k][0] for k in PARAMS])
     hi = np.log([BOUNDS[k][1] for k in PARAMS])
     x0 = np.clip(np.log([start[k] for k in PARAMS]), lo, hi)

@@ -176,6 +176,11 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     ("i.jsonl", '{"input_lens": [1], "output_lens": [3], "ttfts": [NaN], "itls": [[0.1]]}\n',
      "i.jsonl:1: ttfts[0]: must be finite"),
     ("j.txt", "x", "j.txt: cannot tell the format"),
+    ("k.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,\n", "k.csv:2: needs tpot_s or e2e_s"),
+    ("l.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n200000,5,0.1,0.01\n",
+     "l.csv:3: 200005 tokens exceed llama31-8b's context of 131072"),
+    ("m.json", '{"input_lens": [10, 200000], "output_lens": [5, 5], "ttfts": [0.1, 0.1],\n'
+     ' "itls": [[0.01], [0.01]]}', "m.json:1: request 1: 200005 tokens exceed"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -191,3 +196,36 @@ def test_a_bad_deployment_names_its_key(tmp_path, capsys):
         main(["--requests", str(tmp_path / "a.csv"), "--model", "llama31-8b", "--gpu", "H1000",
               "--out", str(tmp_path / "out")])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, "deployments.llama31-8b.gpu")
+
+
+def test_a_concurrency_cap_sends_each_request_when_one_finishes(catalog):
+    """max_concurrency 1 with every request sent at once: each waits for the previous one, so
+    its TTFT is what it would be alone (replayed alone, independently) and the requests
+    do not overlap."""
+    from sim.fit.logs import RequestLog
+    from sim.fit.replay import arrivals, replay
+
+    dep, perf, _ = _truth(catalog)
+    n_in, n_out = np.array([800, 50, 3000, 400]), np.array([30, 200, 5, 60])
+    log = RequestLog("x", "csv", n_in, n_out, np.ones(4), np.ones(4), None, max_concurrency=1)
+    arr = arrivals(log)
+    assert arr.paired and arr.max_concurrency == 1 and "at most 1 in flight" in arr.description
+    ttft, tpot = replay(dep, log, arr)
+    for i in range(4):
+        alone, _ = run_requests("fluid", dep, perf, [(0, 0.0, int(n_in[i]), int(n_out[i]))])
+        assert ttft[i] == pytest.approx(alone[0][0], rel=1e-9)
+    # without the cap they share iterations: the later prompts wait behind the first
+    free, _ = replay(dep, log, arrivals(dataclasses.replace(log, max_concurrency=None)))
+    assert free[3] > ttft[3]
+
+
+def test_unrecorded_poisson_arrivals_are_seeded_and_compared_by_rank():
+    from sim.fit.logs import RequestLog
+    from sim.fit.replay import arrivals
+
+    log = RequestLog("x", "sglang", np.ones(2000, dtype=int), np.ones(2000, dtype=int),
+                     np.ones(2000), np.ones(2000), None, rate_rps=5.0)
+    a, b = arrivals(log, seed=3), arrivals(log, seed=3)
+    assert not a.paired and np.array_equal(a.times_s, b.times_s)
+    assert np.mean(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.05)  # mean gap 1/rate
+    assert np.std(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.1)  # exponential: sd = mean
