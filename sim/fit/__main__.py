@@ -49,7 +49,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ap.add_argument("--" + flag.replace("_", "-"), type=kind, default=None,
                         help=f"deployments.<model>.{flag} (default: the config's)")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="any config override, e.g. deployments.llama31-8b.prefix_caching=false")
+                    help="any config override, applied last, e.g. "
+                    "deployments.llama31-8b.prefix_caching=false")
     ap.add_argument("--request-rate", type=float, default=None,
                     help="the client's rate (requests/s) if the log records no send times")
     ap.add_argument("--max-concurrency", type=int, default=None,
@@ -62,18 +63,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def deployment(a: argparse.Namespace):
-    m = a.model
-    keys = {k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None}
-    body = ", ".join(f"{k}: {v}" for k, v in keys.items())
-    overrides = [f"+deployments.{m}={{{body}}}" if body else f"+deployments.{m}={{}}", *a.config]
+def _compose(overrides: list[str]):
     try:
-        cfg = compose(overrides)
+        return compose(overrides)
     except Exception as e:
         err = from_config_error(e)
         if err is None:
             raise
         raise err from None
+
+
+def deployment(a: argparse.Namespace):
+    """The deployment of ``--model``: the config's ``deployments.<model>`` (if any) with the
+    command line's flags on top, then ``--config`` overrides; checked like any run's."""
+    m = a.model
+    known = _compose([]).deployments
+    keys = {k: getattr(known[m], k) for k in DEPLOYMENT_FLAGS} if m in known else {}
+    keys.update({k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None})
+    body = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in keys.items())
+    cfg = _compose([f"deployments={{{m}: {{{body}}}}}", *a.config])
     t = typed(cfg)
     if m in t.deployments:
         check_fields(t.deployments[m], f"deployments.{m}")

@@ -229,3 +229,13 @@ def test_unrecorded_poisson_arrivals_are_seeded_and_compared_by_rank():
     assert not a.paired and np.array_equal(a.times_s, b.times_s)
     assert np.mean(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.05)  # mean gap 1/rate
     assert np.std(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.1)  # exponential: sd = mean
+
+
+def test_the_deployment_is_the_configs_with_the_flags_on_top():
+    from sim.fit.__main__ import deployment, parse
+
+    d = deployment(parse(["--requests", "x", "--model", "llama31-8b", "--gpu", "H200"]))
+    assert (d.gpu.key, d.precision, d.tp) == ("H200", "fp8", 1)  # fp8 from conf/config.yaml
+    d = deployment(parse(["--requests", "x", "--model", "llama33-70b", "--gpu", "H100", "--tp", "2",
+                          "--precision", "fp8", "--config", "deployments.llama33-70b.admission=paged"]))
+    assert (d.gpu.key, d.tp, d.admission) == ("H100", 2, "paged")
