@@ -106,7 +106,19 @@ def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
     atomic_write(path, lambda q: q.write_text(text))
 
 
+def check_flags(a: argparse.Namespace) -> None:
+    for flag, value, ok in (("--replicas", a.replicas, a.replicas >= 1),
+                            ("--max-evaluations", a.max_evaluations, a.max_evaluations >= 1),
+                            ("--max-concurrency", a.max_concurrency,
+                             a.max_concurrency is None or a.max_concurrency >= 1),
+                            ("--request-rate", a.request_rate,
+                             a.request_rate is None or a.request_rate > 0)):
+        if not ok:
+            raise InputError(f"{flag} must be positive, not {value}")
+
+
 def run(a: argparse.Namespace) -> dict:
+    check_flags(a)
     log = read_log(a.requests, a.format, a.run)
     dep = deployment(a)
     arr = arrivals(log, a.request_rate, a.max_concurrency, a.seed)

@@ -239,3 +239,11 @@ def test_the_deployment_is_the_configs_with_the_flags_on_top():
     d = deployment(parse(["--requests", "x", "--model", "llama33-70b", "--gpu", "H100", "--tp", "2",
                           "--precision", "fp8", "--config", "deployments.llama33-70b.admission=paged"]))
     assert (d.gpu.key, d.tp, d.admission) == ("H100", 2, "paged")
+
+
+@pytest.mark.parametrize("flag", [["--replicas", "0"], ["--max-concurrency", "-1"],
+                                  ["--request-rate", "0"], ["--max-evaluations", "0"]])
+def test_bad_flags_are_one_line(tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", "x.csv", *DEPLOY, *flag])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{flag[0]} must be positive")
