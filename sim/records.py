@@ -178,6 +178,8 @@ class Result:
     figures: list = field(default_factory=list)  # files written, relative to out_dir
     out_dir: str | None = None
     notes: list = field(default_factory=list)  # warnings and findings for the report
+    # tables shown in full in report.md and on the console however long (name -> the columns)
+    full_tables: dict = field(default_factory=dict)
 
 
 @dataclass

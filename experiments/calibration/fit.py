@@ -17,7 +17,8 @@ Not free: the serving engine's speed (``engines`` in conf/calibration_set.yaml: 
 at the published TensorRT-LLM v0.13/v1.0 software gap, 0.881) and each row's deployment facts
 (including ``parallelism: pipeline`` for the MLPerf H100 TP1 x PP2 engine).
 
-Server-scenario rows are held out (not fitted); they check the fit. The objective is the
+Rows marked ``role: check`` in conf/calibration_set.yaml (the server-scenario rows) are held
+out (not fitted); they check the fit. The objective is the
 mean absolute log error plus three times the mean excess of each row's error over a 20 %
 band (the hinge keeps any row from being sacrificed; unlike a pure maximum it still lets
 every parameter move when one row cannot be fixed by any parameter).
@@ -33,7 +34,7 @@ import math
 
 import numpy as np
 
-from sim.analysis.calibration import calibration_table, load_rows
+from sim.analysis.calibration import calibration_table, load_rows, row_role
 
 GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100": ["bf16"],
@@ -102,7 +103,7 @@ class Evaluator:
 
 
 def fit(passes: int = 2) -> dict:
-    rows = [r for r in load_rows() if r["scenario"] != "server"]
+    rows = [r for r in load_rows() if row_role(r) == "fitted"]
     ev = Evaluator(rows)
     p = dict(START)
     best = ev.loss(p)
@@ -138,7 +139,7 @@ def main() -> None:
     tab = calibration_table(load_rows(), overrides=overrides(p))
     print(tab[["row", "metric", "published", "predicted", "error_pct"]].to_string(index=False))
     print(f"max |error| {tab['error_pct'].abs().max():.1f} %  "
-          f"(server rows held out: {tab[tab['scenario'] == 'server']['error_pct'].abs().max():.1f} %)")
+          f"(held-out rows: {tab[tab['role'] == 'check']['error_pct'].abs().max():.1f} %)")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,25 @@ def predict(row: dict, extra: list[str] | None = None) -> dict:
     return pred
 
 
+ROLES = ("fitted", "check")
+
+
+def row_role(row: dict) -> str:
+    """``fitted`` (the row set the catalog's factors) or ``check`` (held out)."""
+    role = row.get("role", "fitted")
+    if role not in ROLES:
+        raise InputError(f"calibration row {row['id']}: role must be one of {list(ROLES)}, "
+                         f"not {role!r}")
+    return role
+
+
+def row_shape(row: dict) -> str:
+    """The workload shape: mean input/output tokens (``~`` marks a distribution)."""
+    def one(spec):
+        return f"{int(spec)}" if isinstance(spec, (int, float)) else f"~{int(spec['mean'])}"
+    return f"{one(row['input'])}/{one(row['output'])}"
+
+
 def calibration_table(rows: list[dict], tolerance: float = 0.25,
                       overrides: list[str] | None = None) -> pd.DataFrame:
     out = []
@@ -195,13 +214,33 @@ def calibration_table(rows: list[dict], tolerance: float = 0.25,
         for metric, published in row["metrics"].items():
             p = pred[metric]
             out.append({
-                "row": row["id"], "source": row["source"], "gpu": row["gpu"],
+                "row": row["id"], "role": row_role(row), "source": row["source"],
+                "gpu": row["gpu"], "shape": row_shape(row),
                 "precision": row["precision"], "tp": row["tp"], "scenario": row["scenario"],
                 "metric": metric, "published": float(published), "predicted": float(p),
                 "error_pct": 100.0 * (p / published - 1.0),
                 "within_tolerance": bool(abs(p / published - 1.0) <= tolerance),
                 "assumed": row.get("assumed", ""),
             })
+    return pd.DataFrame(out)
+
+
+def error_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Median and largest absolute error (%) of the figures, overall, by role, by GPU class and
+    by workload shape (one row per group)."""
+    out = []
+    groups = [("all", pd.Series("all", index=table.index)), ("role", table["role"]),
+              ("gpu", table["gpu"]), ("shape", table["shape"])]
+    for by, keys in groups:
+        for key, t in table.groupby(keys, sort=True):
+            err = t["error_pct"].abs()
+            worst = t.loc[err.idxmax()]
+            out.append({"by": by, "group": str(key), "figures": len(t),
+                        "fitted": int((t["role"] == "fitted").sum()),
+                        "check": int((t["role"] == "check").sum()),
+                        "median_abs_error_pct": float(err.median()),
+                        "max_abs_error_pct": float(err.max()),
+                        "worst": f"{worst['row']} {worst['metric']}"})
     return pd.DataFrame(out)
 
 

@@ -12,7 +12,12 @@ from typing import List
 
 import pandas as pd
 
-from sim.analysis.calibration import calibration_table, load_rows, select_rows
+from sim.analysis.calibration import (
+    calibration_table,
+    error_summary,
+    load_rows,
+    select_rows,
+)
 from sim.config.rules import fraction
 from sim.errors import InputError
 from sim.jobs import job
@@ -37,20 +42,39 @@ def check(cfg) -> None:
                          key="calibration.rows")
 
 
-@job("calibration", config=CalibrationConfig, check=check)
-def calibration_job(cfg, out_dir, progress) -> Result:
-    rows = select_rows(cfg.calibration.rows)
-    table = calibration_table(rows, float(cfg.calibration.tolerance))
+TABLE_COLUMNS = ["row", "role", "scenario", "gpu", "shape", "metric", "published", "predicted",
+                 "error_pct", "assumed"]
+
+
+def _notes(table, tolerance: float) -> list[str]:
     bad = table[~table["within_tolerance"]]
+    err = table["error_pct"].abs()
     notes = [f"{len(table) - len(bad)} of {len(table)} published figures within "
-             f"{100 * cfg.calibration.tolerance:.0f} %; worst error "
-             f"{table['error_pct'].abs().max():.1f} % ({table.loc[table['error_pct'].abs().idxmax(), 'row']})."]
+             f"{100 * tolerance:.0f} %; median |error| {err.median():.1f} %, worst "
+             f"{err.max():.1f} % ({table.loc[err.idxmax(), 'row']})."]
+    for role, what in (("fitted", "fitted (set the factors)"), ("check", "held out (checks)")):
+        t = err[table["role"] == role]
+        if len(t):
+            notes.append(f"{what}: {len(t)} figures, median |error| {t.median():.1f} %, "
+                         f"max {t.max():.1f} %")
     for _, b in bad.iterrows():
         notes.append(f"outside tolerance: {b['row']} {b['metric']} predicted {b['predicted']:.4g} "
                      f"vs published {b['published']:.4g} ({b['error_pct']:+.1f} %)")
-    res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"calibration": table},
-                 notes=notes)
+    return notes
+
+
+@job("calibration", config=CalibrationConfig, check=check)
+def calibration_job(cfg, out_dir, progress) -> Result:
+    rows = select_rows(cfg.calibration.rows)
+    tolerance = float(cfg.calibration.tolerance)
+    table = calibration_table(rows, tolerance)
+    summary = error_summary(table)
+    res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
+                 tables={"calibration": table, "calibration_summary": summary},
+                 notes=_notes(table, tolerance),
+                 full_tables={"calibration": TABLE_COLUMNS,
+                              "calibration_summary": list(summary.columns)})
     if out_dir is not None:
-        write_outputs(res, cfg, out_dir)
-        res.figures += calibration_scatter(table, out_dir, float(cfg.calibration.tolerance))
+        write_outputs(res, cfg, out_dir,
+                      figures=lambda d: calibration_scatter(table, d, tolerance))
     return res

@@ -49,10 +49,13 @@ def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
 
 def print_result(res, cfg) -> None:
     for name, table in res.tables.items():
-        if name in QUIET_TABLES or len(table) > MAX_ROWS:
+        if name in res.full_tables:
+            table = table[res.full_tables[name]]
+        elif name in QUIET_TABLES or len(table) > MAX_ROWS:
             continue  # in the run folder's CSV files
         print(f"\n{name}:")
-        print(table.to_string(index=False))
+        fmt = (lambda v: f"{v:.4g}") if name in res.full_tables else None
+        print(table.to_string(index=False, float_format=fmt))
     if len(res.summary):
         print()
         cols = COLUMNS

@@ -167,7 +167,8 @@ def figures_from_dir(run_dir, out_dir=None) -> list[str]:
 
 
 def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
-    """Predicted against published, log-log, one marker per figure, the tolerance band."""
+    """Predicted against published, log-log, one marker per figure, the tolerance band; rows
+    held out of the fit (``role == "check"``) are hollow diamonds, fitted rows filled dots."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,14 +188,23 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
                         label=f"±{100 * tolerance:.0f} %")
         ax.plot(xs, xs, color="#888888", lw=1)
         for gpu, g in t.groupby("gpu"):
-            ax.scatter(g["published"], g["predicted"], s=22, label=str(gpu),
+            fit = g[g["role"] != "check"] if "role" in g else g
+            ax.scatter(fit["published"], fit["predicted"], s=22, label=str(gpu),
                        color=gpu_colour[str(gpu)])
+            held = g[g["role"] == "check"] if "role" in g else g.iloc[:0]
+            # held-out rows: hollow diamonds, so a reader sees what the fit never saw
+            ax.scatter(held["published"], held["predicted"], s=46, marker="D",
+                       facecolors="none", edgecolors=gpu_colour[str(gpu)], linewidths=1.4)
+        if "role" in t and (t["role"] == "check").any():
+            ax.scatter([], [], s=46, marker="D", facecolors="none", edgecolors="#333333",
+                       label="held out (check)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"published {units[m]}")
         ax.set_ylabel(f"simulated {units[m]}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3)")
+    fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3); "
+                 "filled: fitted rows, hollow diamonds: held out")
     fig.tight_layout()
     return save(fig, out_dir, "calibration")

@@ -52,7 +52,10 @@ def run_report(res, cfg) -> str:
     for f in figs:
         parts.append(f"![{f}]({f})\n\n(vector: [{f[:-4]}.svg]({f[:-4]}.svg))\n")
     for name, table in res.tables.items():
-        if len(table) > MAX_TABLE_ROWS:  # long tables stay in their CSV
+        if name in res.full_tables:
+            parts.append(f"## {name}\n\n{md_table(table[res.full_tables[name]], '.4g')}"
+                         f"\nAll columns: [`{name}.csv`]({name}.csv).\n")
+        elif len(table) > MAX_TABLE_ROWS:  # long tables stay in their CSV
             parts.append(f"## {name}\n\n{len(table)} rows: see [`{name}.csv`]({name}.csv).\n")
         else:
             parts.append(f"## {name}\n\n{md_table(table)}")

@@ -1,0 +1,171 @@
+"""``python -m sim.fit --requests LOG --model M --gpu G --precision P --tp N [...]``.
+
+Replays a per-request benchmark log (:mod:`sim.fit.logs`: a plain CSV, vLLM's
+``benchmark_serving.py --save-result --save-detailed`` JSON, SGLang's ``bench_serving
+--output-details`` JSONL) through the deployment's engine and fits the catalog's factors for
+its GPU class and precision (:mod:`sim.fit.solve`). Prints the fitted values, the TTFT and
+TPOT error percentiles before and after, and the overrides to paste; writes into ``--out``:
+
+* ``catalog/fitted.yaml``: the catalog with the fitted factors, used as
+  ``python -m sim hydra.searchpath=[file:///abs/path/OUT] catalog=fitted ...``;
+* ``overrides.txt``: the same as ``catalog.gpus.G...=value`` command-line overrides;
+* ``residuals.csv``: each request's logged and simulated TTFT and TPOT (before and after).
+
+Exit status 2 with one line naming the file:line or key for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import compose
+from sim.config.messages import from_config_error
+from sim.errors import InputError
+from sim.fit.logs import FORMATS, read_log
+from sim.fit.replay import arrivals, replay, with_params
+from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
+from sim.io import atomic_write
+from sim.simulation.build import build_catalog, perf_factory
+from sim.simulation.build.fields import check_fields, typed
+
+DEPLOYMENT_FLAGS = {"gpu": str, "precision": str, "tp": int, "kv_dtype": str, "max_num_seqs": int,
+                    "max_batched_tokens": int, "gpu_memory_utilization": float, "admission": str}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m sim.fit", description=__doc__.split("\n\n")[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
+    ap.add_argument("--format", choices=FORMATS, default="auto",
+                    help="auto: .csv, .json (vLLM), .jsonl (SGLang)")
+    ap.add_argument("--run", type=int, default=-1, help="SGLang JSONL: which run (line), 0-based; "
+                    "default the last")
+    ap.add_argument("--model", required=True, help="a catalog model key, e.g. llama31-8b")
+    for flag, kind in DEPLOYMENT_FLAGS.items():
+        ap.add_argument("--" + flag.replace("_", "-"), type=kind, default=None,
+                        help=f"deployments.<model>.{flag} (default: the config's)")
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                    help="any config override, applied last, e.g. "
+                    "deployments.llama31-8b.prefix_caching=false")
+    ap.add_argument("--request-rate", type=float, default=None,
+                    help="the client's rate (requests/s) if the log records no send times")
+    ap.add_argument("--max-concurrency", type=int, default=None,
+                    help="the client's concurrency cap if the log does not say")
+    ap.add_argument("--replicas", type=int, default=1, help="replicas behind the endpoint")
+    ap.add_argument("--engine", choices=("fluid", "step"), default="fluid")
+    ap.add_argument("--seed", type=int, default=0, help="synthetic arrivals only")
+    ap.add_argument("--max-evaluations", type=int, default=1500)
+    ap.add_argument("--out", default="fit", help="folder for the outputs (default ./fit)")
+    return ap.parse_args(argv)
+
+
+def _compose(overrides: list[str]):
+    try:
+        return compose(overrides)
+    except Exception as e:
+        err = from_config_error(e)
+        if err is None:
+            raise
+        raise err from None
+
+
+def deployment(a: argparse.Namespace):
+    """The deployment of ``--model``: the config's ``deployments.<model>`` (if any) with the
+    command line's flags on top, then ``--config`` overrides; checked like any run's."""
+    m = a.model
+    known = _compose([]).deployments
+    keys = {k: getattr(known[m], k) for k in DEPLOYMENT_FLAGS} if m in known else {}
+    keys.update({k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None})
+    body = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in keys.items())
+    cfg = _compose([f"deployments={{{m}: {{{body}}}}}", *a.config])
+    t = typed(cfg)
+    if m in t.deployments:
+        check_fields(t.deployments[m], f"deployments.{m}")
+    catalog = build_catalog(cfg)
+    deployment_for, _ = perf_factory(cfg, catalog)
+    return deployment_for(m)
+
+
+def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
+    g, prec = dep.gpu, dep.precision
+    fitted = with_params(dep, p).gpu
+    text = (f"# The default catalog with {g.key} {prec} factors fitted by python -m sim.fit to\n"
+            f"# {source}.\n# Use: python -m sim 'hydra.searchpath=[file://{path.parent.parent.resolve()}]' "
+            "catalog=fitted\n"
+            "defaults:\n  - default\n  - _self_\n\ngpus:\n"
+            f"  {g.key}:\n    efficiency:\n"
+            f"      {prec}: {{memory: {p['memory']:.4g}, compute: {p['compute']:.4g}}}\n"
+            f"    step_overhead_s: {fitted.step_overhead_s:.4g}\n"
+            f"    layer_overhead_s: {fitted.layer_overhead_s:.4g}\n"
+            f"    seq_overhead_s: {fitted.seq_overhead_s:.4g}\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda q: q.write_text(text))
+
+
+def check_flags(a: argparse.Namespace) -> None:
+    for flag, value, ok in (("--replicas", a.replicas, a.replicas >= 1),
+                            ("--max-evaluations", a.max_evaluations, a.max_evaluations >= 1),
+                            ("--max-concurrency", a.max_concurrency,
+                             a.max_concurrency is None or a.max_concurrency >= 1),
+                            ("--request-rate", a.request_rate,
+                             a.request_rate is None or a.request_rate > 0)):
+        if not ok:
+            raise InputError(f"{flag} must be positive, not {value}")
+
+
+def run(a: argparse.Namespace) -> dict:
+    check_flags(a)
+    log = read_log(a.requests, a.format, a.run)
+    dep = deployment(a)
+    arr = arrivals(log, a.request_rate, a.max_concurrency, a.seed)
+    fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
+    before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
+    after = percentiles(fit.residuals)
+    out = Path(a.out)
+    _write_catalog(out / "catalog" / "fitted.yaml", dep, fit.params,
+                   f"{a.requests} ({len(log)} requests, {arr.description})")
+    ov = catalog_overrides(dep, fit.params)
+    atomic_write(out / "overrides.txt", lambda q: q.write_text(" ".join(ov) + "\n"))
+    ttft0, tpot0 = replay(with_params(dep, fit.start), log, arr, a.engine, a.replicas)
+    ttft1, tpot1 = replay(with_params(dep, fit.params), log, arr, a.engine, a.replicas)
+    frame = pd.DataFrame({"input_tokens": log.n_in, "output_tokens": log.n_out,
+                          "ttft_s": log.ttft_s, "tpot_s": log.tpot_s,
+                          "ttft_catalog_s": ttft0, "tpot_catalog_s": tpot0,
+                          "ttft_fitted_s": ttft1, "tpot_fitted_s": tpot1})
+    atomic_write(out / "residuals.csv", lambda q: frame.to_csv(q, index=False))
+    print(f"log: {a.requests} ({log.fmt}), {len(log)} requests"
+          + (f", {log.dropped} failed dropped" if log.dropped else "") + f"; arrivals: {arr.description}"
+          + ("" if arr.paired else "; compared by rank"))
+    print(f"deployment: {dep.label}, {a.replicas} replica(s), {a.engine} engine; "
+          f"{fit.evaluations} replays, objective {fit.start_loss:.3g} -> {fit.loss:.3g}")
+    print(f"{'factor':<18}{'catalog':>12}{'fitted':>12}")
+    for k in fit.params:
+        print(f"{k:<18}{fit.start[k]:>12.4g}{fit.params[k]:>12.4g}")
+    print(f"{'|error| %':<18}{'catalog':>12}{'fitted':>12}")
+    for k in after:
+        print(f"{k.replace('_abs_error_pct', ''):<18}{before[k]:>12.1f}{after[k]:>12.1f}")
+    for k, (lo, hi) in BOUNDS.items():
+        if not lo * 1.01 < fit.params[k] < hi * 0.99:
+            print(f"warning: {k} ended at its bound ({fit.params[k]:.4g}): the log does not "
+                  "determine it, or the deployment given does not match the one logged")
+    print(f"overrides: {' '.join(ov)}")
+    print(f"wrote {out / 'catalog' / 'fitted.yaml'}, {out / 'overrides.txt'}, "
+          f"{out / 'residuals.csv'}")
+    return {"params": fit.params, "before": before, "after": after, "overrides": ov}
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        run(a)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Per-request benchmark logs read into one shape: lengths, TTFT, TPOT and how requests arrived.
+
+Formats (``fmt``; ``auto`` decides by the file's suffix and content):
+
+``csv``
+    One request a line, a header naming the columns: ``input_tokens``, ``output_tokens``,
+    ``ttft_s`` and either ``tpot_s`` (mean seconds per output token after the first) or
+    ``e2e_s`` (seconds from sending to the last token); optional ``arrival_s`` (when the
+    request was sent, seconds from any origin). Without ``arrival_s`` every request is taken
+    to arrive at once unless the command line gives a rate or a concurrency.
+``vllm``
+    The JSON of vLLM's ``benchmarks/benchmark_serving.py --save-result --save-detailed``
+    (and ``vllm bench serve``): per-request lists ``input_lens``, ``output_lens``, ``ttfts``
+    (s), ``itls`` (s, one list per request), ``errors``; newer versions add ``latencies``
+    (s, send to last token) and ``start_times`` (``time.perf_counter()`` at sending); the
+    run's ``request_rate`` ("inf" or requests/s), ``burstiness`` and ``max_concurrency``.
+``sglang``
+    The JSONL of SGLang's ``python -m sglang.bench_serving --output-file F --output-details``:
+    one line per benchmark run (runs are appended), the same per-request lists (``input_lens``,
+    ``output_lens``, ``ttfts``, ``itls``, ``errors``), ``request_rate`` and
+    ``max_concurrency``; no send times. ``run`` picks the line (default: the last).
+
+TPOT is (last token - first token) / (output tokens - 1), as both tools define it: from
+``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs.
+Failed requests (a non-empty error, or no token) are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.errors import InputError
+
+MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
+MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
+
+
+@dataclass(frozen=True)
+class RequestLog:
+    """Successful requests of one benchmark run, in the order the client sent them."""
+
+    path: str
+    fmt: str
+    n_in: np.ndarray
+    n_out: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray  # NaN for one-token answers
+    arrival_s: np.ndarray | None  # None: not recorded
+    rate_rps: float = math.inf  # the client's rate when arrivals are not recorded
+    burstiness: float = 1.0  # vLLM: gamma-distributed gaps of this shape (1: Poisson)
+    max_concurrency: int | None = None
+    dropped: int = 0
+    notes: list = field(default_factory=list)
+    lines: tuple = ()  # per request: the file line it came from
+    labels: tuple = ()  # per request: what names it on that line ("" or "requests[j]")
+
+    def where(self, i: int) -> tuple[int | None, str]:
+        """(line, label) of request ``i`` for an error message."""
+        return (self.lines[i] if self.lines else None, self.labels[i] if self.labels else "")
+
+    def __len__(self) -> int:
+        return int(self.n_in.size)
+
+
+def _num(value, what: str, path: str, line: int | None, integer: bool = False,
+         limit: float = MAX_SECONDS) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: not a number ({value!r})", path=path, line=line) from None
+    if not math.isfinite(v) or v < 0 or v > limit:
+        raise InputError(f"{what}: must be finite, >= 0 and <= {limit:g} ({value!r})",
+                         path=path, line=line)
+    if integer and v != int(v):
+        raise InputError(f"{what}: must be a whole number of tokens ({value!r})", path=path,
+                         line=line)
+    return v
+
+
+def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -> float:
+    if n_out < 2:
+        return math.nan
+    decode = (e2e - ttft) if e2e is not None else itl_sum
+    return max(decode, 0.0) / (n_out - 1)
+
+
+def read_csv(path: str) -> RequestLog:
+    need = {"input_tokens", "output_tokens", "ttft_s"}
+    cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": [],
+                             "line": []}
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        names = set(reader.fieldnames or [])
+        if not need <= names or not ({"tpot_s", "e2e_s"} & names):
+            raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
+                             f"{sorted(names)}", path=path, line=1)
+        has_arrival = "arrival_s" in names
+        for i, row in enumerate(reader, start=2):
+            n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
+            n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
+            if n_in < 1 or n_out < 1:
+                raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
+            ttft = _num(row["ttft_s"], "ttft_s", path, i)
+            if row.get("tpot_s") not in (None, ""):
+                tpot = _num(row["tpot_s"], "tpot_s", path, i) if n_out > 1 else math.nan
+            elif row.get("e2e_s") in (None, ""):
+                if n_out > 1:
+                    raise InputError("needs tpot_s or e2e_s", path=path, line=i)
+                tpot = math.nan
+            else:
+                e2e = _num(row["e2e_s"], "e2e_s", path, i)
+                if e2e < ttft:
+                    raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
+                                     line=i)
+                tpot = _tpot(n_out, ttft, e2e, None)
+            cols["line"].append(i)
+            cols["n_in"].append(n_in)
+            cols["n_out"].append(n_out)
+            cols["ttft"].append(ttft)
+            cols["tpot"].append(tpot)
+            if has_arrival:
+                cols["arr"].append(_num(row["arrival_s"], "arrival_s", path, i, limit=1e12))
+    if not cols["n_in"]:
+        raise InputError("no requests", path=path)
+    arr = np.array(cols["arr"]) if has_arrival else None
+    return RequestLog(path, "csv", np.array(cols["n_in"], dtype=np.int64),
+                      np.array(cols["n_out"], dtype=np.int64), np.array(cols["ttft"]),
+                      np.array(cols["tpot"]), None if arr is None else arr - arr.min(),
+                      lines=tuple(cols["line"]), labels=("",) * len(cols["line"]))
+
+
+def _rate(value, path: str, line: int) -> float:
+    # vLLM writes "inf"; SGLang's json.dumps writes Infinity, which Python reads as inf
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("inf", "infinity")) \
+            or (isinstance(value, float) and value == math.inf):
+        return math.inf
+    v = _num(value, "request_rate", path, line, limit=math.inf)
+    if v <= 0:
+        raise InputError("request_rate must be > 0", path=path, line=line)
+    return v
+
+
+def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
+    """A vLLM or SGLang result object (``line``: where it starts in the file)."""
+    need = ["input_lens", "output_lens", "ttfts", "itls"]
+    missing = [k for k in need if not isinstance(doc.get(k), list)]
+    if missing:
+        raise InputError(f"no per-request lists {missing}: run the benchmark with "
+                         + ("--save-result --save-detailed" if fmt == "vllm" else
+                            "--output-details"), path=path, line=line)
+    n = len(doc["input_lens"])
+    optional = [k for k in ("errors", "latencies", "start_times") if isinstance(doc.get(k), list)]
+    for k in need + optional:
+        if len(doc[k]) != n:
+            raise InputError(f"{k} has {len(doc[k])} entries, input_lens {n}", path=path, line=line)
+    keep, n_in, n_out, ttft, tpot, start = [], [], [], [], [], []
+    for j in range(n):
+        err = doc["errors"][j] if "errors" in optional else ""
+        o = _num(doc["output_lens"][j], f"output_lens[{j}]", path, line, True, MAX_TOKENS)
+        if err or o < 1:
+            continue
+        t = _num(doc["ttfts"][j], f"ttfts[{j}]", path, line)
+        itls = doc["itls"][j]
+        if not isinstance(itls, list):
+            raise InputError(f"itls[{j}]: not a list", path=path, line=line)
+        itl_sum = sum(_num(x, f"itls[{j}]", path, line) for x in itls)
+        e2e = _num(doc["latencies"][j], f"latencies[{j}]", path, line) if "latencies" in optional \
+            else None
+        keep.append(j)
+        n_in.append(max(1.0, _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True,
+                                  MAX_TOKENS)))
+        n_out.append(o)
+        ttft.append(t)
+        tpot.append(_tpot(o, t, e2e, itl_sum))
+        if "start_times" in optional:
+            start.append(_num(doc["start_times"][j], f"start_times[{j}]", path, line, limit=1e12))
+    if not keep:
+        raise InputError("no successful request in the log", path=path, line=line)
+    conc = doc.get("max_concurrency")
+    conc = None if conc is None else int(_num(conc, "max_concurrency", path, line, True, 1e9))
+    burst = _num(doc.get("burstiness", 1.0) or 1.0, "burstiness", path, line, limit=1e6)
+    arr = np.array(start) - min(start) if start else None
+    notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
+    return RequestLog(path, fmt, np.array(n_in, dtype=np.int64), np.array(n_out, dtype=np.int64),
+                      np.array(ttft), np.array(tpot), arr, _rate(doc.get("request_rate"), path, line),
+                      burst if burst > 0 else 1.0, conc if conc else None, n - len(keep), notes,
+                      lines=(line,) * len(keep), labels=tuple(f"request {j}: " for j in keep))
+
+
+def _json_doc(text: str, path: str, line: int):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path=path,
+                         line=line + e.lineno - 1) from None
+
+
+def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
+    """vLLM's JSON (one object) or SGLang's JSONL (one object a line; ``run``: which one)."""
+    text = Path(path).read_text()
+    if fmt == "vllm":
+        doc = _json_doc(text, path, 1)
+        if not isinstance(doc, dict):
+            raise InputError("expected one JSON object", path=path, line=1)
+        return from_result(doc, path, 1, fmt)
+    runs = [(i, _json_doc(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    if not runs:
+        raise InputError("no benchmark runs", path=path)
+    for i, doc in runs:
+        if not isinstance(doc, dict):
+            raise InputError("expected one JSON object a line", path=path, line=i)
+    if not -len(runs) <= run < len(runs):
+        raise InputError(f"run {run}: the file holds {len(runs)} runs (lines)", path=path)
+    i, doc = runs[run]
+    return from_result(doc, path, i, fmt)
+
+
+FORMATS = ("auto", "csv", "vllm", "sglang")
+
+
+def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("log file not found", path=path)
+    if fmt == "auto":
+        suffix = p.suffix.lower()
+        fmt = {".csv": "csv", ".jsonl": "sglang", ".json": "vllm"}.get(suffix, "")
+        if not fmt:
+            raise InputError("cannot tell the format from the suffix (.csv, .json for vLLM, "
+                             ".jsonl for SGLang): pass --format", path=path)
+    return read_csv(path) if fmt == "csv" else read_json(path, fmt, run)

@@ -1,0 +1,171 @@
+"""The fit: the factors that make a replayed log's TTFTs and TPOTs match the logged ones.
+
+The objective is the mean squared log error of TTFT plus that of TPOT (each request's
+simulated value against its logged one; by rank when the arrivals are synthetic, see
+:mod:`sim.fit.replay`). Logs are a fair measure of relative error whatever the scale, and
+TTFT and TPOT weigh equally whatever their sizes. The search is Nelder-Mead (scipy) over
+the logarithms of the four factors, started from the catalog's values and restarted from
+its own answer until it stops improving (a restart rebuilds the simplex, which a
+discontinuous objective - a request joining one iteration later - can collapse). Bounds:
+efficiencies within (0.01, 1] and overheads within [1 us, 100 ms] per iteration
+(assumption: plausibility limits, not measurements).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from sim.errors import InputError
+from sim.fit.logs import RequestLog
+from sim.fit.replay import PARAMS, Arrivals, catalog_params, replay, with_params
+from sim.perf import Deployment
+
+BOUNDS = {"memory": (0.01, 1.0), "compute": (0.01, 1.0),
+          "fixed_overhead_s": (1e-6, 0.1), "seq_overhead_s": (1e-6, 0.1)}
+FLOOR_S = 1e-4  # assumption: latencies below 0.1 ms are read as 0.1 ms (client timer noise)
+
+
+@dataclass(frozen=True)
+class Fit:
+    params: dict
+    start: dict
+    loss: float
+    start_loss: float
+    evaluations: int
+    residuals: dict  # "ttft"/"tpot" -> relative errors (simulated / logged - 1)
+
+
+TTFT_BINS = 10  # prompt-length groups whose mean TTFTs are compared (assumption: enough
+# requests per group to average out which iteration each request happened to join)
+TTFT_WEIGHT = 0.1
+TTFT_FINAL_WEIGHT = 0.01
+
+
+def _pairs(sim: np.ndarray, obs: np.ndarray, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    ok = ~np.isnan(obs)
+    sim, obs = sim[ok], obs[ok]
+    if not paired:
+        sim, obs = np.sort(sim), np.sort(obs)
+    return sim, obs
+
+
+def errors(dep: Deployment, log: RequestLog, arr: Arrivals, p: dict, engine: str = "fluid",
+           replicas: int = 1) -> dict:
+    """Relative errors (simulated / logged - 1) of each request's TTFT and TPOT under ``p``,
+    and of the mean TTFT of each prompt-length group (``ttft_groups``, what the fit uses)."""
+    ttft, tpot = replay(with_params(dep, p), log, arr, engine, replicas)
+    out = {}
+    for name, sim, obs in (("ttft", ttft, log.ttft_s), ("tpot", tpot, log.tpot_s)):
+        s, o = _pairs(sim, obs, arr.paired)
+        out[name] = np.maximum(s, FLOOR_S) / np.maximum(o, FLOOR_S) - 1.0
+    # A request's TTFT depends on which iteration it happened to arrive in (a 1 % change of
+    # a factor can move it from a decode step to behind a long prefill), so single TTFTs make
+    # a jagged objective; the mean over requests of similar prompts is smooth.
+    order = np.argsort(log.n_in, kind="stable") if arr.paired else np.arange(len(log))
+    groups = np.array_split(order, min(TTFT_BINS, len(log)))
+    s_ttft = np.sort(ttft) if not arr.paired else ttft
+    o_ttft = np.sort(log.ttft_s) if not arr.paired else log.ttft_s
+    out["ttft_groups"] = np.array([max(s_ttft[g].mean(), FLOOR_S) / max(o_ttft[g].mean(), FLOOR_S)
+                                   - 1.0 for g in groups])
+    return out
+
+
+STAGES = (TTFT_WEIGHT, TTFT_FINAL_WEIGHT)
+
+
+def _loss(err: dict, ttft_weight: float = TTFT_WEIGHT) -> float:
+    total = 0.0
+    for name, w in (("tpot", 1.0), ("ttft_groups", ttft_weight)):
+        e = err[name]
+        if e.size and w:
+            if np.isnan(e).any():  # a request never finished: worse than any fit
+                return 1e6
+            total += w * float(np.mean(np.log1p(e) ** 2))
+    return total
+
+
+def _check_fits(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str,
+                replicas: int) -> None:
+    """Every logged request must fit the model's context and finish on the deployment."""
+    total = log.n_in + log.n_out
+    over = np.flatnonzero(total > dep.model.max_context)
+    if over.size:
+        line, label = log.where(int(over[0]))
+        raise InputError(f"{label}{int(total[over[0]])} tokens exceed {dep.model.key}'s context "
+                         f"of {dep.model.max_context}", path=log.path, line=line)
+    ttft, _ = replay(dep, log, arr, engine, replicas)
+    stuck = np.flatnonzero(np.isnan(ttft))
+    if stuck.size:
+        line, label = log.where(int(stuck[0]))
+        raise InputError(f"{label}never finishes on {dep.label}: its {int(total[stuck[0]])} "
+                         "tokens do not fit the KV cache", path=log.path, line=line)
+
+
+def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "fluid",
+            replicas: int = 1, max_evaluations: int = 1500, tol: float = 1e-4) -> Fit:
+    """Two stages, each with half the replays: TTFT weighted ``TTFT_WEIGHT`` (its group
+    means pull the search into the right basin from far away), then ``TTFT_FINAL_WEIGHT``
+    (near the answer the smooth TPOT term locates it more finely than the TTFT term's jitter
+    allows)."""
+    start = catalog_params(dep)
+    _check_fits(dep, log, arr, engine, replicas)
+    first = errors(dep, log, arr, start, engine, replicas)
+    lo = np.log([BOUNDS[k][0] for k in PARAMS])
+    hi = np.log([BOUNDS[k][1] for k in PARAMS])
+    x0 = np.clip(np.log([start[k] for k in PARAMS]), lo, hi)
+    count = {"n": 0}
+
+    def unpack(x):
+        return {k: float(math.exp(v)) for k, v in zip(PARAMS, np.clip(x, lo, hi))}
+
+    best_x = x0
+    for stage, weight in enumerate(STAGES, start=1):
+        budget = max_evaluations * stage // len(STAGES)
+
+        def objective(x, weight=weight) -> float:
+            count["n"] += 1
+            penalty = float(np.sum(np.maximum(x - hi, 0) + np.maximum(lo - x, 0)))
+            return _loss(errors(dep, log, arr, unpack(x), engine, replicas), weight) + penalty
+
+        best = objective(best_x)
+        while count["n"] < budget:
+            # simplex: each factor 20 % off the current point
+            simplex = np.vstack([best_x] + [best_x + 0.2 * np.eye(len(PARAMS))[i]
+                                            for i in range(len(PARAMS))])
+            res = minimize(objective, best_x, method="Nelder-Mead",
+                           options={"initial_simplex": simplex, "xatol": tol, "fatol": 1e-12,
+                                    "maxfev": max(budget - count["n"], 1)})
+            improved = res.fun < best * (1 - 1e-3) - 1e-12
+            if res.fun < best:
+                best_x, best = res.x, float(res.fun)
+            if not improved:
+                break
+    params = unpack(best_x)
+    residuals = errors(dep, log, arr, params, engine, replicas)
+    return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals)
+
+
+def percentiles(residuals: dict) -> dict:
+    """p50 and p90 of the absolute relative errors, in %, for TTFT and TPOT (NaN: none)."""
+    out = {}
+    for name in ("ttft", "tpot"):
+        e = residuals[name]
+        a = np.abs(e) * 100
+        for q in (50, 90):
+            out[f"{name}_p{q}_abs_error_pct"] = float(np.percentile(a, q)) if a.size else math.nan
+    return out
+
+
+def catalog_overrides(dep: Deployment, p: dict) -> list[str]:
+    """The fitted factors as command-line overrides of the catalog."""
+    g, prec = dep.gpu.key, dep.precision
+    fitted = with_params(dep, p).gpu
+    return [f"catalog.gpus.{g}.efficiency.{prec}.memory={p['memory']:.4g}",
+            f"catalog.gpus.{g}.efficiency.{prec}.compute={p['compute']:.4g}",
+            f"catalog.gpus.{g}.step_overhead_s={fitted.step_overhead_s:.4g}",
+            f"catalog.gpus.{g}.layer_overhead_s={fitted.layer_overhead_s:.4g}",
+            f"catalog.gpus.{g}.seq_overhead_s={fitted.seq_overhead_s:.4g}"]

@@ -1,0 +1,249 @@
+"""``python -m sim.fit``: a per-request log of a deployment whose factors are known (the
+catalog's, perturbed) is fitted back; every format is read; malformed logs give one line
+naming the file and line.
+
+The logs are made by the engine driven directly (tests/helpers/engine.py, not sim.fit's own
+replay) on a GPU whose factors were changed by hand: memory efficiency x0.85, compute x1.1,
+both overheads x1.5 (issue 18).
+"""
+
+import csv
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from helpers.cli import assert_one_clear_line
+from helpers.engine import make_perf, run_requests
+
+import sim
+from sim.catalog import Efficiency
+from sim.fit.__main__ import main
+from sim.fit.logs import read_log
+from sim.perf import RooflinePerf
+from sim.simulation.build import build_catalog
+
+PERTURB = {"memory": 0.85, "compute": 1.1, "overhead": 1.5}
+DEPLOY = ["--model", "llama31-8b", "--gpu", "H100", "--precision", "fp8", "--tp", "1",
+          "--kv-dtype", "bf16", "--max-num-seqs", "256", "--max-batched-tokens", "8192"]
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return build_catalog(sim.compose([]))
+
+
+def _truth(catalog):
+    """The H100 FP8 deployment on a GPU with the perturbed factors, and those factors."""
+    dep, _ = make_perf(catalog)
+    g = dep.gpu
+    e = g.efficiency["fp8"]
+    k = PERTURB["overhead"]
+    gpu = dataclasses.replace(
+        g, efficiency={**g.efficiency, "fp8": Efficiency(e.memory * PERTURB["memory"],
+                                                         e.compute * PERTURB["compute"])},
+        step_overhead_s=g.step_overhead_s * k, layer_overhead_s=g.layer_overhead_s * k,
+        seq_overhead_s=g.seq_overhead_s * k)
+    dep = dataclasses.replace(dep, gpu=gpu)
+    return dep, RooflinePerf(dep), gpu
+
+
+def _phased_workload(seed=1):
+    """Light and heavy load, short and long prompts: four phases of Poisson arrivals."""
+    rng = np.random.default_rng(seed)
+    reqs, t = [], 0.0
+    for n, rate, pin, pout in ((60, 2, 300, 200), (60, 2, 4000, 200), (150, 40, 300, 300),
+                               (150, 8, 3000, 300)):
+        for _ in range(n):
+            t += rng.exponential(1 / rate)
+            reqs.append((len(reqs), t, int(np.clip(rng.lognormal(np.log(pin), 0.5), 20, 16000)),
+                         int(np.clip(rng.lognormal(np.log(pout), 0.5), 2, 2000))))
+        t += 20
+    return reqs
+
+
+def _write_csv(path, reqs, out):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s"])
+        for rid, t, a, b in reqs:
+            first, done = out[rid]
+            w.writerow([f"{t:.9f}", a, b, f"{first - t:.9f}", f"{done - t:.9f}"])
+
+
+def _overrides(tmp_path) -> dict:
+    text = (tmp_path / "out" / "overrides.txt").read_text().split()
+    return {kv.split("=")[0]: float(kv.split("=")[1]) for kv in text}
+
+
+def test_perturbed_factors_are_fitted_back_within_3_percent(catalog, tmp_path, capsys):
+    dep, perf, gpu = _truth(catalog)
+    reqs = _phased_workload()
+    out, _ = run_requests("fluid", dep, perf, reqs)
+    _write_csv(tmp_path / "log.csv", reqs, out)
+    main(["--requests", str(tmp_path / "log.csv"), *DEPLOY, "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    got = _overrides(tmp_path)
+    want = {"catalog.gpus.H100.efficiency.fp8.memory": gpu.efficiency["fp8"].memory,
+            "catalog.gpus.H100.efficiency.fp8.compute": gpu.efficiency["fp8"].compute,
+            "catalog.gpus.H100.step_overhead_s": gpu.step_overhead_s,
+            "catalog.gpus.H100.layer_overhead_s": gpu.layer_overhead_s,
+            "catalog.gpus.H100.seq_overhead_s": gpu.seq_overhead_s}
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=0.03), (k, got[k], v)
+    assert "recorded send times" in printed and "tpot_p50" in printed
+    # the catalog file composes and carries the fitted values
+    cfg = sim.compose([f"hydra.searchpath=[file://{tmp_path / 'out'}]", "catalog=fitted"])
+    assert cfg.catalog.gpus.H100.efficiency.fp8.memory == pytest.approx(
+        got["catalog.gpus.H100.efficiency.fp8.memory"])
+    assert cfg.catalog.gpus.H200.efficiency.fp8.memory == 0.76  # the rest is the default's
+    res = np.genfromtxt(tmp_path / "out" / "residuals.csv", delimiter=",", names=True)
+    assert len(res) == len(reqs)
+
+
+def _vllm_doc(reqs, out, **extra):
+    ttfts = [out[r][0] - t for r, t, _, _ in reqs]
+    lat = [out[r][1] - t for r, t, _, _ in reqs]
+    # ITLs that add up to the decode time (a client sees tokens in uneven chunks)
+    itls = [[(la - tt) / 2, (la - tt) / 2] if b > 1 else [] for tt, la, (_, _, _, b) in
+            zip(ttfts, lat, reqs)]
+    return {"date": "20261203-000000", "backend": "vllm", "request_rate": "inf", "burstiness": 1.0,
+            "max_concurrency": None, "duration": max(lat), "completed": len(reqs),
+            "input_lens": [a for _, _, a, _ in reqs], "output_lens": [b for *_, b in reqs],
+            "ttfts": ttfts, "itls": itls, "generated_texts": [""] * len(reqs),
+            "errors": [""] * len(reqs), **extra}
+
+
+def test_vllm_and_sglang_results_are_read_with_their_arrival_settings(catalog, tmp_path):
+    dep, perf, _ = _truth(catalog)
+    reqs = [(i, 0.0, 200 + 37 * i, 50 + 3 * i) for i in range(40)]  # request_rate inf
+    out, _ = run_requests("fluid", dep, perf, reqs)
+    doc = _vllm_doc(reqs, out)
+    doc["errors"][3] = "Timeout"  # a failed request: dropped
+    (tmp_path / "v.json").write_text(json.dumps(doc))
+    log = read_log(str(tmp_path / "v.json"))
+    assert (log.fmt, len(log), log.dropped, log.arrival_s, log.rate_rps) == ("vllm", 39, 1, None,
+                                                                              math.inf)
+    r = reqs[5]  # TPOT from the ITLs: (last token - first token) / (tokens - 1)
+    assert log.tpot_s[4] == pytest.approx((out[5][1] - out[5][0]) / (r[3] - 1))
+    newer = _vllm_doc(reqs, out, latencies=[out[r][1] - t for r, t, _, _ in reqs],
+                      start_times=[100.0 + t for _, t, _, _ in reqs])
+    (tmp_path / "v2.json").write_text(json.dumps(newer))
+    log2 = read_log(str(tmp_path / "v2.json"))
+    assert np.allclose(log2.tpot_s, [(out[i][1] - out[i][0]) / (b - 1) for i, _, _, b in reqs])
+    assert np.all(log2.arrival_s == 0.0)
+    # SGLang: one run a line, appended; request_rate a number (synthetic Poisson arrivals)
+    sg = [dict(_vllm_doc(reqs, out), request_rate=4.0, max_concurrency=8),
+          dict(_vllm_doc(reqs[:10], out), request_rate=float("inf"))]
+    (tmp_path / "s.jsonl").write_text("\n".join(json.dumps(d) for d in sg) + "\n")
+    last, first = read_log(str(tmp_path / "s.jsonl")), read_log(str(tmp_path / "s.jsonl"), run=0)
+    assert (len(last), len(first), first.rate_rps, first.max_concurrency) == (10, 40, 4.0, 8)
+
+
+def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
+    dep, perf, _ = _truth(catalog)
+    rng = np.random.default_rng(3)
+    reqs = [(i, 0.0, int(rng.integers(100, 6000)), int(rng.integers(20, 600))) for i in range(300)]
+    out, _ = run_requests("fluid", dep, perf, reqs)
+    (tmp_path / "v.json").write_text(json.dumps(_vllm_doc(reqs, out)))
+    main(["--requests", str(tmp_path / "v.json"), *DEPLOY, "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert "all at once" in printed
+    rows = {ln.split()[0]: ln.split()[1:] for ln in printed.splitlines() if ln.startswith("tpot_p")}
+    assert float(rows["tpot_p50"][1]) < 1.0 < float(rows["tpot_p50"][0])  # fitted beats catalog
+    # one burst has no arrival jitter to blur the fit: the factors come back within 3 % too
+    got = _overrides(tmp_path)
+    assert got["catalog.gpus.H100.efficiency.fp8.memory"] == pytest.approx(
+        dep.gpu.efficiency["fp8"].memory, rel=0.03)
+    assert got["catalog.gpus.H100.seq_overhead_s"] == pytest.approx(dep.gpu.seq_overhead_s, rel=0.03)
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("a.csv", "arrival_s,input_tokens,output_tokens,ttft_s,e2e_s\n0,10,5,0.1,0.2\n1,10,5,x,0.3\n",
+     "a.csv:3: ttft_s: not a number"),
+    ("b.csv", "input_tokens,output_tokens,ttft_s\n10,5,0.1\n", "b.csv:1: needs columns"),
+    ("c.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n10,5,-1,0.01\n",
+     "c.csv:3: ttft_s: must be finite"),
+    ("d.csv", "input_tokens,output_tokens,ttft_s,e2e_s\n10,5,0.5,0.2\n", "d.csv:2: e2e_s (0.2) is below"),
+    ("e.json", '{"input_lens": [1, 2],\n "output_lens": [3], "ttfts": [0.1, 0.1], "itls": [[], []]}',
+     "e.json:1: output_lens has 1 entries, input_lens 2"),
+    ("f.json", '{"input_lens": [1],\n "output_lens": [3],,}', "f.json:2: not valid JSON"),
+    ("g.json", '{"input_lens": [1], "output_lens": [3], "ttfts": [0.1]}',
+     "g.json:1: no per-request lists ['itls']: run the benchmark with --save-result --save-detailed"),
+    ("h.jsonl", '{"input_lens": [1], "output_lens": [3], "ttfts": [0.1], "itls": [[0.1]]}\n[1]\n',
+     "h.jsonl:2: expected one JSON object a line"),
+    ("i.jsonl", '{"input_lens": [1], "output_lens": [3], "ttfts": [NaN], "itls": [[0.1]]}\n',
+     "i.jsonl:1: ttfts[0]: must be finite"),
+    ("j.txt", "x", "j.txt: cannot tell the format"),
+    ("k.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,\n", "k.csv:2: needs tpot_s or e2e_s"),
+    ("l.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n200000,5,0.1,0.01\n",
+     "l.csv:3: 200005 tokens exceed llama31-8b's context of 131072"),
+    ("m.json", '{"input_lens": [10, 200000], "output_lens": [5, 5], "ttfts": [0.1, 0.1],\n'
+     ' "itls": [[0.01], [0.01]]}', "m.json:1: request 1: 200005 tokens exceed"),
+])
+def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
+                                                               expected):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(tmp_path / name), *DEPLOY, "--out", str(tmp_path / "out")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{tmp_path}/{expected}")
+
+
+def test_a_bad_deployment_names_its_key(tmp_path, capsys):
+    (tmp_path / "a.csv").write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(tmp_path / "a.csv"), "--model", "llama31-8b", "--gpu", "H1000",
+              "--out", str(tmp_path / "out")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, "deployments.llama31-8b.gpu")
+
+
+def test_a_concurrency_cap_sends_each_request_when_one_finishes(catalog):
+    """max_concurrency 1 with every request sent at once: each waits for the previous one, so
+    its TTFT is what it would be alone (replayed alone, independently) and the requests
+    do not overlap."""
+    from sim.fit.logs import RequestLog
+    from sim.fit.replay import arrivals, replay
+
+    dep, perf, _ = _truth(catalog)
+    n_in, n_out = np.array([800, 50, 3000, 400]), np.array([30, 200, 5, 60])
+    log = RequestLog("x", "csv", n_in, n_out, np.ones(4), np.ones(4), None, max_concurrency=1)
+    arr = arrivals(log)
+    assert arr.paired and arr.max_concurrency == 1 and "at most 1 in flight" in arr.description
+    ttft, tpot = replay(dep, log, arr)
+    for i in range(4):
+        alone, _ = run_requests("fluid", dep, perf, [(0, 0.0, int(n_in[i]), int(n_out[i]))])
+        assert ttft[i] == pytest.approx(alone[0][0], rel=1e-9)
+    # without the cap they share iterations: the later prompts wait behind the first
+    free, _ = replay(dep, log, arrivals(dataclasses.replace(log, max_concurrency=None)))
+    assert free[3] > ttft[3]
+
+
+def test_unrecorded_poisson_arrivals_are_seeded_and_compared_by_rank():
+    from sim.fit.logs import RequestLog
+    from sim.fit.replay import arrivals
+
+    log = RequestLog("x", "sglang", np.ones(2000, dtype=int), np.ones(2000, dtype=int),
+                     np.ones(2000), np.ones(2000), None, rate_rps=5.0)
+    a, b = arrivals(log, seed=3), arrivals(log, seed=3)
+    assert not a.paired and np.array_equal(a.times_s, b.times_s)
+    assert np.mean(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.05)  # mean gap 1/rate
+    assert np.std(np.diff(a.times_s)) == pytest.approx(1 / 5.0, rel=0.1)  # exponential: sd = mean
+
+
+def test_the_deployment_is_the_configs_with_the_flags_on_top():
+    from sim.fit.__main__ import deployment, parse
+
+    d = deployment(parse(["--requests", "x", "--model", "llama31-8b", "--gpu", "H200"]))
+    assert (d.gpu.key, d.precision, d.tp) == ("H200", "fp8", 1)  # fp8 from conf/config.yaml
+    d = deployment(parse(["--requests", "x", "--model", "llama33-70b", "--gpu", "H100", "--tp", "2",
+                          "--precision", "fp8", "--config", "deployments.llama33-70b.admission=paged"]))
+    assert (d.gpu.key, d.tp, d.admission) == ("H100", 2, "paged")
+
+
+@pytest.mark.parametrize("flag", [["--replicas", "0"], ["--max-concurrency", "-1"],
+                                  ["--request-rate", "0"], ["--max-evaluations", "0"]])
+def test_bad_flags_are_one_line(tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", "x.csv", *DEPLOY, *flag])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{flag[0]} must be positive")
