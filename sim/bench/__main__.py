@@ -11,6 +11,10 @@ divided by the requests) and the achieved utilisation.
 every request: a 256-token system prompt and one of 1,000 documents of 512 tokens with Zipf
 popularity (``tenants.chat.prefix``), before the user's own 512 tokens on average.
 
+A plain SimPy M/M/c (``simpy.Resource``, lambda 9/s, mu 1/s, c 10, 300,000 customers) runs
+last in the same process; its line carries each engine's rate as a multiple of its own
+(``fluid_over_mmc``, ``step_over_mmc``).
+
 The saturated throughput is measured first with a short closed-loop run of the same
 deployment, so "70 %" is a property of the simulated system, not a guess.
 """
@@ -86,6 +90,40 @@ def bench(engine: str, n: int, rate: float, prefix: bool = False) -> dict:
     }
 
 
+def mmc_floor(customers: int = 300_000, lam: float = 9.0, mu: float = 1.0, c: int = 10,
+              seed: int = 0) -> dict:
+    """A textbook SimPy M/M/c (``simpy.Resource``; lambda 9/s, mu 1/s, c 10), timed in this
+    process: the floor a SimPy model of a queue reaches on this machine, to compare the
+    engine's end-to-end rate with."""
+    import numpy as np
+    import simpy
+
+    rng = np.random.default_rng(seed)
+    gaps, services = rng.exponential(1 / lam, customers), rng.exponential(1 / mu, customers)
+    env = simpy.Environment()
+    servers = simpy.Resource(env, capacity=c)
+    waits = []
+
+    def customer(i):
+        arrived = env.now
+        with servers.request() as req:
+            yield req
+            waits.append(env.now - arrived)
+            yield env.timeout(services[i])
+
+    def source():
+        for i in range(customers):
+            yield env.timeout(gaps[i])
+            env.process(customer(i))
+
+    t0 = time.perf_counter()
+    env.process(source())
+    env.run()
+    wall = time.perf_counter() - t0
+    return {"engine": "simpy M/M/c", "requests": customers, "wall_s": round(wall, 2),
+            "requests_per_s": round(customers / wall), "mean_wait_s": round(float(np.mean(waits)), 4)}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=1_000_000)
@@ -99,9 +137,16 @@ def main(argv=None) -> None:
     print(json.dumps({"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "
                       f"in {IN_MEAN}/out {OUT_MEAN}" + (", shared prefixes" if a.prefix else ""), "saturated_rps": round(sat, 2),
                       "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
+    rates = {}
     for engine in a.engines.split(","):
         n = a.requests if engine == "fluid" else a.step_requests
-        print(json.dumps(bench(engine, n, rate, a.prefix)), flush=True)
+        row = bench(engine, n, rate, a.prefix)
+        rates[engine] = row["requests_per_s"]
+        print(json.dumps(row), flush=True)
+    # last, so that its allocations do not raise the engines' peak-RSS figures
+    floor = mmc_floor()
+    floor.update({f"{e}_over_mmc": round(r / floor["requests_per_s"], 2) for e, r in rates.items()})
+    print(json.dumps(floor), flush=True)
     sys.stdout.flush()
 
 
