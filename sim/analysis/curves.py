@@ -27,28 +27,40 @@ def curves(table: pd.DataFrame, x: str, y: str, others: list[str], tenant: str =
         yield str(key[0]), tuple(key[1:]), g.sort_values(x)
 
 
-def crossings(x, a, b, log: bool = False) -> list[float]:
-    """x where curves a and b (sampled at the same increasing x) cross, interpolating between
-    neighbouring samples; a touch at a sample counts once. With ``log``, the interpolation is
-    straight in log(x), log(y), which is exact for power laws such as a fixed bill spread over
-    a growing number of tokens (cost per token ~ 1/load)."""
+# two costs (or latencies) within this fraction of each other are a tie, not a crossing:
+# sweep points that differ by rounding (a setup identical to another, float noise) must
+# not produce break-evens (assumption: 0.1 % is below any difference a decision rests on)
+TIE_RTOL = 1e-3
+
+
+def crossings(x, a, b, log: bool = False, rtol: float = TIE_RTOL) -> list[float]:
+    """x where curve a passes from one side of curve b to the other (both sampled at the
+    same increasing x), interpolating between the two samples either side. Samples where
+    the curves are within ``rtol`` of each other are ties: they are skipped, so curves that
+    coincide, touch, or differ by noise cross nowhere, and a crossing through a stretch of
+    ties is placed between its last sample on one side and its first on the other. With
+    ``log``, the interpolation is straight in log(x), log(y), which is exact for power laws
+    such as a fixed bill spread over a growing number of tokens (cost per token ~ 1/load)."""
     x, a, b = np.asarray(x, float), np.asarray(a, float), np.asarray(b, float)
     if log:
         if (x <= 0).any() or (a <= 0).any() or (b <= 0).any():
             raise ValueError("log interpolation needs positive values")
-        return [float(np.exp(v)) for v in crossings(np.log(x), np.log(a), np.log(b))]
+        tie = np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b))
+        found = crossings(np.log(x), np.where(tie, 0.0, np.log(a)), np.where(tie, 0.0, np.log(b)),
+                          rtol=0.0)
+        return [float(np.exp(v)) for v in found]
     d = a - b
+    tie = np.abs(d) <= rtol * np.maximum(np.abs(a), np.abs(b))
+    side = np.where(np.isnan(d) | tie, 0.0, np.sign(d))
     out: list[float] = []
-    for i in range(len(x) - 1):
-        d0, d1 = d[i], d[i + 1]
-        if np.isnan(d0) or np.isnan(d1):
+    last = None  # the last sample clearly on one side
+    for i in range(len(x)):
+        if side[i] == 0:
             continue
-        if d0 == 0 and (not out or out[-1] != x[i]):
-            out.append(float(x[i]))
-        elif d0 * d1 < 0:
-            out.append(float(x[i] + (x[i + 1] - x[i]) * d0 / (d0 - d1)))
-    if len(d) and d[-1] == 0 and (not out or out[-1] != x[-1]):
-        out.append(float(x[-1]))
+        if last is not None and side[i] != side[last]:
+            d0, d1 = d[last], d[i]
+            out.append(float(x[last] + (x[i] - x[last]) * d0 / (d0 - d1)))
+        last = i
     return out
 
 

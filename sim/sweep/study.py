@@ -35,11 +35,12 @@ def cli(description: str):
 
 
 def first_crossing_up(x, y, level: float) -> float:
-    """The first x at which the curve y rises through ``level`` (linear interpolation);
-    NaN if it never does, -inf if it starts above."""
+    """The first x at which the curve y rises through ``level`` (linear interpolation); the
+    first x itself if the curve starts above (the limit is at or below the sweep's lowest
+    point); NaN if it never rises above."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(y) and y[0] > level:
-        return float("-inf")
+        return float(x[0])
     for xc in crossings(x, y, np.full_like(y, level)):
         return xc
     return float("nan")

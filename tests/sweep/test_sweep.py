@@ -163,6 +163,29 @@ def test_crossings_interpolate_linearly():
     assert crossings([2, 8], [4, 1], [2, 2], log=True) == [pytest.approx(4.0)]
 
 
+def test_ties_and_noise_are_not_crossings():
+    same = [3.0, 2.0, 1.0, 0.5]
+    assert crossings([1, 2, 3, 4], same, same) == []  # identical curves
+    noisy = [v * (1 + 1e-9 * (-1) ** i) for i, v in enumerate(same)]  # float noise around it
+    assert crossings([1, 2, 3, 4], same, noisy) == []
+    assert crossings([1, 2, 3, 4], same, noisy, log=True) == []
+    assert crossings([0, 1, 2], [1, 1, 1], [0, 1, 0]) == []  # a touch, not a crossing
+    # through a stretch of ties: placed between the last sample above and the first below
+    assert crossings([0, 1, 2, 3], [2, 1, 1, 0], [1, 1, 1, 1]) == [1.5]
+    # a 0.05 % difference is a tie; a 1 % difference is a crossing
+    assert crossings([0, 1], [1.0, 1.0], [0.9995, 1.0005]) == []
+    assert crossings([0, 1], [1.0, 1.0], [0.99, 1.01]) == [0.5]
+
+
+def test_a_limit_below_the_first_sweep_point_is_that_point_not_minus_infinity():
+    from sim.sweep.study import first_crossing_up
+
+    assert first_crossing_up([1, 2, 3], [5.0, 6.0, 7.0], 1.0) == 1.0
+    assert first_crossing_up([1, 2, 3], [0.5, 0.7, 0.9], 1.0) != first_crossing_up(
+        [1, 2, 3], [0.5, 0.7, 0.9], 1.0)  # NaN: never above
+    assert first_crossing_up([1, 3], [0.5, 1.5], 1.0) == 2.0
+
+
 def test_breakevens_between_setups_and_against_the_list_price():
     t = pd.DataFrame({"setup": ["dedicated"] * 3 + ["other"] * 3, "tenant": ["__all__"] * 6,
                       "x": [1, 2, 4] * 2,
