@@ -78,11 +78,14 @@ from sim.config.workload import (  # noqa: F401
     PrefixConfig,
     RateCurve,
     ServeGenBackgroundConfig,
+    ServeGenClientConfig,
+    ServeGenTenantsConfig,
     SessionConfig,
     StageConfig,
     StageKind,
     SyntheticBackgroundConfig,
     TenantConfig,
+    TenantsFromConfig,
     TraceConfig,
     TraceFormat,
     WorkloadConfig,
@@ -156,6 +159,7 @@ class Config:
     cold_start: ColdStartConfig = field(default_factory=ColdStartConfig)
     serverless: ServerlessConfig = field(default_factory=ServerlessConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    tenants_from: TenantsFromConfig = field(default_factory=TenantsFromConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
     replications: int = count(1, hi=INT_LIMIT)
@@ -180,7 +184,8 @@ class Config:
 OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
-              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines")
+              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
+              "tenants_from.servegen.models")
 
 
 def schema(job_configs: dict[str, type] | None = None):

@@ -74,6 +74,14 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
         n = float(a.concurrency) * float(a.requests_per_client)
         return n, [(k + ".concurrency", a.concurrency, a.concurrency),
                    (k + ".requests_per_client", a.requests_per_client, a.requests_per_client)]
+    if a.kind == ArrivalKind.servegen:  # the client's windows: rate x overlap, summed
+        g = a.servegen
+        cid, wstart, rate, _, _ = load_client_windows(resolve(str(g.path)))
+        lo, hi = float(g.start_s), float(g.start_s) + horizon
+        mine = cid == int(g.client_id)
+        overlap = np.clip(np.minimum(wstart[mine] + WINDOW_S, hi) - np.maximum(wstart[mine], lo), 0.0, None)
+        n = float((rate[mine] * overlap).sum()) * float(g.rate_scale)
+        return n, [(k + ".servegen.rate_scale", g.rate_scale, g.rate_scale), ("horizon_s", horizon, horizon)]
     if a.kind == ArrivalKind.trace:
         t = a.trace
         trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates))
