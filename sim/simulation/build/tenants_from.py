@@ -28,6 +28,7 @@ from omegaconf import OmegaConf, open_dict
 from sim.config import TenantConfig
 from sim.errors import InputError
 from sim.paths import resolve
+from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.workload import check_length
 from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows
 
@@ -43,6 +44,7 @@ def _wanted(cfg) -> bool:
 
 def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     """``(name, client id, model, expected requests)`` of each client tenant, checked."""
+    check_fields(typed(cfg.tenants_from), "tenants_from")  # ranges first: they are used here
     sg = cfg.tenants_from.servegen
     if not sg.path:
         raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
