@@ -130,6 +130,9 @@ class SignalsConfig:
     tail_ratio: float = positive(3.0)  # signal when p99 TTFT > tail_ratio x p50
     slow_ttft_s: float = positive(5.0)  # requests slower than this to first token: cold-start events
     slo_target: float = fraction(0.99)  # share of requests within the TTFT SLO to count as meeting it
+    # also run every tenant alone on every setup (one more run per tenant): its standalone
+    # setup and cost, and a move to dedicated judged by what it would pay alone
+    standalone: bool = False
 
 
 @dataclass

@@ -167,6 +167,12 @@ def estimate(cfg, setups: list[str]) -> Estimate:
             sources.append((float((rate * overlap).sum()) * sg.rate_scale * bg.scale,
                             [("background.servegen.rate_scale", sg.rate_scale, sg.rate_scale),
                              ("horizon_s", horizon, horizon)]))
+    if cfg.signals.standalone:  # every user tenant once more, alone with the background
+        n_user = len(cfg.tenants)
+        bg_n = sum(n for n, _ in sources[n_user:])
+        again = sum(n for n, _ in sources[:n_user]) + n_user * bg_n
+        est.work.append(("signals.standalone", again * EVENTS_PER_REQUEST + n_user * EVENTS_PER_RUN,
+                         [("signals.standalone", n_user, n_user)]))
     est.requests = sum(n for n, _ in sources)
     for n, factors in sources:
         est.memory.append((_culprit(factors), n * per_request, factors))
