@@ -77,3 +77,24 @@ def test_equal_periods_bill_as_before():
     chat, total = _row(s, "chat"), _row(s, "__all__")
     assert chat["period_s"] == total["period_s"] == runs[0].period_s
     assert chat["cost_usd"] == total["cost_usd"]
+
+
+def test_a_shared_pool_splits_by_period_segments_exactly():
+    """Hand-computed: one replica up [0, 100) s at $36/GPU-hour ($0.01/s), shared by A
+    (period 60 s, 3 tokens in 4) and B (period 100 s); a 150 s minimum increment."""
+    from sim.metrics.billing import split_by_period
+    from sim.records import UsageRow
+
+    row = UsageRow("m", "H100", 1, "serverless", 0.0, 100.0, busy_s=50.0, billing="gpu_second",
+                   usd_per_gpu_hour=36.0, min_increment_s=150.0)
+    parts = split_by_period([row], [0, 1], np.array([3.0, 1.0]), np.array([60.0, 100.0]), 100.0)
+    bill = {0: 0.0, 1: 0.0}
+    for comp, shares in parts:
+        for ti, s in shares.items():
+            bill[ti] += comp["cost"] * s
+    # [0, 60): $0.60 split 3:1; [60, 100): $0.40 and the 50 s of padding ($0.50) are B's
+    assert bill[0] == pytest.approx(0.45, rel=1e-12)
+    assert bill[1] == pytest.approx(0.15 + 0.40 + 0.50, rel=1e-12)
+    assert sum(c["busy_cost"] for c, _ in parts) == pytest.approx(0.50, rel=1e-12)
+    # every tenant to the run's end: nothing to split
+    assert split_by_period([row], [0, 1], np.array([3.0, 1.0]), np.array([100.0, 100.0]), 100.0) is None
