@@ -19,7 +19,7 @@ from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build
+from sim.simulation.build import build, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -56,6 +56,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
     build(cfg)  # every key of the config (the job's own ranges too), before any work
     if name in CHECKS:
         CHECKS[name](cfg)

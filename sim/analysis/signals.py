@@ -14,6 +14,11 @@ setup in the same run. The recommendation is the cheapest setup of the run (per 
 token, as billed to the tenant) that meets the tenant's TTFT SLO for at least
 ``slo_target`` of its requests and that the tenant's requirements allow; a tenant whose SLO
 no setup meets gets the setup with the best attainment, marked ``meets_slo = False``.
+
+With ``signals.standalone: true`` each tenant is also run alone (:mod:`sim.analysis.standalone`):
+the table gains its standalone setup and cost, and a move to the dedicated setup is judged
+by what the tenant would pay for the dedicated setup alone (the cost signal and the
+recommendation's dedicated candidate), not by its share of replicas bought for everyone.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.analysis.standalone import STANDALONE_COLUMNS, standalone_figures
 from sim.errors import require
 from sim.records import ALL, BACKGROUND, COMPLETED
 
@@ -59,8 +65,10 @@ def _requirements(tcfg) -> list[str]:
     return need
 
 
-def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per user tenant: the four signals on the current setup and a recommendation."""
+def signals_table(cfg, workload, runs, summary: pd.DataFrame,
+                  standalone: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """One row per user tenant: the four signals on the current setup and a recommendation.
+    ``standalone``: per tenant, its summary rows (by setup) when run alone, if computed."""
     scfg = cfg.signals
     current = str(scfg.current)
     by_setup = {r.setup: r for r in runs}
@@ -72,6 +80,12 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
         # a pipeline tenant calls its stages' models (sim/pipeline.py)
         model = f"pipeline:{tcfg.pipeline}" if tcfg.get("pipeline") else str(tcfg.model)
         srows = summary[summary["tenant"] == tenant].set_index("setup")
+        alone = standalone.get(tenant) if standalone else None
+        if alone is not None and "dedicated" in alone.index and "dedicated" in srows.index:
+            # a move to dedicated: judged by what the tenant would pay for it alone
+            srows = srows.copy()
+            for c in ("cost_per_mtok_out_usd", "slo_attainment"):
+                srows.loc["dedicated", c] = alone.loc["dedicated", c]
         row: dict = {"tenant": tenant, "model": model, "current_setup": current}
         run = by_setup.get(current)
         if run is not None and current in srows.index:
@@ -105,8 +119,11 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame) -> pd.DataFrame:
         row["signals"] = sum(int(row[k]) for k in ("signal_tail", "signal_cold", "signal_cost",
                                                    "signal_requirements"))
         row.update(_recommend(cfg, tenant, model, srows, need, float(scfg.slo_target), current))
+        if standalone is not None:
+            row.update(standalone_figures(alone, float(scfg.slo_target)) if alone is not None
+                       else dict.fromkeys(STANDALONE_COLUMNS, math.nan))
         rows.append(row)
-    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS + (STANDALONE_COLUMNS if standalone is not None else []))
 
 
 def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target: float,

@@ -78,11 +78,14 @@ from sim.config.workload import (  # noqa: F401
     PrefixConfig,
     RateCurve,
     ServeGenBackgroundConfig,
+    ServeGenClientConfig,
+    ServeGenTenantsConfig,
     SessionConfig,
     StageConfig,
     StageKind,
     SyntheticBackgroundConfig,
     TenantConfig,
+    TenantsFromConfig,
     TraceConfig,
     TraceFormat,
     WorkloadConfig,
@@ -127,6 +130,9 @@ class SignalsConfig:
     tail_ratio: float = positive(3.0)  # signal when p99 TTFT > tail_ratio x p50
     slow_ttft_s: float = positive(5.0)  # requests slower than this to first token: cold-start events
     slo_target: float = fraction(0.99)  # share of requests within the TTFT SLO to count as meeting it
+    # also run every tenant alone on every setup (one more run per tenant): its standalone
+    # setup and cost, and a move to dedicated judged by what it would pay alone
+    standalone: bool = False
 
 
 @dataclass
@@ -156,6 +162,7 @@ class Config:
     cold_start: ColdStartConfig = field(default_factory=ColdStartConfig)
     serverless: ServerlessConfig = field(default_factory=ServerlessConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    tenants_from: TenantsFromConfig = field(default_factory=TenantsFromConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # seeds seed, seed+1, ... per run: summary.csv holds means and Student-t 95 % half-widths
     replications: int = count(1, hi=INT_LIMIT)
@@ -180,7 +187,8 @@ class Config:
 OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
-              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines")
+              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
+              "tenants_from.servegen.models")
 
 
 def schema(job_configs: dict[str, type] | None = None):

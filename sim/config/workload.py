@@ -24,6 +24,7 @@ class ArrivalKind(StrEnum):
     onoff = "onoff"
     trace = "trace"
     closed = "closed"  # fixed-concurrency closed loop (calibration, offline benchmarks)
+    servegen = "servegen"  # one ServeGen client's windows replayed (sim/workload/background.py)
 
 
 class RateCurve(StrEnum):
@@ -59,6 +60,18 @@ class TraceConfig:
 
 
 @dataclass
+class ServeGenClientConfig:
+    """One client of a ServeGen ``*_client_windows.csv.gz`` file as a tenant's arrivals: each
+    of its windows a Gamma or Weibull renewal process with the fitted shape at the window's
+    rate (``tenants_from.servegen`` writes these)."""
+
+    path: Optional[str] = None  # e.g. ../shared/traces/servegen/m-large_client_windows.csv.gz
+    client_id: int = count(0, lo=0)
+    start_s: float = nonneg(0.0)  # offset into the 14 days
+    rate_scale: float = positive(1.0)
+
+
+@dataclass
 class ArrivalConfig:
     kind: ArrivalKind = ArrivalKind.poisson
     rate_rps: float = positive(1.0)  # long-run mean rate for every synthetic kind
@@ -75,6 +88,7 @@ class ArrivalConfig:
     think_s: float = nonneg(0.0)  # closed: mean think time (exponential) before a client sends again
     requests_per_client: int = count(6)  # closed: requests each client sends in all
     trace: TraceConfig = field(default_factory=TraceConfig)
+    servegen: ServeGenClientConfig = field(default_factory=ServeGenClientConfig)
 
 
 class LengthKind(StrEnum):
@@ -240,6 +254,33 @@ class ServeGenBackgroundConfig:
     models: List[str] = field(default_factory=list)  # clients cycle over these; empty: the user's
     input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
+
+
+@dataclass
+class ServeGenTenantsConfig:
+    """ServeGen clients as the user's tenants ``sg-<client id>``: each replays its own
+    windows (``arrival.kind: servegen``), with its own rows, SLO, costs and signals."""
+
+    path: Optional[str] = None  # a *_client_windows.csv.gz file
+    clients: int = count(0, lo=0)  # the busiest N clients over the replayed span
+    client_ids: List[int] = count(factory=list, lo=0)  # or exactly these
+    slo_ttft_s: float = positive(2.0, inf_ok=True, meaning="inf: no TTFT objective")
+    # client id (as a string) -> catalog model; ``default`` for every other client
+    models: Dict[str, str] = field(default_factory=lambda: {"default": "llama31-8b"})
+    start_s: float = nonneg(0.0)  # offset into the 14 days
+    rate_scale: float = positive(1.0)
+    # the data's PMFs are request-weighted over clients (no per-client lengths are
+    # published for the heaviest clients): point ``path`` at *_input_tokens_pmf.csv /
+    # *_output_tokens_pmf.csv with kind empirical (conf/experiment/servegen_tenants.yaml)
+    input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
+    output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
+
+
+@dataclass
+class TenantsFromConfig:
+    """Tenants generated from data (sim/simulation/build/tenants_from.py)."""
+
+    servegen: ServeGenTenantsConfig = field(default_factory=ServeGenTenantsConfig)
 
 
 @dataclass

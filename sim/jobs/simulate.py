@@ -7,6 +7,7 @@ import time
 import pandas as pd
 
 from sim.analysis.signals import check_config, signals_table
+from sim.analysis.standalone import standalone_rows
 from sim.jobs import job
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import stability_notes
@@ -27,7 +28,9 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)
-        res.tables["signals"] = signals_table(cfg, workload, runs, summary)
+        alone = (standalone_rows(cfg, [t for t in workload.tenants if t in cfg.tenants])
+                 if cfg.signals.standalone else None)
+        res.tables["signals"] = signals_table(cfg, workload, runs, summary, alone)
     res.tables["replicas"] = ledger_frame(runs)
     res.tables.update(pipeline_tables(runs, summary, requests))
     events = events_frame(runs)

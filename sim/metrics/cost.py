@@ -8,7 +8,9 @@
   idle. The cost of a (model, tier) pool is split among the tenants of that model in
   proportion to the output tokens they completed on it (prompt tokens for prefill-only
   models); a pool that served nothing is split evenly among its model's tenants. So tenant
-  costs add up to the total: nothing is left unattributed.
+  costs add up to the total: nothing is left unattributed. A tenant is billed for its own
+  billing period only (the horizon plus its own drain, :mod:`sim.metrics.billing`): GPU
+  time after it goes to the tenants still draining then.
 * Per-token tiers bill each completed request ``uncached input x price_in + cached input x
   price_cached_in + output x price_out`` (cached: the prompt tokens its first admission
   found in the prefix cache; the GPU time behind them is the provider's and costs the
@@ -33,6 +35,7 @@ from collections import defaultdict
 import numpy as np
 
 from sim.errors import InvariantError
+from sim.metrics.billing import split_by_period, tenant_periods
 from sim.records import COMPLETED
 
 HOURS_PER_MONTH = 730.0
@@ -68,6 +71,7 @@ class CostBreakdown:
         self.totals: dict[str, float] = defaultdict(float)
         self.util_by_model: dict[str, tuple[float, float]] = {}
         self.tiers: list[str] = list(TIERS)
+        self.period_by_tenant: dict[str, float] = {}  # each tenant's own billing period (s)
 
     def _out(self, d) -> dict[str, float]:
         out = {k: float(d.get(k, 0.0)) for k in _SUMS}
@@ -117,15 +121,36 @@ def check_invariants(cb: CostBreakdown, rel: float = 1e-9) -> None:
         raise InvariantError(f"tenant costs add up to {s!r}, not the total {cb.totals['cost_usd']!r}")
 
 
+def _bill(cb: CostBreakdown, tenant: str, tier: str, p, s: float) -> None:
+    """Bill ``tenant`` the share ``s`` of GPU-time components ``p``."""
+    cb._add(tenant, tier, {
+        "cost_usd": p["cost"] * s, "gpu_cost_usd": p["cost"] * s,
+        "gpu_hours": p["gpu_s"] / 3600.0 * s,
+        "busy_gpu_hours": p["busy_gpu_s"] / 3600.0 * s,
+        "idle_gpu_hours": p["idle_gpu_s"] / 3600.0 * s,
+        "down_gpu_hours": p["down_gpu_s"] / 3600.0 * s,
+        "loading_gpu_hours": p["loading_gpu_s"] / 3600.0 * s,
+        "busy_cost_usd": p["busy_cost"] * s, "idle_cost_usd": p["idle_cost"] * s,
+        "down_cost_usd": p["down_cost"] * s,
+    })
+
+
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]]) -> CostBreakdown:
     log = run.log
     cb = CostBreakdown()
     done = log.outcome == COMPLETED
+    offered = (np.ones(len(workload), bool) if run.background or not workload.background_tenants
+               else workload.user_mask())
+    periods = tenant_periods(workload, run, offered)
+    cb.period_by_tenant = {t: float(p) for t, p in zip(workload.tenants, periods.tolist())
+                           if np.isfinite(p)}
+    rows_of: dict[tuple[str, str], list] = defaultdict(list)
     # ---- GPU-time pools
     pools: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     per_token_tiers: set[tuple[str, str]] = set()
     for row in run.ledger:
         k = (row.model, row.tier)
+        rows_of[k].append(row)
         if row.billing == "per_token":
             per_token_tiers.add(k)
         p = pools[k]
@@ -162,18 +187,12 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
                                 .sum(dtype=np.int64) for ti in tids], dtype=float)
         if weights.sum() == 0:
             weights = np.ones(len(tids))
-        share = weights / weights.sum()
-        for ti, s in zip(tids, share):
-            cb._add(workload.tenants[ti], tier, {
-                "cost_usd": p["cost"] * s, "gpu_cost_usd": p["cost"] * s,
-                "gpu_hours": p["gpu_s"] / 3600.0 * s,
-                "busy_gpu_hours": p["busy_gpu_s"] / 3600.0 * s,
-                "idle_gpu_hours": p["idle_gpu_s"] / 3600.0 * s,
-                "down_gpu_hours": p["down_gpu_s"] / 3600.0 * s,
-                "loading_gpu_hours": p["loading_gpu_s"] / 3600.0 * s,
-                "busy_cost_usd": p["busy_cost"] * s, "idle_cost_usd": p["idle_cost"] * s,
-                "down_cost_usd": p["down_cost"] * s,
-            })
+        parts = split_by_period(rows_of[(model, tier)], tids, weights, periods, float(run.period_s))
+        if parts is None:  # every tenant of the pool bills to the run's end: one part
+            parts = [(p, dict(zip(tids, (weights / weights.sum()).tolist())))]
+        for comp, shares in parts:
+            for ti, s in shares.items():
+                _bill(cb, workload.tenants[ti], tier, comp, s)
     # ---- per-token billing
     for model, tier in sorted(per_token_tiers):
         pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]

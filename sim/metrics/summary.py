@@ -27,6 +27,9 @@ SUMMARY_COLUMNS = [
     # prefix cache (completed requests): prompt tokens found cached, their share of the
     # input tokens, and preemptions (paged admission)
     "cached_tokens", "cache_hit_rate", "preemptions",
+    # cost per million tokens in and out (a tenant's own unit cost; period_s of a tenant
+    # row is its own billing period: the horizon plus its own drain, sim/metrics/billing.py)
+    "cost_per_mtok_total_usd",
 ]
 
 
@@ -159,7 +162,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
                  else (workload.tenant_models.get(name) or [""])[0])
-        r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
+        r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
+                 costs.period_by_tenant.get(name, run.period_s))
         r.update(costs.tenant(name, model))
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
@@ -187,7 +191,9 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
                                               df["cost_usd"] / df["completed"] * 1e3, np.nan)
-    month = monthly_factor(run.period_s)
+    tok = df["input_tokens"] + df["output_tokens"]
+    df["cost_per_mtok_total_usd"] = np.where(tok > 0, df["cost_usd"] / tok * 1e6, np.nan)
+    month = df["period_s"].map(monthly_factor)  # each row's own billing period
     df["monthly_cost_usd"] = df["cost_usd"] * month
     df["monthly_output_tokens"] = df["output_tokens"] * month
     df["monthly_requests"] = df["requests"] * month

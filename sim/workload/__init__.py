@@ -19,6 +19,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
 from sim.workload import arrivals as arr
+from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
@@ -109,6 +110,10 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int):
     rng = stream(seed, f"arrivals/{name}")
     if kind == "closed":
         return np.full(a.concurrency * a.requests_per_client, np.nan), None
+    if kind == "servegen":  # one ServeGen client's windows (tenants_from.servegen)
+        g = a.servegen
+        return client_arrivals(resolve(str(g.path)), int(g.client_id), float(g.start_s),
+                               float(g.rate_scale), horizon, rng), None
     if kind == "trace":
         t = a.trace
         trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates))

@@ -134,6 +134,37 @@ def _renewal(family_weibull: bool, shape: float, rate: float, span: float, rng) 
     return t[t < span]
 
 
+def busiest_clients(path: str, start_s: float, horizon: float, n: int) -> list[int]:
+    """The ``n`` clients of a client-windows file with the most expected requests over
+    ``[start_s, start_s + horizon)`` (rate x overlap of each window), ties by id."""
+    cid, wstart, rate, _, _ = load_client_windows(path)
+    lo, hi = float(start_s), float(start_s) + horizon
+    sel = np.flatnonzero((wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0))
+    ids, inv = np.unique(cid[sel], return_inverse=True)
+    lo_c = np.maximum(wstart[sel], lo)
+    hi_c = np.minimum(wstart[sel] + WINDOW_S, hi)
+    load = np.bincount(inv, weights=rate[sel] * (hi_c - lo_c), minlength=ids.size)
+    order = np.lexsort((ids, -load))
+    return ids[order[: int(n)]].tolist()
+
+
+def client_arrivals(path: str, client: int, start_s: float, rate_scale: float, horizon: float,
+                    rng) -> np.ndarray:
+    """One client's arrivals over ``[0, horizon)``: its windows in ``[start_s, start_s +
+    horizon)`` in order, each a renewal process (:func:`_renewal`) at ``rate x rate_scale``."""
+    cid, wstart, rate, weib, shape = load_client_windows(path)
+    lo, hi = float(start_s), float(start_s) + horizon
+    rows = np.flatnonzero((cid == client) & (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0))
+    rows = rows[np.argsort(wstart[rows], kind="stable")]
+    parts = []
+    for r in rows.tolist():
+        a = max(wstart[r], lo)
+        b = min(wstart[r] + WINDOW_S, hi)
+        off = _renewal(bool(weib[r]), float(shape[r]), float(rate[r]) * rate_scale, b - a, rng)
+        parts.append(off + (a - lo))
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
 def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
              policy: str = "reject") -> list[BackgroundTenant]:
     sg = cfg.background.servegen
@@ -141,34 +172,14 @@ def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     if int(sg.clients) <= 0 and not want_ids:
         return []
     models = list(sg.models) or list(user_models)
-    cid, wstart, rate, weib, shape = load_client_windows(resolve(str(sg.path)))
-    lo, hi = float(sg.start_s), float(sg.start_s) + horizon
-    inside = (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
-    if want_ids:
-        chosen = want_ids
-    else:
-        # the busiest clients over the replayed span (expected requests), ties by id
-        sel = np.flatnonzero(inside)
-        ids, inv = np.unique(cid[sel], return_inverse=True)
-        lo_c = np.maximum(wstart[sel], lo)
-        hi_c = np.minimum(wstart[sel] + WINDOW_S, hi)
-        load = np.bincount(inv, weights=rate[sel] * (hi_c - lo_c), minlength=ids.size)
-        order = np.lexsort((ids, -load))
-        chosen = ids[order[: int(sg.clients)]].tolist()
+    path = resolve(str(sg.path))
+    chosen = want_ids or busiest_clients(path, float(sg.start_s), horizon, int(sg.clients))
     out = []
     for j, c in enumerate(chosen):
         name = f"bg/sg{c}"
         model = models[j % len(models)]
-        rng = stream(seed, f"arrivals/{name}")
-        rows = np.flatnonzero((cid == c) & inside)
-        rows = rows[np.argsort(wstart[rows], kind="stable")]
-        parts = []
-        for r in rows.tolist():
-            a = max(wstart[r], lo)
-            b = min(wstart[r] + WINDOW_S, hi)
-            off = _renewal(bool(weib[r]), float(shape[r]), float(rate[r]) * sg.rate_scale, b - a, rng)
-            parts.append(off + (a - lo))
-        t = np.concatenate(parts) if parts else np.empty(0)
+        t = client_arrivals(path, c, float(sg.start_s), sg.rate_scale, horizon,
+                            stream(seed, f"arrivals/{name}"))
         out.append(_tenant(name, model, t, sg, seed, catalog, policy))
     return out
 

@@ -23,10 +23,12 @@ from sim.simulation.build.budget import check_budget
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.models import check_catalog, model, perf_factory
 from sim.simulation.build.setups import check_setup
+from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
 
-__all__ = ["Built", "build", "build_catalog", "build_workload", "make_setup", "perf_factory",
+__all__ = ["Built", "build", "build_catalog", "build_workload", "expand_tenants", "make_setup",
+           "perf_factory",
            "run_setups", "setup_serves_background"]
 
 

@@ -74,6 +74,14 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
         n = float(a.concurrency) * float(a.requests_per_client)
         return n, [(k + ".concurrency", a.concurrency, a.concurrency),
                    (k + ".requests_per_client", a.requests_per_client, a.requests_per_client)]
+    if a.kind == ArrivalKind.servegen:  # the client's windows: rate x overlap, summed
+        g = a.servegen
+        cid, wstart, rate, _, _ = load_client_windows(resolve(str(g.path)))
+        lo, hi = float(g.start_s), float(g.start_s) + horizon
+        mine = cid == int(g.client_id)
+        overlap = np.clip(np.minimum(wstart[mine] + WINDOW_S, hi) - np.maximum(wstart[mine], lo), 0.0, None)
+        n = float((rate[mine] * overlap).sum()) * float(g.rate_scale)
+        return n, [(k + ".servegen.rate_scale", g.rate_scale, g.rate_scale), ("horizon_s", horizon, horizon)]
     if a.kind == ArrivalKind.trace:
         t = a.trace
         trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates))
@@ -159,6 +167,12 @@ def estimate(cfg, setups: list[str]) -> Estimate:
             sources.append((float((rate * overlap).sum()) * sg.rate_scale * bg.scale,
                             [("background.servegen.rate_scale", sg.rate_scale, sg.rate_scale),
                              ("horizon_s", horizon, horizon)]))
+    if cfg.signals.standalone:  # every user tenant once more, alone with the background
+        n_user = len(cfg.tenants)
+        bg_n = sum(n for n, _ in sources[n_user:])
+        again = sum(n for n, _ in sources[:n_user]) + n_user * bg_n
+        est.work.append(("signals.standalone", again * EVENTS_PER_REQUEST + n_user * EVENTS_PER_RUN,
+                         [("signals.standalone", n_user, n_user)]))
     est.requests = sum(n for n, _ in sources)
     for n, factors in sources:
         est.memory.append((_culprit(factors), n * per_request, factors))

@@ -82,6 +82,14 @@ def check_arrival(a, key: str) -> None:
     if a.think_s != 0:
         raise InputError("think time applies to closed-loop clients only (arrival.kind: closed)",
                          key=key + ".think_s")
+    if a.kind == ArrivalKind.servegen:
+        g = a.servegen
+        path = _existing(g.path, key + ".servegen.path", "ServeGen client windows")
+        cid, _, _, _, _ = load_client_windows(path)
+        if not (cid == int(g.client_id)).any():
+            raise InputError(f"client {g.client_id} is not in the file", key=key + ".servegen.client_id",
+                             path=path)
+        return
     if a.kind == ArrivalKind.trace:
         t = a.trace
         path = _existing(t.path, key + ".trace.path", "trace")

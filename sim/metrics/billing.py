@@ -1,0 +1,107 @@
+"""Each tenant's billing period, and a shared GPU pool's cost split over time by it.
+
+A tenant's billing period is ``[0, horizon + its own drain]``: it ends when the last of its
+own requests ends (completed, rejected or failed), never before the horizon, and at the
+run's end if one of its requests was still unfinished when the run stopped. Another
+tenant's drain (an overloaded neighbour whose queue takes an hour to empty) does not
+stretch it.
+
+The GPU time of a pool is split over the segments between successive tenant period ends:
+the cost of the pool within a segment goes to the pool's tenants whose period covers the
+segment, in proportion to the pool weights (the tokens they completed on it,
+:func:`sim.metrics.cost.attribute_cost`). Time after every tenant of the pool has ended
+(a dedicated replica kept up while another model's tenant drains) goes to the tenants still
+in their period then (the run's extra time is theirs), by the same weights where they have
+any on the pool, else evenly. A row's busy, down and loading seconds are spread over its
+up time in proportion to the overlap (the ledger keeps totals per replica, not when within
+its life they fell: an approximation that only matters when periods differ); the padding
+up to a minimum increment goes to the segment in which the row ends (the bill closes then).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.records import COMPLETED
+
+
+def tenant_periods(workload, run, offered: np.ndarray) -> np.ndarray:
+    """Per tenant index: its billing period (s), within ``[horizon, run.period_s]``; NaN for
+    a tenant with no request offered to this setup. ``offered``: the requests this setup
+    was offered (bool per request)."""
+    log = run.log
+    h = min(float(workload.horizon_s), float(run.period_s))
+    nt = len(workload.tenants)
+    end = np.full(nt, -np.inf)
+    # a request ends at its finish (completed) or when it was turned away (its arrival)
+    t = np.where(log.outcome == COMPLETED, log.finish_s, log.arrival_s)
+    ok = offered & np.isfinite(t)
+    np.maximum.at(end, workload.tenant[ok].astype(np.int64), t[ok])
+    has = np.bincount(workload.tenant[offered].astype(np.int64), minlength=nt) > 0
+    out = np.clip(np.maximum(end, h), h, float(run.period_s))
+    # unfinished when the run stopped: its period runs to the run's end
+    codes = log.reasons.names
+    if "unfinished_at_end" in codes:
+        cut = offered & (log.reason == codes.index("unfinished_at_end"))
+        out[np.unique(workload.tenant[cut]).astype(np.int64)] = float(run.period_s)
+    out[~has] = np.nan
+    return out
+
+
+def segments(rows, bounds: list[float]) -> list[dict[str, float]]:
+    """The components (:func:`sim.metrics.cost.row_components` keys) of ``rows`` within each
+    segment ``[bounds[k-1], bounds[k])`` (``bounds[0]`` = 0, the last = the run's end)."""
+    out = [dict.fromkeys(("cost", "gpu_s", "busy_gpu_s", "idle_gpu_s", "down_gpu_s",
+                          "loading_gpu_s", "busy_cost", "idle_cost", "down_cost"), 0.0)
+           for _ in bounds[1:]]
+    for row in rows:
+        up = row.up_s
+        if up <= 0:
+            continue
+        billed = max(up, row.min_increment_s)
+        busy = min(max(row.busy_s, 0.0), up)
+        down = min(max(row.down_s, 0.0), up - busy)
+        loading = min(max(row.loading_s, 0.0), up - busy - down)
+        rate = row.usd_per_gpu_hour / 3600.0
+        g = row.gpus
+        for k in range(len(out)):
+            a, b = bounds[k], bounds[k + 1]
+            last = k == len(out) - 1
+            ov = max(0.0, min(row.end_s, b if not last else np.inf) - max(row.start_s, a))
+            f = ov / up
+            pad = (billed - up) if (a <= row.end_s < b or (last and row.end_s >= a)) else 0.0
+            s = out[k]
+            seg_billed = ov + pad
+            s["gpu_s"] += seg_billed * g
+            s["cost"] += seg_billed * g * rate
+            s["busy_gpu_s"] += busy * f * g
+            s["down_gpu_s"] += down * f * g
+            s["loading_gpu_s"] += loading * f * g
+            s["idle_gpu_s"] += (seg_billed - busy * f - down * f) * g
+            s["busy_cost"] += busy * f * g * rate
+            s["down_cost"] += down * f * g * rate
+            s["idle_cost"] += (seg_billed - busy * f - down * f) * g * rate
+    return out
+
+
+def split_by_period(rows, tids: list[int], weights: np.ndarray, periods: np.ndarray,
+                    run_end: float):
+    """``[(components, {tenant index: share})]`` for one pool: one entry per time segment
+    (a single entry, the whole rows, when every tenant of the pool bills to the run's end)."""
+    if not any(np.isfinite(p) and p < run_end for p in periods[tids].tolist()):
+        return None  # nothing to split: the caller bills the whole pool as one
+    cuts = sorted({float(p) for p in periods[np.isfinite(periods)].tolist() if 0 < p < run_end})
+    bounds = [0.0] + cuts + [run_end]
+    w_all = dict(zip(tids, weights.tolist()))
+    out = []
+    for (a, b), comp in zip(zip(bounds[:-1], bounds[1:]), segments(rows, bounds)):
+        active = [ti for ti in tids if np.isfinite(periods[ti]) and periods[ti] >= b]
+        if not active:  # the pool's tenants are done: the ones still in their period pay
+            active = [int(ti) for ti in np.flatnonzero(np.nan_to_num(periods, nan=-1.0) >= b)]
+        if not active:
+            active = list(tids)
+        w = np.array([w_all.get(ti, 0.0) for ti in active], dtype=float)
+        if w.sum() <= 0:
+            w = np.ones(len(active))
+        out.append((comp, dict(zip(active, (w / w.sum()).tolist()))))
+    return out

@@ -1,0 +1,109 @@
+"""Tenants generated from data: ``tenants_from.servegen`` turns ServeGen clients into tenants.
+
+Each chosen client (``clients``: the busiest N over the replayed span, by expected requests;
+or exactly ``client_ids``) becomes a user tenant ``sg-<client id>`` with ``arrival.kind:
+servegen``: it replays its own 600 s windows, each a renewal process of the family (Gamma or
+Weibull) and shape the data fitted for that window, at the window's measured rate x
+``rate_scale`` (:func:`sim.workload.background.client_arrivals`, the same code the
+background clients use). Its model is ``models.<client id>``, else ``models.default``; its
+lengths are ``input`` / ``output``; its TTFT objective ``slo_ttft_s``. From then on it is a
+tenant like any other: summary rows, SLO, costs and signals on every setup.
+
+:func:`expand_tenants` runs once, before the config is built (``sim.app.execute``), on a
+copy of the config; the tenants it adds are written with the run's config, so re-running
+that config gives the same tenants (a tenant of the same name is replaced). The dedicated
+setup serves every model with ``dedicated.replicas`` replicas (1 when unlisted): for the
+generated tenants' models that count must be set, since no client's size is known in
+advance; a model without it is an input error naming ``dedicated.replicas.<model>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf, open_dict
+
+from sim.config import TenantConfig
+from sim.errors import InputError
+from sim.paths import resolve
+from sim.simulation.build.fields import check_fields, typed
+from sim.simulation.build.workload import check_length
+from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows
+
+KEY = "tenants_from.servegen"
+PREFIX = "sg-"
+log = logging.getLogger(__name__)
+
+
+def _wanted(cfg) -> bool:
+    sg = cfg.tenants_from.servegen
+    return int(sg.clients) > 0 or len(sg.client_ids) > 0
+
+
+def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
+    """``(name, client id, model, expected requests)`` of each client tenant, checked."""
+    check_fields(typed(cfg.tenants_from), "tenants_from")  # ranges first: they are used here
+    sg = cfg.tenants_from.servegen
+    if not sg.path:
+        raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
+    path = resolve(str(sg.path))
+    if not Path(path).is_file():
+        raise InputError("ServeGen client-windows file not found", key=KEY + ".path", path=path)
+    cid, wstart, rate, _, _ = load_client_windows(path)
+    horizon = float(cfg.horizon_s)
+    lo, hi = float(sg.start_s), float(sg.start_s) + horizon
+    known = set(np.unique(cid).tolist())
+    for c in sg.client_ids:
+        if int(c) not in known:
+            raise InputError(f"client {c} is not in the file", key=KEY + ".client_ids", path=path)
+    chosen = [int(c) for c in sg.client_ids] or busiest_clients(path, lo, horizon, int(sg.clients))
+    if not chosen:
+        raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=KEY + ".start_s")
+    if len(set(chosen)) != len(chosen):
+        raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=KEY + ".client_ids")
+    models = {str(k): str(v) for k, v in sg.models.items()}
+    for k, m in models.items():
+        if k != "default" and not k.isdigit():
+            raise InputError(f"{k!r} is neither a client id nor `default`", key=f"{KEY}.models.{k}")
+        if m not in cfg.catalog.models:
+            raise InputError(f"unknown model {m!r}", key=f"{KEY}.models.{k}")
+    check_length(sg.input, KEY + ".input", None)
+    check_length(sg.output, KEY + ".output", None)
+    out = []
+    overlap = np.clip(np.minimum(wstart + WINDOW_S, hi) - np.maximum(wstart, lo), 0.0, None)
+    for c in chosen:
+        m = models.get(str(c), models.get("default"))
+        if m is None:
+            raise InputError(f"client {c} has no model and there is no `default`", key=KEY + ".models")
+        n = float((rate * overlap)[cid == c].sum()) * float(sg.rate_scale)
+        out.append((f"{PREFIX}{c}", c, m, n))
+    setups = list(cfg.setups)
+    if "dedicated" in setups or setups == ["all"]:
+        for m in sorted({m for _, _, m, _ in out}):
+            if m not in cfg.dedicated.replicas:
+                raise InputError(f"the ServeGen tenants ({KEY}) call {m}: set its reserved "
+                                 "replicas for the dedicated setup", key=f"dedicated.replicas.{m}")
+    return out
+
+
+def expand_tenants(cfg):
+    """``cfg`` with its generated tenants added (a copy), or ``cfg`` itself when it asks for
+    none. Logs one line listing them."""
+    if not _wanted(cfg):
+        return cfg
+    made = servegen_tenants(cfg)
+    sg = cfg.tenants_from.servegen
+    out = cfg.copy()
+    with open_dict(out):
+        for name, c, m, _ in made:
+            out.tenants[name] = OmegaConf.merge(OmegaConf.structured(TenantConfig), {
+                "model": m, "slo_ttft_s": sg.slo_ttft_s, "input": sg.input, "output": sg.output,
+                "arrival": {"kind": "servegen", "servegen": {
+                    "path": str(sg.path), "client_id": c, "start_s": sg.start_s,
+                    "rate_scale": sg.rate_scale}}})
+    horizon = float(cfg.horizon_s)
+    log.info("%s: %d tenants: %s", KEY, len(made), ", ".join(
+        f"{name} ({m}, {n / horizon:.3g} req/s)" for name, _, m, n in made))
+    return out

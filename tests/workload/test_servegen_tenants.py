@@ -1,0 +1,125 @@
+"""ServeGen clients as tenants (``tenants_from.servegen``): arrivals per window, lengths,
+rows on every setup, input errors. Expected values are read from the data files here with
+pandas, independently of the simulator's readers."""
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.errors import InputError
+from sim.paths import default_traces_dir
+from sim.simulation.build import build_workload, expand_tenants
+
+SG = Path(default_traces_dir()) / "servegen"
+WINDOWS = SG / "m-large_client_windows.csv.gz"
+HORIZON = 3600.0
+# three clients busy in each of the first six windows at 0.5-4 req/s: 64 (Gamma fits only),
+# 21 and 51 (Gamma and Weibull windows)
+CLIENTS = [21, 51, 64]
+BASE = [f"horizon_s={HORIZON:g}", f"tenants_from.servegen.path={WINDOWS}",
+        f"tenants_from.servegen.client_ids=[{','.join(map(str, CLIENTS))}]",
+        "tenants_from.servegen.input.kind=empirical",
+        f"tenants_from.servegen.input.path={SG / 'm-large_input_tokens_pmf.csv'}",
+        "tenants_from.servegen.input.max=null",
+        "tenants_from.servegen.output.kind=empirical",
+        f"tenants_from.servegen.output.path={SG / 'm-large_output_tokens_pmf.csv'}",
+        "tenants_from.servegen.output.max=null",
+        "dedicated.replicas.llama31-8b=1"]
+
+
+def _cv2(family: str, shape: float) -> float:
+    """Squared coefficient of variation of the fitted inter-arrival distribution."""
+    if family == "Gamma":
+        return 1.0 / shape
+    g1, g2 = math.gamma(1 + 1 / shape), math.gamma(1 + 2 / shape)
+    return g2 / g1 ** 2 - 1.0
+
+
+@pytest.fixture(scope="module")
+def workload():
+    return build_workload(expand_tenants(sim.compose(BASE)))
+
+
+def test_each_client_is_a_tenant_with_its_own_windows(workload):
+    wl = workload
+    assert [t for t in wl.tenants if t.startswith("sg-")] == [f"sg-{c}" for c in sorted(CLIENTS, key=str)]
+    data = pd.read_csv(WINDOWS)
+    checked = 0
+    for c in CLIENTS:
+        mine = wl.arrival_s[wl.tenant == wl.tenants.index(f"sg-{c}")]
+        rows = data[(data.client_id == c) & (data.window_start_s < HORIZON)]
+        assert len(rows) == 6 and set(rows.family) <= {"Gamma", "Weibull"}
+        for r in rows.itertuples():
+            n = np.count_nonzero((mine >= r.window_start_s) & (mine < r.window_start_s + 600))
+            expect = r.rate_rps * 600
+            # a renewal process counts lambda T events in a window of T with variance about
+            # lambda T CV^2 (CV of the fitted family at its shape); at this fixed seed a
+            # count more than 5 standard deviations off (+2 for the window's edge gaps) is
+            # not chance (normal tail 6e-7 per window, 18 windows)
+            sd = math.sqrt(expect * _cv2(r.family, r.shape))
+            assert abs(n - expect) <= 5 * sd + 2, (c, r.window_start_s, n, expect, sd)
+            checked += 1
+    assert checked == 18
+    # nothing outside the windows: the three clients' requests are exactly the windows' ones
+    assert np.all(wl.arrival_s[np.isin(wl.tenant, [wl.tenants.index(f"sg-{c}") for c in CLIENTS])]
+                  < HORIZON)
+
+
+def test_lengths_follow_the_pmfs(workload):
+    wl = workload
+    sel = np.isin(wl.tenant, [wl.tenants.index(f"sg-{c}") for c in CLIENTS])
+    n = int(sel.sum())
+    assert n > 10_000
+    for col, f, floor in (("input_tokens", "input", 1), ("output_tokens", "output", 1)):
+        pmf = pd.read_csv(SG / f"m-large_{f}_tokens_pmf.csv")
+        v = np.maximum(pmf.iloc[:, 0].to_numpy(float), floor)  # a zero-token output is raised to 1
+        p = pmf["probability"].to_numpy(float)
+        p = p / p.sum()
+        mean = float((v * p).sum())
+        sd = math.sqrt(float(((v - mean) ** 2 * p).sum()))
+        got = float(getattr(wl, col)[sel].mean())
+        # the sample mean of n i.i.d. draws has standard error sd / sqrt(n); 5 of them
+        assert abs(got - mean) <= 5 * sd / math.sqrt(n), (col, got, mean, sd / math.sqrt(n))
+
+
+def test_client_tenants_have_rows_on_dedicated_and_serverless(tmp_path, caplog):
+    over = [o.replace(f"horizon_s={HORIZON:g}", "horizon_s=300") for o in BASE]
+    over = [o for o in over if "client_ids" not in o] + [
+        "tenants_from.servegen.client_ids=[64,100]", "setups=[serverless,dedicated]",
+        "output.plots=false", "output.report=false"]
+    with caplog.at_level(logging.INFO):
+        res = sim.run(over, output_dir=tmp_path)
+    assert "tenants_from.servegen: 2 tenants: sg-64 (llama31-8b" in caplog.text
+    s = pd.read_csv(tmp_path / "summary.csv")
+    for setup in ("serverless", "dedicated"):
+        rows = s[s.setup == setup].set_index("tenant")
+        for t in ("sg-64", "sg-100"):
+            r = rows.loc[t]
+            assert r.requests > 100 and r.completed > 0 and r.cost_usd > 0
+            assert r.slo_ttft_s == 2.0 and r.model == "llama31-8b"
+    sig = res.tables["signals"].set_index("tenant")
+    assert {"sg-64", "sg-100", "chat"} <= set(sig.index)
+    # the written config holds the generated tenants: re-running it gives the same ones
+    assert "sg-64" in (tmp_path / "config.yaml").read_text()
+
+
+def test_dedicated_needs_replicas_for_the_mapped_models():
+    over = [o for o in BASE if not o.startswith("dedicated.replicas")] + ["setups=[dedicated]"]
+    with pytest.raises(InputError, match="dedicated.replicas.llama31-8b"):
+        expand_tenants(sim.compose(over))
+
+
+@pytest.mark.parametrize("override, key", [
+    ("tenants_from.servegen.client_ids=[999999]", "tenants_from.servegen.client_ids"),
+    ("tenants_from.servegen.models.default=GPT-9", "tenants_from.servegen.models.default"),
+    ("+tenants_from.servegen.models.foo=llama31-8b", "tenants_from.servegen.models.foo"),
+    ("tenants_from.servegen.path=null", "tenants_from.servegen.path"),
+])
+def test_bad_input_names_the_key(override, key):
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        expand_tenants(sim.compose(BASE + [override]))
