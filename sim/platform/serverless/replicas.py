@@ -93,9 +93,10 @@ class ReplicaLifecycle:
         a = self.sc.autoscaler
         served = np.isin(wl.model, list(self.models))
         if on_pool is not None:
-            pairs = {(int(t), int(m)) for t, m in zip(wl.tenant[served], wl.model[served])}
-            keep = {p for p in pairs if on_pool(*p)}
-            served &= np.array([(int(t), int(m)) in keep for t, m in zip(wl.tenant, wl.model)])
+            code = wl.tenant.astype(np.int64) * len(wl.models) + wl.model
+            pairs = np.unique(code[served])
+            keep = [c for c in pairs.tolist() if on_pool(c // len(wl.models), c % len(wl.models))]
+            served &= np.isin(code, keep)
         for mi, ms in self.models.items():
             mask = served & (wl.model == mi)
             n = warm_replicas(wl.arrival_s[mask], wl.input_tokens[mask], wl.output_tokens[mask],
