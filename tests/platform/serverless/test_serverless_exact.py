@@ -125,6 +125,20 @@ def test_node_links_two_loads_on_two_nodes_run_at_full_rate_on_one_node_halve():
     assert list(h.platform.cold_starts().weights_s) == pytest.approx([W8B / (3.0 * GB)] * 2, rel=1e-12)
 
 
+def test_node_link_staggered_loads_exact_times():
+    """One two-GPU node (link 8 GB/s, each load at most 6): the 8B's weights start at 1 s
+    (after the container), the twin's at 1.5 s. [1, 1.5): 8B alone at 6 -> 3 GB moved;
+    then both at 4 (the link halves): the 8B's last 5.5 GB take 1.375 s, done at 2.875;
+    the twin moved 5.5 GB by then, its last 3 GB alone at 6 take 0.5 s, done at 3.375."""
+    cfg = compose(["serverless.pool.H100.nodes=1", "serverless.pool.H100.gpus_per_node=2"],
+                  edit=twin_model)
+    h = Harness(cfg, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.5, "Twin-8B", 100, 2)], until=200)
+    cs = h.platform.cold_starts().set_index("model")
+    assert 1.0 + cs.loc["llama31-8b", "weights_s"] == pytest.approx(2.875, rel=1e-9)
+    assert 1.5 + cs.loc["Twin-8B", "weights_s"] == pytest.approx(3.375, rel=1e-9)
+
+
 def test_local_tiers_are_not_shared_and_preloaded_nvme_is_used():
     cfg = compose(["cold_start.preloaded_tier=local_nvme"], edit=twin_model)
     h = Harness(cfg, ["llama31-8b", "Twin-8B"])
