@@ -136,6 +136,15 @@ class SignalsConfig:
 
 
 @dataclass
+class MetricsConfig:
+    """What the summary measures (sim/metrics/windows.py)."""
+
+    # requests arriving before this are left out of the measured rows' percentiles and SLO
+    # attainment and summarised in their own rows (window = warmup); 0: one window, all
+    warmup_s: float = nonneg(0.0)
+
+
+@dataclass
 class LimitsConfig:
     """Budgets a run is checked against before any work (sim/simulation/build/budget.py)."""
 
@@ -170,6 +179,7 @@ class Config:
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)

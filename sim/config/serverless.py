@@ -54,10 +54,9 @@ class ColdStartConfig:
     })
     # --- where weights are and how loads share bandwidth (used by the serverless pool)
     remote_tier: str = "object_storage"  # the tier of a load no node cache can serve
-    # total bandwidth of the remote tier shared by all concurrent loads (processor sharing);
-    # null: the remote tier's per-load figure (assumption: the published per-load rate is
-    # what the platform's storage gives in total)
-    remote_shared_gbps: Optional[float] = positive(None)
+    # total throughput of the remote backend, shared max-min fairly by every concurrent load
+    # (with each node's serverless.pool.<gpu>.storage_link_gbps and the tier's per-load rate)
+    remote_backend_gbps: Optional[float] = positive(100.0, inf_ok=True, meaning="inf: the backend never binds")
     preloaded_tier: PreloadTier = PreloadTier.remote  # weights on every node at t=0: remote | local_nvme | host_dram
     image_cached_at_start: bool = True  # nodes on hand at t=0 hold the serving image
     snapshots: bool = False  # a replica that ran on a node leaves a GPU snapshot in host memory
@@ -68,7 +67,11 @@ class ColdStartConfig:
         "node_provision_s": "assumption: a cloud GPU VM boot; no published figure in CALIBRATION.md",
         "image_pull_s": "assumption: pulling a ~10 GB serving image at ~0.5 GB/s",
         "remote_tier": "object storage with an optimized loader, 5-7 GB/s (Anyscale 2023-10, CAL §4)",
-        "remote_shared_gbps": "assumption: the remote tier's per-load figure is the platform total",
+        "remote_backend_gbps": ("assumption: S3 scales with request prefixes (3,500 PUT / 5,500 GET "
+                                "per second per prefix, S3 performance guidelines) and states no "
+                                "bucket bandwidth; 100 GB/s is a finite ceiling of the order of a "
+                                "large FSx for Lustre file system (~94 GiB/s into one P5en, AWS "
+                                "GPUDirect Storage blog)"),
         "preloaded_tier": "assumption: a cold pool, nothing cached at t=0",
         "image_cached_at_start": "assumption: platforms pre-pull their serving image on nodes they own",
     })
@@ -98,10 +101,17 @@ class NodePoolConfig:
     max_nodes: Optional[int] = count(None, lo=0)  # > nodes: more can be provisioned (node_provision_s each)
     dram_cache_gb: float = nonneg(1000.0)
     nvme_cache_gb: float = nonneg(15000.0)
+    # the node's link to remote storage, shared by the loads on that node
+    storage_link_gbps: Optional[float] = positive(8.0, inf_ok=True, meaning="inf: the node link never binds")
     sources: Dict[str, str] = field(default_factory=lambda: {
         "nodes": "assumption: a small pool of two 8-GPU nodes",
         "dram_cache_gb": "assumption: half of an 8-GPU H100 node's 2 TB host memory as page cache",
         "nvme_cache_gb": "assumption: half of an 8-GPU H100 node's 30 TB local NVMe as model cache",
+        "storage_link_gbps": ("8 GB/s: the highest S3 download throughput measured from one EC2 "
+                              "instance, c5n.18xlarge 8,003 MB/s, p3dn.24xlarge (8 V100, 100 Gbps) "
+                              "6,269 MB/s (dvassallo/s3-benchmark, 2019); a p5.48xlarge's 3,200 "
+                              "Gbps is EFA between GPUs, and its S3 rate is not published: "
+                              "assumption that it is of the same order"),
     })
 
 
@@ -158,6 +168,11 @@ class InterferenceConfig:
     per_neighbour: float = rule(0.0, ge=0, le=10)
 
 
+class PoolStart(StrEnum):
+    cold = "cold"  # the pool starts empty: the first request of each model waits a cold start
+    warm = "warm"  # each model starts with the replicas its first stable window needs (sizing.py)
+
+
 class ServerlessRouter(StrEnum):
     central = "central"  # one queue per model: the replica that can take the head first
     cache_aware = "cache_aware"  # among those with room, the longest cached prefix
@@ -166,6 +181,7 @@ class ServerlessRouter(StrEnum):
 @dataclass
 class ServerlessConfig:
     pool: Dict[str, NodePoolConfig] = field(default_factory=lambda: {"H100": NodePoolConfig()})
+    start: PoolStart = PoolStart.cold  # warm: replicas loaded at t=0 for the first stable window
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     keepalive: KeepAliveConfig = field(default_factory=KeepAliveConfig)
     eviction: EvictionKind = EvictionKind.lru

@@ -82,7 +82,26 @@ def requests_frame(workload, run) -> pd.DataFrame:
     return df
 
 
-def _row(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
+def request_columns(workload, log) -> dict:
+    """Per-request arrays a summary row is computed from."""
+    return {
+        "outcome": log.outcome,
+        "ttft": log.first_s - log.arrival_s,
+        "tpot": np.where(workload.output_tokens > 1,
+                         (log.finish_s - log.first_s) / np.maximum(workload.output_tokens - 1, 1),
+                         np.nan),
+        "e2e": log.finish_s - log.arrival_s,
+        "cold": log.cold_wait_s,
+        "out": workload.output_tokens.astype(np.int64),
+        "in": workload.input_tokens.astype(np.int64),
+        "attempts": log.attempts,
+        "spilled": log.spilled,
+        "cached": log.cached,
+        "preempts": log.preempts,
+    }
+
+
+def row_stats(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     outcome = df_cols["outcome"][sel]
     done = outcome == COMPLETED
     ttft = df_cols["ttft"][sel][done]
@@ -139,21 +158,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it."""
     log = run.log
-    cols = {
-        "outcome": log.outcome,
-        "ttft": log.first_s - log.arrival_s,
-        "tpot": np.where(workload.output_tokens > 1,
-                         (log.finish_s - log.first_s) / np.maximum(workload.output_tokens - 1, 1),
-                         np.nan),
-        "e2e": log.finish_s - log.arrival_s,
-        "cold": log.cold_wait_s,
-        "out": workload.output_tokens.astype(np.int64),
-        "in": workload.input_tokens.astype(np.int64),
-        "attempts": log.attempts,
-        "spilled": log.spilled,
-        "cached": log.cached,
-        "preempts": log.preempts,
-    }
+    cols = request_columns(workload, log)
     if costs is None:
         costs = attribute_cost(workload, run, prices)
     rows = []
@@ -162,8 +167,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
                  else (workload.tenant_models.get(name) or [""])[0])
-        r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
-                 costs.period_by_tenant.get(name, run.period_s))
+        r = row_stats(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
+                      costs.period_by_tenant.get(name, run.period_s))
         r.update(costs.tenant(name, model))
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
@@ -176,7 +181,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         groups.append((BACKGROUND, ~user, range(n_user, len(workload.tenants))))
     for label, sel, tids in groups:
         clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-        r = _row(run.setup, label, "", sel, cols, None, run.period_s)
+        r = row_stats(run.setup, label, "", sel, cols, None, run.period_s)
         r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's

@@ -58,6 +58,7 @@ class RunContext:
     n_user_tenants: int | None = None  # tenants after these are background (None: none are)
     # the models each tenant calls (a pipeline tenant: its stages'), by tenant name
     tenant_models: dict[str, list[str]] = field(default_factory=dict)
+    workload: object = None  # the generated Workload (a warm pool sizes itself from it)
 
     # ending a request: write its outcome once, then tell the run (closed loops, pipelines)
     def complete(self, req: Request, tier_code: int, now: float) -> None:

@@ -104,14 +104,15 @@ class HybridSetup:
         self.models = list(models)
         ded_idx = {i: m for i, m in enumerate(models) if m in ded}
         sl_idx = {i: m for i, m in enumerate(models) if m in sl}
+        self._tier: dict[tuple[int, int], str] = {}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
         self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
-                                              reject=self._sl_reject, cold=self._sl_cold)
+                                              reject=self._sl_reject, cold=self._sl_cold,
+                                              on_pool=lambda t, m: self._tier_for(t, m) == SERVERLESS)
                            if sl_idx else None)
         self.tier_code = ctx.log.tiers.code(SERVERLESS)
-        self._tier: dict[tuple[int, int], str] = {}
         # ---------------------------------------------------------------- shadows
         self.shadows: list[list] = []  # [orig id, tenant, arrival, first, done, outcome, cold wait]
         self.spill_count = 0
@@ -127,17 +128,20 @@ class HybridSetup:
 
     # ------------------------------------------------------------------------ placement
     def tier_of(self, req: Request) -> str:
-        key = (req.tenant, req.model)
+        return self._tier_for(req.tenant, req.model)
+
+    def _tier_for(self, tenant: int, model: int) -> str:
+        key = (tenant, model)
         tier = self._tier.get(key)
         if tier is None:
             tenants = self.ctx.tenant_names
-            name = tenants[req.tenant] if req.tenant < len(tenants) else None
+            name = tenants[tenant] if tenant < len(tenants) else None
             if name is not None and name not in self.user_tenants:
                 tier = SERVERLESS  # background tenants live on the shared pool
             elif name in self.placement:
                 tier = self.placement[name]
             else:
-                tier = self.placement.get(self.models[req.model], self.default_tier)
+                tier = self.placement.get(self.models[model], self.default_tier)
             self._tier[key] = tier
         return tier
 

@@ -1,7 +1,7 @@
 """From finished runs to the frames every job reports: summary, requests, setup tables.
 
 :func:`frames` bills each run, summarises it per (setup, tenant), checks the accounting
-invariants of the result and builds the per-request frame; :func:`run_frames` is the whole
+invariants of the result, splits it by ``metrics.warmup_s`` (sim/metrics/windows.py) and builds the per-request frame; :func:`run_frames` is the whole
 path from a composed config.
 """
 
@@ -14,6 +14,7 @@ from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.shadow import shadow_table
 from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.windows import apply_window
 from sim.simulation.simulate import simulate_setups
 
 
@@ -32,7 +33,8 @@ def frames(cfg, workload, runs, catalog):
         costs = attribute_cost(workload, r, prices)
         part = summarize(workload, r, prices, costs)
         check_outputs(workload, r, costs, part)
-        parts.append(part)
+        start = str(cfg.serverless.start) if "warm_start" in r.extra else "none"
+        parts.append(apply_window(workload, r, part, float(cfg.metrics.warmup_s), start))
     summary = pd.concat(parts, ignore_index=True)
     want_requests = bool(cfg.output.parquet)
     parts = [requests_frame(workload, r) for r in runs] if want_requests else []

@@ -110,7 +110,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     ctx = RunContext(env=env, log=log, engine=str(cfg.engine), perf_for=built.perf_for,
                      deployment_for=built.deployment_for,
                      tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants,
-                     tenant_models=workload.tenant_models)
+                     tenant_models=workload.tenant_models, workload=workload)
     setup = make_setup(setup_name, ctx, built, models)
     if workload.over_context is not None:  # requests beyond their model's context: rejected
         setup = ContextGate(setup, workload.over_context, ctx)

@@ -81,7 +81,7 @@ def _numeric(s: pd.Series) -> pd.Series:
 def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     """What the completed tokens of each row would cost at the catalog's per-token list prices,
     per million output tokens: a reference price, not a simulated setup. ``__all__`` rows
-    add up their setup's tenant rows."""
+    add up their setup's tenant rows of the same window (``metrics.warmup_s``)."""
     models = (catalog or {}).get("models", {})
 
     def usd(model, n_in, n_out):
@@ -94,18 +94,21 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     out = pd.Series(float("nan"), index=summary.index)
     if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
         return out
-    tenant_rows = summary["tenant"] != "__all__"
+    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py)
+    is_all = summary["tenant"].astype(str).str.split("@").str[0] == "__all__"
+    window = summary["window"] if "window" in summary.columns else pd.Series("all", index=summary.index)
+    tenant_rows = ~is_all
     cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
                                                        summary["output_tokens"])],
                      index=summary.index)
     per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
     out[tenant_rows] = per_out[tenant_rows]
-    for setup in summary.loc[~tenant_rows, "setup"].unique():
-        rows = tenant_rows & (summary["setup"] == setup)
+    for setup, win in summary.loc[is_all, ["setup"]].assign(w=window[is_all]).drop_duplicates().itertuples(index=False):
+        same = (summary["setup"] == setup) & (window == win)
+        rows = tenant_rows & same
         tokens = summary.loc[rows, "output_tokens"].sum()
         total = cost[rows].sum(min_count=1)
-        out[(~tenant_rows) & (summary["setup"] == setup)] = (
-            total / tokens * 1e6 if tokens > 0 else float("nan"))
+        out[is_all & same] = total / tokens * 1e6 if tokens > 0 else float("nan")
     return out
 
 

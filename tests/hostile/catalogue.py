@@ -217,7 +217,7 @@ CASES = [
       "cold_start.tiers.object_storage.optimized_gbps", "nonfinite"),
     E("cold_tier_bandwidth_inf", [*SL, "cold_start.tiers.object_storage.optimized_gbps=inf"],
       "cold_start.tiers.object_storage.optimized_gbps", "nonfinite"),
-    E("cold_remote_shared_nan", [*SL, "cold_start.remote_shared_gbps=nan"], "cold_start.remote_shared_gbps", "nonfinite"),
+    E("cold_remote_backend_nan", [*SL, "cold_start.remote_backend_gbps=nan"], "cold_start.remote_backend_gbps", "nonfinite"),
     E("cold_snapshot_speedup_inf", [*SL, "cold_start.snapshots=true", "cold_start.snapshot_speedup=inf"],
       "cold_start.snapshot_speedup", "nonfinite"),
     E("cold_engine_init_by_model_nan", [*SL, "cold_start.engine_init_s_by_model.llama31-8b=nan"],

@@ -104,6 +104,7 @@ def _fake_sweep(root: Path, experiment: str, points: list[list[str]]):
     for i, point in enumerate(points):
         d = root / str(i)
         sim.run([f"experiment={experiment}", "horizon_s=20", "drain_s=60", "output.plots=false",
+                 "metrics.warmup_s=5",
                  *point], output_dir=d)
         (d / ".hydra").mkdir()
         (d / ".hydra" / "overrides.yaml").write_text(

@@ -152,6 +152,18 @@ def test_list_price_reference_is_price_times_tokens():
     assert ref.tolist() == pytest.approx([1.0, 4.0, 3.0])
 
 
+def test_list_price_reference_keeps_warmup_rows_apart():
+    # metrics.warmup_s: the __all__ row of each window adds up its own window's tenant rows
+    s = pd.DataFrame({"setup": ["d"] * 4, "tenant": ["a", "__all__", "a@warmup", "__all__@warmup"],
+                      "window": ["measured", "measured", "warmup", "warmup"],
+                      "model": ["m1", "", "m1", ""], "input_tokens": [1_000_000, 0, 0, 0],
+                      "output_tokens": [500_000, 500_000, 1_000_000, 1_000_000]})
+    catalog = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
+    ref = list_price_per_mtok_out(s, catalog)
+    # measured: (0.2 + 0.3) / 0.5 = 1.0; warm-up: 0.6 / 1 = 0.6 (not mixed into each other)
+    assert ref.tolist() == pytest.approx([1.0, 1.0, 0.6, 0.6])
+
+
 def test_crossings_interpolate_linearly():
     assert crossings([0, 10], [10, 0], [0, 10]) == [5.0]
     assert crossings([0, 1, 2, 3], [4, 3, 2, 1], [0, 1, 2, 3]) == [2.0]  # touch at a sample

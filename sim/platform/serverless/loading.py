@@ -1,9 +1,9 @@
 """Bringing a replica up: the cold-start stages as a SimPy process, and the remote link.
 
 Every load waits for its node (if it is being provisioned), starts its container, loads
-the weights (from a node cache at that tier's bandwidth, or from the remote tier over the
-link shared by every concurrent remote load: processor sharing, re-planned whenever a load
-starts or ends) and initialises the engine. Each finished load is a row of the
+the weights (from a node cache at that tier's bandwidth, or from the remote tier: each
+load at most the loader's rate, sharing its node's link and the backend's total max-min
+fairly with every concurrent remote load, re-planned whenever a load starts or ends) and initialises the engine. Each finished load is a row of the
 ``cold_starts`` table.
 """
 
@@ -14,14 +14,14 @@ from typing import Callable
 import pandas as pd
 from simpy.events import Timeout
 
-from sim.platform.storage import SharedBandwidth
+from sim.platform.storage import FairShareBandwidth
 
 LOAD_COLUMNS = ["replica", "model", "node", "tier", "prewarm", "start_s", "provision_s",
                 "container_s", "weights_s", "init_s", "total_s", "warm_s"]
 
 
 class Loader:
-    def __init__(self, env, remote_tier: str, link: SharedBandwidth):
+    def __init__(self, env, remote_tier: str, link: FairShareBandwidth):
         self.env = env
         self.remote_tier = remote_tier
         self.link = link
@@ -45,7 +45,7 @@ class Loader:
         t2 = env.now
         if tier == self.remote_tier:
             ev = env.event()
-            self.link.start(slot.id, ms.weight_bytes, t2)
+            self.link.start(slot.id, node.id, ms.weight_bytes, t2)
             self.link_events[slot.id] = ev
             self._replan()
             yield ev
@@ -71,10 +71,8 @@ class Loader:
         if gen != self.link_gen:
             return
         self.link.advance(self.env.now)
-        # done: less than a nanosecond of transfer left at the current share (float slack)
-        tol = self.link.rate * 1e-9
-        for k in [k for k, v in self.link.left.items() if v <= tol]:
-            del self.link.left[k]
+        # done: less than a nanosecond of transfer left at the current rate (float slack)
+        for k in self.link.finished(tol_s=1e-9):
             self.link_events.pop(k).succeed()
         self._replan()
 

@@ -22,6 +22,7 @@ class NodeClass:
     max_nodes: int
     dram_cache_gb: float
     nvme_cache_gb: float
+    storage_link_gbps: float | None = None  # the node's link to remote storage; None: unlimited
 
 
 class NodePool:
@@ -39,7 +40,8 @@ class NodePool:
         """The pool of ``serverless.pool`` with its nodes on hand at t=0."""
         classes = {g: NodeClass(int(pc.gpus_per_node),
                                 int(pc.max_nodes) if pc.max_nodes is not None else int(pc.nodes),
-                                float(pc.dram_cache_gb), float(pc.nvme_cache_gb))
+                                float(pc.dram_cache_gb), float(pc.nvme_cache_gb),
+                                None if pc.storage_link_gbps is None else float(pc.storage_link_gbps))
                    for g, pc in sc.pool.items()}
         pool = cls(classes, eviction, bool(cs.snapshots), float(cs.node_provision_s))
         for g, pc in sc.pool.items():
@@ -55,6 +57,11 @@ class NodePool:
         self.nodes.append(node)
         self.by_class[gpu].append(node)
         return node
+
+    def link_bps(self, node_id: int) -> float | None:
+        """Bytes/s of node ``node_id``'s link to remote storage (None: unlimited)."""
+        gbps = self.classes[self.nodes[node_id].gpu].storage_link_gbps
+        return None if gbps is None else gbps * 1e9
 
     def preload(self, gpu: str, model: int, size: float, tier: str) -> None:
         for node in self.by_class[gpu]:

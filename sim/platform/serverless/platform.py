@@ -20,8 +20,8 @@ other models, provisioning a node if the pool may grow, else waiting in a FIFO o
 scale-ups), then the cold-start stages (node provisioning, container start, weight load
 from the fastest tier holding the weights, engine initialisation), then warm; it ends when
 its keep-alive runs out, when the autoscaler removes it as excess, or when it is evicted.
-Loads from remote storage share its bandwidth (processor sharing, re-planned whenever a load
-starts or ends).
+Loads from remote storage share their node's link and the backend's total max-min fairly
+(re-planned whenever a load starts or ends).
 
 Every replica is one ledger row: billed per token (the row is the provider's GPU time,
 ``billing="per_token"``) or per GPU-second from container start to stop, loading and idle
@@ -47,7 +47,7 @@ from sim.platform.serverless.nodes import NodePool
 from sim.platform.serverless.ratelimit import TenantLimiter
 from sim.platform.serverless.replicas import ReplicaLifecycle
 from sim.platform.serverless.state import LOADING, WARM, ModelState, Slot
-from sim.platform.storage import SharedBandwidth
+from sim.platform.storage import FairShareBandwidth
 from sim.records import EventLog
 
 # platform decisions: the stats counter and the event kind each one is logged as
@@ -69,9 +69,12 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
                  finish: Callable | None = None, reject: Callable | None = None,
-                 cold: Callable | None = None):
+                 cold: Callable | None = None,
+                 on_pool: Callable[[int, int], bool] | None = None):
         """``cfg``: the typed, checked config (the build layer checks every rule this
-        relies on: pool classes, prices for the billing mode, rate limits, tiers)."""
+        relies on: pool classes, prices for the billing mode, rate limits, tiers).
+        ``on_pool(tenant, model)``: whether that tenant's requests for that model come to this
+        pool (an embedding setup's placement; default all), for ``serverless.start: warm``."""
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -92,11 +95,13 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.tier_gbps = {t: tier_bandwidth_gbps(cfg, t) for t in cs.tiers}
         self.remote_tier = str(cs.remote_tier)
         remote_bw = self.tier_gbps[self.remote_tier]
-        shared = cs.remote_shared_gbps if cs.remote_shared_gbps is not None else remote_bw
-        self.loader = Loader(self.env, self.remote_tier, SharedBandwidth(float(shared) * 1e9, remote_bw * 1e9))
-        preload = str(cs.preloaded_tier)
+        backend = cs.remote_backend_gbps
         # ---------------------------------------------------------------- the pool
         self.pool = NodePool.from_config(sc, cs, EVICTIONS[str(sc.eviction)]())
+        link = FairShareBandwidth(None if backend is None else float(backend) * 1e9, remote_bw * 1e9,
+                                  self.pool.link_bps)
+        self.loader = Loader(self.env, self.remote_tier, link)
+        preload = str(cs.preloaded_tier)
         self.keepalive = make_keepalive(sc.keepalive)
         # ---------------------------------------------------------------- models
         self.models: dict[int, ModelState] = {}
@@ -135,6 +140,9 @@ class ServerlessPlatform(ReplicaLifecycle):
                 if not self._place(ms, 0.0, warm_now=True):
                     raise InvariantError(f"the minimum replicas of {ms.name} did not fit "
                                          "(the build layer checks they do)")
+        self.warm_start: dict[str, int] = {}  # model -> replicas placed warm at t=0 (start: warm)
+        if str(sc.start) == "warm" and ctx.workload is not None:
+            self._start_warm(ctx.workload, on_pool)
 
     # ================================================================== small helpers
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
@@ -363,7 +371,8 @@ class ServerlessPlatform(ReplicaLifecycle):
             ka[ms.name] = (pre, keep)
         return {
             "cold_starts": self.cold_starts(),
-            "keepalive_windows": ka,  # each model's (pre-warm, keep-alive) at the end
+            "keepalive_windows": ka,
+            "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0  # each model's (pre-warm, keep-alive) at the end
             "events": self.events,
             "stats": dict(self.stats, replicas=len(self.slots), nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,

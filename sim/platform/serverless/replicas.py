@@ -10,16 +10,19 @@ Keep-alive: an idle replica stops when its keep-alive runs out (``fixed``: ``idl
 ``hybrid``: the histogram policy's window, which may instead unload at once and load again
 just before the next request is expected). Placement takes ``tp`` GPUs of one node
 (:class:`~sim.platform.serverless.nodes.NodePool`), evicting idle replicas of other models
-or provisioning a node when allowed; a replica placed at t=0 for ``min_replicas`` is warm
-at once ("resident").
+or provisioning a node when allowed; a replica placed at t=0 for ``min_replicas`` or a warm start
+(``serverless.start: warm``, sized by sizing.py) is warm at once ("resident").
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from sim.engine import ENGINES
 from sim.errors import InvariantError
 from sim.platform.coldstart import stages
 from sim.platform.serverless.interference import InterferedPerf
+from sim.platform.serverless.sizing import warm_replicas
 from sim.platform.serverless.state import LOADING, STOPPED, WARM, ModelState, Node, Slot
 from sim.records import UsageRow
 
@@ -80,6 +83,28 @@ class ReplicaLifecycle:
             return
         self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.id)
         self._stop(slot, self.env.now)
+
+    # ================================================================== warm start
+    def _start_warm(self, wl, on_pool) -> None:
+        """``serverless.start: warm``: each model gets the replicas its first stable window
+        needs (sizing.py), warm and billed from t=0, then lives by the autoscaler and the
+        keep-alive like any replica; the pool's room at t=0 bounds them (models in index
+        order)."""
+        a = self.sc.autoscaler
+        served = np.isin(wl.model, list(self.models))
+        if on_pool is not None:
+            code = wl.tenant.astype(np.int64) * len(wl.models) + wl.model
+            pairs = np.unique(code[served])
+            keep = [c for c in pairs.tolist() if on_pool(c // len(wl.models), c % len(wl.models))]
+            served &= np.isin(code, keep)
+        for mi, ms in self.models.items():
+            mask = served & (wl.model == mi)
+            n = warm_replicas(wl.arrival_s[mask], wl.input_tokens[mask], wl.output_tokens[mask],
+                              ms.perf, float(a.stable_window_s), float(a.target_concurrency), ms.max)
+            placed = 0
+            while ms.ready < n and self._place(ms, 0.0, warm_now=True):
+                placed += 1
+            self.warm_start[ms.name] = placed
 
     # ================================================================== placement
     def _evictable(self, s: Slot, ms: ModelState) -> bool:

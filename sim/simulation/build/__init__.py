@@ -64,6 +64,9 @@ def check_run_keys(cfg, catalog) -> None:
     if cfg.signals.current not in SETUPS:
         raise InputError(f"unknown setup {cfg.signals.current!r}; known: {', '.join(sorted(SETUPS))}",
                          key="signals.current")
+    if float(cfg.metrics.warmup_s) >= float(cfg.horizon_s):
+        raise InputError(f"must be < horizon_s ({float(cfg.horizon_s):g}): every request would be "
+                         f"in the warm-up, got {float(cfg.metrics.warmup_s):g}", key="metrics.warmup_s")
     oc = cfg.objective
     if oc.setup is not None and oc.setup not in SETUPS:
         raise InputError(f"unknown setup {oc.setup!r}; known: {', '.join(sorted(SETUPS))}",

@@ -64,8 +64,12 @@ def test_request_within_keepalive_is_warm():
     assert h.reqs[1].t_first == pytest.approx(t2 + prefill(perf, 200), rel=1e-12)
 
 
+# the backend alone binds: an unlimited node link and a backend of the per-load rate
+BACKEND_ONLY = ["cold_start.remote_backend_gbps=6", "serverless.pool.H100.storage_link_gbps=inf"]
+
+
 def test_shared_remote_bandwidth_two_equal_loads_take_twice_as_long():
-    cfg = compose([], edit=twin_model)
+    cfg = compose(BACKEND_ONLY, edit=twin_model)
     h = Harness(cfg, ["llama31-8b", "Twin-8B"])
     h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
     cs = h.platform.cold_starts()
@@ -77,7 +81,7 @@ def test_shared_remote_bandwidth_two_equal_loads_take_twice_as_long():
 def test_shared_remote_bandwidth_staggered_and_unequal_loads():
     """Processor sharing, re-planned at each start and end: 8B (8.5 GB) starts at 1 s,
     qwen3-32b (33 GB) 2 s later; both share 6 GB/s until the 8B finishes."""
-    cfg = compose([], edit=lambda c: like_8b(c, "qwen3-32b"))
+    cfg = compose(BACKEND_ONLY, edit=lambda c: like_8b(c, "qwen3-32b"))
     h = Harness(cfg, ["llama31-8b", "qwen3-32b"])
     h.run([(0.0, "llama31-8b", 100, 2), (2.0, "qwen3-32b", 100, 2)], until=300)
     cs = h.platform.cold_starts().set_index("model")
@@ -93,6 +97,46 @@ def test_shared_remote_bandwidth_staggered_and_unequal_loads():
     t32 = t8 + (w32 - moved32) / OBJ
     assert 1.0 + cs.loc["llama31-8b", "weights_s"] == pytest.approx(t8, rel=1e-9)
     assert 1.5 + cs.loc["qwen3-32b", "weights_s"] == pytest.approx(t32, rel=1e-9)
+
+
+def test_node_links_two_loads_on_two_nodes_run_at_full_rate_on_one_node_halve():
+    """Default links: 8 GB/s per node, backend 100 GB/s, each load at most OBJ (6 GB/s).
+    One-GPU nodes: the two loads land on two nodes and each streams at 6 (min(8, 100/2, 6));
+    on one two-GPU node they share its 8 GB/s link, 4 each."""
+    two = compose(["serverless.pool.H100.nodes=2", "serverless.pool.H100.gpus_per_node=1"],
+                  edit=twin_model)
+    h = Harness(two, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
+    cs = h.platform.cold_starts()
+    assert sorted(cs.node) == [0, 1]
+    assert list(cs.weights_s) == pytest.approx([W8B / OBJ] * 2, rel=1e-12)
+    one = compose(["serverless.pool.H100.nodes=1", "serverless.pool.H100.gpus_per_node=2"],
+                  edit=twin_model)
+    h = Harness(one, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
+    cs = h.platform.cold_starts()
+    assert list(cs.node) == [0, 0]
+    assert list(cs.weights_s) == pytest.approx([W8B / (4.0 * GB)] * 2, rel=1e-12)
+    # the backend binds across nodes: backend 6 GB/s, two nodes -> 3 each
+    tight = compose(["serverless.pool.H100.nodes=2", "serverless.pool.H100.gpus_per_node=1",
+                     "cold_start.remote_backend_gbps=6"], edit=twin_model)
+    h = Harness(tight, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.0, "Twin-8B", 100, 2)], until=200)
+    assert list(h.platform.cold_starts().weights_s) == pytest.approx([W8B / (3.0 * GB)] * 2, rel=1e-12)
+
+
+def test_node_link_staggered_loads_exact_times():
+    """One two-GPU node (link 8 GB/s, each load at most 6): the 8B's weights start at 1 s
+    (after the container), the twin's at 1.5 s. [1, 1.5): 8B alone at 6 -> 3 GB moved;
+    then both at 4 (the link halves): the 8B's last 5.5 GB take 1.375 s, done at 2.875;
+    the twin moved 5.5 GB by then, its last 3 GB alone at 6 take 0.5 s, done at 3.375."""
+    cfg = compose(["serverless.pool.H100.nodes=1", "serverless.pool.H100.gpus_per_node=2"],
+                  edit=twin_model)
+    h = Harness(cfg, ["llama31-8b", "Twin-8B"])
+    h.run([(0.0, "llama31-8b", 100, 2), (0.5, "Twin-8B", 100, 2)], until=200)
+    cs = h.platform.cold_starts().set_index("model")
+    assert 1.0 + cs.loc["llama31-8b", "weights_s"] == pytest.approx(2.875, rel=1e-9)
+    assert 1.5 + cs.loc["Twin-8B", "weights_s"] == pytest.approx(3.375, rel=1e-9)
 
 
 def test_local_tiers_are_not_shared_and_preloaded_nvme_is_used():

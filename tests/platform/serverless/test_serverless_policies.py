@@ -13,7 +13,7 @@ from sim.platform.serverless.eviction import (
 from sim.platform.serverless.interference import InterferedPerf
 from sim.platform.serverless.keepalive import FixedKeepAlive, HybridHistogramKeepAlive
 from sim.platform.serverless.ratelimit import TenantLimiter, TokenBucket
-from sim.platform.storage import LruCache, NodeStorage, SharedBandwidth
+from sim.platform.storage import FairShareBandwidth, LruCache, NodeStorage
 
 
 # ----------------------------------------------------------------------------- autoscaler
@@ -224,20 +224,77 @@ def test_node_storage_tiers_follow_what_ran_there():
     assert s.best_tier("m") == "host_dram"  # the snapshot went with the page-cache copy
 
 
-def test_shared_bandwidth_processor_sharing():
-    link = SharedBandwidth(total_bps=10.0, cap_bps=10.0)
-    link.start("a", 100.0, 0.0)
+def test_fair_share_one_backend_processor_sharing():
+    # no node limits: the backend alone is shared (the old single-link behaviour)
+    link = FairShareBandwidth(backend_bps=10.0, cap_bps=10.0)
+    link.start("a", 0, 100.0, 0.0)
     assert link.next_finish() == pytest.approx(10.0)
-    link.start("b", 20.0, 5.0)  # a has 50 left; both at 5 per second
+    link.start("b", 1, 20.0, 5.0)  # a has 50 left; both at 5 per second
     assert link.next_finish() == pytest.approx(9.0)
     link.advance(9.0)
     assert link.finished() == ["b"]
     assert link.left["a"] == pytest.approx(30.0)
     assert link.next_finish() == pytest.approx(12.0)
-    capped = SharedBandwidth(total_bps=100.0, cap_bps=10.0)  # each load at most 10
-    capped.start("x", 50.0, 0.0)
-    capped.start("y", 50.0, 0.0)
+    capped = FairShareBandwidth(backend_bps=100.0, cap_bps=10.0)  # each load at most 10
+    capped.start("x", 0, 50.0, 0.0)
+    capped.start("y", 0, 50.0, 0.0)
     assert capped.next_finish() == pytest.approx(5.0)
+
+
+def _links(**bps):
+    return lambda node: bps.get(node)
+
+
+def test_fair_share_different_nodes_do_not_slow_each_other_until_the_backend_saturates():
+    # node links 4 each, per-load cap 6, backend 10: two loads on two nodes get 4 each
+    link = FairShareBandwidth(10.0, 6.0, _links(n0=4.0, n1=4.0, n2=4.0))
+    link.start("a", "n0", 40.0, 0.0)
+    link.start("b", "n1", 40.0, 0.0)
+    assert link.rates == {"a": 4.0, "b": 4.0}
+    # a third on a third node: the backend (10) binds, 10/3 each
+    link.start("c", "n2", 40.0, 0.0)
+    assert link.rates == pytest.approx({"a": 10 / 3, "b": 10 / 3, "c": 10 / 3})
+
+
+def test_fair_share_same_node_halves_and_redistributes():
+    # node n0's link (4) binds two loads at 2 each; the load alone on n1 takes its cap (3),
+    # not the backend's leftover: max-min, not equal shares of the backend
+    link = FairShareBandwidth(100.0, 3.0, _links(n0=4.0, n1=8.0))
+    link.start("a", "n0", 20.0, 0.0)
+    assert link.rates == {"a": 3.0}  # alone: its cap
+    link.start("b", "n0", 20.0, 0.0)
+    assert link.rates == {"a": 2.0, "b": 2.0}  # same node: the link halves
+    link.start("c", "n1", 20.0, 0.0)
+    assert link.rates == {"a": 2.0, "b": 2.0, "c": 3.0}
+    # progressive filling with a backend of 6: level 2 freezes n0's two (4 used), c rises to
+    # the backend's remaining 2 -> all at 2; with a backend of 7, c gets 3 (its cap)
+    tight = FairShareBandwidth(6.0, 3.0, _links(n0=4.0, n1=8.0))
+    for k, n in (("a", "n0"), ("b", "n0"), ("c", "n1")):
+        tight.start(k, n, 20.0, 0.0)
+    assert tight.rates == pytest.approx({"a": 2.0, "b": 2.0, "c": 2.0})
+    loose = FairShareBandwidth(7.0, 3.0, _links(n0=4.0, n1=8.0))
+    for k, n in (("a", "n0"), ("b", "n0"), ("c", "n1")):
+        loose.start(k, n, 20.0, 0.0)
+    assert loose.rates == pytest.approx({"a": 2.0, "b": 2.0, "c": 3.0})
+
+
+def test_fair_share_staggered_starts_exact_times():
+    # node link 4, cap 6, backend 100. a (40 bytes) starts on n0 at 0, b (40) on n0 at 2,
+    # c (12) on n1 at 3.
+    # 0-2: a alone at 4 -> a has 32 left. 2-3: a, b at 2 -> a 30, b 38 left.
+    # 3: c alone on n1 at 4 (its link) -> c ends at 6; a, b at 2 -> a ends at 3 + 15 = 18;
+    # then b alone at 4: left 38 - 2*15 = 8 -> ends at 20.
+    link = FairShareBandwidth(100.0, 6.0, _links(n0=4.0, n1=4.0))
+    link.start("a", "n0", 40.0, 0.0)
+    link.start("b", "n0", 40.0, 2.0)
+    link.start("c", "n1", 12.0, 3.0)
+    ends = {}
+    while link.left:
+        t = link.next_finish()
+        link.advance(t)
+        for k in link.finished(tol_s=1e-9):
+            ends[k] = t
+    assert ends == pytest.approx({"c": 6.0, "a": 18.0, "b": 20.0})
 
 
 def test_interference_wrapper_multiplies_step_time():

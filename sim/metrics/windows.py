@@ -1,0 +1,69 @@
+"""The measurement window of a summary: ``metrics.warmup_s`` and ``serverless.start``.
+
+Every summary row says which window it covers (column ``window``), the warm-up it excluded
+(``warmup_s``) and how the run's shared pool started (``start``: ``cold`` or ``warm``;
+``none`` for a setup without one). With ``warmup_s = 0`` every row has ``window = all``.
+With ``warmup_s > 0`` each (setup, tenant) row, ``__all__`` and ``__background__`` included,
+comes twice: ``measured`` (requests arriving at or after ``warmup_s``; the tenant's own
+label, so every reader of ``__all__`` or a tenant's row reads the measured window) and
+``warmup`` (those arriving before it; labelled ``<tenant>@warmup``, e.g. ``__all__@warmup``,
+so (setup, tenant) stays a key). Request-level columns (counts, TTFT/TPOT/E2E percentiles, SLO
+attainment, cold starts, tokens, throughput) cover the row's window only; ``__all__`` is
+every user tenant's requests in that window. The bill does not split by arrival: cost, GPU
+and utilisation columns of both rows are the whole run's, as without a warm-up (so
+``cost_per_mtok_out_usd`` stays the run's bill over the run's tokens).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics.summary import request_columns, row_stats
+from sim.records import ALL, BACKGROUND, COMPLETED
+
+WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
+
+# columns computed per window; every other column is the whole run's
+WINDOWED = ("requests", "completed", "rejected", "failed", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s",
+            "ttft_p999_s", "ttft_mean_s", "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s",
+            "cold_starts", "cold_start_wait_p99_s", "input_tokens", "output_tokens",
+            "throughput_tok_s", "slo_attainment", "retries", "spilled", "cached_tokens",
+            "cache_hit_rate", "preemptions")
+
+
+def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str) -> pd.DataFrame:
+    """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`)."""
+    if warmup_s <= 0:
+        return full.assign(window="all", warmup_s=0.0, start=start)
+    log = run.log
+    cols = request_columns(workload, log)
+    early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
+    user = workload.user_mask()
+    slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
+    met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
+    index = {name: i for i, name in enumerate(workload.tenants)}
+    parts = []
+    for window, keep in (("measured", ~early), ("warmup", early)):
+        rows = []
+        for _, row in full.iterrows():
+            name = row["tenant"]
+            if name == ALL:
+                sel, tslo = user, None
+            elif name == BACKGROUND:
+                sel, tslo = ~user, None
+            else:
+                sel, tslo = workload.tenant == index[name], workload.slo_ttft_s.get(name)
+            sel = sel & keep
+            r = row.to_dict()
+            stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, run.period_s)
+            if tslo is None:
+                stats["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+            r.update({k: stats[k] for k in WINDOWED})
+            rows.append(r)
+        part = pd.DataFrame(rows, columns=full.columns).assign(window=window)
+        if window == "warmup":  # (setup, tenant) stays a key of the summary
+            part["tenant"] = part["tenant"] + WARMUP_SUFFIX
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    return out.assign(warmup_s=float(warmup_s), start=start)

@@ -1,0 +1,104 @@
+"""serverless.start: warm. The pool starts with each model's replicas for its first stable
+window (sim/platform/serverless/sizing.py), warm and billed from t=0."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers.serverless import Harness
+from helpers.timing import decode, prefill
+
+import sim
+from sim.config import compose
+from sim.simulation.simulate import simulate_setups
+
+STEADY = [
+    "setups=[serverless]", "horizon_s=300", "~tenants.chat", "drain_s=600", "output.parquet=true",
+    "output.report=false", "output.plots=false",
+    "tenants={steady: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 0.5},"
+    " input: {kind: fixed, mean: 200}, output: {kind: fixed, mean: 20}, slo_ttft_s: 1.0}}",
+    "serverless.billing=gpu_second", "serverless.keepalive.idle_s=inf",
+]
+
+
+def _runs(extra):
+    wl, runs, _ = simulate_setups(compose(STEADY + extra))
+    return wl, runs[0]
+
+
+def test_warm_steady_tenant_first_request_is_not_cold_and_one_replica_at_t0():
+    wl, run = _runs(["serverless.start=warm"])
+    # 0.5 req/s of short requests is far below one replica's target of 32 in flight: one
+    assert run.extra["warm_start"] == {"llama31-8b": 1}
+    first = int(np.nanargmin(wl.arrival_s))
+    assert run.log.cold_wait_s[first] == 0.0
+    assert (run.log.cold_wait_s == 0).all()  # it stays warm (idle_s = inf)
+    rows = [r for r in run.ledger if r.tier == "serverless"]
+    assert [r.start_s for r in rows] == [0.0]  # billed from t=0
+    cold = _runs([])[1]
+    assert cold.extra["warm_start"] == {}
+    assert cold.log.cold_wait_s[first] > 20.0  # a cold pool: the first request waits a load
+
+
+def test_warm_replica_count_is_littles_law_over_the_first_window():
+    """Hand check of the rule: A arrivals in [0, 60), each alone on a replica takes s (measured
+    on a dedicated replica by the engine, not by the sizing code); L = A / 60 * s in flight;
+    replicas = ceil(L / target)."""
+    target = 0.01
+    wl, run = _runs(["serverless.start=warm", f"serverless.autoscaler.target_concurrency={target}",
+                     "serverless.autoscaler.max_replicas=50", "serverless.pool.H100.nodes=8"])
+    a = int(np.count_nonzero(wl.arrival_s < 60.0))
+    perf = Harness(compose(STEADY), ["llama31-8b"]).perf("llama31-8b")
+    s = prefill(perf, 200) + decode(perf, 200, 20)
+    want = a / 60.0 * s / target
+    assert abs(want - round(want)) > 0.05, "too close to an integer for a robust check"
+    assert run.extra["warm_start"] == {"llama31-8b": math.ceil(want)}
+    first = int(np.nanargmin(wl.arrival_s))
+    assert run.log.cold_wait_s[first] == 0.0
+
+
+def test_warm_start_in_the_hybrid_sizes_only_pool_traffic():
+    base = [o for o in STEADY if not o.startswith("tenants=")] + [
+        "setups=[hybrid]", "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
+        "tenants={steady: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 0.5},"
+        " input: {kind: fixed, mean: 200}, output: {kind: fixed, mean: 20}, slo_ttft_s: 1.0},"
+        " big: {model: qwen3-32b, arrival: {kind: poisson, rate_rps: 0.5},"
+        " input: {kind: fixed, mean: 200}, output: {kind: fixed, mean: 20}}}",
+        "hybrid.placement.llama31-8b=dedicated", "hybrid.placement.qwen3-32b=serverless",
+        "dedicated.replicas.llama31-8b=1", "serverless.start=warm"]
+    wl, runs, _ = simulate_setups(compose(base))
+    run = runs[0]
+    # the pool also holds the 8B (spillover target) but its traffic is placed dedicated: none
+    assert run.extra["warm_start"] == {"llama31-8b": 0, "qwen3-32b": 1}
+    big = wl.tenant == wl.tenants.index("big")
+    assert (run.log.cold_wait_s[big] == 0).all()
+
+
+def test_warmup_window_excludes_exactly_the_early_arrivals():
+    w = 100.0
+    res = sim.run(STEADY + [f"metrics.warmup_s={w}"])
+    s, req = res.summary, res.requests
+    early = int((req.arrival_s < w).sum())
+    assert 0 < early < len(req)
+    rows = s.set_index(["tenant", "window"])
+    assert set(s.window) == {"measured", "warmup"}
+    assert rows.loc[("__all__@warmup", "warmup"), "requests"] == early
+    assert rows.loc[("__all__", "measured"), "requests"] == len(req) - early
+    assert rows.loc[("steady@warmup", "warmup"), "requests"] == early
+    late = req[(req.arrival_s >= w) & (req.outcome == "completed")]
+    assert rows.loc[("steady", "measured"), "ttft_p99_s"] == pytest.approx(
+        np.percentile(late.ttft_s, 99), rel=1e-9)
+    # the cold start falls in the warm-up: the measured rows have none
+    assert rows.loc[("steady@warmup", "warmup"), "cold_starts"] >= 1
+    assert rows.loc[("steady", "measured"), "cold_starts"] == 0
+    assert (s.warmup_s == w).all() and (s.start == "cold").all()
+    # the bill is the run's in both windows
+    assert rows.loc[("__all__@warmup", "warmup"), "cost_usd"] == rows.loc[("__all__", "measured"), "cost_usd"]
+    whole = sim.run(STEADY).summary
+    assert set(whole.window) == {"all"} and (whole.warmup_s == 0).all()
+    assert whole.set_index("tenant").loc["__all__", "requests"] == len(req)
+
+
+def test_warmup_at_or_past_the_horizon_is_refused():
+    with pytest.raises(sim.errors.InputError, match="metrics.warmup_s"):
+        sim.run(STEADY + ["metrics.warmup_s=300"])
