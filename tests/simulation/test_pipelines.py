@@ -103,13 +103,16 @@ def test_three_stage_pipeline_with_a_tool_by_hand(setup, engine):
 
 
 def test_coordinated_prewarm_by_hand():
-    """Both loads start at the arrival and share the remote link (6 GB/s in total): the
-    embedding's 0.67 GB at 3 GB/s, then the 8B's remaining 7.83 GB alone at 6 GB/s."""
+    """Both loads start at the arrival on one node and share its storage link (8 GB/s,
+    ``serverless.pool.H100.storage_link_gbps``): the embedding's 0.67 GB at 4 GB/s, then
+    the 8B's remaining 7.83 GB alone at its per-load 6 GB/s."""
     cfg = make_cfg({"embed": EMBED, "answer": dict(ANSWER, after=["embed"])}, prewarm=True)
     wl, r, pipes, req = run(cfg, "serverless")
     t0 = wl.pipelines.arrival_s[0]
     pe, pa = perf(cfg, "bge-large-en"), perf(cfg, "llama31-8b")
-    shared = W_EMB / (OBJ / 2)
+    link = float(cfg.serverless.pool.H100.storage_link_gbps) * GB
+    assert link / 2 < OBJ < link  # the node link binds while both load, the load cap after
+    shared = W_EMB / (link / 2)
     warm_e = t0 + 1.0 + shared + init(cfg, "bge-large-en")
     warm_a = t0 + 1.0 + shared + (W_8B - W_EMB) / OBJ + init(cfg, "llama31-8b")
     t1 = warm_e + prefill(pe, 100)
