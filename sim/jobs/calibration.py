@@ -37,7 +37,7 @@ def check(cfg) -> None:
                          key="calibration.rows")
 
 
-@job("calibration", config=CalibrationConfig, check=check)
+@job("calibration", config=CalibrationConfig, check=check, own_scenarios=True)
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     table = calibration_table(rows, float(cfg.calibration.tolerance))

@@ -171,7 +171,7 @@ def _qwen_batch32(ctx):
     for n_in, n_out in shapes:
         cfg = ctx.scenario(
             "dedicated", "setups=[dedicated]",
-            "tenants={chat: {model: qwen3-32b}}", "tenants.chat.model=qwen3-32b",
+            "tenants.chat.model=qwen3-32b",
             f"tenants.chat.input={{kind: fixed, mean: {n_in}, max: {n_in}}}",
             f"tenants.chat.output={{kind: fixed, mean: {n_out}, max: {n_out}}}",
             "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1, max_num_seqs: 32}}",
