@@ -11,7 +11,12 @@ History: summary.csv gained the ``clipped`` column (hostile-input work); every o
 summary.csv and the requests were checked unchanged then. The KV-cache work (issue 13) added
 summary columns cached_tokens, cache_hit_rate, preemptions and request columns cached_tokens,
 preemptions, preempt_s; every other column of summary.csv, requests.parquet and replicas.csv
-was compared value for value against the previous code and found identical.
+was compared value for value against the previous code and found identical. Issue 14
+renamed the summary column ``gpu_utilization`` to ``busy_fraction`` (same place, same
+values: the three summaries were compared frame against frame after the rename, exactly
+equal; requests.parquet unchanged). The same issue made experiments' tenants replace the
+base config's instead of merging with them: none of the three pinned runs had inherited a
+tenant or a value, and their digests did not move with it.
 """
 
 from __future__ import annotations
@@ -26,16 +31,16 @@ import sim
 CASES = {
     # the main job: serverless, dedicated and hybrid on the same requests
     "hybrid": (["experiment=hybrid", "seed=0"],
-               "4b9db0e1b1e6683ee54cbee08dab7fadb3618e16a168fcb4e3b2711fba330c92",
+               "0d465ae5a6b0612598be0dbddad31adfde7a64f21a4af2e1cc9752b4c3b192a4",
                "7f51b962159551cba975343b1c3aefe147e5013fec28f14f53ba79d4583add8c"),
     # a serverless run on the bursty Azure code trace (scale to zero, cold starts)
     "serverless": (["experiment=keepalive", "job=simulate", "seed=0"],
-                   "1e24ffe6ee4babfc07ecc18dad596804e61b4887e9c35a962f5c985ee59656c8",
+                   "e8ebc40472d36b1f7412bd6c4c382f059fe6bf8bd25bbe2a10912c57ba0a560e",
                    "6432cf0c6e9a57aebce0d16642f12a6ea256e464fb694b1be76fb62b583eb5fd"),
     # a compound pipeline on every setup
     "compound": (["experiment=compound", "job=simulate", "setups=[serverless,dedicated,hybrid]",
                   "seed=0"],
-                 "68f5ef4aa811d1956c558110c9518fe425c98ee97c993d1965a8175138a346c2",
+                 "9c264936ef2d23b6ae458b48ffd074f7a09b58c8e6032d72f01e96c4aa83a9f6",
                  "7dbdd99093a76e460ea5d06b117e59c068c4d7bb9e30c35deb33df3e59f61035"),
 }
 

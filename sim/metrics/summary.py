@@ -16,7 +16,7 @@ SUMMARY_COLUMNS = [
     "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s",
     "cold_starts", "cold_start_wait_p99_s", "input_tokens", "output_tokens", "throughput_tok_s",
     "cost_usd", "cost_per_mtok_out_usd", "cost_per_1k_requests_usd", "gpu_hours",
-    "gpu_utilization", "slo_ttft_s", "slo_attainment",
+    "busy_fraction", "slo_ttft_s", "slo_attainment",
     # cost breakdown (sim/cost.py): components add up to cost_usd
     "gpu_cost_usd", "token_cost_usd", "cost_dedicated_usd", "cost_burst_usd",
     "cost_serverless_usd", "busy_gpu_hours", "idle_gpu_hours", "idle_cost_usd",
@@ -126,8 +126,8 @@ def _sum_costs(costs, workload, tids) -> dict:
         sel = workload.tenant == ti
         model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
         parts.append(costs.tenant(workload.tenants[ti], model))
-    out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "gpu_utilization"}
-    out["gpu_utilization"] = total.get("gpu_utilization", float("nan"))
+    out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "busy_fraction"}
+    out["busy_fraction"] = total.get("busy_fraction", float("nan"))
     return out
 
 

@@ -40,7 +40,7 @@ def run_report(res, cfg) -> str:
                             "rejected", "failed", "ttft_p50_s", "ttft_p99_s", "ttft_p99_s_ci95",
                             "tpot_p50_s", "e2e_p99_s", "cold_starts", "cost_usd",
                             "cost_usd_ci95", "cost_per_mtok_out_usd",
-                            "cost_per_mtok_out_usd_ci95", "gpu_utilization", "slo_attainment")
+                            "cost_per_mtok_out_usd_ci95", "busy_fraction", "slo_attainment")
                 if c in res.summary.columns]
         parts.append("## Summary\n\n" + md_table(res.summary[keep])
                      + "\nAll columns: [`summary.csv`](summary.csv).\n")

@@ -188,7 +188,7 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
 # --------------------------------------------------------------------------- markdown
 SHOW = ["setup", "tenant", "replications", "requests", "completed", "ttft_p50_s", "ttft_p99_s",
         "ttft_p99_s_ci95", "cost_usd", "cost_per_mtok_out_usd", "cost_per_mtok_out_usd_ci95",
-        "list_price_usd_per_mtok_out", "gpu_utilization", "slo_attainment", "objective"]
+        "list_price_usd_per_mtok_out", "busy_fraction", "slo_attainment", "objective"]
 
 
 def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
