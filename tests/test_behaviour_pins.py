@@ -16,7 +16,14 @@ renamed the summary column ``gpu_utilization`` to ``busy_fraction`` (same place,
 values: the three summaries were compared frame against frame after the rename, exactly
 equal; requests.parquet unchanged). The same issue made experiments' tenants replace the
 base config's instead of merging with them: none of the three pinned runs had inherited a
-tenant or a value, and their digests did not move with it.
+tenant or a value, and their digests did not move with it. Then summary.csv gained the
+load columns capacity_fraction, kv_occupancy_mean, kv_occupancy_p99 and bandwidth_fraction
+(sim/metrics/load.py); every other column of summary.csv and all of requests.parquet were
+compared exactly against the previous run and are identical. Then summary.csv gained one
+``__model__:<m>`` row per model for setups whose user tenants call several models (hybrid:
+4 models, compound: 4 including the pipeline's tool stage; the single-model keepalive run
+has none, and its digest did not move); every pre-existing line of the three summary.csv
+files is byte-identical to the previous run's.
 """
 
 from __future__ import annotations
@@ -31,16 +38,16 @@ import sim
 CASES = {
     # the main job: serverless, dedicated and hybrid on the same requests
     "hybrid": (["experiment=hybrid", "seed=0"],
-               "0d465ae5a6b0612598be0dbddad31adfde7a64f21a4af2e1cc9752b4c3b192a4",
+               "24d19b7ebcff3f3bcfc2a22baf4858ceed7787672618928f80d06b1191937150",
                "7f51b962159551cba975343b1c3aefe147e5013fec28f14f53ba79d4583add8c"),
     # a serverless run on the bursty Azure code trace (scale to zero, cold starts)
     "serverless": (["experiment=keepalive", "job=simulate", "seed=0"],
-                   "e8ebc40472d36b1f7412bd6c4c382f059fe6bf8bd25bbe2a10912c57ba0a560e",
+                   "d7c05d7b20975f118411abe3530c3ec41dc1abfe8f17c43e0c99ee23560318c0",
                    "6432cf0c6e9a57aebce0d16642f12a6ea256e464fb694b1be76fb62b583eb5fd"),
     # a compound pipeline on every setup
     "compound": (["experiment=compound", "job=simulate", "setups=[serverless,dedicated,hybrid]",
                   "seed=0"],
-                 "9c264936ef2d23b6ae458b48ffd074f7a09b58c8e6032d72f01e96c4aa83a9f6",
+                 "86ac0fd35c9b737e22285a63d1be9344551a12b7c8cec94f1ecdee368953c9a5",
                  "7dbdd99093a76e460ea5d06b117e59c068c4d7bb9e30c35deb33df3e59f61035"),
 }
 

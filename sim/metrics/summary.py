@@ -6,9 +6,18 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
+from sim.metrics.load import LOAD_COLUMNS, load_by_model
 from sim.metrics.pipelines import stage_columns
 from sim.metrics.quantiles import percentile
-from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, REJECTED
+from sim.records import (
+    ALL,
+    BACKGROUND,
+    COMPLETED,
+    FAILED,
+    MODEL_ROW,
+    OUTCOMES,
+    REJECTED,
+)
 
 SUMMARY_COLUMNS = [
     "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
@@ -27,6 +36,8 @@ SUMMARY_COLUMNS = [
     # prefix cache (completed requests): prompt tokens found cached, their share of the
     # input tokens, and preemptions (paged admission)
     "cached_tokens", "cache_hit_rate", "preemptions",
+    # the replicas' load (sim/metrics/load.py): of the tenant's model, or of the whole setup
+    *LOAD_COLUMNS,
 ]
 
 
@@ -155,12 +166,15 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         costs = attribute_cost(workload, run, prices)
     rows = []
     n_user = workload.n_user_tenants
+    load_of, load_all = load_by_model(run.ledger)
+    nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
                  else (workload.tenant_models.get(name) or [""])[0])
         r = _row(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name), run.period_s)
         r.update(costs.tenant(name, model))
+        r.update(load_of.get(model, nan_load))
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
     # SLO attainment over all requests, each against its own tenant's SLO
@@ -178,8 +192,10 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
             r.update(_sum_costs(costs, workload, tids))
+        r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)
+    rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
@@ -192,6 +208,29 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df["monthly_output_tokens"] = df["output_tokens"] * month
     df["monthly_requests"] = df["requests"] * month
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
+
+
+def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> list[dict]:
+    """One ``__model__:<m>`` row per model the user tenants called, when there are several:
+    request figures over the user requests served by that model; costs, ``clipped`` and SLO
+    attainment (each request against its own tenant's SLO) over the tenants whose model it
+    is; ``busy_fraction`` and the load figures of that model's replicas."""
+    names = {workload.models[mi] for mi in np.unique(workload.model[user]).tolist()}
+    names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
+    if len(names) < 2:
+        return []
+    out = []
+    for m in sorted(names):
+        sel = user & (workload.model == workload.models.index(m))
+        r = _row(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
+        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
+        r.update(_sum_costs(costs, workload, tids))
+        r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
+        r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
+        r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
+        out.append(r)
+    return out
 
 
 def summary_row(summary: pd.DataFrame, setup: str, tenant: str = ALL) -> pd.Series:
