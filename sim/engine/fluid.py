@@ -33,6 +33,7 @@ from collections import deque
 from simpy.events import Timeout
 
 from sim.engine.base import ReplicaBase
+from sim.records import OCC_BINS
 
 _INF = float("inf")
 
@@ -129,7 +130,13 @@ class FluidReplica(ReplicaBase):
             if self.paged:
                 kv.grow_all(g)  # per request: counted when it leaves (kv_sync)
                 used += g * 0.5  # grows linearly over the stretch: its mean
-        self._load(dt, used, j * self._b)
+        # ReplicaBase._load, inlined (hot path)
+        st = kv.stats
+        occ = used / kv.cap if kv.cap > 0 else 0.0
+        st.occupancy_s += occ * dt
+        b = int(occ * OCC_BINS)
+        st.occupancy_hist[b if b < OCC_BINS else OCC_BINS] += dt
+        st.bytes_per_gpu += j * self._b
         p = self._p
         if p:
             work = p * j
