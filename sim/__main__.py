@@ -31,6 +31,7 @@ from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim.app import execute
+from sim.config import expand_command_line
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.report.console import print_result
@@ -114,6 +115,8 @@ def main() -> None:
         os.environ["HYDRA_FULL_ERROR"] = "1"
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run like Ctrl-C
     try:
+        # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
+        sys.argv[1:] = expand_command_line(sys.argv[1:])
         app()
     except KeyboardInterrupt:
         print("interrupted: finished runs keep their done.json; the unfinished one is marked in "

@@ -16,7 +16,7 @@ from sim.config import compose, register
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.io import prepare_folder
-from sim.jobs import CHECKS, CONFIGS, discover
+from sim.jobs import CHECKS, CONFIGS, OWN_SCENARIOS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build, expand_tenants
@@ -57,7 +57,9 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
-    build(cfg)  # every key of the config (the job's own ranges too), before any work
+    # every key of the config (the job's own ranges too), before any work; the tenants too
+    # unless the job builds its own scenarios
+    build(cfg, workload=name not in OWN_SCENARIOS)
     if name in CHECKS:
         CHECKS[name](cfg)
     reps = int(cfg.replications)

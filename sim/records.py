@@ -25,6 +25,14 @@ PENDING, COMPLETED, REJECTED, FAILED = range(4)
 # tenant labels of the aggregate rows of summary.csv
 ALL = "__all__"  # every user tenant of a setup
 BACKGROUND = "__background__"  # the background tenants of a shared pool
+MODEL_ROW = "__model__:"  # "__model__:<model>": the user tenants calling one model (a setup
+# whose user tenants call more than one model has one such row per model)
+
+
+def is_aggregate(tenant: str) -> bool:
+    """Whether a summary row's ``tenant`` labels an aggregate (``__all__``, ``__background__``,
+    ``__model__:<m>``) rather than a tenant."""
+    return tenant.startswith("__")
 
 
 class Codes:
@@ -124,6 +132,9 @@ class RequestLog:
         self.cold_tier[rid] = self.cold_tiers.code(storage_tier)
 
 
+OCC_BINS = 100  # KV occupancy histogram: 1 % bins (p99 to that resolution)
+
+
 @dataclass
 class KvStats:
     """What a replica's KV cache did (sim/engine/kv.py), summed over the replicas a ledger
@@ -135,6 +146,17 @@ class KvStats:
     loaded_tokens: int = 0
     evicted_tokens: int = 0
     preemptions: int = 0
+    # the engine's load (sim/engine): integrals over the busy time of the replicas
+    occupancy_s: float = 0.0  # integral of KV memory held by sequences / capacity, dt
+    occupancy_hist: list = field(default_factory=lambda: [0.0] * (OCC_BINS + 1))  # s per 1 %
+    bytes_per_gpu: float = 0.0  # HBM bytes one GPU read (the perf model's count)
+    peak_bandwidth: float = float("nan")  # bytes/s of one GPU
+    served: int = 0  # requests finished, their prompt and output tokens
+    served_in: int = 0
+    served_out: int = 0
+    # (mean_in, mean_out) -> output tok/s of one replica flat out on that mix (the perf
+    # model's saturated_tok_s, set by the pool that owns the row)
+    saturation: object = None
 
 
 @dataclass

@@ -31,7 +31,22 @@ are unchanged: its on/off tenants are off at t=0), the background's 33 -> 23 (se
 62 -> 23 (hybrid), background p99 TTFT 9.38 -> 1.64 s (serverless) and 26.8 -> 1.67 s (hybrid);
 the hybrid's chat (p50 118 ms, p99 1.125 s), every bill and every dedicated value unchanged.
 The two were merged on 2026-12-03 and the digests recomputed; each change had been checked
-against the code before it on its own.
+against the code before it on its own. The load-figures work (also issue 14) merged after them:
+Issue 14
+renamed the summary column ``gpu_utilization`` to ``busy_fraction`` (same place, same
+values: the three summaries were compared frame against frame after the rename, exactly
+equal; requests.parquet unchanged). The same issue made experiments' tenants replace the
+base config's instead of merging with them: none of the three pinned runs had inherited a
+tenant or a value, and their digests did not move with it. Then summary.csv gained the
+load columns capacity_fraction, kv_occupancy_mean, kv_occupancy_p99 and bandwidth_fraction
+(sim/metrics/load.py); every other column of summary.csv and all of requests.parquet were
+compared exactly against the previous run and are identical. Then summary.csv gained one
+``__model__:<m>`` row per model for setups whose user tenants call several models (hybrid:
+4 models, compound: 4 including the pipeline's tool stage; the single-model keepalive run
+has none, and its digest did not move); every pre-existing line of the three summary.csv
+files is byte-identical to the previous run's. Merged onto the billing and warm-start work,
+the three summaries were compared once more against that code: only the rename, the four
+load columns and the model rows differ; requests.parquet is identical.
 """
 
 from __future__ import annotations
@@ -46,16 +61,16 @@ import sim
 CASES = {
     # the main job: serverless, dedicated and hybrid on the same requests
     "hybrid": (["experiment=hybrid", "seed=0"],
-               "79527c24f4c319beef2db6c844f6db8c1173c558e7ff22be01918e99b2ed585c",
+               "8b97fff9fba122800de4d58a57b0da531ca0791fd1cf0773fc3ccf79c5f97f5e",
                "b3f4e715bf11f61d97d84070306da6ae2bd8c90b6c05384df68e2bc027e603f7"),
     # a serverless run on the bursty Azure code trace (scale to zero, cold starts)
     "serverless": (["experiment=keepalive", "job=simulate", "seed=0"],
-                   "e0ede9779546ea8d7ab0d443c5fab494e58b1408f0dcdcbe9ec201005329f466",
+                   "84594a468dfebe4425cce6f47df1ed5a1f9cd1b8c59c10f07d332a29aa172721",
                    "6432cf0c6e9a57aebce0d16642f12a6ea256e464fb694b1be76fb62b583eb5fd"),
     # a compound pipeline on every setup
     "compound": (["experiment=compound", "job=simulate", "setups=[serverless,dedicated,hybrid]",
                   "seed=0"],
-                 "808a3e6e34e2ff4c6392c263cf855f21fc66ebc60686900a558b6457f6afdb7a",
+                 "b3793c1191c27bd05f736fc3cb542504b0302f4431590b958059bf4cdeff7dad",
                  "7dbdd99093a76e460ea5d06b117e59c068c4d7bb9e30c35deb33df3e59f61035"),
 }
 

@@ -115,7 +115,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                 "period_s": a["period_s"], "cost_usd": a["cost_usd"],
                 "token_cost_usd": a["token_cost_usd"], "gpu_cost_usd": a["gpu_cost_usd"],
                 Y: a[Y], "gpu_hours": a["gpu_hours"], "busy_gpu_hours": a["busy_gpu_hours"],
-                "gpu_busy_fraction": a["gpu_utilization"], "delivered_tok_s": delivered,
+                "gpu_busy_fraction": a["busy_fraction"], "delivered_tok_s": delivered,
                 # delivered output throughput against the dedicated fleet's measured capacity
                 "throughput_utilization": delivered / (cap.tok_s * fleet),
                 "monthly_output_tokens": a["monthly_output_tokens"],

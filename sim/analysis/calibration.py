@@ -73,7 +73,7 @@ def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
     return [
         "setups=[dedicated]", "engine=fluid", "name=calibration", "drain_s=100000",
         "output.plots=false", "output.report=false",
-        f"tenants={{chat: {{model: {m}}}}}", f"tenants.chat.model={m}",
+        f"tenants.chat.model={m}",
         f"tenants.chat.input={_length(row['input'])}",
         f"tenants.chat.output={_length(row['output'])}",
         f"deployments={{{m}: {{gpu: {row['gpu']}, precision: {row['precision']}, tp: {row['tp']}, "

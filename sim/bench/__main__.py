@@ -83,7 +83,7 @@ def bench(engine: str, n: int, rate: float, prefix: bool = False) -> dict:
         "requests_per_s": round(done / wall),
         "peak_rss_mb": round(peak, 1),
         "bytes_per_request": round((peak - before) * 1024 * 1024 / max(done, 1)),
-        "gpu_utilization": round(float(row["gpu_utilization"]), 3),
+        "busy_fraction": round(float(row["busy_fraction"]), 3),
         "ttft_p50_s": round(float(row["ttft_p50_s"]), 4),
         "ttft_p99_s": round(float(row["ttft_p99_s"]), 4),
         "cache_hit_rate": round(float(row["cache_hit_rate"]), 3),

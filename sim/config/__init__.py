@@ -46,6 +46,7 @@ from sim.config.deployments import (  # noqa: F401
     Precision,
 )
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
+from sim.config.overrides import expand, expand_argv
 from sim.config.rules import INT_LIMIT, count, fraction, nonneg, positive, rule
 from sim.config.serverless import (  # noqa: F401
     AutoscalerConfig,
@@ -242,8 +243,19 @@ def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
 
+    return _compose_raw(expand(list(overrides or []), _compose_raw, OPEN_DICTS))
+
+
+def _compose_raw(overrides: list[str]):
+    """Hydra's composition of ``overrides`` as given (:func:`compose` expands them first)."""
     gh = GlobalHydra.instance()
     if gh.is_initialized():
         gh.clear()  # pragma: no cover - only inside an already running Hydra app
     with initialize_config_module(config_module="sim.conf", version_base="1.3"):
-        return hy_compose(config_name="config", overrides=list(overrides or []))
+        return hy_compose(config_name="config", overrides=overrides)
+
+
+def expand_command_line(argv: list[str]) -> list[str]:
+    """``python -m sim``'s arguments with ``tenants={...}`` and ``<map>.<name>={...}``
+    rewritten as :func:`compose` does (:mod:`sim.config.overrides`)."""
+    return expand_argv(list(argv), _compose_raw, OPEN_DICTS)

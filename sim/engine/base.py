@@ -24,11 +24,13 @@ order, stopping at the first that does not fit.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from typing import Callable
 
 from sim.engine.kv import KvCache
 from sim.engine.request import Request, RequestQueue
 from sim.perf import Deployment, PerfModel
+from sim.records import OCC_BINS, KvStats
 
 
 class ReplicaBase:
@@ -67,7 +69,27 @@ class ReplicaBase:
         self.completed = 0
         self.preemptions = 0
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None
+        self._bytes = perf.bytes_per_gpu
+        self.attach(self.kv.stats)
         queue.consumers.append(self)
+
+    def attach(self, stats: KvStats) -> None:
+        """Count this replica's cache and load statistics into ``stats`` (a ledger row's,
+        shared by the replicas the row stands for)."""
+        self.kv.stats = stats
+        stats.peak_bandwidth = self.perf.peak_bandwidth
+        stats.saturation = partial(self.perf.saturated_tok_s, max_seqs=self.max_seqs)
+
+    def _load(self, dt: float, used: float, n_bytes: float) -> None:
+        """``dt`` busy seconds at ``used`` KV tokens held by sequences (the mean over the
+        stretch) with ``n_bytes`` read by each GPU: the occupancy integral, its 1 %
+        histogram and the bytes (O(1) per planned stretch)."""
+        st = self.kv.stats
+        cap = self.kv.cap
+        occ = used / cap if cap > 0 else 0.0
+        st.occupancy_s += occ * dt
+        st.occupancy_hist[min(int(occ * OCC_BINS), OCC_BINS)] += dt
+        st.bytes_per_gpu += n_bytes
 
     # -------------------------------------------------------------- for routers and pools
     def fits(self, req: Request) -> bool:
@@ -194,6 +216,10 @@ class ReplicaBase:
         self.n_running -= 1
         self.tokens_out += r.n_out
         self.completed += 1
+        st = kv.stats
+        st.served += 1
+        st.served_in += r.n_in
+        st.served_out += r.n_out
 
     # ----------------------------------------------------------------- preemption
     def _preempt(self, r: Request, now: float, context: int, emitted: int, decoding: bool) -> None:

@@ -33,6 +33,7 @@ from collections import deque
 from simpy.events import Timeout
 
 from sim.engine.base import ReplicaBase
+from sim.records import OCC_BINS
 
 _INF = float("inf")
 
@@ -55,6 +56,7 @@ class FluidReplica(ReplicaBase):
         self._p = 0
         self._t_end = 0.0
         self._gen = 0
+        self._b = 0.0  # bytes per GPU per iteration of the current plan
         self._timer_cb = self._on_timer
         self._step = self.perf.step_time
 
@@ -118,13 +120,23 @@ class FluidReplica(ReplicaBase):
         self._it += j
         self._t += dt
         self.busy_s += dt
+        kv = self.kv
+        used = kv.cached - kv.unpinned + kv.private
         n = self._n_dec
         if n:
             g = n * j
             self._kv += g
             self._dec_ctx += g
             if self.paged:
-                self.kv.grow_all(g)  # per request: counted when it leaves (kv_sync)
+                kv.grow_all(g)  # per request: counted when it leaves (kv_sync)
+                used += g * 0.5  # grows linearly over the stretch: its mean
+        # ReplicaBase._load, inlined (hot path)
+        st = kv.stats
+        occ = used / kv.cap if kv.cap > 0 else 0.0
+        st.occupancy_s += occ * dt
+        b = int(occ * OCC_BINS)
+        st.occupancy_hist[b if b < OCC_BINS else OCC_BINS] += dt
+        st.bytes_per_gpu += j * self._b
         p = self._p
         if p:
             work = p * j
@@ -245,6 +257,8 @@ class FluidReplica(ReplicaBase):
         if self.stall:
             self._t += self.stall
             self.busy_s += self.stall
+            kv = self.kv
+            self._load(self.stall, kv.cached - kv.unpinned + kv.private, 0.0)
             self.stall = 0.0
         n = self._n_dec
         c = self.budget - n
@@ -293,7 +307,9 @@ class FluidReplica(ReplicaBase):
             self._gen += 1  # invalidates any pending timer
             return
         half = (k - 1) * 0.5
-        dt = self._step(n, p, self._kv + (n + p) * half, pairs + self._dec_ctx + n + n * half)
+        kv_mid = self._kv + (n + p) * half
+        dt = self._step(n, p, kv_mid, pairs + self._dec_ctx + n + n * half)
+        self._b = self._bytes(n, p, kv_mid)  # HBM bytes per GPU per iteration of the plan
         self._k = k
         self._p = p
         self._dt = dt

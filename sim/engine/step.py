@@ -110,11 +110,15 @@ class StepReplica(ReplicaBase):
             self.stall = 0.0
             t0 = env.now
             self._iter_end = t0 + dt
+            kv = self.kv
+            used = kv.cached - kv.unpinned + kv.private
+            n_bytes = self._bytes(n, p, self._kv)
             yield env.timeout(dt)
             if not self.alive:
                 return
             now = env.now
             self.busy_s += now - t0
+            self._load(now - t0, used, n_bytes)
             finished = []
             still = []
             for r in decoding:

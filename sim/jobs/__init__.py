@@ -18,12 +18,17 @@ from typing import Callable
 JOBS: dict[str, Callable] = {}
 CONFIGS: dict[str, type] = {}  # job name (= its config key) -> config dataclass
 CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cross-key rules
+# jobs that compose their own scenarios (calibration rows, claims' experiments) and never run
+# the config's tenants: their config needs none
+OWN_SCENARIOS: set[str] = set()
 
 
-def job(name: str, config: type | None = None, check: Callable | None = None):
+def job(name: str, config: type | None = None, check: Callable | None = None,
+        own_scenarios: bool = False):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
-    for rules that involve other keys; both are applied before the job runs."""
+    for rules that involve other keys; both are applied before the job runs.
+    ``own_scenarios``: the job composes its own configs and ignores ``tenants``."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -32,6 +37,8 @@ def job(name: str, config: type | None = None, check: Callable | None = None):
             CONFIGS[name] = config
         if check is not None:
             CHECKS[name] = check
+        if own_scenarios:
+            OWN_SCENARIOS.add(name)
         return fn
     return deco
 

@@ -63,7 +63,7 @@ def _notes(table, tolerance: float) -> list[str]:
     return notes
 
 
-@job("calibration", config=CalibrationConfig, check=check)
+@job("calibration", config=CalibrationConfig, check=check, own_scenarios=True)
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     tolerance = float(cfg.calibration.tolerance)

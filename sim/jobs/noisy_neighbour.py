@@ -20,7 +20,7 @@ from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import job
 from sim.metrics.summary import requests_frame, summarize
-from sim.records import ALL, BACKGROUND, Result
+from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, build_workload, setup_serves_background
@@ -37,7 +37,7 @@ class NoisyNeighbourConfig:
 
 def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
     """Per (setup, user tenant, level): TTFT p50/p99, isolated p99 and their ratio."""
-    s = summaries[(summaries["tenant"] != ALL) & (summaries["tenant"] != BACKGROUND)]
+    s = summaries[~summaries["tenant"].map(is_aggregate)]
     keep = ["setup", "tenant", "background_level", "background_rps", "requests", "completed",
             "rejected", "cold_starts", "ttft_p50_s", "ttft_p99_s"]
     t = s[keep].copy()

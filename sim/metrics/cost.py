@@ -82,14 +82,14 @@ class CostBreakdown:
     def tenant(self, name: str, model: str) -> dict[str, float]:
         out = self._out(self.by_tenant.get(name, {}))
         busy, up = self.util_by_model.get(model, (0.0, 0.0))
-        out["gpu_utilization"] = busy / up if up > 0 else float("nan")
+        out["busy_fraction"] = busy / up if up > 0 else float("nan")
         return out
 
     def total(self) -> dict[str, float]:
         out = self._out(self.totals)
         busy = sum(b for b, _ in self.util_by_model.values())
         up = sum(u for _, u in self.util_by_model.values())
-        out["gpu_utilization"] = busy / up if up > 0 else float("nan")
+        out["busy_fraction"] = busy / up if up > 0 else float("nan")
         return out
 
     def _add(self, tenant: str, tier: str, values: dict[str, float]) -> None:

@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.metrics.load import LOAD_COLUMNS, load, mix_of
+
 LEDGER_COLUMNS = ["setup", "row", "model", "gpu", "gpus", "tier", "billing", "start_s", "end_s",
                   "loading_s", "busy_s", "usd_per_gpu_hour", "cost_usd", "prompt_tokens",
-                  "cached_tokens", "cache_hit_rate", "evicted_tokens", "preemptions"]
+                  "cached_tokens", "cache_hit_rate", "evicted_tokens", "preemptions",
+                  "output_tokens", *LOAD_COLUMNS]
 
 
 def ledger_frame(runs) -> pd.DataFrame:
     rows = []
     for run in runs:
+        mix = mix_of(run.ledger)
         for i, u in enumerate(run.ledger):
             k = u.kv
+            figures = load([u], mix)
             rows.append((run.setup, i, u.model, u.gpu, u.gpus, u.tier, u.billing, u.start_s,
                          u.end_s, u.loading_s, min(u.busy_s, u.up_s), u.usd_per_gpu_hour,
                          u.cost_usd, k.prompt_tokens, k.cached_tokens,
                          k.cached_tokens / k.prompt_tokens if k.prompt_tokens else float("nan"),
-                         k.evicted_tokens, k.preemptions))
+                         k.evicted_tokens, k.preemptions, k.served_out,
+                         *(figures[c] for c in LOAD_COLUMNS)))
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
 

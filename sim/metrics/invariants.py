@@ -28,7 +28,17 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.cost import check_invariants
-from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, PENDING, REJECTED
+from sim.records import (
+    ALL,
+    BACKGROUND,
+    COMPLETED,
+    FAILED,
+    MODEL_ROW,
+    OUTCOMES,
+    PENDING,
+    REJECTED,
+    is_aggregate,
+)
 
 _SHOW = 5  # request ids quoted per violation
 
@@ -202,6 +212,9 @@ def summary_violations(workload, run, summary) -> list[str]:
             sel = offered & ~workload.user_mask()
         elif name in workload.tenants:
             sel = offered & (workload.tenant == workload.tenants.index(name))
+        elif name.startswith(MODEL_ROW) and name[len(MODEL_ROW):] in workload.models:
+            mi = workload.models.index(name[len(MODEL_ROW):])
+            sel = offered & workload.user_mask() & (workload.model == mi)
         else:
             out.append(f"summary row for unknown tenant {name!r}")
             continue
@@ -209,8 +222,14 @@ def summary_violations(workload, run, summary) -> list[str]:
             n = int(np.count_nonzero(sel & (oc == code)))
             if int(r[col]) != n:
                 out.append(f"summary row {name}: {col} {int(r[col])}, the log has {n}")
-    tenants = rows[~rows["tenant"].isin([ALL, BACKGROUND])]
+    tenants = rows[~rows["tenant"].map(is_aggregate)]
     total = rows[rows["tenant"] == ALL]
+    models = rows[rows["tenant"].str.startswith(MODEL_ROW)]
+    if len(total) == 1 and len(models):  # the model rows partition the user requests
+        for col in ("requests", "completed", "output_tokens"):
+            s, t = int(models[col].sum()), int(total[col].iloc[0])
+            if s != t:
+                out.append(f"summary: {col} of the model rows add up to {s}, not __all__'s {t}")
     if len(total) == 1:
         for col in ("requests", "completed", "rejected", "failed", "output_tokens"):
             s, t = int(tenants[col].sum()), int(total[col].iloc[0])

@@ -6,9 +6,18 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
+from sim.metrics.load import LOAD_COLUMNS, load_by_model
 from sim.metrics.pipelines import stage_columns
 from sim.metrics.quantiles import percentile
-from sim.records import ALL, BACKGROUND, COMPLETED, FAILED, OUTCOMES, REJECTED
+from sim.records import (
+    ALL,
+    BACKGROUND,
+    COMPLETED,
+    FAILED,
+    MODEL_ROW,
+    OUTCOMES,
+    REJECTED,
+)
 
 SUMMARY_COLUMNS = [
     "setup", "tenant", "model", "requests", "completed", "rejected", "failed",
@@ -16,7 +25,7 @@ SUMMARY_COLUMNS = [
     "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s",
     "cold_starts", "cold_start_wait_p99_s", "input_tokens", "output_tokens", "throughput_tok_s",
     "cost_usd", "cost_per_mtok_out_usd", "cost_per_1k_requests_usd", "gpu_hours",
-    "gpu_utilization", "slo_ttft_s", "slo_attainment",
+    "busy_fraction", "slo_ttft_s", "slo_attainment",
     # cost breakdown (sim/cost.py): components add up to cost_usd
     "gpu_cost_usd", "token_cost_usd", "cost_dedicated_usd", "cost_burst_usd",
     "cost_serverless_usd", "busy_gpu_hours", "idle_gpu_hours", "idle_cost_usd",
@@ -30,6 +39,8 @@ SUMMARY_COLUMNS = [
     # cost per million tokens in and out (a tenant's own unit cost; period_s of a tenant
     # row is its own billing period: the horizon plus its own drain, sim/metrics/billing.py)
     "cost_per_mtok_total_usd",
+    # the replicas' load (sim/metrics/load.py): of the tenant's model, or of the whole setup
+    *LOAD_COLUMNS,
 ]
 
 
@@ -148,8 +159,8 @@ def _sum_costs(costs, workload, tids) -> dict:
         sel = workload.tenant == ti
         model = workload.models[int(workload.model[sel][0])] if sel.any() else ""
         parts.append(costs.tenant(workload.tenants[ti], model))
-    out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "gpu_utilization"}
-    out["gpu_utilization"] = total.get("gpu_utilization", float("nan"))
+    out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "busy_fraction"}
+    out["busy_fraction"] = total.get("busy_fraction", float("nan"))
     return out
 
 
@@ -163,6 +174,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         costs = attribute_cost(workload, run, prices)
     rows = []
     n_user = workload.n_user_tenants
+    load_of, load_all = load_by_model(run.ledger)
+    nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
@@ -170,6 +183,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         r = row_stats(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
                       costs.period_by_tenant.get(name, run.period_s))
         r.update(costs.tenant(name, model))
+        r.update(load_of.get(model, nan_load))
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
     # SLO attainment over all requests, each against its own tenant's SLO
@@ -187,8 +201,10 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
             r.update(_sum_costs(costs, workload, tids))
+        r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)
+    rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
@@ -203,6 +219,29 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df["monthly_output_tokens"] = df["output_tokens"] * month
     df["monthly_requests"] = df["requests"] * month
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
+
+
+def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> list[dict]:
+    """One ``__model__:<m>`` row per model the user tenants called, when there are several:
+    request figures over the user requests served by that model; costs, ``clipped`` and SLO
+    attainment (each request against its own tenant's SLO) over the tenants whose model it
+    is; ``busy_fraction`` and the load figures of that model's replicas."""
+    names = {workload.models[mi] for mi in np.unique(workload.model[user]).tolist()}
+    names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
+    if len(names) < 2:
+        return []
+    out = []
+    for m in sorted(names):
+        sel = user & (workload.model == workload.models.index(m))
+        r = row_stats(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
+        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
+        r.update(_sum_costs(costs, workload, tids))
+        r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
+        r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
+        r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
+        out.append(r)
+    return out
 
 
 def summary_row(summary: pd.DataFrame, setup: str, tenant: str = ALL) -> pd.Series:

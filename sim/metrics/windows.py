@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.summary import request_columns, row_stats
-from sim.records import ALL, BACKGROUND, COMPLETED
+from sim.records import ALL, BACKGROUND, COMPLETED, MODEL_ROW
 
 WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
 
@@ -52,6 +52,9 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
                 sel, tslo = user, None
             elif name == BACKGROUND:
                 sel, tslo = ~user, None
+            elif name.startswith(MODEL_ROW):  # a model's user requests
+                m = workload.models.index(name[len(MODEL_ROW):])
+                sel, tslo = user & (workload.model == m), None
             else:
                 sel, tslo = workload.tenant == index[name], workload.slo_ttft_s.get(name)
             sel = sel & keep

@@ -34,6 +34,11 @@ class PerfModel(Protocol):
     def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
                   attn_pairs: float) -> float: ...
 
+    def bytes_per_gpu(self, decode_seqs: float, prefill_tokens: float,
+                      kv_tokens: float) -> float: ...
+
+    def saturated_tok_s(self, mean_in: float, mean_out: float, max_seqs: int) -> float: ...
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -103,6 +108,7 @@ class RooflinePerf:
         self.weight_bytes_per_gpu = weight_bytes / tp
         self.kv_bytes_per_token_per_gpu = dep.kv_bytes_per_token_per_gpu()
         self._bw = g.bandwidth_tbps * 1e12 * eff.memory
+        self.peak_bandwidth = g.bandwidth_tbps * 1e12  # bytes/s of one GPU, the spec sheet's
         self._flops = g.peak_flops(dep.precision) * eff.compute
         self._flops_per_token = 2.0 * m.active_params_b * 1e9 / tp
         self._flops_per_pair = 4.0 * m.layers * m.attn_heads * m.head_dim / tp
@@ -155,6 +161,26 @@ class RooflinePerf:
         if self._comm_fixed:
             t += self._comm_fixed + tokens * self._comm_per_token
         return t / self.runtime_speedup
+
+    def bytes_per_gpu(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float) -> float:
+        """HBM bytes one GPU reads in one iteration: the weights (the experts some token
+        routes to) and the KV cache, as :meth:`step_time` counts them."""
+        tokens = decode_seqs + prefill_tokens
+        wb = self._dense_bytes
+        if self._expert_bytes:
+            wb += self._expert_bytes * (1.0 - self._expert_miss ** (tokens if tokens > 1.0 else 1.0))
+        return wb * self._weight_reads + kv_tokens * self.kv_bytes_per_token_per_gpu
+
+    def saturated_tok_s(self, mean_in: float, mean_out: float, max_seqs: int) -> float:
+        """Output tokens per second of one replica flat out on requests of this mean shape:
+        decode-only iterations of ``B`` sequences, ``B`` = the batch limit or what the KV
+        cache holds at ``mean_in + mean_out`` tokens each, every sequence at the mean decode
+        context ``mean_in + mean_out / 2``. Prefill is not counted, so real saturation
+        delivers somewhat less (the ratio to it is a lower bound of how loaded a replica is)."""
+        foot = max(mean_in + mean_out, 1.0)
+        b = max(1, min(int(max_seqs), int(self.kv_capacity_tokens // foot)))
+        ctx = mean_in + mean_out / 2.0
+        return b / self.step_time(b, 0, b * ctx, b * (ctx + 1.0))
 
 
 MAX_STEP_S = 3600.0  # assumption: no measured iteration takes an hour (plausibility bound)
@@ -223,3 +249,15 @@ class TablePerf:
             if len(self._cache) < 100_000:
                 self._cache[k] = t
         return max(t, 1e-9) / self.runtime_speedup
+
+    peak_bandwidth = float("nan")  # a measured table says nothing about bytes
+
+    def bytes_per_gpu(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float) -> float:
+        return float("nan")
+
+    def saturated_tok_s(self, mean_in: float, mean_out: float, max_seqs: int) -> float:
+        """As :meth:`RooflinePerf.saturated_tok_s`, from the table (no KV limit known here
+        beyond the capacity given)."""
+        foot = max(mean_in + mean_out, 1.0)
+        b = max(1, min(int(max_seqs), int(self.kv_capacity_tokens // foot)))
+        return b / self.step_time(b, 0, 0.0, 0.0)

@@ -45,7 +45,7 @@ class ModelPool:
                   self.on_done)
         rep.usage = usage
         if usage is not None:
-            rep.kv.stats = usage.kv  # the row's cache statistics, over its replicas
+            rep.attach(usage.kv)  # the row's cache and load statistics, over its replicas
         self.replicas.append(rep)
         if queue.items:
             queue.notify()

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from sim.analysis.signals import format_signals
+from sim.report.condense import condense, left_out_note
 
 QUIET_TABLES = {"wall", "replicas", "events", "replications", "signals"}
 MAX_ROWS = 20
@@ -61,7 +62,10 @@ def print_result(res, cfg) -> None:
         cols = COLUMNS
         if "spilled" in res.summary and res.summary["spilled"].fillna(0).sum() > 0:
             cols = COLUMNS + [("spilled", "spilled")]  # hybrid: requests sent to the pool
-        print(format_table(res.summary, cols))
+        shown, left = condense(res.summary)
+        print(format_table(shown, cols))
+        if left:
+            print(f"({left_out_note(left)})")
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
         print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")

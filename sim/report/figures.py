@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.records import ALL
+from sim.records import ALL, MODEL_ROW
 from sim.report.pipelines import latency_cdf, waterfall
 from sim.report.style import REFERENCE_COLOR, color, format_seconds, pyplot, save
 from sim.report.timeline import pick_tenant, timeline
@@ -103,7 +103,8 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
 def slos_from_summary(summary: pd.DataFrame) -> dict:
     if summary is None or summary.empty or "slo_ttft_s" not in summary.columns:
         return {}
-    rows = summary[summary["tenant"] != ALL].drop_duplicates("tenant")
+    rows = summary[(summary["tenant"] != ALL)
+                   & ~summary["tenant"].str.startswith(MODEL_ROW)].drop_duplicates("tenant")
     return {str(t): float(s) for t, s in zip(rows["tenant"], rows["slo_ttft_s"]) if pd.notna(s)}
 
 

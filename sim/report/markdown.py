@@ -7,6 +7,8 @@ import math
 import pandas as pd
 from omegaconf import OmegaConf
 
+from sim.report.condense import condense, left_out_note
+
 MAX_TABLE_ROWS = 40
 
 
@@ -40,9 +42,11 @@ def run_report(res, cfg) -> str:
                             "rejected", "failed", "ttft_p50_s", "ttft_p99_s", "ttft_p99_s_ci95",
                             "tpot_p50_s", "e2e_p99_s", "cold_starts", "cost_usd",
                             "cost_usd_ci95", "cost_per_mtok_out_usd",
-                            "cost_per_mtok_out_usd_ci95", "gpu_utilization", "slo_attainment")
+                            "cost_per_mtok_out_usd_ci95", "busy_fraction", "slo_attainment")
                 if c in res.summary.columns]
-        parts.append("## Summary\n\n" + md_table(res.summary[keep])
+        shown, left = condense(res.summary)
+        parts.append("## Summary\n\n" + md_table(shown[keep])
+                     + (f"\n{left_out_note(left)}.\n" if left else "")
                      + "\nAll columns: [`summary.csv`](summary.csv).\n")
     if res.notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in res.notes) + "\n")

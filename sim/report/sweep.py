@@ -19,6 +19,7 @@ import pandas as pd
 from sim.analysis.curves import REFERENCE, breakevens, curves
 from sim.io import write_frame_csv
 from sim.records import ALL
+from sim.report.condense import condense, left_out_note, slo_by_tenant
 from sim.report.markdown import md_table
 from sim.report.style import REFERENCE_COLOR, color, pyplot, save
 
@@ -188,7 +189,7 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
 # --------------------------------------------------------------------------- markdown
 SHOW = ["setup", "tenant", "replications", "requests", "completed", "ttft_p50_s", "ttft_p99_s",
         "ttft_p99_s_ci95", "cost_usd", "cost_per_mtok_out_usd", "cost_per_mtok_out_usd_ci95",
-        "list_price_usd_per_mtok_out", "gpu_utilization", "slo_attainment", "objective"]
+        "list_price_usd_per_mtok_out", "busy_fraction", "slo_attainment", "objective"]
 
 
 def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
@@ -215,6 +216,13 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         title = "Results (all tenants; per-tenant rows in summary.csv)" if rows is not table \
             else "Results"
         parts.append(f"## {title}\n\n" + md_table(rows[cols]))
+        if rows is not table:  # per-tenant SLO attainment, the busiest tenants
+            index = [c for c in ("job", "setup") if c in table.columns]
+            slo = slo_by_tenant(table, index)
+            if len(slo):
+                _, left = condense(table)
+                parts.append("## SLO attainment per tenant\n\n" + md_table(slo)
+                             + (f"\n{left_out_note(left)}.\n" if left else ""))
     bad = sj.jobs[sj.jobs["state"] != "done"] if len(sj.jobs) else sj.jobs
     if len(bad):
         parts.append("## Unfinished jobs\n\n" + md_table(bad))

@@ -16,7 +16,7 @@ import pandas as pd
 KEY_COLUMNS = ("setup", "tenant", "model")
 # columns that describe the run rather than vary with the seed
 _FIXED = {"slo_ttft_s"}
-_CI_PATTERN = re.compile(r"(_s$|cost|slo_attainment|gpu_utilization|throughput|gpu_hours)")
+_CI_PATTERN = re.compile(r"(_s$|cost|slo_attainment|busy_fraction|throughput|gpu_hours)")
 
 
 def mean_ci95(values) -> tuple[float, float]:

@@ -139,6 +139,14 @@ class UnitPerf:
     def step_time(self, decode_seqs, prefill_tokens, kv_tokens, attn_pairs):
         return 1.0
 
+    peak_bandwidth = float("nan")  # the load figures (sim/metrics/load.py) are not tested here
+
+    def bytes_per_gpu(self, decode_seqs, prefill_tokens, kv_tokens):
+        return float("nan")
+
+    def saturated_tok_s(self, mean_in, mean_out, max_seqs):
+        return float("nan")
+
 
 def run(kind, dep, perf, reqs):
     env = simpy.Environment()

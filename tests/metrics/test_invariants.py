@@ -113,7 +113,7 @@ def _open_count(b, log, i, j, s):
 
 def test_a_tenant_without_requests_still_pays_for_its_models_gpus():
     """Found by the property test: a pool whose tenants sent nothing lost its cost."""
-    res = sim.run(BASE + ["tenants={quiet: {model: qwen3-32b, arrival: {rate_rps: 0.001}}}"])
+    res = sim.run(BASE + ["tenants.quiet={model: qwen3-32b, arrival: {rate_rps: 0.001}}"])
     s = res.summary.set_index("tenant")
     assert s.loc["quiet", "requests"] == 0 and s.loc["quiet", "model"] == "qwen3-32b"
     # one H100 for the whole billing period, at the reserved price (dedicated default)

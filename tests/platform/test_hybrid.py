@@ -262,7 +262,7 @@ SPIKE = [
     "hybrid.placement.tail=serverless",
     "output.plots=false", "output.report=false",
 ]
-TAIL = f"tenants={{tail: {{model: {M8}, arrival: {{kind: poisson, rate_rps: 0.5}}}}}}"
+TAIL = f"tenants.tail={{model: {M8}, arrival: {{kind: poisson, rate_rps: 0.5}}}}"
 
 
 @pytest.fixture(scope="module")

@@ -256,7 +256,7 @@ def test_a_pipeline_tenant_leaves_other_tenants_requests_unchanged():
     with open_dict(cfg):
         cfg.tenants["other"] = OmegaConf.merge(cfg.tenants.chat, {"pipeline": None})
     # the plain tenant "other" in the second workload draws from its own streams
-    base2 = sim.compose(["horizon_s=200", "tenants={other: {model: llama31-8b}}"])
+    base2 = sim.compose(["horizon_s=200", "tenants.other={model: llama31-8b}"])
     with open_dict(base2):
         base2.tenants.other = cfg.tenants.other
         del base2.tenants["chat"]

@@ -94,8 +94,8 @@ def test_trace_blocks_follow_the_lines_and_their_copies(tmp_path):
 
 def test_one_trace_file_is_one_source_for_two_tenants():
     path = MOONCAKE / "synthetic_trace.jsonl"
-    other = (f"tenants={{b: {{model: llama31-8b, arrival: {{kind: trace, trace: {{path: '{path}', "
-             "format: mooncake}}, input: {kind: trace}, output: {kind: trace}}}")
+    other = (f"tenants.b={{model: llama31-8b, arrival: {{kind: trace, trace: {{path: '{path}', "
+             "format: mooncake}}, input: {kind: trace}, output: {kind: trace}}")
     wl = build_workload(sim.compose(REPLAY + [f"tenants.chat.arrival.trace.path={path}", other]))
     first_b, first_chat = (np.flatnonzero(wl.tenant == wl.tenants.index(t))[0] for t in ("b", "chat"))
     assert wl.prefixes.segments(int(first_b)) == wl.prefixes.segments(int(first_chat))
@@ -257,9 +257,9 @@ def test_same_seed_same_prefixes_and_tenants_stay_independent():
         assert np.array_equal(getattr(w1.prefixes, col), getattr(w2.prefixes, col))
     plain = build_workload(sim.compose(["horizon_s=100"]))
     assert plain.prefixes is None
-    more = "tenants={other: {model: llama31-8b, arrival: {rate_rps: 2}}}"
-    docs = ("tenants={other: {model: llama31-8b, arrival: {rate_rps: 2}, prefix: {docs: {count: 5}, "
-            "sessions: {turns_mean: 3}}}}")
+    more = "tenants.other={model: llama31-8b, arrival: {rate_rps: 2}}"
+    docs = ("tenants.other={model: llama31-8b, arrival: {rate_rps: 2}, prefix: {docs: {count: 5}, "
+            "sessions: {turns_mean: 3}}}")
     for base, wl in ((["horizon_s=100"], plain), (a, w1)):
         w3 = build_workload(sim.compose(base + [more]))
         w4 = build_workload(sim.compose(base + [docs]))
@@ -276,7 +276,7 @@ def test_same_seed_same_prefixes_and_tenants_stay_independent():
 
 
 def test_stage_and_background_requests_have_no_segments():
-    solo = "tenants={solo: {model: llama31-8b, arrival: {rate_rps: 1}, prefix: {system_tokens: 64}}}"
+    solo = "tenants.solo={model: llama31-8b, arrival: {rate_rps: 1}, prefix: {system_tokens: 64}}"
     wl = build_workload(sim.compose(["experiment=compound", "horizon_s=1200", solo]))
     assert len(wl.prefixes) == len(wl) and wl.pipelines is not None
     n = wl.prefixes.counts()

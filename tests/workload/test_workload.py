@@ -154,7 +154,7 @@ def test_length_distributions():
 def test_named_streams_make_tenants_independent():
     base = ["tenants.chat.arrival.rate_rps=3", "horizon_s=200"]
     cfg1 = sim.compose(base)
-    cfg2 = sim.compose(base + ["tenants={other: {model: qwen3-32b, arrival: {rate_rps: 5}}}"])
+    cfg2 = sim.compose(base + ["tenants.other={model: qwen3-32b, arrival: {rate_rps: 5}}"])
     w1, w2 = build_workload(cfg1), build_workload(cfg2)
     chat1 = w1.arrival_s[w1.tenant == w1.tenants.index("chat")]
     chat2 = w2.arrival_s[w2.tenant == w2.tenants.index("chat")]

@@ -82,7 +82,7 @@ def check(cfg) -> None:
     _check_ids(list(cfg.claims.only))
 
 
-@job("claims", config=ClaimsConfig, check=check)
+@job("claims", config=ClaimsConfig, check=check, own_scenarios=True)
 def claims_job(cfg, out_dir, progress) -> Result:
     table = run_claims(cfg, progress)
     counts = table["verdict"].value_counts().to_dict()

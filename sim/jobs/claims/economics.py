@@ -154,7 +154,7 @@ def _h100_monthly(ctx):
     return Verdict(
         HOLDS if _in(monthly, 0.95 * 2900, 1.05 * 2900) else FAILS,
         f"{_usd(monthly)} a month: the simulated bill {_usd(float(a['cost_usd']))} over "
-        f"{a['period_s']:.0f} s (busy {100 * a['gpu_utilization']:.0f} % of it) projected to "
+        f"{a['period_s']:.0f} s (busy {100 * a['busy_fraction']:.0f} % of it) projected to "
         f"730 h", monthly, "$/month",
         f"one H100 on demand at ${price:.2f}/GPU-hour, Llama-3.1-8B FP8, Poisson 2 req/s; "
         f"a month = 730 h (8,760 / 12)",
@@ -171,7 +171,7 @@ def _qwen_batch32(ctx):
     for n_in, n_out in shapes:
         cfg = ctx.scenario(
             "dedicated", "setups=[dedicated]",
-            "tenants={chat: {model: qwen3-32b}}", "tenants.chat.model=qwen3-32b",
+            "tenants.chat.model=qwen3-32b",
             f"tenants.chat.input={{kind: fixed, mean: {n_in}, max: {n_in}}}",
             f"tenants.chat.output={{kind: fixed, mean: {n_out}, max: {n_out}}}",
             "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1, max_num_seqs: 32}}",

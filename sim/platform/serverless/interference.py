@@ -22,3 +22,14 @@ class InterferedPerf:
 
     def step_time(self, decode_seqs, prefill_tokens, kv_tokens, attn_pairs) -> float:
         return self.base.step_time(decode_seqs, prefill_tokens, kv_tokens, attn_pairs) * self.factor
+
+    @property
+    def peak_bandwidth(self) -> float:
+        return self.base.peak_bandwidth
+
+    def bytes_per_gpu(self, decode_seqs, prefill_tokens, kv_tokens) -> float:
+        return self.base.bytes_per_gpu(decode_seqs, prefill_tokens, kv_tokens)
+
+    def saturated_tok_s(self, mean_in, mean_out, max_seqs) -> float:
+        """Without neighbours: the replica's own capacity."""
+        return self.base.saturated_tok_s(mean_in, mean_out, max_seqs)

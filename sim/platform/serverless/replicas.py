@@ -169,6 +169,7 @@ class ReplicaLifecycle:
                 self.cold_cb(r, now - r.arrival, slot.tier)
         perf = InterferedPerf(ms.perf) if self.alpha > 0 else ms.perf
         rep = ENGINES[self.ctx.engine](self.env, slot.id, perf, ms.dep, ms.queue, self._done)
+        rep.attach(slot.row.kv)  # its cache and load statistics land in its ledger row
         rep.on_idle = self._replica_idle
         slot.rep = rep
         slot.idle_since = now

@@ -43,7 +43,7 @@ def test_reserved_replicas_bill_the_whole_period_busy_or_idle(catalog, pricing, 
     assert s["idle_gpu_hours"] == pytest.approx((2 * 1800 - busy) / 3600, rel=1e-9)
     assert s["idle_cost_usd"] == pytest.approx((2 * 1800 - busy) / 3600 * rate, rel=1e-9)
     assert s["busy_cost_usd"] + s["idle_cost_usd"] == pytest.approx(s["cost_usd"], rel=1e-12)
-    assert s["gpu_utilization"] == pytest.approx(busy / 3600, rel=1e-9)
+    assert s["busy_fraction"] == pytest.approx(busy / 3600, rel=1e-9)
     # per unit: 50 output tokens, one request
     assert s["cost_per_mtok_out_usd"] == pytest.approx(s["cost_usd"] / 50 * 1e6)
     assert s["cost_per_1k_requests_usd"] == pytest.approx(s["cost_usd"] * 1000)
@@ -113,7 +113,7 @@ def test_summary_columns_keep_the_old_names_and_add_the_cost_breakdown():
     from sim.metrics.summary import SUMMARY_COLUMNS
 
     old = ["cost_usd", "cost_per_mtok_out_usd", "cost_per_1k_requests_usd", "gpu_hours",
-           "gpu_utilization", "slo_attainment"]
+           "busy_fraction", "slo_attainment"]
     new = ["idle_gpu_hours", "idle_cost_usd", "cost_dedicated_usd", "cost_burst_usd",
            "monthly_cost_usd", "retries", "down_gpu_hours"]
     assert set(old + new) <= set(SUMMARY_COLUMNS)

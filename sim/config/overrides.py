@@ -1,0 +1,83 @@
+"""Command-line overrides that Hydra alone would merge where the user means to replace or add.
+
+Hydra merges a dict given on the command line into the node it names, and refuses a new
+typed map entry given as ``map.name={...}`` ("dict is not a subclass of TenantConfig").
+:func:`expand` rewrites two forms before Hydra composes, for ``python -m sim`` and
+:func:`sim.compose` alike, so ``--cfg job`` prints exactly what runs:
+
+- ``tenants={x: {...}}`` REPLACES the tenants the experiment (or the default experiment)
+  defines: it becomes ``~tenants.<t>`` for each tenant present at that point, then the
+  same override, which fills the now empty, still typed map.
+- ``<map>.<name>={...}`` for a map of ``sim.config.OPEN_DICTS`` (``tenants.x={...}``,
+  ``catalog.models.m={...}``, ``deployments.m={...}`` ...) becomes ``<map>={<name>: {...}}``,
+  a merge: it adds the entry, or updates it when it exists (what the dotted form does for
+  an existing entry).
+
+Anything else (sweeps, ``+``/``~`` overrides, dotted fields) passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import OverrideType, ValueType
+
+from sim.errors import InputError
+
+REPLACING = ("tenants",)  # maps a whole-map override replaces instead of merging into
+
+
+def _parse(text: str):
+    try:
+        return OverridesParser.create().parse_override(text)
+    except Exception:  # Hydra reports unparsable overrides itself, with the grammar
+        return None
+
+
+def _is_dict_change(o) -> bool:
+    return (o is not None and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT
+            and isinstance(o.value(), dict))
+
+
+def _is_sweep(o) -> bool:
+    return o is not None and o.value_type not in (None, ValueType.ELEMENT)
+
+
+def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
+           open_dicts: tuple[str, ...]) -> list[str]:
+    """``overrides`` with the two forms above rewritten; ``compose_raw`` composes a list of
+    final overrides (to learn which tenants a replacing override removes); ``open_dicts``
+    are the maps new entries may be added to."""
+
+    out: list[str] = []
+    for text in overrides:
+        o = _parse(text)
+        if not _is_dict_change(o):
+            out.append(text)
+            continue
+        key, value = o.key_or_group, text.split("=", 1)[1]
+        if key in REPLACING:
+            if any(_is_sweep(p) and p.key_or_group == "experiment" for p in map(_parse, out)):
+                raise InputError(f"{key}={{...}} replaces one experiment's {key}; with a swept "
+                                 f"experiment give them one by one ({key}.<name>={{...}})", key=key)
+            fixed = [p for p in out if not _is_sweep(_parse(p))]
+            present = list(compose_raw(fixed)[key].keys())
+            out += [f"~{key}.{name}" for name in present] + [text]
+            continue
+        parent = next((d for d in sorted(open_dicts, key=len, reverse=True)
+                       if key.startswith(d + ".") and "." not in key[len(d) + 1:]), None)
+        out.append(f"{parent}={{{key[len(parent) + 1:]}: {value}}}" if parent else text)
+    return out
+
+
+def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
+                open_dicts: tuple[str, ...]) -> list[str]:
+    """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
+    ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
+
+    is_override = [("=" in a and not a.startswith("-")) for a in argv]
+    if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
+        return list(argv)  # the common case: nothing to compose
+    flags = [a for a, ov in zip(argv, is_override) if not ov]
+    return flags + expand([a for a, ov in zip(argv, is_override) if ov], compose_raw, open_dicts)

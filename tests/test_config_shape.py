@@ -1,0 +1,89 @@
+"""No hidden tenants: an experiment's tenants and deployments are exactly the ones its file
+names (each field either from the file or the schema's default, never from another file);
+``tenants={...}`` replaces, ``tenants.<t>={...}`` adds, and a new catalog entry given field
+by field fails with one line naming the form that works.
+
+The expected values are read from the YAML files with PyYAML, not through Hydra.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from helpers import ROOT
+from helpers.cli import assert_one_clear_line, cli, run_main
+from omegaconf import OmegaConf
+
+import sim
+from sim.config import DeploymentConfig, TenantConfig
+from sim.errors import InputError
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+def _file(name: str) -> dict:
+    return yaml.safe_load((ROOT / "conf" / "experiment" / f"{name}.yaml").read_text()) or {}
+
+
+def _expected(schema, raw: dict) -> dict:
+    """The schema's defaults with the file's values on top, resolved."""
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schema), raw), resolve=True)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_an_experiment_runs_exactly_the_tenants_and_deployments_its_file_names(name):
+    raw = _file(name)
+    cfg = sim.compose([f"experiment={name}"])
+    for key, schema in (("tenants", TenantConfig), ("deployments", DeploymentConfig)):
+        want = raw.get(key) or {}
+        assert list(cfg[key]) == list(want), (name, key)
+        for entry, fields in want.items():
+            got = OmegaConf.to_container(cfg[key][entry], resolve=True)
+            assert got == _expected(schema, fields), (name, key, entry)
+
+
+def test_the_base_config_holds_no_tenants_and_the_default_run_has_one():
+    base = yaml.safe_load((ROOT / "conf" / "config.yaml").read_text())
+    assert "tenants" not in base and "deployments" not in base
+    cfg = sim.compose([])
+    assert list(cfg.tenants) == ["chat"] and cfg.tenants.chat.model == "llama31-8b"
+    assert cfg.tenants.chat.arrival.rate_rps == 4.0
+    assert sim.compose(["tenants.chat.arrival.rate_rps=8"]).tenants.chat.arrival.rate_rps == 8.0
+
+
+@pytest.mark.parametrize("experiment", [[], ["experiment=hybrid"]])
+def test_a_whole_tenants_map_replaces_the_experiments_tenants(experiment):
+    cfg = sim.compose([*experiment, "tenants={x: {model: qwen3-32b, arrival: {rate_rps: 2}}}"])
+    assert list(cfg.tenants) == ["x"]
+    x = cfg.tenants.x
+    assert OmegaConf.get_type(x) is TenantConfig  # still typed: defaults filled in
+    assert (x.model, x.arrival.rate_rps, x.slo_ttft_s) == ("qwen3-32b", 2.0, TenantConfig.slo_ttft_s)
+
+
+def test_a_replaced_tenant_is_still_checked_by_the_schema():
+    with pytest.raises(InputError, match=r"tenants\.x\.modle"):
+        sim.run(["tenants={x: {modle: qwen3-32b}}"])
+
+
+def test_a_dotted_map_entry_adds_and_updates():
+    cfg = sim.compose(["tenants.x={model: qwen3-32b}", "tenants.chat={arrival: {rate_rps: 8}}"])
+    assert list(cfg.tenants) == ["chat", "x"]
+    assert cfg.tenants.chat.arrival.rate_rps == 8.0 and cfg.tenants.chat.model == "llama31-8b"
+    cfg = sim.compose(["catalog.models.tiny={layers: 2}", "catalog.models.tiny.hidden=512"])
+    assert (cfg.catalog.models.tiny.layers, cfg.catalog.models.tiny.hidden) == (2, 512)
+
+
+def test_a_new_catalog_model_given_field_by_field_fails_naming_the_map_form(tmp_path, monkeypatch,
+                                                                           capsys):
+    status, err = run_main(["catalog.models.tiny.layers=2"], tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "catalog.models.tiny={layers: 2}")
+
+
+def test_cfg_job_shows_the_replacing_tenants(tmp_path):
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    p = cli("--cfg", "job", "experiment=hybrid", "tenants={x: {model: qwen3-32b}}", cwd=tmp_path,
+            env=env)
+    assert p.returncode == 0, p.stderr
+    assert list(yaml.safe_load(p.stdout)["tenants"]) == ["x"]
