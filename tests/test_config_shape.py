@@ -24,7 +24,19 @@ EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml
 
 
 def _file(name: str) -> dict:
-    return yaml.safe_load((ROOT / "conf" / "experiment" / f"{name}.yaml").read_text()) or {}
+    """The experiment's YAML; one that lists other experiments in its ``defaults`` (e.g.
+    ``plan`` builds on ``hybrid``) gets their tenants and deployments first, its own on top."""
+    raw = yaml.safe_load((ROOT / "conf" / "experiment" / f"{name}.yaml").read_text()) or {}
+    out: dict = {}
+    for base in raw.get("defaults", []):
+        if isinstance(base, str) and base != "_self_":
+            inherited = _file(base)
+            for key in ("tenants", "deployments"):
+                out.setdefault(key, {}).update(inherited.get(key) or {})
+    for key in ("tenants", "deployments"):
+        if key in out or key in raw:
+            raw = {**raw, key: {**out.get(key, {}), **(raw.get(key) or {})}}
+    return raw
 
 
 def _expected(schema, raw: dict) -> dict:
