@@ -87,10 +87,16 @@ def warning_line(s: dict) -> str:
 
 
 def stability_notes(workload, runs) -> list[str]:
-    """One warning line per setup that could not keep up with the offered load."""
+    """One warning line per setup that could not keep up with the offered load, and one per
+    setup whose pool could not hold the replicas a warm start asked for."""
     notes = []
     for r in runs:
         s = stability(workload, r)
         if s is not None and s["unstable"]:
             notes.append(warning_line(s))
+        short = (r.extra or {}).get("warm_start_short") or {}
+        if short:
+            parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
+            notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
+                         f"the pool holds; ready at t=0: {parts} (the rest start cold)")
     return notes

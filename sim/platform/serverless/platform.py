@@ -141,6 +141,7 @@ class ServerlessPlatform(ReplicaLifecycle):
                     raise InvariantError(f"the minimum replicas of {ms.name} did not fit "
                                          "(the build layer checks they do)")
         self.warm_start: dict[str, int] = {}  # model -> replicas placed warm at t=0 (start: warm)
+        self.warm_short: dict[str, tuple] = {}  # model -> (ready, wanted) when the pool was full
         if str(sc.start) == "warm" and ctx.workload is not None:
             self._start_warm(ctx.workload, on_pool)
 
@@ -372,7 +373,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         return {
             "cold_starts": self.cold_starts(),
             "keepalive_windows": ka,
-            "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0  # each model's (pre-warm, keep-alive) at the end
+            "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
+            "warm_start_short": dict(self.warm_short),  # model -> (ready, wanted) at t=0
             "events": self.events,
             "stats": dict(self.stats, replicas=len(self.slots), nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,

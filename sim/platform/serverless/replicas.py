@@ -105,6 +105,8 @@ class ReplicaLifecycle:
             while ms.ready < n and self._place(ms, 0.0, warm_now=True):
                 placed += 1
             self.warm_start[ms.name] = placed
+            if ms.ready < n:  # the pool was full: said in the run's notes, not dropped silently
+                self.warm_short[ms.name] = (ms.ready, n)
 
     # ================================================================== placement
     def _evictable(self, s: Slot, ms: ModelState) -> bool:

@@ -102,3 +102,19 @@ def test_warmup_window_excludes_exactly_the_early_arrivals():
 def test_warmup_at_or_past_the_horizon_is_refused():
     with pytest.raises(sim.errors.InputError, match="metrics.warmup_s"):
         sim.run(STEADY + ["metrics.warmup_s=300"])
+
+
+def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped():
+    """A tenant needing several replicas at t=0 on a pool with room for one: one is placed,
+    and the run's notes say how many were wanted (nothing is dropped silently)."""
+    from sim.metrics.overload import stability_notes
+
+    busy = [o.replace("rate_rps: 0.5", "rate_rps: 200").replace("mean: 20}", "mean: 400}")
+            for o in STEADY] + ["serverless.start=warm", "serverless.pool.H100.nodes=1",
+                                "serverless.pool.H100.gpus_per_node=1", "horizon_s=30"]
+    wl, runs, _ = simulate_setups(compose(busy))
+    run = runs[0]
+    ready, wanted = run.extra["warm_start_short"]["llama31-8b"]
+    assert ready == run.extra["warm_start"]["llama31-8b"] == 1 and wanted > 1
+    notes = stability_notes(wl, runs)
+    assert any(f"llama31-8b 1 of {wanted}" in n and "start cold" in n for n in notes)
