@@ -18,14 +18,22 @@ COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("comp
            ("slo_attainment", "SLO")]
 
 
-def _fmt(col: str, v) -> str:
+COUNTS = {"requests", "completed", "rejected", "failed", "cold_starts", "spilled"}
+
+
+def _fmt(col: str, v, unit_of: float | None = None) -> str:
+    """A cell; ``unit_of``: the value whose unit a half-width takes (ms or s), so that
+    ``102 ms ±33 ms`` and ``1.18 s ±0.15 s`` each say their unit."""
     if isinstance(v, float):
         if math.isnan(v):
             return "-"
         if col.endswith("_s"):
-            return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
+            ms = (unit_of if unit_of is not None else v) < 1
+            return f"{v * 1000:.0f} ms" if ms else f"{v:.2f} s"
         if col == "slo_attainment":
             return f"{100 * v:.1f}%"
+        if col in COUNTS:  # a count (a mean over replications is rounded to one)
+            return f"{v:,.0f}"
         return f"{v:,.2f}"
     return str(v)
 
@@ -36,7 +44,7 @@ def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
         text = _fmt(c, r[c])
         half = r.get(f"{c}_ci95")  # replications: the 95 % half-width
         if isinstance(half, float) and not math.isnan(half) and text != "-":
-            text += " ±" + _fmt(c, half).replace(" ms", "").replace(" s", "")
+            text += " ±" + _fmt(c, half, unit_of=r[c])
         return text
 
     rows = [[cell(c, r) for c, _ in cols] for _, r in df.iterrows()]

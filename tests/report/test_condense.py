@@ -81,3 +81,16 @@ def test_the_console_says_what_it_left_out(capsys):
     out = capsys.readouterr().out
     assert "6 rows of tenants beyond the 10 busiest are left out" in out
     assert out.count("__all__") == 2
+
+
+def test_console_half_widths_carry_their_unit_and_counts_are_whole():
+    import pandas as pd
+
+    from sim.report.console import format_table
+
+    df = pd.DataFrame([{"setup": "dedicated", "tenant": "chat", "requests": 248.67,
+                        "completed": 248.67, "ttft_p50_s": 0.017, "ttft_p50_s_ci95": 0.003,
+                        "ttft_p99_s": 1.18, "ttft_p99_s_ci95": 0.149}])
+    text = format_table(df)
+    assert "17 ms ±3 ms" in text and "1.18 s ±0.15 s" in text
+    assert "249" in text and "248.67" not in text
