@@ -201,10 +201,7 @@ class KvCache:
         for k, ln in zip(keys[i:], lens[i:]):
             child = node.children.get(k)
             if child is None:
-                child = Node(k, ln, node)
-                node.children[k] = child
-                node.gpu_kids += 1
-                self.cached += ln
+                child = self._add_child(node, k, ln)
             elif child.length != ln:
                 break
             elif child.host:
@@ -230,10 +227,7 @@ class KvCache:
                 and sum(req.pfx[1]) == req.pin and req.kv_priv >= answer_len):
             child = node.children.get(answer_key)
             if child is None:
-                child = Node(answer_key, answer_len, node)
-                node.children[answer_key] = child
-                node.gpu_kids += 1
-                self.cached += answer_len
+                child = self._add_child(node, answer_key, answer_len)
                 self.private -= answer_len
                 req.kv_priv -= answer_len
                 child.stamp = self.clock
@@ -254,6 +248,15 @@ class KvCache:
         req.kv_depth = 0
 
     # ------------------------------------------------------------------------ memory
+    def _add_child(self, node, key: int, length: int):
+        """A new GPU node of ``length`` tokens under ``node`` (its tokens join ``cached``;
+        the caller moves them out of a sequence's private tokens)."""
+        child = Node(key, length, node)
+        node.children[key] = child
+        node.gpu_kids += 1
+        self.cached += length
+        return child
+
     def _claim(self, tokens: int) -> None:
         self.private += tokens
         over = self.cached + self.private - self.cap
