@@ -22,7 +22,7 @@ from sim.engine import ENGINES
 from sim.errors import InvariantError
 from sim.platform.coldstart import stages
 from sim.platform.serverless.interference import InterferedPerf
-from sim.platform.serverless.sizing import warm_replicas
+from sim.platform.serverless.sizing import closed_inflight, sent_estimate, warm_replicas
 from sim.platform.serverless.state import LOADING, STOPPED, WARM, ModelState, Node, Slot
 from sim.records import UsageRow
 
@@ -97,10 +97,21 @@ class ReplicaLifecycle:
             pairs = np.unique(code[served])
             keep = [c for c in pairs.tolist() if on_pool(c // len(wl.models), c % len(wl.models))]
             served &= np.isin(code, keep)
+        arrival = sent_estimate(wl)
+        closed = np.isin(wl.tenant, list(wl.closed)) if wl.closed else np.zeros(len(wl), bool)
         for mi, ms in self.models.items():
             mask = served & (wl.model == mi)
-            n = warm_replicas(wl.arrival_s[mask], wl.input_tokens[mask], wl.output_tokens[mask],
-                              ms.perf, float(a.stable_window_s), float(a.target_concurrency), ms.max)
+            loop = 0.0  # closed-loop clients' requests in flight
+            for ti, clients in wl.closed.items():
+                own = mask & (wl.tenant == ti)
+                if own.any():
+                    think = float(wl.think_s[own].mean()) if wl.think_s is not None else 0.0
+                    loop += closed_inflight(ms.perf, clients, think, float(wl.input_tokens[own].mean()),
+                                            float(wl.output_tokens[own].mean()))
+            mask &= ~closed
+            n = warm_replicas(arrival[mask], wl.input_tokens[mask], wl.output_tokens[mask],
+                              ms.perf, float(a.stable_window_s), float(a.target_concurrency), ms.max,
+                              closed=loop)
             placed = 0
             while ms.ready < n and self._place(ms, 0.0, warm_now=True):
                 placed += 1

@@ -11,7 +11,14 @@ prefill iteration, then ``n_out - 1`` decode iterations at batch 1). The model s
 
 if ``A > 0``, else none (its ``min_replicas`` floor applies either way). ``s`` ignores
 batching and queueing, so the rule errs low under load; the autoscaler corrects from t=0.
-Closed-loop requests (no arrival time before they are sent) are not counted.
+
+Requests without an arrival time of their own are counted too:
+
+- a pipeline's stage requests (sent when their predecessors end) count at their pipeline
+  request's arrival, so a stage model called in the first window starts warm;
+- a closed-loop tenant's ``c`` clients each alternate one request in flight (``s``, of the
+  tenant's mean request) and a think time (mean ``z``), so they add ``c * s / (s + z)`` to
+  ``L`` (the interactive response-time law with a zero response delay beyond ``s``).
 
 A plain function of arrays (no simpy): the platform asks it once, at construction.
 """
@@ -36,13 +43,37 @@ def unloaded_service_s(perf, n_in: float, n_out: float) -> float:
     return prefill + steps * perf.step_time(1.0, 0.0, ctx, ctx + 1.0)
 
 
+def sent_estimate(wl) -> np.ndarray:
+    """Each request's arrival time, a pipeline stage request's being its pipeline request's
+    (closed-loop requests stay NaN)."""
+    p = wl.pipelines
+    if p is None or not len(p):
+        return wl.arrival_s
+    out = wl.arrival_s.copy()
+    ids = np.arange(int(p.first[0]), int(p.first[-1]))
+    out[ids] = p.arrival_s[np.searchsorted(p.first, ids, side="right") - 1]
+    return out
+
+
+def closed_inflight(perf, clients: int, think_s: float, n_in: float, n_out: float) -> float:
+    """Mean requests in flight of ``clients`` closed-loop clients whose mean request has
+    ``n_in`` / ``n_out`` tokens and who think ``think_s`` between requests (rule above)."""
+    s = unloaded_service_s(perf, n_in, n_out)
+    return clients * s / (s + think_s) if s + think_s > 0 else float(clients)
+
+
 def warm_replicas(arrival_s: np.ndarray, n_in: np.ndarray, n_out: np.ndarray, perf,
-                  window_s: float, target_concurrency: float, max_replicas: int) -> int:
-    """Replicas one model starts with: the rule above over its requests' arrays."""
+                  window_s: float, target_concurrency: float, max_replicas: int,
+                  closed: float = 0.0) -> int:
+    """Replicas one model starts with: the rule above over its open requests' arrays
+    (``arrival_s``: each request's arrival, or its pipeline request's) plus ``closed``
+    requests in flight from closed-loop clients (:func:`closed_inflight`)."""
     first = np.isfinite(arrival_s) & (arrival_s < window_s)
     a = int(np.count_nonzero(first))
-    if a == 0:
+    inflight = closed
+    if a:
+        s = unloaded_service_s(perf, float(n_in[first].mean()), float(n_out[first].mean()))
+        inflight += a / window_s * s
+    if inflight <= 0:
         return 0
-    s = unloaded_service_s(perf, float(n_in[first].mean()), float(n_out[first].mean()))
-    inflight = a / window_s * s
     return min(int(max_replicas), max(1, math.ceil(inflight / target_concurrency - 1e-9)))

@@ -118,3 +118,46 @@ def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped():
     assert ready == run.extra["warm_start"]["llama31-8b"] == 1 and wanted > 1
     notes = stability_notes(wl, runs)
     assert any(f"llama31-8b 1 of {wanted}" in n and "start cold" in n for n in notes)
+
+
+def test_closed_loop_clients_count_by_the_interactive_law():
+    """c closed-loop clients with think time z keep c * s / (s + z) requests in flight (s:
+    their request alone on a replica, timed by the test's own helpers); with a small target
+    the pool starts with ceil of that over the target (closed-loop requests have no arrival
+    time, so before this they were not counted and the pool started empty)."""
+    target, c, z = 0.05, 4, 2.0
+    closed = [o for o in STEADY if not o.startswith("tenants=")] + [
+        "tenants={loop: {model: llama31-8b, arrival: {kind: closed, concurrency: 4,"
+        " requests_per_client: 3, think_s: 2.0}, input: {kind: fixed, mean: 200},"
+        " output: {kind: fixed, mean: 20}, slo_ttft_s: 1.0}}",
+        "serverless.start=warm", f"serverless.autoscaler.target_concurrency={target}",
+        "serverless.autoscaler.max_replicas=200", "serverless.pool.H100.nodes=16"]
+    wl, runs, _ = simulate_setups(compose(closed))
+    perf = Harness(compose(STEADY), ["llama31-8b"]).perf("llama31-8b")
+    s = prefill(perf, 200) + decode(perf, 200, 20)
+    zbar = float(wl.think_s.mean())  # the drawn think times' mean (exponential, mean z)
+    assert abs(zbar - z) < 1.0
+    want = c * s / (s + zbar) / target
+    assert abs(want - round(want)) > 0.05, "too close to an integer for a robust check"
+    assert runs[0].extra["warm_start"] == {"llama31-8b": math.ceil(want)}
+    assert (runs[0].log.cold_wait_s == 0).all()  # the replicas were there at t=0
+
+
+def test_pipeline_stage_models_start_warm():
+    """Stage requests are sent when their predecessors end (no arrival time of their own):
+    they count at their pipeline request's arrival, so every stage model called in the first
+    window is warm at t=0 and the first pipeline request waits for no cold start."""
+    piped = [o for o in STEADY if not o.startswith("tenants=")] + [
+        "tenants={rag: {model: llama31-8b, pipeline: p, arrival: {kind: poisson, rate_rps: 0.5},"
+        " slo_ttft_s: 2.0}}",
+        "pipelines={p: {stages: {embed: {model: bge-large-en, input: {kind: fixed, mean: 48},"
+        " output: {kind: fixed, mean: 1}}, answer: {model: llama31-8b, after: [embed],"
+        " input: {kind: fixed, mean: 200}, output: {kind: fixed, mean: 20}}}}}",
+        "serverless.start=warm"]
+    wl, runs, _ = simulate_setups(compose(piped))
+    run = runs[0]
+    assert run.extra["warm_start"] == {"bge-large-en": 1, "llama31-8b": 1}
+    stages = np.arange(int(wl.pipelines.first[0]), len(wl))
+    assert (run.log.cold_wait_s[stages] == 0).all()
+    cold = simulate_setups(compose(piped[:-1]))[1][0]
+    assert (cold.log.cold_wait_s[stages] > 0).any()  # the same run cold: stages wait loads
