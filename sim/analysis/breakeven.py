@@ -28,10 +28,9 @@ from sim.analysis.curves import cost_crossings, interp_loglog
 from sim.config import variant
 from sim.errors import InputError
 from sim.metrics.cost import HOURS_PER_MONTH
-from sim.metrics.summary import summarize
 from sim.records import ALL
 from sim.simulation.build import build_catalog, build_workload, perf_factory
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 X = "load_fraction"
@@ -101,7 +100,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
             vcfg = variant(lcfg, **changes)
             run = simulate(vcfg, wl, setup, progress, f"{label} at {f:g}")
             run.setup = label
-            s = summarize(wl, run, prices)
+            s = setup_summary(vcfg, wl, run, prices)
             s.insert(0, X, f)
             s.insert(1, "rate_rps", rate)
             sums.append(s)

@@ -67,6 +67,7 @@ def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
         f"tenants.{tenant}.arrival.curve": "none",
         f"tenants.{tenant}.arrival.requests_per_client": int(requests_per_client),
         "horizon_s": 1.0, "drain_s": 1.0e7,  # the loop runs until its clients are done
+        "metrics.warmup_s": 0.0,  # steady_rates cuts the loop's ramp and tail itself
         "dedicated.replicas": {model: 1}, "dedicated.max_queue": 10 ** 9,
         "dedicated.burst.enabled": False, "dedicated.failures.mode": "none",
     }

@@ -109,7 +109,9 @@ def cold_chain(cfg, catalog, progress=False):
         # the first request of a 1/s Poisson stream over 60 s: P(none) = e^-60
         c = variant(c, **{f"tenants.{tenant}.arrival.kind": "poisson",
                           f"tenants.{tenant}.arrival.rate_rps": 1.0,
-                          f"tenants.{tenant}.arrival.curve": "none", "horizon_s": 60.0})
+                          f"tenants.{tenant}.arrival.curve": "none", "horizon_s": 60.0,
+                          # one request measured from t=0: a warm-up window cannot apply
+                          "metrics.warmup_s": 0.0})
         wl = build_workload(c)
         if not len(wl.pipelines):  # pragma: no cover - e^-60
             raise InvariantError("no pipeline request drawn in 60 s at 1 per second")

@@ -16,6 +16,7 @@ from sim.analysis.breakeven import run_breakeven
 from sim.config.rules import count, rule
 from sim.errors import InputError
 from sim.jobs import job
+from sim.metrics.windows import WARMUP_SUFFIX
 from sim.platform import SETUPS
 from sim.records import ALL, Result
 from sim.report.breakeven import breakeven_figure
@@ -80,8 +81,9 @@ def breakeven_job(cfg, out_dir, progress) -> Result:
     res = run_breakeven(cfg, progress)
     cap = res.capacity
     capacity = pd.DataFrame([{**res.analytic, "clients": cap.clients, "requests": cap.requests}])
-    # one tenant is swept: its rows repeat the __all__ rows, which summary.csv keeps
-    summary = res.summary[res.summary["tenant"] == ALL].reset_index(drop=True)
+    # one tenant is swept: its rows repeat the __all__ rows (and their warm-up twins, with
+    # metrics.warmup_s), which summary.csv keeps
+    summary = res.summary[res.summary["tenant"].isin([ALL, ALL + WARMUP_SUFFIX])].reset_index(drop=True)
     out = Result(summary=summary, requests=pd.DataFrame(),
                  tables={"breakeven": res.crossings, "points": res.points,
                          "capacity": capacity},

@@ -27,14 +27,14 @@ from sim.config import variant
 from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.pipelines import pipeline_summary, stage_summary
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.summary import requests_frame
 from sim.platform import SETUPS
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.pipelines import latency_cdf, waterfall
 from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.build.models import model
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -76,7 +76,7 @@ def bursty(cfg, catalog, progress=False):
     for label, setup, c in variants:
         run = simulate(c, wl, setup, progress, label)
         run.setup = label  # rows are labelled by variant (colours follow the setup prefix)
-        s = summarize(wl, run, prices)
+        s = setup_summary(c, wl, run, prices)
         sums.append(s)
         pipes.append(run.pipelines.frame(label))
         reqs.append(requests_frame(wl, run))

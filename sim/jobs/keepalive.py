@@ -17,12 +17,12 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import nonneg
 from sim.jobs import job
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.summary import requests_frame
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import keepalive_figure
 from sim.simulation.build import build_catalog, build_workload
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -34,16 +34,21 @@ class KeepaliveConfig:
     fixed_idle_s: List[float] = nonneg(factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
 
 
-def policy_row(workload, run, policy: str, keepalive_s: float) -> dict:
+def policy_row(workload, run, policy: str, keepalive_s: float, warmup_s: float = 0.0) -> dict:
+    """One policy's figures; request figures over requests arriving at or after
+    ``warmup_s`` (``metrics.warmup_s``), GPU hours over the whole run (a bill does not split)."""
     log = run.log
     served = workload.user_mask() if not run.background else np.ones(len(workload), bool)
+    if warmup_s > 0:
+        served = served & ~(log.arrival_s < warmup_s)
     cold = (log.cold_wait_s > 0) & served
     done = (log.outcome == COMPLETED) & served
     ttft = (log.first_s - log.arrival_s)[done]
     st = run.extra.get("stats", {})
     wins = list(run.extra.get("keepalive_windows", {}).values())
     return {
-        "policy": policy, "keepalive_s": keepalive_s, "requests": int(served.sum()),
+        "policy": policy, "keepalive_s": keepalive_s, "warmup_s": warmup_s,
+        "requests": int(served.sum()),
         "completed": int(done.sum()), "cold_requests": int(cold.sum()),
         "cold_fraction": float(cold.sum() / max(served.sum(), 1)),
         "loads": int(len(run.extra.get("cold_starts", []))),
@@ -70,8 +75,8 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     rows, sums, reqs = [], [], []
     for policy, k, vcfg in variants:
         run = simulate(vcfg, workload, "serverless", progress, f"{policy} {k:g}")
-        rows.append(policy_row(workload, run, policy, k))
-        sums.append(summarize(workload, run, prices).assign(policy=policy, keepalive_s=k))
+        rows.append(policy_row(workload, run, policy, k, float(cfg.metrics.warmup_s)))
+        sums.append(setup_summary(vcfg, workload, run, prices).assign(policy=policy, keepalive_s=k))
         if cfg.output.parquet:
             reqs.append(requests_frame(workload, run).assign(policy=policy, keepalive_s=k))
     table = pd.DataFrame(rows)

@@ -19,12 +19,12 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import job
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.summary import requests_frame
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, build_workload, setup_serves_background
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -36,8 +36,9 @@ class NoisyNeighbourConfig:
 
 
 def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
-    """Per (setup, user tenant, level): TTFT p50/p99, isolated p99 and their ratio."""
-    s = summaries[~summaries["tenant"].map(is_aggregate)]
+    """Per (setup, user tenant, level): TTFT p50/p99, isolated p99 and their ratio (the
+    measured window's, ``metrics.warmup_s``)."""
+    s = summaries[~summaries["tenant"].map(is_aggregate) & (summaries["window"] != "warmup")]
     keep = ["setup", "tenant", "background_level", "background_rps", "requests", "completed",
             "rejected", "cold_starts", "ttft_p50_s", "ttft_p99_s"]
     t = s[keep].copy()
@@ -64,7 +65,7 @@ def run_levels(cfg, progress=False):
                 sums.append(cached[name].assign(background_level=level, background_rps=bg_rps))
                 continue
             run = simulate(lcfg, workload, name, progress, f"{name} bg={level:g}")
-            s = summarize(workload, run, prices)
+            s = setup_summary(lcfg, workload, run, prices)
             if not setup_serves_background(name):
                 cached[name] = s
             sums.append(s.assign(background_level=level, background_rps=bg_rps))

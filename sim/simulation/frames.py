@@ -25,17 +25,21 @@ def model_prices(catalog, models) -> dict:
                 catalog.models[m].price_cached_in_usd_per_mtok) for m in models}
 
 
+def setup_summary(cfg, workload, run, prices) -> pd.DataFrame:
+    """One run's summary rows: billed, summarised per tenant, its accounting invariants
+    checked, split by ``metrics.warmup_s`` and stating the window and the pool's start. Every
+    job that summarises a run goes through here, so every summary says what it measured."""
+    costs = attribute_cost(workload, run, prices)
+    part = summarize(workload, run, prices, costs)
+    check_outputs(workload, run, costs, part)
+    start = str(cfg.serverless.start) if "warm_start" in run.extra else "none"
+    return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start)
+
+
 def frames(cfg, workload, runs, catalog):
     """``(summary, requests)`` of the runs (requests empty unless ``output.parquet``)."""
     prices = model_prices(catalog, workload.served_models)
-    parts = []
-    for r in runs:
-        costs = attribute_cost(workload, r, prices)
-        part = summarize(workload, r, prices, costs)
-        check_outputs(workload, r, costs, part)
-        start = str(cfg.serverless.start) if "warm_start" in r.extra else "none"
-        parts.append(apply_window(workload, r, part, float(cfg.metrics.warmup_s), start))
-    summary = pd.concat(parts, ignore_index=True)
+    summary = pd.concat([setup_summary(cfg, workload, r, prices) for r in runs], ignore_index=True)
     want_requests = bool(cfg.output.parquet)
     parts = [requests_frame(workload, r) for r in runs] if want_requests else []
     requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
