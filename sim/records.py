@@ -27,11 +27,13 @@ ALL = "__all__"  # every user tenant of a setup
 BACKGROUND = "__background__"  # the background tenants of a shared pool
 MODEL_ROW = "__model__:"  # "__model__:<model>": the user tenants calling one model (a setup
 # whose user tenants call more than one model has one such row per model)
+TIER_ROW = "__tier__:"  # "__tier__:<tier>": the user requests a tier served (dedicated, burst,
+# serverless; tool stages of pipelines excluded), when a setup's requests went to several
 
 
 def is_aggregate(tenant: str) -> bool:
     """Whether a summary row's ``tenant`` labels an aggregate (``__all__``, ``__background__``,
-    ``__model__:<m>``) rather than a tenant."""
+    ``__model__:<m>``, ``__tier__:<t>``) rather than a tenant."""
     return tenant.startswith("__")
 
 

@@ -35,6 +35,7 @@ def first_pipeline_only(wl):
     out.output_tokens = wl.output_tokens[keep]
     out.think_s = None if wl.think_s is None else wl.think_s[keep]
     out.over_context = None if wl.over_context is None else wl.over_context[keep]
+    out.changed_req = None if wl.changed_req is None else wl.changed_req[keep]
     out.prefixes = None if wl.prefixes is None else wl.prefixes.take(keep)
     out.pipelines = p = copy.copy(pr)
     p.arrival_s, p.tenant, p.spec = pr.arrival_s[:1], pr.tenant[:1], pr.spec[:1]

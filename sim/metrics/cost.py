@@ -72,6 +72,9 @@ class CostBreakdown:
         self.util_by_model: dict[str, tuple[float, float]] = {}
         self.tiers: list[str] = list(TIERS)
         self.period_by_tenant: dict[str, float] = {}  # each tenant's own billing period (s)
+        # (tenant, tier) -> the tenant's components billed on that tier; tier -> (busy, up) GPU-s
+        self.by_tenant_tier: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.util_by_tier: dict[str, tuple[float, float]] = {}
 
     def _out(self, d) -> dict[str, float]:
         out = {k: float(d.get(k, 0.0)) for k in _SUMS}
@@ -92,10 +95,19 @@ class CostBreakdown:
         out["busy_fraction"] = busy / up if up > 0 else float("nan")
         return out
 
+    def tier(self, tenants, tier: str) -> dict[str, float]:
+        """The components ``tenants`` were billed on ``tier``, summed; ``busy_fraction`` of
+        that tier's GPUs."""
+        parts = [self._out(self.by_tenant_tier.get((t, tier), {})) for t in tenants]
+        out = {k: float(sum(p[k] for p in parts)) for k in self._out({})}
+        busy, up = self.util_by_tier.get(tier, (0.0, 0.0))
+        out["busy_fraction"] = busy / up if up > 0 else float("nan")
+        return out
+
     def _add(self, tenant: str, tier: str, values: dict[str, float]) -> None:
         if tier not in self.tiers:
             self.tiers.append(tier)
-        for d in (self.by_tenant[tenant], self.totals):
+        for d in (self.by_tenant[tenant], self.totals, self.by_tenant_tier[(tenant, tier)]):
             for k, v in values.items():
                 d[k] += v
             d[f"cost_{tier}_usd"] += values.get("cost_usd", 0.0)
@@ -159,6 +171,9 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         busy, up = cb.util_by_model.get(row.model, (0.0, 0.0))
         cb.util_by_model[row.model] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                        up + row.up_s * row.gpus)
+        busy, up = cb.util_by_tier.get(row.tier, (0.0, 0.0))
+        cb.util_by_tier[row.tier] = (busy + min(row.busy_s, row.up_s) * row.gpus,
+                                     up + row.up_s * row.gpus)
     # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
     pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)

@@ -28,15 +28,16 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.cost import check_invariants
+from sim.metrics.summary import row_selection
 from sim.records import (
     ALL,
-    BACKGROUND,
     COMPLETED,
     FAILED,
     MODEL_ROW,
     OUTCOMES,
     PENDING,
     REJECTED,
+    TIER_ROW,
     is_aggregate,
 )
 
@@ -206,16 +207,9 @@ def summary_violations(workload, run, summary) -> list[str]:
             out.append(f"summary row {r['tenant']}: requests {int(r['requests'])} != completed + "
                        f"rejected + failed = {parts}")
         name = r["tenant"]
-        if name == ALL:
-            sel = offered & workload.user_mask()
-        elif name == BACKGROUND:
-            sel = offered & ~workload.user_mask()
-        elif name in workload.tenants:
-            sel = offered & (workload.tenant == workload.tenants.index(name))
-        elif name.startswith(MODEL_ROW) and name[len(MODEL_ROW):] in workload.models:
-            mi = workload.models.index(name[len(MODEL_ROW):])
-            sel = offered & workload.user_mask() & (workload.model == mi)
-        else:
+        try:
+            sel = offered & row_selection(workload, run.log, name)
+        except (KeyError, ValueError):
             out.append(f"summary row for unknown tenant {name!r}")
             continue
         for col, code in (("completed", COMPLETED), ("rejected", REJECTED), ("failed", FAILED)):
@@ -230,6 +224,14 @@ def summary_violations(workload, run, summary) -> list[str]:
             s, t = int(models[col].sum()), int(total[col].iloc[0])
             if s != t:
                 out.append(f"summary: {col} of the model rows add up to {s}, not __all__'s {t}")
+    tiers = rows[rows["tenant"].str.startswith(TIER_ROW)]
+    if len(tiers):  # the tier rows partition the user requests a tier served
+        served = offered & row_selection(workload, run.log, TIER_ROW)
+        for col, n in (("requests", np.count_nonzero(served)),
+                       ("completed", np.count_nonzero(served & (oc == COMPLETED)))):
+            if int(tiers[col].sum()) != int(n):
+                out.append(f"summary: {col} of the tier rows add up to {int(tiers[col].sum())}, "
+                           f"not the {int(n)} user requests the tiers served")
     if len(total) == 1:
         for col in ("requests", "completed", "rejected", "failed", "output_tokens"):
             s, t = int(tenants[col].sum()), int(total[col].iloc[0])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
-from sim.metrics.load import LOAD_COLUMNS, load_by_model
+from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
 from sim.metrics.pipelines import stage_columns
 from sim.metrics.quantiles import percentile
 from sim.records import (
@@ -17,6 +17,7 @@ from sim.records import (
     MODEL_ROW,
     OUTCOMES,
     REJECTED,
+    TIER_ROW,
 )
 
 SUMMARY_COLUMNS = [
@@ -205,6 +206,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         r["clipped"] = clipped
         rows.append(r)
     rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of)
+    rows += _tier_rows(run, workload, cols, met, costs)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
@@ -240,6 +242,63 @@ def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> 
         r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
         r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
         r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
+        out.append(r)
+    return out
+
+
+def served_tiers(workload, log) -> list[str]:
+    """The tiers that served (or turned away) the setup's user requests, tool stages aside."""
+    sel = row_selection(workload, log, TIER_ROW)
+    return [log.tiers.names[c] for c in np.unique(log.tier[sel]).tolist()]
+
+
+def row_selection(workload, log, name: str) -> np.ndarray:
+    """The requests a summary row's label covers: a tenant's, ``__all__`` (every user
+    tenant's), ``__background__``, ``__model__:<m>`` (the user requests to model ``m``) or
+    ``__tier__:<t>`` (the user requests tier ``t`` served, tool stages aside; bare
+    ``__tier__:`` every user request a tier served). KeyError for an unknown label."""
+    user = workload.user_mask()
+    if name == ALL:
+        return user
+    if name == BACKGROUND:
+        return ~user
+    if name.startswith(MODEL_ROW):
+        m = name[len(MODEL_ROW):]
+        if m not in workload.models:
+            raise KeyError(name)
+        return user & (workload.model == workload.models.index(m))
+    if name.startswith(TIER_ROW):
+        sel = user & (workload.model < len(workload.served_models))
+        t = name[len(TIER_ROW):]
+        if not t:
+            return sel
+        if t not in log.tiers.names:
+            raise KeyError(name)
+        return sel & (log.tier == log.tiers.names.index(t))
+    return workload.tenant == workload.tenants.index(name)
+
+
+def _tier_rows(run, workload, cols, met, costs) -> list[dict]:
+    """One ``__tier__:<t>`` row per tier, when the user requests went to several (a hybrid's
+    dedicated and serverless tiers, a burst tier): request figures and SLO attainment (each
+    request against its own tenant's SLO) over the user requests that tier served, tool
+    stages aside; the costs the user tenants were billed on it; ``busy_fraction`` and the
+    load figures of that tier's replicas; ``clipped``: its requests whose lengths were
+    changed to be served."""
+    tiers = served_tiers(workload, run.log)
+    if len(tiers) < 2:
+        return []
+    users = workload.tenants[: workload.n_user_tenants]
+    mix = mix_of(run.ledger)
+    out = []
+    for t in tiers:
+        sel = row_selection(workload, run.log, TIER_ROW + t)
+        r = row_stats(run.setup, TIER_ROW + t, "", sel, cols, None, run.period_s)
+        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r.update(costs.tier(users, t))
+        r.update(load([row for row in run.ledger if row.tier == t], mix))
+        moved = workload.changed_req
+        r["clipped"] = int(np.count_nonzero(moved[sel])) if moved is not None else 0
         out.append(r)
     return out
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics.summary import request_columns, row_stats
-from sim.records import ALL, BACKGROUND, COMPLETED, MODEL_ROW
+from sim.metrics.summary import request_columns, row_selection, row_stats
+from sim.records import COMPLETED, is_aggregate
 
 WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
 
@@ -39,25 +39,15 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
     log = run.log
     cols = request_columns(workload, log)
     early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
-    user = workload.user_mask()
     slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
     met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
-    index = {name: i for i, name in enumerate(workload.tenants)}
     parts = []
     for window, keep in (("measured", ~early), ("warmup", early)):
         rows = []
         for _, row in full.iterrows():
             name = row["tenant"]
-            if name == ALL:
-                sel, tslo = user, None
-            elif name == BACKGROUND:
-                sel, tslo = ~user, None
-            elif name.startswith(MODEL_ROW):  # a model's user requests
-                m = workload.models.index(name[len(MODEL_ROW):])
-                sel, tslo = user & (workload.model == m), None
-            else:
-                sel, tslo = workload.tenant == index[name], workload.slo_ttft_s.get(name)
-            sel = sel & keep
+            tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
+            sel = row_selection(workload, log, name) & keep
             r = row.to_dict()
             stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, run.period_s)
             if tslo is None:

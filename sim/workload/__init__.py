@@ -60,6 +60,8 @@ class Workload:
     # rejects them on arrival (``workload.overlength: reject``); None when there are none
     over_context: np.ndarray | None = None
     changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
+    # bool per request: its lengths were changed to be served (the requests ``changed`` counts)
+    changed_req: np.ndarray | None = None
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
     # the leading segments of each request's prompt with content ids, for prefix caching
     # (sim.workload.prefixes); None when no request has one
@@ -204,7 +206,8 @@ def generate_workload(cfg, catalog) -> Workload:
     bg = background(cfg, catalog, seed, horizon, models, policy)
     bg_models = sorted({b.model for b in bg} - set(models))
     cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
-            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)]}
+            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)],
+            "moved": [np.zeros(0, bool)]}
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
     thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
@@ -239,6 +242,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["in"].append(ln.ins)
         cols["out"].append(ln.outs)
         cols["over"].append(ln.over)
+        cols["moved"].append(ln.changed_mask)
         thinks.append(think)
         segs.append(req.prefixes)
     all_models = models + bg_models
@@ -250,6 +254,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["in"].append(b.input_tokens)
         cols["out"].append(b.output_tokens)
         cols["over"].append(b.over)
+        cols["moved"].append(b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
         segs.append(None)
@@ -267,6 +272,7 @@ def generate_workload(cfg, catalog) -> Workload:
         input_tokens=np.concatenate(cols["in"])[order],
         output_tokens=np.concatenate(cols["out"])[order],
         over_context=np.concatenate(cols["over"])[order],
+        changed_req=np.concatenate(cols["moved"])[order],
         changed=changed, over_counts=over_n,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else np.concatenate(

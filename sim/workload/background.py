@@ -49,6 +49,7 @@ class BackgroundTenant:
     output_tokens: np.ndarray
     over: np.ndarray  # bool: beyond the model's context (rejected on arrival)
     changed: int  # requests whose lengths differ from the draw
+    changed_mask: np.ndarray | None = None  # bool per request: those requests
 
 
 def enabled(cfg) -> bool:
@@ -59,7 +60,7 @@ def enabled(cfg) -> bool:
 def _tenant(name, model, t, lc, seed, catalog, policy) -> BackgroundTenant:
     ln = request_lengths(lc.input, lc.output, t.size, stream(seed, f"input/{name}"),
                          stream(seed, f"output/{name}"), catalog.models[model], policy)
-    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed)
+    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed, ln.changed_mask)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:

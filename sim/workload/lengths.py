@@ -96,6 +96,7 @@ class Lengths:
     outs: np.ndarray  # int32
     over: np.ndarray  # bool: prompt + output beyond the model's context (kept whole: rejected)
     changed: int  # requests whose lengths differ from the draw (bounds, one token, context)
+    changed_mask: np.ndarray | None = None  # bool per request: those requests
 
 
 def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
@@ -141,7 +142,7 @@ def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
         changed = changed | over
         over = np.zeros(n, bool)
     return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
-                   int(np.count_nonzero(changed)))
+                   int(np.count_nonzero(changed)), np.asarray(changed, bool))
 
 
 def answer_lengths(outs: np.ndarray, model, policy: str) -> np.ndarray:

@@ -125,12 +125,13 @@ class TenantStages:
     tool_s: np.ndarray
     over: np.ndarray  # bool: beyond the stage model's context (rejected when sent)
     changed: int  # stage requests whose lengths differ from the draw
+    changed_mask: np.ndarray | None = None  # bool per stage request: those requests
 
 
 def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
            policy: str = "reject") -> TenantStages:
     """The stage requests of ``n`` pipeline requests of one tenant."""
-    pipe, stage, ins, outs, lat, over = [], [], [], [], [], []
+    pipe, stage, ins, outs, lat, over, moved = [], [], [], [], [], [], []
     changed = 0
     for si, s in enumerate(spec.stages):
         sc = pc.stages[s]
@@ -143,6 +144,7 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
             ins.append(np.zeros(m, np.int32))
             outs.append(np.zeros(m, np.int32))
             over.append(np.zeros(m, bool))
+            moved.append(np.zeros(m, bool))
             lat.append(_latency(sc.latency, m, stream(seed, f"latency/{tenant}/{s}")))
             continue
         ln = request_lengths(sc.input, sc.output, m, stream(seed, f"input/{tenant}/{s}"),
@@ -151,13 +153,15 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
         outs.append(ln.outs)
         over.append(ln.over)
         changed += ln.changed
+        moved.append(ln.changed_mask)
         lat.append(np.full(m, np.nan))
     pipe_a = np.concatenate(pipe).astype(np.int64)
     order = np.argsort(pipe_a, kind="stable")  # by pipeline request, then stage, then copy
     st = np.concatenate(stage)[order]
     return TenantStages(pipe=pipe_a[order], stage=st, n_in=np.concatenate(ins)[order],
                         n_out=np.concatenate(outs)[order], tool_s=np.concatenate(lat)[order],
-                        over=np.concatenate(over)[order], changed=changed)
+                        over=np.concatenate(over)[order], changed=changed,
+                        changed_mask=np.concatenate(moved)[order])
 
 
 def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: str = "reject") -> None:
@@ -199,6 +203,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
         off += times.size
     # stage rows of all tenants, sorted by global pipeline id (stable: stage, copy order kept)
     g, rows_t, rows_m, rows_st, rows_in, rows_out, rows_lat, rows_over = [], [], [], [], [], [], [], []
+    rows_moved = []
     for ti, (n, st, sp) in per_tenant.items():
         g.append(gid[ti][st.pipe])
         rows_t.append(np.full(st.pipe.size, ti, np.int16))
@@ -209,6 +214,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
         rows_out.append(st.n_out)
         rows_lat.append(st.tool_s)
         rows_over.append(st.over)
+        rows_moved.append(st.changed_mask)
     g_a = np.concatenate(g)
     o = np.argsort(g_a, kind="stable")
     counts = np.bincount(g_a, minlength=n_p)
@@ -223,6 +229,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
     if wl.think_s is not None:
         wl.think_s = np.concatenate([wl.think_s, np.zeros(m)])
     wl.over_context = np.concatenate([wl.over_context, np.concatenate(rows_over)[o]])
+    wl.changed_req = np.concatenate([wl.changed_req, np.concatenate(rows_moved)[o]])
     if wl.prefixes is not None:  # stage requests have no shared prefix segments
         wl.prefixes = Prefixes.concat([wl.prefixes, Prefixes.empty(m)])
     wl.tools = len(models) - len(wl.models)
