@@ -26,6 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
 from sim.io import atomic_write, write_frame_csv
+from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -94,15 +95,17 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     out = pd.Series(float("nan"), index=summary.index)
     if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
         return out
-    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py)
-    is_all = summary["tenant"].astype(str).str.split("@").str[0] == "__all__"
+    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py);
+    # they add up the tenants' rows, not the other aggregates (model, tier, background rows)
+    label = summary["tenant"].astype(str).str.split("@").str[0]
+    is_all = label == ALL
+    tenant_rows = ~label.map(is_aggregate)
     window = summary["window"] if "window" in summary.columns else pd.Series("all", index=summary.index)
-    tenant_rows = ~is_all
     cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
                                                        summary["output_tokens"])],
                      index=summary.index)
     per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
-    out[tenant_rows] = per_out[tenant_rows]
+    out[~is_all] = per_out[~is_all]  # a model row at its model's prices; tier rows: NaN
     for setup, win in summary.loc[is_all, ["setup"]].assign(w=window[is_all]).drop_duplicates().itertuples(index=False):
         same = (summary["setup"] == setup) & (window == win)
         rows = tenant_rows & same

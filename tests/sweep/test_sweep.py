@@ -152,6 +152,21 @@ def test_list_price_reference_is_price_times_tokens():
     assert ref.tolist() == pytest.approx([1.0, 4.0, 3.0])
 
 
+def test_list_price_reference_of_all_adds_up_tenants_only():
+    # the aggregate rows (model, tier, background) are not added into __all__ a second time
+    s = pd.DataFrame({"setup": ["d"] * 6,
+                      "tenant": ["a", "b", "__all__", "__model__:m1", "__tier__:dedicated",
+                                 "__background__"],
+                      "model": ["m1", "m2", "", "m1", "", ""],
+                      "input_tokens": [1_000_000, 2_000_000, 0, 1_000_000, 3_000_000, 9_000_000],
+                      "output_tokens": [500_000, 1_000_000, 1_500_000, 500_000, 1_500_000, 9_000_000]})
+    catalog = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6},
+                          "m2": {"price_in_usd_per_mtok": 1.0, "price_out_usd_per_mtok": 2.0}}}
+    ref = list_price_per_mtok_out(s, catalog)
+    assert ref[:4].tolist() == pytest.approx([1.0, 4.0, 3.0, 1.0])
+    assert ref[4:].isna().all()
+
+
 def test_list_price_reference_keeps_warmup_rows_apart():
     # metrics.warmup_s: the __all__ row of each window adds up its own window's tenant rows
     s = pd.DataFrame({"setup": ["d"] * 4, "tenant": ["a", "__all__", "a@warmup", "__all__@warmup"],
