@@ -57,6 +57,13 @@ class RemoteBurstConfig:
     rtt_s: float = nonneg(0.08)  # network round trip added to TTFT and end-to-end of requests served there
 
 
+class Trigger(StrEnum):
+    """What scales a dedicated pool up (burst) or sends its requests elsewhere (spillover)."""
+
+    wait = "wait"  # the pool's estimated queue wait against a threshold in seconds
+    slo = "slo"  # a request's predicted TTFT against its tenant's SLO (sim/platform/predict.py)
+
+
 @dataclass
 class BurstConfig:
     """Elastic on-demand replicas added to a dedicated pool when its queue wait grows.
@@ -66,6 +73,10 @@ class BurstConfig:
     enabled: bool = False
     max_replicas: int = count(2, lo=0, hi=INT64)  # per model, local region
     wait_threshold_s: float = positive(1.0, inf_ok=True, meaning="inf: never scale up")  # scale up when the estimated queue wait exceeds this
+    # slo: scale up when a request of the pool's mean prompt joining now would miss
+    # slo_fraction of the tightest SLO among the model's tenants (its predicted TTFT)
+    trigger: Trigger = Trigger.wait
+    slo_fraction: float = fraction(1.0)
     rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
     check_interval_s: float = interval(1.0)  # how often the controller looks
     scale_up_interval_s: float = nonneg(5.0)  # at most one new replica per interval while above threshold
@@ -85,6 +96,8 @@ class BurstConfig:
         "storage_tier": "assumption: a freshly provisioned node streams weights from object storage",
         "wait_threshold_s": "assumption: a queue wait that alone spends a 1 s TTFT SLO",
         "rate_window_s": "assumption", "check_interval_s": "assumption",
+        "trigger": "assumption: the queue-wait trigger stays the default (the studies were run with it)",
+        "slo_fraction": "assumption: act when the prediction reaches the SLO itself",
         "scale_up_interval_s": "assumption", "drain_fill": "assumption",
         "remote.rtt_s": "assumption: an inter-continental round trip of about 80 ms",
     })

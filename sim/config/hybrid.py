@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Dict, Optional
 
-from sim.config.rules import INT64, count, interval, nonneg, probability
+from sim.config.dedicated import Trigger
+from sim.config.rules import INT64, count, fraction, interval, nonneg, probability
 
 
 class HybridTier(StrEnum):
@@ -24,12 +25,19 @@ class SpilloverConfig:
     # ... or when that pool's queue holds this many requests (None: no bound)
     max_queue: Optional[int] = count(None, hi=INT64)
     rate_window_s: float = interval(30.0)  # completions counted over this window for the service rate
+    # slo: spill a request whose predicted TTFT on the dedicated pool (its wait for a slot,
+    # then the prefill ahead of it and its own, sim/platform/predict.py) exceeds
+    # slo_fraction of its own tenant's SLO; wait: the queue-wait estimate against
+    # wait_threshold_s (one threshold for every tenant)
+    trigger: Trigger = Trigger.wait
+    slo_fraction: float = fraction(1.0)
     # spill only when the pool would serve sooner: its model warm, loading for less than the
     # dedicated wait, or a whole cold start shorter than that wait
     cold_aware: bool = False
     sources: Dict[str, str] = field(default_factory=lambda: {
         "wait_threshold_s": "assumption: a queue wait that alone spends a 2 s TTFT SLO",
         "rate_window_s": "assumption, as dedicated.burst.rate_window_s",
+        "slo_fraction": "assumption: spill when the prediction reaches the SLO itself",
     })
 
 

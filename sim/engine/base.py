@@ -112,6 +112,27 @@ class ReplicaBase:
     def has_room(self, req: Request) -> bool:
         return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0
 
+    def prefill_eta(self, tokens: float) -> float:
+        """Seconds from now until this replica has prefilled the prompts it holds plus
+        ``tokens`` more behind them (a prompt joining now), with its decoding batch as it is:
+        iterations of ``max_batched_tokens`` less one token per decoding sequence (chunked
+        prefill), each timed by the performance model at the current KV occupancy, the
+        chunk attending to itself. An estimate for routing decisions (spillover, burst): it
+        ignores prefix-cache hits, later arrivals and sequences finishing meanwhile."""
+        backlog, n, kv = self.load_now()
+        x = backlog + tokens
+        if x <= 0:
+            return 0.0
+        c = self.budget - n if self.budget > n else 1
+        chunk = x if x < c else c
+        iterations = -(-x // c)
+        return iterations * self.perf.step_time(n, chunk, kv, chunk * (chunk + 1) * 0.5 + kv)
+
+    def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden
+        """``(prompt tokens admitted and not yet prefilled, decoding sequences, KV tokens in
+        the sequences' contexts)`` now."""
+        raise NotImplementedError
+
     @property
     def outstanding(self) -> int:
         """Requests this replica holds or has been promised (for join-shortest-queue)."""

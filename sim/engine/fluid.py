@@ -69,6 +69,13 @@ class FluidReplica(ReplicaBase):
         j = -int((t - now) // self._dt)  # ceil((now - t) / dt)
         return self._t_end if j >= self._k else t + j * self._dt
 
+    def load_now(self) -> tuple[float, int, float]:
+        pf = self._pf_total
+        if self._k and self._p and self._dt > 0:  # iterations of the current plan already run
+            j = int((self.env._now - self._t) / self._dt)
+            pf -= self._p * (j if j < self._k else self._k) if j > 0 else 0
+        return (pf if pf > 0 else 0), self._n_dec, self._kv
+
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items

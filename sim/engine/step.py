@@ -36,6 +36,9 @@ class StepReplica(ReplicaBase):
         now = self.env.now
         return self._iter_end if self._iter_end > now else now
 
+    def load_now(self) -> tuple[float, int, float]:
+        return sum(r.pf_left for r in self._prefill), len(self._decoding), self._kv
+
     def poke(self) -> None:
         if self._wake is not None and not self._wake.triggered:
             self._wake.succeed()

@@ -38,6 +38,7 @@ import math
 from sim.engine import Request
 from sim.platform.dedicated import DedicatedSetup
 from sim.platform.dedicated.burst import WaitEstimator
+from sim.platform.predict import PromptMean, predicted_ttft
 from sim.platform.serverless import ServerlessPlatform
 from sim.platform.spillover import SpilloverPolicy
 from sim.records import EventLog
@@ -97,6 +98,9 @@ class HybridSetup:
         self.policy = SpilloverPolicy(bool(sp.enabled), float(sp.wait_threshold_s),
                                       None if sp.max_queue is None else int(sp.max_queue),
                                       bool(sp.cold_aware))
+        self.slo_trigger = str(sp.trigger) == "slo"
+        slo_of = getattr(ctx.workload, "slo_ttft_s", None) or {}
+        self.slo_s = [float(slo_of.get(t, math.inf)) * float(sp.slo_fraction) for t in tenants]
         self.shadow_fraction = float(hc.shadow_fraction)
         self.shadow_rng = stream(int(cfg.seed), "hybrid/shadow")
         # ---------------------------------------------------------------- tiers
@@ -106,6 +110,7 @@ class HybridSetup:
         sl_idx = {i: m for i, m in enumerate(models) if m in sl}
         self._tier: dict[tuple[int, int], str] = {}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
+        self.prompts = {i: PromptMean() for i in ded_idx}  # offered prompts, per model
         self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
@@ -175,7 +180,15 @@ class HybridSetup:
         queued, saturated, head_wait = self.dedicated.queue_state(req, now)
         rate = self.estimators[req.model].rate(now)
         pool_wait = self.serverless.expected_wait(req.model, now) if self.policy.cold_aware else 0.0
-        return self.policy.spill(queued, saturated, rate, head_wait, pool_wait)
+        if not self.slo_trigger:
+            return self.policy.spill(queued, saturated, rate, head_wait, pool_wait)
+        prompts = self.prompts[req.model]
+        prompts.observe(req.n_in)
+        slot = self.policy.estimate(queued, saturated, rate, head_wait)
+        pred = predicted_ttft(self.dedicated.pools[req.model].replicas, req.n_in, slot, queued,
+                              prompts.mean)
+        slo = self.slo_s[req.tenant] if req.tenant < len(self.slo_s) else math.inf
+        return self.policy.spill(queued, saturated, rate, head_wait, pool_wait, pred, slo)
 
     def _spill(self, req: Request) -> None:
         self.ctx.log.spilled[req.id] = True

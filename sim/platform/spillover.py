@@ -31,15 +31,23 @@ class SpilloverPolicy:
         return head_wait_s
 
     def spill(self, queued: int, saturated: bool, rate: float, head_wait_s: float,
-              pool_wait_s: float = 0.0) -> bool:
+              pool_wait_s: float = 0.0, predicted_s: float | None = None,
+              slo_s: float = math.inf) -> bool:
         """``pool_wait_s``: how long the serverless pool would make the request wait for a
-        replica (a cold start); only a ``cold_aware`` policy weighs it."""
+        replica (a cold start); only a ``cold_aware`` policy weighs it. With ``predicted_s``
+        (the SLO trigger, :mod:`sim.platform.predict`) the request spills when its predicted
+        TTFT on the dedicated pool exceeds ``slo_s`` (its tenant's SLO times the configured
+        fraction) instead of when the queue wait exceeds ``wait_threshold_s``."""
         if not self.enabled:
             return False
         if self.max_queue is not None and queued >= self.max_queue:
-            wait = math.inf
-        else:
-            wait = self.estimate(queued, saturated, rate, head_wait_s)
-            if not wait > self.wait_threshold_s:
+            delay = math.inf
+        elif predicted_s is not None:
+            delay = predicted_s
+            if not delay > slo_s:
                 return False
-        return not self.cold_aware or wait > pool_wait_s
+        else:
+            delay = self.estimate(queued, saturated, rate, head_wait_s)
+            if not delay > self.wait_threshold_s:
+                return False
+        return not self.cold_aware or delay > pool_wait_s

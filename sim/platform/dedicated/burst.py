@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from sim.platform.predict import PromptMean, predicted_ttft
 from sim.records import UsageRow
 
 LOCAL, REMOTE = "local", "remote"
@@ -151,7 +152,10 @@ class BurstPool:
 
     def __init__(self, ctx, pool, policy: BurstPolicy, estimator: WaitEstimator, cold,
                  cold_remote, usd_per_gpu_hour: float, rtt_s: float, min_billed_s: float,
-                 check_interval_s: float):
+                 check_interval_s: float, predict: bool = False):
+        """``predict``: the policy's signal is the predicted TTFT of a request of the pool's
+        mean prompt joining now (:mod:`sim.platform.predict`; its threshold an SLO), not
+        the queue wait."""
         self.ctx = ctx
         self.env = ctx.env
         self.pool = pool
@@ -165,6 +169,8 @@ class BurstPool:
         self.replicas: list[BurstReplica] = []
         self.by_rid: dict[int, BurstReplica] = {}
         self.turned_away = 0  # requests rejected since the last look (set by the setup)
+        self.predict = predict
+        self.prompts = PromptMean()  # prompts offered to the pool (set by the setup)
         self.env.process(self._control())
 
     # ------------------------------------------------------------------------ controller
@@ -179,6 +185,9 @@ class BurstPool:
     def step(self, now: float) -> None:
         pool = self.pool
         wait = self.estimator.estimate(pool.queued, now)
+        if self.predict:
+            m = self.prompts.mean
+            wait = predicted_ttft(pool.replicas, m, wait, pool.queued, m)
         if self.turned_away:  # a request found no room at all: its wait was unbounded
             wait = math.inf
             self.turned_away = 0

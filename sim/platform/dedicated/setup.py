@@ -118,13 +118,26 @@ class DedicatedSetup:
             dep = pool.deployment
             cold = stages(cfg, dep, bc.storage_tier, need_node=bool(bc.need_node),
                           image_cached=bool(bc.image_cached))
-            policy = BurstPolicy(float(bc.wait_threshold_s), int(bc.max_replicas),
+            slo = str(bc.trigger) == "slo"
+            # the SLO trigger's threshold: the tightest SLO among the model's tenants
+            threshold = (self._tightest_slo(pool.model) * float(bc.slo_fraction) if slo
+                         else float(bc.wait_threshold_s))
+            policy = BurstPolicy(threshold, int(bc.max_replicas),
                                  int(bc.remote.max_replicas), float(bc.scale_up_interval_s),
                                  float(bc.idle_window_s), float(bc.drain_fill))
             self.burst[mi] = BurstPool(
                 self.ctx, pool, policy, WaitEstimator(float(bc.rate_window_s)), cold, cold,
                 dep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier),
-                float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s))
+                float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s),
+                predict=slo)
+
+    def _tightest_slo(self, model: str) -> float:
+        wl = self.ctx.workload
+        if wl is None:
+            return float("inf")
+        slos = [wl.slo_ttft_s[t] for t, ms in wl.tenant_models.items()
+                if model in ms and t in wl.slo_ttft_s]
+        return min(slos) if slos else float("inf")
 
     # ----------------------------------------------------------------------- failures
     def _setup_failures(self, cfg, models: list[str]) -> None:
@@ -197,6 +210,8 @@ class DedicatedSetup:
 
     def admit(self, req: Request) -> str | None:
         """Queue ``req`` at its model's pool; the reason it cannot go, if so (nothing ended)."""
+        if self.burst:
+            self.burst[req.model].prompts.observe(req.n_in)
         return self.pools[req.model].route(req)
 
     def turn_away(self, req: Request, reason: str) -> None:
