@@ -27,6 +27,22 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
+def write_parquet(df: pd.DataFrame, path: Path, row_group: int = 1 << 20) -> None:
+    """``df`` as Parquet (zstd) written in row groups of ``row_group`` rows, converting one
+    group at a time: the Arrow copy of a large frame never exists whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(p: Path) -> None:
+        schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
+        with pq.ParquetWriter(p, schema, compression="zstd") as w:
+            for i in range(0, len(df), row_group):
+                w.write_table(pa.Table.from_pandas(df.iloc[i:i + row_group], schema=schema,
+                                                   preserve_index=False))
+
+    atomic_write(path, write)
+
+
 def write_frame_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: df.to_csv(p, index=False, float_format="%.9g"))
 

@@ -99,9 +99,17 @@ class EngineKind(StrEnum):
     step = "step"
 
 
+class RequestsOutput(StrEnum):
+    full = "full"  # every request's row in requests.parquet
+    sample = "sample"  # a deterministic sample by request id (output.requests_sample)
+    none = "none"  # no per-request frame or file (summaries are exact either way)
+
+
 @dataclass
 class OutputConfig:
-    parquet: bool = True
+    parquet: bool = True  # false: no requests.parquet (as requests=none)
+    requests: RequestsOutput = RequestsOutput.full
+    requests_sample: float = fraction(0.01)  # the share of requests kept by requests=sample
     report: bool = True
     plots: bool = True
     progress: bool = True  # a bar over simulated time, on a terminal, for runs over ~2 s

@@ -34,7 +34,7 @@ from sim.report.outputs import write_outputs
 from sim.report.pipelines import latency_cdf, waterfall
 from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.build.models import model
-from sim.simulation.frames import model_prices, setup_summary
+from sim.simulation.frames import keep_of, model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -118,8 +118,7 @@ def compound_job(cfg, out_dir, progress) -> Result:
         notes.append(f"bursty, {r.setup}: p50 {r.e2e_p50_s:.2f} s, p99 {r.e2e_p99_s:.2f} s "
                      f"end-to-end over {r.completed} pipelines, {r.cold_starts} cold stage "
                      f"requests, ${r.cost_usd:.3f} (${r.cost_per_1k_pipelines_usd:.3f} per 1k)")
-    res = Result(summary=summary, requests=requests if cfg.output.parquet else pd.DataFrame(),
-                 notes=notes)
+    res = Result(summary=summary, requests=keep_of(cfg, requests), notes=notes)
     res.tables["chain"] = chain
     cols = ["scenario", "setup", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",
             "first_token_s", "finish_s", "cold_start_wait_s", "outcome"]

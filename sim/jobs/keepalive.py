@@ -17,12 +17,11 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import nonneg
 from sim.jobs import job
-from sim.metrics.summary import requests_frame
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import keepalive_figure
 from sim.simulation.build import build_catalog, build_workload
-from sim.simulation.frames import model_prices, setup_summary
+from sim.simulation.frames import kept_requests, model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -77,8 +76,9 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
         run = simulate(vcfg, workload, "serverless", progress, f"{policy} {k:g}")
         rows.append(policy_row(workload, run, policy, k, float(cfg.metrics.warmup_s)))
         sums.append(setup_summary(vcfg, workload, run, prices).assign(policy=policy, keepalive_s=k))
-        if cfg.output.parquet:
-            reqs.append(requests_frame(workload, run).assign(policy=policy, keepalive_s=k))
+        kept = kept_requests(vcfg, workload, run)
+        if len(kept):
+            reqs.append(kept.assign(policy=policy, keepalive_s=k))
     table = pd.DataFrame(rows)
     res = Result(summary=pd.concat(sums, ignore_index=True),
                  requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())

@@ -19,12 +19,11 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import job
-from sim.metrics.summary import requests_frame
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, build_workload, setup_serves_background
-from sim.simulation.frames import model_prices, setup_summary
+from sim.simulation.frames import kept_requests, model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
 
@@ -69,8 +68,9 @@ def run_levels(cfg, progress=False):
             if not setup_serves_background(name):
                 cached[name] = s
             sums.append(s.assign(background_level=level, background_rps=bg_rps))
-            if cfg.output.parquet:
-                reqs.append(requests_frame(workload, run).assign(background_level=level))
+            kept = kept_requests(lcfg, workload, run)
+            if len(kept):
+                reqs.append(kept.assign(background_level=level))
     return (pd.concat(sums, ignore_index=True),
             pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
 

@@ -45,53 +45,72 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def requests_frame(workload, run) -> pd.DataFrame:
-    """One row per request of one setup's run (the requests.parquet contract)."""
+def requests_frame(workload, run, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per request of one setup's run (the requests.parquet contract); ``rows``:
+    only these request ids (ascending), e.g. a sample (:func:`kept_rows`)."""
     log = run.log
-    n = log.n
-    arrival = log.arrival_s
-    first, finish = log.first_s, log.finish_s
-    out = workload.output_tokens
+    if workload.background_tenants and not run.background:
+        # background requests were never offered to this setup
+        user = np.flatnonzero(workload.user_mask())
+        rows = user if rows is None else np.intersect1d(rows, user, assume_unique=True)
+
+    def col(a):
+        return a if rows is None else a[rows]
+
+    arrival = col(log.arrival_s)
+    first, finish = col(log.first_s), col(log.finish_s)
+    out = col(workload.output_tokens)
+    n = out.size
     with np.errstate(invalid="ignore", divide="ignore"):
         tpot = np.where(out > 1, (finish - first) / (out - 1), np.nan)
 
     def cat(codes, names):
-        return pd.Categorical.from_codes(codes.astype(np.int16), categories=list(names))
+        return pd.Categorical.from_codes(col(codes).astype(np.int16), categories=list(names))
 
     df = pd.DataFrame({
-        "request_id": np.arange(n, dtype=np.int64),
+        "request_id": np.arange(log.n, dtype=np.int64) if rows is None else rows.astype(np.int64),
         "setup": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[run.setup]),
         "tenant": cat(workload.tenant, workload.tenants),
         "model": cat(workload.model, workload.models),
         "tier": cat(log.tier, log.tiers.names),
-        "replica": log.replica,
+        "replica": col(log.replica),
         "arrival_s": arrival,
-        "admit_s": log.admit_s,
+        "admit_s": col(log.admit_s),
         "first_token_s": first,
         "finish_s": finish,
-        "input_tokens": workload.input_tokens,
+        "input_tokens": col(workload.input_tokens),
         "output_tokens": out,
         "ttft_s": first - arrival,
         "tpot_s": tpot,
         "e2e_s": finish - arrival,
-        "cold_start_wait_s": log.cold_wait_s,
+        "cold_start_wait_s": col(log.cold_wait_s),
         "cold_start_tier": cat(log.cold_tier, log.cold_tiers.names),
-        "attempts": log.attempts,
+        "attempts": col(log.attempts),
         "outcome": cat(log.outcome, OUTCOMES),
         "reason": cat(log.reason, log.reasons.names),
-        "spilled": log.spilled,
-        "cached_tokens": log.cached,
-        "preemptions": log.preempts,
-        "preempt_s": log.preempt_s,
+        "spilled": col(log.spilled),
+        "cached_tokens": col(log.cached),
+        "preemptions": col(log.preempts),
+        "preempt_s": col(log.preempt_s),
     }, copy=False)  # the log's columns are final: share them, do not copy
     if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
-
         for k, v in stage_columns(workload).items():
-            df[k] = v
-    if workload.background_tenants and not run.background:
-        # background requests were never offered to this setup
-        df = df[workload.user_mask()].reset_index(drop=True)
+            df[k] = v if rows is None else v[rows]
     return df
+
+
+def kept_rows(n: int, mode: str, fraction: float) -> np.ndarray | None:
+    """The request ids a run keeps per request (``output.requests``): all (None), a sample
+    or none. The sample is deterministic by request id alone (a multiplicative hash, so it
+    is the same for every setup, seed and engine of a workload, and spread over the run):
+    id ``i`` is kept when ``(i * 2654435761) mod 2**32 < fraction * 2**32``."""
+    if mode == "full":
+        return None
+    if mode == "none" or fraction <= 0:
+        return np.zeros(0, np.int64)
+    ids = np.arange(n, dtype=np.uint64)
+    h = (ids * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
+    return np.flatnonzero(h < np.uint64(int(fraction * 2 ** 32)))
 
 
 def request_columns(workload, log) -> dict:

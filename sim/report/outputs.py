@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from sim.io import atomic_write, write_frame_csv
+from sim.io import atomic_write, write_frame_csv, write_parquet
 from sim.records import Result
 from sim.report.figures import run_figures
 from sim.report.markdown import run_report
@@ -24,9 +24,7 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     for name, table in res.tables.items():
         write_frame_csv(table, out_dir / f"{name}.csv")
     if cfg.output.parquet and len(res.requests):
-        atomic_write(out_dir / "requests.parquet",
-                     lambda p: res.requests.to_parquet(p, index=False, engine="pyarrow",
-                                                       compression="zstd"))
+        write_parquet(res.requests, out_dir / "requests.parquet")
     if cfg.output.plots and generic_plots:
         res.figures.extend(run_figures(res, out_dir))
     if cfg.output.report:

@@ -13,7 +13,7 @@ from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.shadow import shadow_table
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.summary import kept_rows, requests_frame, summarize
 from sim.metrics.windows import apply_window
 from sim.simulation.simulate import simulate_setups
 
@@ -40,11 +40,31 @@ def frames(cfg, workload, runs, catalog):
     """``(summary, requests)`` of the runs (requests empty unless ``output.parquet``)."""
     prices = model_prices(catalog, workload.served_models)
     summary = pd.concat([setup_summary(cfg, workload, r, prices) for r in runs], ignore_index=True)
-    want_requests = bool(cfg.output.parquet)
-    parts = [requests_frame(workload, r) for r in runs] if want_requests else []
+    parts = [kept_requests(cfg, workload, r) for r in runs]
+    parts = [p for p in parts if len(p)]
     requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
                 if parts else pd.DataFrame())
     return summary, requests
+
+
+def keep_of(cfg, requests: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a full per-request frame that ``output.requests`` keeps (a job that needs
+    every request for its own tables builds them all, then keeps these)."""
+    mode = str(cfg.output.requests) if cfg.output.parquet else "none"
+    if mode == "full" or not len(requests):
+        return requests if mode == "full" else pd.DataFrame()
+    rows = kept_rows(int(requests["request_id"].max()) + 1, mode, float(cfg.output.requests_sample))
+    return requests[requests["request_id"].isin(rows)].reset_index(drop=True)
+
+
+def kept_requests(cfg, workload, run) -> pd.DataFrame:
+    """The per-request rows a run keeps (``output.requests``: full, a deterministic sample
+    by request id, or none; ``output.parquet=false`` keeps none); empty when none."""
+    mode = str(cfg.output.requests) if cfg.output.parquet else "none"
+    rows = kept_rows(len(workload), mode, float(cfg.output.requests_sample))
+    if rows is not None and not rows.size:
+        return pd.DataFrame()
+    return requests_frame(workload, run, rows)
 
 
 def run_frames(cfg, progress: bool = False):
