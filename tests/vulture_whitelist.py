@@ -3,6 +3,7 @@ callbacks, config fields and enum members read by OmegaConf, and helpers the exp
 scripts, the notebook and the tests call."""
 
 # ruff: noqa
+from sim.config import RequestsOutput
 from sim.config.catalog import ModelKind
 from sim.config.dedicated import PriceMode, RouterKind
 from sim.config.deployments import KvDtype, Precision, Preemption
@@ -18,6 +19,7 @@ from sim.workload import lengths, prefixes
 ModelKind.embedding, ModelKind.reranker
 RouterKind.jsq, RouterKind.round_robin, RouterKind.cache_aware, ServerlessRouter.cache_aware
 Preemption.swap
+RequestsOutput.sample
 PriceMode.on_demand
 Precision.fp16, Precision.fp4, KvDtype.fp16
 Loader.stock, PreloadTier.local_nvme, PreloadTier.host_dram
