@@ -5,7 +5,7 @@
 Writes plots/burstiness.* (two panels sharing the CV axis).
 """
 
-from sim.report.style import color, pyplot, save
+from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli, rows_all
 
@@ -33,7 +33,7 @@ def main():
         a.set_xscale("log", base=2)
         a.set_xlabel(axis_label(x, sj.notes) + ", log scale")
         a.grid(True, which="both", alpha=0.25)
-        a.legend(fontsize=8)
+        legend_below(a, fontsize=8)
     fig.suptitle("Burstiness at a fixed mean load", fontsize=11)
     fig.tight_layout()
     print("\n".join(save(fig, out, "burstiness")))

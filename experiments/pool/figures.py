@@ -7,7 +7,7 @@ tenant's SLO dotted in its colour) and prints, per user tenant, the smallest poo
 holds its SLO.
 """
 
-from sim.report.style import pyplot, save
+from sim.report.style import legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli
 
@@ -42,7 +42,7 @@ def main():
     for a in (a1, a2):
         a.set_xlabel(axis_label(x, sj.notes))
         a.grid(True, which="both", alpha=0.25)
-        a.legend(fontsize=8)
+        legend_below(a, fontsize=8)
     fig.suptitle("Shared-pool size against tail latency and cold starts (dotted: SLOs)", fontsize=11)
     fig.tight_layout()
     print("\n".join(save(fig, out, "pool")))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sim.analysis.curves import breakevens
 from sim.io import write_frame_csv
-from sim.report.style import color, pyplot, save
+from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli
 
@@ -35,7 +35,7 @@ def main():
     ax.set_title("Break-even load against price", fontsize=10)
     ax.grid(True, alpha=0.25)
     if len(be):
-        ax.legend(fontsize=8)
+        legend_below(ax, fontsize=8)
     fig.tight_layout()
     print("\n".join(save(fig, out, "prices_breakeven")))
 

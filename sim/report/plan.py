@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.records import Result
-from sim.report.style import pyplot, save
+from sim.report.style import legend_below, pyplot, save
 
 
 def plan_figure(res: Result, out_dir: Path) -> list[str]:
@@ -34,7 +34,7 @@ def plan_figure(res: Result, out_dir: Path) -> list[str]:
         ax.set_ylabel("worst tenant p99 TTFT / SLO")
         ax.set_title(m, fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        legend_below(ax)
     fig.tight_layout()
     files = save(fig, out_dir, "plan")
     plt.close(fig)

@@ -12,7 +12,6 @@ OTHER_COLOR = "#666666"
 REFERENCE_COLOR = "#444444"
 
 
-
 def color(setup: str) -> str:
     """A setup's colour; a variant labelled ``<setup>/<variant>`` takes its setup's."""
     s = str(setup)
@@ -45,6 +44,26 @@ def save(fig, out_dir: Path, stem: str) -> list[str]:
         files.append(f"plots/{stem}.{ext}")
     plt.close(fig)
     return files
+
+
+def legend_below(ax, ncol: int = 1, fontsize: float = 7, **kw):
+    """The axes' legend under its x-axis label, outside the axes: it never covers the data.
+    Anchored a fixed distance below the axes (room for tick labels and the axis label)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    if not ax.get_legend_handles_labels()[0]:
+        return None
+    below = ax.transAxes + ScaledTranslation(0.0, -0.6, ax.figure.dpi_scale_trans)
+    return ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(0.0, 0.0),
+                     bbox_transform=below, ncol=ncol, frameon=False, borderaxespad=0.0, **kw)
+
+
+def legend_right(ax, fontsize: float = 7, **kw):
+    """The axes' legend to the right of the axes, outside them: it never covers the data."""
+    if not ax.get_legend_handles_labels()[0]:
+        return None
+    return ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     frameon=False, borderaxespad=0.0, **kw)
 
 
 def format_seconds(v: float) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, pyplot, save
+from sim.report.style import color, legend_right, pyplot, save
 
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
 
@@ -93,8 +93,10 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
                                    facecolors="white", edgecolors=c, hatch="////", lw=0.6)
             ax.set_ylim(0, lanes.max() + 1.2)
             n_cold = int((ld > 0).sum())
+            n_burst = int((r["tier"] == "burst").sum()) if "tier" in r else 0
             ax.set_title(f"{s}: {len(r)} replica{'s' if len(r) != 1 else ''} of {model} over the "
-                         f"run, {n_cold} with a cold start (hatched: loading)", fontsize=9,
+                         f"run" + (f" ({n_burst} burst)" if n_burst else "")
+                         + f", {n_cold} with a cold start (hatched: loading)", fontsize=9,
                          loc="left")
         else:
             ax.set_title(f"{s}: no replica records for {model}", fontsize=9, loc="left")
@@ -106,7 +108,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
                 ax.plot(g["t_s"], np.full(len(g), top - 0.15), ls="none",
                         marker="v^osdP*"[k % 7], ms=4, color="black", label=str(kind))
             if len(ev):
-                ax.legend(fontsize=7, loc="upper right", ncol=4)
+                legend_right(ax)
         ax.set_ylabel("replica\nlane", fontsize=8)
         ax.set_yticks([])
     ax = axes[-1]
@@ -125,7 +127,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     ax.set_xlabel("simulated time (s)")
     ax.set_xlim(0, t_max)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="upper right", markerscale=2)
+    legend_right(ax, markerscale=2)
     fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})", fontsize=11)
     fig.tight_layout()
     return save(fig, out_dir, "timeline")
