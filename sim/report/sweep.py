@@ -281,6 +281,8 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         parts.append(f"**Question.** {notes['question']}\n")
     if command:
         parts.append(f"Command: `{command}`\n")
+    if notes.get("objective"):
+        parts.append(f"**Objective** (column `objective`): {notes['objective']}.\n")
     done = int((sj.jobs["state"] == "done").sum()) if len(sj.jobs) else 0
     parts.append(f"{done} of {len(sj.jobs)} jobs finished; swept: "
                  + (", ".join(f"`{k}`" for k in sj.varying) or "nothing") + ".\n")
