@@ -66,6 +66,11 @@ def test_isolation_and_pipeline_cdf_legends_are_off_the_axes(tmp_path, figs):
                           "e2e_s": np.r_[np.linspace(1, 20, 50), np.linspace(1, 9, 50)]})
     pipelines.latency_cdf(pipes, tmp_path)
     assert legends_on_axes(figs(serverless)["isolation"]) == []
+    # a tenant with nothing completed at any level: its panel says so, no empty legend
+    quiet = iso.assign(tenant="assistant", ttft_p99_s=np.nan, ttft_p50_s=np.nan)
+    serverless.isolation_figure(pd.concat([quiet, iso], ignore_index=True), tmp_path)
+    ax = figs(serverless)["isolation"].axes[0]
+    assert ax.get_legend() is None and "no request of assistant" in ax.texts[0].get_text()
     assert legends_on_axes(figs(pipelines)["pipeline_latency_cdf"]) == []
 
 
