@@ -18,6 +18,25 @@ def color(setup: str) -> str:
     return SETUP_COLORS.get(s) or SETUP_COLORS.get(s.split("/")[0], OTHER_COLOR)
 
 
+# for labels sharing a setup's colour in one figure (variants of one setup): Dark2's other
+# hues, then greys
+EXTRA_COLORS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928", "#999999",
+                "#333333"]
+
+
+def distinct_colors(labels) -> dict[str, str]:
+    """A colour per label, each different: a label keeps its setup's colour unless an earlier
+    label has it, then takes the next unused of :data:`EXTRA_COLORS` (cycling beyond them)."""
+    out: dict[str, str] = {}
+    for k, label in enumerate(dict.fromkeys(map(str, labels))):
+        c = color(label)
+        if c in out.values():
+            free = [x for x in EXTRA_COLORS if x not in out.values()]
+            c = free[0] if free else EXTRA_COLORS[k % len(EXTRA_COLORS)]
+        out[label] = c
+    return out
+
+
 def pyplot():
     """matplotlib's pyplot on the file-only backend, with reproducible SVG ids."""
     import matplotlib

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, legend_right, pyplot, save
+from sim.report.style import distinct_colors, legend_right, pyplot, save
 
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
 
@@ -68,15 +68,18 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     setups = [str(s) for s in pd.unique(mine["setup"].astype(str))]
     reps = (replicas[replicas["model"] == model] if replicas is not None and len(replicas)
             else pd.DataFrame(columns=["setup", "start_s", "end_s", "loading_s", "tier"]))
-    lanes_per = {s: max(1, int((reps["setup"] == s).sum())) for s in setups}
-    heights = [min(4.0, 0.6 + 0.25 * lanes_per[s]) for s in setups] + [3.0]
-    fig, axes = plt.subplots(len(setups) + 1, 1, figsize=(9, sum(heights) + 0.8), sharex=True,
+    colours = distinct_colors(setups)
+    # a run that recorded no replica lives at all gets no replica panels (not empty ones)
+    panels = setups if any((reps["setup"] == s).any() for s in setups) else []
+    lanes_per = {s: max(1, int((reps["setup"] == s).sum())) for s in panels}
+    heights = [min(4.0, 0.6 + 0.25 * lanes_per[s]) for s in panels] + [3.0]
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(9, sum(heights) + 0.8), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     axes = axes[:, 0]
     t_max = float(np.nanmax(mine["arrival_s"].to_numpy())) if len(mine) else 1.0
-    for ax, s in zip(axes, setups):
+    for ax, s in zip(axes, panels):
         r = reps[reps["setup"] == s]
-        c = color(s)
+        c = colours[s]
         if len(r):
             st = r["start_s"].to_numpy(float)
             en = r["end_s"].to_numpy(float)
@@ -116,7 +119,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
         g = _thin(g[g["outcome"] == "completed"])
         warm = g[g["cold_start_wait_s"] <= 0]
         cold = g[g["cold_start_wait_s"] > 0]
-        c = color(str(s))
+        c = colours[str(s)]
         ax.plot(warm["arrival_s"], np.maximum(warm["ttft_s"], 1e-4), ".", ms=2, alpha=0.5,
                 color=c, label=f"{s}")
         if len(cold):
@@ -128,6 +131,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     ax.set_xlim(0, t_max)
     ax.grid(True, which="both", alpha=0.25)
     legend_right(ax, markerscale=2)
-    fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})", fontsize=11)
+    fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})"
+                 + ("" if panels else ": this run recorded no replica lives"), fontsize=11)
     fig.tight_layout()
     return save(fig, out_dir, "timeline")

@@ -216,3 +216,17 @@ def test_waterfall_legend_names_what_is_drawn(tmp_path, figs):
     handles = {tuple(h.get_facecolor()[:3]) for h in fig.legends[0].legend_handles}
     assert drawn == handles
     assert legends_on_axes(fig) == []
+
+
+def test_a_timeline_without_replica_records_draws_no_empty_panels(tmp_path, figs):
+    from test_figures import _synthetic_serverless_like
+
+    req, _, _ = _synthetic_serverless_like()
+    two = pd.concat([req, req.assign(setup="serverless/prewarm")], ignore_index=True)
+    timeline.timeline(two, None, None, "t", tmp_path)
+    fig = figs(timeline)["timeline"]
+    assert len(fig.axes) == 1 and "recorded no replica lives" in fig._suptitle.get_text()
+    # two variants of one setup: each its own colour in the scatter
+    colours = {ln.get_label(): ln.get_color() for ln in fig.axes[0].get_lines()}
+    assert colours["serverless"] != colours["serverless/prewarm"]
+    assert legends_on_axes(fig) == []
