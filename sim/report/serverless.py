@@ -37,6 +37,8 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     left = np.zeros(len(by_tier))
     for col, name, c in STAGES:
         v = by_tier[f"mean_{col}"].to_numpy()
+        if not (v > 0).any():  # a stage no load went through: not drawn, not in the legend
+            continue
         ax.barh(y, v, left=left, color=c, label=name, edgecolor="white")
         left += v
     for yi, tot in zip(y, left):
@@ -45,7 +47,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     ax.invert_yaxis()
     ax.set_xlabel("mean cold-start duration (s)")
     ax.set_title("Cold start by stage, model and storage tier")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    legend_below(ax, fontsize=8, ncol=4)
     ax.grid(True, axis="x", alpha=0.3)
     done = requests[(requests["outcome"] == "completed") & (requests["setup"] == "serverless")]
     for cold, g in done.groupby(done["cold_start_wait_s"] > 0):

@@ -16,6 +16,7 @@ import pandas as pd
 
 from sim.report.style import distinct_colors, legend_right, pyplot, save
 
+COLD_MARKERS = ["x", "+", "1", "2"]
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
 
 
@@ -115,7 +116,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
         ax.set_ylabel("replica\nlane", fontsize=8)
         ax.set_yticks([])
     ax = axes[-1]
-    for s, g in mine.groupby("setup", observed=True, sort=False):
+    for k, (s, g) in enumerate(mine.groupby("setup", observed=True, sort=False)):
         g = _thin(g[g["outcome"] == "completed"])
         warm = g[g["cold_start_wait_s"] <= 0]
         cold = g[g["cold_start_wait_s"] > 0]
@@ -123,7 +124,9 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
         ax.plot(warm["arrival_s"], np.maximum(warm["ttft_s"], 1e-4), ".", ms=2, alpha=0.5,
                 color=c, label=f"{s}")
         if len(cold):
-            ax.plot(cold["arrival_s"], np.maximum(cold["ttft_s"], 1e-4), "x", ms=5, color=c,
+            # a marker per setup: setups that waited alike (serverless, hybrid) both show
+            ax.plot(cold["arrival_s"], np.maximum(cold["ttft_s"], 1e-4), COLD_MARKERS[k % 4],
+                    ms=5 + k % 2, color=c,
                     label=f"{s}: waited for a cold start ({len(cold)})")
     ax.set_yscale("log")
     ax.set_ylabel("TTFT (s, log)")

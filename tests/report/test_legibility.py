@@ -229,4 +229,19 @@ def test_a_timeline_without_replica_records_draws_no_empty_panels(tmp_path, figs
     # two variants of one setup: each its own colour in the scatter
     colours = {ln.get_label(): ln.get_color() for ln in fig.axes[0].get_lines()}
     assert colours["serverless"] != colours["serverless/prewarm"]
+    cold = [ln for ln in fig.axes[0].get_lines() if "waited" in ln.get_label()]
+    assert len(cold) == 2 and cold[0].get_marker() != cold[1].get_marker()  # same data, both seen
+    assert legends_on_axes(fig) == []
+
+
+def test_cold_start_legend_lists_only_stages_drawn(tmp_path, figs):
+    by_tier = pd.DataFrame({"model": ["m"], "tier": ["object_storage"], "loads": [1],
+                            "mean_provision_s": [0.0], "mean_container_s": [1.0],
+                            "mean_weights_s": [10.0], "mean_init_s": [20.0]})
+    req = pd.DataFrame({"setup": ["serverless"] * 4, "outcome": ["completed"] * 4,
+                        "ttft_s": [0.1, 0.2, 20.0, 30.0], "cold_start_wait_s": [0, 0, 19.0, 29.0]})
+    serverless.cold_start_figure(by_tier, req, tmp_path)
+    fig = figs(serverless)["cold_start"]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["container start", "weight load", "engine init"]
     assert legends_on_axes(fig) == []
