@@ -148,6 +148,11 @@ def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
     runpy.run_path(str(script), run_name="__main__")
     for stem, fig in {**kept[0], **kept[1]}.items():  # every legend off the data (issue 19)
         assert legends_on_axes(fig) == [], stem
+    if study == "pool":  # every curve drawn is one the legend names (aggregates were not)
+        for ax in kept[0]["pool"].axes:
+            for ln in ax.get_lines():
+                if ln.get_marker() == "o":
+                    assert not ln.get_label().startswith("_"), ln.get_label()
     for stem in stems:
         for ext in ("png", "svg"):
             assert_figure(out / "plots" / f"{stem}.{ext}")
