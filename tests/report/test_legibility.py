@@ -8,7 +8,7 @@ import pytest
 from helpers.figures import capture_figures, legends_on_axes, plotted_xy
 
 import sim
-from sim.records import ALL
+from sim.records import ALL, Result
 from sim.report import dedicated, pipelines, serverless, sweep, timeline
 from sim.report.style import pyplot
 
@@ -245,3 +245,22 @@ def test_cold_start_legend_lists_only_stages_drawn(tmp_path, figs):
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["container start", "weight load", "engine init"]
     assert legends_on_axes(fig) == []
+
+
+def test_plan_figure_draws_what_log_axes_can_hold_and_counts_the_rest(tmp_path, monkeypatch):
+    from sim.report import plan as plan_report
+
+    kept = capture_figures(monkeypatch, plan_report)
+    cands = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 2,
+                          "cost_usd": [1.0, 2.0, 0.0, 3.0, 0.0, np.nan],
+                          "worst_p99_over_slo": [0.5, 2.0, 0.7, np.nan, np.nan, 1.0],
+                          "feasible": [True, False, True, False, False, False]})
+    plan = pd.DataFrame({"model": ["a", "b"], "choice": ["x", "none"], "cost_usd": [1.0, np.nan],
+                         "worst_p99_over_slo": [0.5, np.nan]})
+    plan_report.plan_figure(Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
+                                   tables={"candidates": cands, "plan": plan}), tmp_path)
+    a, b = kept["plan"].axes
+    assert "2 candidates not drawn" in a.get_title() and "2 candidates not drawn" in b.get_title()
+    assert np.isfinite(plotted_xy(a)).all() and len(plotted_xy(a)) >= 3
+    assert legends_on_axes(kept["plan"]) == []
+    pyplot().close("all")
