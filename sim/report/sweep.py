@@ -70,15 +70,23 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
     combos: list[tuple] = []
+    drawn_curves: list[tuple] = []
     drawn = 0
     for setup, combo, g in curves(table, x, y, others):
         if combo not in combos:
             combos.append(combo)
         ls, mk = _style(combos.index(combo))
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
+        xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
+        style = dict(ls=ls, marker=mk, ms=4)
+        twin = _same_curve(xs, ys, drawn_curves)
+        drawn_curves.append((xs, ys, label))
+        if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
+            style = dict(ls=(0, (3, 3)), marker="o", ms=7, mfc="none", lw=1.2, zorder=3)
+            label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
-        ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
-                    color=color(setup), ls=ls, marker=mk, ms=4, capsize=3, label=label)
+        ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
+                    color=color(setup), capsize=3, label=label, **style)
         drawn += 1
     if not drawn:
         plt.close(fig)

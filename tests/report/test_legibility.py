@@ -264,3 +264,15 @@ def test_plan_figure_draws_what_log_axes_can_hold_and_counts_the_rest(tmp_path, 
     assert np.isfinite(plotted_xy(a)).all() and len(plotted_xy(a)) >= 3
     assert legends_on_axes(kept["plan"]) == []
     pyplot().close("all")
+
+
+def test_p99_figure_keeps_equal_setups_visible(tmp_path, figs):
+    t = _cost_table({"serverless": [0.1, 0.2, 0.5, 3.0], "hybrid": [0.1, 0.2, 0.5, 3.0],
+                     "dedicated": [0.05, 0.05, 0.06, 0.1]}).rename(
+        columns={"cost_per_mtok_out_usd": "ttft_p99_s"})
+    sweep.metric_vs_x(t, "x", "ttft_p99_s", [], tmp_path, "p99_ttft_vs_x", "p99", "t", "x",
+                      logy=True)
+    ax = figs(sweep)["p99_ttft_vs_x"].axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "hybrid (same as serverless)" in labels
+    assert legends_on_axes(figs(sweep)["p99_ttft_vs_x"]) == []
