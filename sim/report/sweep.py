@@ -80,9 +80,10 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
         xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
         style = dict(ls=ls, marker=mk, ms=4)
         twin = _same_curve(xs, ys, drawn_curves)
-        drawn_curves.append((xs, ys, label))
         if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
-            style = dict(ls=(0, (3, 3)), marker="o", ms=7, mfc="none", lw=1.2, zorder=3)
+            style = _twin_style(sum(c[3] for c in drawn_curves))
+        drawn_curves.append((xs, ys, label, twin is not None))
+        if twin is not None:
             label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
         ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
@@ -107,12 +108,22 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
 
 
 def _same_curve(x, y, drawn) -> str | None:
-    """The label of an already drawn curve with the same values (within the tie tolerance)."""
-    for xs, ys, label in drawn:
+    """The label of an already drawn curve with the same values (within the tie tolerance);
+    ``drawn``: (x, y, label, is a twin) of each curve so far."""
+    for xs, ys, label, twin in drawn:
+        if twin:
+            continue
         if len(xs) == len(x) and np.allclose(xs, x) and np.allclose(ys, y, rtol=TIE_RTOL, atol=0.0,
                                                                      equal_nan=True):
             return label
     return None
+
+
+def _twin_style(k: int) -> dict:
+    """The k-th curve drawn over an equal one: dashed, hollow, each larger and of another
+    shape than the twins before it, so every one of them shows."""
+    return dict(ls=(0, (3, 3)), marker="osD^"[k % 4], ms=7 + 3 * k, mfc="none", lw=1.2,
+                zorder=3)
 
 
 def real_crossings(be: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -168,10 +179,11 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
         xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
         twin = _same_curve(xs, ys, drawn_curves)
-        drawn_curves.append((xs, ys, label))
         style = dict(ls=ls, marker=mk, ms=4)
         if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
-            style = dict(ls=(0, (3, 3)), marker="o", ms=7, mfc="none", lw=1.2, zorder=3)
+            style = _twin_style(sum(c[3] for c in drawn_curves))
+        drawn_curves.append((xs, ys, label, twin is not None))
+        if twin is not None:
             label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
         ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,

@@ -268,6 +268,7 @@ def test_plan_figure_draws_what_log_axes_can_hold_and_counts_the_rest(tmp_path, 
 
 def test_p99_figure_keeps_equal_setups_visible(tmp_path, figs):
     t = _cost_table({"serverless": [0.1, 0.2, 0.5, 3.0], "hybrid": [0.1, 0.2, 0.5, 3.0],
+                     "serverless/gpu_second": [0.1, 0.2, 0.5, 3.0],
                      "dedicated": [0.05, 0.05, 0.06, 0.1]}).rename(
         columns={"cost_per_mtok_out_usd": "ttft_p99_s"})
     sweep.metric_vs_x(t, "x", "ttft_p99_s", [], tmp_path, "p99_ttft_vs_x", "p99", "t", "x",
@@ -275,4 +276,8 @@ def test_p99_figure_keeps_equal_setups_visible(tmp_path, figs):
     ax = figs(sweep)["p99_ttft_vs_x"].axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "hybrid (same as serverless)" in labels
+    # three equal curves: each drawn with its own marker and size, none hidden
+    equal = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 4
+             and np.allclose(ln.get_ydata(), [0.1, 0.2, 0.5, 3.0])]
+    assert len({(ln.get_marker(), ln.get_markersize()) for ln in equal}) == len(equal) == 3
     assert legends_on_axes(figs(sweep)["p99_ttft_vs_x"]) == []
