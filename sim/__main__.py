@@ -36,7 +36,7 @@ from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.report.console import print_result
 from sim.sweep.aggregate import LAST_SWEEP
-from sim.sweep.objective import objective_value
+from sim.sweep.objective import describe_objective, objective_value
 from sim.sweep.resume import ERROR, record_failure
 
 log = logging.getLogger("sim")
@@ -96,7 +96,8 @@ def app(cfg):
         print(f"{label}: failed, see {out_dir}/{ERROR}", file=sys.stderr)
         return math.inf
     state = "already finished" if any("not recomputed" in n for n in res.notes) else "done"
-    extra = f", objective {value:.6g}" if value is not None else ""
+    extra = (f", objective {value:.6g} = {describe_objective(cfg)}" if value is not None
+             else "")
     print(f"{label}: {state}{extra}")
     return value
 

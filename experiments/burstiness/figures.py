@@ -5,8 +5,8 @@
 Writes plots/burstiness.* (two panels sharing the CV axis).
 """
 
-from sim.report.style import color, pyplot, save
-from sim.report.sweep import axis_label, x_key
+from sim.report.style import color, legend_below, pyplot, save
+from sim.report.sweep import LINESTYLES, MARKERS, axis_label, x_key
 from sim.sweep.study import cli, rows_all
 
 
@@ -17,14 +17,16 @@ def main():
     slo = float(sj.table.loc[sj.table["tenant"] != "__all__", "slo_ttft_s"].min())
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for setup, g in rows.groupby("setup", sort=False):
+    for k, (setup, g) in enumerate(rows.groupby("setup", sort=False)):
         g = g.sort_values(x)
-        c = color(setup)
-        a1.errorbar(g[x], g["ttft_p99_s"], yerr=g.get("ttft_p99_s_ci95"), color=c, marker="o",
-                    capsize=3, label=setup)
+        # a style per setup: setups with equal results (all warm, nothing spilled) all show
+        st = {"color": color(setup), "marker": MARKERS[k % len(MARKERS)],
+              "ls": LINESTYLES[k % len(LINESTYLES)], "mfc": "none" if k else color(setup),
+              "ms": 8 - 2 * (k % 3), "capsize": 3, "label": setup}
+        a1.errorbar(g[x], g["ttft_p99_s"], yerr=g.get("ttft_p99_s_ci95"), **st)
         a2.errorbar(g[x], 100 * g["slo_attainment"],
                     yerr=100 * g["slo_attainment_ci95"] if "slo_attainment_ci95" in g else None,
-                    color=c, marker="o", capsize=3, label=setup)
+                    **st)
     a1.axhline(slo, color="#444444", ls=":", lw=1)
     a1.set_yscale("log")
     a1.set_ylabel("p99 time to first token (s, log scale)")
@@ -33,7 +35,7 @@ def main():
         a.set_xscale("log", base=2)
         a.set_xlabel(axis_label(x, sj.notes) + ", log scale")
         a.grid(True, which="both", alpha=0.25)
-        a.legend(fontsize=8)
+        legend_below(a, fontsize=8)
     fig.suptitle("Burstiness at a fixed mean load", fontsize=11)
     fig.tight_layout()
     print("\n".join(save(fig, out, "burstiness")))

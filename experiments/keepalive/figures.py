@@ -6,7 +6,7 @@ Writes plots/keepalive.* (three panels; the dedicated setup, which has no timeou
 horizontal reference) and prints the table behind it.
 """
 
-from sim.report.style import color, pyplot, save
+from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli, rows_all
 
@@ -41,7 +41,7 @@ def main():
         ax.set_xscale("log")
         ax.set_xlabel(axis_label(x, sj.notes))
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=8)
+        legend_below(ax, fontsize=8)
     fig.suptitle("Keep-alive timeout against cold starts, tail latency and cost", fontsize=11)
     fig.tight_layout()
     print("\n".join(save(fig, out, "keepalive")))

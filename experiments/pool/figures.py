@@ -7,7 +7,7 @@ tenant's SLO dotted in its colour) and prints, per user tenant, the smallest poo
 holds its SLO.
 """
 
-from sim.report.style import pyplot, save
+from sim.report.style import legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli
 
@@ -15,17 +15,26 @@ from sim.sweep.study import cli
 def main():
     sj, out = cli(__doc__)
     x = x_key(sj)
-    t = sj.table[(sj.table["setup"] == "serverless") & (sj.table["tenant"] != "__all__")].copy()
+    # tenants and the background: other aggregate rows (__all__, __model__:...) are not
+    # drawn; the background is labelled in words (matplotlib hides a label starting with "_"
+    # from the legend, which left its line reading as nobody's)
+    name = sj.table["tenant"].astype(str)
+    t = sj.table[(sj.table["setup"] == "serverless")
+                 & (~name.str.startswith("__") | name.str.startswith("__background__"))].copy()
+    t["tenant"] = t["tenant"].astype(str).str.replace("__background__", "background tenants")
     t["cold_share"] = 100.0 * t["cold_starts"] / t["requests"]
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     cmap = plt.get_cmap("tab10")
-    users = [n for n in t["tenant"].unique() if not n.startswith("__")]
-    for i, (tenant, g) in enumerate(t.groupby("tenant", sort=True)):
+    users = [n for n in t["tenant"].unique() if not n.startswith("background tenants")]
+    bases = sorted({str(n).split("@")[0] for n in t["tenant"]})
+    for tenant, g in t.groupby("tenant", sort=True):
         g = g.sort_values(x)
-        c = cmap(i % 10)
-        a1.plot(g[x], g["ttft_p99_s"], marker="o", color=c, label=tenant)
-        a2.plot(g[x], g["cold_share"], marker="o", color=c, label=tenant)
+        # a tenant's warm-up window (<tenant>@warmup) in its colour, dashed with hollow marks
+        c = cmap(bases.index(str(tenant).split("@")[0]) % 10)
+        style = {"ls": "--", "mfc": "none"} if "@" in str(tenant) else {}
+        a1.plot(g[x], g["ttft_p99_s"], marker="o", color=c, label=tenant, **style)
+        a2.plot(g[x], g["cold_share"], marker="o", color=c, label=tenant, **style)
         if tenant in users:
             a1.axhline(float(g["slo_ttft_s"].iloc[0]), color=c, ls=":", lw=1)
     print(t[[x, "tenant", "requests", "completed", "cold_starts", "ttft_p50_s", "ttft_p99_s",
@@ -38,11 +47,11 @@ def main():
               f"{'none in the sweep' if meets.empty else f'{x}={meets[x].iloc[0]:g}'}")
     a1.set_yscale("log")
     a1.set_ylabel("p99 time to first token (s, log scale)")
-    a2.set_ylabel("requests that waited for a cold start (%)")
+    a2.set_ylabel("waited for a cold start (% of requests)")
     for a in (a1, a2):
         a.set_xlabel(axis_label(x, sj.notes))
         a.grid(True, which="both", alpha=0.25)
-        a.legend(fontsize=8)
+        legend_below(a, fontsize=8)
     fig.suptitle("Shared-pool size against tail latency and cold starts (dotted: SLOs)", fontsize=11)
     fig.tight_layout()
     print("\n".join(save(fig, out, "pool")))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sim.analysis.curves import breakevens
 from sim.io import write_frame_csv
-from sim.report.style import color, pyplot, save
-from sim.report.sweep import axis_label, x_key
+from sim.report.style import color, legend_below, pyplot, save
+from sim.report.sweep import LINESTYLES, MARKERS, axis_label, x_key
 from sim.sweep.study import cli
 
 
@@ -27,15 +27,18 @@ def main():
     print(be.to_string(index=False))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for (a, b), g in be.groupby(["a", "b"], sort=False):
+    for k, ((a, b), g) in enumerate(be.groupby(["a", "b"], sort=False)):
         g = g.sort_values(price)
-        ax.plot(g[price], g[x], marker="o", color=color(a), label=f"{a} vs {b}")
+        # a style per pair: pairs of one colour, or with the same break-evens, stay apart
+        ax.plot(g[price], g[x], marker=MARKERS[k % len(MARKERS)], ls=LINESTYLES[k % len(LINESTYLES)],
+                ms=7 - k % 3, mfc="none" if k % 2 else color(a), color=color(a),
+                label=f"{a} vs {b}")
     ax.set_xlabel(axis_label(price, sj.notes))
     ax.set_ylabel(f"break-even: {axis_label(x)}")
     ax.set_title("Break-even load against price", fontsize=10)
     ax.grid(True, alpha=0.25)
     if len(be):
-        ax.legend(fontsize=8)
+        legend_below(ax, fontsize=8)
     fig.tight_layout()
     print("\n".join(save(fig, out, "prices_breakeven")))
 

@@ -5,7 +5,7 @@
 Writes plots/replicas.* with the smallest pool that meets the SLO marked.
 """
 
-from sim.report.style import color, pyplot, save
+from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
 from sim.sweep.study import cli, rows_all
 
@@ -41,7 +41,7 @@ def main():
     for a in (a1, a2):
         a.set_xlabel(axis_label(x, sj.notes))
         a.grid(True, alpha=0.25)
-        a.legend(fontsize=8)
+        legend_below(a, fontsize=8)
     fig.suptitle("Pool size against latency and cost (star: smallest pool within the SLO)",
                  fontsize=11)
     fig.tight_layout()

@@ -158,8 +158,10 @@ def check_config(cfg) -> None:
     require(float(s.slow_ttft_s) > 0.0, "signals.slow_ttft_s", "must be > 0")
 
 
-def format_signals(df: pd.DataFrame, slow_s: float = 5.0) -> str:
-    """The console view: one line per tenant, the signals that fired and the advice."""
+def format_signals(df: pd.DataFrame, slow_s: float = 5.0, simulated=None) -> str:
+    """The console view: one line per tenant, the signals that fired and the advice.
+    ``simulated``: the setups the run simulated (None: all); a tenant whose current setup is
+    not among them gets no figures of it, only what applies."""
     def money(v):
         return "-" if math.isnan(v) else f"${v:,.2f}"
 
@@ -173,9 +175,16 @@ def format_signals(df: pd.DataFrame, slow_s: float = 5.0) -> str:
                   f"SLO {100 * r.recommended_slo_attainment:.1f}%"
                   + ("" if r.meets_slo else ", none meets the SLO") + ")"
                   if r.recommended_setup else "-")
+        fired_text = f"signals: {', '.join(fired) if fired else 'none'} -> {advice}"
+        if simulated is not None and r.current_setup not in simulated:
+            # the current setup was not simulated: no line of figures that would all be "-"
+            lines.append(f"  {r.tenant}: {r.current_setup} (signals.current) was not simulated "
+                         f"here, so no tail, cold or cost signal; {fired_text}")
+            continue
+        versus = ("" if r.current_setup == "dedicated" or (
+                      simulated is not None and "dedicated" not in simulated)
+                  else f" vs dedicated {money(r.cost_per_mtok_dedicated_usd)}/M")
         lines.append(f"  {r.tenant}: on {r.current_setup} p99/p50 {ratio}, "
                      f"{r.slow_requests} requests > {slow_s:g} s ({r.slow_cold} cold), "
-                     f"{money(r.cost_per_mtok_current_usd)}/M vs dedicated "
-                     f"{money(r.cost_per_mtok_dedicated_usd)}/M; signals: "
-                     f"{', '.join(fired) if fired else 'none'} -> {advice}")
+                     f"{money(r.cost_per_mtok_current_usd)}/M{versus}; {fired_text}")
     return "\n".join(lines)

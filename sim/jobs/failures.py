@@ -14,6 +14,7 @@ import math
 import pandas as pd
 
 from sim.jobs import job
+from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import stability_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
@@ -38,6 +39,12 @@ def failures_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", failure_variants(cfg), progress)
     summary, requests = frames(cfg, workload, runs, catalog)
     tables = setup_tables(runs, workload)
+    # every replica's life and the setups' events: the generic timeline draws them (without
+    # them its replica panels were empty)
+    tables["replicas"] = ledger_frame(runs)
+    events = events_frame(runs)
+    if len(events):
+        tables["events"] = events
     rows = []
     for r in runs:
         s = summary_row(summary, r.setup)

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from sim.analysis.signals import format_signals
-from sim.report.condense import condense, left_out_note
+from sim.report.condense import condense, left_out_note, with_scenario
 
 QUIET_TABLES = {"wall", "replicas", "events", "replications", "signals"}
 MAX_ROWS = 20
@@ -18,6 +18,7 @@ COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("comp
            ("slo_attainment", "SLO")]
 
 
+TEXT = {"scenario", "setup", "tenant"}  # left-aligned; every other column is a number
 COUNTS = {"requests", "completed", "rejected", "failed", "cold_starts", "spilled"}
 
 
@@ -51,8 +52,9 @@ def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
     heads = [h for _, h in cols]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(heads)]
-    line = lambda cells: "  ".join(c.rjust(w) if i > 1 else c.ljust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    text = [c in TEXT for c, _ in cols]
+    line = lambda cells: "  ".join(c.ljust(w) if t else c.rjust(w)  # noqa: E731
+                                   for c, w, t in zip(cells, widths, text))
     return "\n".join([line(heads), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -70,14 +72,18 @@ def print_result(res, cfg) -> None:
         cols = COLUMNS
         if "spilled" in res.summary and res.summary["spilled"].fillna(0).sum() > 0:
             cols = COLUMNS + [("spilled", "spilled")]  # hybrid: requests sent to the pool
-        shown, left = condense(res.summary)
+        shown, left = condense(with_scenario(res.summary))
+        if "scenario" in shown.columns:  # one run, several scenarios: each row says which
+            cols = [("scenario", "scenario")] + cols
         print(format_table(shown, cols))
         if left:
             print(f"({left_out_note(left)})")
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
         print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")
-        print(format_signals(sig, float(cfg.signals.slow_ttft_s)))
+        simulated = (set(res.summary["setup"].astype(str)) if "setup" in res.summary.columns
+                     else None)
+        print(format_signals(sig, float(cfg.signals.slow_ttft_s), simulated=simulated))
     for note in res.notes:
         print(f"note: {note}")
     if res.out_dir:

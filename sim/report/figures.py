@@ -14,7 +14,14 @@ import pandas as pd
 
 from sim.records import ALL, MODEL_ROW
 from sim.report.pipelines import latency_cdf, waterfall
-from sim.report.style import REFERENCE_COLOR, color, format_seconds, pyplot, save
+from sim.report.style import (
+    REFERENCE_COLOR,
+    color,
+    format_seconds,
+    legend_below,
+    pyplot,
+    save,
+)
 from sim.report.timeline import pick_tenant, timeline
 
 MAX_TENANT_PANELS = 6
@@ -204,7 +211,7 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
         ax.set_xlabel(f"published {units[m]}")
         ax.set_ylabel(f"simulated {units[m]}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        legend_below(ax)
     fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3); "
                  "filled: fitted rows, hollow diamonds: held out")
     fig.tight_layout()

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.report.condense import condense, left_out_note
+from sim.report.condense import condense, left_out_note, with_scenario
 
 MAX_TABLE_ROWS = 40
 
@@ -38,13 +38,14 @@ def run_report(res, cfg) -> str:
                  f"engine `{OmegaConf.select(cfg, 'engine')}`, "
                  f"setups {list(cfg.setups)}.\n")
     if len(res.summary):
-        keep = [c for c in ("setup", "tenant", "replications", "requests", "completed",
+        summary = with_scenario(res.summary)  # several scenarios in one run: which row is which
+        keep = [c for c in ("scenario", "setup", "tenant", "replications", "requests", "completed",
                             "rejected", "failed", "ttft_p50_s", "ttft_p99_s", "ttft_p99_s_ci95",
                             "tpot_p50_s", "e2e_p99_s", "cold_starts", "cost_usd",
                             "cost_usd_ci95", "cost_per_mtok_out_usd",
                             "cost_per_mtok_out_usd_ci95", "busy_fraction", "slo_attainment")
-                if c in res.summary.columns]
-        shown, left = condense(res.summary)
+                if c in summary.columns]
+        shown, left = condense(summary)
         parts.append("## Summary\n\n" + md_table(shown[keep])
                      + (f"\n{left_out_note(left)}.\n" if left else "")
                      + "\nAll columns: [`summary.csv`](summary.csv).\n")

@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, format_seconds, pyplot, save
+from sim.report.style import color, format_seconds, legend_below, pyplot, save
 
-PHASES = [("queue", "#bdbdbd"), ("cold start", "#e7298a"), ("prefill", "#386cb0"),
+# each phase its own colour (queue wait too: yellow, not the grey of an empty track)
+PHASES = [("queue", "#e6ab02"), ("cold start", "#e7298a"), ("prefill", "#386cb0"),
           ("decode", "#66a61e"), ("tool", "#a6761d")]
+# a bar narrower than this share of the time axis cannot be seen
+VISIBLE_SHARE = 0.001  # about a pixel at the figure's size
 
 
 def phases(r) -> dict:
@@ -34,7 +37,7 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
     scen = list(dict.fromkeys(stages["scenario"]))
     fig, axes = plt.subplots(len(scen), 1, figsize=(9, 1.0 + 1.15 * max(len(scen), 1) * 1.6),
                              sharex=True, squeeze=False)
-    used = set()
+    longest: dict[str, float] = {}  # per phase, its widest bar (drawn phases only)
     for ax, sc in zip(axes[:, 0], scen):
         g = stages[stages["scenario"] == sc].reset_index(drop=True)
         t0 = float(g["arrival_s"].min())
@@ -44,9 +47,8 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
             for name, col in PHASES:
                 w = phases(r).get(name, 0.0)
                 if w > 0:
-                    ax.barh(i, w, left=left, color=col, height=0.6,
-                            label=name if name not in used else None)
-                    used.add(name)
+                    ax.barh(i, w, left=left, color=col, height=0.6)
+                    longest[name] = max(longest.get(name, 0.0), w)
                     left += w
             labels.append(f"{r.stage} ({r.model})" if not str(r.model).startswith("tool:") else f"{r.stage} (tool)")
         ax.set_yticks(range(len(g)), labels, fontsize=8)
@@ -57,16 +59,29 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
                      f"{g['cold_start_wait_s'].sum():.1f} s", fontsize=9, loc="left",
                      color=color(setup))
     axes[-1, 0].set_xlabel("time since the pipeline request arrived (s)")
-    handles, lbls = [], []
-    for ax in axes[:, 0]:
-        h, lb = ax.get_legend_handles_labels()
-        handles += h
-        lbls += lb
+    handles, lbls = legend_entries(longest, axes[-1, 0].get_xlim())
     fig.suptitle(f"{title}: each stage's queue, cold start, prefill, decode", fontsize=10, x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.legend(handles, lbls, loc="upper right", bbox_to_anchor=(1.0, 0.955), fontsize=8,
-               ncol=len(lbls), frameon=False)
+               ncol=max(len(lbls), 1), frameon=False)
     return save(fig, out_dir, stem)
+
+
+def legend_entries(longest: dict[str, float], xlim) -> tuple[list, list[str]]:
+    """The legend of what is drawn: a patch per phase with a bar; a phase whose every bar is
+    too thin to see at the figure's scale says so (rather than a colour found nowhere)."""
+    from matplotlib.patches import Patch
+
+    span = float(xlim[1] - xlim[0]) or 1.0
+    handles, labels = [], []
+    for name, col in PHASES:
+        if name not in longest:
+            continue
+        handles.append(Patch(color=col))
+        thin = longest[name] < VISIBLE_SHARE * span
+        labels.append(f"{name} (at most {format_seconds(longest[name])}: too short to see)"
+                      if thin else name)
+    return handles, labels
 
 
 def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latency_cdf") -> list[str]:
@@ -90,7 +105,7 @@ def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latenc
     ax.set_ylabel("fraction of pipeline requests")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    legend_below(ax, fontsize=8)
     ax.set_title("Pipeline end-to-end latency per setup", fontsize=10, loc="left")
     fig.tight_layout()
     return save(fig, out_dir, stem)

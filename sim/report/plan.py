@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from sim.records import Result
-from sim.report.style import pyplot, save
+from sim.report.style import legend_below, pyplot, save
 
 
 def plan_figure(res: Result, out_dir: Path) -> list[str]:
@@ -18,23 +20,33 @@ def plan_figure(res: Result, out_dir: Path) -> list[str]:
     plan = res.tables["plan"].set_index("model")
     for ax, m in zip(axes[0], models):
         d = cands[cands["model"] == m]
+        # log-log axes: a candidate at zero cost, or with no TTFT (nothing completed), has no
+        # place on them; counted in the title instead of breaking the figure
+        ok = (np.isfinite(d["cost_usd"].to_numpy(float)) & (d["cost_usd"].to_numpy(float) > 0)
+              & np.isfinite(d["worst_p99_over_slo"].to_numpy(float))
+              & (d["worst_p99_over_slo"].to_numpy(float) > 0))
+        left_out, d = int((~ok).sum()), d[ok]
         for feasible, marker, color, label in [(True, "o", "#1b9e77", "meets the SLO"),
                                                (False, "x", "#d95f02", "misses it")]:
             x = d[d["feasible"] == feasible]
             if len(x):
                 ax.scatter(x["cost_usd"], x["worst_p99_over_slo"], marker=marker, color=color,
                            s=22, label=label)
-        if m in plan.index and plan.loc[m, "choice"] != "none":
+        chosen = plan.loc[m] if m in plan.index else None
+        if (chosen is not None and chosen["choice"] != "none" and chosen["cost_usd"] > 0
+                and chosen["worst_p99_over_slo"] > 0):
             ax.scatter([plan.loc[m, "cost_usd"]], [plan.loc[m, "worst_p99_over_slo"]], s=160,
                        facecolors="none", edgecolors="black", label=f"plan: {plan.loc[m, 'choice']}")
         ax.axhline(1.0, color="#999999", ls="--", lw=1)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        if len(d):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
         ax.set_xlabel("cost over the run ($)")
         ax.set_ylabel("worst tenant p99 TTFT / SLO")
-        ax.set_title(m, fontsize=10)
+        ax.set_title(m + (f" ({left_out} candidates not drawn: zero cost or no TTFT)"
+                          if left_out else ""), fontsize=10 if not left_out else 8)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        legend_below(ax)
     fig.tight_layout()
     files = save(fig, out_dir, "plan")
     plt.close(fig)

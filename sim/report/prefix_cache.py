@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.records import Result
-from sim.report.style import pyplot, save
+from sim.report.style import legend_below, pyplot, save
 
 
 def prefix_cache_figure(res: Result, out_dir: Path) -> list[str]:
@@ -26,7 +26,7 @@ def prefix_cache_figure(res: Result, out_dir: Path) -> list[str]:
         row[0].invert_yaxis()
         row[0].set_xlabel("TTFT (s)")
         row[0].set_title(f"{name}: TTFT", fontsize=10)
-        row[0].legend(fontsize=8)
+        legend_below(row[0], fontsize=8, ncol=2)
         row[1].barh(y, d["cache_hit_rate"], 0.6, color="#7570b3")
         row[1].set_yticks(y, [""] * len(d))
         row[1].invert_yaxis()

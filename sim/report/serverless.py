@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, save
+from sim.report.style import color, legend_below, save
 
 STAGES = [("provision_s", "node provisioning", "#8c8c8c"), ("container_s", "container start", "#a6cee3"),
           ("weights_s", "weight load", "#1f78b4"), ("init_s", "engine init", "#fdbf6f")]
@@ -37,6 +37,8 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     left = np.zeros(len(by_tier))
     for col, name, c in STAGES:
         v = by_tier[f"mean_{col}"].to_numpy()
+        if not (v > 0).any():  # a stage no load went through: not drawn, not in the legend
+            continue
         ax.barh(y, v, left=left, color=c, label=name, edgecolor="white")
         left += v
     for yi, tot in zip(y, left):
@@ -45,7 +47,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     ax.invert_yaxis()
     ax.set_xlabel("mean cold-start duration (s)")
     ax.set_title("Cold start by stage, model and storage tier")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    legend_below(ax, fontsize=8, ncol=4)
     ax.grid(True, axis="x", alpha=0.3)
     done = requests[(requests["outcome"] == "completed") & (requests["setup"] == "serverless")]
     for cold, g in done.groupby(done["cold_start_wait_s"] > 0):
@@ -63,7 +65,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     ax2.set_ylabel("fraction of requests")
     ax2.set_title("TTFT: cold vs warm requests")
     ax2.grid(True, which="both", alpha=0.3)
-    ax2.legend(fontsize=8)
+    legend_below(ax2, fontsize=8)
     fig.tight_layout()
     files = save(fig, out_dir, "cold_start")
     return files
@@ -93,7 +95,7 @@ def keepalive_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
     ax.set_ylabel("requests that waited for a cold start (%)")
     ax.set_title("Keep-alive policies: cold starts vs idle GPU time")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    legend_below(ax, fontsize=8)
     files = save(fig, out_dir, "keepalive")
     return files
 
@@ -107,6 +109,12 @@ def isolation_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
     fig, axes = plt.subplots(1, len(tenants), figsize=(5.5 * len(tenants), 4.2), squeeze=False)
     for ax, tenant in zip(axes[0], tenants):
         g = table[table["tenant"] == tenant]
+        if not g["ttft_p99_s"].notna().any():  # said, not an empty panel with a legend
+            ax.text(0.5, 0.5, f"no request of {tenant} completed at any level", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=9, color="#666666")
+            ax.set_title(f"tenant {tenant}: TTFT vs noisy neighbours")
+            ax.set_xlabel("background load (requests/s offered to the pool)")
+            continue
         for setup, s in g.groupby("setup", sort=False):
             s = s.sort_values("background_rps")
             ax.plot(s["background_rps"], s["ttft_p99_s"], "o-", color=color(setup), label=f"{setup} p99")
@@ -117,7 +125,7 @@ def isolation_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
         ax.set_ylabel("time to first token (s, log scale)")
         ax.set_title(f"tenant {tenant}: TTFT vs noisy neighbours")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        legend_below(ax, fontsize=8, ncol=2)
     fig.tight_layout()
     files = save(fig, out_dir, "isolation")
     return files

@@ -12,11 +12,29 @@ OTHER_COLOR = "#666666"
 REFERENCE_COLOR = "#444444"
 
 
-
 def color(setup: str) -> str:
     """A setup's colour; a variant labelled ``<setup>/<variant>`` takes its setup's."""
     s = str(setup)
     return SETUP_COLORS.get(s) or SETUP_COLORS.get(s.split("/")[0], OTHER_COLOR)
+
+
+# for labels sharing a setup's colour in one figure (variants of one setup): Dark2's other
+# hues, then greys
+EXTRA_COLORS = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928", "#999999",
+                "#333333"]
+
+
+def distinct_colors(labels) -> dict[str, str]:
+    """A colour per label, each different: a label keeps its setup's colour unless an earlier
+    label has it, then takes the next unused of :data:`EXTRA_COLORS` (cycling beyond them)."""
+    out: dict[str, str] = {}
+    for k, label in enumerate(dict.fromkeys(map(str, labels))):
+        c = color(label)
+        if c in out.values():
+            free = [x for x in EXTRA_COLORS if x not in out.values()]
+            c = free[0] if free else EXTRA_COLORS[k % len(EXTRA_COLORS)]
+        out[label] = c
+    return out
 
 
 def pyplot():
@@ -45,6 +63,26 @@ def save(fig, out_dir: Path, stem: str) -> list[str]:
         files.append(f"plots/{stem}.{ext}")
     plt.close(fig)
     return files
+
+
+def legend_below(ax, ncol: int = 1, fontsize: float = 7, **kw):
+    """The axes' legend under its x-axis label, outside the axes: it never covers the data.
+    Anchored a fixed distance below the axes (room for tick labels and the axis label)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    if not ax.get_legend_handles_labels()[0]:
+        return None
+    below = ax.transAxes + ScaledTranslation(0.0, -0.6, ax.figure.dpi_scale_trans)
+    return ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(0.0, 0.0),
+                     bbox_transform=below, ncol=ncol, frameon=False, borderaxespad=0.0, **kw)
+
+
+def legend_right(ax, fontsize: float = 7, **kw):
+    """The axes' legend to the right of the axes, outside them: it never covers the data."""
+    if not ax.get_legend_handles_labels()[0]:
+        return None
+    return ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     frameon=False, borderaxespad=0.0, **kw)
 
 
 def format_seconds(v: float) -> str:

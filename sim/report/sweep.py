@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.curves import REFERENCE, breakevens, curves
+from sim.analysis.curves import REFERENCE, TIE_RTOL, breakevens, curves
 from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report.condense import condense, left_out_note, slo_by_tenant
 from sim.report.markdown import md_table
-from sim.report.style import REFERENCE_COLOR, color, pyplot, save
+from sim.report.style import REFERENCE_COLOR, color, legend_below, pyplot, save
 
 LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
@@ -70,15 +70,24 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
     combos: list[tuple] = []
+    drawn_curves: list[tuple] = []
     drawn = 0
     for setup, combo, g in curves(table, x, y, others):
         if combo not in combos:
             combos.append(combo)
         ls, mk = _style(combos.index(combo))
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
+        xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
+        style = dict(ls=ls, marker=mk, ms=4)
+        twin = _same_curve(xs, ys, drawn_curves)
+        if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
+            style = _twin_style(sum(c[3] for c in drawn_curves))
+        drawn_curves.append((xs, ys, label, twin is not None))
+        if twin is not None:
+            label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
-        ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
-                    color=color(setup), ls=ls, marker=mk, ms=4, capsize=3, label=label)
+        ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
+                    color=color(setup), capsize=3, label=label, **style)
         drawn += 1
     if not drawn:
         plt.close(fig)
@@ -93,22 +102,73 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
+    legend_below(ax)
     fig.tight_layout()
     return save(fig, out_dir, stem)
 
 
+def _same_curve(x, y, drawn) -> str | None:
+    """The label of an already drawn curve with the same values (within the tie tolerance);
+    ``drawn``: (x, y, label, is a twin) of each curve so far."""
+    for xs, ys, label, twin in drawn:
+        if twin:
+            continue
+        if len(xs) == len(x) and np.allclose(xs, x) and np.allclose(ys, y, rtol=TIE_RTOL, atol=0.0,
+                                                                     equal_nan=True):
+            return label
+    return None
+
+
+def _twin_style(k: int) -> dict:
+    """The k-th curve drawn over an equal one: dashed, hollow, each larger and of another
+    shape than the twins before it, so every one of them shows."""
+    return dict(ls=(0, (3, 3)), marker="osD^"[k % 4], ms=7 + 3 * k, mfc="none", lw=1.2,
+                zorder=3)
+
+
+def real_crossings(be: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The break-evens to star: finite, and one per point (two pairs of curves crossing at
+    the same place within the tie tolerance are one break-even)."""
+    if not len(be):
+        return pd.DataFrame(columns=[x, y])
+    be = be[np.isfinite(be[x].to_numpy(float)) & np.isfinite(be[y].to_numpy(float))]
+    keep: list[int] = []
+    for i, r in be.sort_values([x, y]).iterrows():
+        if not any(np.isclose(r[x], be.at[j, x], rtol=TIE_RTOL, atol=0.0)
+                   and np.isclose(r[y], be.at[j, y], rtol=TIE_RTOL, atol=0.0) for j in keep):
+            keep.append(i)
+    return be.loc[keep]
+
+
+def place_labels(fig, texts, step_pt: float = 9.0, tries: int = 30) -> None:
+    """Move each annotation up (in steps of ``step_pt`` points) until its box overlaps none
+    placed before it: labels of neighbouring points stay readable."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for t in texts:
+        for _ in range(tries):
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(p) for p in placed):
+                break
+            dx, dy = t.xyann
+            t.xyann = (dx, dy + step_pt)
+        placed.append(t.get_window_extent(renderer))
+
+
 def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "cost_vs_x",
               title: str | None = None, vlines=()) -> list[str]:
-    """Cost per million output tokens per setup against ``x``, break-evens starred;
-    ``vlines``: (x, label) reference marks (e.g. an analytic break-even). Curves sharing a
-    colour (variants ``<setup>/<variant>``) get their own line styles."""
+    """Cost per million output tokens per setup against ``x``, the break-evens (crossings
+    beyond the tie tolerance, :func:`sim.analysis.curves.crossings`) starred and labelled
+    without overlap; ``vlines``: (x, label) reference marks (e.g. an analytic break-even) in
+    the axis's unit. Curves sharing a colour (variants ``<setup>/<variant>``) get their own
+    line styles; a curve equal to one drawn before is dashed and hollow, and says so."""
     y = "cost_per_mtok_out_usd"
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
     combos: list[tuple] = []
     refs_drawn: list[np.ndarray] = []
     same_colour: dict[tuple, int] = {}
+    drawn_curves: list[tuple] = []
     drawn = 0
     for setup, combo, g in curves(table, x, y, others):
         if combo not in combos:
@@ -117,9 +177,17 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
         same_colour[(color(setup), combo)] = k + 1
         ls, mk = _style(combos.index(combo) + k)
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
+        xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
+        twin = _same_curve(xs, ys, drawn_curves)
+        style = dict(ls=ls, marker=mk, ms=4)
+        if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
+            style = _twin_style(sum(c[3] for c in drawn_curves))
+        drawn_curves.append((xs, ys, label, twin is not None))
+        if twin is not None:
+            label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
-        ax.errorbar(g[x], g[y], yerr=err if err is not None and err.notna().any() else None,
-                    color=color(setup), ls=ls, marker=mk, ms=4, capsize=3, label=label)
+        ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
+                    color=color(setup), capsize=3, label=label, **style)
         drawn += 1
         ref = "list_price_usd_per_mtok_out"
         if ref in g.columns and g[ref].notna().any():
@@ -134,11 +202,13 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
     if not drawn:
         plt.close(fig)
         return []
-    for k, (_, r) in enumerate(be.sort_values(x).iterrows()):
-        ax.plot([r[x]], [r[y]], "k*", ms=9, label="break-even (interpolated)" if k == 0 else None)
-        # staggered labels so neighbouring break-evens stay readable
-        ax.annotate(f"{r[x]:.3g}", (r[x], r[y]), textcoords="offset points",
-                    xytext=(4, 10 + 11 * (k % 3)), fontsize=7)
+    stars = real_crossings(be, x, y)
+    texts = []
+    for k, (_, r) in enumerate(stars.iterrows()):
+        ax.plot([r[x]], [r[y]], "k*", ms=9, zorder=4,
+                label="break-even (interpolated; labelled with x)" if k == 0 else None)
+        texts.append(ax.annotate(f"{r[x]:.3g}", (r[x], r[y]), textcoords="offset points",
+                                 xytext=(4, 8), fontsize=7))
     for xv, text in vlines:
         if np.isfinite(xv):
             ax.axvline(xv, color=REFERENCE_COLOR, ls=":", lw=1, label=text)
@@ -153,8 +223,9 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
     ax.set_title(title or "Cost per million output tokens (stars: break-even, labelled with x)",
                  fontsize=10 if title is None else 8)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
+    legend_below(ax)
     fig.tight_layout()
+    place_labels(fig, texts)
     return save(fig, out_dir, stem)
 
 
@@ -186,6 +257,37 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     return files
 
 
+def optimize_figure(trials: pd.DataFrame, out_dir: Path) -> list[str]:
+    """An optimising sweep's trials (columns ``trial``, ``objective``, ``cost_usd``), all in
+    dollars: a trial meeting the SLO has objective = cost and is a dot; a trial missing it has
+    an objective of cost + a penalty (``sim/sweep/objective.py``, not dollars), so it is drawn
+    at its cost as a cross and counted in the title; the line is the cheapest trial meeting
+    the SLO so far."""
+    t = trials.sort_values("trial")
+    cost = t["cost_usd"].to_numpy(float)
+    ok = np.isclose(t["objective"].to_numpy(float), cost) & np.isfinite(cost)
+    bad = ~ok & np.isfinite(cost)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(t["trial"][ok], cost[ok], "o", color="#1b9e77", label="meets the SLO")
+    ax.plot(t["trial"][bad], cost[bad], "x", color="#d95f02", ms=7,
+            label="misses the SLO (drawn at its cost; its objective adds a penalty)")
+    if ok.any():
+        best = np.minimum.accumulate(np.where(ok, cost, np.inf))
+        seen = np.isfinite(best)
+        ax.step(t["trial"][seen], best[seen], where="post", color="black", lw=1,
+                label="cheapest meeting the SLO so far")
+    ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("cost of the run ($, log scale)")
+    ax.set_title(f"Search for the cheapest configuration meeting the SLO: {int(bad.sum())} of "
+                 f"{len(t)} trials miss it", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    legend_below(ax, fontsize=8)
+    fig.tight_layout()
+    return save(fig, out_dir, "optimize")
+
+
 # --------------------------------------------------------------------------- markdown
 SHOW = ["setup", "tenant", "replications", "requests", "completed", "ttft_p50_s", "ttft_p99_s",
         "ttft_p99_s_ci95", "cost_usd", "cost_per_mtok_out_usd", "cost_per_mtok_out_usd_ci95",
@@ -199,6 +301,8 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         parts.append(f"**Question.** {notes['question']}\n")
     if command:
         parts.append(f"Command: `{command}`\n")
+    if notes.get("objective"):
+        parts.append(f"**Objective** (column `objective`): {notes['objective']}.\n")
     done = int((sj.jobs["state"] == "done").sum()) if len(sj.jobs) else 0
     parts.append(f"{done} of {len(sj.jobs)} jobs finished; swept: "
                  + (", ".join(f"`{k}`" for k in sj.varying) or "nothing") + ".\n")

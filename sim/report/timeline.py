@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, pyplot, save
+from sim.report.style import distinct_colors, legend_right, pyplot, save
 
+COLD_MARKERS = ["x", "+", "1", "2"]
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
 
 
@@ -68,15 +69,18 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     setups = [str(s) for s in pd.unique(mine["setup"].astype(str))]
     reps = (replicas[replicas["model"] == model] if replicas is not None and len(replicas)
             else pd.DataFrame(columns=["setup", "start_s", "end_s", "loading_s", "tier"]))
-    lanes_per = {s: max(1, int((reps["setup"] == s).sum())) for s in setups}
-    heights = [min(4.0, 0.6 + 0.25 * lanes_per[s]) for s in setups] + [3.0]
-    fig, axes = plt.subplots(len(setups) + 1, 1, figsize=(9, sum(heights) + 0.8), sharex=True,
+    colours = distinct_colors(setups)
+    # a run that recorded no replica lives at all gets no replica panels (not empty ones)
+    panels = setups if any((reps["setup"] == s).any() for s in setups) else []
+    lanes_per = {s: max(1, int((reps["setup"] == s).sum())) for s in panels}
+    heights = [min(4.0, 0.6 + 0.25 * lanes_per[s]) for s in panels] + [3.0]
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(9, sum(heights) + 0.8), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     axes = axes[:, 0]
     t_max = float(np.nanmax(mine["arrival_s"].to_numpy())) if len(mine) else 1.0
-    for ax, s in zip(axes, setups):
+    for ax, s in zip(axes, panels):
         r = reps[reps["setup"] == s]
-        c = color(s)
+        c = colours[s]
         if len(r):
             st = r["start_s"].to_numpy(float)
             en = r["end_s"].to_numpy(float)
@@ -93,8 +97,10 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
                                    facecolors="white", edgecolors=c, hatch="////", lw=0.6)
             ax.set_ylim(0, lanes.max() + 1.2)
             n_cold = int((ld > 0).sum())
+            n_burst = int((r["tier"] == "burst").sum()) if "tier" in r else 0
             ax.set_title(f"{s}: {len(r)} replica{'s' if len(r) != 1 else ''} of {model} over the "
-                         f"run, {n_cold} with a cold start (hatched: loading)", fontsize=9,
+                         f"run" + (f" ({n_burst} burst)" if n_burst else "")
+                         + f", {n_cold} with a cold start (hatched: loading)", fontsize=9,
                          loc="left")
         else:
             ax.set_title(f"{s}: no replica records for {model}", fontsize=9, loc="left")
@@ -106,26 +112,29 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
                 ax.plot(g["t_s"], np.full(len(g), top - 0.15), ls="none",
                         marker="v^osdP*"[k % 7], ms=4, color="black", label=str(kind))
             if len(ev):
-                ax.legend(fontsize=7, loc="upper right", ncol=4)
+                legend_right(ax)
         ax.set_ylabel("replica\nlane", fontsize=8)
         ax.set_yticks([])
     ax = axes[-1]
-    for s, g in mine.groupby("setup", observed=True, sort=False):
+    for k, (s, g) in enumerate(mine.groupby("setup", observed=True, sort=False)):
         g = _thin(g[g["outcome"] == "completed"])
         warm = g[g["cold_start_wait_s"] <= 0]
         cold = g[g["cold_start_wait_s"] > 0]
-        c = color(str(s))
+        c = colours[str(s)]
         ax.plot(warm["arrival_s"], np.maximum(warm["ttft_s"], 1e-4), ".", ms=2, alpha=0.5,
                 color=c, label=f"{s}")
         if len(cold):
-            ax.plot(cold["arrival_s"], np.maximum(cold["ttft_s"], 1e-4), "x", ms=5, color=c,
+            # a marker per setup: setups that waited alike (serverless, hybrid) both show
+            ax.plot(cold["arrival_s"], np.maximum(cold["ttft_s"], 1e-4), COLD_MARKERS[k % 4],
+                    ms=5 + k % 2, color=c,
                     label=f"{s}: waited for a cold start ({len(cold)})")
     ax.set_yscale("log")
     ax.set_ylabel("TTFT (s, log)")
     ax.set_xlabel("simulated time (s)")
     ax.set_xlim(0, t_max)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="upper right", markerscale=2)
-    fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})", fontsize=11)
+    legend_right(ax, markerscale=2)
+    fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})"
+                 + ("" if panels else ": this run recorded no replica lives"), fontsize=11)
     fig.tight_layout()
     return save(fig, out_dir, "timeline")

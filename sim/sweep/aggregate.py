@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 from sim.io import atomic_write, write_frame_csv
 from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
+from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
 # set in the launching process after each sweep, read by ``python -m sim`` for its exit code
@@ -119,6 +120,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
     sweep_dir = Path(sweep_dir)
     frames, jobs, values, notes = [], [], [], {}
+    defined = None  # what the objective column is, said in summary.md
     for d in _job_dirs(sweep_dir, since):
         ov = parse_overrides(yaml.safe_load((d / ".hydra" / "overrides.yaml").read_text()) or [])
         done = read_done(d)
@@ -143,6 +145,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
             s["list_price_usd_per_mtok_out"] = list_price_per_mtok_out(s, cfg.get("catalog"))
         if done.get("objective") is not None and (cfg.get("objective") or {}).get("slo_max") is not None:
             s["objective"] = done["objective"]
+            defined = describe_objective(cfg)
         frames.append((s, ov))
     keys: list[str] = []
     for ov in values:
@@ -163,7 +166,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
             table[k] = _numeric(table[k])
     return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
                                                                    "message"]),
-                     keys=keys, varying=varying, constant=constant, notes=notes)
+                     keys=keys, varying=varying, constant=constant,
+                     notes={**notes, "objective": defined} if defined else notes)
 
 
 def write_sweep(sweep_dir, since: float | None = None, command: str | None = None) -> SweepJobs:

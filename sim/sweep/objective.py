@@ -55,3 +55,20 @@ def objective_value(summary, cfg) -> float | None:
     if metric <= slo and unserved == 0.0:
         return cost
     return cost + float(oc.penalty) * (1.0 + violation)
+
+
+def describe_objective(cfg) -> str:
+    """What ``objective_value`` computes for ``cfg``, in a line: the number a sweep job prints
+    and summary.md's ``objective`` column are defined where they are shown."""
+    cfg = OmegaConf.create(cfg) if isinstance(cfg, dict) else cfg
+    oc = OmegaConf.select(cfg, "objective") or {}
+    setups = OmegaConf.select(cfg, "setups") or []
+    setup = oc.get("setup") or (setups[0] if len(setups) else "the first setup")
+    what = f"{oc.get('cost', 'cost_usd')} of {setup}/{oc.get('tenant', '__all__')}"
+    slo = oc.get("slo_max")
+    if slo is None:
+        return f"{what} (no SLO asked)"
+    metric = str(oc.get("slo_metric", "ttft_p99_s"))
+    unit = " s" if metric.endswith("_s") else ""
+    return (f"{what}, plus {float(oc.get('penalty', 0.0)):g} x (1 + violation) when "
+            f"{metric} > {float(slo):g}{unit} or requests go unserved (not dollars then)")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import ROOT
-from helpers.figures import assert_figure
+from helpers.figures import assert_figure, capture_figures, legends_on_axes
 
 import sim
 from sim.report.figures import figures_from_dir, ttft_cdf
@@ -140,7 +140,19 @@ def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
     script = ROOT / "experiments" / study / "figures.py"
     assert (ROOT / "experiments" / study / "README.md").is_file()
     monkeypatch.setattr(sys, "argv", [str(script), str(sweep), "--out", str(out)])
+    import sim.report.style as style
+    import sim.report.sweep as sweep_report
+
+    # the scripts import save when they run; the sweep module's figures hold their own
+    kept = [capture_figures(monkeypatch, m) for m in (style, sweep_report)]
     runpy.run_path(str(script), run_name="__main__")
+    for stem, fig in {**kept[0], **kept[1]}.items():  # every legend off the data (issue 19)
+        assert legends_on_axes(fig) == [], stem
+    if study == "pool":  # every curve drawn is one the legend names (aggregates were not)
+        for ax in kept[0]["pool"].axes:
+            for ln in ax.get_lines():
+                if ln.get_marker() == "o":
+                    assert not ln.get_label().startswith("_"), ln.get_label()
     for stem in stems:
         for ext in ("png", "svg"):
             assert_figure(out / "plots" / f"{stem}.{ext}")

@@ -1,0 +1,283 @@
+"""Figures a reviewer accepts (issue 19): legends off the data, only real break-evens starred
+with labels apart, penalties never drawn as dollars, panels that have data, u* in the unit
+of its axis, a waterfall legend that names what is drawn."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers.figures import capture_figures, legends_on_axes, plotted_xy
+
+import sim
+from sim.records import ALL, Result
+from sim.report import dedicated, pipelines, serverless, sweep, timeline
+from sim.report.style import pyplot
+
+
+@pytest.fixture
+def figs(monkeypatch):
+    """Figures saved by the report modules under test, kept for inspection."""
+    out = {}
+    for m in (dedicated, pipelines, serverless, sweep, timeline):
+        out.update({id(m): capture_figures(monkeypatch, m)})
+    yield lambda m: out[id(m)]
+    pyplot().close("all")
+
+
+# ------------------------------------------------------------------------- legends
+def _keepalive_table():
+    ks = [5.0, 15.0, 30.0, 60.0, 120.0, 300.0]
+    return pd.DataFrame({
+        "policy": ["fixed"] * len(ks) + ["hybrid"], "keepalive_s": ks + [np.nan],
+        # points reaching the top left corner, where a default legend would sit
+        "idle_gpu_hours": [0.25, 0.3, 0.35, 0.4, 0.5, 0.55, 0.35],
+        "cold_fraction": [0.55, 0.5, 0.3, 0.3, 0.28, 0.01, 0.3],
+        "final_prewarm_s": [np.nan] * len(ks) + [0.0],
+        "final_keepalive_s": [np.nan] * len(ks) + [132.0]})
+
+
+def test_keepalive_legend_covers_no_point(tmp_path, figs):
+    serverless.keepalive_figure(_keepalive_table(), tmp_path)
+    fig = figs(serverless)["keepalive"]
+    assert legends_on_axes(fig) == []
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    pts = ax.transData.transform(plotted_xy(ax))
+    assert not any(box.contains(x, y) for x, y in pts)
+
+
+def test_timeline_legends_sit_beside_the_panels(tmp_path, figs):
+    from test_figures import _synthetic_serverless_like
+
+    req, reps, events = _synthetic_serverless_like()
+    timeline.timeline(req, reps, events, "t", tmp_path)
+    fig = figs(timeline)["timeline"]
+    assert fig.axes[0].get_legend() is not None and fig.axes[-1].get_legend() is not None
+    assert legends_on_axes(fig) == []
+
+
+def test_isolation_and_pipeline_cdf_legends_are_off_the_axes(tmp_path, figs):
+    iso = pd.DataFrame([{"tenant": "chat", "setup": s, "background_rps": b,
+                         "ttft_p99_s": 0.1 * (1 + b) * k, "ttft_p50_s": 0.05 * k}
+                        for k, s in ((1, "serverless"), (2, "dedicated")) for b in (0.0, 2.0, 4.0)])
+    serverless.isolation_figure(iso, tmp_path)
+    pipes = pd.DataFrame({"setup": ["serverless"] * 50 + ["hybrid"] * 50,
+                          "outcome": ["completed"] * 100,
+                          "e2e_s": np.r_[np.linspace(1, 20, 50), np.linspace(1, 9, 50)]})
+    pipelines.latency_cdf(pipes, tmp_path)
+    assert legends_on_axes(figs(serverless)["isolation"]) == []
+    # a tenant with nothing completed at any level: its panel says so, no empty legend
+    quiet = iso.assign(tenant="assistant", ttft_p99_s=np.nan, ttft_p50_s=np.nan)
+    serverless.isolation_figure(pd.concat([quiet, iso], ignore_index=True), tmp_path)
+    ax = figs(serverless)["isolation"].axes[0]
+    assert ax.get_legend() is None and "no request of assistant" in ax.texts[0].get_text()
+    assert legends_on_axes(figs(pipelines)["pipeline_latency_cdf"]) == []
+
+
+@pytest.fixture(scope="module")
+def burst_run(tmp_path_factory):
+    """experiment=burst for 420 s (the spike starts at 300 s: burst replicas are provisioned
+    before the end), with the figures it drew."""
+    d = tmp_path_factory.mktemp("burst")
+    with pytest.MonkeyPatch.context() as mp:
+        kept, kept_tl = capture_figures(mp, dedicated), capture_figures(mp, timeline)
+        res = sim.run(["experiment=burst", "horizon_s=420"], output_dir=d)
+    yield res, {**kept, **kept_tl}
+    pyplot().close("all")
+
+
+def test_burst_run_records_replicas_so_its_timeline_has_them(burst_run):
+    res, kept = burst_run
+    reps = res.tables["replicas"]
+    # the reserved pair in both variants, the burst replicas in the second only
+    assert set(reps["setup"]) == {"dedicated", "dedicated+burst"}
+    assert (reps.loc[reps["setup"] == "dedicated+burst", "tier"] == "burst").sum() == 2
+    fig = kept["timeline"]
+    for ax in fig.axes[:-1]:  # each setup's replica panel: bars, not "no replica records"
+        assert ax.has_data() and "no replica records" not in ax.get_title(loc="left")
+    assert "(2 burst)" in fig.axes[1].get_title(loc="left")
+    assert legends_on_axes(fig) == []
+
+
+def test_burst_timeline_draws_the_burst_replicas_and_both_variants(burst_run):
+    _, kept = burst_run
+    fig = kept["burst_timeline"]
+    assert legends_on_axes(fig) == []
+    lines = [ln for ln in fig.axes[1].get_lines() if len(ln.get_xdata()) > 2]
+    assert len(lines) == 2
+    # the two variants agree before the spike: drawn differently so both stay visible
+    assert (lines[0].get_linestyle(), lines[0].get_linewidth()) != \
+        (lines[1].get_linestyle(), lines[1].get_linewidth())
+    panel = fig.axes[2]
+    heights = np.concatenate([p.vertices[:, 1] for c in panel.collections for p in c.get_paths()])
+    assert heights.max() == 2  # two burst replicas at the peak
+
+
+def test_failures_figures_keep_legends_off_and_replicas_on(tmp_path, monkeypatch):
+    kept, kept_tl = capture_figures(monkeypatch, dedicated), capture_figures(monkeypatch, timeline)
+    sim.run(["experiment=failures", "horizon_s=240", "dedicated.failures.mtbf_gpu_hours=0.05"],
+            output_dir=tmp_path)
+    fig = kept["failures_timeline"]
+    assert legends_on_axes(fig) == []
+    lines = [ln for ln in fig.axes[1].get_lines() if len(ln.get_xdata()) > 2]
+    assert len({(ln.get_linestyle(), ln.get_linewidth()) for ln in lines}) == len(lines) == 3
+    tl = kept_tl["timeline"]
+    assert legends_on_axes(tl) == []
+    assert all(ax.has_data() for ax in tl.axes[:-1])  # the three variants' replicas
+    pyplot().close("all")
+
+
+# ---------------------------------------------------------------------- break-evens
+def _cost_table(curves: dict[str, list[float]], xs=(1.0, 2.0, 4.0, 8.0)):
+    return pd.DataFrame([{"setup": s, "tenant": ALL, "x": x, "cost_per_mtok_out_usd": y}
+                         for s, ys in curves.items() for x, y in zip(xs, ys)])
+
+
+def test_cost_figure_stars_real_crossings_once_with_labels_apart(tmp_path, figs):
+    from sim.analysis.curves import breakevens
+
+    t = _cost_table({
+        "dedicated": [8.0, 4.0, 2.0, 1.0],
+        "hybrid": [8.0, 4.0, 2.0, 1.0],  # the same curve: a tie, never a crossing with dedicated
+        "serverless": [3.0, 3.0, 3.0, 3.0],
+        "serverless/gpu_second": [3.3, 3.1, 2.9, 2.7],  # crosses both, close to each other
+        "near": [8.0 * 1.0004, 4.0, 2.0, 1.0 * 0.9996],  # within the tie tolerance of dedicated
+    })
+    be = breakevens(t, "x", [])
+    pairs = {frozenset((a, b)) for a, b in zip(be["a"], be["b"])}
+    assert frozenset(("dedicated", "hybrid")) not in pairs
+    assert frozenset(("dedicated", "near")) not in pairs
+    sweep.cost_vs_x(t, "x", [], tmp_path, "x", be)
+    fig = figs(sweep)["cost_vs_x"]
+    ax = fig.axes[0]
+    stars = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    # dedicated, hybrid and near meet serverless at one point and gpu_second at another;
+    # gpu_second crosses serverless at a third: one star per point, however many pairs meet
+    assert len(be) == 7
+    assert len(stars) == len(sweep.real_crossings(be, "x", "cost_per_mtok_out_usd")) == 3
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) == 3
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(3) for j in range(i + 1, 3))
+    assert legends_on_axes(fig) == []
+    # identical curves stay distinguishable: the later one is drawn differently and says so
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "hybrid (same as dedicated)" in labels
+    for ln in ax.get_lines():
+        assert np.isfinite(np.asarray(ln.get_ydata(), float)).all()
+
+
+def test_u_star_is_drawn_at_the_offered_load_where_it_was_delivered():
+    from sim.report.breakeven import offered_at_delivered
+
+    # a short run delivers less than offered: 0.4 offered delivered 0.3 of the fleet
+    pts = pd.DataFrame({"label": "dedicated", "load_fraction": [0.1, 0.4, 0.8],
+                        "throughput_utilization": [0.07, 0.3, 0.6]})
+    assert offered_at_delivered(pts, "dedicated", 0.3) == pytest.approx(0.4)
+    x = offered_at_delivered(pts, "dedicated", 0.2)
+    assert 0.1 < x < 0.4 and x != pytest.approx(0.2)  # not the delivered number itself
+    assert np.isnan(offered_at_delivered(pts, "dedicated", 0.9))  # never delivered: no line
+
+
+# ------------------------------------------------------------------------ optimize
+def test_optimize_draws_dollars_only_and_counts_the_trials_missing_the_slo(tmp_path, figs):
+    cost = np.array([12.0, 30.0, 8.0, 20.0, 9.0])
+    miss = np.array([True, False, True, False, False])
+    trials = pd.DataFrame({"trial": range(5), "cost_usd": cost,
+                           "objective": np.where(miss, cost + 1e4 * 1.7, cost)})
+    sweep.optimize_figure(trials, tmp_path)
+    fig = figs(sweep)["optimize"]
+    ax = fig.axes[0]
+    ys = plotted_xy(ax)[:, 1]
+    assert np.isfinite(ys).all() and ys.max() <= cost.max()  # no penalty on a dollar axis
+    assert "objective" not in ax.get_ylabel() and "$" in ax.get_ylabel()
+    assert "2 of 5 trials miss" in ax.get_title()
+    markers = {ln.get_marker() for ln in ax.get_lines() if len(ln.get_xdata())}
+    assert {"o", "x"} <= markers
+    assert legends_on_axes(fig) == []
+
+
+# ----------------------------------------------------------------------- waterfall
+def test_waterfall_legend_names_what_is_drawn(tmp_path, figs):
+    base = {"scenario": "s", "setup": "serverless", "tier": "serverless", "outcome": "completed",
+            "stage": "answer", "model": "m"}
+    # queued 2 s, a 10 s cold start, a 1 ms prefill (invisible on a 20 s axis), 5 s decode
+    stages = pd.DataFrame([{**base, "arrival_s": 0.0, "admit_s": 12.0, "cold_start_wait_s": 10.0,
+                            "first_token_s": 12.001, "finish_s": 17.0}])
+    pipelines.waterfall(stages, tmp_path)
+    fig = figs(pipelines)["pipeline_waterfall"]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:2] == ["queue", "cold start"] and labels[3] == "decode"
+    assert labels[2].startswith("prefill") and "too short to see" in labels[2]
+    assert not any(lb.startswith("tool") for lb in labels)  # nothing of it drawn
+    colours = dict(pipelines.PHASES)
+    assert len(set(colours.values())) == len(colours)  # queue wait has a colour of its own
+    drawn = {p.get_facecolor()[:3] for p in fig.axes[0].patches}
+    handles = {tuple(h.get_facecolor()[:3]) for h in fig.legends[0].legend_handles}
+    assert drawn == handles
+    assert legends_on_axes(fig) == []
+
+
+def test_a_timeline_without_replica_records_draws_no_empty_panels(tmp_path, figs):
+    from test_figures import _synthetic_serverless_like
+
+    req, _, _ = _synthetic_serverless_like()
+    two = pd.concat([req, req.assign(setup="serverless/prewarm")], ignore_index=True)
+    timeline.timeline(two, None, None, "t", tmp_path)
+    fig = figs(timeline)["timeline"]
+    assert len(fig.axes) == 1 and "recorded no replica lives" in fig._suptitle.get_text()
+    # two variants of one setup: each its own colour in the scatter
+    colours = {ln.get_label(): ln.get_color() for ln in fig.axes[0].get_lines()}
+    assert colours["serverless"] != colours["serverless/prewarm"]
+    cold = [ln for ln in fig.axes[0].get_lines() if "waited" in ln.get_label()]
+    assert len(cold) == 2 and cold[0].get_marker() != cold[1].get_marker()  # same data, both seen
+    assert legends_on_axes(fig) == []
+
+
+def test_cold_start_legend_lists_only_stages_drawn(tmp_path, figs):
+    by_tier = pd.DataFrame({"model": ["m"], "tier": ["object_storage"], "loads": [1],
+                            "mean_provision_s": [0.0], "mean_container_s": [1.0],
+                            "mean_weights_s": [10.0], "mean_init_s": [20.0]})
+    req = pd.DataFrame({"setup": ["serverless"] * 4, "outcome": ["completed"] * 4,
+                        "ttft_s": [0.1, 0.2, 20.0, 30.0], "cold_start_wait_s": [0, 0, 19.0, 29.0]})
+    serverless.cold_start_figure(by_tier, req, tmp_path)
+    fig = figs(serverless)["cold_start"]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["container start", "weight load", "engine init"]
+    assert legends_on_axes(fig) == []
+
+
+def test_plan_figure_draws_what_log_axes_can_hold_and_counts_the_rest(tmp_path, monkeypatch):
+    from sim.report import plan as plan_report
+
+    kept = capture_figures(monkeypatch, plan_report)
+    cands = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 2,
+                          "cost_usd": [1.0, 2.0, 0.0, 3.0, 0.0, np.nan],
+                          "worst_p99_over_slo": [0.5, 2.0, 0.7, np.nan, np.nan, 1.0],
+                          "feasible": [True, False, True, False, False, False]})
+    plan = pd.DataFrame({"model": ["a", "b"], "choice": ["x", "none"], "cost_usd": [1.0, np.nan],
+                         "worst_p99_over_slo": [0.5, np.nan]})
+    plan_report.plan_figure(Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
+                                   tables={"candidates": cands, "plan": plan}), tmp_path)
+    a, b = kept["plan"].axes
+    assert "2 candidates not drawn" in a.get_title() and "2 candidates not drawn" in b.get_title()
+    assert np.isfinite(plotted_xy(a)).all() and len(plotted_xy(a)) >= 3
+    assert legends_on_axes(kept["plan"]) == []
+    pyplot().close("all")
+
+
+def test_p99_figure_keeps_equal_setups_visible(tmp_path, figs):
+    t = _cost_table({"serverless": [0.1, 0.2, 0.5, 3.0], "hybrid": [0.1, 0.2, 0.5, 3.0],
+                     "serverless/gpu_second": [0.1, 0.2, 0.5, 3.0],
+                     "dedicated": [0.05, 0.05, 0.06, 0.1]}).rename(
+        columns={"cost_per_mtok_out_usd": "ttft_p99_s"})
+    sweep.metric_vs_x(t, "x", "ttft_p99_s", [], tmp_path, "p99_ttft_vs_x", "p99", "t", "x",
+                      logy=True)
+    ax = figs(sweep)["p99_ttft_vs_x"].axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "hybrid (same as serverless)" in labels
+    # three equal curves: each drawn with its own marker and size, none hidden
+    equal = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 4
+             and np.allclose(ln.get_ydata(), [0.1, 0.2, 0.5, 3.0])]
+    assert len({(ln.get_marker(), ln.get_markersize()) for ln in equal}) == len(equal) == 3
+    assert legends_on_axes(figs(sweep)["p99_ttft_vs_x"]) == []

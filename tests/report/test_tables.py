@@ -1,0 +1,120 @@
+"""Tables a reviewer accepts (issue 19): a run holding several scenarios names each row's,
+lines that do not apply to a run are not printed, the objective is defined where shown."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+import sim
+from sim.analysis.signals import format_signals
+from sim.records import ALL, Result
+from sim.report.condense import with_scenario
+from sim.report.console import format_table, print_result
+from sim.sweep.objective import describe_objective
+
+
+def _rows(**scenario_columns):
+    n = len(next(iter(scenario_columns.values())))
+    base = pd.DataFrame({"setup": ["serverless"] * n, "tenant": ["chat"] * n,
+                         "requests": [100] * n, "completed": [100] * n})
+    return base.assign(**scenario_columns)
+
+
+def _unique(df, keys=("scenario", "setup", "tenant")) -> bool:
+    return not df.duplicated(list(keys)).any()
+
+
+@pytest.mark.parametrize("columns,first", [
+    ({"policy": ["fixed", "fixed", "hybrid"], "keepalive_s": [5.0, 600.0, np.nan]},
+     "fixed, idle 5 s"),
+    ({"background_level": [0.0, 0.5, 1.0], "background_rps": [0.0, 2.0, 4.0]},
+     "background x0 (0.00 req/s)"),
+    ({"load_fraction": [0.05, 0.2, 0.9], "rate_rps": [0.24, 0.96, 4.3]}, "load 0.05 (0.24 req/s)"),
+    ({"trace": ["a", "b", "c"]}, "a"),
+])
+def test_every_scenario_row_is_named(columns, first):
+    df = with_scenario(_rows(**columns))
+    assert list(df.columns)[0] == "scenario" and df["scenario"].iloc[0] == first
+    assert _unique(df)
+    text = format_table(df, [("scenario", "scenario"), ("setup", "setup"), ("tenant", "tenant")])
+    assert text.splitlines()[0].startswith("scenario") and first in text
+
+
+def test_one_scenario_gets_no_column():
+    df = _rows(policy=["fixed", "fixed"], keepalive_s=[60.0, 60.0])
+    assert "scenario" not in with_scenario(df).columns
+    assert "scenario" not in with_scenario(_rows(requests=[1, 2])).columns
+
+
+def test_keepalive_run_names_its_policies_in_console_and_report(tmp_path, capsys):
+    res = sim.run(["experiment=keepalive", "horizon_s=300", "keepalive.fixed_idle_s=[5,600]",
+                   "output.plots=false"], output_dir=tmp_path)
+    capsys.readouterr()
+    cfg = OmegaConf.load(tmp_path / "config.yaml")
+    print_result(res, cfg)
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("scenario"))
+    summary = out[out.index(head):]
+    rows = [line for line in summary.splitlines() if line.startswith(("fixed", "hybrid"))]
+    assert "setup" in head and len(rows) == 6  # (chat, __all__) for each of three policies
+    # scenario, setup and tenant: no two rows read the same
+    assert len({tuple(re.split(r"\s{2,}", r)[:3]) for r in rows}) == 6
+    report = (tmp_path / "report.md").read_text()
+    assert "| scenario | setup | tenant |" in report
+    assert "| fixed, idle 600 s | serverless | chat |" in report and "| hybrid | serverless |" in report
+
+
+def _signal_row(**kw):
+    row = {"tenant": "chat", "current_setup": "serverless", "tail_ratio": np.nan,
+           "signal_tail": False, "signal_cold": False, "signal_cost": False,
+           "signal_requirements": False, "slow_requests": 0, "slow_cold": 0,
+           "cost_per_mtok_current_usd": np.nan, "cost_per_mtok_dedicated_usd": 0.72,
+           "recommended_setup": "dedicated", "recommended_cost_per_mtok_usd": 0.72,
+           "recommended_slo_attainment": 1.0, "meets_slo": True}
+    return pd.DataFrame([{**row, **kw}])
+
+
+def test_a_dedicated_only_run_prints_no_serverless_figures():
+    text = format_signals(_signal_row(), simulated={"dedicated"})
+    assert "p99/p50" not in text and " -/M" not in text and "not simulated" in text
+    assert "-> dedicated ($0.72/M" in text
+    # on the current setup, simulated: its figures; no comparison with an absent dedicated
+    text = format_signals(_signal_row(tail_ratio=3.0, cost_per_mtok_current_usd=1.5,
+                                      cost_per_mtok_dedicated_usd=np.nan),
+                          simulated={"serverless"})
+    assert "p99/p50 3.0" in text and "vs dedicated" not in text
+
+
+def test_the_console_signals_of_a_dedicated_only_run(capsys):
+    summary = pd.DataFrame([{"setup": "dedicated", "tenant": t, "requests": 10, "completed": 10}
+                            for t in ("chat", ALL)])
+    res = Result(summary=summary, requests=pd.DataFrame(), tables={"signals": _signal_row()})
+    print_result(res, OmegaConf.create({"signals": {"slow_ttft_s": 5.0}}))
+    assert "p99/p50 -" not in capsys.readouterr().out
+
+
+def test_the_objective_says_what_it_is():
+    cfg = OmegaConf.create({"setups": ["dedicated", "serverless"],
+                            "objective": {"setup": None, "tenant": ALL, "cost": "cost_usd",
+                                          "slo_metric": "ttft_p99_s", "slo_max": 2.0,
+                                          "penalty": 1.0e4}})
+    text = describe_objective(cfg)
+    assert text.startswith("cost_usd of dedicated/__all__")
+    assert "10000 x (1 + violation)" in text and "ttft_p99_s > 2 s" in text and "not dollars" in text
+    cfg.objective.slo_max = None
+    assert describe_objective(cfg) == "cost_usd of dedicated/__all__ (no SLO asked)"
+    assert describe_objective(OmegaConf.to_container(cfg)).startswith("cost_usd of dedicated")
+
+
+def test_the_sweep_summary_defines_its_objective_column():
+    from types import SimpleNamespace
+
+    from sim.report.sweep import sweep_markdown
+
+    sj = SimpleNamespace(notes={"objective": "cost_usd of dedicated/__all__ (no SLO asked)"},
+                         jobs=pd.DataFrame({"state": ["done"]}), varying=[], constant={},
+                         table=pd.DataFrame())
+    assert "**Objective** (column `objective`): cost_usd of dedicated" in sweep_markdown(sj)
