@@ -17,7 +17,7 @@ from sim.workload import lengths, prefixes
 
 # enum members chosen in config files
 ModelKind.embedding, ModelKind.reranker
-RouterKind.jsq, RouterKind.round_robin, RouterKind.cache_aware, ServerlessRouter.cache_aware
+RouterKind.jsq, RouterKind.round_robin, RouterKind.cache_aware, RouterKind.lect, ServerlessRouter.cache_aware
 Preemption.swap
 RequestsOutput.sample
 PriceMode.on_demand

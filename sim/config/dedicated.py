@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from omegaconf import MISSING
 
@@ -29,6 +29,10 @@ class RouterKind(StrEnum):
     # the replica holding the longest cached prefix of the prompt, unless the pool is out of
     # balance (sgl-router's cache_aware policy; see CacheRouterConfig)
     cache_aware = "cache_aware"
+    # least expected completion time: each replica's predicted prefill of what it holds and
+    # queues plus this request's, then its decode at that replica's speed (heterogeneous
+    # fleets, sim/platform/routers.py)
+    lect = "lect"
 
 
 @dataclass
@@ -47,6 +51,19 @@ class CacheRouterConfig:
 class PriceMode(StrEnum):
     on_demand = "on_demand"
     reserved = "reserved"
+
+
+@dataclass
+class VariantConfig:
+    """More replicas of a model on another GPU class, precision or TP (a heterogeneous
+    fleet): the model's deployment (``deployments.<model>``) with these fields changed."""
+
+    model: str = MISSING
+    gpu: str = MISSING
+    precision: Optional[str] = None  # None: the model's deployment's
+    tp: Optional[int] = count(None, hi=64)  # None: the model's deployment's
+    replicas: int = count(1, lo=0, hi=INT_LIMIT)  # reserved replicas (burst: the most at once)
+    pricing: Optional[PriceMode] = None  # None: dedicated.pricing (burst: on-demand x multiplier)
 
 
 @dataclass
@@ -85,6 +102,10 @@ class BurstConfig:
     price_multiplier: float = positive(1.25)  # over the GPU's on-demand $/GPU-hour
     min_billed_s: float = nonneg(0.0)  # each burst replica is billed at least this long
     storage_tier: str = "object_storage"  # where a fresh node loads the weights from
+    # GPU variants burst replicas of a model may use besides the model's own deployment
+    # (each up to its `replicas` at once); scale-up takes the cheapest per token first and
+    # drain removes the dearest first (sim/platform/dedicated/burst.py)
+    variants: List[VariantConfig] = field(default_factory=list)
     need_node: bool = True  # a node is provisioned for each burst replica
     image_cached: bool = False  # a fresh node has no serving image cached
     remote: RemoteBurstConfig = field(default_factory=RemoteBurstConfig)
@@ -142,6 +163,8 @@ class FailureConfig:
 class DedicatedConfig:
     # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
     replicas: Dict[str, int] = count(factory=dict, hi=INT_LIMIT)
+    # more reserved replicas of a model on other GPU classes (a heterogeneous fleet)
+    variants: List[VariantConfig] = field(default_factory=list)
     router: RouterKind = RouterKind.central
     cache_router: CacheRouterConfig = field(default_factory=CacheRouterConfig)
     # iteration-time divisor of the dedicated runtime relative to the catalog perf model

@@ -128,6 +128,14 @@ class ReplicaBase:
         iterations = -(-x // c)
         return iterations * self.perf.step_time(n, chunk, kv, chunk * (chunk + 1) * 0.5 + kv)
 
+    def decode_eta(self, n_in: float, n_out: float) -> float:
+        """Seconds of a new sequence's ``n_out - 1`` decode iterations here, beside the
+        sequences decoding now, at its mean context (for routing: an estimate)."""
+        _, n, kv = self.load_now()
+        ctx = n_in + n_out * 0.5
+        steps = n_out - 1 if n_out > 1 else 0
+        return steps * self.perf.step_time(n + 1, 0, kv + ctx, kv + ctx)
+
     def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden
         """``(prompt tokens admitted and not yet prefilled, decoding sequences, KV tokens in
         the sequences' contexts)`` now."""

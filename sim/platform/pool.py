@@ -37,12 +37,18 @@ class ModelPool:
         self.on_done = on_done
         self.central = RequestQueue(max_queue) if router == "central" else None
         self.replicas: list = []
+        self.kv_max = perf.kv_capacity_tokens  # the largest KV capacity of any replica
 
-    def add_replica(self, usage: UsageRow | None = None):
+    def add_replica(self, usage: UsageRow | None = None, dep: Deployment | None = None,
+                    perf=None):
+        """A replica of the pool's deployment, or of another (``dep``, ``perf``: a
+        heterogeneous fleet's other GPU class)."""
         queue = self.central if self.central is not None else RequestQueue(self.max_queue)
         cls = ENGINES[self.ctx.engine]
-        rep = cls(self.ctx.env, self.ctx.new_replica_id(), self.perf, self.deployment, queue,
-                  self.on_done)
+        if dep is not None:
+            self.kv_max = max(self.kv_max, perf.kv_capacity_tokens)
+        rep = cls(self.ctx.env, self.ctx.new_replica_id(), perf or self.perf, dep or self.deployment,
+                  queue, self.on_done)
         rep.usage = usage
         if usage is not None:
             rep.attach(usage.kv)  # the row's cache and load statistics, over its replicas
@@ -52,7 +58,8 @@ class ModelPool:
         return rep
 
     def fits(self, req: Request) -> bool:
-        return req.n_in + req.n_out <= self.perf.kv_capacity_tokens
+        """Could some replica of the pool ever hold ``req``?"""
+        return req.n_in + req.n_out <= self.kv_max
 
     @property
     def queued(self) -> int:
@@ -66,7 +73,8 @@ class ModelPool:
             return "exceeds_kv_capacity"
         if self.central is not None:
             return None if self.central.push(req) else "queue_full"
-        live = [r for r in self.replicas if r.accepting]
+        # (in a fleet of several GPU classes, only those whose KV memory can hold it)
+        live = [r for r in self.replicas if r.accepting and r.fits(req)]
         if not live:
             return "no_replica"
         rep = live[self.router.choose(live, req)]

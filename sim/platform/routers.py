@@ -55,4 +55,26 @@ class CacheAware:
         return min(range(len(replicas)), key=lambda i: (replicas[i].kv.cached, loads[i], i))
 
 
-ROUTERS = {"jsq": JoinShortestQueue, "round_robin": RoundRobin, "cache_aware": CacheAware}
+class LeastExpectedCompletion:
+    """The replica that would finish the request first by the performance model (for fleets
+    of several GPU classes, where the fewest outstanding requests is not the soonest): its
+    prefill behind the prompt tokens the replica holds unfinished and queues
+    (:meth:`~sim.engine.base.ReplicaBase.prefill_eta`), then its decode beside the batch
+    running there (:meth:`~sim.engine.base.ReplicaBase.decode_eta`). Replicas that cannot
+    hold the request are skipped; ties go to the lowest position."""
+
+    def choose(self, replicas, req) -> int:
+        best, best_t = 0, float("inf")
+        for i, r in enumerate(replicas):
+            if not r.fits(req):
+                continue
+            own = r.queue.items if len(r.queue.consumers) == 1 else ()
+            ahead = sum(q.pin for q in own)
+            t = r.prefill_eta(req.pin + ahead) + r.decode_eta(req.pin, req.n_out - req.done_out)
+            if t < best_t:
+                best, best_t = i, t
+        return best
+
+
+ROUTERS = {"jsq": JoinShortestQueue, "round_robin": RoundRobin, "cache_aware": CacheAware,
+           "lect": LeastExpectedCompletion}

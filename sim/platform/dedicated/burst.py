@@ -123,11 +123,27 @@ class BurstPolicy:
         return True
 
 
+class BurstOption:
+    """A deployment burst replicas may use: the pool's own or a variant on another GPU
+    class (``dedicated.burst.variants``), its cold-start stages, price and limit."""
+
+    def __init__(self, dep, perf, cold, usd_per_gpu_hour: float, max_replicas: int):
+        self.dep, self.perf, self.cold = dep, perf, cold
+        self.usd_per_gpu_hour = usd_per_gpu_hour
+        self.max_replicas = max_replicas
+
+    def usd_per_token(self, mean_in: float, mean_out: float) -> float:
+        """Its price over what one replica delivers flat out on requests of this shape."""
+        tok_s = self.perf.saturated_tok_s(mean_in, mean_out, self.dep.max_num_seqs)
+        return self.usd_per_gpu_hour * self.dep.tp / 3600.0 / tok_s if tok_s > 0 else math.inf
+
+
 class BurstReplica:
     """One burst replica's life, for the ledger and the lifecycle table."""
 
     def __init__(self, region: str, row: UsageRow, t_provision: float, warm_after_s: float,
-                 rtt_s: float):
+                 rtt_s: float, option: int = 0):
+        self.option = option  # index into BurstPool.options
         self.region = region
         self.row = row
         self.t_provision = t_provision
@@ -152,10 +168,13 @@ class BurstPool:
 
     def __init__(self, ctx, pool, policy: BurstPolicy, estimator: WaitEstimator, cold,
                  cold_remote, usd_per_gpu_hour: float, rtt_s: float, min_billed_s: float,
-                 check_interval_s: float, predict: bool = False):
+                 check_interval_s: float, predict: bool = False,
+                 variants: list[BurstOption] | None = None):
         """``predict``: the policy's signal is the predicted TTFT of a request of the pool's
         mean prompt joining now (:mod:`sim.platform.predict`; its threshold an SLO), not
-        the queue wait."""
+        the queue wait. ``variants``: other deployments local burst replicas may use; each
+        scale-up takes the option cheapest per token (on the offered mix) with room, each
+        drain removes the dearest serving replica first."""
         self.ctx = ctx
         self.env = ctx.env
         self.pool = pool
@@ -163,6 +182,10 @@ class BurstPool:
         self.estimator = estimator
         self.cold = {LOCAL: cold, REMOTE: cold_remote}
         self.usd_per_gpu_hour = usd_per_gpu_hour
+        self.options = [BurstOption(pool.deployment, pool.perf, cold, usd_per_gpu_hour,
+                                    policy.max_local), *(variants or [])]
+        policy.max_local = sum(o.max_replicas for o in self.options)
+        self.outputs = PromptMean()  # output lengths offered (set by the setup)
         self.rtt = {LOCAL: 0.0, REMOTE: rtt_s}
         self.min_billed_s = min_billed_s
         self.check_interval_s = check_interval_s
@@ -199,27 +222,51 @@ class BurstPool:
             self.provision(region, now)
         burst_serving = [b for b in self.replicas if b.serving]
         if self.policy.scale_down(now, wait, rate, n_serving, len(burst_serving)):
-            # remote replicas first (they add a round trip), then the one that empties soonest
-            b = min(burst_serving, key=lambda b: (b.region != REMOTE, b.rep.n_running, -b.rep.rid))
+            # remote replicas first (they add a round trip), then the dearest per token, then
+            # the one that empties soonest
+            price = self._price()
+            b = min(burst_serving, key=lambda b: (b.region != REMOTE, -price[b.option],
+                                                  b.rep.n_running, -b.rep.rid))
             self.drain(b, now)
 
     # ------------------------------------------------------------------------- lifecycle
+    def _price(self) -> list[float]:
+        """$ per output token of each option on the offered mix (its order when untried)."""
+        mi, mo = self.prompts.mean or 1.0, self.outputs.mean or 1.0
+        return [o.usd_per_token(mi, mo) for o in self.options]
+
+    def _option(self, region: str) -> int:
+        """The cheapest option per token with room (remote regions: the pool's own)."""
+        if region == REMOTE or len(self.options) == 1:
+            return 0
+        used = [0] * len(self.options)
+        for b in self.replicas:
+            if b.region == LOCAL and b.t_stop is None:
+                used[b.option] += 1
+        price = self._price()
+        free = [i for i, o in enumerate(self.options) if used[i] < o.max_replicas]
+        return min(free, key=lambda i: (price[i], i)) if free else 0
+
     def provision(self, region: str, now: float) -> BurstReplica:
-        dep = self.pool.deployment
-        cold = self.cold[region]
+        k = self._option(region)
+        opt = self.options[k]
+        dep = opt.dep
+        cold = self.cold[region] if k == 0 else opt.cold
         row = UsageRow(model=self.pool.model, gpu=dep.gpu.key, gpus=dep.tp, tier="burst",
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
-                       usd_per_gpu_hour=self.usd_per_gpu_hour, loading_s=cold.total_s,
+                       usd_per_gpu_hour=opt.usd_per_gpu_hour, loading_s=cold.total_s,
                        min_increment_s=self.min_billed_s)
         self.ctx.ledger.append(row)
-        b = BurstReplica(region, row, now, cold.total_s, self.rtt[region])
+        b = BurstReplica(region, row, now, cold.total_s, self.rtt[region], k)
         self.replicas.append(b)
         self.env.timeout(cold.total_s).callbacks.append(lambda ev, b=b: self._warm(b))
         return b
 
     def _warm(self, b: BurstReplica) -> None:
         b.t_warm = self.env.now
-        rep = self.pool.add_replica(b.row)
+        opt = self.options[b.option]
+        rep = (self.pool.add_replica(b.row) if b.option == 0
+               else self.pool.add_replica(b.row, opt.dep, opt.perf))
         rep.on_idle = self._on_idle
         b.rep = rep
         self.by_rid[rep.rid] = b
@@ -262,6 +309,7 @@ class BurstPool:
         for b in self.replicas:
             out.append({
                 "model": self.pool.model, "replica": b.rep.rid if b.rep is not None else -1,
+                "gpu": b.row.gpu,
                 "region": b.region, "provision_s": b.t_provision,
                 "warm_s": b.t_warm if b.t_warm is not None else math.nan,
                 "drain_s": b.t_drain if b.t_drain is not None else math.nan,

@@ -26,7 +26,12 @@ import pandas as pd
 from sim.engine import Request
 from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
-from sim.platform.dedicated.burst import BurstPolicy, BurstPool, WaitEstimator
+from sim.platform.dedicated.burst import (
+    BurstOption,
+    BurstPolicy,
+    BurstPool,
+    WaitEstimator,
+)
 from sim.platform.dedicated.failures import (
     FailureDriver,
     FailurePlan,
@@ -46,6 +51,7 @@ class Slot:
         self.pool = pool
         self.row = row
         self.rep = None
+        self.dep = self.perf = None  # a heterogeneous fleet's variant (None: the pool's own)
         self.past_busy_s = 0.0  # busy time of replicas this slot had before a failure
         self.down: list[list[float]] = []  # [start, end] of each down period
         self.failures = 0
@@ -89,14 +95,29 @@ class DedicatedSetup:
                              dc.cache_router)
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
-            for i in range(n):
-                row = UsageRow(model=m, gpu=dep.gpu.key, gpus=dep.tp, tier="dedicated",
-                               start_s=0.0, end_s=0.0, busy_s=0.0, billing="gpu_hour",
-                               usd_per_gpu_hour=price)
-                ctx.ledger.append(row)
-                slot = Slot(i, pool, row)
-                slot.rep = pool.add_replica(row)
-                self.slots.append(slot)
+            fleet = [(dep, perf, price, n)]
+            for vi, v in enumerate(dc.variants):  # the fleet's other GPU classes
+                if v.model != m:
+                    continue
+                where = ("dedicated.variants", vi)
+                vdep = ctx.deployment_for(m, where)
+                vpricing = pricing if v.pricing is None else str(v.pricing)
+                fleet.append((vdep, ctx.perf_for(m, speed, where),
+                              vdep.gpu.reserved_usd_per_hour if vpricing == "reserved"
+                              else vdep.gpu.on_demand_usd_per_hour, int(v.replicas)))
+            i = 0
+            for fdep, fperf, fprice, count in fleet:
+                for _ in range(count):
+                    row = UsageRow(model=m, gpu=fdep.gpu.key, gpus=fdep.tp, tier="dedicated",
+                                   start_s=0.0, end_s=0.0, busy_s=0.0, billing="gpu_hour",
+                                   usd_per_gpu_hour=fprice)
+                    ctx.ledger.append(row)
+                    slot = Slot(i, pool, row)
+                    if fdep is not dep:
+                        slot.dep, slot.perf = fdep, fperf
+                    slot.rep = pool.add_replica(row, slot.dep, slot.perf)
+                    self.slots.append(slot)
+                    i += 1
             self.pools[mi] = pool
         if dc.burst.enabled:
             self._setup_burst(cfg, named)
@@ -122,6 +143,17 @@ class DedicatedSetup:
             # the SLO trigger's threshold: the tightest SLO among the model's tenants
             threshold = (self._tightest_slo(pool.model) * float(bc.slo_fraction) if slo
                          else float(bc.wait_threshold_s))
+            variants = []
+            for vi, v in enumerate(bc.variants):  # other GPU classes burst replicas may use
+                if v.model != pool.model:
+                    continue
+                where = ("dedicated.burst.variants", vi)
+                vdep = self.ctx.deployment_for(pool.model, where)
+                variants.append(BurstOption(
+                    vdep, self.ctx.perf_for(pool.model, float(cfg.dedicated.runtime_speedup), where),
+                    stages(cfg, vdep, bc.storage_tier, need_node=bool(bc.need_node),
+                           image_cached=bool(bc.image_cached)),
+                    vdep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier), int(v.replicas)))
             policy = BurstPolicy(threshold, int(bc.max_replicas),
                                  int(bc.remote.max_replicas), float(bc.scale_up_interval_s),
                                  float(bc.idle_window_s), float(bc.drain_fill))
@@ -129,7 +161,7 @@ class DedicatedSetup:
                 self.ctx, pool, policy, WaitEstimator(float(bc.rate_window_s)), cold, cold,
                 dep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier),
                 float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s),
-                predict=slo)
+                predict=slo, variants=variants)
 
     def _tightest_slo(self, model: str) -> float:
         wl = self.ctx.workload
@@ -148,7 +180,7 @@ class DedicatedSetup:
             script.setdefault((m, int(ev.replica)), []).append((float(ev.at_s), float(ev.down_s)))
         plans = []
         for s in self.slots:
-            dep = s.pool.deployment
+            dep = s.dep or s.pool.deployment
             mtbf_s = float(fc.mtbf_gpu_hours) * 3600.0 / dep.tp
             reload_s = stages(cfg, dep, fc.reload_tier).total_s
             self._mtbf_mttr[s.pool.model] = (mtbf_s, float(fc.mttr_s) + reload_s)
@@ -200,7 +232,7 @@ class DedicatedSetup:
     def _recover(self, slot: Slot, now: float) -> None:
         self.events.add(now, "recover", slot.pool.model, slot.index)
         slot.down[-1][1] = now
-        slot.rep = slot.pool.add_replica(slot.row)
+        slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf)
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
@@ -211,7 +243,9 @@ class DedicatedSetup:
     def admit(self, req: Request) -> str | None:
         """Queue ``req`` at its model's pool; the reason it cannot go, if so (nothing ended)."""
         if self.burst:
-            self.burst[req.model].prompts.observe(req.n_in)
+            bp = self.burst[req.model]
+            bp.prompts.observe(req.n_in)
+            bp.outputs.observe(req.n_out)
         return self.pools[req.model].route(req)
 
     def turn_away(self, req: Request, reason: str) -> None:
@@ -313,6 +347,6 @@ class DedicatedSetup:
         burst = [r for bp in self.burst.values() for r in bp.table()]
         if self.burst:
             tables["burst_replicas"] = pd.DataFrame(burst, columns=[
-                "model", "replica", "region", "provision_s", "warm_s", "drain_s", "stop_s",
+                "model", "replica", "gpu", "region", "provision_s", "warm_s", "drain_s", "stop_s",
                 "requests", "busy_s", "billed_s", "cost_usd"])
         return {"tables": tables, "events": self.events}

@@ -50,6 +50,11 @@ def build(cfg, workload: bool = True) -> Built:
     deployment_for, perf_for = perf_factory(t, catalog)
     for name in t.deployments:  # every deployment listed, used or not
         deployment_for(name)
+    for where, variants in (("dedicated.variants", t.dedicated.variants),
+                            ("dedicated.burst.variants", t.dedicated.burst.variants)):
+        for i, v in enumerate(variants):  # a heterogeneous fleet's other GPU classes
+            model(catalog, v.model, f"{where}[{i}].model")
+            deployment_for(v.model, (where, i))
     check_run_keys(t, catalog)
     if workload:
         check_workload(t, catalog)

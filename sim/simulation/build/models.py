@@ -6,6 +6,7 @@ A deployment is a model on ``tp`` GPUs of one class at one precision; its perfor
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from pathlib import Path
 from typing import Callable, Mapping
@@ -76,9 +77,26 @@ def deployment_config(cfg, name: str) -> DeploymentConfig:
     return cfg.deployments.get(name) or DeploymentConfig()
 
 
-def check_deployment(cfg, catalog: Catalog, name: str) -> Deployment:
-    key = f"deployments.{name}"
-    dc = deployment_config(cfg, name)
+def variant_config(cfg, variant: tuple[str, int]):
+    """The deployment config of ``dedicated[.burst].variants[i]`` (``variant``: the list's
+    key and ``i``): its model's deployment with the variant's fields changed."""
+    where, i = variant
+    owner = cfg.dedicated if where == "dedicated.variants" else cfg.dedicated.burst
+    v = owner.variants[i]
+    base = deployment_config(cfg, v.model)
+    return dataclasses.replace(base, gpu=v.gpu,
+                               precision=base.precision if v.precision is None else v.precision,
+                               tp=base.tp if v.tp is None else int(v.tp))
+
+
+def check_deployment(cfg, catalog: Catalog, name: str,
+                     variant: tuple[str, int] | None = None) -> Deployment:
+    if variant is None:
+        key = f"deployments.{name}"
+        dc = deployment_config(cfg, name)
+    else:
+        key = f"{variant[0]}[{variant[1]}]"
+        dc = variant_config(cfg, variant)
     m = model(catalog, name, key)
     g = gpu(catalog, dc.gpu, key + ".gpu")
     precision, kv_dtype = str(dc.precision), str(dc.kv_dtype)
@@ -139,18 +157,21 @@ def check_deployment(cfg, catalog: Catalog, name: str) -> Deployment:
 def perf_factory(cfg, catalog: Catalog) -> tuple[Callable, Callable]:
     """``(deployment_for(model), perf_for(model, runtime_speedup))``, both memoised; the
     first use of a model checks its deployment."""
-    deps: dict[str, Deployment] = {}
-    perfs: dict[tuple[str, float], object] = {}
+    deps: dict = {}
+    perfs: dict = {}
 
-    def deployment_for(name: str) -> Deployment:
-        if name not in deps:
-            deps[name] = check_deployment(cfg, catalog, name)
-        return deps[name]
+    def deployment_for(name: str, variant: tuple[str, int] | None = None) -> Deployment:
+        """``variant``: ``("dedicated.variants" | "dedicated.burst.variants", i)``, the
+        model's i-th variant there (a heterogeneous fleet) instead of its deployment."""
+        k = (name, variant)
+        if k not in deps:
+            deps[k] = check_deployment(cfg, catalog, name, variant)
+        return deps[k]
 
-    def perf_for(name: str, runtime_speedup: float = 1.0):
-        k = (name, float(runtime_speedup))
+    def perf_for(name: str, runtime_speedup: float = 1.0, variant: tuple[str, int] | None = None):
+        k = (name, float(runtime_speedup), variant)
         if k not in perfs:
-            dep = deployment_for(name)
+            dep = deployment_for(name, variant)
             pc = deployment_config(cfg, name).perf
             if pc.kind == PerfKind.table:
                 perfs[k] = TablePerf(resolve(pc.table_path), pc.kv_capacity_tokens, runtime_speedup)

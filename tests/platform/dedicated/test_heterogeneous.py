@@ -1,0 +1,114 @@
+"""Heterogeneous fleets: one model on reserved replicas of several GPU classes
+(``dedicated.variants``), the least-expected-completion router, and burst variants taken
+cheapest per token first and drained dearest first (``dedicated.burst.variants``)."""
+
+import pytest
+from helpers.timing import prefill
+
+import sim
+from sim.config import compose
+from sim.simulation.build import build, build_catalog
+
+ONE = ["setups=[dedicated]", "horizon_s=60", "drain_s=600", "output.plots=false",
+       "output.report=false",
+       "tenants={chat: {model: llama31-8b, arrival: {kind: closed, concurrency: 1, requests_per_client: 1},"
+       " input: {kind: fixed, mean: 2000}, output: {kind: fixed, mean: 1}, slo_ttft_s: 1}}",
+       # the reserved L40S first, then an H100 of the same model
+       "deployments={llama31-8b: {gpu: L40S, precision: fp8, tp: 1}}",
+       "dedicated.replicas={llama31-8b: 1}",
+       "dedicated.variants=[{model: llama31-8b, gpu: H100, replicas: 1}]"]
+
+
+def _perf(cfg, where=None):
+    return build(cfg, workload=False).perf_for("llama31-8b", 1.0, where)
+
+
+def test_lect_sends_a_lone_request_to_the_faster_gpu_jsq_to_the_first():
+    """One request in an empty fleet: JSQ takes the first replica (the L40S, a tie on load),
+    the least-expected-completion router the H100; its TTFT is that GPU's prefill."""
+    for router, gpu in (("jsq", "L40S"), ("lect", "H100")):
+        res = sim.run(ONE + [f"dedicated.router={router}"])
+        req = res.requests
+        assert len(req) == 1
+        cfg = compose(ONE)
+        perf = _perf(cfg) if gpu == "L40S" else _perf(cfg, ("dedicated.variants", 0))
+        assert req.ttft_s.iloc[0] == pytest.approx(prefill(perf, 2000), rel=1e-9)
+        rep = res.tables["replicas"]
+        assert rep[rep.gpu == gpu].output_tokens.sum() == 1
+
+
+def test_each_gpu_class_is_billed_at_its_own_price():
+    res = sim.run(ONE + ["dedicated.router=lect"])
+    rep = res.tables["replicas"]
+    assert sorted(rep.gpu) == ["H100", "L40S"]
+    cat = build_catalog(compose(ONE))
+    hours = res.summary.set_index("tenant").loc["chat", "period_s"] / 3600.0
+    want = sum(cat.gpus[g].reserved_usd_per_hour * hours for g in ("H100", "L40S"))
+    assert res.summary.set_index("tenant").loc["__all__", "cost_usd"] == pytest.approx(want, rel=1e-9)
+    for g in ("H100", "L40S"):
+        assert rep[rep.gpu == g].usd_per_gpu_hour.iloc[0] == cat.gpus[g].reserved_usd_per_hour
+
+
+LOADED = ["setups=[dedicated]", "horizon_s=600", "output.plots=false", "output.report=false",
+          "tenants={chat: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 40},"
+          " input: {kind: lognormal, mean: 1024, cv: 1}, output: {kind: lognormal, mean: 256, cv: 1},"
+          " slo_ttft_s: 1}}",
+          "deployments={llama31-8b: {gpu: H100, precision: fp8, tp: 1}}",
+          "dedicated.replicas={llama31-8b: 1}",
+          "dedicated.variants=[{model: llama31-8b, gpu: L40S, replicas: 2}]"]
+
+
+def test_lect_beats_join_shortest_queue_on_a_mixed_fleet():
+    """One H100 and two L40S at 40 req/s: counting requests sends a third of them to each
+    GPU; weighing each replica's speed sends more to the H100 and cuts the tail."""
+    p99 = {}
+    for router in ("jsq", "lect"):
+        res = sim.run(LOADED + [f"dedicated.router={router}"])
+        p99[router] = res.summary.set_index("tenant").loc["chat", "ttft_p99_s"]
+        rep = res.tables["replicas"]
+        share = rep[rep.gpu == "H100"].output_tokens.sum() / rep.output_tokens.sum()
+        if router == "lect":
+            assert share > 0.6
+    assert p99["lect"] < 0.75 * p99["jsq"]
+
+
+@pytest.mark.parametrize("override,key", [
+    ("dedicated.variants=[{model: llama31-8b, gpu: Z100}]", "dedicated.variants[0].gpu"),
+    ("dedicated.variants=[{model: nope, gpu: H100}]", "dedicated.variants[0].model"),
+    ("dedicated.variants=[{model: llama31-8b, gpu: H100, tp: 3}]", "dedicated.variants[0].tp"),
+    ("dedicated.burst.variants=[{model: llama31-8b, gpu: Z100}]", "dedicated.burst.variants[0].gpu"),
+])
+def test_bad_variants_name_their_key(override, key):
+    with pytest.raises(sim.errors.InputError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        sim.run(["setups=[dedicated]", "horizon_s=10", override])
+
+
+def test_burst_takes_the_cheapest_variant_per_token_first_and_drains_the_dearest_first():
+    """experiment=burst with three GPU options for its burst replicas (H100, the pool's own;
+    an H200; two L40S): the provisioning order follows $ per token on the offered mix
+    (on-demand price x premium over the perf model's saturated tok/s, computed here), and the
+    first drained is the dearest."""
+    args = ["experiment=burst", "output.plots=false", "output.report=false",
+            "dedicated.burst.max_replicas=1",
+            "dedicated.burst.variants=[{model: llama31-8b, gpu: L40S, replicas: 2},"
+            " {model: llama31-8b, gpu: H200, replicas: 1}]"]
+    res = sim.run(args)
+    life = res.tables["dedicated+burst_burst_replicas"].sort_values("provision_s")
+    cfg = compose(args)
+    cat = build_catalog(cfg)
+    wl_in, wl_out = res.requests.input_tokens.mean(), res.requests.output_tokens.mean()
+
+    def usd_per_token(perf, gpu):
+        d = perf.deployment if hasattr(perf, "deployment") else None
+        seqs = d.max_num_seqs if d is not None else 256
+        return cat.gpus[gpu].on_demand_usd_per_hour * 1.25 / 3600 / perf.saturated_tok_s(wl_in, wl_out, seqs)
+
+    cost = {"H100": usd_per_token(_perf(cfg), "H100"),
+            "L40S": usd_per_token(_perf(cfg, ("dedicated.burst.variants", 0)), "L40S"),
+            "H200": usd_per_token(_perf(cfg, ("dedicated.burst.variants", 1)), "H200")}
+    order = sorted(cost, key=cost.get)
+    assert len(set(cost.values())) == 3
+    got = list(dict.fromkeys(life.gpu))  # first provisioning of each class
+    assert got == order
+    drained = life.dropna(subset=["drain_s"]).sort_values("drain_s")
+    assert drained.gpu.iloc[0] == order[-1]
