@@ -64,6 +64,7 @@ from sim.config.serverless import (  # noqa: F401
     ServerlessConfig,
     StorageTierSpec,
 )
+from sim.config.variants import split as variant_split
 from sim.config.workload import (  # noqa: F401
     ArrivalConfig,
     ArrivalKind,
@@ -184,6 +185,10 @@ class Config:
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
+    # paired sweep values (sim/config/variants.py): `variant=NAME` applies variants.NAME, a
+    # map of dotted keys to values, as if each were given on the command line
+    variant: Optional[str] = None
+    variants: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     pipelines: Dict[str, PipelineConfig] = field(default_factory=dict)  # sim/simulation/pipeline.py
 
 
@@ -199,7 +204,7 @@ OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
               "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
-              "tenants_from.servegen.models")
+              "tenants_from.servegen.models", "variants")
 
 
 def schema(job_configs: dict[str, type] | None = None):
@@ -243,7 +248,48 @@ def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
 
-    return _compose_raw(expand(list(overrides or []), _compose_raw, OPEN_DICTS))
+    overrides = list(overrides or [])
+    cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS))
+    parts = variant_split(cfg, overrides)  # variant=NAME: its overrides in its place
+    if parts is None:
+        return cfg
+    head, own, tail = parts
+    return _in_variant(cfg, lambda: _compose_raw(expand(head + own + tail, _compose_raw,
+                                                        OPEN_DICTS)))
+
+
+def _in_variant(cfg, compose_again):
+    """``compose_again()``; a bad key or value it meets is an InputError that says which
+    variant set it."""
+    from sim.config.messages import from_config_error  # it imports this module
+    from sim.errors import InputError
+
+    try:
+        return compose_again()
+    except Exception as e:
+        err = e if isinstance(e, InputError) else from_config_error(e)
+        if err is None:
+            raise
+        out = InputError(f"{err} (set by variant {cfg.variant!r})")
+        out.key = err.key
+        raise out from None
+
+
+def apply_variant_in_app(cfg, task: list[str], config_name: str):
+    """Inside a running Hydra app (a job of ``python -m sim``): ``cfg``, composed by Hydra
+    from ``task`` (overrides expanded already, by :func:`expand_command_line`), with its
+    chosen variant applied: composed again, with the app's own search path, the variant's
+    overrides expanded and put in the place of ``variant=NAME``."""
+
+    parts = variant_split(cfg, list(task))
+    if parts is None:
+        return cfg
+    head, own, tail = parts
+
+    def raw(ovs):
+        return hy_compose(config_name=config_name, overrides=list(ovs))
+
+    return _in_variant(cfg, lambda: raw(expand(own, raw, OPEN_DICTS, done=head) + tail))
 
 
 def _compose_raw(overrides: list[str]):
