@@ -254,8 +254,31 @@ def compose(overrides: list[str] | None = None):
     if parts is None:
         return cfg
     head, own, tail = parts
-    return _in_variant(cfg, lambda: _compose_raw(expand(head + own + tail, _compose_raw,
-                                                        OPEN_DICTS)))
+    return _in_variant(cfg, lambda: _compose_raw(_spliced(head, own, tail, _compose_raw,
+                                                          expanded=False)))
+
+
+def _spliced(head, own, tail, raw, expanded: bool) -> list[str]:
+    """``head + own + tail`` expanded (``own`` a variant's overrides; ``head`` and ``tail``
+    expanded already when ``expanded``). A variant's ``tenants={...}`` replaces the tenants
+    present at its place, with the config groups chosen anywhere (``experiment=`` may come
+    after ``variant=``: a sweeper puts its params first)."""
+    if not expanded:
+        head = expand(head, raw, OPEN_DICTS)
+    groups = [t for t in tail if _is_group_choice(t)]
+    own = expand(own, raw, OPEN_DICTS, done=head + groups)[len(head) + len(groups):]
+    if not expanded:
+        tail = expand(tail, raw, OPEN_DICTS, done=head + own)[len(head) + len(own):]
+    return head + own + tail
+
+
+def _is_group_choice(text: str) -> bool:
+    """``experiment=x``, ``catalog=y``: an override choosing an option of a config group (a
+    folder of conf/)."""
+    from importlib.resources import files
+
+    key = text.split("=", 1)[0].lstrip("+~")
+    return "=" in text and "." not in key and files("sim.conf").joinpath(key).is_dir()
 
 
 def _in_variant(cfg, compose_again):
@@ -289,7 +312,9 @@ def apply_variant_in_app(cfg, task: list[str], config_name: str):
     def raw(ovs):
         return hy_compose(config_name=config_name, overrides=list(ovs))
 
-    return _in_variant(cfg, lambda: raw(expand(own, raw, OPEN_DICTS, done=head) + tail))
+    if not GlobalHydra.instance().is_initialized():  # a launcher that did not carry it over
+        raw = _compose_raw  # noqa: F811
+    return _in_variant(cfg, lambda: raw(_spliced(head, own, tail, raw, expanded=True)))
 
 
 def _compose_raw(overrides: list[str]):

@@ -13,8 +13,9 @@ typed map entry given as ``map.name={...}`` ("dict is not a subclass of TenantCo
   a merge: it adds the entry, or updates it when it exists (what the dotted form does for
   an existing entry).
 
-Several braces overrides of one map end up as one (``tenants.a={...} tenants.b={...}`` is
-``tenants={a: ..., b: ...}``): a sweep keeps one override per key. Anything else (sweeps,
+On the command line, several braces overrides of one map end up as one
+(``tenants.a={...} tenants.b={...}`` is ``tenants={a: ..., b: ...}``): a sweep keeps one
+override per key. Anything else (sweeps,
 ``+``/``~`` overrides, dotted fields) passes through unchanged.
 """
 
@@ -72,7 +73,7 @@ def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
         parent = next((d for d in sorted(open_dicts, key=len, reverse=True)
                        if key.startswith(d + ".") and "." not in key[len(d) + 1:]), None)
         out.append(f"{parent}={{{key[len(parent) + 1:]}: {value}}}" if parent else text)
-    return _one_per_key(out)
+    return out
 
 
 def _deep_merge(a: dict, b: dict) -> dict:
@@ -112,8 +113,10 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
     ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
 
-    is_override = [("=" in a and not a.startswith("-")) for a in argv]
+    # a deletion (~key) is an override too, even without a value: it keeps its place
+    is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
     if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
         return list(argv)  # the common case: nothing to compose
     flags = [a for a, ov in zip(argv, is_override) if not ov]
-    return flags + expand([a for a, ov in zip(argv, is_override) if ov], compose_raw, open_dicts)
+    return flags + _one_per_key(expand([a for a, ov in zip(argv, is_override) if ov],
+                                       compose_raw, open_dicts))

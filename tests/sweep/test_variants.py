@@ -12,7 +12,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import sim
-from sim.config.overrides import expand
+from sim.config.overrides import expand_argv
 from sim.config.variants import format_value
 from sim.sweep.aggregate import collect, command_from_overrides, write_sweep
 
@@ -180,6 +180,11 @@ def test_a_variant_is_applied_where_it_stands_among_the_overrides():
     assert after.dedicated.replicas["llama31-8b"] == 5  # later overrides win
     assert before.dedicated.replicas["llama31-8b"] == 1
     assert before.deployments["llama31-8b"].gpu == after.deployments["llama31-8b"].gpu == "B200"
+    # a variant replacing the tenants replaces the experiment's, wherever experiment= stands
+    mix = "variants.mix={tenants: {solo: {model: llama31-8b, slo_ttft_s: 3}}}"
+    for order in ([mix, "variant=mix", *base], [*base, mix, "variant=mix"]):
+        cfg = sim.compose(order)
+        assert list(cfg.tenants) == ["solo"] and cfg.tenants.solo.slo_ttft_s == 3, order
     plain = sim.compose(base)  # no variant chosen: the experiment as written
     assert (plain.deployments["llama31-8b"].gpu, plain.dedicated.replicas["llama31-8b"]) == (
         "H100", 4)
@@ -196,6 +201,10 @@ def test_a_variant_value_survives_as_an_override(value):
 
 def test_braces_overrides_of_one_map_become_one_override():
     # a sweep keeps one override per key: two `tenants={...}` would lose the first
-    out = expand(["tenants.a={model: m1}", "x=1", "tenants.b={model: m2}"],
-                 lambda ovs: None, ("tenants",))
-    assert out == ["x=1", "tenants={a: {model: m1}, b: {model: m2}}"]
+    out = expand_argv(["-m", "tenants.a={model: m1}", "x=1,2", "tenants.b={model: m2}"],
+                      lambda ovs: None, ("tenants",))
+    assert out == ["-m", "x=1,2", "tenants={a: {model: m1}, b: {model: m2}}"]
+    # left alone when the map loses an entry in between
+    kept = ["tenants.a={model: m1}", "~tenants.a", "tenants.b={model: m2}"]
+    assert expand_argv(kept, lambda ovs: None, ("tenants",)) == [
+        "tenants={a: {model: m1}}", "~tenants.a", "tenants={b: {model: m2}}"]
