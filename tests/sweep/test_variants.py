@@ -208,3 +208,40 @@ def test_braces_overrides_of_one_map_become_one_override():
     kept = ["tenants.a={model: m1}", "~tenants.a", "tenants.b={model: m2}"]
     assert expand_argv(kept, lambda ovs: None, ("tenants",)) == [
         "tenants={a: {model: m1}}", "~tenants.a", "tenants={b: {model: m2}}"]
+
+
+def _job(root, num, overrides, variants, summary=None, ran=None):
+    d = root / str(num)
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    (d / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"variants": variants}, sort_keys=False))
+    if summary is not None:
+        summary.to_csv(d / "summary.csv", index=False)
+        (d / "config.yaml").write_text(yaml.safe_dump(ran))
+        (d / "done.json").write_text('{"config_sha256": "x", "objective": null}')
+
+
+def test_a_variant_crossed_with_a_load_draws_a_curve_per_variant(tmp_path):
+    from sim.report.sweep import other_keys, x_key
+
+    variants = {"a": {GPU: "H100", REPLICAS: 4}, "b": {GPU: "B200", REPLICAS: 1}}
+    rows = pd.DataFrame({"setup": ["dedicated"] * 2, "tenant": ["chat", "__all__"],
+                         "requests": [10, 10]})
+    num = 0
+    for name, gpu, replicas in (("a", "H100", 4), ("b", "B200", 1)):
+        for rate in (2, 8):
+            ran = {"deployments": {"llama31-8b": {"gpu": gpu}},
+                   "dedicated": {"replicas": {"llama31-8b": 5 if num == 0 else replicas}}}
+            done = num != 3  # the last job did not finish: the declared values stand
+            _job(tmp_path, num, [f"variant={name}", f"rate={rate}"], variants,
+                 rows if done else None, ran)
+            num += 1
+    sj = collect(tmp_path)
+    assert sj.paired == [GPU, REPLICAS]
+    assert list(sj.table.columns[:5]) == ["job", "variant", GPU, REPLICAS, "rate"]
+    got = sj.table[["job", "variant", GPU, REPLICAS, "rate"]].drop_duplicates()
+    # job 0 ran with 5 replicas (a later override): the column says what ran
+    assert [tuple(r) for r in got.itertuples(index=False)] == [
+        ("0", "a", "H100", 5, 2), ("1", "a", "H100", 4, 8), ("2", "b", "B200", 1, 2)]
+    assert list(sj.jobs["state"]) == ["done", "done", "done", "missing"]
+    assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant"]
