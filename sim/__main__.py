@@ -31,11 +31,11 @@ from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim.app import execute
-from sim.config import expand_command_line
+from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.report.console import print_result
-from sim.sweep.aggregate import LAST_SWEEP
+from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
 from sim.sweep.resume import ERROR, record_failure
 
@@ -66,12 +66,27 @@ def _drop_empty_run_folder(out_dir: str) -> None:
         pass
 
 
+def _apply_variant(cfg, hc):
+    """``cfg`` with its ``variant`` applied (sim/config/variants.py): composed again from the
+    job's overrides, the variant's spliced in; a bad variant key is an InputError."""
+    try:
+        return apply_variant_in_app(cfg, list(hc.overrides.task), hc.job.config_name)
+    except InputError:
+        raise
+    except Exception as e:
+        err = from_config_error(e)
+        if err is None:
+            raise
+        raise err from None
+
+
 @hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
 def app(cfg):
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     if hc.mode != RunMode.MULTIRUN:
         try:
+            cfg = _apply_variant(cfg, hc)
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
             value = objective_value(res.summary, cfg)
         except InputError as e:
@@ -83,6 +98,7 @@ def app(cfg):
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
+        cfg = _apply_variant(cfg, hc)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume))
         value = objective_value(res.summary, cfg)
     except InputError as e:
@@ -115,6 +131,7 @@ def main() -> None:
     if own:
         os.environ["HYDRA_FULL_ERROR"] = "1"
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run like Ctrl-C
+    ARGV[:] = sys.argv[1:]  # the sweep's recorded command, as typed
     try:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
@@ -133,6 +150,7 @@ def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:
+        ARGV.clear()
         if own:
             os.environ.pop("HYDRA_FULL_ERROR", None)
     if LAST_SWEEP.get("failed"):

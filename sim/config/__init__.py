@@ -64,6 +64,7 @@ from sim.config.serverless import (  # noqa: F401
     ServerlessConfig,
     StorageTierSpec,
 )
+from sim.config.variants import split as variant_split
 from sim.config.workload import (  # noqa: F401
     ArrivalConfig,
     ArrivalKind,
@@ -192,6 +193,10 @@ class Config:
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     # free-form notes an experiment carries into its report (question, expectation)
     notes: Dict[str, Any] = field(default_factory=dict)
+    # paired sweep values (sim/config/variants.py): `variant=NAME` applies variants.NAME, a
+    # map of dotted keys to values, as if each were given on the command line
+    variant: Optional[str] = None
+    variants: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     pipelines: Dict[str, PipelineConfig] = field(default_factory=dict)  # sim/simulation/pipeline.py
 
 
@@ -207,7 +212,7 @@ OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
               "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
-              "tenants_from.servegen.models")
+              "tenants_from.servegen.models", "variants")
 
 
 def schema(job_configs: dict[str, type] | None = None):
@@ -251,7 +256,73 @@ def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
 
-    return _compose_raw(expand(list(overrides or []), _compose_raw, OPEN_DICTS))
+    overrides = list(overrides or [])
+    cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS))
+    parts = variant_split(cfg, overrides)  # variant=NAME: its overrides in its place
+    if parts is None:
+        return cfg
+    head, own, tail = parts
+    return _in_variant(cfg, lambda: _compose_raw(_spliced(head, own, tail, _compose_raw,
+                                                          expanded=False)))
+
+
+def _spliced(head, own, tail, raw, expanded: bool) -> list[str]:
+    """``head + own + tail`` expanded (``own`` a variant's overrides; ``head`` and ``tail``
+    expanded already when ``expanded``). A variant's ``tenants={...}`` replaces the tenants
+    present at its place, with the config groups chosen anywhere (``experiment=`` may come
+    after ``variant=``: a sweeper puts its params first)."""
+    if not expanded:
+        head = expand(head, raw, OPEN_DICTS)
+    groups = [t for t in tail if _is_group_choice(t)]
+    own = expand(own, raw, OPEN_DICTS, done=head + groups)[len(head) + len(groups):]
+    if not expanded:
+        tail = expand(tail, raw, OPEN_DICTS, done=head + own)[len(head) + len(own):]
+    return head + own + tail
+
+
+def _is_group_choice(text: str) -> bool:
+    """``experiment=x``, ``catalog=y``: an override choosing an option of a config group (a
+    folder of conf/)."""
+    from importlib.resources import files
+
+    key = text.split("=", 1)[0].lstrip("+~")
+    return "=" in text and "." not in key and files("sim.conf").joinpath(key).is_dir()
+
+
+def _in_variant(cfg, compose_again):
+    """``compose_again()``; a bad key or value it meets is an InputError that says which
+    variant set it."""
+    from sim.config.messages import from_config_error  # it imports this module
+    from sim.errors import InputError
+
+    try:
+        return compose_again()
+    except Exception as e:
+        err = e if isinstance(e, InputError) else from_config_error(e)
+        if err is None:
+            raise
+        out = InputError(f"{err} (set by variant {cfg.variant!r})")
+        out.key = err.key
+        raise out from None
+
+
+def apply_variant_in_app(cfg, task: list[str], config_name: str):
+    """Inside a running Hydra app (a job of ``python -m sim``): ``cfg``, composed by Hydra
+    from ``task`` (overrides expanded already, by :func:`expand_command_line`), with its
+    chosen variant applied: composed again, with the app's own search path, the variant's
+    overrides expanded and put in the place of ``variant=NAME``."""
+
+    parts = variant_split(cfg, list(task))
+    if parts is None:
+        return cfg
+    head, own, tail = parts
+
+    def raw(ovs):
+        return hy_compose(config_name=config_name, overrides=list(ovs))
+
+    if not GlobalHydra.instance().is_initialized():  # a launcher that did not carry it over
+        raw = _compose_raw  # noqa: F811
+    return _in_variant(cfg, lambda: raw(_spliced(head, own, tail, raw, expanded=True)))
 
 
 def _compose_raw(overrides: list[str]):

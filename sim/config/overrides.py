@@ -13,7 +13,10 @@ typed map entry given as ``map.name={...}`` ("dict is not a subclass of TenantCo
   a merge: it adds the entry, or updates it when it exists (what the dotted form does for
   an existing entry).
 
-Anything else (sweeps, ``+``/``~`` overrides, dotted fields) passes through unchanged.
+On the command line, several braces overrides of one map end up as one
+(``tenants.a={...} tenants.b={...}`` is ``tenants={a: ..., b: ...}``): a sweep keeps one
+override per key. Anything else (sweeps,
+``+``/``~`` overrides, dotted fields) passes through unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Callable
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType, ValueType
 
+from sim.config.variants import format_value
 from sim.errors import InputError
 
 REPLACING = ("tenants",)  # maps a whole-map override replaces instead of merging into
@@ -45,12 +49,13 @@ def _is_sweep(o) -> bool:
 
 
 def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
-           open_dicts: tuple[str, ...]) -> list[str]:
+           open_dicts: tuple[str, ...], done: list[str] = ()) -> list[str]:
     """``overrides`` with the two forms above rewritten; ``compose_raw`` composes a list of
     final overrides (to learn which tenants a replacing override removes); ``open_dicts``
-    are the maps new entries may be added to."""
+    are the maps new entries may be added to. ``done``: overrides expanded already, which
+    come first (returned as they are, followed by the expansion of ``overrides``)."""
 
-    out: list[str] = []
+    out: list[str] = list(done)
     for text in overrides:
         o = _parse(text)
         if not _is_dict_change(o):
@@ -71,13 +76,47 @@ def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
     return out
 
 
+def _deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def _one_per_key(out: list[str]) -> list[str]:
+    """Several ``K={...}`` overrides of one map (``tenants.a={...} tenants.b={...}`` become
+    two ``tenants={...}``) merged into one, at the last one's place: a sweep keeps one
+    override per key (Hydra's sweepers keep the last), so the first would be lost. Left as
+    they are when an override in between deletes from that map (``~K.x``)."""
+    parsed = [_parse(t) for t in out]
+    where: dict[str, list[int]] = {}
+    for i, o in enumerate(parsed):
+        if _is_dict_change(o) and o.package is None:
+            where.setdefault(o.key_or_group, []).append(i)
+    drop: set[int] = set()
+    for key, idx in where.items():
+        if len(idx) < 2 or any(t.startswith(f"~{key}.") or t == f"~{key}"
+                               for t in out[idx[0]:idx[-1]]):
+            continue
+        merged: dict = {}
+        for i in idx:
+            merged = _deep_merge(merged, parsed[i].value())
+        out = list(out)
+        out[idx[-1]] = f"{key}={format_value(merged)}"
+        drop.update(idx[:-1])
+    return [t for i, t in enumerate(out) if i not in drop]
+
+
 def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
                 open_dicts: tuple[str, ...]) -> list[str]:
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
     ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
 
-    is_override = [("=" in a and not a.startswith("-")) for a in argv]
+    # a deletion (~key) is an override too, even without a value: it keeps its place
+    is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
     if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
         return list(argv)  # the common case: nothing to compose
     flags = [a for a, ov in zip(argv, is_override) if not ov]
-    return flags + expand([a for a, ov in zip(argv, is_override) if ov], compose_raw, open_dicts)
+    return flags + _one_per_key(expand([a for a, ov in zip(argv, is_override) if ov],
+                                       compose_raw, open_dicts))

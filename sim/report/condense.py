@@ -71,14 +71,15 @@ def left_out_note(n: int, top: int = TOP_TENANTS) -> str:
 
 
 def slo_by_tenant(table: pd.DataFrame, index: list[str], top: int = TOP_TENANTS) -> pd.DataFrame:
-    """SLO attainment per tenant (a column each, the ``top`` busiest) for each ``index``
-    combination (a sweep's job and setup), in the table's order."""
+    """One row per tenant (the ``top`` busiest) and ``index`` combination (a sweep's job, its
+    swept values, the setup), in the table's order: its requests, p99 TTFT, SLO and SLO
+    attainment over the measured window (warm-up rows, ``<tenant>@warmup``, left out)."""
     if not {"tenant", "slo_attainment"} <= set(table.columns):
         return pd.DataFrame()
-    rows, _ = condense(table[~table["tenant"].astype(str).map(is_aggregate)], top)
-    if not len(rows):
-        return pd.DataFrame()
-    order = list(dict.fromkeys(rows["tenant"]))
-    wide = rows.pivot_table(index=index, columns="tenant", values="slo_attainment", sort=False,
-                            dropna=False, aggfunc="first")
-    return wide[[t for t in order if t in wide.columns]].reset_index()
+    rows = table[~table["tenant"].astype(str).map(is_aggregate)]
+    if "window" in rows.columns:
+        rows = rows[rows["window"].astype(str) != "warmup"]
+    rows, _ = condense(rows, top)
+    cols = [c for c in [*index, "tenant", "requests", "completed", "ttft_p99_s", "slo_ttft_s",
+                        "slo_attainment"] if c in rows.columns]
+    return rows[cols].reset_index(drop=True)

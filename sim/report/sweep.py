@@ -1,7 +1,10 @@
 """Figures and markdown for a sweep, from its aggregated table (``summary.csv`` at its root).
 
 The x axis is the experiment's ``notes.sweep_x`` if it names a swept key, else the first
-swept numeric key. Each curve is one setup (colour) and one combination of the other swept
+swept numeric key that is not part of a variant, else the variant (``variant=a,b,c``,
+sim/config/variants.py): a categorical axis, one tick per variant in job order, points not
+joined, no break-evens. The keys a variant sets are not curves of their own: the variant's
+name stands for them. Each curve is one setup (colour) and one combination of the other swept
 keys (line style). Break-even points are where two cost curves cross, found by linear
 interpolation between neighbouring sweep points: between setups, and between each setup and
 the per-token list price of the same tokens (a reference from catalog prices, drawn dashed,
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import REFERENCE, TIE_RTOL, breakevens, curves
+from sim.config.variants import KEY as VARIANT
 from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report.condense import condense, left_out_note, slo_by_tenant
@@ -32,10 +36,23 @@ def x_key(sj) -> str | None:
     want = (sj.notes or {}).get("sweep_x")
     if want and want in sj.table.columns:
         return want
+    paired = set(getattr(sj, "paired", []))
     for k in sj.varying:
-        if k in sj.table.columns and pd.api.types.is_numeric_dtype(sj.table[k]):
+        if k in sj.table.columns and k != VARIANT and k not in paired \
+                and pd.api.types.is_numeric_dtype(sj.table[k]):
             return k
-    return None
+    return VARIANT if VARIANT in sj.varying and VARIANT in sj.table.columns else None
+
+
+def other_keys(sj, x: str) -> list[str]:
+    """The swept keys other than ``x`` that split curves; a variant's keys are left to the
+    variant's name (they move with it)."""
+    paired = set(getattr(sj, "paired", [])) if VARIANT in sj.varying else set()
+    return [k for k in sj.varying if k != x and k in sj.table.columns and k not in paired]
+
+
+def categorical(table: pd.DataFrame, x: str) -> bool:
+    return x in table.columns and not pd.api.types.is_numeric_dtype(table[x])
 
 
 def axis_label(key: str, notes: dict | None = None) -> str:
@@ -65,8 +82,24 @@ def _style(i_combo: int):
     return LINESTYLES[i_combo % len(LINESTYLES)], MARKERS[i_combo % len(MARKERS)]
 
 
+def _categories(table, x) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with a categorical ``x`` replaced by positions 0, 1, ... (first appearance,
+    i.e. job order) and the category names, for tick labels."""
+    names = list(dict.fromkeys(table[x].astype(str)))
+    return table.assign(**{x: table[x].astype(str).map(names.index)}), names
+
+
+def _set_ticks(ax, ticks):
+    if ticks is not None:
+        ax.set_xticks(range(len(ticks)))
+        ax.set_xticklabels(ticks, rotation=20 if len(ticks) > 3 else 0, fontsize=8)
+        ax.set_xlim(-0.5, len(ticks) - 0.5)
+
+
 def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=False,
-                hline: tuple[float, str] | None = None) -> list[str]:
+                hline: tuple[float, str] | None = None, ticks=None) -> list[str]:
+    """``y`` against ``x`` per setup; ``ticks``: category names (x holds their positions),
+    drawn as unjoined points."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
     combos: list[tuple] = []
@@ -86,12 +119,15 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
         if twin is not None:
             label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
+        if ticks is not None:  # categories: unjoined points
+            style = {**style, "ls": "none", "ms": 5}
         ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
                     color=color(setup), capsize=3, label=label, **style)
         drawn += 1
     if not drawn:
         plt.close(fig)
         return []
+    _set_ticks(ax, ticks)
     if hline is not None and np.isfinite(hline[0]):
         ax.axhline(hline[0], color=REFERENCE_COLOR, ls=":", lw=1)
         ax.annotate(hline[1], (ax.get_xlim()[0], hline[0]), fontsize=7, va="bottom",
@@ -156,12 +192,13 @@ def place_labels(fig, texts, step_pt: float = 9.0, tries: int = 30) -> None:
 
 
 def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "cost_vs_x",
-              title: str | None = None, vlines=()) -> list[str]:
+              title: str | None = None, vlines=(), ticks=None) -> list[str]:
     """Cost per million output tokens per setup against ``x``, the break-evens (crossings
     beyond the tie tolerance, :func:`sim.analysis.curves.crossings`) starred and labelled
     without overlap; ``vlines``: (x, label) reference marks (e.g. an analytic break-even) in
     the axis's unit. Curves sharing a colour (variants ``<setup>/<variant>``) get their own
-    line styles; a curve equal to one drawn before is dashed and hollow, and says so."""
+    line styles; a curve equal to one drawn before is dashed and hollow, and says so.
+    ``ticks``: category names (x holds their positions): unjoined points, linear x."""
     y = "cost_per_mtok_out_usd"
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.8, 4.3))
@@ -186,6 +223,8 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
         if twin is not None:
             label += f" (same as {twin})"
         err = g.get(f"{y}_ci95")
+        if ticks is not None:  # categories: unjoined points
+            style = {**style, "ls": "none", "ms": 5}
         ax.errorbar(xs, ys, yerr=err if err is not None and err.notna().any() else None,
                     color=color(setup), capsize=3, label=label, **style)
         drawn += 1
@@ -195,7 +234,8 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
             # one dashed line per distinct reference (it only moves if a token price is swept)
             if not any(len(v) == len(vals) and np.allclose(v, vals, rtol=0.02, equal_nan=True)
                        for v in refs_drawn):
-                ax.plot(g[x], vals, color=REFERENCE_COLOR, ls=(0, (4, 3)), lw=1,
+                ax.plot(g[x], vals, color=REFERENCE_COLOR, ls="none" if ticks is not None
+                        else (0, (4, 3)), marker="_" if ticks is not None else None, ms=12, lw=1,
                         label=None if refs_drawn else
                         f"{REFERENCE} of the same tokens (catalog prices, not simulated)")
                 refs_drawn.append(vals)
@@ -213,8 +253,9 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
         if np.isfinite(xv):
             ax.axvline(xv, color=REFERENCE_COLOR, ls=":", lw=1, label=text)
     ax.set_yscale("log")
+    _set_ticks(ax, ticks)
     xs = table[x].to_numpy(float)
-    if len(xs) and (xs > 0).all():
+    if ticks is None and len(xs) and (xs > 0).all():
         # log-log: straight segments are the interpolation the break-evens use
         ax.set_xscale("log")
         xlabel += ", log scale"
@@ -243,17 +284,25 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     x = x_key(sj)
     if x is None or "setup" not in table.columns:
         return []
-    others = [k for k in sj.varying if k != x and k in table.columns]
+    others = other_keys(sj, x)
     xlabel = axis_label(x, sj.notes)
+    ticks = None
+    if categorical(table, x):  # variants: named points, no order between them to cross in
+        table, ticks = _categories(table, x)
     files = []
     slo = _slo(table)
     files += metric_vs_x(table, x, "ttft_p99_s", others, out_dir, "p99_ttft_vs_x",
                          "p99 time to first token (s, log scale)",
                          "p99 TTFT per setup (all tenants)", xlabel, logy=True,
-                         hline=(slo, f"SLO {slo:g} s") if np.isfinite(slo) else None)
-    be = breakevens(table, x, others)
+                         hline=(slo, f"SLO {slo:g} s") if np.isfinite(slo) else None,
+                         ticks=ticks)
+    be = breakevens(table, x, others) if ticks is None else \
+        pd.DataFrame(columns=others + ["a", "b", x, "cost_per_mtok_out_usd"])
     write_frame_csv(be, Path(out_dir) / "breakeven.csv")
-    files += cost_vs_x(table, x, others, out_dir, xlabel, be)
+    files += cost_vs_x(table, x, others, out_dir, xlabel, be, ticks=ticks,
+                       title=None if ticks is None else
+                       "Cost per million output tokens per variant (no break-evens: "
+                       "the variants are not points on one axis)")
     return files
 
 
@@ -294,39 +343,51 @@ SHOW = ["setup", "tenant", "replications", "requests", "completed", "ttft_p50_s"
         "list_price_usd_per_mtok_out", "busy_fraction", "slo_attainment", "objective"]
 
 
+def _code(text: str) -> str:
+    """``text`` as inline markdown code (a longer fence when it holds backticks)."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
+
+
 def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
     notes = sj.notes or {}
     parts = ["# servesim sweep\n"]
     if notes.get("question"):
         parts.append(f"**Question.** {notes['question']}\n")
     if command:
-        parts.append(f"Command: `{command}`\n")
+        parts.append(f"Command: {_code(command)}\n")
     if notes.get("objective"):
         parts.append(f"**Objective** (column `objective`): {notes['objective']}.\n")
     done = int((sj.jobs["state"] == "done").sum()) if len(sj.jobs) else 0
     parts.append(f"{done} of {len(sj.jobs)} jobs finished; swept: "
                  + (", ".join(f"`{k}`" for k in sj.varying) or "nothing") + ".\n")
+    paired = list(getattr(sj, "paired", []))
+    if paired:
+        parts.append(f"Each `{VARIANT}` sets " + ", ".join(f"`{k}`" for k in paired)
+                     + " together (the experiment's `variants`); the columns of these keys "
+                     "hold the values each job ran with.\n")
     if sj.constant:
         parts.append("Fixed overrides: " + ", ".join(f"`{k}={v}`" for k, v in sj.constant.items())
                      + ".\n")
     table = sj.table
     if len(table):
-        tenants = table["tenant"].unique() if "tenant" in table.columns else []
-        rows = table[table["tenant"] == ALL] if len(tenants) > 2 else table
-        cols = ["job"] + [k for k in sj.varying if k in table.columns] + \
-               [c for c in SHOW if c in table.columns]
+        keyed = ["job"] + [k for k in sj.varying if k in table.columns]
+        everyone = table[table["tenant"] == ALL] if "tenant" in table.columns else table
+        rows = everyone if len(everyone) else table
+        cols = keyed + [c for c in SHOW if c in table.columns]
         if "objective" in rows.columns:
             rows = rows.sort_values("objective", kind="stable")
-        title = "Results (all tenants; per-tenant rows in summary.csv)" if rows is not table \
-            else "Results"
+        title = "Results (all tenants)" if rows is everyone else "Results"
         parts.append(f"## {title}\n\n" + md_table(rows[cols]))
-        if rows is not table:  # per-tenant SLO attainment, the busiest tenants
-            index = [c for c in ("job", "setup") if c in table.columns]
-            slo = slo_by_tenant(table, index)
-            if len(slo):
-                _, left = condense(table)
-                parts.append("## SLO attainment per tenant\n\n" + md_table(slo)
-                             + (f"\n{left_out_note(left)}.\n" if left else ""))
+        # every tenant's own row: its SLO and how much of its traffic met it (the busiest)
+        slo = slo_by_tenant(table, keyed + [c for c in ("setup",) if c in table.columns])
+        if len(slo):
+            _, left = condense(table)
+            warm = "window" in table.columns and (table["window"].astype(str) == "warmup").any()
+            parts.append("## SLO attainment per tenant\n\n" + md_table(slo)
+                         + (f"\n{left_out_note(left)}.\n" if left else "")
+                         + ("\nMeasured window only (`metrics.warmup_s`); the warm-up rows "
+                            "(`<tenant>@warmup`) are in summary.csv.\n" if warm else ""))
     bad = sj.jobs[sj.jobs["state"] != "done"] if len(sj.jobs) else sj.jobs
     if len(bad):
         parts.append("## Unfinished jobs\n\n" + md_table(bad))
@@ -335,5 +396,10 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         for f in figures:
             if f.endswith(".png"):
                 parts.append(f"![{f}]({f})\n")
-        parts.append("Break-even points: [`breakeven.csv`](breakeven.csv).\n")
+        x = x_key(sj)
+        if x is not None and categorical(sj.table, x):
+            parts.append(f"No break-evens: `{x}` names points, not a quantity to "
+                         "interpolate along.\n")
+        else:
+            parts.append("Break-even points: [`breakeven.csv`](breakeven.csv).\n")
     return "\n".join(parts)

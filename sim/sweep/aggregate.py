@@ -9,12 +9,14 @@ folder holds ``.hydra/overrides.yaml`` (its command-line overrides, sweep values
 Writes at the sweep root: ``summary.csv`` (key columns first: the job number, then one
 column per overridden key, the keys that vary across jobs first), ``summary.md``,
 ``report.md`` with the sweep figures, and ``jobs.csv`` (each job's state). Run it again on
-a folder with ``python -m sim.sweep SWEEP_DIR``.
+a folder with ``python -m sim.sweep SWEEP_DIR``. ``command.txt`` keeps the command that ran
+(as typed, quoted for a shell), which summary.md and report.md show.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from sim.config.variants import KEY, MAP
 from sim.io import atomic_write, write_frame_csv
 from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
@@ -33,6 +36,12 @@ from sim.sweep.resume import DONE, ERROR, read_done
 
 # set in the launching process after each sweep, read by ``python -m sim`` for its exit code
 LAST_SWEEP: dict = {}
+# the arguments ``python -m sim`` was given, as typed (set by its main() while it runs): the
+# sweep's recorded command. Hydra's own record of the overrides holds them after
+# sim/config/overrides.py rewrote them (``tenants.x={...}`` -> ``tenants={x: ...}``), which
+# a re-run would read as another override (``tenants={...}`` replaces the tenants)
+ARGV: list[str] = []
+COMMAND = "command.txt"  # the recorded command, at the sweep root (read back on re-aggregation)
 # a job folder rewritten before the sweep started (by an earlier sweep in the same folder)
 # is not part of this sweep; the tolerance absorbs clock skew between nodes
 _STALE_TOLERANCE_S = 60.0
@@ -46,6 +55,9 @@ class SweepJobs:
     varying: list[str] = field(default_factory=list)
     constant: dict = field(default_factory=dict)  # key -> its single value
     notes: dict = field(default_factory=dict)  # the experiment's notes (from a job's config)
+    # a variant sweep (``variant=a,b``, sim/config/variants.py): the keys its variants set,
+    # each a column after ``variant`` holding the value the job ran with
+    paired: list[str] = field(default_factory=list)
 
 
 def parse_overrides(lines: list[str]) -> dict[str, object]:
@@ -116,27 +128,55 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     return out
 
 
+def _load(path: Path) -> dict:
+    try:
+        return OmegaConf.to_container(OmegaConf.load(path)) if path.is_file() else {}
+    except Exception:  # noqa: BLE001 - an unreadable file counts as absent
+        return {}
+
+
+def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
+    """The keys the job's variant sets, with the values the job ran with (its ``config.yaml``,
+    written after the variant was applied) or, for a job that did not finish, the values
+    the variant declares (``.hydra/config.yaml``, the config Hydra composed for it)."""
+    name = ov.get(KEY)
+    if name is None:
+        return {}
+    declared = ((_load(d / ".hydra" / "config.yaml").get(MAP) or {}).get(str(name))) or {}
+    out = {}
+    for key, value in declared.items():
+        if ran:
+            value = OmegaConf.select(OmegaConf.create(ran), str(key), default=value)
+        out[str(key)] = value
+    return out
+
+
 def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
     sweep_dir = Path(sweep_dir)
-    frames, jobs, values, notes = [], [], [], {}
+    frames, jobs, values, notes, paired = [], [], [], {}, []
     defined = None  # what the objective column is, said in summary.md
     for d in _job_dirs(sweep_dir, since):
         ov = parse_overrides(yaml.safe_load((d / ".hydra" / "overrides.yaml").read_text()) or [])
+        given = " ".join(f"{k}={v}" for k, v in ov.items())
         done = read_done(d)
+        cfg = _load(d / "config.yaml") if done is not None else {}
+        pairs = _variant_values(d, ov, cfg)
+        if pairs:  # the variant's keys right after it
+            at = list(ov).index(KEY) + 1
+            items = [(k, v) for k, v in ov.items() if k not in pairs]
+            ov = dict(items[:at] + list(pairs.items()) + items[at:])
+            paired += [k for k in pairs if k not in paired]
         state, message = "missing", ""
         if done is not None and (d / "summary.csv").is_file():
             state = "done"
         elif (d / ERROR).is_file():
             state = "failed"
             message = (d / ERROR).read_text().strip().splitlines()[-1][:300]
-        jobs.append({"job": d.name, "state": state, "overrides": " ".join(
-            f"{k}={v}" for k, v in ov.items()), "message": message})
+        jobs.append({"job": d.name, "state": state, "overrides": given, "message": message})
         values.append(ov)
         if state != "done":
             continue
-        cfg_path = d / "config.yaml"
-        cfg = OmegaConf.to_container(OmegaConf.load(cfg_path)) if cfg_path.is_file() else {}
         if not notes and cfg.get("notes"):
             notes = dict(cfg["notes"])
         s = pd.read_csv(d / "summary.csv")
@@ -167,13 +207,36 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,
-                     notes={**notes, "objective": defined} if defined else notes)
+                     notes={**notes, "objective": defined} if defined else notes, paired=paired)
+
+
+def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:
+    """The command line of a sweep rebuilt from Hydra's record of its overrides (quoted for a
+    POSIX shell; ``hydra.mode=MULTIRUN`` is the ``-m``)."""
+    extra = [o for o in hydra_overrides if not o.startswith("hydra.mode=")]
+    return shlex.join(["python", "-m", "sim", "-m", *extra, *task])
+
+
+def recorded_command(sweep_dir: Path) -> str | None:
+    """The command a sweep folder recorded (``command.txt``), else one rebuilt from its
+    ``multirun.yaml`` (Hydra's record of the overrides), else None."""
+    p = sweep_dir / COMMAND
+    if p.is_file():
+        return p.read_text().strip() or None
+    over = ((_load(sweep_dir / "multirun.yaml").get("hydra") or {}).get("overrides") or {})
+    if not over:
+        return None
+    return command_from_overrides([str(o) for o in over.get("hydra") or []],
+                                  [str(o) for o in over.get("task") or []])
 
 
 def write_sweep(sweep_dir, since: float | None = None, command: str | None = None) -> SweepJobs:
-    """Aggregate a sweep folder and write its summary.csv, summary.md, jobs.csv, report.md."""
+    """Aggregate a sweep folder and write its summary.csv, summary.md, jobs.csv, report.md;
+    ``command``: the command that ran (default: the one the folder recorded)."""
 
     sweep_dir = Path(sweep_dir)
+    if command is None:
+        command = recorded_command(sweep_dir)
     sj = collect(sweep_dir, since)
     write_frame_csv(sj.table, sweep_dir / "summary.csv")
     write_frame_csv(sj.jobs, sweep_dir / "jobs.csv")
@@ -202,8 +265,13 @@ class AggregateSweep(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if not sweep_dir.is_dir():
             return
-        task = list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or [])
-        command = "python -m sim -m " + " ".join(task)
+        if ARGV:  # the arguments as typed, quoted so a shell gives the same ones back
+            command = shlex.join(["python", "-m", "sim", *ARGV])
+        else:  # launched some other way: rebuilt from Hydra's record
+            command = command_from_overrides(
+                list(OmegaConf.select(config, "hydra.overrides.hydra", default=[]) or []),
+                list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or []))
+        atomic_write(sweep_dir / COMMAND, lambda p: p.write_text(command + "\n"))
         sj = write_sweep(sweep_dir, since=self.started, command=command)
         counts = sj.jobs["state"].value_counts().to_dict()
         failed = int(counts.get("failed", 0)) + int(counts.get("missing", 0))

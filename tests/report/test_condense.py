@@ -64,10 +64,17 @@ def test_condense_keeps_aggregates_and_the_busiest_tenants():
     assert condense(_many(TOP_TENANTS)) [1] == 0
 
 
-def test_sweep_slo_table_has_a_column_per_busy_tenant():
-    wide = slo_by_tenant(_many(12), ["job", "setup"])
-    assert list(wide["setup"]) == ["a", "b"] and len(wide.columns) == 2 + TOP_TENANTS
-    assert wide.loc[0, "t03"] == pytest.approx(0.03)
+def test_sweep_slo_table_has_a_row_per_busy_tenant():
+    df = _many(12)
+    long = slo_by_tenant(df, ["job", "setup"])
+    assert len(long) == 2 * TOP_TENANTS and ALL not in set(long["tenant"])
+    assert list(long.columns[:3]) == ["job", "setup", "tenant"] and "slo_attainment" in long
+    row = long[(long["setup"] == "a") & (long["tenant"] == "t03")]
+    assert row["slo_attainment"].tolist() == pytest.approx([0.03])
+    # the measured window only: warm-up twins are not rows of their own
+    warm = df.assign(window="measured")
+    warm = pd.concat([warm, warm.assign(tenant=warm["tenant"] + "@warmup", window="warmup")])
+    assert slo_by_tenant(warm, ["job", "setup"]).equals(long)
 
 
 def test_the_console_says_what_it_left_out(capsys):

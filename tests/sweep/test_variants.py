@@ -1,0 +1,247 @@
+"""Paired sweep values (``variant=a,b,c``), per-tenant SLO rows in the sweep's summary.md,
+and the recorded command: re-run, it gives the same jobs."""
+
+import re
+import shlex
+
+import pandas as pd
+import pytest
+import yaml
+from helpers.cli import assert_one_clear_line, cli, run_main
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+import sim
+from sim.config.overrides import expand_argv
+from sim.config.variants import format_value
+from sim.sweep.aggregate import collect, command_from_overrides, write_sweep
+
+GPU, TP, REPLICAS = ("deployments.llama31-8b.gpu", "deployments.llama31-8b.tp",
+                     "dedicated.replicas.llama31-8b")
+VARIANTS = {"h100_tp1_x4": ("H100", 1, 4), "h200_tp1_x3": ("H200", 1, 3),
+            "b200_tp2_x1": ("B200", 2, 1)}
+
+
+@pytest.fixture(scope="module")
+def variant_sweep(tmp_path_factory):
+    """``experiment=sweep_variants`` as shipped: its three variants, the default launcher."""
+    root = tmp_path_factory.mktemp("variants")
+    sweep = root / "sweep"
+    r = cli("-m", "experiment=sweep_variants", "horizon_s=20", "output.plots=false",
+            f"hydra.sweep.dir={sweep}", cwd=root)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return sweep
+
+
+def test_three_variants_are_three_jobs_with_their_paired_values(variant_sweep):
+    sweep = variant_sweep
+    jobs = pd.read_csv(sweep / "jobs.csv")
+    assert list(jobs["job"]) == [0, 1, 2] and (jobs["state"] == "done").all()
+    assert sorted(p.name for p in sweep.iterdir() if p.name.isdigit()) == ["0", "1", "2"]
+    table = pd.read_csv(sweep / "summary.csv")
+    assert list(table.columns[:5]) == ["job", "variant", GPU, TP, REPLICAS]
+    got = table[["job", "variant", GPU, TP, REPLICAS]].drop_duplicates()
+    assert [tuple(r) for r in got.itertuples(index=False)] == [
+        (i, name, *VARIANTS[name]) for i, name in enumerate(VARIANTS)]
+    for i, name in enumerate(VARIANTS):
+        # what the job ran with, not only what the variant declared
+        ran = OmegaConf.load(sweep / str(i) / "config.yaml")
+        assert (ran.deployments["llama31-8b"].gpu, ran.deployments["llama31-8b"].tp,
+                ran.dedicated.replicas["llama31-8b"]) == VARIANTS[name]
+        assert ran.variant == name
+    # a different GPU class and pool: different results
+    assert table.loc[table["tenant"] == "__all__", "cost_usd"].nunique() == 3
+
+
+def test_a_variant_sweep_plots_against_the_variant_names(variant_sweep):
+    from sim.report.sweep import categorical, other_keys, x_key
+
+    sj = collect(variant_sweep)
+    assert sj.paired == [GPU, TP, REPLICAS]
+    assert x_key(sj) == "variant" and categorical(sj.table, "variant")
+    assert other_keys(sj, "variant") == []  # the paired keys are not curves of their own
+    for stem in ("p99_ttft_vs_x", "cost_vs_x"):
+        assert (variant_sweep / "plots" / f"{stem}.png").stat().st_size > 1000
+    assert pd.read_csv(variant_sweep / "breakeven.csv").empty
+    report = (variant_sweep / "report.md").read_text()
+    assert "No break-evens: `variant`" in report
+    assert f"Each `variant` sets `{GPU}`, `{TP}`, `{REPLICAS}` together" in report
+
+
+def _md_table(md: str, title: str) -> pd.DataFrame:
+    block = md.split(f"## {title}\n\n", 1)[1].split("\n\n", 1)[0]
+    lines = [ln.strip().strip("|").split("|") for ln in block.strip().splitlines()]
+    head = [c.strip() for c in lines[0]]
+    return pd.DataFrame([[c.strip() for c in ln] for ln in lines[2:]], columns=head)
+
+
+# a tenant added in braces, a value with a comma and a space in Hydra quotes, two variants
+TRICKY = ["-m", "hydra/launcher=basic", "experiment=sweep_variants",
+          "variant=h100_tp1_x4,b200_tp2_x1",
+          "tenants.batch={model: llama31-8b, arrival: {kind: poisson, rate_rps: 1}, slo_ttft_s: 2}",
+          "notes.tag='a, b'", "horizon_s=20", "output.plots=false"]
+
+
+def _job_overrides(sweep):
+    return [yaml.safe_load((sweep / str(i) / ".hydra" / "overrides.yaml").read_text())
+            for i in range(2)]
+
+
+def _only_sweep(cwd):
+    found = list((cwd / "results" / "sweep_variants").glob("multirun_*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_recorded_command_re_run_gives_the_same_jobs(tmp_path):
+    first_cwd, again_cwd = tmp_path / "first", tmp_path / "again"
+    first_cwd.mkdir()
+    again_cwd.mkdir()
+    r = cli(*TRICKY, cwd=first_cwd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep = _only_sweep(first_cwd)
+    for name in ("summary.md", "report.md"):
+        line = next(ln for ln in (sweep / name).read_text().splitlines()
+                    if ln.startswith("Command: "))
+        command = re.fullmatch(r"Command: `(.*)`", line).group(1)
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "sim"] and argv[3:] == TRICKY, command
+    assert (sweep / "command.txt").read_text().strip() == command
+    r2 = cli(*argv[3:], cwd=again_cwd)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    again = _only_sweep(again_cwd)
+    assert _job_overrides(again) == _job_overrides(sweep)
+    for i in range(2):  # the same tenants: an add stays an add (chat and batch)
+        for d in (sweep, again):
+            assert list(OmegaConf.load(d / str(i) / "config.yaml").tenants) == ["chat", "batch"]
+    assert pd.read_csv(again / "summary.csv").drop(columns=["job"]).equals(
+        pd.read_csv(sweep / "summary.csv").drop(columns=["job"]))
+    # re-aggregating the folder keeps the command it recorded
+    write_sweep(sweep)
+    assert f"Command: `{command}`" in (sweep / "summary.md").read_text()
+
+    # the sweep's summary.md: a row per tenant and job, with its SLO and attainment
+    table = pd.read_csv(sweep / "summary.csv")
+    slo = _md_table((sweep / "summary.md").read_text(), "SLO attainment per tenant")
+    assert list(slo.columns) == ["job", "variant", GPU, TP, REPLICAS, "setup", "tenant",
+                                 "requests", "completed", "ttft_p99_s", "slo_ttft_s",
+                                 "slo_attainment"]
+    assert [tuple(r) for r in slo[["job", "variant", "tenant", "slo_ttft_s"]].itertuples(
+        index=False)] == [("0", "h100_tp1_x4", "batch", "2"), ("0", "h100_tp1_x4", "chat", "1"),
+                          ("1", "b200_tp2_x1", "batch", "2"), ("1", "b200_tp2_x1", "chat", "1")]
+    for _, row in slo.iterrows():
+        want = table[(table["job"] == int(row["job"])) & (table["tenant"] == row["tenant"])]
+        assert float(row["slo_attainment"]) == pytest.approx(want["slo_attainment"].item(),
+                                                             abs=5e-4)
+        assert int(row["requests"]) == want["requests"].item()
+
+
+def test_command_rebuilt_from_hydras_record_is_quoted():
+    got = command_from_overrides(["hydra.sweep.dir=/tmp/a b", "hydra.mode=MULTIRUN"],
+                                 ["tenants={x: {model: m}}", "rate=1,2"])
+    assert got == "python -m sim -m 'hydra.sweep.dir=/tmp/a b' 'tenants={x: {model: m}}' rate=1,2"
+    assert shlex.split(got)[4:] == ["hydra.sweep.dir=/tmp/a b", "tenants={x: {model: m}}",
+                                    "rate=1,2"]
+
+
+def test_a_bad_key_in_a_variant_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    status, err = run_main(["variants.a={deployments.llama31-8b.gpux: H200}", "variant=a",
+                            "horizon_s=10"], tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "deployments.llama31-8b.gpux")
+    assert "variant 'a'" in err
+    status, err = run_main(["experiment=sweep_variants", "variant=h100"], tmp_path, monkeypatch,
+                           capsys)
+    assert_one_clear_line(status, err, "unknown variant 'h100'; known: h100_tp1_x4, "
+                                       "h200_tp1_x3, b200_tp2_x1")
+    status, err = run_main(["variants.a={deployments.llama31-8b.tp: two}", "variant=a"],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "deployments.llama31-8b.tp")
+
+
+def test_a_sweep_with_a_bad_variant_runs_the_others_and_exits_2(tmp_path):
+    sweep = tmp_path / "sweep"
+    r = cli("-m", "hydra/launcher=basic", "variants.bad={deployments.llama31-8b.gpux: H200}",
+            "variants.good={deployments.llama31-8b.gpu: H200}", "variant=bad,good",
+            "horizon_s=10", "output.plots=false", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    # both command-line variants reached the jobs (one override of `variants` per job)
+    jobs = pd.read_csv(sweep / "jobs.csv")
+    assert list(jobs["state"]) == ["failed", "done"]
+    assert "gpux" in jobs.loc[0, "message"] and "variant 'bad'" in jobs.loc[0, "message"]
+    table = pd.read_csv(sweep / "summary.csv")
+    assert set(table["job"]) == {1} and set(table[GPU]) == {"H200"}
+
+
+def test_a_variant_is_applied_where_it_stands_among_the_overrides():
+    base = ["experiment=sweep_variants"]
+    after = sim.compose([*base, "variant=b200_tp2_x1", f"{REPLICAS}=5"])
+    before = sim.compose([*base, f"{REPLICAS}=5", "variant=b200_tp2_x1"])
+    assert after.dedicated.replicas["llama31-8b"] == 5  # later overrides win
+    assert before.dedicated.replicas["llama31-8b"] == 1
+    assert before.deployments["llama31-8b"].gpu == after.deployments["llama31-8b"].gpu == "B200"
+    # a variant replacing the tenants replaces the experiment's, wherever experiment= stands
+    mix = "variants.mix={tenants: {solo: {model: llama31-8b, slo_ttft_s: 3}}}"
+    for order in ([mix, "variant=mix", *base], [*base, mix, "variant=mix"]):
+        cfg = sim.compose(order)
+        assert list(cfg.tenants) == ["solo"] and cfg.tenants.solo.slo_ttft_s == 3, order
+    plain = sim.compose(base)  # no variant chosen: the experiment as written
+    assert (plain.deployments["llama31-8b"].gpu, plain.dedicated.replicas["llama31-8b"]) == (
+        "H100", 4)
+
+
+@pytest.mark.parametrize("value", ["H100", "a b", "a,b", "{x}", "it's", "back\\", "a\\'b", "1",
+                                   "true", "null", "", "${x}", 1, 1.5, 1e-5, True, None,
+                                   [1, "a, b"], {"k": "x,y", "n": [1, 2]}])
+def test_a_variant_value_survives_as_an_override(value):
+    text = f"k={format_value(value)}"
+    assert OverridesParser.create().parse_override(text).value() == value
+    assert type(OverridesParser.create().parse_override(text).value()) is type(value)
+
+
+def test_braces_overrides_of_one_map_become_one_override():
+    # a sweep keeps one override per key: two `tenants={...}` would lose the first
+    out = expand_argv(["-m", "tenants.a={model: m1}", "x=1,2", "tenants.b={model: m2}"],
+                      lambda ovs: None, ("tenants",))
+    assert out == ["-m", "x=1,2", "tenants={a: {model: m1}, b: {model: m2}}"]
+    # left alone when the map loses an entry in between
+    kept = ["tenants.a={model: m1}", "~tenants.a", "tenants.b={model: m2}"]
+    assert expand_argv(kept, lambda ovs: None, ("tenants",)) == [
+        "tenants={a: {model: m1}}", "~tenants.a", "tenants={b: {model: m2}}"]
+
+
+def _job(root, num, overrides, variants, summary=None, ran=None):
+    d = root / str(num)
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    (d / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"variants": variants}, sort_keys=False))
+    if summary is not None:
+        summary.to_csv(d / "summary.csv", index=False)
+        (d / "config.yaml").write_text(yaml.safe_dump(ran))
+        (d / "done.json").write_text('{"config_sha256": "x", "objective": null}')
+
+
+def test_a_variant_crossed_with_a_load_draws_a_curve_per_variant(tmp_path):
+    from sim.report.sweep import other_keys, x_key
+
+    variants = {"a": {GPU: "H100", REPLICAS: 4}, "b": {GPU: "B200", REPLICAS: 1}}
+    rows = pd.DataFrame({"setup": ["dedicated"] * 2, "tenant": ["chat", "__all__"],
+                         "requests": [10, 10]})
+    num = 0
+    for name, gpu, replicas in (("a", "H100", 4), ("b", "B200", 1)):
+        for rate in (2, 8):
+            ran = {"deployments": {"llama31-8b": {"gpu": gpu}},
+                   "dedicated": {"replicas": {"llama31-8b": 5 if num == 0 else replicas}}}
+            done = num != 3  # the last job did not finish: the declared values stand
+            _job(tmp_path, num, [f"variant={name}", f"rate={rate}"], variants,
+                 rows if done else None, ran)
+            num += 1
+    sj = collect(tmp_path)
+    assert sj.paired == [GPU, REPLICAS]
+    assert list(sj.table.columns[:5]) == ["job", "variant", GPU, REPLICAS, "rate"]
+    got = sj.table[["job", "variant", GPU, REPLICAS, "rate"]].drop_duplicates()
+    # job 0 ran with 5 replicas (a later override): the column says what ran
+    assert [tuple(r) for r in got.itertuples(index=False)] == [
+        ("0", "a", "H100", 5, 2), ("1", "a", "H100", 4, 8), ("2", "b", "B200", 1, 2)]
+    assert list(sj.jobs["state"]) == ["done", "done", "done", "missing"]
+    assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant"]
