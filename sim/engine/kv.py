@@ -195,6 +195,16 @@ class KvCache:
         keys, lens = pfx
         i = req.kv_depth
         node = req.kv_node if req.kv_node is not None else self.root
+        if i and node.length < lens[i - 1] and not node.children:
+            # the chain stopped inside a segment cached shorter than this prompt's: an
+            # answer, cached without its last token (never fed back, so it had no KV), or a
+            # clipped prompt's last segment. This prefill computed the rest: the node
+            # grows to the whole segment, and the chain goes on after it
+            grow = lens[i - 1] - node.length
+            node.length += grow
+            self.cached += grow
+            self.private -= grow
+            req.kv_priv -= grow
         if i and node.length != lens[i - 1]:
             return  # the chain stopped inside a segment: nothing after it can be keyed
         now = self.clock
