@@ -16,6 +16,7 @@ cross-checks of the engines' caches.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,16 @@ class Prefixes:
         """Request ``i``'s segment keys and lengths (python ints)."""
         a, b = int(self.ptr[i]), int(self.ptr[i + 1])
         return tuple(self.key[a:b].tolist()), tuple(self.length[a:b].tolist())
+
+    def rows(self, order) -> tuple[Iterator, list]:
+        """The requests ``order``'s segments one after the other, as :meth:`segments` gives
+        them (None for a request without any), and their ``out_key``: python objects for
+        many requests at once (the run's arrival driver), each built when it is sent."""
+        part = self.take(order)
+        keys, lens, ptr = part.key.tolist(), part.length.tolist(), part.ptr.tolist()
+        segs = ((tuple(keys[a:b]), tuple(lens[a:b])) if b > a else None
+                for a, b in zip(ptr, ptr[1:]))
+        return segs, part.out_key.tolist()
 
     def counts(self) -> np.ndarray:
         """Segments per request."""
