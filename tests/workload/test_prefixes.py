@@ -135,6 +135,20 @@ def test_take_concat_empty_truncate():
     assert t.out_key.tolist() == [-1, -1, 2]  # a cut prompt's answer no longer follows it
 
 
+def test_rows_are_the_segments_in_blocks():
+    # what the run's driver sends: the same tuples as segments(), whatever the block size
+    rng = np.random.default_rng(1)
+    n = 500
+    ptr = np.concatenate([[0], np.cumsum(rng.integers(0, 5, n))])
+    p = Prefixes(ptr, rng.integers(0, 10**12, ptr[-1]), rng.integers(1, 600, ptr[-1]).astype(np.int32),
+                 rng.integers(-1, 100, n))
+    order = rng.permutation(n)[:333]
+    for block in (1, 7, 1024):
+        segs, out_keys = p.rows(order, block)
+        assert list(segs) == [p.segments(i) if p.segments(i)[0] else None for i in order]
+        assert out_keys == p.out_key[order].tolist()
+
+
 SESSION = ["horizon_s=120", "tenants.chat.arrival.rate_rps=0.1", "tenants.chat.prefix.system_tokens=7",
            "tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=10",
            "tenants.chat.input={kind: fixed, mean: 10}", "tenants.chat.output={kind: fixed, mean: 5}"]
