@@ -140,10 +140,12 @@ class DocsConfig:
 
 @dataclass
 class SessionConfig:
-    """Multi-turn sessions: the arrival process gives session starts; a session has a
-    geometric number of turns (on 1, 2, ...) with mean ``turns_mean``; each next turn
-    arrives an exponential think time (mean ``think_s``) after the previous turn's arrival
-    (open loop), its prompt carrying the whole conversation so far."""
+    """Multi-turn sessions: a session has a geometric number of turns (on 1, 2, ...) with
+    mean ``turns_mean``, each turn's prompt carrying the whole conversation so far. An open
+    arrival process gives session starts, and each next turn arrives an exponential think
+    time (mean ``think_s``) after the previous turn's arrival (open loop); closed-loop
+    clients send each next turn that think time after the previous turn ends, and a new
+    session when a session ends (``requests_per_client`` counts turns)."""
 
     # 1: single-turn requests (sessions off). Assumption; for a chat tenant LMSYS-Chat-1M
     # reports 2.0 turns per conversation on average (Zheng et al., ICLR 2024, Table 1)

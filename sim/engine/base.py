@@ -96,18 +96,14 @@ class ReplicaBase:
         """Could this replica ever hold ``req`` (its whole KV footprint when empty)?"""
         return req.n_in + req.n_out <= self.kv.cap
 
-    def _extra(self, req: Request) -> int:
-        """Tokens reserved at admission beyond the prompt."""
-        return 0 if self.paged else req.n_out - req.done_out
-
     def shortfall(self, req: Request, reserve: int = 0) -> int:
         """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits);
         :meth:`KvCache.need`, inlined for a prompt without cacheable segments (hot path)."""
         kv = self.kv
+        extra = 0 if self.paged else req.n_out - req.done_out  # reserved beyond the prompt
         if req.pfx is None or not kv.caching:
-            extra = 0 if self.paged else req.n_out - req.done_out
             return req.pin + extra + reserve - (kv.cap - kv.cached + kv.unpinned - kv.private)
-        return kv.need(req, self._extra(req)) + reserve
+        return kv.need(req, extra) + reserve
 
     def has_room(self, req: Request) -> bool:
         return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0
@@ -219,8 +215,10 @@ class ReplicaBase:
             r.pf_left = r.pin
         else:
             before = kv.stats.loaded_tokens
-            hit = kv.admit(r, self._extra(r))
-            self.stall += (kv.stats.loaded_tokens - before) * self.link_s
+            hit = kv.admit(r, 0 if self.paged else r.n_out - r.done_out)
+            loaded = kv.stats.loaded_tokens - before
+            if loaded:  # from the host tier
+                self.stall += loaded * self.link_s
             r.pf_left = r.pin - hit
         if r.preempts:
             r.t_preempt = now  # recomputing: the time until its context is back counts too

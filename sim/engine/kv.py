@@ -65,7 +65,10 @@ class KvCache:
         self.unpinned = 0  # tokens of GPU nodes no sequence uses (all evictable)
         self.private = 0
         self.host_used = 0
-        self.version = 0  # bumped by every change of the trie, its pins or its tiers
+        # bumped by every change a match can see: a node added, grown, evicted or moved
+        # between tiers, a node's pins going from none or to none (not a pin added to a
+        # pinned node: a request's match is remembered as long as it holds)
+        self.version = 0
         self._lru: list = []  # (stamp, seq, node): GPU leaves that may be evictable (lazy)
         self._host_lru: list = []
         self._seq = 0
@@ -102,7 +105,7 @@ class KvCache:
 
     def lookup(self, req):
         """:meth:`match` of ``req``'s segments plus the tokens of host nodes on the path,
-        remembered on the request until the trie or its pins change (``version``): a
+        remembered on the request until what it saw changes (``version``): a
         request is looked up by every replica a router considers, then again on admission."""
         m = req.kv_memo
         if m is not None and m[0] is self and m[1] == self.version:
@@ -119,21 +122,17 @@ class KvCache:
             return 0
         return self.lookup(req)[1]
 
-    def hit_of(self, matched: int, prompt: int) -> int:
-        """The prompt tokens a hit of ``matched`` tokens spares: whole blocks, and at least
-        the last prompt token computed."""
-        b = self.block
-        return min(matched // b, (prompt - 1) // b) * b if prompt > 0 else 0
-
     # -------------------------------------------------------------------- sequences
     def need(self, req, extra: int) -> int:
         """Memory ``req`` needs beyond what its cached prefix holds, if admitted now, and
         whether it can have it: returns the shortfall (<= 0: it fits)."""
-        pfx = req.pfx if self.caching else None
-        if pfx is None:
-            return req.pin + extra - self.room()
-        _, matched, unpinned, host = self.lookup(req)
-        return req.pin - matched + host + extra - (self.room() - unpinned)
+        room = self.cap - (self.cached - self.unpinned) - self.private  # room(), inlined
+        if req.pfx is None or not self.caching:
+            return req.pin + extra - room
+        m = req.kv_memo  # lookup(), inlined for a remembered match (the hot path)
+        _, matched, unpinned, host = (m[2] if m is not None and m[0] is self and m[1] == self.version
+                                      else self.lookup(req))
+        return req.pin - matched + host + extra - (room - unpinned)
 
     def admit(self, req, extra: int) -> int:
         """Pin ``req``'s cached prefix, load its host part, claim its private tokens
@@ -146,21 +145,26 @@ class KvCache:
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
-        path, matched, _, _ = self.lookup(req)
-        self.version += 1
+        m = req.kv_memo  # lookup(), inlined for a remembered match (the hot path)
+        path, matched, _, _ = (m[2] if m is not None and m[0] is self and m[1] == self.version
+                               else self.lookup(req))
+        req.kv_memo = None  # used: not kept alive while the request runs (less for the GC)
         now = self.clock
         for node in path:  # the GPU part first: pinned before a load may evict
             if node.host:
                 self._load(node)  # the rest of the path is on the host too
             if node.refs == 0:
                 self.unpinned -= node.length
+                self.version += 1
             node.refs += 1
             node.stamp = now
         req.kv_node = path[-1] if path else None
         req.kv_depth = len(path)
         req.kv_priv = req.pin - matched + extra
         self._claim(req.kv_priv)
-        hit = self.hit_of(matched, req.pin)
+        # the prompt tokens the hit spares: whole blocks, and at least the last one computed
+        b, prompt = self.block, req.pin
+        hit = min(matched // b, (prompt - 1) // b) * b if prompt > 0 else 0
         if not req.preempts:
             req.cached = hit
         self.stats.cached_tokens += hit
@@ -188,15 +192,27 @@ class KvCache:
         """``req``'s prompt is computed: its segments beyond the cached prefix join the trie
         (pinned by it), its private tokens shrinking by as much; a segment another sequence
         inserted meanwhile is shared, not stored twice."""
-        self.version += 1
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return
         keys, lens = pfx
         i = req.kv_depth
         node = req.kv_node if req.kv_node is not None else self.root
+        if i and node.length < lens[i - 1] and not node.children:
+            # the chain stopped inside a segment cached shorter than this prompt's: an
+            # answer, cached without its last token (never fed back, so it had no KV), or a
+            # clipped prompt's last segment. This prefill computed the rest: the node
+            # grows to the whole segment, and the chain goes on after it
+            grow = lens[i - 1] - node.length
+            self.version += 1
+            node.length += grow
+            self.cached += grow
+            self.private -= grow
+            req.kv_priv -= grow
         if i and node.length != lens[i - 1]:
             return  # the chain stopped inside a segment: nothing after it can be keyed
+        if i == len(keys):
+            return  # all of it was cached
         now = self.clock
         for k, ln in zip(keys[i:], lens[i:]):
             child = node.children.get(k)
@@ -209,6 +225,7 @@ class KvCache:
                 self.unpinned -= ln
             elif child.refs == 0:
                 self.unpinned -= ln
+                self.version += 1
             child.refs += 1
             child.stamp = now
             req.kv_priv -= ln
@@ -220,7 +237,6 @@ class KvCache:
         """``req`` leaves the batch (finished or preempted): its private tokens are freed and
         its path unpinned. A finished request whose prompt is wholly in the trie caches its
         answer as a child of it (``answer_key``), as vLLM caches generated blocks."""
-        self.version += 1
         node = req.kv_node
         if (answer_key >= 0 and answer_len > 0 and node is not None and self.caching
                 and req.pfx is not None and req.kv_depth == len(req.pfx[0])
@@ -241,6 +257,7 @@ class KvCache:
             node.stamp = now
             if node.refs == 0:
                 self.unpinned += node.length
+                self.version += 1
                 if node.gpu_kids == 0:
                     self._push(node)
             node = node.parent
@@ -251,6 +268,7 @@ class KvCache:
     def _add_child(self, node, key: int, length: int):
         """A new GPU node of ``length`` tokens under ``node`` (its tokens join ``cached``;
         the caller moves them out of a sequence's private tokens)."""
+        self.version += 1
         child = Node(key, length, node)
         node.children[key] = child
         node.gpu_kids += 1

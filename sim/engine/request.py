@@ -139,12 +139,7 @@ class RequestQueue:
                     if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
                         best, best_t = c, t
         else:  # asking walks a prefix cache: ask in order of preference, stop at the first
-            order = sorted(range(len(cons)), key=lambda i: (0.0, 0, i) if cons[i].n_running == 0
-                           else (1.0 + cons[i].next_boundary(), cons[i].n_running, i))
-            for i in order:
-                if cons[i].has_room(head):
-                    best = cons[i]
-                    break
+            best = _first_with_room(cons, head)
         if best is not None:
             best.poke()
             if self.items and self.items[0] is not head:
@@ -157,3 +152,28 @@ class RequestQueue:
         out = list(self.items)
         self.items.clear()
         return out
+
+
+def _first_with_room(cons: list, head: Request):
+    """The first of ``cons`` with room for ``head``, asking in order of preference: idle
+    ones in list order, then the earliest next boundary, the fewest running, list order.
+    Asking walks ``head``'s prefix in that consumer's cache, so the preferred one is asked
+    first, and the next only if it has no room. (A boundary ``t`` is compared as ``1 + t``,
+    the key that once ranked busy consumers after the idle ones' 0: kept, so that close
+    boundaries round, and choices fall, as they always did.)"""
+    refused = ()  # asked, without room
+    while True:
+        pick, pick_t = None, 0.0
+        for c in cons:
+            n = c.n_running
+            if not c.accepting or n >= c.max_seqs or c in refused:  # has_room, cheap part
+                continue
+            if n == 0:
+                pick = c
+                break
+            t = 1.0 + c.next_boundary()
+            if pick is None or t < pick_t or (t == pick_t and n < pick.n_running):
+                pick, pick_t = c, t
+        if pick is None or pick.shortfall(head) <= 0:
+            return pick
+        refused += (pick,)

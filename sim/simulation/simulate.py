@@ -179,6 +179,8 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
             mo = workload.model[sl].tolist()
             ii = workload.input_tokens[sl].tolist()
             oo = workload.output_tokens[sl].tolist()
+            if pfx is not None:
+                segs, out_keys = pfx.rows(np.arange(start, stop) if order is None else sl)
             submit = setup.submit
             for j in range(stop - start):
                 t = ts[j]
@@ -187,7 +189,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
                 if pfx is None:
                     submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
                 else:
-                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j], **prefix(rid[j])))
+                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j], None, next(segs), out_keys[j]))
         if workload.closed:
             for ti, clients in workload.closed.items():
                 ids = np.flatnonzero(workload.tenant == ti)

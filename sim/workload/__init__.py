@@ -38,7 +38,9 @@ class Workload:
     input_tokens: np.ndarray  # int32
     output_tokens: np.ndarray  # int32
     # closed-loop tenants: tenant index -> number of clients; their requests are sent one
-    # per client at t=0, then each when that client's previous one ends
+    # per client at t=0, then each when that client's previous one ends: client c of C sends
+    # the tenant's requests c, c + C, c + 2C, ... in order (a session's turns, in turn
+    # order, are laid out so: sim.workload.prompts.closed_sessions)
     closed: dict[int, int] = field(default_factory=dict)
     # closed-loop think times: the delay before each request is sent after its client's
     # previous one ends (float64 per request; None when no closed tenant thinks)
@@ -230,10 +232,10 @@ def generate_workload(cfg, catalog) -> Workload:
                               _length_source(tc.output, trace_out))
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
-        think = None
+        think = req.think  # closed-loop sessions: between turns, and between sessions
         if tc.arrival.kind == "closed":
             closed[ti] = int(tc.arrival.concurrency)
-            if tc.arrival.think_s > 0:
+            if think is None and tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
         cols["t"].append(times)

@@ -7,13 +7,18 @@ A prompt is, in order, ``[system prompt][documents][history][user text]``
 * **documents** (RAG): ``docs.per_request`` documents of ``docs.tokens`` drawn, each
   independently, from a pool of ``docs.count`` with Zipf popularity (stream
   ``prefix/docs/<tenant>``); a session draws its documents once, for all its turns;
-* **sessions**: the arrival process (synthetic or a trace) gives session starts; a session has a geometric number
-  of turns with mean ``sessions.turns_mean`` (stream ``sessions/turns/<tenant>``); turn k+1
-  arrives an exponential think time (``sessions/think/<tenant>``) after turn k *arrived*
-  (open loop: every setup sees the same arrivals; if turn k has not finished by then, its
-  answer is just not cached yet). Turn k's prompt carries ``u1 a1 ... u(k-1) a(k-1) uk``:
-  each user text u and answer a is a segment, a's length being that turn's output; a
-  turn's ``out_key`` is its answer's key. Turns after the horizon are not generated.
+* **sessions**: a session has a geometric number of turns with mean
+  ``sessions.turns_mean`` (stream ``sessions/turns/<tenant>``). With an open arrival
+  process (synthetic or a trace), arrivals are session starts, and turn k+1 arrives an
+  exponential think time (``sessions/think/<tenant>``) after turn k *arrived* (open loop:
+  every setup sees the same arrivals; if turn k has not finished by then, its answer is
+  just not cached yet); turns after the horizon are not generated. With closed-loop
+  clients (``arrival.kind: closed``), each client runs sessions one after another: turn
+  k+1 is sent that think time after turn k *ends*, a new session ``arrival.think_s``
+  after the previous one's last turn ends; ``requests_per_client`` counts turns, so a
+  client's last session is cut at its budget (:func:`closed_sessions`). Turn k's prompt
+  carries ``u1 a1 ... u(k-1) a(k-1) uk``: each user text u and answer a is a segment, a's
+  length being that turn's output; a turn's ``out_key`` is its answer's key.
 * **trace blocks**: a replayed Mooncake request's ``hash_ids`` (512-token blocks, the last
   partial), after the system prompt and documents. When its input length is not replayed
   (``input.kind`` other than ``trace``) or was changed, its blocks are cut to the length.
@@ -51,6 +56,9 @@ class TenantRequests:
     times: np.ndarray  # arrival times (NaN: closed loop)
     lengths: Lengths
     prefixes: Prefixes | None  # None: no segments
+    # closed-loop sessions: each request's delay after its client's previous one ends
+    # (None: the caller draws the tenant's think times, if any)
+    think: np.ndarray | None = None
 
 
 def sessions_on(tc) -> bool:
@@ -82,13 +90,22 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
         return TenantRequests(times, request_lengths(tc.input, tc.output, times.size, rng_in,
                                                      rng_out, model, policy, in_col, out_col), None)
     pc = tc.prefix
-    session = turn = None
+    session = turn = order = think = None
     units = times.size  # what draws documents: requests, or sessions
     if sessions_on(tc):
         sc = pc.sessions
-        times, session, turn = expand_sessions(
-            times, float(sc.turns_mean), float(sc.think_s), horizon,
-            stream(seed, f"sessions/turns/{name}"), stream(seed, f"sessions/think/{name}"))
+        a = tc.arrival
+        if a.kind == "closed":
+            session, turn, order = closed_sessions(
+                int(a.concurrency), int(a.requests_per_client), float(sc.turns_mean),
+                stream(seed, f"sessions/turns/{name}"))
+            think = closed_think(turn[order], float(sc.think_s), float(a.think_s),
+                                 stream(seed, f"sessions/think/{name}"), stream(seed, f"think/{name}"))
+            units = int(session[-1]) + 1
+        else:
+            times, session, turn = expand_sessions(
+                times, float(sc.turns_mean), float(sc.think_s), horizon,
+                stream(seed, f"sessions/turns/{name}"), stream(seed, f"sessions/think/{name}"))
         # replayed lengths (``kind: trace``) are per session start: every turn of a session
         # takes its start's recorded lengths as its own text and answer
         if tc.input.kind == "trace" and in_col is not None:
@@ -116,8 +133,11 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
     # beyond the request log's 32-bit columns (no model's context is near): cut, and counted
     changed = changed | (ins > MAX_TOKENS)
     ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy)
-    p = join(fkey, flen, vptr, vkey, vlen, out_key)
-    return TenantRequests(times, ln, truncate(p, ln.ins))
+    p = truncate(join(fkey, flen, vptr, vkey, vlen, out_key), ln.ins)
+    if order is not None:  # closed-loop sessions: from sessions one after another to clients' order
+        ln = Lengths(ln.ins[order], ln.outs[order], ln.over[order], ln.changed)
+        p = p.take(order)
+    return TenantRequests(times, ln, p, think)
 
 
 def expand_sessions(starts: np.ndarray, turns_mean: float, think_s: float, horizon: float,
@@ -135,6 +155,40 @@ def expand_sessions(starts: np.ndarray, turns_mean: float, think_s: float, horiz
     t = starts[session] + (cum - cum[first][session])
     keep = t < horizon  # a session's turns come in order: a kept turn's earlier ones are kept
     return t[keep], session[keep], turn[keep]
+
+
+def closed_sessions(clients: int, per_client: int, turns_mean: float,
+                    rng_turns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sessions of ``clients`` closed-loop clients sending ``per_client`` requests each:
+    client c runs sessions one after another, the last cut where its budget ends. Returns
+    (session index, turn index from 0) of every request with sessions one after another
+    (client 0's first), and ``order``: the request to put at each position of the tenant's
+    requests, client c's j-th request at position ``j * clients + c``, the order in which
+    the run hands a closed tenant's requests to its clients (sim/simulation/simulate.py)."""
+    drawn = rng_turns.geometric(1.0 / turns_mean, (clients, per_client)).astype(np.int64)
+    start = np.cumsum(drawn, axis=1) - drawn  # turns of the client's earlier sessions
+    kept = start < per_client  # enough sessions to fill the budget (each has a turn or more)
+    turns = np.minimum(drawn, per_client - start)[kept]  # row-major: client by client
+    first = np.cumsum(turns) - turns
+    session = np.repeat(np.arange(turns.size), turns)
+    turn = np.arange(session.size) - first[session]
+    order = np.arange(clients * per_client).reshape(clients, per_client).T.ravel()
+    return session, turn, order
+
+
+def closed_think(turn: np.ndarray, turn_think_s: float, session_think_s: float, rng_turn,
+                 rng_session) -> np.ndarray | None:
+    """Each closed-loop request's delay after its client's previous request ends: a later
+    turn's an exponential ``turn_think_s`` (``sessions.think_s``), a session's first turn's
+    an exponential ``session_think_s`` (``arrival.think_s``; 0: none); None when both are 0."""
+    if turn_think_s <= 0 and session_think_s <= 0:
+        return None
+    think = np.zeros(turn.size)
+    if session_think_s > 0:
+        think[turn == 0] = rng_session.exponential(session_think_s, int(np.count_nonzero(turn == 0)))
+    if turn_think_s > 0:
+        think[turn > 0] = rng_turn.exponential(turn_think_s, int(np.count_nonzero(turn > 0)))
+    return think
 
 
 def zipf_pmf(count: int, s: float) -> np.ndarray:

@@ -100,6 +100,29 @@ def test_a_finished_answer_is_cached_for_the_next_turn():
     assert kv.admit(t2, 5) == 149  # the prompt and 49 of the answer's 50 tokens
 
 
+def test_the_next_turns_prefill_completes_the_answer_and_the_chain_goes_on():
+    kv = KvCache(cap=10_000, block=1)
+    t1 = req(0, 100, 50, [(1, 100)], out_key=2)
+    kv.admit(t1, 50)
+    kv.prompt_done(t1)
+    kv.release(t1, t1.out_key, 49)
+    t2 = req(1, 200, 7, [(1, 100), (2, 50), (3, 50)], out_key=4)
+    assert kv.admit(t2, 7) == 149
+    assert (kv.cached, kv.private) == (149, 51 + 7)
+    kv.prompt_done(t2)  # its prefill computed the answer's last token, then its own text
+    assert kv.root.children[1].children[2].length == 50
+    assert (kv.cached, kv.private, t2.kv_depth) == (200, 7, 3)
+    kv.check()
+    kv.release(t2, t2.out_key, 6)
+    # turn 3 finds the whole conversation: both prompts and all but the last answer token
+    t3 = req(2, 300, 5, [(1, 100), (2, 50), (3, 50), (4, 7), (5, 93)])
+    assert kv.admit(t3, 5) == 206
+    kv.prompt_done(t3)
+    kv.release(t3)
+    kv.check()
+    assert kv.unpinned == kv.cached == 300 and kv.private == 0
+
+
 def test_random_admissions_and_releases_conserve_memory():
     """Block conservation: after any sequence of admissions, prompt completions and
     releases, the recount from the trie agrees and every token is freed or cached."""

@@ -135,6 +135,20 @@ def test_take_concat_empty_truncate():
     assert t.out_key.tolist() == [-1, -1, 2]  # a cut prompt's answer no longer follows it
 
 
+def test_rows_are_the_segments_in_blocks():
+    # what the run's driver sends: the same tuples as segments(), whatever the block size
+    rng = np.random.default_rng(1)
+    n = 500
+    ptr = np.concatenate([[0], np.cumsum(rng.integers(0, 5, n))])
+    p = Prefixes(ptr, rng.integers(0, 10**12, ptr[-1]), rng.integers(1, 600, ptr[-1]).astype(np.int32),
+                 rng.integers(-1, 100, n))
+    order = rng.permutation(n)[:333]
+    for block in (1, 7, 1024):
+        segs, out_keys = p.rows(order, block)
+        assert list(segs) == [p.segments(i) if p.segments(i)[0] else None for i in order]
+        assert out_keys == p.out_key[order].tolist()
+
+
 SESSION = ["horizon_s=120", "tenants.chat.arrival.rate_rps=0.1", "tenants.chat.prefix.system_tokens=7",
            "tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=10",
            "tenants.chat.input={kind: fixed, mean: 10}", "tenants.chat.output={kind: fixed, mean: 5}"]
@@ -207,10 +221,42 @@ def test_long_histories_meet_the_context_policy():
         build_workload(sim.compose(LONG + ["workload.overlength=error"]))
 
 
-def test_sessions_need_open_arrivals():
-    ov = ["tenants.chat.prefix.sessions.turns_mean=2", "tenants.chat.arrival.kind=closed"]
-    with pytest.raises(sim.InputError, match=r"tenants\.chat\.prefix\.sessions\.turns_mean"):
-        build_workload(sim.compose(ov))
+def test_closed_loop_clients_run_sessions_turn_by_turn():
+    clients, per, m = 3, 7, 2.5
+    wl = build_workload(sim.compose([
+        "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
+        f"tenants.chat.arrival.requests_per_client={per}", "tenants.chat.arrival.think_s=4",
+        f"tenants.chat.prefix.sessions.turns_mean={m}", "tenants.chat.prefix.sessions.think_s=9",
+        "tenants.chat.prefix.system_tokens=7", "tenants.chat.input={kind: fixed, mean: 10}",
+        "tenants.chat.output={kind: fixed, mean: 5}", "seed=2"]))
+    assert len(wl) == clients * per and np.isnan(wl.arrival_s).all()  # the budget counts turns
+    # by hand: client c's sessions take its row of turn counts until its budget is spent;
+    # the run gives client c the requests c, c + clients, ... (sim/simulation/simulate.py)
+    drawn = stream(2, "sessions/turns/chat").geometric(1 / m, (clients, per))
+    g = 0  # turns so far, clients one after another (local ids 1 + 2g, 2 + 2g)
+    turn_of = np.empty(clients * per, int)
+    for c in range(clients):
+        sent = 0
+        for t in drawn[c]:
+            hist_ids, hist_len = [], []
+            for k in range(min(t, per - sent)):
+                i = (sent + k) * clients + c
+                keys, lens = wl.prefixes.segments(i)
+                assert list(keys) == [0] + hist_ids + [1 + 2 * g] and wl.prefixes.out_key[i] == 2 + 2 * g
+                assert list(lens) == [7] + hist_len + [10] and wl.input_tokens[i] == sum(lens)
+                hist_ids += [1 + 2 * g, 2 + 2 * g]
+                hist_len += [10, 5]
+                turn_of[i] = k
+                g += 1
+            sent += min(t, per - sent)
+            if sent == per:
+                break
+    assert g == clients * per and (turn_of > 0).sum() > 5
+    # think times: a later turn waits sessions.think_s, a session's first arrival.think_s
+    later = stream(2, "sessions/think/chat").exponential(9.0, (turn_of > 0).sum())
+    first = stream(2, "think/chat").exponential(4.0, (turn_of == 0).sum())
+    np.testing.assert_array_equal(wl.think_s[turn_of > 0], later)
+    np.testing.assert_array_equal(wl.think_s[turn_of == 0], first)
 
 
 def test_sessions_on_a_trace_start_at_its_requests_with_their_lengths():

@@ -134,9 +134,13 @@ def estimate(cfg, setups: list[str]) -> Estimate:
                 factors.append((f"pipelines.{tc.pipeline}.stages.{s}.fanout", sc.fanout, sc.fanout))
             n *= max(per, 1.0)
         turns = float(tc.prefix.sessions.turns_mean)
-        if turns > 1:  # each session start brings turns_mean turns on average
-            factors.append((f"tenants.{name}.prefix.sessions.turns_mean", turns, turns))
-            n *= turns
+        if turns > 1:
+            if tc.arrival.kind == ArrivalKind.closed:
+                # clients count turns; no session is longer than a client's budget
+                turns = min(turns, float(tc.arrival.requests_per_client))
+            else:  # each session start brings turns_mean turns on average
+                factors.append((f"tenants.{name}.prefix.sessions.turns_mean", turns, turns))
+                n *= turns
             # a turn's prompt lists its whole history: 2k + 1 segments for turn k, about
             # 2 turns_mean a turn over a session (E[T^2] of a geometric T)
             est.memory.append((f"tenants.{name}.prefix.sessions.turns_mean",

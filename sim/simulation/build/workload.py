@@ -63,17 +63,14 @@ def check_workload(cfg, catalog) -> None:
 
 
 def check_prefix(tc, key: str) -> None:
-    """Sessions draw each next turn's arrival from the previous one (open loop), so they
-    need an open arrival process (synthetic or a trace) of session starts; shared prefixes are prompts,
-    which a pipeline tenant does not send itself."""
+    """Shared prefixes are prompts, which a pipeline tenant does not send itself. (Sessions
+    run on any arrival process: open arrivals are session starts, closed-loop clients run
+    sessions one after another.)"""
     pc = tc.prefix
     sessions = float(pc.sessions.turns_mean) > 1
     if tc.pipeline is not None and (sessions or int(pc.system_tokens) > 0 or int(pc.docs.count) > 0):
         raise InputError("a pipeline tenant's prompts are its stages'; remove its prefix settings",
                          key=key + ".prefix")
-    if sessions and tc.arrival.kind == ArrivalKind.closed:
-        raise InputError(f"sessions need an open arrival process of session starts, not closed "
-                         f"clients ({key}.arrival.kind)", key=key + ".prefix.sessions.turns_mean")
 
 
 def check_arrival(a, key: str) -> None:
