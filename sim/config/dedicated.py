@@ -137,8 +137,8 @@ class PreemptionConfig:
 
     mode: PreemptionMode = PreemptionMode.rate
     # preemptions per GPU-hour of spot capacity up and serving; a replica of `tp` GPUs is
-    # reclaimed tp times as often (0: never)
-    per_gpu_hour: float = nonneg(2.7e-4)
+    # reclaimed tp times as often (0: never; at most one a second)
+    per_gpu_hour: float = rule(2.7e-4, ge=0, le=3600.0)
     trace: str = ""  # mode trace: CSV with a header time_s,model,replica (replica: 0..spot.replicas.<model>-1)
     notice_s: float = nonneg(120.0)  # from the warning to the reclaim
 
