@@ -182,3 +182,14 @@ def test_bad_spot_settings_name_their_key(tmp_path):
     with pytest.raises(sim.InputError, match=r"dedicated\.failures\.script\[0\]\.replica"):
         sim.run(base + ["dedicated.spot.replicas.llama31-8b=1", "dedicated.failures.mode=script",
                         "dedicated.failures.script=[{replica:1,at_s:1,down_s:1}]"])
+
+
+def test_spot_runs_are_deterministic():
+    args = ["horizon_s=120", "seed=4", "tenants.chat.arrival.rate_rps=10",
+            "dedicated.replicas.llama31-8b=3", "dedicated.spot.replicas.llama31-8b=2",
+            "dedicated.spot.preemption.per_gpu_hour=60", "dedicated.spot.preemption.notice_s=1",
+            "output.plots=false"]
+    a, b = sim.run(args), sim.run(args)
+    assert len(a.tables["dedicated_spot"]) > 2  # reclaimed and replaced
+    assert a.summary.equals(b.summary) and a.requests.equals(b.requests)
+    assert a.tables["dedicated_spot"].equals(b.tables["dedicated_spot"])
