@@ -77,6 +77,9 @@ CONFIG_CASES = [
      "'dedicated.spot.preemption.mode': Invalid value 'sometimes'"),
     ("spot_trace_missing", [f"{SPOT}=1", "dedicated.spot.preemption.mode=trace"],
      "'dedicated.spot.preemption.trace': mode trace needs a file"),
+    ("spot_trace_with_rate", [f"{SPOT}=1", "dedicated.spot.preemption.trace=r.csv"],
+     "'dedicated.spot.preemption.trace': a preemption trace is replayed with "
+     "dedicated.spot.preemption.mode=trace only (mode is rate)"),
     ("spot_no_price", [f"{SPOT}=1", "catalog.gpus.H100.spot_usd_per_hour=null"],
      "'catalog.gpus.H100.spot_usd_per_hour': llama31-8b runs on H100, which has no spot price"),
     ("spot_negative_price", ["catalog.gpus.H100.spot_usd_per_hour=-1"],

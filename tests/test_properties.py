@@ -112,6 +112,7 @@ def configs(draw):
         o += [f"dedicated.spot.preemption.per_gpu_hour={draw(st.floats(5, 300))}",
               f"dedicated.spot.preemption.notice_s={draw(st.floats(0, 10))}",
               f"dedicated.spot.replacement={draw(st.booleans())}",
+              f"dedicated.spot.replace_at_notice={draw(st.booleans())}",
               "dedicated.spot.storage_tier=local_nvme", "dedicated.spot.need_node=false",
               "dedicated.spot.image_cached=true"]
     if draw(st.booleans()):  # noisy neighbours: only setups with a shared pool serve them

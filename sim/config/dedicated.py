@@ -152,6 +152,7 @@ class SpotConfig:
     replicas: Dict[str, int] = count(factory=dict, lo=0, hi=INT_LIMIT)  # model -> spot replicas among its replicas
     preemption: PreemptionConfig = field(default_factory=PreemptionConfig)
     replacement: bool = True  # request a new spot replica at each reclaim (it loads cold)
+    replace_at_notice: bool = False  # ... at the notice instead: it loads while the old one drains
     storage_tier: str = "object_storage"  # where a replacement loads its weights from
     need_node: bool = True  # a replacement waits for a node to be provisioned
     image_cached: bool = False  # ... which has no serving image cached
@@ -167,6 +168,8 @@ class SpotConfig:
                                "scheduling.skipGuestOsShutdown)",
         "replacement": "SkyServe/SpotHedge (Mao et al., EuroSys 2025) and SkyPilot request a new "
                        "spot replica when one is preempted",
+        "replace_at_notice": "assumption: off, the replacement is requested when the instance is "
+                             "gone; on, as soon as the warning arrives",
         "storage_tier": "assumption: a fresh node streams the weights from object storage "
                         "(as dedicated.burst)",
     })

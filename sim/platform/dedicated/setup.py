@@ -91,7 +91,8 @@ class DedicatedSetup:
         self._failed: dict[tuple[str, str], int] = {}  # (cause, model) -> failed requests
         n_spot = {m: int(dc.spot.replicas.get(m, 0)) for m in models}
         self.spot = (SpotFleet(ctx, self._interrupt_spot, self._reroute_spot, self.events,
-                               float(dc.spot.preemption.notice_s), bool(dc.spot.replacement))
+                               float(dc.spot.preemption.notice_s), bool(dc.spot.replacement),
+                               bool(dc.spot.replace_at_notice))
                      if any(n_spot.values()) else None)
         for mi, m in named.items():
             n = int(dc.replicas.get(m, 1)) - n_spot[m]
@@ -172,7 +173,7 @@ class DedicatedSetup:
         plans = []
         for s in self.spot.slots:
             dep = s.pool.deployment
-            down = s.cold.total_s if self.spot.replacement else math.inf
+            down = self.spot.down_s(s.cold.total_s)
             rate = float(pc.per_gpu_hour) * dep.tp / 3600.0
             if str(pc.mode) == "trace":
                 plan = FailurePlan("script", script=[(t, down) for t in

@@ -17,10 +17,12 @@ They are warm from t=0 like the others and serve from the same queue, but:
   requests it still held go back to the head of the queue for another replica, counted in
   ``attempts``, and fail with reason ``spot_preemption`` after ``failures.max_attempts``
   tries (:meth:`DedicatedSetup._interrupt`, shared with failures);
-* with ``replacement``, a new spot instance is requested at the reclaim: its ledger row
-  starts then and it is billed while it loads through the cold-start stages
+* with ``replacement``, a new spot instance is requested at the reclaim (at the notice
+  with ``replace_at_notice``, loading while the old one drains): its ledger row starts then
+  and it is billed while it loads through the cold-start stages
   (:mod:`sim.platform.coldstart`: node, container, weights from ``storage_tier``, engine
-  init); it serves once they are done, and can be reclaimed in turn.
+  init); it serves once they are done, and can be reclaimed in turn (its reclaim clock
+  starts when it serves, or at the old one's reclaim if it was up before).
 
 :class:`SpotFleet` holds the instances and offers the ``notice``/``reclaim``/``recover``
 callbacks a :class:`~.failures.FailureDriver` calls.
@@ -113,7 +115,8 @@ class SpotSlot:
     usd_per_gpu_hour: float
     cold: object  # ColdStartStages of a replacement
     instances: list = field(default_factory=list)
-    current: SpotInstance | None = None
+    current: SpotInstance | None = None  # the newest instance (serving or loading)
+    leaving: SpotInstance | None = None  # the noticed one, until its reclaim
 
 
 class SpotFleet:
@@ -121,7 +124,8 @@ class SpotFleet:
     replica and retries (or fails) what it held; ``reroute(pool, req, now)`` routes a
     request again; ``events`` is the setup's event log."""
 
-    def __init__(self, ctx, interrupt, reroute, events, notice_s: float, replacement: bool):
+    def __init__(self, ctx, interrupt, reroute, events, notice_s: float, replacement: bool,
+                 at_notice: bool = False):
         self.ctx = ctx
         self.env = ctx.env
         self.interrupt = interrupt
@@ -129,6 +133,7 @@ class SpotFleet:
         self.events = events
         self.notice_s = notice_s
         self.replacement = replacement
+        self.at_notice = replacement and at_notice
         self.tier_code = ctx.log.tiers.code("spot")
         self.slots: list[SpotSlot] = []
         self.by_rid: dict[int, SpotInstance] = {}
@@ -157,9 +162,15 @@ class SpotFleet:
         self.by_rid[inst.rep.rid] = inst
 
     # ------------------------------------------------- the FailureDriver's callbacks
+    def down_s(self, cold_s: float) -> float:
+        """From a reclaim to the replacement's first service (inf: none comes)."""
+        if not self.replacement:
+            return math.inf
+        return max(cold_s - self.notice_s, 0.0) if self.at_notice else cold_s
+
     def notice(self, slot: SpotSlot, now: float) -> None:
         """The cloud's warning: admit nothing new, finish what can be finished."""
-        inst = slot.current
+        inst = slot.leaving = slot.current
         inst.t_notice = now
         self.events.add(now, "spot_notice", slot.pool.model, slot.index)
         rep = inst.rep
@@ -167,25 +178,35 @@ class SpotFleet:
         if rep.queue is not slot.pool.central:  # its own queue: the waiting go elsewhere
             for req in rep.queue.drop_all():
                 self.reroute(slot.pool, req, now)
+        if self.at_notice:
+            new = self._instance(slot, now, slot.cold.total_s)
+            self.env.timeout(slot.cold.total_s).callbacks.append(
+                lambda ev, slot=slot, new=new: self.recover(slot, self.env.now, new))
 
     def reclaim(self, slot: SpotSlot, now: float) -> None:
         """The instance is gone: its row ends, what it held is retried elsewhere, and a
         replacement is requested."""
-        inst = slot.current
+        inst = slot.leaving
+        slot.leaving = None
         inst.t_reclaim = now
         inst.row.end_s = now
         inst.row.busy_s = min(inst.rep.busy_s, inst.row.up_s)
         inst.interrupted = inst.rep.n_running + len(inst.rep.waiting)
         self.events.add(now, "spot_reclaim", slot.pool.model, slot.index)
         self.interrupt(slot.pool, inst.rep, now)
-        slot.current = None
-        if self.replacement:
-            self._instance(slot, now, slot.cold.total_s)
+        if slot.current is inst:
+            slot.current = None
+            if self.replacement:
+                self._instance(slot, now, slot.cold.total_s)
 
-    def recover(self, slot: SpotSlot, now: float) -> None:
-        """The replacement has loaded: it serves."""
+    def recover(self, slot: SpotSlot, now: float, inst: SpotInstance | None = None) -> None:
+        """The replacement has loaded: it serves (once; with ``replace_at_notice`` both its
+        own timer and the driver call this)."""
+        inst = inst or slot.current
+        if inst.t_warm is not None:
+            return
         self.events.add(now, "spot_replaced", slot.pool.model, slot.index)
-        self._warm(slot, slot.current, now)
+        self._warm(slot, inst, now)
 
     # --------------------------------------------------------------------- the end
     def completed(self, rid: int) -> int | None:

@@ -73,6 +73,9 @@ def check_spot(cfg, catalog, models: list[str], deployment_for=None) -> dict[str
             raise InputError(f"{m} runs on {g.key}, which has no spot price",
                              key=f"catalog.gpus.{g.key}.spot_usd_per_hour")
     pc = sc.preemption
+    if pc.trace and str(pc.mode) != "trace":
+        raise InputError("a preemption trace is replayed with dedicated.spot.preemption.mode=trace "
+                         f"only (mode is {pc.mode})", key="dedicated.spot.preemption.trace")
     if n_spot and str(pc.mode) == "trace":
         if not pc.trace:
             raise InputError("mode trace needs a file (time_s,model,replica)",

@@ -75,6 +75,33 @@ def test_a_reclaimed_spot_replica_hands_its_request_over_at_the_reclaim(tmp_path
     assert (sm["preemptions"], sm["replacements"], sm["retried_tries"], sm["failed_requests"]) == (1, 1, 1, 0)
 
 
+@pytest.mark.parametrize("notice", [2.0, 1000.0])
+def test_a_replacement_requested_at_the_notice_loads_while_the_old_one_drains(tmp_path, notice):
+    """With replace_at_notice the new instance's row starts at the notice (5 s) and it
+    serves after the cold start, before the reclaim when the notice is longer than it; the
+    old row still ends at the reclaim; the replacement's reclaim clock starts at its
+    first service or at the old one's reclaim, whichever is later."""
+    cfg = _spot_cfg(tmp_path, [f"5,{MODEL},0", f"5,{MODEL},0"], notice=notice,
+                    **{"dedicated.spot.replace_at_notice": "true"})
+    r, summary = run(cfg, workload([(0.0, 100, 300), (0.5, 100, 3000)], horizon_s=3000))
+    cold = _cold_total_s(cfg)
+    spot = r.extra["tables"]["spot"]
+    first, repl, third = spot.iloc[0], spot.iloc[1], spot.iloc[2]
+    assert (first["notice_s"], first["reclaim_s"]) == (5.0, 5.0 + notice)
+    assert repl["start_s"] == 5.0 and repl["warm_s"] == pytest.approx(5.0 + cold, rel=1e-12)
+    # the second scripted reclaim hits the replacement once its clock has started
+    assert repl["notice_s"] == pytest.approx(max(5.0 + cold, 5.0 + notice), rel=1e-12)
+    assert third["start_s"] == repl["notice_s"]
+    rows = [u for u in r.ledger if u.tier == "spot"]
+    assert [u.start_s for u in rows] == list(spot["start_s"])
+    # the two instances overlap from the notice to the reclaim: both are billed
+    s = all_row(summary)
+    billed = sum(u.up_s for u in rows)
+    assert billed == pytest.approx(r.period_s + 2 * notice, rel=1e-12)
+    assert s["cost_spot_usd"] == pytest.approx(billed / 3600 * 2.25, rel=1e-12)
+    assert (r.log.outcome == COMPLETED).all()
+
+
 def test_spot_rows_are_billed_at_the_spot_price(tmp_path):
     cfg = _spot_cfg(tmp_path, [f"5,{MODEL},0"])
     r, summary = run(cfg, workload([(0.0, 100, 300), (0.5, 100, 3000)], horizon_s=600))
