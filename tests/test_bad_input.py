@@ -12,6 +12,7 @@ import pytest
 from helpers.cli import assert_one_clear_line, cli, run_main
 
 RATE = "tenants.chat.arrival.rate_rps"
+SPOT = "dedicated.spot.replicas.llama31-8b"
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 T0, T1 = "2023-11-16 18:17:03.9799600", "2023-11-16 18:17:04.0319600"
 
@@ -59,6 +60,30 @@ CONFIG_CASES = [
     ("pipeline_unknown_model", ["pipelines={p: {stages: {a: {model: gpt-17}}}}",
                                 "tenants.chat.pipeline=p"], "'pipelines.p.stages.a.model'"),
     ("pipeline_unknown", ["tenants.chat.pipeline=nope"], "'tenants.chat.pipeline': unknown pipeline"),
+    # spot replicas
+    ("spot_more_than_replicas", [f"{SPOT}=2"],
+     f"'{SPOT}': llama31-8b has 1 replicas (dedicated.replicas.llama31-8b); at most 1 can be spot, got 2"),
+    ("spot_negative", [f"{SPOT}=-1"], f"'{SPOT}': must be >= 0"),
+    ("spot_unknown_model", ["dedicated.spot.replicas.gpt9=1"], "'dedicated.spot.replicas.gpt9': unknown model"),
+    ("spot_negative_rate", ["dedicated.spot.preemption.per_gpu_hour=-1"],
+     "'dedicated.spot.preemption.per_gpu_hour': must be >= 0"),
+    ("spot_infinite_rate", ["dedicated.spot.preemption.per_gpu_hour=inf"],
+     "'dedicated.spot.preemption.per_gpu_hour': must be finite"),
+    ("spot_nan_notice", ["dedicated.spot.preemption.notice_s=nan"],
+     "'dedicated.spot.preemption.notice_s': must be a number"),
+    ("spot_unknown_tier", ["dedicated.spot.storage_tier=tape"],
+     "'dedicated.spot.storage_tier': unknown storage tier 'tape'"),
+    ("spot_bad_mode", ["dedicated.spot.preemption.mode=sometimes"],
+     "'dedicated.spot.preemption.mode': Invalid value 'sometimes'"),
+    ("spot_trace_missing", [f"{SPOT}=1", "dedicated.spot.preemption.mode=trace"],
+     "'dedicated.spot.preemption.trace': mode trace needs a file"),
+    ("spot_trace_with_rate", [f"{SPOT}=1", "dedicated.spot.preemption.trace=r.csv"],
+     "'dedicated.spot.preemption.trace': a preemption trace is replayed with "
+     "dedicated.spot.preemption.mode=trace only (mode is rate)"),
+    ("spot_no_price", [f"{SPOT}=1", "catalog.gpus.H100.spot_usd_per_hour=null"],
+     "'catalog.gpus.H100.spot_usd_per_hour': llama31-8b runs on H100, which has no spot price"),
+    ("spot_negative_price", ["catalog.gpus.H100.spot_usd_per_hour=-1"],
+     "'catalog.gpus.H100.spot_usd_per_hour': must be >= 0"),
 ]
 
 # (id, file name, content (str or bytes), extra overrides, "<file>:<line>" + text expected)
@@ -119,6 +144,44 @@ def test_malformed_trace_is_one_line_naming_file_and_line(name, content, extra, 
                             f"tenants.chat.arrival.trace.path={p}", *extra],
                            tmp_path, monkeypatch, capsys)
     assert_one_clear_line(status, err, f"{p.parent}/{expected}")
+
+
+PREEMPT = "time_s,model,replica\n"
+# (id, content, "<line>: text" expected after the file name)
+PREEMPTION_CASES = [
+    ("empty", "", "1: empty preemption trace"),
+    ("bad_header", "t,model,replica\n1,llama31-8b,0\n", "1: the header must be time_s,model,replica"),
+    ("header_only", PREEMPT, "2: preemption trace has a header but no preemptions"),
+    ("short_row", PREEMPT + "1,llama31-8b\n", "2: expected 3 fields, found 2"),
+    ("bad_time", PREEMPT + "1,llama31-8b,0\nsoon,llama31-8b,0\n", "3: time_s must be a number"),
+    ("negative_time", PREEMPT + "-5,llama31-8b,0\n", "2: time_s must be a number of seconds in [0"),
+    ("nan_time", PREEMPT + "nan,llama31-8b,0\n", "2: time_s must be a number"),
+    ("huge_time", PREEMPT + "1e300,llama31-8b,0\n", "2: time_s must be a number"),
+    ("bad_replica", PREEMPT + "1,llama31-8b,first\n", "2: replica must be an integer >= 0"),
+    ("negative_replica", PREEMPT + "1,llama31-8b,-1\n", "2: replica must be an integer >= 0"),
+    ("empty_model", PREEMPT + "1,,0\n", "2: model is empty"),
+    ("unknown_model", PREEMPT + "1,llama31-8b,0\n2,qwen3-32b,0\n", "3: model 'qwen3-32b' has no spot replicas"),
+    ("replica_out_of_range", PREEMPT + "1,llama31-8b,1\n", "2: llama31-8b has spot replicas 0..0, got 1"),
+    ("encoding", PREEMPT.encode() + b"1,llama31-8b,0\n\xff,x,0\n", "3: not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("content,expected", [c[1:] for c in PREEMPTION_CASES],
+                         ids=[c[0] for c in PREEMPTION_CASES])
+def test_malformed_preemption_trace_is_one_line_naming_file_and_line(content, expected, tmp_path,
+                                                                     monkeypatch, capsys):
+    p = tmp_path / "reclaims.csv"
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    status, err = run_main(["horizon_s=5", f"{SPOT}=1", "dedicated.spot.preemption.mode=trace",
+                            f"dedicated.spot.preemption.trace={p}"], tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, f"{p}:{expected}")
+
+
+def test_missing_preemption_trace_names_the_file(tmp_path, monkeypatch, capsys):
+    status, err = run_main(["horizon_s=5", f"{SPOT}=1", "dedicated.spot.preemption.mode=trace",
+                            f"dedicated.spot.preemption.trace={tmp_path / 'nope.csv'}"],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, f"{tmp_path / 'nope.csv'}: preemption trace not found")
 
 
 def test_missing_trace_file_names_the_key(tmp_path, monkeypatch, capsys):

@@ -2,7 +2,7 @@
 
 Hypothesis draws tenants (1-3; Poisson, Gamma or on-off arrivals at various rates; prompt
 and output lengths down to one token), dedicated pool sizes, routers, queue bounds, burst
-replicas (local and remote) and failures, serverless pool sizes, keep-alives, waits and
+replicas (local and remote), failures and spot replicas, serverless pool sizes, keep-alives, waits and
 billing, hybrid placement, spillover and shadow copies, background tenants, compound
 pipelines (random DAGs of model and tool stages, fan-out, conditional stages, pre-warm),
 the engine, and a subset of the registered setups (a setup
@@ -91,8 +91,8 @@ def configs(draw):
          "output.plots=false", "output.report=false", *o_pipes]
     for m in ["bge-large-en"] if pipes else []:
         o.append(f"++dedicated.replicas.{m}={draw(st.integers(1, 2))}")
-    for m in MODELS:
-        o.append(f"+dedicated.replicas.{m}={draw(st.integers(1, 3))}")
+    reps = {m: draw(st.integers(1, 3)) for m in MODELS}
+    o += [f"+dedicated.replicas.{m}={n}" for m, n in reps.items()]
     o += [f"dedicated.router={draw(st.sampled_from(['central', 'jsq', 'round_robin']))}",
           f"dedicated.max_queue={draw(st.integers(1, 500))}"]
     if draw(st.booleans()):
@@ -107,6 +107,14 @@ def configs(draw):
               f"dedicated.burst.max_replicas={draw(st.integers(0, 2))}",
               f"dedicated.burst.remote.max_replicas={draw(st.integers(0, 2))}",
               f"dedicated.burst.remote.rtt_s={draw(st.floats(0, 0.3))}"]
+    if draw(st.booleans()):  # spot replicas among each model's, reclaimed often
+        o += [f"dedicated.spot.replicas.{m}={draw(st.integers(0, n))}" for m, n in reps.items()]
+        o += [f"dedicated.spot.preemption.per_gpu_hour={draw(st.floats(5, 300))}",
+              f"dedicated.spot.preemption.notice_s={draw(st.floats(0, 10))}",
+              f"dedicated.spot.replacement={draw(st.booleans())}",
+              f"dedicated.spot.replace_at_notice={draw(st.booleans())}",
+              "dedicated.spot.storage_tier=local_nvme", "dedicated.spot.need_node=false",
+              "dedicated.spot.image_cached=true"]
     if draw(st.booleans()):  # noisy neighbours: only setups with a shared pool serve them
         o += [f"background.synthetic.tenants={draw(st.integers(1, 4))}",
               f"background.synthetic.rate_rps={draw(st.floats(0.1, 5))}"]

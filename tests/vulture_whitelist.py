@@ -29,6 +29,7 @@ _.slo_max, _.source
 # jobs and claims: registered by their decorators
 _.breakeven_job, _.burst_job, _.calibration_job, _.claims_job, _.cold_start_job
 _.compound_job, _.failures_job, _.keepalive_job, _.noisy_neighbour_job, _.simulate_job
+_.spot_job
 _.prefix_cache_job
 _._breakeven_utilisation, _._worked_u_star, _._llama70b_cost, _._crossover_volume
 _._h100_monthly, _._qwen_batch32, _._tuning, _._sla, _._shared_p50_p99, _._signal

@@ -39,6 +39,7 @@ class Gpu:
     on_demand_usd_per_hour: float
     reserved_usd_per_hour: float
     serverless_usd_per_s: float | None
+    spot_usd_per_hour: float | None = None  # None: no spot offer known
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def peak_flops(self, precision: str) -> float:
@@ -111,6 +112,7 @@ def catalog_from_config(cat) -> Catalog:
             on_demand_usd_per_hour=float(g.on_demand_usd_per_hour),
             reserved_usd_per_hour=float(g.reserved_usd_per_hour),
             serverless_usd_per_s=None if g.serverless_usd_per_s is None else float(g.serverless_usd_per_s),
+            spot_usd_per_hour=None if g.spot_usd_per_hour is None else float(g.spot_usd_per_hour),
             sources=dict(g.sources),
         )
     models = {}

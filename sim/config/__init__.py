@@ -33,9 +33,12 @@ from sim.config.dedicated import (  # noqa: F401
     FailureConfig,
     FailureEventConfig,
     FailureMode,
+    PreemptionConfig,
+    PreemptionMode,
     PriceMode,
     RemoteBurstConfig,
     RouterKind,
+    SpotConfig,
 )
 from sim.config.deployments import (  # noqa: F401
     DeploymentConfig,
@@ -208,7 +211,8 @@ class Config:
 # Dict-valued keys the user may extend without Hydra's "+" (their values stay typed and strict:
 # a typo inside a tenant still fails). Hydra makes the whole tree "struct" after composing;
 # an explicit flag on these nodes overrides that.
-OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "catalog.gpus",
+OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "dedicated.spot.replicas",
+              "catalog.gpus",
               "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
               "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",

@@ -44,6 +44,7 @@ class GpuSpec:
     on_demand_usd_per_hour: float = price(MISSING)
     reserved_usd_per_hour: float = price(MISSING)
     serverless_usd_per_s: Optional[float] = price(None)
+    spot_usd_per_hour: Optional[float] = price(None)  # None: no spot offer known
     sources: Dict[str, str] = field(default_factory=dict)
 
 

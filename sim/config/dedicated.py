@@ -1,4 +1,5 @@
-"""The dedicated setup: ``dedicated`` (reserved replicas, router, pricing, burst, failures)."""
+"""The dedicated setup: ``dedicated`` (reserved replicas, router, pricing, burst, failures,
+spot replicas)."""
 
 from __future__ import annotations
 
@@ -159,6 +160,55 @@ class FailureConfig:
     })
 
 
+class PreemptionMode(StrEnum):
+    rate = "rate"  # exponential times between preemptions, per_gpu_hour per GPU
+    trace = "trace"  # the preemptions listed in a CSV file (time_s,model,replica)
+
+
+@dataclass
+class PreemptionConfig:
+    """When spot replicas are reclaimed, and how much warning they get."""
+
+    mode: PreemptionMode = PreemptionMode.rate
+    # preemptions per GPU-hour of spot capacity up and serving; a replica of `tp` GPUs is
+    # reclaimed tp times as often (0: never; at most one a second)
+    per_gpu_hour: float = rule(2.7e-4, ge=0, le=3600.0)
+    trace: str = ""  # mode trace: CSV with a header time_s,model,replica (replica: 0..spot.replicas.<model>-1)
+    notice_s: float = nonneg(120.0)  # from the warning to the reclaim
+
+
+@dataclass
+class SpotConfig:
+    """Spot replicas: ``replicas.<model>`` of that model's ``dedicated.replicas`` are spot
+    instances, billed per GPU-second at the GPU's ``spot_usd_per_hour`` and reclaimed by
+    the cloud (see sim/platform/dedicated/spot.py)."""
+
+    replicas: Dict[str, int] = count(factory=dict, lo=0, hi=INT_LIMIT)  # model -> spot replicas among its replicas
+    preemption: PreemptionConfig = field(default_factory=PreemptionConfig)
+    replacement: bool = True  # request a new spot replica at each reclaim (it loads cold)
+    replace_at_notice: bool = False  # ... at the notice instead: it loads while the old one drains
+    storage_tier: str = "object_storage"  # where a replacement loads its weights from
+    need_node: bool = True  # a replacement waits for a node to be provisioned
+    image_cached: bool = False  # ... which has no serving image cached
+    sources: Dict[str, str] = field(default_factory=lambda: {
+        "preemption.per_gpu_hour": "AWS Spot Instance Advisor's highest interruption bucket "
+                                   "('>20 %' of instances reclaimed over the trailing month; the "
+                                   "bucket GPU instance types usually sit in), at its floor for a "
+                                   "one-GPU instance: 0.2 / 730 h = 2.7e-4 per GPU-hour; "
+                                   "assumption: a GPU of a larger instance is reclaimed as often",
+        "preemption.notice_s": "AWS EC2: a Spot Instance interruption notice comes two minutes "
+                               "before the reclaim (EC2 user guide, 'Spot Instance interruption "
+                               "notices'); GCP Spot VMs get 30 s (compute API, "
+                               "scheduling.skipGuestOsShutdown)",
+        "replacement": "SkyServe/SpotHedge (Mao et al., EuroSys 2025) and SkyPilot request a new "
+                       "spot replica when one is preempted",
+        "replace_at_notice": "assumption: off, the replacement is requested when the instance is "
+                             "gone; on, as soon as the warning arrives",
+        "storage_tier": "assumption: a fresh node streams the weights from object storage "
+                        "(as dedicated.burst)",
+    })
+
+
 @dataclass
 class DedicatedConfig:
     # model -> number of replicas (each replica uses `tp` GPUs); unlisted models get 1
@@ -173,6 +223,7 @@ class DedicatedConfig:
     max_queue: int = count(100000, hi=INT64)  # per model; requests beyond it are rejected (queue_full)
     burst: BurstConfig = field(default_factory=BurstConfig)
     failures: FailureConfig = field(default_factory=FailureConfig)
+    spot: SpotConfig = field(default_factory=SpotConfig)
     sources: Dict[str, str] = field(default_factory=lambda: {
         "runtime_speedup": "1.0: the catalog's efficiency factors are fitted to published "
                            "figures of tuned runtimes (CAL §3: TensorRT-LLM, MLPerf, NIM), so the "

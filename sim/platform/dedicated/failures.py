@@ -11,7 +11,8 @@
 * :func:`availability` (plain): from each replica's down intervals, the fraction of
   replica-time up, of time with every replica up, and of time with at least one up.
 * :class:`FailureDriver`: one SimPy process per replica that calls the setup's
-  ``fail(slot)`` and ``recover(slot)``.
+  ``fail(slot)`` and ``recover(slot)``; with a ``warn`` callback (spot replicas), it calls
+  ``warn(slot)`` ``notice_s`` before each ``fail``; an infinite down time ends the slot.
 """
 
 from __future__ import annotations
@@ -93,10 +94,12 @@ def availability(down: list[list[tuple[float, float]]], period_s: float) -> dict
 class FailureDriver:
     """Runs a :class:`FailurePlan` per slot against the setup's ``fail``/``recover``."""
 
-    def __init__(self, env, plans: list, fail, recover):
+    def __init__(self, env, plans: list, fail, recover, warn=None, notice_s: float = 0.0):
         self.env = env
         self.fail = fail
         self.recover = recover
+        self.warn = warn
+        self.notice_s = notice_s
         for slot, plan in plans:
             env.process(self._life(slot, plan))
 
@@ -109,6 +112,12 @@ class FailureDriver:
             at, down_s = nxt
             if at > env.now:
                 yield env.timeout(at - env.now)
+            if self.warn is not None:
+                self.warn(slot, env.now)
+                if self.notice_s > 0:
+                    yield env.timeout(self.notice_s)
             self.fail(slot, env.now)
+            if not math.isfinite(down_s):
+                return
             yield env.timeout(down_s)
             self.recover(slot, env.now)

@@ -13,7 +13,11 @@ Optional pieces, each off by default:
 * failures (``dedicated.failures``): reserved replicas fail and come back
   (:mod:`sim.platform.dedicated.failures`). A failed replica's in-flight requests go back to the head
   of the queue (``attempts`` counts the interrupted tries) or fail with a reason; its
-  ledger row keeps billing (the reservation runs on) and records the down time apart.
+  ledger row keeps billing (the reservation runs on) and records the down time apart;
+* spot replicas (``dedicated.spot``): some of a model's replicas are spot instances, billed
+  at the spot price and reclaimed by the cloud after a notice, their requests retried the
+  same way, a replacement loading cold (:mod:`sim.platform.dedicated.spot`). Failures
+  apply to the other replicas.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from sim.engine import Request
+from sim.paths import resolve
 from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
 from sim.platform.dedicated.burst import (
@@ -38,6 +43,7 @@ from sim.platform.dedicated.failures import (
     RetryPolicy,
     availability,
 )
+from sim.platform.dedicated.spot import SpotFleet, read_preemption_trace
 from sim.platform.pool import ModelPool
 from sim.records import EventLog, UsageRow
 
@@ -86,8 +92,16 @@ class DedicatedSetup:
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
         pricing = str(dc.pricing)
+        self.retry = RetryPolicy(int(dc.failures.max_attempts))
+        self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
+        self._failed: dict[tuple[str, str], int] = {}  # (cause, model) -> failed requests
+        n_spot = {m: int(dc.spot.replicas.get(m, 0)) for m in models}
+        self.spot = (SpotFleet(ctx, self._interrupt_spot, self._reroute_spot, self.events,
+                               float(dc.spot.preemption.notice_s), bool(dc.spot.replacement),
+                               bool(dc.spot.replace_at_notice))
+                     if any(n_spot.values()) else None)
         for mi, m in named.items():
-            n = int(dc.replicas.get(m, 1))
+            n = int(dc.replicas.get(m, 1)) - n_spot[m]
             dep = ctx.deployment_for(m)
             perf = ctx.perf_for(m, speed)
             pool = ModelPool(ctx, m, dep, perf, str(dc.router), int(dc.max_queue), "dedicated",
@@ -118,16 +132,20 @@ class DedicatedSetup:
                     slot.rep = pool.add_replica(row, slot.dep, slot.perf)
                     self.slots.append(slot)
                     i += 1
+            if n_spot[m]:
+                cold = stages(cfg, dep, dc.spot.storage_tier, need_node=bool(dc.spot.need_node),
+                              image_cached=bool(dc.spot.image_cached))
+                for i in range(n_spot[m]):
+                    self.spot.add(pool, i, dep.gpu.spot_usd_per_hour, cold)
             self.pools[mi] = pool
         if dc.burst.enabled:
             self._setup_burst(cfg, named)
-        self.retry = RetryPolicy(int(dc.failures.max_attempts))
         self.failure_mode = str(dc.failures.mode)
         self.sla = float(dc.failures.sla)
         self._mtbf_mttr: dict[str, tuple[float, float]] = {}
-        self._retried: dict[str, int] = {}
-        self._failed: dict[str, int] = {}
         self.t_end = 0.0
+        if self.spot is not None:
+            self._setup_spot(cfg)
         if self.failure_mode != "none":
             self._setup_failures(cfg, models)
 
@@ -171,7 +189,6 @@ class DedicatedSetup:
                 if model in ms and t in wl.slo_ttft_s]
         return min(slos) if slos else float("inf")
 
-    # ----------------------------------------------------------------------- failures
     def _setup_failures(self, cfg, models: list[str]) -> None:
         fc = cfg.dedicated.failures
         script: dict[tuple[str, int], list] = {}
@@ -190,6 +207,30 @@ class DedicatedSetup:
                                          script=script.get((s.pool.model, s.index)))))
         self.failures = FailureDriver(self.ctx.env, plans, self._fail, self._recover)
 
+    # --------------------------------------------------------------------------- spot
+    def _setup_spot(self, cfg) -> None:
+        """One reclaim plan per spot replica (the failure machinery with a notice)."""
+        pc = cfg.dedicated.spot.preemption
+        trace: dict[tuple[str, int], list] = {}
+        if str(pc.mode) == "trace":  # checked by the build layer
+            for p in read_preemption_trace(resolve(str(pc.trace))):
+                trace.setdefault((p.model, p.replica), []).append(p.time_s)
+        plans = []
+        for s in self.spot.slots:
+            dep = s.pool.deployment
+            down = self.spot.down_s(s.cold.total_s)
+            rate = float(pc.per_gpu_hour) * dep.tp / 3600.0
+            if str(pc.mode) == "trace":
+                plan = FailurePlan("script", script=[(t, down) for t in
+                                                     trace.get((s.pool.model, s.index), [])])
+            else:
+                plan = FailurePlan("random", seed=int(cfg.seed), name=f"spot/{s.pool.model}/{s.index}",
+                                   mtbf_s=1.0 / rate if rate > 0 else math.inf, reload_s=down)
+            plans.append((s, plan))
+        FailureDriver(self.ctx.env, plans, self.spot.reclaim, self.spot.recover,
+                      warn=self.spot.notice, notice_s=self.spot.notice_s)
+
+    # ----------------------------------------------------------------------- failures
     def _fail(self, slot: Slot, now: float) -> None:
         rep = slot.rep
         slot.rep = None
@@ -197,17 +238,28 @@ class DedicatedSetup:
         slot.failures += 1
         slot.down.append([now, math.inf])
         self.events.add(now, "fail", slot.pool.model, slot.index)
-        pool = slot.pool
+        self._interrupt(slot.pool, rep, now, "replica_failure")
+
+    def _interrupt_spot(self, pool: ModelPool, rep, now: float) -> None:
+        self._interrupt(pool, rep, now, "spot_preemption")
+
+    def _reroute_spot(self, pool: ModelPool, req: Request, now: float) -> None:
+        self._reroute(pool, req, now, "spot_preemption")
+
+    def _interrupt(self, pool: ModelPool, rep, now: float, cause: str) -> None:
+        """Stop ``rep`` now: the requests it held go back to the head of the queue for
+        another try, or fail with reason ``cause`` after ``max_attempts`` tries."""
         interrupted = rep.abort()
         if rep.queue is not pool.central:  # its own queue never started: route again
             for req in rep.queue.drop_all():
-                self._reroute(pool, req, now)
+                self._reroute(pool, req, now, cause)
+        key = (cause, pool.model)
         for req in reversed(interrupted):  # reversed + push_front keeps their order
             req.attempts += 1
             if not self.retry.retry(req.attempts):
-                self._give_up(pool, req, "replica_failure", now)
+                self._give_up(pool, req, cause, now, cause)
                 continue
-            self._retried[pool.model] = self._retried.get(pool.model, 0) + 1
+            self._retried[key] = self._retried.get(key, 0) + 1
             req.t_admit = req.t_first = req.t_done = -1.0
             req.replica = -1
             req.pf_left = req.n_in
@@ -216,17 +268,19 @@ class DedicatedSetup:
             if pool.central is not None:
                 pool.central.push_front(req)
             else:
-                self._reroute(pool, req, now)
+                self._reroute(pool, req, now, cause)
 
-    def _reroute(self, pool: ModelPool, req: Request, now: float) -> None:
+    def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> None:
         reason = pool.route(req)
         if reason is not None:
-            self._give_up(pool, req, f"retry_{reason}", now)
+            self._give_up(pool, req, f"retry_{reason}", now, cause)
 
-    def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float) -> None:
-        """End an interrupted request as failed, with the tries it had."""
+    def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float, cause: str) -> None:
+        """End an interrupted request as failed, with the tries it had (``cause``: what
+        interrupted it, replica_failure or spot_preemption)."""
         self.ctx.log.attempts[req.id] = min(req.attempts, 127)
-        self._failed[pool.model] = self._failed.get(pool.model, 0) + 1
+        key = (cause, pool.model)
+        self._failed[key] = self._failed.get(key, 0) + 1
         self.ctx.fail(req, reason, pool.tier_code, now)
 
     def _recover(self, slot: Slot, now: float) -> None:
@@ -269,10 +323,15 @@ class DedicatedSetup:
     def warm_up(self, model: int) -> bool:
         return False  # reserved replicas are warm from t=0
 
+    def _home_code(self, req: Request) -> int:
+        """The tier of a request completed on a reserved or spot replica."""
+        code = self.spot.completed(req.replica) if self.spot is not None else None
+        return self.pools[req.model].tier_code if code is None else code
+
     def _done(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
             self.on_complete(req, now)
-        self.ctx.complete(req, self.pools[req.model].tier_code, now)
+        self.ctx.complete(req, self._home_code(req), now)
 
     def _done_burst(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
@@ -281,7 +340,7 @@ class DedicatedSetup:
         bp.estimator.record(now)
         b = bp.by_rid.get(req.replica)
         if b is None:
-            self.ctx.complete(req, self.pools[req.model].tier_code, now)
+            self.ctx.complete(req, self._home_code(req), now)
             return
         b.served += 1
         rtt = b.rtt_s
@@ -303,7 +362,7 @@ class DedicatedSetup:
         processes then play out the quiet tail, so idle burst replicas drain as the policy
         says instead of being billed to the end, and down times are recorded to the end."""
         env = self.ctx.env
-        if (self.burst or self.failure_mode != "none") and env.now < t_end:
+        if (self.burst or self.failure_mode != "none" or self.spot is not None) and env.now < t_end:
             env.run(until=t_end)
         for s in self.slots:
             s.row.end_s = t_end
@@ -311,6 +370,8 @@ class DedicatedSetup:
             s.row.down_s = sum(min(b, t_end) - a for a, b in s.down if a < t_end)
         for bp in self.burst.values():
             bp.close(t_end)
+        if self.spot is not None:
+            self.spot.close(t_end)
         self.t_end = t_end
 
     def availability_table(self) -> pd.DataFrame:
@@ -329,8 +390,8 @@ class DedicatedSetup:
                 "analytic_capacity_availability": (
                     (1.0 if math.isinf(mtbf) else mtbf / (mtbf + mttr))
                     if self.failure_mode == "random" else math.nan),
-                "retried_tries": self._retried.get(pool.model, 0),
-                "failed_requests": self._failed.get(pool.model, 0),
+                "retried_tries": self._retried.get(("replica_failure", pool.model), 0),
+                "failed_requests": self._failed.get(("replica_failure", pool.model), 0),
                 "sla": self.sla, "meets_sla_any_up": bool(a["any_up"] >= self.sla),
                 "meets_sla_capacity": bool(a["capacity"] >= self.sla),
             })
@@ -349,4 +410,29 @@ class DedicatedSetup:
             tables["burst_replicas"] = pd.DataFrame(burst, columns=[
                 "model", "replica", "gpu", "region", "provision_s", "warm_s", "drain_s", "stop_s",
                 "requests", "busy_s", "billed_s", "cost_usd"])
+        if self.spot is not None:
+            tables["spot"] = pd.DataFrame(self.spot.table())
+            tables["spot_summary"] = self.spot_summary()
         return {"tables": tables, "events": self.events}
+
+    def spot_summary(self) -> pd.DataFrame:
+        """Per model with spot replicas: reclaims, what they did to requests, the spot bill."""
+        rows = []
+        for mi, pool in sorted(self.pools.items()):
+            slots = [s for s in self.spot.slots if s.pool is pool]
+            if not slots:
+                continue
+            inst = [i for s in slots for i in s.instances]
+            key = ("spot_preemption", pool.model)
+            rows.append({
+                "model": pool.model, "spot_replicas": len(slots),
+                "preemptions": sum(i.t_reclaim is not None and i.t_reclaim <= self.t_end for i in inst),
+                "replacements": len(inst) - len(slots),
+                "interrupted_requests": sum(i.interrupted for i in inst),
+                "retried_tries": self._retried.get(key, 0),
+                "failed_requests": self._failed.get(key, 0),
+                "spot_gpu_hours": sum(i.row.up_s * i.row.gpus for i in inst) / 3600.0,
+                "loading_gpu_hours": sum(i.row.loading_s * i.row.gpus for i in inst) / 3600.0,
+                "spot_cost_usd": sum(i.row.cost_usd for i in inst),
+            })
+        return pd.DataFrame(rows)

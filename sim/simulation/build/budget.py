@@ -205,6 +205,11 @@ def estimate(cfg, setups: list[str]) -> Estimate:
         gpus = sum(int(n) for n in cfg.dedicated.replicas.values()) or 1
         est.work.append(("dedicated.failures.mtbf_gpu_hours",
                          2.0 * gpus * span / (fc.mtbf_gpu_hours * 3600.0), []))
+    sc = cfg.dedicated.spot
+    spot = sum(int(n) for n in sc.replicas.values())  # spot replicas (as failures: not x tp)
+    if dedicated and spot and str(sc.preemption.mode) == "rate":  # notice, reclaim, replaced
+        est.work.append(("dedicated.spot.preemption.per_gpu_hour",
+                         3.0 * spot * span * float(sc.preemption.per_gpu_hour) / 3600.0, []))
     est.work.append(("replications", EVENTS_PER_RUN, []))
     est.bytes += sum(b for _, b, _ in est.memory)
     est.events = sum(e for _, e, _ in est.work) * max(len(setups), 1) * int(cfg.replications)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sim.config import ServerlessBilling
 from sim.errors import InputError
+from sim.paths import resolve
+from sim.platform.dedicated.spot import read_preemption_trace
 from sim.platform.hybrid import DEDICATED, tier_models
 from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.nodes import NodePool
@@ -26,26 +28,67 @@ def check_cold_start(cfg) -> None:
         raise InputError(f"must be a remote tier of cold_start.tiers (not {sorted(TIER_ORDER)}), "
                          f"got {cs.remote_tier!r}", key="cold_start.remote_tier")
     for key, tier in (("dedicated.burst.storage_tier", cfg.dedicated.burst.storage_tier),
-                      ("dedicated.failures.reload_tier", cfg.dedicated.failures.reload_tier)):
+                      ("dedicated.failures.reload_tier", cfg.dedicated.failures.reload_tier),
+                      ("dedicated.spot.storage_tier", cfg.dedicated.spot.storage_tier)):
         if tier not in cs.tiers:
             raise InputError(f"unknown storage tier {tier!r}; known: {', '.join(sorted(cs.tiers))}",
                              key=key)
 
 
-def check_dedicated(cfg, catalog, models: list[str]) -> None:
+def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> None:
     dc = cfg.dedicated
     for m in dc.replicas:
         if m not in models and m not in catalog.models:
             raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
     check_cold_start(cfg)
-    n_of = {m: int(dc.replicas.get(m, 1)) for m in models}
+    n_spot = check_spot(cfg, catalog, models, deployment_for)
+    n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
     for i, ev in enumerate(dc.failures.script):
         key = f"dedicated.failures.script[{i}]"
         m = ev.model or models[0]
         if m not in models:
             raise InputError(f"model {m!r} is not served", key=key + ".model")
         if not ev.replica < n_of[m]:
-            raise InputError(f"{m} has replicas 0..{n_of[m] - 1}", key=key + ".replica")
+            spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
+            raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
+
+
+def check_spot(cfg, catalog, models: list[str], deployment_for=None) -> dict[str, int]:
+    """``dedicated.spot``: counts within each model's replicas, a spot price for the GPU, a
+    readable preemption trace naming served models and spot replicas. Returns the spot
+    replicas of each served model."""
+    dc = cfg.dedicated
+    sc = dc.spot
+    for m in sc.replicas:
+        if m not in models and m not in catalog.models:
+            raise InputError(f"unknown model {m!r}", key=f"dedicated.spot.replicas.{m}")
+    n_spot = {m: int(sc.replicas.get(m, 0)) for m in models if int(sc.replicas.get(m, 0)) > 0}
+    for m, k in n_spot.items():
+        n = int(dc.replicas.get(m, 1))
+        if k > n:
+            raise InputError(f"{m} has {n} replicas (dedicated.replicas.{m}); at most {n} can be "
+                             f"spot, got {k}", key=f"dedicated.spot.replicas.{m}")
+        g = deployment_for(m).gpu if deployment_for is not None else None
+        if g is not None and g.spot_usd_per_hour is None:
+            raise InputError(f"{m} runs on {g.key}, which has no spot price",
+                             key=f"catalog.gpus.{g.key}.spot_usd_per_hour")
+    pc = sc.preemption
+    if pc.trace and str(pc.mode) != "trace":
+        raise InputError("a preemption trace is replayed with dedicated.spot.preemption.mode=trace "
+                         f"only (mode is {pc.mode})", key="dedicated.spot.preemption.trace")
+    if n_spot and str(pc.mode) == "trace":
+        if not pc.trace:
+            raise InputError("mode trace needs a file (time_s,model,replica)",
+                             key="dedicated.spot.preemption.trace")
+        path = resolve(str(pc.trace))
+        for p in read_preemption_trace(path):
+            if p.model not in n_spot:
+                raise InputError(f"model {p.model!r} has no spot replicas (served with spot: "
+                                 f"{', '.join(sorted(n_spot)) or 'none'})", path=path, line=p.line)
+            if p.replica >= n_spot[p.model]:
+                raise InputError(f"{p.model} has spot replicas 0..{n_spot[p.model] - 1}, got "
+                                 f"{p.replica}", path=path, line=p.line)
+    return n_spot
 
 
 def check_serverless(cfg, catalog, models: list[str], deployment_for, tenants: list[str]) -> None:
@@ -142,7 +185,7 @@ def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[
                                  f"reserved replicas (place {m} dedicated and set "
                                  f"dedicated.replicas.{m})", key=f"hybrid.placement.{t}")
     if ded:
-        check_dedicated(cfg, catalog, [m for m in models if m in ded])
+        check_dedicated(cfg, catalog, [m for m in models if m in ded], deployment_for)
     if sl:
         check_serverless(cfg, catalog, [m for m in models if m in sl], deployment_for, tenants)
 
@@ -154,7 +197,7 @@ def check_setup(name: str, cfg, catalog, models: list[str], deployment_for, tena
         model(catalog, m, "models")
         deployment_for(m)
     if name == "dedicated":
-        check_dedicated(cfg, catalog, models)
+        check_dedicated(cfg, catalog, models, deployment_for)
     elif name == "serverless":
         check_serverless(cfg, catalog, models, deployment_for, tenants)
     elif name == "hybrid":
