@@ -152,6 +152,36 @@ def row_stats(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     }
 
 
+def deadline_missed(workload, run) -> np.ndarray | None:
+    """Per request: a batch-tier request (``tenants.<t>.priority: batch``) that did not
+    complete within ``deadline_s`` of its arrival: it completed later, or was rejected, or
+    failed, or was still unfinished when the run ended past its deadline. A request still
+    unfinished at the end of a run that stopped before its deadline is not counted (it is in
+    ``failed``, reason ``unfinished_at_end``). None without batch-tier tenants."""
+    if not workload.deadlines:
+        return None
+    log = run.log
+    due = np.full(len(workload), np.inf)
+    for t, d in workload.deadlines.items():
+        mine = workload.tenant == workload.tenants.index(t)
+        due[mine] = log.arrival_s[mine] + d
+    batch = np.isfinite(due)
+    done = log.outcome == COMPLETED
+    still_open = np.zeros(len(workload), bool)
+    if "unfinished_at_end" in log.reasons.names:
+        code = log.reasons.names.index("unfinished_at_end")
+        still_open = (log.outcome == FAILED) & (log.reason == code) & (float(run.t_end) < due)
+    return batch & ((done & (log.finish_s > due)) | (~done & ~still_open))
+
+
+def attainment(workload, met, sel) -> float:
+    """SLO attainment of an aggregate row: the share of its interactive requests that met
+    their own tenant's SLO (batch-tier requests count in their tenants' rows only)."""
+    if workload.deadlines:
+        sel = sel & ~workload.batch_mask()
+    return float(met[sel].mean()) if sel.any() else float("nan")
+
+
 def _sum_costs(costs, workload, tids) -> dict:
     """Cost columns summed over some tenants (utilisation is the pool's)."""
     total = costs.total()
@@ -197,7 +227,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     for label, sel, tids in groups:
         clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
         r = row_stats(run.setup, label, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
@@ -210,6 +240,10 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
+    missed = deadline_missed(workload, run)
+    if missed is not None:  # batch-tier tenants: requests not completed within their deadline
+        df["deadline_missed"] = [int(np.count_nonzero(missed[row_selection(workload, log, t)]))
+                                 for t in df["tenant"]]
     df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
@@ -236,7 +270,7 @@ def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> 
     for m in sorted(names):
         sel = user & (workload.model == workload.models.index(m))
         r = row_stats(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
         r.update(_sum_costs(costs, workload, tids))
         r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
@@ -294,7 +328,7 @@ def _tier_rows(run, workload, cols, met, costs) -> list[dict]:
     for t in tiers:
         sel = row_selection(workload, run.log, TIER_ROW + t)
         r = row_stats(run.setup, TIER_ROW + t, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         r.update(costs.tier(users, t))
         r.update(load([row for row in run.ledger if row.tier == t], mix))
         moved = workload.changed_req

@@ -20,6 +20,9 @@ def breakeven_figure(res: BreakevenResult, out_dir: Path) -> list[str]:
     u = res.analytic.get("u_star")
     if u is not None and np.isfinite(u):
         marks.append((u, f"analytic u* = {u:.3f} (a delivered-throughput fraction)"))
+    uf = res.analytic.get("u_star_fill")
+    if uf is not None and np.isfinite(uf) and uf > 0:
+        marks.append((uf, f"analytic u*_fill = {uf:.3f} (with the batch fill)"))
     a = res.analytic
     xlabel = (f"offered load (fraction of the dedicated fleet's measured "
               f"{res.fleet_tok_s:,.0f} output tok/s)")

@@ -14,6 +14,10 @@ Optional pieces, each off by default:
   (:mod:`sim.platform.dedicated.failures`). A failed replica's in-flight requests go back to the head
   of the queue (``attempts`` counts the interrupted tries) or fail with a reason; its
   ledger row keeps billing (the reservation runs on) and records the down time apart.
+
+Batch-tier tenants (``tenants.<t>.priority: batch``) wait in their pool's batch queue, which
+the reserved replicas (not burst replicas) fill their spare capacity from
+(``dedicated.batch``, :class:`~sim.engine.request.BatchQueue`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class DedicatedSetup:
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
         pricing = str(dc.pricing)
+        wl = ctx.workload
+        self.batch_tids = wl.batch_tenant_ids() if wl is not None else set()
         for mi, m in named.items():
             n = int(dc.replicas.get(m, 1))
             dep = ctx.deployment_for(m)
@@ -87,6 +93,8 @@ class DedicatedSetup:
             pool = ModelPool(ctx, m, dep, perf, str(dc.router), int(dc.max_queue), "dedicated",
                              self._done_burst if dc.burst.enabled else self._done,
                              dc.cache_router)
+            if self.batch_tids:
+                pool.enable_batch(float(dc.batch.running_fraction), float(dc.batch.kv_fraction))
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
             for i in range(n):
@@ -95,7 +103,7 @@ class DedicatedSetup:
                                usd_per_gpu_hour=price)
                 ctx.ledger.append(row)
                 slot = Slot(i, pool, row)
-                slot.rep = pool.add_replica(row)
+                slot.rep = pool.add_replica(row, batch=True)
                 self.slots.append(slot)
             self.pools[mi] = pool
         if dc.burst.enabled:
@@ -181,7 +189,9 @@ class DedicatedSetup:
             req.pf_left = req.n_in
             req.gen = 0
             req.tag = 0
-            if pool.central is not None:
+            if req.tenant in self.batch_tids:
+                pool.batch.push_front(req)
+            elif pool.central is not None:
                 pool.central.push_front(req)
             else:
                 self._reroute(pool, req, now)
@@ -200,7 +210,7 @@ class DedicatedSetup:
     def _recover(self, slot: Slot, now: float) -> None:
         self.events.add(now, "recover", slot.pool.model, slot.index)
         slot.down[-1][1] = now
-        slot.rep = slot.pool.add_replica(slot.row)
+        slot.rep = slot.pool.add_replica(slot.row, batch=True)
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
@@ -209,16 +219,22 @@ class DedicatedSetup:
             self.turn_away(req, reason)
 
     def admit(self, req: Request) -> str | None:
-        """Queue ``req`` at its model's pool; the reason it cannot go, if so (nothing ended)."""
+        """Queue ``req`` at its model's pool (a batch-tier request at its batch queue); the
+        reason it cannot go, if so (nothing ended)."""
+        if req.tenant in self.batch_tids:
+            return self.pools[req.model].route_batch(req)
         if self.burst:
             self.burst[req.model].prompts.observe(req.n_in)
         return self.pools[req.model].route(req)
+
+    def is_batch(self, req: Request) -> bool:
+        return req.tenant in self.batch_tids
 
     def turn_away(self, req: Request, reason: str) -> None:
         """End ``req`` as rejected with ``reason`` (counted against burst capacity unless the
         request can never fit)."""
         pool = self.pools[req.model]
-        if self.burst and reason != "exceeds_kv_capacity":
+        if self.burst and reason != "exceeds_kv_capacity" and req.tenant not in self.batch_tids:
             self.burst[req.model].turned_away += 1
         self.ctx.reject(req, reason, pool.tier_code)
 
