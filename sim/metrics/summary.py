@@ -152,12 +152,13 @@ def row_stats(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     }
 
 
-def deadline_missed(workload, run) -> np.ndarray | None:
-    """Per request: a batch-tier request (``tenants.<t>.priority: batch``) that did not
-    complete within ``deadline_s`` of its arrival: it completed later, or was rejected, or
-    failed, or was still unfinished when the run ended past its deadline. A request still
-    unfinished at the end of a run that stopped before its deadline is not counted (it is in
-    ``failed``, reason ``unfinished_at_end``). None without batch-tier tenants."""
+def deadline_outcomes(workload, run) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per request ``(missed, met)`` of the batch-tier requests (``tenants.<t>.priority:
+    batch``); None without batch-tier tenants. ``met``: completed within ``deadline_s`` of
+    its arrival. ``missed``: completed later, or rejected, or failed, or still unfinished
+    when the run ended past its deadline; a request still unfinished at the end of a run
+    that stopped before its deadline is neither (it is in ``failed``, reason
+    ``unfinished_at_end``)."""
     if not workload.deadlines:
         return None
     log = run.log
@@ -171,7 +172,19 @@ def deadline_missed(workload, run) -> np.ndarray | None:
     if "unfinished_at_end" in log.reasons.names:
         code = log.reasons.names.index("unfinished_at_end")
         still_open = (log.outcome == FAILED) & (log.reason == code) & (float(run.t_end) < due)
-    return batch & ((done & (log.finish_s > due)) | (~done & ~still_open))
+    late = log.finish_s > due
+    return batch & ((done & late) | (~done & ~still_open)), batch & done & ~late
+
+
+def deadline_attainment(workload, dl, name: str, sel) -> float | None:
+    """A batch-tier tenant row's ``slo_attainment``: of its requests whose deadline was
+    decided in the run (``dl``: :func:`deadline_outcomes`), the share completed in time
+    (its objective; the TTFT SLO does not apply). None for other rows."""
+    if name not in workload.deadlines:
+        return None
+    met = int(np.count_nonzero(dl[1][sel]))
+    n = met + int(np.count_nonzero(dl[0][sel]))
+    return met / n if n else float("nan")
 
 
 def attainment(workload, met, sel) -> float:
@@ -240,10 +253,15 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
-    missed = deadline_missed(workload, run)
-    if missed is not None:  # batch-tier tenants: requests not completed within their deadline
-        df["deadline_missed"] = [int(np.count_nonzero(missed[row_selection(workload, log, t)]))
+    dl = deadline_outcomes(workload, run)
+    if dl is not None:  # batch-tier tenants: requests not completed within their deadline
+        df["deadline_missed"] = [int(np.count_nonzero(dl[0][row_selection(workload, log, t)]))
                                  for t in df["tenant"]]
+        batch_rows = df["tenant"].isin(list(workload.deadlines))
+        df.loc[batch_rows, "slo_attainment"] = [
+            deadline_attainment(workload, dl, t, workload.tenant == workload.tenants.index(t))
+            for t in df.loc[batch_rows, "tenant"]]
+        df.loc[batch_rows, "slo_ttft_s"] = np.nan  # their objective is the deadline
     df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,

@@ -21,7 +21,8 @@ import pandas as pd
 
 from sim.metrics.summary import (
     attainment,
-    deadline_missed,
+    deadline_attainment,
+    deadline_outcomes,
     request_columns,
     row_selection,
     row_stats,
@@ -47,7 +48,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
     early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
     slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
     met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
-    missed = deadline_missed(workload, run)
+    dl = deadline_outcomes(workload, run)
     parts = []
     for window, keep in (("measured", ~early), ("warmup", early)):
         rows = []
@@ -60,8 +61,10 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
             if tslo is None:
                 stats["slo_attainment"] = attainment(workload, met, sel)
             r.update({k: stats[k] for k in WINDOWED})
-            if missed is not None:
-                r["deadline_missed"] = int(np.count_nonzero(missed[sel]))
+            if dl is not None:
+                r["deadline_missed"] = int(np.count_nonzero(dl[0][sel]))
+                if name in workload.deadlines:
+                    r["slo_attainment"] = deadline_attainment(workload, dl, name, sel)
             rows.append(r)
         part = pd.DataFrame(rows, columns=full.columns).assign(window=window)
         if window == "warmup":  # (setup, tenant) stays a key of the summary

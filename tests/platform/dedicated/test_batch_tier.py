@@ -103,6 +103,9 @@ def test_deadline_missed_counts_late_and_unserved_batch_requests():
     row = summary.set_index("tenant")
     assert row.loc["b", "deadline_missed"] == late
     assert row.loc["b", "completed"] == 40
+    # a batch tenant's objective is its deadline: its row's attainment is the share on time
+    assert row.loc["b", "slo_attainment"] == pytest.approx((40 - late) / 40)
+    assert np.isnan(row.loc["b", "slo_ttft_s"])
     # interactive SLO attainment of the aggregate row leaves the batch requests out
     assert row.loc["__all__", "slo_attainment"] == row.loc["i", "slo_attainment"] == 1.0
     # a run cut before the batch work is done: the unfinished ones past their deadline count
@@ -113,6 +116,16 @@ def test_deadline_missed_counts_late_and_unserved_batch_requests():
     done_late = int(np.count_nonzero(b & (run.log.outcome == COMPLETED)
                                      & (run.log.finish_s - run.log.arrival_s > 30.0)))
     assert row.loc["b", "deadline_missed"] == done_late + unfinished
+    # attainment over the decided ones: those unfinished past their deadline are missed
+    on_time = int(np.count_nonzero(b & (run.log.outcome == COMPLETED)
+                                   & (run.log.finish_s - run.log.arrival_s <= 30.0)))
+    assert row.loc["b", "slo_attainment"] == pytest.approx(on_time / (on_time + done_late + unfinished))
+    # with a warm-up window the measured and warm-up rows split the count
+    from sim.metrics.windows import apply_window
+
+    win = apply_window(wl, run, summary, 0.5, "none").set_index("tenant")
+    assert win.loc["b@warmup", "deadline_missed"] == done_late + unfinished  # all arrived at 0 s
+    assert win.loc["b", "deadline_missed"] == 0 and win.loc["b", "requests"] == 0
 
 
 # ------------------------------------------------------------------ runs through sim.run
