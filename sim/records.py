@@ -177,6 +177,8 @@ class UsageRow:
     loading_s: float = 0.0  # part of [start, end) spent loading (cold start)
     min_increment_s: float = 0.0  # gpu_second billing: each bill is at least this long
     down_s: float = 0.0  # part of [start, end) the replica was failed (billed, not serving)
+    # per_token billing: batch-tier tenants' requests pay the list prices times this
+    batch_price_factor: float = 1.0
     kv: KvStats = field(default_factory=KvStats)
 
     @property

@@ -12,6 +12,18 @@
    ``u* = price_per_gpu_hour / (tokens_per_s_per_gpu x 3600 x price_per_output_token)``
    with the measured tokens/s per GPU, with the per-token bill per output token of the
    workload's mean lengths and with the output price alone.
+5. **Batch fill** (``breakeven.fill.tenant``, a ``priority: batch`` tenant): at every load
+   every curve runs a second time with that tenant beside the swept one, sending
+   ``fill.load_fraction`` x the fleet's measured request rate (labels ``<curve>+fill``, on
+   the same swept requests: named random streams). The reserved replicas serve its requests
+   in their spare capacity (``dedicated.batch``), per-token serverless bills them at the
+   batch price (``serverless.batch_price_factor``). Costs are per million output tokens of
+   both tenants, so a fill curve crosses its reference where serving the same interactive
+   *and* batch work costs the same both ways; analytically where
+   ``price_per_gpu_hour x GPUs = capacity x 3600 x (u x bill + factor x b x bill_b)``, i.e.
+   ``u*_fill = u* - factor x b x bill_b / bill`` (b: the fill's output tokens over the
+   fleet's capacity; bill, bill_b: the per-token bill per output token of each tenant), as
+   long as the fill is served within the billing period.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from sim.analysis.capacity import Capacity, measure_capacity, only_tenant, swept_tenant
 from sim.analysis.curves import cost_crossings, interp_loglog
@@ -71,9 +83,56 @@ def gpu_hour_price(cfg, catalog, model: str) -> float:
                  else gpu.on_demand_usd_per_hour)
 
 
+FILL = "+fill"  # the label suffix of a curve run with the batch fill tenant
+
+
+def with_fill(cfg, tenant: str, fill: str):
+    """``cfg`` with only the swept tenant and the fill tenant."""
+    out = only_tenant(cfg, tenant)
+    with open_dict(out):
+        out.tenants[fill] = cfg.tenants[fill]
+    return out
+
+
+def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, offered: float,
+              fleet_tok_s: float, tenant: str, fill: str | None) -> dict:
+    """One (load, curve) point from its summary: the ``__all__`` row's figures, with the
+    swept tenant's tail and SLO and the fill tenant's served work when there is one."""
+    a = s[s["tenant"] == ALL].iloc[0]
+    t = s[s["tenant"] == tenant].iloc[0]
+    delivered = a["output_tokens"] / a["period_s"] if a["period_s"] > 0 else float("nan")
+    row = {
+        X: f, "label": label, "setup": setup, "rate_rps": rate,
+        "offered_tok_s": offered, "requests": int(a["requests"]),
+        "completed": int(a["completed"]), "rejected": int(a["rejected"]),
+        "output_tokens": int(a["output_tokens"]), "input_tokens": int(a["input_tokens"]),
+        "period_s": a["period_s"], "cost_usd": a["cost_usd"],
+        "token_cost_usd": a["token_cost_usd"], "gpu_cost_usd": a["gpu_cost_usd"],
+        Y: a[Y], "gpu_hours": a["gpu_hours"], "busy_gpu_hours": a["busy_gpu_hours"],
+        "gpu_busy_fraction": a["busy_fraction"], "delivered_tok_s": delivered,
+        # delivered output throughput against the dedicated fleet's measured capacity
+        "throughput_utilization": delivered / fleet_tok_s,
+        "monthly_output_tokens": a["monthly_output_tokens"],
+        "monthly_cost_usd": a["monthly_cost_usd"],
+        "ttft_p50_s": a["ttft_p50_s"], "ttft_p99_s": a["ttft_p99_s"],
+        "cold_starts": int(a["cold_starts"]),
+        # the swept (interactive) tenant's own figures, and the batch fill's
+        "interactive_ttft_p99_s": t["ttft_p99_s"], "interactive_slo_attainment": t["slo_attainment"],
+        "fill": fill is not None, "batch_output_tokens": 0, "batch_completed": 0,
+        "batch_deadline_missed": 0,
+    }
+    if fill is not None:
+        b = s[s["tenant"] == fill].iloc[0]
+        row.update(batch_output_tokens=int(b["output_tokens"]), batch_completed=int(b["completed"]),
+                   batch_deadline_missed=int(b["deadline_missed"]))
+    return row
+
+
 def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     tenant = swept_tenant(cfg)
     base = only_tenant(cfg, tenant)
+    fill = cfg.breakeven.fill.tenant
+    filled = with_fill(cfg, tenant, fill) if fill is not None else None
     curves_ = curves(base)
     fractions = [float(x) for x in base.breakeven.load_fractions]
     model = base.tenants[tenant].model
@@ -87,41 +146,35 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     catalog = build_catalog(base)
     rows, sums = [], []
     mean_in = mean_out = float("nan")
+    fill_rate = (float(cfg.breakeven.fill.load_fraction) * cap.rps * fleet
+                 if fill is not None else 0.0)
+    fill_means = (float("nan"), float("nan"))
     for f in fractions:
         rate = float(f * cap.rps * fleet)
-        lcfg = variant(base, **{f"tenants.{tenant}.arrival.rate_rps": rate})
-        wl = build_workload(lcfg)
-        if f == fractions[-1] and len(wl):
-            user = wl.user_mask()
-            mean_in = float(wl.input_tokens[user].mean())
-            mean_out = float(wl.output_tokens[user].mean())
-        prices = model_prices(catalog, wl.models)
-        for label, setup, changes in curves_:
-            vcfg = variant(lcfg, **changes)
-            run = simulate(vcfg, wl, setup, progress, f"{label} at {f:g}")
-            run.setup = label
-            s = setup_summary(vcfg, wl, run, prices)
-            s.insert(0, X, f)
-            s.insert(1, "rate_rps", rate)
-            sums.append(s)
-            a = s[s["tenant"] == ALL].iloc[0]
-            delivered = a["output_tokens"] / a["period_s"] if a["period_s"] > 0 else float("nan")
-            rows.append({
-                X: f, "label": label, "setup": setup, "rate_rps": rate,
-                "offered_tok_s": f * cap.tok_s * fleet, "requests": int(a["requests"]),
-                "completed": int(a["completed"]), "rejected": int(a["rejected"]),
-                "output_tokens": int(a["output_tokens"]), "input_tokens": int(a["input_tokens"]),
-                "period_s": a["period_s"], "cost_usd": a["cost_usd"],
-                "token_cost_usd": a["token_cost_usd"], "gpu_cost_usd": a["gpu_cost_usd"],
-                Y: a[Y], "gpu_hours": a["gpu_hours"], "busy_gpu_hours": a["busy_gpu_hours"],
-                "gpu_busy_fraction": a["busy_fraction"], "delivered_tok_s": delivered,
-                # delivered output throughput against the dedicated fleet's measured capacity
-                "throughput_utilization": delivered / (cap.tok_s * fleet),
-                "monthly_output_tokens": a["monthly_output_tokens"],
-                "monthly_cost_usd": a["monthly_cost_usd"],
-                "ttft_p50_s": a["ttft_p50_s"], "ttft_p99_s": a["ttft_p99_s"],
-                "cold_starts": int(a["cold_starts"]),
-            })
+        runs = [("", base, None)]
+        if filled is not None:
+            runs.append((FILL, variant(filled, **{f"tenants.{fill}.arrival.rate_rps": fill_rate}), fill))
+        for suffix, c, fill_t in runs:
+            lcfg = variant(c, **{f"tenants.{tenant}.arrival.rate_rps": rate})
+            wl = build_workload(lcfg)
+            user = wl.tenant == wl.tenants.index(tenant)
+            if f == fractions[-1] and user.any() and not suffix:
+                mean_in = float(wl.input_tokens[user].mean())
+                mean_out = float(wl.output_tokens[user].mean())
+            if fill_t is not None and f == fractions[-1]:
+                mine = wl.tenant == wl.tenants.index(fill_t)
+                fill_means = (float(wl.input_tokens[mine].mean()), float(wl.output_tokens[mine].mean()))
+            prices = model_prices(catalog, wl.models)
+            for label, setup, changes in curves_:
+                vcfg = variant(lcfg, **changes)
+                run = simulate(vcfg, wl, setup, progress, f"{label}{suffix} at {f:g}")
+                run.setup = label + suffix
+                s = setup_summary(vcfg, wl, run, prices)
+                s.insert(0, X, f)
+                s.insert(1, "rate_rps", rate)
+                sums.append(s)
+                rows.append(point_row(s, f, label + suffix, setup, rate, f * cap.tok_s * fleet,
+                                      cap.tok_s * fleet, tenant, fill_t))
     points = pd.DataFrame(rows)
     summary = pd.concat(sums, ignore_index=True)
     price_h = gpu_hour_price(ref_cfg, catalog, model)
@@ -142,11 +195,48 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         analytic["u_star"] = price_h / (cap.tok_s_per_gpu * 3600.0 * per_out / 1e6)
         analytic["u_star_output_price_only"] = (price_h / (cap.tok_s_per_gpu * 3600.0 * p_out / 1e6)
                                                 if p_out > 0 else float("inf"))
+    if fill is not None:
+        fill_analytic(analytic, cfg, cap, fleet, fill_rate, fill_means)
     res = BreakevenResult(tenant=tenant, capacity=cap, fleet_replicas=fleet, points=points,
                           crossings=pd.DataFrame(), analytic=analytic, summary=summary)
-    res.crossings = crossings_table(points, ref, analytic)
+    plain = ~points["fill"]
+    res.crossings = crossings_table(points[plain], ref, analytic)
+    if fill is not None:
+        res.crossings = pd.concat([res.crossings, fill_crossings(points[~plain], ref + FILL, analytic)],
+                                  ignore_index=True)
     res.notes = breakeven_notes(res)
     return res
+
+
+def fill_analytic(analytic: dict, cfg, cap: Capacity, fleet: int, fill_rate: float,
+                  fill_means: tuple[float, float]) -> None:
+    """The batch fill's share of the fleet's capacity and the analytic crossover with it
+    (module doc, step 5), added to ``analytic``."""
+    factor = float(cfg.serverless.batch_price_factor)
+    f_in, f_out = fill_means
+    b = fill_rate * f_out / (cap.tok_s * fleet) if f_out > 0 else float("nan")
+    analytic.update({"fill_tenant": str(cfg.breakeven.fill.tenant), "fill_rate_rps": fill_rate,
+                     "fill_output_fraction": b, "batch_price_factor": factor,
+                     "fill_mean_input_tokens": f_in, "fill_mean_output_tokens": f_out})
+    p_in, p_out = analytic["price_in_usd_per_mtok"], analytic["price_out_usd_per_mtok"]
+    if "u_star" in analytic and f_out > 0:
+        bill_b = (p_in * f_in + p_out * f_out) / f_out
+        analytic["u_star_fill"] = (analytic["u_star"]
+                                   - factor * b * bill_b / analytic["token_bill_per_mtok_out"])
+
+
+def fill_crossings(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFrame:
+    """The crossings of the curves run with the batch fill: as :func:`crossings_table`, the
+    analytic value being ``u*_fill``, an offered interactive load (the delivered fraction
+    there counts the batch tokens too), so ``u_sim_over_u_star`` is the crossing's load over it."""
+    out = crossings_table(points, ref, analytic)
+    per_token = out["billing"] == "per_token"
+    u = analytic.get("u_star_fill", float("nan"))
+    out.loc[per_token, "u_star"] = u
+    out.loc[per_token, "u_star_output_price_only"] = float("nan")
+    out.loc[per_token, "u_sim_over_u_star"] = out.loc[per_token, X] / u if u > 0 else float("nan")
+    out.loc[per_token, "monthly_output_tokens_analytic"] = float("nan")
+    return out
 
 
 def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFrame:
@@ -226,6 +316,14 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
                 f"(GPU busy {100 * c['gpu_busy_fraction']:.1f} % of the time), "
                 f"{c['monthly_output_tokens'] / 1e6:,.0f} M output tokens/month, "
                 f"${c[Y]:.3f}/M output tokens; {c['cheaper_below']} cheaper below")
+        if str(c["reference"]).endswith(FILL):
+            if c.get("billing") == "per_token" and np.isfinite(c.get("u_star", np.nan)):
+                text += (f"; with the batch fill ({a['fill_tenant']}: "
+                         f"{100 * a['fill_output_fraction']:.1f} % of the capacity in output tokens, "
+                         f"billed x{a['batch_price_factor']:g} on serverless), analytic u*_fill "
+                         f"{100 * c['u_star']:.1f} %")
+            notes.append(text)
+            continue
         if c.get("billing") == "per_token" and np.isfinite(c.get("u_star", np.nan)):
             text += (f"; analytic u* {100 * c['u_star']:.1f} % with the per-token bill per output "
                      f"token (${a['token_bill_per_mtok_out']:.3f}/M; "

@@ -195,7 +195,15 @@ class ServerlessConfig:
     rate_limits: Dict[str, RateLimitConfig] = field(default_factory=dict)  # tenant -> limits
     default_rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)
+    # per-token billing of batch-tier tenants' requests (tenants.<t>.priority: batch): the
+    # catalog's per-token prices times this factor
+    batch_price_factor: float = rule(0.5, ge=0, le=1)
     sources: Dict[str, str] = field(default_factory=lambda: {
+        "batch_price_factor": ("Together Batch API: 50 % off the serverless per-token price, "
+                               "24 h best-effort completion window (docs.together.ai, "
+                               "batch-inference and inference/batch/overview; the catalog's "
+                               "per-token prices are Together's); OpenAI's Batch API and "
+                               "Anthropic's Message Batches also bill 50 %"),
         "max_wait_s": "assumption: a 5-minute client/gateway timeout",
         "billing": "per-token prices from the catalog (CAL §5); gpu_second uses the GPU's serverless $/s (CAL §5)",
         "min_increment_s": "per-second billing (RunPod, Modal: CAL §5)",

@@ -27,6 +27,20 @@ class ArrivalKind(StrEnum):
     servegen = "servegen"  # one ServeGen client's windows replayed (sim/workload/background.py)
 
 
+class Priority(StrEnum):
+    interactive = "interactive"  # served first; its TTFT SLO counts in the aggregate rows
+    # fills spare reserved capacity (dedicated.batch), carries a deadline (deadline_s) and is
+    # billed at the serverless batch price (serverless.batch_price_factor)
+    batch = "batch"
+
+
+# Default completion window of a batch tenant's requests: the 24 h window of the providers'
+# batch APIs (Together Batch API: "Completion window defaults to 24h", docs.together.ai,
+# inference/batch/overview; OpenAI Batch API and Anthropic Message Batches: results within
+# 24 hours)
+BATCH_DEADLINE_S = 86400.0
+
+
 class RateCurve(StrEnum):
     none = "none"
     sinusoid = "sinusoid"
@@ -182,6 +196,13 @@ class TenantConfig:
     # ``input`` and ``output`` are then the stages' (sim/pipeline.py)
     pipeline: Optional[str] = None
     prefix: PrefixConfig = field(default_factory=PrefixConfig)  # shared prompt prefixes
+    # interactive (default) or batch: a batch tenant's requests fill the spare capacity of
+    # reserved replicas (dedicated.batch) and are billed at the serverless batch price
+    priority: Priority = Priority.interactive
+    # batch only: seconds from arrival within which a request must complete (None: the 24 h
+    # window of BATCH_DEADLINE_S); a later or never completed request counts in the summary
+    # column ``deadline_missed``
+    deadline_s: Optional[float] = positive(None)
 
 
 class StageKind(StrEnum):

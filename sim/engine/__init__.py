@@ -5,11 +5,11 @@ Both implement :class:`sim.engine.base.ReplicaBase`; ``ENGINES`` maps ``cfg.engi
 
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid import FluidReplica
-from sim.engine.request import Request, RequestQueue
+from sim.engine.request import BatchQueue, Request, RequestQueue
 from sim.engine.step import StepReplica
 
 ENGINES = {"fluid": FluidReplica, "step": StepReplica}
 
 
 __all__ = ["ReplicaBase", "FluidReplica", "StepReplica", "Request", "RequestQueue",
-           "ENGINES"]
+           "BatchQueue", "ENGINES"]

@@ -18,7 +18,11 @@ Admission (``Deployment.admission``):
 At each iteration boundary, as vLLM V1's scheduler does: the decoding sequences get their
 next token's memory first (preempting if needed), and waiting requests are admitted only if
 nobody was preempted, first the preempted ones (also while draining), then the queue, in
-order, stopping at the first that does not fit.
+order, stopping at the first that does not fit. A replica with a batch queue
+(``ReplicaBase.batch``, :class:`~sim.engine.request.BatchQueue`) then goes on with the batch
+queue's requests if the interactive queue is empty, while fewer than its ``running_limit``
+sequences run and each leaves ``kv_keep`` KV tokens free: batch requests fill spare
+capacity at iteration boundaries and never delay an interactive admission.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from functools import partial
 from typing import Callable
 
 from sim.engine.kv import KvCache
-from sim.engine.request import Request, RequestQueue
+from sim.engine.request import BatchQueue, Request, RequestQueue
 from sim.perf import Deployment, PerfModel
 from sim.records import OCC_BINS, KvStats
 
@@ -69,6 +73,9 @@ class ReplicaBase:
         self.completed = 0
         self.preemptions = 0
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None
+        # batch-tier requests this replica fills spare capacity from (None: it takes none)
+        self.batch: BatchQueue | None = None
+        self._offer_batch = False  # its admission emptied the interactive queue: offer batch work
         self._bytes = perf.bytes_per_gpu
         self.attach(self.kv.stats)
         queue.consumers.append(self)
@@ -107,6 +114,29 @@ class ReplicaBase:
 
     def has_room(self, req: Request) -> bool:
         return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0
+
+    def fill_from(self, lane: BatchQueue) -> None:
+        """Take batch-tier requests from ``lane`` when there is spare capacity."""
+        self.batch = lane
+        lane.consumers.append(self)
+
+    def batch_room(self, req: Request) -> bool:
+        """Could this replica admit the batch request ``req`` at its next boundary: its
+        interactive queue empty, nothing preempted waiting, fewer than the lane's
+        ``running_limit`` sequences, ``req``'s footprint fitting with ``kv_keep`` free?"""
+        lane = self.batch
+        return (lane is not None and self.accepting and not self.waiting and not self.queue.items
+                and self.n_running < lane.running_limit and self.n_running < self.max_seqs
+                and self.shortfall(req, lane.kv_keep) <= 0)
+
+    def offer_batch(self) -> None:
+        """After an admission that emptied the interactive queue: other replicas of the pool
+        may now take batch work (a replica mid-stretch learns of it only through a poke)."""
+        if self._offer_batch:
+            self._offer_batch = False
+            lane = self.batch
+            if lane is not None and lane.items and not self.queue.items:
+                lane.notify()
 
     def prefill_eta(self, tokens: float) -> float:
         """Seconds from now until this replica has prefilled the prompts it holds plus
@@ -148,6 +178,8 @@ class ReplicaBase:
         self.accepting = False
         if self in self.queue.consumers:
             self.queue.consumers.remove(self)
+        if self.batch is not None and self in self.batch.consumers:
+            self.batch.consumers.remove(self)
 
     def next_boundary(self) -> float:  # pragma: no cover - overridden
         """When this replica could next admit a request: now if idle, else its next
@@ -169,21 +201,30 @@ class ReplicaBase:
         kv.clock = now
         out = []
         q = self.queue.items
+        lane = self.batch
+        had_q = bool(q)
         while self.n_running < self.max_seqs:
+            keep = 0
             if self.waiting:
                 r, src = self.waiting[0], self.waiting
             elif self.accepting and q:
                 r, src = q[0], q
+            elif (lane is not None and self.accepting and lane.items
+                  and self.n_running < lane.running_limit):
+                # spare capacity: the interactive queue is empty (batch_room's conditions)
+                r, src, keep = lane.items[0], lane.items, lane.kv_keep
             else:
                 break
             if r.swapped:
-                if r.swapped - kv.room() + reserve > 0:
+                if r.swapped - kv.room() + reserve + keep > 0:
                     break
-            elif self.shortfall(r, reserve) > 0:
+            elif self.shortfall(r, reserve + keep) > 0:
                 break
             src.popleft()
             self._start(r, now)
             out.append(r)
+        if lane is not None and had_q and not q and lane.items:
+            self._offer_batch = True
         return out
 
     def _start(self, r: Request, now: float) -> None:

@@ -79,12 +79,18 @@ class FluidReplica(ReplicaBase):
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items
-        if not q or not self.accepting or self.waiting:
+        if not self.accepting or self.waiting:
             return
-        head = q[0]
         reserve = self._n_dec if self.paged else 0
-        if self.n_running >= self.max_seqs or self.shortfall(head, reserve) > 0:
-            return
+        if q:
+            if self.n_running >= self.max_seqs or self.shortfall(q[0], reserve) > 0:
+                return
+        else:  # spare capacity for the batch queue's head?
+            lane = self.batch
+            if (lane is None or not lane.items or self.n_running >= lane.running_limit
+                    or self.n_running >= self.max_seqs
+                    or self.shortfall(lane.items[0], reserve + lane.kv_keep) > 0):
+                return
         now = self.env._now
         t = self._t
         if self._k == 0:  # idle: a new iteration starts now
@@ -114,9 +120,11 @@ class FluidReplica(ReplicaBase):
     def _boundary(self) -> None:
         """At the boundary ``self._t``: memory for the next iteration, admission, a plan."""
         if not (self.paged and self._make_room()):
-            if self.waiting or self.queue.items:
+            if self.waiting or self.queue.items or (self.batch is not None and self.batch.items):
                 self._admit()
         self._plan()
+        if self._offer_batch:
+            self.offer_batch()
 
     # -------------------------------------------------------------------------- mechanics
     def _advance(self, j: int) -> None:

@@ -177,3 +177,46 @@ def _first_with_room(cons: list, head: Request):
         if pick is None or pick.shortfall(head) <= 0:
             return pick
         refused += (pick,)
+
+
+class BatchQueue(RequestQueue):
+    """The batch-tier requests of a pool (``tenants.<t>.priority: batch``), FIFO, unbounded
+    (a backlog with a deadline of hours): a replica fills spare capacity from it.
+
+    A replica admits its head at an iteration boundary only when the replica's interactive
+    queue is empty and nothing it preempted waits, fewer than ``running_limit`` sequences
+    run, and the head's KV footprint fits with ``kv_keep`` tokens of the cache left free
+    (:meth:`ReplicaBase.batch_room`). Interactive requests therefore never wait behind a
+    batch request for admission; a batch request already running is never preempted for
+    them (with ``reserve`` admission nothing is), so the thresholds keep the slots and KV
+    memory interactive arrivals need.
+    """
+
+    __slots__ = ("running_limit", "kv_keep")
+
+    def __init__(self, running_limit: int, kv_keep: int):
+        super().__init__()
+        self.running_limit = running_limit  # sequences (interactive + batch) below which it admits
+        self.kv_keep = kv_keep  # KV tokens that must stay free after a batch admission
+
+    def notify(self) -> None:
+        """Offer the head to the consumer with batch room that would pull it first (idle
+        first, then the earliest next boundary, then the least loaded)."""
+        if not self.items:
+            return
+        head = self.items[0]
+        best = None
+        best_t = 0.0
+        for c in self.consumers:
+            if not c.batch_room(head):
+                continue
+            if c.n_running == 0:
+                best = c
+                break
+            t = c.next_boundary()
+            if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
+                best, best_t = c, t
+        if best is not None:
+            best.poke()
+            if self.items and self.items[0] is not head:
+                self.notify()  # the head was taken; offer the next one

@@ -82,6 +82,8 @@ class StepReplica(ReplicaBase):
             now = env.now
             if not (self.paged and self._make_room(now)):
                 self._admit(now)
+                if self._offer_batch:
+                    self.offer_batch()
             if self.n_running == 0:
                 # nothing admissible: sleep until a push (or a retry) pokes us
                 self._notify_idle(now)

@@ -33,6 +33,16 @@ class BreakevenSetupConfig:
 
 
 @dataclass
+class BreakevenFillConfig:
+    """A batch-tier tenant run beside the swept one at a fixed rate (sim/analysis/breakeven.py,
+    step 5): how filling reserved GPUs with batch work moves the break-even."""
+
+    tenant: Optional[str] = None  # a tenant with priority: batch (None: no fill)
+    # its request rate as a fraction of the fleet's measured capacity (requests/s)
+    load_fraction: float = rule(0.3, gt=0, le=10)
+
+
+@dataclass
 class BreakevenConfig:
     """``experiment=breakeven``: sustained load swept as fractions of the dedicated fleet's
     measured capacity; see sim/breakeven.py."""
@@ -49,6 +59,7 @@ class BreakevenConfig:
     ])
     # the saturated run that measures capacity: requests per closed-loop client
     capacity_requests_per_client: int = count(8, hi=100_000)
+    fill: BreakevenFillConfig = field(default_factory=BreakevenFillConfig)
 
 
 def check(cfg) -> None:
@@ -61,6 +72,22 @@ def check(cfg) -> None:
         raise InputError(f"several tenants {names}: name the one to sweep", key="breakeven.tenant")
     if bc.tenant is not None and bc.tenant not in cfg.tenants:
         raise InputError(f"unknown tenant {bc.tenant!r}; known: {names}", key="breakeven.tenant")
+    fill = bc.fill.tenant
+    swept = bc.tenant if bc.tenant is not None else (names[0] if names else None)
+    if fill is not None and swept is not None:
+        if fill not in cfg.tenants:
+            raise InputError(f"unknown tenant {fill!r}; known: {names}", key="breakeven.fill.tenant")
+        if fill == swept:
+            raise InputError("the fill tenant must not be the swept one", key="breakeven.fill.tenant")
+        if str(cfg.tenants[fill].priority) != "batch":
+            raise InputError(f"tenant {fill!r} is not batch-tier (set tenants.{fill}.priority=batch)",
+                             key="breakeven.fill.tenant")
+        if cfg.tenants[fill].model != cfg.tenants[swept].model:
+            raise InputError(f"the fill tenant must call the swept tenant's model "
+                             f"({cfg.tenants[swept].model})", key="breakeven.fill.tenant")
+    elif swept is not None and str(cfg.tenants[swept].priority) == "batch":
+        raise InputError("the swept tenant is batch-tier: sweep an interactive tenant",
+                         key="breakeven.tenant")
     labels = []
     for i, s in enumerate(bc.setups):
         if s.setup not in SETUPS:

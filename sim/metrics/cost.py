@@ -14,7 +14,9 @@
 * Per-token tiers bill each completed request ``uncached input x price_in + cached input x
   price_cached_in + output x price_out`` (cached: the prompt tokens its first admission
   found in the prefix cache; the GPU time behind them is the provider's and costs the
-  tenant nothing more).
+  tenant nothing more); a batch-tier tenant's requests (``tenants.<t>.priority: batch``)
+  pay that times the tier's ``batch_price_factor`` (``serverless.batch_price_factor``, the
+  provider's batch discount).
 * Every cost is also filed under its ledger tier (``cost_<tier>_usd``: dedicated, burst,
   serverless ...).
 
@@ -220,8 +222,12 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
                + cached * (pcached or 0.0)
                + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
+        batch = getattr(workload, "deadlines", {})
+        factor = rows_of[(model, tier)][0].batch_price_factor
         for ti in np.unique(workload.tenant[sel]).tolist():
             s = float(usd[workload.tenant[sel] == ti].sum())
+            if workload.tenants[ti] in batch:
+                s *= factor
             cb._add(workload.tenants[ti], tier, {"cost_usd": s, "token_cost_usd": s})
     check_invariants(cb)
     return cb

@@ -237,6 +237,14 @@ def summary_violations(workload, run, summary) -> list[str]:
             s, t = int(tenants[col].sum()), int(total[col].iloc[0])
             if s != t:
                 out.append(f"summary: tenants' {col} add up to {s}, the {ALL} row says {t}")
+    if "deadline_missed" in rows.columns:  # batch-tier tenants only, never more than they sent
+        for _, r in tenants.iterrows():
+            batch = r["tenant"] in workload.deadlines
+            if int(r["deadline_missed"]) > (int(r["requests"]) if batch else 0):
+                out.append(f"summary row {r['tenant']}: deadline_missed {int(r['deadline_missed'])} "
+                           f"of {int(r['requests'])} requests ({'batch' if batch else 'interactive'})")
+        if len(total) == 1 and int(tenants["deadline_missed"].sum()) != int(total["deadline_missed"].iloc[0]):
+            out.append(f"summary: tenants' deadline_missed do not add up to the {ALL} row's")
     return out
 
 

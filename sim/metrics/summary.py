@@ -171,6 +171,49 @@ def row_stats(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
     }
 
 
+def deadline_outcomes(workload, run) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per request ``(missed, met)`` of the batch-tier requests (``tenants.<t>.priority:
+    batch``); None without batch-tier tenants. ``met``: completed within ``deadline_s`` of
+    its arrival. ``missed``: completed later, or rejected, or failed, or still unfinished
+    when the run ended past its deadline; a request still unfinished at the end of a run
+    that stopped before its deadline is neither (it is in ``failed``, reason
+    ``unfinished_at_end``)."""
+    if not workload.deadlines:
+        return None
+    log = run.log
+    due = np.full(len(workload), np.inf)
+    for t, d in workload.deadlines.items():
+        mine = workload.tenant == workload.tenants.index(t)
+        due[mine] = log.arrival_s[mine] + d
+    batch = np.isfinite(due)
+    done = log.outcome == COMPLETED
+    still_open = np.zeros(len(workload), bool)
+    if "unfinished_at_end" in log.reasons.names:
+        code = log.reasons.names.index("unfinished_at_end")
+        still_open = (log.outcome == FAILED) & (log.reason == code) & (float(run.t_end) < due)
+    late = log.finish_s > due
+    return batch & ((done & late) | (~done & ~still_open)), batch & done & ~late
+
+
+def deadline_attainment(workload, dl, name: str, sel) -> float | None:
+    """A batch-tier tenant row's ``slo_attainment``: of its requests whose deadline was
+    decided in the run (``dl``: :func:`deadline_outcomes`), the share completed in time
+    (its objective; the TTFT SLO does not apply). None for other rows."""
+    if name not in workload.deadlines:
+        return None
+    met = int(np.count_nonzero(dl[1][sel]))
+    n = met + int(np.count_nonzero(dl[0][sel]))
+    return met / n if n else float("nan")
+
+
+def attainment(workload, met, sel) -> float:
+    """SLO attainment of an aggregate row: the share of its interactive requests that met
+    their own tenant's SLO (batch-tier requests count in their tenants' rows only)."""
+    if workload.deadlines:
+        sel = sel & ~workload.batch_mask()
+    return float(met[sel].mean()) if sel.any() else float("nan")
+
+
 def _sum_costs(costs, workload, tids) -> dict:
     """Cost columns summed over some tenants (utilisation is the pool's)."""
     total = costs.total()
@@ -216,7 +259,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     for label, sel, tids in groups:
         clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
         r = row_stats(run.setup, label, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
@@ -229,6 +272,15 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
+    dl = deadline_outcomes(workload, run)
+    if dl is not None:  # batch-tier tenants: requests not completed within their deadline
+        df["deadline_missed"] = [int(np.count_nonzero(dl[0][row_selection(workload, log, t)]))
+                                 for t in df["tenant"]]
+        batch_rows = df["tenant"].isin(list(workload.deadlines))
+        df.loc[batch_rows, "slo_attainment"] = [
+            deadline_attainment(workload, dl, t, workload.tenant == workload.tenants.index(t))
+            for t in df.loc[batch_rows, "tenant"]]
+        df.loc[batch_rows, "slo_ttft_s"] = np.nan  # their objective is the deadline
     df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
     df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
@@ -255,7 +307,7 @@ def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> 
     for m in sorted(names):
         sel = user & (workload.model == workload.models.index(m))
         r = row_stats(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
         r.update(_sum_costs(costs, workload, tids))
         r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
@@ -313,7 +365,7 @@ def _tier_rows(run, workload, cols, met, costs) -> list[dict]:
     for t in tiers:
         sel = row_selection(workload, run.log, TIER_ROW + t)
         r = row_stats(run.setup, TIER_ROW + t, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+        r["slo_attainment"] = attainment(workload, met, sel)
         r.update(costs.tier(users, t))
         r.update(load([row for row in run.ledger if row.tier == t], mix))
         moved = workload.changed_req

@@ -19,7 +19,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics.summary import request_columns, row_selection, row_stats
+from sim.metrics.summary import (
+    attainment,
+    deadline_attainment,
+    deadline_outcomes,
+    request_columns,
+    row_selection,
+    row_stats,
+)
 from sim.records import COMPLETED, is_aggregate
 
 WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
@@ -41,6 +48,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
     early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
     slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
     met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
+    dl = deadline_outcomes(workload, run)
     parts = []
     for window, keep in (("measured", ~early), ("warmup", early)):
         rows = []
@@ -51,8 +59,12 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
             r = row.to_dict()
             stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, run.period_s)
             if tslo is None:
-                stats["slo_attainment"] = float(met[sel].mean()) if sel.any() else float("nan")
+                stats["slo_attainment"] = attainment(workload, met, sel)
             r.update({k: stats[k] for k in WINDOWED})
+            if dl is not None:
+                r["deadline_missed"] = int(np.count_nonzero(dl[0][sel]))
+                if name in workload.deadlines:
+                    r["slo_attainment"] = deadline_attainment(workload, dl, name, sel)
             rows.append(r)
         part = pd.DataFrame(rows, columns=full.columns).assign(window=window)
         if window == "warmup":  # (setup, tenant) stays a key of the summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sim.engine import ENGINES, Request, RequestQueue
+from sim.engine import ENGINES, BatchQueue, Request, RequestQueue
 from sim.perf import Deployment
 from sim.platform.base import RunContext
 from sim.platform.routers import ROUTERS
@@ -15,7 +15,9 @@ class ModelPool:
     """The replicas of one model in one setup, and how requests reach them.
 
     ``central`` routing keeps one bounded queue that every replica pulls from; ``jsq`` and
-    ``round_robin`` give each replica its own queue (bounded at ``max_queue`` each).
+    ``round_robin`` give each replica its own queue (bounded at ``max_queue`` each). With
+    :meth:`enable_batch`, batch-tier requests wait in one more queue of the pool, which the
+    replicas added with ``batch=True`` fill their spare capacity from.
     """
 
     def __init__(self, ctx: RunContext, model: str, dep: Deployment, perf, router: str,
@@ -38,11 +40,21 @@ class ModelPool:
         self.central = RequestQueue(max_queue) if router == "central" else None
         self.replicas: list = []
         self.kv_max = perf.kv_capacity_tokens  # the largest KV capacity of any replica
+        self.batch: BatchQueue | None = None
+
+    def enable_batch(self, running_fraction: float, kv_fraction: float) -> None:
+        """A batch queue for this pool: a replica admits its requests below
+        ``running_fraction`` x ``max_num_seqs`` running sequences and with KV use staying
+        within ``kv_fraction`` of its cache (:class:`~sim.engine.request.BatchQueue`)."""
+        cap = int(self.perf.kv_capacity_tokens)
+        limit = max(1, int(running_fraction * self.deployment.max_num_seqs))
+        self.batch = BatchQueue(limit, cap - int(kv_fraction * cap))
 
     def add_replica(self, usage: UsageRow | None = None, dep: Deployment | None = None,
-                    perf=None):
+                    perf=None, batch: bool = False):
         """A replica of the pool's deployment, or of another (``dep``, ``perf``: a
-        heterogeneous fleet's other GPU class)."""
+        heterogeneous fleet's other GPU class); ``batch``: it fills spare capacity from the
+        pool's batch queue."""
         queue = self.central if self.central is not None else RequestQueue(self.max_queue)
         cls = ENGINES[self.ctx.engine]
         if dep is not None:
@@ -53,8 +65,12 @@ class ModelPool:
         if usage is not None:
             rep.attach(usage.kv)  # the row's cache and load statistics, over its replicas
         self.replicas.append(rep)
+        if batch and self.batch is not None:
+            rep.fill_from(self.batch)
         if queue.items:
             queue.notify()
+        if batch and self.batch is not None and self.batch.items:
+            self.batch.notify()
         return rep
 
     def fits(self, req: Request) -> bool:
@@ -66,6 +82,16 @@ class ModelPool:
         if self.central is not None:
             return len(self.central)
         return sum(len(r.queue) for r in self.replicas)
+
+    def route_batch(self, req: Request) -> str | None:
+        """Send a batch-tier request to the batch queue; the reason it cannot go, if so."""
+        if not self.fits(req):
+            return "exceeds_kv_capacity"
+        lane = self.batch
+        if req.n_in + req.n_out > self.perf.kv_capacity_tokens - lane.kv_keep:
+            return "exceeds_batch_kv_share"  # it could never be admitted as fill
+        lane.push(req)
+        return None
 
     def route(self, req: Request) -> str | None:
         """Send ``req`` to a replica's queue; return a rejection reason if it cannot go."""

@@ -48,6 +48,14 @@ def breakeven_figure(res: BreakevenResult, out_dir: Path) -> list[str]:
                               f"the {ref} runs delivered it at offered load {xu:.3g}"))
         else:
             why = f"; analytic u* = {u:.3f} (delivered) not reached by the {ref} runs"
+    uf = a.get("u_star_fill")  # with a batch tenant filling the reserved replicas
+    if uf is not None and np.isfinite(uf) and uf > 0:
+        xf = offered_at_delivered(res.points, ref, uf)
+        if np.isfinite(xf):
+            marks.append((xf, f"analytic u*_fill = {uf:.3f} (with the batch fill): "
+                              f"delivered at offered load {xf:.3g}"))
+        else:
+            why += f"; u*_fill = {uf:.3f} not reached by the {ref} runs"
     xlabel = (f"offered load (fraction of the dedicated fleet's measured "
               f"{res.fleet_tok_s:,.0f} output tok/s)")
     title = (f"{a['model']} on {a['fleet_gpus']}x {a['gpu']} at ${a['price_per_gpu_hour']:.2f}/GPU-h "

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.rules import MAX_MAGNITUDE
+from sim.config.workload import BATCH_DEADLINE_S
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
@@ -68,6 +69,20 @@ class Workload:
     # the leading segments of each request's prompt with content ids, for prefix caching
     # (sim.workload.prefixes); None when no request has one
     prefixes: Prefixes | None = None
+    # batch-tier tenants (``tenants.<t>.priority: batch``) -> their deadline in seconds from
+    # arrival; empty when every tenant is interactive
+    deadlines: dict[str, float] = field(default_factory=dict)
+
+    def batch_tenant_ids(self) -> set[int]:
+        """Tenant indices of the batch-tier tenants."""
+        return {self.tenants.index(t) for t in self.deadlines}
+
+    def batch_mask(self) -> np.ndarray:
+        """True for the requests of batch-tier tenants."""
+        ids = self.batch_tenant_ids()
+        if not ids:
+            return np.zeros(len(self), bool)
+        return np.isin(self.tenant, list(ids))
 
     def length_notes(self, policy: str) -> list[str]:
         """One warning line per tenant whose lengths were changed or who exceeds the context."""
@@ -280,6 +295,9 @@ def generate_workload(cfg, catalog) -> Workload:
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
             [np.zeros(len(b)) if x is None else x for x, b in zip(thinks, cols["t"])])[order]),
         slo_ttft_s=slo,
+        deadlines={n: float(BATCH_DEADLINE_S if cfg.tenants[n].deadline_s is None
+                            else cfg.tenants[n].deadline_s)
+                   for n in tenants if str(cfg.tenants[n].priority) == "batch"},
         prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
             [Prefixes.empty(len(b)) if x is None else x for x, b in zip(segs, cols["t"])]).take(order)),
         background_tenants=len(bg), background_models=len(bg_models),

@@ -124,3 +124,37 @@ def test_breakeven_job_writes_its_tables_and_figure_deterministically(tmp_path):
     assert set(res.tables["points"]["label"]) == {"serverless", "serverless/gpu_second", "dedicated",
                                                   "hybrid"}
     assert (res.summary["tenant"] == "__all__").all()
+
+
+def test_a_batch_fill_moves_the_crossover_to_u_star_fill():
+    """experiment=batch_fill with fixed lengths: with a batch tenant at 30 % of the measured
+    request rate billed at half price on serverless, the crossover falls from about u* to
+    u*_fill = u* - 0.5 x b (same lengths: the same bill per output token), b the fill's
+    share of the capacity in output tokens; the serverless fill bill is the batch tokens at
+    half price by hand."""
+    fixed = ["tenants.{t}.input={{kind: fixed, mean: 1000, max: 1000}}",
+             "tenants.{t}.output={{kind: fixed, mean: 1000, max: 1000}}"]
+    res = run_breakeven(sim.compose(
+        ["experiment=batch_fill", "breakeven.load_fractions=[0.05,0.1,0.15,0.2,0.3,0.4]"]
+        + [x.format(t=t) for t in ("chat", "bulk") for x in fixed]))
+    a = res.analytic
+    assert a["fill_output_fraction"] == pytest.approx(0.3, rel=1e-9)  # fixed lengths: b = 0.3
+    assert a["u_star_fill"] == pytest.approx(a["u_star"] - 0.5 * 0.3, rel=1e-9)
+    c = res.crossings.set_index("label")
+    plain, filled = c.loc["serverless", "load_fraction"], c.loc["serverless+fill", "load_fraction"]
+    assert plain == pytest.approx(a["u_star"], rel=0.08)
+    # a wider tolerance: the fill's own Poisson count adds to the interactive one's
+    # (measured: 11.05 % against u*_fill 10.66 %, +3.7 %)
+    assert filled == pytest.approx(a["u_star_fill"], rel=0.10)
+    assert filled < 0.6 * plain
+    p = res.points
+    s = p[p["label"] == "serverless+fill"]
+    chat_in = s["input_tokens"] - 1000 * s["batch_completed"]
+    chat_out = s["output_tokens"] - s["batch_output_tokens"]
+    by_hand = ((P_IN * chat_in + P_OUT * chat_out)
+               + 0.5 * (P_IN + P_OUT) * 1000 * s["batch_completed"]) / 1e6
+    np.testing.assert_allclose(s["cost_usd"], by_hand, rtol=1e-12)
+    d = p[p["label"] == "dedicated+fill"]
+    # the replica serves the whole fill and keeps chat inside its 2 s SLO at every load
+    assert (d["batch_completed"] == d["batch_completed"].iloc[0]).all()
+    assert (d["batch_deadline_missed"] == 0).all() and (d["interactive_slo_attainment"] == 1).all()

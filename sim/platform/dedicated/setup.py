@@ -18,6 +18,10 @@ Optional pieces, each off by default:
   at the spot price and reclaimed by the cloud after a notice, their requests retried the
   same way, a replacement loading cold (:mod:`sim.platform.dedicated.spot`). Failures
   apply to the other replicas.
+
+Batch-tier tenants (``tenants.<t>.priority: batch``) wait in their pool's batch queue, which
+the reserved replicas (not burst or spot replicas) fill their spare capacity from
+(``dedicated.batch``, :class:`~sim.engine.request.BatchQueue`).
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ class DedicatedSetup:
                                float(dc.spot.preemption.notice_s), bool(dc.spot.replacement),
                                bool(dc.spot.replace_at_notice))
                      if any(n_spot.values()) else None)
+        wl = ctx.workload
+        self.batch_tids = wl.batch_tenant_ids() if wl is not None else set()
         for mi, m in named.items():
             n = int(dc.replicas.get(m, 1)) - n_spot[m]
             dep = ctx.deployment_for(m)
@@ -107,6 +113,8 @@ class DedicatedSetup:
             pool = ModelPool(ctx, m, dep, perf, str(dc.router), int(dc.max_queue), "dedicated",
                              self._done_burst if dc.burst.enabled else self._done,
                              dc.cache_router)
+            if self.batch_tids:
+                pool.enable_batch(float(dc.batch.running_fraction), float(dc.batch.kv_fraction))
             price = (dep.gpu.reserved_usd_per_hour if pricing == "reserved"
                      else dep.gpu.on_demand_usd_per_hour)
             fleet = [(dep, perf, price, n)]
@@ -129,7 +137,7 @@ class DedicatedSetup:
                     slot = Slot(i, pool, row)
                     if fdep is not dep:
                         slot.dep, slot.perf = fdep, fperf
-                    slot.rep = pool.add_replica(row, slot.dep, slot.perf)
+                    slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True)
                     self.slots.append(slot)
                     i += 1
             if n_spot[m]:
@@ -265,7 +273,9 @@ class DedicatedSetup:
             req.pf_left = req.n_in
             req.gen = 0
             req.tag = 0
-            if pool.central is not None:
+            if req.tenant in self.batch_tids:
+                pool.batch.push_front(req)
+            elif pool.central is not None:
                 pool.central.push_front(req)
             else:
                 self._reroute(pool, req, now, cause)
@@ -286,7 +296,7 @@ class DedicatedSetup:
     def _recover(self, slot: Slot, now: float) -> None:
         self.events.add(now, "recover", slot.pool.model, slot.index)
         slot.down[-1][1] = now
-        slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf)
+        slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf, batch=True)
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
@@ -295,18 +305,24 @@ class DedicatedSetup:
             self.turn_away(req, reason)
 
     def admit(self, req: Request) -> str | None:
-        """Queue ``req`` at its model's pool; the reason it cannot go, if so (nothing ended)."""
+        """Queue ``req`` at its model's pool (a batch-tier request at its batch queue); the
+        reason it cannot go, if so (nothing ended)."""
+        if req.tenant in self.batch_tids:
+            return self.pools[req.model].route_batch(req)
         if self.burst:
             bp = self.burst[req.model]
             bp.prompts.observe(req.n_in)
             bp.outputs.observe(req.n_out)
         return self.pools[req.model].route(req)
 
+    def is_batch(self, req: Request) -> bool:
+        return req.tenant in self.batch_tids
+
     def turn_away(self, req: Request, reason: str) -> None:
         """End ``req`` as rejected with ``reason`` (counted against burst capacity unless the
         request can never fit)."""
         pool = self.pools[req.model]
-        if self.burst and reason != "exceeds_kv_capacity":
+        if self.burst and reason != "exceeds_kv_capacity" and req.tenant not in self.batch_tids:
             self.burst[req.model].turned_away += 1
         self.ctx.reject(req, reason, pool.tier_code)
 

@@ -152,7 +152,8 @@ class ReplicaLifecycle:
                        start_s=max(now, node.ready_at), end_s=max(now, node.ready_at), busy_s=0.0,
                        billing="gpu_second" if gpu_second else "per_token",
                        usd_per_gpu_hour=ms.usd_per_gpu_hour,
-                       min_increment_s=float(self.sc.min_increment_s) if gpu_second else 0.0)
+                       min_increment_s=float(self.sc.min_increment_s) if gpu_second else 0.0,
+                       batch_price_factor=1.0 if gpu_second else float(self.sc.batch_price_factor))
         self.ctx.ledger.append(row)
         slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
         self.slots[slot.id] = slot

@@ -53,6 +53,7 @@ def check_workload(cfg, catalog) -> None:
             if tc.pipeline not in used_pipelines:
                 used_pipelines.append(tc.pipeline)
         check_arrival(tc.arrival, key + ".arrival")
+        check_priority(tc, key)
         check_prefix(tc, key)
         if tc.pipeline is None:
             check_length(tc.input, key + ".input", tc.arrival.kind)
@@ -60,6 +61,18 @@ def check_workload(cfg, catalog) -> None:
     for p in used_pipelines:
         check_pipeline(p, cfg.pipelines[p], catalog)
     check_background(cfg, catalog)
+
+
+def check_priority(tc, key: str) -> None:
+    """A deadline belongs to a batch-tier tenant; a pipeline tenant's calls are interactive
+    (its stages' requests follow one another within one user request)."""
+    batch = str(tc.priority) == "batch"
+    if tc.deadline_s is not None and not batch:
+        raise InputError("a deadline applies to batch-tier tenants only (set priority: batch, "
+                         "or remove deadline_s)", key=key + ".deadline_s")
+    if batch and tc.pipeline is not None:
+        raise InputError("a pipeline tenant cannot be batch-tier (its stages run in sequence "
+                         "within one user request)", key=key + ".priority")
 
 
 def check_prefix(tc, key: str) -> None:
