@@ -259,7 +259,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["in"].append(ln.ins)
         cols["out"].append(ln.outs)
         cols["over"].append(ln.over)
-        cols["moved"].append(ln.changed_mask)
+        cols["moved"].append(np.zeros(n, bool) if ln.changed_mask is None else ln.changed_mask)
         thinks.append(think)
         segs.append(req.prefixes)
     all_models = models + bg_models
@@ -271,7 +271,7 @@ def generate_workload(cfg, catalog) -> Workload:
         cols["in"].append(b.input_tokens)
         cols["out"].append(b.output_tokens)
         cols["over"].append(b.over)
-        cols["moved"].append(b.changed_mask)
+        cols["moved"].append(np.zeros(n, bool) if b.changed_mask is None else b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
         segs.append(None)

@@ -135,7 +135,8 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
     ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy)
     p = truncate(join(fkey, flen, vptr, vkey, vlen, out_key), ln.ins)
     if order is not None:  # closed-loop sessions: from sessions one after another to clients' order
-        ln = Lengths(ln.ins[order], ln.outs[order], ln.over[order], ln.changed)
+        ln = Lengths(ln.ins[order], ln.outs[order], ln.over[order], ln.changed,
+                     ln.changed_mask[order])
         p = p.take(order)
     return TenantRequests(times, ln, p, think)
 
