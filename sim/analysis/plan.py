@@ -2,9 +2,13 @@
 
 For one model (the tenants that call it, on the run's own requests) the candidates are a
 serverless placement (the configured pool, billed per token) and dedicated pools of
-``n`` replicas of a deployment ``(gpu, precision, tp)`` at a pricing (reserved or
-on-demand). A candidate is feasible when every tenant of the model with a TTFT SLO meets
-it for at least ``attainment`` of its requests (a rejected request is a miss).
+``n`` replicas of a deployment ``(gpu, precision, tp)`` at a pricing (reserved, on-demand,
+or spot: all ``n`` replicas spot instances, reclaimed and replaced as ``dedicated.spot``
+simulates, so a spot candidate is simulated on its own and billed by its run). A candidate
+is feasible when every tenant of the model with a TTFT SLO meets it for at least
+``attainment`` of its requests (a rejected request is a miss) and every tenant with a TPOT
+objective (``tenants.<t>.slo_tpot_s``) has at least that share of its completed requests
+decoding within it.
 
 The search is branch and bound on simulated runs:
 
@@ -17,8 +21,9 @@ The search is branch and bound on simulated runs:
   skipped, and so is every one after it;
 * for a deployment, the bound is simulated first; if it misses, ``max_replicas``, then a
   bisection between them finds the smallest count meeting the SLOs (more replicas are taken
-  never to hurt, so that count is the deployment's cheapest); its cost at each pricing is
-  its GPU-hours at that price.
+  never to hurt, so that count is the deployment's cheapest); its cost at each fixed pricing
+  is its GPU-hours at that price; spot is simulated at that count and at one more (a spare
+  for the replica a reclaim takes away), the cheaper feasible one kept.
 
 Every simulated configuration is remembered (``Evaluations``): none runs twice.
 """
@@ -29,11 +34,13 @@ import copy
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 from omegaconf import open_dict
 
 from sim.analysis.capacity import measure_capacity
 from sim.config import variant
 from sim.errors import InputError
+from sim.records import COMPLETED
 from sim.simulation.build import build, build_catalog, build_workload
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate
@@ -47,7 +54,7 @@ class Candidate:
     precision: str = ""
     tp: int = 0
     replicas: int = 0
-    pricing: str = ""  # reserved | on_demand ("" for serverless)
+    pricing: str = ""  # reserved | on_demand | spot ("" for serverless)
     cost_usd: float = math.nan  # over the run
     worst_attainment: float = math.nan  # the lowest SLO attainment among the tenants
     worst_p99_over_slo: float = math.nan  # the highest p99 TTFT / SLO among the tenants
@@ -103,6 +110,8 @@ class Evaluations:
         self.workload = build_workload(self.cfg)
         self.runs = 0
         self._seen: dict = {}
+        self.tpot_slos = {t: float(self.cfg.tenants[t].slo_tpot_s) for t in self.cfg.tenants
+                          if math.isfinite(float(self.cfg.tenants[t].slo_tpot_s))}
 
     @property
     def offered_tok_s(self) -> float:
@@ -115,6 +124,7 @@ class Evaluations:
         s = frames(cfg, self.workload, [run], self.catalog)[0]
         rows = s[(s["tenant"] != "__all__") & s["slo_ttft_s"].notna()]
         att = float(rows["slo_attainment"].min()) if len(rows) else 1.0
+        att = min(att, self.tpot_attainment(run))
         batch = s[s["tenant"].isin(list(self.workload.deadlines))]  # their deadlines met
         if len(batch) and batch["slo_attainment"].notna().any():
             att = min(att, float(batch["slo_attainment"].min()))
@@ -123,6 +133,20 @@ class Evaluations:
         cost = float(total["cost_usd"].iloc[0])
         return cost, att, ratio, run
 
+    def tpot_attainment(self, run) -> float:
+        """The lowest share, over tenants with a TPOT objective, of their completed requests
+        whose time per output token is within it (1 without such tenants)."""
+        wl, log = self.workload, run.log
+        worst = 1.0
+        for t, slo in self.tpot_slos.items():
+            sel = (wl.tenant == wl.tenants.index(t)) & (log.outcome == COMPLETED)
+            out = wl.output_tokens[sel]
+            if not sel.any():
+                continue
+            tpot = np.where(out > 1, (log.finish_s[sel] - log.first_s[sel]) / np.maximum(out - 1, 1), 0.0)
+            worst = min(worst, float(np.mean(tpot <= slo)))
+        return worst
+
     def dedicated(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
         key = ("dedicated", gpu, precision, tp, replicas)
         if key not in self._seen:
@@ -130,6 +154,17 @@ class Evaluations:
             cost, att, ratio, run = self._judge(c, "dedicated")
             gpu_h = sum(u.up_s * u.gpus for u in run.ledger) / 3600.0
             self._seen[key] = (gpu_h, att, ratio, cost)
+        return self._seen[key]
+
+    def spot(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
+        """(cost, attainment, p99/SLO) of ``replicas`` spot replicas, reclaimed and replaced
+        as ``dedicated.spot`` simulates (billed by the run: replacements load at cost)."""
+        key = ("spot", gpu, precision, tp, replicas)
+        if key not in self._seen:
+            c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
+            c = variant(c, **{"dedicated.spot.replicas": {self.model: int(replicas)}})
+            cost, att, ratio, _ = self._judge(c, "dedicated")
+            self._seen[key] = (cost, att, ratio)
         return self._seen[key]
 
     def seen_dedicated(self, gpu: str, precision: str, tp: int) -> list:
@@ -177,7 +212,10 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     ev = Evaluations(cfg, model, attainment, progress)
     mp = ModelPlan(model, None)
     catalog_gpus = cfg.catalog.gpus
+    spot = "spot" in pricings
+    pricings = [p for p in pricings if p != "spot"]  # fixed prices: re-priced, not re-run
     price = {(g, p): float(catalog_gpus[g][f"{p}_usd_per_hour"]) for g in gpus for p in pricings}
+    spot_price = {g: catalog_gpus[g].get("spot_usd_per_hour") for g in gpus} if spot else {}
     hours = float(cfg.horizon_s) / 3600.0
     if "serverless" in placements:
         cost, att, ratio = ev.serverless()
@@ -200,7 +238,8 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                     mp.why.append(f"{g} {p} TP{tp}: cannot run ({reason})")
                     continue
                 lb = max(1, int(offered // cap)) if cap > 0 else max_replicas
-                cheapest = min(price[g, q] for q in pricings)
+                cheapest = min([price[g, q] for q in pricings]
+                               + ([float(spot_price[g])] if spot_price.get(g) else []))
                 bounds.append((lb * tp * cheapest * hours, g, p, tp, lb, cap))
     bounds.sort()
     for bound_usd, g, p, tp, lb, cap in bounds:
@@ -227,6 +266,20 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             mp.tried.append(c)
             if mp.best is None or c.cost_usd < mp.best.cost_usd:
                 mp.best = c
+        if spot and not spot_price.get(g):
+            mp.why.append(f"{g}: no spot price in the catalog; spot not tried")
+        elif spot:
+            for k in (n, n + 1):  # the count on fixed capacity, then one spare
+                cost_s, att_s, ratio_s = ev.spot(g, p, tp, k)
+                c = Candidate(model, "dedicated", g, p, tp, k, "spot", cost_s, att_s, ratio_s,
+                              att_s >= attainment)
+                mp.tried.append(c)
+                mp.why.append(f"{g} {p} TP{tp}: {k} spot replicas: attainment {att_s:.3f}, "
+                              f"${cost_s:.2f}" + ("" if c.feasible else " (misses the SLO)"))
+                if c.feasible:
+                    if mp.best is None or c.cost_usd < mp.best.cost_usd:
+                        mp.best = c
+                    break
         mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} for "
                       f"{offered:,.0f} offered; {n} {'meets' if n == 1 else 'meet'} the SLO (attainment {att:.3f})"
                       + ("" if n == lb else f", {n - 1} {'does' if n == 2 else 'do'} not"))

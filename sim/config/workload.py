@@ -188,6 +188,9 @@ class TenantConfig:
     input: LengthConfig = field(default_factory=lambda: LengthConfig(mean=1024))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(mean=256))
     slo_ttft_s: float = positive(2.0, inf_ok=True, meaning="inf: no TTFT objective")
+    # time per output token objective (job=plan: met when the plan's attainment share of its
+    # completed requests decode within it); inf: none
+    slo_tpot_s: float = positive(float("inf"), inf_ok=True, meaning="inf: no TPOT objective")
     # requirements a shared multi-tenant pool cannot meet (sim/signals.py): the
     # recommendation then excludes setups that serve this tenant from the shared pool
     custom_weights: bool = False

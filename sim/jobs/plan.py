@@ -63,8 +63,9 @@ def check(cfg) -> None:
         if int(t) < 1:
             raise InputError(f"tensor parallelism must be >= 1, got {t}", key="plan.tp")
     for p in pc.pricing:
-        if p not in ("reserved", "on_demand"):
-            raise InputError(f"unknown pricing {p!r}; known: reserved, on_demand", key="plan.pricing")
+        if p not in ("reserved", "on_demand", "spot"):
+            raise InputError(f"unknown pricing {p!r}; known: reserved, on_demand, spot",
+                             key="plan.pricing")
     for p in pc.placements:
         if p not in ("dedicated", "serverless"):
             raise InputError(f"unknown placement {p!r}; known: dedicated, serverless",
@@ -104,7 +105,9 @@ def confirm(cfg, chosen: dict, progress: bool) -> pd.DataFrame:
             if placement == "dedicated":
                 c = with_deployment(c, m, b.gpu, b.precision, b.tp, b.replicas)
         if placement == "dedicated":
-            c = variant(c, **{"dedicated.replicas": {m: b.replicas for m, b in models.items()}})
+            c = variant(c, **{"dedicated.replicas": {m: b.replicas for m, b in models.items()},
+                              "dedicated.spot.replicas": {m: b.replicas for m, b in models.items()
+                                                          if b.pricing == "spot"}})
         c = variant(c, **{"output.parquet": False, "setups": [placement]})
         wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
         parts.append(frames(c, wl, runs, cat)[0])

@@ -67,8 +67,49 @@ def test_the_plan_job_writes_its_tables_and_confirms(tmp_path):
 
 
 @pytest.mark.parametrize("override,key", [("plan.gpus=[H900]", "plan.gpus"),
-                                          ("plan.pricing=[spot]", "plan.pricing"),
+                                          ("plan.pricing=[flex]", "plan.pricing"),
                                           ("plan.placements=[cloud]", "plan.placements")])
 def test_bad_plan_keys_are_named(override, key):
     with pytest.raises(sim.InputError, match=key.replace(".", r"\.")):
         sim.run(["job=plan", override, *BASE[:3]])
+
+
+def _direct(args):
+    return sim.run(BASE + ["setups=[dedicated]", "deployments.llama31-8b.gpu=H100",
+                           "deployments.llama31-8b.precision=fp8", *args])
+
+
+def test_spot_candidates_are_simulated_with_reclaims_and_billed_by_their_run():
+    """Spot is not a re-pricing: each spot candidate is a run with its replicas reclaimed
+    (here at a rate high enough to matter within the minute) and replaced; its cost and
+    attainment equal a direct run of that configuration."""
+    rate = ["dedicated.spot.preemption.per_gpu_hour=60"]
+    cfg = sim.compose(BASE + rate)
+    mp = plan_model(cfg, "llama31-8b", ["H100"], ["fp8"], [1], ["on_demand", "spot"],
+                    ["dedicated"], 4, 0.99)
+    spot = [c for c in mp.tried if c.pricing == "spot"]
+    assert spot, mp.why
+    for c in spot:
+        s = _direct(rate + [f"dedicated.replicas.llama31-8b={c.replicas}",
+                            f"dedicated.spot.replicas.llama31-8b={c.replicas}"]).summary
+        row = s.query("tenant == '__all__'").iloc[0]
+        assert c.cost_usd == pytest.approx(float(row["cost_usd"]), rel=1e-9)
+        chat = s.query("tenant == 'chat'").iloc[0]
+        assert c.worst_attainment == pytest.approx(float(chat["slo_attainment"]), rel=1e-12)
+    assert mp.best is not None and mp.best.feasible
+
+
+def test_a_tpot_objective_the_cheapest_plan_misses_raises_it():
+    """The same tenant with a TPOT objective its cheapest TTFT plan misses: the plan grows
+    and the chosen configuration's share of requests within it is at least the target."""
+    args = ["H100", "L40S"], ["fp8"], [1], ["on_demand"], ["dedicated"], 4, 0.99
+    loose = plan_model(sim.compose(BASE), "llama31-8b", *args)
+    tpot = 0.015  # one H100 at this load: p99 TPOT 15.3 ms, 98.6 % of requests within 15 ms
+    tight = plan_model(sim.compose(BASE + [f"tenants.chat.slo_tpot_s={tpot}"]), "llama31-8b", *args)
+    assert tight.best is not None and loose.best is not None
+    assert tight.best.replicas > loose.best.replicas and tight.best.cost_usd > loose.best.cost_usd
+    res = _direct([f"deployments.llama31-8b.gpu={tight.best.gpu}",
+                   f"dedicated.replicas.llama31-8b={tight.best.replicas}", "output.parquet=true"])
+    req = res.requests[(res.requests.tenant == "chat") & (res.requests.outcome == "completed")]
+    ok = ((req.output_tokens <= 1) | (req.tpot_s <= tpot)).mean()
+    assert ok >= 0.99
