@@ -62,7 +62,10 @@ def test_experiment_runs_on_a_tiny_horizon(name):
     for setup in setups:
         rows = res.summary[res.summary["setup"] == setup]
         assert "__all__" in set(rows["tenant"])
-        assert rows.loc[rows["tenant"] == "__all__", "completed"].iloc[0] > 0
+        # something was served, in the measured window or the tiny warm-up (a bursty trace
+        # may send nothing between 5 and 20 s)
+        served = rows.loc[rows["tenant"].isin(["__all__", "__all__@warmup"]), "completed"].sum()
+        assert served > 0, (name, setup)
 
 
 @pytest.mark.parametrize("name", [n for n in EXPERIMENTS if _sweep_params(n)])

@@ -11,7 +11,7 @@ from sim.config.serverless import Loader, PreloadTier, ServerlessRouter
 from sim.config.workload import DuplicatePolicy, TraceFormat
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
-from sim.report import figures, sweep as sweep_report
+from sim.report import figures, optimize as optimize_report
 from sim.sweep import aggregate, study
 from sim.workload import lengths, prefixes
 
@@ -38,7 +38,7 @@ _._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
 aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun_end
 # used by experiments/*/figures.py, the notebook and tests
 study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
-sweep_report.optimize_figure
+optimize_report.optimize_figure
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
 # the engines' prefix cache reads a request's segments; the tests' reference reuse
 prefixes.Prefixes.segments, prefixes.unbounded_hits

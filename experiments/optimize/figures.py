@@ -6,7 +6,7 @@ Writes plots/optimize.* (each trial's cost, marked by whether it meets the SLO; 
 cheapest meeting it so far) and prints the best trials.
 """
 
-from sim.report.sweep import optimize_figure
+from sim.report.optimize import optimize_figure
 from sim.sweep.study import cli
 
 

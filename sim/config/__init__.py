@@ -49,6 +49,7 @@ from sim.config.deployments import (  # noqa: F401
     Precision,
 )
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
+from sim.config.open_dicts import OPEN_DICTS  # noqa: F401  (re-exported)
 from sim.config.overrides import expand, expand_argv
 from sim.config.rules import INT_LIMIT, count, fraction, nonneg, positive, rule
 from sim.config.serverless import (  # noqa: F401
@@ -203,20 +204,6 @@ class Config:
     pipelines: Dict[str, PipelineConfig] = field(default_factory=dict)  # sim/simulation/pipeline.py
 
 
-# Dict-valued keys the user may extend without Hydra's "+" (their values stay typed and strict:
-# a typo inside a tenant still fails). Hydra makes the whole tree "struct" after composing;
-# an explicit flag on these nodes overrides that.
-
-
-# Dict-valued keys the user may extend without Hydra's "+" (their values stay typed and strict:
-# a typo inside a tenant still fails). Hydra makes the whole tree "struct" after composing;
-# an explicit flag on these nodes overrides that.
-OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "dedicated.spot.replicas",
-              "catalog.gpus",
-              "catalog.models", "cold_start.tiers", "serverless.pool",
-              "serverless.rate_limits", "serverless.autoscaler.min_replicas",
-              "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
-              "tenants_from.servegen.models", "variants")
 
 
 def schema(job_configs: dict[str, type] | None = None):

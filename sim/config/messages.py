@@ -9,7 +9,7 @@ import re
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import OPEN_DICTS
+from sim.config.open_dicts import OPEN_DICTS
 from sim.errors import InputError
 
 

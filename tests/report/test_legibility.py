@@ -9,7 +9,7 @@ from helpers.figures import capture_figures, legends_on_axes, plotted_xy
 
 import sim
 from sim.records import ALL, Result
-from sim.report import dedicated, pipelines, serverless, sweep, timeline
+from sim.report import dedicated, optimize, pipelines, serverless, sweep, timeline
 from sim.report.style import pyplot
 
 
@@ -17,7 +17,7 @@ from sim.report.style import pyplot
 def figs(monkeypatch):
     """Figures saved by the report modules under test, kept for inspection."""
     out = {}
-    for m in (dedicated, pipelines, serverless, sweep, timeline):
+    for m in (dedicated, optimize, pipelines, serverless, sweep, timeline):
         out.update({id(m): capture_figures(monkeypatch, m)})
     yield lambda m: out[id(m)]
     pyplot().close("all")
@@ -185,8 +185,8 @@ def test_optimize_draws_dollars_only_and_counts_the_trials_missing_the_slo(tmp_p
     miss = np.array([True, False, True, False, False])
     trials = pd.DataFrame({"trial": range(5), "cost_usd": cost,
                            "objective": np.where(miss, cost + 1e4 * 1.7, cost)})
-    sweep.optimize_figure(trials, tmp_path)
-    fig = figs(sweep)["optimize"]
+    optimize.optimize_figure(trials, tmp_path)
+    fig = figs(optimize)["optimize"]
     ax = fig.axes[0]
     ys = plotted_xy(ax)[:, 1]
     assert np.isfinite(ys).all() and ys.max() <= cost.max()  # no penalty on a dollar axis

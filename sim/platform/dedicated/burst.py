@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from sim.platform.coldstart import stages
 from sim.platform.predict import PromptMean, predicted_ttft
 from sim.records import UsageRow
 
@@ -318,3 +319,45 @@ class BurstPool:
                 "billed_s": b.row.up_s, "cost_usd": b.row.cost_usd,
             })
         return out
+
+
+def tightest_slo(ctx, model: str) -> float:
+    """The tightest TTFT SLO among the tenants calling ``model`` (inf without a workload)."""
+    wl = ctx.workload
+    if wl is None:
+        return math.inf
+    slos = [wl.slo_ttft_s[t] for t, ms in wl.tenant_models.items()
+            if model in ms and t in wl.slo_ttft_s]
+    return min(slos) if slos else math.inf
+
+
+def burst_pool(ctx, cfg, pool) -> BurstPool:
+    """The burst capacity of one model pool as ``dedicated.burst`` configures it: its policy
+    (the queue-wait or the SLO trigger), its options (the pool's deployment and the
+    ``variants`` on other GPU classes) and their cold-start stages and prices."""
+    bc = cfg.dedicated.burst
+    dep = pool.deployment
+
+    def cold(d):
+        return stages(cfg, d, bc.storage_tier, need_node=bool(bc.need_node),
+                      image_cached=bool(bc.image_cached))
+
+    slo = str(bc.trigger) == "slo"
+    threshold = (tightest_slo(ctx, pool.model) * float(bc.slo_fraction) if slo
+                 else float(bc.wait_threshold_s))
+    variants = []
+    for vi, v in enumerate(bc.variants):  # other GPU classes burst replicas may use
+        if v.model != pool.model:
+            continue
+        where = ("dedicated.burst.variants", vi)
+        vdep = ctx.deployment_for(pool.model, where)
+        variants.append(BurstOption(
+            vdep, ctx.perf_for(pool.model, float(cfg.dedicated.runtime_speedup), where), cold(vdep),
+            vdep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier), int(v.replicas)))
+    policy = BurstPolicy(threshold, int(bc.max_replicas), int(bc.remote.max_replicas),
+                         float(bc.scale_up_interval_s), float(bc.idle_window_s), float(bc.drain_fill))
+    c = cold(dep)
+    return BurstPool(ctx, pool, policy, WaitEstimator(float(bc.rate_window_s)), c, c,
+                     dep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier),
+                     float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s),
+                     predict=slo, variants=variants)

@@ -35,19 +35,14 @@ from sim.engine import Request
 from sim.paths import resolve
 from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
-from sim.platform.dedicated.burst import (
-    BurstOption,
-    BurstPolicy,
-    BurstPool,
-    WaitEstimator,
-)
+from sim.platform.dedicated.burst import BurstPool, burst_pool
 from sim.platform.dedicated.failures import (
     FailureDriver,
     FailurePlan,
     RetryPolicy,
-    availability,
 )
 from sim.platform.dedicated.spot import SpotFleet, read_preemption_trace
+from sim.platform.dedicated.tables import availability_table, spot_summary
 from sim.platform.pool import ModelPool
 from sim.records import EventLog, UsageRow
 
@@ -159,43 +154,8 @@ class DedicatedSetup:
 
     # -------------------------------------------------------------------------- burst
     def _setup_burst(self, cfg, models: dict[int, str]) -> None:
-        bc = cfg.dedicated.burst
         for mi in models:
-            pool = self.pools[mi]
-            dep = pool.deployment
-            cold = stages(cfg, dep, bc.storage_tier, need_node=bool(bc.need_node),
-                          image_cached=bool(bc.image_cached))
-            slo = str(bc.trigger) == "slo"
-            # the SLO trigger's threshold: the tightest SLO among the model's tenants
-            threshold = (self._tightest_slo(pool.model) * float(bc.slo_fraction) if slo
-                         else float(bc.wait_threshold_s))
-            variants = []
-            for vi, v in enumerate(bc.variants):  # other GPU classes burst replicas may use
-                if v.model != pool.model:
-                    continue
-                where = ("dedicated.burst.variants", vi)
-                vdep = self.ctx.deployment_for(pool.model, where)
-                variants.append(BurstOption(
-                    vdep, self.ctx.perf_for(pool.model, float(cfg.dedicated.runtime_speedup), where),
-                    stages(cfg, vdep, bc.storage_tier, need_node=bool(bc.need_node),
-                           image_cached=bool(bc.image_cached)),
-                    vdep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier), int(v.replicas)))
-            policy = BurstPolicy(threshold, int(bc.max_replicas),
-                                 int(bc.remote.max_replicas), float(bc.scale_up_interval_s),
-                                 float(bc.idle_window_s), float(bc.drain_fill))
-            self.burst[mi] = BurstPool(
-                self.ctx, pool, policy, WaitEstimator(float(bc.rate_window_s)), cold, cold,
-                dep.gpu.on_demand_usd_per_hour * float(bc.price_multiplier),
-                float(bc.remote.rtt_s), float(bc.min_billed_s), float(bc.check_interval_s),
-                predict=slo, variants=variants)
-
-    def _tightest_slo(self, model: str) -> float:
-        wl = self.ctx.workload
-        if wl is None:
-            return float("inf")
-        slos = [wl.slo_ttft_s[t] for t, ms in wl.tenant_models.items()
-                if model in ms and t in wl.slo_ttft_s]
-        return min(slos) if slos else float("inf")
+            self.burst[mi] = burst_pool(self.ctx, cfg, self.pools[mi])
 
     def _setup_failures(self, cfg, models: list[str]) -> None:
         fc = cfg.dedicated.failures
@@ -390,33 +350,10 @@ class DedicatedSetup:
             self.spot.close(t_end)
         self.t_end = t_end
 
-    def availability_table(self) -> pd.DataFrame:
-        """Per model: the reserved pool's availability over the billing period, and what
-        the failures did to requests (retried tries, requests failed after the last try)."""
-        rows = []
-        for mi, pool in sorted(self.pools.items()):
-            slots = [s for s in self.slots if s.pool is pool]
-            a = availability([[(x, y) for x, y in s.down] for s in slots], self.t_end)
-            mtbf, mttr = self._mtbf_mttr.get(pool.model, (math.nan, math.nan))
-            rows.append({
-                "model": pool.model, "replicas": len(slots), "period_s": self.t_end,
-                "failures": sum(s.failures for s in slots), "down_s": a["down_s"],
-                "capacity_availability": a["capacity"], "all_up_availability": a["all_up"],
-                "any_up_availability": a["any_up"],
-                "analytic_capacity_availability": (
-                    (1.0 if math.isinf(mtbf) else mtbf / (mtbf + mttr))
-                    if self.failure_mode == "random" else math.nan),
-                "retried_tries": self._retried.get(("replica_failure", pool.model), 0),
-                "failed_requests": self._failed.get(("replica_failure", pool.model), 0),
-                "sla": self.sla, "meets_sla_any_up": bool(a["any_up"] >= self.sla),
-                "meets_sla_capacity": bool(a["capacity"] >= self.sla),
-            })
-        return pd.DataFrame(rows)
-
     def extra(self) -> dict:
         tables = {}
         if self.failure_mode != "none":
-            tables["availability"] = self.availability_table()
+            tables["availability"] = availability_table(self)
             tables["downtime"] = pd.DataFrame(
                 [{"model": s.pool.model, "replica": s.index, "down_s": a, "up_s": min(b, self.t_end)}
                  for s in self.slots for a, b in s.down if a < self.t_end],
@@ -428,27 +365,5 @@ class DedicatedSetup:
                 "requests", "busy_s", "billed_s", "cost_usd"])
         if self.spot is not None:
             tables["spot"] = pd.DataFrame(self.spot.table())
-            tables["spot_summary"] = self.spot_summary()
+            tables["spot_summary"] = spot_summary(self)
         return {"tables": tables, "events": self.events}
-
-    def spot_summary(self) -> pd.DataFrame:
-        """Per model with spot replicas: reclaims, what they did to requests, the spot bill."""
-        rows = []
-        for mi, pool in sorted(self.pools.items()):
-            slots = [s for s in self.spot.slots if s.pool is pool]
-            if not slots:
-                continue
-            inst = [i for s in slots for i in s.instances]
-            key = ("spot_preemption", pool.model)
-            rows.append({
-                "model": pool.model, "spot_replicas": len(slots),
-                "preemptions": sum(i.t_reclaim is not None and i.t_reclaim <= self.t_end for i in inst),
-                "replacements": len(inst) - len(slots),
-                "interrupted_requests": sum(i.interrupted for i in inst),
-                "retried_tries": self._retried.get(key, 0),
-                "failed_requests": self._failed.get(key, 0),
-                "spot_gpu_hours": sum(i.row.up_s * i.row.gpus for i in inst) / 3600.0,
-                "loading_gpu_hours": sum(i.row.loading_s * i.row.gpus for i in inst) / 3600.0,
-                "spot_cost_usd": sum(i.row.cost_usd for i in inst),
-            })
-        return pd.DataFrame(rows)

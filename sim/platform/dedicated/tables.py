@@ -1,0 +1,56 @@
+"""The dedicated setup's own tables: availability under failures, the spot fleet's summary."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from sim.platform.dedicated.failures import availability
+
+
+def availability_table(setup) -> pd.DataFrame:
+    """Per model: the reserved pool's availability over the billing period, and what
+    the failures did to requests (retried tries, requests failed after the last try)."""
+    rows = []
+    for mi, pool in sorted(setup.pools.items()):
+        slots = [s for s in setup.slots if s.pool is pool]
+        a = availability([[(x, y) for x, y in s.down] for s in slots], setup.t_end)
+        mtbf, mttr = setup._mtbf_mttr.get(pool.model, (math.nan, math.nan))
+        rows.append({
+            "model": pool.model, "replicas": len(slots), "period_s": setup.t_end,
+            "failures": sum(s.failures for s in slots), "down_s": a["down_s"],
+            "capacity_availability": a["capacity"], "all_up_availability": a["all_up"],
+            "any_up_availability": a["any_up"],
+            "analytic_capacity_availability": (
+                (1.0 if math.isinf(mtbf) else mtbf / (mtbf + mttr))
+                if setup.failure_mode == "random" else math.nan),
+            "retried_tries": setup._retried.get(("replica_failure", pool.model), 0),
+            "failed_requests": setup._failed.get(("replica_failure", pool.model), 0),
+            "sla": setup.sla, "meets_sla_any_up": bool(a["any_up"] >= setup.sla),
+            "meets_sla_capacity": bool(a["capacity"] >= setup.sla),
+        })
+    return pd.DataFrame(rows)
+
+
+def spot_summary(setup) -> pd.DataFrame:
+    """Per model with spot replicas: reclaims, what they did to requests, the spot bill."""
+    rows = []
+    for mi, pool in sorted(setup.pools.items()):
+        slots = [s for s in setup.spot.slots if s.pool is pool]
+        if not slots:
+            continue
+        inst = [i for s in slots for i in s.instances]
+        key = ("spot_preemption", pool.model)
+        rows.append({
+            "model": pool.model, "spot_replicas": len(slots),
+            "preemptions": sum(i.t_reclaim is not None and i.t_reclaim <= setup.t_end for i in inst),
+            "replacements": len(inst) - len(slots),
+            "interrupted_requests": sum(i.interrupted for i in inst),
+            "retried_tries": setup._retried.get(key, 0),
+            "failed_requests": setup._failed.get(key, 0),
+            "spot_gpu_hours": sum(i.row.up_s * i.row.gpus for i in inst) / 3600.0,
+            "loading_gpu_hours": sum(i.row.loading_s * i.row.gpus for i in inst) / 3600.0,
+            "spot_cost_usd": sum(i.row.cost_usd for i in inst),
+        })
+    return pd.DataFrame(rows)
