@@ -60,10 +60,16 @@ def _drop_empty_run_folder(out_dir: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
-    try:
-        d.rmdir()
-    except OSError:
-        pass
+    # then the parents Hydra made for it (``results/<name>/``) that are left empty, up to
+    # the folder the command ran in
+    stop = Path.cwd().resolve()
+    d = d.resolve()
+    while d != stop and stop in d.parents:
+        try:
+            d.rmdir()  # only an empty folder goes
+        except OSError:
+            break
+        d = d.parent
 
 
 def _apply_variant(cfg, hc):

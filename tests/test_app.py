@@ -62,6 +62,17 @@ def test_cli_bad_model_is_one_clear_line(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_a_run_refused_on_bad_input_leaves_no_folder(tmp_path):
+    """With the default run folder (results/<name>/<timestamp>): neither the run's folder
+    nor the parents made for it stay behind; a folder that holds something stays."""
+    r = _cli("tenants.chat.arrival.rate_rps=-1", cwd=tmp_path)
+    assert r.returncode == 2 and "tenants.chat.arrival.rate_rps" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "results" / "default" / "earlier").mkdir(parents=True)
+    assert _cli("tenants.chat.arrival.rate_rps=-1", cwd=tmp_path).returncode == 2
+    assert [p.name for p in (tmp_path / "results" / "default").iterdir()] == ["earlier"]
+
+
 def test_cli_help_lists_groups(tmp_path):
     r = _cli("--help", cwd=tmp_path)
     assert r.returncode == 0
