@@ -41,6 +41,9 @@ class Gpu:
     serverless_usd_per_s: float | None
     spot_usd_per_hour: float | None = None  # None: no spot offer known
     sources: Mapping[str, str] = field(default_factory=dict)
+    allreduce_step_latency_s: float = 0.0
+    allreduce_efficiency: float = 1.0
+    interconnect_links: int = 0  # 0: switched (or a shared bus); n: a direct mesh of n links
 
     def peak_flops(self, precision: str) -> float:
         """Dense peak FLOP/s at ``precision`` (the build layer checks the GPU has it)."""
@@ -103,6 +106,9 @@ def catalog_from_config(cat) -> Catalog:
             tflops={k: float(v) for k, v in g.tflops.items()},
             interconnect_gbps=float(g.interconnect_gbps),
             allreduce_latency_s=float(g.allreduce_latency_s),
+            allreduce_step_latency_s=float(g.allreduce_step_latency_s),
+            allreduce_efficiency=float(g.allreduce_efficiency),
+            interconnect_links=int(g.interconnect_links),
             host_link_gbps=float(g.host_link_gbps),
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},

@@ -34,7 +34,14 @@ class GpuSpec:
     tflops: Dict[str, float] = positive(factory=dict)
     # per-GPU interconnect for tensor-parallel all-reduce, GB/s in one direction
     interconnect_gbps: float = nonneg(0.0)
+    # links of a direct mesh (a group of tp GPUs uses min(tp - 1, links) of them); 0: a
+    # switch or a shared bus, the full rate at any group size
+    interconnect_links: int = count(0, lo=0)
+    # one all-reduce over p GPUs: allreduce_latency_s + 2 (p - 1) allreduce_step_latency_s
+    # + 2 (p - 1) / p x bytes / (interconnect rate x allreduce_efficiency)  (sim.perf)
     allreduce_latency_s: float = nonneg(1.0e-5)
+    allreduce_step_latency_s: float = nonneg(0.0)
+    allreduce_efficiency: float = fraction(1.0)
     # GPU <-> host memory, GB/s in one direction per GPU (KV swap, host-tier loads)
     host_link_gbps: float = nonneg(0.0)
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)

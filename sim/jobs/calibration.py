@@ -2,7 +2,9 @@
 
 Runs the rows of ``conf/calibration_set.yaml`` (CALIBRATION.md section 3) chosen by
 ``calibration.rows`` through :mod:`sim.analysis.calibration` and reports each prediction
-against its published figure (``calibration.csv``, ``plots/calibration``).
+against its published figure (``calibration.csv``, ``plots/calibration``). It also predicts
+the published tensor-parallel sweeps of ``conf/tp_sweeps.yaml`` with the run's catalog
+(``tp_scaling.csv``: latency and speed-up over TP1, predicted against published).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from sim.analysis.calibration import (
     load_rows,
     select_rows,
 )
+from sim.analysis.tp_scaling import tp_table
 from sim.config.rules import fraction
 from sim.errors import InputError
 from sim.jobs import job
 from sim.records import Result
 from sim.report.figures import calibration_scatter
 from sim.report.outputs import write_outputs
+from sim.simulation.build import build_catalog
 
 
 @dataclass
@@ -69,9 +73,15 @@ def calibration_job(cfg, out_dir, progress) -> Result:
     tolerance = float(cfg.calibration.tolerance)
     table = calibration_table(rows, tolerance)
     summary = error_summary(table)
+    tp = tp_table(build_catalog(cfg))
+    notes = _notes(table, tolerance)
+    for gpu, t in tp.groupby("gpu", sort=False):
+        notes.append(f"TP sweep ({gpu}, TP 1-8): speed-up over TP1 within "
+                     f"{t['speedup_error_pct'].abs().max():.1f} % of published, latency within "
+                     f"{t['error_pct'].abs().max():.1f} % (tp_scaling.csv)")
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
-                 tables={"calibration": table, "calibration_summary": summary},
-                 notes=_notes(table, tolerance),
+                 tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp},
+                 notes=notes,
                  full_tables={"calibration": TABLE_COLUMNS,
                               "calibration_summary": list(summary.columns)})
     if out_dir is not None:

@@ -74,6 +74,35 @@ class Deployment:
         return f"{self.model.key} on {self.tp}x{self.gpu.key}{par} {self.precision}"
 
 
+def link_bandwidth(gpu: Gpu, gpus: int) -> float:
+    """Bytes/s one GPU of a group of ``gpus`` sends to the others during a collective: the
+    interconnect's line rate in one direction (``interconnect_gbps``) at the fraction a
+    collective reaches (``allreduce_efficiency``: protocol overhead). Behind a switch
+    (NVSwitch, ``interconnect_links: 0``) or on a shared bus (PCIe) every GPU reaches its
+    full rate whatever the group size; in a direct mesh of ``n`` links (MI300X Infinity
+    Fabric: 7) a GPU reaches its ``gpus - 1`` peers over that many links only."""
+    rate = gpu.interconnect_gbps * 1e9 * gpu.allreduce_efficiency
+    if gpu.interconnect_links > 0:
+        rate *= min(gpus - 1, gpu.interconnect_links) / gpu.interconnect_links
+    return rate
+
+
+def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float) -> float:
+    """Seconds of one all-reduce of ``message_bytes`` over ``gpus`` GPUs, ring schedule
+    (reduce-scatter then all-gather): ``2 (p - 1)`` steps, each paying a step latency
+    (``allreduce_step_latency_s``: a hop and the flag exchange) and moving ``1/p`` of the
+    message, plus a fixed cost per collective (``allreduce_latency_s``: the kernel and the
+    synchronisation of the group)::
+
+        t = latency + 2 (p - 1) step_latency + 2 (p - 1) / p * bytes / link_bandwidth(p)
+    """
+    if gpus <= 1:
+        return 0.0
+    steps = 2 * (gpus - 1)
+    return (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
+            + steps / gpus * message_bytes / link_bandwidth(gpu, gpus))
+
+
 class RooflinePerf:
     """Iteration time from bytes moved and FLOPs done, each against an achieved peak.
 
@@ -91,7 +120,10 @@ class RooflinePerf:
     * compute: 2 x active parameters per token plus 4 x layers x query width per attention
       pair, at ``peak(precision) x efficiency.compute``;
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
-      ring all-reduces of the activations per layer;
+      all-reduces of the activations per layer (:func:`allreduce_time`: a latency that
+      grows with the group and a transfer at the interconnect's achieved rate). What does
+      not shard stays whole on every GPU: the per-iteration, per-layer and per-sequence
+      overheads, and KV heads beyond their number (replicated);
     * pipeline parallelism (``Deployment.pipeline``) gives each of the ``tp`` GPUs a range of
       layers instead. With ``tp`` micro-batches in flight (TensorRT-LLM's scheduling) every
       stage stays busy, so one iteration of the whole batch costs each GPU its share of the
@@ -118,14 +150,16 @@ class RooflinePerf:
         self._weight_reads = tp if dep.pipeline else 1
         if tp > 1 and dep.pipeline:
             # each micro-batch hands its activations to the next stage once: per iteration,
-            # each GPU sends every token's hidden state once (BF16), with tp hand-offs
+            # each GPU sends every token's hidden state once (BF16) to one peer, with tp
+            # hand-offs, each paying the collective's fixed latency
             self._comm_fixed = tp * g.allreduce_latency_s
-            self._comm_per_token = m.hidden * 2.0 / (g.interconnect_gbps * 1e9)
+            self._comm_per_token = m.hidden * 2.0 / link_bandwidth(g, 2)
         elif tp > 1:
-            ring = 2.0 * (tp - 1) / tp
-            self._comm_fixed = 2 * m.layers * g.allreduce_latency_s
-            self._comm_per_token = (2 * m.layers * m.hidden * 2.0 * ring
-                                    / (g.interconnect_gbps * 1e9))
+            # two all-reduces per layer (after attention and after the MLP) of every token's
+            # hidden state in BF16: a fixed part per all-reduce and a part per token
+            self._comm_fixed = 2 * m.layers * allreduce_time(g, tp, 0.0)
+            self._comm_per_token = 2 * m.layers * (allreduce_time(g, tp, m.hidden * 2.0)
+                                                   - allreduce_time(g, tp, 0.0))
         else:
             self._comm_fixed = 0.0
             self._comm_per_token = 0.0

@@ -1,0 +1,98 @@
+"""Tensor-parallel scaling: the all-reduce from message size, link rate and latency, and
+the step time of a TP sweep against published figures no factor was fitted to
+(conf/tp_sweeps.yaml: NeMo Framework Llama-2-7B, TP 1/2/4/8, batch 1-8, 128 in / 20 out)."""
+
+from dataclasses import replace
+
+import pytest
+
+from sim.analysis.tp_scaling import batch_latency_s, load_sweeps, tp_table
+from sim.perf import Deployment, RooflinePerf, allreduce_time, link_bandwidth
+
+
+def test_allreduce_time_by_hand(catalog):
+    """A 4 MiB all-reduce over 4 H100s: 6 steps of 0.8 us after a fixed 6 us, and
+    2 x 3/4 of the message at 0.82 x 450 GB/s."""
+    g = replace(catalog.gpus["H100"], allreduce_latency_s=6e-6, allreduce_step_latency_s=0.8e-6,
+                allreduce_efficiency=0.82, interconnect_gbps=450.0, interconnect_links=0)
+    msg = 4 * 2**20
+    expect = 6e-6 + 6 * 0.8e-6 + 1.5 * msg / (0.82 * 450e9)
+    assert allreduce_time(g, 4, msg) == pytest.approx(expect, rel=1e-12)
+    # 10.8 us of latency + 6,291,456 B at 369 GB/s (17.05 us), worked out on paper
+    assert expect == pytest.approx(27.85e-6, rel=1e-3)
+    assert allreduce_time(g, 1, msg) == 0.0
+    # latency grows with the group, the transfer tends to twice the message
+    assert allreduce_time(g, 8, 0) == pytest.approx(6e-6 + 14 * 0.8e-6)
+    assert allreduce_time(g, 8, msg) - allreduce_time(g, 8, 0) == pytest.approx(
+        1.75 * msg / (0.82 * 450e9))
+
+
+def test_a_mesh_uses_only_the_links_to_its_peers(catalog):
+    """MI300X: 7 Infinity Fabric links of 64 GB/s each way, no switch: two GPUs share one
+    link, eight use all seven; an NVSwitch GPU has its full rate at any group size."""
+    mi = catalog.gpus["MI300X"]
+    assert mi.interconnect_links == 7
+    per_link = mi.interconnect_gbps * 1e9 * mi.allreduce_efficiency / 7
+    assert link_bandwidth(mi, 2) == pytest.approx(per_link)
+    assert link_bandwidth(mi, 4) == pytest.approx(3 * per_link)
+    assert link_bandwidth(mi, 8) == pytest.approx(7 * per_link)
+    h = catalog.gpus["H100"]
+    assert link_bandwidth(h, 2) == link_bandwidth(h, 8) == pytest.approx(450e9 * h.allreduce_efficiency)
+
+
+def test_step_time_carries_two_allreduces_per_layer(catalog):
+    m, g = catalog.models["llama33-70b"], catalog.gpus["H100"]
+    args = (300, 700, 200_000, 400_000)
+    for tp in (2, 4, 8):
+        p = RooflinePerf(Deployment(m, g, "fp8", "fp8", tp))
+        free = replace(g, allreduce_latency_s=0.0, allreduce_step_latency_s=0.0, interconnect_gbps=1e12)
+        q = RooflinePerf(Deployment(m, free, "fp8", "fp8", tp))
+        comm = 2 * m.layers * allreduce_time(g, tp, 1000 * m.hidden * 2.0)
+        assert p.step_time(*args) - q.step_time(*args) == pytest.approx(comm, rel=1e-6, abs=1e-6)
+
+
+def test_batch_latency_is_a_prefill_then_decodes(catalog):
+    m, g = catalog.models["llama2-7b"], catalog.gpus["H100"]
+    perf = RooflinePerf(Deployment(m, g, "bf16", "bf16", 2))
+    t = perf.step_time(0, 256, 0, 2 * 128 * 129 / 2)
+    t += sum(perf.step_time(2, 0, 2 * (127 + j), 2 * (128 + j)) for j in range(1, 20))
+    assert batch_latency_s(perf, 2, 128, 20) == pytest.approx(t, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def table(catalog):
+    return tp_table(catalog)
+
+
+def test_the_sweep_covers_tp_1_to_8_on_one_model(table):
+    sw = load_sweeps()
+    assert sw["tp"] == [1, 2, 4, 8] and sw["model"] == "llama2-7b"
+    assert len(table) == 2 * 4 * 4
+    assert "nemo-framework" in sw["source"]
+
+
+# Stated tolerances (README, "Tensor parallelism"): on the H100 (the GPU class the
+# all-reduce figures were measured on) the predicted speed-up over TP1 within 15 % and every
+# latency within 30 % (the sweep's 2023 software stack is slower per sequence than the
+# tuned runtime the factors describe: its batch-8 rows cost 45 ms more than batch 1 at TP1,
+# the model 24 ms). The A100 (latencies assumed equal to the H100's) is held to 50 %: its
+# published speed-ups stop growing sooner than the model's (TP8 1.71-1.81x, model 2.3-2.6x).
+def test_h100_tp_speedups_match_the_published_sweep(table):
+    h = table[table["gpu"] == "H100"]
+    assert h["speedup_error_pct"].abs().max() < 15, h.to_string()
+    assert h["error_pct"].abs().max() < 30, h.to_string()
+
+
+def test_a100_tp_speedups_within_the_looser_bound(table):
+    a = table[table["gpu"] == "A100"]
+    assert a["speedup_error_pct"].abs().max() < 50, a.to_string()
+
+
+def test_more_gpus_never_predicted_slower_than_published_scaling_allows(table):
+    """The published latency falls with every doubling of TP; so does the model's, and by
+    less than the weights' share (the overheads and all-reduces do not shard)."""
+    for (_gpu, _b), grp in table.groupby(["gpu", "batch"]):
+        pred = grp.sort_values("tp")["predicted_ms"].to_numpy()
+        pub = grp.sort_values("tp")["published_ms"].to_numpy()
+        assert (pub[1:] < pub[:-1]).all() and (pred[1:] < pred[:-1]).all()
+        assert pred[0] / pred[-1] < 8 / 2
