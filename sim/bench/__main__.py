@@ -1,4 +1,5 @@
-"""Speed and memory benchmark: ``python -m sim.bench [--requests N] [--step-requests M] [--prefix]``.
+"""Speed and memory benchmark: ``python -m sim.bench [--requests N] [--step-requests M] [--prefix]``
+(``--scenario platform``: a shared pool of many models and tenants, :mod:`sim.bench.platform`).
 
 Simulates a single-tenant dedicated scenario (Poisson arrivals, lognormal lengths, offered
 load near 70 % of the pool's saturated throughput) end to end, through the same path as
@@ -29,6 +30,7 @@ import sys
 import time
 
 from sim.app import run
+from sim.bench.platform import main as platform_main
 from sim.metrics.steady import steady_rates
 
 MODEL = "llama31-8b"
@@ -131,7 +133,20 @@ def main(argv=None) -> None:
     ap.add_argument("--load", type=float, default=0.7)
     ap.add_argument("--engines", default="fluid,step")
     ap.add_argument("--prefix", action="store_true", help="prompts share a system prompt and documents")
+    ap.add_argument("--scenario", choices=["dedicated", "platform"], default="dedicated",
+                    help="platform: a shared pool of many models and tenants (sim/bench/platform.py)")
+    ap.add_argument("--hours", type=float, default=168.0, help="platform: simulated hours")
+    ap.add_argument("--models", type=int, default=100, help="platform: models (catalog copies)")
+    ap.add_argument("--tenants", type=int, default=200, help="platform: background tenants")
+    ap.add_argument("--gpus", type=int, default=1024, help="platform: GPUs in the pool (8 per node)")
+    ap.add_argument("--rate", type=float, default=27.8, help="platform: requests/s in all")
+    ap.add_argument("--setup", choices=["serverless", "hybrid"], default="serverless")
+    ap.add_argument("--requests-output", choices=["full", "sample", "none"], default="full",
+                    help="platform: output.requests")
     a = ap.parse_args(argv)
+    if a.scenario == "platform":
+        platform_main(a)
+        return
     sat = saturated_rps(a.prefix)
     rate = a.load * sat
     print(json.dumps({"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "

@@ -1,0 +1,96 @@
+"""The platform benchmark: ``python -m sim.bench --scenario platform``.
+
+A shared serverless pool at a provider's scale, one setup per process (so each has its own
+peak RSS): ``--models`` models, copies of four catalog models of different sizes (six in
+ten Llama-3.1-8B on L40S, two Qwen3-32B on H100, one Mixtral-8x7B on H200, one
+Llama-3.3-70B TP2 on H100; an assumption, not a measured mix), each copy its own catalog
+entry and deployment so it loads, scales and is evicted on its own; ``--tenants``
+synthetic background tenants (Zipf rates and model popularity, Gamma CV 3 arrivals,
+``--rate`` requests/s in all: 27.8 is the Azure 2024 LLM trace's daily volume, 2.4 M a
+day); a pool of about ``--gpus`` GPUs in 8-GPU nodes, half H100, a quarter each L40S and
+H200; keep-alive, autoscaling and eviction as configured by default; ``--hours`` of
+traffic; beside them one user tenant sends a tenth of the rate to the busiest copy (on
+the pool; ``--setup hybrid`` places it on two reserved replicas, the rest staying on the
+pool).
+
+It prints one JSON line: requests, wall seconds, requests per second, peak RSS and its
+growth per request, and the run's p99 TTFT. ``--requests-output`` chooses what is kept per
+request (``output.requests``).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import time
+
+import yaml
+
+BASES = [("llama31-8b", "L40S", 1)] * 6 + [("qwen3-32b", "H100", 1)] * 2 + [
+    ("mixtral-8x7b", "H200", 1), ("llama33-70b", "H100", 2)]
+
+
+def _catalog_models() -> dict:
+    from importlib.resources import files
+
+    return yaml.safe_load(files("sim.conf").joinpath("catalog/default.yaml").read_text())["models"]
+
+
+def overrides(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
+              requests: str) -> list[str]:
+    catalog = _catalog_models()
+    names, ov = [], []
+    for k in range(models):
+        src, gpu, tp = BASES[k % len(BASES)]
+        name = f"{src}-p{k:03d}"
+        names.append(name)
+        spec = {key: v for key, v in catalog[src].items() if key != "sources"}
+        text = yaml.safe_dump({**spec, "name": name}, default_flow_style=True, width=10 ** 6).strip()
+        ov += [f"catalog.models.{name}={text}",
+               f"deployments.{name}={{gpu: {gpu}, precision: fp8, tp: {tp}}}"]
+    nodes = max(1, gpus // 8)
+    pool = {"H100": max(1, nodes // 2), "L40S": max(1, nodes // 4), "H200": max(1, nodes // 4)}
+    ov += ["serverless.pool={" + ", ".join(f"{g}: {{nodes: {n}, gpus_per_node: 8}}"
+                                          for g, n in pool.items()) + "}"]
+    ov += ["background.synthetic.tenants=" + str(tenants),
+           f"background.synthetic.models=[{','.join(names)}]",
+           f"background.synthetic.rate_rps={rate * 0.9:g}",
+           f"horizon_s={hours * 3600:g}", f"setups=[{setup}]", "serverless.start=warm",
+           "output.plots=false", "output.report=false", "output.progress=false",
+           f"output.requests={requests}", "serverless.autoscaler.max_replicas=64"]
+    anchor = names[0]  # a user tenant: a tenth of the traffic, on the busiest copy
+    ov += ["tenants={anchor: {model: " + anchor + ", arrival: {kind: gamma, rate_rps: "
+           f"{rate * 0.1:g}, cv: 2}}, slo_ttft_s: 2}}}}"]
+    if setup == "hybrid":
+        ov += [f"hybrid.placement={{{anchor}: dedicated}}", f"dedicated.replicas={{{anchor}: 2}}"]
+    return ov
+
+
+def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
+                 requests: str) -> dict:
+    from sim.app import run
+
+    ov = overrides(hours, models, tenants, gpus, rate, setup, requests)
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    t0 = time.perf_counter()
+    res = run(ov)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    s = res.summary
+    rows = s[s["tenant"].isin(["__all__", "__background__"]) & (s["setup"] == setup)]
+    n = int(rows["requests"].sum())
+    bg = s[(s["tenant"] == "__background__")]
+    return {"scenario": "platform", "setup": setup, "hours": hours, "models": models,
+            "tenants": tenants, "gpus": gpus, "requests": n,
+            "wall_s": round(wall, 2), "requests_per_s": round(n / wall),
+            "peak_rss_mb": round(peak, 1),
+            "bytes_per_request": round((peak - before) * 1024 * 1024 / max(n, 1)),
+            "background_ttft_p99_s": round(float(bg["ttft_p99_s"].iloc[0]), 3) if len(bg) else None,
+            "requests_output": requests}
+
+
+def main(a) -> None:
+    print(json.dumps(run_platform(a.hours, a.models, a.tenants, a.gpus, a.rate, a.setup,
+                                  a.requests_output)), flush=True)

@@ -1,0 +1,29 @@
+"""``python -m sim.bench --scenario platform`` on a few minutes of traffic: the scenario is
+what its docstring says (models, GPU classes, pool size, tenants) and the figures it prints
+are the run's own."""
+
+import json
+
+import sim
+from sim.bench import __main__ as bench
+from sim.bench.platform import overrides
+
+
+def test_the_scenario_has_the_models_pool_and_tenants_asked_for():
+    cfg = sim.compose(overrides(0.05, 20, 30, 64, 5.0, "serverless", "none"))
+    copies = [m for m in cfg.catalog.models if "-p0" in m]
+    assert len(copies) == 20 and len(cfg.background.synthetic.models) == 20
+    assert sum(p.nodes * p.gpus_per_node for p in cfg.serverless.pool.values()) == 64
+    assert {cfg.deployments[m].gpu for m in copies} == {"L40S", "H100", "H200"}
+    assert cfg.background.synthetic.tenants == 30 and list(cfg.tenants) == ["anchor"]
+
+
+def test_the_benchmark_prints_the_runs_own_count(capsys):
+    bench.main(["--scenario", "platform", "--hours", "0.05", "--models", "10", "--tenants", "20",
+                "--gpus", "32", "--rate", "5", "--requests-output", "none"])
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    res = sim.run(overrides(0.05, 10, 20, 32, 5.0, "serverless", "none"))
+    s = res.summary
+    want = int(s[s.tenant.isin(["__all__", "__background__"])].requests.sum())
+    assert row["requests"] == want > 0 and row["setup"] == "serverless"
+    assert row["requests_per_s"] > 0 and row["peak_rss_mb"] > 0
