@@ -5,9 +5,9 @@ peak RSS): ``--models`` models, copies of four catalog models of different sizes
 ten Llama-3.1-8B on L40S, two Qwen3-32B on H100, one Mixtral-8x7B on H200, one
 Llama-3.3-70B TP2 on H100; an assumption, not a measured mix), each copy its own catalog
 entry and deployment so it loads, scales and is evicted on its own; ``--tenants``
-synthetic background tenants (Zipf rates and model popularity, Gamma CV 3 arrivals,
-``--rate`` requests/s in all: 27.8 is the Azure 2024 LLM trace's daily volume, 2.4 M a
-day); a pool of about ``--gpus`` GPUs in 8-GPU nodes, half H100, a quarter each L40S and
+synthetic background tenants (Zipf rates and model popularity, Gamma CV 3 arrivals on a
+daily sinusoid peaking at 3x its trough, an assumption; ``--rate`` requests/s on average:
+27.8 is the Azure 2024 LLM trace's daily volume, 2.4 M a day); a pool of about ``--gpus`` GPUs in 8-GPU nodes, half H100, a quarter each L40S and
 H200; keep-alive, autoscaling and eviction as configured by default; ``--hours`` of
 traffic; beside them one user tenant sends a tenth of the rate to the busiest copy (on
 the pool; ``--setup hybrid`` places it on two reserved replicas, the rest staying on the
@@ -56,6 +56,7 @@ def overrides(hours: float, models: int, tenants: int, gpus: int, rate: float, s
     ov += ["background.synthetic.tenants=" + str(tenants),
            f"background.synthetic.models=[{','.join(names)}]",
            f"background.synthetic.rate_rps={rate * 0.9:g}",
+           "background.synthetic.peak_to_trough=3", "background.synthetic.period_s=86400",
            f"horizon_s={hours * 3600:g}", f"setups=[{setup}]", "serverless.start=warm",
            "output.plots=false", "output.report=false", "output.progress=false",
            f"output.requests={requests}", "serverless.autoscaler.max_replicas=64"]

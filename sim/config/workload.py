@@ -262,6 +262,10 @@ class SyntheticBackgroundConfig:
     tenant_zipf_s: float = nonneg(1.0)
     rate_rps: float = positive(1.0)  # total over all synthetic tenants
     cv: float = coef_var(3.0)  # inter-arrival coefficient of variation (bursty)
+    # diurnal: every tenant's rate follows one sinusoid (trough at t=0 and every period_s),
+    # peak over trough as given; 1: flat
+    peak_to_trough: float = rule(1.0, ge=1.0, le=1000.0)
+    period_s: float = interval(86400.0)
     input: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=1024, max=16000))
     output: LengthConfig = field(default_factory=lambda: LengthConfig(kind=LengthKind.lognormal, mean=256, max=4096))
     source: str = "assumption: Zipf popularity (s=1) and bursty Gamma arrivals (CV 3)"

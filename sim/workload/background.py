@@ -78,11 +78,16 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     pick = stream(seed, "background/synthetic/models")
     model_of = pick.choice(len(models), size=n, p=_zipf(len(models), sc.model_zipf_s))
     rates = sc.rate_rps * _zipf(n, sc.tenant_zipf_s)
+    curve = (arr.RateCurve.sinusoid(float(sc.period_s), float(sc.peak_to_trough), 0.0, horizon)
+             if float(sc.peak_to_trough) > 1.0 else None)
+    span = curve.u_at(horizon) if curve is not None else horizon
     out = []
     for k in range(n):
         name = f"bg/syn{k:03d}"
         model = models[int(model_of[k])]
-        t = arr.gamma_renewal(float(rates[k]), float(sc.cv), horizon, stream(seed, f"arrivals/{name}"))
+        t = arr.gamma_renewal(float(rates[k]), float(sc.cv), span, stream(seed, f"arrivals/{name}"))
+        if curve is not None:
+            t = curve.warp(t)
         out.append(_tenant(name, model, t, sc, seed, catalog, policy))
     return out
 
