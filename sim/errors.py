@@ -8,6 +8,9 @@ tracebacks.
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 
 class InputError(ValueError):
     """Bad input: a config key, a data file or a combination that cannot be simulated."""
@@ -34,3 +37,12 @@ def require(condition: bool, key: str, message: str) -> None:
 
 class InvariantError(AssertionError):
     """A simulated run broke one of its own accounting invariants (a bug, not bad input)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the project's rule for bad input: one line ``error: <flag>: <message>``
+    on stderr and exit status 2, instead of the usage block (``--help`` still shows it)."""
+
+    def error(self, message: str):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)

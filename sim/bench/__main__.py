@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import resource
 import sys
 import time
 
 from sim.app import run
 from sim.bench.platform import main as platform_main
+from sim.errors import ArgumentParser, InputError
 from sim.metrics.steady import steady_rates
 
 MODEL = "llama31-8b"
@@ -126,24 +128,48 @@ def mmc_floor(customers: int = 300_000, lam: float = 9.0, mu: float = 1.0, c: in
             "requests_per_s": round(customers / wall), "mean_wait_s": round(float(np.mean(waits)), 4)}
 
 
+def _number(kind, low: float, low_open: bool = True):
+    """An argparse type: a finite ``kind`` above ``low`` (or at least ``low``)."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}")
+        if not math.isfinite(v) or v < low or (low_open and v == low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        return v
+
+    return parse
+
+
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=1_000_000)
-    ap.add_argument("--step-requests", type=int, default=50_000)
-    ap.add_argument("--load", type=float, default=0.7)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    positive_int, positive = _number(int, 0), _number(float, 0.0)
+    ap.add_argument("--requests", type=positive_int, default=1_000_000)
+    ap.add_argument("--step-requests", type=positive_int, default=50_000)
+    ap.add_argument("--load", type=positive, default=0.7)
     ap.add_argument("--engines", default="fluid,step")
     ap.add_argument("--prefix", action="store_true", help="prompts share a system prompt and documents")
     ap.add_argument("--scenario", choices=["dedicated", "platform"], default="dedicated",
                     help="platform: a shared pool of many models and tenants (sim/bench/platform.py)")
-    ap.add_argument("--hours", type=float, default=168.0, help="platform: simulated hours")
-    ap.add_argument("--models", type=int, default=100, help="platform: models (catalog copies)")
-    ap.add_argument("--tenants", type=int, default=200, help="platform: background tenants")
-    ap.add_argument("--gpus", type=int, default=1024, help="platform: GPUs in the pool (8 per node)")
-    ap.add_argument("--rate", type=float, default=27.8, help="platform: requests/s in all")
+    ap.add_argument("--hours", type=positive, default=168.0, help="platform: simulated hours")
+    ap.add_argument("--models", type=positive_int, default=100, help="platform: models (catalog copies)")
+    ap.add_argument("--tenants", type=_number(int, 0, low_open=False), default=200, help="platform: background tenants")
+    ap.add_argument("--gpus", type=positive_int, default=1024, help="platform: GPUs in the pool (8 per node)")
+    ap.add_argument("--rate", type=positive, default=27.8, help="platform: requests/s in all")
     ap.add_argument("--setup", choices=["serverless", "hybrid"], default="serverless")
     ap.add_argument("--requests-output", choices=["full", "sample", "none"], default="full",
                     help="platform: output.requests")
     a = ap.parse_args(argv)
+    try:
+        _run(a)
+    except InputError as e:  # e.g. a load the deployment cannot be offered: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run(a) -> None:
     if a.scenario == "platform":
         platform_main(a)
         return

@@ -7,9 +7,10 @@ Llama-3.3-70B TP2 on H100; an assumption, not a measured mix), each copy its own
 entry and deployment so it loads, scales and is evicted on its own; ``--tenants``
 synthetic background tenants (Zipf rates and model popularity, Gamma CV 3 arrivals on a
 daily sinusoid peaking at 3x its trough, an assumption; ``--rate`` requests/s on average:
-27.8 is the Azure 2024 LLM trace's daily volume, 2.4 M a day); a pool of about ``--gpus`` GPUs in 8-GPU nodes, half H100, a quarter each L40S and
-H200; keep-alive, autoscaling and eviction as configured by default; ``--hours`` of
-traffic; beside them one user tenant sends a tenth of the rate to the busiest copy (on
+27.8 is the Azure 2024 LLM trace's daily volume, 2.4 M a day); a pool of about ``--gpus``
+GPUs in 8-GPU nodes, half H100, a quarter each L40S and H200 (at least a node of each: the
+printed ``gpus`` is the pool's own count); keep-alive, autoscaling and eviction as
+configured by default; ``--hours`` of traffic; beside them one user tenant sends a tenth of the rate to the busiest copy (on
 the pool; ``--setup hybrid`` places it on two reserved replicas, the rest staying on the
 pool).
 
@@ -37,6 +38,18 @@ def _catalog_models() -> dict:
     return yaml.safe_load(files("sim.conf").joinpath("catalog/default.yaml").read_text())["models"]
 
 
+def pool_nodes(gpus: int) -> dict[str, int]:
+    """8-GPU nodes per class for about ``gpus`` GPUs: half H100, a quarter each L40S and H200,
+    at least one node of each (so never fewer than 24 GPUs)."""
+    nodes = max(1, gpus // 8)
+    return {"H100": max(1, nodes // 2), "L40S": max(1, nodes // 4), "H200": max(1, nodes // 4)}
+
+
+def pool_gpus(gpus: int) -> int:
+    """The GPUs the pool really has for a request of ``gpus`` (printed, not the request)."""
+    return 8 * sum(pool_nodes(gpus).values())
+
+
 def overrides(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
               requests: str) -> list[str]:
     catalog = _catalog_models()
@@ -49,8 +62,7 @@ def overrides(hours: float, models: int, tenants: int, gpus: int, rate: float, s
         text = yaml.safe_dump({**spec, "name": name}, default_flow_style=True, width=10 ** 6).strip()
         ov += [f"catalog.models.{name}={text}",
                f"deployments.{name}={{gpu: {gpu}, precision: fp8, tp: {tp}}}"]
-    nodes = max(1, gpus // 8)
-    pool = {"H100": max(1, nodes // 2), "L40S": max(1, nodes // 4), "H200": max(1, nodes // 4)}
+    pool = pool_nodes(gpus)
     ov += ["serverless.pool={" + ", ".join(f"{g}: {{nodes: {n}, gpus_per_node: 8}}"
                                           for g, n in pool.items()) + "}"]
     ov += ["background.synthetic.tenants=" + str(tenants),
@@ -84,7 +96,7 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
     n = int(rows["requests"].sum())
     bg = s[(s["tenant"] == "__background__")]
     return {"scenario": "platform", "setup": setup, "hours": hours, "models": models,
-            "tenants": tenants, "gpus": gpus, "requests": n,
+            "tenants": tenants, "gpus": pool_gpus(gpus), "requests": n,
             "wall_s": round(wall, 2), "requests_per_s": round(n / wall),
             "peak_rss_mb": round(peak, 1),
             "bytes_per_request": round((peak - before) * 1024 * 1024 / max(n, 1)),

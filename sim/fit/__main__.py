@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.config import compose
 from sim.config.messages import from_config_error
-from sim.errors import InputError
+from sim.errors import ArgumentParser, InputError
 from sim.fit.logs import FORMATS, read_log
 from sim.fit.replay import arrivals, replay, with_params
 from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
@@ -37,7 +37,7 @@ DEPLOYMENT_FLAGS = {"gpu": str, "precision": str, "tp": int, "kv_dtype": str, "m
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m sim.fit", description=__doc__.split("\n\n")[1],
+    ap = ArgumentParser(prog="python -m sim.fit", description=__doc__.split("\n\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
     ap.add_argument("--format", choices=FORMATS, default="auto",

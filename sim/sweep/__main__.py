@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from sim.errors import ArgumentParser
 from sim.sweep.aggregate import write_sweep
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.sweep", description=__doc__)
+    ap = ArgumentParser(prog="python -m sim.sweep", description=__doc__)
     ap.add_argument("sweep_dir", type=Path)
     args = ap.parse_args(argv)
     if not args.sweep_dir.is_dir():

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import crossings
+from sim.errors import ArgumentParser
 from sim.sweep.aggregate import collect
 
 
@@ -26,7 +26,7 @@ def load_sweep(sweep_dir):
 
 def cli(description: str):
     """Parse ``SWEEP_DIR [--out DIR]``; return (sweep, output folder)."""
-    ap = argparse.ArgumentParser(description=description)
+    ap = ArgumentParser(description=description)
     ap.add_argument("sweep_dir", type=Path, help="a sweep folder (python -m sim -m ...)")
     ap.add_argument("--out", type=Path, default=None,
                     help="where plots/ go (default: the sweep folder)")

@@ -4,9 +4,11 @@ are the run's own."""
 
 import json
 
+import pytest
+
 import sim
 from sim.bench import __main__ as bench
-from sim.bench.platform import overrides
+from sim.bench.platform import overrides, pool_gpus
 
 
 def test_the_scenario_has_the_models_pool_and_tenants_asked_for():
@@ -27,3 +29,20 @@ def test_the_benchmark_prints_the_runs_own_count(capsys):
     want = int(s[s.tenant.isin(["__all__", "__background__"])].requests.sum())
     assert row["requests"] == want > 0 and row["setup"] == "serverless"
     assert row["requests_per_s"] > 0 and row["peak_rss_mb"] > 0
+
+
+def test_the_printed_pool_is_the_pool_simulated():
+    # at least one 8-GPU node of each of the three classes, whatever was asked
+    for asked, nodes in [(64, 8), (32, 4), (8, 3), (1024, 128), (100, 12)]:
+        cfg = sim.compose(overrides(0.05, 4, 2, asked, 5.0, "serverless", "none"))
+        have = sum(p.nodes * p.gpus_per_node for p in cfg.serverless.pool.values())
+        assert have == pool_gpus(asked) == 8 * nodes
+
+
+@pytest.mark.parametrize("flag,value", [("--models", "0"), ("--hours", "-1"), ("--rate", "nan"),
+                                        ("--gpus", "0"), ("--tenants", "-3"), ("--requests", "x")])
+def test_hostile_arguments_get_one_line_and_exit_2(flag, value, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--scenario", "platform", flag, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and flag in err[-1] and "Traceback" not in "\n".join(err)
