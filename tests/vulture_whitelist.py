@@ -43,3 +43,4 @@ Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_len
 # the engines' prefix cache reads a request's segments; the tests' reference reuse
 prefixes.Prefixes.segments, prefixes.unbounded_hits
 _.plan_job
+_.writeable  # numpy array flags: set to make a shared view read-only (sim/records.py)

@@ -62,9 +62,10 @@ def _tol(*arrays) -> float:
     """Absolute tolerance for comparing event times: float rounding of sums of step times."""
     big = 1.0
     for a in arrays:
-        fin = a[np.isfinite(a)]
-        if fin.size:
-            big = max(big, float(np.abs(fin).max()))
+        fin = np.isfinite(a)  # the largest |x| of the finite values, without copying them
+        if fin.any():
+            big = max(big, abs(float(np.max(a, where=fin, initial=-np.inf))),
+                      abs(float(np.min(a, where=fin, initial=np.inf))))
     return 1e-9 * big
 
 
@@ -93,7 +94,7 @@ def log_violations(workload, run) -> list[str]:
     if sum(by.values()) != ended or ended + int(never.sum()) != int(offered.sum()):
         out.append(f"outcomes do not add up: {by} vs {ended} ended of {int(offered.sum())} offered")
     reason_name = np.array([bool(r) for r in log.reasons.names])
-    rc = log.reason.astype(np.int64)
+    rc = log.reason.astype(np.int16)  # int8 codes; int16 leaves room to index
     bad_reason = (rc < 0) | (rc >= reason_name.size)
     if bad_reason.any():
         out.append(f"{int(bad_reason.sum())} requests have an unknown reason code (ids {_ids(bad_reason)})")

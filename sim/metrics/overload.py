@@ -59,7 +59,7 @@ def stability(workload, run) -> dict | None:
     backlog = int(waiting.sum())
     done = arrived & (oc == COMPLETED)
     try:
-        _, sustainable = steady_rates(log.finish_s[done], out[done].astype(float))
+        _, sustainable = steady_rates(log.finish_s[done], out[done])
     except ValueError:  # too few completions to tell
         sustainable = float(out[done].sum()) / max(run.period_s, h)
     unstable = turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)

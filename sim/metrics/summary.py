@@ -8,7 +8,7 @@ import pandas as pd
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
 from sim.metrics.pipelines import stage_columns
-from sim.metrics.quantiles import percentile
+from sim.metrics.rows import request_columns, row_stats, slo_met
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -16,7 +16,6 @@ from sim.records import (
     FAILED,
     MODEL_ROW,
     OUTCOMES,
-    REJECTED,
     TIER_ROW,
 )
 
@@ -113,64 +112,6 @@ def kept_rows(n: int, mode: str, fraction: float) -> np.ndarray | None:
     return np.flatnonzero(h < np.uint64(int(fraction * 2 ** 32)))
 
 
-def request_columns(workload, log) -> dict:
-    """Per-request arrays a summary row is computed from."""
-    return {
-        "outcome": log.outcome,
-        "ttft": log.first_s - log.arrival_s,
-        "tpot": np.where(workload.output_tokens > 1,
-                         (log.finish_s - log.first_s) / np.maximum(workload.output_tokens - 1, 1),
-                         np.nan),
-        "e2e": log.finish_s - log.arrival_s,
-        "cold": log.cold_wait_s,
-        "out": workload.output_tokens.astype(np.int64),
-        "in": workload.input_tokens.astype(np.int64),
-        "attempts": log.attempts,
-        "spilled": log.spilled,
-        "cached": log.cached,
-        "preempts": log.preempts,
-    }
-
-
-def row_stats(setup, tenant, model, sel, df_cols, slo, period_s) -> dict:
-    outcome = df_cols["outcome"][sel]
-    done = outcome == COMPLETED
-    ttft = df_cols["ttft"][sel][done]
-    tpot = df_cols["tpot"][sel][done]
-    e2e = df_cols["e2e"][sel][done]
-    cold = df_cols["cold"][sel]
-    # tries started again after a replica failure: every interrupted try, except the last
-    # one of a request that then failed
-    att = df_cols["attempts"][sel]
-    retries = int(att.sum(dtype=np.int64)) - int(np.count_nonzero((att > 0) & (outcome == FAILED)))
-    out_tok = int(df_cols["out"][sel][done].sum())
-    in_tok = int(df_cols["in"][sel][done].sum())
-    cached = int(df_cols["cached"][sel][done].sum(dtype=np.int64))
-    n = int(sel.sum())
-    met = float(np.count_nonzero(ttft <= slo)) / n if n and slo is not None else float("nan")
-    return {
-        "setup": setup, "tenant": tenant, "model": model, "requests": n,
-        "completed": int(done.sum()),
-        "rejected": int(np.count_nonzero(outcome == REJECTED)),
-        "failed": int(np.count_nonzero(outcome == FAILED)),
-        "ttft_p50_s": percentile(ttft, 50), "ttft_p90_s": percentile(ttft, 90), "ttft_p99_s": percentile(ttft, 99),
-        "ttft_p999_s": percentile(ttft, 99.9),
-        "ttft_mean_s": float(ttft.mean()) if ttft.size else float("nan"),
-        "tpot_p50_s": percentile(tpot, 50), "tpot_p99_s": percentile(tpot, 99),
-        "e2e_p50_s": percentile(e2e, 50), "e2e_p99_s": percentile(e2e, 99),
-        "cold_starts": int(np.count_nonzero(cold > 0)),
-        "cold_start_wait_p99_s": percentile(cold[cold > 0], 99) if (cold > 0).any() else 0.0,
-        "input_tokens": in_tok, "output_tokens": out_tok,
-        "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
-        "slo_ttft_s": slo if slo is not None else float("nan"),
-        "slo_attainment": met, "retries": retries, "period_s": period_s,
-        "spilled": int(np.count_nonzero(df_cols["spilled"][sel])),
-        "cached_tokens": cached,
-        "cache_hit_rate": cached / in_tok if in_tok else float("nan"),
-        "preemptions": int(df_cols["preempts"][sel].sum(dtype=np.int64)),
-    }
-
-
 def deadline_outcomes(workload, run) -> tuple[np.ndarray, np.ndarray] | None:
     """Per request ``(missed, met)`` of the batch-tier requests (``tenants.<t>.priority:
     batch``); None without batch-tier tenants. ``met``: completed within ``deadline_s`` of
@@ -250,8 +191,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
     # SLO attainment over all requests, each against its own tenant's SLO
-    slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
-    met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
+    met = slo_met(workload, log)
     user = workload.user_mask()
     groups = [(ALL, user, range(n_user))]
     if run.background:  # background tenants: one aggregate row, marked

@@ -19,15 +19,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.metrics.rows import request_columns, row_stats, slo_met
 from sim.metrics.summary import (
     attainment,
     deadline_attainment,
     deadline_outcomes,
-    request_columns,
     row_selection,
-    row_stats,
 )
-from sim.records import COMPLETED, is_aggregate
+from sim.records import is_aggregate
 
 WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
 
@@ -46,8 +45,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
     log = run.log
     cols = request_columns(workload, log)
     early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
-    slo = np.array([workload.slo_ttft_s[t] for t in workload.tenants])[workload.tenant]
-    met = (log.outcome == COMPLETED) & (cols["ttft"] <= slo)
+    met = slo_met(workload, log)
     dl = deadline_outcomes(workload, run)
     parts = []
     for window, keep in (("measured", ~early), ("warmup", early)):

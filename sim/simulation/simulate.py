@@ -99,8 +99,11 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     cfg = built.cfg
     env = simpy.Environment()
     n = len(workload)
-    log = RequestLog(n)
-    log.arrival_s[:] = workload.arrival_s
+    if workload.closed or workload.pipelines is not None:  # the run sets their arrivals
+        log = RequestLog(n)
+        log.arrival_s[:] = workload.arrival_s
+    else:  # every arrival is the workload's: shared, read-only
+        log = RequestLog(n, workload.arrival_s)
     # background tenants go only to setups with a shared pool (``serves_background``)
     serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
     served = None if serves_bg or not workload.background_tenants else workload.user_mask()
