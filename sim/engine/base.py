@@ -105,12 +105,16 @@ class ReplicaBase:
 
     def shortfall(self, req: Request, reserve: int = 0) -> int:
         """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits);
-        :meth:`KvCache.need`, inlined for a prompt without cacheable segments (hot path)."""
+        :meth:`KvCache.need`, inlined for a prompt without cacheable segments and for a
+        remembered match (the hot path)."""
         kv = self.kv
         extra = 0 if self.paged else req.n_out - req.done_out  # reserved beyond the prompt
+        room = kv.cap - kv.cached + kv.unpinned - kv.private
         if req.pfx is None or not kv.caching:
-            return req.pin + extra + reserve - (kv.cap - kv.cached + kv.unpinned - kv.private)
-        return kv.need(req, extra) + reserve
+            return req.pin + extra + reserve - room
+        if req.seen_kv is not kv or req.seen_version != kv.version:
+            kv.walk(req)
+        return req.seen_need + extra + reserve - room
 
     def has_room(self, req: Request) -> bool:
         return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0

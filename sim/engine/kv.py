@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import heapq
 
+from sim.engine.kv_check import check
 from sim.records import KvStats
-
-_NONE = ((), ())
 
 
 class Node:
@@ -80,47 +79,44 @@ class KvCache:
         """Tokens a new sequence may claim (free now, or freed by evicting unpinned nodes)."""
         return self.cap - (self.cached - self.unpinned) - self.private
 
-    def match(self, keys, lens):
-        """``(path, matched, gpu_free)``: the nodes of the longest cached chain of leading
-        segments, the prompt tokens they hold, and the tokens of unpinned GPU nodes among
-        them (pinning them takes them out of the evictable memory)."""
+    def walk(self, req) -> None:
+        """Find the longest cached chain of ``req``'s leading segments; remember on the
+        request (``seen_*``) this cache, its ``version`` (what a walk saw holds until it
+        moves), the chain's deepest node, its prompt tokens and host tokens, and the memory
+        admitting ``req`` takes (:meth:`need`). A request is looked up by every replica a
+        router considers, then again on admission."""
         node = self.root
-        path = []
-        matched = 0
-        unpinned = 0
-        children = node.children
-        for k, ln in zip(keys, lens):
-            child = children.get(k)
+        matched = unpinned = host = 0
+        for k, ln in zip(*req.pfx):
+            child = node.children.get(k)
             if child is None:
                 break
-            path.append(child)
-            if not child.host and child.refs == 0:
-                unpinned += child.length
+            node = child
+            if child.refs == 0:
+                if child.host:
+                    host += child.length
+                else:
+                    unpinned += child.length
             if child.length != ln:  # the same content for a shorter stretch: stop there
-                matched += min(child.length, ln)
+                matched += child.length if child.length < ln else ln
                 break
             matched += ln
-            children = child.children
-        return path, matched, unpinned
-
-    def lookup(self, req):
-        """:meth:`match` of ``req``'s segments plus the tokens of host nodes on the path,
-        remembered on the request until what it saw changes (``version``): a
-        request is looked up by every replica a router considers, then again on admission."""
-        m = req.kv_memo
-        if m is not None and m[0] is self and m[1] == self.version:
-            return m[2]
-        path, matched, unpinned = self.match(*req.pfx)
-        host = sum(n.length for n in path if n.host) if self.host_used else 0
-        res = (path, matched, unpinned, host)
-        req.kv_memo = (self, self.version, res)
-        return res
+        req.seen_kv = self
+        req.seen_version = self.version
+        req.seen_node = node
+        req.seen_tokens = matched
+        req.seen_host = host
+        # the tokens its admission takes from the memory new sequences may claim (its prompt
+        # beyond the GPU hit, and the GPU hit's unpinned part), beside what it reserves
+        req.seen_need = req.pin - matched + host + unpinned
 
     def matched(self, req) -> int:
         """Prompt tokens of ``req`` this cache holds (GPU or host), for routers."""
         if req.pfx is None or not self.caching:
             return 0
-        return self.lookup(req)[1]
+        if req.seen_kv is not self or req.seen_version != self.version:
+            self.walk(req)
+        return req.seen_tokens
 
     # -------------------------------------------------------------------- sequences
     def need(self, req, extra: int) -> int:
@@ -129,46 +125,69 @@ class KvCache:
         room = self.cap - (self.cached - self.unpinned) - self.private  # room(), inlined
         if req.pfx is None or not self.caching:
             return req.pin + extra - room
-        m = req.kv_memo  # lookup(), inlined for a remembered match (the hot path)
-        _, matched, unpinned, host = (m[2] if m is not None and m[0] is self and m[1] == self.version
-                                      else self.lookup(req))
-        return req.pin - matched + host + extra - (room - unpinned)
+        if req.seen_kv is not self or req.seen_version != self.version:
+            self.walk(req)
+        return req.seen_need + extra - room
 
     def admit(self, req, extra: int) -> int:
         """Pin ``req``'s cached prefix, load its host part, claim its private tokens
         (``pin`` minus the prefix, plus ``extra``); returns the prompt tokens it need not
         compute. The caller checked :meth:`need`."""
-        pfx = req.pfx if self.caching else None
         self.stats.prompt_tokens += req.pin
-        if pfx is None:
+        if req.pfx is None or not self.caching:
             req.kv_node = None
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
-        m = req.kv_memo  # lookup(), inlined for a remembered match (the hot path)
-        path, matched, _, _ = (m[2] if m is not None and m[0] is self and m[1] == self.version
-                               else self.lookup(req))
-        req.kv_memo = None  # used: not kept alive while the request runs (less for the GC)
+        if req.seen_kv is not self or req.seen_version != self.version:
+            self.walk(req)
+        req.seen_kv = None  # used: a later admission walks afresh
+        node = req.seen_node
+        if req.seen_host:
+            depth = self._pin_loading(node)
+        else:  # every node on the GPU: pinned in any order, walking up from the deepest
+            now, root, n, depth = self.clock, self.root, node, 0
+            while n is not root:
+                if n.refs == 0:
+                    self.unpinned -= n.length
+                    self.version += 1
+                n.refs += 1
+                n.stamp = now
+                n = n.parent
+                depth += 1
+        req.kv_node = node if depth else None
+        req.kv_depth = depth
+        matched = req.seen_tokens
+        priv = req.kv_priv = req.pin - matched + extra
+        self.private += priv  # _claim(), inlined
+        if self.cached + self.private > self.cap:
+            self._evict(self.cached + self.private - self.cap)
+        # the prompt tokens the hit spares: whole blocks, and at least the last one computed
+        hit = matched if matched < req.pin else req.pin - 1
+        hit = hit // self.block * self.block if hit > 0 else 0
+        if not req.preempts:
+            req.cached = hit
+        self.stats.cached_tokens += hit
+        return hit
+
+    def _pin_loading(self, node) -> int:
+        """Pin the path from the root to ``node``, loading its host part: the GPU part
+        first, so that a load's eviction spares it (host nodes end the path). Returns the
+        path's length."""
+        path = []
+        while node is not self.root:
+            path.append(node)
+            node = node.parent
         now = self.clock
-        for node in path:  # the GPU part first: pinned before a load may evict
+        for node in reversed(path):
             if node.host:
-                self._load(node)  # the rest of the path is on the host too
+                self._load(node)
             if node.refs == 0:
                 self.unpinned -= node.length
                 self.version += 1
             node.refs += 1
             node.stamp = now
-        req.kv_node = path[-1] if path else None
-        req.kv_depth = len(path)
-        req.kv_priv = req.pin - matched + extra
-        self._claim(req.kv_priv)
-        # the prompt tokens the hit spares: whole blocks, and at least the last one computed
-        b, prompt = self.block, req.pin
-        hit = min(matched // b, (prompt - 1) // b) * b if prompt > 0 else 0
-        if not req.preempts:
-            req.cached = hit
-        self.stats.cached_tokens += hit
-        return hit
+        return len(path)
 
     def admit_private(self, req, tokens: int) -> None:
         """Claim ``tokens`` for ``req`` outside the trie (KV swapped back in from host)."""
@@ -197,6 +216,8 @@ class KvCache:
             return
         keys, lens = pfx
         i = req.kv_depth
+        if i == len(keys) and req.kv_node.length == lens[-1]:
+            return  # all of it was cached
         node = req.kv_node if req.kv_node is not None else self.root
         if i and node.length < lens[i - 1] and not node.children:
             # the chain stopped inside a segment cached shorter than this prompt's: an
@@ -251,8 +272,8 @@ class KvCache:
                 self._push(child)
         self.private -= req.kv_priv
         req.kv_priv = 0
-        now = self.clock
-        while node is not None and node is not self.root:
+        now, root = self.clock, self.root
+        while node is not None and node is not root:
             node.refs -= 1
             node.stamp = now
             if node.refs == 0:
@@ -363,27 +384,4 @@ class KvCache:
     # ------------------------------------------------------------------------ checks
     def check(self) -> None:
         """Recount from the trie; raise AssertionError on any disagreement (tests)."""
-        cached = unpinned = host = 0
-        stack = [self.root]
-        while stack:
-            n = stack.pop()
-            kids = 0
-            for c in n.children.values():
-                assert c.parent is n
-                assert c.refs <= n.refs or n is self.root, "pins must be monotone along a path"
-                kids += not c.host
-                stack.append(c)
-            assert kids == n.gpu_kids, "gpu_kids"
-            if n is self.root:
-                continue
-            if n.host:
-                host += n.length
-                assert n.refs == 0
-            else:
-                cached += n.length
-                unpinned += n.length if n.refs == 0 else 0
-        assert cached == self.cached, (cached, self.cached)
-        assert unpinned == self.unpinned, (unpinned, self.unpinned)
-        assert host == self.host_used, (host, self.host_used)
-        assert self.cached + self.private <= self.cap, "over capacity"
-        assert self.host_used <= max(self.host_cap, 0)
+        check(self)

@@ -11,11 +11,14 @@ class Request:
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
                  "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
                  "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_priv",
-                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped", "kv_memo")
+                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped", "seen_kv",
+                 "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
                  ctx=None, pfx=None, out_key: int = -1):
-        self.kv_memo = None  # (cache, its version, match result): see KvCache.lookup
+        # the cache that last walked its segments (None: none), which then set seen_version,
+        # seen_node, seen_tokens, seen_host and seen_need (sim/engine/kv.py, KvCache.walk)
+        self.seen_kv = None
         self.id = rid
         self.tenant = tenant
         self.model = model
@@ -53,6 +56,7 @@ class Request:
     def restart(self) -> None:
         """Forget the progress made on a replica that failed: the next one starts afresh."""
         self.pin = self.n_in
+        self.seen_kv = None
         self.done_out = 0
         self.swapped = 0
         self.gen = 0

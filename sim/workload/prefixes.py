@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -70,21 +71,21 @@ class Prefixes:
     def rows(self, order, block: int = 1024) -> tuple[Iterator, list]:
         """The requests ``order``'s segments one after the other, as :meth:`segments` gives
         them (None for a request without any), and their ``out_key``: python objects for
-        many requests at once (the run's arrival driver), each built when it is taken, from
-        python lists of ``block`` requests at a time (cheaper than numpy slices per request,
-        lighter than lists for them all)."""
+        many requests at once (the run's arrival driver), built ``block`` requests at a time
+        as they are taken, from python lists (cheaper than numpy slices per request, lighter
+        than objects for them all)."""
         part = self.take(order)
 
-        def each():
+        def blocks():
             for s in range(0, len(part), block):
                 ptr = part.ptr[s:s + block + 1]
                 keys = part.key[ptr[0]:ptr[-1]].tolist()
                 lens = part.length[ptr[0]:ptr[-1]].tolist()
                 ptr = (ptr - ptr[0]).tolist()
-                for a, b in zip(ptr, ptr[1:]):
-                    yield (tuple(keys[a:b]), tuple(lens[a:b])) if b > a else None
+                yield [(tuple(keys[a:b]), tuple(lens[a:b])) if b > a else None
+                       for a, b in zip(ptr, ptr[1:])]
 
-        return each(), part.out_key.tolist()
+        return chain.from_iterable(blocks()), part.out_key.tolist()
 
     def counts(self) -> np.ndarray:
         """Segments per request."""
