@@ -72,7 +72,9 @@ job, seed 0, chat's TTFT p50 / p99: serverless 74 -> 67 ms / 448 -> 384 ms; dedi
 (hybrid); chat's TPOT p50 on dedicated 39.1 -> 39.4 ms; bills within 0.4 % (hybrid $5.36 ->
 $5.34). Keepalive run: TTFT p50 70.6 -> 63.0 ms, p99 25.94 -> 25.91 s (cold starts, 1,826,
 unchanged), bill unchanged. Compound run: dedicated TTFT p50 10.3 -> 9.3 ms, serverless 12.5
--> 11.9 ms; cold starts and bills unchanged.
+-> 11.9 ms; cold starts and bills unchanged. Brought onto main after the platform-scale and
+diurnal-background work (neither touches these runs): the three runs were measured again on
+main and on the branch, and the digests and every figure above were reproduced exactly.
 """
 
 from __future__ import annotations
