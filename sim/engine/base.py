@@ -147,8 +147,9 @@ class ReplicaBase:
         ``tokens`` more behind them (a prompt joining now), with its decoding batch as it is:
         iterations of ``max_batched_tokens`` less one token per decoding sequence (chunked
         prefill), each timed by the performance model at the current KV occupancy, the
-        chunk attending to itself. An estimate for routing decisions (spillover, burst): it
-        ignores prefix-cache hits, later arrivals and sequences finishing meanwhile."""
+        attention spread evenly over the iterations as if the backlog were one prompt (its
+        x (x + 1) / 2 pairs: exact for one long prompt, high for many short ones). An estimate for routing decisions (spillover, burst): it ignores prefix-cache
+        hits, later arrivals and sequences finishing meanwhile."""
         backlog, n, kv = self.load_now()
         x = backlog + tokens
         if x <= 0:
@@ -156,7 +157,8 @@ class ReplicaBase:
         c = self.budget - n if self.budget > n else 1
         chunk = x if x < c else c
         iterations = -(-x // c)
-        return iterations * self.perf.step_time(n, chunk, kv, chunk * (chunk + 1) * 0.5 + kv)
+        pairs = x * (x + 1) * 0.5 / iterations + kv
+        return iterations * self.perf.step_time(n, chunk, kv, pairs)
 
     def decode_eta(self, n_in: float, n_out: float) -> float:
         """Seconds of a new sequence's ``n_out - 1`` decode iterations here, beside the

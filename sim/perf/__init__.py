@@ -106,19 +106,28 @@ def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float) -> float:
 class RooflinePerf:
     """Iteration time from bytes moved and FLOPs done, each against an achieved peak.
 
-    t = (max(memory_time, compute_time) + step_overhead + layers x layer_overhead
-         + all_reduce_time) / runtime_speedup
+    t = (max(weight_time, linear_time) + max(kv_time, attention_time) + step_overhead
+         + layers x layer_overhead + sequences x seq_overhead + all_reduce_time) / runtime_speedup
 
-    * memory: the weights read once per iteration (for MoE, the experts the batch touches)
-      plus every cached KV token, at ``bandwidth x efficiency.memory`` (the fraction of
-      peak a large streaming transfer reaches);
+    * two kinds of kernel, each on its own roofline, one after the other: the linear layers
+      (GEMMs) read the weights once per iteration (for MoE, the experts the batch touches)
+      and do 2 x active parameters FLOPs per token; attention reads every cached KV token
+      and does 4 x layers x query width FLOPs per (query, key) pair. A large decode batch
+      is compute-bound in its GEMMs while its attention is still memory-bound (the KV cache
+      dwarfs the weights), and the two do not overlap: one roofline over the sum of bytes
+      and FLOPs would hide whichever is shorter (until December 2026 the model did that,
+      and the fit pulled the memory efficiency of the large-memory GPUs, whose batches are
+      largest, down to 0.60-0.76 to make up for it);
+    * bytes move at ``bandwidth x efficiency.memory`` (the fraction of peak a large
+      streaming transfer reaches); the GEMMs run at ``peak(precision) x
+      efficiency.compute``; attention math runs at the KV cache's precision (an FP4 model
+      with an FP8 KV cache runs FP8 attention kernels), at that precision's peak where the
+      GPU has one and the weights' otherwise, with the same efficiency;
     * fixed costs: a per-iteration overhead (scheduling) and a per-layer one (kernel
       launches and the gaps between small kernels). They are why a lone sequence sees only
       about half of peak bandwidth while a large batch streams near it;
     * a per-sequence cost (sampling, detokenising, bookkeeping for each sequence in the
       batch), which is why a GPU with twice the KV room does not decode twice as fast;
-    * compute: 2 x active parameters per token plus 4 x layers x query width per attention
-      pair, at ``peak(precision) x efficiency.compute``;
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
       all-reduces of the activations per layer (:func:`allreduce_time`: a latency that
       grows with the group and a transfer at the interconnect's achieved rate). What does
@@ -142,6 +151,8 @@ class RooflinePerf:
         self._bw = g.bandwidth_tbps * 1e12 * eff.memory
         self.peak_bandwidth = g.bandwidth_tbps * 1e12  # bytes/s of one GPU, the spec sheet's
         self._flops = g.peak_flops(dep.precision) * eff.compute
+        attn_prec = dep.kv_dtype if dep.kv_dtype in g.tflops else dep.precision
+        self._attn_flops = g.peak_flops(attn_prec) * eff.compute
         self._flops_per_token = 2.0 * m.active_params_b * 1e9 / tp
         self._flops_per_pair = 4.0 * m.layers * m.attn_heads * m.head_dim / tp
         self._overhead = g.step_overhead_s + m.layers * g.layer_overhead_s
@@ -188,10 +199,13 @@ class RooflinePerf:
         else:
             wb = self._dense_bytes + self._expert_bytes * (
                 1.0 - self._expert_miss ** (tokens if tokens > 1.0 else 1.0))
-        mem = (wb * self._weight_reads + kv_tokens * self.kv_bytes_per_token_per_gpu) / self._bw
-        comp = (tokens * self._flops_per_token + attn_pairs * self._flops_per_pair) / self._flops
-        t = (mem if mem > comp else comp) + self._overhead + self._per_seq * (
-            decode_seqs + (1.0 if prefill_tokens else 0.0))
+        # the linear layers (weights, GEMM FLOPs), then attention (KV reads, its FLOPs)
+        lin_mem = wb * self._weight_reads / self._bw
+        lin_comp = tokens * self._flops_per_token / self._flops
+        att_mem = kv_tokens * self.kv_bytes_per_token_per_gpu / self._bw
+        att_comp = attn_pairs * self._flops_per_pair / self._attn_flops
+        t = ((lin_mem if lin_mem > lin_comp else lin_comp) + (att_mem if att_mem > att_comp else att_comp)
+             + self._overhead + self._per_seq * (decode_seqs + (1.0 if prefill_tokens else 0.0)))
         if self._comm_fixed:
             t += self._comm_fixed + tokens * self._comm_per_token
         return t / self.runtime_speedup

@@ -108,13 +108,15 @@ def test_pipeline_step_time_by_hand(catalog):
     flops = g.peak_flops("fp8") * eff.compute
     d, p, kv, pairs = 300, 700, 200_000, 400_000
     weights = m.weight_bytes("fp8") / 2 * 2  # half per GPU, read by both micro-batches
-    mem = (weights + kv * m.kv_bytes_per_token("fp8") / 2) / bw
-    comp = ((d + p) * 2 * m.active_params_b * 1e9 / 2 + pairs * 4 * m.layers * m.attn_heads * m.head_dim / 2) / flops
+    # the linear layers (weights vs GEMM FLOPs), then attention (KV reads vs its FLOPs)
+    linear = max(weights / bw, (d + p) * 2 * m.active_params_b * 1e9 / 2 / flops)
+    attention = max(kv * m.kv_bytes_per_token("fp8") / 2 / bw,
+                    pairs * 4 * m.layers * m.attn_heads * m.head_dim / 2 / flops)
     fixed = g.step_overhead_s + m.layers * g.layer_overhead_s + g.seq_overhead_s * (d + 1)
     # two hand-offs (one per micro-batch), each at the link's achieved rate
     comm = 2 * g.allreduce_latency_s + (d + p) * m.hidden * 2 / (g.interconnect_gbps * 1e9
                                                                  * g.allreduce_efficiency)
-    assert perf.step_time(d, p, kv, pairs) == pytest.approx(max(mem, comp) + fixed + comm, rel=1e-12)
+    assert perf.step_time(d, p, kv, pairs) == pytest.approx(linear + attention + fixed + comm, rel=1e-12)
     # the same GPUs as tensor shards: the same FLOPs, half the weight reads, all-reduces
     tens = RooflinePerf(Deployment(m, g, "fp8", "fp8", 2, 1024, 1024, 0.95))
     assert tens.kv_capacity_tokens == perf.kv_capacity_tokens

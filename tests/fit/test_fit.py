@@ -50,11 +50,15 @@ def _truth(catalog):
 
 
 def _phased_workload(seed=1):
-    """Light and heavy load, short and long prompts: four phases of Poisson arrivals."""
+    """Light and heavy load, short and long prompts: five phases of Poisson arrivals. The
+    last (a few 12,000-token prompts, one at a time) reads enough KV per decode step to tell
+    the memory efficiency from the fixed overheads: without it a lone short decode is mostly
+    weights and overheads, and the two trade against each other (issue 18's refit put more
+    of an iteration into the per-layer overhead)."""
     rng = np.random.default_rng(seed)
     reqs, t = [], 0.0
     for n, rate, pin, pout in ((60, 2, 300, 200), (60, 2, 4000, 200), (150, 40, 300, 300),
-                               (150, 8, 3000, 300)):
+                               (150, 8, 3000, 300), (40, 0.5, 12000, 300)):
         for _ in range(n):
             t += rng.exponential(1 / rate)
             reqs.append((len(reqs), t, int(np.clip(rng.lognormal(np.log(pin), 0.5), 20, 16000)),
@@ -97,7 +101,8 @@ def test_perturbed_factors_are_fitted_back_within_3_percent(catalog, tmp_path, c
     cfg = sim.compose([f"hydra.searchpath=[file://{tmp_path / 'out'}]", "catalog=fitted"])
     assert cfg.catalog.gpus.H100.efficiency.fp8.memory == pytest.approx(
         got["catalog.gpus.H100.efficiency.fp8.memory"])
-    assert cfg.catalog.gpus.H200.efficiency.fp8.memory == 0.76  # the rest is the default's
+    # the rest is the default's
+    assert cfg.catalog.gpus.H200.efficiency.fp8.memory == sim.compose([]).catalog.gpus.H200.efficiency.fp8.memory
     res = np.genfromtxt(tmp_path / "out" / "residuals.csv", delimiter=",", names=True)
     assert len(res) == len(reqs)
 

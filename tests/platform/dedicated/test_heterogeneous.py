@@ -50,7 +50,7 @@ def test_each_gpu_class_is_billed_at_its_own_price():
 
 
 LOADED = ["setups=[dedicated]", "horizon_s=600", "output.plots=false", "output.report=false",
-          "tenants={chat: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 40},"
+          "tenants={chat: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 45},"
           " input: {kind: lognormal, mean: 1024, cv: 1}, output: {kind: lognormal, mean: 256, cv: 1},"
           " slo_ttft_s: 1}}",
           "deployments={llama31-8b: {gpu: H100, precision: fp8, tp: 1}}",
@@ -59,8 +59,13 @@ LOADED = ["setups=[dedicated]", "horizon_s=600", "output.plots=false", "output.r
 
 
 def test_lect_beats_join_shortest_queue_on_a_mixed_fleet():
-    """One H100 and two L40S at 40 req/s: counting requests sends a third of them to each
-    GPU; weighing each replica's speed sends more to the H100 and cuts the tail."""
+    """One H100 and two L40S at 45 req/s, a load at which a third of the requests is more
+    than an L40S sustains (about 14 req/s of this mix by the performance model) while the
+    fleet as a whole is not saturated: counting requests sends too many to the L40S;
+    weighing each replica's speed sends more to the H100 and cuts the tail. (Until the
+    December 2026 refit the L40S sustained about 12.7 req/s and 40 req/s was that load; with
+    the refit's faster L40S, at 40 req/s JSQ's queue counts already send 60 % of the tokens
+    to the H100 and the least-expected-completion router gains nothing.)"""
     p99 = {}
     for router in ("jsq", "lect"):
         res = sim.run(LOADED + [f"dedicated.router={router}"])
