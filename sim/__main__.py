@@ -105,7 +105,8 @@ def app(cfg):
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
         cfg = _apply_variant(cfg, hc)
-        res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume))
+        res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
+                      sweep_job=True)
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why

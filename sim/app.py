@@ -45,11 +45,14 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     return execute(cfg, output_dir, progress=progress)
 
 
-def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> Result:
+def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
+            sweep_job: bool = False) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
     a folder whose ``done.json`` matches this config is read back instead of recomputed.
+    ``output.plots`` left unset (None) becomes ``not sweep_job``: one job of a sweep draws
+    no figures of its own unless asked.
     """
 
     name = cfg.job
@@ -57,6 +60,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
+    if cfg.output.plots is None:
+        cfg.output.plots = not sweep_job
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     build(cfg, workload=name not in OWN_SCENARIOS)

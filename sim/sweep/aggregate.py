@@ -29,6 +29,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import OmegaConf
+from omegaconf._utils import get_yaml_loader
 
 from sim.config.variants import KEY, MAP
 from sim.io import atomic_write, write_frame_csv
@@ -132,9 +133,18 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     return out
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML as OmegaConf reads it (its implicit types: ``1e-3`` a float, no timestamps),
+    parsed by libyaml when present: a job's 32 kB ``config.yaml`` in 0.02 s, not the 0.21 s
+    of ``OmegaConf.load`` (read once per job as it ends and once more at the sweep's end)."""
+
+
+_Loader.yaml_implicit_resolvers = get_yaml_loader().yaml_implicit_resolvers
+
+
 def _load(path: Path) -> dict:
     try:
-        return OmegaConf.to_container(OmegaConf.load(path)) if path.is_file() else {}
+        return (yaml.load(path.read_text(), Loader=_Loader) or {}) if path.is_file() else {}
     except Exception:  # noqa: BLE001 - an unreadable file counts as absent
         return {}
 

@@ -77,3 +77,29 @@ def test_a_job_number_that_prefixes_another_is_not_taken_for_it(tmp_path):
     live.merge_rows(path, pd.DataFrame({"job": ["10"], "state": ["done"]}), "10")
     live.merge_rows(path, pd.DataFrame({"job": ["1"], "state": ["done"]}), "1")
     assert path.read_text() == "job,state\n10,done\n1,done\n"
+
+
+def test_job_configs_are_read_as_omegaconf_reads_them(tmp_path):
+    from omegaconf import OmegaConf
+
+    from sim.sweep.aggregate import _load
+
+    path = tmp_path / "config.yaml"
+    path.write_text("a: 1e-3\nb: 2026-12-04\nc: .5\nd: 1_000\ne: ${x}\nf: [1, 'y', null]\n"
+                    "g: {h: .inf, i: 'on', j: yes}\n")
+    assert _load(path) == OmegaConf.to_container(OmegaConf.load(path))
+    assert _load(path)["a"] == 0.001 and _load(path)["b"] == "2026-12-04"
+
+
+@pytest.mark.parametrize("plots,sweep_job,drawn", [
+    (None, False, True), (None, True, False), (True, True, True), (False, False, False)])
+def test_a_sweep_job_draws_its_figures_only_when_asked(plots, sweep_job, drawn, tmp_path):
+    from sim.app import execute
+    from sim.config import compose
+
+    cfg = compose(["horizon_s=10", "drain_s=10", "output.progress=false"]
+                  + ([] if plots is None else [f"output.plots={plots}"]))
+    assert cfg.output.plots is plots
+    execute(cfg, tmp_path, sweep_job=sweep_job)
+    assert (tmp_path / "plots" / "ttft_cdf.png").is_file() is drawn
+    assert (tmp_path / "summary.csv").is_file()
