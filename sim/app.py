@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from sim.config import compose, register
@@ -23,6 +24,13 @@ from sim.simulation.build import build, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
+
+# conf/hydra/launcher/ray.yaml and conf/hydra/sweeper/basic.yaml share their names with the
+# plugins' own schemas on purpose (`hydra/launcher=ray` then means the fixed preset, and the
+# default sweeper is ours); Hydra validates each against that schema and warns about the
+# name match on every run. Set here, not in sim/__main__.py: a sweep's worker processes get
+# the task function pickled by value (it lives in __main__) and import this module, not that one
+warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore schema with the same name")
 
 # the schema Hydra validates against: the core config plus every job's own config class
 discover()
