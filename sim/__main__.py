@@ -22,7 +22,6 @@ import signal
 import sys
 import time
 import traceback
-import warnings
 from pathlib import Path
 
 import hydra
@@ -40,10 +39,6 @@ from sim.sweep.objective import describe_objective, objective_value
 from sim.sweep.resume import ERROR, record_failure
 
 log = logging.getLogger("sim")
-# conf/hydra/launcher/ray.yaml shares its name with the Ray plugin's own schema on purpose
-# (`hydra/launcher=ray` then means the fixed preset); Hydra validates it against that schema
-# and warns about the name match on every run
-warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore schema with the same name")
 _STARTED_NS = time.time_ns()
 
 
@@ -105,7 +100,8 @@ def app(cfg):
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
         cfg = _apply_variant(cfg, hc)
-        res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume))
+        res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
+                      sweep_job=True)
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why

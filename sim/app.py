@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from sim.config import compose, register
@@ -23,6 +24,13 @@ from sim.simulation.build import build, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
+
+# conf/hydra/launcher/ray.yaml and conf/hydra/sweeper/basic.yaml share their names with the
+# plugins' own schemas on purpose (`hydra/launcher=ray` then means the fixed preset, and the
+# default sweeper is ours); Hydra validates each against that schema and warns about the
+# name match on every run. Set here, not in sim/__main__.py: a sweep's worker processes get
+# the task function pickled by value (it lives in __main__) and import this module, not that one
+warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore schema with the same name")
 
 # the schema Hydra validates against: the core config plus every job's own config class
 discover()
@@ -45,11 +53,14 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     return execute(cfg, output_dir, progress=progress)
 
 
-def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> Result:
+def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
+            sweep_job: bool = False) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
     a folder whose ``done.json`` matches this config is read back instead of recomputed.
+    ``output.plots`` left unset (None) becomes ``not sweep_job``: one job of a sweep draws
+    no figures of its own unless asked.
     """
 
     name = cfg.job
@@ -57,6 +68,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False) -> 
     if name not in JOBS:
         raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
+    if cfg.output.plots is None:
+        cfg.output.plots = not sweep_job
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     build(cfg, workload=name not in OWN_SCENARIOS)

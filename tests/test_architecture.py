@@ -88,7 +88,7 @@ def test_every_package_is_shipped():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in SIM.rglob("__init__.py")
              if "__pycache__" not in p.parts}
-    assert found | {"sim.conf"} == listed
+    assert found | {"sim.conf", "hydra_plugins.servesim_sweeper"} == listed
 
 
 def test_no_dead_code():

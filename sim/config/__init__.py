@@ -116,7 +116,9 @@ class OutputConfig:
     requests: RequestsOutput = RequestsOutput.full
     requests_sample: float = fraction(0.01)  # the share of requests kept by requests=sample
     report: bool = True
-    plots: bool = True
+    # None: a single run draws its figures, the jobs of a sweep do not (about 1 s a job, most
+    # of a small job's cost; the sweep draws its own at its root); true or false: both
+    plots: Optional[bool] = None
     progress: bool = True  # a bar over simulated time, on a terminal, for runs over ~2 s
     # multirun: a job whose folder holds a done.json for the same config is not re-run
     resume: bool = True

@@ -1,0 +1,1 @@
+"""servesim's default sweeper (Hydra finds plugins only under the ``hydra_plugins`` package)."""

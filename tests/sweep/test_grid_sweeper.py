@@ -1,0 +1,45 @@
+"""The default sweeper checks one job per swept value before launching
+(hydra_plugins/servesim_sweeper/grid.py)."""
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+
+from hydra_plugins.servesim_sweeper.grid import covering_jobs
+
+
+def test_the_jobs_checked_cover_every_swept_value_and_no_more_than_needed():
+    grid = [[f"a={a}", f"b={b}"] for a, b in itertools.product(range(50), range(10))]
+    picked = covering_jobs(grid)
+    assert {o for job in picked for o in job} == {o for job in grid for o in job}
+    # a new value of b in each of the first 10 jobs, then a new value of a in each row
+    assert len(picked) == 10 + 49
+    assert [grid.index(j) for j in picked] == sorted(grid.index(j) for j in picked)
+
+
+def test_one_job_is_checked_when_nothing_varies():
+    assert covering_jobs([["a=1"], ["a=1"]]) == [["a=1"]]
+    assert covering_jobs([[], []]) == [[]]
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_it_is_the_default_and_an_experiment_still_picks_its_own(tmp_path):
+    r = cli("--cfg", "hydra", "-p", "hydra.sweeper._target_", cwd=tmp_path)
+    assert r.stdout.strip().endswith("servesim_sweeper.grid.GridSweeper"), r.stderr[-2000:]
+    r = cli("experiment=optimize", "--cfg", "hydra", "-p", "hydra.sweeper._target_", cwd=tmp_path)
+    assert "OptunaSweeper" in r.stdout, r.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_bad_value_late_in_a_grid_stops_the_sweep_before_any_job(tmp_path):
+    r = cli("-m", "seed=0,1,2", "horizon_s=5,10,oops", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+            cwd=tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "config key 'horizon_s'" in r.stderr and "oops" in r.stderr
+    assert not list((tmp_path / "sweep").glob("*/done.json"))  # no job ran
