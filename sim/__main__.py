@@ -124,7 +124,20 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
+def _register_sweeper() -> None:
+    """Hydra finds plugins by walking the folders of the ``hydra_plugins`` package, which
+    misses ours when ``pip install -e .`` maps it by an import hook instead of a folder on the
+    path (the sweep then fails with "Unknown plugin class"): register it by hand."""
+    from hydra.core.plugins import Plugins
+
+    plugins = Plugins.instance()  # first: its scan re-executes Hydra's own plugin modules
+    from hydra_plugins.servesim_sweeper.grid import GridSweeper
+
+    plugins.register(GridSweeper)
+
+
 def main() -> None:
+    _register_sweeper()
     # Hydra prints composition errors (a wrong key, type or option, in a run or in a sweep's
     # values) over several lines and exits 1; let them reach us instead and print one line
     # naming the key, exit 2, like every other input error. A user who sets
