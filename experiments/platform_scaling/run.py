@@ -1,0 +1,99 @@
+"""Scaling curves of the platform benchmark: wall time and peak RSS against requests, models
+and pool size, each run in its own process (``python -m sim.bench --scenario platform``).
+
+    python experiments/platform_scaling/run.py [--out DIR] [--quick]
+
+Three axes, the others held at the benchmark's defaults (200 tenants, 27.8 req/s, warm,
+serverless, ``output.requests=none``): simulated hours 1, 4, 16 (requests), models 1 to 100
+(one simulated hour), GPUs 24 to 1,024 (one simulated hour, 100 models). It writes
+``scaling.csv`` (one benchmark line per run) and ``scaling.png`` (wall and peak RSS per
+axis, log-log), and prints the log-log slope of wall time and peak RSS on each axis (1 is
+linear, 0 flat; the fixed start-up of a process pulls the requests axis below 1) and the
+marginal wall time per million requests (a straight-line fit on the requests axis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AXES = {"requests": ("--hours", [1, 4, 16]),
+        "models": ("--models", [1, 3, 10, 30, 100]),
+        "gpus": ("--gpus", [24, 64, 256, 1024])}
+FIXED = {"requests": ["--models", "100", "--gpus", "1024"],
+         "models": ["--hours", "1", "--gpus", "1024"],
+         "gpus": ["--hours", "1", "--models", "100"]}
+X = {"requests": "requests", "models": "models", "gpus": "gpus"}
+
+
+def bench(args: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "sim.bench", "--scenario", "platform", "--requests-output",
+           "none", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def slope(x, y) -> float:
+    """Least-squares slope of log y on log x."""
+    return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("results/platform_scaling"))
+    ap.add_argument("--quick", action="store_true", help="two points an axis, a tenth of an hour")
+    a = ap.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for axis, (flag, values) in AXES.items():
+        fixed = list(FIXED[axis])
+        if a.quick:
+            values = values[:2] if axis != "requests" else [0.05, 0.1]
+            fixed = [("0.05" if f == "1" else f) for f in fixed]
+        for v in values:
+            r = bench([flag, str(v), *fixed])
+            r["axis"] = axis
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+    df = pd.DataFrame(rows)
+    df.to_csv(a.out / "scaling.csv", index=False)
+    slopes = {axis: {"wall": slope(g[X[axis]], g["wall_s"]),
+                     "rss": slope(g[X[axis]], g["peak_rss_mb"])}
+              for axis, g in df.groupby("axis", sort=False)}
+    g = df[df.axis == "requests"]
+    marginal = float(np.polyfit(g["requests"], g["wall_s"], 1)[0]) * 1e6
+    print(json.dumps({"slopes": {k: {m: round(s, 2) for m, s in v.items()} for k, v in slopes.items()},
+                      "wall_s_per_million_requests": round(marginal, 1)}))
+    draw(df, slopes, a.out / "scaling.png")
+
+
+def draw(df: pd.DataFrame, slopes: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharey="row")
+    for j, (axis, g) in enumerate(df.groupby("axis", sort=False)):
+        x = g[X[axis]]
+        for i, (col, label) in enumerate([("wall_s", "wall (s)"), ("peak_rss_mb", "peak RSS (MB)")]):
+            ax = axes[i, j]
+            ax.loglog(x, g[col], "o-")
+            ax.set_xlabel(axis)
+            if j == 0:
+                ax.set_ylabel(label)
+            s = slopes[axis]["wall" if col == "wall_s" else "rss"]
+            ax.set_title(f"slope {s:.2f}", fontsize=9)
+    fig.suptitle("platform benchmark: cost against requests, models and pool size")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

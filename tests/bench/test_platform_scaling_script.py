@@ -1,0 +1,34 @@
+"""experiments/platform_scaling/run.py: the slope it prints is the log-log slope, and a quick
+run writes one benchmark line per point with the swept value as asked."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "platform_scaling" / "run.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("platform_scaling_run", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_slope_of_a_power_law():
+    slope = _module().slope
+    x = [1, 3, 10, 30, 100]
+    assert slope(x, [3 * v ** 2 for v in x]) == pytest.approx(2.0)
+    assert slope(x, [5.0] * 5) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_point(tmp_path):
+    _module().main(["--quick", "--out", str(tmp_path)])
+    df = pd.read_csv(tmp_path / "scaling.csv")
+    assert sorted(df[df.axis == "models"]["models"]) == [1, 3]
+    assert sorted(df[df.axis == "gpus"]["gpus"]) == [24, 64]
+    assert list(df[df.axis == "requests"]["hours"]) == [0.05, 0.1]
+    assert (df["requests"] > 0).all() and (tmp_path / "scaling.png").stat().st_size > 0
