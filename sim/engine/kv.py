@@ -171,22 +171,24 @@ class KvCache:
         return hit
 
     def _pin_loading(self, node) -> int:
-        """Pin the path from the root to ``node``, loading its host part: the GPU part
-        first, so that a load's eviction spares it (host nodes end the path). Returns the
-        path's length."""
+        """Pin the path from the root to ``node``, then load its host part (host nodes end
+        the path). The whole path is pinned before any load, as engines lock a matched
+        prefix: a load's eviction spares its GPU part, and the host trim the eviction may
+        cause spares its host part, so the hit is all resident. Returns the path's length."""
         path = []
         while node is not self.root:
             path.append(node)
             node = node.parent
         now = self.clock
-        for node in reversed(path):
-            if node.host:
-                self._load(node)
-            if node.refs == 0:
+        for node in path:
+            if node.refs == 0 and not node.host:
                 self.unpinned -= node.length
                 self.version += 1
             node.refs += 1
             node.stamp = now
+        for node in reversed(path):
+            if node.host:
+                self._load(node)
         return len(path)
 
     def admit_private(self, req, tokens: int) -> None:
@@ -363,6 +365,8 @@ class KvCache:
             stamp, _, node = heapq.heappop(hl)
             if not node.host or node.parent is None or stamp != node.stamp:
                 continue
+            if node.refs:  # on the path an admission is loading: it leaves the tier anyway
+                continue
             self.host_used -= node.length
             node.host = False
             self._drop(node)
@@ -373,7 +377,8 @@ class KvCache:
         node.host = False
         self.host_used -= node.length
         self.cached += node.length
-        self.unpinned += node.length
+        if node.refs == 0:
+            self.unpinned += node.length
         node.parent.gpu_kids += 1
         if count:
             self.stats.loaded_tokens += node.length
@@ -382,6 +387,7 @@ class KvCache:
             self._evict(over)
 
     # ------------------------------------------------------------------------ checks
-    def check(self) -> None:
-        """Recount from the trie; raise AssertionError on any disagreement (tests)."""
-        check(self)
+    def check(self, holders=None) -> None:
+        """Recount from the trie; raise AssertionError on any disagreement (tests). With
+        ``holders``, the requests holding memory here: their pins, exactly (kv_check)."""
+        check(self, holders)

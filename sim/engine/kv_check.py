@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 
-def check(kv) -> None:
+def check(kv, holders=None) -> None:
     """Recount ``kv`` (a :class:`~sim.engine.kv.KvCache`) from its trie; raise AssertionError
-    on any disagreement."""
+    on any disagreement. With ``holders`` (every request holding memory in ``kv``; none at
+    the end of a run), also recount each node's pins from their paths: every path must
+    reach the root (no pinned node detached) and its pins must be all the node has."""
     cached = unpinned = host = 0
     stack = [kv.root]
     while stack:
@@ -31,3 +33,26 @@ def check(kv) -> None:
     assert host == kv.host_used, (host, kv.host_used)
     assert kv.cached + kv.private <= kv.cap, "over capacity"
     assert kv.host_used <= max(kv.host_cap, 0)
+    if holders is not None:
+        _check_pins(kv, holders)
+
+
+def _check_pins(kv, holders) -> None:
+    refs: dict = {}
+    private = 0
+    for r in holders:
+        private += r.kv_priv
+        n, depth = r.kv_node, 0
+        while n is not None and n is not kv.root:
+            refs[id(n)] = refs.get(id(n), 0) + 1
+            n = n.parent
+            depth += 1
+        assert n is kv.root or r.kv_node is None, f"request {r.id} pins a detached node"
+        assert depth == (r.kv_depth if r.kv_node is not None else 0), "kv_depth"
+    assert private == kv.private, (private, kv.private)
+    stack = list(kv.root.children.values())
+    while stack:
+        n = stack.pop()
+        assert n.refs == refs.pop(id(n), 0), "pins out of balance"
+        stack.extend(n.children.values())
+    assert not refs, "pinned nodes outside the trie"

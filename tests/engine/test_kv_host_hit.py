@@ -1,0 +1,77 @@
+"""A host-tier hit whose loading evicts GPU nodes into the host tier, whose trim then falls
+on a deeper node of the same hit: the whole hit stays pinned while it loads, so it is all
+resident, counted and charged once, and every pin is released (sizes chosen by hand)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from helpers.engine import make_perf
+from test_kv_cache import KINDS, UnitPerf, req, run
+
+from sim.engine.kv import KvCache
+
+A, B, C = (1, 50), (2, 50), (3, 50)  # a prompt's three segments
+X1, X2 = (9, 200), (10, 60)  # another prompt's
+
+
+def _stage(kv):
+    """GPU 310 tokens, host 100. Leaves A on the GPU with B, C below it in the host tier
+    (full), and X1 -> X2 on the GPU (X2 the least recently used unpinned GPU leaf)."""
+    first = req(0, 150, 1, [A, B, C])
+    kv.admit(first, 0)
+    kv.prompt_done(first)
+    kv.release(first)
+    kv.clock = 1.0
+    other = req(1, 260, 1, [X1, X2])
+    kv.admit(other, 0)  # 150 + 260 = 410 > 310: evicts C then B (leaf first) to the host
+    kv.prompt_done(other)
+    kv.clock = 2.0
+    kv.release(other)
+    a = kv.root.children[1]
+    assert a.children[2].host and a.children[2].children[3].host and kv.host_used == 100
+    assert kv.cached == 310 and not a.host
+
+
+def test_loading_a_hit_never_trims_a_deeper_node_of_it():
+    """Admitting A, B, C (150 tokens, block 1): loading B (cached 360 > 310) evicts X2 (60)
+    to the host: 50 (C) + 60 = 110 > 100, and C, the oldest host node, was the one trimmed.
+    Pinned, C stays: X2 is trimmed instead, and loading C evicts X1 (200, too big for the
+    host tier: dropped). All 150 tokens are resident: 149 spared (the last one computed),
+    100 loaded."""
+    kv = KvCache(cap=310, block=1, host_cap=100)
+    _stage(kv)
+    kv.clock = 3.0
+    r = req(2, 150, 1, [A, B, C])
+    assert kv.need(r, 0) <= 0
+    assert kv.admit(r, 0) == 149
+    assert kv.stats.loaded_tokens == 100
+    a = kv.root.children[1]
+    node = a.children[2].children[3]
+    assert r.kv_node is node and node.parent is a.children[2] and not node.host
+    assert kv.cached == 150 and kv.host_used == 0
+    kv.check([r])
+    kv.prompt_done(r)
+    kv.release(r)
+    kv.check([])  # every pin released, nothing private
+    assert kv.unpinned == kv.cached == 150
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_both_engines_charge_the_resident_hit(catalog, kind):
+    """The same through an engine (one-second iterations, 0.01 s a token over the host
+    link): the third request prefills 1 token and waits 100 x 0.01 s for its load."""
+    dep, _ = make_perf(catalog)
+    per_token = dep.kv_bytes_per_token_per_gpu()
+    gpu = dataclasses.replace(dep.gpu, host_link_gbps=per_token / 0.01 / 1e9)
+    whole = dep.model.kv_bytes_per_token(dep.kv_dtype)
+    dep = dataclasses.replace(dep, gpu=gpu, block_size=1, admission="paged",
+                              host_cache_gb=100.5 * whole / 1e9)
+    reqs = [req(0, 150, 1, [A, B, C]), req(1, 260, 1, [X1, X2]), req(2, 150, 1, [A, B, C])]
+    out, rep = run(kind, dep, UnitPerf(310), [(0.0, reqs[0]), (10.0, reqs[1]), (20.0, reqs[2])])
+    r = out[2]
+    assert r.cached == 149 and rep.kv.stats.loaded_tokens == 100
+    assert r.t_first == pytest.approx(20.0 + 1.0 + 100 * 0.01)
+    assert rep.kv.stats.cached_tokens == 149
+    rep.kv.check([])
