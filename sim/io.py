@@ -43,8 +43,11 @@ def write_parquet(df: pd.DataFrame, path: Path, row_group: int = 1 << 20) -> Non
     atomic_write(path, write)
 
 
+FLOAT_FORMAT = "%.9g"  # every CSV the project writes
+
+
 def write_frame_csv(df: pd.DataFrame, path: Path) -> None:
-    atomic_write(path, lambda p: df.to_csv(p, index=False, float_format="%.9g"))
+    atomic_write(path, lambda p: df.to_csv(p, index=False, float_format=FLOAT_FORMAT))
 
 
 def prepare_folder(out_dir: Path) -> None:

@@ -36,11 +36,6 @@ class RequestColumns:
                         / np.maximum(out - 1, 1), np.nan)
 
 
-def request_columns(workload, log) -> RequestColumns:
-    """Per-request figures a summary row is computed from (:class:`RequestColumns`)."""
-    return RequestColumns(workload, log)
-
-
 _MET_CHUNK = 1 << 18  # requests per step of :func:`slo_met` (bounds its temporaries)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
 from sim.metrics.pipelines import stage_columns
-from sim.metrics.rows import request_columns, row_stats, slo_met
+from sim.metrics.rows import RequestColumns, row_stats, slo_met
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -173,7 +173,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it."""
     log = run.log
-    cols = request_columns(workload, log)
+    cols = RequestColumns(workload, log)
     if costs is None:
         costs = attribute_cost(workload, run, prices)
     rows = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics.rows import request_columns, row_stats, slo_met
+from sim.metrics.rows import RequestColumns, row_stats, slo_met
 from sim.metrics.summary import (
     attainment,
     deadline_attainment,
@@ -43,7 +43,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
     if warmup_s <= 0:
         return full.assign(window="all", warmup_s=0.0, start=start)
     log = run.log
-    cols = request_columns(workload, log)
+    cols = RequestColumns(workload, log)
     early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
     met = slo_met(workload, log)
     dl = deadline_outcomes(workload, run)

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.io import atomic_write, write_frame_csv
+from sim.io import FLOAT_FORMAT, atomic_write, write_frame_csv
 
 LOCK = ".aggregate.lock"
-FLOAT_FORMAT = "%.9g"  # as sim.io.write_frame_csv
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 """The summary derives each request figure only for the requests a row selects, one figure
-at a time (sim/metrics/summary.py ``RequestColumns``): its rows equal the statistics of the
+at a time (sim/metrics/rows.py ``RequestColumns``): its rows equal the statistics of the
 per-request frame (built by separate code), and its memory peak stays below what the five
 full-length derived columns it used to hold would take alone (TTFT, TPOT, E2E as float64,
 input and output tokens as int64: 40 bytes a request)."""
