@@ -64,3 +64,7 @@ def test_the_job_prints_and_writes_the_table_summary_and_figure(tmp_path):
     assert "![plots/calibration.png](plots/calibration.png)" in report
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
     assert any("fitted (set the factors)" in n for n in res.notes)
+    # the TP4 / TP1 batch latencies of conf/tp_latency.yaml ride along, one row per figure
+    lat = res.tables["tp_latency"]
+    assert set(lat["tp"]) == {1, 4} and (tmp_path / "tp_latency.csv").stat().st_size > 0
+    assert any("(tp_latency.csv)" in n for n in res.notes)
