@@ -4,7 +4,8 @@ Runs the rows of ``conf/calibration_set.yaml`` (CALIBRATION.md section 3) chosen
 ``calibration.rows`` through :mod:`sim.analysis.calibration` and reports each prediction
 against its published figure (``calibration.csv``, ``plots/calibration``). It also predicts
 the published tensor-parallel sweeps of ``conf/tp_sweeps.yaml`` with the run's catalog
-(``tp_scaling.csv``: latency and speed-up over TP1, predicted against published).
+(``tp_scaling.csv``: latency and speed-up over TP1, predicted against published) and the
+published TP4 / TP1 batch latencies of ``conf/tp_latency.yaml`` (``tp_latency.csv``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sim.analysis.calibration import (
     load_rows,
     select_rows,
 )
+from sim.analysis.tp_latency import latency_table
 from sim.analysis.tp_scaling import tp_table
 from sim.config.rules import fraction
 from sim.errors import InputError
@@ -79,8 +81,13 @@ def calibration_job(cfg, out_dir, progress) -> Result:
         notes.append(f"TP sweep ({gpu}, TP 1-8): speed-up over TP1 within "
                      f"{t['speedup_error_pct'].abs().max():.1f} % of published, latency within "
                      f"{t['error_pct'].abs().max():.1f} % (tp_scaling.csv)")
+    lat = latency_table()
+    notes.append(f"70B TP4 / 8B TP1 batch latency (vLLM benchmark, batch 8): ratio within "
+                 f"{lat['ratio_error_pct'].abs().max():.1f} % of published, latency within "
+                 f"{lat['error_pct'].abs().max():.1f} % (tp_latency.csv)")
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
-                 tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp},
+                 tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp,
+                         "tp_latency": lat},
                  notes=notes,
                  full_tables={"calibration": TABLE_COLUMNS,
                               "calibration_summary": list(summary.columns)})

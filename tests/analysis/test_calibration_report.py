@@ -10,14 +10,17 @@ import sim
 from sim.analysis.calibration import error_summary, load_rows, row_role, row_shape
 
 
-def test_the_held_out_rows_are_the_server_rows_the_fit_never_saw():
-    """experiments/calibration/fit.py fits the offline and fixed-concurrency rows and holds
-    the server rows out (README "Calibration"); the role field says the same thing."""
+def test_the_held_out_rows_are_the_server_rows_and_the_round_added_after_the_fit():
+    """experiments/calibration/fit.py fitted the offline and fixed-concurrency rows and held
+    the server rows out (README "Calibration"); the MLPerf v4.1 H100 TP2 rows were added
+    after that fit to check a saturated tensor-parallel engine. The role field says so."""
     rows = load_rows()
     assert all("role" in r for r in rows)
+    added = {r["id"] for r in rows if r["source"].startswith("MLPerf Inference v4.1")}
+    assert len(added) == 2
     assert {r["id"] for r in rows if row_role(r) == "check"} == \
-        {r["id"] for r in rows if r["scenario"] == "server"}
-    assert sum(row_role(r) == "check" for r in rows) == 6
+        {r["id"] for r in rows if r["scenario"] == "server"} | added
+    assert sum(row_role(r) == "check" for r in rows) == 8
 
 
 def test_a_row_with_an_unknown_role_is_refused():
@@ -64,3 +67,7 @@ def test_the_job_prints_and_writes_the_table_summary_and_figure(tmp_path):
     assert "![plots/calibration.png](plots/calibration.png)" in report
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
     assert any("fitted (set the factors)" in n for n in res.notes)
+    # the TP4 / TP1 batch latencies of conf/tp_latency.yaml ride along, one row per figure
+    lat = res.tables["tp_latency"]
+    assert set(lat["tp"]) == {1, 4} and (tmp_path / "tp_latency.csv").stat().st_size > 0
+    assert any("(tp_latency.csv)" in n for n in res.notes)
