@@ -51,6 +51,7 @@ def finished_jobs(config, batch: Sequence[Sequence[str]], first: int) -> dict[in
             continue
         done = read_done(d)
         if (done is not None and done.get("job_key") and (d / "summary.csv").is_file()
+                and (d / ".hydra" / "overrides.yaml").is_file()
                 and done["job_key"] == job_key(hc.job.config_name, overrides,
                                                hc.runtime.config_sources)):
             out[first + i] = done

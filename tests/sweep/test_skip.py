@@ -70,6 +70,9 @@ def test_finished_jobs_are_read_back_and_the_others_launched_under_their_own_num
         key = key_of(cfg, ov) if num in good else "stale" if num == 14 else None
         job_folder(cfg, num, ov, key)
     (tmp_path / "sweep" / "12").joinpath("done.json").write_text('{"objective": 1}')  # no key
+    job_folder(cfg, 17, ["a=7"], key_of(cfg, ["a=7"]))
+    (tmp_path / "sweep" / "17" / ".hydra" / "overrides.yaml").unlink()  # not a Hydra job folder
+    batch.append(["a=7"])
     finished = finished_jobs(cfg, batch, first)
     assert set(finished) == good
     calls = []
@@ -79,7 +82,8 @@ def test_finished_jobs_are_read_back_and_the_others_launched_under_their_own_num
         return [f"ran {idx + k}" for k in range(len(jobs))]
 
     out = launch_unfinished(launch, cfg, batch, first, finished)
-    assert calls == [(12, [["a=2"]]), (14, [["a=4"], ["a=5"]])]  # runs of consecutive numbers
+    # runs of consecutive numbers, under their own numbers
+    assert calls == [(12, [["a=2"]]), (14, [["a=4"], ["a=5"]]), (17, [["a=7"]])]
     assert (out[2], out[4], out[5]) == ("ran 12", "ran 14", "ran 15")
     assert [r.return_value for r in (out[0], out[1], out[3], out[6])] == [1.0, 1.1, 1.3, 1.6]
     assert [r.working_dir for r in (out[0], out[6])] == [str(tmp_path / "sweep" / n) for n in ("10", "16")]
