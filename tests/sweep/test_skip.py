@@ -107,10 +107,13 @@ def test_nothing_is_read_back_when_resuming_is_off_or_the_folders_are_not_number
 
 def test_the_ray_launcher_puts_back_the_sigterm_handler_ray_init_replaces(monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
-    from hydra_plugins.hydra_ray_launcher import _launcher_util
-    from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher as Plugin
+    import importlib
 
     from hydra_plugins.servesim_sweeper.ray_launcher import RayLauncher
+
+    # the modules as the launcher finds them (Hydra's plugin scan may have loaded them anew)
+    _launcher_util = importlib.import_module("hydra_plugins.hydra_ray_launcher._launcher_util")
+    Plugin = RayLauncher.__mro__[1]
 
     def like_ray_init(init_cfg):  # what ray.init does to the launching process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
