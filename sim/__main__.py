@@ -36,7 +36,7 @@ from sim.errors import InputError
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
-from sim.sweep.resume import ERROR, record_failure
+from sim.sweep.resume import ERROR, job_key, record_failure
 
 log = logging.getLogger("sim")
 _STARTED_NS = time.time_ns()
@@ -100,8 +100,9 @@ def app(cfg):
     label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
     try:
         cfg = _apply_variant(cfg, hc)
+        key = job_key(hc.job.config_name, hc.overrides.task, hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
-                      sweep_job=True)
+                      sweep_job=True, job_key=key)
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why
@@ -126,14 +127,19 @@ def _interrupt(_signum, _frame):
 
 def _register_sweeper() -> None:
     """Hydra finds plugins by walking the folders of the ``hydra_plugins`` package, which
-    misses ours when ``pip install -e .`` maps it by an import hook instead of a folder on the
+    misses ours (the sweeper; the Ray launcher that keeps SIGTERM an interrupt) when ``pip install -e .`` maps it by an import hook instead of a folder on the
     path (the sweep then fails with "Unknown plugin class"): register it by hand."""
     from hydra.core.plugins import Plugins
 
     plugins = Plugins.instance()  # first: its scan re-executes Hydra's own plugin modules
     from hydra_plugins.servesim_sweeper.grid import GridSweeper
+    from hydra_plugins.servesim_sweeper.ray_launcher import _PluginRayLauncher
 
     plugins.register(GridSweeper)
+    if _PluginRayLauncher is not None:  # the Ray extra is installed
+        from hydra_plugins.servesim_sweeper.ray_launcher import RayLauncher
+
+        plugins.register(RayLauncher)
 
 
 def main() -> None:

@@ -54,13 +54,14 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
 
 
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
-            sweep_job: bool = False) -> Result:
+            sweep_job: bool = False, job_key: str | None = None) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
     a folder whose ``done.json`` matches this config is read back instead of recomputed.
     ``output.plots`` left unset (None) becomes ``not sweep_job``: one job of a sweep draws
-    no figures of its own unless asked.
+    no figures of its own unless asked. ``job_key`` (a sweep job's, sim/sweep/resume.py) goes
+    into ``done.json``.
     """
 
     name = cfg.job
@@ -104,5 +105,5 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     if out is not None:
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,
-                        t0_ns)
+                        t0_ns, job_key)
     return res

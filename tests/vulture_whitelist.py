@@ -12,7 +12,7 @@ from sim.config.workload import DuplicatePolicy, TraceFormat
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
 from sim.report import figures, optimize as optimize_report
-from sim.sweep import aggregate, study
+from sim.sweep import aggregate, skip, study
 from sim.workload import lengths, prefixes
 
 # enum members chosen in config files
@@ -45,3 +45,5 @@ Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_len
 prefixes.Prefixes.segments, prefixes.unbounded_hits
 _.plan_job
 _.writeable  # numpy array flags: set to make a shared view read-only (sim/records.py)
+# called by the default sweeper (hydra_plugins/servesim_sweeper/grid.py), outside sim/
+skip.finished_jobs, skip.launch_unfinished

@@ -14,6 +14,10 @@ only) can then be met by the launcher instead, which stops the sweep there with 
 one-line message. Hydra's own check of every job:
 ``hydra.sweeper._target_=hydra._internal.core_plugins.basic_sweeper.BasicSweeper``.
 
+Resuming (a sweep re-run in its folder): the jobs that finished there with the config they
+would compose now are read back without composing them, before and at launch, and only the
+others are checked and launched (``sim/sweep/skip.py``).
+
 It is chosen in ``conf/hydra/sweeper/basic.yaml``, named as Hydra's own sweeper so that it
 is the default and an experiment's ``override /hydra/sweeper: ...`` (Optuna) replaces it.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.utils import JobReturn
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -37,6 +42,39 @@ def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
     return picked
 
 
+class _SkipFinished:
+    """The sweep's launcher, behind a check for jobs finished earlier (sim/sweep/skip.py;
+    imported when used: Hydra imports this module in every process it starts)."""
+
+    def __init__(self, launcher, config):
+        self.launcher, self.config = launcher, config
+        self.next = 0  # the first job number of the coming batch
+        self._seen: tuple = ((), {})
+
+    def finished(self, batch: Sequence[Sequence[str]]) -> dict[int, dict]:
+        if self._seen[0] != (self.next, batch):
+            from sim.sweep.skip import finished_jobs
+
+            self._seen = ((self.next, batch), finished_jobs(self.config, batch, self.next))
+        return self._seen[1]
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        from sim.sweep.skip import launch_unfinished
+
+        self.next = initial_job_idx
+        finished = self.finished(job_overrides)
+        self.next = initial_job_idx + len(job_overrides)
+        return launch_unfinished(self.launcher.launch, self.config, job_overrides,
+                                 initial_job_idx, finished)
+
+
 class GridSweeper(BasicSweeper):
+    def setup(self, *, hydra_context, task_function, config) -> None:
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        self.launcher = _SkipFinished(self.launcher, config)
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        super().validate_batch_is_legal(covering_jobs(batch))
+        finished = self.launcher.finished(batch)
+        todo = [o for i, o in enumerate(batch) if self.launcher.next + i not in finished]
+        if todo:
+            super().validate_batch_is_legal(covering_jobs(todo))

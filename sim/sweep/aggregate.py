@@ -290,6 +290,17 @@ def write_sweep(sweep_dir, since: float | None = None, command: str | None = Non
     return sj
 
 
+def add_to_live_tables(job_dir: Path, sweep_dir: Path) -> None:
+    """Job ``job_dir``'s rows into the sweep root's ``summary.csv``, its state into
+    ``jobs.csv`` (sim/sweep/live.py): as a job ends, or as a resumed sweep reads it back."""
+    j = read_job(job_dir)
+    with live.locked(sweep_dir):
+        if j.summary is not None:
+            live.merge_rows(sweep_dir / "summary.csv",
+                            with_keys(j.summary, list(j.overrides), j.overrides), j.row["job"])
+        live.merge_rows(sweep_dir / "jobs.csv", pd.DataFrame([j.row]), j.row["job"])
+
+
 class AggregateSweep(Callback):
     """Hydra callback: aggregate the sweep's folders when the sweep ends."""
 
@@ -309,15 +320,8 @@ class AggregateSweep(Callback):
         if not self.enabled or OmegaConf.select(config, "hydra.mode") != RunMode.MULTIRUN:
             return
         job_dir = Path(str(config.hydra.runtime.output_dir))
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        if not (job_dir / ".hydra" / "overrides.yaml").is_file():
-            return
-        j = read_job(job_dir)
-        with live.locked(sweep_dir):
-            if j.summary is not None:
-                live.merge_rows(sweep_dir / "summary.csv",
-                                with_keys(j.summary, list(j.overrides), j.overrides), j.row["job"])
-            live.merge_rows(sweep_dir / "jobs.csv", pd.DataFrame([j.row]), j.row["job"])
+        if (job_dir / ".hydra" / "overrides.yaml").is_file():
+            add_to_live_tables(job_dir, Path(str(config.hydra.sweep.dir)))
 
     def on_multirun_end(self, config, **kwargs) -> None:
         LAST_SWEEP.clear()

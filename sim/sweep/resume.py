@@ -9,12 +9,18 @@ A job that raised or was interrupted writes ``error.txt`` instead and no marker,
 re-run retries it. Every ending (done, failed, interrupted) leaves ``.outputs.json``, the
 files that run wrote, and a new run in the folder first deletes them (:func:`clear`), so
 two runs' files never stand side by side.
+
+A sweep job's ``done.json`` also holds its ``job_key`` (:func:`job_key`): what its config is
+made of, known without composing it. The sweeper (``sim/sweep/skip.py``) reads finished jobs
+back by that key alone, so resuming a sweep composes only the jobs it runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +42,48 @@ def config_digest(cfg) -> str:
         d.get(a, {}).pop(b, None)
     d.pop("hydra", None)
     blob = json.dumps(d, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _source_digest(scheme: str, path: str) -> str:
+    """One config source's contents: its YAML files (a folder or package) or the structured
+    configs of Hydra's ConfigStore (the schema: its defaults come from the code)."""
+    h = hashlib.sha256()
+    if scheme == "structured":
+        from hydra.core.config_store import ConfigStore
+
+        def walk(d: dict, prefix: str) -> None:
+            for name in sorted(d):
+                if isinstance(d[name], dict):
+                    walk(d[name], f"{prefix}{name}/")
+                else:
+                    h.update(f"{prefix}{name}\n{OmegaConf.to_yaml(d[name].node)}".encode())
+
+        walk({k: v for k, v in ConfigStore.instance().repo.items() if k != "hydra"}, "")
+        return h.hexdigest()
+    if scheme not in ("pkg", "file"):
+        raise ValueError(f"config source {scheme}://{path}: not a folder, a package or the schema")
+    root = Path(str(importlib.resources.files(path))) if scheme == "pkg" else Path(path).resolve()
+    for f in sorted(root.rglob("*.yaml")):
+        h.update(f"{f.relative_to(root)}\n".encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def job_key(config_name: str | None, overrides, sources) -> str:
+    """A sweep job's config as its ingredients: the primary config's name, the job's
+    overrides (as Hydra hands them to the job) and the contents of every config source it
+    composes from (``hydra.runtime.config_sources``: each folder's YAML files and the
+    schema's structured configs; Hydra's own and its plugins' sources are left out, they
+    only fill the ``hydra`` node, which :func:`config_digest` leaves out too). Equal keys
+    compose equal configs; files a config only names (a trace) are not in either digest."""
+    parts = []
+    for src in sources:
+        provider, scheme, path = str(src["provider"]), str(src["schema"]), str(src["path"])
+        if provider == "hydra" or provider.startswith("hydra-"):
+            continue
+        parts.append([provider, scheme, path, _source_digest(scheme, path)])
+    blob = json.dumps([config_name, [str(o) for o in overrides], parts], separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -61,8 +109,10 @@ def record_outputs(out_dir: Path, t0_ns: int) -> list[str]:
     return files
 
 
-def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns: int) -> None:
-    body = {"config_sha256": config_digest(cfg), "job": str(cfg.job), "seed": int(cfg.seed),
+def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns: int,
+              key: str | None = None) -> None:
+    """Write ``done.json``, last; ``key``: the sweep job's :func:`job_key`."""
+    body = {"config_sha256": config_digest(cfg), "job_key": key, "job": str(cfg.job), "seed": int(cfg.seed),
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
             "objective": objective, "wall_s": round(wall_s, 3),
             "files": record_outputs(out_dir, t0_ns)}

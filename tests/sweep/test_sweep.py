@@ -68,7 +68,9 @@ def test_interrupted_sweep_recomputes_only_unfinished_jobs(two_point_sweep, tmp_
     r = cli("-m", "hydra/launcher=basic", f"{RATE}=2,5", "horizon_s=20", "output.plots=false",
             f"hydra.sweep.dir={again}", cwd=cwd)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "job 0" in r.stdout and "already finished" in r.stdout
+    # job 0 read back by the sweeper from its done.json's job_key: never composed or launched
+    assert "job 0 (" in r.stdout and "already finished (read back, not composed)" in r.stdout
+    assert "#0 :" not in r.stdout + r.stderr and "#1 :" in r.stdout + r.stderr
     assert (again / "0" / "summary.csv").stat().st_mtime_ns == before0  # not rewritten
     assert (again / "1" / "done.json").is_file()
     redone = pd.read_csv(again / "1" / "summary.csv")

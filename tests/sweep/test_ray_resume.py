@@ -1,0 +1,76 @@
+"""A Ray sweep stopped by Ctrl-C (SIGINT to the process group) or by a scheduler (SIGTERM to
+the launching process) exits 130 before its remaining jobs run, and re-running it resumes to
+the very tables an uninterrupted sweep writes; the resumed sweep reads finished jobs back
+without launching them."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow  # three Ray sweeps and a joblib one, in subprocesses
+
+ray = pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
+
+JOBS = 8
+ARGS = ["-m", f"tenants.chat.arrival.rate_rps=range(1,{JOBS + 1})", "horizon_s=10",
+        "drain_s=10", "output.plots=false"]
+RAY = ["hydra/launcher=ray"]
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+
+
+def start(folder, launcher, log):
+    return subprocess.Popen([sys.executable, "-m", "sim", *ARGS, *launcher,
+                             f"hydra.sweep.dir={folder}"], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, **RAY_ENV}, start_new_session=True)
+
+
+def done_jobs(folder) -> set[str]:
+    return {p.parent.name for p in folder.glob("*/done.json")}
+
+
+def launched(text: str) -> set[str]:
+    """The jobs a Ray sweep's log says it launched (its ``#N : overrides`` lines)."""
+    return {line.split("#", 1)[1].split(" ")[0] for line in text.splitlines() if "\t#" in line}
+
+
+def interrupt_once_more_are_done(folder, sig, group, log_path) -> tuple[set[str], str]:
+    """Run the Ray sweep in ``folder`` until one more job than before has finished, send
+    ``sig`` (to the process group or the launching process alone); the jobs done, the log."""
+    before = done_jobs(folder) if folder.exists() else set()
+    with open(log_path, "w") as log:
+        p = start(folder, RAY, log)
+        deadline = time.monotonic() + 300  # a guard against a hung sweep, not a timing check
+        while len(done_jobs(folder)) <= len(before):
+            assert p.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.1)
+        (os.killpg if group else os.kill)(p.pid, sig)
+        assert p.wait(timeout=120) == 130, log_path.read_text()[-3000:]
+    text = log_path.read_text()
+    assert "interrupted" in text and "Traceback" not in text, text[-3000:]
+    return done_jobs(folder), text
+
+
+def test_an_interrupted_ray_sweep_stops_and_resumes_to_the_uninterrupted_tables(tmp_path):
+    cut, whole = tmp_path / "cut", tmp_path / "whole"
+    # a scheduler's stop, then Ctrl-C in the resumed sweep
+    first, _ = interrupt_once_more_are_done(cut, signal.SIGTERM, False, tmp_path / "1.log")
+    assert 1 <= len(first) < JOBS  # the driver stopped before its remaining jobs ran
+    second, text = interrupt_once_more_are_done(cut, signal.SIGINT, True, tmp_path / "2.log")
+    assert first < second and len(second) < JOBS
+    assert not launched(text) & first  # read back, neither composed nor launched
+    assert text.count("already finished (read back, not composed)") == len(first)
+
+    with open(tmp_path / "3.log", "w") as out:
+        assert start(cut, RAY, out).wait(timeout=600) == 0
+    text = (tmp_path / "3.log").read_text()
+    assert text.count("already finished (read back, not composed)") == len(second), text[-3000:]
+    assert launched(text) == {str(j) for j in range(JOBS)} - second, text[-3000:]
+    with open(tmp_path / "whole.log", "w") as out:  # the reference: joblib, uninterrupted
+        assert start(whole, [], out).wait(timeout=600) == 0
+    for name in ("summary.csv", "jobs.csv"):
+        assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
+    assert len(done_jobs(cut)) == JOBS
