@@ -27,18 +27,28 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def write_parquet(df: pd.DataFrame, path: Path, row_group: int = 1 << 20) -> None:
-    """``df`` as Parquet (zstd) written in row groups of ``row_group`` rows, converting one
-    group at a time: the Arrow copy of a large frame never exists whole."""
+ROW_GROUP = 1 << 20  # rows per Parquet row group (the files' layout: changing it changes their bytes)
+
+
+def write_parquet(df: pd.DataFrame, path: Path, row_group: int = ROW_GROUP) -> None:
+    """``df`` as Parquet (zstd) in row groups of ``row_group`` rows, converting one group at
+    a time: the Arrow copy of a large frame never exists whole."""
+    write_parquet_blocks(df.iloc[:0], (df.iloc[i:i + row_group] for i in range(0, len(df), row_group)),
+                         path)
+
+
+def write_parquet_blocks(empty: pd.DataFrame, blocks, path: Path) -> None:
+    """Parquet (zstd) with one row group per frame of ``blocks``, each with the columns and
+    dtypes of ``empty`` (no rows: it gives the schema). The blocks are made and converted one
+    at a time, so a caller that builds each on demand never holds more than one."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     def write(p: Path) -> None:
-        schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
+        schema = pa.Schema.from_pandas(empty, preserve_index=False)
         with pq.ParquetWriter(p, schema, compression="zstd") as w:
-            for i in range(0, len(df), row_group):
-                w.write_table(pa.Table.from_pandas(df.iloc[i:i + row_group], schema=schema,
-                                                   preserve_index=False))
+            for block in blocks:
+                w.write_table(pa.Table.from_pandas(block, schema=schema, preserve_index=False))
 
     atomic_write(path, write)
 

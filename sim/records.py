@@ -199,19 +199,53 @@ class UsageRow:
         return billed * self.gpus * self.usd_per_gpu_hour / 3600.0
 
 
+class Unbuilt:
+    """Rows that build their frame only when asked (:class:`sim.metrics.requests.RequestRows`)."""
+
+    def frame(self) -> pd.DataFrame:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+
+class _BuiltOnRead:
+    """A field that may be given an :class:`Unbuilt` instead of the frame: the frame is built
+    on first read, so a job that only writes its files (row group by row group) never holds
+    it; :meth:`Result.unbuilt` hands the rows to that writer."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # no default (the dataclass asks the class)
+            raise AttributeError(self.slot[1:])
+        value = getattr(obj, self.slot)
+        if isinstance(value, Unbuilt):
+            value = value.frame()
+            setattr(obj, self.slot, value)
+        return value
+
+    def __set__(self, obj, value):
+        setattr(obj, self.slot, value)
+
+
 @dataclass
 class Result:
     """What a job returns: the summary and per-request frames, its own tables, the figure
-    files it wrote and the notes for its report."""
+    files it wrote and the notes for its report. ``requests`` may be given as its rows not
+    yet built (:class:`_BuiltOnRead`)."""
 
     summary: pd.DataFrame
-    requests: pd.DataFrame
+    requests: pd.DataFrame = _BuiltOnRead()
     tables: dict = field(default_factory=dict)  # job-specific tables, name -> frame
     figures: list = field(default_factory=list)  # files written, relative to out_dir
     out_dir: str | None = None
     notes: list = field(default_factory=list)  # warnings and findings for the report
     # tables shown in full in report.md and on the console however long (name -> the columns)
     full_tables: dict = field(default_factory=dict)
+
+    def unbuilt(self):
+        """The per-request rows if not built yet, else None."""
+        value = self._requests
+        return value if isinstance(value, Unbuilt) else None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf, open_dict
 
 from sim.config import PipelineConfig, variant
 from sim.errors import InvariantError
-from sim.metrics.summary import requests_frame
+from sim.metrics.requests import requests_frame
 from sim.platform import SETUPS
 from sim.simulation.build import build_workload
 from sim.simulation.simulate import simulate

@@ -15,15 +15,19 @@ the pool; ``--setup hybrid`` places it on two reserved replicas, the rest stayin
 pool).
 
 It prints one JSON line: requests, wall seconds, requests per second, peak RSS and its
-growth per request, and the run's p99 TTFT. ``--requests-output`` chooses what is kept per
-request (``output.requests``).
+growth per request, the run's p99 TTFT and the size of its ``requests.parquet``.
+``--requests-output`` chooses what is kept per request (``output.requests``). The run writes
+its files (summary, tables and, unless ``none``, ``requests.parquet``) into a temporary
+folder, deleted afterwards, so wall time and peak RSS include writing them.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import resource
+import tempfile
 import time
 
 import yaml
@@ -87,9 +91,12 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
     ov = overrides(hours, models, tenants, gpus, rate, setup, requests)
     gc.collect()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    t0 = time.perf_counter()
-    res = run(ov)
-    wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="platform-bench-") as out:
+        t0 = time.perf_counter()
+        res = run(ov, output_dir=out)
+        wall = time.perf_counter() - t0
+        parquet = os.path.join(out, "requests.parquet")
+        parquet_mb = os.path.getsize(parquet) / 2 ** 20 if os.path.exists(parquet) else 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     s = res.summary
     rows = s[s["tenant"].isin(["__all__", "__background__"]) & (s["setup"] == setup)]
@@ -101,7 +108,7 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
             "peak_rss_mb": round(peak, 1),
             "bytes_per_request": round((peak - before) * 1024 * 1024 / max(n, 1)),
             "background_ttft_p99_s": round(float(bg["ttft_p99_s"].iloc[0]), 3) if len(bg) else None,
-            "requests_output": requests}
+            "requests_output": requests, "requests_parquet_mb": round(parquet_mb, 1)}
 
 
 def main(a) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from sim.jobs import job
 from sim.metrics.overload import stability_notes
-from sim.metrics.summary import requests_frame
+from sim.metrics.requests import requests_frame
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import cold_start_figure

@@ -27,7 +27,7 @@ from sim.config import variant
 from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.pipelines import pipeline_summary, stage_summary
-from sim.metrics.summary import requests_frame
+from sim.metrics.requests import requests_frame
 from sim.platform import SETUPS
 from sim.records import Result
 from sim.report.outputs import write_outputs

@@ -21,7 +21,7 @@ from sim.simulation.simulate import simulate_setups
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
     workload, runs, catalog = simulate_setups(cfg, progress)
-    summary, requests = frames(cfg, workload, runs, catalog)
+    summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=workload.length_notes(str(cfg.workload.overlength))
                  + stability_notes(workload, runs))
@@ -32,7 +32,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
                  if cfg.signals.standalone else None)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary, alone)
     res.tables["replicas"] = ledger_frame(runs)
-    res.tables.update(pipeline_tables(runs, summary, requests))
+    res.tables.update(pipeline_tables(runs, res))
     events = events_frame(runs)
     if len(events):
         res.tables["events"] = events

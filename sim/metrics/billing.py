@@ -24,6 +24,8 @@ import numpy as np
 
 from sim.records import COMPLETED
 
+_CHUNK = 1 << 20  # requests per block
+
 
 def tenant_periods(workload, run, offered: np.ndarray) -> np.ndarray:
     """Per tenant index: its billing period (s), within ``[horizon, run.period_s]``; NaN for
@@ -33,11 +35,15 @@ def tenant_periods(workload, run, offered: np.ndarray) -> np.ndarray:
     h = min(float(workload.horizon_s), float(run.period_s))
     nt = len(workload.tenants)
     end = np.full(nt, -np.inf)
-    # a request ends at its finish (completed) or when it was turned away (its arrival)
-    t = np.where(log.outcome == COMPLETED, log.finish_s, log.arrival_s)
-    ok = offered & np.isfinite(t)
-    np.maximum.at(end, workload.tenant[ok].astype(np.int64), t[ok])
-    has = np.bincount(workload.tenant[offered].astype(np.int64), minlength=nt) > 0
+    has = np.zeros(nt, bool)
+    for i in range(0, log.n, _CHUNK):  # a block of requests at a time: no full-length copies
+        s = slice(i, i + _CHUNK)
+        # a request ends at its finish (completed) or when it was turned away (its arrival)
+        t = np.where(log.outcome[s] == COMPLETED, log.finish_s[s], log.arrival_s[s])
+        sel, tenant = offered[s], workload.tenant[s]
+        ok = sel & np.isfinite(t)
+        np.maximum.at(end, tenant[ok].astype(np.int64), t[ok])
+        has |= np.bincount(tenant[sel].astype(np.int64), minlength=nt) > 0
     out = np.clip(np.maximum(end, h), h, float(run.period_s))
     # unfinished when the run stopped: its period runs to the run's end
     codes = log.reasons.names

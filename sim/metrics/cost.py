@@ -178,8 +178,13 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
                                      up + row.up_s * row.gpus)
     # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
-    pairs = np.unique(workload.model.astype(np.int64) * 65536 + workload.tenant)
-    for mi, ti in zip((pairs // 65536).tolist(), (pairs % 65536).tolist()):
+    nt = len(workload.tenants)
+    key = workload.model.astype(np.int64)  # model-major, as the pairs are visited
+    key *= nt
+    key += workload.tenant
+    pairs = np.flatnonzero(np.bincount(key, minlength=len(workload.models) * nt))
+    del key
+    for mi, ti in zip((pairs // nt).tolist(), (pairs % nt).tolist()):
         tenants_of_model[workload.models[mi]].append(ti)
     # a tenant still pays for the GPUs of a model it calls by config but sent nothing to in
     # the horizon (a quiet tenant, a conditional pipeline stage that never ran)

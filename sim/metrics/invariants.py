@@ -77,38 +77,46 @@ def log_violations(workload, run) -> list[str]:
         return [f"the log has {n} rows for {len(workload)} requests"]
     offered = offered_mask(workload, run)
     oc = log.outcome
-    bad_code = (oc < 0) | (oc >= len(OUTCOMES))
-    if bad_code.any():
-        out.append(f"{int(bad_code.sum())} requests have an unknown outcome code (ids {_ids(bad_code)})")
-    never = offered & (oc == PENDING)
-    if never.any():
-        out.append(f"{int(never.sum())} offered requests never ended (ids {_ids(never)})")
-    stray = ~offered & (oc != PENDING)
-    if stray.any():
-        out.append(f"{int(stray.sum())} requests ended that were never offered to this setup "
-                   f"(ids {_ids(stray)})")
+    # each mask is dropped once checked: at a week's scale every one is 17 MB
+    bad = (oc < 0) | (oc >= len(OUTCOMES))
+    if bad.any():
+        out.append(f"{int(bad.sum())} requests have an unknown outcome code (ids {_ids(bad)})")
+    bad = offered & (oc == PENDING)
+    never = int(bad.sum())
+    if never:
+        out.append(f"{never} offered requests never ended (ids {_ids(bad)})")
+    bad = ~offered & (oc != PENDING)
+    if bad.any():
+        out.append(f"{int(bad.sum())} requests ended that were never offered to this setup "
+                   f"(ids {_ids(bad)})")
+    del bad
     if log.open != 0:
         out.append(f"the log counts {log.open} requests still open")
     ended = int(np.count_nonzero(offered & (oc != PENDING)))
     by = {k: int(np.count_nonzero(offered & (oc == k))) for k in (COMPLETED, REJECTED, FAILED)}
-    if sum(by.values()) != ended or ended + int(never.sum()) != int(offered.sum()):
+    if sum(by.values()) != ended or ended + never != int(offered.sum()):
         out.append(f"outcomes do not add up: {by} vs {ended} ended of {int(offered.sum())} offered")
+    del offered
     reason_name = np.array([bool(r) for r in log.reasons.names])
     rc = log.reason.astype(np.int16)  # int8 codes; int16 leaves room to index
-    bad_reason = (rc < 0) | (rc >= reason_name.size)
-    if bad_reason.any():
-        out.append(f"{int(bad_reason.sum())} requests have an unknown reason code (ids {_ids(bad_reason)})")
-    rc = np.where(bad_reason, 0, rc)
+    bad = (rc < 0) | (rc >= reason_name.size)
+    if bad.any():
+        out.append(f"{int(bad.sum())} requests have an unknown reason code (ids {_ids(bad)})")
+    rc[bad] = 0
+    del bad
     has_reason = reason_name[rc]
-    no_reason = ((oc == REJECTED) | (oc == FAILED)) & ~has_reason
-    if no_reason.any():
-        out.append(f"{int(no_reason.sum())} rejected or failed requests carry no reason "
-                   f"(ids {_ids(no_reason)})")
+    del rc
+    bad = ((oc == REJECTED) | (oc == FAILED)) & ~has_reason
+    if bad.any():
+        out.append(f"{int(bad.sum())} rejected or failed requests carry no reason "
+                   f"(ids {_ids(bad)})")
     done = oc == COMPLETED
-    done_reason = done & has_reason
-    if done_reason.any():
-        out.append(f"{int(done_reason.sum())} completed requests carry a failure reason "
-                   f"(ids {_ids(done_reason)})")
+    bad = done & has_reason
+    del has_reason
+    if bad.any():
+        out.append(f"{int(bad.sum())} completed requests carry a failure reason "
+                   f"(ids {_ids(bad)})")
+    del bad
 
     # ---- times
     a, ad, f, d = log.arrival_s, log.admit_s, log.first_s, log.finish_s
@@ -124,15 +132,18 @@ def log_violations(workload, run) -> list[str]:
                    f"finish time (ids {_ids(missing)})")
     with np.errstate(invalid="ignore"):
         adm = done & np.isfinite(ad)
-        for what, bad in (
-            ("admitted before arrival", adm & (ad < a - tol)),
-            ("first token before admission", adm & (f < ad - tol)),
-            ("first token before arrival", done & (f < a - tol)),
-            ("finish before first token", done & (d < f - tol)),
-            (f"finish after the end of the run ({run.t_end:.6g} s)", done & (d > run.t_end + tol)),
+        for what, sel, later, earlier in (  # one mask at a time
+            ("admitted before arrival", adm, ad, a),
+            ("first token before admission", adm, f, ad),
+            ("first token before arrival", done, f, a),
+            ("finish before first token", done, d, f),
+            (f"finish after the end of the run ({run.t_end:.6g} s)", done, None, d),
         ):
+            bad = sel & ((d > run.t_end + tol) if later is None else (later < earlier - tol))
             if bad.any():
                 out.append(f"{int(bad.sum())} completed requests: {what} (ids {_ids(bad)})")
+            del bad
+        del adm
     if (log.attempts < 0).any():
         out.append(f"negative attempt counts (ids {_ids(log.attempts < 0)})")
 

@@ -42,8 +42,8 @@ def stability(workload, run) -> dict | None:
         return None
     log = run.log
     h = float(workload.horizon_s)
-    offered = offered_mask(workload, run)
-    arrived = offered & (log.arrival_s <= h)
+    arrived = offered_mask(workload, run)
+    arrived &= log.arrival_s <= h
     n = int(arrived.sum())
     if n == 0:
         return None
@@ -59,9 +59,10 @@ def stability(workload, run) -> dict | None:
     backlog = int(waiting.sum())
     done = arrived & (oc == COMPLETED)
     try:
-        _, sustainable = steady_rates(log.finish_s[done], out[done])
+        _, sustainable = steady_rates(log.finish_s, out, where=done)
     except ValueError:  # too few completions to tell
         sustainable = float(out[done].sum()) / max(run.period_s, h)
+    del done
     unstable = turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)
     return {"setup": run.setup, "requests": n, "offered_rps": n / h,
             "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,

@@ -24,16 +24,25 @@ class RequestColumns:
         self.log = log
         self.workload = workload
 
+    # each figure computed in place in the one copy of its first operand (the same values
+    # as the expression, fewer temporaries at once)
     def ttft(self, sel) -> np.ndarray:
-        return self.log.first_s[sel] - self.log.arrival_s[sel]
+        t = self.log.first_s[sel]
+        t -= self.log.arrival_s[sel]
+        return t
 
     def e2e(self, sel) -> np.ndarray:
-        return self.log.finish_s[sel] - self.log.arrival_s[sel]
+        t = self.log.finish_s[sel]
+        t -= self.log.arrival_s[sel]
+        return t
 
     def tpot(self, sel) -> np.ndarray:
         out = self.workload.output_tokens[sel]
-        return np.where(out > 1, (self.log.finish_s[sel] - self.log.first_s[sel])
-                        / np.maximum(out - 1, 1), np.nan)
+        t = self.log.finish_s[sel]
+        t -= self.log.first_s[sel]
+        t /= np.maximum(out - 1, 1)
+        t[out <= 1] = np.nan
+        return t
 
 
 _MET_CHUNK = 1 << 18  # requests per step of :func:`slo_met` (bounds its temporaries)

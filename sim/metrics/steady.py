@@ -23,22 +23,26 @@ import numpy as np
 
 
 def steady_rates(finish_s: np.ndarray, output_tokens: np.ndarray, lo: float = 0.1,
-                 hi: float = 0.7) -> tuple[float, float]:
-    """(requests per second, output tokens per second) completed inside the window.
+                 hi: float = 0.7, where: np.ndarray | None = None) -> tuple[float, float]:
+    """(requests per second, output tokens per second) completed inside the window, over
+    the requests ``where`` selects (a mask; None: all).
 
-    The window's ends are order statistics (found by partial sorting, without sorting the
-    times or carrying an index); the token counts are whole numbers, so their sum does not
-    depend on the order they are added in."""
+    The window's ends are order statistics (found by partially sorting a copy of the
+    selected times, without sorting them all or carrying an index); the token counts are
+    whole numbers, so their sum does not depend on the order they are added in."""
     ok = ~np.isnan(finish_s)
-    t = finish_s[ok]
-    if t.size < 10:
+    if where is not None:
+        ok &= where
+    n = int(np.count_nonzero(ok))
+    if n < 10:
         raise ValueError("too few completions to find a steady-state window")
-    k_lo, k_hi = int(lo * t.size), int(hi * t.size)
-    part = np.partition(t, (k_lo, k_hi))
-    t_lo, t_hi = part[k_lo], part[k_hi]
-    del part
+    k_lo, k_hi = int(lo * n), int(hi * n)
+    t = finish_s[ok]  # the one copy, partly sorted in place
+    t.partition((k_lo, k_hi))
+    t_lo, t_hi = t[k_lo], t[k_hi]
+    del t
     span = t_hi - t_lo
     if span <= 0:
         raise ValueError("steady-state window has zero length")
-    inside = (t > t_lo) & (t <= t_hi)
-    return float(np.count_nonzero(inside)) / span, float(output_tokens[ok][inside].sum()) / span
+    inside = ok & (finish_s > t_lo) & (finish_s <= t_hi)
+    return float(np.count_nonzero(inside)) / span, float(output_tokens[inside].sum()) / span

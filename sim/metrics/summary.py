@@ -1,4 +1,5 @@
-"""From a run's log and ledger to the per-request frame and the (setup, tenant) summary."""
+"""From a run's log and ledger to the (setup, tenant) summary (the per-request frame:
+:mod:`sim.metrics.requests`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
-from sim.metrics.pipelines import stage_columns
 from sim.metrics.rows import RequestColumns, row_stats, slo_met
 from sim.records import (
     ALL,
@@ -15,7 +15,6 @@ from sim.records import (
     COMPLETED,
     FAILED,
     MODEL_ROW,
-    OUTCOMES,
     TIER_ROW,
 )
 
@@ -42,74 +41,6 @@ SUMMARY_COLUMNS = [
     # the replicas' load (sim/metrics/load.py): of the tenant's model, or of the whole setup
     *LOAD_COLUMNS,
 ]
-
-
-def requests_frame(workload, run, rows: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per request of one setup's run (the requests.parquet contract); ``rows``:
-    only these request ids (ascending), e.g. a sample (:func:`kept_rows`)."""
-    log = run.log
-    if workload.background_tenants and not run.background:
-        # background requests were never offered to this setup
-        user = np.flatnonzero(workload.user_mask())
-        rows = user if rows is None else np.intersect1d(rows, user, assume_unique=True)
-
-    def col(a):
-        return a if rows is None else a[rows]
-
-    arrival = col(log.arrival_s)
-    first, finish = col(log.first_s), col(log.finish_s)
-    out = col(workload.output_tokens)
-    n = out.size
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(out > 1, (finish - first) / (out - 1), np.nan)
-
-    def cat(codes, names):
-        return pd.Categorical.from_codes(col(codes).astype(np.int16), categories=list(names))
-
-    df = pd.DataFrame({
-        "request_id": np.arange(log.n, dtype=np.int64) if rows is None else rows.astype(np.int64),
-        "setup": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[run.setup]),
-        "tenant": cat(workload.tenant, workload.tenants),
-        "model": cat(workload.model, workload.models),
-        "tier": cat(log.tier, log.tiers.names),
-        "replica": col(log.replica),
-        "arrival_s": arrival,
-        "admit_s": col(log.admit_s),
-        "first_token_s": first,
-        "finish_s": finish,
-        "input_tokens": col(workload.input_tokens),
-        "output_tokens": out,
-        "ttft_s": first - arrival,
-        "tpot_s": tpot,
-        "e2e_s": finish - arrival,
-        "cold_start_wait_s": col(log.cold_wait_s),
-        "cold_start_tier": cat(log.cold_tier, log.cold_tiers.names),
-        "attempts": col(log.attempts),
-        "outcome": cat(log.outcome, OUTCOMES),
-        "reason": cat(log.reason, log.reasons.names),
-        "spilled": col(log.spilled),
-        "cached_tokens": col(log.cached),
-        "preemptions": col(log.preempts),
-        "preempt_s": col(log.preempt_s),
-    }, copy=False)  # the log's columns are final: share them, do not copy
-    if workload.pipelines is not None:  # stage requests of pipeline requests (sim.simulation.pipeline)
-        for k, v in stage_columns(workload).items():
-            df[k] = v if rows is None else v[rows]
-    return df
-
-
-def kept_rows(n: int, mode: str, fraction: float) -> np.ndarray | None:
-    """The request ids a run keeps per request (``output.requests``): all (None), a sample
-    or none. The sample is deterministic by request id alone (a multiplicative hash, so it
-    is the same for every setup, seed and engine of a workload, and spread over the run):
-    id ``i`` is kept when ``(i * 2654435761) mod 2**32 < fraction * 2**32``."""
-    if mode == "full":
-        return None
-    if mode == "none" or fraction <= 0:
-        return np.zeros(0, np.int64)
-    ids = np.arange(n, dtype=np.uint64)
-    h = (ids * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
-    return np.flatnonzero(h < np.uint64(int(fraction * 2 ** 32)))
 
 
 def deadline_outcomes(workload, run) -> tuple[np.ndarray, np.ndarray] | None:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from sim.io import atomic_write, write_frame_csv, write_parquet
+from sim.io import (
+    ROW_GROUP,
+    atomic_write,
+    write_frame_csv,
+    write_parquet,
+    write_parquet_blocks,
+)
 from sim.records import Result
 from sim.report.figures import run_figures
 from sim.report.markdown import run_report
@@ -23,7 +29,10 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     write_frame_csv(res.summary, out_dir / "summary.csv")
     for name, table in res.tables.items():
         write_frame_csv(table, out_dir / f"{name}.csv")
-    if cfg.output.parquet and len(res.requests):
+    rows = res.unbuilt()  # not built yet: written from the logs a row group at a time
+    if cfg.output.parquet and rows is not None and len(rows):
+        write_parquet_blocks(rows.empty(), rows.blocks(ROW_GROUP), out_dir / "requests.parquet")
+    elif cfg.output.parquet and rows is None and len(res.requests):
         write_parquet(res.requests, out_dir / "requests.parquet")
     if cfg.output.plots and generic_plots:
         res.figures.extend(run_figures(res, out_dir))

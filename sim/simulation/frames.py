@@ -12,9 +12,11 @@ import pandas as pd
 from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
+from sim.metrics.requests import RequestRows, kept_rows, requests_frame
 from sim.metrics.shadow import shadow_table
-from sim.metrics.summary import kept_rows, requests_frame, summarize
+from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window
+from sim.simulation.memory import release_freed
 from sim.simulation.simulate import simulate_setups
 
 
@@ -32,19 +34,26 @@ def setup_summary(cfg, workload, run, prices) -> pd.DataFrame:
     costs = attribute_cost(workload, run, prices)
     part = summarize(workload, run, prices, costs)
     check_outputs(workload, run, costs, part)
+    release_freed()  # the costs' and the summary's temporaries
     start = str(cfg.serverless.start) if "warm_start" in run.extra else "none"
     return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start)
 
 
-def frames(cfg, workload, runs, catalog):
-    """``(summary, requests)`` of the runs (requests empty unless ``output.parquet``)."""
+def frames(cfg, workload, runs, catalog, built: bool = True):
+    """``(summary, requests)`` of the runs (requests empty unless ``output.parquet``);
+    ``built=False``: the requests as :class:`~sim.metrics.requests.RequestRows`, not yet
+    built (a frame on first read of ``Result.requests``; written a row group at a time)."""
     prices = model_prices(catalog, workload.served_models)
     summary = pd.concat([setup_summary(cfg, workload, r, prices) for r in runs], ignore_index=True)
-    parts = [kept_requests(cfg, workload, r) for r in runs]
-    parts = [p for p in parts if len(p)]
-    requests = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-                if parts else pd.DataFrame())
-    return summary, requests
+    rows = RequestRows([(workload, r, kept_ids(cfg, workload)) for r in runs])
+    return summary, rows.frame() if built else rows
+
+
+def kept_ids(cfg, workload):
+    """The request ids ``output.requests`` keeps (:func:`kept_rows`; ``output.parquet=false``
+    keeps none)."""
+    mode = str(cfg.output.requests) if cfg.output.parquet else "none"
+    return kept_rows(len(workload), mode, float(cfg.output.requests_sample))
 
 
 def keep_of(cfg, requests: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +69,7 @@ def keep_of(cfg, requests: pd.DataFrame) -> pd.DataFrame:
 def kept_requests(cfg, workload, run) -> pd.DataFrame:
     """The per-request rows a run keeps (``output.requests``: full, a deterministic sample
     by request id, or none; ``output.parquet=false`` keeps none); empty when none."""
-    mode = str(cfg.output.requests) if cfg.output.parquet else "none"
-    rows = kept_rows(len(workload), mode, float(cfg.output.requests_sample))
+    rows = kept_ids(cfg, workload)
     if rows is not None and not rows.size:
         return pd.DataFrame()
     return requests_frame(workload, run, rows)
@@ -83,14 +91,15 @@ def setup_tables(runs, workload) -> dict:
     return out
 
 
-def pipeline_tables(runs, summary, requests) -> dict:
+def pipeline_tables(runs, res) -> dict:
     """``pipelines`` (one row per pipeline request and setup), ``pipeline_summary``,
-    ``pipeline_stages``: empty when the workload has no pipelines."""
+    ``pipeline_stages`` of a job's result ``res``: empty when the workload has no pipelines
+    (its per-request frame is then not read, so not built)."""
     if not runs or runs[0].pipelines is None:
         return {}
 
     pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
-    out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, summary)}
-    if len(requests):
-        out["pipeline_stages"] = stage_summary(requests)
+    out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, res.summary)}
+    if len(res.requests):
+        out["pipeline_stages"] = stage_summary(res.requests)
     return out

@@ -25,6 +25,7 @@ from sim.simulation.build import (
     setup_serves_background,
     workload_of,
 )
+from sim.simulation.memory import release_freed
 from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
 from sim.workload import Workload
@@ -42,6 +43,7 @@ def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
         return _simulate(built, workload, setup_name, update)
     finally:
         close()
+        release_freed()  # the end-of-run checks' temporaries
 
 
 def simulate_setups(cfg, progress: bool = False):
@@ -49,6 +51,7 @@ def simulate_setups(cfg, progress: bool = False):
     built = build(cfg)
     setups = run_setups(built.cfg)
     workload = workload_of(built)
+    release_freed()  # the tenants' arrays, merged into the workload's columns
     runs = []
     for i, name in enumerate(setups):
         label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"

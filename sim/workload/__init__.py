@@ -275,35 +275,40 @@ def generate_workload(cfg, catalog) -> Workload:
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
         segs.append(None)
-    t = np.concatenate(cols["t"])
-    tenant = np.concatenate(cols["tenant"])
-    seq = np.concatenate([np.arange(len(x)) for x in cols["t"]])
-    # NaN (closed loop) sorts last; ties broken by tenant then per-tenant order
-    order = np.lexsort((seq, tenant, np.nan_to_num(t, nan=np.inf)))
+    # the blocks are in tenant order and each in its own order, so a stable sort by time
+    # alone breaks ties by tenant, then per-tenant order; NaN (closed loops) sorts last. Each
+    # column is merged and its blocks freed in turn (the background tenants' arrays too)
+    bg_names, bg_of = [b.name for b in bg], {b.name: [b.model] for b in bg}
+    bg.clear()
+    sizes = [len(x) for x in cols["t"]]
+    t = np.concatenate(cols.pop("t"))
+    order = np.argsort(np.nan_to_num(t, nan=np.inf) if np.isnan(t).any() else t, kind="stable")
+    t = t[order]
+
+    def merged(name):
+        return np.concatenate(cols.pop(name))[order]
+
     slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
-    slo.update({b.name: float(cfg.background.slo_ttft_s) for b in bg})
+    slo.update({name: float(cfg.background.slo_ttft_s) for name in bg_names})
     wl = Workload(
-        tenants=tenants + [b.name for b in bg], models=all_models, horizon_s=horizon,
-        arrival_s=t[order], tenant=tenant[order],
-        model=np.concatenate(cols["model"])[order],
-        input_tokens=np.concatenate(cols["in"])[order],
-        output_tokens=np.concatenate(cols["out"])[order],
-        over_context=np.concatenate(cols["over"])[order],
-        changed_req=np.concatenate(cols["moved"])[order],
+        tenants=tenants + bg_names, models=all_models, horizon_s=horizon,
+        arrival_s=t, tenant=merged("tenant"), model=merged("model"),
+        input_tokens=merged("in"), output_tokens=merged("out"),
+        over_context=merged("over"), changed_req=merged("moved"),
         changed=changed, over_counts=over_n,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
-            [np.zeros(len(b)) if x is None else x for x, b in zip(thinks, cols["t"])])[order]),
+            [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)])[order]),
         slo_ttft_s=slo,
         deadlines={n: float(BATCH_DEADLINE_S if cfg.tenants[n].deadline_s is None
                             else cfg.tenants[n].deadline_s)
                    for n in tenants if str(cfg.tenants[n].priority) == "batch"},
         prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
-            [Prefixes.empty(len(b)) if x is None else x for x, b in zip(segs, cols["t"])]).take(order)),
-        background_tenants=len(bg), background_models=len(bg_models),
+            [Prefixes.empty(k) if x is None else x for x, k in zip(segs, sizes)]).take(order)),
+        background_tenants=len(bg_names), background_models=len(bg_models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
                               if n in piped else [cfg.tenants[n].model]) for n in tenants},
-                       **{b.name: [b.model] for b in bg}},
+                       **bg_of},
     )
     if piped:
         append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped, policy)

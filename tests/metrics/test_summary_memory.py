@@ -11,7 +11,8 @@ import pytest
 
 from sim.config import compose
 from sim.metrics.cost import attribute_cost
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.requests import requests_frame
+from sim.metrics.summary import summarize
 from sim.records import COMPLETED
 from sim.simulation.frames import model_prices
 from sim.simulation.simulate import simulate_setups

@@ -12,7 +12,8 @@ from omegaconf import OmegaConf, open_dict
 
 import sim
 from sim.errors import InputError
-from sim.metrics.summary import requests_frame, summarize
+from sim.metrics.requests import requests_frame
+from sim.metrics.summary import summarize
 from sim.platform.spillover import SpilloverPolicy
 from sim.records import COMPLETED
 from sim.simulation.build import build_catalog

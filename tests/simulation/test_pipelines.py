@@ -13,7 +13,7 @@ import sim
 from sim.analysis.cold_chain import first_pipeline_only
 from sim.config import PipelineConfig
 from sim.errors import InputError
-from sim.metrics.summary import requests_frame
+from sim.metrics.requests import requests_frame
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.simulation.build import build_workload
 from sim.simulation.simulate import simulate

@@ -128,7 +128,11 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.tenant_names = list(ctx.tenant_names)
         self.limiters: dict[int, TenantLimiter | None] = {}
         # ---------------------------------------------------------------- state
-        self.slots: dict[int, Slot] = {}  # every replica ever, by id (creation order)
+        self.slots: dict[int, Slot] = {}  # the replicas loading or warm, by id (creation order)
+        # the ledger rows of the stopped ones (their engines are let go: a week's run starts
+        # about 90,000 replicas), and how many were started
+        self.stopped_rows: list = []
+        self.started = 0
         self.pending: list[int] = []  # models waiting for GPUs, FIFO
         self.active: dict[int, ModelState] = {}  # models the autoscaler ticks over
         self.ticking = False
@@ -351,6 +355,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             elif slot.state == LOADING:
                 row.end_s = t_end
                 row.loading_s = max(t_end - row.start_s, 0.0)
+        for row in [s.row for s in self.slots.values()] + self.stopped_rows:
             row.start_s = min(row.start_s, t_end)
             row.end_s = min(max(row.end_s, row.start_s), t_end)
             row.loading_s = min(row.loading_s, row.end_s - row.start_s)
@@ -376,7 +381,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
             "warm_start_short": dict(self.warm_short),  # model -> (ready, wanted) at t=0
             "events": self.events,
-            "stats": dict(self.stats, replicas=len(self.slots), nodes=len(self.pool.nodes),
+            "stats": dict(self.stats, replicas=self.started, nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,
                           idle_gpu_s=up - busy),
         }

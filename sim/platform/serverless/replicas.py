@@ -57,8 +57,8 @@ class ReplicaLifecycle:
             self._note("prewarms", self.env.now, ms.name)
 
     def _replica_idle(self, rep, now: float) -> None:  # engine hook
-        slot = self.slots[rep.rid]
-        if slot.state != WARM:
+        slot = self.slots.get(rep.rid)
+        if slot is None or slot.state != WARM:  # stopped
             return
         slot.idle_since = now
         self._retry_later()  # an idle replica can be evicted for a waiting scale-up
@@ -157,6 +157,7 @@ class ReplicaLifecycle:
         self.ctx.ledger.append(row)
         slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
         self.slots[slot.id] = slot
+        self.started += 1
         self.pool.occupy(node, slot, ms.weight_bytes, local)
         ms.slots.append(slot)
         ms.loading += 1
@@ -210,6 +211,8 @@ class ReplicaLifecycle:
         self.pool.vacate(node, slot)
         slot.row.end_s = now
         slot.row.busy_s = slot.rep.busy_s
+        del self.slots[slot.id]
+        self.stopped_rows.append(slot.row)
         self._interference(node)
         self._retry_later()
 
