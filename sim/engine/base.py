@@ -168,6 +168,41 @@ class ReplicaBase:
         steps = n_out - 1 if n_out > 1 else 0
         return steps * self.perf.step_time(n + 1, 0, kv + ctx, kv + ctx)
 
+    def admit_eta(self, req: Request, ahead) -> float:
+        """Seconds from now until ``req``, queued behind ``ahead`` (requests this replica takes
+        before it), could join the batch: 0 if they all fit now; else the time until enough
+        decoding sequences finish, the fewest tokens left first, at the current decode
+        iteration's pace, to free the sequence slots and KV tokens they need (for routing: an
+        estimate; it ignores prefix-cache hits and sequences still in prefill)."""
+        extra = not self.paged  # reserve: the whole output's KV at admission
+        need = 0
+        slots = 1
+        for r in ahead:
+            need += r.pin + (r.n_out - r.done_out if extra else 0)
+            slots += 1
+        need += req.pin + (req.n_out - req.done_out if extra else 0)
+        need -= self.kv.room()
+        slots -= self.max_seqs - self.n_running
+        if need <= 0 and slots <= 0:
+            return 0.0
+        left = self.decoding_left()
+        if not left:
+            return 0.0
+        left.sort()
+        _, n, kv = self.load_now()
+        dt = self.perf.step_time(n, 0, kv, kv + n)
+        for tokens, frees in left:
+            need -= frees
+            slots -= 1
+            if need <= 0 and slots <= 0:
+                break
+        return tokens * dt
+
+    def decoding_left(self) -> list[tuple[int, int]]:  # pragma: no cover - overridden
+        """``(tokens still to emit, KV tokens it frees when it finishes)`` of each decoding
+        sequence now."""
+        raise NotImplementedError
+
     def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden
         """``(prompt tokens admitted and not yet prefilled, decoding sequences, KV tokens in
         the sequences' contexts)`` now."""

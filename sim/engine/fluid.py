@@ -76,6 +76,14 @@ class FluidReplica(ReplicaBase):
             pf -= self._p * (j if j < self._k else self._k) if j > 0 else 0
         return (pf if pf > 0 else 0), self._n_dec, self._kv
 
+    def decoding_left(self) -> list[tuple[int, int]]:
+        it = self._it
+        if self._k and self._dt > 0:  # iterations of the current plan already run
+            j = int((self.env._now - self._t) / self._dt)
+            it += j if j < self._k else self._k
+        return [(tag - it, r.pin + r.n_out - r.done_out) for tag, seq, r in self._heap
+                if seq == r.hseq]
+
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items

@@ -39,6 +39,9 @@ class StepReplica(ReplicaBase):
     def load_now(self) -> tuple[float, int, float]:
         return sum(r.pf_left for r in self._prefill), len(self._decoding), self._kv
 
+    def decoding_left(self) -> list[tuple[int, int]]:
+        return [(r.n_out - r.gen, r.pin + r.n_out - r.done_out) for r in self._decoding]
+
     def poke(self) -> None:
         if self._wake is not None and not self._wake.triggered:
             self._wake.succeed()

@@ -57,11 +57,14 @@ class CacheAware:
 
 class LeastExpectedCompletion:
     """The replica that would finish the request first by the performance model (for fleets
-    of several GPU classes, where the fewest outstanding requests is not the soonest): its
-    prefill behind the prompt tokens the replica holds unfinished and queues
-    (:meth:`~sim.engine.base.ReplicaBase.prefill_eta`), then its decode beside the batch
-    running there (:meth:`~sim.engine.base.ReplicaBase.decode_eta`). Replicas that cannot
-    hold the request are skipped; ties go to the lowest position."""
+    of several GPU classes, where the fewest outstanding requests is not the soonest): the
+    wait for a slot and KV memory behind the requests the replica takes first
+    (:meth:`~sim.engine.base.ReplicaBase.admit_eta`), its prefill behind the prompt tokens
+    the replica holds unfinished and queues (:meth:`~sim.engine.base.ReplicaBase.prefill_eta`),
+    then its decode beside the batch running there
+    (:meth:`~sim.engine.base.ReplicaBase.decode_eta`). Greedy per request: it does not weigh
+    the delay a long answer's KV causes later requests (README, "Heterogeneous fleets").
+    Replicas that cannot hold the request are skipped; ties go to the lowest position."""
 
     def choose(self, replicas, req) -> int:
         best, best_t = 0, float("inf")
@@ -69,8 +72,9 @@ class LeastExpectedCompletion:
             if not r.fits(req):
                 continue
             own = r.queue.items if len(r.queue.consumers) == 1 else ()
-            ahead = sum(q.pin for q in own)
-            t = r.prefill_eta(req.pin + ahead) + r.decode_eta(req.pin, req.n_out - req.done_out)
+            ahead = list(r.waiting) + list(own)
+            t = (r.admit_eta(req, ahead) + r.prefill_eta(req.pin + sum(q.pin for q in ahead))
+                 + r.decode_eta(req.pin, req.n_out - req.done_out))
             if t < best_t:
                 best, best_t = i, t
         return best

@@ -1,7 +1,8 @@
 """Run one setup over a workload: feed arrivals, drive closed loops, settle the end.
 
-The arrival driver is a single SimPy process over the workload's sorted arrays (one
-timeout per distinct arrival time). It creates a :class:`~sim.engine.Request` only when the
+The arrival driver is a single SimPy process over the workload's sorted arrays: one
+timeout per distinct arrival time, except that an arrival before every scheduled event moves
+the clock there itself (what the timeout would do, without the event). It creates a :class:`~sim.engine.Request` only when the
 request arrives, so memory grows with requests in flight, not with the workload.
 """
 
@@ -185,10 +186,14 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
             if pfx is not None:
                 segs, out_keys = pfx.rows(np.arange(start, stop) if order is None else sl)
             submit = setup.submit
+            queue = env._queue  # SimPy's event heap (time, priority, id, event)
             for j in range(stop - start):
                 t = ts[j]
-                if t > env.now:
-                    yield env.timeout(t - env.now)
+                if t > env._now:
+                    if queue and queue[0][0] <= t:
+                        yield env.timeout(t - env._now)
+                    else:  # no event before it: the clock moves there, as the timeout would
+                        env._now = t
                 if pfx is None:
                     submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
                 else:
