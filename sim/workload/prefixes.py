@@ -140,8 +140,13 @@ def _same_rows(ptr: np.ndarray, key: np.ndarray, length: np.ndarray) -> tuple[li
     table[:, 0] = count
     table[row, 1 + col] = key[ptr[0]:ptr[-1]]
     table[row, 1 + width + col] = length[ptr[0]:ptr[-1]]
-    _, first, inv = np.unique(table, axis=0, return_index=True, return_inverse=True)
-    return first.tolist(), inv.ravel().tolist()
+    order = np.lexsort(table.T[::-1])  # equal rows next to each other (integer sorts only)
+    rows = table[order]
+    new = np.ones(m, bool)
+    new[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    inv = np.empty(m, np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return order[new].tolist(), inv.tolist()
 
 
 def truncate(p: Prefixes, limit: np.ndarray) -> Prefixes:
