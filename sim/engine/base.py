@@ -295,18 +295,20 @@ class ReplicaBase:
             if kv.cached + kv.private > kv.cap:
                 kv._evict(kv.cached + kv.private - kv.cap)
             r.pf_left = r.pin
-        else:
+        elif kv.host_cap:
             before = kv.stats.loaded_tokens
             hit = kv.admit(r, 0 if self.paged else r.n_out - r.done_out)
             loaded = kv.stats.loaded_tokens - before
             if loaded:  # from the host tier
                 self.stall += loaded * self.link_s
             r.pf_left = r.pin - hit
+        else:  # nothing to load
+            r.pf_left = r.pin - kv.admit(r, 0 if self.paged else r.n_out - r.done_out)
         if r.preempts:
             r.t_preempt = now  # recomputing: the time until its context is back counts too
 
     def _prompt_done(self, r: Request, now: float) -> None:
-        if r.kv_node is not None or r.pfx is not None:
+        if r.pfx is not None and not r.kv_full:  # else nothing joins the trie
             self.kv.clock = now
             self.kv.prompt_done(r)
         if r.t_preempt >= 0:

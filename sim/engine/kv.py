@@ -87,6 +87,7 @@ class KvCache:
         router considers, then again on admission."""
         node = self.root
         matched = unpinned = host = 0
+        full = False  # every segment cached: its prompt adds nothing to the trie
         for k, ln in zip(*req.pfx):
             child = node.children.get(k)
             if child is None:
@@ -101,6 +102,9 @@ class KvCache:
                 matched += child.length if child.length < ln else ln
                 break
             matched += ln
+        else:
+            full = True
+        req.seen_full = full
         req.seen_kv = self
         req.seen_version = self.version
         req.seen_node = node
@@ -136,12 +140,14 @@ class KvCache:
         self.stats.prompt_tokens += req.pin
         if req.pfx is None or not self.caching:
             req.kv_node = None
+            req.kv_full = True
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
         if req.seen_kv is not self or req.seen_version != self.version:
             self.walk(req)
         req.seen_kv = None  # used: a later admission walks afresh
+        req.kv_full = req.seen_full
         node = req.seen_node
         if req.seen_host:
             depth = self._pin_loading(node)
@@ -212,7 +218,7 @@ class KvCache:
     def prompt_done(self, req) -> None:
         """``req``'s prompt is computed: its segments beyond the cached prefix join the trie
         (pinned by it), its private tokens shrinking by as much; a segment another sequence
-        inserted meanwhile is shared, not stored twice."""
+        inserted meanwhile is shared, not stored twice. (Nothing to do when ``req.kv_full``.)"""
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return

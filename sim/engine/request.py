@@ -10,14 +10,16 @@ class Request:
 
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
                  "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
-                 "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_priv",
-                 "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped", "seen_kv",
-                 "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need")
+                 "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_full",
+                 "kv_priv", "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped",
+                 "seen_kv", "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need",
+                 "seen_full")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
                  ctx=None, pfx=None, out_key: int = -1):
         # the cache that last walked its segments (None: none), which then set seen_version,
-        # seen_node, seen_tokens, seen_host and seen_need (sim/engine/kv.py, KvCache.walk)
+        # seen_node, seen_tokens, seen_host, seen_need and seen_full (sim/engine/kv.py,
+        # KvCache.walk)
         self.seen_kv = None
         self.id = rid
         self.tenant = tenant
@@ -41,6 +43,7 @@ class Request:
         self.cached = 0  # prompt tokens its first admission found cached
         self.kv_node = None  # the deepest trie node it pins
         self.kv_depth = 0
+        self.kv_full = False  # its admission found every segment cached (nothing to insert)
         self.kv_priv = 0  # KV tokens it holds outside the trie
         self.kv_sync = 0  # fluid engine: the iteration its private decode growth was last counted
         self.hseq = -1  # fluid engine: the sequence number of its live entry in the decode heap

@@ -52,6 +52,27 @@ def test_a_fully_cached_prompt_still_computes_its_last_block():
     assert kv.admit(b, 1) == 1008  # (1024 - 1) // 16 whole blocks: the last one is recomputed
 
 
+def test_kv_full_only_when_prompt_done_would_add_nothing():
+    # kv_full (the engine then skips prompt_done) against what prompt_done does: a prompt
+    # whose segments are all cached (full), one cached only in part (prompt_done inserts),
+    # one whose last segment is cached longer than its own (not full, though prompt_done
+    # adds nothing: the chain stops inside the segment, so the call is merely not skipped)
+    kv = KvCache(cap=10_000, block=16)
+    a = req(0, 800, 10, [(7, 500), (8, 300)])
+    kv.admit(a, 10)
+    kv.prompt_done(a)
+    cases = [(req(1, 800, 10, [(7, 500), (8, 300)]), True),
+             (req(2, 900, 10, [(7, 500), (9, 400)]), False),
+             (req(3, 700, 10, [(7, 500), (8, 200)]), False)]
+    for r, full in cases:
+        kv.admit(r, 10)
+        assert r.kv_full == full
+        before = (kv.cached, kv.private, kv.version)
+        kv.prompt_done(r)
+        assert ((kv.cached, kv.private, kv.version) == before) == (r.id != 2)
+    kv.check()
+
+
 def test_eviction_is_least_recently_used_leaf_first_and_never_a_pinned_node():
     kv = KvCache(cap=1000, block=1)
     seqs = []

@@ -149,6 +149,26 @@ def test_rows_are_the_segments_in_blocks():
         assert out_keys == p.out_key[order].tolist()
 
 
+def test_rows_share_one_object_per_distinct_prompt_prefix():
+    # rows that differ only in a length, only in their count (one a prefix of the other), or
+    # in a key of 0 against the padding: each its own object; equal rows one object
+    rows = [((5, 6), (10, 20)), ((5, 6), (10, 21)), ((5,), (10,)), ((5, 0), (10, 20)), ((0,), (1,)),
+            ((), ())]
+    pick = [0, 1, 2, 3, 4, 5, 0, 2, 4, 1, 5, 3, 0]
+    count = [len(rows[i][0]) for i in pick]
+    p = Prefixes(np.concatenate([[0], np.cumsum(count)]),
+                 np.array([k for i in pick for k in rows[i][0]], np.int64),
+                 np.array([n for i in pick for n in rows[i][1]], np.int32), np.full(len(pick), -1))
+    for block in (4, 1024):
+        segs = list(p.rows(np.arange(len(pick)), block)[0])
+        assert segs == [rows[i] if rows[i][0] else None for i in pick]
+        for a in range(len(pick)):
+            for b in range(a):
+                same_block = a // block == b // block
+                if same_block and segs[a] is not None:
+                    assert (segs[a] is segs[b]) == (pick[a] == pick[b])
+
+
 SESSION = ["horizon_s=120", "tenants.chat.arrival.rate_rps=0.1", "tenants.chat.prefix.system_tokens=7",
            "tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=10",
            "tenants.chat.input={kind: fixed, mean: 10}", "tenants.chat.output={kind: fixed, mean: 5}"]
