@@ -37,6 +37,17 @@ def is_aggregate(tenant: str) -> bool:
     return tenant.startswith("__")
 
 
+def _zeros(n: int, dtype) -> np.ndarray:
+    """``n`` zeros of ``dtype`` in no memory (a read-only view of one zero; a plain array
+    for fewer than two)."""
+    return np.broadcast_to(np.zeros(1, dtype), (n,)) if n > 1 else np.zeros(n, dtype)
+
+
+def is_zeros(col: np.ndarray) -> bool:
+    """Whether ``col`` is still a column of :func:`_zeros` (never written)."""
+    return isinstance(col, np.ndarray) and col.ndim == 1 and col.size > 1 and col.strides == (0,)
+
+
 class Codes:
     """Small registry of names (tiers, reasons, storage tiers) stored as int8 codes."""
 
@@ -76,10 +87,11 @@ class RequestLog:
         # output tokens the engine emitted for a completed request (``Request.gen``); -1 until
         # it completes. Checked against the tokens requested (sim/invariants.py), not exported.
         self.tokens_out = np.full(n, -1, np.int32)
-        # prefix cache and preemption (sim/engine/kv.py), for completed requests
-        self.cached = np.zeros(n, np.int32)  # prompt tokens found cached at first admission
-        self.preempts = np.zeros(n, np.int16)
-        self.preempt_s = np.zeros(n)  # time preemptions cost it
+        # prefix cache and preemption (sim/engine/kv.py), for completed requests; zero in most
+        # runs, so each takes no memory until a completion writes a non-zero value (_set)
+        self.cached = _zeros(n, np.int32)  # prompt tokens found cached at first admission
+        self.preempts = _zeros(n, np.int16)
+        self.preempt_s = _zeros(n, np.float64)  # time preemptions cost it
         self.tiers = Codes("dedicated", "serverless", "burst")
         self.reasons = Codes("")
         self.cold_tiers = Codes("")
@@ -119,10 +131,21 @@ class RequestLog:
         self.tier[ids] = tier
         self.attempts[ids] = np.minimum(np.asarray(att), 127)
         self.tokens_out[ids] = gen
-        self.cached[ids] = cached
-        self.preempts[ids] = np.minimum(np.asarray(pre), 32767)
-        self.preempt_s[ids] = pre_s
+        self._set("cached", ids, np.asarray(cached))
+        self._set("preempts", ids, np.minimum(np.asarray(pre), 32767))
+        self._set("preempt_s", ids, np.asarray(pre_s))
         buf.clear()
+
+    def _set(self, name: str, ids: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` at ``ids`` in a column made by :func:`_zeros`, giving it its memory
+        at the first non-zero value."""
+        col = getattr(self, name)
+        if is_zeros(col):
+            if not values.any():
+                return
+            col = np.zeros(self.n, col.dtype)
+            setattr(self, name, col)
+        col[ids] = values
 
     def reject(self, rid: int, reason: str, tier: int = 0) -> None:
         self._end(rid, REJECTED)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics.pipelines import stage_columns
-from sim.records import OUTCOMES, Unbuilt
+from sim.records import OUTCOMES, Unbuilt, is_zeros
 
 
 def requests_frame(workload, run, rows: np.ndarray | None = None) -> pd.DataFrame:
@@ -42,7 +42,8 @@ def _frame(workload, run, rows, stages: dict | None = None) -> pd.DataFrame:
     log = run.log
 
     def col(a):
-        return a if rows is None else a[rows]
+        a = a if rows is None else a[rows]
+        return np.zeros(a.size, a.dtype) if is_zeros(a) else a  # a never-written log column
 
     arrival = col(log.arrival_s)
     first, finish = col(log.first_s), col(log.finish_s)
