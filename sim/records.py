@@ -1,7 +1,8 @@
 """Columnar per-request log and GPU usage ledger of one setup's run.
 
 The log is preallocated numpy columns indexed by request id (68 bytes a request, 60 when
-the arrival times are the workload's, shared), written once when a request ends. Writing
+the arrival times are the workload's, shared; 14 fewer while no request has cached tokens or
+preemptions), written once when a request ends. Writing
 an outcome twice raises :class:`~sim.errors.InvariantError` on the spot: every request
 ends exactly once, as completed, rejected (with a reason) or failed (with a reason).
 """
