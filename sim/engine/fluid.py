@@ -69,18 +69,19 @@ class FluidReplica(ReplicaBase):
         j = -int((t - now) // self._dt)  # ceil((now - t) / dt)
         return self._t_end if j >= self._k else t + j * self._dt
 
+    def _ran(self) -> int:
+        """Iterations of the current plan already run by now (not yet applied)."""
+        if not self._k or self._dt <= 0:
+            return 0
+        j = int((self.env._now - self._t) / self._dt)
+        return 0 if j <= 0 else j if j < self._k else self._k
+
     def load_now(self) -> tuple[float, int, float]:
-        pf = self._pf_total
-        if self._k and self._p and self._dt > 0:  # iterations of the current plan already run
-            j = int((self.env._now - self._t) / self._dt)
-            pf -= self._p * (j if j < self._k else self._k) if j > 0 else 0
+        pf = self._pf_total - (self._p * self._ran() if self._p else 0)
         return (pf if pf > 0 else 0), self._n_dec, self._kv
 
     def decoding_left(self) -> list[tuple[int, int]]:
-        it = self._it
-        if self._k and self._dt > 0:  # iterations of the current plan already run
-            j = int((self.env._now - self._t) / self._dt)
-            it += j if j < self._k else self._k
+        it = self._it + self._ran()
         return [(tag - it, r.pin + r.n_out - r.done_out) for tag, seq, r in self._heap
                 if seq == r.hseq]
 
