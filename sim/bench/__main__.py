@@ -10,7 +10,11 @@ divided by the requests) and the achieved utilisation.
 
 ``--prefix`` gives every prompt shared leading text, so the replicas' prefix caches work on
 every request: a 256-token system prompt and one of 1,000 documents of 512 tokens with Zipf
-popularity (``tenants.chat.prefix``), before the user's own 512 tokens on average.
+popularity (``tenants.chat.prefix``), before the user's own 512 tokens on average. The
+offered rate is then the load times the saturated rate *without* the cache (a rate both
+can carry), and the fluid engine runs the same workload once more with
+``prefix_caching=false``: the last line's ``fluid_caching_on_over_off`` is what the cache's
+bookkeeping (and the extra iterations its shorter prefills cause) costs in throughput.
 
 A plain SimPy M/M/c (``simpy.Resource``, lambda 9/s, mu 1/s, c 10, 300,000 customers) runs
 last in the same process; its line carries each engine's rate as a multiple of its own
@@ -48,8 +52,8 @@ PREFIX = ["tenants.chat.prefix.system_tokens=256", "tenants.chat.prefix.docs.cou
           "tenants.chat.prefix.docs.tokens=512"]
 
 
-def _base(engine: str, prefix: bool = False) -> list[str]:
-    return (PREFIX if prefix else []) + [
+def _base(engine: str, prefix: bool = False, caching: bool = True) -> list[str]:
+    return (PREFIX if prefix else []) + ([] if caching else [f"deployments.{MODEL}.prefix_caching=false"]) + [
         f"engine={engine}", "setups=[dedicated]", "name=bench",
         "output.parquet=true", "output.plots=false", "output.report=false",
         f"tenants.chat.model={MODEL}",
@@ -60,22 +64,22 @@ def _base(engine: str, prefix: bool = False) -> list[str]:
     ]
 
 
-def saturated_rps(prefix: bool = False) -> float:
+def saturated_rps(prefix: bool = False, caching: bool = True) -> float:
     """Requests per second the pool completes with every slot busy (closed loop)."""
 
     clients = 256 * REPLICAS
-    res = run(_base("fluid", prefix) + [
+    res = run(_base("fluid", prefix, caching) + [
         "tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={clients}",
         "tenants.chat.arrival.requests_per_client=8", "horizon_s=1"])
     r = res.requests
     return steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())[0]
 
 
-def bench(engine: str, n: int, rate: float, prefix: bool = False) -> dict:
+def bench(engine: str, n: int, rate: float, prefix: bool = False, caching: bool = True) -> dict:
     gc.collect()
     before = _rss_mb()
     t0 = time.perf_counter()
-    res = run(_base(engine, prefix) + ["tenants.chat.arrival.kind=poisson",
+    res = run(_base(engine, prefix, caching) + ["tenants.chat.arrival.kind=poisson",
                                f"tenants.chat.arrival.rate_rps={rate:.6f}",
                                f"horizon_s={n / rate:.3f}"])
     len(res.requests)  # built on first read (sim/records.py): inside the timed run, as before
@@ -84,7 +88,7 @@ def bench(engine: str, n: int, rate: float, prefix: bool = False) -> dict:
     row = res.summary.query("tenant == '__all__'").iloc[0]
     done = int(row["requests"])
     return {
-        "engine": engine, "requests": done, "wall_s": round(wall, 2),
+        "engine": engine, **({} if caching else {"prefix_caching": False}), "requests": done, "wall_s": round(wall, 2),
         "requests_per_s": round(done / wall),
         "peak_rss_mb": round(peak, 1),
         "bytes_per_request": round((peak - before) * 1024 * 1024 / max(done, 1)),
@@ -175,19 +179,29 @@ def _run(a) -> None:
         platform_main(a)
         return
     sat = saturated_rps(a.prefix)
+    head = {"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "
+            f"in {IN_MEAN}/out {OUT_MEAN}" + (", shared prefixes" if a.prefix else ""), "saturated_rps": round(sat, 2)}
+    if a.prefix:  # offered what the pool carries without the cache too: the pair compares alike
+        sat = saturated_rps(True, caching=False)
+        head["saturated_rps_without_cache"] = round(sat, 2)
     rate = a.load * sat
-    print(json.dumps({"scenario": f"{MODEL} x{REPLICAS} H100 fp8, Poisson, lognormal "
-                      f"in {IN_MEAN}/out {OUT_MEAN}" + (", shared prefixes" if a.prefix else ""), "saturated_rps": round(sat, 2),
-                      "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
+    print(json.dumps({**head, "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
     rates = {}
     for engine in a.engines.split(","):
         n = a.requests if engine == "fluid" else a.step_requests
         row = bench(engine, n, rate, a.prefix)
         rates[engine] = row["requests_per_s"]
         print(json.dumps(row), flush=True)
+    if a.prefix and "fluid" in rates:
+        row = bench("fluid", a.requests, rate, True, caching=False)
+        print(json.dumps(row), flush=True)
+        ratio = {"fluid_caching_on_over_off": round(rates["fluid"] / row["requests_per_s"], 3)}
+    else:
+        ratio = {}
     # last, so that its allocations do not raise the engines' peak-RSS figures
     floor = mmc_floor()
     floor.update({f"{e}_over_mmc": round(r / floor["requests_per_s"], 2) for e, r in rates.items()})
+    floor.update(ratio)
     print(json.dumps(floor), flush=True)
     sys.stdout.flush()
 

@@ -1,0 +1,21 @@
+"""``python -m sim.bench`` (the dedicated scenario) on a few thousand requests: the lines it
+prints are the runs' own, and ``--prefix`` pairs the cache with a run without it."""
+
+import json
+
+from sim.bench import __main__ as bench
+
+
+def test_prefix_pairs_caching_on_and_off_at_one_rate(monkeypatch, capsys):
+    floor = bench.mmc_floor
+    monkeypatch.setattr(bench, "mmc_floor", lambda: floor(customers=2000))
+    bench.main(["--requests", "3000", "--engines", "fluid", "--prefix"])
+    head, on, off, mmc = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    # offered what the pool carries without the cache (the smaller of the two saturated rates)
+    assert head["saturated_rps_without_cache"] < head["saturated_rps"]
+    assert abs(head["offered_rps"] - 0.7 * head["saturated_rps_without_cache"]) < 0.01
+    assert "prefix_caching" not in on and off["prefix_caching"] is False
+    assert on["requests"] == off["requests"] > 2000  # the same workload both times
+    assert on["cache_hit_rate"] > 0.3 and off["cache_hit_rate"] == 0
+    assert on["ttft_p50_s"] < off["ttft_p50_s"]  # the hits shorten prefills
+    assert mmc["fluid_caching_on_over_off"] == round(on["requests_per_s"] / off["requests_per_s"], 3)
