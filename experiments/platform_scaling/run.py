@@ -1,7 +1,8 @@
 """Scaling curves of the platform benchmark: wall time and peak RSS against requests, models
 and pool size, each run in its own process (``python -m sim.bench --scenario platform``).
 
-    python experiments/platform_scaling/run.py [--out DIR] [--quick]
+    python experiments/platform_scaling/run.py [--out DIR] [--quick] [--axes A ...] [--hours H ...]
+    python experiments/platform_scaling/run.py --redraw CSV   # slopes and figure of a saved run
 
 Three axes, the others held at the benchmark's defaults (200 tenants, 27.8 req/s, warm,
 serverless, ``output.requests=none``): simulated hours 1, 4, 16 (requests), models 1 to 100
@@ -10,6 +11,10 @@ serverless, ``output.requests=none``): simulated hours 1, 4, 16 (requests), mode
 axis, log-log), and prints the log-log slope of wall time and peak RSS on each axis (1 is
 linear, 0 flat; the fixed start-up of a process pulls the requests axis below 1) and the
 marginal wall time per million requests (a straight-line fit on the requests axis).
+``--hours`` replaces the requests axis's points (``--hours 1 4 16 48 168`` reaches the
+week's 16.8 M requests); ``--axes`` runs only the axes named; ``--redraw`` recomputes the
+slopes and the figure from a ``scaling.csv`` (for instance one whose axes were measured in
+separate runs) and writes the figure beside it.
 """
 
 from __future__ import annotations
@@ -48,10 +53,19 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/platform_scaling"))
     ap.add_argument("--quick", action="store_true", help="two points an axis, a tenth of an hour")
+    ap.add_argument("--axes", nargs="+", choices=list(AXES), default=list(AXES))
+    ap.add_argument("--hours", nargs="+", type=float, help="the requests axis's simulated hours")
+    ap.add_argument("--redraw", type=Path, help="a scaling.csv to summarise and draw; runs nothing")
     a = ap.parse_args(argv)
+    if a.redraw is not None:
+        summarise(pd.read_csv(a.redraw), a.redraw.with_suffix(".png"))
+        return
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for axis, (flag, values) in AXES.items():
+    for axis in a.axes:
+        flag, values = AXES[axis]
+        if axis == "requests" and a.hours:
+            values = [f"{h:g}" for h in a.hours]
         fixed = list(FIXED[axis])
         if a.quick:
             values = values[:2] if axis != "requests" else [0.05, 0.1]
@@ -63,14 +77,19 @@ def main(argv=None) -> None:
             print(json.dumps(r), flush=True)
     df = pd.DataFrame(rows)
     df.to_csv(a.out / "scaling.csv", index=False)
+    summarise(df, a.out / "scaling.png")
+
+
+def summarise(df: pd.DataFrame, png: Path) -> None:
+    """Print each axis's log-log slopes and the wall time per million requests; draw."""
     slopes = {axis: {"wall": slope(g[X[axis]], g["wall_s"]),
                      "rss": slope(g[X[axis]], g["peak_rss_mb"])}
               for axis, g in df.groupby("axis", sort=False)}
     g = df[df.axis == "requests"]
-    marginal = float(np.polyfit(g["requests"], g["wall_s"], 1)[0]) * 1e6
+    marginal = float(np.polyfit(g["requests"], g["wall_s"], 1)[0]) * 1e6 if len(g) > 1 else None
     print(json.dumps({"slopes": {k: {m: round(s, 2) for m, s in v.items()} for k, v in slopes.items()},
-                      "wall_s_per_million_requests": round(marginal, 1)}))
-    draw(df, slopes, a.out / "scaling.png")
+                      "wall_s_per_million_requests": None if marginal is None else round(marginal, 1)}))
+    draw(df, slopes, png)
 
 
 def draw(df: pd.DataFrame, slopes: dict, path: Path) -> None:

@@ -11,8 +11,8 @@ from sim.bench import __main__ as bench
 from sim.bench.platform import overrides, pool_gpus
 
 
-def test_the_scenario_has_the_models_pool_and_tenants_asked_for():
-    cfg = sim.compose(overrides(0.05, 20, 30, 64, 5.0, "serverless", "none"))
+def test_the_scenario_has_the_models_pool_and_tenants_asked_for(tmp_path):
+    cfg = sim.compose(overrides(0.05, 20, 30, 64, 5.0, "serverless", "none", tmp_path))
     copies = [m for m in cfg.catalog.models if "-p0" in m]
     assert len(copies) == 20 and len(cfg.background.synthetic.models) == 20
     assert sum(p.nodes * p.gpus_per_node for p in cfg.serverless.pool.values()) == 64
@@ -20,21 +20,21 @@ def test_the_scenario_has_the_models_pool_and_tenants_asked_for():
     assert cfg.background.synthetic.tenants == 30 and list(cfg.tenants) == ["anchor"]
 
 
-def test_the_benchmark_prints_the_runs_own_count(capsys):
+def test_the_benchmark_prints_the_runs_own_count(capsys, tmp_path):
     bench.main(["--scenario", "platform", "--hours", "0.05", "--models", "10", "--tenants", "20",
                 "--gpus", "32", "--rate", "5", "--requests-output", "none"])
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    res = sim.run(overrides(0.05, 10, 20, 32, 5.0, "serverless", "none"))
+    res = sim.run(overrides(0.05, 10, 20, 32, 5.0, "serverless", "none", tmp_path))
     s = res.summary
     want = int(s[s.tenant.isin(["__all__", "__background__"])].requests.sum())
     assert row["requests"] == want > 0 and row["setup"] == "serverless"
     assert row["requests_per_s"] > 0 and row["peak_rss_mb"] > 0
 
 
-def test_the_printed_pool_is_the_pool_simulated():
+def test_the_printed_pool_is_the_pool_simulated(tmp_path):
     # at least one 8-GPU node of each of the three classes, whatever was asked
     for asked, nodes in [(64, 8), (32, 4), (8, 3), (1024, 128), (100, 12)]:
-        cfg = sim.compose(overrides(0.05, 4, 2, asked, 5.0, "serverless", "none"))
+        cfg = sim.compose(overrides(0.05, 4, 2, asked, 5.0, "serverless", "none", tmp_path))
         have = sum(p.nodes * p.gpus_per_node for p in cfg.serverless.pool.values())
         assert have == pool_gpus(asked) == 8 * nodes
 
@@ -46,3 +46,10 @@ def test_hostile_arguments_get_one_line_and_exit_2(flag, value, capsys):
         bench.main(["--scenario", "platform", flag, value])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and flag in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_hybrid_reserves_the_user_tenants_model(tmp_path):
+    cfg = sim.compose(overrides(0.05, 4, 2, 32, 5.0, "hybrid", "none", tmp_path))
+    anchor = cfg.tenants.anchor.model
+    assert list(cfg.setups) == ["hybrid"] and cfg.hybrid.placement[anchor] == "dedicated"
+    assert cfg.dedicated.replicas[anchor] == 2 and cfg.tenants.anchor.arrival.rate_rps == 0.5

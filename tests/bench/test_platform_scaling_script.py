@@ -32,3 +32,18 @@ def test_quick_run_writes_every_point(tmp_path):
     assert sorted(df[df.axis == "gpus"]["gpus"]) == [24, 64]
     assert list(df[df.axis == "requests"]["hours"]) == [0.05, 0.1]
     assert (df["requests"] > 0).all() and (tmp_path / "scaling.png").stat().st_size > 0
+
+
+def test_redraw_summarises_a_saved_run(tmp_path, capsys):
+    import json
+    rows = [{"axis": "requests", "requests": n, "wall_s": 2e-5 * n, "peak_rss_mb": 100 + n / 1e4}
+            for n in (10 ** 5, 10 ** 6, 10 ** 7)]
+    rows += [{"axis": "gpus", "gpus": g, "wall_s": 4.0, "peak_rss_mb": 150.0} for g in (24, 1024)]
+    csv = tmp_path / "scaling.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    _module().main(["--redraw", str(csv)])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["slopes"]["requests"]["wall"] == pytest.approx(1.0)
+    assert out["slopes"]["gpus"]["wall"] == pytest.approx(0.0, abs=1e-9)
+    assert out["wall_s_per_million_requests"] == pytest.approx(20.0)
+    assert (tmp_path / "scaling.png").stat().st_size > 0
