@@ -104,14 +104,18 @@ class ReplicaBase:
         return req.n_in + req.n_out <= self.kv.cap
 
     def shortfall(self, req: Request, reserve: int = 0) -> int:
-        """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits);
+        """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits; when
+        it fits without its cached prefix, that shortfall, not the smaller one with it);
         :meth:`KvCache.need`, inlined for a prompt without cacheable segments and for a
         remembered match (the hot path)."""
         kv = self.kv
         extra = 0 if self.paged else req.n_out - req.done_out  # reserved beyond the prompt
         room = kv.cap - kv.cached + kv.unpinned - kv.private
-        if req.pfx is None or not kv.caching:
-            return req.pin + extra + reserve - room
+        short = req.pin + extra + reserve - room
+        if short <= 0 or req.pfx is None or not kv.caching:
+            # fits without the cache's help (a hit never needs more), or no cache to ask:
+            # callers use the sign only, and admission walks the cache anyway
+            return short
         if req.seen_kv is not kv or req.seen_version != kv.version:
             kv.walk(req)
         return req.seen_need + extra + reserve - room
