@@ -82,13 +82,17 @@ def main(argv=None) -> None:
 
 def summarise(df: pd.DataFrame, png: Path) -> None:
     """Print each axis's log-log slopes and the wall time per million requests; draw."""
-    slopes = {axis: {"wall": slope(g[X[axis]], g["wall_s"]),
-                     "rss": slope(g[X[axis]], g["peak_rss_mb"])}
+    cols = {"wall": "wall_s", "rss": "peak_rss_mb"}
+    if "cpu_s" in df and df["cpu_s"].notna().all():  # CPU seconds: what a loaded machine leaves alone
+        cols["cpu"] = "cpu_s"
+    slopes = {axis: {m: slope(g[X[axis]], g[c]) for m, c in cols.items()}
               for axis, g in df.groupby("axis", sort=False)}
     g = df[df.axis == "requests"]
-    marginal = float(np.polyfit(g["requests"], g["wall_s"], 1)[0]) * 1e6 if len(g) > 1 else None
+    per_million = {f"{c}_per_million_requests": (round(float(np.polyfit(g["requests"], g[c], 1)[0]) * 1e6, 1)
+                                                 if len(g) > 1 else None)
+                   for c in ("wall_s", "cpu_s") if c in cols.values()}
     print(json.dumps({"slopes": {k: {m: round(s, 2) for m, s in v.items()} for k, v in slopes.items()},
-                      "wall_s_per_million_requests": None if marginal is None else round(marginal, 1)}))
+                      **per_million}))
     draw(df, slopes, png)
 
 
@@ -101,14 +105,20 @@ def draw(df: pd.DataFrame, slopes: dict, path: Path) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharey="row")
     for j, (axis, g) in enumerate(df.groupby("axis", sort=False)):
         x = g[X[axis]]
-        for i, (col, label) in enumerate([("wall_s", "wall (s)"), ("peak_rss_mb", "peak RSS (MB)")]):
+        for i, (col, label) in enumerate([("wall_s", "seconds"), ("peak_rss_mb", "peak RSS (MB)")]):
             ax = axes[i, j]
             ax.loglog(x, g[col], "o-")
             ax.set_xlabel(axis)
             if j == 0:
                 ax.set_ylabel(label)
-            s = slopes[axis]["wall" if col == "wall_s" else "rss"]
-            ax.set_title(f"slope {s:.2f}", fontsize=9)
+            if col == "peak_rss_mb":
+                ax.set_title(f"slope {slopes[axis]['rss']:.2f}", fontsize=9)
+                continue
+            title = f"wall (o) slope {slopes[axis]['wall']:.2f}"
+            if "cpu" in slopes[axis]:  # named in the title: no legend over the points
+                ax.loglog(x, g["cpu_s"], "^--")
+                title += f", CPU (^) slope {slopes[axis]['cpu']:.2f}"
+            ax.set_title(title, fontsize=9)
     fig.suptitle("platform benchmark: cost against requests, models and pool size")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -46,4 +46,18 @@ def test_redraw_summarises_a_saved_run(tmp_path, capsys):
     assert out["slopes"]["requests"]["wall"] == pytest.approx(1.0)
     assert out["slopes"]["gpus"]["wall"] == pytest.approx(0.0, abs=1e-9)
     assert out["wall_s_per_million_requests"] == pytest.approx(20.0)
+    assert "cpu" not in out["slopes"]["requests"]  # no CPU column, no CPU slope
     assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
+def test_redraw_with_cpu_seconds(tmp_path, capsys):
+    import json
+    rows = [{"axis": "requests", "requests": n, "wall_s": 3e-5 * n, "cpu_s": 1e-5 * n ** 1.0,
+             "peak_rss_mb": 150.0} for n in (10 ** 5, 10 ** 6)]
+    csv = tmp_path / "s.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    _module().main(["--redraw", str(csv)])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["slopes"]["requests"]["cpu"] == pytest.approx(1.0)
+    assert out["cpu_s_per_million_requests"] == pytest.approx(10.0)
+    assert (tmp_path / "s.png").exists()
