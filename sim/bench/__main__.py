@@ -4,7 +4,9 @@
 Simulates a single-tenant dedicated scenario (Poisson arrivals, lognormal lengths, offered
 load near 70 % of the pool's saturated throughput) end to end, through the same path as
 ``sim.run`` (compose, workload, simulation, summary and per-request frames; no files), and
-prints one JSON line per engine: ``requests, wall_s, requests_per_s, peak_rss_mb``, plus
+prints one JSON line per engine: ``requests, wall_s, requests_per_s, cpu_s,
+requests_per_cpu_s, peak_rss_mb`` (CPU seconds: what other jobs on a shared machine stretch
+least), plus
 ``bytes_per_request`` (peak RSS growth over the process's footprint before the run,
 divided by the requests) and the achieved utilisation.
 
@@ -13,12 +15,13 @@ every request: a 256-token system prompt and one of 1,000 documents of 512 token
 popularity (``tenants.chat.prefix``), before the user's own 512 tokens on average. The
 offered rate is then the load times the saturated rate *without* the cache (a rate both
 can carry), and the fluid engine runs the same workload once more with
-``prefix_caching=false``: the last line's ``fluid_caching_on_over_off`` is what the cache's
-bookkeeping (and the extra iterations its shorter prefills cause) costs in throughput.
+``prefix_caching=false``: the last line's ``fluid_caching_on_over_off`` (by wall time) and
+``fluid_caching_on_over_off_cpu`` (by CPU time) are what the cache's bookkeeping, and the
+extra iterations its shorter prefills cause, cost in throughput.
 
 A plain SimPy M/M/c (``simpy.Resource``, lambda 9/s, mu 1/s, c 10, 300,000 customers) runs
 last in the same process; its line carries each engine's rate as a multiple of its own
-(``fluid_over_mmc``, ``step_over_mmc``).
+(``fluid_over_mmc``, ``step_over_mmc``; ``*_over_mmc_cpu`` by CPU time).
 
 The saturated throughput is measured first with a short closed-loop run of the same
 deployment, so "70 %" is a property of the simulated system, not a guess.
@@ -78,18 +81,19 @@ def saturated_rps(prefix: bool = False, caching: bool = True) -> float:
 def bench(engine: str, n: int, rate: float, prefix: bool = False, caching: bool = True) -> dict:
     gc.collect()
     before = _rss_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = run(_base(engine, prefix, caching) + ["tenants.chat.arrival.kind=poisson",
                                f"tenants.chat.arrival.rate_rps={rate:.6f}",
                                f"horizon_s={n / rate:.3f}"])
     len(res.requests)  # built on first read (sim/records.py): inside the timed run, as before
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _rss_mb()
     row = res.summary.query("tenant == '__all__'").iloc[0]
     done = int(row["requests"])
     return {
         "engine": engine, **({} if caching else {"prefix_caching": False}), "requests": done, "wall_s": round(wall, 2),
-        "requests_per_s": round(done / wall),
+        "requests_per_s": round(done / wall), "cpu_s": round(cpu, 2),
+        "requests_per_cpu_s": round(done / cpu),
         "peak_rss_mb": round(peak, 1),
         "bytes_per_request": round((peak - before) * 1024 * 1024 / max(done, 1)),
         "busy_fraction": round(float(row["busy_fraction"]), 3),
@@ -125,12 +129,13 @@ def mmc_floor(customers: int = 300_000, lam: float = 9.0, mu: float = 1.0, c: in
             yield env.timeout(gaps[i])
             env.process(customer(i))
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     env.process(source())
     env.run()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"engine": "simpy M/M/c", "requests": customers, "wall_s": round(wall, 2),
-            "requests_per_s": round(customers / wall), "mean_wait_s": round(float(np.mean(waits)), 4)}
+            "requests_per_s": round(customers / wall), "cpu_s": round(cpu, 2),
+            "requests_per_cpu_s": round(customers / cpu), "mean_wait_s": round(float(np.mean(waits)), 4)}
 
 
 def _number(kind, low: float, low_open: bool = True):
@@ -186,21 +191,23 @@ def _run(a) -> None:
         head["saturated_rps_without_cache"] = round(sat, 2)
     rate = a.load * sat
     print(json.dumps({**head, "offered_rps": round(rate, 2), "offered_load": a.load}), flush=True)
-    rates = {}
+    rates, cpu_rates = {}, {}
     for engine in a.engines.split(","):
         n = a.requests if engine == "fluid" else a.step_requests
         row = bench(engine, n, rate, a.prefix)
-        rates[engine] = row["requests_per_s"]
+        rates[engine], cpu_rates[engine] = row["requests_per_s"], row["requests_per_cpu_s"]
         print(json.dumps(row), flush=True)
     if a.prefix and "fluid" in rates:
         row = bench("fluid", a.requests, rate, True, caching=False)
         print(json.dumps(row), flush=True)
-        ratio = {"fluid_caching_on_over_off": round(rates["fluid"] / row["requests_per_s"], 3)}
+        ratio = {"fluid_caching_on_over_off": round(rates["fluid"] / row["requests_per_s"], 3),
+                 "fluid_caching_on_over_off_cpu": round(cpu_rates["fluid"] / row["requests_per_cpu_s"], 3)}
     else:
         ratio = {}
     # last, so that its allocations do not raise the engines' peak-RSS figures
     floor = mmc_floor()
     floor.update({f"{e}_over_mmc": round(r / floor["requests_per_s"], 2) for e, r in rates.items()})
+    floor.update({f"{e}_over_mmc_cpu": round(r / floor["requests_per_cpu_s"], 2) for e, r in cpu_rates.items()})
     floor.update(ratio)
     print(json.dumps(floor), flush=True)
     sys.stdout.flush()

@@ -19,3 +19,5 @@ def test_prefix_pairs_caching_on_and_off_at_one_rate(monkeypatch, capsys):
     assert on["cache_hit_rate"] > 0.3 and off["cache_hit_rate"] == 0
     assert on["ttft_p50_s"] < off["ttft_p50_s"]  # the hits shorten prefills
     assert mmc["fluid_caching_on_over_off"] == round(on["requests_per_s"] / off["requests_per_s"], 3)
+    cpu = round(on["requests_per_cpu_s"] / off["requests_per_cpu_s"], 3)
+    assert mmc["fluid_caching_on_over_off_cpu"] == cpu and on["cpu_s"] > 0
