@@ -29,6 +29,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
+from sim import cli_help
 from sim.app import execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
@@ -143,6 +144,9 @@ def _register_sweeper() -> None:
 
 
 def main() -> None:
+    if cli_help.wanted(sys.argv[1:]):
+        print(cli_help.text())
+        return
     _register_sweeper()
     # Hydra prints composition errors (a wrong key, type or option, in a run or in a sweep's
     # values) over several lines and exits 1; let them reach us instead and print one line

@@ -77,3 +77,8 @@ def test_cli_help_lists_groups(tmp_path):
     r = _cli("--help", cwd=tmp_path)
     assert r.returncode == 0
     assert "experiment" in r.stdout and "catalog" in r.stdout
+    # the same text Hydra renders from the template (sim/cli_help.py lists the groups itself)
+    hydra = _cli("experiment=hybrid", "-h", cwd=tmp_path, env={"SERVESIM_HYDRA_HELP": "1"})
+    assert hydra.returncode == 0 and r.stdout == hydra.stdout
+    assert _cli("-h", cwd=tmp_path).stdout == r.stdout
+    assert list(tmp_path.iterdir()) == []  # help runs nothing, writes nothing
