@@ -29,9 +29,9 @@ def test_allreduce_time_by_hand(catalog):
 
 def test_a100_allreduce_reproduces_the_published_nccl_tests(catalog):
     """The A100's catalog figures against the all_reduce_perf measurements they were read
-    from (sources in conf/catalog/default.yaml): 10.14 us for 32 B over 2 GPUs (NCCL issue
-    #583), 16.96 us for 1 KB over 8 (MSCCL++ NDmv4 page), and a bus bandwidth of 231.45 GB/s
-    for 1 GB over 8 (same page; busbw = 2 (p - 1) / p x bytes / time)."""
+    from or checked on (sources in conf/catalog/default.yaml): 10.14 us for 32 B over 2 GPUs
+    (NCCL issue #583), 16.96 us for 1 KB over 8 (MSCCL++ NDmv4 page), and a bus bandwidth of
+    231.45 GB/s for 1 GB over 8 (same page; busbw = 2 (p - 1) / p x bytes / time)."""
     a = catalog.gpus["A100"]
     assert allreduce_time(a, 2, 32) == pytest.approx(10.14e-6, rel=0.03)
     assert allreduce_time(a, 8, 1024) == pytest.approx(16.96e-6, rel=0.03)
