@@ -41,6 +41,14 @@ def test_a100_allreduce_reproduces_the_published_nccl_tests(catalog):
     assert allreduce_time(a, 2, 32) < allreduce_time(a, 4, 32) < allreduce_time(a, 8, 32)
 
 
+def test_nvlink_rates_follow_nccls_own_model(catalog):
+    """The achieved NVLink rate of each NVSwitch GPU class is the bus bandwidth NCCL's tuning
+    model assumes for it (src/graph/topo.h and tuning.cc, cited in the catalog): 370 GB/s on
+    Hopper, 235 on Ampere, 18 links x 40.1 = 721.8 on Blackwell."""
+    for gpu, nccl_busbw in (("H100", 370e9), ("A100", 235e9), ("B200", 721.8e9)):
+        assert link_bandwidth(catalog.gpus[gpu], 8) == pytest.approx(nccl_busbw, rel=0.01), gpu
+
+
 def test_a_mesh_uses_only_the_links_to_its_peers(catalog):
     """MI300X: 7 Infinity Fabric links of 64 GB/s each way, no switch: two GPUs share one
     link, eight use all seven; an NVSwitch GPU has its full rate at any group size."""
