@@ -47,4 +47,3 @@ _.plan_job
 _.writeable  # numpy array flags: set to make a shared view read-only (sim/records.py)
 # called by the default sweeper (hydra_plugins/servesim_sweeper/grid.py), outside sim/
 skip.finished_jobs, skip.launch_unfinished
-_._ok  # read by simpy Environment.step on the fluid engine timer (sim/engine/fluid.py _Wake)
