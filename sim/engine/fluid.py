@@ -20,11 +20,9 @@ Iteration boundaries stay exact: a request that arrives during an iteration join
 next boundary, as in the step engine, so the two engines agree iteration for iteration
 except for that averaging. Token counts, iteration counts and finish tags are integers.
 
-The replica is driven by SimPy events (one live timer, re-planned on every change; a stale
+The replica is driven by SimPy timeouts (one live timer, re-planned on every change; a stale
 timer is recognised by its generation number) and by direct calls from the queue, with no
-generator, because that halves the SimPy events per request, which the benchmark needs. The
-timer is a three-field object pushed on SimPy's heap as ``Environment.schedule`` would push a
-``Timeout`` (same key, so the same order).
+generator, because that halves the SimPy events per request, which the benchmark needs.
 """
 
 from __future__ import annotations
@@ -32,25 +30,12 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
-from simpy.events import NORMAL
+from simpy.events import Timeout
 
 from sim.engine.base import ReplicaBase
 from sim.records import OCC_BINS
 
 _INF = float("inf")
-
-
-class _Wake:
-    """A replica's timer in SimPy's event heap: what ``Environment.step`` reads of an event
-    (its callbacks, ``_ok``) and the plan's generation as ``_value``; a ``Timeout`` carries
-    five more fields and two more calls, once per planned stretch."""
-
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, gen: int, callbacks: list):
-        self.callbacks = callbacks
-        self._ok = True
-        self._value = gen
 
 
 class FluidReplica(ReplicaBase):
@@ -355,9 +340,7 @@ class FluidReplica(ReplicaBase):
         t_end = self._t_end = self._t + k * dt
         gen = self._gen = self._gen + 1
         env = self.env
-        now = env._now  # Environment.schedule's key, as a Timeout of t_end - now gets it
-        heapq.heappush(env._queue, (now + (t_end - now), NORMAL, next(env._eid),
-                                    _Wake(gen, [self._timer_cb])))
+        Timeout(env, t_end - env._now, gen).callbacks.append(self._timer_cb)
 
     # --------------------------------------------------------------------------- failures
     def abort(self) -> list:
