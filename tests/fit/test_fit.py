@@ -186,10 +186,19 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      "l.csv:3: 200005 tokens exceed llama31-8b's context of 131072"),
     ("m.json", '{"input_lens": [10, 200000], "output_lens": [5, 5], "ttfts": [0.1, 0.1],\n'
      ' "itls": [[0.01], [0.01]]}', "m.json:1: request 1: 200005 tokens exceed"),
+    # tracebacks before the hostile-input sweep of December 2026
+    ("n.csv", b"input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,\xe9\n", "n.csv:2: not UTF-8 text"),
+    ("o.json", "[" * 100000 + "]" * 100000, "o.json:1: not valid JSON: nested too deeply"),
+    ("p.jsonl", '{"input_lens": [' + "9" * 5000 + ']}\n', "p.jsonl:1: not valid JSON: Exceeds the limit"),
+    ("q.csv", "input_tokens,output_tokens,input_tokens,ttft_s,tpot_s\n10,5,11,0.1,0.01\n",
+     "q.csv:1: column(s) ['input_tokens'] appear more than once"),  # silently the last one
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
-    (tmp_path / name).write_text(text)
+    if isinstance(text, bytes):
+        (tmp_path / name).write_bytes(text)
+    else:
+        (tmp_path / name).write_text(text)
     with pytest.raises(SystemExit) as e:
         main(["--requests", str(tmp_path / name), *DEPLOY, "--out", str(tmp_path / "out")])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{tmp_path}/{expected}")

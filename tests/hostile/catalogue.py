@@ -27,6 +27,8 @@ Every plain run carries ``horizon_s=20`` (unless the case sets its own) and COMM
 carry COMMON_SWEEP.
 """
 
+import gzip
+
 COMMON = ["output.plots=false", "output.report=false", "output.progress=false",
           "hydra.run.dir={dir}/out"]
 COMMON_SWEEP = ["output.plots=false", "output.report=false", "output.progress=false",
@@ -443,6 +445,23 @@ CASES = [
     E("table_single_point", TABLE, "t.csv", "file", files={"t.csv": "decode_seqs,prefill_tokens,step_time_s\n1,1,0.01\n"}),
     E("servegen_inf_rate", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,inf,Gamma,0.5,4.0\n"}),
     E("servegen_inf_shape", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Weibull,inf,4.0\n"}),
+    # added by the hostile-input sweep of December 2026 (each was a traceback, a hang or a
+    # silent merge before its fix)
+    E("mooncake_nested_too_deep", [*MC, *LEN], "m.jsonl:1", "file", files={"m.jsonl": "[" * 100000 + "]" * 100000 + "\n"}),
+    E("mooncake_5000_digit_timestamp", [*MC, *LEN], "m.jsonl:2", "file",
+      files={"m.jsonl": _mc('{"timestamp": ' + "9" * 5000 + ', "input_length": 5, "output_length": 3}\n')}),
+    E("table_binary", TABLE, "t.csv:1", "file", files={"t.csv": bytes(range(128, 256)) * 8}),
+    E("table_point_twice", TABLE, "t.csv:3", "file",
+      files={"t.csv": TABLE_GOOD.replace("0,0,0.002\n", "0,0,0.002\n0,0,0.003\n")}),
+    E("servegen_truncated_gz", [SG[0], SG[2], "background.servegen.path={dir}/s.csv.gz"], "s.csv.gz", "file",
+      files={"s.csv.gz": gzip.compress((SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n").encode())[:30]}),
+    E("servegen_gamma_shape_1e-300", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,1e-300,4.0\n"},
+      note="was a hang: every gap drawn is zero"),
+    E("servegen_weibull_shape_0_005", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Weibull,0.005,4.0\n"}),
+    E("servegen_window_twice", SG, "s.csv:3", "file",
+      files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,0,0.9,Gamma,0.5,4.0\n"}, note="the rates added up"),
+    E("servegen_fractional_client", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7.5,0,0.5,Gamma,0.5,4.0\n"},
+      note="was read as client 7"),
 
     # ============================================================ output folder issues
     dict(id="rundir_in_proc", args=[H, *COMMON[:3], "hydra.run.dir=/proc/servesim_hostile_x"], files={},
