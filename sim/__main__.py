@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import hydra
@@ -156,7 +157,9 @@ def main() -> None:
     try:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
-        app()
+        with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
+            warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
+            app()
     except KeyboardInterrupt:
         print("interrupted: finished runs keep their done.json; the unfinished one is marked in "
               "its error.txt; re-run the same command (a sweep: with hydra.sweep.dir=<its "

@@ -20,7 +20,7 @@ from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, OWN_SCENARIOS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build, expand_tenants
+from sim.simulation.build import build, check_objective_tenant, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -74,6 +74,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     build(cfg, workload=name not in OWN_SCENARIOS)
+    if name not in OWN_SCENARIOS:
+        check_objective_tenant(cfg)
     if name in CHECKS:
         CHECKS[name](cfg)
     reps = int(cfg.replications)

@@ -39,6 +39,15 @@ def _parse(text: str):
         return None
 
 
+def check_keys(overrides: list[str]) -> None:
+    """An override with nothing before ``=`` (``=5``): Hydra would take it for a config group
+    and fail with a traceback; say which one it is."""
+    for text in overrides:
+        o = _parse(text) if not text.startswith("-") else None
+        if o is not None and not o.key_or_group:
+            raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+
+
 def _is_dict_change(o) -> bool:
     return (o is not None and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT
             and isinstance(o.value(), dict))
@@ -55,6 +64,7 @@ def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
     are the maps new entries may be added to. ``done``: overrides expanded already, which
     come first (returned as they are, followed by the expansion of ``overrides``)."""
 
+    check_keys(overrides)
     out: list[str] = list(done)
     for text in overrides:
         o = _parse(text)
@@ -113,6 +123,7 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
     ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
 
+    check_keys(argv)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
     if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):

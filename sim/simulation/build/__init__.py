@@ -27,7 +27,7 @@ from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
 
-__all__ = ["Built", "build", "build_catalog", "build_workload", "expand_tenants", "make_setup",
+__all__ = ["Built", "build", "build_catalog", "check_objective_tenant", "build_workload", "expand_tenants", "make_setup",
            "perf_factory",
            "run_setups", "setup_serves_background"]
 
@@ -79,6 +79,17 @@ def check_run_keys(cfg, catalog) -> None:
     for key in ("cost", "slo_metric"):
         if getattr(oc, key) not in SUMMARY_COLUMNS:
             raise InputError(f"not a column of summary.csv: {getattr(oc, key)!r}", key=f"objective.{key}")
+
+
+def check_objective_tenant(cfg) -> None:
+    """``objective.tenant`` names a summary row of the run as given (its tenants generated
+    already): a tenant or an aggregate row. Checked once, on the run's own config, not on
+    the configs a job derives from it (one tenant alone, ...)."""
+    tenant = str(cfg.objective.tenant)
+    if not (tenant.startswith("__") or tenant in cfg.tenants):
+        known = ", ".join(["__all__", *sorted(cfg.tenants)])
+        raise InputError(f"no tenant {tenant!r}: a summary row is a tenant or an aggregate row "
+                         f"({known}, __model__:<model> ...)", key="objective.tenant")
 
 
 def build_catalog(cfg) -> Catalog:

@@ -40,6 +40,13 @@ def check_workload(cfg, catalog) -> None:
     for name in sorted(cfg.tenants):
         tc = cfg.tenants[name]
         key = f"tenants.{name}"
+        if str(name).startswith("__") or "/" in str(name):
+            # "__all__", "__background__" ... label summary rows; "bg/<name>" is a background
+            # tenant, and "<tenant>/<stage>" names random streams: one of them would be merged
+            # with this tenant's
+            raise InputError(f"tenant name {name!r} is reserved: a name may not start with '__' "
+                             "(summary rows such as __all__) or contain '/' (background "
+                             "tenants bg/...)", key=key)
         if tc.pipeline is None:
             model(catalog, tc.model, key + ".model")
         else:
