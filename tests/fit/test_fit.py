@@ -261,3 +261,17 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as e:
         main(["--requests", "x.csv", *DEPLOY, *flag])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{flag[0]} must be positive")
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--replicas", "100000000"], "--replicas 100000000 is more than the log's 1 requests"),  # hung
+    (["--config", "=5"], "the override '=5' has no key"),  # a traceback
+    (["--out", "{log}"], "--out: cannot make the folder"),  # a traceback after the whole fit
+])
+def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
+    log = tmp_path / "a.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, *[f.replace("{log}", str(log)) for f in flags]])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, expected)
