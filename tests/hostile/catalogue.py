@@ -557,4 +557,27 @@ CASES = [
     E("stage_kind_unknown", ["pipelines={p: {stages: {a: {kind: gpu, model: llama31-8b}}}}", "tenants.chat.pipeline=p"],
       "pipelines.p.stages.a.kind", "type"),
     E("spillover_enabled_word", [*HYB, "hybrid.spillover.enabled=maybe"], "hybrid.spillover.enabled", "type"),
+
+    # ============================ added by the hostile-input sweep of December 2026 (each was a
+    # traceback, an extra stderr line or a silent run before its fix)
+    E("override_without_key", ["=5"], "'=5'", "type", note="Hydra took it for a config group: a traceback"),
+    E("plus_adds_unknown_key", ["+nope=1"], "nope", "unknown", note="ran, the key unread"),
+    E("plusplus_adds_unknown_nested_key", ["++dedicated.nope=1"], "dedicated.nope", "unknown"),
+    OK("plusplus_sets_a_known_key", ["++horizon_s=10"], "type"),
+    OK("plus_adds_a_note", ["+notes.why=testing"], "type", note="notes are free-form"),
+    E("tenant_named_all", ["tenants={__all__: {model: llama31-8b}}"], "tenants.__all__", "unknown",
+      note="the __all__ summary row: a traceback"),
+    E("tenant_named_like_background", ["tenants={bg/syn000: {model: llama31-8b}}"], "tenants.bg/syn000",
+      "unknown", note="background tenant bg/syn000's name and random streams"),
+    E("objective_tenant_unknown", ["objective.tenant=nobody"], "objective.tenant", "unknown",
+      note="ran, the objective silently None"),
+    OK("objective_tenant_model_row", ["objective.tenant=__model__:llama31-8b"], "unknown"),
+    E("searchpath_missing_folder", ["hydra.searchpath=[file://{dir}/nope]"], "hydra.searchpath", "file",
+      note="Hydra's warning made the error three lines"),
+    E("catalog_not_yaml", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml:5", "file",
+      files={"catalog/mine.yaml": "# @package catalog\ngpus:\n  H100:\n    memory_gb: 80\n\tname: tabbed\n"}),
+    E("catalog_duplicate_key", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml:5", "file",
+      files={"catalog/mine.yaml": "# @package catalog\ngpus:\n  H100:\n    memory_gb: 80\n    memory_gb: 40\n"}, note="YAML refuses it; was a traceback"),
+    E("catalog_a_number", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml", "file",
+      files={"catalog/mine.yaml": "# @package catalog\n5\n"}),
 ]
