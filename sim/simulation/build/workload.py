@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.config import ArrivalKind, LengthKind, RateCurve, StageKind
+from sim.config.rules import MAX_TENANTS
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.models import model
@@ -173,6 +174,12 @@ def check_pipeline(name: str, pc, catalog) -> None:
 def check_background(cfg, catalog) -> None:
     if not enabled(cfg):
         return
+    bg = cfg.background
+    n = (len(cfg.tenants) + int(bg.synthetic.tenants)
+         + (len(bg.servegen.client_ids) or int(bg.servegen.clients)))
+    if n > MAX_TENANTS:
+        raise InputError(f"{n:,} tenants in all (user, synthetic and ServeGen background): at "
+                         f"most {MAX_TENANTS:,} fit the request log", key="background")
     user_models = sorted({tc.model for tc in cfg.tenants.values() if tc.pipeline is None})
     sc = cfg.background.synthetic
     if sc.tenants > 0:
