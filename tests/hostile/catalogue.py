@@ -434,6 +434,8 @@ CASES = [
     E("curve_inf_rate", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\n10,inf\n20,1\n"}),
     E("curve_inf_time", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\ninf,2\n"}),
     E("curve_nan_rate", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\n10,nan\n20,1\n"}),
+    E("curve_columns_swapped", CURVE, "c.csv:1", "file", files={"c.csv": "rate,time_s\n1,0\n2,10\n3,20\n"},
+      note="read by position: rates taken for times (the sweep of December 2026)"),
     E("curve_unsorted_time", CURVE, "c.csv:4", "file", files={"c.csv": "time_s,rate\n0,1\n20,2\n10,1\n"}),
     E("table_inf_step_time", TABLE, "t.csv:3", "file",
       files={"t.csv": TABLE_GOOD.replace("0,8192,0.3", "0,8192,inf")}),
