@@ -563,6 +563,9 @@ CASES = [
     # ============================ added by the hostile-input sweep of December 2026 (each was a
     # traceback, an extra stderr line or a silent run before its fix)
     E("override_without_key", ["=5"], "'=5'", "type", note="Hydra took it for a config group: a traceback"),
+    E("delete_a_schema_key", ["~horizon_s"], "horizon_s", "type",
+      note="ran 600 s (the default) over the horizon_s=20 given before it"),
+    E("delete_a_schema_section", ["~dedicated.burst"], "dedicated.burst", "type"),
     E("plus_adds_unknown_key", ["+nope=1"], "nope", "unknown", note="ran, the key unread"),
     E("plusplus_adds_unknown_nested_key", ["++dedicated.nope=1"], "dedicated.nope", "unknown"),
     OK("plusplus_sets_a_known_key", ["++horizon_s=10"], "type"),
