@@ -143,6 +143,21 @@ def _register_sweeper() -> None:
         plugins.register(RayLauncher)
 
 
+def _check_flags(argv: list[str]) -> None:
+    """Hydra's own flags (``--cfg``, ``-m`` ...) parsed as ``hydra.main`` will parse them, but
+    a bad one is the project's one line and exit status 2 (argparse prints its usage block)."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error
+    parser.parse_args(argv)
+
+
 def main() -> None:
     _register_sweeper()
     # Hydra prints composition errors (a wrong key, type or option, in a run or in a sweep's
@@ -157,6 +172,7 @@ def main() -> None:
     try:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
+        _check_flags(sys.argv[1:])
         with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             app()

@@ -143,8 +143,10 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     check_keys(argv, open_dicts)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
-    if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
-        return list(argv)  # the common case: nothing to compose
     flags = [a for a, ov in zip(argv, is_override) if not ov]
+    if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
+        # the common case: nothing to compose; flags still first (Hydra's parser takes the
+        # overrides as one run of positionals, and stops with its usage on a flag after one)
+        return flags + [a for a, ov in zip(argv, is_override) if ov]
     return flags + _one_per_key(expand([a for a, ov in zip(argv, is_override) if ov],
                                        compose_raw, open_dicts))
