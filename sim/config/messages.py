@@ -25,6 +25,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     file_error = _config_file_error(e)
     if file_error is not None:
         return file_error
+    if isinstance(e, ValueError) and _raised_in(e, "override_parser"):
+        # a sweep's values that Hydra cannot expand: range(0,5,0) ...
+        return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
     if not isinstance(e, (HydraException, OmegaConfBaseException)):
         return None
     cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else None
@@ -50,6 +53,16 @@ def from_config_error(e: BaseException) -> InputError | None:
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _raised_in(e: BaseException, part: str) -> bool:
+    """Whether ``e`` was raised within a module whose path contains ``part``."""
+    tb = e.__traceback__
+    while tb is not None:
+        if part in tb.tb_frame.f_code.co_filename and tb.tb_next is None:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _config_file_error(e: BaseException) -> InputError | None:

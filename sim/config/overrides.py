@@ -40,6 +40,21 @@ def _parse(text: str):
         return None
 
 
+def override_list(overrides) -> list[str]:
+    """``sim.compose``/``sim.run``'s overrides: a list (or tuple) of ``key=value`` strings;
+    anything else (one string, a dict, a number in the list) is said, not a traceback."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (list, tuple)):
+        raise InputError(f"overrides must be a list of strings such as ['horizon_s=60'], got "
+                         f"{type(overrides).__name__} {str(overrides)[:60]!r}")
+    bad = [o for o in overrides if not isinstance(o, str)]
+    if bad:
+        raise InputError(f"overrides must be strings such as 'horizon_s=60', got "
+                         f"{type(bad[0]).__name__} {bad[0]!r}")
+    return list(overrides)
+
+
 def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
     """An override with nothing before ``=`` (``=5``), which Hydra would take for a config
     group and fail with a traceback; a deletion (``~horizon_s``) of a key of the schema,

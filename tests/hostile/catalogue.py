@@ -499,6 +499,7 @@ CASES = [
     SW("sweep_efficiency_1_5", [f"{GPU}.efficiency.fp8.memory=0.9,1.5"], f"{GPU}.efficiency.fp8.memory"),
     SW("sweep_bad_arrival_kind", [f"{A}.kind=poisson,turbo"], f"{A}.kind"),
     SW("sweep_replications_0", ["replications=1,0"], "replications"),
+    SW("sweep_range_step_0", ["seed=range(0,5,0)"], "cannot expand a sweep", note="a traceback"),
 
     # ===================================================== unknown names in dict keys
     E("tenant_new_unknown_model", ["tenants.x.model=nonexistent"], "tenants.x.model", "unknown"),
@@ -575,6 +576,10 @@ CASES = [
     E("hydra_flag_bad_choice", ["--cfg", "nope"], "--cfg", "unknown"),
     OK("hydra_flag_after_an_override", ["--cfg", "job"], "type",
        note="Hydra's parser stopped with its usage on a flag after an override"),
+    E("objective_setup_not_run", ["objective.setup=serverless"], "objective.setup", "unknown",
+      note="ran, the objective silently None"),
+    E("name_climbs_out_of_results", ["name=a/../../.."], "name", "unknown",
+      note="the run folder was made outside results/"),
     E("plus_adds_unknown_key", ["+nope=1"], "nope", "unknown", note="ran, the key unread"),
     E("plusplus_adds_unknown_nested_key", ["++dedicated.nope=1"], "dedicated.nope", "unknown"),
     OK("plusplus_sets_a_known_key", ["++horizon_s=10"], "type"),
