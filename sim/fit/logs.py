@@ -177,6 +177,9 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         itl_sum = sum(_num(x, f"itls[{j}]", path, line) for x in itls)
         e2e = _num(doc["latencies"][j], f"latencies[{j}]", path, line) if "latencies" in optional \
             else None
+        if e2e is not None and e2e < t:  # as a CSV's e2e_s below its ttft_s
+            raise InputError(f"latencies[{j}] ({e2e:g}) is below ttfts[{j}] ({t:g})", path=path,
+                             line=line)
         keep.append(j)
         n_in.append(max(1.0, _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True,
                                   MAX_TOKENS)))
@@ -189,6 +192,9 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         raise InputError("no successful request in the log", path=path, line=line)
     conc = doc.get("max_concurrency")
     conc = None if conc is None else int(_num(conc, "max_concurrency", path, line, True, 1e9))
+    if conc is not None and conc < 1:  # was taken for "no cap"
+        raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
+                         path=path, line=line)
     burst = _num(doc.get("burstiness", 1.0) or 1.0, "burstiness", path, line, limit=1e6)
     arr = np.array(start) - min(start) if start else None
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]

@@ -186,6 +186,11 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      "l.csv:3: 200005 tokens exceed llama31-8b's context of 131072"),
     ("m.json", '{"input_lens": [10, 200000], "output_lens": [5, 5], "ttfts": [0.1, 0.1],\n'
      ' "itls": [[0.01], [0.01]]}', "m.json:1: request 1: 200005 tokens exceed"),
+    # silently clipped before the hostile-input sweep of December 2026: TPOT to 0, the cap to none
+    ("r.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "latencies": [0.05]}', "r.json:1: latencies[0] (0.05) is below ttfts[0] (0.1)"),
+    ("s.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "max_concurrency": 0}', "s.json:1: max_concurrency must be at least 1"),
     # tracebacks before the hostile-input sweep of December 2026
     ("n.csv", b"input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,\xe9\n", "n.csv:2: not UTF-8 text"),
     ("o.json", "[" * 100000 + "]" * 100000, "o.json:1: not valid JSON: nested too deeply"),
