@@ -580,6 +580,8 @@ CASES = [
       note="ran, the objective silently None"),
     E("name_climbs_out_of_results", ["name=a/../../.."], "name", "unknown",
       note="the run folder was made outside results/"),
+    E("model_kv_heads_not_dividing", [f"{MOD}.kv_heads=5"], f"{MOD}.kv_heads", "impossible",
+      note="ran: 32 query heads cannot share 5 KV heads evenly"),
     E("plus_adds_unknown_key", ["+nope=1"], "nope", "unknown", note="ran, the key unread"),
     E("plusplus_adds_unknown_nested_key", ["++dedicated.nope=1"], "dedicated.nope", "unknown"),
     OK("plusplus_sets_a_known_key", ["++horizon_s=10"], "type"),
