@@ -196,6 +196,8 @@ def check_background(cfg, catalog) -> None:
         check_length(sg.input, key + ".input", None)
         check_length(sg.output, key + ".output", None)
         cid, wstart, rate, _, _ = load_client_windows(path)
+        if len(set(sg.client_ids)) != len(sg.client_ids):  # two tenants of one name, bg/sg<id>
+            raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=key + ".client_ids")
         known = set(np.unique(cid).tolist())
         for c in sg.client_ids:
             if c not in known:
