@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import hydra
@@ -143,6 +144,21 @@ def _register_sweeper() -> None:
         plugins.register(RayLauncher)
 
 
+def _check_flags(argv: list[str]) -> None:
+    """Hydra's own flags (``--cfg``, ``-m`` ...) parsed as ``hydra.main`` will parse them, but
+    a bad one is the project's one line and exit status 2 (argparse prints its usage block)."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error
+    parser.parse_args(argv)
+
+
 def main() -> None:
     if cli_help.wanted(sys.argv[1:]):
         print(cli_help.text())
@@ -160,7 +176,10 @@ def main() -> None:
     try:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
-        app()
+        _check_flags(sys.argv[1:])
+        with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
+            warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
+            app()
     except KeyboardInterrupt:
         print("interrupted: finished runs keep their done.json; the unfinished one is marked in "
               "its error.txt; re-run the same command (a sweep: with hydra.sweep.dir=<its "

@@ -20,7 +20,7 @@ from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, OWN_SCENARIOS, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build, expand_tenants
+from sim.simulation.build import build, check_objective, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -43,6 +43,8 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
 
     Files are written only when ``output_dir`` is given; the working directory never changes.
     """
+    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
+        raise InputError(f"output_dir must be a path, got {type(output_dir).__name__} {output_dir!r}")
     try:
         cfg = compose(overrides)
     except Exception as e:  # a wrong key, type or option: the same one line as the CLI
@@ -74,6 +76,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     build(cfg, workload=name not in OWN_SCENARIOS)
+    if name not in OWN_SCENARIOS:
+        check_objective(cfg)
     if name in CHECKS:
         CHECKS[name](cfg)
     reps = int(cfg.replications)

@@ -31,6 +31,17 @@ def test_wrong_type_and_option_fail_with_the_key():
         sim.compose(["engine=turbo"])
 
 
+@pytest.mark.parametrize("call, expected", [
+    (lambda: sim.run("horizon_s=5"), "overrides must be a list of strings"),  # was read per letter
+    (lambda: sim.run([5]), "got int 5"),  # a traceback
+    (lambda: sim.compose([None]), "got NoneType None"),  # a traceback
+    (lambda: sim.run(["horizon_s=5"], output_dir=5), "output_dir must be a path"),  # a traceback
+])
+def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
+    with pytest.raises(sim.InputError, match=expected):
+        call()
+
+
 def test_run_does_not_change_working_directory(tmp_path):
     cwd = os.getcwd()
     res = sim.run(["horizon_s=20"], output_dir=tmp_path)

@@ -39,6 +39,7 @@ import time
 
 from sim.app import run
 from sim.bench.platform import main as platform_main
+from sim.config.rules import MAX_TENANTS
 from sim.errors import ArgumentParser, InputError
 from sim.metrics.steady import steady_rates
 
@@ -138,8 +139,9 @@ def mmc_floor(customers: int = 300_000, lam: float = 9.0, mu: float = 1.0, c: in
             "requests_per_cpu_s": round(customers / cpu), "mean_wait_s": round(float(np.mean(waits)), 4)}
 
 
-def _number(kind, low: float, low_open: bool = True):
-    """An argparse type: a finite ``kind`` above ``low`` (or at least ``low``)."""
+def _number(kind, low: float, low_open: bool = True, high: float | None = None):
+    """An argparse type: a finite ``kind`` above ``low`` (or at least ``low``), at most
+    ``high``."""
 
     def parse(text: str):
         try:
@@ -148,6 +150,8 @@ def _number(kind, low: float, low_open: bool = True):
             raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}")
         if not math.isfinite(v) or v < low or (low_open and v == low):
             raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
         return v
 
     return parse
@@ -164,8 +168,11 @@ def main(argv=None) -> None:
     ap.add_argument("--scenario", choices=["dedicated", "platform"], default="dedicated",
                     help="platform: a shared pool of many models and tenants (sim/bench/platform.py)")
     ap.add_argument("--hours", type=positive, default=168.0, help="platform: simulated hours")
-    ap.add_argument("--models", type=positive_int, default=100, help="platform: models (catalog copies)")
-    ap.add_argument("--tenants", type=_number(int, 0, low_open=False), default=200, help="platform: background tenants")
+    # the request log holds model and tenant indices as int16 (sim/config/rules.py MAX_TENANTS)
+    ap.add_argument("--models", type=_number(int, 0, high=MAX_TENANTS), default=100,
+                    help="platform: models (catalog copies)")
+    ap.add_argument("--tenants", type=_number(int, 0, low_open=False, high=MAX_TENANTS - 1),
+                    default=200, help="platform: background tenants")
     ap.add_argument("--gpus", type=positive_int, default=1024, help="platform: GPUs in the pool (8 per node)")
     ap.add_argument("--rate", type=positive, default=27.8, help="platform: requests/s in all")
     ap.add_argument("--setup", choices=["serverless", "hybrid"], default="serverless")

@@ -50,7 +50,7 @@ from sim.config.deployments import (  # noqa: F401
 )
 from sim.config.hybrid import HybridConfig, HybridTier, SpilloverConfig  # noqa: F401
 from sim.config.open_dicts import OPEN_DICTS  # noqa: F401  (re-exported)
-from sim.config.overrides import expand, expand_argv
+from sim.config.overrides import expand, expand_argv, override_list
 from sim.config.rules import INT_LIMIT, count, fraction, nonneg, positive, rule
 from sim.config.serverless import (  # noqa: F401
     AutoscalerConfig,
@@ -249,7 +249,7 @@ def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
 
-    overrides = list(overrides or [])
+    overrides = override_list(overrides)
     cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS))
     parts = variant_split(cfg, overrides)  # variant=NAME: its overrides in its place
     if parts is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 
+import yaml
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
@@ -21,6 +22,12 @@ def from_config_error(e: BaseException) -> InputError | None:
     key, like every other input error.
     """
 
+    file_error = _config_file_error(e)
+    if file_error is not None:
+        return file_error
+    if isinstance(e, ValueError) and _raised_in(e, "override_parser"):
+        # a sweep's values that Hydra cannot expand: range(0,5,0) ...
+        return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
     if not isinstance(e, (HydraException, OmegaConfBaseException)):
         return None
     cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else None
@@ -46,6 +53,43 @@ def from_config_error(e: BaseException) -> InputError | None:
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _raised_in(e: BaseException, part: str) -> bool:
+    """Whether ``e`` was raised within a module whose path contains ``part``."""
+    tb = e.__traceback__
+    while tb is not None:
+        if part in tb.tb_frame.f_code.co_filename and tb.tb_next is None:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _config_file_error(e: BaseException) -> InputError | None:
+    """A config file of a group (an experiment, a catalog on ``hydra.searchpath``) that is
+    not YAML, or whose YAML is not a mapping, or a ``hydra.searchpath`` folder that does not
+    exist (Hydra's warning, made an error by the command line): the file and line, or the
+    key."""
+    if isinstance(e, UserWarning) and "hydra.searchpath" in str(e):
+        m = re.search(r"path=(.*?) is not available", str(e))
+        return InputError(f"{m.group(1) if m else 'a path'} is not available (no such folder, or "
+                          "no config in it)", key="hydra.searchpath")
+    path = None
+    tb = e.__traceback__
+    while tb is not None:  # Hydra's file config source, which read the file: its path
+        path = tb.tb_frame.f_locals.get("full_path", path)
+        tb = tb.tb_next
+    if isinstance(e, yaml.YAMLError):
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
+        return InputError(f"not valid YAML: {problem}", path=path or getattr(mark, "name", None),
+                          line=mark.line + 1 if mark is not None else None)
+    if path is not None and isinstance(e, UnicodeDecodeError):
+        return InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=path)
+    if path is not None and isinstance(e, OSError) and "Invalid loaded object type" in str(e):
+        return InputError("a config file must hold a mapping of keys, not a single "
+                          + str(e).rsplit(": ", 1)[-1], path=path)
+    return None
 
 
 def _new_entry_hint(override: str) -> InputError | None:

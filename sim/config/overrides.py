@@ -21,6 +21,7 @@ override per key. Anything else (sweeps,
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -39,6 +40,46 @@ def _parse(text: str):
         return None
 
 
+def override_list(overrides) -> list[str]:
+    """``sim.compose``/``sim.run``'s overrides: a list (or tuple) of ``key=value`` strings;
+    anything else (one string, a dict, a number in the list) is said, not a traceback."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (list, tuple)):
+        raise InputError(f"overrides must be a list of strings such as ['horizon_s=60'], got "
+                         f"{type(overrides).__name__} {str(overrides)[:60]!r}")
+    bad = [o for o in overrides if not isinstance(o, str)]
+    if bad:
+        raise InputError(f"overrides must be strings such as 'horizon_s=60', got "
+                         f"{type(bad[0]).__name__} {bad[0]!r}")
+    return list(overrides)
+
+
+def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
+    """An override with nothing before ``=`` (``=5``), which Hydra would take for a config
+    group and fail with a traceback; a deletion (``~horizon_s``) of a key of the schema,
+    which would silently bring back its default over a value set before it (deleting an
+    entry of a map, ``~tenants.chat``, is how an entry goes)."""
+    for text in overrides:
+        o = _parse(text) if not text.startswith("-") else None
+        if o is None:
+            continue
+        key = o.key_or_group
+        if not key:
+            raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+        if (o.type == OverrideType.DEL and not key.startswith("hydra.") and not _is_group(key)
+                and not any(key == d or key.startswith(d + ".") for d in open_dicts)):
+            raise InputError(f"'~{key}' would delete a key of the schema (its default would come "
+                             f"back silently): set it instead; only entries of a map "
+                             f"(~tenants.<name> ...) can be deleted", key=key)
+
+
+def _is_group(key: str) -> bool:
+    """``experiment``, ``catalog``: a config group (a folder of conf/), whose choice Hydra
+    deletes with ``~``."""
+    return "." not in key and files("sim.conf").joinpath(key).is_dir()
+
+
 def _is_dict_change(o) -> bool:
     return (o is not None and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT
             and isinstance(o.value(), dict))
@@ -55,6 +96,7 @@ def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
     are the maps new entries may be added to. ``done``: overrides expanded already, which
     come first (returned as they are, followed by the expansion of ``overrides``)."""
 
+    check_keys(overrides, open_dicts)
     out: list[str] = list(done)
     for text in overrides:
         o = _parse(text)
@@ -113,10 +155,13 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
     ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
 
+    check_keys(argv, open_dicts)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
-    if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
-        return list(argv)  # the common case: nothing to compose
     flags = [a for a, ov in zip(argv, is_override) if not ov]
+    if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
+        # the common case: nothing to compose; flags still first (Hydra's parser takes the
+        # overrides as one run of positionals, and stops with its usage on a flag after one)
+        return flags + [a for a, ov in zip(argv, is_override) if ov]
     return flags + _one_per_key(expand([a for a, ov in zip(argv, is_override) if ov],
                                        compose_raw, open_dicts))

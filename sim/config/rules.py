@@ -19,6 +19,9 @@ from omegaconf import MISSING
 
 MIN_INTERVAL_S = 1e-3  # assumption: no policy of a serving platform acts faster than 1 ms
 INT_LIMIT = 2**31 - 1  # counts, lengths and sizes fit a signed 32-bit integer
+# tenants and models of one run: the request log stores their indices as int16
+# (sim/workload/__init__.py), user, generated and background tenants together
+MAX_TENANTS = 2**15 - 1
 INT64 = 2**63 - 1  # limits that may be set "as good as none" (a bound, not an allocation)
 # assumption: no physical quantity of this model (a duration in s, a rate, a price in $, a
 # size in GB, a bandwidth, a FLOP rate in TFLOPS) is beyond 1e12 in its unit; a field whose

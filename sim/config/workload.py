@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 
 from sim.config.rules import (
     INT_LIMIT,
+    MAX_TENANTS,
     coef_var,
     count,
     interval,
@@ -256,7 +257,7 @@ class SyntheticBackgroundConfig:
     """A synthetic population: tenant rates follow Zipf over tenants, each tenant calls one
     model drawn with Zipf popularity over ``models``, arrivals are Gamma renewals."""
 
-    tenants: int = count(0, lo=0)
+    tenants: int = count(0, lo=0, hi=MAX_TENANTS)
     models: List[str] = field(default_factory=list)  # empty: the user's models
     model_zipf_s: float = nonneg(1.0)
     tenant_zipf_s: float = nonneg(1.0)
@@ -277,7 +278,7 @@ class ServeGenBackgroundConfig:
     Weibull renewal process with the fitted shape, scaled to the window's rate."""
 
     path: Optional[str] = None  # e.g. ../shared/traces/servegen/m-large_client_windows.csv.gz
-    clients: int = count(0, lo=0)  # the busiest N clients over the replayed span
+    clients: int = count(0, lo=0, hi=MAX_TENANTS)  # the busiest N clients over the replayed span
     client_ids: List[int] = count(factory=list, lo=0)  # or exactly these
     start_s: float = nonneg(0.0)  # offset into the 14 days
     rate_scale: float = positive(1.0)
@@ -292,7 +293,7 @@ class ServeGenTenantsConfig:
     windows (``arrival.kind: servegen``), with its own rows, SLO, costs and signals."""
 
     path: Optional[str] = None  # a *_client_windows.csv.gz file
-    clients: int = count(0, lo=0)  # the busiest N clients over the replayed span
+    clients: int = count(0, lo=0, hi=MAX_TENANTS)  # the busiest N clients over the replayed span
     client_ids: List[int] = count(factory=list, lo=0)  # or exactly these
     slo_ttft_s: float = positive(2.0, inf_ok=True, meaning="inf: no TTFT objective")
     # client id (as a string) -> catalog model; ``default`` for every other client

@@ -115,13 +115,28 @@ def check_flags(a: argparse.Namespace) -> None:
                              a.request_rate is None or a.request_rate > 0)):
         if not ok:
             raise InputError(f"{flag} must be positive, not {value}")
+    if a.seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, not {a.seed}")
+
+
+def make_out(out: Path) -> None:
+    """``--out`` made (with its ``catalog/``) before the fit, which takes minutes, so that a
+    folder that cannot be written stops the run now rather than when its results are."""
+    try:
+        (out / "catalog").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out: cannot make the folder {e.filename or out} ({e.strerror})") from None
 
 
 def run(a: argparse.Namespace) -> dict:
     check_flags(a)
     log = read_log(a.requests, a.format, a.run)
+    if a.replicas > len(log):
+        raise InputError(f"--replicas {a.replicas} is more than the log's {len(log)} requests (a "
+                         "replica more than one a request serves nothing)")
     dep = deployment(a)
     arr = arrivals(log, a.request_rate, a.max_concurrency, a.seed)
+    make_out(Path(a.out))
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
     after = percentiles(fit.residuals)

@@ -28,7 +28,7 @@ Failed requests (a non-empty error, or no token) are dropped and counted.
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
+from sim.textfiles import parse_json, read_text
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -94,9 +95,13 @@ def read_csv(path: str) -> RequestLog:
     need = {"input_tokens", "output_tokens", "ttft_s"}
     cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": [],
                              "line": []}
-    with open(path, newline="") as fh:
+    with io.StringIO(read_text(path, "log file"), newline="") as fh:
         reader = csv.DictReader(fh)
         names = set(reader.fieldnames or [])
+        twice = sorted({c for c in reader.fieldnames or [] if reader.fieldnames.count(c) > 1})
+        if twice:
+            raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
+                             line=1)
         if not need <= names or not ({"tpot_s", "e2e_s"} & names):
             raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
                              f"{sorted(names)}", path=path, line=1)
@@ -172,6 +177,9 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         itl_sum = sum(_num(x, f"itls[{j}]", path, line) for x in itls)
         e2e = _num(doc["latencies"][j], f"latencies[{j}]", path, line) if "latencies" in optional \
             else None
+        if e2e is not None and e2e < t:  # as a CSV's e2e_s below its ttft_s
+            raise InputError(f"latencies[{j}] ({e2e:g}) is below ttfts[{j}] ({t:g})", path=path,
+                             line=line)
         keep.append(j)
         n_in.append(max(1.0, _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True,
                                   MAX_TOKENS)))
@@ -184,6 +192,9 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         raise InputError("no successful request in the log", path=path, line=line)
     conc = doc.get("max_concurrency")
     conc = None if conc is None else int(_num(conc, "max_concurrency", path, line, True, 1e9))
+    if conc is not None and conc < 1:  # was taken for "no cap"
+        raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
+                         path=path, line=line)
     burst = _num(doc.get("burstiness", 1.0) or 1.0, "burstiness", path, line, limit=1e6)
     arr = np.array(start) - min(start) if start else None
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
@@ -193,23 +204,15 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
                       lines=(line,) * len(keep), labels=tuple(f"request {j}: " for j in keep))
 
 
-def _json_doc(text: str, path: str, line: int):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path=path,
-                         line=line + e.lineno - 1) from None
-
-
 def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
     """vLLM's JSON (one object) or SGLang's JSONL (one object a line; ``run``: which one)."""
-    text = Path(path).read_text()
+    text = read_text(path, "log file")
     if fmt == "vllm":
-        doc = _json_doc(text, path, 1)
+        doc = parse_json(text, path, 1)
         if not isinstance(doc, dict):
             raise InputError("expected one JSON object", path=path, line=1)
         return from_result(doc, path, 1, fmt)
-    runs = [(i, _json_doc(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     if not runs:
         raise InputError("no benchmark runs", path=path)
     for i, doc in runs:

@@ -41,6 +41,8 @@ class CalibrationConfig:
 
 def check(cfg) -> None:
     wanted = list(cfg.calibration.rows)
+    if not wanted:
+        raise InputError("no rows to run: give row ids or [all]", key="calibration.rows")
     ids = {r["id"] for r in load_rows()}
     unknown = [w for w in wanted if w not in ids and wanted != ["all"]]
     if unknown:

@@ -23,7 +23,7 @@ from typing import Dict, List
 import pandas as pd
 
 from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
-from sim.config import variant
+from sim.config import HybridTier, variant
 from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.pipelines import pipeline_summary, stage_summary
@@ -47,7 +47,7 @@ class CompoundConfig:
     chain_models: List[str] = field(default_factory=list)
     bursty_setups: List[str] = field(default_factory=lambda: ["serverless", "dedicated", "hybrid"])
     # the mixed placement: model -> dedicated | serverless (hybrid.placement)
-    mixed_placement: Dict[str, str] = field(default_factory=dict)
+    mixed_placement: Dict[str, HybridTier] = field(default_factory=dict)
 
 
 def bursty(cfg, catalog, progress=False):

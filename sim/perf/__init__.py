@@ -15,6 +15,7 @@ Kinds: :class:`RooflinePerf` (default) and :class:`TablePerf` (measured points).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from sim.catalog import Gpu, Model
 from sim.config import DeploymentConfig as _D
 from sim.config.rules import INT_LIMIT
 from sim.errors import InputError
+from sim.textfiles import read_text
 
 
 class PerfModel(Protocol):
@@ -247,8 +249,8 @@ class TablePerf:
         from scipy.interpolate import RegularGridInterpolator
 
         path = Path(path)
-        rows = []
-        with path.open(newline="") as fh:
+        rows, first_line = [], {}
+        with io.StringIO(read_text(path, "perf table"), newline="") as fh:
             reader = csv.DictReader(fh)
             need = {"decode_seqs", "prefill_tokens", "step_time_s"}
             if reader.fieldnames is None or not need <= set(reader.fieldnames):
@@ -270,6 +272,11 @@ class TablePerf:
                     raise InputError("an iteration that does work must take time: step_time_s "
                                      "must be > 0 where decode_seqs or prefill_tokens is",
                                      path=str(path), line=i)
+                if vals[:2] in first_line:
+                    raise InputError(f"the point decode_seqs={vals[0]:g}, prefill_tokens="
+                                     f"{vals[1]:g} is given twice (first on line "
+                                     f"{first_line[vals[:2]]})", path=str(path), line=i)
+                first_line[vals[:2]] = i
                 rows.append(vals)
         if not rows:
             raise InputError("perf table has no rows", path=str(path))

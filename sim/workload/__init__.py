@@ -172,8 +172,13 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError("rate curve file not found", path=p) from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(f"cannot read rate curve ({type(e).__name__})", path=p) from None
-    if df.shape[1] < 2 or len(df) < 2:
-        raise InputError("rate curve needs two columns (time_s, rate) and two rows", path=p, line=1)
+    if [str(c).strip() for c in df.columns] != ["time_s", "rate"]:
+        # read by position, a file with its columns swapped or another header would be
+        # silently misread
+        raise InputError(f"the header must be time_s,rate, got {','.join(map(str, df.columns))}",
+                         path=p, line=1)
+    if len(df) < 2:
+        raise InputError("rate curve needs two rows", path=p, line=1)
     t = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy(float)
     r = pd.to_numeric(df.iloc[:, 1], errors="coerce").to_numpy(float)
     bad = ~np.isfinite(t) | ~np.isfinite(r) | (r < 0) | (np.abs(t) > MAX_MAGNITUDE) | (r > MAX_MAGNITUDE)

@@ -25,6 +25,7 @@ set at a higher one, so load levels are nested.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,6 +39,11 @@ from sim.workload import arrivals as arr
 from sim.workload.lengths import request_lengths
 
 WINDOW_S = 600.0  # ServeGen's window length
+# The smallest inter-arrival shape drawn (assumption): below it a renewal process's gaps are
+# almost all zero or astronomically long (a Gamma of shape 1e-300, or a Weibull whose scale
+# needs Gamma(1 + 1/shape) beyond float range) and a window cannot be filled in bounded time.
+# The ServeGen files in ../shared/traces go down to 0.0067 (Gamma) and 0.15 (Weibull).
+MIN_SHAPE = {"Gamma": 1e-3, "Weibull": 0.1}
 
 
 @dataclass
@@ -98,7 +104,8 @@ def load_client_windows(path: str):
         df = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError("ServeGen client-windows file not found", path=path) from None
-    except (UnicodeDecodeError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
@@ -114,6 +121,24 @@ def load_client_windows(path: str):
         raise InputError("bad row (non-numeric or non-finite value, negative rate, time or id, "
                          "non-positive shape/scale, or a family other than Gamma/Weibull)",
                          path=path, line=i + 2)
+    weibull = (df["family"] == "Weibull").to_numpy()
+    low = num["shape"].to_numpy(float) < np.where(weibull, MIN_SHAPE["Weibull"], MIN_SHAPE["Gamma"])
+    if low.any():
+        i = int(np.flatnonzero(low)[0])
+        raise InputError(f"shape {num['shape'].iloc[i]:g} is below {MIN_SHAPE[df['family'].iloc[i]]:g}"
+                         f" for {df['family'].iloc[i]}: gaps that skewed cannot be drawn (see "
+                         "MIN_SHAPE in sim/workload/background.py)", path=path, line=i + 2)
+    frac = num["client_id"].to_numpy(float) % 1 != 0
+    if frac.any():
+        i = int(np.flatnonzero(frac)[0])
+        raise InputError(f"client_id must be a whole number, got {num['client_id'].iloc[i]:g}",
+                         path=path, line=i + 2)
+    twice = num.duplicated(["client_id", "window_start_s"]).to_numpy()
+    if twice.any():
+        i = int(np.flatnonzero(twice)[0])
+        raise InputError(f"client {int(num['client_id'].iloc[i])}'s window at "
+                         f"{num['window_start_s'].iloc[i]:g} s is given twice (its rates would "
+                         "add up)", path=path, line=i + 2)
     return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
             num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
             num["shape"].to_numpy(float))

@@ -15,7 +15,6 @@ Every reader returns seconds from the first request, input and output token coun
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.textfiles import parse_json
 
 
 @dataclass(frozen=True)
@@ -138,10 +138,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     for i, ln in enumerate(text.splitlines(), start=1):
         if not ln.strip():
             continue
-        try:
-            obj = json.loads(ln)
-        except json.JSONDecodeError as e:
-            raise InputError(f"not valid JSON ({e.msg})", path=str(path), line=i) from None
+        obj = parse_json(ln, path, i)
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", path=str(path), line=i)
         for k in ("timestamp", "input_length", "output_length"):

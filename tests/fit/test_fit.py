@@ -186,10 +186,24 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      "l.csv:3: 200005 tokens exceed llama31-8b's context of 131072"),
     ("m.json", '{"input_lens": [10, 200000], "output_lens": [5, 5], "ttfts": [0.1, 0.1],\n'
      ' "itls": [[0.01], [0.01]]}', "m.json:1: request 1: 200005 tokens exceed"),
+    # silently clipped before the hostile-input sweep of December 2026: TPOT to 0, the cap to none
+    ("r.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "latencies": [0.05]}', "r.json:1: latencies[0] (0.05) is below ttfts[0] (0.1)"),
+    ("s.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "max_concurrency": 0}', "s.json:1: max_concurrency must be at least 1"),
+    # tracebacks before the hostile-input sweep of December 2026
+    ("n.csv", b"input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,\xe9\n", "n.csv:2: not UTF-8 text"),
+    ("o.json", "[" * 100000 + "]" * 100000, "o.json:1: not valid JSON: nested too deeply"),
+    ("p.jsonl", '{"input_lens": [' + "9" * 5000 + ']}\n', "p.jsonl:1: not valid JSON: Exceeds the limit"),
+    ("q.csv", "input_tokens,output_tokens,input_tokens,ttft_s,tpot_s\n10,5,11,0.1,0.01\n",
+     "q.csv:1: column(s) ['input_tokens'] appear more than once"),  # silently the last one
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
-    (tmp_path / name).write_text(text)
+    if isinstance(text, bytes):
+        (tmp_path / name).write_bytes(text)
+    else:
+        (tmp_path / name).write_text(text)
     with pytest.raises(SystemExit) as e:
         main(["--requests", str(tmp_path / name), *DEPLOY, "--out", str(tmp_path / "out")])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{tmp_path}/{expected}")
@@ -252,3 +266,17 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     with pytest.raises(SystemExit) as e:
         main(["--requests", "x.csv", *DEPLOY, *flag])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{flag[0]} must be positive")
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--replicas", "100000000"], "--replicas 100000000 is more than the log's 1 requests"),  # hung
+    (["--config", "=5"], "the override '=5' has no key"),  # a traceback
+    (["--out", "{log}"], "--out: cannot make the folder"),  # a traceback after the whole fit
+])
+def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
+    log = tmp_path / "a.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, *[f.replace("{log}", str(log)) for f in flags]])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, expected)

@@ -27,6 +27,8 @@ Every plain run carries ``horizon_s=20`` (unless the case sets its own) and COMM
 carry COMMON_SWEEP.
 """
 
+import gzip
+
 COMMON = ["output.plots=false", "output.report=false", "output.progress=false",
           "hydra.run.dir={dir}/out"]
 COMMON_SWEEP = ["output.plots=false", "output.report=false", "output.progress=false",
@@ -432,6 +434,8 @@ CASES = [
     E("curve_inf_rate", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\n10,inf\n20,1\n"}),
     E("curve_inf_time", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\ninf,2\n"}),
     E("curve_nan_rate", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\n10,nan\n20,1\n"}),
+    E("curve_columns_swapped", CURVE, "c.csv:1", "file", files={"c.csv": "rate,time_s\n1,0\n2,10\n3,20\n"},
+      note="read by position: rates taken for times (the sweep of December 2026)"),
     E("curve_unsorted_time", CURVE, "c.csv:4", "file", files={"c.csv": "time_s,rate\n0,1\n20,2\n10,1\n"}),
     E("table_inf_step_time", TABLE, "t.csv:3", "file",
       files={"t.csv": TABLE_GOOD.replace("0,8192,0.3", "0,8192,inf")}),
@@ -443,6 +447,23 @@ CASES = [
     E("table_single_point", TABLE, "t.csv", "file", files={"t.csv": "decode_seqs,prefill_tokens,step_time_s\n1,1,0.01\n"}),
     E("servegen_inf_rate", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,inf,Gamma,0.5,4.0\n"}),
     E("servegen_inf_shape", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Weibull,inf,4.0\n"}),
+    # added by the hostile-input sweep of December 2026 (each was a traceback, a hang or a
+    # silent merge before its fix)
+    E("mooncake_nested_too_deep", [*MC, *LEN], "m.jsonl:1", "file", files={"m.jsonl": "[" * 100000 + "]" * 100000 + "\n"}),
+    E("mooncake_5000_digit_timestamp", [*MC, *LEN], "m.jsonl:2", "file",
+      files={"m.jsonl": _mc('{"timestamp": ' + "9" * 5000 + ', "input_length": 5, "output_length": 3}\n')}),
+    E("table_binary", TABLE, "t.csv:1", "file", files={"t.csv": bytes(range(128, 256)) * 8}),
+    E("table_point_twice", TABLE, "t.csv:3", "file",
+      files={"t.csv": TABLE_GOOD.replace("0,0,0.002\n", "0,0,0.002\n0,0,0.003\n")}),
+    E("servegen_truncated_gz", [SG[0], SG[2], "background.servegen.path={dir}/s.csv.gz"], "s.csv.gz", "file",
+      files={"s.csv.gz": gzip.compress((SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n").encode())[:30]}),
+    E("servegen_gamma_shape_1e-300", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,1e-300,4.0\n"},
+      note="was a hang: every gap drawn is zero"),
+    E("servegen_weibull_shape_0_005", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7,0,0.5,Weibull,0.005,4.0\n"}),
+    E("servegen_window_twice", SG, "s.csv:3", "file",
+      files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,0,0.9,Gamma,0.5,4.0\n"}, note="the rates added up"),
+    E("servegen_fractional_client", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER + "7.5,0,0.5,Gamma,0.5,4.0\n"},
+      note="was read as client 7"),
 
     # ============================================================ output folder issues
     dict(id="rundir_in_proc", args=[H, *COMMON[:3], "hydra.run.dir=/proc/servesim_hostile_x"], files={},
@@ -478,6 +499,7 @@ CASES = [
     SW("sweep_efficiency_1_5", [f"{GPU}.efficiency.fp8.memory=0.9,1.5"], f"{GPU}.efficiency.fp8.memory"),
     SW("sweep_bad_arrival_kind", [f"{A}.kind=poisson,turbo"], f"{A}.kind"),
     SW("sweep_replications_0", ["replications=1,0"], "replications"),
+    SW("sweep_range_step_0", ["seed=range(0,5,0)"], "cannot expand a sweep", note="a traceback"),
 
     # ===================================================== unknown names in dict keys
     E("tenant_new_unknown_model", ["tenants.x.model=nonexistent"], "tenants.x.model", "unknown"),
@@ -538,4 +560,57 @@ CASES = [
     E("stage_kind_unknown", ["pipelines={p: {stages: {a: {kind: gpu, model: llama31-8b}}}}", "tenants.chat.pipeline=p"],
       "pipelines.p.stages.a.kind", "type"),
     E("spillover_enabled_word", [*HYB, "hybrid.spillover.enabled=maybe"], "hybrid.spillover.enabled", "type"),
+
+    # ============================ added by the hostile-input sweep of December 2026 (each was a
+    # traceback, an extra stderr line or a silent run before its fix)
+    E("override_without_key", ["=5"], "'=5'", "type", note="Hydra took it for a config group: a traceback"),
+    E("delete_a_schema_key", ["~horizon_s"], "horizon_s", "type",
+      note="ran 600 s (the default) over the horizon_s=20 given before it"),
+    E("delete_a_schema_section", ["~dedicated.burst"], "dedicated.burst", "type"),
+    E("calibration_rows_empty", ["experiment=calibration", "calibration.rows=[]"], "calibration.rows", "type",
+      note="a traceback (KeyError 'role')"),
+    E("compound_mixed_placement_bad_tier", ["experiment=compound", "compound.mixed_placement={llama31-8b: moon}"],
+      "compound.mixed_placement.llama31-8b", "unknown",
+      note="refused mid-run under hybrid.placement, with Hydra's 'Error executing job' line"),
+    E("hydra_flag_unknown", ["--nope"], "--nope", "unknown", note="argparse's usage block: nine lines"),
+    E("hydra_flag_bad_choice", ["--cfg", "nope"], "--cfg", "unknown"),
+    OK("hydra_flag_after_an_override", ["--cfg", "job"], "type",
+       note="Hydra's parser stopped with its usage on a flag after an override"),
+    E("objective_setup_not_run", ["objective.setup=serverless"], "objective.setup", "unknown",
+      note="ran, the objective silently None"),
+    E("name_climbs_out_of_results", ["name=a/../../.."], "name", "unknown",
+      note="the run folder was made outside results/"),
+    E("model_kv_heads_not_dividing", [f"{MOD}.kv_heads=5"], f"{MOD}.kv_heads", "impossible",
+      note="ran: 32 query heads cannot share 5 KV heads evenly"),
+    E("servegen_background_client_twice", [*SG[:2], "background.servegen.client_ids=[7,7]"],
+      "background.servegen.client_ids", "impossible", files={"s.csv": SG_GOOD},
+      note="ran two background tenants both named bg/sg7"),
+    E("plus_adds_unknown_key", ["+nope=1"], "nope", "unknown", note="ran, the key unread"),
+    E("plusplus_adds_unknown_nested_key", ["++dedicated.nope=1"], "dedicated.nope", "unknown"),
+    OK("plusplus_sets_a_known_key", ["++horizon_s=10"], "type"),
+    OK("plus_adds_a_note", ["+notes.why=testing"], "type", note="notes are free-form"),
+    E("tenant_named_all", ["tenants={__all__: {model: llama31-8b}}"], "tenants.__all__", "unknown",
+      note="the __all__ summary row: a traceback"),
+    E("tenant_named_like_background", ["tenants={bg/syn000: {model: llama31-8b}}"], "tenants.bg/syn000",
+      "unknown", note="background tenant bg/syn000's name and random streams"),
+    E("docs_pool_2e9", ["tenants.chat.prefix.docs.count=2000000000"], "tenants.chat.prefix.docs.count", "huge",
+      note="hung building a 2e9-entry popularity table (the sweep of December 2026)"),
+    E("docs_per_request_2e9", ["tenants.chat.prefix.docs.count=3", "tenants.chat.prefix.docs.tokens=1",
+                               "tenants.chat.prefix.docs.per_request=2000000000"],
+      "tenants.chat.prefix.docs.per_request", "huge"),
+    E("background_tenants_beyond_int16", [*BG[:1], "background.synthetic.tenants=40000"],
+      "background.synthetic.tenants", "huge", note="the request log's int16 tenant index: a traceback"),
+    E("all_tenants_beyond_int16", [*BG[:1], "background.synthetic.tenants=32767"], "background", "huge",
+      note="with the user's tenant, one more than the int16 index holds"),
+    E("objective_tenant_unknown", ["objective.tenant=nobody"], "objective.tenant", "unknown",
+      note="ran, the objective silently None"),
+    OK("objective_tenant_model_row", ["objective.tenant=__model__:llama31-8b"], "unknown"),
+    E("searchpath_missing_folder", ["hydra.searchpath=[file://{dir}/nope]"], "hydra.searchpath", "file",
+      note="Hydra's warning made the error three lines"),
+    E("catalog_not_yaml", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml:5", "file",
+      files={"catalog/mine.yaml": "# @package catalog\ngpus:\n  H100:\n    memory_gb: 80\n\tname: tabbed\n"}),
+    E("catalog_duplicate_key", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml:5", "file",
+      files={"catalog/mine.yaml": "# @package catalog\ngpus:\n  H100:\n    memory_gb: 80\n    memory_gb: 40\n"}, note="YAML refuses it; was a traceback"),
+    E("catalog_a_number", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml", "file",
+      files={"catalog/mine.yaml": "# @package catalog\n5\n"}),
 ]

@@ -27,7 +27,7 @@ from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
 
-__all__ = ["Built", "build", "build_catalog", "build_workload", "expand_tenants", "make_setup",
+__all__ = ["Built", "build", "build_catalog", "check_objective", "build_workload", "expand_tenants", "make_setup",
            "perf_factory",
            "run_setups", "setup_serves_background"]
 
@@ -63,7 +63,11 @@ def build(cfg, workload: bool = True) -> Built:
 
 
 def check_run_keys(cfg, catalog) -> None:
-    """Names that refer to models, setups or summary columns."""
+    """Names that refer to models, setups or summary columns; the run's own name."""
+    name = str(cfg.name)
+    if not name.strip() or name.startswith("/") or ".." in name.split("/"):
+        raise InputError(f"{name!r} must name a folder under results/ (not empty, not absolute, "
+                         "no '..')", key="name")
     for m in cfg.cold_start.engine_init_s_by_model:
         model(catalog, m, f"cold_start.engine_init_s_by_model.{m}")
     if cfg.signals.current not in SETUPS:
@@ -79,6 +83,21 @@ def check_run_keys(cfg, catalog) -> None:
     for key in ("cost", "slo_metric"):
         if getattr(oc, key) not in SUMMARY_COLUMNS:
             raise InputError(f"not a column of summary.csv: {getattr(oc, key)!r}", key=f"objective.{key}")
+
+
+def check_objective(cfg) -> None:
+    """``objective.setup`` is one the run runs and ``objective.tenant`` names a summary row
+    of it (its tenants generated already): a tenant or an aggregate row. Checked once, on
+    the run's own config, not on the configs a job derives from it (one tenant alone ...)."""
+    setup = cfg.objective.setup
+    if setup is not None and setup not in run_setups(cfg):
+        raise InputError(f"setup {setup!r} is not run (setups: {', '.join(run_setups(cfg))})",
+                         key="objective.setup")
+    tenant = str(cfg.objective.tenant)
+    if not (tenant.startswith("__") or tenant in cfg.tenants):
+        known = ", ".join(["__all__", *sorted(cfg.tenants)])
+        raise InputError(f"no tenant {tenant!r}: a summary row is a tenant or an aggregate row "
+                         f"({known}, __model__:<model> ...)", key="objective.tenant")
 
 
 def build_catalog(cfg) -> Catalog:

@@ -28,6 +28,7 @@ from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.traces import load_trace
 
 BYTES_PER_SEGMENT = 12.0  # a prompt segment's key (int64) and length (int32)
+BYTES_PER_DOC = 32.0  # a shared document's Zipf weight, probability and CDF (float64s; assumption)
 BASE_BYTES = 300e6  # the interpreter and the libraries (measured: ~250 MB)
 BYTES_PER_REQUEST = 80.0  # the workload's columns
 BYTES_PER_REQUEST_SETUP = 250.0  # per setup that runs it: the log, the frames
@@ -145,6 +146,16 @@ def estimate(cfg, setups: list[str]) -> Estimate:
             # 2 turns_mean a turn over a session (E[T^2] of a geometric T)
             est.memory.append((f"tenants.{name}.prefix.sessions.turns_mean",
                                n * 2.0 * turns * BYTES_PER_SEGMENT, factors))
+        d = tc.prefix.docs
+        if int(d.count) > 0:
+            # the pool's popularity (Zipf weights, their CDF: float64s) and each request's
+            # drawn documents (ids, keys, lengths)
+            key = f"tenants.{name}.prefix.docs"
+            est.memory.append((key + ".count", BYTES_PER_DOC * int(d.count),
+                               [(key + ".count", d.count, d.count)]))
+            drawn = [*factors, (key + ".per_request", d.per_request, d.per_request)]
+            est.memory.append((_culprit(drawn),
+                               n * int(d.per_request) * (16.0 + BYTES_PER_SEGMENT), drawn))
         sources.append((n, factors))
         curve = _curve_points(name, tc.arrival, horizon)
         if curve is not None:

@@ -11,6 +11,7 @@ rule declares an upper bound). Free-form fields (typed ``Any``: notes, override 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,6 +28,7 @@ def typed(cfg):
 
     if not isinstance(cfg, DictConfig):
         return cfg  # already typed
+    _no_added_keys(cfg, "")
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as e:
@@ -35,6 +37,30 @@ def typed(cfg):
         if "Missing mandatory value" in msg:
             msg = "a value is required here (it is ??? in the schema)"
         raise InputError(msg, key=key) from None
+
+
+def _no_added_keys(node, path: str) -> None:
+    """Hydra's ``+key=value`` / ``++key=value`` add a key the schema does not have, and the
+    dataclasses would carry it unread: refuse it, naming it."""
+    kind = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(kind):
+        fields = {f.name: f for f in dataclasses.fields(kind)}
+        for k in node.keys():
+            key = f"{path}.{k}" if path else str(k)
+            if k not in fields:
+                close = difflib.get_close_matches(str(k), list(fields), n=1, cutoff=0.6)
+                raise InputError("not a key of the config (added with '+'?)"
+                                 + (f"; did you mean {close[0]!r}?" if close else ""), key=key)
+            if "Any" in str(fields[k].type):
+                continue  # free-form
+            child = node._get_node(k)
+            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+                _no_added_keys(child, key)
+    else:  # a map of typed entries (tenants, deployments ...)
+        for k in node.keys():
+            child = node._get_node(k)
+            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+                _no_added_keys(child, f"{path}.{k}" if path else str(k))
 
 
 def check_fields(obj, path: str = "") -> None:

@@ -59,6 +59,10 @@ def check_catalog(cfg) -> Catalog:
         if m.active_params_b is not None and m.active_params_b > m.params_b:
             raise InputError(f"must be <= {key}.params_b ({m.params_b:g})",
                              key=key + ".active_params_b")
+        if m.kv_heads > m.attn_heads or m.attn_heads % m.kv_heads:
+            # grouped-query attention: each KV head serves the same number of query heads
+            raise InputError(f"must divide {key}.attn_heads ({m.attn_heads}), got {m.kv_heads}",
+                             key=key + ".kv_heads")
         if m.experts_per_token > m.experts:
             raise InputError(f"must be <= {key}.experts ({m.experts})",
                              key=key + ".experts_per_token")

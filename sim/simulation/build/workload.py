@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.config import ArrivalKind, LengthKind, RateCurve, StageKind
+from sim.config.rules import MAX_TENANTS
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.models import model
@@ -40,6 +41,13 @@ def check_workload(cfg, catalog) -> None:
     for name in sorted(cfg.tenants):
         tc = cfg.tenants[name]
         key = f"tenants.{name}"
+        if str(name).startswith("__") or "/" in str(name):
+            # "__all__", "__background__" ... label summary rows; "bg/<name>" is a background
+            # tenant, and "<tenant>/<stage>" names random streams: one of them would be merged
+            # with this tenant's
+            raise InputError(f"tenant name {name!r} is reserved: a name may not start with '__' "
+                             "(summary rows such as __all__) or contain '/' (background "
+                             "tenants bg/...)", key=key)
         if tc.pipeline is None:
             model(catalog, tc.model, key + ".model")
         else:
@@ -166,6 +174,12 @@ def check_pipeline(name: str, pc, catalog) -> None:
 def check_background(cfg, catalog) -> None:
     if not enabled(cfg):
         return
+    bg = cfg.background
+    n = (len(cfg.tenants) + int(bg.synthetic.tenants)
+         + (len(bg.servegen.client_ids) or int(bg.servegen.clients)))
+    if n > MAX_TENANTS:
+        raise InputError(f"{n:,} tenants in all (user, synthetic and ServeGen background): at "
+                         f"most {MAX_TENANTS:,} fit the request log", key="background")
     user_models = sorted({tc.model for tc in cfg.tenants.values() if tc.pipeline is None})
     sc = cfg.background.synthetic
     if sc.tenants > 0:
@@ -182,6 +196,8 @@ def check_background(cfg, catalog) -> None:
         check_length(sg.input, key + ".input", None)
         check_length(sg.output, key + ".output", None)
         cid, wstart, rate, _, _ = load_client_windows(path)
+        if len(set(sg.client_ids)) != len(sg.client_ids):  # two tenants of one name, bg/sg<id>
+            raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=key + ".client_ids")
         known = set(np.unique(cid).tolist())
         for c in sg.client_ids:
             if c not in known:

@@ -1,0 +1,39 @@
+"""Users' data files read as text or JSON: every way a file can fail to be UTF-8 text or
+valid JSON (bad bytes, a truncated or too deeply nested document, a number too long to
+convert) is an :class:`~sim.errors.InputError` naming the file and line, never a
+traceback. The readers of traces, perf tables and benchmark logs use these two."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sim.errors import InputError
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The whole of ``path`` as UTF-8 text."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} not found (or not a regular file)", path=str(p))
+    raw = p.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(p),
+                         line=line) from None
+
+
+def parse_json(text: str, path: str | Path, line: int):
+    """``text`` (which starts on line ``line`` of ``path``) parsed as JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path=str(path),
+                         line=line + e.lineno - 1) from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", path=str(path), line=line) from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise InputError(f"not valid JSON: {str(e).split(';')[0]}", path=str(path),
+                         line=line) from None
