@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.textfiles import parse_json
+from sim.textfiles import parse_json, read_text
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,6 @@ class Trace:
     @property
     def duration_s(self) -> float:
         return float(self.t_s[-1]) if self.t_s.size else 0.0
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise InputError("trace file not found", path=str(path))
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(path),
-                         line=line) from None
 
 
 MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
@@ -99,7 +87,7 @@ def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
 
 def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, "trace file")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InputError("empty trace file", path=str(path), line=1)
@@ -130,7 +118,7 @@ def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
 
 def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, "trace file")
     ts, ins, outs = [], [], []
     blocks: list[int] = []  # block ids of every line, one after the other
     counts: list[int] = []  # block ids per line
