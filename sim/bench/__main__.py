@@ -17,7 +17,8 @@ offered rate is then the load times the saturated rate *without* the cache (a ra
 can carry), and the fluid engine runs the same workload once more with
 ``prefix_caching=false``: the last line's ``fluid_caching_on_over_off`` (by wall time) and
 ``fluid_caching_on_over_off_cpu`` (by CPU time) are what the cache's bookkeeping, and the
-extra iterations its shorter prefills cause, cost in throughput.
+extra iterations its shorter prefills cause, cost in throughput. ``--caching-pair`` runs the
+same pair on the standard workload (no shared prefixes; caching is on by default there too).
 
 A plain SimPy M/M/c (``simpy.Resource``, lambda 9/s, mu 1/s, c 10, 300,000 customers) runs
 last in the same process; its line carries each engine's rate as a multiple of its own
@@ -165,6 +166,8 @@ def main(argv=None) -> None:
     ap.add_argument("--load", type=positive, default=0.7)
     ap.add_argument("--engines", default="fluid,step")
     ap.add_argument("--prefix", action="store_true", help="prompts share a system prompt and documents")
+    ap.add_argument("--caching-pair", action="store_true",
+                    help="also run fluid with prefix_caching=false on the same workload (implied by --prefix)")
     ap.add_argument("--scenario", choices=["dedicated", "platform"], default="dedicated",
                     help="platform: a shared pool of many models and tenants (sim/bench/platform.py)")
     ap.add_argument("--hours", type=positive, default=168.0, help="platform: simulated hours")
@@ -204,8 +207,8 @@ def _run(a) -> None:
         row = bench(engine, n, rate, a.prefix)
         rates[engine], cpu_rates[engine] = row["requests_per_s"], row["requests_per_cpu_s"]
         print(json.dumps(row), flush=True)
-    if a.prefix and "fluid" in rates:
-        row = bench("fluid", a.requests, rate, True, caching=False)
+    if (a.prefix or a.caching_pair) and "fluid" in rates:
+        row = bench("fluid", a.requests, rate, a.prefix, caching=False)
         print(json.dumps(row), flush=True)
         ratio = {"fluid_caching_on_over_off": round(rates["fluid"] / row["requests_per_s"], 3),
                  "fluid_caching_on_over_off_cpu": round(cpu_rates["fluid"] / row["requests_per_cpu_s"], 3)}

@@ -21,3 +21,17 @@ def test_prefix_pairs_caching_on_and_off_at_one_rate(monkeypatch, capsys):
     assert mmc["fluid_caching_on_over_off"] == round(on["requests_per_s"] / off["requests_per_s"], 3)
     cpu = round(on["requests_per_cpu_s"] / off["requests_per_cpu_s"], 3)
     assert mmc["fluid_caching_on_over_off_cpu"] == cpu and on["cpu_s"] > 0
+
+
+def test_caching_pair_on_the_standard_workload(monkeypatch, capsys):
+    """Without shared prefixes the cache finds nothing: the pair runs one workload at one
+    rate and the two runs simulate the same thing (same TTFTs, no hits)."""
+    floor = bench.mmc_floor
+    monkeypatch.setattr(bench, "mmc_floor", lambda: floor(customers=2000))
+    bench.main(["--requests", "3000", "--engines", "fluid", "--caching-pair"])
+    head, on, off, mmc = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert "saturated_rps_without_cache" not in head
+    assert off["prefix_caching"] is False and on["requests"] == off["requests"] > 2000
+    assert on["cache_hit_rate"] == off["cache_hit_rate"] == 0
+    assert (on["ttft_p50_s"], on["ttft_p99_s"]) == (off["ttft_p50_s"], off["ttft_p99_s"])
+    assert mmc["fluid_caching_on_over_off_cpu"] == round(on["requests_per_cpu_s"] / off["requests_per_cpu_s"], 3)
