@@ -323,10 +323,13 @@ class ReplicaBase:
         kv = self.kv
         if r.kv_node is None and r.out_key < 0:  # KvCache.release of private tokens, inlined
             kv.private -= r.kv_priv
+            if kv.caching and r.kv_priv > 0:  # they stay cached, anonymous
+                kv.clock = now
+                kv.keep(r.kv_priv)
             r.kv_priv = 0
         else:
             kv.clock = now
-            kv.release(r, r.out_key, r.n_out - 1)
+            kv.release(r, r.out_key, r.n_out - 1, finished=True)
         del self.running[r.id]
         self.n_running -= 1
         self.tokens_out += r.n_out

@@ -10,7 +10,16 @@ Memory is counted in tokens (``cap`` is the deployment's KV capacity). It holds
   sequence uses stays cached in memory nobody needs, and is evicted, least recently used
   leaf first, when memory is needed (vLLM's free-block queue, SGLang's radix eviction);
 * **private** tokens: what running sequences hold outside the trie (the uncached rest of
-  a prompt, generated tokens, a reservation for future ones).
+  a prompt, generated tokens, a reservation for future ones);
+* **anonymous** cached tokens: what a *finished* sequence held privately (the part of its
+  prompt no segment names, its answer when not cached as a node). vLLM and SGLang keep
+  every computed block of a finished request cached (vLLM hashes all full blocks and frees
+  them to the tail of its free-block queue; SGLang inserts the whole sequence into its radix
+  tree), so these blocks take cache room and age out in LRU order with the trie's leaves,
+  though no later prompt can name them: they are kept as a queue of ``[time, tokens]`` in
+  release order, evicted (in part, if that frees enough) whenever they are older than the
+  trie's least recently used leaf, and before the finished request's own prefix nodes (vLLM
+  frees a request's blocks tail first). Without caching they are freed at once.
 
 Pins are monotone along a path (a sequence pins every node from the root to its deepest),
 so every unpinned node can be evicted (its descendants are unpinned too): the memory a new
@@ -30,9 +39,10 @@ engine charges as a stall (``loaded`` tokens times the bytes per token over the 
 
 from __future__ import annotations
 
-import heapq
+from collections import deque
 
 from sim.engine.kv_check import check
+from sim.engine.kv_memory import Memory
 from sim.records import KvStats
 
 
@@ -52,7 +62,9 @@ class Node:
         self.queued = False  # has an entry in the GPU LRU heap (one at most)
 
 
-class KvCache:
+class KvCache(Memory):
+    node_type = Node
+
     def __init__(self, cap: int, block: int = 16, caching: bool = True, host_cap: int = 0):
         self.cap = int(cap)
         self.block = max(int(block), 1)
@@ -70,6 +82,10 @@ class KvCache:
         self.version = 0
         self._lru: list = []  # (stamp, seq, node): GPU leaves that may be evictable (lazy)
         self._host_lru: list = []
+        self._anon: deque = deque()  # [stamp, tokens] of finished sequences' unnamed blocks
+        self.anon = 0  # their tokens on the GPU (counted in cached and unpinned)
+        self._host_anon: deque = deque()
+        self.host_anon = 0  # their tokens in the host tier (counted in host_used)
         self._seq = 0
         self.clock = 0.0  # the owner sets it to its time before each call (LRU order)
         self.stats = KvStats()  # the owner may share one with its ledger row
@@ -262,10 +278,11 @@ class KvCache:
             req.kv_depth += 1
             req.kv_node = node = child
 
-    def release(self, req, answer_key: int = -1, answer_len: int = 0) -> None:
+    def release(self, req, answer_key: int = -1, answer_len: int = 0, finished: bool = False) -> None:
         """``req`` leaves the batch (finished or preempted): its private tokens are freed and
         its path unpinned. A finished request whose prompt is wholly in the trie caches its
-        answer as a child of it (``answer_key``), as vLLM caches generated blocks."""
+        answer as a child of it (``answer_key``), as vLLM caches generated blocks, and the
+        rest of what it held stays cached, anonymous (:meth:`keep`)."""
         node = req.kv_node
         if (answer_key >= 0 and answer_len > 0 and node is not None and self.caching
                 and req.pfx is not None and req.kv_depth == len(req.pfx[0])
@@ -279,6 +296,8 @@ class KvCache:
                 self.unpinned += answer_len
                 self._push(child)
         self.private -= req.kv_priv
+        if finished and self.caching and req.kv_priv > 0:
+            self.keep(req.kv_priv)
         req.kv_priv = 0
         now, root = self.clock, self.root
         while node is not None and node is not root:
@@ -293,104 +312,13 @@ class KvCache:
         req.kv_node = None
         req.kv_depth = 0
 
-    # ------------------------------------------------------------------------ memory
-    def _add_child(self, node, key: int, length: int):
-        """A new GPU node of ``length`` tokens under ``node`` (its tokens join ``cached``;
-        the caller moves them out of a sequence's private tokens)."""
-        self.version += 1
-        child = Node(key, length, node)
-        node.children[key] = child
-        node.gpu_kids += 1
-        self.cached += length
-        return child
-
-    def _claim(self, tokens: int) -> None:
-        self.private += tokens
-        over = self.cached + self.private - self.cap
-        if over > 0:
-            self._evict(over)
-
-    def _push(self, node) -> None:
-        """Queue an unpinned GPU leaf for eviction (once; a stale entry is re-queued at its
-        node's newer time when popped)."""
-        if not node.queued:
-            node.queued = True
-            self._seq += 1
-            heapq.heappush(self._lru, (node.stamp, self._seq, node))
-
-    def _evict(self, tokens: int) -> None:
-        """Free at least ``tokens`` by evicting unpinned GPU leaves, least recently used
-        first (to the host tier if there is one)."""
-        self.version += 1
-        lru = self._lru
-        while tokens > 0 and lru:
-            stamp, _, node = heapq.heappop(lru)
-            node.queued = False
-            if node.refs or node.host or node.gpu_kids or node.parent is None:
-                continue  # pinned, moved or gone since: queued again when evictable
-            if stamp != node.stamp:
-                self._push(node)  # touched since: back in at its newer time
-                continue
-            tokens -= node.length
-            self.cached -= node.length
-            self.unpinned -= node.length
-            self.stats.evicted_tokens += node.length
-            parent = node.parent
-            parent.gpu_kids -= 1
-            if self.host_cap > 0 and node.length <= self.host_cap:
-                node.host = True
-                self.host_used += node.length
-                self._seq += 1
-                heapq.heappush(self._host_lru, (node.stamp, self._seq, node))
-                self._trim_host()
-            else:
-                self._drop(node)
-            if parent is not self.root and parent.refs == 0 and parent.gpu_kids == 0 and not parent.host:
-                self._push(parent)
-
-    def _drop(self, node) -> None:
-        """Forget ``node`` and its (host) subtree."""
-        parent = node.parent
-        if parent is not None and parent.children.get(node.key) is node:
-            del parent.children[node.key]
-        stack = list(node.children.values())
-        while stack:
-            n = stack.pop()
-            if n.host:
-                self.host_used -= n.length
-                n.host = False
-            n.parent = None
-            stack.extend(n.children.values())
-        node.children = {}
-        node.parent = None
-
-    def _trim_host(self) -> None:
-        self.version += 1
-        hl = self._host_lru
-        while self.host_used > self.host_cap and hl:
-            stamp, _, node = heapq.heappop(hl)
-            if not node.host or node.parent is None or stamp != node.stamp:
-                continue
-            if node.refs:  # on the path an admission is loading: it leaves the tier anyway
-                continue
-            self.host_used -= node.length
-            node.host = False
-            self._drop(node)
-
-    def _load(self, node, count: bool = True) -> None:
-        """Bring a host node back to the GPU (its parent is on the GPU or being loaded)."""
-        self.version += 1
-        node.host = False
-        self.host_used -= node.length
-        self.cached += node.length
-        if node.refs == 0:
-            self.unpinned += node.length
-        node.parent.gpu_kids += 1
-        if count:
-            self.stats.loaded_tokens += node.length
-        over = self.cached + self.private - self.cap
-        if over > 0:
-            self._evict(over)
+    def keep(self, tokens: int) -> None:
+        """``tokens`` a finished sequence freed stay cached, anonymous, at ``clock`` (the
+        caller took them out of ``private``)."""
+        self.cached += tokens
+        self.unpinned += tokens
+        self.anon += tokens
+        self._anon.append([self.clock, tokens])
 
     # ------------------------------------------------------------------------ checks
     def check(self, holders=None) -> None:

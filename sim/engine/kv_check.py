@@ -28,9 +28,13 @@ def check(kv, holders=None) -> None:
         else:
             cached += n.length
             unpinned += n.length if n.refs == 0 else 0
-    assert cached == kv.cached, (cached, kv.cached)
-    assert unpinned == kv.unpinned, (unpinned, kv.unpinned)
-    assert host == kv.host_used, (host, kv.host_used)
+    assert kv.anon == sum(t for _, t in kv._anon) and all(t > 0 for _, t in kv._anon)
+    assert kv.host_anon == sum(t for _, t in kv._host_anon) and all(t > 0 for _, t in kv._host_anon)
+    stamps = [s for s, _ in kv._anon]
+    assert stamps == sorted(stamps), "anonymous entries in release order"
+    assert cached + kv.anon == kv.cached, (cached, kv.anon, kv.cached)
+    assert unpinned + kv.anon == kv.unpinned, (unpinned, kv.anon, kv.unpinned)
+    assert host + kv.host_anon == kv.host_used, (host, kv.host_anon, kv.host_used)
     assert kv.cached + kv.private <= kv.cap, "over capacity"
     assert kv.host_used <= max(kv.host_cap, 0)
     if holders is not None:

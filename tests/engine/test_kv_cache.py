@@ -330,3 +330,84 @@ def test_a_bounded_cache_reuses_what_an_independent_lru_does_on_mooncake(cap):
     expected = lru_reuse(prompts, cap, 512)
     assert expected > 0
     assert total == expected == kv.stats.cached_tokens
+
+
+# ----------------------------------------------- what a finished request leaves cached
+def _finish(kv, r, t):
+    kv.clock = t
+    kv.release(r, finished=True)
+
+
+def test_a_finished_requests_unnamed_tokens_stay_cached_and_age_out_in_lru_order():
+    # by hand: vLLM keeps every computed block of a finished request in its free queue, so
+    # the unique rest of a prompt and its answer take cache room until they are the least
+    # recently used; they never hit
+    kv = KvCache(cap=1000, block=1)
+    a = req(0, 300, 100)  # no segment: nothing a later prompt can name
+    kv.clock = 0.0
+    kv.admit(a, 100)
+    _finish(kv, a, 1.0)
+    assert (kv.private, kv.cached, kv.unpinned, kv.anon) == (0, 400, 400, 400)
+    assert kv.room() == 1000  # evictable, so it blocks no admission
+    b = req(1, 250, 1, [(7, 200)])  # a named 200-token prefix and a 50-token unique rest
+    kv.clock = 2.0
+    kv.admit(b, 0)
+    kv.prompt_done(b)
+    _finish(kv, b, 3.0)  # its prefix node and its 50 anonymous tokens, both at t = 3
+    assert (kv.cached, kv.anon) == (650, 450)
+    kv.check()
+    c = req(2, 700, 1)
+    kv.clock = 4.0
+    kv.admit(c, 0)  # 650 + 700 > 1000: 350 go, the oldest first: 350 of a's 400
+    assert (kv.anon, kv.stats.evicted_tokens, kv.cached) == (100, 350, 300)
+    assert kv.root.children[7].refs == 0  # the prefix (t = 3) is younger: still cached
+    d = req(3, 200, 1)
+    kv.clock = 5.0
+    kv.admit(d, 0)  # 300 + 700 + 200 > 1000: 200 more: a's last 50, then b's 50 unique
+    # tokens before b's prefix (same time: vLLM frees a request's blocks tail first), then
+    # the prefix node, whole (200), which overshoots
+    assert kv.anon == 0 and 7 not in kv.root.children
+    assert kv.stats.evicted_tokens == 350 + 50 + 50 + 200
+    kv.check()
+    e = req(4, 250, 1, [(7, 200)])
+    assert kv.admit(e, 0) == 0  # evicted: no hit
+
+
+def test_without_caching_a_finished_request_frees_its_tokens():
+    kv = KvCache(cap=1000, block=1, caching=False)
+    a = req(0, 300, 100)
+    kv.admit(a, 100)
+    _finish(kv, a, 1.0)
+    assert (kv.private, kv.cached, kv.anon) == (0, 0, 0)
+
+
+def test_a_preempted_request_frees_what_it_held():
+    kv = KvCache(cap=1000, block=1)
+    a = req(0, 300, 100)
+    kv.admit(a, 100)
+    kv.release(a)  # preempted (recompute): not kept
+    assert (kv.private, kv.cached, kv.anon) == (0, 0, 0)
+
+
+def test_anonymous_tokens_move_to_the_host_tier_and_leave_it_oldest_first():
+    kv = KvCache(cap=500, block=1, host_cap=300)
+    a = req(0, 200, 1)
+    kv.clock = 0.0
+    kv.admit(a, 0)
+    _finish(kv, a, 1.0)
+    b = req(1, 200, 1, [(7, 200)])
+    kv.clock = 2.0
+    kv.admit(b, 0)
+    kv.prompt_done(b)
+    _finish(kv, b, 3.0)
+    c = req(2, 500, 1)
+    kv.clock = 4.0
+    kv.admit(c, 0)  # both go to the host tier (400 > 300): a's anonymous 200 (t = 1)
+    # first, then b's node; the tier then drops its oldest: 100 of a's tokens
+    assert (kv.cached, kv.anon, kv.host_anon, kv.host_used) == (0, 0, 100, 300)
+    assert kv.root.children[7].host
+    kv.check()
+    kv.release(c)
+    d = req(3, 200, 1, [(7, 200)])
+    kv.clock = 5.0
+    assert kv.admit(d, 0) == 199  # b's prefix is loaded back from the host tier

@@ -1,0 +1,145 @@
+"""A replica's KV memory, its side that makes room (:class:`Memory`, a base of
+:class:`~sim.engine.kv.KvCache`): new nodes, claims, and eviction of unpinned leaves and
+anonymous tokens, least recently used first, to the optional host tier and out of it. The
+state it works on is :class:`~sim.engine.kv.KvCache`'s (its docstring describes it)."""
+
+from __future__ import annotations
+
+import heapq
+
+
+class Memory:
+    node_type: type  # the trie node class (set by KvCache)
+
+    def _add_child(self, node, key: int, length: int):
+        """A new GPU node of ``length`` tokens under ``node`` (its tokens join ``cached``;
+        the caller moves them out of a sequence's private tokens)."""
+        self.version += 1
+        child = self.node_type(key, length, node)
+        node.children[key] = child
+        node.gpu_kids += 1
+        self.cached += length
+        return child
+
+    def _claim(self, tokens: int) -> None:
+        self.private += tokens
+        over = self.cached + self.private - self.cap
+        if over > 0:
+            self._evict(over)
+
+    def _push(self, node) -> None:
+        """Queue an unpinned GPU leaf for eviction (once; a stale entry is re-queued at its
+        node's newer time when popped)."""
+        if not node.queued:
+            node.queued = True
+            self._seq += 1
+            heapq.heappush(self._lru, (node.stamp, self._seq, node))
+
+    def _evict(self, tokens: int) -> None:
+        """Free at least ``tokens`` by evicting unpinned GPU leaves, least recently used
+        first (to the host tier if there is one)."""
+        self.version += 1
+        lru = self._lru
+        anon = self._anon
+        while tokens > 0 and (lru or anon):
+            if anon and (not lru or anon[0][0] <= lru[0][0]):
+                tokens -= self._evict_anon(tokens)
+                continue
+            stamp, _, node = heapq.heappop(lru)
+            node.queued = False
+            if node.refs or node.host or node.gpu_kids or node.parent is None:
+                continue  # pinned, moved or gone since: queued again when evictable
+            if stamp != node.stamp:
+                self._push(node)  # touched since: back in at its newer time
+                continue
+            tokens -= node.length
+            self.cached -= node.length
+            self.unpinned -= node.length
+            self.stats.evicted_tokens += node.length
+            parent = node.parent
+            parent.gpu_kids -= 1
+            if self.host_cap > 0 and node.length <= self.host_cap:
+                node.host = True
+                self.host_used += node.length
+                self._seq += 1
+                heapq.heappush(self._host_lru, (node.stamp, self._seq, node))
+                self._trim_host()
+            else:
+                self._drop(node)
+            if parent is not self.root and parent.refs == 0 and parent.gpu_kids == 0 and not parent.host:
+                self._push(parent)
+
+    def _evict_anon(self, tokens: int) -> int:
+        """Evict up to ``tokens`` of the oldest anonymous entry (to the host tier if there is
+        one); returns the tokens evicted."""
+        e = self._anon[0]
+        stamp, t = e
+        if t > tokens:
+            e[1] = t - tokens
+            t = tokens
+        else:
+            self._anon.popleft()
+        self.cached -= t
+        self.unpinned -= t
+        self.anon -= t
+        self.stats.evicted_tokens += t
+        if 0 < t <= self.host_cap:
+            self.host_used += t
+            self.host_anon += t
+            self._host_anon.append([stamp, t])
+            self._trim_host()
+        return t
+
+    def _drop(self, node) -> None:
+        """Forget ``node`` and its (host) subtree."""
+        parent = node.parent
+        if parent is not None and parent.children.get(node.key) is node:
+            del parent.children[node.key]
+        stack = list(node.children.values())
+        while stack:
+            n = stack.pop()
+            if n.host:
+                self.host_used -= n.length
+                n.host = False
+            n.parent = None
+            stack.extend(n.children.values())
+        node.children = {}
+        node.parent = None
+
+    def _trim_host(self) -> None:
+        self.version += 1
+        hl = self._host_lru
+        ha = self._host_anon
+        while self.host_used > self.host_cap and (hl or ha):
+            if ha and (not hl or ha[0][0] <= hl[0][0]):  # the oldest anonymous entry goes
+                e = ha[0]
+                t = min(e[1], self.host_used - self.host_cap)
+                e[1] -= t
+                if not e[1]:
+                    ha.popleft()
+                self.host_used -= t
+                self.host_anon -= t
+                continue
+            stamp, _, node = heapq.heappop(hl)
+            if not node.host or node.parent is None or stamp != node.stamp:
+                continue
+            if node.refs:  # on the path an admission is loading: it leaves the tier anyway
+                continue
+            self.host_used -= node.length
+            node.host = False
+            self._drop(node)
+
+    def _load(self, node, count: bool = True) -> None:
+        """Bring a host node back to the GPU (its parent is on the GPU or being loaded)."""
+        self.version += 1
+        node.host = False
+        self.host_used -= node.length
+        self.cached += node.length
+        if node.refs == 0:
+            self.unpinned += node.length
+        node.parent.gpu_kids += 1
+        if count:
+            self.stats.loaded_tokens += node.length
+        over = self.cached + self.private - self.cap
+        if over > 0:
+            self._evict(over)
