@@ -619,4 +619,8 @@ CASES = [
     E("pmf_token_count_twice", PMF, "p.csv:4", "file",
       files={"p.csv": "tokens,probability\n100,0.5\n200,0.25\n100,0.25\n"},
       note="the two rows' probabilities were added up"),
+    E("failure_script_after_horizon", ["dedicated.failures.mode=script",
+                                       "dedicated.failures.script=[{at_s: 5, down_s: 5}, {at_s: 5000, down_s: 10}]"],
+      "dedicated.failures.script[1].at_s", "impossible",
+      note="ran; the failure never happened and nothing said so (open arrivals stop at the horizon)"),
 ]

@@ -43,8 +43,18 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
     n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
+    # open arrivals stop at the horizon and the run ends when the last request does; closed
+    # loops run until their clients are done, so there a failure may come later (and one
+    # that never came is counted in the run's notes)
+    open_only = not any(str(tc.arrival.kind) == "closed" for tc in (cfg.tenants or {}).values())
+    horizon = float(cfg.horizon_s)
     for i, ev in enumerate(dc.failures.script):
         key = f"dedicated.failures.script[{i}]"
+        if open_only and str(dc.failures.mode) == "script" and float(ev.at_s) > horizon:
+            raise InputError(f"at_s={float(ev.at_s):g} is after horizon_s={horizon:g}: "
+                             "arrivals stop there, and the run ends when the last request does, "
+                             "so the failure would happen only if requests were still running",
+                             key=key + ".at_s")
         m = ev.model or models[0]
         if m not in models:
             raise InputError(f"model {m!r} is not served", key=key + ".model")
