@@ -82,7 +82,7 @@ def parse_overrides(lines: list[str]) -> dict[str, object]:
     return out
 
 
-def _job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
+def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
     if since is not None:
         dirs = [d for d in dirs
@@ -225,7 +225,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     sweep_dir = Path(sweep_dir)
     frames, jobs, values, notes, paired = [], [], [], {}, []
     defined = None  # what the objective column is, said in summary.md
-    for d in _job_dirs(sweep_dir, since):
+    for d in job_dirs(sweep_dir, since):
         j = read_job(d)
         paired += [k for k in j.paired if k not in paired]
         jobs.append(j.row)

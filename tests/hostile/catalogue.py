@@ -623,4 +623,7 @@ CASES = [
                                        "dedicated.failures.script=[{at_s: 5, down_s: 5}, {at_s: 5000, down_s: 10}]"],
       "dedicated.failures.script[1].at_s", "impossible",
       note="ran; the failure never happened and nothing said so (open arrivals stop at the horizon)"),
+    SW("sweep_glob_matches_nothing", ["experiment=glob(zzz*)"], "experiment=glob(zzz*)",
+       note="'sweep: 0 of 0 jobs finished', exit 0"),
+    SW("sweep_empty_range", ["seed=range(3,3)"], "seed=range(3,3)"),
 ]
