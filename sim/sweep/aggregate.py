@@ -30,6 +30,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf._utils import get_yaml_loader
+from omegaconf.errors import InterpolationResolutionError
 
 from sim.config.variants import KEY, MAP
 from sim.io import atomic_write, write_frame_csv
@@ -310,7 +311,10 @@ class AggregateSweep(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         self.started = time.time()
-        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+        except InterpolationResolutionError:  # a bad name= in it: the sweeper says so next
+            return
         if self.enabled and sweep_dir.is_dir():  # a sweep re-run in its folder: refilled as jobs end
             live.remove(sweep_dir, ("summary.csv", "jobs.csv"))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sim.catalog import Catalog
+from sim.config import check_run_name
 from sim.errors import InputError
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.platform import SETUPS
@@ -64,10 +65,7 @@ def build(cfg, workload: bool = True) -> Built:
 
 def check_run_keys(cfg, catalog) -> None:
     """Names that refer to models, setups or summary columns; the run's own name."""
-    name = str(cfg.name)
-    if not name.strip() or name.startswith("/") or ".." in name.split("/"):
-        raise InputError(f"{name!r} must name a folder under results/ (not empty, not absolute, "
-                         "no '..')", key="name")
+    check_run_name(cfg.name)
     for m in cfg.cold_start.engine_init_s_by_model:
         model(catalog, m, f"cold_start.engine_init_s_by_model.{m}")
     if cfg.signals.current not in SETUPS:
