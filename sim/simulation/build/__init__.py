@@ -23,7 +23,7 @@ from sim.platform import SETUPS
 from sim.simulation.build.budget import check_budget
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.models import check_catalog, model, perf_factory
-from sim.simulation.build.setups import check_setup
+from sim.simulation.build.setups import check_failure_times, check_setup
 from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
@@ -59,6 +59,7 @@ def build(cfg, workload: bool = True) -> Built:
     check_run_keys(t, catalog)
     if workload:
         check_workload(t, catalog)
+        check_failure_times(t)
         check_budget(t, run_setups(t))
     return Built(t, catalog, deployment_for, perf_for)
 

@@ -43,24 +43,31 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
     n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
-    # open arrivals stop at the horizon and the run ends when the last request does; closed
-    # loops run until their clients are done, so there a failure may come later (and one
-    # that never came is counted in the run's notes)
-    open_only = not any(str(tc.arrival.kind) == "closed" for tc in (cfg.tenants or {}).values())
-    horizon = float(cfg.horizon_s)
     for i, ev in enumerate(dc.failures.script):
         key = f"dedicated.failures.script[{i}]"
-        if open_only and str(dc.failures.mode) == "script" and float(ev.at_s) > horizon:
-            raise InputError(f"at_s={float(ev.at_s):g} is after horizon_s={horizon:g}: "
-                             "arrivals stop there, and the run ends when the last request does, "
-                             "so the failure would happen only if requests were still running",
-                             key=key + ".at_s")
         m = ev.model or models[0]
         if m not in models:
             raise InputError(f"model {m!r} is not served", key=key + ".model")
         if not ev.replica < n_of[m]:
             spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
             raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
+
+
+def check_failure_times(cfg) -> None:
+    """A scripted failure after the horizon of a run whose arrivals are all open: they stop
+    there and the run ends when the last request does, so it would happen only by chance.
+    Closed loops run until their clients are done, so there one may come later (and one that
+    never came is counted in the run's notes). Checked with the workload, before any work."""
+    fc = cfg.dedicated.failures
+    if str(fc.mode) != "script" or any(str(tc.arrival.kind) == "closed" for tc in cfg.tenants.values()):
+        return
+    horizon = float(cfg.horizon_s)
+    for i, ev in enumerate(fc.script):
+        if float(ev.at_s) > horizon:
+            raise InputError(f"at_s={float(ev.at_s):g} is after horizon_s={horizon:g}: arrivals "
+                             "stop there, and the run ends when the last request does, so the "
+                             "failure would happen only if requests were still running",
+                             key=f"dedicated.failures.script[{i}].at_s")
 
 
 def check_spot(cfg, catalog, models: list[str], deployment_for=None) -> dict[str, int]:
