@@ -626,4 +626,7 @@ CASES = [
     SW("sweep_glob_matches_nothing", ["experiment=glob(zzz*)"], "experiment=glob(zzz*)",
        note="'sweep: 0 of 0 jobs finished', exit 0"),
     SW("sweep_empty_range", ["seed=range(3,3)"], "seed=range(3,3)"),
+    E("spot_job_given_spot_replicas", ["experiment=spot", "dedicated.spot.replicas.llama31-8b=1"],
+      "dedicated.spot.replicas.llama31-8b", "impossible",
+      note="the spot job set its own mixes in every variant: the value went unused, unsaid"),
 ]
