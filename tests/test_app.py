@@ -84,6 +84,20 @@ def test_a_run_refused_on_bad_input_leaves_no_folder(tmp_path):
     assert [p.name for p in (tmp_path / "results" / "default").iterdir()] == ["earlier"]
 
 
+@pytest.mark.parametrize("sweep", [False, True])
+def test_a_name_climbing_out_of_results_is_refused_before_any_folder_is_made(tmp_path, sweep):
+    """``name=a/../../..`` put the run folder outside results/ (here: beside the working
+    folder) and left ``results/a/`` behind; it is refused as Hydra reads the folder's path."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    args = ["-m", "seed=0,1"] if sweep else []
+    r = _cli(*args, "horizon_s=5", "name=a/../../..", cwd=cwd)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: config key 'name': 'a/../../..'"), r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["cwd"] and list(cwd.iterdir()) == []
+
+
 def test_cli_help_lists_groups(tmp_path):
     r = _cli("--help", cwd=tmp_path)
     assert r.returncode == 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.types import Override
 from hydra.core.utils import JobReturn
 
 
@@ -68,7 +69,24 @@ class _SkipFinished:
                                  initial_job_idx, finished)
 
 
+def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
+    """A sweep value that expands to nothing (``experiment=glob(nomatch*)``, ``seed=range(3,3)``)
+    would make a grid of no job, reported as "0 of 0 jobs" with exit status 0: an input
+    error naming it instead, before the sweep folder is made."""
+    from sim.errors import InputError
+
+    for o in overrides:
+        if o.is_sweep_override() and o.is_discrete_sweep() and not any(True for _ in o.sweep_string_iterator()):
+            raise InputError(f"{o.input_line or o.get_key_element()}: matches no value, so the sweep would have no job "
+                             "(a glob() naming no option of the group, an empty range or choice)")
+
+
 class GridSweeper(BasicSweeper):
+    @staticmethod
+    def split_arguments(overrides: list[Override], max_batch_size: int | None) -> list:
+        refuse_empty_sweeps(overrides)
+        return BasicSweeper.split_arguments(overrides, max_batch_size)
+
     def setup(self, *, hydra_context, task_function, config) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
         self.launcher = _SkipFinished(self.launcher, config)

@@ -234,6 +234,17 @@ def variant(cfg, **dotted):
     return out
 
 
+def check_run_name(name) -> str:
+    """``name`` if it names a folder under ``results/``; else an InputError about ``name``."""
+    from sim.errors import InputError
+
+    name = str(name)
+    if not name.strip() or name.startswith("/") or ".." in name.split("/"):
+        raise InputError(f"{name!r} must name a folder under results/ (not empty, not absolute, "
+                         "no '..')", key="name")
+    return name
+
+
 def register(job_configs: dict[str, type] | None = None) -> None:
     """Store the schema in Hydra's ConfigStore (``servesim_schema``, the first entry of
     ``conf/config.yaml``'s defaults) and the ``${traces:}`` resolver."""
@@ -242,6 +253,10 @@ def register(job_configs: dict[str, type] | None = None) -> None:
     # ${traces:} in a config: the shared traces folder ($SERVESIM_TRACES or ../shared/traces)
     if not OmegaConf.has_resolver("traces"):
         OmegaConf.register_new_resolver("traces", default_traces_dir)
+    # ${run_name:${name}} in hydra.run.dir and hydra.sweep.dir: a name that climbs out of
+    # results/ is refused as Hydra reads the folder's path, before it makes the folder
+    if not OmegaConf.has_resolver("run_name"):
+        OmegaConf.register_new_resolver("run_name", check_run_name)
     ConfigStore.instance().store(name="servesim_schema", node=schema(job_configs))
 
 

@@ -22,6 +22,12 @@ def from_config_error(e: BaseException) -> InputError | None:
     key, like every other input error.
     """
 
+    seen, cause = set(), e.__cause__ or e.__context__
+    while cause is not None and id(cause) not in seen:  # a resolver's InputError, as it is
+        if isinstance(cause, InputError):  # (${run_name:...}; OmegaConf wraps it twice)
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
     file_error = _config_file_error(e)
     if file_error is not None:
         return file_error

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.overload import stability_notes
 from sim.metrics.summary import summary_row
@@ -34,7 +35,18 @@ def spot_variants(cfg) -> list[tuple[str, dict]]:
             ("half_spot+spare", {**spare, **spot(lambda n: n // 2 + 1)})]
 
 
-@job("spot")
+def check_spot_job(cfg) -> None:
+    """The job sets ``dedicated.spot.replicas`` in each variant: a value given for it would go
+    unused, so it is refused rather than overwritten."""
+    for m, n in cfg.dedicated.spot.replicas.items():
+        raise InputError(f"the spot job (experiment=spot) sets the spot replicas itself, in each "
+                         f"of its mixes (none, half, all, half + a spare of dedicated.replicas), "
+                         f"so {n} would go unused; size the mixes with dedicated.replicas.{m}, or "
+                         "run this one mix without experiment=spot",
+                         key=f"dedicated.spot.replicas.{m}")
+
+
+@job("spot", check=check_spot_job)
 def spot_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", spot_variants(cfg), progress)
     summary, requests = frames(cfg, workload, runs, catalog)

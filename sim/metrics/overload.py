@@ -87,14 +87,52 @@ def warning_line(s: dict) -> str:
             + ". Queues are bounded by max_queue; add capacity or lower the load.")
 
 
+# rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
+# context, which the workload's length notes count per tenant
+SAID_HERE = ("rate_limit", "exceeds_kv_capacity")
+WHY = {"exceeds_kv_capacity": "prompt + output larger than a replica's KV cache holds "
+                              "(deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)"}
+
+
+def rejection_line(workload, run) -> str | None:
+    """How many of a setup's offered requests were rejected for a reason no other note gives
+    (a request no replica can hold, a rate limit), per reason and model; None if none."""
+    log = run.log
+    offered = offered_mask(workload, run)
+    rej = offered & (log.outcome == REJECTED)
+    names = log.reasons.names
+    codes = [i for i, r in enumerate(names) if r.startswith(SAID_HERE)]
+    rej &= np.isin(log.reason, codes)
+    n = int(rej.sum())
+    if not n:
+        return None
+    parts = []
+    for code in codes:
+        where = rej & (log.reason == code)
+        if where.any():
+            per = Counter(workload.models[m] for m in workload.model[where].tolist())
+            models = ", ".join(f"{m} {k:,}" for m, k in sorted(per.items()))
+            why = f": {WHY[names[code]]}" if names[code] in WHY else ""
+            parts.append(f"{names[code]} {int(where.sum()):,} ({models}){why}")
+    return (f"{run.setup}: {n:,} of {int(offered.sum()):,} requests rejected unserved (summary.csv "
+            "column rejected; each one's reason in requests.parquet): " + "; ".join(parts))
+
+
 def stability_notes(workload, runs) -> list[str]:
-    """One warning line per setup that could not keep up with the offered load, and one per
-    setup whose pool could not hold the replicas a warm start asked for."""
+    """One warning line per setup that could not keep up with the offered load, one per
+    setup that rejected requests for a reason no other line gives (rejection_line), and one
+    per setup whose pool could not hold the replicas a warm start asked for."""
     notes = []
     for r in runs:
         s = stability(workload, r)
         if s is not None and s["unstable"]:
             notes.append(warning_line(s))
+        rejected = rejection_line(workload, r)
+        if rejected:
+            notes.append(rejected)
+        for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():
+            notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} never "
+                         f"happened: the run ended at {r.t_end:,.1f} s, before their times")
         short = (r.extra or {}).get("warm_start_short") or {}
         if short:
             parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))

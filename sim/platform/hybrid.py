@@ -244,6 +244,7 @@ class HybridSetup:
             ded = self.dedicated.extra()
             out["tables"].update(ded["tables"])
             events.extend(ded["events"])
+            out["scripts_unfired"] = ded["scripts_unfired"]
         out["events"] = events
         if self.shadow_fraction > 0:
             # [original id, tenant, arrival, first token, done, outcome, cold wait] per copy

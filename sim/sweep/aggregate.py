@@ -30,6 +30,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf._utils import get_yaml_loader
+from omegaconf.errors import InterpolationResolutionError
 
 from sim.config.variants import KEY, MAP
 from sim.io import atomic_write, write_frame_csv
@@ -82,7 +83,7 @@ def parse_overrides(lines: list[str]) -> dict[str, object]:
     return out
 
 
-def _job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
+def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
     if since is not None:
         dirs = [d for d in dirs
@@ -225,7 +226,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     sweep_dir = Path(sweep_dir)
     frames, jobs, values, notes, paired = [], [], [], {}, []
     defined = None  # what the objective column is, said in summary.md
-    for d in _job_dirs(sweep_dir, since):
+    for d in job_dirs(sweep_dir, since):
         j = read_job(d)
         paired += [k for k in j.paired if k not in paired]
         jobs.append(j.row)
@@ -310,7 +311,10 @@ class AggregateSweep(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         self.started = time.time()
-        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+        except InterpolationResolutionError:  # a bad name= in it: the sweeper says so next
+            return
         if self.enabled and sweep_dir.is_dir():  # a sweep re-run in its folder: refilled as jobs end
             live.remove(sweep_dir, ("summary.csv", "jobs.csv"))
 

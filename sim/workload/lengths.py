@@ -48,6 +48,12 @@ def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"{vcol} must be an integer in [0, {MAX_TOKENS}] and probability a "
                          f"finite number >= 0", path=path, line=i + 2)
+    twice = v.duplicated().to_numpy()
+    if twice.any():  # drawing would add the two rows' probabilities: refused, not merged
+        i = int(np.flatnonzero(twice)[0])
+        first = int(np.flatnonzero((v == v.iloc[i]).to_numpy())[0])
+        raise InputError(f"token count {int(v.iloc[i])} given twice (first at line {first + 2})",
+                         path=path, line=i + 2)
     prob = pr.to_numpy(float)
     total = float(prob.sum())
     if abs(total - 1.0) > PMF_SUM_TOLERANCE:

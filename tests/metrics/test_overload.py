@@ -1,6 +1,7 @@
 """Overload: bounded queues, rejections with a reason, and the end-of-run stability warning."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -101,3 +102,41 @@ def test_every_setup_bounds_its_queue_by_default():
         if bound is None:  # a composite setup bounds its parts' queues
             continue
         assert 1 <= int(bound) <= 10 ** 6, name
+
+
+TABLE = "decode_seqs,prefill_tokens,step_time_s\n0,0,0.002\n0,8192,0.3\n256,0,0.02\n256,8192,0.35\n"
+
+
+@pytest.mark.parametrize("capacity", [1, 1400])
+def test_requests_no_replica_can_hold_are_counted_on_the_console_and_in_the_report(
+        capacity, tmp_path, capsys):
+    # a KV capacity too small for some (1400 tokens: lognormal 1024 in + 256 out) or every
+    # request (1 token): each such request is rejected, and the run says how many and why
+    table = tmp_path / "t.csv"
+    table.write_text(TABLE)
+    dep = "deployments.llama31-8b.perf"
+    over = ["horizon_s=20", "output.plots=false", f"{dep}.kind=table",
+            f"{dep}.table_path={table}", f"{dep}.kv_capacity_tokens={capacity}"]
+    res = sim.run(over, output_dir=tmp_path / "out")
+    req = pd.read_parquet(tmp_path / "out" / "requests.parquet")
+    # independent of the reject path: the requests whose prompt and output exceed the capacity
+    too_big = int((req["input_tokens"] + req["output_tokens"] > capacity).sum())
+    assert 0 < too_big and (capacity > 1 or too_big == len(req))
+    assert int((req["reason"] == "exceeds_kv_capacity").sum()) == too_big
+    line = [n for n in res.notes if "rejected unserved" in n]
+    assert len(line) == 1
+    assert line[0].startswith(f"dedicated: {too_big:,} of {len(req):,} requests rejected")
+    assert f"exceeds_kv_capacity {too_big:,} (llama31-8b {too_big:,})" in line[0]
+    assert "kv_capacity_tokens" in line[0]
+    assert line[0] in (tmp_path / "out" / "report.md").read_text()
+    from sim.report.console import print_result
+
+    print_result(res, sim.compose(over))
+    assert f"note: {line[0]}" in capsys.readouterr().out.splitlines()
+
+
+def test_a_run_that_rejects_nothing_says_nothing_about_rejections(light):
+    from sim.metrics.overload import rejection_line
+
+    workload, run = light
+    assert rejection_line(workload, run) is None

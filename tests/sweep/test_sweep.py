@@ -241,3 +241,13 @@ def test_objective_is_cost_within_the_slo_and_penalised_outside():
     assert objective_value(s, sim.compose([])) == 3.0  # no SLO: the cost alone
     with pytest.raises(sim.InputError, match="objective"):
         objective_value(s, sim.compose(["objective.slo_max=1", "objective.setup=nope"]))
+
+
+def test_reaggregating_a_folder_without_jobs_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from sim.sweep.__main__ import main
+
+    (tmp_path / "notajob").mkdir()  # a subfolder, but no .hydra/overrides.yaml in it
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path}: no job folder in it"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notajob"]  # no empty summary written

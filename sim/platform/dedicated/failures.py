@@ -32,6 +32,8 @@ class FailurePlan:
         self.reload_s = reload_s
         self._rng = stream(seed, f"failures/{name}") if mode == "random" else None
         self._script = sorted(script or [])
+        self.scripted = len(self._script)  # listed failures, and how many happened (fired)
+        self.fired = 0
 
     def next(self, now: float) -> tuple[float, float] | None:
         """(time of the next failure, down time) for a replica up since ``now``, or None."""
@@ -117,6 +119,7 @@ class FailureDriver:
                 if self.notice_s > 0:
                     yield env.timeout(self.notice_s)
             self.fail(slot, env.now)
+            plan.fired += 1
             if not math.isfinite(down_s):
                 return
             yield env.timeout(down_s)

@@ -146,6 +146,7 @@ class DedicatedSetup:
         self.failure_mode = str(dc.failures.mode)
         self.sla = float(dc.failures.sla)
         self._mtbf_mttr: dict[str, tuple[float, float]] = {}
+        self._scripted: dict[str, list[FailurePlan]] = {}  # key or file -> its listed plans
         self.t_end = 0.0
         if self.spot is not None:
             self._setup_spot(cfg)
@@ -174,6 +175,8 @@ class DedicatedSetup:
                                          mtbf_s=mtbf_s, mttr_s=float(fc.mttr_s), reload_s=reload_s,
                                          script=script.get((s.pool.model, s.index)))))
         self.failures = FailureDriver(self.ctx.env, plans, self._fail, self._recover)
+        if self.failure_mode == "script":
+            self._scripted["dedicated.failures.script"] = [p for _, p in plans]
 
     # --------------------------------------------------------------------------- spot
     def _setup_spot(self, cfg) -> None:
@@ -195,6 +198,8 @@ class DedicatedSetup:
                 plan = FailurePlan("random", seed=int(cfg.seed), name=f"spot/{s.pool.model}/{s.index}",
                                    mtbf_s=1.0 / rate if rate > 0 else math.inf, reload_s=down)
             plans.append((s, plan))
+        if str(pc.mode) == "trace":
+            self._scripted[f"dedicated.spot.preemption.trace ({pc.trace})"] = [p for _, p in plans]
         FailureDriver(self.ctx.env, plans, self.spot.reclaim, self.spot.recover,
                       warn=self.spot.notice, notice_s=self.spot.notice_s)
 
@@ -366,4 +371,7 @@ class DedicatedSetup:
         if self.spot is not None:
             tables["spot"] = pd.DataFrame(self.spot.table())
             tables["spot_summary"] = spot_summary(self)
-        return {"tables": tables, "events": self.events}
+        unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps))
+                   for k, ps in self._scripted.items()}
+        return {"tables": tables, "events": self.events,
+                "scripts_unfired": {k: v for k, v in unfired.items() if v[1]}}

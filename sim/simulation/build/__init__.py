@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sim.catalog import Catalog
+from sim.config import check_run_name
 from sim.errors import InputError
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.platform import SETUPS
 from sim.simulation.build.budget import check_budget
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.models import check_catalog, model, perf_factory
-from sim.simulation.build.setups import check_setup
+from sim.simulation.build.setups import check_failure_times, check_setup
 from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
@@ -58,16 +59,14 @@ def build(cfg, workload: bool = True) -> Built:
     check_run_keys(t, catalog)
     if workload:
         check_workload(t, catalog)
+        check_failure_times(t)
         check_budget(t, run_setups(t))
     return Built(t, catalog, deployment_for, perf_for)
 
 
 def check_run_keys(cfg, catalog) -> None:
     """Names that refer to models, setups or summary columns; the run's own name."""
-    name = str(cfg.name)
-    if not name.strip() or name.startswith("/") or ".." in name.split("/"):
-        raise InputError(f"{name!r} must name a folder under results/ (not empty, not absolute, "
-                         "no '..')", key="name")
+    check_run_name(cfg.name)
     for m in cfg.cold_start.engine_init_s_by_model:
         model(catalog, m, f"cold_start.engine_init_s_by_model.{m}")
     if cfg.signals.current not in SETUPS:

@@ -53,6 +53,23 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
             raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
 
 
+def check_failure_times(cfg) -> None:
+    """A scripted failure after the horizon of a run whose arrivals are all open: they stop
+    there and the run ends when the last request does, so it would happen only by chance.
+    Closed loops run until their clients are done, so there one may come later (and one that
+    never came is counted in the run's notes). Checked with the workload, before any work."""
+    fc = cfg.dedicated.failures
+    if str(fc.mode) != "script" or any(str(tc.arrival.kind) == "closed" for tc in cfg.tenants.values()):
+        return
+    horizon = float(cfg.horizon_s)
+    for i, ev in enumerate(fc.script):
+        if float(ev.at_s) > horizon:
+            raise InputError(f"at_s={float(ev.at_s):g} is after horizon_s={horizon:g}: arrivals "
+                             "stop there, and the run ends when the last request does, so the "
+                             "failure would happen only if requests were still running",
+                             key=f"dedicated.failures.script[{i}].at_s")
+
+
 def check_spot(cfg, catalog, models: list[str], deployment_for=None) -> dict[str, int]:
     """``dedicated.spot``: counts within each model's replicas, a spot price for the GPU, a
     readable preemption trace naming served models and spot replicas. Returns the spot

@@ -127,3 +127,42 @@ def test_bad_failure_settings_name_their_key():
         sim.run(["horizon_s=5", "dedicated.failures.max_attempts=0"])
     with pytest.raises(Exception, match="mode"):
         sim.compose(["dedicated.failures.mode=sometimes"])
+
+
+def test_a_scripted_failure_after_the_horizon_is_refused_when_arrivals_stop_there():
+    with pytest.raises(sim.InputError, match=r"^config key 'dedicated\.failures\.script\[1\]\.at_s': "
+                                             r"at_s=5000 is after horizon_s=20"):
+        sim.run(["horizon_s=20", "dedicated.failures.mode=script",
+                 "dedicated.failures.script=[{at_s: 5, down_s: 5}, {at_s: 5000, down_s: 10}]"])
+
+
+def _fails(res) -> int:
+    ev = res.tables.get("events")
+    return 0 if ev is None else int((ev["kind"] == "fail").sum())
+
+
+def test_scripted_events_that_never_came_are_counted_in_the_notes(tmp_path):
+    # closed-loop clients run past horizon_s until they are done, so a failure listed after
+    # it is allowed; one the run ends before is counted, not dropped silently
+    closed = ["horizon_s=1", "tenants.chat.arrival={kind: closed, concurrency: 2, requests_per_client: 3}",
+              "dedicated.failures.mode=script", "output.plots=false"]
+    res = sim.run(closed + ["dedicated.failures.script=[{at_s: 0.01, down_s: 1}, {at_s: 1e6, down_s: 1}]"])
+    assert _fails(res) == 1  # the first one happened (the events table, not the note)
+    line = [n for n in res.notes if "never happened" in n]
+    assert len(line) == 1
+    assert line[0].startswith("dedicated: 1 of the 2 events listed in dedicated.failures.script "
+                              "never happened: the run ended at ")
+    all_fired = sim.run(closed + ["dedicated.failures.script=[{at_s: 0.01, down_s: 1}]"])
+    assert _fails(all_fired) == 1 and not any("never happened" in n for n in all_fired.notes)
+    # a spot reclaim trace is a recording (like an arrival trace, replayed for horizon_s): a
+    # reclaim after the run's end is counted too
+    trace = tmp_path / "reclaims.csv"
+    trace.write_text("time_s,model,replica\n1,llama31-8b,0\n5000,llama31-8b,0\n")
+    spot = sim.run(["horizon_s=20", "dedicated.replicas.llama31-8b=2", "dedicated.spot.replicas.llama31-8b=1",
+                    "dedicated.spot.preemption.mode=trace", f"dedicated.spot.preemption.trace={trace}",
+                    "dedicated.spot.preemption.notice_s=0.5", "output.plots=false"])
+    assert int(spot.tables["dedicated_spot_summary"]["preemptions"].sum()) == 1
+    line = [n for n in spot.notes if "never happened" in n]
+    assert len(line) == 1
+    assert line[0].startswith(f"dedicated: 1 of the 2 events listed in dedicated.spot.preemption.trace "
+                              f"({trace}) never happened")

@@ -220,3 +220,24 @@ def test_spot_runs_are_deterministic():
     assert len(a.tables["dedicated_spot"]) > 2  # reclaimed and replaced
     assert a.summary.equals(b.summary) and a.requests.equals(b.requests)
     assert a.tables["dedicated_spot"].equals(b.tables["dedicated_spot"])
+
+
+@pytest.mark.parametrize("experiment_first", [True, False])
+def test_the_command_line_overrides_experiment_spot_in_either_order(experiment_first):
+    # experiment files are `# @package _global_` entries of the defaults list: Hydra applies
+    # the command line's overrides after them, wherever experiment= stands
+    own = ["dedicated.spot.preemption.per_gpu_hour=5", "dedicated.replicas.llama31-8b=6"]
+    cfg = sim.compose(["experiment=spot", *own] if experiment_first else [*own, "experiment=spot"])
+    assert cfg.job == "spot"
+    assert cfg.dedicated.spot.preemption.per_gpu_hour == 5.0  # the experiment's 2.0 is replaced
+    assert cfg.dedicated.replicas["llama31-8b"] == 6  # and its 4
+
+
+def test_the_spot_job_refuses_spot_replicas_it_would_overwrite(tmp_path):
+    # the job sets dedicated.spot.replicas in each of its four mixes: a value given for it
+    # went unused, silently (the run compared the job's own mixes)
+    with pytest.raises(sim.InputError, match=r"^config key 'dedicated\.spot\.replicas\.llama31-8b': "
+                                             r"the spot job .* so 1 would go unused"):
+        sim.run(["experiment=spot", "horizon_s=20", "dedicated.spot.replicas.llama31-8b=1"],
+                output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
