@@ -37,8 +37,8 @@ class Memory:
 
     def _evict(self, tokens: int) -> None:
         """Free at least ``tokens`` by evicting unpinned GPU leaves, least recently used
-        first (to the host tier if there is one)."""
-        self.version += 1
+        first (to the host tier if there is one). Anonymous tokens leave without a new
+        ``version``: no walk sees them."""
         lru = self._lru
         anon = self._anon
         while tokens > 0 and (lru or anon):
@@ -52,6 +52,7 @@ class Memory:
             if stamp != node.stamp:
                 self._push(node)  # touched since: back in at its newer time
                 continue
+            self.version += 1
             tokens -= node.length
             self.cached -= node.length
             self.unpinned -= node.length
