@@ -318,7 +318,13 @@ class KvCache(Memory):
         self.cached += tokens
         self.unpinned += tokens
         self.anon += tokens
-        self._anon.append([self.clock, tokens])
+        a = self._anon
+        if a and not self._lru and not self.host_cap:
+            # no leaf to order them against (any leaf queued later is younger than both):
+            # one entry, evicted as the two would be
+            a[-1][1] += tokens
+        else:
+            a.append([self.clock, tokens])
 
     # ------------------------------------------------------------------------ checks
     def check(self, holders=None) -> None:
