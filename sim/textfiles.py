@@ -10,15 +10,18 @@ from pathlib import Path
 
 from sim.errors import InputError
 
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark spreadsheet programs put before a CSV
+
 
 def read_text(path: str | Path, what: str = "file") -> str:
-    """The whole of ``path`` as UTF-8 text."""
+    """The whole of ``path`` as UTF-8 text; a leading UTF-8 byte-order mark is not part of
+    the text (pandas' CSV reader drops it too, so every reader sees the same header)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{what} not found (or not a regular file)", path=str(p))
     raw = p.read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig" if raw.startswith(BOM) else "utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(p),

@@ -25,6 +25,7 @@ from importlib.resources import files
 from typing import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.overrides_visitor import HydraOverrideVisitor
 from hydra.core.override_parser.types import OverrideType, ValueType
 
 from sim.config.variants import format_value
@@ -38,6 +39,54 @@ def _parse(text: str):
         return OverridesParser.create().parse_override(text)
     except Exception:  # Hydra reports unparsable overrides itself, with the grammar
         return None
+
+
+class _Twice(Exception):
+    """A key given twice in one ``{...}`` of an override (its dotted path inside it)."""
+
+
+class _StrictVisitor(HydraOverrideVisitor):
+    """Hydra's visitor, but a ``{...}`` that names a key twice is refused instead of keeping
+    the last value (Hydra builds the dict with ``dict(...)``, dropping the first)."""
+
+    path: tuple = ()
+
+    def visitDictContainer(self, ctx):
+        seen: dict = {}
+        for i in range(1, ctx.getChildCount() - 1, 2):
+            pair = ctx.getChild(i)
+            k = self.visitDictKey(pair.getChild(0))
+            if k in seen:
+                raise _Twice(".".join(map(str, (*self.path, k))))
+            outer, self.path = self.path, (*self.path, k)
+            try:
+                seen[k] = self.visitElement(pair.getChild(2))
+            finally:
+                self.path = outer
+        return seen
+
+
+def _key_twice(text: str) -> str | None:
+    """The dotted path of a key that a ``{...}`` in the override ``text`` gives twice."""
+    if "{" not in text:
+        return None
+    from antlr4 import CommonTokenStream, InputStream
+    from hydra.core.override_parser.overrides_visitor import HydraErrorListener
+    from hydra.grammar.gen.OverrideLexer import OverrideLexer
+    from hydra.grammar.gen.OverrideParser import OverrideParser
+
+    lexer = OverrideLexer(InputStream(text))
+    parser = OverrideParser(CommonTokenStream(lexer))
+    for x in (lexer, parser):
+        x.removeErrorListeners()
+        x.addErrorListener(HydraErrorListener())
+    try:
+        _StrictVisitor(OverridesParser.create().functions).visit(parser.override())
+    except _Twice as e:
+        return str(e)
+    except Exception:  # unparsable: Hydra reports it itself
+        return None
+    return None
 
 
 def override_list(overrides) -> list[str]:
@@ -67,6 +116,11 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
         key = o.key_or_group
         if not key:
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+        twice = _key_twice(text)
+        if twice is not None:
+            raise InputError(f"{twice.rsplit('.', 1)[-1]!r} is given twice in {{...}} (the first "
+                             "value would be dropped silently): give it once",
+                             key=f"{key}.{twice}")
         if (o.type == OverrideType.DEL and not key.startswith("hydra.") and not _is_group(key)
                 and not any(key == d or key.startswith(d + ".") for d in open_dicts)):
             raise InputError(f"'~{key}' would delete a key of the schema (its default would come "

@@ -613,4 +613,24 @@ CASES = [
       files={"catalog/mine.yaml": "# @package catalog\ngpus:\n  H100:\n    memory_gb: 80\n    memory_gb: 40\n"}, note="YAML refuses it; was a traceback"),
     E("catalog_a_number", ["hydra.searchpath=[file://{dir}]", "catalog=mine"], "catalog/mine.yaml", "file",
       files={"catalog/mine.yaml": "# @package catalog\n5\n"}),
+
+    # ============================ added by the third sweep of December 2026 (file encodings,
+    # odd files, YAML oddities in overrides; each failed on the code before its fix)
+    OK("azure_trace_with_bom", TRACE, "file", files={"a.csv": "\ufeff" + AZ_GOOD},
+       note="a spreadsheet's UTF-8 byte-order mark: 'missing column TIMESTAMP' beside a header "
+            "that showed TIMESTAMP (the PMF and rate-curve readers, through pandas, took it)"),
+    OK("mooncake_trace_with_bom", MC, "file", files={"m.jsonl": "\ufeff" + _mc(MC_LINE1.replace("0,", "1000,", 1))}),
+    OK("perf_table_with_bom", TABLE, "file", files={"t.csv": "\ufeff" + TABLE_GOOD}),
+    E("rate_curve_a_directory", CURVE, "curve_path': a file rate curve (CSV time_s,rate) file not "
+      "found (or not a regular file)", "file", files={"c.csv/x": ""},
+      note="said 'not found' of a folder that is there"),
+    E("override_dict_key_twice", ["dedicated.replicas={llama31-8b: 1, llama31-8b: 3}"],
+      "dedicated.replicas.llama31-8b", "type", note="ran on 3 replicas, the 1 dropped silently"),
+    E("override_nested_dict_key_twice",
+      ["tenants={chat: {model: llama31-8b, arrival: {rate_rps: 1, rate_rps: 2}}}"],
+      "tenants.chat.arrival.rate_rps", "type"),
+    E("seed_just_beyond_2_128", ["seed=340282366920938463463374607431768211457"],
+      "'seed': must be <= 340282366920938463463374607431768211456, got "
+      "340282366920938463463374607431768211457", "huge",
+      note="'must be <= 3.40282e+38, got 3.40282e+38': the value looked within the bound"),
 ]

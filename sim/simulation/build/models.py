@@ -140,7 +140,7 @@ def check_deployment(cfg, catalog: Catalog, name: str,
             raise InputError("a table perf model needs table_path and kv_capacity_tokens",
                              key=key + ".perf")
         if not Path(resolve(dc.perf.table_path)).is_file():
-            raise InputError("perf table file not found", key=key + ".perf.table_path",
+            raise InputError("perf table file not found (or not a regular file)", key=key + ".perf.table_path",
                              path=resolve(dc.perf.table_path))
     else:
         perf = RooflinePerf(dep)

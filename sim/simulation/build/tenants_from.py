@@ -50,7 +50,8 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
         raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
     path = resolve(str(sg.path))
     if not Path(path).is_file():
-        raise InputError("ServeGen client-windows file not found", key=KEY + ".path", path=path)
+        raise InputError("ServeGen client-windows file not found (or not a regular file)", key=KEY + ".path",
+                         path=path)
     cid, wstart, rate, _, _ = load_client_windows(path)
     horizon = float(cfg.horizon_s)
     lo, hi = float(sg.start_s), float(sg.start_s) + horizon

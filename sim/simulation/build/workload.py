@@ -30,7 +30,7 @@ def _existing(path: str | None, key: str, what: str) -> str:
         raise InputError(f"{what} needs a path", key=key)
     p = resolve(str(path))
     if not Path(p).is_file():
-        raise InputError(f"{what} file not found", key=key, path=p)
+        raise InputError(f"{what} file not found (or not a regular file)", key=key, path=p)
     return p
 
 
