@@ -633,4 +633,13 @@ CASES = [
       "'seed': must be <= 340282366920938463463374607431768211456, got "
       "340282366920938463463374607431768211457", "huge",
       note="'must be <= 3.40282e+38, got 3.40282e+38': the value looked within the bound"),
+    E("rate_curve_name_too_long", [f"{A}.curve=file", f"{A}.curve_path={{dir}}/{'x' * 300}.csv"],
+      f"{A}.curve_path", "file", note="a file name over 255 bytes: Hydra's 'Error executing job' "
+                                     "line (an OSError) before the message"),
+    E("pmf_name_too_long", ["tenants.chat.output.kind=empirical", f"tenants.chat.output.path={'p' * 300}.csv"],
+      "tenants.chat.output.path", "file", note="a relative name: the project-root fallback's exists()"),
+    OK("preemption_trace_with_bom", ["dedicated.replicas.llama31-8b=2", "dedicated.spot.replicas.llama31-8b=1",
+                                     "dedicated.spot.preemption.mode=trace",
+                                     "dedicated.spot.preemption.trace={dir}/sp.csv"], "file",
+       files={"sp.csv": "\ufefftime_s,model,replica\n2,llama31-8b,0\n"}),
 ]
