@@ -156,7 +156,13 @@ def _check_flags(argv: list[str]) -> None:
         sys.exit(2)
 
     parser.error = error
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    modes = [f for f, on in (("--run", args.run), ("--multirun", args.multirun),
+                             ("--cfg", args.cfg is not None), ("--info", args.info is not None),
+                             ("--shell-completion", args.shell_completion)) if on]
+    if len(modes) > 1:  # Hydra raises a ValueError (a traceback) for these
+        error(f"{', '.join(modes)}: give only one of --run, --multirun (-m), --cfg, --info and "
+              "--shell-completion")
 
 
 def main() -> None:

@@ -116,6 +116,16 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
         key = o.key_or_group
         if not key:
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+        if key == "experiment" and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT \
+                and not isinstance(o.value(), str):
+            raise InputError(f"one experiment is run at a time, got {o.value()!r} (Hydra would "
+                             "merge them into one config): give one name, or sweep them with -m "
+                             "experiment=a,b", key=key)
+        v = o.value() if o.value_type == ValueType.ELEMENT and o.type != OverrideType.DEL else None
+        if (isinstance(v, (int, float)) and not isinstance(v, bool) and v not in (0, 1)
+                and _schema_type(key) is bool):
+            raise InputError(f"must be true or false, got the number {v!r} (OmegaConf would take "
+                             "any number but 0 as true)", key=key)
         twice = _key_twice(text)
         if twice is not None:
             raise InputError(f"{twice.rsplit('.', 1)[-1]!r} is given twice in {{...}} (the first "
@@ -126,6 +136,28 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
             raise InputError(f"'~{key}' would delete a key of the schema (its default would come "
                              f"back silently): set it instead; only entries of a map "
                              f"(~tenants.<name> ...) can be deleted", key=key)
+
+
+def _schema_type(key: str):
+    """The type the schema (``sim.config.Config``) declares for the dotted ``key``, through
+    dataclass fields and the values of typed maps; None when the key is not in the schema."""
+    import dataclasses
+    import typing
+
+    from sim.config import Config
+
+    t = Config
+    for part in key.lstrip("+").split("."):
+        if dataclasses.is_dataclass(t):
+            t = typing.get_type_hints(t).get(part)
+        elif typing.get_origin(t) is dict:
+            t = typing.get_args(t)[1]
+        else:
+            return None
+        if typing.get_origin(t) is typing.Union:  # Optional[X]
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            t = args[0] if len(args) == 1 else None
+    return t
 
 
 def _is_group(key: str) -> bool:

@@ -230,7 +230,7 @@ FORMATS = ("auto", "csv", "vllm", "sglang")
 def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
     p = Path(path)
     if not is_file(p):
-        raise InputError("log file not found", path=path)
+        raise InputError("log file not found (or not a regular file)", path=path)
     if fmt == "auto":
         suffix = p.suffix.lower()
         fmt = {".csv": "csv", ".jsonl": "sglang", ".json": "vllm"}.get(suffix, "")

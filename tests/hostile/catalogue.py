@@ -642,4 +642,13 @@ CASES = [
                                      "dedicated.spot.preemption.mode=trace",
                                      "dedicated.spot.preemption.trace={dir}/sp.csv"], "file",
        files={"sp.csv": "\ufefftime_s,model,replica\n2,llama31-8b,0\n"}),
+    E("hydra_flags_cfg_and_info", ["--info", "--cfg", "job"], "--cfg, --info", "type",
+      note="Hydra's ValueError 'Only one of --run, --multirun, --cfg ...': a traceback"),
+    E("hydra_flags_run_and_multirun", ["--run", "--multirun"], "--run, --multirun", "type"),
+    E("experiment_a_list", ["experiment=[default,spot]"], "experiment", "type",
+      note="Hydra merged the two experiments into one config and ran it"),
+    E("boolean_given_2", ["output.report=2"], "output.report", "type",
+      note="ran: OmegaConf takes any number but 0 for true"),
+    E("boolean_given_minus_1", ["dedicated.burst.enabled=-1"], "dedicated.burst.enabled", "type"),
+    OK("boolean_given_0", ["dedicated.burst.enabled=0"], "type", note="0 and 1 read as false and true"),
 ]
