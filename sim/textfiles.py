@@ -29,11 +29,13 @@ def read_text(path: str | Path, what: str = "file") -> str:
     if not is_file(p):
         raise InputError(f"{what} not found (or not a regular file)", path=str(p))
     raw = p.read_bytes()
+    skip = len(BOM) if raw.startswith(BOM) else 0
     try:
-        return raw.decode("utf-8-sig" if raw.startswith(BOM) else "utf-8")
+        return raw[skip:].decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(p),
+        at = skip + e.start  # counted in the file's bytes
+        line = raw[:at].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {at}: {e.reason})", path=str(p),
                          line=line) from None
 
 

@@ -651,4 +651,6 @@ CASES = [
       note="ran: OmegaConf takes any number but 0 for true"),
     E("boolean_given_minus_1", ["dedicated.burst.enabled=-1"], "dedicated.burst.enabled", "type"),
     OK("boolean_given_0", ["dedicated.burst.enabled=0"], "type", note="0 and 1 read as false and true"),
+    E("run_folder_empty_string", ["hydra.run.dir=''"], "hydra.run.dir", "output",
+      note="Hydra took '' for the working directory and wrote the run's files among its own"),
 ]
