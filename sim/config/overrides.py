@@ -116,8 +116,12 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
         key = o.key_or_group
         if not key:
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+        if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
+                and not isinstance(o.value(), (str, list))):  # Hydra: a ValueError traceback
+            raise InputError(f"must name an option of the config group conf/{key}/ (a file "
+                             f"there, without .yaml), got {o.value()!r}", key=key)
         if key == "experiment" and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT \
-                and not isinstance(o.value(), str):
+                and isinstance(o.value(), list):
             raise InputError(f"one experiment is run at a time, got {o.value()!r} (Hydra would "
                              "merge them into one config): give one name, or sweep them with -m "
                              "experiment=a,b", key=key)

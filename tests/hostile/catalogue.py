@@ -653,4 +653,7 @@ CASES = [
     OK("boolean_given_0", ["dedicated.burst.enabled=0"], "type", note="0 and 1 read as false and true"),
     E("run_folder_empty_string", ["hydra.run.dir=''"], "hydra.run.dir", "output",
       note="Hydra took '' for the working directory and wrote the run's files among its own"),
+    E("experiment_null", ["experiment=null"], "experiment", "unknown",
+      note="Hydra's ValueError 'Config group override must be a string or a list': a traceback"),
+    E("catalog_group_a_number", ["catalog=5"], "catalog", "unknown"),
 ]
