@@ -156,7 +156,24 @@ def _check_flags(argv: list[str]) -> None:
         sys.exit(2)
 
     parser.error = error
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    modes = [f for f, on in (("--run", args.run), ("--multirun", args.multirun),
+                             ("--cfg", args.cfg is not None), ("--info", args.info is not None),
+                             ("--shell-completion", args.shell_completion)) if on]
+    if len(modes) > 1:  # Hydra raises a ValueError (a traceback) for these
+        error(f"{', '.join(modes)}: give only one of --run, --multirun (-m), --cfg, --info and "
+              "--shell-completion")
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for text in args.overrides:
+        if text.split("=", 1)[0] in ("hydra.run.dir", "hydra.sweep.dir"):
+            try:
+                value = OverridesParser.create().parse_override(text).value()
+            except Exception:  # Hydra reports an unparsable override itself
+                continue
+            if isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
+                error(f"config key '{text.split('=', 1)[0]}': empty: give a folder for the "
+                      "run's files (\"\" would mix them with the working directory's)")
 
 
 def main() -> None:

@@ -45,6 +45,9 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     """
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputError(f"output_dir must be a path, got {type(output_dir).__name__} {output_dir!r}")
+    if output_dir is not None and not str(output_dir).strip():
+        # Path("") is the working directory: its files would be mixed with the run's
+        raise InputError("output_dir is empty: give a folder, or None to write no files")
     try:
         cfg = compose(overrides)
     except Exception as e:  # a wrong key, type or option: the same one line as the CLI

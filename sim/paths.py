@@ -22,7 +22,14 @@ def default_traces_dir() -> str:
 def resolve(path: str) -> str:
     """A relative path is taken from the working directory, else from the project root."""
     p = Path(os.path.expanduser(path))
-    if p.is_absolute() or p.exists():
+    if p.is_absolute() or _exists(p):
         return str(p)
     alt = PROJECT_ROOT / p
-    return str(alt) if alt.exists() else str(p)
+    return str(alt) if _exists(alt) else str(p)
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except (OSError, ValueError):  # a name too long for the system: the reader says so
+        return False

@@ -10,18 +10,32 @@ from pathlib import Path
 
 from sim.errors import InputError
 
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark spreadsheet programs put before a CSV
+
+
+def is_file(path: str | Path) -> bool:
+    """Whether ``path`` names a regular file; a name the system refuses (longer than 255
+    bytes, a NUL byte, too many links) is no file rather than an OSError."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
 
 def read_text(path: str | Path, what: str = "file") -> str:
-    """The whole of ``path`` as UTF-8 text."""
+    """The whole of ``path`` as UTF-8 text; a leading UTF-8 byte-order mark is not part of
+    the text (pandas' CSV reader drops it too, so every reader sees the same header)."""
     p = Path(path)
-    if not p.is_file():
+    if not is_file(p):
         raise InputError(f"{what} not found (or not a regular file)", path=str(p))
     raw = p.read_bytes()
+    skip = len(BOM) if raw.startswith(BOM) else 0
     try:
-        return raw.decode("utf-8")
+        return raw[skip:].decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(p),
+        at = skip + e.start  # counted in the file's bytes
+        line = raw[:at].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {at}: {e.reason})", path=str(p),
                          line=line) from None
 
 

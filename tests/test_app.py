@@ -36,6 +36,9 @@ def test_wrong_type_and_option_fail_with_the_key():
     (lambda: sim.run([5]), "got int 5"),  # a traceback
     (lambda: sim.compose([None]), "got NoneType None"),  # a traceback
     (lambda: sim.run(["horizon_s=5"], output_dir=5), "output_dir must be a path"),  # a traceback
+    # wrote the run's files into the working directory (the third hostile sweep)
+    (lambda: sim.run(["horizon_s=5"], output_dir=""), "output_dir is empty"),
+    (lambda: sim.compose(["output.report=2"]), "output.report': must be true or false"),  # ran
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):

@@ -47,3 +47,5 @@ _.plan_job
 _.writeable  # numpy array flags: set to make a shared view read-only (sim/records.py)
 # called by the default sweeper (hydra_plugins/servesim_sweeper/grid.py), outside sim/
 skip.finished_jobs, skip.launch_unfinished
+# an ANTLR visitor method, called by name by the parse tree (sim/config/overrides.py)
+overrides._StrictVisitor.visitDictContainer

@@ -25,6 +25,7 @@ from importlib.resources import files
 from typing import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.overrides_visitor import HydraOverrideVisitor
 from hydra.core.override_parser.types import OverrideType, ValueType
 
 from sim.config.variants import format_value
@@ -38,6 +39,54 @@ def _parse(text: str):
         return OverridesParser.create().parse_override(text)
     except Exception:  # Hydra reports unparsable overrides itself, with the grammar
         return None
+
+
+class _Twice(Exception):
+    """A key given twice in one ``{...}`` of an override (its dotted path inside it)."""
+
+
+class _StrictVisitor(HydraOverrideVisitor):
+    """Hydra's visitor, but a ``{...}`` that names a key twice is refused instead of keeping
+    the last value (Hydra builds the dict with ``dict(...)``, dropping the first)."""
+
+    path: tuple = ()
+
+    def visitDictContainer(self, ctx):
+        seen: dict = {}
+        for i in range(1, ctx.getChildCount() - 1, 2):
+            pair = ctx.getChild(i)
+            k = self.visitDictKey(pair.getChild(0))
+            if k in seen:
+                raise _Twice(".".join(map(str, (*self.path, k))))
+            outer, self.path = self.path, (*self.path, k)
+            try:
+                seen[k] = self.visitElement(pair.getChild(2))
+            finally:
+                self.path = outer
+        return seen
+
+
+def _key_twice(text: str) -> str | None:
+    """The dotted path of a key that a ``{...}`` in the override ``text`` gives twice."""
+    if "{" not in text:
+        return None
+    from antlr4 import CommonTokenStream, InputStream
+    from hydra.core.override_parser.overrides_visitor import HydraErrorListener
+    from hydra.grammar.gen.OverrideLexer import OverrideLexer
+    from hydra.grammar.gen.OverrideParser import OverrideParser
+
+    lexer = OverrideLexer(InputStream(text))
+    parser = OverrideParser(CommonTokenStream(lexer))
+    for x in (lexer, parser):
+        x.removeErrorListeners()
+        x.addErrorListener(HydraErrorListener())
+    try:
+        _StrictVisitor(OverridesParser.create().functions).visit(parser.override())
+    except _Twice as e:
+        return str(e)
+    except Exception:  # unparsable: Hydra reports it itself
+        return None
+    return None
 
 
 def override_list(overrides) -> list[str]:
@@ -67,11 +116,52 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
         key = o.key_or_group
         if not key:
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
+        if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
+                and not isinstance(o.value(), (str, list))):  # Hydra: a ValueError traceback
+            raise InputError(f"must name an option of the config group conf/{key}/ (a file "
+                             f"there, without .yaml), got {o.value()!r}", key=key)
+        if key == "experiment" and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT \
+                and isinstance(o.value(), list):
+            raise InputError(f"one experiment is run at a time, got {o.value()!r} (Hydra would "
+                             "merge them into one config): give one name, or sweep them with -m "
+                             "experiment=a,b", key=key)
+        v = o.value() if o.value_type == ValueType.ELEMENT and o.type != OverrideType.DEL else None
+        if (isinstance(v, (int, float)) and not isinstance(v, bool) and v not in (0, 1)
+                and _schema_type(key) is bool):
+            raise InputError(f"must be true or false, got the number {v!r} (OmegaConf would take "
+                             "any number but 0 as true)", key=key)
+        twice = _key_twice(text)
+        if twice is not None:
+            raise InputError(f"{twice.rsplit('.', 1)[-1]!r} is given twice in {{...}} (the first "
+                             "value would be dropped silently): give it once",
+                             key=f"{key}.{twice}")
         if (o.type == OverrideType.DEL and not key.startswith("hydra.") and not _is_group(key)
                 and not any(key == d or key.startswith(d + ".") for d in open_dicts)):
             raise InputError(f"'~{key}' would delete a key of the schema (its default would come "
                              f"back silently): set it instead; only entries of a map "
                              f"(~tenants.<name> ...) can be deleted", key=key)
+
+
+def _schema_type(key: str):
+    """The type the schema (``sim.config.Config``) declares for the dotted ``key``, through
+    dataclass fields and the values of typed maps; None when the key is not in the schema."""
+    import dataclasses
+    import typing
+
+    from sim.config import Config
+
+    t = Config
+    for part in key.lstrip("+").split("."):
+        if dataclasses.is_dataclass(t):
+            t = typing.get_type_hints(t).get(part)
+        elif typing.get_origin(t) is dict:
+            t = typing.get_args(t)[1]
+        else:
+            return None
+        if typing.get_origin(t) is typing.Union:  # Optional[X]
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            t = args[0] if len(args) == 1 else None
+    return t
 
 
 def _is_group(key: str) -> bool:

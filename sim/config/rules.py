@@ -47,18 +47,26 @@ class Rule:
             if v > 0 and self.inf_ok:
                 return None
             return f"must be finite, got {v}" + (f" ({self.meaning})" if self.meaning else "")
+        g = _shown(v, self.gt, self.ge, self.lt, self.le)
         if self.gt is not None and not v > self.gt:
-            return f"must be > {self.gt:g}, got {v:g}"
+            return f"must be > {g(self.gt)}, got {g(v)}"
         if self.ge is not None and not v >= self.ge:
-            return f"must be >= {self.ge:g}, got {v:g}"
+            return f"must be >= {g(self.ge)}, got {g(v)}"
         if self.lt is not None and not v < self.lt:
-            return f"must be < {self.lt:g}, got {v:g}"
+            return f"must be < {g(self.lt)}, got {g(v)}"
         if self.le is not None and not v <= self.le:
-            return f"must be <= {self.le:g}, got {v:g}"
+            return f"must be <= {g(self.le)}, got {g(v)}"
         if self.le is None and self.lt is None and abs(v) > MAX_MAGNITUDE:
             return (f"must be at most {MAX_MAGNITUDE:g} in magnitude, got {v:g} (no quantity of "
                     "the model is that large; see sim/config/rules.py)")
         return None
+
+
+def _shown(v, *bounds) -> Callable[[Any], str]:
+    """How the value and its bounds are written in a message: in full when all are integers
+    (``2**128 + 1`` and ``2**128`` both read 3.40282e+38 in ``%g``), else ``%g``."""
+    exact = all(isinstance(x, int) and not isinstance(x, bool) for x in (v, *bounds) if x is not None)
+    return str if exact else (lambda x: f"{x:g}")
 
 
 def rule(default: Any = MISSING, *, factory: Callable[[], Any] | None = None, **kw) -> Any:

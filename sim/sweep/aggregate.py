@@ -315,7 +315,11 @@ class AggregateSweep(Callback):
             sweep_dir = Path(str(config.hydra.sweep.dir))
         except InterpolationResolutionError:  # a bad name= in it: the sweeper says so next
             return
-        if self.enabled and sweep_dir.is_dir():  # a sweep re-run in its folder: refilled as jobs end
+        try:
+            again = sweep_dir.is_dir()
+        except OSError:  # a name the system refuses: Hydra's mkdir says so, in one line
+            again = False
+        if self.enabled and again:  # a sweep re-run in its folder: refilled as jobs end
             live.remove(sweep_dir, ("summary.csv", "jobs.csv"))
 
     def on_job_end(self, config, **kwargs) -> None:

@@ -9,6 +9,7 @@ blocks: :mod:`sim.workload.prompts`) carry their segments in ``Workload.prefixes
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ from sim.config.workload import BATCH_DEADLINE_S
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
+from sim.textfiles import read_text
 from sim.workload import arrivals as arr
 from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
@@ -166,11 +168,10 @@ def read_rate_curve(p: str, horizon: float) -> arr.RateCurve:
 def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
     """The checked ``(time_s, rate)`` points of a rate-curve CSV."""
 
+    text = read_text(p, "rate curve file")  # a directory, FIFO or device: one line, no hang
     try:
-        df = pd.read_csv(p)
-    except FileNotFoundError:
-        raise InputError("rate curve file not found", path=p) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(f"cannot read rate curve ({type(e).__name__})", path=p) from None
     if [str(c).strip() for c in df.columns] != ["time_s", "rate"]:
         # read by position, a file with its columns swapped or another header would be

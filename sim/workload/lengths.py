@@ -11,15 +11,16 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
 from sim.paths import resolve
+from sim.textfiles import read_text
 from sim.workload.traces import MAX_TOKENS
 
 PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different distribution
@@ -27,13 +28,9 @@ PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different di
 
 @lru_cache(maxsize=16)
 def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("PMF file not found", path=path)
+    text = read_text(path, "PMF file")
     try:
-        df = pd.read_csv(p)
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path=path) from None
+        df = pd.read_csv(io.StringIO(text))
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
         raise InputError(f"cannot parse as CSV ({e})", path=path) from None
     if df.shape[1] != 2 or "probability" not in df.columns:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from sim.errors import InputError
 from sim.records import UsageRow
+from sim.textfiles import read_text
 
 HEADER = ["time_s", "model", "replica"]
 MAX_TIME_S = 1e12  # as every duration of the config (sim/config/rules.py)
@@ -54,13 +55,7 @@ def read_preemption_trace(path: str) -> list[Preemption]:
     """The reclaims of a CSV file with the header ``time_s,model,replica``; every value
     checked, errors naming ``file:line``. Blank lines are skipped."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("preemption trace not found", path=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        line = p.read_bytes()[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=str(p), line=line) from None
+    text = read_text(p, "preemption trace")
     rows = list(csv.reader(text.splitlines()))
     if not rows or not any(r for r in rows):
         raise InputError("empty preemption trace", path=str(p), line=1)

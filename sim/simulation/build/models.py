@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from pathlib import Path
 from typing import Callable, Mapping
 
 from sim.catalog import (
@@ -23,6 +22,7 @@ from sim.config import DeploymentConfig, Parallelism, PerfKind
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.perf import Deployment, RooflinePerf, TablePerf
+from sim.textfiles import is_file
 
 
 def unknown(what: str, key: str, known: Mapping) -> str:
@@ -139,8 +139,8 @@ def check_deployment(cfg, catalog: Catalog, name: str,
         if not dc.perf.table_path or not dc.perf.kv_capacity_tokens:
             raise InputError("a table perf model needs table_path and kv_capacity_tokens",
                              key=key + ".perf")
-        if not Path(resolve(dc.perf.table_path)).is_file():
-            raise InputError("perf table file not found", key=key + ".perf.table_path",
+        if not is_file(resolve(dc.perf.table_path)):
+            raise InputError("perf table file not found (or not a regular file)", key=key + ".perf.table_path",
                              path=resolve(dc.perf.table_path))
     else:
         perf = RooflinePerf(dep)

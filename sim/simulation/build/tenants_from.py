@@ -20,7 +20,6 @@ advance; a model without it is an input error naming ``dedicated.replicas.<model
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf, open_dict
@@ -30,6 +29,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.workload import check_length
+from sim.textfiles import is_file
 from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows
 
 KEY = "tenants_from.servegen"
@@ -49,8 +49,9 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     if not sg.path:
         raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
     path = resolve(str(sg.path))
-    if not Path(path).is_file():
-        raise InputError("ServeGen client-windows file not found", key=KEY + ".path", path=path)
+    if not is_file(path):
+        raise InputError("ServeGen client-windows file not found (or not a regular file)", key=KEY + ".path",
+                         path=path)
     cid, wstart, rate, _, _ = load_client_windows(path)
     horizon = float(cfg.horizon_s)
     lo, hi = float(sg.start_s), float(sg.start_s) + horizon

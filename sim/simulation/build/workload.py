@@ -8,8 +8,6 @@ its file and line, before anything is generated (the readers cache what they rea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from sim.config import ArrivalKind, LengthKind, RateCurve, StageKind
@@ -17,6 +15,7 @@ from sim.config.rules import MAX_TENANTS
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.models import model
+from sim.textfiles import is_file
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
@@ -29,8 +28,8 @@ def _existing(path: str | None, key: str, what: str) -> str:
     if not path:
         raise InputError(f"{what} needs a path", key=key)
     p = resolve(str(path))
-    if not Path(p).is_file():
-        raise InputError(f"{what} file not found", key=key, path=p)
+    if not is_file(p):
+        raise InputError(f"{what} file not found (or not a regular file)", key=key, path=p)
     return p
 
 
