@@ -265,7 +265,7 @@ def compose(overrides: list[str] | None = None):
     registered: importing :mod:`sim` does it)."""
 
     overrides = override_list(overrides)
-    cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS))
+    cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS, schema=Config))
     parts = variant_split(cfg, overrides)  # variant=NAME: its overrides in its place
     if parts is None:
         return cfg
@@ -280,11 +280,11 @@ def _spliced(head, own, tail, raw, expanded: bool) -> list[str]:
     present at its place, with the config groups chosen anywhere (``experiment=`` may come
     after ``variant=``: a sweeper puts its params first)."""
     if not expanded:
-        head = expand(head, raw, OPEN_DICTS)
+        head = expand(head, raw, OPEN_DICTS, schema=Config)
     groups = [t for t in tail if _is_group_choice(t)]
-    own = expand(own, raw, OPEN_DICTS, done=head + groups)[len(head) + len(groups):]
+    own = expand(own, raw, OPEN_DICTS, done=head + groups, schema=Config)[len(head) + len(groups):]
     if not expanded:
-        tail = expand(tail, raw, OPEN_DICTS, done=head + own)[len(head) + len(own):]
+        tail = expand(tail, raw, OPEN_DICTS, done=head + own, schema=Config)[len(head) + len(own):]
     return head + own + tail
 
 
@@ -345,4 +345,4 @@ def _compose_raw(overrides: list[str]):
 def expand_command_line(argv: list[str]) -> list[str]:
     """``python -m sim``'s arguments with ``tenants={...}`` and ``<map>.<name>={...}``
     rewritten as :func:`compose` does (:mod:`sim.config.overrides`)."""
-    return expand_argv(list(argv), _compose_raw, OPEN_DICTS)
+    return expand_argv(list(argv), _compose_raw, OPEN_DICTS, schema=Config)

@@ -104,11 +104,12 @@ def override_list(overrides) -> list[str]:
     return list(overrides)
 
 
-def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
+def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type | None = None) -> None:
     """An override with nothing before ``=`` (``=5``), which Hydra would take for a config
     group and fail with a traceback; a deletion (``~horizon_s``) of a key of the schema,
     which would silently bring back its default over a value set before it (deleting an
-    entry of a map, ``~tenants.chat``, is how an entry goes)."""
+    entry of a map, ``~tenants.chat``, is how an entry goes); with ``schema`` (the config's
+    root dataclass), a number other than 0 or 1 for a key it declares boolean."""
     for text in overrides:
         o = _parse(text) if not text.startswith("-") else None
         if o is None:
@@ -127,7 +128,7 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
                              "experiment=a,b", key=key)
         v = o.value() if o.value_type == ValueType.ELEMENT and o.type != OverrideType.DEL else None
         if (isinstance(v, (int, float)) and not isinstance(v, bool) and v not in (0, 1)
-                and _schema_type(key) is bool):
+                and _schema_type(key, schema) is bool):
             raise InputError(f"must be true or false, got the number {v!r} (OmegaConf would take "
                              "any number but 0 as true)", key=key)
         twice = _key_twice(text)
@@ -142,15 +143,16 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...]) -> None:
                              f"(~tenants.<name> ...) can be deleted", key=key)
 
 
-def _schema_type(key: str):
-    """The type the schema (``sim.config.Config``) declares for the dotted ``key``, through
-    dataclass fields and the values of typed maps; None when the key is not in the schema."""
+def _schema_type(key: str, schema: type | None):
+    """The type ``schema`` (``sim.config.Config``, passed in by the package, which imports
+    this module) declares for the dotted ``key``, through dataclass fields and the values of
+    typed maps; None when the key is not in it (or no schema is given)."""
     import dataclasses
     import typing
 
-    from sim.config import Config
-
-    t = Config
+    t = schema
+    if t is None:
+        return None
     for part in key.lstrip("+").split("."):
         if dataclasses.is_dataclass(t):
             t = typing.get_type_hints(t).get(part)
@@ -180,13 +182,13 @@ def _is_sweep(o) -> bool:
 
 
 def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
-           open_dicts: tuple[str, ...], done: list[str] = ()) -> list[str]:
+           open_dicts: tuple[str, ...], done: list[str] = (), schema: type | None = None) -> list[str]:
     """``overrides`` with the two forms above rewritten; ``compose_raw`` composes a list of
     final overrides (to learn which tenants a replacing override removes); ``open_dicts``
     are the maps new entries may be added to. ``done``: overrides expanded already, which
     come first (returned as they are, followed by the expansion of ``overrides``)."""
 
-    check_keys(overrides, open_dicts)
+    check_keys(overrides, open_dicts, schema)
     out: list[str] = list(done)
     for text in overrides:
         o = _parse(text)
@@ -241,11 +243,11 @@ def _one_per_key(out: list[str]) -> list[str]:
 
 
 def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
-                open_dicts: tuple[str, ...]) -> list[str]:
+                open_dicts: tuple[str, ...], schema: type | None = None) -> list[str]:
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
     ``--cfg job`` ...) first, in their order (Hydra reads them anywhere), then the overrides."""
 
-    check_keys(argv, open_dicts)
+    check_keys(argv, open_dicts, schema)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
     flags = [a for a, ov in zip(argv, is_override) if not ov]
@@ -254,4 +256,4 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
         # overrides as one run of positionals, and stops with its usage on a flag after one)
         return flags + [a for a, ov in zip(argv, is_override) if ov]
     return flags + _one_per_key(expand([a for a, ov in zip(argv, is_override) if ov],
-                                       compose_raw, open_dicts))
+                                       compose_raw, open_dicts, schema=schema))
