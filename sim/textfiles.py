@@ -22,12 +22,18 @@ def is_file(path: str | Path) -> bool:
         return False
 
 
+def require_file(path: str | Path, what: str = "file", key: str | None = None) -> None:
+    """An InputError naming ``path`` (and the config ``key`` that gave it) unless it is a
+    regular file (:func:`is_file`)."""
+    if not is_file(path):
+        raise InputError(f"{what} not found (or not a regular file)", key=key, path=str(path))
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """The whole of ``path`` as UTF-8 text; a leading UTF-8 byte-order mark is not part of
     the text (pandas' CSV reader drops it too, so every reader sees the same header)."""
     p = Path(path)
-    if not is_file(p):
-        raise InputError(f"{what} not found (or not a regular file)", path=str(p))
+    require_file(p, what)
     raw = p.read_bytes()
     skip = len(BOM) if raw.startswith(BOM) else 0
     try:

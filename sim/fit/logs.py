@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.textfiles import is_file, parse_json, read_text
+from sim.textfiles import parse_json, read_text, require_file
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -229,8 +229,7 @@ FORMATS = ("auto", "csv", "vllm", "sglang")
 
 def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
     p = Path(path)
-    if not is_file(p):
-        raise InputError("log file not found (or not a regular file)", path=path)
+    require_file(path, "log file")
     if fmt == "auto":
         suffix = p.suffix.lower()
         fmt = {".csv": "csv", ".jsonl": "sglang", ".json": "vllm"}.get(suffix, "")

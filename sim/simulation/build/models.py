@@ -22,7 +22,7 @@ from sim.config import DeploymentConfig, Parallelism, PerfKind
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.perf import Deployment, RooflinePerf, TablePerf
-from sim.textfiles import is_file
+from sim.textfiles import require_file
 
 
 def unknown(what: str, key: str, known: Mapping) -> str:
@@ -139,9 +139,7 @@ def check_deployment(cfg, catalog: Catalog, name: str,
         if not dc.perf.table_path or not dc.perf.kv_capacity_tokens:
             raise InputError("a table perf model needs table_path and kv_capacity_tokens",
                              key=key + ".perf")
-        if not is_file(resolve(dc.perf.table_path)):
-            raise InputError("perf table file not found (or not a regular file)", key=key + ".perf.table_path",
-                             path=resolve(dc.perf.table_path))
+        require_file(resolve(dc.perf.table_path), "perf table file", key + ".perf.table_path")
     else:
         perf = RooflinePerf(dep)
         if perf.kv_tokens_fit < dep.max_batched_tokens and not m.prefill_only:

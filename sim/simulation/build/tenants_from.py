@@ -29,7 +29,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.workload import check_length
-from sim.textfiles import is_file
+from sim.textfiles import require_file
 from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows
 
 KEY = "tenants_from.servegen"
@@ -49,9 +49,7 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     if not sg.path:
         raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
     path = resolve(str(sg.path))
-    if not is_file(path):
-        raise InputError("ServeGen client-windows file not found (or not a regular file)", key=KEY + ".path",
-                         path=path)
+    require_file(path, "ServeGen client-windows file", KEY + ".path")
     cid, wstart, rate, _, _ = load_client_windows(path)
     horizon = float(cfg.horizon_s)
     lo, hi = float(sg.start_s), float(sg.start_s) + horizon

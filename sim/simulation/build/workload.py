@@ -15,7 +15,7 @@ from sim.config.rules import MAX_TENANTS
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.models import model
-from sim.textfiles import is_file
+from sim.textfiles import require_file
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
@@ -28,8 +28,7 @@ def _existing(path: str | None, key: str, what: str) -> str:
     if not path:
         raise InputError(f"{what} needs a path", key=key)
     p = resolve(str(path))
-    if not is_file(p):
-        raise InputError(f"{what} file not found (or not a regular file)", key=key, path=p)
+    require_file(p, f"{what} file", key)
     return p
 
 
