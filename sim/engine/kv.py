@@ -42,29 +42,11 @@ from __future__ import annotations
 from collections import deque
 
 from sim.engine.kv_check import check
-from sim.engine.kv_memory import Memory
+from sim.engine.kv_memory import Memory, Node
 from sim.records import KvStats
 
 
-class Node:
-    __slots__ = ("key", "length", "parent", "children", "refs", "host", "stamp", "gpu_kids",
-                 "queued")
-
-    def __init__(self, key, length: int, parent):
-        self.key = key
-        self.length = length
-        self.parent = parent
-        self.children: dict = {}
-        self.refs = 0
-        self.host = False
-        self.stamp = 0.0
-        self.gpu_kids = 0  # children on the GPU (a GPU node is a leaf when it has none)
-        self.queued = False  # has an entry in the GPU LRU heap (one at most)
-
-
 class KvCache(Memory):
-    node_type = Node
-
     def __init__(self, cap: int, block: int = 16, caching: bool = True, host_cap: int = 0):
         self.cap = int(cap)
         self.block = max(int(block), 1)

@@ -1,21 +1,36 @@
-"""A replica's KV memory, its side that makes room (:class:`Memory`, a base of
-:class:`~sim.engine.kv.KvCache`): new nodes, claims, and eviction of unpinned leaves and
-anonymous tokens, least recently used first, to the optional host tier and out of it. The
-state it works on is :class:`~sim.engine.kv.KvCache`'s (its docstring describes it)."""
+"""A replica's KV memory, the side that makes room (:class:`Memory`, a base of
+:class:`~sim.engine.kv.KvCache`), and the trie's :class:`Node`: new nodes, claims, and
+eviction of unpinned leaves and anonymous tokens, least recently used first, to the
+optional host tier and out of it. The state it works on is
+:class:`~sim.engine.kv.KvCache`'s (its docstring describes it)."""
 
 from __future__ import annotations
 
 import heapq
 
 
-class Memory:
-    node_type: type  # the trie node class (set by KvCache)
+class Node:
+    __slots__ = ("key", "length", "parent", "children", "refs", "host", "stamp", "gpu_kids",
+                 "queued")
 
+    def __init__(self, key, length: int, parent):
+        self.key = key
+        self.length = length
+        self.parent = parent
+        self.children: dict = {}
+        self.refs = 0
+        self.host = False
+        self.stamp = 0.0
+        self.gpu_kids = 0  # children on the GPU (a GPU node is a leaf when it has none)
+        self.queued = False  # has an entry in the GPU LRU heap (one at most)
+
+
+class Memory:
     def _add_child(self, node, key: int, length: int):
         """A new GPU node of ``length`` tokens under ``node`` (its tokens join ``cached``;
         the caller moves them out of a sequence's private tokens)."""
         self.version += 1
-        child = self.node_type(key, length, node)
+        child = Node(key, length, node)
         node.children[key] = child
         node.gpu_kids += 1
         self.cached += length
