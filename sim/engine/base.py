@@ -357,8 +357,8 @@ class ReplicaBase:
             r.preempt_s += context * self.link_s
             self.kv.release(r)
             r.gen = emitted  # it resumes decoding where it was (pf_left 0 on its return)
-        else:
-            self.kv.release(r)
+        else:  # its computed KV stays cached for the recompute (KvCache._keep_preempted)
+            self.kv.release(r, computed=context)
             if decoding:  # recompute the prompt and the tokens emitted so far
                 r.done_out = emitted
                 r.pin = r.n_in + emitted

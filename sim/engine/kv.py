@@ -19,7 +19,9 @@ Memory is counted in tokens (``cap`` is the deployment's KV capacity). It holds
   though no later prompt can name them: they are kept as a queue of ``[time, tokens]`` in
   release order, evicted (in part, if that frees enough) whenever they are older than the
   trie's least recently used leaf, and before the finished request's own prefix nodes (vLLM
-  frees a request's blocks tail first). Without caching they are freed at once.
+  frees a request's blocks tail first). Without caching they are freed at once. A sequence
+  preempted to be recomputed keeps what it computed as a node of its own instead, which its
+  recompute can hit (:meth:`KvCache._keep_preempted`).
 
 Pins are monotone along a path (a sequence pins every node from the root to its deepest),
 so every unpinned node can be evicted (its descendants are unpinned too): the memory a new
@@ -260,23 +262,22 @@ class KvCache(Memory):
             req.kv_depth += 1
             req.kv_node = node = child
 
-    def release(self, req, answer_key: int = -1, answer_len: int = 0, finished: bool = False) -> None:
+    def release(self, req, answer_key: int = -1, answer_len: int = 0, finished: bool = False,
+                computed: int = 0) -> None:
         """``req`` leaves the batch (finished or preempted): its private tokens are freed and
         its path unpinned. A finished request whose prompt is wholly in the trie caches its
         answer as a child of it (``answer_key``), as vLLM caches generated blocks, and the
-        rest of what it held stays cached, anonymous (:meth:`keep`)."""
+        rest of what it held stays cached, anonymous (:meth:`keep`). A request preempted to
+        be recomputed, holding ``computed`` tokens of KV, keeps them cached under a key of its
+        own (:meth:`_keep_preempted`)."""
+        if computed > 0 and self.caching:
+            self._keep_preempted(req, computed)
         node = req.kv_node
         if (answer_key >= 0 and answer_len > 0 and node is not None and self.caching
                 and req.pfx is not None and req.kv_depth == len(req.pfx[0])
                 and sum(req.pfx[1]) == req.pin and req.kv_priv >= answer_len):
-            child = node.children.get(answer_key)
-            if child is None:
-                child = self._add_child(node, answer_key, answer_len)
-                self.private -= answer_len
-                req.kv_priv -= answer_len
-                child.stamp = self.clock
-                self.unpinned += answer_len
-                self._push(child)
+            if node.children.get(answer_key) is None:
+                self._cache_leaf(req, node, answer_key, answer_len)
         self.private -= req.kv_priv
         if finished and self.caching and req.kv_priv > 0:
             self.keep(req.kv_priv)
@@ -293,6 +294,41 @@ class KvCache(Memory):
             node = node.parent
         req.kv_node = None
         req.kv_depth = 0
+
+    def _keep_preempted(self, req, computed: int) -> None:
+        """vLLM V1 frees a preempted request's blocks with their hashes (to the tail of its
+        free-block queue, the request's last block first) and its recompute looks them up
+        like any prompt's: here its computed tokens beyond its named segments become a node
+        keyed by the request and its preemption count, under its path, and its prompt gains
+        that segment, so its recompute hits whatever is left of it. Nothing is kept when its
+        path stops short of its named segments (a prefill preempted before its prompt joined
+        the trie). Such a node is evicted last token first (:meth:`Memory._evict`)."""
+        pfx, node = req.pfx, req.kv_node
+        if pfx is None:
+            parent, named, keys, lens = self.root, 0, (), ()
+        else:
+            keys, lens = pfx
+            if node is None or req.kv_depth != len(keys) or node.length != lens[-1]:
+                return
+            parent, named = node, sum(lens)
+        tokens = computed - named
+        if tokens <= 0 or tokens > req.kv_priv:
+            return
+        key = (req.id, req.preempts)  # tuples: never a workload's (int) key
+        self._cache_leaf(req, parent, key, tokens)
+        if req.pfx0 is None:
+            req.pfx0 = pfx if pfx is not None else ()
+        req.pfx = (keys + (key,), lens + (tokens,))
+        req.seen_kv = None
+
+    def _cache_leaf(self, req, parent, key, tokens: int) -> None:
+        """``tokens`` of ``req``'s private ones become an unpinned leaf under ``parent``."""
+        child = self._add_child(parent, key, tokens)
+        self.private -= tokens
+        req.kv_priv -= tokens
+        child.stamp = self.clock
+        self.unpinned += tokens
+        self._push(child)
 
     def keep(self, tokens: int) -> None:
         """``tokens`` a finished sequence freed stay cached, anonymous, at ``clock`` (the

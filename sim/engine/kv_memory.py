@@ -68,6 +68,15 @@ class Memory:
                 self._push(node)  # touched since: back in at its newer time
                 continue
             self.version += 1
+            if node.length > tokens and type(node.key) is tuple and not self.host_cap:
+                # a preempted request's own tokens (KvCache._keep_preempted), which vLLM frees
+                # last block first: only the tail goes (the walk matches the rest)
+                node.length -= tokens
+                self.cached -= tokens
+                self.unpinned -= tokens
+                self.stats.evicted_tokens += tokens
+                self._push(node)
+                return
             tokens -= node.length
             self.cached -= node.length
             self.unpinned -= node.length

@@ -13,7 +13,7 @@ class Request:
                  "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_full",
                  "kv_priv", "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped",
                  "seen_kv", "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need",
-                 "seen_full")
+                 "seen_full", "pfx0")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
                  ctx=None, pfx=None, out_key: int = -1):
@@ -39,6 +39,7 @@ class Request:
         # prefix cache (sim/engine/kv.py): the prompt's leading segments as (keys, lengths),
         # and the key its answer is cached under (-1: not cached)
         self.pfx = pfx
+        self.pfx0 = None  # its own segments, once a preemption added one (KvCache._keep_preempted)
         self.out_key = out_key
         self.cached = 0  # prompt tokens its first admission found cached
         self.kv_node = None  # the deepest trie node it pins
@@ -59,6 +60,9 @@ class Request:
     def restart(self) -> None:
         """Forget the progress made on a replica that failed: the next one starts afresh."""
         self.pin = self.n_in
+        if self.pfx0 is not None:  # a preemption's segment named KV on the failed replica
+            self.pfx = self.pfx0 or None
+            self.pfx0 = None
         self.seen_kv = None
         self.done_out = 0
         self.swapped = 0

@@ -154,7 +154,11 @@ def test_random_admissions_and_releases_conserve_memory():
         kv.clock = float(i)
         if live and (rng.random() < 0.45 or kv.room() < 1500):
             r = live.pop(rng.randrange(len(live)))
-            kv.release(r, r.out_key, rng.randint(0, 20) if r.kv_depth else 0)
+            if rng.random() < 0.3:  # preempted to recompute, holding some computed tokens
+                r.preempts += 1
+                kv.release(r, computed=rng.randint(0, r.pin))
+            else:
+                kv.release(r, r.out_key, rng.randint(0, 20) if r.kv_depth else 0)
         else:
             segs = [(rng.randint(1, 4), 100)]
             for d in range(rng.randint(0, 3)):
@@ -252,6 +256,35 @@ def test_a_preemption_by_recompute_by_hand(catalog, kind):
     assert b.preempt_s == pytest.approx(19.0 + 1.0)  # out of the batch 11..30, recomputing 30..31
     assert b.gen == 30 and a.gen == 30 and rep.preemptions == 1
     assert rep.kv.private == 0
+
+
+class PrefillPerf(UnitPerf):
+    """One second an iteration plus 0.1 s a prompt token computed."""
+
+    def step_time(self, decode_seqs, prefill_tokens, kv_tokens, attn_pairs):
+        return 1.0 + 0.1 * prefill_tokens
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_recompute_hits_what_is_left_of_its_own_tokens_by_hand(catalog, kind):
+    """As above, with one-token blocks and prompt tokens that cost time. Both prompts take
+    one iteration of 1 + 8 s (first tokens at 9); at 19 (contexts 50 + 50) B is preempted;
+    its 50 computed tokens stay cached. A's 19 more tokens evict B's last 19, one an
+    iteration (A is done at 38). B's recompute of 40 + 11 tokens finds its first 31 cached
+    and computes 20 (1 + 2 s: token 12 at 41), then 18 more tokens: 59. Freeing them instead
+    (as before) would recompute all 51: 1 + 5.1 s, done at 62.1."""
+    dep, _ = _preempt_case(catalog, preemption="recompute")
+    dep = dataclasses.replace(dep, block_size=1)
+    a, b = req(0, 40, 30), req(1, 40, 30)
+    out, rep = run(kind, dep, PrefillPerf(100), [(0.0, a), (0.0, b)])
+    assert (a.t_first, a.t_done) == (9.0, 38.0)
+    assert b.t_first == 9.0 and b.t_done == pytest.approx(59.0, abs=1e-9)
+    assert b.preempt_s == pytest.approx(19.0 + 3.0)  # out of the batch 19..38, recomputing 38..41
+    assert (b.preempts, b.gen, b.cached) == (1, 30, 0)  # ``cached``: its first admission's hit
+    assert rep.kv.stats.cached_tokens == 31
+    # B's tail; then, of A's 69 unnamed tokens, 20 for B's recompute and 18 for its growth
+    assert rep.kv.stats.evicted_tokens == 19 + 20 + 18
+    rep.kv.check([])
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -385,8 +418,39 @@ def test_a_preempted_request_frees_what_it_held():
     kv = KvCache(cap=1000, block=1)
     a = req(0, 300, 100)
     kv.admit(a, 100)
-    kv.release(a)  # preempted (recompute): not kept
+    kv.release(a)  # preempted to swap: its KV went to host memory
     assert (kv.private, kv.cached, kv.anon) == (0, 0, 0)
+
+
+def test_a_request_preempted_to_recompute_keeps_its_tokens_under_its_own_key():
+    kv = KvCache(cap=1000, block=1)
+    a = req(0, 300, 100, [(7, 200)])
+    kv.admit(a, 0)
+    kv.prompt_done(a)  # 200 tokens in the trie, 100 private
+    kv.grow(a, 49)  # 50 tokens out, 49 of them with KV
+    a.preempts = 1
+    kv.clock = 1.0
+    kv.release(a, computed=349)
+    assert (kv.private, kv.cached, kv.unpinned, kv.anon) == (0, 349, 349, 0)
+    assert a.pfx == ((7, (0, 1)), (200, 149)) and a.pfx0 == ((7,), (200,))
+    other = req(1, 300, 10)
+    kv.admit(other, 451)  # 751 tokens: 100 evicted, the last of its own tokens first
+    assert (kv.cached, kv.stats.evicted_tokens) == (249, 100)
+    kv.release(other)
+    a.pin = 350  # its recompute: the prompt and 50 tokens out
+    assert kv.admit(a, 0) == 249  # its named 200 and the 49 left of its own
+    kv.check([a])
+    kv.release(a)
+    a.restart()  # a failure: another replica never saw its own segment
+    assert (a.pfx, a.pfx0) == (((7,), (200,)), None)
+    b = req(2, 100, 10)  # no named segment: its own tokens hang from the root
+    kv.admit(b, 0)
+    b.preempts = 1
+    kv.release(b, computed=60)
+    assert b.pfx == (((2, 1),), (60,))
+    b.restart()
+    assert b.pfx is None
+    kv.check([])
 
 
 def test_anonymous_tokens_move_to_the_host_tier_and_leave_it_oldest_first():
