@@ -296,8 +296,15 @@ class ReplicaBase:
             r.kv_node = None
             r.kv_priv = r.pin + (0 if self.paged else r.n_out - r.done_out)
             kv.private += r.kv_priv
-            if kv.cached + kv.private > kv.cap:
-                kv._evict(kv.cached + kv.private - kv.cap)
+            over = kv.cached + kv.private - kv.cap
+            if over > 0:
+                a = kv._anon  # most often one anonymous entry covers it: _evict_anon, inlined
+                if len(a) == 1 and a[0][1] > over and not kv._lru and not kv.host_cap:
+                    a[0][1] -= over
+                    kv.cached, kv.unpinned, kv.anon = kv.cached - over, kv.unpinned - over, kv.anon - over
+                    kv.stats.evicted_tokens += over
+                else:
+                    kv._evict(over)
             r.pf_left = r.pin
         elif kv.host_cap:
             before = kv.stats.loaded_tokens
@@ -323,9 +330,14 @@ class ReplicaBase:
         kv = self.kv
         if r.kv_node is None and r.out_key < 0:  # KvCache.release of private tokens, inlined
             kv.private -= r.kv_priv
-            if kv.caching and r.kv_priv > 0:  # they stay cached, anonymous
-                kv.clock = now
-                kv.keep(r.kv_priv)
+            t = r.kv_priv
+            if kv.caching and t > 0:  # they stay cached, anonymous
+                if kv._anon and not kv._lru and not kv.host_cap:  # KvCache.keep's merge, inlined
+                    kv._anon[-1][1] += t
+                    kv.cached, kv.unpinned, kv.anon = kv.cached + t, kv.unpinned + t, kv.anon + t
+                else:
+                    kv.clock = now
+                    kv.keep(t)
             r.kv_priv = 0
         else:
             kv.clock = now
