@@ -19,6 +19,7 @@ from sim.workload import lengths, prefixes
 ModelKind.embedding, ModelKind.reranker
 RouterKind.jsq, RouterKind.round_robin, RouterKind.cache_aware, RouterKind.lect, ServerlessRouter.cache_aware
 Preemption.swap
+Preemption.retract
 RequestsOutput.sample
 PriceMode.on_demand
 Precision.fp16, Precision.fp4, KvDtype.fp16

@@ -30,7 +30,9 @@ class Admission(StrEnum):
 
 
 class Preemption(StrEnum):
-    recompute = "recompute"  # free the victim's KV, recompute it when admitted again
+    recompute = "recompute"  # recompute it when admitted again; its KV stays cached meanwhile
+    # (vLLM V1: freed blocks keep their hashes), so the recompute may hit what is left of it
+    retract = "retract"  # the same, but its KV beyond the prefix it matched is freed (SGLang)
     swap = "swap"  # copy it to host memory and back over the host link
 
 

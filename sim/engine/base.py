@@ -9,8 +9,9 @@ Admission (``Deployment.admission``):
 * ``paged``: it joins when its prompt fits (vLLM, SGLang); each decode iteration then
   claims one more token per decoding sequence, and when memory runs out the most recently
   admitted sequence is preempted (vLLM V1: ``running.pop()``) and put at the head of the
-  replica's own waiting line. ``preemption: recompute`` frees its KV and recomputes its
-  prompt and the tokens it had emitted when it is admitted again (vLLM V1's default);
+  replica's own waiting line. ``preemption: recompute`` recomputes its prompt and the tokens
+  it had emitted when it is admitted again, hitting what is left of its cached KV (vLLM V1's
+  default; ``retract`` frees that KV first, as SGLang does);
   ``swap`` copies its KV to host memory over the host link (the replica waits for the copy,
   as vLLM V0 does) and back when it is admitted again, if the swap space holds it, else it
   is recomputed.
@@ -60,6 +61,7 @@ class ReplicaBase:
         self.swap_cap = (int(dep.swap_gb * 1e9 / per_token)
                          if self.paged and dep.preemption == "swap" and per_token else 0)
         self.swap_used = 0
+        self.keep_preempted = dep.preemption == "recompute"  # else its KV is freed (retract)
         # seconds to move one token's KV over the host link (each GPU moves its shard)
         self.link_s = per_token / (dep.gpu.host_link_gbps * 1e9) if dep.gpu.host_link_gbps else 0.0
         self.stall = 0.0  # transfer time the next iteration waits for
@@ -370,7 +372,7 @@ class ReplicaBase:
             self.kv.release(r)
             r.gen = emitted  # it resumes decoding where it was (pf_left 0 on its return)
         else:  # its computed KV stays cached for the recompute (KvCache._keep_preempted)
-            self.kv.release(r, computed=context)
+            self.kv.release(r, computed=context if self.keep_preempted else 0)
             if decoding:  # recompute the prompt and the tokens emitted so far
                 r.done_out = emitted
                 r.pin = r.n_in + emitted

@@ -265,25 +265,27 @@ class PrefillPerf(UnitPerf):
         return 1.0 + 0.1 * prefill_tokens
 
 
+@pytest.mark.parametrize("preemption,done,hit", [("recompute", 59.0, 31), ("retract", 62.1, 0)])
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_recompute_hits_what_is_left_of_its_own_tokens_by_hand(catalog, kind):
+def test_a_recompute_hits_what_is_left_of_its_own_tokens_by_hand(catalog, kind, preemption,
+                                                                 done, hit):
     """As above, with one-token blocks and prompt tokens that cost time. Both prompts take
     one iteration of 1 + 8 s (first tokens at 9); at 19 (contexts 50 + 50) B is preempted;
     its 50 computed tokens stay cached. A's 19 more tokens evict B's last 19, one an
     iteration (A is done at 38). B's recompute of 40 + 11 tokens finds its first 31 cached
-    and computes 20 (1 + 2 s: token 12 at 41), then 18 more tokens: 59. Freeing them instead
-    (as before) would recompute all 51: 1 + 5.1 s, done at 62.1."""
-    dep, _ = _preempt_case(catalog, preemption="recompute")
+    and computes 20 (1 + 2 s: token 12 at 41), then 18 more tokens: 59. ``retract`` frees
+    them: it recomputes all 51 (1 + 5.1 s), done at 62.1."""
+    dep, _ = _preempt_case(catalog, preemption=preemption)
     dep = dataclasses.replace(dep, block_size=1)
     a, b = req(0, 40, 30), req(1, 40, 30)
     out, rep = run(kind, dep, PrefillPerf(100), [(0.0, a), (0.0, b)])
     assert (a.t_first, a.t_done) == (9.0, 38.0)
-    assert b.t_first == 9.0 and b.t_done == pytest.approx(59.0, abs=1e-9)
-    assert b.preempt_s == pytest.approx(19.0 + 3.0)  # out of the batch 19..38, recomputing 38..41
+    assert b.t_first == 9.0 and b.t_done == pytest.approx(done, abs=1e-9)
+    assert b.preempt_s == pytest.approx(19.0 + 1.0 + 0.1 * (51 - hit))  # out 19..38, then recomputing
     assert (b.preempts, b.gen, b.cached) == (1, 30, 0)  # ``cached``: its first admission's hit
-    assert rep.kv.stats.cached_tokens == 31
-    # B's tail; then, of A's 69 unnamed tokens, 20 for B's recompute and 18 for its growth
-    assert rep.kv.stats.evicted_tokens == 19 + 20 + 18
+    assert rep.kv.stats.cached_tokens == hit
+    if hit:  # B's tail; then, of A's 69 unnamed tokens, 20 for B's recompute and 18 for its growth
+        assert rep.kv.stats.evicted_tokens == 19 + 20 + 18
     rep.kv.check([])
 
 
