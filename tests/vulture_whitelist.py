@@ -50,3 +50,5 @@ _.writeable  # numpy array flags: set to make a shared view read-only (sim/recor
 skip.finished_jobs, skip.launch_unfinished
 # an ANTLR visitor method, called by name by the parse tree (sim/config/overrides.py)
 overrides._StrictVisitor.visitDictContainer
+# read by SimPy's Environment.step from the events it pops (sim/engine/tick.py)
+_._ok

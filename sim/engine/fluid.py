@@ -20,9 +20,10 @@ Iteration boundaries stay exact: a request that arrives during an iteration join
 next boundary, as in the step engine, so the two engines agree iteration for iteration
 except for that averaging. Token counts, iteration counts and finish tags are integers.
 
-The replica is driven by SimPy timeouts (one live timer, re-planned on every change; a stale
-timer is recognised by its generation number) and by direct calls from the queue, with no
-generator, because that halves the SimPy events per request, which the benchmark needs.
+The replica is driven by SimPy timer events (one live timer, re-planned on every change; a
+stale timer is recognised by its generation number; :mod:`sim.engine.tick`) and by direct
+calls from the queue, with no generator, because that halves the SimPy events per request,
+which the benchmark needs.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from sim.engine.base import ReplicaBase
+from sim.engine.tick import Tick
 from sim.records import OCC_BINS
 
 _INF = float("inf")
@@ -62,7 +64,7 @@ class FluidReplica(ReplicaBase):
 
     # ------------------------------------------------------------------------ entry points
     def next_boundary(self) -> float:
-        now = self.env.now
+        now = self.env._now
         t = self._t
         if self._k == 0 or now <= t:
             return now if now > t else t
@@ -340,7 +342,12 @@ class FluidReplica(ReplicaBase):
         t_end = self._t_end = self._t + k * dt
         gen = self._gen = self._gen + 1
         env = self.env
-        Timeout(env, t_end - env._now, gen).callbacks.append(self._timer_cb)
+        delay = t_end - env._now
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        tick = Tick()  # sim.engine.tick.schedule, inlined
+        tick.callbacks, tick._value, tick._ok = [self._timer_cb], gen, True
+        heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), tick))
 
     # --------------------------------------------------------------------------- failures
     def abort(self) -> list:

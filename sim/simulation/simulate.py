@@ -1,7 +1,8 @@
 """Run one setup over a workload: feed arrivals, drive closed loops, settle the end.
 
-The arrival driver is a single SimPy process over the workload's sorted arrays: one
-timeout per distinct arrival time, except that an arrival before every scheduled event moves
+The arrival driver is a generator over the workload's sorted arrays, resumed by timer
+events as a SimPy process would be (without a process's machinery): one timer per
+distinct arrival time, except that an arrival before every scheduled event moves
 the clock there itself (what the timeout would do, without the event). It creates a :class:`~sim.engine.Request` only when the
 request arrives, so memory grows with requests in flight, not with the workload.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from sim.config import variant
 from sim.engine import Request
+from sim.engine.tick import schedule
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
 from sim.platform.base import RunContext
@@ -194,7 +197,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
                 t = ts[j]
                 if t > env._now:
                     if queue and queue[0][0] <= t:
-                        yield env.timeout(t - env._now)
+                        yield t - env._now  # resumed then (resume, below)
                     else:  # no event before it: the clock moves there, as the timeout would
                         env._now = t
                 if pfx is None:
@@ -207,7 +210,18 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
                 for c in range(min(clients, ids.size)):
                     send(int(ids[c]))
 
-    env.process(driver())
+    arrivals = driver()
+
+    def resume(_tick) -> None:
+        """The driver's next stretch, run as a SimPy process would run it (sim.engine.tick)."""
+        try:
+            delay = next(arrivals)
+        except StopIteration:
+            schedule(env, 0.0)  # where a process's end event goes: the same event ids after it
+            return
+        schedule(env, delay, resume)
+
+    schedule(env, 0.0, resume, priority=URGENT)  # where a process's start goes
     horizon = workload.horizon_s
     cap = horizon + float(cfg.drain_s)
     if workload.closed:
