@@ -90,7 +90,8 @@ def app(cfg):
     if hc.mode != RunMode.MULTIRUN:
         try:
             cfg = _apply_variant(cfg, hc)
-            res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
+            res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
+                          overrides=list(hc.overrides.task))
             value = objective_value(res.summary, cfg)
         except InputError as e:
             _drop_empty_run_folder(out_dir)
@@ -104,7 +105,7 @@ def app(cfg):
         cfg = _apply_variant(cfg, hc)
         key = job_key(hc.job.config_name, hc.overrides.task, hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
-                      sweep_job=True, job_key=key)
+                      sweep_job=True, job_key=key, overrides=list(hc.overrides.task))
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why
