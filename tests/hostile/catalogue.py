@@ -709,4 +709,20 @@ CASES = [
     E("name_with_newline", ["name='a\nb'"], "name", "output",
       note="made the folder results/a<newline>b (a name with a line break in it)"),
     E("name_with_tab", ["name='a\tb'"], "name", "output"),
+
+    # ============================ a fourth sweep (December 2026): a column or JSON key given
+    # twice in a data file (a traceback, or one of the two values used silently)
+    E("azure_trace_column_twice", TRACE, "a.csv:1", "file",
+      files={"a.csv": AZ_HEADER.strip() + ",TIMESTAMP\n" + "".join(r.strip() + ",x\n" for r in AZ_ROWS)},
+      note="pandas' AttributeError ('DataFrame' object has no attribute 'str'): a traceback"),
+    E("perf_table_column_twice", TABLE, "t.csv:1", "file",
+      files={"t.csv": "decode_seqs,prefill_tokens,step_time_s,step_time_s\n"
+                      "0,0,0.002,1\n0,8192,0.3,1\n256,0,0.02,1\n256,8192,0.35,1\n"},
+      note="ran on the second step_time_s column (1 s per step), the first dropped silently"),
+    E("servegen_column_twice", SG, "s.csv:1", "file",
+      files={"s.csv": SG_HEADER.strip() + ",rate_rps\n7,0,0.5,Gamma,0.5,4.0,9\n7,600,0.5,Weibull,0.8,2.0,9\n"},
+      note="ran on the first rate_rps column, the second ignored silently"),
+    E("mooncake_key_twice", MC, "m.jsonl:2", "file",
+      files={"m.jsonl": _mc(MC_LINE1.replace("}", ', "timestamp": 500}'))},
+      note="JSON keeps the last of a key given twice: the request ran at 500 ms, not 0"),
 ]
