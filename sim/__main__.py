@@ -167,14 +167,38 @@ def _check_flags(argv: list[str]) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     for text in args.overrides:
-        if text.split("=", 1)[0] in ("hydra.run.dir", "hydra.sweep.dir"):
-            try:
-                value = OverridesParser.create().parse_override(text).value()
-            except Exception:  # Hydra reports an unparsable override itself
-                continue
-            if isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
-                error(f"config key '{text.split('=', 1)[0]}': empty: give a folder for the "
-                      "run's files (\"\" would mix them with the working directory's)")
+        key = text.split("=", 1)[0]
+        if key not in ("hydra.run.dir", "hydra.sweep.dir", *HYDRA_RULES):
+            continue
+        try:
+            value = OverridesParser.create().parse_override(text).value()
+        except Exception:  # Hydra reports an unparsable override itself
+            continue
+        if key in HYDRA_RULES:
+            ok, why = HYDRA_RULES[key]
+            if not ok(value):
+                error(f"config key '{key}': {why}, got {value!r}")
+        elif isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
+            error(f"config key '{key}': empty: give a folder for the "
+                  "run's files (\"\" would mix them with the working directory's)")
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# Hydra's own keys whose bad values its plugins meet with a traceback, or a silent mix-up
+HYDRA_RULES = {
+    "hydra.launcher.n_jobs": (lambda v: not _whole(v) or v != 0,
+                              "must be the number of jobs run at once (-1: one per core), not 0"),
+    "hydra.sweeper.n_trials": (lambda v: not _whole(v) or v >= 1,
+                               "an optimising sweep needs at least one trial"),
+    # each job needs a folder of its own inside the sweep's: ${hydra.job.num} (the default)
+    "hydra.sweep.subdir": (lambda v: not isinstance(v, str) or (
+        "${" in v and not v.startswith("/") and ".." not in v.replace("\\", "/").split("/")),
+        "must give each job its own folder inside the sweep's (an interpolation such as "
+        "${hydra.job.num}, not absolute, no '..'): else jobs write over one another"),
+}
 
 
 def main() -> None:

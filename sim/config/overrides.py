@@ -281,6 +281,12 @@ def check_twice(overrides: list[str]) -> None:
             seen = {k: v for k, v in seen.items()
                     if not (k == gone or k.startswith(gone + ".") or k.startswith(gone + "/"))}
             continue
+        if o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP):
+            values = list(o.sweep_string_iterator())
+            again = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if again is not None:
+                raise InputError(f"the sweep {text!r} lists {again} twice: the same job would run "
+                                 "twice and count twice in the sweep's summary", key=o.key_or_group)
         for key, value, shown in _leaves(o, text):
             if key in seen and not _same_value(seen[key][0], value):
                 raise InputError(f"given twice on the command line, {seen[key][1]} (in "

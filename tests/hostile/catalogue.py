@@ -725,4 +725,14 @@ CASES = [
     E("mooncake_key_twice", MC, "m.jsonl:2", "file",
       files={"m.jsonl": _mc(MC_LINE1.replace("}", ', "timestamp": 500}'))},
       note="JSON keeps the last of a key given twice: the request ran at 500 ms, not 0"),
+    SW("sweep_value_twice", ["seed=1,1"], "seed", note="ran the same job twice, counted twice in the sweep's summary"),
+    SW("sweep_subdir_climbs_out", ["seed=0,1", "hydra.sweep.subdir=.."], "hydra.sweep.subdir",
+       note="both jobs wrote into the sweep's parent folder, the second over the first; "
+            "'sweep: 0 of 0 jobs finished', exit 0"),
+    SW("sweep_subdir_constant", ["seed=0,1", "hydra.sweep.subdir=job"], "hydra.sweep.subdir",
+       note="every job in one folder: each run deleted the one before"),
+    SW("sweep_n_jobs_0", ["seed=0,1", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs",
+       note="joblib's ValueError: a traceback"),
+    SW("optimize_zero_trials", ["experiment=optimize", "horizon_s=1", "hydra.sweeper.n_trials=0"],
+       "hydra.sweeper.n_trials", note="Optuna's 'No trials are completed yet': a traceback"),
 ]
