@@ -69,11 +69,19 @@ def _drop_empty_run_folder(out_dir: str) -> None:
         d = d.parent
 
 
+def _task(hc) -> list[str]:
+    """The job's overrides as typed: reading Hydra's list resolves a ``${...}`` in their text
+    (``horizon_s=${nope}`` failed there, with a message naming no key)."""
+    from omegaconf import OmegaConf
+
+    return list(OmegaConf.to_container(hc.overrides.task, resolve=False))
+
+
 def _apply_variant(cfg, hc):
     """``cfg`` with its ``variant`` applied (sim/config/variants.py): composed again from the
     job's overrides, the variant's spliced in; a bad variant key is an InputError."""
     try:
-        return apply_variant_in_app(cfg, list(hc.overrides.task), hc.job.config_name)
+        return apply_variant_in_app(cfg, _task(hc), hc.job.config_name)
     except InputError:
         raise
     except Exception as e:
@@ -91,7 +99,7 @@ def app(cfg):
         try:
             cfg = _apply_variant(cfg, hc)
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
-                          overrides=list(hc.overrides.task))
+                          overrides=_task(hc))
             value = objective_value(res.summary, cfg)
         except InputError as e:
             _drop_empty_run_folder(out_dir)
@@ -100,12 +108,12 @@ def app(cfg):
         print_result(res, cfg)
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
-    label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
+    label = f"job {hc.job.num} ({' '.join(_task(hc))})"
     try:
         cfg = _apply_variant(cfg, hc)
-        key = job_key(hc.job.config_name, hc.overrides.task, hc.runtime.config_sources)
+        key = job_key(hc.job.config_name, _task(hc), hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
-                      sweep_job=True, job_key=key, overrides=list(hc.overrides.task))
+                      sweep_job=True, job_key=key, overrides=_task(hc))
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why

@@ -735,4 +735,8 @@ CASES = [
        note="joblib's ValueError: a traceback"),
     SW("optimize_zero_trials", ["experiment=optimize", "horizon_s=1", "hydra.sweeper.n_trials=0"],
        "hydra.sweeper.n_trials", note="Optuna's 'No trials are completed yet': a traceback"),
+    E("interpolation_unknown_key", ["horizon_s=${nope}"], "horizon_s", "unknown",
+      note="'error: Interpolation key 'nope' not found', naming no key (Hydra's list of the "
+           "job's overrides resolved their text)"),
+    E("interpolation_env_unset", ["notes.x=${oc.env:SERVESIM_HOSTILE_UNSET}"], "notes.x", "unknown"),
 ]
