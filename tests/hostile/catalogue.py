@@ -739,4 +739,7 @@ CASES = [
       note="'error: Interpolation key 'nope' not found', naming no key (Hydra's list of the "
            "job's overrides resolved their text)"),
     E("interpolation_env_unset", ["notes.x=${oc.env:SERVESIM_HOSTILE_UNSET}"], "notes.x", "unknown"),
+    OK("trace_relative_path_with_chdir", [f"{A}.kind=trace", f"{A}.trace.path=a.csv", "hydra.job.chdir=true"],
+       "file", files={"a.csv": AZ_GOOD},
+       note="Hydra's chdir into the run folder made a.csv, next to the command, 'not found'"),
 ]
