@@ -172,6 +172,10 @@ def _check_flags(argv: list[str]) -> None:
     if len(modes) > 1:  # Hydra raises a ValueError (a traceback) for these
         error(f"{', '.join(modes)}: give only one of --run, --multirun (-m), --cfg, --info and "
               "--shell-completion")
+    if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning
+        error(f"--experimental-rerun {args.experimental_rerun}: not supported (runs write no "
+              "config.pickle); re-run the command in the run folder's .hydra/overrides.yaml, or "
+              "a sweep's command.txt")
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     for text in args.overrides:

@@ -742,4 +742,7 @@ CASES = [
     OK("trace_relative_path_with_chdir", [f"{A}.kind=trace", f"{A}.trace.path=a.csv", "hydra.job.chdir=true"],
        "file", files={"a.csv": AZ_GOOD},
        note="Hydra's chdir into the run folder made a.csv, next to the command, 'not found'"),
+    E("hydra_experimental_rerun", ["--experimental-rerun", "{dir}/config.pickle"], "--experimental-rerun",
+      "unknown", note="Hydra's warning that the other arguments are ignored, then a FileNotFoundError "
+                      "traceback (no run writes the pickle it reads)"),
 ]
