@@ -69,6 +69,8 @@ TABLE_GOOD = ("decode_seqs,prefill_tokens,step_time_s\n"
 SG = ["setups=[serverless]", "background.servegen.path={dir}/s.csv", "background.servegen.clients=1"]
 SG_HEADER = "client_id,window_start_s,rate_rps,family,shape,scale\n"
 SG_GOOD = SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,0.5,Weibull,0.8,2.0\n"
+SG2 = SG_GOOD + "8,0,0.2,Gamma,0.5,4.0\n"  # two clients
+SGT = ["setups=[serverless]", "tenants_from.servegen.path={dir}/s.csv"]  # clients as the user's tenants
 
 
 def _az(row_line3: str) -> str:
@@ -745,4 +747,22 @@ CASES = [
     E("hydra_experimental_rerun", ["--experimental-rerun", "{dir}/config.pickle"], "--experimental-rerun",
       "unknown", note="Hydra's warning that the other arguments are ignored, then a FileNotFoundError "
                       "traceback (no run writes the pickle it reads)"),
+    E("servegen_tenants_clients_and_ids", [*SGT, "tenants_from.servegen.clients=1",
+                                           "tenants_from.servegen.client_ids=[8]"],
+      "tenants_from.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="client_ids won, clients=1 went unread, unsaid"),
+    E("servegen_tenants_more_clients_than_active", [*SGT, "tenants_from.servegen.clients=5"],
+      "tenants_from.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="ran the 2 clients the file has, unsaid"),
+    E("servegen_tenant_name_taken", [*SGT, "tenants_from.servegen.client_ids=[7]",
+                                    "tenants.sg-7={model: llama31-8b, arrival: {rate_rps: 9}}"],
+      "tenants.sg-7", "impossible", files={"s.csv": SG2},
+      note="the generated tenant replaced the user's own sg-7, unsaid"),
+    E("servegen_background_more_clients_than_active", ["setups=[serverless]", "background.servegen.path={dir}/s.csv",
+                                                       "background.servegen.clients=5"],
+      "background.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="ran with the 2 clients the file has, unsaid"),
+    E("servegen_background_clients_and_ids", ["setups=[serverless]", "background.servegen.path={dir}/s.csv",
+                                              "background.servegen.clients=1", "background.servegen.client_ids=[8]"],
+      "background.servegen.clients", "impossible", files={"s.csv": SG2}),
 ]
