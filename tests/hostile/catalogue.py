@@ -86,15 +86,20 @@ def _key(override: str) -> str:
     return override.lstrip("+~").split("=", 1)[0]
 
 
+def _sets(args) -> set[str]:
+    """The keys the overrides ``args`` set (``key=``, ``+key=``, ``++key=``; not ``~key``)."""
+    return {_key(a) for a in args if "=" in a and not a.startswith("~")}
+
+
 def _h(args):
     """``horizon_s=20`` unless the case sets the horizon itself."""
-    return [] if any(_key(a) == "horizon_s" for a in args) else [H]
+    return [] if "horizon_s" in _sets(args) else [H]
 
 
 def _common(args, common):
     """``common`` without the keys the case sets itself (the command line refuses a key given
     twice with two values)."""
-    own = {_key(a) for a in args}
+    own = _sets(args)
     return [c for c in common if _key(c) not in own]
 
 
