@@ -17,7 +17,7 @@ from sim.config import compose, register
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.io import prepare_folder
-from sim.jobs import CHECKS, CONFIGS, OWN_SCENARIOS, check_unread, discover
+from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build, check_objective, expand_tenants
@@ -97,6 +97,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     t0 = time.perf_counter()
     # file times are coarser than the clock: a second of slack (the folder was just cleared)
     t0_ns = time.time_ns() - 1_000_000_000
+    given = GIVEN.set(tuple(overrides or ()))
     try:
         if reps == 1:
             res = JOBS[name](cfg, out, progress)
@@ -111,6 +112,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
                    if isinstance(e, InputError) else traceback.format_exc())
             marks.record_failure(out, why, t0_ns)
         raise
+    finally:
+        GIVEN.reset(given)
     if out is not None:
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,
