@@ -69,11 +69,19 @@ def _drop_empty_run_folder(out_dir: str) -> None:
         d = d.parent
 
 
+def _task(hc) -> list[str]:
+    """The job's overrides as typed: reading Hydra's list resolves a ``${...}`` in their text
+    (``horizon_s=${nope}`` failed there, with a message naming no key)."""
+    from omegaconf import OmegaConf
+
+    return list(OmegaConf.to_container(hc.overrides.task, resolve=False))
+
+
 def _apply_variant(cfg, hc):
     """``cfg`` with its ``variant`` applied (sim/config/variants.py): composed again from the
     job's overrides, the variant's spliced in; a bad variant key is an InputError."""
     try:
-        return apply_variant_in_app(cfg, list(hc.overrides.task), hc.job.config_name)
+        return apply_variant_in_app(cfg, _task(hc), hc.job.config_name)
     except InputError:
         raise
     except Exception as e:
@@ -90,7 +98,8 @@ def app(cfg):
     if hc.mode != RunMode.MULTIRUN:
         try:
             cfg = _apply_variant(cfg, hc)
-            res = execute(cfg, out_dir, progress=bool(cfg.output.progress))
+            res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
+                          overrides=_task(hc))
             value = objective_value(res.summary, cfg)
         except InputError as e:
             _drop_empty_run_folder(out_dir)
@@ -99,12 +108,12 @@ def app(cfg):
         print_result(res, cfg)
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
-    label = f"job {hc.job.num} ({' '.join(hc.overrides.task)})"
+    label = f"job {hc.job.num} ({' '.join(_task(hc))})"
     try:
         cfg = _apply_variant(cfg, hc)
-        key = job_key(hc.job.config_name, hc.overrides.task, hc.runtime.config_sources)
+        key = job_key(hc.job.config_name, _task(hc), hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
-                      sweep_job=True, job_key=key)
+                      sweep_job=True, job_key=key, overrides=_task(hc))
         value = objective_value(res.summary, cfg)
     except InputError as e:
         if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why
@@ -163,17 +172,45 @@ def _check_flags(argv: list[str]) -> None:
     if len(modes) > 1:  # Hydra raises a ValueError (a traceback) for these
         error(f"{', '.join(modes)}: give only one of --run, --multirun (-m), --cfg, --info and "
               "--shell-completion")
+    if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning
+        error(f"--experimental-rerun {args.experimental_rerun}: not supported (runs write no "
+              "config.pickle); re-run the command in the run folder's .hydra/overrides.yaml, or "
+              "a sweep's command.txt")
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     for text in args.overrides:
-        if text.split("=", 1)[0] in ("hydra.run.dir", "hydra.sweep.dir"):
-            try:
-                value = OverridesParser.create().parse_override(text).value()
-            except Exception:  # Hydra reports an unparsable override itself
-                continue
-            if isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
-                error(f"config key '{text.split('=', 1)[0]}': empty: give a folder for the "
-                      "run's files (\"\" would mix them with the working directory's)")
+        key = text.split("=", 1)[0]
+        if key not in ("hydra.run.dir", "hydra.sweep.dir", *HYDRA_RULES):
+            continue
+        try:
+            value = OverridesParser.create().parse_override(text).value()
+        except Exception:  # Hydra reports an unparsable override itself
+            continue
+        if key in HYDRA_RULES:
+            ok, why = HYDRA_RULES[key]
+            if not ok(value):
+                error(f"config key '{key}': {why}, got {value!r}")
+        elif isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
+            error(f"config key '{key}': empty: give a folder for the "
+                  "run's files (\"\" would mix them with the working directory's)")
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# Hydra's own keys whose bad values its plugins meet with a traceback, or a silent mix-up
+HYDRA_RULES = {
+    "hydra.launcher.n_jobs": (lambda v: not _whole(v) or v != 0,
+                              "must be the number of jobs run at once (-1: one per core), not 0"),
+    "hydra.sweeper.n_trials": (lambda v: not _whole(v) or v >= 1,
+                               "an optimising sweep needs at least one trial"),
+    # each job needs a folder of its own inside the sweep's: ${hydra.job.num} (the default)
+    "hydra.sweep.subdir": (lambda v: not isinstance(v, str) or (
+        "${" in v and not v.startswith("/") and ".." not in v.replace("\\", "/").split("/")),
+        "must give each job its own folder inside the sweep's (an interpolation such as "
+        "${hydra.job.num}, not absolute, no '..'): else jobs write over one another"),
+}
 
 
 def main() -> None:

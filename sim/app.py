@@ -17,7 +17,7 @@ from sim.config import compose, register
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.io import prepare_folder
-from sim.jobs import CHECKS, CONFIGS, OWN_SCENARIOS, discover
+from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build, check_objective, expand_tenants
@@ -55,18 +55,19 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
         if err is None:
             raise
         raise err from None
-    return execute(cfg, output_dir, progress=progress)
+    return execute(cfg, output_dir, progress=progress, overrides=overrides)
 
 
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
-            sweep_job: bool = False, job_key: str | None = None) -> Result:
+            sweep_job: bool = False, job_key: str | None = None, overrides=None) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
     a folder whose ``done.json`` matches this config is read back instead of recomputed.
     ``output.plots`` left unset (None) becomes ``not sweep_job``: one job of a sweep draws
     no figures of its own unless asked. ``job_key`` (a sweep job's, sim/sweep/resume.py) goes
-    into ``done.json``.
+    into ``done.json``. ``overrides`` (the ones ``cfg`` was composed from): refused when the
+    job would not read them (:func:`sim.jobs.check_unread`).
     """
 
     name = cfg.job
@@ -83,6 +84,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         check_objective(cfg)
     if name in CHECKS:
         CHECKS[name](cfg)
+    check_unread(name, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -95,6 +97,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     t0 = time.perf_counter()
     # file times are coarser than the clock: a second of slack (the folder was just cleared)
     t0_ns = time.time_ns() - 1_000_000_000
+    given = GIVEN.set(tuple(overrides or ()))
     try:
         if reps == 1:
             res = JOBS[name](cfg, out, progress)
@@ -109,6 +112,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
                    if isinstance(e, InputError) else traceback.format_exc())
             marks.record_failure(out, why, t0_ns)
         raise
+    finally:
+        GIVEN.reset(given)
     if out is not None:
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,

@@ -20,12 +20,34 @@ def default_traces_dir() -> str:
 
 
 def resolve(path: str) -> str:
-    """A relative path is taken from the working directory, else from the project root."""
+    """A relative path is taken from the working directory (the one the command started in,
+    when Hydra has changed into the run folder: ``hydra.job.chdir=true``), else from the
+    project root."""
     p = Path(os.path.expanduser(path))
+    launch = _launch_dir()
+    if launch is not None and not p.is_absolute():
+        p = launch / p
     if p.is_absolute() or _exists(p):
         return str(p)
     alt = PROJECT_ROOT / p
     return str(alt) if _exists(alt) else str(p)
+
+
+def _launch_dir() -> Path | None:
+    """The folder ``python -m sim`` started in, while a job runs in its run folder after
+    Hydra changed into it (``hydra.job.chdir=true``); else None."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return None
+        hc = HydraConfig.get()
+        # Hydra's record outlives the job: only while the process is in that job's folder
+        if not hc.job.chdir or Path.cwd() != Path(hc.runtime.output_dir).resolve():
+            return None
+        return Path(hc.runtime.cwd)
+    except Exception:  # no Hydra run, or a record without these keys
+        return None
 
 
 def _exists(p: Path) -> bool:

@@ -45,10 +45,39 @@ def read_text(path: str | Path, what: str = "file") -> str:
                          line=line) from None
 
 
+def unique_header(names, path: str | Path) -> None:
+    """An InputError (``path:1``) for a column the header ``names`` gives twice: readers
+    keep one of the two (the first, the last, or a renamed copy) without saying so."""
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, start=1):
+        n = str(n).strip()
+        if n in seen:
+            raise InputError(f"column {n!r} given twice in the header (columns {seen[n]} and {i})",
+                             path=str(path), line=1)
+        seen[n] = i
+
+
+class _KeyTwice(ValueError):
+    pass
+
+
+def _no_key_twice(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _KeyTwice(k)
+        out[k] = v
+    return out
+
+
 def parse_json(text: str, path: str | Path, line: int):
-    """``text`` (which starts on line ``line`` of ``path``) parsed as JSON."""
+    """``text`` (which starts on line ``line`` of ``path``) parsed as JSON; an object naming a
+    key twice is refused (JSON readers keep the last silently)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_key_twice)
+    except _KeyTwice as e:
+        raise InputError(f"key {e.args[0]!r} given twice in one object", path=str(path),
+                         line=line) from None
     except json.JSONDecodeError as e:
         raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path=str(path),
                          line=line + e.lineno - 1) from None

@@ -110,3 +110,19 @@ def test_cli_help_lists_groups(tmp_path):
     assert hydra.returncode == 0 and r.stdout == hydra.stdout
     assert _cli("-h", cwd=tmp_path).stdout == r.stdout
     assert list(tmp_path.iterdir()) == []  # help runs nothing, writes nothing
+
+
+@pytest.mark.parametrize("setups,key,unread", [
+    ("[dedicated]", "serverless.keepalive.idle_s=5", True),
+    ("[dedicated]", "background.synthetic.tenants=2", True),
+    ("[serverless]", "dedicated.burst.enabled=true", True),
+    ("[serverless]", "hybrid.shadow_fraction=0.5", True),
+    ("[hybrid]", "serverless.keepalive.idle_s=5", False),  # its pool part reads them
+    ("[serverless]", "serverless.keepalive.idle_s=5", False),
+])
+def test_a_key_of_a_setup_the_run_does_not_include_is_said(setups, key, unread):
+    """``setups=[dedicated] serverless.keepalive.idle_s=5``: no setup of the run reads the
+    key; it ran unsaid. It is a note (a sweep over setups gives such keys on purpose)."""
+    res = sim.run([f"setups={setups}", key, "horizon_s=5", "output.progress=false"])
+    said = [n for n in res.notes if key.split("=")[0] in n and "not read" in n]
+    assert bool(said) == unread, res.notes

@@ -9,20 +9,39 @@ and the bursty comparison.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from sim.errors import ArgumentParser
 from sim.report.pipelines import latency_cdf, waterfall
 
 
+def _missing(run: Path) -> str | None:
+    """Why ``run`` cannot be redrawn (a file it lacks, and the run's own error if it stopped),
+    or None."""
+    lacking = [n for n in ("chain_stages.csv", "pipelines.csv") if not (run / n).is_file()]
+    if not lacking:
+        return None
+    err = run / "error.txt"
+    why = (f"; the run stopped: error.txt says {err.read_text().strip().splitlines()[-1]!r}"
+           if err.is_file() and err.read_text().strip() else "")
+    return (f"{run}: no {lacking[0]} (not a finished folder of python -m sim "
+            f"experiment=compound){why}")
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     run = Path(a.run_dir)
     out = Path(a.out) if a.out else run
+    why = _missing(run)
+    if why:
+        print(f"error: {why}", file=sys.stderr)
+        raise SystemExit(2)
     stages = pd.read_csv(run / "chain_stages.csv", keep_default_na=False, na_values=[""])
     pipes = pd.read_csv(run / "pipelines.csv", keep_default_na=False, na_values=[""])
     files = waterfall(stages, out) + latency_cdf(pipes, out)

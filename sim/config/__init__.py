@@ -10,6 +10,7 @@ with a closed set of values are string Enums. Range and cross-key checks happen 
 from __future__ import annotations
 
 import copy
+import unicodedata
 from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 from typing import Any, Dict, List, Optional
@@ -242,6 +243,13 @@ def check_run_name(name) -> str:
     if not name.strip() or name.startswith("/") or ".." in name.split("/"):
         raise InputError(f"{name!r} must name a folder under results/ (not empty, not absolute, "
                          "no '..')", key="name")
+    # a line break, tab or escape would be part of the folder's name and of the report's
+    # title (a broken heading, a name no shell listing shows as typed); a lone surrogate is
+    # a byte that is not UTF-8, which the report cannot write
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise InputError(f"{name!r} holds the control character {bad!r}: a folder and report "
+                         "title need printable characters", key="name")
     return name
 
 

@@ -17,6 +17,10 @@ On the command line, several braces overrides of one map end up as one
 (``tenants.a={...} tenants.b={...}`` is ``tenants={a: ..., b: ...}``): a sweep keeps one
 override per key. Anything else (sweeps,
 ``+``/``~`` overrides, dotted fields) passes through unchanged.
+
+A key the command line sets twice, with different values, is refused (:func:`check_twice`):
+Hydra would keep the last one silently. :func:`sim.compose` is not held to it: code that
+builds override lists (a variant over its sweep's keys) relies on the last one winning.
 """
 
 from __future__ import annotations
@@ -242,6 +246,62 @@ def _one_per_key(out: list[str]) -> list[str]:
     return [t for i, t in enumerate(out) if i not in drop]
 
 
+def _leaves(o, text: str) -> list[tuple[str, object, str]]:
+    """What the override ``o`` (typed as ``text``) sets: (dotted key, value, value as shown)
+    per key, a ``{...}`` value flattened down to its leaves (an empty one is a leaf)."""
+    key = o.key_or_group + (f"@{o.package}" if o.package else "")
+    shown = text.split("=", 1)[1] if "=" in text else ""
+    if not _is_dict_change(o) or not o.value():
+        return [(key, o.value() if o.value_type == ValueType.ELEMENT else shown, shown)]
+    out = []
+
+    def walk(prefix: str, d: dict) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict) and v:
+                walk(f"{prefix}.{k}", v)
+            else:
+                out.append((f"{prefix}.{k}", v, format_value(v)))
+
+    walk(key, o.value())
+    return out
+
+
+def check_twice(overrides: list[str]) -> None:
+    """A key the command line sets twice with different values (``horizon_s=10 horizon_s=20``,
+    also through ``{...}`` or ``+``/``++``): Hydra keeps the last silently, so it is refused.
+    A deletion in between (``~tenants.chat`` then ``tenants.chat={...}``) starts the key afresh;
+    the same value given twice changes nothing and passes."""
+    seen: dict[str, tuple[object, str, str]] = {}
+    for text in overrides:
+        o = _parse(text) if not text.startswith("-") else None
+        if o is None:
+            continue
+        if o.type == OverrideType.DEL:
+            gone = o.key_or_group
+            seen = {k: v for k, v in seen.items()
+                    if not (k == gone or k.startswith(gone + ".") or k.startswith(gone + "/"))}
+            continue
+        if o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP):
+            values = list(o.sweep_string_iterator())
+            again = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if again is not None:
+                raise InputError(f"the sweep {text!r} lists {again} twice: the same job would run "
+                                 "twice and count twice in the sweep's summary", key=o.key_or_group)
+        for key, value, shown in _leaves(o, text):
+            if key in seen and not _same_value(seen[key][0], value):
+                raise InputError(f"given twice on the command line, {seen[key][1]} (in "
+                                 f"{seen[key][2]!r}) and {shown} (in {text!r}); Hydra would keep "
+                                 "the last silently: give it once", key=key)
+            seen[key] = (value, shown, text)
+
+
+def _same_value(a, b) -> bool:
+    try:
+        return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
+    except Exception:  # values that do not compare: taken as different
+        return False
+
+
 def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
                 open_dicts: tuple[str, ...], schema: type | None = None) -> list[str]:
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
@@ -250,6 +310,7 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     check_keys(argv, open_dicts, schema)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
+    check_twice([a for a, ov in zip(argv, is_override) if ov])
     flags = [a for a, ov in zip(argv, is_override) if not ov]
     if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
         # the common case: nothing to compose; flags still first (Hydra's parser takes the

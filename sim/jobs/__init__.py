@@ -13,22 +13,33 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from contextvars import ContextVar
 from typing import Callable
 
 JOBS: dict[str, Callable] = {}
+# the overrides the running job's config was composed from, as given (set by
+# sim.app.execute around the job): a job may say which of them it did not read
+GIVEN: ContextVar[tuple[str, ...]] = ContextVar("servesim_given_overrides", default=())
 CONFIGS: dict[str, type] = {}  # job name (= its config key) -> config dataclass
 CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cross-key rules
 # jobs that compose their own scenarios (calibration rows, claims' experiments) and never run
-# the config's tenants: their config needs none
-OWN_SCENARIOS: set[str] = set()
+# the config's tenants: their config needs none. Each maps to the top-level keys it reads
+# besides its own key and READ_BY_EVERY_JOB, and a hint for the keys it does not read
+OWN_SCENARIOS: dict[str, tuple[tuple[str, ...], str]] = {}
+# what every job honours: how its run is named, written and repeated, and Hydra's own keys
+READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replications", "variant",
+                     "variants", "hydra")
 
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
-        own_scenarios: bool = False):
+        own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = ""):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
-    ``own_scenarios``: the job composes its own configs and ignores ``tenants``."""
+    ``own_scenarios``: the job composes its own configs and ignores ``tenants``; ``reads``
+    the other top-level keys it takes from the run's config (an override of any other key
+    is refused, :func:`check_unread`), ``hint`` what to do instead."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -38,9 +49,28 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
         if check is not None:
             CHECKS[name] = check
         if own_scenarios:
-            OWN_SCENARIOS.add(name)
+            OWN_SCENARIOS[name] = ((name, *reads), hint)
         return fn
     return deco
+
+
+def check_unread(name: str, overrides) -> None:
+    """An override the job ``name`` would not read (``tenants.x={...}`` for ``claims``, which
+    composes its scenarios from experiment files): an InputError naming the first, listing all,
+    instead of a run that ignores them silently. Jobs that run the config itself read it all."""
+    from sim.errors import InputError
+
+    if name not in OWN_SCENARIOS:
+        return
+    reads, hint = OWN_SCENARIOS[name]
+    keys = [t.lstrip("+~").split("=", 1)[0] for t in overrides or ()]
+    unread = list(dict.fromkeys(k for k in keys if re.split(r"[./@]", k)[0]
+                                not in (*reads, *READ_BY_EVERY_JOB)))
+    if unread:
+        raise InputError(f"not read by the {name} job, which builds its own scenarios (so "
+                         f"{', '.join(unread)} would be ignored silently): of the run's config it "
+                         f"reads {', '.join(reads)}, name and output only"
+                         f"{'; ' + hint if hint else ''}", key=unread[0])
 
 
 def discover() -> dict[str, Callable]:

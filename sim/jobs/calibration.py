@@ -71,7 +71,9 @@ def _notes(table, tolerance: float) -> list[str]:
     return notes
 
 
-@job("calibration", config=CalibrationConfig, check=check, own_scenarios=True)
+@job("calibration", config=CalibrationConfig, check=check, own_scenarios=True, reads=("catalog",),
+     hint="each row of conf/calibration_set.yaml sets its own workload and hardware; "
+          "calibration.rows=[...] chooses the rows")
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     tolerance = float(cfg.calibration.tolerance)

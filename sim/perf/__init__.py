@@ -27,7 +27,7 @@ from sim.catalog import Gpu, Model
 from sim.config import DeploymentConfig as _D
 from sim.config.rules import INT_LIMIT
 from sim.errors import InputError
-from sim.textfiles import read_text
+from sim.textfiles import read_text, unique_header
 
 
 class PerfModel(Protocol):
@@ -253,6 +253,7 @@ class TablePerf:
         with io.StringIO(read_text(path, "perf table"), newline="") as fh:
             reader = csv.DictReader(fh)
             need = {"decode_seqs", "prefill_tokens", "step_time_s"}
+            unique_header(reader.fieldnames or [], path)
             if reader.fieldnames is None or not need <= set(reader.fieldnames):
                 raise InputError(f"needs columns {sorted(need)}, has {reader.fieldnames}",
                                  path=str(path), line=1)

@@ -21,6 +21,7 @@ from sim.report.style import (
     legend_below,
     pyplot,
     save,
+    tight_layout,
 )
 from sim.report.timeline import pick_tenant, timeline
 
@@ -102,7 +103,7 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle("Time to first token per setup: the tail (markers: p50, p99)", fontsize=11)
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, "ttft_cdf")
 
 
@@ -214,5 +215,5 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
         legend_below(ax)
     fig.suptitle("Calibration: simulated vs published (CALIBRATION.md §3); "
                  "filled: fitted rows, hollow diamonds: held out")
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, "calibration")

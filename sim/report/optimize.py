@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import legend_below, pyplot, save
+from sim.report.style import legend_below, pyplot, save, tight_layout
 
 
 def optimize_figure(trials: pd.DataFrame, out_dir: Path) -> list[str]:
@@ -37,5 +37,5 @@ def optimize_figure(trials: pd.DataFrame, out_dir: Path) -> list[str]:
                  f"{len(t)} trials miss it", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     legend_below(ax, fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, "optimize")

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, format_seconds, legend_below, pyplot, save
+from sim.report.style import (
+    color,
+    format_seconds,
+    legend_below,
+    pyplot,
+    save,
+    tight_layout,
+)
 
 # each phase its own colour (queue wait too: yellow, not the grey of an empty track)
 PHASES = [("queue", "#e6ab02"), ("cold start", "#e7298a"), ("prefill", "#386cb0"),
@@ -61,7 +68,7 @@ def waterfall(stages: pd.DataFrame, out_dir: Path, stem: str = "pipeline_waterfa
     axes[-1, 0].set_xlabel("time since the pipeline request arrived (s)")
     handles, lbls = legend_entries(longest, axes[-1, 0].get_xlim())
     fig.suptitle(f"{title}: each stage's queue, cold start, prefill, decode", fontsize=10, x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    tight_layout(fig, rect=(0, 0, 1, 0.93))
     fig.legend(handles, lbls, loc="upper right", bbox_to_anchor=(1.0, 0.955), fontsize=8,
                ncol=max(len(lbls), 1), frameon=False)
     return save(fig, out_dir, stem)
@@ -107,5 +114,5 @@ def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latenc
     ax.grid(alpha=0.3, which="both")
     legend_below(ax, fontsize=8)
     ax.set_title("Pipeline end-to-end latency per setup", fontsize=10, loc="left")
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, stem)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.records import Result
-from sim.report.style import legend_below, pyplot, save
+from sim.report.style import legend_below, pyplot, save, tight_layout
 
 
 def plan_figure(res: Result, out_dir: Path) -> list[str]:
@@ -47,7 +47,7 @@ def plan_figure(res: Result, out_dir: Path) -> list[str]:
                           if left_out else ""), fontsize=10 if not left_out else 8)
         ax.grid(True, alpha=0.3)
         legend_below(ax)
-    fig.tight_layout()
+    tight_layout(fig)
     files = save(fig, out_dir, "plan")
     plt.close(fig)
     return files

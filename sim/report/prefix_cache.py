@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.records import Result
-from sim.report.style import legend_below, pyplot, save
+from sim.report.style import legend_below, pyplot, save, tight_layout
 
 
 def prefix_cache_figure(res: Result, out_dir: Path) -> list[str]:
@@ -35,7 +35,7 @@ def prefix_cache_figure(res: Result, out_dir: Path) -> list[str]:
         row[1].set_title(f"{name}: cache hit rate", fontsize=10)
         for a in row:
             a.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
+    tight_layout(fig)
     files = save(fig, out_dir, "prefix_cache")
     plt.close(fig)
     return files

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, legend_below, save
+from sim.report.style import color, legend_below, save, tight_layout
 
 STAGES = [("provision_s", "node provisioning", "#8c8c8c"), ("container_s", "container start", "#a6cee3"),
           ("weights_s", "weight load", "#1f78b4"), ("init_s", "engine init", "#fdbf6f")]
@@ -66,7 +66,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     ax2.set_title("TTFT: cold vs warm requests")
     ax2.grid(True, which="both", alpha=0.3)
     legend_below(ax2, fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     files = save(fig, out_dir, "cold_start")
     return files
 
@@ -126,6 +126,6 @@ def isolation_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
         ax.set_title(f"tenant {tenant}: TTFT vs noisy neighbours")
         ax.grid(True, which="both", alpha=0.3)
         legend_below(ax, fontsize=8, ncol=2)
-    fig.tight_layout()
+    tight_layout(fig)
     files = save(fig, out_dir, "isolation")
     return files

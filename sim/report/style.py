@@ -50,6 +50,32 @@ def pyplot():
     return plt
 
 
+def tight_layout(fig, **kw) -> None:
+    """``fig.tight_layout(**kw)``; when the decorations cannot fit (a legend outside the axes
+    wider or taller than the figure: matplotlib leaves the layout unapplied and warns on
+    stderr), the axes are laid out without the legends, which stay where they are anchored:
+    :func:`save` writes the figure's tight box, legends included."""
+    import warnings
+
+    from matplotlib.legend import Legend
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Tight layout not applied")
+        try:
+            fig.tight_layout(**kw)
+            return
+        except UserWarning:  # raised before anything was changed
+            pass
+    legends = [a for a in fig.findobj(Legend) if a.get_in_layout()]
+    for leg in legends:
+        leg.set_in_layout(False)
+    try:
+        fig.tight_layout(**kw)
+    finally:
+        for leg in legends:
+            leg.set_in_layout(True)
+
+
 def save(fig, out_dir: Path, stem: str) -> list[str]:
     """Write ``plots/<stem>.png`` and ``.svg``; return their paths relative to ``out_dir``."""
     plt = pyplot()

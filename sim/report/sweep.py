@@ -25,7 +25,14 @@ from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report.condense import condense, left_out_note, slo_by_tenant
 from sim.report.markdown import md_table
-from sim.report.style import REFERENCE_COLOR, color, legend_below, pyplot, save
+from sim.report.style import (
+    REFERENCE_COLOR,
+    color,
+    legend_below,
+    pyplot,
+    save,
+    tight_layout,
+)
 
 LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
@@ -139,7 +146,7 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     legend_below(ax)
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, stem)
 
 
@@ -265,7 +272,7 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
                  fontsize=10 if title is None else 8)
     ax.grid(True, which="both", alpha=0.25)
     legend_below(ax)
-    fig.tight_layout()
+    tight_layout(fig)
     place_labels(fig, texts)
     return save(fig, out_dir, stem)
 

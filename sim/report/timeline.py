@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import distinct_colors, legend_right, pyplot, save
+from sim.report.style import distinct_colors, legend_right, pyplot, save, tight_layout
 
 COLD_MARKERS = ["x", "+", "1", "2"]
 MAX_POINTS = 20000  # scatter points per setup (evenly thinned beyond it; cold ones all kept)
@@ -136,5 +136,5 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     legend_right(ax, markerscale=2)
     fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})"
                  + ("" if panels else ": this run recorded no replica lives"), fontsize=11)
-    fig.tight_layout()
+    tight_layout(fig)
     return save(fig, out_dir, "timeline")

@@ -35,6 +35,7 @@ import pandas as pd
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
+from sim.textfiles import unique_header
 from sim.workload import arrivals as arr
 from sim.workload.lengths import request_lengths
 
@@ -107,6 +108,9 @@ def load_client_windows(path: str):
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
             pd.errors.EmptyDataError) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
+    # pandas renames a column given twice (rate_rps.1): the header as written
+    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
+                  if len(df.columns) else [], path)
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
     if missing:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.textfiles import parse_json, read_text
+from sim.textfiles import parse_json, read_text, unique_header
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
     if not lines or not lines[0].strip():
         raise InputError("empty trace file", path=str(path), line=1)
     header = [h.strip() for h in lines[0].split(",")]
+    unique_header(header, path)
     need = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
     missing = [c for c in need if c not in header]
     if missing:

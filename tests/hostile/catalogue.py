@@ -69,6 +69,8 @@ TABLE_GOOD = ("decode_seqs,prefill_tokens,step_time_s\n"
 SG = ["setups=[serverless]", "background.servegen.path={dir}/s.csv", "background.servegen.clients=1"]
 SG_HEADER = "client_id,window_start_s,rate_rps,family,shape,scale\n"
 SG_GOOD = SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,0.5,Weibull,0.8,2.0\n"
+SG2 = SG_GOOD + "8,0,0.2,Gamma,0.5,4.0\n"  # two clients
+SGT = ["setups=[serverless]", "tenants_from.servegen.path={dir}/s.csv"]  # clients as the user's tenants
 
 
 def _az(row_line3: str) -> str:
@@ -80,25 +82,41 @@ def _mc(line2: str) -> str:
     return MC_LINE1 + line2 + MC_LINE3
 
 
+def _key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def _sets(args) -> set[str]:
+    """The keys the overrides ``args`` set (``key=``, ``+key=``, ``++key=``; not ``~key``)."""
+    return {_key(a) for a in args if "=" in a and not a.startswith("~")}
+
+
 def _h(args):
     """``horizon_s=20`` unless the case sets the horizon itself."""
-    return [] if any(a.startswith("horizon_s=") for a in args) else [H]
+    return [] if "horizon_s" in _sets(args) else [H]
+
+
+def _common(args, common):
+    """``common`` without the keys the case sets itself (the command line refuses a key given
+    twice with two values)."""
+    own = _sets(args)
+    return [c for c in common if _key(c) not in own]
 
 
 def E(id, args, key, kind, files=None, note=None, **extra):
     """An error case (a plain run)."""
-    return dict(id=id, args=[*_h(args), *args, *COMMON], files=files or {}, expect="error", key=key,
-                kind=kind, **({"note": note} if note else {}), **extra)
+    return dict(id=id, args=[*_h(args), *args, *_common(args, COMMON)], files=files or {}, expect="error",
+                key=key, kind=kind, **({"note": note} if note else {}), **extra)
 
 
 def OK(id, args, kind, files=None, note=None, **extra):
-    return dict(id=id, args=[*_h(args), *args, *COMMON], files=files or {}, expect="ok", key="",
-                kind=kind, **({"note": note} if note else {}), **extra)
+    return dict(id=id, args=[*_h(args), *args, *_common(args, COMMON)], files=files or {}, expect="ok",
+                key="", kind=kind, **({"note": note} if note else {}), **extra)
 
 
 def SW(id, args, key, note=None):
-    return dict(id=id, args=["-m", *_h(args), *args, *COMMON_SWEEP], files={}, expect="error", key=key,
-                kind="sweep", **({"note": note} if note else {}))
+    return dict(id=id, args=["-m", *_h(args), *args, *_common(args, COMMON_SWEEP)], files={}, expect="error",
+                key=key, kind="sweep", **({"note": note} if note else {}))
 
 
 CASES = [
@@ -672,4 +690,84 @@ CASES = [
     E("experiment_null", ["experiment=null"], "experiment", "unknown",
       note="Hydra's ValueError 'Config group override must be a string or a list': a traceback"),
     E("catalog_group_a_number", ["catalog=5"], "catalog", "unknown"),
+
+    # ============================ items the third sweep left alone, fixed afterwards (December
+    # 2026); each exited 0 with a silent change before its fix
+    E("key_twice_on_command_line", ["horizon_s=10", "horizon_s=20"], "horizon_s", "type",
+      note="ran 20 s: the last value won silently, as in Hydra"),
+    E("key_twice_dotted", [f"{A}.rate_rps=1", f"{A}.rate_rps=2"], f"{A}.rate_rps", "type"),
+    E("key_twice_dotted_and_braces", [f"{A}.rate_rps=1", f"{A}={{rate_rps: 2}}"], f"{A}.rate_rps",
+      "type", note="the braces were merged over the dotted value"),
+    E("key_twice_in_two_braces", ["dedicated.replicas={llama31-8b: 1}", "dedicated.replicas={llama31-8b: 3}"],
+      "dedicated.replicas.llama31-8b", "type"),
+    E("key_twice_plus_forms", ["+notes.why=a", "++notes.why=b"], "notes.why", "type"),
+    E("run_folder_twice", ["hydra.run.dir={dir}/other", "hydra.run.dir={dir}/out"], "hydra.run.dir", "output",
+      note="the run went to the last folder given"),
+    SW("sweep_key_twice", ["seed=0,1", "seed=2"], "seed", note="the sweep ran seed 2 alone"),
+    OK("key_twice_after_its_deletion", ["~tenants.chat", "tenants.chat={model: llama31-8b}"], "type",
+       note="a pin: deleting an entry and giving it again is a replacement, not a key given twice"),
+    E("claims_ignores_tenants", ["experiment=claims", "claims.quick=true", "claims.only=[h100_monthly_cost]",
+                                 "tenants.x={model: llama31-8b}"], "tenants", "unknown",
+      note="claims builds its scenarios from experiment files: the override went unread, unsaid"),
+    E("claims_ignores_setups", ["experiment=claims", "claims.quick=true", "claims.only=[h100_monthly_cost]",
+                                "setups=[serverless]"], "setups", "unknown"),
+    E("calibration_ignores_horizon", ["experiment=calibration", "calibration.rows=[trt013-8b-l40s-fp8]",
+                                      "horizon_s=5"], "horizon_s", "unknown"),
+    E("name_with_newline", ["name='a\nb'"], "name", "output",
+      note="made the folder results/a<newline>b (a name with a line break in it)"),
+    E("name_with_tab", ["name='a\tb'"], "name", "output"),
+
+    # ============================ a fourth sweep (December 2026): a column or JSON key given
+    # twice in a data file (a traceback, or one of the two values used silently)
+    E("azure_trace_column_twice", TRACE, "a.csv:1", "file",
+      files={"a.csv": AZ_HEADER.strip() + ",TIMESTAMP\n" + "".join(r.strip() + ",x\n" for r in AZ_ROWS)},
+      note="pandas' AttributeError ('DataFrame' object has no attribute 'str'): a traceback"),
+    E("perf_table_column_twice", TABLE, "t.csv:1", "file",
+      files={"t.csv": "decode_seqs,prefill_tokens,step_time_s,step_time_s\n"
+                      "0,0,0.002,1\n0,8192,0.3,1\n256,0,0.02,1\n256,8192,0.35,1\n"},
+      note="ran on the second step_time_s column (1 s per step), the first dropped silently"),
+    E("servegen_column_twice", SG, "s.csv:1", "file",
+      files={"s.csv": SG_HEADER.strip() + ",rate_rps\n7,0,0.5,Gamma,0.5,4.0,9\n7,600,0.5,Weibull,0.8,2.0,9\n"},
+      note="ran on the first rate_rps column, the second ignored silently"),
+    E("mooncake_key_twice", MC, "m.jsonl:2", "file",
+      files={"m.jsonl": _mc(MC_LINE1.replace("}", ', "timestamp": 500}'))},
+      note="JSON keeps the last of a key given twice: the request ran at 500 ms, not 0"),
+    SW("sweep_value_twice", ["seed=1,1"], "seed", note="ran the same job twice, counted twice in the sweep's summary"),
+    SW("sweep_subdir_climbs_out", ["seed=0,1", "hydra.sweep.subdir=.."], "hydra.sweep.subdir",
+       note="both jobs wrote into the sweep's parent folder, the second over the first; "
+            "'sweep: 0 of 0 jobs finished', exit 0"),
+    SW("sweep_subdir_constant", ["seed=0,1", "hydra.sweep.subdir=job"], "hydra.sweep.subdir",
+       note="every job in one folder: each run deleted the one before"),
+    SW("sweep_n_jobs_0", ["seed=0,1", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs",
+       note="joblib's ValueError: a traceback"),
+    SW("optimize_zero_trials", ["experiment=optimize", "horizon_s=1", "hydra.sweeper.n_trials=0"],
+       "hydra.sweeper.n_trials", note="Optuna's 'No trials are completed yet': a traceback"),
+    E("interpolation_unknown_key", ["horizon_s=${nope}"], "horizon_s", "unknown",
+      note="'error: Interpolation key 'nope' not found', naming no key (Hydra's list of the "
+           "job's overrides resolved their text)"),
+    E("interpolation_env_unset", ["notes.x=${oc.env:SERVESIM_HOSTILE_UNSET}"], "notes.x", "unknown"),
+    OK("trace_relative_path_with_chdir", [f"{A}.kind=trace", f"{A}.trace.path=a.csv", "hydra.job.chdir=true"],
+       "file", files={"a.csv": AZ_GOOD},
+       note="Hydra's chdir into the run folder made a.csv, next to the command, 'not found'"),
+    E("hydra_experimental_rerun", ["--experimental-rerun", "{dir}/config.pickle"], "--experimental-rerun",
+      "unknown", note="Hydra's warning that the other arguments are ignored, then a FileNotFoundError "
+                      "traceback (no run writes the pickle it reads)"),
+    E("servegen_tenants_clients_and_ids", [*SGT, "tenants_from.servegen.clients=1",
+                                           "tenants_from.servegen.client_ids=[8]"],
+      "tenants_from.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="client_ids won, clients=1 went unread, unsaid"),
+    E("servegen_tenants_more_clients_than_active", [*SGT, "tenants_from.servegen.clients=5"],
+      "tenants_from.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="ran the 2 clients the file has, unsaid"),
+    E("servegen_tenant_name_taken", [*SGT, "tenants_from.servegen.client_ids=[7]",
+                                    "tenants.sg-7={model: llama31-8b, arrival: {rate_rps: 9}}"],
+      "tenants.sg-7", "impossible", files={"s.csv": SG2},
+      note="the generated tenant replaced the user's own sg-7, unsaid"),
+    E("servegen_background_more_clients_than_active", ["setups=[serverless]", "background.servegen.path={dir}/s.csv",
+                                                       "background.servegen.clients=5"],
+      "background.servegen.clients", "impossible", files={"s.csv": SG2},
+      note="ran with the 2 clients the file has, unsaid"),
+    E("servegen_background_clients_and_ids", ["setups=[serverless]", "background.servegen.path={dir}/s.csv",
+                                              "background.servegen.clients=1", "background.servegen.client_ids=[8]"],
+      "background.servegen.clients", "impossible", files={"s.csv": SG2}),
 ]

@@ -281,3 +281,27 @@ def test_p99_figure_keeps_equal_setups_visible(tmp_path, figs):
              and np.allclose(ln.get_ydata(), [0.1, 0.2, 0.5, 3.0])]
     assert len({(ln.get_marker(), ln.get_markersize()) for ln in equal}) == len(equal) == 3
     assert legends_on_axes(figs(sweep)["p99_ttft_vs_x"]) == []
+
+
+def test_a_legend_wider_than_the_figure_still_gets_a_layout_and_no_warning(tmp_path, figs):
+    """An optimising sweep's cost figure names every combination of seven swept keys in its
+    legend, wider than the figure: matplotlib's tight layout gave up with a UserWarning on
+    stderr ("Tight layout not applied"). The axes are laid out without the legend instead,
+    and the saved file still holds the legend (the figure grows to fit it)."""
+    import warnings
+
+    long = "hybrid (" + ", ".join(f"key{i}=value{i}" for i in range(30)) + ")"
+    t = _cost_table({long: [8.0, 4.0, 2.0, 1.0], "dedicated": [3.0, 3.0, 3.0, 3.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sweep.cost_vs_x(t, "x", [], tmp_path, "x", t.iloc[0:0])
+    fig = figs(sweep)["cost_vs_x"]
+    legend = fig.axes[0].get_legend()
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_in_layout()  # back in: the saved file's tight box takes it in
+    assert legend.get_window_extent(renderer).width > fig.bbox.width
+    # laid out: the axes' own decorations (ticks, labels, title) fill the figure's width
+    # within tight_layout's padding, instead of matplotlib's default margins
+    deco = fig.axes[0].get_tightbbox(renderer, bbox_extra_artists=[])
+    assert deco.x0 >= 0 and deco.x1 <= fig.bbox.width
+    assert fig.subplotpars.left != pytest.approx(0.125) and fig.subplotpars.right != pytest.approx(0.9)

@@ -352,3 +352,19 @@ def test_prewarm_through_hybrid_warms_only_serverless_placed_models():
     assert p.cold_starts == 2
     # both loads start at the arrival: the chain waits for the reranker's load only
     assert 4.0 < p.cold_wait_critical_s < 5.5
+
+
+def test_the_compound_figures_script_on_a_folder_without_its_files_is_one_line(tmp_path):
+    """A run stopped by bad input while its setups were built leaves a folder with error.txt
+    alone: the study script says so in one line (it was a FileNotFoundError traceback)."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    (tmp_path / "error.txt").write_text("InputError: config key 'x': bad\n")
+    r = subprocess.run([sys.executable, str(ROOT / "experiments" / "compound" / "figures.py"),
+                        str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "chain_stages.csv" in lines[0] and "error.txt" in lines[0], r.stderr

@@ -82,7 +82,10 @@ def check(cfg) -> None:
     _check_ids(list(cfg.claims.only))
 
 
-@job("claims", config=ClaimsConfig, check=check, own_scenarios=True)
+@job("claims", config=ClaimsConfig, check=check, own_scenarios=True,
+     reads=("catalog", "seed", "engine"),
+     hint="give a scenario key in claims.overrides=[...] (every check applies it), or "
+          "claims.quick=true for shorter runs")
 def claims_job(cfg, out_dir, progress) -> Result:
     table = run_claims(cfg, progress)
     counts = table["verdict"].value_counts().to_dict()

@@ -53,6 +53,9 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     cid, wstart, rate, _, _ = load_client_windows(path)
     horizon = float(cfg.horizon_s)
     lo, hi = float(sg.start_s), float(sg.start_s) + horizon
+    if int(sg.clients) > 0 and len(sg.client_ids) > 0:  # client_ids would win, unsaid
+        raise InputError("give clients (the busiest N) or client_ids, not both",
+                         key=KEY + ".clients")
     known = set(np.unique(cid).tolist())
     for c in sg.client_ids:
         if int(c) not in known:
@@ -60,6 +63,10 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     chosen = [int(c) for c in sg.client_ids] or busiest_clients(path, lo, horizon, int(sg.clients))
     if not chosen:
         raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=KEY + ".start_s")
+    if not sg.client_ids and len(chosen) < int(sg.clients):
+        raise InputError(f"the busiest {int(sg.clients)} asked for, but only {len(chosen)} "
+                         f"clients send requests in [{lo:g}, {hi:g}) s: set clients to at most "
+                         f"{len(chosen)}", key=KEY + ".clients", path=path)
     if len(set(chosen)) != len(chosen):
         raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=KEY + ".client_ids")
     models = {str(k): str(v) for k, v in sg.models.items()}
@@ -77,6 +84,9 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
         if m is None:
             raise InputError(f"client {c} has no model and there is no `default`", key=KEY + ".models")
         n = float((rate * overlap)[cid == c].sum()) * float(sg.rate_scale)
+        if f"{PREFIX}{c}" in cfg.tenants:  # it would be replaced by the generated one
+            raise InputError(f"a tenant of ServeGen client {c} ({KEY}) takes this name: rename "
+                             "yours", key=f"tenants.{PREFIX}{c}")
         out.append((f"{PREFIX}{c}", c, m, n))
     setups = list(cfg.setups)
     if "dedicated" in setups or setups == ["all"]:

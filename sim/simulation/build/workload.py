@@ -193,6 +193,9 @@ def check_background(cfg, catalog) -> None:
             model(catalog, m, key + ".models")
         check_length(sg.input, key + ".input", None)
         check_length(sg.output, key + ".output", None)
+        if sg.clients > 0 and sg.client_ids:  # client_ids would win, unsaid
+            raise InputError("give clients (the busiest N) or client_ids, not both",
+                             key=key + ".clients")
         cid, wstart, rate, _, _ = load_client_windows(path)
         if len(set(sg.client_ids)) != len(sg.client_ids):  # two tenants of one name, bg/sg<id>
             raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=key + ".client_ids")
@@ -202,5 +205,11 @@ def check_background(cfg, catalog) -> None:
                 raise InputError(f"client {c} is not in the file", key=key + ".client_ids")
         if not sg.client_ids:
             lo, hi = float(sg.start_s), float(sg.start_s) + float(cfg.horizon_s)
-            if not ((wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)).any():
+            active = (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
+            if not active.any():
                 raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=key + ".start_s")
+            n = np.unique(cid[active]).size
+            if n < sg.clients:  # the run would have fewer background clients than asked, unsaid
+                raise InputError(f"the busiest {sg.clients} asked for, but only {n} clients send "
+                                 f"requests in [{lo:g}, {hi:g}) s: set clients to at most {n}",
+                                 key=key + ".clients", path=path)
