@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -13,6 +14,13 @@ def cli(*args, cwd, timeout=300, env=None) -> subprocess.CompletedProcess:
     """``python -m sim <args>`` in a real process."""
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """``preexec_fn`` of a child that a test interrupts with SIGINT: the default action, as a
+    terminal gives it. A suite started in the background by a non-interactive shell has
+    SIGINT ignored, and a child inherits that (Python then never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_main(args, tmp_path, monkeypatch, capsys):

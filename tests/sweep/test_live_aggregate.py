@@ -9,6 +9,7 @@ import time
 
 import pandas as pd
 import pytest
+from helpers.cli import ctrl_c_as_at_a_terminal
 
 from sim.sweep import live
 
@@ -19,7 +20,8 @@ ARGS = ["-m", f"tenants.chat.arrival.rate_rps={RATES}", "horizon_s=30", "drain_s
 
 def sweep(folder, **kw):
     return subprocess.Popen([sys.executable, "-m", "sim", *ARGS, f"hydra.sweep.dir={folder}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal, **kw)
 
 
 def jobs_in(table_path) -> set[str]:

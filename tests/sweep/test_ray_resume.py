@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from helpers.cli import ctrl_c_as_at_a_terminal
 
 pytestmark = pytest.mark.slow  # three Ray sweeps and a joblib one, in subprocesses
 
@@ -25,7 +26,8 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 def start(folder, launcher, log):
     return subprocess.Popen([sys.executable, "-m", "sim", *ARGS, *launcher,
                              f"hydra.sweep.dir={folder}"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, **RAY_ENV}, start_new_session=True)
+                            env={**os.environ, **RAY_ENV}, start_new_session=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
 
 
 def done_jobs(folder) -> set[str]:
