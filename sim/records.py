@@ -189,6 +189,13 @@ class KvStats:
     # (mean_in, mean_out) -> output tok/s of one replica flat out on that mix (the perf
     # model's saturated_tok_s, set by the pool that owns the row)
     saturation: object = None
+    # caches holding anonymous tokens implicitly (KvCache.hold), by id: their evictions are
+    # counted when they sync, at the latest when the run ends (settle)
+    pending: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def settle(self) -> None:
+        for kv in list(self.pending.values()):
+            kv.sync()
 
 
 @dataclass

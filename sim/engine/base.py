@@ -85,6 +85,7 @@ class ReplicaBase:
     def attach(self, stats: KvStats) -> None:
         """Count this replica's cache and load statistics into ``stats`` (a ledger row's,
         shared by the replicas the row stands for)."""
+        self.kv.sync()
         self.kv.stats = stats
         stats.peak_bandwidth = self.perf.peak_bandwidth
         stats.saturation = partial(self.perf.saturated_tok_s, max_seqs=self.max_seqs)
@@ -298,6 +299,7 @@ class ReplicaBase:
             r.kv_node = None
             r.kv_priv = r.pin + (0 if self.paged else r.n_out - r.done_out)
             kv.private += r.kv_priv
+            kv.inflow += r.kv_priv  # KvCache.hold's count
             over = kv.cached + kv.private - kv.cap
             if over > 0:
                 a = kv._anon  # most often one anonymous entry covers it: _evict_anon, inlined
@@ -333,13 +335,9 @@ class ReplicaBase:
         if r.kv_node is None and r.out_key < 0:  # KvCache.release of private tokens, inlined
             kv.private -= r.kv_priv
             t = r.kv_priv
-            if kv.caching and t > 0:  # they stay cached, anonymous
-                if kv._anon and not kv._lru and not kv.host_cap:  # KvCache.keep's merge, inlined
-                    kv._anon[-1][1] += t
-                    kv.cached, kv.unpinned, kv.anon = kv.cached + t, kv.unpinned + t, kv.anon + t
-                else:
-                    kv.clock = now
-                    kv.keep(t)
+            if kv.keeps and t > 0:  # they stay cached, anonymous (else held implicitly)
+                kv.clock = now
+                kv.hold(t)
             r.kv_priv = 0
         else:
             kv.clock = now

@@ -21,7 +21,9 @@ Memory is counted in tokens (``cap`` is the deployment's KV capacity). It holds
   trie's least recently used leaf, and before the finished request's own prefix nodes (vLLM
   frees a request's blocks tail first). Without caching they are freed at once. A sequence
   preempted to be recomputed keeps what it computed as a node of its own instead, which its
-  recompute can hit (:meth:`KvCache._keep_preempted`).
+  recompute can hit (:meth:`KvCache._keep_preempted`). While no trie leaf and no host tier
+  could be ordered against them, they are held implicitly, as one count (:meth:`hold`):
+  the same memory and evictions, without bookkeeping on every admission and finish.
 
 Pins are monotone along a path (a sequence pins every node from the root to its deepest),
 so every unpinned node can be evicted (its descendants are unpinned too): the memory a new
@@ -71,6 +73,13 @@ class KvCache(Memory):
         self._host_anon: deque = deque()
         self.host_anon = 0  # their tokens in the host tier (counted in host_used)
         self._seq = 0
+        # anonymous tokens held implicitly (:meth:`hold`): while ``lazy``, ``anon`` and its
+        # share of ``cached`` and ``unpinned`` are not kept up to date; ``inflow`` counts the
+        # tokens sequences claimed since (and the anonymous and private ones before)
+        self.lazy = False
+        self.keeps = caching  # a finished sequence's tokens go to keep() (not held implicitly)
+        self.inflow = 0
+        self._bound = 0
         self.clock = 0.0  # the owner sets it to its time before each call (LRU order)
         self.stats = KvStats()  # the owner may share one with its ledger row
 
@@ -144,6 +153,7 @@ class KvCache(Memory):
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
+        self.sync()
         if req.seen_kv is not self or req.seen_version != self.version:
             self.walk(req)
         req.seen_kv = None  # used: a later admission walks afresh
@@ -222,6 +232,7 @@ class KvCache(Memory):
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return
+        self.sync()
         keys, lens = pfx
         i = req.kv_depth
         if i == len(keys) and req.kv_node.length == lens[-1]:
@@ -270,6 +281,7 @@ class KvCache(Memory):
         rest of what it held stays cached, anonymous (:meth:`keep`). A request preempted to
         be recomputed, holding ``computed`` tokens of KV, keeps them cached under a key of its
         own (:meth:`_keep_preempted`)."""
+        self.sync()
         if computed > 0 and self.caching:
             self._keep_preempted(req, computed)
         node = req.kv_node
@@ -333,6 +345,7 @@ class KvCache(Memory):
     def keep(self, tokens: int) -> None:
         """``tokens`` a finished sequence freed stay cached, anonymous, at ``clock`` (the
         caller took them out of ``private``)."""
+        self.sync()
         self.cached += tokens
         self.unpinned += tokens
         self.anon += tokens
@@ -348,4 +361,5 @@ class KvCache(Memory):
     def check(self, holders=None) -> None:
         """Recount from the trie; raise AssertionError on any disagreement (tests). With
         ``holders``, the requests holding memory here: their pins, exactly (kv_check)."""
+        self.sync()
         check(self, holders)

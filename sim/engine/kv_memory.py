@@ -36,8 +36,59 @@ class Memory:
         self.cached += length
         return child
 
+    def hold(self, tokens: int) -> None:
+        """A finished sequence's ``tokens`` (taken out of ``private``) stay cached: by
+        :meth:`keep`, or, when no trie leaf and no host tier could be ordered against them,
+        implicitly. Then the anonymous tokens are simply all the memory the pinned nodes and
+        the sequences leave free, up to what was ever put there: every claim evicts from them
+        what does not fit (their whole history is one number, ``inflow``, the anonymous plus
+        private tokens the sequences' claims would have made without eviction). It saves the
+        engines' hot paths their bookkeeping on workloads without shared prefixes; any other
+        call makes them explicit first (:meth:`sync`), with the evictions they stood for."""
+        if self._lru or self.host_cap:
+            self.keep(tokens)
+            return
+        self.inflow = self.anon + tokens + self.private
+        self.cached -= self.anon
+        self.unpinned -= self.anon
+        self.anon = 0
+        self._anon.clear()
+        self._bound = self.cap - self.cached  # the pinned nodes' room is not theirs
+        self.lazy, self.keeps = True, False
+        self.stats.pending[id(self)] = self
+
+    def held(self) -> int:
+        """Anonymous tokens on the GPU now, whether or not held implicitly."""
+        if self.lazy:
+            return min(self._bound, self.inflow) - self.private
+        return self.anon
+
+    def cached_now(self) -> int:
+        """Tokens cached on the GPU (``cached``, with those held implicitly)."""
+        return self.cached + self.held() - self.anon
+
+    def sync(self) -> None:
+        """Make implicitly held anonymous tokens explicit (one entry, at ``clock``: any
+        time not after now orders them the same against leaves queued from now on) and
+        count the tokens evicted from them meanwhile."""
+        if not self.lazy:
+            return
+        kept = min(self._bound, self.inflow)
+        anon = kept - self.private
+        self.lazy, self.keeps = False, True
+        self.stats.evicted_tokens += self.inflow - kept
+        self.stats.pending.pop(id(self), None)
+        if anon > 0:
+            self._anon.append([self.clock, anon])
+            self.cached += anon
+            self.unpinned += anon
+            self.anon = anon
+
     def _claim(self, tokens: int) -> None:
         self.private += tokens
+        if self.lazy:  # the caller checked the room: what does not fit leaves the held tokens
+            self.inflow += tokens
+            return
         over = self.cached + self.private - self.cap
         if over > 0:
             self._evict(over)

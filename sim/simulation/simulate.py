@@ -245,6 +245,8 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     else:
         t_end = max(horizon, last_end[0]) if unfinished.size == 0 else env.now
         period = t_end
+    for row in ctx.ledger:  # evictions held implicitly by replicas' caches (KvCache.hold)
+        row.kv.settle()
     setup.close(period)
     log.flush()
     if log.open != 0:
