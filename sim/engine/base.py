@@ -337,7 +337,10 @@ class ReplicaBase:
             t = r.kv_priv
             if kv.keeps and t > 0:  # they stay cached, anonymous (else held implicitly)
                 kv.clock = now
-                kv.hold(t)
+                if kv._lru or kv.host_cap:  # KvCache.hold's first test, inlined
+                    kv.keep(t)
+                else:
+                    kv.hold(t)
             r.kv_priv = 0
         else:
             kv.clock = now

@@ -153,7 +153,8 @@ class KvCache(Memory):
             req.kv_priv = req.pin + extra
             self._claim(req.kv_priv)
             return 0
-        self.sync()
+        if self.lazy:
+            self.sync()
         if req.seen_kv is not self or req.seen_version != self.version:
             self.walk(req)
         req.seen_kv = None  # used: a later admission walks afresh
@@ -232,7 +233,8 @@ class KvCache(Memory):
         pfx = req.pfx if self.caching else None
         if pfx is None:
             return
-        self.sync()
+        if self.lazy:
+            self.sync()
         keys, lens = pfx
         i = req.kv_depth
         if i == len(keys) and req.kv_node.length == lens[-1]:
@@ -281,7 +283,8 @@ class KvCache(Memory):
         rest of what it held stays cached, anonymous (:meth:`keep`). A request preempted to
         be recomputed, holding ``computed`` tokens of KV, keeps them cached under a key of its
         own (:meth:`_keep_preempted`)."""
-        self.sync()
+        if self.lazy:
+            self.sync()
         if computed > 0 and self.caching:
             self._keep_preempted(req, computed)
         node = req.kv_node
@@ -345,7 +348,8 @@ class KvCache(Memory):
     def keep(self, tokens: int) -> None:
         """``tokens`` a finished sequence freed stay cached, anonymous, at ``clock`` (the
         caller took them out of ``private``)."""
-        self.sync()
+        if self.lazy:
+            self.sync()
         self.cached += tokens
         self.unpinned += tokens
         self.anon += tokens
@@ -361,5 +365,6 @@ class KvCache(Memory):
     def check(self, holders=None) -> None:
         """Recount from the trie; raise AssertionError on any disagreement (tests). With
         ``holders``, the requests holding memory here: their pins, exactly (kv_check)."""
-        self.sync()
+        if self.lazy:
+            self.sync()
         check(self, holders)
