@@ -233,4 +233,7 @@ def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
             keep = mark < scale
             bt.arrival_s, bt.input_tokens, bt.output_tokens, bt.over = (
                 bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep], bt.over[keep])
+            if bt.changed_mask is not None:  # the changed lengths counted are the kept ones'
+                bt.changed_mask = bt.changed_mask[keep]
+                bt.changed = int(np.count_nonzero(bt.changed_mask))
     return tenants
