@@ -8,6 +8,7 @@ run that keeps everything, never against the project's own readers' output.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import TRACES
 
 import sim
@@ -92,3 +93,60 @@ def test_spread_timestamps_are_counted_in_a_note():
         f"horizon_s={horizon:g}", "tenants.chat.arrival.trace.duplicates=keep"]))
     assert kept.replay_notes == []
     assert np.array_equal(kept.arrival_s, (np.asarray(ts) - ts[0]) / 1000)
+
+
+def _unbounded_reference(path, until_s: float, block: int, context: int) -> tuple[list[int], float]:
+    """Cached tokens per line of a Mooncake file (lines before ``until_s``) with a cache that
+    keeps everything, read straight from the JSON: a prompt's 512-token hash_ids blocks (the
+    last one partial), cut to the prompt as served (``clip``: the output to the context less
+    a token, the prompt to the rest), match an earlier prompt's while their (id, length)
+    chain does; the hit is floored to whole ``block``s and leaves the last prompt token. Also
+    the first recorded time at or after ``until_s`` (seconds from the first line)."""
+    import json
+    seen: set[tuple] = set()
+    out, t0 = [], None
+    for line in open(path):
+        o = json.loads(line)
+        t0 = o["timestamp"] if t0 is None else t0
+        if (o["timestamp"] - t0) / 1000 >= until_s:
+            return out, (o["timestamp"] - t0) / 1000
+        h, n_in = o["hash_ids"], o["input_length"]
+        n_in = min(n_in, context - min(o["output_length"], context - 1))
+        chain, left = [], n_in
+        for b in h:
+            if left <= 0:
+                break
+            chain.append((b, min(512, left)))
+            left -= 512
+        k = 0
+        while k < len(chain) and tuple(chain[: k + 1]) in seen:
+            k += 1
+        matched = sum(n for _, n in chain[:k])
+        out.append(min(matched // block, (n_in - 1) // block) * block)
+        seen.update(tuple(chain[: j + 1]) for j in range(len(chain)))
+    raise AssertionError(f"{path} ends before {until_s} s")
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+@pytest.mark.parametrize("name", ["synthetic", "conversation"])
+def test_engines_cache_what_an_unbounded_cache_of_the_hash_ids_would(name, engine):
+    # the lines before 300 s, 100 times slower (equal recorded times spread over their
+    # slot, the Mooncake default: no two prompts in flight together, so each finds every
+    # earlier one cached) on a replica whose memory holds them all
+    path = MOONCAKE / f"{name}_trace.jsonl"
+    slow = 100.0
+    context = sim.compose([]).catalog.models["llama31-8b"].max_context
+    want, end = _unbounded_reference(path, 300.0, 16, context)  # vLLM's 16-token blocks
+    cfg = _replay(path, "mooncake") + [
+        f"horizon_s={end * slow!r}", f"tenants.chat.arrival.trace.time_scale={slow:g}",
+        f"engine={engine}",
+        "tenants.chat.input.max=null", "tenants.chat.output.max=null", "workload.overlength=clip",
+        "deployments.llama31-8b.gpu=H200", "catalog.gpus.H200.memory_gb=20000",
+        "drain_s=100000"]
+    res = sim.run(cfg)
+    r = res.requests.sort_values("request_id")
+    assert (r["outcome"] == "completed").all()
+    got = r["cached_tokens"].to_numpy()
+    assert got.size == len(want)
+    assert np.array_equal(got, want), np.flatnonzero(got != np.asarray(want))[:5]
+    assert (got <= r["input_tokens"].to_numpy() - 1).all()
