@@ -52,14 +52,16 @@ def _replay(path, fmt):
 
 
 def _azure_seconds(path) -> list[float]:
-    """Seconds from the first row, from the CSV's text (whole seconds and the fraction apart)."""
+    """Seconds from the first row, from the CSV's text: whole seconds and 100 ns ticks (the
+    files' seven fractional digits) apart, so no float rounding of the epoch."""
     import csv
     from datetime import datetime
-    out = []
+    ticks = []
     for r in csv.DictReader(open(path)):
         day, frac = r["TIMESTAMP"].split(".")
-        out.append(datetime.strptime(day, "%Y-%m-%d %H:%M:%S").timestamp() + float("0." + frac))
-    return [t - out[0] for t in out]
+        whole = int(datetime.strptime(day, "%Y-%m-%d %H:%M:%S").timestamp())
+        ticks.append(whole * 10**7 + int(frac.ljust(7, "0")))
+    return [(t - ticks[0]) / 1e7 for t in ticks]
 
 
 def test_rows_after_the_horizon_are_counted_in_a_note():
@@ -150,3 +152,76 @@ def test_engines_cache_what_an_unbounded_cache_of_the_hash_ids_would(name, engin
     assert got.size == len(want)
     assert np.array_equal(got, want), np.flatnonzero(got != np.asarray(want))[:5]
     assert (got <= r["input_tokens"].to_numpy() - 1).all()
+
+
+AZURE_CONV = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv"
+
+
+def _rows(path) -> list[tuple[float, int, int]]:
+    """(seconds from the first row, prompt tokens, output tokens) of every row of a trace
+    file, read with csv (Azure) or json (Mooncake, its timestamps in ms)."""
+    import csv
+    import json
+    if str(path).endswith(".jsonl"):
+        objs = [json.loads(line) for line in open(path)]
+        return [((o["timestamp"] - objs[0]["timestamp"]) / 1000, o["input_length"],
+                 o["output_length"]) for o in objs]
+    lens = [(int(r["ContextTokens"]), int(r["GeneratedTokens"])) for r in csv.DictReader(open(path))]
+    return [(t, i, o) for t, (i, o) in zip(_azure_seconds(path), lens)]
+
+
+def _lengths_as_recorded(path, fmt):
+    return _replay(path, fmt) + ["tenants.chat.input.max=null", "tenants.chat.output.max=null",
+                                 "tenants.chat.arrival.trace.duplicates=keep"]
+
+
+@pytest.mark.parametrize("path", [AZURE_CODE, AZURE_CONV, MOONCAKE / "conversation_trace.jsonl",
+                                  MOONCAKE / "synthetic_trace.jsonl"], ids=lambda p: p.stem)
+def test_every_row_is_one_request_at_its_time_with_its_lengths(path):
+    rows = _rows(path)
+    fmt = "mooncake" if path.suffix == ".jsonl" else "azure"
+    wl = build_workload(sim.compose(_lengths_as_recorded(path, fmt)
+                                    + [f"horizon_s={rows[-1][0] + 1:g}"]))
+    assert len(wl) == len(rows)
+    np.testing.assert_allclose(wl.arrival_s, [r[0] for r in rows], rtol=0, atol=1e-9)
+    assert wl.input_tokens.tolist() == [r[1] for r in rows]
+    assert wl.output_tokens.tolist() == [r[2] for r in rows]
+
+
+def test_requests_file_holds_the_rows_on_every_setup():
+    rows = [r for r in _rows(AZURE_CONV) if r[0] < 600]
+    res = sim.run(_lengths_as_recorded(AZURE_CONV, "azure") + [
+        "horizon_s=600", "setups=[dedicated,serverless,hybrid]"])
+    for setup, r in res.requests.groupby("setup", observed=True):
+        r = r.sort_values("request_id")
+        assert len(r) == len(rows), setup
+        np.testing.assert_allclose(r["arrival_s"], [x[0] for x in rows], rtol=0, atol=1e-9)
+        assert r["input_tokens"].tolist() == [x[1] for x in rows], setup
+        assert r["output_tokens"].tolist() == [x[2] for x in rows], setup
+
+
+def test_start_time_scale_and_loop_place_every_row():
+    rows = _rows(AZURE_CODE)
+    start, scale, horizon = 1000.0, 0.5, 5000.0
+    kept = [(j, (t - start) * scale) for j, (t, _, _) in enumerate(rows) if t >= start]
+    period = kept[-1][1]  # a pass lasts from its first kept row to its last
+    want = sorted((t + k * period, k, j) for k in range(int(horizon / period) + 1)
+                  for j, t in kept if t + k * period < horizon)
+    wl = build_workload(sim.compose(_lengths_as_recorded(AZURE_CODE, "azure") + [
+        f"horizon_s={horizon:g}", f"tenants.chat.arrival.trace.start_s={start:g}",
+        f"tenants.chat.arrival.trace.time_scale={scale:g}", "tenants.chat.arrival.trace.loop=true"]))
+    assert len(wl) == len(want)
+    # a pass's first request comes just after (1 ns) the previous pass's last one
+    np.testing.assert_allclose(wl.arrival_s, [w[0] for w in want], rtol=0, atol=1e-6)
+    assert wl.input_tokens.tolist() == [rows[j][1] for _, _, j in want]
+
+
+def test_rate_scale_two_replays_each_row_twice_and_the_trace_itself_unshifted():
+    from collections import Counter
+    rows = _rows(AZURE_CODE)
+    wl = build_workload(sim.compose(_lengths_as_recorded(AZURE_CODE, "azure") + [
+        "horizon_s=3600", "tenants.chat.arrival.trace.rate_scale=2"]))
+    got = Counter(zip(wl.input_tokens.tolist(), wl.output_tokens.tolist()))
+    assert got == Counter({k: 2 * v for k, v in Counter((i, o) for _, i, o in rows).items()})
+    at = Counter(zip(np.round(wl.arrival_s, 9).tolist(), wl.input_tokens.tolist()))
+    assert all(at[(round(t, 9), i)] >= 1 for t, i, _ in rows)
