@@ -225,3 +225,17 @@ def test_rate_scale_two_replays_each_row_twice_and_the_trace_itself_unshifted():
     assert got == Counter({k: 2 * v for k, v in Counter((i, o) for _, i, o in rows).items()})
     at = Counter(zip(np.round(wl.arrival_s, 9).tolist(), wl.input_tokens.tolist()))
     assert all(at[(round(t, 9), i)] >= 1 for t, i, _ in rows)
+
+
+@pytest.mark.parametrize("weibull,shape", [(True, 0.3), (False, 0.05)])
+def test_a_servegen_window_gets_its_measured_rate_however_bursty(weibull, shape):
+    # a window's renewal process starts in equilibrium, so its expected count is rate x
+    # length exactly; a first arrival at a uniform fraction of an ordinary gap adds about
+    # cv^2 / 2 (renewal theory: 14.6 for Weibull 0.3, 10 for Gamma 0.05, against 60 here)
+    from sim.rng import stream
+    from sim.workload.background import _renewal
+    rng = stream(7, "test/servegen-window")
+    rate, span, reps = 0.1, 600.0, 4000
+    counts = np.array([_renewal(weibull, shape, rate, span, rng).size for _ in range(reps)])
+    se = counts.std() / np.sqrt(reps)
+    assert abs(counts.mean() - rate * span) < 4 * se, (counts.mean(), se)
