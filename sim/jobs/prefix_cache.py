@@ -139,7 +139,8 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
         requests.append(reqs.assign(trace=name))
         for (label, _), r in zip(vs, runs):
             rows.append(_row(name, "dedicated", label, summary_row(summary, label)))
-        notes += [f"{name}: {n}" for n in stability_notes(wl, runs)]
+        notes += [f"{name}: {n}" for n in wl.replay_notes
+                  + wl.length_notes(str(tcfg.workload.overlength)) + stability_notes(wl, runs)]
         timelines[name] = runs
         sl = [("serverless, no cache", {f"{dep}.prefix_caching": False}),
               ("serverless, cache", {})]

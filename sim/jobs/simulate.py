@@ -50,6 +50,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get())
+                 + workload.replay_notes
                  + workload.length_notes(str(cfg.workload.overlength))
                  + stability_notes(workload, runs))
     res.tables.update(setup_tables(runs, workload))

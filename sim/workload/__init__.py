@@ -74,6 +74,9 @@ class Workload:
     # batch-tier tenants (``tenants.<t>.priority: batch``) -> their deadline in seconds from
     # arrival; empty when every tenant is interactive
     deadlines: dict[str, float] = field(default_factory=dict)
+    # what trace replays did not take as recorded (spread times, rows after the horizon):
+    # one warning line each (sim.workload.arrivals.replay_notes)
+    replay_notes: list[str] = field(default_factory=list)
 
     def batch_tenant_ids(self) -> set[int]:
         """Tenant indices of the batch-tier tenants."""
@@ -238,9 +241,14 @@ def generate_workload(cfg, catalog) -> Workload:
     sources = Sources()  # prefix content sources, numbered in sorted tenant order
     closed = {}
     pipe_arrivals: list = []
+    replayed: list[str] = []  # notes on what trace replays changed or left out
     for ti, name in enumerate(tenants):
         tc = cfg.tenants[name]
         times, trace_idx = tenant_arrivals(name, tc, horizon, seed)
+        if trace_idx is not None:
+            t = tc.arrival.trace
+            replayed += arr.replay_notes(name, trace_idx[0], trace_idx[1], horizon, t.time_scale,
+                                         t.rate_scale, t.start_s, t.loop)
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             continue
@@ -309,6 +317,7 @@ def generate_workload(cfg, catalog) -> Workload:
         deadlines={n: float(BATCH_DEADLINE_S if cfg.tenants[n].deadline_s is None
                             else cfg.tenants[n].deadline_s)
                    for n in tenants if str(cfg.tenants[n].priority) == "batch"},
+        replay_notes=replayed,
         prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
             [Prefixes.empty(k) if x is None else x for x, k in zip(segs, sizes)]).take(order)),
         background_tenants=len(bg_names), background_models=len(bg_models),

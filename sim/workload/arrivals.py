@@ -139,3 +139,29 @@ def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, s
     tt, ii = tt[inside], ii[inside]
     order = np.lexsort((ii, tt))
     return tt[order], ii[order]
+
+
+def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, time_scale: float,
+                 rate_scale: float, start_s: float, loop: bool) -> list[str]:
+    """What a replay of ``trace`` (rows ``idx`` replayed) did not take as recorded, one line
+    each: requests whose equal recorded times were spread, and (unless looped) the rows after
+    ``start_s`` that fall at or after the horizon on the trace's own (scaled) timeline."""
+    notes = []
+    if trace.spread is not None:
+        moved = int(np.count_nonzero(trace.spread[idx]))
+        if moved:
+            notes.append(f"tenant {tenant}: {moved:,} of its {idx.size:,} replayed trace requests "
+                         "share their recorded time with the row before and were spread evenly up "
+                         "to the next recorded time (arrival.trace.duplicates: spread; `keep` "
+                         "replays them at equal times)")
+    if not loop:
+        kept = trace.t_s[trace.t_s >= start_s]
+        late = int(np.count_nonzero((kept - start_s) * time_scale >= horizon))
+        if late:
+            copies = ("; counted on the trace's own timeline, rate_scale's shifted copies aside"
+                      if rate_scale != 1 else "")
+            notes.append(f"tenant {tenant}: {late:,} of the trace's {kept.size:,} requests from "
+                         f"start_s={start_s:g} s fall at or after horizon_s={horizon:g} s (time_scale "
+                         f"{time_scale:g}: the trace lasts {(trace.duration_s - start_s) * time_scale:g} s"
+                         f" from there) and are not replayed{copies}")
+    return notes

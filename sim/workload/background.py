@@ -13,7 +13,9 @@ Two sources, both optional (``background.synthetic.tenants`` and
   ``bg/sg<id>``; in each of its non-idle windows it is replayed as a renewal process with
   the fitted family and shape, its scale set so that the mean gap is ``1 / (rate x
   rate_scale)`` (the fits' own means do not always match the measured rate; the rate is the
-  measured quantity). The first arrival in a window is a uniform fraction of a gap.
+  measured quantity). Each window starts in equilibrium: its first arrival is a uniform
+  fraction of a length-biased gap, so its expected count is rate x length however bursty
+  the window (a fraction of an ordinary gap adds about cv^2 / 2 arrivals a window).
 
 Every tenant draws from its own named streams (``arrivals/bg/<name>`` ...), disjoint from
 the user's, so the user's requests are the same with and without background load.
@@ -150,14 +152,19 @@ def load_client_windows(path: str):
 
 def _renewal(family_weibull: bool, shape: float, rate: float, span: float, rng) -> np.ndarray:
     """Arrival offsets in [0, span) of a renewal process with the given family and shape,
-    scaled to mean gap 1 / rate; the first arrival is a uniform fraction of a gap."""
+    scaled to mean gap 1 / rate, started in equilibrium: the first arrival is a uniform
+    fraction of a length-biased gap (density x f(x) / mean: Gamma(shape + 1) for a Gamma;
+    for a Weibull, scale x G^(1 / shape) with G ~ Gamma(1 + 1 / shape))."""
     if family_weibull:
         scale = 1.0 / (rate * math.gamma(1.0 + 1.0 / shape))
         draw = lambda k: scale * rng.weibull(shape, k)  # noqa: E731
+        u = rng.uniform()
+        first = u * scale * float(rng.gamma(1.0 + 1.0 / shape)) ** (1.0 / shape)
     else:
         scale = 1.0 / (rate * shape)
         draw = lambda k: rng.gamma(shape, scale, k)  # noqa: E731
-    first = rng.uniform() * float(draw(1)[0])
+        u = rng.uniform()
+        first = u * float(rng.gamma(shape + 1.0, scale))
     chunks = [np.array([first])]
     total = first
     expect = int(rate * span * 1.2) + 16
@@ -233,4 +240,7 @@ def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
             keep = mark < scale
             bt.arrival_s, bt.input_tokens, bt.output_tokens, bt.over = (
                 bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep], bt.over[keep])
+            if bt.changed_mask is not None:  # the changed lengths counted are the kept ones'
+                bt.changed_mask = bt.changed_mask[keep]
+                bt.changed = int(np.count_nonzero(bt.changed_mask))
     return tenants

@@ -37,6 +37,9 @@ class Trace:
     # (int64); None when the file has none
     hash_ptr: np.ndarray | None = None
     hash_ids: np.ndarray | None = None
+    # bool per row: its recorded time equals the row before's and ``duplicates: spread``
+    # moved it (None: no row moved); the replay counts them in a note
+    spread: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:
@@ -59,7 +62,9 @@ def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minim
     return num.to_numpy().astype(np.int64)
 
 
-def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str, slot_s: float) -> np.ndarray:
+def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str,
+                 slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The checked times, and which rows ``spread`` moved (None when none)."""
     d = np.diff(t)
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0]) + 1
@@ -70,8 +75,8 @@ def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str, sl
         raise InputError("duplicate timestamp; set the trace's `duplicates` option to keep or "
                          "spread to accept it", path=str(path), line=first_line + i)
     if duplicates == "spread" and (d == 0).any():
-        t = _spread(t, slot_s)
-    return t
+        return _spread(t, slot_s), np.concatenate([[False], d == 0])
+    return t, None
 
 
 def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
@@ -113,8 +118,8 @@ def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
     t = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
     inp = _check_ints(df["ContextTokens"], "ContextTokens", path, 2, 1)
     out = _check_ints(df["GeneratedTokens"], "GeneratedTokens", path, 2, 0)
-    t = _check_order(t, path, 2, duplicates, slot_s=1e-6)
-    return Trace(str(path), t, inp, out)
+    t, moved = _check_order(t, path, 2, duplicates, slot_s=1e-6)
+    return Trace(str(path), t, inp, out, spread=moved)
 
 
 def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
@@ -159,13 +164,13 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
         raise InputError("empty trace file", path=str(path), line=1)
     t = np.asarray(ts) - ts[0]
     # the conversation trace's slots are ~3 s wide (traces README)
-    t = _check_order(t, path, 1, duplicates, slot_s=3.0)
+    t, moved = _check_order(t, path, 1, duplicates, slot_s=3.0)
     ptr = ids = None
     if any_blocks:
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         ids = np.asarray(blocks, dtype=np.int64)
     return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64),
-                 ptr, ids)
+                 ptr, ids, moved)
 
 
 def _check_blocks(h, input_length: int, path: Path, line: int) -> None:

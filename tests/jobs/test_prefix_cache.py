@@ -71,3 +71,19 @@ def test_the_replica_search_finds_what_a_scan_finds(result):
         got = found[label]
         assert (want is None and pd.isna(got)) or got == want
         assert np.all(np.diff([p <= slo for p in p99]).astype(int) >= 0)  # monotone here
+
+
+def test_the_notes_count_the_rows_left_out_and_over_the_context(result):
+    import json
+
+    from helpers import TRACES
+    res, _ = result
+    rows = [json.loads(line) for line in open(TRACES / "mooncake_fast25" / "synthetic_trace.jsonl")]
+    t = [(r["timestamp"] - rows[0]["timestamp"]) / 1000 for r in rows]
+    context = sim.compose(ARGS).catalog.models["llama31-8b"].max_context
+    late = sum(x >= 240 for x in t)
+    over = sum(x < 240 and r["input_length"] + r["output_length"] > context for x, r in zip(t, rows))
+    assert late and over
+    assert any(n.startswith(f"synthetic_trace: tenant chat: {late:,} of the trace's {len(rows):,}")
+               for n in res.notes), res.notes
+    assert any(n.startswith(f"synthetic_trace: tenant chat: {over:,} requests exceed") for n in res.notes)
