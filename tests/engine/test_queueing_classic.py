@@ -67,6 +67,24 @@ def test_fcfs_servers_match_an_independent_replay(tmp_path, engine, router):
     np.testing.assert_allclose(wait, replay, atol=1e-6)
 
 
+def test_serverless_pool_with_fixed_replicas_is_central_fcfs(tmp_path):
+    """The serverless pool's per-model queue with c replicas kept warm (min = max = c) and no
+    wait limit: request by request the central-queue replay, i.e. M/M/c (1e-6 s)."""
+    d, c = 0.01, 3
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
+    r = run_table(tmp_path, table, [
+        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        "serverless.max_wait_s=inf", "tenants.chat.output={kind: geometric, mean: 20, max: 1000}",
+        "tenants.chat.arrival.rate_rps=12", "horizon_s=150", "seed=4",
+        "output.plots=false", "output.report=false"]).requests.sort_values("arrival_s")
+    assert (r["outcome"] == "completed").all() and (r["cold_start_wait_s"] == 0).all()
+    service = r["output_tokens"].to_numpy() * d
+    replay = replay_fcfs(r["arrival_s"].to_numpy(), service, c, "central")
+    assert (replay > 0).mean() > 0.3
+    np.testing.assert_allclose((r["admit_s"] - r["arrival_s"]).to_numpy(), replay, atol=1e-6)
+
+
 def test_mm1_sojourn_distribution(tmp_path):
     """M/M/1 FCFS: P(T > t) = exp(-(mu - lambda) t) for the whole sojourn, at 1, 3 and 6
     mean services. Model error: geometric against exponential service, 0.005 absolute."""
