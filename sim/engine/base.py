@@ -180,12 +180,14 @@ class ReplicaBase:
         """Seconds from now until ``req``, queued behind ``ahead`` (requests this replica takes
         before it, in order), could join the batch: 0 if it fits now; else the decoding
         sequences finish, the fewest tokens left first, at the current decode iteration's
-        pace, each request ahead taking a slot and its KV tokens as they free and holding them
-        for its own output, until a slot and the KV tokens ``req`` needs are free (for
-        routing: an estimate; it ignores prefix-cache hits and sequences still in prefill)."""
+        pace (a sequence still in prefill: its whole output after it), each request ahead
+        taking a slot and its KV tokens as they free and holding them for its own output,
+        until a slot and the KV tokens ``req`` needs are free (for routing: an estimate that
+        ignores prefix-cache hits and counts prefill iterations at the decode pace)."""
         extra = not self.paged  # reserve: the whole output's KV at admission
         room, slots = self.kv.room(), self.max_seqs - self.n_running
         held = [(float(t), f) for t, f in self.decoding_left()]  # (tokens left, KV it frees)
+        held += [(float(o := r.n_out - r.done_out), r.pin + o) for r in self.prefilling()]
         heapq.heapify(held)
         t = 0.0
         for r in [*ahead, req]:
@@ -205,6 +207,10 @@ class ReplicaBase:
     def decoding_left(self) -> list[tuple[int, int]]:  # pragma: no cover - overridden
         """``(tokens still to emit, KV tokens it frees when it finishes)`` of each decoding
         sequence now."""
+        raise NotImplementedError
+
+    def prefilling(self):  # pragma: no cover - overridden
+        """The admitted requests whose prompt is not finished."""
         raise NotImplementedError
 
     def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden

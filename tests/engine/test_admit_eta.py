@@ -69,3 +69,25 @@ def test_behind_another_it_waits_for_the_slot_that_frees_first_and_free_now_none
     env, rep, perf = _two_running(kind, catalog)
     rep.max_seqs = 4  # room for both now
     assert rep.admit_eta(second, [first]) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["fluid", "step"])
+def test_a_sequence_in_its_prompt_holds_its_slot(kind, catalog):
+    """One slot, held by a request in its prompt's iteration (100 tokens, then 40 output
+    tokens): a newcomer waits for that whole output, not zero (as the estimate said while
+    it looked at decoding sequences only). Against the engine: the prompt's iteration, longer
+    than a decode one, is counted at the decode pace; 3 % covers it."""
+    dep, perf = make_perf(catalog, max_num_seqs=1)
+    env = simpy.Environment()
+    q = RequestQueue()
+    rep = ENGINES[kind](env, 0, perf, dep, q, lambda r, t: None)
+    q.push(Request(0, 0, 0, 0.0, 100, 40))
+    env.run(until=0.5 * perf.step_time(0, 100, 0, 100 * 101 / 2))
+    assert rep.decoding_left() == [] and rep.n_running == 1
+    new = Request(1, 0, 0, env.now, 100, 10)
+    eta = rep.admit_eta(new, [])
+    assert eta > 0
+    t0 = env.now
+    q.push(new)
+    env.run()
+    assert new.t_admit - t0 == pytest.approx(eta, rel=0.03), (new.t_admit - t0) / eta
