@@ -238,7 +238,9 @@ class DedicatedConfig:
     # iteration-time divisor of the dedicated runtime relative to the catalog perf model
     runtime_speedup: float = rule(1.0, gt=0, le=100)
     pricing: PriceMode = PriceMode.reserved
-    max_queue: int = count(100000, hi=INT64)  # per model; requests beyond it are rejected (queue_full)
+    # requests waiting (not running) per model behind `central`, per replica behind the routers
+    # with a queue per replica; requests beyond it are rejected (queue_full)
+    max_queue: int = count(100000, hi=INT64)
     burst: BurstConfig = field(default_factory=BurstConfig)
     failures: FailureConfig = field(default_factory=FailureConfig)
     spot: SpotConfig = field(default_factory=SpotConfig)

@@ -28,6 +28,7 @@ capacity at iteration boundaries and never delay an interactive admission.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from functools import partial
 from typing import Callable
@@ -177,37 +178,39 @@ class ReplicaBase:
 
     def admit_eta(self, req: Request, ahead) -> float:
         """Seconds from now until ``req``, queued behind ``ahead`` (requests this replica takes
-        before it), could join the batch: 0 if they all fit now; else the time until enough
-        decoding sequences finish, the fewest tokens left first, at the current decode
-        iteration's pace, to free the sequence slots and KV tokens they need (for routing: an
-        estimate; it ignores prefix-cache hits and sequences still in prefill)."""
+        before it, in order), could join the batch: 0 if it fits now; else the decoding
+        sequences finish, the fewest tokens left first, at the current decode iteration's
+        pace (a sequence still in prefill: its whole output after it), each request ahead
+        taking a slot and its KV tokens as they free and holding them for its own output,
+        until a slot and the KV tokens ``req`` needs are free (for routing: an estimate that
+        ignores prefix-cache hits and counts prefill iterations at the decode pace)."""
         extra = not self.paged  # reserve: the whole output's KV at admission
-        need = 0
-        slots = 1
-        for r in ahead:
-            need += r.pin + (r.n_out - r.done_out if extra else 0)
-            slots += 1
-        need += req.pin + (req.n_out - req.done_out if extra else 0)
-        need -= self.kv.room()
-        slots -= self.max_seqs - self.n_running
-        if need <= 0 and slots <= 0:
-            return 0.0
-        left = self.decoding_left()
-        if not left:
-            return 0.0
-        left.sort()
-        _, n, kv = self.load_now()
-        dt = self.perf.step_time(n, 0, kv, kv + n)
-        for tokens, frees in left:
-            need -= frees
-            slots -= 1
-            if need <= 0 and slots <= 0:
+        room, slots = self.kv.room(), self.max_seqs - self.n_running
+        held = [(float(t), f) for t, f in self.decoding_left()]  # (tokens left, KV it frees)
+        held += [(float(o := r.n_out - r.done_out), r.pin + o) for r in self.prefilling()]
+        heapq.heapify(held)
+        t = 0.0
+        for r in [*ahead, req]:
+            need = r.pin + (r.n_out - r.done_out if extra else 0)
+            while (slots < 1 or need > room) and held:
+                t, frees = heapq.heappop(held)
+                slots, room = slots + 1, room + frees
+            if r is req:
                 break
-        return tokens * dt
+            slots, room = slots - 1, room - need
+            heapq.heappush(held, (t + r.n_out - r.done_out, need))
+        if t <= 0.0:
+            return 0.0
+        _, n, kv = self.load_now()
+        return t * self.perf.step_time(n if n else 1, 0, kv, kv + n)
 
     def decoding_left(self) -> list[tuple[int, int]]:  # pragma: no cover - overridden
         """``(tokens still to emit, KV tokens it frees when it finishes)`` of each decoding
         sequence now."""
+        raise NotImplementedError
+
+    def prefilling(self):  # pragma: no cover - overridden
+        """The admitted requests whose prompt is not finished."""
         raise NotImplementedError
 
     def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden

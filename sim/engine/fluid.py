@@ -87,6 +87,9 @@ class FluidReplica(ReplicaBase):
         return [(tag - it, r.pin + r.n_out - r.done_out) for tag, seq, r in self._heap
                 if seq == r.hseq]
 
+    def prefilling(self):
+        return self._pf
+
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items

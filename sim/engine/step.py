@@ -42,6 +42,9 @@ class StepReplica(ReplicaBase):
     def decoding_left(self) -> list[tuple[int, int]]:
         return [(r.n_out - r.gen, r.pin + r.n_out - r.done_out) for r in self._decoding]
 
+    def prefilling(self):
+        return self._prefill
+
     def poke(self) -> None:
         if self._wake is not None and not self._wake.triggered:
             self._wake.succeed()

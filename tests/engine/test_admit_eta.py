@@ -49,11 +49,45 @@ def test_a_request_waits_for_the_sequence_that_finishes_first(kind, catalog):
 
 
 @pytest.mark.parametrize("kind", ["fluid", "step"])
-def test_behind_another_it_waits_for_both_slots_and_free_now_it_waits_none(kind, catalog):
+def test_behind_another_it_waits_for_the_slot_that_frees_first_and_free_now_none(kind, catalog):
+    """``first`` takes A's slot when A finishes (39 tokens) and holds it for its own 10
+    tokens, so ``second`` gets that slot after 49, long before B's (189). (Until this
+    was fixed the estimate left the queued requests' own output out and said 189.) Against
+    the engine: ``first``'s prefill iteration (100 tokens) is longer than a decode one,
+    and the iteration in progress counts whole; 3 % covers both."""
     env, rep, perf = _two_running(kind, catalog)
     _, n, kv = rep.load_now()
     dt = perf.step_time(n, 0, kv, kv + n)
     first, second = Request(2, 0, 0, env.now, 100, 10), Request(3, 0, 0, env.now, 100, 10)
-    assert rep.admit_eta(second, [first]) == pytest.approx(189 * dt, rel=1e-12)
+    eta = rep.admit_eta(second, [first])
+    assert eta == pytest.approx((39 + 10) * dt, rel=1e-12)
+    t0 = env.now
+    rep.queue.push(first)
+    rep.queue.push(second)
+    env.run()
+    assert second.t_admit - t0 == pytest.approx(eta, rel=0.03), (second.t_admit - t0) / eta
+    env, rep, perf = _two_running(kind, catalog)
     rep.max_seqs = 4  # room for both now
     assert rep.admit_eta(second, [first]) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["fluid", "step"])
+def test_a_sequence_in_its_prompt_holds_its_slot(kind, catalog):
+    """One slot, held by a request in its prompt's iteration (100 tokens, then 40 output
+    tokens): a newcomer waits for that whole output, not zero (as the estimate said while
+    it looked at decoding sequences only). Against the engine: the prompt's iteration, longer
+    than a decode one, is counted at the decode pace; 3 % covers it."""
+    dep, perf = make_perf(catalog, max_num_seqs=1)
+    env = simpy.Environment()
+    q = RequestQueue()
+    rep = ENGINES[kind](env, 0, perf, dep, q, lambda r, t: None)
+    q.push(Request(0, 0, 0, 0.0, 100, 40))
+    env.run(until=0.5 * perf.step_time(0, 100, 0, 100 * 101 / 2))
+    assert rep.decoding_left() == [] and rep.n_running == 1
+    new = Request(1, 0, 0, env.now, 100, 10)
+    eta = rep.admit_eta(new, [])
+    assert eta > 0
+    t0 = env.now
+    q.push(new)
+    env.run()
+    assert new.t_admit - t0 == pytest.approx(eta, rel=0.03), (new.t_admit - t0) / eta

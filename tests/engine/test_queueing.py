@@ -9,47 +9,11 @@ must lie within 4 standard errors (plus the stated model error of the reduction)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from helpers.queueing import batch_means, erlang_c, run_table, write_table
 
 import sim
-
-
-def erlang_c(c: int, a: float) -> float:
-    """Probability an arrival waits in M/M/c with offered load a = lambda / mu (< c)."""
-    s = sum(a ** k / math.factorial(k) for k in range(c))
-    top = a ** c / math.factorial(c) * c / (c - a)
-    return top / (s + top)
-
-
-def batch_means(x: np.ndarray, batches: int = 40) -> tuple[float, float]:
-    x = x[: x.size - x.size % batches].reshape(batches, -1).mean(axis=1)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(batches))
-
-
-def write_table(path, fn, decode=(0, 1, 4096), prefill=(0, 8192)):
-    rows = ["decode_seqs,prefill_tokens,step_time_s"]
-    for d in decode:
-        for p in prefill:
-            rows.append(f"{d},{p},{fn(d, p)!r}")
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def run_table(tmp_path, table, extra, engine="fluid"):
-    return sim.run([
-        f"engine={engine}", "setups=[dedicated]", "output.parquet=true",
-        "tenants.chat.model=llama31-8b",
-        "deployments.llama31-8b.perf.kind=table",
-        f"deployments.llama31-8b.perf.table_path={table}",
-        "deployments.llama31-8b.perf.kv_capacity_tokens=100000000",
-        "dedicated.max_queue=100000000",
-        "tenants.chat.input={kind: fixed, mean: 1}",
-        "drain_s=100000",
-        *extra,
-    ])
 
 
 def test_mmc_matches_erlang_c(tmp_path):
