@@ -340,10 +340,7 @@ class ReplicaBase:
             t = r.kv_priv
             if kv.keeps and t > 0:  # they stay cached, anonymous (else held implicitly)
                 kv.clock = now
-                if kv._lru or kv.host_cap:  # KvCache.hold's first test, inlined
-                    kv.keep(t)
-                else:
-                    kv.hold(t)
+                (kv.keep if kv._lru or kv.host_cap else kv.hold)(t)  # hold's first test inlined
             r.kv_priv = 0
         else:
             kv.clock = now
