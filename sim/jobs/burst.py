@@ -11,7 +11,7 @@ import pandas as pd
 
 from sim.jobs import job
 from sim.metrics.events import events_frame, ledger_frame
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import burst_figure
@@ -51,7 +51,7 @@ def burst_job(cfg, out_dir, progress) -> Result:
             "monthly_cost_usd": s["monthly_cost_usd"],
         })
     tables = {"comparison": pd.DataFrame(rows), **tables}
-    notes = stability_notes(workload, runs)
+    notes = run_notes(cfg, workload, runs)
     a, b = rows[0], rows[-1]
     notes.append(
         f"burst capacity moved p99 TTFT from {a['ttft_p99_s']:.2f} s to {b['ttft_p99_s']:.2f} s "

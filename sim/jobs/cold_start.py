@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.metrics.requests import requests_frame
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -43,7 +43,7 @@ def cold_start_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog)
     loads, by = cold_start_tables(runs)
-    res = Result(summary=summary, requests=requests, notes=stability_notes(workload, runs))
+    res = Result(summary=summary, requests=requests, notes=run_notes(cfg, workload, runs))
     res.tables["cold_start_by_tier"] = by
     res.tables["cold_starts"] = loads
     if not by.empty:

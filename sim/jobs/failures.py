@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.jobs import job
 from sim.metrics.events import events_frame, ledger_frame
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import failures_figure
@@ -68,7 +68,7 @@ def failures_job(cfg, out_dir, progress) -> Result:
                 "slo_attainment"):
         av[f"{col}_meets_sla"] = av[col] >= av["sla"]
     tables = {"availability": av, **tables}
-    notes = stability_notes(workload, runs)
+    notes = run_notes(cfg, workload, runs)
     res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: failures_figure(res, d, runs))

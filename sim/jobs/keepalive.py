@@ -17,6 +17,7 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import nonneg
 from sim.jobs import job
+from sim.metrics.overload import run_notes
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import keepalive_figure
@@ -81,7 +82,8 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
             reqs.append(kept.assign(policy=policy, keepalive_s=k))
     table = pd.DataFrame(rows)
     res = Result(summary=pd.concat(sums, ignore_index=True),
-                 requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
+                 requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(),
+                 notes=run_notes(cfg, workload, ()))  # the workload's (one for every policy)
     res.tables["keepalive"] = table
     hy = table[table["policy"] == "hybrid"].iloc[0]
     fx = table[table["policy"] == "fixed"]

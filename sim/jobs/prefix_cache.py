@@ -29,7 +29,7 @@ from sim.config import variant
 from sim.config.rules import INT_LIMIT, nonneg, rule
 from sim.errors import InputError
 from sim.jobs import job
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -139,8 +139,7 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
         requests.append(reqs.assign(trace=name))
         for (label, _), r in zip(vs, runs):
             rows.append(_row(name, "dedicated", label, summary_row(summary, label)))
-        notes += [f"{name}: {n}" for n in wl.replay_notes
-                  + wl.length_notes(str(tcfg.workload.overlength)) + stability_notes(wl, runs)]
+        notes += [f"{name}: {n}" for n in run_notes(tcfg, wl, runs)]
         timelines[name] = runs
         sl = [("serverless, no cache", {f"{dep}.prefix_caching": False}),
               ("serverless, cache", {})]

@@ -10,7 +10,7 @@ from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
 from sim.jobs import GIVEN, job
 from sim.metrics.events import events_frame, ledger_frame
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import run_setups, setup_serves_background
@@ -50,9 +50,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get())
-                 + workload.replay_notes
-                 + workload.length_notes(str(cfg.workload.overlength))
-                 + stability_notes(workload, runs))
+                 + run_notes(cfg, workload, runs))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

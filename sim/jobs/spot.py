@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.jobs import job
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -73,7 +73,7 @@ def spot_job(cfg, out_dir, progress) -> Result:
     cmp["cost_saving"] = 1.0 - cmp["cost_usd"] / base["cost_usd"]
     cmp["p99_ratio"] = cmp["ttft_p99_s"] / base["ttft_p99_s"]
     tables = {"comparison": cmp, **tables}
-    notes = stability_notes(workload, runs)
+    notes = run_notes(cfg, workload, runs)
     for _, c in cmp.iloc[1:].iterrows():
         notes.append(
             f"{c['setup']}: the bill {100 * c['cost_saving']:.0f} % below on-demand only "

@@ -139,3 +139,10 @@ def stability_notes(workload, runs) -> list[str]:
             notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
                          f"the pool holds; ready at t=0: {parts} (the rest start cold)")
     return notes
+
+
+def run_notes(cfg, workload, runs) -> list[str]:
+    """Every job's notes on what it did not take as given: trace rows not replayed as
+    recorded, lengths changed to be served, and the setups' stability (above)."""
+    return (workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
+            + stability_notes(workload, runs))

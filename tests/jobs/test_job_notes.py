@@ -1,0 +1,37 @@
+"""Every study job says what its workload did not take as given (here: output lengths
+clipped to the length config's max), as the main job does: before, only `simulate` and
+`prefix_cache` did, and the other studies changed lengths silently."""
+
+import math
+import re
+
+import pytest
+
+import sim
+
+MAX = 500  # the output cap; a lognormal of mean 400 and CV 2 exceeds it often
+
+
+@pytest.mark.parametrize("experiment", ["burst", "failures", "spot", "keepalive"])
+def test_each_study_notes_the_lengths_it_clipped(experiment):
+    res = sim.run([f"experiment={experiment}", "horizon_s=120", "output.plots=false",
+                   "output.report=false",
+                   f"tenants.chat.output={{kind: lognormal, mean: 400, cv: 2.0, max: {MAX}}}"])
+    notes = [n for n in res.notes if "lengths were changed" in n]
+    assert len(notes) == 1 and notes[0].startswith("tenant chat: ")
+    said = int(re.search(r"chat: ([\d,]+) requests", notes[0]).group(1).replace(",", ""))
+    # independently: the requests of one setup (the same workload in every one) at the cap
+    req = res.requests
+    first = req[req["setup"] == req["setup"].iloc[0]]
+    if "policy" in first:
+        first = first[(first["policy"] == first["policy"].iloc[0])
+                      & (first["keepalive_s"].isna() | (first["keepalive_s"] == first["keepalive_s"].iloc[0]))]
+    at_cap = int((first["output_tokens"] == MAX).sum())
+    # every clipped request sits at the cap; a few drew a length that rounds to it exactly
+    # and were not changed: the lognormal's density at 500 tokens is 0.00045 a token, so
+    # about lam = 0.00045 n of n requests (Poisson); allow lam + 4 sqrt(lam) + 2
+    sigma2 = math.log(1 + 2.0 ** 2)
+    mu = math.log(400) - sigma2 / 2
+    pdf = math.exp(-(math.log(MAX) - mu) ** 2 / (2 * sigma2)) / (MAX * math.sqrt(2 * math.pi * sigma2))
+    lam = pdf * len(first)
+    assert said > 0 and 0 <= at_cap - said <= lam + 4 * math.sqrt(lam) + 2
