@@ -19,6 +19,7 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import job
+from sim.metrics.overload import run_notes
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
@@ -48,17 +49,20 @@ def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_levels(cfg, progress=False):
-    """Simulate every setup at every background level; returns (summaries, requests)."""
+    """Simulate every setup at every background level; returns (summaries, requests, notes:
+    each level's workload notes, once for a note every level gives)."""
     catalog = build_catalog(cfg)
     levels = sorted({float(x) for x in cfg.noisy_neighbour.background_levels} | {0.0})
     setups = list(cfg.setups)
-    sums, reqs = [], []
+    sums, reqs, said = [], [], {}
     cached: dict[str, pd.DataFrame] = {}
     for level in levels:
         lcfg = variant(cfg, **{"background.scale": level})
         workload = build_workload(lcfg)
         prices = model_prices(catalog, workload.models)
         bg_rps = float((~workload.user_mask()).sum()) / workload.horizon_s
+        for n in run_notes(lcfg, workload, ()):
+            said.setdefault(n, []).append(level)
         for name in setups:
             if name in cached:  # it ignores the background: same requests, same result
                 sums.append(cached[name].assign(background_level=level, background_rps=bg_rps))
@@ -71,15 +75,17 @@ def run_levels(cfg, progress=False):
             kept = kept_requests(lcfg, workload, run)
             if len(kept):
                 reqs.append(kept.assign(background_level=level))
+    notes = [n if len(at) == len(levels) else f"background x{', x'.join(f'{v:g}' for v in at)}: {n}"
+             for n, at in said.items()]
     return (pd.concat(sums, ignore_index=True),
-            pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
+            pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(), notes)
 
 
 @job("noisy_neighbour", config=NoisyNeighbourConfig)
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
-    summary, requests = run_levels(cfg, progress)
+    summary, requests, notes = run_levels(cfg, progress)
     table = isolation_table(summary)
-    res = Result(summary=summary, requests=requests)
+    res = Result(summary=summary, requests=requests, notes=notes)
     res.tables["isolation"] = table
     top = table["background_level"].max()
     for r in table[table["background_level"] == top].itertuples():
