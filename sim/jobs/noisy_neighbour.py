@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.config import variant
 from sim.config.rules import probability
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
@@ -75,7 +75,11 @@ def run_levels(cfg, progress=False):
             pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame())
 
 
-@job("noisy_neighbour", config=NoisyNeighbourConfig)
+def check(cfg) -> None:
+    check_distinct(cfg, "noisy_neighbour.background_levels")
+
+
+@job("noisy_neighbour", config=NoisyNeighbourConfig, check=check)
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
     summary, requests = run_levels(cfg, progress)
     table = isolation_table(summary)
