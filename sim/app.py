@@ -20,7 +20,7 @@ from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build, check_objective, expand_tenants
+from sim.simulation.build import build, check_objective, check_unchosen, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -82,6 +82,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     build(cfg, workload=name not in OWN_SCENARIOS)
     if name not in OWN_SCENARIOS:
         check_objective(cfg)
+        check_unchosen(cfg)
     if name in CHECKS:
         CHECKS[name](cfg)
     check_unread(name, overrides)

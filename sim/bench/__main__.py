@@ -182,11 +182,42 @@ def main(argv=None) -> None:
     ap.add_argument("--requests-output", choices=["full", "sample", "none"], default="full",
                     help="platform: output.requests")
     a = ap.parse_args(argv)
+    check_flags(ap, a, sys.argv[1:] if argv is None else argv)
     try:
         _run(a)
     except InputError as e:  # e.g. a load the deployment cannot be offered: one line, exit 2
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+# the flags each scenario reads; the others would be ignored silently
+PLATFORM_ONLY = ("--hours", "--models", "--tenants", "--gpus", "--rate", "--setup", "--requests-output")
+DEDICATED_ONLY = ("--requests", "--step-requests", "--load", "--engines", "--prefix", "--caching-pair")
+ENGINES = ("fluid", "step")
+
+
+def check_flags(ap, a, argv) -> None:
+    """``--engines`` a list of distinct known engines; no flag of the other scenario, and no
+    flag of an engine or pair that does not run (``--step-requests`` without step)."""
+    flags = [o for act in ap._actions for o in act.option_strings if o.startswith("--")]
+    typed = {t.split("=", 1)[0] for t in argv if t.startswith("--")}  # argparse takes prefixes
+    given = {f for t in typed for f in ([t] if t in flags else flags) if f.startswith(t)}
+    engines = a.engines.split(",")
+    bad = next((e for e in engines if e not in ENGINES), None)
+    if bad is not None or len(set(engines)) < len(engines):
+        ap.error(f"argument --engines: a comma-separated list of distinct engines of "
+                 f"{', '.join(ENGINES)}, got {a.engines!r}")
+    unread = PLATFORM_ONLY if a.scenario == "dedicated" else DEDICATED_ONLY
+    flag = next((f for f in unread if f in given), None)
+    if flag is not None:
+        ap.error(f"argument {flag}: not read by --scenario {a.scenario} (it reads "
+                 f"{', '.join(f for f in (*PLATFORM_ONLY, *DEDICATED_ONLY) if f not in unread)})")
+    if a.scenario == "dedicated" and "--step-requests" in given and "step" not in engines:
+        ap.error("argument --step-requests: the step engine does not run (--engines "
+                 f"{a.engines})")
+    if a.scenario == "dedicated" and (a.prefix or a.caching_pair) and "fluid" not in engines:
+        ap.error(f"argument {'--prefix' if a.prefix else '--caching-pair'}: the caching pair is "
+                 f"run on the fluid engine, which does not run (--engines {a.engines})")
 
 
 def _run(a) -> None:

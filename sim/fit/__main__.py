@@ -42,7 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
     ap.add_argument("--format", choices=FORMATS, default="auto",
                     help="auto: .csv, .json (vLLM), .jsonl (SGLang)")
-    ap.add_argument("--run", type=int, default=-1, help="SGLang JSONL: which run (line), 0-based; "
+    ap.add_argument("--run", type=int, default=None, help="SGLang JSONL: which run (line), 0-based; "
                     "default the last")
     ap.add_argument("--model", required=True, help="a catalog model key, e.g. llama31-8b")
     for flag, kind in DEPLOYMENT_FLAGS.items():
@@ -57,7 +57,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                     help="the client's concurrency cap if the log does not say")
     ap.add_argument("--replicas", type=int, default=1, help="replicas behind the endpoint")
     ap.add_argument("--engine", choices=("fluid", "step"), default="fluid")
-    ap.add_argument("--seed", type=int, default=0, help="synthetic arrivals only")
+    ap.add_argument("--seed", type=int, default=None, help="synthetic arrivals only (default 0)")
     ap.add_argument("--max-evaluations", type=int, default=1500)
     ap.add_argument("--out", default="fit", help="folder for the outputs (default ./fit)")
     return ap.parse_args(argv)
@@ -79,7 +79,16 @@ def deployment(a: argparse.Namespace):
     m = a.model
     known = _compose([]).deployments
     keys = {k: getattr(known[m], k) for k in DEPLOYMENT_FLAGS} if m in known else {}
-    keys.update({k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None})
+    flags = {k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None}
+    for text in a.config:  # one key given by a flag and by --config: one of them would be lost
+        if "=" not in text:
+            raise InputError(f"--config {text}: needs KEY=VALUE, e.g. {text}=...")
+        key = text.lstrip("+~").split("=", 1)[0]
+        k = key.removeprefix(f"deployments.{m}.")
+        if k in flags and k != key:
+            raise InputError(f"--{k.replace('_', '-')} {flags[k]} and --config {text} set one key; "
+                             "give it once")
+    keys.update(flags)
     body = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in keys.items())
     cfg = _compose([f"deployments={{{m}: {{{body}}}}}", *a.config])
     t = typed(cfg)
@@ -115,7 +124,7 @@ def check_flags(a: argparse.Namespace) -> None:
                              a.request_rate is None or a.request_rate > 0)):
         if not ok:
             raise InputError(f"{flag} must be positive, not {value}")
-    if a.seed < 0:
+    if a.seed is not None and a.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, not {a.seed}")
 
 
@@ -130,12 +139,18 @@ def make_out(out: Path) -> None:
 
 def run(a: argparse.Namespace) -> dict:
     check_flags(a)
-    log = read_log(a.requests, a.format, a.run)
+    log = read_log(a.requests, a.format, -1 if a.run is None else a.run)
+    if a.run is not None and log.fmt != "sglang":  # one run a file: the flag would go unread
+        raise InputError(f"--run picks one run (line) of an SGLang JSONL log; {a.requests} is read "
+                         f"as {log.fmt}, one run")
     if a.replicas > len(log):
         raise InputError(f"--replicas {a.replicas} is more than the log's {len(log)} requests (a "
                          "replica more than one a request serves nothing)")
     dep = deployment(a)
-    arr = arrivals(log, a.request_rate, a.max_concurrency, a.seed)
+    arr = arrivals(log, a.request_rate, a.max_concurrency, 0 if a.seed is None else a.seed)
+    if a.seed is not None and arr.paired:  # nothing drawn: the seed would go unread
+        raise InputError(f"--seed draws synthetic send times, and this replay draws none "
+                         f"({arr.description})")
     make_out(Path(a.out))
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))

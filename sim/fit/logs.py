@@ -181,8 +181,11 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
             raise InputError(f"latencies[{j}] ({e2e:g}) is below ttfts[{j}] ({t:g})", path=path,
                              line=line)
         keep.append(j)
-        n_in.append(max(1.0, _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True,
-                                  MAX_TOKENS)))
+        i_len = _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True, MAX_TOKENS)
+        if i_len < 1:  # as a CSV's input_tokens: a prompt has a token
+            raise InputError(f"input_lens[{j}] must be >= 1, got {doc['input_lens'][j]!r}",
+                             path=path, line=line)
+        n_in.append(i_len)
         n_out.append(o)
         ttft.append(t)
         tpot.append(_tpot(o, t, e2e, itl_sum))
@@ -195,12 +198,16 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     if conc is not None and conc < 1:  # was taken for "no cap"
         raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
                          path=path, line=line)
-    burst = _num(doc.get("burstiness", 1.0) or 1.0, "burstiness", path, line, limit=1e6)
+    burst = doc.get("burstiness")
+    burst = 1.0 if burst is None else _num(burst, "burstiness", path, line, limit=1e6)
+    if burst <= 0:  # the benchmarks refuse it (a gamma shape); was read as 1 (Poisson)
+        raise InputError(f"burstiness must be > 0, got {doc.get('burstiness')!r}", path=path,
+                         line=line)
     arr = np.array(start) - min(start) if start else None
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
     return RequestLog(path, fmt, np.array(n_in, dtype=np.int64), np.array(n_out, dtype=np.int64),
                       np.array(ttft), np.array(tpot), arr, _rate(doc.get("request_rate"), path, line),
-                      burst if burst > 0 else 1.0, conc if conc else None, n - len(keep), notes,
+                      burst, conc if conc else None, n - len(keep), notes,
                       lines=(line,) * len(keep), labels=tuple(f"request {j}: " for j in keep))
 
 

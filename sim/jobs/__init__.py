@@ -56,10 +56,17 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
 
 def check_unread(name: str, overrides) -> None:
     """An override the job ``name`` would not read (``tenants.x={...}`` for ``claims``, which
-    composes its scenarios from experiment files): an InputError naming the first, listing all,
-    instead of a run that ignores them silently. Jobs that run the config itself read it all."""
+    composes its scenarios from experiment files; ``plan.tp=[1]`` for any job but ``plan``): an
+    InputError naming the first, listing all, instead of a run that ignores them silently. Jobs
+    that run the config itself read the rest of it."""
     from sim.errors import InputError
 
+    for t in overrides or ():
+        key = t.lstrip("+~").split("=", 1)[0]
+        top = re.split(r"[./@]", key)[0]
+        if top in CONFIGS and top != name:
+            raise InputError(f"read by the {top} job only (experiment={top}, or job={top}); this "
+                             f"run's job is {name}, so it would be ignored silently", key=key)
     if name not in OWN_SCENARIOS:
         return
     reads, hint = OWN_SCENARIOS[name]
@@ -71,6 +78,23 @@ def check_unread(name: str, overrides) -> None:
                          f"{', '.join(unread)} would be ignored silently): of the run's config it "
                          f"reads {', '.join(reads)}, name and output only"
                          f"{'; ' + hint if hint else ''}", key=unread[0])
+
+
+def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:
+    """Each list ``keys`` of a job's config (dotted) holds no value twice (the job would run it
+    twice, or merge the two silently) and, with ``nonempty``, at least one value."""
+    from omegaconf import OmegaConf
+
+    from sim.errors import InputError
+
+    for key in keys:
+        values = list(OmegaConf.select(cfg, key) or [])
+        if nonempty and not values:
+            raise InputError("needs at least one value", key=key)
+        seen = [str(v) for v in values]
+        twice = next((v for i, v in enumerate(seen) if v in seen[:i]), None)
+        if twice is not None:
+            raise InputError(f"{twice} is given twice in {values}", key=key)
 
 
 def discover() -> dict[str, Callable]:

@@ -25,7 +25,7 @@ from sim.analysis.tp_latency import latency_table
 from sim.analysis.tp_scaling import tp_table
 from sim.config.rules import fraction
 from sim.errors import InputError
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.records import Result
 from sim.report.figures import calibration_scatter
 from sim.report.outputs import write_outputs
@@ -43,6 +43,7 @@ def check(cfg) -> None:
     wanted = list(cfg.calibration.rows)
     if not wanted:
         raise InputError("no rows to run: give row ids or [all]", key="calibration.rows")
+    check_distinct(cfg, "calibration.rows")
     ids = {r["id"] for r in load_rows()}
     unknown = [w for w in wanted if w not in ids and wanted != ["all"]]
     if unknown:

@@ -25,7 +25,7 @@ import pandas as pd
 from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
 from sim.config import HybridTier, variant
 from sim.errors import InputError
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import requests_frame
 from sim.platform import SETUPS
@@ -98,6 +98,7 @@ def check(cfg) -> None:
     catalog = build_catalog(cfg)
     for m in cc.chain_models:
         model(catalog, m, "compound.chain_models")
+    check_distinct(cfg, "compound.bursty_setups")
     for s in cc.bursty_setups:
         if s not in SETUPS:
             raise InputError(f"unknown setup {s!r}; known: {', '.join(sorted(SETUPS))}",

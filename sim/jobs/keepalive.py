@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.config import variant
 from sim.config.rules import nonneg
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.metrics.overload import run_notes
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
@@ -63,7 +63,11 @@ def policy_row(workload, run, policy: str, keepalive_s: float, warmup_s: float =
     }
 
 
-@job("keepalive", config=KeepaliveConfig)
+def check(cfg) -> None:
+    check_distinct(cfg, "keepalive.fixed_idle_s")
+
+
+@job("keepalive", config=KeepaliveConfig, check=check)
 def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     workload = build_workload(cfg)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.config import variant
 from sim.config.rules import probability
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.metrics.overload import run_notes
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
@@ -81,7 +81,11 @@ def run_levels(cfg, progress=False):
             pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(), notes)
 
 
-@job("noisy_neighbour", config=NoisyNeighbourConfig)
+def check(cfg) -> None:
+    check_distinct(cfg, "noisy_neighbour.background_levels")
+
+
+@job("noisy_neighbour", config=NoisyNeighbourConfig, check=check)
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
     summary, requests, notes = run_levels(cfg, progress)
     table = isolation_table(summary)

@@ -26,7 +26,7 @@ from sim.analysis.plan import model_config, plan_model, with_deployment
 from sim.config import variant
 from sim.config.rules import INT_LIMIT, probability, rule
 from sim.errors import InputError
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.plan import plan_figure
@@ -75,6 +75,8 @@ def check(cfg) -> None:
                          key="plan")
     if not pc.placements:
         raise InputError("list at least one placement", key="plan.placements")
+    check_distinct(cfg, "plan.gpus", "plan.precisions", "plan.tp", "plan.pricing", "plan.placements",
+                   nonempty=False)
     for t, tc in cfg.tenants.items():
         if tc.pipeline is not None:
             raise InputError("the planner sizes single-model tenants; pipelines are not planned",

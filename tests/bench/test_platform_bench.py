@@ -51,6 +51,22 @@ def test_hostile_arguments_get_one_line_and_exit_2(flag, value, capsys):
     assert e.value.code == 2 and flag in err[-1] and "Traceback" not in "\n".join(err)
 
 
+@pytest.mark.parametrize("args, flag", [
+    # ignored silently before the fifth hostile-input sweep (December 2026)
+    (["--hours", "1"], "--hours"), (["--setup", "hybrid"], "--setup"),
+    (["--scenario", "platform", "--requests", "5"], "--requests"),
+    (["--engines", "fluid", "--step-requests", "5"], "--step-requests"),
+    (["--engines", "step", "--caching-pair"], "--caching-pair"),
+    (["--engines", "fluid,fluid"], "--engines"),
+    (["--engines", "turbo"], "--engines"),  # named the config key engine
+])
+def test_flags_no_run_reads_are_one_line_and_exit_2(args, flag, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and f"argument {flag}" in err[0]
+
+
 def test_hybrid_reserves_the_user_tenants_model(tmp_path):
     cfg = sim.compose(overrides(0.05, 4, 2, 32, 5.0, "hybrid", "none", tmp_path))
     anchor = cfg.tenants.anchor.model

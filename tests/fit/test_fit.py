@@ -197,6 +197,12 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     ("p.jsonl", '{"input_lens": [' + "9" * 5000 + ']}\n', "p.jsonl:1: not valid JSON: Exceeds the limit"),
     ("q.csv", "input_tokens,output_tokens,input_tokens,ttft_s,tpot_s\n10,5,11,0.1,0.01\n",
      "q.csv:1: column(s) ['input_tokens'] appear more than once"),  # silently the last one
+    # silently changed before the fifth hostile-input sweep (December 2026): burstiness 0 read as
+    # 1 (Poisson gaps), an empty prompt as one token
+    ("t.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "request_rate": 2.0, "burstiness": 0}', "t.json:1: burstiness must be > 0, got 0"),
+    ("u.json", '{"input_lens": [10, 0], "output_lens": [5, 5], "ttfts": [0.1, 0.1],'
+     ' "itls": [[0.01], [0.01]]}', "u.json:1: input_lens[1] must be >= 1, got 0"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -273,6 +279,12 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     (["--replicas", "100000000"], "--replicas 100000000 is more than the log's 1 requests"),  # hung
     (["--config", "=5"], "the override '=5' has no key"),  # a traceback
     (["--out", "{log}"], "--out: cannot make the folder"),  # a traceback after the whole fit
+    # unread or lost silently before the fifth hostile-input sweep (December 2026)
+    (["--run", "0"], "--run picks one run (line) of an SGLang JSONL log"),
+    (["--seed", "3"], "--seed draws synthetic send times, and this replay draws none"),
+    (["--tp", "1", "--config", "deployments.llama31-8b.tp=2"], "--tp 1 and --config "
+     "deployments.llama31-8b.tp=2 set one key"),
+    (["--config", "horizon_s"], "--config horizon_s: needs KEY=VALUE"),  # named no flag
 ])
 def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
     log = tmp_path / "a.csv"

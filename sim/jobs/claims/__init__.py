@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.io import atomic_write, write_frame_csv
-from sim.jobs import job
+from sim.jobs import check_distinct, job
 from sim.jobs.claims import economics, operations, serving  # noqa: F401  (register, in report order)
 from sim.jobs.claims.registry import CLAIMS, FAILS, HOLDS, NOT_SIMULATED, ClaimContext
 from sim.records import Result
@@ -79,6 +79,7 @@ def _check_ids(want) -> None:
 
 
 def check(cfg) -> None:
+    check_distinct(cfg, "claims.only", nonempty=False)
     _check_ids(list(cfg.claims.only))
 
 

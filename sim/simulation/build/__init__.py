@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from omegaconf import OmegaConf
+
 from sim.catalog import Catalog
 from sim.config import check_run_name
 from sim.errors import InputError
@@ -28,7 +30,7 @@ from sim.simulation.build.tenants_from import expand_tenants
 from sim.simulation.build.workload import check_workload
 from sim.workload import Workload, generate_workload
 
-__all__ = ["Built", "build", "build_catalog", "check_objective", "build_workload", "expand_tenants", "make_setup",
+__all__ = ["Built", "build", "build_catalog", "check_objective", "check_unchosen", "build_workload", "expand_tenants", "make_setup",
            "perf_factory",
            "run_setups", "setup_serves_background"]
 
@@ -97,6 +99,40 @@ def check_objective(cfg) -> None:
         known = ", ".join(["__all__", *sorted(cfg.tenants)])
         raise InputError(f"no tenant {tenant!r}: a summary row is a tenant or an aggregate row "
                          f"({known}, __model__:<model> ...)", key="objective.tenant")
+
+
+def check_unchosen(cfg) -> None:
+    """A setting of a mode the run's own config does not choose, which nothing would read: a
+    failure script without ``failures.mode=script``, a trace or ServeGen file without that
+    arrival kind, a rate-curve file without ``curve=file``, a length file or column without
+    ``kind=empirical``, a model on a tool stage (as
+    ``dedicated.spot.preemption.trace`` without ``mode=trace``, sim/simulation/build/setups.py).
+    Checked once, on the run's own config: a job's derived configs change a mode on purpose
+    (a capacity run's closed loop, the failures job's variant without failures)."""
+    fc = cfg.dedicated.failures
+    if len(fc.script) and str(fc.mode) != "script":
+        raise InputError(f"scripted failures happen with dedicated.failures.mode=script only (mode "
+                         f"is {fc.mode})", key="dedicated.failures.script")
+    for name, tc in cfg.tenants.items():
+        a, key = tc.arrival, f"tenants.{name}.arrival"
+        for kind, path_key in (("trace", "trace.path"), ("servegen", "servegen.path")):
+            if OmegaConf.select(a, path_key) and str(a.kind) != kind:
+                raise InputError(f"a file replayed with {key}.kind={kind} only (kind is {a.kind})",
+                                 key=f"{key}.{path_key}")
+        if a.curve_path and str(a.curve) != "file":
+            raise InputError(f"a rate curve read with {key}.curve=file only (curve is {a.curve})",
+                             key=f"{key}.curve_path")
+        for part in ("input", "output"):
+            lc, lkey = tc[part], f"tenants.{name}.{part}"
+            for field in ("path", "column"):
+                if lc[field] and str(lc.kind) != "empirical":
+                    raise InputError(f"read with {lkey}.kind=empirical only (kind is {lc.kind})",
+                                     key=f"{lkey}.{field}")
+    for p, pc in cfg.pipelines.items():
+        for s, sc in pc.stages.items():
+            if str(sc.kind) == "tool" and sc.model:
+                raise InputError("a tool stage calls no model (its time is its latency); make it "
+                                 "kind model, or drop the model", key=f"pipelines.{p}.stages.{s}.model")
 
 
 def build_catalog(cfg) -> Catalog:

@@ -126,6 +126,9 @@ def check_length(lc, key: str, arrival_kind) -> None:
     if lc.max is not None and lc.min > lc.max:
         raise InputError(f"needs {key}.min <= {key}.max, got {lc.min} > {lc.max}", key=key)
     kind = lc.kind
+    if kind == LengthKind.fixed and lc.mean != int(lc.mean):  # every request would be rounded
+        raise InputError(f"a fixed length is a whole number of tokens, got {lc.mean:g}",
+                         key=key + ".mean")
     if kind == LengthKind.geometric and lc.mean < 1:
         raise InputError(f"geometric needs mean >= 1, got {lc.mean:g}", key=key + ".mean")
     if kind == LengthKind.trace and arrival_kind != ArrivalKind.trace:
@@ -153,6 +156,8 @@ def check_pipeline(name: str, pc, catalog) -> None:
     for s in names:
         sc = pc.stages[s]
         k = f"{key}.stages.{s}"
+        if len(set(sc.after)) < len(sc.after):
+            raise InputError(f"a stage is listed twice in {list(sc.after)}", key=k + ".after")
         for a in sc.after:
             if a not in pc.stages:
                 raise InputError(f"unknown stage {a!r}; stages: {', '.join(names)}", key=k + ".after")
@@ -181,6 +186,9 @@ def check_background(cfg, catalog) -> None:
     user_models = sorted({tc.model for tc in cfg.tenants.values() if tc.pipeline is None})
     sc = cfg.background.synthetic
     if sc.tenants > 0:
+        if len(set(sc.models)) < len(sc.models):  # two Zipf ranks for one model, merged unsaid
+            raise InputError(f"a model is listed twice in {list(sc.models)}",
+                             key="background.synthetic.models")
         for m in (list(sc.models) or user_models):
             model(catalog, m, "background.synthetic.models")
         check_length(sc.input, "background.synthetic.input", None)
