@@ -57,15 +57,11 @@ class Memory:
         self.lazy, self.keeps = True, False
         self.stats.pending[id(self)] = self
 
-    def held(self) -> int:
-        """Anonymous tokens on the GPU now, whether or not held implicitly."""
-        if self.lazy:
-            return min(self._bound, self.inflow) - self.private
-        return self.anon
-
     def cached_now(self) -> int:
         """Tokens cached on the GPU (``cached``, with those held implicitly)."""
-        return self.cached + self.held() - self.anon
+        if self.lazy:
+            return self.cached + min(self._bound, self.inflow) - self.private
+        return self.cached
 
     def sync(self) -> None:
         """Make implicitly held anonymous tokens explicit (one entry, at ``clock``: any

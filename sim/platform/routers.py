@@ -52,8 +52,7 @@ class CacheAware:
         best = max(range(len(replicas)), key=lambda i: (matched[i], -loads[i], -i))
         if req.n_in and matched[best] / req.n_in > self.threshold:
             return best
-        cached = [r.kv.cached_now() if r.kv.lazy else r.kv.cached for r in replicas]
-        return min(range(len(replicas)), key=lambda i: (cached[i], loads[i], i))
+        return min(range(len(replicas)), key=lambda i: (replicas[i].kv.cached_now(), loads[i], i))
 
 
 class LeastExpectedCompletion:
