@@ -71,6 +71,8 @@ class RequestLog:
 
 def _num(value, what: str, path: str, line: int | None, integer: bool = False,
          limit: float = MAX_SECONDS) -> float:
+    if isinstance(value, bool):  # JSON true/false: Python would take them for 1 and 0
+        raise InputError(f"{what}: not a number ({_json_word(value)})", path=path, line=line)
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -82,6 +84,10 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
         raise InputError(f"{what}: must be a whole number of tokens ({value!r})", path=path,
                          line=line)
     return v
+
+
+def _json_word(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -> float:
@@ -106,7 +112,11 @@ def read_csv(path: str) -> RequestLog:
             raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
                              f"{sorted(names)}", path=path, line=1)
         has_arrival = "arrival_s" in names
-        for i, row in enumerate(reader, start=2):
+        for row in reader:
+            i = reader.line_num  # the file's line (blank lines are skipped, not counted)
+            if None in row:  # more fields than the header names: DictReader keeps them apart
+                raise InputError(f"{len(reader.fieldnames) + len(row[None])} fields, the header "
+                                 f"names {len(reader.fieldnames)}", path=path, line=i)
             n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
             n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
             if n_in < 1 or n_out < 1:

@@ -203,6 +203,21 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      ' "request_rate": 2.0, "burstiness": 0}', "t.json:1: burstiness must be > 0, got 0"),
     ("u.json", '{"input_lens": [10, 0], "output_lens": [5, 5], "ttfts": [0.1, 0.1],'
      ' "itls": [[0.01], [0.01]]}', "u.json:1: input_lens[1] must be >= 1, got 0"),
+    # read silently before the sixth hostile-input sweep (December 2026): a JSON true as 1
+    # (a one-token answer, a 1 s TTFT, one request in flight, 1 req/s), a field beyond the
+    # header dropped; a line number counted without the blank lines before it
+    ("v.json", '{"input_lens": [10], "output_lens": [true], "ttfts": [0.1], "itls": [[]]}',
+     "v.json:1: output_lens[0]: not a number (true)"),
+    ("w.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [true], "itls": [[0.01]]}',
+     "w.json:1: ttfts[0]: not a number (true)"),
+    ("x.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "max_concurrency": true}', "x.json:1: max_concurrency: not a number (true)"),
+    ("y.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "request_rate": true}', "y.json:1: request_rate: not a number (true)"),
+    ("z.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01,7\n",
+     "z.csv:2: 5 fields, the header names 4"),
+    ("za.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n\n\n10,5,x,0.01\n",
+     "za.csv:5: ttft_s: not a number"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
