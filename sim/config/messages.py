@@ -3,11 +3,14 @@ unparsable override, a new map entry given field by field) as one-line InputErro
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 
 import yaml
+from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
+from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config.open_dicts import OPEN_DICTS
@@ -48,7 +51,7 @@ def from_config_error(e: BaseException) -> InputError | None:
                               + (f"; known: {', '.join(known)}" if known else ""), key=m.group(1))
         return InputError(first.removeprefix("In 'config': "))
     src = cause if cause is not None else e
-    key = getattr(src, "full_key", None) or None
+    key = _entry_key(e, src, getattr(src, "full_key", None) or None)
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
@@ -59,6 +62,49 @@ def from_config_error(e: BaseException) -> InputError | None:
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _entry_key(e: BaseException, src, key: str | None) -> str | None:
+    """A bad field of an entry of a list of entries (``dedicated.variants=[{...}]``,
+    ``dedicated.failures.script``): OmegaConf names the field alone (``pricing``), as the
+    entry is checked before it joins the list; the full key, with the entry's index."""
+    etype = getattr(src, "object_type", None)
+    o = _override_of(e)
+    if key is None or o is None or not dataclasses.is_dataclass(etype):
+        return key
+    base = o.key_or_group
+    if key == base or key.startswith((base + ".", base + "[")):
+        return key
+    where = _bad_entry(o.value(), etype, "")
+    return key if where is None else f"{base}{where}.{key}"
+
+
+def _override_of(e: BaseException) -> Override | None:
+    """The override Hydra was applying when it raised ``e`` (its loop's local)."""
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        o = tb.tb_frame.f_locals.get("override")
+        found = o if isinstance(o, Override) else found
+        tb = tb.tb_next
+    return found
+
+
+def _bad_entry(value, etype: type, path: str) -> str | None:
+    """Where in an override's value (``[1]``, ``.script[0]``) the first entry that is not a
+    valid ``etype`` stands, or None."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            got = _bad_entry(v, etype, f"{path}.{k}")
+            if got is not None:
+                return got
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, dict):
+                try:
+                    OmegaConf.merge(OmegaConf.structured(etype), v)
+                except Exception:  # noqa: BLE001 - any refusal marks the entry
+                    return f"{path}[{i}]"
+    return None
 
 
 def _raised_in(e: BaseException, part: str) -> bool:

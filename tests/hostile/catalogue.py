@@ -806,4 +806,17 @@ CASES = [
       "background.synthetic.models", "impossible", note="two Zipf ranks of one model, merged"),
     E("fixed_length_fractional", ["tenants.chat.input.kind=fixed", "tenants.chat.input.mean=100.5"],
       "tenants.chat.input.mean", "type", note="every prompt rounded to 100 tokens, uncounted"),
+
+    # ============================ a sixth sweep (December 2026): a bad field of an entry of a
+    # list of entries named the field alone ('pricing', 'at_s'), not the key and entry
+    E("variant_entry_bad_option", ["dedicated.variants=[{model: llama31-8b, gpu: H100, replicas: 1}, "
+                                   "{model: llama31-8b, gpu: H100, replicas: 1, pricing: free}]"],
+      "'dedicated.variants[1].pricing'", "type", note="config key 'pricing'"),
+    E("variant_entry_unknown_field", ["dedicated.variants=[{model: llama31-8b, gpu: H100, colour: red}]"],
+      "'dedicated.variants[0].colour'", "unknown", note="config key 'colour'"),
+    E("failure_script_entry_word", ["dedicated.failures.mode=script",
+                                    "dedicated.failures.script=[{at_s: 5, down_s: 5}, {at_s: soon, down_s: 5}]"],
+      "'dedicated.failures.script[1].at_s'", "type", note="config key 'at_s' (the fifth sweep left it)"),
+    E("failure_script_entry_word_in_braces", ["dedicated.failures={mode: script, script: [{at_s: soon, down_s: 5}]}"],
+      "'dedicated.failures.script[0].at_s'", "type"),
 ]
