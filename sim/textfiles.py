@@ -5,6 +5,8 @@ traceback. The readers of traces, perf tables and benchmark logs use these two."
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -55,6 +57,34 @@ def unique_header(names, path: str | Path) -> None:
             raise InputError(f"column {n!r} given twice in the header (columns {seen[n]} and {i})",
                              path=str(path), line=1)
         seen[n] = i
+
+
+def csv_rows(text: str, path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+    """The header (names stripped), and each data row with its line in the file, of the CSV
+    ``text``. Blank lines are skipped (their lines still counted). A row with more or fewer
+    fields than the header is refused, naming its line: pandas takes a first extra column
+    for the index when every row has one (the columns then read one to the right), and
+    ``csv.DictReader`` sets an extra field apart, unread."""
+    header: list[str] | None = None
+    lines, rows = [], []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for r in reader:
+            if not r or all(not c.strip() for c in r):
+                continue
+            if header is None:
+                header = [c.strip() for c in r]
+                continue
+            if len(r) != len(header):
+                raise InputError(f"{len(r)} fields, the header names {len(header)}",
+                                 path=str(path), line=reader.line_num)
+            lines.append(reader.line_num)
+            rows.append(r)
+    except csv.Error as e:
+        raise InputError(f"not a CSV row ({e})", path=str(path), line=reader.line_num) from None
+    if header is None:
+        raise InputError("empty file: no header", path=str(path), line=1)
+    return header, lines, rows
 
 
 class _KeyTwice(ValueError):

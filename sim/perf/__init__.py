@@ -257,7 +257,12 @@ class TablePerf:
             if reader.fieldnames is None or not need <= set(reader.fieldnames):
                 raise InputError(f"needs columns {sorted(need)}, has {reader.fieldnames}",
                                  path=str(path), line=1)
-            for i, row in enumerate(reader, start=2):
+            for row in reader:
+                i = reader.line_num  # the file's line (blank lines skipped, still counted)
+                if None in row:  # a field beyond the header: DictReader sets it apart, unread
+                    raise InputError(f"{len(reader.fieldnames) + len(row[None])} fields, the "
+                                     f"header names {len(reader.fieldnames)}", path=str(path),
+                                     line=i)
                 try:
                     vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
                             float(row["step_time_s"]))

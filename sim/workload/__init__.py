@@ -9,7 +9,6 @@ blocks: :mod:`sim.workload.prompts`) carry their segments in ``Workload.prefixes
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from sim.config.workload import BATCH_DEADLINE_S
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
-from sim.textfiles import read_text
+from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
 from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
@@ -172,27 +171,25 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
     """The checked ``(time_s, rate)`` points of a rate-curve CSV."""
 
     text = read_text(p, "rate curve file")  # a directory, FIFO or device: one line, no hang
-    try:
-        df = pd.read_csv(io.StringIO(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"cannot read rate curve ({type(e).__name__})", path=p) from None
-    if [str(c).strip() for c in df.columns] != ["time_s", "rate"]:
+    header, lines, rows = csv_rows(text, p)
+    df = pd.DataFrame(rows, columns=header, dtype=str)
+    if header != ["time_s", "rate"]:
         # read by position, a file with its columns swapped or another header would be
         # silently misread
         raise InputError(f"the header must be time_s,rate, got {','.join(map(str, df.columns))}",
                          path=p, line=1)
     if len(df) < 2:
         raise InputError("rate curve needs two rows", path=p, line=1)
-    t = pd.to_numeric(df.iloc[:, 0], errors="coerce").to_numpy(float)
-    r = pd.to_numeric(df.iloc[:, 1], errors="coerce").to_numpy(float)
+    t = pd.to_numeric(df.iloc[:, 0].str.strip(), errors="coerce").to_numpy(float)
+    r = pd.to_numeric(df.iloc[:, 1].str.strip(), errors="coerce").to_numpy(float)
     bad = ~np.isfinite(t) | ~np.isfinite(r) | (r < 0) | (np.abs(t) > MAX_MAGNITUDE) | (r > MAX_MAGNITUDE)
     if bad.any():
         raise InputError(f"non-numeric, non-finite, negative or implausible (beyond "
                          f"{MAX_MAGNITUDE:g}) value", path=p,
-                         line=int(np.flatnonzero(bad)[0]) + 2)
+                         line=lines[int(np.flatnonzero(bad)[0])])
     if (np.diff(t) <= 0).any():
         raise InputError("times must increase", path=p,
-                         line=int(np.flatnonzero(np.diff(t) <= 0)[0]) + 3)
+                         line=lines[int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1])
     if r.max() <= 0:
         raise InputError("rate curve is zero everywhere", path=p)
     return t, r

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,7 +19,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.paths import resolve
-from sim.textfiles import read_text
+from sim.textfiles import csv_rows, read_text
 from sim.workload.traces import MAX_TOKENS
 
 PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different distribution
@@ -28,29 +27,26 @@ PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different di
 
 @lru_cache(maxsize=16)
 def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
-    text = read_text(path, "PMF file")
-    try:
-        df = pd.read_csv(io.StringIO(text))
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
-        raise InputError(f"cannot parse as CSV ({e})", path=path) from None
+    header, lines, rows = csv_rows(read_text(path, "PMF file"), path)
+    df = pd.DataFrame(rows, columns=header, dtype=str)
     if df.shape[1] != 2 or "probability" not in df.columns:
         raise InputError(f"expected two columns <value>,probability; found {list(df.columns)}",
                          path=path, line=1)
     vcol = [c for c in df.columns if c != "probability"][0]
-    v = pd.to_numeric(df[vcol], errors="coerce").astype(float)
-    pr = pd.to_numeric(df["probability"], errors="coerce").astype(float)
+    v = pd.to_numeric(df[vcol].str.strip(), errors="coerce").astype(float)
+    pr = pd.to_numeric(df["probability"].str.strip(), errors="coerce").astype(float)
     bad = (~np.isfinite(v) | ~np.isfinite(pr) | (pr < 0) | (v < 0) | (v != np.floor(v))
            | (v > MAX_TOKENS))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"{vcol} must be an integer in [0, {MAX_TOKENS}] and probability a "
-                         f"finite number >= 0", path=path, line=i + 2)
+                         f"finite number >= 0", path=path, line=lines[i])
     twice = v.duplicated().to_numpy()
     if twice.any():  # drawing would add the two rows' probabilities: refused, not merged
         i = int(np.flatnonzero(twice)[0])
         first = int(np.flatnonzero((v == v.iloc[i]).to_numpy())[0])
-        raise InputError(f"token count {int(v.iloc[i])} given twice (first at line {first + 2})",
-                         path=path, line=i + 2)
+        raise InputError(f"token count {int(v.iloc[i])} given twice (first at line "
+                         f"{lines[first]})", path=path, line=lines[i])
     prob = pr.to_numpy(float)
     total = float(prob.sum())
     if abs(total - 1.0) > PMF_SUM_TOLERANCE:

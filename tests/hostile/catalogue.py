@@ -819,4 +819,18 @@ CASES = [
       "'dedicated.failures.script[1].at_s'", "type", note="config key 'at_s' (the fifth sweep left it)"),
     E("failure_script_entry_word_in_braces", ["dedicated.failures={mode: script, script: [{at_s: soon, down_s: 5}]}"],
       "'dedicated.failures.script[0].at_s'", "type"),
+    # ... and a CSV row with more fields than its header: pandas took the first column for the
+    # index when every row had one more (the columns read one to the right), else stopped
+    # with a multi-line parser error naming no line; csv.DictReader dropped the field
+    E("rate_curve_every_row_one_field_more", CURVE, "c.csv:2", "file",
+      files={"c.csv": "time_s,rate\n0,1,9\n10,2,9\n20,1,9\n"},
+      note="ran: times 1, 2, 1 and rates 9 (the time column taken for the index)"),
+    E("rate_curve_row_one_field_more", CURVE, "c.csv:3", "file", files={"c.csv": "time_s,rate\n0,1\n10,2,5\n"},
+      note="'cannot read rate curve (ParserError)', no line"),
+    E("pmf_row_one_field_more", PMF, "p.csv:3", "file", files={"p.csv": "tokens,probability\n100,0.5\n200,0.5,9\n"},
+      note="pandas' tokenizer error over two lines"),
+    E("perf_table_row_one_field_more", TABLE, "t.csv:3", "file",
+      files={"t.csv": TABLE_GOOD.replace("0,8192,0.3", "0,8192,0.3,7")}, note="ran, the 7 unread"),
+    E("pmf_blank_lines_then_bad_row", PMF, "p.csv:5", "file", files={"p.csv": "tokens,probability\n100,0.5\n\n\n2.5,0.5\n"},
+      note="named line 3: pandas skips blank lines and the count left them out"),
 ]
