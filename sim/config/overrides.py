@@ -25,17 +25,26 @@ builds override lists (a variant over its sweep's keys) relies on the last one w
 
 from __future__ import annotations
 
+import math
 from importlib.resources import files
 from typing import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.overrides_visitor import HydraOverrideVisitor
-from hydra.core.override_parser.types import OverrideType, ValueType
+from hydra.core.override_parser.types import (
+    ChoiceSweep,
+    OverrideType,
+    RangeSweep,
+    ValueType,
+)
 
 from sim.config.variants import format_value
 from sim.errors import InputError
 
 REPLACING = ("tenants",)  # maps a whole-map override replaces instead of merging into
+# assumption: a sweep of more jobs is a typo (range(0,100000000)); Hydra lists every job
+# before the first starts, and 1e8 of them filled memory for minutes (a hang)
+MAX_SWEEP_JOBS = 100_000
 
 
 def _parse(text: str):
@@ -295,6 +304,32 @@ def check_twice(overrides: list[str]) -> None:
             seen[key] = (value, shown, text)
 
 
+def _sweep_size(o) -> int | None:
+    """How many values the sweep override ``o`` lists (a range counted, not listed), or None
+    (a glob, an interval: a sweeper's own business)."""
+    v = o.value() if o is not None else None
+    if isinstance(v, RangeSweep) and v.step:
+        return max(math.ceil((v.stop - v.start) / v.step), 0)
+    if isinstance(v, ChoiceSweep):
+        return len(v.list)
+    return None
+
+
+def check_sweep_size(overrides: list[str]) -> None:
+    """A sweep of more than :data:`MAX_SWEEP_JOBS` jobs, refused before Hydra lists them,
+    naming the key that lists the most values."""
+    sizes = {}
+    for text in overrides:
+        n = _sweep_size(_parse(text) if not text.startswith("-") else None)
+        if n is not None:
+            sizes[text.split("=", 1)[0].lstrip("+~")] = n
+    total = math.prod(sizes.values())
+    if total > MAX_SWEEP_JOBS:
+        key = max(sizes, key=sizes.get)
+        raise InputError(f"the sweep would run {total:,} jobs ({key} lists {sizes[key]:,} values); "
+                         f"at most {MAX_SWEEP_JOBS:,} (sim/config/overrides.py)", key=key)
+
+
 def _same_value(a, b) -> bool:
     try:
         return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
@@ -311,6 +346,8 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
     check_twice([a for a, ov in zip(argv, is_override) if ov])
+    if "-m" in argv or "--multirun" in argv:
+        check_sweep_size([a for a, ov in zip(argv, is_override) if ov])
     flags = [a for a, ov in zip(argv, is_override) if not ov]
     if not any(_is_dict_change(_parse(a)) for a, ov in zip(argv, is_override) if ov):
         # the common case: nothing to compose; flags still first (Hydra's parser takes the

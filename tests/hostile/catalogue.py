@@ -833,4 +833,7 @@ CASES = [
       files={"t.csv": TABLE_GOOD.replace("0,8192,0.3", "0,8192,0.3,7")}, note="ran, the 7 unread"),
     E("pmf_blank_lines_then_bad_row", PMF, "p.csv:5", "file", files={"p.csv": "tokens,probability\n100,0.5\n\n\n2.5,0.5\n"},
       note="named line 3: pandas skips blank lines and the count left them out"),
+    SW("sweep_range_1e8_jobs", ["seed=range(0,100000000)"], "seed",
+       note="hung: Hydra lists every job before the first starts (memory filled for minutes)"),
+    SW("sweep_product_1e6_jobs", ["seed=range(0,1000)", "horizon_s=range(1,1001)"], "seed"),
 ]
