@@ -20,6 +20,7 @@ dedicated/serverless ratio the break-even moves by); figure ``plots/prefix_cache
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import List
 
@@ -31,6 +32,7 @@ from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
+from sim.paths import resolve
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.prefix_cache import prefix_cache_figure
@@ -60,6 +62,13 @@ def check(cfg) -> None:
                          key="prefix_cache.tenant")
     if not pc.traces:
         raise InputError("list at least one trace", key="prefix_cache.traces")
+    seen = {}
+    for i, t in enumerate(pc.traces):  # one file twice: the same rows, run and reported twice
+        where = os.path.realpath(resolve(str(t)))
+        if where in seen:
+            raise InputError(f"{t} is prefix_cache.traces[{seen[where]}] again (the same rows, "
+                             "run twice)", key=f"prefix_cache.traces[{i}]")
+        seen[where] = i
     model = cfg.tenants[pc.tenant].model
     if model not in cfg.dedicated.replicas:
         raise InputError(f"the dedicated pool has no replicas of {model}",
