@@ -840,4 +840,15 @@ CASES = [
                                    "prefix_cache.traces=[{dir}/m.jsonl,{dir}/./m.jsonl]"],
       "prefix_cache.traces[1]", "impossible", files={"m.jsonl": MC_LINE1 + MC_LINE3},
       note="ran the trace twice, two rows of one replay (the fifth sweep's check_distinct missed it)"),
+    # (no horizon_s=20 here: experiment=claims refuses it, naming claims.overrides in its hint)
+    dict(id="claims_override_a_check_sets_itself",
+         args=["experiment=claims", "claims.quick=true", "claims.only=[h100_monthly_cost]",
+               "claims.overrides=['horizon_s=-1']", *COMMON], files={}, expect="error",
+         key="'claims.overrides': sets horizon_s=-1", kind="impossible",
+         note="ran: the check's own horizon_s=300 came after it (the last wins)"),
+    dict(id="claims_override_of_the_catalog",
+         args=["experiment=claims", "claims.quick=true", "claims.only=[h100_monthly_cost]",
+               "claims.overrides=['catalog.gpus.H100.reserved_usd_per_hour=1']", *COMMON], files={},
+         expect="error", key="'claims.overrides': catalog.gpus.H100.reserved_usd_per_hour", kind="impossible",
+         note="ran at the catalog's $2.37: every scenario takes the claims run's catalog"),
 ]

@@ -32,7 +32,14 @@ from sim.errors import InputError
 from sim.io import atomic_write, write_frame_csv
 from sim.jobs import check_distinct, job
 from sim.jobs.claims import economics, operations, serving  # noqa: F401  (register, in report order)
-from sim.jobs.claims.registry import CLAIMS, FAILS, HOLDS, NOT_SIMULATED, ClaimContext
+from sim.jobs.claims.registry import (
+    CLAIMS,
+    FAILS,
+    HOLDS,
+    NOT_SIMULATED,
+    ClaimContext,
+    check_overrides,
+)
 from sim.records import Result
 from sim.report.claims import claims_markdown
 from sim.report.outputs import write_outputs
@@ -81,6 +88,7 @@ def _check_ids(want) -> None:
 def check(cfg) -> None:
     check_distinct(cfg, "claims.only", nonempty=False)
     _check_ids(list(cfg.claims.only))
+    check_overrides(cfg)
 
 
 @job("claims", config=ClaimsConfig, check=check, own_scenarios=True,

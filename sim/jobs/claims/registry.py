@@ -19,6 +19,7 @@ import numpy as np
 from omegaconf import open_dict
 
 from sim.config import compose
+from sim.errors import InputError
 
 HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
 
@@ -54,6 +55,29 @@ def claim(cid: str, text: str):
     return deco
 
 
+# keys every scenario takes from the claims run itself (set there, not in claims.overrides)
+RUN_KEYS = ("catalog", "seed", "engine", "output.plots", "output.progress")
+
+
+def _set_keys(overrides) -> dict[str, str]:
+    """The dotted key and value (as text) each ``key=value`` override sets."""
+    out = {}
+    for text in overrides:
+        key, _, value = str(text).partition("=")
+        out[key.lstrip("+~").strip()] = value.strip()
+    return out
+
+
+def check_overrides(cfg) -> None:
+    """``claims.overrides`` may not set what every scenario takes from the claims run (its
+    catalog, seed, engine): the scenario's copy replaced it, unsaid."""
+    for key in _set_keys(cfg.claims.overrides):
+        if any(key == k or key.startswith(k + ".") for k in RUN_KEYS):
+            raise InputError(f"{key} is taken from the claims run itself by every scenario: give "
+                             f"it as {key}=... on the command line, not in claims.overrides",
+                             key="claims.overrides")
+
+
 class ClaimContext:
     """What a check needs: the claims run's config, quick mode, shared results."""
 
@@ -66,6 +90,12 @@ class ClaimContext:
     def scenario(self, experiment: str, *overrides: str):
         """An experiment's config with this run's catalog, seed and engine, and
         ``claims.overrides`` then ``overrides`` applied."""
+        own = _set_keys(overrides)
+        for key, value in _set_keys(self.cfg.claims.overrides).items():
+            if key in own and own[key] != value:  # compose keeps the last: the user's, lost
+                raise InputError(f"sets {key}={value}, but the {experiment!r} scenario of a "
+                                 f"check sets {key}={own[key]} itself, over it: drop it from "
+                                 "claims.overrides", key="claims.overrides")
         c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
         with open_dict(c):
             c.catalog = copy.deepcopy(self.cfg.catalog)
