@@ -39,7 +39,9 @@ def from_config_error(e: BaseException) -> InputError | None:
         return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
     if not isinstance(e, (HydraException, OmegaConfBaseException)):
         return None
-    cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else None
+    # Hydra chains a config file's error (an experiment's unknown key) as the context
+    cause = next((c for c in (e.__cause__, e.__context__) if isinstance(c, OmegaConfBaseException)),
+                 None)
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
@@ -56,6 +58,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
         detail += f" (override {m.group(1)})"
+    where = re.match(r"In '([^']+)': \w+ raised while composing", first)
+    if where and detail != first:  # the config file that set it
+        detail += f" (in {where.group(1)}.yaml)"
     if "override_grammar" in str(e):
         detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
     new = re.search(r"dict is not a subclass of \w+", detail)

@@ -851,4 +851,12 @@ CASES = [
                "claims.overrides=['catalog.gpus.H100.reserved_usd_per_hour=1']", *COMMON], files={},
          expect="error", key="'claims.overrides': catalog.gpus.H100.reserved_usd_per_hour", kind="impossible",
          note="ran at the catalog's $2.37: every scenario takes the claims run's catalog"),
+    E("experiment_file_unknown_key", ["hydra.searchpath=[file://{dir}]", "experiment=mine"],
+      "'nope': Key 'nope' not in 'ServesimConfig' (in experiment/mine.yaml)", "file",
+      files={"experiment/mine.yaml": "# @package _global_\nnope: 10\n"},
+      note="'In 'experiment/mine': ConfigKeyError raised while composing config:', no key"),
+    E("experiment_file_wrong_type", ["hydra.searchpath=[file://{dir}]", "experiment=mine"],
+      "'tenants.chat.arrival.rate_rps'", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ntenants:\n  chat:\n    model: llama31-8b\n"
+                                     "    arrival: {rate_rps: fast}\n"}),
 ]
