@@ -836,6 +836,8 @@ CASES = [
     SW("sweep_range_1e8_jobs", ["seed=range(0,100000000)"], "seed",
        note="hung: Hydra lists every job before the first starts (memory filled for minutes)"),
     SW("sweep_product_1e6_jobs", ["seed=range(0,1000)", "horizon_s=range(1,1001)"], "seed"),
+    SW("sweep_interval_on_the_basic_sweeper", ["horizon_s=interval(1,2)"], "'horizon_s'",
+       note="'BasicSweeper does not support sweep type : INTERVAL_SWEEP', naming no key"),
     E("prefix_cache_trace_twice", ["experiment=prefix_cache", "horizon_s=5",
                                    "prefix_cache.traces=[{dir}/m.jsonl,{dir}/./m.jsonl]"],
       "prefix_cache.traces[1]", "impossible", files={"m.jsonl": MC_LINE1 + MC_LINE3},
