@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
@@ -43,13 +44,66 @@ def unread_notes(cfg, given) -> list[str]:
             f"setups: {', '.join(setups)})"]
 
 
+# a section's keys read only when a switch turns its feature on: (section, the switch keys
+# themselves, is it on, why not); a key given on the command line while it is off is said
+SWITCHED = (
+    ("dedicated.burst.", ("enabled",), lambda c: bool(c.dedicated.burst.enabled),
+     "dedicated.burst.enabled is false"),
+    ("dedicated.spot.", ("replicas",), lambda c: any(int(n) for n in c.dedicated.spot.replicas.values()),
+     "no model has dedicated.spot.replicas"),
+    ("dedicated.failures.", ("mode", "max_attempts"),  # spot reclaims read max_attempts too
+     lambda c: c.dedicated.failures.mode != "none", "dedicated.failures.mode is none"),
+    ("hybrid.spillover.", ("enabled",), lambda c: bool(c.hybrid.spillover.enabled),
+     "hybrid.spillover.enabled is false"),
+    ("serverless.keepalive.hybrid.", (), lambda c: c.serverless.keepalive.kind == "hybrid",
+     "serverless.keepalive.kind is fixed"),
+    ("output.requests_sample", (), lambda c: c.output.requests == "sample",
+     "output.requests is not sample"),
+)
+# tenants.<t>.arrival.<field>: the arrival setting that makes a run read it
+ARRIVAL_FIELDS = {"cv": ("kind", "gamma"), "on_s": ("kind", "onoff"), "off_s": ("kind", "onoff"),
+                  "off_rate_fraction": ("kind", "onoff"), "concurrency": ("kind", "closed"),
+                  "requests_per_client": ("kind", "closed"), "period_s": ("curve", "sinusoid"),
+                  "peak_to_trough": ("curve", "sinusoid"), "phase_s": ("curve", "sinusoid")}
+
+
+def _why_off(cfg, key: str) -> str | None:
+    """Why this run reads no value of the dotted ``key`` (its feature is off), or None."""
+    parts = key.split(".")
+    if key.startswith(("background.servegen.", "tenants_from.servegen.")) and len(parts) > 2:
+        sg = OmegaConf.select(cfg, ".".join(parts[:2]))
+        if parts[2] not in ("clients", "client_ids") and not (int(sg.clients) or len(sg.client_ids)):
+            return f"{'.'.join(parts[:2])} chooses no client (clients 0, client_ids empty)"
+    for section, switches, on, why in SWITCHED:
+        if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
+            return None if on(cfg) else why
+    if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "arrival" and parts[1] in cfg.tenants:
+        a = cfg.tenants[parts[1]].arrival
+        field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
+        if field is not None and str(a[field]) != value:
+            return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
+    return None
+
+
+def off_notes(cfg, given) -> list[str]:
+    """A note per override in ``given`` whose feature this run's config leaves off
+    (``dedicated.burst.max_replicas=4`` without ``dedicated.burst.enabled=true``)."""
+    out = []
+    for text in given:
+        key = text.lstrip("+~").split("=", 1)[0]
+        why = _why_off(cfg, key) if "=" in text and not text.startswith("~") else None
+        if why is not None:
+            out.append(f"not read by this run: {key} ({why})")
+    return list(dict.fromkeys(out))
+
+
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
     workload, runs, catalog = simulate_setups(cfg, progress)
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
-                 notes=unread_notes(cfg, GIVEN.get())
+                 notes=unread_notes(cfg, GIVEN.get()) + off_notes(cfg, GIVEN.get())
                  + run_notes(cfg, workload, runs))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
