@@ -132,7 +132,7 @@ def stability_notes(workload, runs) -> list[str]:
             notes.append(rejected)
         for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():
             notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} never "
-                         f"happened: the run ended at {r.t_end:,.1f} s, before their times")
+                         f"happened: the run ended at {r.t_end:,.1f} s first")
         short = (r.extra or {}).get("warm_start_short") or {}
         if short:
             parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))

@@ -199,7 +199,10 @@ class DedicatedSetup:
                                    mtbf_s=1.0 / rate if rate > 0 else math.inf, reload_s=down)
             plans.append((s, plan))
         if str(pc.mode) == "trace":
-            self._scripted[f"dedicated.spot.preemption.trace ({pc.trace})"] = [p for _, p in plans]
+            # a listed time is the notice: a notice near the end may leave its reclaim after it
+            self._scripted[f"dedicated.spot.preemption.trace ({pc.trace}; a listed time is the "
+                           f"notice, the reclaim comes notice_s = {float(pc.notice_s):g} s later)"] = [
+                p for _, p in plans]
         FailureDriver(self.ctx.env, plans, self.spot.reclaim, self.spot.recover,
                       warn=self.spot.notice, notice_s=self.spot.notice_s)
 

@@ -165,4 +165,13 @@ def test_scripted_events_that_never_came_are_counted_in_the_notes(tmp_path):
     line = [n for n in spot.notes if "never happened" in n]
     assert len(line) == 1
     assert line[0].startswith(f"dedicated: 1 of the 2 events listed in dedicated.spot.preemption.trace "
-                              f"({trace}) never happened")
+                              f"({trace}; a listed time is the notice, the reclaim comes notice_s = "
+                              "0.5 s later) never happened")
+    # a notice within the run whose reclaim comes after it (the sixth hostile-input sweep: the
+    # note said the run ended "before their times", of a reclaim listed at 5 s in a 20 s run)
+    trace.write_text("time_s,model,replica\n5,llama31-8b,0\n")
+    late = sim.run(["horizon_s=20", "dedicated.replicas.llama31-8b=2", "dedicated.spot.replicas.llama31-8b=1",
+                    "dedicated.spot.preemption.mode=trace", f"dedicated.spot.preemption.trace={trace}",
+                    "output.plots=false"])
+    line = [n for n in late.notes if "never happened" in n]
+    assert len(line) == 1 and "the reclaim comes notice_s = 120 s later" in line[0], late.notes
