@@ -154,7 +154,8 @@ def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target:
 def check_config(cfg) -> None:
     s = cfg.signals
     require(0.0 < float(s.slo_target) <= 1.0, "signals.slo_target", "must lie in (0, 1]")
-    require(float(s.tail_ratio) > 0.0, "signals.tail_ratio", "must be > 0")
+    require(float(s.tail_ratio) >= 1.0, "signals.tail_ratio",
+            "must be >= 1 (p99 is never below p50: a smaller ratio flags every tenant)")
     require(float(s.slow_ttft_s) > 0.0, "signals.slow_ttft_s", "must be > 0")
 
 

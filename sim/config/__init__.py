@@ -144,7 +144,9 @@ class SignalsConfig:
     """Per-tenant migration signals and recommendation (sim/signals.py; the brief's four)."""
 
     current: str = "serverless"  # the setup the tenant is on today
-    tail_ratio: float = positive(3.0)  # signal when p99 TTFT > tail_ratio x p50
+    # signal when p99 TTFT > tail_ratio x p50; at least 1: p99 is never below p50, so a
+    # smaller ratio would flag every tenant
+    tail_ratio: float = rule(3.0, ge=1)
     slow_ttft_s: float = positive(5.0)  # requests slower than this to first token: cold-start events
     slo_target: float = fraction(0.99)  # share of requests within the TTFT SLO to count as meeting it
     # also run every tenant alone on every setup (one more run per tenant): its standalone

@@ -144,5 +144,8 @@ def stability_notes(workload, runs) -> list[str]:
 def run_notes(cfg, workload, runs) -> list[str]:
     """Every job's notes on what it did not take as given: trace rows not replayed as
     recorded, lengths changed to be served, and the setups' stability (above)."""
-    return (workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
+    empty = [] if len(workload) else [
+        f"no request arrived within the horizon ({float(workload.horizon_s):g} s): every figure "
+        "of the run is empty"]
+    return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs))

@@ -36,3 +36,15 @@ def test_each_study_notes_the_lengths_it_clipped(experiment):
     pdf = math.exp(-(math.log(MAX) - mu) ** 2 / (2 * sigma2)) / (MAX * math.sqrt(2 * math.pi * sigma2))
     lam = pdf * len(first)
     assert said > 0 and 0 <= at_cap - said <= lam + 4 * math.sqrt(lam) + 2
+
+
+def test_a_run_where_nothing_arrives_says_so():
+    """A horizon shorter than the first arrival: the tables are empty and a note says why
+    (before, zero-request rows came with no word); a run with arrivals has no such note."""
+    empty = sim.run(["horizon_s=1e-6", "output.plots=false", "output.report=false"])
+    assert len(empty.requests) == 0
+    assert [n for n in empty.notes if n.startswith("no request arrived")] == [
+        "no request arrived within the horizon (1e-06 s): every figure of the run is empty"]
+    some = sim.run(["horizon_s=30", "output.plots=false", "output.report=false"])
+    assert len(some.requests) > 0
+    assert not [n for n in some.notes if n.startswith("no request arrived")]
