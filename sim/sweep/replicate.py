@@ -3,8 +3,9 @@
 ``replications=n`` runs the job for seeds ``seed, seed+1, ..., seed+n-1`` (each a full,
 independent run: new workload, new streams). ``summary.csv`` then holds, per (setup, tenant),
 the mean of every column over the replications and a ``<col>_ci95`` half-width after each
-time and cost column; ``replications.csv`` keeps every seed's rows. ``requests.parquet`` and
-the figures are those of the first seed, so a single-seed run and replication 0 agree.
+time and cost column; ``replications.csv`` keeps every seed's rows. ``requests.parquet``, the
+figures and the job's other tables (a study's, the claims job's verdicts) are those of the
+first seed, so a single-seed run and replication 0 agree; the other seeds' notes are kept.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ def run_replications(fn, cfg, n: int, progress: bool = False):
     per_seed = per_seed[["seed"] + [c for c in per_seed.columns if c != "seed"]]
     first = results[0]
     tables = {k: v for k, v in first.tables.items() if k not in _NOT_REPLICATED}
+    kept = ', '.join(sorted(tables)) or 'none'
     tables["replications"] = per_seed
     notes = list(first.notes)
     for i, r in enumerate(results[1:], start=1):
         notes += [f"seed {base + i}: {m}" for m in r.notes if m not in first.notes]
     notes.append(f"{n} replications (seeds {base}..{base + n - 1}): summary values are means, "
-                 "`_ci95` columns the half-widths of Student-t 95 % intervals; requests and "
-                 f"figures are seed {base}'s.")
+                 "`_ci95` columns the half-widths of Student-t 95 % intervals; requests, "
+                 f"figures and the job's other tables ({kept}) "
+                 f"are seed {base}'s, the other seeds' differences in the notes above.")
     return Result(summary=combine(per_seed), requests=first.requests, tables=tables,
                   notes=notes)

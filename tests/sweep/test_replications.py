@@ -77,6 +77,11 @@ def test_replications_run_consecutive_seeds_and_write_their_rows(tmp_path):
     # requests.parquet is the first seed's, the same as a single run with that seed
     assert len(pd.read_parquet(tmp_path / "requests.parquet")) == \
         int(singles[0].loc[singles[0]["tenant"] == "__all__", "requests"].iloc[0])
+    # and the note says which outputs are seed 4's, naming the job's other tables
+    said = [n for n in res.notes if n.startswith("3 replications")]
+    assert len(said) == 1 and "are seed 4's" in said[0]
+    others = sorted(k for k in res.tables if k != "replications")
+    assert others and all(k in said[0] for k in others)
 
 
 def test_replications_must_be_positive():
