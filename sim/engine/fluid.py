@@ -240,8 +240,15 @@ class FluidReplica(ReplicaBase):
                 r.t_done = now
                 self._finish(r, now)
                 done.append(r)
-            else:
-                self._decode(r, it, r.done_out + 1)
+            else:  # self._decode(r, it, r.done_out + 1), inlined (integers: the same values)
+                seq = self._seq = self._seq + 1
+                r.hseq = seq
+                r.tag = tag = it + r.n_out - r.done_out - 1
+                r.gen = it - r.done_out
+                r.kv_sync = it
+                heapq.heappush(heap, (tag, seq, r))
+                self._n_dec += 1
+                self._dec_ctx += r.pin
         return done
 
     def _decode(self, r, it: int, emitted: int) -> int:
