@@ -79,7 +79,10 @@ class RequestLog:
         self.finish_s = np.full(n, np.nan)
         self.replica = np.full(n, -1, np.int32)
         self.tier = np.zeros(n, np.int8)
-        self.outcome = np.zeros(n, np.int8)
+        # the outcome column over a bytearray, which completions test and write as Python ints
+        # (no numpy scalar per request); _ended is that bytearray
+        self._ended = bytearray(n)
+        self.outcome = np.frombuffer(self._ended, np.int8)
         self.reason = np.zeros(n, np.int8)
         self.cold_wait_s = np.zeros(n)
         self.cold_tier = np.zeros(n, np.int8)
@@ -99,6 +102,17 @@ class RequestLog:
         self.open = n  # requests not yet ended
         self._done: list = []  # completions not yet written to the columns (see flush)
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_ended"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A copy (``copy.deepcopy``, pickling) gets its own bytearray under ``outcome``."""
+        self.__dict__.update(state)
+        self._ended = bytearray(np.ascontiguousarray(self.outcome, np.int8).tobytes())
+        self.outcome = np.frombuffer(self._ended, np.int8)
+
     def _end(self, rid: int, outcome: int) -> None:
         if self.outcome[rid] != PENDING:
             raise InvariantError(
@@ -108,9 +122,10 @@ class RequestLog:
 
     def complete(self, req, tier: int) -> None:
         rid = req.id
-        if self.outcome[rid] != PENDING:
+        ended = self._ended
+        if ended[rid] != PENDING:
             self._end(rid, COMPLETED)  # raises
-        self.outcome[rid] = COMPLETED
+        ended[rid] = COMPLETED
         self.open -= 1
         buf = self._done
         buf.append((rid, req.t_admit, req.t_first, req.t_done, req.replica, tier, req.attempts,
@@ -123,18 +138,22 @@ class RequestLog:
         buf = self._done
         if not buf:
             return
-        rid, adm, first, done, rep, tier, att, gen, cached, pre, pre_s = zip(*buf)
-        ids = np.fromiter(rid, np.int64, len(buf))
+        n = len(buf)
+        # one typed column per field (np.fromiter: no dtype discovery per element)
+        rid, adm, first, done, rep, tier, att, gen, cached, pre, pre_s = (
+            np.fromiter(col, np.float64 if k in (1, 2, 3, 10) else np.int64, n)
+            for k, col in enumerate(zip(*buf)))
+        ids = rid
         self.admit_s[ids] = adm
         self.first_s[ids] = first
         self.finish_s[ids] = done
         self.replica[ids] = rep
         self.tier[ids] = tier
-        self.attempts[ids] = np.minimum(np.asarray(att), 127)
+        self.attempts[ids] = np.minimum(att, 127)
         self.tokens_out[ids] = gen
-        self._set("cached", ids, np.asarray(cached))
-        self._set("preempts", ids, np.minimum(np.asarray(pre), 32767))
-        self._set("preempt_s", ids, np.asarray(pre_s))
+        self._set("cached", ids, cached)
+        self._set("preempts", ids, np.minimum(pre, 32767))
+        self._set("preempt_s", ids, pre_s)
         buf.clear()
 
     def _set(self, name: str, ids: np.ndarray, values: np.ndarray) -> None:

@@ -28,19 +28,23 @@ capacity at iteration boundaries and never delay an interactive admission.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from functools import partial
 from typing import Callable
 
+from sim.engine.eta import RoutingEstimates
 from sim.engine.kv import KvCache
 from sim.engine.request import BatchQueue, Request, RequestQueue
 from sim.perf import Deployment, PerfModel
 from sim.records import OCC_BINS, KvStats
 
 
-class ReplicaBase:
+class ReplicaBase(RoutingEstimates):
     """One model on ``tp`` GPUs running continuous batching; the engines subclass it."""
+
+    # whether the replica runs a plan of equal iterations (``_t``, ``_k``, ``_dt``, ``_t_end``:
+    # the fluid engine), whose next boundary the queues then work out inline (the hot path)
+    planned = False
 
     def __init__(self, env, rid: int, perf: PerfModel, dep: Deployment, queue: RequestQueue,
                  sink: Callable[[Request, float], None]):
@@ -150,60 +154,6 @@ class ReplicaBase:
             if lane is not None and lane.items and not self.queue.items:
                 lane.notify()
 
-    def prefill_eta(self, tokens: float) -> float:
-        """Seconds from now until this replica has prefilled the prompts it holds plus
-        ``tokens`` more behind them (a prompt joining now), with its decoding batch as it is:
-        iterations of ``max_batched_tokens`` less one token per decoding sequence (chunked
-        prefill), each timed by the performance model at the current KV occupancy, the
-        attention spread evenly over the iterations as if the backlog were one prompt (its
-        x (x + 1) / 2 pairs: exact for one long prompt, high for many short ones). An estimate for routing decisions (spillover, burst): it ignores prefix-cache
-        hits, later arrivals and sequences finishing meanwhile."""
-        backlog, n, kv = self.load_now()
-        x = backlog + tokens
-        if x <= 0:
-            return 0.0
-        c = self.budget - n if self.budget > n else 1
-        chunk = x if x < c else c
-        iterations = -(-x // c)
-        pairs = x * (x + 1) * 0.5 / iterations + kv
-        return iterations * self.perf.step_time(n, chunk, kv, pairs)
-
-    def decode_eta(self, n_in: float, n_out: float) -> float:
-        """Seconds of a new sequence's ``n_out - 1`` decode iterations here, beside the
-        sequences decoding now, at its mean context (for routing: an estimate)."""
-        _, n, kv = self.load_now()
-        ctx = n_in + n_out * 0.5
-        steps = n_out - 1 if n_out > 1 else 0
-        return steps * self.perf.step_time(n + 1, 0, kv + ctx, kv + ctx)
-
-    def admit_eta(self, req: Request, ahead) -> float:
-        """Seconds from now until ``req``, queued behind ``ahead`` (requests this replica takes
-        before it, in order), could join the batch: 0 if it fits now; else the decoding
-        sequences finish, the fewest tokens left first, at the current decode iteration's
-        pace (a sequence still in prefill: its whole output after it), each request ahead
-        taking a slot and its KV tokens as they free and holding them for its own output,
-        until a slot and the KV tokens ``req`` needs are free (for routing: an estimate that
-        ignores prefix-cache hits and counts prefill iterations at the decode pace)."""
-        extra = not self.paged  # reserve: the whole output's KV at admission
-        room, slots = self.kv.room(), self.max_seqs - self.n_running
-        held = [(float(t), f) for t, f in self.decoding_left()]  # (tokens left, KV it frees)
-        held += [(float(o := r.n_out - r.done_out), r.pin + o) for r in self.prefilling()]
-        heapq.heapify(held)
-        t = 0.0
-        for r in [*ahead, req]:
-            need = r.pin + (r.n_out - r.done_out if extra else 0)
-            while (slots < 1 or need > room) and held:
-                t, frees = heapq.heappop(held)
-                slots, room = slots + 1, room + frees
-            if r is req:
-                break
-            slots, room = slots - 1, room - need
-            heapq.heappush(held, (t + r.n_out - r.done_out, need))
-        if t <= 0.0:
-            return 0.0
-        _, n, kv = self.load_now()
-        return t * self.perf.step_time(n if n else 1, 0, kv, kv + n)
-
     def decoding_left(self) -> list[tuple[int, int]]:  # pragma: no cover - overridden
         """``(tokens still to emit, KV tokens it frees when it finishes)`` of each decoding
         sequence now."""
@@ -268,6 +218,10 @@ class ReplicaBase:
                 break
             if r.swapped:
                 if r.swapped - kv.room() + reserve + keep > 0:
+                    break
+            elif r.pfx is None or not kv.caching:  # self.shortfall(r, reserve + keep), inlined
+                if (r.pin + (0 if self.paged else r.n_out - r.done_out) + (reserve + keep)
+                        - (kv.cap - kv.cached + kv.unpinned - kv.private) > 0):
                     break
             elif self.shortfall(r, reserve + keep) > 0:
                 break

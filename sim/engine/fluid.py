@@ -41,6 +41,8 @@ _INF = float("inf")
 
 
 class FluidReplica(ReplicaBase):
+    planned = True  # RequestQueue.notify reads next_boundary's fields itself
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._it = 0  # iterations completed (integer clock of the batch)
@@ -59,17 +61,19 @@ class FluidReplica(ReplicaBase):
         self._t_end = 0.0
         self._gen = 0
         self._b = 0.0  # bytes per GPU per iteration of the current plan
-        self._timer_cb = self._on_timer
+        self._timer_cbs = [self._on_timer]  # every timer's callbacks (SimPy only reads them)
+        self._spare = None  # a timer that has fired, to be scheduled again (no allocation)
         self._step = self.perf.step_time
 
     # ------------------------------------------------------------------------ entry points
     def next_boundary(self) -> float:
+        """(Inlined in :meth:`RequestQueue.notify`: change both.)"""
         now = self.env._now
         t = self._t
         if self._k == 0 or now <= t:
             return now if now > t else t
-        j = -int((t - now) // self._dt)  # ceil((now - t) / dt)
-        return self._t_end if j >= self._k else t + j * self._dt
+        q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
+        return self._t_end if -q >= self._k else t - q * self._dt
 
     def _ran(self) -> int:
         """Iterations of the current plan already run by now (not yet applied)."""
@@ -111,19 +115,25 @@ class FluidReplica(ReplicaBase):
             if t < now:
                 self._t = now
         elif now > t:
-            j = -int((t - now) // self._dt)  # ceil: the boundary that ends this iteration
-            if j >= self._k:
+            q = (t - now) // self._dt  # -ceil: the boundary that ends this iteration
+            if -q >= self._k:
                 return  # that boundary is the planned event; its timer admits
-            self._advance(j)
+            self._advance(-int(q))
         self._boundary()
 
     def _on_timer(self, ev) -> None:
+        self._spare = ev
         if ev._value != self._gen or not self.alive:
             return  # re-planned since
         self._advance(self._k)
         now = self._t = self._t_end
         done = self._collect(now)
-        self._boundary()
+        if not (self.paged and self._make_room()):  # self._boundary(), inlined
+            if self.waiting or self.queue.items or (self.batch is not None and self.batch.items):
+                self._admit()
+        self._plan()
+        if self._offer_batch:
+            self.offer_batch()
         if done:
             sink = self.sink
             for r in done:
@@ -222,15 +232,23 @@ class FluidReplica(ReplicaBase):
             r = pf.popleft()
             if r.t_first < 0:
                 r.t_first = now
-            self._prompt_done(r, now)
+            if r.pfx is not None or r.t_preempt >= 0:  # else _prompt_done has nothing to do
+                self._prompt_done(r, now)
             if r.n_out - r.done_out <= 1:
                 self._kv -= r.pin
                 r.gen = r.n_out
                 r.t_done = now
                 self._finish(r, now)
                 done.append(r)
-            else:
-                self._decode(r, it, r.done_out + 1)
+            else:  # self._decode(r, it, r.done_out + 1), inlined (integers: the same values)
+                seq = self._seq = self._seq + 1
+                r.hseq = seq
+                r.tag = tag = it + r.n_out - r.done_out - 1
+                r.gen = it - r.done_out
+                r.kv_sync = it
+                heapq.heappush(heap, (tag, seq, r))
+                self._n_dec += 1
+                self._dec_ctx += r.pin
         return done
 
     def _decode(self, r, it: int, emitted: int) -> int:
@@ -348,8 +366,13 @@ class FluidReplica(ReplicaBase):
         delay = t_end - env._now
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
-        tick = Tick()  # sim.engine.tick.schedule, inlined
-        tick.callbacks, tick._value, tick._ok = [self._timer_cb], gen, True
+        tick = self._spare  # sim.engine.tick.schedule, inlined, reusing a fired timer
+        if tick is None:
+            tick = Tick()
+            tick._ok = True
+        else:
+            self._spare = None
+        tick.callbacks, tick._value = self._timer_cbs, gen
         heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), tick))
 
     # --------------------------------------------------------------------------- failures

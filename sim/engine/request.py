@@ -139,6 +139,7 @@ class RequestQueue:
         if head.pfx is None:  # asking for room is cheap: ask everyone, in list order
             best_t = 0.0
             pin, rest = head.pin, head.n_out - head.done_out
+            now = cons[0].env._now if cons else 0.0
             for c in cons:
                 kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
                 if (c.accepting and c.n_running < c.max_seqs
@@ -146,7 +147,16 @@ class RequestQueue:
                     if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                         best = c
                         break
-                    t = c.next_boundary()
+                    if c.planned:  # FluidReplica.next_boundary, inlined
+                        t = c._t
+                        if now > t:
+                            if c._k == 0:
+                                t = now
+                            else:
+                                q = (t - now) // c._dt
+                                t = c._t_end if -q >= c._k else t - q * c._dt
+                    else:
+                        t = c.next_boundary()
                     if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
                         best, best_t = c, t
         else:  # asking walks a prefix cache: ask in order of preference, stop at the first

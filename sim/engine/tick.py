@@ -1,5 +1,6 @@
 """Timer events put on SimPy's event heap directly, for the hottest timers of a run (a fluid
-replica's next state change, the arrival driver's next arrival).
+replica's next state change; the run loop, :mod:`sim.simulation.loop`, dispatches them
+itself and keeps the arrival driver's wake-up beside the heap, as the same kind of key).
 
 A :class:`Tick` carries what SimPy's ``Environment.step`` reads of an event (its callbacks
 and ``_ok``) and a value; :func:`schedule` pushes it as ``Timeout`` (or, with ``URGENT``,

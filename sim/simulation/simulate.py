@@ -1,21 +1,22 @@
 """Run one setup over a workload: feed arrivals, drive closed loops, settle the end.
 
-The arrival driver is a generator over the workload's sorted arrays, resumed by timer
-events as a SimPy process would be (without a process's machinery): one timer per
-distinct arrival time, except that an arrival before every scheduled event moves
-the clock there itself (what the timeout would do, without the event). It creates a :class:`~sim.engine.Request` only when the
-request arrives, so memory grows with requests in flight, not with the workload.
+The arrival driver is a generator over the workload's sorted arrays, resumed as a SimPy
+process would be, by the run's event loop (:mod:`sim.simulation.loop`: its wake-up is a key
+beside SimPy's event heap, not an event in it), once per distinct arrival time, except that
+an arrival before every scheduled event moves the clock there itself (what the timeout would
+do, without the event). It creates a :class:`~sim.engine.Request` only when the request
+arrives, so memory grows with requests in flight, not with the workload.
 """
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 import simpy
-from simpy.events import URGENT
 
 from sim.config import variant
 from sim.engine import Request
-from sim.engine.tick import schedule
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
 from sim.platform.base import RunContext
@@ -28,6 +29,7 @@ from sim.simulation.build import (
     setup_serves_background,
     workload_of,
 )
+from sim.simulation.loop import EventLoop
 from sim.simulation.memory import release_freed
 from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
@@ -171,7 +173,11 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
         if pipes is not None:
             pipes.on_end(req, now)
 
-    ctx.on_end = on_end
+    def on_end_open(_req: Request, now: float) -> None:  # on_end without closed loops or pipelines
+        if now > last_end[0]:
+            last_end[0] = now
+
+    ctx.on_end = on_end if workload.closed or pipes is not None else on_end_open
     if pipes is not None:
         pipes.on_end_hook = on_end
 
@@ -189,46 +195,35 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
             mo = workload.model[sl].tolist()
             ii = workload.input_tokens[sl].tolist()
             oo = workload.output_tokens[sl].tolist()
-            if pfx is not None:
+            if pfx is None:  # each row: Request's arguments
+                rows = zip(rid, tn, mo, ts, ii, oo)
+            else:
                 segs, out_keys = pfx.rows(np.arange(start, stop) if order is None else sl)
+                rows = zip(rid, tn, mo, ts, ii, oo, repeat(None), segs, out_keys)
             submit = setup.submit
             queue = env._queue  # SimPy's event heap (time, priority, id, event)
-            for j in range(stop - start):
-                t = ts[j]
+            for row in rows:
+                t = row[3]
                 if t > env._now:
                     if queue and queue[0][0] <= t:
-                        yield t - env._now  # resumed then (resume, below)
+                        yield t - env._now  # resumed then (sim.simulation.loop)
                     else:  # no event before it: the clock moves there, as the timeout would
                         env._now = t
-                if pfx is None:
-                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j]))
-                else:
-                    submit(Request(rid[j], tn[j], mo[j], t, ii[j], oo[j], None, next(segs), out_keys[j]))
+                submit(Request(*row))
         if workload.closed:
             for ti, clients in workload.closed.items():
                 ids = np.flatnonzero(workload.tenant == ti)
                 for c in range(min(clients, ids.size)):
                     send(int(ids[c]))
 
-    arrivals = driver()
-
-    def resume(_tick) -> None:
-        """The driver's next stretch, run as a SimPy process would run it (sim.engine.tick)."""
-        try:
-            delay = next(arrivals)
-        except StopIteration:
-            schedule(env, 0.0)  # where a process's end event goes: the same event ids after it
-            return
-        schedule(env, delay, resume)
-
-    schedule(env, 0.0, resume, priority=URGENT)  # where a process's start goes
+    loop = EventLoop(env, driver())  # resumes the driver where a SimPy process would run
     horizon = workload.horizon_s
     cap = horizon + float(cfg.drain_s)
     if workload.closed:
         cap = max(cap, horizon)
     step = max(horizon / 100.0, 1.0)
     while log.open > 0 and env.now < cap:
-        env.run(until=min(env.now + step, cap))
+        loop.run(min(env.now + step, cap))
         if progress is not None:
             progress(env.now, cap)
     log.flush()

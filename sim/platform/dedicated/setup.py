@@ -268,7 +268,10 @@ class DedicatedSetup:
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
-        reason = self.admit(req)
+        if self.burst or req.tenant in self.batch_tids:
+            reason = self.admit(req)
+        else:  # self.admit(req), inlined (the hot path)
+            reason = self.pools[req.model].route(req)
         if reason is not None:
             self.turn_away(req, reason)
 
@@ -315,7 +318,10 @@ class DedicatedSetup:
     def _done(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
             self.on_complete(req, now)
-        self.ctx.complete(req, self._home_code(req), now)
+        ctx = self.ctx  # ctx.complete, inlined (once per request)
+        ctx.log.complete(req, self.pools[req.model].tier_code if self.spot is None
+                         else self._home_code(req))
+        ctx.on_end(req, now)
 
     def _done_burst(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
