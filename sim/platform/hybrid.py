@@ -212,7 +212,9 @@ class HybridSetup:
             row = self.shadows[req.id - self.n_log]
             row[3], row[4], row[5] = req.t_first, req.t_done, "completed"
             return
-        self.ctx.complete(req, self.tier_code, now)
+        ctx = self.ctx  # RunContext.complete, written out (most requests end here)
+        ctx.log.complete(req, self.tier_code)
+        ctx.on_end(req, now)
 
     def _sl_reject(self, req: Request, reason: str) -> None:
         if req.id >= self.n_log:

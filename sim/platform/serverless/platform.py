@@ -84,7 +84,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         cs = cfg.cold_start
         self.tier = tier
         self.tier_code = ctx.log.tiers.code(tier)
-        self.finish = finish or self._log_finish
+        self.finish = finish  # None: the run's log, then ctx.on_end (in _done)
         self.reject_cb = reject or self._log_reject
         self.cold_cb = cold or self._log_cold
         self.max_wait = float(sc.max_wait_s)
@@ -245,10 +245,12 @@ class ServerlessPlatform(ReplicaLifecycle):
             lim.release()
         if ms.inflight == 0:
             self._model_idle(ms, now)
-        self.finish(req, now)
-
-    def _log_finish(self, req: Request, now: float) -> None:
-        self.ctx.complete(req, self.tier_code, now)
+        if self.finish is None:  # RunContext.complete, written out (every completion)
+            ctx = self.ctx
+            ctx.log.complete(req, self.tier_code)
+            ctx.on_end(req, now)
+        else:
+            self.finish(req, now)
 
     def _log_reject(self, req: Request, reason: str) -> None:
         self.ctx.reject(req, reason, self.tier_code)
