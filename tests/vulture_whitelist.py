@@ -42,6 +42,7 @@ aggregate.AggregateSweep.on_job_end
 study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
 optimize_report.optimize_figure
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
+WindowedSignal.average  # the reference the tests check (Autoscaler.decide inlines it)
 # the engines' prefix cache reads a request's segments; the tests' reference reuse
 prefixes.Prefixes.segments, prefixes.unbounded_hits
 _.plan_job

@@ -132,9 +132,6 @@ class HybridSetup:
         return self.serverless.warm_up(model_idx)
 
     # ------------------------------------------------------------------------ placement
-    def tier_of(self, req: Request) -> str:
-        return self._tier_for(req.tenant, req.model)
-
     def _tier_for(self, tenant: int, model: int) -> str:
         key = (tenant, model)
         tier = self._tier.get(key)
@@ -152,7 +149,10 @@ class HybridSetup:
 
     # ------------------------------------------------------------------------- requests
     def submit(self, req: Request) -> None:
-        if self.tier_of(req) == SERVERLESS:
+        tier = self._tier.get((req.tenant, req.model))  # _tier_for's memo, read inline
+        if tier is None:
+            tier = self._tier_for(req.tenant, req.model)
+        if tier == SERVERLESS:
             self.serverless.submit(req)
             return
         d = self.dedicated  # the build layer checks every dedicated-tier request has a pool
@@ -212,7 +212,9 @@ class HybridSetup:
             row = self.shadows[req.id - self.n_log]
             row[3], row[4], row[5] = req.t_first, req.t_done, "completed"
             return
-        self.ctx.complete(req, self.tier_code, now)
+        ctx = self.ctx  # RunContext.complete, written out (most requests end here)
+        ctx.log.complete(req, self.tier_code)
+        ctx.on_end(req, now)
 
     def _sl_reject(self, req: Request, reason: str) -> None:
         if req.id >= self.n_log:

@@ -34,7 +34,14 @@ class WindowedSignal:
     The integral of the signal is kept at every bucket boundary of the last ``span_s`` (a
     ring that grows with the run, so a window longer than the run costs only the run's
     buckets), and an average is a difference of two integrals: O(1) whatever the window.
+
+    The platform sets it twice a request, so ``set`` avoids what costs most in CPython: it
+    compares bucket indices as floats (``t // b``) and converts one to an int only when
+    ``t`` enters a new bucket, and keeps the value as given (an int concurrency times a
+    float is the float product, so the integral is the same).
     """
+
+    __slots__ = ("b", "n", "at", "t", "i", "q", "total", "value", "zero_i")
 
     def __init__(self, bucket_s: float, span_s: float):
         if not bucket_s > 0 or not span_s > 0:
@@ -44,40 +51,66 @@ class WindowedSignal:
         self.at = [0.0]  # at[k % n]: the integral up to the boundary k * b (grows up to n)
         self.t = 0.0
         self.i = 0  # bucket index of self.t
+        self.q = 0.0  # the same as a float, t // b
         self.total = 0.0  # the integral up to self.t
         self.value = 0.0
+        # the signal has been 0 since within bucket ``zero_i`` (-1: since the start): every
+        # boundary after it holds ``total``, so a window starting after it averages to 0
+        self.zero_i = -1
 
     def _advance(self, t: float) -> None:
         if t < self.t:
             raise ValueError(f"time went backwards: {t} < {self.t}")
-        b, n, at, v = self.b, self.n, self.at, self.value
-        i_now = int(t // b)
-        if i_now != self.i:
-            if len(at) < n and i_now >= len(at):
-                at.extend([0.0] * (min(i_now + 1, n) - len(at)))
-            base = self.total - v * self.t
-            for k in range(max(self.i + 1, i_now - n + 1), i_now + 1):
-                at[k % n] = base + v * (k * b)
-        self.total += v * (t - self.t)
+        q = t // self.b
+        if q != self.q:
+            self._fill(q)
+        self.total += self.value * (t - self.t)
         self.t = t
+
+    def _fill(self, q: float) -> None:
+        """Enter bucket ``q`` (``t // b`` of the new time): the integral at the boundaries
+        after bucket ``self.i`` up to it, the signal having held ``self.value`` since
+        ``self.t``."""
+        i_now = int(q)
+        b, n, at, v = self.b, self.n, self.at, self.value
+        if len(at) < n and i_now >= len(at):
+            at.extend([0.0] * (min(i_now + 1, n) - len(at)))
+        base = self.total - v * self.t
+        for k in range(max(self.i + 1, i_now - n + 1), i_now + 1):
+            at[k % n] = base + v * (k * b)
         self.i = i_now
+        self.q = q
 
     def set(self, t: float, value: float) -> None:
-        self._advance(t)
-        self.value = float(value)
+        dt = t - self.t
+        if dt:  # _advance, inlined
+            if dt < 0:
+                raise ValueError(f"time went backwards: {t} < {self.t}")
+            q = t // self.b
+            if q != self.q:
+                self._fill(q)
+            self.total += self.value * dt
+            self.t = t
+        if not value and self.value:
+            self.zero_i = self.i
+        self.value = value
 
     def average(self, t: float, window_s: float) -> float:
-        self._advance(t)
+        if t != self.t:
+            self._advance(t)
         first = max(int((t - window_s) // self.b), 0, self.i - self.n + 1)
         start = first * self.b
         if t <= start:
-            return self.value
+            return float(self.value)
         return (self.total - self.at[first % self.n]) / (t - start)
 
 
 class Autoscaler:
     """Desired replica count of one model. Plain policy: the caller feeds it concurrency
     (``observe``) and asks ``decide(now, ready)`` at each tick."""
+
+    __slots__ = ("target", "stable_s", "panic_s", "panic_threshold", "min", "max", "signal",
+                 "panic_until", "last")
 
     def __init__(self, target: float, stable_s: float = 60.0, panic_s: float = 6.0,
                  panic_threshold: float = 2.0, min_replicas: int = 0, max_replicas: int = 8,
@@ -105,18 +138,47 @@ class Autoscaler:
     def in_panic(self) -> bool:
         return self.panic_until > self.signal.t
 
-    def _count(self, avg: float) -> int:
-        return int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
-
     def decide(self, t: float, ready: int) -> int:
-        want_stable = self._count(self.signal.average(t, self.stable_s))
-        want_panic = self._count(self.signal.average(t, self.panic_s))
-        if want_panic >= self.panic_threshold * max(ready, 1) and want_panic > ready:
-            self.panic_until = t + self.stable_s
-        if self.panic_until > t:
-            want = max(want_panic, want_stable, self.last)
+        """The count: ``ceil(average / target)`` over each window (0 for a non-positive
+        average), the panic rule, the clamp. Written out (the averages of
+        :meth:`WindowedSignal.average` inline, no ``max``/``min`` calls): the platform asks
+        every active model at every tick."""
+        s = self.signal
+        if t != s.t:
+            s._advance(t)
+        b, n = s.b, s.n
+        lo = s.i - n + 1
+        if lo < 0:
+            lo = 0
+        first = int((t - self.stable_s) // b)
+        if first < lo:
+            first = lo
+        last = self.last
+        if not s.value and first > s.zero_i:
+            # nothing in flight over the whole stable window (so over the panic one): both
+            # averages are 0, no panic starts
+            want = last if self.panic_until > t else 0
         else:
-            want = want_stable
-        want = min(max(want, self.min), self.max)
+            start = first * b
+            avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
+            stable = int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
+            first = int((t - self.panic_s) // b)
+            if first < lo:
+                first = lo
+            start = first * b
+            avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
+            panic = int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
+            if panic > ready and panic >= self.panic_threshold * (ready if ready > 1 else 1):
+                self.panic_until = t + self.stable_s
+            if self.panic_until > t:
+                want = panic if panic > stable else stable
+                if last > want:
+                    want = last
+            else:
+                want = stable
+        if want < self.min:
+            want = self.min
+        if want > self.max:
+            want = self.max
         self.last = want
         return want

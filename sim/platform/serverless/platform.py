@@ -33,9 +33,9 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 import pandas as pd
-from simpy.events import Timeout
 
 from sim.engine import Request
+from sim.engine.tick import schedule
 from sim.errors import InvariantError
 from sim.platform.coldstart import tier_bandwidth_gbps
 from sim.platform.routers import CacheAware
@@ -49,6 +49,8 @@ from sim.platform.serverless.replicas import ReplicaLifecycle
 from sim.platform.serverless.state import LOADING, WARM, ModelState, Slot
 from sim.platform.storage import FairShareBandwidth
 from sim.records import EventLog
+
+_UNSET = object()  # a tenant whose limits were not looked up yet
 
 # platform decisions: the stats counter and the event kind each one is logged as
 EVENT_KINDS = {"scale_ups": "scale_up", "evictions": "evict", "keepalive_stops": "keepalive_stop",
@@ -82,7 +84,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         cs = cfg.cold_start
         self.tier = tier
         self.tier_code = ctx.log.tiers.code(tier)
-        self.finish = finish or self._log_finish
+        self.finish = finish  # None: the run's log, then ctx.on_end (in _done)
         self.reject_cb = reject or self._log_reject
         self.cold_cb = cold or self._log_cold
         self.max_wait = float(sc.max_wait_s)
@@ -151,7 +153,8 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     # ================================================================== small helpers
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
-        Timeout(self.env, max(delay, 0.0)).callbacks.append(lambda _ev: fn())
+        # as a SimPy Timeout would be scheduled (the same time, priority and event id)
+        schedule(self.env, max(delay, 0.0), lambda _ev: fn())
 
     def _note(self, stat: str, now: float, model: str, replica: int = -1) -> None:
         """Count a platform decision and log it as an event (``events.csv``)."""
@@ -181,17 +184,19 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     # ================================================================== requests
     def submit(self, req: Request) -> None:
-        now = self.env.now
+        now = self.env._now
         ms = self.models.get(req.model)
         if ms is None:
             raise InvariantError(f"request {req.id} for model {req.model}, which this platform does not serve")
-        lim = self._limiter(req.tenant)
+        lim = self.limiters.get(req.tenant, _UNSET)
+        if lim is _UNSET:
+            lim = self._limiter(req.tenant)
         if lim is not None:
             why = lim.admit(now, req.n_in + req.n_out)
             if why is not None:
                 self.reject_cb(req, why)
                 return
-        if req.n_in + req.n_out > ms.perf.kv_capacity_tokens:
+        if req.n_in + req.n_out > ms.kv_cap:
             self._release(req)
             self.reject_cb(req, "exceeds_kv_capacity")
             return
@@ -206,13 +211,14 @@ class ServerlessPlatform(ReplicaLifecycle):
                 ms.idle_since = now
             return
         ms.inflight += 1
-        ms.scaler.observe(now, ms.inflight)
+        ms.signal.set(now, ms.inflight)  # the autoscaler's observation
         if ms.ready == 0 and ms.loading == 0 and not ms.pending:
             ms.desired = max(ms.desired, 1)  # activator: scale from zero now
             self._scale_up(ms, 1, now)
         if ms.queue.items and not ms.wait_armed:
             self._arm_wait(ms)
-        self._activate(ms)
+        if not (ms.active and self.ticking):
+            self._activate(ms)
 
     def _release(self, req: Request) -> None:
         lim = self.limiters.get(req.tenant)
@@ -223,17 +229,28 @@ class ServerlessPlatform(ReplicaLifecycle):
         """A request of this platform ended: in-flight accounting, maybe the model idles."""
         ms = self.models[req.model]
         ms.inflight -= 1
-        ms.scaler.observe(now, ms.inflight)
-        self._release(req)
+        ms.signal.set(now, ms.inflight)  # the autoscaler's observation
+        lim = self.limiters.get(req.tenant)
+        if lim is not None:
+            lim.release()
         if ms.inflight == 0:
             self._model_idle(ms, now)
 
-    def _done(self, req: Request, now: float) -> None:  # engine sink
-        self._settle(req, now)
-        self.finish(req, now)
-
-    def _log_finish(self, req: Request, now: float) -> None:
-        self.ctx.complete(req, self.tier_code, now)
+    def _done(self, req: Request, now: float) -> None:  # engine sink: _settle, then finish
+        ms = self.models[req.model]
+        ms.inflight -= 1
+        ms.signal.set(now, ms.inflight)
+        lim = self.limiters.get(req.tenant)
+        if lim is not None:
+            lim.release()
+        if ms.inflight == 0:
+            self._model_idle(ms, now)
+        if self.finish is None:  # RunContext.complete, written out (every completion)
+            ctx = self.ctx
+            ctx.log.complete(req, self.tier_code)
+            ctx.on_end(req, now)
+        else:
+            self.finish(req, now)
 
     def _log_reject(self, req: Request, reason: str) -> None:
         self.ctx.reject(req, reason, self.tier_code)
@@ -274,64 +291,29 @@ class ServerlessPlatform(ReplicaLifecycle):
             self._later(self.tick_s, self._tick)
 
     def _tick(self) -> None:
-        now = self.env.now
-        for mi in list(self.active):
-            ms = self.active[mi]
-            ms.desired = ms.scaler.decide(now, ms.ready)
-            want = self._want(ms)
+        now = self.env._now
+        active = self.active
+        for mi, ms in list(active.items()):  # (no max/min calls: this runs per model per tick)
+            floor = ms.desired = ms.scaler.decide(now, ms.ready)
+            least = ms.min if ms.min > 1 else 1
+            if floor < least:
+                floor = least  # scale in on the smoothed view, never to zero
+            if ms.inflight:  # self._want(ms)
+                want = floor if floor < ms.max else ms.max
+            else:
+                want = ms.min
             have = ms.ready + ms.loading
-            floor = max(ms.desired, ms.min, 1)  # scale in on the smoothed view, never to zero
             if want > have:
                 self._scale_up(ms, want - have, now)
             elif ms.ready > floor:
                 self._scale_in(ms, ms.ready - floor, now)
-            if ms.inflight == 0 and ms.loading == 0 and not ms.pending and ms.ready <= max(ms.min, 1):
+            if ms.inflight == 0 and ms.loading == 0 and not ms.pending and ms.ready <= least:
                 ms.active = False
-                del self.active[mi]
+                del active[mi]
         if self.active:
             self._later(self.tick_s, self._tick)
         else:
             self.ticking = False
-
-    def _scale_in(self, ms: ModelState, n: int, now: float) -> None:
-        idle = [s for s in ms.slots if s.state == WARM and s.rep.n_running == 0]
-        idle.sort(key=lambda s: (s.idle_since, s.id))
-        for s in idle[:n]:
-            if ms.queue.items:
-                break
-            self._note("scale_in_stops", now, ms.name, s.id)
-            self._stop(s, now)
-
-    def _scale_up(self, ms: ModelState, n: int, now: float) -> None:
-        if ms.pending:
-            return  # already waiting in line for GPUs
-        for _ in range(n):
-            if ms.ready + ms.loading >= ms.max:
-                return
-            if not self._place(ms, now):
-                ms.pending = True
-                self.pending.append(ms.idx)
-                return
-
-    def _retry_later(self) -> None:
-        if self.pending and not self.retry_armed:
-            self.retry_armed = True
-            self._later(0.0, self._retry_pending)
-
-    def _retry_pending(self) -> None:
-        self.retry_armed = False
-        now = self.env.now
-        still = []
-        for mi in self.pending:
-            ms = self.models[mi]
-            need = self._want(ms) - ms.ready - ms.loading
-            while need > 0 and self._place(ms, now):
-                need -= 1
-            if need > 0:
-                still.append(mi)
-            else:
-                ms.pending = False
-        self.pending = still
 
     def warm_up(self, model_idx: int) -> bool:
         """Start a replica of a model with none warm or loading now (a pipeline's coordinated

@@ -1,7 +1,8 @@
 """A replica's life on the shared pool: placement, cold start, warm, keep-alive, stop.
 
 :class:`ReplicaLifecycle` is the half of :class:`~sim.platform.serverless.platform.
-ServerlessPlatform` that starts and stops replicas; the platform (the other half: the
+ServerlessPlatform` that starts and stops replicas (scale-up, scale-in, the FIFO of
+scale-ups waiting for GPUs); the platform (the other half: the
 request path and the autoscaler) inherits it and owns the state both use: ``env``, ``cfg``,
 ``sc``, ``ctx``, ``pool``, ``loader``, ``keepalive``, ``models``, ``slots``, ``pending``,
 ``stats``, ``tier``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``, ``cold_cb``.
@@ -83,6 +84,47 @@ class ReplicaLifecycle:
             return
         self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.id)
         self._stop(slot, self.env.now)
+
+    # ================================================================== scaling
+    def _scale_in(self, ms: ModelState, n: int, now: float) -> None:
+        idle = [s for s in ms.slots if s.state == WARM and s.rep.n_running == 0]
+        idle.sort(key=lambda s: (s.idle_since, s.id))
+        for s in idle[:n]:
+            if ms.queue.items:
+                break
+            self._note("scale_in_stops", now, ms.name, s.id)
+            self._stop(s, now)
+
+    def _scale_up(self, ms: ModelState, n: int, now: float) -> None:
+        if ms.pending:
+            return  # already waiting in line for GPUs
+        for _ in range(n):
+            if ms.ready + ms.loading >= ms.max:
+                return
+            if not self._place(ms, now):
+                ms.pending = True
+                self.pending.append(ms.idx)
+                return
+
+    def _retry_later(self) -> None:
+        if self.pending and not self.retry_armed:
+            self.retry_armed = True
+            self._later(0.0, self._retry_pending)
+
+    def _retry_pending(self) -> None:
+        self.retry_armed = False
+        now = self.env.now
+        still = []
+        for mi in self.pending:
+            ms = self.models[mi]
+            need = self._want(ms) - ms.ready - ms.loading
+            while need > 0 and self._place(ms, now):
+                need -= 1
+            if need > 0:
+                still.append(mi)
+            else:
+                ms.pending = False
+        self.pending = still
 
     # ================================================================== warm start
     def _start_warm(self, wl, on_pool) -> None:

@@ -48,16 +48,18 @@ class ModelState:
     __slots__ = ("idx", "name", "dep", "perf", "queue", "slots", "scaler", "inflight",
                  "idle_since", "ready", "loading", "pending", "wait_armed", "prewarm_gen",
                  "last_load_s", "weight_bytes", "min", "max", "desired", "active",
-                 "usd_per_gpu_hour")
+                 "usd_per_gpu_hour", "signal", "kv_cap")
 
     def __init__(self, idx, name, dep, perf, max_queue, scaler, min_r, max_r, chooser=None):
         self.idx = idx
         self.name = name
         self.dep = dep
         self.perf = perf
+        self.kv_cap = perf.kv_capacity_tokens  # the longest request (prompt + output) it holds
         self.queue = RequestQueue(max_queue, chooser)
         self.slots: list[Slot] = []
         self.scaler = scaler
+        self.signal = scaler.signal  # its concurrency signal, which the request path sets
         self.inflight = 0
         self.idle_since: float | None = None
         self.ready = 0
