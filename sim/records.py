@@ -1,8 +1,11 @@
 """Columnar per-request log and GPU usage ledger of one setup's run.
 
-The log is preallocated numpy columns indexed by request id (68 bytes a request, 60 when
-the arrival times are the workload's, shared; 14 fewer while no request has cached tokens or
-preemptions), written once when a request ends. Writing
+The log is preallocated numpy columns indexed by request id, written once when a request
+ends: 38 bytes a request (arrival, admission, first-token and finish times, replica, tier,
+outcome), 30 when the arrival times are the workload's, shared. The columns zero for most
+requests (reason, retries, spills, cached tokens, preemptions) take memory only from their
+first non-zero value, and cold-start waits and tiers only for the requests that waited
+(:mod:`sim.logcols`); output tokens are checked as completions are written, not kept. Writing
 an outcome twice raises :class:`~sim.errors.InvariantError` on the spot: every request
 ends exactly once, as completed, rejected (with a reason) or failed (with a reason).
 """
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import InvariantError
+from sim.logcols import SparseColumns, is_zeros, zeros
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -38,17 +42,6 @@ def is_aggregate(tenant: str) -> bool:
     return tenant.startswith("__")
 
 
-def _zeros(n: int, dtype) -> np.ndarray:
-    """``n`` zeros of ``dtype`` in no memory (a read-only view of one zero; a plain array
-    for fewer than two)."""
-    return np.broadcast_to(np.zeros(1, dtype), (n,)) if n > 1 else np.zeros(n, dtype)
-
-
-def is_zeros(col: np.ndarray) -> bool:
-    """Whether ``col`` is still a column of :func:`_zeros` (never written)."""
-    return isinstance(col, np.ndarray) and col.ndim == 1 and col.size > 1 and col.strides == (0,)
-
-
 class Codes:
     """Small registry of names (tiers, reasons, storage tiers) stored as int8 codes."""
 
@@ -65,9 +58,12 @@ class Codes:
 
 
 class RequestLog:
-    def __init__(self, n: int, arrival_s: np.ndarray | None = None):
+    def __init__(self, n: int, arrival_s: np.ndarray | None = None,
+                 want: np.ndarray | None = None):
         """``arrival_s``: the arrival times, when the run sets none of them (no closed loop,
-        no pipeline): shared, not copied (8 bytes a request); made read-only here."""
+        no pipeline): shared, not copied (8 bytes a request); made read-only here. ``want``:
+        the output tokens each request asked for, checked against what the engine emitted
+        for each completion as it is written (:attr:`wrong_tokens`)."""
         self.n = n
         if arrival_s is None:
             self.arrival_s = np.full(n, np.nan)
@@ -83,19 +79,22 @@ class RequestLog:
         # (no numpy scalar per request); _ended is that bytearray
         self._ended = bytearray(n)
         self.outcome = np.frombuffer(self._ended, np.int8)
-        self.reason = np.zeros(n, np.int8)
-        self.cold_wait_s = np.zeros(n)
-        self.cold_tier = np.zeros(n, np.int8)
-        self.attempts = np.zeros(n, np.int8)
-        self.spilled = np.zeros(n, bool)  # hybrid: placed dedicated, served by the serverless pool
-        # output tokens the engine emitted for a completed request (``Request.gen``); -1 until
-        # it completes. Checked against the tokens requested (sim/invariants.py), not exported.
-        self.tokens_out = np.full(n, -1, np.int32)
-        # prefix cache and preemption (sim/engine/kv.py), for completed requests; zero in most
-        # runs, so each takes no memory until a completion writes a non-zero value (_set)
-        self.cached = _zeros(n, np.int32)  # prompt tokens found cached at first admission
-        self.preempts = _zeros(n, np.int16)
-        self.preempt_s = _zeros(n, np.float64)  # time preemptions cost it
+        # columns zero for most requests take no memory until a non-zero value is written
+        # (put, _set): a reason (rejected and failed requests), retries, the hybrid's spills;
+        # prefix cache and preemption (sim/engine/kv.py), for completed requests
+        self.reason = zeros(n, np.int8)
+        self.attempts = zeros(n, np.int8)
+        self.spilled = zeros(n, bool)  # hybrid: placed dedicated, served by the serverless pool
+        self.cached = zeros(n, np.int32)  # prompt tokens found cached at first admission
+        self.preempts = zeros(n, np.int16)
+        self.preempt_s = zeros(n, np.float64)  # time preemptions cost it
+        # cold-start waits and the storage tier loaded from: only the requests that waited
+        self.colds = SparseColumns(n, cold_wait_s=np.float64, cold_tier=np.int8)
+        # the engine's output tokens of a completion (``Request.gen``) are checked against
+        # ``want`` when written: (request id, tokens emitted) of every mismatch
+        # (sim/metrics/invariants.py reports them)
+        self.want = want
+        self.wrong_tokens: list[tuple[int, int]] = []
         self.tiers = Codes("dedicated", "serverless", "burst")
         self.reasons = Codes("")
         self.cold_tiers = Codes("")
@@ -149,15 +148,17 @@ class RequestLog:
         self.finish_s[ids] = done
         self.replica[ids] = rep
         self.tier[ids] = tier
-        self.attempts[ids] = np.minimum(att, 127)
-        self.tokens_out[ids] = gen
+        self._set("attempts", ids, np.minimum(att, 127))
+        if self.want is not None:
+            wrong = np.flatnonzero(gen != self.want[ids])
+            self.wrong_tokens.extend(zip(ids[wrong].tolist(), gen[wrong].tolist()))
         self._set("cached", ids, cached)
         self._set("preempts", ids, np.minimum(pre, 32767))
         self._set("preempt_s", ids, pre_s)
         buf.clear()
 
     def _set(self, name: str, ids: np.ndarray, values: np.ndarray) -> None:
-        """Write ``values`` at ``ids`` in a column made by :func:`_zeros`, giving it its memory
+        """Write ``values`` at ``ids`` in a column made by :func:`zeros`, giving it its memory
         at the first non-zero value."""
         col = getattr(self, name)
         if is_zeros(col):
@@ -167,20 +168,47 @@ class RequestLog:
             setattr(self, name, col)
         col[ids] = values
 
+    def put(self, name: str, rid: int, value) -> None:
+        """Write one request's value in a column that may still be :func:`zeros`."""
+        col = getattr(self, name)
+        if is_zeros(col):
+            if not value:
+                return
+            col = np.zeros(self.n, col.dtype)
+            setattr(self, name, col)
+        col[rid] = value
+
     def reject(self, rid: int, reason: str, tier: int = 0) -> None:
         self._end(rid, REJECTED)
-        self.reason[rid] = self.reasons.code(reason)
+        self.put("reason", rid, self.reasons.code(reason))
         self.tier[rid] = tier
 
     def fail(self, rid: int, reason: str, tier: int = 0) -> None:
         self._end(rid, FAILED)
-        self.reason[rid] = self.reasons.code(reason)
+        self.put("reason", rid, self.reasons.code(reason))
         self.tier[rid] = tier
 
     def cold(self, rid: int, wait_s: float, storage_tier: str) -> None:
         """Record that the request waited ``wait_s`` for a replica loading from a tier."""
-        self.cold_wait_s[rid] = wait_s
-        self.cold_tier[rid] = self.cold_tiers.code(storage_tier)
+        self.colds.write(rid, wait_s, self.cold_tiers.code(storage_tier))
+
+    @property
+    def cold_wait_s(self) -> np.ndarray:
+        """Every request's cold-start wait (0 if none), built anew at each read: read a part
+        with :meth:`cold_wait_at`."""
+        return self.colds.dense("cold_wait_s")
+
+    @property
+    def cold_tier(self) -> np.ndarray:
+        """Every request's cold-start storage tier code (0: none), built anew at each read."""
+        return self.colds.dense("cold_tier")
+
+    def cold_wait_at(self, rows) -> np.ndarray:
+        """Cold-start waits at ``rows`` (None, a slice, a mask or ids)."""
+        return self.colds.at("cold_wait_s", rows)
+
+    def cold_tier_at(self, rows) -> np.ndarray:
+        return self.colds.at("cold_tier", rows)
 
 
 OCC_BINS = 100  # KV occupancy histogram: 1 % bins (p99 to that resolution)

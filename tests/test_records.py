@@ -1,5 +1,7 @@
-"""The request log's columns that stay zero in most runs (cached tokens, preemptions) take
-no memory until a completion writes a non-zero value, and read as zeros until then."""
+"""The request log's columns that stay zero in most runs (cached tokens, preemptions,
+retries, spills, reasons) take no memory until a non-zero value is written, and read as
+zeros until then; cold-start waits and tiers are kept only for the requests that waited,
+and read as the dense columns would; output tokens are checked as completions are written."""
 
 from types import SimpleNamespace
 
@@ -15,7 +17,7 @@ def _done(rid, cached=0, preempts=0, preempt_s=0.0):
 
 def test_zero_columns_take_memory_only_when_written():
     log = RequestLog(1000)
-    for col in (log.cached, log.preempts, log.preempt_s):
+    for col in (log.cached, log.preempts, log.preempt_s, log.attempts, log.spilled, log.reason):
         assert is_zeros(col) and col.nbytes > 0 and np.shares_memory(col[:1], col[999:])
     log.complete(_done(3), 0)
     log.flush()
@@ -32,3 +34,47 @@ def test_a_log_of_one_request_writes_in_place():
     log.complete(_done(0, cached=16), 0)
     log.flush()
     assert log.cached.tolist() == [16]
+
+
+def test_reasons_retries_and_spills_take_memory_at_their_first_value():
+    log = RequestLog(100)
+    log.reject(4, "")  # the empty reason is code 0: nothing to write
+    log.put("attempts", 5, 0)
+    assert is_zeros(log.reason) and is_zeros(log.attempts)
+    log.fail(6, "queue_full")
+    log.put("attempts", 7, 3)
+    log.put("spilled", 8, True)
+    assert log.reasons.names[log.reason[6]] == "queue_full" and log.reason.sum() == log.reason[6]
+    assert log.attempts.tolist() == [0] * 7 + [3] + [0] * 92
+    assert np.flatnonzero(log.spilled).tolist() == [8]
+
+
+def test_cold_starts_read_as_dense_columns_at_any_rows():
+    rng = np.random.default_rng(7)
+    n = 500
+    log = RequestLog(n)
+    dense_w, dense_t = np.zeros(n), np.zeros(n, np.int8)
+    for _ in range(300):  # rows written again: the last write counts, as in a dense column
+        rid, w = int(rng.integers(n)), float(rng.exponential(20.0))
+        tier = str(rng.choice(["host_dram", "local_ssd", "object_storage"]))
+        log.cold(rid, w, tier)
+        dense_w[rid], dense_t[rid] = w, log.cold_tiers.code(tier)
+    assert np.array_equal(log.cold_wait_s, dense_w) and np.array_equal(log.cold_tier, dense_t)
+    mask = rng.random(n) < 0.3
+    ids = rng.permutation(n)[:77]
+    for rows, want in ((None, dense_w), (slice(40, 310), dense_w[40:310]), (slice(490, 600), dense_w[490:]),
+                       (mask, dense_w[mask]), (ids, dense_w[ids]), (np.zeros(0, np.int64), dense_w[:0])):
+        got = log.cold_wait_at(rows)
+        assert got.dtype == np.float64 and np.array_equal(got, want)
+    assert np.array_equal(log.cold_tier_at(mask), dense_t[mask])
+    assert RequestLog(10).cold_wait_at(slice(2, 5)).tolist() == [0.0, 0.0, 0.0]  # none written
+
+
+def test_a_completion_with_other_output_tokens_is_recorded_when_written():
+    log = RequestLog(10, want=np.full(10, 5, np.int32))
+    log.complete(_done(2), 0)  # gen 5: as asked
+    bad = _done(3)
+    bad.gen = 4
+    log.complete(bad, 0)
+    log.flush()
+    assert log.wrong_tokens == [(3, 4)]

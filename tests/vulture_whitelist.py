@@ -53,3 +53,6 @@ skip.finished_jobs, skip.launch_unfinished
 overrides._StrictVisitor.visitDictContainer
 # read by SimPy's Environment.step from the events it pops (sim/engine/tick.py)
 _._ok
+# the log's whole cold-start tier column, read by the tests (sim/records.py)
+from sim.records import RequestLog
+RequestLog.cold_tier

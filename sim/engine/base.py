@@ -76,7 +76,6 @@ class ReplicaBase(RoutingEstimates):
         self.accepting = True
         self.alive = True
         self.busy_s = 0.0  # time with at least one sequence in the batch
-        self.tokens_out = 0
         self.completed = 0
         self.preemptions = 0
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None
@@ -301,7 +300,6 @@ class ReplicaBase(RoutingEstimates):
             kv.release(r, r.out_key, r.n_out - 1, finished=True)
         del self.running[r.id]
         self.n_running -= 1
-        self.tokens_out += r.n_out
         self.completed += 1
         st = kv.stats
         st.served += 1

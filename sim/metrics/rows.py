@@ -92,7 +92,7 @@ def row_stats(setup, tenant, model, sel, cols, slo, period_s) -> dict:
     e2e = cols.e2e(sd)
     r["e2e_p50_s"], r["e2e_p99_s"] = percentile(e2e, 50), percentile(e2e, 99)
     del e2e
-    cold = log.cold_wait_s[sel]
+    cold = log.cold_wait_at(sel)
     r["cold_starts"] = int(np.count_nonzero(cold > 0))
     r["cold_start_wait_p99_s"] = percentile(cold[cold > 0], 99) if (cold > 0).any() else 0.0
     del cold

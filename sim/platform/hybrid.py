@@ -196,7 +196,7 @@ class HybridSetup:
         return self.policy.spill(queued, saturated, rate, head_wait, pool_wait, pred, slo)
 
     def _spill(self, req: Request) -> None:
-        self.ctx.log.spilled[req.id] = True
+        self.ctx.log.put("spilled", req.id, True)
         self.spill_count += 1
         self.serverless.submit(req)
 

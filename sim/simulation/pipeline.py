@@ -180,7 +180,6 @@ class PipelineDriver:
             s = run.trigger[s]
         path.reverse()
         self.paths[p] = tuple(path)
-        self.crit_cold_s[p] = float(sum(self.log.cold_wait_s[r] for r in path))
         self._end(run, now, COMPLETED, "")
 
     def _fail(self, run: _Run, now: float, outcome: int, reason: str) -> None:
@@ -219,7 +218,11 @@ class PipelineDriver:
         n = len(pr)
         b = self.base
         rows = np.arange(b, b + self.pipe_of_row.size)
-        cold = log.cold_wait_s[rows]
+        cold = log.cold_wait_at(rows)
+        every = log.cold_wait_s  # the critical paths' cold-start waits, summed in path order
+        for p, path in self.paths.items():
+            self.crit_cold_s[p] = float(sum(every[r] for r in path))
+        del every
         cold_hits = np.bincount(self.pipe_of_row, weights=(cold > 0), minlength=n).astype(np.int64)
         cold_total = np.bincount(self.pipe_of_row, weights=cold, minlength=n)
         final_first = np.full(n, np.nan)

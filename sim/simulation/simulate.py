@@ -109,10 +109,10 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     env = simpy.Environment()
     n = len(workload)
     if workload.closed or workload.pipelines is not None:  # the run sets their arrivals
-        log = RequestLog(n)
+        log = RequestLog(n, want=workload.output_tokens)
         log.arrival_s[:] = workload.arrival_s
     else:  # every arrival is the workload's: shared, read-only
-        log = RequestLog(n, workload.arrival_s)
+        log = RequestLog(n, workload.arrival_s, want=workload.output_tokens)
     # background tenants go only to setups with a shared pool (``serves_background``)
     serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
     served = None if serves_bg or not workload.background_tenants else workload.user_mask()

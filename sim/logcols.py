@@ -1,0 +1,82 @@
+"""Request-log columns that take memory only where written: a column of zeros in no memory
+until its first non-zero value (:func:`zeros`), and a few columns written for a small share
+of the requests, kept as the ids and values written (:class:`SparseColumns`)."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+
+def zeros(n: int, dtype) -> np.ndarray:
+    """``n`` zeros of ``dtype`` in no memory (a read-only view of one zero; a plain array
+    for fewer than two)."""
+    return np.broadcast_to(np.zeros(1, dtype), (n,)) if n > 1 else np.zeros(n, dtype)
+
+
+def is_zeros(col: np.ndarray) -> bool:
+    """Whether ``col`` is still a column of :func:`zeros` (never written)."""
+    return isinstance(col, np.ndarray) and col.ndim == 1 and col.size > 1 and col.strides == (0,)
+
+
+_TYPECODES = {np.dtype(np.float64): "d", np.dtype(np.int8): "b"}
+
+
+class SparseColumns:
+    """Columns of ``n`` rows, zero except at the rows written, written together: each write
+    appends the row id and its values (8 bytes plus each value's size a write, where a
+    dense column costs its size at every row). A row written again takes its last values.
+    Read whole (:meth:`dense`) or at some rows (:meth:`at`)."""
+
+    def __init__(self, n: int, **dtypes):
+        self.n = n
+        self.dtypes = {k: np.dtype(d) for k, d in dtypes.items()}
+        self._ids = array("q")
+        self._vals = {k: array(_TYPECODES[d]) for k, d in self.dtypes.items()}
+        self._read = None  # (sorted unique ids, {name: values}) since the last write
+
+    def write(self, row: int, *values) -> None:
+        self._ids.append(row)
+        for col, v in zip(self._vals.values(), values):
+            col.append(v)
+        self._read = None
+
+    def written(self) -> tuple[np.ndarray, dict]:
+        """The rows written (ascending, each once) and each column's values at them."""
+        if self._read is None:
+            ids = np.array(self._ids, np.int64)
+            last = ids.size - 1 - np.unique(ids[::-1], return_index=True)[1]  # a row's last write
+            self._read = (ids[last], {k: np.array(v, self.dtypes[k])[last]
+                                      for k, v in self._vals.items()})
+        return self._read
+
+    def dense(self, name: str) -> np.ndarray:
+        """The whole column (a new array)."""
+        ids, vals = self.written()
+        out = np.zeros(self.n, self.dtypes[name])
+        out[ids] = vals[name]
+        return out
+
+    def at(self, name: str, rows) -> np.ndarray:
+        """The column at ``rows``: None (every row), a slice, a boolean mask of every row,
+        or row ids (any order)."""
+        if rows is None:
+            return self.dense(name)
+        ids, vals = self.written()
+        v = vals[name]
+        if isinstance(rows, slice):
+            a, b, _ = rows.indices(self.n)
+            lo, hi = np.searchsorted(ids, (a, b))
+            out = np.zeros(max(b - a, 0), v.dtype)
+            out[ids[lo:hi] - a] = v[lo:hi]
+            return out
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        out = np.zeros(rows.size, v.dtype)
+        if ids.size:
+            k = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
+            hit = ids[k] == rows
+            out[hit] = v[k[hit]]
+        return out
