@@ -165,6 +165,31 @@ def test_choose_node_prefers_cached_weights_then_ready_then_best_fit():
     assert choose_node([NodeView(0, 8, False, None), NodeView(1, 8, True, None)], 1) == 1
 
 
+def test_node_pool_places_where_choose_node_does():
+    # NodePool.choose ranks the nodes itself (no views); on random pools it must pick the
+    # node choose_node picks from the views of the same nodes
+    import random
+
+    from sim.platform.serverless.nodes import NodeClass, NodePool
+
+    rng = random.Random(7)
+    for _ in range(300):
+        pool = NodePool({"H100": NodeClass(8, 64, 1.0, 2.0)}, NoEviction(), True, 30.0)
+        for _ in range(rng.randint(1, 12)):
+            node = pool.add_node("H100", rng.choice([0.0, 50.0, 200.0]), False)
+            node.free = rng.randint(0, 8)
+            for model in rng.sample(range(4), rng.randint(0, 3)):  # weights cached locally
+                node.storage.preload(model, 1e8, rng.choice(["local_nvme", "host_dram"]))
+                if rng.random() < 0.3:
+                    node.storage.record_snapshot(model)
+        model, tp, now = rng.randrange(4), rng.choice([1, 2, 4, 8]), rng.choice([0.0, 100.0])
+        views = [NodeView(n.id, n.free, n.ready_at <= now, n.storage.best_tier(model))
+                 for n in pool.nodes]
+        node, victims, provisioned = pool.choose(model, "H100", tp, now)
+        assert (node.id if node is not None else None) == choose_node(views, tp)
+        assert victims == [] and not provisioned
+
+
 def test_lru_eviction_takes_the_least_recently_used_idle_replicas():
     nodes = [NodeView(0, 0, True, None), NodeView(1, 1, True, None)]
     idle = [IdleReplica("a", 0, 2, 50.0), IdleReplica("b", 0, 2, 10.0),
