@@ -72,11 +72,14 @@ class ServerlessPlatform(ReplicaLifecycle):
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
                  finish: Callable | None = None, reject: Callable | None = None,
                  cold: Callable | None = None,
-                 on_pool: Callable[[int, int], bool] | None = None):
+                 on_pool: Callable[[int, int], bool] | None = None, logged_below: int = 0):
         """``cfg``: the typed, checked config (the build layer checks every rule this
         relies on: pool classes, prices for the billing mode, rate limits, tiers).
         ``on_pool(tenant, model)``: whether that tenant's requests for that model come to this
-        pool (an embedding setup's placement; default all), for ``serverless.start: warm``."""
+        pool (an embedding setup's placement; default all), for ``serverless.start: warm``.
+        ``logged_below``: with a ``finish`` of its own, the embedding setup's requests with an
+        id below this end in the run's log here, as without one (its ``finish`` would write
+        them the same way), and only the others go to ``finish``."""
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -85,6 +88,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.tier = tier
         self.tier_code = ctx.log.tiers.code(tier)
         self.finish = finish  # None: the run's log, then ctx.on_end (in _done)
+        self.logged_below = (1 << 62) if finish is None else logged_below  # ids _done logs itself
         self.reject_cb = reject or self._log_reject
         self.cold_cb = cold or self._log_cold
         self.max_wait = float(sc.max_wait_s)
@@ -245,7 +249,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             lim.release()
         if ms.inflight == 0:
             self._model_idle(ms, now)
-        if self.finish is None:  # RunContext.complete, written out (every completion)
+        if req.id < self.logged_below:  # RunContext.complete, written out (most completions)
             ctx = self.ctx
             ctx.log.complete(req, self.tier_code)
             ctx.on_end(req, now)
