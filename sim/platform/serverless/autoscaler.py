@@ -76,12 +76,25 @@ class WindowedSignal:
         if len(at) < n and i_now >= len(at):
             at.extend([0.0] * (min(i_now + 1, n) - len(at)))
         base = self.total - v * self.t
-        for k in range(max(self.i + 1, i_now - n + 1), i_now + 1):
-            at[k % n] = base + v * (k * b)
+        lo = self.i + 1
+        if lo < i_now - n + 1:
+            lo = i_now - n + 1
+        if v:
+            for k in range(lo, i_now + 1):
+                at[k % n] = base + v * (k * b)
+        elif lo <= i_now:  # the signal was 0: each of those boundaries holds the integral so far (base +
+            # 0.0 is base), written as one or two slices (the ring may wrap)
+            s, e = lo % n, i_now % n + 1
+            if s < e:
+                at[s:e] = [base] * (e - s)
+            else:
+                at[s:] = [base] * (n - s)
+                at[:e] = [base] * e
         self.i = i_now
         self.q = q
 
     def set(self, t: float, value: float) -> None:
+        # (inlined in ServerlessPlatform.submit and _done: change both)
         dt = t - self.t
         if dt:  # _advance, inlined
             if dt < 0:

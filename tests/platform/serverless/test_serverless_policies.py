@@ -17,6 +17,30 @@ from sim.platform.storage import FairShareBandwidth, LruCache, NodeStorage
 
 
 # ----------------------------------------------------------------------------- autoscaler
+def test_windowed_signal_matches_a_direct_integral_on_random_signals():
+    # idle stretches (the signal at 0 across many buckets, the ring wrapping) and busy ones,
+    # against the integral of the recorded steps over the window (start on a bucket boundary)
+    import random
+
+    rng = random.Random(3)
+    for _ in range(200):
+        s = WindowedSignal(1.0, 10.0)
+        steps, t = [(0.0, 0.0)], 0.0
+        for _ in range(rng.randint(1, 60)):
+            t += rng.choice([0.2, 1.0, 3.0, 9.0, 25.0]) * rng.random()
+            v = rng.choice([0, 0, 0, 1, 3])
+            s.set(t, v)
+            steps.append((t, v))
+        now = t + rng.choice([0.0, 0.5, 4.0, 12.0])
+        for w in (2.0, 10.0):
+            start = max((now - w) // 1.0, 0.0)
+            if now <= start:
+                continue
+            area = sum(v * max(min(b, now) - max(a, start), 0.0)
+                       for (a, v), (b, _) in zip(steps, steps[1:] + [(now, 0)]))
+            assert s.average(now, w) == pytest.approx(area / (now - start), abs=1e-9)
+
+
 def test_windowed_signal_is_an_exact_time_average():
     s = WindowedSignal(1.0, 60.0)
     s.set(0.0, 4.0)
