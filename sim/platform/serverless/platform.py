@@ -77,9 +77,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         relies on: pool classes, prices for the billing mode, rate limits, tiers).
         ``on_pool(tenant, model)``: whether that tenant's requests for that model come to this
         pool (an embedding setup's placement; default all), for ``serverless.start: warm``.
-        ``logged_below``: with a ``finish`` of its own, the embedding setup's requests with an
-        id below this end in the run's log here, as without one (its ``finish`` would write
-        them the same way), and only the others go to ``finish``."""
+        ``logged_below``: with a ``finish``, the requests with a lower id are logged here, as
+        without one (``finish`` would log them alike); only the others go to ``finish``."""
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -208,18 +207,33 @@ class ServerlessPlatform(ReplicaLifecycle):
             self.keepalive.observe(ms.idx, now - ms.idle_since)
             ms.idle_since = None
             ms.prewarm_gen += 1  # cancels a pending pre-warm unload or load
-        if not ms.queue.push(req):
+        queue = ms.queue  # RequestQueue.push, inlined (change both)
+        items = queue.items
+        if len(items) >= queue.max_len:
             self._release(req)
             self.reject_cb(req, "queue_full")
             if ms.inflight == 0:
                 ms.idle_since = now
             return
-        ms.inflight += 1
-        ms.signal.set(now, ms.inflight)  # the autoscaler's observation
+        items.append(req)
+        if len(items) == 1:
+            queue.notify()
+        n = ms.inflight = ms.inflight + 1
+        sig = ms.signal  # the autoscaler's observation: WindowedSignal.set, inlined (change both)
+        dt = now - sig.t
+        if dt:
+            if dt < 0:
+                raise ValueError(f"time went backwards: {now} < {sig.t}")
+            q = now // sig.b
+            if q != sig.q:
+                sig._fill(q)
+            sig.total += sig.value * dt
+            sig.t = now
+        sig.value = n  # (not 0: no zero_i to note)
         if ms.ready == 0 and ms.loading == 0 and not ms.pending:
             ms.desired = max(ms.desired, 1)  # activator: scale from zero now
             self._scale_up(ms, 1, now)
-        if ms.queue.items and not ms.wait_armed:
+        if items and not ms.wait_armed:
             self._arm_wait(ms)
         if not (ms.active and self.ticking):
             self._activate(ms)
@@ -234,16 +248,26 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models[req.model]
         ms.inflight -= 1
         ms.signal.set(now, ms.inflight)  # the autoscaler's observation
-        lim = self.limiters.get(req.tenant)
-        if lim is not None:
-            lim.release()
+        self._release(req)
         if ms.inflight == 0:
             self._model_idle(ms, now)
 
     def _done(self, req: Request, now: float) -> None:  # engine sink: _settle, then finish
         ms = self.models[req.model]
-        ms.inflight -= 1
-        ms.signal.set(now, ms.inflight)
+        n = ms.inflight = ms.inflight - 1
+        sig = ms.signal  # WindowedSignal.set(now, n), inlined (change both)
+        dt = now - sig.t
+        if dt:
+            if dt < 0:
+                raise ValueError(f"time went backwards: {now} < {sig.t}")
+            q = now // sig.b
+            if q != sig.q:
+                sig._fill(q)
+            sig.total += sig.value * dt
+            sig.t = now
+        if not n and sig.value:
+            sig.zero_i = sig.i
+        sig.value = n
         lim = self.limiters.get(req.tenant)
         if lim is not None:
             lim.release()
