@@ -216,15 +216,20 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             for ti, s in shares.items():
                 _bill(cb, workload.tenants[ti], tier, comp, s)
     # ---- per-token billing
-    done_in: dict[str, np.ndarray] = {}  # tier -> its completed requests (one mask per tier)
+    # a tier's completed requests, grouped by model (ids ascending within a model, so a
+    # model's group picks what a mask would, in the same order), and where each group starts
+    by_tier: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for model, tier in sorted(per_token_tiers):
         pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
         pcached = pin if pcached is None else pcached
         mi = workload.models.index(model) if model in workload.models else -1
-        if tier not in done_in:
-            done_in[tier] = done & (log.tier == log.tiers.code(tier))
-        sel = done_in[tier] & (workload.model == mi)
-        if not sel.any():
+        if tier not in by_tier:
+            ids = np.flatnonzero(done & (log.tier == log.tiers.code(tier)))
+            ids = ids[np.argsort(workload.model[ids], kind="stable")]
+            by_tier[tier] = ids, np.searchsorted(workload.model[ids], np.arange(len(workload.models) + 1))
+        ids, starts = by_tier[tier]
+        sel = ids[starts[mi]:starts[mi + 1]] if mi >= 0 else ids[:0]
+        if not sel.size:
             continue
         cached = log.cached[sel].astype(float)
         usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
