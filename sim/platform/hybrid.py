@@ -163,12 +163,13 @@ class HybridSetup:
             self.serverless.submit(req)
             return
         d = self.dedicated  # the build layer checks every dedicated-tier request has a pool
-        if d.is_batch(req):  # batch tier: it waits for spare capacity, never spills or mirrors
+        if req.tenant in d.batch_tids:  # batch tier: it waits for spare capacity, never
+            # spills or mirrors
             reason = d.admit(req)
             if reason is not None:
                 d.turn_away(req, reason)
             return
-        now = self.ctx.env.now
+        now = self.ctx.env._now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
         if to_pool and self.policy.enabled and self._should_spill(req, now):

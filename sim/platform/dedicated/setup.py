@@ -286,9 +286,6 @@ class DedicatedSetup:
             bp.outputs.observe(req.n_out)
         return self.pools[req.model].route(req)
 
-    def is_batch(self, req: Request) -> bool:
-        return req.tenant in self.batch_tids
-
     def turn_away(self, req: Request, reason: str) -> None:
         """End ``req`` as rejected with ``reason`` (counted against burst capacity unless the
         request can never fit)."""

@@ -59,6 +59,7 @@ class WindowedSignal:
         self.zero_i = -1
 
     def _advance(self, t: float) -> None:
+        # (inlined in Autoscaler.decide: change both)
         if t < self.t:
             raise ValueError(f"time went backwards: {t} < {self.t}")
         q = t // self.b
@@ -157,9 +158,15 @@ class Autoscaler:
         :meth:`WindowedSignal.average` inline, no ``max``/``min`` calls): the platform asks
         every active model at every tick."""
         s = self.signal
-        if t != s.t:
-            s._advance(t)
         b, n = s.b, s.n
+        if t != s.t:  # s._advance(t), inlined
+            if t < s.t:
+                raise ValueError(f"time went backwards: {t} < {s.t}")
+            q = t // b
+            if q != s.q:
+                s._fill(q)
+            s.total += s.value * (t - s.t)
+            s.t = t
         lo = s.i - n + 1
         if lo < 0:
             lo = 0
