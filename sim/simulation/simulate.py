@@ -8,7 +8,7 @@ do, without the event). It creates a :class:`~sim.engine.Request` only when the 
 arrives, so memory grows with requests in flight, not with the workload.
 
 While the event loop runs, the objects that exist when it starts (the config, the imported
-modules, the workload, the setup: about 130,000 on the platform benchmark) are frozen
+modules, the workload, the setup: about 139,000 on the platform benchmark) are frozen
 (``gc.freeze``, undone when it stops): the cyclic collector's full passes, which a long run
 triggers again and again as requests come and go, then walk only what the run made since.
 Only start-up's own cyclic garbage, if any, waits until the loop ends to be collected.
