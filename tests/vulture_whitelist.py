@@ -9,6 +9,7 @@ from sim.config.dedicated import PriceMode, RouterKind
 from sim.config.deployments import KvDtype, Precision, Preemption
 from sim.config.serverless import Loader, PreloadTier, ServerlessRouter
 from sim.config.workload import DuplicatePolicy, TraceFormat
+from sim.platform.serverless import eviction
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
 from sim.report import figures, optimize as optimize_report
@@ -43,6 +44,7 @@ study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
 optimize_report.optimize_figure
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
 WindowedSignal.average  # the reference the tests check (Autoscaler.decide inlines it)
+eviction.choose_node  # the reference the tests check (NodePool.choose ranks the nodes itself)
 # the engines' prefix cache reads a request's segments; the tests' reference reuse
 prefixes.Prefixes.segments, prefixes.unbounded_hits
 _.plan_job

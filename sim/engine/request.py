@@ -103,6 +103,7 @@ class RequestQueue:
         return bool(self.items)
 
     def push(self, req: Request) -> bool:
+        # (inlined in ServerlessPlatform.submit: change both)
         items = self.items
         if len(items) >= self.max_len:
             return False

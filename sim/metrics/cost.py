@@ -201,12 +201,12 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         mi = workload.models.index(model) if model in workload.models else -1
         tc = log.tiers.code(tier)
         on_pool = done & (workload.model == mi) & (log.tier == tc)
-        weights = np.array([
-            workload.output_tokens[on_pool & (workload.tenant == ti)].sum(dtype=np.int64)
-            for ti in tids], dtype=float)
+        tenant = workload.tenant[on_pool]  # the pool's requests, then each tenant's among them
+        outs = workload.output_tokens[on_pool]
+        weights = np.array([outs[tenant == ti].sum(dtype=np.int64) for ti in tids], dtype=float)
         if weights.sum() == 0:
-            weights = np.array([workload.input_tokens[on_pool & (workload.tenant == ti)]
-                                .sum(dtype=np.int64) for ti in tids], dtype=float)
+            ins = workload.input_tokens[on_pool]
+            weights = np.array([ins[tenant == ti].sum(dtype=np.int64) for ti in tids], dtype=float)
         if weights.sum() == 0:
             weights = np.ones(len(tids))
         parts = split_by_period(rows_of[(model, tier)], tids, weights, periods, float(run.period_s))
@@ -216,12 +216,20 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             for ti, s in shares.items():
                 _bill(cb, workload.tenants[ti], tier, comp, s)
     # ---- per-token billing
+    # a tier's completed requests, grouped by model (ids ascending within a model, so a
+    # model's group picks what a mask would, in the same order), and where each group starts
+    by_tier: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for model, tier in sorted(per_token_tiers):
         pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
         pcached = pin if pcached is None else pcached
         mi = workload.models.index(model) if model in workload.models else -1
-        sel = done & (workload.model == mi) & (log.tier == log.tiers.code(tier))
-        if not sel.any():
+        if tier not in by_tier:
+            ids = np.flatnonzero(done & (log.tier == log.tiers.code(tier)))
+            ids = ids[np.argsort(workload.model[ids], kind="stable")]
+            by_tier[tier] = ids, np.searchsorted(workload.model[ids], np.arange(len(workload.models) + 1))
+        ids, starts = by_tier[tier]
+        sel = ids[starts[mi]:starts[mi + 1]] if mi >= 0 else ids[:0]
+        if not sel.size:
             continue
         cached = log.cached[sel].astype(float)
         usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
@@ -229,8 +237,9 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
                + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
         batch = getattr(workload, "deadlines", {})
         factor = rows_of[(model, tier)][0].batch_price_factor
-        for ti in np.unique(workload.tenant[sel]).tolist():
-            s = float(usd[workload.tenant[sel] == ti].sum())
+        tenant = workload.tenant[sel]  # (once per model, not per tenant: the same mask)
+        for ti in np.unique(tenant).tolist():
+            s = float(usd[tenant == ti].sum())
             if workload.tenants[ti] in batch:
                 s *= factor
             cb._add(workload.tenants[ti], tier, {"cost_usd": s, "token_cost_usd": s})

@@ -109,12 +109,16 @@ class HybridSetup:
         ded_idx = {i: m for i, m in enumerate(models) if m in ded}
         sl_idx = {i: m for i, m in enumerate(models) if m in sl}
         self._tier: dict[tuple[int, int], str] = {}
+        # the tenants whose every request goes to the pool (background ones, as _tier_for
+        # decides): submit sends them there without the memo's (tenant, model) key
+        self._pool_tenants = {i for i, name in enumerate(tenants) if name not in self.user_tenants}
         self.estimators = {i: WaitEstimator(float(sp.rate_window_s)) for i in ded_idx}
         self.prompts = {i: PromptMean() for i in ded_idx}  # offered prompts, per model
         self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
                                               reject=self._sl_reject, cold=self._sl_cold,
+                                              logged_below=self.n_log,
                                               on_pool=lambda t, m: self._tier_for(t, m) == SERVERLESS)
                            if sl_idx else None)
         self.tier_code = ctx.log.tiers.code(SERVERLESS)
@@ -149,6 +153,9 @@ class HybridSetup:
 
     # ------------------------------------------------------------------------- requests
     def submit(self, req: Request) -> None:
+        if req.tenant in self._pool_tenants:  # _tier_for's first rule
+            self.serverless.submit(req)
+            return
         tier = self._tier.get((req.tenant, req.model))  # _tier_for's memo, read inline
         if tier is None:
             tier = self._tier_for(req.tenant, req.model)
@@ -156,12 +163,13 @@ class HybridSetup:
             self.serverless.submit(req)
             return
         d = self.dedicated  # the build layer checks every dedicated-tier request has a pool
-        if d.is_batch(req):  # batch tier: it waits for spare capacity, never spills or mirrors
+        if req.tenant in d.batch_tids:  # batch tier: it waits for spare capacity, never
+            # spills or mirrors
             reason = d.admit(req)
             if reason is not None:
                 d.turn_away(req, reason)
             return
-        now = self.ctx.env.now
+        now = self.ctx.env._now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
         if to_pool and self.policy.enabled and self._should_spill(req, now):
@@ -208,6 +216,7 @@ class HybridSetup:
 
     # ------------------------------------------------------- serverless-side callbacks
     def _sl_finish(self, req: Request, now: float) -> None:
+        # (the pool logs the requests below n_log itself, as below: logged_below)
         if req.id >= self.n_log:
             row = self.shadows[req.id - self.n_log]
             row[3], row[4], row[5] = req.t_first, req.t_done, "completed"

@@ -286,9 +286,6 @@ class DedicatedSetup:
             bp.outputs.observe(req.n_out)
         return self.pools[req.model].route(req)
 
-    def is_batch(self, req: Request) -> bool:
-        return req.tenant in self.batch_tids
-
     def turn_away(self, req: Request, reason: str) -> None:
         """End ``req`` as rejected with ``reason`` (counted against burst capacity unless the
         request can never fit)."""
@@ -302,8 +299,16 @@ class DedicatedSetup:
         whether no live replica has room for the head of the queue (``req`` if it is empty),
         and how long the oldest waiting request has waited."""
         pool = self.pools[req.model]
-        head = pool.central.items[0] if pool.central is not None and pool.central.items else req
-        saturated = not any(r.has_room(head) for r in pool.replicas if r.alive)
+        central = pool.central
+        if central is not None:  # one queue: its head is the oldest (no lists, no generator)
+            items = central.items
+            head = items[0] if items else req
+            wait = now - head.arrival if items and pool.replicas else 0.0
+            for r in pool.replicas:
+                if r.alive and r.has_room(head):
+                    return len(items), False, wait
+            return len(items), True, wait
+        saturated = not any(r.has_room(req) for r in pool.replicas if r.alive)
         waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
         return pool.queued, saturated, now - min(waits) if waits else 0.0
 

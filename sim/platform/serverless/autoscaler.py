@@ -59,6 +59,7 @@ class WindowedSignal:
         self.zero_i = -1
 
     def _advance(self, t: float) -> None:
+        # (inlined in Autoscaler.decide: change both)
         if t < self.t:
             raise ValueError(f"time went backwards: {t} < {self.t}")
         q = t // self.b
@@ -76,12 +77,25 @@ class WindowedSignal:
         if len(at) < n and i_now >= len(at):
             at.extend([0.0] * (min(i_now + 1, n) - len(at)))
         base = self.total - v * self.t
-        for k in range(max(self.i + 1, i_now - n + 1), i_now + 1):
-            at[k % n] = base + v * (k * b)
+        lo = self.i + 1
+        if lo < i_now - n + 1:
+            lo = i_now - n + 1
+        if v:
+            for k in range(lo, i_now + 1):
+                at[k % n] = base + v * (k * b)
+        elif lo <= i_now:  # the signal was 0: each of those boundaries holds the integral so far (base +
+            # 0.0 is base), written as one or two slices (the ring may wrap)
+            s, e = lo % n, i_now % n + 1
+            if s < e:
+                at[s:e] = [base] * (e - s)
+            else:
+                at[s:] = [base] * (n - s)
+                at[:e] = [base] * e
         self.i = i_now
         self.q = q
 
     def set(self, t: float, value: float) -> None:
+        # (inlined in ServerlessPlatform.submit and _done: change both)
         dt = t - self.t
         if dt:  # _advance, inlined
             if dt < 0:
@@ -144,9 +158,15 @@ class Autoscaler:
         :meth:`WindowedSignal.average` inline, no ``max``/``min`` calls): the platform asks
         every active model at every tick."""
         s = self.signal
-        if t != s.t:
-            s._advance(t)
         b, n = s.b, s.n
+        if t != s.t:  # s._advance(t), inlined
+            if t < s.t:
+                raise ValueError(f"time went backwards: {t} < {s.t}")
+            q = t // b
+            if q != s.q:
+                s._fill(q)
+            s.total += s.value * (t - s.t)
+            s.t = t
         lo = s.i - n + 1
         if lo < 0:
             lo = 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sim.platform.storage import TIER_ORDER
 
-_RANK = {t: i for i, t in enumerate(TIER_ORDER)}
+TIER_RANK = {t: i for i, t in enumerate(TIER_ORDER)}  # choose_node's first key (remote: len)
 
 
 @dataclass
@@ -43,7 +43,7 @@ def choose_node(nodes: list[NodeView], tp: int) -> int | None:
     for n in nodes:
         if n.free < tp:
             continue
-        k = (_RANK.get(n.tier, len(_RANK)), not n.ready, n.free, n.id)
+        k = (TIER_RANK.get(n.tier, len(TIER_RANK)), not n.ready, n.free, n.id)
         if best_key is None or k < best_key:
             best, best_key = n.id, k
     return best

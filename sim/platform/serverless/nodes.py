@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sim.platform.serverless.eviction import IdleReplica, NodeView, choose_node
+from sim.platform.serverless.eviction import TIER_RANK, IdleReplica, NodeView
 from sim.platform.serverless.state import Node, Slot
 from sim.platform.storage import NodeStorage
+
+_REMOTE = len(TIER_RANK)  # choose_node's rank of a node holding the weights nowhere local
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,19 @@ class NodePool:
         idle replicas ``evictable`` allows, else a new node if ``may_provision`` and the class
         may grow (it is ready ``provision_s`` later); ``(None, [], False)`` if none."""
         nodes = self.by_class[gpu]
-        views = [NodeView(n.id, n.free, n.ready_at <= now, n.storage.best_tier(model)) for n in nodes]
-        nid = choose_node(views, tp)
+        # choose_node over the nodes themselves (no views, a cache asked only where there is
+        # room: the same keys, so the same node); the views only if eviction needs them
+        nid, best_key = None, None
+        for n in nodes:
+            if n.free < tp:
+                continue
+            k = (TIER_RANK.get(n.storage.best_tier(model), _REMOTE), not n.ready_at <= now, n.free, n.id)
+            if best_key is None or k < best_key:
+                nid, best_key = n.id, k
         victims: list[int] = []
         if nid is None and evictable is not None:
+            views = [NodeView(n.id, n.free, n.ready_at <= now, n.storage.best_tier(model))
+                     for n in nodes]
             idle = [IdleReplica(s.id, n.id, s.gpus, s.idle_since)
                     for n in nodes for s in n.slots if evictable(s)]
             got = self.eviction.choose(views, tp, idle)

@@ -72,11 +72,13 @@ class ServerlessPlatform(ReplicaLifecycle):
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
                  finish: Callable | None = None, reject: Callable | None = None,
                  cold: Callable | None = None,
-                 on_pool: Callable[[int, int], bool] | None = None):
+                 on_pool: Callable[[int, int], bool] | None = None, logged_below: int = 0):
         """``cfg``: the typed, checked config (the build layer checks every rule this
         relies on: pool classes, prices for the billing mode, rate limits, tiers).
         ``on_pool(tenant, model)``: whether that tenant's requests for that model come to this
-        pool (an embedding setup's placement; default all), for ``serverless.start: warm``."""
+        pool (an embedding setup's placement; default all), for ``serverless.start: warm``.
+        ``logged_below``: with a ``finish``, the requests with a lower id are logged here, as
+        without one (``finish`` would log them alike); only the others go to ``finish``."""
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -85,6 +87,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.tier = tier
         self.tier_code = ctx.log.tiers.code(tier)
         self.finish = finish  # None: the run's log, then ctx.on_end (in _done)
+        self.logged_below = (1 << 62) if finish is None else logged_below  # ids _done logs itself
         self.reject_cb = reject or self._log_reject
         self.cold_cb = cold or self._log_cold
         self.max_wait = float(sc.max_wait_s)
@@ -204,18 +207,33 @@ class ServerlessPlatform(ReplicaLifecycle):
             self.keepalive.observe(ms.idx, now - ms.idle_since)
             ms.idle_since = None
             ms.prewarm_gen += 1  # cancels a pending pre-warm unload or load
-        if not ms.queue.push(req):
+        queue = ms.queue  # RequestQueue.push, inlined (change both)
+        items = queue.items
+        if len(items) >= queue.max_len:
             self._release(req)
             self.reject_cb(req, "queue_full")
             if ms.inflight == 0:
                 ms.idle_since = now
             return
-        ms.inflight += 1
-        ms.signal.set(now, ms.inflight)  # the autoscaler's observation
+        items.append(req)
+        if len(items) == 1:
+            queue.notify()
+        n = ms.inflight = ms.inflight + 1
+        sig = ms.signal  # the autoscaler's observation: WindowedSignal.set, inlined (change both)
+        dt = now - sig.t
+        if dt:
+            if dt < 0:
+                raise ValueError(f"time went backwards: {now} < {sig.t}")
+            q = now // sig.b
+            if q != sig.q:
+                sig._fill(q)
+            sig.total += sig.value * dt
+            sig.t = now
+        sig.value = n  # (not 0: no zero_i to note)
         if ms.ready == 0 and ms.loading == 0 and not ms.pending:
             ms.desired = max(ms.desired, 1)  # activator: scale from zero now
             self._scale_up(ms, 1, now)
-        if ms.queue.items and not ms.wait_armed:
+        if items and not ms.wait_armed:
             self._arm_wait(ms)
         if not (ms.active and self.ticking):
             self._activate(ms)
@@ -230,22 +248,32 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models[req.model]
         ms.inflight -= 1
         ms.signal.set(now, ms.inflight)  # the autoscaler's observation
-        lim = self.limiters.get(req.tenant)
-        if lim is not None:
-            lim.release()
+        self._release(req)
         if ms.inflight == 0:
             self._model_idle(ms, now)
 
     def _done(self, req: Request, now: float) -> None:  # engine sink: _settle, then finish
         ms = self.models[req.model]
-        ms.inflight -= 1
-        ms.signal.set(now, ms.inflight)
+        n = ms.inflight = ms.inflight - 1
+        sig = ms.signal  # WindowedSignal.set(now, n), inlined (change both)
+        dt = now - sig.t
+        if dt:
+            if dt < 0:
+                raise ValueError(f"time went backwards: {now} < {sig.t}")
+            q = now // sig.b
+            if q != sig.q:
+                sig._fill(q)
+            sig.total += sig.value * dt
+            sig.t = now
+        if not n and sig.value:
+            sig.zero_i = sig.i
+        sig.value = n
         lim = self.limiters.get(req.tenant)
         if lim is not None:
             lim.release()
         if ms.inflight == 0:
             self._model_idle(ms, now)
-        if self.finish is None:  # RunContext.complete, written out (every completion)
+        if req.id < self.logged_below:  # RunContext.complete, written out (most completions)
             ctx = self.ctx
             ctx.log.complete(req, self.tier_code)
             ctx.on_end(req, now)

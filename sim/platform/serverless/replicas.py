@@ -62,7 +62,8 @@ class ReplicaLifecycle:
         if slot is None or slot.state != WARM:  # stopped
             return
         slot.idle_since = now
-        self._retry_later()  # an idle replica can be evicted for a waiting scale-up
+        if self.pending:  # an idle replica can be evicted for a waiting scale-up
+            self._retry_later()
         ms = self.models[slot.model]
         if slot.prewarm_until is not None and rep.completed == 0:
             deadline = max(slot.prewarm_until, now)

@@ -17,6 +17,30 @@ from sim.platform.storage import FairShareBandwidth, LruCache, NodeStorage
 
 
 # ----------------------------------------------------------------------------- autoscaler
+def test_windowed_signal_matches_a_direct_integral_on_random_signals():
+    # idle stretches (the signal at 0 across many buckets, the ring wrapping) and busy ones,
+    # against the integral of the recorded steps over the window (start on a bucket boundary)
+    import random
+
+    rng = random.Random(3)
+    for _ in range(200):
+        s = WindowedSignal(1.0, 10.0)
+        steps, t = [(0.0, 0.0)], 0.0
+        for _ in range(rng.randint(1, 60)):
+            t += rng.choice([0.2, 1.0, 3.0, 9.0, 25.0]) * rng.random()
+            v = rng.choice([0, 0, 0, 1, 3])
+            s.set(t, v)
+            steps.append((t, v))
+        now = t + rng.choice([0.0, 0.5, 4.0, 12.0])
+        for w in (2.0, 10.0):
+            start = max((now - w) // 1.0, 0.0)
+            if now <= start:
+                continue
+            area = sum(v * max(min(b, now) - max(a, start), 0.0)
+                       for (a, v), (b, _) in zip(steps, steps[1:] + [(now, 0)]))
+            assert s.average(now, w) == pytest.approx(area / (now - start), abs=1e-9)
+
+
 def test_windowed_signal_is_an_exact_time_average():
     s = WindowedSignal(1.0, 60.0)
     s.set(0.0, 4.0)
@@ -163,6 +187,31 @@ def test_choose_node_prefers_cached_weights_then_ready_then_best_fit():
     assert choose_node(nodes[:2], 4) == 0
     assert choose_node(nodes[:2], 16) is None
     assert choose_node([NodeView(0, 8, False, None), NodeView(1, 8, True, None)], 1) == 1
+
+
+def test_node_pool_places_where_choose_node_does():
+    # NodePool.choose ranks the nodes itself (no views); on random pools it must pick the
+    # node choose_node picks from the views of the same nodes
+    import random
+
+    from sim.platform.serverless.nodes import NodeClass, NodePool
+
+    rng = random.Random(7)
+    for _ in range(300):
+        pool = NodePool({"H100": NodeClass(8, 64, 1.0, 2.0)}, NoEviction(), True, 30.0)
+        for _ in range(rng.randint(1, 12)):
+            node = pool.add_node("H100", rng.choice([0.0, 50.0, 200.0]), False)
+            node.free = rng.randint(0, 8)
+            for model in rng.sample(range(4), rng.randint(0, 3)):  # weights cached locally
+                node.storage.preload(model, 1e8, rng.choice(["local_nvme", "host_dram"]))
+                if rng.random() < 0.3:
+                    node.storage.record_snapshot(model)
+        model, tp, now = rng.randrange(4), rng.choice([1, 2, 4, 8]), rng.choice([0.0, 100.0])
+        views = [NodeView(n.id, n.free, n.ready_at <= now, n.storage.best_tier(model))
+                 for n in pool.nodes]
+        node, victims, provisioned = pool.choose(model, "H100", tp, now)
+        assert (node.id if node is not None else None) == choose_node(views, tp)
+        assert victims == [] and not provisioned
 
 
 def test_lru_eviction_takes_the_least_recently_used_idle_replicas():
