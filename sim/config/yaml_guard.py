@@ -4,15 +4,17 @@
 OmegaConf builds one node per value *after* YAML aliases are expanded, so a few lines of
 nested anchors ("billion laughs": nine aliases of nine aliases ...) held a run for minutes
 while memory filled; a file nested thousands of levels deep ended in a ``RecursionError``
-traceback; a file starting with a byte-order mark hid its ``# @package`` line from Hydra
-(which then put the whole file under the group's name and blamed a key). Each is refused
-here as a :class:`RefusedYAML`, which the command line prints as ``file:line: ...``.
+traceback. Each is refused here as a :class:`RefusedYAML`, which the command line prints as
+``file:line: ...``. And a file starting with a byte-order mark hid its ``# @package`` line
+from Hydra (which put the whole file under the group's name and blamed a key): the header
+is read after the mark, as every data reader of the project reads past one.
 """
 
 from __future__ import annotations
 
 import omegaconf._utils as _utils
 import yaml
+from hydra.plugins.config_source import ConfigSource
 
 # assumptions: no config of this project comes near either (the platform benchmark's
 # generated experiment at its largest, --models 32767, repeats one alias a model and passes;
@@ -22,8 +24,8 @@ MAX_DEPTH = 32  # levels of nesting (OmegaConf recursed past Python's limit at a
 
 
 class RefusedYAML(yaml.YAMLError):
-    """A YAML file that parses but is refused (its size once expanded, its depth, a BOM
-    before its header); ``problem`` and ``problem_mark`` like PyYAML's own errors."""
+    """A YAML file that parses but is refused (its size once expanded, its depth);
+    ``problem`` and ``problem_mark`` like PyYAML's own errors."""
 
     def __init__(self, problem: str, mark):
         super().__init__(problem)
@@ -70,10 +72,6 @@ def _guarded(make_loader):
 
         class GuardedLoader(base):
             def get_single_node(self):
-                if self.buffer.startswith("\ufeff") and "# @package" in self.buffer[:512]:
-                    raise RefusedYAML("starts with a byte-order mark (U+FEFF), which hides its "
-                                      "'# @package' line from Hydra: save it without one",
-                                      self.get_mark())
                 try:
                     node = super().get_single_node()
                 except RecursionError:
@@ -89,7 +87,18 @@ def _guarded(make_loader):
     return get_yaml_loader
 
 
+def _header_after_bom(read_header):
+    def get_header_dict(config_text: str):
+        return read_header(config_text.removeprefix("\ufeff"))
+
+    get_header_dict.guarded = True
+    return staticmethod(get_header_dict)
+
+
 def install() -> None:
-    """Make OmegaConf (and so Hydra) parse config files with the guarded loader."""
+    """Make OmegaConf (and so Hydra) parse config files with the guarded loader, and Hydra
+    read a file's ``# @package`` header after a byte-order mark (PyYAML skips one already)."""
     if not getattr(_utils.get_yaml_loader, "guarded", False):
         _utils.get_yaml_loader = _guarded(_utils.get_yaml_loader)
+    if not getattr(ConfigSource._get_header_dict, "guarded", False):
+        ConfigSource._get_header_dict = _header_after_bom(ConfigSource._get_header_dict)
