@@ -26,7 +26,21 @@ class InputError(ValueError):
         if key is not None:
             where.append(f"config key '{key}'")
         prefix = ", ".join(where)
+        message = _shortened(message)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+MESSAGE_CHARS = 2000  # assumption: a line a terminal shows in a few rows
+
+
+def _shortened(message: str) -> str:
+    """``message`` cut in the middle when longer than MESSAGE_CHARS (it may quote a whole
+    line or header of a file: a 300,000-column header made a 3 MB line), saying how much."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    head, tail = MESSAGE_CHARS * 2 // 3, MESSAGE_CHARS // 3
+    return (f"{message[:head]} [... {len(message) - head - tail:,} characters left out ...] "
+            f"{message[-tail:]}")
 
 
 def require(condition: bool, key: str, message: str) -> None:

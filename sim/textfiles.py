@@ -36,7 +36,10 @@ def read_text(path: str | Path, what: str = "file") -> str:
     the text (pandas' CSV reader drops it too, so every reader sees the same header)."""
     p = Path(path)
     require_file(p, what)
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as e:  # a regular file the system will not read (/proc/self/mem: EIO)
+        raise InputError(f"cannot read {what}: {e.strerror or type(e).__name__}", path=str(p)) from None
     skip = len(BOM) if raw.startswith(BOM) else 0
     try:
         return raw[skip:].decode("utf-8")

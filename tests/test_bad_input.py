@@ -237,3 +237,14 @@ def test_hydra_full_error_keeps_the_traceback_for_debugging(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True, timeout=300,
                        env={**os.environ, "HYDRA_FULL_ERROR": "1"})
     assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_a_message_quoting_a_huge_header_is_shortened_and_says_so(tmp_path, monkeypatch, capsys):
+    # the seventh hostile-input sweep (December 2026): a 300,000-column header was quoted
+    # whole, one line of 3 MB
+    trace = tmp_path / "wide.csv"
+    trace.write_text(",".join(f"c{i}" for i in range(300_000)) + "\n1\n")
+    status, err = run_main(["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={trace}"],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, f"{trace}:1: missing column(s)")
+    assert len(err) < 2500 and "characters left out" in err and "'c299999'" in err

@@ -14,7 +14,6 @@ with its own deployment, so every copy loads, scales and is evicted on its own.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.errors import ArgumentParser, InputError  # noqa: E402
 
 COPIES = {"llama31-8b": 20, "qwen3-32b": 10}
 AFTER_S = 1200.0  # "after 20 minutes": arrivals past the cold start at t=0 settle
@@ -49,14 +49,24 @@ def overrides(start: str, warmup: float, nodes: int, horizon: float) -> list[str
             "output.progress=false", *ov]
 
 
+# the config keys the flags set (a refusal names the key; the line names the flag too)
+FLAG_OF = {"horizon_s": "--horizon", "metrics.warmup_s": "--warmup",
+           "serverless.pool.H100.nodes": "--nodes"}
+
+
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--start", choices=["cold", "warm"], default="cold")
     ap.add_argument("--warmup", type=float, default=0.0, help="metrics.warmup_s")
     ap.add_argument("--nodes", type=int, default=8, help="8-GPU H100 nodes in the pool")
     ap.add_argument("--horizon", type=float, default=3600.0)
     a = ap.parse_args(argv)
-    res = sim.run(overrides(a.start, a.warmup, a.nodes, a.horizon))
+    try:
+        res = sim.run(overrides(a.start, a.warmup, a.nodes, a.horizon))
+    except InputError as e:  # one line naming the flag that gave the refused key, exit 2
+        flag = FLAG_OF.get(getattr(e, "key", None) or "")
+        print(f"error: {f'argument {flag}: ' if flag else ''}{e}", file=sys.stderr)
+        raise SystemExit(2) from None
     s, req, rep = res.summary, res.requests, res.tables["replicas"]
     bg = s[s.tenant.str.startswith("__background__")]
     print(bg[["tenant", "window", "requests", "ttft_p50_s", "ttft_p99_s", "cold_starts"]]

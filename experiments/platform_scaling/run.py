@@ -19,7 +19,6 @@ separate runs) and writes the figure beside it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -40,8 +39,13 @@ X = {"requests": "requests", "models": "models", "gpus": "gpus"}
 def bench(args: list[str]) -> dict:
     cmd = [sys.executable, "-m", "sim.bench", "--scenario", "platform", "--requests-output",
            "none", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:  # its one line (a flag it refuses), not a CalledProcessError traceback
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        print(lines[-1] if lines else f"error: sim.bench {' '.join(args)} exited {r.returncode}",
+              file=sys.stderr)
+        raise SystemExit(2 if r.returncode == 2 else 1)
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def slope(x, y) -> float:
@@ -49,18 +53,56 @@ def slope(x, y) -> float:
     return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
 
 
+NEEDED = ("wall_s", "peak_rss_mb")  # what summarise reads of every row, beside axis and its X
+
+
+def _saved(path: Path) -> pd.DataFrame:
+    """A saved scaling.csv, or an InputError naming the file."""
+    from sim.errors import InputError
+    from sim.textfiles import require_file
+
+    require_file(path, "scaling.csv")
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, OSError) as e:  # empty, not CSV, unreadable
+        raise InputError(f"not a scaling.csv: {str(e).strip().splitlines()[0]}", path=str(path)) from None
+    if df.empty or "axis" not in df:
+        raise InputError(f"not a scaling.csv of this script: {'no rows' if df.empty else 'no column axis'}",
+                         path=str(path))
+    unknown = sorted(set(df["axis"].astype(str)) - set(X))
+    if unknown:
+        raise InputError(f"unknown axis {unknown[0]!r} (known: {', '.join(X)})", path=str(path))
+    lacking = [c for c in (*NEEDED, *(X[a] for a in dict.fromkeys(df["axis"]))) if c not in df]
+    if lacking:
+        raise InputError(f"not a scaling.csv of this script: no column {', '.join(dict.fromkeys(lacking))}",
+                         path=str(path))
+    return df
+
+
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from sim.errors import ArgumentParser, InputError
+
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/platform_scaling"))
     ap.add_argument("--quick", action="store_true", help="two points an axis, a tenth of an hour")
     ap.add_argument("--axes", nargs="+", choices=list(AXES), default=list(AXES))
     ap.add_argument("--hours", nargs="+", type=float, help="the requests axis's simulated hours")
     ap.add_argument("--redraw", type=Path, help="a scaling.csv to summarise and draw; runs nothing")
     a = ap.parse_args(argv)
+    if a.hours and not all(0 < h < float("inf") for h in a.hours):
+        ap.error(f"argument --hours: each must be a finite number > 0, got {' '.join(f'{h:g}' for h in a.hours)}")
     if a.redraw is not None:
-        summarise(pd.read_csv(a.redraw), a.redraw.with_suffix(".png"))
+        try:
+            df = _saved(a.redraw)
+        except InputError as e:
+            ap.error(f"argument --redraw: {e}")
+        summarise(df, a.redraw.with_suffix(".png"))
         return
-    a.out.mkdir(parents=True, exist_ok=True)
+    try:
+        a.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        ap.error(f"argument --out: cannot make {a.out}: {e.strerror or type(e).__name__}")
     rows = []
     for axis in a.axes:
         flag, values = AXES[axis]

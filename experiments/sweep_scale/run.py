@@ -88,17 +88,36 @@ def simulation_s() -> float:
     return best
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _at_least_1(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return v
+
+
+def main(argv=None) -> None:
+    sys.path.insert(0, str(ROOT))
+    from sim.errors import ArgumentParser
+
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--launcher", choices=["joblib", "ray"], default="joblib")
-    ap.add_argument("--stop-after", type=int, default=None, help="SIGINT once this many jobs ended")
+    ap.add_argument("--stop-after", type=_at_least_1, default=None, help="SIGINT once this many jobs ended")
     ap.add_argument("--signal", choices=["INT", "TERM"], default="INT")
-    ap.add_argument("--loads", type=int, default=LOADS, help="the first N loads of the grid")
+    ap.add_argument("--loads", type=_at_least_1, default=LOADS, help="the first N loads of the grid")
     ap.add_argument("--readback", action="store_true", help="re-run the finished sweep: all read back")
-    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--workers", type=_at_least_1, default=os.cpu_count())
     ap.add_argument("--dir", type=Path, default=None)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     sweep = a.dir or ROOT / "results" / "sweep_scale" / f"{a.launcher}_{time.strftime('%Y%m%d_%H%M%S')}"
+    try:  # the log goes beside the sweep folder (results/sweep_scale/ may not exist yet)
+        sweep.parent.mkdir(parents=True, exist_ok=True)
+        open(sweep.parent / f"{sweep.name}.log", "a").close()
+    except OSError as e:
+        ap.error(f"argument --dir: cannot write {sweep.parent / (sweep.name + '.log')}: "
+                 f"{e.strerror or type(e).__name__}")
     samples: list = []
     walls = [part(sweep, a, a.stop_after, samples)[0]]
     stopped_with = len(list(sweep.glob("*/done.json")))

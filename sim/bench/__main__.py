@@ -186,8 +186,27 @@ def main(argv=None) -> None:
     try:
         _run(a)
     except InputError as e:  # e.g. a load the deployment cannot be offered: one line, exit 2
-        print(f"error: {e}", file=sys.stderr)
+        flag = flag_of(a.scenario, getattr(e, "key", None) or "")
+        print(f"error: {f'argument {flag}: ' if flag else ''}{e}", file=sys.stderr)
         sys.exit(2)
+
+
+# the config keys each scenario derives from its flags (a refusal of the config names the
+# key the user never typed: it is said with the flag that set it)
+FLAG_OF = {
+    "platform": (("horizon_s", "--hours"), ("tenants.anchor.arrival.rate_rps", "--rate"),
+                 ("background.synthetic.rate_rps", "--rate"), ("background.synthetic.tenants", "--tenants"),
+                 ("serverless.pool.", "--gpus"), ("background.synthetic.models", "--models"),
+                 ("catalog.models.", "--models"), ("deployments.", "--models")),
+    "dedicated": (("horizon_s", "--requests/--step-requests/--load"),
+                  ("tenants.chat.arrival.rate_rps", "--load")),
+}
+
+
+def flag_of(scenario: str, key: str) -> str | None:
+    """The flag whose value gave the config ``key`` (None for a key no flag sets)."""
+    return next((f for k, f in FLAG_OF[scenario] if key == k or (k.endswith(".") and key.startswith(k))),
+                None)
 
 
 # the flags each scenario reads; the others would be ignored silently

@@ -97,7 +97,10 @@ from sim.config.workload import (  # noqa: F401
     TraceFormat,
     WorkloadConfig,
 )
+from sim.config.yaml_guard import install as _guard_yaml
 from sim.paths import default_traces_dir
+
+_guard_yaml()  # config files' YAML bounded (aliases, depth) before OmegaConf copies it; a BOM skipped
 
 
 class EngineKind(StrEnum):

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config.open_dicts import OPEN_DICTS
+from sim.config.yaml_guard import RefusedYAML
 from sim.errors import InputError
 
 
@@ -77,9 +78,16 @@ def _entry_key(e: BaseException, src, key: str | None) -> str | None:
     ``dedicated.failures.script``): OmegaConf names the field alone (``pricing``), as the
     entry is checked before it joins the list; the full key, with the entry's index."""
     etype = getattr(src, "object_type", None)
-    o = _override_of(e)
-    if key is None or o is None or not dataclasses.is_dataclass(etype):
+    if key is None or not dataclasses.is_dataclass(etype):
         return key
+    o = _override_of(e)
+    if o is None:  # a config file's entry (an experiment's): where in the file's own keys
+        loaded = _frame_local(e, "loaded") or _frame_local(src, "loaded")  # Hydra's loop
+        cfg = getattr(loaded, "config", None)
+        if cfg is None or not OmegaConf.is_dict(cfg):
+            return key
+        where = _bad_entry(OmegaConf.to_container(cfg, resolve=False), etype, "")
+        return key if where is None else f"{where.lstrip('.')}.{key}"
     base = o.key_or_group
     if key == base or key.startswith((base + ".", base + "[")):
         return key
@@ -87,14 +95,20 @@ def _entry_key(e: BaseException, src, key: str | None) -> str | None:
     return key if where is None else f"{base}{where}.{key}"
 
 
-def _override_of(e: BaseException) -> Override | None:
-    """The override Hydra was applying when it raised ``e`` (its loop's local)."""
+def _frame_local(e: BaseException, name: str, kind: type = object):
+    """The innermost value of type ``kind`` of the local ``name`` in the frames ``e`` was
+    raised through."""
     found, tb = None, e.__traceback__
     while tb is not None:
-        o = tb.tb_frame.f_locals.get("override")
-        found = o if isinstance(o, Override) else found
+        v = tb.tb_frame.f_locals.get(name)
+        found = v if v is not None and isinstance(v, kind) else found
         tb = tb.tb_next
     return found
+
+
+def _override_of(e: BaseException) -> Override | None:
+    """The override Hydra was applying when it raised ``e`` (its loop's local)."""
+    return _frame_local(e, "override", Override)
 
 
 def _bad_entry(value, etype: type, path: str) -> str | None:
@@ -142,7 +156,8 @@ def _config_file_error(e: BaseException) -> InputError | None:
     if isinstance(e, yaml.YAMLError):
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
-        return InputError(f"not valid YAML: {problem}", path=path or getattr(mark, "name", None),
+        what = "" if isinstance(e, RefusedYAML) else "not valid YAML: "
+        return InputError(f"{what}{problem}", path=path or getattr(mark, "name", None),
                           line=mark.line + 1 if mark is not None else None)
     if path is not None and isinstance(e, UnicodeDecodeError):
         return InputError(f"not UTF-8 text (byte {e.start}: {e.reason})", path=path)

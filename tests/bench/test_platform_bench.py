@@ -67,6 +67,17 @@ def test_flags_no_run_reads_are_one_line_and_exit_2(args, flag, capsys):
     assert e.value.code == 2 and len(err) == 1 and f"argument {flag}" in err[0]
 
 
+@pytest.mark.parametrize("flag,value", [("--hours", "1e300"), ("--rate", "1e300"),
+                                        ("--gpus", str(2 ** 63))])
+def test_a_refused_config_value_names_the_flag_that_gave_it(flag, value, capsys):
+    # the seventh hostile-input sweep (December 2026): the line named the config key the
+    # flag had become (horizon_s, tenants.anchor.arrival.rate_rps, serverless.pool.H100.nodes)
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--scenario", "platform", "--models", "2", "--tenants", "1", flag, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and err[0].startswith(f"error: argument {flag}: config key")
+
+
 def test_hybrid_reserves_the_user_tenants_model(tmp_path):
     cfg = sim.compose(overrides(0.05, 4, 2, 32, 5.0, "hybrid", "none", tmp_path))
     anchor = cfg.tenants.anchor.model

@@ -70,6 +70,9 @@ SG = ["setups=[serverless]", "background.servegen.path={dir}/s.csv", "background
 SG_HEADER = "client_id,window_start_s,rate_rps,family,shape,scale\n"
 SG_GOOD = SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,0.5,Weibull,0.8,2.0\n"
 SG2 = SG_GOOD + "8,0,0.2,Gamma,0.5,4.0\n"  # two clients
+XP = ["hydra.searchpath=[file://{dir}]", "experiment=mine"]  # an experiment of the user's own
+MINE = ("# @package _global_\ntenants:\n  chat: {model: llama31-8b, arrival: {rate_rps: 2}}\n"
+        "deployments:\n  llama31-8b: {gpu: H100, precision: fp8, tp: 1}\n")
 SGT = ["setups=[serverless]", "tenants_from.servegen.path={dir}/s.csv"]  # clients as the user's tenants
 
 
@@ -863,4 +866,36 @@ CASES = [
       "'tenants.chat.arrival.rate_rps'", "file",
       files={"experiment/mine.yaml": "# @package _global_\ntenants:\n  chat:\n    model: llama31-8b\n"
                                      "    arrival: {rate_rps: fast}\n"}),
+
+    # ============================ a seventh sweep (December 2026): config files on
+    # hydra.searchpath (YAML that OmegaConf expands or recurses through; a byte-order mark),
+    # an entry of a list in an experiment file, a data file the system will not read
+    E("experiment_file_variant_entry_bad_option", XP,
+      "'dedicated.variants[1].pricing'", "file",
+      files={"experiment/mine.yaml": MINE + "dedicated:\n  variants:\n"
+                                     "  - {model: llama31-8b, gpu: H100, replicas: 1}\n"
+                                     "  - {model: llama31-8b, gpu: H100, replicas: 1, pricing: free}\n"},
+      note="config key 'pricing' (the sixth sweep's fix read the command line only)"),
+    E("experiment_file_failure_script_entry_word", XP,
+      "'dedicated.failures.script[1].at_s'", "file",
+      files={"experiment/mine.yaml": MINE + "dedicated:\n  failures:\n    mode: script\n    script:\n"
+                                     "    - {at_s: 5, down_s: 5}\n    - {at_s: soon, down_s: 5}\n"},
+      note="config key 'at_s'"),
+    E("experiment_file_alias_bomb", XP, "mine.yaml:2", "huge",
+      files={"experiment/mine.yaml": "# @package _global_\nnotes:\n  l0: &l0 [x, x, x, x, x, x, x, x, x]\n"
+             + "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 8))},
+      note="hung: nine aliases of nine aliases, eight deep, OmegaConf copied 43 million values"),
+    E("experiment_file_nested_5000_deep", XP, "mine.yaml:2", "huge",
+      files={"experiment/mine.yaml": "# @package _global_\nnotes: " + "[" * 5000 + "]" * 5000 + "\n"},
+      note="a RecursionError traceback of 3,000 lines"),
+    E("experiment_file_nested_150_deep", XP, "mine.yaml:2", "huge",
+      files={"experiment/mine.yaml": "# @package _global_\nnotes: {x: " + "{a: " * 150 + "1" + "}" * 151 + "\n"},
+      note="a RecursionError traceback too: OmegaConf recurses about 15 frames a level"),
+    OK("experiment_file_with_bom", XP, "file", files={"experiment/mine.yaml": "\ufeff" + MINE},
+       note="refused: 'Key 'experiment' not in 'ServesimConfig'': Hydra missed the # @package line "
+            "after the mark; every data reader reads past one"),
+    E("trace_unreadable_regular_file", [f"{A}.kind=trace", f"{A}.trace.path=/proc/self/mem"],
+      "/proc/self/mem", "file", note="a regular file whose read fails (EIO): an OSError traceback"),
+    E("pmf_unreadable_regular_file", ["tenants.chat.output.kind=empirical", "tenants.chat.output.path=/proc/self/mem"],
+      "/proc/self/mem", "file"),
 ]

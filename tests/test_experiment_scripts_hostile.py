@@ -1,0 +1,41 @@
+"""The study scripts under experiments/*/run.py given bad arguments, run as real processes:
+one line naming the flag (or file), exit status 2, no traceback. The seventh hostile-input
+sweep (December 2026) found each of these ending in a traceback (an InputError, a
+CalledProcessError, pandas' errors, a log file in a folder never made)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "experiments" / name / "run.py"), *args],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("name, args, named", [
+    ("platform", ["--horizon", "-5"], "argument --horizon: config key 'horizon_s'"),
+    ("platform", ["--warmup", "inf"], "argument --warmup: config key 'metrics.warmup_s'"),
+    ("platform", ["--nodes", "-1"], "argument --nodes: config key 'serverless.pool.H100.nodes'"),
+    ("platform_scaling", ["--hours", "nan"], "argument --hours"),
+    ("platform_scaling", ["--redraw", "{dir}/bad.csv"], "bad.csv: not a scaling.csv"),
+    ("platform_scaling", ["--redraw", "{dir}/empty.csv"], "empty.csv: not a scaling.csv"),
+    ("platform_scaling", ["--redraw", "{dir}"], "argument --redraw"),
+    ("platform_scaling", ["--quick", "--out", "{dir}/bad.csv/x"], "argument --out"),
+    ("sweep_scale", ["--loads", "0"], "argument --loads"),
+    ("sweep_scale", ["--workers", "-2"], "argument --workers"),
+    ("sweep_scale", ["--dir", "{dir}/bad.csv/sweep"], "argument --dir"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(name, args, named, tmp_path):
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "empty.csv").write_text("")
+    r = _script(name, *[a.replace("{dir}", str(tmp_path)) for a in args], cwd=tmp_path)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("error: ") and named in lines[0], lines[0]
