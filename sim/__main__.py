@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 import warnings
+from multiprocessing import TimeoutError as MpTimeoutError
 from pathlib import Path
 
 import hydra
@@ -203,6 +204,16 @@ def _whole(v) -> bool:
 HYDRA_RULES = {
     "hydra.launcher.n_jobs": (lambda v: not _whole(v) or v != 0,
                               "must be the number of jobs run at once (-1: one per core), not 0"),
+    # Hydra's joblib launcher sets backend=loky whatever is given (another was ignored,
+    # unsaid); joblib refuses a batch size below 1, and a timeout <= 0 expires at once (both
+    # tracebacks)
+    "hydra.launcher.backend": (lambda v: v in (None, "loky"),
+                               "Hydra's joblib launcher always uses loky (another is ignored)"),
+    "hydra.launcher.batch_size": (lambda v: v == "auto" or (_whole(v) and v >= 1),
+                                  "must be 'auto' or a whole number >= 1"),
+    "hydra.launcher.timeout": (lambda v: v is None or (isinstance(v, (int, float))
+                                                        and not isinstance(v, bool) and v > 0),
+                               "must be null (no limit) or a number of seconds > 0"),
     "hydra.sweeper.n_trials": (lambda v: not _whole(v) or v >= 1,
                                "an optimising sweep needs at least one trial"),
     # each job needs a folder of its own inside the sweep's: ${hydra.job.num} (the default)
@@ -243,6 +254,9 @@ def main() -> None:
         err = e if isinstance(e, InputError) else from_config_error(e)
         if own and err is None and isinstance(e, OSError) and e.filename:  # Hydra's mkdir
             err = f"{e.filename}: cannot write the run folder ({e.strerror})"
+        if own and err is None and isinstance(e, MpTimeoutError):  # joblib's, as it expired
+            err = ("config key 'hydra.launcher.timeout': a job ran longer than it allows "
+                   "(finished jobs keep their done.json; re-run with a longer one to resume)")
         if not own or err is None:
             raise
         print(f"error: {err}", file=sys.stderr)

@@ -13,7 +13,8 @@ import traceback
 import warnings
 from pathlib import Path
 
-from sim.config import compose, register
+from sim.config import compose as compose_config
+from sim.config import register
 from sim.config.messages import from_config_error
 from sim.errors import InputError
 from sim.io import prepare_folder
@@ -48,14 +49,20 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     if output_dir is not None and not str(output_dir).strip():
         # Path("") is the working directory: its files would be mixed with the run's
         raise InputError("output_dir is empty: give a folder, or None to write no files")
+    return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
+
+
+def compose(overrides: list[str] | None = None):
+    """The config ``python -m sim <overrides>`` composes (``--cfg job`` prints it). A wrong
+    key, type, option or override is an :class:`InputError` with the command line's one
+    line (Hydra's own exceptions before: ``sim.run`` said it, ``sim.compose`` did not)."""
     try:
-        cfg = compose(overrides)
-    except Exception as e:  # a wrong key, type or option: the same one line as the CLI
+        return compose_config(overrides)
+    except Exception as e:  # noqa: BLE001 - those from_config_error does not know go on
         err = from_config_error(e)
         if err is None:
             raise
         raise err from None
-    return execute(cfg, output_dir, progress=progress, overrides=overrides)
 
 
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,

@@ -9,6 +9,7 @@ tracebacks.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -27,7 +28,7 @@ class InputError(ValueError):
             where.append(f"config key '{key}'")
         prefix = ", ".join(where)
         message = _shortened(message)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(one_line(f"{prefix}: {message}" if prefix else message))
 
 
 MESSAGE_CHARS = 2000  # assumption: a line a terminal shows in a few rows
@@ -41,6 +42,16 @@ def _shortened(message: str) -> str:
     head, tail = MESSAGE_CHARS * 2 // 3, MESSAGE_CHARS // 3
     return (f"{message[:head]} [... {len(message) - head - tail:,} characters left out ...] "
             f"{message[-tail:]}")
+
+
+_BREAKS = {c: repr(chr(c))[1:-1] for c in [*range(32), 127, 0x85, 0x2028, 0x2029] if c != 9}
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters written as escapes
+    (``\\n``): a file name or value may hold one (``$SERVESIM_TRACES``, a path typed with a
+    line break), and the message must stay one line."""
+    return text.translate(_BREAKS)
 
 
 def require(condition: bool, key: str, message: str) -> None:
@@ -60,3 +71,21 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+def number_arg(kind, low: float, low_open: bool = True, high: float | None = None):
+    """An argparse ``type``: a finite ``kind`` (int or float) above ``low`` (at least ``low``
+    when not ``low_open``), at most ``high``; else the flag's one-line error."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}")
+        if not math.isfinite(v) or v < low or (low_open and v == low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
+        return v
+
+    return parse

@@ -66,6 +66,9 @@ def prepare_folder(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create the run folder ({e.strerror})", path=str(out_dir)) from None
+    except ValueError:  # a NUL byte in the name (sim.run's output_dir): no system takes one
+        raise InputError("cannot create the run folder (a NUL byte in its name)",
+                         path=repr(str(out_dir))) from None
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
         raise InputError("the run folder is not a writable folder", path=str(out_dir))
 

@@ -34,6 +34,7 @@ MODEL_ROW = "__model__:"  # "__model__:<model>": the user tenants calling one mo
 # whose user tenants call more than one model has one such row per model)
 TIER_ROW = "__tier__:"  # "__tier__:<tier>": the user requests a tier served (dedicated, burst,
 # serverless; tool stages of pipelines excluded), when a setup's requests went to several
+NO_TIER = "none"  # tier of a request turned away before any tier saw it: no ``__tier__`` row
 
 
 def is_aggregate(tenant: str) -> bool:
@@ -214,11 +215,12 @@ class RequestLog:
 OCC_BINS = 100  # KV occupancy histogram: 1 % bins (p99 to that resolution)
 
 
-@dataclass
+@dataclass(slots=True)
 class KvStats:
     """What a replica's KV cache did (sim/engine/kv.py), summed over the replicas a ledger
     row stands for: prompt tokens admitted, the part found cached, the part loaded from the
-    host tier, tokens evicted from the GPU, and preemptions."""
+    host tier, tokens evicted from the GPU, and preemptions. A row outlives its replicas (a
+    long serverless run starts one per ~150 requests): :meth:`close` makes it small."""
 
     prompt_tokens: int = 0
     cached_tokens: int = 0
@@ -227,25 +229,48 @@ class KvStats:
     preemptions: int = 0
     # the engine's load (sim/engine): integrals over the busy time of the replicas
     occupancy_s: float = 0.0  # integral of KV memory held by sequences / capacity, dt
-    occupancy_hist: list = field(default_factory=lambda: [0.0] * (OCC_BINS + 1))  # s per 1 %
+    # s per 1 % of occupancy: a list while replicas write it; (bins, seconds) arrays once closed
+    occupancy_hist: list | tuple = field(default_factory=lambda: [0.0] * (OCC_BINS + 1))
     bytes_per_gpu: float = 0.0  # HBM bytes one GPU read (the perf model's count)
     peak_bandwidth: float = float("nan")  # bytes/s of one GPU
     served: int = 0  # requests finished, their prompt and output tokens
     served_in: int = 0
     served_out: int = 0
-    # (mean_in, mean_out) -> output tok/s of one replica flat out on that mix (the perf
-    # model's saturated_tok_s, set by the pool that owns the row)
-    saturation: object = None
+    # (perf model, max_num_seqs) of the replicas, set by the pool that owns the row: output
+    # tok/s of one replica flat out on a mix (:meth:`saturated_tok_s`)
+    saturation: tuple | None = None
     # caches holding anonymous tokens implicitly (KvCache.hold), by id: their evictions are
-    # counted when they sync, at the latest when the run ends (settle)
-    pending: dict = field(default_factory=dict, repr=False, compare=False)
+    # counted when they sync, at the latest when the run ends (settle); None when there are none
+    pending: dict | None = field(default=None, repr=False, compare=False)
 
     def settle(self) -> None:
-        for kv in list(self.pending.values()):
+        for kv in list((self.pending or {}).values()):
             kv.sync()
 
+    def close(self) -> None:
+        """No replica writes this row any more: count what its caches held implicitly and
+        keep the occupancy histogram's non-zero bins only (the same seconds)."""
+        self.settle()
+        hist = self.occupancy_hist
+        if isinstance(hist, list):
+            bins = np.flatnonzero(hist).astype(np.int16)
+            self.occupancy_hist = (bins, np.array(hist)[bins])
 
-@dataclass
+    def add_hist(self, into: np.ndarray) -> None:
+        """Add the occupancy histogram's seconds into ``into`` (``OCC_BINS + 1`` bins)."""
+        hist = self.occupancy_hist
+        if isinstance(hist, list):
+            into += hist
+        else:
+            bins, seconds = hist
+            into[bins] += seconds
+
+    def saturated_tok_s(self, mean_in: float, mean_out: float) -> float:
+        perf, max_seqs = self.saturation
+        return perf.saturated_tok_s(mean_in, mean_out, max_seqs=max_seqs)
+
+
+@dataclass(slots=True)
 class UsageRow:
     """One replica's life: what it ran on, when it was up, how busy, how it is billed."""
 

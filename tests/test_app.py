@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,16 @@ def test_wrong_type_and_option_fail_with_the_key():
     # wrote the run's files into the working directory (the third hostile sweep)
     (lambda: sim.run(["horizon_s=5"], output_dir=""), "output_dir is empty"),
     (lambda: sim.compose(["output.report=2"]), "output.report': must be true or false"),  # ran
+    # Hydra's own exceptions from sim.compose before the eighth hostile sweep (sim.run said them)
+    (lambda: sim.compose(["horizon_sec=10"]), "config key 'horizon_sec'"),
+    (lambda: sim.compose(["horizon_s=abc"]), "config key 'horizon_s'"),
+    (lambda: sim.compose(["engine=turbo"]), "config key 'engine'"),
+    (lambda: sim.compose(["horizon_s=1,2"]), "Ambiguous value for argument 'horizon_s=1,2'"),
+    (lambda: sim.compose(["seed=range(1,3)"]), "'seed=range"),
+    (lambda: sim.compose(["-m"]), "cannot parse an override"),
+    (lambda: sim.compose(["experiment=nope"]), "config key 'experiment'"),
+    # a ValueError from the folder's name
+    (lambda: sim.run(["horizon_s=5"], output_dir="a\x00b"), "a NUL byte in its name"),
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):
@@ -140,6 +151,9 @@ SG_FILE = "/work/shared/traces/servegen/m-large_client_windows.csv.gz"
     (["dedicated.failures.mttr_s=5"], True),
     (["output.requests_sample=0.5"], True),
     (["setups=[serverless]", "tenants_from.servegen.path=SG"], True),
+    # the roofline derives the KV capacity from the GPU's memory: a given one ran unread
+    (["deployments.llama31-8b.perf.kv_capacity_tokens=1000"], True),
+    (["deployments.llama31-8b.perf.table_path=t.csv"], True),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature
@@ -151,3 +165,36 @@ def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     res = sim.run([*keys, "horizon_s=5", "output.progress=false"])
     said = [n for n in res.notes if keys[-1].split("=")[0] in n and "not read" in n]
     assert bool(said) == unread, res.notes
+
+
+
+@pytest.mark.parametrize("keys,unread", [
+    # the README's hybrid example on the default run: chat calls llama31-8b only
+    (["setups=[hybrid]", "hybrid.placement.llama33-70b=dedicated",
+      "dedicated.replicas.llama33-70b=1"], True),
+    (["dedicated.replicas.qwen3-32b=2"], True),
+    (["deployments.qwen3-32b={gpu: H200, precision: fp8, tp: 1}"], True),
+    (["dedicated.replicas.llama31-8b=2"], False),
+    (["setups=[hybrid]", "hybrid.placement.chat=dedicated", "dedicated.replicas.llama31-8b=1"],
+     False),
+    (["tenants.chat.model=qwen3-32b", "deployments.qwen3-32b={gpu: H200, precision: fp8, tp: 1}"],
+     False),
+])
+def test_a_key_for_a_model_no_request_calls_is_said(keys, unread):
+    """A per-model key for a model no tenant of the run calls (``dedicated.replicas.<m>``,
+    ``hybrid.placement.<m>``, ``deployments.<m>.*``) changed nothing and said nothing."""
+    res = sim.run([*keys, "horizon_s=5", "output.progress=false"])
+    said = [n for n in res.notes if keys[-1].split("=")[0] in n and "not read" in n]
+    assert bool(said) == unread, res.notes
+
+
+def test_cli_help_names_every_top_level_key():
+    """``--help`` says "The README lists every key" after its list of top-level keys; that
+    list left out tenants_from, metrics, workload, limits, notes and the jobs' own keys.
+    Every key of the composed config is named in it."""
+    from sim import cli_help
+
+    text = cli_help.text()
+    listed = text.split("== Top-level keys ==", 1)[1].split("Examples:", 1)[0]
+    names = set(re.findall(r"[a-z_]+", listed))
+    assert set(sim.compose([]).keys()) - names == set()

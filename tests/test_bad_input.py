@@ -248,3 +248,19 @@ def test_a_message_quoting_a_huge_header_is_shortened_and_says_so(tmp_path, monk
                            tmp_path, monkeypatch, capsys)
     assert_one_clear_line(status, err, f"{trace}:1: missing column(s)")
     assert len(err) < 2500 and "characters left out" in err and "'c299999'" in err
+
+
+def test_a_line_break_in_a_named_path_stays_one_line(tmp_path, monkeypatch, capsys):
+    # the eighth hostile-input sweep (December 2026): $SERVESIM_TRACES, sim.fit's --requests
+    # and sim.sweep's folder with a line break printed the message over two lines
+    from sim.fit.__main__ import main as fit
+    from sim.sweep.__main__ import main as sweep
+
+    monkeypatch.setenv("SERVESIM_TRACES", f"{tmp_path}/a\nb")
+    status, err = run_main(["experiment=keepalive", "horizon_s=5"], tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, f"{tmp_path}/a\\nb/azure_llm_2023/")
+    with pytest.raises(SystemExit) as e:
+        fit(["--requests", f"{tmp_path}/x\ny.csv", "--model", "llama31-8b", "--out", str(tmp_path)])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{tmp_path}/x\\ny.csv: log file not found")
+    status = sweep([f"{tmp_path}/x\r\ny"])
+    assert_one_clear_line(status, capsys.readouterr().err, f"{tmp_path}/x\\r\\ny: not a folder")

@@ -39,3 +39,24 @@ def test_bad_arguments_are_one_line_and_exit_2(name, args, named, tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert lines[0].startswith("error: ") and named in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("script, args, named", [
+    ("calibration/fit.py", ["--passes", "-1"], "argument --passes: must be >= 0"),  # ran as 0
+    ("calibration/fit.py", ["--start", "abc"], "argument --start: 'abc'"),  # a ValueError traceback
+    ("calibration/fit.py", ["--start", "nope=1"], "argument --start: 'nope=1'"),  # kept, unread
+    ("calibration/fit.py", ["--start", "mem:H100=nan"], "mem:H100 must be within"),  # taken
+    ("calibration/phases.py", ["--budgets", "0"], "argument --budgets: must be >= 1"),  # an InputError traceback
+    ("calibration/phases.py", ["--budgets", "1", "--turnaround", "0"],
+     "argument --budgets: 1: calibration row"),  # a RuntimeError traceback: requests never finish
+    ("calibration/phases.py", ["--turnaround", "nan"], "argument --turnaround: must be finite"),  # ran as 0
+    ("calibration/phases.py", ["--turnaround", "-1"], "argument --turnaround: must be finite"),  # ran as 0
+])
+def test_the_calibration_scripts_bad_arguments_are_one_line(script, args, named, tmp_path):
+    # the eighth hostile-input sweep (December 2026)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, str(ROOT / "experiments" / script), *args],
+                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("error: ") and named in lines[0], lines[0]

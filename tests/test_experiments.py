@@ -108,3 +108,16 @@ def test_main_job_hybrid_writes_every_output_for_the_three_setups(tmp_path):
     chat = hy["tenant"] == "chat"
     assert set(hy.loc[chat & ~hy["spilled"], "tier"]) == {"dedicated"}
     assert set(hy.loc[~chat, "tier"]) == {"serverless"}
+
+
+@pytest.mark.parametrize("script", ["platform", "platform_scaling", "sweep_scale"])
+def test_a_study_script_help_gives_its_whole_first_paragraph(script):
+    """``--help`` took the docstring's first line only: "...one hour: 200" for the platform
+    study. It gives the first paragraph, whose last word is checked against the file."""
+    import subprocess
+    import sys
+    path = ROOT / "experiments" / script / "run.py"
+    first = path.read_text().split('"""')[1].split("\n\n")[0]
+    out = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT).stdout
+    assert " ".join(out.split()).count(" ".join(first.split()[-3:])) == 1

@@ -24,7 +24,7 @@ from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups
 
 MODELS = ["llama31-8b", "qwen3-32b"]
-PIPELINES = "pipelines" in sim.compose([])  # compound pipelines (sim/pipeline.py)
+PIPELINES = "pipelines" in sim.compose([])  # compound pipelines (sim/simulation/pipeline.py)
 
 
 @st.composite

@@ -67,6 +67,9 @@ def test_cold_starts_read_as_dense_columns_at_any_rows():
         got = log.cold_wait_at(rows)
         assert got.dtype == np.float64 and np.array_equal(got, want)
     assert np.array_equal(log.cold_tier_at(mask), dense_t[mask])
+    # the written values at a mask's rows alone: the dense column's there, less its zeros
+    written = dense_w[mask] > 0
+    assert np.array_equal(log.colds.values_in("cold_wait_s", mask), dense_w[mask][written])
     assert RequestLog(10).cold_wait_at(slice(2, 5)).tolist() == [0.0, 0.0, 0.0]  # none written
 
 
@@ -78,3 +81,22 @@ def test_a_completion_with_other_output_tokens_is_recorded_when_written():
     log.complete(bad, 0)
     log.flush()
     assert log.wrong_tokens == [(3, 4)]
+
+
+def test_a_closed_rows_histogram_adds_the_same_seconds():
+    """KvStats.close keeps the non-zero bins only: what it adds into a histogram is the same,
+    to the bit, as the dense list it replaced; closing twice changes nothing."""
+    from sim.records import OCC_BINS, KvStats
+    rng = np.random.default_rng(3)
+    st = KvStats()
+    for b in rng.integers(0, OCC_BINS + 1, 40).tolist():
+        st.occupancy_hist[b] += float(rng.exponential())
+    dense = np.full(OCC_BINS + 1, 0.25)
+    st.add_hist(dense)
+    st.close()
+    bins, seconds = st.occupancy_hist
+    assert 0 < bins.size < OCC_BINS + 1 and (seconds > 0).all()
+    st.close()
+    closed = np.full(OCC_BINS + 1, 0.25)
+    st.add_hist(closed)
+    assert np.array_equal(dense, closed) and dense.sum() > 0.25 * (OCC_BINS + 1)

@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 from sim.analysis.calibration import calibration_table, load_rows, row_role
+from sim.errors import ArgumentParser, number_arg
 
 GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 PRECISIONS = {"H100": ["fp8", "bf16"], "H200": ["fp8"], "B200": ["fp4"], "A100": ["bf16"],
@@ -133,15 +134,31 @@ def fit(passes: int = 2) -> dict:
     return p
 
 
+
+
+def _start(text: str) -> tuple[str, float]:
+    """``KEY=VALUE``: a free parameter (a key of START) and a finite value within its BOUNDS
+    (before: a split error's traceback, an unknown key kept unread, any value taken)."""
+    k, eq, v = text.partition("=")
+    if not eq or k not in START:
+        raise argparse.ArgumentTypeError(f"{text!r}: give KEY=VALUE with KEY one of {', '.join(START)}")
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {v!r} is not a number") from None
+    lo, hi = BOUNDS[k]
+    if not lo <= x <= hi:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r}: {k} must be within [{lo:g}, {hi:g}]")
+    return k, x
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--passes", type=int, default=2)
-    ap.add_argument("--start", nargs="*", default=[], metavar="KEY=VALUE",
+    ap = ArgumentParser()
+    ap.add_argument("--passes", type=number_arg(int, 0, low_open=False), default=2)
+    ap.add_argument("--start", nargs="*", type=_start, default=[], metavar="KEY=VALUE",
                     help="start from these values instead of START (e.g. the catalog's)")
     a = ap.parse_args()
-    for kv in a.start:
-        k, v = kv.split("=")
-        START[k] = float(v)
+    START.update(dict(a.start))
     p = fit(a.passes)
     print("\nfitted:")
     for k, v in p.items():

@@ -24,15 +24,29 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 
 from sim.analysis.calibration import concurrency, load_rows
+from sim.errors import ArgumentParser, InputError, number_arg
+
+
+def _seconds(text: str) -> float:
+    """A turnaround in seconds: finite and >= 0 (a NaN or negative one ran as 0, labelled as
+    given)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text}")
+    return v
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--budgets", type=int, nargs="+", default=[8192, 2048],
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--budgets", type=number_arg(int, 1, low_open=False), nargs="+", default=[8192, 2048],
                     help="tokens per iteration (max_batched_tokens) to compare")
-    ap.add_argument("--turnaround", type=float, nargs="+", default=[0.0, 0.001, 0.01],
+    ap.add_argument("--turnaround", type=_seconds, nargs="+", default=[0.0, 0.001, 0.01],
                     help="mean client turnaround in seconds (think_s) to compare")
     ap.add_argument("--engine", choices=["fluid", "step"], default="fluid",
                     help="engine implementation (the two agree; step is slower)")
@@ -51,7 +65,11 @@ def main(argv: list[str] | None = None) -> None:
             pub = row["metrics"]["ttft_s"]
             cells = []
             for t in args.turnaround:
-                got = concurrency(r, extra=extra, turnaround_s=t)["ttft_s"]
+                try:
+                    got = concurrency(r, extra=extra, turnaround_s=t)["ttft_s"]
+                except (InputError, RuntimeError, ValueError) as e:  # a budget the deployment
+                    # refuses, or one so small that the row's requests do not finish
+                    ap.error(f"argument --budgets: {budget}: {e}")
                 cells.append(f"{got:.3f} ({100 * (got / pub - 1):+.0f} %)")
             print(f"| {budget} | {row['concurrency']} | {pub:.3f} | " + " | ".join(cells) + " |",
                   flush=True)

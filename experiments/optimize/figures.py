@@ -7,14 +7,14 @@ cheapest meeting it so far) and prints the best trials.
 """
 
 from sim.report.optimize import optimize_figure
-from sim.sweep.study import cli
+from sim.sweep.study import cli, refuse
 
 
 def main():
     sj, out = cli(__doc__)
     t = sj.table
     if "objective" not in t.columns:
-        raise SystemExit("error: no objective column: not an optimisation sweep")
+        refuse("no objective column: not an optimisation sweep")
     trials = t.drop_duplicates("job").copy()
     trials["trial"] = trials["job"].astype(int)
     trials = trials.sort_values("trial")

@@ -55,7 +55,7 @@ FLAG_OF = {"horizon_s": "--horizon", "metrics.warmup_s": "--warmup",
 
 
 def main(argv=None) -> dict:
-    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--start", choices=["cold", "warm"], default="cold")
     ap.add_argument("--warmup", type=float, default=0.0, help="metrics.warmup_s")
     ap.add_argument("--nodes", type=int, default=8, help="8-GPU H100 nodes in the pool")

@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from sim.errors import ArgumentParser, InputError
 
-    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("results/platform_scaling"))
     ap.add_argument("--quick", action="store_true", help="two points an axis, a tenth of an hour")
     ap.add_argument("--axes", nargs="+", choices=list(AXES), default=list(AXES))

@@ -12,7 +12,7 @@ from sim.analysis.curves import breakevens
 from sim.io import write_frame_csv
 from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import LINESTYLES, MARKERS, axis_label, x_key
-from sim.sweep.study import cli
+from sim.sweep.study import cli, refuse
 
 
 def main():
@@ -20,7 +20,7 @@ def main():
     x = x_key(sj)
     prices = [k for k in sj.varying if k != x]
     if not prices:
-        raise SystemExit("error: the sweep varies no price key besides the load")
+        refuse("the sweep varies no price key besides the load")
     price = prices[0]
     be = breakevens(sj.table, x, prices)
     write_frame_csv(be, Path(out) / "prices_breakeven.csv")

@@ -18,7 +18,6 @@ the finished sweep in its folder at the end, every job read back, and prints tha
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -88,27 +87,19 @@ def simulation_s() -> float:
     return best
 
 
-def _at_least_1(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return v
 
 
 def main(argv=None) -> None:
     sys.path.insert(0, str(ROOT))
-    from sim.errors import ArgumentParser
+    from sim.errors import ArgumentParser, number_arg
 
-    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--launcher", choices=["joblib", "ray"], default="joblib")
-    ap.add_argument("--stop-after", type=_at_least_1, default=None, help="SIGINT once this many jobs ended")
+    ap.add_argument("--stop-after", type=number_arg(int, 1, low_open=False), default=None, help="SIGINT once this many jobs ended")
     ap.add_argument("--signal", choices=["INT", "TERM"], default="INT")
-    ap.add_argument("--loads", type=_at_least_1, default=LOADS, help="the first N loads of the grid")
+    ap.add_argument("--loads", type=number_arg(int, 1, low_open=False), default=LOADS, help="the first N loads of the grid")
     ap.add_argument("--readback", action="store_true", help="re-run the finished sweep: all read back")
-    ap.add_argument("--workers", type=_at_least_1, default=os.cpu_count())
+    ap.add_argument("--workers", type=number_arg(int, 1, low_open=False), default=os.cpu_count())
     ap.add_argument("--dir", type=Path, default=None)
     a = ap.parse_args(argv)
     sweep = a.dir or ROOT / "results" / "sweep_scale" / f"{a.launcher}_{time.strftime('%Y%m%d_%H%M%S')}"

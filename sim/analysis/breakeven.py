@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,6 +129,17 @@ def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, of
     return row
 
 
+@contextmanager
+def _entry(i: int):
+    """A run of ``breakeven.setups[i]`` refused: the message names that entry too (its
+    overrides set the key the error names, or made the run impossible)."""
+    try:
+        yield
+    except InputError as e:
+        raise InputError(f"{e} (the run of this entry, with its overrides)",
+                         key=f"breakeven.setups[{i}]") from None
+
+
 def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     tenant = swept_tenant(cfg)
     base = only_tenant(cfg, tenant)
@@ -138,8 +150,10 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     model = base.tenants[tenant].model
     ref = str(base.breakeven.reference)
     # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
-    ref_cfg = variant(base, **dict(next(c for c in curves_ if c[0] == ref)[2]))
-    cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
+    ref_i = next(i for i, c in enumerate(curves_) if c[0] == ref)
+    ref_cfg = variant(base, **dict(curves_[ref_i][2]))
+    with _entry(ref_i):
+        cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
     if not cap.rps > 0:
         raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
     fleet = int(ref_cfg.dedicated.replicas.get(model, 1))
@@ -165,9 +179,10 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                 mine = wl.tenant == wl.tenants.index(fill_t)
                 fill_means = (float(wl.input_tokens[mine].mean()), float(wl.output_tokens[mine].mean()))
             prices = model_prices(catalog, wl.models)
-            for label, setup, changes in curves_:
+            for i, (label, setup, changes) in enumerate(curves_):
                 vcfg = variant(lcfg, **changes)
-                run = simulate(vcfg, wl, setup, progress, f"{label}{suffix} at {f:g}")
+                with _entry(i):
+                    run = simulate(vcfg, wl, setup, progress, f"{label}{suffix} at {f:g}")
                 run.setup = label + suffix
                 s = setup_summary(vcfg, wl, run, prices)
                 s.insert(0, X, f)
@@ -306,6 +321,12 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
              f"tok/s per {cap.tp}-GPU replica = {cap.tok_s_per_gpu:,.0f} tok/s per {cap.gpu}; "
              f"fleet {res.fleet_replicas} replica(s) at ${a['price_per_gpu_hour']:.2f}/GPU-hour "
              f"({a['pricing']})"]
+    pts = res.points
+    empty = sorted(set(pts.loc[~pts["fill"] & (pts["output_tokens"] == 0), X].tolist()))
+    if empty:  # nothing delivered: that point's cost per token is NaN, and says why
+        notes.append(f"load fraction(s) {', '.join(f'{f:g}' for f in empty)}: no output token "
+                     f"delivered within the horizon (a rate of {pts.loc[pts[X] == empty[0], 'rate_rps'].iloc[0]:.3g} "
+                     "req/s sends few or no requests); those points' per-token costs are NaN")
     for _, c in res.crossings.iterrows():
         if not np.isfinite(c[X]):
             notes.append(f"{c['label']} vs {c['reference']}: {c['note']}")

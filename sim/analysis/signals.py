@@ -77,7 +77,7 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
         if tenant not in cfg.tenants:
             continue  # background tenants get no advice
         tcfg = cfg.tenants[tenant]
-        # a pipeline tenant calls its stages' models (sim/pipeline.py)
+        # a pipeline tenant calls its stages' models (sim/simulation/pipeline.py)
         model = f"pipeline:{tcfg.pipeline}" if tcfg.get("pipeline") else str(tcfg.model)
         srows = summary[summary["tenant"] == tenant].set_index("setup")
         alone = standalone.get(tenant) if standalone else None

@@ -144,7 +144,7 @@ class ObjectiveConfig:
 
 @dataclass
 class SignalsConfig:
-    """Per-tenant migration signals and recommendation (sim/signals.py; the brief's four)."""
+    """Per-tenant migration signals and recommendation (sim/analysis/signals.py; the brief's four)."""
 
     current: str = "serverless"  # the setup the tenant is on today
     # signal when p99 TTFT > tail_ratio x p50; at least 1: p99 is never below p50, so a

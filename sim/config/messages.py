@@ -38,6 +38,13 @@ def from_config_error(e: BaseException) -> InputError | None:
     if isinstance(e, ValueError) and _raised_in(e, "override_parser"):
         # a sweep's values that Hydra cannot expand: range(0,5,0) ...
         return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
+    if isinstance(e, (AttributeError, AssertionError, TypeError)) and _override_of(e) is not None:
+        # OmegaConf failing inside Hydra as it applied an override: a map given to the
+        # default sweeper's null hydra.sweeper.params ('NoneType' object has no attribute 'get')
+        o = _override_of(e)
+        return InputError(f"Hydra cannot apply {o.input_line!r} here ({type(e).__name__}: "
+                          f"{str(e).strip().splitlines()[0] if str(e).strip() else 'no message'}); "
+                          "sweep a key with key=a,b instead", key=o.key_or_group)
     if not isinstance(e, (HydraException, OmegaConfBaseException)):
         return None
     # Hydra chains a config file's error (an experiment's unknown key) as the context

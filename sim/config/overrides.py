@@ -134,6 +134,12 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
                 and not isinstance(o.value(), (str, list))):  # Hydra: a ValueError traceback
             raise InputError(f"must name an option of the config group conf/{key}/ (a file "
                              f"there, without .yaml), got {o.value()!r}", key=key)
+        if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
+                and isinstance(o.value(), str) and _leaves_group(o.value())):
+            # Hydra joins the path to the group's folder: experiment=../catalog/default loaded
+            # the catalog as an experiment ("no tenants"), ../config named 'experiment/experiment'
+            raise InputError(f"must name an option of the config group conf/{key}/ (a file there, "
+                             f"without .yaml), got the path {o.value()!r}", key=key)
         if key == "experiment" and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT \
                 and isinstance(o.value(), list):
             raise InputError(f"one experiment is run at a time, got {o.value()!r} (Hydra would "
@@ -183,6 +189,12 @@ def _is_group(key: str) -> bool:
     """``experiment``, ``catalog``: a config group (a folder of conf/), whose choice Hydra
     deletes with ``~``."""
     return "." not in key and files("sim.conf").joinpath(key).is_dir()
+
+
+def _leaves_group(option: str) -> bool:
+    """Whether a config group's option is a path out of (or around) its folder: a leading
+    '/', or a '.' or '..' part (an option in a subfolder, ``sub/name``, is a name)."""
+    return option.startswith("/") or any(part in (".", "..") for part in option.split("/"))
 
 
 def _is_dict_change(o) -> bool:

@@ -19,6 +19,11 @@ from omegaconf import MISSING
 
 MIN_INTERVAL_S = 1e-3  # assumption: no policy of a serving platform acts faster than 1 ms
 INT_LIMIT = 2**31 - 1  # counts, lengths and sizes fit a signed 32-bit integer
+# the largest replica count a job's search simulates (plan.max_replicas,
+# prefix_cache.max_replicas; assumption): a run of 10,000 replicas takes about 2 s and
+# 100 MB more than a run of one here; the search's first run may be at the limit, and
+# at a million replicas each run took minutes and about 10 GB, a search of twenty hours
+SEARCH_REPLICAS = 10_000
 # tenants and models of one run: the request log stores their indices as int16
 # (sim/workload/__init__.py), user, generated and background tenants together
 MAX_TENANTS = 2**15 - 1

@@ -192,12 +192,12 @@ class TenantConfig:
     # time per output token objective (job=plan: met when the plan's attainment share of its
     # completed requests decode within it); inf: none
     slo_tpot_s: float = positive(float("inf"), inf_ok=True, meaning="inf: no TPOT objective")
-    # requirements a shared multi-tenant pool cannot meet (sim/signals.py): the
+    # requirements a shared multi-tenant pool cannot meet (sim/analysis/signals.py): the
     # recommendation then excludes setups that serve this tenant from the shared pool
     custom_weights: bool = False
     data_residency: bool = False
     # send requests of this pipeline (``pipelines.<p>``) instead of single calls; ``model``,
-    # ``input`` and ``output`` are then the stages' (sim/pipeline.py)
+    # ``input`` and ``output`` are then the stages' (sim/simulation/pipeline.py)
     pipeline: Optional[str] = None
     prefix: PrefixConfig = field(default_factory=PrefixConfig)  # shared prompt prefixes
     # interactive (default) or batch: a batch tenant's requests fill the spare capacity of

@@ -29,7 +29,6 @@ capacity at iteration boundaries and never delay an interactive admission.
 from __future__ import annotations
 
 from collections import deque
-from functools import partial
 from typing import Callable
 
 from sim.engine.eta import RoutingEstimates
@@ -92,7 +91,7 @@ class ReplicaBase(RoutingEstimates):
         self.kv.sync()
         self.kv.stats = stats
         stats.peak_bandwidth = self.perf.peak_bandwidth
-        stats.saturation = partial(self.perf.saturated_tok_s, max_seqs=self.max_seqs)
+        stats.saturation = (self.perf, self.max_seqs)
 
     def _load(self, dt: float, used: float, n_bytes: float) -> None:
         """``dt`` busy seconds at ``used`` KV tokens held by sequences (the mean over the

@@ -55,7 +55,10 @@ class Memory:
         self._anon.clear()
         self._bound = self.cap - self.cached  # the pinned nodes' room is not theirs
         self.lazy, self.keeps = True, False
-        self.stats.pending[id(self)] = self
+        st = self.stats
+        if st.pending is None:
+            st.pending = {}
+        st.pending[id(self)] = self
 
     def cached_now(self) -> int:
         """Tokens cached on the GPU (``cached``, with those held implicitly)."""
@@ -73,7 +76,11 @@ class Memory:
         anon = kept - self.private
         self.lazy, self.keeps = False, True
         self.stats.evicted_tokens += self.inflow - kept
-        self.stats.pending.pop(id(self), None)
+        pending = self.stats.pending
+        if pending is not None:
+            pending.pop(id(self), None)
+            if not pending:
+                self.stats.pending = None
         if anon > 0:
             self._anon.append([self.clock, anon])
             self.cached += anon

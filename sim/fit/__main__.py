@@ -37,7 +37,7 @@ DEPLOYMENT_FLAGS = {"gpu": str, "precision": str, "tp": int, "kv_dtype": str, "m
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    ap = ArgumentParser(prog="python -m sim.fit", description=__doc__.split("\n\n")[1],
+    ap = ArgumentParser(prog="python -m sim.fit", description=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
     ap.add_argument("--format", choices=FORMATS, default="auto",

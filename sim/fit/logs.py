@@ -122,8 +122,9 @@ def read_csv(path: str) -> RequestLog:
             if n_in < 1 or n_out < 1:
                 raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
             ttft = _num(row["ttft_s"], "ttft_s", path, i)
-            if row.get("tpot_s") not in (None, ""):
-                tpot = _num(row["tpot_s"], "tpot_s", path, i) if n_out > 1 else math.nan
+            if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
+                tpot = _num(row["tpot_s"], "tpot_s", path, i)
+                tpot = tpot if n_out > 1 else math.nan
             elif row.get("e2e_s") in (None, ""):
                 if n_out > 1:
                     raise InputError("needs tpot_s or e2e_s", path=path, line=i)

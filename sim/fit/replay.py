@@ -104,9 +104,12 @@ def replay(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "fluid
     for i in range(replicas):
         ENGINES[engine](env, i, perf, dep, queue, sink)
     n_in, n_out, times = log.n_in.tolist(), log.n_out.tolist(), arr.times_s.tolist()
+    # sent in the order of their times: a log's rows out of send order (a CSV sorted by
+    # another column) were all sent at the latest time among the rows before them
+    order = np.argsort(arr.times_s, kind="stable").tolist()
 
     def client():
-        for i in range(n):
+        for i in order:
             if times[i] > env.now:
                 yield env.timeout(times[i] - env.now)
             while slot["free"] <= 0:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.analysis.plan import model_config, plan_model, with_deployment
 from sim.config import variant
-from sim.config.rules import INT_LIMIT, probability, rule
+from sim.config.rules import SEARCH_REPLICAS, probability, rule
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
 from sim.records import Result
@@ -43,7 +43,8 @@ class PlanConfig:
     tp: List[int] = field(default_factory=lambda: [1, 2, 4, 8])
     pricing: List[str] = field(default_factory=lambda: ["reserved", "on_demand"])
     placements: List[str] = field(default_factory=lambda: ["dedicated", "serverless"])
-    max_replicas: int = rule(16, ge=1, le=INT_LIMIT)  # per model and deployment
+    # per model and deployment; at most SEARCH_REPLICAS (sim/config/rules.py)
+    max_replicas: int = rule(16, ge=1, le=SEARCH_REPLICAS)
     # a tenant's SLO is met when at least this fraction of its requests get their first
     # token within slo_ttft_s (rejections count as misses): 0.99 is "p99 TTFT <= SLO"
     attainment: float = probability(0.99)
@@ -129,9 +130,15 @@ def plan_job(cfg, out_dir, progress) -> Result:
         why += [{"model": mp.model, "step": i, "reason": w} for i, w in enumerate(mp.why)]
         cands += [{**asdict(c), "label": c.label} for c in mp.tried]
         b = mp.best
-        if b is None:
+        if b is None and not mp.tried:  # nothing ran: every deployment was refused
+            cannot = [w for w in mp.why if ": cannot run (" in w]
+            notes.append(f"{mp.model}: no candidate could run ({len(cannot)} deployment(s) "
+                         f"refused, e.g. {cannot[0] if cannot else 'none tried'}; table why); "
+                         "widen plan.* (GPUs, precisions, TP, placements)")
+        elif b is None:
             notes.append(f"{mp.model}: no candidate meets the SLO; widen plan.* (GPUs, TP, "
                          f"max_replicas) or relax the SLO")
+        if b is None:
             rows.append({"model": mp.model, "choice": "none"})
             continue
         rows.append({"model": mp.model, "choice": b.label, "placement": b.placement,

@@ -27,7 +27,7 @@ from typing import List
 import pandas as pd
 
 from sim.config import variant
-from sim.config.rules import INT_LIMIT, nonneg, rule
+from sim.config.rules import SEARCH_REPLICAS, nonneg, rule
 from sim.errors import InputError
 from sim.jobs import job
 from sim.metrics.overload import run_notes
@@ -52,7 +52,7 @@ class PrefixCacheConfig:
     # host memory for evicted prefix blocks per replica in the last variant. Assumption: an
     # eighth of a DGX H200's 2 TB of system memory (NVIDIA DGX H200 datasheet) per GPU
     host_cache_gb: float = nonneg(256.0)
-    max_replicas: int = rule(32, ge=1, le=INT_LIMIT)  # upper end of the SLO search
+    max_replicas: int = rule(32, ge=1, le=SEARCH_REPLICAS)  # upper end of the SLO search
 
 
 def check(cfg) -> None:

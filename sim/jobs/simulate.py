@@ -74,6 +74,11 @@ def _why_off(cfg, key: str) -> str | None:
         sg = OmegaConf.select(cfg, ".".join(parts[:2]))
         if parts[2] not in ("clients", "client_ids") and not (int(sg.clients) or len(sg.client_ids)):
             return f"{'.'.join(parts[:2])} chooses no client (clients 0, client_ids empty)"
+    if (len(parts) == 4 and parts[0] == "deployments" and parts[2] == "perf"
+            and parts[3] in ("table_path", "kv_capacity_tokens") and parts[1] in cfg.deployments
+            and str(cfg.deployments[parts[1]].perf.kind) != "table"):
+        return (f"deployments.{parts[1]}.perf.kind is roofline, which derives the KV capacity "
+                "from the GPU's memory and gpu_memory_utilization")
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
@@ -97,6 +102,28 @@ def off_notes(cfg, given) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# dotted keys naming a model (or, for hybrid.placement, a model or a tenant) in one place
+PER_MODEL = {("deployments",): 1, ("dedicated", "replicas"): 2, ("dedicated", "spot", "replicas"): 3,
+             ("serverless", "autoscaler", "min_replicas"): 3, ("hybrid", "placement"): 2}
+
+
+def uncalled_notes(workload, given) -> list[str]:
+    """A note per override in ``given`` that sets something for a model no request of the
+    run calls (``dedicated.replicas.llama33-70b=1`` when every tenant calls llama31-8b)."""
+    out = []
+    for text in given:
+        if "=" not in text or text.startswith("~"):
+            continue
+        parts = text.lstrip("+").split("=", 1)[0].split(".")
+        for prefix, at in PER_MODEL.items():
+            if tuple(parts[:at]) == prefix and len(parts) > at:
+                name = parts[at]
+                if name not in workload.models and name not in workload.tenants:
+                    out.append(f"not read by this run: {'.'.join(parts)} (no tenant of it calls "
+                               f"{name})")
+    return list(dict.fromkeys(out))
+
+
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
@@ -104,7 +131,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get()) + off_notes(cfg, GIVEN.get())
-                 + run_notes(cfg, workload, runs))
+                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

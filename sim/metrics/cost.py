@@ -149,6 +149,28 @@ def _bill(cb: CostBreakdown, tenant: str, tier: str, p, s: float) -> None:
     })
 
 
+_CHUNK = 1 << 20  # requests a step when grouping (bounds the temporaries)
+
+
+def _completed_by_model(workload, log, done, tier_code: int) -> list[list[np.ndarray]]:
+    """The ids of the tier's completed requests grouped by model, a block of requests at a
+    time: per model, arrays of int32 ids, ascending across them (so a model's ids pick what a
+    mask would, in the same order) and 4 bytes a request instead of a whole-run sort's 26."""
+    out: list[list[np.ndarray]] = [[] for _ in workload.models]
+    edges = np.arange(len(workload.models) + 1)
+    dtype = np.int32 if len(workload) < 2**31 else np.int64
+    for a in range(0, len(workload), _CHUNK):
+        s = slice(a, a + _CHUNK)
+        ids = np.flatnonzero(done[s] & (log.tier[s] == tier_code)).astype(dtype)
+        ids += a
+        models = workload.model[ids]
+        order = np.argsort(models, kind="stable")
+        ids, starts = ids[order], np.searchsorted(models[order], edges)
+        for mi in np.flatnonzero(np.diff(starts)).tolist():
+            out[mi].append(ids[starts[mi]:starts[mi + 1]])
+    return out
+
+
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]]) -> CostBreakdown:
     log = run.log
     cb = CostBreakdown()
@@ -179,11 +201,13 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
     # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
     nt = len(workload.tenants)
-    key = workload.model.astype(np.int64)  # model-major, as the pairs are visited
-    key *= nt
-    key += workload.tenant
-    pairs = np.flatnonzero(np.bincount(key, minlength=len(workload.models) * nt))
-    del key
+    seen = np.zeros(len(workload.models) * nt, np.int64)
+    for a in range(0, len(workload), _CHUNK):  # a block of requests at a time (temporaries)
+        key = workload.model[a:a + _CHUNK].astype(np.int64)  # model-major, as pairs are visited
+        key *= nt
+        key += workload.tenant[a:a + _CHUNK]
+        seen += np.bincount(key, minlength=seen.size)
+    pairs = np.flatnonzero(seen)
     for mi, ti in zip((pairs // nt).tolist(), (pairs % nt).tolist()):
         tenants_of_model[workload.models[mi]].append(ti)
     # a tenant still pays for the GPUs of a model it calls by config but sent nothing to in
@@ -216,21 +240,17 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             for ti, s in shares.items():
                 _bill(cb, workload.tenants[ti], tier, comp, s)
     # ---- per-token billing
-    # a tier's completed requests, grouped by model (ids ascending within a model, so a
-    # model's group picks what a mask would, in the same order), and where each group starts
-    by_tier: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    by_tier: dict[str, list[list[np.ndarray]]] = {}
     for model, tier in sorted(per_token_tiers):
         pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
         pcached = pin if pcached is None else pcached
         mi = workload.models.index(model) if model in workload.models else -1
         if tier not in by_tier:
-            ids = np.flatnonzero(done & (log.tier == log.tiers.code(tier)))
-            ids = ids[np.argsort(workload.model[ids], kind="stable")]
-            by_tier[tier] = ids, np.searchsorted(workload.model[ids], np.arange(len(workload.models) + 1))
-        ids, starts = by_tier[tier]
-        sel = ids[starts[mi]:starts[mi + 1]] if mi >= 0 else ids[:0]
-        if not sel.size:
+            by_tier[tier] = _completed_by_model(workload, log, done, log.tiers.code(tier))
+        if mi < 0 or not by_tier[tier][mi]:
             continue
+        sel = np.concatenate(by_tier[tier][mi])
+        by_tier[tier][mi] = []  # each (model, tier) is billed once
         cached = log.cached[sel].astype(float)
         usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
                + cached * (pcached or 0.0)

@@ -61,13 +61,13 @@ def load(rows, mix: dict | None = None) -> dict[str, float]:
         busy = min(r.busy_s, u)
         up += u
         occ += k.occupancy_s
-        hist += k.occupancy_hist
+        k.add_hist(hist)
         hist[0] += max(u - busy, 0.0)  # up, idle: nothing held
         bytes_ += k.bytes_per_gpu
         peak += k.peak_bandwidth * u
         delivered += k.served_out
         if r.model in mix and k.saturation is not None:
-            capacity += k.saturation(*mix[r.model]) * u
+            capacity += k.saturated_tok_s(*mix[r.model]) * u
         elif u > 0:
             capacity = _NAN  # up, but no request of its model finished anywhere: unknown
     return {

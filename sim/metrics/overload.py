@@ -78,7 +78,9 @@ def warning_line(s: dict) -> str:
     why = []
     if s["turned_away"]:
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
-        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests turned away ({rs})")
+        what = ("turned away or left unfinished" if "unfinished_at_end" in s["reasons"]
+                else "turned away")  # requests still queued when the run stopped
+        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs})")
     if s["backlog_at_horizon"]:
         why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
     return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "

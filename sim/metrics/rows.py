@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.metrics.quantiles import percentile
+from sim.metrics.quantiles import percentile, percentiles
 from sim.records import COMPLETED, FAILED, REJECTED
 
 
@@ -37,11 +37,16 @@ class RequestColumns:
         return t
 
     def tpot(self, sel) -> np.ndarray:
-        out = self.workload.output_tokens[sel]
         t = self.log.finish_s[sel]
         t -= self.log.first_s[sel]
-        t /= np.maximum(out - 1, 1)
-        t[out <= 1] = np.nan
+        out = self.workload.output_tokens[sel]  # made after the subtraction's temporary
+        if np.shares_memory(out, self.workload.output_tokens):  # ``sel`` a slice: a view
+            out = out.copy()
+        one = out <= 1
+        out -= 1
+        np.maximum(out, 1, out=out)
+        t /= out
+        t[one] = np.nan
         return t
 
 
@@ -78,21 +83,26 @@ def row_stats(setup, tenant, model, sel, cols, slo, period_s) -> dict:
     # one derived column at a time: each is freed before the next is made
     ttft = cols.ttft(sd)
     met = float(np.count_nonzero(ttft <= slo)) / n if n and slo is not None else float("nan")
+    mean = float(ttft.mean()) if ttft.size else float("nan")
+    # each column's percentiles partition it in place (after its mean: no copy of it)
+    p50, p90, p99, p999 = percentiles(ttft, (50, 90, 99, 99.9))
+    del ttft
     r = {
         "setup": setup, "tenant": tenant, "model": model, "requests": n,
         "completed": completed, "rejected": rejected, "failed": failed,
-        "ttft_p50_s": percentile(ttft, 50), "ttft_p90_s": percentile(ttft, 90),
-        "ttft_p99_s": percentile(ttft, 99), "ttft_p999_s": percentile(ttft, 99.9),
-        "ttft_mean_s": float(ttft.mean()) if ttft.size else float("nan"),
+        "ttft_p50_s": p50, "ttft_p90_s": p90, "ttft_p99_s": p99, "ttft_p999_s": p999,
+        "ttft_mean_s": mean,
     }
-    del ttft
     tpot = cols.tpot(sd)
-    r["tpot_p50_s"], r["tpot_p99_s"] = percentile(tpot, 50), percentile(tpot, 99)
+    r["tpot_p50_s"], r["tpot_p99_s"] = percentiles(tpot, (50, 99))
     del tpot
     e2e = cols.e2e(sd)
-    r["e2e_p50_s"], r["e2e_p99_s"] = percentile(e2e, 50), percentile(e2e, 99)
+    r["e2e_p50_s"], r["e2e_p99_s"] = percentiles(e2e, (50, 99))
     del e2e
-    cold = log.cold_wait_at(sel)
+    if sel.dtype == bool:  # the waits written at selected rows only (unwritten ones are 0)
+        cold = log.colds.values_in("cold_wait_s", sel)
+    else:
+        cold = log.cold_wait_at(sel)
     r["cold_starts"] = int(np.count_nonzero(cold > 0))
     r["cold_start_wait_p99_s"] = percentile(cold[cold > 0], 99) if (cold > 0).any() else 0.0
     del cold

@@ -15,6 +15,7 @@ from sim.records import (
     COMPLETED,
     FAILED,
     MODEL_ROW,
+    NO_TIER,
     TIER_ROW,
 )
 
@@ -199,7 +200,8 @@ def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of,
 
 
 def served_tiers(workload, log) -> list[str]:
-    """The tiers that served (or turned away) the setup's user requests, tool stages aside."""
+    """The tiers that served (or turned away) the setup's user requests, tool stages aside;
+    not :data:`NO_TIER`, the requests rejected before reaching one."""
     sel = row_selection(workload, log, TIER_ROW)
     return [log.tiers.names[c] for c in np.unique(log.tier[sel]).tolist()]
 
@@ -208,7 +210,8 @@ def row_selection(workload, log, name: str) -> np.ndarray:
     """The requests a summary row's label covers: a tenant's, ``__all__`` (every user
     tenant's), ``__background__``, ``__model__:<m>`` (the user requests to model ``m``) or
     ``__tier__:<t>`` (the user requests tier ``t`` served, tool stages aside; bare
-    ``__tier__:`` every user request a tier served). KeyError for an unknown label."""
+    ``__tier__:`` every user request a tier served, so none turned away before reaching
+    one). KeyError for an unknown label."""
     user = workload.user_mask()
     if name == ALL:
         return user
@@ -221,6 +224,8 @@ def row_selection(workload, log, name: str) -> np.ndarray:
         return user & (workload.model == workload.models.index(m))
     if name.startswith(TIER_ROW):
         sel = user & (workload.model < len(workload.served_models))
+        if NO_TIER in log.tiers.names:  # turned away before any tier: no tier's request
+            sel = sel & (log.tier != log.tiers.names.index(NO_TIER))
         t = name[len(TIER_ROW):]
         if not t:
             return sel

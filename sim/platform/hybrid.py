@@ -127,7 +127,7 @@ class HybridSetup:
         self.spill_count = 0
 
     def warm_up(self, model_idx: int) -> bool:
-        """A pipeline's coordinated pre-warm (sim/pipeline.py): only serverless-placed models
+        """A pipeline's coordinated pre-warm (sim/simulation/pipeline.py): only serverless-placed models
         scale to zero; dedicated ones are warm."""
         if self.serverless is None:
             return False

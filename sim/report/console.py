@@ -80,7 +80,7 @@ def print_result(res, cfg) -> None:
             print(f"({left_out_note(left)})")
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
-        print("\nmigration signals (sim/signals.py) and the cheapest setup meeting each SLO:")
+        print("\nmigration signals (sim/analysis/signals.py) and the cheapest setup meeting each SLO:")
         simulated = (set(res.summary["setup"].astype(str)) if "setup" in res.summary.columns
                      else None)
         print(format_signals(sig, float(cfg.signals.slow_ttft_s), simulated=simulated))

@@ -27,7 +27,7 @@ from sim.engine import Request
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
 from sim.platform.base import RunContext
-from sim.records import PENDING, RequestLog, SetupRun
+from sim.records import NO_TIER, PENDING, RequestLog, SetupRun
 from sim.simulation.build import (
     Built,
     build,
@@ -93,7 +93,7 @@ class ContextGate:
         self.setup = setup
         self.over = over
         self.ctx = ctx
-        self.tier = ctx.log.tiers.code("none")
+        self.tier = ctx.log.tiers.code(NO_TIER)
 
     def submit(self, req: Request) -> None:
         if self.over[req.id]:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.errors import ArgumentParser
+from sim.errors import ArgumentParser, InputError
 from sim.sweep.aggregate import job_dirs, write_sweep
+
+
+def _refuse(message: str, folder: Path) -> int:
+    print(f"error: {InputError(message, path=str(folder))}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None) -> int:
@@ -14,13 +19,15 @@ def main(argv=None) -> int:
     ap.add_argument("sweep_dir", type=Path)
     args = ap.parse_args(argv)
     if not args.sweep_dir.is_dir():
-        print(f"error: {args.sweep_dir}: not a folder", file=sys.stderr)
-        return 2
+        return _refuse("not a folder", args.sweep_dir)
     if not job_dirs(args.sweep_dir, None):  # "0 rows from 0 of 0 jobs" was not an answer
-        print(f"error: {args.sweep_dir}: no job folder in it (a subfolder with "
-              ".hydra/overrides.yaml, as a sweep's jobs have); nothing to aggregate", file=sys.stderr)
+        return _refuse("no job folder in it (a subfolder with .hydra/overrides.yaml, as a "
+                       "sweep's jobs have); nothing to aggregate", args.sweep_dir)
+    try:
+        sj = write_sweep(args.sweep_dir)
+    except InputError as e:  # a job folder's file damaged since the sweep wrote it
+        print(f"error: {e} (re-run the sweep in its folder to recompute the job)", file=sys.stderr)
         return 2
-    sj = write_sweep(args.sweep_dir)
     print(f"{len(sj.table)} rows from {int((sj.jobs['state'] == 'done').sum())} of "
           f"{len(sj.jobs)} jobs -> {args.sweep_dir / 'summary.csv'}, {args.sweep_dir / 'report.md'}")
     return 0

@@ -26,8 +26,10 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from sim.errors import InputError
 from sim.io import atomic_write, files_since, remove_listed
 from sim.records import Result
+from sim.sweep.jobfiles import read_frame, read_summary
 
 DONE = "done.json"
 ERROR = "error.txt"
@@ -94,9 +96,10 @@ def clear(out_dir: Path) -> None:
     listed: set[str] = set()
     for name in (OUTPUTS, DONE):
         try:
-            listed.update(json.loads((out_dir / name).read_text()).get("files", []))
-        except (OSError, ValueError, AttributeError):
-            pass
+            files = json.loads((out_dir / name).read_bytes()).get("files", [])
+        except (OSError, ValueError, AttributeError, RecursionError):
+            continue  # a marker damaged since: its list is lost, nothing else is deleted
+        listed.update(f for f in (files if isinstance(files, list) else []) if isinstance(f, str))
     remove_listed(out_dir, sorted(listed))
     for name in (DONE, ERROR, OUTPUTS):
         (out_dir / name).unlink(missing_ok=True)
@@ -120,13 +123,16 @@ def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns:
 
 
 def read_done(out_dir: Path) -> dict | None:
+    """``out_dir``'s ``done.json``; None when absent or not a JSON object (a truncated,
+    emptied or foreign copy: the run counts as unfinished, as one killed before its end)."""
     p = Path(out_dir) / DONE
     if not p.is_file():
         return None
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        done = json.loads(p.read_bytes())
+    except (OSError, ValueError, RecursionError):
         return None
+    return done if isinstance(done, dict) else None
 
 
 def load_finished(out_dir: Path, cfg):
@@ -136,18 +142,19 @@ def load_finished(out_dir: Path, cfg):
     if done is None or done.get("config_sha256") != config_digest(cfg):
         return None
     summary_path = Path(out_dir) / "summary.csv"
-    if not summary_path.is_file():
+    files = done.get("files", [])
+    if not summary_path.is_file() or not (isinstance(files, list)
+                                          and all(isinstance(f, str) for f in files)):
         return None
-    tables = {}
-    for f in done.get("files", []):
-        if f.endswith(".csv") and "/" not in f and f != "summary.csv":
-            tables[f[:-4]] = pd.read_csv(Path(out_dir) / f)
     try:
-        summary = pd.read_csv(summary_path)
-    except pd.errors.EmptyDataError:  # a job without a summary (e.g. calibration)
-        summary = pd.DataFrame()
+        tables = {f[:-4]: read_frame(Path(out_dir) / f) for f in files
+                  if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
+        summary = read_summary(summary_path)
+    except InputError as e:  # a file damaged since the run wrote it: computed again
+        print(f"note: {e}: not read back, the run is computed again")
+        return None
     return Result(summary=summary, requests=pd.DataFrame(), tables=tables,
-                  figures=[f for f in done.get("files", []) if f.startswith("plots/")],
+                  figures=[f for f in files if f.startswith("plots/")],
                   out_dir=str(out_dir),
                   notes=["finished earlier in this folder (done.json matches the config): "
                          "not recomputed"])

@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from sim.sweep.aggregate import AggregateSweep, add_to_live_tables
+from sim.errors import InputError
+from sim.sweep.aggregate import AggregateSweep, add_to_live_tables, read_job
 from sim.sweep.resume import job_key, read_done
 
 Launch = Callable[[Sequence[Sequence[str]], int], Sequence[JobReturn]]
@@ -53,9 +54,21 @@ def finished_jobs(config, batch: Sequence[Sequence[str]], first: int) -> dict[in
         if (done is not None and done.get("job_key") and (d / "summary.csv").is_file()
                 and (d / ".hydra" / "overrides.yaml").is_file()
                 and done["job_key"] == job_key(hc.job.config_name, overrides,
-                                               hc.runtime.config_sources)):
+                                               hc.runtime.config_sources)
+                and _reads_back(d)):
             out[first + i] = done
     return out
+
+
+def _reads_back(d: Path) -> bool:
+    """Whether a finished job's files read back: a copy damaged since (a summary.csv cut
+    short, a config.yaml hand-edited) is launched, and the job says so as it computes again
+    (:func:`sim.sweep.resume.load_finished`)."""
+    try:
+        read_job(d)
+    except InputError:
+        return False
+    return True
 
 
 def _aggregating(config) -> bool:

@@ -5,22 +5,34 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import crossings
-from sim.errors import ArgumentParser
+from sim.errors import ArgumentParser, InputError
 from sim.sweep.aggregate import collect
+
+
+def refuse(message: str):
+    """A study script's input it cannot use: one line ``error: <message>``, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def load_sweep(sweep_dir):
     """The aggregated sweep (``SweepJobs``) read from the job folders of ``sweep_dir``."""
 
-    sj = collect(Path(sweep_dir))
+    if not Path(sweep_dir).is_dir():
+        refuse(f"{sweep_dir}: not a folder")
+    try:
+        sj = collect(Path(sweep_dir))
+    except InputError as e:  # a job folder's file damaged since the sweep wrote it
+        refuse(str(e))
     if sj.table.empty:
-        raise SystemExit(f"error: {sweep_dir}: no finished job folders")
+        refuse(f"{sweep_dir}: no finished job folders")
     return sj
 
 

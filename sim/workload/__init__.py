@@ -98,9 +98,11 @@ class Workload:
                 out.append(f"tenant {t}: {o:,} requests exceed their model's context (prompt + "
                            f"output): {what} (workload.overlength={policy})")
             if c:
-                out.append(f"tenant {t}: {c:,} requests' lengths were changed to be served: "
-                           "clipped to the length config's [min, max], raised to one token, or cut "
-                           f"to the context (workload.overlength={policy}); column `clipped`")
+                how = ("clipped to the length config's [min, max], raised to one token"
+                       + (", or cut to the context" if policy == "clip" else ""))
+                whose = "1 request's length was" if c == 1 else f"{c:,} requests' lengths were"
+                out.append(f"tenant {t}: {whose} changed to be served: {how} "
+                           f"(workload.overlength={policy}); column `clipped`")
         return out
 
     def __len__(self) -> int:

@@ -96,6 +96,10 @@ def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InputError("empty trace file", path=str(path), line=1)
+    if lines[0].lstrip().startswith("{"):  # the format key defaults to azure
+        raise InputError("a JSON object, not the Azure CSV header TIMESTAMP,ContextTokens,"
+                         "GeneratedTokens; for a Mooncake trace set the tenant's "
+                         "arrival.trace.format: mooncake", path=str(path), line=1)
     header = [h.strip() for h in lines[0].split(",")]
     unique_header(header, path)
     need = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]

@@ -100,11 +100,18 @@ def test_the_crossover_moves_with_the_gpu_price():
     ("breakeven.load_fractions=[0.5,0.2]", "breakeven.load_fractions"),
     ("breakeven.setups=[{label: a, setup: nope}]", "breakeven.setups[0].setup"),
     ("breakeven.tenant=ghost", "breakeven.tenant"),
+    # a bad key or value in an entry's overrides: the entry named, and the key it set
+    ("breakeven.setups=[{label: dedicated, setup: dedicated, overrides: {nope: 1}}, "
+     "{label: b, setup: serverless, overrides: {}}]", "breakeven.setups[0]"),
+    ("breakeven.setups=[{label: dedicated, setup: dedicated, overrides: {}}, {label: b, "
+     "setup: serverless, overrides: {serverless.keepalive.idle_s: -1}}]", "breakeven.setups[1]"),
 ])
 def test_bad_breakeven_input_names_the_key(override, key):
     with pytest.raises(InputError) as e:
-        sim.run(["experiment=breakeven", override])
+        sim.run(["experiment=breakeven", "horizon_s=120", override])
     assert e.value.key == key
+    if "overrides: {n" in override or "idle_s" in override:
+        assert ("'nope'" if "nope" in override else "'serverless.keepalive.idle_s'") in str(e.value)
 
 
 def test_breakeven_job_writes_its_tables_and_figure_deterministically(tmp_path):
@@ -158,3 +165,18 @@ def test_a_batch_fill_moves_the_crossover_to_u_star_fill():
     # the replica serves the whole fill and keeps chat inside its 2 s SLO at every load
     assert (d["batch_completed"] == d["batch_completed"].iloc[0]).all()
     assert (d["batch_deadline_missed"] == 0).all() and (d["interactive_slo_attainment"] == 1).all()
+
+
+def test_a_load_point_that_delivers_nothing_is_said():
+    """A load fraction so small that no request arrives within the horizon leaves that
+    point's per-token cost NaN: a note names the fraction (none is said otherwise)."""
+    args = ["experiment=breakeven", "horizon_s=300", "breakeven.load_fractions=[1e-300,0.5]",
+            "breakeven.capacity_requests_per_client=3", TWO_CURVES]
+    res = sim.run(args)
+    pts = res.tables["points"]
+    assert (pts.loc[pts["load_fraction"] == 1e-300, "output_tokens"] == 0).all()
+    said = [n for n in res.notes if "no output token delivered" in n]
+    assert len(said) == 1 and said[0].startswith("load fraction(s) 1e-300:")
+    steady_notes = run_breakeven(sim.compose(args[:2] + ["breakeven.load_fractions=[0.3,0.5]",
+                                                         *args[3:]])).notes
+    assert not any("no output token delivered" in n for n in steady_notes)

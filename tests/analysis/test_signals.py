@@ -1,4 +1,4 @@
-"""Migration signals and the recommendation (sim/signals.py), checked against the run's own
+"""Migration signals and the recommendation (sim/analysis/signals.py), checked against the run's own
 requests and summary, and the recommendation rule on hand-made summaries."""
 
 from __future__ import annotations

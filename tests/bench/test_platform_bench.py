@@ -51,6 +51,16 @@ def test_hostile_arguments_get_one_line_and_exit_2(flag, value, capsys):
     assert e.value.code == 2 and flag in err[-1] and "Traceback" not in "\n".join(err)
 
 
+def test_a_load_beyond_its_bound_is_one_line_naming_it(capsys):
+    # the eighth hostile-input sweep (December 2026): --load 1e308 overflowed the rate to inf
+    # (a RuntimeWarning line) and the refusal named horizon_s, rounded to 0
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--load", "1e308", "--requests", "100"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: argument --load: must be <= {bench.MAX_LOAD:g}"), err
+
+
 @pytest.mark.parametrize("args, flag", [
     # ignored silently before the fifth hostile-input sweep (December 2026)
     (["--hours", "1"], "--hours"), (["--setup", "hybrid"], "--setup"),

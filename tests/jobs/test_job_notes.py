@@ -48,3 +48,17 @@ def test_a_run_where_nothing_arrives_says_so():
     some = sim.run(["horizon_s=30", "output.plots=false", "output.report=false"])
     assert len(some.requests) > 0
     assert not [n for n in some.notes if n.startswith("no request arrived")]
+
+
+@pytest.mark.parametrize("policy", ["reject", "clip"])
+def test_the_length_note_counts_in_the_right_number_and_names_only_what_could_happen(policy):
+    """One request is one request; cutting to the context is named only when
+    ``workload.overlength=clip`` (with ``reject`` such requests are turned away, not cut)."""
+    from types import SimpleNamespace
+
+    from sim.workload import Workload
+    wl = SimpleNamespace(tenants=["a", "b"], changed={"a": 1, "b": 1200}, over_counts={})
+    one, many = Workload.length_notes(wl, policy)
+    assert one.startswith("tenant a: 1 request's length was changed")
+    assert many.startswith("tenant b: 1,200 requests' lengths were changed")
+    assert ("cut to the context" in many) == (policy == "clip")

@@ -113,3 +113,14 @@ def test_a_tpot_objective_the_cheapest_plan_misses_raises_it():
     req = res.requests[(res.requests.tenant == "chat") & (res.requests.outcome == "completed")]
     ok = ((req.output_tokens <= 1) | (req.tpot_s <= tpot)).mean()
     assert ok >= 0.99
+
+
+def test_a_plan_where_no_deployment_can_run_says_so_not_the_slo():
+    """TP3 divides no model's heads: every deployment is refused before any run, and the note
+    says that (with one of the reasons), not that the SLO was missed."""
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[3]",
+                   "plan.placements=[dedicated]", *BASE[:3]])
+    assert res.tables["plan"].iloc[0]["choice"] == "none"
+    said = [n for n in res.notes if n.startswith("llama31-8b: ")]
+    assert len(said) == 1 and "no candidate could run (1 deployment(s) refused" in said[0]
+    assert "TP3: cannot run" in said[0] and "SLO" not in said[0]

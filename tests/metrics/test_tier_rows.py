@@ -79,3 +79,27 @@ def test_tool_stages_are_left_out_of_the_tier_rows():
     assert set(tiers.index) == {"__tier__:dedicated", "__tier__:serverless"}
     assert tiers.requests.sum() == (~tools).sum() == s.loc["__all__", "requests"] - tools.sum()
     assert s.loc["__tier__:serverless", "requests"] == (req.model == "bge-large-en").sum()
+
+
+
+def test_requests_turned_away_before_any_tier_make_no_tier_row():
+    """A request beyond its model's context is rejected on arrival (``exceeds_context``),
+    before any tier sees it: it is no tier's, so a single-tier setup still has no tier
+    rows, and a hybrid's tier rows cover only what its two tiers received."""
+    huge = ("tenants.huge={model: llama31-8b, arrival: {kind: poisson, rate_rps: 0.5},"
+            " input: {kind: fixed, mean: 131000}, output: {kind: fixed, mean: 200}}")
+    base = [o for o in HYBRID if not o.startswith("setups=")] + ["horizon_s=60", huge]
+    dedicated = sim.run(base + ["setups=[dedicated]", "dedicated.replicas.qwen3-32b=1"])
+    req = dedicated.requests
+    assert (req.reason == "exceeds_context").sum() == (req.tenant == "huge").sum() > 0
+    assert not dedicated.summary.tenant.str.startswith("__tier__").any()
+    hybrid = sim.run(base + ["setups=[hybrid]"])
+    s, req = hybrid.summary.set_index("tenant"), hybrid.requests
+    assert sorted(t for t in s.index if t.startswith("__tier__")) == [
+        "__tier__:dedicated", "__tier__:serverless"]
+    for tier in ("dedicated", "serverless"):
+        assert s.loc[f"__tier__:{tier}", "requests"] == (req.tier == tier).sum() > 0
+    turned_away = (req.reason == "exceeds_context").sum()
+    assert turned_away == (req.tenant == "huge").sum() > 0
+    assert (s.loc["__tier__:dedicated", "requests"] + s.loc["__tier__:serverless", "requests"]
+            == s.loc["__all__", "requests"] - turned_away)

@@ -84,7 +84,7 @@ def test_a_job_number_that_prefixes_another_is_not_taken_for_it(tmp_path):
 def test_job_configs_are_read_as_omegaconf_reads_them(tmp_path):
     from omegaconf import OmegaConf
 
-    from sim.sweep.aggregate import _load
+    from sim.sweep.jobfiles import load_yaml as _load
 
     path = tmp_path / "config.yaml"
     path.write_text("a: 1e-3\nb: 2026-12-04\nc: .5\nd: 1_000\ne: ${x}\nf: [1, 'y', null]\n"

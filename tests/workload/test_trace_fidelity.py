@@ -204,7 +204,7 @@ def test_start_time_scale_and_loop_place_every_row():
     rows = _rows(AZURE_CODE)
     start, scale, horizon = 1000.0, 0.5, 5000.0
     kept = [(j, (t - start) * scale) for j, (t, _, _) in enumerate(rows) if t >= start]
-    period = kept[-1][1]  # a pass lasts from its first kept row to its last
+    period = kept[-1][1]  # a pass lasts from start_s to its last row (+ 1 ns)
     want = sorted((t + k * period, k, j) for k in range(int(horizon / period) + 1)
                   for j, t in kept if t + k * period < horizon)
     wl = build_workload(sim.compose(_lengths_as_recorded(AZURE_CODE, "azure") + [

@@ -215,3 +215,13 @@ def test_diurnal_background_follows_its_sinusoid():
     flat = build_workload(sim.compose(base))
     same = build_workload(sim.compose(base + ["background.synthetic.peak_to_trough=1"]))
     assert np.array_equal(flat.arrival_s, same.arrival_s)
+
+
+def test_a_mooncake_file_read_as_azure_says_which_format_to_set(tmp_path):
+    """``arrival.trace.format`` defaults to ``azure``; a JSON-lines trace given without
+    ``format: mooncake`` was refused as a CSV whose header lacks Azure's columns, quoting
+    the JSON as column names. It is now named for what it is, with the key to set."""
+    p = tmp_path / "trace.jsonl"
+    p.write_text('{"timestamp": 0, "input_length": 40, "output_length": 6, "hash_ids": [0]}\n')
+    with pytest.raises(sim.InputError, match=r"trace.jsonl:1: .*JSON.*format: mooncake"):
+        read_azure(p)

@@ -345,7 +345,7 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     def warm_up(self, model_idx: int) -> bool:
         """Start a replica of a model with none warm or loading now (a pipeline's coordinated
-        pre-warm, sim/pipeline.py); once warm it lives by the keep-alive like any idle
+        pre-warm, sim/simulation/pipeline.py); once warm it lives by the keep-alive like any idle
         replica. True if one was started."""
         ms = self.models.get(model_idx)
         if ms is None or ms.ready + ms.loading > 0 or ms.pending:

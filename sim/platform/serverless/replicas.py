@@ -254,6 +254,7 @@ class ReplicaLifecycle:
         self.pool.vacate(node, slot)
         slot.row.end_s = now
         slot.row.busy_s = slot.rep.busy_s
+        slot.row.kv.close()  # its replica is gone: the row kept small (sim/records.py)
         del self.slots[slot.id]
         self.stopped_rows.append(slot.row)
         self._interference(node)

@@ -32,7 +32,11 @@ BYTES_PER_DOC = 32.0  # a shared document's Zipf weight, probability and CDF (fl
 BASE_BYTES = 300e6  # the interpreter and the libraries (measured: ~250 MB)
 BYTES_PER_REQUEST = 80.0  # the workload's columns
 BYTES_PER_REQUEST_SETUP = 250.0  # per setup that runs it: the log, the frames
-BYTES_PER_REPLICA = 4e3  # a replica: engine state, queue, slot, ledger row (assumption)
+# a replica: engine state, queue, slot, ledger row. Measured (December 2026, peak RSS at
+# 20,000 to 200,000 replicas less one): 8.6-9.8 kB (fluid or step engine, central or jsq
+# router), with a margin; the 4 kB assumed before let 2.2-4.8 million replicas pass a
+# 19 GB budget and then exhaust the memory
+BYTES_PER_REPLICA = 12e3
 BYTES_PER_NODE = 2e3  # a pool node and its caches (assumption)
 BYTES_PER_TENANT = 2e3  # a background tenant: its streams and arrays (assumption)
 EVENTS_PER_REQUEST = 6.0  # arrival, admission, first token, finish, end and slack (fluid engine)
