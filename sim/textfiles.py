@@ -6,13 +6,16 @@ traceback. The readers of traces, perf tables and benchmark logs use these two."
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import zlib
 from pathlib import Path
 
 from sim.errors import InputError
 
 BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark spreadsheet programs put before a CSV
+GZIP = b"\x1f\x8b"  # the two bytes every gzip file starts with (RFC 1952)
 
 
 def is_file(path: str | Path) -> bool:
@@ -31,22 +34,34 @@ def require_file(path: str | Path, what: str = "file", key: str | None = None) -
         raise InputError(f"{what} not found (or not a regular file)", key=key, path=str(path))
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """The whole of ``path`` as UTF-8 text; a leading UTF-8 byte-order mark is not part of
-    the text (pandas' CSV reader drops it too, so every reader sees the same header)."""
+def read_bytes(path: str | Path, what: str = "file") -> tuple[bytes, int]:
+    """The bytes of ``path`` (decompressed when it is a gzip file, whatever its name) without
+    a leading UTF-8 byte-order mark (pandas' CSV reader drops it too, so every reader sees
+    the same header), and how many bytes that mark took (0 or 3)."""
     p = Path(path)
     require_file(p, what)
     try:
         raw = p.read_bytes()
     except OSError as e:  # a regular file the system will not read (/proc/self/mem: EIO)
         raise InputError(f"cannot read {what}: {e.strerror or type(e).__name__}", path=str(p)) from None
+    if raw[:2] == GZIP:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:  # truncated or damaged
+            raise InputError(f"a damaged gzip file ({e})", path=str(p)) from None
     skip = len(BOM) if raw.startswith(BOM) else 0
+    return (raw[skip:] if skip else raw), skip
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The whole of ``path`` as UTF-8 text (:func:`read_bytes`: gzip read through, a leading
+    byte-order mark not part of the text)."""
+    raw, skip = read_bytes(path, what)
     try:
-        return raw[skip:].decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        at = skip + e.start  # counted in the file's bytes
-        line = raw[:at].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {at}: {e.reason})", path=str(p),
+        line = raw[:e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {skip + e.start}: {e.reason})", path=str(path),
                          line=line) from None
 
 

@@ -124,7 +124,7 @@ TRACE_CASES = [
      "a.csv:3: duplicate timestamp"),
     ("azure_empty", "a.csv", "", [], "a.csv:1: empty trace file"),
     ("azure_header_only", "a.csv", HEADER, [], "a.csv:2: trace has a header but no requests"),
-    ("azure_short_row", "a.csv", HEADER + f"{T0},10\n", [], "a.csv:2: expected 3 fields"),
+    ("azure_short_row", "a.csv", HEADER + f"{T0},10\n", [], "a.csv:2: 2 fields, the header names 3"),
     ("azure_encoding", "a.csv", (HEADER + f"{T0},10,5\n").encode() + b"\xff\xfe,1,1\n", [],
      "a.csv:3: not UTF-8"),
     ("mooncake_missing_field", "m.jsonl",

@@ -262,10 +262,12 @@ def add_to_live_tables(job_dir: Path, sweep_dir: Path) -> None:
     ``jobs.csv`` (sim/sweep/live.py): as a job ends, or as a resumed sweep reads it back."""
     j = read_job(job_dir)
     with live.locked(sweep_dir):
+        # its state first: a job whose rows are in summary.csv is in jobs.csv too, even when
+        # the sweep is stopped between the two writes
+        live.merge_rows(sweep_dir / "jobs.csv", pd.DataFrame([j.row]), j.row["job"])
         if j.summary is not None:
             live.merge_rows(sweep_dir / "summary.csv",
                             with_keys(j.summary, list(j.overrides), j.overrides), j.row["job"])
-        live.merge_rows(sweep_dir / "jobs.csv", pd.DataFrame([j.row]), j.row["job"])
 
 
 class AggregateSweep(Callback):

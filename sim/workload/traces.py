@@ -3,7 +3,9 @@
 Formats (see ../shared/traces/README.md):
 
 * ``azure``: CSV ``TIMESTAMP,ContextTokens,GeneratedTokens`` with timestamps like
-  ``2023-11-16 18:17:03.9799600`` (Azure LLM inference trace 2023, Patel et al., ISCA'24);
+  ``2023-11-16 18:17:03.9799600`` (Azure LLM inference trace 2023, Patel et al., ISCA'24)
+  or ``2024-05-10 00:00:00.009930+00:00`` (the 2024 week-long traces, Stojkovic et al.,
+  DynamoLLM, HPCA'25);
 * ``mooncake``: JSON lines with ``timestamp`` (ms), ``input_length``, ``output_length``
   (Mooncake, Qin et al., FAST'25). Its conversation trace records arrivals in ~3 s slots,
   so equal timestamps are expected there and, by default, spread evenly over the slot.
@@ -15,16 +17,21 @@ Every reader returns seconds from the first request, input and output token coun
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from sim.errors import InputError
-from sim.textfiles import parse_json, read_text, unique_header
+from sim.textfiles import csv_rows, parse_json, read_bytes, read_text, unique_header
 
 
 @dataclass(frozen=True)
@@ -52,28 +59,28 @@ MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces READM
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 
 
-def _check_ints(values: pd.Series, name: str, path: Path, first_line: int, minimum: int) -> np.ndarray:
+def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
     num = pd.to_numeric(values, errors="coerce").astype(float)
     bad = (~np.isfinite(num) | (num < minimum) | (num != np.floor(num)) | (num > MAX_TOKENS))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
-                         f"{values.iloc[i]!r}", path=str(path), line=first_line + i)
+                         f"{values.iloc[i]!r}", path=str(path), line=line_of(i))
     return num.to_numpy().astype(np.int64)
 
 
-def _check_order(t: np.ndarray, path: Path, first_line: int, duplicates: str,
+def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
                  slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
     """The checked times, and which rows ``spread`` moved (None when none)."""
     d = np.diff(t)
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0]) + 1
         raise InputError(f"timestamps go backwards ({t[i - 1]:.9g} s then {t[i]:.9g} s); "
-                         "sort the trace by time", path=str(path), line=first_line + i)
+                         "sort the trace by time", path=str(path), line=line_of(i))
     if duplicates == "error" and (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
         raise InputError("duplicate timestamp; set the trace's `duplicates` option to keep or "
-                         "spread to accept it", path=str(path), line=first_line + i)
+                         "spread to accept it", path=str(path), line=line_of(i))
     if duplicates == "spread" and (d == 0).any():
         return _spread(t, slot_s), np.concatenate([[False], d == 0])
     return t, None
@@ -90,39 +97,115 @@ def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
     return out
 
 
+AZURE_COLUMNS = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
+_ZONE = r"(Z|[+-]\d\d:?\d\d)$"  # a UTC offset ending an ISO 8601 time (2024 trace: +00:00)
+_TS_LIKE = "like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00"
+
+
+def _azure_columns(raw: bytes, path: Path):
+    """The three columns (Arrow strings, rows in file order), or None when Arrow's CSV
+    reader refuses the file (the exact reader then names the line)."""
+    try:
+        table = pacsv.read_csv(pa.BufferReader(raw), convert_options=pacsv.ConvertOptions(
+            include_columns=AZURE_COLUMNS, column_types={c: pa.string() for c in AZURE_COLUMNS}))
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+    return [table.column(c) for c in AZURE_COLUMNS]
+
+
+def _azure_rows(path: Path):
+    """The three columns and each row's line, by the exact CSV reader (quoted fields, blank
+    lines skipped); its errors name the line."""
+    header, lines, rows = csv_rows(read_text(path, "trace file"), path)
+    at = [header.index(c) for c in AZURE_COLUMNS]
+    return [pa.chunked_array([pa.array([r[j] for r in rows], pa.string())]) for j in at], lines
+
+
+def _cast(a, kind):
+    """``a`` cast to ``kind``, else the same with spaces trimmed, else None."""
+    for trim in (False, True):
+        try:
+            return pc.cast(pc.utf8_trim_whitespace(a) if trim else a, kind)
+        except pa.ArrowInvalid:
+            pass
+    return None
+
+
+def _azure_times(ts, path: Path, line_of) -> np.ndarray:
+    """Seconds from the first row: ISO 8601 times, all with a UTC offset (the 2024 trace;
+    read as instants, so rows in other zones compare correctly) or all without (2023)."""
+    zoned = re.search(_ZONE, ts[0].as_py().strip()) is not None
+    ns = _cast(ts, pa.timestamp("ns", tz="UTC" if zoned else None))
+    if ns is None:  # say which row, and why: a zone given or left out unlike the first row
+        trimmed = pc.utf8_trim_whitespace(ts)
+        mixed = pc.not_equal(pc.match_substring_regex(trimmed, _ZONE), zoned)
+        i = pc.index(mixed, True).as_py()
+        if i >= 0:
+            raise InputError(f"TIMESTAMP {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
+                             f"UTC offset, unlike the first row's {trimmed[0].as_py()!r}: give "
+                             "every row one or none", path=str(path), line=line_of(i))
+        kind, i, hi = pa.timestamp("ns", tz="UTC" if zoned else None), 0, len(trimmed)
+        while hi - i > 1:  # rows [0, i) cast and [i, hi) holds one that does not: halve it
+            mid = (i + hi) // 2
+            i, hi = (mid, hi) if _cast(trimmed[i:mid], kind) is not None else (i, mid)
+        raise InputError(f"bad TIMESTAMP {ts[i].as_py()!r} (expected {_TS_LIKE})",
+                         path=str(path), line=line_of(i))
+    ns = ns.cast(pa.int64()).to_numpy()
+    return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
+
+
+def _azure_ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
+    v = _cast(a, pa.int64())
+    if v is not None:
+        v = v.to_numpy()
+        if v.size and minimum <= v.min() and v.max() <= MAX_TOKENS:
+            return v
+    # not plain integers in range: the checks below say which row
+    return _check_ints(pd.Series(a.to_pylist(), dtype=object), name, path, line_of, minimum)
+
+
 def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
+    """An Azure LLM inference trace: the CSV ``TIMESTAMP,ContextTokens,GeneratedTokens``
+    (other columns ignored: the 2025 multimodal trace adds ``NumImages``), any legal CSV
+    (quoted fields, CRLF, a byte-order mark, blank lines, gzip-compressed), timestamps as
+    the 2023 trace writes them or with a UTC offset as the 2024 week-long traces do. Read
+    by Arrow's CSV reader (a week of 2024 rows in a few seconds); a file it refuses goes
+    through the exact reader, which names the line at fault."""
     path = Path(path)
-    text = read_text(path, "trace file")
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    raw, _ = read_bytes(path, "trace file")
+    pos, head = 0, 1  # the header: the first line that is not blank
+    while True:
+        end = raw.find(b"\n", pos)
+        first = raw[pos:end if end >= 0 else len(raw)].decode("utf-8", "replace").strip()
+        if first or end < 0:
+            break
+        pos, head = end + 1, head + 1
+    if not first:
         raise InputError("empty trace file", path=str(path), line=1)
-    if lines[0].lstrip().startswith("{"):  # the format key defaults to azure
+    if first.startswith("{"):  # the format key defaults to azure
         raise InputError("a JSON object, not the Azure CSV header TIMESTAMP,ContextTokens,"
                          "GeneratedTokens; for a Mooncake trace set the tenant's "
-                         "arrival.trace.format: mooncake", path=str(path), line=1)
-    header = [h.strip() for h in lines[0].split(",")]
+                         "arrival.trace.format: mooncake", path=str(path), line=head)
+    header = [h.strip() for h in next(csv.reader([first]))]
     unique_header(header, path)
-    need = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
-    missing = [c for c in need if c not in header]
+    missing = [c for c in AZURE_COLUMNS if c not in header]
     if missing:
-        raise InputError(f"missing column(s) {missing}; header is {header}", path=str(path), line=1)
-    if len(lines) < 2:
-        raise InputError("trace has a header but no requests", path=str(path), line=2)
-    rows = [ln.split(",") for ln in lines[1:]]
-    width = len(header)
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            raise InputError(f"expected {width} fields, found {len(r)}", path=str(path), line=i + 2)
-    df = pd.DataFrame(rows, columns=header)
-    ts = pd.to_datetime(df["TIMESTAMP"].str.strip(), format="%Y-%m-%d %H:%M:%S.%f", errors="coerce")
-    if ts.isna().any():
-        i = int(np.flatnonzero(ts.isna().to_numpy())[0])
-        raise InputError(f"bad TIMESTAMP {df['TIMESTAMP'].iloc[i]!r} "
-                         "(expected like 2023-11-16 18:17:03.9799600)", path=str(path), line=i + 2)
-    t = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
-    inp = _check_ints(df["ContextTokens"], "ContextTokens", path, 2, 1)
-    out = _check_ints(df["GeneratedTokens"], "GeneratedTokens", path, 2, 0)
-    t, moved = _check_order(t, path, 2, duplicates, slot_s=1e-6)
+        raise InputError(f"missing column(s) {missing}; header is {header}", path=str(path),
+                         line=head)
+    cols, lines = _azure_columns(raw, path), None
+    del raw
+    if cols is None:
+        cols, lines = _azure_rows(path)
+
+    def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
+        return (lines if lines is not None else _azure_rows(path)[1])[i]
+
+    if not len(cols[0]):
+        raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
+    t = _azure_times(cols[0], path, line_of)
+    inp = _azure_ints(cols[1], "ContextTokens", path, line_of, 1)
+    out = _azure_ints(cols[2], "GeneratedTokens", path, line_of, 0)
+    t, moved = _check_order(t, path, line_of, duplicates, slot_s=1e-6)
     return Trace(str(path), t, inp, out, spread=moved)
 
 
@@ -132,6 +215,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     ts, ins, outs = [], [], []
     blocks: list[int] = []  # block ids of every line, one after the other
     counts: list[int] = []  # block ids per line
+    at: list[int] = []  # the file line of each record (blank lines are skipped)
     any_blocks = False
     for i, ln in enumerate(text.splitlines(), start=1):
         if not ln.strip():
@@ -159,6 +243,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
             blocks.extend(obj["hash_ids"])
         counts.append(len(obj["hash_ids"]) if "hash_ids" in obj else 0)
         ts.append(float(vals[0]) / 1000.0)
+        at.append(i)
         ins.append(int(vals[1]))
         outs.append(int(vals[2]))
         if len(ts) > 1 and ts[-1] < ts[-2]:
@@ -168,7 +253,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
         raise InputError("empty trace file", path=str(path), line=1)
     t = np.asarray(ts) - ts[0]
     # the conversation trace's slots are ~3 s wide (traces README)
-    t, moved = _check_order(t, path, 1, duplicates, slot_s=3.0)
+    t, moved = _check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
     ptr = ids = None
     if any_blocks:
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -195,8 +280,9 @@ def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
 
 
 def trace_format(path: str) -> str:
-    """The format a trace file's name implies: ``.jsonl`` Mooncake, else Azure CSV."""
-    return "mooncake" if str(path).endswith(".jsonl") else "azure"
+    """The format a trace file's name implies: ``.jsonl`` (or ``.jsonl.gz``) Mooncake, else
+    Azure CSV."""
+    return "mooncake" if str(path).endswith((".jsonl", ".jsonl.gz")) else "azure"
 
 
 @lru_cache(maxsize=16)

@@ -1,0 +1,115 @@
+"""The Azure reader takes any legal CSV and both Azure releases' timestamp forms; every
+refusal names the file's line, counted as the file counts them (blank lines included)."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+import sim
+from sim.workload.traces import read_azure, read_mooncake
+
+HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
+ROWS_2023 = [("2023-11-16 18:17:03.9799600", 4808, 10), ("2023-11-16 18:17:04.0319600", 3180, 8),
+             ("2023-11-16 18:17:05.0000000", 12, 0)]
+
+
+def _write(tmp_path, name, text, **kw):
+    p = tmp_path / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode(), **kw)
+    return p
+
+
+def _plain(rows, header=HEADER, sep="\n"):
+    return header + sep + "".join(f"{a},{b},{c}{sep}" for a, b, c in rows)
+
+
+def _same(a, b):
+    assert a.t_s.tobytes() == b.t_s.tobytes()
+    assert np.array_equal(a.input_tokens, b.input_tokens)
+    assert np.array_equal(a.output_tokens, b.output_tokens)
+
+
+def test_the_2024_week_traces_timestamps_with_a_utc_offset(tmp_path):
+    # as the 2024 files write them: microseconds, +00:00, and no fraction when it is zero
+    p = _write(tmp_path, "w.csv", _plain([("2024-05-10 00:00:00.009930+00:00", 2162, 5),
+                                          ("2024-05-10 00:00:01+00:00", 2399, 14),
+                                          ("2024-05-10T00:00:02.5Z", 239, 1)]))
+    t = read_azure(p)
+    assert t.t_s == pytest.approx([0.0, 0.99007, 2.49007], abs=1e-12)
+    assert t.input_tokens.tolist() == [2162, 2399, 239]
+
+
+def test_rows_in_other_zones_are_read_as_instants(tmp_path):
+    # 02:00:01 at +02:00 is 00:00:01 UTC: one second after the first row, not two hours
+    p = _write(tmp_path, "z.csv", _plain([("2024-05-10 00:00:00+00:00", 10, 1),
+                                          ("2024-05-10 02:00:01+02:00", 10, 1)]))
+    assert read_azure(p).t_s.tolist() == [0.0, 1.0]
+
+
+def test_a_trace_mixing_zoned_and_local_times_is_refused_at_the_row(tmp_path):
+    p = _write(tmp_path, "m.csv", _plain([("2024-05-10 00:00:00+00:00", 10, 1),
+                                          ("2024-05-10 00:00:01+00:00", 10, 1),
+                                          ("2024-05-10 00:00:02", 10, 1)]))
+    with pytest.raises(sim.InputError, match=r"m.csv:4: TIMESTAMP '2024-05-10 00:00:02' lacks a UTC offset"):
+        read_azure(p)
+
+
+@pytest.mark.parametrize("form", ["quoted", "crlf", "bom", "blank lines", "gzip", "extra column"])
+def test_any_legal_csv_reads_as_the_plain_file(tmp_path, form):
+    plain = read_azure(_write(tmp_path, "plain.csv", _plain(ROWS_2023)))
+    text = {
+        "quoted": '"TIMESTAMP","ContextTokens","GeneratedTokens"\n'
+                  + "".join(f'"{a}","{b}","{c}"\n' for a, b, c in ROWS_2023),
+        "crlf": _plain(ROWS_2023, sep="\r\n"),
+        "bom": "\ufeff" + _plain(ROWS_2023),
+        "blank lines": "\n" + _plain(ROWS_2023).replace("\n", "\n\n") + "\n\n",
+        "gzip": gzip.compress(_plain(ROWS_2023).encode()),
+        "extra column": "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
+                        + "".join(f"{a},2,{b},{c}\n" for a, b, c in ROWS_2023),
+    }[form]
+    _same(read_azure(_write(tmp_path, "f.csv", text)), plain)
+
+
+@pytest.mark.parametrize("text, match", [
+    # blank lines before the bad row still count: the message names the file's own line
+    (HEADER + "\n2023-11-16 18:17:03.9799600,10,5\n\n\n2023-11-16 18:17:04.0000000,x,5\n",
+     r"b.csv:5: ContextTokens must be an integer"),
+    (HEADER + "\n2023-11-16 18:17:03.9799600,10,5\n\n2023-11-16 18:17:02.0000000,10,5\n",
+     r"b.csv:4: timestamps go backwards"),
+    (HEADER + '\n"2023-11-16 18:17:03.9799600",10,5\n"2023-13-16 18:17:04",10,5\n',
+     r"b.csv:3: bad TIMESTAMP '2023-13-16 18:17:04'"),
+    (HEADER + "\n2023-11-16 18:17:03.9799600,10,5\n2023-11-16 18:17:04.0,10\n",
+     r"b.csv:3: 2 fields, the header names 3"),
+    (HEADER + "\n2023-11-16 18:17:03.9799600,10,-1\n", r"b.csv:2: GeneratedTokens must be an integer"),
+    (HEADER + "\n", r"b.csv:2: trace has a header but no requests"),
+])
+def test_refusals_name_the_files_line(tmp_path, text, match):
+    with pytest.raises(sim.InputError, match=match):
+        read_azure(_write(tmp_path, "b.csv", text))
+
+
+def test_a_damaged_gzip_file_is_one_line(tmp_path):
+    p = _write(tmp_path, "d.csv.gz", gzip.compress(_plain(ROWS_2023).encode())[:30])
+    with pytest.raises(sim.InputError, match=r"d.csv.gz: a damaged gzip file"):
+        read_azure(p)
+
+
+def test_a_bad_row_far_into_a_long_file_is_found(tmp_path):
+    # the first row Arrow cannot read is found block by block (blocks of 65,536 rows)
+    n = 70_000
+    t = 1_700_000_000 + np.arange(n) * 0.001
+    rows = [f"{np.datetime64(int(x * 1e6), 'us')},10,1" for x in t]
+    rows[66_000] = "2023-11-16 99:00:00,10,1"
+    p = _write(tmp_path, "long.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(sim.InputError, match=r"long.csv:66002: bad TIMESTAMP '2023-11-16 99:00:00'"):
+        read_azure(p)
+
+
+def test_mooncake_lines_count_blank_lines(tmp_path):
+    p = _write(tmp_path, "m.jsonl", '{"timestamp": 5, "input_length": 5, "output_length": 3}\n\n'
+               '{"timestamp": 1, "input_length": 5, "output_length": 3}\n')
+    with pytest.raises(sim.InputError, match=r"m.jsonl:3: timestamps go backwards"):
+        read_mooncake(p)
