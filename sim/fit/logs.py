@@ -27,8 +27,6 @@ Failed requests (a non-empty error, or no token) are dropped and counted.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.textfiles import parse_json, read_text, require_file
+from sim.textfiles import csv_rows, parse_json, read_text, require_file
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -101,47 +99,45 @@ def read_csv(path: str) -> RequestLog:
     need = {"input_tokens", "output_tokens", "ttft_s"}
     cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": [],
                              "line": []}
-    with io.StringIO(read_text(path, "log file"), newline="") as fh:
-        reader = csv.DictReader(fh)
-        names = set(reader.fieldnames or [])
-        twice = sorted({c for c in reader.fieldnames or [] if reader.fieldnames.count(c) > 1})
-        if twice:
-            raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
-                             line=1)
-        if not need <= names or not ({"tpot_s", "e2e_s"} & names):
-            raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
-                             f"{sorted(names)}", path=path, line=1)
-        has_arrival = "arrival_s" in names
-        for row in reader:
-            i = reader.line_num  # the file's line (blank lines are skipped, not counted)
-            if None in row:  # more fields than the header names: DictReader keeps them apart
-                raise InputError(f"{len(reader.fieldnames) + len(row[None])} fields, the header "
-                                 f"names {len(reader.fieldnames)}", path=path, line=i)
-            n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
-            n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
-            if n_in < 1 or n_out < 1:
-                raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
-            ttft = _num(row["ttft_s"], "ttft_s", path, i)
-            if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
-                tpot = _num(row["tpot_s"], "tpot_s", path, i)
-                tpot = tpot if n_out > 1 else math.nan
-            elif row.get("e2e_s") in (None, ""):
-                if n_out > 1:
-                    raise InputError("needs tpot_s or e2e_s", path=path, line=i)
-                tpot = math.nan
-            else:
-                e2e = _num(row["e2e_s"], "e2e_s", path, i)
-                if e2e < ttft:
-                    raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
-                                     line=i)
-                tpot = _tpot(n_out, ttft, e2e, None)
-            cols["line"].append(i)
-            cols["n_in"].append(n_in)
-            cols["n_out"].append(n_out)
-            cols["ttft"].append(ttft)
-            cols["tpot"].append(tpot)
-            if has_arrival:
-                cols["arr"].append(_num(row["arrival_s"], "arrival_s", path, i, limit=1e12))
+    # csv_rows: quoting, any line ends, blank rows (spaces, or a spreadsheet's row of empty
+    # fields) skipped with their lines still counted, a row of another length refused
+    header, lines, rows = csv_rows(read_text(path, "log file"), path)
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
+                         line=1)
+    names = set(header)
+    if not need <= names or not ({"tpot_s", "e2e_s"} & names):
+        raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
+                         f"{sorted(names)}", path=path, line=1)
+    has_arrival = "arrival_s" in names
+    for i, values in zip(lines, rows):
+        row = dict(zip(header, values))
+        n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
+        n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
+        if n_in < 1 or n_out < 1:
+            raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
+        ttft = _num(row["ttft_s"], "ttft_s", path, i)
+        if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
+            tpot = _num(row["tpot_s"], "tpot_s", path, i)
+            tpot = tpot if n_out > 1 else math.nan
+        elif row.get("e2e_s") in (None, ""):
+            if n_out > 1:
+                raise InputError("needs tpot_s or e2e_s", path=path, line=i)
+            tpot = math.nan
+        else:
+            e2e = _num(row["e2e_s"], "e2e_s", path, i)
+            if e2e < ttft:
+                raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
+                                 line=i)
+            tpot = _tpot(n_out, ttft, e2e, None)
+        cols["line"].append(i)
+        cols["n_in"].append(n_in)
+        cols["n_out"].append(n_out)
+        cols["ttft"].append(ttft)
+        cols["tpot"].append(tpot)
+        if has_arrival:
+            cols["arr"].append(_num(row["arrival_s"], "arrival_s", path, i, limit=1e12))
     if not cols["n_in"]:
         raise InputError("no requests", path=path)
     arr = np.array(cols["arr"]) if has_arrival else None

@@ -101,10 +101,23 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     return out
 
 
+def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``df`` without its blank rows (an empty line, spaces only, or a spreadsheet's row of
+    empty fields: all missing, or the first field only spaces), and each kept row's line in
+    the file (the header is line 1; pandas counts a CRLF as one line end)."""
+    blank = df.iloc[:, 1:].isna().all(axis=1).to_numpy().copy()
+    if blank.any():
+        at = np.flatnonzero(blank)
+        first = df.iloc[at, 0]
+        blank[at] = (first.isna() | first.astype(str).str.strip().eq("")).to_numpy()
+    line = np.flatnonzero(~blank) + 2
+    return df[~blank].reset_index(drop=True), line
+
+
 @lru_cache(maxsize=4)
 def load_client_windows(path: str):
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, skip_blank_lines=False)  # blank lines kept: each row's line
     except FileNotFoundError:
         raise InputError("ServeGen client-windows file not found", path=path) from None
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
@@ -117,6 +130,7 @@ def load_client_windows(path: str):
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
+    df, line = _drop_blank_rows(df)
     num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(
         pd.to_numeric, errors="coerce").astype(float)
     bad = (~np.isfinite(num).all(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0)
@@ -126,25 +140,25 @@ def load_client_windows(path: str):
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError("bad row (non-numeric or non-finite value, negative rate, time or id, "
                          "non-positive shape/scale, or a family other than Gamma/Weibull)",
-                         path=path, line=i + 2)
+                         path=path, line=int(line[i]))
     weibull = (df["family"] == "Weibull").to_numpy()
     low = num["shape"].to_numpy(float) < np.where(weibull, MIN_SHAPE["Weibull"], MIN_SHAPE["Gamma"])
     if low.any():
         i = int(np.flatnonzero(low)[0])
         raise InputError(f"shape {num['shape'].iloc[i]:g} is below {MIN_SHAPE[df['family'].iloc[i]]:g}"
                          f" for {df['family'].iloc[i]}: gaps that skewed cannot be drawn (see "
-                         "MIN_SHAPE in sim/workload/background.py)", path=path, line=i + 2)
+                         "MIN_SHAPE in sim/workload/background.py)", path=path, line=int(line[i]))
     frac = num["client_id"].to_numpy(float) % 1 != 0
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
         raise InputError(f"client_id must be a whole number, got {num['client_id'].iloc[i]:g}",
-                         path=path, line=i + 2)
+                         path=path, line=int(line[i]))
     twice = num.duplicated(["client_id", "window_start_s"]).to_numpy()
     if twice.any():
         i = int(np.flatnonzero(twice)[0])
         raise InputError(f"client {int(num['client_id'].iloc[i])}'s window at "
                          f"{num['window_start_s'].iloc[i]:g} s is given twice (its rates would "
-                         "add up)", path=path, line=i + 2)
+                         "add up)", path=path, line=int(line[i]))
     return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
             num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
             num["shape"].to_numpy(float))
