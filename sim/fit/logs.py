@@ -193,6 +193,8 @@ def _ramp(doc: dict, keep: list, n: int, path: str, line: int) -> tuple[str, np.
 def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     """A vLLM or SGLang result object (``line``: where it starts in the file)."""
     need = ["input_lens", "output_lens", "ttfts", "itls"]
+    if isinstance(doc.get("details"), dict) and not isinstance(doc.get("input_lens"), list):
+        doc = {**doc, **doc["details"]}  # SGLang's sglang.benchmark writes them under "details"
     missing = [k for k in need if not isinstance(doc.get(k), list)]
     if missing:
         raise InputError(f"no per-request lists {missing}: run the benchmark with "

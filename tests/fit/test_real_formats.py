@@ -12,7 +12,8 @@ versions, checked against the clients' source (December 2026):
 * vLLM ``benchmarks/benchmark_serving.py`` of 2025: no ``latencies``, no ``start_times``, the
   key ``"request_goodput:"`` with its stray colon.
 * SGLang ``python -m sglang.bench_serving --output-file F --output-details``: one line per run,
-  appended; ``request_rate`` a number, ``Infinity`` (``json.dumps`` of inf) or ``"trace"``
+  appended, the per-request lists at the top level (``bench_serving.py``) or under
+  ``"details"`` (``sglang/benchmark/metrics.py`` of the refactored client); ``request_rate`` a number, ``Infinity`` (``json.dumps`` of inf) or ``"trace"``
   (``--use-trace-timestamps``); ``server_info`` a nested object; a failed request with
   ``output_lens`` 0, ``ttfts`` 0.0 and a traceback as its error; with ``--disable-stream`` no
   ITLs at all and TTFT equal to the whole latency.
@@ -71,8 +72,9 @@ def vllm_bench_serve(reqs, failed=(1, 4), start=True, latencies=True, **traffic)
     return doc
 
 
-def sglang_line(reqs, failed=(2,), stream=True, **args):
-    """One line of ``sglang.bench_serving --output-file F --output-details`` (2025-26)."""
+def sglang_line(reqs, failed=(2,), stream=True, nested=False, **args):
+    """One line of ``sglang.bench_serving --output-file F --output-details`` (2025-26); with
+    ``nested`` as ``sglang/benchmark/metrics.py`` writes it, the lists under "details"."""
     ok = [j for j in range(len(reqs)) if j not in failed]
     res = {"tag": None, "backend": "sglang", "dataset_name": "random", "request_rate": float("inf"),
            "max_concurrency": None, "sharegpt_output_len": None, "random_input_len": 1024,
@@ -88,7 +90,7 @@ def sglang_line(reqs, failed=(2,), stream=True, **args):
                "itls": [r[3] if j in ok and stream else [] for j, r in enumerate(reqs)],
                "generated_texts": ["" for _ in reqs],
                "errors": ["" if j in ok else TRACEBACK for j in range(len(reqs))]}
-    return json.dumps(res | details)
+    return json.dumps(res | ({"details": details} if nested else details))
 
 
 def _tpot(r):
@@ -175,11 +177,12 @@ def test_sglang_jsonl_runs_with_infinity_and_failures(tmp_path):
     reqs = _requests(8)
     p = tmp_path / "sglang_1201_8_1024_1024.jsonl"
     p.write_text(sglang_line(reqs, request_rate=4.0, max_concurrency=2) + "\n"
-                 + sglang_line(reqs) + "\n")
-    first, last = read_log(str(p), run=0), read_log(str(p))
-    assert (first.rate_rps, first.max_concurrency, math.isinf(last.rate_rps)) == (4.0, 2, True)
-    assert (len(last), last.dropped) == (7, 1)
-    np.testing.assert_allclose(last.tpot_s, [_tpot(r) for j, r in enumerate(reqs) if j != 2])
+                 + sglang_line(reqs) + "\n" + sglang_line(reqs, nested=True) + "\n")
+    first, second, last = (read_log(str(p), run=0), read_log(str(p), run=1), read_log(str(p)))
+    assert (first.rate_rps, first.max_concurrency, math.isinf(second.rate_rps)) == (4.0, 2, True)
+    for log in (second, last):  # the lists at the top, or under "details" (refused before)
+        assert (len(log), log.dropped) == (7, 1)
+        np.testing.assert_allclose(log.tpot_s, [_tpot(r) for j, r in enumerate(reqs) if j != 2])
 
 
 def test_sglang_trace_timestamps_are_not_recorded_so_a_rate_must_be_given(tmp_path, capsys):
