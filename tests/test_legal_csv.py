@@ -14,6 +14,7 @@ refused as "cut short".
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +137,16 @@ def test_a_bad_row_after_blank_lines_is_named_at_its_line(tmp_path, reader, eol)
     with pytest.raises(InputError) as e:
         read(str(p))
     assert e.value.line == len(rows) + 4, str(e.value)
+
+
+@pytest.mark.parametrize("name, zipped", [("w.csv.gz", True), ("w.csv", True), ("w.csv.gz", False),
+                                          ("w.CSV.GZ", True)])
+def test_servegen_windows_are_gzip_by_their_bytes_not_their_name(tmp_path, name, zipped):
+    """ServeGen ships ``*_client_windows.csv.gz``; one decompressed but not renamed, or
+    compressed under another name, was "cannot read ServeGen client windows" (pandas goes by
+    the name)."""
+    _, rows, _ = READERS["ServeGen windows"]
+    data = _render(rows).encode()
+    (tmp_path / "plain.csv").write_bytes(data)
+    (tmp_path / name).write_bytes(gzip.compress(data, mtime=0) if zipped else data)
+    _same(_servegen(str(tmp_path / name)), _servegen(str(tmp_path / "plain.csv")))

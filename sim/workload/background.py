@@ -37,11 +37,12 @@ import pandas as pd
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
-from sim.textfiles import unique_header
+from sim.textfiles import is_file, unique_header
 from sim.workload import arrivals as arr
 from sim.workload.lengths import request_lengths
 
 WINDOW_S = 600.0  # ServeGen's window length
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file (RFC 1952)
 # The smallest inter-arrival shape drawn (assumption): below it a renewal process's gaps are
 # almost all zero or astronomically long (a Gamma of shape 1e-300, or a Weibull whose scale
 # needs Gamma(1 + 1/shape) beyond float range) and a window cannot be filled in bounded time.
@@ -116,16 +117,21 @@ def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def load_client_windows(path: str):
+    if not is_file(path):  # a FIFO would block the open below
+        raise InputError("ServeGen client-windows file not found", path=path)
     try:
-        df = pd.read_csv(path, skip_blank_lines=False)  # blank lines kept: each row's line
+        with open(path, "rb") as fh:  # gzip told by its bytes, not by the name (pandas' way)
+            zipped = "gzip" if fh.read(2) == GZIP_MAGIC else None
+        # blank lines kept, so that each row's line is known
+        df = pd.read_csv(path, skip_blank_lines=False, compression=zipped)
     except FileNotFoundError:
         raise InputError("ServeGen client-windows file not found", path=path) from None
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
             pd.errors.EmptyDataError) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
     # pandas renames a column given twice (rate_rps.1): the header as written
-    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
-                  if len(df.columns) else [], path)
+    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str, compression=zipped).iloc[0]
+                  .tolist() if len(df.columns) else [], path)
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
     if missing:
