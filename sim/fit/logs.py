@@ -10,15 +10,21 @@ Formats (``fmt``; ``auto`` decides by the file's suffix and content):
     to arrive at once unless the command line gives a rate or a concurrency.
 ``vllm``
     The JSON of vLLM's ``benchmarks/benchmark_serving.py --save-result --save-detailed``
-    (and ``vllm bench serve``): per-request lists ``input_lens``, ``output_lens``, ``ttfts``
-    (s), ``itls`` (s, one list per request), ``errors``; newer versions add ``latencies``
-    (s, send to last token) and ``start_times`` (``time.perf_counter()`` at sending); the
-    run's ``request_rate`` ("inf" or requests/s), ``burstiness`` and ``max_concurrency``.
+    (and ``vllm bench serve``; with ``--append-result`` one object a line): per-request lists
+    ``input_lens``, ``output_lens``, ``ttfts`` (s), ``itls`` (s, one list per request),
+    ``errors``; newer versions add ``latencies`` (s, send to last token) and ``start_times``
+    (``time.perf_counter()`` at sending); the run's ``request_rate`` ("inf" or requests/s),
+    ``burstiness`` (Infinity: evenly spaced), ``max_concurrency`` and a ramp-up's
+    ``ramp_up_strategy``, ``ramp_up_start_rps`` and ``ramp_up_end_rps``.
 ``sglang``
     The JSONL of SGLang's ``python -m sglang.bench_serving --output-file F --output-details``:
     one line per benchmark run (runs are appended), the same per-request lists (``input_lens``,
-    ``output_lens``, ``ttfts``, ``itls``, ``errors``), ``request_rate`` and
-    ``max_concurrency``; no send times. ``run`` picks the line (default: the last).
+    ``output_lens``, ``ttfts``, ``itls``, ``errors``; at the top level or under ``details``),
+    ``request_rate`` (a number, Infinity, or "trace": the dataset's own timestamps, not
+    recorded) and ``max_concurrency``; no send times.
+
+``run`` picks the line of a file of several runs (default: the last). A ``.gz`` after the
+suffix is looked through when telling the format; a failed request's entries are not read.
 
 TPOT is (last token - first token) / (output tokens - 1), as both tools define it: from
 ``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs.
