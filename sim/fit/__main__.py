@@ -42,8 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
     ap.add_argument("--format", choices=FORMATS, default="auto",
                     help="auto: .csv, .json (vLLM), .jsonl (SGLang)")
-    ap.add_argument("--run", type=int, default=None, help="SGLang JSONL: which run (line), 0-based; "
-                    "default the last")
+    ap.add_argument("--run", type=int, default=None, help="SGLang JSONL, or vLLM JSON written with "
+                    "--append-result: which run (line), 0-based; default the last")
     ap.add_argument("--model", required=True, help="a catalog model key, e.g. llama31-8b")
     for flag, kind in DEPLOYMENT_FLAGS.items():
         ap.add_argument("--" + flag.replace("_", "-"), type=kind, default=None,
@@ -140,9 +140,9 @@ def make_out(out: Path) -> None:
 def run(a: argparse.Namespace) -> dict:
     check_flags(a)
     log = read_log(a.requests, a.format, -1 if a.run is None else a.run)
-    if a.run is not None and log.fmt != "sglang":  # one run a file: the flag would go unread
-        raise InputError(f"--run picks one run (line) of an SGLang JSONL log; {a.requests} is read "
-                         f"as {log.fmt}, one run")
+    if a.run is not None and log.runs < 2 and log.fmt != "sglang":  # the flag would go unread
+        raise InputError(f"--run picks one run (line) of an SGLang JSONL log or of a vLLM JSON "
+                         f"written with --append-result; {a.requests} is read as {log.fmt}, one run")
     if a.replicas > len(log):
         raise InputError(f"--replicas {a.replicas} is more than the log's {len(log)} requests (a "
                          "replica more than one a request serves nothing)")

@@ -10,15 +10,21 @@ Formats (``fmt``; ``auto`` decides by the file's suffix and content):
     to arrive at once unless the command line gives a rate or a concurrency.
 ``vllm``
     The JSON of vLLM's ``benchmarks/benchmark_serving.py --save-result --save-detailed``
-    (and ``vllm bench serve``): per-request lists ``input_lens``, ``output_lens``, ``ttfts``
-    (s), ``itls`` (s, one list per request), ``errors``; newer versions add ``latencies``
-    (s, send to last token) and ``start_times`` (``time.perf_counter()`` at sending); the
-    run's ``request_rate`` ("inf" or requests/s), ``burstiness`` and ``max_concurrency``.
+    (and ``vllm bench serve``; with ``--append-result`` one object a line): per-request lists
+    ``input_lens``, ``output_lens``, ``ttfts`` (s), ``itls`` (s, one list per request),
+    ``errors``; newer versions add ``latencies`` (s, send to last token) and ``start_times``
+    (``time.perf_counter()`` at sending); the run's ``request_rate`` ("inf" or requests/s),
+    ``burstiness`` (Infinity: evenly spaced), ``max_concurrency`` and a ramp-up's
+    ``ramp_up_strategy``, ``ramp_up_start_rps`` and ``ramp_up_end_rps``.
 ``sglang``
     The JSONL of SGLang's ``python -m sglang.bench_serving --output-file F --output-details``:
     one line per benchmark run (runs are appended), the same per-request lists (``input_lens``,
-    ``output_lens``, ``ttfts``, ``itls``, ``errors``), ``request_rate`` and
-    ``max_concurrency``; no send times. ``run`` picks the line (default: the last).
+    ``output_lens``, ``ttfts``, ``itls``, ``errors``; at the top level or under ``details``),
+    ``request_rate`` (a number, Infinity, or "trace": the dataset's own timestamps, not
+    recorded) and ``max_concurrency``; no send times.
+
+``run`` picks the line of a file of several runs (default: the last). A ``.gz`` after the
+suffix is looked through when telling the format; a failed request's entries are not read.
 
 TPOT is (last token - first token) / (output tokens - 1), as both tools define it: from
 ``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs.
@@ -27,16 +33,14 @@ Failed requests (a non-empty error, or no token) are dropped and counted.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import InputError
-from sim.textfiles import parse_json, read_text, require_file
+from sim.textfiles import csv_rows, parse_json, read_text, require_file
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -60,6 +64,11 @@ class RequestLog:
     notes: list = field(default_factory=list)
     lines: tuple = ()  # per request: the file line it came from
     labels: tuple = ()  # per request: what names it on that line ("" or "requests[j]")
+    sent: tuple = ()  # JSON logs, per request: its place in the client's sending order
+    ramp: str = ""  # vLLM ramp-up: how the client's rate rose ("linear ramp from 1 to 10 ...")
+    ramp_rps: np.ndarray | None = None  # ... and its rate as each request was sent
+    unrecorded: str = ""  # why the log's arrivals cannot be replayed from its settings
+    runs: int = 1  # the runs (lines) of the file
 
     def where(self, i: int) -> tuple[int | None, str]:
         """(line, label) of request ``i`` for an error message."""
@@ -101,47 +110,45 @@ def read_csv(path: str) -> RequestLog:
     need = {"input_tokens", "output_tokens", "ttft_s"}
     cols: dict[str, list] = {"n_in": [], "n_out": [], "ttft": [], "tpot": [], "arr": [],
                              "line": []}
-    with io.StringIO(read_text(path, "log file"), newline="") as fh:
-        reader = csv.DictReader(fh)
-        names = set(reader.fieldnames or [])
-        twice = sorted({c for c in reader.fieldnames or [] if reader.fieldnames.count(c) > 1})
-        if twice:
-            raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
-                             line=1)
-        if not need <= names or not ({"tpot_s", "e2e_s"} & names):
-            raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
-                             f"{sorted(names)}", path=path, line=1)
-        has_arrival = "arrival_s" in names
-        for row in reader:
-            i = reader.line_num  # the file's line (blank lines are skipped, not counted)
-            if None in row:  # more fields than the header names: DictReader keeps them apart
-                raise InputError(f"{len(reader.fieldnames) + len(row[None])} fields, the header "
-                                 f"names {len(reader.fieldnames)}", path=path, line=i)
-            n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
-            n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
-            if n_in < 1 or n_out < 1:
-                raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
-            ttft = _num(row["ttft_s"], "ttft_s", path, i)
-            if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
-                tpot = _num(row["tpot_s"], "tpot_s", path, i)
-                tpot = tpot if n_out > 1 else math.nan
-            elif row.get("e2e_s") in (None, ""):
-                if n_out > 1:
-                    raise InputError("needs tpot_s or e2e_s", path=path, line=i)
-                tpot = math.nan
-            else:
-                e2e = _num(row["e2e_s"], "e2e_s", path, i)
-                if e2e < ttft:
-                    raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
-                                     line=i)
-                tpot = _tpot(n_out, ttft, e2e, None)
-            cols["line"].append(i)
-            cols["n_in"].append(n_in)
-            cols["n_out"].append(n_out)
-            cols["ttft"].append(ttft)
-            cols["tpot"].append(tpot)
-            if has_arrival:
-                cols["arr"].append(_num(row["arrival_s"], "arrival_s", path, i, limit=1e12))
+    # csv_rows: quoting, any line ends, blank rows (spaces, or a spreadsheet's row of empty
+    # fields) skipped with their lines still counted, a row of another length refused
+    header, lines, rows = csv_rows(read_text(path, "log file"), path)
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
+                         line=1)
+    names = set(header)
+    if not need <= names or not ({"tpot_s", "e2e_s"} & names):
+        raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
+                         f"{sorted(names)}", path=path, line=1)
+    has_arrival = "arrival_s" in names
+    for i, values in zip(lines, rows):
+        row = dict(zip(header, values))
+        n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
+        n_out = _num(row["output_tokens"], "output_tokens", path, i, True, MAX_TOKENS)
+        if n_in < 1 or n_out < 1:
+            raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
+        ttft = _num(row["ttft_s"], "ttft_s", path, i)
+        if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
+            tpot = _num(row["tpot_s"], "tpot_s", path, i)
+            tpot = tpot if n_out > 1 else math.nan
+        elif row.get("e2e_s") in (None, ""):
+            if n_out > 1:
+                raise InputError("needs tpot_s or e2e_s", path=path, line=i)
+            tpot = math.nan
+        else:
+            e2e = _num(row["e2e_s"], "e2e_s", path, i)
+            if e2e < ttft:
+                raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
+                                 line=i)
+            tpot = _tpot(n_out, ttft, e2e, None)
+        cols["line"].append(i)
+        cols["n_in"].append(n_in)
+        cols["n_out"].append(n_out)
+        cols["ttft"].append(ttft)
+        cols["tpot"].append(tpot)
+        if has_arrival:
+            cols["arr"].append(_num(row["arrival_s"], "arrival_s", path, i, limit=1e12))
     if not cols["n_in"]:
         raise InputError("no requests", path=path)
     arr = np.array(cols["arr"]) if has_arrival else None
@@ -151,20 +158,49 @@ def read_csv(path: str) -> RequestLog:
                       lines=tuple(cols["line"]), labels=("",) * len(cols["line"]))
 
 
-def _rate(value, path: str, line: int) -> float:
+def _rate(doc: dict, fmt: str, path: str, line: int) -> tuple[float, str]:
+    """The client's request rate, and why its arrivals cannot be replayed ("" if they can)."""
+    value = doc.get("request_rate")
+    if isinstance(value, str) and value.strip().lower() == "trace":  # --use-trace-timestamps
+        return math.inf, ('the client sent at its dataset\'s own timestamps (request_rate '
+                          '"trace"), which the log does not record')
+    if fmt == "sglang" and doc.get("dataset_name") == "mooncake" and doc.get("backend") == "sglang":
+        return math.inf, ("SGLang replays a mooncake dataset at its own timestamps, ignoring the "
+                          "request_rate it writes, and the log does not record them")
     # vLLM writes "inf"; SGLang's json.dumps writes Infinity, which Python reads as inf
     if value is None or (isinstance(value, str) and value.strip().lower() in ("inf", "infinity")) \
             or (isinstance(value, float) and value == math.inf):
-        return math.inf
+        return math.inf, ""
     v = _num(value, "request_rate", path, line, limit=math.inf)
     if v <= 0:
         raise InputError("request_rate must be > 0", path=path, line=line)
-    return v
+    return v, ""
+
+
+def _ramp(doc: dict, keep: list, n: int, path: str, line: int) -> tuple[str, np.ndarray | None]:
+    """vLLM's ``--ramp-up-strategy``: the rate as request j of n was sent, which rose from
+    ``ramp_up_start_rps`` to ``ramp_up_end_rps`` linearly or geometrically in j / (n - 1)."""
+    kind = doc.get("ramp_up_strategy")
+    if kind is None:
+        return "", None
+    if kind not in ("linear", "exponential"):
+        raise InputError(f"ramp_up_strategy must be linear or exponential, got {kind!r}",
+                         path=path, line=line)
+    lo = _num(doc.get("ramp_up_start_rps"), "ramp_up_start_rps", path, line, limit=1e9)
+    hi = _num(doc.get("ramp_up_end_rps"), "ramp_up_end_rps", path, line, limit=1e9)
+    if not 0 < lo <= hi:  # vLLM refuses the rest (a rate of 0 never sends)
+        raise InputError(f"the ramp must rise from a rate > 0: ramp_up_start_rps {lo:g}, "
+                         f"ramp_up_end_rps {hi:g}", path=path, line=line)
+    x = np.array(keep, dtype=float) / max(n - 1, 1)
+    rps = lo + (hi - lo) * x if kind == "linear" else lo * (hi / lo) ** x
+    return f"{kind} ramp from {lo:g} to {hi:g} requests/s", rps
 
 
 def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     """A vLLM or SGLang result object (``line``: where it starts in the file)."""
     need = ["input_lens", "output_lens", "ttfts", "itls"]
+    if isinstance(doc.get("details"), dict) and not isinstance(doc.get("input_lens"), list):
+        doc = {**doc, **doc["details"]}  # SGLang's sglang.benchmark writes them under "details"
     missing = [k for k in need if not isinstance(doc.get(k), list)]
     if missing:
         raise InputError(f"no per-request lists {missing}: run the benchmark with "
@@ -176,10 +212,12 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         if len(doc[k]) != n:
             raise InputError(f"{k} has {len(doc[k])} entries, input_lens {n}", path=path, line=line)
     keep, n_in, n_out, ttft, tpot, start = [], [], [], [], [], []
+    streamed = 0  # requests whose decode time the log tells
     for j in range(n):
-        err = doc["errors"][j] if "errors" in optional else ""
+        if "errors" in optional and doc["errors"][j]:
+            continue  # a failed request: its other entries (0, [] or null) are not read
         o = _num(doc["output_lens"][j], f"output_lens[{j}]", path, line, True, MAX_TOKENS)
-        if err or o < 1:
+        if o < 1:  # failed without a reason (vLLM writes "" when the server gave none)
             continue
         t = _num(doc["ttfts"][j], f"ttfts[{j}]", path, line)
         itls = doc["itls"][j]
@@ -200,36 +238,53 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         n_out.append(o)
         ttft.append(t)
         tpot.append(_tpot(o, t, e2e, itl_sum))
+        streamed += bool(itls) or e2e is not None or o < 2
         if "start_times" in optional:
             start.append(_num(doc["start_times"][j], f"start_times[{j}]", path, line, limit=1e12))
     if not keep:
         raise InputError("no successful request in the log", path=path, line=line)
+    if not streamed:  # SGLang --disable-stream: TTFT the whole latency, every TPOT read as 0
+        raise InputError("itls: no inter-token times for any request of two or more tokens (a "
+                         "run with --disable-stream?): the log does not tell decode time; "
+                         "benchmark with streaming", path=path, line=line)
     conc = doc.get("max_concurrency")
     conc = None if conc is None else int(_num(conc, "max_concurrency", path, line, True, 1e9))
     if conc is not None and conc < 1:  # was taken for "no cap"
         raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
                          path=path, line=line)
     burst = doc.get("burstiness")
-    burst = 1.0 if burst is None else _num(burst, "burstiness", path, line, limit=1e6)
+    if not (isinstance(burst, float) and burst == math.inf):  # vLLM: evenly spaced sends
+        burst = 1.0 if burst is None else _num(burst, "burstiness", path, line, limit=1e6)
     if burst <= 0:  # the benchmarks refuse it (a gamma shape); was read as 1 (Poisson)
         raise InputError(f"burstiness must be > 0, got {doc.get('burstiness')!r}", path=path,
                          line=line)
     arr = np.array(start) - min(start) if start else None
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
+    rate, unrecorded = _rate(doc, fmt, path, line)
+    ramp, ramp_rps = _ramp(doc, keep, n, path, line)
     return RequestLog(path, fmt, np.array(n_in, dtype=np.int64), np.array(n_out, dtype=np.int64),
-                      np.array(ttft), np.array(tpot), arr, _rate(doc.get("request_rate"), path, line),
-                      burst, conc if conc else None, n - len(keep), notes,
-                      lines=(line,) * len(keep), labels=tuple(f"request {j}: " for j in keep))
+                      np.array(ttft), np.array(tpot), arr, rate, burst, conc if conc else None,
+                      n - len(keep), notes, lines=(line,) * len(keep),
+                      labels=tuple(f"request {j}: " for j in keep), sent=tuple(keep), ramp=ramp,
+                      ramp_rps=ramp_rps, unrecorded=unrecorded)
 
 
 def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
-    """vLLM's JSON (one object) or SGLang's JSONL (one object a line; ``run``: which one)."""
+    """vLLM's JSON (one object; with ``--append-result`` one a line) or SGLang's JSONL (one
+    object a line); ``run``: which one."""
     text = read_text(path, "log file")
     if fmt == "vllm":
-        doc = parse_json(text, path, 1)
-        if not isinstance(doc, dict):
-            raise InputError("expected one JSON object", path=path, line=1)
-        return from_result(doc, path, 1, fmt)
+        try:
+            doc = parse_json(text, path, 1)
+        except InputError as e:  # --append-result: an object, a line break, the next object
+            if "Extra data" not in str(e):
+                raise
+        else:
+            if not isinstance(doc, dict):
+                raise InputError("expected one JSON object", path=path, line=1)
+            if run not in (0, -1):
+                raise InputError(f"run {run}: the file holds 1 run", path=path)
+            return from_result(doc, path, 1, fmt)
     runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     if not runs:
         raise InputError("no benchmark runs", path=path)
@@ -239,19 +294,24 @@ def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
     if not -len(runs) <= run < len(runs):
         raise InputError(f"run {run}: the file holds {len(runs)} runs (lines)", path=path)
     i, doc = runs[run]
-    return from_result(doc, path, i, fmt)
+    return replace(from_result(doc, path, i, fmt), runs=len(runs))
 
 
 FORMATS = ("auto", "csv", "vllm", "sglang")
 
 
+def log_format(path: str) -> str:
+    """The format ``auto`` reads ``path`` as, by its suffix (a ``.gz`` after it looked through):
+    ``csv``, ``vllm`` (``.json``) or ``sglang`` (``.jsonl``); "" if none."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    return {".csv": "csv", ".jsonl": "sglang", ".json": "vllm"}.get(Path(name).suffix, "")
+
+
 def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
-    p = Path(path)
     require_file(path, "log file")
     if fmt == "auto":
-        suffix = p.suffix.lower()
-        fmt = {".csv": "csv", ".jsonl": "sglang", ".json": "vllm"}.get(suffix, "")
+        fmt = log_format(path)
         if not fmt:
             raise InputError("cannot tell the format from the suffix (.csv, .json for vLLM, "
-                             ".jsonl for SGLang): pass --format", path=path)
+                             ".jsonl for SGLang, each may end .gz): pass --format", path=path)
     return read_csv(path) if fmt == "csv" else read_json(path, fmt, run)

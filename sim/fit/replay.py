@@ -27,6 +27,7 @@ import simpy
 
 from sim.catalog import Efficiency
 from sim.engine import ENGINES, Request, RequestQueue
+from sim.errors import InputError
 from sim.fit.logs import RequestLog
 from sim.perf import Deployment, RooflinePerf
 
@@ -69,17 +70,33 @@ def arrivals(log: RequestLog, rate_rps: float | None = None, max_concurrency: in
     conc = max_concurrency if max_concurrency is not None else log.max_concurrency
     if log.arrival_s is not None and rate_rps is None:
         return Arrivals(log.arrival_s, max_concurrency, True, "recorded send times")
+    if log.unrecorded and rate_rps is None:
+        raise InputError(f"{log.unrecorded}: give --request-rate (and --max-concurrency) to "
+                         "replay at a rate, compared by rank", path=log.path,
+                         line=log.lines[0] if log.lines else None)
+    ramp = rate_rps is None and log.ramp_rps is not None
     rate = rate_rps if rate_rps is not None else log.rate_rps
     cap = f", at most {conc} in flight" if conc else ""
-    if math.isinf(rate):
+    if math.isinf(rate) and not ramp:
         return Arrivals(np.zeros(len(log)), conc, True, f"all at once{cap}")
-    rng = np.random.default_rng(seed)
     shape = log.burstiness
-    gaps = rng.gamma(shape, 1.0 / (rate * shape), size=len(log))
+    what = log.ramp if ramp else f"at {rate:g} requests/s"
+    if math.isinf(shape):  # vLLM's burstiness inf: gaps of exactly 1 / rate, nothing drawn
+        if ramp:
+            times = np.cumsum(np.r_[0.0, 1.0 / log.ramp_rps[1:]])
+        else:  # a failed request's place in the sending order kept its gap
+            sent = np.asarray(log.sent if log.sent else range(len(log)), dtype=float)
+            times = (sent - sent[0]) / rate
+        return Arrivals(times, conc, True, f"evenly {what}{cap}")
+    rng = np.random.default_rng(seed)
+    if ramp:  # the gap before each request drawn at the client's rate when it was sent
+        gaps = rng.gamma(shape, 1.0 / (log.ramp_rps * shape))
+    else:
+        gaps = rng.gamma(shape, 1.0 / (rate * shape), size=len(log))
     gaps[0] = 0.0
     kind = "Poisson" if shape == 1.0 else f"gamma (burstiness {shape:g})"
     return Arrivals(np.cumsum(gaps), conc, False,
-                    f"{kind} at {rate:g} requests/s drawn from seed {seed} (not recorded){cap}")
+                    f"{kind} {what} drawn from seed {seed} (not recorded){cap}")
 
 
 def replay(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "fluid",

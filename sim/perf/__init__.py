@@ -14,8 +14,6 @@ Kinds: :class:`RooflinePerf` (default) and :class:`TablePerf` (measured points).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,7 @@ from sim.catalog import Gpu, Model
 from sim.config import DeploymentConfig as _D
 from sim.config.rules import INT_LIMIT
 from sim.errors import InputError
-from sim.textfiles import read_text, unique_header
+from sim.textfiles import csv_rows, read_text, unique_header
 
 
 class PerfModel(Protocol):
@@ -250,40 +248,37 @@ class TablePerf:
 
         path = Path(path)
         rows, first_line = [], {}
-        with io.StringIO(read_text(path, "perf table"), newline="") as fh:
-            reader = csv.DictReader(fh)
-            need = {"decode_seqs", "prefill_tokens", "step_time_s"}
-            unique_header(reader.fieldnames or [], path)
-            if reader.fieldnames is None or not need <= set(reader.fieldnames):
-                raise InputError(f"needs columns {sorted(need)}, has {reader.fieldnames}",
-                                 path=str(path), line=1)
-            for row in reader:
-                i = reader.line_num  # the file's line (blank lines skipped, still counted)
-                if None in row:  # a field beyond the header: DictReader sets it apart, unread
-                    raise InputError(f"{len(reader.fieldnames) + len(row[None])} fields, the "
-                                     f"header names {len(reader.fieldnames)}", path=str(path),
-                                     line=i)
-                try:
-                    vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
-                            float(row["step_time_s"]))
-                except (TypeError, ValueError):
-                    raise InputError("non-numeric value", path=str(path), line=i) from None
-                if not all(math.isfinite(v) and v >= 0 for v in vals):
-                    raise InputError("values must be finite and >= 0", path=str(path), line=i)
-                if vals[0] > INT_LIMIT or vals[1] > INT_LIMIT or vals[2] > MAX_STEP_S:
-                    raise InputError(f"decode_seqs and prefill_tokens must be at most {INT_LIMIT}"
-                                     f" and step_time_s at most {MAX_STEP_S:g} s", path=str(path),
-                                     line=i)
-                if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
-                    raise InputError("an iteration that does work must take time: step_time_s "
-                                     "must be > 0 where decode_seqs or prefill_tokens is",
-                                     path=str(path), line=i)
-                if vals[:2] in first_line:
-                    raise InputError(f"the point decode_seqs={vals[0]:g}, prefill_tokens="
-                                     f"{vals[1]:g} is given twice (first on line "
-                                     f"{first_line[vals[:2]]})", path=str(path), line=i)
-                first_line[vals[:2]] = i
-                rows.append(vals)
+        # csv_rows: quoting, any line ends, blank rows (spaces, or a spreadsheet's row of
+        # empty fields) skipped with their lines counted, a row of another length refused
+        header, lines, cells = csv_rows(read_text(path, "perf table"), path)
+        need = {"decode_seqs", "prefill_tokens", "step_time_s"}
+        unique_header(header, path)
+        if not need <= set(header):
+            raise InputError(f"needs columns {sorted(need)}, has {header}", path=str(path), line=1)
+        col = {k: header.index(k) for k in need}
+        for i, cell in zip(lines, cells):
+            row = {k: cell[j] for k, j in col.items()}
+            try:
+                vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
+                        float(row["step_time_s"]))
+            except (TypeError, ValueError):
+                raise InputError("non-numeric value", path=str(path), line=i) from None
+            if not all(math.isfinite(v) and v >= 0 for v in vals):
+                raise InputError("values must be finite and >= 0", path=str(path), line=i)
+            if vals[0] > INT_LIMIT or vals[1] > INT_LIMIT or vals[2] > MAX_STEP_S:
+                raise InputError(f"decode_seqs and prefill_tokens must be at most {INT_LIMIT}"
+                                 f" and step_time_s at most {MAX_STEP_S:g} s", path=str(path),
+                                 line=i)
+            if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
+                raise InputError("an iteration that does work must take time: step_time_s "
+                                 "must be > 0 where decode_seqs or prefill_tokens is",
+                                 path=str(path), line=i)
+            if vals[:2] in first_line:
+                raise InputError(f"the point decode_seqs={vals[0]:g}, prefill_tokens="
+                                 f"{vals[1]:g} is given twice (first on line "
+                                 f"{first_line[vals[:2]]})", path=str(path), line=i)
+            first_line[vals[:2]] = i
+            rows.append(vals)
         if not rows:
             raise InputError("perf table has no rows", path=str(path))
         arr = np.array(rows)

@@ -7,6 +7,7 @@ rows (or no notes, prices or objective) unsaid."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -93,15 +94,20 @@ def read_frame(path: Path, what: str = "table", columns=()) -> pd.DataFrame:
     text = read_text(path, what)
     if text and not text.strip():
         return pd.DataFrame()
-    if not text.endswith("\n"):  # pandas ends every file it writes with a line break
+    if not text.endswith(("\n", "\r")):  # pandas ends every file it writes with a line break
         raise InputError("cut short: no line break at its end" if text else "empty file",
                          path=str(path), line=text.count("\n") + 1)
-    header, _, _ = csv_rows(text, path)
+    header, _, rows = csv_rows(text, path)
     missing = [c for c in columns if c not in header]
     if missing:
         raise InputError(f"not a run's {what}: no column {', '.join(map(repr, missing))}",
                          path=str(path), line=1)
-    return pd.read_csv(io.StringIO(text))
+    df = pd.read_csv(io.StringIO(text))
+    if len(df) != len(rows):  # a spreadsheet's emptied row (bare commas): pandas keeps a NaN row
+        out = io.StringIO()  # the rows csv_rows kept, typed as the file without them would be
+        csv.writer(out).writerows([header, *rows])
+        df = pd.read_csv(io.StringIO(out.getvalue()))
+    return df
 
 
 def read_summary(path: Path) -> pd.DataFrame:

@@ -37,11 +37,12 @@ import pandas as pd
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.rng import stream
-from sim.textfiles import unique_header
+from sim.textfiles import is_file, unique_header
 from sim.workload import arrivals as arr
 from sim.workload.lengths import request_lengths
 
 WINDOW_S = 600.0  # ServeGen's window length
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file (RFC 1952)
 # The smallest inter-arrival shape drawn (assumption): below it a renewal process's gaps are
 # almost all zero or astronomically long (a Gamma of shape 1e-300, or a Weibull whose scale
 # needs Gamma(1 + 1/shape) beyond float range) and a window cannot be filled in bounded time.
@@ -101,22 +102,41 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     return out
 
 
+def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``df`` without its blank rows (an empty line, spaces only, or a spreadsheet's row of
+    empty fields: all missing, or the first field only spaces), and each kept row's line in
+    the file (the header is line 1; pandas counts a CRLF as one line end)."""
+    blank = df.iloc[:, 1:].isna().all(axis=1).to_numpy().copy()
+    if blank.any():
+        at = np.flatnonzero(blank)
+        first = df.iloc[at, 0]
+        blank[at] = (first.isna() | first.astype(str).str.strip().eq("")).to_numpy()
+    line = np.flatnonzero(~blank) + 2
+    return df[~blank].reset_index(drop=True), line
+
+
 @lru_cache(maxsize=4)
 def load_client_windows(path: str):
+    if not is_file(path):  # a FIFO would block the open below
+        raise InputError("ServeGen client-windows file not found", path=path)
     try:
-        df = pd.read_csv(path)
+        with open(path, "rb") as fh:  # gzip told by its bytes, not by the name (pandas' way)
+            zipped = "gzip" if fh.read(2) == GZIP_MAGIC else None
+        # blank lines kept, so that each row's line is known
+        df = pd.read_csv(path, skip_blank_lines=False, compression=zipped)
     except FileNotFoundError:
         raise InputError("ServeGen client-windows file not found", path=path) from None
     except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
             pd.errors.EmptyDataError) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
     # pandas renames a column given twice (rate_rps.1): the header as written
-    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
-                  if len(df.columns) else [], path)
+    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str, compression=zipped).iloc[0]
+                  .tolist() if len(df.columns) else [], path)
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
+    df, line = _drop_blank_rows(df)
     num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(
         pd.to_numeric, errors="coerce").astype(float)
     bad = (~np.isfinite(num).all(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0)
@@ -126,25 +146,25 @@ def load_client_windows(path: str):
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError("bad row (non-numeric or non-finite value, negative rate, time or id, "
                          "non-positive shape/scale, or a family other than Gamma/Weibull)",
-                         path=path, line=i + 2)
+                         path=path, line=int(line[i]))
     weibull = (df["family"] == "Weibull").to_numpy()
     low = num["shape"].to_numpy(float) < np.where(weibull, MIN_SHAPE["Weibull"], MIN_SHAPE["Gamma"])
     if low.any():
         i = int(np.flatnonzero(low)[0])
         raise InputError(f"shape {num['shape'].iloc[i]:g} is below {MIN_SHAPE[df['family'].iloc[i]]:g}"
                          f" for {df['family'].iloc[i]}: gaps that skewed cannot be drawn (see "
-                         "MIN_SHAPE in sim/workload/background.py)", path=path, line=i + 2)
+                         "MIN_SHAPE in sim/workload/background.py)", path=path, line=int(line[i]))
     frac = num["client_id"].to_numpy(float) % 1 != 0
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
         raise InputError(f"client_id must be a whole number, got {num['client_id'].iloc[i]:g}",
-                         path=path, line=i + 2)
+                         path=path, line=int(line[i]))
     twice = num.duplicated(["client_id", "window_start_s"]).to_numpy()
     if twice.any():
         i = int(np.flatnonzero(twice)[0])
         raise InputError(f"client {int(num['client_id'].iloc[i])}'s window at "
                          f"{num['window_start_s'].iloc[i]:g} s is given twice (its rates would "
-                         "add up)", path=path, line=i + 2)
+                         "add up)", path=path, line=int(line[i]))
     return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
             num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
             num["shape"].to_numpy(float))
