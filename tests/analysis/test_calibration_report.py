@@ -71,3 +71,7 @@ def test_the_job_prints_and_writes_the_table_summary_and_figure(tmp_path):
     lat = res.tables["tp_latency"]
     assert set(lat["tp"]) == {1, 4} and (tmp_path / "tp_latency.csv").stat().st_size > 0
     assert any("(tp_latency.csv)" in n for n in res.notes)
+    # and so do the saturated TP4 / TP1 throughputs of conf/tp_saturated.yaml
+    sat = res.tables["tp_saturated"]
+    assert set(sat["tp"]) == {1, 4} and (tmp_path / "tp_saturated.csv").stat().st_size > 0
+    assert any("(tp_saturated.csv" in n for n in res.notes)
