@@ -115,6 +115,9 @@ def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return df[~blank].reset_index(drop=True), line
 
 
+# ids are read as floats: from 2**53 two ids could read as one, from 2**63 they wrap around
+MAX_CLIENT_ID = 2**53
+
 @lru_cache(maxsize=4)
 def load_client_windows(path: str):
     if not is_file(path):  # a FIFO would block the open below
@@ -154,11 +157,13 @@ def load_client_windows(path: str):
         raise InputError(f"shape {num['shape'].iloc[i]:g} is below {MIN_SHAPE[df['family'].iloc[i]]:g}"
                          f" for {df['family'].iloc[i]}: gaps that skewed cannot be drawn (see "
                          "MIN_SHAPE in sim/workload/background.py)", path=path, line=int(line[i]))
-    frac = num["client_id"].to_numpy(float) % 1 != 0
+    ids, col = num["client_id"].to_numpy(float), df["client_id"]
+    exact = col.to_numpy() if col.dtype.kind in "iu" else ids  # integers as written, if read so
+    frac = (ids % 1 != 0) | (exact >= MAX_CLIENT_ID)
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
-        raise InputError(f"client_id must be a whole number, got {num['client_id'].iloc[i]:g}",
-                         path=path, line=int(line[i]))
+        raise InputError(f"client_id must be a whole number in [0, 2**53), got "
+                         f"{df['client_id'].iloc[i]}", path=path, line=int(line[i]))
     twice = num.duplicated(["client_id", "window_start_s"]).to_numpy()
     if twice.any():
         i = int(np.flatnonzero(twice)[0])

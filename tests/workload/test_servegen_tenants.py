@@ -123,3 +123,17 @@ def test_dedicated_needs_replicas_for_the_mapped_models():
 def test_bad_input_names_the_key(override, key):
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
         expand_tenants(sim.compose(BASE + [override]))
+
+
+@pytest.mark.parametrize("big", ["9007199254740993", "9223372036854775808", "1e300"])
+def test_a_client_id_too_large_to_read_exactly_is_refused(tmp_path, big):
+    """Ids are compared as floats: 2**53 + 1 read as 2**53 (two clients merged), 2**63
+    wrapped to a negative id; both are refused at their line."""
+    from sim.workload.background import load_client_windows
+    p = tmp_path / "w.csv"
+    p.write_text("client_id,window_start_s,rate_rps,family,shape,scale\n"
+                 "9007199254740991,0,0.5,Gamma,0.5,4.0\n"
+                 f"{big},0,0.5,Gamma,0.5,4.0\n")
+    load_client_windows.cache_clear()
+    with pytest.raises(InputError, match=r"w.csv:3: client_id must be a whole number in \[0, 2\*\*53\)"):
+        load_client_windows(str(p))
