@@ -25,7 +25,7 @@ RequestsOutput.sample
 PriceMode.on_demand
 Precision.fp16, Precision.fp4, KvDtype.fp16
 Loader.stock, PreloadTier.local_nvme, PreloadTier.host_dram
-TraceFormat.mooncake, DuplicatePolicy.error, DuplicatePolicy.spread
+TraceFormat.mooncake, TraceFormat.burstgpt, DuplicatePolicy.error, DuplicatePolicy.spread
 # config fields read through OmegaConf (by name, from YAML and the command line)
 _.slo_max, _.source
 # jobs and claims: registered by their decorators

@@ -51,10 +51,11 @@ class RateCurve(StrEnum):
 class TraceFormat(StrEnum):
     azure = "azure"
     mooncake = "mooncake"
+    burstgpt = "burstgpt"
 
 
 class DuplicatePolicy(StrEnum):
-    default = "default"  # azure: error, mooncake: spread (its timestamps are 3 s slots)
+    default = "default"  # azure: error; mooncake, burstgpt: spread (3 s slots, whole seconds)
     error = "error"
     keep = "keep"
     spread = "spread"

@@ -97,27 +97,46 @@ def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
     return out
 
 
-AZURE_COLUMNS = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
+@dataclass(frozen=True)
+class CsvFormat:
+    """A CSV trace format: its time, prompt-token and output-token columns (others are not
+    read), the fewest prompt tokens a row may give, and the slot over which ``spread``
+    spreads a last run of equal times."""
+    name: str
+    columns: tuple[str, str, str]
+    min_input: int
+    slot_s: float
+    header_hint: str
+
+
+AZURE = CsvFormat("azure", ("TIMESTAMP", "ContextTokens", "GeneratedTokens"), 1, 1e-6,
+                  "TIMESTAMP,ContextTokens,GeneratedTokens")
+# BurstGPT (Wang et al., KDD'25; github.com/HPMLL/BurstGPT): seconds from the trace's start,
+# whole seconds in its files (so equal times are common: spread over 1 s by default); a
+# failed request gives 0 response tokens and some rows 0 request tokens (both kept: the
+# length config then raises them to one token and counts them)
+BURSTGPT = CsvFormat("burstgpt", ("Timestamp", "Request tokens", "Response tokens"), 0, 1.0,
+                     "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type")
 _ZONE = r"(Z|[+-]\d\d:?\d\d)$"  # a UTC offset ending an ISO 8601 time (2024 trace: +00:00)
 _TS_LIKE = "like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00"
 
 
-def _azure_columns(raw: bytes, path: Path):
-    """The three columns (Arrow strings, rows in file order), or None when Arrow's CSV
+def _arrow_columns(raw: bytes, names) -> list | None:
+    """The columns ``names`` (Arrow strings, rows in file order), or None when Arrow's CSV
     reader refuses the file (the exact reader then names the line)."""
     try:
         table = pacsv.read_csv(pa.BufferReader(raw), convert_options=pacsv.ConvertOptions(
-            include_columns=AZURE_COLUMNS, column_types={c: pa.string() for c in AZURE_COLUMNS}))
+            include_columns=list(names), column_types={c: pa.string() for c in names}))
     except (pa.ArrowInvalid, pa.ArrowKeyError):
         return None
-    return [table.column(c) for c in AZURE_COLUMNS]
+    return [table.column(c) for c in names]
 
 
-def _azure_rows(path: Path):
-    """The three columns and each row's line, by the exact CSV reader (quoted fields, blank
-    lines skipped); its errors name the line."""
+def _exact_columns(path: Path, names):
+    """The columns ``names`` and each row's line, by the exact CSV reader (quoted fields,
+    blank lines skipped); its errors name the line."""
     header, lines, rows = csv_rows(read_text(path, "trace file"), path)
-    at = [header.index(c) for c in AZURE_COLUMNS]
+    at = [header.index(c) for c in names]
     return [pa.chunked_array([pa.array([r[j] for r in rows], pa.string())]) for j in at], lines
 
 
@@ -131,11 +150,21 @@ def _cast(a, kind):
     return None
 
 
-def _azure_times(ts, path: Path, line_of) -> np.ndarray:
+def _first_uncast(a, kind) -> int:
+    """The first row of ``a`` that will not cast to ``kind`` (one does)."""
+    i, hi = 0, len(a)
+    while hi - i > 1:  # rows [0, i) cast and [i, hi) holds one that does not: halve it
+        mid = (i + hi) // 2
+        i, hi = (mid, hi) if _cast(a[i:mid], kind) is not None else (i, mid)
+    return i
+
+
+def _iso_times(ts, path: Path, line_of) -> np.ndarray:
     """Seconds from the first row: ISO 8601 times, all with a UTC offset (the 2024 trace;
     read as instants, so rows in other zones compare correctly) or all without (2023)."""
     zoned = re.search(_ZONE, ts[0].as_py().strip()) is not None
-    ns = _cast(ts, pa.timestamp("ns", tz="UTC" if zoned else None))
+    kind = pa.timestamp("ns", tz="UTC" if zoned else None)
+    ns = _cast(ts, kind)
     if ns is None:  # say which row, and why: a zone given or left out unlike the first row
         trimmed = pc.utf8_trim_whitespace(ts)
         mixed = pc.not_equal(pc.match_substring_regex(trimmed, _ZONE), zoned)
@@ -144,17 +173,30 @@ def _azure_times(ts, path: Path, line_of) -> np.ndarray:
             raise InputError(f"TIMESTAMP {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
                              f"UTC offset, unlike the first row's {trimmed[0].as_py()!r}: give "
                              "every row one or none", path=str(path), line=line_of(i))
-        kind, i, hi = pa.timestamp("ns", tz="UTC" if zoned else None), 0, len(trimmed)
-        while hi - i > 1:  # rows [0, i) cast and [i, hi) holds one that does not: halve it
-            mid = (i + hi) // 2
-            i, hi = (mid, hi) if _cast(trimmed[i:mid], kind) is not None else (i, mid)
+        i = _first_uncast(trimmed, kind)
         raise InputError(f"bad TIMESTAMP {ts[i].as_py()!r} (expected {_TS_LIKE})",
                          path=str(path), line=line_of(i))
     ns = ns.cast(pa.int64()).to_numpy()
     return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
 
 
-def _azure_ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
+def _seconds(ts, name: str, path: Path, line_of) -> np.ndarray:
+    """Seconds from the first row, of a column of times in seconds."""
+    v = _cast(ts, pa.float64())
+    if v is None:
+        i = _first_uncast(ts, pa.float64())
+        raise InputError(f"{name} must be a number of seconds, got {ts[i].as_py()!r}",
+                         path=str(path), line=line_of(i))
+    v = v.to_numpy()
+    bad = ~np.isfinite(v) | (np.abs(v) > MAX_TIMESTAMP_MS / 1000.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{name} must be finite seconds within +-{MAX_TIMESTAMP_MS / 1000:g}, "
+                         f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
+    return v - v[0]
+
+
+def _ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
     v = _cast(a, pa.int64())
     if v is not None:
         v = v.to_numpy()
@@ -164,16 +206,9 @@ def _azure_ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
     return _check_ints(pd.Series(a.to_pylist(), dtype=object), name, path, line_of, minimum)
 
 
-def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
-    """An Azure LLM inference trace: the CSV ``TIMESTAMP,ContextTokens,GeneratedTokens``
-    (other columns ignored: the 2025 multimodal trace adds ``NumImages``), any legal CSV
-    (quoted fields, CRLF, a byte-order mark, blank lines, gzip-compressed), timestamps as
-    the 2023 trace writes them or with a UTC offset as the 2024 week-long traces do. Read
-    by Arrow's CSV reader (a week of 2024 rows in a few seconds); a file it refuses goes
-    through the exact reader, which names the line at fault."""
-    path = Path(path)
-    raw, _ = read_bytes(path, "trace file")
-    pos, head = 0, 1  # the header: the first line that is not blank
+def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
+    """The header's names and line: the first line that is not blank."""
+    pos, head = 0, 1
     while True:
         end = raw.find(b"\n", pos)
         first = raw[pos:end if end >= 0 else len(raw)].decode("utf-8", "replace").strip()
@@ -182,31 +217,60 @@ def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
         pos, head = end + 1, head + 1
     if not first:
         raise InputError("empty trace file", path=str(path), line=1)
-    if first.startswith("{"):  # the format key defaults to azure
-        raise InputError("a JSON object, not the Azure CSV header TIMESTAMP,ContextTokens,"
-                         "GeneratedTokens; for a Mooncake trace set the tenant's "
-                         "arrival.trace.format: mooncake", path=str(path), line=head)
+    if first.startswith("{"):
+        raise InputError(f"a JSON object, not the CSV header {fmt.header_hint} (format "
+                         f"{fmt.name}); for a Mooncake trace set the tenant's "
+                         "arrival.trace.format: mooncake",
+                         path=str(path), line=head)
     header = [h.strip() for h in next(csv.reader([first]))]
     unique_header(header, path)
-    missing = [c for c in AZURE_COLUMNS if c not in header]
+    missing = [c for c in fmt.columns if c not in header]
     if missing:
-        raise InputError(f"missing column(s) {missing}; header is {header}", path=str(path),
+        other = next((f for f in (AZURE, BURSTGPT) if f is not fmt
+                      and all(c in header for c in f.columns)), None)
+        hint = (f" (the columns of a {other.name} trace: set the tenant's "
+                f"arrival.trace.format: {other.name})" if other else "")
+        raise InputError(f"missing column(s) {missing}; header is {header}{hint}", path=str(path),
                          line=head)
-    cols, lines = _azure_columns(raw, path), None
+    return header, head
+
+
+def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
+    """A CSV trace of format ``fmt``, any legal CSV (quoted fields, CRLF, a byte-order mark,
+    blank lines, gzip-compressed). Read by Arrow's CSV reader (millions of rows in seconds);
+    a file it refuses goes through the exact reader, which names the line at fault."""
+    path = Path(path)
+    raw, _ = read_bytes(path, "trace file")
+    _, head = _header(raw, path, fmt)
+    cols, lines = _arrow_columns(raw, fmt.columns), None
     del raw
     if cols is None:
-        cols, lines = _azure_rows(path)
+        cols, lines = _exact_columns(path, fmt.columns)
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
-        return (lines if lines is not None else _azure_rows(path)[1])[i]
+        return (lines if lines is not None else _exact_columns(path, fmt.columns)[1])[i]
 
     if not len(cols[0]):
         raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
-    t = _azure_times(cols[0], path, line_of)
-    inp = _azure_ints(cols[1], "ContextTokens", path, line_of, 1)
-    out = _azure_ints(cols[2], "GeneratedTokens", path, line_of, 0)
-    t, moved = _check_order(t, path, line_of, duplicates, slot_s=1e-6)
+    t = (_iso_times(cols[0], path, line_of) if fmt is AZURE
+         else _seconds(cols[0], fmt.columns[0], path, line_of))
+    inp = _ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
+    out = _ints(cols[2], fmt.columns[2], path, line_of, 0)
+    t, moved = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
     return Trace(str(path), t, inp, out, spread=moved)
+
+
+def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
+    """An Azure LLM inference trace: ``TIMESTAMP,ContextTokens,GeneratedTokens`` (other
+    columns not read: the 2025 multimodal trace adds ``NumImages``), timestamps as the 2023
+    trace writes them or with a UTC offset as the 2024 week-long traces do."""
+    return read_csv_trace(path, duplicates, AZURE)
+
+
+def read_burstgpt(path: str | Path, duplicates: str = "spread") -> Trace:
+    """A BurstGPT trace: ``Timestamp`` (seconds), ``Request tokens``, ``Response tokens``
+    (``Model``, ``Log Type`` and the third release's session columns are not read)."""
+    return read_csv_trace(path, duplicates, BURSTGPT)
 
 
 def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
@@ -289,4 +353,6 @@ def trace_format(path: str) -> str:
 def load_trace(path: str, fmt: str, duplicates: str = "default") -> Trace:
     if fmt == "azure":
         return read_azure(path, "error" if duplicates == "default" else duplicates)
+    if fmt == "burstgpt":
+        return read_burstgpt(path, "spread" if duplicates == "default" else duplicates)
     return read_mooncake(path, "spread" if duplicates == "default" else duplicates)

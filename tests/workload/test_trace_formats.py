@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.workload.traces import read_azure, read_mooncake
+from sim.workload.traces import load_trace, read_azure, read_burstgpt, read_mooncake
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
 ROWS_2023 = [("2023-11-16 18:17:03.9799600", 4808, 10), ("2023-11-16 18:17:04.0319600", 3180, 8),
@@ -113,3 +113,44 @@ def test_mooncake_lines_count_blank_lines(tmp_path):
                '{"timestamp": 1, "input_length": 5, "output_length": 3}\n')
     with pytest.raises(sim.InputError, match=r"m.jsonl:3: timestamps go backwards"):
         read_mooncake(p)
+
+
+BURST = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+
+
+def test_a_burstgpt_trace_reads_its_seconds_and_lengths(tmp_path):
+    # as BurstGPT_1.csv writes it: whole seconds, a failed request's 0 response tokens and a
+    # row of 0 request tokens kept as recorded (the length config raises and counts them)
+    p = _write(tmp_path, "b.csv", BURST + "5,ChatGPT,472,18,490,Conversation log\n"
+               "45,ChatGPT,0,230,230,Conversation log\n118,GPT-4,417,0,417,API log\n")
+    t = read_burstgpt(p)
+    assert t.t_s.tolist() == [0.0, 40.0, 113.0]
+    assert t.input_tokens.tolist() == [472, 0, 417] and t.output_tokens.tolist() == [18, 230, 0]
+    assert t.spread is None
+
+
+def test_burstgpt_equal_seconds_are_spread_over_the_second_by_default(tmp_path):
+    p = _write(tmp_path, "b.csv", BURST + "".join(f"{s},ChatGPT,10,5,15,Conversation log\n"
+                                                  for s in (3, 3, 3, 3, 4, 6, 6)))
+    t = load_trace(str(p), "burstgpt", "default")
+    assert t.t_s.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 3.0, 3.5]
+    assert t.spread.tolist() == [False, True, True, True, False, False, True]
+    with pytest.raises(sim.InputError, match=r"b.csv:3: duplicate timestamp"):
+        read_burstgpt(p, "error")
+
+
+@pytest.mark.parametrize("text, match", [
+    (BURST + "5,ChatGPT,10,5,15,x\nsoon,ChatGPT,10,5,15,x\n", r"b.csv:3: Timestamp must be a number of seconds, got 'soon'"),
+    (BURST + "5,ChatGPT,10,5,15,x\ninf,ChatGPT,10,5,15,x\n", r"b.csv:3: Timestamp must be finite"),
+    (BURST + "5,ChatGPT,10,-5,5,x\n", r"b.csv:2: Response tokens must be an integer in \[0,"),
+    (HEADER + "\n2023-11-16 18:17:03.9799600,10,5\n", r"b.csv:1: missing column.*\(the columns of a azure trace: set the tenant.s arrival.trace.format: azure\)"),
+])
+def test_burstgpt_refusals_name_the_line(tmp_path, text, match):
+    with pytest.raises(sim.InputError, match=match):
+        read_burstgpt(_write(tmp_path, "b.csv", text))
+
+
+def test_a_burstgpt_file_read_as_azure_says_which_format_to_set(tmp_path):
+    p = _write(tmp_path, "b.csv", BURST + "5,ChatGPT,10,5,15,x\n")
+    with pytest.raises(sim.InputError, match=r"b.csv:1: missing column.*format: burstgpt"):
+        read_azure(p)
