@@ -200,8 +200,8 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
 def _length_source(lc, replayed: np.ndarray | None) -> np.ndarray | None:
     """The recorded lengths a length distribution draws from, if it draws from a trace:
     ``kind: trace`` uses the replayed requests' own lengths; ``kind: empirical`` with a
-    ``column`` resamples that column of the trace file at ``path`` (``.csv``: Azure format,
-    ``.jsonl``: Mooncake)."""
+    ``column`` resamples that column of the trace file at ``path`` (``.jsonl``: Mooncake; a
+    CSV: Azure or BurstGPT, by its header)."""
     if lc.kind == "trace":
         return replayed
     if lc.kind == "empirical" and lc.column:

@@ -344,9 +344,15 @@ def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
 
 
 def trace_format(path: str) -> str:
-    """The format a trace file's name implies: ``.jsonl`` (or ``.jsonl.gz``) Mooncake, else
-    Azure CSV."""
-    return "mooncake" if str(path).endswith((".jsonl", ".jsonl.gz")) else "azure"
+    """The format of a trace file read for its lengths alone: ``.jsonl`` (or ``.jsonl.gz``)
+    Mooncake; a CSV with BurstGPT's columns BurstGPT; else Azure."""
+    if str(path).endswith((".jsonl", ".jsonl.gz")):
+        return "mooncake"
+    try:
+        _header(read_bytes(path, "trace file")[0][:65536], Path(path), BURSTGPT)
+        return "burstgpt"
+    except InputError:  # not BurstGPT's header: the Azure reader says what is wrong
+        return "azure"
 
 
 @lru_cache(maxsize=16)

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 import sim
-from sim.workload.traces import load_trace, read_azure, read_burstgpt, read_mooncake
+from sim.workload.traces import (
+    load_trace,
+    read_azure,
+    read_burstgpt,
+    read_mooncake,
+    trace_format,
+)
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens"
 ROWS_2023 = [("2023-11-16 18:17:03.9799600", 4808, 10), ("2023-11-16 18:17:04.0319600", 3180, 8),
@@ -154,3 +160,10 @@ def test_a_burstgpt_file_read_as_azure_says_which_format_to_set(tmp_path):
     p = _write(tmp_path, "b.csv", BURST + "5,ChatGPT,10,5,15,x\n")
     with pytest.raises(sim.InputError, match=r"b.csv:1: missing column.*format: burstgpt"):
         read_azure(p)
+
+
+def test_lengths_from_a_burstgpt_column_are_read_by_its_header(tmp_path):
+    p = _write(tmp_path, "lengths.csv", BURST + "5,ChatGPT,472,18,490,x\n7,GPT-4,9,3,12,x\n")
+    assert trace_format(str(p)) == "burstgpt"
+    assert trace_format(str(_write(tmp_path, "a.csv", _plain(ROWS_2023)))) == "azure"
+    assert trace_format(str(tmp_path / "m.jsonl.gz")) == "mooncake"
