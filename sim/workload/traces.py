@@ -79,8 +79,10 @@ def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
                          "sort the trace by time", path=str(path), line=line_of(i))
     if duplicates == "error" and (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
-        raise InputError("duplicate timestamp; set the trace's `duplicates` option to keep or "
-                         "spread to accept it", path=str(path), line=line_of(i))
+        n = int(np.count_nonzero(d == 0))
+        raise InputError(f"duplicate timestamp ({n:,} row(s) in all share the time of the row "
+                         "before); set the trace's `duplicates` option to keep or spread to "
+                         "accept them", path=str(path), line=line_of(i))
     if duplicates == "spread" and (d == 0).any():
         return _spread(t, slot_s), np.concatenate([[False], d == 0])
     return t, None

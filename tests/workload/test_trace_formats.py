@@ -141,7 +141,7 @@ def test_burstgpt_equal_seconds_are_spread_over_the_second_by_default(tmp_path):
     t = load_trace(str(p), "burstgpt", "default")
     assert t.t_s.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 3.0, 3.5]
     assert t.spread.tolist() == [False, True, True, True, False, False, True]
-    with pytest.raises(sim.InputError, match=r"b.csv:3: duplicate timestamp"):
+    with pytest.raises(sim.InputError, match=r"b.csv:3: duplicate timestamp \(4 row\(s\) in all share"):
         read_burstgpt(p, "error")
 
 
