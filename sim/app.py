@@ -26,6 +26,7 @@ from sim.simulation.build import build, check_objective, check_unchosen, expand_
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
+from sim.workload import forget_read_files
 
 # conf/hydra/launcher/ray.yaml and conf/hydra/sweeper/basic.yaml share their names with the
 # plugins' own schemas on purpose (`hydra/launcher=ray` then means the fixed preset, and the
@@ -80,6 +81,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     job would not read them (:func:`sim.jobs.check_unread`).
     """
 
+    forget_read_files()  # the files as they are now, whatever an earlier run of the process read
     name = cfg.job
     JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:

@@ -139,3 +139,24 @@ def test_every_file_is_identical_whatever_was_drawn_before_and_any_matplotlibrc(
     for f in ("plots/keepalive.png", "plots/keepalive.svg"):
         assert b"atplotlib v" not in first[f] and b"atplotlib version" not in first[f]
     assert "settings after: 3.5 True" in api.stdout  # the caller's settings, kept
+
+
+def test_a_file_changed_between_two_runs_in_one_process_is_read_again(tmp_path):
+    """The readers cache what they read; an edited trace or length PMF was not read again by
+    the next ``sim.run`` of the process (nor by a joblib worker's next job): the run used the
+    old content and so differed from the same config in a fresh process."""
+    trace, pmf = tmp_path / "trace.csv", tmp_path / "out.csv"
+    ov = ["horizon_s=30", "output.plots=false", "tenants.chat.arrival.kind=trace",
+          f"tenants.chat.arrival.trace.path={trace}", "tenants.chat.input.kind=trace",
+          "tenants.chat.output.kind=empirical", f"tenants.chat.output.path={pmf}"]
+
+    def run(prompt: int, out: int) -> tuple:
+        stamps = [f"2023-11-16 18:17:{s:02d}.0000000" for s in range(0, 20, 2)]
+        trace.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                         + "".join(f"{t},{prompt},10\n" for t in stamps))
+        pmf.write_text(f"tokens,probability\n{out},1\n")
+        r = sim.run(ov).requests
+        return len(r), set(r["input_tokens"]), set(r["output_tokens"])
+
+    assert run(100, 50) == (10, {100}, {50})
+    assert run(300, 70) == (10, {300}, {70})  # was (10, {100}, {50}): the first files' content
