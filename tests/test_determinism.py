@@ -1,7 +1,7 @@
 """Determinism: same seed and config give byte-identical summary.csv and requests.parquet
 across runs, across the basic and joblib launchers, and whatever the order of sweep jobs;
 every file of a run, figures included, whatever the process drew before and whatever
-matplotlibrc is in the working directory.
+matplotlibrc is in the working directory; and a run reads its files as they are now.
 
 (Two plain runs with one setup: tests/test_app.py::test_same_seed_same_bytes; with
 background tenants: tests/test_serverless.py::test_same_seed_same_bytes_with_background.)
