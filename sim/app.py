@@ -21,10 +21,12 @@ from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
+from sim.report.style import kept_settings
 from sim.simulation.build import build, check_objective, check_unchosen, expand_tenants
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
+from sim.workload import forget_read_files
 
 # conf/hydra/launcher/ray.yaml and conf/hydra/sweeper/basic.yaml share their names with the
 # plugins' own schemas on purpose (`hydra/launcher=ray` then means the fixed preset, and the
@@ -42,14 +44,16 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
         progress: bool = False) -> Result:
     """Compose the config from ``overrides``, run its job and return the result.
 
-    Files are written only when ``output_dir`` is given; the working directory never changes.
+    Files are written only when ``output_dir`` is given; the working directory and the
+    process's matplotlib settings never change.
     """
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputError(f"output_dir must be a path, got {type(output_dir).__name__} {output_dir!r}")
     if output_dir is not None and not str(output_dir).strip():
         # Path("") is the working directory: its files would be mixed with the run's
         raise InputError("output_dir is empty: give a folder, or None to write no files")
-    return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
+    with kept_settings():
+        return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 
 
 def compose(overrides: list[str] | None = None):
@@ -77,6 +81,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     job would not read them (:func:`sim.jobs.check_unread`).
     """
 
+    forget_read_files()  # the files as they are now, whatever an earlier run of the process read
     name = cfg.job
     JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:

@@ -1,5 +1,7 @@
 """Determinism: same seed and config give byte-identical summary.csv and requests.parquet
-across runs, across the basic and joblib launchers, and whatever the order of sweep jobs.
+across runs, across the basic and joblib launchers, and whatever the order of sweep jobs;
+every file of a run, figures included, whatever the process drew before and whatever
+matplotlibrc is in the working directory; and a run reads its files as they are now.
 
 (Two plain runs with one setup: tests/test_app.py::test_same_seed_same_bytes; with
 background tenants: tests/test_serverless.py::test_same_seed_same_bytes_with_background.)
@@ -13,6 +15,7 @@ import sys
 import pandas as pd
 import pytest
 import yaml
+from helpers import ROOT
 
 import sim
 from sim.platform import SETUPS
@@ -88,3 +91,72 @@ def test_the_order_of_sweep_jobs_does_not_change_any_file(sweeps, tmp_path):
     # and the job numbers really were swapped
     j = pd.read_csv(rev_dir / "summary.csv")
     assert j.loc[j["job"] == 0, "seed"].unique().tolist() == [1]
+
+
+# a study whose figure module drew with its own matplotlib settings, then the default run's
+KEEPALIVE = ["experiment=keepalive", "horizon_s=60", "drain_s=120", "keepalive.fixed_idle_s=[30,60]"]
+API_TWICE = f"""
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import sim
+plt.rcParams["lines.linewidth"] = 3.5  # the calling program's own setting
+sim.run({KEEPALIVE!r}, output_dir=sys.argv[1] + "/first")
+sim.run(["horizon_s=30"], output_dir=sys.argv[1] + "/other")
+sim.run({KEEPALIVE!r}, output_dir=sys.argv[1] + "/again")
+print("settings after:", plt.rcParams["lines.linewidth"], plt.rcParams["axes.spines.top"])
+"""
+
+
+def every_file(folder) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "done.json"}  # done.json: its wall time
+
+
+def test_every_file_is_identical_whatever_was_drawn_before_and_any_matplotlibrc(tmp_path):
+    """The Python API twice in one process (another run between), and a fresh process whose
+    working directory holds a matplotlibrc: the same bytes in every file, figures included
+    (a study's figure lost its top and right axes lines once another figure had been drawn;
+    a matplotlibrc restyled every figure); no date or matplotlib version in a figure."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    api = subprocess.run([sys.executable, "-c", API_TWICE, str(tmp_path)], capture_output=True,
+                         text=True, timeout=300, env=env, cwd=tmp_path)
+    assert api.returncode == 0, api.stderr[-3000:]
+    rc = tmp_path / "rc"
+    rc.mkdir()
+    (rc / "matplotlibrc").write_text("font.size: 15\naxes.grid: True\nlines.linewidth: 4\n")
+    r = subprocess.run([sys.executable, "-c", "import sys, sim; sim.run(sys.argv[1:-1], "
+                        "output_dir=sys.argv[-1])", *KEEPALIVE, str(tmp_path / "rc_run")],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=rc)
+    assert r.returncode == 0, r.stderr[-3000:]
+    first = every_file(tmp_path / "first")
+    assert {"plots/keepalive.png", "plots/keepalive.svg", "summary.csv"} <= set(first)
+    for other in ("again", "rc_run"):
+        files = every_file(tmp_path / other)
+        assert set(files) == set(first)
+        assert [f for f in first if files[f] != first[f]] == [], other
+    for f in ("plots/keepalive.png", "plots/keepalive.svg"):
+        assert b"atplotlib v" not in first[f] and b"atplotlib version" not in first[f]
+    assert "settings after: 3.5 True" in api.stdout  # the caller's settings, kept
+
+
+def test_a_file_changed_between_two_runs_in_one_process_is_read_again(tmp_path):
+    """The readers cache what they read; an edited trace or length PMF was not read again by
+    the next ``sim.run`` of the process (nor by a joblib worker's next job): the run used the
+    old content and so differed from the same config in a fresh process."""
+    trace, pmf = tmp_path / "trace.csv", tmp_path / "out.csv"
+    ov = ["horizon_s=30", "output.plots=false", "tenants.chat.arrival.kind=trace",
+          f"tenants.chat.arrival.trace.path={trace}", "tenants.chat.input.kind=trace",
+          "tenants.chat.output.kind=empirical", f"tenants.chat.output.path={pmf}"]
+
+    def run(prompt: int, out: int) -> tuple:
+        stamps = [f"2023-11-16 18:17:{s:02d}.0000000" for s in range(0, 20, 2)]
+        trace.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                         + "".join(f"{t},{prompt},10\n" for t in stamps))
+        pmf.write_text(f"tokens,probability\n{out},1\n")
+        r = sim.run(ov).requests
+        return len(r), set(r["input_tokens"]), set(r["output_tokens"])
+
+    assert run(100, 50) == (10, {100}, {50})
+    assert run(300, 70) == (10, {300}, {70})  # was (10, {100}, {50}): the first files' content

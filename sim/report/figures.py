@@ -178,11 +178,7 @@ def figures_from_dir(run_dir, out_dir=None) -> list[str]:
 def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
     """Predicted against published, log-log, one marker per figure, the tolerance band; rows
     held out of the fit (``role == "check"``) are hollow diamonds, fitted rows filled dots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     units = {"output_tok_s": "output tokens/s", "ttft_s": "TTFT (s)", "itl_s": "inter-token latency (s)"}
     metrics = [m for m in units if m in set(table["metric"])]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 4.2), squeeze=False)

@@ -7,20 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.style import color, legend_below, save, tight_layout
+from sim.report.style import color, legend_below, pyplot, save, tight_layout
 
 STAGES = [("provision_s", "node provisioning", "#8c8c8c"), ("container_s", "container start", "#a6cee3"),
           ("weights_s", "weight load", "#1f78b4"), ("init_s", "engine init", "#fdbf6f")]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "servesim"  # reproducible SVG ids
-    return plt
 
 
 def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Path) -> list[str]:
@@ -29,7 +19,7 @@ def cold_start_figure(by_tier: pd.DataFrame, requests: pd.DataFrame, out_dir: Pa
     not (serverless setup)."""
     if by_tier.empty:
         return []
-    plt = _plt()
+    plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 0.55 * len(by_tier) + 3.0),
                                   gridspec_kw={"width_ratios": [1.4, 1]})
     labels = [f"{m}\n{t} (n={n})" for m, t, n in zip(by_tier["model"], by_tier["tier"], by_tier["loads"])]
@@ -76,7 +66,7 @@ def keepalive_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
     timeouts form a frontier; the hybrid histogram policy is one point."""
     if table.empty:
         return []
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.8))
     fx = table[table["policy"] == "fixed"].sort_values("keepalive_s")
     ax.plot(fx["idle_gpu_hours"], 100 * fx["cold_fraction"], "o-", color=color("serverless"),
@@ -104,7 +94,7 @@ def isolation_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
     """p99 (solid) and p50 (dashed) TTFT of each user tenant against the background load."""
     if table.empty:
         return []
-    plt = _plt()
+    plt = pyplot()
     tenants = list(dict.fromkeys(table["tenant"]))
     fig, axes = plt.subplots(1, len(tenants), figsize=(5.5 * len(tenants), 4.2), squeeze=False)
     for ax, tenant in zip(axes[0], tenants):

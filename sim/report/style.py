@@ -1,8 +1,11 @@
-"""How every figure looks: one colour per setup, the file-only matplotlib backend,
-reproducible SVGs, and how figures are saved (``plots/<stem>.png`` and ``.svg``)."""
+"""How every figure looks: one colour per setup, the file-only matplotlib backend, one
+fixed style whatever the process set, and how figures are saved (``plots/<stem>.png`` and
+``.svg``, no date or version inside: the same run gives the same bytes)."""
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 # one colour per setup wherever it appears (colour-blind safe "Dark2" hues); a setup not
@@ -37,17 +40,41 @@ def distinct_colors(labels) -> dict[str, str]:
     return out
 
 
+# servesim's settings on top of matplotlib's defaults (reproducible SVG ids, open axes)
+STYLE = {"svg.hashsalt": "servesim", "axes.spines.top": False, "axes.spines.right": False}
+
+
 def pyplot():
-    """matplotlib's pyplot on the file-only backend, with reproducible SVG ids."""
+    """matplotlib's pyplot on the file-only backend, set to matplotlib's defaults plus
+    :data:`STYLE`: a ``matplotlibrc`` (in the working directory, ``MPLCONFIGDIR`` or the
+    user's config folder), the calling program's settings or an earlier figure of the
+    process change no figure (they did: a study's figure kept or lost its top and right
+    axes lines depending on whether another figure had been drawn before it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "servesim"
-    plt.rcParams["axes.spines.top"] = False
-    plt.rcParams["axes.spines.right"] = False
+    matplotlib.rcdefaults()
+    plt.rcParams.update(STYLE)
     return plt
+
+
+@contextmanager
+def kept_settings():
+    """The process's matplotlib settings as they were before the block, after it (the Python
+    API draws its figures with :func:`pyplot`, which resets them)."""
+    before = sys.modules.get("matplotlib")
+    saved = dict(before.rcParams) if before is not None else None
+    try:
+        yield
+    finally:
+        mpl = sys.modules.get("matplotlib")
+        if mpl is not None:
+            # not imported before: as a fresh import would set them (its matplotlibrc)
+            back = saved if saved is not None else dict(mpl.rcParamsOrig)
+            back.pop("backend", None)
+            dict.update(mpl.rcParams, back)
 
 
 def tight_layout(fig, **kw) -> None:
@@ -76,6 +103,9 @@ def tight_layout(fig, **kw) -> None:
             leg.set_in_layout(True)
 
 
+METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
+
+
 def save(fig, out_dir: Path, stem: str) -> list[str]:
     """Write ``plots/<stem>.png`` and ``.svg``; return their paths relative to ``out_dir``."""
     plt = pyplot()
@@ -84,8 +114,8 @@ def save(fig, out_dir: Path, stem: str) -> list[str]:
     files = []
     for ext in ("png", "svg"):
         p = out_dir / "plots" / f"{stem}.{ext}"
-        fig.savefig(p, dpi=150, bbox_inches="tight",
-                    metadata={"Date": None} if ext == "svg" else None)
+        # no date, no matplotlib version: the bytes depend on the figure only
+        fig.savefig(p, dpi=150, bbox_inches="tight", metadata=METADATA[ext])
         files.append(f"plots/{stem}.{ext}")
     plt.close(fig)
     return files
