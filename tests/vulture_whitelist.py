@@ -8,7 +8,7 @@ from sim.config.catalog import ModelKind
 from sim.config.dedicated import PriceMode, RouterKind
 from sim.config.deployments import KvDtype, Precision, Preemption
 from sim.config.serverless import Loader, PreloadTier, ServerlessRouter
-from sim.config.workload import DuplicatePolicy, TraceFormat
+from sim.config.workload import DuplicatePolicy, TimeUnit, TraceFormat
 from sim.platform.serverless import eviction
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.keepalive import HybridHistogramKeepAlive
@@ -25,7 +25,7 @@ RequestsOutput.sample
 PriceMode.on_demand
 Precision.fp16, Precision.fp4, KvDtype.fp16
 Loader.stock, PreloadTier.local_nvme, PreloadTier.host_dram
-TraceFormat.mooncake, TraceFormat.burstgpt, DuplicatePolicy.error, DuplicatePolicy.spread
+TraceFormat.mooncake, TraceFormat.burstgpt, TimeUnit.us, TimeUnit.iso, DuplicatePolicy.error, DuplicatePolicy.spread
 # config fields read through OmegaConf (by name, from YAML and the command line)
 _.slo_max, _.source
 # jobs and claims: registered by their decorators

@@ -52,19 +52,39 @@ class TraceFormat(StrEnum):
     azure = "azure"
     mooncake = "mooncake"
     burstgpt = "burstgpt"
+    csv = "csv"  # a user's own CSV: the columns named by ``trace.csv``
+
+
+class TimeUnit(StrEnum):
+    s = "s"
+    ms = "ms"
+    us = "us"
+    ns = "ns"
+    iso = "iso"  # ISO 8601 datetimes, as Azure's traces write them
 
 
 class DuplicatePolicy(StrEnum):
-    default = "default"  # azure: error; mooncake, burstgpt: spread (3 s slots, whole seconds)
+    default = "default"  # azure, csv: error; mooncake, burstgpt: spread (3 s slots, whole seconds)
     error = "error"
     keep = "keep"
     spread = "spread"
 
 
 @dataclass
+class CsvTraceColumns:
+    """``format: csv``: the columns of a user's own CSV that hold each request's time, prompt
+    tokens and output tokens (any others are not read), and the unit of the times."""
+    time: str = "timestamp"
+    input: str = "input_tokens"
+    output: str = "output_tokens"
+    time_unit: TimeUnit = TimeUnit.s
+
+
+@dataclass
 class TraceConfig:
     path: Optional[str] = None
     format: TraceFormat = TraceFormat.azure
+    csv: CsvTraceColumns = field(default_factory=CsvTraceColumns)
     time_scale: float = positive(1.0)  # stretch (>1) or compress (<1) the trace's time axis
     rate_scale: float = positive(1.0)  # thin (<1) or superpose shifted copies (>1), keeping its shape
     start_s: float = nonneg(0.0)  # skip this much of the trace

@@ -109,16 +109,28 @@ class CsvFormat:
     min_input: int
     slot_s: float
     header_hint: str
+    unit: str = "s"  # of the times: s, ms, us, ns (numbers) or iso (ISO 8601 datetimes)
 
 
+UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 AZURE = CsvFormat("azure", ("TIMESTAMP", "ContextTokens", "GeneratedTokens"), 1, 1e-6,
-                  "TIMESTAMP,ContextTokens,GeneratedTokens")
+                  "TIMESTAMP,ContextTokens,GeneratedTokens", "iso")
 # BurstGPT (Wang et al., KDD'25; github.com/HPMLL/BurstGPT): seconds from the trace's start,
 # whole seconds in its files (so equal times are common: spread over 1 s by default); a
 # failed request gives 0 response tokens and some rows 0 request tokens (both kept: the
 # length config then raises them to one token and counts them)
 BURSTGPT = CsvFormat("burstgpt", ("Timestamp", "Request tokens", "Response tokens"), 0, 1.0,
                      "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type")
+
+
+def csv_format(time: str, input: str, output: str, unit: str) -> CsvFormat:
+    """A user's own CSV (``format: csv``): the columns named, a prompt of 0 tokens kept as
+    recorded (the length config raises it to one and counts it), equal times spread over
+    the unit's smallest step (an ISO time's microsecond) when ``duplicates: spread``."""
+    return CsvFormat("csv", (time, input, output), 0, UNIT_S.get(unit, 1e-6),
+                     f"{time},{input},{output}", unit)
+
+
 _ZONE = r"(Z|[+-]\d\d:?\d\d)$"  # a UTC offset ending an ISO 8601 time (2024 trace: +00:00)
 _TS_LIKE = "like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00"
 
@@ -161,7 +173,7 @@ def _first_uncast(a, kind) -> int:
     return i
 
 
-def _iso_times(ts, path: Path, line_of) -> np.ndarray:
+def _iso_times(ts, name: str, path: Path, line_of) -> np.ndarray:
     """Seconds from the first row: ISO 8601 times, all with a UTC offset (the 2024 trace;
     read as instants, so rows in other zones compare correctly) or all without (2023)."""
     zoned = re.search(_ZONE, ts[0].as_py().strip()) is not None
@@ -172,30 +184,31 @@ def _iso_times(ts, path: Path, line_of) -> np.ndarray:
         mixed = pc.not_equal(pc.match_substring_regex(trimmed, _ZONE), zoned)
         i = pc.index(mixed, True).as_py()
         if i >= 0:
-            raise InputError(f"TIMESTAMP {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
+            raise InputError(f"{name} {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
                              f"UTC offset, unlike the first row's {trimmed[0].as_py()!r}: give "
                              "every row one or none", path=str(path), line=line_of(i))
         i = _first_uncast(trimmed, kind)
-        raise InputError(f"bad TIMESTAMP {ts[i].as_py()!r} (expected {_TS_LIKE})",
+        raise InputError(f"bad {name} {ts[i].as_py()!r} (expected {_TS_LIKE})",
                          path=str(path), line=line_of(i))
     ns = ns.cast(pa.int64()).to_numpy()
     return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
 
 
-def _seconds(ts, name: str, path: Path, line_of) -> np.ndarray:
-    """Seconds from the first row, of a column of times in seconds."""
+def _seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarray:
+    """Seconds from the first row, of a column of numeric times in units of ``unit_s``."""
     v = _cast(ts, pa.float64())
     if v is None:
         i = _first_uncast(ts, pa.float64())
         raise InputError(f"{name} must be a number of seconds, got {ts[i].as_py()!r}",
                          path=str(path), line=line_of(i))
     v = v.to_numpy()
-    bad = ~np.isfinite(v) | (np.abs(v) > MAX_TIMESTAMP_MS / 1000.0)
+    bad = ~np.isfinite(v) | (np.abs(v) * unit_s > MAX_TIMESTAMP_MS / 1000.0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{name} must be finite seconds within +-{MAX_TIMESTAMP_MS / 1000:g}, "
+        raise InputError(f"{name} must be a finite time within +-{MAX_TIMESTAMP_MS / 1000:g} s, "
                          f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
-    return v - v[0]
+    v = v - v[0]
+    return v if unit_s == 1.0 else v * unit_s
 
 
 def _ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
@@ -254,8 +267,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
 
     if not len(cols[0]):
         raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
-    t = (_iso_times(cols[0], path, line_of) if fmt is AZURE
-         else _seconds(cols[0], fmt.columns[0], path, line_of))
+    t = (_iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
+         else _seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
     inp = _ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
     out = _ints(cols[2], fmt.columns[2], path, line_of, 0)
     t, moved = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
@@ -358,9 +371,23 @@ def trace_format(path: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def load_trace(path: str, fmt: str, duplicates: str = "default") -> Trace:
+def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = ()) -> Trace:
+    """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
+    ``csv``, the user's own (see :func:`csv_columns`)."""
+    if fmt == "csv":
+        return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
+                              csv_format(*columns))
     if fmt == "azure":
         return read_azure(path, "error" if duplicates == "default" else duplicates)
     if fmt == "burstgpt":
         return read_burstgpt(path, "spread" if duplicates == "default" else duplicates)
     return read_mooncake(path, "spread" if duplicates == "default" else duplicates)
+
+
+def csv_columns(trace_cfg) -> tuple:
+    """What :func:`load_trace` needs of a tenant's ``arrival.trace`` besides its path,
+    format and duplicates: the ``csv`` columns and unit when its format is ``csv``."""
+    if str(trace_cfg.format) != "csv":
+        return ()
+    c = trace_cfg.csv
+    return (str(c.time), str(c.input), str(c.output), str(c.time_unit))

@@ -147,7 +147,7 @@ def test_burstgpt_equal_seconds_are_spread_over_the_second_by_default(tmp_path):
 
 @pytest.mark.parametrize("text, match", [
     (BURST + "5,ChatGPT,10,5,15,x\nsoon,ChatGPT,10,5,15,x\n", r"b.csv:3: Timestamp must be a number of seconds, got 'soon'"),
-    (BURST + "5,ChatGPT,10,5,15,x\ninf,ChatGPT,10,5,15,x\n", r"b.csv:3: Timestamp must be finite"),
+    (BURST + "5,ChatGPT,10,5,15,x\ninf,ChatGPT,10,5,15,x\n", r"b.csv:3: Timestamp must be a finite time"),
     (BURST + "5,ChatGPT,10,-5,5,x\n", r"b.csv:2: Response tokens must be an integer in \[0,"),
     (HEADER + "\n2023-11-16 18:17:03.9799600,10,5\n", r"b.csv:1: missing column.*\(the columns of a azure trace: set the tenant.s arrival.trace.format: azure\)"),
 ])
@@ -167,3 +167,42 @@ def test_lengths_from_a_burstgpt_column_are_read_by_its_header(tmp_path):
     assert trace_format(str(p)) == "burstgpt"
     assert trace_format(str(_write(tmp_path, "a.csv", _plain(ROWS_2023)))) == "azure"
     assert trace_format(str(tmp_path / "m.jsonl.gz")) == "mooncake"
+
+
+@pytest.mark.parametrize("unit, scale", [("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)])
+def test_a_users_own_csv_with_named_columns_and_unit(tmp_path, unit, scale):
+    p = _write(tmp_path, "own.csv", "ts,user,prompt,completion\n"
+               "1000,a,120,30\n1500,b,0,12\n4000,a,64,0\n")
+    t = load_trace(str(p), "csv", "default", ("ts", "prompt", "completion", unit))
+    assert t.t_s == pytest.approx([0.0, 500 * scale, 3000 * scale], rel=1e-12)
+    assert t.input_tokens.tolist() == [120, 0, 64] and t.output_tokens.tolist() == [30, 12, 0]
+
+
+def test_a_users_own_csv_with_iso_times_and_its_refusals(tmp_path):
+    p = _write(tmp_path, "own.csv", "when,in,out\n2026-01-02T03:04:05Z,10,1\n"
+               "2026-01-02T03:04:06.5Z,10,1\n")
+    assert load_trace(str(p), "csv", "default", ("when", "in", "out", "iso")).t_s.tolist() == [0.0, 1.5]
+    with pytest.raises(sim.InputError, match=r"own.csv:1: missing column\(s\) \['prompt'\]"):
+        load_trace(str(p), "csv", "default", ("when", "prompt", "out", "iso"))
+    with pytest.raises(sim.InputError, match=r"own.csv:2: when must be a number of seconds"):
+        load_trace(str(p), "csv", "default", ("when", "in", "out", "s"))
+    q = _write(tmp_path, "dup.csv", "t,in,out\n1,10,1\n1,10,1\n")
+    with pytest.raises(sim.InputError, match=r"dup.csv:3: duplicate timestamp"):
+        load_trace(str(q), "csv", "default", ("t", "in", "out", "s"))
+
+
+def test_a_run_replays_a_users_own_csv(tmp_path):
+    p = _write(tmp_path, "own.csv", "t_ms,prompt,completion\n" + "".join(
+        f"{i * 250},{100 + i},{10 + i}\n" for i in range(40)))
+    res = sim.run(["horizon_s=20", "setups=[dedicated]",
+                   f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: csv, "
+                   "csv: {time: t_ms, input: prompt, output: completion, time_unit: ms}}}",
+                   "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"])
+    r = res.requests.sort_values("arrival_s")
+    assert r["arrival_s"].tolist() == pytest.approx([i * 0.25 for i in range(40)])
+    assert r["input_tokens"].tolist() == [100 + i for i in range(40)]
+    assert r["output_tokens"].tolist() == [10 + i for i in range(40)]
+    with pytest.raises(sim.InputError, match=r"tenants.chat.arrival.trace.csv"):
+        sim.run(["horizon_s=20", "setups=[dedicated]",
+                 f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: csv, "
+                 "csv: {time: t_ms, input: t_ms, output: completion}}}"])
