@@ -199,7 +199,9 @@ def _seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndar
     v = _cast(ts, pa.float64())
     if v is None:
         i = _first_uncast(ts, pa.float64())
-        raise InputError(f"{name} must be a number of seconds, got {ts[i].as_py()!r}",
+        unit = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds"}.get(unit_s,
+                                                                                 "nanoseconds")
+        raise InputError(f"{name} must be a number of {unit}, got {ts[i].as_py()!r}",
                          path=str(path), line=line_of(i))
     v = v.to_numpy()
     bad = ~np.isfinite(v) | (np.abs(v) * unit_s > MAX_TIMESTAMP_MS / 1000.0)
