@@ -115,7 +115,7 @@ class CsvFormat:
 UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 AZURE = CsvFormat("azure", ("TIMESTAMP", "ContextTokens", "GeneratedTokens"), 1, 1e-6,
                   "TIMESTAMP,ContextTokens,GeneratedTokens", "iso")
-# BurstGPT (Wang et al., KDD'25; github.com/HPMLL/BurstGPT): seconds from the trace's start,
+# BurstGPT (Wang et al., arXiv 2401.17644; github.com/HPMLL/BurstGPT): seconds from the trace's start,
 # whole seconds in its files (so equal times are common: spread over 1 s by default); a
 # failed request gives 0 response tokens and some rows 0 request tokens (both kept: the
 # length config then raises them to one token and counts them)
