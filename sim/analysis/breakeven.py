@@ -151,6 +151,9 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     ref = str(base.breakeven.reference)
     # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
     ref_i = next(i for i, c in enumerate(curves_) if c[0] == ref)
+    for i, (_, _, changes) in enumerate(curves_):  # every entry's keys, before any run
+        with _entry(i):
+            variant(base, **changes)
     ref_cfg = variant(base, **dict(curves_[ref_i][2]))
     with _entry(ref_i):
         cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))

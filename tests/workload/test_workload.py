@@ -56,6 +56,18 @@ def test_onoff_mean_rate_and_burstiness():
     assert cv(t) > 2.0  # bursty: far from Poisson's 1
 
 
+def test_a_file_curve_repeats_its_points_over_the_horizon():
+    # built as whole arrays since the ninth hostile-input sweep (one array per repetition
+    # before): the points, written out here repetition by repetition, and the mean of 1
+    times, rates = np.array([10.0, 12.0, 15.0]), np.array([1.0, 3.0, 2.0])
+    c = arr.RateCurve.from_points(times, rates, 11.0)  # span 5 s: ceil(11 / 5) + 1 = 4 copies
+    mean = (2 * (1 + 3) / 2 + 3 * (3 + 2) / 2) / 5
+    assert c.t.tolist() == [0, 2, 5, 7, 10, 12, 15, 17, 20]
+    assert np.allclose(c.s, np.array([1, 3, 1, 3, 1, 3, 1, 3, 2]) / mean, rtol=0, atol=1e-15)
+    # a copy's last point is the next copy's first (rate 1 at 5 s, not 2)
+    assert math.isclose(c.u[2], (2 * (1 + 3) / 2 + 3 * (3 + 1) / 2) / mean)
+
+
 def test_sinusoid_curve_peak_to_trough():
     lam, period = 20.0, 1000.0
     curve = arr.RateCurve.sinusoid(period, 3.0, 0.0, 50 * period)
