@@ -180,6 +180,12 @@ def _check_flags(argv: list[str]) -> None:
               "--shell-completion")
     if args.shell_completion:
         _check_completion(args.overrides, error)
+    cp = args.config_path
+    if cp is not None and not cp.startswith("pkg://"):  # Hydra: "Primary config directory not found."
+        folder = Path(cp) if Path(cp).is_absolute() else Path(__file__).parent / cp
+        if not folder.is_dir():
+            error(f"--config-path {cp}: no such folder ({folder}; a relative path is read from "
+                  "the sim package's folder)")
     if args.package is not None and args.cfg is None:  # Hydra reads it with --cfg alone
         error(f"--package {args.package}: selects what --cfg prints; give it with --cfg")
     if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning
@@ -308,6 +314,8 @@ def main() -> None:
                    "(finished jobs keep their done.json; re-run with a longer one to resume)")
         if not own or err is None:
             raise
+        if "Cannot find primary config" in str(err) or "Primary config module" in str(err):
+            err = f"--config-name/--config-path: {err}"  # Hydra's, naming no flag
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:

@@ -116,3 +116,13 @@ def number_arg(kind, low: float, low_open: bool = True, high: float | None = Non
         return v
 
     return parse
+
+
+def folder_arg(text: str):
+    """An argparse ``type`` for a folder: a ``Path``, but not an empty or blank name, which
+    ``Path`` reads as the working folder (a sweep's tables and figures were written there)."""
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is empty: give a folder ('.' for this one)")
+    return Path(text)

@@ -965,4 +965,12 @@ CASES = [
     E("package_not_in_the_config", ["--package", "nope", "--cfg", "job"], "--package nope", "unknown",
       note="Hydra's 'package 'nope' not found in config', exit status 1"),
     E("package_without_cfg", ["--package", "tenants"], "--package", "type", note="ignored: the run ran"),
+    E("failure_script_overlap_on_one_replica", ["dedicated.failures.mode=script",
+                                                "dedicated.failures.script=[{at_s: 5, down_s: 10}, {at_s: 7, down_s: 2}]"],
+      "dedicated.failures.script[1].at_s", "impossible",
+      note="a replica down cannot fail: the second failure ran at 15 s instead of 7 s, unsaid"),
+    E("config_path_not_a_folder", ["--config-path", "/nonexistent/servesim"], "--config-path", "file",
+      note="Hydra's 'Primary config directory not found.', naming neither flag nor folder"),
+    E("empty_map_merges_nothing", ["dedicated.replicas={}"], "dedicated.replicas", "type",
+      note="a map in braces merges into the one there: the experiment's replicas ran, unsaid"),
 ]
