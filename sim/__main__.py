@@ -102,9 +102,14 @@ def app(cfg):
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
                           overrides=_task(hc))
             value = objective_value(res.summary, cfg)
-        except InputError as e:
+        except Exception as e:
+            # a config error met inside a job (a study's own list of overrides, composed or
+            # set there): one line here, before Hydra adds its "Error executing job" line
+            err = e if isinstance(e, InputError) else from_config_error(e)
+            if err is None:
+                raise
             _drop_empty_run_folder(out_dir)
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
         print_result(res, cfg)
         return value
@@ -173,6 +178,16 @@ def _check_flags(argv: list[str]) -> None:
     if len(modes) > 1:  # Hydra raises a ValueError (a traceback) for these
         error(f"{', '.join(modes)}: give only one of --run, --multirun (-m), --cfg, --info and "
               "--shell-completion")
+    if args.shell_completion:
+        _check_completion(args.overrides, error)
+    cp = args.config_path
+    if cp is not None and not cp.startswith("pkg://"):  # Hydra: "Primary config directory not found."
+        folder = Path(cp) if Path(cp).is_absolute() else Path(__file__).parent / cp
+        if not folder.is_dir():
+            error(f"--config-path {cp}: no such folder ({folder}; a relative path is read from "
+                  "the sim package's folder)")
+    if args.package is not None and args.cfg is None:  # Hydra reads it with --cfg alone
+        error(f"--package {args.package}: selects what --cfg prints; give it with --cfg")
     if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning
         error(f"--experimental-rerun {args.experimental_rerun}: not supported (runs write no "
               "config.pickle); re-run the command in the run folder's .hydra/overrides.yaml, or "
@@ -194,6 +209,45 @@ def _check_flags(argv: list[str]) -> None:
         elif isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
             error(f"config key '{key}': empty: give a folder for the "
                   "run's files (\"\" would mix them with the working directory's)")
+
+
+SHELLS = ("bash", "zsh", "fish")  # Hydra's completion plugins
+
+
+def _check_completion(overrides: list[str], error) -> None:
+    """``--shell-completion`` (``-sc``) needs one of ``install=``, ``uninstall=`` or
+    ``query=`` a shell Hydra has a plugin for; a query is the shell's own call, with
+    ``COMP_LINE`` set (Hydra raised a ValueError or a KeyError for each, tracebacks)."""
+    given = [o.split("=", 1) for o in overrides if "=" in o]
+    actions = [(k, v) for k, v in given if k in ("install", "uninstall", "query")]
+    if len(actions) != 1 or len(given) != len(overrides) or len(given) != 1:
+        error(f"--shell-completion: give one of install=SHELL, uninstall=SHELL or query=SHELL "
+              f"(SHELL: {', '.join(SHELLS)}), got {' '.join(overrides) or 'nothing'}")
+    what, shell = actions[0]
+    if shell not in SHELLS:
+        error(f"--shell-completion: {what}={shell}: no completion for {shell!r}; known: "
+              f"{', '.join(SHELLS)}")
+    if what == "query" and "COMP_LINE" not in os.environ:
+        error(f"--shell-completion: query={shell} is the shell's own call as you press Tab "
+              f"(COMP_LINE is unset); install it with install={shell}")
+
+
+def _check_package(argv: list[str]) -> None:
+    """``--package P --cfg job``: P must name a node of the composed config (Hydra printed
+    "package 'P' not found in config" and exited 1)."""
+    from hydra._internal.utils import get_args_parser
+    from omegaconf import OmegaConf
+
+    from sim.config import compose
+
+    args = get_args_parser().parse_args(argv)
+    if args.package in (None, "_global_") or args.cfg != "job":
+        return
+    cfg = compose([o for o in args.overrides if not o.startswith("hydra.")])
+    if OmegaConf.select(cfg, args.package, default=None) is None:
+        print(f"error: --package {args.package}: no such key in the composed config (a dotted "
+              f"key such as tenants.chat)", file=sys.stderr)
+        sys.exit(2)
 
 
 def _whole(v) -> bool:
@@ -242,6 +296,7 @@ def main() -> None:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
         _check_flags(sys.argv[1:])
+        _check_package(sys.argv[1:])
         with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             app()
@@ -259,6 +314,8 @@ def main() -> None:
                    "(finished jobs keep their done.json; re-run with a longer one to resume)")
         if not own or err is None:
             raise
+        if "Cannot find primary config" in str(err) or "Primary config module" in str(err):
+            err = f"--config-name/--config-path: {err}"  # Hydra's, naming no flag
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:

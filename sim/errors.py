@@ -72,6 +72,33 @@ class ArgumentParser(argparse.ArgumentParser):
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._refuse_repeated(list(sys.argv[1:] if args is None else args))
+        return super().parse_known_args(args, namespace)
+
+    def _refuse_repeated(self, argv: list[str]) -> None:
+        """A flag that takes a value, given twice with two values: argparse keeps the last,
+        unsaid (``--requests 10 --requests 20``), where the config refuses a key given twice."""
+        seen: dict[argparse.Action, tuple[str, str]] = {}
+        for i, tok in enumerate(argv):
+            if tok == "--":
+                break
+            if not tok.startswith("-") or tok == "-":
+                continue
+            found = self._parse_optional(tok)
+            if isinstance(found, list):  # newer Pythons: every match of an abbreviation
+                found = found[0] if len(found) == 1 else None
+            if not found or not isinstance(found[0], argparse._StoreAction):
+                continue
+            action, _, explicit = found[0], found[1], found[2]
+            value = explicit if explicit is not None else (argv[i + 1] if i + 1 < len(argv) else "")
+            if action in seen and seen[action][1] != value:
+                first = seen[action]
+                self.error(f"argument {'/'.join(action.option_strings)}: given twice, {first[1]!r} "
+                           f"(as {first[0]}) and {value!r} (as {tok.split('=', 1)[0]}); the last "
+                           "would win silently: give it once")
+            seen.setdefault(action, (tok.split("=", 1)[0], value))
+
 
 def number_arg(kind, low: float, low_open: bool = True, high: float | None = None):
     """An argparse ``type``: a finite ``kind`` (int or float) above ``low`` (at least ``low``
@@ -89,3 +116,13 @@ def number_arg(kind, low: float, low_open: bool = True, high: float | None = Non
         return v
 
     return parse
+
+
+def folder_arg(text: str):
+    """An argparse ``type`` for a folder: a ``Path``, but not an empty or blank name, which
+    ``Path`` reads as the working folder (a sweep's tables and figures were written there)."""
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is empty: give a folder ('.' for this one)")
+    return Path(text)

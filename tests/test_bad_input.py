@@ -264,3 +264,17 @@ def test_a_line_break_in_a_named_path_stays_one_line(tmp_path, monkeypatch, caps
     assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{tmp_path}/x\\ny.csv: log file not found")
     status = sweep([f"{tmp_path}/x\r\ny"])
     assert_one_clear_line(status, capsys.readouterr().err, f"{tmp_path}/x\\r\\ny: not a folder")
+
+
+def test_an_empty_sweep_folder_argument_is_not_the_working_folder(tmp_path, monkeypatch, capsys):
+    # the ninth hostile-input sweep (December 2026): Path("") is the working folder, whose
+    # job folders were aggregated into a summary.csv written there
+    from sim.sweep.__main__ import main as sweep
+
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    (tmp_path / "0" / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        sweep([""])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, "argument sweep_dir: '' is empty")
+    assert not (tmp_path / "summary.csv").exists()

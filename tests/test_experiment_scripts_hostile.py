@@ -60,3 +60,24 @@ def test_the_calibration_scripts_bad_arguments_are_one_line(script, args, named,
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert lines[0].startswith("error: ") and named in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("script, args, named", [
+    # the ninth hostile-input sweep (December 2026)
+    # read as Path(""), the working folder: its job folders' figures were drawn there
+    ("replicas/figures.py", [""], "argument sweep_dir: '' is empty"),
+    ("load/figures.py", ["{dir}", "--out", " "], "argument --out: ' ' is empty"),
+    # a run of no request: numpy's warnings, then a LinAlgError traceback from the log-log fit
+    ("platform_scaling/run.py", ["--hours", "1e-300", "--axes", "requests", "--out", "{dir}/o"],
+     "argument --hours: 1e-300 gave a run of 0 requests"),
+])
+def test_study_scripts_empty_folders_and_empty_runs_are_one_line(script, args, named, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, str(ROOT / "experiments" / script),
+                        *[a.replace("{dir}", str(tmp_path)) for a in args]],
+                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("error: ") and named in lines[0], lines[0]
+    assert not (tmp_path / "plots").exists()
+

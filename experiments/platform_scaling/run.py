@@ -114,6 +114,9 @@ def main(argv=None) -> None:
             fixed = [("0.05" if f == "1" else f) for f in fixed]
         for v in values:
             r = bench([flag, str(v), *fixed])
+            if not r.get(X[axis], 0) > 0:  # log(0): numpy's warnings, then a LinAlgError traceback
+                ap.error(f"argument {flag}: {v} gave a run of 0 {X[axis]}: a log-log slope "
+                         "needs more than none")
             r["axis"] = axis
             rows.append(r)
             print(json.dumps(r), flush=True)

@@ -42,7 +42,7 @@ from sim.config import variant
 from sim.errors import InputError
 from sim.metrics.cost import HOURS_PER_MONTH
 from sim.records import ALL
-from sim.simulation.build import build_catalog, build_workload, perf_factory
+from sim.simulation.build import build, build_catalog, build_workload, perf_factory
 from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate
 
@@ -129,6 +129,15 @@ def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, of
     return row
 
 
+# keys an entry's overrides may not set: the workload (shared by every curve at a load),
+# the catalog the bill and the analytic u* are priced from, and what no curve's run reads;
+# they ran unread or half-read (a per-token price of $100/M changed no cost), unsaid
+RUN_KEYS = {"tenants", "tenants_from", "background", "pipelines", "horizon_s", "seed", "workload",
+            "catalog", "job", "name", "output", "replications", "limits", "setups", "signals",
+            "objective", "notes", "variant", "variants", "breakeven", "calibration", "claims",
+            "compound", "keepalive", "noisy_neighbour", "plan", "prefix_cache"}
+
+
 @contextmanager
 def _entry(i: int):
     """A run of ``breakeven.setups[i]`` refused: the message names that entry too (its
@@ -151,6 +160,15 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     ref = str(base.breakeven.reference)
     # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
     ref_i = next(i for i, c in enumerate(curves_) if c[0] == ref)
+    for i, (_, _, changes) in enumerate(curves_):  # every entry's keys, before any run
+        shared = next((k for k in changes if k.split(".", 1)[0] in RUN_KEYS), None)
+        if shared is not None:
+            raise InputError(f"{shared!r} is the run's, not a curve's: every curve runs on the "
+                             "same requests, prices and catalog (the workload and the bill are "
+                             "built once); set it on the command line, for every curve",
+                             key=f"breakeven.setups[{i}].overrides")
+        with _entry(i):
+            build(variant(base, **changes), workload=False)
     ref_cfg = variant(base, **dict(curves_[ref_i][2]))
     with _entry(ref_i):
         cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))

@@ -233,10 +233,19 @@ def variant(cfg, **dotted):
     """A copy of ``cfg`` with dotted keys set (validated by the schema)."""
 
 
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.errors import InputError
+
     out = copy.deepcopy(cfg)
     with open_dict(out):
         for k, v in dotted.items():
-            OmegaConf.update(out, k, v, merge=False)
+            try:
+                OmegaConf.update(out, k, v, merge=False)
+            except OmegaConfBaseException as e:  # a value a user gave (a breakeven entry's
+                # overrides): one line naming the key, not OmegaConf's four
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise InputError(first, key=k) from None
     return out
 
 

@@ -178,6 +178,13 @@ def _new_entry_hint(override: str) -> InputError | None:
     """``tenants.x.model=m`` when ``tenants.x`` does not exist yet: a new entry of a map is
     added whole, in braces; say so, with the form to use."""
     path, _, value = override.partition("=")
+    parts = path.lstrip("+").split(".")
+    index = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+    if index is not None and index > 0:  # dedicated.variants.5.replicas=2: no entry 5
+        lst = ".".join(parts[:index])
+        return InputError(f"{lst} has no entry {parts[index]} (entries are counted from 0), so "
+                          f"its fields cannot be set one by one: give the list whole, "
+                          f"{lst}=[{{...}}, ...]", key=f"{lst}[{parts[index]}]")
     for d in sorted(OPEN_DICTS, key=len, reverse=True):
         if path.startswith(d + "."):
             entry, _, rest = path[len(d) + 1:].partition(".")

@@ -150,6 +150,12 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
                 and _schema_type(key, schema) is bool):
             raise InputError(f"must be true or false, got the number {v!r} (OmegaConf would take "
                              "any number but 0 as true)", key=key)
+        if (o.type == OverrideType.CHANGE and isinstance(v, dict) and not v and key != "tenants"
+                and not key.startswith("hydra.")):
+            # a map in braces merges into the one there: an empty one changed nothing, unsaid
+            raise InputError(f"an empty map {{}} merges nothing into {key} (a map given whole "
+                             f"merges into what is there): remove an entry with ~{key}.<name>",
+                             key=key)
         twice = _key_twice(text)
         if twice is not None:
             raise InputError(f"{twice.rsplit('.', 1)[-1]!r} is given twice in {{...}} (the first "

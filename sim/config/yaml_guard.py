@@ -13,6 +13,7 @@ is read after the mark, as every data reader of the project reads past one.
 from __future__ import annotations
 
 import omegaconf._utils as _utils
+import omegaconf.nodes as _nodes
 import yaml
 from hydra.plugins.config_source import ConfigSource
 
@@ -95,9 +96,26 @@ def _header_after_bom(read_header):
     return staticmethod(get_header_dict)
 
 
+def _strict(convert):
+    def _validate_and_convert_impl(self, value):
+        if isinstance(value, int) and not isinstance(value, bool) and value not in (0, 1):
+            raise _nodes.ValidationError("must be true or false, got the number $VALUE "
+                                         "(OmegaConf would take any number but 0 as true)")
+        return convert(self, value)
+
+    _validate_and_convert_impl.guarded = True
+    return _validate_and_convert_impl
+
+
 def install() -> None:
     """Make OmegaConf (and so Hydra) parse config files with the guarded loader, and Hydra
-    read a file's ``# @package`` header after a byte-order mark (PyYAML skips one already)."""
+    read a file's ``# @package`` header after a byte-order mark (PyYAML skips one already).
+    And a boolean key take a number only as 0 or 1, wherever it is set: an experiment file
+    (``prefix_caching: 2``), a map on the command line, a study's own key; OmegaConf took any
+    other number as true, unsaid (a string of digits comes here as its number)."""
+    if not getattr(_nodes.BooleanNode._validate_and_convert_impl, "guarded", False):
+        _nodes.BooleanNode._validate_and_convert_impl = _strict(
+            _nodes.BooleanNode._validate_and_convert_impl)
     if not getattr(_utils.get_yaml_loader, "guarded", False):
         _utils.get_yaml_loader = _guarded(_utils.get_yaml_loader)
     if not getattr(ConfigSource._get_header_dict, "guarded", False):

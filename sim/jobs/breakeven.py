@@ -93,6 +93,9 @@ def check(cfg) -> None:
         if s.setup not in SETUPS:
             raise InputError(f"unknown setup {s.setup!r}; known: {', '.join(sorted(SETUPS))}",
                              key=f"breakeven.setups[{i}].setup")
+        if not str(s.label).strip():  # the curve, its rows and its notes would be unnamed
+            raise InputError("an empty label: name the curve (its rows in summary.csv and its "
+                             "notes carry it)", key=f"breakeven.setups[{i}].label")
         labels.append(str(s.label))
     if len(set(labels)) != len(labels):
         raise InputError(f"labels repeat: {labels}", key="breakeven.setups")

@@ -269,6 +269,10 @@ class TablePerf:
                 raise InputError(f"decode_seqs and prefill_tokens must be at most {INT_LIMIT}"
                                  f" and step_time_s at most {MAX_STEP_S:g} s", path=str(path),
                                  line=i)
+            if vals[0] % 1 or vals[1] % 1:  # counts: a fraction was interpolated over, unsaid
+                raise InputError(f"decode_seqs and prefill_tokens are counts: whole numbers, "
+                                 f"got {row['decode_seqs'].strip()}, {row['prefill_tokens'].strip()}",
+                                 path=str(path), line=i)
             if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
                 raise InputError("an iteration that does work must take time: step_time_s "
                                  "must be > 0 where decode_seqs or prefill_tokens is",
@@ -287,7 +291,9 @@ class TablePerf:
         for d, p, t in rows:
             grid[np.searchsorted(ds, d), np.searchsorted(ps, p)] = t
         if np.isnan(grid).any():
-            raise InputError("perf table must cover every decode_seqs x prefill_tokens pair",
+            d, p = np.argwhere(np.isnan(grid))[0]
+            raise InputError(f"perf table must cover every decode_seqs x prefill_tokens pair; "
+                             f"no row has decode_seqs={ds[d]:g}, prefill_tokens={ps[p]:g}",
                              path=str(path))
         if ds.size < 2 or ps.size < 2:
             raise InputError("perf table needs at least two values on each axis", path=str(path))

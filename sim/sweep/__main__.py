@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.errors import ArgumentParser, InputError
+from sim.errors import ArgumentParser, InputError, folder_arg
 from sim.sweep.aggregate import job_dirs, write_sweep
 
 
@@ -16,7 +16,7 @@ def _refuse(message: str, folder: Path) -> int:
 
 def main(argv=None) -> int:
     ap = ArgumentParser(prog="python -m sim.sweep", description=__doc__)
-    ap.add_argument("sweep_dir", type=Path)
+    ap.add_argument("sweep_dir", type=folder_arg)
     args = ap.parse_args(argv)
     if not args.sweep_dir.is_dir():
         return _refuse("not a folder", args.sweep_dir)

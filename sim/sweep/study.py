@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.curves import crossings
-from sim.errors import ArgumentParser, InputError
+from sim.errors import ArgumentParser, InputError, folder_arg
 from sim.sweep.aggregate import collect
 
 
@@ -39,8 +39,8 @@ def load_sweep(sweep_dir):
 def cli(description: str):
     """Parse ``SWEEP_DIR [--out DIR]``; return (sweep, output folder)."""
     ap = ArgumentParser(description=description)
-    ap.add_argument("sweep_dir", type=Path, help="a sweep folder (python -m sim -m ...)")
-    ap.add_argument("--out", type=Path, default=None,
+    ap.add_argument("sweep_dir", type=folder_arg, help="a sweep folder (python -m sim -m ...)")
+    ap.add_argument("--out", type=folder_arg, default=None,
                     help="where plots/ go (default: the sweep folder)")
     args = ap.parse_args()
     return load_sweep(args.sweep_dir), (args.out or args.sweep_dir)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.config.rules import MAX_MAGNITUDE
+from sim.config.rules import MAX_MAGNITUDE, MIN_INTERVAL_S
 from sim.config.workload import BATCH_DEADLINE_S
 from sim.errors import InputError
 from sim.paths import resolve
@@ -202,6 +202,10 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
     if (np.diff(t) <= 0).any():
         raise InputError("times must increase", path=p,
                          line=lines[int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1])
+    if t[-1] - t[0] < MIN_INTERVAL_S:  # repeated over the horizon: billions of points
+        raise InputError(f"its times span {t[-1] - t[0]:g} s, less than {MIN_INTERVAL_S:g} s "
+                         "(the shortest period simulated); the curve repeats over the horizon",
+                         path=p, line=lines[-1])
     if r.max() <= 0:
         raise InputError("rate curve is zero everywhere", path=p)
     return t, r

@@ -89,13 +89,17 @@ class RateCurve:
     @classmethod
     def from_points(cls, times: np.ndarray, rates: np.ndarray, horizon: float):
         """Piecewise-linear shape through (time, rate) points, repeated to fill the horizon
-        and normalised to a time-weighted mean of 1 over one repetition."""
+        and normalised to a time-weighted mean of 1 over one repetition. Every repetition
+        holds every point, so a curve whose last rate is not its first steps at the joins
+        (its last point was dropped: a ramp 1 -> 3 became flat at 1, half the rate asked)."""
         span = times[-1] - times[0]
         base = (times - times[0])
         mean = np.trapezoid(rates, base) / span
         reps = int(np.ceil(horizon / span)) + 1
-        t = np.concatenate([base[:-1] + k * span for k in range(reps)] + [[reps * span]])
-        s = np.concatenate([rates[:-1]] * reps + [[rates[-1]]]) / mean
+        # whole arrays, not a list of one per repetition (a short span over a long horizon
+        # was millions of them: 47 s for a 1 us curve over 20 s)
+        t = (base[None, :] + np.arange(reps)[:, None] * span).ravel()
+        s = np.tile(rates, reps) / mean
         return cls(t, s)
 
     def warp(self, u_times: np.ndarray) -> np.ndarray:

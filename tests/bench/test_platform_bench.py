@@ -69,6 +69,9 @@ def test_a_load_beyond_its_bound_is_one_line_naming_it(capsys):
     (["--engines", "step", "--caching-pair"], "--caching-pair"),
     (["--engines", "fluid,fluid"], "--engines"),
     (["--engines", "turbo"], "--engines"),  # named the config key engine
+    # the ninth sweep (December 2026): the last of two values ran, unsaid
+    (["--requests", "10", "--requests", "20"], "--requests"),
+    (["--load", "0.5", "--load=0.9", "--requests", "10"], "--load"),
 ])
 def test_flags_no_run_reads_are_one_line_and_exit_2(args, flag, capsys):
     with pytest.raises(SystemExit) as e:

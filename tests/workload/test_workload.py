@@ -56,6 +56,19 @@ def test_onoff_mean_rate_and_burstiness():
     assert cv(t) > 2.0  # bursty: far from Poisson's 1
 
 
+def test_a_file_curve_repeats_its_points_over_the_horizon():
+    # the ninth hostile-input sweep (December 2026): each repetition dropped the curve's
+    # last point, so a curve whose last rate is not its first lost its mean (a ramp from 1 to
+    # 3 ran flat at 1: half the rate asked, unsaid). Written out here copy by copy
+    times, rates = np.array([10.0, 12.0, 15.0]), np.array([1.0, 3.0, 2.0])
+    c = arr.RateCurve.from_points(times, rates, 11.0)  # span 5 s: ceil(11 / 5) + 1 = 4 copies
+    mean = (2 * (1 + 3) / 2 + 3 * (3 + 2) / 2) / 5
+    assert c.t.tolist() == [0, 2, 5, 5, 7, 10, 10, 12, 15, 15, 17, 20]
+    assert np.allclose(c.s, np.array([1, 3, 2] * 4) / mean, rtol=0, atol=1e-15)
+    # a mean of 1: operational time keeps pace with real time at every join
+    assert [c.u_at(x) for x in (5.0, 10.0, 20.0)] == pytest.approx([5.0, 10.0, 20.0])
+
+
 def test_sinusoid_curve_peak_to_trough():
     lam, period = 20.0, 1000.0
     curve = arr.RateCurve.sinusoid(period, 3.0, 0.0, 50 * period)

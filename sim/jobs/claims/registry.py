@@ -19,6 +19,7 @@ import numpy as np
 from omegaconf import open_dict
 
 from sim.config import compose
+from sim.config.messages import from_config_error
 from sim.errors import InputError
 
 HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
@@ -96,7 +97,14 @@ class ClaimContext:
                 raise InputError(f"sets {key}={value}, but the {experiment!r} scenario of a "
                                  f"check sets {key}={own[key]} itself, over it: drop it from "
                                  "claims.overrides", key="claims.overrides")
-        c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
+        try:
+            c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
+        except Exception as e:
+            err = e if isinstance(e, InputError) else from_config_error(e)
+            if err is None or not self.cfg.claims.overrides:  # the check's own keys: a bug
+                raise
+            raise InputError(f"{err} (the {experiment!r} scenario, with claims.overrides applied)",
+                             key="claims.overrides") from None
         with open_dict(c):
             c.catalog = copy.deepcopy(self.cfg.catalog)
             c.seed = int(self.cfg.seed)

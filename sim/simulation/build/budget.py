@@ -246,7 +246,8 @@ def _of(parts: list) -> tuple[str, str]:
 
 
 def _gb(b: float) -> str:
-    return f"{b / 1e9:,.1f} GB"
+    # beyond a billion GB, three digits: 1e300 GB written out was 300 digits of a message
+    return f"{b / 1e9:,.1f} GB" if b < 1e18 else f"{b / 1e9:.3g} GB"
 
 
 def check_budget(cfg, setups: list[str]) -> Estimate:

@@ -51,6 +51,23 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
         if not ev.replica < n_of[m]:
             spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
             raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
+    _check_script_overlap(dc.failures.script, models[0] if models else "")
+
+
+def _check_script_overlap(script, first_model: str) -> None:
+    """Two scripted failures of one replica, the second listed while the first keeps it down:
+    a replica down cannot fail, so it was moved to the end of the first, unsaid."""
+    down: dict[tuple[str, int], tuple[float, float, int]] = {}
+    for i, ev in sorted(enumerate(script), key=lambda p: float(p[1].at_s)):
+        who = (ev.model or first_model, int(ev.replica))
+        at = float(ev.at_s)
+        if who in down and at < down[who][1]:
+            start, end, j = down[who]
+            raise InputError(f"replica {who[1]} of {who[0]} fails at {at:g} s while down from "
+                             f"{start:g} s to {end:g} s (dedicated.failures.script[{j}]): it would "
+                             "fail only when it serves again; list it after, or join the two",
+                             key=f"dedicated.failures.script[{i}].at_s")
+        down[who] = (at, at + float(ev.down_s), i)
 
 
 def check_failure_times(cfg) -> None:
