@@ -97,6 +97,12 @@ def app(cfg):
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
     if hc.mode != RunMode.MULTIRUN:
+        from omegaconf import OmegaConf
+
+        swept = OmegaConf.select(hc, "sweeper.params", default=None)
+        if swept:  # a sweep experiment run without -m: say what it did not sweep
+            print(f"note: this config defines a sweep over {', '.join(map(str, swept))}; "
+                  "without -m one job runs with the base values (add -m to sweep)")
         try:
             cfg = _apply_variant(cfg, hc)
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),

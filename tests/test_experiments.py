@@ -121,3 +121,22 @@ def test_a_study_script_help_gives_its_whole_first_paragraph(script):
     out = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True,
                          timeout=120, cwd=ROOT).stdout
     assert " ".join(out.split()).count(" ".join(first.split()[-3:])) == 1
+
+
+@pytest.mark.slow
+def test_a_sweep_experiment_run_without_m_says_it_did_not_sweep(tmp_path):
+    """`experiment=sweep_cv` without `-m` runs one job on the base values; it says so rather
+    than leaving the sweep's values unread in silence. A config with no sweep says nothing."""
+    import subprocess
+    import sys
+
+    def out(*args):
+        r = subprocess.run([sys.executable, "-m", "sim", *args, "horizon_s=150",
+                            "output.plots=false", f"hydra.run.dir={tmp_path / str(len(args))}"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return r.stdout
+
+    assert ("note: this config defines a sweep over tenants.chat.arrival.cv; without -m one "
+            "job runs with the base values") in out("experiment=sweep_cv")
+    assert "defines a sweep" not in out()
