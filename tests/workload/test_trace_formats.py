@@ -206,3 +206,15 @@ def test_a_run_replays_a_users_own_csv(tmp_path):
         sim.run(["horizon_s=20", "setups=[dedicated]",
                  f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: csv, "
                  "csv: {time: t_ms, input: t_ms, output: completion}}}"])
+
+
+def test_gzip_members_padding_and_a_bomb(tmp_path, monkeypatch):
+    import sim.textfiles as tf
+
+    two = gzip.compress(_plain(ROWS_2023[:1]).encode()) + gzip.compress(
+        "".join(f"{a},{b},{c}\n" for a, b, c in ROWS_2023[1:]).encode()) + b"\0" * 8
+    _same(read_azure(_write(tmp_path, "two.csv.gz", two)),
+          read_azure(_write(tmp_path, "plain.csv", _plain(ROWS_2023))))
+    monkeypatch.setattr(tf, "MAX_TEXT_BYTES", 10_000)  # a small file that decompresses past it
+    with pytest.raises(sim.InputError, match=r"bomb.csv.gz: more than .* GiB once decompressed"):
+        read_azure(_write(tmp_path, "bomb.csv.gz", gzip.compress(b"x" * 10_001)))
