@@ -16,10 +16,14 @@ pytestmark = pytest.mark.slow  # three Ray sweeps and a joblib one, in subproces
 
 ray = pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
 
-JOBS = 8
+# Once Ray's workers are up a job takes a fraction of a second, less than a signal takes to
+# stop the driver: with 8 jobs on 2 CPUs every job had sometimes finished before the second
+# interrupt landed (1 run in 4 on an idle machine). One job at a time, and twice as many,
+# leave the interrupts work to stop.
+JOBS = 16
 ARGS = ["-m", f"tenants.chat.arrival.rate_rps=range(1,{JOBS + 1})", "horizon_s=10",
         "drain_s=10", "output.plots=false"]
-RAY = ["hydra/launcher=ray"]
+RAY = ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=1"]
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
