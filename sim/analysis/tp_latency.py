@@ -26,8 +26,25 @@ import yaml
 from sim.analysis.calibration import predict
 
 
+def load_conf_set(name: str) -> dict:
+    """A validation set shipped in ``sim/conf`` (``tp_latency.yaml``, ``tp_saturated.yaml``)."""
+    return yaml.safe_load(resources.files("sim.conf").joinpath(name).read_text())
+
+
 def load_latency_set() -> dict:
-    return yaml.safe_load(resources.files("sim.conf").joinpath("tp_latency.yaml").read_text())
+    return load_conf_set("tp_latency.yaml")
+
+
+def tp_ratios(tab: pd.DataFrame, by: str, published: str, predicted: str) -> pd.DataFrame:
+    """Per group ``by`` of ``tab``: its TP>1 row's figure over its TP1 row's, published
+    against predicted (what the pair shares cancels), merged onto ``tab``."""
+    ratios = []
+    for key, t in tab.groupby(by, sort=False):
+        hi, lo = t[t["tp"] > 1].iloc[0], t[t["tp"] == 1].iloc[0]
+        pub, pred = hi[published] / lo[published], hi[predicted] / lo[predicted]
+        ratios.append({by: key, "ratio_published": pub, "ratio_predicted": pred,
+                       "ratio_error_pct": 100.0 * (pred / pub - 1.0)})
+    return tab.merge(pd.DataFrame(ratios), on=by)
 
 
 def latency_rows(spec: dict | None = None) -> list[dict]:
@@ -65,11 +82,4 @@ def latency_table(spec: dict | None = None) -> pd.DataFrame:
                     "error_pct": 100.0 * (pred / row["published_ms"] - 1.0),
                     "predicted_ms_tuned": predicted_latency_ms(row, "tensorrt-llm"),
                     "build": row["build"]})
-    tab = pd.DataFrame(out)
-    ratios = []
-    for gpu, t in tab.groupby("gpu", sort=False):
-        hi, lo = t[t["tp"] > 1].iloc[0], t[t["tp"] == 1].iloc[0]
-        pub, pred = hi["published_ms"] / lo["published_ms"], hi["predicted_ms"] / lo["predicted_ms"]
-        ratios.append({"gpu": gpu, "ratio_published": pub, "ratio_predicted": pred,
-                       "ratio_error_pct": 100.0 * (pred / pub - 1.0)})
-    return tab.merge(pd.DataFrame(ratios), on="gpu")
+    return tp_ratios(pd.DataFrame(out), "gpu", "published_ms", "predicted_ms")

@@ -14,16 +14,14 @@ every token and the per-sequence costs dominate, together with the two GPU class
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pandas as pd
-import yaml
 
 from sim.analysis.calibration import predict
+from sim.analysis.tp_latency import load_conf_set, tp_ratios
 
 
 def load_saturated_set() -> dict:
-    return yaml.safe_load(resources.files("sim.conf").joinpath("tp_saturated.yaml").read_text())
+    return load_conf_set("tp_saturated.yaml")
 
 
 def saturated_rows(spec: dict | None = None) -> list[dict]:
@@ -52,11 +50,4 @@ def saturated_table(spec: dict | None = None) -> pd.DataFrame:
                     "gpu": row["gpu"], "tp": row["tp"], "published": row["published"],
                     "predicted": pred, "error_pct": 100.0 * (pred / row["published"] - 1.0),
                     "predicted_tuned": predict(dict(row, engine="tensorrt-llm"))["output_tok_s"]})
-    tab = pd.DataFrame(out)
-    ratios = []
-    for stack, t in tab.groupby("stack", sort=False):
-        hi, lo = t[t["tp"] > 1].iloc[0], t[t["tp"] == 1].iloc[0]
-        pub, pred = hi["published"] / lo["published"], hi["predicted"] / lo["predicted"]
-        ratios.append({"stack": stack, "ratio_published": pub, "ratio_predicted": pred,
-                       "ratio_error_pct": 100.0 * (pred / pub - 1.0)})
-    return tab.merge(pd.DataFrame(ratios), on="stack")
+    return tp_ratios(pd.DataFrame(out), "stack", "published", "predicted")
