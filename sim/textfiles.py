@@ -73,6 +73,19 @@ def _gunzip(raw: bytes, p: Path) -> bytes:
     return b"".join(parts)
 
 
+def read_head(path: str | Path, n: int = 65536) -> bytes:
+    """At most the first ``n`` bytes of ``path``'s text (gzip read through, a byte-order mark
+    left out), to tell a format by its header; b"" for a file that cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(n)
+        if raw[:2] == GZIP:
+            raw = zlib.decompressobj(wbits=31).decompress(raw, n)
+    except (OSError, ValueError, zlib.error):
+        return b""
+    return raw[len(BOM):] if raw.startswith(BOM) else raw
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """The whole of ``path`` as UTF-8 text (:func:`read_bytes`: gzip read through, a leading
     byte-order mark not part of the text)."""

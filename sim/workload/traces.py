@@ -31,7 +31,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sim.errors import InputError
-from sim.textfiles import csv_rows, parse_json, read_bytes, read_text, unique_header
+from sim.textfiles import (
+    csv_rows,
+    parse_json,
+    read_bytes,
+    read_head,
+    read_text,
+    unique_header,
+)
 
 
 @dataclass(frozen=True)
@@ -115,10 +122,9 @@ class CsvFormat:
 UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 AZURE = CsvFormat("azure", ("TIMESTAMP", "ContextTokens", "GeneratedTokens"), 1, 1e-6,
                   "TIMESTAMP,ContextTokens,GeneratedTokens", "iso")
-# BurstGPT (Wang et al., arXiv 2401.17644; github.com/HPMLL/BurstGPT): seconds from the trace's start,
-# whole seconds in its files (so equal times are common: spread over 1 s by default); a
-# failed request gives 0 response tokens and some rows 0 request tokens (both kept: the
-# length config then raises them to one token and counts them)
+# BurstGPT (Wang et al., arXiv 2401.17644): whole seconds from the trace's start (equal times
+# common: spread over 1 s by default); a failed request's 0 response tokens and rows of 0
+# request tokens are kept (the length config raises them to one token and counts them)
 BURSTGPT = CsvFormat("burstgpt", ("Timestamp", "Request tokens", "Response tokens"), 0, 1.0,
                      "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type")
 
@@ -237,8 +243,7 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
     if first.startswith("{"):
         raise InputError(f"a JSON object, not the CSV header {fmt.header_hint} (format "
                          f"{fmt.name}); for a Mooncake trace set the tenant's "
-                         "arrival.trace.format: mooncake",
-                         path=str(path), line=head)
+                         "arrival.trace.format: mooncake", path=str(path), line=head)
     header = [h.strip() for h in next(csv.reader([first]))]
     unique_header(header, path)
     missing = [c for c in fmt.columns if c not in header]
@@ -278,9 +283,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
 
 
 def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
-    """An Azure LLM inference trace: ``TIMESTAMP,ContextTokens,GeneratedTokens`` (other
-    columns not read: the 2025 multimodal trace adds ``NumImages``), timestamps as the 2023
-    trace writes them or with a UTC offset as the 2024 week-long traces do."""
+    """An Azure LLM inference trace (``TIMESTAMP,ContextTokens,GeneratedTokens``, others not
+    read), timestamps as the 2023 trace writes them or with a UTC offset as 2024's do."""
     return read_csv_trace(path, duplicates, AZURE)
 
 
@@ -365,8 +369,8 @@ def trace_format(path: str) -> str:
     Mooncake; a CSV with BurstGPT's columns BurstGPT; else Azure."""
     if str(path).endswith((".jsonl", ".jsonl.gz")):
         return "mooncake"
-    try:
-        _header(read_bytes(path, "trace file")[0][:65536], Path(path), BURSTGPT)
+    try:  # the header only: the file is read whole once, by the reader
+        _header(read_head(path), Path(path), BURSTGPT)
         return "burstgpt"
     except InputError:  # not BurstGPT's header: the Azure reader says what is wrong
         return "azure"
