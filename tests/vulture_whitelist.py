@@ -58,3 +58,6 @@ _._ok
 # the log's whole cold-start tier column, read by the tests (sim/records.py)
 from sim.records import RequestLog
 RequestLog.cold_tier
+# what the measured operations add at TP>1, read by the tests and the README (sim/analysis/op_profiles.py)
+from sim.analysis import op_profiles
+op_profiles.tp_excess

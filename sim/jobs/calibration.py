@@ -7,7 +7,8 @@ the published tensor-parallel sweeps of ``conf/tp_sweeps.yaml`` with the run's c
 (``tp_scaling.csv``: latency and speed-up over TP1, predicted against published) and the
 published TP4 / TP1 batch latencies of ``conf/tp_latency.yaml`` (``tp_latency.csv``) and
 the published saturated TP4 / TP1 throughputs of ``conf/tp_saturated.yaml``
-(``tp_saturated.csv``).
+(``tp_saturated.csv``), and checks the perf model's terms one operation at a time against the
+per-operation H100 times of ``conf/op_profiles.yaml`` (``op_gemm.csv``, ``op_allreduce.csv``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sim.analysis.calibration import (
     load_rows,
     select_rows,
 )
+from sim.analysis.op_profiles import allreduce_table, gemm_table, load_op_profiles
 from sim.analysis.tp_latency import latency_table
 from sim.analysis.tp_saturated import saturated_table
 from sim.analysis.tp_scaling import tp_table
@@ -83,7 +85,8 @@ def calibration_job(cfg, out_dir, progress) -> Result:
     tolerance = float(cfg.calibration.tolerance)
     table = calibration_table(rows, tolerance)
     summary = error_summary(table)
-    tp = tp_table(build_catalog(cfg))
+    cat = build_catalog(cfg)
+    tp = tp_table(cat)
     notes = _notes(table, tolerance)
     for gpu, t in tp.groupby("gpu", sort=False):
         notes.append(f"TP sweep ({gpu}, TP 1-8): speed-up over TP1 within "
@@ -99,9 +102,19 @@ def calibration_job(cfg, out_dir, progress) -> Result:
                  f"TP4 rows {tp4['error_pct'].min():+.1f} to {tp4['error_pct'].max():+.1f} %, "
                  f"TP1 rows within {sat.loc[sat['tp'] == 1, 'error_pct'].abs().max():.1f} % "
                  f"(tp_saturated.csv; the open TP4 gap of issue 18)")
+    ops = load_op_profiles()
+    gemm, allreduce = gemm_table(cat.gpus[ops["gpu"]], ops), allreduce_table(cat.gpus[ops["gpu"]], ops)
+    big = gemm[(gemm["model"] == "llama2-70b") & (gemm["tokens"] >= 512)]
+    eff = big.loc[big["tokens"] >= 1024, "measured_gemm_efficiency"]
+    notes.append(f"H100 per-operation profiles (Vidur): GEMM efficiency {eff.min():.2f}-{eff.max():.2f} "
+                 f"of the BF16 peak at 1,024+ tokens (catalog {big['catalog_compute_efficiency'].iloc[0]:.2f}); "
+                 f"a 70B layer's linear time within {big['layer_error_pct'].abs().max():.1f} % at 512+ "
+                 f"tokens, TP 1-8; all-reduce {allreduce['error_pct'].min():+.0f} to "
+                 f"{allreduce['error_pct'].max():+.0f} % (op_gemm.csv, op_allreduce.csv)")
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
                  tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp,
-                         "tp_latency": lat, "tp_saturated": sat},
+                         "tp_latency": lat, "tp_saturated": sat,
+                         "op_gemm": gemm, "op_allreduce": allreduce},
                  notes=notes,
                  full_tables={"calibration": TABLE_COLUMNS,
                               "calibration_summary": list(summary.columns)})
