@@ -17,6 +17,7 @@ from sim.config import compose as compose_config
 from sim.config import register
 from sim.config.messages import from_config_error
 from sim.errors import InputError
+from sim.filecache import next_run
 from sim.io import prepare_folder
 from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
@@ -26,7 +27,6 @@ from sim.simulation.build import build, check_objective, check_unchosen, expand_
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
-from sim.workload import forget_read_files
 
 # conf/hydra/launcher/ray.yaml and conf/hydra/sweeper/basic.yaml share their names with the
 # plugins' own schemas on purpose (`hydra/launcher=ray` then means the fixed preset, and the
@@ -81,7 +81,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     job would not read them (:func:`sim.jobs.check_unread`).
     """
 
-    forget_read_files()  # the files as they are now, whatever an earlier run of the process read
+    next_run()  # readers see the files as they are now (sim/filecache.py)
     name = cfg.job
     JOBS = discover()  # the modules are imported already: this returns the registry
     if name not in JOBS:

@@ -61,3 +61,5 @@ RequestLog.cold_tier
 # what the measured operations add at TP>1, read by the tests and the README (sim/analysis/op_profiles.py)
 from sim.analysis import op_profiles
 op_profiles.tp_excess
+# the readers memoised by content: emptied and sized by the tests (sim/filecache.py)
+_.cache_clear, _.cache_entries

@@ -21,9 +21,8 @@ from sim.paths import resolve
 from sim.rng import stream
 from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
-from sim.workload.background import client_arrivals, load_client_windows
+from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
-from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import tenant_requests
@@ -127,15 +126,6 @@ class Workload:
         if not self.background_tenants:
             return np.ones(len(self), bool)
         return self.tenant < self.n_user_tenants
-
-
-def forget_read_files() -> None:
-    """Empty the readers' caches (traces, length PMFs, ServeGen client windows): a run reads
-    its files as they are now. A second run in one process (``sim.run``, a joblib worker's
-    next job) got the content an earlier run had read, however the file had changed since;
-    a read costs at most ~0.1 s per file (the Mooncake trace, the ServeGen windows)."""
-    for reader in (load_trace, load_pmf, load_client_windows):
-        reader.cache_clear()
 
 
 def tenant_arrivals(name: str, tc, horizon: float, seed: int):

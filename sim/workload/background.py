@@ -29,13 +29,13 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from sim.config.rules import MAX_MAGNITUDE
 from sim.errors import InputError
+from sim.filecache import by_content
 from sim.paths import resolve
 from sim.rng import stream
 from sim.textfiles import is_file, unique_header
@@ -119,7 +119,7 @@ def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 # ids are read as floats: from 2**53 two ids could read as one, from 2**63 they wrap around
 MAX_CLIENT_ID = 2**53
 
-@lru_cache(maxsize=4)
+@by_content(maxsize=4)
 def load_client_windows(path: str):
     if not is_file(path):  # a FIFO would block the open below
         raise InputError("ServeGen client-windows file not found", path=path)

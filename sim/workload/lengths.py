@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.filecache import by_content
 from sim.paths import resolve
 from sim.textfiles import csv_rows, read_text
 from sim.workload.traces import MAX_TOKENS
@@ -25,7 +25,7 @@ from sim.workload.traces import MAX_TOKENS
 PMF_SUM_TOLERANCE = 1e-3  # rounding of the published values, not a different distribution
 
 
-@lru_cache(maxsize=16)
+@by_content(maxsize=16)
 def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
     header, lines, rows = csv_rows(read_text(path, "PMF file"), path)
     df = pd.DataFrame(rows, columns=header, dtype=str)

@@ -21,7 +21,6 @@ import csv
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sim.errors import InputError
+from sim.filecache import by_content
 from sim.textfiles import (
     csv_rows,
     parse_json,
@@ -376,7 +376,7 @@ def trace_format(path: str) -> str:
         return "azure"
 
 
-@lru_cache(maxsize=16)
+@by_content(maxsize=16)
 def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = ()) -> Trace:
     """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
     ``csv``, the user's own (see :func:`csv_columns`)."""
