@@ -44,6 +44,9 @@ class Gpu:
     allreduce_step_latency_s: float = 0.0
     allreduce_efficiency: float = 1.0
     interconnect_links: int = 0  # 0: switched (or a shared bus); n: a direct mesh of n links
+    allreduce_ll_fraction: float = 1.0  # < 1: a bulk protocol besides (sim.perf.allreduce_time)
+    allreduce_simple_latency_s: float = 0.0
+    allreduce_simple_step_latency_s: float = 0.0
 
     def peak_flops(self, precision: str) -> float:
         """Dense peak FLOP/s at ``precision`` (the build layer checks the GPU has it)."""
@@ -109,6 +112,9 @@ def catalog_from_config(cat) -> Catalog:
             allreduce_step_latency_s=float(g.allreduce_step_latency_s),
             allreduce_efficiency=float(g.allreduce_efficiency),
             interconnect_links=int(g.interconnect_links),
+            allreduce_ll_fraction=float(g.allreduce_ll_fraction),
+            allreduce_simple_latency_s=float(g.allreduce_simple_latency_s),
+            allreduce_simple_step_latency_s=float(g.allreduce_simple_step_latency_s),
             host_link_gbps=float(g.host_link_gbps),
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},

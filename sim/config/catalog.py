@@ -42,6 +42,12 @@ class GpuSpec:
     allreduce_latency_s: float = nonneg(1.0e-5)
     allreduce_step_latency_s: float = nonneg(0.0)
     allreduce_efficiency: float = fraction(1.0)
+    # below 1: two protocols, as NCCL's: the one above (low latency, LL) moves data at this
+    # fraction of the rate; a bulk one (Simple) pays allreduce_simple_latency_s + 2 (p - 1)
+    # allreduce_simple_step_latency_s at the full rate; an all-reduce takes the faster
+    allreduce_ll_fraction: float = fraction(1.0)
+    allreduce_simple_latency_s: float = nonneg(0.0)
+    allreduce_simple_step_latency_s: float = nonneg(0.0)
     # GPU <-> host memory, GB/s in one direction per GPU (KV swap, host-tier loads)
     host_link_gbps: float = nonneg(0.0)
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)

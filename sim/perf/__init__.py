@@ -87,7 +87,7 @@ def link_bandwidth(gpu: Gpu, gpus: int) -> float:
     return rate
 
 
-def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float) -> float:
+def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float, protocol: str = "") -> float:
     """Seconds of one all-reduce of ``message_bytes`` over ``gpus`` GPUs, ring schedule
     (reduce-scatter then all-gather): ``2 (p - 1)`` steps, each paying a step latency
     (``allreduce_step_latency_s``: a hop and the flag exchange) and moving ``1/p`` of the
@@ -95,12 +95,25 @@ def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float) -> float:
     synchronisation of the group)::
 
         t = latency + 2 (p - 1) step_latency + 2 (p - 1) / p * bytes / link_bandwidth(p)
-    """
+
+    With ``allreduce_ll_fraction`` below 1 the GPU has two protocols, as NCCL does: that
+    low-latency one (LL: data and flag in one store, so it moves data at that fraction of
+    the rate) and a bulk one (Simple: chunks behind a flag, the full rate, a larger fixed
+    cost ``allreduce_simple_latency_s`` and step cost ``allreduce_simple_step_latency_s``).
+    The all-reduce takes the faster, as NCCL's tuner picks the protocol of least modelled
+    time; ``protocol`` ("ll" or "simple") asks for one of them."""
     if gpus <= 1:
         return 0.0
     steps = 2 * (gpus - 1)
-    return (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
-            + steps / gpus * message_bytes / link_bandwidth(gpu, gpus))
+    rate = link_bandwidth(gpu, gpus)
+    two = gpu.allreduce_ll_fraction < 1.0
+    ll = (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
+          + steps / gpus * message_bytes / (rate * gpu.allreduce_ll_fraction if two else rate))
+    if not two or protocol == "ll":
+        return ll
+    simple = (gpu.allreduce_simple_latency_s + steps * gpu.allreduce_simple_step_latency_s
+              + steps / gpus * message_bytes / rate)
+    return simple if protocol == "simple" or simple < ll else ll
 
 
 class RooflinePerf:
@@ -130,7 +143,8 @@ class RooflinePerf:
       batch), which is why a GPU with twice the KV room does not decode twice as fast;
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
       all-reduces of the activations per layer (:func:`allreduce_time`: a latency that
-      grows with the group and a transfer at the interconnect's achieved rate). What does
+      grows with the group and a transfer at the interconnect's achieved rate; where the
+      catalog gives two protocols, the cheaper for the iteration's message). What does
       not shard stays whole on every GPU: the per-iteration, per-layer and per-sequence
       overheads, and KV heads beyond their number (replicated);
     * pipeline parallelism (``Deployment.pipeline``) gives each of the ``tp`` GPUs a range of
@@ -168,9 +182,11 @@ class RooflinePerf:
         elif tp > 1:
             # two all-reduces per layer (after attention and after the MLP) of every token's
             # hidden state in BF16: a fixed part per all-reduce and a part per token
-            self._comm_fixed = 2 * m.layers * allreduce_time(g, tp, 0.0)
-            self._comm_per_token = 2 * m.layers * (allreduce_time(g, tp, m.hidden * 2.0)
-                                                   - allreduce_time(g, tp, 0.0))
+            # (with two protocols, one such line each: the iteration takes the cheaper)
+            self._comm_fixed, self._comm_per_token = self._comm_line(g, tp, m.layers * 2,
+                                                                     m.hidden * 2.0, "ll")
+            if g.allreduce_ll_fraction < 1.0:
+                self._comm_bulk = self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, "simple")
         else:
             self._comm_fixed = 0.0
             self._comm_per_token = 0.0
@@ -191,6 +207,15 @@ class RooflinePerf:
         self.kv_capacity_tokens = max(cap, 0) if not m.prefill_only else max(cap, 1 << 30)
         self.kv_tokens_fit = max(cap, 0)  # what the memory holds (the build layer checks it)
 
+    _comm_bulk: tuple[float, float] | None = None  # the bulk protocol's (fixed, per token)
+
+    @staticmethod
+    def _comm_line(g: Gpu, tp: int, count: int, token_bytes: float,
+                   protocol: str) -> tuple[float, float]:
+        """(seconds, seconds per token) of ``count`` all-reduces of one protocol."""
+        fixed = allreduce_time(g, tp, 0.0, protocol)
+        return count * fixed, count * (allreduce_time(g, tp, token_bytes, protocol) - fixed)
+
     def step_time(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float,
                   attn_pairs: float) -> float:
         tokens = decode_seqs + prefill_tokens
@@ -207,7 +232,12 @@ class RooflinePerf:
         t = ((lin_mem if lin_mem > lin_comp else lin_comp) + (att_mem if att_mem > att_comp else att_comp)
              + self._overhead + self._per_seq * (decode_seqs + (1.0 if prefill_tokens else 0.0)))
         if self._comm_fixed:
-            t += self._comm_fixed + tokens * self._comm_per_token
+            comm = self._comm_fixed + tokens * self._comm_per_token
+            if self._comm_bulk is not None:
+                bulk = self._comm_bulk[0] + tokens * self._comm_bulk[1]
+                if bulk < comm:
+                    comm = bulk
+            t += comm
         return t / self.runtime_speedup
 
     def bytes_per_gpu(self, decode_seqs: float, prefill_tokens: float, kv_tokens: float) -> float:

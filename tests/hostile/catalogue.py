@@ -306,6 +306,10 @@ CASES = [
     # ==================================================== physically impossible values
     E("efficiency_memory_1_5", [f"{GPU}.efficiency.fp8.memory=1.5"], f"{GPU}.efficiency.fp8.memory", "impossible"),
     E("efficiency_compute_0", [f"{GPU}.efficiency.fp8.compute=0"], f"{GPU}.efficiency.fp8.compute", "impossible"),
+    E("allreduce_ll_fraction_0_tp2", [f"{DEP}.tp=2", f"{GPU}.allreduce_ll_fraction=0"],
+      f"{GPU}.allreduce_ll_fraction", "impossible"),
+    E("allreduce_simple_latency_neg", [f"{DEP}.tp=2", f"{GPU}.allreduce_simple_latency_s=-1e-6"],
+      f"{GPU}.allreduce_simple_latency_s", "impossible"),
     E("efficiency_memory_neg", [f"{GPU}.efficiency.fp8.memory=-0.3"], f"{GPU}.efficiency.fp8.memory", "impossible"),
     E("gpu_memory_utilization_5", [f"{DEP}.gpu_memory_utilization=5"], f"{DEP}.gpu_memory_utilization", "impossible"),
     E("gpu_memory_utilization_nan", [f"{DEP}.gpu_memory_utilization=nan"], f"{DEP}.gpu_memory_utilization", "impossible"),
