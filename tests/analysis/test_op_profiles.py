@@ -70,31 +70,46 @@ def test_a_layers_linear_time_matches_the_measured_one(h100):
     assert (worst["model"], worst["tp"], worst["tokens"]) == ("llama2-7b", 8, 128)
 
 
-def test_the_allreduce_model_is_a_lower_bound_near_the_measured_one(h100):
-    """NCCL without CUDA graphs, timed as kernel durations (which include waiting for the
-    other ranks): every measured all-reduce takes at least the model's time, except the
-    largest message over 8 GPUs (+4 %); from 16 MB up the model is within 30 % (2 GPUs: 23-28 %
-    low, 4 and 8 GPUs: 4-16 %). Below 8 MB the measurements sit on a 34-47 us floor that a
-    serving engine's graphed custom all-reduce does not pay (README)."""
+def test_the_allreduce_model_matches_the_measured_one_over_four_gpus(h100):
+    """NCCL without CUDA graphs, timed as kernel durations, on a DGX H100 (not the source of
+    the catalog's all-reduce figures, which come from another repository's measurements):
+    over 4 GPUs from 4 MB up, where NCCL's Simple protocol carries the message, the model
+    is within 10 % (2.4-5.2 % when written); from 8 MB up every group size is within 30 %
+    (2 GPUs: 18-22 % below the measurement; 8 GPUs: 10-29 % above it from 4 MB, where NCCL
+    uses NVLink SHARP on 8 H100s, which the ring model does not describe). Below 2 MB the
+    measurements sit on a 34-43 us floor that a graphed all-reduce does not pay."""
     a = allreduce_table(h100)
-    big = a[a["bytes"] >= 16 << 20]
-    assert big["error_pct"].abs().max() < 30.0
-    low = a[~((a["gpus"] == 8) & (a["bytes"] == 64 << 20))]
-    assert (low["modelled_us"] <= low["measured_us"]).all()
-    assert a[a["bytes"] < 8 << 20]["measured_us"].min() > 30.0
+    four = a[(a["gpus"] == 4) & (a["bytes"] >= 4 << 20)]
+    assert four["error_pct"].abs().max() < 10.0
+    assert a[a["bytes"] >= 8 << 20]["error_pct"].abs().max() < 30.0
+    eight = a[(a["gpus"] == 8) & (a["bytes"] >= 4 << 20)]
+    assert (eight["modelled_us"] > eight["measured_us"]).all()
+    assert a[a["bytes"] < 2 << 20]["measured_us"].min() > 30.0
 
 
 def test_the_measured_operations_do_not_close_the_saturated_tp4_gap(h100):
-    """At the SGLang row's decode batch (963 sequences: 15.8 MB all-reduces), what the
-    measured layers and all-reduces add at TP4 beyond the model, over what they add at TP1,
-    is a few us a token either way, against the 20-26 us a token the saturated TP4 rows of
-    conf/tp_saturated.yaml are short of. At vLLM's 256 sequences (4 MB messages) the
-    measured NCCL all-reduce would add 12 us a token: an upper bound, since vLLM runs its own
-    graphed all-reduce at that size."""
-    sglang = tp_excess(h100, "llama2-70b", 80, 4, 963)
-    assert sglang["message_bytes"] == 963 * 8192 * 2
-    assert abs(sglang["total_s_per_token"]) < 10e-6
-    assert abs(sglang["allreduce_s_per_token"]) < 4e-6
-    vllm = tp_excess(h100, "llama2-70b", 80, 4, 256)
-    assert 8e-6 < vllm["allreduce_s_per_token"] < 16e-6
-    assert vllm["total_s_per_token"] < 20e-6
+    """At the SGLang row's decode batch (963 sequences: 15.8 MB all-reduces) and at vLLM's 256
+    sequences (4 MB), what the measured layers and all-reduces add at TP4 beyond the model,
+    over what they add at TP1, is not positive (-10 and -6 us a token when written): they
+    do not supply the 24 and 14 us a token the saturated TP4 rows of conf/tp_saturated.yaml
+    are short of. The all-reduce part is within 1 us a token either way."""
+    for tokens in (963, 256):
+        ex = tp_excess(h100, "llama2-70b", 80, 4, tokens)
+        assert ex["message_bytes"] == tokens * 8192 * 2
+        assert ex["total_s_per_token"] < 1e-6
+        assert abs(ex["allreduce_s_per_token"]) < 1e-6
+
+
+def test_sharded_gemms_at_256_tokens_run_below_the_roofline(h100):
+    """Where the model has no term: at 256 tokens the 70B's four-way-sharded projections
+    take 22 % longer than the roofline (0.52 of peak), at TP1 7 % (0.62); at 1,024 tokens
+    both are within 3 % (0.64 of peak). The difference at 256 tokens, about 35 us a layer
+    beyond a quarter of TP1's, is what the README weighs against the vLLM row's gap."""
+    t = gemm_table(h100).set_index(["model", "tp", "tokens"])
+    tp4, tp1 = t.loc[("llama2-70b", 4, 256)], t.loc[("llama2-70b", 1, 256)]
+    assert 15.0 < -tp4["gemm_error_pct"] < 30.0 and -tp1["gemm_error_pct"] < 10.0
+    extra = ((tp4["measured_gemm_us"] - tp4["modelled_gemm_us"])
+             - (tp1["measured_gemm_us"] - tp1["modelled_gemm_us"]) / 4)
+    assert 25.0 < extra < 45.0
+    for tp in (1, 4):
+        assert abs(t.loc[("llama2-70b", tp, 1024)]["gemm_error_pct"]) < 3.0
