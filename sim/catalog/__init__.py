@@ -47,6 +47,9 @@ class Gpu:
     allreduce_ll_fraction: float = 1.0  # < 1: a bulk protocol besides (sim.perf.allreduce_time)
     allreduce_simple_latency_s: float = 0.0
     allreduce_simple_step_latency_s: float = 0.0
+    allreduce_nvls_min_gpus: int = 0  # > 0: NVLink SHARP from this group size (sim.perf)
+    allreduce_nvls_latency_s: float = 0.0
+    allreduce_nvls_efficiency: float = 1.0
 
     def peak_flops(self, precision: str) -> float:
         """Dense peak FLOP/s at ``precision`` (the build layer checks the GPU has it)."""
@@ -115,6 +118,9 @@ def catalog_from_config(cat) -> Catalog:
             allreduce_ll_fraction=float(g.allreduce_ll_fraction),
             allreduce_simple_latency_s=float(g.allreduce_simple_latency_s),
             allreduce_simple_step_latency_s=float(g.allreduce_simple_step_latency_s),
+            allreduce_nvls_min_gpus=int(g.allreduce_nvls_min_gpus),
+            allreduce_nvls_latency_s=float(g.allreduce_nvls_latency_s),
+            allreduce_nvls_efficiency=float(g.allreduce_nvls_efficiency),
             host_link_gbps=float(g.host_link_gbps),
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},

@@ -48,6 +48,12 @@ class GpuSpec:
     allreduce_ll_fraction: float = fraction(1.0)
     allreduce_simple_latency_s: float = nonneg(0.0)
     allreduce_simple_step_latency_s: float = nonneg(0.0)
+    # NVLink SHARP (NVLS, in-switch reduction), for groups of at least allreduce_nvls_min_gpus
+    # (0: none): allreduce_nvls_latency_s + bytes / (rate x allreduce_nvls_efficiency x
+    # p / (p + 1)); an all-reduce takes the fastest protocol the group has
+    allreduce_nvls_min_gpus: int = count(0, lo=0)
+    allreduce_nvls_latency_s: float = nonneg(0.0)
+    allreduce_nvls_efficiency: float = fraction(1.0)
     # GPU <-> host memory, GB/s in one direction per GPU (KV swap, host-tier loads)
     host_link_gbps: float = nonneg(0.0)
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)

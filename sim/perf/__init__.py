@@ -100,8 +100,13 @@ def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float, protocol: str = ""
     low-latency one (LL: data and flag in one store, so it moves data at that fraction of
     the rate) and a bulk one (Simple: chunks behind a flag, the full rate, a larger fixed
     cost ``allreduce_simple_latency_s`` and step cost ``allreduce_simple_step_latency_s``).
-    The all-reduce takes the faster, as NCCL's tuner picks the protocol of least modelled
-    time; ``protocol`` ("ll" or "simple") asks for one of them."""
+    With ``allreduce_nvls_min_gpus`` > 0, a group of at least that many GPUs also has NVLink
+    SHARP (NVLS: the switch reduces, each GPU sends its share once and receives the result
+    once): a fixed cost ``allreduce_nvls_latency_s`` whatever the group, and the message at
+    ``rate x allreduce_nvls_efficiency x p / (p + 1)`` (a GPU's port carries the message
+    and ``1/p`` of it more, its own share going out and coming back through the switch).
+    The all-reduce takes the fastest protocol the group has, as NCCL's tuner picks the one
+    of least modelled time; ``protocol`` ("ll", "simple" or "nvls") asks for one of them."""
     if gpus <= 1:
         return 0.0
     steps = 2 * (gpus - 1)
@@ -109,11 +114,25 @@ def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float, protocol: str = ""
     two = gpu.allreduce_ll_fraction < 1.0
     ll = (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
           + steps / gpus * message_bytes / (rate * gpu.allreduce_ll_fraction if two else rate))
-    if not two or protocol == "ll":
+    if protocol == "ll":
         return ll
+    best = ll
+    if protocol == "nvls" or nvls_applies(gpu, gpus):
+        nvls = (gpu.allreduce_nvls_latency_s + message_bytes
+                / (rate * gpu.allreduce_nvls_efficiency * gpus / (gpus + 1)))
+        if protocol == "nvls":
+            return nvls
+        best = nvls if nvls < best else best
+    if not two:
+        return best
     simple = (gpu.allreduce_simple_latency_s + steps * gpu.allreduce_simple_step_latency_s
               + steps / gpus * message_bytes / rate)
-    return simple if protocol == "simple" or simple < ll else ll
+    return simple if protocol == "simple" or simple < best else best
+
+
+def nvls_applies(gpu: Gpu, gpus: int) -> bool:
+    """Whether a group of ``gpus`` GPUs of this class may all-reduce through NVLink SHARP."""
+    return 0 < gpu.allreduce_nvls_min_gpus <= gpus
 
 
 class RooflinePerf:
@@ -144,7 +163,7 @@ class RooflinePerf:
     * tensor parallelism splits weights, KV heads and FLOPs over ``tp`` GPUs and adds two
       all-reduces of the activations per layer (:func:`allreduce_time`: a latency that
       grows with the group and a transfer at the interconnect's achieved rate; where the
-      catalog gives two protocols, the cheaper for the iteration's message). What does
+      catalog gives several protocols, the cheapest for the iteration's message). What does
       not shard stays whole on every GPU: the per-iteration, per-layer and per-sequence
       overheads, and KV heads beyond their number (replicated);
     * pipeline parallelism (``Deployment.pipeline``) gives each of the ``tp`` GPUs a range of
@@ -182,11 +201,13 @@ class RooflinePerf:
         elif tp > 1:
             # two all-reduces per layer (after attention and after the MLP) of every token's
             # hidden state in BF16: a fixed part per all-reduce and a part per token
-            # (with two protocols, one such line each: the iteration takes the cheaper)
+            # (with several protocols, one such line each: the iteration takes the cheapest)
             self._comm_fixed, self._comm_per_token = self._comm_line(g, tp, m.layers * 2,
                                                                      m.hidden * 2.0, "ll")
-            if g.allreduce_ll_fraction < 1.0:
-                self._comm_bulk = self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, "simple")
+            alts = ["simple"] if g.allreduce_ll_fraction < 1.0 else []
+            alts += ["nvls"] if nvls_applies(g, tp) else []
+            self._comm_alts = tuple(self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, p)
+                                    for p in alts)
         else:
             self._comm_fixed = 0.0
             self._comm_per_token = 0.0
@@ -207,7 +228,8 @@ class RooflinePerf:
         self.kv_capacity_tokens = max(cap, 0) if not m.prefill_only else max(cap, 1 << 30)
         self.kv_tokens_fit = max(cap, 0)  # what the memory holds (the build layer checks it)
 
-    _comm_bulk: tuple[float, float] | None = None  # the bulk protocol's (fixed, per token)
+    # the other protocols' (fixed, per token): Simple, NVLS where the GPU and group have them
+    _comm_alts: tuple[tuple[float, float], ...] = ()
 
     @staticmethod
     def _comm_line(g: Gpu, tp: int, count: int, token_bytes: float,
@@ -233,10 +255,10 @@ class RooflinePerf:
              + self._overhead + self._per_seq * (decode_seqs + (1.0 if prefill_tokens else 0.0)))
         if self._comm_fixed:
             comm = self._comm_fixed + tokens * self._comm_per_token
-            if self._comm_bulk is not None:
-                bulk = self._comm_bulk[0] + tokens * self._comm_bulk[1]
-                if bulk < comm:
-                    comm = bulk
+            for fixed, per_token in self._comm_alts:
+                alt = fixed + tokens * per_token
+                if alt < comm:
+                    comm = alt
             t += comm
         return t / self.runtime_speedup
 

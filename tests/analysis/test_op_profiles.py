@@ -4,6 +4,8 @@ catalog assumes against the measured one, a decoder layer's linear time, the all
 what the measured operations add at TP4 against the saturated TP4 gap (README, "Tensor
 parallelism")."""
 
+from dataclasses import replace
+
 import pytest
 
 from sim.analysis.op_profiles import (
@@ -75,16 +77,33 @@ def test_the_allreduce_model_matches_the_measured_one_over_four_gpus(h100):
     the catalog's all-reduce figures, which come from another repository's measurements):
     over 4 GPUs from 4 MB up, where NCCL's Simple protocol carries the message, the model
     is within 10 % (2.4-5.2 % when written); from 8 MB up every group size is within 30 %
-    (2 GPUs: 18-22 % below the measurement; 8 GPUs: 10-29 % above it from 4 MB, where NCCL
-    uses NVLink SHARP on 8 H100s, which the ring model does not describe). Below 2 MB the
-    measurements sit on a 34-43 us floor that a graphed all-reduce does not pay."""
+    (2 GPUs: 18-22 % below the measurement). Below 2 MB the measurements sit on a 34-43 us
+    floor that a graphed all-reduce does not pay."""
     a = allreduce_table(h100)
     four = a[(a["gpus"] == 4) & (a["bytes"] >= 4 << 20)]
     assert four["error_pct"].abs().max() < 10.0
     assert a[a["bytes"] >= 8 << 20]["error_pct"].abs().max() < 30.0
-    eight = a[(a["gpus"] == 8) & (a["bytes"] >= 4 << 20)]
-    assert (eight["modelled_us"] > eight["measured_us"]).all()
     assert a[a["bytes"] < 2 << 20]["measured_us"].min() > 30.0
+
+
+def test_nvls_turns_the_8_gpu_error_around(h100):
+    """Over 8 GPUs from 2 MB, where NCCL uses NVLink SHARP on 8 H100s (nccl-tests issue
+    #309), the rings alone were 3-29 % slower than measured (10-29 % from 4 MB); with NVLS at
+    NCCL's own fixed cost (25 us) and its peak rate (279 GB/s) the model is 17-26 % faster:
+    the measured all-reduces reach that rate only from about 32 MB (their slope from 32 to
+    64 MB: 266 GB/s; from 4 to 32 MB: about 200) and pay about 50 us more there, which
+    neither NCCL's model nor this one describes. Nothing was fitted to these rows."""
+    def eight(gpu):
+        a = allreduce_table(gpu)
+        return a[(a["gpus"] == 8) & (a["bytes"] >= 2 << 20)]["error_pct"]
+    before, after = eight(replace(h100, allreduce_nvls_min_gpus=0)), eight(h100)
+    assert before.min() > 3.0 and before.max() < 30.0
+    assert after.min() > -27.0 and after.max() < -16.0
+    # the rows over 2 and 4 GPUs do not move, nor 1 MB over 8 (NVLS 28.76 us, LL 28.77)
+    a, b = allreduce_table(h100), allreduce_table(replace(h100, allreduce_nvls_min_gpus=0))
+    assert (a[a["gpus"] < 8]["modelled_us"] == b[b["gpus"] < 8]["modelled_us"]).all()
+    small = (a["gpus"] == 8) & (a["bytes"] < 2 << 20)
+    assert (a[small]["modelled_us"] - b[small]["modelled_us"]).abs().max() < 0.1
 
 
 def test_the_measured_operations_do_not_close_the_saturated_tp4_gap(h100):

@@ -48,6 +48,80 @@ def test_two_protocols_by_hand(catalog):
         assert allreduce_time(g, 4, size) == min(both)
 
 
+def _h100_like(catalog, **kw):
+    """The H100's all-reduce figures written out, so the hand calculations below do not move
+    with the catalog."""
+    return replace(catalog.gpus["H100"], allreduce_latency_s=6e-6, allreduce_step_latency_s=0.8e-6,
+                   allreduce_efficiency=0.82, interconnect_gbps=450.0, interconnect_links=0,
+                   allreduce_ll_fraction=0.43, allreduce_simple_latency_s=8.4e-6,
+                   allreduce_simple_step_latency_s=3.4e-6, allreduce_nvls_min_gpus=5,
+                   allreduce_nvls_latency_s=25e-6, allreduce_nvls_efficiency=0.85, **kw)
+
+
+def test_nvls_by_hand(catalog):
+    """NVLink SHARP over 8 GPUs: 25 us whatever the group, and the message at 369 GB/s x 0.85
+    x 8/9 = 278.8 GB/s (each GPU's port carries the message and 1/8 of it more). 8 MiB:
+    25 + 8,388,608 B / 278.8 GB/s (30.09 us) = 55.09 us; 0 B: 25 us; worked out on paper."""
+    g = _h100_like(catalog)
+    mib = 2**20
+    assert allreduce_time(g, 8, 8 * mib, "nvls") == pytest.approx(55.09e-6, rel=1e-3)
+    assert allreduce_time(g, 8, 0, "nvls") == pytest.approx(25e-6)
+    assert allreduce_time(g, 2, 0, "nvls") == allreduce_time(g, 8, 0, "nvls")
+    # the rate grows with the group as p / (p + 1): 4 GPUs 250.7 GB/s, 8 GPUs 278.8
+    gb = 8 * 2**30
+    assert gb / (allreduce_time(g, 4, gb, "nvls") - 25e-6) == pytest.approx(250.7e9, rel=1e-3)
+    assert gb / (allreduce_time(g, 8, gb, "nvls") - 25e-6) == pytest.approx(278.8e9, rel=1e-3)
+
+
+def test_the_protocol_nccl_would_pick(catalog):
+    """Over 8 GPUs: LL for 512 KiB (17.2 + 5.8 us against NVLS's 25 + 1.9), NVLS for 2 MiB
+    (25 + 7.5 us against LL's 17.2 + 23.1 and Simple's 56.0 + 9.9). Over 4 GPUs NVLS would be
+    the faster on paper at 16 MiB (25 + 66.9 us against Simple's 28.8 + 68.2), but NCCL's tuner
+    picks Ring there (NVLS from 5 GPUs: the catalog's allreduce_nvls_min_gpus), so the group
+    takes Simple; worked out on paper."""
+    g = _h100_like(catalog)
+    mib = 2**20
+    at = {p: allreduce_time(g, 8, 512 * 1024, p) for p in ("ll", "simple", "nvls")}
+    assert allreduce_time(g, 8, 512 * 1024) == at["ll"] == pytest.approx(23.0e-6, rel=1e-2)
+    at = {p: allreduce_time(g, 8, 2 * mib, p) for p in ("ll", "simple", "nvls")}
+    assert allreduce_time(g, 8, 2 * mib) == at["nvls"] == pytest.approx(32.52e-6, rel=1e-3)
+    assert at["ll"] == pytest.approx(40.33e-6, rel=1e-3)
+    assert at["simple"] == pytest.approx(65.95e-6, rel=1e-3)
+    four = allreduce_time(g, 4, 16 * mib)
+    assert four == allreduce_time(g, 4, 16 * mib, "simple") == pytest.approx(96.98e-6, rel=1e-3)
+    assert allreduce_time(g, 4, 16 * mib, "nvls") < four
+    assert allreduce_time(g, 5, 16 * mib) == allreduce_time(g, 5, 16 * mib, "nvls")
+    # the fastest of the three from 5 GPUs, of LL and Simple below; none without the switch
+    for size in (0, 1e3, 1e5, 1e6, 3e6, 1e7, 1e9):
+        for p in (2, 4, 5, 8):
+            ways = ("ll", "simple", "nvls") if p >= 5 else ("ll", "simple")
+            assert allreduce_time(g, p, size) == min(allreduce_time(g, p, size, w) for w in ways)
+        ring = replace(g, allreduce_nvls_min_gpus=0)
+        assert allreduce_time(ring, 8, size) == min(allreduce_time(g, 8, size, w)
+                                                    for w in ("ll", "simple"))
+
+
+# NVLS-only all-reduce rates measured at 256 MB-8 GB (algbw, GB/s): NCCL_ALGO=NVLS on 2, 4 and
+# 6 H100s (waynehacking8/nccl-collectives-bench results/scaling_attributed/report.md, NCCL
+# 2.29.2) and NCCL's maintainer's figure for 8 (nccl-tests issue #212: algbw about 275, busbw
+# about 480). No catalog figure was read from them (0.85 is NCCL's own nvlsEfficiency).
+NVLS_ALGBW_H100 = {2: 207.0, 4: 251.0, 6: 266.0, 8: 275.0}
+
+
+def test_nvls_rates_reproduce_the_measured_peaks(catalog):
+    """Within 3 % of the NVLS-only peak rates measured on 2-8 H100s, and on 8 B200s within
+    1 % of the 830 GB/s bus bandwidth NCCL issue #1807 reports (busbw = 2 (p - 1) / p x
+    bytes / time); the A100, L40S and MI300X have no NVLS."""
+    h, b = catalog.gpus["H100"], catalog.gpus["B200"]
+    gb = 8 * 2**30
+    for p, algbw in NVLS_ALGBW_H100.items():
+        assert gb / allreduce_time(h, p, gb, "nvls") == pytest.approx(algbw * 1e9, rel=0.03), p
+    assert 1.75 * gb / allreduce_time(b, 8, gb) == pytest.approx(830e9, rel=0.01)
+    assert catalog.gpus["H200"].allreduce_nvls_min_gpus == h.allreduce_nvls_min_gpus == 5
+    for key in ("A100", "L40S", "MI300X"):
+        assert catalog.gpus[key].allreduce_nvls_min_gpus == 0, key
+
+
 # nccl-tests all_reduce_perf on 4 H100 SXM of an HGX node behind NVSwitch, NCCL 2.29.2
 # (waynehacking8/nccl-collectives-bench: results/all_reduce.txt, one process driving the four
 # GPUs, no CUDA graph; results/symmetric/all_reduce_reg0_graph1.txt, CUDA graph), out-of-place
