@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -96,6 +97,13 @@ def read_text(path: str | Path, what: str = "file") -> str:
         line = raw[:e.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {skip + e.start}: {e.reason})", path=str(path),
                          line=line) from None
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text``, ended by LF, CRLF or CR only: ``str.splitlines`` also breaks at
+    U+2028, U+0085 and other characters a JSON string may hold as they are."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def unique_header(names, path: str | Path) -> None:

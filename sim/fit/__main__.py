@@ -84,6 +84,9 @@ def deployment(a: argparse.Namespace):
         if "=" not in text:
             raise InputError(f"--config {text}: needs KEY=VALUE, e.g. {text}=...")
         key = text.lstrip("+~").split("=", 1)[0]
+        if key and key.split(".")[0] != "catalog" and not (key + ".").startswith(f"deployments.{m}."):
+            raise InputError(f"--config {text}: sim.fit reads catalog.* and deployments.{m}.* "
+                             "only (the log gives the rest)")  # was ignored, unsaid
         k = key.removeprefix(f"deployments.{m}.")
         if k in flags and k != key:
             raise InputError(f"--{k.replace('_', '-')} {flags[k]} and --config {text} set one key; "

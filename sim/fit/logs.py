@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.textfiles import csv_rows, parse_json, read_text, require_file
+from sim.textfiles import csv_rows, parse_json, read_text, require_file, text_lines
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -82,8 +82,8 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
          limit: float = MAX_SECONDS) -> float:
     if isinstance(value, bool):  # JSON true/false: Python would take them for 1 and 0
         raise InputError(f"{what}: not a number ({_json_word(value)})", path=path, line=line)
-    try:
-        v = float(value)
+    try:  # Python's float() takes "1_000" too, which no benchmark writes
+        v = float(value.replace("_", "?") if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise InputError(f"{what}: not a number ({value!r})", path=path, line=line) from None
     if not math.isfinite(v) or v < 0 or v > limit:
@@ -285,7 +285,7 @@ def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
             if run not in (0, -1):
                 raise InputError(f"run {run}: the file holds 1 run", path=path)
             return from_result(doc, path, 1, fmt)
-    runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text_lines(text), 1) if ln.strip()]
     if not runs:
         raise InputError("no benchmark runs", path=path)
     for i, doc in runs:

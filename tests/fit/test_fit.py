@@ -222,6 +222,12 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     # tpot_s (unused, as it has no second token) went unchecked
     ("zb.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n10,1,0.1,abc\n",
      "zb.csv:3: tpot_s: not a number ('abc')"),
+    # the tenth sweep: Python's float() read "1_0" as 10; a JSONL line was cut at a U+2028 in
+    # a string (str.splitlines), "not valid JSON: Unterminated string"
+    ("zc.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n1_0,5,0.1,0.01\n",
+     "zc.csv:2: input_tokens: not a number ('1_0')"),
+    ("zd.jsonl", '{"tag": "a\u2028b", "input_lens": [10], "output_lens": [true], "ttfts": [0.1],'
+     ' "itls": [[]]}\n', "zd.jsonl:1: output_lens[0]: not a number (true)"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -323,6 +329,11 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     (["--tp", "1", "--config", "deployments.llama31-8b.tp=2"], "--tp 1 and --config "
      "deployments.llama31-8b.tp=2 set one key"),
     (["--config", "horizon_s"], "--config horizon_s: needs KEY=VALUE"),  # named no flag
+    # a key sim.fit does not read ran unread, unchecked (the tenth sweep)
+    (["--config", "horizon_s=nan"], "--config horizon_s=nan: sim.fit reads catalog.* and "
+     "deployments.llama31-8b.* only"),
+    (["--config", "deployments.llama33-70b.tp=2"], "--config deployments.llama33-70b.tp=2: "
+     "sim.fit reads"),
 ])
 def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
     log = tmp_path / "a.csv"

@@ -56,6 +56,7 @@ AZ_ROWS = [f"2023-11-16 18:17:0{i}.0000000,{100 + 10 * i},{20 + i}\n" for i in r
 AZ_GOOD = AZ_HEADER + "".join(AZ_ROWS)
 TRACE = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/a.csv"]
 MC = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/m.jsonl", f"{A}.trace.format=mooncake"]
+CSVT = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/t.csv", f"{A}.trace.format=csv"]  # a user's own CSV
 # replay with the trace's own token counts, so a corrupt count reaches the simulation
 LEN = ["tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"]
 MC_LINE1 = '{"timestamp": 0, "input_length": 100, "output_length": 20}\n'
@@ -991,4 +992,59 @@ CASES = [
       note="its capacity was measured first, unchecked: 'tenants.chat.arrival.rate_rps: must be > 0, got -0.0933'"),
     E("empty_map_merges_nothing", ["dedicated.replicas={}"], "dedicated.replicas", "type",
       note="a map in braces merges into the one there: the experiment's replicas ran, unsaid"),
+    # ---------------------------------------------------------- the tenth sweep (December 2026)
+    OK("trace_cr_line_ends", TRACE, "file", files={"a.csv": AZ_GOOD.replace("\n", "\r")},
+       note="a traceback: the header, read as one line holding every CR, went to csv.reader"),
+    OK("trace_cr_line_ends_burstgpt", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt"],
+       "file", files={"b.csv": "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\r"
+                              "5,ChatGPT,100,20,120,Conversation log\r6,GPT-4,120,0,120,API log\r"}),
+    OK("length_column_cr_line_ends", ["tenants.chat.input.kind=empirical", "tenants.chat.input.column=input_tokens",
+                                      "tenants.chat.input.path={dir}/a.csv"], "file",
+       files={"a.csv": AZ_GOOD.replace("\n", "\r")}, note="a traceback as the format was told from the header"),
+    E("azure_hex_tokens", [*TRACE, *LEN], "a.csv:3", "file", files={"a.csv": _az("2023-11-16 18:17:01.0000000,0x64,21\n")},
+      note="ran with 100 tokens: Arrow's integer cast reads hex"),
+    E("burstgpt_hex_response_tokens", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt"],
+      "b.csv:3", "file", files={"b.csv": "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                                         "5,ChatGPT,100,20,120,x\n6,ChatGPT,100,0X14,120,x\n"}),
+    E("csv_trace_ns_since_1970_backwards", [*CSVT, f"{A}.trace.csv.time_unit=ns"], "t.csv:3: timestamps go backwards",
+      "file", files={"t.csv": "timestamp,input_tokens,output_tokens\n1700000000000000100,100,20\n"
+                              "1700000000000000001,100,20\n"},
+      note="'duplicate timestamp': 1.7e18 ns as float64 are 256 ns apart, the two rows one time"),
+    OK("csv_trace_ns_since_1970_100ns_apart", [*CSVT, f"{A}.trace.csv.time_unit=ns"], "file",
+       files={"t.csv": "timestamp,input_tokens,output_tokens\n1700000000000000001,100,20\n"
+                       "1700000000000000101,100,20\n1700000000000000201,100,20\n"},
+       note="refused as duplicate timestamps (duplicates: keep merged them, unsaid)"),
+    E("azure_year_1", TRACE, "a.csv:2: bad TIMESTAMP '0001-01-01 00:00:00.0000000' (outside 1677-09-21", "file",
+      files={"a.csv": AZ_HEADER + "0001-01-01 00:00:00.0000000,100,20\n0001-01-01 00:00:01.0000000,100,20\n"},
+      note="'(expected like 2023-11-16 18:17:03.9799600 ...)': it is like that"),
+    E("azure_year_9999_with_offset", TRACE, "(outside 1677-09-21 to 2262-04-11", "file",
+      files={"a.csv": AZ_HEADER + "9999-12-31 23:59:58+00:00,100,20\n9999-12-31 23:59:59+00:00,100,20\n"}),
+    E("azure_leap_second", TRACE, "a.csv:3: bad TIMESTAMP '2016-12-31 23:59:60.0000000' (second 60", "file",
+      files={"a.csv": AZ_HEADER + "2016-12-31 23:59:59.0000000,100,20\n2016-12-31 23:59:60.0000000,100,20\n"}),
+    E("azure_ten_fraction_digits", TRACE, "a.csv:2: bad TIMESTAMP '2023-11-16 18:17:03.9799600000' (10 fractional",
+      "file", files={"a.csv": AZ_HEADER + "2023-11-16 18:17:03.9799600000,100,20\n"}),
+    OK("mooncake_line_separator_in_a_string", MC, "file",
+       files={"m.jsonl": (MC_LINE1[:-2] + ', "note": "a\u2028b"}\n' + MC_LINE3).encode()},
+       note="'not valid JSON: Unterminated string': str.splitlines broke the line at U+2028"),
+    E("servegen_windows_overlap", SG, "s.csv:3", "impossible",
+      files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,300,0.5,Gamma,0.5,4.0\n"},
+      note="ran: the two windows' rates added up over 300 s"),
+    E("servegen_client_id_true", SG, "s.csv:2", "type", files={"s.csv": SG_HEADER + "True,0,0.5,Gamma,0.5,4.0\n"},
+      note="ran as client 1: pandas read the column as booleans"),
+    E("servegen_header_only", SG, "s.csv:2", "file", files={"s.csv": SG_HEADER},
+      note="'config key 'background.servegen.start_s': no active client in [0, 20) s'"),
+    E("setups_a_list_in_the_list", ["setups=[[dedicated]]"], "setups[0]", "type",
+      note="a TypeError traceback (unhashable type: 'list')"),
+    E("config_group_a_list_of_one", ["catalog=[default]"], "'catalog'", "unknown",
+      note="ran: Hydra merges a list of options into one config"),
+    E("experiment_empty_name", ["experiment=''"], "'experiment'", "unknown",
+      note="\"Could not find 'experiment/'\", naming no key"),
+    E("experiment_file_name", ["experiment=default.yaml"], "'experiment'", "unknown",
+      note="ran the default experiment under another name, unsaid"),
+    SW("sweep_experiment_empty_name", ["experiment=default,''"], "'experiment'"),
+    SW("sweep_range_to_1e400", ["seed=range(0,1e400)"], "seed", note="an OverflowError traceback"),
+    SW("sweep_joblib_n_jobs_1000", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=1000", "seed=1,2"],
+       "hydra.launcher.n_jobs", note="a 2-job sweep ran past 2 minutes, 1,000 worker processes starting"),
+    SW("sweep_joblib_n_jobs_minus_1000", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=-1000", "seed=1,2"],
+       "hydra.launcher.n_jobs", note="ran one job at a time, unsaid"),
 ]
