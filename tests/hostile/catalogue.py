@@ -56,6 +56,8 @@ AZ_ROWS = [f"2023-11-16 18:17:0{i}.0000000,{100 + 10 * i},{20 + i}\n" for i in r
 AZ_GOOD = AZ_HEADER + "".join(AZ_ROWS)
 TRACE = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/a.csv"]
 MC = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/m.jsonl", f"{A}.trace.format=mooncake"]
+SPOT = ["dedicated.replicas.llama31-8b=2", "dedicated.spot.replicas.llama31-8b=1",
+        "dedicated.spot.preemption.mode=trace", "dedicated.spot.preemption.trace={dir}/p.csv"]
 CSVT = [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/t.csv", f"{A}.trace.format=csv"]  # a user's own CSV
 # replay with the trace's own token counts, so a corrupt count reaches the simulation
 LEN = ["tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"]
@@ -1047,4 +1049,23 @@ CASES = [
        "hydra.launcher.n_jobs", note="a 2-job sweep ran past 2 minutes, 1,000 worker processes starting"),
     SW("sweep_joblib_n_jobs_minus_1000", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=-1000", "seed=1,2"],
        "hydra.launcher.n_jobs", note="ran one job at a time, unsaid"),
+    E("setups_a_list_in_the_list_via_background", ["setups=[serverless]", "background.synthetic.tenants=2",
+                                                   "background.synthetic.models=[[llama31-8b]]"],
+      "background.synthetic.models[0]", "type", note="a TypeError traceback"),
+    E("plan_tp_a_list_in_the_list", ["experiment=plan", "plan.tp=[[1]]"], "plan.tp[0]", "type",
+      note="a TypeError traceback (int() of a ListConfig)"),
+    E("keepalive_idle_a_list_in_the_list", ["experiment=keepalive", "keepalive.fixed_idle_s=[[1]]"],
+      "keepalive.fixed_idle_s[0]", "type", note="a TypeError traceback"),
+    E("breakeven_load_a_list_in_the_list", ["experiment=breakeven", "breakeven.load_fractions=[[0.5]]"],
+      "breakeven.load_fractions[0]", "type", note="a TypeError traceback"),
+    E("catalog_sources_a_list_in_the_map", ["catalog.gpus.H100.sources={a: [1]}"], "catalog.gpus.H100.sources.a",
+      "type", note="ran, a list where a text goes"),
+    E("spot_trace_underscore_time", SPOT, "p.csv:2", "file", files={"p.csv": "time_s,model,replica\n1_0,llama31-8b,0\n"},
+      note="ran: Python's float() reads 1_0 as 10"),
+    E("spot_trace_arabic_indic_replica", SPOT, "p.csv:2", "file", files={"p.csv": "time_s,model,replica\n2,llama31-8b,\u0660\n".encode()},
+      note="ran: str.isdigit() and int() take any script's digits"),
+    E("spot_trace_superscript_replica", SPOT, "p.csv:2", "file", files={"p.csv": "time_s,model,replica\n2,llama31-8b,\u00b2\n".encode()},
+      note="a ValueError traceback: '\u00b2'.isdigit() is true, int() refuses it"),
+    OK("spot_trace_blank_lines_before_the_header", SPOT, "file", files={"p.csv": "\n\ntime_s,model,replica\n2,llama31-8b,0\n"},
+       note="'p.csv:1: the header must be time_s,model,replica, got ' (every other CSV reader skips them)"),
 ]

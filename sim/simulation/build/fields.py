@@ -68,6 +68,8 @@ def _no_added_keys(node, path: str) -> None:
 # an override puts a list or map in an item unchecked (``setups=[[dedicated]]``)
 _PLAIN_ITEMS = re.compile(r"(?:Optional\[)?(List|Dict)\[(?:str, )?(str|int|float|bool)\]\]?")
 
+_WORD = {"str": "a name or text", "int": "an integer", "float": "a number", "bool": "true or false"}
+
 
 def check_fields(obj, path: str = "") -> None:
     """Raise an :class:`InputError` naming the full key of the first number out of range
@@ -82,7 +84,7 @@ def check_fields(obj, path: str = "") -> None:
             for k, x in (v.items() if isinstance(v, dict) else enumerate(v)):
                 if isinstance(x, (list, dict, tuple)):
                     raise InputError(f"each {'value' if isinstance(v, dict) else 'item'} must be "
-                                     f"a {plain.group(2)}, got {x!r}",
+                                     f"{_WORD[plain.group(2)]}, got {x!r}",
                                      key=f"{key}.{k}" if isinstance(v, dict) else f"{key}[{k}]")
         _check(v, key, f.metadata.get("rule"))
 
