@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 
 from sim.errors import InputError
 from sim.textfiles import (
+    check_utf8,
     csv_rows,
     parse_json,
     read_bytes,
@@ -190,8 +191,9 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
     blank lines, gzip-compressed). Read by Arrow's CSV reader (millions of rows in seconds);
     a file it refuses goes through the exact reader, which names the line at fault."""
     path = Path(path)
-    raw, _ = read_bytes(path, "trace file")
+    raw, skip = read_bytes(path, "trace file")
     _, head = _header(raw, path, fmt)
+    check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
     cols, lines = _arrow_columns(raw, fmt.columns), None
     del raw
     if cols is None:

@@ -1068,4 +1068,8 @@ CASES = [
       note="a ValueError traceback: '\u00b2'.isdigit() is true, int() refuses it"),
     OK("spot_trace_blank_lines_before_the_header", SPOT, "file", files={"p.csv": "\n\ntime_s,model,replica\n2,llama31-8b,0\n"},
        note="'p.csv:1: the header must be time_s,model,replica, got ' (every other CSV reader skips them)"),
+    E("burstgpt_not_utf8_in_an_unread_column", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt"],
+      "b.csv:3", "file", files={"b.csv": b"Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                                         b"5,ChatGPT,100,20,120,x\n6,Chat\xffGPT,100,20,120,x\n"},
+      note="ran: Arrow reads past a column it does not read (the row-by-row reader refused the file)"),
 ]
