@@ -228,6 +228,14 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      "zc.csv:2: input_tokens: not a number ('1_0')"),
     ("zd.jsonl", '{"tag": "a\u2028b", "input_lens": [10], "output_lens": [true], "ttfts": [0.1],'
      ' "itls": [[]]}\n', "zd.jsonl:1: output_lens[0]: not a number (true)"),
+    # ... a row's e2e_s was unread, unchecked, where tpot_s was given (abc, or 5 s against a
+    # 10 ms TPOT); a JSON number given as a string was read as the number it spells
+    ("ze.csv", "input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,5,0.1,0.01,abc\n",
+     "ze.csv:2: e2e_s: not a number ('abc')"),
+    ("zf.csv", "input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,5,0.1,0.01,0.14\n10,5,0.1,0.01,5\n",
+     "zf.csv:3: tpot_s (0.01) and e2e_s disagree"),
+    ("zg.json", '{"input_lens": [10], "output_lens": [5], "ttfts": ["0.1"], "itls": [[0.01]]}',
+     "zg.json:1: ttfts[0]: not a number (the string '0.1')"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
