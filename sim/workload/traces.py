@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sim.errors import InputError
@@ -196,6 +197,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
     check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
     cols, lines = _arrow_columns(raw, fmt.columns), None
     del raw
+    if cols is not None and pc.any(pc.equal(pc.utf8_trim_whitespace(cols[0]), "")).as_py():
+        cols = None  # a blank row (bare commas) the exact reader skips, or an empty time it names
     if cols is None:
         cols, lines = _exact_columns(path, fmt.columns)
 

@@ -1072,4 +1072,9 @@ CASES = [
       "b.csv:3", "file", files={"b.csv": b"Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
                                          b"5,ChatGPT,100,20,120,x\n6,Chat\xffGPT,100,20,120,x\n"},
       note="ran: Arrow reads past a column it does not read (the row-by-row reader refused the file)"),
+    OK("trace_row_of_bare_commas_at_the_end", TRACE, "file", files={"a.csv": AZ_GOOD + ",,\n"},
+       note="an IndexError traceback: Arrow read the row, the exact reader that names lines skipped it"),
+    OK("trace_row_of_bare_commas_between_rows", TRACE, "file",
+       files={"a.csv": AZ_HEADER + AZ_ROWS[0] + ",,\n" + "".join(AZ_ROWS[1:])},
+       note="refused as a bad timestamp '' (every CSV reader skips a spreadsheet's emptied row)"),
 ]
