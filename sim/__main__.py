@@ -202,13 +202,17 @@ def _check_flags(argv: list[str]) -> None:
 
     for text in args.overrides:
         key = text.split("=", 1)[0]
-        if key not in ("hydra.run.dir", "hydra.sweep.dir", *HYDRA_RULES):
+        if key not in ("hydra.run.dir", "hydra.sweep.dir", "hydra.output_subdir", *HYDRA_RULES):
             continue
         try:
             value = OverridesParser.create().parse_override(text).value()
         except Exception:  # Hydra reports an unparsable override itself
             continue
-        if key in HYDRA_RULES:
+        if key == "hydra.output_subdir":  # a sweep's jobs are found by .hydra/overrides.yaml
+            if args.multirun and value != ".hydra":  # a sweep of "0 of 0 jobs", exit 0
+                error(f"config key '{key}': a sweep finds, resumes and aggregates its jobs by "
+                      f"their .hydra/ folders: keep the default .hydra, got {value!r}")
+        elif key in HYDRA_RULES:
             ok, why = HYDRA_RULES[key]
             if not ok(value):
                 error(f"config key '{key}': {why}, got {value!r}")

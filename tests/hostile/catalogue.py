@@ -1077,4 +1077,6 @@ CASES = [
     OK("trace_row_of_bare_commas_between_rows", TRACE, "file",
        files={"a.csv": AZ_HEADER + AZ_ROWS[0] + ",,\n" + "".join(AZ_ROWS[1:])},
        note="refused as a bad timestamp '' (every CSV reader skips a spreadsheet's emptied row)"),
+    SW("sweep_without_hydra_subfolders", ["hydra.output_subdir=null", "seed=1,2"], "hydra.output_subdir",
+       note="exit 0: 'sweep: 0 of 0 jobs finished', an empty summary.csv (jobs are found by .hydra/)"),
 ]
