@@ -351,6 +351,17 @@ def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expe
     assert_one_clear_line(e.value.code, capsys.readouterr().err, expected)
 
 
+@pytest.mark.parametrize("model", ["", "a}b", "llama31-8b\n"])
+def test_a_model_name_hydra_cannot_parse_names_the_flag(tmp_path, capsys, model):
+    """``--model ''`` ended in Hydra's "cannot parse an override: no viable alternative at
+    input '{: '", naming no flag (the tenth hostile-input sweep)."""
+    log = tmp_path / "a.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), "--model", model, *DEPLOY[2:], "--out", str(tmp_path / "o")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, "--model must name a catalog model")
+
+
 def test_help_names_the_files_it_writes(capsys):
     """``--help`` said "writes into --out:" and stopped there (only the docstring's first
     paragraph was shown); the three files the README lists are named."""
