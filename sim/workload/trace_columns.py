@@ -107,13 +107,18 @@ def seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarr
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"{name} must be a finite time within +-{MAX_TIMESTAMP_MS / 1000:g} s, "
                          f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
-    exact = _plain_ints(ts) if np.abs(v).max() >= 2**53 else None
-    if exact is not None and np.abs(v).max() < 2**62:  # differences fit int64 too
-        n = exact.to_numpy()
-        v = (n - n[0]).astype(float)
-    else:
-        v = v - v[0]
+    exact = _exact_offsets(ts) if np.abs(v).max() * 2.0**-52 > 1e-9 / unit_s else None
+    v = exact if exact is not None else v - v[0]
     return v if unit_s == 1.0 else v * unit_s
+
+
+def _exact_offsets(ts) -> np.ndarray | None:
+    """Each time less the first, in the column's unit, subtracted before rounding to float64
+    (whose step is coarser than a nanosecond here: 256 ns at 1.7e18 ns, 238 ns at 1.7e9 s) as
+    Arrow decimals of 9 fraction digits (integers too); None where a time has more digits,
+    which keeps float64's subtraction. About 0.3 s for 5 million times."""
+    d = _cast(ts, pa.decimal128(36, 9))
+    return None if d is None else pc.cast(pc.subtract(d, d[0]), pa.float64()).to_numpy()
 
 
 def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int) -> np.ndarray:

@@ -1079,4 +1079,8 @@ CASES = [
        note="refused as a bad timestamp '' (every CSV reader skips a spreadsheet's emptied row)"),
     SW("sweep_without_hydra_subfolders", ["hydra.output_subdir=null", "seed=1,2"], "hydra.output_subdir",
        note="exit 0: 'sweep: 0 of 0 jobs finished', an empty summary.csv (jobs are found by .hydra/)"),
+    E("csv_trace_s_since_1970_9_digits_backwards", CSVT, "t.csv:3: timestamps go backwards", "file",
+      files={"t.csv": "timestamp,input_tokens,output_tokens\n1700000000.123456790,100,20\n"
+                      "1700000000.123456789,100,20\n"},
+      note="'duplicate timestamp': float64 holds 1.7e9 s to 238 ns"),
 ]
