@@ -118,18 +118,19 @@ def override_list(overrides) -> list[str]:
 
 
 def _check_option(key: str, o) -> None:
-    """A config group's option (or each option a sweep lists): not a list of options (Hydra
-    merges them into one: ``catalog=[default]``), not empty (Hydra's "Could not find
-    'experiment/'", naming no key), not a file name (``experiment=default.yaml`` ran the
-    ``default`` experiment under another name)."""
-    values = list(o.value().list) if o.value_type in (
-        ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP) else [o.value()]
+    """A config group's option (or each a sweep lists): a name, not a list (Hydra merges them:
+    ``catalog=[default]``), ``null`` or ``1`` (a sweep's: a traceback), empty ("Could not find
+    'experiment/'") or a file name (``experiment=default.yaml`` ran under another name)."""
+    sweep = o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
+    if not sweep and o.value_type != ValueType.ELEMENT:
+        return  # a glob, range or interval: the sweeper's own business
+    values = list(o.value().list) if sweep else [o.value()]
     for v in values:
         v = getattr(v, "text", v)  # a quoted option
         if isinstance(v, list):
             raise InputError(f"one option of conf/{key}/ at a time, got {v!r} (Hydra would merge "
                              "them into one config)", key=key)
-        if isinstance(v, str) and (not v.strip() or v.endswith((".yaml", ".yml"))):
+        if not isinstance(v, str) or not v.strip() or v.endswith((".yaml", ".yml")):
             raise InputError(f"must name an option of the config group conf/{key}/ (a file there, "
                              f"without .yaml), got {v!r}", key=key)
 

@@ -1083,4 +1083,7 @@ CASES = [
       files={"t.csv": "timestamp,input_tokens,output_tokens\n1700000000.123456790,100,20\n"
                       "1700000000.123456789,100,20\n"},
       note="'duplicate timestamp': float64 holds 1.7e9 s to 238 ns"),
+    SW("sweep_experiment_null_among_names", ["experiment=default,null"], "'experiment'",
+       note="Hydra's ValueError traceback: 'Config group override must be a string or a list'"),
+    SW("sweep_experiment_number_among_names", ["experiment=default,1"], "'experiment'", note="the same traceback"),
 ]
