@@ -202,13 +202,17 @@ def _check_flags(argv: list[str]) -> None:
 
     for text in args.overrides:
         key = text.split("=", 1)[0]
-        if key not in ("hydra.run.dir", "hydra.sweep.dir", *HYDRA_RULES):
+        if key not in ("hydra.run.dir", "hydra.sweep.dir", "hydra.output_subdir", *HYDRA_RULES):
             continue
         try:
             value = OverridesParser.create().parse_override(text).value()
         except Exception:  # Hydra reports an unparsable override itself
             continue
-        if key in HYDRA_RULES:
+        if key == "hydra.output_subdir":  # a sweep's jobs are found by .hydra/overrides.yaml
+            if args.multirun and value != ".hydra":  # a sweep of "0 of 0 jobs", exit 0
+                error(f"config key '{key}': a sweep finds, resumes and aggregates its jobs by "
+                      f"their .hydra/ folders: keep the default .hydra, got {value!r}")
+        elif key in HYDRA_RULES:
             ok, why = HYDRA_RULES[key]
             if not ok(value):
                 error(f"config key '{key}': {why}, got {value!r}")
@@ -260,10 +264,16 @@ def _whole(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+CORES = os.cpu_count() or 1
 # Hydra's own keys whose bad values its plugins meet with a traceback, or a silent mix-up
 HYDRA_RULES = {
-    "hydra.launcher.n_jobs": (lambda v: not _whole(v) or v != 0,
-                              "must be the number of jobs run at once (-1: one per core), not 0"),
+    # each worker is a process of about 150 MB: 1,000 of them on 2 cores ran a 2-job sweep
+    # past 2 minutes (an assumption: beyond 4 a core they only contend); joblib took -1000
+    # for 1, unsaid
+    "hydra.launcher.n_jobs": (lambda v: not _whole(v) or (v != 0 and -CORES <= v <= 4 * CORES),
+                              f"must be the number of jobs run at once, 1 to {4 * CORES} (4 a "
+                              f"core, {CORES} cores here), or -1 to -{CORES} (-1: one a core, -2: "
+                              "all but one ...)"),
     # Hydra's joblib launcher sets backend=loky whatever is given (another was ignored,
     # unsaid); joblib refuses a batch size below 1, and a timeout <= 0 expires at once (both
     # tracebacks)

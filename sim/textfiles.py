@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -86,6 +87,24 @@ def read_head(path: str | Path, n: int = 65536) -> bytes:
     return raw[len(BOM):] if raw.startswith(BOM) else raw
 
 
+def check_utf8(raw: bytes, path: str | Path, skip: int = 0) -> None:
+    """An InputError naming the line of the first byte of ``raw`` that is not UTF-8 text
+    (``skip``: bytes a byte-order mark took before it), checked 16 MB at a time so that a
+    large file is not held twice as text."""
+    step, i = 1 << 24, 0
+    while i < len(raw):
+        j = min(i + step, len(raw))
+        while j < len(raw) and j > i and (raw[j] & 0xC0) == 0x80:  # not inside a character
+            j -= 1
+        try:
+            raw[i:j].decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[:i + e.start].count(b"\n") + 1
+            raise InputError(f"not UTF-8 text (byte {skip + i + e.start}: {e.reason})",
+                             path=str(path), line=line) from None
+        i = j
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """The whole of ``path`` as UTF-8 text (:func:`read_bytes`: gzip read through, a leading
     byte-order mark not part of the text)."""
@@ -96,6 +115,13 @@ def read_text(path: str | Path, what: str = "file") -> str:
         line = raw[:e.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {skip + e.start}: {e.reason})", path=str(path),
                          line=line) from None
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text``, ended by LF, CRLF or CR only: ``str.splitlines`` also breaks at
+    U+2028, U+0085 and other characters a JSON string may hold as they are."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def unique_header(names, path: str | Path) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, TRACES
 from helpers.cli import cli as _cli
 
 import sim
@@ -140,6 +140,7 @@ def test_a_key_of_a_setup_the_run_does_not_include_is_said(setups, key, unread):
 
 
 SG_FILE = "/work/shared/traces/servegen/m-large_client_windows.csv.gz"
+AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
 
 
 @pytest.mark.parametrize("keys,unread", [
@@ -154,6 +155,15 @@ SG_FILE = "/work/shared/traces/servegen/m-large_client_windows.csv.gz"
     # the roofline derives the KV capacity from the GPU's memory: a given one ran unread
     (["deployments.llama31-8b.perf.kv_capacity_tokens=1000"], True),
     (["deployments.llama31-8b.perf.table_path=t.csv"], True),
+    # a trace's or ServeGen client's settings on another arrival kind, and a format: csv
+    # trace's columns on another format (the tenth sweep: each ran unsaid)
+    (["tenants.chat.arrival.trace.loop=true"], True),
+    (["tenants.chat.arrival.trace.csv.time=t"], True),
+    (["tenants.chat.arrival.servegen.rate_scale=2"], True),
+    (["tenants.chat.arrival.kind=trace", "tenants.chat.arrival.trace.path=AZ",
+      "tenants.chat.arrival.trace.csv.time_unit=ms"], True),
+    (["tenants.chat.arrival.kind=trace", "tenants.chat.arrival.trace.path=AZ",
+      "tenants.chat.arrival.trace.loop=true"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature
@@ -161,7 +171,7 @@ def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     experiment's file may set a feature's keys that an override switches off."""
     if any("SG" in k for k in keys) and not Path(SG_FILE).is_file():
         pytest.skip("no ServeGen windows file")
-    keys = [k.replace("SG", SG_FILE) for k in keys]
+    keys = [k.replace("SG", SG_FILE).replace("AZ", AZ_FILE) for k in keys]
     res = sim.run([*keys, "horizon_s=5", "output.progress=false"])
     said = [n for n in res.notes if keys[-1].split("=")[0] in n and "not read" in n]
     assert bool(said) == unread, res.notes

@@ -117,6 +117,24 @@ def override_list(overrides) -> list[str]:
     return list(overrides)
 
 
+def _check_option(key: str, o) -> None:
+    """A config group's option (or each a sweep lists): a name, not a list (Hydra merges them:
+    ``catalog=[default]``), ``null`` or ``1`` (a sweep's: a traceback), empty ("Could not find
+    'experiment/'") or a file name (``experiment=default.yaml`` ran under another name)."""
+    sweep = o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
+    if not sweep and o.value_type != ValueType.ELEMENT:
+        return  # a glob, range or interval: the sweeper's own business
+    values = list(o.value().list) if sweep else [o.value()]
+    for v in values:
+        v = getattr(v, "text", v)  # a quoted option
+        if isinstance(v, list):
+            raise InputError(f"one option of conf/{key}/ at a time, got {v!r} (Hydra would merge "
+                             "them into one config)", key=key)
+        if not isinstance(v, str) or not v.strip() or v.endswith((".yaml", ".yml")):
+            raise InputError(f"must name an option of the config group conf/{key}/ (a file there, "
+                             f"without .yaml), got {v!r}", key=key)
+
+
 def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type | None = None) -> None:
     """An override with nothing before ``=`` (``=5``), which Hydra would take for a config
     group and fail with a traceback; a deletion (``~horizon_s``) of a key of the schema,
@@ -145,6 +163,8 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
             raise InputError(f"one experiment is run at a time, got {o.value()!r} (Hydra would "
                              "merge them into one config): give one name, or sweep them with -m "
                              "experiment=a,b", key=key)
+        if o.type == OverrideType.CHANGE and _is_group(key):
+            _check_option(key, o)
         v = o.value() if o.value_type == ValueType.ELEMENT and o.type != OverrideType.DEL else None
         if (isinstance(v, (int, float)) and not isinstance(v, bool) and v not in (0, 1)
                 and _schema_type(key, schema) is bool):
@@ -327,7 +347,11 @@ def _sweep_size(o) -> int | None:
     (a glob, an interval: a sweeper's own business)."""
     v = o.value() if o is not None else None
     if isinstance(v, RangeSweep) and v.step:
-        return max(math.ceil((v.stop - v.start) / v.step), 0)
+        n = (v.stop - v.start) / v.step
+        if not math.isfinite(n):  # range(0,1e400): an OverflowError traceback
+            raise InputError(f"{o.input_line!r}: a range's start, stop and step must be finite",
+                             key=o.key_or_group)
+        return max(math.ceil(n), 0)
     if isinstance(v, ChoiceSweep):
         return len(v.list)
     return None

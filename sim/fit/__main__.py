@@ -17,6 +17,7 @@ Exit status 2 with one line naming the file:line or key for bad input.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def deployment(a: argparse.Namespace):
         if "=" not in text:
             raise InputError(f"--config {text}: needs KEY=VALUE, e.g. {text}=...")
         key = text.lstrip("+~").split("=", 1)[0]
+        if key and key.split(".")[0] != "catalog" and not (key + ".").startswith(f"deployments.{m}."):
+            raise InputError(f"--config {text}: sim.fit reads catalog.* and deployments.{m}.* "
+                             "only (the log gives the rest)")  # was ignored, unsaid
         k = key.removeprefix(f"deployments.{m}.")
         if k in flags and k != key:
             raise InputError(f"--{k.replace('_', '-')} {flags[k]} and --config {text} set one key; "
@@ -124,6 +128,8 @@ def check_flags(a: argparse.Namespace) -> None:
                              a.request_rate is None or a.request_rate > 0)):
         if not ok:
             raise InputError(f"{flag} must be positive, not {value}")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", a.model, re.ASCII):  # was Hydra's grammar error
+        raise InputError(f"--model must name a catalog model such as llama31-8b, got {a.model!r}")
     if a.seed is not None and a.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, not {a.seed}")
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.textfiles import csv_rows, parse_json, read_text, require_file
+from sim.textfiles import csv_rows, parse_json, read_text, require_file, text_lines
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
@@ -82,8 +82,8 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
          limit: float = MAX_SECONDS) -> float:
     if isinstance(value, bool):  # JSON true/false: Python would take them for 1 and 0
         raise InputError(f"{what}: not a number ({_json_word(value)})", path=path, line=line)
-    try:
-        v = float(value)
+    try:  # Python's float() takes "1_000" too, which no benchmark writes
+        v = float(value.replace("_", "?") if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise InputError(f"{what}: not a number ({value!r})", path=path, line=line) from None
     if not math.isfinite(v) or v < 0 or v > limit:
@@ -95,6 +95,15 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
     return v
 
 
+def _jnum(value, what: str, path: str, line: int | None, integer: bool = False,
+          limit: float = MAX_SECONDS) -> float:
+    """A number of a JSON log: the benchmarks write numbers, so a string ("0.05") is refused
+    as true is (it was read as the number it spells)."""
+    if isinstance(value, str):
+        raise InputError(f"{what}: not a number (the string {value[:40]!r})", path=path, line=line)
+    return _num(value, what, path, line, integer, limit)
+
+
 def _json_word(value: bool) -> str:
     return "true" if value else "false"
 
@@ -104,6 +113,16 @@ def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -
         return math.nan
     decode = (e2e - ttft) if e2e is not None else itl_sum
     return max(decode, 0.0) / (n_out - 1)
+
+
+def _agree(tpot: float, from_e2e: float | None, path: str, line: int) -> None:
+    """A row giving both ``tpot_s`` and ``e2e_s``: they must tell one decode time (within
+    1 % or 1 ms a token, an assumption: logs round); the fit would read tpot_s alone."""
+    if from_e2e is not None and not math.isnan(tpot) and not math.isclose(
+            tpot, from_e2e, rel_tol=0.01, abs_tol=1e-3):
+        raise InputError(f"tpot_s ({tpot:g}) and e2e_s disagree: (e2e_s - ttft_s) / (output_tokens"
+                         f" - 1) is {from_e2e:g}; give one, or the two as logged", path=path,
+                         line=line)
 
 
 def read_csv(path: str) -> RequestLog:
@@ -129,18 +148,21 @@ def read_csv(path: str) -> RequestLog:
         if n_in < 1 or n_out < 1:
             raise InputError("input_tokens and output_tokens must be >= 1", path=path, line=i)
         ttft = _num(row["ttft_s"], "ttft_s", path, i)
-        if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
-            tpot = _num(row["tpot_s"], "tpot_s", path, i)
-            tpot = tpot if n_out > 1 else math.nan
-        elif row.get("e2e_s") in (None, ""):
-            if n_out > 1:
-                raise InputError("needs tpot_s or e2e_s", path=path, line=i)
-            tpot = math.nan
-        else:
+        tpot = e2e = None
+        if row.get("e2e_s") not in (None, ""):  # checked even where tpot_s is given
             e2e = _num(row["e2e_s"], "e2e_s", path, i)
             if e2e < ttft:
                 raise InputError(f"e2e_s ({e2e:g}) is below ttft_s ({ttft:g})", path=path,
                                  line=i)
+        if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
+            tpot = _num(row["tpot_s"], "tpot_s", path, i)
+            tpot = tpot if n_out > 1 else math.nan
+            _agree(tpot, None if e2e is None else _tpot(n_out, ttft, e2e, None), path, i)
+        elif e2e is None:
+            if n_out > 1:
+                raise InputError("needs tpot_s or e2e_s", path=path, line=i)
+            tpot = math.nan
+        else:
             tpot = _tpot(n_out, ttft, e2e, None)
         cols["line"].append(i)
         cols["n_in"].append(n_in)
@@ -216,21 +238,21 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     for j in range(n):
         if "errors" in optional and doc["errors"][j]:
             continue  # a failed request: its other entries (0, [] or null) are not read
-        o = _num(doc["output_lens"][j], f"output_lens[{j}]", path, line, True, MAX_TOKENS)
+        o = _jnum(doc["output_lens"][j], f"output_lens[{j}]", path, line, True, MAX_TOKENS)
         if o < 1:  # failed without a reason (vLLM writes "" when the server gave none)
             continue
-        t = _num(doc["ttfts"][j], f"ttfts[{j}]", path, line)
+        t = _jnum(doc["ttfts"][j], f"ttfts[{j}]", path, line)
         itls = doc["itls"][j]
         if not isinstance(itls, list):
             raise InputError(f"itls[{j}]: not a list", path=path, line=line)
-        itl_sum = sum(_num(x, f"itls[{j}]", path, line) for x in itls)
-        e2e = _num(doc["latencies"][j], f"latencies[{j}]", path, line) if "latencies" in optional \
+        itl_sum = sum(_jnum(x, f"itls[{j}]", path, line) for x in itls)
+        e2e = _jnum(doc["latencies"][j], f"latencies[{j}]", path, line) if "latencies" in optional \
             else None
         if e2e is not None and e2e < t:  # as a CSV's e2e_s below its ttft_s
             raise InputError(f"latencies[{j}] ({e2e:g}) is below ttfts[{j}] ({t:g})", path=path,
                              line=line)
         keep.append(j)
-        i_len = _num(doc["input_lens"][j], f"input_lens[{j}]", path, line, True, MAX_TOKENS)
+        i_len = _jnum(doc["input_lens"][j], f"input_lens[{j}]", path, line, True, MAX_TOKENS)
         if i_len < 1:  # as a CSV's input_tokens: a prompt has a token
             raise InputError(f"input_lens[{j}] must be >= 1, got {doc['input_lens'][j]!r}",
                              path=path, line=line)
@@ -240,7 +262,7 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         tpot.append(_tpot(o, t, e2e, itl_sum))
         streamed += bool(itls) or e2e is not None or o < 2
         if "start_times" in optional:
-            start.append(_num(doc["start_times"][j], f"start_times[{j}]", path, line, limit=1e12))
+            start.append(_jnum(doc["start_times"][j], f"start_times[{j}]", path, line, limit=1e12))
     if not keep:
         raise InputError("no successful request in the log", path=path, line=line)
     if not streamed:  # SGLang --disable-stream: TTFT the whole latency, every TPOT read as 0
@@ -248,13 +270,13 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
                          "run with --disable-stream?): the log does not tell decode time; "
                          "benchmark with streaming", path=path, line=line)
     conc = doc.get("max_concurrency")
-    conc = None if conc is None else int(_num(conc, "max_concurrency", path, line, True, 1e9))
+    conc = None if conc is None else int(_jnum(conc, "max_concurrency", path, line, True, 1e9))
     if conc is not None and conc < 1:  # was taken for "no cap"
         raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
                          path=path, line=line)
     burst = doc.get("burstiness")
     if not (isinstance(burst, float) and burst == math.inf):  # vLLM: evenly spaced sends
-        burst = 1.0 if burst is None else _num(burst, "burstiness", path, line, limit=1e6)
+        burst = 1.0 if burst is None else _jnum(burst, "burstiness", path, line, limit=1e6)
     if burst <= 0:  # the benchmarks refuse it (a gamma shape); was read as 1 (Poisson)
         raise InputError(f"burstiness must be > 0, got {doc.get('burstiness')!r}", path=path,
                          line=line)
@@ -285,7 +307,7 @@ def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
             if run not in (0, -1):
                 raise InputError(f"run {run}: the file holds 1 run", path=path)
             return from_result(doc, path, 1, fmt)
-    runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    runs = [(i, parse_json(ln, path, i)) for i, ln in enumerate(text_lines(text), 1) if ln.strip()]
     if not runs:
         raise InputError("no benchmark runs", path=path)
     for i, doc in runs:

@@ -82,6 +82,13 @@ def _why_off(cfg, key: str) -> str | None:
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
+    if (len(parts) > 4 and parts[0] == "tenants" and parts[2] == "arrival"
+            and parts[3] in ("trace", "servegen") and parts[1] in cfg.tenants):
+        a, at = cfg.tenants[parts[1]].arrival, f"tenants.{parts[1]}.arrival"
+        if str(a.kind) != parts[3]:
+            return f"{at}.kind is {a.kind}, not {parts[3]}"
+        if parts[3] == "trace" and parts[4] == "csv" and str(a.trace.format) != "csv":
+            return f"{at}.trace.format is {a.trace.format}, not csv"
     if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "arrival" and parts[1] in cfg.tenants:
         a = cfg.tenants[parts[1]].arrival
         field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))

@@ -141,8 +141,11 @@ def load_client_windows(path: str):
     if missing:
         raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
     df, line = _drop_blank_rows(df)
+    if df.empty:  # was "no active client in [0, horizon)", naming start_s
+        raise InputError("a header but no windows", path=path, line=2)
+    # a column of True/False alone is read as booleans, which to_numeric takes for 1 and 0
     num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(
-        pd.to_numeric, errors="coerce").astype(float)
+        lambda c: pd.to_numeric(c, errors="coerce") if c.dtype != bool else c * np.nan).astype(float)
     bad = (~np.isfinite(num).all(axis=1) | (num["rate_rps"] < 0) | (num["shape"] <= 0)
            | (num["scale"] <= 0) | (num["window_start_s"] < 0) | (num["client_id"] < 0))
     bad |= ~df["family"].isin(["Gamma", "Weibull"])
@@ -173,6 +176,15 @@ def load_client_windows(path: str):
         raise InputError(f"client {int(num['client_id'].iloc[i])}'s window at "
                          f"{num['window_start_s'].iloc[i]:g} s is given twice (its rates would "
                          "add up)", path=path, line=int(line[i]))
+    order = num.sort_values(["client_id", "window_start_s"], kind="stable").index.to_numpy()
+    ids, starts = num["client_id"].to_numpy()[order], num["window_start_s"].to_numpy()[order]
+    near = (ids[1:] == ids[:-1]) & (starts[1:] - starts[:-1] < WINDOW_S)
+    if near.any():  # two windows of one client overlap: their rates would add up there
+        a, b = order[np.flatnonzero(near)[0]], order[np.flatnonzero(near)[0] + 1]
+        raise InputError(f"client {int(ids[np.flatnonzero(near)[0]])}'s windows at "
+                         f"{num['window_start_s'].iloc[a]:g} s (line {int(line[a])}) and "
+                         f"{num['window_start_s'].iloc[b]:g} s overlap (each lasts {WINDOW_S:g} "
+                         "s; their rates would add up)", path=path, line=int(line[b]))
     return (num["client_id"].to_numpy(np.int64), num["window_start_s"].to_numpy(float),
             num["rate_rps"].to_numpy(float), (df["family"] == "Weibull").to_numpy(),
             num["shape"].to_numpy(float))

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -32,12 +31,22 @@ import pyarrow.csv as pacsv
 from sim.errors import InputError
 from sim.filecache import by_content
 from sim.textfiles import (
+    check_utf8,
     csv_rows,
     parse_json,
     read_bytes,
     read_head,
     read_text,
+    text_lines,
     unique_header,
+)
+from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported from here too)
+    MAX_TIMESTAMP_MS,
+    MAX_TOKENS,
+    UNIT_S,
+    ints,
+    iso_times,
+    seconds,
 )
 
 
@@ -60,20 +69,8 @@ class Trace:
         return float(self.t_s[-1]) if self.t_s.size else 0.0
 
 
-MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
-MAX_TIMESTAMP_MS = 1e15  # assumption: a trace spans less than 30,000 years (plausibility)
 MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces README)
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
-
-
-def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
-    num = pd.to_numeric(values, errors="coerce").astype(float)
-    bad = (~np.isfinite(num) | (num < minimum) | (num != np.floor(num)) | (num > MAX_TOKENS))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
-                         f"{values.iloc[i]!r}", path=str(path), line=line_of(i))
-    return num.to_numpy().astype(np.int64)
 
 
 def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
@@ -119,7 +116,6 @@ class CsvFormat:
     unit: str = "s"  # of the times: s, ms, us, ns (numbers) or iso (ISO 8601 datetimes)
 
 
-UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 AZURE = CsvFormat("azure", ("TIMESTAMP", "ContextTokens", "GeneratedTokens"), 1, 1e-6,
                   "TIMESTAMP,ContextTokens,GeneratedTokens", "iso")
 # BurstGPT (Wang et al., arXiv 2401.17644): whole seconds from the trace's start (equal times
@@ -135,10 +131,6 @@ def csv_format(time: str, input: str, output: str, unit: str) -> CsvFormat:
     the unit's smallest step (an ISO time's microsecond) when ``duplicates: spread``."""
     return CsvFormat("csv", (time, input, output), 0, UNIT_S.get(unit, 1e-6),
                      f"{time},{input},{output}", unit)
-
-
-_ZONE = r"(Z|[+-]\d\d:?\d\d)$"  # a UTC offset ending an ISO 8601 time (2024 trace: +00:00)
-_TS_LIKE = "like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00"
 
 
 def _arrow_columns(raw: bytes, names) -> list | None:
@@ -160,91 +152,29 @@ def _exact_columns(path: Path, names):
     return [pa.chunked_array([pa.array([r[j] for r in rows], pa.string())]) for j in at], lines
 
 
-def _cast(a, kind):
-    """``a`` cast to ``kind``, else the same with spaces trimmed, else None."""
-    for trim in (False, True):
-        try:
-            return pc.cast(pc.utf8_trim_whitespace(a) if trim else a, kind)
-        except pa.ArrowInvalid:
-            pass
-    return None
-
-
-def _first_uncast(a, kind) -> int:
-    """The first row of ``a`` that will not cast to ``kind`` (one does)."""
-    i, hi = 0, len(a)
-    while hi - i > 1:  # rows [0, i) cast and [i, hi) holds one that does not: halve it
-        mid = (i + hi) // 2
-        i, hi = (mid, hi) if _cast(a[i:mid], kind) is not None else (i, mid)
-    return i
-
-
-def _iso_times(ts, name: str, path: Path, line_of) -> np.ndarray:
-    """Seconds from the first row: ISO 8601 times, all with a UTC offset (the 2024 trace;
-    read as instants, so rows in other zones compare correctly) or all without (2023)."""
-    zoned = re.search(_ZONE, ts[0].as_py().strip()) is not None
-    kind = pa.timestamp("ns", tz="UTC" if zoned else None)
-    ns = _cast(ts, kind)
-    if ns is None:  # say which row, and why: a zone given or left out unlike the first row
-        trimmed = pc.utf8_trim_whitespace(ts)
-        mixed = pc.not_equal(pc.match_substring_regex(trimmed, _ZONE), zoned)
-        i = pc.index(mixed, True).as_py()
-        if i >= 0:
-            raise InputError(f"{name} {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
-                             f"UTC offset, unlike the first row's {trimmed[0].as_py()!r}: give "
-                             "every row one or none", path=str(path), line=line_of(i))
-        i = _first_uncast(trimmed, kind)
-        raise InputError(f"bad {name} {ts[i].as_py()!r} (expected {_TS_LIKE})",
-                         path=str(path), line=line_of(i))
-    ns = ns.cast(pa.int64()).to_numpy()
-    return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
-
-
-def _seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarray:
-    """Seconds from the first row, of a column of numeric times in units of ``unit_s``."""
-    v = _cast(ts, pa.float64())
-    if v is None:
-        i = _first_uncast(ts, pa.float64())
-        unit = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds"}.get(unit_s,
-                                                                                 "nanoseconds")
-        raise InputError(f"{name} must be a number of {unit}, got {ts[i].as_py()!r}",
-                         path=str(path), line=line_of(i))
-    v = v.to_numpy()
-    bad = ~np.isfinite(v) | (np.abs(v) * unit_s > MAX_TIMESTAMP_MS / 1000.0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{name} must be a finite time within +-{MAX_TIMESTAMP_MS / 1000:g} s, "
-                         f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
-    v = v - v[0]
-    return v if unit_s == 1.0 else v * unit_s
-
-
-def _ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
-    v = _cast(a, pa.int64())
-    if v is not None:
-        v = v.to_numpy()
-        if v.size and minimum <= v.min() and v.max() <= MAX_TOKENS:
-            return v
-    # not plain integers in range: the checks below say which row
-    return _check_ints(pd.Series(a.to_pylist(), dtype=object), name, path, line_of, minimum)
+_LINE = re.compile(rb"([^\r\n]*)(\r\n|\r|\n|)")
 
 
 def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
-    """The header's names and line: the first line that is not blank."""
+    """The header's names and line: the first line that is not blank (lines end in LF, CRLF
+    or CR, as every CSV reader here takes)."""
     pos, head = 0, 1
     while True:
-        end = raw.find(b"\n", pos)
-        first = raw[pos:end if end >= 0 else len(raw)].decode("utf-8", "replace").strip()
-        if first or end < 0:
+        m = _LINE.match(raw, pos)
+        first = m.group(1).decode("utf-8", "replace").strip()
+        if first or not m.group(2):
             break
-        pos, head = end + 1, head + 1
+        pos, head = m.end(), head + 1
     if not first:
         raise InputError("empty trace file", path=str(path), line=1)
     if first.startswith("{"):
         raise InputError(f"a JSON object, not the CSV header {fmt.header_hint} (format "
                          f"{fmt.name}); for a Mooncake trace set the tenant's "
                          "arrival.trace.format: mooncake", path=str(path), line=head)
-    header = [h.strip() for h in next(csv.reader([first]))]
+    try:
+        header = [h.strip() for h in next(csv.reader([first]))]
+    except csv.Error as e:  # a NUL byte
+        raise InputError(f"not a CSV header ({e})", path=str(path), line=head) from None
     unique_header(header, path)
     missing = [c for c in fmt.columns if c not in header]
     if missing:
@@ -262,10 +192,13 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
     blank lines, gzip-compressed). Read by Arrow's CSV reader (millions of rows in seconds);
     a file it refuses goes through the exact reader, which names the line at fault."""
     path = Path(path)
-    raw, _ = read_bytes(path, "trace file")
+    raw, skip = read_bytes(path, "trace file")
     _, head = _header(raw, path, fmt)
+    check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
     cols, lines = _arrow_columns(raw, fmt.columns), None
     del raw
+    if cols is not None and pc.any(pc.equal(pc.utf8_trim_whitespace(cols[0]), "")).as_py():
+        cols = None  # a blank row (bare commas) the exact reader skips, or an empty time it names
     if cols is None:
         cols, lines = _exact_columns(path, fmt.columns)
 
@@ -274,10 +207,10 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
 
     if not len(cols[0]):
         raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
-    t = (_iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
-         else _seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
-    inp = _ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
-    out = _ints(cols[2], fmt.columns[2], path, line_of, 0)
+    t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
+         else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
+    inp = ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
+    out = ints(cols[2], fmt.columns[2], path, line_of, 0)
     t, moved = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
     return Trace(str(path), t, inp, out, spread=moved)
 
@@ -302,7 +235,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
     counts: list[int] = []  # block ids per line
     at: list[int] = []  # the file line of each record (blank lines are skipped)
     any_blocks = False
-    for i, ln in enumerate(text.splitlines(), start=1):
+    for i, ln in enumerate(text_lines(text), start=1):
         if not ln.strip():
             continue
         obj = parse_json(ln, path, i)

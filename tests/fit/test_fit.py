@@ -222,6 +222,20 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     # tpot_s (unused, as it has no second token) went unchecked
     ("zb.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n10,1,0.1,abc\n",
      "zb.csv:3: tpot_s: not a number ('abc')"),
+    # the tenth sweep: Python's float() read "1_0" as 10; a JSONL line was cut at a U+2028 in
+    # a string (str.splitlines), "not valid JSON: Unterminated string"
+    ("zc.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n1_0,5,0.1,0.01\n",
+     "zc.csv:2: input_tokens: not a number ('1_0')"),
+    ("zd.jsonl", '{"tag": "a\u2028b", "input_lens": [10], "output_lens": [true], "ttfts": [0.1],'
+     ' "itls": [[]]}\n', "zd.jsonl:1: output_lens[0]: not a number (true)"),
+    # ... a row's e2e_s was unread, unchecked, where tpot_s was given (abc, or 5 s against a
+    # 10 ms TPOT); a JSON number given as a string was read as the number it spells
+    ("ze.csv", "input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,5,0.1,0.01,abc\n",
+     "ze.csv:2: e2e_s: not a number ('abc')"),
+    ("zf.csv", "input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,5,0.1,0.01,0.14\n10,5,0.1,0.01,5\n",
+     "zf.csv:3: tpot_s (0.01) and e2e_s disagree"),
+    ("zg.json", '{"input_lens": [10], "output_lens": [5], "ttfts": ["0.1"], "itls": [[0.01]]}',
+     "zg.json:1: ttfts[0]: not a number (the string '0.1')"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -323,6 +337,11 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     (["--tp", "1", "--config", "deployments.llama31-8b.tp=2"], "--tp 1 and --config "
      "deployments.llama31-8b.tp=2 set one key"),
     (["--config", "horizon_s"], "--config horizon_s: needs KEY=VALUE"),  # named no flag
+    # a key sim.fit does not read ran unread, unchecked (the tenth sweep)
+    (["--config", "horizon_s=nan"], "--config horizon_s=nan: sim.fit reads catalog.* and "
+     "deployments.llama31-8b.* only"),
+    (["--config", "deployments.llama33-70b.tp=2"], "--config deployments.llama33-70b.tp=2: "
+     "sim.fit reads"),
 ])
 def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
     log = tmp_path / "a.csv"
@@ -330,6 +349,17 @@ def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expe
     with pytest.raises(SystemExit) as e:
         main(["--requests", str(log), *DEPLOY, *[f.replace("{log}", str(log)) for f in flags]])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, expected)
+
+
+@pytest.mark.parametrize("model", ["", "a}b", "llama31-8b\n"])
+def test_a_model_name_hydra_cannot_parse_names_the_flag(tmp_path, capsys, model):
+    """``--model ''`` ended in Hydra's "cannot parse an override: no viable alternative at
+    input '{: '", naming no flag (the tenth hostile-input sweep)."""
+    log = tmp_path / "a.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), "--model", model, *DEPLOY[2:], "--out", str(tmp_path / "o")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, "--model must name a catalog model")
 
 
 def test_help_names_the_files_it_writes(capsys):

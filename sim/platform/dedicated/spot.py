@@ -31,7 +31,9 @@ callbacks a :class:`~.failures.FailureDriver` calls.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from sim.textfiles import read_text
 
 HEADER = ["time_s", "model", "replica"]
 MAX_TIME_S = 1e12  # as every duration of the config (sim/config/rules.py)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -56,30 +59,31 @@ def read_preemption_trace(path: str) -> list[Preemption]:
     checked, errors naming ``file:line``. Blank lines are skipped."""
     p = Path(path)
     text = read_text(p, "preemption trace")
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or not any(r for r in rows):
+    # lines end at LF, CRLF or CR only (str.splitlines also broke a row at U+2028), and a
+    # number is written in ASCII digits (float() and int() also took "1_0" and "١٢")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [(reader.line_num, r) for r in reader if r and any(c.strip() for c in r)]
+    except csv.Error as e:
+        raise InputError(f"not a CSV row ({e})", path=str(p), line=reader.line_num) from None
+    if not rows:
         raise InputError("empty preemption trace", path=str(p), line=1)
-    header = [c.strip() for c in rows[0]]
+    header = [c.strip() for c in rows[0][1]]
     if header != HEADER:
         raise InputError(f"the header must be {','.join(HEADER)}, got {','.join(header)}",
-                         path=str(p), line=1)
+                         path=str(p), line=rows[0][0])
     out = []
-    for i, r in enumerate(rows[1:], start=2):
-        if not r or all(not c.strip() for c in r):
-            continue
+    for i, r in rows[1:]:
         if len(r) != 3:
             raise InputError(f"expected 3 fields, found {len(r)}", path=str(p), line=i)
         t_raw, model, rep_raw = (c.strip() for c in r)
-        try:
-            t = float(t_raw)
-        except ValueError:
-            t = math.nan
+        t = float(t_raw) if _NUMBER.fullmatch(t_raw) else math.nan
         if not (math.isfinite(t) and 0.0 <= t <= MAX_TIME_S):
             raise InputError(f"time_s must be a number of seconds in [0, {MAX_TIME_S:g}], got "
                              f"{t_raw!r}", path=str(p), line=i)
         if not model:
             raise InputError("model is empty", path=str(p), line=i)
-        if not rep_raw.isdigit() or int(rep_raw) > 2**31 - 1:
+        if not re.fullmatch(r"[0-9]+", rep_raw) or int(rep_raw) > 2**31 - 1:
             raise InputError(f"replica must be an integer >= 0, got {rep_raw!r}", path=str(p), line=i)
         out.append(Preemption(t, model, int(rep_raw), i))
     if not out:

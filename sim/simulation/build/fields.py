@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
@@ -63,13 +64,29 @@ def _no_added_keys(node, path: str) -> None:
                 _no_added_keys(child, f"{path}.{k}" if path else str(k))
 
 
+# a list or map field of plain values (``List[str]``, ``Dict[str, float]``): Hydra's merge of
+# an override puts a list or map in an item unchecked (``setups=[[dedicated]]``)
+_PLAIN_ITEMS = re.compile(r"(?:Optional\[)?(List|Dict)\[(?:str, )?(str|int|float|bool)\]\]?")
+
+_WORD = {"str": "a name or text", "int": "an integer", "float": "a number", "bool": "true or false"}
+
+
 def check_fields(obj, path: str = "") -> None:
-    """Raise an :class:`InputError` naming the full key of the first number out of range."""
+    """Raise an :class:`InputError` naming the full key of the first number out of range
+    (or the first list or map inside a list or map of plain values)."""
     for f in dataclasses.fields(obj):
         if "Any" in str(f.type):
             continue  # free-form
         key = f"{path}.{f.name}" if path else f.name
-        _check(getattr(obj, f.name), key, f.metadata.get("rule"))
+        plain = _PLAIN_ITEMS.fullmatch(str(f.type))
+        v = getattr(obj, f.name)
+        if plain and isinstance(v, (list, dict)):
+            for k, x in (v.items() if isinstance(v, dict) else enumerate(v)):
+                if isinstance(x, (list, dict, tuple)):
+                    raise InputError(f"each {'value' if isinstance(v, dict) else 'item'} must be "
+                                     f"{_WORD[plain.group(2)]}, got {x!r}",
+                                     key=f"{key}.{k}" if isinstance(v, dict) else f"{key}[{k}]")
+        _check(v, key, f.metadata.get("rule"))
 
 
 def _check(v, key: str, rule: Rule | None) -> None:

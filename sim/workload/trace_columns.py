@@ -1,0 +1,141 @@
+"""A CSV trace's columns parsed and checked: times (ISO 8601 datetimes or numbers in a unit)
+as seconds from the first row, and token counts as integers; each refusal names the file's
+line (``line_of``: the line of data row i).
+
+Arrow casts whole columns (millions of rows in a second); a column it will not cast is
+searched for its first bad row, and the reason is said in the user's terms.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sim.errors import InputError
+
+MAX_TOKENS = 2**31 - 1  # a token count must fit the request log's 32-bit columns
+MAX_TIMESTAMP_MS = 1e15  # assumption: a trace spans less than 30,000 years (plausibility)
+UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+_ZONE = r"(Z|[+-]\d\d:?\d\d)$"  # a UTC offset ending an ISO 8601 time (2024 trace: +00:00)
+_TS_LIKE = "like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00"
+# an ISO time's date and time parsed to nanoseconds (Arrow's timestamp[ns], int64) spans
+# 1677-09-21 to 2262-04-11; earlier or later years are refused, saying so
+_NS_SPAN = "1677-09-21 to 2262-04-11"
+
+
+def _cast(a, kind):
+    """``a`` cast to ``kind``, else the same with spaces trimmed, else None."""
+    for trim in (False, True):
+        try:
+            return pc.cast(pc.utf8_trim_whitespace(a) if trim else a, kind)
+        except pa.ArrowInvalid:
+            pass
+    return None
+
+
+def _first_uncast(a, kind) -> int:
+    """The first row of ``a`` that will not cast to ``kind`` (one does)."""
+    i, hi = 0, len(a)
+    while hi - i > 1:  # rows [0, i) cast and [i, hi) holds one that does not: halve it
+        mid = (i + hi) // 2
+        i, hi = (mid, hi) if _cast(a[i:mid], kind) is not None else (i, mid)
+    return i
+
+
+def _why_not_iso(text: str, kind) -> str:
+    """Why the ISO time ``text`` (which Arrow refused as ``kind``) is not read."""
+    frac = re.search(r":\d\d[.,](\d+)", text)
+    if frac and len(frac.group(1)) > 9:
+        return (f"{len(frac.group(1))} fractional digits: times are read to the nanosecond, "
+                "at most 9")
+    if re.search(r"\d\d:\d\d:60", text):
+        return "second 60 (a leap second): the reader's clock, as Python's, has none"
+    whole = re.sub(r"(:\d\d)\.\d+", r"\1", text.strip())  # to the second: Arrow's widest span
+    if _cast(pa.array([whole]), pa.timestamp("s", tz=kind.tz)) is not None:
+        return f"outside {_NS_SPAN}, the dates a nanosecond time can hold"
+    return f"expected {_TS_LIKE}"
+
+
+def iso_times(ts, name: str, path: Path, line_of) -> np.ndarray:
+    """Seconds from the first row: ISO 8601 times, all with a UTC offset (the 2024 trace;
+    read as instants, so rows in other zones compare correctly) or all without (2023)."""
+    zoned = re.search(_ZONE, ts[0].as_py().strip()) is not None
+    kind = pa.timestamp("ns", tz="UTC" if zoned else None)
+    ns = _cast(ts, kind)
+    if ns is None:  # say which row, and why: a zone given or left out unlike the first row
+        trimmed = pc.utf8_trim_whitespace(ts)
+        mixed = pc.not_equal(pc.match_substring_regex(trimmed, _ZONE), zoned)
+        i = pc.index(mixed, True).as_py()
+        if i >= 0:
+            raise InputError(f"{name} {trimmed[i].as_py()!r} {'lacks' if zoned else 'has'} a "
+                             f"UTC offset, unlike the first row's {trimmed[0].as_py()!r}: give "
+                             "every row one or none", path=str(path), line=line_of(i))
+        i = _first_uncast(trimmed, kind)
+        raise InputError(f"bad {name} {ts[i].as_py()!r} ({_why_not_iso(ts[i].as_py(), kind)})",
+                         path=str(path), line=line_of(i))
+    ns = ns.cast(pa.int64()).to_numpy()
+    return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
+
+
+def _plain_ints(a):
+    """``a`` as int64 when every row is a decimal integer (Arrow's cast also takes hex,
+    ``0x64``, which no trace writes), else None."""
+    if pc.any(pc.match_substring(a, "x", ignore_case=True)).as_py():
+        return None
+    return _cast(a, pa.int64())
+
+
+def seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarray:
+    """Seconds from the first row, of a column of numeric times in units of ``unit_s``.
+    Integers are subtracted exactly before they become floats: nanoseconds since 1970
+    (1.7e18) are 256 ns apart as float64, so times 100 ns apart read as equal."""
+    v = _cast(ts, pa.float64())
+    if v is None:  # (Arrow's float cast, unlike its integer cast, takes no hex)
+        i = _first_uncast(ts, pa.float64())
+        unit = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds"}.get(unit_s,
+                                                                                 "nanoseconds")
+        raise InputError(f"{name} must be a number of {unit}, got {ts[i].as_py()!r}",
+                         path=str(path), line=line_of(i))
+    v = v.to_numpy()
+    bad = ~np.isfinite(v) | (np.abs(v) * unit_s > MAX_TIMESTAMP_MS / 1000.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{name} must be a finite time within +-{MAX_TIMESTAMP_MS / 1000:g} s, "
+                         f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
+    exact = _exact_offsets(ts) if np.abs(v).max() * 2.0**-52 > 1e-9 / unit_s else None
+    v = exact if exact is not None else v - v[0]
+    return v if unit_s == 1.0 else v * unit_s
+
+
+def _exact_offsets(ts) -> np.ndarray | None:
+    """Each time less the first, in the column's unit, subtracted before rounding to float64
+    (whose step is coarser than a nanosecond here: 256 ns at 1.7e18 ns, 238 ns at 1.7e9 s) as
+    Arrow decimals of 9 fraction digits (integers too); None where a time has more digits,
+    which keeps float64's subtraction. About 0.3 s for 5 million times."""
+    d = _cast(ts, pa.decimal128(36, 9))
+    return None if d is None else pc.cast(pc.subtract(d, d[0]), pa.float64()).to_numpy()
+
+
+def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
+    num = pd.to_numeric(values, errors="coerce").astype(float)
+    bad = (~np.isfinite(num) | (num < minimum) | (num != np.floor(num)) | (num > MAX_TOKENS))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
+                         f"{values.iloc[i]!r}", path=str(path), line=line_of(i))
+    return num.to_numpy().astype(np.int64)
+
+
+def ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
+    v = _plain_ints(a)
+    if v is not None:
+        v = v.to_numpy()
+        if v.size and minimum <= v.min() and v.max() <= MAX_TOKENS:
+            return v
+    # not plain integers in range: the checks below say which row
+    return _check_ints(pd.Series(a.to_pylist(), dtype=object), name, path, line_of, minimum)
