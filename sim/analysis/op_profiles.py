@@ -1,5 +1,6 @@
 """The perf model's terms, one operation at a time, against per-operation times measured on
-H100s (``conf/op_profiles.yaml``: Vidur's published profiles; no factor fitted to them).
+H100s and A100s (``conf/op_profiles.yaml``: Vidur's published profiles, one set per catalog
+GPU key under ``gpus``; no factor fitted to them).
 
 Three checks:
 
@@ -26,11 +27,24 @@ import pandas as pd
 
 from sim.analysis.tp_latency import load_conf_set
 from sim.catalog import BYTES_PER_PARAM, Gpu
+from sim.errors import InputError
 from sim.perf import allreduce_time
 
 
 def load_op_profiles() -> dict:
     return load_conf_set("op_profiles.yaml")
+
+
+def profiled_gpus(spec: dict | None = None) -> list[str]:
+    """The catalog GPU keys the file has profiles for, in the file's order."""
+    return list((spec or load_op_profiles())["gpus"])
+
+
+def _rows(gpu: Gpu, sp: dict, kind: str) -> list[dict]:
+    if gpu.key not in sp["gpus"]:
+        raise InputError(f"no per-operation profiles for GPU {gpu.key!r} (have "
+                         f"{profiled_gpus(sp)})", path="conf/op_profiles.yaml")
+    return sp["gpus"][gpu.key][kind]
 
 
 def layer_shape(m: dict) -> tuple[float, float]:
@@ -43,22 +57,23 @@ def layer_shape(m: dict) -> tuple[float, float]:
 
 
 def gemm_table(gpu: Gpu, spec: dict | None = None) -> pd.DataFrame:
-    """One row per measured (model, tp, tokens): measured and modelled times of one layer (us)
-    and the measured GEMM efficiency against the dense peak."""
+    """One row per measured (model, tp, tokens) of ``gpu`` (its catalog key's rows): measured
+    and modelled times of one layer (us) and the measured GEMM efficiency against the dense
+    peak."""
     sp = spec or load_op_profiles()
     prec = sp["precision"]
     eff = gpu.efficiency_for(prec)
     peak = gpu.peak_flops(prec)
     bw = gpu.bandwidth_tbps * 1e12 * eff.memory
     out = []
-    for r in sp["gemm"]:
+    for r in _rows(gpu, sp, "gemm"):
         params, flops_tok = layer_shape(sp["models"][r["model"]])
         tp, tokens = int(r["tp"]), int(r["tokens"])
         gemm, elem = sum(r["gemm_us"]), sum(r["elementwise_us"])
         flops = tokens * flops_tok / tp
         lin = max(params * BYTES_PER_PARAM[prec] / tp / bw, flops / (peak * eff.compute))
         model_us = 1e6 * (lin + gpu.layer_overhead_s)
-        out.append({"model": r["model"], "tp": tp, "tokens": tokens,
+        out.append({"gpu": gpu.key, "model": r["model"], "tp": tp, "tokens": tokens,
                     "measured_gemm_us": gemm, "measured_elementwise_us": elem,
                     "measured_gemm_efficiency": flops / (gemm * 1e-6) / peak,
                     "catalog_compute_efficiency": eff.compute,
@@ -70,12 +85,13 @@ def gemm_table(gpu: Gpu, spec: dict | None = None) -> pd.DataFrame:
 
 
 def allreduce_table(gpu: Gpu, spec: dict | None = None) -> pd.DataFrame:
-    """One row per measured all-reduce: GPUs, bytes, measured and modelled us, error %."""
+    """One row per measured all-reduce of ``gpu``: GPUs, bytes, measured and modelled us,
+    error %."""
     sp = spec or load_op_profiles()
     out = []
-    for r in sp["allreduce"]:
+    for r in _rows(gpu, sp, "allreduce"):
         model_us = 1e6 * allreduce_time(gpu, int(r["gpus"]), float(r["bytes"]))
-        out.append({"gpus": int(r["gpus"]), "bytes": int(r["bytes"]), "measured_us": float(r["us"]),
+        out.append({"gpu": gpu.key, "gpus": int(r["gpus"]), "bytes": int(r["bytes"]), "measured_us": float(r["us"]),
                     "modelled_us": model_us, "error_pct": 100.0 * (model_us / r["us"] - 1.0)})
     return pd.DataFrame(out)
 

@@ -8,7 +8,8 @@ the published tensor-parallel sweeps of ``conf/tp_sweeps.yaml`` with the run's c
 published TP4 / TP1 batch latencies of ``conf/tp_latency.yaml`` (``tp_latency.csv``) and
 the published saturated TP4 / TP1 throughputs of ``conf/tp_saturated.yaml``
 (``tp_saturated.csv``), and checks the perf model's terms one operation at a time against the
-per-operation H100 times of ``conf/op_profiles.yaml`` (``op_gemm.csv``, ``op_allreduce.csv``).
+per-operation H100 and A100 times of ``conf/op_profiles.yaml`` (``op_gemm.csv``,
+``op_allreduce.csv``, a ``gpu`` column naming the class).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from sim.analysis.calibration import (
     load_rows,
     select_rows,
 )
-from sim.analysis.op_profiles import allreduce_table, gemm_table, load_op_profiles
+from sim.analysis.op_profiles import (
+    allreduce_table,
+    gemm_table,
+    load_op_profiles,
+    profiled_gpus,
+)
 from sim.analysis.tp_latency import latency_table
 from sim.analysis.tp_saturated import saturated_table
 from sim.analysis.tp_scaling import tp_table
@@ -77,6 +83,16 @@ def _notes(table, tolerance: float) -> list[str]:
     return notes
 
 
+def _op_note(key: str, gemm: pd.DataFrame, allreduce: pd.DataFrame) -> str:
+    big = gemm[(gemm["model"] == "llama2-70b") & (gemm["tokens"] >= 512)]
+    eff = big.loc[big["tokens"] >= 1024, "measured_gemm_efficiency"]
+    return (f"{key} per-operation profiles (Vidur): GEMM efficiency {eff.min():.2f}-{eff.max():.2f} "
+            f"of the BF16 peak at 1,024+ tokens (catalog {big['catalog_compute_efficiency'].iloc[0]:.2f}); "
+            f"a 70B layer's linear time within {big['layer_error_pct'].abs().max():.1f} % at 512+ "
+            f"tokens, TP 1-8; all-reduce {allreduce['error_pct'].min():+.0f} to "
+            f"{allreduce['error_pct'].max():+.0f} % (op_gemm.csv, op_allreduce.csv)")
+
+
 @job("calibration", config=CalibrationConfig, check=check, own_scenarios=True, reads=("catalog",),
      hint="each row of conf/calibration_set.yaml sets its own workload and hardware; "
           "calibration.rows=[...] chooses the rows")
@@ -103,14 +119,13 @@ def calibration_job(cfg, out_dir, progress) -> Result:
                  f"TP1 rows within {sat.loc[sat['tp'] == 1, 'error_pct'].abs().max():.1f} % "
                  f"(tp_saturated.csv; the open TP4 gap of issue 18)")
     ops = load_op_profiles()
-    gemm, allreduce = gemm_table(cat.gpus[ops["gpu"]], ops), allreduce_table(cat.gpus[ops["gpu"]], ops)
-    big = gemm[(gemm["model"] == "llama2-70b") & (gemm["tokens"] >= 512)]
-    eff = big.loc[big["tokens"] >= 1024, "measured_gemm_efficiency"]
-    notes.append(f"H100 per-operation profiles (Vidur): GEMM efficiency {eff.min():.2f}-{eff.max():.2f} "
-                 f"of the BF16 peak at 1,024+ tokens (catalog {big['catalog_compute_efficiency'].iloc[0]:.2f}); "
-                 f"a 70B layer's linear time within {big['layer_error_pct'].abs().max():.1f} % at 512+ "
-                 f"tokens, TP 1-8; all-reduce {allreduce['error_pct'].min():+.0f} to "
-                 f"{allreduce['error_pct'].max():+.0f} % (op_gemm.csv, op_allreduce.csv)")
+    gemms, allreduces = [], []
+    for key in profiled_gpus(ops):
+        gemm, allreduce = gemm_table(cat.gpus[key], ops), allreduce_table(cat.gpus[key], ops)
+        gemms.append(gemm)
+        allreduces.append(allreduce)
+        notes.append(_op_note(key, gemm, allreduce))
+    gemm, allreduce = pd.concat(gemms, ignore_index=True), pd.concat(allreduces, ignore_index=True)
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
                  tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp,
                          "tp_latency": lat, "tp_saturated": sat,

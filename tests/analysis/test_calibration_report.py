@@ -75,7 +75,9 @@ def test_the_job_prints_and_writes_the_table_summary_and_figure(tmp_path):
     sat = res.tables["tp_saturated"]
     assert set(sat["tp"]) == {1, 4} and (tmp_path / "tp_saturated.csv").stat().st_size > 0
     assert any("(tp_saturated.csv" in n for n in res.notes)
-    # and the per-operation H100 checks of conf/op_profiles.yaml
-    assert len(res.tables["op_gemm"]) == 48 and len(res.tables["op_allreduce"]) == 21
+    # and the per-operation H100 and A100 checks of conf/op_profiles.yaml, one note each
+    for name, rows in (("op_gemm", 48), ("op_allreduce", 21)):
+        assert res.tables[name]["gpu"].value_counts().to_dict() == {"H100": rows, "A100": rows}
     assert (tmp_path / "op_gemm.csv").stat().st_size > 0
-    assert any("(op_gemm.csv, op_allreduce.csv)" in n for n in res.notes)
+    op_notes = [n for n in res.notes if "(op_gemm.csv, op_allreduce.csv)" in n]
+    assert [n.split()[0] for n in op_notes] == ["H100", "A100"]
