@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import sim
+from sim.workload.trace_filter import where_spec
 from sim.workload.traces import load_trace
 
 BURST = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
@@ -123,3 +124,18 @@ def test_a_users_own_log_filtered_by_its_model_column(tmp_path):
     assert r["input_tokens"].tolist() == [100 + i for i in kept]
     assert r["output_tokens"].tolist() == [10 + i for i in kept]
     assert any("kept 40 of 60 rows where model is qwen or mistral" in n for n in res.notes)
+
+
+def test_an_azure_file_with_more_columns_filtered_by_an_integer(tmp_path):
+    # as the 2025 multimodal trace adds columns; the config's integer 0 is compared as "0"
+    p = tmp_path / "mm.csv"
+    p.write_text("TIMESTAMP,ContextTokens,GeneratedTokens,NumImages\n"
+                 "2025-05-01 00:00:00.5,100,10,2\n2025-05-01 00:00:01.25,200,20,0\n"
+                 "2025-05-01 00:00:01.25,250,25,1\n2025-05-01 00:00:03,300,30, 0\n")
+    t = load_trace(str(p), "azure", "default", (), where_spec({"NumImages": 0}))
+    # the two rows at 01.25 are not equal times once one is left out (azure refuses those)
+    assert t.t_s.tolist() == [0.0, 1.75] and t.input_tokens.tolist() == [200, 300]
+    assert t.kept == "kept 2 of 4 rows where NumImages is 0"
+    # kept, they are: the refusal names the second one's line in the file
+    with pytest.raises(sim.InputError, match=r"mm.csv:4: duplicate timestamp"):
+        load_trace(str(p), "azure", "default", (), where_spec({"NumImages": [0, "1"]}))
