@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from sim.config.rules import (
     INT_LIMIT,
@@ -93,6 +93,10 @@ class TraceConfig:
     # use the trace's shared prompt blocks (Mooncake ``hash_ids``) as the requests' prefix
     # segments, when the file has them (sim/workload/prefixes.py)
     prefixes: bool = True
+    # CSV formats: replay only the rows whose column (a key) holds one of the values (a value
+    # or a list), compared as text after stripping whitespace, case counting; {}: every row
+    # (sim/workload/trace_filter.py)
+    where: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

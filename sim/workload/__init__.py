@@ -26,7 +26,7 @@ from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import tenant_requests
-from sim.workload.traces import csv_columns, load_trace, trace_format
+from sim.workload.traces import load_trace, tenant_trace, trace_format
 
 
 @dataclass
@@ -141,7 +141,7 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int):
                                float(g.rate_scale), horizon, rng), None
     if kind == "trace":
         t = a.trace
-        trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t))
+        trace = tenant_trace(t, f"tenants.{name}.arrival.trace")
         times, idx = arr.replay(trace, horizon, t.time_scale, t.rate_scale, t.start_s, t.loop, rng)
         return times, (trace, idx)
     curve = None

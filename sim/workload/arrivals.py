@@ -17,6 +17,8 @@ one key whatever the shape:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sim.workload.traces import Trace
@@ -151,6 +153,9 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
     each: requests whose equal recorded times were spread, and (unless looped) the rows after
     ``start_s`` that fall at or after the horizon on the trace's own (scaled) timeline."""
     notes = []
+    if trace.kept is not None:
+        notes.append(f"tenant {tenant}: trace {Path(trace.path).name}: {trace.kept} "
+                     "(arrival.trace.where; times count from the first kept row)")
     if trace.spread is not None:
         moved = int(np.count_nonzero(trace.spread[idx]))
         if moved:

@@ -12,7 +12,8 @@ Formats (see ../shared/traces/README.md):
   The optional ``hash_ids`` are ids of the prompt's 512-token blocks (equal ids at the same
   position: a shared prefix; the last block may be partial), kept as CSR arrays.
 
-Every reader returns seconds from the first request, input and output token counts.
+Every reader returns seconds from the first request, input and output token counts; a CSV
+reader keeps only the rows a ``where`` filter names (:mod:`sim.workload.trace_filter`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pyarrow.csv as pacsv
 
 from sim.errors import InputError
 from sim.filecache import by_content
+from sim.paths import resolve
 from sim.textfiles import (
     check_utf8,
     csv_rows,
@@ -48,6 +50,13 @@ from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported fr
     iso_times,
     seconds,
 )
+from sim.workload.trace_filter import (
+    Where,
+    WhereRefused,
+    check_columns,
+    kept_rows,
+    where_spec,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class Trace:
     # bool per row: its recorded time equals the row before's and ``duplicates: spread``
     # moved it (None: no row moved); the replay counts them in a note
     spread: np.ndarray | None = None
+    # ``arrival.trace.where``: how many rows of how many it kept, by which filter (None: none)
+    kept: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -187,44 +198,54 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
     return header, head
 
 
-def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat) -> Trace:
+def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Where = ()) -> Trace:
     """A CSV trace of format ``fmt``, any legal CSV (quoted fields, CRLF, a byte-order mark,
-    blank lines, gzip-compressed). Read by Arrow's CSV reader (millions of rows in seconds);
-    a file it refuses goes through the exact reader, which names the line at fault."""
+    blank lines, gzip-compressed), its rows filtered by ``where`` (see
+    :mod:`sim.workload.trace_filter`) before anything else is read of them. Read by Arrow's
+    CSV reader (millions of rows in seconds); a file it refuses goes through the exact reader,
+    which names the line at fault."""
     path = Path(path)
     raw, skip = read_bytes(path, "trace file")
-    _, head = _header(raw, path, fmt)
+    header, head = _header(raw, path, fmt)
+    check_columns(where, header, str(path), head)
+    names = fmt.columns + tuple(dict.fromkeys(c for c, _ in where if c not in fmt.columns))
     check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
-    cols, lines = _arrow_columns(raw, fmt.columns), None
+    cols, lines = _arrow_columns(raw, names), None
     del raw
     if cols is not None and pc.any(pc.equal(pc.utf8_trim_whitespace(cols[0]), "")).as_py():
         cols = None  # a blank row (bare commas) the exact reader skips, or an empty time it names
     if cols is None:
-        cols, lines = _exact_columns(path, fmt.columns)
-
-    def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
-        return (lines if lines is not None else _exact_columns(path, fmt.columns)[1])[i]
-
+        cols, lines = _exact_columns(path, names)
     if not len(cols[0]):
         raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
+    rows = kept = None  # rows kept by the filter (None: all)
+    if where:
+        rows, kept = kept_rows(where, dict(zip(names, cols)), str(path))
+        cols = [c.take(pa.array(rows)) for c in cols[:3]]
+
+    def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
+        at = lines if lines is not None else _exact_columns(path, fmt.columns)[1]
+        return at[i if rows is None else int(rows[i])]
+
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
     inp = ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
     out = ints(cols[2], fmt.columns[2], path, line_of, 0)
     t, moved = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
-    return Trace(str(path), t, inp, out, spread=moved)
+    return Trace(str(path), t, inp, out, spread=moved, kept=kept)
 
 
-def read_azure(path: str | Path, duplicates: str = "error") -> Trace:
+def read_azure(path: str | Path, duplicates: str = "error", where: Where = ()) -> Trace:
     """An Azure LLM inference trace (``TIMESTAMP,ContextTokens,GeneratedTokens``, others not
     read), timestamps as the 2023 trace writes them or with a UTC offset as 2024's do."""
-    return read_csv_trace(path, duplicates, AZURE)
+    return read_csv_trace(path, duplicates, AZURE, where)
 
 
-def read_burstgpt(path: str | Path, duplicates: str = "spread") -> Trace:
+def read_burstgpt(path: str | Path, duplicates: str = "spread", where: Where = ()) -> Trace:
     """A BurstGPT trace: ``Timestamp`` (seconds), ``Request tokens``, ``Response tokens``
-    (``Model``, ``Log Type`` and the third release's session columns are not read)."""
-    return read_csv_trace(path, duplicates, BURSTGPT)
+    (``Model``, ``Log Type`` and the third release's session columns are read by ``where``
+    alone)."""
+    return read_csv_trace(path, duplicates, BURSTGPT, where)
 
 
 def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
@@ -310,17 +331,32 @@ def trace_format(path: str) -> str:
 
 
 @by_content(maxsize=16)
-def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = ()) -> Trace:
+def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = (),
+               where: Where = ()) -> Trace:
     """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
-    ``csv``, the user's own (see :func:`csv_columns`)."""
+    ``csv``, the user's own (see :func:`csv_columns`); ``where``, the rows kept of a CSV."""
+    if fmt == "mooncake":
+        if where:  # its records have no columns beyond the three it reads and hash_ids
+            raise WhereRefused("a row filter applies to CSV traces (azure, burstgpt, csv), not "
+                               "to Mooncake's JSON lines", None, str(path))
+        return read_mooncake(path, "spread" if duplicates == "default" else duplicates)
     if fmt == "csv":
         return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
-                              csv_format(*columns))
+                              csv_format(*columns), where)
     if fmt == "azure":
-        return read_azure(path, "error" if duplicates == "default" else duplicates)
-    if fmt == "burstgpt":
-        return read_burstgpt(path, "spread" if duplicates == "default" else duplicates)
-    return read_mooncake(path, "spread" if duplicates == "default" else duplicates)
+        return read_azure(path, "error" if duplicates == "default" else duplicates, where)
+    return read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where)
+
+
+def tenant_trace(t, key: str) -> Trace:
+    """The trace a tenant's ``arrival.trace`` ``t`` replays; ``key`` is that config key
+    (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names."""
+    try:
+        return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t),
+                          where_spec(t.where))
+    except WhereRefused as e:
+        raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
+                         path=e.path, line=e.line) from None
 
 
 def csv_columns(trace_cfg) -> tuple:

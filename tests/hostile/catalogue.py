@@ -1094,4 +1094,15 @@ CASES = [
     SW("sweep_experiment_null_among_names", ["experiment=default,null"], "'experiment'",
        note="Hydra's ValueError traceback: 'Config group override must be a string or a list'"),
     SW("sweep_experiment_number_among_names", ["experiment=default,1"], "'experiment'", note="the same traceback"),
+    # ------------------------------------------------------------- the trace row filter (where)
+    E("csv_trace_where_column_not_in_the_file", [*CSVT, f"{A}.trace.where={{model: llama}}"],
+      "tenants.chat.arrival.trace.where.model", "file",
+      files={"t.csv": "timestamp,input_tokens,output_tokens,endpoint\n0,100,20,chat\n1,100,20,chat\n"},
+      note="a filter on a column the file lacks would keep no row, or every row if it were skipped"),
+    E("burstgpt_where_keeps_no_row", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt",
+                                      f"{A}.trace.where={{Model: chatgpt}}"],
+      "tenants.chat.arrival.trace.where.Model", "file",
+      files={"b.csv": "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                      "5,ChatGPT,100,20,120,Conversation log\n6,GPT-4,120,0,120,API log\n"},
+      note="case counts: 'chatgpt' is not 'ChatGPT', and an empty replay is no answer"),
 ]

@@ -25,7 +25,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.workload import read_curve_points
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
-from sim.workload.traces import csv_columns, load_trace
+from sim.workload.traces import tenant_trace
 
 BYTES_PER_SEGMENT = 12.0  # a prompt segment's key (int64) and length (int32)
 BYTES_PER_DOC = 32.0  # a shared document's Zipf weight, probability and CDF (float64s; assumption)
@@ -89,7 +89,7 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
         return n, [(k + ".servegen.rate_scale", g.rate_scale, g.rate_scale), ("horizon_s", horizon, horizon)]
     if a.kind == ArrivalKind.trace:
         t = a.trace
-        trace = load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t))
+        trace = tenant_trace(t, k + ".trace")
         kept = int((trace.t_s >= t.start_s).sum())
         span = (trace.duration_s - t.start_s) * t.time_scale
         reps = math.ceil(horizon / span) if t.loop and span > 0 else 1

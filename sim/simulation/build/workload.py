@@ -19,7 +19,8 @@ from sim.textfiles import require_file
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
-from sim.workload.traces import csv_columns, load_trace, trace_format
+from sim.workload.trace_filter import value_problem
+from sim.workload.traces import csv_columns, load_trace, tenant_trace, trace_format
 
 TRACE_COLUMNS = ("input_tokens", "output_tokens")
 
@@ -108,12 +109,16 @@ def check_arrival(a, key: str) -> None:
         return
     if a.kind == ArrivalKind.trace:
         t = a.trace
-        path = _existing(t.path, key + ".trace.path", "trace")
+        _existing(t.path, key + ".trace.path", "trace")
         cols = csv_columns(t)
         if cols and (not all(c.strip() for c in cols[:3]) or len(set(cols[:3])) < 3):
             raise InputError(f"the time, input and output columns must be three different "
                              f"names, got {list(cols[:3])}", key=key + ".trace.csv")
-        trace = load_trace(path, str(t.format), str(t.duplicates), cols)
+        for col, vals in t.where.items():
+            why = value_problem(vals)
+            if why:
+                raise InputError(why, key=f"{key}.trace.where.{col}")
+        trace = tenant_trace(t, key + ".trace")
         if not (trace.t_s >= t.start_s).any():
             raise InputError(f"the trace has no requests after start_s={t.start_s:g} (it lasts "
                              f"{trace.duration_s:g} s)", key=key + ".trace.start_s")

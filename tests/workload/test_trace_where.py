@@ -1,0 +1,141 @@
+"""``arrival.trace.where``: a CSV trace's rows filtered by the text of named columns before
+they are parsed, checked for order and counted from the first kept row; every refusal names
+the key and the file."""
+
+from __future__ import annotations
+
+import pytest
+
+import sim
+from sim.workload.trace_filter import where_spec
+from sim.workload.traces import load_trace
+
+BURST = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+# both models and both log types, as BurstGPT_1.csv holds them; a field with spaces around it
+ROWS = ("5,ChatGPT,472,18,490,Conversation log\n"
+        "7,GPT-4,100,10,110,API log\n"
+        "9, ChatGPT ,200,20,220,API log\n"
+        "9,GPT-4,300,30,330,Conversation log\n"
+        "12,ChatGPT,400,40,440,Conversation log\n"
+        "15,GPT-4,500,50,550,API log\n")
+
+
+def _burst(tmp_path, text=BURST + ROWS, name="b.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_a_burstgpt_file_of_both_models_filtered_to_one(tmp_path):
+    p = _burst(tmp_path)
+    t = load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+    # rows at 5, 9 and 12 s, counted from the first kept row (not the file's first)
+    assert t.t_s.tolist() == [0.0, 4.0, 7.0]
+    assert t.input_tokens.tolist() == [472, 200, 400] and t.output_tokens.tolist() == [18, 20, 40]
+    assert t.kept == "kept 3 of 6 rows where Model is ChatGPT"
+    # the two rows at 9 s are one per model: no equal times are left to spread
+    assert t.spread is None
+    g = load_trace(p, "burstgpt", "default", (), (("Model", ("GPT-4",)),))
+    assert g.t_s.tolist() == [0.0, 2.0, 8.0] and g.input_tokens.tolist() == [100, 300, 500]
+    whole = load_trace(p, "burstgpt", "default")
+    assert whole.kept is None and whole.spread.tolist() == [False] * 3 + [True] + [False] * 2
+
+
+def test_a_list_of_values_and_two_columns_at_once(tmp_path):
+    p = _burst(tmp_path)
+    both = load_trace(p, "burstgpt", "default", (), (("Model", ("GPT-4", "ChatGPT")),))
+    assert both.input_tokens.tolist() == [472, 100, 200, 300, 400, 500]
+    assert both.kept == "kept 6 of 6 rows where Model is GPT-4 or ChatGPT"
+    two = load_trace(p, "burstgpt", "default", (),
+                     (("Model", ("ChatGPT",)), ("Log Type", ("API log", "Nothing"))))
+    assert two.t_s.tolist() == [0.0] and two.input_tokens.tolist() == [200]
+    assert two.kept == ("kept 1 of 6 rows where Model is ChatGPT and Log Type is API log or "
+                        "Nothing")
+
+
+def test_case_counts_and_rows_left_out_are_not_read(tmp_path):
+    # a bad time on a GPT-4 row is not refused when only ChatGPT is replayed; on a kept row
+    # the refusal names that row's line in the file
+    p = _burst(tmp_path, BURST + ROWS + "soon,GPT-4,1,1,2,API log\n")
+    assert load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),)).t_s.size == 3
+    q = _burst(tmp_path, BURST + ROWS + "soon,ChatGPT,1,1,2,API log\n", "c.csv")
+    with pytest.raises(sim.InputError, match=r"c.csv:8: Timestamp must be a number"):
+        load_trace(q, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+    # a row of bare commas sends the file to the exact reader: the line is still the file's
+    r = _burst(tmp_path, BURST + ",,,,,\n" + ROWS + "soon,ChatGPT,1,1,2,API log\n", "d.csv")
+    with pytest.raises(sim.InputError, match=r"d.csv:9: Timestamp must be a number"):
+        load_trace(r, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+    with pytest.raises(sim.InputError, match=r"b.csv, config key 'arrival.trace.where.Model': no row "
+                                             r"of the 7 has Model 'chatgpt' \(its values: 'ChatGPT', 'GPT-4'\)"):
+        load_trace(p, "burstgpt", "default", (), (("Model", ("chatgpt",)),))
+
+
+def _run(p, *extra):
+    return sim.run(["horizon_s=30", "setups=[dedicated]", "tenants.chat.arrival.kind=trace",
+                    f"tenants.chat.arrival.trace.path={p}", "tenants.chat.arrival.trace.format=burstgpt",
+                    "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}", *extra])
+
+
+def test_refusals_name_the_key_and_the_file(tmp_path):
+    p = _burst(tmp_path)
+    with pytest.raises(sim.InputError, match=r"b.csv:1, config key 'tenants.chat.arrival.trace.where.model': "
+                                             r"the filter's column 'model' is not in the trace file"):
+        _run(p, "tenants.chat.arrival.trace.where={model: ChatGPT}")
+    with pytest.raises(sim.InputError, match=r"b.csv, config key 'tenants.chat.arrival.trace.where': "
+                                             r"no row of the 6 has all of Model is GPT-4 and Request tokens "
+                                             r"is 472 or 9; the filter keeps no request"):
+        _run(p, "tenants.chat.arrival.trace.where={Model: GPT-4, Request tokens: [472, 9]}")
+    with pytest.raises(sim.InputError, match=r"b.csv, config key 'tenants.chat.arrival.trace.where.Model'"):
+        _run(p, "tenants.chat.arrival.trace.where={Model: Claude}")
+    for value, why in (("[]", "an empty list keeps no row"), ("1.5", "quote a number"),
+                       ("[GPT-4, true]", "got True")):
+        with pytest.raises(sim.InputError, match=rf"config key 'tenants.chat.arrival.trace.where.Model': .*{why}"):
+            _run(p, f"tenants.chat.arrival.trace.where={{Model: {value}}}")
+    m = tmp_path / "m.jsonl"
+    m.write_text('{"timestamp": 0, "input_length": 10, "output_length": 2}\n')
+    with pytest.raises(sim.InputError, match=r"m.jsonl, config key 'tenants.chat.arrival.trace.where': "
+                                             r"a row filter applies to CSV traces"):
+        _run(m, "tenants.chat.arrival.trace.format=mooncake", "tenants.chat.arrival.trace.where={a: b}")
+
+
+def test_a_filtered_burstgpt_replay_says_what_it_kept(tmp_path):
+    res = _run(_burst(tmp_path), "tenants.chat.arrival.trace.where={Log Type: API log}")
+    r = res.requests.sort_values("arrival_s")
+    assert r["arrival_s"].tolist() == pytest.approx([0.0, 2.0, 8.0])
+    assert r["input_tokens"].tolist() == [100, 200, 500]
+    assert ("tenant chat: trace b.csv: kept 3 of 6 rows where Log Type is API log "
+            "(arrival.trace.where; times count from the first kept row)") in res.notes
+
+
+def test_a_users_own_log_filtered_by_its_model_column(tmp_path):
+    # 60 requests 250 ms apart for three models; the replay keeps the two listed, as recorded
+    p = tmp_path / "log.csv"
+    models = ["llama", "qwen", "mistral"]
+    p.write_text("t_ms,model,prompt,completion\n" + "".join(
+        f"{1000 + i * 250},{models[i % 3]},{100 + i},{10 + i}\n" for i in range(60)))
+    res = sim.run(["horizon_s=30", "setups=[dedicated]",
+                   f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: csv, "
+                   "csv: {time: t_ms, input: prompt, output: completion, time_unit: ms}, "
+                   "where: {model: [qwen, mistral]}}}",
+                   "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"])
+    kept = [i for i in range(60) if i % 3]
+    r = res.requests.sort_values("arrival_s")
+    assert r["arrival_s"].tolist() == pytest.approx([(i - 1) * 0.25 for i in kept])
+    assert r["input_tokens"].tolist() == [100 + i for i in kept]
+    assert r["output_tokens"].tolist() == [10 + i for i in kept]
+    assert any("kept 40 of 60 rows where model is qwen or mistral" in n for n in res.notes)
+
+
+def test_an_azure_file_with_more_columns_filtered_by_an_integer(tmp_path):
+    # as the 2025 multimodal trace adds columns; the config's integer 0 is compared as "0"
+    p = tmp_path / "mm.csv"
+    p.write_text("TIMESTAMP,ContextTokens,GeneratedTokens,NumImages\n"
+                 "2025-05-01 00:00:00.5,100,10,2\n2025-05-01 00:00:01.25,200,20,0\n"
+                 "2025-05-01 00:00:01.25,250,25,1\n2025-05-01 00:00:03,300,30, 0\n")
+    t = load_trace(str(p), "azure", "default", (), where_spec({"NumImages": 0}))
+    # the two rows at 01.25 are not equal times once one is left out (azure refuses those)
+    assert t.t_s.tolist() == [0.0, 1.75] and t.input_tokens.tolist() == [200, 300]
+    assert t.kept == "kept 2 of 4 rows where NumImages is 0"
+    # kept, they are: the refusal names the second one's line in the file
+    with pytest.raises(sim.InputError, match=r"mm.csv:4: duplicate timestamp"):
+        load_trace(str(p), "azure", "default", (), where_spec({"NumImages": [0, "1"]}))
