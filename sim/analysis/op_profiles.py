@@ -23,6 +23,7 @@ TP1 per token of a ``tokens``-token iteration, the quantity the saturated TP4 ro
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.analysis.tp_latency import load_conf_set
@@ -97,10 +98,9 @@ def allreduce_table(gpu: Gpu, spec: dict | None = None) -> pd.DataFrame:
 
 
 def _at(t: pd.DataFrame, col: str, x: float, val: str) -> float:
-    """``val`` linearly interpolated in ``col`` at ``x`` (rows sorted by ``col``)."""
+    """``val`` linearly interpolated in ``col`` at ``x``."""
     t = t.sort_values(col)
-    return float(pd.Series(t[val].to_numpy(), index=t[col].to_numpy()).reindex(
-        sorted({*t[col], x})).interpolate("index")[x])
+    return float(np.interp(x, t[col].to_numpy(float), t[val].to_numpy(float)))
 
 
 def tp_excess(gpu: Gpu, model: str, layers: int, tp: int, tokens: float,
@@ -113,9 +113,7 @@ def tp_excess(gpu: Gpu, model: str, layers: int, tp: int, tokens: float,
     (measured-minus-modelled, interpolated in message size). Seconds per token."""
     sp = spec or load_op_profiles()
     g = gemm_table(gpu, sp)
-    g = g[g["model"] == model]
-    diff = g["measured_layer_us"] - g["modelled_layer_us"]
-    g = g.assign(diff_us=diff)
+    g = g[g["model"] == model].assign(diff_us=lambda d: d["measured_layer_us"] - d["modelled_layer_us"])
     lin = {p: _at(g[g["tp"] == p], "tokens", tokens, "diff_us") for p in (1, tp)}
     linear = layers * (lin[tp] - lin[1]) * 1e-6 / tokens
     a = allreduce_table(gpu, sp)

@@ -111,28 +111,25 @@ def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float, protocol: str = ""
         return 0.0
     steps = 2 * (gpus - 1)
     rate = link_bandwidth(gpu, gpus)
-    two = gpu.allreduce_ll_fraction < 1.0
-    ll = (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
-          + steps / gpus * message_bytes / (rate * gpu.allreduce_ll_fraction if two else rate))
-    if protocol == "ll":
-        return ll
-    best = ll
-    if protocol == "nvls" or nvls_applies(gpu, gpus):
-        nvls = (gpu.allreduce_nvls_latency_s + message_bytes
-                / (rate * gpu.allreduce_nvls_efficiency * gpus / (gpus + 1)))
-        if protocol == "nvls":
-            return nvls
-        best = nvls if nvls < best else best
-    if not two:
-        return best
-    simple = (gpu.allreduce_simple_latency_s + steps * gpu.allreduce_simple_step_latency_s
-              + steps / gpus * message_bytes / rate)
-    return simple if protocol == "simple" or simple < best else best
+    share = steps / gpus * message_bytes  # what each GPU sends over a ring
+    times = {
+        "ll": (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
+               + share / (rate * gpu.allreduce_ll_fraction)),
+        "simple": (gpu.allreduce_simple_latency_s + steps * gpu.allreduce_simple_step_latency_s
+                   + share / rate),
+        "nvls": (gpu.allreduce_nvls_latency_s + message_bytes
+                 / (rate * gpu.allreduce_nvls_efficiency * gpus / (gpus + 1))),
+    }
+    if protocol:
+        return times[protocol]
+    return min(times[p] for p in allreduce_protocols(gpu, gpus))
 
 
-def nvls_applies(gpu: Gpu, gpus: int) -> bool:
-    """Whether a group of ``gpus`` GPUs of this class may all-reduce through NVLink SHARP."""
-    return 0 < gpu.allreduce_nvls_min_gpus <= gpus
+def allreduce_protocols(gpu: Gpu, gpus: int) -> list[str]:
+    """The protocols a group of ``gpus`` GPUs of this class may all-reduce with: LL always,
+    Simple where ``allreduce_ll_fraction`` < 1, NVLink SHARP from ``allreduce_nvls_min_gpus``."""
+    return (["ll"] + (["simple"] if gpu.allreduce_ll_fraction < 1.0 else [])
+            + (["nvls"] if 0 < gpu.allreduce_nvls_min_gpus <= gpus else []))
 
 
 class RooflinePerf:
@@ -202,12 +199,10 @@ class RooflinePerf:
             # two all-reduces per layer (after attention and after the MLP) of every token's
             # hidden state in BF16: a fixed part per all-reduce and a part per token
             # (with several protocols, one such line each: the iteration takes the cheapest)
-            self._comm_fixed, self._comm_per_token = self._comm_line(g, tp, m.layers * 2,
-                                                                     m.hidden * 2.0, "ll")
-            alts = ["simple"] if g.allreduce_ll_fraction < 1.0 else []
-            alts += ["nvls"] if nvls_applies(g, tp) else []
-            self._comm_alts = tuple(self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, p)
-                                    for p in alts)
+            first, *alts = [self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, p)
+                            for p in allreduce_protocols(g, tp)]
+            self._comm_fixed, self._comm_per_token = first
+            self._comm_alts = tuple(alts)
         else:
             self._comm_fixed = 0.0
             self._comm_per_token = 0.0
