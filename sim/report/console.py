@@ -58,6 +58,17 @@ def format_table(df: pd.DataFrame, columns=COLUMNS) -> str:
     return "\n".join([line(heads), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def _left(table: pd.DataFrame) -> dict:
+    """Formatters left-aligning the text columns (pandas right-aligns every cell, so a long
+    reason pushed its short neighbours to the far right of the terminal)."""
+    out = {}
+    for c in table.columns:
+        if pd.api.types.is_string_dtype(table[c]) and table[c].map(lambda v: isinstance(v, str)).all():
+            w = max([len(str(c))] + [len(v) for v in table[c]])
+            out[c] = lambda v, w=w: v.ljust(w)
+    return out
+
+
 def print_result(res, cfg) -> None:
     for name, table in res.tables.items():
         if name in res.full_tables:
@@ -66,7 +77,7 @@ def print_result(res, cfg) -> None:
             continue  # in the run folder's CSV files
         print(f"\n{name}:")
         fmt = (lambda v: f"{v:.4g}") if name in res.full_tables else None
-        print(table.to_string(index=False, float_format=fmt))
+        print(table.to_string(index=False, float_format=fmt, formatters=_left(table)))
     if len(res.summary):
         print()
         cols = COLUMNS

@@ -118,3 +118,17 @@ def test_the_sweep_summary_defines_its_objective_column():
                          jobs=pd.DataFrame({"state": ["done"]}), varying=[], constant={},
                          table=pd.DataFrame())
     assert "**Objective** (column `objective`): cost_usd of dedicated" in sweep_markdown(sj)
+
+
+def test_a_job_tables_text_is_left_aligned_on_the_console(capsys):
+    """A table of reasons of very different lengths (the plan job's `why`): each reason
+    starts in the same column, right after the step, whatever its length."""
+    why = pd.DataFrame({"model": ["m", "m", "m"], "step": [0, 1, 12],
+                        "reason": ["short", "a much longer reason " * 5, "mid length"]})
+    res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"why": why})
+    print_result(res, OmegaConf.create({}))
+    lines = capsys.readouterr().out.splitlines()
+    rows = lines[lines.index("why:") + 2:lines.index("why:") + 5]
+    starts = {r.index(text) for r, text in zip(rows, ["short", "a much", "mid length"])}
+    assert len(starts) == 1
+    assert all(r[:r.index(r.split()[2])].rstrip().endswith(("0", "1", "12")) for r in rows)
