@@ -215,6 +215,19 @@ def _length_source(lc, replayed: np.ndarray | None) -> np.ndarray | None:
     return None
 
 
+def _drawn_lengths_note(name: str, tc) -> list[str]:
+    """A trace replayed with lengths drawn from the tenant's length configs rather than the
+    rows' recorded ones: said, since the recorded lengths are what a user replaying a trace
+    usually means (the configs' defaults are fixed 1,024 and 256 tokens)."""
+    drawn = [f"{side} ({lc.kind}, mean {lc.mean:g})" for side, lc in (("input", tc.input), ("output", tc.output))
+             if str(lc.kind) != "trace"]
+    if not drawn:
+        return []
+    return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
+            f"tenants.{name}.{' and '.join(drawn)}, not the lengths the trace records (set "
+            f"tenants.{name}.input.kind=trace and output.kind=trace to replay those)"]
+
+
 def generate_workload(cfg, catalog) -> Workload:
     """All tenants' requests of the (typed, checked) config, merged and sorted by (arrival
     time, tenant, order)."""
@@ -257,6 +270,7 @@ def generate_workload(cfg, catalog) -> Workload:
             continue
         trace_in = trace_out = None
         if trace_idx is not None:
+            replayed += _drawn_lengths_note(name, tc)
             trace, idx = trace_idx
             trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
         req = tenant_requests(name, tc, times, trace_idx, seed, catalog.models[tc.model], policy,
