@@ -50,6 +50,7 @@ class Gpu:
     allreduce_nvls_min_gpus: int = 0  # > 0: NVLink SHARP from this group size (sim.perf)
     allreduce_nvls_latency_s: float = 0.0
     allreduce_nvls_efficiency: float = 1.0
+    allreduce_nvls_channels: int = 0  # > 0: NVLS pipeline fill over that many channels
 
     def peak_flops(self, precision: str) -> float:
         """Dense peak FLOP/s at ``precision`` (the build layer checks the GPU has it)."""
@@ -121,6 +122,7 @@ def catalog_from_config(cat) -> Catalog:
             allreduce_nvls_min_gpus=int(g.allreduce_nvls_min_gpus),
             allreduce_nvls_latency_s=float(g.allreduce_nvls_latency_s),
             allreduce_nvls_efficiency=float(g.allreduce_nvls_efficiency),
+            allreduce_nvls_channels=int(g.allreduce_nvls_channels),
             host_link_gbps=float(g.host_link_gbps),
             efficiency={k: Efficiency(float(e.memory), float(e.compute))
                         for k, e in g.efficiency.items()},

@@ -54,6 +54,9 @@ class GpuSpec:
     allreduce_nvls_min_gpus: int = count(0, lo=0)
     allreduce_nvls_latency_s: float = nonneg(0.0)
     allreduce_nvls_efficiency: float = fraction(1.0)
+    # NVLS channels (NCCL's NVLS_NCHANNELS); > 0 adds the fill of each channel's pipeline of
+    # size-dependent chunks (sim.perf.nvls_chunk_bytes); 0: none
+    allreduce_nvls_channels: int = count(0, lo=0)
     # GPU <-> host memory, GB/s in one direction per GPU (KV swap, host-tier loads)
     host_link_gbps: float = nonneg(0.0)
     efficiency: Dict[str, EfficiencySpec] = field(default_factory=dict)

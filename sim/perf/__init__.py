@@ -25,6 +25,12 @@ from sim.catalog import Gpu, Model
 from sim.config import DeploymentConfig as _D
 from sim.config.rules import INT_LIMIT
 from sim.errors import InputError
+from sim.perf.collectives import (
+    allreduce_protocols,
+    allreduce_time,
+    link_bandwidth,
+    nvls_time,
+)
 from sim.textfiles import csv_rows, read_text, unique_header
 
 
@@ -72,64 +78,6 @@ class Deployment:
     def label(self) -> str:
         par = " pipeline" if self.pipeline and self.tp > 1 else ""
         return f"{self.model.key} on {self.tp}x{self.gpu.key}{par} {self.precision}"
-
-
-def link_bandwidth(gpu: Gpu, gpus: int) -> float:
-    """Bytes/s one GPU of a group of ``gpus`` sends to the others during a collective: the
-    interconnect's line rate in one direction (``interconnect_gbps``) at the fraction a
-    collective reaches (``allreduce_efficiency``: protocol overhead). Behind a switch
-    (NVSwitch, ``interconnect_links: 0``) or on a shared bus (PCIe) every GPU reaches its
-    full rate whatever the group size; in a direct mesh of ``n`` links (MI300X Infinity
-    Fabric: 7) a GPU reaches its ``gpus - 1`` peers over that many links only."""
-    rate = gpu.interconnect_gbps * 1e9 * gpu.allreduce_efficiency
-    if gpu.interconnect_links > 0:
-        rate *= min(gpus - 1, gpu.interconnect_links) / gpu.interconnect_links
-    return rate
-
-
-def allreduce_time(gpu: Gpu, gpus: int, message_bytes: float, protocol: str = "") -> float:
-    """Seconds of one all-reduce of ``message_bytes`` over ``gpus`` GPUs, ring schedule
-    (reduce-scatter then all-gather): ``2 (p - 1)`` steps, each paying a step latency
-    (``allreduce_step_latency_s``: a hop and the flag exchange) and moving ``1/p`` of the
-    message, plus a fixed cost per collective (``allreduce_latency_s``: the kernel and the
-    synchronisation of the group)::
-
-        t = latency + 2 (p - 1) step_latency + 2 (p - 1) / p * bytes / link_bandwidth(p)
-
-    With ``allreduce_ll_fraction`` below 1 the GPU has two protocols, as NCCL does: that
-    low-latency one (LL: data and flag in one store, so it moves data at that fraction of
-    the rate) and a bulk one (Simple: chunks behind a flag, the full rate, a larger fixed
-    cost ``allreduce_simple_latency_s`` and step cost ``allreduce_simple_step_latency_s``).
-    With ``allreduce_nvls_min_gpus`` > 0, a group of at least that many GPUs also has NVLink
-    SHARP (NVLS: the switch reduces, each GPU sends its share once and receives the result
-    once): a fixed cost ``allreduce_nvls_latency_s`` whatever the group, and the message at
-    ``rate x allreduce_nvls_efficiency x p / (p + 1)`` (a GPU's port carries the message
-    and ``1/p`` of it more, its own share going out and coming back through the switch).
-    The all-reduce takes the fastest protocol the group has, as NCCL's tuner picks the one
-    of least modelled time; ``protocol`` ("ll", "simple" or "nvls") asks for one of them."""
-    if gpus <= 1:
-        return 0.0
-    steps = 2 * (gpus - 1)
-    rate = link_bandwidth(gpu, gpus)
-    share = steps / gpus * message_bytes  # what each GPU sends over a ring
-    times = {
-        "ll": (gpu.allreduce_latency_s + steps * gpu.allreduce_step_latency_s
-               + share / (rate * gpu.allreduce_ll_fraction)),
-        "simple": (gpu.allreduce_simple_latency_s + steps * gpu.allreduce_simple_step_latency_s
-                   + share / rate),
-        "nvls": (gpu.allreduce_nvls_latency_s + message_bytes
-                 / (rate * gpu.allreduce_nvls_efficiency * gpus / (gpus + 1))),
-    }
-    if protocol:
-        return times[protocol]
-    return min(times[p] for p in allreduce_protocols(gpu, gpus))
-
-
-def allreduce_protocols(gpu: Gpu, gpus: int) -> list[str]:
-    """The protocols a group of ``gpus`` GPUs of this class may all-reduce with: LL always,
-    Simple where ``allreduce_ll_fraction`` < 1, NVLink SHARP from ``allreduce_nvls_min_gpus``."""
-    return (["ll"] + (["simple"] if gpu.allreduce_ll_fraction < 1.0 else [])
-            + (["nvls"] if 0 < gpu.allreduce_nvls_min_gpus <= gpus else []))
 
 
 class RooflinePerf:
@@ -199,8 +147,12 @@ class RooflinePerf:
             # two all-reduces per layer (after attention and after the MLP) of every token's
             # hidden state in BF16: a fixed part per all-reduce and a part per token
             # (with several protocols, one such line each: the iteration takes the cheapest)
-            first, *alts = [self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, p)
-                            for p in allreduce_protocols(g, tp)]
+            # (NVLS with its pipeline fill is not a line: timed per iteration, _nvls)
+            ways = allreduce_protocols(g, tp)
+            if "nvls" in ways and g.allreduce_nvls_channels > 0:
+                ways.remove("nvls")
+                self._nvls = (g, tp, m.hidden * 2.0, link_bandwidth(g, tp), m.layers * 2)
+            first, *alts = [self._comm_line(g, tp, m.layers * 2, m.hidden * 2.0, p) for p in ways]
             self._comm_fixed, self._comm_per_token = first
             self._comm_alts = tuple(alts)
         else:
@@ -225,6 +177,7 @@ class RooflinePerf:
 
     # the other protocols' (fixed, per token): Simple, NVLS where the GPU and group have them
     _comm_alts: tuple[tuple[float, float], ...] = ()
+    _nvls: tuple | None = None  # (gpu, tp, bytes a token, rate, all-reduces an iteration)
 
     @staticmethod
     def _comm_line(g: Gpu, tp: int, count: int, token_bytes: float,
@@ -252,6 +205,11 @@ class RooflinePerf:
             comm = self._comm_fixed + tokens * self._comm_per_token
             for fixed, per_token in self._comm_alts:
                 alt = fixed + tokens * per_token
+                if alt < comm:
+                    comm = alt
+            if self._nvls is not None:
+                g, tp, token_bytes, rate, count = self._nvls
+                alt = count * nvls_time(g, tp, tokens * token_bytes, rate)
                 if alt < comm:
                     comm = alt
             t += comm

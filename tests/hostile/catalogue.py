@@ -317,6 +317,8 @@ CASES = [
       f"{GPU}.allreduce_nvls_efficiency", "impossible"),
     E("allreduce_nvls_min_gpus_neg", [f"{DEP}.tp=8", f"{GPU}.allreduce_nvls_min_gpus=-1"],
       f"{GPU}.allreduce_nvls_min_gpus", "impossible"),
+    E("allreduce_nvls_channels_neg", [f"{DEP}.tp=8", f"{GPU}.allreduce_nvls_channels=-16"],
+      f"{GPU}.allreduce_nvls_channels", "impossible"),
     E("efficiency_memory_neg", [f"{GPU}.efficiency.fp8.memory=-0.3"], f"{GPU}.efficiency.fp8.memory", "impossible"),
     E("gpu_memory_utilization_5", [f"{DEP}.gpu_memory_utilization=5"], f"{DEP}.gpu_memory_utilization", "impossible"),
     E("gpu_memory_utilization_nan", [f"{DEP}.gpu_memory_utilization=nan"], f"{DEP}.gpu_memory_utilization", "impossible"),
