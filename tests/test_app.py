@@ -177,6 +177,20 @@ def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     assert bool(said) == unread, res.notes
 
 
+@pytest.mark.parametrize("override,key", [
+    ("tenants.chat.arrival={kind: trace, trace: {path: AZ, csv: {time_unit: ms}}}",
+     "tenants.chat.arrival.trace.csv.time_unit"),
+    ("tenants={chat: {model: llama31-8b, arrival: {kind: trace, trace: {path: AZ, csv: {time: t}}}}}",
+     "tenants.chat.arrival.trace.csv.time"),
+    ("dedicated.burst={max_replicas: 4}", "dedicated.burst.max_replicas"),
+])
+def test_a_key_inside_a_whole_map_the_run_leaves_off_is_said(override, key):
+    """The notes of keys a run does not read read the keys inside a ``{...}`` value too (the
+    tenth sweep left a trace's csv keys given inside a whole map on another format unsaid)."""
+    res = sim.run([override.replace("AZ", AZ_FILE), "horizon_s=5", "output.progress=false"])
+    assert [n for n in res.notes if f"not read by this run: {key} (" in n], res.notes
+
+
 
 @pytest.mark.parametrize("keys,unread", [
     # the README's hybrid example on the default run: chat calls llama31-8b only

@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
+from sim.config.repeats import leaf_keys
 from sim.jobs import GIVEN, job
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
@@ -101,9 +102,8 @@ def off_notes(cfg, given) -> list[str]:
     """A note per override in ``given`` whose feature this run's config leaves off
     (``dedicated.burst.max_replicas=4`` without ``dedicated.burst.enabled=true``)."""
     out = []
-    for text in given:
-        key = text.lstrip("+~").split("=", 1)[0]
-        why = _why_off(cfg, key) if "=" in text and not text.startswith("~") else None
+    for key in (k.lstrip("+") for text in given for k in leaf_keys(text)):  # {...} values too
+        why = _why_off(cfg, key)
         if why is not None:
             out.append(f"not read by this run: {key} ({why})")
     return list(dict.fromkeys(out))

@@ -286,7 +286,8 @@ class TablePerf:
 
     The CSV has columns ``decode_seqs,prefill_tokens,step_time_s`` and covers a full grid
     (every decode_seqs value with every prefill_tokens value). Between grid points the time
-    is bilinear; beyond the grid it is extrapolated linearly from the edge cells. KV and
+    is bilinear; beyond the grid it is extrapolated linearly from the edge cells, so a time
+    that falls as either count grows is refused (more work would grow cheaper). KV and
     attention terms are whatever the measurement contained.
     """
 
@@ -344,6 +345,17 @@ class TablePerf:
                              path=str(path))
         if ds.size < 2 or ps.size < 2:
             raise InputError("perf table needs at least two values on each axis", path=str(path))
+        for axis, name in ((0, "decode_seqs"), (1, "prefill_tokens")):
+            falls = np.argwhere(np.diff(grid, axis=axis) < 0)
+            if falls.size:  # extrapolated linearly, more work would cost less, down to nothing
+                d, p = falls[0]
+                d2, p2 = (d + 1, p) if axis == 0 else (d, p + 1)
+                raise InputError(
+                    f"step_time_s falls as {name} grows: {grid[d2, p2]:g} s at decode_seqs="
+                    f"{ds[d2]:g}, prefill_tokens={ps[p2]:g}, {grid[d, p]:g} s at {name}="
+                    f"{(ds[d] if axis == 0 else ps[p]):g} (line {first_line[(ds[d], ps[p])]}); "
+                    "the table is interpolated and extrapolated linearly, so more work would "
+                    "take less time", path=str(path), line=first_line[(ds[d2], ps[p2])])
         self._interp = RegularGridInterpolator((ds, ps), grid, bounds_error=False, fill_value=None)
         self.kv_capacity_tokens = int(kv_capacity_tokens)
         self.runtime_speedup = float(runtime_speedup)

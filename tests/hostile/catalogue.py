@@ -1105,4 +1105,18 @@ CASES = [
       files={"b.csv": "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
                       "5,ChatGPT,100,20,120,Conversation log\n6,GPT-4,120,0,120,API log\n"},
       note="case counts: 'chatgpt' is not 'ChatGPT', and an empty replay is no answer"),
+    # ------------------------------------------------------ the eleventh sweep (December 2026)
+    SW("sweep_one_seed_in_two_spellings", ["seed=1,01"], "seed",
+       note="ran seed 1 twice: the check compared the text, and the int key reads 01 as 1"),
+    SW("sweep_one_horizon_in_two_spellings", ["horizon_s=5,5.0"], "horizon_s", note="ran 5 s twice"),
+    SW("sweep_one_experiment_quoted_and_bare", ["experiment=default,'default'"], "'experiment'",
+       note="ran the default experiment twice"),
+    E("burst_enabled_with_no_capacity", [*BURST, "dedicated.burst.max_replicas=0"], "dedicated.burst.max_replicas",
+      "impossible", note="ran as no burst, unsaid (remote.max_replicas 0, no variant)"),
+    E("perf_table_step_time_falls_with_decode_seqs", TABLE, "t.csv:5", "file",
+      files={"t.csv": TABLE_GOOD.replace("256,8192,0.35", "256,8192,0.25")},
+      note="ran: extrapolated linearly, larger batches grew cheaper (down to a 1e-9 s floor)"),
+    E("perf_table_step_time_falls_with_prefill", TABLE, "t.csv:4", "file",
+      files={"t.csv": "decode_seqs,prefill_tokens,step_time_s\n0,0,0.002\n0,8192,0.3\n0,16384,0.2\n"
+                      "256,0,0.02\n256,8192,0.35\n256,16384,0.5\n"}, note="ran"),
 ]

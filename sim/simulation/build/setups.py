@@ -40,6 +40,13 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
     for m in dc.replicas:
         if m not in models and m not in catalog.models:
             raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
+    bc = dc.burst
+    if bc.enabled and not (int(bc.max_replicas) or int(bc.remote.max_replicas)
+                           or any(int(v.replicas) for v in bc.variants if v.model in models)):
+        # it ran as no burst, unsaid
+        raise InputError("is 0 with dedicated.burst.enabled=true, remote.max_replicas 0 and no "
+                         "variant's replicas: no burst replica could start; give a capacity "
+                         "or set dedicated.burst.enabled=false", key="dedicated.burst.max_replicas")
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
     n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
