@@ -23,7 +23,8 @@ class InputError(ValueError):
         self.line = line
         where = []
         if path is not None:
-            where.append(f"{path}:{line}" if line is not None else str(path))
+            shown = str(path) if str(path).strip() == str(path) != "" else repr(str(path))  # ' '
+            where.append(f"{shown}:{line}" if line is not None else shown)
         if key is not None:
             where.append(f"config key '{key}'")
         prefix = ", ".join(where)

@@ -156,7 +156,8 @@ def check_twice(overrides: list[str], schema_type: Callable[[str], object] = lam
                           if _same_value(read[j], read[i])), None)
             if again is not None:
                 spelt = (f"{again[0]} twice" if again[0] == again[1] else
-                         f"one value twice, as {again[0]} and {again[1]} (the same {getattr(t, '__name__', 'text')})")
+                         f"one value twice, as {again[0]} and {again[1]}"
+                         + (f" (the same {t.__name__})" if t in (int, float, bool) else ""))
                 raise InputError(f"the sweep {text!r} lists {spelt}: the same job would run "
                                  "twice and count twice in the sweep's summary", key=o.key_or_group)
         for key, value, shown in _leaves(o, text):

@@ -1119,4 +1119,12 @@ CASES = [
     E("perf_table_step_time_falls_with_prefill", TABLE, "t.csv:4", "file",
       files={"t.csv": "decode_seqs,prefill_tokens,step_time_s\n0,0,0.002\n0,8192,0.3\n0,16384,0.2\n"
                       "256,0,0.02\n256,8192,0.35\n256,16384,0.5\n"}, note="ran"),
+    E("trace_path_a_space", [f"{A}.kind=trace", f"{A}.trace.path=' '"], "' ', config key 'tenants.chat.arrival.trace.path'",
+      "file", note="'error:  , config key ...': the path was shown as nothing"),
+    E("calibration_gpu_removed", ["experiment=calibration", "~catalog.gpus.A100"], "catalog.gpus.A100", "impossible",
+      note="a KeyError traceback after two minutes of simulation"),
+    E("calibration_no_interconnect", ["experiment=calibration", "catalog.gpus.H100.interconnect_gbps=0"],
+      "catalog.gpus.H100.interconnect_gbps", "impossible", note="a ZeroDivisionError traceback"),
+    E("calibration_model_removed", ["experiment=calibration", "~catalog.models.llama2-7b"], "catalog.models.llama2-7b",
+      "impossible", note="a KeyError traceback"),
 ]
