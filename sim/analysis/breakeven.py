@@ -291,7 +291,8 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
         same = np.isclose(a, b, rtol=1e-9, atol=0.0)
         found = cost_crossings(xs[~same], a[~same], b[~same])
         if not found:
-            diff = (np.log(a) - np.log(b))[~same]
+            with np.errstate(divide="ignore"):  # a curve billing nothing at a load: log(0)
+                diff = (np.log(a) - np.log(b))[~same]
             diff = diff[~np.isnan(diff)]
             cheaper = ref if diff.size and diff.mean() < 0 else label
             note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"

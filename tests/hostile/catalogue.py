@@ -1127,4 +1127,7 @@ CASES = [
       "catalog.gpus.H100.interconnect_gbps", "impossible", note="a ZeroDivisionError traceback"),
     E("calibration_model_removed", ["experiment=calibration", "~catalog.models.llama2-7b"], "catalog.models.llama2-7b",
       "impossible", note="a KeyError traceback"),
+    E("breakeven_entry_overrides_a_list", ["experiment=breakeven",
+                                           "breakeven.setups=[{label: dedicated, setup: dedicated, overrides: [a]}]"],
+      "breakeven.setups", "type", note="'error: Cannot merge DictConfig with ListConfig', naming no key"),
 ]
