@@ -164,6 +164,17 @@ AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
       "tenants.chat.arrival.trace.csv.time_unit=ms"], True),
     (["tenants.chat.arrival.kind=trace", "tenants.chat.arrival.trace.path=AZ",
       "tenants.chat.arrival.trace.loop=true"], False),
+    # a KV setting of a mechanism the deployment leaves off, a prompt part that is not
+    # generated (the eleventh sweep: each ran unsaid)
+    (["deployments.llama31-8b.swap_gb=8"], True),
+    (["deployments.llama31-8b.admission=paged", "deployments.llama31-8b.preemption=swap",
+      "deployments.llama31-8b.swap_gb=8"], False),
+    (["deployments.llama31-8b.prefix_caching=false", "deployments.llama31-8b.host_cache_gb=8"], True),
+    (["deployments.llama31-8b.host_cache_gb=8"], False),
+    (["tenants.chat.prefix.docs.per_request=2"], True),
+    (["tenants.chat.prefix.docs.count=3", "tenants.chat.prefix.docs.per_request=2"], False),
+    (["tenants.chat.prefix.sessions.think_s=5"], True),
+    (["tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=5"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature

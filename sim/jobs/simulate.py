@@ -80,6 +80,18 @@ def _why_off(cfg, key: str) -> str | None:
             and str(cfg.deployments[parts[1]].perf.kind) != "table"):
         return (f"deployments.{parts[1]}.perf.kind is roofline, which derives the KV capacity "
                 "from the GPU's memory and gpu_memory_utilization")
+    if len(parts) == 3 and parts[0] == "deployments" and parts[1] in cfg.deployments:
+        d, at = cfg.deployments[parts[1]], f"deployments.{parts[1]}"
+        if parts[2] == "swap_gb" and (str(d.admission), str(d.preemption)) != ("paged", "swap"):
+            return f"{at} swaps only with admission paged and preemption swap"
+        if parts[2] == "host_cache_gb" and not d.prefix_caching:
+            return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+    if len(parts) == 5 and parts[:3:2] == ["tenants", "prefix"] and parts[1] in cfg.tenants:
+        px, at = cfg.tenants[parts[1]].prefix, f"tenants.{parts[1]}.prefix"
+        if parts[3] == "docs" and parts[4] != "count" and not int(px.docs.count):
+            return f"{at}.docs.count is 0"
+        if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
+            return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why

@@ -15,6 +15,7 @@ Kinds: :class:`RooflinePerf` (default) and :class:`TablePerf` (measured points).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -281,6 +282,10 @@ class RooflinePerf:
 MAX_STEP_S = 3600.0  # assumption: no measured iteration takes an hour (plausibility bound)
 
 
+# a number as a perf table writes one (the non-finite words refused by the range check)
+_NUMBER = re.compile(r"[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.I)
+
+
 class TablePerf:
     """Measured iteration times on a (decode_seqs x prefill_tokens) grid, interpolated.
 
@@ -306,11 +311,12 @@ class TablePerf:
         col = {k: header.index(k) for k in need}
         for i, cell in zip(lines, cells):
             row = {k: cell[j] for k, j in col.items()}
-            try:
-                vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
-                        float(row["step_time_s"]))
+            try:  # ASCII digits: float() also took "2_56" and Arabic-Indic digits, unsaid
+                vals = tuple(float(row[k]) if _NUMBER.fullmatch(row[k].strip()) else float("x")
+                             for k in ("decode_seqs", "prefill_tokens", "step_time_s"))
             except (TypeError, ValueError):
-                raise InputError("non-numeric value", path=str(path), line=i) from None
+                raise InputError("non-numeric value (numbers in ASCII digits)", path=str(path),
+                                 line=i) from None
             if not all(math.isfinite(v) and v >= 0 for v in vals):
                 raise InputError("values must be finite and >= 0", path=str(path), line=i)
             if vals[0] > INT_LIMIT or vals[1] > INT_LIMIT or vals[2] > MAX_STEP_S:

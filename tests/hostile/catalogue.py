@@ -1130,4 +1130,9 @@ CASES = [
     E("breakeven_entry_overrides_a_list", ["experiment=breakeven",
                                            "breakeven.setups=[{label: dedicated, setup: dedicated, overrides: [a]}]"],
       "breakeven.setups", "type", note="'error: Cannot merge DictConfig with ListConfig', naming no key"),
+    E("perf_table_arabic_indic_digits", TABLE, "t.csv:4", "file",
+      files={"t.csv": TABLE_GOOD.replace("256,0,", "\u0662\u0665\u0666,0,").encode()},
+      note="ran: float() takes any script's digits (the other readers refuse them)"),
+    E("perf_table_underscore_count", TABLE, "t.csv:4", "file",
+      files={"t.csv": TABLE_GOOD.replace("256,0,", "2_56,0,")}, note="ran: float() reads 2_56 as 256"),
 ]
