@@ -175,6 +175,9 @@ AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
     (["tenants.chat.prefix.docs.count=3", "tenants.chat.prefix.docs.per_request=2"], False),
     (["tenants.chat.prefix.sessions.think_s=5"], True),
     (["tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=5"], False),
+    (["dedicated.failures.mode=script", "dedicated.failures.script=[{at_s: 1, replica: 0, down_s: 1}]",
+      "dedicated.failures.mttr_s=5"], True),
+    (["dedicated.failures.mode=random", "dedicated.failures.mttr_s=5"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature

@@ -92,6 +92,11 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at}.docs.count is 0"
         if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
             return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
+    fm = str(cfg.dedicated.failures.mode)  # random reads no script, script no rates
+    if fm != "none" and (key.startswith("dedicated.failures.script") != (fm == "script")) and \
+            len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
+                "script", "mtbf_gpu_hours", "mttr_s"):
+        return f"dedicated.failures.mode is {fm}"
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why

@@ -1135,4 +1135,12 @@ CASES = [
       note="ran: float() takes any script's digits (the other readers refuse them)"),
     E("perf_table_underscore_count", TABLE, "t.csv:4", "file",
       files={"t.csv": TABLE_GOOD.replace("256,0,", "2_56,0,")}, note="ran: float() reads 2_56 as 256"),
+    E("failures_script_mode_with_no_event", ["dedicated.failures.mode=script"], "dedicated.failures.script", "impossible",
+      note="ran failure-free, unsaid"),
+    E("burst_variant_given_twice", [*BURST, "dedicated.burst.variants=[{model: llama31-8b, gpu: H200, replicas: 1},"
+                                            "{model: llama31-8b, gpu: H200, replicas: 1}]"],
+      "dedicated.burst.variants[1]", "impossible", note="ran as two pools of one deployment, added up unsaid"),
+    E("dedicated_variant_given_twice", ["dedicated.variants=[{model: llama31-8b, gpu: H200, replicas: 1},"
+                                        "{model: llama31-8b, gpu: H200, replicas: 1}]"],
+      "dedicated.variants[1]", "impossible", note="ran as two pools of one deployment"),
 ]

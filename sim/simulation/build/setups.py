@@ -47,6 +47,9 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
         raise InputError("is 0 with dedicated.burst.enabled=true, remote.max_replicas 0 and no "
                          "variant's replicas: no burst replica could start; give a capacity "
                          "or set dedicated.burst.enabled=false", key="dedicated.burst.max_replicas")
+    if str(dc.failures.mode) == "script" and not len(dc.failures.script):  # ran failure-free
+        raise InputError("mode script lists no failure: give the events, or set "
+                         "dedicated.failures.mode=none", key="dedicated.failures.script")
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
     n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
