@@ -72,6 +72,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     where = re.match(r"In '([^']+)': \w+ raised while composing", first)
     if where and detail != first:  # the config file that set it
         detail += f" (in {where.group(1)}.yaml)"
+    if key == "experiment" and "Key 'experiment' not in" in detail:  # an empty file, or one
+        detail += ("; an experiment file holds keys under its first line '# @package _global_' "
+                   "(without it Hydra puts them under experiment.)")  # without its header
     if "override_grammar" in str(e):
         detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
     new = re.search(r"dict is not a subclass of \w+", detail)

@@ -1143,4 +1143,12 @@ CASES = [
     E("dedicated_variant_given_twice", ["dedicated.variants=[{model: llama31-8b, gpu: H200, replicas: 1},"
                                         "{model: llama31-8b, gpu: H200, replicas: 1}]"],
       "dedicated.variants[1]", "impossible", note="ran as two pools of one deployment"),
+    E("experiment_alias_inside_its_anchor", XP, "experiment/mine.yaml:2", "file",
+      files={"experiment/mine.yaml": "# @package _global_\nnotes: &x [*x]\n"},
+      note="exit 1 and some 400 lines of OmegaConf's RecursionError report"),
+    E("experiment_without_package_header", XP, "# @package _global_", "file",
+      files={"experiment/mine.yaml": MINE.split("\n", 1)[1]},
+      note="\"Key 'experiment' not in 'ServesimConfig'\", not saying the header is missing"),
+    E("experiment_empty_file", XP, "# @package _global_", "file", files={"experiment/mine.yaml": ""},
+      note="the same message"),
 ]
