@@ -169,6 +169,9 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                              key=f"breakeven.setups[{i}].overrides")
         with _entry(i):
             build(variant(base, **changes), workload=False)
+    if len(curves_) < 2:  # the reference alone ran: no crossing to find, unsaid
+        raise InputError(f"only the reference curve {ref!r}: list at least one setup to compare "
+                         "with it", key="breakeven.setups")
     ref_cfg = variant(base, **dict(curves_[ref_i][2]))
     with _entry(ref_i):
         cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))

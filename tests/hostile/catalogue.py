@@ -1151,4 +1151,12 @@ CASES = [
       note="\"Key 'experiment' not in 'ServesimConfig'\", not saying the header is missing"),
     E("experiment_empty_file", XP, "# @package _global_", "file", files={"experiment/mine.yaml": ""},
       note="the same message"),
+    E("breakeven_reference_curve_alone", ["experiment=breakeven", "breakeven.setups=[{label: dedicated, setup: dedicated}]"],
+      "breakeven.setups", "impossible", note="ran the reference alone: no crossing to find, unsaid"),
+    E("failure_script_on_an_all_spot_model", ["dedicated.replicas.llama31-8b=1", "dedicated.spot.replicas.llama31-8b=1",
+                                              "dedicated.failures.mode=script",
+                                              "dedicated.failures.script=[{at_s: 1, replica: 0, down_s: 1}]"],
+      "no replica that fails", "impossible", note="'llama31-8b has replicas 0..-1'"),
+    E("breakeven_no_setups", ["experiment=breakeven", "breakeven.setups=[]"], "breakeven.setups", "impossible",
+      note="\"'dedicated' is not one of the labels []\", naming breakeven.reference"),
 ]

@@ -60,7 +60,8 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
             raise InputError(f"model {m!r} is not served", key=key + ".model")
         if not ev.replica < n_of[m]:
             spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
-            raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
+            which = f"replicas 0..{n_of[m] - 1}" if n_of[m] else "no replica that fails"  # was 0..-1
+            raise InputError(f"{m} has {which}{spot}", key=key + ".replica")
     _check_script_overlap(dc.failures.script, models[0] if models else "")
 
 
