@@ -109,6 +109,15 @@ def _leaves(o, text: str) -> list[tuple[str, object, str]]:
     return out
 
 
+def _unquoted(v):
+    """An override's value with each quoted string its text, inside maps and lists too."""
+    if isinstance(v, dict):
+        return {k: _unquoted(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unquoted(x) for x in v]
+    return getattr(v, "text", v)
+
+
 def _as_read(v, t):
     """A sweep's value as the schema's type ``t`` of its key reads it (``01`` is the int 1,
     ``5`` the float 5.0, ``yes`` true); a value that does not convert is left (the run
@@ -116,7 +125,7 @@ def _as_read(v, t):
     from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode
 
     node = {int: IntegerNode, float: FloatNode, bool: BooleanNode}.get(t)
-    v = getattr(v, "text", v)  # a quoted string is its text
+    v = _unquoted(v)
     try:
         if node is None:  # a text key, or one the schema does not know: as text
             return str(v) if t is None or (isinstance(t, type) and issubclass(t, str)) else v

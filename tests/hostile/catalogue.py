@@ -1159,4 +1159,8 @@ CASES = [
       "no replica that fails", "impossible", note="'llama31-8b has replicas 0..-1'"),
     E("breakeven_no_setups", ["experiment=breakeven", "breakeven.setups=[]"], "breakeven.setups", "impossible",
       note="\"'dedicated' is not one of the labels []\", naming breakeven.reference"),
+    SW("sweep_one_list_quoted_and_bare", ["setups=[dedicated],['dedicated']"], "setups",
+       note="ran the same job twice"),
+    SW("sweep_one_map_quoted_and_bare", [*CSVT, f"{A}.trace.where={{endpoint: chat}},{{endpoint: 'chat'}}"],
+       "tenants.chat.arrival.trace.where", note="ran the same job twice"),
 ]
