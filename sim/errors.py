@@ -23,7 +23,8 @@ class InputError(ValueError):
         self.line = line
         where = []
         if path is not None:
-            where.append(f"{path}:{line}" if line is not None else str(path))
+            shown = str(path) if str(path).strip() == str(path) != "" else repr(str(path))  # ' '
+            where.append(f"{shown}:{line}" if line is not None else shown)
         if key is not None:
             where.append(f"config key '{key}'")
         prefix = ", ".join(where)
@@ -100,13 +101,26 @@ class ArgumentParser(argparse.ArgumentParser):
             seen.setdefault(action, (tok.split("=", 1)[0], value))
 
 
+def ascii_number(kind):
+    """An argparse ``type``: ``kind`` (int or float) of a number written in ASCII digits
+    (``int()`` and ``float()`` also take ``1_0`` and any script's digits, ``\u0662``)."""
+
+    def parse(text: str):
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
+        return kind(text)
+
+    parse.__name__ = kind.__name__  # argparse's "invalid int value: ..."
+    return parse
+
+
 def number_arg(kind, low: float, low_open: bool = True, high: float | None = None):
     """An argparse ``type``: a finite ``kind`` (int or float) above ``low`` (at least ``low``
     when not ``low_open``), at most ``high``; else the flag's one-line error."""
 
     def parse(text: str):
         try:
-            v = kind(text)
+            v = ascii_number(kind)(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}")
         if not math.isfinite(v) or v < low or (low_open and v == low):

@@ -104,8 +104,8 @@ def configs(draw):
         o += ["dedicated.burst.enabled=true", "dedicated.burst.need_node=false",
               "dedicated.burst.image_cached=true",
               f"dedicated.burst.wait_threshold_s={draw(st.floats(0.1, 5))}",
-              f"dedicated.burst.max_replicas={draw(st.integers(0, 2))}",
-              f"dedicated.burst.remote.max_replicas={draw(st.integers(0, 2))}",
+              f"dedicated.burst.max_replicas={(local := draw(st.integers(0, 2)))}",
+              f"dedicated.burst.remote.max_replicas={draw(st.integers(0 if local else 1, 2))}",
               f"dedicated.burst.remote.rtt_s={draw(st.floats(0, 0.3))}"]
     if draw(st.booleans()):  # spot replicas among each model's, reclaimed often
         o += [f"dedicated.spot.replicas.{m}={draw(st.integers(0, n))}" for m, n in reps.items()]

@@ -51,8 +51,9 @@ _.plan_job
 _.writeable  # numpy array flags: set to make a shared view read-only (sim/records.py)
 # called by the default sweeper (hydra_plugins/servesim_sweeper/grid.py), outside sim/
 skip.finished_jobs, skip.launch_unfinished
-# an ANTLR visitor method, called by name by the parse tree (sim/config/overrides.py)
-overrides._StrictVisitor.visitDictContainer
+# an ANTLR visitor method, called by name by the parse tree (sim/config/repeats.py)
+from sim.config import repeats
+repeats._StrictVisitor.visitDictContainer
 # read by SimPy's Environment.step from the events it pops (sim/engine/tick.py)
 _._ok
 # the log's whole cold-start tier column, read by the tests (sim/records.py)

@@ -169,6 +169,9 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                              key=f"breakeven.setups[{i}].overrides")
         with _entry(i):
             build(variant(base, **changes), workload=False)
+    if len(curves_) < 2:  # the reference alone ran: no crossing to find, unsaid
+        raise InputError(f"only the reference curve {ref!r}: list at least one setup to compare "
+                         "with it", key="breakeven.setups")
     ref_cfg = variant(base, **dict(curves_[ref_i][2]))
     with _entry(ref_i):
         cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))
@@ -291,7 +294,8 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
         same = np.isclose(a, b, rtol=1e-9, atol=0.0)
         found = cost_crossings(xs[~same], a[~same], b[~same])
         if not found:
-            diff = (np.log(a) - np.log(b))[~same]
+            with np.errstate(divide="ignore"):  # a curve billing nothing at a load: log(0)
+                diff = (np.log(a) - np.log(b))[~same]
             diff = diff[~np.isnan(diff)]
             cheaper = ref if diff.size and diff.mean() < 0 else label
             note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"

@@ -91,8 +91,11 @@ def _run(row, extra: list[str]) -> pd.DataFrame:
     """The per-request frame of the row's benchmark run with ``extra`` overrides; every
     request must complete."""
     _, requests = run_frames(compose(row_overrides(row, extra)))
-    if not (requests["outcome"] == "completed").all():
-        raise RuntimeError(f"calibration row {row['id']}: not every request completed")
+    done = int((requests["outcome"] == "completed").sum())
+    if done < len(requests):  # the run's catalog (extra) may be one no GPU serves in time
+        raise InputError(f"calibration row {row['id']}: {done:,} of {len(requests):,} requests "
+                         "completed on this catalog's GPU class (the row needs every one)",
+                         key=f"catalog.gpus.{row['gpu']}")
     return requests
 
 
@@ -142,7 +145,8 @@ def concurrency(row, requests_per_client: int = CONCURRENCY_REQUESTS_PER_CLIENT,
     lo, hi = np.quantile(finish, STEADY_WINDOW)
     w = (r["arrival_s"].to_numpy() >= lo) & (finish <= hi)
     if w.sum() < 3:
-        raise ValueError(f"calibration row {row['id']}: too few requests in the steady window")
+        raise InputError(f"calibration row {row['id']}: too few requests in the steady window",
+                         key=f"catalog.gpus.{row['gpu']}")
     rw = r[w]
     ow = rw["output_tokens"].to_numpy()
     itl = ((rw["finish_s"] - rw["first_token_s"]) / np.maximum(ow - 1, 1))[ow > 1]

@@ -62,24 +62,25 @@ def latency_rows(spec: dict | None = None) -> list[dict]:
     return rows
 
 
-def predicted_latency_ms(row: dict, engine: str | None = None) -> float:
+def predicted_latency_ms(row: dict, engine: str | None = None, extra: list[str] | None = None) -> float:
     """The batch's end-to-end latency as the calibration job simulates it; ``engine``
-    overrides the row's serving engine (``tensorrt-llm``: the factors' own speed)."""
+    overrides the row's serving engine (``tensorrt-llm``: the factors' own speed), ``extra``
+    overrides apply to the run (the calibration job's catalog)."""
     r = dict(row, engine=engine) if engine else row
-    tok_s = predict(r)["output_tok_s"]
+    tok_s = predict(r, extra)["output_tok_s"]
     return 1e3 * r["requests"] * r["output"] / tok_s
 
 
-def latency_table(spec: dict | None = None) -> pd.DataFrame:
+def latency_table(spec: dict | None = None, extra: list[str] | None = None) -> pd.DataFrame:
     """One row per published figure: gpu, model, tp, published and predicted latency (ms)
     with the error %, the latency at the tuned runtime's speed, and for each GPU the ratio
     of the TP4 latency to the TP1 one, published against predicted."""
     out = []
     for row in latency_rows(spec):
-        pred = predicted_latency_ms(row)
+        pred = predicted_latency_ms(row, extra=extra)
         out.append({"row": row["id"], "gpu": row["gpu"], "model": row["model"], "tp": row["tp"],
                     "published_ms": row["published_ms"], "predicted_ms": pred,
                     "error_pct": 100.0 * (pred / row["published_ms"] - 1.0),
-                    "predicted_ms_tuned": predicted_latency_ms(row, "tensorrt-llm"),
+                    "predicted_ms_tuned": predicted_latency_ms(row, "tensorrt-llm", extra),
                     "build": row["build"]})
     return tp_ratios(pd.DataFrame(out), "gpu", "published_ms", "predicted_ms")

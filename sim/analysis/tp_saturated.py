@@ -39,15 +39,15 @@ def saturated_rows(spec: dict | None = None) -> list[dict]:
     return rows
 
 
-def saturated_table(spec: dict | None = None) -> pd.DataFrame:
+def saturated_table(spec: dict | None = None, extra: list[str] | None = None) -> pd.DataFrame:
     """One row per published figure: output tokens/s published and predicted (at the row's
     engine speed) with the error %, the prediction at the tuned runtime's speed, and for each
     stack the ratio of its TP4 70B throughput to its TP1 8B one, published against predicted."""
     out = []
     for row in saturated_rows(spec):
-        pred = predict(row)["output_tok_s"]
+        pred = predict(row, extra)["output_tok_s"]
         out.append({"row": row["id"], "stack": row["stack"], "model": row["model"],
                     "gpu": row["gpu"], "tp": row["tp"], "published": row["published"],
                     "predicted": pred, "error_pct": 100.0 * (pred / row["published"] - 1.0),
-                    "predicted_tuned": predict(dict(row, engine="tensorrt-llm"))["output_tok_s"]})
+                    "predicted_tuned": predict(dict(row, engine="tensorrt-llm"), extra)["output_tok_s"]})
     return tp_ratios(pd.DataFrame(out), "stack", "published", "predicted")

@@ -62,8 +62,8 @@ def from_config_error(e: BaseException) -> InputError | None:
         return InputError(first.removeprefix("In 'config': "))
     src = cause if cause is not None else e
     key = _entry_key(e, src, getattr(src, "full_key", None) or None)
-    if key is None and "does not support sweep type" in first:  # the sweeper's, naming no key
-        o = _override_of(e)
+    if not key:  # OmegaConf names no key (the sweeper's refusal, a list where a map goes in
+        o = _override_of(e)  # an entry of a list): the override's own
         key = o.key_or_group if o is not None else None
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
@@ -72,6 +72,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     where = re.match(r"In '([^']+)': \w+ raised while composing", first)
     if where and detail != first:  # the config file that set it
         detail += f" (in {where.group(1)}.yaml)"
+    if key == "experiment" and "Key 'experiment' not in" in detail:  # an empty file, or one
+        detail += ("; an experiment file holds keys under its first line '# @package _global_' "
+                   "(without it Hydra puts them under experiment.)")  # without its header
     if "override_grammar" in str(e):
         detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
     new = re.search(r"dict is not a subclass of \w+", detail)

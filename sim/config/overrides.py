@@ -25,81 +25,26 @@ builds override lists (a variant over its sweep's keys) relies on the last one w
 
 from __future__ import annotations
 
-import math
 from importlib.resources import files
 from typing import Callable
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.overrides_visitor import HydraOverrideVisitor
 from hydra.core.override_parser.types import (
-    ChoiceSweep,
     OverrideType,
-    RangeSweep,
     ValueType,
 )
 
+from sim.config.repeats import (
+    _is_dict_change,
+    _key_twice,
+    _parse,
+    check_sweep_size,
+    check_twice,
+)
 from sim.config.variants import format_value
 from sim.errors import InputError
 
 REPLACING = ("tenants",)  # maps a whole-map override replaces instead of merging into
-# assumption: a sweep of more jobs is a typo (range(0,100000000)); Hydra lists every job
-# before the first starts, and 1e8 of them filled memory for minutes (a hang)
-MAX_SWEEP_JOBS = 100_000
 
-
-def _parse(text: str):
-    try:
-        return OverridesParser.create().parse_override(text)
-    except Exception:  # Hydra reports unparsable overrides itself, with the grammar
-        return None
-
-
-class _Twice(Exception):
-    """A key given twice in one ``{...}`` of an override (its dotted path inside it)."""
-
-
-class _StrictVisitor(HydraOverrideVisitor):
-    """Hydra's visitor, but a ``{...}`` that names a key twice is refused instead of keeping
-    the last value (Hydra builds the dict with ``dict(...)``, dropping the first)."""
-
-    path: tuple = ()
-
-    def visitDictContainer(self, ctx):
-        seen: dict = {}
-        for i in range(1, ctx.getChildCount() - 1, 2):
-            pair = ctx.getChild(i)
-            k = self.visitDictKey(pair.getChild(0))
-            if k in seen:
-                raise _Twice(".".join(map(str, (*self.path, k))))
-            outer, self.path = self.path, (*self.path, k)
-            try:
-                seen[k] = self.visitElement(pair.getChild(2))
-            finally:
-                self.path = outer
-        return seen
-
-
-def _key_twice(text: str) -> str | None:
-    """The dotted path of a key that a ``{...}`` in the override ``text`` gives twice."""
-    if "{" not in text:
-        return None
-    from antlr4 import CommonTokenStream, InputStream
-    from hydra.core.override_parser.overrides_visitor import HydraErrorListener
-    from hydra.grammar.gen.OverrideLexer import OverrideLexer
-    from hydra.grammar.gen.OverrideParser import OverrideParser
-
-    lexer = OverrideLexer(InputStream(text))
-    parser = OverrideParser(CommonTokenStream(lexer))
-    for x in (lexer, parser):
-        x.removeErrorListeners()
-        x.addErrorListener(HydraErrorListener())
-    try:
-        _StrictVisitor(OverridesParser.create().functions).visit(parser.override())
-    except _Twice as e:
-        return str(e)
-    except Exception:  # unparsable: Hydra reports it itself
-        return None
-    return None
 
 
 def override_list(overrides) -> list[str]:
@@ -223,11 +168,6 @@ def _leaves_group(option: str) -> bool:
     return option.startswith("/") or any(part in (".", "..") for part in option.split("/"))
 
 
-def _is_dict_change(o) -> bool:
-    return (o is not None and o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT
-            and isinstance(o.value(), dict))
-
-
 def _is_sweep(o) -> bool:
     return o is not None and o.value_type not in (None, ValueType.ELEMENT)
 
@@ -293,92 +233,6 @@ def _one_per_key(out: list[str]) -> list[str]:
     return [t for i, t in enumerate(out) if i not in drop]
 
 
-def _leaves(o, text: str) -> list[tuple[str, object, str]]:
-    """What the override ``o`` (typed as ``text``) sets: (dotted key, value, value as shown)
-    per key, a ``{...}`` value flattened down to its leaves (an empty one is a leaf)."""
-    key = o.key_or_group + (f"@{o.package}" if o.package else "")
-    shown = text.split("=", 1)[1] if "=" in text else ""
-    if not _is_dict_change(o) or not o.value():
-        return [(key, o.value() if o.value_type == ValueType.ELEMENT else shown, shown)]
-    out = []
-
-    def walk(prefix: str, d: dict) -> None:
-        for k, v in d.items():
-            if isinstance(v, dict) and v:
-                walk(f"{prefix}.{k}", v)
-            else:
-                out.append((f"{prefix}.{k}", v, format_value(v)))
-
-    walk(key, o.value())
-    return out
-
-
-def check_twice(overrides: list[str]) -> None:
-    """A key the command line sets twice with different values (``horizon_s=10 horizon_s=20``,
-    also through ``{...}`` or ``+``/``++``): Hydra keeps the last silently, so it is refused.
-    A deletion in between (``~tenants.chat`` then ``tenants.chat={...}``) starts the key afresh;
-    the same value given twice changes nothing and passes."""
-    seen: dict[str, tuple[object, str, str]] = {}
-    for text in overrides:
-        o = _parse(text) if not text.startswith("-") else None
-        if o is None:
-            continue
-        if o.type == OverrideType.DEL:
-            gone = o.key_or_group
-            seen = {k: v for k, v in seen.items()
-                    if not (k == gone or k.startswith(gone + ".") or k.startswith(gone + "/"))}
-            continue
-        if o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP):
-            values = list(o.sweep_string_iterator())
-            again = next((v for i, v in enumerate(values) if v in values[:i]), None)
-            if again is not None:
-                raise InputError(f"the sweep {text!r} lists {again} twice: the same job would run "
-                                 "twice and count twice in the sweep's summary", key=o.key_or_group)
-        for key, value, shown in _leaves(o, text):
-            if key in seen and not _same_value(seen[key][0], value):
-                raise InputError(f"given twice on the command line, {seen[key][1]} (in "
-                                 f"{seen[key][2]!r}) and {shown} (in {text!r}); Hydra would keep "
-                                 "the last silently: give it once", key=key)
-            seen[key] = (value, shown, text)
-
-
-def _sweep_size(o) -> int | None:
-    """How many values the sweep override ``o`` lists (a range counted, not listed), or None
-    (a glob, an interval: a sweeper's own business)."""
-    v = o.value() if o is not None else None
-    if isinstance(v, RangeSweep) and v.step:
-        n = (v.stop - v.start) / v.step
-        if not math.isfinite(n):  # range(0,1e400): an OverflowError traceback
-            raise InputError(f"{o.input_line!r}: a range's start, stop and step must be finite",
-                             key=o.key_or_group)
-        return max(math.ceil(n), 0)
-    if isinstance(v, ChoiceSweep):
-        return len(v.list)
-    return None
-
-
-def check_sweep_size(overrides: list[str]) -> None:
-    """A sweep of more than :data:`MAX_SWEEP_JOBS` jobs, refused before Hydra lists them,
-    naming the key that lists the most values."""
-    sizes = {}
-    for text in overrides:
-        n = _sweep_size(_parse(text) if not text.startswith("-") else None)
-        if n is not None:
-            sizes[text.split("=", 1)[0].lstrip("+~")] = n
-    total = math.prod(sizes.values())
-    if total > MAX_SWEEP_JOBS:
-        key = max(sizes, key=sizes.get)
-        raise InputError(f"the sweep would run {total:,} jobs ({key} lists {sizes[key]:,} values); "
-                         f"at most {MAX_SWEEP_JOBS:,} (sim/config/overrides.py)", key=key)
-
-
-def _same_value(a, b) -> bool:
-    try:
-        return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
-    except Exception:  # values that do not compare: taken as different
-        return False
-
-
 def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
                 open_dicts: tuple[str, ...], schema: type | None = None) -> list[str]:
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
@@ -387,7 +241,7 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     check_keys(argv, open_dicts, schema)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
-    check_twice([a for a, ov in zip(argv, is_override) if ov])
+    check_twice([a for a, ov in zip(argv, is_override) if ov], lambda key: _schema_type(key, schema))
     if "-m" in argv or "--multirun" in argv:
         check_sweep_size([a for a, ov in zip(argv, is_override) if ov])
     flags = [a for a, ov in zip(argv, is_override) if not ov]

@@ -45,11 +45,13 @@ def check_node(root) -> None:
     """Refuse a composed YAML document whose values, aliases expanded, outnumber its own
     nodes by more than MAX_ALIAS_VALUES, or that nests deeper than MAX_DEPTH."""
     size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes being visited: an alias to one of them is a cycle
     own = 0
     stack = [(root, 1, False)]
     while stack:  # iterative post-order, each distinct node once (aliases share nodes)
         node, depth, done = stack.pop()
         if done:
+            open_.discard(id(node))
             size[id(node)] = 1 + sum(size[id(c)] for c in _children(node))
             continue
         if id(node) in size:
@@ -57,7 +59,11 @@ def check_node(root) -> None:
         if depth > MAX_DEPTH:
             raise RefusedYAML(f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
         own += 1
-        size[id(node)] = 0  # visiting (a recursive alias, refused by PyYAML, cannot loop)
+        size[id(node)] = 0
+        open_.add(id(node))
+        if any(id(c) in open_ for c in _children(node)):  # a: &x [*x] (a RecursionError,
+            raise RefusedYAML("an alias (*name) inside its own anchor's value: it would "  # in
+                              "hold itself forever", node.start_mark)  # OmegaConf, 400 lines)
         stack.append((node, depth, True))
         stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in size)
     total = size[id(root)]

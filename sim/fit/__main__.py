@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.config import compose
 from sim.config.messages import from_config_error
-from sim.errors import ArgumentParser, InputError
+from sim.errors import ArgumentParser, InputError, ascii_number
 from sim.fit.logs import FORMATS, read_log
 from sim.fit.replay import arrivals, replay, with_params
 from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
@@ -33,8 +33,9 @@ from sim.io import atomic_write
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
 
-DEPLOYMENT_FLAGS = {"gpu": str, "precision": str, "tp": int, "kv_dtype": str, "max_num_seqs": int,
-                    "max_batched_tokens": int, "gpu_memory_utilization": float, "admission": str}
+DEPLOYMENT_FLAGS = {"gpu": str, "precision": str, "tp": ascii_number(int), "kv_dtype": str,
+                    "max_num_seqs": ascii_number(int), "max_batched_tokens": ascii_number(int),
+                    "gpu_memory_utilization": ascii_number(float), "admission": str}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -43,7 +44,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--requests", required=True, metavar="LOG", help="the per-request log")
     ap.add_argument("--format", choices=FORMATS, default="auto",
                     help="auto: .csv, .json (vLLM), .jsonl (SGLang)")
-    ap.add_argument("--run", type=int, default=None, help="SGLang JSONL, or vLLM JSON written with "
+    ap.add_argument("--run", type=ascii_number(int), default=None, help="SGLang JSONL, or vLLM JSON written with "
                     "--append-result: which run (line), 0-based; default the last")
     ap.add_argument("--model", required=True, help="a catalog model key, e.g. llama31-8b")
     for flag, kind in DEPLOYMENT_FLAGS.items():
@@ -52,14 +53,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                     help="any config override, applied last, e.g. "
                     "deployments.llama31-8b.prefix_caching=false")
-    ap.add_argument("--request-rate", type=float, default=None,
+    ap.add_argument("--request-rate", type=ascii_number(float), default=None,
                     help="the client's rate (requests/s) if the log records no send times")
-    ap.add_argument("--max-concurrency", type=int, default=None,
+    ap.add_argument("--max-concurrency", type=ascii_number(int), default=None,
                     help="the client's concurrency cap if the log does not say")
-    ap.add_argument("--replicas", type=int, default=1, help="replicas behind the endpoint")
+    ap.add_argument("--replicas", type=ascii_number(int), default=1, help="replicas behind the endpoint")
     ap.add_argument("--engine", choices=("fluid", "step"), default="fluid")
-    ap.add_argument("--seed", type=int, default=None, help="synthetic arrivals only (default 0)")
-    ap.add_argument("--max-evaluations", type=int, default=1500)
+    ap.add_argument("--seed", type=ascii_number(int), default=None, help="synthetic arrivals only (default 0)")
+    ap.add_argument("--max-evaluations", type=ascii_number(int), default=1500)
     ap.add_argument("--out", default="fit", help="folder for the outputs (default ./fit)")
     return ap.parse_args(argv)
 

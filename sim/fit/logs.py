@@ -82,8 +82,9 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
          limit: float = MAX_SECONDS) -> float:
     if isinstance(value, bool):  # JSON true/false: Python would take them for 1 and 0
         raise InputError(f"{what}: not a number ({_json_word(value)})", path=path, line=line)
-    try:  # Python's float() takes "1_000" too, which no benchmark writes
-        v = float(value.replace("_", "?") if isinstance(value, str) else value)
+    try:  # Python's float() takes "1_000" and any script's digits too, which no benchmark writes
+        bad = isinstance(value, str) and (not value.isascii() or "_" in value)
+        v = float("?" if bad else value)
     except (TypeError, ValueError):
         raise InputError(f"{what}: not a number ({value!r})", path=path, line=line) from None
     if not math.isfinite(v) or v < 0 or v > limit:

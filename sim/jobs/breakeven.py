@@ -99,6 +99,8 @@ def check(cfg) -> None:
         labels.append(str(s.label))
     if len(set(labels)) != len(labels):
         raise InputError(f"labels repeat: {labels}", key="breakeven.setups")
+    if not labels:
+        raise InputError("no curve to run: list the setups to compare", key="breakeven.setups")
     if bc.reference not in labels:
         raise InputError(f"{bc.reference!r} is not one of the labels {labels}", key="breakeven.reference")
     f = [float(x) for x in bc.load_fractions]

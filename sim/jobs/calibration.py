@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import List
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from sim.analysis.calibration import (
     calibration_table,
@@ -31,10 +32,12 @@ from sim.analysis.op_profiles import (
     load_op_profiles,
     profiled_gpus,
 )
-from sim.analysis.tp_latency import latency_table
-from sim.analysis.tp_saturated import saturated_table
-from sim.analysis.tp_scaling import tp_table
+from sim.analysis.tp_latency import latency_rows, latency_table
+from sim.analysis.tp_saturated import saturated_rows, saturated_table
+from sim.analysis.tp_scaling import load_sweeps, tp_table
+from sim.config import compose as compose_config
 from sim.config.rules import fraction
+from sim.config.variants import format_value
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
 from sim.records import Result
@@ -60,6 +63,52 @@ def check(cfg) -> None:
     if unknown:
         raise InputError(f"unknown calibration rows {unknown}; see conf/calibration_set.yaml",
                          key="calibration.rows")
+    _check_catalog(cfg)
+
+
+def _check_catalog(cfg) -> None:
+    """The GPU classes and models the job's tables simulate are in the run's catalog, and a
+    GPU split over several has an interconnect (a KeyError, a ZeroDivisionError before)."""
+    cat = build_catalog(cfg)
+    sw = load_sweeps()
+    uses = [(r["gpu"], r["model"], int(r["tp"]) if r.get("parallelism", "tensor") == "tensor" else 1)
+            for r in select_rows(cfg.calibration.rows)]
+    uses += [(g, sw["model"], max(sw["tp"])) for g in sw["latency_ms"]]
+    uses += [(r["gpu"], r["model"], int(r["tp"])) for r in (*latency_rows(), *saturated_rows())]
+    uses += [(g, None, 2) for g in profiled_gpus()]  # the per-operation all-reduce rows
+    for gpu, model, tp in uses:
+        if gpu not in cat.gpus:
+            raise InputError(f"the calibration job simulates GPU class {gpu}, which the catalog "
+                             "does not have", key=f"catalog.gpus.{gpu}")
+        if model is not None and model not in cat.models:
+            raise InputError(f"the calibration job simulates model {model}, which the catalog "
+                             "does not have", key=f"catalog.models.{model}")
+        if tp > 1 and cat.gpus[gpu].interconnect_gbps <= 0:
+            raise InputError(f"the calibration job splits a model over {tp} {gpu} GPUs, which "
+                             "needs an interconnect", key=f"catalog.gpus.{gpu}.interconnect_gbps")
+
+
+def catalog_overrides(cfg) -> list[str]:
+    """The run's catalog as overrides of the default one, for the scenarios the job composes
+    itself (``catalog.gpus.H100.bandwidth_tbps=...``, a whole new entry, ``~`` a removed
+    one): they simulated the shipped catalog, whatever the run's, unsaid."""
+    base = OmegaConf.to_container(compose_config([]).catalog, resolve=True)
+    mine = OmegaConf.to_container(cfg.catalog, resolve=True)
+    out = []
+
+    def walk(at: str, a, b) -> None:
+        for k in b.keys() - a.keys():
+            out.append(f"{at}.{k}={format_value(b[k])}")
+        for k in a.keys() - b.keys():
+            out.append(f"~{at}.{k}")
+        for k in a.keys() & b.keys():
+            if isinstance(a[k], dict) and isinstance(b[k], dict):
+                walk(f"{at}.{k}", a[k], b[k])
+            elif a[k] != b[k]:
+                out.append(f"{at}.{k}={format_value(b[k])}")
+
+    walk("catalog", base, mine)
+    return sorted(out)
 
 
 TABLE_COLUMNS = ["row", "role", "scenario", "gpu", "shape", "metric", "published", "predicted",
@@ -99,7 +148,8 @@ def _op_note(key: str, gemm: pd.DataFrame, allreduce: pd.DataFrame) -> str:
 def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     tolerance = float(cfg.calibration.tolerance)
-    table = calibration_table(rows, tolerance)
+    extra = catalog_overrides(cfg)
+    table = calibration_table(rows, tolerance, extra)
     summary = error_summary(table)
     cat = build_catalog(cfg)
     tp = tp_table(cat)
@@ -108,11 +158,11 @@ def calibration_job(cfg, out_dir, progress) -> Result:
         notes.append(f"TP sweep ({gpu}, TP 1-8): speed-up over TP1 within "
                      f"{t['speedup_error_pct'].abs().max():.1f} % of published, latency within "
                      f"{t['error_pct'].abs().max():.1f} % (tp_scaling.csv)")
-    lat = latency_table()
+    lat = latency_table(extra=extra)
     notes.append(f"70B TP4 / 8B TP1 batch latency (vLLM benchmark, batch 8): ratio within "
                  f"{lat['ratio_error_pct'].abs().max():.1f} % of published, latency within "
                  f"{lat['error_pct'].abs().max():.1f} % (tp_latency.csv)")
-    sat = saturated_table()
+    sat = saturated_table(extra=extra)
     tp4 = sat[sat["tp"] > 1]
     notes.append(f"70B TP4 / 8B TP1 saturated throughput (SGLang / vLLM, 5000 ShareGPT prompts): "
                  f"TP4 rows {tp4['error_pct'].min():+.1f} to {tp4['error_pct'].max():+.1f} %, "

@@ -130,13 +130,15 @@ def plan_job(cfg, out_dir, progress) -> Result:
         why += [{"model": mp.model, "step": i, "reason": w} for i, w in enumerate(mp.why)]
         cands += [{**asdict(c), "label": c.label} for c in mp.tried]
         b = mp.best
+        cannot = [w for w in mp.why if ": cannot run (" in w]
         if b is None and not mp.tried:  # nothing ran: every deployment was refused
-            cannot = [w for w in mp.why if ": cannot run (" in w]
             notes.append(f"{mp.model}: no candidate could run ({len(cannot)} deployment(s) "
                          f"refused, e.g. {cannot[0] if cannot else 'none tried'}; table why); "
                          "widen plan.* (GPUs, precisions, TP, placements)")
-        elif b is None:
-            notes.append(f"{mp.model}: no candidate meets the SLO; widen plan.* (GPUs, TP, "
+        elif b is None:  # the deployments refused said too (plan.tp=[3]: only they, unsaid)
+            refused = (f" ({len(cannot)} dedicated deployment(s) could not run, e.g. {cannot[0]}; "
+                       "table why)" if cannot else "")
+            notes.append(f"{mp.model}: no candidate meets the SLO{refused}; widen plan.* (GPUs, TP, "
                          f"max_replicas) or relax the SLO")
         if b is None:
             rows.append({"model": mp.model, "choice": "none"})

@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
+from sim.config.repeats import leaf_keys
 from sim.jobs import GIVEN, job
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
@@ -79,6 +80,23 @@ def _why_off(cfg, key: str) -> str | None:
             and str(cfg.deployments[parts[1]].perf.kind) != "table"):
         return (f"deployments.{parts[1]}.perf.kind is roofline, which derives the KV capacity "
                 "from the GPU's memory and gpu_memory_utilization")
+    if len(parts) == 3 and parts[0] == "deployments" and parts[1] in cfg.deployments:
+        d, at = cfg.deployments[parts[1]], f"deployments.{parts[1]}"
+        if parts[2] == "swap_gb" and (str(d.admission), str(d.preemption)) != ("paged", "swap"):
+            return f"{at} swaps only with admission paged and preemption swap"
+        if parts[2] == "host_cache_gb" and not d.prefix_caching:
+            return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+    if len(parts) == 5 and parts[:3:2] == ["tenants", "prefix"] and parts[1] in cfg.tenants:
+        px, at = cfg.tenants[parts[1]].prefix, f"tenants.{parts[1]}.prefix"
+        if parts[3] == "docs" and parts[4] != "count" and not int(px.docs.count):
+            return f"{at}.docs.count is 0"
+        if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
+            return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
+    fm = str(cfg.dedicated.failures.mode)  # random reads no script, script no rates
+    if fm != "none" and (key.startswith("dedicated.failures.script") != (fm == "script")) and \
+            len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
+                "script", "mtbf_gpu_hours", "mttr_s"):
+        return f"dedicated.failures.mode is {fm}"
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
@@ -101,9 +119,8 @@ def off_notes(cfg, given) -> list[str]:
     """A note per override in ``given`` whose feature this run's config leaves off
     (``dedicated.burst.max_replicas=4`` without ``dedicated.burst.enabled=true``)."""
     out = []
-    for text in given:
-        key = text.lstrip("+~").split("=", 1)[0]
-        why = _why_off(cfg, key) if "=" in text and not text.startswith("~") else None
+    for key in (k.lstrip("+") for text in given for k in leaf_keys(text)):  # {...} values too
+        why = _why_off(cfg, key)
         if why is not None:
             out.append(f"not read by this run: {key} ({why})")
     return list(dict.fromkeys(out))

@@ -146,8 +146,11 @@ def stability_notes(workload, runs) -> list[str]:
 def run_notes(cfg, workload, runs) -> list[str]:
     """Every job's notes on what it did not take as given: trace rows not replayed as
     recorded, lengths changed to be served, and the setups' stability (above)."""
-    empty = [] if len(workload) else [
+    piped = len(workload.pipelines) if workload.pipelines is not None else 0
+    empty = [] if len(workload) else [  # pipeline requests whose stages all drew "skip"
         f"no request arrived within the horizon ({float(workload.horizon_s):g} s): every figure "
-        "of the run is empty"]
+        "of the run is empty" if not piped else f"{piped:,} pipeline request(s) arrived but "
+        "none ran a model stage (each stage runs with its probability): every figure of the "
+        "run is empty"]
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs))

@@ -15,6 +15,7 @@ Kinds: :class:`RooflinePerf` (default) and :class:`TablePerf` (measured points).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -239,12 +240,17 @@ class RooflinePerf:
 MAX_STEP_S = 3600.0  # assumption: no measured iteration takes an hour (plausibility bound)
 
 
+# a number as a perf table writes one (the non-finite words refused by the range check)
+_NUMBER = re.compile(r"[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)", re.ASCII | re.I)
+
+
 class TablePerf:
     """Measured iteration times on a (decode_seqs x prefill_tokens) grid, interpolated.
 
     The CSV has columns ``decode_seqs,prefill_tokens,step_time_s`` and covers a full grid
     (every decode_seqs value with every prefill_tokens value). Between grid points the time
-    is bilinear; beyond the grid it is extrapolated linearly from the edge cells. KV and
+    is bilinear; beyond the grid it is extrapolated linearly from the edge cells, so a time
+    that falls as either count grows is refused (more work would grow cheaper). KV and
     attention terms are whatever the measurement contained.
     """
 
@@ -263,11 +269,12 @@ class TablePerf:
         col = {k: header.index(k) for k in need}
         for i, cell in zip(lines, cells):
             row = {k: cell[j] for k, j in col.items()}
-            try:
-                vals = (float(row["decode_seqs"]), float(row["prefill_tokens"]),
-                        float(row["step_time_s"]))
+            try:  # ASCII digits: float() also took "2_56" and Arabic-Indic digits, unsaid
+                vals = tuple(float(row[k]) if _NUMBER.fullmatch(row[k].strip()) else float("x")
+                             for k in ("decode_seqs", "prefill_tokens", "step_time_s"))
             except (TypeError, ValueError):
-                raise InputError("non-numeric value", path=str(path), line=i) from None
+                raise InputError("non-numeric value (numbers in ASCII digits)", path=str(path),
+                                 line=i) from None
             if not all(math.isfinite(v) and v >= 0 for v in vals):
                 raise InputError("values must be finite and >= 0", path=str(path), line=i)
             if vals[0] > INT_LIMIT or vals[1] > INT_LIMIT or vals[2] > MAX_STEP_S:
@@ -302,6 +309,17 @@ class TablePerf:
                              path=str(path))
         if ds.size < 2 or ps.size < 2:
             raise InputError("perf table needs at least two values on each axis", path=str(path))
+        for axis, name in ((0, "decode_seqs"), (1, "prefill_tokens")):
+            falls = np.argwhere(np.diff(grid, axis=axis) < 0)
+            if falls.size:  # extrapolated linearly, more work would cost less, down to nothing
+                d, p = falls[0]
+                d2, p2 = (d + 1, p) if axis == 0 else (d, p + 1)
+                raise InputError(
+                    f"step_time_s falls as {name} grows: {grid[d2, p2]:g} s at decode_seqs="
+                    f"{ds[d2]:g}, prefill_tokens={ps[p2]:g}, {grid[d, p]:g} s at {name}="
+                    f"{(ds[d] if axis == 0 else ps[p]):g} (line {first_line[(ds[d], ps[p])]}); "
+                    "the table is interpolated and extrapolated linearly, so more work would "
+                    "take less time", path=str(path), line=first_line[(ds[d2], ps[p2])])
         self._interp = RegularGridInterpolator((ds, ps), grid, bounds_error=False, fill_value=None)
         self.kv_capacity_tokens = int(kv_capacity_tokens)
         self.runtime_speedup = float(runtime_speedup)

@@ -180,3 +180,17 @@ def test_a_load_point_that_delivers_nothing_is_said():
     steady_notes = run_breakeven(sim.compose(args[:2] + ["breakeven.load_fractions=[0.3,0.5]",
                                                          *args[3:]])).notes
     assert not any("no output token delivered" in n for n in steady_notes)
+
+
+def test_a_curve_billing_nothing_at_a_load_warns_nothing():
+    """The batch fill billed at a factor of 0: a zero cost's log printed numpy's 'divide by
+    zero encountered in log' to stderr (the eleventh hostile-input sweep)."""
+    import warnings
+
+    import sim
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        sim.run(["experiment=batch_fill", "serverless.batch_price_factor=0", "horizon_s=10",
+                 "output.progress=false"])
+    assert not [w for w in seen if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in seen]

@@ -43,7 +43,9 @@ def test_the_printed_pool_is_the_pool_simulated(tmp_path):
                                         ("--gpus", "0"), ("--tenants", "-3"), ("--requests", "x"),
                                         # beyond the request log's int16 indices: a hang building
                                         # 1e8 models, a traceback at 32,768 tenants
-                                        ("--models", "100000000"), ("--tenants", "40000")])
+                                        ("--models", "100000000"), ("--tenants", "40000"),
+                                        # int() took them (the eleventh sweep)
+                                        ("--gpus", "\u0661\u0666"), ("--models", "1_0")])
 def test_hostile_arguments_get_one_line_and_exit_2(flag, value, capsys):
     with pytest.raises(SystemExit) as e:
         bench.main(["--scenario", "platform", flag, value])

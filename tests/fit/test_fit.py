@@ -236,6 +236,9 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      "zf.csv:3: tpot_s (0.01) and e2e_s disagree"),
     ("zg.json", '{"input_lens": [10], "output_lens": [5], "ttfts": ["0.1"], "itls": [[0.01]]}',
      "zg.json:1: ttfts[0]: not a number (the string '0.1')"),
+    # the eleventh sweep: float() read Arabic-Indic digits as the number they spell
+    ("zh.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n\u0661\u0660,5,0.1,0.01\n".encode(),
+     "zh.csv:2: input_tokens: not a number ('\u0661\u0660')"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -342,6 +345,10 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
      "deployments.llama31-8b.* only"),
     (["--config", "deployments.llama33-70b.tp=2"], "--config deployments.llama33-70b.tp=2: "
      "sim.fit reads"),
+    # int() and float() took any script's digits and "1_0" (the eleventh sweep)
+    (["--max-concurrency", "\u0662"], "argument --max-concurrency: invalid int value"),
+    (["--replicas", "1_0"], "argument --replicas: invalid int value"),
+    (["--gpu-memory-utilization", "\u0660.9"], "argument --gpu-memory-utilization: invalid float value"),
 ])
 def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
     log = tmp_path / "a.csv"

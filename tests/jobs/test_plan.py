@@ -124,3 +124,14 @@ def test_a_plan_where_no_deployment_can_run_says_so_not_the_slo():
     said = [n for n in res.notes if n.startswith("llama31-8b: ")]
     assert len(said) == 1 and "no candidate could run (1 deployment(s) refused" in said[0]
     assert "TP3: cannot run" in said[0] and "SLO" not in said[0]
+
+
+def test_a_plan_whose_dedicated_deployments_cannot_run_says_so_beside_the_slo():
+    """With serverless also placed, a serverless miss made the note 'no candidate meets the
+    SLO' alone, the refused TP3 deployments unsaid (the eleventh hostile-input sweep)."""
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[3]",
+                   "plan.placements=[dedicated,serverless]", *BASE[:3]])
+    said = [n for n in res.notes if n.startswith("llama31-8b: ")]
+    assert res.tables["plan"].iloc[0]["choice"] == "none", said
+    assert len(said) == 1 and "1 dedicated deployment(s) could not run" in said[0]
+    assert "TP3: cannot run" in said[0]

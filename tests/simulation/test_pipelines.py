@@ -368,3 +368,12 @@ def test_the_compound_figures_script_on_a_folder_without_its_files_is_one_line(t
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "chain_stages.csv" in lines[0] and "error.txt" in lines[0], r.stderr
+
+
+def test_pipeline_requests_that_ran_no_stage_are_said_so():
+    """A pipeline whose only stage has probability 0: its requests arrived and the note said
+    "no request arrived within the horizon" (the eleventh hostile-input sweep)."""
+    res = sim.run(["tenants.chat.pipeline=p", "pipelines={p: {stages: {a: {model: llama31-8b, "
+                   "probability: 0}}}}", "horizon_s=10", "output.progress=false"])
+    said = [n for n in res.notes if "pipeline request(s) arrived but none ran a model stage" in n]
+    assert len(said) == 1 and not [n for n in res.notes if "no request arrived" in n], res.notes

@@ -55,9 +55,16 @@ def build(cfg, workload: bool = True) -> Built:
         deployment_for(name)
     for where, variants in (("dedicated.variants", t.dedicated.variants),
                             ("dedicated.burst.variants", t.dedicated.burst.variants)):
+        seen: dict = {}
         for i, v in enumerate(variants):  # a heterogeneous fleet's other GPU classes
             model(catalog, v.model, f"{where}[{i}].model")
             deployment_for(v.model, (where, i))
+            same = (v.model, v.gpu, v.precision, v.tp, v.pricing)
+            if same in seen:  # two pools of one deployment, added up unsaid
+                raise InputError(f"the same deployment as {where}[{seen[same]}] (model, gpu, "
+                                 "precision, tp, pricing): give it once, with the replicas of "
+                                 "both", key=f"{where}[{i}]")
+            seen[same] = i
     check_run_keys(t, catalog)
     if workload:
         check_workload(t, catalog)

@@ -40,6 +40,16 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
     for m in dc.replicas:
         if m not in models and m not in catalog.models:
             raise InputError(f"unknown model {m!r}", key=f"dedicated.replicas.{m}")
+    bc = dc.burst
+    if bc.enabled and not (int(bc.max_replicas) or int(bc.remote.max_replicas)
+                           or any(int(v.replicas) for v in bc.variants if v.model in models)):
+        # it ran as no burst, unsaid
+        raise InputError("is 0 with dedicated.burst.enabled=true, remote.max_replicas 0 and no "
+                         "variant's replicas: no burst replica could start; give a capacity "
+                         "or set dedicated.burst.enabled=false", key="dedicated.burst.max_replicas")
+    if str(dc.failures.mode) == "script" and not len(dc.failures.script):  # ran failure-free
+        raise InputError("mode script lists no failure: give the events, or set "
+                         "dedicated.failures.mode=none", key="dedicated.failures.script")
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
     n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
@@ -50,7 +60,8 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
             raise InputError(f"model {m!r} is not served", key=key + ".model")
         if not ev.replica < n_of[m]:
             spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
-            raise InputError(f"{m} has replicas 0..{n_of[m] - 1}{spot}", key=key + ".replica")
+            which = f"replicas 0..{n_of[m] - 1}" if n_of[m] else "no replica that fails"  # was 0..-1
+            raise InputError(f"{m} has {which}{spot}", key=key + ".replica")
     _check_script_overlap(dc.failures.script, models[0] if models else "")
 
 
