@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> None:
                     got = concurrency(r, extra=extra, turnaround_s=t)["ttft_s"]
                 except (InputError, RuntimeError, ValueError) as e:  # a budget the deployment
                     # refuses, or one so small that the row's requests do not finish
-                    ap.error(f"argument --budgets: {budget}: {e}")
+                    why = str(e)
+                    if str(getattr(e, "key", "") or "").startswith("catalog."):
+                        why = why.split(": ", 1)[1]  # the shipped catalog: the budget is why
+                    ap.error(f"argument --budgets: {budget}: {why}")
                 cells.append(f"{got:.3f} ({100 * (got / pub - 1):+.0f} %)")
             print(f"| {budget} | {row['concurrency']} | {pub:.3f} | " + " | ".join(cells) + " |",
                   flush=True)

@@ -94,7 +94,7 @@ def _run(row, extra: list[str]) -> pd.DataFrame:
     done = int((requests["outcome"] == "completed").sum())
     if done < len(requests):  # the run's catalog (extra) may be one no GPU serves in time
         raise InputError(f"calibration row {row['id']}: {done:,} of {len(requests):,} requests "
-                         "completed on this catalog's GPU class (the row needs every one)",
+                         "completed within its run (the row needs every one)",
                          key=f"catalog.gpus.{row['gpu']}")
     return requests
 
