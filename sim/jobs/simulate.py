@@ -13,6 +13,7 @@ from sim.config.repeats import leaf_keys
 from sim.jobs import GIVEN, job
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
+from sim.platform.hybrid import background_only_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import run_setups, setup_serves_background
@@ -155,7 +156,8 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get()) + off_notes(cfg, GIVEN.get())
-                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs))
+                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs)
+                 + background_only_notes(cfg, workload))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)
