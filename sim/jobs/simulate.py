@@ -110,6 +110,9 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at}.trace.format is {a.trace.format}, not csv"
     if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "arrival" and parts[1] in cfg.tenants:
         a = cfg.tenants[parts[1]].arrival
+        if parts[3] == "rate_rps" and str(a.kind) not in ("poisson", "gamma", "onoff"):
+            return (f"tenants.{parts[1]}.arrival.kind is {a.kind}, which sets its own rate"
+                    + (" (trace.rate_scale scales a trace)" if str(a.kind) == "trace" else ""))
         field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
         if field is not None and str(a[field]) != value:
             return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
