@@ -357,3 +357,22 @@ def test_a_model_only_the_background_calls_gets_no_reserved_replica_nor_its_bill
     assert [n for n in res.notes if "only background tenants call it" in n] == [
         f"hybrid: {m70} is placed dedicated but only background tenants call it, and they are "
         "served on the pool: no replica of it is reserved (nor billed)"]
+
+
+def test_the_reserved_replicas_bill_stays_with_the_user_while_background_drains():
+    """The background drains on the pool after the user's last request; the reserved
+    replicas' time after the horizon went to the tenants "still in their period", which were
+    background ones (the Mooncake conversation trace on three 8B replicas: $0.0018 of the
+    user's GPUs on the `__background__` row). The user's rows bill every reserved GPU-second
+    of the ledger; the background pays its tokens x prices only."""
+    res = sim.run(["setups=[hybrid]", "horizon_s=60", f"hybrid.placement.{M8}=dedicated",
+                   f"dedicated.replicas.{M8}=1", "tenants.chat.arrival.rate_rps=0.5",
+                   "tenants.chat.output={kind: fixed, mean: 8}", "background.synthetic.tenants=2",
+                   f"background.synthetic.models=[{M8}]", "background.synthetic.rate_rps=2",
+                   "background.synthetic.output={kind: fixed, mean: 2000}", "output.plots=false"])
+    led = res.tables["replicas"]
+    reserved = led.loc[led["tier"] == "dedicated", "cost_usd"].sum()
+    assert led["end_s"].max() > 60  # the background drained past the horizon
+    s = res.summary.set_index("tenant")
+    assert s.loc["__all__", "cost_dedicated_usd"] == pytest.approx(reserved, rel=1e-12)
+    assert s.loc["__background__", "gpu_cost_usd"] == 0
