@@ -178,6 +178,10 @@ AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
     (["dedicated.failures.mode=script", "dedicated.failures.script=[{at_s: 1, replica: 0, down_s: 1}]",
       "dedicated.failures.mttr_s=5"], True),
     (["dedicated.failures.mode=random", "dedicated.failures.mttr_s=5"], False),
+    # a trace replays its own times: rate_rps (a load sweep's usual key) was unread unsaid
+    (["tenants.chat.arrival={kind: trace, trace: {path: AZ}}", "tenants.chat.arrival.rate_rps=50"], True),
+    (["tenants.chat.arrival={kind: closed, concurrency: 2}", "tenants.chat.arrival.rate_rps=50"], True),
+    (["tenants.chat.arrival={kind: gamma, cv: 2}", "tenants.chat.arrival.rate_rps=50"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature

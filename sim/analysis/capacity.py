@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import math
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from omegaconf import open_dict
@@ -51,10 +53,36 @@ class Capacity:
         return self.tok_s / self.tp
 
 
-def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
-                     runtime_speedup: float | None = None) -> Capacity:
-    """Output throughput of one dedicated replica kept saturated by a closed loop with the
-    tenant's lengths: more clients than the replica's sequence slots (or its KV cache)."""
+def _replayed_pmf(cfg, tenant: str, workdir: Path) -> dict:
+    """Length overrides for a tenant whose lengths are a trace's (``kind: trace``): its closed
+    loop has no trace arrival, so it resamples the lengths the replay gives (its rows after
+    ``start_s``, ``where`` and the length config applied), written as PMFs in ``workdir``.
+    Before December 2026 such a tenant was refused ("trace lengths need the tenant's arrival
+    kind to be trace"), so ``job=plan`` could not plan a trace's traffic."""
+    tc = cfg.tenants[tenant]
+    sides = [s for s in ("input", "output") if str(tc[s].kind) == "trace"]
+    if not sides:
+        return {}
+    wl = build_workload(cfg)
+    mine = wl.tenant == wl.tenants.index(tenant)
+    out = {}
+    for side in sides:
+        vals, counts = np.unique((wl.input_tokens if side == "input" else wl.output_tokens)[mine],
+                                 return_counts=True)
+        path = workdir / f"{tenant}-{side}-pmf.csv"
+        rows = [f"{side}_tokens,probability"] + [f"{int(v)},{float(c) / float(counts.sum())!r}"
+                                                  for v, c in zip(vals, counts)]
+        path.write_text("\n".join(rows) + "\n")
+        out[f"tenants.{tenant}.{side}.kind"] = "empirical"
+        out[f"tenants.{tenant}.{side}.path"] = str(path)
+        out[f"tenants.{tenant}.{side}.column"] = None
+    return out
+
+
+def closed_loop_config(cfg, tenant: str, requests_per_client: int, workdir: Path,
+                       runtime_speedup: float | None = None):
+    """The saturating closed loop's config: one replica of the tenant's model, more clients
+    than its sequence slots, the tenant's own lengths (a trace's: see :func:`_replayed_pmf`)."""
     model = cfg.tenants[tenant].model
     c = only_tenant(cfg, tenant)
     catalog = build_catalog(c)
@@ -62,6 +90,7 @@ def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
     dep = deployment_for(model)
     clients = max(16, int(math.ceil(1.5 * dep.max_num_seqs)))
     changes = {
+        **_replayed_pmf(c, tenant, workdir),
         f"tenants.{tenant}.arrival.kind": "closed",
         f"tenants.{tenant}.arrival.concurrency": clients,
         f"tenants.{tenant}.arrival.curve": "none",
@@ -73,10 +102,20 @@ def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
     }
     if runtime_speedup is not None:
         changes["dedicated.runtime_speedup"] = float(runtime_speedup)
-    c = variant(c, **changes)
-    wl = build_workload(c)
-    run = simulate(c, wl, "dedicated")
+    return variant(c, **changes), dep
+
+
+def measure_capacity(cfg, tenant: str, requests_per_client: int = 8,
+                     runtime_speedup: float | None = None) -> Capacity:
+    """Output throughput of one dedicated replica kept saturated by a closed loop with the
+    tenant's lengths: more clients than the replica's sequence slots (or its KV cache)."""
+    with tempfile.TemporaryDirectory(prefix="servesim-capacity-") as d:
+        c, dep = closed_loop_config(cfg, tenant, requests_per_client, Path(d), runtime_speedup)
+        wl = build_workload(c)
+        run = simulate(c, wl, "dedicated")
     done = run.log.outcome == COMPLETED
     rps, tok_s = steady_rates(np.where(done, run.log.finish_s, np.nan), wl.output_tokens)
-    return Capacity(model=model, gpu=dep.gpu.key, tp=int(dep.tp), clients=clients,
+    return Capacity(model=cfg.tenants[tenant].model,
+                    gpu=dep.gpu.key, tp=int(dep.tp),
+                    clients=int(c.tenants[tenant].arrival.concurrency),
                     requests=len(wl), rps=float(rps), tok_s=float(tok_s))

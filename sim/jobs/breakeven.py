@@ -62,6 +62,10 @@ class BreakevenConfig:
     fill: BreakevenFillConfig = field(default_factory=BreakevenFillConfig)
 
 
+# the arrival kinds whose rate is rate_rps (a trace, a closed loop, ServeGen windows: not)
+RATE_KINDS = ("poisson", "gamma", "onoff")
+
+
 def check(cfg) -> None:
     """The swept tenant exists (or is the only one); curves are registered setups with
     distinct labels, one of them the reference; the loads increase."""
@@ -88,6 +92,12 @@ def check(cfg) -> None:
     elif swept is not None and str(cfg.tenants[swept].priority) == "batch":
         raise InputError("the swept tenant is batch-tier: sweep an interactive tenant",
                          key="breakeven.tenant")
+    for who in (swept, fill):  # the sweep sets their arrival.rate_rps: it must be read
+        if who is not None and str(cfg.tenants[who].arrival.kind) not in RATE_KINDS:
+            raise InputError(f"the sweep sets tenant {who}'s arrival.rate_rps at each load, which "
+                             f"a {cfg.tenants[who].arrival.kind} arrival does not read (every load "
+                             f"would send the same requests): use one of {', '.join(RATE_KINDS)}",
+                             key=f"tenants.{who}.arrival.kind")
     labels = []
     for i, s in enumerate(bc.setups):
         if s.setup not in SETUPS:

@@ -27,9 +27,10 @@ from typing import List
 import pandas as pd
 
 from sim.config import variant
+from sim.config.repeats import leaf_keys
 from sim.config.rules import SEARCH_REPLICAS, nonneg, rule
 from sim.errors import InputError
-from sim.jobs import job
+from sim.jobs import GIVEN, job
 from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.paths import resolve
@@ -134,6 +135,11 @@ class SloSearch:
 def prefix_cache_job(cfg, out_dir, progress) -> Result:
     pc = cfg.prefix_cache
     tenant = pc.tenant
+    key = f"tenants.{tenant}.arrival.trace.path"
+    if any(k.lstrip("+") == key for text in GIVEN.get() for k in leaf_keys(text)):
+        # each trace of prefix_cache.traces takes the tenant's path in turn: said, not replaced
+        raise InputError("this job replays each of prefix_cache.traces as the tenant's trace; "
+                         "list your file there (prefix_cache.traces=[<path>])", key=key)
     model = cfg.tenants[tenant].model
     slo = float(cfg.tenants[tenant].slo_ttft_s)
     dep = f"deployments.{model}"

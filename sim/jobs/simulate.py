@@ -13,6 +13,7 @@ from sim.config.repeats import leaf_keys
 from sim.jobs import GIVEN, job
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
+from sim.platform.hybrid import background_only_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.build import run_setups, setup_serves_background
@@ -109,6 +110,9 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at}.trace.format is {a.trace.format}, not csv"
     if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "arrival" and parts[1] in cfg.tenants:
         a = cfg.tenants[parts[1]].arrival
+        if parts[3] == "rate_rps" and str(a.kind) not in ("poisson", "gamma", "onoff"):
+            return (f"tenants.{parts[1]}.arrival.kind is {a.kind}, which sets its own rate"
+                    + (" (trace.rate_scale scales a trace)" if str(a.kind) == "trace" else ""))
         field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
         if field is not None and str(a[field]) != value:
             return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
@@ -155,7 +159,8 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get()) + off_notes(cfg, GIVEN.get())
-                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs))
+                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs)
+                 + background_only_notes(cfg, workload))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

@@ -216,6 +216,7 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         for m in workload.tenant_models.get(t, []):
             if ti not in tenants_of_model[m]:
                 tenants_of_model[m].append(ti)
+    n_user = len(workload.tenants) - int(workload.background_tenants)
     for (model, tier), p in sorted(pools.items()):
         if (model, tier) in per_token_tiers:
             continue  # the provider's GPU time: billed per token below
@@ -231,9 +232,15 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         if weights.sum() == 0:
             ins = workload.input_tokens[on_pool]
             weights = np.array([ins[tenant == ti].sum(dtype=np.int64) for ti in tids], dtype=float)
+        # a background tenant pays for a GPU pool only by what it completed there: never the
+        # even split of an idle pool, nor the tail of the user's reserved replicas
+        keep = [k for k, ti in enumerate(tids) if ti < n_user or weights[k] > 0]
+        if keep and len(keep) < len(tids):
+            tids, weights = [tids[k] for k in keep], weights[keep]
         if weights.sum() == 0:
             weights = np.ones(len(tids))
-        parts = split_by_period(rows_of[(model, tier)], tids, weights, periods, float(run.period_s))
+        parts = split_by_period(rows_of[(model, tier)], tids, weights, periods, float(run.period_s),
+                                n_user)
         if parts is None:  # every tenant of the pool bills to the run's end: one part
             parts = [(p, dict(zip(tids, (weights / weights.sum()).tolist())))]
         for comp, shares in parts:

@@ -48,16 +48,36 @@ DEDICATED, SERVERLESS = "dedicated", "serverless"
 
 
 def dedicated_models(cfg, models: list[str], user_tenants, tenant_models: dict) -> set[str]:
-    """The models the hybrid serves on reserved replicas: those placed dedicated (by their own
-    entry or by ``default_tier``) and those a user tenant placed dedicated calls."""
+    """The models the hybrid serves on reserved replicas: those a user tenant calls that are
+    placed dedicated (by their own entry or by ``default_tier``) and those a user tenant
+    placed dedicated calls. A model only background tenants call gets none (they always go
+    to the pool), as on the dedicated setup; before December 2026 it was reserved, idle, and
+    its GPU-hours billed to the ``__background__`` row."""
     hc = cfg.hybrid
     placement = {k: str(v) for k, v in hc.placement.items()}
     default = str(hc.default_tier)
-    ded = {m for m in models if placement.get(m, default) == DEDICATED}
+    called = {m for t in user_tenants for m in tenant_models.get(t, [])}
+    ded = {m for m in models if m in called and placement.get(m, default) == DEDICATED}
     for t, tier in placement.items():
         if tier == DEDICATED and t in user_tenants:
             ded.update(m for m in tenant_models.get(t, []) if m in models)
     return ded
+
+
+def background_only_notes(cfg, workload) -> list[str]:
+    """A note per model the hybrid's placement puts on reserved replicas that only background
+    tenants call: it gets none (see :func:`dedicated_models`), which is said."""
+    if "hybrid" not in [str(s) for s in cfg.setups]:
+        return []
+    n_user = len(workload.tenants) - int(workload.background_tenants)
+    user = workload.tenants[:n_user]
+    called = {m for t in user for m in workload.tenant_models.get(t, [])}
+    default = str(cfg.hybrid.default_tier)
+    placement = {k: str(v) for k, v in cfg.hybrid.placement.items()}
+    bg = {m for t in workload.tenants[n_user:] for m in workload.tenant_models.get(t, [])}
+    return [f"hybrid: {m} is placed dedicated but only background tenants call it, and they are "
+            "served on the pool: no replica of it is reserved (nor billed)"
+            for m in sorted(bg - called) if placement.get(m, default) == DEDICATED]
 
 
 def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deployment_for,

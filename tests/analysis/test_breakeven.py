@@ -194,3 +194,21 @@ def test_a_curve_billing_nothing_at_a_load_warns_nothing():
         sim.run(["experiment=batch_fill", "serverless.batch_price_factor=0", "horizon_s=10",
                  "output.progress=false"])
     assert not [w for w in seen if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in seen]
+
+
+@pytest.mark.parametrize("arrival", [
+    "{kind: trace, trace: {path: TRACE, format: azure}}",
+    "{kind: closed, concurrency: 4}"])
+def test_a_swept_tenant_whose_arrivals_ignore_the_rate_is_refused(tmp_path, arrival):
+    """The sweep sets the tenant's `arrival.rate_rps` at each load; a trace replay (or a
+    closed loop) does not read it, so every load point replayed the same requests while the
+    rows and the figure were labelled with rising rates (the Azure 2023 conversation trace,
+    300 s: 1,445 requests at "load 0.1 (1.02 req/s)" and at "load 0.5 (5.11 req/s)", and
+    "no crossing"). Refused, naming the key."""
+    tr = tmp_path / "t.csv"
+    tr.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                  + "".join(f"2023-11-16 18:00:{k:02d}.0000000,300,30\n" for k in range(20)))
+    with pytest.raises(InputError) as e:
+        sim.run(["experiment=breakeven", "horizon_s=30", "breakeven.load_fractions=[0.1,0.5]",
+                 "output.plots=false", f"tenants.chat.arrival={arrival.replace('TRACE', str(tr))}"])
+    assert e.value.key == "tenants.chat.arrival.kind"

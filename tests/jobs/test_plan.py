@@ -135,3 +135,56 @@ def test_a_plan_whose_dedicated_deployments_cannot_run_says_so_beside_the_slo():
     assert res.tables["plan"].iloc[0]["choice"] == "none", said
     assert len(said) == 1 and "1 dedicated deployment(s) could not run" in said[0]
     assert "TP3: cannot run" in said[0]
+
+
+def _azure(path, rows):
+    """An Azure-format trace: one row per (seconds, prompt, output)."""
+    lines = ["TIMESTAMP,ContextTokens,GeneratedTokens"]
+    lines += [f"2023-11-16 18:{int(t) // 60:02d}:{t % 60:09.6f},{i},{o}" for t, i, o in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _trace_tenant(path):
+    return [f"tenants.chat.arrival={{kind: trace, trace: {{path: {path}, format: azure}}}}",
+            "tenants.chat.input={kind: trace, max: null}",
+            "tenants.chat.output={kind: trace, max: null}"]
+
+
+def test_a_trace_tenants_capacity_is_measured_on_the_traces_own_lengths(tmp_path):
+    """A tenant replaying its lengths from a trace was refused by the capacity run (its
+    closed loop has no trace arrival: "trace lengths need the tenant's arrival kind to be
+    trace"), so `job=plan` could not plan real traffic. Every row here records 700 prompt
+    and 90 output tokens: the closed loop on the trace's lengths is the one on those fixed
+    lengths."""
+    from sim.analysis.capacity import measure_capacity
+
+    tr = _azure(tmp_path / "t.csv", [(0.5 * k, 700, 90) for k in range(40)])
+    on_trace = measure_capacity(sim.compose(BASE[:1] + _trace_tenant(tr)), "chat", 4)
+    fixed = measure_capacity(sim.compose(BASE[:1] + ["tenants.chat.input={kind: fixed, mean: 700}",
+                                                     "tenants.chat.output={kind: fixed, mean: 90}"]),
+                             "chat", 4)
+    assert on_trace == fixed
+
+
+def test_a_trace_tenants_closed_loop_draws_only_the_replayed_lengths(tmp_path):
+    """With `start_s`, only the rows replayed lend their lengths (here 300 and 40 tokens,
+    never the 5,000 and 900 of the rows before start_s)."""
+    from sim.analysis import capacity
+
+    rows = [(k, 5000, 900) for k in range(10)] + [(10 + k, 300, 40) for k in range(30)]
+    tr = _azure(tmp_path / "t.csv", rows)
+    cfg = sim.compose(BASE[:1] + _trace_tenant(tr) + ["tenants.chat.arrival.trace.start_s=10"])
+    c, _ = capacity.closed_loop_config(cfg, "chat", 4, tmp_path)
+    wl = capacity.build_workload(c)
+    assert set(wl.input_tokens.tolist()) == {300} and set(wl.output_tokens.tolist()) == {40}
+
+
+def test_the_plan_job_plans_a_trace_tenant(tmp_path):
+    tr = _azure(tmp_path / "t.csv", [(0.25 * k, 200 + 10 * (k % 7), 20 + k % 5) for k in range(200)])
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.max_replicas=2", "plan.placements=[dedicated]", *BASE[:1], *BASE[2:3],
+                   *_trace_tenant(tr)], output_dir=tmp_path / "out")
+    assert res.tables["plan"].iloc[0]["choice"] != "none"
+    s = res.summary.query("tenant == 'chat'").iloc[0]
+    assert s["requests"] == 200 and s["input_tokens"] == sum(200 + 10 * (k % 7) for k in range(200))

@@ -87,3 +87,15 @@ def test_the_notes_count_the_rows_left_out_and_over_the_context(result):
     assert any(n.startswith(f"synthetic_trace: tenant chat: {late:,} of the trace's {len(rows):,}")
                for n in res.notes), res.notes
     assert any(n.startswith(f"synthetic_trace: tenant chat: {over:,} requests exceed") for n in res.notes)
+
+
+@pytest.mark.parametrize("override", [
+    "tenants.chat.arrival.trace.path=${traces:}/mooncake_fast25/conversation_trace.jsonl",
+    "tenants.chat.arrival.trace={path: '${traces:}/mooncake_fast25/conversation_trace.jsonl', format: mooncake}"])
+def test_a_trace_given_to_the_tenant_is_refused_not_replaced(override):
+    """The job replays each of `prefix_cache.traces` in the tenant's place: a trace given as
+    the tenant's own path was replaced by them without a word (the run then reported the
+    shipped traces' numbers for the user's file). Refused, naming the key to set; the
+    tenant's other trace keys (rate_scale, start_s, ...) are still read."""
+    with pytest.raises(sim.InputError, match=r"prefix_cache\.traces"):
+        sim.run(ARGS + [override])

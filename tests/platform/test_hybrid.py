@@ -329,3 +329,50 @@ def test_breakeven_curve_equal_to_the_reference_is_no_crossing():
     assert len(t) == 1 and np.isnan(t[X].iloc[0])
     assert t["note"].iloc[0] == ("no crossing in the swept loads: the same cost at 2 of 3 loads, "
                                  "dedicated cheaper at the others")
+
+
+def test_a_model_only_the_background_calls_gets_no_reserved_replica_nor_its_bill():
+    """`hybrid.placement` naming a model that no user tenant calls reserved replicas for it
+    all the same (background requests never reach them), and their GPU-hours were billed to
+    the `__background__` row: the platform's other tenants paid for the user's idle GPUs.
+    The dedicated setup reserves only the models the user's tenants call; so does the
+    hybrid now, and the background pays its tokens x prices and nothing else."""
+    m70 = "llama33-70b"
+    res = sim.run(["setups=[hybrid]", "horizon_s=120", f"hybrid.placement={{{M8}: dedicated, {m70}: dedicated}}",
+                   f"dedicated.replicas={{{M8}: 1, {m70}: 1}}", f"deployments.{m70}={{gpu: H100, precision: fp8, tp: 2}}",
+                   "background.synthetic.tenants=3", f"background.synthetic.models=[{m70}]",
+                   "background.synthetic.rate_rps=1", "output.plots=false"])
+    led = res.tables["replicas"]
+    assert not ((led["model"] == m70) & (led["tier"] == "dedicated")).any()
+    models = sim.compose([]).catalog.models
+    req = res.requests
+    bg = req[req["tenant"].astype(str).str.startswith("bg/") & (req["outcome"] == "completed")]
+    p = models[m70]
+    billed = ((bg["input_tokens"] - bg["cached_tokens"]) * p.price_in_usd_per_mtok
+              + bg["cached_tokens"] * p.price_cached_in_usd_per_mtok
+              + bg["output_tokens"] * p.price_out_usd_per_mtok).sum() / 1e6
+    row = res.summary.query("tenant == '__background__'").iloc[0]
+    assert len(bg) > 50 and row["gpu_cost_usd"] == 0
+    assert row["cost_usd"] == pytest.approx(billed, rel=1e-9)
+    assert [n for n in res.notes if "only background tenants call it" in n] == [
+        f"hybrid: {m70} is placed dedicated but only background tenants call it, and they are "
+        "served on the pool: no replica of it is reserved (nor billed)"]
+
+
+def test_the_reserved_replicas_bill_stays_with_the_user_while_background_drains():
+    """The background drains on the pool after the user's last request; the reserved
+    replicas' time after the horizon went to the tenants "still in their period", which were
+    background ones (the Mooncake conversation trace on three 8B replicas: $0.0018 of the
+    user's GPUs on the `__background__` row). The user's rows bill every reserved GPU-second
+    of the ledger; the background pays its tokens x prices only."""
+    res = sim.run(["setups=[hybrid]", "horizon_s=60", f"hybrid.placement.{M8}=dedicated",
+                   f"dedicated.replicas.{M8}=1", "tenants.chat.arrival.rate_rps=0.5",
+                   "tenants.chat.output={kind: fixed, mean: 8}", "background.synthetic.tenants=2",
+                   f"background.synthetic.models=[{M8}]", "background.synthetic.rate_rps=2",
+                   "background.synthetic.output={kind: fixed, mean: 2000}", "output.plots=false"])
+    led = res.tables["replicas"]
+    reserved = led.loc[led["tier"] == "dedicated", "cost_usd"].sum()
+    assert led["end_s"].max() > 60  # the background drained past the horizon
+    s = res.summary.set_index("tenant")
+    assert s.loc["__all__", "cost_dedicated_usd"] == pytest.approx(reserved, rel=1e-12)
+    assert s.loc["__background__", "gpu_cost_usd"] == 0
