@@ -76,11 +76,28 @@ def from_config_error(e: BaseException) -> InputError | None:
         detail += ("; an experiment file holds keys under its first line '# @package _global_' "
                    "(without it Hydra puts them under experiment.)")  # without its header
     if "override_grammar" in str(e):
-        detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
+        detail, text = _unparsable(e, first)
+        if text is not None:  # the twelfth sweep: "mismatched input '='" named no override
+            key = key or text.split("=", 1)[0].strip().lstrip("+~") or None
     new = re.search(r"dict is not a subclass of \w+", detail)
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _unparsable(e: BaseException, first: str) -> tuple[str, str | None]:
+    """The message for an override Hydra's grammar refuses, naming the override and the
+    reason (Hydra's first line is one or the other), and the override's text."""
+    text = getattr(e, "override", None)
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and "override_grammar" not in ln]
+    why = lines[1] if first.startswith("Error parsing override") and len(lines) > 1 else first
+    hint = ""
+    if isinstance(text, str) and "=" in text.partition("=")[2] and "input '='" in why:
+        hint = " (an '=' inside a value needs quotes: key='a=b')"
+    if not isinstance(text, str) or text in why:
+        return f"cannot parse an override: {why}{hint} (see the Hydra override grammar)", text
+    return (f"cannot parse the override {text!r}: {why}{hint} (see the Hydra override grammar)",
+            text)
 
 
 def _entry_key(e: BaseException, src, key: str | None) -> str | None:

@@ -1186,4 +1186,8 @@ CASES = [
       note="Hydra's AssertionError in its logging setup, a traceback"),
     E("hydra_job_name_with_a_slash", ["hydra.job.name=x/y"], "hydra.job.name", "output",
       note="logging's 'Unable to configure handler file' (x/y.log in a folder not there), a traceback"),
+    E("equals_inside_an_unquoted_value", ["name=a=b"], "config key 'name'|'name=a=b'", "type",
+      note="\"cannot parse an override: mismatched input '='\", naming neither key nor override"),
+    SW("sweep_an_empty_choice", ["seed=choice()"], "empty choice is not legal",
+       note="\"Error parsing override 'seed=choice()'\" without Hydra's reason"),
 ]
