@@ -1190,4 +1190,8 @@ CASES = [
       note="\"cannot parse an override: mismatched input '='\", naming neither key nor override"),
     SW("sweep_an_empty_choice", ["seed=choice()"], "empty choice is not legal",
        note="\"Error parsing override 'seed=choice()'\" without Hydra's reason"),
+    E("servegen_tenants_length_column_without_empirical", [*SGT, "tenants_from.servegen.clients=1",
+                                                           "tenants_from.servegen.input.column=x"],
+      "tenants_from.servegen.input.column", "unknown", files={"s.csv": SG_GOOD},
+      note="named tenants.sg-7.input.column, a key the user never gave"),
 ]
