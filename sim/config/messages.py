@@ -51,6 +51,10 @@ def from_config_error(e: BaseException) -> InputError | None:
     cause = next((c for c in (e.__cause__, e.__context__) if isinstance(c, OmegaConfBaseException)),
                  None)
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    amb = re.match(r"Ambiguous value for argument '(([^'=]+)=.*)'$", first)
+    if amb:  # a sweep's values in a single run, saying neither the key nor -m (the twelfth sweep)
+        return InputError(f"{first}: several values make a sweep; run it with -m (python -m sim "
+                          "-m ...), or give one value", key=amb.group(2).lstrip("+~"))
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])

@@ -1194,4 +1194,6 @@ CASES = [
                                                            "tenants_from.servegen.input.column=x"],
       "tenants_from.servegen.input.column", "unknown", files={"s.csv": SG_GOOD},
       note="named tenants.sg-7.input.column, a key the user never gave"),
+    E("sweep_values_without_multirun", ["seed=0,1"], "config key 'seed'", "type",
+      note="\"Ambiguous value for argument 'seed=0,1'\", naming no key and not -m"),
 ]
