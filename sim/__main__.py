@@ -193,6 +193,9 @@ def _check_flags(argv: list[str]) -> None:
         if not folder.is_dir():
             error(f"--config-path {cp}: no such folder ({folder}; a relative path is read from "
                   "the sim package's folder)")
+    cd = args.config_dir  # Hydra: "Additional config directory ... not found", naming no flag
+    if cd is not None and not Path(cd).is_dir():
+        error(f"--config-dir {cd}: " + ("not a folder" if Path(cd).exists() else "no such folder"))
     if args.package is not None and args.cfg is None:  # Hydra reads it with --cfg alone
         error(f"--package {args.package}: selects what --cfg prints; give it with --cfg")
     if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning

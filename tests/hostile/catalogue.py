@@ -1196,4 +1196,6 @@ CASES = [
       note="named tenants.sg-7.input.column, a key the user never gave"),
     E("sweep_values_without_multirun", ["seed=0,1"], "config key 'seed'", "type",
       note="\"Ambiguous value for argument 'seed=0,1'\", naming no key and not -m"),
+    E("config_dir_a_file", ["--config-dir", "{dir}/f.txt"], "--config-dir", "file", files={"f.txt": "x\n"},
+      note="Hydra's \"Additional config directory ... not found\", naming no flag, for a file"),
 ]
