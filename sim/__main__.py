@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -32,7 +33,7 @@ from hydra.types import RunMode
 
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim import cli_help
-from sim.app import execute
+from sim.app import check_working_dir, execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
 from sim.errors import InputError
@@ -192,6 +193,9 @@ def _check_flags(argv: list[str]) -> None:
         if not folder.is_dir():
             error(f"--config-path {cp}: no such folder ({folder}; a relative path is read from "
                   "the sim package's folder)")
+    cd = args.config_dir  # Hydra: "Additional config directory ... not found", naming no flag
+    if cd is not None and not Path(cd).is_dir():
+        error(f"--config-dir {cd}: " + ("not a folder" if Path(cd).exists() else "no such folder"))
     if args.package is not None and args.cfg is None:  # Hydra reads it with --cfg alone
         error(f"--package {args.package}: selects what --cfg prints; give it with --cfg")
     if args.experimental_rerun is not None:  # Hydra ignores every other argument, with a warning
@@ -200,6 +204,10 @@ def _check_flags(argv: list[str]) -> None:
               "a sweep's command.txt")
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    slurm = [o for o in args.overrides if o in ("hydra/launcher=slurm", "hydra/launcher=submitit_slurm")]
+    if slurm and args.multirun and shutil.which("srun") is None:  # submitit's RuntimeError
+        error(f"config key 'hydra/launcher': {slurm[-1]} submits with srun, which this machine "
+              "does not have (not a Slurm cluster): use joblib (the default), basic or ray")
     for text in args.overrides:
         key = text.split("=", 1)[0]
         if key not in ("hydra.run.dir", "hydra.sweep.dir", "hydra.output_subdir", *HYDRA_RULES):
@@ -286,6 +294,26 @@ HYDRA_RULES = {
                                "must be null (no limit) or a number of seconds > 0"),
     "hydra.sweeper.n_trials": (lambda v: not _whole(v) or v >= 1,
                                "an optimising sweep needs at least one trial"),
+    # the twelfth sweep: joblib's ValueError or KeyError tracebacks for these (prefer=threads
+    # and a mmap_mode it does not know were ignored: loky is always set, unsaid)
+    "hydra.launcher.prefer": (lambda v: v in (None, "processes"),
+                              "Hydra's joblib launcher always runs jobs in loky processes"),
+    "hydra.launcher.pre_dispatch": (lambda v: (_whole(v) and v >= 1) or (isinstance(v, str) and re.fullmatch(
+        r"all|(\d+\s*\*\s*)?n_jobs", v.strip()) is not None),
+        "must be a whole number >= 1, 'all', 'n_jobs' or 'K*n_jobs'"),
+    "hydra.launcher.max_nbytes": (lambda v: v is None or (_whole(v) and v >= 0) or (
+        isinstance(v, str) and re.fullmatch(r"\d+[KMG]", v.strip()) is not None),
+        "must be null, a byte count >= 0 or a size such as '1M'"),
+    "hydra.launcher.mmap_mode": (lambda v: v in (None, "r+", "r", "w+", "c"),
+                                 "must be null, r+, r, w+ or c"),
+    "hydra.sweeper.max_batch_size": (lambda v: v is None or not _whole(v) or v >= 1,
+                                     "must be null or a whole number >= 1"),
+    # Hydra's logging setup asserts these (an AssertionError traceback)
+    "hydra.verbose": (lambda v: isinstance(v, (bool, str)) or (isinstance(v, list) and all(
+        isinstance(x, str) for x in v)), "must be true, false, a logger's name or a list of them"),
+    # the job's log file is <run folder>/<name>.log: a '/' names a folder that is not there
+    "hydra.job.name": (lambda v: not isinstance(v, str) or ("/" not in v and "\\" not in v),
+                       "names the job's log file: no '/' or '\\'"),
     # each job needs a folder of its own inside the sweep's: ${hydra.job.num} (the default)
     "hydra.sweep.subdir": (lambda v: not isinstance(v, str) or (
         "${" in v and not v.startswith("/") and ".." not in v.replace("\\", "/").split("/")),
@@ -309,6 +337,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run like Ctrl-C
     ARGV[:] = sys.argv[1:]  # the sweep's recorded command, as typed
     try:
+        check_working_dir()
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
         _check_flags(sys.argv[1:])

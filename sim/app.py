@@ -8,6 +8,7 @@ times over consecutive seeds when above 1) and marks its folder finished.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
 import warnings
@@ -39,6 +40,21 @@ warnings.filterwarnings("ignore", message="(?s).*validated against ConfigStore s
 discover()
 register(CONFIGS)
 
+# Hydra's composition and matplotlib's settings are the process's, one at a time: runs (and
+# composes) called from several threads take turns (the second raised Hydra's "GlobalHydra is
+# already initialized")
+_ONE_AT_A_TIME = threading.RLock()
+
+
+def check_working_dir() -> None:
+    """Hydra records the working directory: one deleted under the process was a
+    FileNotFoundError traceback."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise InputError("the working directory no longer exists (deleted after the shell "
+                         "entered it): cd into an existing folder and run again") from None
+
 
 def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None = None,
         progress: bool = False) -> Result:
@@ -52,7 +68,13 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     if output_dir is not None and not str(output_dir).strip():
         # Path("") is the working directory: its files would be mixed with the run's
         raise InputError("output_dir is empty: give a folder, or None to write no files")
-    with kept_settings():
+    if output_dir is not None and str(output_dir).startswith("~"):  # made a folder named "~"
+        raise InputError(f"output_dir {str(output_dir)!r} starts with '~', which only a shell "
+                         "expands: give os.path.expanduser(...) or an absolute path")
+    if not isinstance(progress, bool):  # "no" was taken as true
+        raise InputError(f"progress must be True or False, got {type(progress).__name__} "
+                         f"{progress!r}")
+    with _ONE_AT_A_TIME, kept_settings():
         return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 
 
@@ -60,8 +82,10 @@ def compose(overrides: list[str] | None = None):
     """The config ``python -m sim <overrides>`` composes (``--cfg job`` prints it). A wrong
     key, type, option or override is an :class:`InputError` with the command line's one
     line (Hydra's own exceptions before: ``sim.run`` said it, ``sim.compose`` did not)."""
+    check_working_dir()
     try:
-        return compose_config(overrides)
+        with _ONE_AT_A_TIME:
+            return compose_config(overrides)
     except Exception as e:  # noqa: BLE001 - those from_config_error does not know go on
         err = from_config_error(e)
         if err is None:

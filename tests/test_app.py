@@ -50,10 +50,76 @@ def test_wrong_type_and_option_fail_with_the_key():
     (lambda: sim.compose(["experiment=nope"]), "config key 'experiment'"),
     # a ValueError from the folder's name
     (lambda: sim.run(["horizon_s=5"], output_dir="a\x00b"), "a NUL byte in its name"),
+    # the twelfth sweep: a folder literally named "~" in the working directory; "no" as true
+    (lambda: sim.run(["horizon_s=5"], output_dir="~/runs"), "starts with '~'"),
+    (lambda: sim.run(["horizon_s=5"], progress="no"), "progress must be True or False"),
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):
         call()
+
+
+def test_runs_and_composes_from_several_threads_take_turns(monkeypatch):
+    """Hydra's global state: a compose started while another thread's was under way raised
+    "GlobalHydra is already initialized" (the twelfth hostile sweep). The first compose
+    waits (up to 2 s) for a second one to begin; they must take turns all the same."""
+    import threading
+
+    import sim.config as sc
+
+    inside, real = threading.Event(), sc.initialize_config_module
+
+    def held(*a, **k):
+        if threading.current_thread().name == "first":
+            inside.set()
+            entered.wait(2)
+        else:
+            entered.set()
+        return real(*a, **k)
+    entered = threading.Event()
+    monkeypatch.setattr(sc, "initialize_config_module", held)
+    got = {}
+
+    def one(name, h):
+        try:
+            got[name] = sim.compose([f"horizon_s={h}"]).horizon_s
+        except Exception as e:  # noqa: BLE001 - the assertion below names it
+            got[name] = e
+    first = threading.Thread(target=one, args=("first", 3), name="first")
+    first.start()
+    inside.wait(60)
+    second = threading.Thread(target=one, args=("second", 4), name="second")
+    second.start()
+    first.join()
+    second.join()
+    assert got == {"first": 3.0, "second": 4.0}
+    res = {}
+    threads = [threading.Thread(target=lambda i=i: res.__setitem__(i, sim.run(
+        [f"seed={i}", "horizon_s=3", "output.progress=false", "output.plots=false"]))) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alone = sim.run(["seed=1", "horizon_s=3", "output.progress=false", "output.plots=false"])
+    assert alone.summary.equals(res[1].summary)
+
+
+def test_a_deleted_working_directory_is_one_line(tmp_path):
+    """Hydra records os.getcwd(): a FileNotFoundError traceback (the twelfth sweep)."""
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = ("import os, sys, runpy; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
+            "sys.argv = ['sim', 'horizon_s=1', 'output.plots=false', 'output.progress=false']; "
+            "runpy.run_module('sim', run_name='__main__')")
+    r = subprocess.run([sys.executable, "-c", code, str(gone)], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: the working directory no longer exists (deleted after the shell entered it): cd "
+        "into an existing folder and run again"]
 
 
 def test_run_does_not_change_working_directory(tmp_path):
@@ -240,3 +306,12 @@ def test_cli_help_names_every_top_level_key():
     listed = text.split("== Top-level keys ==", 1)[1].split("Examples:", 1)[0]
     names = set(re.findall(r"[a-z_]+", listed))
     assert set(sim.compose([]).keys()) - names == set()
+
+
+@pytest.mark.skipif(__import__("shutil").which("srun") is not None, reason="a Slurm cluster")
+def test_the_slurm_launcher_off_a_cluster_is_one_line(tmp_path):
+    """submitit's RuntimeError "Could not detect srun", a traceback (the twelfth sweep)."""
+    r = _cli("-m", "hydra/launcher=slurm", "seed=0,1", "horizon_s=1",
+             f"hydra.sweep.dir={tmp_path / 's'}", cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("error: config key 'hydra/launcher': hydra/launcher=slurm")

@@ -51,6 +51,10 @@ def from_config_error(e: BaseException) -> InputError | None:
     cause = next((c for c in (e.__cause__, e.__context__) if isinstance(c, OmegaConfBaseException)),
                  None)
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    amb = re.match(r"Ambiguous value for argument '(([^'=]+)=.*)'$", first)
+    if amb:  # a sweep's values in a single run, saying neither the key nor -m (the twelfth sweep)
+        return InputError(f"{first}: several values make a sweep; run it with -m (python -m sim "
+                          "-m ...), or give one value", key=amb.group(2).lstrip("+~"))
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])
@@ -76,11 +80,28 @@ def from_config_error(e: BaseException) -> InputError | None:
         detail += ("; an experiment file holds keys under its first line '# @package _global_' "
                    "(without it Hydra puts them under experiment.)")  # without its header
     if "override_grammar" in str(e):
-        detail = f"cannot parse an override: {first} (see the Hydra override grammar)"
+        detail, text = _unparsable(e, first)
+        if text is not None:  # the twelfth sweep: "mismatched input '='" named no override
+            key = key or text.split("=", 1)[0].strip().lstrip("+~") or None
     new = re.search(r"dict is not a subclass of \w+", detail)
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _unparsable(e: BaseException, first: str) -> tuple[str, str | None]:
+    """The message for an override Hydra's grammar refuses, naming the override and the
+    reason (Hydra's first line is one or the other), and the override's text."""
+    text = getattr(e, "override", None)
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and "override_grammar" not in ln]
+    why = lines[1] if first.startswith("Error parsing override") and len(lines) > 1 else first
+    hint = ""
+    if isinstance(text, str) and "=" in text.partition("=")[2] and "input '='" in why:
+        hint = " (an '=' inside a value needs quotes: key='a=b')"
+    if not isinstance(text, str) or text in why:
+        return f"cannot parse an override: {why}{hint} (see the Hydra override grammar)", text
+    return (f"cannot parse the override {text!r}: {why}{hint} (see the Hydra override grammar)",
+            text)
 
 
 def _entry_key(e: BaseException, src, key: str | None) -> str | None:

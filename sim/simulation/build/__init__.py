@@ -116,6 +116,9 @@ def check_unchosen(cfg) -> None:
     ``dedicated.spot.preemption.trace`` without ``mode=trace``, sim/simulation/build/setups.py).
     Checked once, on the run's own config: a job's derived configs change a mode on purpose
     (a capacity run's closed loop, the failures job's variant without failures)."""
+    # the ServeGen tenants' lengths first: their generated tenants (sg-<id>) carry them, and
+    # the user's key is this one (the twelfth sweep: it named tenants.sg-7.input.column)
+    _check_length_files(cfg.tenants_from.servegen, "tenants_from.servegen")
     fc = cfg.dedicated.failures
     if len(fc.script) and str(fc.mode) != "script":
         raise InputError(f"scripted failures happen with dedicated.failures.mode=script only (mode "
@@ -129,17 +132,21 @@ def check_unchosen(cfg) -> None:
         if a.curve_path and str(a.curve) != "file":
             raise InputError(f"a rate curve read with {key}.curve=file only (curve is {a.curve})",
                              key=f"{key}.curve_path")
-        for part in ("input", "output"):
-            lc, lkey = tc[part], f"tenants.{name}.{part}"
-            for field in ("path", "column"):
-                if lc[field] and str(lc.kind) != "empirical":
-                    raise InputError(f"read with {lkey}.kind=empirical only (kind is {lc.kind})",
-                                     key=f"{lkey}.{field}")
+        _check_length_files(tc, f"tenants.{name}")
     for p, pc in cfg.pipelines.items():
         for s, sc in pc.stages.items():
             if str(sc.kind) == "tool" and sc.model:
                 raise InputError("a tool stage calls no model (its time is its latency); make it "
                                  "kind model, or drop the model", key=f"pipelines.{p}.stages.{s}.model")
+
+
+def _check_length_files(node, at: str) -> None:
+    for part in ("input", "output"):
+        lc, lkey = node[part], f"{at}.{part}"
+        for field in ("path", "column"):
+            if lc[field] and str(lc.kind) != "empirical":
+                raise InputError(f"read with {lkey}.kind=empirical only (kind is {lc.kind})",
+                                 key=f"{lkey}.{field}")
 
 
 def build_catalog(cfg) -> Catalog:
