@@ -21,8 +21,11 @@ def main(argv=None) -> int:
     if not args.sweep_dir.is_dir():
         return _refuse("not a folder", args.sweep_dir)
     if not job_dirs(args.sweep_dir, None):  # "0 rows from 0 of 0 jobs" was not an answer
+        job = (args.sweep_dir / ".hydra" / "overrides.yaml").is_file()  # one job's own folder
+        hint = (f"; it is one job's folder: give its sweep folder, {args.sweep_dir.resolve().parent}"
+                if job else "")
         return _refuse("no job folder in it (a subfolder with .hydra/overrides.yaml, as a "
-                       "sweep's jobs have); nothing to aggregate", args.sweep_dir)
+                       f"sweep's jobs have); nothing to aggregate{hint}", args.sweep_dir)
     try:
         sj = write_sweep(args.sweep_dir)
     except InputError as e:  # a job folder's file damaged since the sweep wrote it

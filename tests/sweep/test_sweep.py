@@ -251,3 +251,16 @@ def test_reaggregating_a_folder_without_jobs_is_one_line_and_writes_nothing(tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {tmp_path}: no job folder in it"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notajob"]  # no empty summary written
+
+
+def test_one_jobs_folder_given_for_its_sweep_names_the_sweep_folder(tmp_path, capsys):
+    from sim.sweep.__main__ import main
+
+    job = tmp_path / "sweep" / "3"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- seed=3\n")
+    assert main([str(job)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(
+        f"it is one job's folder: give its sweep folder, {(tmp_path / 'sweep').resolve()}"), err
+    assert sorted(p.name for p in job.iterdir()) == [".hydra"]
