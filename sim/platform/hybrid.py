@@ -70,14 +70,14 @@ def background_only_notes(cfg, workload) -> list[str]:
     if "hybrid" not in [str(s) for s in cfg.setups]:
         return []
     n_user = len(workload.tenants) - int(workload.background_tenants)
-    user = workload.tenants[:n_user]
-    called = {m for t in user for m in workload.tenant_models.get(t, [])}
+    tm = workload.tenant_models
+    bg = sorted({m for t in workload.tenants[n_user:] for m in tm.get(t, [])})
     default = str(cfg.hybrid.default_tier)
-    placement = {k: str(v) for k, v in cfg.hybrid.placement.items()}
-    bg = {m for t in workload.tenants[n_user:] for m in workload.tenant_models.get(t, [])}
+    placed = [m for m in bg if str(cfg.hybrid.placement.get(m, default)) == DEDICATED]
+    reserved = dedicated_models(cfg, placed, workload.tenants[:n_user], tm)
     return [f"hybrid: {m} is placed dedicated but only background tenants call it, and they are "
             "served on the pool: no replica of it is reserved (nor billed)"
-            for m in sorted(bg - called) if placement.get(m, default) == DEDICATED]
+            for m in placed if m not in reserved]
 
 
 def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deployment_for,
