@@ -6,7 +6,6 @@ traceback. The readers of traces, perf tables and benchmark logs use these two."
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import zlib
@@ -136,32 +135,59 @@ def unique_header(names, path: str | Path) -> None:
         seen[n] = i
 
 
-def csv_rows(text: str, path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
-    """The header (names stripped), and each data row with its line in the file, of the CSV
-    ``text``. Blank lines are skipped (their lines still counted). A row with more or fewer
-    fields than the header is refused, naming its line: pandas takes a first extra column
-    for the index when every row has one (the columns then read one to the right), and
-    ``csv.DictReader`` sets an extra field apart, unread."""
+_CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def csv_data_rows(text: str, path: str | Path):
+    """The header (names stripped), then each data row with its line in the file, of the CSV
+    ``text``, one at a time (:func:`csv_rows` keeps them all). Blank lines are skipped (their
+    lines still counted). A row with more or fewer fields than the header is refused, naming
+    its line: pandas takes a first extra column for the index when every row has one (the
+    columns then read one to the right), and ``csv.DictReader`` sets an extra field apart,
+    unread."""
     header: list[str] | None = None
-    lines, rows = [], []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # the lines one at a time (as ``io.StringIO(text, newline="")`` splits them, without
+    # its copy of the text at 4 bytes a character)
+    reader = csv.reader(m.group() for m in _CSV_LINE.finditer(text))
     try:
         for r in reader:
             if not r or all(not c.strip() for c in r):
                 continue
             if header is None:
                 header = [c.strip() for c in r]
+                yield header
                 continue
             if len(r) != len(header):
                 raise InputError(f"{len(r)} fields, the header names {len(header)}",
                                  path=str(path), line=reader.line_num)
-            lines.append(reader.line_num)
-            rows.append(r)
+            yield reader.line_num, r
     except csv.Error as e:
         raise InputError(f"not a CSV row ({e})", path=str(path), line=reader.line_num) from None
     if header is None:
         raise InputError("empty file: no header", path=str(path), line=1)
+
+
+def csv_rows(text: str, path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+    """The header, and each data row with its line in the file, of the CSV ``text``
+    (:func:`csv_data_rows`, all at once)."""
+    it = csv_data_rows(text, path)
+    header = next(it)
+    lines, rows = [], []
+    for line, r in it:
+        lines.append(line)
+        rows.append(r)
     return header, lines, rows
+
+
+def csv_row_line(text: str, path: str | Path, i: int) -> int:
+    """The file line of data row ``i`` of the CSV ``text`` (as :func:`csv_rows` counts them),
+    without keeping the rows: a million-row file's rows as Python lists take gigabytes."""
+    it = csv_data_rows(text, path)
+    next(it)
+    for k, (line, _) in enumerate(it):
+        if k == i:
+            return line
+    raise IndexError(i)
 
 
 class _KeyTwice(ValueError):

@@ -34,6 +34,7 @@ from sim.filecache import by_content
 from sim.paths import resolve
 from sim.textfiles import (
     check_utf8,
+    csv_row_line,
     csv_rows,
     parse_json,
     read_bytes,
@@ -224,8 +225,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         cols = [c.take(pa.array(rows)) for c in cols[:3]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
-        at = lines if lines is not None else _exact_columns(path, fmt.columns)[1]
-        return at[i if rows is None else int(rows[i])]
+        j = i if rows is None else int(rows[i])
+        return lines[j] if lines is not None else csv_row_line(read_text(path, "trace file"), path, j)
 
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
