@@ -192,6 +192,10 @@ class ReplicaBase(RoutingEstimates):
         """Stop now (a failure): return the requests that were in the batch or waiting."""
         raise NotImplementedError
 
+    def settle(self) -> None:
+        """Before the busy time is read at the run's end or a failure: count the iterations
+        already run. The step engine counts each when it ends, so it has nothing to add."""
+
     # ----------------------------------------------------------------- admission
     def _admit_waiting(self, now: float, reserve: int = 0) -> list[Request]:
         """Admit the preempted, then the queue, in order, while each fits beside ``reserve``

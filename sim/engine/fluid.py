@@ -376,6 +376,15 @@ class FluidReplica(ReplicaBase):
         heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), tick))
 
     # --------------------------------------------------------------------------- failures
+    def settle(self) -> None:
+        """Apply the iterations of the current plan run by now (busy time, load), which no
+        event did; the plan goes no further (only at the run's end or before an abort)."""
+        j = self._ran()
+        if j:
+            self._advance(j)
+            self._k = 0
+            self._gen += 1
+
     def abort(self) -> list:
         self.alive = False
         self._gen += 1

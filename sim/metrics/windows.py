@@ -8,8 +8,9 @@ comes twice: ``measured`` (requests arriving at or after ``warmup_s``; the tenan
 label, so every reader of ``__all__`` or a tenant's row reads the measured window) and
 ``warmup`` (those arriving before it; labelled ``<tenant>@warmup``, e.g. ``__all__@warmup``,
 so (setup, tenant) stays a key). Request-level columns (counts, TTFT/TPOT/E2E percentiles, SLO
-attainment, cold starts, tokens, throughput) cover the row's window only; ``__all__`` is
-every user tenant's requests in that window. The bill does not split by arrival: cost, GPU
+attainment, cold starts, tokens, throughput) cover the row's window only (throughput: its
+output tokens over the window's length, ``period_s - warmup_s`` or ``warmup_s``); ``__all__``
+is every user tenant's requests in that window. The bill does not split by arrival: cost, GPU
 and utilisation columns of both rows are the whole run's, as without a warm-up (so
 ``cost_per_mtok_out_usd`` stays the run's bill over the run's tokens).
 """
@@ -55,7 +56,10 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
             tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
             sel = row_selection(workload, log, name) & keep
             r = row.to_dict()
-            stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, run.period_s)
+            # throughput over the window's own length: the row's period (a tenant's own
+            # billing period) after the warm-up, or the warm-up itself
+            length = row["period_s"] - warmup_s if window == "measured" else warmup_s
+            stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, length)
             if tslo is None:
                 stats["slo_attainment"] = attainment(workload, met, sel)
             r.update({k: stats[k] for k in WINDOWED})

@@ -3,7 +3,8 @@
 Every synthetic kind takes ``rate_rps`` as its long-run mean rate, so a load sweep changes
 one key whatever the shape:
 
-* ``poisson``: exponential gaps;
+* ``poisson``: a Poisson number of times placed uniformly over the horizon (the same law
+  as exponential gaps);
 * ``gamma``: renewal process with Gamma gaps of the given coefficient of variation,
   started in equilibrium (the first gap is a uniform fraction of a length-biased one);
 * ``onoff``: two-state Markov-modulated Poisson process with exponential on and off

@@ -134,3 +134,28 @@ def md1k_blocking(lam: float, d: float, k: int) -> float:
     pi = np.real(v[:, int(np.argmin(np.abs(w - 1.0)))])
     pi /= pi.sum()
     return 1.0 - 1.0 / (pi[0] + lam * d)
+
+
+def mdc_wait(lam: float, d: float, c: int) -> tuple[float, float]:
+    """M/D/c: (mean wait in queue, probability of waiting). Every customer in service at t
+    has left by t + d and none who starts later has, so the number present at t, t + d,
+    t + 2d, ... is the chain N' = max(N - c, 0) + Poisson(lambda d), stationary at any phase
+    of Poisson arrivals: its law is the time-average one. Lq = E[max(N - c, 0)], Wq = Lq /
+    lambda (Little), P(wait) = P(N >= c) (arrivals see time averages)."""
+    from scipy.stats import poisson
+
+    a = lam * d
+    top = int(c + 60 + 40 * a + 50 / (1 - a / c))  # the chain's mass beyond this is negligible
+    pa = poisson.pmf(np.arange(top + 1), a)
+    p = np.zeros((top + 1, top + 1))
+    for i in range(top + 1):
+        base = max(i - c, 0)
+        p[i, base:] = pa[: top + 1 - base]
+        p[i, top] += 1.0 - p[i].sum()  # truncated: the tail mass stays at the top state
+    m = p.T - np.eye(top + 1)
+    m[-1] = 1.0
+    rhs = np.zeros(top + 1)
+    rhs[-1] = 1.0
+    pi = np.linalg.solve(m, rhs)
+    n = np.arange(top + 1)
+    return float((np.maximum(n - c, 0) * pi).sum() / lam), float(pi[c:].sum())

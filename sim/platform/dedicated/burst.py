@@ -302,6 +302,7 @@ class BurstPool:
             if b.t_stop is None or row.end_s > t_end:
                 row.end_s = max(row.start_s, t_end)
             if b.rep is not None:
+                b.rep.settle()
                 row.busy_s = min(b.rep.busy_s, row.up_s)
             row.loading_s = min(b.warm_after_s, row.up_s)
 

@@ -210,6 +210,7 @@ class DedicatedSetup:
     def _fail(self, slot: Slot, now: float) -> None:
         rep = slot.rep
         slot.rep = None
+        rep.settle()
         slot.past_busy_s += rep.busy_s
         slot.failures += 1
         slot.down.append([now, math.inf])
@@ -360,6 +361,8 @@ class DedicatedSetup:
         if (self.burst or self.failure_mode != "none" or self.spot is not None) and env.now < t_end:
             env.run(until=t_end)
         for s in self.slots:
+            if s.rep is not None:
+                s.rep.settle()
             s.row.end_s = t_end
             s.row.busy_s = min(s.busy_s, t_end)
             s.row.down_s = sum(min(b, t_end) - a for a, b in s.down if a < t_end)

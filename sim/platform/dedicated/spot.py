@@ -189,6 +189,7 @@ class SpotFleet:
         slot.leaving = None
         inst.t_reclaim = now
         inst.row.end_s = now
+        inst.rep.settle()
         inst.row.busy_s = min(inst.rep.busy_s, inst.row.up_s)
         inst.interrupted = inst.rep.n_running + len(inst.rep.waiting)
         self.events.add(now, "spot_reclaim", slot.pool.model, slot.index)
@@ -225,6 +226,7 @@ class SpotFleet:
                 if inst.t_reclaim is None or row.end_s > t_end:
                     row.end_s = max(row.start_s, t_end)
                 if inst.rep is not None:
+                    inst.rep.settle()
                     row.busy_s = min(inst.rep.busy_s, row.up_s)
                 row.loading_s = min(row.loading_s, row.up_s)
 

@@ -361,6 +361,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             row = slot.row
             if slot.state == WARM:
                 row.end_s = t_end
+                slot.rep.settle()
                 row.busy_s = slot.rep.busy_s
             elif slot.state == LOADING:
                 row.end_s = t_end
