@@ -120,15 +120,39 @@ def rejection_line(workload, run) -> str | None:
             "column rejected; each one's reason in requests.parquet): " + "; ".join(parts))
 
 
-def stability_notes(workload, runs) -> list[str]:
-    """One warning line per setup that could not keep up with the offered load, one per
+def unfinished_line(workload, run, stop_s: float) -> str | None:
+    """How many of a setup's offered requests were still running or waiting when the run
+    stopped at ``stop_s``, ``horizon_s + drain_s`` (ended ``failed``, ``unfinished_at_end``),
+    or None.
+    A closed loop is never flagged unstable, so without this line a loop cut short by the
+    drain limit said nothing about it."""
+    code = _code(run.log, "unfinished_at_end")
+    if code < 0:
+        return None
+    offered = offered_mask(workload, run)
+    n = int(np.count_nonzero(offered & (run.log.outcome == FAILED) & (run.log.reason == code)))
+    if not n:
+        return None
+    return (f"{run.setup}: {n:,} of {int(offered.sum()):,} requests were unfinished when the run "
+            f"stopped at {stop_s:,.6g} s (horizon_s + drain_s): they end failed, reason "
+            "unfinished_at_end, and are not in the latency figures; raise drain_s to let them "
+            "finish")
+
+
+def stability_notes(workload, runs, drain_s: float) -> list[str]:
+    """One warning line per setup that could not keep up with the offered load (else one per
+    setup that left requests unfinished at the drain limit: unfinished_line), one per
     setup that rejected requests for a reason no other line gives (rejection_line), and one
     per setup whose pool could not hold the replicas a warm start asked for."""
     notes = []
     for r in runs:
         s = stability(workload, r)
         if s is not None and s["unstable"]:
-            notes.append(warning_line(s))
+            notes.append(warning_line(s))  # it counts the unfinished requests too
+        else:
+            cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s)
+            if cut:
+                notes.append(cut)
         rejected = rejection_line(workload, r)
         if rejected:
             notes.append(rejected)
@@ -153,4 +177,4 @@ def run_notes(cfg, workload, runs) -> list[str]:
         "none ran a model stage (each stage runs with its probability): every figure of the "
         "run is empty"]
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
-            + stability_notes(workload, runs))
+            + stability_notes(workload, runs, float(cfg.drain_s)))

@@ -152,3 +152,31 @@ def test_the_warning_says_unfinished_requests_were_not_turned_away():
     assert "40 of 100 requests turned away or left unfinished (queue_full 30, " in warning_line(s)
     s["reasons"] = {"queue_full": 40}
     assert "40 of 100 requests turned away (queue_full 40)" in warning_line(s)
+
+
+CLOSED = ["horizon_s=1", "output.plots=false",
+          "tenants.chat.arrival={kind: closed, concurrency: 4, requests_per_client: 3}",
+          "tenants.chat.output={kind: fixed, mean: 2000}"]
+
+
+def test_a_closed_loop_cut_by_the_drain_limit_says_so(tmp_path):
+    # 4 clients x 3 requests of 2,000 output tokens on one H100 take far more than a 5 s
+    # drain: the run stops with requests in flight. Closed loops are never flagged unstable,
+    # so before this note such a run said nothing and its figures covered what it ran.
+    res = sim.run(CLOSED + ["drain_s=5"], output_dir=tmp_path / "cut")
+    line = [n for n in res.notes if "unfinished when the run stopped" in n]
+    assert len(line) == 1, res.notes
+    failed = int(res.summary.query("tenant == 'chat'")["failed"].iloc[0])
+    assert failed > 0 and line[0].startswith(f"dedicated: {failed:,} of 12 requests")
+    assert "raise drain_s" in line[0] and "at 6 s" in line[0]
+    assert "unfinished when the run stopped" in (tmp_path / "cut" / "report.md").read_text()
+    done = sim.run(CLOSED + ["drain_s=100000"], output_dir=tmp_path / "whole")
+    assert not [n for n in done.notes if "unfinished" in n]
+
+
+def test_an_unstable_run_counts_its_unfinished_requests_once(tmp_path):
+    # the stability warning already says "turned away or left unfinished": no second line
+    res = sim.run(BASE + [f"{RATE}=240", "dedicated.max_queue=100000", "drain_s=1"],
+                  output_dir=tmp_path)
+    assert [n for n in res.notes if "unstable" in n]
+    assert not [n for n in res.notes if "unfinished when the run stopped" in n]

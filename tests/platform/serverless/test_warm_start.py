@@ -112,11 +112,12 @@ def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped():
     busy = [o.replace("rate_rps: 0.5", "rate_rps: 200").replace("mean: 20}", "mean: 400}")
             for o in STEADY] + ["serverless.start=warm", "serverless.pool.H100.nodes=1",
                                 "serverless.pool.H100.gpus_per_node=1", "horizon_s=30"]
-    wl, runs, _ = simulate_setups(compose(busy))
+    cfg = compose(busy)
+    wl, runs, _ = simulate_setups(cfg)
     run = runs[0]
     ready, wanted = run.extra["warm_start_short"]["llama31-8b"]
     assert ready == run.extra["warm_start"]["llama31-8b"] == 1 and wanted > 1
-    notes = stability_notes(wl, runs)
+    notes = stability_notes(wl, runs, float(cfg.drain_s))
     assert any(f"llama31-8b 1 of {wanted}" in n and "start cold" in n for n in notes)
 
 
