@@ -34,6 +34,7 @@ from sim.filecache import by_content
 from sim.paths import resolve
 from sim.textfiles import (
     check_utf8,
+    csv_row_line,
     csv_rows,
     parse_json,
     read_bytes,
@@ -84,6 +85,10 @@ MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces READM
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 
 
+class DuplicateTimes(InputError):
+    """Equal times refused by ``duplicates: error``: :func:`tenant_trace` names the key."""
+
+
 def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
                  slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
     """The checked times, and which rows ``spread`` moved (None when none)."""
@@ -95,9 +100,9 @@ def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
     if duplicates == "error" and (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
         n = int(np.count_nonzero(d == 0))
-        raise InputError(f"duplicate timestamp ({n:,} row(s) in all share the time of the row "
-                         "before); set the trace's `duplicates` option to keep or spread to "
-                         "accept them", path=str(path), line=line_of(i))
+        raise DuplicateTimes(f"duplicate timestamp ({n:,} row(s) in all share the time of the "
+                             "row before); set the trace's `duplicates` to keep (the times as "
+                             "recorded) or spread to accept them", path=str(path), line=line_of(i))
     if duplicates == "spread" and (d == 0).any():
         return _spread(t, slot_s), np.concatenate([[False], d == 0])
     return t, None
@@ -224,8 +229,11 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         cols = [c.take(pa.array(rows)) for c in cols[:3]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
-        at = lines if lines is not None else _exact_columns(path, fmt.columns)[1]
-        return at[i if rows is None else int(rows[i])]
+        row = i if rows is None else int(rows[i])
+        if lines is not None:
+            return lines[row]
+        line = csv_row_line(path, row)
+        return line if line is not None else _exact_columns(path, fmt.columns)[1][row]
 
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
@@ -357,6 +365,8 @@ def tenant_trace(t, key: str) -> Trace:
     except WhereRefused as e:
         raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
                          path=e.path, line=e.line) from None
+    except DuplicateTimes as e:
+        raise InputError(e.message, key=f"{key}.duplicates", path=e.path, line=e.line) from None
 
 
 def csv_columns(trace_cfg) -> tuple:
