@@ -94,3 +94,55 @@ def test_each_published_form_replays_row_for_row_on_every_setup(name):
     assert (int(changed.group(1)) if changed else 0) == raised, res.notes
     exceed = re.search(r"(\d+) requests? exceeds? their model's context", notes)
     assert (int(exceed.group(1)) if exceed else 0) == over, res.notes
+
+
+def _lengths(path, column, side="input"):
+    return f"tenants.chat.{side}={{kind: empirical, path: '{path}', column: {column}, max: null}}"
+
+
+def _drawn(overrides):
+    res = sim.run(["horizon_s=60", "tenants.chat.arrival.rate_rps=5", "output.requests=full",
+                   *overrides])
+    return res.requests
+
+
+def test_lengths_resampled_from_json_lines_without_times():
+    # ServeGen's offline traces (alibaba/ServeGen data/offline/trace_d-f) are JSON lines with
+    # input_length and output_length but no timestamp (a batch job's requests): read for the
+    # lengths alone; before, they were read as a Mooncake replay ("missing field 'timestamp'")
+    p = DIR / "servegen_offline_stat.jsonl"
+    recs = [json.loads(ln) for ln in open(p)]
+    r = _drawn([_lengths(p, "input_tokens"), _lengths(p, "output_tokens", "output")])
+    assert len(r) > 100
+    assert set(r["input_tokens"]) <= {x["input_length"] for x in recs}
+    assert set(r["output_tokens"]) <= {x["output_length"] for x in recs}
+    assert len(set(r["output_tokens"])) > len(recs) // 2  # resampled, not one value
+
+
+def test_json_lines_are_told_by_their_content_not_their_suffix(tmp_path):
+    # the same Mooncake records saved as .json: read as an Azure CSV before, refused with
+    # "set the tenant's arrival.trace.format: mooncake", a key that lengths do not read
+    src = DIR / "mooncake_toolagent.jsonl"
+    as_json = tmp_path / "toolagent.json"
+    as_json.write_bytes(src.read_bytes())
+    a = _drawn([_lengths(src, "input_tokens")])
+    b = _drawn([_lengths(as_json, "input_tokens")])
+    assert a["input_tokens"].tolist() == b["input_tokens"].tolist()
+    assert set(a["input_tokens"]) <= {json.loads(ln)["input_length"] for ln in open(src)}
+
+
+def test_a_record_without_the_column_and_a_csv_of_other_columns_name_the_key(tmp_path):
+    # ServeGen's content-hash traces (trace_a-c) record no output_length; their hash_ids count
+    # 16-token blocks, which the lengths never read
+    p = tmp_path / "trace_a.jsonl"
+    p.write_text('{"request_id": 0, "type": "text", "input_length": 40, "hash_ids": [0, 1, 2]}\n'
+                 '{"request_id": 1, "type": "text", "input_length": 20, "hash_ids": [0, 3]}\n')
+    assert set(_drawn([_lengths(p, "input_tokens")])["input_tokens"]) == {20, 40}
+    with pytest.raises(sim.InputError, match=r"trace_a.jsonl:1, config key "
+                       r"'tenants.chat.output.path': missing field 'output_length'"):
+        _drawn([_lengths(p, "output_tokens", "output")])
+    # a CSV of other columns (Vidur's processed traces): said with the key and what is read
+    with pytest.raises(sim.InputError, match=r"vidur_processed.csv:1, config key "
+                       r"'tenants.chat.input.path': missing column.*num_prefill_tokens.*"
+                       r"lengths from a trace column are read from JSON lines"):
+        _drawn([_lengths(DIR / "vidur_processed.csv", "input_tokens")])
