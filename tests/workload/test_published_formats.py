@@ -146,3 +146,21 @@ def test_a_record_without_the_column_and_a_csv_of_other_columns_name_the_key(tmp
                        r"'tenants.chat.input.path': missing column.*num_prefill_tokens.*"
                        r"lengths from a trace column are read from JSON lines"):
         _drawn([_lengths(DIR / "vidur_processed.csv", "input_tokens")])
+
+
+def test_servegens_raw_chunk_files_are_refused_saying_how_to_join_them(tmp_path):
+    # alibaba/ServeGen data/language/<model>/chunk-<i>-trace.csv: one client's windows, no
+    # header (window start, rate, cv, family, shape, scale); its first row was quoted as the
+    # header with no word on what the reader wants instead
+    p = tmp_path / "chunk-1-trace.csv"
+    p.write_text("0,6.0,0.9,Gamma,2.0,0.05\n600,5.5,0.95,Gamma,2.1,0.05\n")
+    with pytest.raises(sim.InputError, match=r"chunk-1-trace.csv:1: missing column.*raw "
+                       r"chunk-<i>-trace.csv.*client_id,window_start_s,rate_rps,iat_cv,family"):
+        sim.run(["tenants.chat.arrival.kind=servegen", f"tenants.chat.arrival.servegen.path={p}",
+                 "tenants.chat.arrival.servegen.client_id=1", "horizon_s=10"])
+    q = tmp_path / "other.csv"
+    q.write_text("client,start,rate\n1,0,6.0\n")
+    with pytest.raises(sim.InputError, match=r"other.csv:1: missing column") as e:
+        sim.run(["tenants.chat.arrival.kind=servegen", f"tenants.chat.arrival.servegen.path={q}",
+                 "tenants.chat.arrival.servegen.client_id=1", "horizon_s=10"])
+    assert "chunk-<i>" not in str(e.value)
