@@ -256,7 +256,9 @@ def read_burstgpt(path: str | Path, duplicates: str = "spread", where: Where = (
     return read_csv_trace(path, duplicates, BURSTGPT, where)
 
 
-def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
+def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: bool = True) -> Trace:
+    """A Mooncake trace; ``with_blocks`` False (``arrival.trace.prefixes: false``): its ``hash_ids``
+    are neither read nor checked (a file written with blocks of another size replays)."""
     path = Path(path)
     text = read_text(path, "trace file")
     ts, ins, outs = [], [], []
@@ -284,6 +286,8 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
             if v < lo or v > MAX_TOKENS or v != int(v):
                 raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
                                  path=str(path), line=i)
+        if not with_blocks:
+            obj.pop("hash_ids", None)
         if "hash_ids" in obj:  # optional; when present (even null) it must be a list
             _check_blocks(obj["hash_ids"], int(vals[1]), path, i)
             any_blocks = True
@@ -323,7 +327,9 @@ def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
     if n and not (n - 1) * MOONCAKE_BLOCK < input_length <= n * MOONCAKE_BLOCK:
         raise InputError(f"hash_ids has {n} blocks of {MOONCAKE_BLOCK} tokens but input_length is "
                          f"{input_length} (needs {(n - 1) * MOONCAKE_BLOCK + 1} to "
-                         f"{n * MOONCAKE_BLOCK})", path=str(path), line=line)
+                         f"{n * MOONCAKE_BLOCK}; a trace written with blocks of another size "
+                         "replays without them with the tenant's arrival.trace.prefixes: false)",
+                         path=str(path), line=line)
 
 
 def trace_format(path: str) -> str:
@@ -340,14 +346,14 @@ def trace_format(path: str) -> str:
 
 @by_content(maxsize=16)
 def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = (),
-               where: Where = ()) -> Trace:
+               where: Where = (), blocks: bool = True) -> Trace:
     """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
     ``csv``, the user's own (see :func:`csv_columns`); ``where``, the rows kept of a CSV."""
     if fmt == "mooncake":
         if where:  # its records have no columns beyond the three it reads and hash_ids
             raise WhereRefused("a row filter applies to CSV traces (azure, burstgpt, csv), not "
                                "to Mooncake's JSON lines", None, str(path))
-        return read_mooncake(path, "spread" if duplicates == "default" else duplicates)
+        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, blocks)
     if fmt == "csv":
         return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
                               csv_format(*columns), where)
@@ -361,7 +367,7 @@ def tenant_trace(t, key: str) -> Trace:
     (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names."""
     try:
         return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t),
-                          where_spec(t.where))
+                          where_spec(t.where), bool(t.prefixes))
     except WhereRefused as e:
         raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
                          path=e.path, line=e.line) from None

@@ -164,3 +164,22 @@ def test_servegens_raw_chunk_files_are_refused_saying_how_to_join_them(tmp_path)
         sim.run(["tenants.chat.arrival.kind=servegen", f"tenants.chat.arrival.servegen.path={q}",
                  "tenants.chat.arrival.servegen.client_id=1", "horizon_s=10"])
     assert "chunk-<i>" not in str(e.value)
+
+
+def test_a_mooncake_style_trace_with_blocks_of_another_size_replays_without_them(tmp_path):
+    # tools that write Mooncake-style traces (Dynamo's data generator, aiperf, guidellm) take
+    # the block size as an option; a file of 16-token blocks was refused even with
+    # arrival.trace.prefixes: false, which reads no block
+    p = tmp_path / "blocks16.jsonl"
+    p.write_text('{"timestamp": 0, "input_length": 40, "output_length": 7, "hash_ids": [0, 1, 2]}\n'
+                 '{"timestamp": 250, "input_length": 20, "output_length": 3, "hash_ids": [0, 3]}\n')
+    base = [f"{T[:-6]}.kind=trace", f"{T}.path={p}", f"{T}.format=mooncake", "horizon_s=5",
+            "tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace",
+            "output.requests=full"]
+    with pytest.raises(sim.InputError, match=r"blocks16.jsonl:1: hash_ids has 3 blocks of 512 "
+                       r"tokens but input_length is 40 .*arrival.trace.prefixes: false"):
+        sim.run(base)
+    r = sim.run(base + [f"{T}.prefixes=false"]).requests
+    assert r["arrival_s"].tolist() == [0.0, 0.25]
+    assert r["input_tokens"].tolist() == [40, 20] and r["output_tokens"].tolist() == [7, 3]
+    assert r["cached_tokens"].sum() == 0
