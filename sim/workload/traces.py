@@ -85,6 +85,14 @@ MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces READM
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 
 
+class MissingColumns(InputError):
+    """A CSV without its format's columns; ``own``: none of them, nor another format's."""
+
+    def __init__(self, message: str, path: str, line: int, own: bool):
+        super().__init__(message, path=path, line=line)
+        self.own = own
+
+
 class DuplicateTimes(InputError):
     """Equal times refused by ``duplicates: error``: :func:`tenant_trace` names the key."""
 
@@ -198,8 +206,8 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
                       and all(c in header for c in f.columns)), None)
         hint = (f" (the columns of a {other.name} trace: set the tenant's "
                 f"arrival.trace.format: {other.name})" if other else "")
-        raise InputError(f"missing column(s) {missing}; header is {header}{hint}", path=str(path),
-                         line=head)
+        raise MissingColumns(f"missing column(s) {missing}; header is {header}{hint}",
+                             path=str(path), line=head, own=len(missing) == 3 and not other)
     return header, head
 
 
@@ -373,6 +381,12 @@ def tenant_trace(t, key: str) -> Trace:
                          path=e.path, line=e.line) from None
     except DuplicateTimes as e:
         raise InputError(e.message, key=f"{key}.duplicates", path=e.path, line=e.line) from None
+    except MissingColumns as e:
+        if not e.own or str(t.format) == "csv":
+            raise
+        raise InputError(e.message + f" (a log of other columns replays with {key}.format: csv "
+                         f"and {key}.csv: {{time, input, output}} naming them)", path=e.path,
+                         line=e.line) from None
 
 
 def csv_columns(trace_cfg) -> tuple:

@@ -183,3 +183,12 @@ def test_a_mooncake_style_trace_with_blocks_of_another_size_replays_without_them
     assert r["arrival_s"].tolist() == [0.0, 0.25]
     assert r["input_tokens"].tolist() == [40, 20] and r["output_tokens"].tolist() == [7, 3]
     assert r["cached_tokens"].sum() == 0
+
+
+@pytest.mark.parametrize("name", ["splitwise_sim.csv", "vidur_processed.csv"])
+def test_a_log_of_other_columns_read_as_azure_says_how_to_name_them(name):
+    # format left at its default (azure): the refusal listed the missing Azure columns only
+    with pytest.raises(sim.InputError, match=rf"{name}:1: missing column.*header is .*"
+                       r"tenants.chat.arrival.trace.format: csv and "
+                       r"tenants.chat.arrival.trace.csv: \{time, input, output\}"):
+        sim.run([f"{T[:-6]}.kind=trace", f"{T}.path={DIR / name}", "horizon_s=5"])
