@@ -144,7 +144,7 @@ def test_a_record_without_the_column_and_a_csv_of_other_columns_name_the_key(tmp
     # a CSV of other columns (Vidur's processed traces): said with the key and what is read
     with pytest.raises(sim.InputError, match=r"vidur_processed.csv:1, config key "
                        r"'tenants.chat.input.path': missing column.*num_prefill_tokens.*"
-                       r"lengths from a trace column are read from JSON lines"):
+                       r"input_tokens and output_tokens are read from JSON lines.*by its own name"):
         _drawn([_lengths(DIR / "vidur_processed.csv", "input_tokens")])
 
 
@@ -192,3 +192,27 @@ def test_a_log_of_other_columns_read_as_azure_says_how_to_name_them(name):
                        r"tenants.chat.arrival.trace.format: csv and "
                        r"tenants.chat.arrival.trace.csv: \{time, input, output\}"):
         sim.run([f"{T[:-6]}.kind=trace", f"{T}.path={DIR / name}", "horizon_s=5"])
+
+
+def test_lengths_from_a_column_named_as_the_file_names_it(tmp_path):
+    # Vidur's lengths-only files (data/processed_traces/arxiv_summarization_stats_*.csv) and
+    # any trace's own column: `column` takes the file's name for it; a user's own log with
+    # format csv's default names (input_tokens) reads too. Before, only Azure's and BurstGPT's
+    # columns were read ("column must be input_tokens or output_tokens", or missing columns)
+    p = tmp_path / "arxiv_summarization_stats.csv"
+    p.write_text("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n"
+                 "3772,54,3826,69.85\n2015,156,2171,12.91\n\n900,0,900,inf\n")
+    r = _drawn([_lengths(p, "num_prefill_tokens"), _lengths(p, "num_decode_tokens", "output")])
+    assert set(r["input_tokens"]) == {3772, 2015, 900}
+    assert set(r["output_tokens"]) == {54, 156, 1}  # the 0 served as one token, counted
+    own = tmp_path / "log.csv"
+    own.write_text("timestamp,input_tokens,output_tokens\n0,11,5\n1,22,6\n")
+    assert set(_drawn([_lengths(own, "input_tokens")])["input_tokens"]) == {11, 22}
+    assert set(_drawn([_lengths(DIR / "splitwise_sim.csv", "prompt_size")])["input_tokens"]) <= {
+        int(r["prompt_size"]) for r in csv.DictReader(open(DIR / "splitwise_sim.csv"))}
+    with pytest.raises(sim.InputError, match=r"arxiv_summarization_stats.csv:1, config key "
+                       r"'tenants.chat.input.column': missing column\(s\) \['prompt_len'\]"):
+        _drawn([_lengths(p, "prompt_len")])
+    with pytest.raises(sim.InputError, match=r"arxiv_summarization_stats.csv:2, config key "
+                       r"'tenants.chat.input.path': pd_ratio must be an integer.*69.85"):
+        _drawn([_lengths(p, "pd_ratio")])

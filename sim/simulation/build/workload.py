@@ -145,8 +145,9 @@ def check_length(lc, key: str, arrival_kind) -> None:
         raise InputError("trace lengths need the tenant's arrival kind to be trace", key=key)
     if kind == LengthKind.empirical:
         if lc.column:
-            if lc.column not in TRACE_COLUMNS:
-                raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)}", key=key + ".column")
+            if not str(lc.column).strip():
+                raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)} or a column of the "
+                                 "file by its name", key=key + ".column")
             path = _existing(lc.path, key + ".path", "empirical lengths from a trace column")
             if not column_lengths(path, lc.column, key).size:
                 raise InputError("the trace column has no values", key=key + ".column")
