@@ -21,6 +21,7 @@ class InputError(ValueError):
         self.key = key
         self.path = path
         self.line = line
+        self.message = message  # without the place: a caller may say it again under its key
         where = []
         if path is not None:
             shown = str(path) if str(path).strip() == str(path) != "" else repr(str(path))  # ' '

@@ -121,7 +121,7 @@ TRACE_CASES = [
     ("azure_unsorted", "a.csv", HEADER + f"{T1},10,5\n{T0},10,5\n", [],
      "a.csv:3: timestamps go backwards"),
     ("azure_duplicate", "a.csv", HEADER + f"{T0},10,5\n{T0},10,5\n", [],
-     "a.csv:3: duplicate timestamp"),
+     "a.csv:3, config key 'tenants.chat.arrival.trace.duplicates': duplicate timestamp"),
     ("azure_empty", "a.csv", "", [], "a.csv:1: empty trace file"),
     ("azure_header_only", "a.csv", HEADER, [], "a.csv:2: trace has a header but no requests"),
     ("azure_short_row", "a.csv", HEADER + f"{T0},10\n", [], "a.csv:2: 2 fields, the header names 3"),
@@ -144,7 +144,7 @@ TRACE_CASES = [
      '{"timestamp": 1, "input_length": 5, "output_length": 3}\n'
      '{"timestamp": 1, "input_length": 5, "output_length": 3}\n',
      ["tenants.chat.arrival.trace.format=mooncake", "tenants.chat.arrival.trace.duplicates=error"],
-     "m.jsonl:2: duplicate timestamp"),
+     "m.jsonl:2, config key 'tenants.chat.arrival.trace.duplicates': duplicate timestamp"),
     ("mooncake_empty", "m.jsonl", "\n", ["tenants.chat.arrival.trace.format=mooncake"],
      "m.jsonl:1: empty trace file"),
     ("mooncake_encoding", "m.jsonl", b'{"timestamp": 0, "input_length": 5, "output_length": 3}\n\xff\n',

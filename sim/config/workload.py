@@ -162,7 +162,8 @@ class LengthConfig:
     min: int = count(1, lo=0)
     max: Optional[int] = count(None, lo=0)  # None: no cap below the model's context
     path: Optional[str] = None  # empirical: a PMF CSV (value,probability) or a trace file
-    column: Optional[str] = None  # empirical from a trace file: input_tokens | output_tokens
+    # empirical from a trace file: input_tokens | output_tokens | a column by the file's name
+    column: Optional[str] = None
 
 
 @dataclass

@@ -26,7 +26,8 @@ from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import tenant_requests
-from sim.workload.traces import load_trace, tenant_trace, trace_format
+from sim.workload.trace_lengths import column_lengths
+from sim.workload.traces import tenant_trace
 
 
 @dataclass
@@ -201,17 +202,15 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
     return t, r
 
 
-def _length_source(lc, replayed: np.ndarray | None) -> np.ndarray | None:
+def _length_source(lc, replayed: np.ndarray | None, key: str) -> np.ndarray | None:
     """The recorded lengths a length distribution draws from, if it draws from a trace:
     ``kind: trace`` uses the replayed requests' own lengths; ``kind: empirical`` with a
-    ``column`` resamples that column of the trace file at ``path`` (``.jsonl``: Mooncake; a
-    CSV: Azure or BurstGPT, by its header)."""
+    ``column`` resamples that column of the trace file at ``path`` (JSON lines, or an Azure or
+    BurstGPT CSV: :mod:`sim.workload.trace_lengths`); ``key``: the length config's."""
     if lc.kind == "trace":
         return replayed
     if lc.kind == "empirical" and lc.column:
-        p = resolve(str(lc.path))
-        tr = load_trace(p, trace_format(p), "keep")
-        return tr.input_tokens if lc.column == "input_tokens" else tr.output_tokens
+        return column_lengths(resolve(str(lc.path)), str(lc.column), key)
     return None
 
 
@@ -274,8 +273,9 @@ def generate_workload(cfg, catalog) -> Workload:
             trace, idx = trace_idx
             trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
         req = tenant_requests(name, tc, times, trace_idx, seed, catalog.models[tc.model], policy,
-                              sources, horizon, _length_source(tc.input, trace_in),
-                              _length_source(tc.output, trace_out))
+                              sources, horizon,
+                              _length_source(tc.input, trace_in, f"tenants.{name}.input"),
+                              _length_source(tc.output, trace_out, f"tenants.{name}.output"))
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = req.think  # closed-loop sessions: between turns, and between sessions

@@ -164,6 +164,17 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                          "share their recorded time with the row before and were spread evenly up "
                          "to the next recorded time (arrival.trace.duplicates: spread; `keep` "
                          "replays them at equal times)")
+    if rate_scale != 1:  # rows thinned out or copied: said, as every other change is
+        once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
+        whole, frac = int(np.floor(rate_scale)), rate_scale - np.floor(rate_scale)
+        how = [f"{whole} whole cop{'y' if whole == 1 else 'ies'}"] if whole else []
+        how += [f"each row kept with probability {frac:g}" + (" in one more copy" if whole else "")
+                ] if frac else []
+        shift = ("; the copies after the first shifted by uniform offsets and wrapped around the "
+                 "replayed span" if rate_scale > 1 else "")
+        notes.append(f"tenant {tenant}: arrival.trace.rate_scale {rate_scale:g} replays "
+                     f"{idx.size:,} requests where the trace gives {once:,} over the horizon "
+                     f"({', '.join(how)}{shift})")
     if not loop:
         kept = trace.t_s[trace.t_s >= start_s]
         late = int(np.count_nonzero((kept - start_s) * time_scale >= horizon))

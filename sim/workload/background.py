@@ -139,7 +139,13 @@ def load_client_windows(path: str):
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise InputError(f"missing column(s) {missing}; header is {list(df.columns)}", path=path, line=1)
+        head = [str(c).strip() for c in df.columns]
+        raw = len(head) == 6 and head[3] in ("Gamma", "Weibull")  # ServeGen's chunk-<i>-trace.csv
+        raise InputError(f"missing column(s) {missing}; header is {head}" + (
+            " (a row of ServeGen's raw chunk-<i>-trace.csv, which has no header and one client: "
+            "join the chunks into one CSV, each row led by its client id, under the header "
+            "client_id,window_start_s,rate_rps,iat_cv,family,shape,scale)" if raw else ""),
+            path=path, line=1)
     df, line = _drop_blank_rows(df)
     if df.empty:  # was "no active client in [0, horizon)", naming start_s
         raise InputError("a header but no windows", path=path, line=2)

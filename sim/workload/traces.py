@@ -85,6 +85,18 @@ MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces READM
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 
 
+class MissingColumns(InputError):
+    """A CSV without its format's columns; ``own``: none of them, nor another format's."""
+
+    def __init__(self, message: str, path: str, line: int, own: bool):
+        super().__init__(message, path=path, line=line)
+        self.own = own
+
+
+class DuplicateTimes(InputError):
+    """Equal times refused by ``duplicates: error``: :func:`tenant_trace` names the key."""
+
+
 def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
                  slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
     """The checked times, and which rows ``spread`` moved (None when none)."""
@@ -96,9 +108,9 @@ def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
     if duplicates == "error" and (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
         n = int(np.count_nonzero(d == 0))
-        raise InputError(f"duplicate timestamp ({n:,} row(s) in all share the time of the row "
-                         "before); set the trace's `duplicates` option to keep or spread to "
-                         "accept them", path=str(path), line=line_of(i))
+        raise DuplicateTimes(f"duplicate timestamp ({n:,} row(s) in all share the time of the "
+                             "row before); set the trace's `duplicates` to keep (the times as "
+                             "recorded) or spread to accept them", path=str(path), line=line_of(i))
     if duplicates == "spread" and (d == 0).any():
         return _spread(t, slot_s), np.concatenate([[False], d == 0])
     return t, None
@@ -194,8 +206,8 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
                       and all(c in header for c in f.columns)), None)
         hint = (f" (the columns of a {other.name} trace: set the tenant's "
                 f"arrival.trace.format: {other.name})" if other else "")
-        raise InputError(f"missing column(s) {missing}; header is {header}{hint}", path=str(path),
-                         line=head)
+        raise MissingColumns(f"missing column(s) {missing}; header is {header}{hint}",
+                             path=str(path), line=head, own=len(missing) == 3 and not other)
     return header, head
 
 
@@ -225,8 +237,11 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         cols = [c.take(pa.array(rows)) for c in cols[:3]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
-        j = i if rows is None else int(rows[i])
-        return lines[j] if lines is not None else csv_row_line(read_text(path, "trace file"), path, j)
+        row = i if rows is None else int(rows[i])
+        if lines is not None:
+            return lines[row]
+        line = csv_row_line(path, row)
+        return line if line is not None else _exact_columns(path, fmt.columns)[1][row]
 
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
@@ -249,7 +264,9 @@ def read_burstgpt(path: str | Path, duplicates: str = "spread", where: Where = (
     return read_csv_trace(path, duplicates, BURSTGPT, where)
 
 
-def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
+def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: bool = True) -> Trace:
+    """A Mooncake trace; ``with_blocks`` False (``arrival.trace.prefixes: false``): its ``hash_ids``
+    are neither read nor checked (a file written with blocks of another size replays)."""
     path = Path(path)
     text = read_text(path, "trace file")
     ts, ins, outs = [], [], []
@@ -277,6 +294,8 @@ def read_mooncake(path: str | Path, duplicates: str = "spread") -> Trace:
             if v < lo or v > MAX_TOKENS or v != int(v):
                 raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
                                  path=str(path), line=i)
+        if not with_blocks:
+            obj.pop("hash_ids", None)
         if "hash_ids" in obj:  # optional; when present (even null) it must be a list
             _check_blocks(obj["hash_ids"], int(vals[1]), path, i)
             any_blocks = True
@@ -316,7 +335,9 @@ def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
     if n and not (n - 1) * MOONCAKE_BLOCK < input_length <= n * MOONCAKE_BLOCK:
         raise InputError(f"hash_ids has {n} blocks of {MOONCAKE_BLOCK} tokens but input_length is "
                          f"{input_length} (needs {(n - 1) * MOONCAKE_BLOCK + 1} to "
-                         f"{n * MOONCAKE_BLOCK})", path=str(path), line=line)
+                         f"{n * MOONCAKE_BLOCK}; a trace written with blocks of another size "
+                         "replays without them with the tenant's arrival.trace.prefixes: false)",
+                         path=str(path), line=line)
 
 
 def trace_format(path: str) -> str:
@@ -333,14 +354,14 @@ def trace_format(path: str) -> str:
 
 @by_content(maxsize=16)
 def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = (),
-               where: Where = ()) -> Trace:
+               where: Where = (), blocks: bool = True) -> Trace:
     """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
     ``csv``, the user's own (see :func:`csv_columns`); ``where``, the rows kept of a CSV."""
     if fmt == "mooncake":
         if where:  # its records have no columns beyond the three it reads and hash_ids
             raise WhereRefused("a row filter applies to CSV traces (azure, burstgpt, csv), not "
                                "to Mooncake's JSON lines", None, str(path))
-        return read_mooncake(path, "spread" if duplicates == "default" else duplicates)
+        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, blocks)
     if fmt == "csv":
         return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
                               csv_format(*columns), where)
@@ -354,10 +375,18 @@ def tenant_trace(t, key: str) -> Trace:
     (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names."""
     try:
         return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t),
-                          where_spec(t.where))
+                          where_spec(t.where), bool(t.prefixes))
     except WhereRefused as e:
         raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
                          path=e.path, line=e.line) from None
+    except DuplicateTimes as e:
+        raise InputError(e.message, key=f"{key}.duplicates", path=e.path, line=e.line) from None
+    except MissingColumns as e:
+        if not e.own or str(t.format) == "csv":
+            raise
+        raise InputError(e.message + f" (a log of other columns replays with {key}.format: csv "
+                         f"and {key}.csv: {{time, input, output}} naming them)", path=e.path,
+                         line=e.line) from None
 
 
 def csv_columns(trace_cfg) -> tuple:

@@ -227,6 +227,25 @@ def test_rate_scale_two_replays_each_row_twice_and_the_trace_itself_unshifted():
     assert all(at[(round(t, 9), i)] >= 1 for t, i, _ in rows)
 
 
+@pytest.mark.parametrize("scale, how", [
+    (0.5, "(each row kept with probability 0.5)"),
+    (2.5, "(2 whole copies, each row kept with probability 0.5 in one more copy; the copies "
+          "after the first shifted by uniform offsets and wrapped around the replayed span)")])
+def test_rate_scale_says_how_many_requests_it_replays_of_the_traces_rows(scale, how):
+    # rows thinned out (or copied) by rate_scale were not said, unlike every other row a
+    # replay leaves out or changes; the rows inside the horizon counted from the file here
+    horizon = 600.0
+    inside = sum(t < horizon for t in _azure_seconds(AZURE_CODE))
+    res = sim.run(_replay(AZURE_CODE, "azure") + [f"horizon_s={horizon:g}",
+                                                  f"tenants.chat.arrival.trace.rate_scale={scale}"])
+    want = (f"tenant chat: arrival.trace.rate_scale {scale:g} replays {len(res.requests):,} "
+            f"requests where the trace gives {inside:,} over the horizon {how}")
+    assert want in res.notes, res.notes
+    assert (len(res.requests) < inside) == (scale < 1)
+    plain = sim.run(_replay(AZURE_CODE, "azure") + [f"horizon_s={horizon:g}"])
+    assert len(plain.requests) == inside and not any("rate_scale" in n for n in plain.notes)
+
+
 @pytest.mark.parametrize("weibull,shape", [(True, 0.3), (False, 0.05)])
 def test_a_servegen_window_gets_its_measured_rate_however_bursty(weibull, shape):
     # a window's renewal process starts in equilibrium, so its expected count is rate x

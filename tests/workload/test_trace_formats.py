@@ -218,3 +218,40 @@ def test_gzip_members_padding_and_a_bomb(tmp_path, monkeypatch):
     monkeypatch.setattr(tf, "MAX_TEXT_BYTES", 10_000)  # a small file that decompresses past it
     with pytest.raises(sim.InputError, match=r"bomb.csv.gz: more than .* GiB once decompressed"):
         read_azure(_write(tmp_path, "bomb.csv.gz", gzip.compress(b"x" * 10_001)))
+
+
+def test_a_duplicate_time_deep_in_a_long_file_is_named_without_reading_every_row(
+        tmp_path, monkeypatch):
+    # The 2024 week-long files hold 16.8 M and 27.3 M rows with microsecond times, so equal
+    # times are to be expected; refusing one (the Azure default) read every row of the file
+    # into Python lists to name its line: a 27.3 M-row file went past 14 GB and minutes.
+    # Now the line is found by reading up to that row only: the reader of every row must not
+    # be called, and the line is the file's own (blank lines and the header counted).
+    n, dup = 5_000, 3_000
+    rows = [f'"2024-05-12 00:00:{k // 1000:02d}.{k % 1000:03d}000+00:00",10,1' for k in range(n)]
+    rows[dup] = rows[dup - 1]
+    text = HEADER + "\n\n" + "\n".join(rows[:100]) + "\n\n\n" + "\n".join(rows[100:]) + "\n"
+    p = _write(tmp_path, "week.csv", text)
+    line = 1 + 1 + dup + 1 + 2  # header, a blank line, rows up to the duplicate, two more blanks
+
+    def every_row(*a, **k):
+        raise AssertionError("read every row of the file to name one line")
+    monkeypatch.setattr("sim.workload.traces.csv_rows", every_row)
+    with pytest.raises(sim.InputError, match=rf"week.csv:{line}: duplicate timestamp \(1 row"):
+        read_azure(p)
+
+
+def test_equal_times_refused_by_the_azure_default_name_the_key_to_set(tmp_path):
+    # the 2024 week-long files' microsecond times (and the 2025 multimodal file's
+    # milliseconds) repeat; the refusal said "the trace's `duplicates` option", not its key
+    p = _write(tmp_path, "week.csv", HEADER + "\n2024-05-12 00:00:00.000001+00:00,10,1\n"
+               "2024-05-12 00:00:00.000001+00:00,20,2\n")
+    with pytest.raises(sim.InputError, match=r"week.csv:3, config key "
+                       r"'tenants.chat.arrival.trace.duplicates': duplicate timestamp"):
+        sim.run(["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={p}",
+                 "horizon_s=10"])
+    res = sim.run(["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={p}",
+                   "tenants.chat.arrival.trace.duplicates=keep", "tenants.chat.input.kind=trace",
+                   "tenants.chat.output.kind=trace", "horizon_s=10", "output.requests=full"])
+    assert res.requests["arrival_s"].tolist() == [0.0, 0.0]
+    assert res.requests["input_tokens"].tolist() == [10, 20]

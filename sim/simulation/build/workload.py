@@ -20,7 +20,8 @@ from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
 from sim.workload.trace_filter import value_problem
-from sim.workload.traces import csv_columns, load_trace, tenant_trace, trace_format
+from sim.workload.trace_lengths import column_lengths
+from sim.workload.traces import csv_columns, tenant_trace
 
 TRACE_COLUMNS = ("input_tokens", "output_tokens")
 
@@ -144,11 +145,11 @@ def check_length(lc, key: str, arrival_kind) -> None:
         raise InputError("trace lengths need the tenant's arrival kind to be trace", key=key)
     if kind == LengthKind.empirical:
         if lc.column:
-            if lc.column not in TRACE_COLUMNS:
-                raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)}", key=key + ".column")
+            if not str(lc.column).strip():
+                raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)} or a column of the "
+                                 "file by its name", key=key + ".column")
             path = _existing(lc.path, key + ".path", "empirical lengths from a trace column")
-            tr = load_trace(path, trace_format(path), "keep")
-            if not getattr(tr, lc.column).size:
+            if not column_lengths(path, lc.column, key).size:
                 raise InputError("the trace column has no values", key=key + ".column")
         else:
             if not lc.path:
