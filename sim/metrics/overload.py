@@ -75,6 +75,14 @@ def _code(log, name: str) -> int:
 
 
 def warning_line(s: dict) -> str:
+    if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
+        # a backlog at the horizon though the setup serves faster than it was offered: cold
+        # starts or a burst it had not worked off yet, not a queue that grows without bound
+        return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {s['requests']:,} requests were "
+                f"still queued when arrivals stopped, though it serves faster than offered "
+                f"({s['offered_tok_s']:,.0f} output tok/s offered against a sustainable "
+                f"{s['sustainable_tok_s']:,.0f}, measured while serving): a backlog not yet "
+                "worked off (cold starts, a burst); a longer horizon_s measures the steady state")
     why = []
     if s["turned_away"]:
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())

@@ -180,3 +180,18 @@ def test_an_unstable_run_counts_its_unfinished_requests_once(tmp_path):
                   output_dir=tmp_path)
     assert [n for n in res.notes if "unstable" in n]
     assert not [n for n in res.notes if "unfinished when the run stopped" in n]
+
+
+def test_a_cold_start_backlog_is_not_called_overload(tmp_path):
+    # 20 s of the default chat traffic on a serverless pool that starts cold: every request
+    # waits for the first load, so the backlog at the horizon is large, yet the pool serves
+    # several times faster than the traffic comes. It used to say "unstable at this load"
+    # beside those two figures; it now says what the backlog is.
+    over = ["setups=[serverless]", "horizon_s=20", "output.plots=false"]
+    wl, runs, _ = simulate_setups(sim.compose(over))
+    s = stability(wl, runs[0])
+    assert s["backlog_at_horizon"] > 10 and s["offered_tok_s"] < s["sustainable_tok_s"]
+    res = sim.run(over, output_dir=tmp_path)
+    line = [n for n in res.notes if "still queued when arrivals stopped" in n]
+    assert len(line) == 1 and "not yet worked off" in line[0], res.notes
+    assert not [n for n in res.notes if "unstable" in n]
