@@ -231,16 +231,20 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     offered = ev.offered_tok_s
     bounds = []
     for g in gpus:
+        offers = [price[g, q] for q in pricings] + ([float(spot_price[g])] if spot_price.get(g) else [])
+        if not offers:  # plan.pricing=[spot] on a GPU with no spot price (was a traceback)
+            mp.why.append(f"{g}: no spot price in the catalog and no other pricing in "
+                          "plan.pricing; not tried")
+            continue
         for p in precisions:
             for tp in tps:
                 cap, reason = deployment_capacity(ev, g, p, tp)
-                if cap is None:
-                    mp.why.append(f"{g} {p} TP{tp}: cannot run ({reason})")
+                if cap is None or not cap > 0:
+                    mp.why.append(f"{g} {p} TP{tp}: cannot run "
+                                  f"({reason or 'its saturated run completed nothing'})")
                     continue
-                lb = max(1, int(offered // cap)) if cap > 0 else max_replicas
-                cheapest = min([price[g, q] for q in pricings]
-                               + ([float(spot_price[g])] if spot_price.get(g) else []))
-                bounds.append((lb * tp * cheapest * hours, g, p, tp, lb, cap))
+                lb = max(1, int(offered // cap))
+                bounds.append((lb * tp * min(offers) * hours, g, p, tp, lb, cap))
     bounds.sort()
     for bound_usd, g, p, tp, lb, cap in bounds:
         best = mp.best.cost_usd if mp.best is not None else math.inf
@@ -248,6 +252,11 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
                           f"${bound_usd:.2f}, is not below the best found, ${best:.2f})")
             break
+        if lb > max_replicas:  # it was simulated and could be chosen above the limit
+            mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
+                          f"for {offered:,.0f} offered, more than plan.max_replicas "
+                          f"({max_replicas}); not simulated")
+            continue
         found = first_feasible(ev, g, p, tp, lb, max_replicas, attainment)
         for n in sorted(k[4] for k in ev.seen_dedicated(g, p, tp)):
             if n == found:
