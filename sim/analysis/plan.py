@@ -35,10 +35,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from sim.analysis.capacity import measure_capacity
-from sim.config import variant
+from sim.config import DeploymentConfig, variant
 from sim.errors import InputError
 from sim.records import COMPLETED
 from sim.simulation.build import build, build_catalog, build_workload
@@ -92,8 +92,8 @@ def with_deployment(cfg, model: str, gpu: str, precision: str, tp: int, replicas
     if model in cfg.deployments:
         dep = {f"deployments.{model}.gpu": gpu, f"deployments.{model}.precision": precision,
                f"deployments.{model}.tp": int(tp)}
-    else:
-        dep = {f"deployments.{model}": {"gpu": gpu, "precision": precision, "tp": int(tp)}}
+    else:  # the schema's defaults with these three (a plain dict is refused by the schema)
+        dep = {f"deployments.{model}": DeploymentConfig(gpu=gpu, precision=precision, tp=int(tp))}
     return variant(cfg, **dep, **{"dedicated.replicas": {model: int(replicas)},
                                   "setups": ["dedicated"]})
 
@@ -115,7 +115,10 @@ class Evaluations:
 
     @property
     def offered_tok_s(self) -> float:
-        return float(self.workload.output_tokens.sum()) / float(self.cfg.horizon_s)
+        """Output tokens/s the model's own tenants send: background tenants (which only the
+        serverless pool serves) are not the dedicated replicas' load."""
+        wl = self.workload
+        return float(wl.output_tokens[wl.user_mask()].sum()) / float(self.cfg.horizon_s)
 
     def _judge(self, cfg, setup: str) -> tuple:
         """(cost over the run, worst attainment, worst p99/SLO, the run) of ``setup``."""
@@ -196,14 +199,28 @@ def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
 
 
 def deployment_capacity(ev: Evaluations, gpu: str, precision: str, tp: int):
-    """Saturated output tokens/s of one replica, or the reason it cannot run."""
+    """Saturated output tokens/s of one replica, or the reason it cannot run: the highest
+    over the model's tenants, each measured on its own lengths (tenants with the same
+    lengths once), so that offered / capacity stays a lower bound on replicas whatever the
+    tenants' mix (until December 2026 only the busiest tenant's lengths were measured: a
+    prompt-heavy busiest tenant beside a decode-heavy one bought 44 H100s where one met
+    the SLO)."""
     c = with_deployment(ev.cfg, ev.model, gpu, precision, tp, 1)
     try:
         build(c)
     except InputError as e:
         return None, str(e)
-    tenant = max(c.tenants, key=lambda t: int((ev.workload.tenant == ev.workload.tenants.index(t)).sum()))
-    return measure_capacity(c, tenant).tok_s, ""
+    wl = ev.workload
+    sent = {t: int((wl.tenant == wl.tenants.index(t)).sum()) for t in c.tenants}
+    measured: dict = {}
+    for t in sorted(c.tenants, key=lambda t: (-sent[t], t)):
+        if sent[t] == 0 and measured:
+            continue  # sent nothing: its lengths carry no load
+        tc = OmegaConf.to_container(c.tenants[t])
+        lengths = repr({k: v for k, v in tc.items() if k not in ("arrival", "slo_ttft_s", "slo_tpot_s")})
+        if lengths not in measured:
+            measured[lengths] = measure_capacity(c, t).tok_s
+    return max(measured.values()), ""
 
 
 def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max_replicas: int,
@@ -218,14 +235,18 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     spot_price = {g: catalog_gpus[g].get("spot_usd_per_hour") for g in gpus} if spot else {}
     hours = float(cfg.horizon_s) / 3600.0
     if "serverless" in placements:
-        cost, att, ratio = ev.serverless()
-        c = Candidate(model, "serverless", cost_usd=cost, worst_attainment=att,
-                      worst_p99_over_slo=ratio, feasible=att >= attainment)
-        mp.tried.append(c)
-        mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
-                      + ("" if c.feasible else " (misses the SLO)"))
-        if c.feasible:
-            mp.best = c
+        try:
+            cost, att, ratio = ev.serverless()
+        except InputError as e:  # the pool cannot serve the model as deployments.<m> says
+            mp.why.append(f"serverless: cannot run ({e})")
+        else:
+            c = Candidate(model, "serverless", cost_usd=cost, worst_attainment=att,
+                          worst_p99_over_slo=ratio, feasible=att >= attainment)
+            mp.tried.append(c)
+            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
+                          + ("" if c.feasible else " (misses the SLO)"))
+            if c.feasible:
+                mp.best = c
     if "dedicated" not in placements:
         return mp
     offered = ev.offered_tok_s

@@ -136,8 +136,9 @@ def plan_job(cfg, out_dir, progress) -> Result:
                          f"refused, e.g. {cannot[0] if cannot else 'none tried'}; table why); "
                          "widen plan.* (GPUs, precisions, TP, placements)")
         elif b is None:  # the deployments refused said too (plan.tp=[3]: only they, unsaid)
-            refused = (f" ({len(cannot)} dedicated deployment(s) could not run, e.g. {cannot[0]}; "
-                       "table why)" if cannot else "")
+            ded = [w for w in cannot if not w.startswith("serverless:")]
+            refused = (f" ({len(ded)} dedicated deployment(s) could not run, e.g. {ded[0]}; "
+                       "table why)" if ded else "")
             notes.append(f"{mp.model}: no candidate meets the SLO{refused}; widen plan.* (GPUs, TP, "
                          f"max_replicas) or relax the SLO")
         if b is None:

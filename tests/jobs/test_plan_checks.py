@@ -62,6 +62,47 @@ def test_the_plan_never_buys_more_than_max_replicas():
     assert "more than plan.max_replicas (2); not simulated" in why and "0 simulated runs" in why
 
 
+def test_background_load_does_not_size_the_dedicated_replicas():
+    """Background tenants run only on the serverless pool; their tokens made the lower
+    bound 4 H100s where one meets the SLO (checked by a direct run)."""
+    args = ["horizon_s=60", "tenants.chat.arrival.rate_rps=10",
+            "background.synthetic={tenants: 2, models: [llama31-8b], rate_rps: 100}"]
+    mp = plan_model(sim.compose(args), "llama31-8b", ["H100"], ["fp8"], [1], ["on_demand"],
+                    ["dedicated"], 16, 0.99)
+    one = sim.run(args + ["dedicated.replicas.llama31-8b=1"]).summary.query("tenant == 'chat'").iloc[0]
+    assert one["slo_attainment"] >= 0.99
+    assert mp.best is not None and mp.best.replicas == 1, mp.why
+
+
+def test_tenants_of_different_shapes_do_not_inflate_the_bound():
+    """A prompt-heavy busiest tenant (6,000 in, 8 out) beside a decode-heavy one (100 in,
+    1,000 out): the capacity was measured on the busiest one's lengths alone (88 output
+    tok/s), so the bound bought 44 H100s; one meets both SLOs (a direct run)."""
+    args = ["horizon_s=60", "tenants={a: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 6}, "
+            "input: {kind: fixed, mean: 6000}, output: {kind: fixed, mean: 8}, slo_ttft_s: 2.0}, "
+            "b: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 4}, input: {kind: fixed, "
+            "mean: 100}, output: {kind: fixed, mean: 1000}, slo_ttft_s: 2.0}}"]
+    mp = plan_model(sim.compose(args), "llama31-8b", ["H100"], ["fp8"], [1], ["on_demand"],
+                    ["dedicated"], 64, 0.99)
+    s = sim.run(args + ["dedicated.replicas.llama31-8b=1"]).summary
+    assert (s.query("tenant != '__all__'")["slo_attainment"] >= 0.99).all()
+    assert mp.best is not None and mp.best.replicas == 1, mp.why
+
+
+def test_a_model_with_no_deployment_entry_is_planned():
+    """tenants.chat.model=llama33-70b with no deployments.llama33-70b: the dedicated search
+    stopped on 'dict is not a subclass of DeploymentConfig'; with serverless placed too, the
+    pool's default deployment (1 H100, which the 70B does not fit) stopped the whole plan."""
+    for placements in ("[dedicated]", "[dedicated,serverless]"):
+        res = sim.run(["job=plan", *BASE, "tenants.chat.model=llama33-70b",
+                       "tenants.chat.arrival.rate_rps=1", "tenants.chat.slo_ttft_s=2",
+                       "plan.gpus=[H100]", "plan.tp=[2]", "plan.precisions=[fp8]",
+                       "plan.max_replicas=2", "plan.pricing=[on_demand]", f"plan.placements={placements}"])
+        plan = res.tables["plan"].iloc[0]
+        assert plan["choice"] == "1 x H100 fp8 TP2 on_demand", res.tables["why"]
+    assert "serverless: cannot run (" in " ".join(res.tables["why"]["reason"])
+
+
 def test_spot_only_on_a_gpu_without_a_spot_price_is_said_not_a_traceback():
     res = sim.run(["job=plan", *BASE, "tenants.chat.arrival.rate_rps=20", "plan.gpus=[H100,L40S]",
                    "plan.tp=[1]", "plan.precisions=[fp8]", "plan.pricing=[spot]",
