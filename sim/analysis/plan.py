@@ -73,6 +73,7 @@ class ModelPlan:
     best: Candidate | None
     tried: list = field(default_factory=list)  # every Candidate priced
     why: list = field(default_factory=list)  # lines saying how the size was reached
+    requests: int = 0  # the model's tenants' requests in the horizon (background not)
 
 
 def model_config(cfg, models):
@@ -126,12 +127,14 @@ class Evaluations:
         run = simulate(cfg, self.workload, setup, self.progress)
         s = frames(cfg, self.workload, [run], self.catalog)[0]
         rows = s[(s["tenant"] != "__all__") & s["slo_ttft_s"].notna()]
-        att = float(rows["slo_attainment"].min()) if len(rows) else 1.0
+        # a tenant that sent no request has no attainment (NaN): nothing of it can miss
+        att = float(rows["slo_attainment"].min()) if rows["slo_attainment"].notna().any() else 1.0
         att = min(att, self.tpot_attainment(run))
         batch = s[s["tenant"].isin(list(self.workload.deadlines))]  # their deadlines met
         if len(batch) and batch["slo_attainment"].notna().any():
             att = min(att, float(batch["slo_attainment"].min()))
-        ratio = float((rows["ttft_p99_s"] / rows["slo_ttft_s"]).max()) if len(rows) else 0.0
+        over = rows["ttft_p99_s"] / rows["slo_ttft_s"]
+        ratio = float(over.max()) if over.notna().any() else (0.0 if att >= 1.0 else math.inf)
         total = s[s["tenant"] == "__all__"]
         cost = float(total["cost_usd"].iloc[0])
         return cost, att, ratio, run
@@ -227,7 +230,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                attainment: float, progress: bool = False) -> ModelPlan:
     """The cheapest feasible candidate for ``model`` (see the module doc)."""
     ev = Evaluations(cfg, model, attainment, progress)
-    mp = ModelPlan(model, None)
+    mp = ModelPlan(model, None, requests=int(ev.workload.user_mask().sum()))
     catalog_gpus = cfg.catalog.gpus
     spot = "spot" in pricings
     pricings = [p for p in pricings if p != "spot"]  # fixed prices: re-priced, not re-run
