@@ -299,6 +299,10 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
             diff = diff[~np.isnan(diff)]
             cheaper = ref if diff.size and diff.mean() < 0 else label
             note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"
+            if not diff.size and not same.any():  # no load where both billed output tokens:
+                # nothing was compared (it said the curve was "cheaper throughout")
+                note = ("no crossing in the swept loads: no load where both delivered output "
+                        "tokens, so nothing to compare")
             if same.any():
                 note = (f"no crossing in the swept loads: the same cost at {int(same.sum())} of "
                         f"{same.size} loads" + (f", {cheaper} cheaper at the others"

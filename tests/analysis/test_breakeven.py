@@ -212,3 +212,14 @@ def test_a_swept_tenant_whose_arrivals_ignore_the_rate_is_refused(tmp_path, arri
         sim.run(["experiment=breakeven", "horizon_s=30", "breakeven.load_fractions=[0.1,0.5]",
                  "output.plots=false", f"tenants.chat.arrival={arrival.replace('TRACE', str(tr))}"])
     assert e.value.key == "tenants.chat.arrival.kind"
+
+
+def test_loads_that_deliver_nothing_are_no_evidence_for_either_curve():
+    """Every load so small that nothing arrives: all per-token costs are NaN, and each note
+    said the other curve 'is cheaper throughout' (serverless, gpu_second and the hybrid,
+    in turn), compared on nothing."""
+    res = sim.run(["experiment=breakeven", "horizon_s=120", "breakeven.capacity_requests_per_client=3",
+                   "breakeven.load_fractions=[1e-300,2e-300]"])
+    said = [n for n in res.notes if " vs dedicated: " in n]
+    assert len(said) == 3 and all("nothing to compare" in n for n in said), said
+    assert not any("cheaper throughout" in n for n in said)
