@@ -4,11 +4,13 @@ traffic, a limit on replicas, background load, tenants of different shapes)."""
 
 import math
 
+import numpy as np
 import pytest
-from helpers.queueing import erlang_c, write_table
+from helpers.queueing import erlang_c, replay_fcfs, write_table
 
 import sim
 from sim.analysis.plan import plan_model
+from sim.simulation.build import build_workload
 
 D, MEAN_OUT = 0.01, 100  # constant 10 ms iterations, geometric outputs: mean service 1 s
 
@@ -36,6 +38,32 @@ def erlang_replicas(lam: float, mu: float, wait_s: float, attainment: float) -> 
     return c
 
 
+# (lambda, wait SLO, attainment): points where Erlang C's tail at c - 1 and at c are each
+# at least 1.6x away from 1 - attainment, so 8,000 requests decide them
+@pytest.mark.parametrize("lam,wait_s,att,n_req", [(2.0, 1.0, 0.95, 8000), (5.0, 1.0, 0.9, 8000),
+                                                  (12.0, 2.0, 0.95, 8000), (1.0, 0.5, 0.99, 8000)])
+def test_the_planned_replicas_are_erlang_cs_and_billed_by_hand(tmp_path, lam, wait_s, att, n_req):
+    cfg = textbook(tmp_path, lam, wait_s, n_req)
+    want = erlang_replicas(lam, 1.0 / (D * MEAN_OUT), wait_s, att)
+    mp = plan_model(cfg, "llama31-8b", ["H100"], ["fp8"], [1], ["reserved", "on_demand"],
+                    ["dedicated"], 2 * want, att)
+    assert mp.best is not None and mp.best.replicas == want, mp.why
+    # the same requests through c FCFS servers replayed independently: c meets, c - 1 not
+    wl = build_workload(cfg)
+    o = np.argsort(wl.arrival_s, kind="stable")
+    arrivals, service = wl.arrival_s[o], wl.output_tokens[o] * D
+    waits = {k: replay_fcfs(arrivals, service, k, "central") for k in (want - 1, want)}
+    assert np.mean(waits[want - 1] <= wait_s + 1e-9) < att <= np.mean(waits[want] <= wait_s + 1e-9)
+    assert mp.best.worst_attainment == pytest.approx(np.mean(waits[want] <= wait_s + 1e-9), abs=1e-12)
+    # billed: replicas x 1 GPU x the catalog's $/GPU-hour over the period, which runs to
+    # the last finish (the replay's)
+    period_h = max(cfg.horizon_s, float((arrivals + waits[want] + service).max())) / 3600.0
+    for c in (c for c in mp.tried if c.replicas == want):
+        price = float(cfg.catalog.gpus["H100"][f"{c.pricing}_usd_per_hour"])
+        assert c.cost_usd == pytest.approx(want * 1 * price * period_h, rel=1e-6)
+    assert mp.best.pricing == "reserved"
+
+
 def _plan(tmp_path, lam=4.0, wait_s=0.5, gpus=("H100",), extra=()):
     cfg = textbook(tmp_path, lam, wait_s, 2000, extra)
     return plan_model(cfg, "llama31-8b", list(gpus), ["fp8"], [1], ["on_demand"], ["dedicated"],
@@ -46,6 +74,26 @@ def _cheapest_listed(p):
     """The choice is the cheapest candidate the plan lists as meeting the SLO."""
     assert p.best.feasible and p.best.cost_usd == min(c.cost_usd for c in p.tried if c.feasible)
     return p.best
+
+
+def test_more_traffic_never_buys_fewer_replicas(tmp_path):
+    got = [_cheapest_listed(_plan(tmp_path, lam=r)).replicas for r in (2.0, 4.0, 8.0)]
+    assert got == sorted(got) and got[0] < got[-1], got
+
+
+def test_a_looser_slo_never_costs_more(tmp_path):
+    got = [_cheapest_listed(_plan(tmp_path, wait_s=w)).cost_usd for w in (0.05, 0.5, 2.0)]
+    assert got == sorted(got, reverse=True) and got[0] > got[-1], got
+
+
+def test_a_gpu_price_cut_never_makes_the_plan_dearer(tmp_path):
+    """The table perf model times every GPU alike, so price alone decides: L40S ($1.95/h on
+    demand) until H100 is cut to $1.00/h."""
+    base = _cheapest_listed(_plan(tmp_path, gpus=("H100", "L40S")))
+    cut = _cheapest_listed(_plan(tmp_path, gpus=("H100", "L40S"),
+                                 extra=["catalog.gpus.H100.on_demand_usd_per_hour=1.0"]))
+    assert base.gpu == "L40S" and cut.gpu == "H100" and cut.replicas == base.replicas
+    assert cut.cost_usd == pytest.approx(base.cost_usd * 1.0 / 1.95, rel=1e-9)
 
 
 BASE = ["horizon_s=60", "tenants.chat.slo_ttft_s=0.5", "output.plots=false", "output.report=false"]
