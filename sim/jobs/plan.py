@@ -117,18 +117,6 @@ def confirm(cfg, chosen: dict, progress: bool) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def usd_per_hour(cfg, c) -> float:
-    """What ``c`` costs an hour: a dedicated pool its GPUs at the catalog price of its
-    pricing (replicas x GPUs per replica x $/GPU-hour), a serverless placement its bill over
-    the horizon per hour of it. Its ``cost_usd`` is over the run, drain included (a
-    dedicated pool is billed until its last request ends), so it is not this x the horizon;
-    until December 2026 the note and pareto.csv divided it by the horizon (a 60 s run with
-    a 28 s drain said $13.92/h of 4 H100s that cost $9.48/h)."""
-    if c.placement != "dedicated":
-        return c.cost_usd / (float(cfg.horizon_s) / 3600.0)
-    return c.replicas * c.tp * float(cfg.catalog.gpus[c.gpu][f"{c.pricing}_usd_per_hour"])
-
-
 @job("plan", config=PlanConfig, check=check)
 def plan_job(cfg, out_dir, progress) -> Result:
     pc = cfg.plan
@@ -161,23 +149,24 @@ def plan_job(cfg, out_dir, progress) -> Result:
         rows.append({"model": mp.model, "choice": b.label, "placement": b.placement,
                      "gpu": b.gpu, "precision": b.precision, "tp": b.tp, "replicas": b.replicas,
                      "gpus": b.replicas * b.tp, "pricing": b.pricing, "cost_usd": b.cost_usd,
-                     "usd_per_hour": usd_per_hour(cfg, b), "worst_attainment": b.worst_attainment,
+                     "usd_per_hour": b.usd_per_hour, "worst_attainment": b.worst_attainment,
                      "worst_p99_over_slo": b.worst_p99_over_slo})
     tables = {"plan": pd.DataFrame(rows), "candidates": pd.DataFrame(cands), "why": pd.DataFrame(why)}
-    # the frontier of whole plans: each model's own frontier, combined
+    # the frontier of whole plans (cost an hour, the rank, against the worst p99 / SLO): each
+    # model's own frontier, combined
     per_model = []
     for mp in plans:
-        pts = frontier([(c.cost_usd, c.worst_p99_over_slo, c) for c in mp.tried
-                        if math.isfinite(c.cost_usd) and math.isfinite(c.worst_p99_over_slo)])
+        pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c) for c in mp.tried
+                        if math.isfinite(c.usd_per_hour) and math.isfinite(c.worst_p99_over_slo)])
         per_model.append(pts[: int(pc.frontier_per_model)] if pts else [])
     combos = []
     if all(per_model):
         for combo in itertools.product(*per_model):
             combos.append((sum(p[0] for p in combo), max(p[1] for p in combo), combo))
-    tables["pareto"] = pd.DataFrame([{"cost_usd": c, "usd_per_hour": sum(usd_per_hour(cfg, p[2]) for p in combo),
+    tables["pareto"] = pd.DataFrame([{"cost_usd": sum(p[2].cost_usd for p in combo), "usd_per_hour": h,
                                       "worst_p99_over_slo": lat,
                                       "plan": " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)}
-                                     for c, lat, combo in frontier(combos)])
+                                     for h, lat, combo in frontier(combos)])
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):
@@ -188,7 +177,7 @@ def plan_job(cfg, out_dir, progress) -> Result:
         worst = float(rows_t["slo_attainment"].min()) if rows_t["slo_attainment"].notna().any() else 1.0
         ok = worst >= float(pc.attainment)
         notes.append(f"plan: ${total:,.2f} over the run "
-                     f"(${sum(usd_per_hour(cfg, b) for b in chosen.values()):,.2f}/h); all tenants "
+                     f"(${sum(b.usd_per_hour for b in chosen.values()):,.2f}/h); all tenants "
                      f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f})")
     res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
     if out_dir is not None:

@@ -190,3 +190,19 @@ def test_the_hourly_figures_agree_across_the_plans_tables():
     pareto = res.tables["pareto"]
     chosen = pareto[pareto["plan"] == "llama31-8b: " + plan["choice"]]
     assert len(chosen) == 1 and chosen["usd_per_hour"].iloc[0] == pytest.approx(plan["usd_per_hour"])
+
+
+def test_the_plan_ranks_by_cost_an_hour_not_by_the_drain():
+    """A dedicated bill runs until the last request ends: on a 60 s horizon of 2,000-token
+    answers that drain (13 s) made one H100 ($2.37/h) cost more over the run than the
+    serverless pool ($2.65/h), and the plan chose the pool."""
+    res = sim.run(["job=plan", *BASE, "tenants.chat.arrival.rate_rps=1.6",
+                   "tenants.chat.output={kind: fixed, mean: 2000}", "serverless.start=warm",
+                   "plan.gpus=[H100]", "plan.tp=[1]", "plan.precisions=[fp8]", "plan.pricing=[reserved]"])
+    cands = res.tables["candidates"].set_index("placement")
+    assert cands.loc["serverless", "feasible"] and cands.loc["dedicated", "feasible"]
+    # the drain: the dedicated bill over the run is above its hourly price over the horizon
+    assert cands.loc["dedicated", "cost_usd"] > cands.loc["serverless", "cost_usd"]
+    assert cands.loc["dedicated", "usd_per_hour"] == pytest.approx(2.37, rel=1e-12)
+    assert cands.loc["serverless", "usd_per_hour"] > 2.37
+    assert res.tables["plan"].iloc[0]["choice"] == "1 x H100 fp8 TP1 reserved"
