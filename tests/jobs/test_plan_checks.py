@@ -71,8 +71,8 @@ def _plan(tmp_path, lam=4.0, wait_s=0.5, gpus=("H100",), extra=()):
 
 
 def _cheapest_listed(p):
-    """The choice is the cheapest candidate the plan lists as meeting the SLO."""
-    assert p.best.feasible and p.best.cost_usd == min(c.cost_usd for c in p.tried if c.feasible)
+    """The choice is the cheapest candidate an hour the plan lists as meeting the SLO."""
+    assert p.best.feasible and p.best.usd_per_hour == min(c.usd_per_hour for c in p.tried if c.feasible)
     return p.best
 
 
@@ -82,7 +82,7 @@ def test_more_traffic_never_buys_fewer_replicas(tmp_path):
 
 
 def test_a_looser_slo_never_costs_more(tmp_path):
-    got = [_cheapest_listed(_plan(tmp_path, wait_s=w)).cost_usd for w in (0.05, 0.5, 2.0)]
+    got = [_cheapest_listed(_plan(tmp_path, wait_s=w)).usd_per_hour for w in (0.05, 0.5, 2.0)]
     assert got == sorted(got, reverse=True) and got[0] > got[-1], got
 
 
@@ -93,6 +93,7 @@ def test_a_gpu_price_cut_never_makes_the_plan_dearer(tmp_path):
     cut = _cheapest_listed(_plan(tmp_path, gpus=("H100", "L40S"),
                                  extra=["catalog.gpus.H100.on_demand_usd_per_hour=1.0"]))
     assert base.gpu == "L40S" and cut.gpu == "H100" and cut.replicas == base.replicas
+    assert cut.usd_per_hour == pytest.approx(base.usd_per_hour * 1.0 / 1.95, rel=1e-12)
     assert cut.cost_usd == pytest.approx(base.cost_usd * 1.0 / 1.95, rel=1e-9)
 
 
