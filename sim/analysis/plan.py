@@ -193,6 +193,12 @@ class Evaluations:
         return self._seen["serverless"]
 
 
+def cheaper(c: Candidate, best: Candidate | None) -> bool:
+    """``c`` costs less an hour than ``best``, or as much with a lower worst p99 / SLO."""
+    return best is None or (c.usd_per_hour, c.worst_p99_over_slo) < (best.usd_per_hour,
+                                                                     best.worst_p99_over_slo)
+
+
 def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
                    attainment: float) -> int | None:
     """The smallest replica count in [lo, hi] meeting the SLOs, by bisection (more replicas
@@ -277,9 +283,10 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                                   f"({reason or 'its saturated run completed nothing'})")
                     continue
                 lb = max(1, int(offered // cap))
-                bounds.append((lb * tp * min(offers), g, p, tp, lb, cap))
+                # equal bounds: the fastest first (a tie it wins is kept: same price, more headroom)
+                bounds.append((lb * tp * min(offers), -cap, g, p, tp, lb, cap))
     bounds.sort()
-    for bound_usd, g, p, tp, lb, cap in bounds:
+    for bound_usd, _, g, p, tp, lb, cap in bounds:
         best = mp.best.usd_per_hour if mp.best is not None else math.inf
         if bound_usd >= best:
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
@@ -308,7 +315,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             c = Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
                           n * tp * price[g, q], att, ratio, True)
             mp.tried.append(c)
-            if mp.best is None or c.usd_per_hour < mp.best.usd_per_hour:
+            if cheaper(c, mp.best):
                 mp.best = c
         if spot and not spot_price.get(g):
             mp.why.append(f"{g}: no spot price in the catalog; spot not tried")
@@ -321,7 +328,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                 mp.why.append(f"{g} {p} TP{tp}: {k} spot replicas: attainment {att_s:.3f}, "
                               f"${cost_s:.2f}" + ("" if c.feasible else " (misses the SLO)"))
                 if c.feasible:
-                    if mp.best is None or c.usd_per_hour < mp.best.usd_per_hour:
+                    if cheaper(c, mp.best):
                         mp.best = c
                     break
         mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} for "
