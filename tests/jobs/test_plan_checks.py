@@ -207,3 +207,11 @@ def test_the_plan_ranks_by_cost_an_hour_not_by_the_drain():
     assert cands.loc["dedicated", "usd_per_hour"] == pytest.approx(2.37, rel=1e-12)
     assert cands.loc["serverless", "usd_per_hour"] > 2.37
     assert res.tables["plan"].iloc[0]["choice"] == "1 x H100 fp8 TP1 reserved"
+
+
+def test_at_an_equal_hourly_cost_the_faster_deployment_wins():
+    """One MI300X at $1.61/h in bf16 or fp8 both meet the SLO; fp8 has the headroom (lower
+    p99 / SLO). Ranked an hour alone, the tie went to bf16, visited first by name."""
+    mp = plan_model(sim.compose(BASE + ["tenants.chat.arrival.rate_rps=2"]), "llama31-8b",
+                    ["MI300X"], ["bf16", "fp8"], [1], ["reserved"], ["dedicated"], 2, 0.99)
+    assert mp.best is not None and mp.best.precision == "fp8" and mp.best.replicas == 1, mp.why
