@@ -223,3 +223,25 @@ def test_loads_that_deliver_nothing_are_no_evidence_for_either_curve():
     said = [n for n in res.notes if " vs dedicated: " in n]
     assert len(said) == 3 and all("nothing to compare" in n for n in said), said
     assert not any("cheaper throughout" in n for n in said)
+
+
+def test_a_spot_reference_fleet_is_set_against_u_star_at_the_spot_price():
+    """An all-spot reference fleet is billed at H100 spot, $2.25/GPU-hour; u* used the
+    on-demand $3.95 (27.6 % against a simulated crossover at 15.5 % of the throughput)."""
+    spot = 2.25
+    res = run_breakeven(sim.compose([
+        "experiment=breakeven", "horizon_s=600", "breakeven.capacity_requests_per_client=3",
+        "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}",
+        "tenants.chat.output={kind: fixed, mean: 1000, max: 1000}",
+        "breakeven.load_fractions=[0.1,0.15,0.2,0.3]",
+        "breakeven.setups=[{label: serverless, setup: serverless, overrides: {serverless.billing: "
+        "per_token}}, {label: dedicated, setup: dedicated, overrides: "
+        "{dedicated.spot.replicas.llama33-70b: 1}}]"]))
+    d = res.points[res.points["label"] == "dedicated"]
+    np.testing.assert_allclose(d["cost_usd"], 2 * spot * d["period_s"] / 3600, rtol=1e-12)
+    a = res.analytic
+    assert a["price_per_gpu_hour"] == spot and a["pricing"] == "spot"
+    u_star = spot / (res.capacity.tok_s_per_gpu * 3600 * (P_IN + P_OUT) / 1e6)
+    assert a["u_star"] == pytest.approx(u_star, rel=1e-12)
+    c = res.crossings.set_index("label").loc["serverless"]
+    assert c["throughput_utilization"] == pytest.approx(u_star, rel=0.03)
