@@ -215,3 +215,24 @@ def test_at_an_equal_hourly_cost_the_faster_deployment_wins():
     mp = plan_model(sim.compose(BASE + ["tenants.chat.arrival.rate_rps=2"]), "llama31-8b",
                     ["MI300X"], ["bf16", "fp8"], [1], ["reserved"], ["dedicated"], 2, 0.99)
     assert mp.best is not None and mp.best.precision == "fp8" and mp.best.replicas == 1, mp.why
+
+
+@pytest.mark.parametrize("rate,choice", [(0.9, "serverless"), (1.8, "1 x H100 fp8 TP2 on_demand")])
+def test_the_plan_flips_to_dedicated_past_the_break_even(rate, choice):
+    """The break-even job's fleet (one H100 TP2 pair at $3.95/GPU-hour, its 70B tenant, 1,000
+    in / 1,000 out) against per-token serverless ($0.88/M in and out) on a warm pool: the
+    pair costs $7.90/h, the pool rate x 2,000 tokens x $0.88/M an hour, equal near 1.25
+    req/s (the break-even's 27-29 % of a 4,559 tok/s pair). Below, the plan buys the pool;
+    above, the pair; each priced by hand."""
+    res = sim.run(["experiment=breakeven", "job=plan", "horizon_s=600", f"tenants.chat.arrival.rate_rps={rate}",
+                   "tenants.chat.input={kind: fixed, mean: 1000}", "tenants.chat.output={kind: fixed, mean: 1000}",
+                   "serverless.start=warm", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[2]",
+                   "plan.pricing=[on_demand]", "plan.max_replicas=1", "output.plots=false"])
+    plan = res.tables["plan"].iloc[0]
+    assert plan["choice"] == choice
+    cands = res.tables["candidates"].set_index("placement")
+    requests = int(res.summary.query("tenant == 'chat'")["requests"].iloc[0])
+    assert cands.loc["serverless", "usd_per_hour"] == pytest.approx(
+        requests * 2000 * 0.88e-6 / (600 / 3600), rel=1e-9)
+    if choice != "serverless":
+        assert cands.loc["dedicated", "usd_per_hour"] == pytest.approx(2 * 3.95, rel=1e-12)
