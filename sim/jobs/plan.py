@@ -71,9 +71,11 @@ def check(cfg) -> None:
         if p not in ("dedicated", "serverless"):
             raise InputError(f"unknown placement {p!r}; known: dedicated, serverless",
                              key="plan.placements")
-    if not (pc.gpus and pc.precisions and pc.tp and pc.pricing) and "dedicated" in pc.placements:
-        raise InputError("a dedicated search needs GPUs, precisions, TP degrees and pricings",
-                         key="plan")
+    if "dedicated" in pc.placements:  # the empty list named (it said only 'plan')
+        for k in ("gpus", "precisions", "tp", "pricing"):
+            if not pc[k]:
+                raise InputError("empty: a dedicated search needs GPUs, precisions, TP degrees "
+                                 "and pricings (or plan.placements=[serverless])", key=f"plan.{k}")
     if not pc.placements:
         raise InputError("list at least one placement", key="plan.placements")
     check_distinct(cfg, "plan.gpus", "plan.precisions", "plan.tp", "plan.pricing", "plan.placements",

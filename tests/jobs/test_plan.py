@@ -75,7 +75,8 @@ def test_the_plan_job_writes_its_tables_and_confirms(tmp_path):
 
 @pytest.mark.parametrize("override,key", [("plan.gpus=[H900]", "plan.gpus"),
                                           ("plan.pricing=[flex]", "plan.pricing"),
-                                          ("plan.placements=[cloud]", "plan.placements")])
+                                          ("plan.placements=[cloud]", "plan.placements"),
+                                          ("plan.gpus=[]", "plan.gpus"), ("plan.tp=[]", "plan.tp")])
 def test_bad_plan_keys_are_named(override, key):
     with pytest.raises(sim.InputError, match=key.replace(".", r"\.")):
         sim.run(["job=plan", override, *BASE[:3]])
