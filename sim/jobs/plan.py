@@ -3,12 +3,12 @@
 For each model its tenants call, :func:`sim.analysis.plan.plan_model` searches serverless
 placement and dedicated pools over GPU classes x precisions x TP x replicas x pricing on
 the run's own requests (branch and bound on simulated runs, each configuration simulated
-once). The plan is the cheapest feasible candidate per model; it is then confirmed by one
+once). The plan is the feasible candidate per model cheapest an hour; it is then confirmed by one
 simulation of all tenants together (models that share the serverless pool meet there).
 
 Tables: ``plan`` (the choice per model, with its cost over the run and per hour),
 ``candidates`` (every candidate priced, feasible or not), ``pareto`` (the cost-latency
-frontier of whole plans: per-model candidates combined, cost summed, latency the worst
+frontier of whole plans: per-model candidates combined, cost an hour summed, latency the worst
 p99 TTFT / SLO over all tenants), ``why`` (how each model's size was reached). Figure
 ``plots/plan``.
 """
