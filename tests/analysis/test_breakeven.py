@@ -245,3 +245,21 @@ def test_a_spot_reference_fleet_is_set_against_u_star_at_the_spot_price():
     assert a["u_star"] == pytest.approx(u_star, rel=1e-12)
     c = res.crossings.set_index("label").loc["serverless"]
     assert c["throughput_utilization"] == pytest.approx(u_star, rel=0.03)
+
+
+def test_the_crossover_is_where_the_points_cost_curves_cross(steady):
+    """The crossover from points.csv by hand: the first load pair where the sign of
+    log(dedicated) - log(serverless) flips, joined straight in log-log space."""
+    p = steady.points
+    d = p[p["label"] == "dedicated"].sort_values("load_fraction")
+    s = p[p["label"] == "serverless"].sort_values("load_fraction")
+    x = d["load_fraction"].to_numpy()
+    gap = np.log(d["cost_per_mtok_out_usd"].to_numpy()) - np.log(s["cost_per_mtok_out_usd"].to_numpy())
+    i = int(np.flatnonzero(np.sign(gap[:-1]) != np.sign(gap[1:]))[0])
+    t = gap[i] / (gap[i] - gap[i + 1])
+    by_hand = float(np.exp(np.log(x[i]) + t * (np.log(x[i + 1]) - np.log(x[i]))))
+    c = steady.crossings.set_index("label").loc["serverless"]
+    assert c["load_fraction"] == pytest.approx(by_hand, rel=1e-12)
+    # the cost there is the serverless curve's (flat in log-log between the two points)
+    cost = float(np.exp(np.interp(np.log(by_hand), np.log(x), np.log(s["cost_per_mtok_out_usd"]))))
+    assert c["cost_per_mtok_out_usd"] == pytest.approx(cost, rel=1e-9)
