@@ -320,7 +320,9 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
         if spot and not spot_price.get(g):
             mp.why.append(f"{g}: no spot price in the catalog; spot not tried")
         elif spot:
-            for k in (n, n + 1):  # the count on fixed capacity, then one spare
+            # the count on fixed capacity, then one spare (within max_replicas: the spare
+            # was simulated, and could be chosen, past it)
+            for k in [k for k in (n, n + 1) if k <= max_replicas]:
                 cost_s, att_s, ratio_s, hourly = ev.spot(g, p, tp, k)
                 c = Candidate(model, "dedicated", g, p, tp, k, "spot", cost_s, hourly, att_s,
                               ratio_s, att_s >= attainment)

@@ -236,3 +236,13 @@ def test_the_plan_flips_to_dedicated_past_the_break_even(rate, choice):
         requests * 2000 * 0.88e-6 / (600 / 3600), rel=1e-9)
     if choice != "serverless":
         assert cands.loc["dedicated", "usd_per_hour"] == pytest.approx(2 * 3.95, rel=1e-12)
+
+
+def test_a_spot_spare_stays_within_max_replicas():
+    """One spot H100 reclaimed every few seconds misses the SLO; its spare (a second spot
+    replica) was simulated and listed, and could be chosen, with plan.max_replicas=1."""
+    cfg = sim.compose(BASE + ["tenants.chat.arrival.rate_rps=20", "dedicated.spot.preemption.per_gpu_hour=300",
+                              "dedicated.spot.preemption.notice_s=0"])
+    mp = plan_model(cfg, "llama31-8b", ["H100"], ["fp8"], [1], ["on_demand", "spot"], ["dedicated"], 1, 0.99)
+    assert [c.replicas for c in mp.tried if c.pricing == "spot"] == [1], mp.why
+    assert all(c.replicas <= 1 for c in mp.tried) and mp.best.label == "1 x H100 fp8 TP1 on_demand"
