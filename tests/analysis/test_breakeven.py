@@ -225,9 +225,12 @@ def test_loads_that_deliver_nothing_are_no_evidence_for_either_curve():
     assert not any("cheaper throughout" in n for n in said)
 
 
-def test_a_spot_reference_fleet_is_set_against_u_star_at_the_spot_price():
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_a_spot_reference_fleet_is_set_against_u_star_at_the_spot_price(replicas):
     """An all-spot reference fleet is billed at H100 spot, $2.25/GPU-hour; u* used the
-    on-demand $3.95 (27.6 % against a simulated crossover at 15.5 % of the throughput)."""
+    on-demand $3.95 (27.6 % against a simulated crossover at 15.5 % of the throughput).
+    Two spot replicas were refused by the capacity run (its one replica kept two spot:
+    'at most 1 can be spot, got 2')."""
     spot = 2.25
     res = run_breakeven(sim.compose([
         "experiment=breakeven", "horizon_s=600", "breakeven.capacity_requests_per_client=3",
@@ -236,9 +239,9 @@ def test_a_spot_reference_fleet_is_set_against_u_star_at_the_spot_price():
         "breakeven.load_fractions=[0.1,0.15,0.2,0.3]",
         "breakeven.setups=[{label: serverless, setup: serverless, overrides: {serverless.billing: "
         "per_token}}, {label: dedicated, setup: dedicated, overrides: "
-        "{dedicated.spot.replicas.llama33-70b: 1}}]"]))
+        f"{{dedicated.replicas.llama33-70b: {replicas}, dedicated.spot.replicas.llama33-70b: {replicas}}}}}]"]))
     d = res.points[res.points["label"] == "dedicated"]
-    np.testing.assert_allclose(d["cost_usd"], 2 * spot * d["period_s"] / 3600, rtol=1e-12)
+    np.testing.assert_allclose(d["cost_usd"], 2 * replicas * spot * d["period_s"] / 3600, rtol=1e-12)
     a = res.analytic
     assert a["price_per_gpu_hour"] == spot and a["pricing"] == "spot"
     u_star = spot / (res.capacity.tok_s_per_gpu * 3600 * (P_IN + P_OUT) / 1e6)
