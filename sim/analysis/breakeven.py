@@ -76,12 +76,21 @@ def curves(cfg) -> list[tuple[str, str, dict]]:
             for s in cfg.breakeven.setups]
 
 
-def gpu_hour_price(cfg, catalog, model: str) -> float:
-    """The dedicated fleet's $/GPU-hour (reserved or on-demand, as configured)."""
+def gpu_hour_price(cfg, catalog, model: str) -> tuple[float, str]:
+    """The dedicated fleet's mean $/GPU-hour and its pricing: reserved or on-demand as
+    configured, with ``dedicated.spot.replicas.<model>`` of its replicas at the spot price
+    (until December 2026 an all-spot reference fleet, billed $2.25/GPU-hour, was set
+    against u* at $3.95: u* 27.6 % where the simulated crossover sat at 15.5 %)."""
     deployment_for, _ = perf_factory(cfg, catalog)
     gpu = deployment_for(model).gpu
-    return float(gpu.reserved_usd_per_hour if str(cfg.dedicated.pricing) == "reserved"
-                 else gpu.on_demand_usd_per_hour)
+    fixed = str(cfg.dedicated.pricing)
+    price = float(gpu.reserved_usd_per_hour if fixed == "reserved" else gpu.on_demand_usd_per_hour)
+    n = int(cfg.dedicated.replicas.get(model, 1))
+    k = min(int(cfg.dedicated.spot.replicas.get(model, 0)), n)
+    if k == 0 or gpu.spot_usd_per_hour is None or n == 0:
+        return price, fixed
+    mean = ((n - k) * price + k * float(gpu.spot_usd_per_hour)) / n
+    return mean, ("spot" if k == n else f"{fixed} + spot ({k} of {n} replicas)")
 
 
 FILL = "+fill"  # the label suffix of a curve run with the batch fill tenant
@@ -213,13 +222,13 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                                       cap.tok_s * fleet, tenant, fill_t))
     points = pd.DataFrame(rows)
     summary = pd.concat(sums, ignore_index=True)
-    price_h = gpu_hour_price(ref_cfg, catalog, model)
+    price_h, pricing = gpu_hour_price(ref_cfg, catalog, model)
     m = catalog.models[model]
     p_in, p_out = m.price_in_usd_per_mtok, m.price_out_usd_per_mtok
     analytic = {
         "model": model, "gpu": cap.gpu, "tp": cap.tp, "fleet_replicas": fleet,
         "fleet_gpus": cap.tp * fleet, "price_per_gpu_hour": price_h,
-        "pricing": str(ref_cfg.dedicated.pricing),
+        "pricing": pricing,
         "price_in_usd_per_mtok": p_in, "price_out_usd_per_mtok": p_out,
         "capacity_tok_s_per_replica": cap.tok_s, "tokens_per_s_per_gpu": cap.tok_s_per_gpu,
         "capacity_rps_per_replica": cap.rps, "mean_input_tokens": mean_in,
@@ -299,6 +308,10 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
             diff = diff[~np.isnan(diff)]
             cheaper = ref if diff.size and diff.mean() < 0 else label
             note = f"no crossing in the swept loads: {cheaper} is cheaper throughout"
+            if not diff.size and not same.any():  # no load where both billed output tokens:
+                # nothing was compared (it said the curve was "cheaper throughout")
+                note = ("no crossing in the swept loads: no load where both delivered output "
+                        "tokens, so nothing to compare")
             if same.any():
                 note = (f"no crossing in the swept loads: the same cost at {int(same.sum())} of "
                         f"{same.size} loads" + (f", {cheaper} cheaper at the others"

@@ -99,6 +99,9 @@ def closed_loop_config(cfg, tenant: str, requests_per_client: int, workdir: Path
         "metrics.warmup_s": 0.0,  # steady_rates cuts the loop's ramp and tail itself
         "dedicated.replicas": {model: 1}, "dedicated.max_queue": 10 ** 9,
         "dedicated.burst.enabled": False, "dedicated.failures.mode": "none",
+        # the hardware's rate, no reclaims; and a fleet of 2 spot replicas kept 2 spot on
+        # the loop's 1 replica, refused as 'at most 1 can be spot, got 2'
+        "dedicated.spot.replicas": {},
     }
     if runtime_speedup is not None:
         changes["dedicated.runtime_speedup"] = float(runtime_speedup)

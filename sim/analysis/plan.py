@@ -8,7 +8,10 @@ simulates, so a spot candidate is simulated on its own and billed by its run). A
 is feasible when every tenant of the model with a TTFT SLO meets it for at least
 ``attainment`` of its requests (a rejected request is a miss) and every tenant with a TPOT
 objective (``tenants.<t>.slo_tpot_s``) has at least that share of its completed requests
-decoding within it.
+decoding within it. Candidates are ranked by what they cost an hour (``usd_per_hour``), not
+by the bill over the run: a dedicated pool is billed until its last request ends, and that
+drain, an artefact of a finite horizon, made a 60 s plan pick serverless at $2.65/h over a
+feasible H100 at $2.37/h (until December 2026).
 
 The search is branch and bound on simulated runs:
 
@@ -16,13 +19,14 @@ The search is branch and bound on simulated runs:
   saturated capacity from a closed-loop run (:func:`sim.analysis.capacity.measure_capacity`)
   and a lower bound on replicas, ``floor(offered output tokens/s / capacity)`` (at least 1:
   fewer replicas than that cannot keep up on average);
-* deployments are taken in order of the cost of that lower bound at their cheapest
+* deployments are taken in order of the hourly cost of that lower bound at their cheapest
   pricing; one whose bound costs at least the best feasible candidate found so far is
-  skipped, and so is every one after it;
+  skipped, and so is every one after it; one whose bound exceeds ``max_replicas`` is not
+  simulated;
 * for a deployment, the bound is simulated first; if it misses, ``max_replicas``, then a
   bisection between them finds the smallest count meeting the SLOs (more replicas are taken
-  never to hurt, so that count is the deployment's cheapest); its cost at each fixed pricing
-  is its GPU-hours at that price; spot is simulated at that count and at one more (a spare
+  never to hurt, so that count is the deployment's cheapest); its bill at each fixed pricing
+  is its GPU-hours at that price, its hourly cost its GPUs at that price; spot is simulated at that count and at one more (a spare
   for the replica a reclaim takes away), the cheaper feasible one kept.
 
 Every simulated configuration is remembered (``Evaluations``): none runs twice.
@@ -35,10 +39,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from sim.analysis.capacity import measure_capacity
-from sim.config import variant
+from sim.config import DeploymentConfig, variant
 from sim.errors import InputError
 from sim.records import COMPLETED
 from sim.simulation.build import build, build_catalog, build_workload
@@ -55,7 +59,10 @@ class Candidate:
     tp: int = 0
     replicas: int = 0
     pricing: str = ""  # reserved | on_demand | spot ("" for serverless)
-    cost_usd: float = math.nan  # over the run
+    cost_usd: float = math.nan  # over the run (its billing period: horizon + drain)
+    # what it costs an hour, the rank: a fixed-price pool its GPUs at the catalog price, a
+    # spot pool its run's bill over its period, serverless its bill over the horizon
+    usd_per_hour: float = math.nan
     worst_attainment: float = math.nan  # the lowest SLO attainment among the tenants
     worst_p99_over_slo: float = math.nan  # the highest p99 TTFT / SLO among the tenants
     feasible: bool = False
@@ -73,6 +80,7 @@ class ModelPlan:
     best: Candidate | None
     tried: list = field(default_factory=list)  # every Candidate priced
     why: list = field(default_factory=list)  # lines saying how the size was reached
+    requests: int = 0  # the model's tenants' requests in the horizon (background not)
 
 
 def model_config(cfg, models):
@@ -92,8 +100,8 @@ def with_deployment(cfg, model: str, gpu: str, precision: str, tp: int, replicas
     if model in cfg.deployments:
         dep = {f"deployments.{model}.gpu": gpu, f"deployments.{model}.precision": precision,
                f"deployments.{model}.tp": int(tp)}
-    else:
-        dep = {f"deployments.{model}": {"gpu": gpu, "precision": precision, "tp": int(tp)}}
+    else:  # the schema's defaults with these three (a plain dict is refused by the schema)
+        dep = {f"deployments.{model}": DeploymentConfig(gpu=gpu, precision=precision, tp=int(tp))}
     return variant(cfg, **dep, **{"dedicated.replicas": {model: int(replicas)},
                                   "setups": ["dedicated"]})
 
@@ -115,23 +123,29 @@ class Evaluations:
 
     @property
     def offered_tok_s(self) -> float:
-        return float(self.workload.output_tokens.sum()) / float(self.cfg.horizon_s)
+        """Output tokens/s the model's own tenants send: background tenants (which only the
+        serverless pool serves) are not the dedicated replicas' load."""
+        wl = self.workload
+        return float(wl.output_tokens[wl.user_mask()].sum()) / float(self.cfg.horizon_s)
 
     def _judge(self, cfg, setup: str) -> tuple:
-        """(cost over the run, worst attainment, worst p99/SLO, the run) of ``setup``."""
+        """(cost over the run, worst attainment, worst p99/SLO, the run, its period in
+        hours) of ``setup``."""
         self.runs += 1
         run = simulate(cfg, self.workload, setup, self.progress)
         s = frames(cfg, self.workload, [run], self.catalog)[0]
         rows = s[(s["tenant"] != "__all__") & s["slo_ttft_s"].notna()]
-        att = float(rows["slo_attainment"].min()) if len(rows) else 1.0
+        # a tenant that sent no request has no attainment (NaN): nothing of it can miss
+        att = float(rows["slo_attainment"].min()) if rows["slo_attainment"].notna().any() else 1.0
         att = min(att, self.tpot_attainment(run))
         batch = s[s["tenant"].isin(list(self.workload.deadlines))]  # their deadlines met
         if len(batch) and batch["slo_attainment"].notna().any():
             att = min(att, float(batch["slo_attainment"].min()))
-        ratio = float((rows["ttft_p99_s"] / rows["slo_ttft_s"]).max()) if len(rows) else 0.0
+        over = rows["ttft_p99_s"] / rows["slo_ttft_s"]
+        ratio = float(over.max()) if over.notna().any() else (0.0 if att >= 1.0 else math.inf)
         total = s[s["tenant"] == "__all__"]
         cost = float(total["cost_usd"].iloc[0])
-        return cost, att, ratio, run
+        return cost, att, ratio, run, float(total["period_s"].iloc[0]) / 3600.0
 
     def tpot_attainment(self, run) -> float:
         """The lowest share, over tenants with a TPOT objective, of their completed requests
@@ -151,20 +165,21 @@ class Evaluations:
         key = ("dedicated", gpu, precision, tp, replicas)
         if key not in self._seen:
             c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
-            cost, att, ratio, run = self._judge(c, "dedicated")
+            cost, att, ratio, run, _ = self._judge(c, "dedicated")
             gpu_h = sum(u.up_s * u.gpus for u in run.ledger) / 3600.0
             self._seen[key] = (gpu_h, att, ratio, cost)
         return self._seen[key]
 
     def spot(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
-        """(cost, attainment, p99/SLO) of ``replicas`` spot replicas, reclaimed and replaced
-        as ``dedicated.spot`` simulates (billed by the run: replacements load at cost)."""
+        """(cost, attainment, p99/SLO, $/h) of ``replicas`` spot replicas, reclaimed and
+        replaced as ``dedicated.spot`` simulates (billed by the run: replacements load at
+        cost; $/h is that bill over the run's period)."""
         key = ("spot", gpu, precision, tp, replicas)
         if key not in self._seen:
             c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
             c = variant(c, **{"dedicated.spot.replicas": {self.model: int(replicas)}})
-            cost, att, ratio, _ = self._judge(c, "dedicated")
-            self._seen[key] = (cost, att, ratio)
+            cost, att, ratio, _, period_h = self._judge(c, "dedicated")
+            self._seen[key] = (cost, att, ratio, cost / period_h)
         return self._seen[key]
 
     def seen_dedicated(self, gpu: str, precision: str, tp: int) -> list:
@@ -173,9 +188,15 @@ class Evaluations:
 
     def serverless(self) -> tuple:
         if "serverless" not in self._seen:
-            cost, att, ratio, _ = self._judge(self.cfg, "serverless")
+            cost, att, ratio, _, _ = self._judge(self.cfg, "serverless")
             self._seen["serverless"] = (cost, att, ratio)
         return self._seen["serverless"]
+
+
+def cheaper(c: Candidate, best: Candidate | None) -> bool:
+    """``c`` costs less an hour than ``best``, or as much with a lower worst p99 / SLO."""
+    return best is None or (c.usd_per_hour, c.worst_p99_over_slo) < (best.usd_per_hour,
+                                                                     best.worst_p99_over_slo)
 
 
 def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
@@ -196,21 +217,35 @@ def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
 
 
 def deployment_capacity(ev: Evaluations, gpu: str, precision: str, tp: int):
-    """Saturated output tokens/s of one replica, or the reason it cannot run."""
+    """Saturated output tokens/s of one replica, or the reason it cannot run: the highest
+    over the model's tenants, each measured on its own lengths (tenants with the same
+    lengths once), so that offered / capacity stays a lower bound on replicas whatever the
+    tenants' mix (until December 2026 only the busiest tenant's lengths were measured: a
+    prompt-heavy busiest tenant beside a decode-heavy one bought 44 H100s where one met
+    the SLO)."""
     c = with_deployment(ev.cfg, ev.model, gpu, precision, tp, 1)
     try:
         build(c)
     except InputError as e:
         return None, str(e)
-    tenant = max(c.tenants, key=lambda t: int((ev.workload.tenant == ev.workload.tenants.index(t)).sum()))
-    return measure_capacity(c, tenant).tok_s, ""
+    wl = ev.workload
+    sent = {t: int((wl.tenant == wl.tenants.index(t)).sum()) for t in c.tenants}
+    measured: dict = {}
+    for t in sorted(c.tenants, key=lambda t: (-sent[t], t)):
+        if sent[t] == 0 and measured:
+            continue  # sent nothing: its lengths carry no load
+        tc = OmegaConf.to_container(c.tenants[t])
+        lengths = repr({k: v for k, v in tc.items() if k not in ("arrival", "slo_ttft_s", "slo_tpot_s")})
+        if lengths not in measured:
+            measured[lengths] = measure_capacity(c, t).tok_s
+    return max(measured.values()), ""
 
 
 def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max_replicas: int,
                attainment: float, progress: bool = False) -> ModelPlan:
     """The cheapest feasible candidate for ``model`` (see the module doc)."""
     ev = Evaluations(cfg, model, attainment, progress)
-    mp = ModelPlan(model, None)
+    mp = ModelPlan(model, None, requests=int(ev.workload.user_mask().sum()))
     catalog_gpus = cfg.catalog.gpus
     spot = "spot" in pricings
     pricings = [p for p in pricings if p != "spot"]  # fixed prices: re-priced, not re-run
@@ -218,43 +253,58 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     spot_price = {g: catalog_gpus[g].get("spot_usd_per_hour") for g in gpus} if spot else {}
     hours = float(cfg.horizon_s) / 3600.0
     if "serverless" in placements:
-        cost, att, ratio = ev.serverless()
-        c = Candidate(model, "serverless", cost_usd=cost, worst_attainment=att,
-                      worst_p99_over_slo=ratio, feasible=att >= attainment)
-        mp.tried.append(c)
-        mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
-                      + ("" if c.feasible else " (misses the SLO)"))
-        if c.feasible:
-            mp.best = c
+        try:
+            cost, att, ratio = ev.serverless()
+        except InputError as e:  # the pool cannot serve the model as deployments.<m> says
+            mp.why.append(f"serverless: cannot run ({e})")
+        else:
+            c = Candidate(model, "serverless", cost_usd=cost, usd_per_hour=cost / hours,
+                          worst_attainment=att, worst_p99_over_slo=ratio, feasible=att >= attainment)
+            mp.tried.append(c)
+            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
+                          + ("" if c.feasible else " (misses the SLO)"))
+            if c.feasible:
+                mp.best = c
     if "dedicated" not in placements:
         return mp
     offered = ev.offered_tok_s
     bounds = []
     for g in gpus:
+        offers = [price[g, q] for q in pricings] + ([float(spot_price[g])] if spot_price.get(g) else [])
+        if not offers:  # plan.pricing=[spot] on a GPU with no spot price (was a traceback)
+            mp.why.append(f"{g}: no spot price in the catalog and no other pricing in "
+                          "plan.pricing; not tried")
+            continue
         for p in precisions:
             for tp in tps:
                 cap, reason = deployment_capacity(ev, g, p, tp)
-                if cap is None:
-                    mp.why.append(f"{g} {p} TP{tp}: cannot run ({reason})")
+                if cap is None or not cap > 0:
+                    mp.why.append(f"{g} {p} TP{tp}: cannot run "
+                                  f"({reason or 'its saturated run completed nothing'})")
                     continue
-                lb = max(1, int(offered // cap)) if cap > 0 else max_replicas
-                cheapest = min([price[g, q] for q in pricings]
-                               + ([float(spot_price[g])] if spot_price.get(g) else []))
-                bounds.append((lb * tp * cheapest * hours, g, p, tp, lb, cap))
+                lb = max(1, int(offered // cap))
+                # equal bounds: the fastest first (a tie it wins is kept: same price, more headroom)
+                bounds.append((lb * tp * min(offers), -cap, g, p, tp, lb, cap))
     bounds.sort()
-    for bound_usd, g, p, tp, lb, cap in bounds:
-        best = mp.best.cost_usd if mp.best is not None else math.inf
+    for bound_usd, _, g, p, tp, lb, cap in bounds:
+        best = mp.best.usd_per_hour if mp.best is not None else math.inf
         if bound_usd >= best:
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
-                          f"${bound_usd:.2f}, is not below the best found, ${best:.2f})")
+                          f"${bound_usd:.2f}/h, is not below the best found, ${best:.2f}/h)")
             break
+        if lb > max_replicas:  # it was simulated and could be chosen above the limit
+            mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
+                          f"for {offered:,.0f} offered, more than plan.max_replicas "
+                          f"({max_replicas}); not simulated")
+            continue
         found = first_feasible(ev, g, p, tp, lb, max_replicas, attainment)
         for n in sorted(k[4] for k in ev.seen_dedicated(g, p, tp)):
             if n == found:
                 continue  # priced below, as a choice
             gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)  # for the cost-latency frontier
             mp.tried += [Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
-                                   att, ratio, att >= attainment) for q in pricings]
+                                   n * tp * price[g, q], att, ratio, att >= attainment)
+                         for q in pricings]
         if found is None:
             mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
                           f"for {offered:,.0f} offered; no count up to {max_replicas} meets the SLO")
@@ -262,22 +312,25 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
         n = found
         gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)
         for q in pricings:
-            c = Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q], att, ratio, True)
+            c = Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
+                          n * tp * price[g, q], att, ratio, True)
             mp.tried.append(c)
-            if mp.best is None or c.cost_usd < mp.best.cost_usd:
+            if cheaper(c, mp.best):
                 mp.best = c
         if spot and not spot_price.get(g):
             mp.why.append(f"{g}: no spot price in the catalog; spot not tried")
         elif spot:
-            for k in (n, n + 1):  # the count on fixed capacity, then one spare
-                cost_s, att_s, ratio_s = ev.spot(g, p, tp, k)
-                c = Candidate(model, "dedicated", g, p, tp, k, "spot", cost_s, att_s, ratio_s,
-                              att_s >= attainment)
+            # the count on fixed capacity, then one spare (within max_replicas: the spare
+            # was simulated, and could be chosen, past it)
+            for k in [k for k in (n, n + 1) if k <= max_replicas]:
+                cost_s, att_s, ratio_s, hourly = ev.spot(g, p, tp, k)
+                c = Candidate(model, "dedicated", g, p, tp, k, "spot", cost_s, hourly, att_s,
+                              ratio_s, att_s >= attainment)
                 mp.tried.append(c)
                 mp.why.append(f"{g} {p} TP{tp}: {k} spot replicas: attainment {att_s:.3f}, "
                               f"${cost_s:.2f}" + ("" if c.feasible else " (misses the SLO)"))
                 if c.feasible:
-                    if mp.best is None or c.cost_usd < mp.best.cost_usd:
+                    if cheaper(c, mp.best):
                         mp.best = c
                     break
         mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} for "

@@ -3,12 +3,12 @@
 For each model its tenants call, :func:`sim.analysis.plan.plan_model` searches serverless
 placement and dedicated pools over GPU classes x precisions x TP x replicas x pricing on
 the run's own requests (branch and bound on simulated runs, each configuration simulated
-once). The plan is the cheapest feasible candidate per model; it is then confirmed by one
+once). The plan is the feasible candidate per model cheapest an hour; it is then confirmed by one
 simulation of all tenants together (models that share the serverless pool meet there).
 
 Tables: ``plan`` (the choice per model, with its cost over the run and per hour),
 ``candidates`` (every candidate priced, feasible or not), ``pareto`` (the cost-latency
-frontier of whole plans: per-model candidates combined, cost summed, latency the worst
+frontier of whole plans: per-model candidates combined, cost an hour summed, latency the worst
 p99 TTFT / SLO over all tenants), ``why`` (how each model's size was reached). Figure
 ``plots/plan``.
 """
@@ -71,9 +71,11 @@ def check(cfg) -> None:
         if p not in ("dedicated", "serverless"):
             raise InputError(f"unknown placement {p!r}; known: dedicated, serverless",
                              key="plan.placements")
-    if not (pc.gpus and pc.precisions and pc.tp and pc.pricing) and "dedicated" in pc.placements:
-        raise InputError("a dedicated search needs GPUs, precisions, TP degrees and pricings",
-                         key="plan")
+    if "dedicated" in pc.placements:  # the empty list named (it said only 'plan')
+        for k in ("gpus", "precisions", "tp", "pricing"):
+            if not pc[k]:
+                raise InputError("empty: a dedicated search needs GPUs, precisions, TP degrees "
+                                 "and pricings (or plan.placements=[serverless])", key=f"plan.{k}")
     if not pc.placements:
         raise InputError("list at least one placement", key="plan.placements")
     check_distinct(cfg, "plan.gpus", "plan.precisions", "plan.tp", "plan.pricing", "plan.placements",
@@ -124,20 +126,23 @@ def plan_job(cfg, out_dir, progress) -> Result:
     plans = [plan_model(cfg, m, list(pc.gpus), list(pc.precisions), [int(t) for t in pc.tp],
                         list(pc.pricing), list(pc.placements), int(pc.max_replicas),
                         float(pc.attainment), progress) for m in models]
-    hours = float(cfg.horizon_s) / 3600.0
     rows, cands, why, notes = [], [], [], []
     for mp in plans:
         why += [{"model": mp.model, "step": i, "reason": w} for i, w in enumerate(mp.why)]
         cands += [{**asdict(c), "label": c.label} for c in mp.tried]
         b = mp.best
         cannot = [w for w in mp.why if ": cannot run (" in w]
+        if mp.requests == 0:
+            notes.append(f"{mp.model}: its tenants send no request within the horizon, so any "
+                         "option meets their SLOs; the cheapest is chosen")
         if b is None and not mp.tried:  # nothing ran: every deployment was refused
             notes.append(f"{mp.model}: no candidate could run ({len(cannot)} deployment(s) "
                          f"refused, e.g. {cannot[0] if cannot else 'none tried'}; table why); "
                          "widen plan.* (GPUs, precisions, TP, placements)")
         elif b is None:  # the deployments refused said too (plan.tp=[3]: only they, unsaid)
-            refused = (f" ({len(cannot)} dedicated deployment(s) could not run, e.g. {cannot[0]}; "
-                       "table why)" if cannot else "")
+            ded = [w for w in cannot if not w.startswith("serverless:")]
+            refused = (f" ({len(ded)} dedicated deployment(s) could not run, e.g. {ded[0]}; "
+                       "table why)" if ded else "")
             notes.append(f"{mp.model}: no candidate meets the SLO{refused}; widen plan.* (GPUs, TP, "
                          f"max_replicas) or relax the SLO")
         if b is None:
@@ -146,34 +151,35 @@ def plan_job(cfg, out_dir, progress) -> Result:
         rows.append({"model": mp.model, "choice": b.label, "placement": b.placement,
                      "gpu": b.gpu, "precision": b.precision, "tp": b.tp, "replicas": b.replicas,
                      "gpus": b.replicas * b.tp, "pricing": b.pricing, "cost_usd": b.cost_usd,
-                     # dedicated: the GPUs' price; serverless: the bill over the horizon
-                     "usd_per_hour": (b.replicas * b.tp * float(cfg.catalog.gpus[b.gpu][f"{b.pricing}_usd_per_hour"])
-                                      if b.placement == "dedicated" else b.cost_usd / hours), "worst_attainment": b.worst_attainment,
+                     "usd_per_hour": b.usd_per_hour, "worst_attainment": b.worst_attainment,
                      "worst_p99_over_slo": b.worst_p99_over_slo})
     tables = {"plan": pd.DataFrame(rows), "candidates": pd.DataFrame(cands), "why": pd.DataFrame(why)}
-    # the frontier of whole plans: each model's own frontier, combined
+    # the frontier of whole plans (cost an hour, the rank, against the worst p99 / SLO): each
+    # model's own frontier, combined
     per_model = []
     for mp in plans:
-        pts = frontier([(c.cost_usd, c.worst_p99_over_slo, c) for c in mp.tried
-                        if math.isfinite(c.cost_usd) and math.isfinite(c.worst_p99_over_slo)])
+        pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c) for c in mp.tried
+                        if math.isfinite(c.usd_per_hour) and math.isfinite(c.worst_p99_over_slo)])
         per_model.append(pts[: int(pc.frontier_per_model)] if pts else [])
     combos = []
     if all(per_model):
         for combo in itertools.product(*per_model):
-            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo),
-                           " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)))
-    tables["pareto"] = pd.DataFrame([{"cost_usd": c, "usd_per_hour": c / hours,
-                                      "worst_p99_over_slo": lat, "plan": lbl}
-                                     for c, lat, lbl in frontier(combos)])
+            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo), combo))
+    tables["pareto"] = pd.DataFrame([{"cost_usd": sum(p[2].cost_usd for p in combo), "usd_per_hour": h,
+                                      "worst_p99_over_slo": lat,
+                                      "plan": " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)}
+                                     for h, lat, combo in frontier(combos)])
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):
         summary = confirm(cfg, chosen, progress)
         total = sum(b.cost_usd for b in chosen.values())
         rows_t = summary[(summary["tenant"] != "__all__") & summary["slo_ttft_s"].notna()]
-        worst = float(rows_t["slo_attainment"].min()) if len(rows_t) else 1.0
+        # a tenant with no request has no attainment (NaN) and misses nothing
+        worst = float(rows_t["slo_attainment"].min()) if rows_t["slo_attainment"].notna().any() else 1.0
         ok = worst >= float(pc.attainment)
-        notes.append(f"plan: ${total:,.2f} over the run (${total / hours:,.2f}/h); all tenants "
+        notes.append(f"plan: ${total:,.2f} over the run "
+                     f"(${sum(b.usd_per_hour for b in chosen.values()):,.2f}/h); all tenants "
                      f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f})")
     res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
     if out_dir is not None:

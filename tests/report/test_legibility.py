@@ -305,3 +305,22 @@ def test_a_legend_wider_than_the_figure_still_gets_a_layout_and_no_warning(tmp_p
     deco = fig.axes[0].get_tightbbox(renderer, bbox_extra_artists=[])
     assert deco.x0 >= 0 and deco.x1 <= fig.bbox.width
     assert fig.subplotpars.left != pytest.approx(0.125) and fig.subplotpars.right != pytest.approx(0.9)
+
+
+def test_plan_figure_draws_the_rank_cost_an_hour(tmp_path, monkeypatch):
+    """The plan ranks by cost an hour: the chosen point is drawn there, left of every other
+    feasible one (over the run, the drain put it right of a cheaper-looking one)."""
+    from sim.report import plan as plan_report
+
+    kept = capture_figures(monkeypatch, plan_report)
+    cands = pd.DataFrame({"model": ["a", "a"], "cost_usd": [0.048, 0.044], "usd_per_hour": [2.37, 2.65],
+                          "worst_p99_over_slo": [0.06, 0.06], "feasible": [True, True]})
+    plan = pd.DataFrame({"model": ["a"], "choice": ["x"], "cost_usd": [0.048], "usd_per_hour": [2.37],
+                         "worst_p99_over_slo": [0.06]})
+    plan_report.plan_figure(Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
+                                   tables={"candidates": cands, "plan": plan}), tmp_path)
+    ax = kept["plan"].axes[0]
+    assert "$/h" in ax.get_xlabel()
+    drawn = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
+    assert drawn == [2.37, 2.37, 2.65]  # the two candidates and the chosen ring
+    pyplot().close("all")
