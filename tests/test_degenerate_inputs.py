@@ -18,3 +18,33 @@ def test_noisy_neighbour_note_with_nothing_completed_prints_no_nan():
     said = [n for n in res.notes if "TTFT p99" in n]
     assert said and not any(NAN.search(n) for n in said), said
     assert all("no request of the tenant completed" in n for n in said)
+
+
+def test_drain_zero_at_a_light_load_is_not_called_overload():
+    """drain_s=0 stops the run at the horizon with requests in flight: at 2.5 req/s on one
+    H100 (a tenth of what it serves) the note said `dedicated is unstable at this load ...
+    add capacity or lower the load`; it now says the run's end cut them."""
+    res = sim.run(["horizon_s=2", "drain_s=0", *QUIET])
+    s = res.summary.set_index("tenant").loc["chat"]
+    cut = int(s["failed"])
+    assert cut > 0  # the premise: requests were in flight at the horizon
+    assert not any("unstable" in n for n in res.notes), res.notes
+    said = [n for n in res.notes if "unfinished when the run stopped" in n]
+    assert len(said) == 1 and f"{cut:,} of {int(s['requests']):,} requests" in said[0]
+    assert "0 s after the horizon (drain_s)" in said[0] and "raise drain_s" in said[0]
+
+
+def test_overload_with_a_drain_still_warns_as_before():
+    """The same cut with a real overload behind it (a queue still growing at the horizon)
+    keeps the overload warning."""
+    res = sim.run(["horizon_s=4", "drain_s=0", "tenants.chat.arrival.rate_rps=300", *QUIET])
+    assert any("dedicated is unstable at this load" in n for n in res.notes), res.notes
+
+
+def test_nothing_served_reports_no_sustainable_rate():
+    """Every request timed out waiting for a cold start (serverless.max_wait_s tiny): the
+    note gave `a sustainable 0 tok/s (measured while serving)` with nothing served."""
+    res = sim.run(["horizon_s=2", "setups=[serverless]", "serverless.max_wait_s=1e-6", *QUIET])
+    said = [n for n in res.notes if "unstable" in n]
+    assert len(said) == 1 and "no request completed" in said[0]
+    assert "sustainable 0 tok/s" not in said[0]
