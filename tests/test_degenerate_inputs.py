@@ -48,3 +48,16 @@ def test_nothing_served_reports_no_sustainable_rate():
     said = [n for n in res.notes if "unstable" in n]
     assert len(said) == 1 and "no request completed" in said[0]
     assert "sustainable 0 tok/s" not in said[0]
+
+
+def test_a_plan_for_a_model_no_request_called_says_so():
+    """`experiment=plan horizon_s=2`: no request arrives, every candidate's attainment is NaN,
+    and the search's comparisons with NaN chose `16 x L40S` for each model and noted
+    `lowest attainment nan`. Now no candidate is chosen and the note says why."""
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.placements=[dedicated,serverless]", "horizon_s=1",
+                   "tenants.chat.arrival.rate_rps=1e-6", *QUIET])
+    assert list(res.tables["plan"]["choice"]) == ["none"]
+    said = [n for n in res.notes if n.startswith("llama31-8b: ")]
+    assert len(said) == 1 and "no request of llama31-8b's tenants arrived" in said[0], res.notes
+    assert not any(NAN.search(n) for n in res.notes), res.notes

@@ -73,6 +73,7 @@ class ModelPlan:
     best: Candidate | None
     tried: list = field(default_factory=list)  # every Candidate priced
     why: list = field(default_factory=list)  # lines saying how the size was reached
+    idle: bool = False  # no request of its tenants arrived: nothing to size against
 
 
 def model_config(cfg, models):
@@ -211,6 +212,11 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     """The cheapest feasible candidate for ``model`` (see the module doc)."""
     ev = Evaluations(cfg, model, attainment, progress)
     mp = ModelPlan(model, None)
+    if not len(ev.workload):  # every candidate's attainment would be undefined (NaN)
+        mp.idle = True
+        mp.why.append(f"no request of {model}'s tenants arrived within the horizon "
+                      f"({float(cfg.horizon_s):g} s): nothing to plan from")
+        return mp
     catalog_gpus = cfg.catalog.gpus
     spot = "spot" in pricings
     pricings = [p for p in pricings if p != "spot"]  # fixed prices: re-priced, not re-run
