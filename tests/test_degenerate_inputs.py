@@ -61,3 +61,17 @@ def test_a_plan_for_a_model_no_request_called_says_so():
     said = [n for n in res.notes if n.startswith("llama31-8b: ")]
     assert len(said) == 1 and "no request of llama31-8b's tenants arrived" in said[0], res.notes
     assert not any(NAN.search(n) for n in res.notes), res.notes
+
+
+def test_a_note_of_one_replication_only_names_its_seed():
+    """replications=3 at 1 req/s for 1 s: seed 0 draws no request, seeds 1 and 2 do. Seed 0's
+    note `no request arrived ... every figure of the run is empty` was printed unqualified
+    above a summary of the seeds' means, which has figures."""
+    res = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1", "replications=3", *QUIET])
+    per = res.tables["replications"]
+    counts = per[per.tenant == "__all__"].set_index("seed")["requests"]
+    assert counts[0] == 0 and counts[1] > 0 and counts[2] > 0  # the premise
+    empty = [n for n in res.notes if "no request arrived" in n]
+    assert empty == [f"seed 0: {empty[0][len('seed 0: '):]}"] and empty[0].startswith("seed 0: ")
+    both = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1e-6", "replications=2", *QUIET])
+    assert any(n.startswith("no request arrived") for n in both.notes)  # every seed: unqualified
