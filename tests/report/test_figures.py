@@ -97,6 +97,30 @@ def test_cdf_counts_unserved_requests(tmp_path):
     assert len(files) == 2
 
 
+
+def test_cdf_of_user_tenants_with_nothing_served_beside_background(tmp_path):
+    """A user tenant with an SLO sent nothing, or had nothing served, while background
+    tenants were served. Sent nothing (two background tenants): its "all user tenants" panel
+    held no curve and matplotlib warned "No artists with labels found to put in legend" on
+    stderr. All rejected (one background tenant): the only panel was titled after the
+    background tenant but drew every request, its label "25.0% unserved" (chat's rejections)."""
+    import warnings
+    def frame(user: int, bg: list[str]):
+        m = 30 * len(bg)
+        return pd.DataFrame({
+            "setup": ["serverless"] * (user + m),
+            "tenant": pd.Categorical(["chat"] * user + [t for t in bg for _ in range(30)],
+                                     categories=["chat", *bg]),
+            "ttft_s": np.r_[[np.nan] * user, np.tile(np.linspace(0.1, 3, 30), len(bg))],
+            "outcome": ["rejected"] * user + ["completed"] * m})
+    for reqs, sent in ((frame(0, ["bg/a", "bg/b"]), 0), (frame(10, ["bg/a"]), 10)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ttft_cdf(reqs, tmp_path, {"chat": 1.0})
+        svg = (tmp_path / "plots" / "ttft_cdf.svg").read_text()
+        assert f"no request completed ({sent} sent)" in svg and "unserved" not in svg
+
+
 # ------------------------------------------------------------------- study scripts
 def _fake_sweep(root: Path, experiment: str, points: list[list[str]]):
     """A sweep folder as Hydra lays it out (job folders with .hydra/overrides.yaml), each job
