@@ -63,20 +63,24 @@ def stability(workload, run) -> dict | None:
         _, sustainable = steady_rates(log.finish_s, out, where=done)
     except ValueError:  # too few completions to tell
         sustainable = float(out[done].sum()) / max(run.period_s, h)
-    del done
     unfinished = capacity.get("unfinished_at_end", 0)
     unstable = _over(turned, backlog, n)
-    # requests the run's end cut (drain_s) are not evidence of overload on their own (drain_s=0
-    # at a light load cuts those in flight): is the setup behind without them, counting those
-    # still queued for a slot at the horizon, which are?
+    # requests the run's end cut are not evidence of overload on their own when the drain was
+    # shorter than a served request took (drain_s=0 at a light load cuts those in flight): is
+    # the setup behind without them, counting those still queued for a slot at the horizon?
+    drain = max(0.0, float(run.t_end) - h)
+    took = log.finish_s[done] - log.arrival_s[done]
+    short = drain < (float(np.percentile(took, 99)) if took.size else h)
     with np.errstate(invalid="ignore"):
         queued = waiting & ~(log.admit_s <= h)
-    cut_only = unstable and unfinished > 0 and not _over(turned - unfinished, int(queued.sum()), n)
+    cut_only = (unstable and unfinished > 0 and short
+                and not _over(turned - unfinished, int(queued.sum()), n))
+    del done, took
     return {"setup": run.setup, "requests": n, "offered_rps": n / h,
             "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,
             "turned_away": turned, "reasons": dict(sorted(capacity.items())),
             "backlog_at_horizon": backlog, "unstable": bool(unstable), "completed": completed,
-            "cut_only": bool(cut_only), "drain_used_s": max(0.0, float(run.t_end) - h)}
+            "cut_only": bool(cut_only), "drain_used_s": drain}
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -91,9 +95,9 @@ def warning_line(s: dict) -> str:
     if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
         k = s["reasons"]["unfinished_at_end"]
         return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
-                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s), and are counted "
-                "failed (unfinished_at_end); too short a drain to tell whether the setup keeps "
-                "up: raise drain_s to let them finish")
+                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, shorter than the "
+                "slowest served requests took), and are counted failed (unfinished_at_end); too "
+                "short a drain to tell whether the setup keeps up: raise drain_s to let them finish")
     why = []
     if s["turned_away"]:
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
