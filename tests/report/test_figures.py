@@ -156,6 +156,25 @@ STUDIES = {
 }
 
 
+
+@pytest.mark.parametrize("study", ["pool", "load"])
+def test_study_script_on_a_sweep_that_served_nothing_says_so(study, tmp_path, monkeypatch, capsys):
+    """Every job of the sweep too short for a request: the pool figure was drawn with empty
+    axes and its x range lost (-0.04..0.04) under a legend of lines not there, the load
+    script drew nothing and printed a table of NaN, both unsaid."""
+    experiment = {"pool": "sweep_pool", "load": "sweep_load"}[study]
+    sweep = _fake_sweep(tmp_path / "sweep", experiment, [["horizon_s=1", "metrics.warmup_s=0",
+                                                          f"tenants.chat.arrival.rate_rps={r}"]
+                                                         for r in ("1e-6", "2e-6")])
+    script = ROOT / "experiments" / study / "figures.py"
+    monkeypatch.setattr(sys, "argv", [str(script), str(sweep), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(script), run_name="__main__")
+    assert stop.value.code == 0
+    assert "no job of the sweep completed a request" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "plots").exists()
+
+
 @pytest.mark.parametrize("study", sorted(STUDIES))
 def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
     experiment, points, stems = STUDIES[study]
