@@ -87,3 +87,21 @@ def test_a_pool_that_lost_its_only_replica_is_still_called_short_of_capacity():
     assert int(res.summary.set_index("tenant").loc["chat", "failed"]) > 0  # the premise
     assert any("dedicated is unstable at this load" in n for n in res.notes), res.notes
     assert not any("raise drain_s" in n for n in res.notes)
+
+
+def test_a_closed_loop_cut_by_drain_zero_is_said_billed_and_drawn(tmp_path):
+    """Two closed-loop clients, horizon_s=0.001 and drain_s=0: both requests were cut at the
+    stop, unsaid (closed loops get no stability note), the billing period was 0 s although the
+    replica worked until 1 ms, and the timeline's x range (0, 0) made matplotlib warn."""
+    import warnings
+    args = ["horizon_s=0.001", "drain_s=0",
+            "tenants.chat.arrival={kind: closed, concurrency: 2, requests_per_client: 1}"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sim.run(args + ["output.plots=true", "output.report=false"], output_dir=tmp_path)
+    assert not [w for w in caught if "xlim" in str(w.message)]
+    row = res.summary.set_index("tenant").loc["__all__"]
+    assert int(row["failed"]) == 2 and row["period_s"] == 0.001
+    said = [n for n in res.notes if "closed-loop request(s) unfinished" in n]
+    assert len(said) == 1 and said[0].startswith("dedicated: 2 closed-loop") and "0.001 s" in said[0]
+    assert (tmp_path / "plots" / "timeline.png").exists()

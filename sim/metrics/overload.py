@@ -154,6 +154,11 @@ def stability_notes(workload, runs) -> list[str]:
         s = stability(workload, r)
         if s is not None and s["unstable"]:
             notes.append(warning_line(s))
+        cut = int((offered_mask(workload, r) & (r.log.reason == _code(r.log, "unfinished_at_end"))).sum())
+        if workload.closed and cut:  # stability() leaves closed loops out; their cut was unsaid
+            notes.append(f"{r.setup}: {cut:,} closed-loop request(s) unfinished when the run "
+                         f"stopped at {r.t_end:g} s (horizon_s + drain_s caps a closed loop too), "
+                         "counted failed (unfinished_at_end): raise drain_s to let them finish")
         rejected = rejection_line(workload, r)
         if rejected:
             notes.append(rejected)
