@@ -105,3 +105,13 @@ def test_a_closed_loop_cut_by_drain_zero_is_said_billed_and_drawn(tmp_path):
     said = [n for n in res.notes if "closed-loop request(s) unfinished" in n]
     assert len(said) == 1 and said[0].startswith("dedicated: 2 closed-loop") and "0.001 s" in said[0]
     assert (tmp_path / "plots" / "timeline.png").exists()
+
+
+def test_no_request_gives_a_requests_frame_with_its_columns():
+    """`sim.run` of a run in which no request arrived returned `requests` with no columns, so
+    `res.requests["ttft_s"]` was a KeyError where a normal run's code works on zero rows."""
+    keep = ["output.plots=false", "output.report=false"]  # output.parquet=false keeps none
+    res = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1e-6", *keep])
+    full = sim.run(["horizon_s=2", *keep]).requests
+    assert len(full) > 0 and len(res.requests) == 0 and list(res.requests.columns) == list(full.columns)
+    assert (res.requests.dtypes == full.dtypes).all()
