@@ -115,3 +115,12 @@ def test_no_request_gives_a_requests_frame_with_its_columns():
     full = sim.run(["horizon_s=2", *keep]).requests
     assert len(full) > 0 and len(res.requests) == 0 and list(res.requests.columns) == list(full.columns)
     assert (res.requests.dtypes == full.dtypes).all()
+
+
+def test_prefix_cache_study_with_nothing_billed_on_the_pool_finishes():
+    """`experiment=prefix_cache horizon_s=0.01 drain_s=0`: the serverless side billed $0 and
+    the dedicated/serverless cost ratio was a ZeroDivisionError (exit 1, a traceback)."""
+    res = sim.run(["experiment=prefix_cache", "horizon_s=0.01", "drain_s=0", *QUIET])
+    cost = res.tables["cost"]
+    zero = cost[cost["serverless_usd"] == 0]
+    assert len(zero) and zero["dedicated_over_serverless"].isna().all()
