@@ -124,3 +124,13 @@ def test_prefix_cache_study_with_nothing_billed_on_the_pool_finishes():
     cost = res.tables["cost"]
     zero = cost[cost["serverless_usd"] == 0]
     assert len(zero) and zero["dedicated_over_serverless"].isna().all()
+
+
+def test_burst_and_spot_notes_with_nothing_completed_print_no_nan():
+    """At horizon_s=0.01 no request arrives: the notes said `burst capacity moved p99 TTFT
+    from nan s to nan s` and `half_spot: ... p99 TTFT nan s against nan s`."""
+    for study, key in (("burst", "burst capacity moved"), ("spot", "half_spot: the bill")):
+        res = sim.run([f"experiment={study}", "horizon_s=0.01", "drain_s=0", *QUIET])
+        said = [n for n in res.notes if n.startswith(key)]
+        assert len(said) == 1 and not NAN.search(said[0]), said
+        assert "- (no request completed)" in said[0]
