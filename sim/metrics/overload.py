@@ -94,10 +94,12 @@ def _code(log, name: str) -> int:
 def warning_line(s: dict) -> str:
     if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
         k = s["reasons"]["unfinished_at_end"]
+        than = ("shorter than the slowest served requests took" if s["completed"]
+                else "before any request was served")
         return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
-                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, shorter than the "
-                "slowest served requests took), and are counted failed (unfinished_at_end); too "
-                "short a drain to tell whether the setup keeps up: raise drain_s to let them finish")
+                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
+                "counted failed (unfinished_at_end); too short a drain to tell whether the setup "
+                "keeps up: raise drain_s to let them finish")
     why = []
     if s["turned_away"]:
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
