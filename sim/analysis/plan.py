@@ -80,7 +80,7 @@ class ModelPlan:
     best: Candidate | None
     tried: list = field(default_factory=list)  # every Candidate priced
     why: list = field(default_factory=list)  # lines saying how the size was reached
-    requests: int = 0  # the model's tenants' requests in the horizon (background not)
+    idle: bool = False  # no request of its tenants arrived: nothing to size against
 
 
 def model_config(cfg, models):
@@ -245,7 +245,12 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                attainment: float, progress: bool = False) -> ModelPlan:
     """The cheapest feasible candidate for ``model`` (see the module doc)."""
     ev = Evaluations(cfg, model, attainment, progress)
-    mp = ModelPlan(model, None, requests=int(ev.workload.user_mask().sum()))
+    mp = ModelPlan(model, None)
+    if not ev.workload.user_mask().any():  # no attainment to judge (background aside)
+        mp.idle = True
+        mp.why.append(f"no request of {model}'s tenants arrived within the horizon "
+                      f"({float(cfg.horizon_s):g} s): nothing to plan from")
+        return mp
     catalog_gpus = cfg.catalog.gpus
     spot = "spot" in pricings
     pricings = [p for p in pricings if p != "spot"]  # fixed prices: re-priced, not re-run

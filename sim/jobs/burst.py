@@ -23,6 +23,11 @@ BURST_VARIANTS = [("dedicated", {"dedicated.burst.enabled": False}),
                   ("dedicated+burst", {"dedicated.burst.enabled": True})]
 
 
+def _s(v: float) -> str:
+    """A p99 in a note; none when no request completed (was printed "nan s")."""
+    return f"{v:.2f} s" if v == v else "- (no request completed)"
+
+
 @job("burst")
 def burst_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", BURST_VARIANTS, progress)
@@ -54,7 +59,7 @@ def burst_job(cfg, out_dir, progress) -> Result:
     notes = run_notes(cfg, workload, runs)
     a, b = rows[0], rows[-1]
     notes.append(
-        f"burst capacity moved p99 TTFT from {a['ttft_p99_s']:.2f} s to {b['ttft_p99_s']:.2f} s "
+        f"burst capacity moved p99 TTFT from {_s(a['ttft_p99_s'])} to {_s(b['ttft_p99_s'])} "
         f"and the bill from ${a['cost_usd']:.2f} to ${b['cost_usd']:.2f} "
         f"({b['burst_replicas']} burst replicas, {b['burst_gpu_s']:.0f} GPU-s, "
         f"of which {b['burst_loading_gpu_s']:.0f} loading).")

@@ -85,6 +85,10 @@ def check(cfg) -> None:
     check_distinct(cfg, "noisy_neighbour.background_levels")
 
 
+def _p99(v: float) -> str:
+    return f"{v:.3g} s" if np.isfinite(v) else "-"
+
+
 @job("noisy_neighbour", config=NoisyNeighbourConfig, check=check)
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
     summary, requests, notes = run_levels(cfg, progress)
@@ -93,8 +97,14 @@ def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
     res.tables["isolation"] = table
     top = table["background_level"].max()
     for r in table[table["background_level"] == top].itertuples():
-        res.notes.append(f"{r.setup}/{r.tenant}: TTFT p99 {r.ttft_p99_isolated_s:.3g} s alone, "
-                         f"{r.ttft_p99_s:.3g} s with {r.background_rps:.2f} req/s of background "
+        alone, busy = r.ttft_p99_isolated_s, r.ttft_p99_s
+        if not (np.isfinite(alone) and np.isfinite(busy)):  # a short horizon: nothing finished
+            res.notes.append(f"{r.setup}/{r.tenant}: no TTFT p99 to compare (alone "
+                             f"{_p99(alone)}, with {r.background_rps:.2f} req/s of background "
+                             f"{_p99(busy)}): no request of the tenant completed in both")
+            continue
+        res.notes.append(f"{r.setup}/{r.tenant}: TTFT p99 {alone:.3g} s alone, "
+                         f"{busy:.3g} s with {r.background_rps:.2f} req/s of background "
                          f"(x{r.isolation_ratio:.2f})")
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: isolation_figure(table, d), generic_plots=False)

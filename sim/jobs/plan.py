@@ -132,10 +132,9 @@ def plan_job(cfg, out_dir, progress) -> Result:
         cands += [{**asdict(c), "label": c.label} for c in mp.tried]
         b = mp.best
         cannot = [w for w in mp.why if ": cannot run (" in w]
-        if mp.requests == 0:
-            notes.append(f"{mp.model}: its tenants send no request within the horizon, so any "
-                         "option meets their SLOs; the cheapest is chosen")
-        if b is None and not mp.tried:  # nothing ran: every deployment was refused
+        if mp.idle:  # before, every candidate "met" an undefined (NaN) attainment
+            notes.append(f"{mp.model}: {mp.why[0]}; lengthen horizon_s or raise its tenants' rates")
+        elif b is None and not mp.tried:  # nothing ran: every deployment was refused
             notes.append(f"{mp.model}: no candidate could run ({len(cannot)} deployment(s) "
                          f"refused, e.g. {cannot[0] if cannot else 'none tried'}; table why); "
                          "widen plan.* (GPUs, precisions, TP, placements)")

@@ -185,7 +185,8 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
             cost_rows.append({"trace": name, "dedicated_variant": dlabel,
                               "serverless_variant": slabel, "dedicated_replicas": n,
                               "dedicated_usd": dcost, "serverless_usd": scost,
-                              "dedicated_over_serverless": (None if dcost is None
+                              # undefined (blank) when the pool billed nothing: no token served
+                              "dedicated_over_serverless": (None if dcost is None or scost <= 0
                                                             else dcost / scost)})
         a, c = cost_rows[-2], cost_rows[-1]
         if a["dedicated_over_serverless"] is not None and c["dedicated_over_serverless"] is not None:

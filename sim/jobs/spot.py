@@ -46,6 +46,11 @@ def check_spot_job(cfg) -> None:
                          key=f"dedicated.spot.replicas.{m}")
 
 
+def _s(v: float) -> str:
+    """A p99 in a note; none when no request completed (was printed "nan s")."""
+    return f"{v:.2f} s" if v == v else "- (no request completed)"
+
+
 @job("spot", check=check_spot_job)
 def spot_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", spot_variants(cfg), progress)
@@ -78,7 +83,7 @@ def spot_job(cfg, out_dir, progress) -> Result:
         notes.append(
             f"{c['setup']}: the bill {100 * c['cost_saving']:.0f} % below on-demand only "
             f"(${c['cost_usd']:.2f} against ${base['cost_usd']:.2f}), p99 TTFT "
-            f"{c['ttft_p99_s']:.2f} s against {base['ttft_p99_s']:.2f} s "
+            f"{_s(c['ttft_p99_s'])} against {_s(base['ttft_p99_s'])} "
             f"({c['preemptions']} reclaims, {c['retries']} retried tries, {c['failed']} failed).")
     res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
     if out_dir is not None:

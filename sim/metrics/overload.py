@@ -58,16 +58,33 @@ def stability(workload, run) -> dict | None:
                              | ((oc == FAILED) & (log.reason == _code(log, "unfinished_at_end"))))
     backlog = int(waiting.sum())
     done = arrived & (oc == COMPLETED)
+    completed = int(done.sum())
     try:
         _, sustainable = steady_rates(log.finish_s, out, where=done)
     except ValueError:  # too few completions to tell
         sustainable = float(out[done].sum()) / max(run.period_s, h)
-    del done
-    unstable = turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)
+    unfinished = capacity.get("unfinished_at_end", 0)
+    unstable = _over(turned, backlog, n)
+    # requests the run's end cut are not evidence of overload on their own when the drain was
+    # shorter than a served request took (drain_s=0 at a light load cuts those in flight): is
+    # the setup behind without them, counting those still queued for a slot at the horizon?
+    drain = max(0.0, float(run.t_end) - h)
+    took = log.finish_s[done] - log.arrival_s[done]
+    short = drain < (float(np.percentile(took, 99)) if took.size else h)
+    with np.errstate(invalid="ignore"):
+        queued = waiting & ~(log.admit_s <= h)
+    cut_only = (unstable and unfinished > 0 and short
+                and not _over(turned - unfinished, int(queued.sum()), n))
+    del done, took
     return {"setup": run.setup, "requests": n, "offered_rps": n / h,
             "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,
             "turned_away": turned, "reasons": dict(sorted(capacity.items())),
-            "backlog_at_horizon": backlog, "unstable": bool(unstable)}
+            "backlog_at_horizon": backlog, "unstable": bool(unstable), "completed": completed,
+            "cut_only": bool(cut_only), "drain_used_s": drain}
+
+
+def _over(turned: int, backlog: int, n: int) -> bool:
+    return turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)
 
 
 def _code(log, name: str) -> int:
@@ -75,6 +92,14 @@ def _code(log, name: str) -> int:
 
 
 def warning_line(s: dict) -> str:
+    if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
+        k = s["reasons"]["unfinished_at_end"]
+        than = ("shorter than the slowest served requests took" if s["completed"]
+                else "before any request was served")
+        return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
+                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
+                "counted failed (unfinished_at_end); too short a drain to tell whether the setup "
+                "keeps up: raise drain_s to let them finish")
     if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
         # a backlog at the horizon though the setup serves faster than it was offered: cold
         # starts or a burst it had not worked off yet, not a queue that grows without bound
@@ -91,9 +116,11 @@ def warning_line(s: dict) -> str:
         why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs})")
     if s["backlog_at_horizon"]:
         why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
+    served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"
+              if s.get("completed", 1) else "none served (no request completed, so no "
+              "sustainable rate was measured)")
     return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
-            f"tok/s ({s['offered_rps']:.3g} req/s) against a sustainable {s['sustainable_tok_s']:,.0f} "
-            f"tok/s (measured while serving); " + "; ".join(why)
+            f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
             + ". Queues are bounded by max_queue; add capacity or lower the load.")
 
 

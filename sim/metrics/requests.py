@@ -118,9 +118,11 @@ class RequestRows(Unbuilt):
 
     def __init__(self, parts):
         self._parts = []  # (workload, run, ids or None, rows, stage columns or None)
+        self._first = None  # a run to take the columns from when no run kept a row
         for wl, run, rows in parts:
             ids = offered_ids(wl, run, rows)
             n = run.log.n if ids is None else ids.size
+            self._first = self._first or (wl, run)
             if n:
                 self._parts.append((wl, run, ids, n, None))
 
@@ -129,8 +131,8 @@ class RequestRows(Unbuilt):
 
     def frame(self) -> pd.DataFrame:
         frames = [_frame(wl, run, ids) for wl, run, ids, _, _ in self._parts]
-        if not frames:
-            return pd.DataFrame()
+        if not frames:  # no request (or none kept): no rows, but the columns all the same
+            return pd.DataFrame() if self._first is None else _frame(*self._first, np.zeros(0, np.int64))
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def _rows(self, k: int, a: int, b: int) -> pd.DataFrame:

@@ -63,7 +63,8 @@ def _left(table: pd.DataFrame) -> dict:
     reason pushed its short neighbours to the far right of the terminal)."""
     out = {}
     for c in table.columns:
-        if pd.api.types.is_string_dtype(table[c]) and table[c].map(lambda v: isinstance(v, str)).all():
+        # every cell a string (a categorical's `.map(...).all()` fails when it is empty)
+        if pd.api.types.is_string_dtype(table[c]) and all(isinstance(v, str) for v in table[c]):
             w = max([len(str(c))] + [len(v) for v in table[c]])
             out[c] = lambda v, w=w: v.ljust(w)
     return out
@@ -76,6 +77,9 @@ def print_result(res, cfg) -> None:
         elif name in QUIET_TABLES or len(table) > MAX_ROWS:
             continue  # in the run folder's CSV files
         print(f"\n{name}:")
+        if not len(table):  # a study table nothing filled (a short horizon), not pandas' dump
+            print("(no rows)")
+            continue
         fmt = (lambda v: f"{v:.4g}") if name in res.full_tables else None
         print(table.to_string(index=False, float_format=fmt, formatters=_left(table)))
     if len(res.summary):

@@ -36,12 +36,14 @@ def _cdf_panel(ax, reqs: pd.DataFrame, title: str, slo: float | None) -> None:
     """TTFT tail per setup: the fraction of a group's requests whose first token came later
     than x (log-log, so the p99 region is as wide as the median's). Requests never served
     count as infinitely late: a curve that levels off above zero shows the share unserved."""
+    drawn = 0
     for k, (setup, g) in enumerate(reqs.groupby("setup", observed=True, sort=False)):
         n = len(g)
         done = g.loc[g["outcome"] == "completed", "ttft_s"].to_numpy(dtype=float)
         done = np.sort(done[np.isfinite(done)])
         if n == 0 or done.size == 0:
             continue
+        drawn += 1
         later = 1.0 - np.arange(1, done.size + 1) / n  # the share still waiting after x
         x = np.maximum(done, 1e-4)  # log axis: a zero TTFT is drawn at 0.1 ms
         keep = later > 0
@@ -68,6 +70,10 @@ def _cdf_panel(ax, reqs: pd.DataFrame, title: str, slo: float | None) -> None:
     ax.set_ylabel("share of requests slower than x")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
+    if not drawn:  # the user tenants sent nothing or had nothing served (background only)
+        ax.text(0.5, 0.5, f"no request completed ({len(reqs):,} sent)", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9, color=REFERENCE_COLOR)
+        return
     # below the axes: a legend never covers the curves
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.2), frameon=False)
 
@@ -90,10 +96,10 @@ def ttft_cdf(requests: pd.DataFrame, out_dir: Path, slos: dict | None = None) ->
     users = [t for t in counts.index if str(t) in slos]
     if users and len(users) < len(counts):  # background tenants too: match summary's __all__
         panels = [("all user tenants", requests[requests["tenant"].isin(users)], None)]
-    if len(tenants) > 1:
+    if len(tenants) > 1 or (tenants and int((counts > 0).sum()) > 1):  # others sent, unserved
         panels += [(f"tenant {t}", requests[requests["tenant"] == t], slos.get(str(t)))
                    for t in tenants]
-    elif tenants:
+    elif tenants:  # the one tenant that sent anything
         panels[0] = (f"tenant {tenants[0]}", requests, slos.get(str(tenants[0])))
     cols = min(len(panels), 3)
     rows = (len(panels) + cols - 1) // cols

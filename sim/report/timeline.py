@@ -131,7 +131,7 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
     ax.set_yscale("log")
     ax.set_ylabel("TTFT (s, log)")
     ax.set_xlabel("simulated time (s)")
-    ax.set_xlim(0, t_max)
+    ax.set_xlim(0, t_max if t_max > 0 else 1.0)  # everything at t=0: matplotlib warned
     ax.grid(True, which="both", alpha=0.25)
     legend_right(ax, markerscale=2)
     fig.suptitle(f"Replicas and cold starts for tenant {tenant} (model {model})"

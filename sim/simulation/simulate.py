@@ -245,8 +245,9 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     for rid in unfinished.tolist():
         log.fail(rid, "unfinished_at_end")
     if workload.closed:
-        # a closed loop runs until its clients are done; the period is what it took
-        t_end = last_end[0]
+        # a closed loop runs until its clients are done; the period is what it took (or
+        # until horizon_s + drain_s stopped it with requests unfinished: they ran till then)
+        t_end = last_end[0] if unfinished.size == 0 else max(last_end[0], env.now)
         period = t_end
     else:
         t_end = max(horizon, last_end[0]) if unfinished.size == 0 else env.now

@@ -41,7 +41,10 @@ def run_replications(fn, cfg, n: int, progress: bool = False):
     tables = {k: v for k, v in first.tables.items() if k not in _NOT_REPLICATED}
     kept = ', '.join(sorted(tables)) or 'none'
     tables["replications"] = per_seed
-    notes = list(first.notes)
+    # a note every seed gave stands alone; one only some gave names its seed (seed 0's said
+    # "no request arrived ... every figure is empty" above the other seeds' means, unqualified)
+    shared = [m for m in first.notes if all(m in r.notes for r in results[1:])]
+    notes = [m if m in shared else f"seed {base}: {m}" for m in first.notes]
     for i, r in enumerate(results[1:], start=1):
         notes += [f"seed {base + i}: {m}" for m in r.notes if m not in first.notes]
     notes.append(f"{n} replications (seeds {base}..{base + n - 1}): summary values are means, "

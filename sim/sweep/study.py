@@ -43,7 +43,14 @@ def cli(description: str):
     ap.add_argument("--out", type=folder_arg, default=None,
                     help="where plots/ go (default: the sweep folder)")
     args = ap.parse_args()
-    return load_sweep(args.sweep_dir), (args.out or args.sweep_dir)
+    sj = load_sweep(args.sweep_dir)
+    if "completed" in sj.table.columns and not sj.table["completed"].fillna(0).any():
+        # every latency and per-token cost is undefined: axes with nothing on them (and the
+        # x range lost) were drawn before, or nothing at all, unsaid
+        print(f"note: {args.sweep_dir}: no job of the sweep completed a request (a horizon too "
+              "short for its rates?): no latency or cost per token to draw, so no figure")
+        raise SystemExit(0)
+    return sj, (args.out or args.sweep_dir)
 
 
 def first_crossing_up(x, y, level: float) -> float:

@@ -97,6 +97,30 @@ def test_cdf_counts_unserved_requests(tmp_path):
     assert len(files) == 2
 
 
+
+def test_cdf_of_user_tenants_with_nothing_served_beside_background(tmp_path):
+    """A user tenant with an SLO sent nothing, or had nothing served, while background
+    tenants were served. Sent nothing (two background tenants): its "all user tenants" panel
+    held no curve and matplotlib warned "No artists with labels found to put in legend" on
+    stderr. All rejected (one background tenant): the only panel was titled after the
+    background tenant but drew every request, its label "25.0% unserved" (chat's rejections)."""
+    import warnings
+    def frame(user: int, bg: list[str]):
+        m = 30 * len(bg)
+        return pd.DataFrame({
+            "setup": ["serverless"] * (user + m),
+            "tenant": pd.Categorical(["chat"] * user + [t for t in bg for _ in range(30)],
+                                     categories=["chat", *bg]),
+            "ttft_s": np.r_[[np.nan] * user, np.tile(np.linspace(0.1, 3, 30), len(bg))],
+            "outcome": ["rejected"] * user + ["completed"] * m})
+    for reqs, sent in ((frame(0, ["bg/a", "bg/b"]), 0), (frame(10, ["bg/a"]), 10)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ttft_cdf(reqs, tmp_path, {"chat": 1.0})
+        svg = (tmp_path / "plots" / "ttft_cdf.svg").read_text()
+        assert f"no request completed ({sent} sent)" in svg and "unserved" not in svg
+
+
 # ------------------------------------------------------------------- study scripts
 def _fake_sweep(root: Path, experiment: str, points: list[list[str]]):
     """A sweep folder as Hydra lays it out (job folders with .hydra/overrides.yaml), each job
@@ -130,6 +154,25 @@ STUDIES = {
     "pool": ("sweep_pool", [["serverless.pool.H100.gpus_per_node=2"],
                             ["serverless.pool.H100.gpus_per_node=4"]], ["pool"]),
 }
+
+
+
+@pytest.mark.parametrize("study", ["pool", "load"])
+def test_study_script_on_a_sweep_that_served_nothing_says_so(study, tmp_path, monkeypatch, capsys):
+    """Every job of the sweep too short for a request: the pool figure was drawn with empty
+    axes and its x range lost (-0.04..0.04) under a legend of lines not there, the load
+    script drew nothing and printed a table of NaN, both unsaid."""
+    experiment = {"pool": "sweep_pool", "load": "sweep_load"}[study]
+    sweep = _fake_sweep(tmp_path / "sweep", experiment, [["horizon_s=1", "metrics.warmup_s=0",
+                                                          f"tenants.chat.arrival.rate_rps={r}"]
+                                                         for r in ("1e-6", "2e-6")])
+    script = ROOT / "experiments" / study / "figures.py"
+    monkeypatch.setattr(sys, "argv", [str(script), str(sweep), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(script), run_name="__main__")
+    assert stop.value.code == 0
+    assert "no job of the sweep completed a request" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "plots").exists()
 
 
 @pytest.mark.parametrize("study", sorted(STUDIES))

@@ -132,3 +132,17 @@ def test_a_job_tables_text_is_left_aligned_on_the_console(capsys):
     starts = {r.index(text) for r, text in zip(rows, ["short", "a much", "mid length"])}
     assert len(starts) == 1
     assert all(r[:r.index(r.split()[2])].rstrip().endswith(("0", "1", "12")) for r in rows)
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_a_job_table_of_categorical_text_prints(capsys, rows):
+    """A study table with a categorical text column (compound's `pipelines`, empty when no
+    pipeline request arrives within a short horizon) prints its rows or says it has none;
+    before, pandas refused `.all()` on the categorical and the run ended in a traceback."""
+    col = pd.Categorical(["rag", "chain"][:rows], categories=["rag", "chain"])
+    t = pd.DataFrame({"pipeline": col, "e2e_s": [1.0, 2.0][:rows]})
+    res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"pipelines": t})
+    print_result(res, OmegaConf.create({}))
+    out = capsys.readouterr().out
+    assert "pipelines:" in out
+    assert ("chain" in out) if rows else ("(no rows)" in out and "Empty DataFrame" not in out)

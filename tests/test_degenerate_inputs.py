@@ -1,0 +1,136 @@
+"""Degenerate but valid inputs (no request in the horizon, every request rejected, drain_s
+0, a tenant with nothing completed ...): the run finishes and says so honestly, with no NaN
+printed as a figure and no misleading advice. Each test failed on the code before its fix."""
+
+import re
+
+import sim
+
+QUIET = ["output.plots=false", "output.report=false", "output.parquet=false"]
+NAN = re.compile(r"\bnan\b|\binf\b", re.IGNORECASE)
+
+
+def test_noisy_neighbour_note_with_nothing_completed_prints_no_nan():
+    """At a 2 s horizon no user request arrives: the note said `TTFT p99 nan s alone, nan s
+    with 2.00 req/s of background (xnan)`."""
+    res = sim.run(["experiment=noisy_neighbour", "noisy_neighbour.background_levels=[1]",
+                   "horizon_s=2", *QUIET])
+    said = [n for n in res.notes if "TTFT p99" in n]
+    assert said and not any(NAN.search(n) for n in said), said
+    assert all("no request of the tenant completed" in n for n in said)
+
+
+def test_drain_zero_at_a_light_load_is_not_called_overload():
+    """drain_s=0 stops the run at the horizon with requests in flight: at 2.5 req/s on one
+    H100 (a tenth of what it serves) the note said `dedicated is unstable at this load ...
+    add capacity or lower the load`; it now says the run's end cut them."""
+    res = sim.run(["horizon_s=2", "drain_s=0", *QUIET])
+    s = res.summary.set_index("tenant").loc["chat"]
+    cut = int(s["failed"])
+    assert cut > 0  # the premise: requests were in flight at the horizon
+    assert not any("unstable" in n for n in res.notes), res.notes
+    said = [n for n in res.notes if "unfinished when the run stopped" in n]
+    assert len(said) == 1 and f"{cut:,} of {int(s['requests']):,} requests" in said[0]
+    assert "0 s after the horizon (drain_s" in said[0] and "raise drain_s" in said[0]
+
+
+def test_overload_with_a_drain_still_warns_as_before():
+    """The same cut with a real overload behind it (a queue still growing at the horizon)
+    keeps the overload warning."""
+    res = sim.run(["horizon_s=4", "drain_s=0", "tenants.chat.arrival.rate_rps=300", *QUIET])
+    assert any("dedicated is unstable at this load" in n for n in res.notes), res.notes
+
+
+def test_nothing_served_reports_no_sustainable_rate():
+    """Every request timed out waiting for a cold start (serverless.max_wait_s tiny): the
+    note gave `a sustainable 0 tok/s (measured while serving)` with nothing served."""
+    res = sim.run(["horizon_s=2", "setups=[serverless]", "serverless.max_wait_s=1e-6", *QUIET])
+    said = [n for n in res.notes if "unstable" in n]
+    assert len(said) == 1 and "no request completed" in said[0]
+    assert "sustainable 0 tok/s" not in said[0]
+
+
+def test_a_plan_for_a_model_no_request_called_says_so():
+    """`experiment=plan horizon_s=2`: no request arrives, every candidate's attainment is NaN,
+    and the search's comparisons with NaN chose `16 x L40S` for each model and noted
+    `lowest attainment nan`. Now no candidate is chosen and the note says why."""
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.placements=[dedicated,serverless]", "horizon_s=1",
+                   "tenants.chat.arrival.rate_rps=1e-6", *QUIET])
+    assert list(res.tables["plan"]["choice"]) == ["none"]
+    said = [n for n in res.notes if n.startswith("llama31-8b: ")]
+    assert len(said) == 1 and "no request of llama31-8b's tenants arrived" in said[0], res.notes
+    assert not any(NAN.search(n) for n in res.notes), res.notes
+
+
+def test_a_note_of_one_replication_only_names_its_seed():
+    """replications=3 at 1 req/s for 1 s: seed 0 draws no request, seeds 1 and 2 do. Seed 0's
+    note `no request arrived ... every figure of the run is empty` was printed unqualified
+    above a summary of the seeds' means, which has figures."""
+    res = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1", "replications=3", *QUIET])
+    per = res.tables["replications"]
+    counts = per[per.tenant == "__all__"].set_index("seed")["requests"]
+    assert counts[0] == 0 and counts[1] > 0 and counts[2] > 0  # the premise
+    empty = [n for n in res.notes if "no request arrived" in n]
+    assert empty == [f"seed 0: {empty[0][len('seed 0: '):]}"] and empty[0].startswith("seed 0: ")
+    both = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1e-6", "replications=2", *QUIET])
+    assert any(n.startswith("no request arrived") for n in both.notes)  # every seed: unqualified
+
+
+def test_a_pool_that_lost_its_only_replica_is_still_called_short_of_capacity():
+    """The other side of the drain_s=0 note: the only replica, a spot one, is reclaimed at
+    once and not replaced, so a handful of requests wait out the whole default drain (1800 s);
+    that is a lack of capacity, not too short a drain, and keeps the overload warning."""
+    res = sim.run(["horizon_s=3", "dedicated.replicas.llama31-8b=1",
+                   "dedicated.spot.replicas.llama31-8b=1", "dedicated.spot.preemption.per_gpu_hour=3600",
+                   "dedicated.spot.preemption.notice_s=0", "dedicated.spot.replacement=false", *QUIET])
+    assert int(res.summary.set_index("tenant").loc["chat", "failed"]) > 0  # the premise
+    assert any("dedicated is unstable at this load" in n for n in res.notes), res.notes
+    assert not any("raise drain_s" in n for n in res.notes)
+
+
+def test_a_closed_loop_cut_by_drain_zero_is_said_billed_and_drawn(tmp_path):
+    """Two closed-loop clients, horizon_s=0.001 and drain_s=0: both requests were cut at the
+    stop, unsaid (closed loops get no stability note), the billing period was 0 s although the
+    replica worked until 1 ms, and the timeline's x range (0, 0) made matplotlib warn."""
+    import warnings
+    args = ["horizon_s=0.001", "drain_s=0",
+            "tenants.chat.arrival={kind: closed, concurrency: 2, requests_per_client: 1}"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sim.run(args + ["output.plots=true", "output.report=false"], output_dir=tmp_path)
+    assert not [w for w in caught if "xlim" in str(w.message)]
+    row = res.summary.set_index("tenant").loc["__all__"]
+    assert int(row["failed"]) == 2 and row["period_s"] == 0.001
+    said = [n for n in res.notes if "unfinished when the run stopped" in n]
+    assert len(said) == 1 and said[0].startswith("dedicated: 2 of 2 requests") and "0.001 s" in said[0]
+    assert (tmp_path / "plots" / "timeline.png").exists()
+
+
+def test_no_request_gives_a_requests_frame_with_its_columns():
+    """`sim.run` of a run in which no request arrived returned `requests` with no columns, so
+    `res.requests["ttft_s"]` was a KeyError where a normal run's code works on zero rows."""
+    keep = ["output.plots=false", "output.report=false"]  # output.parquet=false keeps none
+    res = sim.run(["horizon_s=1", "tenants.chat.arrival.rate_rps=1e-6", *keep])
+    full = sim.run(["horizon_s=2", *keep]).requests
+    assert len(full) > 0 and len(res.requests) == 0 and list(res.requests.columns) == list(full.columns)
+    assert (res.requests.dtypes == full.dtypes).all()
+
+
+def test_prefix_cache_study_with_nothing_billed_on_the_pool_finishes():
+    """`experiment=prefix_cache horizon_s=0.01 drain_s=0`: the serverless side billed $0 and
+    the dedicated/serverless cost ratio was a ZeroDivisionError (exit 1, a traceback)."""
+    res = sim.run(["experiment=prefix_cache", "horizon_s=0.01", "drain_s=0", *QUIET])
+    cost = res.tables["cost"]
+    zero = cost[cost["serverless_usd"] == 0]
+    assert len(zero) and zero["dedicated_over_serverless"].isna().all()
+
+
+def test_burst_and_spot_notes_with_nothing_completed_print_no_nan():
+    """At horizon_s=0.01 no request arrives: the notes said `burst capacity moved p99 TTFT
+    from nan s to nan s` and `half_spot: ... p99 TTFT nan s against nan s`."""
+    for study, key in (("burst", "burst capacity moved"), ("spot", "half_spot: the bill")):
+        res = sim.run([f"experiment={study}", "horizon_s=0.01", "drain_s=0", *QUIET])
+        said = [n for n in res.notes if n.startswith(key)]
+        assert len(said) == 1 and not NAN.search(said[0]), said
+        assert "- (no request completed)" in said[0]
