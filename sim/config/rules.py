@@ -12,6 +12,7 @@ honours: a shorter one would turn a run into billions of events.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -33,6 +34,10 @@ INT64 = 2**63 - 1  # limits that may be set "as good as none" (a bound, not an a
 # rule declares its own upper bound (le/lt) is not held to it. Beyond it, products of two
 # such numbers overflow and runs cannot end.
 MAX_MAGNITUDE = 1e12
+# the smallest normal float (2.2e-308): below it (a subnormal, 1e-320) a float keeps fewer
+# digits (1e-320 is held as 9.99989e-321) and its reciprocal overflows to inf, so a rate, a
+# share or a divisor that small turned runs into an OverflowError or infinite bills
+MIN_NORMAL = sys.float_info.min
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class Rule:
             return f"must be < {g(self.lt)}, got {g(v)}"
         if self.le is not None and not v <= self.le:
             return f"must be <= {g(self.le)}, got {g(v)}"
+        if v != 0 and abs(v) < MIN_NORMAL:
+            return (f"must be 0 or at least {MIN_NORMAL:.3g} in magnitude, got {v:g} (a subnormal "
+                    "number: it keeps too few digits and its reciprocal is infinite)")
         if self.le is None and self.lt is None and abs(v) > MAX_MAGNITUDE:
             return (f"must be at most {MAX_MAGNITUDE:g} in magnitude, got {v:g} (no quantity of "
                     "the model is that large; see sim/config/rules.py)")

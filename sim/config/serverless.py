@@ -117,7 +117,10 @@ class NodePoolConfig:
 
 @dataclass
 class AutoscalerConfig:
-    target_concurrency: float = positive(32.0)  # in-flight requests per replica
+    # in-flight requests per replica; at least Knative's own floor for a target (TargetMin =
+    # 0.01, knative/serving pkg/apis/autoscaling/register.go): below it the desired replica
+    # count (average concurrency / target) overflowed to inf, an OverflowError
+    target_concurrency: float = rule(32.0, ge=0.01)
     stable_window_s: float = interval(60.0)
     panic_window_s: float = interval(6.0)
     panic_threshold: float = rule(2.0, ge=1)

@@ -1198,4 +1198,14 @@ CASES = [
       note="\"Ambiguous value for argument 'seed=0,1'\", naming no key and not -m"),
     E("config_dir_a_file", ["--config-dir", "{dir}/f.txt"], "--config-dir", "file", files={"f.txt": "x\n"},
       note="Hydra's \"Additional config directory ... not found\", naming no flag, for a file"),
+    # ------------------------------------------------------- the thirteenth sweep (December 2026)
+    E("autoscaler_target_concurrency_tiny", [*SL, f"{A}.rate_rps=200", "serverless.autoscaler.target_concurrency=1e-306"],
+      "serverless.autoscaler.target_concurrency", "tiny",
+      note="the desired replicas (concurrency / target) overflowed: OverflowError, a traceback"),
+    E("subnormal_autoscaler_target", [*SL, "serverless.autoscaler.target_concurrency=1e-320"],
+      "serverless.autoscaler.target_concurrency", "tiny", note="an OverflowError traceback"),
+    E("subnormal_horizon", ["horizon_s=1e-320"], "horizon_s", "tiny",
+      note="ran as 9.99989e-321 s, its monthly_cost_usd inf in summary.csv"),
+    E("subnormal_negative_phase", [*SIN, f"{A}.phase_s=-5e-324"], f"{A}.phase_s", "tiny",
+      note="ran on a value a float cannot hold (-4.94e-324)"),
 ]
