@@ -31,7 +31,7 @@ _READERS: list = []
 _RUN = [0]
 
 
-def _digest(path: str) -> bytes | None:
+def digest(path: str) -> bytes | None:
     """The file's content digest; None for anything but a readable regular file (the reader
     itself then says what is wrong: a FIFO is never opened here)."""
     if not is_file(path):
@@ -64,7 +64,7 @@ def by_content(maxsize: int):
 
         @wraps(reader)
         def read(path, *args):
-            before = _digest(path)
+            before = digest(path)
             if before is None:
                 return reader(path, *args)
             key = (path, *args)
@@ -74,7 +74,7 @@ def by_content(maxsize: int):
                 cache.move_to_end(key)
                 return hit[1]
             value = _freeze(reader(path, *args))
-            if _digest(path) == before:  # not rewritten while it was read
+            if digest(path) == before:  # not rewritten while it was read
                 cache[key] = (before, value, _RUN[0])
                 cache.move_to_end(key)
                 while len(cache) > maxsize:

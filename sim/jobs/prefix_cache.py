@@ -20,7 +20,6 @@ dedicated/serverless ratio the break-even moves by); figure ``plots/prefix_cache
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import List
 
@@ -30,6 +29,7 @@ from sim.config import variant
 from sim.config.repeats import leaf_keys
 from sim.config.rules import SEARCH_REPLICAS, nonneg, rule
 from sim.errors import InputError
+from sim.filecache import digest
 from sim.jobs import GIVEN, job
 from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
@@ -39,6 +39,7 @@ from sim.report.outputs import write_outputs
 from sim.report.prefix_cache import prefix_cache_figure
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_variants
+from sim.textfiles import require_file
 
 SGL_GUARD = 64  # sgl-router's default balance_abs_threshold (router_args.py)
 
@@ -63,13 +64,25 @@ def check(cfg) -> None:
                          key="prefix_cache.tenant")
     if not pc.traces:
         raise InputError("list at least one trace", key="prefix_cache.traces")
-    seen = {}
-    for i, t in enumerate(pc.traces):  # one file twice: the same rows, run and reported twice
-        where = os.path.realpath(resolve(str(t)))
+    seen, names = {}, {}
+    for i, t in enumerate(pc.traces):
+        key = f"prefix_cache.traces[{i}]"
+        # named as this list's entry, not as the tenant's trace path it is replayed as
+        path = resolve(str(t)) if str(t).strip() else str(t)  # '' would be the working folder
+        require_file(path, "trace file", key=key)
+        # one file twice (by another path, a link or a copy): the same rows, run twice
+        where = digest(path) or path
         if where in seen:
             raise InputError(f"{t} is prefix_cache.traces[{seen[where]}] again (the same rows, "
-                             "run twice)", key=f"prefix_cache.traces[{i}]")
+                             "run twice)", key=key)
         seen[where] = i
+        name = trace_name(str(t))  # the tables' and the figure's label of its rows
+        if name in names:
+            raise InputError(f"{t} and prefix_cache.traces[{names[name]}] "
+                             f"({pc.traces[names[name]]}) are both named {name!r} in the tables and "
+                             "the figure, their rows told apart by nothing: rename one",
+                             key=key)
+        names[name] = i
     model = cfg.tenants[pc.tenant].model
     if model not in cfg.dedicated.replicas:
         raise InputError(f"the dedicated pool has no replicas of {model}",
@@ -77,6 +90,11 @@ def check(cfg) -> None:
     if cfg.tenants[pc.tenant].slo_ttft_s is None:
         raise InputError("the SLO search needs the tenant's TTFT SLO",
                          key=f"tenants.{pc.tenant}.slo_ttft_s")
+
+
+def trace_name(path: str) -> str:
+    """A trace's label in the job's tables: its file name without ``.jsonl``."""
+    return path.rsplit("/", 1)[-1].removesuffix(".jsonl")
 
 
 def variants(cfg, model: str) -> list[tuple[str, dict]]:
@@ -145,7 +163,7 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
     dep = f"deployments.{model}"
     rows, slo_rows, cost_rows, notes, summaries, requests, timelines = [], [], [], [], [], [], {}
     for path in pc.traces:
-        name = path.rsplit("/", 1)[-1].removesuffix(".jsonl")
+        name = trace_name(path)
         tcfg = variant(cfg, **{f"tenants.{tenant}.arrival.trace.path": path})
         vs = variants(tcfg, model)
         wl, runs, cat = simulate_variants(tcfg, "dedicated", vs, progress)
@@ -155,6 +173,12 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
         for (label, _), r in zip(vs, runs):
             rows.append(_row(name, "dedicated", label, summary_row(summary, label)))
         notes += [f"{name}: {n}" for n in run_notes(tcfg, wl, runs)]
+        if not float(summary_row(summary, vs[1][0])["cache_hit_rate"]) > 0:
+            # a trace without hash_ids (and a tenant without a shared prefix): the study's
+            # cache variants are the no-cache run again, which its tables alone do not say
+            notes.append(f"{name}: no prompt reused a cached block (cache hit rate 0 with the "
+                         "cache on: no hash_ids shared in the trace, no shared prefix in "
+                         f"tenants.{tenant}.prefix), so every cache variant ran as without it")
         timelines[name] = runs
         sl = [("serverless, no cache", {f"{dep}.prefix_caching": False}),
               ("serverless, cache", {})]

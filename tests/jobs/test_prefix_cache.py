@@ -99,3 +99,24 @@ def test_a_trace_given_to_the_tenant_is_refused_not_replaced(override):
     tenant's other trace keys (rate_scale, start_s, ...) are still read."""
     with pytest.raises(sim.InputError, match=r"prefix_cache\.traces"):
         sim.run(ARGS + [override])
+
+
+def test_a_trace_without_shared_blocks_says_the_cache_found_nothing(tmp_path):
+    """A trace without hash_ids (and no shared prefix of the tenant's) gives the cache nothing
+    to reuse: every cache variant is the no-cache run again, which the tables showed as equal
+    rows without a word (thirteenth hostile-input sweep). Now a note says so; a trace with
+    shared blocks (the module's run) gets no such note."""
+    import json
+    p = tmp_path / "plain.jsonl"
+    p.write_text("".join(json.dumps({"timestamp": 100 * i, "input_length": 600, "output_length": 20})
+                         + "\n" for i in range(20)))
+    res = sim.run(["experiment=prefix_cache", "horizon_s=5", f"prefix_cache.traces=[{p}]",
+                   "prefix_cache.max_replicas=2", "dedicated.replicas.llama31-8b=1"])
+    hits = res.tables["ttft"].query("variant == 'jsq, cache'")["cache_hit_rate"]
+    assert (hits == 0).all()
+    assert any(n.startswith("plain: no prompt reused a cached block") for n in res.notes), res.notes
+
+
+def test_shared_blocks_give_no_empty_cache_note(result):
+    res, _ = result
+    assert not any("no prompt reused a cached block" in n for n in res.notes)
