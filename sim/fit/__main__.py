@@ -26,7 +26,7 @@ import pandas as pd
 from sim.config import compose
 from sim.config.messages import from_config_error
 from sim.errors import ArgumentParser, InputError, ascii_number
-from sim.fit.logs import FORMATS, read_log
+from sim.fit.logs import FORMATS, MIN_RATE_RPS, read_log
 from sim.fit.replay import arrivals, replay, with_params
 from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
 from sim.io import atomic_write
@@ -120,6 +120,9 @@ def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
     atomic_write(path, lambda q: q.write_text(text))
 
 
+_EXAMPLE = {"gpu": "H100", "precision": "fp8", "kv_dtype": "bf16", "admission": "reserve"}
+
+
 def check_flags(a: argparse.Namespace) -> None:
     for flag, value, ok in (("--replicas", a.replicas, a.replicas >= 1),
                             ("--max-evaluations", a.max_evaluations, a.max_evaluations >= 1),
@@ -129,8 +132,16 @@ def check_flags(a: argparse.Namespace) -> None:
                              a.request_rate is None or a.request_rate > 0)):
         if not ok:
             raise InputError(f"{flag} must be positive, not {value}")
+    if a.request_rate is not None and a.request_rate < MIN_RATE_RPS:  # as a log's request_rate
+        raise InputError(f"--request-rate must be at least {MIN_RATE_RPS:.3g} requests/s (one a "
+                         f"day), not {a.request_rate:g}")
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", a.model, re.ASCII):  # was Hydra's grammar error
         raise InputError(f"--model must name a catalog model such as llama31-8b, got {a.model!r}")
+    for flag in ("gpu", "precision", "kv_dtype", "admission"):  # as --model: Hydra's grammar
+        value = getattr(a, flag)  # error named the config key 'deployments', not the flag
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][\w.-]*", value, re.ASCII):
+            raise InputError(f"--{flag.replace('_', '-')} must be a name such as "
+                             f"{_EXAMPLE[flag]}, got {value!r}")
     if a.seed is not None and a.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, not {a.seed}")
 

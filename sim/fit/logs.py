@@ -44,6 +44,10 @@ from sim.textfiles import csv_rows, parse_json, read_text, require_file, text_li
 
 MAX_TOKENS = 10_000_000  # assumption: no request of a benchmark log is this long
 MAX_SECONDS = 86_400.0  # assumption: no benchmark request waits a day
+# assumption: no benchmark client sends fewer than one request a day on average; below it
+# the replayed send times reach 1e300 s and lose every digit of the requests' latencies (a
+# rate of 1e-300 fitted to 99 % TPOT error, one of 1e-320 gave an infinite first gap)
+MIN_RATE_RPS = 1.0 / MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -195,8 +199,9 @@ def _rate(doc: dict, fmt: str, path: str, line: int) -> tuple[float, str]:
             or (isinstance(value, float) and value == math.inf):
         return math.inf, ""
     v = _num(value, "request_rate", path, line, limit=math.inf)
-    if v <= 0:
-        raise InputError("request_rate must be > 0", path=path, line=line)
+    if v < MIN_RATE_RPS:
+        raise InputError(f"request_rate must be at least {MIN_RATE_RPS:.3g} requests/s (one a "
+                         f"day), got {value!r}", path=path, line=line)
     return v, ""
 
 
@@ -211,9 +216,10 @@ def _ramp(doc: dict, keep: list, n: int, path: str, line: int) -> tuple[str, np.
                          path=path, line=line)
     lo = _num(doc.get("ramp_up_start_rps"), "ramp_up_start_rps", path, line, limit=1e9)
     hi = _num(doc.get("ramp_up_end_rps"), "ramp_up_end_rps", path, line, limit=1e9)
-    if not 0 < lo <= hi:  # vLLM refuses the rest (a rate of 0 never sends)
-        raise InputError(f"the ramp must rise from a rate > 0: ramp_up_start_rps {lo:g}, "
-                         f"ramp_up_end_rps {hi:g}", path=path, line=line)
+    if not MIN_RATE_RPS <= lo <= hi:  # vLLM refuses a rate of 0 (it never sends) and a fall
+        raise InputError(f"the ramp must rise from a rate of at least {MIN_RATE_RPS:.3g} "
+                         f"requests/s (one a day): ramp_up_start_rps {lo:g}, ramp_up_end_rps "
+                         f"{hi:g}", path=path, line=line)
     x = np.array(keep, dtype=float) / max(n - 1, 1)
     rps = lo + (hi - lo) * x if kind == "linear" else lo * (hi / lo) ** x
     return f"{kind} ramp from {lo:g} to {hi:g} requests/s", rps

@@ -239,6 +239,18 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     # the eleventh sweep: float() read Arabic-Indic digits as the number they spell
     ("zh.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n\u0661\u0660,5,0.1,0.01\n".encode(),
      "zh.csv:2: input_tokens: not a number ('\u0661\u0660')"),
+    # the thirteenth sweep: a rate of 1e-320 sent the second request at inf ("never finishes
+    # ... do not fit the KV cache", after two numpy warnings); one of 1e-300 at 1e300 s, where
+    # the replayed latencies lost every digit (99 % TPOT error, fitted without a word)
+    ("zi.json", '{"input_lens": [10, 12], "output_lens": [5, 5], "ttfts": [0.1, 0.1],'
+     ' "itls": [[0.01], [0.01]], "request_rate": 1e-320}',
+     "zi.json:1: request_rate must be at least 1.16e-05 requests/s (one a day), got 1e-320"),
+    ("zj.json", '{"input_lens": [10, 12], "output_lens": [5, 5], "ttfts": [0.1, 0.1],'
+     ' "itls": [[0.01], [0.01]], "request_rate": 1e-300}', "zj.json:1: request_rate must be at least"),
+    ("zk.json", '{"input_lens": [10, 12], "output_lens": [5, 5], "ttfts": [0.1, 0.1],'
+     ' "itls": [[0.01], [0.01]], "request_rate": 1, "ramp_up_strategy": "exponential",'
+     ' "ramp_up_start_rps": 1e-320, "ramp_up_end_rps": 10}',
+     "zk.json:1: the ramp must rise from a rate of at least 1.16e-05 requests/s"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
@@ -349,6 +361,9 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flag):
     (["--max-concurrency", "\u0662"], "argument --max-concurrency: invalid int value"),
     (["--replicas", "1_0"], "argument --replicas: invalid int value"),
     (["--gpu-memory-utilization", "\u0660.9"], "argument --gpu-memory-utilization: invalid float value"),
+    # the thirteenth sweep: as a log's request_rate of 1e-320 (two numpy warnings, then "never
+    # finishes ... do not fit the KV cache")
+    (["--request-rate", "1e-320"], "--request-rate must be at least 1.16e-05 requests/s"),
 ])
 def test_hostile_flags_are_one_line_before_the_fit(tmp_path, capsys, flags, expected):
     log = tmp_path / "a.csv"
@@ -367,6 +382,19 @@ def test_a_model_name_hydra_cannot_parse_names_the_flag(tmp_path, capsys, model)
     with pytest.raises(SystemExit) as e:
         main(["--requests", str(log), "--model", model, *DEPLOY[2:], "--out", str(tmp_path / "o")])
     assert_one_clear_line(e.value.code, capsys.readouterr().err, "--model must name a catalog model")
+
+
+@pytest.mark.parametrize("flag, value", [("--gpu", ""), ("--gpu", " "), ("--precision", "a}b"),
+                                         ("--kv-dtype", ""), ("--admission", "a b")])
+def test_a_deployment_name_hydra_cannot_parse_names_the_flag(tmp_path, capsys, flag, value):
+    """``--gpu ''`` ended in "config key 'deployments': cannot parse the override
+    'deployments={llama31-8b: {gpu: , ...}}'", naming no flag (the thirteenth sweep), as
+    ``--model ''`` did before the tenth."""
+    log = tmp_path / "a.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), "--model", "llama31-8b", flag, value, "--out", str(tmp_path / "o")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"{flag} must be a name such as")
 
 
 def test_help_names_the_files_it_writes(capsys):
