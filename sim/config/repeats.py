@@ -10,6 +10,7 @@ that lists one value twice (compared as the schema's type of the key reads them:
 from __future__ import annotations
 
 import math
+import sys
 from typing import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -80,6 +81,12 @@ def _key_twice(text: str) -> str | None:
 def _parse(text: str):
     try:
         return OverridesParser.create().parse_override(text)
+    except ValueError as e:  # an integer of over 4300 digits: Python's int() refuses to read
+        if "integer string conversion" not in str(e):  # it, which Hydra said as "cannot
+            return None  # expand a sweep's values", naming no key, for a single value too
+        raise InputError(f"a number of more than {sys.get_int_max_str_digits():,} digits, "
+                         f"which no value of the config is (in {text[:40]!r}...)",
+                         key=text.split("=", 1)[0].lstrip("+~") or None) from None
     except Exception:  # Hydra reports unparsable overrides itself, with the grammar
         return None
 

@@ -1221,4 +1221,7 @@ CASES = [
       "prefix_cache.traces[1]", "impossible",
       files={"a/t.jsonl": MC_LINE1 + MC_LINE3, "b/t.jsonl": MC_LINE1 + MC_LINE3.replace("120", "130")},
       note="both traces' rows labelled 't' in the tables, one figure timeline overwriting the other"),
+    E("number_of_5000_digits", [f"{A}.rate_rps=" + "9" * 5000], f"{A}.rate_rps", "huge",
+      note="\"cannot expand a sweep's values: Exceeds the limit (4300 digits)\", naming no key, in a single run"),
+    SW("sweep_number_of_5000_digits", ["seed=1," + "9" * 5000], "seed", note="the same, naming no key"),
 ]
