@@ -208,7 +208,8 @@ def test_missing_preemption_trace_names_the_file(tmp_path, monkeypatch, capsys):
     status, err = run_main(["horizon_s=5", f"{SPOT}=1", "dedicated.spot.preemption.mode=trace",
                             f"dedicated.spot.preemption.trace={tmp_path / 'nope.csv'}"],
                            tmp_path, monkeypatch, capsys)
-    assert_one_clear_line(status, err, f"{tmp_path / 'nope.csv'}: preemption trace not found")
+    assert_one_clear_line(status, err, f"{tmp_path / 'nope.csv'}, config key "
+                          "'dedicated.spot.preemption.trace': preemption trace not found")
 
 
 def test_missing_trace_file_names_the_key(tmp_path, monkeypatch, capsys):

@@ -1224,4 +1224,8 @@ CASES = [
     E("number_of_5000_digits", [f"{A}.rate_rps=" + "9" * 5000], f"{A}.rate_rps", "huge",
       note="\"cannot expand a sweep's values: Exceeds the limit (4300 digits)\", naming no key, in a single run"),
     SW("sweep_number_of_5000_digits", ["seed=1," + "9" * 5000], "seed", note="the same, naming no key"),
+    E("preemption_trace_a_directory", [*SPOT[:3], "dedicated.spot.preemption.trace={dir}"],
+      "dedicated.spot.preemption.trace", "file", note="named the folder alone, not the key that gave it"),
+    E("preemption_trace_a_number", [*SPOT[:3], "dedicated.spot.preemption.trace=5"],
+      "dedicated.spot.preemption.trace", "file", note="'5: preemption trace not found', no key"),
 ]

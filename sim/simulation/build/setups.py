@@ -17,6 +17,7 @@ from sim.platform.serverless.nodes import NodePool
 from sim.platform.serverless.state import Slot
 from sim.platform.storage import TIER_ORDER
 from sim.simulation.build.models import gpu, model
+from sim.textfiles import require_file
 
 
 def check_cold_start(cfg) -> None:
@@ -126,6 +127,8 @@ def check_spot(cfg, catalog, models: list[str], deployment_for=None) -> dict[str
             raise InputError("mode trace needs a file (time_s,model,replica)",
                              key="dedicated.spot.preemption.trace")
         path = resolve(str(pc.trace))
+        # as a tenant's trace path: the file and the key that gave it (the file alone before)
+        require_file(path, "preemption trace", key="dedicated.spot.preemption.trace")
         for p in read_preemption_trace(path):
             if p.model not in n_spot:
                 raise InputError(f"model {p.model!r} has no spot replicas (served with spot: "
