@@ -1228,4 +1228,11 @@ CASES = [
       "dedicated.spot.preemption.trace", "file", note="named the folder alone, not the key that gave it"),
     E("preemption_trace_a_number", [*SPOT[:3], "dedicated.spot.preemption.trace=5"],
       "dedicated.spot.preemption.trace", "file", note="'5: preemption trace not found', no key"),
+    E("gpu_efficiency_of_an_unknown_precision", [f"{GPU}.efficiency={{fp7: {{memory: 0.5}}}}"],
+      f"{GPU}.efficiency.fp7", "unknown", note="kept and never read, where a model's weights_gb.fp7 is refused"),
+    E("gpu_tflops_of_an_unknown_precision", [f"{GPU}.tflops.int8=100"], f"{GPU}.tflops.int8", "unknown",
+      note="kept and never read"),
+    E("length_column_empty", ["tenants.chat.input.kind=empirical", "tenants.chat.input.path={dir}/a.csv",
+                              "tenants.chat.input.column=''"], "tenants.chat.input.column", "type",
+      files={"a.csv": AZ_GOOD}, note="'' taken for no column: the trace read as a PMF, 'expected two columns'"),
 ]

@@ -73,6 +73,12 @@ def check_catalog(cfg) -> Catalog:
             if p not in BYTES_PER_PARAM:
                 raise InputError(f"unknown precision {p!r}; known: {sorted(BYTES_PER_PARAM)}",
                                  key=f"{key}.weights_gb.{p}")
+    for name, g in cfg.catalog.gpus.items():  # as a model's weights_gb: a precision no
+        for part in ("tflops", "efficiency"):  # deployment can name was kept, never read
+            for p in getattr(g, part):
+                if p not in BYTES_PER_PARAM:
+                    raise InputError(f"unknown precision {p!r}; known: {sorted(BYTES_PER_PARAM)}",
+                                     key=f"catalog.gpus.{name}.{part}.{p}")
     return catalog_from_config(cfg.catalog)
 
 

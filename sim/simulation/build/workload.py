@@ -144,7 +144,7 @@ def check_length(lc, key: str, arrival_kind) -> None:
     if kind == LengthKind.trace and arrival_kind != ArrivalKind.trace:
         raise InputError("trace lengths need the tenant's arrival kind to be trace", key=key)
     if kind == LengthKind.empirical:
-        if lc.column:
+        if lc.column is not None:  # '' too: it was taken for no column, the trace read as a PMF
             if not str(lc.column).strip():
                 raise InputError(f"column must be {' or '.join(TRACE_COLUMNS)} or a column of the "
                                  "file by its name", key=key + ".column")
