@@ -128,6 +128,10 @@ def number_arg(kind, low: float, low_open: bool = True, high: float | None = Non
             raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
         if high is not None and v > high:
             raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
+        if v != 0 and abs(v) < sys.float_info.min:  # as a config key's (sim/config/rules.py):
+            # its reciprocal overflows (sim.bench --load 1e-320: a numpy warning line first)
+            raise argparse.ArgumentTypeError(f"must be 0 or at least {sys.float_info.min:.3g} in "
+                                             f"magnitude, got {text} (a subnormal number)")
         return v
 
     return parse

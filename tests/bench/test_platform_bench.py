@@ -63,6 +63,18 @@ def test_a_load_beyond_its_bound_is_one_line_naming_it(capsys):
     assert err[0].startswith(f"error: argument --load: must be <= {bench.MAX_LOAD:g}"), err
 
 
+@pytest.mark.parametrize("flag", ["--load", "--rate"])
+def test_a_subnormal_number_is_one_line_naming_the_flag(flag, capsys):
+    # the thirteenth sweep (December 2026): --load 1e-320 gave numpy's "overflow encountered
+    # in scalar divide" line, then a refusal naming horizon_s (inf)
+    args = ["--requests", "100"] if flag == "--load" else ["--scenario", "platform"]
+    with pytest.raises(SystemExit) as e:
+        bench.main([*args, flag, "1e-320"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: argument {flag}: must be 0 or at least 2.23e-308"), err
+
+
 @pytest.mark.parametrize("args, flag", [
     # ignored silently before the fifth hostile-input sweep (December 2026)
     (["--hours", "1"], "--hours"), (["--setup", "hybrid"], "--setup"),
