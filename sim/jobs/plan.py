@@ -27,6 +27,7 @@ from sim.config import variant
 from sim.config.rules import SEARCH_REPLICAS, probability, rule
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
+from sim.metrics.overload import run_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.plan import plan_figure
@@ -96,11 +97,12 @@ def frontier(points: list[tuple[float, float, object]]) -> list:
     return out
 
 
-def confirm(cfg, chosen: dict, progress: bool) -> pd.DataFrame:
+def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str]]:
     """All tenants on the plan: the dedicated-placed models' tenants on their pools in one
     simulation, the serverless-placed models' tenants on the shared pool (with any
-    background load) in another; the two parts share nothing. Their summary rows."""
-    parts = []
+    background load) in another; the two parts share nothing. Their summary rows, and the
+    runs' notes (:func:`sim.metrics.overload.run_notes`)."""
+    parts, notes = [], []
     for placement in ("dedicated", "serverless"):
         models = {m: b for m, b in chosen.items() if b.placement == placement}
         if not models:
@@ -116,7 +118,10 @@ def confirm(cfg, chosen: dict, progress: bool) -> pd.DataFrame:
         c = variant(c, **{"output.parquet": False, "setups": [placement]})
         wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
         parts.append(frames(c, wl, runs, cat)[0])
-    return pd.concat(parts, ignore_index=True)
+        # what the chosen plan's run did not take as given (trace rows past the horizon,
+        # lengths changed), as every other job says (before: unsaid in plan's report)
+        notes += [f"plan ({placement}): {n}" for n in run_notes(c, wl, runs)]
+    return pd.concat(parts, ignore_index=True), notes
 
 
 @job("plan", config=PlanConfig, check=check)
@@ -171,7 +176,8 @@ def plan_job(cfg, out_dir, progress) -> Result:
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):
-        summary = confirm(cfg, chosen, progress)
+        summary, run_said = confirm(cfg, chosen, progress)
+        notes += run_said
         total = sum(b.cost_usd for b in chosen.values())
         rows_t = summary[(summary["tenant"] != "__all__") & summary["slo_ttft_s"].notna()]
         # a tenant with no request has no attainment (NaN) and misses nothing

@@ -198,3 +198,17 @@ def test_the_plan_job_plans_a_trace_tenant(tmp_path):
     assert res.tables["plan"].iloc[0]["choice"] != "none"
     s = res.summary.query("tenant == 'chat'").iloc[0]
     assert s["requests"] == 200 and s["input_tokens"] == sum(200 + 10 * (k % 7) for k in range(200))
+
+
+def test_the_plan_says_the_trace_rows_its_run_left_out(tmp_path):
+    """A trace tenant whose rows run past the horizon: the simulate job says how many were
+    not replayed, the plan job's confirming run said nothing (the thirteenth sweep)."""
+    rows = [(0.5 * k, 300, 30) for k in range(40)]  # 20 s of rows, a 10 s horizon
+    tr = _azure(tmp_path / "t.csv", rows)
+    late = sum(t >= 10 for t, _, _ in rows)
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.max_replicas=2", "plan.placements=[dedicated]", "horizon_s=10", *BASE[2:3],
+                   *_trace_tenant(tr)])
+    said = [n for n in res.notes if n.startswith("plan (dedicated): tenant chat: ")]
+    assert len(said) == 1 and f"{late} of the trace's {len(rows)} requests" in said[0], res.notes
+    assert res.summary.query("tenant == 'chat'").iloc[0]["requests"] == len(rows) - late
