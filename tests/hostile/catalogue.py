@@ -1235,4 +1235,8 @@ CASES = [
     E("length_column_empty", ["tenants.chat.input.kind=empirical", "tenants.chat.input.path={dir}/a.csv",
                               "tenants.chat.input.column=''"], "tenants.chat.input.column", "type",
       files={"a.csv": AZ_GOOD}, note="'' taken for no column: the trace read as a PMF, 'expected two columns'"),
+    E("burst_slo_trigger_without_an_slo", [*BURST, "dedicated.burst.trigger=slo", "tenants.chat.slo_ttft_s=inf"],
+      "dedicated.burst.trigger", "impossible", note="every limit inf: ran as no burst, unsaid"),
+    E("spillover_slo_trigger_without_an_slo", [*HYB, "hybrid.spillover.trigger=slo", "tenants.chat.slo_ttft_s=inf"],
+      "hybrid.spillover.trigger", "impossible", note="every limit inf: nothing spilled, unsaid"),
 ]

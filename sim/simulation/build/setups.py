@@ -7,6 +7,8 @@ need, for example, per-token prices.
 
 from __future__ import annotations
 
+import math
+
 from sim.config import ServerlessBilling
 from sim.errors import InputError
 from sim.paths import resolve
@@ -48,6 +50,9 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
         raise InputError("is 0 with dedicated.burst.enabled=true, remote.max_replicas 0 and no "
                          "variant's replicas: no burst replica could start; give a capacity "
                          "or set dedicated.burst.enabled=false", key="dedicated.burst.max_replicas")
+    if bc.enabled and str(bc.trigger) == "slo" and not _any_slo(cfg):  # never burst, unsaid
+        raise InputError(_NO_SLO.format(what="no burst replica would start"),
+                         key="dedicated.burst.trigger")
     if str(dc.failures.mode) == "script" and not len(dc.failures.script):  # ran failure-free
         raise InputError("mode script lists no failure: give the events, or set "
                          "dedicated.failures.mode=none", key="dedicated.failures.script")
@@ -64,6 +69,16 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
             which = f"replicas 0..{n_of[m] - 1}" if n_of[m] else "no replica that fails"  # was 0..-1
             raise InputError(f"{m} has {which}{spot}", key=key + ".replica")
     _check_script_overlap(dc.failures.script, models[0] if models else "")
+
+
+_NO_SLO = ("is slo, and no tenant has a TTFT SLO (every tenants.<t>.slo_ttft_s is inf), so "
+           "every request's limit is inf and {what}; give a tenant an SLO, or trigger=wait")
+
+
+def _any_slo(cfg) -> bool:
+    """Whether a tenant of the run has a finite TTFT SLO (ServeGen tenants bring their own)."""
+    return bool(cfg.tenants_from.servegen.path) or any(
+        math.isfinite(float(tc.slo_ttft_s)) for tc in cfg.tenants.values())
 
 
 def _check_script_overlap(script, first_model: str) -> None:
@@ -232,6 +247,11 @@ def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[
                 raise InputError(f"tenant {t} is placed dedicated but calls {m}, which has no "
                                  f"reserved replicas (place {m} dedicated and set "
                                  f"dedicated.replicas.{m})", key=f"hybrid.placement.{t}")
+    sp = hc.spillover
+    if (ded and sp.enabled and str(sp.trigger) == "slo" and sp.max_queue is None
+            and not _any_slo(cfg)):  # it never spilled, unsaid
+        raise InputError(_NO_SLO.format(what="no request would spill"),
+                         key="hybrid.spillover.trigger")
     if ded:
         check_dedicated(cfg, catalog, [m for m in models if m in ded], deployment_for)
     if sl:
