@@ -236,6 +236,10 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
                          + ("--save-result --save-detailed" if fmt == "vllm" else
                             "--output-details"), path=path, line=line)
     n = len(doc["input_lens"])
+    for k in ("errors", "latencies", "start_times"):  # given, but not a per-request list: it
+        if doc.get(k) is not None and not isinstance(doc[k], list):  # was not read, unsaid
+            raise InputError(f"{k} must be a list of one entry per request, got "
+                             f"{type(doc[k]).__name__} {str(doc[k])[:40]!r}", path=path, line=line)
     optional = [k for k in ("errors", "latencies", "start_times") if isinstance(doc.get(k), list)]
     for k in need + optional:
         if len(doc[k]) != n:

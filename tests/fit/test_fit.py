@@ -251,6 +251,12 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      ' "itls": [[0.01], [0.01]], "request_rate": 1, "ramp_up_strategy": "exponential",'
      ' "ramp_up_start_rps": 1e-320, "ramp_up_end_rps": 10}',
      "zk.json:1: the ramp must rise from a rate of at least 1.16e-05 requests/s"),
+    # ... and an `errors` (or `latencies`, `start_times`) that is not a list was not read: the
+    # failed requests it names were fitted as served
+    ("zl.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "errors": "timeout"}', "zl.json:1: errors must be a list of one entry per request, got str"),
+    ("zm.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
+     ' "start_times": {"0": 1}}', "zm.json:1: start_times must be a list"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
