@@ -20,31 +20,23 @@ import math
 import numpy as np
 import pytest
 from helpers.queueing import (
+    GEO,
+    D,
     batch_means,
+    closed_loop_vs_mva,
     erlang_b,
     gim1_sigma,
     md1k_blocking,
     mmck_blocking,
-    mva_single_server,
     replay_fcfs,
     run_table,
     write_table,
 )
+from helpers.queueing import (
+    fcfs_run as _fcfs,
+)
 
 import sim
-
-D = 0.001  # the constant iteration time (s)
-GEO = "{kind: geometric, mean: 1000, max: 100000}"  # service ~ Exp(1 s): CV^2 = 0.999
-
-
-def _fcfs(tmp_path, replicas, lam, n, seed, output=GEO, extra=(), engine="fluid", d=D):
-    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
-    res = run_table(tmp_path, table, [
-        "deployments.llama31-8b.max_num_seqs=1", f"dedicated.replicas.llama31-8b={replicas}",
-        f"tenants.chat.output={output}", f"tenants.chat.arrival.rate_rps={lam}",
-        f"horizon_s={n / lam}", f"seed={seed}", "output.plots=false", "output.report=false",
-        *extra], engine=engine)
-    return res, res.requests.sort_values("arrival_s", kind="stable")
 
 
 @pytest.mark.parametrize("engine", ["fluid", "step"])
@@ -228,16 +220,7 @@ def test_closed_loop_matches_mean_value_analysis(tmp_path):
     """N = 4 clients with exponential think time Z = 2 s around one FCFS single-sequence
     replica (the machine-repairman model): the mean response time is exact MVA's.
     Model error: geometric against exponential service, 1 %."""
-    n_clients, z, per = 4, 2.0, 3750
-    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
-    res = run_table(tmp_path, table, [
-        "deployments.llama31-8b.max_num_seqs=1", "dedicated.replicas.llama31-8b=1",
-        f"tenants.chat.output={GEO}", "tenants.chat.arrival.kind=closed",
-        f"tenants.chat.arrival.concurrency={n_clients}", f"tenants.chat.arrival.think_s={z}",
-        f"tenants.chat.arrival.requests_per_client={per}", "horizon_s=1", "seed=4",
-        "output.plots=false", "output.report=false"])
-    r = res.requests.sort_values("arrival_s")
-    r_mva, _ = mva_single_server(n_clients, r["output_tokens"].mean() * D, z)
+    r, r_mva, _ = closed_loop_vs_mva(tmp_path, 4, 2.0, 3750, D, GEO)
     resp, se = batch_means(r["e2e_s"].to_numpy())
     assert abs(resp - r_mva) < 4 * se + 0.01 * r_mva, (resp, r_mva, se)
 

@@ -16,30 +16,22 @@ import math
 import numpy as np
 import pytest
 from helpers.queueing import (
+    GEO,
+    D,
     batch_means,
+    closed_loop_vs_mva,
     erlang_b,
     erlang_c,
     gim1_sigma,
     mdc_wait,
     mmck_blocking,
-    mva_single_server,
     replay_fcfs,
     run_table,
     write_table,
 )
-
-D = 0.001
-GEO = "{kind: geometric, mean: 1000, max: 100000}"  # service ~ Exp(1 s): CV^2 = 0.999
-
-
-def _fcfs(tmp_path, c, lam, n, seed, output=GEO, extra=(), engine="fluid", d=D):
-    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
-    res = run_table(tmp_path, table, [
-        "deployments.llama31-8b.max_num_seqs=1", f"dedicated.replicas.llama31-8b={c}",
-        f"tenants.chat.output={output}", f"tenants.chat.arrival.rate_rps={lam!r}",
-        f"horizon_s={n / lam!r}", f"seed={seed}", "output.plots=false", "output.report=false",
-        *extra], engine=engine)
-    return res, res.requests.sort_values("arrival_s", kind="stable")
+from helpers.queueing import (
+    fcfs_run as _fcfs,
+)
 
 
 def test_erlang_c_with_sixteen_servers_in_heavy_traffic(tmp_path):
@@ -154,16 +146,7 @@ def test_saturated_closed_loop_is_mva(tmp_path):
     MVA's response time 21.9 s (N S - Z would be 22). Its throughput is MVA's over the middle
     half of the log (the clients' staggered starts and ends aside). Model error: geometric
     service, 1 %."""
-    n_clients, z, per = 32, 10.0, 1000
-    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
-    res = run_table(tmp_path, table, [
-        "deployments.llama31-8b.max_num_seqs=1", "dedicated.replicas.llama31-8b=1",
-        f"tenants.chat.output={GEO}", "tenants.chat.arrival.kind=closed",
-        f"tenants.chat.arrival.concurrency={n_clients}", f"tenants.chat.arrival.think_s={z}",
-        f"tenants.chat.arrival.requests_per_client={per}", "horizon_s=1", "seed=4",
-        "output.plots=false", "output.report=false"])
-    r = res.requests.sort_values("arrival_s")
-    r_mva, x_mva = mva_single_server(n_clients, r["output_tokens"].mean() * D, z)
+    r, r_mva, x_mva = closed_loop_vs_mva(tmp_path, 32, 10.0, 1000, D, GEO)
     resp, se = batch_means(r["e2e_s"].to_numpy())
     assert abs(resp - r_mva) < 4 * se + 0.01 * r_mva, (resp, r_mva, se)
     fin = np.sort(r["finish_s"].to_numpy())

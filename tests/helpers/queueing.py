@@ -117,6 +117,38 @@ def run_table(tmp_path, table, extra, engine="fluid"):
     ])
 
 
+D = 0.001  # the constant iteration time (s) of the textbook settings' tables
+GEO = "{kind: geometric, mean: 1000, max: 100000}"  # service ~ Exp(1 s): CV^2 = 0.999
+
+
+def fcfs_run(tmp_path, replicas, lam, n, seed, output=GEO, extra=(), engine="fluid", d=D):
+    """About ``n`` Poisson arrivals at ``lam`` a second to ``replicas`` FCFS single-sequence
+    replicas (service ``output`` tokens x ``d`` s): the run and its requests by arrival."""
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
+    res = run_table(tmp_path, table, [
+        "deployments.llama31-8b.max_num_seqs=1", f"dedicated.replicas.llama31-8b={replicas}",
+        f"tenants.chat.output={output}", f"tenants.chat.arrival.rate_rps={lam!r}",
+        f"horizon_s={n / lam!r}", f"seed={seed}", "output.plots=false", "output.report=false",
+        *extra], engine=engine)
+    return res, res.requests.sort_values("arrival_s", kind="stable")
+
+
+def closed_loop_vs_mva(tmp_path, n_clients: int, z: float, per: int, d: float, output: str):
+    """N clients with exponential think time ``z`` around one FCFS single-sequence replica
+    (the machine-repairman model), each sending ``per`` requests of ``output`` tokens at a
+    constant ``d`` s an iteration: the run's requests by arrival, and MVA's response time
+    and throughput for the run's own mean service time."""
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
+    res = run_table(tmp_path, table, [
+        "deployments.llama31-8b.max_num_seqs=1", "dedicated.replicas.llama31-8b=1",
+        f"tenants.chat.output={output}", "tenants.chat.arrival.kind=closed",
+        f"tenants.chat.arrival.concurrency={n_clients}", f"tenants.chat.arrival.think_s={z}",
+        f"tenants.chat.arrival.requests_per_client={per}", "horizon_s=1", "seed=4",
+        "output.plots=false", "output.report=false"])
+    r = res.requests.sort_values("arrival_s")
+    return (r, *mva_single_server(n_clients, r["output_tokens"].mean() * d, z))
+
+
 def md1k_blocking(lam: float, d: float, k: int) -> float:
     """Share of arrivals turned away by M/D/1/K (service ``d``, ``k`` in the system at most):
     the embedded chain at departures on 0..k-1, then P(block) = 1 - 1 / (pi_0 + rho)
