@@ -139,9 +139,9 @@ def unique_header(names, path: str | Path) -> None:
 _CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
-def csv_data_rows(text: str, path: str | Path):
+def csv_data_rows(text, path: str | Path):
     """The header (names stripped), then each data row with its line in the file, of the CSV
-    ``text``, one at a time (:func:`csv_rows` keeps them all). Blank lines are skipped (their
+    ``text`` (a string, or its lines with their ends as a text stream gives them), one at a time (:func:`csv_rows` keeps them all). Blank lines are skipped (their
     lines still counted). A row with more or fewer fields than the header is refused, naming
     its line: pandas takes a first extra column for the index when every row has one (the
     columns then read one to the right), and ``csv.DictReader`` sets an extra field apart,
@@ -149,7 +149,8 @@ def csv_data_rows(text: str, path: str | Path):
     header: list[str] | None = None
     # the lines one at a time (as ``io.StringIO(text, newline="")`` splits them, without
     # its copy of the text at 4 bytes a character)
-    reader = csv.reader(m.group() for m in _CSV_LINE.finditer(text))
+    lines = (m.group() for m in _CSV_LINE.finditer(text)) if isinstance(text, str) else text
+    reader = csv.reader(lines)
     try:
         for r in reader:
             if not r or all(not c.strip() for c in r):
@@ -188,15 +189,13 @@ def csv_row_line(path: str | Path, row: int) -> int | None:
     a list: naming a duplicate time in a 27 M-row file of the 2024 Azure form that way went
     past 14 GB of memory and minutes."""
     raw, _ = read_bytes(path)
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline=""))
-    n = -2  # the header is row -1
+    it = csv_data_rows(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline=""), path)
     try:
-        for r in reader:
-            if r and any(c.strip() for c in r):
-                n += 1
-                if n == row:
-                    return reader.line_num
-    except (csv.Error, UnicodeDecodeError):
+        next(it)  # the header
+        for n, (line, _) in enumerate(it):
+            if n == row:
+                return line
+    except (InputError, UnicodeDecodeError):
         pass
     return None
 
