@@ -64,7 +64,7 @@ class TimeUnit(StrEnum):
 
 
 class DuplicatePolicy(StrEnum):
-    default = "default"  # azure, csv: error; mooncake, burstgpt: spread (3 s slots, whole seconds)
+    default = "default"  # azure: keep; csv: error; mooncake, burstgpt: spread (3 s slots, whole seconds)
     error = "error"
     keep = "keep"
     spread = "spread"

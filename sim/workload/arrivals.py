@@ -151,19 +151,21 @@ def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, s
 def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, time_scale: float,
                  rate_scale: float, start_s: float, loop: bool) -> list[str]:
     """What a replay of ``trace`` (rows ``idx`` replayed) did not take as recorded, one line
-    each: requests whose equal recorded times were spread, and (unless looped) the rows after
+    each: requests sharing the recorded time of the row before (spread, or kept as recorded),
+    and (unless looped) the rows after
     ``start_s`` that fall at or after the horizon on the trace's own (scaled) timeline."""
     notes = []
     if trace.kept is not None:
         notes.append(f"tenant {tenant}: trace {Path(trace.path).name}: {trace.kept} "
                      "(arrival.trace.where; times count from the first kept row)")
-    if trace.spread is not None:
-        moved = int(np.count_nonzero(trace.spread[idx]))
-        if moved:
-            notes.append(f"tenant {tenant}: {moved:,} of its {idx.size:,} replayed trace requests "
-                         "share their recorded time with the row before and were spread evenly up "
-                         "to the next recorded time (arrival.trace.duplicates: spread; `keep` "
-                         "replays them at equal times)")
+    tied = 0 if trace.ties is None else int(np.count_nonzero(trace.ties[idx]))
+    if tied:
+        how = ("were spread evenly up to the next recorded time (arrival.trace.duplicates: "
+               "spread; `keep` replays them at equal times)" if trace.spread else
+               "were replayed at that time (arrival.trace.duplicates: keep; `spread` spreads "
+               "them up to the next recorded time)")
+        notes.append(f"tenant {tenant}: {tied:,} of its {idx.size:,} replayed trace requests "
+                     f"share their recorded time with the row before and {how}")
     if rate_scale != 1:  # rows thinned out or copied: said, as every other change is
         once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
         whole, frac = int(np.floor(rate_scale)), rate_scale - np.floor(rate_scale)

@@ -70,9 +70,10 @@ class Trace:
     # (int64); None when the file has none
     hash_ptr: np.ndarray | None = None
     hash_ids: np.ndarray | None = None
-    # bool per row: its recorded time equals the row before's and ``duplicates: spread``
-    # moved it (None: no row moved); the replay counts them in a note
-    spread: np.ndarray | None = None
+    # bool per row: its recorded time equals the row before's (None: no such row), and whether
+    # ``duplicates: spread`` moved those rows (``keep``: replayed as recorded); counted in a note
+    ties: np.ndarray | None = None
+    spread: bool = False
     # ``arrival.trace.where``: how many rows of how many it kept, by which filter (None: none)
     kept: str | None = None
 
@@ -99,7 +100,7 @@ class DuplicateTimes(InputError):
 
 def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
                  slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """The checked times, and which rows ``spread`` moved (None when none)."""
+    """The checked times, and which rows share the time of the row before (None when none)."""
     d = np.diff(t)
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0]) + 1
@@ -111,9 +112,9 @@ def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
         raise DuplicateTimes(f"duplicate timestamp ({n:,} row(s) in all share the time of the "
                              "row before); set the trace's `duplicates` to keep (the times as "
                              "recorded) or spread to accept them", path=str(path), line=line_of(i))
-    if duplicates == "spread" and (d == 0).any():
-        return _spread(t, slot_s), np.concatenate([[False], d == 0])
-    return t, None
+    if not (d == 0).any():
+        return t, None
+    return _spread(t, slot_s) if duplicates == "spread" else t, np.concatenate([[False], d == 0])
 
 
 def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
@@ -247,11 +248,11 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
     inp = ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
     out = ints(cols[2], fmt.columns[2], path, line_of, 0)
-    t, moved = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
-    return Trace(str(path), t, inp, out, spread=moved, kept=kept)
+    t, ties = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
+    return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept)
 
 
-def read_azure(path: str | Path, duplicates: str = "error", where: Where = ()) -> Trace:
+def read_azure(path: str | Path, duplicates: str = "keep", where: Where = ()) -> Trace:
     """An Azure LLM inference trace (``TIMESTAMP,ContextTokens,GeneratedTokens``, others not
     read), timestamps as the 2023 trace writes them or with a UTC offset as 2024's do."""
     return read_csv_trace(path, duplicates, AZURE, where)
@@ -312,13 +313,13 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
         raise InputError("empty trace file", path=str(path), line=1)
     t = np.asarray(ts) - ts[0]
     # the conversation trace's slots are ~3 s wide (traces README)
-    t, moved = _check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
+    t, ties = _check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
     ptr = ids = None
     if any_blocks:
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         ids = np.asarray(blocks, dtype=np.int64)
     return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64),
-                 ptr, ids, moved)
+                 ptr, ids, ties, duplicates == "spread")
 
 
 def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
@@ -366,7 +367,7 @@ def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple 
         return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
                               csv_format(*columns), where)
     if fmt == "azure":
-        return read_azure(path, "error" if duplicates == "default" else duplicates, where)
+        return read_azure(path, "keep" if duplicates == "default" else duplicates, where)
     return read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where)
 
 

@@ -42,7 +42,7 @@ def test_a_late_duplicate_is_named_without_the_rows_in_memory(tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(InputError) as e:
-            read_azure(path)
+            read_azure(path, "error")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -93,7 +93,10 @@ def test_spread_timestamps_are_counted_in_a_note():
         "(arrival.trace.duplicates: spread; `keep` replays them at equal times)"]
     kept = build_workload(sim.compose(_replay(path, "mooncake") + [
         f"horizon_s={horizon:g}", "tenants.chat.arrival.trace.duplicates=keep"]))
-    assert kept.replay_notes == []
+    assert kept.replay_notes == [  # kept as recorded, and still said
+        f"tenant chat: {same:,} of its {len(ts):,} replayed trace requests share their recorded "
+        "time with the row before and were replayed at that time (arrival.trace.duplicates: "
+        "keep; `spread` spreads them up to the next recorded time)"]
     assert np.array_equal(kept.arrival_s, (np.asarray(ts) - ts[0]) / 1000)
 
 

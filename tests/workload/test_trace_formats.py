@@ -132,7 +132,7 @@ def test_a_burstgpt_trace_reads_its_seconds_and_lengths(tmp_path):
     t = read_burstgpt(p)
     assert t.t_s.tolist() == [0.0, 40.0, 113.0]
     assert t.input_tokens.tolist() == [472, 0, 417] and t.output_tokens.tolist() == [18, 230, 0]
-    assert t.spread is None
+    assert t.ties is None
 
 
 def test_burstgpt_equal_seconds_are_spread_over_the_second_by_default(tmp_path):
@@ -140,7 +140,7 @@ def test_burstgpt_equal_seconds_are_spread_over_the_second_by_default(tmp_path):
                                                   for s in (3, 3, 3, 3, 4, 6, 6)))
     t = load_trace(str(p), "burstgpt", "default")
     assert t.t_s.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 3.0, 3.5]
-    assert t.spread.tolist() == [False, True, True, True, False, False, True]
+    assert t.ties.tolist() == [False, True, True, True, False, False, True]
     with pytest.raises(sim.InputError, match=r"b.csv:3: duplicate timestamp \(4 row\(s\) in all share"):
         read_burstgpt(p, "error")
 
@@ -238,20 +238,31 @@ def test_a_duplicate_time_deep_in_a_long_file_is_named_without_reading_every_row
         raise AssertionError("read every row of the file to name one line")
     monkeypatch.setattr("sim.workload.traces.csv_rows", every_row)
     with pytest.raises(sim.InputError, match=rf"week.csv:{line}: duplicate timestamp \(1 row"):
-        read_azure(p)
+        read_azure(p, "error")
 
 
-def test_equal_times_refused_by_the_azure_default_name_the_key_to_set(tmp_path):
-    # the 2024 week-long files' microsecond times (and the 2025 multimodal file's
-    # milliseconds) repeat; the refusal said "the trace's `duplicates` option", not its key
+def test_equal_azure_times_replay_as_recorded_by_default_and_are_said(tmp_path):
+    # the 2024 week-long files' microsecond times (591 equal pairs in the 27.3 M-row week) and
+    # the 2025 multimodal file's milliseconds repeat: concurrent requests as recorded. The
+    # Azure default refused them until December 2026, so a published file did not replay
+    # without `duplicates: keep`; now it does, and a note counts them. `error` still refuses,
+    # naming the key to set.
     p = _write(tmp_path, "week.csv", HEADER + "\n2024-05-12 00:00:00.000001+00:00,10,1\n"
-               "2024-05-12 00:00:00.000001+00:00,20,2\n")
+               "2024-05-12 00:00:00.000001+00:00,20,2\n2024-05-12 00:00:01+00:00,30,3\n")
+    base = ["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={p}",
+            "tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace", "horizon_s=10",
+            "output.requests=full"]
     with pytest.raises(sim.InputError, match=r"week.csv:3, config key "
                        r"'tenants.chat.arrival.trace.duplicates': duplicate timestamp"):
-        sim.run(["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={p}",
-                 "horizon_s=10"])
-    res = sim.run(["tenants.chat.arrival.kind=trace", f"tenants.chat.arrival.trace.path={p}",
-                   "tenants.chat.arrival.trace.duplicates=keep", "tenants.chat.input.kind=trace",
-                   "tenants.chat.output.kind=trace", "horizon_s=10", "output.requests=full"])
-    assert res.requests["arrival_s"].tolist() == [0.0, 0.0]
-    assert res.requests["input_tokens"].tolist() == [10, 20]
+        sim.run(base + ["tenants.chat.arrival.trace.duplicates=error"])
+    for dup in ([], ["tenants.chat.arrival.trace.duplicates=keep"]):
+        res = sim.run(base + dup)
+        assert res.requests["arrival_s"].tolist() == [0.0, 0.0, 1.0 - 1e-6]
+        notes = [n for n in res.notes if "share their recorded time" in n]
+        assert notes == ["tenant chat: 1 of its 3 replayed trace requests share their recorded "
+                         "time with the row before and were replayed at that time "
+                         "(arrival.trace.duplicates: keep; `spread` spreads them up to the next "
+                         "recorded time)"], res.notes
+    spread = sim.run(base + ["tenants.chat.arrival.trace.duplicates=spread"])
+    assert spread.requests["arrival_s"].round(9).tolist() == [0.0, 0.4999995, 1.0 - 1e-6]
+    assert res.requests["input_tokens"].tolist() == [10, 20, 30]

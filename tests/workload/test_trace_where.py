@@ -34,11 +34,11 @@ def test_a_burstgpt_file_of_both_models_filtered_to_one(tmp_path):
     assert t.input_tokens.tolist() == [472, 200, 400] and t.output_tokens.tolist() == [18, 20, 40]
     assert t.kept == "kept 3 of 6 rows where Model is ChatGPT"
     # the two rows at 9 s are one per model: no equal times are left to spread
-    assert t.spread is None
+    assert t.ties is None
     g = load_trace(p, "burstgpt", "default", (), (("Model", ("GPT-4",)),))
     assert g.t_s.tolist() == [0.0, 2.0, 8.0] and g.input_tokens.tolist() == [100, 300, 500]
     whole = load_trace(p, "burstgpt", "default")
-    assert whole.kept is None and whole.spread.tolist() == [False] * 3 + [True] + [False] * 2
+    assert whole.kept is None and whole.ties.tolist() == [False] * 3 + [True] + [False] * 2
 
 
 def test_a_list_of_values_and_two_columns_at_once(tmp_path):
@@ -136,6 +136,9 @@ def test_an_azure_file_with_more_columns_filtered_by_an_integer(tmp_path):
     # the two rows at 01.25 are not equal times once one is left out (azure refuses those)
     assert t.t_s.tolist() == [0.0, 1.75] and t.input_tokens.tolist() == [200, 300]
     assert t.kept == "kept 2 of 4 rows where NumImages is 0"
-    # kept, they are: the refusal names the second one's line in the file
+    # kept, they are: replayed as recorded and marked (a note counts them), and refused by
+    # `duplicates: error` naming the second one's line in the file
+    both = load_trace(str(p), "azure", "default", (), where_spec({"NumImages": [0, "1"]}))
+    assert both.t_s.tolist() == [0.0, 0.0, 1.75] and both.ties.tolist() == [False, True, False]
     with pytest.raises(sim.InputError, match=r"mm.csv:4: duplicate timestamp"):
-        load_trace(str(p), "azure", "default", (), where_spec({"NumImages": [0, "1"]}))
+        load_trace(str(p), "azure", "error", (), where_spec({"NumImages": [0, "1"]}))

@@ -123,7 +123,7 @@ def test_malformed_azure_traces_name_file_and_line(tmp_path, content, match):
     p = tmp_path / "bad.csv"
     p.write_text(content)
     with pytest.raises(sim.InputError, match=match):
-        read_azure(p)
+        read_azure(p, "error")  # equal times: refused only when asked (the default keeps them)
 
 
 def test_wrong_encoding_names_the_line(tmp_path):
