@@ -87,7 +87,7 @@ def row_overrides(row: dict, extra: list[str] | None = None) -> list[str]:
     ]
 
 
-def _run(row, extra: list[str]) -> pd.DataFrame:
+def run_row(row, extra: list[str]) -> pd.DataFrame:
     """The per-request frame of the row's benchmark run with ``extra`` overrides; every
     request must complete."""
     _, requests = run_frames(compose(row_overrides(row, extra)))
@@ -120,11 +120,11 @@ def offline(row, requests_per_client: int = MLPERF_REQUESTS_PER_CLIENT,
     closed = ["tenants.chat.arrival.kind=closed", "horizon_s=1"]
     if "requests" in row:
         n = int(row["requests"])
-        r = _run(row, [*extra, *closed, f"tenants.chat.arrival.concurrency={n}",
+        r = run_row(row, [*extra, *closed, f"tenants.chat.arrival.concurrency={n}",
                        "tenants.chat.arrival.requests_per_client=1"])
         return {"output_tok_s": float(r["output_tokens"].sum() / r["finish_s"].max())}
     clients = max(8, int(1.5 * _slots(row, extra)))
-    r = _run(row, [*extra, *closed, f"tenants.chat.arrival.concurrency={clients}",
+    r = run_row(row, [*extra, *closed, f"tenants.chat.arrival.concurrency={clients}",
                    f"tenants.chat.arrival.requests_per_client={requests_per_client}"])
     _, tok_s = steady_rates(r["finish_s"].to_numpy(), r["output_tokens"].to_numpy())
     return {"output_tok_s": tok_s}
@@ -134,7 +134,7 @@ def concurrency(row, requests_per_client: int = CONCURRENCY_REQUESTS_PER_CLIENT,
                 extra: list[str] | None = None, turnaround_s: float = CLIENT_TURNAROUND_S) -> dict:
     c = int(row["concurrency"])
     think = [f"tenants.chat.arrival.think_s={turnaround_s}"] if turnaround_s > 0 else []
-    r = _run(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={c}",
+    r = run_row(row, ["tenants.chat.arrival.kind=closed", f"tenants.chat.arrival.concurrency={c}",
                    f"tenants.chat.arrival.requests_per_client={requests_per_client}",
                    "horizon_s=1", *think, *(extra or [])])
     out = r["output_tokens"].to_numpy()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.analysis.calibration import predict
+from sim.analysis.calibration import predict, run_row
 from sim.analysis.tp_latency import load_conf_set, tp_ratios
 
 
@@ -51,3 +51,25 @@ def saturated_table(spec: dict | None = None, extra: list[str] | None = None) ->
                     "predicted": pred, "error_pct": 100.0 * (pred / row["published"] - 1.0),
                     "predicted_tuned": predict(dict(row, engine="tensorrt-llm"), extra)["output_tok_s"]})
     return tp_ratios(pd.DataFrame(out), "stack", "published", "predicted")
+
+
+def online_table(spec: dict | None = None, extra: list[str] | None = None) -> pd.DataFrame:
+    """The same source's online runs (``online`` in conf/tp_saturated.yaml): Poisson arrivals
+    at the published rate for prompts / rate seconds against the stack's launch, median TTFT
+    and median TPOT (ms), published against predicted, one row per metric."""
+    sp = spec or load_saturated_set()
+    stack = sp["online_stack"]
+    base = {(r["model"], r["tp"]): r for r in saturated_rows(sp) if r["stack"] == stack}
+    out = []
+    for o in sp["online"]:
+        row = base[(o["model"], int(o["tp"]))]
+        horizon = float(o["prompts"]) / float(o["rate_rps"])
+        r = run_row(row, [*(extra or []), "tenants.chat.arrival.kind=poisson",
+                       f"tenants.chat.arrival.rate_rps={o['rate_rps']}", f"horizon_s={horizon}"])
+        for metric, col in (("ttft_ms", "ttft_s"), ("tpot_ms", "tpot_s")):
+            pred = 1e3 * float(r[col].median())
+            out.append({"row": row["id"], "model": o["model"], "gpu": o["gpu"], "tp": int(o["tp"]),
+                        "rate_rps": float(o["rate_rps"]), "metric": metric,
+                        "published": float(o[metric]), "predicted": pred,
+                        "error_pct": 100.0 * (pred / float(o[metric]) - 1.0)})
+    return pd.DataFrame(out)

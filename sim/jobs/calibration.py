@@ -7,7 +7,7 @@ the published tensor-parallel sweeps of ``conf/tp_sweeps.yaml`` with the run's c
 (``tp_scaling.csv``: latency and speed-up over TP1, predicted against published) and the
 published TP4 / TP1 batch latencies of ``conf/tp_latency.yaml`` (``tp_latency.csv``) and
 the published saturated TP4 / TP1 throughputs of ``conf/tp_saturated.yaml``
-(``tp_saturated.csv``), and checks the perf model's terms one operation at a time against the
+(``tp_saturated.csv``) and the same source's online medians (``tp_online.csv``), and checks the perf model's terms one operation at a time against the
 per-operation H100 and A100 times of ``conf/op_profiles.yaml`` (``op_gemm.csv``,
 ``op_allreduce.csv``, a ``gpu`` column naming the class).
 """
@@ -33,7 +33,7 @@ from sim.analysis.op_profiles import (
     profiled_gpus,
 )
 from sim.analysis.tp_latency import latency_rows, latency_table
-from sim.analysis.tp_saturated import saturated_rows, saturated_table
+from sim.analysis.tp_saturated import online_table, saturated_rows, saturated_table
 from sim.analysis.tp_scaling import load_sweeps, tp_table
 from sim.config import compose as compose_config
 from sim.config.rules import fraction
@@ -168,6 +168,10 @@ def calibration_job(cfg, out_dir, progress) -> Result:
                  f"TP4 rows {tp4['error_pct'].min():+.1f} to {tp4['error_pct'].max():+.1f} %, "
                  f"TP1 rows within {sat.loc[sat['tp'] == 1, 'error_pct'].abs().max():.1f} % "
                  f"(tp_saturated.csv; the open TP4 gap of issue 18)")
+    online = online_table(extra=extra)
+    notes.append(f"SGLang online runs (Poisson 4 and 8 req/s, 8B TP1 A100, 70B TP4 H100): median "
+                 f"TTFT and TPOT {online['error_pct'].min():+.1f} to {online['error_pct'].max():+.1f} % "
+                 f"(tp_online.csv)")
     ops = load_op_profiles()
     gemms, allreduces = [], []
     for key in profiled_gpus(ops):
@@ -178,7 +182,7 @@ def calibration_job(cfg, out_dir, progress) -> Result:
     gemm, allreduce = pd.concat(gemms, ignore_index=True), pd.concat(allreduces, ignore_index=True)
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
                  tables={"calibration": table, "calibration_summary": summary, "tp_scaling": tp,
-                         "tp_latency": lat, "tp_saturated": sat,
+                         "tp_latency": lat, "tp_saturated": sat, "tp_online": online,
                          "op_gemm": gemm, "op_allreduce": allreduce},
                  notes=notes,
                  full_tables={"calibration": TABLE_COLUMNS,

@@ -6,7 +6,8 @@ rows as total output tokens over the total time of the benchmark's request count
 offline and the NIM fixed-concurrency sweeps in steady state. A figure the model cannot
 bring inside 25 % goes in KNOWN_DEVIATIONS below with what we understand of the cause,
 held inside a looser bound and checked to be still outside 25 %, so the list only shrinks.
-It is empty since the December 2026 refit.
+No fitted figure is on it since the December 2026 refit; ten held-out figures added after it
+are (README, "Held-out figures").
 
 The rows and their sources are in conf/calibration_set.yaml; the factors were fitted by
 experiments/calibration/fit.py on the offline and fixed-concurrency rows, so the
@@ -30,8 +31,31 @@ def table():
     return calibration_table(load_rows())
 
 
-# (row, metric) -> (largest accepted |error| %, why the model misses it)
-KNOWN_DEVIATIONS: dict[tuple[str, str], tuple[float, str]] = {}
+# (row, metric) -> (largest accepted |error| %, why the model misses it). Empty after the
+# December 2026 refit; the held-out figures added after it (README, "Held-out figures")
+# brought these in, none of them a fitted row.
+_FP4_PREFILL = ("B200 FP4 prefill-heavy shape: the fitted FP4 compute fraction (0.544) is above "
+                "the ~0.35 prefill utilisation CAL §1 reads from the same page; lowering it slows "
+                "the MLPerf B200 row, already 13 % low (README, 'Physical factors')")
+_NIM_CONVOY = ("identical clients started together stay in phase in the model (no per-request "
+               "noise): each prefill waits for a batch of the others' (README, 'Fixed-concurrency "
+               "TTFT depends on the clients' phases')")
+_NIM_FRONT = ("the page's requests queue outside the engine from concurrency 150 (TTFT 120 -> 606 ms, "
+              "throughput flat near 13,000 tok/s); the front end that queues them is not modelled")
+KNOWN_DEVIATIONS: dict[tuple[str, str], tuple[float, str]] = {
+    ("trt10-70b-b200-2048-128", "output_tok_s"): (40.0, _FP4_PREFILL),
+    ("trt10-70b-b200-5000-500", "output_tok_s"): (40.0, _FP4_PREFILL),
+    ("nim-8b-c1-ttft", "ttft_s"): (55.0, "a 200-token prefill is 5.6 ms in the model; the page's "
+                                         "10.3 ms includes the HTTP front end, tokenisation and the "
+                                         "first token's streaming, none of them modelled"),
+    ("nim-8b-c25", "ttft_s"): (55.0, _NIM_CONVOY),
+    ("nim-8b-c50", "ttft_s"): (60.0, _NIM_CONVOY),
+    ("nim-8b-c100-ttft", "ttft_s"): (35.0, _NIM_CONVOY),
+    ("nim-8b-c150", "ttft_s"): (60.0, _NIM_FRONT),
+    ("nim-8b-c200-ttft", "ttft_s"): (70.0, _NIM_FRONT),
+    ("nim-8b-c250", "ttft_s"): (75.0, _NIM_FRONT),
+    ("nim-8b-c250", "output_tok_s"): (45.0, _NIM_FRONT),
+}
 
 
 def _rows():
@@ -99,17 +123,28 @@ def test_nim_rows_use_the_output_length_the_published_figures_imply():
         for c, ttft_ms, itl_ms, tok_s in _NIM_PAGES[row["model"]]:
             implied = c * osl / (ttft_ms / 1e3 + (osl - 1) * itl_ms / 1e3)
             assert implied == pytest.approx(tok_s, rel=0.012), (row["id"], c, implied, tok_s)
-        page = {c: x for c, _, _, x in _NIM_PAGES[row["model"]]}
-        if row["concurrency"] in page:
-            assert row["metrics"]["output_tok_s"] == pytest.approx(page[row["concurrency"]], abs=1.0)  # CAL §3 rounds
+        page = {c: dict(zip(("ttft_s", "itl_s", "output_tok_s"), (t / 1e3, i / 1e3, x)))
+                for c, t, i, x in _NIM_PAGES[row["model"]]}
+        for metric, value in row["metrics"].items():  # every figure a row carries is the page's
+            # CAL §3 rounds throughputs to whole tokens/s and latencies to 3-4 digits
+            tol = 1.0 if metric == "output_tok_s" else 0.0
+            assert value == pytest.approx(page[row["concurrency"]][metric], rel=2e-3, abs=tol), \
+                (row["id"], metric)
 
 
 def test_calibration_covers_the_whole_table(table):
     # CAL §3: 10 TensorRT-LLM v1.0 + 5 v0.13 + 12 MLPerf + 15 NIM 70B + 6 NIM 8B figures,
-    # and the two held-out MLPerf v4.1 H100 TP2 figures added after the fit
-    cal3 = table[~table["row"].str.startswith("mlperf41-")]
+    # and the held-out figures added after the fit: two MLPerf v4.1 H100 TP2 ones, the
+    # TensorRT-LLM v1.0 page's other eight shapes in its five columns, and the NIM pages'
+    # points CAL §3 does not list (70B: 3 concurrencies x 3 metrics; 8B: 5 x 3, and the TTFT
+    # at the three fitted concurrencies)
+    v41 = table["row"].str.startswith("mlperf41-")
+    cal3 = table[(table["role"] == "fitted") | ((table["scenario"] == "server") & ~v41)]
     assert len(cal3) == 10 + 5 + 12 + 15 + 6
-    assert len(table) - len(cal3) == 2
+    added = table[~table.index.isin(cal3.index)]
+    assert (added["role"] == "check").all()
+    assert len(added) == 2 + 8 * 5 + 3 * 3 + 5 * 3 + 3
+    assert set(added["row"].str.split("-").str[0]) == {"mlperf41", "trt10", "nim"}
     assert set(table["gpu"]) == {"H100", "H200", "B200", "A100", "L40S", "MI300X"}
 
 

@@ -10,17 +10,29 @@ import sim
 from sim.analysis.calibration import error_summary, load_rows, row_role, row_shape
 
 
-def test_the_held_out_rows_are_the_server_rows_and_the_round_added_after_the_fit():
+def _cal3_shape(row) -> bool:
+    """A TensorRT-LLM v1.0 row of one of the two shapes CAL §3 lists."""
+    return (row["input"], row["output"]) in ((1000, 1000), (128, 2048))
+
+
+def test_the_held_out_rows_are_the_server_rows_and_the_figures_added_after_the_fit():
     """experiments/calibration/fit.py fitted the offline and fixed-concurrency rows and held
-    the server rows out (README "Calibration"); the MLPerf v4.1 H100 TP2 rows were added
-    after that fit to check a saturated tensor-parallel engine. The role field says so."""
+    the server rows out (README "Calibration"); added after that fit, as checks: the MLPerf
+    v4.1 H100 TP2 rows (a saturated tensor-parallel engine), the TensorRT-LLM v1.0 page's
+    shapes other than CAL §3's two, and the NIM pages' points CAL §3 does not list (the
+    fitted NIM rows are concurrency 1-100 of the 70B and 1, 100, 200 of the 8B, whose TTFT
+    is a separate held-out row). The role field says so."""
     rows = load_rows()
     assert all("role" in r for r in rows)
-    added = {r["id"] for r in rows if r["source"].startswith("MLPerf Inference v4.1")}
-    assert len(added) == 2
+    v41 = {r["id"] for r in rows if r["source"].startswith("MLPerf Inference v4.1")}
+    trt = {r["id"] for r in rows if r["source"] == "TensorRT-LLM perf-overview v1.0" and not _cal3_shape(r)}
+    fitted_nim = {("llama33-70b", c) for c in (1, 5, 25, 50, 100)} | {("llama31-8b", c) for c in (1, 100, 200)}
+    nim = {r["id"] for r in rows if r["source"].startswith("NVIDIA NIM")
+           and ((r["model"], r["concurrency"]) not in fitted_nim or r["id"].endswith("-ttft"))}
+    assert (len(v41), len(trt), len(nim)) == (2, 40, 11)
     assert {r["id"] for r in rows if row_role(r) == "check"} == \
-        {r["id"] for r in rows if r["scenario"] == "server"} | added
-    assert sum(row_role(r) == "check" for r in rows) == 8
+        {r["id"] for r in rows if r["scenario"] == "server"} | v41 | trt | nim
+    assert sum(row_role(r) == "check" for r in rows) == 6 + 2 + 40 + 11
 
 
 def test_a_row_with_an_unknown_role_is_refused():

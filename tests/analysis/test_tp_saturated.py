@@ -69,3 +69,16 @@ def test_the_tp4_rows_are_over_predicted_as_issue_18_reports(table):
     tp4 = table[table["tp"] == 4]
     assert tp4["error_pct"].between(10, 40).all(), tp4.to_string()
     assert tp4["ratio_error_pct"].between(10, 40).all(), tp4.to_string()
+
+
+def test_the_online_medians_within_the_calibration_tolerance():
+    """The same README's online runs (held out): Poisson arrivals at 4 and 8 req/s against
+    SGLang v0.3.0, the 8B at TP1 on one A100 and the 70B at TP4 on four H100s, where the
+    offline TP4 row is 30 % high. Unsaturated, median TTFT and TPOT are within 25 % (when
+    written: TTFT -19, -16, +0, -3 %; TPOT -4, -21, +6, -13 %), so the TP4 gap is one of
+    large batches, not of the TP4 step at a few dozen sequences."""
+    from sim.analysis.tp_saturated import online_table
+
+    t = online_table()
+    assert len(t) == 8 and set(t["metric"]) == {"ttft_ms", "tpot_ms"}
+    assert t["error_pct"].abs().max() < 25, t.to_string()
