@@ -61,7 +61,8 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     """Compose the config from ``overrides``, run its job and return the result.
 
     Files are written only when ``output_dir`` is given; the working directory and the
-    process's matplotlib settings never change.
+    process's matplotlib settings never change. ``progress``: the command line's bar over
+    simulated time (``output.progress``), on a terminal.
     """
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputError(f"output_dir must be a path, got {type(output_dir).__name__} {output_dir!r}")
@@ -81,7 +82,7 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
 def compose(overrides: list[str] | None = None):
     """The config ``python -m sim <overrides>`` composes (``--cfg job`` prints it). A wrong
     key, type, option or override is an :class:`InputError` with the command line's one
-    line (Hydra's own exceptions before: ``sim.run`` said it, ``sim.compose`` did not)."""
+    line."""
     check_working_dir()
     try:
         with _ONE_AT_A_TIME:
