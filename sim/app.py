@@ -17,6 +17,7 @@ from pathlib import Path
 from sim.config import compose as compose_config
 from sim.config import register
 from sim.config.messages import from_config_error
+from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
 from sim.io import prepare_folder
@@ -116,12 +117,15 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         cfg.output.plots = not sweep_job
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
-    build(cfg, workload=name not in OWN_SCENARIOS)
-    if name not in OWN_SCENARIOS:
-        check_objective(cfg)
-        check_unchosen(cfg)
-    if name in CHECKS:
-        CHECKS[name](cfg)
+    try:
+        build(cfg, workload=name not in OWN_SCENARIOS)
+        if name not in OWN_SCENARIOS:
+            check_objective(cfg)
+            check_unchosen(cfg)
+        if name in CHECKS:
+            CHECKS[name](cfg)
+    except InputError as e:  # a value a variant set: say which variant
+        raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
