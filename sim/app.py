@@ -17,6 +17,7 @@ from pathlib import Path
 from sim.config import compose as compose_config
 from sim.config import register
 from sim.config.messages import from_config_error
+from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
 from sim.io import prepare_folder
@@ -61,7 +62,8 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     """Compose the config from ``overrides``, run its job and return the result.
 
     Files are written only when ``output_dir`` is given; the working directory and the
-    process's matplotlib settings never change.
+    process's matplotlib settings never change. ``progress``: the command line's bar over
+    simulated time (``output.progress``), on a terminal.
     """
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise InputError(f"output_dir must be a path, got {type(output_dir).__name__} {output_dir!r}")
@@ -81,7 +83,7 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
 def compose(overrides: list[str] | None = None):
     """The config ``python -m sim <overrides>`` composes (``--cfg job`` prints it). A wrong
     key, type, option or override is an :class:`InputError` with the command line's one
-    line (Hydra's own exceptions before: ``sim.run`` said it, ``sim.compose`` did not)."""
+    line."""
     check_working_dir()
     try:
         with _ONE_AT_A_TIME:
@@ -115,12 +117,15 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         cfg.output.plots = not sweep_job
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
-    build(cfg, workload=name not in OWN_SCENARIOS)
-    if name not in OWN_SCENARIOS:
-        check_objective(cfg)
-        check_unchosen(cfg)
-    if name in CHECKS:
-        CHECKS[name](cfg)
+    try:
+        build(cfg, workload=name not in OWN_SCENARIOS)
+        if name not in OWN_SCENARIOS:
+            check_objective(cfg)
+            check_unchosen(cfg)
+        if name in CHECKS:
+            CHECKS[name](cfg)
+    except InputError as e:  # a value a variant set: say which variant
+        raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None

@@ -24,6 +24,7 @@ is the default and an experiment's ``override /hydra/sweeper: ...`` (Optuna) rep
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -81,6 +82,23 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
                              "(a glob() naming no option of the group, an empty range or choice)")
 
 
+def drop_unused_sweep_folder(sweep_dir: Path) -> None:
+    """A sweep refused before its first launch leaves no folder: Hydra made ``sweep_dir`` and
+    wrote ``multirun.yaml`` into it before checking any job. Only a folder holding nothing
+    else goes (a resumed sweep's jobs stay), then the parents left empty (``results/<name>/``)
+    up to the folder the command ran in."""
+    if not sweep_dir.is_dir() or [p.name for p in sweep_dir.iterdir()] != ["multirun.yaml"]:
+        return
+    (sweep_dir / "multirun.yaml").unlink()
+    stop, d = Path.cwd().resolve(), sweep_dir.resolve()
+    while d != stop and stop in d.parents:
+        try:
+            d.rmdir()  # only an empty folder goes
+        except OSError:
+            break
+        d = d.parent
+
+
 class GridSweeper(BasicSweeper):
     @staticmethod
     def split_arguments(overrides: list[Override], max_batch_size: int | None) -> list:
@@ -95,4 +113,9 @@ class GridSweeper(BasicSweeper):
         finished = self.launcher.finished(batch)
         todo = [o for i, o in enumerate(batch) if self.launcher.next + i not in finished]
         if todo:
-            super().validate_batch_is_legal(covering_jobs(todo))
+            try:
+                super().validate_batch_is_legal(covering_jobs(todo))
+            except Exception:
+                if self.launcher.next == 0:  # nothing launched yet: the folder holds no job
+                    drop_unused_sweep_folder(Path(self.config.hydra.sweep.dir))
+                raise

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from sim.errors import InputError
 
@@ -144,4 +144,32 @@ def split(cfg, overrides: list[str]) -> tuple[list[str], list[str], list[str]] |
     return out, expansion, []
 
 
-__all__ = ["KEY", "MAP", "format_value", "split", "variant_overrides"]
+def blame_variant(cfg, err: InputError) -> InputError:
+    """``err`` saying which variant set its key, when the chosen variant set the value it
+    refuses (one the schema takes but a later check does not: an unknown GPU, a value out of
+    range); else ``err``. A value the command line set again after the variant is its own."""
+
+    try:
+        chosen = variant_overrides(cfg)
+    except InputError:
+        return err
+    if chosen is None or err.key is None or "(set by variant " in str(err):
+        return err
+    name = chosen[0]
+    sets = OmegaConf.to_container(OmegaConf.select(cfg, MAP)[name], resolve=False)
+    for key, value in sets.items():
+        key = str(key)
+        if not (err.key == key or err.key.startswith((key + ".", key + "["))
+                or key.startswith(err.key + ".")):
+            continue
+        now = OmegaConf.select(cfg, key, default=None)
+        if isinstance(now, (DictConfig, ListConfig)):
+            now = OmegaConf.to_container(now, resolve=False)
+        if now == value or _same(now, value):  # 5 given, 5.0 composed: the same value
+            out = InputError(f"{err} (set by variant {name!r})")
+            out.key, out.path, out.line = err.key, err.path, err.line
+            return out
+    return err
+
+
+__all__ = ["KEY", "MAP", "blame_variant", "format_value", "split", "variant_overrides"]

@@ -17,6 +17,7 @@ import math
 from omegaconf import OmegaConf
 
 from sim.errors import InputError
+from sim.platform import SETUPS
 
 
 def objective_value(summary, cfg) -> float | None:
@@ -62,7 +63,9 @@ def describe_objective(cfg) -> str:
     and summary.md's ``objective`` column are defined where they are shown."""
     cfg = OmegaConf.create(cfg) if isinstance(cfg, dict) else cfg
     oc = OmegaConf.select(cfg, "objective") or {}
-    setups = OmegaConf.select(cfg, "setups") or []
+    setups = list(OmegaConf.select(cfg, "setups") or [])
+    if setups == ["all"]:  # run in registry order: the summary's first setup is the first registered
+        setups = list(SETUPS)
     setup = oc.get("setup") or (setups[0] if len(setups) else "the first setup")
     what = f"{oc.get('cost', 'cost_usd')} of {setup}/{oc.get('tenant', '__all__')}"
     slo = oc.get("slo_max")

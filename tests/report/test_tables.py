@@ -107,6 +107,10 @@ def test_the_objective_says_what_it_is():
     cfg.objective.slo_max = None
     assert describe_objective(cfg) == "cost_usd of dedicated/__all__ (no SLO asked)"
     assert describe_objective(OmegaConf.to_container(cfg)).startswith("cost_usd of dedicated")
+    # `setups: [all]` (the sweep_* studies) runs every registered setup; the objective is the
+    # first one's row, named as such (it said "all/__all__", a row no summary holds)
+    cfg.setups = ["all"]
+    assert describe_objective(cfg) == "cost_usd of dedicated/__all__ (no SLO asked)"
 
 
 def test_the_sweep_summary_defines_its_objective_column():

@@ -55,3 +55,19 @@ def test_a_sweep_runs_from_outside_the_checkout(tmp_path):
             f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert len(list((tmp_path / "sweep").glob("*/done.json"))) == 2
+
+
+def test_a_sweep_refused_before_its_first_job_leaves_no_folder(tmp_path):
+    from helpers.cli import cli as cli_here  # this checkout's code (PYTHONPATH kept)
+
+    # Hydra makes the sweep folder and writes multirun.yaml before checking any job: a bad
+    # swept value left results/default/multirun_<ts>/ holding that file alone
+    r = cli_here("-m", "seed=a,b", cwd=tmp_path)
+    assert r.returncode == 2 and "config key 'seed'" in r.stderr, r.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []
+    # a folder holding jobs (a resume) keeps them
+    sweep = tmp_path / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    r = cli_here("-m", "seed=a,b", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert r.returncode == 2
+    assert (sweep / "0").is_dir() and (sweep / "multirun.yaml").is_file()

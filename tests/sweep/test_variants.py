@@ -158,6 +158,25 @@ def test_a_bad_key_in_a_variant_is_one_line_naming_it(tmp_path, monkeypatch, cap
     assert_one_clear_line(status, err, "deployments.llama31-8b.tp")
 
 
+@pytest.mark.parametrize("sets, key", [
+    ("{deployments.llama31-8b.gpu: H900}", GPU),  # a name the catalog does not know
+    ("{deployments.llama31-8b.tp: -1}", TP),  # out of its range
+    ("{dedicated.replicas: {llama31-8b: 0}}", REPLICAS),  # a map the variant sets whole
+])
+def test_a_value_a_variant_sets_and_a_check_refuses_names_the_variant(sets, key):
+    # the schema takes these; the checks before the run refuse them (unnamed variant before)
+    with pytest.raises(sim.InputError, match=r"\(set by variant 'a'\)$") as e:
+        sim.run([f"variants.a={sets}", "variant=a", "horizon_s=5"])
+    assert e.value.key == key
+
+
+def test_a_value_the_command_line_sets_after_the_variant_is_not_the_variants():
+    with pytest.raises(sim.InputError) as e:
+        sim.run(["variants.a={deployments.llama31-8b.tp: 1}", "variant=a", f"{TP}=-1",
+                 "horizon_s=5"])
+    assert e.value.key == TP and "variant" not in str(e.value)
+
+
 def test_a_sweep_with_a_bad_variant_runs_the_others_and_exits_2(tmp_path):
     sweep = tmp_path / "sweep"
     r = cli("-m", "hydra/launcher=basic", "variants.bad={deployments.llama31-8b.gpux: H200}",
