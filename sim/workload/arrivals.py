@@ -113,12 +113,28 @@ class RateCurve:
         return float(np.interp(t, self.t, self.u))
 
 
+def recorded_s(trace: Trace) -> np.ndarray:
+    """Each row's time as the file records it (seconds from the first row): ``t_s`` before
+    ``duplicates: spread`` moved a row of equal times towards the next recorded time (the
+    first row of each run keeps its time)."""
+    if trace.spread is None:
+        return trace.t_s
+    first = np.maximum.accumulate(np.where(trace.spread, 0, np.arange(trace.t_s.size)))
+    return trace.t_s[first]
+
+
+def from_start(trace: Trace, start_s: float) -> np.ndarray:
+    """True for the rows a replay from ``start_s`` takes: those recorded at or after it (a
+    row recorded before it and spread past it is not one of them)."""
+    return recorded_s(trace) >= start_s
+
+
 def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, start_s: float,
            loop: bool, rng: np.random.Generator) -> np.ndarray:
     """Indices into the trace and arrival times: returns (times, indices). The build layer
     checks that requests remain after ``start_s``."""
     t = trace.t_s
-    keep = t >= start_s
+    keep = from_start(trace, start_s)
     idx = np.flatnonzero(keep)
     base = (t[keep] - start_s) * time_scale
     span = (trace.duration_s - start_s) * time_scale
@@ -176,11 +192,18 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                      f"{idx.size:,} requests where the trace gives {once:,} over the horizon "
                      f"({', '.join(how)}{shift})")
     if not loop:
-        kept = trace.t_s[trace.t_s >= start_s]
-        late = int(np.count_nonzero((kept - start_s) * time_scale >= horizon))
+        mine = from_start(trace, start_s)
+        kept = trace.t_s[mine]
+        past = (kept - start_s) * time_scale >= horizon
+        late = int(np.count_nonzero(past))
         if late:
             copies = ("; counted on the trace's own timeline, rate_scale's shifted copies aside"
                       if rate_scale != 1 else "")
+            moved = int(np.count_nonzero(past & ((recorded_s(trace)[mine] - start_s) * time_scale
+                                                 < horizon)))
+            if moved:  # the file has them before the horizon: said, not left for a recount
+                copies += (f"; {moved:,} of them recorded before it and spread past it "
+                           "(arrival.trace.duplicates: spread)")
             notes.append(f"tenant {tenant}: {late:,} of the trace's {kept.size:,} requests from "
                          f"start_s={start_s:g} s fall at or after horizon_s={horizon:g} s (time_scale "
                          f"{time_scale:g}: the trace lasts {(trace.duration_s - start_s) * time_scale:g} s"

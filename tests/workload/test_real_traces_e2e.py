@@ -1,0 +1,83 @@
+"""The shipped real traces run end to end: what each setup serves, row for row, against the
+file read here with pandas and json (not the project's readers), and every change counted
+and said. Short horizons keep the file under a minute."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from helpers import TRACES
+
+import sim
+
+MOONCAKE_CONV = TRACES / "mooncake_fast25" / "conversation_trace.jsonl"
+SETUPS = "setups=[serverless,dedicated,hybrid]"
+
+
+def _mooncake(path) -> pd.DataFrame:
+    """The file's rows: ``t`` seconds from the first as recorded, ``spread`` each row's time
+    once equal times are spread evenly up to the next recorded time (the last run over 3 s,
+    the documented default), and the lengths."""
+    rows = [json.loads(line) for line in open(path)]
+    t = np.array([r["timestamp"] for r in rows], float)
+    t = (t - t[0]) / 1000
+    spread = t.copy()
+    times = sorted(set(t.tolist()))
+    after = dict(zip(times, times[1:] + [times[-1] + 3.0]))
+    i = 0
+    while i < t.size:
+        j = i
+        while j + 1 < t.size and t[j + 1] == t[i]:
+            j += 1
+        c = j - i + 1
+        spread[i:j + 1] = t[i] + (after[t[i]] - t[i]) * np.arange(c) / c
+        i = j + 1
+    return pd.DataFrame({"t": t, "spread": spread, "input": [r["input_length"] for r in rows],
+                         "output": [r["output_length"] for r in rows]})
+
+
+def _tenant(path, fmt, extra="") -> list[str]:
+    return [f"tenants.chat.arrival={{kind: trace, trace: {{path: {path}, format: {fmt}{extra}}}}}",
+            "tenants.chat.input={kind: trace, max: null}",
+            "tenants.chat.output={kind: trace, max: null}", "output.requests=full"]
+
+
+def test_start_s_inside_a_spread_slot_replays_the_rows_recorded_from_it():
+    # the conversation trace records ~3 s slots; 1000.5 s falls inside the one recorded at
+    # 999 s, whose rows are spread over [999, 1002): they were recorded before start_s and
+    # are not replayed (until December 2026 the ones spread past 1000.5 s were, 5 more
+    # requests than the file holds from there, and the notes counted them as the trace's)
+    f = _mooncake(MOONCAKE_CONV)
+    start, horizon = 1000.5, 30.0
+    want = f[(f.t >= start) & (f.spread - start < horizon)]
+    res = sim.run(_tenant(MOONCAKE_CONV, "mooncake", f", start_s: {start}")
+                  + [f"horizon_s={horizon:g}", SETUPS])
+    for setup, r in res.requests.groupby("setup", observed=True):
+        r = r.sort_values("request_id")
+        assert len(r) == len(want), setup
+        np.testing.assert_allclose(r["arrival_s"], want.spread - start, rtol=0, atol=1e-9)
+        assert r["input_tokens"].tolist() == want.input.tolist(), setup
+        assert r["output_tokens"].tolist() == want.output.tolist(), setup
+    from_start = int((f.t >= start).sum())
+    late = [n for n in res.notes if "not replayed" in n]
+    assert len(late) == 1 and f"{from_start - len(want):,} of the trace's {from_start:,} requests" \
+        in late[0], res.notes
+
+
+def test_rows_recorded_before_the_horizon_and_spread_past_it_are_said():
+    # 400 s falls inside the slot recorded at 399 s: 3 of its rows are spread past 400 s,
+    # so the run replays 3 fewer requests than the file records before the horizon
+    f = _mooncake(MOONCAKE_CONV)
+    horizon = 400.0
+    served = int((f.spread < horizon).sum())
+    moved = int(((f.t < horizon) & (f.spread >= horizon)).sum())
+    assert moved > 0
+    res = sim.run(_tenant(MOONCAKE_CONV, "mooncake") + [f"horizon_s={horizon:g}",
+                                                         "setups=[dedicated]"])
+    assert len(res.requests) == served
+    late = [n for n in res.notes if "not replayed" in n]
+    assert len(late) == 1, res.notes
+    assert f"{len(f) - served:,} of the trace's {len(f):,} requests" in late[0]
+    assert f"{moved:,} of them recorded before it and spread past it" in late[0]
