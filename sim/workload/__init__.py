@@ -67,6 +67,8 @@ class Workload:
     changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
     # bool per request: its lengths were changed to be served (the requests ``changed`` counts)
     changed_req: np.ndarray | None = None
+    # tenant -> what was changed, how often (Lengths.how); a tenant not here: not broken down
+    changed_how: dict[str, dict] = field(default_factory=dict)
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
     # the leading segments of each request's prompt with content ids, for prefix caching
     # (sim.workload.prefixes); None when no request has one
@@ -96,11 +98,15 @@ class Workload:
             c, o = self.changed.get(t, 0), self.over_counts.get(t, 0)
             if o:
                 what = "rejected on arrival (exceeds_context)" if policy == "reject" else "kept"
-                out.append(f"tenant {t}: {o:,} requests exceed their model's context (prompt + "
+                whose = "1 request exceeds its" if o == 1 else f"{o:,} requests exceed their"
+                out.append(f"tenant {t}: {whose} model's context (prompt + "
                            f"output): {what} (workload.overlength={policy})")
             if c:
                 how = ("clipped to the length config's [min, max], raised to one token"
                        + (", or cut to the context" if policy == "clip" else ""))
+                if self.changed_how.get(t):  # what was done, not all that could have been
+                    how = ", ".join(f"{k:,} {w}" if k != 1 else "1 " + w.replace("s ", " ", 1)
+                                    for w, k in self.changed_how[t].items())
                 whose = "1 request's length was" if c == 1 else f"{c:,} requests' lengths were"
                 out.append(f"tenant {t}: {whose} changed to be served: {how} "
                            f"(workload.overlength={policy}); column `clipped`")
@@ -250,6 +256,7 @@ def generate_workload(cfg, catalog) -> Workload:
             "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)],
             "moved": [np.zeros(0, bool)]}
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
+    changed_how: dict[str, dict] = {}  # tenant -> Lengths.how
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
     thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
     segs: list = [None]  # per block of ``cols``: prefix segments, None when the block has none
@@ -284,6 +291,7 @@ def generate_workload(cfg, catalog) -> Workload:
             if think is None and tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
+        changed_how[name] = ln.how or {}
         cols["t"].append(times)
         cols["tenant"].append(np.full(n, ti, np.int16))
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
@@ -326,7 +334,7 @@ def generate_workload(cfg, catalog) -> Workload:
         arrival_s=t, tenant=merged("tenant"), model=merged("model"),
         input_tokens=merged("in"), output_tokens=merged("out"),
         over_context=merged("over"), changed_req=merged("moved"),
-        changed=changed, over_counts=over_n,
+        changed=changed, over_counts=over_n, changed_how=changed_how,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
             [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)])[order]),

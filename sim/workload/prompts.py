@@ -114,7 +114,8 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
             out_col = out_col[session]
         blocks = None  # a session's prompts are its history, not the trace's blocks
     n = times.size
-    user, outs, changed = draw_lengths(tc.input, tc.output, n, rng_in, rng_out, model, in_col, out_col)
+    user, outs, changed, how = draw_lengths(tc.input, tc.output, n, rng_in, rng_out, model, in_col,
+                                            out_col)
     user = user.astype(np.int64)
     own = sources(f"tenant:{name}") if generated(tc) else -1
     fkey, flen = fixed_part(name, pc, own, n, units, session, seed)
@@ -132,11 +133,13 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
     ins = flen.sum(axis=1, dtype=np.int64) + history + user
     # beyond the request log's 32-bit columns (no model's context is near): cut, and counted
     changed = changed | (ins > MAX_TOKENS)
-    ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy)
+    if (ins > MAX_TOKENS).any():
+        how[f"prompts above {MAX_TOKENS:,} tokens cut to it"] = int(np.count_nonzero(ins > MAX_TOKENS))
+    ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy, how)
     p = truncate(join(fkey, flen, vptr, vkey, vlen, out_key), ln.ins)
     if order is not None:  # closed-loop sessions: from sessions one after another to clients' order
         ln = Lengths(ln.ins[order], ln.outs[order], ln.over[order], ln.changed,
-                     ln.changed_mask[order])
+                     ln.changed_mask[order], ln.how)
         p = p.take(order)
     return TenantRequests(times, ln, p, think)
 

@@ -81,3 +81,51 @@ def test_rows_recorded_before_the_horizon_and_spread_past_it_are_said():
     assert len(late) == 1, res.notes
     assert f"{len(f) - served:,} of the trace's {len(f):,} requests" in late[0]
     assert f"{moved:,} of them recorded before it and spread past it" in late[0]
+
+
+def test_capped_prompts_are_counted_and_the_note_says_what_was_done():
+    # the default experiment's chat caps prompts at 16,000 tokens and outputs at 4,096; the
+    # conversation trace records prompts up to 126,195 (until December 2026 the note said
+    # "clipped to the length config's [min, max], raised to one token", whatever was done)
+    f = _mooncake(MOONCAKE_CONV)
+    horizon = 60.0
+    want = f[f.spread < horizon]
+    cut = int((want.input > 16000).sum())
+    assert cut > 0 and not (want.output > 4096).any()
+    res = sim.run([f"tenants.chat.arrival={{kind: trace, trace: {{path: {MOONCAKE_CONV}, "
+                   "format: mooncake}}", "tenants.chat.input.kind=trace",
+                   "tenants.chat.output.kind=trace", f"horizon_s={horizon:g}", SETUPS])
+    for setup, r in res.requests.groupby("setup", observed=True):
+        r = r.sort_values("request_id")
+        assert r["input_tokens"].tolist() == want.input.clip(upper=16000).tolist(), setup
+        assert r["output_tokens"].tolist() == want.output.tolist(), setup
+        s = res.summary.set_index(["setup", "tenant"]).loc[(setup, "chat")]
+        assert s["clipped"] == cut
+        done = (r["outcome"] == "completed").to_numpy()
+        assert s["input_tokens"] == want.input.clip(upper=16000)[done].sum()
+        assert s["output_tokens"] == want.output[done].sum()
+    assert [n for n in res.notes if "changed to be served" in n] == [
+        f"tenant chat: {cut} requests' lengths were changed to be served: {cut} prompts above "
+        "input.max 16,000 cut to it (workload.overlength=reject); column `clipped`"]
+
+
+def test_a_prompt_beyond_the_context_is_rejected_or_cut_and_said_once():
+    # the synthetic trace's prompt of 139,265 tokens at 99.3 s, beyond Llama-3.1-8B's 131,072
+    path = TRACES / "mooncake_fast25" / "synthetic_trace.jsonl"
+    f = _mooncake(path)
+    want = f[f.spread < 120]
+    over = want.input + want.output > 131072
+    assert int(over.sum()) == 1
+    base = _tenant(path, "mooncake") + ["horizon_s=120", "setups=[dedicated]"]
+    rej = sim.run(base)
+    r = rej.requests.sort_values("request_id")
+    assert (r["outcome"] == "rejected").tolist() == over.tolist()
+    assert "tenant chat: 1 request exceeds its model's context (prompt + output): rejected on " \
+        "arrival (exceeds_context) (workload.overlength=reject)" in rej.notes
+    cut = sim.run(base + ["workload.overlength=clip"])
+    r = cut.requests.sort_values("request_id")
+    assert (r["input_tokens"] + r["output_tokens"]).max() <= 131072
+    assert (r["input_tokens"].to_numpy() != want.input.to_numpy()).sum() == 1
+    assert [n for n in cut.notes if "changed to be served" in n] == [
+        "tenant chat: 1 request's length was changed to be served: 1 request cut to the context "
+        "131,072 (workload.overlength=clip); column `clipped`"]
