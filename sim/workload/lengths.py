@@ -135,6 +135,12 @@ def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
     changed = ins != raw_in
     if model.prefill_only:
         outs = np.zeros(n)
+        if str(output_cfg.kind) == "trace" and out_col is not None:  # recorded, not served
+            dropped = np.asarray(out_col) > 0
+            if dropped.any():
+                changed = changed | dropped
+                how["recorded outputs not served (the model produces no tokens)"] = int(
+                    np.count_nonzero(dropped))
     else:
         raw_out = np.rint(_draw(output_cfg, n, rng_out, out_col))
         outs = _bounded(raw_out, output_cfg, "output", how)

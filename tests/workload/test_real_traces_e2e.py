@@ -129,3 +129,20 @@ def test_a_prompt_beyond_the_context_is_rejected_or_cut_and_said_once():
     assert [n for n in cut.notes if "changed to be served" in n] == [
         "tenant chat: 1 request's length was changed to be served: 1 request cut to the context "
         "131,072 (workload.overlength=clip); column `clipped`"]
+
+
+def test_recorded_outputs_replayed_on_an_embedding_model_are_counted_and_said():
+    # an embedding model produces no tokens: the trace's recorded outputs are not served,
+    # and until December 2026 that went unsaid (`clipped` 0, no note)
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    rows = pd.read_csv(path)
+    t = pd.to_datetime(rows["TIMESTAMP"]).astype("int64")
+    n = int(((t - t.iloc[0]) / 1e9 < 20).sum())
+    res = sim.run(["tenants.chat={model: bge-large-en, arrival: {kind: trace, trace: {path: "
+                   f"{path}}}}}, input: {{kind: trace}}, output: {{kind: trace}}}}",
+                   "deployments={bge-large-en: {gpu: H100, precision: bf16, tp: 1}}",
+                   "horizon_s=20", "setups=[serverless]", "output.requests=full"])
+    assert len(res.requests) == n and (res.requests["output_tokens"] == 0).all()
+    assert res.summary.set_index("tenant").loc["chat", "clipped"] == n
+    assert any(f"{n} recorded outputs not served (the model produces no tokens)" in x
+               for x in res.notes), res.notes
