@@ -146,3 +146,18 @@ def test_recorded_outputs_replayed_on_an_embedding_model_are_counted_and_said():
     assert res.summary.set_index("tenant").loc["chat", "clipped"] == n
     assert any(f"{n} recorded outputs not served (the model produces no tokens)" in x
                for x in res.notes), res.notes
+
+
+def test_start_s_after_the_last_recorded_row_is_refused_with_its_time_in_full(tmp_path):
+    # the conversation trace's last rows are recorded at 3,536,999 ms: start_s 3537 keeps
+    # none (the message gave the last row's time as "3537 s", start_s itself)
+    last = max(json.loads(line)["timestamp"] for line in open(MOONCAKE_CONV)) / 1000
+    assert last == 3536.999
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "sim", f"hydra.run.dir={tmp_path}", "horizon_s=10",
+                        f"tenants.chat.arrival={{kind: trace, trace: {{path: {MOONCAKE_CONV}, "
+                        "format: mooncake, start_s: 3537}}"], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].endswith(
+        "the trace has no requests after start_s=3537 (its last row is recorded at 3536.999 s)")

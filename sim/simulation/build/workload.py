@@ -122,8 +122,9 @@ def check_arrival(a, key: str) -> None:
                 raise InputError(why, key=f"{key}.trace.where.{col}")
         trace = tenant_trace(t, key + ".trace")
         if not from_start(trace, t.start_s).any():
-            raise InputError(f"the trace has no requests after start_s={t.start_s:g} (its last "
-                             f"row is recorded at {recorded_s(trace)[-1]:g} s)",
+            # 12 digits: the conversation trace's last row, 3536.999 s, was "3537 s" with :g
+            raise InputError(f"the trace has no requests after start_s={t.start_s:.12g} (its "
+                             f"last row is recorded at {recorded_s(trace)[-1]:.12g} s)",
                              key=key + ".trace.start_s")
         if t.loop and not trace.duration_s - t.start_s > 0:
             raise InputError("a looped trace needs requests at two different times after "
