@@ -150,18 +150,32 @@ def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, s
     length = span if not loop else max(span * int(np.ceil(horizon / span)), span)
     for c in range(whole + (1 if frac > 0 else 0)):
         off = 0.0 if c == 0 else rng.uniform(0.0, length)
-        tc = base + off
+        rows = _landing(base, off, length, horizon) if 0 < c < whole else slice(None)
+        tc = base[rows] + off
         if c > 0:
             tc = np.mod(tc, length)
-        sel = np.ones(base.size, bool) if c < whole else (rng.uniform(size=base.size) < frac)
+        sel = tc < horizon if c < whole else (rng.uniform(size=base.size) < frac)
         times.append(tc[sel])
-        which.append(idx[sel])
+        which.append(idx[rows][sel])
     tt = np.concatenate(times)
     ii = np.concatenate(which)
     inside = tt < horizon
     tt, ii = tt[inside], ii[inside]
     order = np.lexsort((ii, tt))
     return tt[order], ii[order]
+
+
+def _landing(base: np.ndarray, off: float, length: float, horizon: float):
+    """The rows of sorted ``base`` whose copy shifted by ``off`` and wrapped at ``length`` may
+    land before ``horizon`` (a few more at the edges, for rounding; the caller keeps the
+    exact ones), so that a copy costs what it replays, not the trace's size: 10^6 copies of
+    a 19,366-row trace over 1 s were 23.7 GB before the process was killed."""
+    if horizon >= length:
+        return slice(None)
+    pad = 1e-9 * max(length, 1.0)
+    cut = np.searchsorted(base, [-pad, horizon - off + pad, length - off - pad,
+                                 length - off + horizon + pad])
+    return np.unique(np.r_[cut[0]:cut[1], cut[2]:cut[3]])
 
 
 def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, time_scale: float,
