@@ -189,3 +189,82 @@ def test_rate_scale_copies_cost_what_they_replay_not_the_whole_trace_each():
         tracemalloc.stop()
     assert len(wl) == len(want) > 500
     assert peak < 20e6, peak  # 19,366 x 500 times and rows alone are 155 MB
+
+
+AZURE = TRACES / "azure_llm_2023"
+FILES = {"code": AZURE / "AzureLLMInferenceTrace_code.csv",
+         "conv": AZURE / "AzureLLMInferenceTrace_conv.csv",
+         "kimi": MOONCAKE_CONV, "kimi2": MOONCAKE_CONV,  # two tenants, one file
+         "synth": TRACES / "mooncake_fast25" / "synthetic_trace.jsonl"}
+
+
+def _file_rows(path) -> pd.DataFrame:
+    """Seconds from the first row as recorded, and the lengths, read with pandas."""
+    if path.suffix == ".jsonl":
+        f = _mooncake(path)
+        return f[["t", "input", "output"]]
+    d = pd.read_csv(path)
+    ns = pd.to_datetime(d["TIMESTAMP"]).astype("int64")
+    return pd.DataFrame({"t": (ns - ns.iloc[0]) / 1e9, "input": d["ContextTokens"],
+                         "output": d["GeneratedTokens"]})
+
+
+def test_every_shipped_trace_beside_a_synthetic_tenant_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+    horizon = 45.0
+    args = [sys.executable, "-m", "sim", f"hydra.run.dir={tmp_path}", f"horizon_s={horizon:g}",
+            SETUPS, "output.plots=false"]
+    for name, path in FILES.items():
+        fmt = "mooncake" if path.suffix == ".jsonl" else "azure"
+        args.append(f"tenants.{name}={{model: llama31-8b, arrival: {{kind: trace, trace: {{path: "
+                    f"{path}, format: {fmt}, duplicates: keep}}}}, input: {{kind: trace}}, "
+                    "output: {kind: trace}}")
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    req = pd.read_parquet(tmp_path / "requests.parquet")
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index(["setup", "tenant"])
+    for name, path in FILES.items():
+        f = _file_rows(path)
+        want = f[f.t < horizon]
+        for setup in ("serverless", "dedicated", "hybrid"):
+            r = req[(req.setup == setup) & (req.tenant == name)].sort_values("request_id")
+            assert len(r) == len(want), (name, setup)
+            np.testing.assert_allclose(r["arrival_s"], want.t, rtol=0, atol=1e-9)
+            assert r["input_tokens"].tolist() == want.input.tolist(), (name, setup)
+            assert r["output_tokens"].tolist() == want.output.tolist(), (name, setup)
+            done = (r["outcome"] == "completed").to_numpy()
+            s = summary.loc[(setup, name)]
+            assert (s["requests"], s["clipped"]) == (len(want), 0)
+            assert s["input_tokens"] == want.input[done].sum(), (name, setup)
+            assert s["output_tokens"] == want.output[done].sum(), (name, setup)
+            if path == MOONCAKE_CONV:  # its blocks reach the cache (the synthetic trace
+                # repeats 9 first blocks in these 45 s: alone, 5 hit on dedicated, 1 on the
+                # pool; beside four other trace tenants, none on some setup)
+                assert r["cached_tokens"].sum() > 0
+        assert f"{len(f) - len(want):,} of the trace's {len(f):,} requests" in p.stdout, name
+    # the synthetic chat tenant beside them: as the default run draws it alone
+    alone = sim.run([f"horizon_s={horizon:g}", "setups=[dedicated]"]).requests
+    mine = req[(req.setup == "dedicated") & (req.tenant == "chat")].sort_values("arrival_s")
+    assert mine["arrival_s"].tolist() == alone.sort_values("arrival_s")["arrival_s"].tolist()
+    assert mine["input_tokens"].tolist() == alone.sort_values("arrival_s")["input_tokens"].tolist()
+
+
+def test_mooncake_blocks_are_cached_only_where_an_earlier_prompt_shares_them():
+    # no hit for a prompt whose first 512-token block no earlier row holds; hits on most
+    # of those that repeat one (a prompt in flight, or behind a cold start, misses), on every
+    # setup
+    rows = [json.loads(line) for line in open(MOONCAKE_CONV)]
+    t0 = rows[0]["timestamp"]
+    rows = [r for r in rows if (r["timestamp"] - t0) / 1000 < 60]
+    seen, repeat = set(), []
+    for r in rows:
+        repeat.append(r["hash_ids"][0] in seen)
+        seen.update(r["hash_ids"][:1])
+    repeat = np.array(repeat)
+    res = sim.run(_tenant(MOONCAKE_CONV, "mooncake", ", duplicates: keep") + ["horizon_s=60", SETUPS])
+    for setup, r in res.requests.groupby("setup", observed=True):
+        c = r.sort_values("request_id")["cached_tokens"].to_numpy()
+        assert c.size == repeat.size
+        assert (c[~repeat] == 0).all(), setup
+        assert (c[repeat] > 0).sum() > 0.25 * repeat.sum(), setup
