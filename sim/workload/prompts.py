@@ -71,6 +71,27 @@ def generated(tc) -> bool:
     return int(pc.system_tokens) > 0 or int(pc.docs.count) > 0 or sessions_on(tc)
 
 
+def trace_prefix_note(name: str, tc, rows: int, requests: int) -> list[str]:
+    """What a trace tenant's ``prefix`` adds to the rows it replays (tokens on every prompt,
+    sessions' further turns): said, as the recorded lengths and row count no longer hold."""
+    if str(tc.arrival.kind) != "trace" or not generated(tc):
+        return []
+    pc, what = tc.prefix, []
+    parts = [f"a {int(pc.system_tokens):,}-token system prompt (prefix.system_tokens)"] * (
+        int(pc.system_tokens) > 0)
+    if int(pc.docs.count) > 0:
+        parts.append(f"{int(pc.docs.per_request)} shared document(s) of {int(pc.docs.tokens):,} "
+                     "tokens (prefix.docs)")
+    if parts:
+        side = "recorded" if str(tc.input.kind) == "trace" else "drawn"
+        what.append(f"each prompt is its {side} length plus {' and '.join(parts)}")
+    if sessions_on(tc):
+        what.append(f"each replayed row starts a session (prefix.sessions, mean "
+                    f"{float(pc.sessions.turns_mean):g} turns, a turn's prompt the conversation so "
+                    f"far): {requests:,} requests from {rows:,} rows")
+    return [f"tenant {name}: " + "; ".join(what)]
+
+
 def trace_blocks(tc, trace_rows):
     """(trace, replayed rows) when the tenant's requests take the trace's prompt blocks."""
     if trace_rows is None or not tc.arrival.trace.prefixes:

@@ -268,3 +268,22 @@ def test_mooncake_blocks_are_cached_only_where_an_earlier_prompt_shares_them():
         assert c.size == repeat.size
         assert (c[~repeat] == 0).all(), setup
         assert (c[repeat] > 0).sum() > 0.25 * repeat.sum(), setup
+
+
+def test_a_prefix_on_a_replayed_trace_is_said_with_what_it_adds():
+    # a system prompt adds its tokens to every recorded prompt, sessions add turns: until
+    # December 2026 neither was said (here 12 rows became 14 requests, unsaid)
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    f = _file_rows(path)
+    want = f[f.t < 10]
+    base = _tenant(path, "azure") + ["horizon_s=10", "setups=[dedicated]"]
+    res = sim.run(base + ["tenants.chat.prefix.system_tokens=500"])
+    r = res.requests.sort_values("request_id")
+    assert r["input_tokens"].tolist() == (want.input + 500).tolist()
+    assert "tenant chat: each prompt is its recorded length plus a 500-token system prompt " \
+        "(prefix.system_tokens)" in res.notes
+    res = sim.run(base + ["tenants.chat.prefix.sessions.turns_mean=3"])
+    n = len(res.requests)
+    assert n > len(want)
+    assert any(x.startswith("tenant chat: each replayed row starts a session") and
+               x.endswith(f": {n:,} requests from {len(want):,} rows") for x in res.notes), res.notes
