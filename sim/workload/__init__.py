@@ -273,6 +273,11 @@ def generate_workload(cfg, catalog) -> Workload:
                                          t.rate_scale, t.start_s, t.loop)
         if name in piped:
             pipe_arrivals.append((ti, name, times))
+            if trace_idx is not None:  # its input and output configs are not read: said
+                p = tc.pipeline
+                replayed.append(f"tenant {name}: the trace gives its pipeline's arrival times "
+                                f"only; the lengths come from each stage's input and output "
+                                f"(pipelines.{p}.stages), not the lengths the trace records")
             continue
         trace_in = trace_out = None
         if trace_idx is not None:

@@ -287,3 +287,28 @@ def test_a_prefix_on_a_replayed_trace_is_said_with_what_it_adds():
     assert n > len(want)
     assert any(x.startswith("tenant chat: each replayed row starts a session") and
                x.endswith(f": {n:,} requests from {len(want):,} rows") for x in res.notes), res.notes
+
+
+def test_a_pipeline_tenant_replaying_a_trace_says_the_lengths_are_its_stages():
+    # its own input and output configs are not read, kind: trace or not (unsaid until
+    # December 2026): its stages draw theirs
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    res = sim.run(["experiment=compound", "job=simulate", "horizon_s=20", "setups=[dedicated]",
+                   f"tenants.chat.arrival={{kind: trace, trace: {{path: {path}}}}}",
+                   "tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"])
+    assert "tenant chat: the trace gives its pipeline's arrival times only; the lengths come " \
+        "from each stage's input and output (pipelines.rag.stages), not the lengths the trace " \
+        "records" in res.notes
+
+
+def test_the_compound_job_says_what_its_replay_left_out():
+    # it built the workload and said nothing of it (until December 2026): here the trace's
+    # rows after the horizon, and that the stages draw the lengths
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    f = _file_rows(path)
+    n = int((f.t < 20).sum())
+    res = sim.run(["experiment=compound", "horizon_s=20", "compound.bursty_setups=[dedicated]",
+                   f"tenants.chat.arrival={{kind: trace, trace: {{path: {path}}}}}"])
+    assert any(x.startswith(f"tenant chat: {len(f) - n:,} of the trace's {len(f):,} requests")
+               and "not replayed" in x for x in res.notes), res.notes
+    assert any("pipelines.rag.stages" in x for x in res.notes)
