@@ -267,6 +267,10 @@ def generate_workload(cfg, catalog) -> Workload:
     for ti, name in enumerate(tenants):
         tc = cfg.tenants[name]
         times, trace_idx = tenant_arrivals(name, tc, horizon, seed)
+        if str(tc.arrival.kind) in ("trace", "servegen", "closed") and str(tc.arrival.curve) != "none":
+            replayed.append(f"tenant {name}: arrival.curve {tc.arrival.curve} is not applied: it "
+                            f"modulates a synthetic rate, and arrival.kind {tc.arrival.kind} "
+                            "sets its own times")
         if trace_idx is not None:
             t = tc.arrival.trace
             replayed += arr.replay_notes(name, trace_idx[0], trace_idx[1], horizon, t.time_scale,

@@ -312,3 +312,17 @@ def test_the_compound_job_says_what_its_replay_left_out():
     assert any(x.startswith(f"tenant chat: {len(f) - n:,} of the trace's {len(f):,} requests")
                and "not replayed" in x for x in res.notes), res.notes
     assert any("pipelines.rag.stages" in x for x in res.notes)
+
+
+def test_a_rate_curve_left_on_a_trace_tenant_is_said_not_applied():
+    # experiment=hybrid's chat has a sinusoid: made a trace tenant on the command line, its
+    # arrivals are the trace's, and the curve went unread unsaid (until December 2026)
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    f = _file_rows(path)
+    res = sim.run(["experiment=hybrid", "horizon_s=20", "setups=[dedicated]",
+                   "background.synthetic.tenants=0", "tenants.chat.arrival.kind=trace",
+                   f"tenants.chat.arrival.trace.path={path}", "output.requests=full"])
+    chat = res.requests[res.requests.tenant == "chat"].sort_values("request_id")
+    np.testing.assert_allclose(chat["arrival_s"], f.t[f.t < 20], rtol=0, atol=1e-9)
+    assert "tenant chat: arrival.curve sinusoid is not applied: it modulates a synthetic rate, " \
+        "and arrival.kind trace sets its own times" in res.notes
