@@ -194,8 +194,15 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                          "share their recorded time with the row before and were spread evenly up "
                          "to the next recorded time (arrival.trace.duplicates: spread; `keep` "
                          "replays them at equal times)")
+    once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
+    if loop:  # rows replayed more than once: said, with the count
+        rows = int(np.count_nonzero(from_start(trace, start_s)))
+        period = (trace.duration_s - start_s) * time_scale + 1e-9
+        notes.append(f"tenant {tenant}: arrival.trace.loop replays the trace's {rows:,} rows from "
+                     f"start_s={start_s:g} s in {int(np.ceil(horizon / period)):,} passes of "
+                     f"{period:.9g} s, the last cut at horizon_s={horizon:g} s: {once:,} requests"
+                     + (" before rate_scale" if rate_scale != 1 else ""))
     if rate_scale != 1:  # rows thinned out or copied: said, as every other change is
-        once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
         whole, frac = int(np.floor(rate_scale)), rate_scale - np.floor(rate_scale)
         how = [f"{whole} whole cop{'y' if whole == 1 else 'ies'}"] if whole else []
         how += [f"each row kept with probability {frac:g}" + (" in one more copy" if whole else "")

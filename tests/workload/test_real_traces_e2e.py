@@ -326,3 +326,24 @@ def test_a_rate_curve_left_on_a_trace_tenant_is_said_not_applied():
     np.testing.assert_allclose(chat["arrival_s"], f.t[f.t < 20], rtol=0, atol=1e-9)
     assert "tenant chat: arrival.curve sinusoid is not applied: it modulates a synthetic rate, " \
         "and arrival.kind trace sets its own times" in res.notes
+
+
+def test_a_looped_trace_says_how_many_passes_and_requests():
+    # the Azure code trace from 3,400 s: 240 s, each pass its rows at their times again,
+    # 1 ns after the last one (until December 2026 the rows' repetition was unsaid)
+    path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    f = _file_rows(path)
+    start, horizon = 3400.0, 240.0
+    rows = f[f.t >= start]
+    period = f.t.iloc[-1] - start + 1e-9
+    passes = int(np.ceil(horizon / period))
+    t = np.concatenate([rows.t - start + k * period for k in range(passes)])
+    t = t[t < horizon]
+    res = sim.run(_tenant(path, "azure", f", start_s: {start:g}, loop: true")
+                  + [f"horizon_s={horizon:g}", "setups=[dedicated]"])
+    r = res.requests.sort_values("request_id")
+    np.testing.assert_allclose(r["arrival_s"], t, rtol=0, atol=1e-9)
+    assert r["input_tokens"].tolist() == np.resize(rows.input.to_numpy(), t.size).tolist()
+    assert passes == 7 and f"arrival.trace.loop replays the trace's {len(rows):,} rows from " \
+        f"start_s=3400 s in {passes} passes of {period:.9g} s, the last cut at horizon_s=240 s: " \
+        f"{t.size:,} requests" in " ".join(res.notes), res.notes
