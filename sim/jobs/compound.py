@@ -26,6 +26,7 @@ from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
 from sim.config import HybridTier, variant
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
+from sim.metrics.overload import run_notes
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import requests_frame
 from sim.platform import SETUPS
@@ -71,6 +72,7 @@ def bursty(cfg, catalog, progress=False):
             if s == "serverless":
                 variants.append(("serverless/prewarm", s, variant(cfg, **{f"pipelines.{name}.prewarm": True})))
     wl = build_workload(cfg)
+    notes += run_notes(cfg, wl, ())  # what the workload did not take as given (a trace's rows)
     prices = model_prices(catalog, wl.served_models)
     pipes, sums, reqs = [], [], []
     for label, setup, c in variants:

@@ -25,7 +25,7 @@ from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
-from sim.workload.prompts import tenant_requests
+from sim.workload.prompts import tenant_requests, trace_prefix_note
 from sim.workload.trace_lengths import column_lengths
 from sim.workload.traces import tenant_trace
 
@@ -67,6 +67,8 @@ class Workload:
     changed: dict[str, int] = field(default_factory=dict)  # tenant -> requests with changed lengths
     # bool per request: its lengths were changed to be served (the requests ``changed`` counts)
     changed_req: np.ndarray | None = None
+    # tenant -> what was changed, how often (Lengths.how); a tenant not here: not broken down
+    changed_how: dict[str, dict] = field(default_factory=dict)
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
     # the leading segments of each request's prompt with content ids, for prefix caching
     # (sim.workload.prefixes); None when no request has one
@@ -96,11 +98,15 @@ class Workload:
             c, o = self.changed.get(t, 0), self.over_counts.get(t, 0)
             if o:
                 what = "rejected on arrival (exceeds_context)" if policy == "reject" else "kept"
-                out.append(f"tenant {t}: {o:,} requests exceed their model's context (prompt + "
+                whose = "1 request exceeds its" if o == 1 else f"{o:,} requests exceed their"
+                out.append(f"tenant {t}: {whose} model's context (prompt + "
                            f"output): {what} (workload.overlength={policy})")
             if c:
                 how = ("clipped to the length config's [min, max], raised to one token"
                        + (", or cut to the context" if policy == "clip" else ""))
+                if self.changed_how.get(t):  # what was done, not all that could have been
+                    how = ", ".join(f"{k:,} {w}" if k != 1 else "1 " + w.replace("s ", " ", 1)
+                                    for w, k in self.changed_how[t].items())
                 whose = "1 request's length was" if c == 1 else f"{c:,} requests' lengths were"
                 out.append(f"tenant {t}: {whose} changed to be served: {how} "
                            f"(workload.overlength={policy}); column `clipped`")
@@ -250,6 +256,7 @@ def generate_workload(cfg, catalog) -> Workload:
             "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)],
             "moved": [np.zeros(0, bool)]}
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
+    changed_how: dict[str, dict] = {}  # tenant -> Lengths.how
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
     thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
     segs: list = [None]  # per block of ``cols``: prefix segments, None when the block has none
@@ -260,12 +267,21 @@ def generate_workload(cfg, catalog) -> Workload:
     for ti, name in enumerate(tenants):
         tc = cfg.tenants[name]
         times, trace_idx = tenant_arrivals(name, tc, horizon, seed)
+        if str(tc.arrival.kind) in ("trace", "servegen", "closed") and str(tc.arrival.curve) != "none":
+            replayed.append(f"tenant {name}: arrival.curve {tc.arrival.curve} is not applied: it "
+                            f"modulates a synthetic rate, and arrival.kind {tc.arrival.kind} "
+                            "sets its own times")
         if trace_idx is not None:
             t = tc.arrival.trace
             replayed += arr.replay_notes(name, trace_idx[0], trace_idx[1], horizon, t.time_scale,
                                          t.rate_scale, t.start_s, t.loop)
         if name in piped:
             pipe_arrivals.append((ti, name, times))
+            if trace_idx is not None:  # its input and output configs are not read: said
+                p = tc.pipeline
+                replayed.append(f"tenant {name}: the trace gives its pipeline's arrival times "
+                                f"only; the lengths come from each stage's input and output "
+                                f"(pipelines.{p}.stages), not the lengths the trace records")
             continue
         trace_in = trace_out = None
         if trace_idx is not None:
@@ -276,6 +292,7 @@ def generate_workload(cfg, catalog) -> Workload:
                               sources, horizon,
                               _length_source(tc.input, trace_in, f"tenants.{name}.input"),
                               _length_source(tc.output, trace_out, f"tenants.{name}.output"))
+        replayed += trace_prefix_note(name, tc, times.size, req.times.size)
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = req.think  # closed-loop sessions: between turns, and between sessions
@@ -284,6 +301,7 @@ def generate_workload(cfg, catalog) -> Workload:
             if think is None and tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
+        changed_how[name] = ln.how or {}
         cols["t"].append(times)
         cols["tenant"].append(np.full(n, ti, np.int16))
         cols["model"].append(np.full(n, models.index(tc.model), np.int16))
@@ -326,7 +344,7 @@ def generate_workload(cfg, catalog) -> Workload:
         arrival_s=t, tenant=merged("tenant"), model=merged("model"),
         input_tokens=merged("in"), output_tokens=merged("out"),
         over_context=merged("over"), changed_req=merged("moved"),
-        changed=changed, over_counts=over_n,
+        changed=changed, over_counts=over_n, changed_how=changed_how,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else np.concatenate(
             [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)])[order]),

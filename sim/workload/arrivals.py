@@ -113,12 +113,28 @@ class RateCurve:
         return float(np.interp(t, self.t, self.u))
 
 
+def recorded_s(trace: Trace) -> np.ndarray:
+    """Each row's time as the file records it (seconds from the first row): ``t_s`` before
+    ``duplicates: spread`` moved a row of equal times towards the next recorded time (the
+    first row of each run keeps its time)."""
+    if not trace.spread or trace.ties is None:
+        return trace.t_s
+    first = np.maximum.accumulate(np.where(trace.ties, 0, np.arange(trace.t_s.size)))
+    return trace.t_s[first]
+
+
+def from_start(trace: Trace, start_s: float) -> np.ndarray:
+    """True for the rows a replay from ``start_s`` takes: those recorded at or after it (a
+    row recorded before it and spread past it is not one of them)."""
+    return recorded_s(trace) >= start_s
+
+
 def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, start_s: float,
            loop: bool, rng: np.random.Generator) -> np.ndarray:
     """Indices into the trace and arrival times: returns (times, indices). The build layer
     checks that requests remain after ``start_s``."""
     t = trace.t_s
-    keep = t >= start_s
+    keep = from_start(trace, start_s)
     idx = np.flatnonzero(keep)
     base = (t[keep] - start_s) * time_scale
     span = (trace.duration_s - start_s) * time_scale
@@ -134,18 +150,32 @@ def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, s
     length = span if not loop else max(span * int(np.ceil(horizon / span)), span)
     for c in range(whole + (1 if frac > 0 else 0)):
         off = 0.0 if c == 0 else rng.uniform(0.0, length)
-        tc = base + off
+        rows = _landing(base, off, length, horizon) if 0 < c < whole else slice(None)
+        tc = base[rows] + off
         if c > 0:
             tc = np.mod(tc, length)
-        sel = np.ones(base.size, bool) if c < whole else (rng.uniform(size=base.size) < frac)
+        sel = tc < horizon if c < whole else (rng.uniform(size=base.size) < frac)
         times.append(tc[sel])
-        which.append(idx[sel])
+        which.append(idx[rows][sel])
     tt = np.concatenate(times)
     ii = np.concatenate(which)
     inside = tt < horizon
     tt, ii = tt[inside], ii[inside]
     order = np.lexsort((ii, tt))
     return tt[order], ii[order]
+
+
+def _landing(base: np.ndarray, off: float, length: float, horizon: float):
+    """The rows of sorted ``base`` whose copy shifted by ``off`` and wrapped at ``length`` may
+    land before ``horizon`` (a few more at the edges, for rounding; the caller keeps the
+    exact ones), so that a copy costs what it replays, not the trace's size: 10^6 copies of
+    a 19,366-row trace over 1 s were 23.7 GB before the process was killed."""
+    if horizon >= length:
+        return slice(None)
+    pad = 1e-9 * max(length, 1.0)
+    cut = np.searchsorted(base, [-pad, horizon - off + pad, length - off - pad,
+                                 length - off + horizon + pad])
+    return np.unique(np.r_[cut[0]:cut[1], cut[2]:cut[3]])
 
 
 def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, time_scale: float,
@@ -166,8 +196,15 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                "them up to the next recorded time)")
         notes.append(f"tenant {tenant}: {tied:,} of its {idx.size:,} replayed trace requests "
                      f"share their recorded time with the row before and {how}")
+    once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
+    if loop:  # rows replayed more than once: said, with the count
+        rows = int(np.count_nonzero(from_start(trace, start_s)))
+        period = (trace.duration_s - start_s) * time_scale + 1e-9
+        notes.append(f"tenant {tenant}: arrival.trace.loop replays the trace's {rows:,} rows from "
+                     f"start_s={start_s:g} s in {int(np.ceil(horizon / period)):,} passes of "
+                     f"{period:.9g} s, the last cut at horizon_s={horizon:g} s: {once:,} requests"
+                     + (" before rate_scale" if rate_scale != 1 else ""))
     if rate_scale != 1:  # rows thinned out or copied: said, as every other change is
-        once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
         whole, frac = int(np.floor(rate_scale)), rate_scale - np.floor(rate_scale)
         how = [f"{whole} whole cop{'y' if whole == 1 else 'ies'}"] if whole else []
         how += [f"each row kept with probability {frac:g}" + (" in one more copy" if whole else "")
@@ -178,11 +215,18 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                      f"{idx.size:,} requests where the trace gives {once:,} over the horizon "
                      f"({', '.join(how)}{shift})")
     if not loop:
-        kept = trace.t_s[trace.t_s >= start_s]
-        late = int(np.count_nonzero((kept - start_s) * time_scale >= horizon))
+        mine = from_start(trace, start_s)
+        kept = trace.t_s[mine]
+        past = (kept - start_s) * time_scale >= horizon
+        late = int(np.count_nonzero(past))
         if late:
             copies = ("; counted on the trace's own timeline, rate_scale's shifted copies aside"
                       if rate_scale != 1 else "")
+            moved = int(np.count_nonzero(past & ((recorded_s(trace)[mine] - start_s) * time_scale
+                                                 < horizon)))
+            if moved:  # the file has them before the horizon: said, not left for a recount
+                copies += (f"; {moved:,} of them recorded before it and spread past it "
+                           "(arrival.trace.duplicates: spread)")
             notes.append(f"tenant {tenant}: {late:,} of the trace's {kept.size:,} requests from "
                          f"start_s={start_s:g} s fall at or after horizon_s={horizon:g} s (time_scale "
                          f"{time_scale:g}: the trace lasts {(trace.duration_s - start_s) * time_scale:g} s"

@@ -96,15 +96,32 @@ class Lengths:
     over: np.ndarray  # bool: prompt + output beyond the model's context (kept whole: rejected)
     changed: int  # requests whose lengths differ from the draw (bounds, one token, context)
     changed_mask: np.ndarray | None = None  # bool per request: those requests
+    # what was changed, how often: "prompts above max 16,000 cut to it" -> 96 (the note's words)
+    how: dict | None = None
 
 
 def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
                     in_col: np.ndarray | None = None, out_col: np.ndarray | None = None) -> Lengths:
     """Prompt and output lengths of ``n`` requests to ``model``: :func:`draw_lengths`, then
     :func:`fit_context`."""
-    ins, outs, changed = draw_lengths(input_cfg, output_cfg, n, rng_in, rng_out, model,
-                                      in_col, out_col)
-    return fit_context(ins, outs, changed, model, policy)
+    ins, outs, changed, how = draw_lengths(input_cfg, output_cfg, n, rng_in, rng_out, model,
+                                           in_col, out_col)
+    return fit_context(ins, outs, changed, model, policy, how)
+
+
+def _bounded(raw: np.ndarray, cfg, side: str, how: dict) -> np.ndarray:
+    """``raw`` brought within ``cfg``'s ``[min, max]`` and to at least one token, each change
+    counted in ``how`` under the words a note gives it."""
+    lo, hi = bounds(cfg)
+    out = np.maximum(np.clip(raw, lo, hi), 1)
+    above, low = int(np.count_nonzero(raw > hi)), int(np.count_nonzero(raw < max(lo, 1)))
+    key = "input" if side == "prompt" else "output"
+    if above:
+        how[f"{side}s above {key}.max {hi:,} cut to it"] = above
+    if low:
+        how[f"{side}s of 0 tokens raised to one" if max(lo, 1) == 1
+            else f"{side}s below {key}.min {lo:,} raised to it"] = low
+    return out
 
 
 def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
@@ -112,22 +129,27 @@ def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
     """Drawn prompt and output lengths (float arrays) and which were changed. A length
     outside its config's ``[min, max]`` is brought inside it; a prompt needs a token and an
     LLM's output one too (embeddings and rerankers produce none)."""
+    how: dict = {}
     raw_in = np.rint(_draw(input_cfg, n, rng_in, in_col))
-    lo, hi = bounds(input_cfg)
-    ins = np.maximum(np.clip(raw_in, lo, hi), 1)
+    ins = _bounded(raw_in, input_cfg, "prompt", how)
     changed = ins != raw_in
     if model.prefill_only:
         outs = np.zeros(n)
+        if str(output_cfg.kind) == "trace" and out_col is not None:  # recorded, not served
+            dropped = np.asarray(out_col) > 0
+            if dropped.any():
+                changed = changed | dropped
+                how["recorded outputs not served (the model produces no tokens)"] = int(
+                    np.count_nonzero(dropped))
     else:
         raw_out = np.rint(_draw(output_cfg, n, rng_out, out_col))
-        lo, hi = bounds(output_cfg)
-        outs = np.maximum(np.clip(raw_out, lo, hi), 1)
+        outs = _bounded(raw_out, output_cfg, "output", how)
         changed |= outs != raw_out
-    return ins, outs, changed
+    return ins, outs, changed, how
 
 
 def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
-                policy: str) -> Lengths:
+                policy: str, how: dict | None = None) -> Lengths:
     """The lengths as served: a request beyond the model's context is kept whole
     (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer refuses the
     config) or cut to fit (``clip``: the output to the context less one token, then the
@@ -139,9 +161,10 @@ def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
         outs = np.where(over, np.minimum(outs, ctx - 1), outs)
         ins = np.where(over, np.minimum(ins, ctx - outs), ins)
         changed = changed | over
+        how = dict(how or {}, **{f"requests cut to the context {ctx:,}": int(over.sum())})
         over = np.zeros(n, bool)
     return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
-                   int(np.count_nonzero(changed)), np.asarray(changed, bool))
+                   int(np.count_nonzero(changed)), np.asarray(changed, bool), how)
 
 
 def answer_lengths(outs: np.ndarray, model, policy: str) -> np.ndarray:

@@ -71,6 +71,27 @@ def generated(tc) -> bool:
     return int(pc.system_tokens) > 0 or int(pc.docs.count) > 0 or sessions_on(tc)
 
 
+def trace_prefix_note(name: str, tc, rows: int, requests: int) -> list[str]:
+    """What a trace tenant's ``prefix`` adds to the rows it replays (tokens on every prompt,
+    sessions' further turns): said, as the recorded lengths and row count no longer hold."""
+    if str(tc.arrival.kind) != "trace" or not generated(tc):
+        return []
+    pc, what = tc.prefix, []
+    parts = [f"a {int(pc.system_tokens):,}-token system prompt (prefix.system_tokens)"] * (
+        int(pc.system_tokens) > 0)
+    if int(pc.docs.count) > 0:
+        parts.append(f"{int(pc.docs.per_request)} shared document(s) of {int(pc.docs.tokens):,} "
+                     "tokens (prefix.docs)")
+    if parts:
+        side = "recorded" if str(tc.input.kind) == "trace" else "drawn"
+        what.append(f"each prompt is its {side} length plus {' and '.join(parts)}")
+    if sessions_on(tc):
+        what.append(f"each replayed row starts a session (prefix.sessions, mean "
+                    f"{float(pc.sessions.turns_mean):g} turns, a turn's prompt the conversation so "
+                    f"far): {requests:,} requests from {rows:,} rows")
+    return [f"tenant {name}: " + "; ".join(what)]
+
+
 def trace_blocks(tc, trace_rows):
     """(trace, replayed rows) when the tenant's requests take the trace's prompt blocks."""
     if trace_rows is None or not tc.arrival.trace.prefixes:
@@ -114,7 +135,8 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
             out_col = out_col[session]
         blocks = None  # a session's prompts are its history, not the trace's blocks
     n = times.size
-    user, outs, changed = draw_lengths(tc.input, tc.output, n, rng_in, rng_out, model, in_col, out_col)
+    user, outs, changed, how = draw_lengths(tc.input, tc.output, n, rng_in, rng_out, model, in_col,
+                                            out_col)
     user = user.astype(np.int64)
     own = sources(f"tenant:{name}") if generated(tc) else -1
     fkey, flen = fixed_part(name, pc, own, n, units, session, seed)
@@ -132,11 +154,13 @@ def tenant_requests(name: str, tc, times: np.ndarray, trace_rows, seed: int, mod
     ins = flen.sum(axis=1, dtype=np.int64) + history + user
     # beyond the request log's 32-bit columns (no model's context is near): cut, and counted
     changed = changed | (ins > MAX_TOKENS)
-    ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy)
+    if (ins > MAX_TOKENS).any():
+        how[f"prompts above {MAX_TOKENS:,} tokens cut to it"] = int(np.count_nonzero(ins > MAX_TOKENS))
+    ln = fit_context(np.minimum(ins, MAX_TOKENS), outs, changed, model, policy, how)
     p = truncate(join(fkey, flen, vptr, vkey, vlen, out_key), ln.ins)
     if order is not None:  # closed-loop sessions: from sessions one after another to clients' order
         ln = Lengths(ln.ins[order], ln.outs[order], ln.over[order], ln.changed,
-                     ln.changed_mask[order])
+                     ln.changed_mask[order], ln.how)
         p = p.take(order)
     return TenantRequests(times, ln, p, think)
 

@@ -86,7 +86,8 @@ def test_the_notes_count_the_rows_left_out_and_over_the_context(result):
     assert late and over
     assert any(n.startswith(f"synthetic_trace: tenant chat: {late:,} of the trace's {len(rows):,}")
                for n in res.notes), res.notes
-    assert any(n.startswith(f"synthetic_trace: tenant chat: {over:,} requests exceed") for n in res.notes)
+    said = f"{over:,} requests exceed their" if over != 1 else "1 request exceeds its"
+    assert any(n.startswith(f"synthetic_trace: tenant chat: {said}") for n in res.notes), res.notes
 
 
 @pytest.mark.parametrize("override", [

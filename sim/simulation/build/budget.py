@@ -24,6 +24,7 @@ from sim.config import ArrivalKind, RateCurve
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.workload import read_curve_points
+from sim.workload.arrivals import from_start
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.traces import tenant_trace
 
@@ -90,7 +91,7 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
     if a.kind == ArrivalKind.trace:
         t = a.trace
         trace = tenant_trace(t, k + ".trace")
-        kept = int((trace.t_s >= t.start_s).sum())
+        kept = int(from_start(trace, t.start_s).sum())
         span = (trace.duration_s - t.start_s) * t.time_scale
         reps = math.ceil(horizon / span) if t.loop and span > 0 else 1
         window = 1.0 if t.loop or span <= horizon else horizon / span

@@ -16,6 +16,7 @@ from sim.errors import InputError
 from sim.paths import resolve
 from sim.simulation.build.models import model
 from sim.textfiles import require_file
+from sim.workload.arrivals import from_start, recorded_s
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
@@ -120,9 +121,11 @@ def check_arrival(a, key: str) -> None:
             if why:
                 raise InputError(why, key=f"{key}.trace.where.{col}")
         trace = tenant_trace(t, key + ".trace")
-        if not (trace.t_s >= t.start_s).any():
-            raise InputError(f"the trace has no requests after start_s={t.start_s:g} (it lasts "
-                             f"{trace.duration_s:g} s)", key=key + ".trace.start_s")
+        if not from_start(trace, t.start_s).any():
+            # 12 digits: the conversation trace's last row, 3536.999 s, was "3537 s" with :g
+            raise InputError(f"the trace has no requests after start_s={t.start_s:.12g} (its "
+                             f"last row is recorded at {recorded_s(trace)[-1]:.12g} s)",
+                             key=key + ".trace.start_s")
         if t.loop and not trace.duration_s - t.start_s > 0:
             raise InputError("a looped trace needs requests at two different times after "
                              f"start_s (this one lasts {trace.duration_s - t.start_s:g} s)",
