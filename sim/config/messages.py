@@ -86,6 +86,13 @@ def from_config_error(e: BaseException) -> InputError | None:
     new = re.search(r"dict is not a subclass of \w+", detail)
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
+    o = _override_of(e) if new else None
+    if o is not None and o.input_line.startswith("+"):
+        # +tenants.x={...} (or ++): Hydra's "add" cannot type a new entry of a typed map
+        plus = o.input_line[:len(o.input_line) - len(o.input_line.lstrip("+"))]
+        path, _, value = o.input_line[len(plus):].partition("=")
+        return InputError(f"a new entry of a map is given without {plus!r}: {path}={value}",
+                          key=path)
     return InputError(detail, key=key)
 
 
