@@ -34,6 +34,19 @@ class KeepaliveConfig:
     fixed_idle_s: List[float] = nonneg(factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
 
 
+def dominance(beaten: list, beating: list) -> str:
+    """How the hybrid policy compares with the fixed timeouts on both counts (fewer cold
+    requests and fewer idle GPU-hours): the ones it beats on both, the ones beating it on
+    both, or that each fixed timeout trades one count for the other."""
+    def secs(v: list) -> str:
+        return ", ".join(f"{float(x):g}" for x in v) + " s"
+    parts = ([f"it beats the fixed timeout{'s' if len(beaten) > 1 else ''} {secs(beaten)} on "
+              "both counts"] if beaten else [])
+    parts += ([f"the fixed timeout{'s' if len(beating) > 1 else ''} {secs(beating)} "
+               f"beat{'' if len(beating) > 1 else 's'} it on both"] if beating else [])
+    return ("; ".join(parts) if parts else "no fixed timeout is better or worse on both "
+            "counts: each has fewer cold requests or fewer idle GPU-h, not both")
+
 def policy_row(workload, run, policy: str, keepalive_s: float, warmup_s: float = 0.0) -> dict:
     """One policy's figures; request figures over requests arriving at or after
     ``warmup_s`` (``metrics.warmup_s``), GPU hours over the whole run (a bill does not split)."""
@@ -95,8 +108,7 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     worse = fx[(fx["cold_fraction"] < hy["cold_fraction"]) & (fx["idle_gpu_hours"] < hy["idle_gpu_hours"])]
     res.notes.append(
         f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} idle GPU-h; "
-        f"it beats on both the fixed timeouts {list(both['keepalive_s'])} s and is beaten on both by "
-        f"{list(worse['keepalive_s'])} s")
+        + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"])))
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: keepalive_figure(table, d), generic_plots=False)
     return res

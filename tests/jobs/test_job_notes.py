@@ -63,3 +63,17 @@ def test_the_length_note_counts_in_the_right_number_and_names_only_what_could_ha
     assert one.startswith("tenant a: 1 request's length was changed")
     assert many.startswith("tenant b: 1,200 requests' lengths were changed")
     assert ("cut to the context" in many) == (policy == "clip")
+
+
+def test_the_keepalive_note_says_which_fixed_timeouts_hybrid_beats_in_words():
+    # it read "it beats on both the fixed timeouts [] s and is beaten on both by [] s" when
+    # every fixed timeout traded cold starts for idle time
+    from sim.jobs.keepalive import dominance
+
+    assert dominance([5.0, 15.0], [300.0]) == (
+        "it beats the fixed timeouts 5, 15 s on both counts; the fixed timeout 300 s beats it "
+        "on both")
+    assert dominance([5.0], []) == "it beats the fixed timeout 5 s on both counts"
+    assert dominance([], [300.0, 600.0]) == "the fixed timeouts 300, 600 s beat it on both"
+    assert dominance([], []) == ("no fixed timeout is better or worse on both counts: each has "
+                                 "fewer cold requests or fewer idle GPU-h, not both")
