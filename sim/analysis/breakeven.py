@@ -188,7 +188,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
     fleet = int(ref_cfg.dedicated.replicas.get(model, 1))
     catalog = build_catalog(base)
-    rows, sums = [], []
+    rows, sums, wl_notes = [], [], []
     mean_in = mean_out = float("nan")
     fill_rate = (float(cfg.breakeven.fill.load_fraction) * cap.rps * fleet
                  if fill is not None else 0.0)
@@ -201,6 +201,8 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         for suffix, c, fill_t in runs:
             lcfg = variant(c, **{f"tenants.{tenant}.arrival.rate_rps": rate})
             wl = build_workload(lcfg)
+            wl_notes += [f"load fraction {f:g}{suffix}: {n}" for n in  # lengths changed, trace
+                         wl.replay_notes + wl.length_notes(str(lcfg.workload.overlength))]
             user = wl.tenant == wl.tenants.index(tenant)
             if f == fractions[-1] and user.any() and not suffix:
                 mean_in = float(wl.input_tokens[user].mean())
@@ -249,7 +251,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     if fill is not None:
         res.crossings = pd.concat([res.crossings, fill_crossings(points[~plain], ref + FILL, analytic)],
                                   ignore_index=True)
-    res.notes = breakeven_notes(res)
+    res.notes = breakeven_notes(res) + wl_notes  # the workloads' own: unsaid until Dec 2026
     return res
 
 

@@ -266,3 +266,19 @@ def test_the_crossover_is_where_the_points_cost_curves_cross(steady):
     # the cost there is the serverless curve's (flat in log-log between the two points)
     cost = float(np.exp(np.interp(np.log(by_hand), np.log(x), np.log(s["cost_per_mtok_out_usd"]))))
     assert c["cost_per_mtok_out_usd"] == pytest.approx(cost, rel=1e-9)
+
+
+def test_the_workloads_length_changes_are_said_per_load():
+    """Prompts cut to the length config's max at each load were counted in the summary's
+    ``clipped`` but said in no note (the workloads' notes were dropped)."""
+    args = ["experiment=breakeven", "horizon_s=120", "breakeven.load_fractions=[0.2,0.5]",
+            "breakeven.capacity_requests_per_client=3", TWO_CURVES,
+            "tenants.chat.input.max=1000"]  # mean 1,000, CV 0.5: about half are cut
+    res = sim.run(args)
+    said = [n for n in res.notes if "tenant chat:" in n and "input.max" in n]
+    assert [n.split(":", 1)[0] for n in said] == ["load fraction 0.2", "load fraction 0.5"]
+    for f, note in zip((0.2, 0.5), said):
+        clipped = res.summary.loc[(res.summary["load_fraction"] == f)
+                                  & (res.summary["tenant"] == "__all__"), "clipped"]
+        n = int(note.split("tenant chat: ")[1].split(" ")[0].replace(",", ""))
+        assert n > 0 and (clipped == n).all(), (note, clipped.tolist())
