@@ -346,9 +346,9 @@ def main() -> None:
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             app()
     except KeyboardInterrupt:
-        print("interrupted: finished runs keep their done.json; the unfinished one is marked in "
-              "its error.txt; re-run the same command (a sweep: with hydra.sweep.dir=<its "
-              "folder>) to resume", file=sys.stderr)
+        print("interrupted: finished runs keep their done.json, unfinished ones have none (and "
+              "an error.txt saying so where their process could write it); re-run the same "
+              "command (a sweep: with hydra.sweep.dir=<its folder>) to resume", file=sys.stderr)
         sys.exit(130)
     except Exception as e:
         err = e if isinstance(e, InputError) else from_config_error(e)

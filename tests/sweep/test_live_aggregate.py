@@ -40,6 +40,8 @@ def test_an_interrupted_sweep_has_its_finished_jobs_in_the_table_and_resumes_to_
     os.killpg(p.pid, signal.SIGINT)  # Ctrl-C: the whole process group, workers included
     out, _ = p.communicate(timeout=120)
     assert p.returncode == 130, out[-3000:]
+    # it said every unfinished job was marked in its error.txt, untrue after a SIGTERM
+    assert "unfinished ones have none" in out and "hydra.sweep.dir" in out, out[-3000:]
     done = {d.parent.name for d in cut.glob("*/done.json")}
     live_jobs = jobs_in(table)
     # every job in the table finished (its done.json), at least the 3 seen, and not all 8 ran
