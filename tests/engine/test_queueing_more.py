@@ -464,3 +464,39 @@ def test_two_gpu_classes_behind_one_queue_are_a_two_speed_mm2(tmp_path):
     assert abs(w - w_th) < 4 * se + 0.02 * w_th, (w, w_th, se)
     share, share_se = batch_means(fast.astype(float))
     assert abs(share - share_th) < 4 * share_se + 0.005, (share, share_th, share_se)
+
+
+def test_a_file_rate_curve_into_infinite_servers(tmp_path):
+    """M_t/G/infinity on a file curve (rates 1, 4, 1 at 0, 20 and 60 s: a ramp up and a
+    slower ramp down, scaled to a mean of 8 a second) into 60 replicas, service fixed at 2
+    s: the arrivals in each 5 s of the cycle, summed over 50 cycles, are Poisson with mean
+    the piecewise-linear rate's integral, and the number present at 12 phases is Poisson
+    with mean Lambda(t) - Lambda(t - 2 s). Tolerances as for the sinusoid (chi-square(12)'s
+    0.999 quantile: 32.91). Until December 2026 each stretch between two points ran at its
+    mean rate, here the same 2.5 on both: the first 5 s got 2,016 arrivals where 1,100 are due
+    (z = 28), every bin about 2,000."""
+    r0, cycle, serve, cycles, d = 8.0, 60.0, 2.0, 50, 0.05
+    (tmp_path / "curve.csv").write_text("time_s,rate\n0,1\n20,4\n60,1\n")
+    _, r = _fcfs(tmp_path, 60, r0, r0 * cycle * cycles, 9, output=f"{{kind: fixed, mean: {serve / d:g}}}",
+                 d=d, extra=["tenants.chat.arrival.curve=file",
+                             f"tenants.chat.arrival.curve_path={tmp_path / 'curve.csv'}"])
+    assert (r["outcome"] == "completed").all()
+    fine = np.linspace(0.0, cycle, 60_001)  # the knots at 0, 20 and 60 s are on this grid
+    rate = r0 * np.interp(fine, [0.0, 20.0, 60.0], [1.0, 4.0, 1.0]) / 2.5  # mean 2.5 -> r0
+    cum = np.r_[0.0, np.cumsum((rate[1:] + rate[:-1]) / 2 * np.diff(fine))]
+
+    def integral(t):  # Lambda(t) over whole cycles and the part of one
+        t = np.asarray(t, float)
+        return np.floor(t / cycle) * cum[-1] + np.interp(np.mod(t, cycle), fine, cum)
+
+    a, f = r["arrival_s"].to_numpy(), np.sort(r["finish_s"].to_numpy())
+    edges = np.arange(13) * 5.0
+    counts = np.histogram(a % cycle, edges)[0]
+    expect = np.diff(integral(edges)) * cycles
+    z = (counts - expect) / np.sqrt(expect)
+    assert np.abs(z).max() < 4 and (z ** 2).sum() < 32.91, (counts, expect)
+    t = np.arange(1, cycles)[:, None] * cycle + edges[None, :-1]
+    present = np.searchsorted(a, t, side="right") - np.searchsorted(f, t, side="right")
+    mean = integral(t[0]) - integral(t[0] - serve)
+    z = (present.mean(axis=0) - mean) / np.sqrt(mean / (cycles - 1))
+    assert np.abs(z).max() < 4 and (z ** 2).sum() < 32.91, (present.mean(axis=0), mean)
