@@ -500,3 +500,52 @@ def test_a_file_rate_curve_into_infinite_servers(tmp_path):
     mean = integral(t[0]) - integral(t[0] - serve)
     z = (present.mean(axis=0) - mean) / np.sqrt(mean / (cycles - 1))
     assert np.abs(z).max() < 4 and (z ** 2).sum() < 32.91, (present.mean(axis=0), mean)
+
+
+def _mmc_deterministic_patience(lam: float, mu: float, c: int, tau: float) -> tuple[float, float]:
+    """M/M/c+D: a customer still waiting ``tau`` after arriving leaves. The virtual wait V
+    (the wait a customer of unbounded patience would have) has, beyond the states with a
+    server idle (p_j proportional to a^j / j!, j < c), the density lam p_{c-1} exp(-(c mu -
+    lam) x) below tau and lam p_{c-1} exp(lam tau - c mu x) beyond (Baccelli and Hebuterne
+    1981: only customers with V < tau add work). Returns (P(V > tau), the share that
+    leaves; the mean wait of those served)."""
+    a, r = lam / mu, c * mu - lam
+    p = np.array([a ** j / math.factorial(j) for j in range(c)])
+    k = lam * p[-1]
+    below = k * (1 - math.exp(-r * tau)) / r if r else k * tau
+    beyond = k * math.exp(lam * tau - c * mu * tau) / (c * mu)
+    moment = k * (1 / r ** 2 - math.exp(-r * tau) * (tau / r + 1 / r ** 2)) if r else k * tau ** 2 / 2
+    total = p.sum() + below + beyond
+    leave = beyond / total
+    return leave, moment / total / (1 - leave)
+
+
+def test_serverless_wait_limit_is_deterministic_patience(tmp_path):
+    """The serverless pool's ``max_wait_s`` rejects a request still queued that long after
+    arriving (``timeout_queued``): with c = 2 single-sequence replicas kept warm it is M/M/2+D,
+    Erlang's delay system with deterministic patience, stable even at rho = 1. The share
+    turned away and the mean wait of those served are the virtual-wait law's (0.222 and
+    0.284 s at tau = 1 s); no served request waited tau. Model error: geometric service, 1 %
+    (0.005 on the share)."""
+    c, lam, tau, n = 2, 2.0, 1.0, 40_000
+    # unbounded patience: nobody leaves and the wait is Erlang C's (M/M/2 at rho 0.8)
+    assert _mmc_deterministic_patience(1.6, 1.0, 2, 200.0) == pytest.approx(
+        (0.0, erlang_c(2, 1.6) / 0.4), abs=1e-12)
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        f"serverless.max_wait_s={tau}", f"tenants.chat.output={GEO}", f"tenants.chat.arrival.rate_rps={lam}",
+        f"horizon_s={n / lam}", "seed=43", "output.plots=false", "output.report=false"]).requests
+    r = r.sort_values("arrival_s", kind="stable")
+    left = (r["outcome"] == "rejected").to_numpy()
+    assert set(r.loc[left, "reason"]) == {"timeout_queued"} and (r.loc[~left, "outcome"] == "completed").all()
+    mu = 1.0 / (r["output_tokens"].mean() * D)
+    leave_th, wait_th = _mmc_deterministic_patience(len(r) / (n / lam), mu, c, tau)
+    served = r[~left]
+    wait = (served["admit_s"] - served["arrival_s"]).to_numpy()
+    assert wait.max() < tau
+    p, p_se = batch_means(left.astype(float))
+    w, w_se = batch_means(wait)
+    assert abs(p - leave_th) < 4 * p_se + 0.005, (p, leave_th, p_se)
+    assert abs(w - wait_th) < 4 * w_se + 0.01 * wait_th, (w, wait_th, w_se)
