@@ -549,3 +549,37 @@ def test_serverless_wait_limit_is_deterministic_patience(tmp_path):
     w, w_se = batch_means(wait)
     assert abs(p - leave_th) < 4 * p_se + 0.005, (p, leave_th, p_se)
     assert abs(w - wait_th) < 4 * w_se + 0.01 * wait_th, (w, wait_th, w_se)
+
+
+@pytest.mark.parametrize("engine,n", [("fluid", 20_000), ("step", 10_000)])
+def test_keepalive_cold_fraction_of_a_queueing_replica(tmp_path, engine, n):
+    """One serverless replica at most (single-sequence: M/G/1 FCFS, rho = 0.5) with a fixed
+    keep-alive K = 1 s and loads of L seconds: a cycle is an idle time, Exp(lambda)
+    (Poisson arrivals), then a busy period; when the idle time passed K the replica was
+    stopped, and the first request and those arriving during the load (lambda L on average)
+    are cold, the busy period then starting with 1 + lambda L requests. So a cycle holds 1 /
+    (1 - rho) requests, plus e^(-lambda K) lambda L / (1 - rho) for the load, and
+    e^(-lambda K) (1 + lambda L) cold ones: P(cold) = e^(-lambda K) (1 + lambda L) (1 - rho)
+    / (1 + e^(-lambda K) lambda L), whatever the service law (0.309 here). 4 batch-means SE."""
+    d, out = LAW[engine]
+    lam, k = 0.5, 1.0
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: d)
+    r = run_table(tmp_path, table, [
+        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+        "serverless.autoscaler.max_replicas=1", "serverless.max_wait_s=inf",
+        f"serverless.keepalive.idle_s={k}", "cold_start.container_start_s=0",
+        "cold_start.engine_init_s=0", "cold_start.preloaded_tier=host_dram",
+        f"tenants.chat.output={out}", f"tenants.chat.arrival.rate_rps={lam}", f"horizon_s={n / lam}",
+        "seed=47", "output.plots=false", "output.report=false"], engine=engine).requests
+    r = r.sort_values("arrival_s", kind="stable")
+    assert (r["outcome"] == "completed").all()
+    wait = r["cold_start_wait_s"].to_numpy()
+    cold = wait > 0
+    load = wait.max()  # every load takes as long: the first cold request of a cycle waits it all
+    assert np.median(wait[cold]) == pytest.approx(load, rel=1e-9)
+    lam_hat = len(r) / (n / lam)
+    rho = lam_hat * r["output_tokens"].mean() * d
+    e = math.exp(-lam_hat * k)
+    theory = e * (1 + lam_hat * load) * (1 - rho) / (1 + e * lam_hat * load)
+    p, se = batch_means(cold.astype(float))
+    assert abs(p - theory) < 4 * se, (p, theory, se)
