@@ -583,3 +583,55 @@ def test_keepalive_cold_fraction_of_a_queueing_replica(tmp_path, engine, n):
     theory = e * (1 + lam_hat * load) * (1 - rho) / (1 + e * lam_hat * load)
     p, se = batch_means(cold.astype(float))
     assert abs(p - theory) < 4 * se, (p, theory, se)
+
+
+def test_concurrency_limit_on_queueing_replicas_is_mmck(tmp_path):
+    """The serverless concurrency limit K counts requests from arrival to finish, queued or
+    served: with c = 3 single-sequence replicas kept warm and K = 5 the pool is M/M/3/5, and
+    the share turned away (``rate_limit_concurrency``) is p_K (0.208 at a = 3). Model error:
+    geometric service, 0.005."""
+    from helpers.queueing import mmck_blocking
+
+    c, k, lam, n = 3, 5, 3.0, 40_000
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        "serverless.max_wait_s=inf", f"serverless.rate_limits.chat={{concurrency: {k}}}",
+        f"tenants.chat.output={GEO}", f"tenants.chat.arrival.rate_rps={lam}", f"horizon_s={n / lam}",
+        "seed=53", "output.plots=false", "output.report=false"]).requests
+    r = r.sort_values("arrival_s", kind="stable")
+    refused = (r["reason"] == "rate_limit_concurrency").to_numpy()
+    assert (refused | (r["outcome"] == "completed").to_numpy()).all()
+    present = _present_at_arrival(r[~refused])
+    assert present.max() == k - 1  # an admitted request found at most K - 1 in flight
+    a = len(r) / (n / lam) * r["output_tokens"].mean() * D
+    p, se = batch_means(refused.astype(float))
+    assert abs(p - mmck_blocking(c, k, a)) < 4 * se + 0.005, (p, mmck_blocking(c, k, a), se)
+
+
+def test_onoff_arrivals_have_the_mmpp_count_variance(tmp_path):
+    """``arrival.kind: onoff`` is a two-state Markov-modulated Poisson process (exponential
+    on and off periods, rates r_on and f r_on, started stationary): the arrivals in a
+    window of T seconds (equally, the number present in an infinite-server system with
+    service fixed at T) have mean lambda T and variance lambda T + 2 p_on p_off (r_on -
+    r_off)^2 (T / g - (1 - e^(-g T)) / g^2), g = 1 / on_s + 1 / off_s: 52 times the Poisson
+    variance here. Mean and variance of 2,000 consecutive 10 s windows, 4 batch-means SE."""
+    rate, on, off, frac, horizon, window = 10.0, 20.0, 40.0, 0.2, 20_000.0, 10.0
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        "deployments.llama31-8b.max_num_seqs=100000", "deployments.llama31-8b.max_batched_tokens=100000",
+        "dedicated.replicas.llama31-8b=1", "tenants.chat.output={kind: fixed, mean: 1}",
+        f"tenants.chat.arrival.rate_rps={rate}", "tenants.chat.arrival.kind=onoff",
+        f"tenants.chat.arrival.on_s={on}", f"tenants.chat.arrival.off_s={off}",
+        f"tenants.chat.arrival.off_rate_fraction={frac}", f"horizon_s={horizon}", "seed=59",
+        "output.plots=false", "output.report=false"]).requests
+    counts = np.histogram(r["arrival_s"].to_numpy(), np.arange(0.0, horizon + 1e-9, window))[0]
+    r_on = rate * (on + off) / (on + frac * off)
+    p_on, g = on / (on + off), 1 / on + 1 / off
+    var = rate * window + 2 * p_on * (1 - p_on) * (r_on * (1 - frac)) ** 2 * (
+        window / g - (1 - math.exp(-g * window)) / g ** 2)
+    m, m_se = batch_means(counts.astype(float))
+    v, v_se = batch_means((counts - m) ** 2)
+    assert abs(m - rate * window) < 4 * m_se, (m, rate * window, m_se)
+    assert abs(v - var) < 4 * v_se, (v, var, v_se)
