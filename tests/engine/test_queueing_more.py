@@ -635,3 +635,50 @@ def test_onoff_arrivals_have_the_mmpp_count_variance(tmp_path):
     v, v_se = batch_means((counts - m) ** 2)
     assert abs(m - rate * window) < 4 * m_se, (m, rate * window, m_se)
     assert abs(v - var) < 4 * v_se, (v, var, v_se)
+
+
+def _mva_two_classes(n_a: int, z_a: float, n_b: int, z_b: float, s: float) -> tuple[float, float]:
+    """Exact multi-class mean-value analysis: two closed classes (``n`` clients, think time
+    ``z``) at one FCFS exponential server whose mean service ``s`` is the same for both
+    (product form): R_k(n) = s (1 + Q(n - e_k)), X_k = n_k / (R_k + z_k), Q = sum X_k R_k.
+    Returns the two classes' mean response times."""
+    q = {(0, 0): 0.0}
+    resp = {}
+    for a in range(n_a + 1):
+        for b in range(n_b + 1):
+            if a == b == 0:
+                continue
+            r_a = s * (1 + q[(a - 1, b)]) if a else 0.0
+            r_b = s * (1 + q[(a, b - 1)]) if b else 0.0
+            q[(a, b)] = (a * r_a / (r_a + z_a) if a else 0.0) + (b * r_b / (r_b + z_b) if b else 0.0)
+            resp[(a, b)] = (r_a, r_b)
+    return resp[(n_a, n_b)]
+
+
+def test_two_closed_classes_are_multiclass_mva(tmp_path):
+    """Two closed tenants at one FCFS single-sequence replica: 2 clients thinking 1 s and 3
+    thinking 4 s, the same service law (E[S] 1 s), so the network has product form and
+    exact two-class MVA gives each class's mean response (2.69 s and 3.14 s). Only requests
+    that arrive while every client still runs count: once one tenant's clients are done the
+    other's responses shorten (over the whole log the second class read 2.30 s against 3.11 s
+    when its clients ran twice as long). The cut is 0.9 of the earliest tenant's last
+    arrival, over 4 SD of one client's end time before it. Model error: geometric service,
+    1 %."""
+    # two identical classes are one class of their total population
+    assert _mva_two_classes(2, 2.0, 2, 2.0, 1.0)[0] == pytest.approx(mva_single_server(4, 1.0, 2.0)[0])
+    other = ("{model: llama31-8b, arrival: {kind: closed, concurrency: 3, think_s: 4, "
+             f"requests_per_client: 800}}, input: {{kind: fixed, mean: 1}}, output: {GEO}}}")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        "deployments.llama31-8b.max_num_seqs=1", "dedicated.replicas.llama31-8b=1",
+        f"tenants.chat.output={GEO}", "tenants.chat.arrival.kind=closed",
+        "tenants.chat.arrival.concurrency=2", "tenants.chat.arrival.think_s=1",
+        "tenants.chat.arrival.requests_per_client=1500", f"tenants.bulk={other}", "horizon_s=1",
+        "seed=4", "output.plots=false", "output.report=false"]).requests.sort_values("arrival_s")
+    assert (r["outcome"] == "completed").all()
+    theory = dict(zip(("chat", "bulk"), _mva_two_classes(2, 1.0, 3, 4.0, r["output_tokens"].mean() * D)))
+    end = 0.9 * r.groupby("tenant")["arrival_s"].max().min()
+    for tenant, th in theory.items():
+        x = r[(r["tenant"] == tenant) & (r["arrival_s"] < end)]
+        resp, se = batch_means(x["e2e_s"].to_numpy())
+        assert abs(resp - th) < 4 * se + 0.01 * th, (tenant, resp, th, se)
