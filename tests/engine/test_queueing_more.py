@@ -682,3 +682,73 @@ def test_two_closed_classes_are_multiclass_mva(tmp_path):
         x = r[(r["tenant"] == tenant) & (r["arrival_s"] < end)]
         resp, se = batch_means(x["e2e_s"].to_numpy())
         assert abs(resp - th) < 4 * se + 0.01 * th, (tenant, resp, th, se)
+
+
+def _batch_fill_chain(lam1: float, lam2: float, mu: float, c: int, m: int,
+                      cap_a: int = 40, cap_w: int = 60) -> tuple[float, float]:
+    """One replica running up to c sequences at once, each at full speed (c exponential
+    servers), an interactive class and a batch class that is admitted only when no
+    interactive request waits and fewer than m sequences run, never preempted. The chain on
+    (interactive present a, batch running b <= m, batch waiting w), truncated at ``cap_a`` and
+    ``cap_w`` (mass there below 1e-25 at the test's loads): (mean interactive wait, mean
+    batch wait), by Little."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
+    def settle(a, b, w):  # admit batch requests while the rule allows
+        while w and a <= c - b and a + b < m:
+            b, w = b + 1, w - 1
+        return a, b, w
+
+    states = [(a, b, w) for a in range(cap_a + 1) for b in range(m + 1) for w in range(cap_w + 1)]
+    index = {s: i for i, s in enumerate(states)}
+    rows, cols, rates = [], [], []
+    for i, (a, b, w) in enumerate(states):
+        served = min(a, c - b)
+        for rate, nxt in ((lam1, (a + 1, b, w)), (lam2, (a, b, w + 1)),
+                          (served * mu, (a - 1, b, w)), (b * mu, (a, b - 1, w))):
+            j = index.get(settle(*nxt)) if rate > 0 else None
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+                rates.append(rate)
+    n = len(states)
+    q = coo_matrix((rates, (rows, cols)), shape=(n, n)).tocsr()
+    gen = (q - coo_matrix((np.asarray(q.sum(axis=1)).ravel(), (range(n), range(n))), shape=(n, n))).T.tolil()
+    gen[0, :] = 1.0  # one balance equation replaced by the normalisation
+    rhs = np.zeros(n)
+    rhs[0] = 1.0
+    pi = spsolve(gen.tocsc(), rhs)
+    a, b, w = np.array(states).T
+    return float(pi @ (a - np.minimum(a, c - b))) / lam1, float(pi @ w) / lam2
+
+
+def test_batch_fill_below_the_running_limit_is_its_chain(tmp_path):
+    """A batch-tier tenant beside an interactive one on one replica holding 4 sequences,
+    each served at full speed (a constant iteration time): 4 servers. Batch requests are
+    admitted only when no interactive request waits and fewer than ``max(1, floor(
+    running_fraction x max_num_seqs))`` = 2 sequences run (``dedicated.batch.running_fraction
+    =0.5``), and never preempted: not work-conserving, so no textbook formula, but an exact
+    chain (``_batch_fill_chain``): interactive waits 0.017 s, batch 1.44 s at 1.0 + 0.8 a
+    second against 4 exponential servers of mean 1 s. Model error: geometric service, 1 %,
+    and a request joining a running replica waits for its next iteration boundary, one
+    iteration (1 ms) at most."""
+    lam1, lam2, c, n = 1.0, 0.8, 4, 40_000
+    # a batch class that never comes, with the limit at c: M/M/4's Erlang C wait
+    assert _batch_fill_chain(2.4, 1e-9, 1.0, 4, 4, cap_w=3)[0] == pytest.approx(
+        erlang_c(4, 2.4) / 1.6, rel=1e-6)
+    horizon = n / (lam1 + lam2)
+    bulk = ("{model: llama31-8b, priority: batch, deadline_s: 1e9, arrival: {kind: poisson, "
+            f"rate_rps: {lam2}}}, input: {{kind: fixed, mean: 1}}, output: {GEO}}}")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        f"deployments.llama31-8b.max_num_seqs={c}", "deployments.llama31-8b.max_batched_tokens=100000",
+        "dedicated.replicas.llama31-8b=1", "dedicated.batch.running_fraction=0.5",
+        f"tenants.chat.output={GEO}", f"tenants.chat.arrival.rate_rps={lam1}", f"tenants.bulk={bulk}",
+        f"horizon_s={horizon}", "seed=61", "output.plots=false", "output.report=false"]).requests
+    assert (r["outcome"] == "completed").all()
+    mu = 1.0 / (r["output_tokens"].mean() * D)
+    rate = {t: (r["tenant"] == t).sum() / horizon for t in ("chat", "bulk")}
+    theory = dict(zip(("chat", "bulk"), _batch_fill_chain(rate["chat"], rate["bulk"], mu, c, 2)))
+    for tenant, (w, se) in _class_waits(r).items():
+        assert abs(w - theory[tenant]) < 4 * se + 0.01 * theory[tenant] + D, (tenant, w, theory, se)
