@@ -752,3 +752,26 @@ def test_batch_fill_below_the_running_limit_is_its_chain(tmp_path):
     theory = dict(zip(("chat", "bulk"), _batch_fill_chain(rate["chat"], rate["bulk"], mu, c, 2)))
     for tenant, (w, se) in _class_waits(r).items():
         assert abs(w - theory[tenant]) < 4 * se + 0.01 * theory[tenant] + D, (tenant, w, theory, se)
+
+
+def test_serverless_queue_bound_makes_mmck(tmp_path):
+    """``serverless.max_queue`` bounds a model's waiting requests (those in service aside),
+    as ``dedicated.max_queue`` does behind ``central``: c = 2 single-sequence replicas kept
+    warm with max_queue = 2 are M/M/2/4, and the share refused (``queue_full``) is p_4
+    (0.224 at a = 2; 0.288 and 0.184 were the bound one less or one more). Model error:
+    geometric service, 0.005."""
+    from helpers.queueing import mmck_blocking
+
+    c, q, lam, n = 2, 2, 2.0, 30_000
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = run_table(tmp_path, table, [
+        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        "serverless.max_wait_s=inf", f"serverless.max_queue={q}", f"tenants.chat.output={GEO}",
+        f"tenants.chat.arrival.rate_rps={lam}", f"horizon_s={n / lam}", "seed=53",
+        "output.plots=false", "output.report=false"]).requests.sort_values("arrival_s", kind="stable")
+    refused = (r["outcome"] == "rejected").to_numpy()
+    assert set(r.loc[refused, "reason"]) == {"queue_full"}
+    a = len(r) / (n / lam) * r["output_tokens"].mean() * D
+    p, se = batch_means(refused.astype(float))
+    assert abs(p - mmck_blocking(c, c + q, a)) < 4 * se + 0.005, (p, mmck_blocking(c, c + q, a), se)
