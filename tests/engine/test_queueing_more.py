@@ -775,3 +775,19 @@ def test_serverless_queue_bound_makes_mmck(tmp_path):
     a = len(r) / (n / lam) * r["output_tokens"].mean() * D
     p, se = batch_means(refused.astype(float))
     assert abs(p - mmck_blocking(c, c + q, a)) < 4 * se + 0.005, (p, mmck_blocking(c, c + q, a), se)
+
+
+def test_spillover_on_a_full_queue_is_mmck_overflow(tmp_path):
+    """Spillover on the queue's length alone (``wait_threshold_s=inf``, ``max_queue=3``):
+    a request spills when 3 wait, so the c = 4 reserved replicas are M/M/4/7 and the share
+    spilled is its blocking, 0.065 at a = 3. Model error: geometric service, 0.005."""
+    from helpers.queueing import mmck_blocking
+
+    c, q, lam, n = 4, 3, 3.0, 30_000
+    _, r, d = _hybrid(tmp_path, c, lam, n, 7, "fluid", extra=[
+        "hybrid.spillover.wait_threshold_s=inf", f"hybrid.spillover.max_queue={q}"])
+    assert (r["outcome"] == "completed").all()
+    spilled = r["spilled"].to_numpy().astype(bool)
+    a = len(r) / (n / lam) * (r["output_tokens"].to_numpy() * d).mean()
+    p, se = batch_means(spilled.astype(float))
+    assert abs(p - mmck_blocking(c, c + q, a)) < 4 * se + 0.005, (p, mmck_blocking(c, c + q, a), se)
