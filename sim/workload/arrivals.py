@@ -73,11 +73,16 @@ def onoff(rate: float, on_s: float, off_s: float, off_fraction: float, horizon: 
 
 
 class RateCurve:
-    """A non-negative shape s(t) with mean 1, and the time change u(t) = integral of s."""
+    """A non-negative shape s(t) with mean 1, and the time change u(t) = integral of s.
 
-    def __init__(self, t: np.ndarray, s: np.ndarray):
+    A file's shape is linear between its points, and u is integrated and inverted exactly;
+    the sinusoid is sampled at 2,048 points a period and runs each stretch at its mean rate
+    (``steps``: u linear between points, within 1e-5 of a period of the exact time change)."""
+
+    def __init__(self, t: np.ndarray, s: np.ndarray, steps: bool = False):
         self.t = t
         self.s = s
+        self.steps = steps
         u = np.concatenate([[0.0], np.cumsum(np.diff(t) * (s[1:] + s[:-1]) / 2.0)])
         self.u = u
 
@@ -87,7 +92,7 @@ class RateCurve:
         n = max(2048, int(horizon / period_s * 2048) + 1)
         t = np.linspace(0.0, horizon, n)
         s = 1.0 - a * np.cos(2 * np.pi * (t - phase_s) / period_s)  # trough at phase_s
-        return cls(t, s)
+        return cls(t, s, steps=True)
 
     @classmethod
     def from_points(cls, times: np.ndarray, rates: np.ndarray, horizon: float):
@@ -106,11 +111,34 @@ class RateCurve:
         return cls(t, s)
 
     def warp(self, u_times: np.ndarray) -> np.ndarray:
-        """Map operational times back to real times."""
-        return np.interp(u_times, self.u, self.t)
+        """Map operational times back to real times: the inverse of :meth:`u_at`. Between two
+        points of a file's shape u is quadratic and is inverted as such (until December 2026
+        it was interpolated linearly, which ran each stretch at its mean rate: a ramp from 1
+        to 3 between two points arrived flat at 2)."""
+        if self.steps:
+            return np.interp(u_times, self.u, self.t)
+        x = np.asarray(u_times, float)
+        t, s, u = self.t, self.s, self.u
+        i = np.clip(np.searchsorted(u, x, side="right") - 1, 0, t.size - 2)
+        dt = t[i + 1] - t[i]
+        du = np.clip(x - u[i], 0.0, None)
+        slope = np.divide(s[i + 1] - s[i], dt, out=np.zeros(x.shape), where=dt > 0)
+        # s0 tau + slope tau^2 / 2 = du, in the form that keeps its precision as slope -> 0
+        root = s[i] + np.sqrt(np.clip(s[i] ** 2 + 2.0 * slope * du, 0.0, None))
+        tau = np.divide(2.0 * du, root, out=np.zeros(x.shape), where=root > 0)
+        return np.minimum(t[i] + np.minimum(tau, dt), t[-1])
 
     def u_at(self, t: float) -> float:
-        return float(np.interp(t, self.t, self.u))
+        """The integral of the shape from the first point to ``t`` (exact: the shape is
+        linear between points; with ``steps``, at each stretch's mean rate)."""
+        ts = self.t
+        if self.steps:
+            return float(np.interp(t, ts, self.u))
+        i = int(np.clip(np.searchsorted(ts, t, side="right") - 1, 0, ts.size - 2))
+        dt = ts[i + 1] - ts[i]
+        tau = min(max(t - ts[i], 0.0), dt)
+        slope = (self.s[i + 1] - self.s[i]) / dt if dt > 0 else 0.0
+        return float(self.u[i] + self.s[i] * tau + slope * tau * tau / 2.0)
 
 
 def recorded_s(trace: Trace) -> np.ndarray:

@@ -69,6 +69,28 @@ def test_a_file_curve_repeats_its_points_over_the_horizon():
     assert [c.u_at(x) for x in (5.0, 10.0, 20.0)] == pytest.approx([5.0, 10.0, 20.0])
 
 
+def test_a_file_curve_is_linear_between_its_points():
+    """Rates 1, 3, 1 at 0, 10 and 30 s (mean 2 over the 30 s span): the rate climbs through
+    each stretch, so the first 5 s of a cycle expect int_0^5 (1 + t / 5) / 2 dt = 3.75 of
+    every 30 requests per unit rate and the next 5 s 6.25 (5 / 3 as many). Until December
+    2026 operational time was inverted linearly between points, which ran each stretch at
+    its mean rate: both halves of the ramp got 5 (ratio 1). Counts ~ 37,500 and 62,500 at
+    rate 100 over 300 cycles: Poisson SE 0.5 % and 0.4 %."""
+    times, rates = np.array([0.0, 10.0, 30.0]), np.array([1.0, 3.0, 1.0])
+    horizon, lam = 9000.0, 100.0
+    c = arr.RateCurve.from_points(times, rates, horizon)
+    probe = np.array([0.0, 2.5, 7.0, 10.0, 17.5, 29.0, 30.0, 31.0, 8999.0])
+    u = np.array([c.u_at(x) for x in probe])
+    assert u[:3] == pytest.approx([0.0, (2.5 + 2.5 ** 2 / 10) / 2, (7 + 4.9) / 2], rel=1e-12)
+    np.testing.assert_allclose(c.warp(u), probe, rtol=0, atol=1e-9)  # the exact inverse
+    t = c.warp(arr.poisson(lam, c.u_at(horizon), stream(6, "f")))
+    phase = np.mod(t, 30.0)
+    first, second = (np.count_nonzero((phase >= a) & (phase < a + 5)) for a in (0.0, 5.0))
+    cycles = horizon / 30.0
+    assert first == pytest.approx(lam * 3.75 * cycles, rel=4 * 0.005)
+    assert second == pytest.approx(lam * 6.25 * cycles, rel=4 * 0.004)
+
+
 def test_sinusoid_curve_peak_to_trough():
     lam, period = 20.0, 1000.0
     curve = arr.RateCurve.sinusoid(period, 3.0, 0.0, 50 * period)

@@ -146,6 +146,14 @@ def check_deployment(cfg, catalog: Catalog, name: str,
             raise InputError("a table perf model needs table_path and kv_capacity_tokens",
                              key=key + ".perf")
         require_file(resolve(dc.perf.table_path), "perf table file", key + ".perf.table_path")
+        if variant is not None:  # one table times one deployment: another would run at its pace
+            base = deployment_config(cfg, name)
+            for field in ("gpu", "precision", "tp"):
+                if str(getattr(dc, field)) != str(getattr(base, field)):
+                    raise InputError(
+                        f"deployments.{name}.perf is a measured table, which times its own "
+                        f"{field} ({getattr(base, field)}) only; this variant's "
+                        f"{getattr(dc, field)} would run at the table's pace", key=f"{key}.{field}")
     else:
         perf = RooflinePerf(dep)
         if perf.kv_tokens_fit < dep.max_batched_tokens and not m.prefill_only:

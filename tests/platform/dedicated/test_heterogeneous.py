@@ -88,6 +88,28 @@ def test_bad_variants_name_their_key(override, key):
         sim.run(["setups=[dedicated]", "horizon_s=10", override])
 
 
+@pytest.mark.parametrize("field,value", [("gpu", "L40S"), ("precision", "bf16"), ("tp", 2)])
+def test_a_measured_table_times_no_other_gpu_precision_or_tp(tmp_path, field, value):
+    """A ``table`` perf model is measured on one deployment: a variant on another GPU class,
+    precision or TP is refused naming that field (until December 2026 it ran at the table's
+    pace, billed at its own GPU's price, unsaid); a variant differing only in pricing runs."""
+    from helpers.queueing import write_table
+
+    table = write_table(tmp_path / "t.csv", lambda n_, p_: 0.01)
+    run = ["setups=[dedicated]", "horizon_s=10", "output.plots=false", "output.report=false",
+           "deployments.llama31-8b.precision=fp8", "deployments.llama31-8b.perf.kind=table",
+           f"deployments.llama31-8b.perf.table_path={table}",
+           "deployments.llama31-8b.perf.kv_capacity_tokens=100000"]
+    fields = ", ".join(f"{k}: {v}" for k, v in {"gpu": "H100", field: value}.items())
+    bad = f"dedicated.variants=[{{model: llama31-8b, {fields}}}]"
+    with pytest.raises(sim.errors.InputError, match=rf"dedicated\.variants\[0\]\.{field}"):
+        sim.run(run + [bad])
+    with pytest.raises(sim.errors.InputError, match=rf"dedicated\.burst\.variants\[0\]\.{field}"):
+        sim.run(run + [bad.replace("dedicated.variants", "dedicated.burst.variants")])
+    res = sim.run(run + ["dedicated.variants=[{model: llama31-8b, gpu: H100, pricing: on_demand}]"])
+    assert len(res.tables["replicas"]) == 2
+
+
 def test_burst_takes_the_cheapest_variant_per_token_first_and_drains_the_dearest_first():
     """experiment=burst with three GPU options for its burst replicas (H100, the pool's own;
     an H200; two L40S): the provisioning order follows $ per token on the offered mix
