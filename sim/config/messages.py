@@ -55,6 +55,10 @@ def from_config_error(e: BaseException) -> InputError | None:
     if amb:  # a sweep's values in a single run, saying neither the key nor -m (the twelfth sweep)
         return InputError(f"{first}: several values make a sweep; run it with -m (python -m sim "
                           "-m ...), or give one value", key=amb.group(2).lstrip("+~"))
+    req = re.match(r"Sweep parameters '(([^'=]+)=.*)' requires --multirun$", first)
+    if req:  # range(), choice(), glob(), interval() in a single run (the fifteenth sweep): as above
+        return InputError(f"{req.group(1)!r} is a sweep; run it with -m (python -m sim -m ...), "
+                          "or give one value", key=req.group(2).lstrip("+~"))
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])

@@ -1239,4 +1239,10 @@ CASES = [
       "dedicated.burst.trigger", "impossible", note="every limit inf: ran as no burst, unsaid"),
     E("spillover_slo_trigger_without_an_slo", [*HYB, "hybrid.spillover.trigger=slo", "tenants.chat.slo_ttft_s=inf"],
       "hybrid.spillover.trigger", "impossible", note="every limit inf: nothing spilled, unsaid"),
+    # ------------------------------------------------------- the fifteenth sweep (December 2026)
+    E("sweep_range_without_multirun", ["seed=range(0,3)"], "config key 'seed'", "type",
+      note="Hydra's \"Sweep parameters 'seed=range(0,3)' requires --multirun\", naming no key, "
+           "and a flag sim.run has not; choice(), glob() and interval() alike"),
+    E("sweep_interval_without_multirun", [f"{A}.rate_rps=interval(1,2)"], f"config key '{A}.rate_rps'", "type",
+      note="the same for interval()"),
 ]
