@@ -536,7 +536,8 @@ CASES = [
     SW("sweep_efficiency_1_5", [f"{GPU}.efficiency.fp8.memory=0.9,1.5"], f"{GPU}.efficiency.fp8.memory"),
     SW("sweep_bad_arrival_kind", [f"{A}.kind=poisson,turbo"], f"{A}.kind"),
     SW("sweep_replications_0", ["replications=1,0"], "replications"),
-    SW("sweep_range_step_0", ["seed=range(0,5,0)"], "cannot expand a sweep", note="a traceback"),
+    SW("sweep_range_step_0", ["seed=range(0,5,0)"], "config key 'seed': cannot expand a sweep",
+       note="a traceback; then, until the fifteenth sweep, Python's 'range() arg 3 must not be zero' naming no key"),
 
     # ===================================================== unknown names in dict keys
     E("tenant_new_unknown_model", ["tenants.x.model=nonexistent"], "tenants.x.model", "unknown"),
@@ -662,7 +663,8 @@ CASES = [
       note="ran; the failure never happened and nothing said so (open arrivals stop at the horizon)"),
     SW("sweep_glob_matches_nothing", ["experiment=glob(zzz*)"], "experiment=glob(zzz*)",
        note="'sweep: 0 of 0 jobs finished', exit 0"),
-    SW("sweep_empty_range", ["seed=range(3,3)"], "seed=range(3,3)"),
+    SW("sweep_empty_range", ["seed=range(3,3)"], "config key 'seed': seed=range(3,3)",
+       note="'0 of 0 jobs', exit 0; named the override but not as a key until the fifteenth sweep"),
     E("spot_job_given_spot_replicas", ["experiment=spot", "dedicated.spot.replicas.llama31-8b=1"],
       "dedicated.spot.replicas.llama31-8b", "impossible",
       note="the spot job set its own mixes in every variant: the value went unused, unsaid"),
