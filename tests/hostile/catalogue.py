@@ -1247,4 +1247,11 @@ CASES = [
            "and a flag sim.run has not; choice(), glob() and interval() alike"),
     E("sweep_interval_without_multirun", [f"{A}.rate_rps=interval(1,2)"], f"config key '{A}.rate_rps'", "type",
       note="the same for interval()"),
+    E("run_folder_dot", ["hydra.run.dir=."], "config key 'hydra.run.dir'", "output",
+      note="as '' (run_folder_empty_string): the run's files written among the working directory's"),
+    E("run_folder_the_working_directory", ["hydra.run.dir={dir}"], "config key 'hydra.run.dir'", "output",
+      note="the same folder spelt in full (the case's folder is the working directory)"),
+    SW("sweep_folder_dot", ["seed=0,1", "hydra.sweep.dir=."], "config key 'hydra.sweep.dir'",
+       note="the sweep's summary.csv, report.md and job folders 0/ 1/ written into the working "
+            "directory; hydra.sweep.dir=/ wrote them into the file system's root"),
 ]
