@@ -1254,4 +1254,6 @@ CASES = [
     SW("sweep_folder_dot", ["seed=0,1", "hydra.sweep.dir=."], "config key 'hydra.sweep.dir'",
        note="the sweep's summary.csv, report.md and job folders 0/ 1/ written into the working "
             "directory; hydra.sweep.dir=/ wrote them into the file system's root"),
+    SW("sweep_range_of_1e300_jobs", ["horizon_s=range(1,2,1e-300)"], "would run 1e+300 jobs",
+       note="the count printed as 400 characters of digits and commas"),
 ]
