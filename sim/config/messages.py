@@ -69,10 +69,10 @@ def from_config_error(e: BaseException) -> InputError | None:
                               + (f"; known: {', '.join(known)}" if known else ""), key=m.group(1))
         return InputError(first.removeprefix("In 'config': "))
     src = cause if cause is not None else e
-    key = _entry_key(e, src, getattr(src, "full_key", None) or None)
+    key = _entry_key(e, src, getattr(src, "full_key", None) or getattr(e, "full_key", None) or None)
     if not key:  # OmegaConf names no key (the sweeper's refusal, a list where a map goes in
         o = _override_of(e)  # an entry of a list): the override's own
-        key = o.key_or_group if o is not None else None
+        key = o.key_or_group if o is not None else _folder_key(e)
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
@@ -91,6 +91,12 @@ def from_config_error(e: BaseException) -> InputError | None:
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
     return InputError(detail, key=key)
+
+
+def _folder_key(e: BaseException) -> str | None:
+    """The folder key Hydra was resolving as it made a run's folder (``hydra.run.dir=${nope}``:
+    "Interpolation key 'nope' not found", no key; the fifteenth sweep), or None."""
+    return _frame_local(e, "job_dir_key", str)
 
 
 def _unparsable(e: BaseException, first: str) -> tuple[str, str | None]:

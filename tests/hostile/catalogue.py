@@ -1256,4 +1256,10 @@ CASES = [
             "directory; hydra.sweep.dir=/ wrote them into the file system's root"),
     SW("sweep_range_of_1e300_jobs", ["horizon_s=range(1,2,1e-300)"], "would run 1e+300 jobs",
        note="the count printed as 400 characters of digits and commas"),
+    E("run_folder_interpolation_unknown", ["hydra.run.dir=${nope}"], "config key 'hydra.run.dir'", "output",
+      note="\"Interpolation key 'nope' not found\", naming no key (Hydra resolves the folder late)"),
+    SW("sweep_folder_interpolation_unknown", ["seed=0,1", "hydra.sweep.dir=${nope}"], "config key 'hydra.sweep.dir'",
+       note="the same for the sweep's folder"),
+    SW("sweep_subfolder_interpolation_unknown", ["seed=0,1", "hydra.sweep.subdir=${nope}"],
+       "config key 'hydra.sweep.subdir'", note="named already: pins it beside the two above"),
 ]
