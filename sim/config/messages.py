@@ -32,6 +32,12 @@ def from_config_error(e: BaseException) -> InputError | None:
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
+    if isinstance(e, RecursionError):  # a defaults list naming its own file (the fifteenth sweep:
+        node = getattr(_frame_local(e, "root"), "node", None)  # a traceback of 2,500 lines)
+        path = node.get_config_path() if hasattr(node, "get_config_path") else None
+        if path:
+            return InputError(f"{path}.yaml: its defaults list includes the file itself (directly "
+                              "or through another file), so Hydra would load it without end")
     file_error = _config_file_error(e)
     if file_error is not None:
         return file_error

@@ -1262,4 +1262,11 @@ CASES = [
        note="the same for the sweep's folder"),
     SW("sweep_subfolder_interpolation_unknown", ["seed=0,1", "hydra.sweep.subdir=${nope}"],
        "config key 'hydra.sweep.subdir'", note="named already: pins it beside the two above"),
+    E("experiment_defaults_list_names_itself", XP, "experiment/mine.yaml", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - mine\n"},
+      note="a RecursionError from Hydra's defaults list: exit 1 and 2,500 lines of traceback"),
+    E("experiment_defaults_lists_name_each_other", XP, "experiment/mine.yaml|experiment/other.yaml", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - other\n",
+             "experiment/other.yaml": "# @package _global_\ndefaults:\n  - mine\n"},
+      note="the same through a second file"),
 ]
