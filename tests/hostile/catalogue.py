@@ -1269,4 +1269,10 @@ CASES = [
       files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - other\n",
              "experiment/other.yaml": "# @package _global_\ndefaults:\n  - mine\n"},
       note="the same through a second file"),
+    E("experiment_key_with_a_zero_width_space", XP, "horizon_s\\u200b", "unknown",
+      files={"experiment/mine.yaml": MINE + "horizon_s\u200b: 3\n"},
+      note="printed as 'horizon_s' ... not in 'ServesimConfig': nothing visibly wrong"),
+    E("experiment_key_with_a_no_break_space", XP, "horizon\\u00a0s", "unknown",
+      files={"experiment/mine.yaml": MINE + "horizon\u00a0s: 3\n"},
+      note="printed as 'horizon s', a plain space to the eye"),
 ]
