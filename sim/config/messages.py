@@ -78,7 +78,7 @@ def from_config_error(e: BaseException) -> InputError | None:
     key = _entry_key(e, src, getattr(src, "full_key", None) or getattr(e, "full_key", None) or None)
     if not key:  # OmegaConf names no key (the sweeper's refusal, a list where a map goes in
         o = _override_of(e)  # an entry of a list): the override's own
-        key = o.key_or_group if o is not None else _folder_key(e)
+        key = o.key_or_group if o is not None else (_folder_key(e) or _merged_key(e))
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
@@ -103,6 +103,23 @@ def _folder_key(e: BaseException) -> str | None:
     """The folder key Hydra was resolving as it made a run's folder (``hydra.run.dir=${nope}``:
     "Interpolation key 'nope' not found", no key; the fifteenth sweep), or None."""
     return _frame_local(e, "job_dir_key", str)
+
+
+def _merged_key(e: BaseException) -> str | None:
+    """The key OmegaConf was merging when it refused a config file's value of the wrong kind
+    (``tenants: !!omap [...]``, a list where a map goes: "Cannot merge DictConfig with
+    ListConfig (in experiment/mine.yaml)", no key; the fifteenth sweep), or None."""
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "_map_merge":
+            found = tb.tb_frame.f_locals
+        tb = tb.tb_next
+    if found is None or not isinstance(found.get("key"), str):
+        return None
+    try:
+        return found["dest"]._get_full_key(found["key"]) or None
+    except Exception:  # noqa: BLE001 - no key rather than a second error
+        return None
 
 
 def _unparsable(e: BaseException, first: str) -> tuple[str, str | None]:

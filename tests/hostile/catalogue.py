@@ -1275,4 +1275,9 @@ CASES = [
     E("experiment_key_with_a_no_break_space", XP, "horizon\\u00a0s", "unknown",
       files={"experiment/mine.yaml": MINE + "horizon\u00a0s: 3\n"},
       note="printed as 'horizon s', a plain space to the eye"),
+    E("experiment_file_omap_for_a_map", XP, "config key 'tenants'", "type",
+      files={"experiment/mine.yaml": "# @package _global_\ntenants: !!omap\n  - chat: {model: llama31-8b}\n"},
+      note="\"Cannot merge DictConfig with ListConfig (in experiment/mine.yaml)\", naming no key"),
+    E("experiment_file_a_list_for_a_map", XP, "config key 'dedicated.replicas'", "type",
+      files={"experiment/mine.yaml": MINE + "dedicated:\n  replicas: [1, 2]\n"}, note="the same"),
 ]
