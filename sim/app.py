@@ -77,6 +77,11 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     if not isinstance(progress, bool):  # "no" was taken as true
         raise InputError(f"progress must be True or False, got {type(progress).__name__} "
                          f"{progress!r}")
+    for text in overrides if isinstance(overrides, (list, tuple)) else ():
+        key = text.split("=", 1)[0].lstrip("+~") if isinstance(text, str) else ""
+        if key in ("hydra.run.dir", "hydra.sweep.dir"):  # unread: nothing was written, unsaid
+            raise InputError("sim.run writes into its output_dir argument (None: no files), not "
+                             "a Hydra folder: give output_dir=... instead", key=key)
     with _ONE_AT_A_TIME, kept_settings():
         return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 

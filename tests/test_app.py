@@ -56,6 +56,8 @@ def test_wrong_type_and_option_fail_with_the_key():
     # the fifteenth sweep: "." (or the working directory in full) as "" above, written into
     (lambda: sim.run(["horizon_s=5"], output_dir="."), "'.' is the working directory"),
     (lambda: sim.run(["horizon_s=5"], output_dir=os.getcwd()), "is the working directory"),
+    # Hydra's run folder given to sim.run: nothing written, unsaid
+    (lambda: sim.run(["horizon_s=5", "hydra.run.dir=out"]), "config key 'hydra.run.dir': sim.run writes"),
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):
