@@ -152,7 +152,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_cli_bad_model_is_one_clear_line(tmp_path):
-    r = _cli("tenants.chat.model=GPT-9", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    r = _cli("tenants.chat.model=GPT-9", f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
     assert r.returncode == 2
     assert "tenants.chat.model" in r.stderr and "GPT-9" in r.stderr
     assert "Traceback" not in r.stderr
