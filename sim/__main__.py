@@ -37,6 +37,7 @@ from sim.app import check_working_dir, execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
 from sim.errors import InputError
+from sim.io import shared_folder
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
@@ -227,6 +228,9 @@ def _check_flags(argv: list[str]) -> None:
         elif isinstance(value, str) and not value.strip():  # Hydra takes "" for the cwd
             error(f"config key '{key}': empty: give a folder for the "
                   "run's files (\"\" would mix them with the working directory's)")
+        elif isinstance(value, str) and shared_folder(value):  # "." or "/": the same mix
+            error(f"config key '{key}': {value!r} is {shared_folder(value)}: give a folder "
+                  "of the run's own (its files would mix with the folder's others)")
 
 
 SHELLS = ("bash", "zsh", "fish")  # Hydra's completion plugins

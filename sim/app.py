@@ -20,7 +20,7 @@ from sim.config.messages import from_config_error
 from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
-from sim.io import prepare_folder
+from sim.io import prepare_folder, shared_folder
 from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -70,12 +70,20 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
     if output_dir is not None and not str(output_dir).strip():
         # Path("") is the working directory: its files would be mixed with the run's
         raise InputError("output_dir is empty: give a folder, or None to write no files")
+    if output_dir is not None and shared_folder(output_dir):  # "." or "/", as "" above
+        raise InputError(f"output_dir {str(output_dir)!r} is {shared_folder(output_dir)}: give "
+                         "a folder of the run's own (its files would mix with the folder's others)")
     if output_dir is not None and str(output_dir).startswith("~"):  # made a folder named "~"
         raise InputError(f"output_dir {str(output_dir)!r} starts with '~', which only a shell "
                          "expands: give os.path.expanduser(...) or an absolute path")
     if not isinstance(progress, bool):  # "no" was taken as true
         raise InputError(f"progress must be True or False, got {type(progress).__name__} "
                          f"{progress!r}")
+    for text in overrides if isinstance(overrides, (list, tuple)) else ():
+        key = text.split("=", 1)[0].lstrip("+~") if isinstance(text, str) else ""
+        if key in ("hydra.run.dir", "hydra.sweep.dir"):  # unread: nothing was written, unsaid
+            raise InputError("sim.run writes into its output_dir argument (None: no files), not "
+                             "a Hydra folder: give output_dir=... instead", key=key)
     with _ONE_AT_A_TIME, kept_settings():
         return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 

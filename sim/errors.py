@@ -47,13 +47,20 @@ def _shortened(message: str) -> str:
 
 
 _BREAKS = {c: repr(chr(c))[1:-1] for c in [*range(32), 127, 0x85, 0x2028, 0x2029] if c != 9}
+# characters a terminal shows as nothing or as a plain space: a key 'horizon_s\u200b' (a
+# zero-width space) or 'horizon\u00a0s' (a no-break space) printed as 'horizon_s' or
+# 'horizon s', "not in 'ServesimConfig'", with nothing visibly wrong (the fifteenth sweep)
+_UNSEEN = {c: f"\\u{c:04x}" for c in [0xA0, 0xAD, 0x61C, 0x1680, 0x180E, *range(0x2000, 0x2010),
+                                      *range(0x202A, 0x2030), *range(0x205F, 0x2065),
+                                      *range(0x2066, 0x2070), 0x3000, 0xFEFF]}
 
 
 def one_line(text: str) -> str:
     """``text`` with its line breaks and other control characters written as escapes
     (``\\n``): a file name or value may hold one (``$SERVESIM_TRACES``, a path typed with a
-    line break), and the message must stay one line."""
-    return text.translate(_BREAKS)
+    line break), and the message must stay one line; so are characters a terminal shows as
+    nothing or as a space (``\\u200b``, ``\\u00a0``)."""
+    return text.translate(_BREAKS).translate(_UNSEEN)
 
 
 def require(condition: bool, key: str, message: str) -> None:

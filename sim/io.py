@@ -60,6 +60,22 @@ def write_frame_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: df.to_csv(p, index=False, float_format=FLOAT_FORMAT))
 
 
+def shared_folder(path) -> str | None:
+    """Why ``path`` cannot hold a run's or a sweep's files of its own (the working directory,
+    spelt ``.`` or in full, or a file system's root, whose other files the run's would mix
+    with: ``hydra.sweep.dir=/`` wrote ``/summary.csv`` and ``/0/``), or None."""
+    try:
+        p = Path(path).resolve()
+        here = Path.cwd().resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop: the folder's own check says
+        return None
+    if p == here:
+        return "the working directory"
+    if p == Path(p.anchor):
+        return "the root of the file system"
+    return None
+
+
 def prepare_folder(out_dir: Path) -> None:
     """Create ``out_dir`` (or fail with one line naming it) and check it is writable."""
     try:

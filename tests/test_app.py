@@ -53,6 +53,11 @@ def test_wrong_type_and_option_fail_with_the_key():
     # the twelfth sweep: a folder literally named "~" in the working directory; "no" as true
     (lambda: sim.run(["horizon_s=5"], output_dir="~/runs"), "starts with '~'"),
     (lambda: sim.run(["horizon_s=5"], progress="no"), "progress must be True or False"),
+    # the fifteenth sweep: "." (or the working directory in full) as "" above, written into
+    (lambda: sim.run(["horizon_s=5"], output_dir="."), "'.' is the working directory"),
+    (lambda: sim.run(["horizon_s=5"], output_dir=os.getcwd()), "is the working directory"),
+    # Hydra's run folder given to sim.run: nothing written, unsaid
+    (lambda: sim.run(["horizon_s=5", "hydra.run.dir=out"]), "config key 'hydra.run.dir': sim.run writes"),
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):
@@ -147,7 +152,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_cli_bad_model_is_one_clear_line(tmp_path):
-    r = _cli("tenants.chat.model=GPT-9", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    r = _cli("tenants.chat.model=GPT-9", f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
     assert r.returncode == 2
     assert "tenants.chat.model" in r.stderr and "GPT-9" in r.stderr
     assert "Traceback" not in r.stderr

@@ -235,7 +235,7 @@ def test_a_real_process_exits_2_with_one_line(args, expected, tmp_path):
 def test_hydra_full_error_keeps_the_traceback_for_debugging(tmp_path):
     import os
 
-    r = subprocess.run([sys.executable, "-m", "sim", "engine=turbo", f"hydra.run.dir={tmp_path}"],
+    r = subprocess.run([sys.executable, "-m", "sim", "engine=turbo", f"hydra.run.dir={tmp_path / 'out'}"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=300,
                        env={**os.environ, "HYDRA_FULL_ERROR": "1"})
     assert r.returncode != 0 and "Traceback" in r.stderr

@@ -77,9 +77,18 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
     from sim.errors import InputError
 
     for o in overrides:
-        if o.is_sweep_override() and o.is_discrete_sweep() and not any(True for _ in o.sweep_string_iterator()):
-            raise InputError(f"{o.input_line or o.get_key_element()}: matches no value, so the sweep would have no job "
-                             "(a glob() naming no option of the group, an empty range or choice)")
+        if not (o.is_sweep_override() and o.is_discrete_sweep()):
+            continue
+        line = o.input_line or o.get_key_element()
+        try:
+            empty = not any(True for _ in o.sweep_string_iterator())
+        except ValueError as e:  # range(0,5,0): Python's words alone, naming no key (the fifteenth sweep)
+            raise InputError(f"cannot expand a sweep's values in {line!r}: {str(e).strip()}",
+                             key=o.key_or_group) from None
+        if empty:
+            raise InputError(f"{line}: matches no value, so the sweep would have no job "
+                             "(a glob() naming no option of the group, an empty range or choice)",
+                             key=o.key_or_group)
 
 
 def drop_unused_sweep_folder(sweep_dir: Path) -> None:

@@ -209,7 +209,8 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                 mean_out = float(wl.output_tokens[user].mean())
             if fill_t is not None and f == fractions[-1]:
                 mine = wl.tenant == wl.tenants.index(fill_t)
-                fill_means = (float(wl.input_tokens[mine].mean()), float(wl.output_tokens[mine].mean()))
+                if mine.any():  # else no fill request arrived: NaN means, and a note says so
+                    fill_means = (float(wl.input_tokens[mine].mean()), float(wl.output_tokens[mine].mean()))
             prices = model_prices(catalog, wl.models)
             for i, (label, setup, changes) in enumerate(curves_):
                 vcfg = variant(lcfg, **changes)
@@ -364,6 +365,10 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
         notes.append(f"load fraction(s) {', '.join(f'{f:g}' for f in empty)}: no output token "
                      f"delivered within the horizon (a rate of {pts.loc[pts[X] == empty[0], 'rate_rps'].iloc[0]:.3g} "
                      "req/s sends few or no requests); those points' per-token costs are NaN")
+    if "fill_tenant" in a and not a["fill_mean_output_tokens"] > 0:  # numpy's warnings before
+        notes.append(f"batch fill {a['fill_tenant']}: no request arrived within the horizon at "
+                     f"{a['fill_rate_rps']:.3g} req/s (breakeven.fill.load_fraction): the +fill "
+                     "curves ran without it")
     for _, c in res.crossings.iterrows():
         if not np.isfinite(c[X]):
             notes.append(f"{c['label']} vs {c['reference']}: {c['note']}")

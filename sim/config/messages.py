@@ -32,6 +32,12 @@ def from_config_error(e: BaseException) -> InputError | None:
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
+    if isinstance(e, RecursionError):  # a defaults list naming its own file (the fifteenth sweep:
+        node = getattr(_frame_local(e, "root"), "node", None)  # a traceback of 2,500 lines)
+        path = node.get_config_path() if hasattr(node, "get_config_path") else None
+        if path:
+            return InputError(f"{path}.yaml: its defaults list includes the file itself (directly "
+                              "or through another file), so Hydra would load it without end")
     file_error = _config_file_error(e)
     if file_error is not None:
         return file_error
@@ -55,6 +61,10 @@ def from_config_error(e: BaseException) -> InputError | None:
     if amb:  # a sweep's values in a single run, saying neither the key nor -m (the twelfth sweep)
         return InputError(f"{first}: several values make a sweep; run it with -m (python -m sim "
                           "-m ...), or give one value", key=amb.group(2).lstrip("+~"))
+    req = re.match(r"Sweep parameters '(([^'=]+)=.*)' requires --multirun$", first)
+    if req:  # range(), choice(), glob(), interval() in a single run (the fifteenth sweep): as above
+        return InputError(f"{req.group(1)!r} is a sweep; run it with -m (python -m sim -m ...), "
+                          "or give one value", key=req.group(2).lstrip("+~"))
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])
@@ -65,10 +75,10 @@ def from_config_error(e: BaseException) -> InputError | None:
                               + (f"; known: {', '.join(known)}" if known else ""), key=m.group(1))
         return InputError(first.removeprefix("In 'config': "))
     src = cause if cause is not None else e
-    key = _entry_key(e, src, getattr(src, "full_key", None) or None)
+    key = _entry_key(e, src, getattr(src, "full_key", None) or getattr(e, "full_key", None) or None)
     if not key:  # OmegaConf names no key (the sweeper's refusal, a list where a map goes in
         o = _override_of(e)  # an entry of a list): the override's own
-        key = o.key_or_group if o is not None else None
+        key = o.key_or_group if o is not None else (_folder_key(e) or _merged_key(e))
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
@@ -94,6 +104,29 @@ def from_config_error(e: BaseException) -> InputError | None:
         return InputError(f"a new entry of a map is given without {plus!r}: {path}={value}",
                           key=path)
     return InputError(detail, key=key)
+
+
+def _folder_key(e: BaseException) -> str | None:
+    """The folder key Hydra was resolving as it made a run's folder (``hydra.run.dir=${nope}``:
+    "Interpolation key 'nope' not found", no key; the fifteenth sweep), or None."""
+    return _frame_local(e, "job_dir_key", str)
+
+
+def _merged_key(e: BaseException) -> str | None:
+    """The key OmegaConf was merging when it refused a config file's value of the wrong kind
+    (``tenants: !!omap [...]``, a list where a map goes: "Cannot merge DictConfig with
+    ListConfig (in experiment/mine.yaml)", no key; the fifteenth sweep), or None."""
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "_map_merge":
+            found = tb.tb_frame.f_locals
+        tb = tb.tb_next
+    if found is None or not isinstance(found.get("key"), str):
+        return None
+    try:
+        return found["dest"]._get_full_key(found["key"]) or None
+    except Exception:  # noqa: BLE001 - no key rather than a second error
+        return None
 
 
 def _unparsable(e: BaseException, first: str) -> tuple[str, str | None]:

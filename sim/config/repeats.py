@@ -78,6 +78,12 @@ def _key_twice(text: str) -> str | None:
     return None
 
 
+def _count(n: int) -> str:
+    """A count as digits up to a trillion, beyond in powers of ten (``range(1,2,1e-300)``
+    printed its 1e300 jobs as 400 characters of digits)."""
+    return f"{n:,}" if n < 10**12 else f"{float(n):.3g}"
+
+
 def _parse(text: str):
     try:
         return OverridesParser.create().parse_override(text)
@@ -210,7 +216,7 @@ def check_sweep_size(overrides: list[str]) -> None:
     total = math.prod(sizes.values())
     if total > MAX_SWEEP_JOBS:
         key = max(sizes, key=sizes.get)
-        raise InputError(f"the sweep would run {total:,} jobs ({key} lists {sizes[key]:,} values); "
+        raise InputError(f"the sweep would run {_count(total)} jobs ({key} lists {_count(sizes[key])} values); "
                          f"at most {MAX_SWEEP_JOBS:,} (sim/config/repeats.py)", key=key)
 
 

@@ -50,6 +50,13 @@ def cli(description: str):
         print(f"note: {args.sweep_dir}: no job of the sweep completed a request (a horizon too "
               "short for its rates?): no latency or cost per token to draw, so no figure")
         raise SystemExit(0)
+    from sim.report.sweep import x_key
+
+    x = x_key(sj)
+    if x is not None and x in sj.table.columns and sj.table[x].nunique() < 2:  # a one-job
+        # sweep: findings of NaN (no crossing, no limit) were printed unsaid (the fifteenth sweep)
+        print(f"note: {args.sweep_dir}: the sweep has one value of {x}: each curve is one "
+              "point, so no crossing, limit or trend along it can be read")
     return sj, (args.out or args.sweep_dir)
 
 

@@ -175,6 +175,17 @@ def test_study_script_on_a_sweep_that_served_nothing_says_so(study, tmp_path, mo
     assert not (tmp_path / "out" / "plots").exists()
 
 
+def test_study_script_on_a_one_job_sweep_says_its_curves_are_points(tmp_path, monkeypatch, capsys):
+    """A sweep of one load: the load script printed its findings table of NaN (no break-even,
+    no SLO limit) with nothing saying why (the fifteenth hostile-input sweep)."""
+    sweep = _fake_sweep(tmp_path / "sweep", "sweep_load", [["tenants.chat.arrival.rate_rps=1"]])
+    script = ROOT / "experiments" / "load" / "figures.py"
+    monkeypatch.setattr(sys, "argv", [str(script), str(sweep), "--out", str(tmp_path / "out")])
+    runpy.run_path(str(script), run_name="__main__")
+    assert "the sweep has one value of tenants.chat.arrival.rate_rps: each curve is one point" \
+        in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("study", sorted(STUDIES))
 def test_study_script_writes_its_figures(study, tmp_path, monkeypatch, capsys):
     experiment, points, stems = STUDIES[study]

@@ -292,7 +292,7 @@ def test_unknown_pipeline_of_a_tenant_exits_2_with_one_line(tmp_path):
     import sys
 
     p = subprocess.run([sys.executable, "-m", "sim", "experiment=compound", "job=simulate",
-                        "tenants.chat.pipeline=nope", f"hydra.run.dir={tmp_path}"],
+                        "tenants.chat.pipeline=nope", f"hydra.run.dir={tmp_path / 'out'}"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 2
     assert "tenants.chat.pipeline" in p.stderr and len(p.stderr.strip().splitlines()) == 1
