@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sim.errors import ArgumentParser, InputError, folder_arg
 from sim.sweep.aggregate import job_dirs, write_sweep
+from sim.sweep.resume import ERROR
 
 
 def _refuse(message: str, folder: Path) -> int:
@@ -31,7 +32,14 @@ def main(argv=None) -> int:
     except InputError as e:  # a job folder's file damaged since the sweep wrote it
         print(f"error: {e} (re-run the sweep in its folder to recompute the job)", file=sys.stderr)
         return 2
-    print(f"{len(sj.table)} rows from {int((sj.jobs['state'] == 'done').sum())} of "
+    done = int((sj.jobs["state"] == "done").sum())
+    if not done:  # "0 rows from 0 of 2 jobs", exit 0, was not an answer
+        # the exit status ``python -m sim -m`` gives the same sweep (sim/__main__.py)
+        inputs = int(sj.jobs["message"].str.startswith("InputError").sum())
+        _refuse(f"every job failed or did not finish ({len(sj.jobs)} of {len(sj.jobs)}); "
+                f"each job folder's {ERROR} says why", args.sweep_dir)
+        return 2 if inputs == len(sj.jobs) else 1
+    print(f"{len(sj.table)} rows from {done} of "
           f"{len(sj.jobs)} jobs -> {args.sweep_dir / 'summary.csv'}, {args.sweep_dir / 'report.md'}")
     return 0
 

@@ -103,3 +103,21 @@ def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys)
     said = capsys.readouterr().out
     assert ("computed again" in said) == damage.startswith(("summary", "table")), said
     assert isinstance(json.loads((tmp_path / "done.json").read_text())["files"], list)
+
+
+@pytest.mark.parametrize("messages, code", [
+    (["InputError: config key 'a.b': must be > 0", "InputError: config key 'a.b': must be > 0"], 2),
+    (["InputError: config key 'a.b': must be > 0", "ZeroDivisionError: division by zero"], 1),
+    (["InputError: config key 'a.b': must be > 0", None], 1),  # one killed: no error.txt
+])
+def test_a_sweep_whose_every_job_failed_is_an_error(messages, code, tmp_path, capsys):
+    """Before, "0 rows from 0 of 2 jobs", exit 0; now the status ``python -m sim -m`` gives:
+    2 when every failure is an input error, else 1."""
+    for i, m in enumerate(messages):
+        d = _job(tmp_path, i, done=False)
+        if m is not None:
+            (d / "error.txt").write_text(f"Traceback (...)\n{m}\n")
+    assert reaggregate([str(tmp_path)]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path}: every job failed"), err
+    assert "error.txt" in err[0]
