@@ -92,9 +92,9 @@ def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:
         if nonempty and not values:
             raise InputError("needs at least one value", key=key)
         seen = [str(v) for v in values]
-        twice = next((v for i, v in enumerate(seen) if v in seen[:i]), None)
-        if twice is not None:
-            raise InputError(f"{twice} is given twice in {values}", key=key)
+        twice = next((i for i, v in enumerate(seen) if v in seen[:i]), None)
+        if twice is not None:  # the repeat named by its index, as a wrong entry is
+            raise InputError(f"{seen[twice]} is given twice in {values}", key=f"{key}[{twice}]")
 
 
 def discover() -> dict[str, Callable]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.analysis.plan import model_config, plan_model, with_deployment
 from sim.config import variant
-from sim.config.rules import SEARCH_REPLICAS, probability, rule
+from sim.config.rules import SEARCH_REPLICAS, rule
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
 from sim.metrics.overload import run_notes
@@ -48,30 +48,32 @@ class PlanConfig:
     max_replicas: int = rule(16, ge=1, le=SEARCH_REPLICAS)
     # a tenant's SLO is met when at least this fraction of its requests get their first
     # token within slo_ttft_s (rejections count as misses): 0.99 is "p99 TTFT <= SLO"
-    attainment: float = probability(0.99)
+    # in (0, 1]: at 0 every candidate was feasible, the search a no-op
+    attainment: float = rule(0.99, gt=0, le=1)
     frontier_per_model: int = rule(6, ge=1, le=50)  # candidates per model in the frontier
 
 
 def check(cfg) -> None:
     pc = cfg.plan
     known = set(cfg.catalog.gpus)
-    for g in pc.gpus:
+    # a wrong entry is named by its index, plan.tp[1], as other list keys' entries are
+    for i, g in enumerate(pc.gpus):
         if g not in known:
-            raise InputError(f"unknown GPU {g!r}; known: {', '.join(sorted(known))}", key="plan.gpus")
-    for p in pc.precisions:
+            raise InputError(f"unknown GPU {g!r}; known: {', '.join(sorted(known))}", key=f"plan.gpus[{i}]")
+    for i, p in enumerate(pc.precisions):
         if p not in ("bf16", "fp8", "fp4"):
-            raise InputError(f"unknown precision {p!r}; known: bf16, fp8, fp4", key="plan.precisions")
-    for t in pc.tp:
+            raise InputError(f"unknown precision {p!r}; known: bf16, fp8, fp4", key=f"plan.precisions[{i}]")
+    for i, t in enumerate(pc.tp):
         if int(t) < 1:
-            raise InputError(f"tensor parallelism must be >= 1, got {t}", key="plan.tp")
-    for p in pc.pricing:
+            raise InputError(f"tensor parallelism must be >= 1, got {t}", key=f"plan.tp[{i}]")
+    for i, p in enumerate(pc.pricing):
         if p not in ("reserved", "on_demand", "spot"):
             raise InputError(f"unknown pricing {p!r}; known: reserved, on_demand, spot",
-                             key="plan.pricing")
-    for p in pc.placements:
+                             key=f"plan.pricing[{i}]")
+    for i, p in enumerate(pc.placements):
         if p not in ("dedicated", "serverless"):
             raise InputError(f"unknown placement {p!r}; known: dedicated, serverless",
-                             key="plan.placements")
+                             key=f"plan.placements[{i}]")
     if "dedicated" in pc.placements:  # the empty list named (it said only 'plan')
         for k in ("gpus", "precisions", "tp", "pricing"):
             if not pc[k]:

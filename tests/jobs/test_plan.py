@@ -82,6 +82,19 @@ def test_bad_plan_keys_are_named(override, key):
         sim.run(["job=plan", override, *BASE[:3]])
 
 
+@pytest.mark.parametrize("override,key", [
+    ("plan.tp=[1,-1]", "plan.tp[1]"), ("plan.gpus=[H100,H900]", "plan.gpus[1]"),
+    ("plan.precisions=[fp8,fp3]", "plan.precisions[1]"), ("plan.pricing=[spot,flex]", "plan.pricing[1]"),
+    ("plan.placements=[dedicated,cloud]", "plan.placements[1]"), ("plan.tp=[1,2,1]", "plan.tp[2]"),
+    ("plan.attainment=0", "plan.attainment"), ("plan.attainment=1.5", "plan.attainment")])
+def test_a_bad_plan_entry_is_named_by_its_index(override, key):
+    """A list's wrong entry named by index, as other list keys' are (it was ``plan.tp``);
+    an attainment of 0, which made every candidate feasible, is refused as out of (0, 1]."""
+    with pytest.raises(sim.InputError) as e:
+        sim.run(["job=plan", override, *BASE[:3]])
+    assert str(e.value).startswith(f"config key '{key}': "), str(e.value)
+
+
 def _direct(args):
     return sim.run(BASE + ["setups=[dedicated]", "deployments.llama31-8b.gpu=H100",
                            "deployments.llama31-8b.precision=fp8", *args])
