@@ -103,6 +103,10 @@ def _summary_count(b, log, i, j, s):
     s.loc[s["tenant"] == "chat", "rejected"] += 1
 
 
+def _summary_requests(b, log, i, j, s):  # the requests column alone: it must add up to the
+    s.loc[s["tenant"] == "chat", "requests"] += 1  # outcomes, each of which is the log's
+
+
 def _summary_total(b, log, i, j, s):
     s.loc[s["tenant"] == "__all__", "output_tokens"] += 7
 
@@ -144,6 +148,7 @@ def _cost_components(b, log, i, j, s):
     (_down_plus_busy, "busy \\+ down \\+ loading time"),
     (_no_gpus, "0 GPUs"),
     (_summary_count, "summary row chat: requests .* != completed|summary row chat: rejected"),
+    (_summary_requests, "summary row chat: requests .* != completed \\+ rejected \\+ failed"),
     (_summary_total, "tenants' output_tokens add up"),
     (_cost_components, "GPU cost attributed to tenants"),
 ])
