@@ -185,8 +185,14 @@ def plan_job(cfg, out_dir, progress) -> Result:
         # a tenant with no request has no attainment (NaN) and misses nothing
         worst = float(rows_t["slo_attainment"].min()) if rows_t["slo_attainment"].notna().any() else 1.0
         ok = worst >= float(pc.attainment)
+        # the confirmation's own bill: run together, every dedicated pool is up until the
+        # last request of any of its models ends, so with several models it can exceed the
+        # sum of the per-model bills (each to its own last request); until December 2026 the
+        # note gave only that sum
+        together = float(summary.loc[summary["tenant"] == "__all__", "cost_usd"].sum())
         notes.append(f"plan: ${total:,.2f} over the run "
-                     f"(${sum(b.usd_per_hour for b in chosen.values()):,.2f}/h); all tenants "
+                     f"(${sum(b.usd_per_hour for b in chosen.values()):,.2f}/h), ${together:,.2f} "
+                     f"simulated together; all tenants "
                      f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f})")
     res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
     if out_dir is not None:
