@@ -101,7 +101,7 @@ def from_config_error(e: BaseException) -> InputError | None:
         # +tenants.x={...} (or ++): Hydra's "add" cannot type a new entry of a typed map
         plus = o.input_line[:len(o.input_line) - len(o.input_line.lstrip("+"))]
         path, _, value = o.input_line[len(plus):].partition("=")
-        return InputError(f"a new entry of a map is given without {plus!r}: {path}={value}",
+        return InputError(f"drop the {plus!r}: a new entry of a map is written {path}={value}",
                           key=path)
     return InputError(detail, key=key)
 
