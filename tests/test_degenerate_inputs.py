@@ -134,3 +134,19 @@ def test_burst_and_spot_notes_with_nothing_completed_print_no_nan():
         said = [n for n in res.notes if n.startswith(key)]
         assert len(said) == 1 and not NAN.search(said[0]), said
         assert "- (no request completed)" in said[0]
+
+
+def test_spillover_with_no_pool_node_for_the_model_is_said():
+    """Second sweep: hybrid spillover on, the one model reserved on H100, the serverless pool
+    only A100 nodes. Nothing could spill (README, "Hybrid setup"), and under a flood the run
+    said only that it was unstable, not that its spillover was inert."""
+    res = sim.run(["horizon_s=3", "setups=[hybrid]", "hybrid.default_tier=dedicated",
+                   "dedicated.replicas.llama31-8b=1", "tenants.chat.arrival.rate_rps=200",
+                   "serverless.pool={A100: {}}", "~serverless.pool.H100", *QUIET])
+    assert int(res.summary.set_index("tenant").loc["chat", "spilled"]) == 0  # the premise
+    said = [n for n in res.notes if "can neither spill nor be mirrored" in n]
+    assert len(said) == 1 and said[0].startswith("hybrid: llama31-8b ") and "no H100 node" in said[0]
+    ok = sim.run(["horizon_s=3", "setups=[hybrid]", "hybrid.default_tier=dedicated",
+                  "dedicated.replicas.llama31-8b=1", "tenants.chat.arrival.rate_rps=200", *QUIET])
+    assert int(ok.summary.set_index("tenant").loc["chat", "spilled"]) > 0
+    assert not any("can neither spill" in n for n in ok.notes)

@@ -194,6 +194,11 @@ def stability_notes(workload, runs, drain_s: float) -> list[str]:
         for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():
             notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} never "
                          f"happened: the run ended at {r.t_end:,.1f} s first")
+        for m, gpu in ((r.extra or {}).get("no_overflow") or {}).items():
+            notes.append(f"{r.setup}: {m} can neither spill nor be mirrored to the serverless pool "
+                         f"(hybrid.spillover, hybrid.shadow_fraction): the pool has no {gpu} node "
+                         f"that holds it (serverless.pool.{gpu}), so its reserved replicas serve "
+                         "every request of it")
         short = (r.extra or {}).get("warm_start_short") or {}
         if short:
             parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
