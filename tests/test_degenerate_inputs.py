@@ -150,3 +150,17 @@ def test_spillover_with_no_pool_node_for_the_model_is_said():
                   "dedicated.replicas.llama31-8b=1", "tenants.chat.arrival.rate_rps=200", *QUIET])
     assert int(ok.summary.set_index("tenant").loc["chat", "spilled"]) > 0
     assert not any("can neither spill" in n for n in ok.notes)
+
+
+def test_a_plus_on_a_new_tenant_names_the_form_to_use():
+    """Second sweep: `+tenants.chat2={...}` (two identical tenants) was refused with "a new
+    entry of a map is given without '+'", which reads as the opposite of what was typed; the
+    message now says to add it without the '+' and shows the override that way."""
+    import pytest
+
+    from sim.errors import InputError
+    with pytest.raises(InputError) as e:
+        sim.run(["horizon_s=1", "+tenants.chat2={model: llama31-8b}", *QUIET])
+    msg = str(e.value)
+    assert "given without" not in msg and "added without '+'" in msg
+    assert "write tenants.chat2={model: llama31-8b}" in msg
