@@ -164,3 +164,20 @@ def test_a_plus_on_a_new_tenant_names_the_form_to_use():
     msg = str(e.value)
     assert "given without" not in msg and "added without '+'" in msg
     assert "write tenants.chat2={model: llama31-8b}" in msg
+
+
+def test_one_token_requests_after_a_cold_start_are_not_called_unstable():
+    """Second sweep: 1-token prompts and outputs on a cold serverless pool at horizon_s=3.
+    Every request waits the ~27 s cold start and is then served at once, so the steady
+    window has no length and the fallback divided 12 tokens by the whole period: `unstable
+    ... against a sustainable 0 tok/s ... add capacity`. One H100 serves thousands of such
+    requests a second; the note now says the backlog is the cold start's."""
+    res = sim.run(["horizon_s=3", "setups=[serverless]", "tenants.chat.input={kind: fixed, mean: 1}",
+                   "tenants.chat.output={kind: fixed, mean: 1}", *QUIET])
+    row = res.summary.set_index("tenant").loc["chat"]
+    assert int(row["completed"]) == int(row["requests"]) > 10  # the premise: all served, late
+    assert not any("unstable" in n or "sustainable 0 tok/s" in n for n in res.notes), res.notes
+    said = [n for n in res.notes if "a backlog not yet worked off" in n]
+    assert len(said) == 1
+    rate = float(re.search(r"sustainable ([\d,]+)", said[0]).group(1).replace(",", ""))
+    assert rate > 100 * float(row["requests"]) / 3  # far above the 4 tok/s offered

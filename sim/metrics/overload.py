@@ -61,8 +61,12 @@ def stability(workload, run) -> dict | None:
     completed = int(done.sum())
     try:
         _, sustainable = steady_rates(log.finish_s, out, where=done)
-    except ValueError:  # too few completions to tell
-        sustainable = float(out[done].sum()) / max(run.period_s, h)
+    except ValueError:  # too few completions, or all at one instant: their tokens over the
+        # time they were served, from the first admission to the last finish (until December
+        # 2026 over the whole period, so a batch of 1-token requests served at once after a
+        # 27 s cold start read `a sustainable 0 tok/s` and was called unstable)
+        served_s = float(np.nanmax(log.finish_s[done]) - np.nanmin(log.admit_s[done])) if completed else 0.0
+        sustainable = float(out[done].sum()) / (served_s if served_s > 0 else max(run.period_s, h))
     unfinished = capacity.get("unfinished_at_end", 0)
     unstable = _over(turned, backlog, n)
     # requests the run's end cut are not evidence of overload on their own when the drain was
