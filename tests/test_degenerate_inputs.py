@@ -181,3 +181,18 @@ def test_one_token_requests_after_a_cold_start_are_not_called_unstable():
     assert len(said) == 1
     rate = float(re.search(r"sustainable ([\d,]+)", said[0]).group(1).replace(",", ""))
     assert rate > 100 * float(row["requests"]) / 3  # far above the 4 tok/s offered
+
+
+def test_an_slo_equal_to_the_lone_request_ttft_is_met_by_every_such_request():
+    """Second sweep: three 1-token requests one after another on an idle replica take the
+    same TTFT but for float noise (the last differs by an ulp); an SLO set to the first's
+    TTFT read an attainment of 2/3. A TTFT within a nanosecond of its SLO now meets it."""
+    base = ["horizon_s=3", "tenants.chat.arrival={kind: closed, concurrency: 1, requests_per_client: 3}",
+            "tenants.chat.input={kind: fixed, mean: 1}", "tenants.chat.output={kind: fixed, mean: 1}",
+            "output.plots=false", "output.report=false"]
+    ttft = sim.run(base).requests["ttft_s"]
+    assert len(ttft) == 3 and ttft.max() - ttft.min() < 1e-12  # the premise: alike but for noise
+    res = sim.run([*base, f"tenants.chat.slo_ttft_s={float(ttft.min())!r}"])
+    assert float(res.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 1.0
+    below = sim.run([*base, f"tenants.chat.slo_ttft_s={float(ttft.min()) * 0.999!r}"])
+    assert float(below.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 0.0
