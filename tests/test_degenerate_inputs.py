@@ -196,3 +196,16 @@ def test_an_slo_equal_to_the_lone_request_ttft_is_met_by_every_such_request():
     assert float(res.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 1.0
     below = sim.run([*base, f"tenants.chat.slo_ttft_s={float(ttft.min()) * 0.999!r}"])
     assert float(below.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 0.0
+
+
+def test_a_warm_up_that_leaves_no_request_measured_is_said():
+    """Second sweep: metrics.warmup_s=2.999 at horizon_s=3 (valid: below the horizon) put
+    all 12 requests in the warm-up rows; the measured rows, which every reader of a tenant's
+    row reads, printed 0 requests and `-` with no word why."""
+    res = sim.run(["horizon_s=3", "metrics.warmup_s=2.999", *QUIET])
+    s = res.summary.set_index("tenant")
+    assert int(s.loc["chat", "requests"]) == 0 and int(s.loc["chat@warmup", "requests"]) == 12
+    said = [n for n in res.notes if n.startswith("no request arrived at or after metrics.warmup_s")]
+    assert len(said) == 1 and "(2.999 s, horizon_s 3 s)" in said[0] and "(12)" in said[0]
+    some = sim.run(["horizon_s=3", "metrics.warmup_s=1", *QUIET])
+    assert not any("metrics.warmup_s (" in n for n in some.notes)

@@ -220,5 +220,11 @@ def run_notes(cfg, workload, runs) -> list[str]:
         "of the run is empty" if not piped else f"{piped:,} pipeline request(s) arrived but "
         "none ran a model stage (each stage runs with its probability): every figure of the "
         "run is empty"]
+    w = float(cfg.metrics.warmup_s)
+    if len(workload) and w > 0 and not bool((workload.arrival_s >= w).any()):
+        empty.append(f"no request arrived at or after metrics.warmup_s ({w:g} s, horizon_s "
+                     f"{float(workload.horizon_s):g} s): the measured rows are empty and every "
+                     f"request ({len(workload):,}) is in the <tenant>@warmup rows; lower "
+                     "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs, float(cfg.drain_s)))
