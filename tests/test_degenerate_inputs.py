@@ -209,3 +209,16 @@ def test_a_warm_up_that_leaves_no_request_measured_is_said():
     assert len(said) == 1 and "(2.999 s, horizon_s 3 s)" in said[0] and "(12)" in said[0]
     some = sim.run(["horizon_s=3", "metrics.warmup_s=1", *QUIET])
     assert not any("metrics.warmup_s (" in n for n in some.notes)
+
+
+def test_signals_count_slow_requests_of_the_measured_window_only():
+    """Second sweep: serverless from cold, metrics.warmup_s=2.999 at horizon_s=3: every
+    request is in the warm-up and waits a cold start. The signals line read `p99/p50 -,
+    12 requests > 5 s (12 cold)` (the warm-up's requests beside the measured percentiles)
+    and raised the cold signal on a window that holds no request."""
+    res = sim.run(["horizon_s=3", "setups=[serverless]", "metrics.warmup_s=2.999", *QUIET])
+    sig = res.tables["signals"].set_index("tenant").loc["chat"]
+    assert int(res.summary.set_index("tenant").loc["chat@warmup", "cold_starts"]) > 0  # premise
+    assert int(sig["slow_requests"]) == 0 and not bool(sig["signal_cold"])
+    whole = sim.run(["horizon_s=3", "setups=[serverless]", *QUIET]).tables["signals"]
+    assert int(whole.set_index("tenant").loc["chat", "slow_requests"]) == 12  # no warm-up: all
