@@ -134,3 +134,91 @@ def test_burst_and_spot_notes_with_nothing_completed_print_no_nan():
         said = [n for n in res.notes if n.startswith(key)]
         assert len(said) == 1 and not NAN.search(said[0]), said
         assert "- (no request completed)" in said[0]
+
+
+def test_spillover_with_no_pool_node_for_the_model_is_said():
+    """Second sweep: hybrid spillover on, the one model reserved on H100, the serverless pool
+    only A100 nodes. Nothing could spill (README, "Hybrid setup"), and under a flood the run
+    said only that it was unstable, not that its spillover was inert."""
+    res = sim.run(["horizon_s=3", "setups=[hybrid]", "hybrid.default_tier=dedicated",
+                   "dedicated.replicas.llama31-8b=1", "tenants.chat.arrival.rate_rps=200",
+                   "serverless.pool={A100: {}}", "~serverless.pool.H100", *QUIET])
+    assert int(res.summary.set_index("tenant").loc["chat", "spilled"]) == 0  # the premise
+    said = [n for n in res.notes if "can neither spill nor be mirrored" in n]
+    assert len(said) == 1 and said[0].startswith("hybrid: llama31-8b ") and "no H100 node" in said[0]
+    ok = sim.run(["horizon_s=3", "setups=[hybrid]", "hybrid.default_tier=dedicated",
+                  "dedicated.replicas.llama31-8b=1", "tenants.chat.arrival.rate_rps=200", *QUIET])
+    assert int(ok.summary.set_index("tenant").loc["chat", "spilled"]) > 0
+    assert not any("can neither spill" in n for n in ok.notes)
+
+
+def test_a_plus_on_a_new_tenant_names_the_form_to_use():
+    """Second sweep: `+tenants.chat2={...}` (two identical tenants) was refused with "a new
+    entry of a map is given without '+'", which reads as the opposite of what was typed; the
+    message now says to add it without the '+' and shows the override that way."""
+    import pytest
+
+    from sim.errors import InputError
+    with pytest.raises(InputError) as e:
+        sim.run(["horizon_s=1", "+tenants.chat2={model: llama31-8b}", *QUIET])
+    msg = str(e.value)
+    assert "given without" not in msg and "added without '+'" in msg
+    assert "write tenants.chat2={model: llama31-8b}" in msg
+
+
+def test_one_token_requests_after_a_cold_start_are_not_called_unstable():
+    """Second sweep: 1-token prompts and outputs on a cold serverless pool at horizon_s=3.
+    Every request waits the ~27 s cold start and is then served at once, so the steady
+    window has no length and the fallback divided 12 tokens by the whole period: `unstable
+    ... against a sustainable 0 tok/s ... add capacity`. One H100 serves thousands of such
+    requests a second; the note now says the backlog is the cold start's."""
+    res = sim.run(["horizon_s=3", "setups=[serverless]", "tenants.chat.input={kind: fixed, mean: 1}",
+                   "tenants.chat.output={kind: fixed, mean: 1}", *QUIET])
+    row = res.summary.set_index("tenant").loc["chat"]
+    assert int(row["completed"]) == int(row["requests"]) > 10  # the premise: all served, late
+    assert not any("unstable" in n or "sustainable 0 tok/s" in n for n in res.notes), res.notes
+    said = [n for n in res.notes if "a backlog not yet worked off" in n]
+    assert len(said) == 1
+    rate = float(re.search(r"sustainable ([\d,]+)", said[0]).group(1).replace(",", ""))
+    assert rate > 100 * float(row["requests"]) / 3  # far above the 4 tok/s offered
+
+
+def test_an_slo_equal_to_the_lone_request_ttft_is_met_by_every_such_request():
+    """Second sweep: three 1-token requests one after another on an idle replica take the
+    same TTFT but for float noise (the last differs by an ulp); an SLO set to the first's
+    TTFT read an attainment of 2/3. A TTFT within a nanosecond of its SLO now meets it."""
+    base = ["horizon_s=3", "tenants.chat.arrival={kind: closed, concurrency: 1, requests_per_client: 3}",
+            "tenants.chat.input={kind: fixed, mean: 1}", "tenants.chat.output={kind: fixed, mean: 1}",
+            "output.plots=false", "output.report=false"]
+    ttft = sim.run(base).requests["ttft_s"]
+    assert len(ttft) == 3 and ttft.max() - ttft.min() < 1e-12  # the premise: alike but for noise
+    res = sim.run([*base, f"tenants.chat.slo_ttft_s={float(ttft.min())!r}"])
+    assert float(res.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 1.0
+    below = sim.run([*base, f"tenants.chat.slo_ttft_s={float(ttft.min()) * 0.999!r}"])
+    assert float(below.summary.set_index("tenant").loc["chat", "slo_attainment"]) == 0.0
+
+
+def test_a_warm_up_that_leaves_no_request_measured_is_said():
+    """Second sweep: metrics.warmup_s=2.999 at horizon_s=3 (valid: below the horizon) put
+    all 12 requests in the warm-up rows; the measured rows, which every reader of a tenant's
+    row reads, printed 0 requests and `-` with no word why."""
+    res = sim.run(["horizon_s=3", "metrics.warmup_s=2.999", *QUIET])
+    s = res.summary.set_index("tenant")
+    assert int(s.loc["chat", "requests"]) == 0 and int(s.loc["chat@warmup", "requests"]) == 12
+    said = [n for n in res.notes if n.startswith("no request arrived at or after metrics.warmup_s")]
+    assert len(said) == 1 and "(2.999 s, horizon_s 3 s)" in said[0] and "(12)" in said[0]
+    some = sim.run(["horizon_s=3", "metrics.warmup_s=1", *QUIET])
+    assert not any("metrics.warmup_s (" in n for n in some.notes)
+
+
+def test_signals_count_slow_requests_of_the_measured_window_only():
+    """Second sweep: serverless from cold, metrics.warmup_s=2.999 at horizon_s=3: every
+    request is in the warm-up and waits a cold start. The signals line read `p99/p50 -,
+    12 requests > 5 s (12 cold)` (the warm-up's requests beside the measured percentiles)
+    and raised the cold signal on a window that holds no request."""
+    res = sim.run(["horizon_s=3", "setups=[serverless]", "metrics.warmup_s=2.999", *QUIET])
+    sig = res.tables["signals"].set_index("tenant").loc["chat"]
+    assert int(res.summary.set_index("tenant").loc["chat@warmup", "cold_starts"]) > 0  # premise
+    assert int(sig["slow_requests"]) == 0 and not bool(sig["signal_cold"])
+    whole = sim.run(["horizon_s=3", "setups=[serverless]", *QUIET]).tables["signals"]
+    assert int(whole.set_index("tenant").loc["chat", "slow_requests"]) == 12  # no warm-up: all

@@ -101,8 +101,8 @@ def from_config_error(e: BaseException) -> InputError | None:
         # +tenants.x={...} (or ++): Hydra's "add" cannot type a new entry of a typed map
         plus = o.input_line[:len(o.input_line) - len(o.input_line.lstrip("+"))]
         path, _, value = o.input_line[len(plus):].partition("=")
-        return InputError(f"drop the {plus!r}: a new entry of a map is written {path}={value}",
-                          key=path)
+        return InputError(f"a new entry of a map is added without {plus!r} (Hydra's {plus!r} "
+                          f"cannot give it its type): write {path}={value}", key=path)
     return InputError(detail, key=key)
 
 

@@ -61,8 +61,12 @@ def stability(workload, run) -> dict | None:
     completed = int(done.sum())
     try:
         _, sustainable = steady_rates(log.finish_s, out, where=done)
-    except ValueError:  # too few completions to tell
-        sustainable = float(out[done].sum()) / max(run.period_s, h)
+    except ValueError:  # too few completions, or all at one instant: their tokens over the
+        # time they were served, from the first admission to the last finish (until December
+        # 2026 over the whole period, so a batch of 1-token requests served at once after a
+        # 27 s cold start read `a sustainable 0 tok/s` and was called unstable)
+        served_s = float(np.nanmax(log.finish_s[done]) - np.nanmin(log.admit_s[done])) if completed else 0.0
+        sustainable = float(out[done].sum()) / (served_s if served_s > 0 else max(run.period_s, h))
     unfinished = capacity.get("unfinished_at_end", 0)
     unstable = _over(turned, backlog, n)
     # requests the run's end cut are not evidence of overload on their own when the drain was
@@ -194,6 +198,11 @@ def stability_notes(workload, runs, drain_s: float) -> list[str]:
         for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():
             notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} never "
                          f"happened: the run ended at {r.t_end:,.1f} s first")
+        for m, gpu in ((r.extra or {}).get("no_overflow") or {}).items():
+            notes.append(f"{r.setup}: {m} can neither spill nor be mirrored to the serverless pool "
+                         f"(hybrid.spillover, hybrid.shadow_fraction): the pool has no {gpu} node "
+                         f"that holds it (serverless.pool.{gpu}), so its reserved replicas serve "
+                         "every request of it")
         short = (r.extra or {}).get("warm_start_short") or {}
         if short:
             parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
@@ -211,5 +220,11 @@ def run_notes(cfg, workload, runs) -> list[str]:
         "of the run is empty" if not piped else f"{piped:,} pipeline request(s) arrived but "
         "none ran a model stage (each stage runs with its probability): every figure of the "
         "run is empty"]
+    w = float(cfg.metrics.warmup_s)
+    if len(workload) and w > 0 and not bool((workload.arrival_s >= w).any()):
+        empty.append(f"no request arrived at or after metrics.warmup_s ({w:g} s, horizon_s "
+                     f"{float(workload.horizon_s):g} s): the measured rows are empty and every "
+                     f"request ({len(workload):,}) is in the <tenant>@warmup rows; lower "
+                     "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs, float(cfg.drain_s)))

@@ -145,6 +145,10 @@ class HybridSetup:
         # ---------------------------------------------------------------- shadows
         self.shadows: list[list] = []  # [orig id, tenant, arrival, first, done, outcome, cold wait]
         self.spill_count = 0
+        # reserved models the pool cannot hold (no node of their GPU class): with spillover
+        # or shadows on they neither spill nor are mirrored, which the run's notes say
+        overflow = bool(sp.enabled) or self.shadow_fraction > 0
+        self.no_overflow = {m: ctx.deployment_for(m).gpu.key for m in sorted(ded - sl)} if overflow else {}
 
     def warm_up(self, model_idx: int) -> bool:
         """A pipeline's coordinated pre-warm (sim/simulation/pipeline.py): only serverless-placed models
@@ -281,4 +285,5 @@ class HybridSetup:
             # [original id, tenant, arrival, first token, done, outcome, cold wait] per copy
             out["shadows"] = self.shadows
         out["spilled"] = self.spill_count
+        out["no_overflow"] = self.no_overflow
         return out
