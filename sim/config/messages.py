@@ -8,6 +8,7 @@ import difflib
 import re
 
 import yaml
+from hydra.core.default_element import ConfigDefault, GroupDefault
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import OmegaConf
@@ -34,7 +35,8 @@ def from_config_error(e: BaseException) -> InputError | None:
         cause = cause.__cause__ or cause.__context__
     if isinstance(e, RecursionError):  # a defaults list naming its own file (the fifteenth sweep:
         node = getattr(_frame_local(e, "root"), "node", None)  # a traceback of 2,500 lines)
-        path = node.get_config_path() if hasattr(node, "get_config_path") else None
+        path = (node.get_config_path() if isinstance(node, (ConfigDefault, GroupDefault))
+                else None)
         if path:
             return InputError(f"{path}.yaml: its defaults list includes the file itself (directly "
                               "or through another file), so Hydra would load it without end")
