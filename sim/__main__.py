@@ -37,7 +37,7 @@ from sim.app import check_working_dir, execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
 from sim.errors import InputError
-from sim.io import shared_folder
+from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
@@ -62,14 +62,7 @@ def _drop_empty_run_folder(out_dir: str) -> None:
             p.unlink(missing_ok=True)
     # then the parents Hydra made for it (``results/<name>/``) that are left empty, up to
     # the folder the command ran in
-    stop = Path.cwd().resolve()
-    d = d.resolve()
-    while d != stop and stop in d.parents:
-        try:
-            d.rmdir()  # only an empty folder goes
-        except OSError:
-            break
-        d = d.parent
+    remove_empty_up_to_cwd(d)
 
 
 def _task(hc) -> list[str]:

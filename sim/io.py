@@ -113,3 +113,15 @@ def remove_listed(out_dir: Path, names) -> None:
             while parent != root and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
                 parent = parent.parent
+
+
+def remove_empty_up_to_cwd(d: Path) -> None:
+    """Remove ``d`` and then its parents while each is empty, stopping at the folder the
+    command ran in (the folders Hydra made for a run or sweep that wrote nothing)."""
+    stop, d = Path.cwd().resolve(), Path(d).resolve()
+    while d != stop and stop in d.parents:
+        try:
+            d.rmdir()  # only an empty folder goes
+        except OSError:
+            break
+        d = d.parent

@@ -98,14 +98,10 @@ def drop_unused_sweep_folder(sweep_dir: Path) -> None:
     up to the folder the command ran in."""
     if not sweep_dir.is_dir() or [p.name for p in sweep_dir.iterdir()] != ["multirun.yaml"]:
         return
+    from sim.io import remove_empty_up_to_cwd
+
     (sweep_dir / "multirun.yaml").unlink()
-    stop, d = Path.cwd().resolve(), sweep_dir.resolve()
-    while d != stop and stop in d.parents:
-        try:
-            d.rmdir()  # only an empty folder goes
-        except OSError:
-            break
-        d = d.parent
+    remove_empty_up_to_cwd(sweep_dir)
 
 
 class GridSweeper(BasicSweeper):
