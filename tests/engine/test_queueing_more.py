@@ -162,6 +162,14 @@ def test_spillover_at_zero_wait_is_an_erlang_loss_system(tmp_path, engine, n):
     assert abs(p - erlang_b(c, offered)) < 4 * se, (p, erlang_b(c, offered), se)
 
 
+def warm_single_sequence_pool(c: int) -> list[str]:
+    """Overrides for a serverless pool of exactly ``c`` single-sequence replicas kept warm:
+    the c servers of the M/M/c-type settings below."""
+    return ["setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
+            f"serverless.autoscaler.min_replicas.llama31-8b={c}",
+            f"serverless.autoscaler.max_replicas={c}"]
+
+
 def test_spillover_stream_is_peaked_as_riordan_says(tmp_path):
     """The overflow of an M/M/c/c group into servers that never run out (16 warm single-
     sequence replicas on the pool; a = 3, c = 4) is not Poisson: the number of spilled
@@ -533,8 +541,7 @@ def test_serverless_wait_limit_is_deterministic_patience(tmp_path):
         (0.0, erlang_c(2, 1.6) / 0.4), abs=1e-12)
     table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
     r = run_table(tmp_path, table, [
-        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
-        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        *warm_single_sequence_pool(c),
         f"serverless.max_wait_s={tau}", f"tenants.chat.output={GEO}", f"tenants.chat.arrival.rate_rps={lam}",
         f"horizon_s={n / lam}", "seed=43", "output.plots=false", "output.report=false"]).requests
     r = r.sort_values("arrival_s", kind="stable")
@@ -595,8 +602,7 @@ def test_concurrency_limit_on_queueing_replicas_is_mmck(tmp_path):
     c, k, lam, n = 3, 5, 3.0, 40_000
     table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
     r = run_table(tmp_path, table, [
-        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
-        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        *warm_single_sequence_pool(c),
         "serverless.max_wait_s=inf", f"serverless.rate_limits.chat={{concurrency: {k}}}",
         f"tenants.chat.output={GEO}", f"tenants.chat.arrival.rate_rps={lam}", f"horizon_s={n / lam}",
         "seed=53", "output.plots=false", "output.report=false"]).requests
@@ -765,8 +771,7 @@ def test_serverless_queue_bound_makes_mmck(tmp_path):
     c, q, lam, n = 2, 2, 2.0, 30_000
     table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
     r = run_table(tmp_path, table, [
-        "setups=[serverless]", "deployments.llama31-8b.max_num_seqs=1",
-        f"serverless.autoscaler.min_replicas.llama31-8b={c}", f"serverless.autoscaler.max_replicas={c}",
+        *warm_single_sequence_pool(c),
         "serverless.max_wait_s=inf", f"serverless.max_queue={q}", f"tenants.chat.output={GEO}",
         f"tenants.chat.arrival.rate_rps={lam}", f"horizon_s={n / lam}", "seed=53",
         "output.plots=false", "output.report=false"]).requests.sort_values("arrival_s", kind="stable")
