@@ -225,3 +225,23 @@ def test_the_plan_says_the_trace_rows_its_run_left_out(tmp_path):
     said = [n for n in res.notes if n.startswith("plan (dedicated): tenant chat: ")]
     assert len(said) == 1 and f"{late} of the trace's {len(rows)} requests" in said[0], res.notes
     assert res.summary.query("tenant == 'chat'").iloc[0]["requests"] == len(rows) - late
+
+
+def test_the_plans_tpot_attainment_is_the_request_frames():
+    """The plan's TPOT attainment of a run is the share of the tenant's completed requests
+    the per-request frame puts within the objective (a one-token answer, with no time between
+    tokens, within it); the objective set to the frame's own median TPOT, so requests sit
+    exactly on it, counts them as met, as the summary's TTFT attainment does."""
+    from sim.analysis.plan import Evaluations, with_deployment
+    from sim.metrics.requests import requests_frame
+    from sim.simulation.simulate import simulate
+
+    ev = Evaluations(sim.compose(BASE + ["tenants.chat.slo_tpot_s=1"]), "llama31-8b", 0.99)
+    run = simulate(with_deployment(ev.cfg, "llama31-8b", "H100", "fp8", 1, 1), ev.workload, "dedicated")
+    req = requests_frame(ev.workload, run)
+    req = req[(req.tenant == "chat") & (req.outcome == "completed")]
+    slo = float(req.tpot_s.median())
+    ev.tpot_slos = {"chat": slo}
+    share = float(((req.output_tokens <= 1) | (req.tpot_s <= slo)).mean())
+    assert 0.5 <= share < 1.0
+    assert ev.tpot_attainment(run) == pytest.approx(share, abs=1e-12)
