@@ -108,18 +108,20 @@ def _setup_theory(lam, es, es2, load, keep):
     return base + extra, cold, on
 
 
-def _autoscaled_pool(arrivals, services, load, c, tick):
+def _autoscaled_pool(arrivals, services, load, c, tick, keep=0.0):
     """An independent event simulation of the pool's documented scaling (README, "Serverless
     setup": the activator, the autoscaler, keep-alive) for one model on at most ``c``
-    single-sequence replicas, keep-alive 0, ``target_concurrency`` 1, both windows and the
-    tick ``tick`` s. A request arriving with no replica warm or loading starts one; every
-    ``tick`` s from the model's activation, while it has requests in flight, the autoscaler
-    wants ceil(mean in flight over the window), the window starting at the bucket boundary
-    (multiples of ``tick``) before now - ``tick``; panic (wanting at least twice the warm
-    replicas, at least one) holds the count from falling for one window; the pool starts
-    loads up to min(want, c); a replica with nothing to do stops at once. Ticks stop at a
-    tick with nothing in flight or loading. Returns (waits, cold flags, load start times)."""
-    n = len(arrivals)
+    single-sequence replicas, a fixed keep-alive ``keep``, ``target_concurrency`` 1, both
+    windows and the tick ``tick`` s. A request goes to the first idle warm replica (in the
+    order they were started), else queues; with no replica warm or loading it starts one.
+    Every ``tick`` s from the model's activation the autoscaler wants ceil(mean in flight over
+    the window), the window's start rounded down to a bucket (min(1 s, tick)); panic (wanting
+    at least twice the warm replicas, at least one) holds the count from falling for one
+    window. While requests are in flight the pool starts loads up to min(max(want, 1), c),
+    else it stops idle excess replicas down to max(want, 1), longest idle first; a replica
+    idle ``keep`` s stops. Ticks stop at a tick with nothing in flight or loading and at most
+    one replica. Returns (waits, cold flags, load start times)."""
+    n, bucket = len(arrivals), min(1.0, tick)
     wait, cold = np.empty(n), np.zeros(n, bool)
     heap, seq = [], itertools.count()
 
@@ -128,8 +130,8 @@ def _autoscaled_pool(arrivals, services, load, c, tick):
 
     for i, a in enumerate(arrivals):
         at(a, "arrive", i)
-    queue, loads = deque(), []
-    ready = loading = inflight = 0
+    queue, loads, reps = deque(), [], []  # reps: warm replicas [busy, idle since, generation]
+    loading = inflight = 0
     times, values, areas = [0.0], [0], [0.0]  # in flight: a step function and its integral
     active, last, panic_until = False, 0, -math.inf
 
@@ -148,14 +150,15 @@ def _autoscaled_pool(arrivals, services, load, c, tick):
         loads.append(t)
         at(t + load, "warm")
 
-    def serve(t):  # a warm replica takes the queue's head, or stops
-        nonlocal ready
+    def take(rep, t):  # a warm replica takes the queue's head, or idles
         if queue:
             i = queue.popleft()
             wait[i] = t - arrivals[i]
-            at(t + services[i], "done")
+            rep[0] = True
+            at(t + services[i], "done", rep)
         else:
-            ready -= 1
+            rep[:] = [False, t, rep[2] + 1]
+            at(t + keep, "expire", (rep, rep[2]))
 
     while heap:
         t, _, kind, x = heapq.heappop(heap)
@@ -163,34 +166,46 @@ def _autoscaled_pool(arrivals, services, load, c, tick):
             inflight += 1
             step(t, inflight)
             queue.append(x)
-            if ready == 0 and loading == 0:
+            idle = [r for r in reps if not r[0]]
+            if idle:
+                take(idle[0], t)
+            elif not reps and loading == 0:
                 start_load(t)
             if not active:
                 active = True
                 at(t + tick, "tick")
         elif kind == "warm":
             loading -= 1
-            ready += 1
-            if ready == 1:
+            reps.append([False, t, 0])
+            if len(reps) == 1:
                 cold[list(queue)] = True
-            serve(t)
+            take(reps[-1], t)
         elif kind == "done":
             inflight -= 1
             step(t, inflight)
-            serve(t)
+            take(x, t)
+        elif kind == "expire":
+            rep, gen = x
+            if not rep[0] and rep[2] == gen and rep in reps and not queue:
+                reps.remove(rep)
         else:
-            s0 = max((t - tick) // tick, 0.0) * tick
+            s0 = max((t - tick) // bucket, 0.0) * bucket
             avg = (area(t) - area(s0)) / (t - s0)
             want = math.ceil(avg - 1e-9) if avg > 0 else 0
-            if want > ready and want >= 2 * max(ready, 1):
+            if want > len(reps) and want >= 2 * max(len(reps), 1):
                 panic_until = t + tick
             if panic_until > t:
                 want = max(want, last)
             last = want = min(want, c)
-            if inflight:
-                for _ in range(max(want, 1) - ready - loading):
+            floor = max(want, 1)
+            if inflight and floor > len(reps) + loading:
+                for _ in range(floor - len(reps) - loading):
                     start_load(t)
-            if inflight or loading or ready > 1:
+            elif len(reps) > floor and not queue:
+                idle = sorted((r for r in reps if not r[0]), key=lambda r: r[1])
+                for r in idle[: len(reps) - floor]:
+                    reps.remove(r)
+            if inflight or loading or len(reps) > 1:
                 at(t + tick, "tick")
             else:
                 active = False
@@ -294,18 +309,21 @@ def test_delayed_off_replica_mean_waits(tmp_path, engine, n):
     _check_means(res, r, lam, n, services, wait, load, keep)
 
 
-def test_c_replicas_scaled_from_zero_match_the_documented_policy(tmp_path):
-    """Three single-sequence replicas at most, scaled from zero (keep-alive 0), the
-    autoscaler at target concurrency 1 with both windows and the tick 0.5 s, 1.5 requests a
-    second of 1 s (rho 0.5 a replica), L = 1.163 s: not M/M/3/setup (module docstring), so
-    the pool's mean wait, cold share and loads per request are compared with
-    ``_autoscaled_pool`` run on its own 40,000 draws of the same laws; tolerance 4 x the
-    root sum of both runs' squared batch-means SE (measured 0.846 s, 0.203 and 0.467 against
-    0.840 s, 0.202 and 0.465; M/M/3 without setup would wait 0.158 s). Fed the run's own
-    arrivals and service times, the event simulation gives the run's waits (to 1e-6 s), cold
-    flags and load start times exactly."""
-    c, lam, n, tick = 3, 1.5, 20_000, 0.5
-    res, r = _setup_run(tmp_path, lam, n, 71, 0, replicas=c, extra=[
+@pytest.mark.parametrize("keep,tick", [(0.0, 0.5), (1.0, 2.0)])
+def test_c_replicas_scaled_from_zero_match_the_documented_policy(tmp_path, keep, tick):
+    """Three single-sequence replicas at most, scaled from zero, the autoscaler at target
+    concurrency 1 with both windows and the tick ``tick`` s (at 2 s the window starts on a
+    1 s bucket), 1.5 requests a second of 1 s (rho 0.5 a replica), L = 1.163 s, keep-alive 0
+    or 1 s: not M/M/3/setup (module docstring), so the pool's mean wait, cold share and
+    loads per request are compared with ``_autoscaled_pool`` run on its own 40,000 draws of
+    the same laws; tolerance 4 x the root sum of both runs' squared batch-means SE. At
+    keep-alive 0 and tick 0.5 s: 0.846 s, 0.203 and 0.467 against 0.840 s, 0.202 and 0.465
+    (M/M/3 without setup would wait 0.158 s); at 1 s and 2 s, 0.836 s, 0.076 and 0.167
+    against 0.833 s, 0.070 and 0.164. Fed the run's own arrivals and service times,
+    the event simulation gives the run's waits (to 1e-6 s), cold flags and load start times
+    exactly."""
+    c, lam, n = 3, 1.5, 20_000
+    res, r = _setup_run(tmp_path, lam, n, 71, keep, replicas=c, extra=[
         "serverless.autoscaler.target_concurrency=1", f"serverless.autoscaler.tick_s={tick}",
         f"serverless.autoscaler.stable_window_s={tick}", f"serverless.autoscaler.panic_window_s={tick}"])
     load = _load_time(r)
@@ -314,14 +332,15 @@ def test_c_replicas_scaled_from_zero_match_the_documented_policy(tmp_path):
     sim_cold = r["cold_start_wait_s"].to_numpy() > 0
     sim_loads = np.sort(res.tables["replicas"]["start_s"].to_numpy())
     # fed the run's own arrivals and services, the event simulation is the run, request by request
-    re_wait, re_cold, re_loads = _autoscaled_pool(arrivals, r["output_tokens"].to_numpy() * D, load, c, tick)
+    re_wait, re_cold, re_loads = _autoscaled_pool(arrivals, r["output_tokens"].to_numpy() * D, load, c, tick,
+                                                   keep)
     assert np.abs(re_wait - sim_wait).max() < 1e-6 and np.array_equal(re_cold, sim_cold)
     assert np.abs(re_loads - sim_loads).max() < 1e-6
 
     rng = np.random.default_rng(73)
     m = 40_000
     t_arr = np.cumsum(rng.exponential(1 / lam, m))
-    t_wait, t_cold, t_loads = _autoscaled_pool(t_arr, rng.geometric(1 / 1000, m) * D, load, c, tick)
+    t_wait, t_cold, t_loads = _autoscaled_pool(t_arr, rng.geometric(1 / 1000, m) * D, load, c, tick, keep)
 
     def per_request(a, loads):  # loads started from each arrival to the next
         return np.diff(np.searchsorted(loads, np.append(a, np.inf), side="left")).astype(float)
