@@ -26,3 +26,15 @@ def test_a_pipeline_tenants_own_lengths_and_model_are_said_unread():
         f"not read by this run: tenants.chat.{k} (tenants.chat sends pipeline rag: each stage's "
         "model, input and output are read (pipelines.rag.stages))" for k in ("input.max", "model")]
     assert _said(plain) == []
+
+
+def test_a_pipelines_changed_lengths_say_what_was_done_per_stage():
+    # until December 2026 a pipeline tenant's note listed every change that could have been
+    # made ("clipped to the length config's [min, max], raised to one token"), whatever was
+    res = sim.run(BASE + ["pipelines.rag.stages.answer.output={kind: fixed, mean: 300, max: 100}"])
+    answer = res.requests[res.requests["stage"] == "answer"]
+    assert len(answer) and (answer["output_tokens"] == 100).all()
+    n = len(answer)
+    assert [x for x in res.notes if x.startswith("tenant chat:")] == [
+        f"tenant chat: {n:,} requests' lengths were changed to be served: {n:,} outputs above "
+        "output.max 100 cut to it (stage answer) (workload.overlength=reject); column `clipped`"]
