@@ -21,7 +21,15 @@ from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
 from sim.io import prepare_folder, shared_folder
-from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
+from sim.jobs import (
+    CHECKS,
+    CONFIGS,
+    GIVEN,
+    OWN_SCENARIOS,
+    check_set_by_job,
+    check_unread,
+    discover,
+)
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.style import kept_settings
@@ -135,6 +143,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     except InputError as e:  # a value a variant set: say which variant
         raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
+    check_set_by_job(name, cfg, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

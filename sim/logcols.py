@@ -20,6 +20,19 @@ def is_zeros(col: np.ndarray) -> bool:
     return isinstance(col, np.ndarray) and col.ndim == 1 and col.size > 1 and col.strides == (0,)
 
 
+def holding(col: np.ndarray, values) -> np.ndarray:
+    """``col`` (a written column), or a copy of it in an integer type that holds ``values``:
+    a request's tries or preemptions beyond an int8 or int16 column are kept exact, the column
+    widening only in a run that needs it (until December 2026 they were stored clipped, at 127
+    tries and 32,767 preemptions, unsaid)."""
+    if col.dtype.kind != "i" or not np.size(values):
+        return col
+    top = int(np.max(values))
+    if top <= np.iinfo(col.dtype).max:
+        return col
+    return col.astype(np.promote_types(col.dtype, np.min_scalar_type(-top)))
+
+
 _TYPECODES = {np.dtype(np.float64): "d", np.dtype(np.int8): "b"}
 
 

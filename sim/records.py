@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.logcols import SparseColumns, is_zeros, zeros
+from sim.logcols import SparseColumns, holding, is_zeros, zeros
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -149,12 +149,12 @@ class RequestLog:
         self.finish_s[ids] = done
         self.replica[ids] = rep
         self.tier[ids] = tier
-        self._set("attempts", ids, np.minimum(att, 127))
+        self._set("attempts", ids, att)
         if self.want is not None:
             wrong = np.flatnonzero(gen != self.want[ids])
             self.wrong_tokens.extend(zip(ids[wrong].tolist(), gen[wrong].tolist()))
         self._set("cached", ids, cached)
-        self._set("preempts", ids, np.minimum(pre, 32767))
+        self._set("preempts", ids, pre)
         self._set("preempt_s", ids, pre_s)
         buf.clear()
 
@@ -166,7 +166,7 @@ class RequestLog:
             if not values.any():
                 return
             col = np.zeros(self.n, col.dtype)
-            setattr(self, name, col)
+        setattr(self, name, col := holding(col, values))
         col[ids] = values
 
     def put(self, name: str, rid: int, value) -> None:
@@ -176,7 +176,7 @@ class RequestLog:
             if not value:
                 return
             col = np.zeros(self.n, col.dtype)
-            setattr(self, name, col)
+        setattr(self, name, col := holding(col, value))
         col[rid] = value
 
     def reject(self, rid: int, reason: str, tier: int = 0) -> None:

@@ -27,19 +27,24 @@ CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cros
 # the config's tenants: their config needs none. Each maps to the top-level keys it reads
 # besides its own key and READ_BY_EVERY_JOB, and a hint for the keys it does not read
 OWN_SCENARIOS: dict[str, tuple[tuple[str, ...], str]] = {}
+# job name -> sets(cfg): {dotted key: what the job does instead} for the keys it sets itself in
+# every one of its runs (a value given for one would be replaced unsaid: check_set_by_job)
+SETS: dict[str, Callable] = {}
 # what every job honours: how its run is named, written and repeated, and Hydra's own keys
 READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replications", "variant",
                      "variants", "hydra")
 
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
-        own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = ""):
+        own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = "",
+        sets: Callable | None = None):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
     ``own_scenarios``: the job composes its own configs and ignores ``tenants``; ``reads``
     the other top-level keys it takes from the run's config (an override of any other key
-    is refused, :func:`check_unread`), ``hint`` what to do instead."""
+    is refused, :func:`check_unread`), ``hint`` what to do instead; ``sets(cfg)`` the keys
+    the job sets itself in each of its runs (:func:`check_set_by_job`)."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -50,6 +55,8 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
             CHECKS[name] = check
         if own_scenarios:
             OWN_SCENARIOS[name] = ((name, *reads), hint)
+        if sets is not None:
+            SETS[name] = sets
         return fn
     return deco
 
@@ -78,6 +85,23 @@ def check_unread(name: str, overrides) -> None:
                          f"{', '.join(unread)} would be ignored silently): of the run's config it "
                          f"reads {', '.join(reads)}, name and output only"
                          f"{'; ' + hint if hint else ''}", key=unread[0])
+
+
+def check_set_by_job(name: str, cfg, overrides) -> None:
+    """An override of a key the job ``name`` sets itself in each of its runs
+    (``serverless.keepalive.kind`` for ``keepalive``, which runs every fixed timeout and then
+    the hybrid policy): an InputError naming it and what to do instead. Until December 2026
+    the value was replaced unsaid, as ``dedicated.spot.replicas`` was for ``spot``."""
+    from sim.config.repeats import leaf_keys
+    from sim.errors import InputError
+
+    owned = SETS[name](cfg) if name in SETS else {}
+    for text in overrides or () if owned else ():
+        for k in (k.lstrip("+") for k in leaf_keys(text)):
+            for key, instead in owned.items():
+                if k == key or k.startswith(key + "."):
+                    raise InputError(f"the {name} job sets this itself in each of its runs, so "
+                                     f"the value given would be replaced unsaid; {instead}", key=k)
 
 
 def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:

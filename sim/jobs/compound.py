@@ -107,7 +107,12 @@ def check(cfg) -> None:
                              key="compound.bursty_setups")
 
 
-@job("compound", config=CompoundConfig, check=check)
+@job("compound", config=CompoundConfig, check=check, sets=lambda cfg: {
+    f"pipelines.{cfg.compound.pipeline}.prewarm": "it runs its setups with and without "
+    "coordinated pre-warm",
+    "hybrid.placement": "set the mixed placement with compound.mixed_placement",
+    "hybrid.default_tier": "its mixed placement sends the models compound.mixed_placement "
+    "does not list to serverless"})
 def compound_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     chain, chain_stages, notes = cold_chain(cfg, catalog, progress)

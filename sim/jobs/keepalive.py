@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from sim.config import variant
+from sim.config.repeats import leaf_keys
 from sim.config.rules import nonneg
-from sim.jobs import check_distinct, job
+from sim.jobs import GIVEN, check_distinct, job
 from sim.metrics.overload import run_notes
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
@@ -80,7 +81,9 @@ def check(cfg) -> None:
     check_distinct(cfg, "keepalive.fixed_idle_s")
 
 
-@job("keepalive", config=KeepaliveConfig, check=check)
+@job("keepalive", config=KeepaliveConfig, check=check, sets=lambda cfg: {
+    "serverless.keepalive.kind": "it runs a fixed timeout for each of keepalive.fixed_idle_s, "
+    "then the hybrid policy (serverless.keepalive.idle_s is read as that policy's fallback)"})
 def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     workload = build_workload(cfg)
@@ -102,6 +105,12 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
                  requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(),
                  notes=run_notes(cfg, workload, ()))  # the workload's (one for every policy)
     res.tables["keepalive"] = table
+    if any(k.lstrip("+") == "serverless.keepalive.idle_s" for t in GIVEN.get() for k in leaf_keys(t)):
+        # the fixed runs replace it: said (until December 2026 it went unused, unsaid)
+        res.notes.append(f"serverless.keepalive.idle_s {float(cfg.serverless.keepalive.idle_s):g} "
+                         "is read by the hybrid run only, as its fallback; the fixed runs take "
+                         "each of keepalive.fixed_idle_s (" + ", ".join(f"{k:g}" for k in fixed)
+                         + " s): list a timeout there to run it")
     hy = table[table["policy"] == "hybrid"].iloc[0]
     fx = table[table["policy"] == "fixed"]
     both = fx[(fx["cold_fraction"] > hy["cold_fraction"]) & (fx["idle_gpu_hours"] > hy["idle_gpu_hours"])]

@@ -149,7 +149,8 @@ class SloSearch:
         return lo
 
 
-@job("prefix_cache", config=PrefixCacheConfig, check=check)
+@job("prefix_cache", config=PrefixCacheConfig, check=check, sets=lambda cfg: {
+    "dedicated.router": "its variants run jsq and cache_aware"})
 def prefix_cache_job(cfg, out_dir, progress) -> Result:
     pc = cfg.prefix_cache
     tenant = pc.tenant

@@ -87,6 +87,11 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at} swaps only with admission paged and preemption swap"
         if parts[2] == "host_cache_gb" and not d.prefix_caching:
             return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+    if (len(parts) > 2 and parts[0] == "tenants" and parts[2] in ("model", "input", "output")
+            and parts[1] in cfg.tenants and cfg.tenants[parts[1]].pipeline is not None):
+        p = cfg.tenants[parts[1]].pipeline  # its calls are its stages' (until December 2026 unsaid)
+        return (f"tenants.{parts[1]} sends pipeline {p}: each stage's model, input and output "
+                f"are read (pipelines.{p}.stages)")
     if len(parts) == 5 and parts[:3:2] == ["tenants", "prefix"] and parts[1] in cfg.tenants:
         px, at = cfg.tenants[parts[1]].prefix, f"tenants.{parts[1]}.prefix"
         if parts[3] == "docs" and parts[4] != "count" and not int(px.docs.count):

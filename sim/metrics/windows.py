@@ -8,8 +8,10 @@ comes twice: ``measured`` (requests arriving at or after ``warmup_s``; the tenan
 label, so every reader of ``__all__`` or a tenant's row reads the measured window) and
 ``warmup`` (those arriving before it; labelled ``<tenant>@warmup``, e.g. ``__all__@warmup``,
 so (setup, tenant) stays a key). Request-level columns (counts, TTFT/TPOT/E2E percentiles, SLO
-attainment, cold starts, tokens, throughput) cover the row's window only (throughput: its
-output tokens over the window's length, ``period_s - warmup_s`` or ``warmup_s``); ``__all__``
+attainment, cold starts, tokens, throughput, ``clipped``) cover the row's window only
+(throughput: its output tokens over the window's length, ``period_s - warmup_s`` or
+``warmup_s``; ``clipped``: until December 2026 the whole run's count in both rows, so a
+measured row could count more changed requests than it had); ``__all__``
 is every user tenant's requests in that window. The bill does not split by arrival: cost, GPU
 and utilisation columns of both rows are the whole run's, as without a warm-up (so
 ``cost_per_mtok_out_usd`` stays the run's bill over the run's tokens).
@@ -63,6 +65,8 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
             if tslo is None:
                 stats["slo_attainment"] = attainment(workload, met, sel)
             r.update({k: stats[k] for k in WINDOWED})
+            if workload.changed_req is not None:  # the window's own (was the whole run's)
+                r["clipped"] = int(np.count_nonzero(workload.changed_req[sel]))
             if dl is not None:
                 r["deadline_missed"] = int(np.count_nonzero(dl[0][sel]))
                 if name in workload.deadlines:

@@ -25,7 +25,7 @@ from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
-from sim.workload.prompts import tenant_requests, trace_prefix_note
+from sim.workload.prompts import blocks_replayed, tenant_requests, trace_prefix_note
 from sim.workload.trace_lengths import column_lengths
 from sim.workload.traces import tenant_trace
 
@@ -292,7 +292,8 @@ def generate_workload(cfg, catalog) -> Workload:
                               sources, horizon,
                               _length_source(tc.input, trace_in, f"tenants.{name}.input"),
                               _length_source(tc.output, trace_out, f"tenants.{name}.output"))
-        replayed += trace_prefix_note(name, tc, times.size, req.times.size)
+        replayed += trace_prefix_note(name, tc, times.size, req.times.size,
+                                      blocks_replayed(tc, trace_idx))
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = req.think  # closed-loop sessions: between turns, and between sessions

@@ -126,13 +126,15 @@ class TenantStages:
     over: np.ndarray  # bool: beyond the stage model's context (rejected when sent)
     changed: int  # stage requests whose lengths differ from the draw
     changed_mask: np.ndarray | None = None  # bool per stage request: those requests
+    # what was changed, how often, per stage (Lengths.how, each led by its stage's name)
+    how: dict | None = None
 
 
 def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
            policy: str = "reject") -> TenantStages:
     """The stage requests of ``n`` pipeline requests of one tenant."""
     pipe, stage, ins, outs, lat, over, moved = [], [], [], [], [], [], []
-    changed = 0
+    changed, how = 0, {}
     for si, s in enumerate(spec.stages):
         sc = pc.stages[s]
         runs = stream(seed, f"pipeline/{tenant}/{s}/run").random(n) < spec.probability[si]
@@ -153,6 +155,7 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
         outs.append(ln.outs)
         over.append(ln.over)
         changed += ln.changed
+        how.update({f"{w} (stage {s})": k for w, k in (ln.how or {}).items()})
         moved.append(ln.changed_mask)
         lat.append(np.full(m, np.nan))
     pipe_a = np.concatenate(pipe).astype(np.int64)
@@ -161,7 +164,7 @@ def expand(tenant: str, spec: PipelineSpec, pc, n: int, seed: int, catalog,
     return TenantStages(pipe=pipe_a[order], stage=st, n_in=np.concatenate(ins)[order],
                         n_out=np.concatenate(outs)[order], tool_s=np.concatenate(lat)[order],
                         over=np.concatenate(over)[order], changed=changed,
-                        changed_mask=np.concatenate(moved)[order])
+                        changed_mask=np.concatenate(moved)[order], how=how)
 
 
 def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: str = "reject") -> None:
@@ -182,6 +185,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
         sp = piped[name]
         stages = expand(name, sp, cfg.pipelines[sp.name], times.size, seed, catalog, policy)
         wl.changed[name] = stages.changed
+        wl.changed_how[name] = stages.how  # what was done (was the list of what could be)
         wl.over_counts[name] = int(stages.over.sum())
         per_tenant[ti] = (times.size, stages, sp)
         t_all.append(times)

@@ -71,9 +71,12 @@ def generated(tc) -> bool:
     return int(pc.system_tokens) > 0 or int(pc.docs.count) > 0 or sessions_on(tc)
 
 
-def trace_prefix_note(name: str, tc, rows: int, requests: int) -> list[str]:
+def trace_prefix_note(name: str, tc, rows: int, requests: int, blocks: int = 0) -> list[str]:
     """What a trace tenant's ``prefix`` adds to the rows it replays (tokens on every prompt,
-    sessions' further turns): said, as the recorded lengths and row count no longer hold."""
+    sessions' further turns): said, as the recorded lengths and row count no longer hold;
+    ``blocks``: how many of the rows carry prompt blocks (``hash_ids``), which sessions
+    replace by their own history (until December 2026 unsaid: a Mooncake replay with sessions cached nothing
+    of the blocks its rows share)."""
     if str(tc.arrival.kind) != "trace" or not generated(tc):
         return []
     pc, what = tc.prefix, []
@@ -89,7 +92,20 @@ def trace_prefix_note(name: str, tc, rows: int, requests: int) -> list[str]:
         what.append(f"each replayed row starts a session (prefix.sessions, mean "
                     f"{float(pc.sessions.turns_mean):g} turns, a turn's prompt the conversation so "
                     f"far): {requests:,} requests from {rows:,} rows")
+        if blocks:
+            what.append(f"the prompt blocks (hash_ids) of {blocks:,} of those rows are not used: "
+                        "a session's prompts share its own history, not the trace's blocks "
+                        "(arrival.trace.prefixes: false reads none)")
     return [f"tenant {name}: " + "; ".join(what)]
+
+
+def blocks_replayed(tc, trace_rows) -> int:
+    """How many replayed rows carry prompt blocks the tenant would take (0: none)."""
+    b = trace_blocks(tc, trace_rows)
+    if b is None:
+        return 0
+    trace, rows = b
+    return int(np.count_nonzero(trace.hash_ptr[rows + 1] > trace.hash_ptr[rows]))
 
 
 def trace_blocks(tc, trace_rows):

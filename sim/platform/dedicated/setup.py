@@ -257,7 +257,7 @@ class DedicatedSetup:
     def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float, cause: str) -> None:
         """End an interrupted request as failed, with the tries it had (``cause``: what
         interrupted it, replica_failure or spot_preemption)."""
-        self.ctx.log.put("attempts", req.id, min(req.attempts, 127))
+        self.ctx.log.put("attempts", req.id, req.attempts)
         key = (cause, pool.model)
         self._failed[key] = self._failed.get(key, 0) + 1
         self.ctx.fail(req, reason, pool.tier_code, now)
