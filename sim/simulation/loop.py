@@ -34,6 +34,7 @@ class EventLoop:
         self.env = env
         self.arrivals = arrivals
         self.wake = (env._now, URGENT, next(env._eid))  # a process's start event
+        self._stop = None  # where the running ``run`` stops (None: not running)
 
     def run(self, until: float) -> None:
         """``env.run(until=until)`` with the arrivals resumed in their place."""
@@ -45,6 +46,7 @@ class EventLoop:
         stop.callbacks, stop._value, stop._ok = [], None, True
         queue = env._queue
         heappush(queue, (now + (until - now), URGENT, next(env._eid), stop))
+        self._stop = stop
         wake = self.wake
         arrivals = self.arrivals
         step = env.step
@@ -78,3 +80,12 @@ class EventLoop:
                     step()
         finally:
             self.wake = wake
+            self._stop = None
+
+    def halt(self) -> None:
+        """Make the running ``run`` return at this instant, once the events already
+        scheduled for it have run (nothing if it is not running; the rest stays in the heap)."""
+        if self._stop is not None:
+            env = self.env
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), self._stop))
+            self._stop = None

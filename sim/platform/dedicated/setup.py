@@ -343,9 +343,10 @@ class DedicatedSetup:
         if rtt > 0:  # served in another region: the first and last tokens come back later
             req.t_first += rtt
             req.t_done += rtt
-            self.ctx.log.complete(req, self.burst_code)
+            # it ends when its tokens are back (the log's open count with it: the run's
+            # loop stops when that reaches 0)
             self.ctx.env.timeout(rtt).callbacks.append(
-                lambda ev, req=req, t=now + rtt: self.ctx.on_end(req, t))
+                lambda ev, req=req, t=now + rtt: self.ctx.complete(req, self.burst_code, t))
         else:
             self.ctx.complete(req, self.burst_code, now)
 
