@@ -1,0 +1,63 @@
+"""A sweep's root files depend on its jobs alone, not on when an earlier sweep in the same
+folder ended, and ``python -m sim.sweep`` rebuilds them byte for byte.
+
+Before the sweep recorded its jobs (``.sweep_jobs.json``), the end of a sweep kept the job
+folders whose ``.hydra/overrides.yaml`` was at most 60 s older than the sweep's start: a
+sweep of fewer jobs re-run in a folder within a minute of the earlier one aggregated the
+earlier one's extra job too, a minute later it did not, and ``python -m sim.sweep`` always did.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import ROOT
+from helpers.cli import cli
+
+pytestmark = pytest.mark.slow  # sweeps in subprocesses
+
+SMALL = ["horizon_s=5", "drain_s=5", "output.progress=false", "hydra/launcher=basic"]
+ROOT_FILES = ("summary.csv", "jobs.csv", "summary.md", "report.md", "breakeven.csv")
+
+
+def sweep(folder, seeds, cwd):
+    r = cli("-m", f"seed={seeds}", *SMALL, f"hydra.sweep.dir={folder}", cwd=cwd)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+
+
+def backdate(folder, seconds):
+    then = time.time() - seconds
+    for p in [folder, *folder.rglob("*")]:
+        os.utime(p, (then, then))
+
+
+def reaggregate(folder, cwd):
+    r = subprocess.run([sys.executable, "-m", "sim.sweep", str(folder)], cwd=cwd,
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_a_smaller_sweep_rerun_in_a_folder_aggregates_its_own_jobs_at_any_time(tmp_path):
+    soon, later = tmp_path / "soon", tmp_path / "later"
+    sweep(soon, "0,1,2", tmp_path)
+    shutil.copytree(soon, later)
+    backdate(later, 120)  # the earlier sweep ended two minutes before, not seconds
+    sweep(soon, "0,1", tmp_path)
+    sweep(later, "0,1", tmp_path)
+    jobs = (soon / "jobs.csv").read_text().splitlines()
+    assert [ln.split(",")[0] for ln in jobs] == ["job", "0", "1"]  # was 0, 1, 2
+    for f in ROOT_FILES:
+        mine = (soon / f).read_text().replace(str(soon), "DIR")
+        assert mine == (later / f).read_text().replace(str(later), "DIR"), f
+    # python -m sim.sweep on the folder: the same files again (it took every job folder)
+    again = tmp_path / "again"
+    shutil.copytree(soon, again)
+    for f in ROOT_FILES:
+        (again / f).unlink()
+    reaggregate(again, tmp_path)
+    for f in ROOT_FILES:
+        assert (again / f).read_bytes() == (soon / f).read_bytes(), f
