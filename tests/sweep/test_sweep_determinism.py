@@ -16,8 +16,9 @@ import time
 import pytest
 from helpers import ROOT
 from helpers.cli import cli
+from omegaconf import OmegaConf
 
-pytestmark = pytest.mark.slow  # sweeps in subprocesses
+from sim.sweep.aggregate import JOBS_RECORD, AggregateSweep, job_dirs, record_jobs
 
 SMALL = ["horizon_s=5", "drain_s=5", "output.progress=false", "hydra/launcher=basic"]
 ROOT_FILES = ("summary.csv", "jobs.csv", "summary.md", "report.md", "breakeven.csv")
@@ -41,6 +42,7 @@ def reaggregate(folder, cwd):
     assert r.returncode == 0, r.stderr[-3000:]
 
 
+@pytest.mark.slow  # sweeps in subprocesses
 def test_a_smaller_sweep_rerun_in_a_folder_aggregates_its_own_jobs_at_any_time(tmp_path):
     soon, later = tmp_path / "soon", tmp_path / "later"
     sweep(soon, "0,1,2", tmp_path)
@@ -61,3 +63,26 @@ def test_a_smaller_sweep_rerun_in_a_folder_aggregates_its_own_jobs_at_any_time(t
     reaggregate(again, tmp_path)
     for f in ROOT_FILES:
         assert (again / f).read_bytes() == (soon / f).read_bytes(), f
+
+
+def job_folders(sweep, names):
+    for n in names:
+        (sweep / n / ".hydra").mkdir(parents=True)
+        (sweep / n / ".hydra" / "overrides.yaml").write_text("[]\n")
+
+
+def test_the_record_names_the_sweeps_jobs_and_a_sweep_starting_in_the_folder_drops_it(tmp_path):
+    sweep = tmp_path / "s"
+    job_folders(sweep, ["0", "1", "2", "10", "extra"])
+    names = lambda since=None: [d.name for d in job_dirs(sweep, since)]  # noqa: E731
+    assert names() == ["0", "1", "2", "10", "extra"]  # no record: every job folder
+    record_jobs(sweep, 2)
+    assert names() == ["0", "1"] and names(since=time.time() + 3600) == ["0", "1"]
+    (sweep / JOBS_RECORD).write_text("{\"jobs\": true}")  # damaged: as if there were none
+    assert names() == ["0", "1", "2", "10", "extra"]
+    assert names(since=time.time() + 3600) == []  # the clock rule, for sweepers writing none
+    # a sweep (Optuna: no record of its own) starting in the folder: the old record goes,
+    # else its count would cut off or take in jobs of the new sweep
+    record_jobs(sweep, 2)
+    AggregateSweep().on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}}))
+    assert not (sweep / JOBS_RECORD).exists()
