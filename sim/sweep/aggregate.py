@@ -48,11 +48,12 @@ LAST_SWEEP: dict = {}
 ARGV: list[str] = []
 COMMAND = "command.txt"  # the recorded command, at the sweep root (read back on re-aggregation)
 # the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
-# the default sweeper before each batch (sim/sweep/skip.py): its end and ``python -m
-# sim.sweep`` aggregate those folders alone, whenever an earlier sweep there wrote others
+# the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
+# sweep starts in a folder: its end and ``python -m sim.sweep`` aggregate those folders alone,
+# whenever an earlier sweep there wrote others
 JOBS_RECORD = ".sweep_jobs.json"
-# without that record (another sweeper: Optuna), a job folder rewritten before the sweep
-# started is not part of it; the tolerance absorbs clock skew between nodes
+# without that record (another sweeper), a job folder rewritten before the sweep started
+# is not part of it; the tolerance absorbs clock skew between nodes
 _STALE_TOLERANCE_S = 60.0
 
 
@@ -310,6 +311,11 @@ class AggregateSweep(Callback):
             again = False
         if self.enabled and again:  # a sweep re-run in its folder: refilled as jobs end
             live.remove(sweep_dir, ("summary.csv", "jobs.csv", JOBS_RECORD))
+            # Optuna runs trials 0 .. n_trials-1 (the default sweeper records its own count)
+            trials = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)
+            numbered = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+            if type(trials) is int and trials >= 0 and numbered == "${hydra.job.num}":
+                record_jobs(sweep_dir, trials)
 
     def on_job_end(self, config, **kwargs) -> None:
         """In the job's process, as each job of a sweep ends: its rows into the sweep root's

@@ -86,3 +86,28 @@ def test_the_record_names_the_sweeps_jobs_and_a_sweep_starting_in_the_folder_dro
     record_jobs(sweep, 2)
     AggregateSweep().on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}}))
     assert not (sweep / JOBS_RECORD).exists()
+
+
+def test_an_optuna_sweep_starting_in_a_used_folder_records_its_trials(tmp_path):
+    sweep = tmp_path / "s"
+    job_folders(sweep, ["0", "1", "2"])
+    cfg = {"hydra": {"sweep": {"dir": str(sweep), "subdir": "${hydra.job.num}"},
+                     "sweeper": {"n_trials": 2}}}
+    AggregateSweep().on_multirun_start(OmegaConf.create(cfg))
+    assert [d.name for d in job_dirs(sweep, time.time() + 3600)] == ["0", "1"]
+    cfg["hydra"]["sweep"]["subdir"] = "${hydra.job.override_dirname}"  # folders not numbered
+    AggregateSweep().on_multirun_start(OmegaConf.create(cfg))
+    assert not (sweep / JOBS_RECORD).exists()
+
+
+@pytest.mark.slow  # Optuna sweeps in subprocesses
+def test_fewer_optuna_trials_rerun_in_a_folder_aggregate_only_their_own(tmp_path):
+    """3 trials, then 2 in the same folder within the minute: the tables held trial 2 of the
+    first study too ("sweep: 3 of 3 jobs finished")."""
+    folder = tmp_path / "opt"
+    for n in (3, 2):
+        r = cli("-m", "experiment=optimize", "horizon_s=10", "drain_s=10", "hydra/launcher=basic",
+                f"hydra.sweeper.n_trials={n}", f"hydra.sweep.dir={folder}", cwd=tmp_path)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "sweep: 2 of 2 jobs finished" in r.stdout
+    assert [ln.split(",")[0] for ln in (folder / "jobs.csv").read_text().splitlines()] == ["job", "0", "1"]
