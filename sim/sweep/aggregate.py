@@ -47,6 +47,9 @@ LAST_SWEEP: dict = {}
 # a re-run would read as another override (``tenants={...}`` replaces the tenants)
 ARGV: list[str] = []
 COMMAND = "command.txt"  # the recorded command, at the sweep root (read back on re-aggregation)
+# what write_sweep may draw at the sweep root (sim/report/sweep.py: sweep_figures)
+DRAWN = ("breakeven.csv", *(f"plots/{stem}.{ext}" for stem in ("p99_ttft_vs_x", "cost_vs_x")
+                            for ext in ("png", "svg")))
 # the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
 # the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
 # sweep starts in a folder: its end and ``python -m sim.sweep`` aggregate those folders alone,
@@ -273,7 +276,11 @@ def write_sweep(sweep_dir, since: float | None = None, command: str | None = Non
     write_frame_csv(sj.jobs, sweep_dir / "jobs.csv")
     atomic_write(sweep_dir / "summary.md",
                  lambda p: p.write_text(sweep_markdown(sj, command=command, figures=[])))
+    for name in DRAWN:  # an earlier sweep's in this folder: drawn again below, or gone
+        (sweep_dir / name).unlink(missing_ok=True)
     figures = sweep_figures(sj, sweep_dir) if len(sj.table) else []
+    if (sweep_dir / "plots").is_dir() and not any((sweep_dir / "plots").iterdir()):
+        (sweep_dir / "plots").rmdir()
     atomic_write(sweep_dir / "report.md",
                  lambda p: p.write_text(sweep_markdown(sj, command=command, figures=figures)))
     return sj

@@ -111,3 +111,18 @@ def test_fewer_optuna_trials_rerun_in_a_folder_aggregate_only_their_own(tmp_path
         assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "sweep: 2 of 2 jobs finished" in r.stdout
     assert [ln.split(",")[0] for ln in (folder / "jobs.csv").read_text().splitlines()] == ["job", "0", "1"]
+
+
+@pytest.mark.slow  # sweeps in subprocesses
+def test_a_sweep_drawing_no_figure_leaves_none_of_an_earlier_sweeps_in_its_folder(tmp_path):
+    """A sweep over two experiments (no numeric x: no figure, no break-even) re-run in the
+    folder of a load sweep kept that sweep's plots/ and breakeven.csv beside its own tables."""
+    used, fresh = tmp_path / "used", tmp_path / "fresh"
+    r = cli("-m", "tenants.chat.arrival.rate_rps=1,2", *SMALL, f"hydra.sweep.dir={used}", cwd=tmp_path)
+    assert r.returncode == 0 and (used / "breakeven.csv").is_file(), r.stderr[-3000:]
+    for folder in (used, fresh):
+        sweep_two = cli("-m", "experiment=default,dedicated", *SMALL, f"hydra.sweep.dir={folder}",
+                        cwd=tmp_path)
+        assert sweep_two.returncode == 0, sweep_two.stderr[-3000:]
+    assert not (fresh / "breakeven.csv").exists() and not (fresh / "plots").exists()
+    assert not (used / "breakeven.csv").exists() and not (used / "plots").exists()
