@@ -126,3 +126,21 @@ def test_a_sweep_drawing_no_figure_leaves_none_of_an_earlier_sweeps_in_its_folde
         assert sweep_two.returncode == 0, sweep_two.stderr[-3000:]
     assert not (fresh / "breakeven.csv").exists() and not (fresh / "plots").exists()
     assert not (used / "breakeven.csv").exists() and not (used / "plots").exists()
+
+
+def test_a_job_read_back_under_other_overrides_takes_their_job_key(tmp_path):
+    """A launched job whose composed config matched the folder's done.json was read back but
+    kept the key of the overrides that first ran it: its done.json then depended on the
+    folder's history, and every later resume composed it again (the key never matched)."""
+    import json
+
+    import sim
+    from sim.app import execute
+
+    cfg = sim.compose(["horizon_s=5", "drain_s=5", "output.plots=false"])
+    execute(cfg, tmp_path, sweep_job=True, job_key="first")
+    before = json.loads((tmp_path / "done.json").read_text())
+    res = execute(cfg, tmp_path, resume=True, sweep_job=True, job_key="second")
+    assert any("not recomputed" in n for n in res.notes)  # read back, not run again
+    after = json.loads((tmp_path / "done.json").read_text())
+    assert after == {**before, "job_key": "second"}
