@@ -151,6 +151,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         if resume:
             done = marks.load_finished(out, cfg)
             if done is not None:
+                marks.set_job_key(out, job_key)  # read back for other overrides: theirs now
                 return done
         marks.clear(out)
     t0 = time.perf_counter()

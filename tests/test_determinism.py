@@ -160,3 +160,33 @@ def test_a_file_changed_between_two_runs_in_one_process_is_read_again(tmp_path):
 
     assert run(100, 50) == (10, {100}, {50})
     assert run(300, 70) == (10, {300}, {70})  # was (10, {100}, {50}): the first files' content
+
+
+def test_the_python_api_and_the_command_line_write_the_same_bytes_from_any_folder(tmp_path):
+    """``sim.run`` against ``python -m sim`` (a relative ``hydra.run.dir``, another working
+    directory): every file the same, figures included; only the command line writes Hydra's
+    ``.hydra/`` and ``__main__.log``, and ``done.json``'s ``wall_s`` is a time."""
+    import json
+
+    ov = ["experiment=hybrid", "horizon_s=60", "drain_s=60"]
+    sim.run(ov, output_dir=tmp_path / "api")
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    r = subprocess.run([sys.executable, "-m", "sim", *ov, "hydra.run.dir=out"], cwd=here,
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    def files(folder):
+        out = {}
+        for p in sorted(folder.rglob("*")):
+            name = str(p.relative_to(folder))
+            if p.is_file() and not name.startswith(".hydra") and name != "__main__.log":
+                out[name] = p.read_bytes()
+        done = json.loads(out.pop("done.json"))
+        done.pop("wall_s")
+        return out, done
+
+    api, cli_ = files(tmp_path / "api"), files(here / "out")
+    assert {"plots/timeline.png", "requests.parquet", "report.md"} <= set(api[0])
+    assert api == cli_

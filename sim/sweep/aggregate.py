@@ -47,8 +47,16 @@ LAST_SWEEP: dict = {}
 # a re-run would read as another override (``tenants={...}`` replaces the tenants)
 ARGV: list[str] = []
 COMMAND = "command.txt"  # the recorded command, at the sweep root (read back on re-aggregation)
-# a job folder rewritten before the sweep started (by an earlier sweep in the same folder)
-# is not part of this sweep; the tolerance absorbs clock skew between nodes
+# what write_sweep may draw at the sweep root (sim/report/sweep.py: sweep_figures)
+DRAWN = ("breakeven.csv", *(f"plots/{stem}.{ext}" for stem in ("p99_ttft_vs_x", "cost_vs_x")
+                            for ext in ("png", "svg")))
+# the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
+# the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
+# sweep starts in a folder: its end and ``python -m sim.sweep`` aggregate those folders alone,
+# whenever an earlier sweep there wrote others
+JOBS_RECORD = ".sweep_jobs.json"
+# without that record (another sweeper), a job folder rewritten before the sweep started
+# is not part of it; the tolerance absorbs clock skew between nodes
 _STALE_TOLERANCE_S = 60.0
 
 
@@ -65,9 +73,26 @@ class SweepJobs:
     paired: list[str] = field(default_factory=list)
 
 
+def record_jobs(sweep_dir: Path, n: int) -> None:
+    """Record that the sweep running in ``sweep_dir`` has jobs 0 .. ``n``-1 so far."""
+    atomic_write(Path(sweep_dir) / JOBS_RECORD, lambda p: p.write_text(json.dumps({"jobs": n}) + "\n"))
+
+
+def recorded_jobs(sweep_dir: Path) -> int | None:
+    """The job count :func:`record_jobs` left in ``sweep_dir``; None if none (or unreadable)."""
+    try:
+        n = json.loads((Path(sweep_dir) / JOBS_RECORD).read_bytes()).get("jobs")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return n if type(n) is int and n >= 0 else None
+
+
 def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
-    if since is not None:
+    n = recorded_jobs(sweep_dir)
+    if n is not None:  # the last sweep's own jobs, whatever the clock says
+        dirs = [d for d in dirs if d.name.isdigit() and int(d.name) < n]
+    elif since is not None:
         dirs = [d for d in dirs
                 if (d / ".hydra" / "overrides.yaml").stat().st_mtime >= since - _STALE_TOLERANCE_S]
     return sorted(dirs, key=lambda d: (0, int(d.name), "") if d.name.isdigit() else (1, 0, d.name))
@@ -251,7 +276,11 @@ def write_sweep(sweep_dir, since: float | None = None, command: str | None = Non
     write_frame_csv(sj.jobs, sweep_dir / "jobs.csv")
     atomic_write(sweep_dir / "summary.md",
                  lambda p: p.write_text(sweep_markdown(sj, command=command, figures=[])))
+    for name in DRAWN:  # an earlier sweep's in this folder: drawn again below, or gone
+        (sweep_dir / name).unlink(missing_ok=True)
     figures = sweep_figures(sj, sweep_dir) if len(sj.table) else []
+    if (sweep_dir / "plots").is_dir() and not any((sweep_dir / "plots").iterdir()):
+        (sweep_dir / "plots").rmdir()
     atomic_write(sweep_dir / "report.md",
                  lambda p: p.write_text(sweep_markdown(sj, command=command, figures=figures)))
     return sj
@@ -288,7 +317,12 @@ class AggregateSweep(Callback):
         except OSError:  # a name the system refuses: Hydra's mkdir says so, in one line
             again = False
         if self.enabled and again:  # a sweep re-run in its folder: refilled as jobs end
-            live.remove(sweep_dir, ("summary.csv", "jobs.csv"))
+            live.remove(sweep_dir, ("summary.csv", "jobs.csv", JOBS_RECORD))
+            # Optuna runs trials 0 .. n_trials-1 (the default sweeper records its own count)
+            trials = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)
+            numbered = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+            if type(trials) is int and trials >= 0 and numbered == "${hydra.job.num}":
+                record_jobs(sweep_dir, trials)
 
     def on_job_end(self, config, **kwargs) -> None:
         """In the job's process, as each job of a sweep ends: its rows into the sweep root's

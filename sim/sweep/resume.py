@@ -122,6 +122,17 @@ def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns:
     atomic_write(out_dir / DONE, lambda p: p.write_text(json.dumps(body, indent=1) + "\n"))
 
 
+def set_job_key(out_dir: Path, key: str | None) -> None:
+    """A finished job read back under other overrides composing the same config (a sweep of
+    another grid re-run in the folder): its ``done.json`` takes the ``job_key`` they give,
+    as the job computed under them would have written (the next resume then reads it back
+    without composing it)."""
+    done = read_done(out_dir)
+    if key is not None and done is not None and done.get("job_key") != key:
+        done["job_key"] = key
+        atomic_write(Path(out_dir) / DONE, lambda p: p.write_text(json.dumps(done, indent=1) + "\n"))
+
+
 def read_done(out_dir: Path) -> dict | None:
     """``out_dir``'s ``done.json``; None when absent or not a JSON object (a truncated,
     emptied or foreign copy: the run counts as unfinished, as one killed before its end)."""

@@ -23,7 +23,12 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from sim.errors import InputError
-from sim.sweep.aggregate import AggregateSweep, add_to_live_tables, read_job
+from sim.sweep.aggregate import (
+    AggregateSweep,
+    add_to_live_tables,
+    read_job,
+    record_jobs,
+)
 from sim.sweep.resume import job_key, read_done
 
 Launch = Callable[[Sequence[Sequence[str]], int], Sequence[JobReturn]]
@@ -102,7 +107,10 @@ def read_back(config, batch: Sequence[Sequence[str]], first: int,
 def launch_unfinished(launch: Launch, config, batch: Sequence[Sequence[str]], first: int,
                       finished: dict[int, dict]) -> list[JobReturn]:
     """Read the ``finished`` jobs of ``batch`` back and ``launch`` the others, each run of
-    consecutive job numbers in one call; the returns in job order."""
+    consecutive job numbers in one call; the returns in job order. Numbered job folders:
+    the sweep's job count so far is recorded at its root first (what its end aggregates)."""
+    if _job_dir(config, first) is not None:
+        record_jobs(Path(str(config.hydra.sweep.dir)), first + len(batch))
     out = read_back(config, batch, first, finished)
     start = 0
     while start < len(batch):
