@@ -236,7 +236,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     # The loop stops at the period's end, never after it: at the last request's end once
     # past the horizon (``halt`` in on_end), and at the horizon before it, so nothing a
     # setup schedules later (a burst drain, a failure, a reclaim) happens in the run;
-    # ``setup.close`` plays out the quiet tail up to the horizon. Until December 2026 the
+    # the quiet tail up to the horizon is played out after the loop. Until December 2026 the
     # last step ran on to its boundary (up to horizon / 100 later), and the burst, spot and
     # failure tables listed what happened there.
     gc.freeze()  # what exists now stays out of the collector's full passes (module doc)
@@ -245,6 +245,12 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
             loop.run(min(env.now + step, cap, horizon if env.now < horizon else cap))
             if progress is not None:
                 progress(env.now, cap)
+        if not workload.closed and env.now < horizon:
+            # every request ended before the horizon: the quiet tail up to it still runs
+            # (keep-alive stops, autoscaler ticks, burst drains, failures, reclaims), wherever
+            # the last step ended (until December 2026 only a dedicated setup played it out;
+            # a serverless replica whose keep-alive ran out there was billed to the horizon)
+            loop.run(horizon)
     finally:
         gc.unfreeze()
     log.flush()

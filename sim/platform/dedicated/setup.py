@@ -352,15 +352,9 @@ class DedicatedSetup:
 
     # ------------------------------------------------------------------------- the end
     def close(self, t_end: float) -> None:
-        """Bill every reserved replica for the whole period; settle burst rows.
-
-        The run stops when the last request ends, which may be before the period does
-        (requests end early, the horizon runs on): the burst controller and the failure
-        processes then play out the quiet tail, so idle burst replicas drain as the policy
-        says instead of being billed to the end, and down times are recorded to the end."""
-        env = self.ctx.env
-        if (self.burst or self.failure_mode != "none" or self.spot is not None) and env.now < t_end:
-            env.run(until=t_end)
+        """Bill every reserved replica for the whole period; settle burst rows. The run has
+        played out the quiet tail after the last request (sim.simulation.simulate), so idle
+        burst replicas drained as the policy says and down times are recorded to the end."""
         for s in self.slots:
             if s.rep is not None:
                 s.rep.settle()
