@@ -6,6 +6,8 @@ the rest of the suite let through (README, Reliability); the simpy-driven ones a
 test_platform_pins_sim.py."""
 
 
+from types import SimpleNamespace
+
 import pytest
 import simpy
 
@@ -13,7 +15,13 @@ import sim
 from sim.engine import Request
 from sim.engine.kv import KvCache
 from sim.platform.coldstart import stages
-from sim.platform.dedicated.burst import LOCAL, REMOTE, BurstPolicy, WaitEstimator
+from sim.platform.dedicated.burst import (
+    LOCAL,
+    REMOTE,
+    BurstPolicy,
+    BurstPool,
+    WaitEstimator,
+)
 from sim.platform.dedicated.failures import (
     FailureDriver,
     FailurePlan,
@@ -287,6 +295,31 @@ def test_burst_policy_drain_needs_room_on_the_rest_and_a_fresh_quiet_window():
     assert p.scale_down(10.0, 0.5, 1.6, 2, 1)
     assert not p.scale_down(11.0, 0.5, 1.0, 3, 1)  # the next drain waits another 10 s
     assert p.scale_down(20.0, 0.5, 1.0, 3, 1)
+
+
+def _drain_pick(*reps):
+    """The burst replica the controller drains when the policy says drain: ``reps`` are
+    (name, region, option, running, rid); option 0 costs $1 per token, option 1 $2."""
+    bp = object.__new__(BurstPool)
+    bp.pool = SimpleNamespace(queued=0, replicas=[SimpleNamespace(accepting=True)] * 3)
+    bp.estimator, bp.predict, bp.turned_away = WaitEstimator(10.0), False, 0
+    bp.policy = SimpleNamespace(observe=lambda *a: None, scale_up=lambda *a: None,
+                                scale_down=lambda *a: True)
+    bp.prompts, bp.outputs = SimpleNamespace(mean=100.0), SimpleNamespace(mean=10.0)
+    bp.options = [SimpleNamespace(usd_per_token=lambda i, o, p=p: p) for p in (1.0, 2.0)]
+    bp.replicas = [SimpleNamespace(name=n, region=g, option=k, serving=True, t_stop=None,
+                                   rep=SimpleNamespace(n_running=r, rid=i)) for n, g, k, r, i in reps]
+    out = []
+    bp.drain = lambda b, now: out.append(b.name)
+    bp.step(100.0)
+    return out
+
+
+def test_burst_drains_remote_first_then_the_dearest_then_the_emptiest_then_the_newest():
+    assert _drain_pick(("local", LOCAL, 1, 0, 5), ("remote", REMOTE, 0, 4, 6)) == ["remote"]
+    assert _drain_pick(("cheap", LOCAL, 0, 0, 5), ("dear", LOCAL, 1, 4, 6)) == ["dear"]
+    assert _drain_pick(("busy", LOCAL, 0, 3, 5), ("light", LOCAL, 0, 1, 6)) == ["light"]
+    assert _drain_pick(("old", LOCAL, 0, 1, 5), ("new", LOCAL, 0, 1, 6)) == ["new"]
 
 
 # ---- failures -----------------------------------------------------------------------------
