@@ -342,3 +342,27 @@ def test_failure_driver_waits_the_notice_before_failing():
     assert seen == [("warn", 5.0), ("fail", 6.0), ("up", 8.0), ("warn", 8.0), ("fail", 9.0),
                     ("up", 10.0)]
     assert plan.fired == 2
+
+
+# ---- KV admission -------------------------------------------------------------------------
+def _kv_req(rid, n_in, segs):
+    return Request(rid, 0, 0, 0.0, n_in, 1, pfx=(tuple(k for k, _ in segs), tuple(n for _, n in segs)))
+
+
+def test_kv_admission_counts_a_host_hit_as_memory_it_takes():
+    # GPU 310 tokens, host 100. A prompt A, B, C (50 each) runs, then X1, X2 (200 + 60) push
+    # C then B to the host tier: the GPU holds A and X1, X2 (310, all unpinned)
+    A, B, C, X1, X2 = (1, 50), (2, 50), (3, 50), (9, 200), (10, 60)
+    kv = KvCache(cap=310, block=1, host_cap=100)
+    for i, (n, segs) in enumerate([(150, [A, B, C]), (260, [X1, X2])]):
+        kv.clock = float(i)
+        r = _kv_req(i, n, segs)
+        kv.admit(r, 0)
+        kv.prompt_done(r)
+        kv.release(r)
+    assert kv.host_used == 100 and kv.cached == 310 and kv.room() == 310
+    # A, B, C again: all matched, but B and C (100) come back from the host and A (50) gets
+    # pinned: 150 of the 310, so 160 to spare, and a 170-token reservation does not fit
+    r = _kv_req(2, 150, [A, B, C])
+    assert kv.need(r, 0) == -160
+    assert kv.need(r, 170) == 10
