@@ -8,7 +8,7 @@ import pytest
 from helpers.serverless import Harness, compose, twin_model
 from helpers.timing import COLD_8B, prefill
 
-from sim.records import REJECTED
+from sim.records import COMPLETED, REJECTED
 
 M = "llama31-8b"
 
@@ -120,3 +120,16 @@ def test_expected_wait_counts_from_the_replica_loading_longest():
     h.run([(0.0, M, 200, 2), (0.0, M, 200, 2)], until=3.0)
     assert h.platform.stats["scale_ups"] == 2
     assert h.platform.expected_wait(0, 3.0) == pytest.approx(COLD_8B - 3.0, rel=1e-12)
+
+
+def test_a_full_dedicated_queue_turns_away_when_spillover_is_off():
+    # shadows (a vanishing fraction) put the 8B on the pool, but spillover is off: the
+    # dedicated queue holds one request, so those at 1.5 and 3 s are turned away, not spilled
+    from test_hybrid import _queue_scenario
+    from test_hybrid import run as run_hybrid
+
+    r, _ = run_hybrid(*_queue_scenario(["hybrid.spillover.enabled=false", "dedicated.max_queue=1",
+                                        "hybrid.shadow_fraction=1e-12"]))
+    assert not r.log.spilled.any()
+    assert r.log.outcome.tolist() == [COMPLETED, COMPLETED, REJECTED, REJECTED]
+    assert [r.log.reasons.names[r.log.reason[i]] for i in (2, 3)] == ["queue_full"] * 2
