@@ -366,3 +366,17 @@ def test_kv_admission_counts_a_host_hit_as_memory_it_takes():
     r = _kv_req(2, 150, [A, B, C])
     assert kv.need(r, 0) == -160
     assert kv.need(r, 170) == 10
+
+
+def test_kv_paged_answer_holding_exactly_its_tokens_is_cached_for_the_next_turn():
+    # paged admission reserves nothing up front: the answer's 49 tokens with KV (all but the
+    # last of 50) are grown one by one, so the request holds exactly what its answer needs;
+    # the next turn finds the 100-token prompt and those 49 (block 1)
+    kv = KvCache(cap=10_000, block=1)
+    t1 = _kv_req(0, 100, [(1, 100)])
+    t1.out_key = 2
+    kv.admit(t1, 0)
+    kv.prompt_done(t1)
+    kv.grow(t1, 49)
+    kv.release(t1, t1.out_key, 49, finished=True)
+    assert kv.admit(_kv_req(1, 200, [(1, 100), (2, 50), (3, 50)]), 0) == 149
