@@ -5,8 +5,9 @@ A replica starts cold through, in order:
 1. node provisioning, when no GPU node is free (``node_provision_s``);
 2. container start (``container_start_s`` with the image cached on the node, else
    ``image_pull_s`` first);
-3. weight load: the deployment's weight bytes (all ``tp`` GPUs load in parallel, each its
-   shard) at the effective bandwidth of the fastest tier holding the weights;
+3. weight load: the deployment's weight bytes, all of them, at the effective bandwidth of
+   the fastest tier holding the weights (a tier's figure is per replica load: its ``tp``
+   GPUs share it, as published loader figures are per model load; :func:`weight_load_s`);
 4. engine initialisation (``engine_init_s``; divided by ``snapshot_speedup`` when the
    replica is restored from a GPU memory snapshot).
 
