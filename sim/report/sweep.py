@@ -29,6 +29,7 @@ from sim.report.style import (
     REFERENCE_COLOR,
     color,
     legend_below,
+    plain_log_ticks,
     pyplot,
     save,
     tight_layout,
@@ -265,7 +266,9 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
     if ticks is None and len(xs) and (xs > 0).all():
         # log-log: straight segments are the interpolation the break-evens use
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
         xlabel += ", log scale"
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cost per million output tokens ($, log scale)")
     ax.set_title(title or "Cost per million output tokens (stars: break-even, labelled with x)",
