@@ -29,7 +29,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from sim.config.variants import KEY, MAP
+from sim.config.variants import KEY, MAP, format_value
 from sim.io import atomic_write, write_frame_csv
 from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
@@ -124,12 +124,17 @@ def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
     if name is None:
         return {}
     declared = ((_load(d / ".hydra" / "config.yaml").get(MAP) or {}).get(str(name))) or {}
-    out = {}
-    for key, value in declared.items():
-        if ran:
-            value = OmegaConf.select(OmegaConf.create(ran), str(key), default=value)
-        out[str(key)] = value
-    return out
+    conf = OmegaConf.create(ran) if ran else None
+
+    def ran_with(key: str, value):
+        # a map declared is read back at the keys it declares (the pool's other GPUs and
+        # fields are not the variant's); a leaf or list whole
+        if isinstance(value, dict):
+            return {k: ran_with(f"{key}.{k}", v) for k, v in value.items()}
+        got = OmegaConf.select(conf, key, default=value) if conf is not None else value
+        return OmegaConf.to_container(got) if OmegaConf.is_config(got) else got
+
+    return {str(key): ran_with(str(key), value) for key, value in declared.items()}
 
 
 @dataclass
@@ -183,7 +188,10 @@ def with_keys(s: pd.DataFrame, keys: list[str], ov: dict) -> pd.DataFrame:
     s = s.copy()
     for i, k in enumerate(keys):
         col = k if k not in s.columns else f"override:{k}"
-        s.insert(1 + i, col, ov.get(k))
+        v = ov.get(k)
+        # a map or list (a variant's `serverless.pool: {...}`) as an override writes it: given
+        # as is, pandas took a dict as an index map and the column was NaN on every row
+        s.insert(1 + i, col, format_value(v) if isinstance(v, (dict, list, tuple)) else v)
     return s
 
 
