@@ -160,3 +160,18 @@ def plain_log_ticks(axis) -> None:
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def bars_caption(table, y: str) -> str:
+    """What a sweep figure's error bars on ``y`` are, for its title ('' when it has none)."""
+    import pandas as pd
+
+    if f"{y}_ci95" not in table.columns or not table[f"{y}_ci95"].notna().any():
+        return ""
+    n = pd.to_numeric(table.get("replications", pd.Series(dtype=float)), errors="coerce")
+    return f"\nmeans over {seeds_text(n)}; bars: 95 % interval of the mean"
+
+
+def seeds_text(n) -> str:
+    """'3 seeds' when every job ran that many (``n``: the ``replications`` column)."""
+    return f"{int(n.max())} seeds" if n.notna().any() and n.min() == n.max() else "several seeds"
