@@ -183,3 +183,12 @@ def test_a_replicated_sweep_says_its_numbers_are_means_with_intervals(tmp_path, 
         titles = [kept[k].axes[0].get_title() for k in ("cost_vs_x", "p99")]
         said = ["means over 3 seeds; bars: 95 % interval of the mean" in s for s in titles]
         assert said == ([True, True] if t is table else [False, False]), titles
+
+
+def test_a_recommendation_missing_the_slo_says_the_target_it_misses():
+    """"-> dedicated ($4.54/M, SLO 98.8%, none meets the SLO)" (December 2026, a user's own
+    log) left the reader to guess why 98.8 % misses: the line names signals.slo_target."""
+    row = _signal_row(recommended_slo_attainment=0.988, meets_slo=False)
+    text = format_signals(row, target=0.99)
+    assert "SLO 98.8%, none meets the SLO for 99 % of requests (signals.slo_target))" in text
+    assert "for 99 %" not in format_signals(_signal_row(), target=0.99)
