@@ -87,6 +87,15 @@ class ModelPlan:
     over_context: int = 0  # its tenants' requests beyond the model's context (no plan serves them)
 
 
+def measured_tenant_rows(s):
+    """A summary's tenant rows with a TTFT SLO, the measured window's (``metrics.warmup_s``:
+    the plan judged the warm-up rows too until December 2026)."""
+    keep = (s["tenant"] != "__all__") & s["slo_ttft_s"].notna()
+    if "window" in s.columns:
+        keep &= s["window"].astype(str) != "warmup"
+    return s[keep]
+
+
 def servable_attainment(workload, log, rows) -> np.ndarray:
     """Each summary row's (a tenant's, in its window) SLO attainment over the requests a
     deployment could serve. A request whose prompt and output exceed its model's context is
@@ -165,7 +174,7 @@ class Evaluations:
         self.runs += 1
         run = simulate(cfg, self.workload, setup, self.progress)
         s = frames(cfg, self.workload, [run], self.catalog)[0]
-        rows = s[(s["tenant"] != "__all__") & s["slo_ttft_s"].notna()]
+        rows = measured_tenant_rows(s)
         # a tenant that sent no request has no attainment (NaN): nothing of it can miss
         served = servable_attainment(self.workload, run.log, rows)
         att = float(np.nanmin(served)) if np.isfinite(served).any() else 1.0
@@ -185,8 +194,10 @@ class Evaluations:
         wl, log = self.workload, run.log
         worst = 1.0
         cols = RequestColumns(wl, log)
+        measured = ~(log.arrival_s < float(self.cfg.metrics.warmup_s))  # as the TTFT rows
         for t, slo in self.tpot_slos.items():
-            sel = np.flatnonzero((wl.tenant == wl.tenants.index(t)) & (log.outcome == COMPLETED))
+            sel = np.flatnonzero((wl.tenant == wl.tenants.index(t)) & (log.outcome == COMPLETED)
+                                 & measured)
             if not sel.size:
                 continue
             tpot = cols.tpot(sel)  # NaN for a one-token answer: no time between tokens, met

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.plan import (
+    measured_tenant_rows,
     model_config,
     plan_model,
     servable_attainment,
@@ -129,7 +130,7 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str],
         wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
         part = frames(c, wl, runs, cat)[0]
         parts.append(part)
-        rows_t = part[(part["tenant"] != "__all__") & part["slo_ttft_s"].notna()]
+        rows_t = measured_tenant_rows(part)
         served = servable_attainment(wl, runs[0].log, rows_t)
         if np.isfinite(served).any():  # a tenant with no request misses nothing
             worst = min(worst, float(np.nanmin(served)))

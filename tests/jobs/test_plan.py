@@ -272,3 +272,18 @@ def test_requests_beyond_the_context_do_not_make_every_candidate_miss(tmp_path):
     assert plan["worst_attainment"] == pytest.approx(share, abs=1e-12)
     assert direct.summary.query("tenant == 'chat'").iloc[0]["slo_attainment"] < 0.99 <= share
     assert f"lowest attainment {share:.3f}, of the requests within the context" in res.notes[-1]
+
+
+def test_the_plan_judges_the_measured_window_not_the_warm_up():
+    """With `metrics.warmup_s`, requests arriving before it are out of the SLO attainment; the
+    plan judged them too, so a cold pool's first 40 s (29.8 % within the SLO) failed a
+    serverless candidate whose measured window met the SLO in full (December 2026). Its
+    attainment is now the measured row's of a direct run."""
+    args = ["horizon_s=120", "metrics.warmup_s=40", "output.plots=false", "output.report=false"]
+    mp = plan_model(sim.compose(args), "llama31-8b", ["H100"], ["fp8"], [1], ["reserved"],
+                    ["serverless"], 1, 0.99)
+    direct = sim.run(args + ["setups=[serverless]"]).summary.set_index("tenant")
+    measured, warm = direct.loc["chat", "slo_attainment"], direct.loc["chat@warmup", "slo_attainment"]
+    assert warm < 0.5 and measured >= 0.99  # the case: only the warm-up misses
+    (c,) = mp.tried
+    assert c.worst_attainment == pytest.approx(measured, abs=1e-12) and mp.best is c
