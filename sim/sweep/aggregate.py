@@ -35,7 +35,13 @@ from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
 from sim.sweep.jobfiles import load_yaml as _load
-from sim.sweep.jobfiles import parse_overrides, read_error, read_overrides, read_summary
+from sim.sweep.jobfiles import (
+    parse_overrides,
+    read_error,
+    read_frame,
+    read_overrides,
+    read_summary,
+)
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -116,6 +122,20 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     return out
 
 
+def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
+    """:func:`list_price_per_mtok_out` of a job's summary rows; with replications, the mean
+    of each seed's, as ``cost_per_mtok_out_usd`` is (a price of the mean tokens, a ratio of
+    means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
+    if not (d / "replications.csv").is_file() or "replications" not in s.columns:
+        return list_price_per_mtok_out(s, catalog)
+    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"))
+    r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
+    keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
+    mean = r.groupby(keys, dropna=False)["lp"].mean()
+    return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
+                      for v in s[keys].itertuples(index=False)], index=s.index)
+
+
 def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
     """The keys the job's variant sets, with the values the job ran with (its ``config.yaml``,
     written after the variant was applied) or, for a job that did not finish, the values
@@ -174,7 +194,7 @@ def read_job(d: Path) -> JobRead:
     s = read_summary(d / "summary.csv")
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
-        s["list_price_usd_per_mtok_out"] = list_price_per_mtok_out(s, cfg.get("catalog"))
+        s["list_price_usd_per_mtok_out"] = _list_price(d, s, cfg.get("catalog"))
     if done.get("objective") is not None and (cfg.get("objective") or {}).get("slo_max") is not None:
         s["objective"] = done["objective"]
         out.objective = describe_objective(cfg)
