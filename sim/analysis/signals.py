@@ -122,10 +122,12 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
         row["signal_requirements"] = bool(need)
         row["signals"] = sum(int(row[k]) for k in ("signal_tail", "signal_cold", "signal_cost",
                                                    "signal_requirements"))
-        row.update(_recommend(cfg, tenant, model, _servable(srows, workload, by_setup), need,
+        # its requests beyond the model's context: out of recommended_slo_attainment (a
+        # pipeline's, whose stages are requests of their own, are left as they are)
+        over = None if tcfg.get("pipeline") else workload.over_context
+        row.update(_recommend(cfg, tenant, model, srows if over is None else
+                              _servable(srows, workload, by_setup), need,
                               float(scfg.slo_target), current))
-        # its requests beyond the model's context: out of recommended_slo_attainment
-        over = workload.over_context
         row["beyond_context"] = 0 if over is None else int(np.count_nonzero(over & (workload.tenant == ti)))
         if standalone is not None:
             row.update(standalone_figures(alone, float(scfg.slo_target)) if alone is not None
