@@ -25,7 +25,7 @@ from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report import style as looks
 from sim.report.condense import condense, left_out_note, slo_by_tenant
-from sim.report.markdown import md_table
+from sim.report.markdown import md_table, notes_of_jobs
 from sim.report.style import (
     REFERENCE_COLOR,
     color,
@@ -373,6 +373,8 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
                          + (f"\n{left_out_note(left)}.\n" if left else "")
                          + ("\nMeasured window only (`metrics.warmup_s`); the warm-up rows "
                             "(`<tenant>@warmup`) are in summary.csv.\n" if warm else ""))
+    if getattr(sj, "run_notes", {}):  # what each run changed or warns of (was in its report only)
+        parts.append("## Notes of the jobs\n\n" + notes_of_jobs(sj.run_notes))
     bad = sj.jobs[sj.jobs["state"] != "done"] if len(sj.jobs) else sj.jobs
     if len(bad):
         parts.append("## Unfinished jobs\n\n" + md_table(bad))

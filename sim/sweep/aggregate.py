@@ -69,6 +69,7 @@ class SweepJobs:
     # a variant sweep (``variant=a,b``, sim/config/variants.py): the keys its variants set,
     # each a column after ``variant`` holding the value the job ran with
     paired: list[str] = field(default_factory=list)
+    run_notes: dict = field(default_factory=dict)  # job -> the notes its report.md lists
 
 
 def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
@@ -167,6 +168,19 @@ class JobRead:
     notes: dict = field(default_factory=dict)  # the experiment's notes, when done
     objective: str | None = None  # what its objective column is, when it has one
     paired: list[str] = field(default_factory=list)  # the keys its variant sets
+    run_notes: list[str] = field(default_factory=list)  # its run's notes (report.md)
+
+
+def run_notes(d: Path) -> list[str]:
+    """The notes a finished job's ``report.md`` lists under ``## Notes`` (what its run
+    changed or warns of; none without a report, ``output.report=false``)."""
+    p = d / "report.md"
+    if not p.is_file():
+        return []
+    text = p.read_bytes().decode("utf-8", "replace")
+    _, head, rest = text.partition("\n## Notes\n\n")
+    lines = rest.split("\n\n", 1)[0].splitlines() if head else []
+    return [ln[2:] for ln in lines if ln.startswith("- ")]
 
 
 def read_job(d: Path) -> JobRead:
@@ -191,6 +205,7 @@ def read_job(d: Path) -> JobRead:
     if state != "done":
         return out
     out.notes = dict(cfg.get("notes") or {})
+    out.run_notes = run_notes(d)
     s = read_summary(d / "summary.csv")
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
@@ -218,7 +233,7 @@ def with_keys(s: pd.DataFrame, keys: list[str], ov: dict) -> pd.DataFrame:
 def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
     sweep_dir = Path(sweep_dir)
-    frames, jobs, values, notes, paired = [], [], [], {}, []
+    frames, jobs, values, notes, paired, said = [], [], [], {}, [], {}
     defined = None  # what the objective column is, said in summary.md
     for d in job_dirs(sweep_dir, since):
         j = read_job(d)
@@ -228,6 +243,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
         if j.summary is None:
             continue
         notes = notes or j.notes
+        if j.run_notes:
+            said[j.row["job"]] = j.run_notes
         defined = j.objective or defined
         frames.append((j.summary, j.overrides))
     keys: list[str] = []
@@ -244,7 +261,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,
-                     notes={**notes, "objective": defined} if defined else notes, paired=paired)
+                     notes={**notes, "objective": defined} if defined else notes, paired=paired,
+                     run_notes=said)
 
 
 def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:
