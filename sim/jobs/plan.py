@@ -20,9 +20,16 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import List
 
+import numpy as np
 import pandas as pd
 
-from sim.analysis.plan import model_config, plan_model, with_deployment
+from sim.analysis.plan import (
+    measured_tenant_rows,
+    model_config,
+    plan_model,
+    servable_attainment,
+    with_deployment,
+)
 from sim.config import variant
 from sim.config.rules import SEARCH_REPLICAS, rule
 from sim.errors import InputError
@@ -99,12 +106,14 @@ def frontier(points: list[tuple[float, float, object]]) -> list:
     return out
 
 
-def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str]]:
+def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str], float]:
     """All tenants on the plan: the dedicated-placed models' tenants on their pools in one
     simulation, the serverless-placed models' tenants on the shared pool (with any
     background load) in another; the two parts share nothing. Their summary rows, and the
-    runs' notes (:func:`sim.metrics.overload.run_notes`)."""
-    parts, notes = [], []
+    runs' notes (:func:`sim.metrics.overload.run_notes`), and the lowest tenant attainment
+    over the requests a deployment could serve (:func:`sim.analysis.plan.servable_attainment`;
+    1 when no tenant sent a request)."""
+    parts, notes, worst = [], [], 1.0
     for placement in ("dedicated", "serverless"):
         models = {m: b for m, b in chosen.items() if b.placement == placement}
         if not models:
@@ -119,11 +128,16 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str]]
                                                           if b.pricing == "spot"}})
         c = variant(c, **{"output.parquet": False, "setups": [placement]})
         wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
-        parts.append(frames(c, wl, runs, cat)[0])
+        part = frames(c, wl, runs, cat)[0]
+        parts.append(part)
+        rows_t = measured_tenant_rows(part)
+        served = servable_attainment(wl, runs[0].log, rows_t)
+        if np.isfinite(served).any():  # a tenant with no request misses nothing
+            worst = min(worst, float(np.nanmin(served)))
         # what the chosen plan's run did not take as given (trace rows past the horizon,
         # lengths changed), as every other job says (before: unsaid in plan's report)
         notes += [f"plan ({placement}): {n}" for n in run_notes(c, wl, runs)]
-    return pd.concat(parts, ignore_index=True), notes
+    return pd.concat(parts, ignore_index=True), notes, worst
 
 
 @job("plan", config=PlanConfig, check=check)
@@ -139,6 +153,13 @@ def plan_job(cfg, out_dir, progress) -> Result:
         cands += [{**asdict(c), "label": c.label} for c in mp.tried]
         b = mp.best
         cannot = [w for w in mp.why if ": cannot run (" in w]
+        if mp.over_context:  # rejected by every candidate: out of the attainment, said
+            k = mp.over_context
+            notes.append(f"{mp.model}: {k:,} of its tenants' requests {'exceeds' if k == 1 else 'exceed'} "
+                         "the model's context (prompt + output) and "
+                         f"{'is' if k == 1 else 'are'} rejected by every candidate; attainment "
+                         "is judged on the others (workload.overlength; the summary's "
+                         "slo_attainment counts them as misses)")
         if mp.idle:  # before, every candidate "met" an undefined (NaN) attainment
             notes.append(f"{mp.model}: {mp.why[0]}; lengthen horizon_s or raise its tenants' rates")
         elif b is None and not mp.tried:  # nothing ran: every deployment was refused
@@ -178,12 +199,9 @@ def plan_job(cfg, out_dir, progress) -> Result:
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):
-        summary, run_said = confirm(cfg, chosen, progress)
+        summary, run_said, worst = confirm(cfg, chosen, progress)
         notes += run_said
         total = sum(b.cost_usd for b in chosen.values())
-        rows_t = summary[(summary["tenant"] != "__all__") & summary["slo_ttft_s"].notna()]
-        # a tenant with no request has no attainment (NaN) and misses nothing
-        worst = float(rows_t["slo_attainment"].min()) if rows_t["slo_attainment"].notna().any() else 1.0
         ok = worst >= float(pc.attainment)
         # the confirmation's own bill: run together, every dedicated pool is up until the
         # last request of any of its models ends, so with several models it can exceed the
@@ -193,7 +211,9 @@ def plan_job(cfg, out_dir, progress) -> Result:
         notes.append(f"plan: ${total:,.2f} over the run "
                      f"(${sum(b.usd_per_hour for b in chosen.values()):,.2f}/h), ${together:,.2f} "
                      f"simulated together; all tenants "
-                     f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f})")
+                     f"together {'meet' if ok else 'MISS'} the SLO (lowest attainment {worst:.3f}"
+                     + (", of the requests within the context)" if any(mp.over_context for mp in plans)
+                        else ")"))
     res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: plan_figure(res, d))

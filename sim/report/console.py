@@ -98,7 +98,9 @@ def print_result(res, cfg) -> None:
         print("\nmigration signals (sim/analysis/signals.py) and the cheapest setup meeting each SLO:")
         simulated = (set(res.summary["setup"].astype(str)) if "setup" in res.summary.columns
                      else None)
-        print(format_signals(sig, float(cfg.signals.slow_ttft_s), simulated=simulated))
+        target = cfg.signals.get("slo_target")
+        print(format_signals(sig, float(cfg.signals.slow_ttft_s), simulated=simulated,
+                             target=None if target is None else float(target)))
     for note in res.notes:
         print(f"note: {note}")
     if res.out_dir:

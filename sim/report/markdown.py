@@ -65,3 +65,19 @@ def run_report(res, cfg) -> str:
         else:
             parts.append(f"## {name}\n\n{md_table(table)}")
     return "\n".join(parts)
+
+
+NOTES_SHOWN = 5  # of each job's notes in a sweep's summary.md; the rest are in its report.md
+
+
+def notes_of_jobs(said: dict) -> str:
+    """A sweep's job notes (job -> its report's notes) as markdown lines: each text once with
+    the jobs that said it, the first :data:`NOTES_SHOWN` of a job's, and how many more."""
+    by_text: dict[str, list[str]] = {}
+    for job, notes in said.items():
+        for n in notes[:NOTES_SHOWN]:
+            by_text.setdefault(n, []).append(str(job))
+    lines = [f"- job{'s' if len(js) > 1 else ''} {', '.join(js)}: {n}" for n, js in by_text.items()]
+    lines += [f"- job {j}: {len(ns) - NOTES_SHOWN} more in `{j}/report.md`"
+              for j, ns in said.items() if len(ns) > NOTES_SHOWN]
+    return "\n".join(lines) + "\n"

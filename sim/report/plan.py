@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.records import Result
-from sim.report.style import legend_below, pyplot, save, tight_layout
+from sim.report.style import legend_below, plain_log_ticks, pyplot, save, tight_layout
 
 
 def plan_figure(res: Result, out_dir: Path) -> list[str]:
@@ -45,6 +45,8 @@ def plan_figure(res: Result, out_dir: Path) -> list[str]:
         if len(d):
             ax.set_xscale("log")
             ax.set_yscale("log")
+            plain_log_ticks(ax.xaxis)  # "$2", not "2x10^0"
+            plain_log_ticks(ax.yaxis)
         ax.set_xlabel("cost an hour ($/h)" if col == "usd_per_hour" else "cost over the run ($)")
         ax.set_ylabel("worst tenant p99 TTFT / SLO")
         ax.set_title(m + (f" ({left_out} candidates not drawn: zero cost or no TTFT)"

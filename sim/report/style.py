@@ -143,3 +143,35 @@ def legend_right(ax, fontsize: float = 7, **kw):
 
 def format_seconds(v: float) -> str:
     return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
+
+
+def plain_log_ticks(axis) -> None:
+    """Label a log-scaled axis (``ax.xaxis`` or ``ax.yaxis``, its data drawn) with plain
+    numbers, at 1, 2 and 5 per decade when it spans two decades or less, else at each
+    decade; minor ticks unlabelled. Matplotlib's defaults wrote dollars as "6x10^0" and, on
+    an axis spanning about a decade, labelled minor ticks ("3x10^-1", "4x10^-1") on top of
+    each other."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = sorted(axis.axes.get_xlim() if axis is axis.axes.xaxis else axis.axes.get_ylim())
+    narrow = lo > 0 and math.log10(hi / lo) <= 2.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def bars_caption(table, y: str) -> str:
+    """What a sweep figure's error bars on ``y`` are, for its title ('' when it has none)."""
+    import pandas as pd
+
+    if f"{y}_ci95" not in table.columns or not table[f"{y}_ci95"].notna().any():
+        return ""
+    n = pd.to_numeric(table.get("replications", pd.Series(dtype=float)), errors="coerce")
+    return f"\nmeans over {seeds_text(n)}; bars: 95 % interval of the mean"
+
+
+def seeds_text(n) -> str:
+    """'3 seeds' when every job ran that many (``n``: the ``replications`` column)."""
+    return f"{int(n.max())} seeds" if n.notna().any() and n.min() == n.max() else "several seeds"

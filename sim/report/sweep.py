@@ -23,8 +23,9 @@ from sim.analysis.curves import REFERENCE, TIE_RTOL, breakevens, curves
 from sim.config.variants import KEY as VARIANT
 from sim.io import write_frame_csv
 from sim.records import ALL
+from sim.report import style as looks
 from sim.report.condense import condense, left_out_note, slo_by_tenant
-from sim.report.markdown import md_table
+from sim.report.markdown import md_table, notes_of_jobs
 from sim.report.style import (
     REFERENCE_COLOR,
     color,
@@ -143,7 +144,7 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title + looks.bars_caption(table, y), fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     legend_below(ax)
     tight_layout(fig)
@@ -265,11 +266,13 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
     if ticks is None and len(xs) and (xs > 0).all():
         # log-log: straight segments are the interpolation the break-evens use
         ax.set_xscale("log")
+        looks.plain_log_ticks(ax.xaxis)
         xlabel += ", log scale"
+    looks.plain_log_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cost per million output tokens ($, log scale)")
-    ax.set_title(title or "Cost per million output tokens (stars: break-even, labelled with x)",
-                 fontsize=10 if title is None else 8)
+    ax.set_title((title or "Cost per million output tokens (stars: break-even, labelled with x)")
+                 + looks.bars_caption(table, y), fontsize=10 if title is None else 8)
     ax.grid(True, which="both", alpha=0.25)
     legend_below(ax)
     tight_layout(fig)
@@ -346,6 +349,12 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         parts.append("Fixed overrides: " + ", ".join(f"`{k}={v}`" for k, v in sj.constant.items())
                      + ".\n")
     table = sj.table
+    reps = pd.to_numeric(table.get("replications"), errors="coerce") if len(table) else None
+    if reps is not None and (reps > 1).any():  # what the numbers and intervals are
+        parts.append(f"Each job ran {looks.seeds_text(reps)} (`replications`): every number is "
+                     "the mean over them, `<column>_ci95` the half-width of its Student-t 95 % "
+                     "interval (the figures' error bars); each seed's rows are in the job's "
+                     "`replications.csv`.\n")
     if len(table):
         keyed = ["job"] + [k for k in sj.varying if k in table.columns]
         everyone = table[table["tenant"] == ALL] if "tenant" in table.columns else table
@@ -364,6 +373,8 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
                          + (f"\n{left_out_note(left)}.\n" if left else "")
                          + ("\nMeasured window only (`metrics.warmup_s`); the warm-up rows "
                             "(`<tenant>@warmup`) are in summary.csv.\n" if warm else ""))
+    if getattr(sj, "run_notes", {}):  # what each run changed or warns of (was in its report only)
+        parts.append("## Notes of the jobs\n\n" + notes_of_jobs(sj.run_notes))
     bad = sj.jobs[sj.jobs["state"] != "done"] if len(sj.jobs) else sj.jobs
     if len(bad):
         parts.append("## Unfinished jobs\n\n" + md_table(bad))

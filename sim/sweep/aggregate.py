@@ -29,13 +29,19 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from sim.config.variants import KEY, MAP
+from sim.config.variants import KEY, MAP, format_value
 from sim.io import atomic_write, write_frame_csv
 from sim.records import ALL, is_aggregate
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
 from sim.sweep.jobfiles import load_yaml as _load
-from sim.sweep.jobfiles import parse_overrides, read_error, read_overrides, read_summary
+from sim.sweep.jobfiles import (
+    parse_overrides,
+    read_error,
+    read_frame,
+    read_overrides,
+    read_summary,
+)
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -71,6 +77,7 @@ class SweepJobs:
     # a variant sweep (``variant=a,b``, sim/config/variants.py): the keys its variants set,
     # each a column after ``variant`` holding the value the job ran with
     paired: list[str] = field(default_factory=list)
+    run_notes: dict = field(default_factory=dict)  # job -> the notes its report.md lists
 
 
 def record_jobs(sweep_dir: Path, n: int) -> None:
@@ -141,6 +148,20 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     return out
 
 
+def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
+    """:func:`list_price_per_mtok_out` of a job's summary rows; with replications, the mean
+    of each seed's, as ``cost_per_mtok_out_usd`` is (a price of the mean tokens, a ratio of
+    means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
+    if not (d / "replications.csv").is_file() or "replications" not in s.columns:
+        return list_price_per_mtok_out(s, catalog)
+    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"))
+    r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
+    keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
+    mean = r.groupby(keys, dropna=False)["lp"].mean()
+    return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
+                      for v in s[keys].itertuples(index=False)], index=s.index)
+
+
 def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
     """The keys the job's variant sets, with the values the job ran with (its ``config.yaml``,
     written after the variant was applied) or, for a job that did not finish, the values
@@ -149,12 +170,17 @@ def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
     if name is None:
         return {}
     declared = ((_load(d / ".hydra" / "config.yaml").get(MAP) or {}).get(str(name))) or {}
-    out = {}
-    for key, value in declared.items():
-        if ran:
-            value = OmegaConf.select(OmegaConf.create(ran), str(key), default=value)
-        out[str(key)] = value
-    return out
+    conf = OmegaConf.create(ran) if ran else None
+
+    def ran_with(key: str, value):
+        # a map declared is read back at the keys it declares (the pool's other GPUs and
+        # fields are not the variant's); a leaf or list whole
+        if isinstance(value, dict):
+            return {k: ran_with(f"{key}.{k}", v) for k, v in value.items()}
+        got = OmegaConf.select(conf, key, default=value) if conf is not None else value
+        return OmegaConf.to_container(got) if OmegaConf.is_config(got) else got
+
+    return {str(key): ran_with(str(key), value) for key, value in declared.items()}
 
 
 @dataclass
@@ -167,6 +193,19 @@ class JobRead:
     notes: dict = field(default_factory=dict)  # the experiment's notes, when done
     objective: str | None = None  # what its objective column is, when it has one
     paired: list[str] = field(default_factory=list)  # the keys its variant sets
+    run_notes: list[str] = field(default_factory=list)  # its run's notes (report.md)
+
+
+def run_notes(d: Path) -> list[str]:
+    """The notes a finished job's ``report.md`` lists under ``## Notes`` (what its run
+    changed or warns of; none without a report, ``output.report=false``)."""
+    p = d / "report.md"
+    if not p.is_file():
+        return []
+    text = p.read_bytes().decode("utf-8", "replace")
+    _, head, rest = text.partition("\n## Notes\n\n")
+    lines = rest.split("\n\n", 1)[0].splitlines() if head else []
+    return [ln[2:] for ln in lines if ln.startswith("- ")]
 
 
 def read_job(d: Path) -> JobRead:
@@ -191,10 +230,11 @@ def read_job(d: Path) -> JobRead:
     if state != "done":
         return out
     out.notes = dict(cfg.get("notes") or {})
+    out.run_notes = run_notes(d)
     s = read_summary(d / "summary.csv")
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
-        s["list_price_usd_per_mtok_out"] = list_price_per_mtok_out(s, cfg.get("catalog"))
+        s["list_price_usd_per_mtok_out"] = _list_price(d, s, cfg.get("catalog"))
     if done.get("objective") is not None and (cfg.get("objective") or {}).get("slo_max") is not None:
         s["objective"] = done["objective"]
         out.objective = describe_objective(cfg)
@@ -208,14 +248,17 @@ def with_keys(s: pd.DataFrame, keys: list[str], ov: dict) -> pd.DataFrame:
     s = s.copy()
     for i, k in enumerate(keys):
         col = k if k not in s.columns else f"override:{k}"
-        s.insert(1 + i, col, ov.get(k))
+        v = ov.get(k)
+        # a map or list (a variant's `serverless.pool: {...}`) as an override writes it: given
+        # as is, pandas took a dict as an index map and the column was NaN on every row
+        s.insert(1 + i, col, format_value(v) if isinstance(v, (dict, list, tuple)) else v)
     return s
 
 
 def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
     sweep_dir = Path(sweep_dir)
-    frames, jobs, values, notes, paired = [], [], [], {}, []
+    frames, jobs, values, notes, paired, said = [], [], [], {}, [], {}
     defined = None  # what the objective column is, said in summary.md
     for d in job_dirs(sweep_dir, since):
         j = read_job(d)
@@ -225,6 +268,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
         if j.summary is None:
             continue
         notes = notes or j.notes
+        if j.run_notes:
+            said[j.row["job"]] = j.run_notes
         defined = j.objective or defined
         frames.append((j.summary, j.overrides))
     keys: list[str] = []
@@ -241,7 +286,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,
-                     notes={**notes, "objective": defined} if defined else notes, paired=paired)
+                     notes={**notes, "objective": defined} if defined else notes, paired=paired,
+                     run_notes=said)
 
 
 def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:

@@ -126,8 +126,13 @@ def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int)
     bad = (~np.isfinite(num) | (num < minimum) | (num != np.floor(num)) | (num > MAX_TOKENS))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        v = values.iloc[i]
+        if v is None or not str(v).strip():  # a log that did not record this row's count
+            raise InputError(f"{name} is empty: every replayed row needs its token counts, also "
+                             "when the tenant's lengths are drawn (fill the field in or leave "
+                             "the row out of the file)", path=str(path), line=line_of(i))
         raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
-                         f"{values.iloc[i]!r}", path=str(path), line=line_of(i))
+                         f"{v!r}", path=str(path), line=line_of(i))
     return num.to_numpy().astype(np.int64)
 
 

@@ -324,3 +324,50 @@ def test_plan_figure_draws_the_rank_cost_an_hour(tmp_path, monkeypatch):
     drawn = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
     assert drawn == [2.37, 2.37, 2.65]  # the two candidates and the chosen ring
     pyplot().close("all")
+
+
+def test_cost_figure_log_tick_labels_are_plain_numbers_apart(tmp_path, figs):
+    """A break-even of one's own (load fractions 0.05-0.8, costs $0.5-$8/M) put matplotlib's
+    minor log labels "3x10^-1" and "4x10^-1" on top of each other and wrote dollars as
+    "6x10^0" (December 2026): every labelled tick is now a plain number, none overlapping."""
+    t = _cost_table({"dedicated": [7.97, 2.08, 0.83, 0.51], "serverless": [2.4, 3.9, 3.7, 3.57]},
+                    xs=(0.05, 0.2, 0.5, 0.8))
+    sweep.cost_vs_x(t, "x", [], tmp_path, "x", pd.DataFrame(columns=["x", "cost_per_mtok_out_usd"]))
+    fig = figs(sweep)["cost_vs_x"]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    for axis in (ax.xaxis, ax.yaxis):
+        lo, hi = sorted(axis.get_view_interval())
+        labels = [lab for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                  for lab in (tick.label1,) if lab.get_visible() and lab.get_text()
+                  and lo <= tick.get_loc() <= hi]
+        assert len(labels) >= 3
+        for lab in labels:  # plain decimals, as '0.5' or '2', never '$\\mathdefault{...}$'
+            float(lab.get_text().replace("\N{MINUS SIGN}", "-"))
+        boxes = [lab.get_window_extent() for lab in labels]
+        assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes))
+                       for j in range(i + 1, len(boxes)))
+
+
+def test_plan_figure_log_ticks_are_plain_numbers(tmp_path, monkeypatch):
+    """The plan figure of a user's own log ($0.79-$10 an hour) wrote its costs as "10^0" and
+    "10^1" (December 2026): its labelled ticks are plain numbers."""
+    from sim.report import plan as plan_report
+
+    kept = capture_figures(monkeypatch, plan_report)
+    cands = pd.DataFrame({"model": ["a"] * 4, "cost_usd": [0.13, 0.31, 0.53, 1.0],
+                          "usd_per_hour": [0.79, 1.85, 3.16, 10.0],
+                          "worst_p99_over_slo": [12.7, 0.71, 2.1, 1.4],
+                          "feasible": [False, True, False, False]})
+    plan = pd.DataFrame({"model": ["a"], "choice": ["x"], "cost_usd": [0.31], "usd_per_hour": [1.85],
+                         "worst_p99_over_slo": [0.71]})
+    plan_report.plan_figure(Result(summary=pd.DataFrame(), requests=pd.DataFrame(),
+                                   tables={"candidates": cands, "plan": plan}), tmp_path)
+    ax = kept["plan"].axes[0]
+    kept["plan"].canvas.draw()
+    for axis in (ax.xaxis, ax.yaxis):
+        lo, hi = sorted(axis.get_view_interval())
+        shown = [t.label1.get_text() for t in axis.get_major_ticks() + axis.get_minor_ticks()
+                 if t.label1.get_visible() and t.label1.get_text() and lo <= t.get_loc() <= hi]
+        assert len(shown) >= 2 and all(float(v.replace("\N{MINUS SIGN}", "-")) > 0 for v in shown)
+    pyplot().close("all")

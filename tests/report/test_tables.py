@@ -150,3 +150,45 @@ def test_a_job_table_of_categorical_text_prints(capsys, rows):
     out = capsys.readouterr().out
     assert "pipelines:" in out
     assert ("chain" in out) if rows else ("(no rows)" in out and "Empty DataFrame" not in out)
+
+
+def test_a_replicated_sweep_says_its_numbers_are_means_with_intervals(tmp_path, monkeypatch):
+    """A researcher's sweep with `replications=3`: summary.md and the figures showed means,
+    `<col>_ci95` columns and error bars without saying what they were (December 2026). The
+    markdown and each figure's title say it, with the seed count the table records; a sweep
+    of one seed per job says nothing of the kind."""
+    from types import SimpleNamespace
+
+    from helpers.figures import capture_figures
+
+    from sim.report import sweep
+    from sim.report.sweep import sweep_markdown
+
+    rows = [{"job": j, "x": x, "setup": s, "tenant": ALL, "replications": 3, "requests": 10,
+             "ttft_p99_s": 0.1 * (j + 1), "ttft_p99_s_ci95": 0.01,
+             "cost_per_mtok_out_usd": 1.0 + j, "cost_per_mtok_out_usd_ci95": 0.1}
+            for j, (x, s) in enumerate([(1.0, "dedicated"), (2.0, "dedicated")])]
+    table = pd.DataFrame(rows)
+    sj = SimpleNamespace(notes={}, jobs=pd.DataFrame({"state": ["done", "done"]}), varying=["x"],
+                         constant={}, table=table)
+    text = sweep_markdown(sj)
+    assert "Each job ran 3 seeds (`replications`): every number is the mean over them, " \
+           "`<column>_ci95` the half-width of its Student-t 95 % interval" in text
+    one = table.assign(replications=1).drop(columns=["ttft_p99_s_ci95", "cost_per_mtok_out_usd_ci95"])
+    assert "seeds" not in sweep_markdown(SimpleNamespace(**{**vars(sj), "table": one}))
+    kept = capture_figures(monkeypatch, sweep)
+    for t in (table, one):
+        sweep.cost_vs_x(t, "x", [], tmp_path, "x", pd.DataFrame(columns=["x", "cost_per_mtok_out_usd"]))
+        sweep.metric_vs_x(t, "x", "ttft_p99_s", [], tmp_path, "p99", "p99", "p99 TTFT", "x")
+        titles = [kept[k].axes[0].get_title() for k in ("cost_vs_x", "p99")]
+        said = ["means over 3 seeds; bars: 95 % interval of the mean" in s for s in titles]
+        assert said == ([True, True] if t is table else [False, False]), titles
+
+
+def test_a_recommendation_missing_the_slo_says_the_target_it_misses():
+    """"-> dedicated ($4.54/M, SLO 98.8%, none meets the SLO)" (December 2026, a user's own
+    log) left the reader to guess why 98.8 % misses: the line names signals.slo_target."""
+    row = _signal_row(recommended_slo_attainment=0.988, meets_slo=False)
+    text = format_signals(row, target=0.99)
+    assert "SLO 98.8%, none meets the SLO for 99 % of requests (signals.slo_target))" in text
+    assert "for 99 %" not in format_signals(_signal_row(), target=0.99)

@@ -87,3 +87,65 @@ def test_replications_run_consecutive_seeds_and_write_their_rows(tmp_path):
 def test_replications_must_be_positive():
     with pytest.raises(sim.InputError, match="replications"):
         sim.run(["horizon_s=10", "replications=0"])
+
+
+def test_a_replicated_jobs_list_price_is_the_mean_of_its_seeds(tmp_path):
+    """The sweep table's per-token list price of a replicated job was the price of its mean
+    tokens (a ratio of means) while `cost_per_mtok_out_usd` is the mean of each seed's: the
+    serverless pool, billed at exactly that list price, read $0.9070/M beside a list price
+    of $0.9083/M (December 2026, a researcher's 3-seed sweep). Both are now means over seeds,
+    and equal for a per-token bill at the catalog's prices."""
+    from sim.sweep.aggregate import _list_price
+
+    pin, pout = 0.18, 0.54
+    catalog = {"models": {"m": {"price_in_usd_per_mtok": pin, "price_out_usd_per_mtok": pout}}}
+    ins, outs = [458_336, 560_940, 492_705], [119_000, 131_882, 122_824]
+    rows = []
+    for seed, (i, o) in enumerate(zip(ins, outs)):
+        cost = (i * pin + o * pout) / 1e6
+        for t in ("chat", "__all__"):
+            rows.append({"seed": seed, "setup": "serverless", "tenant": t, "model": "m" if t == "chat" else None,
+                         "input_tokens": i, "output_tokens": o, "window": "all",
+                         "cost_per_mtok_out_usd": cost / o * 1e6})
+    reps = pd.DataFrame(rows)
+    reps.to_csv(tmp_path / "replications.csv", index=False)
+    s = reps.groupby(["setup", "tenant"], sort=False).mean(numeric_only=True).reset_index()
+    s = s.drop(columns="seed").assign(model=["m", None], window="all", replications=3)
+    got = _list_price(tmp_path, s, catalog)
+    want = np.mean([(i * pin + o * pout) / o for i, o in zip(ins, outs)])
+    assert got.tolist() == pytest.approx([want, want], rel=1e-12)
+    assert got.tolist() == pytest.approx(s["cost_per_mtok_out_usd"].tolist(), rel=1e-12)
+    ratio_of_means = (np.mean(ins) * pin + np.mean(outs) * pout) / np.mean(outs)
+    assert abs(ratio_of_means - want) > 1e-4  # the case tells the two apart
+
+
+def test_a_sweeps_summary_lists_what_its_jobs_runs_said(tmp_path):
+    """A researcher's sweep whose L40S job was unstable at 12 req/s said so only in that job's
+    report.md (December 2026): summary.md now lists each job's notes, each text once with the
+    jobs that said it, at most five a job (the rest counted)."""
+    from types import SimpleNamespace
+
+    from sim.records import ALL, Result
+    from sim.report.markdown import run_report
+    from sim.report.sweep import sweep_markdown
+    from sim.sweep.aggregate import run_notes
+
+    cfg = sim.compose(["horizon_s=10"])
+    shared = "3 replications (seeds 0..2): summary values are means"
+    said = {"0": [shared], "3": ["seed 0: dedicated is unstable at this load"] + [shared]
+            + [f"extra {k}" for k in range(5)]}
+    for job, notes in said.items():
+        (tmp_path / job).mkdir()
+        res = Result(summary=pd.DataFrame([{"setup": "dedicated", "tenant": ALL, "requests": 1}]),
+                     requests=pd.DataFrame(), notes=notes)
+        (tmp_path / job / "report.md").write_text(run_report(res, cfg))
+    (tmp_path / "1").mkdir()  # a job without a report (output.report=false) says nothing
+    got = {j: run_notes(tmp_path / j) for j in ("0", "1", "3")}
+    assert got == {"0": said["0"], "1": [], "3": said["3"]}
+    sj = SimpleNamespace(notes={}, jobs=pd.DataFrame({"state": ["done"] * 3}), varying=[],
+                         constant={}, table=pd.DataFrame(), run_notes={j: n for j, n in got.items() if n})
+    text = sweep_markdown(sj)
+    section = text.split("## Notes of the jobs\n\n", 1)[1].splitlines()
+    assert section[:3] == [f"- jobs 0, 3: {shared}", "- job 3: seed 0: dedicated is unstable at this load",
+                           "- job 3: extra 0"]
+    assert "- job 3: 2 more in `3/report.md`" in section and "extra 3" not in text

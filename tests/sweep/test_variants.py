@@ -264,3 +264,38 @@ def test_a_variant_crossed_with_a_load_draws_a_curve_per_variant(tmp_path):
         ("0", "a", "H100", 5, 2), ("1", "a", "H100", 4, 8), ("2", "b", "B200", 1, 2)]
     assert list(sj.jobs["state"]) == ["done", "done", "done", "missing"]
     assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant"]
+
+
+def test_a_map_or_list_a_variant_sets_is_its_column_not_nan():
+    """A variant setting a map (`serverless.pool: {L40S: {...}}`, to serve a model on L40S
+    serverless) left its column empty for every job: pandas took the dict as an index map
+    (December 2026, a researcher's GPU-class sweep). The column holds the value as an
+    override would write it, which reads back to the value."""
+    from sim.sweep.aggregate import with_keys
+
+    pool = {"L40S": {"nodes": 1, "gpus_per_node": 8}}
+    s = pd.DataFrame({"job": ["2", "2"], "setup": ["dedicated", "serverless"]})
+    out = with_keys(s, ["serverless.pool", "plan.tp", GPU],
+                    {"serverless.pool": pool, "plan.tp": [1, 2], GPU: "L40S"})
+    assert list(out.columns[:4]) == ["job", "serverless.pool", "plan.tp", GPU]
+    assert out["serverless.pool"].notna().all() and out["plan.tp"].notna().all()
+    assert all(yaml.safe_load(v) == pool for v in out["serverless.pool"])
+    assert all(yaml.safe_load(v) == [1, 2] for v in out["plan.tp"])
+    assert list(out[GPU]) == ["L40S", "L40S"]
+
+
+def test_a_map_a_variant_sets_is_read_back_at_the_keys_it_declares(tmp_path):
+    """The job ran with the whole pool (the H100 nodes and every field beside the L40S the
+    variant adds); its column holds what the variant declared, as the job ran it."""
+    from sim.sweep.aggregate import _variant_values
+
+    (tmp_path / ".hydra").mkdir()
+    declared = {"deployments.llama31-8b.gpu": "L40S",
+                "serverless.pool": {"L40S": {"nodes": 1, "gpus_per_node": 8}}}
+    (tmp_path / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"variants": {"l40s": declared}}))
+    ran = {"deployments": {"llama31-8b": {"gpu": "L40S", "tp": 1}},
+           "serverless": {"pool": {"H100": {"nodes": 2, "gpus_per_node": 8},
+                                   "L40S": {"nodes": 1, "gpus_per_node": 8, "dram_cache_gb": 1000.0}}}}
+    got = _variant_values(tmp_path, {"variant": "l40s"}, ran)
+    assert got == declared
+    assert type(got["serverless.pool"]["L40S"]) is dict

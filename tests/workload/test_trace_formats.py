@@ -191,6 +191,18 @@ def test_a_users_own_csv_with_iso_times_and_its_refusals(tmp_path):
         load_trace(str(q), "csv", "default", ("t", "in", "out", "s"))
 
 
+@pytest.mark.parametrize("row", ["2,,5", "2, ,5", '2,"",5', "2,10,"])
+def test_an_empty_token_count_in_a_users_own_log_is_named_as_empty(tmp_path, row):
+    """A log that did not record a row's count (an empty field, as request logs have) said
+    "must be an integer in [0, 2147483647], got ''", which reads as a format problem; it
+    names the field as empty and what to do (December 2026, a user's own log)."""
+    p = _write(tmp_path, "own.csv", f"t,in,out\n1,10,5\n{row}\n")
+    col = "out" if row.endswith(",") else "in"
+    with pytest.raises(sim.InputError, match=rf"own.csv:3: {col} is empty: every replayed row "
+                       "needs its token counts.*leave the row out"):
+        load_trace(str(p), "csv", "default", ("t", "in", "out", "s"))
+
+
 def test_a_run_replays_a_users_own_csv(tmp_path):
     p = _write(tmp_path, "own.csv", "t_ms,prompt,completion\n" + "".join(
         f"{i * 250},{100 + i},{10 + i}\n" for i in range(40)))
