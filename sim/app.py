@@ -21,7 +21,15 @@ from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
 from sim.io import prepare_folder, shared_folder
-from sim.jobs import CHECKS, CONFIGS, GIVEN, OWN_SCENARIOS, check_unread, discover
+from sim.jobs import (
+    CHECKS,
+    CONFIGS,
+    GIVEN,
+    OWN_SCENARIOS,
+    check_own_settings,
+    check_unread,
+    discover,
+)
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.style import kept_settings
@@ -84,6 +92,10 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
         if key in ("hydra.run.dir", "hydra.sweep.dir"):  # unread: nothing was written, unsaid
             raise InputError("sim.run writes into its output_dir argument (None: no files), not "
                              "a Hydra folder: give output_dir=... instead", key=key)
+        if key.startswith(("hydra.", "hydra/")) and key != "hydra.searchpath":
+            raise InputError("sim.run runs no Hydra job (no launcher, sweeper, logging or "  # ran
+                             "working-directory change), so it would be ignored silently; of "  # unsaid
+                             "Hydra's keys only hydra.searchpath is read", key=key)
     with _ONE_AT_A_TIME, kept_settings():
         return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 
@@ -94,7 +106,10 @@ def compose(overrides: list[str] | None = None):
     line."""
     check_working_dir()
     try:
-        with _ONE_AT_A_TIME:
+        # a hydra.searchpath folder that is not there: an error, as on the command line (a
+        # warning on stderr and a run without it before)
+        with _ONE_AT_A_TIME, warnings.catch_warnings():
+            warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             return compose_config(overrides)
     except Exception as e:  # noqa: BLE001 - those from_config_error does not know go on
         err = from_config_error(e)
@@ -135,6 +150,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     except InputError as e:  # a value a variant set: say which variant
         raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
+    check_own_settings(name, cfg, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

@@ -30,16 +30,25 @@ OWN_SCENARIOS: dict[str, tuple[tuple[str, ...], str]] = {}
 # what every job honours: how its run is named, written and repeated, and Hydra's own keys
 READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replications", "variant",
                      "variants", "hydra")
+# jobs that choose their setups themselves: name -> (the ``setups`` value they run as given,
+# what they run instead); and keys a job sets itself in each of its runs: name -> {key: how}.
+# An override of either would be ignored or overwritten unsaid (the seventeenth sweep)
+OWN_SETUPS: dict[str, tuple[tuple[str, ...], str]] = {}
+SETS: dict[str, dict[str, str]] = {}
 
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
-        own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = ""):
+        own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = "",
+        own_setups: tuple[tuple[str, ...], str] | None = None, sets: dict[str, str] | None = None):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
     ``own_scenarios``: the job composes its own configs and ignores ``tenants``; ``reads``
     the other top-level keys it takes from the run's config (an override of any other key
-    is refused, :func:`check_unread`), ``hint`` what to do instead."""
+    is refused, :func:`check_unread`), ``hint`` what to do instead. ``own_setups``: the job
+    runs setups of its own (``setups`` as the job's file gives them, what it runs), so another
+    ``setups`` override is refused; ``sets``: keys it sets itself in every run ({key: how}),
+    refused when given."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -50,6 +59,10 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
             CHECKS[name] = check
         if own_scenarios:
             OWN_SCENARIOS[name] = ((name, *reads), hint)
+        if own_setups is not None:
+            OWN_SETUPS[name] = own_setups
+        if sets:
+            SETS[name] = sets
         return fn
     return deco
 
@@ -78,6 +91,29 @@ def check_unread(name: str, overrides) -> None:
                          f"{', '.join(unread)} would be ignored silently): of the run's config it "
                          f"reads {', '.join(reads)}, name and output only"
                          f"{'; ' + hint if hint else ''}", key=unread[0])
+
+
+def check_own_settings(name: str, cfg, overrides) -> None:
+    """An override of ``setups`` for a job that chooses its own setups (``job=burst
+    setups=[serverless]`` ran the dedicated setup, unsaid), or of a key the job sets itself in
+    every run (``job=keepalive serverless.keepalive.idle_s=30``, overwritten by each policy):
+    an InputError naming it."""
+    from sim.config.repeats import leaf_keys
+    from sim.errors import InputError
+
+    for text in overrides or ():
+        for key in (k.lstrip("+") for k in leaf_keys(text)):
+            if key == "setups" and name in OWN_SETUPS:
+                as_given, runs = OWN_SETUPS[name]
+                got = [str(s) for s in cfg.setups]
+                if got != list(as_given):
+                    raise InputError(f"the {name} job runs {runs}, whatever setups says, so {got} "
+                                     "would be ignored silently (job=simulate runs the setups "
+                                     "listed)", key="setups")
+            for own, how in SETS.get(name, {}).items():
+                if key == own or key.startswith(own + "."):
+                    raise InputError(f"the {name} job sets {own} itself ({how}), so the value "
+                                     "given would be overwritten silently", key=key)
 
 
 def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:

@@ -107,7 +107,8 @@ def check(cfg) -> None:
                              key="compound.bursty_setups")
 
 
-@job("compound", config=CompoundConfig, check=check)
+@job("compound", config=CompoundConfig, check=check,
+     own_setups=(("serverless",), "its cold-chain scenarios and the setups of compound.bursty_setups"))
 def compound_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     chain, chain_stages, notes = cold_chain(cfg, catalog, progress)

@@ -80,7 +80,10 @@ def check(cfg) -> None:
     check_distinct(cfg, "keepalive.fixed_idle_s")
 
 
-@job("keepalive", config=KeepaliveConfig, check=check)
+@job("keepalive", config=KeepaliveConfig, check=check,
+     own_setups=(("serverless",), "the serverless setup once per keep-alive policy"),
+     sets={"serverless.keepalive.kind": "fixed for each of keepalive.fixed_idle_s, then hybrid",
+           "serverless.keepalive.idle_s": "each of keepalive.fixed_idle_s: list the timeouts there"})
 def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     workload = build_workload(cfg)

@@ -89,7 +89,8 @@ def _p99(v: float) -> str:
     return f"{v:.3g} s" if np.isfinite(v) else "-"
 
 
-@job("noisy_neighbour", config=NoisyNeighbourConfig, check=check)
+@job("noisy_neighbour", config=NoisyNeighbourConfig, check=check,
+     sets={"background.scale": "each of noisy_neighbour.background_levels: list the levels there"})
 def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
     summary, requests, notes = run_levels(cfg, progress)
     table = isolation_table(summary)

@@ -149,7 +149,8 @@ class SloSearch:
         return lo
 
 
-@job("prefix_cache", config=PrefixCacheConfig, check=check)
+@job("prefix_cache", config=PrefixCacheConfig, check=check,
+     own_setups=(("dedicated",), "the dedicated and serverless setups of each cache variant"))
 def prefix_cache_job(cfg, out_dir, progress) -> Result:
     pc = cfg.prefix_cache
     tenant = pc.tenant
