@@ -274,6 +274,14 @@ AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
     (["setups=[serverless]", "background.synthetic.tenants=2", "background.synthetic.models=[llama31-8b]"], False),
     (["setups=[serverless]", "cold_start.snapshot_speedup=3"], True),
     (["setups=[serverless]", "cold_start.snapshots=true", "cold_start.snapshot_speedup=3"], False),
+    (["pipelines.p={stages: {a: {model: llama31-8b}}}"], True),  # a pipeline no tenant sends
+    (["tenants.chat.input.kind=fixed", "tenants.chat.input.cv=3"], True),  # a cv only lognormal reads
+    (["tenants.chat.output.kind=geometric", "tenants.chat.output.cv=3"], True),
+    (["tenants.chat.output.cv=3"], False),
+    (["setups=[serverless]", "serverless.min_increment_s=5"], True),  # per-token billing
+    (["setups=[serverless]", "serverless.billing=gpu_second", "serverless.min_increment_s=5"], False),
+    (["setups=[serverless]", "serverless.billing=gpu_second", "serverless.batch_price_factor=0.3"], True),
+    (["tenants.chat.pipeline=p", "pipelines.p={stages: {a: {model: llama31-8b}}}"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature

@@ -100,6 +100,9 @@ def check(cfg) -> None:
     catalog = build_catalog(cfg)
     for m in cc.chain_models:
         model(catalog, m, "compound.chain_models")
+    for m in cc.mixed_placement:  # as hybrid.placement reads it: a model, or a tenant
+        if m not in cfg.tenants:
+            model(catalog, m, f"compound.mixed_placement.{m}")
     check_distinct(cfg, "compound.bursty_setups")
     for s in cc.bursty_setups:
         if s not in SETUPS:

@@ -70,6 +70,10 @@ SWITCHED = (
      "no tenant has priority batch"),
     ("background.synthetic.", ("tenants",), lambda c: int(c.background.synthetic.tenants) > 0,
      "background.synthetic.tenants is 0"),
+    ("serverless.min_increment_s", (), lambda c: str(c.serverless.billing) == "gpu_second",
+     "serverless.billing is per_token, which bills tokens, not replica time"),
+    ("serverless.batch_price_factor", (), lambda c: str(c.serverless.billing) == "per_token",
+     "serverless.billing is gpu_second, which bills replica time, not tokens"),
     ("cold_start.snapshot_speedup", (), lambda c: bool(c.cold_start.snapshots) or "gpu_snapshot" in (
         c.cold_start.remote_tier, c.dedicated.burst.storage_tier, c.dedicated.spot.storage_tier,
         c.dedicated.failures.reload_tier), "cold_start.snapshots is false: no load restores a snapshot"),
@@ -107,6 +111,16 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at}.docs.count is 0"
         if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
             return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
+    if (len(parts) == 4 and parts[0] == "tenants" and parts[2] in ("input", "output")
+            and parts[1] in cfg.tenants and parts[3] in ("cv", "mean")):
+        kind, at = str(cfg.tenants[parts[1]][parts[2]].kind), f"tenants.{parts[1]}.{parts[2]}"
+        if parts[3] == "cv" and kind != "lognormal":
+            return f"{at}.kind is {kind}: only lognormal lengths have a cv"
+        if parts[3] == "mean" and kind in ("empirical", "trace"):
+            return f"{at}.kind is {kind}, whose lengths come from data, not a mean"
+    if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in cfg.pipelines and not any(
+            str(t.pipeline) == parts[1] for t in cfg.tenants.values()):
+        return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
     fm = str(cfg.dedicated.failures.mode)  # random reads no script, script no rates
     if fm != "none" and (key.startswith("dedicated.failures.script") != (fm == "script")) and \
             len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (

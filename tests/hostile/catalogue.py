@@ -1315,6 +1315,13 @@ CASES = [
       files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - /catalog: default\n  - _self_\n"
                                      + MINE.split("\n", 1)[1]},
       note="'catalog appears more than once in the final defaults list', naming no key or file"),
+    OK("compound_mixed_placement_of_a_pipeline_model", ["experiment=compound", "horizon_s=2",
+                                                          "compound.mixed_placement.bge-large-en=dedicated"],
+       "impossible", note="a model of the pipeline placed dedicated, as documented: refused with "
+                          "\"Key 'bge-large-en' is not in struct\" (the map was closed)"),
+    E("compound_mixed_placement_unknown_model", ["experiment=compound", "compound.mixed_placement.nope=dedicated"],
+      "config key 'compound.mixed_placement.nope': unknown model", "unknown",
+      note="\"Key 'nope' is not in struct\" before; now the key's own check, as hybrid.placement's"),
     E("experiment_missing_value_mark", XP, "experiment/mine.yaml:6", "file",
       files={"experiment/mine.yaml": MINE + "drain_s: ???\n"},
       note="OmegaConf's missing value merged as nothing: drain_s stayed 1800, unsaid"),
