@@ -98,6 +98,8 @@ def check_own_settings(name: str, cfg, overrides) -> None:
     setups=[serverless]`` ran the dedicated setup, unsaid), or of a key the job sets itself in
     every run (``job=keepalive serverless.keepalive.idle_s=30``, overwritten by each policy):
     an InputError naming it."""
+    from omegaconf import OmegaConf
+
     from sim.config.repeats import leaf_keys
     from sim.errors import InputError
 
@@ -111,7 +113,9 @@ def check_own_settings(name: str, cfg, overrides) -> None:
                                      "would be ignored silently (job=simulate runs the setups "
                                      "listed)", key="setups")
             for own, how in SETS.get(name, {}).items():
-                if key == own or key.startswith(own + "."):
+                own, _, only = own.partition("=")  # "key=value": that value alone is replaced
+                if (key == own or key.startswith(own + ".")) and (
+                        not only or str(OmegaConf.select(cfg, own)) == only):
                     raise InputError(f"the {name} job sets {own} itself ({how}), so the value "
                                      "given would be overwritten silently", key=key)
 
