@@ -85,8 +85,10 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
         raise InputError(f"output_dir {str(output_dir)!r} starts with '~', which only a shell "
                          "expands: give os.path.expanduser(...) or an absolute path")
     if not isinstance(progress, bool):  # "no" was taken as true
-        raise InputError(f"progress must be True or False, got {type(progress).__name__} "
-                         f"{progress!r}")
+        kind = type(progress)  # numpy's boolean is named "bool" too: its module said
+        raise InputError(f"progress must be True or False, got "
+                         f"{'' if kind.__module__ == 'builtins' else kind.__module__ + '.'}"
+                         f"{kind.__name__} {progress!r}")
     for text in overrides if isinstance(overrides, (list, tuple)) else ():
         key = text.split("=", 1)[0].lstrip("+~") if isinstance(text, str) else ""
         if key in ("hydra.run.dir", "hydra.sweep.dir"):  # unread: nothing was written, unsaid

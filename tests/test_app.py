@@ -53,6 +53,8 @@ def test_wrong_type_and_option_fail_with_the_key():
     # the twelfth sweep: a folder literally named "~" in the working directory; "no" as true
     (lambda: sim.run(["horizon_s=5"], output_dir="~/runs"), "starts with '~'"),
     (lambda: sim.run(["horizon_s=5"], progress="no"), "progress must be True or False"),
+    # the seventeenth sweep: numpy's boolean was "got bool np.True_", a bool refused as not one
+    (lambda: sim.run(["horizon_s=5"], progress=__import__("numpy").True_), "got numpy.bool np.True_"),
     # the fifteenth sweep: "." (or the working directory in full) as "" above, written into
     (lambda: sim.run(["horizon_s=5"], output_dir="."), "'.' is the working directory"),
     (lambda: sim.run(["horizon_s=5"], output_dir=os.getcwd()), "is the working directory"),
