@@ -100,7 +100,8 @@ def from_config_error(e: BaseException) -> InputError | None:
         detail += f" (in {where.group(1)}.yaml)"
     if key == "experiment" and "Key 'experiment' not in" in detail:  # an empty file, or one
         detail += ("; an experiment file holds keys under its first line '# @package _global_' "
-                   "(without it Hydra puts them under experiment.)")  # without its header
+                   "(without it Hydra puts them under experiment.), and sets no key experiment "
+                   "(to build on another, list it in its defaults: '- hybrid')")  # (the 17th sweep)
     if "override_grammar" in str(e):
         detail, text = _unparsable(e, first)
         if text is not None:  # the twelfth sweep: "mismatched input '='" named no override
