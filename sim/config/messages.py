@@ -46,8 +46,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     bad = re.match(r"Invalid defaults list in '([^']+)', (defaults must be a list \(got \w+\))",
                    str(e)) if isinstance(e, ValueError) else None
     if bad:  # defaults: null or a map in an experiment file: Hydra's ValueError traceback
-        return InputError(f"{bad.group(1)}.yaml: its {bad.group(2).replace('NoneType', 'null')}: list entries such as "
-                          "'- override /catalog: <option>' and '- _self_', or remove the key")
+        got = bad.group(2).replace("NoneType", "null")
+        return InputError(f"{bad.group(1)}.yaml: its {got}: list entries such as '- override "
+                          "/catalog: <option>' and '- _self_', or remove the key")
     if isinstance(e, ValueError) and _raised_in(e, "override_parser"):
         # a sweep's values that Hydra cannot expand: range(0,5,0) ...
         return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
@@ -101,7 +102,7 @@ def from_config_error(e: BaseException) -> InputError | None:
     if key == "experiment" and "Key 'experiment' not in" in detail:  # an empty file, or one
         detail += ("; an experiment file holds keys under its first line '# @package _global_' "
                    "(without it Hydra puts them under experiment.), and sets no key experiment "
-                   "(to build on another, list it in its defaults: '- hybrid')")  # (the 17th sweep)
+                   "(to build on another, list it in its defaults: '- hybrid')")
     if "override_grammar" in str(e):
         detail, text = _unparsable(e, first)
         if text is not None:  # the twelfth sweep: "mismatched input '='" named no override
