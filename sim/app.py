@@ -26,7 +26,7 @@ from sim.jobs import (
     CONFIGS,
     GIVEN,
     OWN_SCENARIOS,
-    check_set_by_job,
+    check_own_settings,
     check_unread,
     discover,
 )
@@ -85,13 +85,19 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
         raise InputError(f"output_dir {str(output_dir)!r} starts with '~', which only a shell "
                          "expands: give os.path.expanduser(...) or an absolute path")
     if not isinstance(progress, bool):  # "no" was taken as true
-        raise InputError(f"progress must be True or False, got {type(progress).__name__} "
-                         f"{progress!r}")
+        kind = type(progress)  # numpy's boolean is named "bool" too: its module said
+        raise InputError(f"progress must be True or False, got "
+                         f"{'' if kind.__module__ == 'builtins' else kind.__module__ + '.'}"
+                         f"{kind.__name__} {progress!r}")
     for text in overrides if isinstance(overrides, (list, tuple)) else ():
         key = text.split("=", 1)[0].lstrip("+~") if isinstance(text, str) else ""
         if key in ("hydra.run.dir", "hydra.sweep.dir"):  # unread: nothing was written, unsaid
             raise InputError("sim.run writes into its output_dir argument (None: no files), not "
                              "a Hydra folder: give output_dir=... instead", key=key)
+        if key.startswith(("hydra.", "hydra/")) and key != "hydra.searchpath":
+            raise InputError("sim.run runs no Hydra job (no launcher, sweeper, logging or "  # ran
+                             "working-directory change), so it would be ignored silently; of "  # unsaid
+                             "Hydra's keys only hydra.searchpath is read", key=key)
     with _ONE_AT_A_TIME, kept_settings():
         return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
 
@@ -102,7 +108,10 @@ def compose(overrides: list[str] | None = None):
     line."""
     check_working_dir()
     try:
-        with _ONE_AT_A_TIME:
+        # a hydra.searchpath folder that is not there: an error, as on the command line (a
+        # warning on stderr and a run without it before)
+        with _ONE_AT_A_TIME, warnings.catch_warnings():
+            warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             return compose_config(overrides)
     except Exception as e:  # noqa: BLE001 - those from_config_error does not know go on
         err = from_config_error(e)
@@ -143,7 +152,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     except InputError as e:  # a value a variant set: say which variant
         raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
-    check_set_by_job(name, cfg, overrides)
+    check_own_settings(name, cfg, overrides)
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

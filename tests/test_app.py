@@ -53,11 +53,19 @@ def test_wrong_type_and_option_fail_with_the_key():
     # the twelfth sweep: a folder literally named "~" in the working directory; "no" as true
     (lambda: sim.run(["horizon_s=5"], output_dir="~/runs"), "starts with '~'"),
     (lambda: sim.run(["horizon_s=5"], progress="no"), "progress must be True or False"),
+    # the seventeenth sweep: numpy's boolean was "got bool np.True_", a bool refused as not one
+    (lambda: sim.run(["horizon_s=5"], progress=__import__("numpy").True_), "got numpy.bool np.True_"),
     # the fifteenth sweep: "." (or the working directory in full) as "" above, written into
     (lambda: sim.run(["horizon_s=5"], output_dir="."), "'.' is the working directory"),
     (lambda: sim.run(["horizon_s=5"], output_dir=os.getcwd()), "is the working directory"),
     # Hydra's run folder given to sim.run: nothing written, unsaid
     (lambda: sim.run(["horizon_s=5", "hydra.run.dir=out"]), "config key 'hydra.run.dir': sim.run writes"),
+    # the seventeenth sweep: Hydra's other keys, unread by sim.run and unsaid; a search path
+    # that is not there, a warning on stderr and a run without it (an error on the command line)
+    (lambda: sim.run(["horizon_s=5", "hydra.job.chdir=true"]), "config key 'hydra.job.chdir': sim.run runs no"),
+    (lambda: sim.run(["horizon_s=5", "hydra/launcher=basic"]), "config key 'hydra/launcher': sim.run runs no"),
+    (lambda: sim.run(["horizon_s=5", "hydra.searchpath=[file:///no/such/folder]"]),
+     "config key 'hydra.searchpath': /no/such/folder is not available"),
 ])
 def test_the_api_says_what_is_wrong_with_its_arguments(call, expected):
     with pytest.raises(sim.InputError, match=expected):
@@ -253,6 +261,29 @@ AZ_FILE = str(TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv")
     (["tenants.chat.arrival={kind: trace, trace: {path: AZ}}", "tenants.chat.arrival.rate_rps=50"], True),
     (["tenants.chat.arrival={kind: closed, concurrency: 2}", "tenants.chat.arrival.rate_rps=50"], True),
     (["tenants.chat.arrival={kind: gamma, cv: 2}", "tenants.chat.arrival.rate_rps=50"], False),
+    # the seventeenth sweep: a trigger's setting under the other trigger, a cache router's
+    # under another router, batch-tier settings with no batch tenant, synthetic background
+    # settings with no synthetic tenant, a snapshot speed-up with no snapshot: each unsaid
+    (["dedicated.burst.enabled=true", "dedicated.burst.slo_fraction=0.5"], True),
+    (["dedicated.burst.enabled=true", "dedicated.burst.trigger=slo", "dedicated.burst.slo_fraction=0.5"], False),
+    (["dedicated.burst.enabled=true", "dedicated.burst.trigger=slo", "dedicated.burst.wait_threshold_s=3"], True),
+    (["setups=[hybrid]", "hybrid.spillover.slo_fraction=0.5"], True),
+    (["dedicated.cache_router.threshold=0.5"], True),
+    (["dedicated.router=cache_aware", "dedicated.cache_router.threshold=0.5"], False),
+    (["setups=[serverless]", "serverless.cache_router.balance_abs=8"], True),
+    (["dedicated.batch.kv_fraction=0.3"], True),
+    (["setups=[serverless]", "background.synthetic.models=[llama31-8b]"], True),
+    (["setups=[serverless]", "background.synthetic.tenants=2", "background.synthetic.models=[llama31-8b]"], False),
+    (["setups=[serverless]", "cold_start.snapshot_speedup=3"], True),
+    (["setups=[serverless]", "cold_start.snapshots=true", "cold_start.snapshot_speedup=3"], False),
+    (["pipelines.p={stages: {a: {model: llama31-8b}}}"], True),  # a pipeline no tenant sends
+    (["tenants.chat.input.kind=fixed", "tenants.chat.input.cv=3"], True),  # a cv only lognormal reads
+    (["tenants.chat.output.kind=geometric", "tenants.chat.output.cv=3"], True),
+    (["tenants.chat.output.cv=3"], False),
+    (["setups=[serverless]", "serverless.min_increment_s=5"], True),  # per-token billing
+    (["setups=[serverless]", "serverless.billing=gpu_second", "serverless.min_increment_s=5"], False),
+    (["setups=[serverless]", "serverless.billing=gpu_second", "serverless.batch_price_factor=0.3"], True),
+    (["tenants.chat.pipeline=p", "pipelines.p={stages: {a: {model: llama31-8b}}}"], False),
 ])
 def test_a_key_of_a_feature_the_run_leaves_off_is_said(keys, unread):
     """A key given on the command line that the run's own config never reads, its feature
@@ -292,6 +323,11 @@ def test_a_key_inside_a_whole_map_the_run_leaves_off_is_said(override, key):
      False),
     (["tenants.chat.model=qwen3-32b", "deployments.qwen3-32b={gpu: H200, precision: fp8, tp: 1}"],
      False),
+    # the seventeenth sweep: the command line gives a new entry as a map of the whole key
+    # (deployments={qwen3-32b: {...}}), which went unsaid; an engine-init time per model
+    (["deployments={qwen3-32b: {gpu: H200, precision: fp8, tp: 1}}"], True),
+    (["setups=[serverless]", "cold_start.engine_init_s_by_model.qwen3-32b=3"], True),
+    (["setups=[serverless]", "cold_start.engine_init_s_by_model.llama31-8b=3"], False),
 ])
 def test_a_key_for_a_model_no_request_calls_is_said(keys, unread):
     """A per-model key for a model no tenant of the run calls (``dedicated.replicas.<m>``,

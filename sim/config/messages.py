@@ -43,6 +43,12 @@ def from_config_error(e: BaseException) -> InputError | None:
     file_error = _config_file_error(e)
     if file_error is not None:
         return file_error
+    bad = re.match(r"Invalid defaults list in '([^']+)', (defaults must be a list \(got \w+\))",
+                   str(e)) if isinstance(e, ValueError) else None
+    if bad:  # defaults: null or a map in an experiment file: Hydra's ValueError traceback
+        got = bad.group(2).replace("NoneType", "null")
+        return InputError(f"{bad.group(1)}.yaml: its {got}: list entries such as '- override "
+                          "/catalog: <option>' and '- _self_', or remove the key")
     if isinstance(e, ValueError) and _raised_in(e, "override_parser"):
         # a sweep's values that Hydra cannot expand: range(0,5,0) ...
         return InputError(f"cannot expand a sweep's values: {str(e).strip().splitlines()[0]}")
@@ -67,6 +73,11 @@ def from_config_error(e: BaseException) -> InputError | None:
     if req:  # range(), choice(), glob(), interval() in a single run (the fifteenth sweep): as above
         return InputError(f"{req.group(1)!r} is a sweep; run it with -m (python -m sim -m ...), "
                           "or give one value", key=req.group(2).lstrip("+~"))
+    twice = re.match(r"(\S+) appears more than once in the final defaults list$", first)
+    if twice:  # a file's defaults list choosing a group config.yaml chooses: named no key or file
+        return InputError("chosen twice in the defaults lists (config.yaml chooses it; an "
+                          f"experiment file choosing another option writes '- override "
+                          f"/{twice.group(1)}: <option>', and names it once)", key=twice.group(1))
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])
@@ -90,7 +101,8 @@ def from_config_error(e: BaseException) -> InputError | None:
         detail += f" (in {where.group(1)}.yaml)"
     if key == "experiment" and "Key 'experiment' not in" in detail:  # an empty file, or one
         detail += ("; an experiment file holds keys under its first line '# @package _global_' "
-                   "(without it Hydra puts them under experiment.)")  # without its header
+                   "(without it Hydra puts them under experiment.), and sets no key experiment "
+                   "(to build on another, list it in its defaults: '- hybrid')")
     if "override_grammar" in str(e):
         detail, text = _unparsable(e, first)
         if text is not None:  # the twelfth sweep: "mismatched input '='" named no override

@@ -7,4 +7,5 @@ OPEN_DICTS = ("tenants", "deployments", "notes", "dedicated.replicas", "dedicate
               "catalog.gpus", "catalog.models", "cold_start.tiers", "serverless.pool",
               "serverless.rate_limits", "serverless.autoscaler.min_replicas",
               "cold_start.engine_init_s_by_model", "hybrid.placement", "pipelines",
-              "tenants_from.servegen.models", "variants")
+              "tenants_from.servegen.models", "variants",
+              "compound.mixed_placement")  # a model of the pipeline placed (the seventeenth sweep)

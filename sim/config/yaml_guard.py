@@ -61,6 +61,10 @@ def check_node(root) -> None:
         own += 1
         size[id(node)] = 0
         open_.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and node.value == "???" and depth > 1:
+            raise RefusedYAML("'???' (OmegaConf's missing value) leaves the key as the config "  # ran
+                              "below had it, unsaid: give a value, or remove the line",  # unsaid
+                              node.start_mark)
         if any(id(c) in open_ for c in _children(node)):  # a: &x [*x] (a RecursionError,
             raise RefusedYAML("an alias (*name) inside its own anchor's value: it would "  # in
                               "hold itself forever", node.start_mark)  # OmegaConf, 400 lines)

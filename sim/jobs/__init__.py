@@ -27,24 +27,29 @@ CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cros
 # the config's tenants: their config needs none. Each maps to the top-level keys it reads
 # besides its own key and READ_BY_EVERY_JOB, and a hint for the keys it does not read
 OWN_SCENARIOS: dict[str, tuple[tuple[str, ...], str]] = {}
-# job name -> sets(cfg): {dotted key: what the job does instead} for the keys it sets itself in
-# every one of its runs (a value given for one would be replaced unsaid: check_set_by_job)
-SETS: dict[str, Callable] = {}
 # what every job honours: how its run is named, written and repeated, and Hydra's own keys
 READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replications", "variant",
                      "variants", "hydra")
+# jobs that choose their setups themselves: name -> (the ``setups`` value they run as given,
+# what they run instead); and the keys a job sets itself in each of its runs: name -> sets(cfg),
+# {dotted key, or "key=value" when that value alone is replaced: what the job does instead}.
+# An override of either would be ignored or replaced unsaid: check_own_settings
+OWN_SETUPS: dict[str, tuple[tuple[str, ...], str]] = {}
+SETS: dict[str, Callable] = {}
 
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
         own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = "",
-        sets: Callable | None = None):
+        own_setups: tuple[tuple[str, ...], str] | None = None, sets: Callable | None = None):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
     ``own_scenarios``: the job composes its own configs and ignores ``tenants``; ``reads``
     the other top-level keys it takes from the run's config (an override of any other key
-    is refused, :func:`check_unread`), ``hint`` what to do instead; ``sets(cfg)`` the keys
-    the job sets itself in each of its runs (:func:`check_set_by_job`)."""
+    is refused, :func:`check_unread`), ``hint`` what to do instead. ``own_setups``: the job
+    runs setups of its own (``setups`` as the job's file gives them, what it runs), so another
+    ``setups`` override is refused; ``sets(cfg)``: keys it sets itself in every run ({key: how}),
+    refused when given."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -55,7 +60,9 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
             CHECKS[name] = check
         if own_scenarios:
             OWN_SCENARIOS[name] = ((name, *reads), hint)
-        if sets is not None:
+        if own_setups is not None:
+            OWN_SETUPS[name] = own_setups
+        if sets:
             SETS[name] = sets
         return fn
     return deco
@@ -87,21 +94,31 @@ def check_unread(name: str, overrides) -> None:
                          f"{'; ' + hint if hint else ''}", key=unread[0])
 
 
-def check_set_by_job(name: str, cfg, overrides) -> None:
-    """An override of a key the job ``name`` sets itself in each of its runs
-    (``serverless.keepalive.kind`` for ``keepalive``, which runs every fixed timeout and then
-    the hybrid policy): an InputError naming it and what to do instead. Until December 2026
-    the value was replaced unsaid, as ``dedicated.spot.replicas`` was for ``spot``."""
+def check_own_settings(name: str, cfg, overrides) -> None:
+    """An override of ``setups`` for a job that chooses its own setups (``job=burst
+    setups=[serverless]`` ran the dedicated setup, unsaid), or of a key the job sets itself in
+    every run (``job=keepalive serverless.keepalive.idle_s=30``, overwritten by each policy):
+    an InputError naming it."""
+    from omegaconf import OmegaConf
+
     from sim.config.repeats import leaf_keys
     from sim.errors import InputError
 
-    owned = SETS[name](cfg) if name in SETS else {}
-    for text in overrides or () if owned else ():
-        for k in (k.lstrip("+") for k in leaf_keys(text)):
-            for key, instead in owned.items():
-                if k == key or k.startswith(key + "."):
-                    raise InputError(f"the {name} job sets this itself in each of its runs, so "
-                                     f"the value given would be replaced unsaid; {instead}", key=k)
+    for text in overrides or ():
+        for key in (k.lstrip("+") for k in leaf_keys(text)):
+            if key == "setups" and name in OWN_SETUPS:
+                as_given, runs = OWN_SETUPS[name]
+                got = [str(s) for s in cfg.setups]
+                if got != list(as_given):
+                    raise InputError(f"the {name} job runs {runs}, whatever setups says, so {got} "
+                                     "would be ignored silently (job=simulate runs the setups "
+                                     "listed)", key="setups")
+            for own, how in (SETS[name](cfg) if name in SETS else {}).items():
+                own, _, only = own.partition("=")  # "key=value": that value alone is replaced
+                if (key == own or key.startswith(own + ".")) and (
+                        not only or str(OmegaConf.select(cfg, own)) == only):
+                    raise InputError(f"the {name} job sets this itself in each of its runs, so the "
+                                     f"value given would be replaced unsaid; {how}", key=key)
 
 
 def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:

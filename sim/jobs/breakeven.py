@@ -118,7 +118,8 @@ def check(cfg) -> None:
         raise InputError("needs at least two increasing fractions", key="breakeven.load_fractions")
 
 
-@job("breakeven", config=BreakevenConfig, check=check)
+@job("breakeven", config=BreakevenConfig, check=check,
+     own_setups=(("dedicated",), "the curves of breakeven.setups"))
 def breakeven_job(cfg, out_dir, progress) -> Result:
     res = run_breakeven(cfg, progress)
     cap = res.capacity

@@ -28,7 +28,8 @@ def _s(v: float) -> str:
     return f"{v:.2f} s" if v == v else "- (no request completed)"
 
 
-@job("burst")
+@job("burst", own_setups=(("dedicated",), "the dedicated setup without and with burst capacity"),
+     sets=lambda cfg: {"dedicated.burst.enabled": "it runs it false, then true, on the same requests"})
 def burst_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", BURST_VARIANTS, progress)
     summary, requests = frames(cfg, workload, runs, catalog)

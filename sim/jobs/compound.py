@@ -100,6 +100,9 @@ def check(cfg) -> None:
     catalog = build_catalog(cfg)
     for m in cc.chain_models:
         model(catalog, m, "compound.chain_models")
+    for m in cc.mixed_placement:  # as hybrid.placement reads it: a model, or a tenant
+        if m not in cfg.tenants:
+            model(catalog, m, f"compound.mixed_placement.{m}")
     check_distinct(cfg, "compound.bursty_setups")
     for s in cc.bursty_setups:
         if s not in SETUPS:
@@ -107,12 +110,14 @@ def check(cfg) -> None:
                              key="compound.bursty_setups")
 
 
-@job("compound", config=CompoundConfig, check=check, sets=lambda cfg: {
-    f"pipelines.{cfg.compound.pipeline}.prewarm": "it runs its setups with and without "
-    "coordinated pre-warm",
-    "hybrid.placement": "set the mixed placement with compound.mixed_placement",
-    "hybrid.default_tier": "its mixed placement sends the models compound.mixed_placement "
-    "does not list to serverless"})
+@job("compound", config=CompoundConfig, check=check,
+     own_setups=(("serverless",), "its cold-chain scenarios and the setups of compound.bursty_setups"),
+     sets=lambda cfg: {
+         f"pipelines.{cfg.compound.pipeline}.prewarm": "it runs its setups with and without "
+         "coordinated pre-warm",
+         "hybrid.placement": "set the mixed placement with compound.mixed_placement",
+         "hybrid.default_tier": "its mixed placement sends the models compound.mixed_placement "
+         "does not list to serverless"})
 def compound_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     chain, chain_stages, notes = cold_chain(cfg, catalog, progress)

@@ -81,9 +81,11 @@ def check(cfg) -> None:
     check_distinct(cfg, "keepalive.fixed_idle_s")
 
 
-@job("keepalive", config=KeepaliveConfig, check=check, sets=lambda cfg: {
-    "serverless.keepalive.kind": "it runs a fixed timeout for each of keepalive.fixed_idle_s, "
-    "then the hybrid policy (serverless.keepalive.idle_s is read as that policy's fallback)"})
+@job("keepalive", config=KeepaliveConfig, check=check,
+     own_setups=(("serverless",), "the serverless setup once per keep-alive policy"),
+     sets=lambda cfg: {
+         "serverless.keepalive.kind": "it runs a fixed timeout for each of keepalive.fixed_idle_s, "
+         "then the hybrid policy (serverless.keepalive.idle_s is read as that policy's fallback)"})
 def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     workload = build_workload(cfg)

@@ -140,7 +140,8 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str],
     return pd.concat(parts, ignore_index=True), notes, worst
 
 
-@job("plan", config=PlanConfig, check=check)
+@job("plan", config=PlanConfig, check=check,
+     own_setups=(("dedicated",), "the placements of plan.placements"))
 def plan_job(cfg, out_dir, progress) -> Result:
     pc = cfg.plan
     models = sorted({str(tc.model) for tc in cfg.tenants.values()})

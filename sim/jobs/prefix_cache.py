@@ -149,8 +149,9 @@ class SloSearch:
         return lo
 
 
-@job("prefix_cache", config=PrefixCacheConfig, check=check, sets=lambda cfg: {
-    "dedicated.router": "its variants run jsq and cache_aware"})
+@job("prefix_cache", config=PrefixCacheConfig, check=check,
+     own_setups=(("dedicated",), "the dedicated and serverless setups of each cache variant"),
+     sets=lambda cfg: {"dedicated.router": "its variants run jsq and cache_aware"})
 def prefix_cache_job(cfg, out_dir, progress) -> Result:
     pc = cfg.prefix_cache
     tenant = pc.tenant

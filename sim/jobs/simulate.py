@@ -61,7 +61,25 @@ SWITCHED = (
      "serverless.keepalive.kind is fixed"),
     ("output.requests_sample", (), lambda c: c.output.requests == "sample",
      "output.requests is not sample"),
+    # the seventeenth sweep: settings of a feature the run leaves off, unsaid before
+    ("dedicated.cache_router.", (), lambda c: str(c.dedicated.router) == "cache_aware",
+     "dedicated.router is not cache_aware"),
+    ("serverless.cache_router.", (), lambda c: str(c.serverless.router) == "cache_aware",
+     "serverless.router is not cache_aware"),
+    ("dedicated.batch.", (), lambda c: any(str(t.priority) == "batch" for t in c.tenants.values()),
+     "no tenant has priority batch"),
+    ("background.synthetic.", ("tenants",), lambda c: int(c.background.synthetic.tenants) > 0,
+     "background.synthetic.tenants is 0"),
+    ("serverless.min_increment_s", (), lambda c: str(c.serverless.billing) == "gpu_second",
+     "serverless.billing is per_token, which bills tokens, not replica time"),
+    ("serverless.batch_price_factor", (), lambda c: str(c.serverless.billing) == "per_token",
+     "serverless.billing is gpu_second, which bills replica time, not tokens"),
+    ("cold_start.snapshot_speedup", (), lambda c: bool(c.cold_start.snapshots) or "gpu_snapshot" in (
+        c.cold_start.remote_tier, c.dedicated.burst.storage_tier, c.dedicated.spot.storage_tier,
+        c.dedicated.failures.reload_tier), "cold_start.snapshots is false: no load restores a snapshot"),
 )
+# a burst or spillover setting that one trigger reads and the other does not
+TRIGGER_FIELDS = {"slo_fraction": "slo", "wait_threshold_s": "wait"}
 # tenants.<t>.arrival.<field>: the arrival setting that makes a run read it
 ARRIVAL_FIELDS = {"cv": ("kind", "gamma"), "on_s": ("kind", "onoff"), "off_s": ("kind", "onoff"),
                   "off_rate_fraction": ("kind", "onoff"), "concurrency": ("kind", "closed"),
@@ -98,11 +116,26 @@ def _why_off(cfg, key: str) -> str | None:
             return f"{at}.docs.count is 0"
         if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
             return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
+    if (len(parts) == 4 and parts[0] == "tenants" and parts[2] in ("input", "output")
+            and parts[1] in cfg.tenants and parts[3] in ("cv", "mean")):
+        kind, at = str(cfg.tenants[parts[1]][parts[2]].kind), f"tenants.{parts[1]}.{parts[2]}"
+        if parts[3] == "cv" and kind != "lognormal":
+            return f"{at}.kind is {kind}: only lognormal lengths have a cv"
+        if parts[3] == "mean" and kind in ("empirical", "trace"):
+            return f"{at}.kind is {kind}, whose lengths come from data, not a mean"
+    if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in cfg.pipelines and not any(
+            str(t.pipeline) == parts[1] for t in cfg.tenants.values()):
+        return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
     fm = str(cfg.dedicated.failures.mode)  # random reads no script, script no rates
     if fm != "none" and (key.startswith("dedicated.failures.script") != (fm == "script")) and \
             len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
                 "script", "mtbf_gpu_hours", "mttr_s"):
         return f"dedicated.failures.mode is {fm}"
+    if len(parts) == 3 and parts[2] in TRIGGER_FIELDS and parts[:2] in (["dedicated", "burst"],
+                                                                          ["hybrid", "spillover"]):
+        sec = OmegaConf.select(cfg, ".".join(parts[:2]))
+        if bool(sec.enabled) and str(sec.trigger) != TRIGGER_FIELDS[parts[2]]:
+            return f"{'.'.join(parts[:2])}.trigger is {sec.trigger}"
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
@@ -137,22 +170,23 @@ def off_notes(cfg, given) -> list[str]:
 
 # dotted keys naming a model (or, for hybrid.placement, a model or a tenant) in one place
 PER_MODEL = {("deployments",): 1, ("dedicated", "replicas"): 2, ("dedicated", "spot", "replicas"): 3,
-             ("serverless", "autoscaler", "min_replicas"): 3, ("hybrid", "placement"): 2}
+             ("serverless", "autoscaler", "min_replicas"): 3, ("hybrid", "placement"): 2,
+             ("cold_start", "engine_init_s_by_model"): 2}
 
 
 def uncalled_notes(workload, given) -> list[str]:
     """A note per override in ``given`` that sets something for a model no request of the
     run calls (``dedicated.replicas.llama33-70b=1`` when every tenant calls llama31-8b)."""
     out = []
-    for text in given:
-        if "=" not in text or text.startswith("~"):
-            continue
-        parts = text.lstrip("+").split("=", 1)[0].split(".")
+    # every key a map value sets too: the command line gives a new entry as a map
+    # (deployments={qwen3-32b: {...}}), which was not looked into (the seventeenth sweep)
+    for key in (k.lstrip("+") for text in given for k in leaf_keys(text)):
+        parts = key.split(".")
         for prefix, at in PER_MODEL.items():
             if tuple(parts[:at]) == prefix and len(parts) > at:
                 name = parts[at]
                 if name not in workload.models and name not in workload.tenants:
-                    out.append(f"not read by this run: {'.'.join(parts)} (no tenant of it calls "
+                    out.append(f"not read by this run: {'.'.join(parts[:at + 1])} (no tenant of it calls "
                                f"{name})")
     return list(dict.fromkeys(out))
 

@@ -51,7 +51,8 @@ def _s(v: float) -> str:
     return f"{v:.2f} s" if v == v else "- (no request completed)"
 
 
-@job("spot", check=check_spot_job)
+@job("spot", check=check_spot_job,
+     own_setups=(("dedicated",), "the dedicated setup in its spot mixes"))
 def spot_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(cfg, "dedicated", spot_variants(cfg), progress)
     summary, requests = frames(cfg, workload, runs, catalog)

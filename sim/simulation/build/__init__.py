@@ -178,6 +178,9 @@ def workload_of(built: Built) -> Workload:
 def run_setups(cfg) -> list[str]:
     """``cfg.setups`` with ``all`` expanded to every registered setup, checked."""
 
+    if isinstance(cfg.setups, str):  # an interpolation's text ('${oc.env:X,[serverless]}'):
+        raise InputError(f"must be a list of setup names such as [dedicated], got the text "  # was
+                         f"{cfg.setups!r}", key="setups")  # read letter by letter, "setups repeat"
     setups = list(cfg.setups)
     if setups == ["all"]:  # every registered setup, so sweeps pick up new ones unchanged
         setups = list(SETUPS)

@@ -68,6 +68,8 @@ def _no_added_keys(node, path: str) -> None:
 # an override puts a list or map in an item unchecked (``setups=[[dedicated]]``)
 _PLAIN_ITEMS = re.compile(r"(?:Optional\[)?(List|Dict)\[(?:str, )?(str|int|float|bool)\]\]?")
 
+_CONTAINER = re.compile(r"(?:typing\.)?(?:Optional\[)?(?:typing\.)?(List|Dict)\[")
+
 _WORD = {"str": "a name or text", "int": "an integer", "float": "a number", "bool": "true or false"}
 
 
@@ -80,6 +82,13 @@ def check_fields(obj, path: str = "") -> None:
         key = f"{path}.{f.name}" if path else f.name
         plain = _PLAIN_ITEMS.fullmatch(str(f.type))
         v = getattr(obj, f.name)
+        whole = _CONTAINER.match(str(f.type))
+        if whole and v is not None and not isinstance(v, (list, dict)):
+            # an interpolation's value is not checked against a list or map field's type
+            # (dedicated.replicas: ${oc.env:X,x} was an AttributeError traceback; a text
+            # setups read letter by letter: the seventeenth sweep)
+            raise InputError(f"must be a {'list' if whole.group(1) == 'List' else 'map'}, got "
+                             f"{type(v).__name__} {v!r} (from an interpolation?)", key=key)
         if plain and isinstance(v, (list, dict)):
             for k, x in (v.items() if isinstance(v, dict) else enumerate(v)):
                 if isinstance(x, (list, dict, tuple)):
