@@ -8,7 +8,8 @@ optimising sweeper minimises.
 
 Exit status: 0 done; 2 bad input (one line ``error: <key or file:line>: <message>``, no
 traceback), also for a sweep whose every failed job failed on bad input; 1 a sweep with a
-job that hit a bug (its traceback is in that job's ``error.txt``); 130 interrupted (SIGINT
+job that hit a bug (its traceback is in that job's ``error.txt``) or whose worker process
+was killed; 130 interrupted (SIGINT
 or SIGTERM: finished jobs keep their ``done.json``, so re-running the same command resumes).
 """
 
@@ -36,7 +37,7 @@ from sim import cli_help
 from sim.app import check_working_dir, execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
-from sim.errors import InputError
+from sim.errors import InputError, WorkerLost
 from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
@@ -347,6 +348,9 @@ def main() -> None:
               "an error.txt saying so where their process could write it); re-run the same "
               "command (a sweep: with hydra.sweep.dir=<its folder>) to resume", file=sys.stderr)
         sys.exit(130)
+    except WorkerLost as e:  # joblib's TerminatedWorkerError, its jobs marked (sim/sweep/skip.py)
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     except Exception as e:
         err = e if isinstance(e, InputError) else from_config_error(e)
         if own and err is None and isinstance(e, OSError) and e.filename:  # Hydra's mkdir

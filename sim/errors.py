@@ -33,6 +33,11 @@ class InputError(ValueError):
         super().__init__(one_line(f"{prefix}: {message}" if prefix else message))
 
 
+class WorkerLost(Exception):
+    """A sweep launcher's worker process died (killed by the OS) before its job returned:
+    the sweep stops, its message one line (``sim/__main__.py``: exit status 1)."""
+
+
 MESSAGE_CHARS = 2000  # assumption: a line a terminal shows in a few rows
 
 

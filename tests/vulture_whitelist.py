@@ -38,7 +38,7 @@ _._h100_monthly, _._qwen_batch32, _._tuning, _._sla, _._shared_p50_p99, _._signa
 _._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
 # Hydra callback hooks
 aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun_end
-aggregate.AggregateSweep.on_job_end
+aggregate.AggregateSweep.on_job_end, aggregate.AggregateSweep.on_job_start
 # used by experiments/*/figures.py, the notebook and tests
 study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
 optimize_report.optimize_figure

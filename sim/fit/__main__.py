@@ -28,7 +28,15 @@ from sim.config.messages import from_config_error
 from sim.errors import ArgumentParser, InputError, ascii_number
 from sim.fit.logs import FORMATS, MIN_RATE_RPS, read_log
 from sim.fit.replay import arrivals, replay, with_params
-from sim.fit.solve import BOUNDS, catalog_overrides, errors, fit_log, percentiles
+from sim.fit.solve import (
+    BOUNDS,
+    FLOOR_S,
+    catalog_overrides,
+    errors,
+    fit_log,
+    floored,
+    percentiles,
+)
 from sim.io import atomic_write
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
@@ -196,6 +204,11 @@ def run(a: argparse.Namespace) -> dict:
     print(f"{'|error| %':<18}{'catalog':>12}{'fitted':>12}")
     for k in after:
         print(f"{k.replace('_abs_error_pct', ''):<18}{before[k]:>12.1f}{after[k]:>12.1f}")
+    low = floored(log)
+    if any(low.values()):
+        print(f"note: {low['ttft']} logged TTFT(s) and {low['tpot']} TPOT(s) under "
+              f"{FLOOR_S * 1e3:g} ms are measured as {FLOOR_S * 1e3:g} ms in these errors and the "
+              "fit (assumption: client timer noise); residuals.csv holds them as logged")
     for k, (lo, hi) in BOUNDS.items():
         if not lo * 1.01 < fit.params[k] < hi * 0.99:
             print(f"warning: {k} ended at its bound ({fit.params[k]:.4g}): the log does not "
@@ -203,7 +216,8 @@ def run(a: argparse.Namespace) -> dict:
     print(f"overrides: {' '.join(ov)}")
     print(f"wrote {out / 'catalog' / 'fitted.yaml'}, {out / 'overrides.txt'}, "
           f"{out / 'residuals.csv'}")
-    return {"params": fit.params, "before": before, "after": after, "overrides": ov}
+    return {"params": fit.params, "before": before, "after": after, "overrides": ov,
+            "floored": low}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -149,6 +149,13 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
     return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals)
 
 
+def floored(log: RequestLog) -> dict:
+    """How many logged TTFTs and TPOTs are under ``FLOOR_S``: the errors measure them as
+    ``FLOOR_S`` (``ttft``, ``tpot`` -> count)."""
+    return {name: int(np.sum(v < FLOOR_S)) for name, v in (("ttft", log.ttft_s),
+                                                             ("tpot", log.tpot_s))}
+
+
 def percentiles(residuals: dict) -> dict:
     """p50 and p90 of the absolute relative errors, in %, for TTFT and TPOT (NaN: none)."""
     out = {}

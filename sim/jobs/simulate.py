@@ -168,6 +168,29 @@ def off_notes(cfg, given) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def no_output_notes(cfg, given) -> list[str]:
+    """A note per tenant calling an embedding model or reranker (no output tokens) whose
+    ``output`` is set: on the command line, or in the config (an experiment file) when it
+    differs from the schema's default, the one value that cannot be told from unset. A
+    trace's recorded outputs have their own note (sim/workload/lengths.py)."""
+    from sim.config.workload import TenantConfig
+
+    default = OmegaConf.to_container(OmegaConf.structured(TenantConfig).output, enum_to_str=True)
+    out = []
+    for name, t in cfg.tenants.items():
+        m = cfg.catalog.models.get(t.model) if t.model is not None and t.pipeline is None else None
+        if m is None or str(m.kind) not in ("embedding", "reranker") or str(t.output.kind) == "trace":
+            continue
+        key = f"tenants.{name}.output"
+        typed = any(k.lstrip("+") == key or k.lstrip("+").startswith(key + ".")
+                    for text in given for k in leaf_keys(text))
+        if typed or OmegaConf.to_container(t.output, resolve=True, enum_to_str=True) != default:
+            what = "an embedding model" if str(m.kind) == "embedding" else "a reranker"
+            out.append(f"not read by this run: {key} ({t.model} is {what}: it produces no "
+                       "tokens, a request ends with its prefill)")
+    return out
+
+
 # dotted keys naming a model (or, for hybrid.placement, a model or a tenant) in one place
 PER_MODEL = {("deployments",): 1, ("dedicated", "replicas"): 2, ("dedicated", "spot", "replicas"): 3,
              ("serverless", "autoscaler", "min_replicas"): 3, ("hybrid", "placement"): 2,
@@ -198,7 +221,8 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=unread_notes(cfg, GIVEN.get()) + off_notes(cfg, GIVEN.get())
-                 + uncalled_notes(workload, GIVEN.get()) + run_notes(cfg, workload, runs)
+                 + uncalled_notes(workload, GIVEN.get()) + no_output_notes(cfg, GIVEN.get())
+                 + run_notes(cfg, workload, runs)
                  + background_only_notes(cfg, workload))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:

@@ -85,20 +85,34 @@ def record_jobs(sweep_dir: Path, n: int) -> None:
     atomic_write(Path(sweep_dir) / JOBS_RECORD, lambda p: p.write_text(json.dumps({"jobs": n}) + "\n"))
 
 
+def _record(sweep_dir: Path) -> dict:
+    try:
+        rec = json.loads((Path(sweep_dir) / JOBS_RECORD).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
+
+
 def recorded_jobs(sweep_dir: Path) -> int | None:
     """The job count :func:`record_jobs` left in ``sweep_dir``; None if none (or unreadable)."""
-    try:
-        n = json.loads((Path(sweep_dir) / JOBS_RECORD).read_bytes()).get("jobs")
-    except (OSError, ValueError, AttributeError):
-        return None
+    n = _record(sweep_dir).get("jobs")
     return n if type(n) is int and n >= 0 else None
+
+
+def recorded_folders(sweep_dir: Path) -> list[str] | None:
+    """The job folders (not named by job number) that the sweep last started in ``sweep_dir``
+    listed as each began (:meth:`AggregateSweep.on_job_start`); None if no such record."""
+    f = _record(sweep_dir).get("folders")
+    return f if isinstance(f, list) and all(isinstance(x, str) for x in f) else None
 
 
 def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
-    n = recorded_jobs(sweep_dir)
+    n, listed = recorded_jobs(sweep_dir), recorded_folders(sweep_dir)
     if n is not None:  # the last sweep's own jobs, whatever the clock says
         dirs = [d for d in dirs if d.name.isdigit() and int(d.name) < n]
+    elif listed is not None:
+        dirs = [d for d in dirs if d.name in set(listed)]
     elif since is not None:
         dirs = [d for d in dirs
                 if (d / ".hydra" / "overrides.yaml").stat().st_mtime >= since - _STALE_TOLERANCE_S]
@@ -369,6 +383,26 @@ class AggregateSweep(Callback):
             numbered = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
             if type(trials) is int and trials >= 0 and numbered == "${hydra.job.num}":
                 record_jobs(sweep_dir, trials)
+            elif isinstance(numbered, str) and numbered and numbered != "${hydra.job.num}":
+                # folders named otherwise: each job lists its own as it starts (on_job_start)
+                atomic_write(sweep_dir / JOBS_RECORD,
+                             lambda p: p.write_text(json.dumps({"folders": []}) + "\n"))
+
+    def on_job_start(self, config, **kwargs) -> None:
+        """In the job's process, as a job starts in a sweep re-run in its folder whose job
+        folders are not named by number: its folder into the record, so the sweep's end and
+        ``python -m sim.sweep`` take this sweep's folders, not those an earlier one left."""
+        if not self.enabled or OmegaConf.select(config, "hydra.mode") != RunMode.MULTIRUN:
+            return
+        if OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir") == "${hydra.job.num}":
+            return  # numbered: the sweeper records a count (sim/sweep/skip.py)
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        name = Path(str(config.hydra.runtime.output_dir)).name
+        with live.locked(sweep_dir):
+            listed = recorded_folders(sweep_dir)
+            if listed is not None and name not in listed:
+                atomic_write(sweep_dir / JOBS_RECORD, lambda p: p.write_text(
+                    json.dumps({"folders": [*listed, name]}) + "\n"))
 
     def on_job_end(self, config, **kwargs) -> None:
         """In the job's process, as each job of a sweep ends: its rows into the sweep root's

@@ -16,20 +16,22 @@ and, as before, compares the digest of its composed config (:mod:`sim.sweep.resu
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from sim.errors import InputError
+from sim.errors import InputError, WorkerLost
 from sim.sweep.aggregate import (
     AggregateSweep,
     add_to_live_tables,
     read_job,
     record_jobs,
 )
-from sim.sweep.resume import job_key, read_done
+from sim.sweep.resume import DONE, ERROR, job_key, read_done, record_failure
 
 Launch = Callable[[Sequence[Sequence[str]], int], Sequence[JobReturn]]
 
@@ -120,6 +122,39 @@ def launch_unfinished(launch: Launch, config, batch: Sequence[Sequence[str]], fi
         stop = start
         while stop < len(batch) and first + stop not in finished:
             stop += 1
-        out.update(zip(range(first + start, first + stop), launch(batch[start:stop], first + start)))
+        t0 = time.time_ns()
+        try:
+            returned = launch(batch[start:stop], first + start)
+        except Exception as e:  # joblib's loky, as a worker process died (SIGKILL, the OOM killer)
+            if type(e).__name__ != "TerminatedWorkerError":
+                raise
+            raise _worker_lost(config, range(first + start, first + stop), t0, str(e)) from None
+        out.update(zip(range(first + start, first + stop), returned))
         start = stop
     return [out[first + i] for i in range(len(batch))]
+
+
+def _worker_lost(config, nums: range, t0_ns: int, why: str) -> WorkerLost:
+    """The jobs of ``nums`` that started at or after ``t0_ns`` (Hydra wrote their
+    ``.hydra/overrides.yaml``) and wrote neither ``done.json`` nor ``error.txt`` since: marked
+    in ``error.txt``, as an interrupt marks them, so a re-run redoes them."""
+    codes = re.search(r"exit codes of the workers are (\{.*?\})", why)
+    how = f"exit {codes.group(1)}" if codes else "killed"
+    marked = []
+    for num in nums:
+        d = _job_dir(config, num)
+        started = d is not None and (d / ".hydra" / "overrides.yaml").is_file()
+        if not started or (d / ".hydra" / "overrides.yaml").stat().st_mtime_ns < t0_ns:
+            continue
+        if any((d / f).is_file() and (d / f).stat().st_mtime_ns >= t0_ns for f in (DONE, ERROR)):
+            continue
+        record_failure(d, f"interrupted: a worker process of the launcher ended ({how}: the "
+                          "OS killed it, out of memory or a signal) before the run finished; "
+                          "re-run to redo it")
+        marked.append(num)
+    said = (f"job{'s' * (len(marked) != 1)} {', '.join(map(str, marked))} marked in error.txt"
+            if marked else "no job in flight found to mark")
+    return WorkerLost(f"a worker process of the sweep's launcher ended ({how}: the OS killed "
+                      "it, out of memory or a signal); the sweep stopped: finished jobs keep "
+                      f"their done.json, unfinished ones have none ({said}); re-run the same "
+                      f"command with hydra.sweep.dir={config.hydra.sweep.dir} to resume")

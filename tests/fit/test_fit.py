@@ -412,3 +412,20 @@ def test_help_names_the_files_it_writes(capsys):
     assert e.value.code == 0
     for name in ("catalog/fitted.yaml", "overrides.txt", "residuals.csv"):
         assert name in out
+
+
+def test_latencies_logged_under_the_floor_are_counted_and_said(tmp_path, capsys):
+    """The errors read a logged TTFT or TPOT under 0.1 ms as 0.1 ms (sim/fit/solve.py
+    FLOOR_S): the printed output says how many, unsaid before December 2026."""
+    log = tmp_path / "log.csv"
+    log.write_text("input_tokens,output_tokens,ttft_s,tpot_s\n"
+                   "100,20,0,0.01\n"          # TTFT 0: under the floor
+                   "200,20,0.00005,0.00009\n"  # both under it
+                   "300,20,0.05,0.0001\n"      # at the floor exactly: not under
+                   "400,1,0.06,\n")            # one output token: no TPOT logged
+    main(["--requests", str(log), *DEPLOY, "--max-evaluations", "2", "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    notes = [ln for ln in out.splitlines() if ln.startswith("note:")]
+    assert notes == ["note: 2 logged TTFT(s) and 1 TPOT(s) under 0.1 ms are measured as 0.1 ms "
+                     "in these errors and the fit (assumption: client timer noise); "
+                     "residuals.csv holds them as logged"], out

@@ -77,3 +77,39 @@ def test_the_keepalive_note_says_which_fixed_timeouts_hybrid_beats_in_words():
     assert dominance([], [300.0, 600.0]) == "the fixed timeouts 300, 600 s beat it on both"
     assert dominance([], []) == ("no fixed timeout is better or worse on both counts: each has "
                                  "fewer cold requests or fewer idle GPU-h, not both")
+
+
+EMBED = """# @package _global_
+tenants:
+  chat:
+    model: bge-large-en
+    arrival: {kind: poisson, rate_rps: 2.0}
+    input: {kind: fixed, mean: 100}
+    output: {kind: fixed, mean: %s}
+deployments:
+  bge-large-en: {gpu: H100, precision: bf16, tp: 1}
+"""
+
+
+@pytest.mark.parametrize("mean,said", [(50, True), (256, False)])
+def test_an_output_length_set_in_an_experiment_file_for_an_embedding_model_is_said_unread(
+        tmp_path, mean, said):
+    """An embedding model produces no tokens: the output length an experiment file gives its
+    tenant is not read, said as the command line's keys are (unsaid before December 2026).
+    A value equal to the schema's default (fixed 256) cannot be told from one not given."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "emb.yaml").write_text(EMBED % mean)
+    res = sim.run([f"hydra.searchpath=[file://{tmp_path}]", "experiment=emb", "setups=[dedicated]",
+                   "horizon_s=5", "output.plots=false", "output.report=false"])
+    assert (res.requests["output_tokens"] == 0).all() and len(res.requests)
+    notes = [n for n in res.notes if "tenants.chat.output" in n]
+    assert notes == ([
+        "not read by this run: tenants.chat.output (bge-large-en is an embedding model: it "
+        "produces no tokens, a request ends with its prefill)"] if said else [])
+    # on the command line even the default's value is said (the key was typed)
+    res = sim.run(["tenants.chat.model=bge-reranker-m3", "tenants.chat.output={kind: fixed, mean: 256}",
+                   "tenants.chat.input={kind: fixed, mean: 100}", "deployments.bge-reranker-m3={gpu: H100, precision: bf16, tp: 1}",
+                   "setups=[dedicated]", "horizon_s=5", "output.plots=false", "output.report=false"])
+    assert [n for n in res.notes if "tenants.chat.output" in n] == [
+        "not read by this run: tenants.chat.output (bge-reranker-m3 is a reranker: it produces no "
+        "tokens, a request ends with its prefill)"]

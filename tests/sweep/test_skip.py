@@ -132,3 +132,44 @@ def test_the_ray_launcher_puts_back_the_sigterm_handler_ray_init_replaces(monkey
     finally:
         signal.signal(signal.SIGTERM, before)
     assert seen["handler"] is own
+
+
+def test_a_killed_joblib_worker_stops_the_sweep_in_one_line_its_jobs_in_flight_marked(
+        tmp_path, monkeypatch, capsys):
+    """loky raises TerminatedWorkerError in the launching process when the OS kills one
+    worker (it ends the others): one line and exit 1, not joblib's traceback, and the
+    jobs started and unfinished get an error.txt, as an interrupt leaves them."""
+    import importlib
+    import sys
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    from sim.__main__ import main
+
+    core = importlib.import_module("hydra_plugins.hydra_joblib_launcher._core")
+    sweep = tmp_path / "sweep"
+
+    def killed(launcher, job_overrides, initial_job_idx):  # job 0 done, 1 in flight, 2 not started
+        for num in (0, 1):
+            (sweep / str(num) / ".hydra").mkdir(parents=True)
+            (sweep / str(num) / ".hydra" / "overrides.yaml").write_text("[]\n")
+        (sweep / "0" / "done.json").write_text("{}")
+        raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly "
+                                    "terminated.\n\nThe exit codes of the workers are {SIGKILL(-9)}")
+
+    monkeypatch.setattr(core, "launch", killed)
+    monkeypatch.setattr(sys, "argv", ["sim", "-m", "hydra/launcher=joblib", "seed=1,2,3",
+                                      f"hydra.sweep.dir={sweep}"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main()
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "Traceback" not in err and "TerminatedWorkerError" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: a worker process"), err
+    assert "{SIGKILL(-9)}" in lines[0] and "job 1 marked in error.txt" in lines[0]
+    assert f"hydra.sweep.dir={sweep} to resume" in lines[0]
+    assert "before the run finished" in (sweep / "1" / "error.txt").read_text()
+    assert not (sweep / "0" / "error.txt").exists() and (sweep / "0" / "done.json").exists()
+    assert not (sweep / "2").exists()

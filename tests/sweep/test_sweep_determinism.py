@@ -16,9 +16,17 @@ import time
 import pytest
 from helpers import ROOT
 from helpers.cli import cli
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from sim.sweep.aggregate import JOBS_RECORD, AggregateSweep, job_dirs, record_jobs
+from sim.sweep.aggregate import (
+    JOBS_RECORD,
+    AggregateSweep,
+    job_dirs,
+    record_jobs,
+    recorded_folders,
+    recorded_jobs,
+)
 
 SMALL = ["horizon_s=5", "drain_s=5", "output.progress=false", "hydra/launcher=basic"]
 ROOT_FILES = ("summary.csv", "jobs.csv", "summary.md", "report.md", "breakeven.csv")
@@ -97,7 +105,27 @@ def test_an_optuna_sweep_starting_in_a_used_folder_records_its_trials(tmp_path):
     assert [d.name for d in job_dirs(sweep, time.time() + 3600)] == ["0", "1"]
     cfg["hydra"]["sweep"]["subdir"] = "${hydra.job.override_dirname}"  # folders not numbered
     AggregateSweep().on_multirun_start(OmegaConf.create(cfg))
-    assert not (sweep / JOBS_RECORD).exists()
+    assert recorded_jobs(sweep) is None and recorded_folders(sweep) == []  # listed as they start
+
+
+def test_a_sweep_rerun_in_a_folder_of_named_job_folders_takes_those_its_jobs_started(tmp_path):
+    """Job folders named by their overrides (an Optuna study or a grid, subdir
+    ${hydra.job.override_dirname}), a sweep re-run in the folder: its jobs list their folders
+    as they start, and the end and python -m sim.sweep take those, whatever their age
+    (until December 2026 the folders written since the sweep started, a minute's tolerance:
+    here the earlier sweep's a=3 too, and every folder on re-aggregation)."""
+    sweep = tmp_path / "s"
+    job_folders(sweep, ["a=1", "a=2", "a=3"])
+    cfg = {"hydra": {"sweep": {"dir": str(sweep), "subdir": "${hydra.job.override_dirname}"},
+                     "sweeper": {"n_trials": 2}, "mode": RunMode.MULTIRUN, "runtime": {}}}
+    agg = AggregateSweep()
+    agg.on_multirun_start(OmegaConf.create(cfg))
+    for name in ("a=2", "a=1", "a=2"):  # a=2 started twice (a retried trial): listed once
+        cfg["hydra"]["runtime"]["output_dir"] = str(sweep / name)
+        agg.on_job_start(OmegaConf.create(cfg))
+    assert recorded_folders(sweep) == ["a=2", "a=1"]
+    for since in (None, time.time() - 5):
+        assert [d.name for d in job_dirs(sweep, since)] == ["a=1", "a=2"]
 
 
 @pytest.mark.slow  # Optuna sweeps in subprocesses

@@ -145,7 +145,7 @@ class DedicatedSetup:
             self._setup_burst(cfg, named)
         self.failure_mode = str(dc.failures.mode)
         self.sla = float(dc.failures.sla)
-        self._mtbf_mttr: dict[str, tuple[float, float]] = {}
+        self._mtbf_mttr: dict[tuple[str, int], tuple[float, float]] = {}  # (model, replica)
         self._scripted: dict[str, list[FailurePlan]] = {}  # key or file -> its listed plans
         self.t_end = 0.0
         if self.spot is not None:
@@ -169,7 +169,7 @@ class DedicatedSetup:
             dep = s.dep or s.pool.deployment
             mtbf_s = float(fc.mtbf_gpu_hours) * 3600.0 / dep.tp
             reload_s = stages(cfg, dep, fc.reload_tier).total_s
-            self._mtbf_mttr[s.pool.model] = (mtbf_s, float(fc.mttr_s) + reload_s)
+            self._mtbf_mttr[(s.pool.model, s.index)] = (mtbf_s, float(fc.mttr_s) + reload_s)
             plans.append((s, FailurePlan(self.failure_mode, seed=int(cfg.seed),
                                          name=f"dedicated/{s.pool.model}/{s.index}",
                                          mtbf_s=mtbf_s, mttr_s=float(fc.mttr_s), reload_s=reload_s,

@@ -16,15 +16,18 @@ def availability_table(setup) -> pd.DataFrame:
     for mi, pool in sorted(setup.pools.items()):
         slots = [s for s in setup.slots if s.pool is pool]
         a = availability([[(x, y) for x, y in s.down] for s in slots], setup.t_end)
-        mtbf, mttr = setup._mtbf_mttr.get(pool.model, (math.nan, math.nan))
+        # each replica's MTBF / (MTBF + MTTR), the variants' TP differing; their mean, as
+        # capacity_availability is the replicas' mean up fraction (one value: itself, exactly)
+        each = [1.0 if math.isinf(f) else f / (f + r) for f, r in (
+            setup._mtbf_mttr.get((pool.model, s.index), (math.nan, math.nan)) for s in slots)]
+        analytic = (each[0] if len(set(each)) == 1 else sum(each) / len(each)) if each else math.nan
         rows.append({
             "model": pool.model, "replicas": len(slots), "period_s": setup.t_end,
             "failures": sum(s.failures for s in slots), "down_s": a["down_s"],
             "capacity_availability": a["capacity"], "all_up_availability": a["all_up"],
             "any_up_availability": a["any_up"],
             "analytic_capacity_availability": (
-                (1.0 if math.isinf(mtbf) else mtbf / (mtbf + mttr))
-                if setup.failure_mode == "random" else math.nan),
+                analytic if setup.failure_mode == "random" else math.nan),
             "retried_tries": setup._retried.get(("replica_failure", pool.model), 0),
             "failed_requests": setup._failed.get(("replica_failure", pool.model), 0),
             "sla": setup.sla, "meets_sla_any_up": bool(a["any_up"] >= setup.sla),

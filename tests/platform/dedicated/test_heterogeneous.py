@@ -139,3 +139,27 @@ def test_burst_takes_the_cheapest_variant_per_token_first_and_drains_the_dearest
     assert got == order
     drained = life.dropna(subset=["drain_s"]).sort_values("drain_s")
     assert drained.gpu.iloc[0] == order[-1]
+
+
+def test_the_analytic_availability_is_the_mean_of_each_variants_replicas():
+    """Failures strike a replica at MTBF = mtbf_gpu_hours / tp: an L40S at TP 1 and two H100s
+    at TP 2 have different MTBFs, so the model's analytic capacity availability is the mean
+    of each replica's MTBF / (MTBF + MTTR + R) (R = 1 s: the engine init, the weights loaded
+    from host memory at 1e9 GB/s), as its measured capacity figure is the replicas' mean.
+    Until December 2026 it held the last replica's value alone (kept per model)."""
+    hours, mttr, reload_s = 0.5, 30.0, 1.0
+    res = sim.run(ONE[:-1] + [
+        "dedicated.variants=[{model: llama31-8b, gpu: H100, tp: 2, replicas: 2}]",
+        "dedicated.failures.mode=random", f"dedicated.failures.mtbf_gpu_hours={hours}",
+        f"dedicated.failures.mttr_s={mttr}", "dedicated.failures.reload_tier=host_dram",
+        "cold_start.container_start_s=0", f"cold_start.engine_init_s={reload_s}",
+        "cold_start.tiers.host_dram.optimized_gbps=1e9", "cold_start.tiers.host_dram.stock_gbps=1e9"])
+    assert sorted(res.tables["replicas"].gpu) == ["H100", "H100", "L40S"]
+    row = res.tables["dedicated_availability"].iloc[0]
+
+    def a(tp):
+        mtbf = hours * 3600 / tp
+        return mtbf / (mtbf + mttr + reload_s)
+
+    assert row["replicas"] == 3
+    assert row["analytic_capacity_availability"] == pytest.approx((a(1) + 2 * a(2)) / 3, rel=1e-6)
