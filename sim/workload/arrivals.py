@@ -214,8 +214,10 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
     ``start_s`` that fall at or after the horizon on the trace's own (scaled) timeline."""
     notes = []
     if trace.kept is not None:
+        first = f"{trace.t_s[0]:.9g} s" if trace.t_s.size else "none"
         notes.append(f"tenant {tenant}: trace {Path(trace.path).name}: {trace.kept} "
-                     "(arrival.trace.where; times count from the first kept row)")
+                     "(arrival.trace.where; times count from the file's first row, the first "
+                     f"kept row at {first})")
     tied = 0 if trace.ties is None else int(np.count_nonzero(trace.ties[idx]))
     if tied:
         how = ("were spread evenly up to the next recorded time (arrival.trace.duplicates: "

@@ -1,6 +1,6 @@
-"""A CSV trace's columns parsed and checked: times (ISO 8601 datetimes or numbers in a unit)
-as seconds from the first row, and token counts as integers; each refusal names the file's
-line (``line_of``: the line of data row i).
+"""A trace's columns parsed and checked: times (ISO 8601 datetimes or numbers in a unit)
+as seconds from the first row, their order and equal times (:func:`check_order`), and token
+counts as integers; each refusal names the file's line (``line_of``: the line of data row i).
 
 Arrow casts whole columns (millions of rows in a second); a column it will not cast is
 searched for its first bad row, and the reason is said in the user's terms.
@@ -144,3 +144,37 @@ def ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
             return v
     # not plain integers in range: the checks below say which row
     return _check_ints(pd.Series(a.to_pylist(), dtype=object), name, path, line_of, minimum)
+
+
+class DuplicateTimes(InputError):
+    """Equal times refused by ``duplicates: error``: :func:`tenant_trace` names the key."""
+
+
+def check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
+                 slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The checked times, and which rows share the time of the row before (None when none)."""
+    d = np.diff(t)
+    if (d < 0).any():
+        i = int(np.flatnonzero(d < 0)[0]) + 1
+        raise InputError(f"timestamps go backwards ({t[i - 1]:.9g} s then {t[i]:.9g} s); "
+                         "sort the trace by time", path=str(path), line=line_of(i))
+    if duplicates == "error" and (d == 0).any():
+        i = int(np.flatnonzero(d == 0)[0]) + 1
+        n = int(np.count_nonzero(d == 0))
+        raise DuplicateTimes(f"duplicate timestamp ({n:,} row(s) in all share the time of the "
+                             "row before); set the trace's `duplicates` to keep (the times as "
+                             "recorded) or spread to accept them", path=str(path), line=line_of(i))
+    if not (d == 0).any():
+        return t, None
+    return _spread(t, slot_s) if duplicates == "spread" else t, np.concatenate([[False], d == 0])
+
+
+def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
+    """Spread each run of equal timestamps evenly over the gap to the next distinct one."""
+    out = t.astype(float).copy()
+    uniq, start, count = np.unique(t, return_index=True, return_counts=True)
+    nxt = np.append(uniq[1:], uniq[-1] + slot_s)
+    for u, s, c, n in zip(uniq, start, count, nxt):
+        if c > 1:
+            out[s: s + c] = u + (n - u) * np.arange(c) / c
+    return out

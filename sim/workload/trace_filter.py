@@ -4,8 +4,8 @@ named columns.
 A row is kept when, for every column of the filter, its field equals one of the values
 listed for that column: compared as text, exactly (case counts), after surrounding
 whitespace is stripped from both. The reader applies the filter before it parses times and
-lengths, checks their order and counts them from the first row, so a filtered trace starts
-at its first kept row and rows left out are not checked.
+lengths and checks their order, so rows left out are not checked; times count from the
+file's first row (its time is read too), so tenants that split one file keep its timing.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Formats (see ../shared/traces/README.md):
   The optional ``hash_ids`` are ids of the prompt's 512-token blocks (equal ids at the same
   position: a shared prefix; the last block may be partial), kept as CSR arrays.
 
-Every reader returns seconds from the first request, input and output token counts; a CSV
+Every reader returns seconds from the file's first row, input and output token counts; a CSV
 reader keeps only the rows a ``where`` filter names (:mod:`sim.workload.trace_filter`).
 """
 
@@ -47,6 +47,8 @@ from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported fr
     MAX_TIMESTAMP_MS,
     MAX_TOKENS,
     UNIT_S,
+    DuplicateTimes,
+    check_order,
     ints,
     iso_times,
     seconds,
@@ -63,7 +65,7 @@ from sim.workload.trace_filter import (
 @dataclass(frozen=True)
 class Trace:
     path: str
-    t_s: np.ndarray  # seconds from the first request, non-decreasing
+    t_s: np.ndarray  # seconds from the file's first row, non-decreasing
     input_tokens: np.ndarray
     output_tokens: np.ndarray
     # Mooncake prompt blocks: row i's block ids are hash_ids[hash_ptr[i]:hash_ptr[i + 1]]
@@ -92,40 +94,6 @@ class MissingColumns(InputError):
     def __init__(self, message: str, path: str, line: int, own: bool):
         super().__init__(message, path=path, line=line)
         self.own = own
-
-
-class DuplicateTimes(InputError):
-    """Equal times refused by ``duplicates: error``: :func:`tenant_trace` names the key."""
-
-
-def _check_order(t: np.ndarray, path: Path, line_of, duplicates: str,
-                 slot_s: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """The checked times, and which rows share the time of the row before (None when none)."""
-    d = np.diff(t)
-    if (d < 0).any():
-        i = int(np.flatnonzero(d < 0)[0]) + 1
-        raise InputError(f"timestamps go backwards ({t[i - 1]:.9g} s then {t[i]:.9g} s); "
-                         "sort the trace by time", path=str(path), line=line_of(i))
-    if duplicates == "error" and (d == 0).any():
-        i = int(np.flatnonzero(d == 0)[0]) + 1
-        n = int(np.count_nonzero(d == 0))
-        raise DuplicateTimes(f"duplicate timestamp ({n:,} row(s) in all share the time of the "
-                             "row before); set the trace's `duplicates` to keep (the times as "
-                             "recorded) or spread to accept them", path=str(path), line=line_of(i))
-    if not (d == 0).any():
-        return t, None
-    return _spread(t, slot_s) if duplicates == "spread" else t, np.concatenate([[False], d == 0])
-
-
-def _spread(t: np.ndarray, slot_s: float) -> np.ndarray:
-    """Spread each run of equal timestamps evenly over the gap to the next distinct one."""
-    out = t.astype(float).copy()
-    uniq, start, count = np.unique(t, return_index=True, return_counts=True)
-    nxt = np.append(uniq[1:], uniq[-1] + slot_s)
-    for u, s, c, n in zip(uniq, start, count, nxt):
-        if c > 1:
-            out[s: s + c] = u + (n - u) * np.arange(c) / c
-    return out
 
 
 @dataclass(frozen=True)
@@ -235,6 +203,9 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
     rows = kept = None  # rows kept by the filter (None: all)
     if where:
         rows, kept = kept_rows(where, dict(zip(names, cols)), str(path))
+        # the file's first row's time stays the clock's origin (read with the kept rows'), so
+        # tenants that split one file keep its timing
+        rows = np.concatenate([[0], rows])
         cols = [c.take(pa.array(rows)) for c in cols[:3]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
@@ -246,9 +217,15 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
 
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
+    if rows is not None:  # the origin row's time read, the row itself dropped
+        if t[1] < 0:
+            raise InputError(f"the first row kept by arrival.trace.where is {-t[1]:.9g} s before "
+                             "the file's first row, whose time is the replay's origin; sort the "
+                             "trace by time", path=str(path), line=line_of(1))
+        rows, t, cols = rows[1:], t[1:], [c.slice(1) for c in cols]
     inp = ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
     out = ints(cols[2], fmt.columns[2], path, line_of, 0)
-    t, ties = _check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
+    t, ties = check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
     return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept)
 
 
@@ -313,7 +290,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
         raise InputError("empty trace file", path=str(path), line=1)
     t = np.asarray(ts) - ts[0]
     # the conversation trace's slots are ~3 s wide (traces README)
-    t, ties = _check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
+    t, ties = check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
     ptr = ids = None
     if any_blocks:
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

@@ -1,6 +1,6 @@
 """``arrival.trace.where``: a CSV trace's rows filtered by the text of named columns before
-they are parsed, checked for order and counted from the first kept row; every refusal names
-the key and the file."""
+they are parsed and checked for order, their times counted from the file's first row (so
+tenants splitting one file keep its timing); every refusal names the key and the file."""
 
 from __future__ import annotations
 
@@ -29,14 +29,15 @@ def _burst(tmp_path, text=BURST + ROWS, name="b.csv"):
 def test_a_burstgpt_file_of_both_models_filtered_to_one(tmp_path):
     p = _burst(tmp_path)
     t = load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
-    # rows at 5, 9 and 12 s, counted from the first kept row (not the file's first)
+    # rows at 5, 9 and 12 s, counted from the file's first row (at 5 s: a ChatGPT row)
     assert t.t_s.tolist() == [0.0, 4.0, 7.0]
     assert t.input_tokens.tolist() == [472, 200, 400] and t.output_tokens.tolist() == [18, 20, 40]
     assert t.kept == "kept 3 of 6 rows where Model is ChatGPT"
     # the two rows at 9 s are one per model: no equal times are left to spread
     assert t.ties is None
     g = load_trace(p, "burstgpt", "default", (), (("Model", ("GPT-4",)),))
-    assert g.t_s.tolist() == [0.0, 2.0, 8.0] and g.input_tokens.tolist() == [100, 300, 500]
+    # GPT-4's rows at 7, 9 and 15 s: 2 s after the file's first row, on the same clock
+    assert g.t_s.tolist() == [2.0, 4.0, 10.0] and g.input_tokens.tolist() == [100, 300, 500]
     whole = load_trace(p, "burstgpt", "default")
     assert whole.kept is None and whole.ties.tolist() == [False] * 3 + [True] + [False] * 2
 
@@ -48,7 +49,7 @@ def test_a_list_of_values_and_two_columns_at_once(tmp_path):
     assert both.kept == "kept 6 of 6 rows where Model is GPT-4 or ChatGPT"
     two = load_trace(p, "burstgpt", "default", (),
                      (("Model", ("ChatGPT",)), ("Log Type", ("API log", "Nothing"))))
-    assert two.t_s.tolist() == [0.0] and two.input_tokens.tolist() == [200]
+    assert two.t_s.tolist() == [4.0] and two.input_tokens.tolist() == [200]
     assert two.kept == ("kept 1 of 6 rows where Model is ChatGPT and Log Type is API log or "
                         "Nothing")
 
@@ -101,10 +102,11 @@ def test_refusals_name_the_key_and_the_file(tmp_path):
 def test_a_filtered_burstgpt_replay_says_what_it_kept(tmp_path):
     res = _run(_burst(tmp_path), "tenants.chat.arrival.trace.where={Log Type: API log}")
     r = res.requests.sort_values("arrival_s")
-    assert r["arrival_s"].tolist() == pytest.approx([0.0, 2.0, 8.0])
+    assert r["arrival_s"].tolist() == pytest.approx([2.0, 4.0, 10.0])
     assert r["input_tokens"].tolist() == [100, 200, 500]
     assert ("tenant chat: trace b.csv: kept 3 of 6 rows where Log Type is API log "
-            "(arrival.trace.where; times count from the first kept row)") in res.notes
+            "(arrival.trace.where; times count from the file's first row, the first kept row "
+            "at 2 s)") in res.notes
 
 
 def test_a_users_own_log_filtered_by_its_model_column(tmp_path):
@@ -120,7 +122,7 @@ def test_a_users_own_log_filtered_by_its_model_column(tmp_path):
                    "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"])
     kept = [i for i in range(60) if i % 3]
     r = res.requests.sort_values("arrival_s")
-    assert r["arrival_s"].tolist() == pytest.approx([(i - 1) * 0.25 for i in kept])
+    assert r["arrival_s"].tolist() == pytest.approx([i * 0.25 for i in kept])
     assert r["input_tokens"].tolist() == [100 + i for i in kept]
     assert r["output_tokens"].tolist() == [10 + i for i in kept]
     assert any("kept 40 of 60 rows where model is qwen or mistral" in n for n in res.notes)
@@ -134,11 +136,11 @@ def test_an_azure_file_with_more_columns_filtered_by_an_integer(tmp_path):
                  "2025-05-01 00:00:01.25,250,25,1\n2025-05-01 00:00:03,300,30, 0\n")
     t = load_trace(str(p), "azure", "default", (), where_spec({"NumImages": 0}))
     # the two rows at 01.25 are not equal times once one is left out (azure refuses those)
-    assert t.t_s.tolist() == [0.0, 1.75] and t.input_tokens.tolist() == [200, 300]
+    assert t.t_s.tolist() == [0.75, 2.5] and t.input_tokens.tolist() == [200, 300]
     assert t.kept == "kept 2 of 4 rows where NumImages is 0"
     # kept, they are: replayed as recorded and marked (a note counts them), and refused by
     # `duplicates: error` naming the second one's line in the file
     both = load_trace(str(p), "azure", "default", (), where_spec({"NumImages": [0, "1"]}))
-    assert both.t_s.tolist() == [0.0, 0.0, 1.75] and both.ties.tolist() == [False, True, False]
+    assert both.t_s.tolist() == [0.75, 0.75, 2.5] and both.ties.tolist() == [False, True, False]
     with pytest.raises(sim.InputError, match=r"mm.csv:4: duplicate timestamp"):
         load_trace(str(p), "azure", "error", (), where_spec({"NumImages": [0, "1"]}))
