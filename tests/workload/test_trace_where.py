@@ -144,3 +144,26 @@ def test_an_azure_file_with_more_columns_filtered_by_an_integer(tmp_path):
     assert both.t_s.tolist() == [0.75, 0.75, 2.5] and both.ties.tolist() == [False, True, False]
     with pytest.raises(sim.InputError, match=r"mm.csv:4: duplicate timestamp"):
         load_trace(str(p), "azure", "error", (), where_spec({"NumImages": [0, "1"]}))
+
+
+def test_two_tenants_splitting_one_log_keep_its_timing(tmp_path):
+    """Two services of one log, each a tenant with its own ``where``: every request arrives
+    at its recorded time from the file's first row, so the two stay as they were recorded
+    relative to each other (each counted from its own first kept row before: the GPT-4
+    tenant's requests came 2 s early against the ChatGPT tenant's). A file whose first row is
+    not its earliest is refused as out of order, naming the kept row."""
+    p = _burst(tmp_path)
+    spec = "{{kind: trace, trace: {{path: {p}, format: burstgpt, where: {{Model: {m}}}}}}}"
+    res = sim.run(["horizon_s=30", "setups=[dedicated]",
+                   f"tenants.chat.arrival={spec.format(p=p, m='ChatGPT')}",
+                   f"tenants.gpt4={{model: llama31-8b, arrival: {spec.format(p=p, m='GPT-4')}}}",
+                   "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}",
+                   "tenants.gpt4.input={kind: trace}", "tenants.gpt4.output={kind: trace}"])
+    r = res.requests.sort_values(["arrival_s", "tenant"])
+    # the file's rows at 5, 7, 9, 9, 12 and 15 s, counted from 5 s
+    assert r["arrival_s"].tolist() == pytest.approx([0.0, 2.0, 4.0, 4.0, 7.0, 10.0])
+    assert r["tenant"].tolist() == ["chat", "gpt4", "chat", "gpt4", "chat", "gpt4"]
+    late = _burst(tmp_path, BURST + "20,GPT-4,1,1,2,API log\n" + ROWS, "late.csv")
+    with pytest.raises(sim.InputError, match=r"late.csv:3: the first row kept by arrival.trace.where "
+                                             r"is 15 s before the file's first row"):
+        load_trace(late, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))

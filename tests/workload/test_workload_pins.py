@@ -157,7 +157,8 @@ def test_a_where_filter_compares_stripped_text(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("t,i,o,m\n0,5,1,a\n1,6,1,b \n2,7,1,b\n3,8,1,c\n")
     tr = read_csv_trace(p, "error", csv_format("t", "i", "o", "s"), where_spec({"m": " b "}))
-    assert tr.input_tokens.tolist() == [6, 7] and tr.t_s.tolist() == [0.0, 1.0]
+    # times from the file's first row (t = 0), not from the first kept one
+    assert tr.input_tokens.tolist() == [6, 7] and tr.t_s.tolist() == [1.0, 2.0]
     assert tr.kept == "kept 2 of 4 rows where m is b"
 
 
