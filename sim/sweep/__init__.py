@@ -9,6 +9,7 @@
 * :mod:`sim.sweep.objective`: the number a job returns to an optimising sweeper.
 * :mod:`sim.sweep.aggregate`: the Hydra callback (and ``python -m sim.sweep DIR``) that
   collects every job's ``summary.csv`` into one table at the sweep root.
+* :mod:`sim.sweep.jobrecord`: which job folders belong to the sweep last run in a folder.
 """
 
 from sim.sweep.stats import mean_ci95

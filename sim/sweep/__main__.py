@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from sim.errors import ArgumentParser, InputError, folder_arg
-from sim.sweep.aggregate import job_dirs, write_sweep
+from sim.sweep.aggregate import write_sweep
+from sim.sweep.jobrecord import job_dirs
 from sim.sweep.resume import ERROR
 
 

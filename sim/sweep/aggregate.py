@@ -42,6 +42,7 @@ from sim.sweep.jobfiles import (
     read_overrides,
     read_summary,
 )
+from sim.sweep.jobrecord import JOBS_RECORD, add_folder, job_dirs, start_record
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -56,16 +57,6 @@ COMMAND = "command.txt"  # the recorded command, at the sweep root (read back on
 # what write_sweep may draw at the sweep root (sim/report/sweep.py: sweep_figures)
 DRAWN = ("breakeven.csv", *(f"plots/{stem}.{ext}" for stem in ("p99_ttft_vs_x", "cost_vs_x")
                             for ext in ("png", "svg")))
-# the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
-# the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
-# sweep starts in a folder: its end and ``python -m sim.sweep`` aggregate those folders alone,
-# whenever an earlier sweep there wrote others
-JOBS_RECORD = ".sweep_jobs.json"
-# without that record (another sweeper), a job folder rewritten before the sweep started
-# is not part of it; the tolerance absorbs clock skew between nodes
-_STALE_TOLERANCE_S = 60.0
-
-
 @dataclass
 class SweepJobs:
     table: pd.DataFrame  # the aggregated summary rows
@@ -78,45 +69,6 @@ class SweepJobs:
     # each a column after ``variant`` holding the value the job ran with
     paired: list[str] = field(default_factory=list)
     run_notes: dict = field(default_factory=dict)  # job -> the notes its report.md lists
-
-
-def record_jobs(sweep_dir: Path, n: int) -> None:
-    """Record that the sweep running in ``sweep_dir`` has jobs 0 .. ``n``-1 so far."""
-    atomic_write(Path(sweep_dir) / JOBS_RECORD, lambda p: p.write_text(json.dumps({"jobs": n}) + "\n"))
-
-
-def _record(sweep_dir: Path) -> dict:
-    try:
-        rec = json.loads((Path(sweep_dir) / JOBS_RECORD).read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return rec if isinstance(rec, dict) else {}
-
-
-def recorded_jobs(sweep_dir: Path) -> int | None:
-    """The job count :func:`record_jobs` left in ``sweep_dir``; None if none (or unreadable)."""
-    n = _record(sweep_dir).get("jobs")
-    return n if type(n) is int and n >= 0 else None
-
-
-def recorded_folders(sweep_dir: Path) -> list[str] | None:
-    """The job folders (not named by job number) that the sweep last started in ``sweep_dir``
-    listed as each began (:meth:`AggregateSweep.on_job_start`); None if no such record."""
-    f = _record(sweep_dir).get("folders")
-    return f if isinstance(f, list) and all(isinstance(x, str) for x in f) else None
-
-
-def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
-    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
-    n, listed = recorded_jobs(sweep_dir), recorded_folders(sweep_dir)
-    if n is not None:  # the last sweep's own jobs, whatever the clock says
-        dirs = [d for d in dirs if d.name.isdigit() and int(d.name) < n]
-    elif listed is not None:
-        dirs = [d for d in dirs if d.name in set(listed)]
-    elif since is not None:
-        dirs = [d for d in dirs
-                if (d / ".hydra" / "overrides.yaml").stat().st_mtime >= since - _STALE_TOLERANCE_S]
-    return sorted(dirs, key=lambda d: (0, int(d.name), "") if d.name.isdigit() else (1, 0, d.name))
 
 
 def _numeric(s: pd.Series) -> pd.Series:
@@ -378,15 +330,7 @@ class AggregateSweep(Callback):
             again = False
         if self.enabled and again:  # a sweep re-run in its folder: refilled as jobs end
             live.remove(sweep_dir, ("summary.csv", "jobs.csv", JOBS_RECORD))
-            # Optuna runs trials 0 .. n_trials-1 (the default sweeper records its own count)
-            trials = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)
-            numbered = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
-            if type(trials) is int and trials >= 0 and numbered == "${hydra.job.num}":
-                record_jobs(sweep_dir, trials)
-            elif isinstance(numbered, str) and numbered and numbered != "${hydra.job.num}":
-                # folders named otherwise: each job lists its own as it starts (on_job_start)
-                atomic_write(sweep_dir / JOBS_RECORD,
-                             lambda p: p.write_text(json.dumps({"folders": []}) + "\n"))
+            start_record(sweep_dir, config)
 
     def on_job_start(self, config, **kwargs) -> None:
         """In the job's process, as a job starts in a sweep re-run in its folder whose job
@@ -399,10 +343,7 @@ class AggregateSweep(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         name = Path(str(config.hydra.runtime.output_dir)).name
         with live.locked(sweep_dir):
-            listed = recorded_folders(sweep_dir)
-            if listed is not None and name not in listed:
-                atomic_write(sweep_dir / JOBS_RECORD, lambda p: p.write_text(
-                    json.dumps({"folders": [*listed, name]}) + "\n"))
+            add_folder(sweep_dir, name)
 
     def on_job_end(self, config, **kwargs) -> None:
         """In the job's process, as each job of a sweep ends: its rows into the sweep root's

@@ -25,12 +25,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from sim.errors import InputError, WorkerLost
-from sim.sweep.aggregate import (
-    AggregateSweep,
-    add_to_live_tables,
-    read_job,
-    record_jobs,
-)
+from sim.sweep.aggregate import AggregateSweep, add_to_live_tables, read_job
+from sim.sweep.jobrecord import record_jobs
 from sim.sweep.resume import DONE, ERROR, job_key, read_done, record_failure
 
 Launch = Callable[[Sequence[Sequence[str]], int], Sequence[JobReturn]]

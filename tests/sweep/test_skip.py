@@ -134,38 +134,43 @@ def test_the_ray_launcher_puts_back_the_sigterm_handler_ray_init_replaces(monkey
     assert seen["handler"] is own
 
 
-def test_a_killed_joblib_worker_stops_the_sweep_in_one_line_its_jobs_in_flight_marked(
-        tmp_path, monkeypatch, capsys):
+KILLED = """
+import importlib, sys
+from pathlib import Path
+from joblib.externals.loky.process_executor import TerminatedWorkerError
+from sim.__main__ import main
+core = importlib.import_module("hydra_plugins.hydra_joblib_launcher._core")
+sweep = Path(sys.argv[1])
+def killed(launcher, job_overrides, initial_job_idx):  # job 0 done, 1 in flight, 2 not started
+    for num in (0, 1):
+        (sweep / str(num) / ".hydra").mkdir(parents=True)
+        (sweep / str(num) / ".hydra" / "overrides.yaml").write_text("[]\\n")
+    (sweep / "0" / "done.json").write_text("{}")
+    raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly "
+                                "terminated.\\n\\nThe exit codes of the workers are {SIGKILL(-9)}")
+core.launch = killed
+sys.argv = ["sim", "-m", "hydra/launcher=joblib", "seed=1,2,3", f"hydra.sweep.dir={sweep}"]
+main()
+"""
+
+
+def test_a_killed_joblib_worker_stops_the_sweep_in_one_line_its_jobs_in_flight_marked(tmp_path):
     """loky raises TerminatedWorkerError in the launching process when the OS kills one
     worker (it ends the others): one line and exit 1, not joblib's traceback, and the
-    jobs started and unfinished get an error.txt, as an interrupt leaves them."""
-    import importlib
+    jobs started and unfinished get an error.txt, as an interrupt leaves them. Run in a
+    process of its own: Hydra's plugin scan re-executes the sweeper's module, so a process
+    that imported it before (another test) instantiates a stale class."""
+    import os
+    import subprocess
     import sys
 
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-    from sim.__main__ import main
-
-    core = importlib.import_module("hydra_plugins.hydra_joblib_launcher._core")
     sweep = tmp_path / "sweep"
-
-    def killed(launcher, job_overrides, initial_job_idx):  # job 0 done, 1 in flight, 2 not started
-        for num in (0, 1):
-            (sweep / str(num) / ".hydra").mkdir(parents=True)
-            (sweep / str(num) / ".hydra" / "overrides.yaml").write_text("[]\n")
-        (sweep / "0" / "done.json").write_text("{}")
-        raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly "
-                                    "terminated.\n\nThe exit codes of the workers are {SIGKILL(-9)}")
-
-    monkeypatch.setattr(core, "launch", killed)
-    monkeypatch.setattr(sys, "argv", ["sim", "-m", "hydra/launcher=joblib", "seed=1,2,3",
-                                      f"hydra.sweep.dir={sweep}"])
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    with pytest.raises(SystemExit) as e:
-        main()
-    err = capsys.readouterr().err
-    assert e.value.code == 1 and "Traceback" not in err and "TerminatedWorkerError" not in err
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    r = subprocess.run([sys.executable, "-c", KILLED, str(sweep)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, env=env)
+    err = r.stderr
+    assert r.returncode == 1 and "Traceback" not in err and "TerminatedWorkerError" not in err, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: a worker process"), err
     assert "{SIGKILL(-9)}" in lines[0] and "job 1 marked in error.txt" in lines[0]

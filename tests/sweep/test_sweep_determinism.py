@@ -19,9 +19,9 @@ from helpers.cli import cli
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from sim.sweep.aggregate import (
+from sim.sweep.aggregate import AggregateSweep
+from sim.sweep.jobrecord import (
     JOBS_RECORD,
-    AggregateSweep,
     job_dirs,
     record_jobs,
     recorded_folders,
