@@ -113,3 +113,22 @@ def test_an_output_length_set_in_an_experiment_file_for_an_embedding_model_is_sa
     assert [n for n in res.notes if "tenants.chat.output" in n] == [
         "not read by this run: tenants.chat.output (bge-reranker-m3 is a reranker: it produces no "
         "tokens, a request ends with its prefill)"]
+
+
+def test_a_cold_chain_that_loaded_no_model_says_so_rather_than_an_empty_list():
+    """compound.mixed_placement={chat: dedicated} places every stage of the pipeline tenant
+    dedicated: its cold-chain scenario loads nothing. Its note read "(0 cold stages; loads: )";
+    now it says no model was loaded, and the scenarios that did load keep their list."""
+    res = sim.run(["experiment=compound", "horizon_s=60", "drain_s=120",
+                   "compound.mixed_placement={chat: dedicated}", "compound.chain_models=[]",
+                   "compound.bursty_setups=[serverless]", "output.progress=false"])
+    chain = res.tables["chain"].set_index("scenario")
+    notes = {n.split(":")[0]: n for n in res.notes if n.startswith("cold chain, ")}
+    assert len(notes) == len(chain) == 3
+    for scenario, row in chain.iterrows():
+        note = notes[f"cold chain, {scenario}"]
+        assert "loads: )" not in note and "loads: ;" not in note
+        if row["cold_starts"] == 0:  # independently: the run's own count
+            assert row["loads"] == "" and "(0 cold stages; no model loaded)" in note
+        else:
+            assert f"loads: {row['loads']})" in note and row["loads"]
