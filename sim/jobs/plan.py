@@ -195,6 +195,8 @@ def plan_job(cfg, out_dir, progress) -> Result:
             combos.append((sum(p[0] for p in combo), max(p[1] for p in combo), combo))
     tables["pareto"] = pd.DataFrame([{"cost_usd": sum(p[2].cost_usd for p in combo), "usd_per_hour": h,
                                       "worst_p99_over_slo": lat,
+                                      # the plan's own rule: every model's candidate feasible
+                                      "meets_slo": all(p[2].feasible for p in combo),
                                       "plan": " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)}
                                      for h, lat, combo in frontier(combos)])
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}

@@ -287,3 +287,25 @@ def test_the_plan_judges_the_measured_window_not_the_warm_up():
     assert warm < 0.5 and measured >= 0.99  # the case: only the warm-up misses
     (c,) = mp.tried
     assert c.worst_attainment == pytest.approx(measured, abs=1e-12) and mp.best is c
+
+
+def test_the_pareto_table_says_which_plans_meet_the_slo_target():
+    """pareto.csv listed cost against the worst p99 / SLO with no word on which whole plans
+    meet the SLO attainment target; its meets_slo column follows the plan's rule: every
+    model's candidate at or above plan.attainment, judged here from candidates.csv."""
+    res = sim.run(["job=plan", "plan.gpus=[H100,L40S]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.max_replicas=3", "plan.pricing=[reserved]", *BASE[:3],
+                   "tenants.code={model: qwen3-32b, arrival: {rate_rps: 2}, slo_ttft_s: 1.0}"])
+    cands = res.tables["candidates"]
+    att = {(r.model, r.label): r.worst_attainment for r in cands.itertuples()}
+    p = res.tables["pareto"]
+    assert p["meets_slo"].dtype == bool and len(p) > 1
+    for row in p.itertuples():
+        parts = [s.split(": ", 1) for s in row.plan.split(" + ")]
+        assert len(parts) == 2
+        assert row.meets_slo == all(att[m, label] >= 0.99 for m, label in parts)
+    # the plan chosen is on the frontier and meets the target; a cheaper one misses it
+    plan = res.tables["plan"].set_index("model")["choice"]
+    chosen = " + ".join(f"{m}: {plan[m]}" for m in sorted(plan.index))
+    assert p.loc[p["plan"] == chosen, "meets_slo"].tolist() == [True]
+    assert not p["meets_slo"].all()
