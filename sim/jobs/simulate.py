@@ -169,24 +169,33 @@ def off_notes(cfg, given) -> list[str]:
 
 
 def no_output_notes(cfg, given) -> list[str]:
-    """A note per tenant calling an embedding model or reranker (no output tokens) whose
-    ``output`` is set: on the command line, or in the config (an experiment file) when it
-    differs from the schema's default, the one value that cannot be told from unset. A
-    trace's recorded outputs have their own note (sim/workload/lengths.py)."""
-    from sim.config.workload import TenantConfig
+    """A note per tenant, or stage of a pipeline a tenant sends, calling an embedding model
+    or reranker (no output tokens) whose ``output`` is set: on the command line, or in the
+    config (an experiment file) when it differs from the schema's default, the one value
+    that cannot be told from unset. A trace's recorded outputs have their own note
+    (sim/workload/lengths.py)."""
+    from sim.config.workload import StageConfig, TenantConfig
 
-    default = OmegaConf.to_container(OmegaConf.structured(TenantConfig).output, enum_to_str=True)
+    def unset(cls):
+        return OmegaConf.to_container(OmegaConf.structured(cls).output, enum_to_str=True)
+
+    calls = [(f"tenants.{name}.output", t.model, t.output, unset(TenantConfig))
+             for name, t in cfg.tenants.items() if t.model is not None and t.pipeline is None]
+    sent = {str(t.pipeline) for t in cfg.tenants.values() if t.get("pipeline") is not None}
+    calls += [(f"pipelines.{p}.stages.{s}.output", sc.model, sc.output, unset(StageConfig))
+              for p in (cfg.get("pipelines") or {}) if p in sent
+              for s, sc in cfg.pipelines[p].stages.items()
+              if str(sc.kind) == "model" and sc.model is not None]
     out = []
-    for name, t in cfg.tenants.items():
-        m = cfg.catalog.models.get(t.model) if t.model is not None and t.pipeline is None else None
-        if m is None or str(m.kind) not in ("embedding", "reranker") or str(t.output.kind) == "trace":
+    for key, model, output, default in calls:
+        m = cfg.catalog.models.get(model)
+        if m is None or str(m.kind) not in ("embedding", "reranker") or str(output.kind) == "trace":
             continue
-        key = f"tenants.{name}.output"
         typed = any(k.lstrip("+") == key or k.lstrip("+").startswith(key + ".")
                     for text in given for k in leaf_keys(text))
-        if typed or OmegaConf.to_container(t.output, resolve=True, enum_to_str=True) != default:
+        if typed or OmegaConf.to_container(output, resolve=True, enum_to_str=True) != default:
             what = "an embedding model" if str(m.kind) == "embedding" else "a reranker"
-            out.append(f"not read by this run: {key} ({t.model} is {what}: it produces no "
+            out.append(f"not read by this run: {key} ({model} is {what}: it produces no "
                        "tokens, a request ends with its prefill)")
     return out
 

@@ -132,3 +132,30 @@ def test_a_cold_chain_that_loaded_no_model_says_so_rather_than_an_empty_list():
             assert row["loads"] == "" and "(0 cold stages; no model loaded)" in note
         else:
             assert f"loads: {row['loads']})" in note and row["loads"]
+
+
+def test_an_output_length_on_a_pipeline_stage_calling_an_embedding_model_is_said_unread(tmp_path):
+    """A pipeline stage calling an embedding model or reranker produces no tokens, as a plain
+    tenant's call does: its `output` was ignored unsaid (the tenant's own was said since
+    December 2026). Typed on the command line, or differing from the default in a file."""
+    base = ["experiment=compound", "job=simulate", "setups=[dedicated]", "horizon_s=30",
+            "output.plots=false", "output.report=false", "output.progress=false"]
+    res = sim.run(base + ["pipelines.rag.stages.embed.output.mean=64",
+                          "pipelines.rag.stages.answer.output.mean=64"])
+    embed = res.requests[res.requests["model"] == "bge-large-en"]
+    assert len(embed) and (embed["output_tokens"] == 0).all()
+    said = [n for n in res.notes if n.startswith("not read by this run: pipelines.")]
+    # the answer stage calls an LLM: its output is read
+    assert said == ["not read by this run: pipelines.rag.stages.embed.output (bge-large-en is an "
+                    "embedding model: it produces no tokens, a request ends with its prefill)"]
+    # the experiment as written sets no output on its embedding and reranker stages
+    assert not [n for n in sim.run(base).notes if n.startswith("not read by this run: pipelines.")]
+    # a file's value different from the default (fixed 256) is said too
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "rag2.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - compound\n  - _self_\n"
+        "pipelines:\n  rag:\n    stages:\n      rerank:\n        output: {kind: fixed, mean: 8}\n")
+    res = sim.run([f"hydra.searchpath=[file://{tmp_path}]", "experiment=rag2", *base[1:]])
+    assert [n for n in res.notes if n.startswith("not read by this run: pipelines.")] == [
+        "not read by this run: pipelines.rag.stages.rerank.output (bge-reranker-m3 is a "
+        "reranker: it produces no tokens, a request ends with its prefill)"]
