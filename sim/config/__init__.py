@@ -41,6 +41,7 @@ from sim.config.dedicated import (  # noqa: F401
     RouterKind,
     SpotConfig,
 )
+from sim.config.defaults_guard import install as _guard_defaults
 from sim.config.deployments import (  # noqa: F401
     DeploymentConfig,
     KvDtype,
@@ -101,6 +102,7 @@ from sim.config.yaml_guard import install as _guard_yaml
 from sim.paths import default_traces_dir
 
 _guard_yaml()  # config files' YAML bounded (aliases, depth) before OmegaConf copies it; a BOM skipped
+_guard_defaults()  # an experiment file's defaults list: no '- override /experiment', no repeats
 
 
 class EngineKind(StrEnum):

@@ -1320,6 +1320,26 @@ CASES = [
       files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - /catalog: default\n  - _self_\n"
                                      + MINE.split("\n", 1)[1]},
       note="'catalog appears more than once in the final defaults list', naming no key or file"),
+    E("experiment_defaults_override_experiment", XP, "{dir}/experiment/mine.yaml:3", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - override /experiment: hybrid\n"
+                                     "  - _self_\n" + MINE.split("\n", 1)[1]},
+      note="ignored by Hydra: the run went on from the default experiment, exit 0, unsaid"),
+    E("experiment_defaults_choose_experiment", XP, "{dir}/experiment/mine.yaml:3", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - /experiment: hybrid\n"
+                                     "  - _self_\n" + MINE.split("\n", 1)[1]},
+      note="a RecursionError, said as 'its defaults list includes the file itself', which it does not"),
+    E("experiment_defaults_name_an_experiment_twice", XP, "{dir}/experiment/mine.yaml", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n  - hybrid\n"
+                                     "  - _self_\n"},
+      note="the same file merged twice, exit 0, unsaid"),
+    E("experiment_defaults_name_an_experiment_twice_spelt_two_ways", XP, "{dir}/experiment/mine.yaml",
+      "file", files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n"
+                                             "  - /experiment/hybrid\n  - _self_\n"},
+      note="the same, by its relative and its absolute path"),
+    OK("experiment_defaults_build_on_two_experiments", XP, "file",
+       files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n  - burst\n"
+                                      "  - _self_\nhorizon_s: 2\n"},
+       note="two different experiments, each once: composed in order, as documented"),
     OK("compound_mixed_placement_of_a_pipeline_model", ["experiment=compound", "horizon_s=2",
                                                           "compound.mixed_placement.bge-large-en=dedicated"],
        "impossible", note="a model of the pipeline placed dedicated, as documented: refused with "
