@@ -73,10 +73,12 @@ class DuplicatePolicy(StrEnum):
 @dataclass
 class CsvTraceColumns:
     """``format: csv``: the columns of a user's own CSV that hold each request's time, prompt
-    tokens and output tokens (any others are not read), and the unit of the times."""
+    tokens and output tokens (any others are not read), and the unit of the times. A length
+    column is read only when the tenant's ``input`` / ``output`` is ``kind: trace``; null: the
+    file has none (a log of arrival times only, its lengths drawn)."""
     time: str = "timestamp"
-    input: str = "input_tokens"
-    output: str = "output_tokens"
+    input: Optional[str] = "input_tokens"
+    output: Optional[str] = "output_tokens"
     time_unit: TimeUnit = TimeUnit.s
 
 

@@ -26,6 +26,7 @@ from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import blocks_replayed, tenant_requests, trace_prefix_note
+from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_lengths import column_lengths
 from sim.workload.traces import tenant_trace
 
@@ -148,7 +149,7 @@ def tenant_arrivals(name: str, tc, horizon: float, seed: int):
                                float(g.rate_scale), horizon, rng), None
     if kind == "trace":
         t = a.trace
-        trace = tenant_trace(t, f"tenants.{name}.arrival.trace")
+        trace = tenant_trace(t, f"tenants.{name}.arrival.trace", trace_sides(tc))
         times, idx = arr.replay(trace, horizon, t.time_scale, t.rate_scale, t.start_s, t.loop, rng)
         return times, (trace, idx)
     curve = None
@@ -287,7 +288,8 @@ def generate_workload(cfg, catalog) -> Workload:
         if trace_idx is not None:
             replayed += _drawn_lengths_note(name, tc)
             trace, idx = trace_idx
-            trace_in, trace_out = trace.input_tokens[idx], trace.output_tokens[idx]
+            trace_in, trace_out = (None if c is None else c[idx]  # None: a log's column not read
+                                   for c in (trace.input_tokens, trace.output_tokens))
         req = tenant_requests(name, tc, times, trace_idx, seed, catalog.models[tc.model], policy,
                               sources, horizon,
                               _length_source(tc.input, trace_in, f"tenants.{name}.input"),

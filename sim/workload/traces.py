@@ -51,6 +51,7 @@ from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported fr
     check_order,
     ints,
     iso_times,
+    no_lengths,
     seconds,
 )
 from sim.workload.trace_filter import (
@@ -66,8 +67,9 @@ from sim.workload.trace_filter import (
 class Trace:
     path: str
     t_s: np.ndarray  # seconds from the file's first row, non-decreasing
-    input_tokens: np.ndarray
-    output_tokens: np.ndarray
+    # None: a ``format: csv`` log's column not read (the tenant draws those lengths)
+    input_tokens: np.ndarray | None
+    output_tokens: np.ndarray | None
     # Mooncake prompt blocks: row i's block ids are hash_ids[hash_ptr[i]:hash_ptr[i + 1]]
     # (int64); None when the file has none
     hash_ptr: np.ndarray | None = None
@@ -91,18 +93,18 @@ MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 class MissingColumns(InputError):
     """A CSV without its format's columns; ``own``: none of them, nor another format's."""
 
-    def __init__(self, message: str, path: str, line: int, own: bool):
+    def __init__(self, message: str, path: str, line: int, own: bool, missing: list):
         super().__init__(message, path=path, line=line)
-        self.own = own
+        self.own, self.missing = own, missing
 
 
 @dataclass(frozen=True)
 class CsvFormat:
     """A CSV trace format: its time, prompt-token and output-token columns (others are not
-    read), the fewest prompt tokens a row may give, and the slot over which ``spread``
-    spreads a last run of equal times."""
+    read; a length column None: not read), the fewest prompt tokens a row may give, and the
+    slot over which ``spread`` spreads a last run of equal times."""
     name: str
-    columns: tuple[str, str, str]
+    columns: tuple
     min_input: int
     slot_s: float
     header_hint: str
@@ -118,12 +120,14 @@ BURSTGPT = CsvFormat("burstgpt", ("Timestamp", "Request tokens", "Response token
                      "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type")
 
 
-def csv_format(time: str, input: str, output: str, unit: str) -> CsvFormat:
-    """A user's own CSV (``format: csv``): the columns named, a prompt of 0 tokens kept as
-    recorded (the length config raises it to one and counts it), equal times spread over
-    the unit's smallest step (an ISO time's microsecond) when ``duplicates: spread``."""
-    return CsvFormat("csv", (time, input, output), 0, UNIT_S.get(unit, 1e-6),
-                     f"{time},{input},{output}", unit)
+def csv_format(time: str, input: str | None, output: str | None, unit: str) -> CsvFormat:
+    """A user's own CSV (``format: csv``): the columns named (a length column None: not read,
+    the tenant draws those lengths), a prompt of 0 tokens kept as recorded (the length config
+    raises it to one and counts it), equal times spread over the unit's smallest step (an ISO
+    time's microsecond) when ``duplicates: spread``."""
+    cols = (time, input, output)
+    return CsvFormat("csv", cols, 0, UNIT_S.get(unit, 1e-6),
+                     ",".join(c for c in cols if c is not None), unit)
 
 
 def _arrow_columns(raw: bytes, names) -> list | None:
@@ -169,14 +173,15 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
     except csv.Error as e:  # a NUL byte
         raise InputError(f"not a CSV header ({e})", path=str(path), line=head) from None
     unique_header(header, path)
-    missing = [c for c in fmt.columns if c not in header]
+    missing = [c for c in fmt.columns if c is not None and c not in header]
     if missing:
         other = next((f for f in (AZURE, BURSTGPT) if f is not fmt
                       and all(c in header for c in f.columns)), None)
         hint = (f" (the columns of a {other.name} trace: set the tenant's "
                 f"arrival.trace.format: {other.name})" if other else "")
         raise MissingColumns(f"missing column(s) {missing}; header is {header}{hint}",
-                             path=str(path), line=head, own=len(missing) == 3 and not other)
+                             path=str(path), line=head, own=len(missing) == 3 and not other,
+                             missing=missing)
     return header, head
 
 
@@ -190,7 +195,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
     raw, skip = read_bytes(path, "trace file")
     header, head = _header(raw, path, fmt)
     check_columns(where, header, str(path), head)
-    names = fmt.columns + tuple(dict.fromkeys(c for c, _ in where if c not in fmt.columns))
+    own = tuple(c for c in fmt.columns if c is not None)  # the columns read
+    names = own + tuple(dict.fromkeys(c for c, _ in where if c not in own))
     check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
     cols, lines = _arrow_columns(raw, names), None
     del raw
@@ -206,14 +212,14 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         # the file's first row's time stays the clock's origin (read with the kept rows'), so
         # tenants that split one file keep its timing
         rows = np.concatenate([[0], rows])
-        cols = [c.take(pa.array(rows)) for c in cols[:3]]
+        cols = [c.take(pa.array(rows)) for c in cols[:len(own)]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
         row = i if rows is None else int(rows[i])
         if lines is not None:
             return lines[row]
         line = csv_row_line(path, row)
-        return line if line is not None else _exact_columns(path, fmt.columns)[1][row]
+        return line if line is not None else _exact_columns(path, own)[1][row]
 
     t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
          else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
@@ -223,8 +229,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
                              "the file's first row, whose time is the replay's origin; sort the "
                              "trace by time", path=str(path), line=line_of(1))
         rows, t, cols = rows[1:], t[1:], [c.slice(1) for c in cols]
-    inp = ints(cols[1], fmt.columns[1], path, line_of, fmt.min_input)
-    out = ints(cols[2], fmt.columns[2], path, line_of, 0)
+    inp, out = (None if c is None else ints(cols[own.index(c)], c, path, line_of, lo)
+                for c, lo in zip(fmt.columns[1:], (fmt.min_input, 0)))
     t, ties = check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
     return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept)
 
@@ -348,18 +354,29 @@ def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple 
     return read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where)
 
 
-def tenant_trace(t, key: str) -> Trace:
+def tenant_trace(t, key: str, sides: tuple = ("input", "output")) -> Trace:
     """The trace a tenant's ``arrival.trace`` ``t`` replays; ``key`` is that config key
-    (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names."""
+    (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names; ``sides``
+    (:func:`trace_sides`): the length columns a ``format: csv`` log is read for."""
+    tenant = key.rsplit(".arrival.", 1)[0]
+    for s in sides if str(t.format) == "csv" else ():
+        if getattr(t.csv, s) is None:
+            raise InputError(no_lengths(key, s, f"whose {key}.csv.{s} is null (no such "
+                                         "column)"), key=f"{tenant}.{s}.kind")
     try:
-        return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates), csv_columns(t),
-                          where_spec(t.where), bool(t.prefixes))
+        return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates),
+                          csv_columns(t, sides), where_spec(t.where), bool(t.prefixes))
     except WhereRefused as e:
         raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
                          path=e.path, line=e.line) from None
     except DuplicateTimes as e:
         raise InputError(e.message, key=f"{key}.duplicates", path=e.path, line=e.line) from None
     except MissingColumns as e:
+        side = next((s for s in sides if getattr(t.csv, s) in e.missing), None)
+        if str(t.format) == "csv" and side and str(t.csv.time) not in e.missing:
+            raise InputError(e.message + "; " + no_lengths(key, side, "which has no column "
+                             f"{getattr(t.csv, side)}"), key=f"{tenant}.{side}.kind",
+                             path=e.path, line=e.line) from None
         if not e.own or str(t.format) == "csv":
             raise
         raise InputError(e.message + f" (a log of other columns replays with {key}.format: csv "
@@ -367,10 +384,12 @@ def tenant_trace(t, key: str) -> Trace:
                          line=e.line) from None
 
 
-def csv_columns(trace_cfg) -> tuple:
+def csv_columns(trace_cfg, sides: tuple = ("input", "output")) -> tuple:
     """What :func:`load_trace` needs of a tenant's ``arrival.trace`` besides its path,
-    format and duplicates: the ``csv`` columns and unit when its format is ``csv``."""
+    format and duplicates: the ``csv`` columns and unit when its format is ``csv``, a length
+    column None unless its side is in ``sides`` (read from the log)."""
     if str(trace_cfg.format) != "csv":
         return ()
     c = trace_cfg.csv
-    return (str(c.time), str(c.input), str(c.output), str(c.time_unit))
+    return (str(c.time), *(str(getattr(c, s)) if s in sides else None
+                           for s in ("input", "output")), str(c.time_unit))

@@ -199,7 +199,7 @@ def test_an_empty_token_count_in_a_users_own_log_is_named_as_empty(tmp_path, row
     p = _write(tmp_path, "own.csv", f"t,in,out\n1,10,5\n{row}\n")
     col = "out" if row.endswith(",") else "in"
     with pytest.raises(sim.InputError, match=rf"own.csv:3: {col} is empty: every replayed row "
-                       "needs its token counts.*leave the row out"):
+                       "needs the token counts read.*leave the row out"):
         load_trace(str(p), "csv", "default", ("t", "in", "out", "s"))
 
 

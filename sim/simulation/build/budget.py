@@ -26,6 +26,7 @@ from sim.paths import resolve
 from sim.workload import read_curve_points
 from sim.workload.arrivals import from_start
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
+from sim.workload.trace_columns import trace_sides
 from sim.workload.traces import tenant_trace
 
 BYTES_PER_SEGMENT = 12.0  # a prompt segment's key (int64) and length (int32)
@@ -90,7 +91,7 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
         return n, [(k + ".servegen.rate_scale", g.rate_scale, g.rate_scale), ("horizon_s", horizon, horizon)]
     if a.kind == ArrivalKind.trace:
         t = a.trace
-        trace = tenant_trace(t, k + ".trace")
+        trace = tenant_trace(t, k + ".trace", trace_sides(tc))
         kept = int(from_start(trace, t.start_s).sum())
         span = (trace.duration_s - t.start_s) * t.time_scale
         reps = math.ceil(horizon / span) if t.loop and span > 0 else 1

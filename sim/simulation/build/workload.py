@@ -20,9 +20,10 @@ from sim.workload.arrivals import from_start, recorded_s
 from sim.workload.background import WINDOW_S, enabled, load_client_windows
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
+from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_filter import value_problem
 from sim.workload.trace_lengths import column_lengths
-from sim.workload.traces import csv_columns, tenant_trace
+from sim.workload.traces import tenant_trace
 
 TRACE_COLUMNS = ("input_tokens", "output_tokens")
 
@@ -61,7 +62,7 @@ def check_workload(cfg, catalog) -> None:
                                  key=key + ".arrival.kind")
             if tc.pipeline not in used_pipelines:
                 used_pipelines.append(tc.pipeline)
-        check_arrival(tc.arrival, key + ".arrival")
+        check_arrival(tc.arrival, key + ".arrival", trace_sides(tc))
         check_priority(tc, key)
         check_prefix(tc, key)
         if tc.pipeline is None:
@@ -95,7 +96,8 @@ def check_prefix(tc, key: str) -> None:
                          key=key + ".prefix")
 
 
-def check_arrival(a, key: str) -> None:
+def check_arrival(a, key: str, sides: tuple = ("input", "output")) -> None:
+    """``sides``: the tenant's lengths read from its trace (:func:`trace_sides`)."""
     if a.kind == ArrivalKind.closed:
         return  # concurrency, think time and requests per client: field ranges
     if a.think_s != 0:
@@ -112,15 +114,15 @@ def check_arrival(a, key: str) -> None:
     if a.kind == ArrivalKind.trace:
         t = a.trace
         _existing(t.path, key + ".trace.path", "trace")
-        cols = csv_columns(t)
-        if cols and (not all(c.strip() for c in cols[:3]) or len(set(cols[:3])) < 3):
-            raise InputError(f"the time, input and output columns must be three different "
-                             f"names, got {list(cols[:3])}", key=key + ".trace.csv")
+        cols = [c for c in (t.csv.time, t.csv.input, t.csv.output) if c is not None]
+        if str(t.format) == "csv" and (not all(c.strip() for c in cols) or len(set(cols)) < len(cols)):
+            raise InputError(f"the time, input and output columns must be different names "
+                             f"(a length column null: none), got {cols}", key=key + ".trace.csv")
         for col, vals in t.where.items():
             why = value_problem(vals)
             if why:
                 raise InputError(why, key=f"{key}.trace.where.{col}")
-        trace = tenant_trace(t, key + ".trace")
+        trace = tenant_trace(t, key + ".trace", sides)
         if not from_start(trace, t.start_s).any():
             # 12 digits: the conversation trace's last row, 3536.999 s, was "3537 s" with :g
             raise InputError(f"the trace has no requests after start_s={t.start_s:.12g} (its "
