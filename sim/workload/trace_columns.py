@@ -90,6 +90,16 @@ def _plain_ints(a):
     return _cast(a, pa.int64())
 
 
+def origin_said(e: InputError, origin_line: int, kept_first: bool) -> InputError:
+    """A time refused on the file's first row, which ``arrival.trace.where`` left out
+    (``kept_first`` False) yet whose time is read as the replay's origin: said why."""
+    if kept_first or e.line != origin_line:
+        return e
+    return InputError(e.message + "; this row is left out by arrival.trace.where, but its time "
+                      "is read: times count from the file's first row (give it a time, or "
+                      "remove the row from the file)", path=e.path, line=e.line)
+
+
 def seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarray:
     """Seconds from the first row, of a column of numeric times in units of ``unit_s``.
     Integers are subtracted exactly before they become floats: nanoseconds since 1970

@@ -52,6 +52,7 @@ from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported fr
     ints,
     iso_times,
     no_lengths,
+    origin_said,
     seconds,
 )
 from sim.workload.trace_filter import (
@@ -221,8 +222,11 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         line = csv_row_line(path, row)
         return line if line is not None else _exact_columns(path, own)[1][row]
 
-    t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
-         else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
+    try:
+        t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
+             else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
+    except InputError as e:  # the origin row, left out by where, named as such
+        raise origin_said(e, line_of(0), rows is None or 0 in rows[1:2]) from None
     if rows is not None:  # the origin row's time read, the row itself dropped
         if t[1] < 0:
             raise InputError(f"the first row kept by arrival.trace.where is {-t[1]:.9g} s before "

@@ -167,3 +167,19 @@ def test_two_tenants_splitting_one_log_keep_its_timing(tmp_path):
     with pytest.raises(sim.InputError, match=r"late.csv:3: the first row kept by arrival.trace.where "
                                              r"is 15 s before the file's first row"):
         load_trace(late, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+
+
+def test_a_bad_time_on_the_first_row_left_out_says_why_it_is_read(tmp_path):
+    # the first row is left out by where, but its time is the replay's origin: a refusal of
+    # it must say so (the message read as if a row left out had been checked by mistake)
+    from sim.errors import InputError
+    for bad in ("", "xx"):
+        p = _burst(tmp_path, BURST + f"{bad},GPT-4,1,1,2,API log\n" + ROWS, f"o{bad}.csv")
+        with pytest.raises(InputError) as e:
+            load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+        assert e.value.line == 2 and "left out by arrival.trace.where" in str(e.value)
+    # a bad time on a kept first row is refused as before, without that remark
+    p = _burst(tmp_path, BURST + "xx,ChatGPT,1,1,2,API log\n" + ROWS, "k.csv")
+    with pytest.raises(InputError) as e:
+        load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
+    assert e.value.line == 2 and "left out" not in str(e.value)
