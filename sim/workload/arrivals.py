@@ -166,7 +166,7 @@ def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, s
     idx = np.flatnonzero(keep)
     base = (t[keep] - start_s) * time_scale
     span = (trace.duration_s - start_s) * time_scale
-    span = max(span, float(base[-1]) + 1e-9)
+    span = max(span, float(base[-1])) + 1e-9  # a filtered trace's: to the file's last row
     if loop and span > 0:
         reps = int(np.ceil(horizon / span))
         base = np.concatenate([base + k * span for k in range(reps)])

@@ -90,14 +90,32 @@ def _plain_ints(a):
     return _cast(a, pa.int64())
 
 
-def origin_said(e: InputError, origin_line: int, kept_first: bool) -> InputError:
-    """A time refused on the file's first row, which ``arrival.trace.where`` left out
-    (``kept_first`` False) yet whose time is read as the replay's origin: said why."""
-    if kept_first or e.line != origin_line:
+def origin_said(e: InputError, rows, line_of) -> InputError:
+    """A time refused on the file's first or last row, which ``arrival.trace.where`` left out
+    (``rows``: the origin row, the kept rows, the last row) yet whose time is read as the
+    replay's origin or end: said why."""
+    if rows is None or e.line not in (line_of(0), line_of(len(rows) - 1)):
+        return e
+    first = e.line == line_of(0)
+    if (rows[0] if first else rows[-1]) in rows[1:-1]:  # a kept row: refused as such
         return e
     return InputError(e.message + "; this row is left out by arrival.trace.where, but its time "
-                      "is read: times count from the file's first row (give it a time, or "
-                      "remove the row from the file)", path=e.path, line=e.line)
+                      "is read: times count from the file's first row and a loop's period ends "
+                      "at its last (give it a time, or remove the row from the file)",
+                      path=e.path, line=e.line)
+
+
+def origin_and_end(t: np.ndarray, path: Path, line_of) -> tuple[np.ndarray, float]:
+    """The kept rows' times and the file's end, from the times of the file's first row, the
+    rows ``arrival.trace.where`` kept and the file's last row, in that order (each counted
+    from the first): a kept row outside the file's first and last is refused."""
+    if t[1] < 0 or t[-2] > t[-1]:
+        i, how = (1, f"first row kept by arrival.trace.where is {-t[1]:.9g} s before the file's "
+                  "first row, whose time is the replay's origin") if t[1] < 0 else (
+            len(t) - 2, f"last row kept by arrival.trace.where is {t[-2] - t[-1]:.9g} s after "
+            "the file's last row, whose time ends a loop's pass")
+        raise InputError(f"the {how}; sort the trace by time", path=str(path), line=line_of(i))
+    return t[1:-1], float(t[-1])
 
 
 def seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarray:

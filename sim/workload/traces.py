@@ -52,6 +52,7 @@ from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported fr
     ints,
     iso_times,
     no_lengths,
+    origin_and_end,
     origin_said,
     seconds,
 )
@@ -81,10 +82,11 @@ class Trace:
     spread: bool = False
     # ``arrival.trace.where``: how many rows of how many it kept, by which filter (None: none)
     kept: str | None = None
+    end_s: float | None = None  # a filtered trace: the file's last row's time (None: t_s[-1])
 
     @property
-    def duration_s(self) -> float:
-        return float(self.t_s[-1]) if self.t_s.size else 0.0
+    def duration_s(self) -> float:  # from the file's first row to its last
+        return self.end_s if self.end_s is not None else float(self.t_s[-1]) if self.t_s.size else 0.0
 
 
 MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces README)
@@ -207,12 +209,12 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         cols, lines = _exact_columns(path, names)
     if not len(cols[0]):
         raise InputError("trace has a header but no requests", path=str(path), line=head + 1)
-    rows = kept = None  # rows kept by the filter (None: all)
+    rows = kept = end = None  # rows kept by the filter (None: all), the file's end
     if where:
         rows, kept = kept_rows(where, dict(zip(names, cols)), str(path))
-        # the file's first row's time stays the clock's origin (read with the kept rows'), so
-        # tenants that split one file keep its timing
-        rows = np.concatenate([[0], rows])
+        # the file's first and last rows' times are read too: the clock's origin and a loop's
+        # end, so tenants that split one file keep its timing
+        rows = np.concatenate([[0], rows, [len(cols[0]) - 1]])
         cols = [c.take(pa.array(rows)) for c in cols[:len(own)]]
 
     def line_of(i: int) -> int:  # the file line of data row i (found again only on an error)
@@ -222,21 +224,19 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
         line = csv_row_line(path, row)
         return line if line is not None else _exact_columns(path, own)[1][row]
 
-    try:
+    try:  # the first (and last) row left out by where, named as such when refused
         t = (iso_times(cols[0], fmt.columns[0], path, line_of) if fmt.unit == "iso"
              else seconds(cols[0], fmt.columns[0], path, line_of, UNIT_S[fmt.unit]))
-    except InputError as e:  # the origin row, left out by where, named as such
-        raise origin_said(e, line_of(0), rows is None or 0 in rows[1:2]) from None
-    if rows is not None:  # the origin row's time read, the row itself dropped
-        if t[1] < 0:
-            raise InputError(f"the first row kept by arrival.trace.where is {-t[1]:.9g} s before "
-                             "the file's first row, whose time is the replay's origin; sort the "
-                             "trace by time", path=str(path), line=line_of(1))
-        rows, t, cols = rows[1:], t[1:], [c.slice(1) for c in cols]
+    except InputError as e:
+        raise origin_said(e, rows, line_of) from None
+    if rows is not None:  # the first and last rows' times read, the rows themselves dropped
+        (t, end), rows = origin_and_end(t, path, line_of), rows[1:-1]
+        cols = [c.slice(1, len(rows)) for c in cols]
     inp, out = (None if c is None else ints(cols[own.index(c)], c, path, line_of, lo)
                 for c, lo in zip(fmt.columns[1:], (fmt.min_input, 0)))
     t, ties = check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
-    return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept)
+    return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept,
+                 end_s=end)
 
 
 def read_azure(path: str | Path, duplicates: str = "keep", where: Where = ()) -> Trace:

@@ -57,8 +57,12 @@ def test_a_list_of_values_and_two_columns_at_once(tmp_path):
 def test_case_counts_and_rows_left_out_are_not_read(tmp_path):
     # a bad time on a GPT-4 row is not refused when only ChatGPT is replayed; on a kept row
     # the refusal names that row's line in the file
+    # (the file's first and last rows aside, whose times are read: the replay's origin and end)
     p = _burst(tmp_path, BURST + ROWS + "soon,GPT-4,1,1,2,API log\n")
-    assert load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),)).t_s.size == 3
+    o = _burst(tmp_path, BURST + ROWS + "soon,GPT-4,1,1,2,API log\n16,GPT-4,1,1,2,API log\n", "o.csv")
+    assert load_trace(o, "burstgpt", "default", (), (("Model", ("ChatGPT",)),)).t_s.size == 3
+    with pytest.raises(sim.InputError, match=r"b.csv:8: .*left out by arrival.trace.where, but its"):
+        load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
     q = _burst(tmp_path, BURST + ROWS + "soon,ChatGPT,1,1,2,API log\n", "c.csv")
     with pytest.raises(sim.InputError, match=r"c.csv:8: Timestamp must be a number"):
         load_trace(q, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
@@ -183,3 +187,22 @@ def test_a_bad_time_on_the_first_row_left_out_says_why_it_is_read(tmp_path):
     with pytest.raises(InputError) as e:
         load_trace(p, "burstgpt", "default", (), (("Model", ("ChatGPT",)),))
     assert e.value.line == 2 and "left out" not in str(e.value)
+
+
+def test_two_tenants_splitting_one_log_loop_it_whole(tmp_path):
+    """Looped, each pass of a tenant filtered by ``where`` lasts the file's span (its first
+    row to its last, plus 1 ns), so the two services keep their recorded timing on every
+    pass (each looped to its own last kept row before: the ChatGPT tenant's passes were 7 s,
+    the GPT-4 tenant's 10 s, and the two drifted apart from the second pass)."""
+    p = _burst(tmp_path)
+    spec = ("{{kind: trace, trace: {{path: {p}, format: burstgpt, loop: true, "
+            "where: {{Model: {m}}}}}}}")
+    res = sim.run(["horizon_s=25", "setups=[dedicated]",
+                   f"tenants.chat.arrival={spec.format(p=p, m='ChatGPT')}",
+                   f"tenants.gpt4={{model: llama31-8b, arrival: {spec.format(p=p, m='GPT-4')}}}"])
+    r = res.requests
+    # rows at 5, 9, 12 s (ChatGPT) and 7, 9, 15 s (GPT-4), from 5 s, in passes of 10 s + 1 ns
+    for name, rec in (("chat", [0, 4, 7]), ("gpt4", [2, 4, 10])):
+        want = sorted(x + k * (10 + 1e-9) for k in range(3) for x in rec if x + k * 10 < 25)
+        got = sorted(r.loc[r["tenant"] == name, "arrival_s"])
+        assert got == pytest.approx(want, abs=1e-12)
