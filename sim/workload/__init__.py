@@ -229,9 +229,18 @@ def _drawn_lengths_note(name: str, tc) -> list[str]:
              if str(lc.kind) != "trace"]
     if not drawn:
         return []
+    t = tc.arrival.trace  # a format: csv log's length column said null: it records none
+    none = [s for s in ("input", "output") if str(t.format) == "csv" and getattr(t.csv, s) is None]
+    rest = [s for s, lc in (("input", tc.input), ("output", tc.output))
+            if str(lc.kind) != "trace" and s not in none]
+    why = ("not the lengths the trace records (set tenants.{name}.input.kind=trace and "
+           "output.kind=trace to replay those)".format(name=name)) if not none else (
+        "the log records none (" + ", ".join(f"tenants.{name}.arrival.trace.csv.{s}: null"
+                                            for s in none) + ")" + "".join(
+            f"; its {s} lengths are not read (set tenants.{name}.{s}.kind=trace to replay them)"
+            for s in rest))
     return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
-            f"tenants.{name}.{' and '.join(drawn)}, not the lengths the trace records (set "
-            f"tenants.{name}.input.kind=trace and output.kind=trace to replay those)"]
+            f"tenants.{name}.{' and '.join(drawn)}, {why}"]
 
 
 def generate_workload(cfg, catalog) -> Workload:

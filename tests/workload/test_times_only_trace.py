@@ -67,6 +67,21 @@ def test_a_log_of_times_only_replays_with_drawn_lengths(tmp_path):
                for x in res.notes)
 
 
+def test_the_drawn_lengths_note_does_not_offer_columns_the_log_lacks(tmp_path):
+    # a log said to have no length columns: the note says so, and does not tell the user to
+    # replay its recorded lengths with kind: trace (which is refused: it records none)
+    res = _run(_write(tmp_path, "times.csv", None), csv="input: null, output: null")
+    note = next(x for x in res.notes if "the trace gives the arrival times only" in x)
+    assert "kind=trace" not in note and "lengths the trace records" not in note
+    assert ("the log records none (tenants.chat.arrival.trace.csv.input: null, "
+            "tenants.chat.arrival.trace.csv.output: null)") in note
+    # one side null, the other's column there but drawn: only that side is offered
+    res = _run(_write(tmp_path, "half.csv", "full"), csv="input: prompt, output: null")
+    note = next(x for x in res.notes if "the trace gives the arrival times only" in x)
+    assert "csv.output: null)" in note and "set tenants.chat.input.kind=trace" in note
+    assert "output.kind=trace" not in note
+
+
 @pytest.mark.parametrize("csv, side, why", [
     ("input: prompt, output: completion", "input", r"missing column\(s\) \['prompt', 'completion'\]"),
     ("input: null, output: completion", "input", r"csv.input is null"),
