@@ -225,8 +225,9 @@ def _drawn_lengths_note(name: str, tc) -> list[str]:
     """A trace replayed with lengths drawn from the tenant's length configs rather than the
     rows' recorded ones: said, since the recorded lengths are what a user replaying a trace
     usually means (the configs' defaults are fixed 1,024 and 256 tokens)."""
-    drawn = [f"{side} ({lc.kind}, mean {lc.mean:g})" for side, lc in (("input", tc.input), ("output", tc.output))
-             if str(lc.kind) != "trace"]
+    drawn = [f"{side} ({lc.kind}, " + (f"mean {lc.mean:g})" if str(lc.kind) != "empirical" else
+                                       f"from {lc.path}" + (f", column {lc.column})" if lc.column else ")"))
+             for side, lc in (("input", tc.input), ("output", tc.output)) if str(lc.kind) != "trace"]
     if not drawn:
         return []
     t = tc.arrival.trace  # a format: csv log's length column said null: it records none

@@ -118,3 +118,15 @@ def test_drawn_lengths_are_the_same_bytes_whatever_the_log_records(tmp_path):
 
 
 PINNED = ((1500, 1170083, 178333), [114, 263, 1279, 443])  # main before the change
+
+
+def test_the_drawn_lengths_note_names_an_empirical_file_not_an_unread_mean(tmp_path):
+    # an empirical length is drawn from its file: the note gave the schema's mean (256) for
+    # a PMF whose mean is 150
+    pmf = tmp_path / "pmf.csv"
+    pmf.write_text("tokens,probability\n100,0.5\n200,0.5\n")
+    res = _run(_write(tmp_path, "times.csv", None), csv="input: null, output: null",
+               lengths=[DRAWN[0], f"tenants.chat.output={{kind: empirical, path: {pmf}}}"])
+    note = next(x for x in res.notes if "the trace gives the arrival times only" in x)
+    assert f"output (empirical, from {pmf})" in note and "mean 256" not in note
+    assert res.requests["output_tokens"].isin([100, 200]).all()
