@@ -11,6 +11,7 @@ a new job needs no other edit.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 import re
@@ -119,6 +120,31 @@ def check_own_settings(name: str, cfg, overrides) -> None:
                         not only or str(OmegaConf.select(cfg, own)) == only):
                     raise InputError(f"the {name} job sets this itself in each of its runs, so the "
                                      f"value given would be replaced unsaid; {how}", key=key)
+    if name in SETS:  # the same keys set by an experiment file (or a variant), not typed
+        _check_file_settings(name, cfg)
+
+
+def _check_file_settings(name: str, cfg) -> None:
+    """A key the job ``name`` sets itself whose value in ``cfg`` differs from the schema's
+    default (``job: keepalive`` with ``serverless.keepalive: {kind: hybrid}`` in an experiment
+    file): an InputError naming it, as on the command line (the value was replaced unsaid)."""
+    from omegaconf import OmegaConf
+
+    from sim.errors import InputError
+
+    for own, how in SETS[name](cfg).items():
+        own, _, only = own.partition("=")
+        parent, _, leaf = own.rpartition(".")  # its default: the field's, in its node's schema
+        node, got = OmegaConf.select(cfg, parent), OmegaConf.select(cfg, own)
+        if not dataclasses.is_dataclass(OmegaConf.get_type(node)):  # not in the config: unset
+            continue
+        default = getattr(OmegaConf.structured(OmegaConf.get_type(node)), leaf)
+        got, default = (OmegaConf.to_container(c, resolve=True) if OmegaConf.is_config(c) else c
+                        for c in (got, default))
+        if str(got) != str(default) and (not only or str(got) == only):
+            raise InputError(f"set to {got} by the config (an experiment file), but the {name} "
+                             f"job sets this itself in each of its runs, so that value would be "
+                             f"replaced unsaid; {how} (leave it out of the file)", key=own)
 
 
 def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:

@@ -48,3 +48,23 @@ def test_a_job_reads_the_keys_of_the_pipelines_it_does_not_set():
     res = sim.run(["experiment=compound", "job=simulate", "horizon_s=1", "setups=[serverless]",
                    "pipelines.rag.prewarm=true"])
     assert res.summary is not None
+
+
+@pytest.mark.parametrize("base, body, key", [
+    ("burst", "dedicated:\n  burst: {enabled: true}\n", "dedicated.burst.enabled"),
+    ("keepalive", "serverless:\n  keepalive: {kind: hybrid}\n", "serverless.keepalive.kind"),
+    ("noisy_neighbour", "background: {scale: 0.5}\n", "background.scale"),
+])
+def test_a_key_the_job_sets_itself_in_an_experiment_file_is_refused(tmp_path, base, body, key):
+    # the same keys set by the user's experiment file were replaced unsaid (a burst job whose
+    # file set dedicated.burst.enabled: true ran false, then true, and said nothing)
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text(
+        f"# @package _global_\ndefaults:\n  - /experiment/{base}\n  - _self_\n{body}")
+    with pytest.raises(sim.InputError) as e:
+        sim.run([f"hydra.searchpath=[file://{tmp_path}]", "experiment=mine", "horizon_s=1"])
+    assert e.value.key == key and "by the config (an experiment file)" in e.value.message
+    # the job's own experiment, which leaves the key as the schema has it, runs (a value
+    # equal to the schema's default cannot be told from unset: failures' mode: none passes)
+    sim.run([f"experiment={base}", "horizon_s=1", "keepalive.fixed_idle_s=[5]"]
+            if base == "keepalive" else [f"experiment={base}", "horizon_s=1"])
