@@ -42,7 +42,8 @@ def _where(repo, config_path: str, pattern: str | None) -> str:
 
 def _absolute(config_path: str, path: str) -> str:
     """A defaults entry's config path from the repository's root."""
-    return path[1:] if path.startswith("/") else f"{os.path.dirname(config_path)}/{path}".lstrip("/")
+    full = path[1:] if path.startswith("/") else f"{os.path.dirname(config_path)}/{path}"
+    return os.path.normpath(full.lstrip("/"))  # ``../experiment/x`` from experiment/: experiment/x
 
 
 def check_defaults(repo, config_path: str, defaults: list) -> None:
@@ -53,11 +54,12 @@ def check_defaults(repo, config_path: str, defaults: list) -> None:
     seen: set[str] = set()
     for d in defaults:
         if isinstance(d, GroupDefault) and _absolute(config_path, d.group) == GROUP:
-            where = _where(repo, config_path, rf"\s*-\s*(override\s+)?/{GROUP}\s*:")
+            where = _where(repo, config_path, rf"\s*-\s*(override\s+)?/{GROUP}(@\S*)?\s*:")
+            at = f"@{d.package}" if d.package else ""  # quoted as written
             what = ("is ignored by Hydra (the experiment is chosen before this file is read)"
                     if d.override else "chooses the experiment again (Hydra would load it "
                     "without end)")
-            raise InputError(f"{where}: '- {'override ' if d.override else ''}/{GROUP}: {d.value}' "
+            raise InputError(f"{where}: '- {'override ' if d.override else ''}/{GROUP}{at}: {d.value}' "
                              f"in an experiment's defaults list {what}: to build on {d.value}, "
                              f"list it as '- {d.value}'")
         if isinstance(d, ConfigDefault) and d.path is not None and d.path != "_self_":

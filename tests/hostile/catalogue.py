@@ -1336,6 +1336,20 @@ CASES = [
       "file", files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n"
                                              "  - /experiment/hybrid\n  - _self_\n"},
       note="the same, by its relative and its absolute path"),
+    E("experiment_defaults_name_an_experiment_twice_by_a_relative_path", XP, "{dir}/experiment/mine.yaml",
+      "file", files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n"
+                                             "  - ../experiment/hybrid\n  - _self_\n"},
+      note="eighteenth sweep: '../experiment/hybrid' was not seen as 'hybrid': merged twice, exit 0"),
+    E("experiment_defaults_choose_experiment_with_a_package", XP,
+      "{dir}/experiment/mine.yaml:3: '- /experiment@_global_: hybrid'", "file",
+      files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - /experiment@_global_: hybrid\n"
+                                     "  - _self_\n" + MINE.split("\n", 1)[1]},
+      note="eighteenth sweep: refused with no line, the entry quoted without its '@_global_'"),
+    OK("experiment_defaults_nested_two_levels", XP, "file",
+       files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - base\n  - _self_\n",
+              "experiment/base.yaml": "# @package _global_\ndefaults:\n  - hybrid\n  - _self_\n"
+                                      "horizon_s: 2\n"},
+       note="eighteenth sweep: an experiment built on one built on another composes"),
     OK("experiment_defaults_build_on_two_experiments", XP, "file",
        files={"experiment/mine.yaml": "# @package _global_\ndefaults:\n  - hybrid\n  - burst\n"
                                       "  - _self_\nhorizon_s: 2\n"},
