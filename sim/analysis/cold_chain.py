@@ -88,6 +88,21 @@ def loads_text(run) -> str:
                      for r in cs.itertuples())
 
 
+def mixed_label(cfg, name: str) -> str:
+    """The mixed-placement scenario's name: "dialogue model dedicated (hybrid)" when
+    ``compound.mixed_placement`` dedicates exactly the pipeline's last model stage (the
+    model that answers), else the placement itself, so a scenario is never named after a
+    placement it did not run (until December 2026 it always had the first name)."""
+    placement = {str(k): getattr(v, "value", v) for k, v in cfg.compound.mixed_placement.items()}
+    src = cfg.pipelines[name]
+    models = [str(src.stages[s].model) for s in src.stages
+              if getattr(src.stages[s].kind, "value", None) == "model"]
+    if models and placement == {models[-1]: "dedicated"}:
+        return "dialogue model dedicated (hybrid)"
+    said = ", ".join(f"{k} {v}" for k, v in placement.items()) or "nothing placed"
+    return f"mixed placement (hybrid): {said}, the rest serverless"
+
+
 def cold_chain(cfg, catalog, progress=False):
     """(chain table, stage rows of each scenario's pipeline request, notes)."""
     name = str(cfg.compound.pipeline)
@@ -97,7 +112,7 @@ def cold_chain(cfg, catalog, progress=False):
     notes = []
     mixed = mixed_variant(variant(cfg, **{f"pipelines.{name}.prewarm": False}))
     if mixed is not None:
-        scenarios.append(("dialogue model dedicated (hybrid)", "hybrid", mixed))
+        scenarios.append((mixed_label(cfg, name), "hybrid", mixed))
     else:
         notes.append("mixed placement skipped: the hybrid setup is not registered on this branch")
     chain_models = list(cfg.compound.chain_models)

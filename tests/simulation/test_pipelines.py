@@ -377,3 +377,22 @@ def test_pipeline_requests_that_ran_no_stage_are_said_so():
                    "probability: 0}}}}", "horizon_s=10", "output.progress=false"])
     said = [n for n in res.notes if "pipeline request(s) arrived but none ran a model stage" in n]
     assert len(said) == 1 and not [n for n in res.notes if "no request arrived" in n], res.notes
+
+
+def test_the_mixed_scenario_is_named_after_the_placement_it_ran():
+    """"dialogue model dedicated" only when compound.mixed_placement dedicates exactly the
+    pipeline's answering model; any other placement is named as it is (until December 2026
+    every placement carried the first name)."""
+    from sim.analysis.cold_chain import mixed_label
+
+    base = ["job=compound", "experiment=compound"]
+    cfg = sim.compose(base)
+    assert mixed_label(cfg, "rag") == "dialogue model dedicated (hybrid)"
+    tenant = [t for t in cfg.tenants if cfg.tenants[t].get("pipeline") == "rag"][0]
+    whole = sim.compose(base + ["~compound.mixed_placement.llama31-8b",
+                                f"+compound.mixed_placement.{tenant}=dedicated"])
+    assert mixed_label(whole, "rag") == (f"mixed placement (hybrid): {tenant} dedicated, "
+                                         "the rest serverless")
+    two = sim.compose(base + ["+compound.mixed_placement.bge-large-en=dedicated"])
+    assert mixed_label(two, "rag") == ("mixed placement (hybrid): llama31-8b dedicated, "
+                                       "bge-large-en dedicated, the rest serverless")

@@ -201,9 +201,10 @@ def _pipeline(ctx):
     pre = by.get("serverless + coordinated pre-warm")
     if pre is not None:
         parts.append(f"with coordinated pre-warm {pre:.1f} s")
-    ded = by.get("dialogue model dedicated (hybrid)")
-    if ded is not None:
-        parts.append(f"dialogue model dedicated {ded:.1f} s")
+    mixed = chain.loc[chain["setup"] == "hybrid", "scenario"]
+    if len(mixed):
+        ded = float(by[mixed.iloc[0]])
+        parts.append(f"{mixed.iloc[0].replace(' (hybrid)', '')} {ded:.1f} s")
     ok = abs(rag - 22.0) <= 2.2 and abs(three - 45.0) <= 4.5
     return Verdict(
         HOLDS if ok else FAILS, "; ".join(parts), rag, "s",
