@@ -10,14 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import burst_figure
 from sim.report.outputs import write_outputs
-from sim.simulation.frames import frames, setup_tables
-from sim.simulation.simulate import simulate_variants
+from sim.simulation.frames import variant_frames
 
 BURST_VARIANTS = [("dedicated", {"dedicated.burst.enabled": False}),
                   ("dedicated+burst", {"dedicated.burst.enabled": True})]
@@ -31,15 +29,8 @@ def _s(v: float) -> str:
 @job("burst", own_setups=(("dedicated",), "the dedicated setup without and with burst capacity"),
      sets=lambda cfg: {"dedicated.burst.enabled": "it runs it false, then true, on the same requests"})
 def burst_job(cfg, out_dir, progress) -> Result:
-    workload, runs, catalog = simulate_variants(cfg, "dedicated", BURST_VARIANTS, progress)
-    summary, requests = frames(cfg, workload, runs, catalog)
-    tables = setup_tables(runs, workload)
-    # every replica's life and the setups' events: the generic timeline draws them (without
-    # them its replica panels were empty)
-    tables["replicas"] = ledger_frame(runs)
-    events = events_frame(runs)
-    if len(events):
-        tables["events"] = events
+    workload, runs, summary, requests, tables = variant_frames(
+        cfg, "dedicated", BURST_VARIANTS, progress)
     rows = []
     for r in runs:
         s = summary_row(summary, r.setup)

@@ -14,14 +14,12 @@ import math
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.overload import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import failures_figure
 from sim.report.outputs import write_outputs
-from sim.simulation.frames import frames, setup_tables
-from sim.simulation.simulate import simulate_variants
+from sim.simulation.frames import variant_frames
 
 
 def failure_variants(cfg) -> list[tuple[str, dict]]:
@@ -38,15 +36,8 @@ def failure_variants(cfg) -> list[tuple[str, dict]]:
      sets=lambda cfg: {"dedicated.failures.mode=none": "it runs none for its baseline and random for "
                                            "the runs with failures (script when one is given)"})
 def failures_job(cfg, out_dir, progress) -> Result:
-    workload, runs, catalog = simulate_variants(cfg, "dedicated", failure_variants(cfg), progress)
-    summary, requests = frames(cfg, workload, runs, catalog)
-    tables = setup_tables(runs, workload)
-    # every replica's life and the setups' events: the generic timeline draws them (without
-    # them its replica panels were empty)
-    tables["replicas"] = ledger_frame(runs)
-    events = events_frame(runs)
-    if len(events):
-        tables["events"] = events
+    workload, runs, summary, requests, tables = variant_frames(
+        cfg, "dedicated", failure_variants(cfg), progress)
     rows = []
     for r in runs:
         s = summary_row(summary, r.setup)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost
+from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import RequestRows, kept_rows, requests_frame
@@ -17,7 +18,7 @@ from sim.metrics.shadow import shadow_table
 from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window
 from sim.simulation.memory import release_freed
-from sim.simulation.simulate import simulate_setups
+from sim.simulation.simulate import simulate_setups, simulate_variants
 
 
 def model_prices(catalog, models) -> dict:
@@ -103,3 +104,18 @@ def pipeline_tables(runs, res) -> dict:
     if len(res.requests):
         out["pipeline_stages"] = stage_summary(res.requests)
     return out
+
+
+def variant_frames(cfg, setup: str, variants, progress: bool = False):
+    """Run ``setup`` once per variant (:func:`~sim.simulation.simulate.simulate_variants`) and
+    return (workload, runs, summary, requests, tables): the setups' tables with every
+    replica's life (``replicas``) and the setups' events (``events``, when any), which the
+    generic timeline draws (without them its replica panels were empty)."""
+    workload, runs, catalog = simulate_variants(cfg, setup, variants, progress)
+    summary, requests = frames(cfg, workload, runs, catalog)
+    tables = setup_tables(runs, workload)
+    tables["replicas"] = ledger_frame(runs)
+    events = events_frame(runs)
+    if len(events):
+        tables["events"] = events
+    return workload, runs, summary, requests, tables
