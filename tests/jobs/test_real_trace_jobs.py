@@ -63,3 +63,17 @@ def test_a_plan_that_buys_nothing_writes_a_readable_summary(tmp_path):
     s = pd.read_csv(tmp_path / "summary.csv")
     assert len(s) == 0 and {"setup", "tenant", "requests", "cost_usd"} <= set(s.columns)
     assert pd.read_csv(tmp_path / "plan.csv").iloc[0]["choice"] == "none"
+
+
+def test_a_loop_cut_within_its_first_pass_says_one_pass(tmp_path):
+    """The loop note counted passes as 'in 1 passes of ...' when the horizon ends within the
+    first; the rows replayed are the slice's own before the horizon."""
+    p, part = _azure_slice(tmp_path, 30)
+    res = sim.run([f"tenants.chat.arrival={{kind: trace, trace: {{path: '{p}', loop: true}}}}",
+                   "tenants.chat.input={kind: trace, max: null}",
+                   "tenants.chat.output={kind: trace, max: null}", "horizon_s=5", "setups=[dedicated]"])
+    n = int((part.t < 5).sum())
+    assert len(res.requests) == n
+    said = [x for x in res.notes if "arrival.trace.loop" in x]
+    assert len(said) == 1 and f"in 1 pass of {part.t.iloc[-1] + 1e-9:.9g} s" in said[0] \
+        and f": {n:,} requests" in said[0], said
