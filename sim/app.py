@@ -22,6 +22,7 @@ from sim.errors import InputError
 from sim.filecache import next_run
 from sim.io import prepare_folder, shared_folder
 from sim.jobs import (
+    AS_RUN,
     CHECKS,
     CONFIGS,
     GIVEN,
@@ -143,7 +144,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     try:
-        build(cfg, workload=name not in OWN_SCENARIOS)
+        build(AS_RUN[name](cfg) if name in AS_RUN else cfg, workload=name not in OWN_SCENARIOS)
         if name not in OWN_SCENARIOS:
             check_objective(cfg)
             check_unchosen(cfg)

@@ -37,11 +37,16 @@ READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replicatio
 # An override of either would be ignored or replaced unsaid: check_own_settings
 OWN_SETUPS: dict[str, tuple[tuple[str, ...], str]] = {}
 SETS: dict[str, Callable] = {}
+# jobs that run the config with some keys replaced: name -> as_run(cfg), the config as the
+# job's first run has it, which the checks before any work build (prefix_cache replays its
+# traces as the tenant's path, so the experiment's own path is never read)
+AS_RUN: dict[str, Callable] = {}
 
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
         own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = "",
-        own_setups: tuple[tuple[str, ...], str] | None = None, sets: Callable | None = None):
+        own_setups: tuple[tuple[str, ...], str] | None = None, sets: Callable | None = None,
+        as_run: Callable | None = None):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
@@ -50,7 +55,8 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
     is refused, :func:`check_unread`), ``hint`` what to do instead. ``own_setups``: the job
     runs setups of its own (``setups`` as the job's file gives them, what it runs), so another
     ``setups`` override is refused; ``sets(cfg)``: keys it sets itself in every run ({key: how}),
-    refused when given."""
+    refused when given. ``as_run(cfg)``: the config the checks before any work build instead
+    of ``cfg`` (the keys the job replaces in its runs, replaced)."""
     def deco(fn):
         if name in JOBS and JOBS[name] is not fn:
             raise ValueError(f"job {name!r} registered twice")
@@ -65,6 +71,8 @@ def job(name: str, config: type | None = None, check: Callable | None = None,
             OWN_SETUPS[name] = own_setups
         if sets:
             SETS[name] = sets
+        if as_run is not None:
+            AS_RUN[name] = as_run
         return fn
     return deco
 

@@ -37,6 +37,7 @@ from sim.paths import resolve
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.prefix_cache import prefix_cache_figure
+from sim.simulation.build import build
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_variants
 from sim.textfiles import require_file
@@ -90,6 +91,24 @@ def check(cfg) -> None:
     if cfg.tenants[pc.tenant].slo_ttft_s is None:
         raise InputError("the SLO search needs the tenant's TTFT SLO",
                          key=f"tenants.{pc.tenant}.slo_ttft_s")
+    for t in list(pc.traces)[1:]:  # the first is built by the run's own checks (as_run)
+        build(variant(cfg, **{f"tenants.{pc.tenant}.arrival.trace.path": t}))
+
+
+def as_run(cfg):
+    """The config with the tenant replaying the first of ``prefix_cache.traces``: what the
+    checks before any work build. Until December 2026 they built the experiment's own path
+    (Mooncake's synthetic trace) with the tenant's format, so an Azure-format file listed
+    here with ``arrival.trace.format=azure`` was refused at that file's line 1, and without
+    it at its own: no trace but a Mooncake one could be studied. Each other trace is checked
+    by :func:`check`."""
+    pc = cfg.prefix_cache
+    if pc.tenant not in cfg.tenants or not pc.traces or cfg.tenants[pc.tenant].arrival.kind != "trace":
+        return cfg  # check() says what is wrong
+    first = str(pc.traces[0])
+    # named as this list's entry, as check() names the others
+    require_file(resolve(first) if first.strip() else first, "trace file", key="prefix_cache.traces[0]")
+    return variant(cfg, **{f"tenants.{pc.tenant}.arrival.trace.path": pc.traces[0]})
 
 
 def trace_name(path: str) -> str:
@@ -149,7 +168,7 @@ class SloSearch:
         return lo
 
 
-@job("prefix_cache", config=PrefixCacheConfig, check=check,
+@job("prefix_cache", config=PrefixCacheConfig, check=check, as_run=as_run,
      own_setups=(("dedicated",), "the dedicated and serverless setups of each cache variant"),
      sets=lambda cfg: {"dedicated.router": "its variants run jsq and cache_aware"})
 def prefix_cache_job(cfg, out_dir, progress) -> Result:

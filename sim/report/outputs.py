@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.io import (
@@ -13,6 +14,7 @@ from sim.io import (
     write_parquet,
     write_parquet_blocks,
 )
+from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
 from sim.report.figures import run_figures
 from sim.report.markdown import run_report
@@ -26,7 +28,11 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     out_dir.mkdir(parents=True, exist_ok=True)
     if figures is not None and cfg.output.plots:
         res.figures.extend(figures(out_dir))
-    write_frame_csv(res.summary, out_dir / "summary.csv")
+    # a job with no summary rows (a plan that bought nothing, calibration, claims) still
+    # writes the header: until December 2026 the file was one newline, which pandas and
+    # csv readers refuse ("No columns to parse")
+    summary = res.summary if len(res.summary.columns) else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    write_frame_csv(summary, out_dir / "summary.csv")
     for name, table in res.tables.items():
         write_frame_csv(table, out_dir / f"{name}.csv")
     rows = res.unbuilt()  # not built yet: written from the logs a row group at a time

@@ -230,8 +230,9 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
     if loop:  # rows replayed more than once: said, with the count
         rows = int(np.count_nonzero(from_start(trace, start_s)))
         period = (trace.duration_s - start_s) * time_scale + 1e-9
+        passes = int(np.ceil(horizon / period))
         notes.append(f"tenant {tenant}: arrival.trace.loop replays the trace's {rows:,} rows from "
-                     f"start_s={start_s:g} s in {int(np.ceil(horizon / period)):,} passes of "
+                     f"start_s={start_s:g} s in {passes:,} pass{'' if passes == 1 else 'es'} of "
                      f"{period:.9g} s, the last cut at horizon_s={horizon:g} s: {once:,} requests"
                      + (" before rate_scale" if rate_scale != 1 else ""))
     if rate_scale != 1:  # rows thinned out or copied: said, as every other change is
