@@ -306,3 +306,28 @@ def test_no_waiting_room_with_batched_slots(tmp_path, engine, n):
     b, se = batch_means(blocked.astype(float))
     # model error: service is output x d plus the join's wait (< d, on a mean of 1 s): 1 %
     assert abs(b - erlang_b(5, a_hat)) < 4 * se + 0.01 * b, (b, erlang_b(5, a_hat), se)
+
+
+def test_spillover_from_no_waiting_room_is_erlang_b(tmp_path):
+    """Hybrid: 4 reserved single-sequence replicas with ``dedicated.max_queue=0`` and
+    spillover on a full queue only (``wait_threshold_s=inf``): every request finding the 4
+    busy spills, from the first one on (the zero-wait trigger queues requests before the
+    first completion), so the reserved replicas are M/G/4/4 and the share spilled is Erlang B.
+    Nobody waits on them, and nothing is rejected (16 pool replicas kept warm)."""
+    c, lam, n = 4, 3.0, 20_000
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    res = run_table(tmp_path, table, [
+        "setups=[hybrid]", "hybrid.placement.llama31-8b=dedicated",
+        "deployments.llama31-8b.max_num_seqs=1", f"dedicated.replicas.llama31-8b={c}",
+        "dedicated.max_queue=0", "hybrid.spillover.enabled=true",
+        "hybrid.spillover.wait_threshold_s=inf", "serverless.autoscaler.min_replicas.llama31-8b=16",
+        "serverless.autoscaler.max_replicas=16", "serverless.max_wait_s=inf",
+        f"tenants.chat.output={EXP}", f"tenants.chat.arrival.rate_rps={lam}",
+        f"horizon_s={n / lam}", "seed=7", "output.plots=false", "output.report=false"])
+    r = res.requests.sort_values("arrival_s", kind="stable")
+    assert (r["outcome"] == "completed").all()
+    spilled = r["spilled"].to_numpy().astype(bool)
+    assert (_wait(r[~spilled]) == 0).all()
+    a = len(r) / (n / lam) * r["output_tokens"].mean() * D
+    b, se = batch_means(spilled.astype(float))
+    assert abs(b - erlang_b(c, a)) < 4 * se, (b, erlang_b(c, a), se)
