@@ -188,8 +188,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False) -> list[
     notes = []
     for r in runs:
         s = stability(workload, r)
-        if (s is not None and s["unstable"] and loss and r.setup != "serverless"
-                and set(s["reasons"]) == {"queue_full"}):
+        if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
+                and set(s["reasons"]) == {"queue_full"}):  # said however few
             notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
                          "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
                          "request finding no free sequence slot is turned away (a loss system)")
