@@ -36,7 +36,7 @@ CONFIG_CASES = [
     ("zero_horizon", ["horizon_s=0"], "'horizon_s': must be > 0"),
     ("negative_drain", ["drain_s=-1"], "'drain_s': must be >= 0"),
     ("zero_replicas", ["dedicated.replicas.llama31-8b=0"], "'dedicated.replicas.llama31-8b'"),
-    ("zero_dedicated_queue", ["dedicated.max_queue=0"], "'dedicated.max_queue': must be >= 1"),
+    ("negative_dedicated_queue", ["dedicated.max_queue=-1"], "'dedicated.max_queue': must be >= 0"),
     ("zero_serverless_queue", ["setups=[serverless]", "serverless.max_queue=0"],
      "'serverless.max_queue': must be >= 1"),
     ("zero_tp", ["deployments.llama31-8b.tp=0"], "'deployments.llama31-8b.tp'"),

@@ -94,7 +94,7 @@ def configs(draw):
     reps = {m: draw(st.integers(1, 3)) for m in MODELS}
     o += [f"+dedicated.replicas.{m}={n}" for m, n in reps.items()]
     o += [f"dedicated.router={draw(st.sampled_from(['central', 'jsq', 'round_robin']))}",
-          f"dedicated.max_queue={draw(st.integers(1, 500))}"]
+          f"dedicated.max_queue={draw(st.integers(0, 500))}"]
     if draw(st.booleans()):
         o += ["dedicated.failures.mode=random",
               f"dedicated.failures.mtbf_gpu_hours={draw(st.floats(0.002, 0.05))}",

@@ -239,8 +239,9 @@ class DedicatedConfig:
     runtime_speedup: float = rule(1.0, gt=0, le=100)
     pricing: PriceMode = PriceMode.reserved
     # requests waiting (not running) per model behind `central`, per replica behind the routers
-    # with a queue per replica; requests beyond it are rejected (queue_full)
-    max_queue: int = count(100000, hi=INT64)
+    # with a queue per replica; requests beyond it are rejected (queue_full); 0: no waiting
+    # room, a request enters only when a replica has a free sequence slot (a loss system)
+    max_queue: int = count(100000, lo=0, hi=INT64)
     burst: BurstConfig = field(default_factory=BurstConfig)
     failures: FailureConfig = field(default_factory=FailureConfig)
     spot: SpotConfig = field(default_factory=SpotConfig)

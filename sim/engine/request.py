@@ -105,12 +105,18 @@ class RequestQueue:
     def push(self, req: Request) -> bool:
         # (inlined in ServerlessPlatform.submit: change both)
         items = self.items
-        if len(items) >= self.max_len:
+        if len(items) >= self.max_len and (self.max_len or len(items) >= self.free_slots(req)):
             return False
         items.append(req)
         if len(items) == 1:
             self.notify()
         return True
+
+    def free_slots(self, req: Request) -> int:
+        """Sequences the consumers with room for ``req`` could still start: with no waiting
+        room (``max_len`` 0, a loss system) a request enters only while it is below them
+        (it passes through the queue on its way to the replica that takes it)."""
+        return sum(c.max_seqs - c.n_running for c in self.consumers if c.has_room(req))
 
     def push_front(self, req: Request) -> None:
         """Put back a request that must keep its place (a retry after a failure)."""

@@ -178,15 +178,22 @@ def unfinished_line(workload, run, stop_s: float) -> str | None:
             "finish")
 
 
-def stability_notes(workload, runs, drain_s: float) -> list[str]:
+def stability_notes(workload, runs, drain_s: float, loss: bool = False) -> list[str]:
     """One warning line per setup that could not keep up with the offered load (else one per
     setup that left requests unfinished at the drain limit: unfinished_line), one per
     setup that rejected requests for a reason no other line gives (rejection_line), and one
-    per setup whose pool could not hold the replicas a warm start asked for."""
+    per setup whose pool could not hold the replicas a warm start asked for. ``loss``:
+    ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
+    is the loss system asked for, said as such, not as overload."""
     notes = []
     for r in runs:
         s = stability(workload, r)
-        if s is not None and s["unstable"]:
+        if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
+                and set(s["reasons"]) == {"queue_full"}):  # said however few
+            notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
+                         "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
+                         "request finding no free sequence slot is turned away (a loss system)")
+        elif s is not None and s["unstable"]:
             notes.append(warning_line(s))  # it counts the unfinished requests too
         else:
             cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s)
@@ -227,4 +234,5 @@ def run_notes(cfg, workload, runs) -> list[str]:
                      f"request ({len(workload):,}) is in the <tenant>@warmup rows; lower "
                      "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
-            + stability_notes(workload, runs, float(cfg.drain_s)))
+            + stability_notes(workload, runs, float(cfg.drain_s),
+                              loss=int(cfg.dedicated.max_queue) == 0))
