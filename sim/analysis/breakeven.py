@@ -292,7 +292,13 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
                      "curves ran without it")
     for _, c in res.crossings.iterrows():
         if not np.isfinite(c[X]):
-            notes.append(f"{c['label']} vs {c['reference']}: {c['note']}")
+            text = f"{c['label']} vs {c['reference']}: {c['note']}"
+            uf = c.get("u_star", np.nan) if str(c["reference"]).endswith(FILL) else np.nan
+            if c.get("billing") == "per_token" and np.isfinite(uf) and uf <= 0:
+                # a negative u*_fill in the tables, unexplained until December 2026
+                text += (f" (analytic u*_fill {100 * uf:.1f} %: at or below zero, the fill alone "
+                         "costs as much on serverless, at the batch price, as the fleet an hour)")
+            notes.append(text)
             continue
         text = (f"{c['label']} vs {c['reference']}: crossover at {100 * c[X]:.1f} % offered load "
                 f"({c['rate_rps']:.3g} req/s): {c['reference']} fleet at "

@@ -73,3 +73,23 @@ def test_a_free_per_token_price_gives_no_break_even_not_a_traceback():
     assert row["u_star"] == np.inf
     assert any(n == "serverless vs dedicated: no crossing in the swept loads: serverless is "
                "cheaper throughout" for n in res.notes)
+
+
+def test_a_fill_that_pays_for_the_fleet_alone_explains_its_negative_u_star():
+    """A prompt-heavy batch fill (8,000 in, 200 out: its per-token bill per output token is 41
+    times the chat's) at 30 % of the fleet's request rate, half price: u*_fill = u* - 0.5 x b
+    x bill_b / bill (b the fill's output tokens over the capacity) is below zero, which the
+    tables carried unexplained; the no-crossing note now gives it and says what it means."""
+    import sim
+    res = sim.run(["experiment=batch_fill", "horizon_s=120", "breakeven.capacity_requests_per_client=3",
+                   "breakeven.load_fractions=[0.2,0.5]",
+                   "tenants.bulk.input={kind: fixed, mean: 8000, max: 8000}",
+                   "tenants.bulk.output={kind: fixed, mean: 200, max: 200}"])
+    a = res.tables["capacity"].iloc[0]
+    bill_b = (a["price_in_usd_per_mtok"] * a["fill_mean_input_tokens"]
+              + a["price_out_usd_per_mtok"] * a["fill_mean_output_tokens"]) / a["fill_mean_output_tokens"]
+    b = a["fill_rate_rps"] * a["fill_mean_output_tokens"] / a["capacity_tok_s_per_replica"]
+    u = a["u_star"] - 0.5 * b * bill_b / a["token_bill_per_mtok_out"]
+    assert abs(a["u_star_fill"] - u) < 1e-12 and u < 0
+    said = [n for n in res.notes if n.startswith("serverless+fill vs dedicated+fill: no crossing")]
+    assert len(said) == 1 and f"(analytic u*_fill {100 * u:.1f} %: at or below zero" in said[0]
