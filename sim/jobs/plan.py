@@ -82,6 +82,11 @@ def check(cfg) -> None:
                                  "and pricings (or plan.placements=[serverless])", key=f"plan.{k}")
     if not pc.placements:
         raise InputError("list at least one placement", key="plan.placements")
+    if "dedicated" in pc.placements and bool(cfg.dedicated.burst.enabled):
+        # burst replicas ran in every candidate, billed on demand, but were neither searched nor
+        # in the hourly rank: "1 x L40S, $1.17/h" whose run billed $0.14 for $0.08 (Dec 2026)
+        raise InputError("the planner sizes fixed pools: burst replicas are neither searched nor "
+                         "priced in its hourly rank; set it false to plan", key="dedicated.burst.enabled")
     check_distinct(cfg, "plan.gpus", "plan.precisions", "plan.tp", "plan.pricing", "plan.placements",
                    nonempty=False)
     for t, tc in cfg.tenants.items():

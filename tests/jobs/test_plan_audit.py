@@ -1,6 +1,8 @@
 """``job=plan`` on degenerate inputs, checked against figures computed here (December 2026
 audit): a free GPU class, a model that fits no GPU listed."""
 
+import pytest
+
 import sim
 
 BASE = ["horizon_s=60", "tenants.chat.arrival.rate_rps=20", "tenants.chat.slo_ttft_s=0.5",
@@ -57,3 +59,16 @@ def test_the_confirmation_judges_what_the_search_judged():
     assert plan["worst_attainment"] < s["slo_attainment"]  # the TPOT share binds
     said = [n for n in res.notes if n.startswith("plan: ")]
     assert len(said) == 1 and f"(lowest attainment {plan['worst_attainment']:.3f})" in said[0]
+
+
+def test_burst_capacity_is_refused_not_billed_beside_the_rank():
+    """With dedicated.burst.enabled every candidate ran with on-demand burst replicas that the
+    hourly rank left out and its bill priced at the pool's rate: "1 x L40S reserved, $1.17/h,
+    $0.08 over the run" beside "$0.14 simulated together". Refused, naming the key."""
+    with pytest.raises(sim.InputError) as e:
+        sim.run(["job=plan", "dedicated.burst.enabled=true", *BASE])
+    assert e.value.key == "dedicated.burst.enabled"
+    # placing the model on serverless only, no dedicated pool is sized: not refused
+    res = sim.run(["job=plan", "dedicated.burst.enabled=true", "plan.placements=[serverless]",
+                   *BASE[:5]])
+    assert list(res.tables["plan"]["model"]) == ["llama31-8b"]
