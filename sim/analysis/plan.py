@@ -44,10 +44,14 @@ import numpy as np
 from omegaconf import OmegaConf, open_dict
 
 from sim.analysis.capacity import measure_capacity
+from sim.analysis.plan_judge import (
+    measured_tenant_rows,
+    tpot_attainment,
+    tpot_slos,
+    ttft_deadline_attainment,
+)
 from sim.config import DeploymentConfig, variant
 from sim.errors import InputError
-from sim.metrics.rows import SLO_TOLERANCE_S, RequestColumns
-from sim.records import COMPLETED
 from sim.simulation.build import build, build_catalog, build_workload
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate
@@ -87,42 +91,6 @@ class ModelPlan:
     over_context: int = 0  # its tenants' requests beyond the model's context (no plan serves them)
 
 
-def measured_tenant_rows(s):
-    """A summary's tenant rows with a TTFT SLO, the measured window's (``metrics.warmup_s``:
-    the plan judged the warm-up rows too until December 2026)."""
-    keep = (s["tenant"] != "__all__") & s["slo_ttft_s"].notna()
-    if "window" in s.columns:
-        keep &= s["window"].astype(str) != "warmup"
-    return s[keep]
-
-
-def servable_attainment(workload, log, rows) -> np.ndarray:
-    """Each summary row's (a tenant's, in its window) SLO attainment over the requests a
-    deployment could serve. A request whose prompt and output exceed its model's context is
-    rejected on arrival by every candidate alike (``workload.overlength: reject``): counted as
-    a miss, a log with 1.4 % such requests made every candidate miss a 0.99 target and the
-    plan bought nothing (December 2026). NaN for a row with no servable request."""
-    over = workload.over_context
-    out = rows["slo_attainment"].to_numpy(dtype=float).copy()
-    if over is None or not over.any():
-        return out
-    arrival = log.arrival_s
-    for i, (_, r) in enumerate(rows.iterrows()):
-        name, n = str(r["tenant"]), int(r["requests"])
-        base, warm = (name[: -len("@warmup")], True) if name.endswith("@warmup") else (name, False)
-        if base not in workload.tenants or n == 0:
-            continue
-        sel = (workload.tenant == workload.tenants.index(base)) & over
-        w = float(r.get("warmup_s", 0.0) or 0.0)
-        if w > 0:
-            sel &= (arrival < w) if warm else ~(arrival < w)
-        k = int(np.count_nonzero(sel))
-        if k:
-            met = round(out[i] * n)  # the row's requests that met the SLO (none of these)
-            out[i] = met / (n - k) if n > k else math.nan
-    return out
-
-
 def model_config(cfg, models):
     """``cfg`` with only the tenants that call ``models`` (a name or a set of names; their
     requests are unchanged: each tenant draws from its own named streams)."""
@@ -158,8 +126,7 @@ class Evaluations:
         self.workload = build_workload(self.cfg)
         self.runs = 0
         self._seen: dict = {}
-        self.tpot_slos = {t: float(self.cfg.tenants[t].slo_tpot_s) for t in self.cfg.tenants
-                          if math.isfinite(float(self.cfg.tenants[t].slo_tpot_s))}
+        self.tpot_slos = tpot_slos(self.cfg)
 
     @property
     def offered_tok_s(self) -> float:
@@ -171,17 +138,11 @@ class Evaluations:
     def _judge(self, cfg, setup: str) -> tuple:
         """(cost over the run, worst attainment, worst p99/SLO, the run, its period in
         hours) of ``setup``."""
-        self.runs += 1
         run = simulate(cfg, self.workload, setup, self.progress)
+        self.runs += 1  # a run refused before it started is none (why.csv said "1 simulated runs")
         s = frames(cfg, self.workload, [run], self.catalog)[0]
         rows = measured_tenant_rows(s)
-        # a tenant that sent no request has no attainment (NaN): nothing of it can miss
-        served = servable_attainment(self.workload, run.log, rows)
-        att = float(np.nanmin(served)) if np.isfinite(served).any() else 1.0
-        att = min(att, self.tpot_attainment(run))
-        batch = s[s["tenant"].isin(list(self.workload.deadlines))]  # their deadlines met
-        if len(batch) and batch["slo_attainment"].notna().any():
-            att = min(att, float(batch["slo_attainment"].min()))
+        att = min(ttft_deadline_attainment(self.workload, run.log, s), self.tpot_attainment(run))
         over = rows["ttft_p99_s"] / rows["slo_ttft_s"]
         ratio = float(over.max()) if over.notna().any() else (0.0 if att >= 1.0 else math.inf)
         total = s[s["tenant"] == "__all__"]
@@ -189,22 +150,9 @@ class Evaluations:
         return cost, att, ratio, run, float(total["period_s"].iloc[0]) / 3600.0
 
     def tpot_attainment(self, run) -> float:
-        """The lowest share, over tenants with a TPOT objective, of their completed requests
-        whose time per output token is within it (1 without such tenants)."""
-        wl, log = self.workload, run.log
-        worst = 1.0
-        cols = RequestColumns(wl, log)
-        measured = ~(log.arrival_s < float(self.cfg.metrics.warmup_s))  # as the TTFT rows
-        for t, slo in self.tpot_slos.items():
-            sel = np.flatnonzero((wl.tenant == wl.tenants.index(t)) & (log.outcome == COMPLETED)
-                                 & measured)
-            if not sel.size:
-                continue
-            tpot = cols.tpot(sel)  # NaN for a one-token answer: no time between tokens, met
-            # within a nanosecond, as the summary's TTFT attainment (sim/metrics/rows.py)
-            met = np.isnan(tpot) | (tpot <= slo + SLO_TOLERANCE_S)
-            worst = min(worst, float(np.mean(met)))
-        return worst
+        """The lowest share of completed requests within their TPOT objective
+        (:func:`sim.analysis.plan_judge.tpot_attainment`)."""
+        return tpot_attainment(self.workload, run.log, self.tpot_slos, float(self.cfg.metrics.warmup_s))
 
     def dedicated(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
         key = ("dedicated", gpu, precision, tp, replicas)

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.analysis.plan import servable_attainment
+from sim.analysis.plan_judge import servable_attainment
 from sim.analysis.standalone import STANDALONE_COLUMNS, standalone_figures
 from sim.errors import require
 from sim.records import ALL, BACKGROUND, COMPLETED
@@ -193,6 +193,15 @@ def format_signals(df: pd.DataFrame, slow_s: float = 5.0, simulated=None,
     def money(v):
         return "-" if math.isnan(v) else f"${v:,.2f}"
 
+    def share(v: float, meets: bool) -> str:
+        # one decimal, more where it would round across the target: 0.98993 read "SLO
+        # 99.0%, none meets the SLO for 99 %" until December 2026 (now "98.99%")
+        for d in (1, 2, 3, 4):
+            text = f"{100 * v:.{d}f}"
+            if target is None or math.isnan(v) or (float(text) >= 100 * target) == meets:
+                break
+        return text
+
     lines = []
     for r in df.itertuples():
         fired = [name for name, on in (("tail", r.signal_tail), ("cold", r.signal_cold),
@@ -202,7 +211,7 @@ def format_signals(df: pd.DataFrame, slow_s: float = 5.0, simulated=None,
         within = (f" of the requests within the context ({r.beyond_context:,} beyond it)"
                   if getattr(r, "beyond_context", 0) else "")
         advice = (f"{r.recommended_setup} ({money(r.recommended_cost_per_mtok_usd)}/M, "
-                  f"SLO {100 * r.recommended_slo_attainment:.1f}%{within}"
+                  f"SLO {share(r.recommended_slo_attainment, bool(r.meets_slo))}%{within}"
                   + ("" if r.meets_slo else miss) + ")"
                   if r.recommended_setup else "-")
         fired_text = f"signals: {', '.join(fired) if fired else 'none'} -> {advice}"

@@ -192,3 +192,13 @@ def test_a_recommendation_missing_the_slo_says_the_target_it_misses():
     text = format_signals(row, target=0.99)
     assert "SLO 98.8%, none meets the SLO for 99 % of requests (signals.slo_target))" in text
     assert "for 99 %" not in format_signals(_signal_row(), target=0.99)
+
+
+@pytest.mark.parametrize("attainment, shown", [(0.989928, "98.99"), (0.9899, "98.99"),
+                                               (0.98999, "98.999"), (0.988, "98.8")])
+def test_a_missed_target_is_never_shown_rounded_up_to_it(attainment, shown):
+    """4 A100s met chat's SLO for 1,376 of 1,390 requests, 0.98993: the line said "SLO 99.0%,
+    none meets the SLO for 99 %". One decimal stays where it is already below the target;
+    more are added only until the figure shown is below it."""
+    row = _signal_row(recommended_slo_attainment=attainment, meets_slo=False)
+    assert f"SLO {shown}%, none meets the SLO for 99 %" in format_signals(row, target=0.99)
