@@ -100,7 +100,7 @@ def mixed_label(cfg, name: str) -> str:
     if models and placement == {models[-1]: "dedicated"}:
         return "dialogue model dedicated (hybrid)"
     said = ", ".join(f"{k} {v}" for k, v in placement.items()) or "nothing placed"
-    return f"mixed placement (hybrid): {said}, the rest serverless"
+    return f"{said} (hybrid), the rest serverless"  # no colon: notes put one after the name
 
 
 def cold_chain(cfg, catalog, progress=False):

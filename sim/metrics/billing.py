@@ -91,11 +91,15 @@ def segments(rows, bounds: list[float]) -> list[dict[str, float]]:
 
 
 def split_by_period(rows, tids: list[int], weights: np.ndarray, periods: np.ndarray,
-                    run_end: float, n_user: int | None = None):
+                    run_end: float, payers: set[int] | None = None):
     """``[(components, {tenant index: share})]`` for one pool: one entry per time segment
     (a single entry, the whole rows, when every tenant of the pool bills to the run's end).
-    ``n_user``: tenants from this index on are background ones, which pay for a segment after
-    the pool's tenants are done only if they are the pool's (not the user's reserved GPUs)."""
+    ``payers``: the tenants that may pay for a segment after the pool's tenants are done
+    besides the pool's own (None: any): the user's tenants billed by GPU time somewhere.
+    A background tenant, and a tenant billed only per token (a hybrid's tenant placed on the
+    pool), never pays another pool's GPUs: when no payer is draining, the pool's own tenants
+    pay its tail (until December 2026 a per-token tenant draining on the pool paid the
+    reserved replicas' tail, so its bill exceeded its tokens x prices)."""
     if not any(np.isfinite(p) and p < run_end for p in periods[tids].tolist()):
         return None  # nothing to split: the caller bills the whole pool as one
     cuts = sorted({float(p) for p in periods[np.isfinite(periods)].tolist() if 0 < p < run_end})
@@ -106,7 +110,7 @@ def split_by_period(rows, tids: list[int], weights: np.ndarray, periods: np.ndar
         active = [ti for ti in tids if np.isfinite(periods[ti]) and periods[ti] >= b]
         if not active:  # the pool's tenants are done: the ones still in their period pay
             active = [int(ti) for ti in np.flatnonzero(np.nan_to_num(periods, nan=-1.0) >= b)
-                      if n_user is None or ti < n_user or ti in tids]
+                      if payers is None or ti in payers or ti in tids]
         if not active:
             active = list(tids)
         w = np.array([w_all.get(ti, 0.0) for ti in active], dtype=float)

@@ -171,6 +171,26 @@ def _completed_by_model(workload, log, done, tier_code: int) -> list[list[np.nda
     return out
 
 
+def _billed_per_token_only(workload, log, done, per_token_tiers) -> set[int]:
+    """Tenants that completed requests, every one on a per-token (model, tier)."""
+    names = log.tiers.names
+    table = np.zeros((max(len(workload.models), 1), max(len(names), 1)), bool)
+    for model, tier in per_token_tiers:
+        if model in workload.models and tier in names:
+            table[workload.models.index(model), names.index(tier)] = True
+    nt = len(workload.tenants)
+    n_done = np.zeros(nt, np.int64)
+    n_token = np.zeros(nt, np.int64)
+    for a in range(0, len(workload), _CHUNK):  # a block of requests at a time (temporaries)
+        s = slice(a, a + _CHUNK)
+        d = done[s]
+        tenant = workload.tenant[s][d].astype(np.int64)
+        n_done += np.bincount(tenant, minlength=nt)
+        on = table[workload.model[s][d].astype(np.int64), log.tier[s][d].astype(np.int64)]
+        n_token += np.bincount(tenant[on], minlength=nt)
+    return set(np.flatnonzero((n_done > 0) & (n_token == n_done)).tolist())
+
+
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]]) -> CostBreakdown:
     log = run.log
     cb = CostBreakdown()
@@ -217,10 +237,18 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             if ti not in tenants_of_model[m]:
                 tenants_of_model[m].append(ti)
     n_user = len(workload.tenants) - int(workload.background_tenants)
+    token_only = _billed_per_token_only(workload, log, done, per_token_tiers)
+    # who may pay a pool's tail after its own tenants are done (billing.split_by_period): the
+    # user's tenants not billed per token only
+    payers = {ti for ti in range(n_user) if ti not in token_only}
     for (model, tier), p in sorted(pools.items()):
         if (model, tier) in per_token_tiers:
             continue  # the provider's GPU time: billed per token below
         tids = tenants_of_model.get(model, [])
+        # a tenant calling this model whose every completed request was billed per token (a
+        # hybrid tenant placed on the pool beside one reserved on the model) pays none of
+        # these GPUs: not the even split of an idle pool, nor their tail while it drains
+        tids = [ti for ti in tids if ti not in token_only] or tids
         if not tids:
             continue
         mi = workload.models.index(model) if model in workload.models else -1
@@ -240,7 +268,7 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         if weights.sum() == 0:
             weights = np.ones(len(tids))
         parts = split_by_period(rows_of[(model, tier)], tids, weights, periods, float(run.period_s),
-                                n_user)
+                                payers)
         if parts is None:  # every tenant of the pool bills to the run's end: one part
             parts = [(p, dict(zip(tids, (weights / weights.sum()).tolist())))]
         for comp, shares in parts:

@@ -222,6 +222,32 @@ def test_bill_is_dedicated_gpu_hours_plus_the_serverless_token_bill():
     assert crit.gpu_hours == pytest.approx(2 * 300.0 / 3600.0, rel=1e-9)
 
 
+def test_a_tenant_billed_per_token_pays_its_tokens_and_no_reserved_tail():
+    """A tenant placed on the pool beside one reserved on the same model, still draining on
+    the pool after the horizon: it pays its tokens x prices, nothing more; the reserved
+    replicas' time after the horizon goes to the tenant they are reserved for (until December
+    2026 the draining per-token tenant paid it)."""
+    cfg = config([f"hybrid.placement.{M8}=dedicated", "hybrid.placement.tail=serverless",
+                  f"dedicated.replicas.{M8}=2"])
+    reqs = [(float(t), "crit", 300, 40) for t in range(0, 100, 7)]
+    reqs += [(10.5, "tail", 700, 90), (299.0, "tail", 700, 90)]  # the last one drains (cold)
+    wl = workload(reqs, 300, {"crit": M8, "tail": M8})
+    r, s = run(cfg, wl)
+    assert (r.log.outcome == COMPLETED).all() and r.period_s > 300.0
+    tail = wl.tenant == wl.tenants.index("tail")
+    assert {tier(r, i) for i in np.flatnonzero(tail)} == {"serverless"}
+    pm = cfg.catalog.models[M8]
+    tokens = (wl.input_tokens[tail].sum() * pm.price_in_usd_per_mtok
+              + wl.output_tokens[tail].sum() * pm.price_out_usd_per_mtok) / 1e6
+    gpu = cfg.catalog.gpus[cfg.deployments[M8].gpu]
+    reserved = 2 * r.period_s / 3600.0 * gpu.reserved_usd_per_hour  # up the whole run
+    row = s.set_index("tenant")
+    assert row.loc["tail", "cost_usd"] == pytest.approx(tokens, rel=1e-12)
+    assert row.loc["tail", "gpu_cost_usd"] == 0.0
+    assert row.loc["crit", "cost_usd"] == pytest.approx(reserved, rel=1e-9)
+    assert row.loc["__all__", "cost_usd"] == pytest.approx(reserved + tokens, rel=1e-9)
+
+
 # ---------------------------------------------------------------------------- shadows
 def test_shadow_copies_take_capacity_but_are_never_billed_nor_logged():
     base = [f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1"]

@@ -391,8 +391,7 @@ def test_the_mixed_scenario_is_named_after_the_placement_it_ran():
     tenant = [t for t in cfg.tenants if cfg.tenants[t].get("pipeline") == "rag"][0]
     whole = sim.compose(base + ["~compound.mixed_placement.llama31-8b",
                                 f"+compound.mixed_placement.{tenant}=dedicated"])
-    assert mixed_label(whole, "rag") == (f"mixed placement (hybrid): {tenant} dedicated, "
-                                         "the rest serverless")
+    assert mixed_label(whole, "rag") == f"{tenant} dedicated (hybrid), the rest serverless"
     two = sim.compose(base + ["+compound.mixed_placement.bge-large-en=dedicated"])
-    assert mixed_label(two, "rag") == ("mixed placement (hybrid): llama31-8b dedicated, "
-                                       "bge-large-en dedicated, the rest serverless")
+    assert mixed_label(two, "rag") == ("llama31-8b dedicated, bge-large-en dedicated (hybrid), "
+                                       "the rest serverless")
