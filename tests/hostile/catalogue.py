@@ -1373,4 +1373,22 @@ CASES = [
     E("experiment_missing_value_mark", XP, "experiment/mine.yaml:6", "file",
       files={"experiment/mine.yaml": MINE + "drain_s: ???\n"},
       note="OmegaConf's missing value merged as nothing: drain_s stayed 1800, unsaid"),
+    # ------------------------------------------------ nineteenth sweep: the files users hand in
+    E("trace_utf16", TRACE, "a.csv:1: UTF-16 text", "file", files={"a.csv": AZ_GOOD.encode("utf-16")},
+      note="a Windows 'Unicode' save: was 'missing column(s)', the header quoted as mojibake"),
+    E("trace_gzip_of_binary", TRACE, "a.csv:1: not UTF-8 text", "file",
+      files={"a.csv": gzip.compress(b"\x00\x01garbage\xff" * 100)},
+      note="was 'missing column(s)' quoting 1,100 bytes of the binary as the header"),
+    E("trace_duplicate_header_after_blank_lines", TRACE, "a.csv:3: column 'ContextTokens' given twice", "file",
+      files={"a.csv": "\n\nTIMESTAMP,ContextTokens,GeneratedTokens,ContextTokens\n"
+                      + "".join(r.rstrip("\n") + ",1\n" for r in AZ_ROWS)},
+      note="the header is on line 3 (blank lines before it are skipped): was named as line 1"),
+    E("pmf_header_after_blank_lines", PMF, "p.csv:3: expected two columns", "file",
+      files={"p.csv": "\n\ntokens,prob,x\n100,1,0\n"}, note="was named as line 1"),
+    E("curve_header_after_blank_lines", CURVE, "c.csv:3: the header must be time_s,rate", "file",
+      files={"c.csv": "\n\ntime,rate\n0,1\n10,2\n"}, note="was named as line 1"),
+    E("table_header_after_blank_lines", TABLE, "t.csv:3: column 'step_time_s' given twice", "file",
+      files={"t.csv": "\n\ndecode_seqs,prefill_tokens,step_time_s,step_time_s\n0,0,0.002,0.002\n"
+                      "0,8192,0.3,0.3\n256,0,0.02,0.02\n256,8192,0.35,0.35\n"},
+      note="was named as line 1"),
 ]
