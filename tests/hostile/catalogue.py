@@ -1391,4 +1391,15 @@ CASES = [
       files={"t.csv": "\n\ndecode_seqs,prefill_tokens,step_time_s,step_time_s\n0,0,0.002,0.002\n"
                       "0,8192,0.3,0.3\n256,0,0.02,0.02\n256,8192,0.35,0.35\n"},
       note="was named as line 1"),
+    E("servegen_cut_gzip", SGT + ["tenants_from.servegen.clients=1"], "s.csv: a damaged gzip file (cut short)",
+      "file", files={"s.csv": gzip.compress(SG_GOOD.encode())[:-12]},
+      note="was 'cannot read ServeGen client windows (EOFError)', as no other reader words it"),
+    E("servegen_utf16", SGT + ["tenants_from.servegen.clients=1"], "s.csv:1: UTF-16 text", "file",
+      files={"s.csv": SG_GOOD.encode("utf-16")}, note="was '(UnicodeDecodeError)', no line"),
+    OK("servegen_blank_lines_before_the_header", SGT + ["tenants_from.servegen.clients=1", "horizon_s=5"],
+       "file", files={"s.csv": "\n\n" + SG_GOOD},
+       note="a legal CSV every other reader takes: was refused as '(EmptyDataError)'"),
+    E("servegen_bad_row_after_blank_lines", SG, "s.csv:5: bad row", "file",
+      files={"s.csv": "\n\n" + SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,-1,Gamma,0.5,4.0\n"},
+      note="its line counted from the file's first line, blank ones included"),
 ]
