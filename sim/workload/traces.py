@@ -181,8 +181,7 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
                       and all(c in header for c in f.columns)), None)
         hint = (f" (the columns of a {other.name} trace: set the tenant's "
                 f"arrival.trace.format: {other.name})" if other else "")
-        said = f"{str(header)[:200]}{'...' * (len(str(header)) > 200)}"  # a long line cut
-        raise MissingColumns(f"missing column(s) {missing}; header is {said}{hint}",
+        raise MissingColumns(f"missing column(s) {missing}; header is {header}{hint}",
                              path=str(path), line=head, own=len(missing) == 3 and not other,
                              missing=missing)
     return header, head
