@@ -87,6 +87,20 @@ def read_head(path: str | Path, n: int = 65536) -> bytes:
     return raw[len(BOM):] if raw.startswith(BOM) else raw
 
 
+UTF16 = (b"\xff\xfe", b"\xfe\xff")  # the byte-order marks of UTF-16 (little, big endian)
+
+
+def not_utf8(raw: bytes, at: int, reason: str, path: str | Path, skip: int = 0) -> InputError:
+    """The error for ``raw`` not being UTF-8 text from byte ``at``, naming its line; a file
+    opening with a UTF-16 byte-order mark (as Windows tools save "Unicode" text) is said to
+    be UTF-16, where the first bad byte alone told nothing."""
+    if raw.startswith(UTF16):
+        return InputError("UTF-16 text (its byte-order mark), not UTF-8: save it as UTF-8",
+                          path=str(path), line=1)
+    return InputError(f"not UTF-8 text (byte {skip + at}: {reason})", path=str(path),
+                      line=raw[:at].count(b"\n") + 1)
+
+
 def check_utf8(raw: bytes, path: str | Path, skip: int = 0) -> None:
     """An InputError naming the line of the first byte of ``raw`` that is not UTF-8 text
     (``skip``: bytes a byte-order mark took before it), checked 16 MB at a time so that a
@@ -99,9 +113,7 @@ def check_utf8(raw: bytes, path: str | Path, skip: int = 0) -> None:
         try:
             raw[i:j].decode("utf-8")
         except UnicodeDecodeError as e:
-            line = raw[:i + e.start].count(b"\n") + 1
-            raise InputError(f"not UTF-8 text (byte {skip + i + e.start}: {e.reason})",
-                             path=str(path), line=line) from None
+            raise not_utf8(raw, i + e.start, e.reason, path, skip) from None
         i = j
 
 
@@ -112,9 +124,7 @@ def read_text(path: str | Path, what: str = "file") -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {skip + e.start}: {e.reason})", path=str(path),
-                         line=line) from None
+        raise not_utf8(raw, e.start, e.reason, path, skip) from None
 
 
 def text_lines(text: str) -> list[str]:
@@ -124,23 +134,31 @@ def text_lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def unique_header(names, path: str | Path) -> None:
-    """An InputError (``path:1``) for a column the header ``names`` gives twice: readers
-    keep one of the two (the first, the last, or a renamed copy) without saying so."""
+def unique_header(names, path: str | Path, line: int = 1) -> None:
+    """An InputError (``path:line``, the header's line) for a column the header ``names``
+    gives twice: readers keep one of the two (the first, the last, or a renamed copy)
+    without saying so."""
     seen: dict[str, int] = {}
     for i, n in enumerate(names, start=1):
         n = str(n).strip()
         if n in seen:
             raise InputError(f"column {n!r} given twice in the header (columns {seen[n]} and {i})",
-                             path=str(path), line=1)
+                             path=str(path), line=line)
         seen[n] = i
 
 
 _CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
+class Header(list):
+    """A CSV header's names, and ``line``: the file line it is on (blank lines before it
+    are skipped, so not always 1)."""
+
+    line: int = 1
+
+
 def csv_data_rows(text, path: str | Path):
-    """The header (names stripped), then each data row with its line in the file, of the CSV
+    """The header (names stripped, a :class:`Header`), then each data row with its line in the file, of the CSV
     ``text`` (a string, or its lines with their ends as a text stream gives them), one at a time (:func:`csv_rows` keeps them all). Blank lines are skipped (their
     lines still counted). A row with more or fewer fields than the header is refused, naming
     its line: pandas takes a first extra column for the index when every row has one (the
@@ -156,7 +174,8 @@ def csv_data_rows(text, path: str | Path):
             if not r or all(not c.strip() for c in r):
                 continue
             if header is None:
-                header = [c.strip() for c in r]
+                header = Header(c.strip() for c in r)
+                header.line = reader.line_num
                 yield header
                 continue
             if len(r) != len(header):
@@ -169,7 +188,7 @@ def csv_data_rows(text, path: str | Path):
         raise InputError("empty file: no header", path=str(path), line=1)
 
 
-def csv_rows(text: str, path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+def csv_rows(text: str, path: str | Path) -> tuple[Header, list[int], list[list[str]]]:
     """The header, and each data row with its line in the file, of the CSV ``text``
     (:func:`csv_data_rows`, all at once)."""
     it = csv_data_rows(text, path)

@@ -137,14 +137,17 @@ def read_csv(path: str) -> RequestLog:
     # csv_rows: quoting, any line ends, blank rows (spaces, or a spreadsheet's row of empty
     # fields) skipped with their lines still counted, a row of another length refused
     header, lines, rows = csv_rows(read_text(path, "log file"), path)
+    if header[0].startswith(("{", "[")):  # was "column(s) ['0.008', ...] appear more than once"
+        raise InputError("a JSON document, not a CSV header: for a vLLM JSON or an SGLang JSONL "
+                         "log pass --format vllm or --format sglang", path=path, line=header.line)
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise InputError(f"column(s) {twice} appear more than once in the header", path=path,
-                         line=1)
+                         line=header.line)
     names = set(header)
     if not need <= names or not ({"tpot_s", "e2e_s"} & names):
         raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
-                         f"{sorted(names)}", path=path, line=1)
+                         f"{sorted(names)}", path=path, line=header.line)
     has_arrival = "arrival_s" in names
     for i, values in zip(lines, rows):
         row = dict(zip(header, values))
@@ -347,4 +350,10 @@ def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
         if not fmt:
             raise InputError("cannot tell the format from the suffix (.csv, .json for vLLM, "
                              ".jsonl for SGLang, each may end .gz): pass --format", path=path)
-    return read_csv(path) if fmt == "csv" else read_json(path, fmt, run)
+    log = read_csv(path) if fmt == "csv" else read_json(path, fmt, run)
+    if np.isnan(log.tpot_s).all():  # the fit moved the factors on TTFT alone, unsaid
+        field = "output_tokens" if fmt == "csv" else "output_lens"
+        raise InputError(f"every request has one output token ({field}): the log tells no "
+                         "decode time (TPOT) to fit; log answers of two or more tokens",
+                         path=path, line=None if fmt == "csv" else log.lines[0])
+    return log

@@ -33,7 +33,10 @@ from sim.records import COMPLETED, FAILED, REJECTED
 TURNED_AWAY_SHARE = 0.01
 BACKLOG_SHARE = 0.05
 BACKLOG_MIN = 10
-NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context")  # not overload
+# not overload; a pipeline's stage requests never sent because an earlier stage ended
+# (upstream_failed) are not evidence of their own: that stage's end is counted (until
+# December 2026 they were, and drain_s=0 on a pipeline was called "unstable at this load")
+NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", "upstream_failed")
 
 
 def stability(workload, run) -> dict | None:
@@ -84,7 +87,8 @@ def stability(workload, run) -> dict | None:
             "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,
             "turned_away": turned, "reasons": dict(sorted(capacity.items())),
             "backlog_at_horizon": backlog, "unstable": bool(unstable), "completed": completed,
-            "cut_only": bool(cut_only), "drain_used_s": drain}
+            "cut_only": bool(cut_only), "drain_used_s": drain,
+            "upstream_failed": reasons.get("upstream_failed", 0)}
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -96,14 +100,17 @@ def _code(log, name: str) -> int:
 
 
 def warning_line(s: dict) -> str:
+    k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
+    unsent = (f" ({k:,} more, later stages of those pipelines, were never sent: "
+              "upstream_failed)") if k else ""
     if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
         k = s["reasons"]["unfinished_at_end"]
         than = ("shorter than the slowest served requests took" if s["completed"]
                 else "before any request was served")
         return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
                 f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
-                "counted failed (unfinished_at_end); too short a drain to tell whether the setup "
-                "keeps up: raise drain_s to let them finish")
+                f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
+                "the setup keeps up: raise drain_s to let them finish")
     if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
         # a backlog at the horizon though the setup serves faster than it was offered: cold
         # starts or a burst it had not worked off yet, not a queue that grows without bound
@@ -117,7 +124,7 @@ def warning_line(s: dict) -> str:
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
         what = ("turned away or left unfinished" if "unfinished_at_end" in s["reasons"]
                 else "turned away")  # requests still queued when the run stopped
-        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs})")
+        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs}){unsent}")
     if s["backlog_at_horizon"]:
         why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
     served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"

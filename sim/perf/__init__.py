@@ -263,9 +263,9 @@ class TablePerf:
         # empty fields) skipped with their lines counted, a row of another length refused
         header, lines, cells = csv_rows(read_text(path, "perf table"), path)
         need = {"decode_seqs", "prefill_tokens", "step_time_s"}
-        unique_header(header, path)
+        unique_header(header, path, header.line)
         if not need <= set(header):
-            raise InputError(f"needs columns {sorted(need)}, has {header}", path=str(path), line=1)
+            raise InputError(f"needs columns {sorted(need)}, has {header}", path=str(path), line=header.line)
         col = {k: header.index(k) for k in need}
         for i, cell in zip(lines, cells):
             row = {k: cell[j] for k, j in col.items()}

@@ -187,7 +187,7 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
         # read by position, a file with its columns swapped or another header would be
         # silently misread
         raise InputError(f"the header must be time_s,rate, got {','.join(map(str, df.columns))}",
-                         path=p, line=1)
+                         path=p, line=header.line)
     if len(df) < 2:
         raise InputError("rate curve needs two rows", path=p, line=1)
     t = pd.to_numeric(df.iloc[:, 0].str.strip(), errors="coerce").to_numpy(float)

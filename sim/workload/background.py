@@ -26,8 +26,9 @@ set at a higher one, so load levels are nested.
 
 from __future__ import annotations
 
+import io
 import math
-import zlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,12 +39,11 @@ from sim.errors import InputError
 from sim.filecache import by_content
 from sim.paths import resolve
 from sim.rng import stream
-from sim.textfiles import is_file, unique_header
+from sim.textfiles import is_file, read_text, unique_header
 from sim.workload import arrivals as arr
 from sim.workload.lengths import request_lengths
 
 WINDOW_S = 600.0  # ServeGen's window length
-GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file (RFC 1952)
 # The smallest inter-arrival shape drawn (assumption): below it a renewal process's gaps are
 # almost all zero or astronomically long (a Gamma of shape 1e-300, or a Weibull whose scale
 # needs Gamma(1 + 1/shape) beyond float range) and a window cannot be filled in bounded time.
@@ -116,6 +116,8 @@ def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return df[~blank].reset_index(drop=True), line
 
 
+_LEAD = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*")  # blank lines before a header
+
 # ids are read as floats: from 2**53 two ids could read as one, from 2**63 they wrap around
 MAX_CLIENT_ID = 2**53
 
@@ -123,19 +125,21 @@ MAX_CLIENT_ID = 2**53
 def load_client_windows(path: str):
     if not is_file(path):  # a FIFO would block the open below
         raise InputError("ServeGen client-windows file not found", path=path)
-    try:
-        with open(path, "rb") as fh:  # gzip told by its bytes, not by the name (pandas' way)
-            zipped = "gzip" if fh.read(2) == GZIP_MAGIC else None
-        # blank lines kept, so that each row's line is known
-        df = pd.read_csv(path, skip_blank_lines=False, compression=zipped)
-    except FileNotFoundError:
-        raise InputError("ServeGen client-windows file not found", path=path) from None
-    except (UnicodeDecodeError, OSError, EOFError, zlib.error, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
+    # gzip told by its bytes, a byte-order mark, bad bytes or UTF-16 said with their line, as
+    # every reader here (pandas said "cannot read ServeGen client windows (EOFError)" or
+    # "(UnicodeDecodeError)", and "(EmptyDataError)" for blank lines before the header)
+    text = read_text(path, "ServeGen client-windows file")
+    lead = _LEAD.match(text)
+    text, lead = text[lead.end():], len(re.findall(r"\r\n|\r|\n", lead.group()))
+    if not text.strip():
+        raise InputError("empty file: no header", path=path, line=1)
+    try:  # blank lines kept, so that each row's line is known
+        df = pd.read_csv(io.StringIO(text), skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
     # pandas renames a column given twice (rate_rps.1): the header as written
-    unique_header(pd.read_csv(path, header=None, nrows=1, dtype=str, compression=zipped).iloc[0]
-                  .tolist() if len(df.columns) else [], path)
+    unique_header(pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str).iloc[0]
+                  .tolist() if len(df.columns) else [], path, 1 + lead)
     need = ["client_id", "window_start_s", "rate_rps", "family", "shape", "scale"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -145,10 +149,11 @@ def load_client_windows(path: str):
             " (a row of ServeGen's raw chunk-<i>-trace.csv, which has no header and one client: "
             "join the chunks into one CSV, each row led by its client id, under the header "
             "client_id,window_start_s,rate_rps,iat_cv,family,shape,scale)" if raw else ""),
-            path=path, line=1)
+            path=path, line=1 + lead)
     df, line = _drop_blank_rows(df)
+    line += lead  # the blank lines before the header
     if df.empty:  # was "no active client in [0, horizon)", naming start_s
-        raise InputError("a header but no windows", path=path, line=2)
+        raise InputError("a header but no windows", path=path, line=2 + lead)
     # a column of True/False alone is read as booleans, which to_numeric takes for 1 and 0
     num = df[["client_id", "window_start_s", "rate_rps", "shape", "scale"]].apply(
         lambda c: pd.to_numeric(c, errors="coerce") if c.dtype != bool else c * np.nan).astype(float)

@@ -31,7 +31,7 @@ def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
     df = pd.DataFrame(rows, columns=header, dtype=str)
     if df.shape[1] != 2 or "probability" not in df.columns:
         raise InputError(f"expected two columns <value>,probability; found {list(df.columns)}",
-                         path=path, line=1)
+                         path=path, line=header.line)
     vcol = [c for c in df.columns if c != "probability"][0]
     v = pd.to_numeric(df[vcol].str.strip(), errors="coerce").astype(float)
     pr = pd.to_numeric(df["probability"].str.strip(), errors="coerce").astype(float)

@@ -72,8 +72,7 @@ class Trace:
     # None: a ``format: csv`` log's column not read (the tenant draws those lengths)
     input_tokens: np.ndarray | None
     output_tokens: np.ndarray | None
-    # Mooncake prompt blocks: row i's block ids are hash_ids[hash_ptr[i]:hash_ptr[i + 1]]
-    # (int64); None when the file has none
+    # Mooncake prompt blocks: row i's ids hash_ids[hash_ptr[i]:hash_ptr[i + 1]] (None: none)
     hash_ptr: np.ndarray | None = None
     hash_ids: np.ndarray | None = None
     # bool per row: its recorded time equals the row before's (None: no such row), and whether
@@ -175,7 +174,7 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
         header = [h.strip() for h in next(csv.reader([first]))]
     except csv.Error as e:  # a NUL byte
         raise InputError(f"not a CSV header ({e})", path=str(path), line=head) from None
-    unique_header(header, path)
+    unique_header(header, path, head)
     missing = [c for c in fmt.columns if c is not None and c not in header]
     if missing:
         other = next((f for f in (AZURE, BURSTGPT) if f is not fmt
@@ -196,11 +195,11 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
     which names the line at fault."""
     path = Path(path)
     raw, skip = read_bytes(path, "trace file")
+    check_utf8(raw, path, skip)  # first: Arrow skips bad bytes in unread columns; a bad header
     header, head = _header(raw, path, fmt)
     check_columns(where, header, str(path), head)
     own = tuple(c for c in fmt.columns if c is not None)  # the columns read
     names = own + tuple(dict.fromkeys(c for c, _ in where if c not in own))
-    check_utf8(raw, path, skip)  # Arrow reads past bad bytes in a column it does not read
     cols, lines = _arrow_columns(raw, names), None
     del raw
     if cols is not None and pc.any(pc.equal(pc.utf8_trim_whitespace(cols[0]), "")).as_py():

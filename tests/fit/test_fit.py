@@ -257,6 +257,23 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
      ' "errors": "timeout"}', "zl.json:1: errors must be a list of one entry per request, got str"),
     ("zm.json", '{"input_lens": [10], "output_lens": [5], "ttfts": [0.1], "itls": [[0.01]],'
      ' "start_times": {"0": 1}}', "zm.json:1: start_times must be a list"),
+    # the nineteenth sweep: a log of one-token answers tells no decode time, and was fitted
+    # on TTFT alone (compute efficiency 0.66 -> 0.083, TPOT errors printed as nan, exit 0)
+    ("zn.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n100,1,0.03,\n200,1,0.05,0.01\n",
+     "zn.csv: every request has one output token (output_tokens)"),
+    ("zo.json", '{"input_lens": [10, 12], "output_lens": [1, 1], "ttfts": [0.1, 0.1],'
+     ' "itls": [[], []]}', "zo.json:1: every request has one output token (output_lens)"),
+    # ... a JSONL given --format csv (or JSON named .csv) was "column(s) ['0.008', ...] appear
+    # more than once in the header", or its whole text quoted as the header's names
+    ("zp.csv", '{"input_lens": [10, 12], "output_lens": [5, 5], "ttfts": [0.1, 0.1]}\n',
+     "zp.csv:1: a JSON document, not a CSV header: for a vLLM JSON or an SGLang JSONL log pass"),
+    # ... a header after blank lines was named as line 1
+    ("zq.csv", "\n\ninput_tokens,output_tokens,ttft_s,tpot_s,ttft_s\n10,5,0.1,0.01,0.1\n",
+     "zq.csv:3: column(s) ['ttft_s'] appear more than once in the header"),
+    # ... and UTF-16 text (a Windows "Unicode" save) was "not UTF-8 text (byte 0: invalid
+    # start byte)"
+    ("zr.csv", "input_tokens,output_tokens,ttft_s,tpot_s\n10,5,0.1,0.01\n".encode("utf-16"),
+     "zr.csv:1: UTF-16 text (its byte-order mark), not UTF-8: save it as UTF-8"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
