@@ -12,6 +12,8 @@ is read after the mark, as every data reader of the project reads past one.
 
 from __future__ import annotations
 
+import re
+
 import omegaconf._utils as _utils
 import omegaconf.nodes as _nodes
 import yaml
@@ -41,9 +43,10 @@ def _children(node) -> list:
     return []
 
 
-def check_node(root) -> None:
+def check_node(root, loader=None) -> None:
     """Refuse a composed YAML document whose values, aliases expanded, outnumber its own
-    nodes by more than MAX_ALIAS_VALUES, or that nests deeper than MAX_DEPTH."""
+    nodes by more than MAX_ALIAS_VALUES, or that nests deeper than MAX_DEPTH, or that holds
+    one of YAML 1.1's silent readings (``_check_yaml11``)."""
     size: dict[int, int] = {}
     open_: set[int] = set()  # nodes being visited: an alias to one of them is a cycle
     own = 0
@@ -65,6 +68,7 @@ def check_node(root) -> None:
             raise RefusedYAML("'???' (OmegaConf's missing value) leaves the key as the config "  # ran
                               "below had it, unsaid: give a value, or remove the line",  # unsaid
                               node.start_mark)
+        _check_yaml11(node, loader)
         if any(id(c) in open_ for c in _children(node)):  # a: &x [*x] (a RecursionError,
             raise RefusedYAML("an alias (*name) inside its own anchor's value: it would "  # in
                               "hold itself forever", node.start_mark)  # OmegaConf, 400 lines)
@@ -75,6 +79,53 @@ def check_node(root) -> None:
         raise RefusedYAML(f"its aliases (*name) expand it to {total:,} values from {own:,} "
                           f"written (more than {MAX_ALIAS_VALUES:,} added; a 'billion laughs' "
                           "file?)", root.start_mark)
+
+
+_STR, _MERGE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+def _value(node, loader):
+    return loader.construct_object(node) if loader is not None else node.value
+
+
+def _reading(node, loader) -> str:
+    value = _value(node, loader)
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return "null" if value is None else f"the number {value!r}"
+
+
+def _check_yaml11(node, loader) -> None:
+    """YAML 1.1 (PyYAML, so OmegaConf and Hydra) reads some plain words and numbers otherwise
+    than they look, which went unsaid (twentieth sweep): a key ``no``, ``on``, ``null``,
+    ``1e3`` or ``1:30`` became false, true, null or a number (a tenant ``no`` was refused as
+    ``tenants.False``); ``010`` is octal 8 (``drain_s: 010`` ran 8 s); ``1:30`` is base 60
+    (``seed: 1:30`` ran seed 90). Each is refused at its line. Hex (``0x10``), ``1_000``,
+    ``1e3`` and ``yes``/``off`` as values read as they look to most and pass; a word read
+    as a boolean where text goes is refused by the text key itself (``_strict_text``)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag in (_STR, _MERGE):
+                continue
+            if not isinstance(key, yaml.ScalarNode):
+                raise RefusedYAML("a key must be text, got a list or map", key.start_mark)
+            raise RefusedYAML(f"the key {key.value!r} is read by YAML 1.1 as "
+                              f"{_reading(key, loader)}, not as text: quote it "
+                              f"('{key.value}')", key.start_mark)
+    if not isinstance(node, yaml.ScalarNode) or node.style is not None:
+        return
+    text = node.value
+    if node.tag.endswith((":int", ":float")) and ":" in text:
+        raise RefusedYAML(f"{text!r} is read by YAML 1.1 as a base-60 number "
+                          f"({_value(node, loader)!r}): write the number itself, or "
+                          "quote it for text", node.start_mark)
+    if node.tag.endswith(":int") and _OCTAL.fullmatch(text):
+        digits = text.replace("_", "").lstrip("+-")
+        if int(digits, 8) != int(digits, 10):
+            raise RefusedYAML(f"{text!r} is read by YAML 1.1 as an octal number "
+                              f"({_value(node, loader)!r}): write it without the "
+                              "leading 0, or quote it for text", node.start_mark)
 
 
 def _guarded(make_loader):
@@ -89,7 +140,7 @@ def _guarded(make_loader):
                     raise RefusedYAML(f"nested more than {MAX_DEPTH} levels deep",
                                       self.get_mark()) from None
                 if node is not None:
-                    check_node(node)
+                    check_node(node, self)
                 return node
 
         return GuardedLoader
@@ -117,6 +168,18 @@ def _strict(convert):
     return _validate_and_convert_impl
 
 
+def _strict_text(convert):
+    def _validate_and_convert_impl(self, value):
+        if isinstance(value, bool):
+            raise _nodes.ValidationError(f"must be text, got the boolean {str(value).lower()} "
+                                         "(YAML 1.1 reads an unquoted yes, no, on, off, y or "
+                                         "n as one): quote it")  # was 'True' or 'False'
+        return convert(self, value)
+
+    _validate_and_convert_impl.guarded = True
+    return _validate_and_convert_impl
+
+
 def install() -> None:
     """Make OmegaConf (and so Hydra) parse config files with the guarded loader, and Hydra
     read a file's ``# @package`` header after a byte-order mark (PyYAML skips one already).
@@ -126,6 +189,9 @@ def install() -> None:
     if not getattr(_nodes.BooleanNode._validate_and_convert_impl, "guarded", False):
         _nodes.BooleanNode._validate_and_convert_impl = _strict(
             _nodes.BooleanNode._validate_and_convert_impl)
+    if not getattr(_nodes.StringNode._validate_and_convert_impl, "guarded", False):
+        _nodes.StringNode._validate_and_convert_impl = _strict_text(
+            _nodes.StringNode._validate_and_convert_impl)
     if not getattr(_utils.get_yaml_loader, "guarded", False):
         _utils.get_yaml_loader = _guarded(_utils.get_yaml_loader)
     if not getattr(ConfigSource._get_header_dict, "guarded", False):

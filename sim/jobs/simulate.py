@@ -179,10 +179,12 @@ def no_output_notes(cfg, given) -> list[str]:
     def unset(cls):
         return OmegaConf.to_container(OmegaConf.structured(cls).output, enum_to_str=True)
 
-    calls = [(f"tenants.{name}.output", t.model, t.output, unset(TenantConfig))
+    tenant_unset = unset(TenantConfig)  # once: per tenant it took 10,000 tenants minutes
+    calls = [(f"tenants.{name}.output", t.model, t.output, tenant_unset)
              for name, t in cfg.tenants.items() if t.model is not None and t.pipeline is None]
     sent = {str(t.pipeline) for t in cfg.tenants.values() if t.get("pipeline") is not None}
-    calls += [(f"pipelines.{p}.stages.{s}.output", sc.model, sc.output, unset(StageConfig))
+    stage_unset = unset(StageConfig) if sent else None
+    calls += [(f"pipelines.{p}.stages.{s}.output", sc.model, sc.output, stage_unset)
               for p in (cfg.get("pipelines") or {}) if p in sent
               for s, sc in cfg.pipelines[p].stages.items()
               if str(sc.kind) == "model" and sc.model is not None]

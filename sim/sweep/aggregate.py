@@ -42,7 +42,13 @@ from sim.sweep.jobfiles import (
     read_overrides,
     read_summary,
 )
-from sim.sweep.jobrecord import JOBS_RECORD, add_folder, job_dirs, start_record
+from sim.sweep.jobrecord import (
+    JOBS_RECORD,
+    add_folder,
+    foreign_entries,
+    job_dirs,
+    start_record,
+)
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -329,6 +335,11 @@ class AggregateSweep(Callback):
         except OSError:  # a name the system refuses: Hydra's mkdir says so, in one line
             again = False
         if self.enabled and again:  # a sweep re-run in its folder: refilled as jobs end
+            if mine := foreign_entries(sweep_dir):
+                names = ", ".join(mine[:5]) + (", ..." if len(mine) > 5 else "")
+                print(f"note: the sweep folder {sweep_dir} already holds {len(mine)} "
+                      f"{'entry' if len(mine) == 1 else 'entries'} no sweep writes ({names}): "
+                      "the sweep writes beside them and leaves them as they are")
             live.remove(sweep_dir, ("summary.csv", "jobs.csv", JOBS_RECORD))
             start_record(sweep_dir, config)
 

@@ -85,3 +85,20 @@ def add_folder(sweep_dir: Path, name: str) -> None:
     if listed is not None and name not in listed:
         atomic_write(sweep_dir / JOBS_RECORD, lambda p: p.write_text(
             json.dumps({"folders": [*listed, name]}) + "\n"))
+
+
+# what a sweep writes at its folder's root (sim/sweep/aggregate.py, study.py, Hydra's own
+# multirun.yaml, the Optuna sweeper's results), beside its job folders and hidden records
+SWEEP_ROOT_NAMES = frozenset({"summary.csv", "summary.md", "report.md", "jobs.csv", "command.txt",
+                              "breakeven.csv", "replications.csv", "plots", "multirun.yaml",
+                              "optimization_results.yaml"})
+
+
+def foreign_entries(sweep_dir: Path) -> list[str]:
+    """The entries at ``sweep_dir``'s root that no sweep writes (a user's own files): a sweep
+    run there writes beside them and leaves them as they are, which went unsaid until the
+    twentieth hostile-input sweep (December 2026)."""
+    def ours(p: Path) -> bool:
+        return (p.name.startswith(".") or p.name in SWEEP_ROOT_NAMES
+                or p.is_dir() and (p.name.isdigit() or (p / ".hydra").is_dir()))
+    return sorted(p.name for p in sweep_dir.iterdir() if not ours(p))

@@ -1402,4 +1402,41 @@ CASES = [
     E("servegen_bad_row_after_blank_lines", SG, "s.csv:5: bad row", "file",
       files={"s.csv": "\n\n" + SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,-1,Gamma,0.5,4.0\n"},
       note="its line counted from the file's first line, blank ones included"),
+    # ---------------------------------------------------------------- twentieth sweep (h2):
+    # YAML 1.1's readings in a user's experiment file, refused at their line
+    *[E(f"experiment_yaml11_tenant_named_{name}", XP, "{dir}/experiment/mine.yaml:3: the key", "file",
+        files={"experiment/mine.yaml": f"# @package _global_\ntenants:\n  {word}: {{model: llama31-8b, "
+                                       "arrival: {rate_rps: 2}}\n"},
+        note=note)
+      for name, word, note in [
+          ("no", "no", "YAML 1.1 reads it as false: 'config key tenants.False: Key False (bool) is "
+                       "incompatible with (str)', naming a key the file does not have"),
+          ("on", "on", "read as true: 'tenants.True'"),
+          ("null", "~", "read as null: 'config key tenants: Incompatible key type NoneType'"),
+          ("1e3", "1e3", "read as the number 1000.0: 'tenants.1000.0'"),
+          ("1_30", "1:30", "read as the base-60 number 90: 'tenants.90'")]],
+    E("experiment_yaml11_octal_number", XP, "{dir}/experiment/mine.yaml:6: '010' is read by YAML 1.1 as an octal",
+      "file", files={"experiment/mine.yaml": MINE + "drain_s: 010\n"},
+      note="YAML 1.1 reads a leading 0 as octal: drain_s ran 8 s, exit 0, unsaid"),
+    E("experiment_yaml11_sexagesimal_number", XP, "{dir}/experiment/mine.yaml:6: '1:30' is read by YAML 1.1",
+      "file", files={"experiment/mine.yaml": MINE + "seed: 1:30\n"},
+      note="YAML 1.1 reads 1:30 as base 60: the run took seed 90, exit 0, unsaid"),
+    E("experiment_yaml11_sexagesimal_text", XP, "{dir}/experiment/mine.yaml:6", "file",
+      files={"experiment/mine.yaml": MINE + "name: 12:30:00\n"},
+      note="a name written as a time became the text '45000', unsaid"),
+    E("experiment_yaml11_boolean_word_as_text", XP, "config key 'name': must be text", "type",
+      files={"experiment/mine.yaml": MINE + "name: no\n"},
+      note="the name became the text 'False', unsaid"),
+    E("experiment_yaml11_boolean_word_in_a_text_list", XP, "config key 'setups[0]': must be text", "type",
+      files={"experiment/mine.yaml": MINE + "setups: [no]\n"},
+      note="'unknown setup False', a name the file does not have"),
+    E("text_key_given_a_boolean", ["name=true"], "config key 'name': must be text", "type",
+      note="Hydra reads true as a boolean; OmegaConf made it the text 'True', unsaid"),
+    OK("experiment_yaml11_leading_zero_same_value", XP, "file",
+       files={"experiment/mine.yaml": MINE + "drain_s: 07\nhorizon_s: 0x10\nseed: 1_0\n"},
+       note="07 is 7 read either way; hex and 1_0 read as they look (16, 10): taken"),
+    OK("experiment_yaml11_quoted_words_as_names", XP, "file",
+       files={"experiment/mine.yaml": "# @package _global_\ntenants:\n  'no': {model: llama31-8b, "
+                                      "arrival: {rate_rps: 2}}\nname: 'off'\n"},
+       note="quoted, they are text, as the refusals say to write them"),
 ]
