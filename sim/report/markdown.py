@@ -8,6 +8,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.report.condense import condense, left_out_note, with_scenario
+from sim.report.question import question_line
 
 MAX_TABLE_ROWS = 40
 
@@ -32,8 +33,9 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 def run_report(res, cfg) -> str:
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
-    if notes.get("question"):
-        parts.append(f"**Question.** {notes['question']}\n")
+    question = question_line(notes)
+    if question:
+        parts.append(question)
     parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
                  f"engine `{OmegaConf.select(cfg, 'engine')}`, "
                  f"setups {list(cfg.setups)}.\n")

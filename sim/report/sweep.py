@@ -331,8 +331,9 @@ def _code(text: str) -> str:
 def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
     notes = sj.notes or {}
     parts = ["# servesim sweep\n"]
-    if notes.get("question"):
-        parts.append(f"**Question.** {notes['question']}\n")
+    question = getattr(sj, "question", None)  # its jobs' (none without their report.md)
+    if question or notes.get("question"):
+        parts.append(question or f"**Question.** {notes['question']}\n")
     if command:
         parts.append(f"Command: {_code(command)}\n")
     if notes.get("objective"):
