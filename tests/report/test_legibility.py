@@ -113,6 +113,21 @@ def test_burst_timeline_draws_the_burst_replicas_and_both_variants(burst_run):
     assert heights.max() == 2  # two burst replicas at the peak
 
 
+def test_burst_timeline_title_states_the_load_this_run_offered(burst_run):
+    """The title gives the lowest and highest 30 s bins of offered load, counted here from the
+    requests (until December 2026 it said "A traffic spike" whatever the run offered)."""
+    res, kept = burst_run
+    req = res.requests[res.requests["setup"] == "dedicated"]
+    per_bin = np.bincount((req["arrival_s"].to_numpy() // 30).astype(int)) / 30.0
+    whole = per_bin[:-1]  # the last bin holds the last arrival: not filled whole
+    title = kept["burst_timeline"].axes[0].get_title()
+    assert title.startswith(f"Offered load {whole.min():.3g} to {whole.max():.3g} req/s (30 s bins)")
+    # rate_rps 40 is the mean over conf/curves/spike.csv, whose mean is 3300/1500 = 2.2: 18.2
+    # req/s before the spike at 300 s, 72.7 in it; a 30 s bin of ~550 to ~2200 Poisson
+    # arrivals is within +-15 % far beyond 3 sigma
+    assert 15.5 < whole.min() < 18.2 < 21 and 62 < whole.max() < 84 and "spike" not in title
+
+
 def test_failures_figures_keep_legends_off_and_replicas_on(tmp_path, monkeypatch):
     kept, kept_tl = capture_figures(monkeypatch, dedicated), capture_figures(monkeypatch, timeline)
     sim.run(["experiment=failures", "horizon_s=240", "dedicated.failures.mtbf_gpu_hours=0.05"],
