@@ -13,6 +13,7 @@ from sim.config.repeats import leaf_keys
 # engine or output setting). ``notes.*`` other than the question is the report's own text.
 NEUTRAL = ("experiment", "name", "seed", "horizon_s", "drain_s", "engine", "replications",
            "output", "metrics", "hydra", "notes", "variant")
+CHANGED = "**The experiment's question**"  # how a question line marked as not this run's opens
 SHOWN = 8  # changed keys named in the report; the rest are counted
 
 
@@ -72,7 +73,7 @@ def question_line(notes: dict, overrides=None) -> str | None:
     if not kept and not gone:
         return f"**Question.** {question}\n"
     said = [f"removes {_named(gone)}"] * bool(gone) + [f"sets {_named(kept)}"] * bool(kept)
-    return (f"**The experiment's question**, written for its own settings (this run "
+    return (f"{CHANGED}, written for its own settings (this run "
             f"{' and '.join(said)}, so it may not describe this run; `notes.question=...` "
             f"asks your own): {question}\n")
 
@@ -86,7 +87,7 @@ def report_question(report: str) -> str | None:
     """The question line a run's ``report.md`` (its text) opens with, as a sweep's summary
     says it of its jobs (their overrides name the same keys), or None."""
     for line in report.splitlines()[:6]:
-        if line.startswith(("**Question.** ", "**The experiment's question**")):
+        if line.startswith(("**Question.** ", CHANGED)):
             return (line.replace("(this run removes", "(its jobs remove")
                     .replace("(this run sets", "(its jobs set").replace(" and sets ", " and set ")
                     .replace("may not describe this run;", "may not describe them;") + "\n")

@@ -26,6 +26,7 @@ from sim.records import ALL
 from sim.report import style as looks
 from sim.report.condense import condense, left_out_note, slo_by_tenant
 from sim.report.markdown import md_table, notes_of_jobs
+from sim.report.question import CHANGED
 from sim.report.style import (
     REFERENCE_COLOR,
     color,
@@ -63,8 +64,11 @@ def categorical(table: pd.DataFrame, x: str) -> bool:
     return x in table.columns and not pd.api.types.is_numeric_dtype(table[x])
 
 
-def axis_label(key: str, notes: dict | None = None) -> str:
-    if notes and notes.get("x_label"):
+def axis_label(key: str, notes: dict | None = None, own: bool = True) -> str:
+    """The x axis' label: the experiment's ``notes.x_label`` when ``key`` is its ``sweep_x``
+    and ``own`` (its jobs changed nothing its question is about: the label names the setup it
+    was written for, "1 H100 each", also over H200s until December 2026), else from the key."""
+    if own and notes and notes.get("x_label") and key == notes.get("sweep_x"):
         return str(notes["x_label"])
     last = key.split(".")[-1]
     m = re.match(r"tenants\.([^.]+)\.arrival\.(\w+)$", key)
@@ -295,7 +299,8 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     if x is None or "setup" not in table.columns:
         return []
     others = other_keys(sj, x)
-    xlabel = axis_label(x, sj.notes)
+    xlabel = axis_label(x, sj.notes, own=not str(getattr(sj, "question", None) or "")
+                        .startswith(CHANGED))
     ticks = None
     if categorical(table, x):  # variants: named points, no order between them to cross in
         table, ticks = _categories(table, x)

@@ -86,3 +86,26 @@ def test_a_sweeps_summary_says_its_jobs_question():
     assert sweep_markdown(sj).split("\n\n")[1] + "\n" == line
     sj.question = None  # no job report (output.report=false): the experiment's notes
     assert sweep_markdown(sj).split("\n\n")[1] == "**Question.** How does one replica serve chat?"
+
+
+def test_a_sweep_x_label_written_for_the_experiments_setup_is_not_put_on_another(tmp_path, monkeypatch):
+    """sweep_replicas labels its axis "... (1 H100 each)": a sweep over H200s drew it so."""
+    from types import SimpleNamespace
+
+    from sim.report import sweep
+    from sim.report.sweep import axis_label, sweep_figures
+    from tests.helpers.figures import capture_figures
+
+    x = "dedicated.replicas.llama31-8b"
+    notes = {"question": "How many replicas?", "sweep_x": x, "x_label": "replicas (1 H100 each)"}
+    assert axis_label(x, notes) == "replicas (1 H100 each)"
+    assert axis_label(x, notes, own=False) == x
+    assert axis_label("seed", notes) == "seed"  # the label is of sweep_x only
+    table = pd.DataFrame({"job": ["0", "1"], x: [1, 2], "setup": "dedicated", "tenant": ALL,
+                          "ttft_p99_s": [0.5, 0.2], "cost_per_mtok_out_usd": [0.1, 0.2]})
+    kept = capture_figures(monkeypatch, sweep)
+    marked = question_line(notes, ["deployments.llama31-8b.gpu=H200"])
+    for question, want in ((marked, x), ("**Question.** How many replicas?\n", notes["x_label"])):
+        sj = SimpleNamespace(notes=notes, table=table, varying=[x], paired=[], question=question)
+        sweep_figures(sj, tmp_path)
+        assert {f.axes[0].get_xlabel().split(",")[0] for f in kept.values()} == {want}
