@@ -136,6 +136,9 @@ def failures_figure(res: Result, out_dir: Path, runs) -> list[str]:
     ax[2].set_xlabel("arrival time (s)")
     if ax[2].has_data():
         legend_right(ax[2], fontsize=8)
+    else:  # said, not an empty panel (until December 2026 it was left blank)
+        ax[2].text(0.5, 0.5, "no request failed or was retried in this run", ha="center",
+                   va="center", transform=ax[2].transAxes, fontsize=9, color="#666666")
     a = av.loc["dedicated+failures"]
     ax[0].set_title(f"Replica failures: capacity availability {a['capacity_availability']:.4f} "
                     f"(analytic {a['analytic_capacity_availability']:.6f}), requests not failed "

@@ -128,6 +128,20 @@ def test_burst_timeline_title_states_the_load_this_run_offered(burst_run):
     assert 15.5 < whole.min() < 18.2 < 21 and 62 < whole.max() < 84 and "spike" not in title
 
 
+def test_failures_timeline_says_when_nothing_failed(tmp_path, monkeypatch):
+    """A run in which no replica fails (MTBF 10^6 GPU-hours over 30 s) drew an empty,
+    unlabelled panel of failed and retried requests."""
+    kept = capture_figures(monkeypatch, dedicated)
+    res = sim.run(["experiment=failures", "horizon_s=20", "tenants.chat.arrival.rate_rps=2",
+                   "dedicated.failures.mtbf_gpu_hours=1e6", "output.parquet=false"],
+                  output_dir=tmp_path)
+    assert res.tables["availability"]["failed"].sum() == 0
+    assert res.tables["availability"]["retries"].sum() == 0
+    panel = kept["failures_timeline"].axes[2]
+    assert not panel.patches and [t.get_text() for t in panel.texts] == \
+        ["no request failed or was retried in this run"]
+
+
 def test_failures_figures_keep_legends_off_and_replicas_on(tmp_path, monkeypatch):
     kept, kept_tl = capture_figures(monkeypatch, dedicated), capture_figures(monkeypatch, timeline)
     sim.run(["experiment=failures", "horizon_s=240", "dedicated.failures.mtbf_gpu_hours=0.05"],
