@@ -42,14 +42,16 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 # ------------------------------------------------------------------------------ axes
 def x_key(sj) -> str | None:
+    """``notes.sweep_x``, unless held at one value while another key is swept (all points were
+    drawn at that value until December 2026), else the first swept numeric key."""
     want = (sj.notes or {}).get("sweep_x")
-    if want and want in sj.table.columns:
-        return want
     paired = set(getattr(sj, "paired", []))
-    for k in sj.varying:
-        if k in sj.table.columns and k != VARIANT and k not in paired \
-                and pd.api.types.is_numeric_dtype(sj.table[k]):
-            return k
+    swept = [k for k in sj.varying if k in sj.table.columns and k != VARIANT and k not in paired
+             and pd.api.types.is_numeric_dtype(sj.table[k])]
+    if want and want in sj.table.columns and (want in sj.varying or not swept):
+        return want
+    if swept:
+        return swept[0]
     return VARIANT if VARIANT in sj.varying and VARIANT in sj.table.columns else None
 
 
@@ -65,9 +67,8 @@ def categorical(table: pd.DataFrame, x: str) -> bool:
 
 
 def axis_label(key: str, notes: dict | None = None, own: bool = True) -> str:
-    """The x axis' label: the experiment's ``notes.x_label`` when ``key`` is its ``sweep_x``
-    and ``own`` (its jobs changed nothing its question is about: the label names the setup it
-    was written for, "1 H100 each", also over H200s until December 2026), else from the key."""
+    """``notes.x_label`` when ``key`` is ``sweep_x`` and ``own`` (the jobs changed nothing the
+    question is about: it said "1 H100 each" over H200s until December 2026), else the key's."""
     if own and notes and notes.get("x_label") and key == notes.get("sweep_x"):
         return str(notes["x_label"])
     last = key.split(".")[-1]

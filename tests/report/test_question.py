@@ -109,3 +109,20 @@ def test_a_sweep_x_label_written_for_the_experiments_setup_is_not_put_on_another
         sj = SimpleNamespace(notes=notes, table=table, varying=[x], paired=[], question=question)
         sweep_figures(sj, tmp_path)
         assert {f.axes[0].get_xlabel().split(",")[0] for f in kept.values()} == {want}
+
+
+def test_a_sweep_x_held_at_one_value_gives_way_to_the_swept_key():
+    """`-m experiment=sweep_replicas tenants.chat.arrival.rate_rps=20,40
+    dedicated.replicas.llama31-8b=2` drew both points at x = 2 replicas."""
+    from types import SimpleNamespace
+
+    from sim.report.sweep import x_key
+
+    x, load = "dedicated.replicas.llama31-8b", "tenants.chat.arrival.rate_rps"
+    table = pd.DataFrame({x: [2, 2], load: [20.0, 40.0]})
+    sj = SimpleNamespace(notes={"sweep_x": x}, table=table, varying=[load], paired=[])
+    assert x_key(sj) == load
+    sj.varying = [load, x]
+    assert x_key(sj.__class__(**{**vars(sj), "table": table.assign(**{x: [1, 2]})})) == x
+    sj.varying = []  # one job: its own axis, one point
+    assert x_key(sj) == x
