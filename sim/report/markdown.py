@@ -36,7 +36,10 @@ def run_report(res, cfg) -> str:
     question = question_line(notes)
     if question:
         parts.append(question)
-    parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
+    reps = int(cfg.replications or 1)  # its summary is the mean over them: not "seed 0"
+    seeds = f"seed {cfg.seed}" if reps == 1 else \
+        f"seeds {cfg.seed}..{cfg.seed + reps - 1} ({reps} replications)"
+    parts.append(f"Job `{cfg.job}`, {seeds}, horizon {cfg.horizon_s:g} s, "
                  f"engine `{OmegaConf.select(cfg, 'engine')}`, "
                  f"setups {list(cfg.setups)}.\n")
     if len(res.summary):

@@ -126,3 +126,12 @@ def test_a_sweep_x_held_at_one_value_gives_way_to_the_swept_key():
     assert x_key(sj.__class__(**{**vars(sj), "table": table.assign(**{x: [1, 2]})})) == x
     sj.varying = []  # one job: its own axis, one point
     assert x_key(sj) == x
+
+
+def test_a_replicated_run_names_its_seeds():
+    """With replications=3 the summary is the mean of seeds 4..6: the report said "seed 4"."""
+    res = Result(summary=pd.DataFrame([{"setup": "dedicated", "tenant": ALL, "requests": 1}]),
+                 requests=pd.DataFrame())
+    text = run_report(res, sim.compose(["seed=4", "replications=3"]))
+    assert "Job `simulate`, seeds 4..6 (3 replications), horizon 600 s" in text
+    assert "Job `simulate`, seed 4, horizon" in run_report(res, sim.compose(["seed=4"]))
