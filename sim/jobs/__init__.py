@@ -15,13 +15,11 @@ import dataclasses
 import importlib
 import pkgutil
 import re
-from contextvars import ContextVar
 from typing import Callable
 
+from sim.config.given import GIVEN  # noqa: F401 - the jobs read it from here
+
 JOBS: dict[str, Callable] = {}
-# the overrides the running job's config was composed from, as given (set by
-# sim.app.execute around the job): a job may say which of them it did not read
-GIVEN: ContextVar[tuple[str, ...]] = ContextVar("servesim_given_overrides", default=())
 CONFIGS: dict[str, type] = {}  # job name (= its config key) -> config dataclass
 CHECKS: dict[str, Callable] = {}  # job name -> check(cfg) of its own keys' cross-key rules
 # jobs that compose their own scenarios (calibration rows, claims' experiments) and never run

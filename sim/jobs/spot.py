@@ -23,13 +23,20 @@ from sim.simulation.frames import frames, setup_tables
 from sim.simulation.simulate import simulate_variants
 
 
+def baseline(cfg) -> str:
+    """The name of the mix without spot replicas: their pricing, ``on_demand`` or ``reserved``."""
+    return str(getattr(cfg.dedicated.pricing, "value", cfg.dedicated.pricing))
+
+
 def spot_variants(cfg) -> list[tuple[str, dict]]:
     """(label, {dotted key: value}) per variant, over every model with replicas listed."""
     reps = {m: int(n) for m, n in cfg.dedicated.replicas.items()}
     def spot(f):
         return {f"dedicated.spot.replicas.{m}": f(n) for m, n in reps.items()}
     spare = {f"dedicated.replicas.{m}": n + 1 for m, n in reps.items()}
-    return [("on_demand", spot(lambda n: 0)),
+    # the mix without spot is named after how its replicas are billed (dedicated.pricing:
+    # until December 2026 "on_demand" also when they were billed at the reserved rate)
+    return [(baseline(cfg), spot(lambda n: 0)),
             ("half_spot", spot(lambda n: n // 2)),
             ("all_spot", spot(lambda n: n)),
             ("half_spot+spare", {**spare, **spot(lambda n: n // 2 + 1)})]
@@ -80,9 +87,11 @@ def spot_job(cfg, out_dir, progress) -> Result:
     cmp["p99_ratio"] = cmp["ttft_p99_s"] / base["ttft_p99_s"]
     tables = {"comparison": cmp, **tables}
     notes = run_notes(cfg, workload, runs)
+    only = base["setup"].replace("_", "-") + " only"  # "on-demand only", "reserved only"
     for _, c in cmp.iloc[1:].iterrows():
+        saving = 100 * c["cost_saving"]  # a spare can cost more: "44 % above", not "-44 % below"
         notes.append(
-            f"{c['setup']}: the bill {100 * c['cost_saving']:.0f} % below on-demand only "
+            f"{c['setup']}: the bill {abs(saving):.0f} % {'below' if saving >= 0 else 'above'} {only} "
             f"(${c['cost_usd']:.2f} against ${base['cost_usd']:.2f}), p99 TTFT "
             f"{_s(c['ttft_p99_s'])} against {_s(base['ttft_p99_s'])} "
             f"({c['preemptions']} reclaims, {c['retries']} retried tries, {c['failed']} failed).")

@@ -8,6 +8,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.report.condense import condense, left_out_note, with_scenario
+from sim.report.question import question_line
 
 MAX_TABLE_ROWS = 40
 
@@ -32,9 +33,13 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 def run_report(res, cfg) -> str:
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
-    if notes.get("question"):
-        parts.append(f"**Question.** {notes['question']}\n")
-    parts.append(f"Job `{cfg.job}`, seed {cfg.seed}, horizon {cfg.horizon_s:g} s, "
+    question = question_line(notes)
+    if question:
+        parts.append(question)
+    reps = int(cfg.replications or 1)  # its summary is the mean over them: not "seed 0"
+    seeds = f"seed {cfg.seed}" if reps == 1 else \
+        f"seeds {cfg.seed}..{cfg.seed + reps - 1} ({reps} replications)"
+    parts.append(f"Job `{cfg.job}`, {seeds}, horizon {cfg.horizon_s:g} s, "
                  f"engine `{OmegaConf.select(cfg, 'engine')}`, "
                  f"setups {list(cfg.setups)}.\n")
     if len(res.summary):

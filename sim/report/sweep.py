@@ -26,6 +26,7 @@ from sim.records import ALL
 from sim.report import style as looks
 from sim.report.condense import condense, left_out_note, slo_by_tenant
 from sim.report.markdown import md_table, notes_of_jobs
+from sim.report.question import CHANGED
 from sim.report.style import (
     REFERENCE_COLOR,
     color,
@@ -41,14 +42,16 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 # ------------------------------------------------------------------------------ axes
 def x_key(sj) -> str | None:
+    """``notes.sweep_x``, unless held at one value while another key is swept (all points were
+    drawn at that value until December 2026), else the first swept numeric key."""
     want = (sj.notes or {}).get("sweep_x")
-    if want and want in sj.table.columns:
-        return want
     paired = set(getattr(sj, "paired", []))
-    for k in sj.varying:
-        if k in sj.table.columns and k != VARIANT and k not in paired \
-                and pd.api.types.is_numeric_dtype(sj.table[k]):
-            return k
+    swept = [k for k in sj.varying if k in sj.table.columns and k != VARIANT and k not in paired
+             and pd.api.types.is_numeric_dtype(sj.table[k])]
+    if want and want in sj.table.columns and (want in sj.varying or not swept):
+        return want
+    if swept:
+        return swept[0]
     return VARIANT if VARIANT in sj.varying and VARIANT in sj.table.columns else None
 
 
@@ -63,8 +66,10 @@ def categorical(table: pd.DataFrame, x: str) -> bool:
     return x in table.columns and not pd.api.types.is_numeric_dtype(table[x])
 
 
-def axis_label(key: str, notes: dict | None = None) -> str:
-    if notes and notes.get("x_label"):
+def axis_label(key: str, notes: dict | None = None, own: bool = True) -> str:
+    """``notes.x_label`` when ``key`` is ``sweep_x`` and ``own`` (the jobs changed nothing the
+    question is about: it said "1 H100 each" over H200s until December 2026), else the key's."""
+    if own and notes and notes.get("x_label") and key == notes.get("sweep_x"):
         return str(notes["x_label"])
     last = key.split(".")[-1]
     m = re.match(r"tenants\.([^.]+)\.arrival\.(\w+)$", key)
@@ -295,7 +300,8 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     if x is None or "setup" not in table.columns:
         return []
     others = other_keys(sj, x)
-    xlabel = axis_label(x, sj.notes)
+    xlabel = axis_label(x, sj.notes, own=not str(getattr(sj, "question", None) or "")
+                        .startswith(CHANGED))
     ticks = None
     if categorical(table, x):  # variants: named points, no order between them to cross in
         table, ticks = _categories(table, x)
@@ -331,8 +337,9 @@ def _code(text: str) -> str:
 def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
     notes = sj.notes or {}
     parts = ["# servesim sweep\n"]
-    if notes.get("question"):
-        parts.append(f"**Question.** {notes['question']}\n")
+    question = getattr(sj, "question", None)  # its jobs' (none without their report.md)
+    if question or notes.get("question"):
+        parts.append(question or f"**Question.** {notes['question']}\n")
     if command:
         parts.append(f"Command: {_code(command)}\n")
     if notes.get("objective"):

@@ -32,6 +32,7 @@ from omegaconf.errors import InterpolationResolutionError
 from sim.config.variants import KEY, MAP, format_value
 from sim.io import atomic_write, write_frame_csv
 from sim.records import ALL, is_aggregate
+from sim.report.question import report_question
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
 from sim.sweep.jobfiles import load_yaml as _load
@@ -75,6 +76,7 @@ class SweepJobs:
     # each a column after ``variant`` holding the value the job ran with
     paired: list[str] = field(default_factory=list)
     run_notes: dict = field(default_factory=dict)  # job -> the notes its report.md lists
+    question: str | None = None  # the question line of the first finished job's report.md
 
 
 def _numeric(s: pd.Series) -> pd.Series:
@@ -166,6 +168,7 @@ class JobRead:
     objective: str | None = None  # what its objective column is, when it has one
     paired: list[str] = field(default_factory=list)  # the keys its variant sets
     run_notes: list[str] = field(default_factory=list)  # its run's notes (report.md)
+    question: str | None = None  # the question line its report.md opens with
 
 
 def run_notes(d: Path) -> list[str]:
@@ -203,6 +206,8 @@ def read_job(d: Path) -> JobRead:
         return out
     out.notes = dict(cfg.get("notes") or {})
     out.run_notes = run_notes(d)
+    if (d / "report.md").is_file():
+        out.question = report_question((d / "report.md").read_bytes().decode("utf-8", "replace"))
     s = read_summary(d / "summary.csv")
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
@@ -231,6 +236,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     """Read every job folder of a sweep (those rewritten after ``since``, if given)."""
     sweep_dir = Path(sweep_dir)
     frames, jobs, values, notes, paired, said = [], [], [], {}, [], {}
+    question = None
     defined = None  # what the objective column is, said in summary.md
     for d in job_dirs(sweep_dir, since):
         j = read_job(d)
@@ -240,6 +246,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
         if j.summary is None:
             continue
         notes = notes or j.notes
+        question = question or j.question
         if j.run_notes:
             said[j.row["job"]] = j.run_notes
         defined = j.objective or defined
@@ -259,7 +266,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,
                      notes={**notes, "objective": defined} if defined else notes, paired=paired,
-                     run_notes=said)
+                     run_notes=said, question=question)
 
 
 def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:

@@ -24,3 +24,22 @@ def test_spot_experiment_compares_its_variants_on_the_same_requests(tmp_path):
     assert cmp.loc["all_spot", "cost_usd"] == pytest.approx(rows["billed_s"].sum() * 2.25 / 3600, rel=1e-9)
     assert cmp.loc["all_spot", "preemptions"] == int((rows["reclaim_s"] <= period).sum()) > 0
     assert cmp.loc["all_spot", "cost_saving"] > cmp.loc["half_spot", "cost_saving"] > 0
+
+
+def test_spot_baseline_is_named_after_its_pricing_and_a_dearer_mix_is_said_above(tmp_path):
+    """With ``dedicated.pricing=reserved`` the mix without spot bills $2.37/GPU-hour: it was
+    still named ``on_demand`` and the notes compared against "on-demand only"; a mix that
+    costs more (the spare) read "the bill -44 % below" (December 2026)."""
+    res = sim.run(["experiment=spot", "horizon_s=60", "tenants.chat.arrival.rate_rps=5",
+                   "dedicated.replicas.llama31-8b=2", "dedicated.pricing=reserved",
+                   "output.plots=false"])
+    cmp = res.tables["comparison"].set_index("setup")
+    assert list(cmp.index) == ["reserved", "half_spot", "all_spot", "half_spot+spare"]
+    period = res.summary.query("setup == 'reserved' and tenant == '__all__'").iloc[0]["period_s"]
+    assert cmp.loc["reserved", "cost_usd"] == pytest.approx(2 * 2.37 * period / 3600, rel=1e-9)
+    # the spare: 1 reserved + 2 spot ($2.25) against 2 reserved, over about the same period
+    spare = [n for n in res.notes if n.startswith("half_spot+spare:")]
+    assert cmp.loc["half_spot+spare", "cost_saving"] < 0 and len(spare) == 1
+    pct = round(-100 * cmp.loc["half_spot+spare", "cost_saving"])
+    assert spare[0].startswith(f"half_spot+spare: the bill {pct} % above reserved only")
+    assert not any("on-demand" in n or "% below" in n and "-" in n.split("%")[0] for n in res.notes)

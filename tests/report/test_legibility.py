@@ -113,6 +113,35 @@ def test_burst_timeline_draws_the_burst_replicas_and_both_variants(burst_run):
     assert heights.max() == 2  # two burst replicas at the peak
 
 
+def test_burst_timeline_title_states_the_load_this_run_offered(burst_run):
+    """The title gives the lowest and highest 30 s bins of offered load, counted here from the
+    requests (until December 2026 it said "A traffic spike" whatever the run offered)."""
+    res, kept = burst_run
+    req = res.requests[res.requests["setup"] == "dedicated"]
+    per_bin = np.bincount((req["arrival_s"].to_numpy() // 30).astype(int)) / 30.0
+    whole = per_bin[:-1]  # the last bin holds the last arrival: not filled whole
+    title = kept["burst_timeline"].axes[0].get_title()
+    assert title.startswith(f"Offered load {whole.min():.3g} to {whole.max():.3g} req/s (30 s bins)")
+    # rate_rps 40 is the mean over conf/curves/spike.csv, whose mean is 3300/1500 = 2.2: 18.2
+    # req/s before the spike at 300 s, 72.7 in it; a 30 s bin of ~550 to ~2200 Poisson
+    # arrivals is within +-15 % far beyond 3 sigma
+    assert 15.5 < whole.min() < 18.2 < 21 and 62 < whole.max() < 84 and "spike" not in title
+
+
+def test_failures_timeline_says_when_nothing_failed(tmp_path, monkeypatch):
+    """A run in which no replica fails (MTBF 10^6 GPU-hours over 30 s) drew an empty,
+    unlabelled panel of failed and retried requests."""
+    kept = capture_figures(monkeypatch, dedicated)
+    res = sim.run(["experiment=failures", "horizon_s=20", "tenants.chat.arrival.rate_rps=2",
+                   "dedicated.failures.mtbf_gpu_hours=1e6", "output.parquet=false"],
+                  output_dir=tmp_path)
+    assert res.tables["availability"]["failed"].sum() == 0
+    assert res.tables["availability"]["retries"].sum() == 0
+    panel = kept["failures_timeline"].axes[2]
+    assert not panel.patches and [t.get_text() for t in panel.texts] == \
+        ["no request failed or was retried in this run"]
+
+
 def test_failures_figures_keep_legends_off_and_replicas_on(tmp_path, monkeypatch):
     kept, kept_tl = capture_figures(monkeypatch, dedicated), capture_figures(monkeypatch, timeline)
     sim.run(["experiment=failures", "horizon_s=240", "dedicated.failures.mtbf_gpu_hours=0.05"],
