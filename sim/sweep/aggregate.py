@@ -42,6 +42,7 @@ from sim.sweep.jobfiles import (
     read_frame,
     read_overrides,
     read_summary,
+    run_notes,
 )
 from sim.sweep.jobrecord import (
     JOBS_RECORD,
@@ -169,18 +170,6 @@ class JobRead:
     paired: list[str] = field(default_factory=list)  # the keys its variant sets
     run_notes: list[str] = field(default_factory=list)  # its run's notes (report.md)
     question: str | None = None  # the question line its report.md opens with
-
-
-def run_notes(d: Path) -> list[str]:
-    """The notes a finished job's ``report.md`` lists under ``## Notes`` (what its run
-    changed or warns of; none without a report, ``output.report=false``)."""
-    p = d / "report.md"
-    if not p.is_file():
-        return []
-    text = p.read_bytes().decode("utf-8", "replace")
-    _, head, rest = text.partition("\n## Notes\n\n")
-    lines = rest.split("\n\n", 1)[0].splitlines() if head else []
-    return [ln[2:] for ln in lines if ln.startswith("- ")]
 
 
 def read_job(d: Path) -> JobRead:

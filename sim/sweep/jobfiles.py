@@ -123,3 +123,15 @@ def read_error(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1][:300] if lines else ""
+
+
+def run_notes(d: Path) -> list[str]:
+    """The notes a finished job's ``report.md`` lists under ``## Notes`` (what its run
+    changed or warns of; none without a report, ``output.report=false``)."""
+    p = d / "report.md"
+    if not p.is_file():
+        return []
+    text = p.read_bytes().decode("utf-8", "replace")
+    _, head, rest = text.partition("\n## Notes\n\n")
+    lines = rest.split("\n\n", 1)[0].splitlines() if head else []
+    return [ln[2:] for ln in lines if ln.startswith("- ")]
