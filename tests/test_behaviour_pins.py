@@ -98,6 +98,16 @@ billing period); chat now pays its whole reservation ($4.747 -> $4.806, $/M out 
 1.2209), assistant $0.0932 -> $0.0517 and coder $0.1784 -> $0.1612, their tokens x prices.
 Only the hybrid setup's tenant cost columns moved (the __all__ row, the requests and the
 other runs are unchanged).
+A pipeline tenant's __model__ rows hold each model's own bill (a fix, sim/metrics/summary.py):
+in the compound run the tenant's whole bill sat under its first stage's model, the embedder
+(serverless $0.1689, the answering 8B $0); now the embedder $0.000458, the reranker $0.0192
+and the 8B $0.1492 ($1.22 per M output tokens) on the serverless and hybrid setups, and
+$2.37 each on dedicated (one reserved replica per model). Only those rows' cost columns moved.
+In the main job the same fix moved only the dedicated setup's __model__ rows: the time each
+model's replica was up after its own tenants' billing periods, paid by the tenants still
+draining, had sat under the payer's model; now every model row holds its own replicas
+($2.3855 for each single-GPU model over the 3,623.6 s run, $4.7710 for the 70B's two, where
+the rows read $2.370, $2.374, $2.434 and $4.749). Tenant rows and the __all__ row unchanged.
 """
 
 from __future__ import annotations
@@ -112,7 +122,7 @@ import sim
 CASES = {
     # the main job: serverless, dedicated and hybrid on the same requests
     "hybrid": (["experiment=hybrid", "seed=0"],
-               "82cb7d71836495fe7a08fcf666d12a5aa50b7c01b3d3e7b880ce7ba4f657a263",
+               "769253de17e6ffbc65df31fe53cf1cf070e8037f5c5aaaf60222eea29ec63fb3",
                "5c2576fd99cfc164512b5197bd1e897b9b147237fbaa057d6e21a7d6c5aa2fc5"),
     # a serverless run on the bursty Azure code trace (scale to zero, cold starts)
     "serverless": (["experiment=keepalive", "job=simulate", "seed=0"],
@@ -121,7 +131,7 @@ CASES = {
     # a compound pipeline on every setup
     "compound": (["experiment=compound", "job=simulate", "setups=[serverless,dedicated,hybrid]",
                   "seed=0"],
-                 "d9e8215bce485eda289d7d6f6bf2937b2a18a8a849995957bc340e5cd74e32d0",
+                 "b9bf53b204e1c32a7775ce8beb5e0adaab2581b60d6b3d6d66dcbedee2fbb3b7",
                  "9ed8e7b11bad13408449462fc49596567bdf696251bba99a2d273c694d926a6b"),
 }
 

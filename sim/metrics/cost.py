@@ -77,6 +77,9 @@ class CostBreakdown:
         # (tenant, tier) -> the tenant's components billed on that tier; tier -> (busy, up) GPU-s
         self.by_tenant_tier: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.util_by_tier: dict[str, tuple[float, float]] = {}
+        # (tenant, model) -> the tenant's components billed for that model's pools and tokens
+        # (a pipeline tenant calls several models; the ``__model__`` rows read these)
+        self.by_tenant_model: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def _out(self, d) -> dict[str, float]:
         out = {k: float(d.get(k, 0.0)) for k in _SUMS}
@@ -106,10 +109,21 @@ class CostBreakdown:
         out["busy_fraction"] = busy / up if up > 0 else float("nan")
         return out
 
-    def _add(self, tenant: str, tier: str, values: dict[str, float]) -> None:
+    def model(self, tenants, model: str) -> dict[str, float]:
+        """The components ``tenants`` were billed for ``model`` (its pools and its tokens),
+        summed; ``busy_fraction`` of that model's GPUs."""
+        parts = [self._out(self.by_tenant_model[(t, model)]) for t in tenants
+                 if (t, model) in self.by_tenant_model]
+        out = {k: float(sum(p[k] for p in parts)) for k in self._out({})}
+        busy, up = self.util_by_model.get(model, (0.0, 0.0))
+        out["busy_fraction"] = busy / up if up > 0 else float("nan")
+        return out
+
+    def _add(self, tenant: str, tier: str, model: str, values: dict[str, float]) -> None:
         if tier not in self.tiers:
             self.tiers.append(tier)
-        for d in (self.by_tenant[tenant], self.totals, self.by_tenant_tier[(tenant, tier)]):
+        for d in (self.by_tenant[tenant], self.totals, self.by_tenant_tier[(tenant, tier)],
+                  self.by_tenant_model[(tenant, model)]):
             for k, v in values.items():
                 d[k] += v
             d[f"cost_{tier}_usd"] += values.get("cost_usd", 0.0)
@@ -133,11 +147,16 @@ def check_invariants(cb: CostBreakdown, rel: float = 1e-9) -> None:
     s = sum(d["cost_usd"] for _, d in named)
     if not close(s, cb.totals.get("cost_usd", 0.0)):
         raise InvariantError(f"tenant costs add up to {s!r}, not the total {cb.totals['cost_usd']!r}")
+    for who, d in named:
+        by_model = sum(v.get("cost_usd", 0.0) for (t, _), v in cb.by_tenant_model.items() if t == who)
+        if not close(by_model, d["cost_usd"]):
+            raise InvariantError(f"cost of {who} by model adds up to {by_model!r}, not "
+                                 f"{d['cost_usd']!r}")
 
 
-def _bill(cb: CostBreakdown, tenant: str, tier: str, p, s: float) -> None:
-    """Bill ``tenant`` the share ``s`` of GPU-time components ``p``."""
-    cb._add(tenant, tier, {
+def _bill(cb: CostBreakdown, tenant: str, tier: str, model: str, p, s: float) -> None:
+    """Bill ``tenant`` the share ``s`` of GPU-time components ``p`` of ``model``'s pool."""
+    cb._add(tenant, tier, model, {
         "cost_usd": p["cost"] * s, "gpu_cost_usd": p["cost"] * s,
         "gpu_hours": p["gpu_s"] / 3600.0 * s,
         "busy_gpu_hours": p["busy_gpu_s"] / 3600.0 * s,
@@ -273,7 +292,7 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             parts = [(p, dict(zip(tids, (weights / weights.sum()).tolist())))]
         for comp, shares in parts:
             for ti, s in shares.items():
-                _bill(cb, workload.tenants[ti], tier, comp, s)
+                _bill(cb, workload.tenants[ti], tier, model, comp, s)
     # ---- per-token billing
     by_tier: dict[str, list[list[np.ndarray]]] = {}
     for model, tier in sorted(per_token_tiers):
@@ -297,6 +316,6 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             s = float(usd[tenant == ti].sum())
             if workload.tenants[ti] in batch:
                 s *= factor
-            cb._add(workload.tenants[ti], tier, {"cost_usd": s, "token_cost_usd": s})
+            cb._add(workload.tenants[ti], tier, model, {"cost_usd": s, "token_cost_usd": s})
     check_invariants(cb)
     return cb

@@ -148,7 +148,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)
-    rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of, first_of)
+    rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of)
     rows += _tier_rows(run, workload, cols, met, costs)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
@@ -175,12 +175,12 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
 
 
-def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of,
-                first_of) -> list[dict]:
+def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> list[dict]:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
-    request figures over the user requests served by that model; costs, ``clipped`` and SLO
-    attainment (each request against its own tenant's SLO) over the tenants whose model it
-    is; ``busy_fraction`` and the load figures of that model's replicas."""
+    request figures and SLO attainment (each request against its own tenant's SLO) over the
+    user requests served by that model; costs: what the user tenants were billed for it (its
+    pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
+    the load figures of that model's replicas."""
     names = {workload.models[mi] for mi in np.unique(workload.model[user]).tolist()}
     names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
     if len(names) < 2:
@@ -191,8 +191,10 @@ def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of,
         r = row_stats(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
         r["slo_attainment"] = attainment(workload, met, sel)
         tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
-        r.update(_sum_costs(costs, workload, tids, first_of))
-        r["busy_fraction"] = costs.tenant("", m)["busy_fraction"]
+        # what the user tenants were billed for this model (a pipeline tenant's stages each
+        # under their own model; until December 2026 its whole bill sat under its first
+        # stage's model, and the answering LLM's row read $0)
+        r.update(costs.model([t["tenant"] for t in tenant_rows], m))
         r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
         r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
         out.append(r)

@@ -395,3 +395,31 @@ def test_the_mixed_scenario_is_named_after_the_placement_it_ran():
     two = sim.compose(base + ["+compound.mixed_placement.bge-large-en=dedicated"])
     assert mixed_label(two, "rag") == ("llama31-8b dedicated, bge-large-en dedicated (hybrid), "
                                        "the rest serverless")
+
+
+def test_a_pipeline_tenants_model_rows_hold_each_models_own_bill(tmp_path):
+    """A pipeline tenant calls three models: each ``__model__`` row holds what was billed for
+    that model (per token here: its requests' tokens x its prices, computed independently
+    from requests.parquet), and the rows add up to the tenant's bill. Until December 2026
+    the tenant's whole bill sat under its first stage's model (the embedder) and the
+    answering 8B's row read $0 for its 122,025 output tokens."""
+    res = sim.run(["experiment=compound", "job=simulate", "setups=[serverless]", "horizon_s=300",
+                   "output.plots=false", "output.report=false", "output.progress=false"],
+                  output_dir=tmp_path)
+    s, req = res.summary.set_index("tenant"), res.requests
+    cat = sim.compose(["experiment=compound"]).catalog.models
+    done = req[req["outcome"] == "completed"]
+    rows = [t for t in s.index if t.startswith("__model__:") and not t.startswith("__model__:tool")]
+    assert len(rows) == 3
+    for row in rows:
+        m = row.split(":", 1)[1]
+        mine = done[done["model"] == m]
+        price_in, price_out = cat[m].price_in_usd_per_mtok or 0.0, cat[m].price_out_usd_per_mtok or 0.0
+        cached_price = cat[m].price_cached_in_usd_per_mtok
+        cached_price = price_in if cached_price is None else cached_price
+        usd = ((mine["input_tokens"] - mine["cached_tokens"]).sum() * price_in
+               + mine["cached_tokens"].sum() * cached_price
+               + mine["output_tokens"].sum() * price_out) / 1e6
+        assert s.loc[row, "cost_usd"] == pytest.approx(usd, rel=1e-9, abs=1e-12)
+    assert s.loc["__model__:llama31-8b", "cost_usd"] > 0
+    assert sum(s.loc[r, "cost_usd"] for r in rows) == pytest.approx(s.loc["chat", "cost_usd"], rel=1e-9)
