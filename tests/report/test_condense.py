@@ -33,9 +33,14 @@ def test_model_rows_are_computed_from_that_models_requests(two_models):
     # llama31-8b is called by two tenants (chat at 4 req/s, other at 2): their requests together
     llama = s[s["tenant"].isin(["chat", "other"])]
     assert rows.loc[MODEL_ROW + "llama31-8b", "requests"] == llama["requests"].sum()
-    assert rows.loc[MODEL_ROW + "llama31-8b", "cost_usd"] == pytest.approx(llama["cost_usd"].sum())
+    # a model row's cost is its own replicas' bill (replicas.csv), whoever of the tenants paid
+    # it (a model's replica up after its own tenants' periods is paid by those still draining)
+    ledger = two_models.tables["replicas"].groupby("model")["cost_usd"].sum()
+    for m in ("llama31-8b", "qwen3-32b"):
+        assert rows.loc[MODEL_ROW + m, "cost_usd"] == pytest.approx(ledger[m], rel=1e-9)
     total = s[s["tenant"] == ALL].iloc[0]
     assert rows["requests"].sum() == total["requests"]
+    assert rows["cost_usd"].sum() == pytest.approx(total["cost_usd"], rel=1e-9)
 
 
 def test_one_model_has_no_model_rows():
