@@ -24,17 +24,23 @@ rejected input tokens, throughput of all tokens, retries), windows.py 6 (warm-up
 window length, ``clipped``, aggregate attainment, ``warmup_s = 0``, ``deadline_missed``),
 invariants.py 8 (never-ended, finish after the run, ledger past the period, the GPU-cost
 tolerance, per-row counts, model-row partition, cached = prompt, completed with a reason).
-Killed before: 47. Survived: 18 (``close`` always true, an idle shared pool split with a
-background tenant, a pool's tier condition, padding at a period end, tail to a background
-tenant, a deadline at exactly the run's end, model rows, tier-row costs, p99.9, TPOT p99,
-cold-wait p99, windowed ``clipped``, windowed aggregate attainment, windowed deadlines, the
-model-row partition check). Killed after (this file, 13 tests, about 1 s): 17 of the 18.
-Left: one (``tenant_periods`` not marking a tenant without requests NaN, so a quiet user
-tenant's period becomes the horizon instead of the run's period): not equivalent, but which
-period a tenant that sent nothing should report is a design question left to the lead, so it
-is not pinned. No bug was found: every hand computation agreed with the code. The slower
-whole-run files (the digests of tests/test_behaviour_pins.py, test_window_clipped, the
-hybrid and batch-tier files) were not run per mutant.
+Killed by that subset: 47; the 18 it let through were then run against the slower files that
+cover the module (tests/test_behaviour_pins.py, test_window_clipped,
+tests/platform/test_hybrid.py, dedicated/test_batch_tier.py,
+dedicated/test_dedicated_cost.py): 6 were killed there by a named check (``close`` always
+true; an idle shared pool split with a background tenant, twice; a user's replica tail
+billed to a background tenant; windowed ``clipped``; windowed deadlines), 7 only by the
+sha256 digests of test_behaviour_pins, which say that an output moved, not which value is
+right (a pool's tier condition dropped; model rows for one model, or with background
+requests; tier-row costs with background tenants; p99.9, TPOT p99 and cold-wait p99 read at
+lower quantiles), and 5 survived everything (padding of a row ending exactly at a period
+end, a deadline at exactly the run's end, the windowed aggregate attainment, the model-row
+partition check, and the one below). This file (13 tests, about 1 s) kills 17 of the 18, all
+5 true survivors but one. Left: ``tenant_periods`` not marking a tenant without requests
+NaN, so a quiet user tenant's period becomes the horizon instead of the run's period: not
+equivalent, but which period a tenant that sent nothing should report is a design question
+left to the lead, so it is not pinned. No bug was found: every hand computation agreed with
+the code.
 """
 
 import numpy as np
