@@ -65,7 +65,7 @@ def gpu_row(tier, start, end, *, model="m", billing="gpu_hour", busy=0.0, minimu
 
 def _consistent():
     cb = CostBreakdown()
-    cb._add("a", "dedicated", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 1.0})
+    cb._add("a", "dedicated", "m", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 1.0})
     return cb
 
 
@@ -75,6 +75,7 @@ def _consistent():
     (lambda cb: cb.by_tenant["a"].__setitem__("cost_burst_usd", 0.5), "sum of tiers"),
     (lambda cb: cb.totals.update(cost_usd=1.5, gpu_cost_usd=1.5, busy_cost_usd=1.5,
                                  cost_dedicated_usd=1.5), "add up to"),  # a sound total
+    (lambda cb: cb.by_tenant_model[("a", "m")].__setitem__("cost_usd", 0.5), "by model adds up"),
 ])
 def test_cost_invariants_catch_each_broken_sum(break_it, match):
     cb = _consistent()
