@@ -96,14 +96,14 @@ def test_row_components_with_a_minimum_increment():
 
 def test_invariant_check_catches_components_that_do_not_add_up():
     cb = CostBreakdown()
-    cb._add("a", "dedicated", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 0.25,
+    cb._add("a", "dedicated", "m", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 0.25,
                                "idle_cost_usd": 0.75})
     check_invariants(cb)  # consistent
-    cb._add("a", "dedicated", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 0.5})
+    cb._add("a", "dedicated", "m", {"cost_usd": 1.0, "gpu_cost_usd": 1.0, "busy_cost_usd": 0.5})
     with pytest.raises(InvariantError, match="busy"):
         check_invariants(cb)
     cb2 = CostBreakdown()
-    cb2._add("a", "dedicated", {"cost_usd": 1.0, "token_cost_usd": 1.0})
+    cb2._add("a", "dedicated", "m", {"cost_usd": 1.0, "token_cost_usd": 1.0})
     cb2.totals["cost_usd"] += 0.5  # a total that the tenants do not add up to
     with pytest.raises(InvariantError):
         check_invariants(cb2)
