@@ -19,6 +19,7 @@ from sim.report.style import (
     color,
     format_seconds,
     legend_below,
+    plain_log_ticks,
     pyplot,
     save,
     tight_layout,
@@ -66,6 +67,9 @@ def _cdf_panel(ax, reqs: pd.DataFrame, title: str, slo: float | None) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(top=1.05)
+    # plain numbers: on a narrow range (a saturated pool's TTFTs all near 27 s) matplotlib
+    # labelled the minor ticks "2.62x10^1", "2.64x10^1" on top of each other (December 2026)
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel("time to first token x (s)")
     ax.set_ylabel("share of requests slower than x")
     ax.set_title(title, fontsize=10)

@@ -13,6 +13,7 @@ from sim.report.style import (
     color,
     format_seconds,
     legend_below,
+    plain_log_ticks,
     pyplot,
     save,
     tight_layout,
@@ -108,6 +109,7 @@ def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latenc
         ax.step(x, y, where="post", color=color(str(setup)), ls=ls, lw=1.6,
                 label=f"{setup}: p50 {format_seconds(p50)}, p99 {format_seconds(p99)}")
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)  # plain numbers, labels apart on a narrow range
     ax.set_xlabel("pipeline end-to-end latency (s, log scale)")
     ax.set_ylabel("fraction of pipeline requests")
     ax.set_ylim(0, 1.02)

@@ -148,16 +148,20 @@ def format_seconds(v: float) -> str:
 def plain_log_ticks(axis) -> None:
     """Label a log-scaled axis (``ax.xaxis`` or ``ax.yaxis``, its data drawn) with plain
     numbers, at 1, 2 and 5 per decade when it spans two decades or less, else at each
-    decade; minor ticks unlabelled. Matplotlib's defaults wrote dollars as "6x10^0" and, on
+    decade, and at up to four round values when it spans less than half a decade; minor
+    ticks unlabelled. Matplotlib's defaults wrote dollars as "6x10^0" and, on
     an axis spanning about a decade, labelled minor ticks ("3x10^-1", "4x10^-1") on top of
     each other."""
     import math
 
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     lo, hi = sorted(axis.axes.get_xlim() if axis is axis.axes.xaxis else axis.axes.get_ylim())
-    narrow = lo > 0 and math.log10(hi / lo) <= 2.0
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
+    span = math.log10(hi / lo) if lo > 0 else math.inf
+    if span < 0.5:  # under half a decade: 1, 2 and 5 may all fall outside (26-28 s: none)
+        axis.set_major_locator(MaxNLocator(nbins=4))
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
