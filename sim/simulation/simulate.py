@@ -264,7 +264,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     if unfinished.size:
         # each fails now, in the tier whose queue or replica held it (none if it never
         # reached one: a closed loop's request not yet sent). Until December 2026 all were
-        # logged in tier dedicated, whatever the setup, and failed at their arrival.
+        # logged in tier dedicated, whatever the setup, and the log kept no time.
         held = dict(setup.held())
         none = log.tiers.code(NO_TIER)
         now = env.now

@@ -5,7 +5,8 @@ ServerlessPlatform` that starts and stops replicas (scale-up, scale-in, the FIFO
 scale-ups waiting for GPUs); the platform (the other half: the
 request path and the autoscaler) inherits it and owns the state both use: ``env``, ``cfg``,
 ``sc``, ``ctx``, ``pool``, ``loader``, ``keepalive``, ``models``, ``slots``, ``pending``,
-``stats``, ``tier``, ``tier_code``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``, ``cold_cb``.
+``stats``, ``tier``, ``tier_code``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``,
+``cold_cb``.
 
 Keep-alive: an idle replica stops when its keep-alive runs out (``fixed``: ``idle_s``;
 ``hybrid``: the histogram policy's window, which may instead unload at once and load again
