@@ -1,6 +1,7 @@
 """Request-log columns that take memory only where written: a column of zeros in no memory
 until its first non-zero value (:func:`zeros`), and a few columns written for a small share
-of the requests, kept as the ids and values written (:class:`SparseColumns`)."""
+of the requests, kept as the ids and values written (:class:`SparseColumns`); names stored
+as small codes (:class:`Codes`)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,18 @@ class SparseColumns:
         a temporary the size of the selection."""
         ids, vals = self.written()
         return vals[name][mask[ids]]
+
+
+class Codes:
+    """Small registry of names (tiers, reasons, storage tiers) stored as int8 codes."""
+
+    def __init__(self, *names: str):
+        self.names: list[str] = list(names)
+        self._index = {n: i for i, n in enumerate(self.names)}
+
+    def code(self, name: str) -> int:
+        i = self._index.get(name)
+        if i is None:
+            i = self._index[name] = len(self.names)
+            self.names.append(name)
+        return i

@@ -7,7 +7,8 @@ requests (reason, retries, spills, cached tokens, preemptions) take memory only 
 first non-zero value, and cold-start waits and tiers only for the requests that waited
 (:mod:`sim.logcols`); output tokens are checked as completions are written, not kept. Writing
 an outcome twice raises :class:`~sim.errors.InvariantError` on the spot: every request
-ends exactly once, as completed, rejected (with a reason) or failed (with a reason).
+ends exactly once, as completed, rejected (with a reason) or failed (with a reason); one
+turned away later than its arrival keeps that time too (``ends``, only for those).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.logcols import SparseColumns, holding, is_zeros, zeros
+from sim.logcols import Codes, SparseColumns, holding, is_zeros, zeros
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -41,21 +42,6 @@ def is_aggregate(tenant: str) -> bool:
     """Whether a summary row's ``tenant`` labels an aggregate (``__all__``, ``__background__``,
     ``__model__:<m>``, ``__tier__:<t>``) rather than a tenant."""
     return tenant.startswith("__")
-
-
-class Codes:
-    """Small registry of names (tiers, reasons, storage tiers) stored as int8 codes."""
-
-    def __init__(self, *names: str):
-        self.names: list[str] = list(names)
-        self._index = {n: i for i, n in enumerate(self.names)}
-
-    def code(self, name: str) -> int:
-        i = self._index.get(name)
-        if i is None:
-            i = self._index[name] = len(self.names)
-            self.names.append(name)
-        return i
 
 
 class RequestLog:
@@ -91,6 +77,7 @@ class RequestLog:
         self.preempt_s = zeros(n, np.float64)  # time preemptions cost it
         # cold-start waits and the storage tier loaded from: only the requests that waited
         self.colds = SparseColumns(n, cold_wait_s=np.float64, cold_tier=np.int8)
+        self.ends = SparseColumns(n, end_s=np.float64)  # turned away after arriving: when
         # the engine's output tokens of a completion (``Request.gen``) are checked against
         # ``want`` when written: (request id, tokens emitted) of every mismatch
         # (sim/metrics/invariants.py reports them)
@@ -113,12 +100,18 @@ class RequestLog:
         self._ended = bytearray(np.ascontiguousarray(self.outcome, np.int8).tobytes())
         self.outcome = np.frombuffer(self._ended, np.int8)
 
-    def _end(self, rid: int, outcome: int) -> None:
+    def _end(self, rid: int, outcome: int, reason: str = "", tier: int = 0,
+             at_s: float | None = None) -> None:
         if self.outcome[rid] != PENDING:
             raise InvariantError(
                 f"request {rid} ended twice: {OUTCOMES[self.outcome[rid]]} then {OUTCOMES[outcome]}")
         self.outcome[rid] = outcome
         self.open -= 1
+        if outcome != COMPLETED:  # turned away by ``tier`` at ``at_s`` (None: its arrival)
+            self.put("reason", rid, self.reasons.code(reason))
+            self.tier[rid] = tier
+            if at_s is not None and at_s > self.arrival_s[rid]:
+                self.ends.write(rid, at_s)
 
     def complete(self, req, tier: int) -> None:
         rid = req.id
@@ -179,15 +172,12 @@ class RequestLog:
         setattr(self, name, col := holding(col, value))
         col[rid] = value
 
-    def reject(self, rid: int, reason: str, tier: int = 0) -> None:
-        self._end(rid, REJECTED)
-        self.put("reason", rid, self.reasons.code(reason))
-        self.tier[rid] = tier
+    def reject(self, rid: int, reason: str, tier: int = 0, at_s: float | None = None) -> None:
+        self._end(rid, REJECTED, reason, tier, at_s)
 
-    def fail(self, rid: int, reason: str, tier: int = 0) -> None:
-        self._end(rid, FAILED)
-        self.put("reason", rid, self.reasons.code(reason))
-        self.tier[rid] = tier
+    def fail(self, rid: int, reason: str, tier: int, at_s: float) -> None:
+        """``tier``: the tier that held it (NO_TIER's code if none did); ``at_s``: when."""
+        self._end(rid, FAILED, reason, tier, at_s)
 
     def cold(self, rid: int, wait_s: float, storage_tier: str) -> None:
         """Record that the request waited ``wait_s`` for a replica loading from a tier."""

@@ -41,7 +41,7 @@ def test_reasons_retries_and_spills_take_memory_at_their_first_value():
     log.reject(4, "")  # the empty reason is code 0: nothing to write
     log.put("attempts", 5, 0)
     assert is_zeros(log.reason) and is_zeros(log.attempts)
-    log.fail(6, "queue_full")
+    log.fail(6, "queue_full", 0, 1.0)
     log.put("attempts", 7, 3)
     log.put("spilled", 8, True)
     assert log.reasons.names[log.reason[6]] == "queue_full" and log.reason.sum() == log.reason[6]

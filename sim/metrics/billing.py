@@ -1,10 +1,13 @@
 """Each tenant's billing period, and a shared GPU pool's cost split over time by it.
 
 A tenant's billing period is ``[0, horizon + its own drain]``: it ends when the last of its
-own requests ends (completed, rejected or failed), never before the horizon, and at the
-run's end if one of its requests was still unfinished when the run stopped. Another
-tenant's drain (an overloaded neighbour whose queue takes an hour to empty) does not
-stretch it.
+own requests ends, never before the horizon. A request ends when it completes, or when it
+is turned away (:func:`ended_at`: at its arrival, or later for a
+try given up after a failure or a bounded wait run out, and at the run's end for one still
+unfinished when the run stopped; until December 2026 a request turned away ended at its
+arrival, unless unfinished at the end). Another tenant's drain (an overloaded neighbour
+whose queue takes an hour to empty) does not stretch it. A tenant that sent no request has
+no drain: its period is the horizon (until December 2026 it reported the run's period).
 
 The GPU time of a pool is split over the segments between successive tenant period ends:
 the cost of the pool within a segment goes to the pool's tenants whose period covers the
@@ -27,30 +30,36 @@ from sim.records import COMPLETED
 _CHUNK = 1 << 20  # requests per block
 
 
+def ended_at(log, rows: slice) -> np.ndarray:
+    """When each request of ``rows`` ended: its finish if completed, else when it was turned
+    away (its arrival, unless the log has a later time: ``log.ends``); NaN if it never
+    arrived (a closed loop's request not sent)."""
+    t = np.where(log.outcome[rows] == COMPLETED, log.finish_s[rows], log.arrival_s[rows])
+    later = log.ends.at("end_s", rows)
+    return np.where(later > 0, later, t)
+
+
 def tenant_periods(workload, run, offered: np.ndarray) -> np.ndarray:
-    """Per tenant index: its billing period (s), within ``[horizon, run.period_s]``; NaN for
-    a tenant with no request offered to this setup. ``offered``: the requests this setup
-    was offered (bool per request)."""
+    """Per tenant index: its billing period (s), within ``[horizon, run.period_s]``: the
+    horizon for a tenant that sent no request; NaN for one whose requests were all kept
+    from this setup (background tenants beside a setup without a shared pool).
+    ``offered``: the requests this setup was offered (bool per request)."""
     log = run.log
     h = min(float(workload.horizon_s), float(run.period_s))
     nt = len(workload.tenants)
     end = np.full(nt, -np.inf)
     has = np.zeros(nt, bool)
+    sent = np.zeros(nt, bool)
     for i in range(0, log.n, _CHUNK):  # a block of requests at a time: no full-length copies
         s = slice(i, i + _CHUNK)
-        # a request ends at its finish (completed) or when it was turned away (its arrival)
-        t = np.where(log.outcome[s] == COMPLETED, log.finish_s[s], log.arrival_s[s])
-        sel, tenant = offered[s], workload.tenant[s]
+        t = ended_at(log, s)
+        sel, tenant = offered[s], workload.tenant[s].astype(np.int64)
         ok = sel & np.isfinite(t)
-        np.maximum.at(end, tenant[ok].astype(np.int64), t[ok])
-        has |= np.bincount(tenant[sel].astype(np.int64), minlength=nt) > 0
+        np.maximum.at(end, tenant[ok], t[ok])
+        has |= np.bincount(tenant[sel], minlength=nt) > 0
+        sent |= np.bincount(tenant, minlength=nt) > 0
     out = np.clip(np.maximum(end, h), h, float(run.period_s))
-    # unfinished when the run stopped: its period runs to the run's end
-    codes = log.reasons.names
-    if "unfinished_at_end" in codes:
-        cut = offered & (log.reason == codes.index("unfinished_at_end"))
-        out[np.unique(workload.tenant[cut]).astype(np.int64)] = float(run.period_s)
-    out[~has] = np.nan
+    out[sent & ~has] = np.nan
     return out
 
 

@@ -87,9 +87,12 @@ class CostBreakdown:
             out[f"cost_{t}_usd"] = float(d.get(f"cost_{t}_usd", 0.0))
         return out
 
-    def tenant(self, name: str, model: str) -> dict[str, float]:
+    def tenant(self, name: str, models) -> dict[str, float]:
+        """The tenant's components; ``busy_fraction`` of the GPUs of ``models`` (the models
+        it called) together, as :meth:`total` combines every model's."""
         out = self._out(self.by_tenant.get(name, {}))
-        busy, up = self.util_by_model.get(model, (0.0, 0.0))
+        util = [self.util_by_model.get(m, (0.0, 0.0)) for m in models]
+        busy, up = sum(b for b, _ in util), sum(u for _, u in util)
         out["busy_fraction"] = busy / up if up > 0 else float("nan")
         return out
 

@@ -87,22 +87,21 @@ def attainment(workload, met, sel) -> float:
     return float(met[sel].mean()) if sel.any() else float("nan")
 
 
-def first_requests(workload) -> dict[int, int]:
-    """tenant index -> the index of its first request (tenants that sent none left out), in
-    one pass over the requests rather than one per tenant."""
-    tenant_ids, first = np.unique(workload.tenant, return_index=True)
-    return dict(zip(tenant_ids.tolist(), first.tolist()))
+def called_models(workload, ti: int, sel: np.ndarray) -> list[str]:
+    """The served models tenant ``ti`` called, sorted: those of its requests (``sel``; a
+    pipeline's tool stages run on none) and those its config names (a quiet tenant, a
+    stage that never ran, whose GPUs it still pays for)."""
+    served = set(workload.served_models)
+    idx = np.unique(workload.model[sel]).tolist()
+    names = {workload.models[i] for i in idx if workload.models[i] in served}
+    names.update(m for m in workload.tenant_models.get(workload.tenants[ti], []) if m in served)
+    return sorted(names)
 
 
-def _sum_costs(costs, workload, tids, first_of: dict[int, int]) -> dict:
-    """Cost columns summed over some tenants (utilisation is the pool's); ``first_of``:
-    :func:`first_requests`, whose model is a tenant's."""
+def _sum_costs(costs, workload, tids) -> dict:
+    """Cost columns summed over some tenants (utilisation is the pool's)."""
     total = costs.total()
-    parts = []
-    for ti in tids:
-        i = first_of.get(ti)
-        model = workload.models[int(workload.model[i])] if i is not None else ""
-        parts.append(costs.tenant(workload.tenants[ti], model))
+    parts = [costs.tenant(workload.tenants[ti], []) for ti in tids]
     out = {k: float(sum(p.get(k, 0.0) for p in parts)) for k in total if k != "busy_fraction"}
     out["busy_fraction"] = total.get("busy_fraction", float("nan"))
     return out
@@ -120,20 +119,30 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     n_user = workload.n_user_tenants
     load_of, load_all = load_by_model(run.ledger)
     nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
+    mix, combined = mix_of(run.ledger), {}
     for ti, name in enumerate(workload.tenants[:n_user]):
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
                  else (workload.tenant_models.get(name) or [""])[0])
         r = row_stats(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
                       costs.period_by_tenant.get(name, run.period_s))
-        r.update(costs.tenant(name, model))
-        r.update(load_of.get(model, nan_load))
+        # busy and load over the replicas of every model it called (a pipeline tenant's
+        # stages), combined as on __all__; until December 2026 its first model's only
+        called = called_models(workload, ti, sel)
+        r.update(costs.tenant(name, called))
+        if len(called) == 1:
+            r.update(load_of.get(called[0], nan_load))
+        else:
+            key = tuple(called)
+            if key not in combined:
+                rows_of = [row for row in run.ledger if row.model in called]
+                combined[key] = load(rows_of, mix) if rows_of else nan_load
+            r.update(combined[key])
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
     # SLO attainment over all requests, each against its own tenant's SLO
     met = slo_met(workload, log)
     user = workload.user_mask()
-    first_of = first_requests(workload)
     groups = [(ALL, user, range(n_user))]
     if run.background:  # background tenants: one aggregate row, marked
         groups.append((BACKGROUND, ~user, range(n_user, len(workload.tenants))))
@@ -144,7 +153,7 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
-            r.update(_sum_costs(costs, workload, tids, first_of))
+            r.update(_sum_costs(costs, workload, tids))
         r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)

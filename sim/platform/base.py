@@ -11,7 +11,7 @@ one line in :data:`sim.platform.SETUPS`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Protocol
+from typing import Callable, ClassVar, Iterable, Protocol
 
 from sim.engine import Request
 from sim.perf import Deployment
@@ -31,6 +31,11 @@ class Setup(Protocol):
     def warm_up(self, model: int) -> bool:
         """Start a replica of ``model`` if none is warm or loading (a pipeline's coordinated
         pre-warm); False when there is nothing to start."""
+
+    def held(self) -> Iterable[tuple[int, int]]:
+        """When the run stops: ``(request id, tier code)`` of each request it still holds,
+        the code of the tier whose queue or replica holds it (the run fails them,
+        ``unfinished_at_end``, in that tier)."""
 
     def close(self, t_end: float) -> None:
         """Settle the ledger at the end of the billing period ``[0, t_end]``."""
@@ -66,11 +71,12 @@ class RunContext:
         self.on_end(req, now)
 
     def reject(self, req: Request, reason: str, tier_code: int) -> None:
-        self.log.reject(req.id, reason, tier_code)
-        self.on_end(req, self.env.now)
+        now = self.env.now
+        self.log.reject(req.id, reason, tier_code, now)
+        self.on_end(req, now)
 
     def fail(self, req: Request, reason: str, tier_code: int, now: float) -> None:
-        self.log.fail(req.id, reason, tier_code)
+        self.log.fail(req.id, reason, tier_code, now)
         self.on_end(req, now)
 
     def new_replica_id(self) -> int:

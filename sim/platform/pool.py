@@ -105,3 +105,37 @@ class ModelPool:
             return "no_replica"
         rep = live[self.router.choose(live, req)]
         return None if rep.queue.push(req) else "queue_full"
+
+    def held(self):
+        """``(request id, tier code)`` of each request the pool holds: waiting in one of its
+        queues (the pool's tier), or admitted to or preempted on a replica (the tier of the
+        replica's ledger row: dedicated, burst or spot)."""
+        code = self.tier_code
+        queues = [self.central] if self.central is not None else [r.queue for r in self.replicas]
+        if self.batch is not None:
+            queues.append(self.batch)
+        for q in queues:
+            for req in q.items:
+                yield req.id, code
+        tiers = self.ctx.log.tiers
+        for rep in self.replicas:
+            on = code if rep.usage is None else tiers.code(rep.usage.tier)
+            for req in (*rep.running.values(), *rep.waiting):
+                yield req.id, on
+
+    def queue_state(self, req: Request, now: float) -> tuple[int, bool, float]:
+        """``(queued, saturated, head_wait_s)`` of the pool: requests waiting,
+        whether no live replica has room for the head of the queue (``req`` if it is empty),
+        and how long the oldest waiting request has waited."""
+        central = self.central
+        if central is not None:  # one queue: its head is the oldest (no lists, no generator)
+            items = central.items
+            head = items[0] if items else req
+            wait = now - head.arrival if items and self.replicas else 0.0
+            for r in self.replicas:
+                if r.alive and r.has_room(head):
+                    return len(items), False, wait
+            return len(items), True, wait
+        saturated = not any(r.has_room(req) for r in self.replicas if r.alive)
+        waits = [r.queue.items[0].arrival for r in self.replicas if r.queue.items]
+        return self.queued, saturated, now - min(waits) if waits else 0.0

@@ -189,7 +189,7 @@ class PipelineDriver:
             for rid in rows:
                 if rid not in run.sent:
                     log.arrival_s[rid] = now
-                    log.fail(rid, "upstream_failed", self.none_tier)
+                    log.fail(rid, "upstream_failed", self.none_tier, now)
 
     def _end(self, run: _Run, now: float, outcome: int, reason: str) -> None:
         p = run.p

@@ -104,6 +104,9 @@ class ContextGate:
     def warm_up(self, model: int) -> bool:
         return self.setup.warm_up(model)
 
+    def held(self):
+        return self.setup.held()
+
     def close(self, t_end: float) -> None:
         self.setup.close(t_end)
 
@@ -258,8 +261,15 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
         pipes.close(env.now)
     pending = log.outcome == PENDING
     unfinished = np.flatnonzero(pending if served is None else pending & served)
-    for rid in unfinished.tolist():
-        log.fail(rid, "unfinished_at_end")
+    if unfinished.size:
+        # each fails now, in the tier whose queue or replica held it (none if it never
+        # reached one: a closed loop's request not yet sent). Until December 2026 all were
+        # logged in tier dedicated, whatever the setup, and the log kept no time.
+        held = dict(setup.held())
+        none = log.tiers.code(NO_TIER)
+        now = env.now
+        for rid in unfinished.tolist():
+            log.fail(rid, "unfinished_at_end", held.get(rid, none), now)
     if workload.closed:
         # a closed loop runs until its clients are done; the period is what it took (or
         # until horizon_s + drain_s stopped it with requests unfinished: they ran till then)

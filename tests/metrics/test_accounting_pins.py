@@ -24,7 +24,7 @@ def build(tenants, reqs, ledger, *, horizon=100.0, period=100.0, t_end=None, slo
           deadlines=None, background=0, models=("m",), setup="dedicated", bg_run=False):
     """A workload and a finished run from ``reqs``: dicts with tenant, arrival, in, out and
     either done=(admit, first, finish) or rejected / failed=<reason>; optional cached,
-    attempts, cold, tier, model."""
+    attempts, cold, tier, model, end (when a failed one failed)."""
     n = len(reqs)
     wl = Workload(
         tenants=list(tenants), models=list(models), horizon_s=horizon,
@@ -44,9 +44,13 @@ def build(tenants, reqs, ledger, *, horizon=100.0, period=100.0, t_end=None, slo
                                          replica=0, attempts=r.get("attempts", 0), gen=r["out"],
                                          cached=r.get("cached", 0), preempts=0, preempt_s=0.0),
                          tier)
-        elif "failed" in r:
-            log.fail(i, r["failed"], tier)
+        elif "failed" in r:  # when it failed: "end", else the run's end if unfinished
+            # then, else at its arrival
+            end = r.get("end", period if r["failed"] == "unfinished_at_end" else r["arrival"])
+            log.fail(i, r["failed"], tier, end)
             log.put("attempts", i, r.get("attempts", 0))
+        elif "end" in r:  # turned away later than its arrival (a bounded wait run out)
+            log.reject(i, "timeout_queued", tier, r["end"])
         else:
             log.reject(i, "queue_full", tier)
         if "cold" in r:
@@ -254,7 +258,7 @@ def test_a_background_tenant_pays_its_share_of_a_shared_pool_and_not_the_users_r
                        billing="gpu_second", usd_per_gpu_hour=3.6)]
     wl, run = build(["u", "bg"], reqs, ledger, background=1, bg_run=True, setup="serverless")
     costs = attribute_cost(wl, run, {})
-    assert costs.tenant("bg", "m")["cost_usd"] == pytest.approx(0.1 * 0.75, rel=1e-12)
+    assert costs.tenant("bg", ["m"])["cost_usd"] == pytest.approx(0.1 * 0.75, rel=1e-12)
     s = summarize(wl, run, {}, costs)
     assert row(s, "__all__")["cost_usd"] == pytest.approx(0.1 * 0.25, rel=1e-12)
     assert row(s, "__background__")["cost_usd"] == pytest.approx(0.1 * 0.75, rel=1e-12)

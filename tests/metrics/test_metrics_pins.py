@@ -40,7 +40,8 @@ partition check, and the one below). This file (13 tests, about 1 s) kills 17 of
 NaN, so a quiet user tenant's period becomes the horizon instead of the run's period: not
 equivalent, but which period a tenant that sent nothing should report is a design question
 left to the lead, so it is not pinned. No bug was found: every hand computation agreed with
-the code.
+the code. (Decided in December 2026: the horizon, as that mutant had it, pinned in
+test_end_of_run_accounting.py.)
 """
 
 import numpy as np

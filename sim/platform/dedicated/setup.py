@@ -90,6 +90,7 @@ class DedicatedSetup:
         self.slots: list[Slot] = []
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
+        self.in_transit: set[int] = set()  # served remotely, tokens on their way back
         pricing = str(dc.pricing)
         self.retry = RetryPolicy(int(dc.failures.max_attempts))
         self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
@@ -296,22 +297,8 @@ class DedicatedSetup:
         self.ctx.reject(req, reason, pool.tier_code)
 
     def queue_state(self, req: Request, now: float) -> tuple[int, bool, float]:
-        """``(queued, saturated, head_wait_s)`` of ``req``'s model pool: requests waiting,
-        whether no live replica has room for the head of the queue (``req`` if it is empty),
-        and how long the oldest waiting request has waited."""
-        pool = self.pools[req.model]
-        central = pool.central
-        if central is not None:  # one queue: its head is the oldest (no lists, no generator)
-            items = central.items
-            head = items[0] if items else req
-            wait = now - head.arrival if items and pool.replicas else 0.0
-            for r in pool.replicas:
-                if r.alive and r.has_room(head):
-                    return len(items), False, wait
-            return len(items), True, wait
-        saturated = not any(r.has_room(req) for r in pool.replicas if r.alive)
-        waits = [r.queue.items[0].arrival for r in pool.replicas if r.queue.items]
-        return pool.queued, saturated, now - min(waits) if waits else 0.0
+        """:meth:`ModelPool.queue_state` of ``req``'s model pool."""
+        return self.pools[req.model].queue_state(req, now)
 
     def warm_up(self, model: int) -> bool:
         return False  # reserved replicas are warm from t=0
@@ -344,11 +331,24 @@ class DedicatedSetup:
             req.t_first += rtt
             req.t_done += rtt
             # it ends when its tokens are back (the log's open count with it: the run's
-            # loop stops when that reaches 0)
+            # loop stops when that reaches 0); until then it is held in tier burst
+            self.in_transit.add(req.id)
             self.ctx.env.timeout(rtt).callbacks.append(
-                lambda ev, req=req, t=now + rtt: self.ctx.complete(req, self.burst_code, t))
+                lambda ev, req=req, t=now + rtt: self._back(req, t))
         else:
             self.ctx.complete(req, self.burst_code, now)
+
+    def _back(self, req: Request, now: float) -> None:
+        self.in_transit.discard(req.id)
+        self.ctx.complete(req, self.burst_code, now)
+
+    def held(self):
+        """``(request id, tier code)`` of each request still held (:meth:`ModelPool.held`,
+        and those whose tokens are on their way back from a remote burst replica)."""
+        for pool in self.pools.values():
+            yield from pool.held()
+        for rid in self.in_transit:
+            yield rid, self.burst_code
 
     # ------------------------------------------------------------------------- the end
     def close(self, t_end: float) -> None:

@@ -5,7 +5,8 @@ ServerlessPlatform` that starts and stops replicas (scale-up, scale-in, the FIFO
 scale-ups waiting for GPUs); the platform (the other half: the
 request path and the autoscaler) inherits it and owns the state both use: ``env``, ``cfg``,
 ``sc``, ``ctx``, ``pool``, ``loader``, ``keepalive``, ``models``, ``slots``, ``pending``,
-``stats``, ``tier``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``, ``cold_cb``.
+``stats``, ``tier``, ``tier_code``, ``tier_gbps``, ``remote_tier``, ``billing``, ``alpha``,
+``cold_cb``.
 
 Keep-alive: an idle replica stops when its keep-alive runs out (``fixed``: ``idle_s``;
 ``hybrid``: the histogram policy's window, which may instead unload at once and load again
@@ -285,3 +286,20 @@ class ReplicaLifecycle:
         started = [s.t_place for s in ms.slots if s.state == LOADING]
         return max(min(started) + est - now, 0.0) if started else est
 
+    # ================================================================== the end
+    def held(self) -> list[tuple[int, int]]:
+        """``(request id, tier code)`` of each request the pool holds (its tier): queued for
+        its model or on a replica. Checked against the in-flight counts the request path
+        keeps (a request held elsewhere would be a bug)."""
+        out = []
+        for ms in self.models.values():
+            n = len(out)
+            out += [(r.id, self.tier_code) for r in ms.queue.items]
+            for slot in ms.slots:
+                if slot.rep is not None:
+                    out += [(r.id, self.tier_code)
+                            for r in (*slot.rep.running.values(), *slot.rep.waiting)]
+            if len(out) - n != ms.inflight:
+                raise InvariantError(f"{ms.name}: {len(out) - n} requests queued or on replicas, "
+                                     f"{ms.inflight} in flight")
+        return out

@@ -17,6 +17,9 @@ class ServerlessSetup:
     def warm_up(self, model_idx: int) -> bool:  # coordinated pre-warm of a pipeline
         return self.platform.warm_up(model_idx)
 
+    def held(self) -> list[tuple[int, int]]:
+        return self.platform.held()
+
     def close(self, t_end: float) -> None:
         self.platform.close(t_end)
 
