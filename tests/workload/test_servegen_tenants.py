@@ -137,3 +137,29 @@ def test_a_client_id_too_large_to_read_exactly_is_refused(tmp_path, big):
     load_client_windows.cache_clear()
     with pytest.raises(InputError, match=r"w.csv:3: client_id must be a whole number in \[0, 2\*\*53\)"):
         load_client_windows(str(p))
+
+
+def test_the_same_run_with_another_traces_folder_writes_the_same_files(tmp_path, monkeypatch):
+    """The client tenants' ``arrival.servegen.path`` kept ``${traces:}`` resolved: config.yaml
+    named this checkout's traces folder, so the same run with the traces reached by another
+    path (another checkout, ``SERVESIM_TRACES``) wrote another config.yaml. Every file is now
+    the same bytes (``done.json`` aside: its wall time, and its resume key names the folder)."""
+    link = tmp_path / "elsewhere"
+    link.symlink_to(default_traces_dir(), target_is_directory=True)
+    ov = ["experiment=servegen_tenants", "horizon_s=5", "drain_s=30", "setups=[dedicated]",
+          "output.plots=false", "tenants_from.servegen.client_ids=[51]"]
+
+    def files(folder):
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+                if p.is_file() and p.name != "done.json"}
+
+    monkeypatch.delenv("SERVESIM_TRACES", raising=False)
+    sim.run(ov, output_dir=tmp_path / "a")
+    monkeypatch.setenv("SERVESIM_TRACES", str(link))
+    sim.run(ov, output_dir=tmp_path / "b")
+    a, b = files(tmp_path / "a"), files(tmp_path / "b")
+    assert {"config.yaml", "summary.csv", "requests.parquet"} <= set(a)
+    assert a == b
+    text = a["config.yaml"].decode()
+    assert "path: ${traces:}/servegen/m-large_client_windows.csv.gz" in text
+    assert default_traces_dir() not in text

@@ -104,13 +104,19 @@ def expand_tenants(cfg):
         return cfg
     made = servegen_tenants(cfg)
     sg = cfg.tenants_from.servegen
+    # the path as written (``${traces:}/...`` kept, as the tenants' own paths are), not as
+    # resolved here: config.yaml named this checkout's traces folder, so the same run from
+    # another checkout or SERVESIM_TRACES wrote another config.yaml and config_sha256
+    given = OmegaConf.to_container(sg, resolve=False)["path"]
+    if "${." in str(given):  # a relative interpolation would not resolve from the tenant
+        given = str(sg.path)
     out = cfg.copy()
     with open_dict(out):
         for name, c, m, _ in made:
             out.tenants[name] = OmegaConf.merge(OmegaConf.structured(TenantConfig), {
                 "model": m, "slo_ttft_s": sg.slo_ttft_s, "input": sg.input, "output": sg.output,
                 "arrival": {"kind": "servegen", "servegen": {
-                    "path": str(sg.path), "client_id": c, "start_s": sg.start_s,
+                    "path": given, "client_id": c, "start_s": sg.start_s,
                     "rate_scale": sg.rate_scale}}})
     horizon = float(cfg.horizon_s)
     log.info("%s: %d tenants: %s", KEY, len(made), ", ".join(
