@@ -46,6 +46,7 @@ class Reads:
     def __init__(self, given, file_keys):
         self.given = tuple(given)
         self.file_keys = list(file_keys)
+        self.keys = _leaf(self.given, self.file_keys)  # parsed once: Hydra's parser is slow
         self.runs: list[dict] = []
         self.setups: list[str] = []
 
@@ -149,6 +150,13 @@ def _no_output(cfg, keys) -> dict[str, str]:
     return out
 
 
+def _calls_tokenless(cfg, workload) -> bool:
+    """Does any request of the run call an embedding model or reranker (a few models to look
+    at, where :func:`_no_output` looks at every tenant)?"""
+    known = cfg.catalog.models
+    return any(str(known[m].kind) in ("embedding", "reranker") for m in workload.models if m in known)
+
+
 def simulate_notes(cfg, workload) -> list[str]:
     """The ``simulate`` job's notes: one naming the keys no setup of the run reads, one per
     other key the run does not read, with why."""
@@ -160,7 +168,8 @@ def simulate_notes(cfg, workload) -> list[str]:
         out.append(f"not read by this run: {', '.join(by_setup)} (no setup of it uses them; "
                    f"setups: {', '.join(setups)})")
     keys = _leaf(given, file_keys)
-    for found in (_off(cfg, keys), _uncalled(workload, keys), _no_output(cfg, keys)):
+    tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
+    for found in (_off(cfg, keys), _uncalled(workload, keys), tokenless):
         out += [f"not read by this run: {k} ({why})" for k, why in found.items()]
     return list(dict.fromkeys(out))
 
@@ -171,9 +180,10 @@ def record_run(cfg, setup: str, workload) -> None:
     rec = READS.get()
     if rec is None:
         return
-    keys = _leaf(rec.given, rec.file_keys)
+    keys = rec.keys
     unread = dict.fromkeys(_by_setup([setup], rec.given, rec.file_keys), _BY_SETUP)
-    for found in (_off(cfg, keys), _uncalled(workload, keys), _no_output(cfg, keys)):
+    tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
+    for found in (_off(cfg, keys), _uncalled(workload, keys), tokenless):
         unread.update({k: w for k, w in found.items() if k not in unread})
     rec.runs.append(unread)
     if setup not in rec.setups:
@@ -182,18 +192,21 @@ def record_run(cfg, setup: str, workload) -> None:
 
 def job_note(job: str) -> list[str]:
     """One note naming the keys given that no run of the job ``job`` read (each with why:
-    the first run's), or none (also when the job ran no simulation)."""
+    the first run's), or none (also when the job ran no simulation). The runs recorded are
+    then forgotten: a replicated job's next seed judges its own."""
     rec = READS.get()
     if rec is None or not rec.runs:
         return []
-    never = [k for k in rec.runs[0] if all(k in r for r in rec.runs[1:])]
+    runs, setups = rec.runs, rec.setups
+    rec.runs, rec.setups = [], []
+    never = [k for k in runs[0] if all(k in r for r in runs[1:])]
     if not never:
         return []
     said = []
     for k in never:
-        why = next((r[k] for r in rec.runs if r[k] is not _BY_SETUP), None)
-        said.append(f"{k} ({why or 'no setup the job runs reads it; it runs ' + ', '.join(rec.setups)})")
-    n = len(rec.runs)
+        why = next((r[k] for r in runs if r[k] is not _BY_SETUP), None)
+        said.append(f"{k} ({why or 'no setup the job runs reads it; it runs ' + ', '.join(setups)})")
+    n = len(runs)
     return [f"not read by any run of the {job} job ({n} run{'s' * (n != 1)}): {'; '.join(said)}"]
 
 

@@ -91,11 +91,11 @@ def why_off(cfg, key: str) -> str | None:
     if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in cfg.pipelines and not any(
             str(t.pipeline) == parts[1] for t in cfg.tenants.values()):
         return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
-    fm = str(cfg.dedicated.failures.mode)  # random reads no script, script no rates
-    if fm != "none" and (key.startswith("dedicated.failures.script") != (fm == "script")) and \
-            len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
-                "script", "mtbf_gpu_hours", "mttr_s"):
-        return f"dedicated.failures.mode is {fm}"
+    if len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
+            "script", "mtbf_gpu_hours", "mttr_s"):  # random reads no script, script no rates
+        fm = str(cfg.dedicated.failures.mode)
+        if fm != "none" and (parts[2] == "script") != (fm == "script"):
+            return f"dedicated.failures.mode is {fm}"
     if len(parts) == 3 and parts[2] in TRIGGER_FIELDS and parts[:2] in (["dedicated", "burst"],
                                                                           ["hybrid", "spillover"]):
         sec = OmegaConf.select(cfg, ".".join(parts[:2]))

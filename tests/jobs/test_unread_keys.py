@@ -73,3 +73,13 @@ def test_spot_reads_the_preemption_keys_its_variants_switch_on():
     said = _said(res, "spot")
     assert len(said) == 1 and said[0].endswith(
         "runs): deployments.qwen3-32b (no tenant of it calls qwen3-32b)"), said
+
+
+def test_a_replicated_job_says_it_once_for_every_seed():
+    # each seed's job judges its own runs: the note is the same for both, so it is shared
+    # (with the runs of every seed counted together it read "(4 runs)" on the second seed)
+    res = sim.run(["experiment=burst", "serverless.keepalive.idle_s=5", "horizon_s=10",
+                   "drain_s=30", "replications=2", *QUIET])
+    assert [n for n in res.notes if "not read by" in n] == [
+        "not read by any run of the burst job (2 runs): serverless.keepalive.idle_s (no setup "
+        "the job runs reads it; it runs dedicated)"]
