@@ -83,3 +83,16 @@ def test_a_replicated_job_says_it_once_for_every_seed():
     assert [n for n in res.notes if "not read by" in n] == [
         "not read by any run of the burst job (2 runs): serverless.keepalive.idle_s (no setup "
         "the job runs reads it; it runs dedicated)"]
+
+
+def test_every_job_but_simulate_says_its_unread_keys():
+    """A job added later says them too: each registered job's module calls job_note (the
+    simulate job says them per key, sim.simulation.unread.simulate_notes)."""
+    import inspect
+
+    from sim.jobs import discover
+
+    jobs = discover()
+    missing = [name for name, fn in jobs.items() if name != "simulate"
+               and f'job_note("{name}")' not in inspect.getsource(inspect.getmodule(fn))]
+    assert len(jobs) >= 13 and missing == []
