@@ -35,6 +35,7 @@ from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.style import kept_settings
 from sim.simulation.build import build, check_objective, check_unchosen, expand_tenants
+from sim.simulation.unread import experiment_keys, recording
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -121,6 +122,15 @@ def compose(overrides: list[str] | None = None):
         raise err from None
 
 
+def _run_job(fn, cfg, out, reps: int, progress: bool) -> Result:
+    if reps == 1:
+        return fn(cfg, out, progress)
+    res = run_replications(fn, cfg, reps, progress)
+    if out is not None:
+        write_outputs(res, cfg, out)
+    return res
+
+
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
             sweep_job: bool = False, job_key: str | None = None, overrides=None) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
@@ -169,12 +179,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     t0_ns = time.time_ns() - 1_000_000_000
     given = GIVEN.set(tuple(overrides or ()))
     try:
-        if reps == 1:
-            res = JOBS[name](cfg, out, progress)
-        else:
-            res = run_replications(JOBS[name], cfg, reps, progress)
-            if out is not None:
-                write_outputs(res, cfg, out)
+        with recording(overrides or (), experiment_keys(cfg, overrides or ())):
+            res = _run_job(JOBS[name], cfg, out, reps, progress)
     except BaseException as e:  # interrupted, bad input met mid-run, or a bug: mark the folder
         if out is not None:
             why = ("interrupted (SIGINT or SIGTERM) before the run finished; re-run to redo it"

@@ -27,13 +27,17 @@ from sim.config import compose
 from sim.config.messages import from_config_error
 from sim.errors import ArgumentParser, InputError, ascii_number
 from sim.fit.logs import FORMATS, MIN_RATE_RPS, read_log
-from sim.fit.replay import arrivals, replay, with_params
+from sim.fit.replay import PARAMS, arrivals, replay, with_params
 from sim.fit.solve import (
     BOUNDS,
+    FEW_VALUES,
     FLOOR_S,
+    RESTART_GAIN,
     catalog_overrides,
+    check_identifiable,
     errors,
     fit_log,
+    fitted_values,
     floored,
     percentiles,
 )
@@ -177,6 +181,7 @@ def run(a: argparse.Namespace) -> dict:
     if a.seed is not None and arr.paired:  # nothing drawn: the seed would go unread
         raise InputError(f"--seed draws synthetic send times, and this replay draws none "
                          f"({arr.description})")
+    check_identifiable(log)  # before --out is made: a one-request log stops here
     make_out(Path(a.out))
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
@@ -209,6 +214,20 @@ def run(a: argparse.Namespace) -> dict:
         print(f"note: {low['ttft']} logged TTFT(s) and {low['tpot']} TPOT(s) under "
               f"{FLOOR_S * 1e3:g} ms are measured as {FLOOR_S * 1e3:g} ms in these errors and the "
               "fit (assumption: client timer noise); residuals.csv holds them as logged")
+    tpots, groups = fitted_values(log)
+    if tpots + groups < FEW_VALUES:
+        print(f"note: {a.requests} gives {tpots + groups} values to fit ({tpots} TPOT(s), {groups} "
+              f"mean TTFT(s)) for {len(PARAMS)} factors, fewer than {FEW_VALUES // len(PARAMS)} a "
+              "factor: the fit can match them with factors the log does not determine; log more "
+              "requests, of varied lengths and load")
+    if fit.stopped is not None:
+        s = fit.stopped
+        drop = 100 * (s["before"] - s["after"]) / s["before"] if s["before"] > 0 else 0.0
+        print(f"note: the fit stopped at its budget, --max-evaluations {s['budget']} replays, before "
+              f"converging (when a restart improves its objective by under {RESTART_GAIN:.1%}): "
+              f"over its last {s['last']} replays the final stage's objective went from "
+              f"{s['before']:.4g} to {s['after']:.4g} ({drop:.2g} % lower); raise "
+              "--max-evaluations for settled factors")
     for k, (lo, hi) in BOUNDS.items():
         if not lo * 1.01 < fit.params[k] < hi * 0.99:
             print(f"warning: {k} ended at its bound ({fit.params[k]:.4g}): the log does not "
@@ -217,7 +236,7 @@ def run(a: argparse.Namespace) -> dict:
     print(f"wrote {out / 'catalog' / 'fitted.yaml'}, {out / 'overrides.txt'}, "
           f"{out / 'residuals.csv'}")
     return {"params": fit.params, "before": before, "after": after, "overrides": ov,
-            "floored": low}
+            "floored": low, "stopped": fit.stopped, "values": (tpots, groups)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,9 +5,10 @@ simulated value against its logged one; by rank when the arrivals are synthetic,
 :mod:`sim.fit.replay`). Logs are a fair measure of relative error whatever the scale, and
 TTFT and TPOT weigh equally whatever their sizes. The search is Nelder-Mead (scipy) over
 the logarithms of the four factors, started from the catalog's values and restarted from
-its own answer until it stops improving (a restart rebuilds the simplex, which a
-discontinuous objective - a request joining one iteration later - can collapse). Bounds:
-efficiencies within (0.01, 1] and overheads within [1 us, 100 ms] per iteration
+its own answer until it stops improving, by 0.1 % (a restart rebuilds the simplex, which a
+discontinuous objective - a request joining one iteration later - can collapse), or until
+``--max-evaluations`` replays are spent (``Fit.stopped``, said by ``python -m sim.fit``).
+Bounds: efficiencies within (0.01, 1] and overheads within [1 us, 100 ms] per iteration
 (assumption: plausibility limits, not measurements).
 """
 
@@ -37,6 +38,11 @@ class Fit:
     start_loss: float
     evaluations: int
     residuals: dict  # "ttft"/"tpot" -> relative errors (simulated / logged - 1)
+    # None when the last stage converged (a restart no longer improved its objective by
+    # RESTART_GAIN); else what the budget cut: {"budget", "last" (replays), "before", "after"
+    # (the last stage's best objective, TTFT weighted TTFT_FINAL_WEIGHT, before those last
+    # replays and at the end)}
+    stopped: dict | None = None
 
 
 TTFT_BINS = 10  # prompt-length groups whose mean TTFTs are compared (assumption: enough
@@ -75,6 +81,32 @@ def errors(dep: Deployment, log: RequestLog, arr: Arrivals, p: dict, engine: str
 
 
 STAGES = (TTFT_WEIGHT, TTFT_FINAL_WEIGHT)
+RESTART_GAIN = 1e-3  # a restart that improves the objective by less has converged (assumption)
+LAST_SHARE = 0.1  # the budget note's window: the last 10 % of the budget's replays (assumption)
+
+# Each stage fits all len(PARAMS) = 4 factors to the same data: one TPOT per request that
+# logged one (two or more output tokens), and one mean TTFT per prompt-length group
+# (min(TTFT_BINS, requests) groups). A log giving fewer values than factors leaves some
+# factor free whatever it holds (one request gives 2 values for 4 unknowns): refused. One
+# giving fewer than two a factor is fitted, but an exact match says little: noted
+# (assumption: two values a factor is the least that leaves the fit's errors a check).
+MIN_VALUES = len(PARAMS)
+FEW_VALUES = 2 * len(PARAMS)
+
+
+def fitted_values(log: RequestLog) -> tuple[int, int]:
+    """(TPOTs, TTFT group means) the fit's objective compares for ``log``."""
+    return int(np.count_nonzero(~np.isnan(log.tpot_s))), min(TTFT_BINS, len(log))
+
+
+def check_identifiable(log: RequestLog) -> None:
+    """A log giving fewer values than the factors each stage fits: an InputError naming it."""
+    tpots, groups = fitted_values(log)
+    if tpots + groups < MIN_VALUES:
+        raise InputError(f"{len(log)} request(s) give {tpots + groups} values to fit ({tpots} "
+                         f"TPOT(s), {groups} mean TTFT(s)), fewer than the {len(PARAMS)} factors "
+                         f"the fit solves for ({', '.join(PARAMS)}), so some would be left free: "
+                         "log at least 2 requests of two or more output tokens each", path=log.path)
 
 
 def _loss(err: dict, ttft_weight: float = TTFT_WEIGHT) -> float:
@@ -112,6 +144,7 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
     (near the answer the smooth TPOT term locates it more finely than the TTFT term's jitter
     allows)."""
     start = catalog_params(dep)
+    check_identifiable(log)
     _check_fits(dep, log, arr, engine, replicas)
     first = errors(dep, log, arr, start, engine, replicas)
     lo = np.log([BOUNDS[k][0] for k in PARAMS])
@@ -123,15 +156,19 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
         return {k: float(math.exp(v)) for k, v in zip(PARAMS, np.clip(x, lo, hi))}
 
     best_x = x0
+    stopped = None
     for stage, weight in enumerate(STAGES, start=1):
         budget = max_evaluations * stage // len(STAGES)
+        trace: list[float] = []  # the objective at each replay of this stage
 
-        def objective(x, weight=weight) -> float:
+        def objective(x, weight=weight, trace=trace) -> float:
             count["n"] += 1
             penalty = float(np.sum(np.maximum(x - hi, 0) + np.maximum(lo - x, 0)))
-            return _loss(errors(dep, log, arr, unpack(x), engine, replicas), weight) + penalty
+            trace.append(_loss(errors(dep, log, arr, unpack(x), engine, replicas), weight) + penalty)
+            return trace[-1]
 
         best = objective(best_x)
+        converged = False
         while count["n"] < budget:
             # simplex: each factor 20 % off the current point
             simplex = np.vstack([best_x] + [best_x + 0.2 * np.eye(len(PARAMS))[i]
@@ -139,14 +176,19 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
             res = minimize(objective, best_x, method="Nelder-Mead",
                            options={"initial_simplex": simplex, "xatol": tol, "fatol": 1e-12,
                                     "maxfev": max(budget - count["n"], 1)})
-            improved = res.fun < best * (1 - 1e-3) - 1e-12
+            improved = res.fun < best * (1 - RESTART_GAIN) - 1e-12
             if res.fun < best:
                 best_x, best = res.x, float(res.fun)
             if not improved:
+                converged = True
                 break
+        last = max(1, min(round(max_evaluations * LAST_SHARE), len(trace) - 1))
+        stopped = None if converged else {
+            "budget": max_evaluations, "last": last, "after": min(trace),
+            "before": min(trace[:-last]) if len(trace) > last else trace[0]}
     params = unpack(best_x)
     residuals = errors(dep, log, arr, params, engine, replicas)
-    return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals)
+    return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals, stopped)
 
 
 def floored(log: RequestLog) -> dict:

@@ -21,6 +21,7 @@ from sim.platform import SETUPS
 from sim.records import ALL, Result
 from sim.report.breakeven import breakeven_figure
 from sim.report.outputs import write_outputs
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -131,6 +132,7 @@ def breakeven_job(cfg, out_dir, progress) -> Result:
                  tables={"breakeven": res.crossings, "points": res.points,
                          "capacity": capacity},
                  notes=list(res.notes))
+    out.notes = job_note("breakeven") + out.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(out, cfg, out_dir, lambda d: breakeven_figure(res, d))
     return out

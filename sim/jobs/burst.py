@@ -16,6 +16,7 @@ from sim.records import Result
 from sim.report.dedicated import burst_figure
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import variant_frames
+from sim.simulation.unread import job_note
 
 BURST_VARIANTS = [("dedicated", {"dedicated.burst.enabled": False}),
                   ("dedicated+burst", {"dedicated.burst.enabled": True})]
@@ -56,6 +57,7 @@ def burst_job(cfg, out_dir, progress) -> Result:
         f"({b['burst_replicas']} burst replicas, {b['burst_gpu_s']:.0f} GPU-s, "
         f"of which {b['burst_loading_gpu_s']:.0f} loading).")
     res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
+    res.notes = job_note("burst") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: burst_figure(res, d, runs, workload))
     return res

@@ -44,6 +44,7 @@ from sim.records import Result
 from sim.report.figures import calibration_scatter
 from sim.report.outputs import write_outputs
 from sim.simulation.build import build_catalog
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -187,6 +188,7 @@ def calibration_job(cfg, out_dir, progress) -> Result:
                  notes=notes,
                  full_tables={"calibration": TABLE_COLUMNS,
                               "calibration_summary": list(summary.columns)})
+    res.notes = job_note("calibration") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir,
                       figures=lambda d: calibration_scatter(table, d, tolerance))

@@ -17,6 +17,7 @@ from sim.report.outputs import write_outputs
 from sim.report.serverless import cold_start_figure
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_setups
+from sim.simulation.unread import job_note
 
 
 def cold_start_tables(runs) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,6 +52,7 @@ def cold_start_job(cfg, out_dir, progress) -> Result:
             f"{r.model} from {r.tier}: {r.mean_total_s:.1f} s mean over {r.loads}"
             for r in by.itertuples()))
     req = requests if len(requests) else pd.concat([requests_frame(workload, r) for r in runs])
+    res.notes = job_note("cold_start") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: cold_start_figure(by, req, d))
     return res

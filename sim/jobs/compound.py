@@ -37,6 +37,7 @@ from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.build.models import model
 from sim.simulation.frames import keep_of, model_prices, setup_summary
 from sim.simulation.simulate import simulate
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -145,6 +146,7 @@ def compound_job(cfg, out_dir, progress) -> Result:
     res.tables["bursty"] = table
     res.tables["bursty_stages"] = stage_summary(requests)
     res.tables["pipelines"] = pipes
+    res.notes = job_note("compound") + res.notes  # keys no run of it read
     if out_dir is not None:
         if cfg.output.plots:
             res.figures += waterfall(res.tables["chain_stages"], out_dir)

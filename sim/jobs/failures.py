@@ -20,6 +20,7 @@ from sim.records import Result
 from sim.report.dedicated import failures_figure
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import variant_frames
+from sim.simulation.unread import job_note
 
 
 def failure_variants(cfg) -> list[tuple[str, dict]]:
@@ -63,6 +64,7 @@ def failures_job(cfg, out_dir, progress) -> Result:
     tables = {"availability": av, **tables}
     notes = run_notes(cfg, workload, runs)
     res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
+    res.notes = job_note("failures") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: failures_figure(res, d, runs))
     return res

@@ -25,6 +25,7 @@ from sim.report.serverless import keepalive_figure
 from sim.simulation.build import build_catalog, build_workload
 from sim.simulation.frames import kept_requests, model_prices, setup_summary
 from sim.simulation.simulate import simulate
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -120,6 +121,7 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     res.notes.append(
         f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} idle GPU-h; "
         + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"])))
+    res.notes = job_note("keepalive") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: keepalive_figure(table, d), generic_plots=False)
     return res

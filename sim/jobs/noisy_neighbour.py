@@ -26,6 +26,7 @@ from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, build_workload, setup_serves_background
 from sim.simulation.frames import kept_requests, model_prices, setup_summary
 from sim.simulation.simulate import simulate
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -108,6 +109,7 @@ def noisy_neighbour_job(cfg, out_dir, progress) -> Result:
         res.notes.append(f"{r.setup}/{r.tenant}: TTFT p99 {alone:.3g} s alone, "
                          f"{busy:.3g} s with {r.background_rps:.2f} req/s of background "
                          f"(x{r.isolation_ratio:.2f})")
+    res.notes = job_note("noisy_neighbour") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: isolation_figure(table, d), generic_plots=False)
     return res

@@ -34,6 +34,7 @@ from sim.report.outputs import write_outputs
 from sim.report.plan import plan_figure
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_variants
+from sim.simulation.unread import job_note
 
 ALL_GPUS = ["H100", "H200", "B200", "A100", "L40S", "MI300X"]
 
@@ -224,6 +225,7 @@ def plan_job(cfg, out_dir, progress) -> Result:
                      + (", of the requests within the context)" if any(mp.over_context for mp in plans)
                         else ")"))
     res = Result(summary=summary, requests=pd.DataFrame(), tables=tables, notes=notes)
+    res.notes = job_note("plan") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: plan_figure(res, d))
     return res

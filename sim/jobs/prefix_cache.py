@@ -40,6 +40,7 @@ from sim.report.prefix_cache import prefix_cache_figure
 from sim.simulation.build import build
 from sim.simulation.frames import frames
 from sim.simulation.simulate import simulate_variants
+from sim.simulation.unread import job_note
 from sim.textfiles import require_file
 
 SGL_GUARD = 64  # sgl-router's default balance_abs_threshold (router_args.py)
@@ -243,6 +244,7 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
     tables = {"ttft": ttft, "gpus_for_slo": pd.DataFrame(slo_rows), "cost": pd.DataFrame(cost_rows)}
     res = Result(summary=pd.concat(summaries, ignore_index=True),
                  requests=pd.concat(requests, ignore_index=True), tables=tables, notes=notes)
+    res.notes = job_note("prefix_cache") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: prefix_cache_figure(res, d))
     return res

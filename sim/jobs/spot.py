@@ -21,6 +21,7 @@ from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import frames, setup_tables
 from sim.simulation.simulate import simulate_variants
+from sim.simulation.unread import job_note
 
 
 def baseline(cfg) -> str:
@@ -96,6 +97,7 @@ def spot_job(cfg, out_dir, progress) -> Result:
             f"{_s(c['ttft_p99_s'])} against {_s(base['ttft_p99_s'])} "
             f"({c['preemptions']} reclaims, {c['retries']} retried tries, {c['failed']} failed).")
     res = Result(summary=summary, requests=requests, tables=tables, notes=notes)
+    res.notes = job_note("spot") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, generic_plots=False)
     return res

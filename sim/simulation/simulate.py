@@ -40,6 +40,7 @@ from sim.simulation.loop import EventLoop
 from sim.simulation.memory import release_freed
 from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
+from sim.simulation.unread import record_run
 from sim.workload import Workload
 
 _CHUNK = 1 << 16
@@ -50,6 +51,7 @@ def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
     """Run one setup of ``cfg`` over the workload; ``progress`` shows a bar labelled
     ``label`` on a terminal for runs that last (:mod:`sim.simulation.progress`)."""
     built = build(cfg, workload=False)
+    record_run(cfg, setup_name, workload)  # the keys this run reads none of
     update, close = progress_printer(progress, label or setup_name, total_s=workload.horizon_s)
     try:
         return _simulate(built, workload, setup_name, update)

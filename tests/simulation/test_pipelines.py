@@ -254,7 +254,9 @@ def test_same_seed_same_stage_requests_and_pipeline_rows(tmp_path):
 def test_a_pipeline_tenant_leaves_other_tenants_requests_unchanged():
     cfg = make_cfg({"embed": EMBED}, horizon=200)
     with open_dict(cfg):
-        cfg.tenants["other"] = OmegaConf.merge(cfg.tenants.chat, {"pipeline": None})
+        # the compound experiment gives its pipeline tenant no model (its stages' are read)
+        cfg.tenants["other"] = OmegaConf.merge(cfg.tenants.chat, {"pipeline": None,
+                                                                 "model": "llama31-8b"})
     # the plain tenant "other" in the second workload draws from its own streams
     base2 = sim.compose(["horizon_s=200", "tenants.other={model: llama31-8b}"])
     with open_dict(base2):

@@ -43,6 +43,7 @@ from sim.jobs.claims.registry import (
 from sim.records import Result
 from sim.report.claims import claims_markdown
 from sim.report.outputs import write_outputs
+from sim.simulation.unread import job_note
 
 
 @dataclass
@@ -104,6 +105,7 @@ def claims_job(cfg, out_dir, progress) -> Result:
     notes.append("claims audit: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"verdicts": verdicts},
                  notes=notes)
+    res.notes = job_note("claims") + res.notes  # keys no run of it read
     if out_dir is not None:
         out_dir = Path(out_dir)
         write_outputs(res, cfg, out_dir)

@@ -1,0 +1,122 @@
+"""Why a run reads no value of a key it was given: the rules :mod:`sim.simulation.unread`
+applies to each key an override or an experiment file sets (a feature switched off, a setup
+the run does not include)."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+# the config sections only some setups read (the hybrid setup runs a dedicated and a
+# serverless part); background tenants go to setups with a shared pool
+READ_BY = {"dedicated": ("dedicated", "hybrid"), "serverless": ("serverless", "hybrid"),
+           "hybrid": ("hybrid",)}
+
+# a section's keys read only when a switch turns its feature on: (section, the switch keys
+# themselves, is it on, why not); a key given on the command line while it is off is said
+SWITCHED = (
+    ("dedicated.burst.", ("enabled",), lambda c: bool(c.dedicated.burst.enabled),
+     "dedicated.burst.enabled is false"),
+    ("dedicated.spot.", ("replicas",), lambda c: any(int(n) for n in c.dedicated.spot.replicas.values()),
+     "no model has dedicated.spot.replicas"),
+    ("dedicated.failures.", ("mode", "max_attempts"),  # spot reclaims read max_attempts too
+     lambda c: c.dedicated.failures.mode != "none", "dedicated.failures.mode is none"),
+    ("hybrid.spillover.", ("enabled",), lambda c: bool(c.hybrid.spillover.enabled),
+     "hybrid.spillover.enabled is false"),
+    ("serverless.keepalive.hybrid.", (), lambda c: c.serverless.keepalive.kind == "hybrid",
+     "serverless.keepalive.kind is fixed"),
+    ("output.requests_sample", (), lambda c: c.output.requests == "sample",
+     "output.requests is not sample"),
+    # the seventeenth sweep: settings of a feature the run leaves off, unsaid before
+    ("dedicated.cache_router.", (), lambda c: str(c.dedicated.router) == "cache_aware",
+     "dedicated.router is not cache_aware"),
+    ("serverless.cache_router.", (), lambda c: str(c.serverless.router) == "cache_aware",
+     "serverless.router is not cache_aware"),
+    ("dedicated.batch.", (), lambda c: any(str(t.priority) == "batch" for t in c.tenants.values()),
+     "no tenant has priority batch"),
+    ("background.synthetic.", ("tenants",), lambda c: int(c.background.synthetic.tenants) > 0,
+     "background.synthetic.tenants is 0"),
+    ("serverless.min_increment_s", (), lambda c: str(c.serverless.billing) == "gpu_second",
+     "serverless.billing is per_token, which bills tokens, not replica time"),
+    ("serverless.batch_price_factor", (), lambda c: str(c.serverless.billing) == "per_token",
+     "serverless.billing is gpu_second, which bills replica time, not tokens"),
+    ("cold_start.snapshot_speedup", (), lambda c: bool(c.cold_start.snapshots) or "gpu_snapshot" in (
+        c.cold_start.remote_tier, c.dedicated.burst.storage_tier, c.dedicated.spot.storage_tier,
+        c.dedicated.failures.reload_tier), "cold_start.snapshots is false: no load restores a snapshot"),
+)
+# a burst or spillover setting that one trigger reads and the other does not
+TRIGGER_FIELDS = {"slo_fraction": "slo", "wait_threshold_s": "wait"}
+# tenants.<t>.arrival.<field>: the arrival setting that makes a run read it
+ARRIVAL_FIELDS = {"cv": ("kind", "gamma"), "on_s": ("kind", "onoff"), "off_s": ("kind", "onoff"),
+                  "off_rate_fraction": ("kind", "onoff"), "concurrency": ("kind", "closed"),
+                  "requests_per_client": ("kind", "closed"), "period_s": ("curve", "sinusoid"),
+                  "peak_to_trough": ("curve", "sinusoid"), "phase_s": ("curve", "sinusoid")}
+
+
+def why_off(cfg, key: str) -> str | None:
+    """Why this run reads no value of the dotted ``key`` (its feature is off), or None."""
+    parts = key.split(".")
+    if key.startswith(("background.servegen.", "tenants_from.servegen.")) and len(parts) > 2:
+        sg = OmegaConf.select(cfg, ".".join(parts[:2]))
+        if parts[2] not in ("clients", "client_ids") and not (int(sg.clients) or len(sg.client_ids)):
+            return f"{'.'.join(parts[:2])} chooses no client (clients 0, client_ids empty)"
+    if (len(parts) == 4 and parts[0] == "deployments" and parts[2] == "perf"
+            and parts[3] in ("table_path", "kv_capacity_tokens") and parts[1] in cfg.deployments
+            and str(cfg.deployments[parts[1]].perf.kind) != "table"):
+        return (f"deployments.{parts[1]}.perf.kind is roofline, which derives the KV capacity "
+                "from the GPU's memory and gpu_memory_utilization")
+    if len(parts) == 3 and parts[0] == "deployments" and parts[1] in cfg.deployments:
+        d, at = cfg.deployments[parts[1]], f"deployments.{parts[1]}"
+        if parts[2] == "swap_gb" and (str(d.admission), str(d.preemption)) != ("paged", "swap"):
+            return f"{at} swaps only with admission paged and preemption swap"
+        if parts[2] == "host_cache_gb" and not d.prefix_caching:
+            return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+    if (len(parts) > 2 and parts[0] == "tenants" and parts[2] in ("model", "input", "output")
+            and parts[1] in cfg.tenants and cfg.tenants[parts[1]].pipeline is not None):
+        p = cfg.tenants[parts[1]].pipeline  # its calls are its stages' (until December 2026 unsaid)
+        return (f"tenants.{parts[1]} sends pipeline {p}: each stage's model, input and output "
+                f"are read (pipelines.{p}.stages)")
+    if len(parts) == 5 and parts[:3:2] == ["tenants", "prefix"] and parts[1] in cfg.tenants:
+        px, at = cfg.tenants[parts[1]].prefix, f"tenants.{parts[1]}.prefix"
+        if parts[3] == "docs" and parts[4] != "count" and not int(px.docs.count):
+            return f"{at}.docs.count is 0"
+        if parts[3:] == ["sessions", "think_s"] and not float(px.sessions.turns_mean) > 1:
+            return f"{at}.sessions.turns_mean is {px.sessions.turns_mean:g}: one turn a session"
+    if (len(parts) == 4 and parts[0] == "tenants" and parts[2] in ("input", "output")
+            and parts[1] in cfg.tenants and parts[3] in ("cv", "mean")):
+        kind, at = str(cfg.tenants[parts[1]][parts[2]].kind), f"tenants.{parts[1]}.{parts[2]}"
+        if parts[3] == "cv" and kind != "lognormal":
+            return f"{at}.kind is {kind}: only lognormal lengths have a cv"
+        if parts[3] == "mean" and kind in ("empirical", "trace"):
+            return f"{at}.kind is {kind}, whose lengths come from data, not a mean"
+    if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in cfg.pipelines and not any(
+            str(t.pipeline) == parts[1] for t in cfg.tenants.values()):
+        return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
+    if len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
+            "script", "mtbf_gpu_hours", "mttr_s"):  # random reads no script, script no rates
+        fm = str(cfg.dedicated.failures.mode)
+        if fm != "none" and (parts[2] == "script") != (fm == "script"):
+            return f"dedicated.failures.mode is {fm}"
+    if len(parts) == 3 and parts[2] in TRIGGER_FIELDS and parts[:2] in (["dedicated", "burst"],
+                                                                          ["hybrid", "spillover"]):
+        sec = OmegaConf.select(cfg, ".".join(parts[:2]))
+        if bool(sec.enabled) and str(sec.trigger) != TRIGGER_FIELDS[parts[2]]:
+            return f"{'.'.join(parts[:2])}.trigger is {sec.trigger}"
+    for section, switches, on, why in SWITCHED:
+        if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
+            return None if on(cfg) else why
+    if (len(parts) > 4 and parts[0] == "tenants" and parts[2] == "arrival"
+            and parts[3] in ("trace", "servegen") and parts[1] in cfg.tenants):
+        a, at = cfg.tenants[parts[1]].arrival, f"tenants.{parts[1]}.arrival"
+        if str(a.kind) != parts[3]:
+            return f"{at}.kind is {a.kind}, not {parts[3]}"
+        if parts[3] == "trace" and parts[4] == "csv" and str(a.trace.format) != "csv":
+            return f"{at}.trace.format is {a.trace.format}, not csv"
+    if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "arrival" and parts[1] in cfg.tenants:
+        a = cfg.tenants[parts[1]].arrival
+        if parts[3] == "rate_rps" and str(a.kind) not in ("poisson", "gamma", "onoff"):
+            return (f"tenants.{parts[1]}.arrival.kind is {a.kind}, which sets its own rate"
+                    + (" (trace.rate_scale scales a trace)" if str(a.kind) == "trace" else ""))
+        field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
+        if field is not None and str(a[field]) != value:
+            return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
+    return None
