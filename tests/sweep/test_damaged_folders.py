@@ -213,3 +213,16 @@ def test_the_compound_figures_script_on_a_damaged_file_is_one_line(file, content
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1 and err[0].startswith("error: ") and named in err[0], err
     assert not (tmp_path / "o").exists()  # nothing drawn
+
+
+def test_text_where_a_replications_number_goes_is_one_line_naming_its_line(tmp_path, capsys):
+    """A replicated job's replications.csv (each seed's rows) with text in a number: read into
+    the list price unsaid (the twenty-first sweep), now refused as in summary.csv."""
+    head, row = _full_summary().splitlines()
+    _job(tmp_path, 1, summary=_full_summary())
+    d = _job(tmp_path, 0, summary=f"{head},replications\n{row},2\n")
+    (d / "replications.csv").write_text("seed,setup,tenant,model,output_tokens\n0,dedicated,chat,m,10\n"
+                                        "1,dedicated,chat,m,ten\n")
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0/replications.csv:3: column 'output_tokens': not a number: 'ten'" in err[0], err
