@@ -14,6 +14,8 @@ import traceback
 import warnings
 from pathlib import Path
 
+import pandas as pd
+
 from sim.config import compose as compose_config
 from sim.config import register
 from sim.config.messages import from_config_error
@@ -31,6 +33,7 @@ from sim.jobs import (
     check_unread,
     discover,
 )
+from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.style import kept_settings
@@ -190,6 +193,9 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         raise
     finally:
         GIVEN.reset(given)
+    if not len(res.summary.columns):  # a job without summary rows (a plan buying nothing,
+        # calibration, claims): the columns its summary.csv has, where Result.summary had none
+        res.summary = pd.DataFrame(columns=SUMMARY_COLUMNS)
     if out is not None:
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,

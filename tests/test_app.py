@@ -356,3 +356,16 @@ def test_the_slurm_launcher_off_a_cluster_is_one_line(tmp_path):
              f"hydra.sweep.dir={tmp_path / 's'}", cwd=tmp_path, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith("error: config key 'hydra/launcher': hydra/launcher=slurm")
+
+
+def test_a_job_without_summary_rows_gives_the_summary_columns_its_file_has(tmp_path):
+    """``experiment=plan`` with no request in its horizon buys nothing: its summary.csv has the
+    54-column header, but ``Result.summary`` had no column at all, so ``res.summary["cost_usd"]``
+    was a KeyError where the file reads (twenty-first hostile-input sweep)."""
+    import pandas as pd
+
+    from sim.metrics.summary import SUMMARY_COLUMNS
+
+    res = sim.run(["experiment=plan", "horizon_s=2", "output.plots=false"], output_dir=tmp_path / "o")
+    assert res.summary.empty and list(res.summary.columns) == SUMMARY_COLUMNS
+    assert list(pd.read_csv(tmp_path / "o" / "summary.csv").columns) == SUMMARY_COLUMNS

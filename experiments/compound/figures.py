@@ -14,8 +14,32 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.errors import ArgumentParser
+from sim.errors import ArgumentParser, InputError
 from sim.report.pipelines import latency_cdf, waterfall
+from sim.sweep.jobfiles import read_frame
+
+# what the figures read of each file (python -m sim experiment=compound writes them): a copy
+# cut short, emptied, binary, missing one or holding text where a number goes ended in a
+# traceback, or was drawn from the rows before the cut, unsaid (the twenty-first sweep)
+READS = {"chain_stages.csv": (("scenario", "setup", "stage", "model", "tier", "outcome"),
+                              ("arrival_s", "admit_s", "first_token_s", "finish_s",
+                               "cold_start_wait_s")),
+         "pipelines.csv": (("setup", "outcome"), ("e2e_s",))}
+
+
+def _read(run: Path, name: str) -> pd.DataFrame:
+    """``run``'s ``name`` as the figures read it; a file they cannot use: one line, exit 2."""
+    text, numbers = READS[name]
+    try:
+        df = read_frame(run / name, name, (*text, *numbers), numbers)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if df.empty:
+        print(f"error: {run / name}: no rows (the run drew nothing to redraw)", file=sys.stderr)
+        raise SystemExit(2)
+    # read again as the run wrote it: text such as a stage named NA stays text
+    return pd.read_csv(run / name, keep_default_na=False, na_values=[""], skip_blank_lines=True)
 
 
 def _missing(run: Path) -> str | None:
@@ -42,8 +66,8 @@ def main():
     if why:
         print(f"error: {why}", file=sys.stderr)
         raise SystemExit(2)
-    stages = pd.read_csv(run / "chain_stages.csv", keep_default_na=False, na_values=[""])
-    pipes = pd.read_csv(run / "pipelines.csv", keep_default_na=False, na_values=[""])
+    stages = _read(run, "chain_stages.csv")
+    pipes = _read(run, "pipelines.csv")
     files = waterfall(stages, out) + latency_cdf(pipes, out)
     for name in ("chain", "bursty"):
         p = run / f"{name}.csv"

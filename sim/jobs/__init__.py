@@ -164,10 +164,17 @@ def check_distinct(cfg, *keys: str, nonempty: bool = True) -> None:
         values = list(OmegaConf.select(cfg, key) or [])
         if nonempty and not values:
             raise InputError("needs at least one value", key=key)
-        seen = [str(v) for v in values]
+        # numbers compared by value: -0.0 is 0.0 (keepalive.fixed_idle_s=[0.0,-0.0] ran one
+        # timeout twice, the second labelled "-0 s"; a background level merged unsaid)
+        seen = [repr(float(v) + 0.0) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                else str(v) for v in values]
         twice = next((i for i, v in enumerate(seen) if v in seen[:i]), None)
         if twice is not None:  # the repeat named by its index, as a wrong entry is
-            raise InputError(f"{seen[twice]} is given twice in {values}", key=f"{key}[{twice}]")
+            first = seen.index(seen[twice])
+            raise InputError(f"{values[twice]} is given twice in {values}"
+                             + (f" (the same number as {values[first]})"
+                                if str(values[first]) != str(values[twice]) else ""),
+                             key=f"{key}[{twice}]")
 
 
 def discover() -> dict[str, Callable]:

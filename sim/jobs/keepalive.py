@@ -91,7 +91,7 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     catalog = build_catalog(cfg)
     workload = build_workload(cfg)
     prices = model_prices(catalog, workload.models)
-    fixed = [float(k) for k in cfg.keepalive.fixed_idle_s]
+    fixed = [float(k) + 0.0 for k in cfg.keepalive.fixed_idle_s]  # -0.0 is 0 (no "-0 s" label)
     variants = [("fixed", k, variant(cfg, **{"serverless.keepalive.kind": "fixed",
                                               "serverless.keepalive.idle_s": k})) for k in fixed]
     variants.append(("hybrid", float("nan"), variant(cfg, **{"serverless.keepalive.kind": "hybrid"})))

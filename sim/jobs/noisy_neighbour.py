@@ -53,7 +53,7 @@ def run_levels(cfg, progress=False):
     """Simulate every setup at every background level; returns (summaries, requests, notes:
     each level's workload notes, once for a note every level gives)."""
     catalog = build_catalog(cfg)
-    levels = sorted({float(x) for x in cfg.noisy_neighbour.background_levels} | {0.0})
+    levels = sorted({float(x) + 0.0 for x in cfg.noisy_neighbour.background_levels} | {0.0})  # -0.0: 0
     setups = list(cfg.setups)
     sums, reqs, said = [], [], {}
     cached: dict[str, pd.DataFrame] = {}

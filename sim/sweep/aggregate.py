@@ -35,8 +35,8 @@ from sim.records import ALL, is_aggregate
 from sim.report.question import report_question
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
-from sim.sweep.jobfiles import load_yaml as _load
 from sim.sweep.jobfiles import (
+    SUMMARY_NUMBERS,
     parse_overrides,
     read_error,
     read_frame,
@@ -44,6 +44,7 @@ from sim.sweep.jobfiles import (
     read_summary,
     run_notes,
 )
+from sim.sweep.jobfiles import load_yaml as _load
 from sim.sweep.jobrecord import (
     JOBS_RECORD,
     add_folder,
@@ -129,7 +130,8 @@ def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
     means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
     if not (d / "replications.csv").is_file() or "replications" not in s.columns:
         return list_price_per_mtok_out(s, catalog)
-    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"))
+    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
+                   SUMMARY_NUMBERS)  # text in a number: one line naming it, as in summary.csv
     r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
     keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
     mean = r.groupby(keys, dropna=False)["lp"].mean()

@@ -18,9 +18,13 @@ from hydra.errors import OverrideParseException
 from omegaconf._utils import get_yaml_loader
 
 from sim.errors import InputError
+from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.textfiles import csv_rows, read_text
 
 SUMMARY_KEYS = ("setup", "tenant")  # columns every run's non-empty summary.csv has
+# the columns of a run's summary.csv that hold numbers: text in one (a hand edit) ended in a
+# ValueError traceback as the sweep's tables or figures were drawn (the twenty-first sweep)
+SUMMARY_NUMBERS = tuple(c for c in SUMMARY_COLUMNS if c not in ("setup", "tenant", "model"))
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -86,33 +90,47 @@ def read_overrides(d: Path) -> dict[str, object]:
                          path=str(path)) from None
 
 
-def read_frame(path: Path, what: str = "table", columns=()) -> pd.DataFrame:
+def read_frame(path: Path, what: str = "table", columns=(), numbers=()) -> pd.DataFrame:
     """A CSV a run wrote (``summary.csv``, a job's tables). Blank is no rows (a job without
     a summary, e.g. calibration, writes one line break); an empty file, a last line cut
-    short, a row of another length than the header, or a header without ``columns`` is
-    refused."""
+    short, a row of another length than the header, a header without ``columns``, or a
+    field of a column of ``numbers`` that is not a number (empty: none) is refused."""
     text = read_text(path, what)
     if text and not text.strip():
         return pd.DataFrame()
     if not text.endswith(("\n", "\r")):  # pandas ends every file it writes with a line break
         raise InputError("cut short: no line break at its end" if text else "empty file",
                          path=str(path), line=text.count("\n") + 1)
-    header, _, rows = csv_rows(text, path)
+    header, lines, rows = csv_rows(text, path)
     missing = [c for c in columns if c not in header]
     if missing:
         raise InputError(f"not a run's {what}: no column {', '.join(map(repr, missing))}",
-                         path=str(path), line=1)
+                         path=str(path), line=header.line)
     df = pd.read_csv(io.StringIO(text))
     if len(df) != len(rows):  # a spreadsheet's emptied row (bare commas): pandas keeps a NaN row
         out = io.StringIO()  # the rows csv_rows kept, typed as the file without them would be
         csv.writer(out).writerows([header, *rows])
         df = pd.read_csv(io.StringIO(out.getvalue()))
+    for c in (c for c in numbers if c in header):
+        at = list(header).index(c)
+        for line, r in zip(lines, rows):
+            if r[at].strip() and not _number(r[at]):
+                raise InputError(f"column {c!r}: not a number: {r[at][:40]!r}", path=str(path),
+                                 line=line)
     return df
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_summary(path: Path) -> pd.DataFrame:
     """A job's ``summary.csv`` (:func:`read_frame`)."""
-    return read_frame(path, "summary.csv", SUMMARY_KEYS)
+    return read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS)
 
 
 def read_error(path: Path) -> str:

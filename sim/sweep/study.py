@@ -33,7 +33,21 @@ def load_sweep(sweep_dir):
         refuse(str(e))
     if sj.table.empty:
         refuse(f"{sweep_dir}: no finished job folders")
+    from sim.metrics.summary import SUMMARY_COLUMNS
+
+    lacking = [c for c in SUMMARY_COLUMNS if c not in sj.table.columns]
+    if lacking:  # a study script's KeyError traceback, or a figure left out, unsaid
+        refuse(f"{sweep_dir}: its jobs' summary.csv have no column {lacking[0]!r} (every run "
+               "writes it: edited by hand, or of another program?); re-run the sweep in its folder")
     return sj
+
+
+def _overrides_seen(sj) -> str:
+    """The distinct overrides of ``sj``'s jobs, shortened."""
+    col = sj.jobs["overrides"] if "overrides" in sj.jobs.columns else []
+    seen = list(dict.fromkeys(str(o) or "none" for o in col))
+    text = "; ".join(seen[:3]) + (f"; ... ({len(seen)} in all)" if len(seen) > 3 else "")
+    return text[:300]
 
 
 def cli(description: str):
@@ -53,6 +67,10 @@ def cli(description: str):
     from sim.report.sweep import x_key
 
     x = x_key(sj)
+    if x is None:  # every figure is drawn along a swept key: a KeyError or AttributeError
+        # traceback before (a job folder copied from another sweep, jobs of one overrides)
+        refuse(f"{args.sweep_dir}: its jobs vary no key to draw along (each job's overrides: "
+               f"{_overrides_seen(sj)}); give a sweep of this study (its README)")
     if x is not None and x in sj.table.columns and sj.table[x].nunique() < 2:  # a one-job
         # sweep: findings of NaN (no crossing, no limit) were printed unsaid (the fifteenth sweep)
         print(f"note: {args.sweep_dir}: the sweep has one value of {x}: each curve is one "

@@ -1439,4 +1439,27 @@ CASES = [
        files={"experiment/mine.yaml": "# @package _global_\ntenants:\n  'no': {model: llama31-8b, "
                                       "arrival: {rate_rps: 2}}\nname: 'off'\n"},
        note="quoted, they are text, as the refusals say to write them"),
+    # ---------------------------------------------------------------- twenty-first sweep (h3):
+    # the study jobs' own keys, where a value passed its range and went wrong later
+    E("keepalive_fixed_idle_zero_and_negative_zero", ["experiment=keepalive", "keepalive.fixed_idle_s=[0.0,-0.0]"],
+      "config key 'keepalive.fixed_idle_s[1]'", "impossible",
+      note="compared as text, -0.0 was not 0.0: one timeout ran twice, the second labelled 'idle -0 s'"),
+    E("noisy_neighbour_level_zero_and_negative_zero",
+      ["experiment=noisy_neighbour", "noisy_neighbour.background_levels=[0.0,-0.0]"],
+      "config key 'noisy_neighbour.background_levels[1]'", "impossible",
+      note="the two levels merged into one run, unsaid"),
+    E("claims_overrides_value_out_of_range", ["experiment=claims", "claims.quick=true",
+                                              "claims.only=[breakeven_utilisation]",
+                                              "claims.overrides=['dedicated.replicas.llama33-70b=-1']"],
+      "config key 'claims.overrides': config key 'dedicated.replicas.llama33-70b'", "impossible",
+      note="refused deep in the check's run as 'breakeven.setups[0]', a key the user never typed"),
+    E("claims_overrides_nan", ["experiment=claims", "claims.quick=true", "claims.only=[breakeven_utilisation]",
+                               "claims.overrides=['tenants.chat.slo_ttft_s=nan']"],
+      "config key 'claims.overrides': config key 'tenants.chat.slo_ttft_s'", "nonfinite",
+      note="the same: named as 'breakeven.setups[0]'"),
+    E("breakeven_capacity_requests_per_client_huge", ["experiment=breakeven",
+                                                     "breakeven.capacity_requests_per_client=100000"],
+      "config key 'breakeven.capacity_requests_per_client'", "huge",
+      note="within the old bound: 38 M requests in the capacity run, not held to the memory budget; "
+           "past 2 minutes at horizon_s=2 (extrapolated: about 27)"),
 ]

@@ -121,3 +121,108 @@ def test_a_sweep_whose_every_job_failed_is_an_error(messages, code, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {tmp_path}: every job failed"), err
     assert "error.txt" in err[0]
+
+
+# ------------------------------------------------ twenty-first sweep: numbers, columns, folders
+FULL = ",".join(__import__("sim.metrics.summary", fromlist=["x"]).SUMMARY_COLUMNS)
+
+
+def _full_summary(value="0.5"):
+    """A summary.csv with every column a run writes: one tenant row, ``value`` in each number."""
+    cols = FULL.split(",")
+    row = ["dedicated", "chat", "m"] + [value] * (len(cols) - 3)
+    return FULL + "\n" + ",".join(row) + "\n"
+
+
+def test_text_where_a_summary_number_goes_is_one_line_naming_its_line(tmp_path, capsys):
+    """A job's summary.csv edited to hold text in a number column: a ValueError traceback from
+    python -m sim.sweep and the study scripts (twenty-first hostile-input sweep)."""
+    _job(tmp_path, 1, summary=_full_summary())
+    _job(tmp_path, 0, summary=_full_summary().replace(",0.5,", ",abc,", 1))
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0/summary.csv:2: column 'requests': not a number: 'abc'" in err[0], err
+
+
+def test_a_study_script_on_jobs_without_a_summary_column_or_a_swept_key_is_one_line(tmp_path, capsys):
+    """Every job's summary.csv without ttft_p99_s: the load study's KeyError traceback; job
+    folders of one set of overrides (one copied from elsewhere): an AttributeError as the x
+    axis was labelled None."""
+    from sim.sweep.study import load_sweep
+
+    lacking = _full_summary().splitlines()
+    at = lacking[0].split(",").index("ttft_p99_s")
+    lacking = "".join(",".join(f for i, f in enumerate(ln.split(",")) if i != at) + "\n" for ln in lacking)
+    for n in (0, 1):
+        _job(tmp_path / "a", n, summary=lacking, overrides=(f"seed={n}",))
+    with pytest.raises(SystemExit) as e:
+        load_sweep(tmp_path / "a")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "have no column 'ttft_p99_s'" in err[0], err
+
+    import sys
+
+    from sim.sweep.study import cli
+
+    for n in (0, 1):
+        _job(tmp_path / "b", n, summary=_full_summary(), overrides=("seed=0",))
+    argv, sys.argv = sys.argv, ["figures.py", str(tmp_path / "b")]
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli("a study")
+    finally:
+        sys.argv = argv
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "its jobs vary no key to draw along" in err[0], err
+
+
+STAGES = ("scenario,setup,request_id,stage,model,tier,arrival_s,admit_s,first_token_s,finish_s,"
+          "cold_start_wait_s,outcome\n"
+          "all serverless,serverless,0,embed,bge-large-en,serverless,1.2,3.2,3.3,3.3,2.0,completed\n"
+          "all serverless,serverless,1,search,tool:rag/search,tool,3.3,3.3,3.4,3.4,0,completed\n")
+PIPES = ("setup,pipeline_id,pipeline,tenant,arrival_s,end_s,e2e_s,final_ttft_s,stage_requests,"
+         "cold_starts,cold_wait_critical_s,cold_wait_total_s,outcome,reason\n"
+         "serverless,0,rag,chat,3.0,26.2,23.2,22.2,4,3,22.0,22.0,completed,\n")
+
+
+@pytest.mark.parametrize("file, content, named", [
+    ("chain_stages.csv", STAGES[:-30], "chain_stages.csv:3: cut short"),
+    ("chain_stages.csv", STAGES.replace(",1.2,", ",abc,"), "chain_stages.csv:2: column 'arrival_s': not a number"),
+    ("chain_stages.csv", STAGES.splitlines()[0] + "\n", "chain_stages.csv: no rows"),
+    ("pipelines.csv", PIPES.replace("e2e_s", "e2e"), "pipelines.csv:1: not a run's pipelines.csv: no column 'e2e_s'"),
+    ("pipelines.csv", "", "pipelines.csv:1: empty file"),
+])
+def test_the_compound_figures_script_on_a_damaged_file_is_one_line(file, content, named, tmp_path, capsys):
+    """experiments/compound/figures.py read its two files with pandas as they came: a file cut
+    short was drawn from the rows before the cut, unsaid; a missing column, text in a number,
+    an empty file or a header alone ended in tracebacks (twenty-first hostile-input sweep)."""
+    import runpy
+    import sys
+
+    from helpers import ROOT
+
+    (tmp_path / "chain_stages.csv").write_text(STAGES)
+    (tmp_path / "pipelines.csv").write_text(PIPES)
+    (tmp_path / file).write_text(content)
+    argv, sys.argv = sys.argv, ["figures.py", str(tmp_path), "--out", str(tmp_path / "o")]
+    try:
+        with pytest.raises(SystemExit) as e:
+            runpy.run_path(str(ROOT / "experiments" / "compound" / "figures.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and err[0].startswith("error: ") and named in err[0], err
+    assert not (tmp_path / "o").exists()  # nothing drawn
+
+
+def test_text_where_a_replications_number_goes_is_one_line_naming_its_line(tmp_path, capsys):
+    """A replicated job's replications.csv (each seed's rows) with text in a number: read into
+    the list price unsaid (the twenty-first sweep), now refused as in summary.csv."""
+    head, row = _full_summary().splitlines()
+    _job(tmp_path, 1, summary=_full_summary())
+    d = _job(tmp_path, 0, summary=f"{head},replications\n{row},2\n")
+    (d / "replications.csv").write_text("seed,setup,tenant,model,output_tokens\n0,dedicated,chat,m,10\n"
+                                        "1,dedicated,chat,m,ten\n")
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0/replications.csv:3: column 'output_tokens': not a number: 'ten'" in err[0], err

@@ -111,6 +111,16 @@ class ClaimContext:
             c.engine = self.cfg.engine
             c.output.plots = False
             c.output.progress = False
+        if self.cfg.claims.overrides:  # a value out of range is the override's: checked here,
+            # it was refused deep in the check's run naming a key the user never typed
+            # (claims.overrides=['horizon_s=-1'] as 'breakeven.setups[0]')
+            from sim.simulation.build import build
+
+            try:
+                build(c)
+            except InputError as e:
+                raise InputError(f"{e} (the {experiment!r} scenario, with claims.overrides "
+                                 "applied)", key="claims.overrides") from None
         return c
 
     def once(self, key: str, fn):
