@@ -42,6 +42,9 @@ class Trace:
     end_s: float | None = None  # a filtered trace: the file's last row's time (None: t_s[-1])
     # tokens of each row's last prompt block (0: no blocks), from its input_length
     last_block: np.ndarray | None = None
+    # (side, count) per length column not read that the file lacks: count None, no such
+    # column; else the Mooncake lines without the field (said in the drawn lengths' note)
+    lacks: tuple = ()
 
     @property
     def duration_s(self) -> float:  # from the file's first row to its last
@@ -90,6 +93,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
     counts: list[int] = []  # block ids per line
     tails: list[int] = []  # tokens of each line's last block (0: none)
     at: list[int] = []  # the file line of each record (blank lines are skipped)
+    absent = {s: 0 for s in FIELDS if s not in sides}  # lines without a field not read
     any_blocks = False
     for i, ln in enumerate(text_lines(text), start=1):
         if not ln.strip():
@@ -102,6 +106,8 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
         for s in sides:
             if FIELDS[s] not in obj:
                 raise MissingLength(f"missing field {FIELDS[s]!r}", s, str(path), i)
+        for s in absent:
+            absent[s] += FIELDS[s] not in obj
         stamp = _number(obj, "timestamp", path, i)
         if abs(stamp) > MAX_TIMESTAMP_MS:
             raise InputError(f"timestamp must be within +-{MAX_TIMESTAMP_MS:g} ms, got {stamp:g}",
@@ -141,7 +147,8 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
         last = np.asarray(tails, dtype=np.int64)
     col = {s: np.asarray(v, dtype=np.int64) for s, v in lens.items()}
     return Trace(str(path), t, col.get("input"), col.get("output"), ptr, ids, ties,
-                 duplicates == "spread", last_block=last)
+                 duplicates == "spread", last_block=last,
+                 lacks=tuple((s, n) for s, n in absent.items() if n))
 
 
 def _check_blocks(h, input_length: int, path: Path, line: int) -> None:

@@ -262,11 +262,17 @@ def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple 
         return read_mooncake(path, "spread" if duplicates == "default" else duplicates, blocks,
                              sides)
     if fmt == "csv":
-        return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
-                              sided(csv_format(*columns), sides), where)
-    if fmt == "azure":
-        return read_azure(path, "keep" if duplicates == "default" else duplicates, where, sides)
-    return read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where, sides)
+        tr = read_csv_trace(path, "error" if duplicates == "default" else duplicates,
+                            sided(csv_format(*columns), sides), where)
+    elif fmt == "azure":
+        tr = read_azure(path, "keep" if duplicates == "default" else duplicates, where, sides)
+    else:
+        tr = read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where, sides)
+    form = csv_format(*columns) if fmt == "csv" else AZURE if fmt == "azure" else BURSTGPT
+    header = _header(read_head(path), Path(path), sided(form, ()))[0]
+    lacks = tuple((s, None) for s, c in zip(("input", "output"), form.columns[1:])
+                  if s not in sides and c is not None and c not in header)
+    return replace(tr, lacks=lacks) if lacks else tr
 
 
 def length_columns(t) -> tuple:
@@ -327,3 +333,35 @@ def csv_columns(trace_cfg) -> tuple:
     if str(trace_cfg.format) != "csv":
         return ()
     return (*length_columns(trace_cfg), str(trace_cfg.csv.time_unit))
+
+
+def drawn_lengths_note(name: str, tc, trace: Trace) -> list[str]:
+    """A trace replayed with lengths drawn from the tenant's length configs rather than the
+    rows' recorded ones: said, since the recorded lengths are what a user replaying a trace
+    usually means (the configs' defaults are fixed 1,024 and 256 tokens); a side the file
+    does not record (a ``csv`` column said null, a column not in the header, a Mooncake field
+    missing on some lines) is said so, and not offered as ``kind: trace``."""
+    sides = (("input", tc.input), ("output", tc.output))
+    drawn = [f"{side} ({lc.kind}, " + (f"mean {lc.mean:g})" if str(lc.kind) != "empirical" else
+                                       f"from {lc.path}" + (f", column {lc.column})" if lc.column else ")"))
+             for side, lc in sides if str(lc.kind) != "trace"]
+    if not drawn:
+        return []
+    _, *cols = length_columns(tc.arrival.trace)
+    col, gone = dict(zip(("input", "output"), cols)), dict(trace.lacks)
+    lines = trace.t_s.size
+    why_none = {s: (f"tenants.{name}.arrival.trace.csv.{s}: null" if col[s] is None else
+                    f"no column {col[s]}" if gone[s] is None else
+                    f"no field {col[s]} on {gone[s]:,} of its {lines:,} lines" if gone[s] < lines
+                    else f"no field {col[s]}")
+                for s, lc in sides if str(lc.kind) != "trace" and (col[s] is None or s in gone)}
+    rest = [s for s, lc in sides if str(lc.kind) != "trace" and s not in why_none]
+    some = any(n is not None and n < lines for n in gone.values())
+    why = ("not the lengths the trace records (set tenants.{name}.input.kind=trace and "
+           "output.kind=trace to replay those)".format(name=name)) if not why_none else (
+        ("the log does not record them all (" if some else "the log records none (")
+        + ", ".join(why_none.values()) + ")" + "".join(
+            f"; its {s} lengths are not read (set tenants.{name}.{s}.kind=trace to replay them)"
+            for s in rest))
+    return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
+            f"tenants.{name}.{' and '.join(drawn)}, {why}"]

@@ -141,3 +141,23 @@ def test_a_column_resampled_reads_that_column_alone(tmp_path):
     with pytest.raises(sim.InputError) as e:
         column_lengths(str(p), "output_tokens", f"{T}.output")
     assert (e.value.key, e.value.line) == (f"{T}.output.path", 2)
+
+
+@pytest.mark.parametrize("fmt, form, said", [
+    ("azure", "none", "the log records none (no column ContextTokens, no column GeneratedTokens)"),
+    ("burstgpt", "none", "the log records none (no column Request tokens, no column Response tokens)"),
+    ("mooncake", "bad", "the log does not record them all (no field input_length on 1 of its 3 "
+                        "lines, no field output_length on 1 of its 3 lines)"),
+    ("mooncake", "none", "the log records none (no field input_length, no field output_length)"),
+    ("azure", "full", "not the lengths the trace records (set tenants.chat.input.kind=trace and "
+                      "output.kind=trace to replay those)"),
+])
+def test_the_drawn_lengths_note_offers_kind_trace_only_for_lengths_the_file_records(
+        tmp_path, fmt, form, said):
+    # a file without length columns replays with drawn lengths (since December 2026): the note
+    # said "not the lengths the trace records (set ... kind=trace ...)", offering what is refused
+    res = _run(_file(tmp_path, fmt, form), fmt, [])
+    note = next(x for x in res.notes if "the trace gives the arrival times only" in x)
+    assert note.endswith(said)
+    if form != "full":
+        assert "kind=trace" not in note
