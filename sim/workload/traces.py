@@ -269,7 +269,10 @@ def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple 
     else:
         tr = read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where, sides)
     form = csv_format(*columns) if fmt == "csv" else AZURE if fmt == "azure" else BURSTGPT
-    header = _header(read_head(path), Path(path), sided(form, ()))[0]
+    try:  # the header again (its first 64 KiB), for the columns not read that it lacks
+        header = _header(read_head(path), Path(path), sided(form, ()))[0]
+    except InputError:  # a header longer than that: nothing said of them
+        header = form.columns
     lacks = tuple((s, None) for s, c in zip(("input", "output"), form.columns[1:])
                   if s not in sides and c is not None and c not in header)
     return replace(tr, lacks=lacks) if lacks else tr
