@@ -25,7 +25,12 @@ from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
-from sim.workload.prompts import blocks_replayed, tenant_requests, trace_prefix_note
+from sim.workload.prompts import (
+    blocks_replayed,
+    sessions_on,
+    tenant_requests,
+    trace_prefix_note,
+)
 from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_lengths import column_lengths
 from sim.workload.traces import drawn_lengths_note, tenant_trace
@@ -281,8 +286,13 @@ def generate_workload(cfg, catalog) -> Workload:
                               sources, horizon,
                               _length_source(tc.input, trace_in, f"tenants.{name}.input"),
                               _length_source(tc.output, trace_out, f"tenants.{name}.output"))
-        replayed += trace_prefix_note(name, tc, times.size, req.times.size,
-                                      blocks_replayed(tc, trace_idx))
+        blocks = blocks_replayed(tc, trace_idx)
+        replayed += trace_prefix_note(name, tc, times.size, req.times.size, blocks)
+        if blocks and str(tc.input.kind) != "trace" and not sessions_on(tc):  # unsaid before
+            replayed.append(f"tenant {name}: its drawn prompts keep the prompt blocks (hash_ids) "
+                            f"of the rows replayed, cut at the drawn length ({blocks:,} requests; "
+                            "a prompt longer than its row's blocks is its own text past them); "
+                            f"tenants.{name}.arrival.trace.prefixes: false reads none")
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = req.think  # closed-loop sessions: between turns, and between sessions

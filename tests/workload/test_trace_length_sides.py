@@ -57,33 +57,52 @@ def _run(p, fmt: str, lengths: list[str], out=None):
                    output_dir=out)
 
 
+def _workloads(paths, fmt: str, lengths: list[str], **trace) -> list:
+    """The workload alone (no simulation: a run's requests are these) over each file of
+    ``paths``, then with each ``arrival.trace`` key of ``trace`` set; composed once (composing
+    costs ten times what building does)."""
+    from sim.simulation.build import build_workload
+
+    cfg = sim.compose(["horizon_s=10", f"{T}.arrival={{kind: trace, trace: "
+                       f"{{path: {paths[0]}, format: {fmt}}}}}", *lengths])
+    out = []
+    for p in paths:
+        cfg.tenants.chat.arrival.trace.path = str(p)
+        out.append(build_workload(cfg))
+    for k, v in trace.items():
+        cfg.tenants.chat.arrival.trace[k] = v
+        out.append(build_workload(cfg))
+    return out
+
+
+def _workload(p, fmt: str, lengths: list[str]):
+    return _workloads([p], fmt, lengths)[0]
+
+
 @pytest.mark.parametrize("fmt", ["azure", "burstgpt", "mooncake"])
 def test_drawn_lengths_replay_a_file_whatever_its_length_columns_hold(tmp_path, fmt):
     drawn = [f"{T}.input={{kind: lognormal, mean: 300, cv: 1.0}}", f"{T}.output.kind=geometric"]
-    files = {}
-    for form in ("full", "bad", "none"):
-        res = _run(_file(tmp_path, fmt, form), fmt, drawn, tmp_path / form)
-        r = res.requests.sort_values("arrival_s")
-        assert np.abs(r["arrival_s"].to_numpy() - WANT_T).max() < 1e-9
-        files[form] = (tmp_path / form / "requests.parquet").read_bytes()
-    # the same draws, byte for byte, from filled, bad and absent length columns
-    assert files["bad"] == files["full"] and files["none"] == files["full"]
-    assert r["input_tokens"].nunique() == 3  # drawn (lognormal), not the file's 100, 101, 102
+    got = {}
+    forms = ("full", "bad", "none")
+    for form, wl in zip(forms, _workloads([_file(tmp_path, fmt, f) for f in forms], fmt, drawn)):
+        assert np.abs(wl.arrival_s - WANT_T).max() < 1e-9
+        got[form] = (wl.arrival_s.tobytes(), wl.input_tokens.tobytes(), wl.output_tokens.tobytes())
+    # the same draws, bit for bit, from filled, bad and absent length columns
+    assert got["bad"] == got["full"] and got["none"] == got["full"]
+    assert len(set(wl.input_tokens.tolist())) == 3  # drawn (lognormal), not the file's 100, 101, 102
 
 
 @pytest.mark.parametrize("fmt", ["azure", "burstgpt", "mooncake"])
 def test_one_side_replayed_reads_that_side_alone(tmp_path, fmt):
     # the output column missing or bad ("bad" rows' inputs too): only the input is read, so
     # the filled file's recorded inputs replay; outputs fixed at 7
-    res = _run(_file(tmp_path, fmt, "full"), fmt, [f"{T}.input.kind=trace", f"{T}.input.max=null",
-                                                     f"{T}.output={{kind: fixed, mean: 7}}"])
-    r = res.requests.sort_values("arrival_s")
-    assert r["input_tokens"].tolist() == [100, 101, 102]
-    assert r["output_tokens"].tolist() == [7, 7, 7]
+    one = [f"{T}.input.kind=trace", f"{T}.input.max=null", f"{T}.output={{kind: fixed, mean: 7}}"]
     q = tmp_path / "out_bad.txt"
     q.write_text(FILES[fmt]["full"].replace(",10\n", ",\n").replace('"output_length": 11', '"x": 0'))
-    res = _run(q, fmt, [f"{T}.input.kind=trace", f"{T}.output={{kind: fixed, mean: 7}}"])
-    assert res.requests.sort_values("arrival_s")["input_tokens"].tolist() == [100, 101, 102]
+    wl, bad = _workloads([_file(tmp_path, fmt, "full"), q], fmt, one)
+    assert wl.input_tokens.tolist() == [100, 101, 102]
+    assert wl.output_tokens.tolist() == [7, 7, 7]
+    assert bad.input_tokens.tolist() == [100, 101, 102]
 
 
 @pytest.mark.parametrize("fmt, side, why, line", [
@@ -156,8 +175,30 @@ def test_the_drawn_lengths_note_offers_kind_trace_only_for_lengths_the_file_reco
         tmp_path, fmt, form, said):
     # a file without length columns replays with drawn lengths (since December 2026): the note
     # said "not the lengths the trace records (set ... kind=trace ...)", offering what is refused
-    res = _run(_file(tmp_path, fmt, form), fmt, [])
-    note = next(x for x in res.notes if "the trace gives the arrival times only" in x)
+    wl = _workload(_file(tmp_path, fmt, form), fmt, [])
+    note = next(x for x in wl.replay_notes if "the trace gives the arrival times only" in x)
     assert note.endswith(said)
     if form != "full":
         assert "kind=trace" not in note
+
+
+def test_drawn_prompts_over_mooncake_blocks_are_said_to_keep_them(tmp_path):
+    # prompts drawn (fixed 300 tokens) over rows listing hash_ids: each prompt keeps its row's
+    # blocks cut at 300 tokens (a 512-token block cut to 300, the second row's sharing the
+    # first's block 4): said since December 2026 (it changes what the cache finds, unsaid before)
+    p = tmp_path / "m.jsonl"
+    p.write_text('{"timestamp": 0, "input_length": 600, "hash_ids": [4, 5]}\n'
+                 '{"timestamp": 1000, "input_length": 700, "hash_ids": [4, 6]}\n'
+                 '{"timestamp": 2000, "input_length": 9}\n')
+    fixed = [f"{T}.input={{kind: fixed, mean: 300}}", f"{T}.output={{kind: fixed, mean: 5}}"]
+    wl, off = _workloads([p], "mooncake", fixed, prefixes=False)
+    assert ("tenant chat: its drawn prompts keep the prompt blocks (hash_ids) of the rows "
+            "replayed, cut at the drawn length (2 requests; a prompt longer than its row's blocks "
+            "is its own text past them); tenants.chat.arrival.trace.prefixes: false reads none"
+            ) in wl.replay_notes
+    assert wl.prefixes.length.tolist() == [300, 300] and wl.input_tokens.tolist() == [300] * 3
+    assert wl.prefixes.key[0] == wl.prefixes.key[1]  # block 4, shared
+    assert not any("prompt blocks" in n for n in off.replay_notes)
+    # recorded lengths: nothing cut, nothing said
+    rec = _workload(p, "mooncake", [f"{T}.input={{kind: trace, max: null}}", fixed[1]])
+    assert not any("drawn prompts" in n for n in rec.replay_notes)
