@@ -111,11 +111,13 @@ CONFIG_CASES = [
      "'catalog.gpus.H100.spot_usd_per_hour': must be >= 0"),
 ]
 
+LEN = ["tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"]
 # (id, file name, content (str or bytes), extra overrides, "<file>:<line>" + text expected)
 TRACE_CASES = [
-    ("azure_missing_column", "a.csv", "TIMESTAMP,ContextTokens\n" + f"{T0},10\n", [],
-     "a.csv:1: missing column(s) ['GeneratedTokens']"),
-    ("azure_non_numeric", "a.csv", HEADER + f"{T0},10,5\n{T1},ten,5\n", [],
+    # a length column is read only for a side of kind: trace (drawn lengths: not read)
+    ("azure_missing_column", "a.csv", "TIMESTAMP,ContextTokens\n" + f"{T0},10\n", [*LEN],
+     "a.csv:1, config key 'tenants.chat.output.kind': missing column(s) ['GeneratedTokens']"),
+    ("azure_non_numeric", "a.csv", HEADER + f"{T0},10,5\n{T1},ten,5\n", [*LEN],
      "a.csv:3: ContextTokens must be an integer"),
     ("azure_bad_timestamp", "a.csv", HEADER + "yesterday,10,5\n", [], "a.csv:2: bad TIMESTAMP"),
     ("azure_unsorted", "a.csv", HEADER + f"{T1},10,5\n{T0},10,5\n", [],
@@ -130,11 +132,13 @@ TRACE_CASES = [
      "a.csv:3: not UTF-8"),
     ("mooncake_missing_field", "m.jsonl",
      '{"timestamp": 0, "input_length": 5, "output_length": 3}\n{"timestamp": 1, "input_length": 5}\n',
-     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: missing field 'output_length'"),
+     ["tenants.chat.arrival.trace.format=mooncake", *LEN],
+     "m.jsonl:2, config key 'tenants.chat.output.kind': missing field 'output_length'"),
     ("mooncake_non_numeric", "m.jsonl",
      '{"timestamp": 0, "input_length": 5, "output_length": 3}\n'
      '{"timestamp": 1, "input_length": "x", "output_length": 3}\n',
-     ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:2: input_length must be a finite number"),
+     ["tenants.chat.arrival.trace.format=mooncake", *LEN],
+     "m.jsonl:2: input_length must be a finite number"),
     ("mooncake_bad_json", "m.jsonl", '{"timestamp": 0, "input_length": 5, "output_length": 3\n',
      ["tenants.chat.arrival.trace.format=mooncake"], "m.jsonl:1: not valid JSON"),
     ("mooncake_unsorted", "m.jsonl",

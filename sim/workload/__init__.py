@@ -25,10 +25,15 @@ from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
-from sim.workload.prompts import blocks_replayed, tenant_requests, trace_prefix_note
+from sim.workload.prompts import (
+    blocks_replayed,
+    sessions_on,
+    tenant_requests,
+    trace_prefix_note,
+)
 from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_lengths import column_lengths
-from sim.workload.traces import tenant_trace
+from sim.workload.traces import drawn_lengths_note, tenant_trace
 
 
 @dataclass
@@ -221,29 +226,6 @@ def _length_source(lc, replayed: np.ndarray | None, key: str) -> np.ndarray | No
     return None
 
 
-def _drawn_lengths_note(name: str, tc) -> list[str]:
-    """A trace replayed with lengths drawn from the tenant's length configs rather than the
-    rows' recorded ones: said, since the recorded lengths are what a user replaying a trace
-    usually means (the configs' defaults are fixed 1,024 and 256 tokens)."""
-    drawn = [f"{side} ({lc.kind}, " + (f"mean {lc.mean:g})" if str(lc.kind) != "empirical" else
-                                       f"from {lc.path}" + (f", column {lc.column})" if lc.column else ")"))
-             for side, lc in (("input", tc.input), ("output", tc.output)) if str(lc.kind) != "trace"]
-    if not drawn:
-        return []
-    t = tc.arrival.trace  # a format: csv log's length column said null: it records none
-    none = [s for s in ("input", "output") if str(t.format) == "csv" and getattr(t.csv, s) is None]
-    rest = [s for s, lc in (("input", tc.input), ("output", tc.output))
-            if str(lc.kind) != "trace" and s not in none]
-    why = ("not the lengths the trace records (set tenants.{name}.input.kind=trace and "
-           "output.kind=trace to replay those)".format(name=name)) if not none else (
-        "the log records none (" + ", ".join(f"tenants.{name}.arrival.trace.csv.{s}: null"
-                                            for s in none) + ")" + "".join(
-            f"; its {s} lengths are not read (set tenants.{name}.{s}.kind=trace to replay them)"
-            for s in rest))
-    return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
-            f"tenants.{name}.{' and '.join(drawn)}, {why}"]
-
-
 def generate_workload(cfg, catalog) -> Workload:
     """All tenants' requests of the (typed, checked) config, merged and sorted by (arrival
     time, tenant, order)."""
@@ -296,16 +278,21 @@ def generate_workload(cfg, catalog) -> Workload:
             continue
         trace_in = trace_out = None
         if trace_idx is not None:
-            replayed += _drawn_lengths_note(name, tc)
             trace, idx = trace_idx
+            replayed += drawn_lengths_note(name, tc, trace)
             trace_in, trace_out = (None if c is None else c[idx]  # None: a log's column not read
                                    for c in (trace.input_tokens, trace.output_tokens))
         req = tenant_requests(name, tc, times, trace_idx, seed, catalog.models[tc.model], policy,
                               sources, horizon,
                               _length_source(tc.input, trace_in, f"tenants.{name}.input"),
                               _length_source(tc.output, trace_out, f"tenants.{name}.output"))
-        replayed += trace_prefix_note(name, tc, times.size, req.times.size,
-                                      blocks_replayed(tc, trace_idx))
+        blocks = blocks_replayed(tc, trace_idx)
+        replayed += trace_prefix_note(name, tc, times.size, req.times.size, blocks)
+        if blocks and str(tc.input.kind) != "trace" and not sessions_on(tc):  # unsaid before
+            replayed.append(f"tenant {name}: its drawn prompts keep the prompt blocks (hash_ids) "
+                            f"of the rows replayed, cut at the drawn length ({blocks:,} requests; "
+                            "a prompt longer than its row's blocks is its own text past them); "
+                            f"tenants.{name}.arrival.trace.prefixes: false reads none")
         times, ln = req.times, req.lengths  # with sessions: every turn's arrival
         n = times.size
         think = req.think  # closed-loop sessions: between turns, and between sessions

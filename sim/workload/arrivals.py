@@ -209,8 +209,8 @@ def _landing(base: np.ndarray, off: float, length: float, horizon: float):
 def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, time_scale: float,
                  rate_scale: float, start_s: float, loop: bool) -> list[str]:
     """What a replay of ``trace`` (rows ``idx`` replayed) did not take as recorded, one line
-    each: requests sharing the recorded time of the row before (spread, or kept as recorded),
-    and (unless looped) the rows after
+    each: the rows recorded before ``start_s``, requests sharing the recorded time of the row
+    before (spread, or kept as recorded), and (unless looped) the rows after
     ``start_s`` that fall at or after the horizon on the trace's own (scaled) timeline."""
     notes = []
     if trace.kept is not None:
@@ -218,6 +218,10 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
         notes.append(f"tenant {tenant}: trace {Path(trace.path).name}: {trace.kept} "
                      "(arrival.trace.where; times count from the file's first row, the first "
                      f"kept row at {first})")
+    before = int(np.count_nonzero(~from_start(trace, start_s)))
+    if before:  # left out by start_s: said, as every other row not replayed is
+        notes.append(f"tenant {tenant}: arrival.trace.start_s={start_s:g} s leaves out the "
+                     f"{before:,} of the trace's {trace.t_s.size:,} rows recorded before it")
     tied = 0 if trace.ties is None else int(np.count_nonzero(trace.ties[idx]))
     if tied:
         how = ("were spread evenly up to the next recorded time (arrival.trace.duplicates: "

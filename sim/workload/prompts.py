@@ -277,14 +277,15 @@ def session_part(own: int, base: int, session: np.ndarray, turn: np.ndarray, use
 
 def block_part(trace, rows: np.ndarray, sources: Sources):
     """The trace's prompt blocks of the replayed ``rows`` (copies and loops share ids): full
-    blocks of 512 tokens, the last one what is left of the recorded input length."""
+    blocks of 512 tokens, the last one what is left of the recorded input length (read for
+    the blocks even when the tenant draws its prompts' lengths)."""
     src_index = sources(f"trace:{os.path.realpath(trace.path)}")  # the file, however named
     _, dense = np.unique(trace.hash_ids, return_inverse=True)  # ids as small local ids
     counts = trace.hash_ptr[rows + 1] - trace.hash_ptr[rows]
     ptr, src = ranges(trace.hash_ptr[rows], counts)
     length = np.full(src.size, MOONCAKE_BLOCK, np.int64)
     last = ptr[1:][counts > 0] - 1
-    length[last] = trace.input_tokens[rows[counts > 0]] - MOONCAKE_BLOCK * (counts[counts > 0] - 1)
+    length[last] = trace.last_block[rows[counts > 0]]
     return ptr, source_key(src_index, dense[src]), length
 
 

@@ -157,9 +157,9 @@ def _check_ints(values: pd.Series, name: str, path: Path, line_of, minimum: int)
         v = values.iloc[i]
         if v is None or not str(v).strip():  # a log that did not record this row's count
             raise InputError(f"{name} is empty: every replayed row needs the token counts read "
-                             "(fill the field in or leave the row out of the file; a format: "
-                             "csv log's length columns are read only for a tenant's input or "
-                             "output of kind: trace)", path=str(path), line=line_of(i))
+                             "(fill the field in or leave the row out of the file; a trace's "
+                             "length columns are read only for a tenant's input or output of "
+                             "kind: trace)", path=str(path), line=line_of(i))
         raise InputError(f"{name} must be an integer in [{minimum}, {MAX_TOKENS}], got "
                          f"{v!r}", path=str(path), line=line_of(i))
     return num.to_numpy().astype(np.int64)
@@ -177,18 +177,19 @@ def ints(a, name: str, path: Path, line_of, minimum: int) -> np.ndarray:
 
 def trace_sides(tc) -> tuple[str, ...]:
     """The sides of a tenant's lengths read from its trace (``input``, ``output``: ``kind:
-    trace``), the only length columns a ``format: csv`` log needs; a pipeline tenant's
-    lengths are its stages'."""
+    trace``), the only length columns (fields) read of a trace file, whatever its format; a
+    pipeline tenant's lengths are its stages'."""
     if tc.pipeline is not None:
         return ()
     return tuple(s for s in ("input", "output") if str(getattr(tc, s).kind) == "trace")
 
 
-def no_lengths(key: str, side: str, why: str) -> str:
-    """Why a tenant reading its ``side`` lengths from a log (``key``: its arrival.trace) cannot."""
+def no_lengths(key: str, side: str, why: str, fix: str = "") -> str:
+    """Why a tenant reading its ``side`` lengths from a log (``key``: its arrival.trace) cannot;
+    ``fix``: how to name the column in its format (none: draw the lengths)."""
     tenant = key.rsplit(".arrival.", 1)[0]
     return (f"{tenant}.{side}.kind: trace reads each request's {side} length from the log, "
-            f"{why}: name the file's column in {key}.csv.{side}, or draw the lengths "
+            f"{why}: {fix + ', or d' if fix else 'd'}raw the lengths "
             f"({tenant}.{side}.kind: fixed, lognormal, geometric or empirical)")
 
 

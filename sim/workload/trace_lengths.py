@@ -123,7 +123,8 @@ def column_lengths(path: str, column: str, key: str) -> np.ndarray:
         fmt = trace_format(path)
         if column not in FIELDS or (fmt == "azure" and not _has_columns(path, AZURE)):
             return csv_lengths(path, column)  # by its own name (format csv's input_tokens too)
-        tr = load_trace(path, fmt, "keep")
+        side = "input" if column == "input_tokens" else "output"  # the other column not read
+        tr = load_trace(path, fmt, "keep", (), (), True, (side,))
     except InputError as e:
         hint = (f" ({CSV_HINT})" if e.message.startswith("missing column") and column in FIELDS
                 else "")

@@ -6,11 +6,11 @@ Formats (see ../shared/traces/README.md):
   ``2023-11-16 18:17:03.9799600`` (Azure LLM inference trace 2023, Patel et al., ISCA'24)
   or ``2024-05-10 00:00:00.009930+00:00`` (the 2024 week-long traces, Stojkovic et al.,
   DynamoLLM, HPCA'25);
-* ``mooncake``: JSON lines with ``timestamp`` (ms), ``input_length``, ``output_length``
-  (Mooncake, Qin et al., FAST'25). Its conversation trace records arrivals in ~3 s slots,
-  so equal timestamps are expected there and, by default, spread evenly over the slot.
-  The optional ``hash_ids`` are ids of the prompt's 512-token blocks (equal ids at the same
-  position: a shared prefix; the last block may be partial), kept as CSR arrays.
+* ``mooncake``: JSON lines (:mod:`sim.workload.trace_mooncake`).
+
+A length column (field) is read only for the sides a tenant replays (``input`` / ``output``
+of ``kind: trace``), whatever the format: a tenant drawing its lengths replays a file's
+arrivals without reading, needing or checking its length columns.
 
 Every reader returns seconds from the file's first row, input and output token counts; a CSV
 reader keeps only the rows a ``where`` filter names (:mod:`sim.workload.trace_filter`).
@@ -19,9 +19,8 @@ reader keeps only the rows a ``where`` filter names (:mod:`sim.workload.trace_fi
 from __future__ import annotations
 
 import csv
-import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +35,9 @@ from sim.textfiles import (
     check_utf8,
     csv_row_line,
     csv_rows,
-    parse_json,
     read_bytes,
     read_head,
     read_text,
-    text_lines,
     unique_header,
 )
 from sim.workload.trace_columns import (  # noqa: F401  (MAX_TOKENS: imported from here too)
@@ -63,33 +60,12 @@ from sim.workload.trace_filter import (
     kept_rows,
     where_spec,
 )
-
-
-@dataclass(frozen=True)
-class Trace:
-    path: str
-    t_s: np.ndarray  # seconds from the file's first row, non-decreasing
-    # None: a ``format: csv`` log's column not read (the tenant draws those lengths)
-    input_tokens: np.ndarray | None
-    output_tokens: np.ndarray | None
-    # Mooncake prompt blocks: row i's ids hash_ids[hash_ptr[i]:hash_ptr[i + 1]] (None: none)
-    hash_ptr: np.ndarray | None = None
-    hash_ids: np.ndarray | None = None
-    # bool per row: its recorded time equals the row before's (None: no such row), and whether
-    # ``duplicates: spread`` moved those rows (``keep``: replayed as recorded); counted in a note
-    ties: np.ndarray | None = None
-    spread: bool = False
-    # ``arrival.trace.where``: how many rows of how many it kept, by which filter (None: none)
-    kept: str | None = None
-    end_s: float | None = None  # a filtered trace: the file's last row's time (None: t_s[-1])
-
-    @property
-    def duration_s(self) -> float:  # from the file's first row to its last
-        return self.end_s if self.end_s is not None else float(self.t_s[-1]) if self.t_s.size else 0.0
-
-
-MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces README)
-MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
+from sim.workload.trace_mooncake import (  # noqa: F401  (imported from here too)
+    MOONCAKE_BLOCK,
+    MissingLength,
+    Trace,
+    read_mooncake,
+)
 
 
 class MissingColumns(InputError):
@@ -182,8 +158,8 @@ def _header(raw: bytes, path: Path, fmt: CsvFormat) -> tuple[list[str], int]:
         hint = (f" (the columns of a {other.name} trace: set the tenant's "
                 f"arrival.trace.format: {other.name})" if other else "")
         raise MissingColumns(f"missing column(s) {missing}; header is {header}{hint}",
-                             path=str(path), line=head, own=len(missing) == 3 and not other,
-                             missing=missing)
+                             path=str(path), line=head, missing=missing,
+                             own=len(missing) == sum(c is not None for c in fmt.columns) and not other)
     return header, head
 
 
@@ -238,93 +214,26 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
                  end_s=end)
 
 
-def read_azure(path: str | Path, duplicates: str = "keep", where: Where = ()) -> Trace:
+def sided(fmt: CsvFormat, sides: tuple) -> CsvFormat:
+    """``fmt`` reading the length columns of ``sides`` alone (another's None: not read)."""
+    time, *lengths = fmt.columns
+    return replace(fmt, columns=(time, *(c if s in sides else None
+                                         for s, c in zip(("input", "output"), lengths))))
+
+
+def read_azure(path: str | Path, duplicates: str = "keep", where: Where = (),
+               sides: tuple = ("input", "output")) -> Trace:
     """An Azure LLM inference trace (``TIMESTAMP,ContextTokens,GeneratedTokens``, others not
     read), timestamps as the 2023 trace writes them or with a UTC offset as 2024's do."""
-    return read_csv_trace(path, duplicates, AZURE, where)
+    return read_csv_trace(path, duplicates, sided(AZURE, sides), where)
 
 
-def read_burstgpt(path: str | Path, duplicates: str = "spread", where: Where = ()) -> Trace:
+def read_burstgpt(path: str | Path, duplicates: str = "spread", where: Where = (),
+                  sides: tuple = ("input", "output")) -> Trace:
     """A BurstGPT trace: ``Timestamp`` (seconds), ``Request tokens``, ``Response tokens``
     (``Model``, ``Log Type`` and the third release's session columns are read by ``where``
     alone)."""
-    return read_csv_trace(path, duplicates, BURSTGPT, where)
-
-
-def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: bool = True) -> Trace:
-    """A Mooncake trace; ``with_blocks`` False (``arrival.trace.prefixes: false``): its ``hash_ids``
-    are neither read nor checked (a file written with blocks of another size replays)."""
-    path = Path(path)
-    text = read_text(path, "trace file")
-    ts, ins, outs = [], [], []
-    blocks: list[int] = []  # block ids of every line, one after the other
-    counts: list[int] = []  # block ids per line
-    at: list[int] = []  # the file line of each record (blank lines are skipped)
-    any_blocks = False
-    for i, ln in enumerate(text_lines(text), start=1):
-        if not ln.strip():
-            continue
-        obj = parse_json(ln, path, i)
-        if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", path=str(path), line=i)
-        for k in ("timestamp", "input_length", "output_length"):
-            if k not in obj:
-                raise InputError(f"missing field {k!r}", path=str(path), line=i)
-        vals = (obj["timestamp"], obj["input_length"], obj["output_length"])
-        for k, v in zip(("timestamp", "input_length", "output_length"), vals):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                raise InputError(f"{k} must be a finite number, got {v!r}", path=str(path), line=i)
-        if abs(vals[0]) > MAX_TIMESTAMP_MS:
-            raise InputError(f"timestamp must be within +-{MAX_TIMESTAMP_MS:g} ms, got {vals[0]:g}",
-                             path=str(path), line=i)
-        for k, v, lo in (("input_length", vals[1], 1), ("output_length", vals[2], 0)):
-            if v < lo or v > MAX_TOKENS or v != int(v):
-                raise InputError(f"{k} must be an integer in [{lo}, {MAX_TOKENS}], got {v!r}",
-                                 path=str(path), line=i)
-        if not with_blocks:
-            obj.pop("hash_ids", None)
-        if "hash_ids" in obj:  # optional; when present (even null) it must be a list
-            _check_blocks(obj["hash_ids"], int(vals[1]), path, i)
-            any_blocks = True
-            blocks.extend(obj["hash_ids"])
-        counts.append(len(obj["hash_ids"]) if "hash_ids" in obj else 0)
-        ts.append(float(vals[0]) / 1000.0)
-        at.append(i)
-        ins.append(int(vals[1]))
-        outs.append(int(vals[2]))
-        if len(ts) > 1 and ts[-1] < ts[-2]:
-            raise InputError(f"timestamps go backwards ({ts[-2]:.6g} s then {ts[-1]:.6g} s); "
-                             "sort the trace by time", path=str(path), line=i)
-    if not ts:
-        raise InputError("empty trace file", path=str(path), line=1)
-    t = np.asarray(ts) - ts[0]
-    # the conversation trace's slots are ~3 s wide (traces README)
-    t, ties = check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
-    ptr = ids = None
-    if any_blocks:
-        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        ids = np.asarray(blocks, dtype=np.int64)
-    return Trace(str(path), t, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64),
-                 ptr, ids, ties, duplicates == "spread")
-
-
-def _check_blocks(h, input_length: int, path: Path, line: int) -> None:
-    """``hash_ids``: a list of integer ids in [0, 2**63 - 1], as many as the prompt has
-    512-token blocks (the last may be partial); an empty list means none are known."""
-    if not isinstance(h, list) or not all(type(x) is int for x in h):
-        raise InputError(f"hash_ids must be a list of integers, got {str(h)[:60]}", path=str(path),
-                         line=line)
-    if h and (min(h) < 0 or max(h) > MAX_HASH_ID):
-        bad = min(h) if min(h) < 0 else max(h)
-        raise InputError(f"hash_ids must be integers in [0, 2**63 - 1], got {bad}", path=str(path),
-                         line=line)
-    n = len(h)
-    if n and not (n - 1) * MOONCAKE_BLOCK < input_length <= n * MOONCAKE_BLOCK:
-        raise InputError(f"hash_ids has {n} blocks of {MOONCAKE_BLOCK} tokens but input_length is "
-                         f"{input_length} (needs {(n - 1) * MOONCAKE_BLOCK + 1} to "
-                         f"{n * MOONCAKE_BLOCK}; a trace written with blocks of another size "
-                         "replays without them with the tenant's arrival.trace.prefixes: false)",
-                         path=str(path), line=line)
+    return read_csv_trace(path, duplicates, sided(BURSTGPT, sides), where)
 
 
 def trace_format(path: str) -> str:
@@ -341,58 +250,121 @@ def trace_format(path: str) -> str:
 
 @by_content(maxsize=16)
 def load_trace(path: str, fmt: str, duplicates: str = "default", columns: tuple = (),
-               where: Where = (), blocks: bool = True) -> Trace:
+               where: Where = (), blocks: bool = True, sides: tuple = ("input", "output")) -> Trace:
     """The trace at ``path`` in format ``fmt``; ``columns`` (time, input, output, unit) for
-    ``csv``, the user's own (see :func:`csv_columns`); ``where``, the rows kept of a CSV."""
+    ``csv``, the user's own (see :func:`csv_columns`); ``where``, the rows kept of a CSV;
+    ``sides``, the length columns read (a side left out: its column neither needed nor read,
+    its ``Trace`` lengths None), whatever the format."""
     if fmt == "mooncake":
         if where:  # its records have no columns beyond the three it reads and hash_ids
             raise WhereRefused("a row filter applies to CSV traces (azure, burstgpt, csv), not "
                                "to Mooncake's JSON lines", None, str(path))
-        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, blocks)
+        return read_mooncake(path, "spread" if duplicates == "default" else duplicates, blocks,
+                             sides)
     if fmt == "csv":
-        return read_csv_trace(path, "error" if duplicates == "default" else duplicates,
-                              csv_format(*columns), where)
-    if fmt == "azure":
-        return read_azure(path, "keep" if duplicates == "default" else duplicates, where)
-    return read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where)
+        tr = read_csv_trace(path, "error" if duplicates == "default" else duplicates,
+                            sided(csv_format(*columns), sides), where)
+    elif fmt == "azure":
+        tr = read_azure(path, "keep" if duplicates == "default" else duplicates, where, sides)
+    else:
+        tr = read_burstgpt(path, "spread" if duplicates == "default" else duplicates, where, sides)
+    form = csv_format(*columns) if fmt == "csv" else AZURE if fmt == "azure" else BURSTGPT
+    try:  # the header again (its first 64 KiB), for the columns not read that it lacks
+        header = _header(read_head(path), Path(path), sided(form, ()))[0]
+    except InputError:  # a header longer than that: nothing said of them
+        header = form.columns
+    lacks = tuple((s, None) for s, c in zip(("input", "output"), form.columns[1:])
+                  if s not in sides and c is not None and c not in header)
+    return replace(tr, lacks=lacks) if lacks else tr
+
+
+def length_columns(t) -> tuple:
+    """The time, input and output columns (or fields) of a tenant's ``arrival.trace`` ``t``
+    in its format (a ``csv`` column said null: None)."""
+    fmt = str(t.format)
+    if fmt == "csv":
+        return tuple(None if c is None else str(c) for c in (t.csv.time, t.csv.input, t.csv.output))
+    if fmt == "mooncake":
+        return ("timestamp", "input_length", "output_length")
+    return (AZURE if fmt == "azure" else BURSTGPT).columns
 
 
 def tenant_trace(t, key: str, sides: tuple = ("input", "output")) -> Trace:
     """The trace a tenant's ``arrival.trace`` ``t`` replays; ``key`` is that config key
     (``tenants.<name>.arrival.trace``), which a refusal of its ``where`` names; ``sides``
-    (:func:`trace_sides`): the length columns a ``format: csv`` log is read for."""
-    tenant = key.rsplit(".arrival.", 1)[0]
-    for s in sides if str(t.format) == "csv" else ():
-        if getattr(t.csv, s) is None:
+    (:func:`trace_sides`): the length columns read, in every format; a tenant reading lengths
+    the file lacks is refused naming its ``input.kind`` / ``output.kind`` and the file."""
+    tenant, fmt = key.rsplit(".arrival.", 1)[0], str(t.format)
+    time, *cols = length_columns(t)
+    col = dict(zip(("input", "output"), cols))
+    fix = (f"name the file's column in {key}.csv.{{side}}" if fmt == "csv" else
+           f"replay it with {key}.format: csv and {key}.csv naming its columns" if fmt != "mooncake"
+           else "")
+    for s in sides if fmt == "csv" else ():
+        if col[s] is None:
             raise InputError(no_lengths(key, s, f"whose {key}.csv.{s} is null (no such "
-                                         "column)"), key=f"{tenant}.{s}.kind")
+                                         "column)", fix.format(side=s)), key=f"{tenant}.{s}.kind")
     try:
-        return load_trace(resolve(str(t.path)), str(t.format), str(t.duplicates),
-                          csv_columns(t, sides), where_spec(t.where), bool(t.prefixes))
+        return load_trace(resolve(str(t.path)), fmt, str(t.duplicates), csv_columns(t),
+                          where_spec(t.where), bool(t.prefixes), tuple(sides))
     except WhereRefused as e:
         raise InputError(e.message, key=f"{key}.where" + (f".{e.column}" if e.column else ""),
                          path=e.path, line=e.line) from None
     except DuplicateTimes as e:
         raise InputError(e.message, key=f"{key}.duplicates", path=e.path, line=e.line) from None
+    except MissingLength as e:  # a Mooncake line without the field
+        raise InputError(e.message + "; " + no_lengths(key, e.side, "which has no field "
+                         f"{col[e.side]} on this line", fix), key=f"{tenant}.{e.side}.kind",
+                         path=e.path, line=e.line) from None
     except MissingColumns as e:
-        side = next((s for s in sides if getattr(t.csv, s) in e.missing), None)
-        if str(t.format) == "csv" and side and str(t.csv.time) not in e.missing:
+        side = next((s for s in sides if col[s] in e.missing), None)
+        if side and time not in e.missing:
             raise InputError(e.message + "; " + no_lengths(key, side, "which has no column "
-                             f"{getattr(t.csv, side)}"), key=f"{tenant}.{side}.kind",
+                             f"{col[side]}", fix.format(side=side)), key=f"{tenant}.{side}.kind",
                              path=e.path, line=e.line) from None
-        if not e.own or str(t.format) == "csv":
+        if not e.own or fmt == "csv":
             raise
         raise InputError(e.message + f" (a log of other columns replays with {key}.format: csv "
                          f"and {key}.csv: {{time, input, output}} naming them)", path=e.path,
                          line=e.line) from None
 
 
-def csv_columns(trace_cfg, sides: tuple = ("input", "output")) -> tuple:
+def csv_columns(trace_cfg) -> tuple:
     """What :func:`load_trace` needs of a tenant's ``arrival.trace`` besides its path,
-    format and duplicates: the ``csv`` columns and unit when its format is ``csv``, a length
-    column None unless its side is in ``sides`` (read from the log)."""
+    format and duplicates: the ``csv`` columns (a column said null: None) and unit when its
+    format is ``csv``."""
     if str(trace_cfg.format) != "csv":
         return ()
-    c = trace_cfg.csv
-    return (str(c.time), *(str(getattr(c, s)) if s in sides else None
-                           for s in ("input", "output")), str(c.time_unit))
+    return (*length_columns(trace_cfg), str(trace_cfg.csv.time_unit))
+
+
+def drawn_lengths_note(name: str, tc, trace: Trace) -> list[str]:
+    """A trace replayed with lengths drawn from the tenant's length configs rather than the
+    rows' recorded ones: said, since the recorded lengths are what a user replaying a trace
+    usually means (the configs' defaults are fixed 1,024 and 256 tokens); a side the file
+    does not record (a ``csv`` column said null, a column not in the header, a Mooncake field
+    missing on some lines) is said so, and not offered as ``kind: trace``."""
+    sides = (("input", tc.input), ("output", tc.output))
+    drawn = [f"{side} ({lc.kind}, " + (f"mean {lc.mean:g})" if str(lc.kind) != "empirical" else
+                                       f"from {lc.path}" + (f", column {lc.column})" if lc.column else ")"))
+             for side, lc in sides if str(lc.kind) != "trace"]
+    if not drawn:
+        return []
+    _, *cols = length_columns(tc.arrival.trace)
+    col, gone = dict(zip(("input", "output"), cols)), dict(trace.lacks)
+    lines = trace.t_s.size
+    why_none = {s: (f"tenants.{name}.arrival.trace.csv.{s}: null" if col[s] is None else
+                    f"no column {col[s]}" if gone[s] is None else
+                    f"no field {col[s]} on {gone[s]:,} of its {lines:,} lines" if gone[s] < lines
+                    else f"no field {col[s]}")
+                for s, lc in sides if str(lc.kind) != "trace" and (col[s] is None or s in gone)}
+    rest = [s for s, lc in sides if str(lc.kind) != "trace" and s not in why_none]
+    some = any(n is not None and n < lines for n in gone.values())
+    why = ("not the lengths the trace records (set tenants.{name}.input.kind=trace and "
+           "output.kind=trace to replay those)".format(name=name)) if not why_none else (
+        ("the log does not record them all (" if some else "the log records none (")
+        + ", ".join(why_none.values()) + ")" + "".join(
+            f"; its {s} lengths are not read (set tenants.{name}.{s}.kind=trace to replay them)"
+            for s in rest))
+    return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
+            f"tenants.{name}.{' and '.join(drawn)}, {why}"]

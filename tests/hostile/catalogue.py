@@ -1021,7 +1021,7 @@ CASES = [
        files={"a.csv": AZ_GOOD.replace("\n", "\r")}, note="a traceback as the format was told from the header"),
     E("azure_hex_tokens", [*TRACE, *LEN], "a.csv:3", "file", files={"a.csv": _az("2023-11-16 18:17:01.0000000,0x64,21\n")},
       note="ran with 100 tokens: Arrow's integer cast reads hex"),
-    E("burstgpt_hex_response_tokens", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt"],
+    E("burstgpt_hex_response_tokens", [f"{A}.kind=trace", f"{A}.trace.path={{dir}}/b.csv", f"{A}.trace.format=burstgpt", *LEN],
       "b.csv:3", "file", files={"b.csv": "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
                                          "5,ChatGPT,100,20,120,x\n6,ChatGPT,100,0X14,120,x\n"}),
     E("csv_trace_ns_since_1970_backwards", [*CSVT, f"{A}.trace.csv.time_unit=ns"], "t.csv:3: timestamps go backwards",
