@@ -95,12 +95,14 @@ class SparseColumns:
             out[hit] = v[k[hit]]
         return out
 
-    def values_in(self, name: str, mask: np.ndarray) -> np.ndarray:
-        """The column's written values at the rows ``mask`` (a boolean mask of every row)
-        selects, in row order: what :meth:`at` gives there less its unwritten zeros, without
-        a temporary the size of the selection."""
+    def values_in(self, name: str, mask: np.ndarray, start: int = 0) -> np.ndarray:
+        """The column's written values at the rows ``mask`` selects, in row order: what
+        :meth:`at` gives there less its unwritten zeros, without a temporary the size of the
+        selection. ``mask``: a boolean mask of the rows from ``start`` on (every row, or a
+        block of them)."""
         ids, vals = self.written()
-        return vals[name][mask[ids]]
+        lo, hi = np.searchsorted(ids, (start, start + mask.size))
+        return vals[name][lo:hi][mask[ids[lo:hi] - start]]
 
 
 class Codes:

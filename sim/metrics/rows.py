@@ -1,18 +1,33 @@
-"""One summary row's request figures, from a run's log and workload.
+"""One summary row's request figures, from a run's log and workload, as a fold over blocks
+of consecutive request ids (:class:`RowFold`).
 
 :class:`RequestColumns` derives each figure (TTFT, TPOT, E2E) only for the requests a row
 selects, and :func:`row_stats` makes them one at a time, each freed before the next: the
 summary of a run never holds a full-length derived column (measured with tracemalloc on
 the platform benchmark's pool at 20 models, 2 simulated hours, 115,000 requests: the
-summary's own peak fell from 93 to 24 bytes a request).
+summary's own peak fell from 93 to 24 bytes a request). Each figure is folded block by
+block (:data:`BLOCK` request ids at a time, columns sliced as views), so that a log sealed
+in blocks can be summarised and freed block by block.
 """
 
 from __future__ import annotations
+
+import math
+from types import SimpleNamespace
 
 import numpy as np
 
 from sim.metrics.quantiles import percentile, percentiles
 from sim.records import COMPLETED, FAILED, REJECTED
+
+# request ids a block of a fold holds (an assumption: 2^20 keeps each of a block's float
+# temporaries at 8 MB, small beside a run's log at that many requests, and the folds' Python
+# overhead at a few steps a row)
+BLOCK = 1 << 20
+
+_LOG_COLS = ("arrival_s", "first_s", "finish_s", "outcome", "attempts", "spilled", "cached",
+             "preempts")
+_WL_COLS = ("output_tokens", "input_tokens", "tenant")
 
 
 class RequestColumns:
@@ -20,9 +35,22 @@ class RequestColumns:
     a row selects: full-length derived columns (TTFT, TPOT, E2E, tokens as int64) cost about
     40 bytes a request at the peak of a run's memory. ``sel``: a boolean mask or ids."""
 
-    def __init__(self, workload, log):
+    def __init__(self, workload, log, start: int = 0):
         self.log = log
         self.workload = workload
+        self.start = start  # the first request id of these columns (a block's)
+
+    def block(self, a: int, b: int) -> RequestColumns:
+        """The columns of requests ``a`` to ``b - 1``: views, no copy."""
+        log = SimpleNamespace(colds=self.log.colds,
+                              **{k: getattr(self.log, k)[a:b] for k in _LOG_COLS})
+        wl = SimpleNamespace(**{k: getattr(self.workload, k)[a:b] for k in _WL_COLS})
+        return RequestColumns(wl, log, self.start + a)
+
+    def cold_waits(self, mask) -> np.ndarray:
+        """The cold-start waits written at the requests ``mask`` selects (of these columns),
+        in id order (unwritten ones, no wait, left out)."""
+        return self.log.colds.values_in("cold_wait_s", mask, self.start)
 
     # each figure computed in place in the one copy of its first operand (the same values
     # as the expression, fewer temporaries at once)
@@ -59,70 +87,180 @@ _MET_CHUNK = 1 << 18  # requests per step of :func:`slo_met` (bounds its tempora
 SLO_TOLERANCE_S = 1e-9
 
 
+def tenant_slos(workload) -> np.ndarray:
+    """Each tenant's TTFT SLO, by tenant code."""
+    return np.array([workload.slo_ttft_s[t] for t in workload.tenants])
+
+
+def met_in(cols: RequestColumns, slo_of: np.ndarray) -> np.ndarray:
+    """True for each request of ``cols`` (a block) completed with its TTFT within its own
+    tenant's SLO (``slo_of``: :func:`tenant_slos`)."""
+    log = cols.log
+    return (log.outcome == COMPLETED) & (log.first_s - log.arrival_s
+                                         <= slo_of[cols.workload.tenant] + SLO_TOLERANCE_S)
+
+
 def slo_met(workload, log) -> np.ndarray:
     """True for each completed request whose TTFT met its own tenant's SLO; computed in
     steps so that no full-length float temporary exists."""
-    slo_of = np.array([workload.slo_ttft_s[t] for t in workload.tenants])
+    slo_of = tenant_slos(workload)
+    cols = RequestColumns(workload, log)
     met = np.zeros(log.n, bool)
     for a in range(0, log.n, _MET_CHUNK):
-        s = slice(a, a + _MET_CHUNK)
-        met[s] = (log.outcome[s] == COMPLETED) & (log.first_s[s] - log.arrival_s[s]
-                                                   <= slo_of[workload.tenant[s]] + SLO_TOLERANCE_S)
+        b = min(a + _MET_CHUNK, log.n)
+        met[a:b] = met_in(cols.block(a, b), slo_of)
     return met
 
 
-def row_stats(setup, tenant, model, sel, cols, slo, period_s) -> dict:
-    log, wl = cols.log, cols.workload
-    outcome = log.outcome[sel]
-    done = outcome == COMPLETED
-    n = int(sel.sum())
-    completed = int(done.sum())
-    rejected = int(np.count_nonzero(outcome == REJECTED))
-    failed = int(np.count_nonzero(outcome == FAILED))
-    # tries started again after a replica failure: every interrupted try, except the last
-    # one of a request that then failed
-    att = log.attempts[sel]
-    retries = int(att.sum(dtype=np.int64)) - int(np.count_nonzero((att > 0) & (outcome == FAILED)))
-    del att, outcome
-    sd = sel & (log.outcome == COMPLETED)  # the row's completed requests
-    del done
-    # one derived column at a time: each is freed before the next is made
-    ttft = cols.ttft(sd)
-    met = float(np.count_nonzero(ttft <= slo + SLO_TOLERANCE_S)) / n if n and slo is not None else float("nan")
-    mean = float(ttft.mean()) if ttft.size else float("nan")
-    # each column's percentiles partition it in place (after its mean: no copy of it)
-    p50, p90, p99, p999 = percentiles(ttft, (50, 90, 99, 99.9))
-    del ttft
-    r = {
-        "setup": setup, "tenant": tenant, "model": model, "requests": n,
-        "completed": completed, "rejected": rejected, "failed": failed,
-        "ttft_p50_s": p50, "ttft_p90_s": p90, "ttft_p99_s": p99, "ttft_p999_s": p999,
-        "ttft_mean_s": mean,
-    }
-    tpot = cols.tpot(sd)
-    r["tpot_p50_s"], r["tpot_p99_s"] = percentiles(tpot, (50, 99))
-    del tpot
-    e2e = cols.e2e(sd)
-    r["e2e_p50_s"], r["e2e_p99_s"] = percentiles(e2e, (50, 99))
-    del e2e
-    if sel.dtype == bool:  # the waits written at selected rows only (unwritten ones are 0)
-        cold = log.colds.values_in("cold_wait_s", sel)
-    else:
-        cold = log.cold_wait_at(sel)
-    r["cold_starts"] = int(np.count_nonzero(cold > 0))
-    r["cold_start_wait_p99_s"] = percentile(cold[cold > 0], 99) if (cold > 0).any() else 0.0
-    del cold
-    out_tok = int(wl.output_tokens[sd].sum(dtype=np.int64))
-    in_tok = int(wl.input_tokens[sd].sum(dtype=np.int64))
-    cached = int(log.cached[sd].sum(dtype=np.int64))
-    r.update({
-        "input_tokens": in_tok, "output_tokens": out_tok,
-        "throughput_tok_s": out_tok / period_s if period_s > 0 else float("nan"),
-        "slo_ttft_s": slo if slo is not None else float("nan"),
-        "slo_attainment": met, "retries": retries, "period_s": period_s,
-        "spilled": int(np.count_nonzero(log.spilled[sel])),
-        "cached_tokens": cached,
-        "cache_hit_rate": cached / in_tok if in_tok else float("nan"),
-        "preemptions": int(log.preempts[sel].sum(dtype=np.int64)),
-    })
-    return r
+class ExactValues:
+    """A figure's values over the blocks, kept whole: each block's, joined in id order at the
+    end, so its mean and percentiles are those of the very array the whole column gives. (A
+    streaming sketch with the same two methods can stand in for it.)"""
+
+    def __init__(self):
+        self._parts: list[np.ndarray] = []
+
+    def add(self, x: np.ndarray) -> None:
+        self._parts.append(x)
+
+    def stats(self, qs, mean: bool = False) -> list[float]:
+        """``[mean] + percentiles`` (NaN when empty), once: the values are consumed."""
+        x = self.values()
+        head = [float(x.mean()) if x.size else math.nan] if mean else []
+        return head + percentiles(x, qs)  # partitions x in place, after its mean
+
+    def values(self) -> np.ndarray:
+        """The values, joined in id order (consumed)."""
+        parts, self._parts = self._parts, []
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+
+
+# what a fold collects: "counts" (requests, outcomes, retries, tokens, cold starts, the SLO
+# attainment) and each derived figure's values
+FIGURES = ("counts", "ttft", "tpot", "e2e")
+# the passes of :func:`row_stats`: one derived figure's values held at a time
+PASSES = (("counts", "ttft"), ("tpot",), ("e2e",))
+
+
+class RowFold:
+    """One summary row's request figures as a fold over blocks of consecutive request ids:
+    :meth:`add` takes one block (its :class:`RequestColumns` and the row's selection within
+    it, a boolean mask), :meth:`finish` gives the figures. ``slo``: the row's TTFT SLO (a
+    tenant's), or None; ``own``: for an aggregate row, ``(slo_of, batch tenant codes)``, its
+    SLO attainment being the share of its interactive requests that met their own tenant's
+    SLO. ``figures``: the part of :data:`FIGURES` to fold."""
+
+    def __init__(self, slo=None, own=None, figures=FIGURES, store=ExactValues):
+        self.slo, self.own, self.figures = slo, own, figures
+        self.c = dict.fromkeys(("requests", "completed", "rejected", "failed", "tries",
+                                "failed_after_try", "met", "own", "own_met", "spilled",
+                                "preemptions", "input_tokens", "output_tokens", "cached"), 0)
+        self.v = {f: store() for f in figures if f != "counts"}
+        if "counts" in figures:
+            self.v["cold"] = store()
+
+    def add(self, cols: RequestColumns, sel: np.ndarray) -> None:
+        c, log = self.c, cols.log
+        c["requests"] += int(np.count_nonzero(sel))
+        sd = sel & (log.outcome == COMPLETED)  # the row's completed requests in the block
+        if "counts" in self.figures:
+            self._count(cols, sel, sd)
+        if "ttft" in self.v:
+            t = cols.ttft(sd)
+            if self.slo is not None:
+                c["met"] += int(np.count_nonzero(t <= self.slo + SLO_TOLERANCE_S))
+            self.v["ttft"].add(t)
+        for f in ("tpot", "e2e"):
+            if f in self.v:
+                self.v[f].add(getattr(cols, f)(sd))
+
+    def _count(self, cols, sel, sd) -> None:
+        c, log, wl = self.c, cols.log, cols.workload
+        outcome = log.outcome[sel]
+        c["completed"] += int(np.count_nonzero(outcome == COMPLETED))
+        c["rejected"] += int(np.count_nonzero(outcome == REJECTED))
+        c["failed"] += int(np.count_nonzero(outcome == FAILED))
+        att = log.attempts[sel]
+        c["tries"] += int(att.sum(dtype=np.int64))
+        c["failed_after_try"] += int(np.count_nonzero((att > 0) & (outcome == FAILED)))
+        del att, outcome
+        cold = cols.cold_waits(sel)
+        self.v["cold"].add(cold[cold > 0])
+        c["output_tokens"] += int(wl.output_tokens[sd].sum(dtype=np.int64))
+        c["input_tokens"] += int(wl.input_tokens[sd].sum(dtype=np.int64))
+        c["cached"] += int(log.cached[sd].sum(dtype=np.int64))
+        c["spilled"] += int(np.count_nonzero(log.spilled[sel]))
+        c["preemptions"] += int(log.preempts[sel].sum(dtype=np.int64))
+        if self.own is not None:
+            slo_of, batch = self.own
+            mine = sel & ~np.isin(wl.tenant, batch) if len(batch) else sel
+            c["own"] += int(np.count_nonzero(mine))
+            c["own_met"] += int(np.count_nonzero(met_in(cols, slo_of)[mine]))
+
+    def finish(self) -> dict:
+        """The folded figures, by summary column (the folded part of :data:`FIGURES`)."""
+        c, r = self.c, {}
+        n = c["requests"]
+        if "counts" in self.figures:
+            r.update(requests=n, completed=c["completed"], rejected=c["rejected"],
+                     failed=c["failed"])
+        if "ttft" in self.v:
+            (r["ttft_mean_s"], r["ttft_p50_s"], r["ttft_p90_s"], r["ttft_p99_s"],
+             r["ttft_p999_s"]) = self.v["ttft"].stats((50, 90, 99, 99.9), mean=True)
+        for f in ("tpot", "e2e"):
+            if f in self.v:
+                r[f"{f}_p50_s"], r[f"{f}_p99_s"] = self.v[f].stats((50, 99))
+        if "counts" not in self.figures:
+            return r
+        cold = self.v["cold"].values()
+        r["cold_starts"] = int(cold.size)
+        r["cold_start_wait_p99_s"] = percentile(cold, 99) if cold.size else 0.0
+        if self.own is not None:
+            met = c["own_met"] / c["own"] if c["own"] else math.nan
+        else:
+            met = c["met"] / n if n and self.slo is not None else math.nan
+        in_tok = c["input_tokens"]
+        r.update({
+            "input_tokens": in_tok, "output_tokens": c["output_tokens"],
+            "slo_attainment": met,
+            # tries started again after a replica failure: every interrupted try, except
+            # the last one of a request that then failed
+            "retries": c["tries"] - c["failed_after_try"], "spilled": c["spilled"],
+            "cached_tokens": c["cached"],
+            "cache_hit_rate": c["cached"] / in_tok if in_tok else math.nan,
+            "preemptions": c["preemptions"],
+        })
+        return r
+
+
+_ORDER = ("setup", "tenant", "model", "requests", "completed", "rejected", "failed",
+          "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "ttft_p999_s", "ttft_mean_s",
+          "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s", "cold_starts",
+          "cold_start_wait_p99_s", "input_tokens", "output_tokens", "throughput_tok_s",
+          "slo_ttft_s", "slo_attainment", "retries", "period_s", "spilled", "cached_tokens",
+          "cache_hit_rate", "preemptions")
+
+
+def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
+              block=BLOCK) -> dict:
+    """A summary row's request figures. ``sel``: the row's requests, a boolean mask of every
+    request or a function of a block ``(a, b)`` giving its mask there; ``own_slo``: SLO
+    attainment against each request's own tenant's SLO, batch-tier requests aside (an
+    aggregate row's). Folded over blocks of ``block`` ids, one pass per entry of
+    :data:`PASSES` (one derived figure's values held at a time)."""
+    pick = sel if callable(sel) else (lambda a, b: sel[a:b])
+    wl = cols.workload
+    own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if own_slo else None
+    n_all = len(cols.log.outcome)
+    r = {"setup": setup, "tenant": tenant, "model": model, "period_s": period_s,
+         "slo_ttft_s": slo if slo is not None else math.nan}
+    for figures in PASSES:
+        fold = RowFold(slo, own, figures)
+        for a in range(0, n_all, block):
+            b = min(a + block, n_all)
+            fold.add(cols.block(a, b), pick(a, b))
+        r.update(fold.finish())
+        del fold
+    out = r["output_tokens"]
+    r["throughput_tok_s"] = out / period_s if period_s > 0 else math.nan
+    return {k: r[k] for k in _ORDER}

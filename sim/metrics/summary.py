@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
-from sim.metrics.rows import RequestColumns, row_stats, slo_met
+from sim.metrics.rows import BLOCK, RequestColumns, row_stats
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -107,10 +107,11 @@ def _sum_costs(costs, workload, tids) -> dict:
     return out
 
 
-def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
+def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
-    the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it."""
+    the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it.
+    ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds."""
     log = run.log
     cols = RequestColumns(workload, log)
     if costs is None:
@@ -124,11 +125,13 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         sel = workload.tenant == ti
         model = (workload.models[int(workload.model[sel][0])] if sel.any()
                  else (workload.tenant_models.get(name) or [""])[0])
-        r = row_stats(run.setup, name, model, sel, cols, workload.slo_ttft_s.get(name),
-                      costs.period_by_tenant.get(name, run.period_s))
         # busy and load over the replicas of every model it called (a pipeline tenant's
         # stages), combined as on __all__; until December 2026 its first model's only
         called = called_models(workload, ti, sel)
+        del sel  # the row's figures are folded over blocks
+        r = row_stats(run.setup, name, model, blocks_of(workload, log, name), cols,
+                      workload.slo_ttft_s.get(name),
+                      costs.period_by_tenant.get(name, run.period_s), block=block)
         r.update(costs.tenant(name, called))
         if len(called) == 1:
             r.update(load_of.get(called[0], nan_load))
@@ -140,16 +143,14 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
             r.update(combined[key])
         r["clipped"] = workload.changed.get(name, 0)
         rows.append(r)
-    # SLO attainment over all requests, each against its own tenant's SLO
-    met = slo_met(workload, log)
-    user = workload.user_mask()
-    groups = [(ALL, user, range(n_user))]
+    # aggregate rows: SLO attainment over their requests, each against its own tenant's SLO
+    groups = [(ALL, range(n_user))]
     if run.background:  # background tenants: one aggregate row, marked
-        groups.append((BACKGROUND, ~user, range(n_user, len(workload.tenants))))
-    for label, sel, tids in groups:
+        groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
+    for label, tids in groups:
         clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-        r = row_stats(run.setup, label, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = attainment(workload, met, sel)
+        r = row_stats(run.setup, label, "", blocks_of(workload, log, label), cols, None,
+                      run.period_s, own_slo=True, block=block)
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
@@ -157,8 +158,8 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
         r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)
-    rows += _model_rows(run, workload, cols, met, user, rows[:n_user], costs, load_of)
-    rows += _tier_rows(run, workload, cols, met, costs)
+    rows += _model_rows(run, workload, cols, rows[:n_user], costs, load_of, block)
+    rows += _tier_rows(run, workload, cols, costs, block)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
@@ -184,21 +185,22 @@ def summarize(workload, run, prices, costs=None) -> pd.DataFrame:
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
 
 
-def _model_rows(run, workload, cols, met, user, tenant_rows, costs, load_of) -> list[dict]:
+def _model_rows(run, workload, cols, tenant_rows, costs, load_of, block) -> list[dict]:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
     pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
     the load figures of that model's replicas."""
+    user = workload.user_mask()
     names = {workload.models[mi] for mi in np.unique(workload.model[user]).tolist()}
+    del user
     names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
     if len(names) < 2:
         return []
     out = []
     for m in sorted(names):
-        sel = user & (workload.model == workload.models.index(m))
-        r = row_stats(run.setup, MODEL_ROW + m, m, sel, cols, None, run.period_s)
-        r["slo_attainment"] = attainment(workload, met, sel)
+        r = row_stats(run.setup, MODEL_ROW + m, m, blocks_of(workload, run.log, MODEL_ROW + m),
+                      cols, None, run.period_s, own_slo=True, block=block)
         tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
         # what the user tenants were billed for this model (a pipeline tenant's stages each
         # under their own model; until December 2026 its whole bill sat under its first
@@ -217,13 +219,17 @@ def served_tiers(workload, log) -> list[str]:
     return [log.tiers.names[c] for c in np.unique(log.tier[sel]).tolist()]
 
 
-def row_selection(workload, log, name: str) -> np.ndarray:
-    """The requests a summary row's label covers: a tenant's, ``__all__`` (every user
-    tenant's), ``__background__``, ``__model__:<m>`` (the user requests to model ``m``) or
-    ``__tier__:<t>`` (the user requests tier ``t`` served, tool stages aside; bare
-    ``__tier__:`` every user request a tier served, so none turned away before reaching
-    one). KeyError for an unknown label."""
-    user = workload.user_mask()
+def row_selection(workload, log, name: str, a: int = 0, b: int | None = None) -> np.ndarray:
+    """The requests a summary row's label covers (of requests ``a`` to ``b - 1``; every
+    request by default): a tenant's, ``__all__`` (every user tenant's), ``__background__``,
+    ``__model__:<m>`` (the user requests to model ``m``) or ``__tier__:<t>`` (the user
+    requests tier ``t`` served, tool stages aside; bare ``__tier__:`` every user request a
+    tier served, so none turned away before reaching one). KeyError for an unknown label."""
+    tenant, model = workload.tenant[a:b], workload.model[a:b]
+    if name not in (ALL, BACKGROUND) and not name.startswith((MODEL_ROW, TIER_ROW)):
+        return tenant == workload.tenants.index(name)
+    user = (tenant < workload.n_user_tenants if workload.background_tenants
+            else np.ones(tenant.size, bool))
     if name == ALL:
         return user
     if name == BACKGROUND:
@@ -232,21 +238,25 @@ def row_selection(workload, log, name: str) -> np.ndarray:
         m = name[len(MODEL_ROW):]
         if m not in workload.models:
             raise KeyError(name)
-        return user & (workload.model == workload.models.index(m))
-    if name.startswith(TIER_ROW):
-        sel = user & (workload.model < len(workload.served_models))
-        if NO_TIER in log.tiers.names:  # turned away before any tier: no tier's request
-            sel = sel & (log.tier != log.tiers.names.index(NO_TIER))
-        t = name[len(TIER_ROW):]
-        if not t:
-            return sel
-        if t not in log.tiers.names:
-            raise KeyError(name)
-        return sel & (log.tier == log.tiers.names.index(t))
-    return workload.tenant == workload.tenants.index(name)
+        return user & (model == workload.models.index(m))
+    sel = user & (model < len(workload.served_models))  # a tier row
+    tier = log.tier[a:b]
+    if NO_TIER in log.tiers.names:  # turned away before any tier: no tier's request
+        sel = sel & (tier != log.tiers.names.index(NO_TIER))
+    t = name[len(TIER_ROW):]
+    if not t:
+        return sel
+    if t not in log.tiers.names:
+        raise KeyError(name)
+    return sel & (tier == log.tiers.names.index(t))
 
 
-def _tier_rows(run, workload, cols, met, costs) -> list[dict]:
+def blocks_of(workload, log, name: str):
+    """A summary row's selection as a function of a block of requests ``(a, b)``."""
+    return lambda a, b: row_selection(workload, log, name, a, b)
+
+
+def _tier_rows(run, workload, cols, costs, block) -> list[dict]:
     """One ``__tier__:<t>`` row per tier, when the user requests went to several (a hybrid's
     dedicated and serverless tiers, a burst tier): request figures and SLO attainment (each
     request against its own tenant's SLO) over the user requests that tier served, tool
@@ -260,13 +270,15 @@ def _tier_rows(run, workload, cols, met, costs) -> list[dict]:
     mix = mix_of(run.ledger)
     out = []
     for t in tiers:
-        sel = row_selection(workload, run.log, TIER_ROW + t)
-        r = row_stats(run.setup, TIER_ROW + t, "", sel, cols, None, run.period_s)
-        r["slo_attainment"] = attainment(workload, met, sel)
+        pick = blocks_of(workload, run.log, TIER_ROW + t)
+        r = row_stats(run.setup, TIER_ROW + t, "", pick, cols, None, run.period_s,
+                      own_slo=True, block=block)
         r.update(costs.tier(users, t))
         r.update(load([row for row in run.ledger if row.tier == t], mix))
         moved = workload.changed_req
-        r["clipped"] = int(np.count_nonzero(moved[sel])) if moved is not None else 0
+        r["clipped"] = 0 if moved is None else sum(
+            int(np.count_nonzero(moved[a:a + block][pick(a, a + block)]))
+            for a in range(0, len(workload), block))
         out.append(r)
     return out
 
