@@ -37,7 +37,13 @@ from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.style import kept_settings
-from sim.simulation.build import build, check_objective, check_unchosen, expand_tenants
+from sim.simulation.build import (
+    build,
+    check_objective,
+    check_unchosen,
+    expand_tenants,
+    typed_once,
+)
 from sim.simulation.unread import experiment_keys, recording
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
@@ -154,6 +160,11 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
     if cfg.output.plots is None:
         cfg.output.plots = not sweep_job
+    with typed_once(cfg):  # converted to its dataclasses once, not once per build
+        return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
+
+
+def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     try:

@@ -28,6 +28,7 @@ def _script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     ("platform_scaling", ["--redraw", "{dir}/empty.csv"], "empty.csv: not a scaling.csv"),
     ("platform_scaling", ["--redraw", "{dir}"], "argument --redraw"),
     ("platform_scaling", ["--quick", "--out", "{dir}/bad.csv/x"], "argument --out"),
+    ("many_tenants", ["--tenants", "0"], "argument --tenants: each must be an integer"),
     ("sweep_scale", ["--loads", "0"], "argument --loads"),
     ("sweep_scale", ["--workers", "-2"], "argument --workers"),
     ("sweep_scale", ["--dir", "{dir}/bad.csv/sweep"], "argument --dir"),

@@ -73,6 +73,13 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
     scfg = cfg.signals
     current = str(scfg.current)
     by_setup = {r.setup: r for r in runs}
+    # each tenant's rows and counts taken in one pass over the summary and the log, not one
+    # pass per tenant (quadratic in the tenants: hundreds of them took seconds)
+    by_tenant = {t: g.set_index("setup") for t, g in summary.groupby("tenant", sort=False)}
+    no_rows = summary.iloc[:0].set_index("setup")
+    slow_n, cold_n = _slow_counts(cfg, workload, by_setup.get(current))
+    over_n = (None if workload.over_context is None else
+              np.bincount(workload.tenant[workload.over_context], minlength=len(workload.tenants)))
     rows = []
     for ti, tenant in enumerate(workload.tenants):
         if tenant not in cfg.tenants:
@@ -80,7 +87,7 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
         tcfg = cfg.tenants[tenant]
         # a pipeline tenant calls its stages' models (sim/simulation/pipeline.py)
         model = f"pipeline:{tcfg.pipeline}" if tcfg.get("pipeline") else str(tcfg.model)
-        srows = summary[summary["tenant"] == tenant].set_index("setup")
+        srows = by_tenant.get(tenant, no_rows)
         alone = standalone.get(tenant) if standalone else None
         if alone is not None and "dedicated" in alone.index and "dedicated" in srows.index:
             # a move to dedicated: judged by what the tenant would pay for it alone
@@ -91,21 +98,13 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
         run = by_setup.get(current)
         if run is not None and current in srows.index:
             s = srows.loc[current]
-            log = run.log
-            mine = workload.tenant == ti
-            # over the row's own window: requests arriving at or after metrics.warmup_s, as
-            # the percentiles beside it (the warm-up's cold starts were counted until December
-            # 2026, so a run whose measured window was empty read `p99/p50 -, 12 requests > 5 s`)
-            done = mine & (log.outcome == COMPLETED) & (log.arrival_s >= float(cfg.metrics.warmup_s))
-            ttft = log.first_s - log.arrival_s
-            slow = done & (ttft > float(scfg.slow_ttft_s))
             p50, p99 = float(s["ttft_p50_s"]), float(s["ttft_p99_s"])
             ratio = p99 / p50 if p50 > 0 else math.nan
             row.update({
                 "ttft_p50_s": p50, "ttft_p99_s": p99, "tail_ratio": ratio,
                 "signal_tail": bool(ratio > float(scfg.tail_ratio)),
-                "slow_requests": int(np.count_nonzero(slow)),
-                "slow_cold": int(np.count_nonzero(slow & (log.cold_wait_s > 0))),
+                "slow_requests": int(slow_n[ti]),
+                "slow_cold": int(cold_n[ti]),
                 "cost_per_mtok_current_usd": float(s["cost_per_mtok_out_usd"]),
             })
             row["signal_cold"] = row["slow_requests"] > 0
@@ -128,12 +127,29 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
         row.update(_recommend(cfg, tenant, model, srows if over is None else
                               _servable(srows, workload, by_setup), need,
                               float(scfg.slo_target), current))
-        row["beyond_context"] = 0 if over is None else int(np.count_nonzero(over & (workload.tenant == ti)))
+        row["beyond_context"] = 0 if over is None else int(over_n[ti])
         if standalone is not None:
             row.update(standalone_figures(alone, float(scfg.slo_target)) if alone is not None
                        else dict.fromkeys(STANDALONE_COLUMNS, math.nan))
         rows.append(row)
     return pd.DataFrame(rows, columns=SIGNAL_COLUMNS + (STANDALONE_COLUMNS if standalone is not None else []))
+
+
+def _slow_counts(cfg, workload, run) -> tuple[np.ndarray, np.ndarray]:
+    """Per tenant (by index): its completed requests slower than ``signals.slow_ttft_s`` to
+    the first token on ``run``, and those of them that waited for a cold start. Over the
+    rows' own window: requests arriving at or after metrics.warmup_s, as the percentiles
+    beside them (the warm-up's cold starts were counted until December 2026, so a run whose
+    measured window was empty read `p99/p50 -, 12 requests > 5 s`)."""
+    k = len(workload.tenants)
+    if run is None:
+        return np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    log = run.log
+    done = (log.outcome == COMPLETED) & (log.arrival_s >= float(cfg.metrics.warmup_s))
+    slow = done & ((log.first_s - log.arrival_s) > float(cfg.signals.slow_ttft_s))
+    cold = slow & (log.cold_wait_s > 0)
+    return (np.bincount(workload.tenant[slow], minlength=k),
+            np.bincount(workload.tenant[cold], minlength=k))
 
 
 def _servable(srows: pd.DataFrame, workload, by_setup: dict) -> pd.DataFrame:

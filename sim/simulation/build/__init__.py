@@ -23,7 +23,7 @@ from sim.errors import InputError
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.platform import SETUPS
 from sim.simulation.build.budget import check_budget
-from sim.simulation.build.fields import check_fields, typed
+from sim.simulation.build.fields import check_fields, checked, typed, typed_once
 from sim.simulation.build.models import check_catalog, model, perf_factory
 from sim.simulation.build.setups import check_failure_times, check_setup
 from sim.simulation.build.tenants_from import expand_tenants
@@ -32,7 +32,7 @@ from sim.workload import Workload, generate_workload
 
 __all__ = ["Built", "build", "build_catalog", "check_objective", "check_unchosen", "build_workload", "expand_tenants", "make_setup",
            "perf_factory",
-           "run_setups", "setup_serves_background"]
+           "run_setups", "setup_serves_background", "typed_once"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,7 @@ def build(cfg, workload: bool = True) -> Built:
     """Check ``cfg`` (a composed DictConfig, or its typed form) and build the catalog and the
     deployment factory; ``workload=False`` skips the workload's keys (a job that replaces
     the tenants checks its own)."""
-    t = typed(cfg)
-    check_fields(t)
+    t = checked(cfg)
     catalog = check_catalog(t)
     deployment_for, perf_for = perf_factory(t, catalog)
     for name in t.deployments:  # every deployment listed, used or not

@@ -10,9 +10,12 @@ rule declares an upper bound). Free-form fields (typed ``Any``: notes, override 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
@@ -22,6 +25,37 @@ from sim.config.rules import Rule
 from sim.errors import InputError
 
 _FINITE = Rule()
+
+# the run's config and its typed, checked form, kept while one job runs (:func:`typed_once`)
+_KEPT: ContextVar[list | None] = ContextVar("typed_kept", default=None)
+
+
+@contextmanager
+def typed_once(cfg):
+    """While the block runs, :func:`checked` converts ``cfg`` (this object) once and hands
+    each later caller a deep copy of its typed form: a run builds its config several times
+    (the up-front check, then once per setup), and with hundreds of tenants the conversion
+    was most of the run's own time. The block must not change ``cfg`` in place (no job
+    does: a variant is a copy, a new object, converted afresh)."""
+    token = _KEPT.set([cfg, None])
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+
+
+def checked(cfg):
+    """:func:`typed` then :func:`check_fields`, once per run for the run's own config."""
+    kept = _KEPT.get()
+    if kept is None or kept[0] is not cfg:
+        t = typed(cfg)
+        check_fields(t)
+        return t
+    if kept[1] is None:
+        t = typed(cfg)
+        check_fields(t)
+        kept[1] = t
+    return copy.deepcopy(kept[1])  # a fresh object each time, as a conversion gave
 
 
 def typed(cfg):
