@@ -189,18 +189,24 @@ def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
                         usd={k: defaultdict(list) for k in token_prices})
     for a in range(0, len(workload), block):
         b = min(a + block, len(workload))
-        model = workload.model[a:b].astype(np.int64)
-        tenant = workload.tenant[a:b].astype(np.int64)
-        f.seen += np.bincount(model * nt + tenant, minlength=f.seen.size)
+        model, tenant, tier = workload.model[a:b], workload.tenant[a:b], log.tier[a:b]  # views
+        key = model.astype(np.int64)  # one int64 temporary at a time, made in place
+        key *= nt
+        key += tenant
+        f.seen += np.bincount(key, minlength=f.seen.size)
         d = log.outcome[a:b] == COMPLETED
-        tier = log.tier[a:b].astype(np.int64)
         td, md, kd = tenant[d], model[d], tier[d]
         f.done += np.bincount(td, minlength=nt)
         f.on_token += np.bincount(td[table[md, kd]], minlength=nt)
-        key = (md * nc + kd) * nt + td
+        key = md.astype(np.int64)
+        key *= nc
+        key += kd
+        key *= nt
+        key += td
+        del td, md, kd
         np.add.at(f.tok[0], key, workload.output_tokens[a:b][d])
         np.add.at(f.tok[1], key, workload.input_tokens[a:b][d])
-        del td, md, kd, key
+        del key
         for (mi, tc), (pin, pout, pcached) in token_prices.items():
             sel = d & (model == mi) & (tier == tc)
             if not sel.any():
