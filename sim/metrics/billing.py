@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.metrics.rows import BLOCK
 from sim.records import COMPLETED
-
-_CHUNK = 1 << 20  # requests per block
 
 
 def ended_at(log, rows: slice) -> np.ndarray:
@@ -39,21 +38,23 @@ def ended_at(log, rows: slice) -> np.ndarray:
     return np.where(later > 0, later, t)
 
 
-def tenant_periods(workload, run, offered: np.ndarray) -> np.ndarray:
+def tenant_periods(workload, run, user_only: bool, block: int = BLOCK) -> np.ndarray:
     """Per tenant index: its billing period (s), within ``[horizon, run.period_s]``: the
     horizon for a tenant that sent no request; NaN for one whose requests were all kept
     from this setup (background tenants beside a setup without a shared pool).
-    ``offered``: the requests this setup was offered (bool per request)."""
+    ``user_only``: this setup was offered the user tenants' requests only (else every
+    request). The log is read in blocks of ``block`` request ids: a max and two sets."""
     log = run.log
     h = min(float(workload.horizon_s), float(run.period_s))
     nt = len(workload.tenants)
     end = np.full(nt, -np.inf)
     has = np.zeros(nt, bool)
     sent = np.zeros(nt, bool)
-    for i in range(0, log.n, _CHUNK):  # a block of requests at a time: no full-length copies
-        s = slice(i, i + _CHUNK)
+    for i in range(0, log.n, block):
+        s = slice(i, min(i + block, log.n))
         t = ended_at(log, s)
-        sel, tenant = offered[s], workload.tenant[s].astype(np.int64)
+        tenant = workload.tenant[s].astype(np.int64)
+        sel = tenant < workload.n_user_tenants if user_only else np.ones(tenant.size, bool)
         ok = sel & np.isfinite(t)
         np.maximum.at(end, tenant[ok], t[ok])
         has |= np.bincount(tenant[sel], minlength=nt) > 0

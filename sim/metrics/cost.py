@@ -33,11 +33,13 @@ period that holds a one-off spike projects that spike onto the whole month.
 from __future__ import annotations
 
 from collections import defaultdict
+from types import SimpleNamespace
 
 import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.billing import split_by_period, tenant_periods
+from sim.metrics.rows import BLOCK
 from sim.records import COMPLETED
 
 HOURS_PER_MONTH = 730.0
@@ -171,55 +173,62 @@ def _bill(cb: CostBreakdown, tenant: str, tier: str, model: str, p, s: float) ->
     })
 
 
-_CHUNK = 1 << 20  # requests a step when grouping (bounds the temporaries)
+def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
+    """What billing needs of the log, folded over blocks of ``block`` consecutive request
+    ids (each block's columns sliced as views, its temporaries block-sized): ``seen``, the
+    requests per (model, tenant), model-major; ``done`` and ``on_token``, the completed
+    requests per tenant and those of them on a per-token (model, tier) (``table``, by model
+    and tier code); ``tok``, the output and input tokens completed per (model, tier code,
+    tenant), exact integer sums; ``usd``, per per-token (model, tier code) of
+    ``token_prices`` (its ``(in, out, cached in)`` prices) and tenant, each completed
+    request's price in id order (block by block: the very values, in the very order, of
+    the whole column's mask, so their sum is the same to the bit)."""
+    nt, nm, nc = len(workload.tenants), table.shape[0], table.shape[1]
+    f = SimpleNamespace(seen=np.zeros(nm * nt, np.int64), done=np.zeros(nt, np.int64),
+                        on_token=np.zeros(nt, np.int64), tok=np.zeros((2, nm * nc * nt), np.int64),
+                        usd={k: defaultdict(list) for k in token_prices})
+    for a in range(0, len(workload), block):
+        b = min(a + block, len(workload))
+        model, tenant, tier = workload.model[a:b], workload.tenant[a:b], log.tier[a:b]  # views
+        key = model.astype(np.int64)  # one int64 temporary at a time, made in place
+        key *= nt
+        key += tenant
+        f.seen += np.bincount(key, minlength=f.seen.size)
+        d = log.outcome[a:b] == COMPLETED
+        td, md, kd = tenant[d], model[d], tier[d]
+        f.done += np.bincount(td, minlength=nt)
+        f.on_token += np.bincount(td[table[md, kd]], minlength=nt)
+        key = md.astype(np.int64)
+        key *= nc
+        key += kd
+        key *= nt
+        key += td
+        del td, md, kd
+        np.add.at(f.tok[0], key, workload.output_tokens[a:b][d])
+        np.add.at(f.tok[1], key, workload.input_tokens[a:b][d])
+        del key
+        for (mi, tc), (pin, pout, pcached) in token_prices.items():
+            sel = d & (model == mi) & (tier == tc)
+            if not sel.any():
+                continue
+            cached = log.cached[a:b][sel].astype(float)
+            usd = ((workload.input_tokens[a:b][sel].astype(float) - cached) * (pin or 0.0)
+                   + cached * (pcached or 0.0)
+                   + workload.output_tokens[a:b][sel].astype(float) * (pout or 0.0)) / 1e6
+            ten = tenant[sel]
+            for ti in np.unique(ten).tolist():
+                f.usd[(mi, tc)][ti].append(usd[ten == ti])
+    return f
 
 
-def _completed_by_model(workload, log, done, tier_code: int) -> list[list[np.ndarray]]:
-    """The ids of the tier's completed requests grouped by model, a block of requests at a
-    time: per model, arrays of int32 ids, ascending across them (so a model's ids pick what a
-    mask would, in the same order) and 4 bytes a request instead of a whole-run sort's 26."""
-    out: list[list[np.ndarray]] = [[] for _ in workload.models]
-    edges = np.arange(len(workload.models) + 1)
-    dtype = np.int32 if len(workload) < 2**31 else np.int64
-    for a in range(0, len(workload), _CHUNK):
-        s = slice(a, a + _CHUNK)
-        ids = np.flatnonzero(done[s] & (log.tier[s] == tier_code)).astype(dtype)
-        ids += a
-        models = workload.model[ids]
-        order = np.argsort(models, kind="stable")
-        ids, starts = ids[order], np.searchsorted(models[order], edges)
-        for mi in np.flatnonzero(np.diff(starts)).tolist():
-            out[mi].append(ids[starts[mi]:starts[mi + 1]])
-    return out
-
-
-def _billed_per_token_only(workload, log, done, per_token_tiers) -> set[int]:
-    """Tenants that completed requests, every one on a per-token (model, tier)."""
-    names = log.tiers.names
-    table = np.zeros((max(len(workload.models), 1), max(len(names), 1)), bool)
-    for model, tier in per_token_tiers:
-        if model in workload.models and tier in names:
-            table[workload.models.index(model), names.index(tier)] = True
-    nt = len(workload.tenants)
-    n_done = np.zeros(nt, np.int64)
-    n_token = np.zeros(nt, np.int64)
-    for a in range(0, len(workload), _CHUNK):  # a block of requests at a time (temporaries)
-        s = slice(a, a + _CHUNK)
-        d = done[s]
-        tenant = workload.tenant[s][d].astype(np.int64)
-        n_done += np.bincount(tenant, minlength=nt)
-        on = table[workload.model[s][d].astype(np.int64), log.tier[s][d].astype(np.int64)]
-        n_token += np.bincount(tenant[on], minlength=nt)
-    return set(np.flatnonzero((n_done > 0) & (n_token == n_done)).tolist())
-
-
-def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]]) -> CostBreakdown:
+def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]],
+                   block: int = BLOCK) -> CostBreakdown:
+    """The run's costs by tenant, tier and model; the log read in blocks of ``block``
+    request ids (:func:`_fold_log`, :func:`~sim.metrics.billing.tenant_periods`)."""
     log = run.log
     cb = CostBreakdown()
-    done = log.outcome == COMPLETED
-    offered = (np.ones(len(workload), bool) if run.background or not workload.background_tenants
-               else workload.user_mask())
-    periods = tenant_periods(workload, run, offered)
+    periods = tenant_periods(workload, run, bool(workload.background_tenants)
+                             and not run.background, block)
     cb.period_by_tenant = {t: float(p) for t, p in zip(workload.tenants, periods.tolist())
                            if np.isfinite(p)}
     rows_of: dict[tuple[str, str], list] = defaultdict(list)
@@ -240,16 +249,20 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         busy, up = cb.util_by_tier.get(row.tier, (0.0, 0.0))
         cb.util_by_tier[row.tier] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                      up + row.up_s * row.gpus)
+    code = {tier: log.tiers.code(tier) for tier in sorted({t for _, t in pools})}
+    nm, nc, nt = max(len(workload.models), 1), max(len(log.tiers.names), 1), len(workload.tenants)
+    table = np.zeros((nm, nc), bool)  # per-token (model, tier code)
+    token_prices = {}
+    for model, tier in sorted(per_token_tiers):
+        if model in workload.models:
+            mi = workload.models.index(model)
+            table[mi, code[tier]] = True
+            pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
+            token_prices[(mi, code[tier])] = (pin, pout, pin if pcached is None else pcached)
+    fold = _fold_log(workload, log, table, token_prices, block)
     # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
-    nt = len(workload.tenants)
-    seen = np.zeros(len(workload.models) * nt, np.int64)
-    for a in range(0, len(workload), _CHUNK):  # a block of requests at a time (temporaries)
-        key = workload.model[a:a + _CHUNK].astype(np.int64)  # model-major, as pairs are visited
-        key *= nt
-        key += workload.tenant[a:a + _CHUNK]
-        seen += np.bincount(key, minlength=seen.size)
-    pairs = np.flatnonzero(seen)
+    pairs = np.flatnonzero(fold.seen)
     for mi, ti in zip((pairs // nt).tolist(), (pairs % nt).tolist()):
         tenants_of_model[workload.models[mi]].append(ti)
     # a tenant still pays for the GPUs of a model it calls by config but sent nothing to in
@@ -259,10 +272,12 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             if ti not in tenants_of_model[m]:
                 tenants_of_model[m].append(ti)
     n_user = len(workload.tenants) - int(workload.background_tenants)
-    token_only = _billed_per_token_only(workload, log, done, per_token_tiers)
+    # tenants that completed requests, every one on a per-token (model, tier)
+    token_only = set(np.flatnonzero((fold.done > 0) & (fold.on_token == fold.done)).tolist())
     # who may pay a pool's tail after its own tenants are done (billing.split_by_period): the
     # user's tenants not billed per token only
     payers = {ti for ti in range(n_user) if ti not in token_only}
+    out_tok, in_tok = (t.reshape(nm, nc, nt) for t in fold.tok)
     for (model, tier), p in sorted(pools.items()):
         if (model, tier) in per_token_tiers:
             continue  # the provider's GPU time: billed per token below
@@ -274,14 +289,12 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         if not tids:
             continue
         mi = workload.models.index(model) if model in workload.models else -1
-        tc = log.tiers.code(tier)
-        on_pool = done & (workload.model == mi) & (log.tier == tc)
-        tenant = workload.tenant[on_pool]  # the pool's requests, then each tenant's among them
-        outs = workload.output_tokens[on_pool]
-        weights = np.array([outs[tenant == ti].sum(dtype=np.int64) for ti in tids], dtype=float)
+        # the tokens each tenant completed on the pool (none for a model not in the workload)
+        outs, ins = ((t[mi, code[tier]] if mi >= 0 else np.zeros(nt, np.int64))
+                     for t in (out_tok, in_tok))
+        weights = np.array([outs[ti] for ti in tids], dtype=float)
         if weights.sum() == 0:
-            ins = workload.input_tokens[on_pool]
-            weights = np.array([ins[tenant == ti].sum(dtype=np.int64) for ti in tids], dtype=float)
+            weights = np.array([ins[ti] for ti in tids], dtype=float)
         # a background tenant pays for a GPU pool only by what it completed there: never the
         # even split of an idle pool, nor the tail of the user's reserved replicas
         keep = [k for k, ti in enumerate(tids) if ti < n_user or weights[k] > 0]
@@ -297,26 +310,16 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             for ti, s in shares.items():
                 _bill(cb, workload.tenants[ti], tier, model, comp, s)
     # ---- per-token billing
-    by_tier: dict[str, list[list[np.ndarray]]] = {}
     for model, tier in sorted(per_token_tiers):
-        pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
-        pcached = pin if pcached is None else pcached
         mi = workload.models.index(model) if model in workload.models else -1
-        if tier not in by_tier:
-            by_tier[tier] = _completed_by_model(workload, log, done, log.tiers.code(tier))
-        if mi < 0 or not by_tier[tier][mi]:
+        by_tenant = fold.usd.get((mi, code[tier])) if mi >= 0 else None
+        if not by_tenant:
             continue
-        sel = np.concatenate(by_tier[tier][mi])
-        by_tier[tier][mi] = []  # each (model, tier) is billed once
-        cached = log.cached[sel].astype(float)
-        usd = ((workload.input_tokens[sel].astype(float) - cached) * (pin or 0.0)
-               + cached * (pcached or 0.0)
-               + workload.output_tokens[sel].astype(float) * (pout or 0.0)) / 1e6
         batch = getattr(workload, "deadlines", {})
         factor = rows_of[(model, tier)][0].batch_price_factor
-        tenant = workload.tenant[sel]  # (once per model, not per tenant: the same mask)
-        for ti in np.unique(tenant).tolist():
-            s = float(usd[tenant == ti].sum())
+        for ti in sorted(by_tenant):
+            usd = by_tenant.pop(ti)  # each (model, tier) is billed once
+            s = float((usd[0] if len(usd) == 1 else np.concatenate(usd)).sum())
             if workload.tenants[ti] in batch:
                 s *= factor
             cb._add(workload.tenants[ti], tier, model, {"cost_usd": s, "token_cost_usd": s})

@@ -44,27 +44,29 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def deadline_outcomes(workload, run) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per request ``(missed, met)`` of the batch-tier requests (``tenants.<t>.priority:
-    batch``); None without batch-tier tenants. ``met``: completed within ``deadline_s`` of
-    its arrival. ``missed``: completed later, or rejected, or failed, or still unfinished
-    when the run ended past its deadline; a request still unfinished at the end of a run
-    that stopped before its deadline is neither (it is in ``failed``, reason
-    ``unfinished_at_end``)."""
+def deadline_outcomes(workload, run, a: int = 0,
+                      b: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per request (of requests ``a`` to ``b - 1``; every request by default) ``(missed,
+    met)`` of the batch-tier requests (``tenants.<t>.priority: batch``); None without
+    batch-tier tenants. ``met``: completed within ``deadline_s`` of its arrival.
+    ``missed``: completed later, or rejected, or failed, or still unfinished when the run
+    ended past its deadline; a request still unfinished at the end of a run that stopped
+    before its deadline is neither (it is in ``failed``, reason ``unfinished_at_end``)."""
     if not workload.deadlines:
         return None
-    log = run.log
-    due = np.full(len(workload), np.inf)
+    log, tenant = run.log, workload.tenant[a:b]
+    arrival, outcome = log.arrival_s[a:b], log.outcome[a:b]
+    due = np.full(tenant.size, np.inf)
     for t, d in workload.deadlines.items():
-        mine = workload.tenant == workload.tenants.index(t)
-        due[mine] = log.arrival_s[mine] + d
+        mine = tenant == workload.tenants.index(t)
+        due[mine] = arrival[mine] + d
     batch = np.isfinite(due)
-    done = log.outcome == COMPLETED
-    still_open = np.zeros(len(workload), bool)
+    done = outcome == COMPLETED
+    still_open = np.zeros(tenant.size, bool)
     if "unfinished_at_end" in log.reasons.names:
         code = log.reasons.names.index("unfinished_at_end")
-        still_open = (log.outcome == FAILED) & (log.reason == code) & (float(run.t_end) < due)
-    late = log.finish_s > due
+        still_open = (outcome == FAILED) & (log.reason[a:b] == code) & (float(run.t_end) < due)
+    late = log.finish_s[a:b] > due
     return batch & ((done & late) | (~done & ~still_open)), batch & done & ~late
 
 
@@ -74,9 +76,26 @@ def deadline_attainment(workload, dl, name: str, sel) -> float | None:
     (its objective; the TTFT SLO does not apply). None for other rows."""
     if name not in workload.deadlines:
         return None
-    met = int(np.count_nonzero(dl[1][sel]))
-    n = met + int(np.count_nonzero(dl[0][sel]))
-    return met / n if n else float("nan")
+    return deadline_share(int(np.count_nonzero(dl[0][sel])), int(np.count_nonzero(dl[1][sel])))
+
+
+def deadline_share(missed: int, met: int) -> float:
+    """Of batch-tier requests whose deadline was decided, the share completed in time."""
+    return met / (met + missed) if met + missed else float("nan")
+
+
+def deadline_counts(workload, run, labels, block: int = BLOCK) -> dict[str, tuple[int, int]]:
+    """Per summary row label (:func:`row_selection`): its batch-tier requests ``(missed,
+    met)`` (:func:`deadline_outcomes`), counted over blocks of ``block`` request ids."""
+    out = dict.fromkeys(labels, (0, 0))
+    for a in range(0, len(workload), block):
+        b = min(a + block, len(workload))
+        missed, met = deadline_outcomes(workload, run, a, b)
+        for name, (n_missed, n_met) in out.items():
+            sel = row_selection(workload, run.log, name, a, b)
+            out[name] = (n_missed + int(np.count_nonzero(missed[sel])),
+                         n_met + int(np.count_nonzero(met[sel])))
+    return out
 
 
 def attainment(workload, met, sel) -> float:
@@ -87,15 +106,31 @@ def attainment(workload, met, sel) -> float:
     return float(met[sel].mean()) if sel.any() else float("nan")
 
 
-def called_models(workload, ti: int, sel: np.ndarray) -> list[str]:
-    """The served models tenant ``ti`` called, sorted: those of its requests (``sel``; a
-    pipeline's tool stages run on none) and those its config names (a quiet tenant, a
-    stage that never ran, whose GPUs it still pays for)."""
+def called_models(workload, ti: int, idx) -> list[str]:
+    """The served models tenant ``ti`` called, sorted: those of its requests (``idx``, their
+    model indices: :func:`models_sent`; a pipeline's tool stages run on none) and those its
+    config names (a quiet tenant, a stage that never ran, whose GPUs it still pays for)."""
     served = set(workload.served_models)
-    idx = np.unique(workload.model[sel]).tolist()
     names = {workload.models[i] for i in idx if workload.models[i] in served}
     names.update(m for m in workload.tenant_models.get(workload.tenants[ti], []) if m in served)
     return sorted(names)
+
+
+def models_sent(workload, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """``(sent, first)``: ``sent[t, m]`` true if tenant ``t`` sent a request to model ``m``;
+    ``first[t]`` the model of its first request (by id; -1 if none). Over blocks of
+    ``block`` request ids: a set and a first, exact."""
+    nt, nm = len(workload.tenants), max(len(workload.models), 1)
+    sent = np.zeros(nt * nm, bool)
+    first = np.full(nt, -1, np.int64)
+    for a in range(0, len(workload), block):
+        tenant = workload.tenant[a:a + block].astype(np.int64)
+        model = workload.model[a:a + block]
+        sent[np.unique(tenant * nm + model)] = True
+        ts, at = np.unique(tenant, return_index=True)  # each tenant's first in the block
+        new = first[ts] < 0
+        first[ts[new]] = model[at[new]]
+    return sent.reshape(nt, nm), first
 
 
 def _sum_costs(costs, workload, tids) -> dict:
@@ -115,20 +150,19 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
     log = run.log
     cols = RequestColumns(workload, log)
     if costs is None:
-        costs = attribute_cost(workload, run, prices)
+        costs = attribute_cost(workload, run, prices, block)
+    sent, first = models_sent(workload, block)
     rows = []
     n_user = workload.n_user_tenants
     load_of, load_all = load_by_model(run.ledger)
     nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
     mix, combined = mix_of(run.ledger), {}
     for ti, name in enumerate(workload.tenants[:n_user]):
-        sel = workload.tenant == ti
-        model = (workload.models[int(workload.model[sel][0])] if sel.any()
+        model = (workload.models[int(first[ti])] if first[ti] >= 0
                  else (workload.tenant_models.get(name) or [""])[0])
         # busy and load over the replicas of every model it called (a pipeline tenant's
         # stages), combined as on __all__; until December 2026 its first model's only
-        called = called_models(workload, ti, sel)
-        del sel  # the row's figures are folded over blocks
+        called = called_models(workload, ti, np.flatnonzero(sent[ti]).tolist())
         r = row_stats(run.setup, name, model, blocks_of(workload, log, name), cols,
                       workload.slo_ttft_s.get(name),
                       costs.period_by_tenant.get(name, run.period_s), block=block)
@@ -158,19 +192,18 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
         r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
         rows.append(r)
-    rows += _model_rows(run, workload, cols, rows[:n_user], costs, load_of, block)
+    rows += _model_rows(run, workload, cols, rows[:n_user], costs, load_of, block,
+                        np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
     rows += _tier_rows(run, workload, cols, costs, block)
     df = pd.DataFrame(rows)
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
-    dl = deadline_outcomes(workload, run)
-    if dl is not None:  # batch-tier tenants: requests not completed within their deadline
-        df["deadline_missed"] = [int(np.count_nonzero(dl[0][row_selection(workload, log, t)]))
-                                 for t in df["tenant"]]
+    if workload.deadlines:  # batch-tier tenants: requests not completed within their deadline
+        dl = deadline_counts(workload, run, df["tenant"].tolist(), block)
+        df["deadline_missed"] = [dl[t][0] for t in df["tenant"]]
         batch_rows = df["tenant"].isin(list(workload.deadlines))
-        df.loc[batch_rows, "slo_attainment"] = [
-            deadline_attainment(workload, dl, t, workload.tenant == workload.tenants.index(t))
-            for t in df.loc[batch_rows, "tenant"]]
+        df.loc[batch_rows, "slo_attainment"] = [deadline_share(*dl[t])
+                                                for t in df.loc[batch_rows, "tenant"]]
         df.loc[batch_rows, "slo_ttft_s"] = np.nan  # their objective is the deadline
     df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
                                            df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
@@ -185,15 +218,13 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
 
 
-def _model_rows(run, workload, cols, tenant_rows, costs, load_of, block) -> list[dict]:
+def _model_rows(run, workload, cols, tenant_rows, costs, load_of, block, idx) -> list[dict]:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
     pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
-    the load figures of that model's replicas."""
-    user = workload.user_mask()
-    names = {workload.models[mi] for mi in np.unique(workload.model[user]).tolist()}
-    del user
+    the load figures of that model's replicas. ``idx``: the models of the user requests."""
+    names = {workload.models[mi] for mi in idx}
     names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
     if len(names) < 2:
         return []
@@ -212,11 +243,14 @@ def _model_rows(run, workload, cols, tenant_rows, costs, load_of, block) -> list
     return out
 
 
-def served_tiers(workload, log) -> list[str]:
+def served_tiers(workload, log, block: int = BLOCK) -> list[str]:
     """The tiers that served (or turned away) the setup's user requests, tool stages aside;
-    not :data:`NO_TIER`, the requests rejected before reaching one."""
-    sel = row_selection(workload, log, TIER_ROW)
-    return [log.tiers.names[c] for c in np.unique(log.tier[sel]).tolist()]
+    not :data:`NO_TIER`, the requests rejected before reaching one. A set over blocks of
+    ``block`` request ids."""
+    seen = np.zeros(max(len(log.tiers.names), 1), bool)
+    for a in range(0, len(workload), block):
+        seen[log.tier[a:a + block][row_selection(workload, log, TIER_ROW, a, a + block)]] = True
+    return [log.tiers.names[c] for c in np.flatnonzero(seen).tolist()]
 
 
 def row_selection(workload, log, name: str, a: int = 0, b: int | None = None) -> np.ndarray:
@@ -263,7 +297,7 @@ def _tier_rows(run, workload, cols, costs, block) -> list[dict]:
     stages aside; the costs the user tenants were billed on it; ``busy_fraction`` and the
     load figures of that tier's replicas; ``clipped``: its requests whose lengths were
     changed to be served."""
-    tiers = served_tiers(workload, run.log)
+    tiers = served_tiers(workload, run.log, block)
     if len(tiers) < 2:
         return []
     users = workload.tenants[: workload.n_user_tenants]
