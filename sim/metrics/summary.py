@@ -79,14 +79,6 @@ def deadline_attainment(workload, dl, name: str, sel) -> float | None:
     return met / n if n else float("nan")
 
 
-def attainment(workload, met, sel) -> float:
-    """SLO attainment of an aggregate row: the share of its interactive requests that met
-    their own tenant's SLO (batch-tier requests count in their tenants' rows only)."""
-    if workload.deadlines:
-        sel = sel & ~workload.batch_mask()
-    return float(met[sel].mean()) if sel.any() else float("nan")
-
-
 def called_models(workload, ti: int, sel: np.ndarray) -> list[str]:
     """The served models tenant ``ti`` called, sorted: those of its requests (``sel``; a
     pipeline's tool stages run on none) and those its config names (a quiet tenant, a
