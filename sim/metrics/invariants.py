@@ -18,8 +18,9 @@ hold for any setup that ends requests through the log, whatever its tiers or rea
 * summary rows: requests = completed + rejected + failed = the log's count, per tenant, and
   the ``__all__`` row is the sum of its tenants.
 
-Every check is a vectorised pass over the log's columns, so it costs milliseconds per
-million requests.
+Every check is a vectorised pass over blocks of the log's columns (``block`` request ids
+at a time, :data:`sim.metrics.rows.BLOCK` by default; counts and first ids folded
+exactly), so it costs milliseconds per million requests and no full-length mask.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.cost import check_invariants
+from sim.metrics.rows import BLOCK, spans
 from sim.metrics.summary import row_selection
 from sim.records import (
     ALL,
@@ -44,115 +46,104 @@ from sim.records import (
 _SHOW = 5  # request ids quoted per violation
 
 
-def _ids(mask: np.ndarray) -> str:
-    return _list(np.flatnonzero(mask))
+def _list(idx, n: int | None = None) -> str:
+    """The first :data:`_SHOW` of the ids ``idx``, and how many more of ``n`` (its length)."""
+    n = len(idx) if n is None else n
+    more = f" and {n - _SHOW} more" if n > _SHOW else ""
+    return ", ".join(str(i) for i in list(idx[:_SHOW])) + more
 
 
-def _list(idx: np.ndarray) -> str:
-    more = f" and {idx.size - _SHOW} more" if idx.size > _SHOW else ""
-    return ", ".join(str(i) for i in idx[:_SHOW].tolist()) + more
+class _Found:
+    """The requests each check flags, folded over blocks: per check, how many and the first
+    :data:`_SHOW` ids."""
+
+    def __init__(self):
+        self.n: dict[str, int] = {}
+        self.ids: dict[str, list[int]] = {}
+
+    def add(self, key: str, mask: np.ndarray, a: int) -> None:
+        """The requests ``mask`` flags in the block starting at id ``a``."""
+        k = int(np.count_nonzero(mask))
+        self.n[key] = self.n.get(key, 0) + k
+        shown = self.ids.setdefault(key, [])
+        if k and len(shown) < _SHOW:
+            shown += (np.flatnonzero(mask)[:_SHOW - len(shown)] + a).tolist()
+
+    def say(self, out: list[str], key: str, what: str, counted: bool = True) -> None:
+        """``<n> <what> (ids ...)`` (without ``<n>`` unless ``counted``), if any was flagged."""
+        n = self.n.get(key, 0)
+        if n:
+            out.append(f"{f'{n} ' if counted else ''}{what} (ids {_list(self.ids[key], n)})")
 
 
-def offered_mask(workload, run) -> np.ndarray:
-    """The requests this setup was offered: all, except background tenants' requests on a
-    setup without a shared pool (they stay pending outside the run)."""
+def offered_mask(workload, run, a: int = 0, b: int | None = None) -> np.ndarray:
+    """The requests this setup was offered (of requests ``a`` to ``b - 1``; every request by
+    default): all, except background tenants' requests on a setup without a shared pool (they
+    stay pending outside the run)."""
+    tenant = workload.tenant[a:b]
     if workload.background_tenants and not run.background:
-        return workload.user_mask()
-    return np.ones(len(workload), dtype=bool)
+        return tenant < workload.n_user_tenants
+    return np.ones(tenant.size, dtype=bool)
 
 
-def _tol(*arrays) -> float:
+def _tol(log, block: int) -> float:
     """Absolute tolerance for comparing event times: float rounding of sums of step times."""
     big = 1.0
-    for a in arrays:
-        fin = np.isfinite(a)  # the largest |x| of the finite values, without copying them
-        if fin.any():
-            big = max(big, abs(float(np.max(a, where=fin, initial=-np.inf))),
-                      abs(float(np.min(a, where=fin, initial=np.inf))))
+    for a, b in spans(log.n, block):
+        for col in (log.arrival_s, log.admit_s, log.first_s, log.finish_s):
+            x = col[a:b]
+            fin = np.isfinite(x)  # the largest |x| of the finite values, without copying them
+            if fin.any():
+                big = max(big, abs(float(np.max(x, where=fin, initial=-np.inf))),
+                          abs(float(np.min(x, where=fin, initial=np.inf))))
     return 1e-9 * big
 
 
-def log_violations(workload, run) -> list[str]:
+def log_violations(workload, run, block: int = BLOCK) -> list[str]:
+    """The broken rules of the request log, read in blocks of ``block`` request ids."""
     log = run.log
-    out: list[str] = []
     n = log.n
     if n != len(workload):
         return [f"the log has {n} rows for {len(workload)} requests"]
-    offered = offered_mask(workload, run)
-    oc = log.outcome
-    # each mask is dropped once checked: at a week's scale every one is 17 MB
-    bad = (oc < 0) | (oc >= len(OUTCOMES))
-    if bad.any():
-        out.append(f"{int(bad.sum())} requests have an unknown outcome code (ids {_ids(bad)})")
-    bad = offered & (oc == PENDING)
-    never = int(bad.sum())
-    if never:
-        out.append(f"{never} offered requests never ended (ids {_ids(bad)})")
-    bad = ~offered & (oc != PENDING)
-    if bad.any():
-        out.append(f"{int(bad.sum())} requests ended that were never offered to this setup "
-                   f"(ids {_ids(bad)})")
-    del bad
+    found = _Found()
+    by = dict.fromkeys((COMPLETED, REJECTED, FAILED), 0)
+    ended = offered = 0
+    reason_name = np.array([bool(r) for r in log.reasons.names])
+    tol = _tol(log, block)
+    for a, b in spans(n, block):
+        ended, offered = _outcomes(found, by, workload, run, a, b, reason_name, ended, offered)
+        _times(found, log, a, b, tol, run.t_end)
+        found.add("attempts", log.attempts[a:b] < 0, a)
+        cached = log.cached[a:b]  # a prefix-cache hit leaves the last prompt token to compute
+        over = (cached < 0) | (cached >= np.maximum(workload.input_tokens[a:b], 1))
+        over &= cached != 0
+        found.add("cached", over, a)
+        found.add("preempts", (log.preempts[a:b] < 0) | (log.preempt_s[a:b] < 0), a)
+    out: list[str] = []
+    found.say(out, "outcome", "requests have an unknown outcome code")
+    found.say(out, "never", "offered requests never ended")
+    found.say(out, "unoffered", "requests ended that were never offered to this setup")
     if log.open != 0:
         out.append(f"the log counts {log.open} requests still open")
-    ended = int(np.count_nonzero(offered & (oc != PENDING)))
-    by = {k: int(np.count_nonzero(offered & (oc == k))) for k in (COMPLETED, REJECTED, FAILED)}
-    if sum(by.values()) != ended or ended + never != int(offered.sum()):
-        out.append(f"outcomes do not add up: {by} vs {ended} ended of {int(offered.sum())} offered")
-    del offered
-    reason_name = np.array([bool(r) for r in log.reasons.names])
-    rc = log.reason.astype(np.int16)  # int8 codes; int16 leaves room to index
-    bad = (rc < 0) | (rc >= reason_name.size)
-    if bad.any():
-        out.append(f"{int(bad.sum())} requests have an unknown reason code (ids {_ids(bad)})")
-    rc[bad] = 0
-    del bad
-    has_reason = reason_name[rc]
-    del rc
-    bad = ((oc == REJECTED) | (oc == FAILED)) & ~has_reason
-    if bad.any():
-        out.append(f"{int(bad.sum())} rejected or failed requests carry no reason "
-                   f"(ids {_ids(bad)})")
-    done = oc == COMPLETED
-    bad = done & has_reason
-    del has_reason
-    if bad.any():
-        out.append(f"{int(bad.sum())} completed requests carry a failure reason "
-                   f"(ids {_ids(bad)})")
-    del bad
+    never = found.n.get("never", 0)
+    if sum(by.values()) != ended or ended + never != offered:
+        out.append(f"outcomes do not add up: {by} vs {ended} ended of {offered} offered")
+    found.say(out, "reason", "requests have an unknown reason code")
+    found.say(out, "no reason", "rejected or failed requests carry no reason")
+    found.say(out, "reason done", "completed requests carry a failure reason")
 
     # ---- times
-    a, ad, f, d = log.arrival_s, log.admit_s, log.first_s, log.finish_s
-    tol = _tol(a, ad, f, d)
-    for name, col in (("arrival", a), ("admission", ad), ("first token", f), ("finish", d)):
-        neg = np.isfinite(col) & (col < -tol)
-        if neg.any():
-            out.append(f"{int(neg.sum())} requests have a negative {name} time (ids {_ids(neg)})")
+    for name in ("arrival", "admission", "first token", "finish"):
+        found.say(out, name, f"requests have a negative {name} time")
     cold_ids, cold = log.colds.written()  # the requests that waited for a cold start
     neg = np.isfinite(cold["cold_wait_s"]) & (cold["cold_wait_s"] < -tol)
     if neg.any():
         out.append(f"{int(neg.sum())} requests have a negative cold-start wait time "
                    f"(ids {_list(cold_ids[neg])})")
-    missing = done & ~(np.isfinite(a) & np.isfinite(f) & np.isfinite(d))
-    if missing.any():
-        out.append(f"{int(missing.sum())} completed requests lack an arrival, first-token or "
-                   f"finish time (ids {_ids(missing)})")
-    with np.errstate(invalid="ignore"):
-        adm = done & np.isfinite(ad)
-        for what, sel, later, earlier in (  # one mask at a time
-            ("admitted before arrival", adm, ad, a),
-            ("first token before admission", adm, f, ad),
-            ("first token before arrival", done, f, a),
-            ("finish before first token", done, d, f),
-            (f"finish after the end of the run ({run.t_end:.6g} s)", done, None, d),
-        ):
-            bad = sel & ((d > run.t_end + tol) if later is None else (later < earlier - tol))
-            if bad.any():
-                out.append(f"{int(bad.sum())} completed requests: {what} (ids {_ids(bad)})")
-            del bad
-        del adm
-    if (log.attempts < 0).any():
-        out.append(f"negative attempt counts (ids {_ids(log.attempts < 0)})")
+    found.say(out, "missing", "completed requests lack an arrival, first-token or finish time")
+    for what in _ORDER:
+        found.say(out, what, "completed requests: " + what.format(t_end=run.t_end))
+    found.say(out, "attempts", "negative attempt counts", counted=False)
 
     # ---- tokens
     if log.wrong_tokens:  # checked as each completion was written (RequestLog.flush)
@@ -161,16 +152,57 @@ def log_violations(workload, run) -> list[str]:
         out.append(f"{len(ids)} completed requests got a different number of output tokens "
                    f"than they asked for (ids {_list(ids[:, 0])}; request {i}: "
                    f"{got} of {int(workload.output_tokens[i])})")
-    # ---- prefix cache: a hit leaves at least the last prompt token to compute
-    over = (log.cached < 0) | (log.cached >= np.maximum(workload.input_tokens, 1))
-    over &= log.cached != 0
-    if over.any():
-        out.append(f"{int(over.sum())} requests found more of their prompt cached than it has "
-                   f"(ids {_ids(over)})")
-    if (log.preempts < 0).any() or (log.preempt_s < 0).any():
-        out.append(f"negative preemption counts or times (ids "
-                   f"{_ids((log.preempts < 0) | (log.preempt_s < 0))})")
+    found.say(out, "cached", "requests found more of their prompt cached than it has")
+    found.say(out, "preempts", "negative preemption counts or times", counted=False)
     return out
+
+
+def _outcomes(found, by, workload, run, a, b, reason_name, ended, offered) -> tuple[int, int]:
+    """The outcome and reason checks of requests ``a`` to ``b - 1``; the running ``(ended,
+    offered)`` counts (``by``: ended offered requests by outcome, updated in place)."""
+    log = run.log
+    mine = offered_mask(workload, run, a, b)
+    oc = log.outcome[a:b]
+    found.add("outcome", (oc < 0) | (oc >= len(OUTCOMES)), a)
+    found.add("never", mine & (oc == PENDING), a)
+    found.add("unoffered", ~mine & (oc != PENDING), a)
+    ended += int(np.count_nonzero(mine & (oc != PENDING)))
+    for k in by:
+        by[k] += int(np.count_nonzero(mine & (oc == k)))
+    offered += int(np.count_nonzero(mine))
+    rc = log.reason[a:b].astype(np.int16)  # int8 codes; int16 leaves room to index
+    bad = (rc < 0) | (rc >= reason_name.size)
+    found.add("reason", bad, a)
+    rc[bad] = 0
+    has_reason = reason_name[rc]
+    found.add("no reason", ((oc == REJECTED) | (oc == FAILED)) & ~has_reason, a)
+    found.add("reason done", (oc == COMPLETED) & has_reason, a)
+    return ended, offered
+
+
+# a completed request's event times in order: (what, admitted ones only, later, earlier)
+_ORDER = {"admitted before arrival": (True, "admit_s", "arrival_s"),
+          "first token before admission": (True, "first_s", "admit_s"),
+          "first token before arrival": (False, "first_s", "arrival_s"),
+          "finish before first token": (False, "finish_s", "first_s"),
+          "finish after the end of the run ({t_end:.6g} s)": (False, None, "finish_s")}
+
+
+def _times(found, log, a, b, tol, t_end) -> None:
+    """The time checks of requests ``a`` to ``b - 1``."""
+    col = {k: getattr(log, k)[a:b] for k in ("arrival_s", "admit_s", "first_s", "finish_s")}
+    for name, k in zip(("arrival", "admission", "first token", "finish"), col):
+        found.add(name, np.isfinite(col[k]) & (col[k] < -tol), a)
+    done = log.outcome[a:b] == COMPLETED
+    t, ad, f, d = col.values()
+    found.add("missing", done & ~(np.isfinite(t) & np.isfinite(f) & np.isfinite(d)), a)
+    with np.errstate(invalid="ignore"):
+        adm = done & np.isfinite(ad)
+        for what, (admitted, later, earlier) in _ORDER.items():
+            sel = adm if admitted else done
+            bad = sel & ((d > t_end + tol) if later is None
+                         else (col[later] < col[earlier] - tol))
+            found.add(what, bad, a)
 
 
 def ledger_violations(run) -> list[str]:
@@ -212,13 +244,27 @@ def cost_violations(run, costs) -> list[str]:
     return out
 
 
-def summary_violations(workload, run, summary) -> list[str]:
-    """Counts in the summary rows of this run's setup against the log."""
+def _by_outcome(workload, run, name: str, block: int) -> dict[int, int]:
+    """The offered requests of a summary row's label, by outcome (and ``-1``: all), folded
+    over blocks. KeyError or ValueError for an unknown label."""
+    log = run.log
+    row_selection(workload, log, name, 0, 0)  # an unknown label fails even on no request
+    n = dict.fromkeys((-1, COMPLETED, REJECTED, FAILED), 0)
+    for a, b in spans(log.n, block):
+        sel = offered_mask(workload, run, a, b) & row_selection(workload, log, name, a, b)
+        oc = log.outcome[a:b]
+        n[-1] += int(np.count_nonzero(sel))
+        for code in (COMPLETED, REJECTED, FAILED):
+            n[code] += int(np.count_nonzero(sel & (oc == code)))
+    return n
+
+
+def summary_violations(workload, run, summary, block: int = BLOCK) -> list[str]:
+    """Counts in the summary rows of this run's setup against the log (read in blocks of
+    ``block`` request ids)."""
 
     out: list[str] = []
     rows = summary[summary["setup"] == run.setup]
-    offered = offered_mask(workload, run)
-    oc = run.log.outcome
     for _, r in rows.iterrows():
         parts = int(r["completed"]) + int(r["rejected"]) + int(r["failed"])
         if int(r["requests"]) != parts:
@@ -226,12 +272,12 @@ def summary_violations(workload, run, summary) -> list[str]:
                        f"rejected + failed = {parts}")
         name = r["tenant"]
         try:
-            sel = offered & row_selection(workload, run.log, name)
+            counts = _by_outcome(workload, run, name, block)
         except (KeyError, ValueError):
             out.append(f"summary row for unknown tenant {name!r}")
             continue
         for col, code in (("completed", COMPLETED), ("rejected", REJECTED), ("failed", FAILED)):
-            n = int(np.count_nonzero(sel & (oc == code)))
+            n = counts[code]
             if int(r[col]) != n:
                 out.append(f"summary row {name}: {col} {int(r[col])}, the log has {n}")
     tenants = rows[~rows["tenant"].map(is_aggregate)]
@@ -244,9 +290,8 @@ def summary_violations(workload, run, summary) -> list[str]:
                 out.append(f"summary: {col} of the model rows add up to {s}, not __all__'s {t}")
     tiers = rows[rows["tenant"].str.startswith(TIER_ROW)]
     if len(tiers):  # the tier rows partition the user requests a tier served
-        served = offered & row_selection(workload, run.log, TIER_ROW)
-        for col, n in (("requests", np.count_nonzero(served)),
-                       ("completed", np.count_nonzero(served & (oc == COMPLETED)))):
+        served = _by_outcome(workload, run, TIER_ROW, block)
+        for col, n in (("requests", served[-1]), ("completed", served[COMPLETED])):
             if int(tiers[col].sum()) != int(n):
                 out.append(f"summary: {col} of the tier rows add up to {int(tiers[col].sum())}, "
                            f"not the {int(n)} user requests the tiers served")
@@ -266,23 +311,24 @@ def summary_violations(workload, run, summary) -> list[str]:
     return out
 
 
-def violations(workload, run, costs=None, summary=None) -> list[str]:
-    out = log_violations(workload, run) + ledger_violations(run)
+def violations(workload, run, costs=None, summary=None, block: int = BLOCK) -> list[str]:
+    out = log_violations(workload, run, block) + ledger_violations(run)
     if costs is not None:
         out += cost_violations(run, costs)
     if summary is not None:
-        out += summary_violations(workload, run, summary)
+        out += summary_violations(workload, run, summary, block)
     return out
 
 
-def check_run(workload, run, costs=None, summary=None) -> None:
-    """Raise :class:`InvariantError` listing every violation of this run, if any."""
-    _raise(run, violations(workload, run, costs, summary))
+def check_run(workload, run, costs=None, summary=None, block: int = BLOCK) -> None:
+    """Raise :class:`InvariantError` listing every violation of this run, if any (the log
+    read in blocks of ``block`` request ids)."""
+    _raise(run, violations(workload, run, costs, summary, block))
 
 
-def check_outputs(workload, run, costs, summary) -> None:
+def check_outputs(workload, run, costs, summary, block: int = BLOCK) -> None:
     """The cost and summary checks alone (the log and ledger were checked by simulate)."""
-    _raise(run, cost_violations(run, costs) + summary_violations(workload, run, summary))
+    _raise(run, cost_violations(run, costs) + summary_violations(workload, run, summary, block))
 
 
 def _raise(run, found: list[str]) -> None:

@@ -27,6 +27,7 @@ from collections import Counter
 import numpy as np
 
 from sim.metrics.invariants import offered_mask
+from sim.metrics.rows import BLOCK, ExactValues, spans
 from sim.metrics.steady import steady_rates
 from sim.records import COMPLETED, FAILED, REJECTED
 
@@ -39,56 +40,86 @@ BACKLOG_MIN = 10
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", "upstream_failed")
 
 
-def stability(workload, run) -> dict | None:
-    """The numbers above for one setup's run, with ``unstable`` set; None for closed loops."""
+def stability(workload, run, block: int = BLOCK) -> dict | None:
+    """The numbers above for one setup's run, with ``unstable`` set; None for closed loops.
+    The log is read in blocks of ``block`` request ids (counts and integer sums, exact)."""
     if workload.closed:
         return None
     log = run.log
     h = float(workload.horizon_s)
-    arrived = offered_mask(workload, run)
-    arrived &= log.arrival_s <= h
-    n = int(arrived.sum())
+    out = workload.output_tokens
+    names = log.reasons.names
+    gone = _code(log, "unfinished_at_end")
+
+    def arrived_in(a: int, b: int) -> np.ndarray:
+        arrived = offered_mask(workload, run, a, b)
+        arrived &= log.arrival_s[a:b] <= h
+        return arrived
+
+    def done_in(a: int, b: int) -> np.ndarray:
+        return arrived_in(a, b) & (log.outcome[a:b] == COMPLETED)
+
+    reasons: Counter = Counter()
+    n = backlog = completed = queued = offered_tok = 0
+    took = ExactValues()  # the completed requests' end-to-end times, in id order
+    for a, b in spans(log.n, block):
+        arrived, oc, reason = arrived_in(a, b), log.outcome[a:b], log.reason[a:b]
+        n += int(np.count_nonzero(arrived))
+        offered_tok += int(out[a:b][arrived].sum())
+        reasons.update(names[c] for c in reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
+        admit = log.admit_s[a:b]
+        with np.errstate(invalid="ignore"):
+            waiting = arrived & (((oc == COMPLETED) & (admit > h))
+                                 | ((oc == FAILED) & (reason == gone)))
+            backlog += int(np.count_nonzero(waiting))
+            queued += int(np.count_nonzero(waiting & ~(admit <= h)))
+        done = arrived & (oc == COMPLETED)
+        completed += int(np.count_nonzero(done))
+        took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
     if n == 0:
         return None
-    out = workload.output_tokens
-    oc = log.outcome
-    names = log.reasons.names
-    reasons = Counter(names[c] for c in log.reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
     capacity = {r: k for r, k in reasons.items() if not r.startswith(NOT_CAPACITY)}
     turned = sum(capacity.values())
-    with np.errstate(invalid="ignore"):
-        waiting = arrived & (((oc == COMPLETED) & (log.admit_s > h))
-                             | ((oc == FAILED) & (log.reason == _code(log, "unfinished_at_end"))))
-    backlog = int(waiting.sum())
-    done = arrived & (oc == COMPLETED)
-    completed = int(done.sum())
     try:
-        _, sustainable = steady_rates(log.finish_s, out, where=done)
+        _, sustainable = steady_rates(log.finish_s, out, where=done_in, block=block)
     except ValueError:  # too few completions, or all at one instant: their tokens over the
         # time they were served, from the first admission to the last finish (until December
         # 2026 over the whole period, so a batch of 1-token requests served at once after a
         # 27 s cold start read `a sustainable 0 tok/s` and was called unstable)
-        served_s = float(np.nanmax(log.finish_s[done]) - np.nanmin(log.admit_s[done])) if completed else 0.0
-        sustainable = float(out[done].sum()) / (served_s if served_s > 0 else max(run.period_s, h))
+        served_s = _served_s(log, done_in, block) if completed else 0.0
+        tok = sum(int(out[a:b][done_in(a, b)].sum()) for a, b in spans(log.n, block))
+        sustainable = float(tok) / (served_s if served_s > 0 else max(run.period_s, h))
     unfinished = capacity.get("unfinished_at_end", 0)
     unstable = _over(turned, backlog, n)
     # requests the run's end cut are not evidence of overload on their own when the drain was
     # shorter than a served request took (drain_s=0 at a light load cuts those in flight): is
     # the setup behind without them, counting those still queued for a slot at the horizon?
     drain = max(0.0, float(run.t_end) - h)
-    took = log.finish_s[done] - log.arrival_s[done]
+    took = took.values()
     short = drain < (float(np.percentile(took, 99)) if took.size else h)
-    with np.errstate(invalid="ignore"):
-        queued = waiting & ~(log.admit_s <= h)
     cut_only = (unstable and unfinished > 0 and short
-                and not _over(turned - unfinished, int(queued.sum()), n))
-    del done, took
+                and not _over(turned - unfinished, queued, n))
+    del took
     return {"setup": run.setup, "requests": n, "offered_rps": n / h,
-            "offered_tok_s": float(out[arrived].sum()) / h, "sustainable_tok_s": sustainable,
+            "offered_tok_s": float(offered_tok) / h, "sustainable_tok_s": sustainable,
             "turned_away": turned, "reasons": dict(sorted(capacity.items())),
             "backlog_at_horizon": backlog, "unstable": bool(unstable), "completed": completed,
             "cut_only": bool(cut_only), "drain_used_s": drain,
             "upstream_failed": reasons.get("upstream_failed", 0)}
+
+
+def _served_s(log, done_in, block: int) -> float:
+    """From the first admission to the last finish of the requests ``done_in`` selects
+    (NaN times aside; NaN when either has none, as ``np.nanmax`` - ``np.nanmin`` gives)."""
+    last, first = -np.inf, np.inf
+    for a, b in spans(log.n, block):
+        done = done_in(a, b)
+        done &= ~np.isnan(log.finish_s[a:b])
+        last = max(last, float(np.max(log.finish_s[a:b], where=done, initial=-np.inf)))
+        done = done_in(a, b)
+        done &= ~np.isnan(log.admit_s[a:b])
+        first = min(first, float(np.min(log.admit_s[a:b], where=done, initial=np.inf)))
+    return last - first if np.isfinite(last) and np.isfinite(first) else float("nan")
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -142,59 +173,70 @@ WHY = {"exceeds_kv_capacity": "prompt + output larger than a replica's KV cache 
                               "(deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)"}
 
 
-def rejection_line(workload, run) -> str | None:
+def rejection_line(workload, run, block: int = BLOCK) -> str | None:
     """How many of a setup's offered requests were rejected for a reason no other note gives
     (a request no replica can hold, a rate limit), per reason and model; None if none."""
     log = run.log
-    offered = offered_mask(workload, run)
-    rej = offered & (log.outcome == REJECTED)
     names = log.reasons.names
     codes = [i for i, r in enumerate(names) if r.startswith(SAID_HERE)]
-    rej &= np.isin(log.reason, codes)
-    n = int(rej.sum())
+    offered = 0
+    per = {code: Counter() for code in codes}  # requests rejected, by model
+    for a, b in spans(log.n, block):
+        mine = offered_mask(workload, run, a, b)
+        offered += int(np.count_nonzero(mine))
+        rej = mine & (log.outcome[a:b] == REJECTED)
+        reason = log.reason[a:b]
+        for code in codes:
+            where = rej & (reason == code)
+            per[code].update(workload.models[m] for m in workload.model[a:b][where].tolist())
+    n = sum(k for c in per.values() for k in c.values())
     if not n:
         return None
     parts = []
     for code in codes:
-        where = rej & (log.reason == code)
-        if where.any():
-            per = Counter(workload.models[m] for m in workload.model[where].tolist())
-            models = ", ".join(f"{m} {k:,}" for m, k in sorted(per.items()))
+        if per[code]:
+            models = ", ".join(f"{m} {k:,}" for m, k in sorted(per[code].items()))
             why = f": {WHY[names[code]]}" if names[code] in WHY else ""
-            parts.append(f"{names[code]} {int(where.sum()):,} ({models}){why}")
-    return (f"{run.setup}: {n:,} of {int(offered.sum()):,} requests rejected unserved (summary.csv "
+            parts.append(f"{names[code]} {sum(per[code].values()):,} ({models}){why}")
+    return (f"{run.setup}: {n:,} of {offered:,} requests rejected unserved (summary.csv "
             "column rejected; each one's reason in requests.parquet): " + "; ".join(parts))
 
 
-def unfinished_line(workload, run, stop_s: float) -> str | None:
+def unfinished_line(workload, run, stop_s: float, block: int = BLOCK) -> str | None:
     """How many of a setup's offered requests were still running or waiting when the run
     stopped at ``stop_s``, ``horizon_s + drain_s`` (ended ``failed``, ``unfinished_at_end``),
     or None.
     A closed loop is never flagged unstable, so without this line a loop cut short by the
     drain limit said nothing about it."""
-    code = _code(run.log, "unfinished_at_end")
+    log = run.log
+    code = _code(log, "unfinished_at_end")
     if code < 0:
         return None
-    offered = offered_mask(workload, run)
-    n = int(np.count_nonzero(offered & (run.log.outcome == FAILED) & (run.log.reason == code)))
+    n = offered = 0
+    for a, b in spans(log.n, block):
+        mine = offered_mask(workload, run, a, b)
+        offered += int(np.count_nonzero(mine))
+        n += int(np.count_nonzero(mine & (log.outcome[a:b] == FAILED) & (log.reason[a:b] == code)))
     if not n:
         return None
-    return (f"{run.setup}: {n:,} of {int(offered.sum()):,} requests were unfinished when the run "
+    return (f"{run.setup}: {n:,} of {offered:,} requests were unfinished when the run "
             f"stopped at {stop_s:,.6g} s (horizon_s + drain_s): they end failed, reason "
             "unfinished_at_end, and are not in the latency figures; raise drain_s to let them "
             "finish")
 
 
-def stability_notes(workload, runs, drain_s: float, loss: bool = False) -> list[str]:
+def stability_notes(workload, runs, drain_s: float, loss: bool = False,
+                    block: int = BLOCK) -> list[str]:
     """One warning line per setup that could not keep up with the offered load (else one per
     setup that left requests unfinished at the drain limit: unfinished_line), one per
     setup that rejected requests for a reason no other line gives (rejection_line), and one
     per setup whose pool could not hold the replicas a warm start asked for. ``loss``:
     ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
-    is the loss system asked for, said as such, not as overload."""
+    is the loss system asked for, said as such, not as overload. ``block``: request ids read
+    at a time."""
     notes = []
     for r in runs:
-        s = stability(workload, r)
+        s = stability(workload, r, block)
         if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
                 and set(s["reasons"]) == {"queue_full"}):  # said however few
             notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
@@ -203,10 +245,10 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False) -> list[
         elif s is not None and s["unstable"]:
             notes.append(warning_line(s))  # it counts the unfinished requests too
         else:
-            cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s)
+            cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s, block)
             if cut:
                 notes.append(cut)
-        rejected = rejection_line(workload, r)
+        rejected = rejection_line(workload, r, block)
         if rejected:
             notes.append(rejected)
         for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():

@@ -25,6 +25,13 @@ from sim.records import COMPLETED, FAILED, REJECTED
 # overhead at a few steps a row)
 BLOCK = 1 << 20
 
+def spans(n: int, block: int = BLOCK):
+    """The blocks ``(a, b)`` of consecutive request ids ``0 .. n - 1``, ``block`` ids each
+    (the last one shorter)."""
+    for a in range(0, n, block):
+        yield a, min(a + block, n)
+
+
 _LOG_COLS = ("arrival_s", "first_s", "finish_s", "outcome", "attempts", "spilled", "cached",
              "preempts")
 _WL_COLS = ("output_tokens", "input_tokens", "tenant")
@@ -78,9 +85,6 @@ class RequestColumns:
         return t
 
 
-_MET_CHUNK = 1 << 18  # requests per step of :func:`slo_met` (bounds its temporaries)
-
-
 # a TTFT within a nanosecond above its SLO meets it: event times are float sums, so lone
 # requests served alike can differ by an ulp (5.546950186728275 and ...277 ms), and an SLO
 # set to that TTFT read 2 of 3 met (second degenerate sweep, December 2026)
@@ -98,18 +102,6 @@ def met_in(cols: RequestColumns, slo_of: np.ndarray) -> np.ndarray:
     log = cols.log
     return (log.outcome == COMPLETED) & (log.first_s - log.arrival_s
                                          <= slo_of[cols.workload.tenant] + SLO_TOLERANCE_S)
-
-
-def slo_met(workload, log) -> np.ndarray:
-    """True for each completed request whose TTFT met its own tenant's SLO; computed in
-    steps so that no full-length float temporary exists."""
-    slo_of = tenant_slos(workload)
-    cols = RequestColumns(workload, log)
-    met = np.zeros(log.n, bool)
-    for a in range(0, log.n, _MET_CHUNK):
-        b = min(a + _MET_CHUNK, log.n)
-        met[a:b] = met_in(cols.block(a, b), slo_of)
-    return met
 
 
 class ExactValues:
@@ -256,8 +248,7 @@ def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
          "slo_ttft_s": slo if slo is not None else math.nan}
     for figures in PASSES:
         fold = RowFold(slo, own, figures)
-        for a in range(0, n_all, block):
-            b = min(a + block, n_all)
+        for a, b in spans(n_all, block):
             fold.add(cols.block(a, b), pick(a, b))
         r.update(fold.finish())
         del fold

@@ -21,28 +21,46 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.metrics.rows import BLOCK, spans
+
 
 def steady_rates(finish_s: np.ndarray, output_tokens: np.ndarray, lo: float = 0.1,
-                 hi: float = 0.7, where: np.ndarray | None = None) -> tuple[float, float]:
+                 hi: float = 0.7, where=None, block: int = BLOCK) -> tuple[float, float]:
     """(requests per second, output tokens per second) completed inside the window, over
-    the requests ``where`` selects (a mask; None: all).
+    the requests ``where`` selects (a mask, or a function of a block ``(a, b)`` giving its
+    mask there; None: all), read in blocks of ``block`` request ids.
 
     The window's ends are order statistics (found by partially sorting a copy of the
-    selected times, without sorting them all or carrying an index); the token counts are
-    whole numbers, so their sum does not depend on the order they are added in."""
-    ok = ~np.isnan(finish_s)
-    if where is not None:
-        ok &= where
-    n = int(np.count_nonzero(ok))
+    selected times, joined in id order, without sorting them all or carrying an index); the
+    token counts are whole numbers, so their sum does not depend on the order they are added
+    in (nor on the blocks)."""
+    pick = where if callable(where) else (lambda a, b: None if where is None else where[a:b])
+
+    def ok_in(a: int, b: int) -> np.ndarray:
+        ok = ~np.isnan(finish_s[a:b])
+        mask = pick(a, b)
+        if mask is not None:
+            ok &= mask
+        return ok
+
+    parts = [finish_s[a:b][ok_in(a, b)] for a, b in spans(finish_s.size, block)]
+    t = (np.concatenate(parts) if len(parts) > 1 else parts[0] if parts  # the one copy,
+         else np.empty(0))  # partly sorted in place
+    del parts
+    n = t.size
     if n < 10:
         raise ValueError("too few completions to find a steady-state window")
     k_lo, k_hi = int(lo * n), int(hi * n)
-    t = finish_s[ok]  # the one copy, partly sorted in place
     t.partition((k_lo, k_hi))
     t_lo, t_hi = t[k_lo], t[k_hi]
     del t
     span = t_hi - t_lo
     if span <= 0:
         raise ValueError("steady-state window has zero length")
-    inside = ok & (finish_s > t_lo) & (finish_s <= t_hi)
-    return float(np.count_nonzero(inside)) / span, float(output_tokens[inside].sum()) / span
+    count, tok = 0, 0
+    for a, b in spans(finish_s.size, block):
+        f = finish_s[a:b]
+        inside = ok_in(a, b) & (f > t_lo) & (f <= t_hi)
+        count += int(np.count_nonzero(inside))
+        tok += output_tokens[a:b][inside].sum()
+    return float(count) / span, float(tok) / span

@@ -98,14 +98,6 @@ def deadline_counts(workload, run, labels, block: int = BLOCK) -> dict[str, tupl
     return out
 
 
-def attainment(workload, met, sel) -> float:
-    """SLO attainment of an aggregate row: the share of its interactive requests that met
-    their own tenant's SLO (batch-tier requests count in their tenants' rows only)."""
-    if workload.deadlines:
-        sel = sel & ~workload.batch_mask()
-    return float(met[sel].mean()) if sel.any() else float("nan")
-
-
 def called_models(workload, ti: int, idx) -> list[str]:
     """The served models tenant ``ti`` called, sorted: those of its requests (``idx``, their
     model indices: :func:`models_sent`; a pipeline's tool stages run on none) and those its

@@ -22,13 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics.rows import RequestColumns, row_stats, slo_met
-from sim.metrics.summary import (
-    attainment,
-    deadline_attainment,
-    deadline_outcomes,
-    row_selection,
-)
+from sim.metrics.rows import BLOCK, RequestColumns, row_stats, spans
+from sim.metrics.summary import deadline_outcomes, row_selection
 from sim.records import is_aggregate
 
 WARMUP_SUFFIX = "@warmup"  # a warm-up row's tenant label: ``chat@warmup``, ``__all__@warmup``
@@ -41,36 +36,38 @@ WINDOWED = ("requests", "completed", "rejected", "failed", "ttft_p50_s", "ttft_p
             "cache_hit_rate", "preemptions")
 
 
-def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str) -> pd.DataFrame:
-    """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`)."""
+def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
+                 block: int = BLOCK) -> pd.DataFrame:
+    """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`).
+    Each row's window is read in blocks of ``block`` request ids (no full-length mask)."""
     if warmup_s <= 0:
         return full.assign(window="all", warmup_s=0.0, start=start)
     log = run.log
     cols = RequestColumns(workload, log)
-    early = log.arrival_s < warmup_s  # NaN (never sent) counts as measured
-    met = slo_met(workload, log)
     dl = deadline_outcomes(workload, run)
     parts = []
-    for window, keep in (("measured", ~early), ("warmup", early)):
+    for window, early in (("measured", False), ("warmup", True)):
         rows = []
         for _, row in full.iterrows():
             name = row["tenant"]
             tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
-            sel = row_selection(workload, log, name) & keep
+            pick = _window_of(workload, log, name, warmup_s, early)
             r = row.to_dict()
             # throughput over the window's own length: the row's period (a tenant's own
-            # billing period) after the warm-up, or the warm-up itself
+            # billing period) after the warm-up, or the warm-up itself; SLO attainment of a
+            # row without its own SLO (an aggregate's): each request against its tenant's
             length = row["period_s"] - warmup_s if window == "measured" else warmup_s
-            stats = row_stats(run.setup, name, row["model"], sel, cols, tslo, length)
-            if tslo is None:
-                stats["slo_attainment"] = attainment(workload, met, sel)
+            stats = row_stats(run.setup, name, row["model"], pick, cols, tslo, length,
+                              own_slo=tslo is None, block=block)
             r.update({k: stats[k] for k in WINDOWED})
             if workload.changed_req is not None:  # the window's own (was the whole run's)
-                r["clipped"] = int(np.count_nonzero(workload.changed_req[sel]))
+                r["clipped"] = _count(workload.changed_req, pick, block)
             if dl is not None:
-                r["deadline_missed"] = int(np.count_nonzero(dl[0][sel]))
-                if name in workload.deadlines:
-                    r["slo_attainment"] = deadline_attainment(workload, dl, name, sel)
+                r["deadline_missed"] = _count(dl[0], pick, block)
+                if name in workload.deadlines:  # of its decided deadlines, the share met
+                    met = _count(dl[1], pick, block)
+                    n = met + r["deadline_missed"]
+                    r["slo_attainment"] = met / n if n else float("nan")
             rows.append(r)
         part = pd.DataFrame(rows, columns=full.columns).assign(window=window)
         if window == "warmup":  # (setup, tenant) stays a key of the summary
@@ -78,3 +75,18 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str)
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     return out.assign(warmup_s=float(warmup_s), start=start)
+
+
+def _window_of(workload, log, name: str, warmup_s: float, early: bool):
+    """A row's requests in one window, as a function of a block ``(a, b)``: those arriving
+    before ``warmup_s`` (``early``) or not (NaN, never sent, counts as measured)."""
+    def pick(a: int, b: int) -> np.ndarray:
+        sel = row_selection(workload, log, name, a, b)
+        before = log.arrival_s[a:b] < warmup_s
+        return sel & before if early else sel & ~before
+    return pick
+
+
+def _count(flags: np.ndarray, pick, block: int) -> int:
+    """How many of the requests ``pick`` selects ``flags`` marks, folded over blocks."""
+    return sum(int(np.count_nonzero(flags[a:b][pick(a, b)])) for a, b in spans(len(flags), block))

@@ -90,13 +90,6 @@ class Workload:
         """Tenant indices of the batch-tier tenants."""
         return {self.tenants.index(t) for t in self.deadlines}
 
-    def batch_mask(self) -> np.ndarray:
-        """True for the requests of batch-tier tenants."""
-        ids = self.batch_tenant_ids()
-        if not ids:
-            return np.zeros(len(self), bool)
-        return np.isin(self.tenant, list(ids))
-
     def length_notes(self, policy: str) -> list[str]:
         """One warning line per tenant whose lengths were changed or who exceeds the context."""
         out = []
