@@ -70,15 +70,6 @@ def deadline_outcomes(workload, run, a: int = 0,
     return batch & ((done & late) | (~done & ~still_open)), batch & done & ~late
 
 
-def deadline_attainment(workload, dl, name: str, sel) -> float | None:
-    """A batch-tier tenant row's ``slo_attainment``: of its requests whose deadline was
-    decided in the run (``dl``: :func:`deadline_outcomes`), the share completed in time
-    (its objective; the TTFT SLO does not apply). None for other rows."""
-    if name not in workload.deadlines:
-        return None
-    return deadline_share(int(np.count_nonzero(dl[0][sel])), int(np.count_nonzero(dl[1][sel])))
-
-
 def deadline_share(missed: int, met: int) -> float:
     """Of batch-tier requests whose deadline was decided, the share completed in time."""
     return met / (met + missed) if met + missed else float("nan")
