@@ -7,7 +7,10 @@ summary of a run never holds a full-length derived column (measured with tracema
 the platform benchmark's pool at 20 models, 2 simulated hours, 115,000 requests: the
 summary's own peak fell from 93 to 24 bytes a request). Each figure is folded block by
 block (:data:`BLOCK` request ids at a time, columns sliced as views), so that a log sealed
-in blocks can be summarised and freed block by block.
+in blocks can be summarised and freed block by block. :func:`walk` is the one driver of
+such folds (each block once, in id order, to every accumulator); :class:`Rows` registers a
+summary's rows first and folds them after, one walk per row and figure (the exact store's
+peak) or all in one walk (``one_pass``: what a sealed log needs, worth it beside a sketch).
 """
 
 from __future__ import annotations
@@ -233,6 +236,92 @@ _ORDER = ("setup", "tenant", "model", "requests", "completed", "rejected", "fail
           "cache_hit_rate", "preemptions")
 
 
+def walk(n: int, accs, block: int = BLOCK) -> None:
+    """The one driver of the end-of-run folds: the blocks of ``block`` consecutive request
+    ids of ``0 .. n - 1``, in id order, each visited once and handed to every accumulator of
+    ``accs`` (its ``add(a, b)``), so that a block sealed while a run goes can be handed over
+    as soon as it is sealed and then freed."""
+    for a, b in spans(n, block):
+        for acc in accs:
+            acc.add(a, b)
+
+
+class _RowAcc:
+    """A row's :class:`RowFold` as an accumulator of :func:`walk`."""
+
+    def __init__(self, cols, pick, fold: RowFold):
+        self.cols, self.pick, self.fold = cols, pick, fold
+
+    def add(self, a: int, b: int) -> None:
+        self.fold.add(self.cols.block(a, b), self.pick(a, b))
+
+
+def _fold_rows(specs, cols, block: int, one_pass: bool, others=()) -> list[dict]:
+    """Each row of ``specs`` ``(setup, tenant, model, sel, slo, period_s, own_slo)``
+    (:func:`row_stats`). ``one_pass``: one :func:`walk` feeding every row's fold of every
+    figure (what a log sealed in blocks needs; with :class:`ExactValues` it holds every row's
+    TTFT, TPOT and E2E values at once); else one walk per row and :data:`PASSES` entry (one
+    row's figure held at a time: the exact store's lower peak). The same bytes either way.
+    ``others``: more accumulators, fed in the first walk."""
+    wl = cols.workload
+    heads = []
+    for setup, tenant, model, sel, slo, period_s, own_slo in specs:
+        pick = sel if callable(sel) else (lambda a, b, sel=sel: sel[a:b])
+        own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if own_slo else None
+        r = {"setup": setup, "tenant": tenant, "model": model, "period_s": period_s,
+             "slo_ttft_s": slo if slo is not None else math.nan}
+        heads.append((r, slo, own, pick))
+    n_all = len(cols.log.outcome)
+    if one_pass:
+        accs = [_RowAcc(cols, pick, RowFold(slo, own)) for _, slo, own, pick in heads]
+        walk(n_all, [*others, *accs], block)
+        for (r, *_), acc in zip(heads, accs):
+            r.update(acc.fold.finish())
+        del accs
+    else:
+        walk(n_all, others, block)
+        for r, slo, own, pick in heads:
+            for figures in PASSES:
+                acc = _RowAcc(cols, pick, RowFold(slo, own, figures))
+                walk(n_all, [acc], block)
+                r.update(acc.fold.finish())
+                del acc
+    out = []
+    for r, *_ in heads:
+        p = r["period_s"]
+        r["throughput_tok_s"] = r["output_tokens"] / p if p > 0 else math.nan
+        out.append({k: r[k] for k in _ORDER})
+    return out
+
+
+class Rows:
+    """Summary rows registered first (:meth:`add`) and folded together after (:meth:`fold`),
+    so that one :func:`walk` can feed them all (and the accumulators given to :meth:`also`).
+    Each row's other columns (costs, load) go in the dict :meth:`add` returns; they overlay
+    its folded figures."""
+
+    def __init__(self, setup, cols: RequestColumns):
+        self.setup, self.cols, self._rows, self._others = setup, cols, [], []
+
+    def add(self, tenant, model, sel, slo, period_s, own_slo=False) -> dict:
+        extra: dict = {}
+        self._rows.append(((self.setup, tenant, model, sel, slo, period_s, own_slo), extra))
+        return extra
+
+    def also(self, acc) -> None:
+        """One more accumulator (``add(a, b)``) for the walk of :meth:`fold`."""
+        self._others.append(acc)
+
+    def labels(self) -> list[str]:
+        """The rows' labels (their ``tenant``), in order."""
+        return [s[1] for s, _ in self._rows]
+
+    def fold(self, block: int = BLOCK, one_pass: bool = False) -> list[dict]:
+        stats = _fold_rows([s for s, _ in self._rows], self.cols, block, one_pass,
+                           self._others)
+        return [{**r, **extra} for r, (_, extra) in zip(stats, self._rows)]
+
+
 def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
               block=BLOCK) -> dict:
     """A summary row's request figures. ``sel``: the row's requests, a boolean mask of every
@@ -240,18 +329,5 @@ def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
     attainment against each request's own tenant's SLO, batch-tier requests aside (an
     aggregate row's). Folded over blocks of ``block`` ids, one pass per entry of
     :data:`PASSES` (one derived figure's values held at a time)."""
-    pick = sel if callable(sel) else (lambda a, b: sel[a:b])
-    wl = cols.workload
-    own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if own_slo else None
-    n_all = len(cols.log.outcome)
-    r = {"setup": setup, "tenant": tenant, "model": model, "period_s": period_s,
-         "slo_ttft_s": slo if slo is not None else math.nan}
-    for figures in PASSES:
-        fold = RowFold(slo, own, figures)
-        for a, b in spans(n_all, block):
-            fold.add(cols.block(a, b), pick(a, b))
-        r.update(fold.finish())
-        del fold
-    out = r["output_tokens"]
-    r["throughput_tok_s"] = out / period_s if period_s > 0 else math.nan
-    return {k: r[k] for k in _ORDER}
+    spec = (setup, tenant, model, sel, slo, period_s, own_slo)
+    return _fold_rows([spec], cols, block, one_pass=False)[0]

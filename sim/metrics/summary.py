@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
-from sim.metrics.rows import BLOCK, RequestColumns, row_stats
+from sim.metrics.rows import BLOCK, RequestColumns, Rows
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -75,18 +75,20 @@ def deadline_share(missed: int, met: int) -> float:
     return met / (met + missed) if met + missed else float("nan")
 
 
-def deadline_counts(workload, run, labels, block: int = BLOCK) -> dict[str, tuple[int, int]]:
+class DeadlineCounts:
     """Per summary row label (:func:`row_selection`): its batch-tier requests ``(missed,
-    met)`` (:func:`deadline_outcomes`), counted over blocks of ``block`` request ids."""
-    out = dict.fromkeys(labels, (0, 0))
-    for a in range(0, len(workload), block):
-        b = min(a + block, len(workload))
-        missed, met = deadline_outcomes(workload, run, a, b)
-        for name, (n_missed, n_met) in out.items():
-            sel = row_selection(workload, run.log, name, a, b)
-            out[name] = (n_missed + int(np.count_nonzero(missed[sel])),
-                         n_met + int(np.count_nonzero(met[sel])))
-    return out
+    met)`` (:func:`deadline_outcomes`), counted block by block (``add(a, b)``) into ``out``."""
+
+    def __init__(self, workload, run, labels):
+        self.workload, self.run = workload, run
+        self.out = dict.fromkeys(labels, (0, 0))
+
+    def add(self, a: int, b: int) -> None:
+        missed, met = deadline_outcomes(self.workload, self.run, a, b)
+        for name, (n_missed, n_met) in self.out.items():
+            sel = row_selection(self.workload, self.run.log, name, a, b)
+            self.out[name] = (n_missed + int(np.count_nonzero(missed[sel])),
+                              n_met + int(np.count_nonzero(met[sel])))
 
 
 def called_models(workload, ti: int, idx) -> list[str]:
@@ -125,17 +127,20 @@ def _sum_costs(costs, workload, tids) -> dict:
     return out
 
 
-def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
+def summarize(workload, run, prices, costs=None, block=BLOCK,
+              one_pass=False) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it.
-    ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds."""
+    ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds;
+    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``)."""
     log = run.log
     cols = RequestColumns(workload, log)
+    pending = Rows(run.setup, cols)
     if costs is None:
         costs = attribute_cost(workload, run, prices, block)
     sent, first = models_sent(workload, block)
-    rows = []
+    named = []
     n_user = workload.n_user_tenants
     load_of, load_all = load_by_model(run.ledger)
     nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
@@ -146,9 +151,9 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
         # busy and load over the replicas of every model it called (a pipeline tenant's
         # stages), combined as on __all__; until December 2026 its first model's only
         called = called_models(workload, ti, np.flatnonzero(sent[ti]).tolist())
-        r = row_stats(run.setup, name, model, blocks_of(workload, log, name), cols,
-                      workload.slo_ttft_s.get(name),
-                      costs.period_by_tenant.get(name, run.period_s), block=block)
+        r = pending.add(name, model, blocks_of(workload, log, name),
+                        workload.slo_ttft_s.get(name),
+                        costs.period_by_tenant.get(name, run.period_s))
         r.update(costs.tenant(name, called))
         if len(called) == 1:
             r.update(load_of.get(called[0], nan_load))
@@ -159,30 +164,32 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
                 combined[key] = load(rows_of, mix) if rows_of else nan_load
             r.update(combined[key])
         r["clipped"] = workload.changed.get(name, 0)
-        rows.append(r)
+        named.append((name, model))
     # aggregate rows: SLO attainment over their requests, each against its own tenant's SLO
     groups = [(ALL, range(n_user))]
     if run.background:  # background tenants: one aggregate row, marked
         groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
     for label, tids in groups:
         clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-        r = row_stats(run.setup, label, "", blocks_of(workload, log, label), cols, None,
-                      run.period_s, own_slo=True, block=block)
+        r = pending.add(label, "", blocks_of(workload, log, label), None, run.period_s,
+                        own_slo=True)
         if not run.background and label == ALL:
             r.update(costs.total())  # every GPU-second of this setup is the user's
         else:
             r.update(_sum_costs(costs, workload, tids))
         r.update(load_all)  # the pool's, as busy_fraction
         r["clipped"] = clipped
-        rows.append(r)
-    rows += _model_rows(run, workload, cols, rows[:n_user], costs, load_of, block,
-                        np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
-    rows += _tier_rows(run, workload, cols, costs, block)
-    df = pd.DataFrame(rows)
+    _model_rows(pending, run, workload, named, costs, load_of,
+                np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
+    _tier_rows(pending, run, workload, costs, block)
+    if workload.deadlines:  # batch-tier tenants: requests not completed within their deadline
+        deadlines = DeadlineCounts(workload, run, pending.labels())
+        pending.also(deadlines)
+    df = pd.DataFrame(pending.fold(block, one_pass))
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
-    if workload.deadlines:  # batch-tier tenants: requests not completed within their deadline
-        dl = deadline_counts(workload, run, df["tenant"].tolist(), block)
+    if workload.deadlines:
+        dl = deadlines.out
         df["deadline_missed"] = [dl[t][0] for t in df["tenant"]]
         batch_rows = df["tenant"].isin(list(workload.deadlines))
         df.loc[batch_rows, "slo_attainment"] = [deadline_share(*dl[t])
@@ -201,29 +208,27 @@ def summarize(workload, run, prices, costs=None, block=BLOCK) -> pd.DataFrame:
     return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
 
 
-def _model_rows(run, workload, cols, tenant_rows, costs, load_of, block, idx) -> list[dict]:
+def _model_rows(pending, run, workload, named, costs, load_of, idx) -> None:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
     pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
-    the load figures of that model's replicas. ``idx``: the models of the user requests."""
+    the load figures of that model's replicas. ``idx``: the models of the user requests;
+    ``named``: each user tenant's ``(name, model)``. Registered in ``pending`` (``Rows``)."""
     names = {workload.models[mi] for mi in idx}
-    names |= {t["model"] for t in tenant_rows if t["model"] in workload.models}
+    names |= {model for _, model in named if model in workload.models}
     if len(names) < 2:
-        return []
-    out = []
+        return
     for m in sorted(names):
-        r = row_stats(run.setup, MODEL_ROW + m, m, blocks_of(workload, run.log, MODEL_ROW + m),
-                      cols, None, run.period_s, own_slo=True, block=block)
-        tids = [workload.tenants.index(t["tenant"]) for t in tenant_rows if t["model"] == m]
+        r = pending.add(MODEL_ROW + m, m, blocks_of(workload, run.log, MODEL_ROW + m), None,
+                        run.period_s, own_slo=True)
+        tids = [workload.tenants.index(t) for t, model in named if model == m]
         # what the user tenants were billed for this model (a pipeline tenant's stages each
         # under their own model; until December 2026 its whole bill sat under its first
         # stage's model, and the answering LLM's row read $0)
-        r.update(costs.model([t["tenant"] for t in tenant_rows], m))
+        r.update(costs.model([t for t, _ in named], m))
         r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
         r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-        out.append(r)
-    return out
 
 
 def served_tiers(workload, log, block: int = BLOCK) -> list[str]:
@@ -273,31 +278,37 @@ def blocks_of(workload, log, name: str):
     return lambda a, b: row_selection(workload, log, name, a, b)
 
 
-def _tier_rows(run, workload, cols, costs, block) -> list[dict]:
+def _tier_rows(pending, run, workload, costs, block) -> None:
     """One ``__tier__:<t>`` row per tier, when the user requests went to several (a hybrid's
     dedicated and serverless tiers, a burst tier): request figures and SLO attainment (each
     request against its own tenant's SLO) over the user requests that tier served, tool
     stages aside; the costs the user tenants were billed on it; ``busy_fraction`` and the
     load figures of that tier's replicas; ``clipped``: its requests whose lengths were
-    changed to be served."""
+    changed to be served. Registered in ``pending`` (``Rows``)."""
     tiers = served_tiers(workload, run.log, block)
     if len(tiers) < 2:
-        return []
+        return
     users = workload.tenants[: workload.n_user_tenants]
     mix = mix_of(run.ledger)
-    out = []
     for t in tiers:
         pick = blocks_of(workload, run.log, TIER_ROW + t)
-        r = row_stats(run.setup, TIER_ROW + t, "", pick, cols, None, run.period_s,
-                      own_slo=True, block=block)
+        r = pending.add(TIER_ROW + t, "", pick, None, run.period_s, own_slo=True)
         r.update(costs.tier(users, t))
         r.update(load([row for row in run.ledger if row.tier == t], mix))
-        moved = workload.changed_req
-        r["clipped"] = 0 if moved is None else sum(
-            int(np.count_nonzero(moved[a:a + block][pick(a, a + block)]))
-            for a in range(0, len(workload), block))
-        out.append(r)
-    return out
+        r["clipped"] = 0
+        if workload.changed_req is not None:
+            pending.also(_Clipped(workload.changed_req, pick, r))
+
+
+class _Clipped:
+    """A row's requests whose lengths were changed to be served (``moved``, per request),
+    counted block by block (``add(a, b)``) into its ``clipped``."""
+
+    def __init__(self, moved, pick, row: dict):
+        self.moved, self.pick, self.row = moved, pick, row
+
+    def add(self, a: int, b: int) -> None:
+        self.row["clipped"] += int(np.count_nonzero(self.moved[a:b][self.pick(a, b)]))
 
 
 def summary_row(summary: pd.DataFrame, setup: str, tenant: str = ALL) -> pd.Series:

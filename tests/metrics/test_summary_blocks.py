@@ -7,12 +7,18 @@ The cost and billing stages (sim/metrics/cost.py ``attribute_cost``, sim/metrics
 ``tenant_periods``) and the deadline, model and tier columns are folds over the same blocks:
 on that run (a reserved replica, tenants billed per token, a batch-tier tenant with a
 deadline billed at the batch price) their figures at blocks of 7 and 1 are the default's,
-to the bit."""
+to the bit. One driver walks the blocks once, in id order, and hands each block to every
+registered accumulator (sim/metrics/rows.py ``walk``, ``Rows``): the rows folded in that one
+walk (``one_pass``, what a log sealed in blocks needs) are the bytes of the exact path's one
+walk per row and figure, at blocks of 7 and at the default."""
+
+import math
 
 import numpy as np
 import pytest
 
 from sim.config import compose
+from sim.metrics import rows as rows_mod
 from sim.metrics.cost import attribute_cost
 from sim.metrics.rows import SLO_TOLERANCE_S
 from sim.metrics.summary import summarize
@@ -89,3 +95,66 @@ def test_small_blocks_give_the_same_costs_and_summary_bit_for_bit(one_run, block
     assert _bill(attribute_cost(workload, run, prices, block)) == _bill(costs)
     whole = summarize(workload, run, prices).to_csv(float_format="%r")
     assert summarize(workload, run, prices, block=block).to_csv(float_format="%r") == whole
+
+
+class _Count:
+    def __init__(self):
+        self.seen = []
+
+    def add(self, a, b):
+        self.seen.append((a, b))
+
+
+def test_walk_visits_each_block_once_in_order_for_every_accumulator():
+    accs = [_Count() for _ in range(3)]
+    rows_mod.walk(23, accs, block=7)
+    for acc in accs:  # 0-6, 7-13, 14-20, 21-22: each id once, in order
+        assert acc.seen == [(0, 7), (7, 14), (14, 21), (21, 23)]
+    empty = _Count()
+    rows_mod.walk(0, [empty], block=7)
+    assert empty.seen == []
+
+
+@pytest.mark.parametrize("block", [7, rows_mod.BLOCK])
+def test_one_walk_gives_the_exact_paths_bytes(one_run, block):
+    workload, run, prices, costs = one_run
+    many = summarize(workload, run, prices, costs, block=block)
+    one = summarize(workload, run, prices, costs, block=block, one_pass=True)
+    assert len(many) > 8  # tenants, __all__, __background__, models, tiers
+    assert many.to_csv(float_format="%r") == one.to_csv(float_format="%r")
+
+
+class _Seen:
+    """An accumulator that records the blocks it is handed, then hands them on."""
+
+    def __init__(self, acc):
+        self.acc, self.starts = acc, []
+
+    def add(self, a, b):
+        self.starts.append(a)
+        self.acc.add(a, b)
+
+
+def test_one_walk_feeds_every_accumulator_each_block_once(one_run, monkeypatch):
+    workload, run, prices, costs = one_run
+    walks = []
+    real_walk = rows_mod.walk
+
+    def walk(n, accs, block):
+        seen = [_Seen(acc) for acc in accs]
+        walks.append(seen)
+        real_walk(n, seen, block)
+
+    monkeypatch.setattr(rows_mod, "walk", walk)
+    s = summarize(workload, run, prices, costs, block=7, one_pass=True)
+    n = len(workload)
+    assert len(walks) == 1  # one walk over the log
+    kinds = [type(seen.acc).__name__ for seen in walks[0]]
+    tiers = s["tenant"].str.startswith("__tier__").sum()
+    assert tiers >= 2 and workload.changed_req is not None
+    # every row's fold, the deadline counts and each tier row's clipped count
+    assert sorted(kinds) == sorted(["_RowAcc"] * len(s) + ["DeadlineCounts"]
+                                   + ["_Clipped"] * tiers)
+    for seen in walks[0]:  # each block once, in id order
+        assert seen.starts == list(range(0, n, 7))
+    assert len(walks[0][0].starts) == math.ceil(n / 7)
