@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.metrics.rows import BLOCK
+from sim.metrics.rows import BLOCK, walk
 from sim.records import COMPLETED
 
 
@@ -44,24 +44,38 @@ def tenant_periods(workload, run, user_only: bool, block: int = BLOCK) -> np.nda
     from this setup (background tenants beside a setup without a shared pool).
     ``user_only``: this setup was offered the user tenants' requests only (else every
     request). The log is read in blocks of ``block`` request ids: a max and two sets."""
-    log = run.log
-    h = min(float(workload.horizon_s), float(run.period_s))
-    nt = len(workload.tenants)
-    end = np.full(nt, -np.inf)
-    has = np.zeros(nt, bool)
-    sent = np.zeros(nt, bool)
-    for i in range(0, log.n, block):
-        s = slice(i, min(i + block, log.n))
-        t = ended_at(log, s)
-        tenant = workload.tenant[s].astype(np.int64)
-        sel = tenant < workload.n_user_tenants if user_only else np.ones(tenant.size, bool)
+    fold = PeriodFold(workload, run.log, user_only)
+    walk(run.log.n, [fold], block)
+    return fold.finish(min(float(workload.horizon_s), float(run.period_s)), float(run.period_s))
+
+
+class PeriodFold:
+    """:func:`tenant_periods` as an accumulator of :func:`~sim.metrics.rows.walk`: per tenant
+    the latest end of its requests (``add(a, b)``), clipped to ``[h, period]`` when the run
+    is over (:meth:`finish`)."""
+
+    def __init__(self, workload, log, user_only: bool):
+        self.workload, self.log, self.user_only = workload, log, user_only
+        nt = len(workload.tenants)
+        self.end = np.full(nt, -np.inf)
+        self.has = np.zeros(nt, bool)
+        self.sent = np.zeros(nt, bool)
+
+    def add(self, a: int, b: int) -> None:
+        s, nt = slice(a, b), self.end.size
+        t = ended_at(self.log, s)
+        tenant = self.workload.tenant[s].astype(np.int64)
+        sel = (tenant < self.workload.n_user_tenants if self.user_only
+               else np.ones(tenant.size, bool))
         ok = sel & np.isfinite(t)
-        np.maximum.at(end, tenant[ok], t[ok])
-        has |= np.bincount(tenant[sel], minlength=nt) > 0
-        sent |= np.bincount(tenant, minlength=nt) > 0
-    out = np.clip(np.maximum(end, h), h, float(run.period_s))
-    out[sent & ~has] = np.nan
-    return out
+        np.maximum.at(self.end, tenant[ok], t[ok])
+        self.has |= np.bincount(tenant[sel], minlength=nt) > 0
+        self.sent |= np.bincount(tenant, minlength=nt) > 0
+
+    def finish(self, h: float, period: float) -> np.ndarray:
+        out = np.clip(np.maximum(self.end, h), h, period)
+        out[self.sent & ~self.has] = np.nan
+        return out
 
 
 def segments(rows, bounds: list[float]) -> list[dict[str, float]]:

@@ -39,7 +39,7 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.billing import split_by_period, tenant_periods
-from sim.metrics.rows import BLOCK
+from sim.metrics.rows import BLOCK, walk
 from sim.records import COMPLETED
 
 HOURS_PER_MONTH = 730.0
@@ -174,21 +174,34 @@ def _bill(cb: CostBreakdown, tenant: str, tier: str, model: str, p, s: float) ->
 
 
 def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
-    """What billing needs of the log, folded over blocks of ``block`` consecutive request
-    ids (each block's columns sliced as views, its temporaries block-sized): ``seen``, the
-    requests per (model, tenant), model-major; ``done`` and ``on_token``, the completed
-    requests per tenant and those of them on a per-token (model, tier) (``table``, by model
-    and tier code); ``tok``, the output and input tokens completed per (model, tier code,
-    tenant), exact integer sums; ``usd``, per per-token (model, tier code) of
-    ``token_prices`` (its ``(in, out, cached in)`` prices) and tenant, each completed
-    request's price in id order (block by block: the very values, in the very order, of
-    the whole column's mask, so their sum is the same to the bit)."""
-    nt, nm, nc = len(workload.tenants), table.shape[0], table.shape[1]
-    f = SimpleNamespace(seen=np.zeros(nm * nt, np.int64), done=np.zeros(nt, np.int64),
-                        on_token=np.zeros(nt, np.int64), tok=np.zeros((2, nm * nc * nt), np.int64),
-                        usd={k: defaultdict(list) for k in token_prices})
-    for a in range(0, len(workload), block):
-        b = min(a + block, len(workload))
+    """:class:`LogFold` over blocks of ``block`` consecutive request ids: its namespace."""
+    fold = LogFold(workload, log, table, token_prices)
+    walk(len(workload), [fold], block)
+    return fold.f
+
+
+class LogFold:
+    """What billing needs of the log, folded block by block (``add(a, b)``, an accumulator
+    of :func:`~sim.metrics.rows.walk`; each block's columns sliced as views, its temporaries
+    block-sized), in ``f``: ``seen``, the requests per (model, tenant), model-major; ``done``
+    and ``on_token``, the completed requests per tenant and those of them on a per-token
+    (model, tier) (``table``, by model and tier code); ``tok``, the output and input tokens
+    completed per (model, tier code, tenant), exact integer sums; ``usd``, per per-token
+    (model, tier code) of ``token_prices`` (its ``(in, out, cached in)`` prices) and tenant,
+    each completed request's price in id order (block by block: the very values, in the very
+    order, of the whole column's mask, so their sum is the same to the bit)."""
+
+    def __init__(self, workload, log, table: np.ndarray, token_prices: dict):
+        self.workload, self.log, self.table, self.token_prices = workload, log, table, token_prices
+        nt, nm, nc = len(workload.tenants), table.shape[0], table.shape[1]
+        self.f = SimpleNamespace(
+            seen=np.zeros(nm * nt, np.int64), done=np.zeros(nt, np.int64),
+            on_token=np.zeros(nt, np.int64), tok=np.zeros((2, nm * nc * nt), np.int64),
+            usd={k: defaultdict(list) for k in token_prices})
+
+    def add(self, a: int, b: int) -> None:
+        f, workload, log, table = self.f, self.workload, self.log, self.table
+        nt, nc = len(workload.tenants), table.shape[1]
         model, tenant, tier = workload.model[a:b], workload.tenant[a:b], log.tier[a:b]  # views
         key = model.astype(np.int64)  # one int64 temporary at a time, made in place
         key *= nt
@@ -207,7 +220,7 @@ def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
         np.add.at(f.tok[0], key, workload.output_tokens[a:b][d])
         np.add.at(f.tok[1], key, workload.input_tokens[a:b][d])
         del key
-        for (mi, tc), (pin, pout, pcached) in token_prices.items():
+        for (mi, tc), (pin, pout, pcached) in self.token_prices.items():
             sel = d & (model == mi) & (tier == tc)
             if not sel.any():
                 continue
@@ -218,7 +231,6 @@ def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
             ten = tenant[sel]
             for ti in np.unique(ten).tolist():
                 f.usd[(mi, tc)][ti].append(usd[ten == ti])
-    return f
 
 
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]],
