@@ -64,3 +64,7 @@ from sim.analysis import op_profiles
 op_profiles.tp_excess
 # the readers memoised by content: emptied and sized by the tests (sim/filecache.py)
 _.cache_clear, _.cache_entries
+# the per-stage walks the end of a run now folds in its one walk (sim/metrics/endrun.py),
+# kept for the tests and callers that want one stage alone
+from sim.metrics import billing, overload
+billing.tenant_periods, overload.stability

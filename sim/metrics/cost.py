@@ -38,7 +38,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim.errors import InvariantError
-from sim.metrics.billing import split_by_period, tenant_periods
+from sim.metrics.billing import PeriodFold, split_by_period
 from sim.metrics.rows import BLOCK, walk
 from sim.records import COMPLETED
 
@@ -173,13 +173,6 @@ def _bill(cb: CostBreakdown, tenant: str, tier: str, model: str, p, s: float) ->
     })
 
 
-def _fold_log(workload, log, table: np.ndarray, token_prices: dict, block: int):
-    """:class:`LogFold` over blocks of ``block`` consecutive request ids: its namespace."""
-    fold = LogFold(workload, log, table, token_prices)
-    walk(len(workload), [fold], block)
-    return fold.f
-
-
 class LogFold:
     """What billing needs of the log, folded block by block (``add(a, b)``, an accumulator
     of :func:`~sim.metrics.rows.walk`; each block's columns sliced as views, its temporaries
@@ -235,14 +228,42 @@ class LogFold:
 
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]],
                    block: int = BLOCK) -> CostBreakdown:
-    """The run's costs by tenant, tier and model; the log read in blocks of ``block``
-    request ids (:func:`_fold_log`, :func:`~sim.metrics.billing.tenant_periods`)."""
+    """The run's costs by tenant, tier and model; the log read in one walk over blocks of
+    ``block`` request ids (:class:`CostFold`)."""
+    fold = CostFold(workload, run, prices)
+    walk(len(workload), [fold], block)
+    return fold.finish()
+
+
+class CostFold:
+    """:func:`attribute_cost` as an accumulator of :func:`~sim.metrics.rows.walk`: the
+    ledger's pools read first, the log's blocks folded (``add(a, b)``: the billing periods'
+    :class:`~sim.metrics.billing.PeriodFold` and :class:`LogFold`), the bill made when the
+    walk is over (:meth:`finish`)."""
+
+    def __init__(self, workload, run, prices):
+        self.workload, self.run = workload, run
+        self.periods = PeriodFold(workload, run.log, bool(workload.background_tenants)
+                                  and not run.background)
+        self.pools = _pools(workload, run, prices)
+        self.log = LogFold(workload, run.log, *self.pools[-2:])
+
+    def add(self, a: int, b: int) -> None:
+        self.periods.add(a, b)
+        self.log.add(a, b)
+
+    def finish(self) -> CostBreakdown:
+        workload, run = self.workload, self.run
+        h = min(float(workload.horizon_s), float(run.period_s))
+        periods = self.periods.finish(h, float(run.period_s))
+        return _bill_run(workload, run, periods, self.log.f, *self.pools[:-2])
+
+
+def _pools(workload, run, prices):
+    """What billing reads of the ledger: ``(cb, rows_of, pools, per_token_tiers, code, table,
+    token_prices)``, the last two :class:`LogFold`'s."""
     log = run.log
     cb = CostBreakdown()
-    periods = tenant_periods(workload, run, bool(workload.background_tenants)
-                             and not run.background, block)
-    cb.period_by_tenant = {t: float(p) for t, p in zip(workload.tenants, periods.tolist())
-                           if np.isfinite(p)}
     rows_of: dict[tuple[str, str], list] = defaultdict(list)
     # ---- GPU-time pools
     pools: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -262,7 +283,7 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
         cb.util_by_tier[row.tier] = (busy + min(row.busy_s, row.up_s) * row.gpus,
                                      up + row.up_s * row.gpus)
     code = {tier: log.tiers.code(tier) for tier in sorted({t for _, t in pools})}
-    nm, nc, nt = max(len(workload.models), 1), max(len(log.tiers.names), 1), len(workload.tenants)
+    nm, nc = max(len(workload.models), 1), max(len(log.tiers.names), 1)
     table = np.zeros((nm, nc), bool)  # per-token (model, tier code)
     token_prices = {}
     for model, tier in sorted(per_token_tiers):
@@ -271,7 +292,17 @@ def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | 
             table[mi, code[tier]] = True
             pin, pout, pcached = (tuple(prices.get(model, ())) + (None, None, None))[:3]
             token_prices[(mi, code[tier])] = (pin, pout, pin if pcached is None else pcached)
-    fold = _fold_log(workload, log, table, token_prices, block)
+    return cb, rows_of, pools, per_token_tiers, code, table, token_prices
+
+
+def _bill_run(workload, run, periods, fold, cb, rows_of, pools, per_token_tiers,
+              code) -> CostBreakdown:
+    """The bill from the folded log (``fold``: :class:`LogFold`'s ``f``) and the ledger's
+    pools (:func:`_pools`); each tenant's billing period ``periods``."""
+    cb.period_by_tenant = {t: float(p) for t, p in zip(workload.tenants, periods.tolist())
+                           if np.isfinite(p)}
+    nm, nc = max(len(workload.models), 1), max(len(run.log.tiers.names), 1)
+    nt = len(workload.tenants)
     # every (model, tenant) pair that sent requests (a pipeline tenant calls several models)
     tenants_of_model = defaultdict(list)
     pairs = np.flatnonzero(fold.seen)

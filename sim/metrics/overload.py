@@ -27,8 +27,8 @@ from collections import Counter
 import numpy as np
 
 from sim.metrics.invariants import offered_mask
-from sim.metrics.rows import BLOCK, ExactValues, spans
-from sim.metrics.steady import steady_rates
+from sim.metrics.rows import BLOCK, ExactValues, walk
+from sim.metrics.steady import SteadyFold
 from sim.records import COMPLETED, FAILED, REJECTED
 
 TURNED_AWAY_SHARE = 0.01
@@ -42,84 +42,97 @@ NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", "upstrea
 
 def stability(workload, run, block: int = BLOCK) -> dict | None:
     """The numbers above for one setup's run, with ``unstable`` set; None for closed loops.
-    The log is read in blocks of ``block`` request ids (counts and integer sums, exact)."""
+    The log is read in one walk over blocks of ``block`` request ids (counts and integer
+    sums, exact: :class:`StabilityFold`)."""
     if workload.closed:
         return None
-    log = run.log
-    h = float(workload.horizon_s)
-    out = workload.output_tokens
-    names = log.reasons.names
-    gone = _code(log, "unfinished_at_end")
+    fold = StabilityFold(workload, run)
+    walk(run.log.n, [fold], block)
+    return fold.finish()
 
-    def arrived_in(a: int, b: int) -> np.ndarray:
-        arrived = offered_mask(workload, run, a, b)
-        arrived &= log.arrival_s[a:b] <= h
+
+class StabilityFold:
+    """:func:`stability` as an accumulator of :func:`~sim.metrics.rows.walk` (``add(a, b)``;
+    :meth:`finish` when the walk is over). Not for closed loops."""
+
+    def __init__(self, workload, run):
+        self.workload, self.run = workload, run
+        self.h, self.gone = float(workload.horizon_s), _code(run.log, "unfinished_at_end")
+        self.reasons: Counter = Counter()
+        self.n = self.backlog = self.completed = self.queued = self.offered_tok = 0
+        self.done_tok = 0  # the served requests' output tokens
+        self.took = ExactValues()  # the completed requests' end-to-end times, in id order
+        self.steady = SteadyFold(run.log.finish_s, workload.output_tokens, self.done_in)
+        self.last, self.first = -np.inf, np.inf  # last finish, first admission: :func:`_served_s`
+
+    def arrived_in(self, a: int, b: int) -> np.ndarray:
+        arrived = offered_mask(self.workload, self.run, a, b)
+        arrived &= self.run.log.arrival_s[a:b] <= self.h
         return arrived
 
-    def done_in(a: int, b: int) -> np.ndarray:
-        return arrived_in(a, b) & (log.outcome[a:b] == COMPLETED)
+    def done_in(self, a: int, b: int) -> np.ndarray:
+        return self.arrived_in(a, b) & (self.run.log.outcome[a:b] == COMPLETED)
 
-    reasons: Counter = Counter()
-    n = backlog = completed = queued = offered_tok = 0
-    took = ExactValues()  # the completed requests' end-to-end times, in id order
-    for a, b in spans(log.n, block):
-        arrived, oc, reason = arrived_in(a, b), log.outcome[a:b], log.reason[a:b]
-        n += int(np.count_nonzero(arrived))
-        offered_tok += int(out[a:b][arrived].sum())
-        reasons.update(names[c] for c in reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
+    def add(self, a: int, b: int) -> None:
+        log, out, h = self.run.log, self.workload.output_tokens, self.h
+        arrived, oc, reason = self.arrived_in(a, b), log.outcome[a:b], log.reason[a:b]
+        self.n += int(np.count_nonzero(arrived))
+        self.offered_tok += int(out[a:b][arrived].sum())
+        names = log.reasons.names
+        self.reasons.update(names[c] for c in
+                            reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
         admit = log.admit_s[a:b]
         with np.errstate(invalid="ignore"):
             waiting = arrived & (((oc == COMPLETED) & (admit > h))
-                                 | ((oc == FAILED) & (reason == gone)))
-            backlog += int(np.count_nonzero(waiting))
-            queued += int(np.count_nonzero(waiting & ~(admit <= h)))
+                                 | ((oc == FAILED) & (reason == self.gone)))
+            self.backlog += int(np.count_nonzero(waiting))
+            self.queued += int(np.count_nonzero(waiting & ~(admit <= h)))
         done = arrived & (oc == COMPLETED)
-        completed += int(np.count_nonzero(done))
-        took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
-    if n == 0:
-        return None
-    capacity = {r: k for r, k in reasons.items() if not r.startswith(NOT_CAPACITY)}
-    turned = sum(capacity.values())
-    try:
-        _, sustainable = steady_rates(log.finish_s, out, where=done_in, block=block)
-    except ValueError:  # too few completions, or all at one instant: their tokens over the
-        # time they were served, from the first admission to the last finish (until December
-        # 2026 over the whole period, so a batch of 1-token requests served at once after a
-        # 27 s cold start read `a sustainable 0 tok/s` and was called unstable)
-        served_s = _served_s(log, done_in, block) if completed else 0.0
-        tok = sum(int(out[a:b][done_in(a, b)].sum()) for a, b in spans(log.n, block))
-        sustainable = float(tok) / (served_s if served_s > 0 else max(run.period_s, h))
-    unfinished = capacity.get("unfinished_at_end", 0)
-    unstable = _over(turned, backlog, n)
-    # requests the run's end cut are not evidence of overload on their own when the drain was
-    # shorter than a served request took (drain_s=0 at a light load cuts those in flight): is
-    # the setup behind without them, counting those still queued for a slot at the horizon?
-    drain = max(0.0, float(run.t_end) - h)
-    took = took.values()
-    short = drain < (float(np.percentile(took, 99)) if took.size else h)
-    cut_only = (unstable and unfinished > 0 and short
-                and not _over(turned - unfinished, queued, n))
-    del took
-    return {"setup": run.setup, "requests": n, "offered_rps": n / h,
-            "offered_tok_s": float(offered_tok) / h, "sustainable_tok_s": sustainable,
-            "turned_away": turned, "reasons": dict(sorted(capacity.items())),
-            "backlog_at_horizon": backlog, "unstable": bool(unstable), "completed": completed,
-            "cut_only": bool(cut_only), "drain_used_s": drain,
-            "upstream_failed": reasons.get("upstream_failed", 0)}
+        self.completed += int(np.count_nonzero(done))
+        self.took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
+        self.done_tok += int(out[a:b][done].sum())
+        self.steady.add(a, b)
+        finished, admitted = done & ~np.isnan(log.finish_s[a:b]), done & ~np.isnan(admit)
+        self.last = max(self.last, float(np.max(log.finish_s[a:b], where=finished,
+                                                initial=-np.inf)))
+        self.first = min(self.first, float(np.min(admit, where=admitted, initial=np.inf)))
 
-
-def _served_s(log, done_in, block: int) -> float:
-    """From the first admission to the last finish of the requests ``done_in`` selects
-    (NaN times aside; NaN when either has none, as ``np.nanmax`` - ``np.nanmin`` gives)."""
-    last, first = -np.inf, np.inf
-    for a, b in spans(log.n, block):
-        done = done_in(a, b)
-        done &= ~np.isnan(log.finish_s[a:b])
-        last = max(last, float(np.max(log.finish_s[a:b], where=done, initial=-np.inf)))
-        done = done_in(a, b)
-        done &= ~np.isnan(log.admit_s[a:b])
-        first = min(first, float(np.min(log.admit_s[a:b], where=done, initial=np.inf)))
-    return last - first if np.isfinite(last) and np.isfinite(first) else float("nan")
+    def finish(self) -> dict | None:
+        run, h, n, reasons = self.run, self.h, self.n, self.reasons
+        if n == 0:
+            return None
+        capacity = {r: k for r, k in reasons.items() if not r.startswith(NOT_CAPACITY)}
+        turned = sum(capacity.values())
+        try:
+            _, sustainable = self.steady.finish()
+        except ValueError:  # too few completions, or all at one instant: their tokens over
+            # the time they were served, from the first admission to the last finish (until
+            # December 2026 over the whole period, so a batch of 1-token requests served at
+            # once after a 27 s cold start read `a sustainable 0 tok/s` and was called unstable)
+            served_s = 0.0
+            if self.completed:  # NaN when either end has none, as np.nanmax - np.nanmin
+                ok = np.isfinite(self.last) and np.isfinite(self.first)
+                served_s = self.last - self.first if ok else float("nan")
+            sustainable = float(self.done_tok) / (served_s if served_s > 0
+                                                  else max(run.period_s, h))
+        unfinished = capacity.get("unfinished_at_end", 0)
+        unstable = _over(turned, self.backlog, n)
+        # requests the run's end cut are not evidence of overload on their own when the drain
+        # was shorter than a served request took (drain_s=0 at a light load cuts those in
+        # flight): is the setup behind without them, counting those still queued for a slot
+        # at the horizon?
+        drain = max(0.0, float(run.t_end) - h)
+        took = self.took.values()
+        short = drain < (float(np.percentile(took, 99)) if took.size else h)
+        cut_only = (unstable and unfinished > 0 and short
+                    and not _over(turned - unfinished, self.queued, n))
+        del took
+        return {"setup": run.setup, "requests": n, "offered_rps": n / h,
+                "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
+                "turned_away": turned, "reasons": dict(sorted(capacity.items())),
+                "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
+                "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
+                "upstream_failed": reasons.get("upstream_failed", 0)}
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -176,30 +189,9 @@ WHY = {"exceeds_kv_capacity": "prompt + output larger than a replica's KV cache 
 def rejection_line(workload, run, block: int = BLOCK) -> str | None:
     """How many of a setup's offered requests were rejected for a reason no other note gives
     (a request no replica can hold, a rate limit), per reason and model; None if none."""
-    log = run.log
-    names = log.reasons.names
-    codes = [i for i, r in enumerate(names) if r.startswith(SAID_HERE)]
-    offered = 0
-    per = {code: Counter() for code in codes}  # requests rejected, by model
-    for a, b in spans(log.n, block):
-        mine = offered_mask(workload, run, a, b)
-        offered += int(np.count_nonzero(mine))
-        rej = mine & (log.outcome[a:b] == REJECTED)
-        reason = log.reason[a:b]
-        for code in codes:
-            where = rej & (reason == code)
-            per[code].update(workload.models[m] for m in workload.model[a:b][where].tolist())
-    n = sum(k for c in per.values() for k in c.values())
-    if not n:
-        return None
-    parts = []
-    for code in codes:
-        if per[code]:
-            models = ", ".join(f"{m} {k:,}" for m, k in sorted(per[code].items()))
-            why = f": {WHY[names[code]]}" if names[code] in WHY else ""
-            parts.append(f"{names[code]} {sum(per[code].values()):,} ({models}){why}")
-    return (f"{run.setup}: {n:,} of {offered:,} requests rejected unserved (summary.csv "
-            "column rejected; each one's reason in requests.parquet): " + "; ".join(parts))
+    fold = RunNotesFold(workload, run)
+    walk(run.log.n, [fold], block)
+    return fold.rejection_line()
 
 
 def unfinished_line(workload, run, stop_s: float, block: int = BLOCK) -> str | None:
@@ -208,35 +200,82 @@ def unfinished_line(workload, run, stop_s: float, block: int = BLOCK) -> str | N
     or None.
     A closed loop is never flagged unstable, so without this line a loop cut short by the
     drain limit said nothing about it."""
-    log = run.log
-    code = _code(log, "unfinished_at_end")
-    if code < 0:
-        return None
-    n = offered = 0
-    for a, b in spans(log.n, block):
-        mine = offered_mask(workload, run, a, b)
-        offered += int(np.count_nonzero(mine))
-        n += int(np.count_nonzero(mine & (log.outcome[a:b] == FAILED) & (log.reason[a:b] == code)))
-    if not n:
-        return None
-    return (f"{run.setup}: {n:,} of {offered:,} requests were unfinished when the run "
-            f"stopped at {stop_s:,.6g} s (horizon_s + drain_s): they end failed, reason "
-            "unfinished_at_end, and are not in the latency figures; raise drain_s to let them "
-            "finish")
+    fold = RunNotesFold(workload, run)
+    walk(run.log.n, [fold], block)
+    return fold.unfinished_line(stop_s)
+
+
+class RunNotesFold:
+    """What :func:`stability_notes` reads of one run's log, as an accumulator of
+    :func:`~sim.metrics.rows.walk` (``add(a, b)``): the offered requests, those rejected for a
+    reason of :data:`SAID_HERE` by model, those unfinished at the end, and
+    :class:`StabilityFold` (``stable=True``, not for a closed loop)."""
+
+    def __init__(self, workload, run, stable: bool = False):
+        self.workload, self.run = workload, run
+        names = run.log.reasons.names
+        self.codes = [i for i, r in enumerate(names) if r.startswith(SAID_HERE)]
+        self.per = {code: Counter() for code in self.codes}  # requests rejected, by model
+        self.gone = _code(run.log, "unfinished_at_end")
+        self.offered = self.unfinished = 0
+        self.stable = StabilityFold(workload, run) if stable and not workload.closed else None
+
+    def add(self, a: int, b: int) -> None:
+        log, wl = self.run.log, self.workload
+        mine = offered_mask(wl, self.run, a, b)
+        self.offered += int(np.count_nonzero(mine))
+        oc, reason = log.outcome[a:b], log.reason[a:b]
+        rej = mine & (oc == REJECTED)
+        for code in self.codes:
+            where = rej & (reason == code)
+            self.per[code].update(wl.models[m] for m in wl.model[a:b][where].tolist())
+        if self.gone >= 0:
+            self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == self.gone)))
+        if self.stable is not None:
+            self.stable.add(a, b)
+
+    def rejection_line(self) -> str | None:
+        per, names = self.per, self.run.log.reasons.names
+        n = sum(k for c in per.values() for k in c.values())
+        if not n:
+            return None
+        parts = []
+        for code in self.codes:
+            if per[code]:
+                models = ", ".join(f"{m} {k:,}" for m, k in sorted(per[code].items()))
+                why = f": {WHY[names[code]]}" if names[code] in WHY else ""
+                parts.append(f"{names[code]} {sum(per[code].values()):,} ({models}){why}")
+        return (f"{self.run.setup}: {n:,} of {self.offered:,} requests rejected unserved "
+                "(summary.csv column rejected; each one's reason in requests.parquet): "
+                + "; ".join(parts))
+
+    def unfinished_line(self, stop_s: float) -> str | None:
+        n, offered = self.unfinished, self.offered
+        if self.gone < 0 or not n:
+            return None
+        return (f"{self.run.setup}: {n:,} of {offered:,} requests were unfinished when the run "
+                f"stopped at {stop_s:,.6g} s (horizon_s + drain_s): they end failed, reason "
+                "unfinished_at_end, and are not in the latency figures; raise drain_s to let "
+                "them finish")
 
 
 def stability_notes(workload, runs, drain_s: float, loss: bool = False,
-                    block: int = BLOCK) -> list[str]:
+                    block: int = BLOCK, folded=None) -> list[str]:
     """One warning line per setup that could not keep up with the offered load (else one per
     setup that left requests unfinished at the drain limit: unfinished_line), one per
     setup that rejected requests for a reason no other line gives (rejection_line), and one
     per setup whose pool could not hold the replicas a warm start asked for. ``loss``:
     ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
     is the loss system asked for, said as such, not as overload. ``block``: request ids read
-    at a time."""
+    at a time; ``folded``: setup -> its :class:`RunNotesFold` (``stable=True``) already fed
+    by a walk (sim/metrics/endrun.py), else each run's is walked here."""
     notes = []
     for r in runs:
-        s = stability(workload, r, block)
+        fold = (folded or {}).get(r.setup)
+        if fold is None:
+            fold = RunNotesFold(workload, r, stable=True)
+            walk(r.log.n, [fold], block)
+        s = fold.stable.finish() if fold.stable is not None else None
         if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
                 and set(s["reasons"]) == {"queue_full"}):  # said however few
             notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
@@ -245,10 +284,10 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         elif s is not None and s["unstable"]:
             notes.append(warning_line(s))  # it counts the unfinished requests too
         else:
-            cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s, block)
+            cut = fold.unfinished_line(float(workload.horizon_s) + drain_s)
             if cut:
                 notes.append(cut)
-        rejected = rejection_line(workload, r, block)
+        rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)
         for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():

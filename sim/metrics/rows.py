@@ -266,6 +266,7 @@ def _fold_rows(specs, cols, block: int, one_pass: bool, others=()) -> list[dict]
     wl = cols.workload
     heads = []
     for setup, tenant, model, sel, slo, period_s, own_slo in specs:
+        period_s = period_s() if callable(period_s) else period_s  # known once costs are
         pick = sel if callable(sel) else (lambda a, b, sel=sel: sel[a:b])
         own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if own_slo else None
         r = {"setup": setup, "tenant": tenant, "model": model, "period_s": period_s,
@@ -311,6 +312,10 @@ class Rows:
     def also(self, acc) -> None:
         """One more accumulator (``add(a, b)``) for the walk of :meth:`fold`."""
         self._others.append(acc)
+
+    def registered(self) -> list[tuple]:
+        """Each row's ``((setup, tenant, model, sel, slo, period_s, own_slo), other columns)``."""
+        return list(self._rows)
 
     def labels(self) -> list[str]:
         """The rows' labels (their ``tenant``), in order."""

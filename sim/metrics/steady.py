@@ -47,16 +47,8 @@ def steady_rates(finish_s: np.ndarray, output_tokens: np.ndarray, lo: float = 0.
     t = (np.concatenate(parts) if len(parts) > 1 else parts[0] if parts  # the one copy,
          else np.empty(0))  # partly sorted in place
     del parts
-    n = t.size
-    if n < 10:
-        raise ValueError("too few completions to find a steady-state window")
-    k_lo, k_hi = int(lo * n), int(hi * n)
-    t.partition((k_lo, k_hi))
-    t_lo, t_hi = t[k_lo], t[k_hi]
+    t_lo, t_hi, span = _window(t, lo, hi)
     del t
-    span = t_hi - t_lo
-    if span <= 0:
-        raise ValueError("steady-state window has zero length")
     count, tok = 0, 0
     for a, b in spans(finish_s.size, block):
         f = finish_s[a:b]
@@ -64,3 +56,47 @@ def steady_rates(finish_s: np.ndarray, output_tokens: np.ndarray, lo: float = 0.
         count += int(np.count_nonzero(inside))
         tok += output_tokens[a:b][inside].sum()
     return float(count) / span, float(tok) / span
+
+
+def _window(t: np.ndarray, lo: float, hi: float) -> tuple[float, float, float]:
+    """``(t_lo, t_hi, span)`` of the completion times ``t`` (partitioned in place)."""
+    n = t.size
+    if n < 10:
+        raise ValueError("too few completions to find a steady-state window")
+    k_lo, k_hi = int(lo * n), int(hi * n)
+    t.partition((k_lo, k_hi))
+    t_lo, t_hi = t[k_lo], t[k_hi]
+    span = t_hi - t_lo
+    if span <= 0:
+        raise ValueError("steady-state window has zero length")
+    return t_lo, t_hi, span
+
+
+class SteadyFold:
+    """:func:`steady_rates` as an accumulator of :func:`~sim.metrics.rows.walk`: the selected
+    requests' completion times and output tokens kept block by block (``add(a, b)``), in id
+    order; the window's counts made from them when the walk is over (:meth:`finish`, the
+    same figures: an order statistic and whole-number sums). ``where``: a function of a
+    block ``(a, b)`` giving its mask there."""
+
+    def __init__(self, finish_s: np.ndarray, output_tokens: np.ndarray, where):
+        self.finish_s, self.output_tokens, self.where = finish_s, output_tokens, where
+        self.t: list[np.ndarray] = []
+        self.tok: list[np.ndarray] = []
+
+    def add(self, a: int, b: int) -> None:
+        f = self.finish_s[a:b]
+        ok = ~np.isnan(f)
+        ok &= self.where(a, b)
+        self.t.append(f[ok])
+        self.tok.append(self.output_tokens[a:b][ok])
+
+    def finish(self, lo: float = 0.1, hi: float = 0.7) -> tuple[float, float]:
+        """(requests per second, output tokens per second), as :func:`steady_rates`."""
+        f = np.concatenate(self.t) if self.t else np.empty(0)
+        tok = np.concatenate(self.tok) if self.tok else np.empty(0, np.int64)
+        self.t, self.tok = [], []
+        t_lo, t_hi, span = _window(f.copy(), lo, hi)
+        inside = (f > t_lo) & (f <= t_hi)
+        return (float(np.count_nonzero(inside)) / span,
+                float(tok[inside].sum(dtype=np.int64 if tok.dtype.kind in "iu" else None)) / span)

@@ -133,100 +133,159 @@ def summarize(workload, run, prices, costs=None, block=BLOCK,
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it.
     ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds;
-    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``)."""
-    log = run.log
-    cols = RequestColumns(workload, log)
-    pending = Rows(run.setup, cols)
+    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``). (The whole
+    end of a run in one walk: sim/metrics/endrun.py.)"""
     if costs is None:
         costs = attribute_cost(workload, run, prices, block)
-    sent, first = models_sent(workload, block)
-    named = []
-    n_user = workload.n_user_tenants
-    load_of, load_all = load_by_model(run.ledger)
-    nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
-    mix, combined = mix_of(run.ledger), {}
-    for ti, name in enumerate(workload.tenants[:n_user]):
-        model = (workload.models[int(first[ti])] if first[ti] >= 0
-                 else (workload.tenant_models.get(name) or [""])[0])
-        # busy and load over the replicas of every model it called (a pipeline tenant's
-        # stages), combined as on __all__; until December 2026 its first model's only
-        called = called_models(workload, ti, np.flatnonzero(sent[ti]).tolist())
-        r = pending.add(name, model, blocks_of(workload, log, name),
-                        workload.slo_ttft_s.get(name),
-                        costs.period_by_tenant.get(name, run.period_s))
-        r.update(costs.tenant(name, called))
-        if len(called) == 1:
-            r.update(load_of.get(called[0], nan_load))
-        else:
-            key = tuple(called)
-            if key not in combined:
-                rows_of = [row for row in run.ledger if row.model in called]
-                combined[key] = load(rows_of, mix) if rows_of else nan_load
-            r.update(combined[key])
-        r["clipped"] = workload.changed.get(name, 0)
-        named.append((name, model))
-    # aggregate rows: SLO attainment over their requests, each against its own tenant's SLO
-    groups = [(ALL, range(n_user))]
-    if run.background:  # background tenants: one aggregate row, marked
-        groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
-    for label, tids in groups:
-        clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-        r = pending.add(label, "", blocks_of(workload, log, label), None, run.period_s,
-                        own_slo=True)
-        if not run.background and label == ALL:
-            r.update(costs.total())  # every GPU-second of this setup is the user's
-        else:
-            r.update(_sum_costs(costs, workload, tids))
-        r.update(load_all)  # the pool's, as busy_fraction
-        r["clipped"] = clipped
-    _model_rows(pending, run, workload, named, costs, load_of,
-                np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
-    _tier_rows(pending, run, workload, costs, block)
+    plan = SummaryPlan(workload, run, block)
+    tiers = served_tiers(workload, run.log, block)
+    if len(tiers) >= 2:
+        for t in tiers:
+            row = plan.tier_row(t)
+            if workload.changed_req is not None:
+                plan.pending.also(_Clipped(workload.changed_req, plan.pick(TIER_ROW + t), row))
+    deadlines = None
     if workload.deadlines:  # batch-tier tenants: requests not completed within their deadline
-        deadlines = DeadlineCounts(workload, run, pending.labels())
-        pending.also(deadlines)
-    df = pd.DataFrame(pending.fold(block, one_pass))
-    if workload.background_tenants:
-        df["background"] = df["tenant"] == BACKGROUND
-    if workload.deadlines:
-        dl = deadlines.out
-        df["deadline_missed"] = [dl[t][0] for t in df["tenant"]]
-        batch_rows = df["tenant"].isin(list(workload.deadlines))
-        df.loc[batch_rows, "slo_attainment"] = [deadline_share(*dl[t])
-                                                for t in df.loc[batch_rows, "tenant"]]
-        df.loc[batch_rows, "slo_ttft_s"] = np.nan  # their objective is the deadline
-    df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
-                                           df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
-    df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
-                                              df["cost_usd"] / df["completed"] * 1e3, np.nan)
-    tok = df["input_tokens"] + df["output_tokens"]
-    df["cost_per_mtok_total_usd"] = np.where(tok > 0, df["cost_usd"] / tok * 1e6, np.nan)
-    month = df["period_s"].map(monthly_factor)  # each row's own billing period
-    df["monthly_cost_usd"] = df["cost_usd"] * month
-    df["monthly_output_tokens"] = df["output_tokens"] * month
-    df["monthly_requests"] = df["requests"] * month
-    return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
+        deadlines = DeadlineCounts(workload, run, plan.pending.labels())
+        plan.pending.also(deadlines)
+    plan.fill(costs)
+    return plan.frame(plan.pending.fold(block, one_pass), deadlines)
 
 
-def _model_rows(pending, run, workload, named, costs, load_of, idx) -> None:
+class SummaryPlan:
+    """:func:`summarize`'s rows registered in ``pending`` (:class:`~sim.metrics.rows.Rows`)
+    before the log is read: their selections, SLOs, load and ``clipped``; their costs and
+    billing periods filled when the run's costs are known (:meth:`fill`, before the rows are
+    finished); :meth:`frame` makes the summary of the folded rows."""
+
+    def __init__(self, workload, run, block: int = BLOCK):
+        self.workload, self.run, self.costs = workload, run, None
+        log = run.log
+        self.pending = pending = Rows(run.setup, RequestColumns(workload, log))
+        self._fills: list = []  # (a row's other columns, its cost columns of the costs)
+        sent, first = models_sent(workload, block)
+        named = []
+        n_user = workload.n_user_tenants
+        load_of, load_all = load_by_model(run.ledger)
+        nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
+        self.mix, combined = mix_of(run.ledger), {}
+        for ti, name in enumerate(workload.tenants[:n_user]):
+            model = (workload.models[int(first[ti])] if first[ti] >= 0
+                     else (workload.tenant_models.get(name) or [""])[0])
+            # busy and load over the replicas of every model it called (a pipeline tenant's
+            # stages), combined as on __all__; until December 2026 its first model's only
+            called = called_models(workload, ti, np.flatnonzero(sent[ti]).tolist())
+            r = pending.add(name, model, self.pick(name), workload.slo_ttft_s.get(name),
+                            self._period(name))
+            self._fills.append((r, lambda c, name=name, called=called: c.tenant(name, called)))
+            if len(called) == 1:
+                r.update(load_of.get(called[0], nan_load))
+            else:
+                key = tuple(called)
+                if key not in combined:
+                    rows_of = [row for row in run.ledger if row.model in called]
+                    combined[key] = load(rows_of, self.mix) if rows_of else nan_load
+                r.update(combined[key])
+            r["clipped"] = workload.changed.get(name, 0)
+            named.append((name, model))
+        # aggregate rows: SLO attainment over their requests, each against its own tenant's SLO
+        groups = [(ALL, range(n_user))]
+        if run.background:  # background tenants: one aggregate row, marked
+            groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
+        for label, tids in groups:
+            clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
+            r = pending.add(label, "", self.pick(label), None, run.period_s, own_slo=True)
+            if not run.background and label == ALL:
+                # every GPU-second of this setup is the user's
+                self._fills.append((r, lambda c: c.total()))
+            else:
+                self._fills.append((r, lambda c, tids=tids: _sum_costs(c, workload, tids)))
+            r.update(load_all)  # the pool's, as busy_fraction
+            r["clipped"] = clipped
+        _model_rows(self, named, load_of, np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
+
+    def pick(self, name: str):
+        return blocks_of(self.workload, self.run.log, name)
+
+    def _period(self, name: str):
+        """A tenant row's billing period, read when its rows are finished (after :meth:`fill`)."""
+        return lambda: self.costs.period_by_tenant.get(name, self.run.period_s)
+
+    def tier_row(self, t: str) -> dict:
+        """Register the ``__tier__:<t>`` row (one per tier, when the user requests went to
+        several: a hybrid's dedicated and serverless tiers, a burst tier): request figures
+        and SLO attainment (each request against its own tenant's SLO) over the user requests
+        that tier served, tool stages aside; the costs the user tenants were billed on it;
+        ``busy_fraction`` and the load figures of that tier's replicas; ``clipped``: its
+        requests whose lengths were changed to be served (:class:`_Clipped`). Its other
+        columns."""
+        run, workload = self.run, self.workload
+        users = workload.tenants[: workload.n_user_tenants]
+        r = self.pending.add(TIER_ROW + t, "", self.pick(TIER_ROW + t), None, run.period_s,
+                             own_slo=True)
+        self._fills.append((r, lambda c: c.tier(users, t)))
+        r.update(load([row for row in run.ledger if row.tier == t], self.mix))
+        r["clipped"] = 0
+        return r
+
+    def fill(self, costs) -> None:
+        """Each row's cost columns, first among its other columns (as if there all along)."""
+        self.costs = costs
+        for r, of in self._fills:
+            rest = dict(r)
+            r.clear()
+            r.update(of(costs))
+            r.update(rest)
+        self._fills = []
+
+    def frame(self, rows: list[dict], deadlines=None) -> pd.DataFrame:
+        """The summary of the folded rows (``deadlines``: their :class:`DeadlineCounts`)."""
+        workload = self.workload
+        df = pd.DataFrame(rows)
+        if workload.background_tenants:
+            df["background"] = df["tenant"] == BACKGROUND
+        if workload.deadlines:
+            dl = deadlines.out
+            df["deadline_missed"] = [dl[t][0] for t in df["tenant"]]
+            batch_rows = df["tenant"].isin(list(workload.deadlines))
+            df.loc[batch_rows, "slo_attainment"] = [deadline_share(*dl[t])
+                                                    for t in df.loc[batch_rows, "tenant"]]
+            df.loc[batch_rows, "slo_ttft_s"] = np.nan  # their objective is the deadline
+        df["cost_per_mtok_out_usd"] = np.where(df["output_tokens"] > 0,
+                                               df["cost_usd"] / df["output_tokens"] * 1e6, np.nan)
+        df["cost_per_1k_requests_usd"] = np.where(df["completed"] > 0,
+                                                  df["cost_usd"] / df["completed"] * 1e3, np.nan)
+        tok = df["input_tokens"] + df["output_tokens"]
+        df["cost_per_mtok_total_usd"] = np.where(tok > 0, df["cost_usd"] / tok * 1e6, np.nan)
+        month = df["period_s"].map(monthly_factor)  # each row's own billing period
+        df["monthly_cost_usd"] = df["cost_usd"] * month
+        df["monthly_output_tokens"] = df["output_tokens"] * month
+        df["monthly_requests"] = df["requests"] * month
+        return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
+
+
+def _model_rows(plan, named, load_of, idx) -> None:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
     pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
     the load figures of that model's replicas. ``idx``: the models of the user requests;
-    ``named``: each user tenant's ``(name, model)``. Registered in ``pending`` (``Rows``)."""
+    ``named``: each user tenant's ``(name, model)``. Registered in ``plan``
+    (:class:`SummaryPlan`)."""
+    workload, run = plan.workload, plan.run
     names = {workload.models[mi] for mi in idx}
     names |= {model for _, model in named if model in workload.models}
     if len(names) < 2:
         return
+    users = [t for t, _ in named]
     for m in sorted(names):
-        r = pending.add(MODEL_ROW + m, m, blocks_of(workload, run.log, MODEL_ROW + m), None,
-                        run.period_s, own_slo=True)
+        r = plan.pending.add(MODEL_ROW + m, m, plan.pick(MODEL_ROW + m), None, run.period_s,
+                             own_slo=True)
         tids = [workload.tenants.index(t) for t, model in named if model == m]
         # what the user tenants were billed for this model (a pipeline tenant's stages each
         # under their own model; until December 2026 its whole bill sat under its first
         # stage's model, and the answering LLM's row read $0)
-        r.update(costs.model([t for t, _ in named], m))
+        plan._fills.append((r, lambda c, m=m: c.model(users, m)))
         r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
         r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
 
@@ -276,28 +335,6 @@ def row_selection(workload, log, name: str, a: int = 0, b: int | None = None) ->
 def blocks_of(workload, log, name: str):
     """A summary row's selection as a function of a block of requests ``(a, b)``."""
     return lambda a, b: row_selection(workload, log, name, a, b)
-
-
-def _tier_rows(pending, run, workload, costs, block) -> None:
-    """One ``__tier__:<t>`` row per tier, when the user requests went to several (a hybrid's
-    dedicated and serverless tiers, a burst tier): request figures and SLO attainment (each
-    request against its own tenant's SLO) over the user requests that tier served, tool
-    stages aside; the costs the user tenants were billed on it; ``busy_fraction`` and the
-    load figures of that tier's replicas; ``clipped``: its requests whose lengths were
-    changed to be served. Registered in ``pending`` (``Rows``)."""
-    tiers = served_tiers(workload, run.log, block)
-    if len(tiers) < 2:
-        return
-    users = workload.tenants[: workload.n_user_tenants]
-    mix = mix_of(run.ledger)
-    for t in tiers:
-        pick = blocks_of(workload, run.log, TIER_ROW + t)
-        r = pending.add(TIER_ROW + t, "", pick, None, run.period_s, own_slo=True)
-        r.update(costs.tier(users, t))
-        r.update(load([row for row in run.ledger if row.tier == t], mix))
-        r["clipped"] = 0
-        if workload.changed_req is not None:
-            pending.also(_Clipped(workload.changed_req, pick, r))
 
 
 class _Clipped:

@@ -19,10 +19,19 @@ and utilisation columns of both rows are the whole run's, as without a warm-up (
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
-from sim.metrics.rows import BLOCK, RequestColumns, row_stats, spans
+from sim.metrics.rows import (
+    BLOCK,
+    RequestColumns,
+    RowFold,
+    row_stats,
+    spans,
+    tenant_slos,
+)
 from sim.metrics.summary import deadline_outcomes, row_selection
 from sim.records import is_aggregate
 
@@ -39,34 +48,50 @@ WINDOWED = ("requests", "completed", "rejected", "failed", "ttft_p50_s", "ttft_p
 def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
                  block: int = BLOCK) -> pd.DataFrame:
     """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`).
-    Each row's window is read in blocks of ``block`` request ids (no full-length mask)."""
+    Each row's window is read in blocks of ``block`` request ids (no full-length mask), one
+    walk per row and figure (:func:`~sim.metrics.rows.row_stats`; in one walk with the rest
+    of the run's end: :class:`WindowFold`)."""
     if warmup_s <= 0:
         return full.assign(window="all", warmup_s=0.0, start=start)
     log = run.log
     cols = RequestColumns(workload, log)
     dl = deadline_outcomes(workload, run)
+
+    def figures(window, name, length):
+        tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
+        pick = _window_of(workload, log, name, warmup_s, window == "warmup")
+        stats = row_stats(run.setup, name, "", pick, cols, tslo, length,
+                          own_slo=tslo is None, block=block)
+        clipped = (_count(workload.changed_req, pick, block)
+                   if workload.changed_req is not None else None)
+        missed, met = ((_count(dl[0], pick, block), _count(dl[1], pick, block))
+                       if dl is not None else (None, None))
+        return stats, clipped, missed, met
+    return window_frame(workload, full, warmup_s, start, figures)
+
+
+def window_frame(workload, full: pd.DataFrame, warmup_s: float, start: str,
+                 figures) -> pd.DataFrame:
+    """The summary split by ``warmup_s``: ``figures(window, label, length)`` gives a row's
+    window's ``(request figures, clipped, deadlines missed, met)`` (None: not counted)."""
     parts = []
-    for window, early in (("measured", False), ("warmup", True)):
+    for window in ("measured", "warmup"):
         rows = []
         for _, row in full.iterrows():
             name = row["tenant"]
-            tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
-            pick = _window_of(workload, log, name, warmup_s, early)
             r = row.to_dict()
             # throughput over the window's own length: the row's period (a tenant's own
             # billing period) after the warm-up, or the warm-up itself; SLO attainment of a
             # row without its own SLO (an aggregate's): each request against its tenant's
             length = row["period_s"] - warmup_s if window == "measured" else warmup_s
-            stats = row_stats(run.setup, name, row["model"], pick, cols, tslo, length,
-                              own_slo=tslo is None, block=block)
+            stats, clipped, missed, met = figures(window, name, length)
             r.update({k: stats[k] for k in WINDOWED})
-            if workload.changed_req is not None:  # the window's own (was the whole run's)
-                r["clipped"] = _count(workload.changed_req, pick, block)
-            if dl is not None:
-                r["deadline_missed"] = _count(dl[0], pick, block)
+            if clipped is not None:  # the window's own (was the whole run's)
+                r["clipped"] = clipped
+            if missed is not None:
+                r["deadline_missed"] = missed
                 if name in workload.deadlines:  # of its decided deadlines, the share met
-                    met = _count(dl[1], pick, block)
-                    n = met + r["deadline_missed"]
+                    n = met + missed
                     r["slo_attainment"] = met / n if n else float("nan")
             rows.append(r)
         part = pd.DataFrame(rows, columns=full.columns).assign(window=window)
@@ -75,6 +100,52 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     return out.assign(warmup_s=float(warmup_s), start=start)
+
+
+class WindowFold:
+    """:func:`apply_window`'s figures as an accumulator of :func:`~sim.metrics.rows.walk`:
+    per row label (:meth:`label`) and window, a :class:`~sim.metrics.rows.RowFold` of every
+    figure and its clipped and deadline counts, fed each block (``add(a, b)``); :meth:`frame`
+    splits the finished summary."""
+
+    def __init__(self, workload, run, warmup_s: float):
+        self.workload, self.run, self.warmup_s = workload, run, warmup_s
+        self.cols = RequestColumns(workload, run.log)
+        self.rows: dict = {}  # (window, label) -> [fold, pick, clipped, missed, met]
+
+    def label(self, name: str) -> None:
+        wl = self.workload
+        tslo = None if is_aggregate(name) else wl.slo_ttft_s.get(name)
+        own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if tslo is None else None
+        for window in ("measured", "warmup"):
+            pick = _window_of(wl, self.run.log, name, self.warmup_s, window == "warmup")
+            self.rows[(window, name)] = [RowFold(tslo, own), pick, 0, 0, 0]
+
+    def add(self, a: int, b: int) -> None:
+        wl = self.workload
+        cols = self.cols.block(a, b)
+        dl = deadline_outcomes(wl, self.run, a, b)
+        moved = wl.changed_req[a:b] if wl.changed_req is not None else None
+        for st in self.rows.values():
+            sel = st[1](a, b)
+            st[0].add(cols, sel)
+            if moved is not None:
+                st[2] += int(np.count_nonzero(moved[sel]))
+            if dl is not None:
+                st[3] += int(np.count_nonzero(dl[0][sel]))
+                st[4] += int(np.count_nonzero(dl[1][sel]))
+
+    def frame(self, full: pd.DataFrame, start: str) -> pd.DataFrame:
+        wl = self.workload
+
+        def figures(window, name, length):
+            fold, _, clipped, missed, met = self.rows.pop((window, name))
+            stats = fold.finish()
+            stats["throughput_tok_s"] = (stats["output_tokens"] / length if length > 0
+                                         else math.nan)
+            return (stats, clipped if wl.changed_req is not None else None,
+                    *((missed, met) if wl.deadlines else (None, None)))
+        return window_frame(wl, full, self.warmup_s, start, figures)
 
 
 def _window_of(workload, log, name: str, warmup_s: float, early: bool):

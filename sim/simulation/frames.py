@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.metrics.cost import attribute_cost
+from sim.metrics.endrun import end_of_run
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
@@ -28,10 +29,16 @@ def model_prices(catalog, models) -> dict:
                 catalog.models[m].price_cached_in_usd_per_mtok) for m in models}
 
 
-def setup_summary(cfg, workload, run, prices) -> pd.DataFrame:
+def setup_summary(cfg, workload, run, prices, one_walk: bool = False) -> pd.DataFrame:
     """One run's summary rows: billed, summarised per tenant, its accounting invariants
     checked, split by ``metrics.warmup_s`` and stating the window and the pool's start. Every
-    job that summarises a run goes through here, so every summary says what it measured."""
+    job that summarises a run goes through here, so every summary says what it measured.
+    ``one_walk``: every stage fed by one walk over the log (sim/metrics/endrun.py; the same
+    bytes)."""
+    if one_walk and run.log.n == len(workload):
+        out = end_of_run(workload, run, prices, cfg)
+        release_freed()
+        return out
     costs = attribute_cost(workload, run, prices)
     part = summarize(workload, run, prices, costs)
     check_outputs(workload, run, costs, part)

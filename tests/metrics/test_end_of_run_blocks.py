@@ -4,7 +4,10 @@ warm-up windows (sim/metrics/windows.py), the stability, rejection and unfinishe
 run with a warm-up, a rate limit, requests left unfinished at the drain limit, a batch tier
 and a background population, blocks of 7 ids, or of 1, give the summary of the default
 block to the bit (its CSV bytes), the same notes and the same verdict; a log broken by hand
-is caught with the same messages, naming the ids it was broken at."""
+is caught with the same messages, naming the ids it was broken at. The whole end of the run
+in one walk (sim/metrics/endrun.py: costs, rows, deadlines, checks, windows and the overload
+notes' counts, each block handed once) gives the stages' own bytes at blocks of 7, 1 and the
+default: the windowed summary, the bill, the notes and the invariant messages."""
 
 import copy
 import dataclasses
@@ -14,8 +17,9 @@ import pytest
 
 from sim.config import compose
 from sim.errors import InvariantError
+from sim.metrics import endrun
 from sim.metrics.cost import attribute_cost
-from sim.metrics.invariants import check_run, violations
+from sim.metrics.invariants import check_run, summary_violations, violations
 from sim.metrics.overload import (
     rejection_line,
     stability,
@@ -26,7 +30,7 @@ from sim.metrics.rows import BLOCK
 from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window
 from sim.records import COMPLETED, PENDING
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate_setups
 
 WARMUP_S, DRAIN_S, HORIZON_S = 60.0, 5.0, 240.0
@@ -39,10 +43,15 @@ RUN = ["experiment=hybrid", "setups=[hybrid]", f"horizon_s={HORIZON_S:g}",
 
 
 @pytest.fixture(scope="module")
-def one_run():
-    workload, runs, catalog = simulate_setups(compose(RUN))
-    run = runs[0]
-    prices = model_prices(catalog, workload.served_models)
+def sim_run():
+    cfg = compose(RUN)
+    workload, runs, catalog = simulate_setups(cfg)
+    return cfg, workload, runs[0], model_prices(catalog, workload.served_models)
+
+
+@pytest.fixture(scope="module")
+def one_run(sim_run):
+    _, workload, run, prices = sim_run
     costs = attribute_cost(workload, run, prices)
     return workload, run, costs, summarize(workload, run, prices, costs)
 
@@ -105,3 +114,59 @@ def test_a_broken_log_is_caught_with_the_same_messages_in_small_blocks(one_run):
     assert f"1 offered requests never ended (ids {open_id})" in found
     with pytest.raises(InvariantError, match="negative arrival time"):
         check_run(workload, broken, block=7)
+
+
+def _bill(cb) -> str:
+    """Every figure of a cost breakdown, as text (floats by repr: to the bit)."""
+    def plain(d):
+        return {k: plain(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}
+    return repr([plain(d) for d in (cb.by_tenant, cb.totals, cb.by_tenant_tier, cb.by_tenant_model,
+                                    cb.util_by_model, cb.util_by_tier, cb.period_by_tenant)]
+                + [cb.tiers])
+
+
+@pytest.mark.parametrize("block", [7, 1, BLOCK])
+def test_one_walk_gives_every_stages_bytes(sim_run, one_run, block, monkeypatch):
+    cfg, workload, run, prices = sim_run
+    _, _, costs, full = one_run
+    stages = setup_summary(cfg, workload, run, prices, one_walk=False).to_csv(float_format="%r")
+    starts = []
+    real_walk = endrun.walk
+
+    def walk(n, accs, blk):  # the one walk: which blocks it hands over
+        starts.append([])
+        real_walk(n, [_Seen(acc, starts[-1]) for acc in accs], blk)
+
+    monkeypatch.setattr(endrun, "walk", walk)
+    folded = {}
+    one = endrun.end_of_run(workload, run, prices, cfg, block=block, notes=folded)
+    assert len(starts) == 1 and starts[0] == list(range(0, len(workload), block))
+    assert one.to_csv(float_format="%r") == stages
+    assert set(one["window"]) == {"measured", "warmup"}
+    notes = stability_notes(workload, [run], DRAIN_S)
+    assert len(notes) == 2 and stability_notes(workload, [run], DRAIN_S, folded=folded) == notes
+    monkeypatch.setattr(endrun, "walk", real_walk)
+    hub = endrun._Hub(workload, run, prices, WARMUP_S, block)
+    real_walk(len(workload), [hub], block)
+    got_costs, part = hub.finish()
+    assert _bill(got_costs) == _bill(costs)
+    assert part.to_csv(float_format="%r") == full.to_csv(float_format="%r")
+    # a summary broken by hand: the same messages from the walk's counts as from the checks'
+    bad = part.copy()
+    tier = bad.index[bad["tenant"].str.startswith("__tier__")][0]
+    bad.loc[tier, "completed"] += 1
+    bad.loc[0, "rejected"] += 2
+    bad.loc[len(bad)] = bad.loc[0].copy()
+    bad.loc[len(bad) - 1, "tenant"] = "nobody"
+    want = summary_violations(workload, run, bad, block)
+    assert len(want) >= 4 and any("unknown tenant 'nobody'" in m for m in want)
+    assert summary_violations(workload, run, bad, block, hub.counts.of) == want
+
+
+class _Seen:
+    def __init__(self, acc, starts):
+        self.acc, self.starts = acc, starts
+
+    def add(self, a, b):
+        self.starts.append(a)
+        self.acc.add(a, b)

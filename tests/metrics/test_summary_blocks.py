@@ -10,7 +10,9 @@ deadline billed at the batch price) their figures at blocks of 7 and 1 are the d
 to the bit. One driver walks the blocks once, in id order, and hands each block to every
 registered accumulator (sim/metrics/rows.py ``walk``, ``Rows``): the rows folded in that one
 walk (``one_pass``, what a log sealed in blocks needs) are the bytes of the exact path's one
-walk per row and figure, at blocks of 7 and at the default."""
+walk per row and figure, at blocks of 7 and at the default; the whole end of the run in one
+walk (sim/metrics/endrun.py, tier rows made as their tiers appear) gives the stages' summary
+bytes at blocks of 7, 1 and the default."""
 
 import math
 
@@ -20,10 +22,11 @@ import pytest
 from sim.config import compose
 from sim.metrics import rows as rows_mod
 from sim.metrics.cost import attribute_cost
+from sim.metrics.endrun import end_of_run
 from sim.metrics.rows import SLO_TOLERANCE_S
 from sim.metrics.summary import summarize
 from sim.records import COMPLETED, REJECTED
-from sim.simulation.frames import model_prices
+from sim.simulation.frames import model_prices, setup_summary
 from sim.simulation.simulate import simulate_setups
 
 RUN = ["experiment=hybrid", "setups=[hybrid]", "horizon_s=240", "serverless.max_wait_s=3",
@@ -158,3 +161,13 @@ def test_one_walk_feeds_every_accumulator_each_block_once(one_run, monkeypatch):
     for seen in walks[0]:  # each block once, in id order
         assert seen.starts == list(range(0, n, 7))
     assert len(walks[0][0].starts) == math.ceil(n / 7)
+
+
+@pytest.mark.parametrize("block", [7, 1, rows_mod.BLOCK])
+def test_one_walk_end_of_run_gives_the_stages_bytes(one_run, block):
+    workload, run, prices, _ = one_run
+    cfg = compose(RUN)
+    stages = setup_summary(cfg, workload, run, prices, one_walk=False)
+    assert set(stages["window"]) == {"all"} and stages["tenant"].str.startswith("__tier__").sum() >= 2
+    one = end_of_run(workload, run, prices, cfg, block=block)
+    assert one.to_csv(float_format="%r") == stages.to_csv(float_format="%r")
