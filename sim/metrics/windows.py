@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.metrics.rows import (
     BLOCK,
+    ExactValues,
     RequestColumns,
     RowFold,
     row_stats,
@@ -108,8 +109,8 @@ class WindowFold:
     figure and its clipped and deadline counts, fed each block (``add(a, b)``); :meth:`frame`
     splits the finished summary."""
 
-    def __init__(self, workload, run, warmup_s: float):
-        self.workload, self.run, self.warmup_s = workload, run, warmup_s
+    def __init__(self, workload, run, warmup_s: float, store=ExactValues):
+        self.workload, self.run, self.warmup_s, self.store = workload, run, warmup_s, store
         self.cols = RequestColumns(workload, run.log)
         self.rows: dict = {}  # (window, label) -> [fold, pick, clipped, missed, met]
 
@@ -119,7 +120,7 @@ class WindowFold:
         own = (tenant_slos(wl), sorted(wl.batch_tenant_ids())) if tslo is None else None
         for window in ("measured", "warmup"):
             pick = _window_of(wl, self.run.log, name, self.warmup_s, window == "warmup")
-            self.rows[(window, name)] = [RowFold(tslo, own), pick, 0, 0, 0]
+            self.rows[(window, name)] = [RowFold(tslo, own, store=self.store), pick, 0, 0, 0]
 
     def add(self, a: int, b: int) -> None:
         wl = self.workload
