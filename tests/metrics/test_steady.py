@@ -28,3 +28,27 @@ def test_spread_completions_match_the_count_over_the_span():
     inside = (finish > lo) & (finish <= hi)
     assert tok_s == pytest.approx(tokens[inside].sum() / (hi - lo), rel=1e-12)
     assert rps == pytest.approx(2.0, rel=0.05)  # 6000 events: sd of the rate about 1.3 %
+
+
+@pytest.mark.parametrize("block", [7, 1000])
+def test_the_fold_gives_the_estimators_figures_to_the_bit(block):
+    """SteadyFold (the estimator as an accumulator of one walk over the log's blocks, its
+    window's counts made from the values it kept) gives steady_rates' figures exactly, on
+    the independent count of the test above, with NaN (never completed) and unselected
+    requests among them."""
+    from sim.metrics.rows import walk
+    from sim.metrics.steady import SteadyFold
+
+    rng = np.random.default_rng(1)
+    finish = np.cumsum(rng.exponential(0.5, 5_000))
+    finish[rng.random(finish.size) < 0.1] = np.nan
+    tokens = rng.integers(1, 500, finish.size).astype(np.int32)
+    keep = rng.random(finish.size) < 0.8
+    want = steady_rates(finish, tokens, where=keep)
+    fold = SteadyFold(finish, tokens, lambda a, b: keep[a:b])
+    walk(finish.size, [fold], block)
+    assert fold.finish() == want
+    t = np.sort(finish[keep & ~np.isnan(finish)])
+    lo, hi = t[int(0.1 * t.size)], t[int(0.7 * t.size)]
+    inside = keep & (finish > lo) & (finish <= hi)
+    assert want == (np.count_nonzero(inside) / (hi - lo), int(tokens[inside].sum()) / (hi - lo))
