@@ -63,7 +63,7 @@ class StabilityFold:
         self.done_tok = 0  # the served requests' output tokens
         self.took = ExactValues()  # the completed requests' end-to-end times, in id order
         self.steady = SteadyFold(run.log.finish_s, workload.output_tokens, self.done_in)
-        self.last, self.first = -np.inf, np.inf  # of the served requests: their last finish, first admission
+        self.last, self.first = -np.inf, np.inf  # the served: last finish, first admission
 
     def arrived_in(self, a: int, b: int) -> np.ndarray:
         arrived = offered_mask(self.workload, self.run, a, b)
