@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.logcols import Codes, SparseColumns, holding, is_zeros, zeros
+from sim.logseal import SealableLog
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -44,7 +45,7 @@ def is_aggregate(tenant: str) -> bool:
     return tenant.startswith("__")
 
 
-class RequestLog:
+class RequestLog(SealableLog):
     def __init__(self, n: int, arrival_s: np.ndarray | None = None,
                  want: np.ndarray | None = None):
         """``arrival_s``: the arrival times, when the run sets none of them (no closed loop,
@@ -88,6 +89,7 @@ class RequestLog:
         self.cold_tiers = Codes("")
         self.open = n  # requests not yet ended
         self._done: list = []  # completions not yet written to the columns (see flush)
+        self._flush_at = 8192  # buffered completions written at once (fewer when sealing)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -107,6 +109,7 @@ class RequestLog:
                 f"request {rid} ended twice: {OUTCOMES[self.outcome[rid]]} then {OUTCOMES[outcome]}")
         self.outcome[rid] = outcome
         self.open -= 1
+        self._note_ended(rid)
         if outcome != COMPLETED:  # turned away by ``tier`` at ``at_s`` (None: its arrival)
             self.put("reason", rid, self.reasons.code(reason))
             self.tier[rid] = tier
@@ -123,14 +126,16 @@ class RequestLog:
         buf = self._done
         buf.append((rid, req.t_admit, req.t_first, req.t_done, req.replica, tier, req.attempts,
                     req.gen, req.cached, req.preempts, req.preempt_s))
-        if len(buf) >= 8192:
+        if len(buf) >= self._flush_at:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered completions into the columns (vectorised: cheaper per request)."""
+        """Write buffered completions into the columns (vectorised: cheaper per request);
+        a log sealed in blocks then seals those complete (:mod:`sim.logseal`)."""
+        self._seal_step(self._write_done() if self._done else None)
+
+    def _write_done(self) -> np.ndarray:
         buf = self._done
-        if not buf:
-            return
         n = len(buf)
         # one typed column per field (np.fromiter: no dtype discovery per element)
         rid, adm, first, done, rep, tier, att, gen, cached, pre, pre_s = (
@@ -150,6 +155,7 @@ class RequestLog:
         self._set("preempts", ids, pre)
         self._set("preempt_s", ids, pre_s)
         buf.clear()
+        return ids
 
     def _set(self, name: str, ids: np.ndarray, values: np.ndarray) -> None:
         """Write ``values`` at ``ids`` in a column made by :func:`zeros`, giving it its memory
@@ -158,7 +164,7 @@ class RequestLog:
         if is_zeros(col):
             if not values.any():
                 return
-            col = np.zeros(self.n, col.dtype)
+            col = self._new_col(col.dtype)
         setattr(self, name, col := holding(col, values))
         col[ids] = values
 
@@ -168,7 +174,7 @@ class RequestLog:
         if is_zeros(col):
             if not value:
                 return
-            col = np.zeros(self.n, col.dtype)
+            col = self._new_col(col.dtype)
         setattr(self, name, col := holding(col, value))
         col[rid] = value
 

@@ -26,6 +26,7 @@ from sim.config import variant
 from sim.engine import Request
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
+from sim.metrics.rows import BLOCK
 from sim.platform.base import RunContext
 from sim.records import NO_TIER, PENDING, RequestLog, SetupRun
 from sim.simulation.build import (
@@ -47,14 +48,17 @@ _CHUNK = 1 << 16
 
 
 def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
-             label: str | None = None) -> SetupRun:
+             label: str | None = None, on_block=None, block: int = BLOCK) -> SetupRun:
     """Run one setup of ``cfg`` over the workload; ``progress`` shows a bar labelled
-    ``label`` on a terminal for runs that last (:mod:`sim.simulation.progress`)."""
+    ``label`` on a terminal for runs that last (:mod:`sim.simulation.progress`).
+    ``on_block(log, a, b)``: the request log is sealed in blocks of ``block`` ids as the run goes,
+    each handed to it once every request of it ended, then its memory given back
+    (:mod:`sim.logseal`): nothing may read those requests' columns after."""
     built = build(cfg, workload=False)
     record_run(cfg, setup_name, workload)  # the keys this run reads none of
     update, close = progress_printer(progress, label or setup_name, total_s=workload.horizon_s)
     try:
-        return _simulate(built, workload, setup_name, update)
+        return _simulate(built, workload, setup_name, update, on_block, block)
     finally:
         close()
         release_freed()  # the end-of-run checks' temporaries
@@ -116,7 +120,8 @@ class ContextGate:
         return self.setup.extra()
 
 
-def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) -> SetupRun:
+def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
+              on_block=None, block: int = BLOCK) -> SetupRun:
     cfg = built.cfg
     env = simpy.Environment()
     n = len(workload)
@@ -131,6 +136,8 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     models = list(workload.served_models) if served is None else list(workload.user_models)
     if served is not None:
         log.open = int(np.count_nonzero(served))
+    if on_block is not None:
+        log.seal_in_blocks(on_block, block, served)
     ctx = RunContext(env=env, log=log, engine=str(cfg.engine), perf_for=built.perf_for,
                      deployment_for=built.deployment_for,
                      tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants,
@@ -286,8 +293,11 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None) 
     log.flush()
     if log.open != 0:
         raise InvariantError(f"{log.open} requests never ended")
+    if not log.sealed_all:
+        raise InvariantError("blocks of the request log never sealed")
     extra = setup.extra()
     run = SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
                    pipelines=pipes)
-    check_run(workload, run)  # a violation is a bug: fail loudly (sim/invariants.py)
+    if on_block is None:  # a sealed log's blocks are gone: its hook checks each one
+        check_run(workload, run)  # a violation is a bug: fail loudly (sim/invariants.py)
     return run
