@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
-from sim.metrics.rows import BLOCK, RequestColumns, Rows
+from sim.metrics.rows import BLOCK, ExactValues, RequestColumns, Rows
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -128,12 +128,13 @@ def _sum_costs(costs, workload, tids) -> dict:
 
 
 def summarize(workload, run, prices, costs=None, block=BLOCK,
-              one_pass=False) -> pd.DataFrame:
+              one_pass=False, store=ExactValues) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it.
     ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds;
-    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``)."""
+    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``); ``store``:
+    what keeps each figure's values (``ExactValues``, or ``SketchValues``: sim/metrics/sketch.py)."""
     log = run.log
     cols = RequestColumns(workload, log)
     pending = Rows(run.setup, cols)
@@ -185,7 +186,7 @@ def summarize(workload, run, prices, costs=None, block=BLOCK,
     if workload.deadlines:  # batch-tier tenants: requests not completed within their deadline
         deadlines = DeadlineCounts(workload, run, pending.labels())
         pending.also(deadlines)
-    df = pd.DataFrame(pending.fold(block, one_pass))
+    df = pd.DataFrame(pending.fold(block, one_pass, store))
     if workload.background_tenants:
         df["background"] = df["tenant"] == BACKGROUND
     if workload.deadlines:
