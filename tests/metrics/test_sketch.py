@@ -10,7 +10,7 @@ section 2), and each percentile, the same linear interpolation between two ranks
 within alpha of its own); zeros, NaNs and empty stores as the exact store takes them;
 blocks of 7 added or merged give the very sketch one block gives; a whole hybrid run's
 summary with the sketch against the exact one: every percentile column within alpha,
-every other column the same bytes; and a run with ``output.percentiles=sketch`` gives the
+every other column the same bytes, and folded in blocks of 7 ids the same bytes; and a run with ``output.percentiles=sketch`` gives the
 same bytes twice."""
 
 import math
@@ -150,6 +150,12 @@ def test_a_run_s_summary_with_the_sketch(one_run):  # noqa: F811 - the fixture
                 assert within(g, w), (c, g, w)
                 moved += g != w
     assert moved > 20  # the sketch's values, not the exact ones
+    # folded in blocks of 7 ids (a log sealed in blocks), the same sketches: the same bytes,
+    # the mean's running sum aside (added block by block: the same to rounding)
+    small = summarize(workload, run_, prices, costs, block=7, one_pass=True, store=SketchValues)
+    assert np.allclose(small["ttft_mean_s"], sk["ttft_mean_s"], rtol=1e-13, equal_nan=True)
+    same = [c for c in sk.columns if c != "ttft_mean_s"]
+    assert small[same].to_csv(float_format="%r") == sk[same].to_csv(float_format="%r")
 
 
 def test_a_sketch_run_is_the_same_bytes_twice(tmp_path):
