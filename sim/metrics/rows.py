@@ -332,11 +332,11 @@ class Rows:
 
 
 def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
-              block=BLOCK) -> dict:
+              block=BLOCK, store=ExactValues) -> dict:
     """A summary row's request figures. ``sel``: the row's requests, a boolean mask of every
     request or a function of a block ``(a, b)`` giving its mask there; ``own_slo``: SLO
     attainment against each request's own tenant's SLO, batch-tier requests aside (an
     aggregate row's). Folded over blocks of ``block`` ids, one pass per entry of
-    :data:`PASSES` (one derived figure's values held at a time)."""
+    :data:`PASSES` (one derived figure's values held at a time), into ``store``s."""
     spec = (setup, tenant, model, sel, slo, period_s, own_slo)
-    return _fold_rows([spec], cols, block, one_pass=False)[0]
+    return _fold_rows([spec], cols, block, one_pass=False, store=store)[0]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics.rows import BLOCK, RequestColumns, row_stats, spans
+from sim.metrics.rows import BLOCK, ExactValues, RequestColumns, row_stats, spans
 from sim.metrics.summary import deadline_outcomes, row_selection
 from sim.records import is_aggregate
 
@@ -37,9 +37,10 @@ WINDOWED = ("requests", "completed", "rejected", "failed", "ttft_p50_s", "ttft_p
 
 
 def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
-                 block: int = BLOCK) -> pd.DataFrame:
+                 block: int = BLOCK, store=ExactValues) -> pd.DataFrame:
     """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`).
-    Each row's window is read in blocks of ``block`` request ids (no full-length mask)."""
+    Each row's window is read in blocks of ``block`` request ids (no full-length mask), its
+    figures' values kept in ``store``s (as ``full``'s were: exact, or a sketch)."""
     if warmup_s <= 0:
         return full.assign(window="all", warmup_s=0.0, start=start)
     log = run.log
@@ -58,7 +59,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
             # row without its own SLO (an aggregate's): each request against its tenant's
             length = row["period_s"] - warmup_s if window == "measured" else warmup_s
             stats = row_stats(run.setup, name, row["model"], pick, cols, tslo, length,
-                              own_slo=tslo is None, block=block)
+                              own_slo=tslo is None, block=block, store=store)
             r.update({k: stats[k] for k in WINDOWED})
             if workload.changed_req is not None:  # the window's own (was the whole run's)
                 r["clipped"] = _count(workload.changed_req, pick, block)

@@ -14,6 +14,7 @@ from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import RequestRows, kept_rows, requests_frame
+from sim.metrics.rows import ExactValues
 from sim.metrics.shadow import shadow_table
 from sim.metrics.sketch import RELATIVE_ACCURACY, SketchValues
 from sim.metrics.summary import summarize
@@ -34,14 +35,13 @@ def setup_summary(cfg, workload, run, prices) -> pd.DataFrame:
     checked, split by ``metrics.warmup_s`` and stating the window and the pool's start. Every
     job that summarises a run goes through here, so every summary says what it measured."""
     costs = attribute_cost(workload, run, prices)
-    if str(cfg.output.percentiles) == "sketch":  # one walk, a sketch per row and figure
-        part = summarize(workload, run, prices, costs, one_pass=True, store=SketchValues)
-    else:
-        part = summarize(workload, run, prices, costs)
+    sketch = str(cfg.output.percentiles) == "sketch"  # one walk, a sketch per row and figure
+    store = SketchValues if sketch else ExactValues
+    part = summarize(workload, run, prices, costs, one_pass=sketch, store=store)
     check_outputs(workload, run, costs, part)
     release_freed()  # the costs' and the summary's temporaries
     start = str(cfg.serverless.start) if "warm_start" in run.extra else "none"
-    return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start)
+    return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start, store=store)
 
 
 def percentiles_notes(cfg) -> list[str]:

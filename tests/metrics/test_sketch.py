@@ -10,7 +10,8 @@ section 2), and each percentile, the same linear interpolation between two ranks
 within alpha of its own); zeros, NaNs and empty stores as the exact store takes them;
 blocks of 7 added or merged give the very sketch one block gives; a whole hybrid run's
 summary with the sketch against the exact one: every percentile column within alpha,
-every other column the same bytes, and folded in blocks of 7 ids the same bytes; and a run with ``output.percentiles=sketch`` gives the
+every other column the same bytes, and folded in blocks of 7 ids the same bytes; with a
+warm-up window (``metrics.warmup_s``) both windows' rows the sketch's too; and a run with ``output.percentiles=sketch`` gives the
 same bytes twice."""
 
 import math
@@ -156,6 +157,25 @@ def test_a_run_s_summary_with_the_sketch(one_run):  # noqa: F811 - the fixture
     assert np.allclose(small["ttft_mean_s"], sk["ttft_mean_s"], rtol=1e-13, equal_nan=True)
     same = [c for c in sk.columns if c != "ttft_mean_s"]
     assert small[same].to_csv(float_format="%r") == sk[same].to_csv(float_format="%r")
+
+
+def test_the_warm_up_window_s_rows_are_the_sketch_s_too(one_run):  # noqa: F811
+    from sim.config import compose
+    from sim.simulation.frames import setup_summary
+
+    workload, run_, prices, _ = one_run
+    exact, sk = (setup_summary(compose(RUN + ["metrics.warmup_s=60",
+                                              f"output.percentiles={p}"]),
+                               workload, run_, prices) for p in ("exact", "sketch"))
+    assert set(exact["window"]) == {"measured", "warmup"} and len(sk) == len(exact)
+    rest = [c for c in exact.columns if c not in PCT + ["ttft_mean_s"]]
+    assert sk[rest].to_csv(float_format="%r") == exact[rest].to_csv(float_format="%r")
+    moved = 0
+    for c in PCT:
+        for g, w in zip(sk[c], exact[c]):
+            assert math.isnan(g) == math.isnan(w) and (math.isnan(w) or within(g, w)), c
+            moved += not math.isnan(w) and g != w
+    assert moved > 40  # both windows' rows: the sketch's values
 
 
 def test_a_sketch_run_is_the_same_bytes_twice(tmp_path):
