@@ -178,6 +178,11 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
         raise blame_variant(cfg, e) from None
     check_unread(name, overrides)
     check_own_settings(name, cfg, overrides)
+    if str(cfg.output.percentiles) != "exact" and name != "simulate":
+        # the other jobs compare runs' percentiles (and say none of a sketch's bound)
+        raise InputError("approximate percentiles are for the simulate job's summary; the "
+                         f"{name} job compares runs by their exact percentiles",
+                         key="output.percentiles")
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

@@ -116,11 +116,19 @@ class RequestsOutput(StrEnum):
     none = "none"  # no per-request frame or file (summaries are exact either way)
 
 
+class Percentiles(StrEnum):
+    exact = "exact"  # every value kept to the end of the run: the percentiles of the values
+    sketch = "sketch"  # a DDSketch per row and figure (sim/metrics/sketch.py): within 0.5 %
+
+
 @dataclass
 class OutputConfig:
     parquet: bool = True  # false: no requests.parquet (as requests=none)
     requests: RequestsOutput = RequestsOutput.full
     requests_sample: float = fraction(0.01)  # the share of requests kept by requests=sample
+    # the summary's percentiles: exact, or from a streaming sketch (one walk over the log's
+    # blocks, no per-request values kept to the end; each within its relative accuracy)
+    percentiles: Percentiles = Percentiles.exact
     report: bool = True
     # None: a single run draws its figures, the jobs of a sweep do not (about 1 s a job, most
     # of a small job's cost; the sweep draws its own at its root); true or false: both

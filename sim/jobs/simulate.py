@@ -14,7 +14,12 @@ from sim.metrics.overload import run_notes
 from sim.platform.hybrid import background_only_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
-from sim.simulation.frames import frames, pipeline_tables, setup_tables
+from sim.simulation.frames import (
+    frames,
+    percentiles_notes,
+    pipeline_tables,
+    setup_tables,
+)
 from sim.simulation.simulate import simulate_setups
 from sim.simulation.unread import simulate_notes
 
@@ -26,7 +31,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
     res = Result(summary=summary, requests=requests,
                  notes=simulate_notes(cfg, workload) + run_notes(cfg, workload, runs)
-                 + background_only_notes(cfg, workload))
+                 + background_only_notes(cfg, workload) + percentiles_notes(cfg))
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim.metrics.quantiles import percentile, percentiles
+from sim.metrics.quantiles import percentiles
 from sim.records import COMPLETED, FAILED, REJECTED
 
 # request ids a block of a fold holds (an assumption: 2^20 keeps each of a block's float
@@ -110,13 +110,17 @@ def met_in(cols: RequestColumns, slo_of: np.ndarray) -> np.ndarray:
 class ExactValues:
     """A figure's values over the blocks, kept whole: each block's, joined in id order at the
     end, so its mean and percentiles are those of the very array the whole column gives. (A
-    streaming sketch with the same two methods can stand in for it.)"""
+    streaming sketch with the same methods stands in for it: sim/metrics/sketch.py.)"""
 
     def __init__(self):
         self._parts: list[np.ndarray] = []
 
     def add(self, x: np.ndarray) -> None:
         self._parts.append(x)
+
+    def count(self) -> int:
+        """The values added (NaNs included)."""
+        return sum(p.size for p in self._parts)
 
     def stats(self, qs, mean: bool = False) -> list[float]:
         """``[mean] + percentiles`` (NaN when empty), once: the values are consumed."""
@@ -165,6 +169,7 @@ class RowFold:
             if self.slo is not None:
                 c["met"] += int(np.count_nonzero(t <= self.slo + SLO_TOLERANCE_S))
             self.v["ttft"].add(t)
+            del t  # not held while the next figures are made (a sketch keeps none of it)
         for f in ("tpot", "e2e"):
             if f in self.v:
                 self.v[f].add(getattr(cols, f)(sd))
@@ -207,9 +212,9 @@ class RowFold:
                 r[f"{f}_p50_s"], r[f"{f}_p99_s"] = self.v[f].stats((50, 99))
         if "counts" not in self.figures:
             return r
-        cold = self.v["cold"].values()
-        r["cold_starts"] = int(cold.size)
-        r["cold_start_wait_p99_s"] = percentile(cold, 99) if cold.size else 0.0
+        cold = self.v["cold"]
+        r["cold_starts"] = cold.count()
+        r["cold_start_wait_p99_s"] = cold.stats((99,))[0] if r["cold_starts"] else 0.0
         if self.own is not None:
             met = c["own_met"] / c["own"] if c["own"] else math.nan
         else:
@@ -256,13 +261,15 @@ class _RowAcc:
         self.fold.add(self.cols.block(a, b), self.pick(a, b))
 
 
-def _fold_rows(specs, cols, block: int, one_pass: bool, others=()) -> list[dict]:
+def _fold_rows(specs, cols, block: int, one_pass: bool, others=(),
+               store=ExactValues) -> list[dict]:
     """Each row of ``specs`` ``(setup, tenant, model, sel, slo, period_s, own_slo)``
     (:func:`row_stats`). ``one_pass``: one :func:`walk` feeding every row's fold of every
     figure (what a log sealed in blocks needs; with :class:`ExactValues` it holds every row's
     TTFT, TPOT and E2E values at once); else one walk per row and :data:`PASSES` entry (one
     row's figure held at a time: the exact store's lower peak). The same bytes either way.
-    ``others``: more accumulators, fed in the first walk."""
+    ``others``: more accumulators, fed in the first walk; ``store``: what keeps each
+    figure's values (:class:`ExactValues`, or a sketch: sim/metrics/sketch.py)."""
     wl = cols.workload
     heads = []
     for setup, tenant, model, sel, slo, period_s, own_slo in specs:
@@ -274,7 +281,8 @@ def _fold_rows(specs, cols, block: int, one_pass: bool, others=()) -> list[dict]
         heads.append((r, slo, own, pick))
     n_all = len(cols.log.outcome)
     if one_pass:
-        accs = [_RowAcc(cols, pick, RowFold(slo, own)) for _, slo, own, pick in heads]
+        accs = [_RowAcc(cols, pick, RowFold(slo, own, store=store))
+                for _, slo, own, pick in heads]
         walk(n_all, [*others, *accs], block)
         for (r, *_), acc in zip(heads, accs):
             r.update(acc.fold.finish())
@@ -283,7 +291,7 @@ def _fold_rows(specs, cols, block: int, one_pass: bool, others=()) -> list[dict]
         walk(n_all, others, block)
         for r, slo, own, pick in heads:
             for figures in PASSES:
-                acc = _RowAcc(cols, pick, RowFold(slo, own, figures))
+                acc = _RowAcc(cols, pick, RowFold(slo, own, figures, store))
                 walk(n_all, [acc], block)
                 r.update(acc.fold.finish())
                 del acc
@@ -321,18 +329,19 @@ class Rows:
         """The rows' labels (their ``tenant``), in order."""
         return [s[1] for s, _ in self._rows]
 
-    def fold(self, block: int = BLOCK, one_pass: bool = False) -> list[dict]:
+    def fold(self, block: int = BLOCK, one_pass: bool = False,
+             store=ExactValues) -> list[dict]:
         stats = _fold_rows([s for s, _ in self._rows], self.cols, block, one_pass,
-                           self._others)
+                           self._others, store)
         return [{**r, **extra} for r, (_, extra) in zip(stats, self._rows)]
 
 
 def row_stats(setup, tenant, model, sel, cols, slo, period_s, own_slo=False,
-              block=BLOCK) -> dict:
+              block=BLOCK, store=ExactValues) -> dict:
     """A summary row's request figures. ``sel``: the row's requests, a boolean mask of every
     request or a function of a block ``(a, b)`` giving its mask there; ``own_slo``: SLO
     attainment against each request's own tenant's SLO, batch-tier requests aside (an
     aggregate row's). Folded over blocks of ``block`` ids, one pass per entry of
-    :data:`PASSES` (one derived figure's values held at a time)."""
+    :data:`PASSES` (one derived figure's values held at a time), into ``store``s."""
     spec = (setup, tenant, model, sel, slo, period_s, own_slo)
-    return _fold_rows([spec], cols, block, one_pass=False)[0]
+    return _fold_rows([spec], cols, block, one_pass=False, store=store)[0]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.metrics.cost import attribute_cost, monthly_factor
 from sim.metrics.load import LOAD_COLUMNS, load, load_by_model, mix_of
-from sim.metrics.rows import BLOCK, RequestColumns, Rows
+from sim.metrics.rows import BLOCK, ExactValues, RequestColumns, Rows
 from sim.records import (
     ALL,
     BACKGROUND,
@@ -128,13 +128,14 @@ def _sum_costs(costs, workload, tids) -> dict:
 
 
 def summarize(workload, run, prices, costs=None, block=BLOCK,
-              one_pass=False) -> pd.DataFrame:
+              one_pass=False, store=ExactValues) -> pd.DataFrame:
     """Rows per user tenant of one setup plus an ``__all__`` row over them; a setup that
     served background tenants adds one ``__background__`` row for all of them. ``costs``:
     the run's :func:`~sim.metrics.cost.attribute_cost`, if the caller already has it.
     ``block``: request ids a block of the rows' folds (sim/metrics/rows.py) holds;
-    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``). (The whole
-    end of a run in one walk: sim/metrics/endrun.py.)"""
+    ``one_pass``: every row folded in one walk over the blocks (``Rows.fold``); ``store``:
+    what keeps each figure's values (``ExactValues``, or ``SketchValues``:
+    sim/metrics/sketch.py). (The whole end of a run in one walk: sim/metrics/endrun.py.)"""
     if costs is None:
         costs = attribute_cost(workload, run, prices, block)
     plan = SummaryPlan(workload, run, block)
@@ -149,7 +150,7 @@ def summarize(workload, run, prices, costs=None, block=BLOCK,
         deadlines = DeadlineCounts(workload, run, plan.pending.labels())
         plan.pending.also(deadlines)
     plan.fill(costs)
-    return plan.frame(plan.pending.fold(block, one_pass), deadlines)
+    return plan.frame(plan.pending.fold(block, one_pass, store), deadlines)
 
 
 class SummaryPlan:

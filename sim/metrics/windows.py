@@ -47,11 +47,12 @@ WINDOWED = ("requests", "completed", "rejected", "failed", "ttft_p50_s", "ttft_p
 
 
 def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
-                 block: int = BLOCK) -> pd.DataFrame:
+                 block: int = BLOCK, store=ExactValues) -> pd.DataFrame:
     """``full``: one setup's summary over every request (:func:`~sim.metrics.summary.summarize`).
     Each row's window is read in blocks of ``block`` request ids (no full-length mask), one
     walk per row and figure (:func:`~sim.metrics.rows.row_stats`; in one walk with the rest
-    of the run's end: :class:`WindowFold`)."""
+    of the run's end: :class:`WindowFold`), its figures' values kept in ``store``s (as
+    ``full``'s were: exact, or a sketch)."""
     if warmup_s <= 0:
         return full.assign(window="all", warmup_s=0.0, start=start)
     log = run.log
@@ -62,7 +63,7 @@ def apply_window(workload, run, full: pd.DataFrame, warmup_s: float, start: str,
         tslo = None if is_aggregate(name) else workload.slo_ttft_s.get(name)
         pick = _window_of(workload, log, name, warmup_s, window == "warmup")
         stats = row_stats(run.setup, name, "", pick, cols, tslo, length,
-                          own_slo=tslo is None, block=block)
+                          own_slo=tslo is None, block=block, store=store)
         clipped = (_count(workload.changed_req, pick, block)
                    if workload.changed_req is not None else None)
         missed, met = ((_count(dl[0], pick, block), _count(dl[1], pick, block))

@@ -15,7 +15,9 @@ from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import RequestRows, kept_rows, requests_frame
+from sim.metrics.rows import ExactValues
 from sim.metrics.shadow import shadow_table
+from sim.metrics.sketch import RELATIVE_ACCURACY, SketchValues
 from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window
 from sim.simulation.memory import release_freed
@@ -34,17 +36,29 @@ def setup_summary(cfg, workload, run, prices, one_walk: bool = False) -> pd.Data
     checked, split by ``metrics.warmup_s`` and stating the window and the pool's start. Every
     job that summarises a run goes through here, so every summary says what it measured.
     ``one_walk``: every stage fed by one walk over the log (sim/metrics/endrun.py; the same
-    bytes)."""
-    if one_walk and run.log.n == len(workload):
-        out = end_of_run(workload, run, prices, cfg)
+    bytes), as with ``output.percentiles=sketch`` (each row's figures in a sketch)."""
+    sketch = str(cfg.output.percentiles) == "sketch"  # one walk, a sketch per row and figure
+    store = SketchValues if sketch else ExactValues
+    if (one_walk or sketch) and run.log.n == len(workload):
+        out = end_of_run(workload, run, prices, cfg, store=store)
         release_freed()
         return out
     costs = attribute_cost(workload, run, prices)
-    part = summarize(workload, run, prices, costs)
+    part = summarize(workload, run, prices, costs, one_pass=sketch, store=store)
     check_outputs(workload, run, costs, part)
     release_freed()  # the costs' and the summary's temporaries
     start = str(cfg.serverless.start) if "warm_start" in run.extra else "none"
-    return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start)
+    return apply_window(workload, run, part, float(cfg.metrics.warmup_s), start, store=store)
+
+
+def percentiles_notes(cfg) -> list[str]:
+    """The ``note:`` line of a run whose summary percentiles come from a sketch."""
+    if str(cfg.output.percentiles) != "sketch":
+        return []
+    return [f"output.percentiles=sketch: the summary's percentile columns (TTFT, TPOT, E2E, cold-"
+            f"start wait) are a DDSketch's, each within {RELATIVE_ACCURACY:.1%} (relative) of "
+            "the exact one; counts, tokens and costs are exact, ttft_mean_s a running sum's "
+            "(to rounding)"]
 
 
 def frames(cfg, workload, runs, catalog, built: bool = True):

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers.blocks_run import RUN, hybrid_run
 
 from sim.config import compose
 from sim.metrics import rows as rows_mod
@@ -26,21 +27,12 @@ from sim.metrics.endrun import end_of_run
 from sim.metrics.rows import SLO_TOLERANCE_S
 from sim.metrics.summary import summarize
 from sim.records import COMPLETED, REJECTED
-from sim.simulation.frames import model_prices, setup_summary
-from sim.simulation.simulate import simulate_setups
-
-RUN = ["experiment=hybrid", "setups=[hybrid]", "horizon_s=240", "serverless.max_wait_s=3",
-       "tenants.coder.priority=batch", "tenants.coder.deadline_s=60",
-       "tenants.coder.arrival.rate_rps=0.2", "background.synthetic.tenants=4",
-       "background.synthetic.rate_rps=0.5", "output.plots=false", "output.report=false"]
+from sim.simulation.frames import setup_summary
 
 
 @pytest.fixture(scope="module")
 def one_run():
-    workload, runs, catalog = simulate_setups(compose(RUN))
-    run = runs[0]
-    prices = model_prices(catalog, workload.served_models)
-    return workload, run, prices, attribute_cost(workload, run, prices)
+    return hybrid_run()
 
 
 def test_the_scenario_has_what_the_folds_must_cross(one_run):

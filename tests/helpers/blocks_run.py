@@ -1,0 +1,21 @@
+"""The hybrid run the block-fold tests share: several tenants and models, a batch tier, a
+background population, rejections and cold starts (tests/metrics/test_summary_blocks.py,
+test_sketch.py)."""
+
+from sim.config import compose
+from sim.metrics.cost import attribute_cost
+from sim.simulation.frames import model_prices
+from sim.simulation.simulate import simulate_setups
+
+RUN = ["experiment=hybrid", "setups=[hybrid]", "horizon_s=240", "serverless.max_wait_s=3",
+       "tenants.coder.priority=batch", "tenants.coder.deadline_s=60",
+       "tenants.coder.arrival.rate_rps=0.2", "background.synthetic.tenants=4",
+       "background.synthetic.rate_rps=0.5", "output.plots=false", "output.report=false"]
+
+
+def hybrid_run():
+    """``(workload, run, prices, costs)`` of :data:`RUN`."""
+    workload, runs, catalog = simulate_setups(compose(RUN))
+    run = runs[0]
+    prices = model_prices(catalog, workload.served_models)
+    return workload, run, prices, attribute_cost(workload, run, prices)
