@@ -164,12 +164,14 @@ class SummaryPlan:
         log = run.log
         self.pending = pending = Rows(run.setup, RequestColumns(workload, log))
         self._fills: list = []  # (a row's other columns, its cost columns of the costs)
+        # (a row's other columns, its load figures of the ledger): read when the costs are
+        # (:meth:`fill`), so that the rows can be registered before the run has ended
+        self._loads: list = []
         sent, first = models_sent(workload, block)
         named = []
         n_user = workload.n_user_tenants
-        load_of, load_all = load_by_model(run.ledger)
         nan_load = dict.fromkeys(LOAD_COLUMNS, float("nan"))
-        self.mix, combined = mix_of(run.ledger), {}
+        combined: dict = {}
         for ti, name in enumerate(workload.tenants[:n_user]):
             model = (workload.models[int(first[ti])] if first[ti] >= 0
                      else (workload.tenant_models.get(name) or [""])[0])
@@ -180,13 +182,14 @@ class SummaryPlan:
                             self._period(name))
             self._fills.append((r, lambda c, name=name, called=called: c.tenant(name, called)))
             if len(called) == 1:
-                r.update(load_of.get(called[0], nan_load))
+                self._load(r, lambda m=called[0]: self.ledger_loads()[0].get(m, nan_load))
             else:
-                key = tuple(called)
-                if key not in combined:
-                    rows_of = [row for row in run.ledger if row.model in called]
-                    combined[key] = load(rows_of, self.mix) if rows_of else nan_load
-                r.update(combined[key])
+                def combined_load(key=tuple(called)):
+                    if key not in combined:
+                        rows_of = [row for row in run.ledger if row.model in key]
+                        combined[key] = load(rows_of, self.mix) if rows_of else nan_load
+                    return combined[key]
+                self._load(r, combined_load)
             r["clipped"] = workload.changed.get(name, 0)
             named.append((name, model))
         # aggregate rows: SLO attainment over their requests, each against its own tenant's SLO
@@ -195,15 +198,38 @@ class SummaryPlan:
             groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
         for label, tids in groups:
             clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-            r = pending.add(label, "", self.pick(label), None, run.period_s, own_slo=True)
+            r = pending.add(label, "", self.pick(label), None, self._run_period, own_slo=True)
             if not run.background and label == ALL:
                 # every GPU-second of this setup is the user's
                 self._fills.append((r, lambda c: c.total()))
             else:
                 self._fills.append((r, lambda c, tids=tids: _sum_costs(c, workload, tids)))
-            r.update(load_all)  # the pool's, as busy_fraction
+            self._load(r, lambda: self.ledger_loads()[1])  # the pool's, as busy_fraction
             r["clipped"] = clipped
-        _model_rows(self, named, load_of, np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
+        _model_rows(self, named, np.flatnonzero(sent[:n_user].any(axis=0)).tolist())
+
+    def _run_period(self) -> float:
+        return self.run.period_s
+
+    def _load(self, r: dict, of) -> None:
+        """The load columns of row ``r``, ``of()`` read at :meth:`fill` (their place kept)."""
+        r.update(dict.fromkeys(LOAD_COLUMNS))
+        self._loads.append((r, of))
+
+    def ledger_loads(self):
+        """:func:`~sim.metrics.load.load_by_model` of the run's ledger (read once, at the end)."""
+        if self._by_model is None:
+            self._by_model = load_by_model(self.run.ledger)
+        return self._by_model
+
+    _by_model = None
+    _mix = None
+
+    @property
+    def mix(self) -> dict:
+        if self._mix is None:
+            self._mix = mix_of(self.run.ledger)
+        return self._mix
 
     def pick(self, name: str):
         return blocks_of(self.workload, self.run.log, name)
@@ -222,16 +248,19 @@ class SummaryPlan:
         columns."""
         run, workload = self.run, self.workload
         users = workload.tenants[: workload.n_user_tenants]
-        r = self.pending.add(TIER_ROW + t, "", self.pick(TIER_ROW + t), None, run.period_s,
+        r = self.pending.add(TIER_ROW + t, "", self.pick(TIER_ROW + t), None, self._run_period,
                              own_slo=True)
         self._fills.append((r, lambda c: c.tier(users, t)))
-        r.update(load([row for row in run.ledger if row.tier == t], self.mix))
+        self._load(r, lambda: load([row for row in run.ledger if row.tier == t], self.mix))
         r["clipped"] = 0
         return r
 
     def fill(self, costs) -> None:
         """Each row's cost columns, first among its other columns (as if there all along)."""
         self.costs = costs
+        for r, of in self._loads:
+            r.update(of())
+        self._loads = []
         for r, of in self._fills:
             rest = dict(r)
             r.clear()
@@ -265,7 +294,7 @@ class SummaryPlan:
         return df[SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS]]
 
 
-def _model_rows(plan, named, load_of, idx) -> None:
+def _model_rows(plan, named, idx) -> None:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
@@ -273,21 +302,22 @@ def _model_rows(plan, named, load_of, idx) -> None:
     the load figures of that model's replicas. ``idx``: the models of the user requests;
     ``named``: each user tenant's ``(name, model)``. Registered in ``plan``
     (:class:`SummaryPlan`)."""
-    workload, run = plan.workload, plan.run
+    workload = plan.workload
     names = {workload.models[mi] for mi in idx}
     names |= {model for _, model in named if model in workload.models}
     if len(names) < 2:
         return
     users = [t for t, _ in named]
     for m in sorted(names):
-        r = plan.pending.add(MODEL_ROW + m, m, plan.pick(MODEL_ROW + m), None, run.period_s,
+        r = plan.pending.add(MODEL_ROW + m, m, plan.pick(MODEL_ROW + m), None, plan._run_period,
                              own_slo=True)
         tids = [workload.tenants.index(t) for t, model in named if model == m]
         # what the user tenants were billed for this model (a pipeline tenant's stages each
         # under their own model; until December 2026 its whole bill sat under its first
         # stage's model, and the answering LLM's row read $0)
         plan._fills.append((r, lambda c, m=m: c.model(users, m)))
-        r.update(load_of.get(m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
+        plan._load(r, lambda m=m: plan.ledger_loads()[0].get(
+            m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
         r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
 
 
