@@ -154,9 +154,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
 
     next_run()  # readers see the files as they are now (sim/filecache.py)
     name = cfg.job
-    JOBS = discover()  # the modules are imported already: this returns the registry
-    if name not in JOBS:
-        raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    JOBS = _known_job(name)
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
     if cfg.output.plots is None:
         cfg.output.plots = not sweep_job
@@ -164,7 +162,27 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
 
 
-def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
+def _known_job(name) -> dict:
+    JOBS = discover()  # the modules are imported already: this returns the registry
+    if name not in JOBS:
+        raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    return JOBS
+
+
+def validate(cfg, overrides) -> None:
+    """The checks a run makes of ``cfg`` (composed from ``overrides``) before any work,
+    without running it: ``python -m sim --cfg job`` makes them before it prints the config."""
+    next_run()
+    name = cfg.job
+    _known_job(name)
+    cfg = expand_tenants(cfg)
+    with typed_once(cfg):
+        _check(name, cfg)
+        check_unread(name, overrides)
+        check_own_settings(name, cfg, overrides)
+
+
+def _check(name, cfg) -> None:
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     try:
@@ -176,6 +194,10 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
             CHECKS[name](cfg)
     except InputError as e:  # a value a variant set: say which variant
         raise blame_variant(cfg, e) from None
+
+
+def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
+    _check(name, cfg)
     check_unread(name, overrides)
     check_own_settings(name, cfg, overrides)
     reps = int(cfg.replications)
