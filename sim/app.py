@@ -44,7 +44,7 @@ from sim.simulation.build import (
     expand_tenants,
     typed_once,
 )
-from sim.simulation.unread import experiment_keys, recording
+from sim.simulation.unread import experiment_keys, recording, with_variant
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -215,7 +215,7 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     t0_ns = time.time_ns() - 1_000_000_000
     given = GIVEN.set(tuple(overrides or ()))
     try:
-        with recording(overrides or (), experiment_keys(cfg, overrides or ())):
+        with recording(with_variant(cfg, overrides or ()), experiment_keys(cfg, overrides or ())):
             res = _run_job(JOBS[name], cfg, out, reps, progress)
     except BaseException as e:  # interrupted, bad input met mid-run, or a bug: mark the folder
         if out is not None:
