@@ -248,18 +248,28 @@ def _check_completion(overrides: list[str], error) -> None:
               f"(COMP_LINE is unset); install it with install={shell}")
 
 
-def _check_package(argv: list[str]) -> None:
-    """``--package P --cfg job``: P must name a node of the composed config (Hydra printed
-    "package 'P' not found in config" and exited 1)."""
+def _check_cfg(argv: list[str]) -> None:
+    """``--cfg job`` (or ``all``): the config is checked as a run checks it before any work
+    (:func:`sim.app.validate`; until December 2026 ``horizon_s=-1`` printed); with
+    ``--package P``, P must name a node of the composed config (Hydra printed "package 'P'
+    not found in config" and exited 1). A config of another ``--config-dir``, ``--config-path``
+    or ``--config-name`` is printed unchecked (composed here it would be the package's)."""
     from hydra._internal.utils import get_args_parser
     from omegaconf import OmegaConf
 
+    from sim.app import validate
     from sim.config import compose
 
     args = get_args_parser().parse_args(argv)
+    if args.cfg not in ("job", "all") or (args.config_dir, args.config_path, args.config_name) != (None,) * 3:
+        return
+    overrides = [o for o in args.overrides if not o.startswith("hydra.") or o.startswith("hydra.searchpath=")]
+    with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
+        warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
+        cfg = compose(overrides)
+    validate(cfg, [o for o in overrides if not o.startswith("hydra.")])
     if args.package in (None, "_global_") or args.cfg != "job":
         return
-    cfg = compose([o for o in args.overrides if not o.startswith("hydra.")])
     if OmegaConf.select(cfg, args.package, default=None) is None:
         print(f"error: --package {args.package}: no such key in the composed config (a dotted "
               f"key such as tenants.chat)", file=sys.stderr)
@@ -339,7 +349,7 @@ def main() -> None:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
         _check_flags(sys.argv[1:])
-        _check_package(sys.argv[1:])
+        _check_cfg(sys.argv[1:])
         with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             app()

@@ -44,7 +44,7 @@ from sim.simulation.build import (
     expand_tenants,
     typed_once,
 )
-from sim.simulation.unread import experiment_keys, recording
+from sim.simulation.unread import experiment_keys, recording, with_variant
 from sim.sweep import resume as marks
 from sim.sweep.objective import objective_value
 from sim.sweep.replicate import run_replications
@@ -154,9 +154,7 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
 
     next_run()  # readers see the files as they are now (sim/filecache.py)
     name = cfg.job
-    JOBS = discover()  # the modules are imported already: this returns the registry
-    if name not in JOBS:
-        raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    JOBS = _known_job(name)
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
     if cfg.output.plots is None:
         cfg.output.plots = not sweep_job
@@ -164,7 +162,27 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
 
 
-def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
+def _known_job(name) -> dict:
+    JOBS = discover()  # the modules are imported already: this returns the registry
+    if name not in JOBS:
+        raise InputError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}", key="job")
+    return JOBS
+
+
+def validate(cfg, overrides) -> None:
+    """The checks a run makes of ``cfg`` (composed from ``overrides``) before any work,
+    without running it: ``python -m sim --cfg job`` makes them before it prints the config."""
+    next_run()
+    name = cfg.job
+    _known_job(name)
+    cfg = expand_tenants(cfg)
+    with typed_once(cfg):
+        _check(name, cfg)
+        check_unread(name, overrides)
+        check_own_settings(name, cfg, overrides)
+
+
+def _check(name, cfg) -> None:
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
     try:
@@ -176,6 +194,10 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
             CHECKS[name](cfg)
     except InputError as e:  # a value a variant set: say which variant
         raise blame_variant(cfg, e) from None
+
+
+def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
+    _check(name, cfg)
     check_unread(name, overrides)
     check_own_settings(name, cfg, overrides)
     if str(cfg.output.percentiles) != "exact" and name != "simulate":
@@ -198,7 +220,7 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     t0_ns = time.time_ns() - 1_000_000_000
     given = GIVEN.set(tuple(overrides or ()))
     try:
-        with recording(overrides or (), experiment_keys(cfg, overrides or ())):
+        with recording(with_variant(cfg, overrides or ()), experiment_keys(cfg, overrides or ())):
             res = _run_job(JOBS[name], cfg, out, reps, progress)
     except BaseException as e:  # interrupted, bad input met mid-run, or a bug: mark the folder
         if out is not None:

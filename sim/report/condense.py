@@ -21,7 +21,7 @@ def condense(summary: pd.DataFrame, top: int = TOP_TENANTS) -> tuple[pd.DataFram
     most any setup saw; ties in order of appearance), and how many rows were left out."""
     if "tenant" not in summary.columns or "requests" not in summary.columns:
         return summary, 0
-    agg = summary["tenant"].astype(str).map(is_aggregate)
+    agg = summary["tenant"].astype(str).map(is_aggregate).astype(bool)  # an empty map is of object dtype
     tenants = summary[~agg]
     if tenants["tenant"].nunique() <= top:
         return summary, 0
@@ -76,7 +76,7 @@ def slo_by_tenant(table: pd.DataFrame, index: list[str], top: int = TOP_TENANTS)
     attainment over the measured window (warm-up rows, ``<tenant>@warmup``, left out)."""
     if not {"tenant", "slo_attainment"} <= set(table.columns):
         return pd.DataFrame()
-    rows = table[~table["tenant"].astype(str).map(is_aggregate)]
+    rows = table[~table["tenant"].astype(str).map(is_aggregate).astype(bool)]  # (empty: not column labels)
     if "window" in rows.columns:
         rows = rows[rows["window"].astype(str) != "warmup"]
     rows, _ = condense(rows, top)

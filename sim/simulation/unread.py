@@ -1,7 +1,8 @@
 """The keys a run was given that it never read, said in a ``note:`` line.
 
-A key counts as given when an override on the command line sets it (:data:`GIVEN`) or the
-experiment file chosen sets it (:func:`experiment_keys`, its own defaults list followed);
+A key counts as given when an override on the command line sets it (:data:`GIVEN`), the
+experiment file chosen sets it (:func:`experiment_keys`, its own defaults list followed) or
+the variant chosen does (``variant=NAME``: :func:`with_variant`);
 values only the schema or ``conf/config.yaml`` give are defaults, never said. Each key is
 judged by the rules of :mod:`sim.simulation.unread_why` and three more: a setup the run
 does not include, a model no request calls, the output length of a model that produces no
@@ -25,6 +26,7 @@ from omegaconf import OmegaConf
 
 from sim.config.given import GIVEN
 from sim.config.repeats import leaf_keys
+from sim.config.variants import variant_overrides
 from sim.simulation.build import run_setups, setup_serves_background
 from sim.simulation.unread_why import READ_BY, why_off
 
@@ -282,6 +284,14 @@ def _file_leaves(sources, name: str, seen: set, depth: int = 0) -> list[str]:
 
     walk("", {k: v for k, v in doc.items() if str(k) not in NOT_SETTINGS})
     return out
+
+
+def with_variant(cfg, given) -> tuple[str, ...]:
+    """``given`` (the overrides) and, after them, the ``key=value`` overrides of the chosen
+    variant (``variant=NAME``, its ``variants.NAME`` map, sim/config/variants.py): the keys
+    it sets are judged as the command line's. Until December 2026 they were not judged."""
+    chosen = variant_overrides(cfg)
+    return (*given, *(chosen[1] if chosen is not None else ()))
 
 
 def experiment_keys(cfg, given) -> list[str]:

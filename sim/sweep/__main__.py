@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sim.errors import ArgumentParser, InputError, folder_arg
 from sim.sweep.aggregate import write_sweep
+from sim.sweep.consistency import foreign_job
 from sim.sweep.jobrecord import job_dirs
 from sim.sweep.resume import ERROR
 
@@ -29,6 +30,9 @@ def main(argv=None) -> int:
         return _refuse("no job folder in it (a subfolder with .hydra/overrides.yaml, as a "
                        f"sweep's jobs have); nothing to aggregate{hint}", args.sweep_dir)
     try:
+        if copied := foreign_job(args.sweep_dir, job_dirs(args.sweep_dir, None)):
+            print(f"error: {copied}", file=sys.stderr)
+            return 2
         sj = write_sweep(args.sweep_dir)
     except InputError as e:  # a job folder's file damaged since the sweep wrote it
         print(f"error: {e} (re-run the sweep in its folder to recompute the job)", file=sys.stderr)
@@ -40,6 +44,8 @@ def main(argv=None) -> int:
         _refuse(f"every job failed or did not finish ({len(sj.jobs)} of {len(sj.jobs)}); "
                 f"each job folder's {ERROR} says why", args.sweep_dir)
         return 2 if inputs == len(sj.jobs) else 1
+    for note in sj.column_notes:
+        print(note)
     print(f"{len(sj.table)} rows from {done} of "
           f"{len(sj.jobs)} jobs -> {args.sweep_dir / 'summary.csv'}, {args.sweep_dir / 'report.md'}")
     return 0

@@ -31,20 +31,18 @@ from omegaconf.errors import InterpolationResolutionError
 
 from sim.config.variants import KEY, MAP, format_value
 from sim.io import atomic_write, write_frame_csv
-from sim.records import ALL, is_aggregate
 from sim.report.question import report_question
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
+from sim.sweep.consistency import column_notes
+from sim.sweep.jobfiles import load_yaml as _load
 from sim.sweep.jobfiles import (
-    SUMMARY_NUMBERS,
     parse_overrides,
     read_error,
-    read_frame,
     read_overrides,
     read_summary,
     run_notes,
 )
-from sim.sweep.jobfiles import load_yaml as _load
 from sim.sweep.jobrecord import (
     JOBS_RECORD,
     add_folder,
@@ -52,6 +50,7 @@ from sim.sweep.jobrecord import (
     job_dirs,
     start_record,
 )
+from sim.sweep.listprice import _list_price
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -79,6 +78,8 @@ class SweepJobs:
     paired: list[str] = field(default_factory=list)
     run_notes: dict = field(default_factory=dict)  # job -> the notes its report.md lists
     question: str | None = None  # the question line of the first finished job's report.md
+    # jobs whose summary.csv lacks columns every run writes (sim/sweep/consistency.py)
+    column_notes: list[str] = field(default_factory=list)
 
 
 def _numeric(s: pd.Series) -> pd.Series:
@@ -86,57 +87,6 @@ def _numeric(s: pd.Series) -> pd.Series:
         return pd.to_numeric(s)
     except (ValueError, TypeError):
         return s
-
-
-def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
-    """What the completed tokens of each row would cost at the catalog's per-token list prices,
-    per million output tokens: a reference price, not a simulated setup. ``__all__`` rows
-    add up their setup's tenant rows of the same window (``metrics.warmup_s``)."""
-    models = (catalog or {}).get("models", {})
-
-    def usd(model, n_in, n_out):
-        m = models.get(str(model), {})
-        pin, pout = m.get("price_in_usd_per_mtok"), m.get("price_out_usd_per_mtok")
-        if pin is None or pout is None:
-            return float("nan")
-        return (n_in * pin + n_out * pout) / 1e6
-
-    out = pd.Series(float("nan"), index=summary.index)
-    if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
-        return out
-    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py);
-    # they add up the tenants' rows, not the other aggregates (model, tier, background rows)
-    label = summary["tenant"].astype(str).str.split("@").str[0]
-    is_all = label == ALL
-    tenant_rows = ~label.map(is_aggregate)
-    window = summary["window"] if "window" in summary.columns else pd.Series("all", index=summary.index)
-    cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
-                                                       summary["output_tokens"])],
-                     index=summary.index)
-    per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
-    out[~is_all] = per_out[~is_all]  # a model row at its model's prices; tier rows: NaN
-    for setup, win in summary.loc[is_all, ["setup"]].assign(w=window[is_all]).drop_duplicates().itertuples(index=False):
-        same = (summary["setup"] == setup) & (window == win)
-        rows = tenant_rows & same
-        tokens = summary.loc[rows, "output_tokens"].sum()
-        total = cost[rows].sum(min_count=1)
-        out[is_all & same] = total / tokens * 1e6 if tokens > 0 else float("nan")
-    return out
-
-
-def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
-    """:func:`list_price_per_mtok_out` of a job's summary rows; with replications, the mean
-    of each seed's, as ``cost_per_mtok_out_usd`` is (a price of the mean tokens, a ratio of
-    means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
-    if not (d / "replications.csv").is_file() or "replications" not in s.columns:
-        return list_price_per_mtok_out(s, catalog)
-    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
-                   SUMMARY_NUMBERS)  # text in a number: one line naming it, as in summary.csv
-    r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
-    keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
-    mean = r.groupby(keys, dropna=False)["lp"].mean()
-    return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
-                      for v in s[keys].itertuples(index=False)], index=s.index)
 
 
 def _variant_values(d: Path, ov: dict, ran: dict) -> dict[str, object]:
@@ -257,7 +207,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,
                      notes={**notes, "objective": defined} if defined else notes, paired=paired,
-                     run_notes=said, question=question)
+                     run_notes=said, question=question,
+                     column_notes=column_notes([f for f, _ in frames]))
 
 
 def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:
@@ -385,6 +336,8 @@ class AggregateSweep(Callback):
                           input_errors=input_errors)
         print(f"sweep: {counts.get('done', 0)} of {len(sj.jobs)} jobs finished; "
               f"{sweep_dir / 'summary.csv'} ({len(sj.table)} rows), {sweep_dir / 'report.md'}")
+        for note in sj.column_notes:
+            print(note)
         for _, j in sj.jobs[sj.jobs["state"] != "done"].iterrows():
             print(f"sweep: job {j['job']} {j['state']}: {j['message'] or j['overrides']}")
 

@@ -7,7 +7,6 @@ replay) on a GPU whose factors were changed by hand: memory efficiency x0.85, co
 both overheads x1.5 (issue 18).
 """
 
-import csv
 import dataclasses
 import json
 import math
@@ -15,38 +14,18 @@ import math
 import numpy as np
 import pytest
 from helpers.cli import assert_one_clear_line
-from helpers.engine import make_perf, run_requests
+from helpers.engine import run_requests
+from helpers.fitlog import DEPLOY, perturbed_truth, write_log_csv
 
 import sim
-from sim.catalog import Efficiency
 from sim.fit.__main__ import main
 from sim.fit.logs import read_log
-from sim.perf import RooflinePerf
 from sim.simulation.build import build_catalog
-
-PERTURB = {"memory": 0.85, "compute": 1.1, "overhead": 1.5}
-DEPLOY = ["--model", "llama31-8b", "--gpu", "H100", "--precision", "fp8", "--tp", "1",
-          "--kv-dtype", "bf16", "--max-num-seqs", "256", "--max-batched-tokens", "8192"]
 
 
 @pytest.fixture(scope="module")
 def catalog():
     return build_catalog(sim.compose([]))
-
-
-def _truth(catalog):
-    """The H100 FP8 deployment on a GPU with the perturbed factors, and those factors."""
-    dep, _ = make_perf(catalog)
-    g = dep.gpu
-    e = g.efficiency["fp8"]
-    k = PERTURB["overhead"]
-    gpu = dataclasses.replace(
-        g, efficiency={**g.efficiency, "fp8": Efficiency(e.memory * PERTURB["memory"],
-                                                         e.compute * PERTURB["compute"])},
-        step_overhead_s=g.step_overhead_s * k, layer_overhead_s=g.layer_overhead_s * k,
-        seq_overhead_s=g.seq_overhead_s * k)
-    dep = dataclasses.replace(dep, gpu=gpu)
-    return dep, RooflinePerf(dep), gpu
 
 
 def _phased_workload(seed=1):
@@ -67,25 +46,16 @@ def _phased_workload(seed=1):
     return reqs
 
 
-def _write_csv(path, reqs, out):
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s"])
-        for rid, t, a, b in reqs:
-            first, done = out[rid]
-            w.writerow([f"{t:.9f}", a, b, f"{first - t:.9f}", f"{done - t:.9f}"])
-
-
 def _overrides(tmp_path) -> dict:
     text = (tmp_path / "out" / "overrides.txt").read_text().split()
     return {kv.split("=")[0]: float(kv.split("=")[1]) for kv in text}
 
 
 def test_perturbed_factors_are_fitted_back_within_3_percent(catalog, tmp_path, capsys):
-    dep, perf, gpu = _truth(catalog)
+    dep, perf, gpu = perturbed_truth(catalog)
     reqs = _phased_workload()
     out, _ = run_requests("fluid", dep, perf, reqs)
-    _write_csv(tmp_path / "log.csv", reqs, out)
+    write_log_csv(tmp_path / "log.csv", reqs, out)
     main(["--requests", str(tmp_path / "log.csv"), *DEPLOY, "--out", str(tmp_path / "out")])
     printed = capsys.readouterr().out
     got = _overrides(tmp_path)
@@ -121,7 +91,7 @@ def _vllm_doc(reqs, out, **extra):
 
 
 def test_vllm_and_sglang_results_are_read_with_their_arrival_settings(catalog, tmp_path):
-    dep, perf, _ = _truth(catalog)
+    dep, perf, _ = perturbed_truth(catalog)
     reqs = [(i, 0.0, 200 + 37 * i, 50 + 3 * i) for i in range(40)]  # request_rate inf
     out, _ = run_requests("fluid", dep, perf, reqs)
     doc = _vllm_doc(reqs, out)
@@ -147,7 +117,7 @@ def test_vllm_and_sglang_results_are_read_with_their_arrival_settings(catalog, t
 
 
 def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
-    dep, perf, _ = _truth(catalog)
+    dep, perf, _ = perturbed_truth(catalog)
     rng = np.random.default_rng(3)
     reqs = [(i, 0.0, int(rng.integers(100, 6000)), int(rng.integers(20, 600))) for i in range(300)]
     out, _ = run_requests("fluid", dep, perf, reqs)
@@ -301,7 +271,7 @@ def test_a_concurrency_cap_sends_each_request_when_one_finishes(catalog):
     from sim.fit.logs import RequestLog
     from sim.fit.replay import arrivals, replay
 
-    dep, perf, _ = _truth(catalog)
+    dep, perf, _ = perturbed_truth(catalog)
     n_in, n_out = np.array([800, 50, 3000, 400]), np.array([30, 200, 5, 60])
     log = RequestLog("x", "csv", n_in, n_out, np.ones(4), np.ones(4), None, max_concurrency=1)
     arr = arrivals(log)
@@ -324,7 +294,7 @@ def test_recorded_send_times_out_of_row_order_are_sent_at_their_times(catalog):
     from sim.fit.logs import RequestLog
     from sim.fit.replay import arrivals, replay
 
-    dep, perf, _ = _truth(catalog)
+    dep, perf, _ = perturbed_truth(catalog)
     n_in, n_out = np.array([800, 50, 3000, 400]), np.array([30, 200, 5, 60])
     at = np.array([3.0, 2.0, 1.0, 0.0])  # the last row was sent first
     log = RequestLog("x", "csv", n_in, n_out, np.ones(4), np.ones(4), at)

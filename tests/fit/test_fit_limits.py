@@ -3,42 +3,29 @@ converging, and refuses (or notes) a log with too few values for the four factor
 until December 2026 the 1,500-replay budget ended most fits unsaid, and a one-row log was
 fitted without a word (sim/fit/solve.py, check_identifiable)."""
 
-import csv
-import dataclasses
 import re
 
 import numpy as np
 import pytest
 from helpers.cli import assert_one_clear_line
-from helpers.engine import make_perf, run_requests
+from helpers.engine import run_requests
+from helpers.fitlog import DEPLOY, perturbed_truth, write_log_csv
 
 import sim
-from sim.catalog import Efficiency
 from sim.fit.__main__ import deployment, main, parse, run
 from sim.fit.logs import read_log
 from sim.fit.replay import arrivals
 from sim.fit.solve import TTFT_FINAL_WEIGHT, _loss, errors
-from sim.perf import RooflinePerf
 from sim.simulation.build import build_catalog
-
-DEPLOY = ["--model", "llama31-8b", "--gpu", "H100", "--precision", "fp8", "--tp", "1",
-          "--kv-dtype", "bf16", "--max-num-seqs", "256", "--max-batched-tokens", "8192"]
 
 
 @pytest.fixture(scope="module")
 def small_log(tmp_path_factory):
     """Eight requests of varied prompts and outputs, logged by the engine driven directly
-    (tests/helpers/engine.py) on an H100 whose FP8 efficiencies and overheads were changed
-    by hand (as test_fit.py's, so the fit starts away from its answer): 16 values for 4
-    factors."""
-    dep, _ = make_perf(build_catalog(sim.compose([])))
-    g, e = dep.gpu, dep.gpu.efficiency["fp8"]
-    gpu = dataclasses.replace(
-        g, efficiency={**g.efficiency, "fp8": Efficiency(e.memory * 0.85, e.compute * 1.1)},
-        step_overhead_s=g.step_overhead_s * 1.5, layer_overhead_s=g.layer_overhead_s * 1.5,
-        seq_overhead_s=g.seq_overhead_s * 1.5)
-    dep = dataclasses.replace(dep, gpu=gpu)
-    perf = RooflinePerf(dep)
+    (tests/helpers/engine.py) on test_fit.py's H100 whose FP8 efficiencies and overheads
+    were changed by hand (tests/helpers/fitlog.py, so the fit starts away from its answer):
+    16 values for 4 factors."""
+    dep, perf, _ = perturbed_truth(build_catalog(sim.compose([])))
     rng = np.random.default_rng(2)
     reqs, t = [], 0.0
     for i in range(8):
@@ -46,12 +33,7 @@ def small_log(tmp_path_factory):
         reqs.append((i, t, int(rng.integers(100, 6000)), int(rng.integers(20, 300))))
     out, _ = run_requests("fluid", dep, perf, reqs)
     path = tmp_path_factory.mktemp("log") / "small.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s"])
-        for rid, t, a, b in reqs:
-            first, done = out[rid]
-            w.writerow([f"{t:.9f}", a, b, f"{first - t:.9f}", f"{done - t:.9f}"])
+    write_log_csv(path, reqs, out)
     return path
 
 

@@ -95,7 +95,7 @@ def test_a_replicated_jobs_list_price_is_the_mean_of_its_seeds(tmp_path):
     serverless pool, billed at exactly that list price, read $0.9070/M beside a list price
     of $0.9083/M (December 2026, a researcher's 3-seed sweep). Both are now means over seeds,
     and equal for a per-token bill at the catalog's prices."""
-    from sim.sweep.aggregate import _list_price
+    from sim.sweep.listprice import _list_price
 
     pin, pout = 0.18, 0.54
     catalog = {"models": {"m": {"price_in_usd_per_mtok": pin, "price_out_usd_per_mtok": pout}}}

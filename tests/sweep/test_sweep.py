@@ -11,7 +11,8 @@ from helpers.cli import cli
 
 import sim
 from sim.analysis.curves import breakevens, crossings
-from sim.sweep.aggregate import collect, list_price_per_mtok_out, parse_overrides
+from sim.sweep.aggregate import collect, parse_overrides
+from sim.sweep.listprice import list_price_per_mtok_out
 from sim.sweep.objective import objective_value
 from sim.sweep.resume import config_digest
 

@@ -232,10 +232,13 @@ class DedicatedSetup:
             for req in rep.queue.drop_all():
                 self._reroute(pool, req, now, cause)
         key = (cause, pool.model)
+        # a try given up ends in the tier of the replica that held it (a spot instance's
+        # own, as a request the run's end cuts there): until December 2026 the pool's
+        on = pool.tier_code if rep.usage is None else self.ctx.log.tiers.code(rep.usage.tier)
         for req in reversed(interrupted):  # reversed + push_front keeps their order
             req.attempts += 1
             if not self.retry.retry(req.attempts):
-                self._give_up(pool, req, cause, now, cause)
+                self._give_up(pool, req, cause, now, cause, on)
                 continue
             self._retried[key] = self._retried.get(key, 0) + 1
             req.t_admit = req.t_first = req.t_done = -1.0
@@ -255,13 +258,15 @@ class DedicatedSetup:
         if reason is not None:
             self._give_up(pool, req, f"retry_{reason}", now, cause)
 
-    def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float, cause: str) -> None:
+    def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float, cause: str,
+                 tier_code: int | None = None) -> None:
         """End an interrupted request as failed, with the tries it had (``cause``: what
-        interrupted it, replica_failure or spot_preemption)."""
+        interrupted it, replica_failure or spot_preemption), in tier ``tier_code`` (the
+        replica's that held it; by default the pool's, for a request its queue held)."""
         self.ctx.log.put("attempts", req.id, req.attempts)
         key = (cause, pool.model)
         self._failed[key] = self._failed.get(key, 0) + 1
-        self.ctx.fail(req, reason, pool.tier_code, now)
+        self.ctx.fail(req, reason, pool.tier_code if tier_code is None else tier_code, now)
 
     def _recover(self, slot: Slot, now: float) -> None:
         self.events.add(now, "recover", slot.pool.model, slot.index)

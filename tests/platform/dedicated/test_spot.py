@@ -129,6 +129,14 @@ def test_without_retries_the_reclaimed_request_fails_with_its_reason(tmp_path):
     assert (s["failed"], s["completed"], s["retries"]) == (1, 2, 0)
     assert len(r.extra["tables"]["spot"]) == 1  # no replacement: the slot stays empty
     assert r.extra["tables"]["spot_summary"].iloc[0]["failed_requests"] == 1
+    # it failed on the spot replica, so in tier spot (as a request the run's end cuts
+    # there): until December 2026 in the pool's tier, dedicated, where the spot tier row
+    # was missing and the dedicated row counted a failure no reserved replica caused
+    tiers = [log.tiers.names[c] for c in log.tier]
+    assert tiers == ["dedicated", "spot", "dedicated"]
+    rows = summary.set_index("tenant")
+    assert rows.loc["__tier__:spot", ["requests", "completed", "failed"]].tolist() == [1, 0, 1]
+    assert rows.loc["__tier__:dedicated", ["requests", "completed", "failed"]].tolist() == [2, 2, 0]
 
 
 def test_the_rate_process_gives_a_poisson_count_of_reclaims():

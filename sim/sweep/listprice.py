@@ -1,0 +1,62 @@
+"""The per-token list price of a sweep job's summary rows, beside its simulated costs
+(``list_price_usd_per_mtok_out`` in the sweep-root table, :mod:`sim.sweep.aggregate`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.records import ALL, is_aggregate
+from sim.sweep.jobfiles import SUMMARY_NUMBERS, read_frame
+
+
+def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
+    """What the completed tokens of each row would cost at the catalog's per-token list prices,
+    per million output tokens: a reference price, not a simulated setup. ``__all__`` rows
+    add up their setup's tenant rows of the same window (``metrics.warmup_s``)."""
+    models = (catalog or {}).get("models", {})
+
+    def usd(model, n_in, n_out):
+        m = models.get(str(model), {})
+        pin, pout = m.get("price_in_usd_per_mtok"), m.get("price_out_usd_per_mtok")
+        if pin is None or pout is None:
+            return float("nan")
+        return (n_in * pin + n_out * pout) / 1e6
+
+    out = pd.Series(float("nan"), index=summary.index)
+    if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
+        return out
+    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py);
+    # they add up the tenants' rows, not the other aggregates (model, tier, background rows)
+    label = summary["tenant"].astype(str).str.split("@").str[0]
+    is_all = label == ALL
+    tenant_rows = ~label.map(is_aggregate)
+    window = summary["window"] if "window" in summary.columns else pd.Series("all", index=summary.index)
+    cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
+                                                       summary["output_tokens"])],
+                     index=summary.index)
+    per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
+    out[~is_all] = per_out[~is_all]  # a model row at its model's prices; tier rows: NaN
+    for setup, win in summary.loc[is_all, ["setup"]].assign(w=window[is_all]).drop_duplicates().itertuples(index=False):
+        same = (summary["setup"] == setup) & (window == win)
+        rows = tenant_rows & same
+        tokens = summary.loc[rows, "output_tokens"].sum()
+        total = cost[rows].sum(min_count=1)
+        out[is_all & same] = total / tokens * 1e6 if tokens > 0 else float("nan")
+    return out
+
+
+def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
+    """:func:`list_price_per_mtok_out` of a job's summary rows; with replications, the mean
+    of each seed's, as ``cost_per_mtok_out_usd`` is (a price of the mean tokens, a ratio of
+    means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
+    if not (d / "replications.csv").is_file() or "replications" not in s.columns:
+        return list_price_per_mtok_out(s, catalog)
+    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
+                   SUMMARY_NUMBERS)  # text in a number: one line naming it, as in summary.csv
+    r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
+    keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
+    mean = r.groupby(keys, dropna=False)["lp"].mean()
+    return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
+                      for v in s[keys].itertuples(index=False)], index=s.index)

@@ -1,0 +1,49 @@
+"""``python -m sim --cfg job`` (and ``--cfg all``) checks the config as a run does before it
+prints it (sim/app.py ``validate``, the checks ``execute`` makes before any work): until
+December 2026 ``horizon_s=-1`` printed and only the run refused it."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from helpers.cli import assert_one_clear_line
+from omegaconf import OmegaConf
+
+import sim
+
+
+def _main(monkeypatch, capsys, *args):
+    """``python -m sim <args>`` in this process: (exit status, stdout, stderr)."""
+    from sim.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["sim", *args])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    try:
+        main()
+        status = 0
+    except SystemExit as e:
+        status = e.code
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--cfg", "job", "horizon_s=-1"], "error: config key 'horizon_s': must be > 0, got -1"),
+    (["--cfg", "all", "tenants.chat.arrival.rate_rps=0"],
+     "error: config key 'tenants.chat.arrival.rate_rps': must be > 0, got 0"),
+    # an override the job does not read, as a run refuses it
+    (["--cfg", "job", "plan.tp=[1]"], "error: config key 'plan.tp': read by the plan job only"),
+])
+def test_a_value_a_run_refuses_is_refused_before_it_is_printed(monkeypatch, capsys, args, expected):
+    status, out, err = _main(monkeypatch, capsys, *args)
+    assert_one_clear_line(status, err, expected)
+    assert err.startswith(expected) and out == ""  # nothing printed
+
+
+def test_a_valid_config_prints_as_composed(monkeypatch, capsys):
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "job", "experiment=hybrid", "horizon_s=60")
+    assert (status, err) == (0, "")
+    want = OmegaConf.to_container(sim.compose(["experiment=hybrid", "horizon_s=60"]))
+    assert yaml.safe_load(out) == want and want["horizon_s"] == 60
