@@ -185,6 +185,11 @@ def validate(cfg, overrides) -> None:
 def _check(name, cfg) -> None:
     # every key of the config (the job's own ranges too), before any work; the tenants too
     # unless the job builds its own scenarios
+    if str(cfg.output.percentiles) != "exact" and name != "simulate":
+        # the other jobs compare runs' percentiles (and say none of a sketch's bound)
+        raise InputError("approximate percentiles are for the simulate job's summary; the "
+                         f"{name} job compares runs by their exact percentiles",
+                         key="output.percentiles")
     try:
         build(AS_RUN[name](cfg) if name in AS_RUN else cfg, workload=name not in OWN_SCENARIOS)
         if name not in OWN_SCENARIOS:
@@ -200,11 +205,6 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     _check(name, cfg)
     check_unread(name, overrides)
     check_own_settings(name, cfg, overrides)
-    if str(cfg.output.percentiles) != "exact" and name != "simulate":
-        # the other jobs compare runs' percentiles (and say none of a sketch's bound)
-        raise InputError("approximate percentiles are for the simulate job's summary; the "
-                         f"{name} job compares runs by their exact percentiles",
-                         key="output.percentiles")
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
