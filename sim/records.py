@@ -361,6 +361,7 @@ class SetupRun:
     # their requests were never submitted and the log holds them as pending, outside the run
     background: bool = False
     pipelines: object = None  # the pipeline driver of a workload with pipelines
+    folded: object = None  # what folded its log's blocks as they were sealed (simulate's fold)
 
 
 class EventLog:

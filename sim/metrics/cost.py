@@ -33,14 +33,13 @@ period that holds a one-off spike projects that spike onto the whole month.
 from __future__ import annotations
 
 from collections import defaultdict
-from types import SimpleNamespace
 
 import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.billing import PeriodFold, split_by_period
+from sim.metrics.logfold import EarlyLogFold, LogFold
 from sim.metrics.rows import BLOCK, walk
-from sim.records import COMPLETED
 
 HOURS_PER_MONTH = 730.0
 TIERS = ("dedicated", "burst", "serverless")  # always reported, zero when absent
@@ -173,59 +172,6 @@ def _bill(cb: CostBreakdown, tenant: str, tier: str, model: str, p, s: float) ->
     })
 
 
-class LogFold:
-    """What billing needs of the log, folded block by block (``add(a, b)``, an accumulator
-    of :func:`~sim.metrics.rows.walk`; each block's columns sliced as views, its temporaries
-    block-sized), in ``f``: ``seen``, the requests per (model, tenant), model-major; ``done``
-    and ``on_token``, the completed requests per tenant and those of them on a per-token
-    (model, tier) (``table``, by model and tier code); ``tok``, the output and input tokens
-    completed per (model, tier code, tenant), exact integer sums; ``usd``, per per-token
-    (model, tier code) of ``token_prices`` (its ``(in, out, cached in)`` prices) and tenant,
-    each completed request's price in id order (block by block: the very values, in the very
-    order, of the whole column's mask, so their sum is the same to the bit)."""
-
-    def __init__(self, workload, log, table: np.ndarray, token_prices: dict):
-        self.workload, self.log, self.table, self.token_prices = workload, log, table, token_prices
-        nt, nm, nc = len(workload.tenants), table.shape[0], table.shape[1]
-        self.f = SimpleNamespace(
-            seen=np.zeros(nm * nt, np.int64), done=np.zeros(nt, np.int64),
-            on_token=np.zeros(nt, np.int64), tok=np.zeros((2, nm * nc * nt), np.int64),
-            usd={k: defaultdict(list) for k in token_prices})
-
-    def add(self, a: int, b: int) -> None:
-        f, workload, log, table = self.f, self.workload, self.log, self.table
-        nt, nc = len(workload.tenants), table.shape[1]
-        model, tenant, tier = workload.model[a:b], workload.tenant[a:b], log.tier[a:b]  # views
-        key = model.astype(np.int64)  # one int64 temporary at a time, made in place
-        key *= nt
-        key += tenant
-        f.seen += np.bincount(key, minlength=f.seen.size)
-        d = log.outcome[a:b] == COMPLETED
-        td, md, kd = tenant[d], model[d], tier[d]
-        f.done += np.bincount(td, minlength=nt)
-        f.on_token += np.bincount(td[table[md, kd]], minlength=nt)
-        key = md.astype(np.int64)
-        key *= nc
-        key += kd
-        key *= nt
-        key += td
-        del td, md, kd
-        np.add.at(f.tok[0], key, workload.output_tokens[a:b][d])
-        np.add.at(f.tok[1], key, workload.input_tokens[a:b][d])
-        del key
-        for (mi, tc), (pin, pout, pcached) in self.token_prices.items():
-            sel = d & (model == mi) & (tier == tc)
-            if not sel.any():
-                continue
-            cached = log.cached[a:b][sel].astype(float)
-            usd = ((workload.input_tokens[a:b][sel].astype(float) - cached) * (pin or 0.0)
-                   + cached * (pcached or 0.0)
-                   + workload.output_tokens[a:b][sel].astype(float) * (pout or 0.0)) / 1e6
-            ten = tenant[sel]
-            for ti in np.unique(ten).tolist():
-                f.usd[(mi, tc)][ti].append(usd[ten == ti])
-
-
 def attribute_cost(workload, run, prices: dict[str, tuple[float | None, float | None]],
                    block: int = BLOCK) -> CostBreakdown:
     """The run's costs by tenant, tier and model; the log read in one walk over blocks of
@@ -241,10 +187,13 @@ class CostFold:
     :class:`~sim.metrics.billing.PeriodFold` and :class:`LogFold`), the bill made when the
     walk is over (:meth:`finish`)."""
 
-    def __init__(self, workload, run, prices):
-        self.workload, self.run = workload, run
+    def __init__(self, workload, run, prices, early: bool = False):
+        self.workload, self.run, self.prices = workload, run, prices
         self.periods = PeriodFold(workload, run.log, bool(workload.background_tenants)
                                   and not run.background)
+        if early:  # fed while the run goes: the ledger read at the end (EarlyLogFold)
+            self.pools, self.log = None, EarlyLogFold(workload, run.log)
+            return
         self.pools = _pools(workload, run, prices)
         self.log = LogFold(workload, run.log, *self.pools[-2:])
 
@@ -256,6 +205,9 @@ class CostFold:
         workload, run = self.workload, self.run
         h = min(float(workload.horizon_s), float(run.period_s))
         periods = self.periods.finish(h, float(run.period_s))
+        if self.pools is None:
+            self.pools = _pools(workload, run, self.prices)
+            self.log.settle(*self.pools[-2:])
         return _bill_run(workload, run, periods, self.log.f, *self.pools[:-2])
 
 

@@ -54,28 +54,49 @@ def end_of_run(workload, run, prices, cfg, block: int = BLOCK, notes: dict | Non
     ``{setup: RunNotesFold}``, the overload notes' folds fed by the same walk (for
     :func:`~sim.metrics.overload.stability_notes`'s ``folded``); ``store``: what keeps each
     row's figure values (:class:`~sim.metrics.rows.RowFold`'s)."""
-    warmup_s = float(cfg.metrics.warmup_s)
-    start = str(cfg.serverless.start) if "warm_start" in run.extra else "none"
-    hub = _Hub(workload, run, prices, warmup_s, block, store)
-    if notes is not None:
-        notes[run.setup] = RunNotesFold(workload, run, stable=True)
-        hub.stages.append(notes[run.setup])
-    walk(len(workload), [hub], block)
-    costs, part = hub.finish()
-    check_outputs(workload, run, costs, part, block, by_outcome=hub.counts.of)
-    if hub.windows is None:
-        return apply_window(workload, run, part, warmup_s, start)
-    return hub.windows.frame(part, start)
+    end = EndOfRun(workload, run, prices, cfg, block, notes, store)
+    walk(len(workload), [end], block)
+    return end.finish()
+
+
+class EndOfRun:
+    """:func:`end_of_run` as an accumulator (``add(a, b)``, then :meth:`finish`). ``early``:
+    made before the run ends (the run's ledger, period and extras read at :meth:`finish`,
+    its blocks fed as the log seals them, sim/logseal.py): the costs then fold the tokens of
+    each (model, tier, tenant) and bill them when the ledger says which pools bill per token
+    (:class:`~sim.metrics.logfold.EarlyLogFold`: per-token costs to rounding, not the bytes
+    of each request's price summed)."""
+
+    def __init__(self, workload, run, prices, cfg, block: int = BLOCK,
+                 notes: dict | None = None, store=ExactValues, early: bool = False):
+        self.workload, self.run, self.cfg, self.block = workload, run, cfg, block
+        self.hub = _Hub(workload, run, prices, float(cfg.metrics.warmup_s), block, store, early)
+        if notes is not None:
+            notes[run.setup] = RunNotesFold(workload, run, stable=True)
+            self.hub.stages.append(notes[run.setup])
+
+    def add(self, a: int, b: int) -> None:
+        self.hub.add(a, b)
+
+    def finish(self):
+        workload, run, hub = self.workload, self.run, self.hub
+        start = str(self.cfg.serverless.start) if "warm_start" in run.extra else "none"
+        costs, part = hub.finish()
+        check_outputs(workload, run, costs, part, self.block, by_outcome=hub.counts.of)
+        if hub.windows is None:
+            return apply_window(workload, run, part, float(self.cfg.metrics.warmup_s), start)
+        return hub.windows.frame(part, start)
 
 
 class _Hub:
     """The one walk's accumulator: each block goes to the tier watch first (a tier's first
     requests make its row's folds, which then take this block), then to every stage."""
 
-    def __init__(self, workload, run, prices, warmup_s: float, block: int, store=ExactValues):
+    def __init__(self, workload, run, prices, warmup_s: float, block: int, store=ExactValues,
+                 early: bool = False):
         self.workload, self.run, self.store = workload, run, store
         self.cols = RequestColumns(workload, run.log)
-        self.cost = CostFold(workload, run, prices)
+        self.cost = CostFold(workload, run, prices, early)
         self.plan = SummaryPlan(workload, run, block)
         self.folds: dict = {}  # label -> (RowFold, its selection of a block)
         for (_, name, _, sel, slo, _, own_slo), _ in self.plan.pending.registered():

@@ -57,7 +57,7 @@ class StabilityFold:
 
     def __init__(self, workload, run):
         self.workload, self.run = workload, run
-        self.h, self.gone = float(workload.horizon_s), _code(run.log, "unfinished_at_end")
+        self.h = float(workload.horizon_s)
         self.reasons: Counter = Counter()
         self.n = self.backlog = self.completed = self.queued = self.offered_tok = 0
         self.done_tok = 0  # the served requests' output tokens
@@ -84,7 +84,7 @@ class StabilityFold:
         admit = log.admit_s[a:b]
         with np.errstate(invalid="ignore"):
             waiting = arrived & (((oc == COMPLETED) & (admit > h))
-                                 | ((oc == FAILED) & (reason == self.gone)))
+                                 | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
             self.backlog += int(np.count_nonzero(waiting))
             self.queued += int(np.count_nonzero(waiting & ~(admit <= h)))
         done = arrived & (oc == COMPLETED)
@@ -213,10 +213,9 @@ class RunNotesFold:
 
     def __init__(self, workload, run, stable: bool = False):
         self.workload, self.run = workload, run
-        names = run.log.reasons.names
-        self.codes = [i for i, r in enumerate(names) if r.startswith(SAID_HERE)]
-        self.per = {code: Counter() for code in self.codes}  # requests rejected, by model
-        self.gone = _code(run.log, "unfinished_at_end")
+        # requests rejected, by reason code and model (the reasons read at each block: the
+        # fold may be fed while the run goes, before a reason's first use gives it a code)
+        self.per: dict[int, Counter] = {}
         self.offered = self.unfinished = 0
         self.stable = StabilityFold(workload, run) if stable and not workload.closed else None
 
@@ -228,11 +227,22 @@ class RunNotesFold:
         rej = mine & (oc == REJECTED)
         for code in self.codes:
             where = rej & (reason == code)
-            self.per[code].update(wl.models[m] for m in wl.model[a:b][where].tolist())
-        if self.gone >= 0:
-            self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == self.gone)))
+            self.per.setdefault(code, Counter()).update(
+                wl.models[m] for m in wl.model[a:b][where].tolist())
+        gone = self.gone
+        if gone >= 0:
+            self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
         if self.stable is not None:
             self.stable.add(a, b)
+
+    @property
+    def codes(self) -> list[int]:
+        """The codes of the reasons :data:`SAID_HERE` (so far)."""
+        return [i for i, r in enumerate(self.run.log.reasons.names) if r.startswith(SAID_HERE)]
+
+    @property
+    def gone(self) -> int:
+        return _code(self.run.log, "unfinished_at_end")
 
     def rejection_line(self) -> str | None:
         per, names = self.per, self.run.log.reasons.names
@@ -241,7 +251,7 @@ class RunNotesFold:
             return None
         parts = []
         for code in self.codes:
-            if per[code]:
+            if per.get(code):
                 models = ", ".join(f"{m} {k:,}" for m, k in sorted(per[code].items()))
                 why = f": {WHY[names[code]]}" if names[code] in WHY else ""
                 parts.append(f"{names[code]} {sum(per[code].values()):,} ({models}){why}")

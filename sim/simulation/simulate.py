@@ -17,6 +17,7 @@ Only start-up's own cyclic garbage, if any, waits until the loop ends to be coll
 from __future__ import annotations
 
 import gc
+import math
 from itertools import repeat
 
 import numpy as np
@@ -48,17 +49,19 @@ _CHUNK = 1 << 16
 
 
 def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
-             label: str | None = None, on_block=None, block: int = BLOCK) -> SetupRun:
+             label: str | None = None, fold=None, block: int = BLOCK) -> SetupRun:
     """Run one setup of ``cfg`` over the workload; ``progress`` shows a bar labelled
     ``label`` on a terminal for runs that last (:mod:`sim.simulation.progress`).
-    ``on_block(log, a, b)``: the request log is sealed in blocks of ``block`` ids as the run goes,
-    each handed to it once every request of it ended, then its memory given back
-    (:mod:`sim.logseal`): nothing may read those requests' columns after."""
+    ``fold(run)``: an accumulator (``add(a, b)``) made before the run starts, given the
+    :class:`SetupRun` (its ledger, period and extras filled in when the run ends); the
+    request log is then sealed in blocks of ``block`` ids as the run goes, each handed to it
+    once every request of it ended, then its memory given back (:mod:`sim.logseal`): nothing
+    may read those requests' columns after. Returned as the run's ``folded``."""
     built = build(cfg, workload=False)
     record_run(cfg, setup_name, workload)  # the keys this run reads none of
     update, close = progress_printer(progress, label or setup_name, total_s=workload.horizon_s)
     try:
-        return _simulate(built, workload, setup_name, update, on_block, block)
+        return _simulate(built, workload, setup_name, update, fold, block)
     finally:
         close()
         release_freed()  # the end-of-run checks' temporaries
@@ -121,7 +124,7 @@ class ContextGate:
 
 
 def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
-              on_block=None, block: int = BLOCK) -> SetupRun:
+              fold=None, block: int = BLOCK) -> SetupRun:
     cfg = built.cfg
     env = simpy.Environment()
     n = len(workload)
@@ -136,12 +139,15 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
     models = list(workload.served_models) if served is None else list(workload.user_models)
     if served is not None:
         log.open = int(np.count_nonzero(served))
-    if on_block is not None:
-        log.seal_in_blocks(on_block, block, served)
     ctx = RunContext(env=env, log=log, engine=str(cfg.engine), perf_for=built.perf_for,
                      deployment_for=built.deployment_for,
                      tenant_names=list(workload.tenants), n_user_tenants=workload.n_user_tenants,
                      tenant_models=workload.tenant_models, workload=workload)
+    # the run's record, its end filled in when it ends (a fold made now reads it then)
+    run = SetupRun(setup_name, log, ctx.ledger, math.nan, math.nan, {}, background=serves_bg)
+    if fold is not None:
+        run.folded = acc = fold(run)
+        log.seal_in_blocks(lambda _log, a, b: acc.add(a, b), block, served)
     setup = make_setup(setup_name, ctx, built, models)
     if workload.over_context is not None:  # requests beyond their model's context: rejected
         setup = ContextGate(setup, workload.over_context, ctx)
@@ -295,9 +301,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
         raise InvariantError(f"{log.open} requests never ended")
     if not log.sealed_all:
         raise InvariantError("blocks of the request log never sealed")
-    extra = setup.extra()
-    run = SetupRun(setup_name, log, ctx.ledger, t_end, period, extra, background=serves_bg,
-                   pipelines=pipes)
-    if on_block is None:  # a sealed log's blocks are gone: its hook checks each one
+    run.t_end, run.period_s, run.extra, run.pipelines = t_end, period, setup.extra(), pipes
+    if fold is None:  # a sealed log's blocks are gone: its fold checks each one
         check_run(workload, run)  # a violation is a bug: fail loudly (sim/invariants.py)
     return run

@@ -28,10 +28,15 @@ def runs():
     whole = simulate(cfg, workload, "hybrid")
     seen = []
 
-    def hook(log, a, b):
-        seen.append((a, b, log.open, {k: np.array(getattr(log, k)[a:b]) for k in COLS}))
+    class Record:  # copies each sealed block as it is handed over
+        def __init__(self, run):
+            self.log = run.log
 
-    sealed = simulate(cfg, workload, "hybrid", on_block=hook, block=8)
+        def add(self, a, b):
+            log = self.log
+            seen.append((a, b, log.open, {k: np.array(getattr(log, k)[a:b]) for k in COLS}))
+
+    sealed = simulate(cfg, workload, "hybrid", fold=Record, block=8)
     return workload, whole, sealed, seen
 
 
