@@ -277,6 +277,14 @@ def test_a_cut_with_no_replica_left_does_not_advise_a_longer_drain():
                             "drain_s would not finish them")
     # with a replacement the loop finishes in the drain: nothing cut, nothing said
     assert not any("unfinished" in n for n in sim.run(spot).notes)
+    # open arrivals on the one replica, down from 1 s for longer than the run: the overload
+    # warning stands and says why
+    down = sim.run(["horizon_s=3", "drain_s=10", "dedicated.failures.mode=script",
+                    "dedicated.failures.script=[{at_s: 1, down_s: 1e9}]", *QUIET])
+    said = [n for n in down.notes if "unstable" in n]
+    assert len(said) == 1 and said[0].endswith(
+        "llama31-8b had no replica left at the run's end (reclaimed without a replacement, "
+        "or down)."), down.notes
 
 
 def test_a_closed_loop_past_the_warm_up_is_not_said_to_send_nothing_after_it():

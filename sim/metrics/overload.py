@@ -252,7 +252,10 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
                          "request finding no free sequence slot is turned away (a loss system)")
         elif s is not None and s["unstable"]:
-            notes.append(warning_line(s))  # it counts the unfinished requests too
+            gone = (r.extra or {}).get("stranded") or []
+            notes.append(warning_line(s) + (f" {', '.join(gone)} had no replica left at the run's "
+                                            "end (reclaimed without a replacement, or down)."
+                                            if gone else ""))  # the unfinished are counted too
         else:
             cut = unfinished_line(workload, r, float(workload.horizon_s) + drain_s, block)
             if cut:
