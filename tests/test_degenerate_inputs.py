@@ -300,3 +300,12 @@ def test_a_closed_loop_past_the_warm_up_is_not_said_to_send_nothing_after_it():
     late = int((res.requests["arrival_s"] >= 1).sum())
     assert measured == late > 0 and measured + int(rows.loc["chat@warmup", "requests"]) == 24
     assert not any("metrics.warmup_s" in n for n in res.notes), res.notes
+
+
+def test_a_small_memory_budget_is_written_as_given():
+    """`limits.memory_gb=0.001` was refused "against a budget of 0.0 GB" (twenty-third
+    sweep): a budget below 0.1 GB is written to three digits."""
+    import pytest
+
+    with pytest.raises(sim.InputError, match=r"against a budget of 0\.001 GB \(limits\.memory_gb\)"):
+        sim.run(["horizon_s=3", "limits.memory_gb=0.001", *QUIET])
