@@ -37,6 +37,7 @@ from sim import cli_help
 from sim.app import check_working_dir, execute
 from sim.config import apply_variant_in_app, expand_command_line
 from sim.config.messages import from_config_error
+from sim.config.variants import replaced_notes, unswept_note
 from sim.errors import InputError, WorkerLost
 from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
@@ -96,11 +97,13 @@ def app(cfg):
         from omegaconf import OmegaConf
 
         swept = OmegaConf.select(hc, "sweeper.params", default=None)
-        if swept:  # a sweep experiment run without -m: say what it did not sweep
-            print(f"note: this config defines a sweep over {', '.join(map(str, swept))}; "
-                  "without -m one job runs with the base values (add -m to sweep)")
+        note = unswept_note(list(swept or ()), _task(hc))
+        if note:  # a sweep experiment run without -m: say what it did not sweep
+            print(note)
         try:
             cfg = _apply_variant(cfg, hc)
+            for n in replaced_notes(cfg, _task(hc)):
+                print(f"note: {n}")
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
                           overrides=_task(hc))
             value = objective_value(res.summary, cfg)
@@ -119,6 +122,8 @@ def app(cfg):
     label = f"job {hc.job.num} ({' '.join(_task(hc))})"
     try:
         cfg = _apply_variant(cfg, hc)
+        for n in replaced_notes(cfg, _task(hc)):
+            print(f"{label}: note: {n}")
         key = job_key(hc.job.config_name, _task(hc), hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
                       sweep_job=True, job_key=key, overrides=_task(hc))

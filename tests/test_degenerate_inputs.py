@@ -241,3 +241,71 @@ def test_a_pipeline_cut_by_drain_zero_is_not_called_overload():
     assert len(said) == 1 and f"{cut:,} of {len(res.requests):,} requests" in said[0], said
     assert f"({unsent:,} more, later stages of those pipelines, were never sent: " \
            "upstream_failed)" in said[0]
+
+
+def test_a_warm_start_undone_by_keep_alive_zero_is_said():
+    """serverless.start=warm with keep-alive 0: the replica placed at t=0 stopped at t=0,
+    before the first request (0.30 s), so every request waited a cold start, unsaid
+    (twenty-third sweep). A keep-alive that outlives the gap says nothing."""
+    base = ["horizon_s=3", "setups=[serverless]", "serverless.start=warm", *QUIET]
+    res = sim.run([*base, "serverless.keepalive.idle_s=0"])
+    said = [n for n in res.notes if "warm start" in n]
+    assert said == ["serverless: the warm start (serverless.start=warm) was undone before any "
+                    "request used it: the model's last replica placed at t=0 stopped unused, by "
+                    "keep-alive (serverless.keepalive), scale-in or eviction: llama31-8b at 0 s; "
+                    "the model's next request found no replica"], res.notes
+    chat = res.summary.set_index("tenant").loc["chat"]
+    assert chat["cold_starts"] == chat["requests"] > 0  # what the note explains
+    kept = sim.run([*base, "serverless.keepalive.idle_s=60"])
+    assert not any("warm start" in n for n in kept.notes), kept.notes
+    assert kept.summary.set_index("tenant").loc["chat", "cold_starts"] == 0
+
+
+def test_a_cut_with_no_replica_left_does_not_advise_a_longer_drain():
+    """The only replica, spot, reclaimed at 2.4 s without a replacement, under a closed loop:
+    the note said `raise drain_s to let them finish` after an 1,800 s drain in which nothing
+    could serve them (twenty-third sweep); it now names the model left without replicas."""
+    spot = ["horizon_s=3", "dedicated.replicas.llama31-8b=1", "dedicated.spot.replicas.llama31-8b=1",
+            "dedicated.spot.preemption.mode=rate", "dedicated.spot.preemption.per_gpu_hour=3600",
+            "dedicated.spot.preemption.notice_s=0.1", "tenants.chat.arrival.kind=closed",
+            "tenants.chat.arrival.concurrency=2", *QUIET]
+    res = sim.run([*spot, "dedicated.spot.replacement=false"])
+    said = [n for n in res.notes if "unfinished when the run stopped" in n]
+    assert len(said) == 1 and "raise drain_s" not in said[0], res.notes
+    assert said[0].endswith("llama31-8b had no replica left to serve them (every one reclaimed "
+                            "with dedicated.spot.replacement=false, or down), so a longer "
+                            "drain_s would not finish them")
+    # with a replacement the loop finishes in the drain: nothing cut, nothing said
+    assert not any("unfinished" in n for n in sim.run(spot).notes)
+    # open arrivals on the one replica, down from 1 s for longer than the run: the overload
+    # warning stands and says why
+    down = sim.run(["horizon_s=3", "drain_s=10", "dedicated.failures.mode=script",
+                    "dedicated.failures.script=[{at_s: 1, down_s: 1e9}]", *QUIET])
+    said = [n for n in down.notes if "unstable" in n]
+    assert len(said) == 1 and said[0].endswith(
+        "llama31-8b had no replica left at the run's end (reclaimed without a replacement, "
+        "or down)."), down.notes
+
+
+def test_a_closed_loop_past_the_warm_up_is_not_said_to_send_nothing_after_it():
+    """A closed loop's requests get their times in the run: the note read the workload's
+    placeholders (all 0) and said `no request arrived at or after metrics.warmup_s ...
+    every request (24) is in the <tenant>@warmup rows` beside a measured row of 18
+    (twenty-third sweep)."""
+    res = sim.run(["horizon_s=3", "tenants.chat.arrival.kind=closed",
+                   "tenants.chat.arrival.concurrency=4", "metrics.warmup_s=1",
+                   "output.plots=false", "output.report=false"])
+    rows = res.summary.set_index("tenant")
+    measured = int(rows.loc["chat", "requests"])
+    late = int((res.requests["arrival_s"] >= 1).sum())
+    assert measured == late > 0 and measured + int(rows.loc["chat@warmup", "requests"]) == 24
+    assert not any("metrics.warmup_s" in n for n in res.notes), res.notes
+
+
+def test_a_small_memory_budget_is_written_as_given():
+    """`limits.memory_gb=0.001` was refused "against a budget of 0.0 GB" (twenty-third
+    sweep): a budget below 0.1 GB is written to three digits."""
+    import pytest
+
+    with pytest.raises(sim.InputError, match=r"against a budget of 0\.001 GB \(limits\.memory_gb\)"):
+        sim.run(["horizon_s=3", "limits.memory_gb=0.001", *QUIET])

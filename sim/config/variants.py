@@ -144,6 +144,45 @@ def split(cfg, overrides: list[str]) -> tuple[list[str], list[str], list[str]] |
     return out, expansion, []
 
 
+def _parsed(text: str):
+    try:
+        o = OverridesParser.create().parse_override(text)
+    except Exception:  # noqa: BLE001 - Hydra reports unparsable overrides itself
+        return None
+    return None if o.is_delete() else (o.key_or_group, o.value())
+
+
+def replaced_notes(cfg, overrides: list[str]) -> list[str]:
+    """Notes for the chosen variant's keys that the command line also sets with another
+    value: given after ``variant=NAME`` the command line's value runs (the variant's is
+    replaced), given before it the variant's does (the command line's is). Either way one
+    of the two values is dropped, which the run says (it did not)."""
+
+    parts = split(cfg, overrides)
+    if parts is None:
+        return []
+    head, own, tail = parts
+    name = str(OmegaConf.select(cfg, KEY))
+    mine = [p for p in map(_parsed, own) if p is not None]
+    out = []
+    for side, after in ((head, False), (tail, True)):
+        for text in side:
+            p = _parsed(text)
+            if p is None or p[0] == KEY:
+                continue
+            key, value = p
+            for vkey, vvalue in mine:
+                if not (key == vkey or key.startswith(vkey + ".") or vkey.startswith(key + ".")):
+                    continue
+                if key == vkey and (value == vvalue or _same(value, vvalue)):
+                    continue
+                was = f"{vkey}={format_value(vvalue)}"
+                out.append(f"variant {name!r} sets {was}; {text}, given after it, replaces it"
+                           if after else
+                           f"variant {name!r} sets {was}, which replaces {text} given before it")
+    return list(dict.fromkeys(out))
+
+
 def blame_variant(cfg, err: InputError) -> InputError:
     """``err`` saying which variant set its key, when the chosen variant set the value it
     refuses (one the schema takes but a later check does not: an unknown GPU, a value out of
@@ -172,4 +211,18 @@ def blame_variant(cfg, err: InputError) -> InputError:
     return err
 
 
-__all__ = ["KEY", "MAP", "blame_variant", "format_value", "split", "variant_overrides"]
+def unswept_note(swept: list, task: list[str]) -> str | None:
+    """The note of a sweep experiment run without ``-m``: the keys it sweeps that this run
+    leaves at the experiment's base value. A swept key the command line sets (``variant=b``
+    of ``experiment=sweep_variants``) runs with the value given, so it is not named (the
+    note said every swept key ran with its base value); None when none is left."""
+    given = {p[0] for p in map(_parsed, task) if p is not None}
+    left = [str(k) for k in swept if str(k) not in given]
+    if not left:
+        return None
+    return (f"note: this config defines a sweep over {', '.join(left)}; "
+            "without -m one job runs with the base values (add -m to sweep)")
+
+
+__all__ = ["KEY", "MAP", "blame_variant", "format_value", "replaced_notes", "split", "unswept_note",
+           "variant_overrides"]

@@ -66,6 +66,12 @@ def check(cfg) -> None:
                          key="prefix_cache.tenant")
     if not pc.traces:
         raise InputError("list at least one trace", key="prefix_cache.traces")
+    kind = str(cfg.tenants[pc.tenant].arrival.kind)
+    if kind != "trace":  # ran the tenant's own arrivals, labelled by each trace (Dec. 2026)
+        raise InputError(f"is {kind}: the prefix_cache job replays each of prefix_cache.traces "
+                         "as this tenant's arrivals, so it must be trace (with its format, e.g. "
+                         "mooncake, and input/output kind: trace for the recorded lengths)",
+                         key=f"tenants.{pc.tenant}.arrival.kind")
     seen, names = {}, {}
     for i, t in enumerate(pc.traces):
         key = f"prefix_cache.traces[{i}]"
@@ -85,10 +91,9 @@ def check(cfg) -> None:
                              "the figure, their rows told apart by nothing: rename one",
                              key=key)
         names[name] = i
-    model = cfg.tenants[pc.tenant].model
-    if model not in cfg.dedicated.replicas:
-        raise InputError(f"the dedicated pool has no replicas of {model}",
-                         key=f"dedicated.replicas.{model}")
+    # a model without a dedicated.replicas entry has the one replica the dedicated setup
+    # gives it, as in any run (refused until December 2026 as "the dedicated pool has no
+    # replicas of <model>", which it had)
     if cfg.tenants[pc.tenant].slo_ttft_s is None:
         raise InputError("the SLO search needs the tenant's TTFT SLO",
                          key=f"tenants.{pc.tenant}.slo_ttft_s")

@@ -29,9 +29,15 @@ def baseline(cfg) -> str:
     return str(getattr(cfg.dedicated.pricing, "value", cfg.dedicated.pricing))
 
 
-def spot_variants(cfg) -> list[tuple[str, dict]]:
-    """(label, {dotted key: value}) per variant, over every model with replicas listed."""
+def spot_variants(cfg, models=()) -> list[tuple[str, dict]]:
+    """(label, {dotted key: value}) per variant, over every model with replicas listed and
+    every model in ``models`` (those the dedicated setup serves), whose count when not
+    listed is the one replica the setup gives it: until December 2026 a model without a
+    ``dedicated.replicas`` entry (the default experiment's) got no spot replica in any mix,
+    and the job's four mixes ran the same fleet, unsaid."""
     reps = {m: int(n) for m, n in cfg.dedicated.replicas.items()}
+    for m in models:
+        reps.setdefault(m, 1)
     def spot(f):
         return {f"dedicated.spot.replicas.{m}": f(n) for m, n in reps.items()}
     spare = {f"dedicated.replicas.{m}": n + 1 for m, n in reps.items()}
@@ -62,7 +68,8 @@ def _s(v: float) -> str:
 @job("spot", check=check_spot_job,
      own_setups=(("dedicated",), "the dedicated setup in its spot mixes"))
 def spot_job(cfg, out_dir, progress) -> Result:
-    workload, runs, catalog = simulate_variants(cfg, "dedicated", spot_variants(cfg), progress)
+    workload, runs, catalog = simulate_variants(
+        cfg, "dedicated", lambda wl: spot_variants(cfg, wl.user_models), progress)
     summary, requests = frames(cfg, workload, runs, catalog)
     tables = setup_tables(runs, workload)
     rows = []

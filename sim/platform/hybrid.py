@@ -289,6 +289,7 @@ class HybridSetup:
             out["tables"].update(ded["tables"])
             events.extend(ded["events"])
             out["scripts_unfired"] = ded["scripts_unfired"]
+            out["stranded"] = ded["stranded"]
         out["events"] = events
         if self.shadow_fraction > 0:
             # [original id, tenant, arrival, first token, done, outcome, cold wait] per copy

@@ -80,11 +80,14 @@ def simulate_setups(cfg, progress: bool = False):
     return workload, runs, built.catalog
 
 
-def simulate_variants(cfg, setup: str, variants: list[tuple[str, dict]], progress: bool = False):
+def simulate_variants(cfg, setup: str, variants, progress: bool = False):
     """Run ``setup`` once per ``(label, {dotted key: value})`` on one workload (generated from
-    ``cfg``); each run's ``setup`` is its label. Returns (workload, runs, catalog)."""
+    ``cfg``); each run's ``setup`` is its label. Returns (workload, runs, catalog).
+    ``variants`` may be a function of the workload giving that list."""
     built = build(cfg)
     workload = workload_of(built)
+    if callable(variants):
+        variants = variants(workload)
     runs = []
     for label, changes in variants:
         r = simulate(variant(cfg, **changes), workload, setup, progress, label)

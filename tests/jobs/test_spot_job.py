@@ -43,3 +43,21 @@ def test_spot_baseline_is_named_after_its_pricing_and_a_dearer_mix_is_said_above
     pct = round(-100 * cmp.loc["half_spot+spare", "cost_saving"])
     assert spare[0].startswith(f"half_spot+spare: the bill {pct} % above reserved only")
     assert not any("on-demand" in n or "% below" in n and "-" in n.split("%")[0] for n in res.notes)
+
+
+def test_a_model_without_a_replicas_entry_gets_its_spot_mixes():
+    """`job=spot` on the default experiment (llama31-8b has no `dedicated.replicas` entry:
+    the setup gives it one replica): the four mixes ran the same one on-demand replica,
+    spot_replicas 0 in every row, unsaid (twenty-third sweep). Now the one replica is the
+    count: half of it is none, all of it one spot replica, the spare two with one spot."""
+    res = sim.run(["job=spot", "horizon_s=3", "dedicated.spot.preemption.mode=rate",
+                   "dedicated.spot.preemption.per_gpu_hour=2", "output.plots=false",
+                   "output.report=false"])
+    cmp = res.tables["comparison"].set_index("setup")
+    assert list(cmp["spot_replicas"]) == [0, 0, 1, 1] and list(cmp["replicas"]) == [1, 1, 1, 2]
+    # all spot: one spot replica billed at $2.25 against one reserved at $2.37, same period
+    period = res.summary.query("setup == 'reserved' and tenant == '__all__'").iloc[0]["period_s"]
+    assert cmp.loc["reserved", "cost_usd"] == pytest.approx(2.37 * period / 3600, rel=1e-9)
+    rows = res.tables["all_spot_spot"]
+    assert cmp.loc["all_spot", "cost_usd"] == pytest.approx(rows["billed_s"].sum() * 2.25 / 3600,
+                                                            rel=1e-9)

@@ -299,3 +299,33 @@ def test_a_map_a_variant_sets_is_read_back_at_the_keys_it_declares(tmp_path):
     got = _variant_values(tmp_path, {"variant": "l40s"}, ran)
     assert got == declared
     assert type(got["serverless.pool"]["L40S"]) is dict
+
+
+def test_a_variant_key_the_command_line_sets_again_is_said_either_way():
+    """A variant's key also on the command line with another value: one of the two values
+    was dropped unsaid (twenty-third sweep). Later overrides win; the note says which."""
+    from sim.config.variants import replaced_notes
+
+    base = ["experiment=sweep_variants"]
+    after = [*base, "variant=b200_tp2_x1", f"{TP}=4"]
+    assert replaced_notes(sim.compose(after), after) == [
+        f"variant 'b200_tp2_x1' sets {TP}=2; {TP}=4, given after it, replaces it"]
+    before = [*base, f"{TP}=4", "variant=b200_tp2_x1"]
+    assert replaced_notes(sim.compose(before), before) == [
+        f"variant 'b200_tp2_x1' sets {TP}=2, which replaces {TP}=4 given before it"]
+    same = [*base, "variant=b200_tp2_x1", f"{TP}=2", f"{REPLICAS}=1"]  # the variant's values
+    assert replaced_notes(sim.compose(same), same) == []
+    other = [*base, "variant=b200_tp2_x1", "horizon_s=5"]  # a key the variant does not set
+    assert replaced_notes(sim.compose(other), other) == []
+
+
+def test_a_sweep_experiment_run_with_its_swept_key_given_does_not_say_base_values():
+    """`experiment=sweep_variants variant=b200_tp2_x1` ran the variant but said `without -m
+    one job runs with the base values`; a swept key the command line sets is not named."""
+    from sim.config.variants import unswept_note
+
+    assert unswept_note(["variant"], ["experiment=sweep_variants", "variant=b200_tp2_x1"]) is None
+    assert unswept_note(["variant", "seed"], ["variant=b"]) == (
+        "note: this config defines a sweep over seed; without -m one job runs with the base "
+        "values (add -m to sweep)")
+    assert "over variant;" in unswept_note(["variant"], ["~variant", "horizon_s=5"])

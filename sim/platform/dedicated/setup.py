@@ -149,6 +149,7 @@ class DedicatedSetup:
         self._mtbf_mttr: dict[tuple[str, int], tuple[float, float]] = {}  # (model, replica)
         self._scripted: dict[str, list[FailurePlan]] = {}  # key or file -> its listed plans
         self.t_end = 0.0
+        self.stranded: list[str] = []  # set by close()
         if self.spot is not None:
             self._setup_spot(cfg)
         if self.failure_mode != "none":
@@ -371,6 +372,10 @@ class DedicatedSetup:
         if self.spot is not None:
             self.spot.close(t_end)
         self.t_end = t_end
+        # models left with no replica that admits (every one reclaimed without a
+        # replacement, or down) and no burst pool: what still waits for them cannot finish
+        self.stranded = sorted(p.model for mi, p in self.pools.items() if mi not in self.burst
+                               and not any(r.accepting and r.alive for r in p.replicas))
 
     def extra(self) -> dict:
         tables = {}
@@ -391,4 +396,5 @@ class DedicatedSetup:
         unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps))
                    for k, ps in self._scripted.items()}
         return {"tables": tables, "events": self.events,
-                "scripts_unfired": {k: v for k, v in unfired.items() if v[1]}}
+                "scripts_unfired": {k: v for k, v in unfired.items() if v[1]},
+                "stranded": list(self.stranded)}

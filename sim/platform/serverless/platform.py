@@ -391,6 +391,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             "keepalive_windows": ka,
             "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
             "warm_start_short": dict(self.warm_short),  # model -> (ready, wanted) at t=0
+            "warm_start_unused": dict(self.warm_unused),  # model -> its last stopped unused
             "events": self.events,
             "stats": dict(self.stats, replicas=self.started, nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,

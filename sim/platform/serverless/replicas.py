@@ -30,6 +30,11 @@ from sim.records import UsageRow
 
 
 class ReplicaLifecycle:
+    # the replicas a warm start placed, until they stop, and per model when the last of
+    # them stopped before serving (said in the run's notes); set by _start_warm
+    warm_ids: frozenset | set = frozenset()
+    warm_unused: dict = {}
+
     # ================================================================== keep-alive
     def _model_idle(self, ms: ModelState, now: float) -> None:
         ms.idle_since = now
@@ -135,6 +140,7 @@ class ReplicaLifecycle:
         keep-alive like any replica; the pool's room at t=0 bounds them (models in index
         order)."""
         a = self.sc.autoscaler
+        self.warm_ids, self.warm_unused = set(), {}
         served = np.isin(wl.model, list(self.models))
         if on_pool is not None:
             code = wl.tenant.astype(np.int64) * len(wl.models) + wl.model
@@ -159,6 +165,7 @@ class ReplicaLifecycle:
             placed = 0
             while ms.ready < n and self._place(ms, 0.0, warm_now=True):
                 placed += 1
+                self.warm_ids.add(ms.slots[-1].id)
             self.warm_start[ms.name] = placed
             if ms.ready < n:  # the pool was full: said in the run's notes, not dropped silently
                 self.warm_short[ms.name] = (ms.ready, n)
@@ -249,6 +256,10 @@ class ReplicaLifecycle:
         if left:
             raise InvariantError(f"replica {slot.id} stopped with {len(left)} requests in flight")
         slot.state = STOPPED
+        if slot.id in self.warm_ids:  # a warm start's replica stopped before serving: said
+            self.warm_ids.discard(slot.id)
+            if slot.rep.completed == 0 and ms.ready == 1:  # the model is back to none
+                self.warm_unused[ms.name] = now
         ms.ready -= 1
         ms.slots.remove(slot)
         node = slot.node

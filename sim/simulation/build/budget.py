@@ -248,8 +248,9 @@ def _of(parts: list) -> tuple[str, str]:
 
 
 def _gb(b: float) -> str:
-    # beyond a billion GB, three digits: 1e300 GB written out was 300 digits of a message
-    return f"{b / 1e9:,.1f} GB" if b < 1e18 else f"{b / 1e9:.3g} GB"
+    # beyond a billion GB, three digits: 1e300 GB written out was 300 digits of a message;
+    # below 0.1 GB too: a budget of 0.001 GB read "a budget of 0.0 GB" (December 2026)
+    return f"{b / 1e9:,.1f} GB" if 1e8 <= b < 1e18 else f"{b / 1e9:.3g} GB"
 
 
 def check_budget(cfg, setups: list[str]) -> Estimate:
