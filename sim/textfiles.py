@@ -102,6 +102,10 @@ def _gunzip(raw: bytes, p: Path) -> bytes:
         try:
             part = d.decompress(raw, MAX_TEXT_BYTES + 1 - size)
         except zlib.error as e:
+            if parts:  # a whole gzip member, then other bytes (a file appended to a .gz)
+                raise InputError(f"{len(raw):,} bytes after the gzip data are not gzip (a file "
+                                 "appended to it?): remove them (gzip -d drops them with a "
+                                 "warning)", path=str(p)) from None
             raise InputError(f"a damaged gzip file ({e})", path=str(p)) from None
         size += len(part)
         if size > MAX_TEXT_BYTES or d.unconsumed_tail:
