@@ -153,3 +153,15 @@ def test_a_data_file_in_a_folder_the_user_may_not_enter_is_not_called_missing(sh
     assert r.stdout.strip() == (f"{shared_dir}/sub/a.csv, config key 'tenants.chat.arrival.trace.path': "
                                 "cannot read trace file: a folder on its path may not be entered "
                                 "(Permission denied)"), r.stderr  # was "not found"
+
+
+@as_another_user
+def test_a_search_path_folder_the_user_may_not_read_is_not_an_unknown_option(shared_dir):
+    (shared_dir / "sp" / "experiment").mkdir(parents=True)
+    (shared_dir / "sp" / "experiment" / "mine.yaml").write_text(MINE)
+    (shared_dir / "sp").chmod(0)
+    r = _as_nobody("import sim\ntry:\n    sim.compose(['hydra.searchpath=[file://"
+                   f"{shared_dir}/sp]', 'experiment=mine'])\nexcept sim.InputError as e:\n"
+                   "    print(e)", shared_dir)
+    assert r.stdout.strip() == (f"{shared_dir}/sp: cannot read this folder (Permission denied), "
+                                "so experiment=mine is unknown"), r.stderr  # was "unknown option"

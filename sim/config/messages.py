@@ -241,6 +241,10 @@ def _unread_option(e: BaseException, group: str, name: str) -> InputError | None
         if src.scheme() != "file":
             continue
         base = Path(src.path) / group
+        for folder in (base.parent, base):  # one Hydra may not list: it lists nothing in it
+            if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+                return InputError(f"cannot read this folder (Permission denied), so "
+                                  f"{group}={name} is unknown", path=str(folder))
         for p in (base / f"{name}.yaml", base / f"{name}.yml"):
             if not os.path.lexists(p):
                 continue
