@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -152,8 +154,28 @@ def number_arg(kind, low: float, low_open: bool = True, high: float | None = Non
 def folder_arg(text: str):
     """An argparse ``type`` for a folder: a ``Path``, but not an empty or blank name, which
     ``Path`` reads as the working folder (a sweep's tables and figures were written there)."""
-    from pathlib import Path
 
     if not text.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is empty: give a folder ('.' for this one)")
     return Path(text)
+
+
+def access_error(e: OSError) -> InputError:
+    """The file or folder an ``OSError`` (a permission refused, as a user other than the
+    files' owner meets it) was about, and whether it could not be read or written: the
+    nearest part of the path that exists decides (a folder that cannot be entered hides what
+    is below it)."""
+    p = Path(e.filename) if e.filename else None
+    if p is None:
+        return InputError(e.strerror or str(e))
+    q = p
+    while q != q.parent and not os.path.lexists(q):
+        q = q.parent
+    why = e.strerror or type(e).__name__
+    if q.is_dir() and not os.access(q, os.R_OK | os.X_OK):
+        return InputError(f"cannot read this folder ({why})", path=str(q))
+    if q.is_file() and not os.access(q, os.R_OK):
+        return InputError(f"cannot read this file ({why})", path=str(q))
+    if q != p:
+        return InputError(f"cannot write in this folder ({why})", path=str(q))
+    return InputError(f"cannot write it ({why})", path=str(p))

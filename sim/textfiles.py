@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import zlib
 from pathlib import Path
@@ -34,6 +35,13 @@ def require_file(path: str | Path, what: str = "file", key: str | None = None) -
     """An InputError naming ``path`` (and the config ``key`` that gave it) unless it is a
     regular file (:func:`is_file`)."""
     if not is_file(path):
+        try:
+            os.stat(path)
+        except PermissionError:  # a folder on its path the user may not enter: not "not found"
+            raise InputError(f"cannot read {what}: a folder on its path may not be entered "
+                             "(Permission denied)", key=key, path=str(path)) from None
+        except (OSError, ValueError):
+            pass
         raise InputError(f"{what} not found (or not a regular file)", key=key, path=str(path))
 
 
@@ -49,8 +57,40 @@ def read_bytes(path: str | Path, what: str = "file") -> tuple[bytes, int]:
         raise InputError(f"cannot read {what}: {e.strerror or type(e).__name__}", path=str(p)) from None
     if raw[:2] == GZIP:
         raw = _gunzip(raw, p)
+        if raw[:2] == GZIP:  # compressed twice: read through once, it was still binary
+            raise InputError("a gzip file inside a gzip file: decompress it once (gunzip) and "
+                             "give the inner file", path=str(p))
+    kind = binary_kind(raw)
+    if kind is not None:  # said as such, where the first bad byte, or a header of NULs, told nothing
+        raise InputError(kind, path=str(p), line=1)
     skip = len(BOM) if raw.startswith(BOM) else 0
     return (raw[skip:] if skip else raw), skip
+
+
+# the first bytes of the compressed formats a user may hand over instead of text (each
+# format's own specification); only gzip is read through
+_PACKED = ((b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"),
+           (b"PK\x03\x04", "zip"), (b"7z\xbc\xaf\x27\x1c", "7-Zip"))
+UTF32 = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")  # UTF-32's byte-order marks (LE, BE)
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """What ``raw`` is when it is plainly not UTF-8 text but a known kind of file (another
+    compression than gzip, UTF-32, UTF-16 without its byte-order mark), said so the user can
+    convert it; None otherwise (UTF-8 text, or bytes left to the UTF-8 check to name)."""
+    for magic, name in _PACKED:
+        if raw.startswith(magic) and (name != "bzip2" or raw[4:10] == b"1AY&SY"):
+            return (f"compressed with {name}, which is not read (gzip is): decompress it, or "
+                    "compress it with gzip")
+    if raw.startswith(UTF32):  # checked before UTF-16, whose little-endian mark it starts with
+        return "UTF-32 text (its byte-order mark), not UTF-8: save it as UTF-8"
+    head = raw[:64]
+    if len(head) >= 4 and not raw.startswith(UTF16):  # text never holds NUL: every other byte one
+        odd, even = head[1::2], head[0::2]
+        if odd.count(0) == len(odd) and 0 not in even or even.count(0) == len(even) and 0 not in odd:
+            return ("UTF-16 text without a byte-order mark (every other byte is NUL), not "
+                    "UTF-8: save it as UTF-8")
+    return None
 
 
 def _gunzip(raw: bytes, p: Path) -> bytes:
@@ -62,6 +102,10 @@ def _gunzip(raw: bytes, p: Path) -> bytes:
         try:
             part = d.decompress(raw, MAX_TEXT_BYTES + 1 - size)
         except zlib.error as e:
+            if parts:  # a whole gzip member, then other bytes (a file appended to a .gz)
+                raise InputError(f"{len(raw):,} bytes after the gzip data are not gzip (a file "
+                                 "appended to it?): remove them (gzip -d drops them with a "
+                                 "warning)", path=str(p)) from None
             raise InputError(f"a damaged gzip file ({e})", path=str(p)) from None
         size += len(part)
         if size > MAX_TEXT_BYTES or d.unconsumed_tail:
@@ -165,6 +209,9 @@ def csv_data_rows(text, path: str | Path):
     columns then read one to the right), and ``csv.DictReader`` sets an extra field apart,
     unread."""
     header: list[str] | None = None
+    # a field may be as long as a file may be (a log's prompt text, an unread column): the
+    # csv module's own limit, 131,072 characters, refused such a legal file; restored after
+    limit = csv.field_size_limit(MAX_TEXT_BYTES)
     # the lines one at a time (as ``io.StringIO(text, newline="")`` splits them, without
     # its copy of the text at 4 bytes a character)
     lines = (m.group() for m in _CSV_LINE.finditer(text)) if isinstance(text, str) else text
@@ -184,6 +231,8 @@ def csv_data_rows(text, path: str | Path):
             yield reader.line_num, r
     except csv.Error as e:
         raise InputError(f"not a CSV row ({e})", path=str(path), line=reader.line_num) from None
+    finally:
+        csv.field_size_limit(limit)
     if header is None:
         raise InputError("empty file: no header", path=str(path), line=1)
 

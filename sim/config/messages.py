@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
+import stat
+from pathlib import Path
 
 import yaml
+from hydra._internal.config_repository import IConfigRepository
 from hydra.core.default_element import ConfigDefault, GroupDefault
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
@@ -81,6 +85,9 @@ def from_config_error(e: BaseException) -> InputError | None:
     if isinstance(e, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", str(e))
         known = list(getattr(e, "options", None) or [])
+        unread = _unread_option(e, m.group(1), m.group(2)) if m else None
+        if unread is not None:
+            return unread
         if m:
             close = difflib.get_close_matches(m.group(2), known, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -224,6 +231,40 @@ def _raised_in(e: BaseException, part: str) -> bool:
     return False
 
 
+def _unread_option(e: BaseException, group: str, name: str) -> InputError | None:
+    """Why Hydra did not find the option ``group/name`` when a file of that name is in a
+    folder of its search path (a FIFO, a folder, a device, a link to none, one Hydra may not
+    read, a ``.yml``): Hydra lists regular ``.yaml`` files alone, so it said "unknown option"
+    with the file in plain sight (the twenty-second sweep); None when there is no such file."""
+    repo = _frame_local(e, "repo", IConfigRepository)  # Hydra's, as it looked for the option
+    for src in repo.get_sources() if repo is not None else ():
+        if src.scheme() != "file":
+            continue
+        base = Path(src.path) / group
+        for folder in (base.parent, base):  # one Hydra may not list: it lists nothing in it
+            if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+                return InputError(f"cannot read this folder (Permission denied), so "
+                                  f"{group}={name} is unknown", path=str(folder))
+        for p in (base / f"{name}.yaml", base / f"{name}.yml"):
+            if not os.path.lexists(p):
+                continue
+            if p.suffix == ".yml":
+                return InputError(f"Hydra reads config files named .yaml only: rename it "
+                                  f"{name}.yaml", path=str(p))
+            try:
+                mode = p.stat().st_mode
+            except OSError as err:  # a link to nothing, a loop of links
+                return InputError(f"a link that leads to no file ({err.strerror}): Hydra does not "
+                                  f"list it, so {group}={name} is unknown", path=str(p))
+            what = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+                    if stat.S_ISSOCK(mode) else None)
+            if what:
+                return InputError(f"{what}, not a regular file: Hydra does not list it, so "
+                                  f"{group}={name} is unknown", path=str(p))
+    return None
+
+
 def _config_file_error(e: BaseException) -> InputError | None:
     """A config file of a group (an experiment, a catalog on ``hydra.searchpath``) that is
     not YAML, or whose YAML is not a mapping, or a ``hydra.searchpath`` folder that does not
@@ -238,6 +279,10 @@ def _config_file_error(e: BaseException) -> InputError | None:
     while tb is not None:  # Hydra's file config source, which read the file: its path
         path = tb.tb_frame.f_locals.get("full_path", path)
         tb = tb.tb_next
+    if isinstance(e, PermissionError) and _raised_in(e, "config_source"):  # Hydra reading
+        # a config file or listing a group's folder; it was said as the run folder not written
+        what = "folder" if os.path.isdir(e.filename or "") else "config file"
+        return InputError(f"cannot read this {what} ({e.strerror})", path=e.filename or path)
     if isinstance(e, yaml.YAMLError):
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]

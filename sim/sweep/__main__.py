@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.errors import ArgumentParser, InputError, folder_arg
+from sim.errors import ArgumentParser, InputError, access_error, folder_arg
 from sim.sweep.aggregate import write_sweep
 from sim.sweep.consistency import foreign_job
 from sim.sweep.jobrecord import job_dirs
@@ -21,6 +21,14 @@ def main(argv=None) -> int:
     ap = ArgumentParser(prog="python -m sim.sweep", description=__doc__)
     ap.add_argument("sweep_dir", type=folder_arg)
     args = ap.parse_args(argv)
+    try:
+        return _aggregate(args)
+    except PermissionError as e:  # a file or folder of the sweep another user's (a traceback)
+        print(f"error: {access_error(e)}", file=sys.stderr)
+        return 2
+
+
+def _aggregate(args) -> int:
     if not args.sweep_dir.is_dir():
         return _refuse("not a folder", args.sweep_dir)
     if not job_dirs(args.sweep_dir, None):  # "0 rows from 0 of 0 jobs" was not an answer

@@ -111,12 +111,21 @@ def csv_format(time: str, input: str | None, output: str | None, unit: str) -> C
 def _arrow_columns(raw: bytes, names) -> list | None:
     """The columns ``names`` (Arrow strings, rows in file order), or None when Arrow's CSV
     reader refuses the file (the exact reader then names the line)."""
-    try:
-        table = pacsv.read_csv(pa.BufferReader(raw), convert_options=pacsv.ConvertOptions(
-            include_columns=list(names), column_types={c: pa.string() for c in names}))
-    except (pa.ArrowInvalid, pa.ArrowKeyError):
-        return None
-    return [table.column(c) for c in names]
+    convert = pacsv.ConvertOptions(include_columns=list(names),
+                                   column_types={c: pa.string() for c in names})
+    # Arrow's block is 1 MB: a longer row (a log's prompt text) is read with one block for
+    # the whole file (a block is at most 2 GiB)
+    for block in [None] + ([len(raw) + 1] if len(raw) < 2**31 else []):
+        try:
+            table = pacsv.read_csv(pa.BufferReader(raw), convert_options=convert, read_options=(
+                pacsv.ReadOptions(block_size=block) if block else None))
+            return [table.column(c) for c in names]
+        except pa.ArrowInvalid as e:
+            if "straddl" not in str(e):
+                return None
+        except pa.ArrowKeyError:
+            return None
+    return None
 
 
 def _exact_columns(path: Path, names):

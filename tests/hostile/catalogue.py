@@ -27,7 +27,10 @@ Every plain run carries ``horizon_s=20`` (unless the case sets its own) and COMM
 carry COMMON_SWEEP.
 """
 
+import bz2
 import gzip
+import io
+import zipfile
 
 COMMON = ["output.plots=false", "output.report=false", "output.progress=false",
           "hydra.run.dir={dir}/out"]
@@ -77,6 +80,14 @@ XP = ["hydra.searchpath=[file://{dir}]", "experiment=mine"]  # an experiment of 
 MINE = ("# @package _global_\ntenants:\n  chat: {model: llama31-8b, arrival: {rate_rps: 2}}\n"
         "deployments:\n  llama31-8b: {gpu: H100, precision: fp8, tp: 1}\n")
 SGT = ["setups=[serverless]", "tenants_from.servegen.path={dir}/s.csv"]  # clients as the user's tenants
+
+
+def _zipped(name: str, text: str) -> bytes:
+    """``text`` as the one member ``name`` of a zip archive."""
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr(name, text)
+    return b.getvalue()
 
 
 def _az(row_line3: str) -> str:
@@ -1502,4 +1513,44 @@ CASES = [
                                             "metrics.warmup_s=1,5"], "metrics.warmup_s"),
     SW("sweep_a_variant_not_declared", ["horizon_s=2", "experiment=sweep_variants",
                                         "variant=h100_tp1_x4,nope"], "config key 'variant'"),
+    # ---------------------------------------------------------------- twenty-second sweep (h3):
+    # files of a kind said as such (another compression, UTF-32, UTF-16 without its mark), a
+    # field longer than a reader's limit in a legal CSV, config files Hydra does not list
+    E("trace_bzip2", TRACE, "a.csv:1: compressed with bzip2", "file",
+      files={"a.csv": bz2.compress(AZ_GOOD.encode())}, note="was 'not UTF-8 text (byte 13: ...)'"),
+    E("trace_zip", TRACE, "a.csv:1: compressed with zip", "file",
+      files={"a.csv": _zipped("a.csv", AZ_GOOD)}, note="was 'not UTF-8 text (byte 12: ...)'"),
+    E("trace_gzip_twice", TRACE, "a.csv: a gzip file inside a gzip file", "file",
+      files={"a.csv": gzip.compress(gzip.compress(AZ_GOOD.encode()))},
+      note="was 'not UTF-8 text (byte 1: ...)' of the text read through once"),
+    E("trace_gzip_then_plain_text", TRACE, "a.csv: 250 bytes after the gzip data are not gzip", "file",
+      files={"a.csv": gzip.compress(AZ_GOOD.encode()) + AZ_GOOD.encode()},
+      note="was 'a damaged gzip file (Error -3 while decompressing data: incorrect header check)'"),
+    E("servegen_gzip_twice", SG, "s.csv: a gzip file inside a gzip file", "file",
+      files={"s.csv": gzip.compress(gzip.compress(SG_GOOD.encode()))}),
+    E("trace_utf32", TRACE, "a.csv:1: UTF-32 text", "file", files={"a.csv": AZ_GOOD.encode("utf-32")},
+      note="was 'UTF-16 text (its byte-order mark)': UTF-32's little-endian mark starts with UTF-16's"),
+    E("trace_utf16_without_bom", TRACE, "a.csv:1: UTF-16 text without a byte-order mark", "file",
+      files={"a.csv": AZ_GOOD.encode("utf-16-le")},
+      note="was 'missing column(s)', the header quoted with a NUL after every letter"),
+    E("pmf_utf16_without_bom", PMF, "p.csv:1: UTF-16 text without a byte-order mark", "file",
+      files={"p.csv": "output_tokens,probability\n10,0.5\n20,0.5\n".encode("utf-16-be")}),
+    OK("csv_trace_prompt_column_of_2mb", [*CSVT, *LEN, "horizon_s=5"], "file",
+       files={"t.csv": "timestamp,input_tokens,output_tokens,prompt\n"
+                       + "".join(f'{i},100,20,"{"w" * 2_000_000}"\n' for i in range(2))},
+       note="a legal CSV (a log keeping its prompts' text): was 'not a CSV row (field larger "
+            "than field limit (131072))', Arrow's 1 MB block and the csv module's limit"),
+    E("csv_trace_bad_row_after_long_prompts", [*CSVT, *LEN], "t.csv:3: input_tokens must be an integer", "file",
+      files={"t.csv": "timestamp,input_tokens,output_tokens,prompt\n"
+                      + f'0,100,20,"{"w" * 300_000}"\n1,1x0,20,"{"w" * 300_000}"\n'},
+      note="was 't.csv:2: not a CSV row (field larger than field limit (131072))', a good row"),
+    E("experiment_file_a_folder", XP, "experiment/mine.yaml: a folder, not a regular file", "file",
+      files={"experiment/mine.yaml/notes.txt": ""},
+      note="was \"unknown option 'mine'\" with the name in plain sight (also a FIFO, a device, a "
+           "link to nothing: tests/test_unlisted_files.py)"),
+    E("experiment_file_named_yml", XP, "experiment/mine.yml: Hydra reads config files named .yaml only",
+      "file", files={"experiment/mine.yml": MINE}, note="was \"unknown option 'mine'\""),
+    E("catalog_file_named_yml", ["hydra.searchpath=[file://{dir}]", "catalog=mine"],
+      "catalog/mine.yml: Hydra reads config files named .yaml only", "file",
+      files={"catalog/mine.yml": "# @package catalog\ngpus: {}\n"}, note="was \"unknown option 'mine'\""),
 ]
