@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
+from omegaconf.nodes import FloatNode, IntegerNode
 
 import sim
 
@@ -32,7 +33,11 @@ TIME_BUDGET_S = 60
 DEEP = int(os.environ.get("SERVESIM_FUZZ_EXAMPLES", "0"))
 
 
-def _numeric_keys(cfg, prefix=""):
+def _numeric_keys(cfg, prefix="", model=None):
+    """Every numeric key: set ones, typed ones left null (``limits.memory_gb``), lists of
+    numbers (``plan.tp``, written ``key[]``: the list is replaced by one hostile element), and
+    maps of numbers by model left empty (``dedicated.spot.replicas``: one deployed model)."""
+    model = model or sorted(cfg.deployments)[0]
     out = []
     for k, v in cfg.items():
         key = f"{prefix}.{k}" if prefix else str(k)
@@ -40,10 +45,14 @@ def _numeric_keys(cfg, prefix=""):
             continue
         node = cfg._get_node(k)
         if OmegaConf.is_dict(node):
-            out += _numeric_keys(node, key)
+            if not len(node) and node._metadata.element_type in (int, float):
+                out.append(f"{key}.{model}")
+            out += _numeric_keys(node, key, model)
         elif OmegaConf.is_list(node):
-            continue  # list values: their elements are checked by the same rules
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            if node._metadata.element_type in (int, float):
+                out.append(f"{key}[]")
+        elif isinstance(node, (FloatNode, IntegerNode)) or (
+                isinstance(v, (int, float)) and not isinstance(v, bool)):
             out.append(key)
     return out
 
@@ -69,7 +78,11 @@ def _value(v) -> str:
 
 
 def check_one(src: str, key: str, value) -> None:
-    overrides = BASE + SOURCES[src] + [f"{key}={_value(value)}"]
+    if key.endswith("[]"):
+        key = key[:-2]
+        overrides = BASE + SOURCES[src] + [f"{key}=[{_value(value)}]"]
+    else:
+        overrides = BASE + SOURCES[src] + [f"{key}={_value(value)}"]
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TIME_BUDGET_S)
     try:
@@ -104,5 +117,9 @@ def test_the_fuzzer_sees_every_part_of_the_schema():
     keys = {k for _, k in KEYS}
     for part in ("catalog.gpus.H100.memory_gb", "tenants.chat.arrival.rate_rps",
                  "dedicated.burst.check_interval_s", "serverless.autoscaler.tick_s",
-                 "hybrid.spillover.wait_threshold_s", "limits.events", "breakeven.capacity_requests_per_client"):
+                 "hybrid.spillover.wait_threshold_s", "limits.events", "breakeven.capacity_requests_per_client",
+                 # null by default (typed numbers), and lists of numbers
+                 "limits.memory_gb", "tenants.chat.deadline_s", "serverless.default_rate_limit.rpm",
+                 "plan.tp[]", "keepalive.fixed_idle_s[]", "background.servegen.client_ids[]",
+                 "dedicated.spot.replicas.llama31-8b", "serverless.autoscaler.min_replicas.llama31-8b"):
         assert part in keys
