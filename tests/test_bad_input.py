@@ -109,6 +109,14 @@ CONFIG_CASES = [
      "'catalog.gpus.H100.spot_usd_per_hour': llama31-8b runs on H100, which has no spot price"),
     ("spot_negative_price", ["catalog.gpus.H100.spot_usd_per_hour=-1"],
      "'catalog.gpus.H100.spot_usd_per_hour': must be >= 0"),
+    # found by the config fuzzer's first pass over lists of numbers: the key that asked for the
+    # file is named with the one that lacks it
+    ("servegen_background_ids_without_path", ["background.servegen.client_ids=[0]"],
+     "'background.servegen.path': ServeGen background (*_client_windows.csv.gz, asked for by "
+     "background.servegen.client_ids) needs a path"),
+    ("servegen_tenants_ids_without_path", ["tenants_from.servegen.client_ids=[0]"],
+     "'tenants_from.servegen.path': ServeGen tenants (asked for by "
+     "tenants_from.servegen.client_ids) need a path"),
 ]
 
 LEN = ["tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace"]

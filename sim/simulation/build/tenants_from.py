@@ -47,7 +47,9 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     check_fields(typed(cfg.tenants_from), "tenants_from")  # ranges first: they are used here
     sg = cfg.tenants_from.servegen
     if not sg.path:
-        raise InputError("ServeGen tenants need a path (*_client_windows.csv.gz)", key=KEY + ".path")
+        asked = KEY + (".client_ids" if len(sg.client_ids) else ".clients")  # named: it asked
+        raise InputError(f"ServeGen tenants (asked for by {asked}) need a path "
+                         "(*_client_windows.csv.gz)", key=KEY + ".path")
     path = resolve(str(sg.path))
     require_file(path, "ServeGen client-windows file", KEY + ".path")
     cid, wstart, rate, _, _ = load_client_windows(path)

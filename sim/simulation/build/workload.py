@@ -211,7 +211,9 @@ def check_background(cfg, catalog) -> None:
     sg = cfg.background.servegen
     key = "background.servegen"
     if sg.clients > 0 or sg.client_ids:
-        path = _existing(sg.path, key + ".path", "ServeGen background (*_client_windows.csv.gz)")
+        asked = key + (".client_ids" if sg.client_ids else ".clients")  # named: it asked
+        path = _existing(sg.path, key + ".path",
+                         f"ServeGen background (*_client_windows.csv.gz, asked for by {asked})")
         for m in (list(sg.models) or user_models):
             model(catalog, m, key + ".models")
         check_length(sg.input, key + ".input", None)
