@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from helpers.blocks_run import bill_text
 
 from sim.config import compose
 from sim.errors import InvariantError
@@ -116,15 +117,6 @@ def test_a_broken_log_is_caught_with_the_same_messages_in_small_blocks(one_run):
         check_run(workload, broken, block=7)
 
 
-def _bill(cb) -> str:
-    """Every figure of a cost breakdown, as text (floats by repr: to the bit)."""
-    def plain(d):
-        return {k: plain(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}
-    return repr([plain(d) for d in (cb.by_tenant, cb.totals, cb.by_tenant_tier, cb.by_tenant_model,
-                                    cb.util_by_model, cb.util_by_tier, cb.period_by_tenant)]
-                + [cb.tiers])
-
-
 @pytest.mark.parametrize("block", [7, 1, BLOCK])
 def test_one_walk_gives_every_stages_bytes(sim_run, one_run, block, monkeypatch):
     cfg, workload, run, prices = sim_run
@@ -149,7 +141,7 @@ def test_one_walk_gives_every_stages_bytes(sim_run, one_run, block, monkeypatch)
     hub = endrun._Hub(workload, run, prices, WARMUP_S, block)
     real_walk(len(workload), [hub], block)
     got_costs, part = hub.finish()
-    assert _bill(got_costs) == _bill(costs)
+    assert bill_text(got_costs) == bill_text(costs)
     assert part.to_csv(float_format="%r") == full.to_csv(float_format="%r")
     # a summary broken by hand: the same messages from the walk's counts as from the checks'
     bad = part.copy()

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers.blocks_run import RUN, hybrid_run
+from helpers.blocks_run import RUN, bill_text, hybrid_run
 
 from sim.config import compose
 from sim.metrics import rows as rows_mod
@@ -62,15 +62,6 @@ def test_aggregate_attainment_counts_own_slos(one_run):
     assert 0 < want < 1 and s.loc["__all__", "slo_attainment"] == want
 
 
-def _bill(cb) -> str:
-    """Every figure of a cost breakdown, as text (floats by repr: to the bit)."""
-    def plain(d):
-        return {k: plain(v) if isinstance(v, dict) else v for k, v in sorted(d.items())}
-    return repr([plain(d) for d in (cb.by_tenant, cb.totals, cb.by_tenant_tier, cb.by_tenant_model,
-                                    cb.util_by_model, cb.util_by_tier, cb.period_by_tenant)]
-                + [cb.tiers])
-
-
 def test_the_scenario_bills_what_the_cost_folds_must_cross(one_run):
     workload, run, prices, costs = one_run
     s = summarize(workload, run, prices, costs).set_index("tenant")
@@ -87,7 +78,7 @@ def test_the_scenario_bills_what_the_cost_folds_must_cross(one_run):
 @pytest.mark.parametrize("block", [7, 1])
 def test_small_blocks_give_the_same_costs_and_summary_bit_for_bit(one_run, block):
     workload, run, prices, costs = one_run
-    assert _bill(attribute_cost(workload, run, prices, block)) == _bill(costs)
+    assert bill_text(attribute_cost(workload, run, prices, block)) == bill_text(costs)
     whole = summarize(workload, run, prices).to_csv(float_format="%r")
     assert summarize(workload, run, prices, block=block).to_csv(float_format="%r") == whole
 
