@@ -8,30 +8,34 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from helpers.cli import ctrl_c_as_at_a_terminal
+from helpers.gate import gate_overrides
 
 pytestmark = pytest.mark.slow  # three Ray sweeps and a joblib one, in subprocesses
 
 ray = pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
 
 # Once Ray's workers are up a job takes a fraction of a second, less than a signal takes to
-# stop the driver: with 8 jobs on 2 CPUs every job had sometimes finished before the second
-# interrupt landed (1 run in 4 on an idle machine). One job at a time, and twice as many,
-# leave the interrupts work to stop.
-JOBS = 16
+# stop the driver: left to run, every job had sometimes finished before an interrupt landed.
+# A gate (a Hydra callback reading a file this test writes) holds job n at its start until
+# the file says n may run, so the jobs left when the interrupt lands cannot finish.
+JOBS = 8
 ARGS = ["-m", f"tenants.chat.arrival.rate_rps=range(1,{JOBS + 1})", "horizon_s=10",
         "drain_s=10", "output.plots=false"]
 RAY = ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=1"]
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+HELPERS = str(Path(__file__).resolve().parents[1])  # the Ray workers import the gate from here
 
 
 def start(folder, launcher, log):
+    path = os.pathsep.join(filter(None, [HELPERS, os.environ.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-m", "sim", *ARGS, *launcher,
                              f"hydra.sweep.dir={folder}"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, **RAY_ENV}, start_new_session=True,
-                            preexec_fn=ctrl_c_as_at_a_terminal)
+                            env={**os.environ, **RAY_ENV, "PYTHONPATH": path},
+                            start_new_session=True, preexec_fn=ctrl_c_as_at_a_terminal)
 
 
 def done_jobs(folder) -> set[str]:
@@ -44,11 +48,14 @@ def launched(text: str) -> set[str]:
 
 
 def interrupt_once_more_are_done(folder, sig, group, log_path) -> tuple[set[str], str]:
-    """Run the Ray sweep in ``folder`` until one more job than before has finished, send
-    ``sig`` (to the process group or the launching process alone); the jobs done, the log."""
+    """Run the Ray sweep in ``folder`` with one more job let through its gate than have
+    finished, wait for that job, send ``sig`` (to the process group or the launching process
+    alone) while the next job waits at the gate; the jobs done, the log."""
     before = done_jobs(folder) if folder.exists() else set()
+    gate = folder.parent / "gate"
+    gate.write_text(str(len(before) + 1))
     with open(log_path, "w") as log:
-        p = start(folder, RAY, log)
+        p = start(folder, [*RAY, *gate_overrides(gate)], log)
         deadline = time.monotonic() + 300  # a guard against a hung sweep, not a timing check
         while len(done_jobs(folder)) <= len(before):
             assert p.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
@@ -64,14 +71,15 @@ def test_an_interrupted_ray_sweep_stops_and_resumes_to_the_uninterrupted_tables(
     cut, whole = tmp_path / "cut", tmp_path / "whole"
     # a scheduler's stop, then Ctrl-C in the resumed sweep
     first, _ = interrupt_once_more_are_done(cut, signal.SIGTERM, False, tmp_path / "1.log")
-    assert 1 <= len(first) < JOBS  # the driver stopped before its remaining jobs ran
+    assert first == {"0"}  # the driver stopped before its remaining jobs ran
     second, text = interrupt_once_more_are_done(cut, signal.SIGINT, True, tmp_path / "2.log")
-    assert first < second and len(second) < JOBS
+    assert second == {"0", "1"}
     assert not launched(text) & first  # read back, neither composed nor launched
     assert text.count("already finished (read back, not composed)") == len(first)
 
+    (tmp_path / "gate").write_text(str(JOBS))
     with open(tmp_path / "3.log", "w") as out:
-        assert start(cut, RAY, out).wait(timeout=600) == 0
+        assert start(cut, [*RAY, *gate_overrides(tmp_path / "gate")], out).wait(timeout=600) == 0
     text = (tmp_path / "3.log").read_text()
     assert text.count("already finished (read back, not composed)") == len(second), text[-3000:]
     assert launched(text) == {str(j) for j in range(JOBS)} - second, text[-3000:]
