@@ -31,7 +31,10 @@ import pandas as pd
 from sim.analysis.plan_judge import servable_attainment
 from sim.analysis.standalone import STANDALONE_COLUMNS, standalone_figures
 from sim.errors import require
-from sim.records import ALL, BACKGROUND, COMPLETED
+from sim.metrics.rows import walk
+from sim.metrics.slow import SlowFold
+from sim.records import ALL, BACKGROUND
+from sim.simulation.streamed import Streamed
 
 # setups on which a tenant's requests run on a shared multi-tenant pool: the requirement
 # flags rule them out (a hybrid setup is ruled out only for tenants it places serverless)
@@ -140,16 +143,16 @@ def _slow_counts(cfg, workload, run) -> tuple[np.ndarray, np.ndarray]:
     the first token on ``run``, and those of them that waited for a cold start. Over the
     rows' own window: requests arriving at or after metrics.warmup_s, as the percentiles
     beside them (the warm-up's cold starts were counted until December 2026, so a run whose
-    measured window was empty read `p99/p50 -, 12 requests > 5 s`)."""
+    measured window was empty read `p99/p50 -, 12 requests > 5 s`). A run folded while it
+    went (sim/simulation/streamed.py) counted them then."""
     k = len(workload.tenants)
     if run is None:
         return np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
-    log = run.log
-    done = (log.outcome == COMPLETED) & (log.arrival_s >= float(cfg.metrics.warmup_s))
-    slow = done & ((log.first_s - log.arrival_s) > float(cfg.signals.slow_ttft_s))
-    cold = slow & (log.cold_wait_s > 0)
-    return (np.bincount(workload.tenant[slow], minlength=k),
-            np.bincount(workload.tenant[cold], minlength=k))
+    fold = run.folded.slow if isinstance(run.folded, Streamed) else None
+    if fold is None:
+        fold = SlowFold(cfg, workload, run)
+        walk(run.log.n, [fold])
+    return fold.counts()
 
 
 def _servable(srows: pd.DataFrame, workload, by_setup: dict) -> pd.DataFrame:

@@ -166,6 +166,9 @@ def main(argv=None) -> None:
     ap.add_argument("--setup", choices=["serverless", "hybrid"], default="serverless")
     ap.add_argument("--requests-output", choices=["full", "sample", "none"], default="full",
                     help="platform: output.requests")
+    ap.add_argument("--percentiles", choices=["exact", "sketch"], default="exact",
+                    help="platform: output.percentiles (sketch with --requests-output none: "
+                         "each run's end folded while it goes)")
     a = ap.parse_args(argv)
     check_flags(ap, a, sys.argv[1:] if argv is None else argv)
     try:
@@ -195,7 +198,8 @@ def flag_of(scenario: str, key: str) -> str | None:
 
 
 # the flags each scenario reads; the others would be ignored silently
-PLATFORM_ONLY = ("--hours", "--models", "--tenants", "--gpus", "--rate", "--setup", "--requests-output")
+PLATFORM_ONLY = ("--hours", "--models", "--tenants", "--gpus", "--rate", "--setup", "--requests-output",
+                 "--percentiles")
 DEDICATED_ONLY = ("--requests", "--step-requests", "--load", "--engines", "--prefix", "--caching-pair")
 ENGINES = ("fluid", "step")
 

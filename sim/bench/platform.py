@@ -56,7 +56,7 @@ def pool_gpus(gpus: int) -> int:
 
 
 def scenario(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
-             requests: str) -> dict:
+             requests: str, percentiles: str = "exact") -> dict:
     """The run's config as a delta on the base config (an experiment's contents)."""
     catalog = _catalog_models()
     names, copies, deployments = [], {}, {}
@@ -79,6 +79,8 @@ def scenario(hours: float, models: int, tenants: int, gpus: int, rate: float, se
                                 for g, n in pool_nodes(gpus).items()}},
         "output": {"plots": False, "report": False, "progress": False, "requests": requests},
     }
+    if percentiles != "exact":
+        cfg["output"]["percentiles"] = percentiles
     if setup == "hybrid":
         cfg["hybrid"] = {"placement": {anchor: "dedicated"}}
         cfg["dedicated"] = {"replicas": {anchor: 2}}
@@ -91,27 +93,29 @@ def _g(x: float) -> float:
 
 
 def overrides(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
-              requests: str, folder: str | os.PathLike) -> list[str]:
+              requests: str, folder: str | os.PathLike, percentiles: str = "exact") -> list[str]:
     """Write the scenario as an experiment file under ``folder`` and return the overrides that
     run it. (As a hundred-odd command-line overrides, one per model and deployment, composing
     it took Hydra's override parser about 12 s, most of a short run.)"""
     path = Path(folder) / "experiment" / "platform_bench.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(scenario(hours, models, tenants, gpus, rate, setup, requests),
+    text = yaml.safe_dump(scenario(hours, models, tenants, gpus, rate, setup, requests,
+                                   percentiles),
                           sort_keys=False, width=10 ** 6)
     path.write_text("# @package _global_\n" + text)
     return [f"hydra.searchpath=[file://{Path(folder).resolve()}]", "experiment=platform_bench"]
 
 
 def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float, setup: str,
-                 requests: str) -> dict:
+                 requests: str, percentiles: str = "exact") -> dict:
     from sim.app import run
 
     gc.collect()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     with tempfile.TemporaryDirectory(prefix="platform-bench-") as out:
         t0, c0 = time.perf_counter(), time.process_time()
-        ov = overrides(hours, models, tenants, gpus, rate, setup, requests, os.path.join(out, "conf"))
+        ov = overrides(hours, models, tenants, gpus, rate, setup, requests,
+                       os.path.join(out, "conf"), percentiles)
         res = run(ov, output_dir=out)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         parquet = os.path.join(out, "requests.parquet")
@@ -127,9 +131,10 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
             "peak_rss_mb": round(peak, 1),
             "bytes_per_request": round((peak - before) * 1024 * 1024 / max(n, 1)),
             "background_ttft_p99_s": round(float(bg["ttft_p99_s"].iloc[0]), 3) if len(bg) else None,
-            "requests_output": requests, "requests_parquet_mb": round(parquet_mb, 1)}
+            "requests_output": requests, "percentiles": percentiles,
+            "requests_parquet_mb": round(parquet_mb, 1)}
 
 
 def main(a) -> None:
     print(json.dumps(run_platform(a.hours, a.models, a.tenants, a.gpus, a.rate, a.setup,
-                                  a.requests_output)), flush=True)
+                                  a.requests_output, a.percentiles)), flush=True)

@@ -21,17 +21,21 @@ from sim.simulation.frames import (
     setup_tables,
 )
 from sim.simulation.simulate import simulate_setups
+from sim.simulation.streamed import STREAM_BLOCK, Streamed, stream_folds
 from sim.simulation.unread import simulate_notes
 
 
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
     t0 = time.perf_counter()
-    workload, runs, catalog = simulate_setups(cfg, progress)
+    kept_whole: list[str] = []  # why a run asked to fold while it went could not
+    workload, runs, catalog = simulate_setups(cfg, progress, stream_folds(cfg, kept_whole),
+                                              STREAM_BLOCK)
     summary, requests = frames(cfg, workload, runs, catalog, built=False)
+    folded = {r.setup: r.folded.notes for r in runs if isinstance(r.folded, Streamed)}
     res = Result(summary=summary, requests=requests,
-                 notes=simulate_notes(cfg, workload) + run_notes(cfg, workload, runs)
-                 + background_only_notes(cfg, workload) + percentiles_notes(cfg))
+                 notes=simulate_notes(cfg, workload) + run_notes(cfg, workload, runs, folded)
+                 + background_only_notes(cfg, workload) + percentiles_notes(cfg) + kept_whole)
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

@@ -320,3 +320,10 @@ def _bill_run(workload, run, periods, fold, cb, rows_of, pools, per_token_tiers,
             cb._add(workload.tenants[ti], tier, model, {"cost_usd": s, "token_cost_usd": s})
     check_invariants(cb)
     return cb
+
+
+def model_prices(catalog, models) -> dict:
+    """model -> (input, output, cached input) $ per M tokens (None: not sold per token; the
+    cached price None: the input price)."""
+    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok,
+                catalog.models[m].price_cached_in_usd_per_mtok) for m in models}

@@ -102,59 +102,89 @@ def _tol(log, block: int) -> float:
 def log_violations(workload, run, block: int = BLOCK) -> list[str]:
     """The broken rules of the request log, read in blocks of ``block`` request ids."""
     log = run.log
-    n = log.n
-    if n != len(workload):
-        return [f"the log has {n} rows for {len(workload)} requests"]
-    found = _Found()
-    by = dict.fromkeys((COMPLETED, REJECTED, FAILED), 0)
-    ended = offered = 0
-    reason_name = np.array([bool(r) for r in log.reasons.names])
-    tol = _tol(log, block)
-    for a, b in spans(n, block):
-        ended, offered = _outcomes(found, by, workload, run, a, b, reason_name, ended, offered)
-        _times(found, log, a, b, tol, run.t_end)
+    if log.n != len(workload):
+        return [f"the log has {log.n} rows for {len(workload)} requests"]
+    checks = LogChecks(workload, run, _tol(log, block), run.t_end)
+    for a, b in spans(log.n, block):
+        checks.add(a, b)
+    return checks.violations()
+
+
+class LogChecks:
+    """:func:`log_violations` as an accumulator (``add(a, b)``, then :meth:`violations`).
+    ``tol``: the times' absolute tolerance; ``t_end``: the run's end, None when the blocks
+    come while the run goes (a log sealed in blocks, sim/logseal.py): completions after the
+    end are then found from the latest finish, once the run's end is known."""
+
+    def __init__(self, workload, run, tol: float, t_end: float | None = None):
+        self.workload, self.run, self.tol, self.t_end = workload, run, tol, t_end
+        self.found = _Found()
+        self.by = dict.fromkeys((COMPLETED, REJECTED, FAILED), 0)
+        self.ended = self.offered = 0
+        self.last = -np.inf  # the latest finish of a completed request (t_end None)
+
+    def add(self, a: int, b: int) -> None:
+        wl, log, found = self.workload, self.run.log, self.found
+        reason_name = np.array([bool(r) for r in log.reasons.names])  # codes made so far
+        self.ended, self.offered = _outcomes(found, self.by, wl, self.run, a, b, reason_name,
+                                             self.ended, self.offered)
+        _times(found, log, a, b, self.tol, np.inf if self.t_end is None else self.t_end)
+        if self.t_end is None:
+            done = log.outcome[a:b] == COMPLETED
+            self.last = max(self.last, float(np.max(log.finish_s[a:b], where=done
+                                                    & np.isfinite(log.finish_s[a:b]),
+                                                    initial=-np.inf)))
         found.add("attempts", log.attempts[a:b] < 0, a)
         cached = log.cached[a:b]  # a prefix-cache hit leaves the last prompt token to compute
-        over = (cached < 0) | (cached >= np.maximum(workload.input_tokens[a:b], 1))
+        over = (cached < 0) | (cached >= np.maximum(wl.input_tokens[a:b], 1))
         over &= cached != 0
         found.add("cached", over, a)
         found.add("preempts", (log.preempts[a:b] < 0) | (log.preempt_s[a:b] < 0), a)
-    out: list[str] = []
-    found.say(out, "outcome", "requests have an unknown outcome code")
-    found.say(out, "never", "offered requests never ended")
-    found.say(out, "unoffered", "requests ended that were never offered to this setup")
-    if log.open != 0:
-        out.append(f"the log counts {log.open} requests still open")
-    never = found.n.get("never", 0)
-    if sum(by.values()) != ended or ended + never != offered:
-        out.append(f"outcomes do not add up: {by} vs {ended} ended of {offered} offered")
-    found.say(out, "reason", "requests have an unknown reason code")
-    found.say(out, "no reason", "rejected or failed requests carry no reason")
-    found.say(out, "reason done", "completed requests carry a failure reason")
 
-    # ---- times
-    for name in ("arrival", "admission", "first token", "finish"):
-        found.say(out, name, f"requests have a negative {name} time")
-    cold_ids, cold = log.colds.written()  # the requests that waited for a cold start
-    neg = np.isfinite(cold["cold_wait_s"]) & (cold["cold_wait_s"] < -tol)
-    if neg.any():
-        out.append(f"{int(neg.sum())} requests have a negative cold-start wait time "
-                   f"(ids {_list(cold_ids[neg])})")
-    found.say(out, "missing", "completed requests lack an arrival, first-token or finish time")
-    for what in _ORDER:
-        found.say(out, what, "completed requests: " + what.format(t_end=run.t_end))
-    found.say(out, "attempts", "negative attempt counts", counted=False)
+    def violations(self) -> list[str]:
+        workload, run, found, by, tol = self.workload, self.run, self.found, self.by, self.tol
+        log = run.log
+        out: list[str] = []
+        found.say(out, "outcome", "requests have an unknown outcome code")
+        found.say(out, "never", "offered requests never ended")
+        found.say(out, "unoffered", "requests ended that were never offered to this setup")
+        if log.open != 0:
+            out.append(f"the log counts {log.open} requests still open")
+        never = found.n.get("never", 0)
+        if sum(by.values()) != self.ended or self.ended + never != self.offered:
+            out.append(f"outcomes do not add up: {by} vs {self.ended} ended of {self.offered} "
+                       "offered")
+        found.say(out, "reason", "requests have an unknown reason code")
+        found.say(out, "no reason", "rejected or failed requests carry no reason")
+        found.say(out, "reason done", "completed requests carry a failure reason")
 
-    # ---- tokens
-    if log.wrong_tokens:  # checked as each completion was written (RequestLog.flush)
-        ids = np.array(sorted(log.wrong_tokens))
-        i, got = (int(v) for v in ids[0])
-        out.append(f"{len(ids)} completed requests got a different number of output tokens "
-                   f"than they asked for (ids {_list(ids[:, 0])}; request {i}: "
-                   f"{got} of {int(workload.output_tokens[i])})")
-    found.say(out, "cached", "requests found more of their prompt cached than it has")
-    found.say(out, "preempts", "negative preemption counts or times", counted=False)
-    return out
+        # ---- times
+        for name in ("arrival", "admission", "first token", "finish"):
+            found.say(out, name, f"requests have a negative {name} time")
+        cold_ids, cold = log.colds.written()  # the requests that waited for a cold start
+        neg = np.isfinite(cold["cold_wait_s"]) & (cold["cold_wait_s"] < -tol)
+        if neg.any():
+            out.append(f"{int(neg.sum())} requests have a negative cold-start wait time "
+                       f"(ids {_list(cold_ids[neg])})")
+        found.say(out, "missing", "completed requests lack an arrival, first-token or finish "
+                  "time")
+        for what in _ORDER:
+            found.say(out, what, "completed requests: " + what.format(t_end=run.t_end))
+        if self.t_end is None and self.last > run.t_end + tol:
+            out.append(f"completed requests: finish after the end of the run ({run.t_end:.6g} "
+                       f"s): the latest at {self.last:.6g} s")
+        found.say(out, "attempts", "negative attempt counts", counted=False)
+
+        # ---- tokens
+        if log.wrong_tokens:  # checked as each completion was written (RequestLog.flush)
+            ids = np.array(sorted(log.wrong_tokens))
+            i, got = (int(v) for v in ids[0])
+            out.append(f"{len(ids)} completed requests got a different number of output tokens "
+                       f"than they asked for (ids {_list(ids[:, 0])}; request {i}: "
+                       f"{got} of {int(workload.output_tokens[i])})")
+        found.say(out, "cached", "requests found more of their prompt cached than it has")
+        found.say(out, "preempts", "negative preemption counts or times", counted=False)
+        return out
 
 
 def _outcomes(found, by, workload, run, a, b, reason_name, ended, offered) -> tuple[int, int]:

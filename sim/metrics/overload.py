@@ -28,7 +28,8 @@ import numpy as np
 
 from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
-from sim.metrics.steady import SteadyFold
+from sim.metrics.sketch import SketchValues
+from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.records import COMPLETED, FAILED, REJECTED
 
 TURNED_AWAY_SHARE = 0.01
@@ -55,14 +56,17 @@ class StabilityFold:
     """:func:`stability` as an accumulator of :func:`~sim.metrics.rows.walk` (``add(a, b)``;
     :meth:`finish` when the walk is over). Not for closed loops."""
 
-    def __init__(self, workload, run):
+    def __init__(self, workload, run, bounded: bool = False):
         self.workload, self.run = workload, run
         self.h = float(workload.horizon_s)
         self.reasons: Counter = Counter()
         self.n = self.backlog = self.completed = self.queued = self.offered_tok = 0
         self.done_tok = 0  # the served requests' output tokens
-        self.took = ExactValues()  # the completed requests' end-to-end times, in id order
-        self.steady = SteadyFold(run.log.finish_s, workload.output_tokens, self.done_in)
+        # the completed requests' end-to-end times, and the steady window's: kept whole, or
+        # (``bounded``, a run folded while it goes) a sketch and bins (sim/metrics/steady.py)
+        self.took = SketchValues() if bounded else ExactValues()
+        self.steady = (BinnedSteadyFold if bounded else SteadyFold)(
+            run.log.finish_s, workload.output_tokens, self.done_in)
         self.last, self.first = -np.inf, np.inf  # the served: last finish, first admission
 
     def arrived_in(self, a: int, b: int) -> np.ndarray:
@@ -122,11 +126,10 @@ class StabilityFold:
         # flight): is the setup behind without them, counting those still queued for a slot
         # at the horizon?
         drain = max(0.0, float(run.t_end) - h)
-        took = self.took.values()
-        short = drain < (float(np.percentile(took, 99)) if took.size else h)
+        slowest = self.took.stats([99])[0] if self.took.count() else h  # p99, when served
+        short = drain < slowest
         cut_only = (unstable and unfinished > 0 and short
                     and not _over(turned - unfinished, self.queued, n))
-        del took
         return {"setup": run.setup, "requests": n, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
@@ -219,15 +222,16 @@ class RunNotesFold:
     """What :func:`stability_notes` reads of one run's log, as an accumulator of
     :func:`~sim.metrics.rows.walk` (``add(a, b)``): the offered requests, those rejected for a
     reason of :data:`SAID_HERE` by model, those unfinished at the end, and
-    :class:`StabilityFold` (``stable=True``, not for a closed loop)."""
+    :class:`StabilityFold` (``stable=True``, not for a closed loop; ``bounded``: its)."""
 
-    def __init__(self, workload, run, stable: bool = False):
+    def __init__(self, workload, run, stable: bool = False, bounded: bool = False):
         self.workload, self.run = workload, run
         # requests rejected, by reason code and model (the reasons read at each block: the
         # fold may be fed while the run goes, before a reason's first use gives it a code)
         self.per: dict[int, Counter] = {}
         self.offered = self.unfinished = 0
-        self.stable = StabilityFold(workload, run) if stable and not workload.closed else None
+        self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
+                       else None)
 
     def add(self, a: int, b: int) -> None:
         log, wl = self.run.log, self.workload
@@ -345,9 +349,10 @@ def _arrived_after(workload, runs, w: float) -> bool:
     return any(bool(np.any(r.log.arrival_s >= w)) for r in runs)
 
 
-def run_notes(cfg, workload, runs) -> list[str]:
+def run_notes(cfg, workload, runs, folded=None) -> list[str]:
     """Every job's notes on what it did not take as given: trace rows not replayed as
-    recorded, lengths changed to be served, and the setups' stability (above)."""
+    recorded, lengths changed to be served, and the setups' stability (above; ``folded``:
+    :func:`stability_notes`'s)."""
     piped = len(workload.pipelines) if workload.pipelines is not None else 0
     empty = [] if len(workload) else [  # pipeline requests whose stages all drew "skip"
         f"no request arrived within the horizon ({float(workload.horizon_s):g} s): every figure "
@@ -362,4 +367,4 @@ def run_notes(cfg, workload, runs) -> list[str]:
                      "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs, float(cfg.drain_s),
-                              loss=int(cfg.dedicated.max_queue) == 0))
+                              loss=int(cfg.dedicated.max_queue) == 0, folded=folded))

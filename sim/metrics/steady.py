@@ -100,3 +100,55 @@ class SteadyFold:
         inside = (f > t_lo) & (f <= t_hi)
         return (float(np.count_nonzero(inside)) / span,
                 float(tok[inside].sum(dtype=np.int64 if tok.dtype.kind in "iu" else None)) / span)
+
+
+class BinnedSteadyFold:
+    """:class:`SteadyFold` in memory that does not grow with the requests (a run folded while
+    it goes, sim/simulation/streamed.py): the selected completion times counted in
+    :data:`BINS` equal bins from 0 and their output tokens summed per bin. A bin starts
+    2**-20 s wide and doubles (pairs of bins merged) whenever a time lies beyond the last, so
+    the bins are those the whole set of times gives, in whatever order the blocks come. The
+    window's ends are the upper edges of the bins that hold the two order statistics, its
+    completions and tokens those of the bins between: within about a bin's completions, at
+    each end, of the exact window's (a bin is the run's last completion time / 2**16 wide or
+    less). Both ends in one bin count as a window of zero length."""
+
+    BINS = 1 << 16
+
+    def __init__(self, finish_s: np.ndarray, output_tokens: np.ndarray, where):
+        self.finish_s, self.output_tokens, self.where = finish_s, output_tokens, where
+        self.n = np.zeros(self.BINS, np.int64)
+        self.tok = np.zeros(self.BINS, np.int64)
+        self.width = 2.0 ** -20
+
+    def add(self, a: int, b: int) -> None:
+        f = self.finish_s[a:b]
+        ok = ~np.isnan(f)
+        ok &= self.where(a, b)
+        t = np.maximum(f[ok], 0.0)
+        if not t.size:
+            return
+        top = float(t.max())
+        while top >= self.BINS * self.width:  # merge pairs: the bins of twice the width
+            half = self.BINS // 2
+            self.n = np.concatenate([self.n.reshape(half, 2).sum(axis=1), np.zeros(half, np.int64)])
+            self.tok = np.concatenate([self.tok.reshape(half, 2).sum(axis=1),
+                                       np.zeros(half, np.int64)])
+            self.width *= 2.0
+        i = (t / self.width).astype(np.int64)  # a power of two: exact scaling, then floor
+        self.n += np.bincount(i, minlength=self.BINS)
+        tok = self.output_tokens[a:b][ok].astype(np.int64)
+        self.tok += np.bincount(i, weights=tok, minlength=self.BINS).round().astype(np.int64)
+
+    def finish(self, lo: float = 0.1, hi: float = 0.7) -> tuple[float, float]:
+        """(requests per second, output tokens per second) over the window's bins."""
+        cum = np.cumsum(self.n)
+        n = int(cum[-1])
+        if n < 10:
+            raise ValueError("too few completions to find a steady-state window")
+        i_lo, i_hi = (int(np.searchsorted(cum, int(q * n), side="right")) for q in (lo, hi))
+        if i_hi == i_lo:
+            raise ValueError("steady-state window has zero length")
+        span = (i_hi - i_lo) * self.width
+        count = int(cum[i_hi] - cum[i_lo])
+        return float(count) / span, float(self.tok[i_lo + 1:i_hi + 1].sum()) / span

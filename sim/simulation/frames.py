@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.metrics.cost import attribute_cost
+from sim.metrics.cost import attribute_cost, model_prices
 from sim.metrics.endrun import end_of_run
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
@@ -22,13 +22,7 @@ from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window
 from sim.simulation.memory import release_freed
 from sim.simulation.simulate import simulate_setups, simulate_variants
-
-
-def model_prices(catalog, models) -> dict:
-    """model -> (input, output, cached input) $ per M tokens (None: not sold per token; the
-    cached price None: the input price)."""
-    return {m: (catalog.models[m].price_in_usd_per_mtok, catalog.models[m].price_out_usd_per_mtok,
-                catalog.models[m].price_cached_in_usd_per_mtok) for m in models}
+from sim.simulation.streamed import Streamed, kept_ids
 
 
 def setup_summary(cfg, workload, run, prices, one_walk: bool = False) -> pd.DataFrame:
@@ -37,6 +31,10 @@ def setup_summary(cfg, workload, run, prices, one_walk: bool = False) -> pd.Data
     job that summarises a run goes through here, so every summary says what it measured.
     ``one_walk``: every stage fed by one walk over the log (sim/metrics/endrun.py; the same
     bytes), as with ``output.percentiles=sketch`` (each row's figures in a sketch)."""
+    if isinstance(run.folded, Streamed):  # folded while the run went
+        out = run.folded.summary()
+        release_freed()
+        return out
     sketch = str(cfg.output.percentiles) == "sketch"  # one walk, a sketch per row and figure
     store = SketchValues if sketch else ExactValues
     if (one_walk or sketch) and run.log.n == len(workload):
@@ -69,13 +67,6 @@ def frames(cfg, workload, runs, catalog, built: bool = True):
     summary = pd.concat([setup_summary(cfg, workload, r, prices) for r in runs], ignore_index=True)
     rows = RequestRows([(workload, r, kept_ids(cfg, workload)) for r in runs])
     return summary, rows.frame() if built else rows
-
-
-def kept_ids(cfg, workload):
-    """The request ids ``output.requests`` keeps (:func:`kept_rows`; ``output.parquet=false``
-    keeps none)."""
-    mode = str(cfg.output.requests) if cfg.output.parquet else "none"
-    return kept_rows(len(workload), mode, float(cfg.output.requests_sample))
 
 
 def keep_of(cfg, requests: pd.DataFrame) -> pd.DataFrame:

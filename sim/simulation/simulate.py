@@ -67,16 +67,19 @@ def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
         release_freed()  # the end-of-run checks' temporaries
 
 
-def simulate_setups(cfg, progress: bool = False):
-    """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog)."""
+def simulate_setups(cfg, progress: bool = False, fold=None, block: int = BLOCK):
+    """Run every setup in ``cfg.setups`` on one workload; return (workload, runs, catalog).
+    ``fold(workload, catalog, setups)``: what makes each run's fold (:func:`simulate`'s
+    ``fold``, its log sealed in blocks of ``block`` ids), or None (each log kept whole)."""
     built = build(cfg)
     setups = run_setups(built.cfg)
     workload = workload_of(built)
     release_freed()  # the tenants' arrays, merged into the workload's columns
+    make = fold(workload, built.catalog, setups) if fold is not None else None
     runs = []
     for i, name in enumerate(setups):
         label = name if len(setups) == 1 else f"{name} [{i + 1}/{len(setups)}]"
-        runs.append(simulate(cfg, workload, name, progress, label))
+        runs.append(simulate(cfg, workload, name, progress, label, fold=make, block=block))
     return workload, runs, built.catalog
 
 
@@ -148,9 +151,9 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
                      tenant_models=workload.tenant_models, workload=workload)
     # the run's record, its end filled in when it ends (a fold made now reads it then)
     run = SetupRun(setup_name, log, ctx.ledger, math.nan, math.nan, {}, background=serves_bg)
-    if fold is not None:
-        run.folded = acc = fold(run)
-        log.seal_in_blocks(lambda _log, a, b: acc.add(a, b), block, served)
+    if fold is not None:  # sealed first: the fold may hold the log's (new) columns
+        log.seal_in_blocks(lambda _log, a, b: run.folded.add(a, b), block, served)
+        run.folded = fold(run)
     setup = make_setup(setup_name, ctx, built, models)
     if workload.over_context is not None:  # requests beyond their model's context: rejected
         setup = ContextGate(setup, workload.over_context, ctx)

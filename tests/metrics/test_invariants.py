@@ -8,7 +8,7 @@ import pytest
 import sim
 from sim.errors import InvariantError
 from sim.metrics.cost import attribute_cost
-from sim.metrics.invariants import check_run, violations
+from sim.metrics.invariants import LogChecks, check_run, log_violations, violations
 from sim.platform import SETUPS
 from sim.records import COMPLETED, FAILED, PENDING, REJECTED
 from sim.simulation.frames import frames, model_prices
@@ -259,3 +259,32 @@ def test_a_pipeline_stage_that_never_ran_still_bills_its_models_gpus():
     # two H100s (one per model) for the whole period, all billed to the one tenant
     h100 = sim.compose([]).catalog.gpus.H100.reserved_usd_per_hour
     assert s.loc["chat", "cost_usd"] == pytest.approx(2 * s.loc["chat", "period_s"] / 3600 * h100)
+
+
+LOG_CORRUPTIONS = [_pending, _open_count, _reasonless, _completed_with_reason,
+                   _first_before_arrival, _finish_before_first, _admit_before_arrival,
+                   _negative_time, _missing_time, _short_tokens, _after_end]
+
+
+@pytest.mark.parametrize("how", LOG_CORRUPTIONS)
+def test_the_log_checks_folded_while_the_run_goes_find_what_the_whole_log_shows(real, how):
+    """A log sealed in blocks is checked block by block as the run goes (sim/logseal.py,
+    sim/simulation/streamed.py), before the run's end is known: the same violations at
+    blocks of 7 ids, the one after the run's end found from the latest finish."""
+    workload, run, _, _ = real
+    bad = copy.deepcopy(run)
+    done = np.flatnonzero(bad.log.outcome == COMPLETED)
+    rej = np.flatnonzero(bad.log.outcome == REJECTED)
+    how(bad, bad.log, int(done[3]), int(rej[0]), None)
+    whole = log_violations(workload, bad)
+    checks = LogChecks(workload, bad, 1e-9 * (60 + 120))
+    for a in range(0, bad.log.n, 7):
+        checks.add(a, min(a + 7, bad.log.n))
+    folded = checks.violations()
+    assert whole and len(folded) == len(whole)
+    if how is _after_end:
+        assert [v for v in folded if "finish after the end of the run" in v] == [
+            f"completed requests: finish after the end of the run ({bad.t_end:.6g} s): the "
+            f"latest at {bad.t_end + 10:.6g} s"]
+    else:
+        assert folded == whole
