@@ -107,7 +107,9 @@ class SealableLog:
     def seal_in_blocks(self, hook, block: int, served: np.ndarray | None = None) -> None:
         """From now on, hand each block to ``hook`` once sealed, then give its pages back."""
         for name in _TIMES + ("replica", "tier"):
-            setattr(self, name, mapped(self.n, getattr(self, name).dtype))
+            col = getattr(self, name)
+            if _mapping(col) is None:  # made whole: mapped pages instead (made so: kept)
+                setattr(self, name, mapped(self.n, col.dtype))
         self._sealer = Sealer(self.n, block, hook, served)
         self._other_ended: list[int] = []
         # a block seals only once its completions are written: flushed at most a block apart

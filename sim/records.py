@@ -21,7 +21,7 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.logcols import Codes, SparseColumns, holding, is_zeros, zeros
-from sim.logseal import SealableLog
+from sim.logseal import SealableLog, mapped
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -47,22 +47,28 @@ def is_aggregate(tenant: str) -> bool:
 
 class RequestLog(SealableLog):
     def __init__(self, n: int, arrival_s: np.ndarray | None = None,
-                 want: np.ndarray | None = None):
+                 want: np.ndarray | None = None, sealed: bool = False):
         """``arrival_s``: the arrival times, when the run sets none of them (no closed loop,
         no pipeline): shared, not copied (8 bytes a request); made read-only here. ``want``:
         the output tokens each request asked for, checked against what the engine emitted
-        for each completion as it is written (:attr:`wrong_tokens`)."""
+        for each completion as it is written (:attr:`wrong_tokens`). ``sealed``: the log
+        will be sealed in blocks (:meth:`seal_in_blocks`): its written columns are made in
+        mapped pages now (zeros), not made whole first (29 bytes a request written at once)."""
         self.n = n
         if arrival_s is None:
             self.arrival_s = np.full(n, np.nan)
         else:
             self.arrival_s = arrival_s.view()
             self.arrival_s.flags.writeable = False
-        self.admit_s = np.full(n, np.nan)
-        self.first_s = np.full(n, np.nan)
-        self.finish_s = np.full(n, np.nan)
-        self.replica = np.full(n, -1, np.int32)
-        self.tier = np.zeros(n, np.int8)
+        if sealed:
+            self.admit_s, self.first_s, self.finish_s = (mapped(n, np.float64) for _ in range(3))
+            self.replica, self.tier = mapped(n, np.int32), mapped(n, np.int8)
+        else:
+            self.admit_s = np.full(n, np.nan)
+            self.first_s = np.full(n, np.nan)
+            self.finish_s = np.full(n, np.nan)
+            self.replica = np.full(n, -1, np.int32)
+            self.tier = np.zeros(n, np.int8)
         # the outcome column over a bytearray, which completions test and write as Python ints
         # (no numpy scalar per request); _ended is that bytearray
         self._ended = bytearray(n)

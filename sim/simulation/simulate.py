@@ -45,7 +45,11 @@ from sim.simulation.progress import progress_printer
 from sim.simulation.unread import record_run
 from sim.workload import Workload
 
-_CHUNK = 1 << 16
+# arrivals turned into Python rows at a time: short-lived objects made while requests in
+# flight live on keep the allocator's arenas from being given back; at 2^12 rather than 2^16
+# the platform benchmark's 12 h run (1.2 M requests, output.requests=none with the sketch)
+# ended 6 MB lower (180 against 186 MB; peak 199.5 against 206), in the same time
+_CHUNK = 1 << 12
 
 
 def simulate(cfg, workload: Workload, setup_name: str, progress: bool = False,
@@ -135,10 +139,11 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
     env = simpy.Environment()
     n = len(workload)
     if workload.closed or workload.pipelines is not None:  # the run sets their arrivals
-        log = RequestLog(n, want=workload.output_tokens)
+        log = RequestLog(n, want=workload.output_tokens, sealed=fold is not None)
         log.arrival_s[:] = workload.arrival_s
     else:  # every arrival is the workload's: shared, read-only
-        log = RequestLog(n, workload.arrival_s, want=workload.output_tokens)
+        log = RequestLog(n, workload.arrival_s, want=workload.output_tokens,
+                         sealed=fold is not None)
     # background tenants go only to setups with a shared pool (``serves_background``)
     serves_bg = bool(workload.background_tenants) and setup_serves_background(setup_name)
     served = None if serves_bg or not workload.background_tenants else workload.user_mask()

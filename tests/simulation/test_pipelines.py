@@ -425,3 +425,16 @@ def test_a_pipeline_tenants_model_rows_hold_each_models_own_bill(tmp_path):
         assert s.loc[row, "cost_usd"] == pytest.approx(usd, rel=1e-9, abs=1e-12)
     assert s.loc["__model__:llama31-8b", "cost_usd"] > 0
     assert sum(s.loc[r, "cost_usd"] for r in rows) == pytest.approx(s.loc["chat", "cost_usd"], rel=1e-9)
+
+
+@pytest.mark.parametrize("kept", ["sample", "none"])
+def test_the_stage_table_reads_every_stage_request_whatever_is_kept(kept):
+    """``pipeline_stages`` summarised the kept sample of requests, and was not written with
+    none kept (until December 2026): it reads every stage request of the runs."""
+    base = ["experiment=compound", "job=simulate", "horizon_s=300", "output.plots=false",
+            "output.progress=false"]
+    full = sim.run(base)
+    some = sim.run(base + [f"output.requests={kept}"])
+    assert len(some.requests) < len(full.requests) and len(full.tables["pipeline_stages"]) > 1
+    pd.testing.assert_frame_equal(some.tables["pipeline_stages"], full.tables["pipeline_stages"],
+                                  check_exact=True)
