@@ -29,6 +29,7 @@ from sim.metrics.sketch import SketchValues
 # README's Performance section for what it measured)
 STREAM_BLOCK = 1 << 16
 from sim.metrics.slow import SlowFold
+from sim.simulation.memory import release_freed
 
 
 def kept_ids(cfg, workload):
@@ -86,6 +87,9 @@ class Streamed:
 
     def add(self, a: int, b: int) -> None:
         self.end.add(a, b)
+        # the block's temporaries given back: without it the 12-hour platform benchmark's run
+        # (1.2 M requests) peaked 8 MB higher (200 against 192 MB); 19 calls took 10 ms
+        release_freed()
 
     def summary(self):
         """The run's summary rows, once its log and ledger pass their checks."""
