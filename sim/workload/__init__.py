@@ -23,6 +23,7 @@ from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
 from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
+from sim.workload.merge import order_of, scatter, sort_times
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import (
@@ -317,18 +318,15 @@ def generate_workload(cfg, catalog) -> Workload:
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
         segs.append(None)
-    # the blocks are in tenant order and each in its own order, so a stable sort by time
-    # alone breaks ties by tenant, then per-tenant order; NaN (closed loops) sorts last. Each
-    # column is merged and its blocks freed in turn (the background tenants' arrays too)
+    # sorted by time, stable (sim/workload/merge.py); each column is merged and its blocks
+    # freed in turn (the background tenants' arrays too)
     bg_names, bg_of = [b.name for b in bg], {b.name: [b.model] for b in bg}
     bg.clear()
     sizes = [len(x) for x in cols["t"]]
-    t = np.concatenate(cols.pop("t"))
-    order = np.argsort(np.nan_to_num(t, nan=np.inf) if np.isnan(t).any() else t, kind="stable")
-    t = t[order]
+    t, where = sort_times(np.concatenate(cols.pop("t")))
 
     def merged(name):
-        return np.concatenate(cols.pop(name))[order]
+        return scatter(cols.pop(name), where)
 
     slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
     slo.update({name: float(cfg.background.slo_ttft_s) for name in bg_names})
@@ -339,15 +337,16 @@ def generate_workload(cfg, catalog) -> Workload:
         over_context=merged("over"), changed_req=merged("moved"),
         changed=changed, over_counts=over_n, changed_how=changed_how,
         closed=closed,
-        think_s=(None if all(x is None for x in thinks) else np.concatenate(
-            [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)])[order]),
+        think_s=(None if all(x is None for x in thinks) else scatter(
+            [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)], where)),
         slo_ttft_s=slo,
         deadlines={n: float(BATCH_DEADLINE_S if cfg.tenants[n].deadline_s is None
                             else cfg.tenants[n].deadline_s)
                    for n in tenants if str(cfg.tenants[n].priority) == "batch"},
         replay_notes=replayed,
         prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
-            [Prefixes.empty(k) if x is None else x for x, k in zip(segs, sizes)]).take(order)),
+            [Prefixes.empty(k) if x is None else x for x, k in zip(segs, sizes)]).take(
+                order_of(where))),
         background_tenants=len(bg_names), background_models=len(bg_models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
                               if n in piped else [cfg.tenants[n].model]) for n in tenants},
