@@ -64,11 +64,8 @@ class RequestLog(SealableLog):
             self.admit_s, self.first_s, self.finish_s = (mapped(n, np.float64) for _ in range(3))
             self.replica, self.tier = mapped(n, np.int32), mapped(n, np.int8)
         else:
-            self.admit_s = np.full(n, np.nan)
-            self.first_s = np.full(n, np.nan)
-            self.finish_s = np.full(n, np.nan)
-            self.replica = np.full(n, -1, np.int32)
-            self.tier = np.zeros(n, np.int8)
+            self.admit_s, self.first_s, self.finish_s = (np.full(n, np.nan) for _ in range(3))
+            self.replica, self.tier = np.full(n, -1, np.int32), np.zeros(n, np.int8)
         # the outcome column over a bytearray, which completions test and write as Python ints
         # (no numpy scalar per request); _ended is that bytearray
         self._ended = bytearray(n)
