@@ -21,7 +21,7 @@ from sim.simulation.frames import (
     setup_tables,
 )
 from sim.simulation.simulate import simulate_setups
-from sim.simulation.streamed import STREAM_BLOCK, Streamed, kept_ids, stream_folds
+from sim.simulation.streamed import STREAM_BLOCK, Streamed, stream_folds
 from sim.simulation.unread import simulate_notes
 
 
@@ -43,7 +43,7 @@ def simulate_job(cfg, out_dir, progress) -> Result:
                  if cfg.signals.standalone else None)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary, alone)
     res.tables["replicas"] = ledger_frame(runs)
-    res.tables.update(pipeline_tables(runs, res, workload, kept_ids(cfg, workload)))
+    res.tables.update(pipeline_tables(cfg, workload, runs, res))
     events = events_frame(runs)
     if len(events):
         res.tables["events"] = events

@@ -65,15 +65,18 @@ class EndOfRun:
     its blocks fed as the log seals them, sim/logseal.py): the costs then fold the tokens of
     each (model, tier, tenant) and bill them when the ledger says which pools bill per token
     (:class:`~sim.metrics.logfold.EarlyLogFold`: per-token costs to rounding, not the bytes
-    of each request's price summed)."""
+    of each request's price summed). ``also``: more accumulators (``add(a, b)``) the walk
+    feeds each block, after the summary's own."""
 
     def __init__(self, workload, run, prices, cfg, block: int = BLOCK,
-                 notes: dict | None = None, store=ExactValues, early: bool = False):
+                 notes: dict | None = None, store=ExactValues, early: bool = False,
+                 also=()):
         self.workload, self.run, self.cfg, self.block = workload, run, cfg, block
         self.hub = _Hub(workload, run, prices, float(cfg.metrics.warmup_s), block, store, early)
         if notes is not None:
             notes[run.setup] = RunNotesFold(workload, run, stable=True)
             self.hub.stages.append(notes[run.setup])
+        self.hub.stages.extend(also)  # more accumulators fed each block, after these
 
     def add(self, a: int, b: int) -> None:
         self.hub.add(a, b)

@@ -104,19 +104,19 @@ def setup_tables(runs, workload) -> dict:
     return out
 
 
-def pipeline_tables(runs, res, workload=None, kept=None) -> dict:
+def pipeline_tables(cfg, workload, runs, res) -> dict:
     """``pipelines`` (one row per pipeline request and setup), ``pipeline_summary``,
     ``pipeline_stages`` of a job's result ``res``: empty when the workload has no pipelines
-    (its per-request frame is then not read, so not built). ``kept``: the request ids
-    ``res.requests`` holds (None: all); the stage table reads every stage request, so with a
-    sample or none kept it builds the runs' whole frames of ``workload`` for itself (until
-    December 2026 it summarised the sample, and with none kept was not written)."""
+    (its per-request frame is then not read, so not built). The stage table reads every
+    stage request: with a sample or none kept (``output.requests``) it builds the runs' whole
+    frames for itself (until December 2026 it summarised the sample, and with none kept was
+    not written)."""
     if not runs or runs[0].pipelines is None:
         return {}
 
     pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
     out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, res.summary)}
-    rows = res.requests if kept is None else RequestRows(
+    rows = res.requests if kept_ids(cfg, workload) is None else RequestRows(
         [(workload, r, None) for r in runs]).frame()
     if len(rows):
         out["pipeline_stages"] = stage_summary(rows)

@@ -77,13 +77,12 @@ class Streamed:
 
     def __init__(self, cfg, workload, run, prices):
         self.run = run
-        self.end = EndOfRun(workload, run, prices, cfg, STREAM_BLOCK, store=SketchValues,
-                            early=True)
         self.notes = RunNotesFold(workload, run, stable=True, bounded=True)
         self.slow = SlowFold(cfg, workload, run)
         cap = float(workload.horizon_s) + float(cfg.drain_s)  # no time of the run lies later
         self.checks = LogChecks(workload, run, 1e-9 * max(1.0, cap))
-        self.end.hub.stages += [self.notes, self.slow, self.checks]
+        self.end = EndOfRun(workload, run, prices, cfg, STREAM_BLOCK, store=SketchValues,
+                            early=True, also=(self.notes, self.slow, self.checks))
 
     def add(self, a: int, b: int) -> None:
         self.end.add(a, b)
