@@ -30,6 +30,7 @@ from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
+from sim.metrics.unsent import NEVER_SENT, cut_line, warmup_rows
 from sim.records import COMPLETED, FAILED, REJECTED
 
 TURNED_AWAY_SHARE = 0.01
@@ -207,15 +208,16 @@ def _stranded_end(run) -> str:
             "dedicated.spot.replacement=false, or down), so a longer drain_s would not finish them")
 
 
-def unfinished_line(workload, run, stop_s: float, block: int = BLOCK) -> str | None:
+def unfinished_line(workload, run, stop_s: float, block: int = BLOCK,
+                    warmup_s: float = 0.0) -> str | None:
     """How many of a setup's offered requests were still running or waiting when the run
     stopped at ``stop_s``, ``horizon_s + drain_s`` (ended ``failed``, ``unfinished_at_end``),
-    or None.
+    and how many a closed loop never sent (``never_sent``, sim/metrics/unsent.py), or None.
     A closed loop is never flagged unstable, so without this line a loop cut short by the
     drain limit said nothing about it."""
     fold = RunNotesFold(workload, run)
     walk(run.log.n, [fold], block)
-    return fold.unfinished_line(stop_s)
+    return fold.unfinished_line(stop_s, warmup_s)
 
 
 class RunNotesFold:
@@ -229,7 +231,7 @@ class RunNotesFold:
         # requests rejected, by reason code and model (the reasons read at each block: the
         # fold may be fed while the run goes, before a reason's first use gives it a code)
         self.per: dict[int, Counter] = {}
-        self.offered = self.unfinished = 0
+        self.offered = self.unfinished = self.unsent = 0  # unsent: a closed loop's never_sent
         self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
                        else None)
 
@@ -246,6 +248,9 @@ class RunNotesFold:
         gone = self.gone
         if gone >= 0:
             self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
+        unsent = _code(log, NEVER_SENT)
+        if unsent >= 0:
+            self.unsent += int(np.count_nonzero(mine & (oc == FAILED) & (reason == unsent)))
         if self.stable is not None:
             self.stable.add(a, b)
 
@@ -273,17 +278,15 @@ class RunNotesFold:
                 "(summary.csv column rejected; each one's reason in requests.parquet): "
                 + "; ".join(parts))
 
-    def unfinished_line(self, stop_s: float) -> str | None:
-        n, offered = self.unfinished, self.offered
-        if self.gone < 0 or not n:
+    def unfinished_line(self, stop_s: float, warmup_s: float = 0.0) -> str | None:
+        if not (self.unfinished or self.unsent):
             return None
-        return (f"{self.run.setup}: {n:,} of {offered:,} requests were unfinished when the run "
-                f"stopped at {stop_s:,.6g} s (horizon_s + drain_s): they end failed, reason "
-                f"unfinished_at_end, and are not in the latency figures; {_stranded_end(self.run)}")
+        return cut_line(self.run.setup, self.unfinished, self.unsent, self.offered, stop_s,
+                        warmup_s, _stranded_end(self.run))
 
 
 def stability_notes(workload, runs, drain_s: float, loss: bool = False,
-                    block: int = BLOCK, folded=None) -> list[str]:
+                    block: int = BLOCK, folded=None, warmup_s: float = 0.0) -> list[str]:
     """One warning line per setup that could not keep up with the offered load (else one per
     setup that left requests unfinished at the drain limit: unfinished_line), one per
     setup that rejected requests for a reason no other line gives (rejection_line), and one
@@ -291,7 +294,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
     ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
     is the loss system asked for, said as such, not as overload. ``block``: request ids read
     at a time; ``folded``: setup -> its :class:`RunNotesFold` (``stable=True``) already fed
-    by a walk (sim/metrics/endrun.py), else each run's is walked here."""
+    by a walk (sim/metrics/endrun.py), else each run's is walked here; ``warmup_s``:
+    ``metrics.warmup_s``, which says where requests never sent count."""
     notes = []
     for r in runs:
         fold = (folded or {}).get(r.setup)
@@ -310,7 +314,7 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                                             "end (reclaimed without a replacement, or down)."
                                             if gone else ""))  # the unfinished are counted too
         else:
-            cut = fold.unfinished_line(float(workload.horizon_s) + drain_s)
+            cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
             if cut:
                 notes.append(cut)
         rejected = fold.rejection_line()
@@ -362,9 +366,9 @@ def run_notes(cfg, workload, runs, folded=None) -> list[str]:
     w = float(cfg.metrics.warmup_s)
     if len(workload) and w > 0 and not _arrived_after(workload, runs, w):
         empty.append(f"no request arrived at or after metrics.warmup_s ({w:g} s, horizon_s "
-                     f"{float(workload.horizon_s):g} s): the measured rows are empty and every "
-                     f"request ({len(workload):,}) is in the <tenant>@warmup rows; lower "
+                     f"{float(workload.horizon_s):g} s): the measured rows are empty and "
+                     f"{warmup_rows(runs if workload.closed else (), len(workload))}; lower "
                      "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs, float(cfg.drain_s),
-                              loss=int(cfg.dedicated.max_queue) == 0, folded=folded))
+                              loss=int(cfg.dedicated.max_queue) == 0, folded=folded, warmup_s=w))

@@ -28,6 +28,7 @@ from sim.engine import Request
 from sim.errors import InvariantError
 from sim.metrics.invariants import check_run
 from sim.metrics.rows import BLOCK
+from sim.metrics.unsent import NEVER_SENT
 from sim.platform.base import RunContext
 from sim.records import NO_TIER, PENDING, RequestLog, SetupRun
 from sim.simulation.build import (
@@ -289,13 +290,15 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
     unfinished = np.flatnonzero(pending if served is None else pending & served)
     if unfinished.size:
         # each fails now, in the tier whose queue or replica held it (none if it never
-        # reached one: a closed loop's request not yet sent). Until December 2026 all were
-        # logged in tier dedicated, whatever the setup, and the log kept no time.
+        # reached one). Until December 2026 all were logged in tier dedicated, whatever the
+        # setup, and the log kept no time. A closed loop's request not yet sent (no arrival)
+        # is never_sent, not unfinished_at_end (sim/metrics/unsent.py)
         held = dict(setup.held())
         none = log.tiers.code(NO_TIER)
         now = env.now
         for rid in unfinished.tolist():
-            log.fail(rid, "unfinished_at_end", held.get(rid, none), now)
+            sent = not math.isnan(log.arrival_s[rid])
+            log.fail(rid, "unfinished_at_end" if sent else NEVER_SENT, held.get(rid, none), now)
     if workload.closed:
         # a closed loop runs until its clients are done; the period is what it took (or
         # until horizon_s + drain_s stopped it with requests unfinished: they ran till then)

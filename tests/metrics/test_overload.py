@@ -167,7 +167,13 @@ def test_a_closed_loop_cut_by_the_drain_limit_says_so(tmp_path):
     line = [n for n in res.notes if "unfinished when the run stopped" in n]
     assert len(line) == 1, res.notes
     failed = int(res.summary.query("tenant == 'chat'")["failed"].iloc[0])
-    assert failed > 0 and line[0].startswith(f"dedicated: {failed:,} of 12 requests")
+    # those in flight are cut; the clients' later requests were never sent (until December
+    # 2026 both were counted as cut, unfinished_at_end)
+    reason = res.requests["reason"].astype(str)
+    cut, unsent = int((reason == "unfinished_at_end").sum()), int((reason == "never_sent").sum())
+    assert cut == 4 and cut + unsent == failed == 12 - int((reason == "").sum())
+    assert line[0].startswith("dedicated: 4 of 12 requests were unfinished")
+    assert f"; {unsent:,} more were never sent" in line[0]
     assert "raise drain_s" in line[0] and "at 6 s" in line[0]
     assert "unfinished when the run stopped" in (tmp_path / "cut" / "report.md").read_text()
     done = sim.run(CLOSED + ["drain_s=100000"], output_dir=tmp_path / "whole")
