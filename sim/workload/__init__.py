@@ -23,7 +23,7 @@ from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
 from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
-from sim.workload.merge import order_of, scatter, sort_times
+from sim.workload.merge import order_of, scatter
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
 from sim.workload.prompts import (
@@ -32,6 +32,8 @@ from sim.workload.prompts import (
     tenant_requests,
     trace_prefix_note,
 )
+from sim.workload.spill import Blocks
+from sim.workload.spill import wanted as spill_wanted
 from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_lengths import column_lengths
 from sim.workload.traces import drawn_lengths_note, tenant_trace
@@ -237,16 +239,12 @@ def generate_workload(cfg, catalog) -> Workload:
     models = sorted({cfg.tenants[t].model for t in tenants if t not in piped}
                     | {m for sp in specs.values() for m, tool in zip(sp.model, sp.tool) if not tool})
 
-    bg = background(cfg, catalog, seed, horizon, models, policy)
-    bg_models = sorted({b.model for b in bg} - set(models))
-    cols = {"t": [np.zeros(0)], "tenant": [np.zeros(0, np.int16)], "model": [np.zeros(0, np.int16)],
-            "in": [np.zeros(0, np.int32)], "out": [np.zeros(0, np.int32)], "over": [np.zeros(0, bool)],
-            "moved": [np.zeros(0, bool)]}
+    store = Blocks(spill_wanted(cfg))  # every tenant's columns, merged at the end
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
     changed_how: dict[str, dict] = {}  # tenant -> Lengths.how
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
-    thinks: list = [None]  # per block of ``cols``: think times, None when the block has none
-    segs: list = [None]  # per block of ``cols``: prefix segments, None when the block has none
+    thinks: list = []  # per block: think times, None when the block has none
+    segs: list = []  # per block: prefix segments, None when the block has none
     sources = Sources()  # prefix content sources, numbered in sorted tenant order
     closed = {}
     pipe_arrivals: list = []
@@ -296,45 +294,35 @@ def generate_workload(cfg, catalog) -> Workload:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
         changed_how[name] = ln.how or {}
-        cols["t"].append(times)
-        cols["tenant"].append(np.full(n, ti, np.int16))
-        cols["model"].append(np.full(n, models.index(tc.model), np.int16))
-        cols["in"].append(ln.ins)
-        cols["out"].append(ln.outs)
-        cols["over"].append(ln.over)
-        cols["moved"].append(np.zeros(n, bool) if ln.changed_mask is None else ln.changed_mask)
+        store.add(times, ti, tc.model, ln.ins, ln.outs, ln.over, ln.changed_mask)
         thinks.append(think)
         segs.append(req.prefixes)
-    all_models = models + bg_models
-    for bi, b in enumerate(bg):
-        n = b.arrival_s.size
-        cols["t"].append(b.arrival_s)
-        cols["tenant"].append(np.full(n, len(tenants) + bi, np.int16))
-        cols["model"].append(np.full(n, all_models.index(b.model), np.int16))
-        cols["in"].append(b.input_tokens)
-        cols["out"].append(b.output_tokens)
-        cols["over"].append(b.over)
-        cols["moved"].append(np.zeros(n, bool) if b.changed_mask is None else b.changed_mask)
+    times = ln = req = think = None  # the last tenant's arrays: in the store now
+
+    def keep(b):  # a background tenant, its columns taken as it is made
+        store.add(b.arrival_s, len(tenants) + len(thinks) - n_user, b.model, b.input_tokens,
+                   b.output_tokens, b.over, b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
         thinks.append(None)
         segs.append(None)
-    # sorted by time, stable (sim/workload/merge.py); each column is merged and its blocks
-    # freed in turn (the background tenants' arrays too)
-    bg_names, bg_of = [b.name for b in bg], {b.name: [b.model] for b in bg}
-    bg.clear()
-    sizes = [len(x) for x in cols["t"]]
-    t, where = sort_times(np.concatenate(cols.pop("t")))
+        return b.name, b.model
 
-    def merged(name):
-        return scatter(cols.pop(name), where)
-
+    n_user = len(thinks)
+    bg = background(cfg, catalog, seed, horizon, models, policy, keep)
+    bg_names, bg_of = [name for name, _ in bg], {name: [m] for name, m in bg}
+    all_models = models + sorted({m for _, m in bg} - set(models))
+    # sorted by time, stable (sim/workload/merge.py, or a window at a time from the blocks'
+    # files: sim/workload/spill.py); think times and prompt segments need the whole order
+    cols = store.merged(all_models, in_memory=any(x is not None for x in thinks + segs))
+    where, sizes = cols["where"], [b.n for b in store.blocks]
     slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
     slo.update({name: float(cfg.background.slo_ttft_s) for name in bg_names})
     wl = Workload(
         tenants=tenants + bg_names, models=all_models, horizon_s=horizon,
-        arrival_s=t, tenant=merged("tenant"), model=merged("model"),
-        input_tokens=merged("in"), output_tokens=merged("out"),
-        over_context=merged("over"), changed_req=merged("moved"),
+        arrival_s=cols["t"], tenant=cols["tenant"], model=cols["model"],
+        input_tokens=cols["in"], output_tokens=cols["out"],
+        over_context=None if not cols.get("any_over", True) else cols["over"],
+        changed_req=cols["moved"],
         changed=changed, over_counts=over_n, changed_how=changed_how,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else scatter(
@@ -347,14 +335,14 @@ def generate_workload(cfg, catalog) -> Workload:
         prefixes=(None if all(x is None for x in segs) else Prefixes.concat(
             [Prefixes.empty(k) if x is None else x for x, k in zip(segs, sizes)]).take(
                 order_of(where))),
-        background_tenants=len(bg_names), background_models=len(bg_models),
+        background_tenants=len(bg_names), background_models=len(all_models) - len(models),
         tenant_models={**{n: ([m for m, tool in zip(piped[n].model, piped[n].tool) if not tool]
                               if n in piped else [cfg.tenants[n].model]) for n in tenants},
                        **bg_of},
     )
     if piped:
         append_stage_requests(wl, cfg, catalog, seed, pipe_arrivals, piped, policy)
-    if not wl.over_context.any():
+    if wl.over_context is not None and not wl.over_context.any():
         wl.over_context = None
     if wl.prefixes is not None and not wl.prefixes.key.size:
         wl.prefixes = None  # e.g. a trace whose lines list no blocks

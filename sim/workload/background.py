@@ -80,7 +80,7 @@ def _zipf(n: int, s: float) -> np.ndarray:
 
 
 def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
-              policy: str = "reject") -> list[BackgroundTenant]:
+              policy: str = "reject", done=None) -> list:
     sc = cfg.background.synthetic
     n = int(sc.tenants)
     if n <= 0:
@@ -99,8 +99,12 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
         t = arr.gamma_renewal(float(rates[k]), float(sc.cv), span, stream(seed, f"arrivals/{name}"))
         if curve is not None:
             t = curve.warp(t)
-        out.append(_tenant(name, model, t, sc, seed, catalog, policy))
+        out.append(_done(done, _tenant(name, model, t, sc, seed, catalog, policy)))
     return out
+
+
+def _done(done, bt: BackgroundTenant):
+    return bt if done is None else done(bt)
 
 
 def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -259,7 +263,7 @@ def client_arrivals(path: str, client: int, start_s: float, rate_scale: float, h
 
 
 def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
-             policy: str = "reject") -> list[BackgroundTenant]:
+             policy: str = "reject", done=None) -> list:
     sg = cfg.background.servegen
     want_ids = [int(c) for c in sg.client_ids]
     if int(sg.clients) <= 0 and not want_ids:
@@ -273,25 +277,29 @@ def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
         model = models[j % len(models)]
         t = client_arrivals(path, c, float(sg.start_s), sg.rate_scale, horizon,
                             stream(seed, f"arrivals/{name}"))
-        out.append(_tenant(name, model, t, sg, seed, catalog, policy))
+        out.append(_done(done, _tenant(name, model, t, sg, seed, catalog, policy)))
     return out
 
 
 def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
-             policy: str = "reject") -> list[BackgroundTenant]:
-    """Every background tenant, thinned to ``background.scale``."""
+             policy: str = "reject", keep=None) -> list:
+    """Every background tenant, thinned to ``background.scale``; each passed to ``keep`` as
+    it is made (what it returns is listed: e.g. the tenant with its columns written away)."""
     if not enabled(cfg):
         return []
     scale = float(cfg.background.scale)
-    tenants = synthetic(cfg, catalog, seed, horizon, user_models, policy)
-    tenants += servegen(cfg, catalog, seed, horizon, user_models, policy)
-    if scale < 1:
-        for bt in tenants:
+
+    def done(bt: BackgroundTenant):
+        if scale < 1:
             mark = stream(seed, f"background/thin/{bt.name}").uniform(size=bt.arrival_s.size)
-            keep = mark < scale
+            k = mark < scale
             bt.arrival_s, bt.input_tokens, bt.output_tokens, bt.over = (
-                bt.arrival_s[keep], bt.input_tokens[keep], bt.output_tokens[keep], bt.over[keep])
+                bt.arrival_s[k], bt.input_tokens[k], bt.output_tokens[k], bt.over[k])
             if bt.changed_mask is not None:  # the changed lengths counted are the kept ones'
-                bt.changed_mask = bt.changed_mask[keep]
+                bt.changed_mask = bt.changed_mask[k]
                 bt.changed = int(np.count_nonzero(bt.changed_mask))
+        return bt if keep is None else keep(bt)
+
+    tenants = synthetic(cfg, catalog, seed, horizon, user_models, policy, done)
+    tenants += servegen(cfg, catalog, seed, horizon, user_models, policy, done)
     return tenants
