@@ -44,6 +44,7 @@ class Gpu:
     allreduce_step_latency_s: float = 0.0
     allreduce_efficiency: float = 1.0
     interconnect_links: int = 0  # 0: switched (or a shared bus); n: a direct mesh of n links
+    domain_gpus: int = 8  # GPUs of one interconnect domain: the largest tensor-parallel group
     allreduce_ll_fraction: float = 1.0  # < 1: a bulk protocol besides (sim.perf.allreduce_time)
     allreduce_simple_latency_s: float = 0.0
     allreduce_simple_step_latency_s: float = 0.0
@@ -116,6 +117,7 @@ def catalog_from_config(cat) -> Catalog:
             allreduce_step_latency_s=float(g.allreduce_step_latency_s),
             allreduce_efficiency=float(g.allreduce_efficiency),
             interconnect_links=int(g.interconnect_links),
+            domain_gpus=int(g.domain_gpus),
             allreduce_ll_fraction=float(g.allreduce_ll_fraction),
             allreduce_simple_latency_s=float(g.allreduce_simple_latency_s),
             allreduce_simple_step_latency_s=float(g.allreduce_simple_step_latency_s),

@@ -37,6 +37,11 @@ class GpuSpec:
     # links of a direct mesh (a group of tp GPUs uses min(tp - 1, links) of them); 0: a
     # switch or a shared bus, the full rate at any group size
     interconnect_links: int = count(0, lo=0)
+    # GPUs of one interconnect domain (an NVLink/NVSwitch board, a full Infinity Fabric mesh,
+    # one host's PCIe): the largest tensor-parallel group the all-reduce above describes; a
+    # deployment's tp above it is refused. 8 for a class not in the shipped catalog is an
+    # assumption (the 8-GPU HGX/DGX boards and MI300X platforms every shipped class has)
+    domain_gpus: int = count(8)
     # one all-reduce over p GPUs: allreduce_latency_s + 2 (p - 1) allreduce_step_latency_s
     # + 2 (p - 1) / p x bytes / (interconnect rate x allreduce_efficiency)  (sim.perf)
     allreduce_latency_s: float = nonneg(1.0e-5)

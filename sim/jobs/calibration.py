@@ -68,16 +68,17 @@ def check(cfg) -> None:
 
 
 def _check_catalog(cfg) -> None:
-    """The GPU classes and models the job's tables simulate are in the run's catalog, and a
-    GPU split over several has an interconnect (a KeyError, a ZeroDivisionError before)."""
+    """The GPU classes and models the job's tables simulate are in the run's catalog, a GPU
+    split over several has an interconnect (a KeyError, a ZeroDivisionError before) and a
+    tensor-parallel group fits in its interconnect domain (``domain_gpus``)."""
     cat = build_catalog(cfg)
     sw = load_sweeps()
-    uses = [(r["gpu"], r["model"], int(r["tp"]) if r.get("parallelism", "tensor") == "tensor" else 1)
+    uses = [(r["gpu"], r["model"], int(r["tp"]), r.get("parallelism", "tensor") == "tensor")
             for r in select_rows(cfg.calibration.rows)]
-    uses += [(g, sw["model"], max(sw["tp"])) for g in sw["latency_ms"]]
-    uses += [(r["gpu"], r["model"], int(r["tp"])) for r in (*latency_rows(), *saturated_rows())]
-    uses += [(g, None, 2) for g in profiled_gpus()]  # the per-operation all-reduce rows
-    for gpu, model, tp in uses:
+    uses += [(g, sw["model"], max(sw["tp"]), True) for g in sw["latency_ms"]]
+    uses += [(r["gpu"], r["model"], int(r["tp"]), True) for r in (*latency_rows(), *saturated_rows())]
+    uses += [(g, None, 2, True) for g in profiled_gpus()]  # the per-operation all-reduce rows
+    for gpu, model, tp, tensor in uses:
         if gpu not in cat.gpus:
             raise InputError(f"the calibration job simulates GPU class {gpu}, which the catalog "
                              "does not have", key=f"catalog.gpus.{gpu}")
@@ -87,6 +88,10 @@ def _check_catalog(cfg) -> None:
         if tp > 1 and cat.gpus[gpu].interconnect_gbps <= 0:
             raise InputError(f"the calibration job splits a model over {tp} {gpu} GPUs, which "
                              "needs an interconnect", key=f"catalog.gpus.{gpu}.interconnect_gbps")
+        if tensor and tp > cat.gpus[gpu].domain_gpus:  # published on one board: time it as one
+            raise InputError(f"the calibration job times tensor parallelism over {tp} {gpu} GPUs "
+                             f"(published on one board), more than one interconnect domain of "
+                             f"{cat.gpus[gpu].domain_gpus}", key=f"catalog.gpus.{gpu}.domain_gpus")
 
 
 def catalog_overrides(cfg) -> list[str]:

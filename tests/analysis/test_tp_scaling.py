@@ -237,6 +237,21 @@ def test_a_mesh_uses_only_the_links_to_its_peers(catalog):
     assert link_bandwidth(h, 2) == link_bandwidth(h, 8) == pytest.approx(450e9 * h.allreduce_efficiency)
 
 
+# GPUs of one interconnect domain, typed from the platforms' own pages (not the catalog):
+# HGX/DGX H100, H200, A100 and B200 boards of 8; the MI300X platform of 8 (7 links each,
+# one to every other); L40S hosts of 8 on PCIe (AWS g6e.48xlarge)
+DOMAINS = {"H100": 8, "H200": 8, "B200": 8, "A100": 8, "L40S": 8, "MI300X": 8}
+
+
+@pytest.mark.parametrize("gpu", sorted(DOMAINS))
+def test_each_gpu_class_has_its_platforms_interconnect_domain(catalog, gpu):
+    g = catalog.gpus[gpu]
+    assert g.domain_gpus == DOMAINS[gpu]
+    assert "domain" in g.sources
+    if g.interconnect_links:  # a direct mesh: every GPU of the domain one link from the others
+        assert g.domain_gpus == g.interconnect_links + 1
+
+
 def test_step_time_carries_two_allreduces_per_layer(catalog):
     m, g = catalog.models["llama33-70b"], catalog.gpus["H100"]
     args = (300, 700, 200_000, 400_000)

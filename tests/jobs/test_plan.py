@@ -160,6 +160,18 @@ def test_a_plan_whose_dedicated_deployments_cannot_run_says_so_beside_the_slo():
     assert "TP3: cannot run" in said[0]
 
 
+def test_the_plan_never_proposes_a_tp_beyond_the_gpus_interconnect_domain():
+    """TP16 on H100s spans two 8-GPU NVLink boards (catalog.gpus.H100.domain_gpus): refused
+    before any run, as TP3 is, and said (until December 2026 TP16 was timed as one NVLink
+    domain and could be chosen)."""
+    res = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[16]",
+                   "plan.placements=[dedicated]", *BASE[:3]])
+    assert res.tables["plan"].iloc[0]["choice"] == "none"
+    said = [n for n in res.notes if n.startswith("llama31-8b: ")]
+    assert len(said) == 1 and "no candidate could run (1 deployment(s) refused" in said[0]
+    assert "TP16: cannot run" in said[0] and "H100.domain_gpus" in said[0], said
+
+
 def _azure(path, rows):
     """An Azure-format trace: one row per (seconds, prompt, output)."""
     lines = ["TIMESTAMP,ContextTokens,GeneratedTokens"]

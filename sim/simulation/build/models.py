@@ -73,6 +73,12 @@ def check_catalog(cfg) -> Catalog:
             if p not in BYTES_PER_PARAM:
                 raise InputError(f"unknown precision {p!r}; known: {sorted(BYTES_PER_PARAM)}",
                                  key=f"{key}.weights_gb.{p}")
+    for name, g in cfg.catalog.gpus.items():  # a mesh of n links a GPU joins n + 1 GPUs: a
+        if 0 < g.interconnect_links < g.domain_gpus - 1:  # larger group's all-reduce unpriced
+            raise InputError(f"a direct mesh of {g.interconnect_links} links a GPU "
+                             f"(catalog.gpus.{name}.interconnect_links) joins at most "
+                             f"{g.interconnect_links + 1} GPUs, got {g.domain_gpus}",
+                             key=f"catalog.gpus.{name}.domain_gpus")
     for name, g in cfg.catalog.gpus.items():  # as a model's weights_gb: a precision no
         for part in ("tflops", "efficiency"):  # deployment can name was kept, never read
             for p in getattr(g, part):
@@ -138,8 +144,15 @@ def check_deployment(cfg, catalog: Catalog, name: str,
     if not dep.pipeline and m.attn_heads % dep.tp:
         raise InputError(f"tensor parallelism splits the attention heads: {name}'s {m.attn_heads} "
                          f"heads do not divide by {dep.tp}", key=key + ".tp")
-    if dep.tp > 1 and not dep.pipeline and g.interconnect_gbps <= 0:
-        raise InputError(f"GPU {g.key} has no interconnect bandwidth for tensor parallelism",
+    if not dep.pipeline and dep.tp > g.domain_gpus:  # its all-reduce priced at NVLink's rate
+        raise InputError(f"{dep.tp} GPUs of tensor parallelism span more than one {g.key} "
+                         f"interconnect domain ({g.domain_gpus} GPUs, catalog.gpus.{g.key}."
+                         "domain_gpus); servesim models tensor parallelism inside one domain: "
+                         f"use tp <= {g.domain_gpus} with more replicas, or parallelism: pipeline",
+                         key=key + ".tp")
+    if dep.tp > 1 and g.interconnect_gbps <= 0:  # a pipeline's hand-offs cross it too (it
+        what = "pipeline hand-offs" if dep.pipeline else "tensor parallelism"  # divided by 0)
+        raise InputError(f"GPU {g.key} has no interconnect bandwidth for {what}",
                          key=f"catalog.gpus.{g.key}.interconnect_gbps")
     if dc.perf.kind == PerfKind.table:
         if not dc.perf.table_path or not dc.perf.kv_capacity_tokens:
