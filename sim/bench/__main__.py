@@ -166,6 +166,9 @@ def main(argv=None) -> None:
     ap.add_argument("--setup", choices=["serverless", "hybrid"], default="serverless")
     ap.add_argument("--requests-output", choices=["full", "sample", "none"], default="full",
                     help="platform: output.requests")
+    ap.add_argument("--doubling", action="store_true",
+                    help="platform: run --hours and twice --hours, each in a fresh process, and "
+                         "print the peak RSS of each and their ratio")
     ap.add_argument("--percentiles", choices=["exact", "sketch"], default="exact",
                     help="platform: output.percentiles (sketch with --requests-output none: "
                          "each run's end folded while it goes)")
@@ -199,7 +202,7 @@ def flag_of(scenario: str, key: str) -> str | None:
 
 # the flags each scenario reads; the others would be ignored silently
 PLATFORM_ONLY = ("--hours", "--models", "--tenants", "--gpus", "--rate", "--setup", "--requests-output",
-                 "--percentiles")
+                 "--percentiles", "--doubling")
 DEDICATED_ONLY = ("--requests", "--step-requests", "--load", "--engines", "--prefix", "--caching-pair")
 ENGINES = ("fluid", "step")
 

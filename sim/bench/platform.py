@@ -27,6 +27,8 @@ import gc
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -136,5 +138,28 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
 
 
 def main(a) -> None:
+    if a.doubling:
+        print(json.dumps(doubling(a)), flush=True)
+        return
     print(json.dumps(run_platform(a.hours, a.models, a.tenants, a.gpus, a.rate, a.setup,
                                   a.requests_output, a.percentiles)), flush=True)
+
+
+def doubling(a) -> dict:
+    """The scenario at ``a.hours`` and at twice that, each in a fresh process (a process's
+    peak RSS only grows): both lines and the peak's growth (issue 17's test: under 10 % with
+    ``--requests-output none``)."""
+    runs = []
+    for hours in (a.hours, 2 * a.hours):
+        argv = [sys.executable, "-m", "sim.bench", "--scenario", "platform", "--hours", repr(hours),
+                "--models", str(a.models), "--tenants", str(a.tenants), "--gpus", str(a.gpus),
+                "--rate", repr(a.rate), "--setup", a.setup, "--requests-output", a.requests_output,
+                "--percentiles", a.percentiles]
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    one, two = (r["peak_rss_mb"] for r in runs)
+    return {"scenario": "platform doubling", "hours": [r["hours"] for r in runs],
+            "requests": [r["requests"] for r in runs], "peak_rss_mb": [one, two],
+            "wall_s": [r["wall_s"] for r in runs],
+            "peak_growth": round(two / one - 1.0, 4), "requests_output": a.requests_output,
+            "percentiles": a.percentiles}

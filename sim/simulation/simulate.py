@@ -45,6 +45,7 @@ from sim.simulation.pipeline import PipelineDriver
 from sim.simulation.progress import progress_printer
 from sim.simulation.unread import record_run
 from sim.workload import Workload
+from sim.workload.spill import count_finite
 
 # arrivals turned into Python rows at a time: short-lived objects made while requests in
 # flight live on keep the allocator's arenas from being given back; at 2^12 rather than 2^16
@@ -224,7 +225,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
 
     def driver():
         t_arr = workload.arrival_s
-        open_n = int(np.count_nonzero(~np.isnan(t_arr)))
+        open_n = count_finite(t_arr)  # a closed loop's requests are sent by their clients
         order = None if served is None else np.flatnonzero(served[:open_n])
         total = open_n if order is None else int(order.size)
         for start in range(0, total, _CHUNK):

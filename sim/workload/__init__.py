@@ -315,6 +315,8 @@ def generate_workload(cfg, catalog) -> Workload:
     # files: sim/workload/spill.py); think times and prompt segments need the whole order
     cols = store.merged(all_models, in_memory=any(x is not None for x in thinks + segs))
     where, sizes = cols["where"], [b.n for b in store.blocks]
+    if store.note is not None:
+        replayed.append(store.note)
     slo = {n: float(cfg.tenants[n].slo_ttft_s) for n in tenants}
     slo.update({name: float(cfg.background.slo_ttft_s) for name in bg_names})
     wl = Workload(

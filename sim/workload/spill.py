@@ -22,10 +22,12 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import InputError
 from sim.logseal import release
 from sim.workload.merge import scatter, sort_times
 
@@ -70,8 +72,16 @@ class Blocks:
         self.last = 0.0  # the latest time of any block
         self._mem = {c: [] for c in _COLS}
         self._samples: list[np.ndarray] = []
-        self._files = {c: tempfile.TemporaryFile(prefix="servesim-workload-")
-                       for c in _COLS} if spill else None
+        self.note = None  # why the columns were kept in memory though asked to spill
+        self._files = None
+        if spill:
+            try:
+                self._files = {c: _temp() for c in _COLS}
+            except OSError as e:  # no temporary folder to write to: in memory, said
+                self.spill = False
+                self.note = (f"the workload's columns were kept in memory: no temporary file "
+                             f"could be made in {tempfile.gettempdir()} ({e.strerror or e}); "
+                             "set TMPDIR to a folder with room, about 40 bytes a request")
 
     def add(self, t, tenant: int, model: str, ins, outs, over, moved) -> None:
         n = int(t.size)
@@ -88,8 +98,9 @@ class Blocks:
         if n:
             self.last = max(self.last, float(t[-1]))
         self._samples.append(np.array(t[::SAMPLE], np.float64))
-        for c, v in values.items():
-            np.ascontiguousarray(v, _COLS[c]).tofile(self._files[c])
+        with _writing():
+            for c, v in values.items():
+                _write(self._files[c], np.ascontiguousarray(v, _COLS[c]))
 
     def merged(self, models: list[str], in_memory: bool = False) -> dict:
         """The columns sorted by time, stable (``t``, ``tenant``, ``model``, ``in``, ``out``,
@@ -100,7 +111,8 @@ class Blocks:
             return {"t": np.zeros(0), "where": np.zeros(0, np.int32),
                     **{c: np.zeros(0, d) for c, d in _TYPES.items() if c != "t"}}
         if self.spill and self.sorted and not in_memory:
-            return _merge_windows(self, model_of)
+            with _writing():
+                return _merge_windows(self, model_of)
         lists = self._read_back() if self.spill else self._mem
         t, where = sort_times(np.concatenate(lists.pop("t")))
         out = {"t": t, "where": where}
@@ -136,13 +148,38 @@ class Blocks:
         return {c: [self.read(c, b.start, b.start + b.n) for b in self.blocks] for c in _COLS}
 
 
+def _temp():
+    # unbuffered: a write that fails (a full disk) raises there, not at a later flush;
+    # numpy's tofile writes through a C stream of its own and did not say so
+    return tempfile.TemporaryFile(prefix="servesim-workload-", buffering=0)
+
+
+def _write(f, a: np.ndarray) -> None:
+    view = memoryview(np.ascontiguousarray(a)).cast("B")
+    while view.nbytes:
+        view = view[f.write(view):]
+
+
+@contextmanager
+def _writing():
+    """A full disk or a folder gone while the columns are written: one line, not a traceback."""
+    try:
+        yield
+    except OSError as e:
+        raise InputError(f"writing the workload's columns to a temporary file in "
+                         f"{tempfile.gettempdir()} failed ({e.strerror or e}): set TMPDIR to a "
+                         "folder with room (about 40 bytes a request while they are merged), or "
+                         "keep per-request rows (the columns then stay in memory)",
+                         key="output.requests") from None
+
+
 def _merge_windows(blocks: Blocks, model_of: dict) -> dict:
     n = blocks.rows
     for f in blocks._files.values():
         f.flush()
     windows = 2 * max(1, -(-n // WINDOW_ROWS))
     cuts = [blocks.last * k / windows for k in range(1, windows)] + [np.inf]
-    outs = {c: tempfile.TemporaryFile(prefix="servesim-workload-") for c in _TYPES}
+    outs = {c: _temp() for c in _TYPES}
     lo = [0] * len(blocks.blocks)
     any_over = False
     for cut in cuts:
@@ -162,14 +199,14 @@ def _merge_windows(blocks: Blocks, model_of: dict) -> dict:
             continue
         tw = np.concatenate(parts.pop("t"))
         order = np.argsort(tw, kind="stable")
-        tw[order].tofile(outs["t"])
+        _write(outs["t"], tw[order])
         del tw
-        np.repeat(np.array(tenant, np.int16), rows)[order].tofile(outs["tenant"])
-        np.repeat(np.array(model, np.int16), rows)[order].tofile(outs["model"])
+        _write(outs["tenant"], np.repeat(np.array(tenant, np.int16), rows)[order])
+        _write(outs["model"], np.repeat(np.array(model, np.int16), rows)[order])
         for c, p in parts.items():
             v = np.concatenate(p)[order]
             any_over |= c == "over" and bool(v.any())
-            v.tofile(outs[c])
+            _write(outs[c], v)
     for f in blocks._files.values():
         f.close()
     out = {}
@@ -195,3 +232,15 @@ def give_back(workload, below: int) -> None:
         col = getattr(workload, name, None)
         if isinstance(col, np.ndarray):
             release(col, below)
+
+
+def count_finite(col: np.ndarray, block: int = 1 << 16) -> int:
+    """How many of ``col``'s values are not NaN, a block at a time, each block's pages given
+    back when ``col`` is mapped (read whole, the 24-hour platform benchmark's arrival times
+    held 19 MB at the run's start)."""
+    n = 0
+    for a in range(0, col.size, block):
+        b = min(a + block, col.size)
+        n += int(np.count_nonzero(~np.isnan(col[a:b])))
+        release(col, b)
+    return n

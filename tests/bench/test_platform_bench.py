@@ -31,6 +31,21 @@ def test_the_benchmark_prints_the_runs_own_count(capsys, tmp_path):
     assert row["requests_per_s"] > 0 and row["peak_rss_mb"] > 0
 
 
+def test_doubling_runs_the_horizon_and_twice_it_in_their_own_processes(capsys):
+    args = ["--scenario", "platform", "--hours", "0.02", "--models", "4", "--tenants", "6",
+            "--gpus", "16", "--rate", "5", "--requests-output", "none"]
+    bench.main(args + ["--doubling"])
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    alone = []
+    for hours in ("0.02", "0.04"):
+        bench.main(args[:3] + [hours] + args[4:])
+        alone.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert row["hours"] == [0.02, 0.04]
+    assert row["requests"] == [r["requests"] for r in alone] and alone[1]["requests"] > alone[0]["requests"]
+    one, two = row["peak_rss_mb"]
+    assert row["peak_growth"] == round(two / one - 1.0, 4)
+
+
 def test_the_printed_pool_is_the_pool_simulated(tmp_path):
     # at least one 8-GPU node of each of the three classes, whatever was asked
     for asked, nodes in [(64, 8), (32, 4), (8, 3), (1024, 128), (100, 12)]:
@@ -83,6 +98,7 @@ def test_a_subnormal_number_is_one_line_naming_the_flag(flag, capsys):
     (["--engines", "step", "--caching-pair"], "--caching-pair"),
     (["--engines", "fluid,fluid"], "--engines"),
     (["--engines", "turbo"], "--engines"),  # named the config key engine
+    (["--doubling"], "--doubling"),
     # the ninth sweep (December 2026): the last of two values ran, unsaid
     (["--requests", "10", "--requests", "20"], "--requests"),
     (["--load", "0.5", "--load=0.9", "--requests", "10"], "--load"),
