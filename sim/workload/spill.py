@@ -80,7 +80,7 @@ class Blocks:
             except OSError as e:  # no temporary folder to write to: in memory, said
                 self.spill = False
                 self.note = (f"the workload's columns were kept in memory: no temporary file "
-                             f"could be made in {tempfile.gettempdir()} ({e.strerror or e}); "
+                             f"could be made in {_where()} ({e.strerror or e}); "
                              "set TMPDIR to a folder with room, about 40 bytes a request")
 
     def add(self, t, tenant: int, model: str, ins, outs, over, moved) -> None:
@@ -154,6 +154,12 @@ def _temp():
     return tempfile.TemporaryFile(prefix="servesim-workload-", buffering=0)
 
 
+def _where() -> str:
+    """The temporary folder, named without failing (``tempfile.gettempdir`` raises when no
+    folder it tries is writable)."""
+    return tempfile.tempdir or os.environ.get("TMPDIR") or "the temporary folder"
+
+
 def _write(f, a: np.ndarray) -> None:
     view = memoryview(np.ascontiguousarray(a)).cast("B")
     while view.nbytes:
@@ -167,7 +173,7 @@ def _writing():
         yield
     except OSError as e:
         raise InputError(f"writing the workload's columns to a temporary file in "
-                         f"{tempfile.gettempdir()} failed ({e.strerror or e}): set TMPDIR to a "
+                         f"{_where()} failed ({e.strerror or e}): set TMPDIR to a "
                          "folder with room (about 40 bytes a request while they are merged), or "
                          "keep per-request rows (the columns then stay in memory)",
                          key="output.requests") from None
