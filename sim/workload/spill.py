@@ -42,9 +42,14 @@ WINDOW_ROWS = 1 << 17
 
 def wanted(cfg) -> bool:
     """Whether ``cfg``'s runs are folded while they go (sim/simulation/streamed.py), so that
-    nothing reads the workload's columns whole after it is made but in blocks."""
+    nothing reads the workload's columns whole after it is made but in blocks. Closed loops
+    and pipelines keep their runs' logs whole (``unstreamed``) and their blocks would be
+    read back whole (think times, NaN times): not written at all."""
     o = cfg.output
-    return str(o.percentiles) == "sketch" and (not o.parquet or str(o.requests) == "none")
+    if str(o.percentiles) != "sketch" or (o.parquet and str(o.requests) != "none"):
+        return False
+    return not any(str(t.arrival.kind) == "closed" or t.pipeline is not None
+                   for t in cfg.tenants.values())
 
 
 @dataclass
@@ -143,8 +148,6 @@ class Blocks:
         return lo + int(np.searchsorted(seg, cut, side="left"))
 
     def _read_back(self) -> dict:
-        for f in self._files.values():
-            f.flush()
         return {c: [self.read(c, b.start, b.start + b.n) for b in self.blocks] for c in _COLS}
 
 
@@ -181,8 +184,6 @@ def _writing():
 
 def _merge_windows(blocks: Blocks, model_of: dict) -> dict:
     n = blocks.rows
-    for f in blocks._files.values():
-        f.flush()
     windows = 2 * max(1, -(-n // WINDOW_ROWS))
     cuts = [blocks.last * k / windows for k in range(1, windows)] + [np.inf]
     outs = {c: _temp() for c in _TYPES}
@@ -216,8 +217,7 @@ def _merge_windows(blocks: Blocks, model_of: dict) -> dict:
     for f in blocks._files.values():
         f.close()
     out = {}
-    for c, f in outs.items():
-        f.flush()
+    for c, f in outs.items():  # unbuffered: every write is in the file already
         out[c] = (np.frombuffer(mmap.mmap(f.fileno(), n * np.dtype(_TYPES[c]).itemsize,
                                           access=mmap.ACCESS_READ), _TYPES[c])
                   if n else np.zeros(0, _TYPES[c]))
