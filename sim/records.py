@@ -14,12 +14,14 @@ turned away later than its arrival keeps that time too (``ends``, only for those
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.errors import InvariantError
+from sim.kvstats import KvStats
 from sim.logcols import Codes, SparseColumns, holding, is_zeros, zeros
 from sim.logseal import SealableLog, mapped
 
@@ -67,9 +69,12 @@ class RequestLog(SealableLog):
             self.admit_s, self.first_s, self.finish_s = (np.full(n, np.nan) for _ in range(3))
             self.replica, self.tier = np.full(n, -1, np.int32), np.zeros(n, np.int8)
         # the outcome column over a bytearray, which completions test and write as Python ints
-        # (no numpy scalar per request); _ended is that bytearray
+        # (no numpy scalar per request); _ended is that bytearray (a mapping in a sealed log:
+        # the same ints, its pages given back as blocks seal, sim/logseal.py)
         self._ended = bytearray(n)
         self.outcome = np.frombuffer(self._ended, np.int8)
+        if sealed:
+            self.map_outcome()
         # columns zero for most requests take no memory until a non-zero value is written
         # (put, _set): a reason (rejected and failed requests), retries, the hybrid's spills;
         # prefix cache and preemption (sim/engine/kv.py), for completed requests
@@ -211,64 +216,6 @@ class RequestLog(SealableLog):
         return self.colds.at("cold_tier", rows)
 
 
-OCC_BINS = 100  # KV occupancy histogram: 1 % bins (p99 to that resolution)
-
-
-@dataclass(slots=True)
-class KvStats:
-    """What a replica's KV cache did (sim/engine/kv.py), summed over the replicas a ledger
-    row stands for: prompt tokens admitted, the part found cached, the part loaded from the
-    host tier, tokens evicted from the GPU, and preemptions. A row outlives its replicas (a
-    long serverless run starts one per ~150 requests): :meth:`close` makes it small."""
-
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    loaded_tokens: int = 0
-    evicted_tokens: int = 0
-    preemptions: int = 0
-    # the engine's load (sim/engine): integrals over the busy time of the replicas
-    occupancy_s: float = 0.0  # integral of KV memory held by sequences / capacity, dt
-    # s per 1 % of occupancy: a list while replicas write it; (bins, seconds) arrays once closed
-    occupancy_hist: list | tuple = field(default_factory=lambda: [0.0] * (OCC_BINS + 1))
-    bytes_per_gpu: float = 0.0  # HBM bytes one GPU read (the perf model's count)
-    peak_bandwidth: float = float("nan")  # bytes/s of one GPU
-    served: int = 0  # requests finished, their prompt and output tokens
-    served_in: int = 0
-    served_out: int = 0
-    # (perf model, max_num_seqs) of the replicas, set by the pool that owns the row: output
-    # tok/s of one replica flat out on a mix (:meth:`saturated_tok_s`)
-    saturation: tuple | None = None
-    # caches holding anonymous tokens implicitly (KvCache.hold), by id: their evictions are
-    # counted when they sync, at the latest when the run ends (settle); None when there are none
-    pending: dict | None = field(default=None, repr=False, compare=False)
-
-    def settle(self) -> None:
-        for kv in list((self.pending or {}).values()):
-            kv.sync()
-
-    def close(self) -> None:
-        """No replica writes this row any more: count what its caches held implicitly and
-        keep the occupancy histogram's non-zero bins only (the same seconds)."""
-        self.settle()
-        hist = self.occupancy_hist
-        if isinstance(hist, list):
-            bins = np.flatnonzero(hist).astype(np.int16)
-            self.occupancy_hist = (bins, np.array(hist)[bins])
-
-    def add_hist(self, into: np.ndarray) -> None:
-        """Add the occupancy histogram's seconds into ``into`` (``OCC_BINS + 1`` bins)."""
-        hist = self.occupancy_hist
-        if isinstance(hist, list):
-            into += hist
-        else:
-            bins, seconds = hist
-            into[bins] += seconds
-
-    def saturated_tok_s(self, mean_in: float, mean_out: float) -> float:
-        perf, max_seqs = self.saturation
-        return perf.saturated_tok_s(mean_in, mean_out, max_seqs=max_seqs)
-
-
 @dataclass(slots=True)
 class UsageRow:
     """One replica's life: what it ran on, when it was up, how busy, how it is billed."""
@@ -375,19 +322,22 @@ class EventLog:
     on its model's lane."""
 
     def __init__(self):
-        self.t_s: list[float] = []
+        # times, replicas and values in typed arrays (8 bytes an event, not a float object
+        # and a pointer: a long serverless run logs an event per ~100 requests); kinds and
+        # models are a handful of strings, shared by reference
+        self.t_s = array("d")
         self.kind: list[str] = []
         self.model: list[str] = []
-        self.replica: list[int] = []
-        self.value: list[float] = []
+        self.replica = array("q")
+        self.value = array("d")
 
     def add(self, t_s: float, kind: str, model: str, replica: int = -1,
             value: float = math.nan) -> None:
-        self.t_s.append(float(t_s))
+        self.t_s.append(t_s)
         self.kind.append(kind)
         self.model.append(model)
         self.replica.append(int(replica))
-        self.value.append(float(value))
+        self.value.append(value)
 
     def __len__(self) -> int:
         return len(self.t_s)

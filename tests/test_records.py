@@ -86,7 +86,7 @@ def test_a_completion_with_other_output_tokens_is_recorded_when_written():
 def test_a_closed_rows_histogram_adds_the_same_seconds():
     """KvStats.close keeps the non-zero bins only: what it adds into a histogram is the same,
     to the bit, as the dense list it replaced; closing twice changes nothing."""
-    from sim.records import OCC_BINS, KvStats
+    from sim.kvstats import OCC_BINS, KvStats
     rng = np.random.default_rng(3)
     st = KvStats()
     for b in rng.integers(0, OCC_BINS + 1, 40).tolist():
@@ -94,7 +94,8 @@ def test_a_closed_rows_histogram_adds_the_same_seconds():
     dense = np.full(OCC_BINS + 1, 0.25)
     st.add_hist(dense)
     st.close()
-    bins, seconds = st.occupancy_hist
+    bins, seconds = st.hist_bins()
+    assert isinstance(st.occupancy_hist, bytes)
     assert 0 < bins.size < OCC_BINS + 1 and (seconds > 0).all()
     st.close()
     closed = np.full(OCC_BINS + 1, 0.25)

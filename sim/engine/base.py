@@ -34,8 +34,8 @@ from typing import Callable
 from sim.engine.eta import RoutingEstimates
 from sim.engine.kv import KvCache
 from sim.engine.request import BatchQueue, Request, RequestQueue
+from sim.kvstats import OCC_BINS, KvStats
 from sim.perf import Deployment, PerfModel
-from sim.records import OCC_BINS, KvStats
 
 
 class ReplicaBase(RoutingEstimates):

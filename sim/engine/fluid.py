@@ -35,7 +35,7 @@ from simpy.events import NORMAL
 
 from sim.engine.base import ReplicaBase
 from sim.engine.tick import Tick
-from sim.records import OCC_BINS
+from sim.kvstats import OCC_BINS
 
 _INF = float("inf")
 

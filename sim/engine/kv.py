@@ -47,7 +47,7 @@ from collections import deque
 
 from sim.engine.kv_check import check
 from sim.engine.kv_memory import Memory, Node
-from sim.records import KvStats
+from sim.kvstats import KvStats
 
 
 class KvCache(Memory):

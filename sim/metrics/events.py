@@ -5,6 +5,7 @@ in each setup's :class:`~sim.records.EventLog` (``events.csv``)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.metrics.load import LOAD_COLUMNS, load, mix_of
@@ -15,20 +16,46 @@ LEDGER_COLUMNS = ["setup", "row", "model", "gpu", "gpus", "tier", "billing", "st
                   "output_tokens", *LOAD_COLUMNS]
 
 
+# a ledger column's value for one row (``run``, its row number ``i``, its UsageRow ``u``)
+_FIELDS = {
+    "setup": lambda run, i, u: run.setup, "row": lambda run, i, u: i,
+    "model": lambda run, i, u: u.model, "gpu": lambda run, i, u: u.gpu,
+    "gpus": lambda run, i, u: u.gpus, "tier": lambda run, i, u: u.tier,
+    "billing": lambda run, i, u: u.billing, "start_s": lambda run, i, u: u.start_s,
+    "end_s": lambda run, i, u: u.end_s, "loading_s": lambda run, i, u: u.loading_s,
+    "busy_s": lambda run, i, u: min(u.busy_s, u.up_s),
+    "usd_per_gpu_hour": lambda run, i, u: u.usd_per_gpu_hour,
+    "cost_usd": lambda run, i, u: u.cost_usd,
+    "prompt_tokens": lambda run, i, u: u.kv.prompt_tokens,
+    "cached_tokens": lambda run, i, u: u.kv.cached_tokens,
+    "cache_hit_rate": lambda run, i, u: (u.kv.cached_tokens / u.kv.prompt_tokens
+                                         if u.kv.prompt_tokens else float("nan")),
+    "evicted_tokens": lambda run, i, u: u.kv.evicted_tokens,
+    "preemptions": lambda run, i, u: u.kv.preemptions,
+    "output_tokens": lambda run, i, u: u.kv.served_out,
+}
+_TEXT = ("setup", "model", "gpu", "tier", "billing")
+
+
 def ledger_frame(runs) -> pd.DataFrame:
-    rows = []
+    # built a column at a time, each number column an array as soon as it is made: a long
+    # run's rows (12,785 replica lives in the 24-hour platform benchmark) never all exist
+    # as Python objects at once (a tuple of 30 a row lifted the job's peak memory)
+    rows = [(run, i, u) for run in runs for i, u in enumerate(run.ledger)]
+    cols = {}
+    for c, get in _FIELDS.items():
+        values = [get(*r) for r in rows]
+        cols[c] = values if c in _TEXT else np.array(values)
+    figures = {c: np.empty(len(rows)) for c in LOAD_COLUMNS}
+    k = 0
     for run in runs:
         mix = mix_of(run.ledger)
-        for i, u in enumerate(run.ledger):
-            k = u.kv
-            figures = load([u], mix)
-            rows.append((run.setup, i, u.model, u.gpu, u.gpus, u.tier, u.billing, u.start_s,
-                         u.end_s, u.loading_s, min(u.busy_s, u.up_s), u.usd_per_gpu_hour,
-                         u.cost_usd, k.prompt_tokens, k.cached_tokens,
-                         k.cached_tokens / k.prompt_tokens if k.prompt_tokens else float("nan"),
-                         k.evicted_tokens, k.preemptions, k.served_out,
-                         *(figures[c] for c in LOAD_COLUMNS)))
-    return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
+        for u in run.ledger:
+            for c, v in load([u], mix).items():
+                figures[c][k] = v
+            k += 1
+    cols.update(figures)
+    return pd.DataFrame(cols, columns=LEDGER_COLUMNS)
 
 
 EVENT_COLUMNS = ["setup", "t_s", "kind", "model", "replica", "value"]
@@ -40,8 +67,10 @@ def events_frame(runs) -> pd.DataFrame:
     for run in runs:
         log = run.extra.get("events")
         if log is not None and len(log):
-            parts.append(pd.DataFrame({"setup": [run.setup] * len(log), "t_s": log.t_s,
+            parts.append(pd.DataFrame({"setup": [run.setup] * len(log),
+                                       "t_s": np.array(log.t_s, np.float64),
                                        "kind": log.kind, "model": log.model,
-                                       "replica": log.replica, "value": log.value},
+                                       "replica": np.array(log.replica, np.int64),
+                                       "value": np.array(log.value, np.float64)},
                                       columns=EVENT_COLUMNS))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVENT_COLUMNS)

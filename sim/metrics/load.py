@@ -27,7 +27,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.records import OCC_BINS
+from sim.kvstats import OCC_BINS
 
 LOAD_COLUMNS = ["capacity_fraction", "kv_occupancy_mean", "kv_occupancy_p99", "bandwidth_fraction"]
 _NAN = float("nan")

@@ -287,8 +287,10 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
     log.flush()
     if pipes is not None:
         pipes.close(env.now)
-    pending = log.outcome == PENDING
-    unfinished = np.flatnonzero(pending if served is None else pending & served)
+    # the sealed blocks' requests all ended (their outcome pages are given back: zeros)
+    start = log.sealed_below
+    pending = log.outcome[start:] == PENDING
+    unfinished = start + np.flatnonzero(pending if served is None else pending & served[start:])
     if unfinished.size:
         # each fails now, in the tier whose queue or replica held it (none if it never
         # reached one). Until December 2026 all were logged in tier dedicated, whatever the

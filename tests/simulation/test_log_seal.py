@@ -100,3 +100,41 @@ def test_release_gives_back_whole_pages_below_the_sealed_rows():
     plain = np.full(8, 2.0)
     release(plain, 8)  # not mapped: nothing given back
     assert (plain == 2.0).all()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_DONTNEED zero-fills on Linux")
+def test_outcomes_of_sealed_blocks_are_given_back_and_the_cut_requests_still_fail(tmp_path):
+    """The outcome column of a sealed log lives in mapped pages given back as its blocks
+    seal (zeros: pending, if read). The run's end then fails only the requests of blocks
+    not sealed: reading the whole column, it would take the given-back requests for
+    unfinished ones and end them twice."""
+    from sim.logseal import _mapping
+
+    paced = [f"{i * 0.01:.2f},100,20" for i in range(2 * PAGE)]  # served as they come
+    burst = ["82.0,100,20"] * (PAGE + 300)  # more than the horizon's last second serves
+    (tmp_path / "t.csv").write_text("timestamp,input_tokens,output_tokens\n"
+                                    + "\n".join(paced + burst) + "\n")
+    a = "tenants.chat.arrival"
+    cfg = compose([f"{a}.kind=trace", f"{a}.trace.path={tmp_path}/t.csv", f"{a}.trace.format=csv",
+                   f"{a}.trace.duplicates=keep",
+                   "tenants.chat.input.kind=trace", "tenants.chat.output.kind=trace",
+                   "setups=[dedicated]", "horizon_s=83", "drain_s=0"])
+    workload = workload_of(build(cfg))
+    whole = simulate(cfg, workload, "dedicated")
+    seen = {}
+
+    class Keep:
+        def __init__(self, run):
+            self.log = run.log
+
+        def add(self, a, b):
+            seen[a] = np.array(self.log.outcome[a:b])
+
+    sealed = simulate(cfg, workload, "dedicated", fold=Keep, block=PAGE)
+    log = sealed.log
+    assert _mapping(log.outcome) is not None
+    assert not log.outcome[:2 * PAGE].any()  # given back: the first two blocks sealed early
+    got = np.concatenate([seen[a] for a in sorted(seen)])
+    assert got.tobytes() == whole.log.outcome.tobytes()
+    cut = int(np.count_nonzero(whole.log.reason == whole.log.reasons.code("unfinished_at_end")))
+    assert 0 < cut < PAGE + 300  # the burst is cut, not the paced requests

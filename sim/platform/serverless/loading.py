@@ -9,8 +9,10 @@ fairly with every concurrent remote load, re-planned whenever a load starts or e
 
 from __future__ import annotations
 
+from array import array
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 from simpy.events import Timeout
 
@@ -18,6 +20,10 @@ from sim.platform.storage import FairShareBandwidth
 
 LOAD_COLUMNS = ["replica", "model", "node", "tier", "prewarm", "start_s", "provision_s",
                 "container_s", "weights_s", "init_s", "total_s", "warm_s"]
+# each number column in a typed array (8 bytes a load, not an object and a pointer: a long
+# serverless run loads a replica per ~150 requests); model and tier names are shared strings
+_TYPED = {"replica": "q", "node": "q", "prewarm": "b"} | {c: "d" for c in LOAD_COLUMNS[5:]}
+_DTYPES = {"replica": np.int64, "node": np.int64, "prewarm": bool}
 
 
 class Loader:
@@ -27,7 +33,7 @@ class Loader:
         self.link = link
         self.link_gen = 0
         self.link_events: dict = {}
-        self.loads: list[tuple] = []
+        self.loads = {c: array(_TYPED[c]) if c in _TYPED else [] for c in LOAD_COLUMNS}
 
     def start(self, slot, ms, node, stages, tier: str, prewarm: bool,
               warm: Callable[[object, float], None]) -> None:
@@ -55,8 +61,9 @@ class Loader:
         yield env.timeout(st.init_s)
         t4 = env.now
         ms.last_load_s = t4 - t0
-        self.loads.append((slot.id, ms.name, node.id, tier, bool(prewarm), t0, t1 - t0, t2 - t1,
-                           t3 - t2, t4 - t3, t4 - t0, t4))
+        for col, v in zip(self.loads.values(), (slot.id, ms.name, node.id, tier, bool(prewarm), t0,
+                                                t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, t4)):
+            col.append(v)
         warm(slot, t4)
 
     def _replan(self) -> None:
@@ -77,6 +84,7 @@ class Loader:
         self._replan()
 
     def table(self) -> pd.DataFrame:
-        if not self.loads:
+        if not self.loads["replica"]:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in LOAD_COLUMNS})
-        return pd.DataFrame(self.loads, columns=LOAD_COLUMNS)
+        return pd.DataFrame({c: np.array(v, _DTYPES.get(c, np.float64)) if c in _TYPED else v
+                             for c, v in self.loads.items()}, columns=LOAD_COLUMNS)
