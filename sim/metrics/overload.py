@@ -30,7 +30,13 @@ from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
-from sim.metrics.unsent import NEVER_SENT, cut_line, warmup_rows
+from sim.metrics.unsent import (
+    NEVER_SENT,
+    UPSTREAM_FAILED,
+    cut_line,
+    upstream_line,
+    warmup_rows,
+)
 from sim.records import COMPLETED, FAILED, REJECTED
 
 TURNED_AWAY_SHARE = 0.01
@@ -38,7 +44,11 @@ BACKLOG_SHARE = 0.05
 BACKLOG_MIN = 10
 # not overload; a pipeline's stage requests never sent because an earlier stage ended
 # (upstream_failed) are not evidence of their own: that stage's end is counted (until
-# December 2026 they were, and drain_s=0 on a pipeline was called "unstable at this load")
+# December 2026 they were, and drain_s=0 on a pipeline was called "unstable at this load").
+# They have no arrival time (they never arrived), so they are not among the offered
+# requests either; StabilityFold counts them apart (until December 2026 those ended by the
+# horizon were offered requests, at the time their pipeline failed, and those ended after
+# it were not counted at all)
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", "upstream_failed")
 
 
@@ -69,6 +79,7 @@ class StabilityFold:
         self.steady = (BinnedSteadyFold if bounded else SteadyFold)(
             run.log.finish_s, workload.output_tokens, self.done_in)
         self.last, self.first = -np.inf, np.inf  # the served: last finish, first admission
+        self.unsent = 0  # pipeline stage requests never sent (upstream_failed)
 
     def arrived_in(self, a: int, b: int) -> np.ndarray:
         arrived = offered_mask(self.workload, self.run, a, b)
@@ -86,6 +97,8 @@ class StabilityFold:
         names = log.reasons.names
         self.reasons.update(names[c] for c in
                             reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
+        self.unsent += _count(log, offered_mask(self.workload, self.run, a, b), UPSTREAM_FAILED,
+                              oc, reason)
         admit = log.admit_s[a:b]
         with np.errstate(invalid="ignore"):
             waiting = arrived & (((oc == COMPLETED) & (admit > h))
@@ -136,7 +149,7 @@ class StabilityFold:
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
-                "upstream_failed": reasons.get("upstream_failed", 0)}
+                "upstream_failed": self.unsent}
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -145,6 +158,12 @@ def _over(turned: int, backlog: int, n: int) -> bool:
 
 def _code(log, name: str) -> int:
     return log.reasons.names.index(name) if name in log.reasons.names else -1
+
+
+def _count(log, mine: np.ndarray, name: str, oc: np.ndarray, reason: np.ndarray) -> int:
+    """How many of ``mine`` failed with reason ``name``."""
+    code = _code(log, name)
+    return int(np.count_nonzero(mine & (oc == FAILED) & (reason == code))) if code >= 0 else 0
 
 
 def warning_line(s: dict) -> str:
@@ -232,6 +251,7 @@ class RunNotesFold:
         # fold may be fed while the run goes, before a reason's first use gives it a code)
         self.per: dict[int, Counter] = {}
         self.offered = self.unfinished = self.unsent = 0  # unsent: a closed loop's never_sent
+        self.upstream = 0  # pipeline stage requests never sent (upstream_failed)
         self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
                        else None)
 
@@ -248,9 +268,8 @@ class RunNotesFold:
         gone = self.gone
         if gone >= 0:
             self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
-        unsent = _code(log, NEVER_SENT)
-        if unsent >= 0:
-            self.unsent += int(np.count_nonzero(mine & (oc == FAILED) & (reason == unsent)))
+        self.unsent += _count(log, mine, NEVER_SENT, oc, reason)
+        self.upstream += _count(log, mine, UPSTREAM_FAILED, oc, reason)
         if self.stable is not None:
             self.stable.add(a, b)
 
@@ -317,6 +336,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
             if cut:
                 notes.append(cut)
+        if warmup_s > 0 and fold.upstream:  # in neither window: said (without one, in failed)
+            notes.append(upstream_line(r.setup, fold.upstream, fold.offered))
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)
@@ -367,7 +388,7 @@ def run_notes(cfg, workload, runs, folded=None) -> list[str]:
     if len(workload) and w > 0 and not _arrived_after(workload, runs, w):
         empty.append(f"no request arrived at or after metrics.warmup_s ({w:g} s, horizon_s "
                      f"{float(workload.horizon_s):g} s): the measured rows are empty and "
-                     f"{warmup_rows(runs if workload.closed else (), len(workload))}; lower "
+                     f"{warmup_rows(runs if workload.closed or piped else (), len(workload))}; lower "
                      "metrics.warmup_s or raise horizon_s to measure")
     return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
             + stability_notes(workload, runs, float(cfg.drain_s),

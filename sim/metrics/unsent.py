@@ -9,6 +9,13 @@ but in neither window of ``metrics.warmup_s`` (which splits requests by arrival:
 arrived), nor as requests turned away or cut in flight: the run's notes say how many. Until
 December 2026 they were logged ``unfinished_at_end``, counted in the measured window and in
 the cut line's count, and the warm-up note said every request was in the warm-up rows.
+
+A pipeline's stage requests never sent because an earlier stage of their pipeline request
+was turned away or failed, or the run ended first (reason :data:`UPSTREAM_FAILED`,
+sim/simulation/pipeline.py), are alike: no arrival time, in neither window, counted apart
+(:func:`upstream_line`); their pipeline request counts as failed or rejected in the
+pipelines table. Until December 2026 they took the failure time as their arrival, so a
+failure after the warm-up put them in the measured rows.
 """
 
 from __future__ import annotations
@@ -16,15 +23,18 @@ from __future__ import annotations
 import numpy as np
 
 NEVER_SENT = "never_sent"  # reason of a closed-loop request its client never got to send
+UPSTREAM_FAILED = "upstream_failed"  # reason of a pipeline stage request never sent
+UNSENT = (NEVER_SENT, UPSTREAM_FAILED)
 
 
-def never_sent(run) -> int:
-    """How many of ``run``'s requests were never sent (its log read whole: a closed loop's
-    run keeps its log, sim/simulation/streamed.py ``unstreamed``)."""
+def never_sent(run, reason: str = NEVER_SENT) -> int:
+    """How many of ``run``'s requests were never sent for ``reason`` (its log read whole: a
+    closed loop's or a pipeline's run keeps its log, sim/simulation/streamed.py
+    ``unstreamed``)."""
     names = run.log.reasons.names
-    if NEVER_SENT not in names:
+    if reason not in names:
         return 0
-    return int(np.count_nonzero(run.log.reason == names.index(NEVER_SENT)))
+    return int(np.count_nonzero(run.log.reason == names.index(reason)))
 
 
 def _where(warmup_s: float) -> str:
@@ -52,10 +62,24 @@ def cut_line(setup: str, cut: int, unsent: int, offered: int, stop_s: float, war
 
 def warmup_rows(runs, total: int) -> str:
     """Which requests the warm-up rows hold when none arrived after the warm-up: every one
-    of the ``total``, or (closed-loop requests never sent) the sent ones, per setup."""
-    unsent = {r.setup: never_sent(r) for r in runs}
+    of the ``total``, or (closed-loop requests or pipeline stages never sent) the sent ones,
+    per setup."""
+    by = {r.setup: {why: never_sent(r, why) for why in UNSENT} for r in runs}
+    unsent = {s: sum(k.values()) for s, k in by.items()}
     if not any(unsent.values()):
         return f"every request ({total:,}) is in the <tenant>@warmup rows"
     per = ", ".join(f"{s} {total - k:,}" for s, k in unsent.items())
+    why = " or ".join(w for w in UNSENT if any(k[w] for k in by.values()))
     return (f"every request sent is in the <tenant>@warmup rows ({per} of {total:,}); the rest "
-            f"were never sent (reason {NEVER_SENT}) and are in neither window")
+            f"were never sent (reason {why}) and are in neither window")
+
+
+def upstream_line(setup: str, unsent: int, offered: int) -> str:
+    """The line of a run with a warm-up whose pipelines left ``unsent`` of ``offered`` stage
+    requests never sent (without a warm-up they count in ``failed``, and the stability or
+    cut line names them when the run's end cut their pipelines)."""
+    return (f"{setup}: {unsent:,} of {offered:,} requests were pipeline stages never sent (an "
+            f"earlier stage of their pipeline request was turned away or failed, or the run "
+            f"ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
+            f"count {_where(1.0)}; their pipeline requests count in the pipelines table as "
+            "turned away or failed")

@@ -8,8 +8,9 @@ comes twice: ``measured`` (requests arriving at or after ``warmup_s``; the tenan
 label, so every reader of ``__all__`` or a tenant's row reads the measured window) and
 ``warmup`` (those arriving before it; labelled ``<tenant>@warmup``, e.g. ``__all__@warmup``,
 so (setup, tenant) stays a key). A closed loop's requests never sent (the run stopped first:
-reason ``never_sent``) arrived in neither window and are in neither row; the run's notes
-count them (sim/metrics/unsent.py). Request-level columns (counts, TTFT/TPOT/E2E percentiles, SLO
+reason ``never_sent``) and a pipeline's stage requests never sent (``upstream_failed``)
+arrived in neither window and are in neither row; the run's notes count them
+(sim/metrics/unsent.py). Request-level columns (counts, TTFT/TPOT/E2E percentiles, SLO
 attainment, cold starts, tokens, throughput, ``clipped``) cover the row's window only
 (throughput: its output tokens over the window's length, ``period_s - warmup_s`` or
 ``warmup_s``; ``clipped``: until December 2026 the whole run's count in both rows, so a
@@ -157,7 +158,7 @@ def _window_of(workload, log, name: str, warmup_s: float, early: bool):
     before ``warmup_s`` (``early``) or at or after it. A closed loop's request never sent
     (arrival NaN, reason never_sent: sim/metrics/unsent.py) is in neither (until December
     2026 it counted as measured, and a loop cut by ``drain_s=0`` filled the measured rows
-    with requests that never arrived)."""
+    with requests that never arrived); so is a pipeline stage never sent (upstream_failed)."""
     def pick(a: int, b: int) -> np.ndarray:
         sel = row_selection(workload, log, name, a, b)
         t = log.arrival_s[a:b]

@@ -9,8 +9,14 @@ Tool stages need no GPU: a SimPy timeout of their drawn latency (tier ``tool``).
 
 A stage request rejected or failed fails its pipeline request with that outcome and reason
 at that moment; the stage requests not yet sent end as failed with reason
-``upstream_failed`` (tier ``pipeline``); copies already in flight run to their own end.
-Every stage request and every pipeline request ends exactly once.
+:data:`~sim.metrics.unsent.UPSTREAM_FAILED`, in no tier (``none``) and with no arrival time
+(NaN: they never arrived, so they are in neither window of ``metrics.warmup_s`` and in no
+``__tier__`` row, as a closed loop's requests never sent; until December 2026 they took the
+failure time as their arrival, so a failure after the warm-up put them in the measured rows,
+and were logged in a tier ``pipeline`` that a summary showed as a ``__tier__:pipeline`` row
+of the model stages never sent); copies already in
+flight run to their own end. Every stage request and every pipeline request ends exactly
+once.
 
 Coordinated pre-warm (``pipelines.<p>.prewarm``): at a pipeline request's arrival, after its
 root stages are sent, the driver asks the setup (``warm_up(model_index)``; setups that never scale to zero answer False) to
@@ -30,7 +36,8 @@ import pandas as pd
 
 from sim.engine import Request
 from sim.errors import InvariantError
-from sim.records import COMPLETED, FAILED, OUTCOMES, PENDING, Codes
+from sim.metrics.unsent import UPSTREAM_FAILED
+from sim.records import COMPLETED, FAILED, NO_TIER, OUTCOMES, PENDING, Codes
 
 _RUNNING, _DONE = 1, 2
 
@@ -72,7 +79,7 @@ class PipelineDriver:
         self.runs: dict[int, _Run] = {}
         self.pipe_of_row = np.repeat(np.arange(n), np.diff(pr.first))
         self.tool_tier = log.tiers.code("tool")
-        self.none_tier = log.tiers.code("pipeline")
+        self.none_tier = log.tiers.code(NO_TIER)  # a stage never sent reached no tier
         self.model_index = {m: i for i, m in enumerate(workload.models)}
         self.on_end_hook = self.on_end  # the run's end-of-request callback (it calls on_end)
         # pre-warm is the platform's behaviour: this run's config decides, not the workload's
@@ -187,9 +194,8 @@ class PipelineDriver:
         log = self.log
         for rows in run.rows:
             for rid in rows:
-                if rid not in run.sent:
-                    log.arrival_s[rid] = now
-                    log.fail(rid, "upstream_failed", self.none_tier, now)
+                if rid not in run.sent:  # never sent: no arrival (NaN), ended now
+                    log.fail(rid, UPSTREAM_FAILED, self.none_tier, now)
 
     def _end(self, run: _Run, now: float, outcome: int, reason: str) -> None:
         p = run.p

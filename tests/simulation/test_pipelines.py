@@ -193,7 +193,9 @@ def test_rejected_stage_fails_its_pipeline_and_the_rest_end_upstream_failed():
     assert (p.outcome, p.reason) == ("rejected", "timeout_cold_start")
     assert list(req["outcome"].astype(str)) == ["completed", "rejected", "failed"]
     assert list(req["reason"].astype(str)) == ["", "timeout_cold_start", "upstream_failed"]
-    assert req["arrival_s"].iloc[2] == pytest.approx(p.end_s)
+    # never sent: no arrival time and no tier (until December 2026 the pipeline's failure
+    # time and a tier "pipeline")
+    assert np.isnan(req["arrival_s"].iloc[2]) and req["tier"].iloc[2] == "none"
     _check_exactly_once(r, pipes)
 
 
