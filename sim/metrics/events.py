@@ -55,7 +55,9 @@ def ledger_frame(runs) -> pd.DataFrame:
                 figures[c][k] = v
             k += 1
     cols.update(figures)
-    return pd.DataFrame(cols, columns=LEDGER_COLUMNS)
+    # copy=False: the columns are new arrays already (copied, they were consolidated into a
+    # second block of the same size)
+    return pd.DataFrame(cols, columns=LEDGER_COLUMNS, copy=False)
 
 
 EVENT_COLUMNS = ["setup", "t_s", "kind", "model", "replica", "value"]
@@ -72,5 +74,7 @@ def events_frame(runs) -> pd.DataFrame:
                                        "kind": log.kind, "model": log.model,
                                        "replica": np.array(log.replica, np.int64),
                                        "value": np.array(log.value, np.float64)},
-                                      columns=EVENT_COLUMNS))
+                                      columns=EVENT_COLUMNS, copy=False))
+    if len(parts) == 1:  # one setup with events (concat would copy every column again)
+        return parts[0]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVENT_COLUMNS)
