@@ -110,19 +110,17 @@ class SealableLog:
             col = getattr(self, name)
             if _mapping(col) is None:  # made whole: mapped pages instead (made so: kept)
                 setattr(self, name, mapped(self.n, col.dtype))
-        self.map_outcome()
+        self._map_outcome()
         self._sealer = Sealer(self.n, block, hook, served)
         self._other_ended: list[int] = []
         # a block seals only once its completions are written: flushed at most a block apart
         self._flush_at = max(1, min(self._flush_at, block))
 
-    def map_outcome(self) -> None:
+    def _map_outcome(self) -> None:
         """Move the outcome column (over the bytearray ``_ended``) to mapped pages, which
         give back a sealed block's outcomes too (1 byte a request: 2.4 MB kept to the end of
         the 24-hour platform benchmark until December 2026). A mapping reads and writes
         single bytes as ints, like the bytearray. Kept as it is where pages are not mapped."""
-        if _mapping(self.outcome) is not None:
-            return
         col = mapped(self.n, np.int8)
         mm = _mapping(col)
         if mm is None:  # pragma: no cover - Windows

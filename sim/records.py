@@ -69,12 +69,10 @@ class RequestLog(SealableLog):
             self.admit_s, self.first_s, self.finish_s = (np.full(n, np.nan) for _ in range(3))
             self.replica, self.tier = np.full(n, -1, np.int32), np.zeros(n, np.int8)
         # the outcome column over a bytearray, which completions test and write as Python ints
-        # (no numpy scalar per request); _ended is that bytearray (a mapping in a sealed log:
-        # the same ints, its pages given back as blocks seal, sim/logseal.py)
+        # (no numpy scalar per request); _ended is that bytearray (a mapping once the log is
+        # sealed in blocks: the same ints, its pages given back as blocks seal, sim/logseal.py)
         self._ended = bytearray(n)
         self.outcome = np.frombuffer(self._ended, np.int8)
-        if sealed:
-            self.map_outcome()
         # columns zero for most requests take no memory until a non-zero value is written
         # (put, _set): a reason (rejected and failed requests), retries, the hybrid's spills;
         # prefix cache and preemption (sim/engine/kv.py), for completed requests

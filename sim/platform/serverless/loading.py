@@ -23,7 +23,6 @@ LOAD_COLUMNS = ["replica", "model", "node", "tier", "prewarm", "start_s", "provi
 # each number column in a typed array (8 bytes a load, not an object and a pointer: a long
 # serverless run loads a replica per ~150 requests); model and tier names are shared strings
 _TYPED = {"replica": "q", "node": "q", "prewarm": "b"} | {c: "d" for c in LOAD_COLUMNS[5:]}
-_DTYPES = {"replica": np.int64, "node": np.int64, "prewarm": bool}
 
 
 class Loader:
@@ -86,5 +85,6 @@ class Loader:
     def table(self) -> pd.DataFrame:
         if not self.loads["replica"]:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in LOAD_COLUMNS})
-        return pd.DataFrame({c: np.array(v, _DTYPES.get(c, np.float64)) if c in _TYPED else v
-                             for c, v in self.loads.items()}, columns=LOAD_COLUMNS)
+        # int64 and float64 from the arrays' own types; prewarm's bytes as booleans
+        return pd.DataFrame({c: np.array(v, bool if c == "prewarm" else None) if c in _TYPED
+                             else v for c, v in self.loads.items()}, columns=LOAD_COLUMNS)
