@@ -60,6 +60,23 @@ def write_frame_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: df.to_csv(p, index=False, float_format=FLOAT_FORMAT))
 
 
+CSV_BLOCK = 8192  # rows of a table built and written at a time (its bytes are the same)
+
+
+def write_table_csv(rows, path: Path) -> None:
+    """Write an :class:`~sim.records.Unbuilt` table a block of rows at a time: the same bytes
+    as its whole frame's CSV, without the whole frame."""
+    if not len(rows):
+        return write_frame_csv(rows.frame(), path)
+
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8", newline="") as f:
+            for k, block in enumerate(rows.blocks(CSV_BLOCK)):
+                block.to_csv(f, index=False, header=k == 0, float_format=FLOAT_FORMAT)
+
+    atomic_write(path, write)
+
+
 def shared_folder(path) -> str | None:
     """Why ``path`` cannot hold a run's or a sweep's files of its own (the working directory,
     spelt ``.`` or in full, or a file system's root, whose other files the run's would mix

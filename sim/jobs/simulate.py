@@ -10,7 +10,7 @@ import pandas as pd
 from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
 from sim.jobs import job
-from sim.metrics.events import events_frame, ledger_frame
+from sim.metrics.events import EventRows, LedgerRows
 from sim.metrics.overload import run_notes
 from sim.platform.hybrid import background_only_notes
 from sim.records import Result
@@ -43,9 +43,10 @@ def simulate_job(cfg, out_dir, progress) -> Result:
         alone = (standalone_rows(cfg, [t for t in workload.tenants if t in cfg.tenants])
                  if cfg.signals.standalone else None)
         res.tables["signals"] = signals_table(cfg, workload, runs, summary, alone)
-    res.tables["replicas"] = ledger_frame(runs)
+    # replica lives and events, as long as the run: built when read, written a block at a time
+    res.tables["replicas"] = LedgerRows(runs)
     res.tables.update(pipeline_tables(cfg, workload, runs, res))
-    events = events_frame(runs)
+    events = EventRows(runs)
     if len(events):
         res.tables["events"] = events
     res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],

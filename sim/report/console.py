@@ -71,11 +71,13 @@ def _left(table: pd.DataFrame) -> dict:
 
 
 def print_result(res, cfg) -> None:
-    for name, table in res.tables.items():
+    for name in res.tables:
         if name in res.full_tables:
-            table = table[res.full_tables[name]]
-        elif name in QUIET_TABLES or len(table) > MAX_ROWS:
-            continue  # in the run folder's CSV files
+            table = res.tables[name][res.full_tables[name]]
+        elif name in QUIET_TABLES or res.tables.rows(name) > MAX_ROWS:
+            continue  # in the run folder's CSV files (counted, not built)
+        else:
+            table = res.tables[name]
         print(f"\n{name}:")
         if not len(table):  # a study table nothing filled (a short horizon), not pandas' dump
             print("(no rows)")

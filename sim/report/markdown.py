@@ -61,14 +61,16 @@ def run_report(res, cfg) -> str:
         parts.append("## Figures\n")
     for f in figs:
         parts.append(f"![{f}]({f})\n\n(vector: [{f[:-4]}.svg]({f[:-4]}.svg))\n")
-    for name, table in res.tables.items():
+    for name in res.tables:
+        n = res.tables.rows(name)  # counted, not built
         if name in res.full_tables:
-            parts.append(f"## {name}\n\n{md_table(table[res.full_tables[name]], '.4g')}"
+            table = res.tables[name][res.full_tables[name]]
+            parts.append(f"## {name}\n\n{md_table(table, '.4g')}"
                          f"\nAll columns: [`{name}.csv`]({name}.csv).\n")
-        elif len(table) > MAX_TABLE_ROWS:  # long tables stay in their CSV
-            parts.append(f"## {name}\n\n{len(table)} rows: see [`{name}.csv`]({name}.csv).\n")
+        elif n > MAX_TABLE_ROWS:  # long tables stay in their CSV
+            parts.append(f"## {name}\n\n{n} rows: see [`{name}.csv`]({name}.csv).\n")
         else:
-            parts.append(f"## {name}\n\n{md_table(table)}")
+            parts.append(f"## {name}\n\n{md_table(res.tables[name])}")
     return "\n".join(parts)
 
 

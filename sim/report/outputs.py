@@ -13,6 +13,7 @@ from sim.io import (
     write_frame_csv,
     write_parquet,
     write_parquet_blocks,
+    write_table_csv,
 )
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
@@ -33,8 +34,12 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     # csv readers refuse ("No columns to parse")
     summary = res.summary if len(res.summary.columns) else pd.DataFrame(columns=SUMMARY_COLUMNS)
     write_frame_csv(summary, out_dir / "summary.csv")
-    for name, table in res.tables.items():
-        write_frame_csv(table, out_dir / f"{name}.csv")
+    for name in res.tables:
+        unbuilt = res.tables.unbuilt(name)  # a long run's replica lives and events
+        if unbuilt is None:
+            write_frame_csv(res.tables[name], out_dir / f"{name}.csv")
+        else:
+            write_table_csv(unbuilt, out_dir / f"{name}.csv")
     rows = res.unbuilt()  # not built yet: written from the logs a row group at a time
     if cfg.output.parquet and rows is not None and len(rows):
         write_parquet_blocks(rows.empty(), rows.blocks(ROW_GROUP), out_dir / "requests.parquet")
