@@ -40,6 +40,7 @@ from sim.errors import InvariantError
 from sim.platform.coldstart import tier_bandwidth_gbps
 from sim.platform.routers import CacheAware
 from sim.platform.serverless.autoscaler import Autoscaler
+from sim.platform.serverless.closedrows import ClosedRows
 from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.keepalive import make_keepalive
 from sim.platform.serverless.loading import Loader
@@ -134,9 +135,9 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.limiters: dict[int, TenantLimiter | None] = {}
         # ---------------------------------------------------------------- state
         self.slots: dict[int, Slot] = {}  # the replicas loading or warm, by id (creation order)
-        # the ledger rows of the stopped ones (their engines are let go: a week's run starts
-        # about 90,000 replicas), and how many were started
+        # the stopped ones' rows, packed (a week's run starts ~90,000 replicas); how many started
         self.stopped_rows: list = []
+        self.closed_rows = ClosedRows()
         self.started = 0
         self.pending: list[int] = []  # models waiting for GPUs, FIFO
         self.active: dict[int, ModelState] = {}  # models the autoscaler ticks over

@@ -214,6 +214,7 @@ class ReplicaLifecycle:
                        batch_price_factor=1.0 if gpu_second else float(self.sc.batch_price_factor))
         self.ctx.ledger.append(row)
         slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
+        slot.ledger_i = len(self.ctx.ledger) - 1
         self.slots[slot.id] = slot
         self.started += 1
         self.pool.occupy(node, slot, ms.weight_bytes, local)
@@ -274,8 +275,10 @@ class ReplicaLifecycle:
         slot.row.end_s = now
         slot.row.busy_s = slot.rep.busy_s
         slot.row.kv.close()  # its replica is gone: the row kept small (sim/records.py)
+        # and packed, a view in its place in the ledger (closedrows.py)
+        row = self.ctx.ledger[slot.ledger_i] = self.closed_rows.pack(slot.row)
         del self.slots[slot.id]
-        self.stopped_rows.append(slot.row)
+        self.stopped_rows.append(row)
         self._interference(node)
         self._retry_later()
 

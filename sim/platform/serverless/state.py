@@ -25,7 +25,7 @@ class Slot:
     """One replica's life on the pool (loading, warm, stopped)."""
 
     __slots__ = ("id", "model", "node", "gpus", "state", "rep", "row", "t_place", "t_warm",
-                 "idle_since", "ka_gen", "prewarm_until", "tier", "prewarm")
+                 "idle_since", "ka_gen", "prewarm_until", "tier", "prewarm", "ledger_i")
 
     def __init__(self, sid, model, node, gpus, t_place, tier, row, prewarm_until):
         self.id = sid
@@ -42,6 +42,7 @@ class Slot:
         self.prewarm_until = prewarm_until
         self.prewarm = prewarm_until is not None
         self.tier = tier
+        self.ledger_i = -1  # its row's place in the ledger (sim/platform/base.py Context)
 
 
 class ModelState:

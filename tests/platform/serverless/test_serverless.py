@@ -347,3 +347,7 @@ def test_rows_of_stopped_replicas_are_closed_with_the_same_figures(monkeypatch):
     _, open_runs, _ = simulate_setups(cfg)
     assert not any(isinstance(r.kv.occupancy_hist, bytes) for r in open_runs[0].ledger)
     pd.testing.assert_frame_equal(ledger_frame(runs), ledger_frame(open_runs), check_exact=True)
+    # and packed (closedrows.py): the stopped replicas' rows are views, read the same
+    from sim.platform.serverless.closedrows import ClosedRow
+    assert sum(isinstance(r, ClosedRow) for r in rows) == len(closed)
+    assert all(isinstance(r, ClosedRow) for r in closed)
