@@ -49,7 +49,7 @@ BACKLOG_MIN = 10
 # requests either; StabilityFold counts them apart (until December 2026 those ended by the
 # horizon were offered requests, at the time their pipeline failed, and those ended after
 # it were not counted at all)
-NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", "upstream_failed")
+NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", UPSTREAM_FAILED)
 
 
 def stability(workload, run, block: int = BLOCK) -> dict | None:
