@@ -303,6 +303,7 @@ def generate_workload(cfg, catalog) -> Workload:
         store.add(b.arrival_s, len(tenants) + len(thinks) - n_user, b.model, b.input_tokens,
                    b.output_tokens, b.over, b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
+        changed_how[b.name] = b.how or {}
         thinks.append(None)
         segs.append(None)
         return b.name, b.model

@@ -30,21 +30,36 @@ def poisson(rate: float, horizon: float, rng: np.random.Generator) -> np.ndarray
     return np.sort(rng.uniform(0.0, horizon, n))
 
 
-def gamma_renewal(rate: float, cv: float, horizon: float, rng: np.random.Generator) -> np.ndarray:
+def gamma_renewal(rate: float, cv: float, horizon: float, rng: np.random.Generator,
+                  chunk: int = 1 << 16) -> np.ndarray:
+    """The renewal's times in [0, horizon). The gaps are drawn ``chunk`` at a time and each
+    draw's times kept only up to the horizon: the same numbers as drawing a round of about
+    1.1 times the expected count at once (each round's gaps summed in order from zero, added
+    to the round's start), without that round's copies of every time (about five arrays the
+    size of the output at a week's largest tenant)."""
     if rate <= 0:  # a tenant whose share of a total rate is zero (a steep Zipf law)
         return np.empty(0)
     shape = 1.0 / (cv * cv)
     scale = 1.0 / (rate * shape)
     first = rng.uniform() * rng.gamma(shape + 1.0, scale)  # forward recurrence time
-    chunks = [np.array([first])]
-    total = first
-    expect = int(rate * horizon * 1.1) + 16
-    while total < horizon:
-        gaps = rng.gamma(shape, scale, expect)
-        c = total + np.cumsum(gaps)
-        chunks.append(c)
-        total = c[-1]
-    t = np.concatenate(chunks)
+    kept = [np.array([first])]
+    start = first
+    per_round = int(rate * horizon * 1.1) + 16
+    while start < horizon:
+        summed, left = 0.0, per_round  # a round: gaps summed from zero, added to its start
+        while left > 0:
+            n = min(chunk, left)
+            left -= n
+            # the running sum goes on from the last one, in the same order of additions
+            s = np.cumsum(np.concatenate(([summed], rng.gamma(shape, scale, n))))[1:]
+            summed = s[-1]
+            c = start + s
+            if c[-1] >= horizon:
+                kept.append(c[c < horizon])
+                return np.concatenate(kept)
+            kept.append(c)
+        start = c[-1]
+    t = np.concatenate(kept)
     return t[t < horizon]
 
 

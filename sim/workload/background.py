@@ -61,6 +61,7 @@ class BackgroundTenant:
     over: np.ndarray  # bool: beyond the model's context (rejected on arrival)
     changed: int  # requests whose lengths differ from the draw
     changed_mask: np.ndarray | None = None  # bool per request: those requests
+    how: dict | None = None  # what was changed, how often (Lengths.how)
 
 
 def enabled(cfg) -> bool:
@@ -71,7 +72,8 @@ def enabled(cfg) -> bool:
 def _tenant(name, model, t, lc, seed, catalog, policy) -> BackgroundTenant:
     ln = request_lengths(lc.input, lc.output, t.size, stream(seed, f"input/{name}"),
                          stream(seed, f"output/{name}"), catalog.models[model], policy)
-    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed, ln.changed_mask)
+    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed, ln.changed_mask,
+                            ln.how)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:

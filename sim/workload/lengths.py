@@ -100,27 +100,56 @@ class Lengths:
     how: dict | None = None
 
 
+CHUNK = 1 << 16  # requests bounded and fitted at a time by request_lengths (memory only)
+
+
 def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
-                    in_col: np.ndarray | None = None, out_col: np.ndarray | None = None) -> Lengths:
+                    in_col: np.ndarray | None = None, out_col: np.ndarray | None = None,
+                    chunk: int = CHUNK) -> Lengths:
     """Prompt and output lengths of ``n`` requests to ``model``: :func:`draw_lengths`, then
-    :func:`fit_context`."""
-    ins, outs, changed, how = draw_lengths(input_cfg, output_cfg, n, rng_in, rng_out, model,
-                                           in_col, out_col)
-    return fit_context(ins, outs, changed, model, policy, how)
+    :func:`fit_context`. Each side is drawn whole (one call to its generator: the same
+    numbers whatever the chunk) and then bounded and fitted ``chunk`` requests at a time
+    into the int32 columns, so a large tenant (2.6 million requests in a week of the
+    platform benchmark) holds its two draws and the columns, not float copies of both."""
+    raw_in, raw_out = _draws(input_cfg, output_cfg, n, rng_in, rng_out, model, in_col, out_col)
+    ins, outs = np.empty(n, np.int32), np.empty(n, np.int32)
+    over, changed = np.empty(n, bool), np.empty(n, bool)
+    how: dict = {}
+    for a in range(0, n, chunk):
+        s = slice(a, a + chunk)
+        i, o, c = _bounded_lengths(raw_in[s], None if raw_out is None else raw_out[s],
+                                   input_cfg, output_cfg, None if out_col is None else out_col[s],
+                                   how)
+        part = fit_context(i, o, c, model, policy, how)
+        ins[s], outs[s], over[s], changed[s], how = part.ins, part.outs, part.over, \
+            part.changed_mask, part.how
+    return Lengths(ins, outs, over, int(np.count_nonzero(changed)), changed, _said(how))
+
+
+def _draws(input_cfg, output_cfg, n: int, rng_in, rng_out, model, in_col, out_col):
+    """The raw prompt and output draws (no output for a model that produces none)."""
+    raw_out = None if model.prefill_only else _draw(output_cfg, n, rng_out, out_col)
+    return _draw(input_cfg, n, rng_in, in_col), raw_out
+
+
+def _said(how: dict) -> dict:
+    """The changes made, without those counted zero times (each kind is entered when first
+    checked, so the order is the checks' order whatever the chunks)."""
+    return {w: k for w, k in how.items() if k}
 
 
 def _bounded(raw: np.ndarray, cfg, side: str, how: dict) -> np.ndarray:
     """``raw`` brought within ``cfg``'s ``[min, max]`` and to at least one token, each change
-    counted in ``how`` under the words a note gives it."""
+    added in ``how`` to the count under the words a note gives it."""
     lo, hi = bounds(cfg)
-    out = np.maximum(np.clip(raw, lo, hi), 1)
-    above, low = int(np.count_nonzero(raw > hi)), int(np.count_nonzero(raw < max(lo, 1)))
+    out = np.clip(raw, lo, hi)
+    np.maximum(out, 1, out=out)
     key = "input" if side == "prompt" else "output"
-    if above:
-        how[f"{side}s above {key}.max {hi:,} cut to it"] = above
-    if low:
-        how[f"{side}s of 0 tokens raised to one" if max(lo, 1) == 1
-            else f"{side}s below {key}.min {lo:,} raised to it"] = low
+    above = f"{side}s above {key}.max {hi:,} cut to it"
+    low = (f"{side}s of 0 tokens raised to one" if max(lo, 1) == 1
+           else f"{side}s below {key}.min {lo:,} raised to it")
+    how[above] = how.get(above, 0) + int(np.count_nonzero(raw > hi))
+    how[low] = how.get(low, 0) + int(np.count_nonzero(raw < max(lo, 1)))
     return out
 
 
@@ -130,22 +159,30 @@ def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
     outside its config's ``[min, max]`` is brought inside it; a prompt needs a token and an
     LLM's output one too (embeddings and rerankers produce none)."""
     how: dict = {}
-    raw_in = np.rint(_draw(input_cfg, n, rng_in, in_col))
-    ins = _bounded(raw_in, input_cfg, "prompt", how)
-    changed = ins != raw_in
-    if model.prefill_only:
-        outs = np.zeros(n)
+    raw_in, raw_out = _draws(input_cfg, output_cfg, n, rng_in, rng_out, model, in_col, out_col)
+    ins, outs, changed = _bounded_lengths(raw_in, raw_out, input_cfg, output_cfg, out_col, how)
+    return ins, outs, changed, _said(how)
+
+
+def _bounded_lengths(raw_in, raw_out, input_cfg, output_cfg, out_col, how: dict):
+    """Rounded and bounded prompt and output lengths, and which changed (``raw_out`` None:
+    the model produces no tokens; a trace's recorded outputs are then counted as not
+    served)."""
+    r = np.rint(raw_in)
+    ins = _bounded(r, input_cfg, "prompt", how)
+    changed = ins != r
+    if raw_out is None:
+        outs = np.zeros(r.size)
         if str(output_cfg.kind) == "trace" and out_col is not None:  # recorded, not served
             dropped = np.asarray(out_col) > 0
-            if dropped.any():
-                changed = changed | dropped
-                how["recorded outputs not served (the model produces no tokens)"] = int(
-                    np.count_nonzero(dropped))
-    else:
-        raw_out = np.rint(_draw(output_cfg, n, rng_out, out_col))
-        outs = _bounded(raw_out, output_cfg, "output", how)
-        changed |= outs != raw_out
-    return ins, outs, changed, how
+            changed |= dropped
+            w = "recorded outputs not served (the model produces no tokens)"
+            how[w] = how.get(w, 0) + int(np.count_nonzero(dropped))
+        return ins, outs, changed
+    r = np.rint(raw_out)
+    outs = _bounded(r, output_cfg, "output", how)
+    changed |= outs != r
+    return ins, outs, changed
 
 
 def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
@@ -153,7 +190,8 @@ def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
     """The lengths as served: a request beyond the model's context is kept whole
     (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer refuses the
     config) or cut to fit (``clip``: the output to the context less one token, then the
-    prompt to what is left, see :func:`answer_lengths`). Every change is counted."""
+    prompt to what is left, see :func:`answer_lengths`). Every change is counted (added to
+    ``how``'s count, in a copy)."""
     n = ins.size
     ctx = model.max_context
     over = ins + outs > ctx
@@ -161,7 +199,9 @@ def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
         outs = np.where(over, np.minimum(outs, ctx - 1), outs)
         ins = np.where(over, np.minimum(ins, ctx - outs), ins)
         changed = changed | over
-        how = dict(how or {}, **{f"requests cut to the context {ctx:,}": int(over.sum())})
+        how = dict(how or {})
+        w = f"requests cut to the context {ctx:,}"
+        how[w] = how.get(w, 0) + int(over.sum())
         over = np.zeros(n, bool)
     return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
                    int(np.count_nonzero(changed)), np.asarray(changed, bool), how)

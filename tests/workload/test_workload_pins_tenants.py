@@ -170,3 +170,18 @@ def test_a_lognormal_tool_latency_has_its_mean_and_cv():
     s2 = math.log(5.0)
     assert abs(x.mean() + s2 / 2) < 4 * math.sqrt(s2 / 200_000)
     assert abs(x.std() - math.sqrt(s2)) < 4 * math.sqrt(s2 / 400_000)
+
+
+def test_a_background_tenants_note_says_what_was_done_to_its_lengths():
+    """A synthetic tenant's prompts capped at 300 tokens (lognormal mean 1,024, CV 1: about
+    95 % above): the note counts those cut, in the words a user tenant's note uses, not the
+    list of everything that could have been done (until December 2026 a background tenant
+    got that list)."""
+    wl = build_workload(sim.compose(["horizon_s=100", "background.synthetic.tenants=1",
+                                     "background.synthetic.rate_rps=5",
+                                     "background.synthetic.input.max=300", *BG]))
+    cut = int(wl.changed["bg/syn000"])
+    assert cut > 0 and wl.changed_how["bg/syn000"] == {"prompts above input.max 300 cut to it": cut}
+    said = [n for n in wl.length_notes("reject") if n.startswith("tenant bg/syn000")]
+    assert said and "prompts above input.max 300 cut to it" in said[0], said
+    assert "raised to one token" not in said[0]
