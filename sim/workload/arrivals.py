@@ -27,7 +27,9 @@ from sim.workload.traces import Trace
 
 def poisson(rate: float, horizon: float, rng: np.random.Generator) -> np.ndarray:
     n = rng.poisson(rate * horizon)
-    return np.sort(rng.uniform(0.0, horizon, n))
+    t = rng.uniform(0.0, horizon, n)
+    t.sort()  # in place: no second copy of a large tenant's times
+    return t
 
 
 def gamma_renewal(rate: float, cv: float, horizon: float, rng: np.random.Generator,
@@ -84,7 +86,9 @@ def onoff(rate: float, on_s: float, off_s: float, off_fraction: float, horizon: 
             out.append(rng.uniform(a, b, n))
     if not out:
         return np.empty(0)
-    return np.sort(np.concatenate(out))
+    t = np.concatenate(out)
+    t.sort()
+    return t
 
 
 class RateCurve:
@@ -125,14 +129,24 @@ class RateCurve:
         s = np.tile(rates, reps) / mean
         return cls(t, s)
 
-    def warp(self, u_times: np.ndarray) -> np.ndarray:
+    def warp(self, u_times: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
         """Map operational times back to real times: the inverse of :meth:`u_at`. Between two
         points of a file's shape u is quadratic and is inverted as such (until December 2026
         it was interpolated linearly, which ran each stretch at its mean rate: a ramp from 1
-        to 3 between two points arrived flat at 2)."""
+        to 3 between two points arrived flat at 2). Each time is mapped on its own, so a
+        long array goes ``chunk`` times at a time (the same numbers, without the inversion's
+        half-dozen temporaries the size of the whole)."""
         if self.steps:
             return np.interp(u_times, self.u, self.t)
         x = np.asarray(u_times, float)
+        if x.ndim != 1 or x.size <= chunk:
+            return self._inverse(x)
+        out = np.empty(x.size)
+        for a in range(0, x.size, chunk):
+            out[a:a + chunk] = self._inverse(x[a:a + chunk])
+        return out
+
+    def _inverse(self, x: np.ndarray) -> np.ndarray:
         t, s, u = self.t, self.s, self.u
         i = np.clip(np.searchsorted(u, x, side="right") - 1, 0, t.size - 2)
         dt = t[i + 1] - t[i]

@@ -91,6 +91,21 @@ def test_a_file_curve_is_linear_between_its_points():
     assert second == pytest.approx(lam * 6.25 * cycles, rel=4 * 0.004)
 
 
+def test_a_file_curve_maps_a_long_array_a_chunk_at_a_time_to_the_same_times():
+    """A file curve's inverse is taken a chunk of times at a time (memory): at chunks of 1,
+    7 and 1,000 the 50,000 times are the same bytes as in one, and each chunk maps its own
+    times (a chunk written to the wrong slice, or one left unmapped, fails), including
+    stretches of zero rate, where u stands still."""
+    times, rates = np.array([0.0, 4.0, 9.0, 20.0]), np.array([2.0, 0.0, 5.0, 1.0])
+    c = arr.RateCurve.from_points(times, rates, 3000.0)
+    u = arr.poisson(20.0, c.u_at(3000.0), stream(4, "w"))
+    assert u.size > 40_000
+    whole = c.warp(u, chunk=10 ** 9)
+    assert (np.diff(whole) >= 0).all() and whole[-1] <= 3000.0
+    for chunk in (1, 7, 1000):
+        assert c.warp(u, chunk=chunk).tobytes() == whole.tobytes(), chunk
+
+
 def test_sinusoid_curve_peak_to_trough():
     lam, period = 20.0, 1000.0
     curve = arr.RateCurve.sinusoid(period, 3.0, 0.0, 50 * period)
