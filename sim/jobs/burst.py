@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import burst_figure

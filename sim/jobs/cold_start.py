@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.overload import run_notes
 from sim.metrics.requests import requests_frame
+from sim.metrics.runnotes import run_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import cold_start_figure

@@ -26,9 +26,9 @@ from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
 from sim.config import HybridTier, variant
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
-from sim.metrics.overload import run_notes
 from sim.metrics.pipelines import pipeline_summary, stage_summary
 from sim.metrics.requests import requests_frame
+from sim.metrics.runnotes import variant_notes
 from sim.platform import SETUPS
 from sim.records import Result
 from sim.report.outputs import write_outputs
@@ -73,12 +73,12 @@ def bursty(cfg, catalog, progress=False):
             if s == "serverless":
                 variants.append(("serverless/prewarm", s, variant(cfg, **{f"pipelines.{name}.prewarm": True})))
     wl = build_workload(cfg)
-    notes += run_notes(cfg, wl, ())  # what the workload did not take as given (a trace's rows)
     prices = model_prices(catalog, wl.served_models)
-    pipes, sums, reqs = [], [], []
+    pipes, sums, reqs, runs = [], [], [], []
     for label, setup, c in variants:
         run = simulate(c, wl, setup, progress, label)
         run.setup = label  # rows are labelled by variant (colours follow the setup prefix)
+        runs.append((label, c, run))
         s = setup_summary(c, wl, run, prices)
         sums.append(s)
         pipes.append(run.pipelines.frame(label))
@@ -87,6 +87,8 @@ def bursty(cfg, catalog, progress=False):
     summary = pd.concat(sums, ignore_index=True)
     table = pipeline_summary(pipes, summary)
     requests = pd.concat(reqs, ignore_index=True)
+    # what the workload did not take as given (a trace's rows), then each run's stability
+    notes += variant_notes(cfg, wl, runs)
     return table, pipes, summary, requests, notes
 
 

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from sim.jobs import job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.dedicated import failures_figure

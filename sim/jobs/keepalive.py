@@ -18,7 +18,7 @@ from sim.config import variant
 from sim.config.repeats import leaf_keys
 from sim.config.rules import nonneg
 from sim.jobs import GIVEN, check_distinct, job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import variant_notes
 from sim.records import COMPLETED, Result
 from sim.report.outputs import write_outputs
 from sim.report.serverless import keepalive_figure
@@ -95,9 +95,10 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     variants = [("fixed", k, variant(cfg, **{"serverless.keepalive.kind": "fixed",
                                               "serverless.keepalive.idle_s": k})) for k in fixed]
     variants.append(("hybrid", float("nan"), variant(cfg, **{"serverless.keepalive.kind": "hybrid"})))
-    rows, sums, reqs = [], [], []
+    rows, sums, reqs, runs = [], [], [], []
     for policy, k, vcfg in variants:
         run = simulate(vcfg, workload, "serverless", progress, f"{policy} {k:g}")
+        runs.append((f"keep-alive {policy}" + (f" {k:g} s" if policy == "fixed" else ""), vcfg, run))
         rows.append(policy_row(workload, run, policy, k, float(cfg.metrics.warmup_s)))
         sums.append(setup_summary(vcfg, workload, run, prices).assign(policy=policy, keepalive_s=k))
         kept = kept_requests(vcfg, workload, run)
@@ -106,7 +107,7 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     table = pd.DataFrame(rows)
     res = Result(summary=pd.concat(sums, ignore_index=True),
                  requests=pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(),
-                 notes=run_notes(cfg, workload, ()))  # the workload's (one for every policy)
+                 notes=variant_notes(cfg, workload, runs))  # the workload's once, then each run's
     res.tables["keepalive"] = table
     if any(k.lstrip("+") == "serverless.keepalive.idle_s" for t in GIVEN.get() for k in leaf_keys(t)):
         # the fixed runs replace it: said (until December 2026 it went unused, unsaid)

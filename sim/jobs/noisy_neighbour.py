@@ -19,7 +19,7 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import check_distinct, job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_lines, workload_notes
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
 from sim.report.serverless import isolation_figure
@@ -51,31 +51,40 @@ def isolation_table(summaries: pd.DataFrame) -> pd.DataFrame:
 
 def run_levels(cfg, progress=False):
     """Simulate every setup at every background level; returns (summaries, requests, notes:
-    each level's workload notes, once for a note every level gives)."""
+    each level's workload notes and each run's stability lines, once for a note every level
+    gives)."""
     catalog = build_catalog(cfg)
     levels = sorted({float(x) + 0.0 for x in cfg.noisy_neighbour.background_levels} | {0.0})  # -0.0: 0
     setups = list(cfg.setups)
     sums, reqs, said = [], [], {}
-    cached: dict[str, pd.DataFrame] = {}
+    cached: dict[str, tuple] = {}  # setup -> (summary, run, its lines)
     for level in levels:
         lcfg = variant(cfg, **{"background.scale": level})
         workload = build_workload(lcfg)
         prices = model_prices(catalog, workload.models)
         bg_rps = float((~workload.user_mask()).sum()) / workload.horizon_s
-        for n in run_notes(lcfg, workload, ()):
-            said.setdefault(n, []).append(level)
+        runs, lines = [], []
         for name in setups:
             if name in cached:  # it ignores the background: same requests, same result
-                sums.append(cached[name].assign(background_level=level, background_rps=bg_rps))
+                s, run, said_then = cached[name]
+                sums.append(s.assign(background_level=level, background_rps=bg_rps))
+                runs.append(run)
+                lines += said_then
                 continue
             run = simulate(lcfg, workload, name, progress, f"{name} bg={level:g}")
+            runs.append(run)
+            mine = run_lines(name, lcfg, workload, run)
+            lines += mine
             s = setup_summary(lcfg, workload, run, prices)
             if not setup_serves_background(name):
-                cached[name] = s
+                cached[name] = (s, run, mine)
             sums.append(s.assign(background_level=level, background_rps=bg_rps))
             kept = kept_requests(lcfg, workload, run)
             if len(kept):
                 reqs.append(kept.assign(background_level=level))
+        # the workload's notes and each run's; a note every level gives is said once
+        for n in workload_notes(lcfg, workload, runs) + lines:
+            said.setdefault(n, []).append(level)
     notes = [n if len(at) == len(levels) else f"background x{', x'.join(f'{v:g}' for v in at)}: {n}"
              for n, at in said.items()]
     return (pd.concat(sums, ignore_index=True),

@@ -28,7 +28,7 @@ from sim.config import variant
 from sim.config.rules import SEARCH_REPLICAS, rule
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.report.plan import plan_figure
@@ -110,7 +110,7 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str],
     """All tenants on the plan: the dedicated-placed models' tenants on their pools in one
     simulation, the serverless-placed models' tenants on the shared pool (with any
     background load) in another; the two parts share nothing. Their summary rows, and the
-    runs' notes (:func:`sim.metrics.overload.run_notes`), and the lowest attainment as the
+    runs' notes (:func:`sim.metrics.runnotes.run_notes`), and the lowest attainment as the
     search judges it (:func:`sim.analysis.plan_judge.worst_attainment`: TTFT over the
     requests a deployment could serve, batch deadlines, TPOT; 1 when no tenant sent a
     request)."""

@@ -31,7 +31,7 @@ from sim.config.rules import SEARCH_REPLICAS, nonneg, rule
 from sim.errors import InputError
 from sim.filecache import digest
 from sim.jobs import GIVEN, job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
 from sim.paths import resolve
 from sim.records import Result

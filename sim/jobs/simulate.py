@@ -11,7 +11,7 @@ from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
 from sim.jobs import job
 from sim.metrics.events import EventRows, LedgerRows
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.platform.hybrid import background_only_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs

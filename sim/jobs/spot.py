@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.jobs import job
-from sim.metrics.overload import run_notes
+from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
 from sim.records import Result
 from sim.report.outputs import write_outputs

@@ -35,7 +35,6 @@ from sim.metrics.unsent import (
     UPSTREAM_FAILED,
     cut_line,
     upstream_line,
-    warmup_rows,
 )
 from sim.records import COMPLETED, FAILED, REJECTED
 
@@ -322,12 +321,14 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             fold = RunNotesFold(workload, r, stable=True)
             walk(r.log.n, [fold], block)
         s = fold.stable.finish() if fold.stable is not None else None
+        said = False  # whether a line below counts the pipeline stages never sent
         if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
                 and set(s["reasons"]) == {"queue_full"}):  # said however few
             notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
                          "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
                          "request finding no free sequence slot is turned away (a loss system)")
         elif s is not None and s["unstable"]:
+            said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = (r.extra or {}).get("stranded") or []
             notes.append(warning_line(s) + (f" {', '.join(gone)} had no replica left at the run's "
                                             "end (reclaimed without a replacement, or down)."
@@ -336,8 +337,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
             if cut:
                 notes.append(cut)
-        if warmup_s > 0 and fold.upstream:  # in neither window: said (without one, in failed)
-            notes.append(upstream_line(r.setup, fold.upstream, fold.offered))
+        if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
+            notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)
@@ -362,34 +363,3 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          f"unused, by keep-alive (serverless.keepalive), scale-in or eviction: "
                          f"{parts}; the model's next request found no replica")
     return notes
-
-
-def _arrived_after(workload, runs, w: float) -> bool:
-    """Whether any request arrived at or after ``w``: a closed loop's and a pipeline's
-    requests get their times in the run (the workload holds placeholders), so theirs are read
-    from the runs' logs (the note said no request arrived after the warm-up of a closed loop
-    whose measured rows held 18 of its 24, December 2026)."""
-    if not (workload.closed or workload.pipelines is not None):
-        return bool((workload.arrival_s >= w).any())
-    return any(bool(np.any(r.log.arrival_s >= w)) for r in runs)
-
-
-def run_notes(cfg, workload, runs, folded=None) -> list[str]:
-    """Every job's notes on what it did not take as given: trace rows not replayed as
-    recorded, lengths changed to be served, and the setups' stability (above; ``folded``:
-    :func:`stability_notes`'s)."""
-    piped = len(workload.pipelines) if workload.pipelines is not None else 0
-    empty = [] if len(workload) else [  # pipeline requests whose stages all drew "skip"
-        f"no request arrived within the horizon ({float(workload.horizon_s):g} s): every figure "
-        "of the run is empty" if not piped else f"{piped:,} pipeline request(s) arrived but "
-        "none ran a model stage (each stage runs with its probability): every figure of the "
-        "run is empty"]
-    w = float(cfg.metrics.warmup_s)
-    if len(workload) and w > 0 and not _arrived_after(workload, runs, w):
-        empty.append(f"no request arrived at or after metrics.warmup_s ({w:g} s, horizon_s "
-                     f"{float(workload.horizon_s):g} s): the measured rows are empty and "
-                     f"{warmup_rows(runs if workload.closed or piped else (), len(workload))}; lower "
-                     "metrics.warmup_s or raise horizon_s to measure")
-    return (empty + workload.replay_notes + workload.length_notes(str(cfg.workload.overlength))
-            + stability_notes(workload, runs, float(cfg.drain_s),
-                              loss=int(cfg.dedicated.max_queue) == 0, folded=folded, warmup_s=w))

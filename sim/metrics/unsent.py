@@ -60,11 +60,12 @@ def cut_line(setup: str, cut: int, unsent: int, offered: int, stop_s: float, war
             f"reason unfinished_at_end, and are not in the latency figures{more}; {end}")
 
 
-def warmup_rows(runs, total: int) -> str:
+def warmup_rows(runs, total: int, names=None) -> str:
     """Which requests the warm-up rows hold when none arrived after the warm-up: every one
     of the ``total``, or (closed-loop requests or pipeline stages never sent) the sent ones,
-    per setup."""
-    by = {r.setup: {why: never_sent(r, why) for why in UNSENT} for r in runs}
+    per run (named ``names``, by default its setup)."""
+    names = [r.setup for r in runs] if names is None else names
+    by = {s: {why: never_sent(r, why) for why in UNSENT} for s, r in zip(names, runs)}
     unsent = {s: sum(k.values()) for s, k in by.items()}
     if not any(unsent.values()):
         return f"every request ({total:,}) is in the <tenant>@warmup rows"
@@ -74,12 +75,12 @@ def warmup_rows(runs, total: int) -> str:
             f"were never sent (reason {why}) and are in neither window")
 
 
-def upstream_line(setup: str, unsent: int, offered: int) -> str:
-    """The line of a run with a warm-up whose pipelines left ``unsent`` of ``offered`` stage
-    requests never sent (without a warm-up they count in ``failed``, and the stability or
-    cut line names them when the run's end cut their pipelines)."""
+def upstream_line(setup: str, unsent: int, offered: int, warmup_s: float = 0.0) -> str:
+    """The line of a run whose pipelines left ``unsent`` of ``offered`` stage requests never
+    sent (with a warm-up they are in neither window; without one they count in ``failed``,
+    and until December 2026 no line said so unless the stability line counted them)."""
     return (f"{setup}: {unsent:,} of {offered:,} requests were pipeline stages never sent (an "
             f"earlier stage of their pipeline request was turned away or failed, or the run "
             f"ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
-            f"count {_where(1.0)}; their pipeline requests count in the pipelines table as "
+            f"count {_where(warmup_s)}; their pipeline requests count in the pipelines table as "
             "turned away or failed")
