@@ -31,7 +31,7 @@ from sim.config.rules import SEARCH_REPLICAS, nonneg, rule
 from sim.errors import InputError
 from sim.filecache import digest
 from sim.jobs import GIVEN, job
-from sim.metrics.runnotes import run_notes
+from sim.metrics.runnotes import run_lines, run_notes
 from sim.metrics.summary import summary_row
 from sim.paths import resolve
 from sim.records import Result
@@ -210,6 +210,8 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
         sl = [("serverless, no cache", {f"{dep}.prefix_caching": False}),
               ("serverless, cache", {})]
         swl, sruns, scat = simulate_variants(tcfg, "serverless", sl, progress)
+        # the serverless runs' stability too (until December 2026 only the dedicated ones')
+        notes += [f"{name}: {n}" for r in sruns for n in run_lines(r.setup, tcfg, swl, r)]
         ssum, sreq = frames(tcfg, swl, sruns, scat)
         summaries.append(ssum.assign(trace=name))
         requests.append(sreq.assign(trace=name))

@@ -82,3 +82,13 @@ def test_pipeline_stages_never_sent_are_said_without_a_warmup_too():
     lines = [n for n in res.notes if "pipeline stages never sent" in n]
     assert len(lines) == 1 and lines[0].startswith(f"serverless: {k:,} of {len(res.requests):,} ")
     assert "count in summary.csv's failed" in lines[0]
+
+
+def test_prefix_cache_says_its_serverless_runs_cut_at_the_end_too():
+    res = sim.run(["experiment=prefix_cache", "horizon_s=300", "drain_s=0",
+                   "prefix_cache.traces=[${traces:}/mooncake_fast25/conversation_trace.jsonl]"] + QUIET)
+    for setup in ("serverless, no cache", "serverless, cache"):
+        k = _unfinished(res.requests, setup=setup)
+        assert k > 0  # the premise: a drain of 0 cuts the pool's requests
+        lines = [n for n in res.notes if n.startswith(f"conversation_trace: {setup}: ")]
+        assert len(lines) == 1 and f" {k:,} of " in lines[0], res.notes
