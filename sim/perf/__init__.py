@@ -238,6 +238,9 @@ class RooflinePerf:
 
 
 MAX_STEP_S = 3600.0  # assumption: no measured iteration takes an hour (plausibility bound)
+# assumption: no iteration that does work is faster than a microsecond (a CUDA kernel launch
+# alone takes a few); a table of picosecond steps ran with every TPOT at a clamp of 1e-9 s
+MIN_STEP_S = 1e-6
 
 
 # a number as a perf table writes one (the non-finite words refused by the range check)
@@ -249,9 +252,13 @@ class TablePerf:
 
     The CSV has columns ``decode_seqs,prefill_tokens,step_time_s`` and covers a full grid
     (every decode_seqs value with every prefill_tokens value). Between grid points the time
-    is bilinear; beyond the grid it is extrapolated linearly from the edge cells, so a time
-    that falls as either count grows is refused (more work would grow cheaper). KV and
-    attention terms are whatever the measurement contained.
+    is bilinear. Beyond the grid's largest count on an axis it grows linearly with the edge
+    cells' slope along that axis (beyond both, the two growths add: the edge cell's cross
+    term, extrapolated, could turn a slope negative), so a time that falls as either count
+    grows is refused (more work would grow cheaper). Below the grid's smallest count on an
+    axis the time is that count's (flat: extrapolated down, a table starting at 10 sequences
+    gave a negative time at one, which was clamped to 1e-9 s unsaid until December 2026).
+    KV and attention terms are whatever the measurement contained.
     """
 
     def __init__(self, path: str | Path, kv_capacity_tokens: int, runtime_speedup: float = 1.0):
@@ -285,10 +292,10 @@ class TablePerf:
                 raise InputError(f"decode_seqs and prefill_tokens are counts: whole numbers, "
                                  f"got {row['decode_seqs'].strip()}, {row['prefill_tokens'].strip()}",
                                  path=str(path), line=i)
-            if not vals[2] > 0 and (vals[0] > 0 or vals[1] > 0):
-                raise InputError("an iteration that does work must take time: step_time_s "
-                                 "must be > 0 where decode_seqs or prefill_tokens is",
-                                 path=str(path), line=i)
+            if not vals[2] >= MIN_STEP_S and (vals[0] > 0 or vals[1] > 0):
+                raise InputError(f"an iteration that does work must take time: step_time_s "
+                                 f"must be at least {MIN_STEP_S:g} s where decode_seqs or "
+                                 f"prefill_tokens is > 0", path=str(path), line=i)
             if vals[:2] in first_line:
                 raise InputError(f"the point decode_seqs={vals[0]:g}, prefill_tokens="
                                  f"{vals[1]:g} is given twice (first on line "
@@ -320,7 +327,12 @@ class TablePerf:
                     f"{(ds[d] if axis == 0 else ps[p]):g} (line {first_line[(ds[d], ps[p])]}); "
                     "the table is interpolated and extrapolated linearly, so more work would "
                     "take less time", path=str(path), line=first_line[(ds[d2], ps[p2])])
-        self._interp = RegularGridInterpolator((ds, ps), grid, bounds_error=False, fill_value=None)
+        self._interp = RegularGridInterpolator((ds, ps), grid)
+        self._ds, self._ps = ds, ps
+        # the last cell's slope along each axis, at each grid value of the other (>= 0: the
+        # check above)
+        self._slope_d = (grid[-1, :] - grid[-2, :]) / (ds[-1] - ds[-2])
+        self._slope_p = (grid[:, -1] - grid[:, -2]) / (ps[-1] - ps[-2])
         self.kv_capacity_tokens = int(kv_capacity_tokens)
         self.runtime_speedup = float(runtime_speedup)
         self._cache: dict[tuple[float, float], float] = {}
@@ -330,10 +342,22 @@ class TablePerf:
         k = (decode_seqs, prefill_tokens)
         t = self._cache.get(k)
         if t is None:
-            t = float(self._interp([[decode_seqs, prefill_tokens]])[0])
+            t = self._time(float(decode_seqs), float(prefill_tokens))
             if len(self._cache) < 100_000:
                 self._cache[k] = t
-        return max(t, 1e-9) / self.runtime_speedup
+        return t / self.runtime_speedup
+
+    def _time(self, d: float, p: float) -> float:
+        """The table's time at ``d`` decoding sequences and ``p`` prefill tokens (the class
+        docstring's rule; at least the grid's smallest time, so > 0 for any work)."""
+        ds, ps = self._ds, self._ps
+        dc, pc = min(max(d, ds[0]), ds[-1]), min(max(p, ps[0]), ps[-1])
+        t = float(self._interp([[dc, pc]])[0])
+        if d > ds[-1]:
+            t += (d - ds[-1]) * float(np.interp(pc, ps, self._slope_d))
+        if p > ps[-1]:
+            t += (p - ps[-1]) * float(np.interp(dc, ds, self._slope_p))
+        return t
 
     peak_bandwidth = float("nan")  # a measured table says nothing about bytes
 
