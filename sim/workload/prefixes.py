@@ -130,23 +130,30 @@ class Prefixes:
 def _same_rows(ptr: np.ndarray, key: np.ndarray, length: np.ndarray) -> tuple[list, list]:
     """Requests ``ptr`` (a CSR pointer into ``key``/``length``) grouped by identical segments:
     one request of each group (python ints) and, per request, the index of its group in
-    that list."""
+    that list. Requests are compared within their segment count, each count's rows as one
+    table of that width, so the tables hold the block's segments twice over (until December
+    2026 one table as wide as the longest prompt for every request: a Mooncake line of
+    300,000 hash_ids among short ones took 1.8 GB)."""
     m = ptr.size - 1
     count = np.diff(ptr)
-    width = int(count.max()) if m else 0
-    row = np.repeat(np.arange(m), count)
-    col = np.arange(int(ptr[-1] - ptr[0])) - (ptr[:-1] - ptr[0])[row]
-    table = np.zeros((m, 1 + 2 * width), np.int64)  # count, keys, lengths (zero-padded)
-    table[:, 0] = count
-    table[row, 1 + col] = key[ptr[0]:ptr[-1]]
-    table[row, 1 + width + col] = length[ptr[0]:ptr[-1]]
-    order = np.lexsort(table.T[::-1])  # equal rows next to each other (integer sorts only)
-    rows = table[order]
-    new = np.ones(m, bool)
-    new[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    base = ptr[:-1]
+    first: list = []
     inv = np.empty(m, np.int64)
-    inv[order] = np.cumsum(new) - 1
-    return order[new].tolist(), inv.tolist()
+    for c in np.unique(count).tolist():
+        idx = np.flatnonzero(count == c)
+        if idx.size == 1 or c == 0:  # one request, or none with segments: one group
+            inv[idx] = len(first)
+            first.append(int(idx[0]))
+            continue
+        cols = base[idx][:, None] + np.arange(c)  # each request's segments, one row each
+        table = np.ascontiguousarray(np.concatenate([key[cols], length[cols].astype(np.int64)],
+                                                    axis=1))
+        # each row as one opaque value: equal rows are equal bytes
+        _, one, group = np.unique(table.view(np.dtype((np.void, 16 * c))).ravel(),
+                                  return_index=True, return_inverse=True)
+        inv[idx] = len(first) + group.ravel()
+        first += idx[one].tolist()
+    return first, inv.tolist()
 
 
 def truncate(p: Prefixes, limit: np.ndarray) -> Prefixes:

@@ -381,3 +381,40 @@ def test_hash_ids_are_optional_per_line(tmp_path):
     assert tr.hash_ptr.tolist() == [0, 2, 2, 2] and tr.hash_ids.tolist() == [4, 2]
     p.write_text('{"timestamp": 0, "input_length": 600, "output_length": 3}\n')
     assert read_mooncake(p).hash_ptr is None
+
+
+def test_requests_with_the_same_segments_are_grouped_exactly():
+    """``_same_rows`` against a plain reading: each request's group holds its own segments,
+    and there are as many groups as distinct (keys, lengths) pairs (counts 0 to 3, keys and
+    lengths from small sets so that many repeat)."""
+    from sim.workload.prefixes import _same_rows
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        counts = rng.integers(0, 4, size=int(rng.integers(0, 40)))
+        ptr = (np.r_[0, np.cumsum(counts)] + 5).astype(np.int64)  # an offset, as a block's
+        key = rng.integers(-2, 3, size=int(ptr[-1])).astype(np.int64)
+        length = rng.integers(1, 3, size=int(ptr[-1])).astype(np.int32)
+        first, inv = _same_rows(ptr, key, length)
+        rows = [(tuple(key[a:b]), tuple(length[a:b])) for a, b in zip(ptr[:-1], ptr[1:])]
+        assert [rows[first[g]] for g in inv] == rows
+        assert len(first) == len(set(rows))
+
+
+def test_one_long_prompt_among_short_ones_takes_memory_of_its_segments_only():
+    """A block of 1,024 requests, one of 20,000 segments: the grouping's tables hold the
+    segments, not every request padded to the longest (that was 1,024 x 40,001 int64s, 328
+    MB; a Mooncake line of 300,000 hash_ids took 1.8 GB). Bound: 32 MB, 100 times the
+    block's 20,000 + 3 x 1,023 segments as keys and lengths."""
+    import tracemalloc
+
+    from sim.workload.prefixes import _same_rows
+    ptr = np.r_[0, 20_000 + 3 * np.arange(1024)].astype(np.int64)
+    key = np.arange(int(ptr[-1]), dtype=np.int64) % 7
+    length = np.ones(int(ptr[-1]), np.int32)
+    tracemalloc.start()
+    try:
+        first, inv = _same_rows(ptr, key, length)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32e6 and len(inv) == 1024 and len(first) == len(set(inv))
