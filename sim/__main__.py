@@ -307,6 +307,14 @@ HYDRA_RULES = {
                                "must be null (no limit) or a number of seconds > 0"),
     "hydra.sweeper.n_trials": (lambda v: not _whole(v) or v >= 1,
                                "an optimising sweep needs at least one trial"),
+    # Optuna's sweeper divided by the trials of a batch of 0 (a ZeroDivisionError traceback)
+    "hydra.sweeper.n_jobs": (lambda v: not _whole(v) or v >= 1,
+                             "must be the trials run at once, a whole number >= 1"),
+    # every job's value is a cost plus a penalty for a missed SLO (sim/sweep/objective.py):
+    # maximised, the search chose the worst SLO miss as the best trial, unsaid
+    "hydra.sweeper.direction": (lambda v: v is None or v == "minimize",
+                                "must be minimize: each job's value is its cost plus a penalty "
+                                "for a missed SLO, lower is better"),
     # the twelfth sweep: joblib's ValueError or KeyError tracebacks for these (prefer=threads
     # and a mmap_mode it does not know were ignored: loky is always set, unsaid)
     "hydra.launcher.prefer": (lambda v: v in (None, "processes"),

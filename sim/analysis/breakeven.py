@@ -251,6 +251,13 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         res.crossings = pd.concat([res.crossings, fill_crossings(points[~plain], ref + FILL, analytic)],
                                   ignore_index=True)
     res.notes = breakeven_notes(res) + wl_notes  # the workloads' own: unsaid until Dec 2026
+    others = [t for t in cfg.tenants if t not in (tenant, fill)]
+    if others:  # in no curve's run: until December 2026 left out unsaid
+        res.notes.append(
+            f"tenant(s) {', '.join(others)} are in no curve: the sweep prices "
+            f"breakeven.tenant ({tenant}) alone" + (f", beside the batch fill ({fill})"
+                                                     if fill is not None else "")
+            + "; set breakeven.fill.tenant to run a batch-tier tenant beside it")
     return res
 
 

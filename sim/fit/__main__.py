@@ -33,6 +33,8 @@ from sim.fit.solve import (
     FEW_VALUES,
     FLOOR_S,
     RESTART_GAIN,
+    TTFT_FINAL_WEIGHT,
+    TTFT_WEIGHT,
     catalog_overrides,
     check_identifiable,
     errors,
@@ -228,6 +230,13 @@ def run(a: argparse.Namespace) -> dict:
               f"over its last {s['last']} replays the final stage's objective went from "
               f"{s['before']:.4g} to {s['after']:.4g} ({drop:.2g} % lower); raise "
               "--max-evaluations for settled factors")
+    if fit.loss > fit.start_loss:  # written anyway: said (until December 2026 unsaid)
+        print(f"warning: the fitted factors match the log worse than the catalog's by the "
+              f"objective printed ({fit.start_loss:.3g} -> {fit.loss:.3g}; the fit's last stage "
+              f"weighs TTFT {TTFT_FINAL_WEIGHT:g}, the printed objective {TTFT_WEIGHT:g}): the "
+              "log is not one this deployment reproduces; check the deployment's flags "
+              "(--gpu, --precision, --tp, --max-batched-tokens, ...) against the server that "
+              "wrote the log before using them")
     for k, (lo, hi) in BOUNDS.items():
         if not lo * 1.01 < fit.params[k] < hi * 0.99:
             print(f"warning: {k} ended at its bound ({fit.params[k]:.4g}): the log does not "

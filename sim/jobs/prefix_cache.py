@@ -226,6 +226,13 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
             slo_rows.append({"trace": name, "variant": label, "slo_ttft_p99_s": slo,
                              "replicas": n,
                              "gpus": None if n is None else n * int(cfg.deployments[model].tp)})
+        unmet = [lb for lb, n in need.items() if n is None]
+        if unmet:  # blank cells in gpus_for_slo and cost: said (until December 2026 unsaid)
+            which = ", ".join(repr(lb) for lb in unmet)
+            notes.append(f"{name}: no pool of up to prefix_cache.max_replicas "
+                         f"({int(pc.max_replicas)}) replicas held p99 TTFT <= {slo:g} s for "
+                         f"{which}: their replicas, GPUs and dedicated cost are left blank; "
+                         "raise prefix_cache.max_replicas or the tenant's slo_ttft_s")
         # the bill of each side on this traffic: dedicated at the smallest pool meeting the
         # SLO (GPU-hours over the run), serverless per token
         met = [lb for lb in (vs[1][0], vs[-1][0]) if need[lb] is not None]

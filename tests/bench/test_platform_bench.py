@@ -72,7 +72,7 @@ def test_a_load_beyond_its_bound_is_one_line_naming_it(capsys):
     # the eighth hostile-input sweep (December 2026): --load 1e308 overflowed the rate to inf
     # (a RuntimeWarning line) and the refusal named horizon_s, rounded to 0
     with pytest.raises(SystemExit) as e:
-        bench.main(["--load", "1e308", "--requests", "100"])
+        bench.main(["--load", "1e308", "--requests", "1000"])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1, err
     assert err[0].startswith(f"error: argument --load: must be <= {bench.MAX_LOAD:g}"), err
@@ -82,7 +82,7 @@ def test_a_load_beyond_its_bound_is_one_line_naming_it(capsys):
 def test_a_subnormal_number_is_one_line_naming_the_flag(flag, capsys):
     # the thirteenth sweep (December 2026): --load 1e-320 gave numpy's "overflow encountered
     # in scalar divide" line, then a refusal naming horizon_s (inf)
-    args = ["--requests", "100"] if flag == "--load" else ["--scenario", "platform"]
+    args = ["--requests", "1000"] if flag == "--load" else ["--scenario", "platform"]
     with pytest.raises(SystemExit) as e:
         bench.main([*args, flag, "1e-320"])
     err = capsys.readouterr().err.strip().splitlines()
@@ -101,7 +101,7 @@ def test_a_subnormal_number_is_one_line_naming_the_flag(flag, capsys):
     (["--doubling"], "--doubling"),
     # the ninth sweep (December 2026): the last of two values ran, unsaid
     (["--requests", "10", "--requests", "20"], "--requests"),
-    (["--load", "0.5", "--load=0.9", "--requests", "10"], "--load"),
+    (["--load", "0.5", "--load=0.9", "--requests", "1000"], "--load"),
 ])
 def test_flags_no_run_reads_are_one_line_and_exit_2(args, flag, capsys):
     with pytest.raises(SystemExit) as e:
@@ -126,3 +126,15 @@ def test_hybrid_reserves_the_user_tenants_model(tmp_path):
     anchor = cfg.tenants.anchor.model
     assert list(cfg.setups) == ["hybrid"] and cfg.hybrid.placement[anchor] == "dedicated"
     assert cfg.dedicated.replicas[anchor] == 2 and cfg.tenants.anchor.arrival.rate_rps == 0.5
+
+
+@pytest.mark.parametrize("flag", ["--requests", "--step-requests"])
+def test_too_few_requests_to_measure_is_one_line_naming_the_flag(flag, capsys):
+    # a hostile-input sweep (December 2026): --requests 1 --step-requests 1 printed 0
+    # requests, NaN percentiles and ratios of 0.0 as an ordinary result
+    with pytest.raises(SystemExit) as e:
+        bench.main([flag, "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1, err
+    assert err[0] == f"error: argument {flag}: must be >= {bench.MIN_REQUESTS:g}, got 1"
+

@@ -101,3 +101,27 @@ def test_a_log_with_under_two_values_a_factor_is_fitted_with_a_note(tmp_path, ca
     assert notes == [f"note: {log} gives 6 values to fit (3 TPOT(s), 3 mean TTFT(s)) for 4 factors, "
                      "fewer than 2 a factor: the fit can match them with factors the log does not "
                      "determine; log more requests, of varied lengths and load"]
+
+
+def test_a_fit_worse_than_the_catalog_by_its_printed_objective_is_said(tmp_path, capsys):
+    """A log no deployment of these flags reproduces (a token budget of one per iteration
+    against TTFTs of 24-60 ms): the fit's last stage, weighing TTFT less, ends above the
+    catalog's printed objective; it is written, and now a warning says so (a hostile-input
+    sweep, December 2026: "objective 4.67 -> 4.93", unsaid)."""
+    rows = [(0.0721, 200, 100, 0.024, 0.007118), (0.7877, 2000, 200, 0.06, 0.00738),
+            (0.9055, 2000, 50, 0.06, 0.007893), (1.1525, 200, 200, 0.024, 0.007445),
+            (1.7918, 500, 200, 0.03, 0.007945), (2.9503, 200, 50, 0.024, 0.007025),
+            (3.3401, 2000, 200, 0.06, 0.007217), (3.6143, 200, 200, 0.024, 0.007222),
+            (3.9023, 2000, 200, 0.06, 0.007233), (4.0335, 500, 100, 0.03, 0.007952),
+            (5.3388, 2000, 200, 0.06, 0.007922), (5.3915, 1000, 50, 0.04, 0.007743)]
+    log = tmp_path / "good.csv"
+    log.write_text("arrival_s,input_tokens,output_tokens,ttft_s,tpot_s\n"
+                   + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    main(["--requests", str(log), "--model", "llama31-8b", "--gpu", "H100", "--precision", "fp8",
+          "--tp", "1", "--max-evaluations", "60", "--max-batched-tokens", "1",
+          "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    start, end = map(float, re.search(r"objective (\S+) -> (\S+)", out).groups())
+    said = [ln for ln in out.splitlines() if ln.startswith("warning: the fitted factors match")]
+    assert end > start and len(said) == 1, out
+    assert f"({start:.3g} -> {end:.3g};" in said[0]

@@ -161,3 +161,34 @@ def test_an_output_length_on_a_pipeline_stage_calling_an_embedding_model_is_said
     assert [n for n in res.notes if n.startswith("not read by this run: pipelines.")] == [
         "not read by this run: pipelines.rag.stages.rerank.output (bge-reranker-m3 is a "
         "reranker: it produces no tokens, a request ends with its prefill)"]
+
+
+def test_breakeven_says_which_tenants_are_in_no_curve():
+    """The sweep prices one tenant's traffic: the others are left out of every run, said
+    (a hostile-input sweep, December 2026: a tenant given on the command line vanished)."""
+    res = sim.run(["experiment=breakeven", "horizon_s=30", "breakeven.load_fractions=[0.1,0.5]",
+                   "tenants.other={model: llama31-8b, arrival: {kind: poisson, rate_rps: 1}}",
+                   "breakeven.tenant=chat", "output.plots=false", "output.report=false"])
+    assert "other" not in set(res.summary["tenant"])
+    said = [n for n in res.notes if "are in no curve" in n]
+    assert said == ["tenant(s) other are in no curve: the sweep prices breakeven.tenant (chat) "
+                    "alone; set breakeven.fill.tenant to run a batch-tier tenant beside it"]
+    plain = sim.run(["experiment=breakeven", "horizon_s=30", "breakeven.load_fractions=[0.1,0.5]",
+                     "output.plots=false", "output.report=false"])
+    assert not [n for n in plain.notes if "are in no curve" in n]
+
+
+def test_prefix_cache_says_which_variants_no_pool_held_to_the_slo():
+    """Blank replicas and costs in gpus_for_slo and cost come with a note naming the
+    variants (was unsaid)."""
+    res = sim.run(["experiment=prefix_cache", "horizon_s=10", "prefix_cache.max_replicas=1",
+                   "output.plots=false", "output.report=false"])
+    slo = res.tables["gpus_for_slo"]
+    assert slo["replicas"].isna().any()  # the premise: one replica misses the SLO
+    for trace, rows in slo.groupby("trace", sort=False):
+        unmet = rows.loc[rows["replicas"].isna(), "variant"].tolist()
+        said = [n for n in res.notes if n.startswith(f"{trace}: no pool of up to")]
+        assert len(said) == (1 if unmet else 0)
+        if unmet:
+            named = said[0].split(" s for ", 1)[1].split(": their replicas")[0]
+            assert named == ", ".join(f"'{v}'" for v in unmet)

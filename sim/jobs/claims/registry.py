@@ -60,6 +60,12 @@ def claim(cid: str, text: str):
 RUN_KEYS = ("catalog", "seed", "engine", "output.plots", "output.progress")
 
 
+# keys no scenario reads from claims.overrides: each check chooses its own experiment (a
+# later experiment= replaced the check's scenario, unsaid: a hybrid run audited the uptime
+# claim), and the checks run their simulations in-process (no Hydra run or job choice)
+NOT_SCENARIO_KEYS = ("experiment", "job", "hydra")
+
+
 def _set_keys(overrides) -> dict[str, str]:
     """The dotted key and value (as text) each ``key=value`` override sets."""
     out = {}
@@ -71,11 +77,23 @@ def _set_keys(overrides) -> dict[str, str]:
 
 def check_overrides(cfg) -> None:
     """``claims.overrides`` may not set what every scenario takes from the claims run (its
-    catalog, seed, engine): the scenario's copy replaced it, unsaid."""
-    for key in _set_keys(cfg.claims.overrides):
+    catalog, seed, engine): the scenario's copy replaced it, unsaid; nor what no scenario
+    reads, nor one key twice (compose kept the last, unsaid)."""
+    seen: set[str] = set()
+    for text in cfg.claims.overrides:
+        key = str(text).partition("=")[0].lstrip("+~").strip()
+        if key in seen:
+            raise InputError(f"{key} is given twice; give it once", key="claims.overrides")
+        seen.add(key)
         if any(key == k or key.startswith(k + ".") for k in RUN_KEYS):
             raise InputError(f"{key} is taken from the claims run itself by every scenario: give "
                              f"it as {key}=... on the command line, not in claims.overrides",
+                             key="claims.overrides")
+        if any(key == k or key.startswith(k + ".") or key.startswith(k + "@")
+               for k in NOT_SCENARIO_KEYS):
+            raise InputError(f"{key} is not a scenario's key: each check chooses its own "
+                             "experiment and runs it in this process (claims.overrides set "
+                             "the scenarios' keys, such as dedicated.pricing=reserved)",
                              key="claims.overrides")
 
 
