@@ -13,6 +13,8 @@ nor an Arrow copy of it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -105,7 +107,9 @@ def kept_rows(n: int, mode: str, fraction: float) -> np.ndarray | None:
         return np.zeros(0, np.int64)
     ids = np.arange(n, dtype=np.uint64)
     h = (ids * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)
-    return np.flatnonzero(h < np.uint64(int(fraction * 2 ** 32)))
+    # h < x for an integer h is h < ceil(x): the rule exactly (int() floored it, so a
+    # fraction under 2**-32 kept no request, not id 0, and no requests.parquet was written)
+    return np.flatnonzero(h < np.uint64(min(math.ceil(fraction * 2 ** 32), 2 ** 32)))
 
 
 class RequestRows(Unbuilt):

@@ -80,7 +80,7 @@ def upstream_line(setup: str, unsent: int, offered: int, warmup_s: float = 0.0) 
     sent (with a warm-up they are in neither window; without one they count in ``failed``,
     and until December 2026 no line said so unless the stability line counted them)."""
     return (f"{setup}: {unsent:,} of {offered:,} requests were pipeline stages never sent (an "
-            f"earlier stage of their pipeline request was turned away or failed, or the run "
-            f"ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
+            f"earlier stage of their pipeline request, or a copy of their own stage sent before "
+            f"them, was turned away or failed, or the run ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
             f"count {_where(warmup_s)}; their pipeline requests count in the pipelines table as "
             "turned away or failed")

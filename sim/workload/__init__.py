@@ -100,6 +100,10 @@ class Workload:
             c, o = self.changed.get(t, 0), self.over_counts.get(t, 0)
             if o:
                 what = "rejected on arrival (exceeds_context)" if policy == "reject" else "kept"
+                if policy == "reject" and self._piped(t):  # not every one is sent: said
+                    what = ("rejected on arrival if sent (exceeds_context; a stage request is "
+                            "sent only while its pipeline request lives: those after a rejected "
+                            "one, other copies of its stage included, end upstream_failed)")
                 whose = "1 request exceeds its" if o == 1 else f"{o:,} requests exceed their"
                 out.append(f"tenant {t}: {whose} model's context (prompt + "
                            f"output): {what} (workload.overlength={policy})")
@@ -113,6 +117,11 @@ class Workload:
                 out.append(f"tenant {t}: {whose} changed to be served: {how} "
                            f"(workload.overlength={policy}); column `clipped`")
         return out
+
+    def _piped(self, tenant: str) -> bool:
+        """Whether ``tenant`` sends pipeline requests."""
+        p = self.pipelines
+        return p is not None and bool((p.tenant == self.tenants.index(tenant)).any())
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)

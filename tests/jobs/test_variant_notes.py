@@ -92,3 +92,23 @@ def test_prefix_cache_says_its_serverless_runs_cut_at_the_end_too():
         assert k > 0  # the premise: a drain of 0 cuts the pool's requests
         lines = [n for n in res.notes if n.startswith(f"conversation_trace: {setup}: ")]
         assert len(lines) == 1 and f" {k:,} of " in lines[0], res.notes
+
+
+def test_a_pipeline_tenants_length_note_says_not_every_stage_request_is_sent():
+    """A fan-out of 3 copies, each beyond the context: the first sent is rejected and the
+    other two are never sent (upstream_failed). The length note counts all three as over
+    the context and, for a pipeline tenant, says they are rejected if sent (it said
+    "rejected on arrival" of all 204 while 68 were)."""
+    res = sim.run(["horizon_s=20", "tenants.chat.pipeline=p",
+                   "pipelines.p={stages: {a: {model: llama31-8b, fanout: 3, "
+                   "input: {kind: fixed, mean: 200000}}}}"] + QUIET)
+    reasons = res.requests["reason"].value_counts()
+    over = int(reasons["exceeds_context"] + reasons["upstream_failed"])
+    assert reasons["upstream_failed"] == 2 * reasons["exceeds_context"] > 0
+    said = [n for n in res.notes if "exceed their model's context" in n]
+    assert len(said) == 1 and said[0].startswith(f"tenant chat: {over:,} requests exceed")
+    assert "rejected on arrival if sent" in said[0]
+    plain = sim.run(["horizon_s=20", "tenants.chat.input={kind: fixed, mean: 200000, max: null}"]
+                    + QUIET)
+    assert [n for n in plain.notes if "exceed their model's context" in n][0].endswith(
+        "rejected on arrival (exceeds_context) (workload.overlength=reject)")

@@ -54,3 +54,16 @@ def test_none_keeps_no_rows_and_writes_no_file(runs):
 def test_a_bad_mode_is_refused_naming_the_key():
     with pytest.raises(sim.errors.InputError, match="output.requests"):
         sim.run(RUN + ["output.requests=some"])
+
+
+def test_the_sample_is_the_documented_rule_exactly_even_for_a_tiny_fraction():
+    """Id ``i`` is kept when ``(i x 2654435761) mod 2**32 < fraction x 2**32``, compared
+    exactly (Python compares an int with a float exactly): with a fraction under 2**-32 only
+    id 0 (hash 0) is kept; int() floored the bound to 0, so no request was kept and no
+    requests.parquet written (a hostile-input sweep, December 2026)."""
+    from sim.metrics.requests import kept_rows
+    n = 5000
+    for f in (1e-300, 2.0 ** -32, 3.5 * 2.0 ** -32, 1e-3, 0.1, 0.5, 0.999999, 1.0):
+        want = [i for i in range(n) if (i * 2654435761) % 2 ** 32 < f * 2.0 ** 32]
+        assert kept_rows(n, "sample", f).tolist() == want, f
+    assert kept_rows(n, "sample", 1e-300).tolist() == [0]
