@@ -22,6 +22,9 @@ class KvStats:
     loaded_tokens: int = 0
     evicted_tokens: int = 0
     preemptions: int = 0
+    # preemptions under ``preemption: swap`` recomputed instead: the swap space (swap_gb)
+    # was full, or the sequence was still in its prefill (nothing decoded to keep)
+    swap_recomputes: int = 0
     # the engine's load (sim/engine): integrals over the busy time of the replicas
     occupancy_s: float = 0.0  # integral of KV memory held by sequences / capacity, dt
     # s per 1 % of occupancy: a list while replicas write it; once closed, the non-zero bins

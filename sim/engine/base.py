@@ -65,6 +65,7 @@ class ReplicaBase(RoutingEstimates):
         self.swap_cap = (int(dep.swap_gb * 1e9 / per_token)
                          if self.paged and dep.preemption == "swap" and per_token else 0)
         self.swap_used = 0
+        self.swapping = self.paged and dep.preemption == "swap"
         self.keep_preempted = dep.preemption == "recompute"  # else its KV is freed (retract)
         # seconds to move one token's KV over the host link (each GPU moves its shard)
         self.link_s = per_token / (dep.gpu.host_link_gbps * 1e9) if dep.gpu.host_link_gbps else 0.0
@@ -328,6 +329,8 @@ class ReplicaBase(RoutingEstimates):
             self.kv.release(r)
             r.gen = emitted  # it resumes decoding where it was (pf_left 0 on its return)
         else:  # its computed KV stays cached for the recompute (KvCache._keep_preempted)
+            if self.swapping:  # swap asked for, but the space is full or it was in prefill
+                self.kv.stats.swap_recomputes += 1
             self.kv.release(r, computed=context if self.keep_preempted else 0)
             if decoding:  # recompute the prompt and the tokens emitted so far
                 r.done_out = emitted

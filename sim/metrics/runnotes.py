@@ -52,7 +52,27 @@ def workload_notes(cfg, workload, runs, names=None) -> list[str]:
 def _stability(cfg, workload, runs, folded=None) -> list[str]:
     return stability_notes(workload, runs, float(cfg.drain_s),
                            loss=int(cfg.dedicated.max_queue) == 0, folded=folded,
-                           warmup_s=float(cfg.metrics.warmup_s))
+                           warmup_s=float(cfg.metrics.warmup_s)) + [
+        n for r in runs for n in [swap_line(r)] if n]
+
+
+def swap_line(run) -> str | None:
+    """How many of ``run``'s preemptions under ``preemption: swap`` recomputed their
+    sequence instead of swapping it, per model (until December 2026 unsaid: with
+    ``swap_gb: 0`` a swap run was a retract run), or None."""
+    per: dict[str, list[int]] = {}
+    for u in getattr(run, "ledger", None) or ():
+        k = u.kv.swap_recomputes
+        if k:
+            c = per.setdefault(u.model, [0, 0])
+            c[0] += k
+            c[1] += u.kv.preemptions
+    if not per:
+        return None
+    parts = ", ".join(f"{m} {k:,} of {p:,}" for m, (k, p) in sorted(per.items()))
+    return (f"{run.setup}: preemptions under preemption=swap that recomputed their sequence "
+            f"instead of swapping it: {parts} (the swap space, deployments.<model>.swap_gb, was "
+            "full, or the sequence was still in its prefill, with nothing decoded to keep)")
 
 
 def run_notes(cfg, workload, runs, folded=None) -> list[str]:

@@ -77,3 +77,32 @@ def test_held_anonymous_tokens_match_the_explicit_queue(catalog, monkeypatch, ki
     assert any(lazy)  # the implicit path was taken (and made explicit at least once)
     if admission == "paged":
         assert held[1][3] > 0  # and preemptions
+
+
+def test_preemptions_that_swap_could_not_take_are_counted_and_said():
+    """``preemption: swap`` with no swap space recomputes every preempted sequence, as
+    retract does (the same requests, unsaid until December 2026): the run's note counts
+    them, per model, against the summary's preemptions; swap space for them leaves few or
+    none, and recompute says nothing."""
+    import re
+
+    import sim
+    base = ["horizon_s=20", "deployments.llama31-8b.admission=paged",
+            "tenants.chat.arrival.rate_rps=40", "deployments.llama31-8b.gpu_memory_utilization=0.2",
+            "output.plots=false", "output.report=false"]
+
+    def said(res):
+        lines = [n for n in res.notes if "preemption=swap that recomputed" in n]
+        assert len(lines) <= 1
+        if not lines:
+            return None
+        k, p = re.search(r"llama31-8b ([\d,]+) of ([\d,]+)", lines[0]).groups()
+        return int(k.replace(",", "")), int(p.replace(",", ""))
+
+    total = lambda res: int(res.summary.query("tenant == '__all__'")["preemptions"].iloc[0])  # noqa: E731
+    none = sim.run(base + ["deployments.llama31-8b.preemption=swap", "deployments.llama31-8b.swap_gb=0"])
+    assert total(none) > 0 and said(none) == (total(none), total(none))
+    room = sim.run(base + ["deployments.llama31-8b.preemption=swap", "deployments.llama31-8b.swap_gb=64"])
+    k = said(room)
+    assert total(room) > 0 and (k is None or k[0] < total(room) // 10)
+    assert said(sim.run(base + ["deployments.llama31-8b.preemption=recompute"])) is None

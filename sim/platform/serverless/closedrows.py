@@ -26,7 +26,7 @@ _FLOATS = ("start_s", "end_s", "busy_s", "usd_per_gpu_hour", "loading_s", "min_i
            "down_s", "batch_price_factor")  # UsageRow's
 _KV_FLOATS = ("occupancy_s", "bytes_per_gpu", "peak_bandwidth")
 _KV_INTS = ("prompt_tokens", "cached_tokens", "loaded_tokens", "evicted_tokens", "preemptions",
-            "served", "served_in", "served_out")
+            "swap_recomputes", "served", "served_in", "served_out")
 
 
 class ClosedRows:
