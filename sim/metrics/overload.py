@@ -34,6 +34,7 @@ from sim.metrics.unsent import (
     NEVER_SENT,
     UPSTREAM_FAILED,
     cut_line,
+    late_line,
     upstream_line,
 )
 from sim.records import COMPLETED, FAILED, REJECTED
@@ -342,9 +343,12 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)
-        for what, (listed, unfired) in ((r.extra or {}).get("scripts_unfired") or {}).items():
-            notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} never "
-                         f"happened: the run ended at {r.t_end:,.1f} s first")
+        for what, (listed, unfired, late) in ((r.extra or {}).get("scripts_unfired") or {}).items():
+            if unfired:
+                notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} "
+                             f"never happened: the run ended at {r.t_end:,.1f} s first")
+            if late:  # listed while its replica was away: it came when the replica was back
+                notes.append(late_line(r.setup, what, listed, late))
         for m, gpu in ((r.extra or {}).get("no_overflow") or {}).items():
             notes.append(f"{r.setup}: {m} can neither spill nor be mirrored to the serverless pool "
                          f"(hybrid.spillover, hybrid.shadow_fraction): the pool has no {gpu} node "

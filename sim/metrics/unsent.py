@@ -84,3 +84,16 @@ def upstream_line(setup: str, unsent: int, offered: int, warmup_s: float = 0.0) 
             f"them, was turned away or failed, or the run ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
             f"count {_where(warmup_s)}; their pipeline requests count in the pipelines table as "
             "turned away or failed")
+
+
+def late_line(setup: str, what: str, listed: int, late: list) -> str:
+    """The line of a run in which ``late`` (``(listed, happened)`` times) of the ``listed``
+    events of ``what`` came later than listed: their replica was away then (noticed or
+    reclaimed and not yet replaced, or down), and an event is given to a replica that is up
+    (until December 2026 unsaid)."""
+    shown = ", ".join(f"listed at {a:,.6g} s, given at {b:,.6g} s" for a, b in late[:3])
+    more = f" and {len(late) - 3:,} more" if len(late) > 3 else ""
+    return (f"{setup}: {len(late):,} of the {listed:,} events listed in {what} came later than "
+            f"listed, when their replica was back: it was away (noticed or reclaimed and not "
+            f"yet replaced, or down) at the listed time ({shown}{more})")
+

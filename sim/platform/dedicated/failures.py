@@ -34,6 +34,7 @@ class FailurePlan:
         self._script = sorted(script or [])
         self.scripted = len(self._script)  # listed failures, and how many happened (fired)
         self.fired = 0
+        self.late: list[tuple[float, float]] = []  # (listed, happened) of those listed while down
 
     def next(self, now: float) -> tuple[float, float] | None:
         """(time of the next failure, down time) for a replica up since ``now``, or None."""
@@ -45,7 +46,9 @@ class FailurePlan:
             return now + up, repair + self.reload_s
         if self.mode == "script" and self._script:
             at, down = self._script.pop(0)
-            return max(at, now), down  # a failure scripted while down happens on recovery
+            if at < now:  # listed while down: it happens on recovery (counted, said)
+                self.late.append((at, now))
+            return max(at, now), down
         return None
 
 

@@ -393,8 +393,8 @@ class DedicatedSetup:
         if self.spot is not None:
             tables["spot"] = pd.DataFrame(self.spot.table())
             tables["spot_summary"] = spot_summary(self)
-        unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps))
-                   for k, ps in self._scripted.items()}
+        unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps),
+                       sorted(t for p in ps for t in p.late)) for k, ps in self._scripted.items()}
         return {"tables": tables, "events": self.events,
-                "scripts_unfired": {k: v for k, v in unfired.items() if v[1]},
+                "scripts_unfired": {k: v for k, v in unfired.items() if v[1] or v[2]},
                 "stranded": list(self.stranded)}

@@ -11,7 +11,7 @@ They are warm from t=0 like the others and serve from the same queue, but:
   the replica is up with mean ``1 / (per_gpu_hour x tp)`` hours, one named random stream
   per replica (``spot/<model>/<i>``); ``trace``, the reclaims listed in a CSV file
   (:func:`read_preemption_trace`; a reclaim listed while the replica is away happens when
-  its replacement is up, as a scripted failure does);
+  its replacement is up, as a scripted failure does, and the run's notes say so);
 * at the notice the replica stops admitting (a per-replica queue is routed again) and
   finishes what it can; ``notice_s`` later it is gone: its ledger row ends, and the
   requests it still held go back to the head of the queue for another replica, counted in
