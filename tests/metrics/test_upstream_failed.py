@@ -26,7 +26,8 @@ BASE = ["tenants.chat.pipeline=p", "setups=[serverless]", "horizon_s=3", "drain_
         "serverless.max_wait_s=3", "output.plots=false", "output.report=false",
         "output.progress=false"]
 UNSENT = ("serverless: 2 of 4 requests were pipeline stages never sent (an earlier stage of "
-          "their pipeline request was turned away or failed, or the run ended first): they end "
+          "their pipeline request, or a copy of their own stage sent before them, was turned "
+          "away or failed, or the run ended first): they end "
           "failed, reason upstream_failed, with no arrival time, and count in neither the "
           "measured nor the warm-up rows (metrics.warmup_s splits requests by arrival); their "
           "pipeline requests count in the pipelines table as turned away or failed")
