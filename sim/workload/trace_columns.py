@@ -79,6 +79,15 @@ def iso_times(ts, name: str, path: Path, line_of) -> np.ndarray:
         raise InputError(f"bad {name} {ts[i].as_py()!r} ({_why_not_iso(ts[i].as_py(), kind)})",
                          path=str(path), line=line_of(i))
     ns = ns.cast(pa.int64()).to_numpy()
+    # offsets from the first row in int64 nanoseconds: beyond about 292 years they wrapped
+    # (rows of 1700 and 2200 were "timestamps go backwards", December 2026)
+    far = np.abs(ns.astype(np.float64) - float(ns[0])) >= 2.0**63
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        raise InputError(f"{name} {ts[i].as_py()!r} is about 292 years or more from the first "
+                         f"row's {ts[0].as_py()!r}: a trace's times must span less (they are "
+                         "counted in nanoseconds from its first row)", path=str(path),
+                         line=line_of(i))
     return pd.to_timedelta(ns - ns[0], unit="ns").total_seconds().to_numpy()
 
 
@@ -135,7 +144,14 @@ def seconds(ts, name: str, path: Path, line_of, unit_s: float = 1.0) -> np.ndarr
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"{name} must be a finite time within +-{MAX_TIMESTAMP_MS / 1000:g} s, "
                          f"got {ts[i].as_py()!r}", path=str(path), line=line_of(i))
-    exact = _exact_offsets(ts) if np.abs(v).max() * 2.0**-52 > 1e-9 / unit_s else None
+    need = np.abs(v).max() * 2.0**-52 > 1e-9 / unit_s  # float64 is coarser than 1e-9 a unit
+    exact = _exact_offsets(ts) if need else None
+    if need and exact is None:  # float64 would round it, merging rows the file tells apart
+        i = _first_uncast(ts, pa.decimal128(36, 9))
+        raise InputError(f"{name} {ts[i].as_py()!r}: at this size a time is read exactly to 9 "
+                         "fraction digits of its unit, and beyond them float64 rounds it, so "
+                         "rows the file tells apart could read as equal: round the times to 9 "
+                         "fraction digits", path=str(path), line=line_of(i))
     v = exact if exact is not None else v - v[0]
     return v if unit_s == 1.0 else v * unit_s
 

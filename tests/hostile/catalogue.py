@@ -1593,4 +1593,11 @@ CASES = [
     SW("optimize_maximised", ["experiment=optimize", "horizon_s=1",
                               "hydra.sweeper.direction=maximize"], "hydra.sweeper.direction",
        note="the worst SLO miss was reported as the best trial"),
+    E("azure_trace_spanning_300_years", TRACE, "a.csv:3: TIMESTAMP '2200-01-01 00:00:01' is about 292 years",
+      "file", files={"a.csv": AZ_HEADER + "1700-01-01 00:00:00,100,10\n2200-01-01 00:00:01,200,20\n"},
+      note="was 'timestamps go backwards (0 s then -2.66828967e+09 s)': int64 nanoseconds wrapped"),
+    E("csv_trace_ten_fraction_digits_at_epoch_size", CSVT, "t.csv:2: timestamp '1700000000.0000000001'",
+      "file", files={"t.csv": "timestamp,input_tokens,output_tokens\n1700000000.0000000001,100,10\n"
+                              "1700000000.0000000002,200,20\n"},
+      note="rounded by float64: 'duplicate timestamp', or with duplicates=keep both at 0 s"),
 ]
