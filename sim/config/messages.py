@@ -124,6 +124,16 @@ def from_config_error(e: BaseException) -> InputError | None:
         path, _, value = o.input_line[len(plus):].partition("=")
         return InputError(f"a new entry of a map is added without {plus!r} (Hydra's {plus!r} "
                           f"cannot give it its type): write {path}={value}", key=path)
+    parts = o.key_or_group.split(".") if o is not None else []
+    if len(parts) > 1 and key in parts[1:]:  # a.b.new={...}: OmegaConf named 'new' alone
+        i = len(parts) - 1 - parts[::-1].index(key)  # the new entry: its map types it
+        parent, entry = ".".join(parts[:i]), ".".join(parts[:i + 1])
+        if i == len(parts) - 1:
+            how = f"write {parent}={{{key}: {o.input_line.partition('=')[2]}}}"
+        else:
+            how = f"{entry} does not exist yet: give it whole, {entry}={{...}}"
+        return InputError(f"{detail}: a new entry of a typed map is added through the map, "
+                          f"which types it: {how}", key=entry)
     return InputError(detail, key=key)
 
 

@@ -187,6 +187,10 @@ def expand(overrides: list[str], compose_raw: Callable[[list[str]], object],
             out.append(text)
             continue
         key, value = o.key_or_group, text.split("=", 1)[1]
+        if o.package is not None and not _is_group(key):  # the rewrite below dropped it, unsaid
+            raise InputError(f"{key}@{o.package}={{...}}: a package (@...) places a config "
+                             f"group's file, and {key} is a key, not a group: write "
+                             f"{key}={{...}}", key=key)
         if key in REPLACING:
             if any(_is_sweep(p) and p.key_or_group == "experiment" for p in map(_parse, out)):
                 raise InputError(f"{key}={{...}} replaces one experiment's {key}; with a swept "

@@ -215,7 +215,8 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
                          "(the shortest period simulated); the curve repeats over the horizon",
                          path=p, line=lines[-1])
     if r.max() <= 0:
-        raise InputError("rate curve is zero everywhere", path=p)
+        raise InputError(f"rate curve is zero everywhere (lines {lines[0]}-{lines[-1]})", path=p,
+                         line=lines[-1])
     return t, r
 
 
