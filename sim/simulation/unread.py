@@ -121,6 +121,54 @@ def _uncalled(workload, keys) -> dict[str, str]:
     return out
 
 
+VARIANT_LISTS = ("dedicated.variants", "dedicated.burst.variants")
+
+
+def _uncalled_variants(cfg, workload, keys) -> dict[str, str]:
+    """``dedicated.variants[i]`` (and the burst's) -> why, per entry given for a model no
+    request of the run calls (until December 2026 unsaid, while ``dedicated.replicas.<m>``
+    of such a model was said)."""
+    return {k: f"no tenant of it calls {m}" for k, m in _variant_models(cfg, keys)
+            if m is not None and m not in workload.models}
+
+
+def _pooled(cfg, workload, keys, setups) -> dict[str, str]:
+    """A reserved-replica key of a model the run serves only on the pool (its setups the
+    hybrid, without dedicated, whose placement puts the model on the pool) -> why (until
+    December 2026 unsaid: ``setups=[hybrid] dedicated.replicas.llama31-8b=2`` ran as without)."""
+    if "hybrid" not in setups or "dedicated" in setups:
+        return {}
+    from sim.platform.hybrid import dedicated_models
+
+    n_user = len(workload.tenants) - int(workload.background_tenants)
+    ded = dedicated_models(cfg, list(workload.models), workload.tenants[:n_user],
+                           workload.tenant_models)
+    why = ("the hybrid setup serves {} on the pool (hybrid.placement, hybrid.default_tier "
+           f"{cfg.hybrid.default_tier}), with no reserved replica")
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for prefix, at in ((("dedicated", "replicas"), 2), (("dedicated", "spot", "replicas"), 3)):
+            if tuple(parts[:at]) == prefix and len(parts) > at:
+                m = parts[at]
+                if m in workload.models and m not in ded:
+                    out[".".join(parts[:at + 1])] = why.format(m)
+    for k, v in _variant_models(cfg, keys):
+        if v in workload.models and v not in ded:
+            out[k] = why.format(v)
+    return out
+
+
+def _variant_models(cfg, keys) -> list[tuple[str, str]]:
+    """``(dedicated.variants[i], model)`` of the variant lists the keys give."""
+    out = []
+    for lst in VARIANT_LISTS:
+        if any(k == lst or k.startswith(lst + ".") or k.startswith(lst + "[") for k in keys):
+            out += [(f"{lst}[{i}]", getattr(v, "model", None))
+                    for i, v in enumerate(OmegaConf.select(cfg, lst, default=None) or [])]
+    return out
+
+
 def _no_output(cfg, keys) -> dict[str, str]:
     """key -> why, per tenant, or stage of a pipeline a tenant sends, calling an embedding
     model or reranker (no output tokens) whose ``output`` is set: given (``keys``), or in the
@@ -171,7 +219,9 @@ def simulate_notes(cfg, workload) -> list[str]:
                    f"setups: {', '.join(setups)})")
     keys = _leaf(given, file_keys)
     tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
-    for found in (_off(cfg, keys), _uncalled(workload, keys), tokenless):
+    for found in (_off(cfg, keys), _uncalled(workload, keys),
+                  _uncalled_variants(cfg, workload, keys), _pooled(cfg, workload, keys, setups),
+                  tokenless):
         out += [f"not read by this run: {k} ({why})" for k, why in found.items()]
     return list(dict.fromkeys(out))
 
@@ -185,7 +235,9 @@ def record_run(cfg, setup: str, workload) -> None:
     keys = rec.keys
     unread = dict.fromkeys(_by_setup([setup], rec.given, rec.file_keys), _BY_SETUP)
     tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
-    for found in (_off(cfg, keys), _uncalled(workload, keys), tokenless):
+    for found in (_off(cfg, keys), _uncalled(workload, keys),
+                  _uncalled_variants(cfg, workload, keys), _pooled(cfg, workload, keys, [setup]),
+                  tokenless):
         unread.update({k: w for k, w in found.items() if k not in unread})
     rec.runs.append(unread)
     if setup not in rec.setups:

@@ -114,3 +114,30 @@ def test_a_key_a_variant_sets_is_judged_as_the_command_lines(base, key, value, e
         res = sim.run([*base, *given, "horizon_s=5", *QUIET])
         notes.append([n for n in res.notes if n.startswith("not read by")])
     assert notes == [[expect], [expect]]
+
+
+def _not_read(res):
+    return [n for n in res.notes if n.startswith("not read by this run: ")]
+
+
+def test_a_variant_for_a_model_no_tenant_calls_is_said_unread():
+    # a hostile-input sweep (December 2026): ran with it ignored, unsaid, while
+    # dedicated.replicas.<m> of such a model was said
+    res = sim.run(["horizon_s=5", "dedicated.variants=[{model: qwen3-32b, gpu: H100}]", *QUIET])
+    assert _not_read(res) == ["not read by this run: dedicated.variants[0] (no tenant of it "
+                              "calls qwen3-32b)"]
+    called = sim.run(["horizon_s=5", "dedicated.variants=[{model: llama31-8b, gpu: H100}]", *QUIET])
+    assert _not_read(called) == []
+
+
+def test_reserved_replicas_of_a_model_the_hybrid_pools_are_said_unread():
+    why = ("the hybrid setup serves llama31-8b on the pool (hybrid.placement, "
+           "hybrid.default_tier serverless), with no reserved replica")
+    res = sim.run(["horizon_s=5", "setups=[hybrid]", "dedicated.replicas.llama31-8b=2", *QUIET])
+    assert _not_read(res) == [f"not read by this run: dedicated.replicas.llama31-8b ({why})"]
+    ded = sim.run(["horizon_s=5", "setups=[hybrid]", "hybrid.placement.llama31-8b=dedicated",
+                   "dedicated.replicas.llama31-8b=2", *QUIET])
+    assert _not_read(ded) == []
+    both = sim.run(["horizon_s=5", "setups=[hybrid,dedicated]", "dedicated.replicas.llama31-8b=2",
+                    *QUIET])  # the dedicated setup reads it
+    assert _not_read(both) == []
