@@ -311,9 +311,17 @@ class ReplicaLifecycle:
     def held(self) -> list[tuple[int, int]]:
         """``(request id, tier code)`` of each request the pool holds (its tier): queued for
         its model or on a replica. Checked against the in-flight counts the request path
-        keeps (a request held elsewhere would be a bug)."""
+        keeps (a request held elsewhere would be a bug). A request queued for a model with no
+        ready replica is logged cold, its wait to now, as a bounded wait's timeout logs it
+        (until December 2026 it was not: with serverless.max_wait_s=inf a pool of no GPUs
+        counted 0 cold requests, and 68 with the default 300 s)."""
         out = []
+        now = self.env.now
         for ms in self.models.values():
+            if ms.ready == 0 and ms.queue.items:
+                loading = [s for s in ms.slots if s.state == LOADING]
+                for r in ms.queue.items:
+                    self.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
             n = len(out)
             out += [(r.id, self.tier_code) for r in ms.queue.items]
             for slot in ms.slots:

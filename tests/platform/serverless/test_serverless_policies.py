@@ -369,3 +369,26 @@ def test_no_policy_imports_simpy():
     for mod in (a, e, k, r, s):
         src = open(mod.__file__).read()
         assert "simpy" not in src.replace("(no simpy)", "").replace("without simpy", ""), mod.__name__
+
+
+def test_a_request_still_waiting_for_a_first_replica_at_the_end_is_cold_like_a_timed_out_one():
+    """A pool with no GPUs: every request waits for a replica that never loads. With the
+    bounded wait each times out cold (timeout_no_capacity); with no bound each is cut at the
+    run's end, now cold too, its wait to the end (it counted 0 cold requests, December 2026)."""
+    import numpy as np
+
+    import sim
+    base = ["horizon_s=20", "setups=[serverless]", "serverless.pool.H100.nodes=0",
+            "output.plots=false", "output.report=false"]
+    timed = sim.run(base + ["serverless.max_wait_s=5"])
+    cut = sim.run(base + ["serverless.max_wait_s=inf"])
+    for res in (timed, cut):
+        r = res.requests
+        row = res.summary.query("tenant == '__all__'").iloc[0]
+        assert len(r) > 0 and int(row["cold_starts"]) == len(r)
+        assert (r["cold_start_tier"] == "none").all()
+    r = cut.requests
+    assert (r["reason"] == "unfinished_at_end").all()
+    ends = r["cold_start_wait_s"].to_numpy() + r["arrival_s"].to_numpy()
+    assert np.ptp(ends) < 1e-9 and ends[0] >= 20.0  # each waited to the run's one end
+    assert np.allclose(timed.requests["cold_start_wait_s"], 5.0)
