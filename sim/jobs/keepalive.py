@@ -36,18 +36,21 @@ class KeepaliveConfig:
     fixed_idle_s: List[float] = nonneg(factory=lambda: [5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0])
 
 
-def dominance(beaten: list, beating: list) -> str:
+def dominance(beaten: list, beating: list, equal: list = ()) -> str:
     """How the hybrid policy compares with the fixed timeouts on both counts (fewer cold
     requests and fewer idle GPU-hours): the ones it beats on both, the ones beating it on
-    both, or that each fixed timeout trades one count for the other."""
+    both, the ones equal to it on both, or that the others trade one count for the other
+    (or tie on one: until December 2026 a tie on both was said to trade)."""
     def secs(v: list) -> str:
         return ", ".join(f"{float(x):g}" for x in v) + " s"
     parts = ([f"it beats the fixed timeout{'s' if len(beaten) > 1 else ''} {secs(beaten)} on "
               "both counts"] if beaten else [])
     parts += ([f"the fixed timeout{'s' if len(beating) > 1 else ''} {secs(beating)} "
                f"beat{'' if len(beating) > 1 else 's'} it on both"] if beating else [])
+    parts += ([f"the fixed timeout{'s' if len(equal) > 1 else ''} {secs(equal)} "
+               f"match{'' if len(equal) > 1 else 'es'} it on both"] if equal else [])
     return ("; ".join(parts) if parts else "no fixed timeout is better or worse on both "
-            "counts: each has fewer cold requests or fewer idle GPU-h, not both")
+            "counts: each has fewer cold requests or fewer idle GPU-h, not both, or ties on one")
 
 def policy_row(workload, run, policy: str, keepalive_s: float, warmup_s: float = 0.0) -> dict:
     """One policy's figures; request figures over requests arriving at or after
@@ -119,9 +122,10 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
     fx = table[table["policy"] == "fixed"]
     both = fx[(fx["cold_fraction"] > hy["cold_fraction"]) & (fx["idle_gpu_hours"] > hy["idle_gpu_hours"])]
     worse = fx[(fx["cold_fraction"] < hy["cold_fraction"]) & (fx["idle_gpu_hours"] < hy["idle_gpu_hours"])]
+    same = fx[(fx["cold_fraction"] == hy["cold_fraction"]) & (fx["idle_gpu_hours"] == hy["idle_gpu_hours"])]
     res.notes.append(
         f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} idle GPU-h; "
-        + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"])))
+        + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"]), list(same["keepalive_s"])))
     res.notes = job_note("keepalive") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: keepalive_figure(table, d), generic_plots=False)

@@ -76,7 +76,20 @@ def test_the_keepalive_note_says_which_fixed_timeouts_hybrid_beats_in_words():
     assert dominance([5.0], []) == "it beats the fixed timeout 5 s on both counts"
     assert dominance([], [300.0, 600.0]) == "the fixed timeouts 300, 600 s beat it on both"
     assert dominance([], []) == ("no fixed timeout is better or worse on both counts: each has "
-                                 "fewer cold requests or fewer idle GPU-h, not both")
+                                 "fewer cold requests or fewer idle GPU-h, not both, or ties on one")
+    # a tie on both counts (keepalive.fixed_idle_s=[0] on a short run) was said to trade
+    assert dominance([], [], [0.0]) == "the fixed timeout 0 s matches it on both"
+
+
+def test_a_fixed_timeout_equal_to_hybrid_on_both_counts_is_said_to_match_it():
+    res = sim.run(["experiment=keepalive", "horizon_s=20", "keepalive.fixed_idle_s=[0]",
+                   "output.plots=false", "output.report=false"])
+    t = res.tables["keepalive"]
+    hy, fx = t[t["policy"] == "hybrid"].iloc[0], t[t["policy"] == "fixed"].iloc[0]
+    said = [n for n in res.notes if n.startswith("hybrid: ")]
+    tie = (fx["cold_fraction"] == hy["cold_fraction"]) and (fx["idle_gpu_hours"] == hy["idle_gpu_hours"])
+    assert len(said) == 1 and ("matches it on both" in said[0]) == tie
+    assert tie  # the case the sweep found: 12 cold requests and 0.007616 idle GPU-h each
 
 
 EMBED = """# @package _global_
