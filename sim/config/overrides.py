@@ -118,9 +118,9 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
         if (o.type == OverrideType.CHANGE and isinstance(v, dict) and not v and key != "tenants"
                 and not key.startswith("hydra.")):
             # a map in braces merges into the one there: an empty one changed nothing, unsaid
-            raise InputError(f"an empty map {{}} merges nothing into {key} (a map given whole "
-                             f"merges into what is there): remove an entry with ~{key}.<name>",
-                             key=key)
+            raise InputError(f"an empty map {{}} changes nothing in {key}: a map given whole "
+                             f"merges into what is there (remove an entry with ~{key}.<name>), "
+                             "and a list is given in brackets ([a, b], [] for none)", key=key)
         twice = _key_twice(text)
         if twice is not None:
             raise InputError(f"{twice.rsplit('.', 1)[-1]!r} is given twice in {{...}} (the first "

@@ -77,9 +77,15 @@ class Rule:
 
 def _shown(v, *bounds) -> Callable[[Any], str]:
     """How the value and its bounds are written in a message: in full when all are integers
-    (``2**128 + 1`` and ``2**128`` both read 3.40282e+38 in ``%g``), else ``%g``."""
+    (``2**128 + 1`` and ``2**128`` both read 3.40282e+38 in ``%g``), else ``%g``, or the
+    shortest form that tells the value from a bound it reads as (``plan.attainment=1.0000001``
+    was "must be <= 1, got 1")."""
     exact = all(isinstance(x, int) and not isinstance(x, bool) for x in (v, *bounds) if x is not None)
-    return str if exact else (lambda x: f"{x:g}")
+    if exact:
+        return str
+    if any(b is not None and f"{v:g}" == f"{b:g}" and v != b for b in bounds):
+        return lambda x: repr(float(x))
+    return lambda x: f"{x:g}"
 
 
 def rule(default: Any = MISSING, *, factory: Callable[[], Any] | None = None, **kw) -> Any:

@@ -1614,4 +1614,10 @@ CASES = [
       note="named 'fp8' alone; now with the form that works (catalog.gpus.A100.efficiency={fp8: ...})"),
     E("fields_of_a_new_catalog_model_in_braces", ["catalog.models.m.x={name: m}"],
       "'catalog.models.m': ", "unknown", note="named 'm' alone"),
+    E("attainment_a_hair_above_one", ["job=plan", "plan.attainment=1.0000001"],
+      "'plan.attainment': must be <= 1.0, got 1.0000001", "impossible",
+      note="was 'must be <= 1, got 1': both rounded by %g"),
+    E("empty_map_for_a_list_key", ["experiment=keepalive", "keepalive.fixed_idle_s={}"],
+      "'keepalive.fixed_idle_s': an empty map {} changes nothing", "type",
+      note="said to remove an entry with ~keepalive.fixed_idle_s.<name>, as if it were a map"),
 ]
