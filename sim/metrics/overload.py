@@ -149,6 +149,7 @@ class StabilityFold:
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
+                "short_drain": bool(short),
                 "upstream_failed": self.unsent}
 
 
@@ -197,9 +198,15 @@ def warning_line(s: dict) -> str:
     served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"
               if s.get("completed", 1) else "none served (no request completed, so no "
               "sustainable rate was measured)")
+    cut = ""
+    if s.get("short_drain") and "unfinished_at_end" in s["reasons"]:  # a drain too short to tell
+        than = ("shorter than the slowest served requests took" if s.get("completed")
+                else "before any request was served")
+        cut = (f" The run stopped {s['drain_used_s']:g} s after the horizon (drain_s, {than}): "
+               "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
     return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
             f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
-            + ". Queues are bounded by max_queue; add capacity or lower the load.")
+            + ". Queues are bounded by max_queue; add capacity or lower the load." + cut)
 
 
 # rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
