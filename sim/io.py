@@ -21,10 +21,25 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         writer(Path(tmp))
+        # mkstemp makes the file 0600: give it the mode a plain open() would (0666 less the
+        # umask), so a sweep folder on shared storage is readable as the user's umask says
+        # (until December 2026 every result file was 0600 whatever the umask)
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then set back: there is no plain getter;
+    read once, at import, before any thread writes files)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
 
 
 ROW_GROUP = 1 << 20  # rows per Parquet row group (the files' layout: changing it changes their bytes)

@@ -101,3 +101,16 @@ def test_a_closed_rows_histogram_adds_the_same_seconds():
     closed = np.full(OCC_BINS + 1, 0.25)
     st.add_hist(closed)
     assert np.array_equal(dense, closed) and dense.sum() > 0.25 * (OCC_BINS + 1)
+
+
+def test_result_files_get_the_mode_the_umask_gives(tmp_path, monkeypatch):
+    """atomic_write's temporary file is 0600 (mkstemp); the file it becomes takes 0666 less
+    the umask, as a plain open() would (every result file was 0600 until December 2026, so a
+    sweep folder on shared storage was unreadable to the user's group)."""
+    import stat
+
+    import sim.io
+    monkeypatch.setattr(sim.io, "UMASK", 0o022)  # a common umask, whatever this machine's
+    p = tmp_path / "x.csv"
+    sim.io.atomic_write(p, lambda q: q.write_text("a\n"))
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
