@@ -48,6 +48,7 @@ from sim.sweep.jobrecord import (
     add_folder,
     foreign_entries,
     job_dirs,
+    recorded_jobs,
     start_record,
 )
 from sim.sweep.listprice import _list_price
@@ -192,6 +193,14 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
             said[j.row["job"]] = j.run_notes
         defined = j.objective or defined
         frames.append((j.summary, j.overrides))
+    n = recorded_jobs(sweep_dir)
+    if n is not None:  # jobs of the record without a folder: counted (they went unsaid)
+        have = {r["job"] for r in jobs}
+        gone = [str(i) for i in range(n) if str(i) not in have]
+        jobs += [{"job": g, "state": "missing", "overrides": "", "message": "no job folder (the "
+                  "job never started, or its folder was removed or is not a folder)"}
+                 for g in gone]
+        jobs.sort(key=lambda r: int(r["job"]) if r["job"].isdigit() else -1)
     keys: list[str] = []
     for ov in values:
         keys += [k for k in ov if k not in keys]

@@ -226,3 +226,22 @@ def test_text_where_a_replications_number_goes_is_one_line_naming_its_line(tmp_p
     assert reaggregate([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "0/replications.csv:3: column 'output_tokens': not a number: 'ten'" in err[0], err
+
+
+@pytest.mark.parametrize("damage", ["never_started", "removed", "a_file"])
+def test_a_recorded_job_without_a_folder_is_counted_missing(damage, tmp_path, capsys):
+    """The sweep recorded 4 jobs (.sweep_jobs.json); job 2's folder is not there (the sweep
+    was stopped before it started, it was removed, or a file stands in its place): counted
+    missing, "of 4 jobs" (until December 2026 "of 3", and jobs.csv left it out)."""
+    from sim.sweep.jobrecord import record_jobs
+    for i in (0, 1, 3):
+        _job(tmp_path, i)
+    if damage == "a_file":
+        (tmp_path / "2").write_text("not a folder")
+    record_jobs(tmp_path, 4)
+    assert reaggregate([str(tmp_path)]) == 0
+    assert "6 rows from 3 of 4 jobs" in capsys.readouterr().out
+    jobs = pd.read_csv(tmp_path / "jobs.csv", keep_default_na=False)
+    assert list(jobs["job"]) == [0, 1, 2, 3]
+    assert list(jobs["state"]) == ["done", "done", "missing", "done"]
+    assert jobs["message"][2].startswith("no job folder")
