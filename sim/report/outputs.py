@@ -47,6 +47,31 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
         write_parquet(res.requests, out_dir / "requests.parquet")
     if cfg.output.plots and generic_plots:
         res.figures.extend(run_figures(res, out_dir))
+        res.notes += figure_notes(res, cfg)
     if cfg.output.report:
         atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
+
+
+def figure_notes(res: Result, cfg) -> list[str]:
+    """What the per-setup figures could not show, said (until December 2026 a figure drawn
+    from a 1 % sample, or none drawn, went unsaid)."""
+    kept, mode = len(res.requests), str(cfg.output.requests)
+    s = res.summary
+    total = (int(s.loc[s["tenant"] == "__all__", "requests"].sum())
+             if {"tenant", "requests"} <= set(s.columns) else kept)
+    if not cfg.output.parquet or mode == "none":
+        why = "output.parquet=false" if not cfg.output.parquet else "output.requests=none"
+        return [f"no per-request figure is drawn (TTFT CDF, timeline): they are drawn from the "
+                f"per-request rows, which {why} keeps none of; summary.csv's figures are every "
+                "request's"] if total else []
+    out = []
+    if mode == "sample" and kept < total:
+        out.append(f"the per-request figures are drawn from the sample of rows kept "
+                   f"(output.requests=sample: {kept:,} of {total:,} requests): their "
+                   "percentiles are the sample's; summary.csv's are every request's")
+    if kept and "outcome" in res.requests.columns and not (
+            res.requests["outcome"] == "completed").any():
+        out.append("the TTFT CDF is not drawn: no request kept completed")
+    return out
+

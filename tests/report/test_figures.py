@@ -274,3 +274,28 @@ def test_ttft_tail_time_axis_labels_are_plain_numbers_apart(lo, hi):
     assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes))
                    for j in range(i + 1, len(boxes)))
     plt.close(fig)
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["output.requests=sample"], "the per-request figures are drawn from the sample of rows kept "
+                                 "(output.requests=sample: "),
+    (["output.requests=none"], "no per-request figure is drawn (TTFT CDF, timeline): they are "
+                               "drawn from the per-request rows, which output.requests=none"),
+    (["output.parquet=false"], "no per-request figure is drawn (TTFT CDF, timeline): they are "
+                               "drawn from the per-request rows, which output.parquet=false"),
+    (["tenants.chat.input={kind: fixed, mean: 200000, max: null}"],
+     "the TTFT CDF is not drawn: no request kept completed"),
+    ([], None),
+])
+def test_what_the_figures_cannot_show_is_said(extra, said, tmp_path):
+    """Figures drawn from a 1 % sample, or none drawn, were unsaid until December 2026."""
+    res = sim.run(["horizon_s=30", "output.plots=true", "output.report=false", *extra],
+                  output_dir=tmp_path)
+    notes = [n for n in res.notes if "figure" in n or "TTFT CDF" in n]
+    if said is None:
+        assert notes == [] and (tmp_path / "plots").is_dir()
+    else:
+        assert len(notes) == 1 and notes[0].startswith(said), notes
+    if extra == ["output.requests=sample"]:
+        total = int(res.summary.query("tenant == '__all__'")["requests"].sum())
+        assert f": {len(res.requests):,} of {total:,} requests)" in notes[0]
