@@ -43,7 +43,7 @@ from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
-from sim.sweep.resume import ERROR, job_key, record_failure
+from sim.sweep.resume import ERROR, clear, job_key, record_failure
 
 log = logging.getLogger("sim")
 _STARTED_NS = time.time_ns()
@@ -120,6 +120,7 @@ def app(cfg):
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
     label = f"job {hc.job.num} ({' '.join(_task(hc))})"
+    t_start = time.time_ns()
     try:
         cfg = _apply_variant(cfg, hc)
         for n in replaced_notes(cfg, _task(hc)):
@@ -129,12 +130,12 @@ def app(cfg):
                       sweep_job=True, job_key=key, overrides=_task(hc))
         value = objective_value(res.summary, cfg)
     except InputError as e:
-        if not (Path(out_dir) / ERROR).exists():  # stopped before it ran: say why
+        if not _failure_since(out_dir, t_start):  # stopped before it ran: say why
             record_failure(out_dir, f"InputError: {e}")
         print(f"{label}: error: {e}", file=sys.stderr)
         return math.inf
     except Exception:  # a bug: its traceback is in the job's error.txt (written by execute)
-        if not (Path(out_dir) / ERROR).exists():
+        if not _failure_since(out_dir, t_start):
             record_failure(out_dir, traceback.format_exc())
         print(f"{label}: failed, see {out_dir}/{ERROR}", file=sys.stderr)
         return math.inf
@@ -279,6 +280,19 @@ def _check_cfg(argv: list[str]) -> None:
         print(f"error: --package {args.package}: no such key in the composed config (a dotted "
               f"key such as tenants.chat)", file=sys.stderr)
         sys.exit(2)
+
+
+def _failure_since(out_dir, t_ns: int) -> bool:
+    """Whether the job's run wrote its ``error.txt`` since ``t_ns``; if not (it stopped
+    before it ran), the files an earlier run left in the folder, and its ``error.txt``, are
+    removed first, so the folder holds this job alone (until December 2026 a job refused on
+    a re-run kept the earlier run's summary.csv and report.md beside its error.txt, or the
+    earlier error.txt instead of its own)."""
+    p = Path(out_dir) / ERROR
+    if p.is_file() and p.stat().st_mtime_ns >= t_ns:
+        return True
+    clear(Path(out_dir))
+    return False
 
 
 def _whole(v) -> bool:

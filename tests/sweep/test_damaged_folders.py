@@ -245,3 +245,20 @@ def test_a_recorded_job_without_a_folder_is_counted_missing(damage, tmp_path, ca
     assert list(jobs["job"]) == [0, 1, 2, 3]
     assert list(jobs["state"]) == ["done", "done", "missing", "done"]
     assert jobs["message"][2].startswith("no job folder")
+
+
+def test_a_job_refused_on_a_re_run_leaves_no_earlier_run_beside_its_error(tmp_path):
+    """A sweep re-run in its folder whose job 1 is now refused (rate -2): the folder holds
+    that job's error.txt alone, not the earlier run's summary.csv and report.md beside it
+    (a hostile-input sweep, December 2026: "run folders never mix runs")."""
+    from helpers.cli import cli
+    base = ["-m", "horizon_s=5", "output.plots=false", "output.progress=false",
+            f"hydra.sweep.dir={tmp_path}/sw"]
+    assert cli(*base, "tenants.chat.arrival.rate_rps=1,2", cwd=tmp_path).returncode == 0
+    job = tmp_path / "sw" / "1"
+    assert (job / "summary.csv").is_file() and (job / "report.md").is_file()
+    again = cli(*base, "tenants.chat.arrival.rate_rps=1,-2", cwd=tmp_path)
+    assert again.returncode == 2
+    left = sorted(p.name for p in job.iterdir() if not p.name.startswith((".", "__main__")))
+    assert left == ["error.txt"], left
+    assert "must be > 0, got -2" in (job / "error.txt").read_text()
