@@ -41,3 +41,18 @@ def test_a_replica_takes_no_more_memory_than_the_budget_counts(router):
     per = (many - one) / (n - 1)
     assert per <= BYTES_PER_REPLICA, f"{per:,.0f} bytes a replica measured"
     assert per >= BYTES_PER_REPLICA / 3, f"{per:,.0f} bytes a replica: the budget counts far more"
+
+
+@pytest.mark.slow
+def test_a_rate_curve_point_takes_no_more_memory_than_the_budget_counts():
+    """A sinusoid of 1e7 points (5 s of a 1 ms period) less one of 2,048: the peak per
+    point within BYTES_PER_CURVE_POINT (a hostile-input sweep, December 2026: 24 bytes were
+    counted where 31.6 were taken, so 300 s of a 1 ms period passed an 18.7 GB budget and
+    peaked at 19.3 GB)."""
+    from sim.simulation.build.budget import BYTES_PER_CURVE_POINT
+    curve = ["tenants.chat.arrival.curve=sinusoid", "output.plots=false", "output.report=false",
+             "output.parquet=false"]
+    few = _peak_bytes(*curve, "tenants.chat.arrival.period_s=60")
+    many = _peak_bytes(*curve, "tenants.chat.arrival.period_s=0.001")
+    per_point = (many - few) / (5 / 0.001 * 2048 - 2048)
+    assert 10 < per_point <= BYTES_PER_CURVE_POINT, per_point
