@@ -70,6 +70,10 @@ def why_off(cfg, key: str) -> str | None:
             return f"{at} swaps only with admission paged and preemption swap"
         if parts[2] == "host_cache_gb" and not d.prefix_caching:
             return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+    if (len(parts) == 3 and parts[0] == "tenants" and parts[2] == "slo_ttft_s"
+            and parts[1] in cfg.tenants and str(cfg.tenants[parts[1]].priority) == "batch"):
+        return (f"tenants.{parts[1]}.priority is batch: its objective is its deadline "
+                f"(tenants.{parts[1]}.deadline_s), and its slo_ttft_s is left empty")
     if (len(parts) > 2 and parts[0] == "tenants" and parts[2] in ("model", "input", "output")
             and parts[1] in cfg.tenants and cfg.tenants[parts[1]].pipeline is not None):
         p = cfg.tenants[parts[1]].pipeline  # its calls are its stages' (until December 2026 unsaid)

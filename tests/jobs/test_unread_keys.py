@@ -141,3 +141,14 @@ def test_reserved_replicas_of_a_model_the_hybrid_pools_are_said_unread():
     both = sim.run(["horizon_s=5", "setups=[hybrid,dedicated]", "dedicated.replicas.llama31-8b=2",
                     *QUIET])  # the dedicated setup reads it
     assert _not_read(both) == []
+
+
+def test_a_ttft_slo_on_a_batch_tenant_is_said_unread():
+    # a hostile-input sweep (December 2026): summary.csv's slo_ttft_s was empty and its
+    # attainment the deadline's, with no word for the SLO given
+    res = sim.run(["horizon_s=10", "tenants.chat.priority=batch", "tenants.chat.slo_ttft_s=0.5",
+                   *QUIET])
+    assert _not_read(res) == [
+        "not read by this run: tenants.chat.slo_ttft_s (tenants.chat.priority is batch: its "
+        "objective is its deadline (tenants.chat.deadline_s), and its slo_ttft_s is left empty)"]
+    assert _not_read(sim.run(["horizon_s=10", "tenants.chat.slo_ttft_s=0.5", *QUIET])) == []
