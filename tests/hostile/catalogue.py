@@ -1620,4 +1620,7 @@ CASES = [
     E("empty_map_for_a_list_key", ["experiment=keepalive", "keepalive.fixed_idle_s={}"],
       "'keepalive.fixed_idle_s': an empty map {} changes nothing", "type",
       note="said to remove an entry with ~keepalive.fixed_idle_s.<name>, as if it were a map"),
+    E("tenant_name_with_a_dot", ["tenants={a.b: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 1}}}"],
+      "'tenants.a.b': tenant name 'a.b' is reserved", "unknown",
+      note="ran, every 'not read by this run' note about it lost (its keys split at the dot)"),
 ]

@@ -43,13 +43,15 @@ def check_workload(cfg, catalog) -> None:
     for name in sorted(cfg.tenants):
         tc = cfg.tenants[name]
         key = f"tenants.{name}"
-        if str(name).startswith("__") or "/" in str(name):
+        if str(name).startswith("__") or "/" in str(name) or "." in str(name):
             # "__all__", "__background__" ... label summary rows; "bg/<name>" is a background
             # tenant, and "<tenant>/<stage>" names random streams: one of them would be merged
-            # with this tenant's
+            # with this tenant's; in tenants.a.b.model no reader can tell the name from its
+            # keys (until December 2026 "a.b" ran, its keys' notes all lost)
             raise InputError(f"tenant name {name!r} is reserved: a name may not start with '__' "
                              "(summary rows such as __all__) or contain '/' (background "
-                             "tenants bg/...)", key=key)
+                             "tenants bg/...) or '.' (a dotted key, tenants.<name>.model, "
+                             "could not tell the name from its keys)", key=key)
         if tc.pipeline is None:
             model(catalog, tc.model, key + ".model")
         else:
