@@ -1623,4 +1623,8 @@ CASES = [
     E("tenant_name_with_a_dot", ["tenants={a.b: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 1}}}"],
       "'tenants.a.b': tenant name 'a.b' is reserved", "unknown",
       note="ran, every 'not read by this run' note about it lost (its keys split at the dot)"),
+    E("system_prompt_beyond_the_context_with_overlength_error",
+      ["tenants.chat.prefix.system_tokens=200000", "workload.overlength=error"],
+      "its prompts include its shared prefix, tenants.chat.prefix", "impossible",
+      note="named tenants.chat.input alone, whose lengths were within the context"),
 ]

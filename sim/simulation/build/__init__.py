@@ -168,9 +168,15 @@ def workload_of(built: Built) -> Workload:
         for t, n in wl.over_counts.items():
             if n:
                 key = f"tenants.{t}.input" if t in built.cfg.tenants else "background"
+                tc = built.cfg.tenants[t] if t in built.cfg.tenants else None
+                px = getattr(tc, "prefix", None)
+                shared = (" (its prompts include its shared prefix, tenants.{0}.prefix: a "
+                          "system prompt, documents or earlier turns)".format(t)
+                          if px is not None and (int(px.system_tokens) or int(px.docs.count)
+                                                 or float(px.sessions.turns_mean) > 1) else "")
                 raise InputError(f"{n:,} requests of tenant {t} exceed their model's context "
-                                 "(prompt + output; workload.overlength=error: use reject or clip "
-                                 "to run them)", key=key)
+                                 f"(prompt + output{shared}; workload.overlength=error: use "
+                                 "reject or clip to run them)", key=key)
     return wl
 
 
