@@ -177,5 +177,9 @@ def bars_caption(table, y: str) -> str:
 
 
 def seeds_text(n) -> str:
-    """'3 seeds' when every job ran that many (``n``: the ``replications`` column)."""
-    return f"{int(n.max())} seeds" if n.notna().any() and n.min() == n.max() else "several seeds"
+    """'3 seeds' when every job ran that many, else '1 to 3 seeds' (``n``: the
+    ``replications`` column; a job without one ran one seed: until December 2026 a sweep of
+    replications=1,2 said every job ran 2)."""
+    n = n.fillna(1)
+    lo, hi = int(n.min()), int(n.max())
+    return f"{hi} seeds" if lo == hi else f"{lo} to {hi} seeds"

@@ -161,12 +161,12 @@ def read_job(d: Path) -> JobRead:
     return out
 
 
-def with_keys(s: pd.DataFrame, keys: list[str], ov: dict) -> pd.DataFrame:
+def with_keys(s: pd.DataFrame, keys: list[str], ov: dict, clash=()) -> pd.DataFrame:
     """``s`` with one column per overridden key after ``job`` (``override:KEY`` when the
-    summary has a column of that name)."""
+    summary has a column of that name, or when another job's has: ``clash``)."""
     s = s.copy()
     for i, k in enumerate(keys):
-        col = k if k not in s.columns else f"override:{k}"
+        col = k if k not in s.columns and k not in clash else f"override:{k}"
         v = ov.get(k)
         # a map or list (a variant's `serverless.pool: {...}`) as an override writes it: given
         # as is, pandas took a dict as an index map and the column was NaN on every row
@@ -207,7 +207,13 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     varying = [k for k in keys if len({json.dumps(ov.get(k), default=str) for ov in values}) > 1]
     constant = {k: values[0].get(k) for k in keys if k not in varying} if values else {}
     keys = varying + [k for k in keys if k not in varying]
-    rows = [with_keys(s, keys, ov) for s, ov in frames]
+    # a key that is also a summary column of some job (replications=1,2: a replicated job's
+    # summary has a replications column) is override:KEY in every job's rows (until December
+    # 2026 one job's was KEY and another's override:KEY, and summary.md showed both garbled)
+    clash = {k for k in keys if any(k in s.columns for s, _ in frames)}
+    rows = [with_keys(s, keys, ov, clash) for s, ov in frames]
+    keys = [f"override:{k}" if k in clash else k for k in keys]  # as the table's columns
+    varying = [f"override:{k}" if k in clash else k for k in varying]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["job"] + keys)
     for k in keys:
         if k in table.columns:

@@ -149,3 +149,19 @@ def test_a_sweeps_summary_lists_what_its_jobs_runs_said(tmp_path):
     assert section[:3] == [f"- jobs 0, 3: {shared}", "- job 3: seed 0: dedicated is unstable at this load",
                            "- job 3: extra 0"]
     assert "- job 3: 2 more in `3/report.md`" in section and "extra 3" not in text
+
+
+def test_sweeping_replications_keeps_one_column_per_meaning(tmp_path):
+    """replications=1,2 swept: the key is also a column of the replicated job's summary.
+    Every job's override is override:replications and summary.md's table is a table (until
+    December 2026 one job's was replications and the other's override:replications, and
+    the markdown cells held pandas dumps); the text says 1 to 2 seeds, not 2 for each."""
+    from helpers.cli import cli
+    r = cli("-m", "horizon_s=5", "replications=1,2", "output.plots=false",
+            "output.progress=false", f"hydra.sweep.dir={tmp_path}/sw", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = pd.read_csv(tmp_path / "sw" / "summary.csv")
+    assert list(s.columns[:2]) == ["job", "override:replications"]
+    assert sorted(s.groupby("job")["override:replications"].first()) == [1, 2]
+    md = (tmp_path / "sw" / "summary.md").read_text()
+    assert "dtype: object" not in md and "Each job ran 1 to 2 seeds" in md
