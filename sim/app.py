@@ -237,5 +237,5 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     if out is not None:
         res.out_dir = str(out)
         marks.mark_done(out, cfg, objective_value(res.summary, cfg), time.perf_counter() - t0,
-                        t0_ns, job_key)
+                        t0_ns, job_key, res.notes)
     return res

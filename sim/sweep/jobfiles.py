@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -145,10 +146,15 @@ def read_error(path: Path) -> str:
 
 def run_notes(d: Path) -> list[str]:
     """The notes a finished job's ``report.md`` lists under ``## Notes`` (what its run
-    changed or warns of; none without a report, ``output.report=false``)."""
+    changed or warns of); without a report (``output.report=false``), those its
+    ``done.json`` lists (until December 2026 none: the sweep's report left them out)."""
     p = d / "report.md"
     if not p.is_file():
-        return []
+        try:
+            notes = json.loads((d / "done.json").read_bytes()).get("notes")
+        except (OSError, ValueError, AttributeError, RecursionError):
+            return []
+        return [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
     text = p.read_bytes().decode("utf-8", "replace")
     _, head, rest = text.partition("\n## Notes\n\n")
     lines = rest.split("\n\n", 1)[0].splitlines() if head else []

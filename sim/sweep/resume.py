@@ -113,12 +113,13 @@ def record_outputs(out_dir: Path, t0_ns: int) -> list[str]:
 
 
 def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns: int,
-              key: str | None = None) -> None:
-    """Write ``done.json``, last; ``key``: the sweep job's :func:`job_key`."""
+              key: str | None = None, notes=()) -> None:
+    """Write ``done.json``, last; ``key``: the sweep job's :func:`job_key`; ``notes``: the
+    run's notes (a sweep lists them from here when the job wrote no report.md)."""
     body = {"config_sha256": config_digest(cfg), "job_key": key, "job": str(cfg.job), "seed": int(cfg.seed),
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
             "objective": objective, "wall_s": round(wall_s, 3),
-            "files": record_outputs(out_dir, t0_ns)}
+            "files": record_outputs(out_dir, t0_ns), "notes": [str(n) for n in notes]}
     atomic_write(out_dir / DONE, lambda p: p.write_text(json.dumps(body, indent=1) + "\n"))
 
 

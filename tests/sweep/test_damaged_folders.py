@@ -262,3 +262,17 @@ def test_a_job_refused_on_a_re_run_leaves_no_earlier_run_beside_its_error(tmp_pa
     left = sorted(p.name for p in job.iterdir() if not p.name.startswith((".", "__main__")))
     assert left == ["error.txt"], left
     assert "must be > 0, got -2" in (job / "error.txt").read_text()
+
+
+def test_a_sweep_without_job_reports_still_lists_the_jobs_notes(tmp_path):
+    """output.report=false: the jobs write no report.md, so the sweep read their notes from
+    nowhere and left them out, unsaid (December 2026); they come from done.json now."""
+    from helpers.cli import cli
+    r = cli("-m", "horizon_s=5", "tenants.chat.input={kind: fixed, mean: 200000, max: null}",
+            "seed=0,1", "output.report=false", "output.plots=false", "output.progress=false",
+            f"hydra.sweep.dir={tmp_path}/sw", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "sw" / "0" / "report.md").exists()
+    md = (tmp_path / "sw" / "summary.md").read_text()
+    for job in (0, 1):
+        assert f"- job {job}: tenant chat: " in md and "exceed their model's context" in md
