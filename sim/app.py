@@ -153,6 +153,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     """
 
     next_run()  # readers see the files as they are now (sim/filecache.py)
+    if out_dir is not None and not sweep_job:
+        refuse_sweep_folder(Path(out_dir))
     name = cfg.job
     JOBS = _known_job(name)
     cfg = expand_tenants(cfg)  # tenants generated from data (tenants_from), once
@@ -160,6 +162,18 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
         cfg.output.plots = not sweep_job
     with typed_once(cfg):  # converted to its dataclasses once, not once per build
         return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
+
+
+def refuse_sweep_folder(out: Path) -> None:
+    """A single run into a sweep's folder: refused (until December 2026 it replaced the
+    sweep's summary.csv and report.md and left its summary.md, jobs.csv, figures and job
+    folders beside them, unsaid, and a later re-aggregation replaced the run's files)."""
+    marks_of = [n for n in ("multirun.yaml", ".sweep_jobs.json") if (out / n).is_file()]
+    if marks_of:
+        raise InputError(f"is a sweep's folder (it holds {marks_of[0]}): a run there would "
+                         "write over the sweep's summary and leave its job folders and "
+                         "summary.md beside its own files; give the run a folder of its own",
+                         path=str(out))
 
 
 def _known_job(name) -> dict:

@@ -369,3 +369,21 @@ def test_a_job_without_summary_rows_gives_the_summary_columns_its_file_has(tmp_p
     res = sim.run(["experiment=plan", "horizon_s=2", "output.plots=false"], output_dir=tmp_path / "o")
     assert res.summary.empty and list(res.summary.columns) == SUMMARY_COLUMNS
     assert list(pd.read_csv(tmp_path / "o" / "summary.csv").columns) == SUMMARY_COLUMNS
+
+
+def test_a_single_run_into_a_sweeps_folder_is_refused(tmp_path):
+    """A run whose folder holds a sweep (its multirun.yaml, or the job record) would replace
+    the sweep's summary.csv and report.md and leave its summary.md, jobs.csv, figures and job
+    folders beside them (a hostile-input sweep, December 2026): refused, nothing written."""
+    import pytest
+
+    import sim
+    for mark in ("multirun.yaml", ".sweep_jobs.json"):
+        d = tmp_path / mark.strip(".")
+        d.mkdir()
+        (d / mark).write_text("x\n")
+        (d / "summary.csv").write_text("the sweep's\n")
+        with pytest.raises(sim.InputError, match=rf"{d}: is a sweep's folder \(it holds {mark}\)"):
+            sim.run(["horizon_s=5", "output.plots=false"], output_dir=d)
+        assert (d / "summary.csv").read_text() == "the sweep's\n"
+        assert sorted(p.name for p in d.iterdir()) == sorted([mark, "summary.csv"])
