@@ -215,8 +215,7 @@ def read_curve_points(p: str) -> tuple[np.ndarray, np.ndarray]:
                          "(the shortest period simulated); the curve repeats over the horizon",
                          path=p, line=lines[-1])
     if r.max() <= 0:
-        raise InputError(f"rate curve is zero everywhere (lines {lines[0]}-{lines[-1]})", path=p,
-                         line=lines[-1])
+        raise InputError(f"rate curve is zero everywhere (lines {lines[0]}-{lines[-1]})", path=p)
     return t, r
 
 

@@ -50,8 +50,9 @@ def load_pmf(path: str) -> tuple[np.ndarray, np.ndarray]:
     prob = pr.to_numpy(float)
     total = float(prob.sum())
     if abs(total - 1.0) > PMF_SUM_TOLERANCE:
-        raise InputError(f"probabilities sum to {total:.6g} over lines {lines[0]}-{lines[-1]}, "
-                         f"not 1 (within {PMF_SUM_TOLERANCE:g})", path=path, line=lines[-1])
+        rows_at = f" over lines {lines[0]}-{lines[-1]}" if lines else " (no rows)"
+        raise InputError(f"probabilities sum to {total:.6g}{rows_at}, not 1 (within "
+                         f"{PMF_SUM_TOLERANCE:g})", path=path)
     # the rounding left in a published PMF (ServeGen's sum to 1 + 2e-7) is spread evenly
     return v.to_numpy().astype(np.int64), prob / total
 
