@@ -130,13 +130,11 @@ def app(cfg):
                       sweep_job=True, job_key=key, overrides=_task(hc))
         value = objective_value(res.summary, cfg)
     except InputError as e:
-        if not _failure_since(out_dir, t_start):  # stopped before it ran: say why
-            record_failure(out_dir, f"InputError: {e}")
+        _record_refusal(out_dir, t_start, f"InputError: {e}")  # stopped before it ran: why
         print(f"{label}: error: {e}", file=sys.stderr)
         return math.inf
     except Exception:  # a bug: its traceback is in the job's error.txt (written by execute)
-        if not _failure_since(out_dir, t_start):
-            record_failure(out_dir, traceback.format_exc())
+        _record_refusal(out_dir, t_start, traceback.format_exc())
         print(f"{label}: failed, see {out_dir}/{ERROR}", file=sys.stderr)
         return math.inf
     state = "already finished" if any("not recomputed" in n for n in res.notes) else "done"
@@ -282,17 +280,17 @@ def _check_cfg(argv: list[str]) -> None:
         sys.exit(2)
 
 
-def _failure_since(out_dir, t_ns: int) -> bool:
-    """Whether the job's run wrote its ``error.txt`` since ``t_ns``; if not (it stopped
-    before it ran), the files an earlier run left in the folder, and its ``error.txt``, are
-    removed first, so the folder holds this job alone (until December 2026 a job refused on
-    a re-run kept the earlier run's summary.csv and report.md beside its error.txt, or the
-    earlier error.txt instead of its own)."""
+def _record_refusal(out_dir, t_ns: int, text: str) -> None:
+    """A sweep job that failed: unless its run wrote its own ``error.txt`` since ``t_ns``, it
+    stopped before it ran, so the files an earlier run left in the folder (and its
+    ``error.txt``) are removed and ``text`` recorded, the folder holding this job alone
+    (until December 2026 a job refused on a re-run kept the earlier run's summary.csv and
+    report.md beside its error.txt, or the earlier error.txt instead of its own)."""
     p = Path(out_dir) / ERROR
     if p.is_file() and p.stat().st_mtime_ns >= t_ns:
-        return True
+        return
     clear(Path(out_dir))
-    return False
+    record_failure(out_dir, text)
 
 
 

@@ -50,10 +50,13 @@ def workload_notes(cfg, workload, runs, names=None) -> list[str]:
 
 
 def _stability(cfg, workload, runs, folded=None) -> list[str]:
+    # the ledger is walked for the swap line only when a deployment asks for swapping
+    swaps = any(str(d.preemption) == "swap" and str(d.admission) == "paged"
+                for d in cfg.deployments.values())
     return stability_notes(workload, runs, float(cfg.drain_s),
                            loss=int(cfg.dedicated.max_queue) == 0, folded=folded,
                            warmup_s=float(cfg.metrics.warmup_s)) + [
-        n for r in runs for n in [swap_line(r)] if n]
+        n for r in runs for n in [swap_line(r) if swaps else None] if n]
 
 
 def swap_line(run) -> str | None:
