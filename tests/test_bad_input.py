@@ -198,6 +198,7 @@ PREEMPTION_CASES = [
     ("nan_time", PREEMPT + "nan,llama31-8b,0\n", "2: time_s must be a number"),
     ("huge_time", PREEMPT + "1e300,llama31-8b,0\n", "2: time_s must be a number"),
     ("bad_replica", PREEMPT + "1,llama31-8b,first\n", "2: replica must be an integer >= 0"),
+    ("out_of_order", PREEMPT + "10,llama31-8b,0\n5,llama31-8b,1\n", "3: time_s goes backwards: 5 after 10 on line 2"),
     ("negative_replica", PREEMPT + "1,llama31-8b,-1\n", "2: replica must be an integer >= 0"),
     ("empty_model", PREEMPT + "1,,0\n", "2: model is empty"),
     ("unknown_model", PREEMPT + "1,llama31-8b,0\n2,qwen3-32b,0\n", "3: model 'qwen3-32b' has no spot replicas"),

@@ -85,6 +85,11 @@ def read_preemption_trace(path: str) -> list[Preemption]:
             raise InputError("model is empty", path=str(p), line=i)
         if not re.fullmatch(r"[0-9]+", rep_raw) or int(rep_raw) > 2**31 - 1:
             raise InputError(f"replica must be an integer >= 0, got {rep_raw!r}", path=str(p), line=i)
+        if out and t < out[-1].time_s:
+            # a recording is in time order, as an arrival trace must be (taken in time order
+            # unsaid before December 2026)
+            raise InputError(f"time_s goes backwards: {t_raw} after {out[-1].time_s:g} on line "
+                             f"{out[-1].line}; list the reclaims in time order", path=str(p), line=i)
         out.append(Preemption(t, model, int(rep_raw), i))
     if not out:
         raise InputError("preemption trace has a header but no preemptions", path=str(p), line=2)
