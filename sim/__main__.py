@@ -34,7 +34,7 @@ from hydra.types import RunMode
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim import cli_help
 from sim.app import check_working_dir, execute
-from sim.config import apply_variant_in_app, expand_command_line
+from sim.config import apply_variant_in_app, expand_command_line, seeded_shuffle
 from sim.config.messages import from_config_error
 from sim.config.variants import replaced_notes, unswept_note
 from sim.errors import InputError, WorkerLost
@@ -317,7 +317,8 @@ def main() -> None:
         _check_cfg(sys.argv[1:])
         with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
-            app()
+            with seeded_shuffle():  # Hydra's shuffle(): the same order for the same command
+                app()
     except KeyboardInterrupt:
         print("interrupted: finished runs keep their done.json, unfinished ones have none (and "
               "an error.txt saying so where their process could write it); re-run the same "

@@ -10,7 +10,9 @@ with a closed set of values are string Enums. Range and cross-key checks happen 
 from __future__ import annotations
 
 import copy
+import random
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 from typing import Any, Dict, List, Optional
@@ -292,10 +294,30 @@ def register(job_configs: dict[str, type] | None = None) -> None:
     ConfigStore.instance().store(name="servesim_schema", node=schema(job_configs))
 
 
+@contextmanager
+def seeded_shuffle(seed: int = 0):
+    """Hydra's ``shuffle()`` draws its order from Python's ``random``, seeded by the system:
+    the same command gave another list order or job numbering each time (and a resumed
+    sweep's jobs could be matched to other values). While a command line is parsed the
+    generator is seeded with ``seed`` (0: an assumption, any fixed value does), and the
+    caller's state is given back after."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
 def compose(overrides: list[str] | None = None):
     """Compose the same config as ``python -m sim <overrides>`` (the schema must have been
     registered: importing :mod:`sim` does it)."""
 
+    with seeded_shuffle():
+        return _compose(overrides)
+
+
+def _compose(overrides: list[str] | None):
     overrides = override_list(overrides)
     cfg = _compose_raw(expand(overrides, _compose_raw, OPEN_DICTS, schema=Config))
     parts = variant_split(cfg, overrides)  # variant=NAME: its overrides in its place
