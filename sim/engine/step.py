@@ -46,8 +46,18 @@ class StepReplica(ReplicaBase):
         return self._prefill
 
     def poke(self) -> None:
-        if self._wake is not None and not self._wake.triggered:
-            self._wake.succeed()
+        """New work may be admissible. Mid-iteration (no wake pending) it joins when the
+        iteration ends. Asleep, the replica admits what fits now, as the fluid engine does,
+        so a central queue offers its next request to another replica (until December 2026
+        the head stayed queued until the wake-up, and a burst at one instant all went to the
+        first replica poked), then wakes to run its iteration."""
+        wake = self._wake
+        if wake is None:
+            return
+        if self.alive:
+            self._admit(self.env.now)
+        if not wake.triggered:
+            wake.succeed()
 
     @staticmethod
     def _context(r) -> int:
