@@ -34,10 +34,10 @@ from hydra.types import RunMode
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim import cli_help
 from sim.app import check_working_dir, execute
-from sim.config import apply_variant_in_app, expand_command_line, seeded_shuffle
+from sim.config import apply_variant_in_app, expand_command_line, seeded_shuffle, variant_split
 from sim.config.messages import from_config_error
 from sim.config.variants import replaced_notes, unswept_note
-from sim.errors import InputError, WorkerLost
+from sim.errors import InputError, WorkerLost, stdout_closed, stdout_may_close
 from sim.hydra_rules import HYDRA_RULES
 from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
@@ -116,7 +116,10 @@ def app(cfg):
             _drop_empty_run_folder(out_dir)
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
-        print_result(res, cfg)
+        try:
+            print_result(res, cfg)
+        except BrokenPipeError:  # | head: the folder is written; not a failed job
+            stdout_closed()
         return value
     # one job of a sweep: never take the sweep down, leave the reason in the job's folder
     label = f"job {hc.job.num} ({' '.join(_task(hc))})"
@@ -252,12 +255,16 @@ def _check_completion(overrides: list[str], error) -> None:
               f"(COMP_LINE is unset); install it with install={shell}")
 
 
-def _check_cfg(argv: list[str]) -> None:
+def _check_cfg(argv: list[str]) -> bool:
     """``--cfg job`` (or ``all``): the config is checked as a run checks it before any work
     (:func:`sim.app.validate`; until December 2026 ``horizon_s=-1`` printed); with
     ``--package P``, P must name a node of the composed config (Hydra printed "package 'P'
     not found in config" and exited 1). A config of another ``--config-dir``, ``--config-path``
-    or ``--config-name`` is printed unchecked (composed here it would be the package's)."""
+    or ``--config-name`` is printed unchecked (composed here it would be the package's).
+
+    With ``variant=NAME``, ``--cfg job`` prints the config composed here, the variant applied
+    as the run applies it (Hydra printed it without: True is returned, Hydra is not called),
+    in Hydra's layout; ``--cfg all`` prints Hydra's, and says the variant is not in it."""
     from hydra._internal.utils import get_args_parser
     from omegaconf import OmegaConf
 
@@ -266,18 +273,31 @@ def _check_cfg(argv: list[str]) -> None:
 
     args = get_args_parser().parse_args(argv)
     if args.cfg not in ("job", "all") or (args.config_dir, args.config_path, args.config_name) != (None,) * 3:
-        return
+        return False
     overrides = [o for o in args.overrides if not o.startswith("hydra.") or o.startswith("hydra.searchpath=")]
     with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
         warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
         cfg = compose(overrides)
     validate(cfg, [o for o in overrides if not o.startswith("hydra.")])
-    if args.package in (None, "_global_") or args.cfg != "job":
-        return
-    if OmegaConf.select(cfg, args.package, default=None) is None:
+    package = None if args.package in (None, "_global_") else args.package
+    node = cfg if package is None else OmegaConf.select(cfg, package, default=None)
+    if package is not None and args.cfg == "job" and node is None:
         print(f"error: --package {args.package}: no such key in the composed config (a dotted "
               f"key such as tenants.chat)", file=sys.stderr)
         sys.exit(2)
+    if variant_split(cfg, overrides) is None:
+        return False
+    if args.cfg == "all":
+        print("note: --cfg all prints the config before its variant is applied; --cfg job "
+              "prints it as the run takes it", file=sys.stderr)
+        return False
+    if not OmegaConf.is_config(node):  # a leaf, as Hydra prints one
+        print(node)
+        return True
+    if args.resolve:
+        OmegaConf.resolve(node)
+    sys.stdout.write((f"# @package {package}\n" if package else "") + OmegaConf.to_yaml(node))
+    return True
 
 
 def _record_refusal(out_dir, t_ns: int, text: str) -> None:
@@ -297,7 +317,8 @@ def _record_refusal(out_dir, t_ns: int, text: str) -> None:
 
 def main() -> None:
     if cli_help.wanted(sys.argv[1:]):
-        print(cli_help.text())
+        with stdout_may_close():
+            print(cli_help.text())
         return
     _register_sweeper()
     # Hydra prints composition errors (a wrong key, type or option, in a run or in a sweep's
@@ -314,16 +335,18 @@ def main() -> None:
         # tenants={...} replaces the experiment's tenants; <map>.<name>={...} adds an entry
         sys.argv[1:] = expand_command_line(sys.argv[1:])
         _check_flags(sys.argv[1:])
-        _check_cfg(sys.argv[1:])
         with warnings.catch_warnings():  # a hydra.searchpath folder that is not there: an error
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
             with seeded_shuffle():  # Hydra's shuffle(): the same order for the same command
-                app()
+                if not _check_cfg(sys.argv[1:]):
+                    app()
     except KeyboardInterrupt:
         print("interrupted: finished runs keep their done.json, unfinished ones have none (and "
               "an error.txt saying so where their process could write it); re-run the same "
               "command (a sweep: with hydra.sweep.dir=<its folder>) to resume", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # stdout closed by its reader (| head)
+        stdout_closed()
     except WorkerLost as e:  # joblib's TerminatedWorkerError, its jobs marked (sim/sweep/skip.py)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -179,3 +180,27 @@ def access_error(e: OSError) -> InputError:
     if q != p:
         return InputError(f"cannot write in this folder ({why})", path=str(q))
     return InputError(f"cannot write it ({why})", path=str(p))
+
+
+# a process stopped by SIGPIPE exits 128 + 13: what ``python -m sim ... | head`` gives when
+# head has read enough, the way other Unix tools end
+STDOUT_CLOSED_EXIT = 141
+
+
+def stdout_closed():
+    """The reader of stdout went away (``| head``): what was written stays written (a run's
+    folder is complete before its table is printed); exit :data:`STDOUT_CLOSED_EXIT` without a
+    traceback, stdout pointed at ``/dev/null`` so that Python's flush at exit stays quiet."""
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, sys.stdout.fileno())
+    sys.exit(STDOUT_CLOSED_EXIT)
+
+
+@contextmanager
+def stdout_may_close():
+    """A command's body: a closed stdout ends it as :func:`stdout_closed` says (until
+    December 2026 a BrokenPipeError traceback, exit 1)."""
+    try:
+        yield
+    except BrokenPipeError:
+        stdout_closed()

@@ -47,3 +47,22 @@ def test_a_valid_config_prints_as_composed(monkeypatch, capsys):
     assert (status, err) == (0, "")
     want = OmegaConf.to_container(sim.compose(["experiment=hybrid", "horizon_s=60"]))
     assert yaml.safe_load(out) == want and want["horizon_s"] == 60
+
+
+@pytest.mark.parametrize("args", [
+    ["experiment=sweep_variants", "variant=b200_tp2_x1"],
+    ["variants.a={deployments.llama31-8b.gpu: H200}", "variant=a"],
+])
+def test_a_variant_prints_applied_as_the_run_takes_it(monkeypatch, capsys, args):
+    """Until December 2026 ``--cfg job`` printed Hydra's composition, the variant not applied
+    (``gpu: H100`` for a variant on the B200), though the run and ``sim.compose`` apply it."""
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "job", *args)
+    assert (status, err) == (0, "")
+    want = OmegaConf.to_container(sim.compose(args))
+    assert yaml.safe_load(out) == want and want["deployments"]["llama31-8b"]["gpu"] != "H100"
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "job", *args, "--package",
+                             "deployments.llama31-8b")
+    assert status == 0 and out.startswith("# @package deployments.llama31-8b\n")
+    assert yaml.safe_load(out) == want["deployments"]["llama31-8b"]
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "all", *args)
+    assert status == 0 and "before its variant is applied" in err

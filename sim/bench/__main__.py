@@ -39,7 +39,7 @@ import time
 from sim.app import run
 from sim.bench.platform import main as platform_main
 from sim.config.rules import MAX_TENANTS
-from sim.errors import ArgumentParser, InputError, number_arg
+from sim.errors import ArgumentParser, InputError, number_arg, stdout_may_close
 from sim.metrics.steady import steady_rates
 
 MODEL = "llama31-8b"
@@ -145,6 +145,11 @@ MIN_REQUESTS = 1_000  # assumption: fewer measure the run's start-up, not the en
 
 
 def main(argv=None) -> None:
+    with stdout_may_close():  # | head
+        _main(argv)
+
+
+def _main(argv) -> None:
     ap = ArgumentParser(description=__doc__.splitlines()[0])
     positive_int, positive = number_arg(int, 0), number_arg(float, 0.0)
     # a rate measured over fewer requests is the run's fixed cost, and a Poisson horizon for

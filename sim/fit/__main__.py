@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.config import compose
 from sim.config.messages import from_config_error
-from sim.errors import ArgumentParser, InputError, ascii_number
+from sim.errors import ArgumentParser, InputError, ascii_number, stdout_may_close
 from sim.fit.logs import FORMATS, MIN_RATE_RPS, read_log
 from sim.fit.replay import PARAMS, arrivals, replay, with_params
 from sim.fit.solve import (
@@ -249,12 +249,13 @@ def run(a: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    a = parse(sys.argv[1:] if argv is None else argv)
-    try:
-        run(a)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    with stdout_may_close():  # | head
+        a = parse(sys.argv[1:] if argv is None else argv)
+        try:
+            run(a)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
 
 
 if __name__ == "__main__":

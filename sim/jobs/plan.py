@@ -141,7 +141,7 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str],
 
 
 @job("plan", config=PlanConfig, check=check,
-     own_setups=(("dedicated",), "the placements of plan.placements"))
+     own_setups="the placements of plan.placements")
 def plan_job(cfg, out_dir, progress) -> Result:
     pc = cfg.plan
     models = sorted({str(tc.model) for tc in cfg.tenants.values()})

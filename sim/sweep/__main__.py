@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.errors import ArgumentParser, InputError, access_error, folder_arg
+from sim.errors import ArgumentParser, InputError, access_error, folder_arg, stdout_may_close
 from sim.sweep.aggregate import write_sweep
 from sim.sweep.consistency import foreign_job
 from sim.sweep.jobrecord import job_dirs
@@ -18,14 +18,15 @@ def _refuse(message: str, folder: Path) -> int:
 
 
 def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m sim.sweep", description=__doc__)
-    ap.add_argument("sweep_dir", type=folder_arg)
-    args = ap.parse_args(argv)
-    try:
-        return _aggregate(args)
-    except PermissionError as e:  # a file or folder of the sweep another user's (a traceback)
-        print(f"error: {access_error(e)}", file=sys.stderr)
-        return 2
+    with stdout_may_close():  # | head
+        ap = ArgumentParser(prog="python -m sim.sweep", description=__doc__)
+        ap.add_argument("sweep_dir", type=folder_arg)
+        args = ap.parse_args(argv)
+        try:
+            return _aggregate(args)
+        except PermissionError as e:  # a file or folder of the sweep another user's (a traceback)
+            print(f"error: {access_error(e)}", file=sys.stderr)
+            return 2
 
 
 def _aggregate(args) -> int:

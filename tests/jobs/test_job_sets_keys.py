@@ -68,3 +68,18 @@ def test_a_key_the_job_sets_itself_in_an_experiment_file_is_refused(tmp_path, ba
     # equal to the schema's default cannot be told from unset: failures' mode: none passes)
     sim.run([f"experiment={base}", "horizon_s=1", "keepalive.fixed_idle_s=[5]"]
             if base == "keepalive" else [f"experiment={base}", "horizon_s=1"])
+
+
+@pytest.mark.parametrize("job", ["plan", "burst", "keepalive"])
+def test_setups_are_compared_with_the_configs_own(job):
+    """A job that runs setups of its own takes ``setups`` restated as the config gives them
+    and refuses any other value: until December 2026 the value was compared with one fixed
+    list, so ``experiment=plan setups=[dedicated]`` ran unsaid (its file says all three)
+    while restating the file's own three setups was refused."""
+    own = [str(s) for s in sim.compose([f"experiment={job}"]).setups]
+    other = ["dedicated"] if own != ["dedicated"] else ["serverless"]
+    with pytest.raises(sim.InputError) as e:
+        sim.run([f"experiment={job}", "horizon_s=1", f"setups=[{','.join(other)}]"])
+    assert e.value.key == "setups" and "whatever setups says" in e.value.message
+    sim.app.validate(sim.compose([f"experiment={job}", f"setups=[{','.join(own)}]"]),
+                     [f"experiment={job}", f"setups=[{','.join(own)}]"])

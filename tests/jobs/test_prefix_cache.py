@@ -121,3 +121,16 @@ def test_a_trace_without_shared_blocks_says_the_cache_found_nothing(tmp_path):
 def test_shared_blocks_give_no_empty_cache_note(result):
     res, _ = result
     assert not any("no prompt reused a cached block" in n for n in res.notes)
+
+
+def test_no_empty_cache_note_when_only_other_variants_than_jsq_hit():
+    """Mooncake's synthetic trace from 100 s for 60 s: two requests share blocks, and JSQ
+    sends them to different replicas (hit rate 0) while the cache-aware variants find them.
+    Until December 2026 the note judged by the JSQ variant alone and said no prompt reused a
+    cached block."""
+    res = sim.run(["experiment=prefix_cache", "horizon_s=60", "prefix_cache.max_replicas=4",
+                   "prefix_cache.traces=[${traces:}/mooncake_fast25/synthetic_trace.jsonl]",
+                   "tenants.chat.arrival.trace.start_s=100"])
+    hits = res.tables["ttft"].set_index("variant")["cache_hit_rate"]
+    assert hits["jsq, cache"] == 0 and hits["cache-aware (guard 64)"] > 0
+    assert not any("no prompt reused a cached block" in n for n in res.notes), res.notes
