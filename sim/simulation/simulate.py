@@ -224,6 +224,13 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
         pipes.on_end_hook = on_end
 
     def driver():
+        # closed-loop clients send their first requests at the start, before the open
+        # arrivals are played (until December 2026 after the last of them: a loop beside an
+        # open tenant started at that tenant's last arrival, near the horizon)
+        for ti, clients in workload.closed.items():
+            ids = np.flatnonzero(workload.tenant == ti)
+            for c in range(min(clients, ids.size)):
+                send(int(ids[c]))
         t_arr = workload.arrival_s
         open_n = count_finite(t_arr)  # a closed loop's requests are sent by their clients
         order = None if served is None else np.flatnonzero(served[:open_n])
@@ -252,11 +259,6 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
                     else:  # no event before it: the clock moves there, as the timeout would
                         env._now = t
                 submit(Request(*row))
-        if workload.closed:
-            for ti, clients in workload.closed.items():
-                ids = np.flatnonzero(workload.tenant == ti)
-                for c in range(min(clients, ids.size)):
-                    send(int(ids[c]))
 
     loop = EventLoop(env, driver())  # resumes the driver where a SimPy process would run
     horizon = workload.horizon_s
