@@ -71,6 +71,10 @@ class Request:
         self.kv_depth = 0
         self.kv_priv = 0
         self.t_preempt = -1.0
+        # not decoding anywhere: the failed fluid replica's heap entry named it (until
+        # December 2026 kept, so a paged replica taking it in prefill preempted it as a
+        # decoding sequence and then finished it from its prefill: a KeyError)
+        self.hseq = -1
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Request(id={self.id}, in={self.n_in}, out={self.n_out}, t={self.arrival:.3f})"
