@@ -17,7 +17,7 @@ from sim.io import (
 )
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
-from sim.report.figures import run_figures
+from sim.report.figures import run_figures, waterfall_note
 from sim.report.markdown import run_report
 
 
@@ -62,10 +62,11 @@ def figure_notes(res: Result, cfg) -> list[str]:
              if {"tenant", "requests"} <= set(s.columns) else kept)
     if not cfg.output.parquet or mode == "none":
         why = "output.parquet=false" if not cfg.output.parquet else "output.requests=none"
-        return [f"no per-request figure is drawn (TTFT CDF, timeline): they are drawn from the "
-                f"per-request rows, which {why} keeps none of; summary.csv's figures are every "
+        pipes = " and the pipeline waterfall" if waterfall_note(res) else ""
+        return [f"no per-request figure is drawn (TTFT CDF, timeline{pipes}): they are drawn from "
+                f"the per-request rows, which {why} keeps none of; summary.csv's figures are every "
                 "request's"] if total else []
-    out = []
+    out = [n for n in [waterfall_note(res)] if n]
     if mode == "sample" and kept < total:
         out.append(f"the per-request figures are drawn from the sample of rows kept "
                    f"(output.requests=sample: {kept:,} of {total:,} requests): their "

@@ -299,3 +299,20 @@ def test_what_the_figures_cannot_show_is_said(extra, said, tmp_path):
     if extra == ["output.requests=sample"]:
         total = int(res.summary.query("tenant == '__all__'")["requests"].sum())
         assert f": {len(res.requests):,} of {total:,} requests)" in notes[0]
+
+
+@pytest.mark.parametrize("kept, drawn, said", [
+    ("none", False, "no per-request figure is drawn (TTFT CDF, timeline and the pipeline waterfall)"),
+    ("sample", False, "no pipeline waterfall is drawn: the stage rows of a setup's slowest"),
+    ("full", True, None),
+])
+def test_the_pipeline_waterfall_needs_every_stage_row(kept, drawn, said, tmp_path):
+    """With no rows kept the waterfall was a ValueError (the run left no report.md nor
+    done.json), and with a sample it drew the stages the sample happened to keep; until
+    December 2026. Now drawn only from a whole pipeline request, and said when not."""
+    res = sim.run(["experiment=compound", "job=simulate", "horizon_s=120", "output.plots=true",
+                   "output.report=false", f"output.requests={kept}"], output_dir=tmp_path)
+    assert (tmp_path / "plots" / "pipeline_waterfall.png").is_file() == drawn
+    assert (tmp_path / "plots" / "pipeline_latency_cdf.png").is_file()
+    notes = [n for n in res.notes if "waterfall" in n]
+    assert (notes == []) if said is None else (len(notes) == 1 and notes[0].startswith(said)), notes
