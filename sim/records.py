@@ -188,9 +188,15 @@ class RequestLog(SealableLog):
     def reject(self, rid: int, reason: str, tier: int = 0, at_s: float | None = None) -> None:
         self._end(rid, REJECTED, reason, tier, at_s)
 
-    def fail(self, rid: int, reason: str, tier: int, at_s: float) -> None:
-        """``tier``: the tier that held it (NO_TIER's code if none did); ``at_s``: when."""
+    def fail(self, rid: int, reason: str, tier: int, at_s: float, req=None) -> None:
+        """``tier``: the tier that held it (NO_TIER's code if none did); ``at_s``: when;
+        ``req``: the request, whose preemptions are kept as a completion's are (until
+        December 2026 a failed or unfinished request's were dropped, so the summary's
+        preemptions fell short of the replicas' own counts)."""
         self._end(rid, FAILED, reason, tier, at_s)
+        if req is not None and req.preempts:
+            self.put("preempts", rid, req.preempts)
+            self.put("preempt_s", rid, req.preempt_s)
 
     def cold(self, rid: int, wait_s: float, storage_tier: str) -> None:
         """Record that the request waited ``wait_s`` for a replica loading from a tier."""

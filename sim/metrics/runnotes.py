@@ -65,11 +65,10 @@ def swap_line(run) -> str | None:
     ``swap_gb: 0`` a swap run was a retract run), or None."""
     per: dict[str, list[int]] = {}
     for u in getattr(run, "ledger", None) or ():
-        k = u.kv.swap_recomputes
-        if k:
-            c = per.setdefault(u.model, [0, 0])
-            c[0] += k
-            c[1] += u.kv.preemptions
+        c = per.setdefault(u.model, [0, 0])
+        c[0] += u.kv.swap_recomputes
+        c[1] += u.kv.preemptions  # every replica's (until December 2026 only those that fell back)
+    per = {m: c for m, c in per.items() if c[0]}
     if not per:
         return None
     parts = ", ".join(f"{m} {k:,} of {p:,}" for m, (k, p) in sorted(per.items()))

@@ -33,7 +33,7 @@ class Setup(Protocol):
         pre-warm); False when there is nothing to start."""
 
     def held(self) -> Iterable[tuple[int, int]]:
-        """When the run stops: ``(request id, tier code)`` of each request it still holds,
+        """When the run stops: ``(request, tier code)`` of each request it still holds,
         the code of the tier whose queue or replica holds it (the run fails them,
         ``unfinished_at_end``, in that tier)."""
 
@@ -76,7 +76,7 @@ class RunContext:
         self.on_end(req, now)
 
     def fail(self, req: Request, reason: str, tier_code: int, now: float) -> None:
-        self.log.fail(req.id, reason, tier_code, now)
+        self.log.fail(req.id, reason, tier_code, now, req)
         self.on_end(req, now)
 
     def new_replica_id(self) -> int:

@@ -263,12 +263,12 @@ class HybridSetup:
 
     # -------------------------------------------------------------------------- the end
     def held(self) -> list[tuple[int, int]]:
-        """``(request id, tier code)`` of each user request still held: on the reserved
+        """``(request, tier code)`` of each user request still held: on the reserved
         replicas or their queues (dedicated, burst), or on the pool (serverless, spilled
         ones too); shadow copies are no requests of the log."""
         out = list(self.dedicated.held()) if self.dedicated is not None else []
         if self.serverless is not None:
-            out += [h for h in self.serverless.held() if h[0] < self.n_log]
+            out += [h for h in self.serverless.held() if h[0].id < self.n_log]
         return out
 
     def close(self, t_end: float) -> None:

@@ -107,7 +107,7 @@ class ModelPool:
         return None if rep.queue.push(req) else "queue_full"
 
     def held(self):
-        """``(request id, tier code)`` of each request the pool holds: waiting in one of its
+        """``(request, tier code)`` of each request the pool holds: waiting in one of its
         queues (the pool's tier), or admitted to or preempted on a replica (the tier of the
         replica's ledger row: dedicated, burst or spot)."""
         code = self.tier_code
@@ -116,12 +116,12 @@ class ModelPool:
             queues.append(self.batch)
         for q in queues:
             for req in q.items:
-                yield req.id, code
+                yield req, code
         tiers = self.ctx.log.tiers
         for rep in self.replicas:
             on = code if rep.usage is None else tiers.code(rep.usage.tier)
             for req in (*rep.running.values(), *rep.waiting):
-                yield req.id, on
+                yield req, on
 
     def queue_state(self, req: Request, now: float) -> tuple[int, bool, float]:
         """``(queued, saturated, head_wait_s)`` of the pool: requests waiting,

@@ -298,12 +298,13 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
         # reached one). Until December 2026 all were logged in tier dedicated, whatever the
         # setup, and the log kept no time. A closed loop's request not yet sent (no arrival)
         # is never_sent, not unfinished_at_end (sim/metrics/unsent.py)
-        held = dict(setup.held())
-        none = log.tiers.code(NO_TIER)
+        held = {req.id: (tier, req) for req, tier in setup.held()}
+        none = log.tiers.code(NO_TIER), None
         now = env.now
         for rid in unfinished.tolist():
             sent = not math.isnan(log.arrival_s[rid])
-            log.fail(rid, "unfinished_at_end" if sent else NEVER_SENT, held.get(rid, none), now)
+            tier, req = held.get(rid, none)
+            log.fail(rid, "unfinished_at_end" if sent else NEVER_SENT, tier, now, req)
     if workload.closed:
         # a closed loop runs until its clients are done; the period is what it took (or
         # until horizon_s + drain_s stopped it with requests unfinished: they ran till then)

@@ -47,7 +47,7 @@ def test_a_pool_holds_its_queued_requests_in_its_tier_and_the_rest_in_their_repl
     for central in (True, False):
         pool, log = _pool(central)
         code = {name: log.tiers.code(name) for name in ("dedicated", "burst", "spot")}
-        held = dict(pool.held())
+        held = {req.id: tier for req, tier in pool.held()}
         assert held == {1: code["dedicated"], 2: code["dedicated"], 3: code["burst"],
                         4: code["burst"], 5: code["spot"], 6: code["dedicated"],
                         7: code["dedicated"], 8: code["dedicated"]}
@@ -56,6 +56,6 @@ def test_a_pool_holds_its_queued_requests_in_its_tier_and_the_rest_in_their_repl
 def test_tokens_on_their_way_back_from_a_remote_burst_replica_are_burst_s():
     pool, log = _pool(True)
     burst = log.tiers.code("burst")
-    setup = SimpleNamespace(pools={0: pool}, in_transit={11}, burst_code=burst)
-    held = dict(DedicatedSetup.held(setup))
+    setup = SimpleNamespace(pools={0: pool}, in_transit={11: _req(11)}, burst_code=burst)
+    held = {req.id: tier for req, tier in DedicatedSetup.held(setup)}
     assert held[11] == burst and len(held) == 9

@@ -90,7 +90,7 @@ class DedicatedSetup:
         self.slots: list[Slot] = []
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
-        self.in_transit: set[int] = set()  # served remotely, tokens on their way back
+        self.in_transit: dict[int, Request] = {}  # served remotely, tokens on their way back
         pricing = str(dc.pricing)
         self.retry = RetryPolicy(int(dc.failures.max_attempts))
         self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
@@ -338,23 +338,23 @@ class DedicatedSetup:
             req.t_done += rtt
             # it ends when its tokens are back (the log's open count with it: the run's
             # loop stops when that reaches 0); until then it is held in tier burst
-            self.in_transit.add(req.id)
+            self.in_transit[req.id] = req
             self.ctx.env.timeout(rtt).callbacks.append(
                 lambda ev, req=req, t=now + rtt: self._back(req, t))
         else:
             self.ctx.complete(req, self.burst_code, now)
 
     def _back(self, req: Request, now: float) -> None:
-        self.in_transit.discard(req.id)
+        self.in_transit.pop(req.id, None)
         self.ctx.complete(req, self.burst_code, now)
 
     def held(self):
-        """``(request id, tier code)`` of each request still held (:meth:`ModelPool.held`,
+        """``(request, tier code)`` of each request still held (:meth:`ModelPool.held`,
         and those whose tokens are on their way back from a remote burst replica)."""
         for pool in self.pools.values():
             yield from pool.held()
-        for rid in self.in_transit:
-            yield rid, self.burst_code
+        for req in self.in_transit.values():
+            yield req, self.burst_code
 
     # ------------------------------------------------------------------------- the end
     def close(self, t_end: float) -> None:

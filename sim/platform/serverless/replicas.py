@@ -309,7 +309,7 @@ class ReplicaLifecycle:
 
     # ================================================================== the end
     def held(self) -> list[tuple[int, int]]:
-        """``(request id, tier code)`` of each request the pool holds (its tier): queued for
+        """``(request, tier code)`` of each request the pool holds (its tier): queued for
         its model or on a replica. Checked against the in-flight counts the request path
         keeps (a request held elsewhere would be a bug). A request queued for a model with no
         ready replica is logged cold, its wait to now, as a bounded wait's timeout logs it
@@ -323,10 +323,10 @@ class ReplicaLifecycle:
                 for r in ms.queue.items:
                     self.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
             n = len(out)
-            out += [(r.id, self.tier_code) for r in ms.queue.items]
+            out += [(r, self.tier_code) for r in ms.queue.items]
             for slot in ms.slots:
                 if slot.rep is not None:
-                    out += [(r.id, self.tier_code)
+                    out += [(r, self.tier_code)
                             for r in (*slot.rep.running.values(), *slot.rep.waiting)]
             if len(out) - n != ms.inflight:
                 raise InvariantError(f"{ms.name}: {len(out) - n} requests queued or on replicas, "
