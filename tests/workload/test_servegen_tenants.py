@@ -163,3 +163,17 @@ def test_the_same_run_with_another_traces_folder_writes_the_same_files(tmp_path,
     text = a["config.yaml"].decode()
     assert "path: ${traces:}/servegen/m-large_client_windows.csv.gz" in text
     assert default_traces_dir() not in text
+
+
+def test_a_client_both_a_tenant_and_in_the_background_is_refused():
+    """The same client as a user tenant and as a background tenant of the same file over
+    overlapping spans sent its requests twice, unsaid, until December 2026; over spans that
+    do not overlap (another slice of its traffic) it runs."""
+    both = [f"background.servegen.path={WINDOWS}", "background.servegen.client_ids=[51, 7]",
+            "setups=[serverless]"]
+    with pytest.raises(InputError) as e:
+        expand_tenants(sim.compose(BASE + both))
+    assert e.value.key == "tenants_from.servegen.client_ids"
+    assert "ServeGen client 51 would be both" in e.value.message
+    apart = both + [f"background.servegen.start_s={HORIZON:g}"]
+    assert "sg-51" in expand_tenants(sim.compose(BASE + apart)).tenants

@@ -20,6 +20,7 @@ advance; a model without it is an input error naming ``dedicated.replicas.<model
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 from omegaconf import OmegaConf, open_dict
@@ -71,6 +72,7 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
                          f"{len(chosen)}", key=KEY + ".clients", path=path)
     if len(set(chosen)) != len(chosen):
         raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=KEY + ".client_ids")
+    _refuse_twice(cfg, path, lo, hi, chosen)
     models = {str(k): str(v) for k, v in sg.models.items()}
     for k, m in models.items():
         if k != "default" and not k.isdigit():
@@ -97,6 +99,37 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
                 raise InputError(f"the ServeGen tenants ({KEY}) call {m}: set its reserved "
                                  "replicas for the dedicated setup", key=f"dedicated.replicas.{m}")
     return out
+
+
+def _refuse_twice(cfg, path: str, lo: float, hi: float, chosen: list[int]) -> None:
+    """A client that is both a user tenant here and a background tenant replaying the same
+    file over an overlapping span would send its requests twice: refused naming both keys
+    (until December 2026 both ran, unsaid: the noisy-neighbour experiment's background, the
+    ten busiest clients, held the two busiest asked for as tenants)."""
+    bg = cfg.background.servegen
+    if not ((int(bg.clients) > 0 or len(bg.client_ids) > 0) and bg.path):
+        return
+    bpath = resolve(str(bg.path))
+    try:
+        same = os.path.samefile(bpath, path)
+    except OSError:  # the background's own checks name a missing file
+        return
+    blo = float(bg.start_s)
+    bhi = blo + float(cfg.horizon_s)
+    if not same or bhi <= lo or hi <= blo:
+        return
+    theirs = [int(c) for c in bg.client_ids] or busiest_clients(bpath, blo, float(cfg.horizon_s),
+                                                                 int(bg.clients))
+    both = [c for c in chosen if c in set(theirs)]
+    if both:
+        asked = ".client_ids" if len(bg.client_ids) else ".clients"
+        raise InputError(f"ServeGen client{'s' if len(both) > 1 else ''} "
+                         f"{', '.join(map(str, both))} would be both user tenants here and "
+                         f"background tenants (background.servegen{asked}) replaying the same "
+                         "file over overlapping spans, so their requests would be sent twice: "
+                         "list each client in one place (background.servegen.client_ids)",
+                         key=KEY + (".client_ids" if len(cfg.tenants_from.servegen.client_ids)
+                                    else ".clients"))
 
 
 def expand_tenants(cfg):
