@@ -26,6 +26,7 @@ set at a higher one, so load levels are nested.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -109,17 +110,51 @@ def _done(done, bt: BackgroundTenant):
     return bt if done is None else done(bt)
 
 
-def _drop_blank_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def _row_lines(text: str) -> list[int]:
+    """The line each row starts on, the header's (1) first, as a CSV reader reads them: a
+    quoted field may span lines (until December 2026 each row was taken as one line, so a
+    bad row after a quoted line break was named a line early)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts, prev = [], 0
+    try:
+        for _ in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+    except csv.Error:  # the rows before it (pandas read the file: not expected here)
+        pass
+    return starts
+
+
+def _bad_row(text: str) -> tuple[int | None, str]:
+    """The first row pandas cannot read and why: ``(line, reason)``, the line None when no
+    row is at fault by itself (until December 2026 every such file was "cannot read ServeGen
+    client windows (ParserError)", naming no line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    prev, width = 0, None
+    try:
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            if width is None:
+                width = len(row)
+            elif row and len(row) != width:
+                return start, f"{len(row)} fields, the header names {width}"
+    except csv.Error as e:
+        return prev + 1, f"not a CSV row ({e})"
+    return None, ""
+
+
+def _drop_blank_rows(df: pd.DataFrame, starts: list[int]) -> tuple[pd.DataFrame, np.ndarray]:
     """``df`` without its blank rows (an empty line, spaces only, or a spreadsheet's row of
     empty fields: all missing, or the first field only spaces), and each kept row's line in
-    the file (the header is line 1; pandas counts a CRLF as one line end)."""
+    the file (``starts``: :func:`_row_lines`; the header is line 1)."""
     blank = df.iloc[:, 1:].isna().all(axis=1).to_numpy().copy()
     if blank.any():
         at = np.flatnonzero(blank)
         first = df.iloc[at, 0]
         blank[at] = (first.isna() | first.astype(str).str.strip().eq("")).to_numpy()
-    line = np.flatnonzero(~blank) + 2
-    return df[~blank].reset_index(drop=True), line
+    rows = (np.asarray(starts[1:]) if len(starts) == len(df) + 1
+            else np.arange(len(df)) + 2)  # a reader disagreeing with pandas: one line a row
+    return df[~blank].reset_index(drop=True), rows[~blank]
 
 
 _LEAD = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*")  # blank lines before a header
@@ -142,7 +177,11 @@ def load_client_windows(path: str):
     try:  # blank lines kept, so that each row's line is known
         df = pd.read_csv(io.StringIO(text), skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})", path=path) from None
+        line, why = _bad_row(text)
+        if line is None:
+            raise InputError(f"cannot read ServeGen client windows ({type(e).__name__})",
+                             path=path) from None
+        raise InputError(why, path=path, line=line + lead) from None
     # pandas renames a column given twice (rate_rps.1): the header as written
     unique_header(pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str).iloc[0]
                   .tolist() if len(df.columns) else [], path, 1 + lead)
@@ -156,7 +195,7 @@ def load_client_windows(path: str):
             "join the chunks into one CSV, each row led by its client id, under the header "
             "client_id,window_start_s,rate_rps,iat_cv,family,shape,scale)" if raw else ""),
             path=path, line=1 + lead)
-    df, line = _drop_blank_rows(df)
+    df, line = _drop_blank_rows(df, _row_lines(text))
     line += lead  # the blank lines before the header
     if df.empty:  # was "no active client in [0, horizon)", naming start_s
         raise InputError("a header but no windows", path=path, line=2 + lead)

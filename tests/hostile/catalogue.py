@@ -1627,4 +1627,21 @@ CASES = [
       ["tenants.chat.prefix.system_tokens=200000", "workload.overlength=error"],
       "its prompts include its shared prefix, tenants.chat.prefix", "impossible",
       note="named tenants.chat.input alone, whose lengths were within the context"),
+    # ------------------------------------------------------- the twenty-seventh sweep (December 2026)
+    E("servegen_row_with_an_extra_field", SG, "s.csv:3: 7 fields, the header names 6", "file",
+      files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n7,600,0.5,Weibull,0.8,2.0,9\n"},
+      note="was 'cannot read ServeGen client windows (ParserError)', no line"),
+    E("servegen_unclosed_quote", SG, "s.csv:3: not a CSV row", "file",
+      files={"s.csv": SG_HEADER + "7,0,0.5,Gamma,0.5,4.0\n\"7,600,0.5,Weibull,0.8,2.0\n"},
+      note="was '(ParserError)', no line"),
+    E("servegen_bad_row_after_a_quoted_line_break", SG, "s.csv:4: bad row", "file",
+      files={"s.csv": "client_id,window_start_s,rate_rps,iat_cv,family,shape,scale\n"
+                      "7,0,0.5,\"1.0\n(a note)\",Gamma,0.5,4.0\n7,600,-1,1.0,Gamma,0.5,4.0\n"},
+      note="a quoted field over two lines (iat_cv, unread): the bad row was named a line early"),
+    E("spot_trace_out_of_order", SPOT, "p.csv:3: time_s goes backwards: 5 after 10 on line 2", "file",
+      files={"p.csv": "time_s,model,replica\n10,llama31-8b,0\n5,llama31-8b,0\n"},
+      note="taken in time order, unsaid"),
+    E("plan_setups_other_than_its_files", ["experiment=plan", "setups=[dedicated]"],
+      "config key 'setups'", "impossible",
+      note="the plan job runs plan.placements: ran with setups ignored, unsaid"),
 ]
