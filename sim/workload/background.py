@@ -157,6 +157,22 @@ def _drop_blank_rows(df: pd.DataFrame, starts: list[int]) -> tuple[pd.DataFrame,
     return df[~blank].reset_index(drop=True), rows[~blank]
 
 
+def silent_client(cid, wstart, rate, client: int, lo: float, hi: float) -> str | None:
+    """Why ``client`` would send no request in ``[lo, hi)`` s (no window of positive rate
+    overlaps it), with the span its windows cover, or None when it sends some. A client
+    asked for by id and silent over the run made a tenant of no request, unsaid, until
+    December 2026."""
+    mine = cid == client
+    active = mine & (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
+    if active.any():
+        return None
+    busy = mine & (rate > 0)
+    span = (f"its windows with requests span {float(wstart[busy].min()):g} to "
+            f"{float(wstart[busy].max()) + WINDOW_S:g} s" if busy.any()
+            else "every window of it has rate 0")
+    return f"client {client} sends no request in the {hi - lo:g} s from {lo:g} s ({span}): set start_s"
+
+
 _LEAD = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*")  # blank lines before a header
 
 # ids are read as floats: from 2**53 two ids could read as one, from 2**63 they wrap around

@@ -177,3 +177,23 @@ def test_a_client_both_a_tenant_and_in_the_background_is_refused():
     assert "ServeGen client 51 would be both" in e.value.message
     apart = both + [f"background.servegen.start_s={HORIZON:g}"]
     assert "sg-51" in expand_tenants(sim.compose(BASE + apart)).tenants
+
+
+MID = Path(default_traces_dir()) / "servegen" / "m-mid_client_windows.csv.gz"
+
+
+@pytest.mark.parametrize("args, key", [
+    ([f"tenants_from.servegen.path={MID}", "tenants_from.servegen.client_ids=[0,2]",
+      "tenants_from.servegen.models={default: llama31-8b}"], "tenants_from.servegen.client_ids"),
+    ([f"background.servegen.path={MID}", "background.servegen.client_ids=[0,2]"],
+     "background.servegen.client_ids"),
+    (["tenants.chat.arrival={kind: servegen, servegen: {path: " + str(MID) + ", client_id: 2, "
+      "start_s: 1e9}}"], "tenants.chat.arrival.servegen.start_s"),
+])
+def test_a_client_silent_over_the_run_is_refused(args, key):
+    """m-mid's client 0 first sends at 135,600 s, and no client sends after two weeks: asked
+    for by id over a span without its requests, it made a tenant of no request, unsaid,
+    until December 2026."""
+    with pytest.raises(InputError) as e:
+        sim.run(["horizon_s=600", "setups=[serverless]", *args])
+    assert e.value.key == key and "sends no request in the 600 s from" in e.value.message

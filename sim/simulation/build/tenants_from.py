@@ -31,7 +31,7 @@ from sim.paths import resolve
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.workload import check_length
 from sim.textfiles import require_file
-from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows
+from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows, silent_client
 
 KEY = "tenants_from.servegen"
 PREFIX = "sg-"
@@ -63,6 +63,9 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     for c in sg.client_ids:
         if int(c) not in known:
             raise InputError(f"client {c} is not in the file", key=KEY + ".client_ids", path=path)
+        why = silent_client(cid, wstart, rate, int(c), lo, hi)
+        if why:
+            raise InputError(why, key=KEY + ".client_ids", path=path)
     chosen = [int(c) for c in sg.client_ids] or busiest_clients(path, lo, horizon, int(sg.clients))
     if not chosen:
         raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=KEY + ".start_s")

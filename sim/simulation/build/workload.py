@@ -17,7 +17,7 @@ from sim.paths import resolve
 from sim.simulation.build.models import model
 from sim.textfiles import require_file
 from sim.workload.arrivals import from_start, recorded_s
-from sim.workload.background import WINDOW_S, enabled, load_client_windows
+from sim.workload.background import WINDOW_S, enabled, load_client_windows, silent_client
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
 from sim.workload.trace_columns import trace_sides
@@ -64,7 +64,7 @@ def check_workload(cfg, catalog) -> None:
                                  key=key + ".arrival.kind")
             if tc.pipeline not in used_pipelines:
                 used_pipelines.append(tc.pipeline)
-        check_arrival(tc.arrival, key + ".arrival", trace_sides(tc))
+        check_arrival(tc.arrival, key + ".arrival", trace_sides(tc), float(cfg.horizon_s))
         check_priority(tc, key)
         check_prefix(tc, key)
         if tc.pipeline is None:
@@ -98,8 +98,10 @@ def check_prefix(tc, key: str) -> None:
                          key=key + ".prefix")
 
 
-def check_arrival(a, key: str, sides: tuple = ("input", "output")) -> None:
-    """``sides``: the tenant's lengths read from its trace (:func:`trace_sides`)."""
+def check_arrival(a, key: str, sides: tuple = ("input", "output"),
+                  horizon: float | None = None) -> None:
+    """``sides``: the tenant's lengths read from its trace (:func:`trace_sides`);
+    ``horizon``: the run's, over which a ServeGen client must send requests."""
     if a.kind == ArrivalKind.closed:
         return  # concurrency, think time and requests per client: field ranges
     if a.think_s != 0:
@@ -108,10 +110,15 @@ def check_arrival(a, key: str, sides: tuple = ("input", "output")) -> None:
     if a.kind == ArrivalKind.servegen:
         g = a.servegen
         path = _existing(g.path, key + ".servegen.path", "ServeGen client windows")
-        cid, _, _, _, _ = load_client_windows(path)
+        cid, wstart, rate, _, _ = load_client_windows(path)
         if not (cid == int(g.client_id)).any():
             raise InputError(f"client {g.client_id} is not in the file", key=key + ".servegen.client_id",
                              path=path)
+        lo = float(g.start_s)
+        why = None if horizon is None else silent_client(cid, wstart, rate, int(g.client_id), lo,
+                                                          lo + horizon)
+        if why:
+            raise InputError(why, key=key + ".servegen.start_s", path=path)
         return
     if a.kind == ArrivalKind.trace:
         t = a.trace
@@ -227,9 +234,13 @@ def check_background(cfg, catalog) -> None:
         if len(set(sg.client_ids)) != len(sg.client_ids):  # two tenants of one name, bg/sg<id>
             raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=key + ".client_ids")
         known = set(np.unique(cid).tolist())
+        lo = float(sg.start_s)
         for c in sg.client_ids:
             if c not in known:
                 raise InputError(f"client {c} is not in the file", key=key + ".client_ids")
+            why = silent_client(cid, wstart, rate, int(c), lo, lo + float(cfg.horizon_s))
+            if why:
+                raise InputError(why, key=key + ".client_ids", path=path)
         if not sg.client_ids:
             lo, hi = float(sg.start_s), float(sg.start_s) + float(cfg.horizon_s)
             active = (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
