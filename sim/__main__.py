@@ -34,7 +34,12 @@ from hydra.types import RunMode
 import sim.app  # noqa: F401  (registers the schema, with every job's config)
 from sim import cli_help
 from sim.app import check_working_dir, execute
-from sim.config import apply_variant_in_app, expand_command_line, seeded_shuffle, variant_split
+from sim.config import (
+    apply_variant_in_app,
+    expand_command_line,
+    seeded_shuffle,
+    variant_split,
+)
 from sim.config.messages import from_config_error
 from sim.config.variants import replaced_notes, unswept_note
 from sim.errors import InputError, WorkerLost, stdout_closed, stdout_may_close

@@ -10,9 +10,7 @@ with a closed set of values are string Enums. Range and cross-key checks happen 
 from __future__ import annotations
 
 import copy
-import random
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 from typing import Any, Dict, List, Optional
@@ -72,6 +70,7 @@ from sim.config.serverless import (  # noqa: F401
     ServerlessConfig,
     StorageTierSpec,
 )
+from sim.config.shuffle import seeded_shuffle
 from sim.config.variants import split as variant_split
 from sim.config.workload import (  # noqa: F401
     ArrivalConfig,
@@ -292,21 +291,6 @@ def register(job_configs: dict[str, type] | None = None) -> None:
     if not OmegaConf.has_resolver("run_name"):
         OmegaConf.register_new_resolver("run_name", check_run_name)
     ConfigStore.instance().store(name="servesim_schema", node=schema(job_configs))
-
-
-@contextmanager
-def seeded_shuffle(seed: int = 0):
-    """Hydra's ``shuffle()`` draws its order from Python's ``random``, seeded by the system:
-    the same command gave another list order or job numbering each time (and a resumed
-    sweep's jobs could be matched to other values). While a command line is parsed the
-    generator is seeded with ``seed`` (0: an assumption, any fixed value does), and the
-    caller's state is given back after."""
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(state)
 
 
 def compose(overrides: list[str] | None = None):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.errors import ArgumentParser, InputError, access_error, folder_arg, stdout_may_close
+from sim.errors import (
+    ArgumentParser,
+    InputError,
+    access_error,
+    folder_arg,
+    stdout_may_close,
+)
 from sim.sweep.aggregate import write_sweep
 from sim.sweep.consistency import foreign_job
 from sim.sweep.jobrecord import job_dirs

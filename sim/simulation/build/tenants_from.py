@@ -31,7 +31,12 @@ from sim.paths import resolve
 from sim.simulation.build.fields import check_fields, typed
 from sim.simulation.build.workload import check_length
 from sim.textfiles import require_file
-from sim.workload.background import WINDOW_S, busiest_clients, load_client_windows, silent_client
+from sim.workload.background import (
+    WINDOW_S,
+    busiest_clients,
+    load_client_windows,
+    silent_client,
+)
 
 KEY = "tenants_from.servegen"
 PREFIX = "sg-"

@@ -17,7 +17,12 @@ from sim.paths import resolve
 from sim.simulation.build.models import model
 from sim.textfiles import require_file
 from sim.workload.arrivals import from_start, recorded_s
-from sim.workload.background import WINDOW_S, enabled, load_client_windows, silent_client
+from sim.workload.background import (
+    WINDOW_S,
+    enabled,
+    load_client_windows,
+    silent_client,
+)
 from sim.workload.lengths import load_pmf
 from sim.workload.pipelines import topological_order
 from sim.workload.trace_columns import trace_sides
