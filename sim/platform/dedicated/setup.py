@@ -51,10 +51,11 @@ class Slot:
     """A reserved replica position: one ledger row, one replica at a time (a failure ends
     it; the recovery starts a new one)."""
 
-    def __init__(self, index: int, pool: ModelPool, row: UsageRow):
+    def __init__(self, index: int, pool: ModelPool, row: UsageRow, ledger_i: int):
         self.index = index
         self.pool = pool
         self.row = row
+        self.ledger_i = ledger_i  # its row's place in the ledger (replicas.csv's row)
         self.rep = None
         self.dep = self.perf = None  # a heterogeneous fleet's variant (None: the pool's own)
         self.past_busy_s = 0.0  # busy time of replicas this slot had before a failure
@@ -130,7 +131,7 @@ class DedicatedSetup:
                                    start_s=0.0, end_s=0.0, busy_s=0.0, billing="gpu_hour",
                                    usd_per_gpu_hour=fprice)
                     ctx.ledger.append(row)
-                    slot = Slot(i, pool, row)
+                    slot = Slot(i, pool, row, len(ctx.ledger) - 1)
                     if fdep is not dep:
                         slot.dep, slot.perf = fdep, fperf
                     slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True)
@@ -216,7 +217,7 @@ class DedicatedSetup:
         slot.past_busy_s += rep.busy_s
         slot.failures += 1
         slot.down.append([now, math.inf])
-        self.events.add(now, "fail", slot.pool.model, slot.index)
+        self.events.add(now, "fail", slot.pool.model, slot.ledger_i)
         self._interrupt(slot.pool, rep, now, "replica_failure")
 
     def _interrupt_spot(self, pool: ModelPool, rep, now: float) -> None:
@@ -270,7 +271,7 @@ class DedicatedSetup:
         self.ctx.fail(req, reason, pool.tier_code if tier_code is None else tier_code, now)
 
     def _recover(self, slot: Slot, now: float) -> None:
-        self.events.add(now, "recover", slot.pool.model, slot.index)
+        self.events.add(now, "recover", slot.pool.model, slot.ledger_i)
         slot.down[-1][1] = now
         slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf, batch=True)
 

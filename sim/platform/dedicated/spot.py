@@ -108,6 +108,7 @@ class SpotInstance:
     rep: object = None
     served: int = 0  # requests it completed
     interrupted: int = 0  # requests it held at the reclaim
+    ledger_i: int = -1  # its row's place in the ledger (replicas.csv's row, events.csv's replica)
 
 
 @dataclass
@@ -155,7 +156,7 @@ class SpotFleet:
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
                        usd_per_gpu_hour=slot.usd_per_gpu_hour, loading_s=loading_s)
         self.ctx.ledger.append(row)
-        inst = SpotInstance(row, now)
+        inst = SpotInstance(row, now, ledger_i=len(self.ctx.ledger) - 1)
         slot.instances.append(inst)
         slot.current = inst
         return inst
@@ -176,7 +177,7 @@ class SpotFleet:
         """The cloud's warning: admit nothing new, finish what can be finished."""
         inst = slot.leaving = slot.current
         inst.t_notice = now
-        self.events.add(now, "spot_notice", slot.pool.model, slot.index)
+        self.events.add(now, "spot_notice", slot.pool.model, inst.ledger_i)
         rep = inst.rep
         rep.stop_admitting()
         if rep.queue is not slot.pool.central:  # its own queue: the waiting go elsewhere
@@ -197,7 +198,7 @@ class SpotFleet:
         inst.rep.settle()
         inst.row.busy_s = min(inst.rep.busy_s, inst.row.up_s)
         inst.interrupted = inst.rep.n_running + len(inst.rep.waiting)
-        self.events.add(now, "spot_reclaim", slot.pool.model, slot.index)
+        self.events.add(now, "spot_reclaim", slot.pool.model, inst.ledger_i)
         self.interrupt(slot.pool, inst.rep, now)
         if slot.current is inst:
             slot.current = None
@@ -210,7 +211,7 @@ class SpotFleet:
         inst = inst or slot.current
         if inst.t_warm is not None:
             return
-        self.events.add(now, "spot_replaced", slot.pool.model, slot.index)
+        self.events.add(now, "spot_replaced", slot.pool.model, inst.ledger_i)
         self._warm(slot, inst, now)
 
     # --------------------------------------------------------------------- the end

@@ -161,7 +161,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         schedule(self.env, max(delay, 0.0), lambda _ev: fn())
 
     def _note(self, stat: str, now: float, model: str, replica: int = -1) -> None:
-        """Count a platform decision and log it as an event (``events.csv``)."""
+        """Count a platform decision and log it as an event (``events.csv``; ``replica``:
+        the replica's ``replicas.csv`` row)."""
         self.stats[stat] += 1
         self.events.add(now, EVENT_KINDS[stat], model, replica)
 

@@ -51,7 +51,7 @@ class ReplicaLifecycle:
         for s in [s for s in ms.slots if s.state == WARM and s.rep.n_running == 0]:
             if ms.ready <= ms.min:
                 break
-            self._note("prewarm_unloads", now, ms.name, s.id)
+            self._note("prewarm_unloads", now, ms.name, s.ledger_i)
             self._stop(s, now)
         lead = ms.last_load_s if ms.last_load_s >= 0 else 0.0
         at = max(t_idle + pre - lead, now)
@@ -89,7 +89,7 @@ class ReplicaLifecycle:
         ms = self.models[slot.model]
         if ms.queue.items or ms.ready <= ms.min:
             return
-        self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.id)
+        self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.ledger_i)
         self._stop(slot, self.env.now)
 
     # ================================================================== scaling
@@ -99,7 +99,7 @@ class ReplicaLifecycle:
         for s in idle[:n]:
             if ms.queue.items:
                 break
-            self._note("scale_in_stops", now, ms.name, s.id)
+            self._note("scale_in_stops", now, ms.name, s.ledger_i)
             self._stop(s, now)
 
     def _scale_up(self, ms: ModelState, n: int, now: float) -> None:
@@ -195,7 +195,7 @@ class ReplicaLifecycle:
         if provisioned:
             self._note("nodes_provisioned", now, ms.name)
         for v in victims:
-            self._note("evictions", now, self.models[self.slots[v].model].name, v)
+            self._note("evictions", now, self.models[self.slots[v].model].name, self.slots[v].ledger_i)
             self._stop(self.slots[v], now)
         self._start(ms, node, now, prewarm_until, warm_now, prewarm)
         return True
@@ -224,7 +224,7 @@ class ReplicaLifecycle:
             slot.tier = "resident"
             self._warm(slot, now)
             return
-        self._note("scale_ups", now, ms.name, slot.id)
+        self._note("scale_ups", now, ms.name, slot.ledger_i)
         st = stages(self.cfg, dep, tier, need_node=False, image_cached=node.image_cached,
                     bandwidth_gbps=self.tier_gbps[tier])
         self.loader.start(slot, ms, node, st, tier, prewarm_until is not None or prewarm, self._warm)
