@@ -88,6 +88,19 @@ def check(cfg) -> None:
         # in the hourly rank: "1 x L40S, $1.17/h" whose run billed $0.14 for $0.08 (Dec 2026)
         raise InputError("the planner sizes fixed pools: burst replicas are neither searched nor "
                          "priced in its hourly rank; set it false to plan", key="dedicated.burst.enabled")
+    if "dedicated" in pc.placements:
+        # the planner sizes each model's one fleet: a heterogeneous fleet rode along in every
+        # candidate unpriced (two A100s billed at an L40S's rate), and spot replicas ran in every
+        # candidate priced as reserved, then left out of the confirmation (December 2026)
+        if len(cfg.dedicated.variants):
+            raise InputError("the planner sizes one fleet per model: heterogeneous fleets are "
+                             "not searched; leave dedicated.variants empty to plan",
+                             key="dedicated.variants")
+        for m, n in cfg.dedicated.spot.replicas.items():
+            if int(n):
+                raise InputError("the planner chooses spot replicas itself (plan.pricing "
+                                 "with spot); leave dedicated.spot.replicas empty to plan",
+                                 key=f"dedicated.spot.replicas.{m}")
     check_distinct(cfg, "plan.gpus", "plan.precisions", "plan.tp", "plan.pricing", "plan.placements",
                    nonempty=False)
     for t, tc in cfg.tenants.items():
@@ -119,25 +132,54 @@ def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str],
         models = {m: b for m, b in chosen.items() if b.placement == placement}
         if not models:
             continue
-        c = model_config(cfg, set(models))
-        for m, b in models.items():
-            if placement == "dedicated":
-                c = with_deployment(c, m, b.gpu, b.precision, b.tp, b.replicas)
-        if placement == "dedicated":
-            c = variant(c, **{"dedicated.replicas": {m: b.replicas for m, b in models.items()},
-                              "dedicated.spot.replicas": {m: b.replicas for m, b in models.items()
-                                                          if b.pricing == "spot"}})
-        c = variant(c, **{"output.parquet": False, "setups": [placement]})
-        wl, runs, cat = simulate_variants(c, placement, [(f"plan ({placement})", {})], progress)
-        part = frames(c, wl, runs, cat)[0]
-        parts.append(part)
-        # as the search judged each candidate: TTFT, batch deadlines and TPOT (TTFT alone
-        # until December 2026: the note's lowest attainment could disagree with plan.csv's)
-        worst = min(worst, worst_attainment(c, wl, runs[0].log, part))
-        # what the chosen plan's run did not take as given (trace rows past the horizon,
-        # lengths changed), as every other job says (before: unsaid in plan's report)
-        notes += [f"plan ({placement}): {n}" for n in run_notes(c, wl, runs)]
+        groups = _by_pricing(models) if placement == "dedicated" else [(None, models)]
+        for pricing, group in groups:
+            label = placement if len(groups) == 1 else f"{placement}, {pricing}"
+            part, more, least = _confirm_part(cfg, placement, pricing, group, label, progress)
+            parts.append(part)
+            notes += more
+            worst = min(worst, least)
     return pd.concat(parts, ignore_index=True), notes, worst
+
+
+def _by_pricing(models: dict) -> list[tuple[str | None, dict]]:
+    """The dedicated models by the pricing the plan chose for their reserved replicas, a
+    confirmation run each (``dedicated.pricing`` is one for a run; until December 2026 the run
+    billed every model at the config's, so an on-demand run confirmed a reserved plan at the
+    on-demand price); spot-only models join the first group (their price is the spot one)."""
+    groups: dict = {}
+    for m, b in models.items():
+        groups.setdefault(None if b.pricing == "spot" else b.pricing, {})[m] = b
+    spot = groups.pop(None, {})
+    out = sorted(groups.items())
+    if not out:
+        return [(None, spot)]
+    out[0] = (out[0][0], {**out[0][1], **spot})
+    return out
+
+
+def _confirm_part(cfg, placement: str, pricing: str | None, models: dict, label: str,
+                  progress: bool) -> tuple[pd.DataFrame, list[str], float]:
+    """One confirmation run of ``models`` (placed ``placement``, reserved replicas at
+    ``pricing`` unless None): its summary rows, notes and lowest attainment."""
+    c = model_config(cfg, set(models))
+    if placement == "dedicated":
+        for m, b in models.items():
+            c = with_deployment(c, m, b.gpu, b.precision, b.tp, b.replicas)
+        c = variant(c, **{"dedicated.replicas": {m: b.replicas for m, b in models.items()},
+                          "dedicated.spot.replicas": {m: b.replicas for m, b in models.items()
+                                                      if b.pricing == "spot"}})
+        if pricing is not None:
+            c = variant(c, **{"dedicated.pricing": pricing})
+    c = variant(c, **{"output.parquet": False, "setups": [placement]})
+    wl, runs, cat = simulate_variants(c, placement, [(f"plan ({label})", {})], progress)
+    part = frames(c, wl, runs, cat)[0]
+    # as the search judged each candidate: TTFT, batch deadlines and TPOT (TTFT alone
+    # until December 2026: the note's lowest attainment could disagree with plan.csv's)
+    worst = worst_attainment(c, wl, runs[0].log, part)
+    # what the chosen plan's run did not take as given (trace rows past the horizon,
+    # lengths changed), as every other job says (before: unsaid in plan's report)
+    return part, [f"plan ({label}): {n}" for n in run_notes(c, wl, runs)], worst
 
 
 @job("plan", config=PlanConfig, check=check,

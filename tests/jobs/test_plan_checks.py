@@ -3,6 +3,7 @@
 traffic, a limit on replicas, background load, tenants of different shapes)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -243,3 +244,31 @@ def test_a_spot_spare_stays_within_max_replicas():
     mp = plan_model(cfg, "llama31-8b", ["H100"], ["fp8"], [1], ["on_demand", "spot"], ["dedicated"], 1, 0.99)
     assert [c.replicas for c in mp.tried if c.pricing == "spot"] == [1], mp.why
     assert all(c.replicas <= 1 for c in mp.tried) and mp.best.label == "1 x H100 fp8 TP1 on_demand"
+
+
+def test_the_confirmation_bills_the_pricing_the_plan_chose():
+    """With dedicated.pricing=on_demand in the config, a plan choosing reserved L40Ss was
+    confirmed at the on-demand price ($0.107 for $0.064) until December 2026: the run now
+    bills each model at the pricing chosen for it, so the two figures agree."""
+    args = ["job=plan", "horizon_s=60", "tenants.chat.arrival.rate_rps=15", "tenants.chat.slo_ttft_s=0.5",
+            "plan.gpus=[L40S]", "plan.tp=[1]", "plan.precisions=[fp8]", "plan.pricing=[reserved]",
+            "plan.placements=[dedicated]", "dedicated.pricing=on_demand"]
+    res = sim.run(args)
+    note = next(n for n in res.notes if "simulated together" in n)
+    over, together = re.search(r"\$([\d.]+) over the run .* \$([\d.]+) simulated together", note).groups()
+    assert over == together, note
+    row = res.summary.query("tenant == '__all__'")
+    assert float(row["cost_usd"].iloc[0]) == pytest.approx(float(res.tables["plan"].iloc[0]["cost_usd"]), rel=1e-9)
+
+
+@pytest.mark.parametrize("given, key", [
+    ("dedicated.variants=[{model: llama31-8b, gpu: A100, precision: bf16, replicas: 2}]", "dedicated.variants"),
+    ("dedicated.spot.replicas.llama31-8b=1", "dedicated.spot.replicas.llama31-8b"),
+])
+def test_a_fleet_the_planner_does_not_search_is_refused(given, key):
+    """A heterogeneous fleet rode along unpriced in every candidate (two A100s billed at an
+    L40S's rate), and spot replicas ran in every candidate priced as reserved, then were left
+    out of the confirmation: both unsaid until December 2026."""
+    with pytest.raises(sim.InputError) as e:
+        sim.run(["job=plan", "horizon_s=60", given])
+    assert e.value.key == key
