@@ -57,6 +57,8 @@ class Loader:
         else:
             yield env.timeout(st.weights_s)
         t3 = env.now
+        # the weights are in the node's page cache (and NVMe cache) from now
+        node.storage.record_load(ms.idx, ms.weight_bytes, None if tier == self.remote_tier else tier)
         yield env.timeout(st.init_s)
         t4 = env.now
         ms.last_load_s = t4 - t0

@@ -100,10 +100,15 @@ class NodePool:
         return (self.nodes[nid] if nid is not None else None), victims, False
 
     @staticmethod
-    def occupy(node: Node, slot: Slot, size: float, local: str | None) -> None:
-        """Put ``slot`` on ``node``, its weights loaded from ``local`` (None: remote storage)
-        into the node's caches."""
-        node.storage.record_load(slot.model, size, local)
+    def occupy(node: Node, slot: Slot, size: float, local: str | None, loaded: bool = True) -> None:
+        """Put ``slot`` on ``node``; ``loaded``: its weights are there already (a replica warm
+        from the start), so they enter the node's caches as loaded from ``local`` (None:
+        remote storage) now. A replica that loads them enters them when its weights stage
+        ends (:class:`~sim.platform.serverless.loading.Loader`): until December 2026 they were
+        entered at placement, so a second replica placed while the first was still
+        downloading read them "from host memory" and was warm before it."""
+        if loaded:
+            node.storage.record_load(slot.model, size, local)
         node.free -= slot.gpus
         node.slots.append(slot)
 

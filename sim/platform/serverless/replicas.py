@@ -217,7 +217,7 @@ class ReplicaLifecycle:
         slot.ledger_i = len(self.ctx.ledger) - 1
         self.slots[slot.id] = slot
         self.started += 1
-        self.pool.occupy(node, slot, ms.weight_bytes, local)
+        self.pool.occupy(node, slot, ms.weight_bytes, local, loaded=warm_now)
         ms.slots.append(slot)
         ms.loading += 1
         if warm_now:  # provisioned before the run: warm at t=0
