@@ -85,6 +85,19 @@ def interp_loglog(x, xs, ys) -> float:
     return float(np.interp(x, xs, ys))
 
 
+NOT_ONE_CURVE = ("no figure against {x} and no break-even: each job's summary holds several rows "
+                 "a setup (its study's own scenarios), which are not points of one curve; each "
+                 "job's report has them")
+
+
+def not_one_curve(table: pd.DataFrame, x: str, others: list[str], tenant: str = ALL) -> bool:
+    """Whether a setup has several rows at one ``x`` (break-even loads, keep-alive policies,
+    background levels: a study's jobs), which no curve goes through (until December 2026 the
+    curves were drawn through them and the break-evens an IndexError the sweep left unsaid)."""
+    rows = table[table["tenant"] == tenant] if "tenant" in table.columns else table
+    return bool(rows.duplicated(["setup", *others, x]).any())
+
+
 def breakevens(table: pd.DataFrame, x: str, others: list[str], y: str = "cost_per_mtok_out_usd",
                reference: str = "list_price_usd_per_mtok_out") -> pd.DataFrame:
     """Every crossing of two cost curves in the same combination of the other swept keys: one

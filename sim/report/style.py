@@ -183,3 +183,18 @@ def seeds_text(n) -> str:
     n = n.fillna(1)
     lo, hi = int(n.min()), int(n.max())
     return f"{hi} seeds" if lo == hi else f"{lo} to {hi} seeds"
+
+
+def place_labels(fig, texts, step_pt: float = 9.0, tries: int = 30) -> None:
+    """Move each annotation up (in steps of ``step_pt`` points) until its box overlaps none
+    placed before it: labels of neighbouring points stay readable."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for t in texts:
+        for _ in range(tries):
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(p) for p in placed):
+                break
+            dx, dy = t.xyann
+            t.xyann = (dx, dy + step_pt)
+        placed.append(t.get_window_extent(renderer))

@@ -19,7 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.curves import REFERENCE, TIE_RTOL, breakevens, curves
+from sim.analysis.curves import (
+    NOT_ONE_CURVE,
+    REFERENCE,
+    TIE_RTOL,
+    breakevens,
+    curves,
+    not_one_curve,
+)
 from sim.config.variants import KEY as VARIANT
 from sim.io import write_frame_csv
 from sim.records import ALL
@@ -31,6 +38,7 @@ from sim.report.style import (
     REFERENCE_COLOR,
     color,
     legend_below,
+    place_labels,
     pyplot,
     save,
     tight_layout,
@@ -189,21 +197,6 @@ def real_crossings(be: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return be.loc[keep]
 
 
-def place_labels(fig, texts, step_pt: float = 9.0, tries: int = 30) -> None:
-    """Move each annotation up (in steps of ``step_pt`` points) until its box overlaps none
-    placed before it: labels of neighbouring points stay readable."""
-    renderer = fig.canvas.get_renderer()
-    placed = []
-    for t in texts:
-        for _ in range(tries):
-            box = t.get_window_extent(renderer)
-            if not any(box.overlaps(p) for p in placed):
-                break
-            dx, dy = t.xyann
-            t.xyann = (dx, dy + step_pt)
-        placed.append(t.get_window_extent(renderer))
-
-
 def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "cost_vs_x",
               title: str | None = None, vlines=(), ticks=None) -> list[str]:
     """Cost per million output tokens per setup against ``x``, the break-evens (crossings
@@ -300,6 +293,9 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     if x is None or "setup" not in table.columns:
         return []
     others = other_keys(sj, x)
+    if not_one_curve(table, x, others):  # a study's scenarios a setup (sim/analysis/curves.py)
+        sj.column_notes.append(NOT_ONE_CURVE.format(x=x))
+        return []
     xlabel = axis_label(x, sj.notes, own=not str(getattr(sj, "question", None) or "")
                         .startswith(CHANGED))
     ticks = None

@@ -45,21 +45,35 @@ def ci_columns(columns) -> list[str]:
 
 def combine(per_seed: pd.DataFrame, keys=KEY_COLUMNS) -> pd.DataFrame:
     """Collapse per-seed summary rows (a ``seed`` column plus the summary columns) into one row
-    per key: every numeric column's mean, ``<col>_ci95`` after each time/cost column, and the
-    number of replications. Row order follows the first seed's rows."""
+    per row of the job's summary: every numeric column's mean, ``<col>_ci95`` after each
+    time/cost column, and the number of replications; the other columns (``window``, a
+    study's ``policy``) as the rows have them. A row's replications are the rows of the other
+    seeds with the same setup, tenant, model and other text columns, in the same place among
+    such rows (a job's summary has the same rows in the same order on every seed). Until
+    December 2026 rows were matched by setup, tenant and model alone, so a study with several
+    rows a setup, the keep-alive policies or the break-even loads, averaged them together,
+    and the text columns were dropped. Row order follows the first seed's rows."""
     keys = [k for k in keys if k in per_seed.columns]
+    if "seed" not in per_seed.columns:
+        per_seed = per_seed.assign(seed=0)
     numeric = [c for c in per_seed.columns
                if c not in keys and c != "seed" and pd.api.types.is_numeric_dtype(per_seed[c])]
+    labels = [c for c in per_seed.columns if c not in keys and c != "seed" and c not in numeric]
     with_ci = set(ci_columns(numeric))
+    described = keys + labels
+    place = per_seed.groupby(["seed"] + described, sort=False, dropna=False).cumcount()
     rows = []
-    for key, g in per_seed.groupby(keys, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        row = dict(zip(keys, key))
-        row["replications"] = int(g["seed"].nunique()) if "seed" in g else len(g)
+    for _, g in per_seed.assign(_place=place).groupby(described + ["_place"], sort=False,
+                                                       dropna=False):
+        first = g.iloc[0]
+        row = {k: first[k] for k in keys}
+        row["replications"] = int(g["seed"].nunique())
         for c in numeric:
             m, h = mean_ci95(g[c].to_numpy())
             row[c] = m
             if c in with_ci:
                 row[f"{c}_ci95"] = h
+        for c in labels:
+            row[c] = first[c]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -165,3 +165,27 @@ def test_sweeping_replications_keeps_one_column_per_meaning(tmp_path):
     assert sorted(s.groupby("job")["override:replications"].first()) == [1, 2]
     md = (tmp_path / "sw" / "summary.md").read_text()
     assert "dtype: object" not in md and "Each job ran 1 to 2 seeds" in md
+
+
+def test_a_study_with_several_rows_a_setup_keeps_each_row():
+    """The keep-alive study's summary has one serverless/chat row per policy: with
+    replications=2 they were averaged into one (cold starts 261, the mean of 357, 213 and
+    213, and a "95 % interval" that was the spread between policies), and the policy column
+    dropped, until December 2026. Each row is now the mean of its own seeds."""
+    args = ["experiment=keepalive", "horizon_s=120", "keepalive.fixed_idle_s=[5,60]"]
+    singles = [sim.run(args + [f"seed={s}"]).summary for s in (0, 1)]
+    out = sim.run(args + ["replications=2"]).summary
+    assert len(out) == len(singles[0]) > 2 and list(out["policy"]) == list(singles[0]["policy"])
+    for i in range(len(out)):
+        for c in ("cold_starts", "ttft_p99_s"):
+            assert out[c].iloc[i] == pytest.approx(_scipy_ci([s[c].iloc[i] for s in singles])[0],
+                                                   rel=1e-12, nan_ok=True)
+    assert (out["replications"] == 2).all() and "window" in out.columns
+
+
+def test_rows_only_some_seeds_have_are_their_own():
+    per_seed = pd.DataFrame({"seed": [0, 1, 1], "setup": ["d", "d", "d"], "tenant": ["a", "a", "b"],
+                             "model": ["m", "m", "m"], "requests": [1, 3, 2]})
+    out = combine(per_seed)
+    assert list(out["tenant"]) == ["a", "b"] and list(out["replications"]) == [2, 1]
+    assert list(out["requests"]) == [2.0, 2.0]

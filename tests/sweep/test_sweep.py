@@ -265,3 +265,19 @@ def test_one_jobs_folder_given_for_its_sweep_names_the_sweep_folder(tmp_path, ca
     assert len(err) == 1 and err[0].endswith(
         f"it is one job's folder: give its sweep folder, {(tmp_path / 'sweep').resolve()}"), err
     assert sorted(p.name for p in job.iterdir()) == [".hydra"]
+
+
+def test_a_sweep_of_a_study_with_several_rows_a_setup_draws_no_curve(tmp_path):
+    """A sweep of the break-even study (two loads a job, so two rows a setup): until December
+    2026 its aggregation ended in an IndexError that Hydra printed as a warning, exit 0, with
+    no report.md nor sim.sweep's figures (sim.sweep then a traceback). Now the sweep reports,
+    draws no curve through the study's scenarios, and says why."""
+    sweep = tmp_path / "sweep"
+    r = cli("-m", "hydra/launcher=basic", "experiment=breakeven", "horizon_s=60", "drain_s=30",
+            "breakeven.load_fractions=[0.1,0.5]", "catalog.models.llama33-70b.price_out_usd_per_mtok=0.5,2",
+            f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "raised" not in r.stderr, r.stderr[-3000:]
+    assert "no figure against catalog.models.llama33-70b.price_out_usd_per_mtok" in r.stdout + r.stderr
+    assert (sweep / "report.md").is_file() and not (sweep / "breakeven.csv").exists()
+    from sim.sweep.__main__ import main as aggregate
+    assert aggregate([str(sweep)]) == 0
