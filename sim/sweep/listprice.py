@@ -27,22 +27,29 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     out = pd.Series(float("nan"), index=summary.index)
     if not {"model", "input_tokens", "output_tokens"} <= set(summary.columns):
         return out
-    # ``__all__`` rows, and their warm-up twins (``__all__@warmup``, sim/metrics/windows.py);
-    # they add up the tenants' rows, not the other aggregates (model, tier, background rows)
+    # a row and its warm-up twin (``chat@warmup``, sim/metrics/windows.py) are priced over
+    # both windows' tokens: the whole run's, as the cost columns beside them are (until
+    # December 2026 each window's own, so after a warm-up a pool billed at the list price
+    # read $0.935/M beside a "list price" of $1.023/M, and a sweep drew a break-even between
+    # them). ``__all__`` rows add up the tenants' rows, not the other aggregates (model,
+    # tier, background rows)
     label = summary["tenant"].astype(str).str.split("@").str[0]
     is_all = label == ALL
     tenant_rows = ~label.map(is_aggregate)
-    window = summary["window"] if "window" in summary.columns else pd.Series("all", index=summary.index)
-    cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
-                                                       summary["output_tokens"])],
+    whole = summary.assign(_label=label).groupby(["setup", "_label"], sort=False)
+    n_in = whole["input_tokens"].transform("sum")
+    n_out = whole["output_tokens"].transform("sum")
+    cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], n_in, n_out)],
                      index=summary.index)
-    per_out = cost / summary["output_tokens"].where(summary["output_tokens"] > 0) * 1e6
+    per_out = cost / n_out.where(n_out > 0) * 1e6
     out[~is_all] = per_out[~is_all]  # a model row at its model's prices; tier rows: NaN
-    for setup, win in summary.loc[is_all, ["setup"]].assign(w=window[is_all]).drop_duplicates().itertuples(index=False):
-        same = (summary["setup"] == setup) & (window == win)
-        rows = tenant_rows & same
+    own = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
+                                                      summary["output_tokens"])], index=summary.index)
+    for setup in summary.loc[is_all, "setup"].drop_duplicates():
+        same = summary["setup"] == setup
+        rows = tenant_rows & same  # both windows' tenant rows: the whole run
         tokens = summary.loc[rows, "output_tokens"].sum()
-        total = cost[rows].sum(min_count=1)
+        total = own[rows].sum(min_count=1)
         out[is_all & same] = total / tokens * 1e6 if tokens > 0 else float("nan")
     return out
 

@@ -170,16 +170,17 @@ def test_list_price_reference_of_all_adds_up_tenants_only():
     assert ref[4:].isna().all()
 
 
-def test_list_price_reference_keeps_warmup_rows_apart():
-    # metrics.warmup_s: the __all__ row of each window adds up its own window's tenant rows
+def test_list_price_reference_prices_both_windows_tokens():
+    # metrics.warmup_s: the cost columns of both windows' rows are the whole run's, so their
+    # list price is too (until December 2026 each window's own tokens: 1.0 and 0.6 here)
     s = pd.DataFrame({"setup": ["d"] * 4, "tenant": ["a", "__all__", "a@warmup", "__all__@warmup"],
                       "window": ["measured", "measured", "warmup", "warmup"],
                       "model": ["m1", "", "m1", ""], "input_tokens": [1_000_000, 0, 0, 0],
                       "output_tokens": [500_000, 500_000, 1_000_000, 1_000_000]})
     catalog = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
     ref = list_price_per_mtok_out(s, catalog)
-    # measured: (0.2 + 0.3) / 0.5 = 1.0; warm-up: 0.6 / 1 = 0.6 (not mixed into each other)
-    assert ref.tolist() == pytest.approx([1.0, 1.0, 0.6, 0.6])
+    # the whole run: (0.2 x 1 + 0.6 x 1.5) / 1.5 = 0.7333 in every row
+    assert ref.tolist() == pytest.approx([1.1 / 1.5] * 4)
 
 
 def test_crossings_interpolate_linearly():
@@ -281,3 +282,18 @@ def test_a_sweep_of_a_study_with_several_rows_a_setup_draws_no_curve(tmp_path):
     assert (sweep / "report.md").is_file() and not (sweep / "breakeven.csv").exists()
     from sim.sweep.__main__ import main as aggregate
     assert aggregate([str(sweep)]) == 0
+
+
+def test_the_list_price_prices_the_whole_runs_tokens_as_the_costs_do():
+    """With a warm-up the measured row's cost per million output tokens is the whole run's
+    bill over the whole run's tokens; its list price was over the measured window's tokens
+    alone until December 2026 ($1.023/M beside $0.935/M for a pool billed at that very list
+    price, and a sweep drew a break-even between them). Both rows now price the same
+    tokens, so per-token billing reads exactly the list price."""
+    from omegaconf import OmegaConf
+    args = ["horizon_s=120", "drain_s=60", "metrics.warmup_s=10", "setups=[serverless]",
+            "tenants.chat.arrival.rate_rps=2", "output.plots=false"]
+    s = sim.run(args).summary
+    lp = list_price_per_mtok_out(s, OmegaConf.to_container(sim.compose(args).catalog, resolve=True))
+    assert set(s["window"]) == {"measured", "warmup"} or s["tenant"].str.contains("@warmup").any()
+    assert lp.to_numpy() == pytest.approx(s["cost_per_mtok_out_usd"].to_numpy(), rel=1e-9)
