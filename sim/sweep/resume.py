@@ -29,7 +29,7 @@ from omegaconf import OmegaConf
 from sim.errors import InputError
 from sim.io import atomic_write, files_since, remove_listed
 from sim.records import Result
-from sim.sweep.jobfiles import read_frame, read_summary
+from sim.sweep.jobfiles import SUMMARY_NUMBERS, read_frame, read_summary
 
 DONE = "done.json"
 ERROR = "error.txt"
@@ -159,7 +159,7 @@ def load_finished(out_dir: Path, cfg):
                                           and all(isinstance(f, str) for f in files)):
         return None
     try:
-        tables = {f[:-4]: read_frame(Path(out_dir) / f) for f in files
+        tables = {f[:-4]: _read_table(Path(out_dir) / f) for f in files
                   if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
         summary = read_summary(summary_path)
     except InputError as e:  # a file damaged since the run wrote it: computed again
@@ -170,6 +170,16 @@ def load_finished(out_dir: Path, cfg):
                   out_dir=str(out_dir),
                   notes=["finished earlier in this folder (done.json matches the config): "
                          "not recomputed"])
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A finished run's table; ``replications.csv`` with its numbers checked as a sweep's
+    aggregation reads them (until December 2026 a damaged one was read back here, the job
+    "already finished", and then dropped from the sweep's tables by the aggregation's
+    refusal, which Hydra printed as a warning, exit 0)."""
+    if path.name == "replications.csv":
+        return read_frame(path, path.name, ("seed", "setup", "tenant"), SUMMARY_NUMBERS)
+    return read_frame(path)
 
 
 def record_failure(out_dir: Path, text: str, t0_ns: int | None = None) -> None:

@@ -276,3 +276,24 @@ def test_a_sweep_without_job_reports_still_lists_the_jobs_notes(tmp_path):
     md = (tmp_path / "sw" / "summary.md").read_text()
     for job in (0, 1):
         assert f"- job {job}: tenant chat: " in md and "exceed their model's context" in md
+
+
+def test_a_damaged_replications_file_is_computed_again(tmp_path, capsys):
+    """Text where replications.csv holds a number: until December 2026 the run was read back
+    ("already finished") and the sweep's aggregation then refused the file, a warning from
+    Hydra, exit 0, the job gone from the sweep's tables."""
+    from sim.app import execute
+
+    cfg = sim.compose(["horizon_s=10", "replications=2", "output.plots=false", "output.progress=false"])
+    first = execute(cfg, tmp_path, resume=True)
+    p = tmp_path / "replications.csv"
+    lines = p.read_text().splitlines(keepends=True)
+    fields = lines[2].split(",")
+    fields[4] = "abc"  # the requests column
+    p.write_text("".join(lines[:2] + [",".join(fields)] + lines[3:]))
+    capsys.readouterr()
+    again = execute(cfg, tmp_path, resume=True)
+    assert not any("not recomputed" in n for n in again.notes)
+    assert "replications.csv:3: column 'requests': not a number" in capsys.readouterr().out
+    assert again.summary["requests"].tolist() == first.summary["requests"].tolist()
+    assert "abc" not in p.read_text()
