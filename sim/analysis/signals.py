@@ -53,10 +53,18 @@ def _shared_for(setup: str, tenant: str, model: str, cfg) -> bool:
     if setup in SHARED_SETUPS:
         return True
     if setup == "hybrid":
-        placement = dict(getattr(getattr(cfg, "hybrid", None), "placement", None) or {})
-        default = str(getattr(getattr(cfg, "hybrid", None), "default_tier", "serverless"))
+        hc = getattr(cfg, "hybrid", None)
+        placement = dict(getattr(hc, "placement", None) or {})
+        default = str(getattr(hc, "default_tier", "serverless"))
         tier = placement.get(tenant, placement.get(model, default))
-        return str(getattr(tier, "value", tier)) != "dedicated"
+        if str(getattr(tier, "value", tier)) != "dedicated":
+            return True
+        # placed dedicated, but spillover sends its requests to the pool when the reserved
+        # replicas fall behind, and shadow traffic copies them there (until December 2026
+        # neither counted: a data-residency tenant was recommended the hybrid whose pool
+        # served 125 of its requests)
+        spill = getattr(hc, "spillover", None)
+        return bool(getattr(spill, "enabled", False)) or float(getattr(hc, "shadow_fraction", 0.0)) > 0
     return False
 
 

@@ -134,3 +134,33 @@ def test_requests_beyond_the_context_do_not_make_every_setup_miss(tmp_path):
     assert res.summary.query("tenant == 'chat'").iloc[0]["slo_attainment"] < 0.99 <= share
     assert sig["recommended_slo_attainment"] == pytest.approx(share, abs=1e-12)
     assert bool(sig["meets_slo"]) and sig["beyond_context"] == 3
+
+
+class _Spilling:
+    class hybrid:  # noqa: N801 - mimics the config node
+        placement = {"big": "dedicated"}
+        default_tier = "serverless"
+        shadow_fraction = 0.0
+
+        class spillover:  # noqa: N801
+            enabled = True
+
+
+class _Shadowing:
+    class hybrid:  # noqa: N801
+        placement = {"big": "dedicated"}
+        default_tier = "serverless"
+        shadow_fraction = 0.3
+
+        class spillover:  # noqa: N801
+            enabled = False
+
+
+@pytest.mark.parametrize("cfg", [_Spilling, _Shadowing])
+def test_a_hybrid_that_spills_or_shadows_is_shared_for_a_tenant_with_requirements(cfg):
+    """Placed dedicated, a model's requests still reach the hybrid's pool by spillover or as
+    shadow copies: until December 2026 a data-residency tenant was recommended the hybrid
+    whose pool served 125 of its requests."""
+    s = _summary([("serverless", 0.9, 1.0), ("dedicated", 2.0, 1.0), ("hybrid", 1.5, 1.0)])
+    assert _recommend(cfg, "t", "big", s, ["data_residency"], 0.9)["recommended_setup"] == "dedicated"
+    assert _recommend(cfg, "t", "big", s, [], 0.9)["recommended_setup"] == "serverless"
