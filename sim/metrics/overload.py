@@ -179,6 +179,16 @@ def warning_line(s: dict) -> str:
                 f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
                 f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
                 "the setup keeps up: raise drain_s to let them finish")
+    if (s["turned_away"] and set(s["reasons"]) == {"timeout_cold_start"}
+            and s["offered_tok_s"] < s["sustainable_tok_s"] and not s["backlog_at_horizon"]):
+        # requests that gave up on a cold start at a pool serving faster than offered: the
+        # wait bound, not the load (until December 2026 "unstable at this load ... add capacity")
+        return (f"{s['setup']}: {s['turned_away']:,} of {s['requests']:,} requests timed out "
+                f"waiting for a cold start (timeout_cold_start){unsent}, though it serves faster "
+                f"than offered ({s['offered_tok_s']:,.0f} output tok/s offered against a "
+                f"sustainable {s['sustainable_tok_s']:,.0f}, measured while serving): "
+                "serverless.max_wait_s is shorter than its cold starts; raise it, or keep "
+                "replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
     if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
         # a backlog at the horizon though the setup serves faster than it was offered: cold
         # starts or a burst it had not worked off yet, not a queue that grows without bound
