@@ -128,12 +128,15 @@ class FluidReplica(ReplicaBase):
         self._advance(self._k)
         now = self._t = self._t_end
         done = self._collect(now)
+        head = q[0] if (q := self.queue.items) else None
         if not (self.paged and self._make_room()):  # self._boundary(), inlined
-            if self.waiting or self.queue.items or (self.batch is not None and self.batch.items):
+            if self.waiting or q or (self.batch is not None and self.batch.items):
                 self._admit()
         self._plan()
         if self._offer_batch:
             self.offer_batch()
+        if q and q[0] is not head:  # the next head offered to the others (unoffered until Dec 2026)
+            self.queue.notify()
         if done:
             sink = self.sink
             for r in done:

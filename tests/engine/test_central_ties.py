@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from helpers.queueing import replay_fcfs, run_table, write_table
 
+import sim
+
 D = 0.01  # s an iteration
 
 
@@ -49,3 +51,25 @@ def test_a_burst_at_one_instant_spreads_over_idle_replicas(tmp_path, engine):
     assert len(r) == 75 and (r["outcome"] == "completed").all()
     assert (r["admit_s"] == r["arrival_s"]).all()
     assert r.groupby("replica").size().to_dict() == {0: 25, 1: 25, 2: 25}
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_request_behind_a_large_head_goes_to_the_replica_with_room(tmp_path, engine):
+    """Two replicas with 4,000 tokens of KV, 62.5 ms iterations: a 3,850-token request waits
+    at the head of the central queue until replica 0 frees its memory at 1.25 s and takes it;
+    the small request behind it fits replica 1, which takes it at its next boundary, 1.28 s.
+    Until December 2026 the fluid engine offered the new head to nobody, and it waited for
+    replica 0 until 7.5 s."""
+    trace = tmp_path / "hol.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,3000,20\n0.03,2000,400\n"
+                     "0.04,3850,100\n0.05,100,10\n")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: 0.0625)
+    r = sim.run([f"engine={engine}", "setups=[dedicated]", "output.plots=false",
+                 "deployments.llama31-8b.perf.kind=table", f"deployments.llama31-8b.perf.table_path={table}",
+                 "deployments.llama31-8b.perf.kv_capacity_tokens=4000", "dedicated.replicas.llama31-8b=2",
+                 "dedicated.router=central", "horizon_s=1",
+                 "tenants.chat.arrival={kind: trace, trace: {path: " + str(trace) + ", format: csv}}",
+                 "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"]).requests
+    r = r.sort_values("request_id")
+    assert r["replica"].tolist() == [0, 1, 0, 1]
+    assert r["admit_s"].tolist() == pytest.approx([0.0, 0.03, 1.25, 1.28], abs=1e-9)
