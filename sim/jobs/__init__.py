@@ -33,7 +33,7 @@ READ_BY_EVERY_JOB = ("experiment", "job", "name", "notes", "output", "replicatio
 # what they run instead); and the keys a job sets itself in each of its runs: name -> sets(cfg),
 # {dotted key, or "key=value" when that value alone is replaced: what the job does instead}.
 # An override of either would be ignored or replaced unsaid: check_own_settings
-OWN_SETUPS: dict[str, str] = {}
+OWN_SETUPS: dict[str, tuple] = {}
 SETS: dict[str, Callable] = {}
 # jobs that run the config with some keys replaced: name -> as_run(cfg), the config as the
 # job's first run has it, which the checks before any work build (prefix_cache replays its
@@ -43,16 +43,16 @@ AS_RUN: dict[str, Callable] = {}
 
 def job(name: str, config: type | None = None, check: Callable | None = None,
         own_scenarios: bool = False, reads: tuple[str, ...] = (), hint: str = "",
-        own_setups: str | None = None, sets: Callable | None = None,
+        own_setups: tuple | None = None, sets: Callable | None = None,
         as_run: Callable | None = None):
     """Register ``fn`` as the job ``name``, with ``config`` as the schema of key ``name``
     (its numbers' ranges declared on the fields, :mod:`sim.config.rules`) and ``check(cfg)``
     for rules that involve other keys; both are applied before the job runs.
     ``own_scenarios``: the job composes its own configs and ignores ``tenants``; ``reads``
     the other top-level keys it takes from the run's config (an override of any other key
-    is refused, :func:`check_unread`), ``hint`` what to do instead. ``own_setups``: what the
-    job runs instead of ``setups`` (an override giving another value than the config's own
-    is refused); ``sets(cfg)``: keys it sets itself in every run ({key: how}),
+    is refused, :func:`check_unread`), ``hint`` what to do instead. ``own_setups``: ``(runs,
+    text)``, the setups the job runs whatever ``setups`` says (a tuple, or a function of the
+    config) and how to say them: a ``setups`` override giving others is refused; ``sets(cfg)``: keys it sets itself in every run ({key: how}),
     refused when given. ``as_run(cfg)``: the config the checks before any work build instead
     of ``cfg`` (the keys the job replaces in its runs, replaced)."""
     def deco(fn):
@@ -114,9 +114,11 @@ def check_own_settings(name: str, cfg, overrides) -> None:
     for text in overrides or ():
         for key in (k.lstrip("+") for k in leaf_keys(text)):
             if key == "setups" and name in OWN_SETUPS:
-                runs = OWN_SETUPS[name]
+                spec, runs = OWN_SETUPS[name]
                 got = [str(s) for s in cfg.setups]
-                if got != _setups_unless_given(overrides):
+                # what the job runs (until December 2026 one fixed list for every job, so
+                # experiment=plan setups=[dedicated] ran its placements with setups ignored)
+                if got != (list(spec(cfg)) if callable(spec) else list(spec)):
                     raise InputError(f"the {name} job runs {runs}, whatever setups says, so {got} "
                                      "would be ignored silently (job=simulate runs the setups "
                                      "listed)", key="setups")
@@ -128,18 +130,6 @@ def check_own_settings(name: str, cfg, overrides) -> None:
                                      f"value given would be replaced unsaid; {how}", key=key)
     if name in SETS:  # the same keys set by an experiment file (or a variant), not typed
         _check_file_settings(name, cfg)
-
-
-def _setups_unless_given(overrides) -> list[str]:
-    """``setups`` as the config has it without the command line's ``setups`` overrides: a
-    job that chooses its own setups accepts the value restated, nothing else (until December
-    2026 it was compared with one fixed list, so ``experiment=plan setups=[dedicated]`` ran
-    unsaid while restating the file's own three setups was refused)."""
-    from sim.config import compose
-    from sim.config.repeats import leaf_keys
-
-    rest = [t for t in overrides if "setups" not in (k.lstrip("+~") for k in leaf_keys(t))]
-    return [str(s) for s in compose(rest).setups]
 
 
 def _check_file_settings(name: str, cfg) -> None:

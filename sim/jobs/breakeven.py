@@ -124,7 +124,7 @@ def check(cfg) -> None:
 
 
 @job("breakeven", config=BreakevenConfig, check=check,
-     own_setups="the curves of breakeven.setups")
+     own_setups=(("dedicated",), "the curves of breakeven.setups"))
 def breakeven_job(cfg, out_dir, progress) -> Result:
     res = run_breakeven(cfg, progress)
     cap = res.capacity

@@ -27,7 +27,7 @@ def _s(v: float) -> str:
     return f"{v:.2f} s" if v == v else "- (no request completed)"
 
 
-@job("burst", own_setups="the dedicated setup without and with burst capacity",
+@job("burst", own_setups=(("dedicated",), "the dedicated setup without and with burst capacity"),
      sets=lambda cfg: {"dedicated.burst.enabled": "it runs it false, then true, on the same requests"})
 def burst_job(cfg, out_dir, progress) -> Result:
     workload, runs, summary, requests, tables = variant_frames(

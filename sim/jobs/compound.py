@@ -121,7 +121,7 @@ def chain_loads(r) -> str:
 
 
 @job("compound", config=CompoundConfig, check=check,
-     own_setups="its cold-chain scenarios and the setups of compound.bursty_setups",
+     own_setups=(("serverless",), "its cold-chain scenarios and the setups of compound.bursty_setups"),
      sets=lambda cfg: {
          f"pipelines.{cfg.compound.pipeline}.prewarm": "it runs its setups with and without "
          "coordinated pre-warm",

@@ -33,7 +33,7 @@ def failure_variants(cfg) -> list[tuple[str, dict]]:
                                              "dedicated.failures.max_attempts": 1})]
 
 
-@job("failures", own_setups="the dedicated setup without and with failures",
+@job("failures", own_setups=(("dedicated",), "the dedicated setup without and with failures"),
      sets=lambda cfg: {"dedicated.failures.mode=none": "it runs none for its baseline and random for "
                                            "the runs with failures (script when one is given)"})
 def failures_job(cfg, out_dir, progress) -> Result:

@@ -86,7 +86,7 @@ def check(cfg) -> None:
 
 
 @job("keepalive", config=KeepaliveConfig, check=check,
-     own_setups="the serverless setup once per keep-alive policy",
+     own_setups=(("serverless",), "the serverless setup once per keep-alive policy"),
      sets=lambda cfg: {
          "serverless.keepalive.kind": "it runs a fixed timeout for each of keepalive.fixed_idle_s, "
          "then the hybrid policy (serverless.keepalive.idle_s is read as that policy's fallback)"})

@@ -182,8 +182,13 @@ def _confirm_part(cfg, placement: str, pricing: str | None, models: dict, label:
     return part, [f"plan ({label}): {n}" for n in run_notes(c, wl, runs)], worst
 
 
+def _planned_setups(cfg) -> list[str]:
+    """What the plan job runs instead of ``setups``: its placements."""
+    return [str(p) for p in cfg.plan.placements]
+
+
 @job("plan", config=PlanConfig, check=check,
-     own_setups="the placements of plan.placements")
+     own_setups=(_planned_setups, "the placements of plan.placements"))
 def plan_job(cfg, out_dir, progress) -> Result:
     pc = cfg.plan
     models = sorted({str(tc.model) for tc in cfg.tenants.values()})

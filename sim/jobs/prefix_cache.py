@@ -175,7 +175,7 @@ class SloSearch:
 
 
 @job("prefix_cache", config=PrefixCacheConfig, check=check, as_run=as_run,
-     own_setups="the dedicated and serverless setups of each cache variant",
+     own_setups=(("dedicated",), "the dedicated and serverless setups of each cache variant"),
      sets=lambda cfg: {"dedicated.router": "its variants run jsq and cache_aware"})
 def prefix_cache_job(cfg, out_dir, progress) -> Result:
     pc = cfg.prefix_cache

@@ -66,7 +66,7 @@ def _s(v: float) -> str:
 
 
 @job("spot", check=check_spot_job,
-     own_setups="the dedicated setup in its spot mixes")
+     own_setups=(("dedicated",), "the dedicated setup in its spot mixes"))
 def spot_job(cfg, out_dir, progress) -> Result:
     workload, runs, catalog = simulate_variants(
         cfg, "dedicated", lambda wl: spot_variants(cfg, wl.user_models), progress)
