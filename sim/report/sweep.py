@@ -71,7 +71,9 @@ def other_keys(sj, x: str) -> list[str]:
 
 
 def categorical(table: pd.DataFrame, x: str) -> bool:
-    return x in table.columns and not pd.api.types.is_numeric_dtype(table[x])
+    """Named points with no order to cross in: variants, and seeds (a break-even along the seed
+    axis was drawn until December 2026)."""
+    return x in table.columns and (x == "seed" or not pd.api.types.is_numeric_dtype(table[x]))
 
 
 def axis_label(key: str, notes: dict | None = None, own: bool = True) -> str:
@@ -314,7 +316,7 @@ def sweep_figures(sj, out_dir: Path) -> list[str]:
     files += cost_vs_x(table, x, others, out_dir, xlabel, be, ticks=ticks,
                        title=None if ticks is None else
                        "Cost per million output tokens per variant (no break-evens: "
-                       "the variants are not points on one axis)")
+                       "the points are not on one axis)")
     return files
 
 
