@@ -158,6 +158,11 @@ def load_finished(out_dir: Path, cfg):
     if not summary_path.is_file() or not (isinstance(files, list)
                                           and all(isinstance(f, str) for f in files)):
         return None
+    gone = missing_outputs(out_dir, files)
+    if gone:  # removed since the run listed it (read back without it until December 2026)
+        print(f"note: {Path(out_dir) / gone[0]}: listed in {DONE} but not there: not read back, "
+              "the run is computed again")
+        return None
     try:
         tables = {f[:-4]: _read_table(Path(out_dir) / f) for f in files
                   if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
@@ -170,6 +175,11 @@ def load_finished(out_dir: Path, cfg):
                   out_dir=str(out_dir),
                   notes=["finished earlier in this folder (done.json matches the config): "
                          "not recomputed"])
+
+
+def missing_outputs(out_dir: Path, files) -> list[str]:
+    """The files a finished run's ``done.json`` lists that are no longer in ``out_dir``."""
+    return [f for f in files if isinstance(f, str) and not (Path(out_dir) / f).is_file()]
 
 
 def _read_table(path: Path) -> pd.DataFrame:

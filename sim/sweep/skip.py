@@ -27,7 +27,14 @@ from omegaconf import OmegaConf
 from sim.errors import InputError, WorkerLost
 from sim.sweep.aggregate import AggregateSweep, add_to_live_tables, read_job
 from sim.sweep.jobrecord import record_jobs
-from sim.sweep.resume import DONE, ERROR, job_key, read_done, record_failure
+from sim.sweep.resume import (
+    DONE,
+    ERROR,
+    job_key,
+    missing_outputs,
+    read_done,
+    record_failure,
+)
 
 Launch = Callable[[Sequence[Sequence[str]], int], Sequence[JobReturn]]
 
@@ -71,7 +78,8 @@ def _reads_back(d: Path) -> bool:
         read_job(d)
     except InputError:
         return False
-    return True
+    files = (read_done(d) or {}).get("files")
+    return not (isinstance(files, list) and missing_outputs(d, files))
 
 
 def _aggregating(config) -> bool:

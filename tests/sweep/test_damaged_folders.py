@@ -297,3 +297,19 @@ def test_a_damaged_replications_file_is_computed_again(tmp_path, capsys):
     assert "replications.csv:3: column 'requests': not a number" in capsys.readouterr().out
     assert again.summary["requests"].tolist() == first.summary["requests"].tolist()
     assert "abc" not in p.read_text()
+
+
+def test_a_listed_file_removed_since_is_computed_again(tmp_path, capsys):
+    """requests.parquet removed from a finished run's folder: until December 2026 the run was
+    read back as finished without it."""
+    from sim.app import execute
+
+    cfg = sim.compose(["horizon_s=10", "output.plots=false", "output.progress=false"])
+    execute(cfg, tmp_path, resume=True)
+    assert "requests.parquet" in json.loads((tmp_path / "done.json").read_text())["files"]
+    (tmp_path / "requests.parquet").unlink()
+    capsys.readouterr()
+    again = execute(cfg, tmp_path, resume=True)
+    assert not any("not recomputed" in n for n in again.notes)
+    assert "requests.parquet: listed in done.json but not there" in capsys.readouterr().out
+    assert (tmp_path / "requests.parquet").is_file()
