@@ -144,6 +144,10 @@ class ReplicaBase(RoutingEstimates):
                 and self.n_running < lane.running_limit and self.n_running < self.max_seqs
                 and self.shortfall(req, lane.kv_keep) <= 0)
 
+    def replan(self) -> None:
+        """Its step time changed; an engine that plans ahead plans again (the step engine
+        reads the performance model at every iteration)."""
+
     def offer_batch(self) -> None:
         """After an admission that emptied the interactive queue: other replicas of the pool
         may now take batch work (a replica mid-stretch learns of it only through a poke)."""

@@ -2,28 +2,19 @@
 
 Between two state changes (a prompt finishing its prefill, a sequence emitting its last
 token, a new request joining) the batch composition is constant: ``n`` decoding sequences
-and ``p`` prefill tokens per iteration. The replica therefore computes how many iterations
-``k`` remain until the next change and schedules one timer at
-
-    t = k x step_time(n, p, kv_mid, pairs_mid),
-
-where ``kv_mid`` and ``pairs_mid`` are the KV occupancy and attention pairs averaged over
+and ``p`` prefill tokens per iteration. The replica computes how many iterations ``k``
+remain until the next change and schedules one timer at t = k x step_time(n, p, kv_mid,
+pairs_mid), where ``kv_mid`` and ``pairs_mid`` are the KV occupancy and attention pairs averaged over
 those ``k`` iterations (both grow linearly, so the sum is exact wherever step time is
 linear in them). Work per request is O(log batch), independent of its token count.
 
-KV memory is one more state change: with paged admission the decoding sequences claim
-``n`` tokens per iteration, so the iteration at which memory runs out is computed (room
-// n) and becomes a planned boundary, where the newest sequence is preempted
-(:mod:`sim.engine.base`); prefix-cache hits only shorten prompts.
+KV memory is one more state change: with paged admission the iteration at which memory runs
+out (room // n) is a planned boundary, where the newest sequence is preempted
+(:mod:`sim.engine.base`). A request arriving mid-iteration joins at the next boundary, as in
+the step engine, so the engines agree except for that averaging. Counts are integers.
 
-Iteration boundaries stay exact: a request that arrives during an iteration joins at the
-next boundary, as in the step engine, so the two engines agree iteration for iteration
-except for that averaging. Token counts, iteration counts and finish tags are integers.
-
-The replica is driven by SimPy timer events (one live timer, re-planned on every change; a
-stale timer is recognised by its generation number; :mod:`sim.engine.tick`) and by direct
-calls from the queue, with no generator, because that halves the SimPy events per request,
-which the benchmark needs.
+SimPy timer events (one live timer, re-planned on every change, a stale one known by its
+generation: :mod:`sim.engine.tick`) and the queue's calls drive it, with no generator.
 """
 
 from __future__ import annotations
@@ -109,6 +100,13 @@ class FluidReplica(ReplicaBase):
                     or self.n_running >= self.max_seqs
                     or self.shortfall(lane.items[0], reserve + lane.kv_keep) > 0):
                 return
+        self._at_next_boundary()
+
+    def replan(self) -> None:  # from the next boundary (from the next change until Dec 2026)
+        if self.alive and self._k:
+            self._at_next_boundary()
+
+    def _at_next_boundary(self) -> None:
         now = self.env._now
         t = self._t
         if self._k == 0:  # idle: a new iteration starts now

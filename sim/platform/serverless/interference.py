@@ -2,7 +2,7 @@
 
 Each replica of a model whose node hosts ``k`` other warm replicas steps at
 ``base.step_time(...) x (1 + per_neighbour x k)``. The factor is updated when a neighbour
-starts or stops; the fluid engine picks it up at its next re-plan. Off by default
+starts or stops; the fluid engine plans again from its next iteration boundary. Off by default
 (``per_neighbour = 0``): the published evidence is thin. CALIBRATION.md §6: two LLM
 replicas sharing one GPU under MPS: TPOT +19.5 % (vendor case study, weak evidence);
 general MPS interference +-30 % (arXiv 2604.22430). Replicas here hold whole GPUs, so the

@@ -288,7 +288,9 @@ class ReplicaLifecycle:
         warm = [s for s in node.slots if s.state == WARM]
         f = 1.0 + self.alpha * (len(warm) - 1)
         for s in warm:
-            s.rep.perf.factor = f
+            if s.rep.perf.factor != f:
+                s.rep.perf.factor = f
+                s.rep.replan()
 
     def expected_wait(self, model: int, now: float) -> float:
         """How long a request for ``model`` arriving now would wait for a replica (for an
