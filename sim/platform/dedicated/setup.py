@@ -54,8 +54,7 @@ class Slot:
     def __init__(self, index: int, pool: ModelPool, row: UsageRow, ledger_i: int):
         self.index = index
         self.pool = pool
-        self.row = row
-        self.ledger_i = ledger_i  # its row's place in the ledger (replicas.csv's row)
+        self.row, self.ledger_i = row, ledger_i  # its ledger row and that row's place (replicas.csv's row)
         self.rep = None
         self.dep = self.perf = None  # a heterogeneous fleet's variant (None: the pool's own)
         self.past_busy_s = 0.0  # busy time of replicas this slot had before a failure

@@ -161,8 +161,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         schedule(self.env, max(delay, 0.0), lambda _ev: fn())
 
     def _note(self, stat: str, now: float, model: str, replica: int = -1) -> None:
-        """Count a platform decision and log it as an event (``events.csv``; ``replica``:
-        the replica's ``replicas.csv`` row)."""
+        """Count a decision and log it (``events.csv``; ``replica``: its ``replicas.csv`` row)."""
         self.stats[stat] += 1
         self.events.add(now, EVENT_KINDS[stat], model, replica)
 
