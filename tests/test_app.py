@@ -387,3 +387,15 @@ def test_a_single_run_into_a_sweeps_folder_is_refused(tmp_path):
             sim.run(["horizon_s=5", "output.plots=false"], output_dir=d)
         assert (d / "summary.csv").read_text() == "the sweep's\n"
         assert sorted(p.name for p in d.iterdir()) == sorted([mark, "summary.csv"])
+
+
+@pytest.mark.parametrize("given, said", [
+    ("serverless.pool.A100={nodes: 3, gpus_per_node: 8}", True),
+    ("serverless.pool.H100.nodes=3", False),
+])
+def test_a_pool_class_no_deployment_runs_on_is_said(given, said):
+    """24 A100s beside an 8B deployed on H100s hold no replica: unsaid until December 2026."""
+    res = sim.run(["setups=[serverless]", "horizon_s=5", "output.progress=false", given])
+    lines = [n for n in res.notes if n.startswith("not read by this run: serverless.pool.")]
+    assert lines == (["not read by this run: serverless.pool.A100 (no deployment of the run's "
+                      "models runs on A100; they run on H100)"] if said else []), res.notes

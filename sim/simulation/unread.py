@@ -159,6 +159,24 @@ def _pooled(cfg, workload, keys, setups) -> dict[str, str]:
     return out
 
 
+def _idle_pool_classes(cfg, workload, keys, setups) -> dict[str, str]:
+    """``serverless.pool.<gpu>`` given for a GPU class no deployment of the run's models runs
+    on: its nodes hold no replica (until December 2026 unsaid: 24 A100s beside an 8B on H100)."""
+    if not {"serverless", "hybrid"} & set(setups):
+        return {}
+    gpus = set()
+    for m in workload.models:
+        dep = OmegaConf.select(cfg, f"deployments.{m}", default=None)
+        if dep is None:  # a model without a deployment entry: its class is not known here
+            return {}
+        gpus.add(str(dep.gpu))
+    return {f"serverless.pool.{g}": f"no deployment of the run's models runs on {g}; they "
+            f"run on {', '.join(sorted(gpus))}"
+            for g in dict.fromkeys(k.split(".")[2] for k in keys
+                                   if k.startswith("serverless.pool.") and len(k.split(".")) > 2)
+            if g not in gpus}
+
+
 def _variant_models(cfg, keys) -> list[tuple[str, str]]:
     """``(dedicated.variants[i], model)`` of the variant lists the keys give."""
     out = []
@@ -221,7 +239,7 @@ def simulate_notes(cfg, workload) -> list[str]:
     tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
     for found in (_off(cfg, keys), _uncalled(workload, keys),
                   _uncalled_variants(cfg, workload, keys), _pooled(cfg, workload, keys, setups),
-                  tokenless):
+                  _idle_pool_classes(cfg, workload, keys, setups), tokenless):
         out += [f"not read by this run: {k} ({why})" for k, why in found.items()]
     return list(dict.fromkeys(out))
 
