@@ -32,7 +32,7 @@ class Setup(Protocol):
         """Start a replica of ``model`` if none is warm or loading (a pipeline's coordinated
         pre-warm); False when there is nothing to start."""
 
-    def held(self) -> Iterable[tuple[int, int]]:
+    def held(self) -> Iterable[tuple[Request, int]]:
         """When the run stops: ``(request, tier code)`` of each request it still holds,
         the code of the tier whose queue or replica holds it (the run fails them,
         ``unfinished_at_end``, in that tier)."""
@@ -78,6 +78,12 @@ class RunContext:
     def fail(self, req: Request, reason: str, tier_code: int, now: float) -> None:
         self.log.fail(req.id, reason, tier_code, now, req)
         self.on_end(req, now)
+
+    def add_row(self, row: UsageRow) -> int:
+        """Append a replica life to the ledger; its place there (``replicas.csv``'s ``row``,
+        ``events.csv``'s ``replica``)."""
+        self.ledger.append(row)
+        return len(self.ledger) - 1
 
     def new_replica_id(self) -> int:
         self.next_replica_id += 1

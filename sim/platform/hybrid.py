@@ -262,7 +262,7 @@ class HybridSetup:
         self.ctx.log.cold(req.id, wait_s, storage_tier)
 
     # -------------------------------------------------------------------------- the end
-    def held(self) -> list[tuple[int, int]]:
+    def held(self) -> list[tuple[Request, int]]:
         """``(request, tier code)`` of each user request still held: on the reserved
         replicas or their queues (dedicated, burst), or on the pool (serverless, spilled
         ones too); shadow copies are no requests of the log."""

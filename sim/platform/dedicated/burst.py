@@ -257,7 +257,7 @@ class BurstPool:
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
                        usd_per_gpu_hour=opt.usd_per_gpu_hour, loading_s=cold.total_s,
                        min_increment_s=self.min_billed_s)
-        self.ctx.ledger.append(row)
+        self.ctx.add_row(row)
         b = BurstReplica(region, row, now, cold.total_s, self.rtt[region], k)
         self.replicas.append(b)
         self.env.timeout(cold.total_s).callbacks.append(lambda ev, b=b: self._warm(b))

@@ -129,8 +129,7 @@ class DedicatedSetup:
                     row = UsageRow(model=m, gpu=fdep.gpu.key, gpus=fdep.tp, tier="dedicated",
                                    start_s=0.0, end_s=0.0, busy_s=0.0, billing="gpu_hour",
                                    usd_per_gpu_hour=fprice)
-                    ctx.ledger.append(row)
-                    slot = Slot(i, pool, row, len(ctx.ledger) - 1)
+                    slot = Slot(i, pool, row, ctx.add_row(row))
                     if fdep is not dep:
                         slot.dep, slot.perf = fdep, fperf
                     slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True)

@@ -155,8 +155,7 @@ class SpotFleet:
         row = UsageRow(model=slot.pool.model, gpu=dep.gpu.key, gpus=dep.tp, tier="spot",
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
                        usd_per_gpu_hour=slot.usd_per_gpu_hour, loading_s=loading_s)
-        self.ctx.ledger.append(row)
-        inst = SpotInstance(row, now, ledger_i=len(self.ctx.ledger) - 1)
+        inst = SpotInstance(row, now, ledger_i=self.ctx.add_row(row))
         slot.instances.append(inst)
         slot.current = inst
         return inst

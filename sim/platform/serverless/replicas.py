@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import ENGINES
+from sim.engine import ENGINES, Request
 from sim.errors import InvariantError
 from sim.platform.coldstart import stages
 from sim.platform.serverless.interference import InterferedPerf
@@ -212,9 +212,9 @@ class ReplicaLifecycle:
                        usd_per_gpu_hour=ms.usd_per_gpu_hour,
                        min_increment_s=float(self.sc.min_increment_s) if gpu_second else 0.0,
                        batch_price_factor=1.0 if gpu_second else float(self.sc.batch_price_factor))
-        self.ctx.ledger.append(row)
+        ledger_i = self.ctx.add_row(row)
         slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
-        slot.ledger_i = len(self.ctx.ledger) - 1
+        slot.ledger_i = ledger_i
         self.slots[slot.id] = slot
         self.started += 1
         self.pool.occupy(node, slot, ms.weight_bytes, local, loaded=warm_now)
@@ -310,7 +310,7 @@ class ReplicaLifecycle:
         return max(min(started) + est - now, 0.0) if started else est
 
     # ================================================================== the end
-    def held(self) -> list[tuple[int, int]]:
+    def held(self) -> list[tuple[Request, int]]:
         """``(request, tier code)`` of each request the pool holds (its tier): queued for
         its model or on a replica. Checked against the in-flight counts the request path
         keeps (a request held elsewhere would be a bug). A request queued for a model with no
