@@ -10,6 +10,26 @@ import numpy as np
 OCC_BINS = 100  # KV occupancy histogram: 1 % bins (p99 to that resolution)
 
 
+def spread(hist: list, lo: float, hi: float, dt: float) -> None:
+    """Add ``dt`` seconds to the 1 % occupancy histogram ``hist``, evenly over the
+    occupancies ``lo`` to ``hi`` (fractions of the capacity; ``lo < hi``): a stretch whose
+    KV memory grows linearly."""
+    a, b = lo * OCC_BINS, hi * OCC_BINS
+    ia, ib = int(a), int(b)
+    if ia >= OCC_BINS:
+        hist[OCC_BINS] += dt
+        return
+    if ia == ib:
+        hist[ia] += dt
+        return
+    w = dt / (b - a)
+    hist[ia] += (ia + 1 - a) * w
+    top = ib if ib < OCC_BINS else OCC_BINS
+    for i in range(ia + 1, top):
+        hist[i] += w
+    hist[top] += (b - top) * w
+
+
 @dataclass(slots=True)
 class KvStats:
     """What a replica's KV cache did (sim/engine/kv.py), summed over the replicas a ledger

@@ -41,7 +41,7 @@ from sim.perf import Deployment, PerfModel
 class ReplicaBase(RoutingEstimates):
     """One model on ``tp`` GPUs running continuous batching; the engines subclass it."""
 
-    # whether the replica runs a plan of equal iterations (``_t``, ``_k``, ``_dt``, ``_t_end``:
+    # whether the replica runs a plan of iterations (``_t``, ``_k``, ``_dt``, ``_s``, ``_t_end``:
     # the fluid engine), whose next boundary the queues then work out inline (the hot path)
     planned = False
 
@@ -192,6 +192,10 @@ class ReplicaBase(RoutingEstimates):
 
     def poke(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def catch_up(self) -> None:
+        """Bring what a router reads (KV memory, prompt progress) up to now: an engine that
+        plans ahead applies the iterations run since its last state change."""
 
     def abort(self) -> list[Request]:  # pragma: no cover - overridden
         """Stop now (a failure): return the requests that were in the batch or waiting."""

@@ -6,12 +6,16 @@ and ``p`` prefill tokens per iteration. The replica computes how many iterations
 remain until the next change and schedules one timer at t = k x step_time(n, p, kv_mid,
 pairs_mid), where ``kv_mid`` and ``pairs_mid`` are the KV occupancy and attention pairs averaged over
 those ``k`` iterations (both grow linearly, so the sum is exact wherever step time is
-linear in them). Work per request is O(log batch), independent of its token count.
+linear in them). A stretch cut short (a request joining mid-plan) ends at the boundary of
+its own iteration: iteration ``i`` takes the first iteration's time plus ``i`` times the
+growth per iteration (:mod:`sim.engine.stretch`), so the cut is exact there too. Work per
+request is O(log batch), independent of its token count.
 
 KV memory is one more state change: with paged admission the iteration at which memory runs
 out (room // n) is a planned boundary, where the newest sequence is preempted
 (:mod:`sim.engine.base`). A request arriving mid-iteration joins at the next boundary, as in
-the step engine, so the engines agree except for that averaging. Counts are integers.
+the step engine, so the engines agree wherever step time is linear in KV and pairs along a
+stretch. Counts are integers.
 
 SimPy timer events (one live timer, re-planned on every change, a stale one known by its
 generation: :mod:`sim.engine.tick`) and the queue's calls drive it, with no generator.
@@ -25,13 +29,16 @@ from collections import deque
 from simpy.events import NORMAL
 
 from sim.engine.base import ReplicaBase
+from sim.engine.fluid_memory import FluidMemory
+from sim.engine.fluid_views import FluidViews
+from sim.engine.stretch import stretch_iters, stretch_time
 from sim.engine.tick import Tick
-from sim.kvstats import OCC_BINS
+from sim.kvstats import OCC_BINS, spread
 
 _INF = float("inf")
 
 
-class FluidReplica(ReplicaBase):
+class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
     planned = True  # RequestQueue.notify reads next_boundary's fields itself
 
     def __init__(self, *args, **kwargs):
@@ -46,8 +53,10 @@ class FluidReplica(ReplicaBase):
         self._dec_ctx = 0  # context tokens of decoding sequences
         # the current plan: from state time _t (a boundary), k iterations of _dt each
         self._t = 0.0
-        self._k = 0  # 0 = idle, no plan
+        self._k = 0  # 0 = idle, no plan; else iterations until the timer
+        self._kf = 0  # iterations the plan's dt and _s were worked out over (>= _k)
         self._dt = 0.0
+        self._s = 0.0  # growth of the iteration time per iteration (sim.engine.stretch)
         self._p = 0
         self._t_end = 0.0
         self._gen = 0
@@ -63,6 +72,9 @@ class FluidReplica(ReplicaBase):
         t = self._t
         if self._k == 0 or now <= t:
             return now if now > t else t
+        if self._s:
+            j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
+            return self._t_end if j >= self._k else t + stretch_time(self._dt, self._s, self._kf, j)
         q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
         return self._t_end if -q >= self._k else t - q * self._dt
 
@@ -70,20 +82,14 @@ class FluidReplica(ReplicaBase):
         """Iterations of the current plan already run by now (not yet applied)."""
         if not self._k or self._dt <= 0:
             return 0
+        if self._s:
+            x = self.env._now - self._t
+            if x <= 0:
+                return 0
+            j = stretch_iters(self._dt, self._s, self._kf, x, False)
+            return j if j < self._k else self._k
         j = int((self.env._now - self._t) / self._dt)
         return 0 if j <= 0 else j if j < self._k else self._k
-
-    def load_now(self) -> tuple[float, int, float]:
-        pf = self._pf_total - (self._p * self._ran() if self._p else 0)
-        return (pf if pf > 0 else 0), self._n_dec, self._kv
-
-    def decoding_left(self) -> list[tuple[int, int]]:
-        it = self._it + self._ran()
-        return [(tag - it, r.pin + r.n_out - r.done_out) for tag, seq, r in self._heap
-                if seq == r.hseq]
-
-    def prefilling(self):
-        return self._pf
 
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
@@ -113,10 +119,19 @@ class FluidReplica(ReplicaBase):
             if t < now:
                 self._t = now
         elif now > t:
-            q = (t - now) // self._dt  # -ceil: the boundary that ends this iteration
-            if -q >= self._k:
-                return  # that boundary is the planned event; its timer admits
-            self._advance(-int(q))
+            if self._s:
+                j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
+            else:
+                j = -int((t - now) // self._dt)  # ceil: the boundary that ends this iteration
+            if j < self._k:  # else that boundary is the planned event; its timer admits
+                # the plan ends there: its timer admits what the queue then holds, as the
+                # step engine does (until December 2026 the request was taken now, for that
+                # boundary: a central queue's head went to a replica with room now rather
+                # than the first one free, and counted as running meanwhile)
+                self._k = j
+                self._schedule(t + (stretch_time(self._dt, self._s, self._kf, j) if self._s
+                                    else j * self._dt))
+            return
         self._boundary()
 
     def _on_timer(self, ev) -> None:
@@ -156,26 +171,34 @@ class FluidReplica(ReplicaBase):
         """Apply ``j`` iterations of the current plan (no state change happens within)."""
         if j <= 0:
             return
-        dt = j * self._dt
+        dt = j * self._dt if not self._s or j == self._kf else stretch_time(self._dt, self._s, self._kf, j)
         self._it += j
         self._t += dt
         self.busy_s += dt
         kv = self.kv
         used = kv.cached - kv.unpinned + kv.private
         n = self._n_dec
+        grown = 0
         if n:
             g = n * j
             self._kv += g
             self._dec_ctx += g
             if self.paged:
                 kv.grow_all(g)  # per request: counted when it leaves (kv_sync)
-                used += g * 0.5  # grows linearly over the stretch: its mean
+                # each sequence claims its token before its iteration (as in the step
+                # engine): iteration i holds used + n (i + 1); their mean (until December
+                # 2026 used + g / 2, half a token a sequence low)
+                grown = g - n
+                used += n + grown * 0.5
         # ReplicaBase._load, inlined (hot path)
         st = kv.stats
         occ = used / kv.cap if kv.cap > 0 else 0.0
         st.occupancy_s += occ * dt
-        b = int(occ * OCC_BINS)
-        st.occupancy_hist[b if b < OCC_BINS else OCC_BINS] += dt
+        if grown:  # the histogram over the levels the stretch passes (its mean's bin until Dec 2026)
+            spread(st.occupancy_hist, (used - grown * 0.5) / kv.cap, (used + grown * 0.5) / kv.cap, dt)
+        else:
+            b = int(occ * OCC_BINS)
+            st.occupancy_hist[b if b < OCC_BINS else OCC_BINS] += dt
         st.bytes_per_gpu += j * self._b
         p = self._p
         if p:
@@ -189,12 +212,6 @@ class FluidReplica(ReplicaBase):
                     break
                 r.pf_left = 0
                 work -= left
-
-    def _sync(self, r) -> None:
-        """Paged: count the decode tokens ``r`` claimed since it was last counted."""
-        if self.paged:
-            r.kv_priv += self._it - r.kv_sync
-            r.kv_sync = self._it
 
     def _top(self):
         """The heap's first live entry (preempted requests leave stale ones)."""
@@ -252,19 +269,6 @@ class FluidReplica(ReplicaBase):
                 self._dec_ctx += r.pin
         return done
 
-    def _decode(self, r, it: int, emitted: int) -> int:
-        """``r`` decodes from boundary ``it`` with ``emitted`` tokens out; returns its context."""
-        self._seq += 1
-        r.hseq = self._seq
-        r.tag = it + r.n_out - emitted
-        r.gen = it - emitted + 1  # the (virtual) iteration of its first token
-        r.kv_sync = it
-        heapq.heappush(self._heap, (r.tag, self._seq, r))
-        self._n_dec += 1
-        ctx = r.pin + emitted - r.done_out - 1
-        self._dec_ctx += ctx
-        return ctx
-
     def _admit(self) -> None:
         now = self._t
         reserve = self._n_dec if self.paged else 0
@@ -276,32 +280,9 @@ class FluidReplica(ReplicaBase):
                 self._pf_total += r.pf_left
                 self._kv += r.pin - r.pf_left  # its cached prefix is in its context
 
-    def _make_room(self) -> bool:
-        """Paged: room for one more iteration of the decoding sequences, preempting the
-        newest while short. True if anyone was preempted."""
-        preempted = False
-        it, now = self._it, self._t
-        while self._n_dec and self.kv.room() < self._n_dec:
-            r = self.newest()
-            if r.hseq >= 0:  # decoding
-                emitted = it - r.gen + 1
-                ctx = r.pin + emitted - r.done_out - 1
-                r.hseq = -1
-                self._n_dec -= 1
-                self._kv -= ctx
-                self._dec_ctx -= ctx
-                self._sync(r)
-                self._preempt(r, now, ctx, emitted, True)
-            else:
-                self._pf.remove(r)
-                self._pf_total -= r.pf_left
-                self._kv -= r.pin - r.pf_left
-                self._preempt(r, now, r.pin - r.pf_left, 0, False)
-            preempted = True
-        return preempted
-
-    def _plan(self) -> None:
-        """Schedule the next state change from the boundary at ``self._t``."""
+    def _plan(self, late_ok: bool = False) -> None:
+        """Schedule the next state change from the boundary at ``self._t`` (``late_ok``:
+        from a boundary passed, the re-planned end may fall a rounding before now)."""
         if self.stall:
             self._t += self.stall
             self.busy_s += self.stall
@@ -337,7 +318,7 @@ class FluidReplica(ReplicaBase):
                 # full chunks of the head; the iteration that finishes it is planned apart
                 p = c
                 k = -(-left // c) - 1
-                pairs = c * (head.pin - left + c * (k - 1) * 0.5 + (c + 1) * 0.5)
+                pairs = c * (head.pin - left + (c + 1) * 0.5)  # the first chunk's; c^2 more a step
         if n:
             top = self._heap[0]
             if top[1] != top[2].hseq:  # a preempted request's stale entry
@@ -356,17 +337,29 @@ class FluidReplica(ReplicaBase):
             return
         half = (k - 1) * 0.5
         kv_mid = self._kv + (n + p) * half
-        dt = self._step(n, p, kv_mid, pairs + self._dec_ctx + n + n * half)
+        pairs += self._dec_ctx + n  # the first iteration's; n + p^2 more each (k > 1: p is a chunk)
+        dt = self._step(n, p, kv_mid, pairs + (n + p * p) * half)
+        if k > 1:  # the growth per iteration, for a stretch cut short
+            s = (dt - self._step(n, p, self._kv, pairs)) / half
+            self._s = s if s > 0.0 else 0.0
+        else:
+            self._s = 0.0
         self._b = self._bytes(n, p, kv_mid)  # HBM bytes per GPU per iteration of the plan
-        self._k = k
+        self._k = self._kf = k
         self._p = p
         self._dt = dt
-        t_end = self._t_end = self._t + k * dt
+        self._schedule(self._t + k * dt, late_ok)
+
+    def _schedule(self, t_end: float, late_ok: bool = False) -> None:
+        """The plan's timer at ``t_end`` (any earlier one is stale by its generation)."""
         gen = self._gen = self._gen + 1
         env = self.env
         delay = t_end - env._now
         if delay < 0:
-            raise ValueError(f"negative delay {delay}")
+            if not late_ok:
+                raise ValueError(f"negative delay {delay}")
+            t_end, delay = env._now, 0.0
+        self._t_end = t_end
         tick = self._spare  # sim.engine.tick.schedule, inlined, reusing a fired timer
         if tick is None:
             tick = Tick()

@@ -138,6 +138,8 @@ class RequestQueue:
         head = self.items[0]
         best = None
         if self.chooser is not None and head.pfx is not None:
+            for c in cons:
+                c.catch_up()
             room = [c for c in cons if c.has_room(head)]
             if room:
                 best = room[self.chooser.choose(room, head)]
@@ -163,6 +165,8 @@ class RequestQueue:
                         if now > t:
                             if c._k == 0:
                                 t = now
+                            elif c._s:  # a growing stretch: its own iterations' boundaries
+                                t = c.next_boundary()
                             else:
                                 q = (t - now) // c._dt
                                 t = c._t_end if -q >= c._k else t - q * c._dt

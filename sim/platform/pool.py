@@ -103,6 +103,9 @@ class ModelPool:
         live = [r for r in self.replicas if r.accepting and r.fits(req)]
         if not live:
             return "no_replica"
+        if self.router.reads_state:
+            for r in live:
+                r.catch_up()
         rep = live[self.router.choose(live, req)]
         return None if rep.queue.push(req) else "queue_full"
 

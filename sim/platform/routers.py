@@ -9,6 +9,8 @@ from __future__ import annotations
 class JoinShortestQueue:
     """The replica with the fewest outstanding requests; the lowest id on a tie."""
 
+    reads_state = False  # reads the replicas' KV or batch (then they catch up first)
+
     def choose(self, replicas, req) -> int:
         best, best_n = 0, None
         for i, r in enumerate(replicas):
@@ -19,6 +21,8 @@ class JoinShortestQueue:
 
 
 class RoundRobin:
+    reads_state = False
+
     def __init__(self):
         self.next = 0
 
@@ -34,6 +38,8 @@ class CacheAware:
     tree of what it sent): out of balance, the least loaded; else the longest cached prefix
     if it covers more than ``threshold`` of the prompt; else the replica caching the least
     (the most room for a new prefix). Ties: the lowest load, then the lowest position."""
+
+    reads_state = True
 
     def __init__(self, threshold: float = 0.3, balance_abs: int = 64, balance_rel: float = 1.5):
         self.threshold = threshold
@@ -65,6 +71,8 @@ class LeastExpectedCompletion:
     (:meth:`~sim.engine.base.ReplicaBase.decode_eta`). Greedy per request: it does not weigh
     the delay a long answer's KV causes later requests (README, "Heterogeneous fleets").
     Replicas that cannot hold the request are skipped; ties go to the lowest position."""
+
+    reads_state = True
 
     def choose(self, replicas, req) -> int:
         best, best_t = 0, float("inf")

@@ -73,3 +73,28 @@ def test_a_request_behind_a_large_head_goes_to_the_replica_with_room(tmp_path, e
     r = r.sort_values("request_id")
     assert r["replica"].tolist() == [0, 1, 0, 1]
     assert r["admit_s"].tolist() == pytest.approx([0.0, 0.03, 1.25, 1.28], abs=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_the_head_goes_to_the_first_replica_free_not_the_first_with_room(tmp_path, engine):
+    """Two replicas of two sequences each, 10 ms iterations. Replica 0 serves requests 0
+    (from 0, 100 tokens) and 2 (from its boundary at 10 ms, 50 tokens: out at 0.51 s);
+    replica 1 serves request 1 (from 5 ms), its boundaries at 5 ms + 10 ms x i. Request 3
+    arrives at 0.5055 s: replica 1 has room now, replica 0 at its boundary 0.51 s, the first
+    one free, which takes it: first token 0.52 s. Until December 2026 the fluid engine gave it
+    to replica 1 at once, for 0.515 s (first token 0.525 s), and counted it running there
+    meanwhile."""
+    trace = tmp_path / "q.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,1,100\n0.005,1,100\n"
+                     "0.006,1,50\n0.5055,1,10\n")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    r = sim.run([f"engine={engine}", "setups=[dedicated]", "output.plots=false",
+                 "deployments.llama31-8b.perf.kind=table", f"deployments.llama31-8b.perf.table_path={table}",
+                 "deployments.llama31-8b.perf.kv_capacity_tokens=100000", "dedicated.replicas.llama31-8b=2",
+                 "deployments.llama31-8b.max_num_seqs=2", "dedicated.router=central", "horizon_s=1",
+                 "tenants.chat.arrival={kind: trace, trace: {path: " + str(trace) + ", format: csv}}",
+                 "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"]).requests
+    r = r.sort_values("request_id")
+    assert r["replica"].tolist() == [0, 1, 0, 0]
+    assert r["admit_s"].tolist() == pytest.approx([0.0, 0.005, 0.01, 0.51], abs=1e-9)
+    assert r["ttft_s"].tolist() == pytest.approx([0.01, 0.01, 0.014, 0.0145], abs=1e-9)

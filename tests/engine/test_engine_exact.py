@@ -55,10 +55,10 @@ def test_second_request_joins_at_the_next_iteration_boundary(catalog, kind):
     d1 = perf.step_time(1, 0, 500, 501)
     tb = pa + 0.5 * d1
     out, _ = run_requests(kind, dep, perf, [(0, 0.0, 500, 3), (1, tb, 300, 2)])
-    # The fluid engine had planned A's two decode iterations as one stretch and places the
-    # boundary inside it at the stretch's average step time (KV 500.5 instead of 500): a
-    # 1e-6 relative shift. The step engine is exact.
-    rel = 1e-12 if kind == "step" else 1e-5
+    # The fluid engine had planned A's two decode iterations as one stretch; the boundary
+    # inside it is the first iteration's own time (until December 2026 the stretch's
+    # average, KV 500.5 instead of 500: a 1e-6 relative shift).
+    rel = 1e-12
     # iteration 3 (from pa + d1): A decodes (kv 501) while B prefills 300 tokens
     it3 = perf.step_time(1, 300, 501, 502 + 300 * 301 / 2)
     assert out[1][0] == pytest.approx(pa + d1 + it3, rel=rel)
@@ -124,3 +124,22 @@ def test_pipeline_step_time_by_hand(catalog):
     assert perf.step_time(*lone) > tens.step_time(*lone)
     big = 0, 1024, 0, 1024 * 1025 / 2  # a full prefill iteration is compute-bound: no all-reduce
     assert perf.step_time(*big) < tens.step_time(*big)
+
+
+def test_long_prompt_cut_by_arrivals_fluid_equals_step(catalog):
+    """A 60,000-token prompt chunked 2,048 at a time beside a decoding request, with short
+    prompts arriving mid-stretch: each arrival cuts the fluid engine's planned stretch. The
+    iterations before the cut take their own times (attention pairs grow by a chunk squared
+    each), so every first token and finish equals the step engine's. Until December 2026 the
+    cut iterations were charged the stretch's average and the chunked prompt's attention
+    pairs were averaged over the prompt's whole stretch even when a decode ended it sooner:
+    first tokens up to 26 % late."""
+    dep, perf = make_perf(catalog, max_batched_tokens=2048)
+    reqs = [(0, 0.0, 500, 40), (1, 0.02, 60000, 3)] + [(i, 0.25 * i + 0.013, 200, 20) for i in range(2, 9)]
+    fluid, _ = run_requests("fluid", dep, perf, reqs)
+    step, _ = run_requests("step", dep, perf, reqs)
+    assert fluid.keys() == step.keys() == set(range(9))
+    for rid, (first, done) in step.items():
+        assert fluid[rid][0] == pytest.approx(first, rel=1e-9), rid
+        assert fluid[rid][1] == pytest.approx(done, rel=1e-9), rid
+    assert step[1][0] > 1.0  # the long prompt's prefill spans the arrivals

@@ -402,3 +402,29 @@ def test_the_reserved_replicas_bill_stays_with_the_user_while_background_drains(
     s = res.summary.set_index("tenant")
     assert s.loc["__all__", "cost_dedicated_usd"] == pytest.approx(reserved, rel=1e-12)
     assert s.loc["__background__", "gpu_cost_usd"] == 0
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_request_waiting_for_the_next_boundary_leaves_room_against_spillover(tmp_path, engine):
+    """One reserved replica of two sequences, 10 ms iterations. r1 runs from 0.1 s (100
+    tokens, out at 1.10 s); r2 arrives at 0.125 s and joins at the boundary 0.13 s; r3 arrives
+    at 0.126 s, when the replica still has room for the head (r2 waits for the boundary, it
+    does not run yet), so nothing spills: r3 waits for r1's slot, first token at 1.11 s.
+    Until December 2026 the fluid engine counted r2 running from its arrival, read the
+    replica as full and spilled r3 to a cold serverless replica (first token 27.6 s)."""
+    from helpers.queueing import write_table
+
+    trace = tmp_path / "h.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,1,2\n0.1,1,100\n0.125,1,100\n0.126,1,100\n")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: 0.01)
+    r = sim.run([f"engine={engine}", "setups=[hybrid]", "output.plots=false", "horizon_s=1",
+                 f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                 f"deployments.{M8}.max_num_seqs=2", f"deployments.{M8}.perf.kind=table",
+                 f"deployments.{M8}.perf.table_path={table}",
+                 f"deployments.{M8}.perf.kv_capacity_tokens=100000",
+                 "hybrid.spillover.wait_threshold_s=0.05",
+                 "tenants.chat.arrival={kind: trace, trace: {path: " + str(trace) + ", format: csv}}",
+                 "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}"]).requests
+    r = r.sort_values("request_id")
+    assert r["tier"].tolist() == ["dedicated"] * 4
+    assert r["ttft_s"].tolist() == pytest.approx([0.01, 0.01, 0.015, 0.984], abs=1e-9)

@@ -56,6 +56,21 @@ def test_interactive_admitted_before_a_waiting_batch_request(engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_interactive_arriving_later_in_the_iteration_goes_before_batch(engine):
+    # both slots open to batch; i0 runs from t=0 (its first iteration, a 100-token prefill,
+    # ends after 2 ms); b0 (1 ms) and i1 (1.5 ms) arrive in that iteration and one slot is
+    # free at its end: i1 takes it (the interactive queue first), and b0 the first slot freed
+    # after
+    wl = two_tier([(0.0, "i", 100, 200), (0.001, "b", 100, 50), (0.0015, "i", 100, 200)], 10.0)
+    run, _ = run_dedicated(cfg_for(engine, "dedicated.batch.running_fraction=1.0"), wl)
+    log = run.log
+    i0, b0, i1 = 0, 1, 2
+    assert log.admit_s[i0] == 0.0 and log.first_s[i0] > 0.002
+    assert log.admit_s[i1] == pytest.approx(log.first_s[i0], abs=1e-12)
+    assert log.admit_s[b0] == pytest.approx(min(log.finish_s[i0], log.finish_s[i1]), abs=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_batch_waits_while_the_threshold_is_reached_and_fills_an_idle_replica(engine):
     # b0 at t=0 finds the replica idle and is admitted at once; b1 (t=1 ms) is not admitted
     # while b0 runs (1 running sequence = the threshold) though a slot is free

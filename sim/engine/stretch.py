@@ -1,0 +1,41 @@
+"""Boundaries inside a fluid plan whose iterations grow linearly.
+
+A plan of ``k`` iterations with mean time ``dt`` whose iteration time grows by ``s`` each
+(the KV reads and attention pairs grow linearly along a stretch, so the step time does
+wherever it is linear in them): iteration ``i`` (from 0) takes ``dt - s ((k - 1) / 2 - i)``,
+the first ``j`` take ``stretch_time`` and all ``k`` take ``k dt`` exactly. A stretch cut
+short by a request joining mid-plan ends at the boundary of its own iteration, not at
+``j dt`` (the average, until December 2026: late first tokens behind long prompts).
+"""
+
+from __future__ import annotations
+
+
+def stretch_time(dt: float, s: float, k: int, j: int) -> float:
+    """Time of the first ``j`` of ``k`` iterations."""
+    return j * dt - s * 0.5 * j * (k - j)
+
+
+def stretch_iters(dt: float, s: float, k: int, x: float, up: bool) -> int:
+    """The first ``j`` with ``stretch_time(j) >= x`` (``up``), else the last with
+    ``stretch_time(j) <= x``; at most ``k``. ``stretch_time(j) = A j^2 + B j`` with ``A > 0``:
+    its root, then checked against the same sums the boundaries are built from."""
+    h = s * 0.5
+    b = dt - h * k  # stretch_time(j) = (h j + b) j; inlined below as it is written there
+    d = (b * b + 4.0 * h * x) ** 0.5
+    root = 2.0 * x / (b + d) if b > 0 else (d - b) / (2.0 * h)
+    if root > k:
+        root = k
+    if up:
+        j = int(-(-root // 1)) or 1
+        while j < k and (j * dt - h * j * (k - j)) < x:
+            j += 1
+        while j > 1 and ((j - 1) * dt - h * (j - 1) * (k - j + 1)) >= x:
+            j -= 1
+    else:
+        j = int(root)
+        while j > 0 and (j * dt - h * j * (k - j)) > x:
+            j -= 1
+        while j < k and ((j + 1) * dt - h * (j + 1) * (k - j - 1)) <= x:
+            j += 1
+    return j
