@@ -26,7 +26,12 @@ from sim.analysis.cold_chain import cold_chain, mixed_variant, tenants_of
 from sim.config import HybridTier, variant
 from sim.errors import InputError
 from sim.jobs import check_distinct, job
-from sim.metrics.pipelines import pipeline_summary, stage_summary
+from sim.metrics.pipelines import (
+    pipeline_notes,
+    pipeline_summary,
+    stage_summary,
+    with_window,
+)
 from sim.metrics.requests import requests_frame
 from sim.metrics.runnotes import variant_notes
 from sim.platform import SETUPS
@@ -83,12 +88,13 @@ def bursty(cfg, catalog, progress=False):
         sums.append(s)
         pipes.append(run.pipelines.frame(label))
         reqs.append(requests_frame(wl, run))
-    pipes = pd.concat(pipes, ignore_index=True)
+    warmup = float(cfg.metrics.warmup_s)
+    pipes = with_window(pd.concat(pipes, ignore_index=True), warmup)
     summary = pd.concat(sums, ignore_index=True)
     table = pipeline_summary(pipes, summary)
     requests = pd.concat(reqs, ignore_index=True)
     # what the workload did not take as given (a trace's rows), then each run's stability
-    notes += variant_notes(cfg, wl, runs)
+    notes += variant_notes(cfg, wl, runs) + pipeline_notes(pipes, warmup)
     return table, pipes, summary, requests, notes
 
 
@@ -146,7 +152,7 @@ def compound_job(cfg, out_dir, progress) -> Result:
             "first_token_s", "finish_s", "cold_start_wait_s", "outcome"]
     res.tables["chain_stages"] = chain_stages[cols]
     res.tables["bursty"] = table
-    res.tables["bursty_stages"] = stage_summary(requests)
+    res.tables["bursty_stages"] = stage_summary(requests, pipes)
     res.tables["pipelines"] = pipes
     res.notes = job_note("compound") + res.notes  # keys no run of it read
     if out_dir is not None:

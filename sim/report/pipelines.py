@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.metrics.pipelines import measured
 from sim.report.style import (
     color,
     format_seconds,
@@ -94,8 +95,9 @@ def legend_entries(longest: dict[str, float], xlim) -> tuple[list, list[str]]:
 
 def latency_cdf(pipes: pd.DataFrame, out_dir: Path, stem: str = "pipeline_latency_cdf") -> list[str]:
     """Empirical CDF of pipeline end-to-end latency per setup (pipelines that did not complete
-    count as infinitely late)."""
+    count as infinitely late), over the measured window's pipeline requests."""
     plt = pyplot()
+    pipes = measured(pipes)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for setup, g in pipes.groupby("setup", sort=False, observed=True):
         n = len(g)

@@ -13,7 +13,12 @@ from sim.metrics.cost import attribute_cost, model_prices
 from sim.metrics.endrun import end_of_run
 from sim.metrics.events import events_frame, ledger_frame
 from sim.metrics.invariants import check_outputs
-from sim.metrics.pipelines import pipeline_summary, stage_summary
+from sim.metrics.pipelines import (
+    pipeline_notes,
+    pipeline_summary,
+    stage_summary,
+    with_window,
+)
 from sim.metrics.requests import RequestRows, kept_rows, requests_frame
 from sim.metrics.rows import ExactValues
 from sim.metrics.shadow import shadow_table
@@ -114,12 +119,15 @@ def pipeline_tables(cfg, workload, runs, res) -> dict:
     if not runs or runs[0].pipelines is None:
         return {}
 
-    pipes = pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True)
+    warmup = float(cfg.metrics.warmup_s)
+    pipes = with_window(pd.concat([r.pipelines.frame(r.setup) for r in runs], ignore_index=True),
+                        warmup)
     out = {"pipelines": pipes, "pipeline_summary": pipeline_summary(pipes, res.summary)}
     rows = res.requests if kept_ids(cfg, workload) is None else RequestRows(
         [(workload, r, None) for r in runs]).frame()
     if len(rows):
-        out["pipeline_stages"] = stage_summary(rows)
+        out["pipeline_stages"] = stage_summary(rows, pipes)
+    res.notes += pipeline_notes(pipes, warmup)
     return out
 
 

@@ -23,7 +23,8 @@ root stages are sent, the driver asks the setup (``warm_up(model_index)``; setup
 start a replica of every stage's model that has none warm or loading, instead of each model
 cold-starting when its stage is reached.
 
-Per pipeline request: end-to-end latency, time to the final stage's first token, cold starts
+Per pipeline request: end-to-end latency, time to the final stage's first token (of its model
+end stages, the one that ended last: ``PipelineSpec.ends``), cold starts
 hit (stage requests that waited for a load) and the cold-start wait on the critical path
 (from the stage that ended last back through, at each stage, the copy that ended last and
 the predecessor whose end released it).
@@ -218,6 +219,31 @@ class PipelineDriver:
             self._fail(run, now, FAILED, "unfinished_at_end")
 
     # ------------------------------------------------------------------ tables
+    def _final_first(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pipeline request, the first token of its final stage and that stage's name:
+        of its end stages that count (``PipelineSpec.ends``) and ran, the one that ended
+        last (its copies: the first token of any, the end of the last; ties: the later in
+        topological order). NaN and "" when none ran (each skipped by its probability)."""
+        pr, log, pipe = self.pr, self.log, self.pipe_of_row
+        n = len(pr)
+        spec_of = pr.spec[pipe]
+        cand = np.zeros(pipe.size, bool)
+        for si, spec in enumerate(pr.specs):
+            cand |= (spec_of == si) & np.isin(pr.stage, spec.ends)
+        at = np.flatnonzero(cand)
+        g = pd.DataFrame({"p": pipe[at], "s": pr.stage[at], "first": log.first_s[rows[at]],
+                          "fin": log.finish_s[rows[at]]})
+        g = g.groupby(["p", "s"], sort=True).agg(first=("first", "min"), fin=("fin", "max"))
+        g = g.dropna(subset=["fin"]).reset_index().sort_values(["p", "fin", "s"], kind="stable")
+        last = g.drop_duplicates("p", keep="last")
+        first = np.full(n, np.nan)
+        name = np.full(n, "", dtype=object)
+        p = last["p"].to_numpy(np.int64)
+        first[p] = last["first"].to_numpy()
+        name[p] = [pr.specs[int(pr.spec[q])].stages[int(s)]
+                   for q, s in zip(p.tolist(), last["s"].tolist())]
+        return first, name
+
     def frame(self, setup: str) -> pd.DataFrame:
         """One row per pipeline request (call after the log is flushed)."""
         pr, log = self.pr, self.log
@@ -231,14 +257,7 @@ class PipelineDriver:
         del every
         cold_hits = np.bincount(self.pipe_of_row, weights=(cold > 0), minlength=n).astype(np.int64)
         cold_total = np.bincount(self.pipe_of_row, weights=cold, minlength=n)
-        final_first = np.full(n, np.nan)
-        stage = pr.stage
-        for si, spec in enumerate(pr.specs):
-            sel = (pr.spec[self.pipe_of_row] == si) & (stage == spec.final)
-            if sel.any():
-                first = log.first_s[rows[sel]]
-                ok = ~np.isnan(first)
-                np.fmin.at(final_first, self.pipe_of_row[sel][ok], first[ok])
+        final_first, final_stage = self._final_first(rows)
         ok = self.outcome == COMPLETED
         arrival = pr.arrival_s
         e2e = np.where(ok, self.end_s - arrival, np.nan)
@@ -251,6 +270,7 @@ class PipelineDriver:
             "end_s": self.end_s,
             "e2e_s": e2e,
             "final_ttft_s": np.where(ok, final_first - arrival, np.nan),
+            "final_stage": np.where(ok, final_stage, ""),
             "stage_requests": np.diff(pr.first),
             "cold_starts": cold_hits,
             "cold_wait_critical_s": np.where(ok, self.crit_cold_s, np.nan),

@@ -37,7 +37,11 @@ class PipelineSpec:
     fanout: list[int]
     probability: list[float]
     prewarm: bool
-    final: int  # the final stage: the last sink in topological order
+    # the end stages (no successor) whose first token is the pipeline request's final TTFT:
+    # its model end stages, or every end stage when all are tools; per pipeline request the
+    # one of them that ended last (until December 2026 the last end stage in topological
+    # order, so a tool declared after the answer made the tool's end the final TTFT)
+    ends: list[int]
 
     @property
     def n(self) -> int:
@@ -95,12 +99,13 @@ def parse_pipeline(name: str, pc) -> PipelineSpec:
     succs = [[j for j in range(len(order)) if i in preds[j]] for i in range(len(order))]
     tool = [pc.stages[s].kind == "tool" for s in order]
     sinks = [i for i in range(len(order)) if not succs[i]]
+    ends = [i for i in sinks if not tool[i]] or sinks
     return PipelineSpec(
         name=name, stages=order, preds=preds, succs=succs, tool=tool,
         model=[tool_name(name, s) if t else str(pc.stages[s].model) for s, t in zip(order, tool)],
         fanout=[int(pc.stages[s].fanout) for s in order],
         probability=[float(pc.stages[s].probability) for s in order],
-        prewarm=bool(pc.prewarm), final=sinks[-1])
+        prewarm=bool(pc.prewarm), ends=ends)
 
 
 def _latency(lat, n: int, rng) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""The pipeline tables' windows and final stage (sim/metrics/pipelines.py,
+sim/simulation/pipeline.py), on scenarios small enough to check by hand.
+
+- ``metrics.warmup_s``: a pipeline request is in the window of its arrival, as the summary
+  counts requests; the pipeline summaries are over the measured ones (until December 2026
+  over every one, the warm-up's cold pipeline included).
+- The final stage: of the model end stages, the one that ended last, whatever the order the
+  stages are declared in (until December 2026 the last end stage in topological order, so a
+  tool declared after the answer made the tool's end the "final TTFT")."""
+
+import numpy as np
+import pytest
+
+import sim
+
+F = "input: {kind: fixed, mean: 100}, output: {kind: fixed, mean: 10}"
+QUIET = ["output.plots=false", "output.report=false", "output.progress=false"]
+
+
+def trace_tenant(tmp_path, times) -> str:
+    path = tmp_path / "t.csv"
+    path.write_text("t\n" + "".join(f"{t}\n" for t in times))
+    return ("tenants={u: {pipeline: p, arrival: {kind: trace, trace: {path: " + str(path)
+            + ", format: csv, csv: {time: t, input: null, output: null}}}}}")
+
+
+def base(tmp_path, times, stages, *more):
+    return ["experiment=default", "setups=[serverless]", "drain_s=600",
+            trace_tenant(tmp_path, times), "pipelines.p={stages: {" + stages + "}}",
+            "serverless.pool={H100: {nodes: 1, gpus_per_node: 8}}", *QUIET, *more]
+
+
+TWO = f"a: {{model: llama31-8b, {F}}}, b: {{model: llama31-8b, after: [a], {F}}}"
+
+
+def test_the_pipeline_summary_counts_the_pipelines_arriving_after_the_warm_up(tmp_path):
+    """Pipelines at 0 s and 100 s; warm-up 50 s: the
+    summary's measured row holds the second one's two stage requests, and so must the
+    pipeline tables (until December 2026: requests 2, e2e p50 the mean of both)."""
+    res = sim.run(base(tmp_path, [0, 100], TWO, "horizon_s=150", "metrics.warmup_s=50"))
+    pipes = res.tables["pipelines"]
+    assert pipes["window"].tolist() == ["warmup", "measured"]
+    late = pipes.iloc[1]
+    assert pipes.iloc[0]["e2e_s"] != late["e2e_s"]  # a mean of both would show
+    row = res.tables["pipeline_summary"].iloc[0]
+    assert (int(row["requests"]), int(row["completed"])) == (1, 1)
+    assert row["e2e_p50_s"] == late["e2e_s"]
+    assert row["final_ttft_p50_s"] == late["final_ttft_s"]
+    assert int(row["cold_starts"]) == int(late["cold_starts"])
+    # the summary's measured row: the same pipeline's two stage requests
+    s = res.summary.set_index("tenant")
+    assert int(s.loc["u", "requests"]) == 2 and int(s.loc["u@warmup", "requests"]) == 2
+    st = res.tables["pipeline_stages"]
+    assert st["requests"].tolist() == [1, 1]
+    assert [n for n in res.notes if "arrived before metrics.warmup_s" in n] == [
+        "1 of 2 pipeline requests arrived before metrics.warmup_s=50 and are not in the "
+        "pipeline summaries (pipelines.csv lists them with window=warmup)"]
+
+
+def test_without_a_warm_up_every_pipeline_is_summarised(tmp_path):
+    res = sim.run(base(tmp_path, [0, 100], TWO, "horizon_s=150"))
+    assert res.tables["pipelines"]["window"].tolist() == ["all", "all"]
+    assert int(res.tables["pipeline_summary"].iloc[0]["requests"]) == 2
+    assert not any("arrived before metrics.warmup_s" in n for n in res.notes)
+
+
+def test_the_compound_jobs_tables_are_over_the_measured_window():
+    res = sim.run(["experiment=compound", "horizon_s=300", "metrics.warmup_s=200",
+                   "compound.bursty_setups=[serverless]", "compound.chain_models=[llama31-8b]",
+                   *QUIET])
+    pipes = res.tables["pipelines"]
+    for setup, g in pipes.groupby("setup", sort=False):
+        late = g[g["arrival_s"] >= 200]
+        assert 0 < len(late) < len(g)
+        row = res.tables["bursty"].set_index("setup").loc[setup]
+        assert int(row["requests"]) == len(late)
+        assert row["e2e_p99_s"] == pytest.approx(np.percentile(late["e2e_s"], 99), rel=1e-12)
+        stages = res.tables["bursty_stages"].set_index(["setup", "stage"])
+        assert int(stages.loc[(setup, "answer"), "requests"]) == len(late)
+        said = [n for n in res.notes if n.startswith(f"bursty, {setup}:")]
+        assert f"over {len(late)} pipelines" in said[0]
+
+
+@pytest.mark.parametrize("order", ["answer first", "log first"])
+def test_the_final_ttft_is_the_model_end_stages_whatever_the_declaration_order(tmp_path, order):
+    """a -> answer (LLM) and a -> log (a 5 s tool): the final TTFT is the answer's first
+    token (in the requests table) in both orders; the tool's end was taken when log came
+    last (32.472 s against 27.478 s)."""
+    a = f"a: {{model: llama31-8b, {F}}}"
+    answer = f"answer: {{model: llama31-8b, after: [a], {F}}}"
+    log = "log: {kind: tool, after: [a], latency: {kind: fixed, mean_s: 5}}"
+    stages = ", ".join([a, answer, log] if order == "answer first" else [a, log, answer])
+    res = sim.run(base(tmp_path, [0], stages, "horizon_s=10"))
+    req = res.requests.set_index("stage")
+    p = res.tables["pipelines"].iloc[0]
+    assert p["final_stage"] == "answer"
+    assert p["final_ttft_s"] == req.loc["answer", "first_token_s"] - p["arrival_s"]
+    assert req.loc["log", "finish_s"] > req.loc["answer", "first_token_s"]  # a real choice
+
+
+def test_of_several_model_end_stages_the_last_to_end_gives_the_final_ttft(tmp_path):
+    """a -> short (10 output tokens) and a -> long (200): long ends last whichever order."""
+    a = f"a: {{model: llama31-8b, {F}}}"
+    long = ("long: {model: llama31-8b, after: [a], input: {kind: fixed, mean: 100}, "
+            "output: {kind: fixed, mean: 200}}")
+    short = f"short: {{model: llama31-8b, after: [a], {F}}}"
+    for stages in ([a, long, short], [a, short, long]):
+        res = sim.run(base(tmp_path, [0], ", ".join(stages), "horizon_s=10"))
+        req = res.requests.set_index("stage")
+        assert req.loc["long", "finish_s"] > req.loc["short", "finish_s"]
+        p = res.tables["pipelines"].iloc[0]
+        assert p["final_stage"] == "long"
+        assert p["final_ttft_s"] == req.loc["long", "first_token_s"] - p["arrival_s"]
+
+
+def test_a_completed_pipeline_whose_end_stage_was_skipped_is_counted_and_said(tmp_path):
+    """answer runs with probability 0: each pipeline completes (a, then the skipped answer)
+    with no final TTFT; the summary counts them and a note says so."""
+    stages = (f"a: {{model: llama31-8b, {F}}}, "
+              f"answer: {{model: llama31-8b, after: [a], probability: 0, {F}}}")
+    res = sim.run(base(tmp_path, [0, 1, 2], stages, "horizon_s=10"))
+    pipes = res.tables["pipelines"]
+    assert (pipes["outcome"] == "completed").all() and pipes["final_ttft_s"].isna().all()
+    assert int(res.tables["pipeline_summary"].iloc[0]["final_stage_skipped"]) == 3
+    assert any("3 of 3 completed pipeline requests ran none of the end stages" in n
+               for n in res.notes), res.notes
+
