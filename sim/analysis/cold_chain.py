@@ -119,6 +119,8 @@ def cold_chain(cfg, catalog, progress=False):
     if chain_models:
         scenarios.append((f"{len(chain_models)} LLMs in sequence, all serverless", "serverless",
                           chain_variant(cfg, name, chain_models)))
+    else:  # was skipped unsaid until December 2026
+        notes.append("cold chain: no chain-of-LLMs scenario (compound.chain_models is empty)")
     rows, stages = [], []
     tenant = tenants_of(cfg, name)[0]
     for label, setup, c in scenarios:
@@ -137,7 +139,7 @@ def cold_chain(cfg, catalog, progress=False):
         req = requests_frame(wl, run)
         models = [m for m in req["model"].astype(str) if not m.startswith("tool:")]
         rows.append({"scenario": label, "setup": setup, "models": " -> ".join(models),
-                     "outcome": str(p.outcome), "e2e_s": p.e2e_s, "final_ttft_s": p.final_ttft_s,
+                     "outcome": str(p.outcome), "reason": str(p.reason), "e2e_s": p.e2e_s, "final_ttft_s": p.final_ttft_s,
                      "cold_starts": int(p.cold_starts),
                      "cold_wait_critical_s": p.cold_wait_critical_s,
                      "cold_wait_total_s": p.cold_wait_total_s, "loads": loads_text(run)})

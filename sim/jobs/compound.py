@@ -107,8 +107,10 @@ def check(cfg) -> None:
     if not tenants_of(cfg, cc.pipeline):
         raise InputError(f"no tenant sends pipeline {cc.pipeline!r}", key="compound.pipeline")
     catalog = build_catalog(cfg)
-    for m in cc.chain_models:
-        model(catalog, m, "compound.chain_models")
+    for m in cc.chain_models:  # the scenario is a chain of LLMs (each decodes its answer)
+        if model(catalog, m, "compound.chain_models").prefill_only:
+            raise InputError(f"{m!r} is an {catalog.models[m].kind} model, not an LLM: the "
+                             "chain scenario sends a chain of LLMs", key="compound.chain_models")
     for m in cc.mixed_placement:  # as hybrid.placement reads it: a model, or a tenant
         if m not in cfg.tenants:
             model(catalog, m, f"compound.mixed_placement.{m}")
@@ -140,6 +142,11 @@ def compound_job(cfg, out_dir, progress) -> Result:
     table, pipes, summary, requests, more = bursty(cfg, catalog, progress)
     notes += more
     for r in chain.itertuples():
+        if r.outcome != "completed":  # printed "nan s of cold start" until December 2026
+            notes.append(f"cold chain, {r.scenario}: its pipeline request was {r.outcome} "
+                         f"({r.reason or 'no reason'}): no cold-start or end-to-end time "
+                         f"({chain_loads(r)})")
+            continue
         notes.append(f"cold chain, {r.scenario}: {r.cold_wait_critical_s:.1f} s of cold start on "
                      f"the critical path ({chain_loads(r)}); end-to-end {r.e2e_s:.1f} s")
     for r in table.itertuples():

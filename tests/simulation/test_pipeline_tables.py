@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import sim
+from sim.errors import InputError
 
 F = "input: {kind: fixed, mean: 100}, output: {kind: fixed, mean: 10}"
 QUIET = ["output.plots=false", "output.report=false", "output.progress=false"]
@@ -125,3 +126,25 @@ def test_a_completed_pipeline_whose_end_stage_was_skipped_is_counted_and_said(tm
     assert any("3 of 3 completed pipeline requests ran none of the end stages" in n
                for n in res.notes), res.notes
 
+
+# ------------------------------------------------------------------------- the cold chain
+def test_a_chain_model_that_is_not_an_llm_is_refused():
+    """The chain scenario is a chain of LLMs; an embedding model was run, rejected, and said
+    as "nan s of cold start ... end-to-end nan s"."""
+    with pytest.raises(InputError) as e:
+        sim.run(["experiment=compound", "compound.chain_models=[llama31-8b,bge-large-en]", *QUIET])
+    assert e.value.key == "compound.chain_models" and "bge-large-en" in str(e.value)
+
+
+def test_a_chain_turned_away_says_so_with_its_reason_and_an_empty_chain_is_said():
+    """``serverless.max_wait_s=3`` against the 8B's ~15 s load: the all-serverless chain's
+    answer stage is rejected (timeout_cold_start); the note says it, not "nan s"."""
+    res = sim.run(["experiment=compound", "horizon_s=60", "serverless.max_wait_s=3",
+                   "compound.bursty_setups=[serverless]", "compound.chain_models=[]", *QUIET])
+    chain = res.tables["chain"].set_index("scenario")
+    assert chain.loc["all serverless", "outcome"] == "rejected"
+    assert chain.loc["all serverless", "reason"] == "timeout_cold_start"
+    said = [n for n in res.notes if n.startswith("cold chain, all serverless:")]
+    assert said and "rejected (timeout_cold_start)" in said[0] and "nan" not in said[0]
+    assert not any("nan s" in n for n in res.notes), res.notes
+    assert "cold chain: no chain-of-LLMs scenario (compound.chain_models is empty)" in res.notes
