@@ -95,6 +95,8 @@ def why_off(cfg, key: str) -> str | None:
     if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in cfg.pipelines and not any(
             str(t.pipeline) == parts[1] for t in cfg.tenants.values()):
         return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
+    if len(parts) > 4 and parts[0] == "pipelines" and parts[2] == "stages":
+        return _stage_off(cfg, parts)
     if len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
             "script", "mtbf_gpu_hours", "mttr_s"):  # random reads no script, script no rates
         fm = str(cfg.dedicated.failures.mode)
@@ -123,4 +125,25 @@ def why_off(cfg, key: str) -> str | None:
         field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
         if field is not None and str(a[field]) != value:
             return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
+    return None
+
+
+def _stage_off(cfg, parts) -> str | None:
+    """Why a pipeline stage's key is not read: a tool's model or lengths, a model stage's
+    latency, a cv its distribution has none of (until December 2026 unsaid)."""
+    stages = cfg.pipelines[parts[1]].stages if parts[1] in cfg.pipelines else {}
+    if parts[3] not in stages:
+        return None
+    st, at, field = stages[parts[3]], f"pipelines.{parts[1]}.stages.{parts[3]}", parts[4]
+    tool = str(st.kind) == "tool"
+    if tool and field in ("model", "input", "output"):
+        return f"{at}.kind is tool: it calls no model, it waits its latency"
+    if not tool and field == "latency":
+        return f"{at}.kind is model: latency is a tool stage's"
+    if len(parts) == 6 and field in ("input", "output", "latency"):
+        kind = str(st[field].kind)
+        if parts[5] == "cv" and kind != "lognormal":
+            return f"{at}.{field}.kind is {kind}: only a lognormal {field} has a cv"
+        if parts[5] == "mean" and kind in ("empirical", "trace"):
+            return f"{at}.{field}.kind is {kind}, whose lengths come from data, not a mean"
     return None

@@ -36,7 +36,7 @@ from sim.workload.spill import Blocks
 from sim.workload.spill import wanted as spill_wanted
 from sim.workload.trace_columns import trace_sides
 from sim.workload.trace_lengths import column_lengths
-from sim.workload.traces import drawn_lengths_note, tenant_trace
+from sim.workload.traces import drawn_lengths_note, length_columns, tenant_trace
 
 
 @dataclass
@@ -272,10 +272,16 @@ def generate_workload(cfg, catalog) -> Workload:
         if name in piped:
             pipe_arrivals.append((ti, name, times))
             if trace_idx is not None:  # its input and output configs are not read: said
-                p = tc.pipeline
+                p, tr = tc.pipeline, trace_idx[0]
+                # "not the lengths the trace records" only when it records some (it was said
+                # with the trace's length columns null until December 2026)
+                _, *cols = length_columns(tc.arrival.trace)
+                kept = any(c is not None and side not in dict(tr.lacks)
+                           for side, c in zip(("input", "output"), cols))
                 replayed.append(f"tenant {name}: the trace gives its pipeline's arrival times "
                                 f"only; the lengths come from each stage's input and output "
-                                f"(pipelines.{p}.stages), not the lengths the trace records")
+                                f"(pipelines.{p}.stages)"
+                                + (", not the lengths the trace records" if kept else ""))
             continue
         trace_in = trace_out = None
         if trace_idx is not None:

@@ -148,3 +148,43 @@ def test_a_chain_turned_away_says_so_with_its_reason_and_an_empty_chain_is_said(
     assert said and "rejected (timeout_cold_start)" in said[0] and "nan" not in said[0]
     assert not any("nan s" in n for n in res.notes), res.notes
     assert "cold chain: no chain-of-LLMs scenario (compound.chain_models is empty)" in res.notes
+
+
+# ------------------------------------------------------------------- keys a stage ignores
+@pytest.mark.parametrize("stages, key, why", [
+    ("a: {model: llama31-8b}, b: {kind: tool, after: [a], input: {kind: fixed, mean: 5}}",
+     "pipelines.p.stages.b.input.mean", "pipelines.p.stages.b.kind is tool"),
+    ("a: {model: llama31-8b, latency: {kind: fixed, mean_s: 1}}",
+     "pipelines.p.stages.a.latency.mean_s", "pipelines.p.stages.a.kind is model"),
+    ("a: {model: llama31-8b, input: {kind: fixed, mean: 100, cv: 2}}",
+     "pipelines.p.stages.a.input.cv", "pipelines.p.stages.a.input.kind is fixed"),
+    ("a: {kind: tool, latency: {kind: fixed, mean_s: 1, cv: 3}}",
+     "pipelines.p.stages.a.latency.cv", "pipelines.p.stages.a.latency.kind is fixed"),
+])
+def test_a_stage_key_the_run_does_not_read_is_said(tmp_path, stages, key, why):
+    """As ``tenants.chat.input.cv`` with ``kind: fixed`` is (each was accepted unsaid)."""
+    res = sim.run(base(tmp_path, [0], stages, "horizon_s=10"))
+    said = [n for n in res.notes if n.startswith(f"not read by this run: {key} (")]
+    assert len(said) == 1 and why in said[0], res.notes
+
+
+def test_the_keys_a_stage_reads_are_not_said(tmp_path):
+    stages = ("a: {model: llama31-8b, input: {kind: lognormal, mean: 100, cv: 2}}, "
+              "b: {kind: tool, after: [a], latency: {kind: lognormal, mean_s: 1, cv: 3}}")
+    res = sim.run(base(tmp_path, [0], stages, "horizon_s=10"))
+    assert not [n for n in res.notes if "pipelines.p.stages" in n and "not read" in n], res.notes
+
+
+def test_the_trace_note_speaks_of_recorded_lengths_only_when_the_trace_has_them(tmp_path):
+    """A pipeline tenant's trace: its stages' lengths are drawn; "not the lengths the trace
+    records" only when it records some (the columns said null: it records none)."""
+    res = sim.run(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10"))
+    said = [n for n in res.notes if "the trace gives its pipeline's arrival times" in n]
+    assert len(said) == 1 and "not the lengths the trace records" not in said[0]
+    path = tmp_path / "lengths.csv"
+    path.write_text("t,i,o\n0,10,5\n")
+    tenant = ("tenants={u: {pipeline: p, arrival: {kind: trace, trace: {path: " + str(path)
+              + ", format: csv, csv: {time: t, input: i, output: o}}}}}")
+    res = sim.run(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10", tenant))
+    said = [n for n in res.notes if "the trace gives its pipeline's arrival times" in n]
+    assert len(said) == 1 and said[0].endswith(", not the lengths the trace records")
