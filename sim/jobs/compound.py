@@ -152,7 +152,9 @@ def compound_job(cfg, out_dir, progress) -> Result:
     for r in table.itertuples():
         notes.append(f"bursty, {r.setup}: p50 {r.e2e_p50_s:.2f} s, p99 {r.e2e_p99_s:.2f} s "
                      f"end-to-end over {r.completed} pipelines, {r.cold_starts} cold stage "
-                     f"requests, ${r.cost_usd:.3f} (${r.cost_per_1k_pipelines_usd:.3f} per 1k)")
+                     f"requests, ${r.cost_usd:.3f} (${r.cost_per_1k_pipelines_usd:.3f} per 1k"
+                     + (" of the run's pipelines, warm-up included" if r.window == "measured" else "")
+                     + ")")
     res = Result(summary=summary, requests=keep_of(cfg, requests), notes=notes)
     res.tables["chain"] = chain
     cols = ["scenario", "setup", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",

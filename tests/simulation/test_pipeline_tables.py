@@ -80,6 +80,10 @@ def test_the_compound_jobs_tables_are_over_the_measured_window():
         assert int(stages.loc[(setup, "answer"), "requests"]) == len(late)
         said = [n for n in res.notes if n.startswith(f"bursty, {setup}:")]
         assert f"over {len(late)} pipelines" in said[0]
+        # the bill is the whole run's (as the summary's), over the run's pipelines
+        assert row["cost_per_1k_pipelines_usd"] == pytest.approx(
+            row["cost_usd"] / (g["outcome"] == "completed").sum() * 1e3, rel=1e-12)
+        assert "per 1k of the run's pipelines, warm-up included" in said[0]
 
 
 @pytest.mark.parametrize("order", ["answer first", "log first"])
