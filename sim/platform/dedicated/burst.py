@@ -18,7 +18,10 @@ network round trip to the TTFT and end-to-end time of every request served there
   per ``scale_up_interval_s``, local region first) and when to drain one (wait at or
   below the threshold for ``idle_window_s``, and the recent completion rate fits in the
   replicas that remain at ``drain_fill`` of the per-replica throughput measured while the
-  pool was saturated, so a pool under sustained overload does not drain and re-provision).
+  pool was saturated, so a pool under sustained overload does not drain and re-provision;
+  until a saturated throughput has been measured, e.g. when every scale-up came from an
+  unbounded wait, the perf model's flat-out completions per second of one replica of the
+  pool's deployment on the offered mean shape stand in for it).
 * :class:`BurstPool`: the SimPy side for one :class:`~sim.platform.base.ModelPool`.
 
 Billing: each burst replica has its own ledger row in tier ``burst``, billed per
@@ -108,9 +111,11 @@ class BurstPolicy:
         return region
 
     def scale_down(self, now: float, wait_s: float, rate: float, n_serving: int,
-                   n_burst_serving: int) -> bool:
+                   n_burst_serving: int, modelled=lambda: 0.0) -> bool:
         """Drain one burst replica now? ``n_serving`` counts every replica admitting work
-        (reserved and burst), ``rate`` is the pool's recent completions per second."""
+        (reserved and burst), ``rate`` is the pool's recent completions per second;
+        ``modelled()`` (completions/s of one replica flat out, from the perf model) is the
+        capacity used while none has been measured."""
         if wait_s > self.wait_threshold_s:
             self._quiet_since = None
             return False
@@ -118,7 +123,8 @@ class BurstPolicy:
             self._quiet_since = now
         if now - self._quiet_since < self.idle_window_s or n_burst_serving == 0:
             return False
-        if rate > self.drain_fill * self.capacity_per_replica * (n_serving - 1):
+        cap = self.capacity_per_replica if self.capacity_per_replica > 0 else modelled()
+        if rate > self.drain_fill * cap * (n_serving - 1):
             return False
         self._quiet_since = now  # the next drain needs another quiet window
         return True
@@ -222,13 +228,22 @@ class BurstPool:
         if region is not None:
             self.provision(region, now)
         burst_serving = [b for b in self.replicas if b.serving]
-        if self.policy.scale_down(now, wait, rate, n_serving, len(burst_serving)):
+        if self.policy.scale_down(now, wait, rate, n_serving, len(burst_serving),
+                                  self._modelled_capacity):
             # remote replicas first (they add a round trip), then the dearest per token, then
             # the one that empties soonest
             price = self._price()
             b = min(burst_serving, key=lambda b: (b.region != REMOTE, -price[b.option],
                                                   b.rep.n_running, -b.rep.rid))
             self.drain(b, now)
+
+    def _modelled_capacity(self) -> float:
+        """Completions per second of one replica of the pool's deployment flat out on the
+        offered mean shape (the perf model's saturated throughput; 0 before any request)."""
+        mi, mo = self.prompts.mean, self.outputs.mean
+        if mo <= 0:
+            return 0.0
+        return self.pool.perf.saturated_tok_s(mi, mo, self.pool.deployment.max_num_seqs) / mo
 
     # ------------------------------------------------------------------------- lifecycle
     def _price(self) -> list[float]:
