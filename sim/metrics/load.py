@@ -18,7 +18,13 @@ replica was up but idle counts as zero load. Over a set of rows:
   the perf model's decode-only throughput at the batch that fits (``max_num_seqs`` or the KV
   capacity at the mean prompt + output), each sequence at the mean decode context
   (:meth:`sim.perf.RooflinePerf.saturated_tok_s`). Prefill is left out of the denominator,
-  so a saturated replica shows somewhat below 1.
+  so a saturated replica shows somewhat below 1. Rows of a model no request of which
+  finished anywhere are left out (their mix, so their capacity, is unknown).
+
+A row whose replicas never had an engine (the pool sets the perf model on its row when an
+engine starts; a replica still loading at the end has none) is left out of the capacity and
+bandwidth figures; burst and spot replacement rows are given theirs when provisioned, so
+their loading time counts as idle capacity, as the loading time of a replica that warmed.
 """
 
 from __future__ import annotations
@@ -63,13 +69,13 @@ def load(rows, mix: dict | None = None) -> dict[str, float]:
         occ += k.occupancy_s
         k.add_hist(hist)
         hist[0] += max(u - busy, 0.0)  # up, idle: nothing held
+        if k.saturation is None:  # never had an engine (loading at the end): no figure
+            continue
         bytes_ += k.bytes_per_gpu
         peak += k.peak_bandwidth * u
         delivered += k.served_out
-        if r.model in mix and k.saturation is not None:
+        if r.model in mix:  # else no request of its model finished anywhere: left out
             capacity += k.saturated_tok_s(*mix[r.model]) * u
-        elif u > 0:
-            capacity = _NAN  # up, but no request of its model finished anywhere: unknown
     return {
         "capacity_fraction": delivered / capacity if capacity > 0 else _NAN,
         "kv_occupancy_mean": occ / up if up > 0 else _NAN,

@@ -272,6 +272,10 @@ class BurstPool:
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
                        usd_per_gpu_hour=opt.usd_per_gpu_hour, loading_s=cold.total_s,
                        min_increment_s=self.min_billed_s)
+        # its engine's perf model from the start: its loading time counts as idle capacity
+        # in the load figures (sim/metrics/load.py) even if it is still loading at the end
+        row.kv.peak_bandwidth = opt.perf.peak_bandwidth
+        row.kv.saturation = (opt.perf, dep.max_num_seqs)
         self.ctx.add_row(row)
         b = BurstReplica(region, row, now, cold.total_s, self.rtt[region], k)
         self.replicas.append(b)

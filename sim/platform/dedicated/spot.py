@@ -155,6 +155,9 @@ class SpotFleet:
         row = UsageRow(model=slot.pool.model, gpu=dep.gpu.key, gpus=dep.tp, tier="spot",
                        start_s=now, end_s=now, busy_s=0.0, billing="gpu_second",
                        usd_per_gpu_hour=slot.usd_per_gpu_hour, loading_s=loading_s)
+        # its engine's perf model from the start, for the load figures (as a burst row's)
+        row.kv.peak_bandwidth, row.kv.saturation = (slot.pool.perf.peak_bandwidth,
+                                                    (slot.pool.perf, dep.max_num_seqs))
         inst = SpotInstance(row, now, ledger_i=self.ctx.add_row(row))
         slot.instances.append(inst)
         slot.current = inst
