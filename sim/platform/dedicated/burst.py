@@ -27,7 +27,7 @@ network round trip to the TTFT and end-to-end time of every request served there
 Billing: each burst replica has its own ledger row in tier ``burst``, billed per
 GPU-second at on-demand x ``price_multiplier`` from the start of provisioning (the
 provisioning and cold start are billed, as on per-second platforms, CAL §5) to the moment
-its drain completes (or the end of the billing period).
+its drain completes (or the end of the billing period), at least ``min_billed_s``.
 """
 
 from __future__ import annotations
@@ -128,6 +128,12 @@ class BurstPolicy:
             return False
         self._quiet_since = now  # the next drain needs another quiet window
         return True
+
+
+def billed_s(row: UsageRow) -> float:
+    """The seconds a gpu_second row is billed: its up time, at least ``min_increment_s``
+    (``dedicated.burst.min_billed_s``) when it was up at all."""
+    return max(row.up_s, row.min_increment_s) if row.up_s > 0 else 0.0
 
 
 class BurstOption:
@@ -336,7 +342,7 @@ class BurstPool:
                 "drain_s": b.t_drain if b.t_drain is not None else math.nan,
                 "stop_s": b.t_stop if b.t_stop is not None else math.nan,
                 "requests": b.served, "busy_s": b.row.busy_s,
-                "billed_s": b.row.up_s, "cost_usd": b.row.cost_usd,
+                "billed_s": billed_s(b.row), "cost_usd": b.row.cost_usd,
             })
         return out
 
