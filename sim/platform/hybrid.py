@@ -80,6 +80,32 @@ def background_only_notes(cfg, workload) -> list[str]:
             for m in placed if m not in reserved]
 
 
+def unused_reservation_notes(cfg, workload) -> list[str]:
+    """A note per model the hybrid reserves replicas for (placed dedicated, by its entry or
+    by ``default_tier``) whose every user tenant is placed serverless by its own entry: no
+    request reaches those replicas, yet they are billed, and as every tenant of the model is
+    billed per token only, to those tenants (evenly: :func:`sim.metrics.cost._bill_run`
+    leaves no GPU time unattributed)."""
+    if "hybrid" not in [str(s) for s in cfg.setups]:
+        return []
+    hc = cfg.hybrid
+    placement = {k: str(v) for k, v in hc.placement.items()}
+    n_user = len(workload.tenants) - int(workload.background_tenants)
+    users = workload.tenants[:n_user]
+    tm = workload.tenant_models
+    out = []
+    for m in sorted(dedicated_models(cfg, list(workload.models), set(users), tm)):
+        callers = [t for t in users if m in tm.get(t, [])]
+        if callers and all(placement.get(t) == SERVERLESS for t in callers):
+            where = (f"hybrid.placement.{m}" if m in placement
+                     else f"hybrid.default_tier {hc.default_tier}")
+            out.append(f"hybrid: {m} is placed dedicated ({where}) but every tenant calling it "
+                       f"is placed serverless ({', '.join(callers)}): its reserved replicas serve "
+                       f"no request and their GPU time is billed to {', '.join(callers)} "
+                       "(evenly), beside their tokens")
+    return out
+
+
 def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deployment_for,
                 tenant_models: dict) -> tuple[set[str], set[str]]:
     """``(dedicated, serverless)``: the models each part of the hybrid serves. The pool
