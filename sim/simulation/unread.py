@@ -156,6 +156,12 @@ def _pooled(cfg, workload, keys, setups) -> dict[str, str]:
     for k, v in _variant_models(cfg, keys):
         if v in workload.models and v not in ded:
             out[k] = why.format(v)
+    if not ded:  # no reserved pool at all: nothing to burst, spill from or mirror
+        for key in keys:
+            if key.startswith(("dedicated.", "hybrid.spillover.")) or key == "hybrid.shadow_fraction":
+                out.setdefault(key, "the hybrid setup places no model dedicated (hybrid.placement, "
+                                    f"hybrid.default_tier {cfg.hybrid.default_tier}): it reserves "
+                                    "no replica, so nothing bursts, spills or is mirrored")
     return out
 
 

@@ -231,6 +231,9 @@ def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[
     for k in hc.placement:
         if k not in models and k not in tenants and k not in catalog.models:
             raise InputError(f"unknown model or tenant {k!r}", key=f"hybrid.placement.{k}")
+        if k in models and k in tenants:  # it would place both, unsaid (until December 2026)
+            raise InputError(f"{k!r} names both a tenant and a model of the run: ambiguous "
+                             "(rename the tenant)", key=f"hybrid.placement.{k}")
     user = set(tenants[:n_user])
     ded, sl = tier_models(cfg, models, tenants, n_user, deployment_for, tenant_models)
     for m in sorted(ded):
