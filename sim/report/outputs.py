@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from sim.config.given import GIVEN
+from sim.config.variants import replaced_notes
 from sim.io import (
     ROW_GROUP,
     atomic_write,
@@ -27,6 +29,9 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     figures of a plain run (a job whose rows are variants of one setup would pool them)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # a variant's key the command line also set: which value ran is in the run's files too
+    # (until December 2026 on the console only)
+    res.notes[:0] = [n for n in replaced_notes(cfg, list(GIVEN.get())) if n not in res.notes]
     if figures is not None and cfg.output.plots:
         res.figures.extend(figures(out_dir))
     # a job with no summary rows (a plan that bought nothing, calibration, claims) still

@@ -3,6 +3,7 @@ and the recorded command: re-run, it gives the same jobs."""
 
 import re
 import shlex
+import sys
 
 import pandas as pd
 import pytest
@@ -329,3 +330,18 @@ def test_a_sweep_experiment_run_with_its_swept_key_given_does_not_say_base_value
         "note: this config defines a sweep over seed; without -m one job runs with the base "
         "values (add -m to sweep)")
     assert "over variant;" in unswept_note(["variant"], ["~variant", "horizon_s=5"])
+
+
+def test_a_replaced_variant_key_is_said_in_the_run_files(tmp_path, monkeypatch, capsys):
+    """The note above reached the console only; report.md and done.json now say it too."""
+    import json
+
+    from sim.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["sim", "experiment=sweep_variants", "variant=b200_tp2_x1",
+                                      f"{TP}=4", "horizon_s=20", f"hydra.run.dir={tmp_path / 'out'}",
+                                      "output.plots=false", "output.progress=false"])
+    main()
+    note = f"variant 'b200_tp2_x1' sets {TP}=2; {TP}=4, given after it, replaces it"
+    assert note in (tmp_path / "out" / "report.md").read_text()
+    assert note in json.dumps(json.loads((tmp_path / "out" / "done.json").read_text()))
