@@ -72,6 +72,7 @@ class RequestLog:
     ramp: str = ""  # vLLM ramp-up: how the client's rate rose ("linear ramp from 1 to 10 ...")
     ramp_rps: np.ndarray | None = None  # ... and its rate as each request was sent
     unrecorded: str = ""  # why the log's arrivals cannot be replayed from its settings
+    no_decode: int = 0  # requests of 2+ tokens logging no ITL nor latency: TPOT not read (NaN)
     runs: int = 1  # the runs (lines) of the file
 
     def where(self, i: int) -> tuple[int | None, str]:
@@ -91,6 +92,9 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
         v = float("?" if bad else value)
     except (TypeError, ValueError):
         raise InputError(f"{what}: not a number ({value!r})", path=path, line=line) from None
+    except OverflowError:  # an integer of hundreds of digits (was a traceback)
+        raise InputError(f"{what}: must be finite, >= 0 and <= {limit:g} (an integer of "
+                         f"{len(str(value).lstrip('-'))} digits)", path=path, line=line) from None
     if not math.isfinite(v) or v < 0 or v > limit:
         raise InputError(f"{what}: must be finite, >= 0 and <= {limit:g} ({value!r})",
                          path=path, line=line)
@@ -249,6 +253,7 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
             raise InputError(f"{k} has {len(doc[k])} entries, input_lens {n}", path=path, line=line)
     keep, n_in, n_out, ttft, tpot, start = [], [], [], [], [], []
     streamed = 0  # requests whose decode time the log tells
+    blind = 0  # ... and those of two or more tokens whose decode time it does not
     for j in range(n):
         if "errors" in optional and doc["errors"][j]:
             continue  # a failed request: its other entries (0, [] or null) are not read
@@ -273,8 +278,12 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         n_in.append(i_len)
         n_out.append(o)
         ttft.append(t)
-        tpot.append(_tpot(o, t, e2e, itl_sum))
-        streamed += bool(itls) or e2e is not None or o < 2
+        told = bool(itls) or e2e is not None or o < 2
+        # a request of 2+ tokens with ``itls: []`` and no latency tells no decode time: its
+        # TPOT is not read (NaN, counted in ``no_decode``; was read as 0 and floored unsaid)
+        tpot.append(_tpot(o, t, e2e, itl_sum) if told else math.nan)
+        streamed += told
+        blind += not told
         if "start_times" in optional:
             start.append(_jnum(doc["start_times"][j], f"start_times[{j}]", path, line, limit=1e12))
     if not keep:
@@ -302,7 +311,7 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
                       np.array(ttft), np.array(tpot), arr, rate, burst, conc if conc else None,
                       n - len(keep), notes, lines=(line,) * len(keep),
                       labels=tuple(f"request {j}: " for j in keep), sent=tuple(keep), ramp=ramp,
-                      ramp_rps=ramp_rps, unrecorded=unrecorded)
+                      ramp_rps=ramp_rps, unrecorded=unrecorded, no_decode=blind)
 
 
 def read_json(path: str, fmt: str, run: int = -1) -> RequestLog:
@@ -351,6 +360,10 @@ def read_log(path: str, fmt: str = "auto", run: int = -1) -> RequestLog:
             raise InputError("cannot tell the format from the suffix (.csv, .json for vLLM, "
                              ".jsonl for SGLang, each may end .gz): pass --format", path=path)
     log = read_csv(path) if fmt == "csv" else read_json(path, fmt, run)
+    if np.isnan(log.tpot_s).all() and log.no_decode:
+        raise InputError(f"itls: {log.no_decode} request(s) of two or more tokens log no "
+                         "inter-token times (nor latencies) and the rest one token each: the log "
+                         "tells no decode time (TPOT) to fit", path=path, line=log.lines[0])
     if np.isnan(log.tpot_s).all():  # the fit moved the factors on TTFT alone, unsaid
         field = "output_tokens" if fmt == "csv" else "output_lens"
         raise InputError(f"every request has one output token ({field}): the log tells no "

@@ -95,8 +95,10 @@ def arrivals(log: RequestLog, rate_rps: float | None = None, max_concurrency: in
         gaps = rng.gamma(shape, 1.0 / (rate * shape), size=len(log))
     gaps[0] = 0.0
     kind = "Poisson" if shape == 1.0 else f"gamma (burstiness {shape:g})"
+    why = ("the log's recorded send times replaced by --request-rate"
+           if log.arrival_s is not None else "not recorded")
     return Arrivals(np.cumsum(gaps), conc, False,
-                    f"{kind} {what} drawn from seed {seed} (not recorded){cap}")
+                    f"{kind} {what} drawn from seed {seed} ({why}){cap}")
 
 
 def replay(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "fluid",

@@ -43,6 +43,7 @@ class Fit:
     # (the last stage's best objective, TTFT weighted TTFT_FINAL_WEIGHT, before those last
     # replays and at the end)}
     stopped: dict | None = None
+    moved: dict | None = None  # factor -> (catalog value, the bound the search started at)
 
 
 TTFT_BINS = 10  # prompt-length groups whose mean TTFTs are compared (assumption: enough
@@ -149,7 +150,11 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
     first = errors(dep, log, arr, start, engine, replicas)
     lo = np.log([BOUNDS[k][0] for k in PARAMS])
     hi = np.log([BOUNDS[k][1] for k in PARAMS])
-    x0 = np.clip(np.log([start[k] for k in PARAMS]), lo, hi)
+    # a catalog factor outside the bounds (an overhead of 0 by --config) starts the search at
+    # its bound, said by ``Fit.moved`` (was numpy's "divide by zero in log" and unsaid)
+    moved = {k: (start[k], min(max(start[k], BOUNDS[k][0]), BOUNDS[k][1])) for k in PARAMS
+             if not BOUNDS[k][0] <= start[k] <= BOUNDS[k][1]}
+    x0 = np.log([moved[k][1] if k in moved else start[k] for k in PARAMS])
     count = {"n": 0}
 
     def unpack(x):
@@ -179,6 +184,8 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
             improved = res.fun < best * (1 - RESTART_GAIN) - 1e-12
             if res.fun < best:
                 best_x, best = res.x, float(res.fun)
+            if res.status == 1:  # cut by maxfev: the budget ran out mid-search (was taken for
+                break  # converged when that search had not yet improved, and unsaid)
             if not improved:
                 converged = True
                 break
@@ -188,7 +195,8 @@ def fit_log(dep: Deployment, log: RequestLog, arr: Arrivals, engine: str = "flui
             "before": min(trace[:-last]) if len(trace) > last else trace[0]}
     params = unpack(best_x)
     residuals = errors(dep, log, arr, params, engine, replicas)
-    return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals, stopped)
+    return Fit(params, start, _loss(residuals), _loss(first), count["n"], residuals, stopped,
+               moved or None)
 
 
 def floored(log: RequestLog) -> dict:
