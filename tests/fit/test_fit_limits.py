@@ -50,7 +50,8 @@ def test_a_fit_cut_by_its_budget_says_so(small_log, tmp_path, capsys):
     assert len(said) == 1, printed
     m = re.fullmatch(r"note: the fit stopped at its budget, --max-evaluations 60 replays, before "
                      r"converging \(when a restart improves its objective by under 0\.1%\): over its "
-                     r"last 6 replays the final stage's objective went from (\S+) to (\S+) "
+                     r"last 6 replays and the \d+ checking it from other starts the final "
+                     r"stage's objective went from (\S+) to (\S+) "
                      r"\((\S+) % lower\); raise --max-evaluations for settled factors", said[0])
     assert m, said[0]
     s = res["stopped"]
