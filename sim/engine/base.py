@@ -127,8 +127,18 @@ class ReplicaBase(RoutingEstimates):
             kv.walk(req)
         return req.seen_need + extra + reserve - room
 
+    @property
+    def n_decoding(self) -> int:  # pragma: no cover - overridden
+        """Sequences decoding now: with paged admission each claims a token of KV memory at
+        the next iteration, which an admission must leave free (the reserve)."""
+        raise NotImplementedError
+
     def has_room(self, req: Request) -> bool:
-        return self.accepting and self.n_running < self.max_seqs and self.shortfall(req) <= 0
+        """Could ``req`` be admitted at the next boundary (a slot, its KV memory beside the
+        decoding sequences' next tokens when paged; until December 2026 without them, so a
+        queue offered its head to a replica that then declined it, and nobody else)?"""
+        return (self.accepting and self.n_running < self.max_seqs
+                and self.shortfall(req, self.n_decoding if self.paged else 0) <= 0)
 
     def fill_from(self, lane: BatchQueue) -> None:
         """Take batch-tier requests from ``lane`` when there is spare capacity."""
@@ -142,7 +152,7 @@ class ReplicaBase(RoutingEstimates):
         lane = self.batch
         return (lane is not None and self.accepting and not self.waiting and not self.queue.items
                 and self.n_running < lane.running_limit and self.n_running < self.max_seqs
-                and self.shortfall(req, lane.kv_keep) <= 0)
+                and self.shortfall(req, lane.kv_keep + (self.n_decoding if self.paged else 0)) <= 0)
 
     def replan(self) -> None:
         """Its step time changed; an engine that plans ahead plans again (the step engine

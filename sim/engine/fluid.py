@@ -55,6 +55,8 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._t = 0.0
         self._k = 0  # 0 = idle, no plan; else iterations until the timer
         self._kf = 0  # iterations the plan's dt and _s were worked out over (>= _k)
+        self._t0 = 0.0  # the plan's start (a boundary), and the iterations of it applied (catch_up)
+        self._j0 = 0
         self._dt = 0.0
         self._s = 0.0  # growth of the iteration time per iteration (sim.engine.stretch)
         self._p = 0
@@ -66,37 +68,15 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._step = self.perf.step_time
 
     # ------------------------------------------------------------------------ entry points
-    def next_boundary(self) -> float:
-        """(Inlined in :meth:`RequestQueue.notify`: change both.)"""
-        now = self.env._now
-        t = self._t
-        if self._k == 0 or now <= t:
-            return now if now > t else t
-        if self._s:
-            j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            return self._t_end if j >= self._k else t + stretch_time(self._dt, self._s, self._kf, j)
-        q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
-        return self._t_end if -q >= self._k else t - q * self._dt
-
-    def _ran(self) -> int:
-        """Iterations of the current plan already run by now (not yet applied)."""
-        if not self._k or self._dt <= 0:
-            return 0
-        if self._s:
-            x = self.env._now - self._t
-            if x <= 0:
-                return 0
-            j = stretch_iters(self._dt, self._s, self._kf, x, False)
-            return j if j < self._k else self._k
-        j = int((self.env._now - self._t) / self._dt)
-        return 0 if j <= 0 else j if j < self._k else self._k
-
     def poke(self) -> None:
         """New work may be admissible: join it at the next iteration boundary."""
         q = self.queue.items
         if not self.accepting or self.waiting:
             return
-        reserve = self._n_dec if self.paged else 0
+        reserve = 0
+        if self.paged:
+            reserve = self._n_dec
+            self.catch_up()  # the room of now
         if q:
             if self.n_running >= self.max_seqs or self.shortfall(q[0], reserve) > 0:
                 return
@@ -119,6 +99,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             if t < now:
                 self._t = now
         elif now > t:
+            t = self._t0
             if self._s:
                 j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
             else:
@@ -138,7 +119,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._spare = ev
         if ev._value != self._gen or not self.alive:
             return  # re-planned since
-        self._advance(self._k)
+        self._advance(self._k - self._j0)
         now = self._t = self._t_end
         done = self._collect(now)
         head = q[0] if (q := self.queue.items) else None
@@ -171,9 +152,16 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         """Apply ``j`` iterations of the current plan (no state change happens within)."""
         if j <= 0:
             return
-        dt = j * self._dt if not self._s or j == self._kf else stretch_time(self._dt, self._s, self._kf, j)
+        if self._j0:  # iterations applied before (catch_up): from the plan's start
+            end = self._j0 + j
+            dt = self._time_at(end) - self._time_at(self._j0)
+            self._t = self._t0 + self._time_at(end)
+        else:
+            end = j
+            dt = self._time_at(j)
+            self._t += dt
+        self._j0 = end
         self._it += j
-        self._t += dt
         self.busy_s += dt
         kv = self.kv
         used = kv.cached - kv.unpinned + kv.private
@@ -280,9 +268,8 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
                 self._pf_total += r.pf_left
                 self._kv += r.pin - r.pf_left  # its cached prefix is in its context
 
-    def _plan(self, late_ok: bool = False) -> None:
-        """Schedule the next state change from the boundary at ``self._t`` (``late_ok``:
-        from a boundary passed, the re-planned end may fall a rounding before now)."""
+    def _plan(self) -> None:
+        """Schedule the next state change from the boundary at ``self._t``."""
         if self.stall:
             self._t += self.stall
             self.busy_s += self.stall
@@ -331,7 +318,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
                 if km < k:
                     k = km
         elif p == 0:
-            self._k = 0
+            self._k = self._j0 = 0
             self._p = 0
             self._gen += 1  # invalidates any pending timer
             return
@@ -348,18 +335,18 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._k = self._kf = k
         self._p = p
         self._dt = dt
-        self._schedule(self._t + k * dt, late_ok)
+        self._t0 = self._t
+        self._j0 = 0
+        self._schedule(self._t + k * dt)
 
-    def _schedule(self, t_end: float, late_ok: bool = False) -> None:
+    def _schedule(self, t_end: float) -> None:
         """The plan's timer at ``t_end`` (any earlier one is stale by its generation)."""
+        self._t_end = t_end
         gen = self._gen = self._gen + 1
         env = self.env
         delay = t_end - env._now
         if delay < 0:
-            if not late_ok:
-                raise ValueError(f"negative delay {delay}")
-            t_end, delay = env._now, 0.0
-        self._t_end = t_end
+            raise ValueError(f"negative delay {delay}")
         tick = self._spare  # sim.engine.tick.schedule, inlined, reusing a fired timer
         if tick is None:
             tick = Tick()

@@ -1,13 +1,50 @@
-"""What the fluid engine shows routers and pools between its planned state changes: the
-load, the decoding sequences and the prompts in progress as of now, and the KV memory
-brought up to now (:class:`sim.engine.fluid.FluidReplica` mixes it in; its state is that
+"""What the fluid engine shows routers and pools between its planned state changes: its
+next boundary, the iterations run by now, the load, the decoding sequences and the prompts
+in progress as of now, and the KV memory brought up to now (:class:`sim.engine.fluid.FluidReplica` mixes it in; its state is that
 class's)."""
 
 from __future__ import annotations
 
+from sim.engine.stretch import stretch_iters, stretch_time
+
 
 class FluidViews:
     """Mixed into :class:`sim.engine.fluid.FluidReplica` (before :class:`ReplicaBase`)."""
+
+    def next_boundary(self) -> float:
+        """(Inlined in :meth:`RequestQueue.notify`: change both.)"""
+        now = self.env._now
+        t = self._t
+        if self._k == 0 or now <= t:
+            return now if now > t else t
+        t = self._t0
+        if self._s:
+            j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
+            return self._t_end if j >= self._k else t + stretch_time(self._dt, self._s, self._kf, j)
+        q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
+        return self._t_end if -q >= self._k else t - q * self._dt
+
+    def _ran(self) -> int:
+        """Iterations of the current plan already run by now (not yet applied)."""
+        if not self._k or self._dt <= 0:
+            return 0
+        x = self.env._now - self._t0
+        if self._s:
+            if x <= 0:
+                return 0
+            j = stretch_iters(self._dt, self._s, self._kf, x, False)
+        else:
+            j = int(x / self._dt)
+        j = (j if j < self._k else self._k) - self._j0  # from the plan's start: those not applied
+        return j if j > 0 else 0
+
+    def _time_at(self, j: int) -> float:
+        """Time from the plan's start to the end of its ``j``-th iteration."""
+        return j * self._dt if not self._s or j == self._kf else stretch_time(self._dt, self._s, self._kf, j)
+
+    @property
+    def n_decoding(self) -> int:
+        return self._n_dec
 
     def load_now(self) -> tuple[float, int, float]:
         pf = self._pf_total - (self._p * self._ran() if self._p else 0)
@@ -23,14 +60,12 @@ class FluidViews:
 
     def catch_up(self) -> None:
         """Paged, with sequences decoding: apply the iterations run by now (the KV memory
-        they claimed, evicting cached prefixes as they go), then plan the rest again, so a
-        router reads the memory of now (until December 2026 that of the stretch's start:
-        least-expected-completion and cache-aware routing chose by stale room)."""
+        they claimed, evicting cached prefixes as they go), the plan and its timer left as
+        they are, so a router or a queue reads the memory of now (until December 2026 that
+        of the stretch's start: least-expected-completion and cache-aware routing, and a
+        central queue's offer, chose by stale room). The running iteration's own claims are
+        not made yet (the step engine makes them at its start)."""
         if self.paged and self._n_dec and self._k and self.alive:
             j = self._ran()
-            if 0 < j < self._k:
-                cut = self._k < self._kf  # an admission waits for the next boundary
+            if j and self._j0 + j < self._k:  # at the timer's boundary its event applies them
                 self._advance(j)
-                self._plan(True)
-                if cut:
-                    self._at_next_boundary()

@@ -154,9 +154,11 @@ class RequestQueue:
             pin, rest = head.pin, head.n_out - head.done_out
             now = cons[0].env._now if cons else 0.0
             for c in cons:
+                if c.paged:  # its memory of now (a fluid replica's grows between its events)
+                    c.catch_up()
                 kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
                 if (c.accepting and c.n_running < c.max_seqs
-                        and pin + (0 if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
+                        and pin + (c.n_decoding if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
                     if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                         best = c
                         break
@@ -165,7 +167,7 @@ class RequestQueue:
                         if now > t:
                             if c._k == 0:
                                 t = now
-                            elif c._s:  # a growing stretch: its own iterations' boundaries
+                            elif c._s or c._j0:  # a growing or caught-up stretch
                                 t = c.next_boundary()
                             else:
                                 q = (t - now) // c._dt
@@ -210,7 +212,7 @@ def _first_with_room(cons: list, head: Request):
             t = 1.0 + c.next_boundary()
             if pick is None or t < pick_t or (t == pick_t and n < pick.n_running):
                 pick, pick_t = c, t
-        if pick is None or pick.shortfall(head) <= 0:
+        if pick is None or pick.shortfall(head, pick.n_decoding if pick.paged else 0) <= 0:
             return pick
         refused += (pick,)
 
@@ -244,6 +246,7 @@ class BatchQueue(RequestQueue):
         best = None
         best_t = 0.0
         for c in self.consumers:
+            c.catch_up()  # paged: the memory of now
             if not c.batch_room(head):
                 continue
             if c.n_running == 0:

@@ -32,6 +32,10 @@ class StepReplica(ReplicaBase):
         self._iter_end = -1.0  # end of the running iteration (< now when asleep)
         self.env.process(self._run())
 
+    @property
+    def n_decoding(self) -> int:
+        return len(self._decoding)
+
     def next_boundary(self) -> float:
         now = self.env.now
         return self._iter_end if self._iter_end > now else now

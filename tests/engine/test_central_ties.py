@@ -98,3 +98,26 @@ def test_the_head_goes_to_the_first_replica_free_not_the_first_with_room(tmp_pat
     assert r["replica"].tolist() == [0, 1, 0, 0]
     assert r["admit_s"].tolist() == pytest.approx([0.0, 0.005, 0.01, 0.51], abs=1e-9)
     assert r["ttft_s"].tolist() == pytest.approx([0.01, 0.01, 0.014, 0.0145], abs=1e-9)
+
+
+def test_paged_central_queue_offers_by_the_memory_admission_needs(tmp_path):
+    """Paged admission on 4,000 tokens, two replicas behind one queue: the head goes to a
+    replica whose memory of now holds its prompt beside the decoding sequences' next tokens,
+    as admission needs; request by request as the step engine. Until December 2026 the queue
+    read the memory of the replica's stretch start, without the decoding reserve: it offered
+    a 782-token request to a replica that then declined it at its boundary, and nobody else
+    (admitted 0.37 s late)."""
+    table = write_table(tmp_path / "lin.csv", lambda n_, p_: 0.01 + 0.001 * n_ + 1e-5 * p_)
+    runs = {e: sim.run([f"engine={e}", "setups=[dedicated]", "output.plots=false", "horizon_s=60",
+                        "drain_s=600", "deployments.llama31-8b.admission=paged",
+                        "deployments.llama31-8b.perf.kind=table",
+                        f"deployments.llama31-8b.perf.table_path={table}",
+                        "deployments.llama31-8b.perf.kv_capacity_tokens=4000",
+                        "dedicated.replicas.llama31-8b=2", "dedicated.router=central",
+                        "tenants.chat.arrival.rate_rps=1.5"]).requests.sort_values("request_id")
+            for e in ("step", "fluid")}
+    step, fluid = runs["step"], runs["fluid"]
+    assert len(step) == len(fluid) > 50
+    assert fluid["replica"].tolist() == step["replica"].tolist()
+    for col in ("admit_s", "first_token_s", "finish_s"):
+        np.testing.assert_allclose(fluid[col].to_numpy(), step[col].to_numpy(), atol=1e-9)

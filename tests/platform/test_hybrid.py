@@ -411,7 +411,7 @@ def test_a_request_waiting_for_the_next_boundary_leaves_room_against_spillover(t
     at 0.126 s, when the replica still has room for the head (r2 waits for the boundary, it
     does not run yet), so nothing spills: r3 waits for r1's slot, first token at 1.11 s.
     Until December 2026 the fluid engine counted r2 running from its arrival, read the
-    replica as full and spilled r3 to a cold serverless replica (first token 27.6 s)."""
+    replica as full and spilled r3 to a cold serverless replica (first token 27.4 s)."""
     from helpers.queueing import write_table
 
     trace = tmp_path / "h.csv"
