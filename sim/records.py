@@ -246,11 +246,15 @@ class UsageRow:
         return max(self.end_s - self.start_s, 0.0)
 
     @property
+    def billed_s(self) -> float:
+        """Seconds a gpu_second row is billed: its up time, at least ``min_increment_s``."""
+        return max(self.up_s, self.min_increment_s) if self.up_s > 0 else 0.0
+
+    @property
     def cost_usd(self) -> float:
         if self.billing == "per_token":
             return 0.0  # billed per request, see sim.metrics.cost
-        billed = max(self.up_s, self.min_increment_s) if self.up_s > 0 else 0.0
-        return billed * self.gpus * self.usd_per_gpu_hour / 3600.0
+        return self.billed_s * self.gpus * self.usd_per_gpu_hour / 3600.0
 
 
 class Unbuilt:

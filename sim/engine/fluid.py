@@ -31,7 +31,7 @@ from simpy.events import NORMAL
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid_memory import FluidMemory
 from sim.engine.fluid_views import FluidViews
-from sim.engine.stretch import stretch_iters, stretch_time
+from sim.engine.stretch import stretch_iters
 from sim.engine.tick import Tick
 from sim.kvstats import OCC_BINS, spread
 
@@ -110,8 +110,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
                 # boundary: a central queue's head went to a replica with room now rather
                 # than the first one free, and counted as running meanwhile)
                 self._k = j
-                self._schedule(t + (stretch_time(self._dt, self._s, self._kf, j) if self._s
-                                    else j * self._dt))
+                self._schedule(t + self._time_at(j))
             return
         self._boundary()
 

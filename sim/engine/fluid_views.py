@@ -20,7 +20,7 @@ class FluidViews:
         t = self._t0
         if self._s:
             j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            return self._t_end if j >= self._k else t + stretch_time(self._dt, self._s, self._kf, j)
+            return self._t_end if j >= self._k else t + self._time_at(j)
         q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
         return self._t_end if -q >= self._k else t - q * self._dt
 

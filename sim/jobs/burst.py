@@ -12,7 +12,6 @@ import pandas as pd
 from sim.jobs import job
 from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
-from sim.platform.dedicated.burst import billed_s
 from sim.records import Result
 from sim.report.dedicated import burst_figure
 from sim.report.outputs import write_outputs
@@ -43,7 +42,7 @@ def burst_job(cfg, out_dir, progress) -> Result:
             "slo_attainment": s["slo_attainment"], "cost_usd": s["cost_usd"],
             "cost_dedicated_usd": s["cost_dedicated_usd"], "cost_burst_usd": s["cost_burst_usd"],
             "burst_replicas": len(burst_rows),
-            "burst_gpu_s": sum(billed_s(u) * u.gpus for u in burst_rows),  # billed
+            "burst_gpu_s": sum(u.billed_s * u.gpus for u in burst_rows),  # billed
             "burst_loading_gpu_s": sum(min(u.loading_s, u.up_s) * u.gpus for u in burst_rows),
             "burst_requests": int((r.log.tier == r.log.tiers.code("burst")).sum()),
             "cost_per_mtok_out_usd": s["cost_per_mtok_out_usd"],

@@ -130,12 +130,6 @@ class BurstPolicy:
         return True
 
 
-def billed_s(row: UsageRow) -> float:
-    """The seconds a gpu_second row is billed: its up time, at least ``min_increment_s``
-    (``dedicated.burst.min_billed_s``) when it was up at all."""
-    return max(row.up_s, row.min_increment_s) if row.up_s > 0 else 0.0
-
-
 class BurstOption:
     """A deployment burst replicas may use: the pool's own or a variant on another GPU
     class (``dedicated.burst.variants``), its cold-start stages, price and limit."""
@@ -342,7 +336,7 @@ class BurstPool:
                 "drain_s": b.t_drain if b.t_drain is not None else math.nan,
                 "stop_s": b.t_stop if b.t_stop is not None else math.nan,
                 "requests": b.served, "busy_s": b.row.busy_s,
-                "billed_s": billed_s(b.row), "cost_usd": b.row.cost_usd,
+                "billed_s": b.row.billed_s, "cost_usd": b.row.cost_usd,
             })
         return out
 

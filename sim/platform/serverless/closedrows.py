@@ -104,6 +104,7 @@ class ClosedRow:
 
     # the row's and its statistics' own figures, read from the same fields
     up_s = UsageRow.up_s
+    billed_s = UsageRow.billed_s
     cost_usd = UsageRow.cost_usd
     hist_bins = KvStats.hist_bins
     add_hist = KvStats.add_hist

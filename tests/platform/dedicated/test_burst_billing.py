@@ -38,12 +38,10 @@ def test_without_a_minimum_billed_seconds_are_the_life(tmp_path):
 
 
 def test_billed_s_by_hand():
-    from sim.platform.dedicated.burst import billed_s
-
     row = UsageRow(model="m", gpu="H100", gpus=1, tier="burst", start_s=10.0, end_s=15.0,
                    busy_s=0.0, billing="gpu_second", usd_per_gpu_hour=1.0, min_increment_s=8.0)
-    assert billed_s(row) == 8.0
+    assert row.billed_s == 8.0
     row.end_s = 30.0
-    assert billed_s(row) == 20.0
+    assert row.billed_s == 20.0
     row.end_s = 10.0  # never up: nothing billed, whatever the minimum
-    assert billed_s(row) == 0.0 and row.cost_usd == 0.0
+    assert row.billed_s == 0.0 and row.cost_usd == 0.0
