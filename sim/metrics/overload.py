@@ -49,7 +49,8 @@ BACKLOG_MIN = 10
 # requests either; StabilityFold counts them apart (until December 2026 those ended by the
 # horizon were offered requests, at the time their pipeline failed, and those ended after
 # it were not counted at all)
-NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_context", UPSTREAM_FAILED)
+NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share", "exceeds_context",
+                UPSTREAM_FAILED)
 
 
 def stability(workload, run, block: int = BLOCK) -> dict | None:
@@ -221,9 +222,11 @@ def warning_line(s: dict) -> str:
 
 # rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
 # context, which the workload's length notes count per tenant
-SAID_HERE = ("rate_limit", "exceeds_kv_capacity")
+SAID_HERE = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share")
 WHY = {"exceeds_kv_capacity": "prompt + output larger than a replica's KV cache holds "
-                              "(deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)"}
+                              "(deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)",
+       "exceeds_batch_kv_share": "a batch-tier request's prompt + output larger than the batch "
+                                 "share of a replica's KV cache (dedicated.batch.kv_fraction)"}
 
 
 def rejection_line(workload, run, block: int = BLOCK) -> str | None:

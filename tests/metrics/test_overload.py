@@ -230,3 +230,29 @@ def test_cold_start_timeouts_at_a_pool_serving_faster_than_offered_are_not_calle
     assert "timed out waiting for a cold start" in lines[0] and "serverless.max_wait_s" in lines[0]
     turned = int((res.requests["reason"] == "timeout_cold_start").sum())
     assert turned > 0 and f"{turned:,} of " in lines[0]
+
+
+def test_batch_requests_larger_than_the_batch_share_are_not_called_overload(tmp_path):
+    # one batch request too large for the batch share of the cache (2,000 tokens of a
+    # 10,000-token cache at kv_fraction 0.1, 1,000 tokens) beside light chat traffic: it is
+    # turned away at once, which more replicas would not change, so the run says why and
+    # does not call the setup unstable (until December 2026 it did, "add capacity")
+    table = tmp_path / "t.csv"
+    table.write_text(TABLE)
+    dep = "deployments.llama31-8b"
+    over = ["horizon_s=20", "output.plots=false", "setups=[dedicated]", f"{dep}.perf.kind=table",
+            f"{dep}.perf.table_path={table}", f"{dep}.perf.kv_capacity_tokens=10000",
+            "dedicated.batch.kv_fraction=0.1",
+            "tenants.chat.input={kind: fixed, mean: 100}", "tenants.chat.output={kind: fixed, mean: 10}",
+            "tenants.chat.arrival.rate_rps=0.5",
+            "tenants.bulk={model: llama31-8b, priority: batch, arrival: {kind: poisson, rate_rps: 0.2},"
+            " input: {kind: fixed, mean: 1900}, output: {kind: fixed, mean: 100}}"]
+    res = sim.run(over)
+    req = res.requests
+    bulk = req[req["tenant"] == "bulk"]
+    assert len(bulk) > 0 and (bulk["reason"] == "exceeds_batch_kv_share").all()
+    assert not [n for n in res.notes if "unstable" in n or "add capacity" in n], res.notes
+    line = [n for n in res.notes if "rejected unserved" in n]
+    assert len(line) == 1
+    assert f"exceeds_batch_kv_share {len(bulk):,} (llama31-8b {len(bulk):,})" in line[0]
+    assert "dedicated.batch.kv_fraction" in line[0]
