@@ -279,3 +279,29 @@ def test_batch_requests_never_spill_on_a_hybrid():
     assert r.loc[r["tenant"] == "chat", "spilled"].any()
     assert not bulk["spilled"].any() and (bulk["tier"].astype(str) == "dedicated").all()
     assert (bulk["outcome"] == "completed").all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_batch_request_finishing_exactly_at_its_deadline_is_on_time(engine, tmp_path):
+    # a batch request arriving at 0.1 s (after a 1-token one at 0, the trace's start), 400
+    # output tokens on a constant 10 ms step: it
+    # finishes at 0.1 + 400 x 0.01 = 4.1 s, its deadline of 4 s exactly, whatever the sum's
+    # last bit (the fluid engine's 4.1000000000000005 was read as missed, the step
+    # engine's 4.09999999999996 as met, until December 2026); 1 ms less is missed
+    table = tmp_path / "t.csv"
+    table.write_text("decode_seqs,prefill_tokens,step_time_s\n"
+                     + "".join(f"{d},{p},0.01\n" for d in (0, 4096) for p in (0, 8192)))
+    trace = tmp_path / "b.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,1,1\n0.1,1,400\n")
+    for deadline, missed in ((4.0, 0), (3.999, 1)):
+        res = sim.run([
+            "setups=[dedicated]", f"engine={engine}", "horizon_s=10", "output.plots=false",
+            f"deployments.{MODEL}.perf={{kind: table, table_path: {table}, kv_capacity_tokens: 100000}}",
+            "tenants={bulk: {model: %s, priority: batch, deadline_s: %s, arrival: {kind: trace, "
+            "trace: {path: %s, format: csv}}, input: {kind: trace}, output: {kind: trace}}}"
+            % (MODEL, deadline, trace)])
+        req = res.requests
+        assert req["arrival_s"].iloc[1] == pytest.approx(0.1, abs=1e-12)
+        assert req["finish_s"].iloc[1] == pytest.approx(4.1, abs=1e-9)
+        row = res.summary.set_index("tenant").loc["bulk"]
+        assert row["deadline_missed"] == missed, (engine, deadline, req["finish_s"].iloc[1])
