@@ -31,7 +31,7 @@ from simpy.events import NORMAL
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid_memory import FluidMemory
 from sim.engine.fluid_views import FluidViews
-from sim.engine.stretch import stretch_iters
+from sim.engine.stretch import iters_at, stretch_iters
 from sim.engine.tick import Tick
 from sim.kvstats import OCC_BINS, spread
 
@@ -103,7 +103,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             if self._s:
                 j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
             else:
-                j = -int((t - now) // self._dt)  # ceil: the boundary that ends this iteration
+                j = iters_at(t, self._dt, now, True)  # the boundary that ends this iteration
             if j < self._k:  # else that boundary is the planned event; its timer admits
                 # the plan ends there: its timer admits what the queue then holds, as the
                 # step engine does (until December 2026 the request was taken now, for that

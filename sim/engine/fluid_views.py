@@ -5,7 +5,7 @@ class's)."""
 
 from __future__ import annotations
 
-from sim.engine.stretch import stretch_iters, stretch_time
+from sim.engine.stretch import iters_at, stretch_iters, stretch_time
 
 
 class FluidViews:
@@ -21,8 +21,8 @@ class FluidViews:
         if self._s:
             j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
             return self._t_end if j >= self._k else t + self._time_at(j)
-        q = (t - now) // self._dt  # -ceil((now - t) / dt), integral; t - q dt == t + ceil(..) dt
-        return self._t_end if -q >= self._k else t - q * self._dt
+        j = iters_at(t, self._dt, now, True)
+        return self._t_end if j >= self._k else t + j * self._dt
 
     def _ran(self) -> int:
         """Iterations of the current plan already run by now (not yet applied)."""
@@ -34,7 +34,7 @@ class FluidViews:
                 return 0
             j = stretch_iters(self._dt, self._s, self._kf, x, False)
         else:
-            j = int(x / self._dt)
+            j = iters_at(self._t0, self._dt, self.env._now, False)
         j = (j if j < self._k else self._k) - self._j0  # from the plan's start: those not applied
         return j if j > 0 else 0
 

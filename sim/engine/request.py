@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from sim.engine.stretch import iters_at
+
 
 class Request:
     """One model call while it is in flight. Finished requests live on as log rows only."""
@@ -170,8 +172,8 @@ class RequestQueue:
                             elif c._s or c._j0:  # a growing or caught-up stretch
                                 t = c.next_boundary()
                             else:
-                                q = (t - now) // c._dt
-                                t = c._t_end if -q >= c._k else t - q * c._dt
+                                j = iters_at(t, c._dt, now, True)
+                                t = c._t_end if j >= c._k else t + j * c._dt
                     else:
                         t = c.next_boundary()
                     if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):

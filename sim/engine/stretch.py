@@ -16,6 +16,23 @@ def stretch_time(dt: float, s: float, k: int, j: int) -> float:
     return j * dt - s * 0.5 * j * (k - j)
 
 
+def iters_at(t0: float, dt: float, now: float, up: bool) -> int:
+    """Iterations of a constant ``dt`` from ``t0``: the first ``j`` whose boundary ``t0 + j dt``
+    is at or after ``now`` (``up``), else the last at or before it, checked against those
+    boundaries' own sums (a quotient alone is one off on a tie: (0.12 - 0.2) // 0.01 is -9,
+    so an arrival at the boundary 0.12 + 8 x 0.01 waited for the next one until December
+    2026)."""
+    if up:
+        j = -int((t0 - now) // dt)
+        if j > 0 and t0 + (j - 1) * dt >= now:
+            return j - 1
+        return j + 1 if t0 + j * dt < now else j
+    j = int((now - t0) / dt)
+    if t0 + (j + 1) * dt <= now:
+        return j + 1
+    return j - 1 if j > 0 and t0 + j * dt > now else j
+
+
 def stretch_iters(dt: float, s: float, k: int, x: float, up: bool) -> int:
     """The first ``j`` with ``stretch_time(j) >= x`` (``up``), else the last with
     ``stretch_time(j) <= x``; at most ``k``. ``stretch_time(j) = A j^2 + B j`` with ``A > 0``:

@@ -143,3 +143,30 @@ def test_long_prompt_cut_by_arrivals_fluid_equals_step(catalog):
         assert fluid[rid][0] == pytest.approx(first, rel=1e-9), rid
         assert fluid[rid][1] == pytest.approx(done, rel=1e-9), rid
     assert step[1][0] > 1.0  # the long prompt's prefill spans the arrivals
+
+
+@pytest.mark.parametrize("admission", ["reserve", "paged"])
+@pytest.mark.parametrize("kind", ENGINES)
+def test_an_arrival_exactly_at_a_boundary_joins_there(kind, admission, tmp_path):
+    # a constant table, 0.01 s an iteration plus 1e-4 s a prefill token: a 1,100-token prompt
+    # at 0 takes 0.12 s, then its decode iterations end at 0.13, ..., 0.2; a request arriving
+    # at 0.2 joins that boundary (first token 0.2 + 0.01 + 0.11 = 0.32), on either engine and
+    # admission (until December 2026 the fluid engine with reserve admission took it at
+    # 0.21: (0.12 - 0.2) // 0.01 is -9)
+    import sim
+
+    table = tmp_path / "t.csv"
+    table.write_text("decode_seqs,prefill_tokens,step_time_s\n"
+                     + "".join(f"{d},{p},{0.01 + 1e-4 * p:.4f}\n" for d in (0, 4096) for p in (0, 8192)))
+    trace = tmp_path / "a.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,1100,100\n0.2,1100,100\n")
+    dep = "deployments.llama31-8b"
+    res = sim.run(["setups=[dedicated]", f"engine={kind}", "horizon_s=10",
+                   f"{dep}.perf={{kind: table, table_path: {table}, kv_capacity_tokens: 100000}}",
+                   f"{dep}.admission={admission}", f"{dep}.prefix_caching=false",
+                   "tenants={chat: {model: llama31-8b, arrival: {kind: trace, trace: {path: %s, "
+                   "format: csv}}, input: {kind: trace}, output: {kind: trace}}}" % trace])
+    r = res.requests.sort_values("arrival_s")
+    assert r["first_token_s"].iloc[0] == pytest.approx(0.12, abs=1e-12)
+    assert r["admit_s"].iloc[1] == pytest.approx(0.2, abs=1e-12)
+    assert r["first_token_s"].iloc[1] == pytest.approx(0.32, abs=1e-12)

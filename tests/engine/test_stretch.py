@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from sim.engine.stretch import stretch_iters, stretch_time
+from sim.engine.stretch import iters_at, stretch_iters, stretch_time
 
 
 def brute(dt, s, k, x, up):
@@ -38,3 +38,25 @@ def test_first_and_last_boundary_match_a_scan(seed):
                 continue
             assert stretch_iters(dt, s, k, x, True) == brute(dt, s, k, x, True)
             assert stretch_iters(dt, s, k, x, False) == brute(dt, s, k, x, False)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_constant_iterations_at_a_time_match_their_boundaries(seed):
+    # the boundaries of a constant stretch are t0 + j dt; at such a time itself the next
+    # boundary is that one (up) and the iterations run are j, whatever the quotient's
+    # rounding ((0.12 - 0.2) // 0.01 is -9: until December 2026 an arrival exactly at a
+    # boundary waited one more iteration)
+    rnd = random.Random(seed)
+    cases = [(0.12, 0.01, 0.2)]
+    for _ in range(3000):
+        t0 = rnd.choice([0.0, rnd.uniform(0, 1000), round(rnd.uniform(0, 10), 2)])
+        dt = rnd.choice([rnd.uniform(1e-4, 2.0), rnd.choice([0.01, 0.1, 0.02, 0.003])])
+        j = rnd.randint(0, 500)
+        b = t0 + j * dt
+        cases += [(t0, dt, b), (t0, dt, rnd.uniform(t0, t0 + 500 * dt))]
+    for t0, dt, now in cases:
+        bounds = [t0 + j * dt for j in range(0, 600)]
+        up = next(j for j, b in enumerate(bounds) if b >= now)
+        down = max(j for j, b in enumerate(bounds) if b <= now)
+        assert iters_at(t0, dt, now, True) == up, (t0, dt, now)
+        assert iters_at(t0, dt, now, False) == down, (t0, dt, now)
