@@ -31,7 +31,6 @@ from simpy.events import NORMAL
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid_memory import FluidMemory
 from sim.engine.fluid_views import FluidViews
-from sim.engine.stretch import iters_at, stretch_iters
 from sim.engine.tick import Tick
 from sim.kvstats import OCC_BINS, spread
 
@@ -57,6 +56,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._kf = 0  # iterations the plan's dt and _s were worked out over (>= _k)
         self._t0 = 0.0  # the plan's start (a boundary), and the iterations of it applied (catch_up)
         self._j0 = 0
+        self._poked = -1.0  # when a poke last made the plan (its start; see _at_next_boundary)
         self._dt = 0.0
         self._s = 0.0  # growth of the iteration time per iteration (sim.engine.stretch)
         self._p = 0
@@ -98,21 +98,18 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         if self._k == 0:  # idle: a new iteration starts now
             if t < now:
                 self._t = now
-        elif now > t:
-            t = self._t0
-            if self._s:
-                j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            else:
-                j = iters_at(t, self._dt, now, True)  # the boundary that ends this iteration
+        elif now > t or (now == t and self._poked != now):  # running, or begun by a timer now
+            j = self._next_iter(now)  # the boundary that ends this iteration
             if j < self._k:  # else that boundary is the planned event; its timer admits
                 # the plan ends there: its timer admits what the queue then holds, as the
                 # step engine does (until December 2026 the request was taken now, for that
                 # boundary: a central queue's head went to a replica with room now rather
                 # than the first one free, and counted as running meanwhile)
                 self._k = j
-                self._schedule(t + self._time_at(j))
+                self._schedule(self._t0 + self._time_at(j))
             return
-        self._boundary()
+        self._poked = now  # a plan made now by a poke: the iteration has not begun (as an
+        self._boundary()  # asleep step replica's, until its wake-up), so more may join now
 
     def _on_timer(self, ev) -> None:
         self._spare = ev
@@ -120,6 +117,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             return  # re-planned since
         self._advance(self._k - self._j0)
         now = self._t = self._t_end
+        self._poked = -1.0  # the next iteration begins now, before the instant's arrivals
         done = self._collect(now)
         head = q[0] if (q := self.queue.items) else None
         if not (self.paged and self._make_room()):  # self._boundary(), inlined
@@ -353,7 +351,8 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         else:
             self._spare = None
         tick.callbacks, tick._value = self._timer_cbs, gen
-        heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), tick))
+        heapq.heappush(env._queue, (t_end, NORMAL, next(env._eid), tick))  # t_end itself, not
+        # now + (t_end - now), which may differ in its last bit: the plan's boundaries are exact
 
     # --------------------------------------------------------------------------- failures
     def settle(self) -> None:

@@ -12,17 +12,26 @@ class FluidViews:
     """Mixed into :class:`sim.engine.fluid.FluidReplica` (before :class:`ReplicaBase`)."""
 
     def next_boundary(self) -> float:
-        """(Inlined in :meth:`RequestQueue.notify`: change both.)"""
+        """The boundary a request arriving now would join: now, idle or at a plan just made
+        by a poke now; else the first after now. (Inlined in :meth:`RequestQueue.notify`:
+        change both.)"""
         now = self.env._now
         t = self._t
-        if self._k == 0 or now <= t:
+        if self._k == 0 or now < t or (now == t and self._poked == now):
             return now if now > t else t
+        j = self._next_iter(now)
+        return self._t_end if j >= self._k else self._t0 + self._time_at(j)
+
+    def _next_iter(self, now: float) -> int:
+        """The plan's first boundary after ``now``, in iterations from its start: a request
+        arriving at a boundary's instant joins the next one, as on the step engine, whose
+        iteration ending then has begun the next before any arrival of the instant is seen
+        (:data:`sim.simulation.loop.ARRIVAL`)."""
         t = self._t0
         if self._s:
             j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            return self._t_end if j >= self._k else t + self._time_at(j)
-        j = iters_at(t, self._dt, now, True)
-        return self._t_end if j >= self._k else t + j * self._dt
+            return j + 1 if j < self._k and t + self._time_at(j) <= now else j
+        return iters_at(t, self._dt, now, True)
 
     def _ran(self) -> int:
         """Iterations of the current plan already run by now (not yet applied)."""

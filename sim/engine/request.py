@@ -166,7 +166,7 @@ class RequestQueue:
                         break
                     if c.planned:  # FluidReplica.next_boundary, inlined
                         t = c._t
-                        if now > t:
+                        if now > t or (now == t and c._poked != now):
                             if c._k == 0:
                                 t = now
                             elif c._s or c._j0:  # a growing or caught-up stretch

@@ -8,7 +8,10 @@ Simple enough to trust by reading. Each iteration:
    sequence slot and KV memory allow; a cached prefix is not computed again;
 3. compose the batch: every decoding sequence contributes one token; the rest of the
    token budget goes to prompts in FIFO order (chunked prefill);
-4. take ``perf.step_time(...)`` seconds, plus any host-link transfer it waits for;
+4. take ``perf.step_time(...)`` seconds, plus any host-link transfer it waits for (a run of
+   equal iterations over the same batch ends at its start plus ``m`` such times, not at a
+   running sum: 1,000 iterations of 1 ms end at 1.0, as the fluid engine's plans do, not at
+   1.0000000000000007, which turned away a request arriving at 1.0);
 5. at its end each decoding sequence has one more token; a prompt whose last chunk ran
    emits its next token now; a sequence with all its tokens finishes now.
 
@@ -30,6 +33,9 @@ class StepReplica(ReplicaBase):
         self._kv = 0  # tokens in the sequences' contexts (read by attention)
         self._wake = None
         self._iter_end = -1.0  # end of the running iteration (< now when asleep)
+        self._same = False  # the batch unchanged by the last iteration's end
+        self._run_t = self._run_dt = 0.0  # the current run of equal iterations: start, time,
+        self._run_m = 0  # iterations
         self.env.process(self._run())
 
     @property
@@ -100,8 +106,11 @@ class StepReplica(ReplicaBase):
         perf = self.perf
         while self.alive:
             now = env.now
+            running = self.n_running
             if not (self.paged and self._make_room(now)):
                 self._admit(now)
+            if self.n_running != running:
+                self._same = False
                 if self._offer_batch:
                     self.offer_batch()
             if self.n_running == 0:
@@ -134,11 +143,17 @@ class StepReplica(ReplicaBase):
             dt = perf.step_time(n, p, self._kv, pairs) + self.stall
             self.stall = 0.0
             t0 = env.now
-            self._iter_end = t0 + dt
+            if self._same and dt == self._run_dt and t0 == self._iter_end:
+                self._run_m += 1
+            else:
+                self._run_t, self._run_dt, self._run_m = t0, dt, 1
+            self._same = True
+            self._iter_end = end = self._run_t + self._run_m * dt
             kv = self.kv
             used = kv.cached - kv.unpinned + kv.private
             n_bytes = self._bytes(n, p, self._kv)
-            yield env.timeout(dt)
+            # t0 + (end - t0) is end: the two are within a factor 2 when m > 1 (Sterbenz)
+            yield env.timeout(dt if self._run_m == 1 else end - t0)
             if not self.alive:
                 return
             now = env.now
@@ -168,6 +183,8 @@ class StepReplica(ReplicaBase):
                     else:
                         still.append(r)
             self._decoding = still
+            if finished or (chunks and not chunks[-1][0].pf_left):
+                self._same = False  # a sequence left, or a prompt's last chunk ran
             for r in finished:
                 # its prompt and every generated token but the last sit in the cache
                 self._kv -= r.pin + max(r.n_out - r.done_out - 1, 0)

@@ -18,15 +18,15 @@ def stretch_time(dt: float, s: float, k: int, j: int) -> float:
 
 def iters_at(t0: float, dt: float, now: float, up: bool) -> int:
     """Iterations of a constant ``dt`` from ``t0``: the first ``j`` whose boundary ``t0 + j dt``
-    is at or after ``now`` (``up``), else the last at or before it, checked against those
-    boundaries' own sums (a quotient alone is one off on a tie: (0.12 - 0.2) // 0.01 is -9,
-    so an arrival at the boundary 0.12 + 8 x 0.01 waited for the next one until December
-    2026)."""
+    is after ``now`` (``up``: the boundary a request arriving now joins, the one at ``now``
+    having come first), else the last at or before it, checked against those boundaries' own
+    sums (a quotient alone is one off on a tie: (0.12 - 0.2) // 0.01 is -9, -8 for 0.2 + 1e-17;
+    until December 2026 which boundary a request arriving at one took followed that)."""
     if up:
-        j = -int((t0 - now) // dt)
-        if j > 0 and t0 + (j - 1) * dt >= now:
+        j = int((now - t0) // dt) + 1
+        if j > 1 and t0 + (j - 1) * dt > now:
             return j - 1
-        return j + 1 if t0 + j * dt < now else j
+        return j + 1 if t0 + j * dt <= now else j
     j = int((now - t0) / dt)
     if t0 + (j + 1) * dt <= now:
         return j + 1

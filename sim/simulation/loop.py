@@ -18,6 +18,12 @@ from simpy.events import NORMAL, URGENT
 
 from sim.engine.tick import Tick, schedule
 
+# An arrival's priority: after every other event of its instant (SimPy's NORMAL is 1), so a
+# request arriving as another ends finds the freed slot whatever was scheduled first (until
+# December 2026 arrivals kept SimPy's order of scheduling: one arriving at a departure's
+# instant was turned away from a full single-slot replica or admitted, by that history)
+ARRIVAL = NORMAL + 1
+
 
 class _Stop(Tick):
     """Where ``run(until)`` stops (SimPy's until event, at the same place in the heap)."""
@@ -63,7 +69,7 @@ class EventLoop:
                         continue
                     if delay < 0:
                         raise ValueError(f"negative delay {delay}")
-                    wake = (env._now + delay, NORMAL, next(env._eid))
+                    wake = (env._now + delay, ARRIVAL, next(env._eid))
                     continue
                 ev = head[3]
                 if ev.__class__ is Tick:  # Environment.step, inlined (a Tick is always ok)

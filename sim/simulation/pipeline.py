@@ -39,6 +39,7 @@ from sim.engine import Request
 from sim.errors import InvariantError
 from sim.metrics.unsent import UPSTREAM_FAILED
 from sim.records import COMPLETED, FAILED, NO_TIER, OUTCOMES, PENDING, Codes
+from sim.simulation.loop import ARRIVAL
 
 _RUNNING, _DONE = 1, 2
 
@@ -92,8 +93,11 @@ class PipelineDriver:
     def arrivals(self):
         env = self.env
         for p, t in enumerate(self.pr.arrival_s.tolist()):
-            if t > env.now:
-                yield env.timeout(t - env.now)
+            if t > env.now:  # at its instant's end, as the open arrivals (sim.simulation.loop)
+                ev = env.event()
+                ev._ok, ev._value = True, None
+                env.schedule(ev, ARRIVAL, t - env.now)
+                yield ev
             self.start(p)
 
     def start(self, p: int) -> None:

@@ -147,26 +147,28 @@ def test_long_prompt_cut_by_arrivals_fluid_equals_step(catalog):
 
 @pytest.mark.parametrize("admission", ["reserve", "paged"])
 @pytest.mark.parametrize("kind", ENGINES)
-def test_an_arrival_exactly_at_a_boundary_joins_there(kind, admission, tmp_path):
+def test_an_arrival_at_a_busy_replicas_boundary_joins_the_next(kind, admission, tmp_path):
     # a constant table, 0.01 s an iteration plus 1e-4 s a prefill token: a 1,100-token prompt
-    # at 0 takes 0.12 s, then its decode iterations end at 0.13, ..., 0.2; a request arriving
-    # at 0.2 joins that boundary (first token 0.2 + 0.01 + 0.11 = 0.32), on either engine and
-    # admission (until December 2026 the fluid engine with reserve admission took it at
-    # 0.21: (0.12 - 0.2) // 0.01 is -9)
+    # at 0 takes 0.12 s, then its decode iterations end at 0.13, ..., 0.2, ...; the replica's
+    # events of an instant come before its arrivals (the iteration ending at 0.2 has begun
+    # the next), so a request arriving at 0.2 joins at 0.21 (first token 0.21 + 0.12), on
+    # either engine and admission; at 0.205 too. Until December 2026 it joined at 0.2 or 0.21
+    # by the order the events had been scheduled in and a quotient's rounding
     import sim
 
     table = tmp_path / "t.csv"
     table.write_text("decode_seqs,prefill_tokens,step_time_s\n"
                      + "".join(f"{d},{p},{0.01 + 1e-4 * p:.4f}\n" for d in (0, 4096) for p in (0, 8192)))
-    trace = tmp_path / "a.csv"
-    trace.write_text("timestamp,input_tokens,output_tokens\n0,1100,100\n0.2,1100,100\n")
-    dep = "deployments.llama31-8b"
-    res = sim.run(["setups=[dedicated]", f"engine={kind}", "horizon_s=10",
-                   f"{dep}.perf={{kind: table, table_path: {table}, kv_capacity_tokens: 100000}}",
-                   f"{dep}.admission={admission}", f"{dep}.prefix_caching=false",
-                   "tenants={chat: {model: llama31-8b, arrival: {kind: trace, trace: {path: %s, "
-                   "format: csv}}, input: {kind: trace}, output: {kind: trace}}}" % trace])
-    r = res.requests.sort_values("arrival_s")
-    assert r["first_token_s"].iloc[0] == pytest.approx(0.12, abs=1e-12)
-    assert r["admit_s"].iloc[1] == pytest.approx(0.2, abs=1e-12)
-    assert r["first_token_s"].iloc[1] == pytest.approx(0.32, abs=1e-12)
+    for at in ("0.2", "0.205"):
+        trace = tmp_path / "a.csv"
+        trace.write_text(f"timestamp,input_tokens,output_tokens\n0,1100,100\n{at},1100,100\n")
+        dep = "deployments.llama31-8b"
+        res = sim.run(["setups=[dedicated]", f"engine={kind}", "horizon_s=10",
+                       f"{dep}.perf={{kind: table, table_path: {table}, kv_capacity_tokens: 100000}}",
+                       f"{dep}.admission={admission}", f"{dep}.prefix_caching=false",
+                       "tenants={chat: {model: llama31-8b, arrival: {kind: trace, trace: {path: %s, "
+                       "format: csv}}, input: {kind: trace}, output: {kind: trace}}}" % trace])
+        r = res.requests.sort_values("arrival_s")
+        assert r["first_token_s"].iloc[0] == pytest.approx(0.12, abs=1e-12)
+        assert r["admit_s"].iloc[1] == pytest.approx(0.21, abs=1e-12), at
+        assert r["first_token_s"].iloc[1] == pytest.approx(0.33, abs=1e-12), at

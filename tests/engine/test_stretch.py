@@ -42,10 +42,9 @@ def test_first_and_last_boundary_match_a_scan(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_constant_iterations_at_a_time_match_their_boundaries(seed):
-    # the boundaries of a constant stretch are t0 + j dt; at such a time itself the next
-    # boundary is that one (up) and the iterations run are j, whatever the quotient's
-    # rounding ((0.12 - 0.2) // 0.01 is -9: until December 2026 an arrival exactly at a
-    # boundary waited one more iteration)
+    # the boundaries of a constant stretch are t0 + j dt; at such a time itself the boundary
+    # a request arriving then joins is the next one (up: the one at now came first) and the
+    # iterations run are j, whatever the quotient's rounding ((0.12 - 0.2) // 0.01 is -9)
     rnd = random.Random(seed)
     cases = [(0.12, 0.01, 0.2)]
     for _ in range(3000):
@@ -56,7 +55,7 @@ def test_constant_iterations_at_a_time_match_their_boundaries(seed):
         cases += [(t0, dt, b), (t0, dt, rnd.uniform(t0, t0 + 500 * dt))]
     for t0, dt, now in cases:
         bounds = [t0 + j * dt for j in range(0, 600)]
-        up = next(j for j, b in enumerate(bounds) if b >= now)
+        up = next(j for j, b in enumerate(bounds) if b > now)
         down = max(j for j, b in enumerate(bounds) if b <= now)
         assert iters_at(t0, dt, now, True) == up, (t0, dt, now)
         assert iters_at(t0, dt, now, False) == down, (t0, dt, now)
