@@ -310,6 +310,18 @@ class ReplicaLifecycle:
         return max(min(started) + est - now, 0.0) if started else est
 
     # ================================================================== the end
+    def cold_waiters(self) -> list[tuple[Request, float, str]]:
+        """``(request, wait so far, tier of the load)`` of each request queued now for a model
+        with no ready replica: a cold waiter, whose wait a load or a timeout would log."""
+        now = self.env.now
+        out = []
+        for ms in self.models.values():
+            if ms.ready == 0 and ms.queue.items:
+                loading = [s for s in ms.slots if s.state == LOADING]
+                tier = loading[0].tier if loading else "none"
+                out += [(r, now - r.arrival, tier) for r in ms.queue.items]
+        return out
+
     def held(self) -> list[tuple[Request, int]]:
         """``(request, tier code)`` of each request the pool holds (its tier): queued for
         its model or on a replica. Checked against the in-flight counts the request path
@@ -318,12 +330,9 @@ class ReplicaLifecycle:
         (until December 2026 it was not: with serverless.max_wait_s=inf a pool of no GPUs
         counted 0 cold requests, and 68 with the default 300 s)."""
         out = []
-        now = self.env.now
+        for r, wait, tier in self.cold_waiters():
+            self.cold_cb(r, wait, tier)
         for ms in self.models.values():
-            if ms.ready == 0 and ms.queue.items:
-                loading = [s for s in ms.slots if s.state == LOADING]
-                for r in ms.queue.items:
-                    self.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
             n = len(out)
             out += [(r, self.tier_code) for r in ms.queue.items]
             for slot in ms.slots:
