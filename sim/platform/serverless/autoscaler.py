@@ -14,6 +14,12 @@ divided by a target concurrency per replica, rounded up.
 The concurrency signal is integrated exactly (it is piecewise constant) into fixed-width
 buckets, so a window average costs O(window / bucket) and each update O(1).
 
+A warm-started pool (``serverless.start: warm``) is one that has been serving: ``seed(L)``
+gives the signal the value ``L`` over every time before t=0, so while a window reaches back
+before t=0 its average is ``(integral over (0, t] + L * (w - t)) / w`` and the first ticks do
+not undo the warm start's sizing (over ``(0, t]`` alone, one request in flight at t=2 scaled a
+pool sized for 1.6 in flight down at once, and the next request reloaded it).
+
 Keep-alive (when the last replica goes away) is a separate policy
 (:mod:`sim.platform.serverless.keepalive`); this class never asks for fewer replicas than
 its clamp, and the platform never lets it remove the last one.
@@ -28,8 +34,9 @@ class WindowedSignal:
     """Time average of a piecewise-constant signal over trailing windows.
 
     ``set(t, v)``: the signal is ``v`` from ``t`` on (``t`` never decreases).
-    ``average(t, w)``: the mean over ``(t - w, t]`` (over ``(0, t]`` while ``t < w``), with
-    the window's start rounded down to a bucket boundary.
+    ``average(t, w)``: the mean over ``(t - w, t]`` (over ``(0, t]`` while ``t < w``, unless
+    ``prior``, the value before t=0, is set: then over ``(t - w, t]`` with ``prior`` before
+    0), with the window's start rounded down to a bucket boundary.
 
     The integral of the signal is kept at every bucket boundary of the last ``span_s`` (a
     ring that grows with the run, so a window longer than the run costs only the run's
@@ -41,7 +48,7 @@ class WindowedSignal:
     float is the float product, so the integral is the same).
     """
 
-    __slots__ = ("b", "n", "at", "t", "i", "q", "total", "value", "zero_i")
+    __slots__ = ("b", "n", "at", "t", "i", "q", "total", "value", "zero_i", "prior")
 
     def __init__(self, bucket_s: float, span_s: float):
         if not bucket_s > 0 or not span_s > 0:
@@ -57,6 +64,7 @@ class WindowedSignal:
         # the signal has been 0 since within bucket ``zero_i`` (-1: since the start): every
         # boundary after it holds ``total``, so a window starting after it averages to 0
         self.zero_i = -1
+        self.prior = 0.0  # the signal's value before t=0 (a warm start's history)
 
     def _advance(self, t: float) -> None:
         # (inlined in Autoscaler.decide: change both)
@@ -112,6 +120,8 @@ class WindowedSignal:
     def average(self, t: float, window_s: float) -> float:
         if t != self.t:
             self._advance(t)
+        if self.prior and t < window_s:  # the window reaches back before t=0
+            return (self.total + self.prior * (window_s - t)) / window_s
         first = max(int((t - window_s) // self.b), 0, self.i - self.n + 1)
         start = first * self.b
         if t <= start:
@@ -145,6 +155,13 @@ class Autoscaler:
         self.panic_until = -math.inf
         self.last = self.min
 
+    def seed(self, concurrency: float) -> None:
+        """The pool has served ``concurrency`` in flight over every time before t=0 (a warm
+        start): both windows average it in while they reach back before 0."""
+        if not concurrency >= 0 or self.signal.t > 0:
+            raise ValueError("seed a non-negative concurrency, before the run starts")
+        self.signal.prior = float(concurrency)
+
     def observe(self, t: float, concurrency: float) -> None:
         self.signal.set(t, concurrency)
 
@@ -174,19 +191,26 @@ class Autoscaler:
         if first < lo:
             first = lo
         last = self.last
-        if not s.value and first > s.zero_i:
+        prior = s.prior if t < self.stable_s else 0.0  # a warm start's history in the window
+        if not s.value and first > s.zero_i and not prior:
             # nothing in flight over the whole stable window (so over the panic one): both
             # averages are 0, no panic starts
             want = last if self.panic_until > t else 0
         else:
-            start = first * b
-            avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
+            if prior:
+                avg = (s.total + prior * (self.stable_s - t)) / self.stable_s
+            else:
+                start = first * b
+                avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
             stable = int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
             first = int((t - self.panic_s) // b)
             if first < lo:
                 first = lo
-            start = first * b
-            avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
+            if prior and t < self.panic_s:
+                avg = (s.total + prior * (self.panic_s - t)) / self.panic_s
+            else:
+                start = first * b
+                avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
             panic = int(math.ceil(avg / self.target - 1e-9)) if avg > 0 else 0
             if panic > ready and panic >= self.panic_threshold * (ready if ready > 1 else 1):
                 self.panic_until = t + self.stable_s

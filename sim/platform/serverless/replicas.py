@@ -24,7 +24,12 @@ from sim.engine import ENGINES, Request
 from sim.errors import InvariantError
 from sim.platform.coldstart import stages
 from sim.platform.serverless.interference import InterferedPerf
-from sim.platform.serverless.sizing import closed_inflight, sent_estimate, warm_replicas
+from sim.platform.serverless.sizing import (
+    closed_inflight,
+    sent_estimate,
+    warm_inflight,
+    warm_replicas,
+)
 from sim.platform.serverless.state import LOADING, STOPPED, WARM, ModelState, Node, Slot
 from sim.records import UsageRow
 
@@ -166,9 +171,13 @@ class ReplicaLifecycle:
                     loop += closed_inflight(ms.perf, clients, think, float(n_in[own].mean()),
                                             float(n_out[own].mean()))
             mask &= ~closed
-            n = warm_replicas(arrival[mask], n_in[mask], n_out[mask],
-                              ms.perf, float(a.stable_window_s), float(a.target_concurrency), ms.max,
-                              closed=loop)
+            inflight = warm_inflight(arrival[mask], n_in[mask], n_out[mask], ms.perf,
+                                     float(a.stable_window_s), closed=loop)
+            n = warm_replicas(inflight, float(a.target_concurrency), ms.max)
+            # as if the pool had served that over the window before t=0: the first ticks do not
+            # scale in what the warm start sized (they averaged over (0, t] only until December
+            # 2026, so at t=2 one request in flight undid it and the next requests reloaded)
+            ms.scaler.seed(inflight)
             placed = 0
             while ms.ready < n and self._place(ms, 0.0, warm_now=True):
                 placed += 1

@@ -9,7 +9,7 @@ prefill iteration, then ``n_out - 1`` decode iterations at batch 1). The model s
 
     replicas = min(max_replicas, max(1, ceil(L / target_concurrency)))
 
-if ``A > 0``, else none (its ``min_replicas`` floor applies either way). ``s`` ignores
+if ``L > 0``, else none (its ``min_replicas`` floor applies either way). ``s`` ignores
 batching and queueing, so the rule errs low under load; the autoscaler corrects from t=0.
 
 Requests without an arrival time of their own are counted too:
@@ -62,18 +62,23 @@ def closed_inflight(perf, clients: int, think_s: float, n_in: float, n_out: floa
     return clients * s / (s + think_s) if s + think_s > 0 else float(clients)
 
 
-def warm_replicas(arrival_s: np.ndarray, n_in: np.ndarray, n_out: np.ndarray, perf,
-                  window_s: float, target_concurrency: float, max_replicas: int,
-                  closed: float = 0.0) -> int:
-    """Replicas one model starts with: the rule above over its open requests' arrays
-    (``arrival_s``: each request's arrival, or its pipeline request's) plus ``closed``
-    requests in flight from closed-loop clients (:func:`closed_inflight`)."""
+def warm_inflight(arrival_s: np.ndarray, n_in: np.ndarray, n_out: np.ndarray, perf,
+                  window_s: float, closed: float = 0.0) -> float:
+    """``L``, the requests in flight of one model over its first window: the rule above over
+    its open requests' arrays (``arrival_s``: each request's arrival, or its pipeline
+    request's) plus ``closed`` requests in flight from closed-loop clients
+    (:func:`closed_inflight`). The warm start also seeds the autoscaler's windows with it."""
     first = np.isfinite(arrival_s) & (arrival_s < window_s)
     a = int(np.count_nonzero(first))
     inflight = closed
     if a:
         s = unloaded_service_s(perf, float(n_in[first].mean()), float(n_out[first].mean()))
         inflight += a / window_s * s
+    return inflight
+
+
+def warm_replicas(inflight: float, target_concurrency: float, max_replicas: int) -> int:
+    """Replicas one model starts with for ``inflight`` (:func:`warm_inflight`) requests."""
     if inflight <= 0:
         return 0
     return min(int(max_replicas), max(1, math.ceil(inflight / target_concurrency - 1e-9)))
