@@ -338,12 +338,12 @@ class ReplicaBase(RoutingEstimates):
         self.preemptions += 1
         self.kv.stats.preemptions += 1
         r.preempts += 1
-        r.t_preempt = now
+        r.t_preempt = now  # the clock runs from here: a swap-out's copy below falls inside
         if decoding and self.swap_cap and self.swap_used + context <= self.swap_cap:
             r.swapped = context
             self.swap_used += context
-            self.stall += context * self.link_s
-            r.preempt_s += context * self.link_s
+            self.stall += context * self.link_s  # (in preempt_s through t_preempt, not added
+            # to it as well: until December 2026 counted twice)
             self.kv.release(r)
             r.gen = emitted  # it resumes decoding where it was (pf_left 0 on its return)
         else:  # its computed KV stays cached for the recompute (KvCache._keep_preempted)
