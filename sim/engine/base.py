@@ -297,7 +297,7 @@ class ReplicaBase(RoutingEstimates):
             r.pf_left = r.pin - hit
         else:  # nothing to load
             r.pf_left = r.pin - kv.admit(r, 0 if self.paged else r.n_out - r.done_out)
-        if r.preempts:
+        if r.preempts_here:
             r.t_preempt = now  # recomputing: the time until its context is back counts too
 
     def _prompt_done(self, r: Request, now: float) -> None:
@@ -338,6 +338,7 @@ class ReplicaBase(RoutingEstimates):
         self.preemptions += 1
         self.kv.stats.preemptions += 1
         r.preempts += 1
+        r.preempts_here += 1
         r.t_preempt = now  # the clock runs from here: a swap-out's copy below falls inside
         if decoding and self.swap_cap and self.swap_used + context <= self.swap_cap:
             r.swapped = context
@@ -364,6 +365,7 @@ class ReplicaBase(RoutingEstimates):
 
     def _forget(self) -> list[Request]:
         """A failure: everything held or waiting, restarted for another replica."""
+        now = self.env.now
         out = list(self.running.values()) + list(self.waiting)
         self.running.clear()
         self.waiting.clear()
@@ -371,5 +373,5 @@ class ReplicaBase(RoutingEstimates):
         self.swap_used = 0
         self.stall = 0.0
         for r in out:
-            r.restart()
+            r.restart(now)
         return out

@@ -182,7 +182,7 @@ class KvCache(Memory):
         # the prompt tokens the hit spares: whole blocks, and at least the last one computed
         hit = matched if matched < req.pin else req.pin - 1
         hit = hit // self.block * self.block if hit > 0 else 0
-        if not req.preempts:
+        if not req.preempts_here:  # its attempt's first admission (not a recompute)
             req.cached = hit
         self.stats.cached_tokens += hit
         return hit

@@ -13,7 +13,8 @@ class Request:
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
                  "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
                  "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_full",
-                 "kv_priv", "kv_sync", "hseq", "preempts", "preempt_s", "t_preempt", "swapped",
+                 "kv_priv", "kv_sync", "hseq", "preempts", "preempts_here", "preempt_s", "t_preempt",
+                 "swapped",
                  "seen_kv", "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need",
                  "seen_full", "pfx0")
 
@@ -43,7 +44,7 @@ class Request:
         self.pfx = pfx
         self.pfx0 = None  # its own segments, once a preemption added one (KvCache._keep_preempted)
         self.out_key = out_key
-        self.cached = 0  # prompt tokens its first admission found cached
+        self.cached = 0  # prompt tokens its current attempt's first admission found cached
         self.kv_node = None  # the deepest trie node it pins
         self.kv_depth = 0
         self.kv_full = False  # its admission found every segment cached (nothing to insert)
@@ -54,13 +55,26 @@ class Request:
         # n_in + g (recompute) or its KV back from host memory (swap, ``swapped`` tokens)
         self.pin = n_in  # the prompt of its current admission
         self.done_out = 0  # output tokens emitted before its current admission
-        self.preempts = 0
-        self.preempt_s = 0.0  # time preemptions cost it (out of the batch, and recomputing)
+        self.preempts = 0  # on every replica it tried
+        self.preempts_here = 0  # since its current attempt began (restart() zeroes it)
+        # time preemptions cost it: out of the batch (from the preemption, a swap-out's copy
+        # included, to its readmission or its replica's failure), recomputing (to the end of
+        # the recomputed prefill), copying a swapped sequence back in
+        self.preempt_s = 0.0
         self.t_preempt = -1.0
         self.swapped = 0
 
-    def restart(self) -> None:
-        """Forget the progress made on a replica that failed: the next one starts afresh."""
+    def restart(self, now: float) -> None:
+        """Forget the progress made on a replica that failed at ``now``: the next one starts
+        afresh. A preemption's time on the failed replica counts up to ``now``; what follows
+        is the failure's (its wait for, and prefill on, the next replica are no recompute),
+        and its hit is the next replica's (until December 2026 it kept the failed replica's
+        hit, and its prefill on the next replica was counted as a recompute, the time it had
+        waited preempted dropped)."""
+        if self.t_preempt >= 0:
+            self.preempt_s += now - self.t_preempt
+        self.preempts_here = 0
+        self.cached = 0
         self.pin = self.n_in
         if self.pfx0 is not None:  # a preemption's segment named KV on the failed replica
             self.pfx = self.pfx0 or None

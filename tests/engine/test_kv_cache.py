@@ -434,7 +434,7 @@ def test_a_request_preempted_to_recompute_keeps_its_tokens_under_its_own_key():
     kv.admit(a, 0)
     kv.prompt_done(a)  # 200 tokens in the trie, 100 private
     kv.grow(a, 49)  # 50 tokens out, 49 of them with KV
-    a.preempts = 1
+    a.preempts = a.preempts_here = 1
     kv.clock = 1.0
     kv.release(a, computed=349)
     assert (kv.private, kv.cached, kv.unpinned, kv.anon) == (0, 349, 349, 0)
@@ -447,14 +447,14 @@ def test_a_request_preempted_to_recompute_keeps_its_tokens_under_its_own_key():
     assert kv.admit(a, 0) == 249  # its named 200 and the 49 left of its own
     kv.check([a])
     kv.release(a)
-    a.restart()  # a failure: another replica never saw its own segment
+    a.restart(2.0)  # a failure: another replica never saw its own segment
     assert (a.pfx, a.pfx0) == (((7,), (200,)), None)
     b = req(2, 100, 10)  # no named segment: its own tokens hang from the root
     kv.admit(b, 0)
-    b.preempts = 1
+    b.preempts = b.preempts_here = 1
     kv.release(b, computed=60)
     assert b.pfx == (((2, 1),), (60,))
-    b.restart()
+    b.restart(2.0)
     assert b.pfx is None
     kv.check([])
 
