@@ -8,7 +8,9 @@ Memory is counted in tokens (``cap`` is the deployment's KV capacity). It holds
   keys is the content hash of vLLM's blocks, SGLang's radix tree). A node used by running
   sequences is *pinned* (``refs`` > 0) and stored once however many use it; a node no
   sequence uses stays cached in memory nobody needs, and is evicted, least recently used
-  leaf first, when memory is needed (vLLM's free-block queue, SGLang's radix eviction);
+  leaf first, when memory is needed (vLLM's free-block queue, SGLang's radix eviction),
+  only as much of the leaf as is needed: its tail, in whole blocks of the prompt, the last
+  (perhaps partial) one first (:meth:`Memory._tail`);
 * **private** tokens: what running sequences hold outside the trie (the uncached rest of
   a prompt, generated tokens, a reservation for future ones);
 * **anonymous** cached tokens: what a *finished* sequence held privately (the part of its
@@ -317,7 +319,7 @@ class KvCache(Memory):
         keyed by the request and its preemption count, under its path, and its prompt gains
         that segment, so its recompute hits whatever is left of it. Nothing is kept when its
         path stops short of its named segments (a prefill preempted before its prompt joined
-        the trie). Such a node is evicted last token first (:meth:`Memory._evict`)."""
+        the trie). Such a node is evicted last block first (:meth:`Memory._evict`), as every leaf is."""
         pfx, node = req.pfx, req.kv_node
         if pfx is None:
             parent, named, keys, lens = self.root, 0, (), ()

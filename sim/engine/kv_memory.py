@@ -122,15 +122,15 @@ class Memory:
                 self._push(node)  # touched since: back in at its newer time
                 continue
             self.version += 1
-            if node.length > tokens and type(node.key) is tuple and not self.host_cap:
-                # a preempted request's own tokens (KvCache._keep_preempted), which vLLM frees
-                # last block first: only the tail goes (the walk matches the rest)
-                node.length -= tokens
-                self.cached -= tokens
-                self.unpinned -= tokens
-                self.stats.evicted_tokens += tokens
-                self._push(node)
-                return
+            if node.length > tokens and not self.host_cap:
+                cut = self._tail(node, tokens)
+                if cut < node.length:  # only its tail goes (the walk matches the rest)
+                    node.length -= cut
+                    self.cached -= cut
+                    self.unpinned -= cut
+                    self.stats.evicted_tokens += cut
+                    self._push(node)
+                    return
             tokens -= node.length
             self.cached -= node.length
             self.unpinned -= node.length
@@ -147,6 +147,22 @@ class Memory:
                 self._drop(node)
             if parent is not self.root and parent.refs == 0 and parent.gpu_kids == 0 and not parent.host:
                 self._push(parent)
+
+    def _tail(self, node, tokens: int) -> int:
+        """The tokens to cut from the end of the leaf ``node`` to free ``tokens``: whole
+        blocks of the prompt it ends, the last (perhaps partial) one first, as vLLM pops a
+        freed request's blocks from its free queue last block first, and a cached segment
+        or a preempted request's own tokens (:meth:`KvCache._keep_preempted`) alike (until
+        December 2026 a named segment went whole, however few tokens were needed, and a
+        preempted request's tokens went one by one, leaving the part of a block no hit can
+        use)."""
+        start = 0  # the node's first token in the prompts it belongs to
+        p = node.parent
+        while p is not None:
+            start += p.length
+            p = p.parent
+        end = start + node.length
+        return end - max((end - tokens) // self.block * self.block, start)
 
     def _evict_anon(self, tokens: int) -> int:
         """Evict up to ``tokens`` of the oldest anonymous entry (to the host tier if there is

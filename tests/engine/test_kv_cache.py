@@ -89,9 +89,9 @@ def test_eviction_is_least_recently_used_leaf_first_and_never_a_pinned_node():
     assert kv.room() == 1000 - 300  # key 3 pinned; 1 and 2 evictable
     d = req(9, 350, 1)
     kv.clock = 12.0
-    kv.admit(d, 0)  # needs 350: 100 free, so the LRU leaf (key 2) goes
-    assert 2 not in kv.root.children and 1 in kv.root.children and 3 in kv.root.children
-    assert kv.stats.evicted_tokens == 300
+    kv.admit(d, 0)  # needs 350: 100 free, so 250 of the LRU leaf (key 2) go, from its end
+    assert [kv.root.children[k].length for k in (1, 2, 3)] == [300, 50, 300]
+    assert kv.stats.evicted_tokens == 250
     kv.check()
 
 
@@ -404,12 +404,12 @@ def test_a_finished_requests_unnamed_tokens_stay_cached_and_age_out_in_lru_order
     kv.clock = 5.0
     kv.admit(d, 0)  # 300 + 700 + 200 > 1000: 200 more: a's last 50, then b's 50 unique
     # tokens before b's prefix (same time: vLLM frees a request's blocks tail first), then
-    # the prefix node, whole (200), which overshoots
-    assert kv.anon == 0 and 7 not in kv.root.children
-    assert kv.stats.evicted_tokens == 350 + 50 + 50 + 200
+    # the prefix node's last 100 (one-token blocks; until December 2026 all 200 of it)
+    assert kv.anon == 0 and kv.root.children[7].length == 100
+    assert kv.stats.evicted_tokens == 350 + 50 + 50 + 100
     kv.check()
     e = req(4, 250, 1, [(7, 200)])
-    assert kv.admit(e, 0) == 0  # evicted: no hit
+    assert kv.admit(e, 0) == 100  # what is left of the prefix
 
 
 def test_without_caching_a_finished_request_frees_its_tokens():
