@@ -101,8 +101,9 @@ def _trace(tmp_path):
     return path, table
 
 
+@pytest.mark.parametrize("cause", ["failure", "spot"])
 @pytest.mark.parametrize("cap", [2300, 5000])
-def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap):
+def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap, cause):
     """Replica 0 fails at 3 s with C admitted there (hitting A's 1,024 tokens): with 2,300
     tokens of KV C was preempted (at 2.05 s: B's 1,024 and C's 1,100 leave 176 tokens, B
     alone claims 10 of them by C's admission at 1.2024, then both claim 2 an iteration
@@ -110,8 +111,18 @@ def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap):
     replica 1, which never saw A's prompt: C's row shows 0 cached tokens (the hit rate of
     the run is 0: no served attempt hit anything), its first token 0.2224 s after the
     failure (2,124 prompt tokens, B's and its own, in one iteration), and preempt_s the
-    0.95 s it waited preempted on replica 0 (none with 5,000)."""
+    0.95 s it waited preempted on replica 0 (none with 5,000). The same when replica 0 is
+    a spot instance reclaimed at 3 s without notice."""
     path, table = _trace(tmp_path)
+    if cause == "failure":
+        stop = ["dedicated.failures.mode=script",
+                "dedicated.failures.script=[{replica: 0, at_s: 3.0, down_s: 10}]"]
+    else:
+        reclaims = tmp_path / "reclaims.csv"
+        reclaims.write_text("time_s,model,replica\n3.0,llama31-8b,0\n")
+        stop = ["dedicated.spot.replicas.llama31-8b=2", "dedicated.spot.preemption.mode=trace",
+                f"dedicated.spot.preemption.trace={reclaims}",
+                "dedicated.spot.preemption.notice_s=0"]
     tenants = (f"tenants={{chat: {{model: llama31-8b, arrival: {{kind: trace, trace: {{path: "
                f"{path}, format: mooncake}}}}, input: {{kind: trace, max: null}}, output: "
                f"{{kind: trace, max: null}}}}}}")
@@ -120,8 +131,7 @@ def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap):
                    "drain_s=100", "output.plots=false", tenants,
                    f"deployments.llama31-8b.perf.kv_capacity_tokens={cap}",
                    "dedicated.replicas.llama31-8b=2", "dedicated.router=round_robin",
-                   "deployments.llama31-8b.admission=paged", "dedicated.failures.mode=script",
-                   "dedicated.failures.script=[{replica: 0, at_s: 3.0, down_s: 10}]"])
+                   "deployments.llama31-8b.admission=paged"] + stop)
     r = res.requests.set_index("request_id")
     c = r.loc[4]
     assert c["attempts"] == 1 and c["outcome"] == "completed"
