@@ -13,10 +13,9 @@ class Request:
     __slots__ = ("id", "tenant", "model", "arrival", "n_in", "n_out", "pf_left", "t_admit",
                  "t_first", "t_done", "replica", "tag", "gen", "attempts", "ctx",
                  "pfx", "out_key", "pin", "done_out", "cached", "kv_node", "kv_depth", "kv_full",
-                 "kv_priv", "kv_sync", "hseq", "preempts", "preempts_here", "preempt_s", "t_preempt",
-                 "swapped",
-                 "seen_kv", "seen_version", "seen_node", "seen_tokens", "seen_host", "seen_need",
-                 "seen_full", "pfx0")
+                 "kv_priv", "kv_sync", "hseq", "preempts", "preempts_here", "preempt_s",
+                 "t_preempt", "swapped", "seen_kv", "seen_version", "seen_node", "seen_tokens",
+                 "seen_host", "seen_need", "seen_full", "pfx0")
 
     def __init__(self, rid: int, tenant: int, model: int, arrival: float, n_in: int, n_out: int,
                  ctx=None, pfx=None, out_key: int = -1):
