@@ -166,18 +166,18 @@ def test_start_s_after_the_last_recorded_row_is_refused_with_its_time_in_full(tm
 def test_rate_scale_copies_cost_what_they_replay_not_the_whole_trace_each():
     # 500 copies of the conversation trace (19,366 rows) over 1 s: each copy was built whole
     # before the horizon cut it (10^6 copies: 23.7 GB, the process killed); the replay is
-    # the naive one, copy for copy, from the same draws
+    # the naive one, copy for copy, from the same draws: each copy after the first is the
+    # replayed span (the first 1 s) rotated by a uniform offset within it, so 500 x its rows
     import tracemalloc
 
     from sim.simulation.build import build_workload
     path = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_conv.csv"
     t = pd.to_datetime(pd.read_csv(path)["TIMESTAMP"]).astype("int64").to_numpy()
     base = (t - t[0]) / 1e9
-    span = base[-1] + 1e-9
     from sim.rng import stream
     rng = stream(0, "arrivals/chat")  # the tenant's arrival stream (README, "Trace replay")
-    offsets = [0.0] + [rng.uniform(0.0, span) for _ in range(499)]
-    want = sorted(x for off in offsets for x in np.mod(base + off, span).tolist() if x < 1.0)
+    offsets = [0.0] + [rng.uniform(0.0, 1.0) for _ in range(499)]
+    want = sorted(x for off in offsets for x in np.mod(base[base < 1.0] + off, 1.0).tolist())
     cfg = sim.compose([f"tenants.chat.arrival={{kind: trace, trace: {{path: {path}, "
                        "rate_scale: 500}}", "horizon_s=1"])
     build_workload(cfg)  # the file read and cached: its bytes are not the replay's
@@ -187,7 +187,8 @@ def test_rate_scale_copies_cost_what_they_replay_not_the_whole_trace_each():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert len(wl) == len(want) > 500
+    assert len(wl) == len(want) == 500 * int(np.count_nonzero(base < 1.0))
+    np.testing.assert_allclose(np.sort(wl.arrival_s), want, rtol=0, atol=1e-9)
     assert peak < 20e6, peak  # 19,366 x 500 times and rows alone are 155 MB
 
 
