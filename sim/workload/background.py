@@ -70,11 +70,22 @@ def enabled(cfg) -> bool:
     return int(bg.synthetic.tenants) > 0 or int(bg.servegen.clients) > 0 or len(bg.servegen.client_ids) > 0
 
 
-def _tenant(name, model, t, lc, seed, catalog, policy) -> BackgroundTenant:
+def _tenant(name, model, t, lc, seed, catalog, policy, scale: float = 1.0) -> BackgroundTenant:
+    """A background tenant of arrivals ``t``, thinned to ``scale`` by a per-request mark from
+    its own stream. Lengths are drawn for every arrival (a kept request's are the same at
+    any scale) and their changes counted over the kept ones only: until December 2026 the
+    note's breakdown counted the unthinned tenant's (448 prompts cut among 45 changed)."""
+    kept = (stream(seed, f"background/thin/{name}").uniform(size=t.size) < scale
+            if scale < 1 else None)
     ln = request_lengths(lc.input, lc.output, t.size, stream(seed, f"input/{name}"),
-                         stream(seed, f"output/{name}"), catalog.models[model], policy)
-    return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed, ln.changed_mask,
-                            ln.how)
+                         stream(seed, f"output/{name}"), catalog.models[model], policy,
+                         counted=kept)
+    if kept is None:
+        return BackgroundTenant(name, model, t, ln.ins, ln.outs, ln.over, ln.changed,
+                                ln.changed_mask, ln.how)
+    changed = ln.changed_mask[kept]
+    return BackgroundTenant(name, model, t[kept], ln.ins[kept], ln.outs[kept], ln.over[kept],
+                            int(np.count_nonzero(changed)), changed, ln.how)
 
 
 def _zipf(n: int, s: float) -> np.ndarray:
@@ -102,7 +113,8 @@ def synthetic(cfg, catalog, seed: int, horizon: float, user_models: list[str],
         t = arr.gamma_renewal(float(rates[k]), float(sc.cv), span, stream(seed, f"arrivals/{name}"))
         if curve is not None:
             t = curve.warp(t)
-        out.append(_done(done, _tenant(name, model, t, sc, seed, catalog, policy)))
+        out.append(_done(done, _tenant(name, model, t, sc, seed, catalog, policy,
+                                       float(cfg.background.scale))))
     return out
 
 
@@ -334,7 +346,8 @@ def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
         model = models[j % len(models)]
         t = client_arrivals(path, c, float(sg.start_s), sg.rate_scale, horizon,
                             stream(seed, f"arrivals/{name}"))
-        out.append(_done(done, _tenant(name, model, t, sg, seed, catalog, policy)))
+        out.append(_done(done, _tenant(name, model, t, sg, seed, catalog, policy,
+                                       float(cfg.background.scale))))
     return out
 
 
@@ -344,19 +357,6 @@ def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     it is made (what it returns is listed: e.g. the tenant with its columns written away)."""
     if not enabled(cfg):
         return []
-    scale = float(cfg.background.scale)
-
-    def done(bt: BackgroundTenant):
-        if scale < 1:
-            mark = stream(seed, f"background/thin/{bt.name}").uniform(size=bt.arrival_s.size)
-            k = mark < scale
-            bt.arrival_s, bt.input_tokens, bt.output_tokens, bt.over = (
-                bt.arrival_s[k], bt.input_tokens[k], bt.output_tokens[k], bt.over[k])
-            if bt.changed_mask is not None:  # the changed lengths counted are the kept ones'
-                bt.changed_mask = bt.changed_mask[k]
-                bt.changed = int(np.count_nonzero(bt.changed_mask))
-        return bt if keep is None else keep(bt)
-
-    tenants = synthetic(cfg, catalog, seed, horizon, user_models, policy, done)
-    tenants += servegen(cfg, catalog, seed, horizon, user_models, policy, done)
+    tenants = synthetic(cfg, catalog, seed, horizon, user_models, policy, keep)
+    tenants += servegen(cfg, catalog, seed, horizon, user_models, policy, keep)
     return tenants

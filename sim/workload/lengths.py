@@ -106,22 +106,25 @@ CHUNK = 1 << 16  # requests bounded and fitted at a time by request_lengths (mem
 
 def request_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model, policy: str,
                     in_col: np.ndarray | None = None, out_col: np.ndarray | None = None,
-                    chunk: int = CHUNK) -> Lengths:
+                    chunk: int = CHUNK, counted: np.ndarray | None = None) -> Lengths:
     """Prompt and output lengths of ``n`` requests to ``model``: :func:`draw_lengths`, then
     :func:`fit_context`. Each side is drawn whole (one call to its generator: the same
     numbers whatever the chunk) and then bounded and fitted ``chunk`` requests at a time
     into the int32 columns, so a large tenant (2.6 million requests in a week of the
-    platform benchmark) holds its two draws and the columns, not float copies of both."""
+    platform benchmark) holds its two draws and the columns, not float copies of both.
+    ``counted`` (bool per request): only those requests' changes are counted in ``how``
+    (a thinned background tenant's kept requests)."""
     raw_in, raw_out = _draws(input_cfg, output_cfg, n, rng_in, rng_out, model, in_col, out_col)
     ins, outs = np.empty(n, np.int32), np.empty(n, np.int32)
     over, changed = np.empty(n, bool), np.empty(n, bool)
     how: dict = {}
     for a in range(0, n, chunk):
         s = slice(a, a + chunk)
+        mine = None if counted is None else counted[s]
         i, o, c = _bounded_lengths(raw_in[s], None if raw_out is None else raw_out[s],
                                    input_cfg, output_cfg, None if out_col is None else out_col[s],
-                                   how)
-        part = fit_context(i, o, c, model, policy, how)
+                                   how, mine)
+        part = fit_context(i, o, c, model, policy, how, mine)
         ins[s], outs[s], over[s], changed[s], how = part.ins, part.outs, part.over, \
             part.changed_mask, part.how
     return Lengths(ins, outs, over, int(np.count_nonzero(changed)), changed, _said(how))
@@ -139,7 +142,12 @@ def _said(how: dict) -> dict:
     return {w: k for w, k in how.items() if k}
 
 
-def _bounded(raw: np.ndarray, cfg, side: str, how: dict) -> np.ndarray:
+def _count(mask: np.ndarray, counted: np.ndarray | None) -> int:
+    """How many of ``mask`` are set, among ``counted`` if given."""
+    return int(np.count_nonzero(mask if counted is None else mask & counted))
+
+
+def _bounded(raw: np.ndarray, cfg, side: str, how: dict, counted=None) -> np.ndarray:
     """``raw`` brought within ``cfg``'s ``[min, max]`` and to at least one token, each change
     added in ``how`` to the count under the words a note gives it."""
     lo, hi = bounds(cfg)
@@ -149,8 +157,8 @@ def _bounded(raw: np.ndarray, cfg, side: str, how: dict) -> np.ndarray:
     above = f"{side}s above {key}.max {hi:,} cut to it"
     low = (f"{side}s of 0 tokens raised to one" if max(lo, 1) == 1
            else f"{side}s below {key}.min {lo:,} raised to it")
-    how[above] = how.get(above, 0) + int(np.count_nonzero(raw > hi))
-    how[low] = how.get(low, 0) + int(np.count_nonzero(raw < max(lo, 1)))
+    how[above] = how.get(above, 0) + _count(raw > hi, counted)
+    how[low] = how.get(low, 0) + _count(raw < max(lo, 1), counted)
     return out
 
 
@@ -165,12 +173,12 @@ def draw_lengths(input_cfg, output_cfg, n: int, rng_in, rng_out, model,
     return ins, outs, changed, _said(how)
 
 
-def _bounded_lengths(raw_in, raw_out, input_cfg, output_cfg, out_col, how: dict):
+def _bounded_lengths(raw_in, raw_out, input_cfg, output_cfg, out_col, how: dict, counted=None):
     """Rounded and bounded prompt and output lengths, and which changed (``raw_out`` None:
     the model produces no tokens; a trace's recorded outputs are then counted as not
     served)."""
     r = np.rint(raw_in)
-    ins = _bounded(r, input_cfg, "prompt", how)
+    ins = _bounded(r, input_cfg, "prompt", how, counted)
     changed = ins != r
     if raw_out is None:
         outs = np.zeros(r.size)
@@ -178,16 +186,16 @@ def _bounded_lengths(raw_in, raw_out, input_cfg, output_cfg, out_col, how: dict)
             dropped = np.asarray(out_col) > 0
             changed |= dropped
             w = "recorded outputs not served (the model produces no tokens)"
-            how[w] = how.get(w, 0) + int(np.count_nonzero(dropped))
+            how[w] = how.get(w, 0) + _count(dropped, counted)
         return ins, outs, changed
     r = np.rint(raw_out)
-    outs = _bounded(r, output_cfg, "output", how)
+    outs = _bounded(r, output_cfg, "output", how, counted)
     changed |= outs != r
     return ins, outs, changed
 
 
 def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
-                policy: str, how: dict | None = None) -> Lengths:
+                policy: str, how: dict | None = None, counted=None) -> Lengths:
     """The lengths as served: a request beyond the model's context is kept whole
     (``policy`` ``reject`` or ``error``: the run rejects it, or the build layer refuses the
     config) or cut to fit (``clip``: the output to the context less one token, then the
@@ -202,7 +210,7 @@ def fit_context(ins: np.ndarray, outs: np.ndarray, changed: np.ndarray, model,
         changed = changed | over
         how = dict(how or {})
         w = f"requests cut to the context {ctx:,}"
-        how[w] = how.get(w, 0) + int(over.sum())
+        how[w] = how.get(w, 0) + _count(over, counted)
         over = np.zeros(n, bool)
     return Lengths(ins.astype(np.int32), outs.astype(np.int32), over,
                    int(np.count_nonzero(changed)), np.asarray(changed, bool), how)
