@@ -44,6 +44,13 @@ BYTES_PER_TENANT = 2e3  # a background tenant: its streams and arrays (assumptio
 EVENTS_PER_REQUEST = 6.0  # arrival, admission, first token, finish, end and slack (fluid engine)
 # a run's fixed work (build, generation, summaries: about 0.15 s here), in events
 EVENTS_PER_RUN = 50_000.0
+# an on/off tenant's period (sim.workload.arrivals.onoff): its bounds as arrays, 17 bytes a
+# period at the peak and 0.24-0.86 us of CPU (measured, December 2026, sparse and dense
+# arrivals), counted as 0.5 event (an event is about 3.3 us). Until December 2026 a period
+# was 16 bytes and no work, where the generator's lists held about 140 bytes and 1.45 us a
+# period (on_s = off_s = 1 ms over 20,000 s: 3.0 GB and 29 s of CPU for 200 requests)
+BYTES_PER_ONOFF_PERIOD = 24.0
+EVENTS_PER_ONOFF_PERIOD = 0.5
 AVAILABLE_SHARE = 0.8  # the default memory budget: this share of what is available
 
 
@@ -173,13 +180,14 @@ def estimate(cfg, setups: list[str]) -> Estimate:
         curve = _curve_points(name, tc.arrival, horizon)
         if curve is not None:
             est.memory.append(curve)
-        if tc.arrival.kind == ArrivalKind.onoff:  # the on/off periods are drawn as arrays
+        if tc.arrival.kind == ArrivalKind.onoff:  # the on/off periods: bytes and work
             a = tc.arrival
             periods = 2.0 * horizon / (a.on_s + a.off_s)
             factors = [("horizon_s", horizon, horizon),
                        (f"tenants.{name}.arrival.on_s", a.on_s, 1 / a.on_s),
                        (f"tenants.{name}.arrival.off_s", a.off_s, 1 / a.off_s)]
-            est.memory.append((_culprit(factors), 16.0 * periods, factors))
+            est.memory.append((_culprit(factors), BYTES_PER_ONOFF_PERIOD * periods, factors))
+            est.work.append((_culprit(factors), EVENTS_PER_ONOFF_PERIOD * periods, factors))
     if enabled(cfg):
         bg = cfg.background
         if bg.synthetic.tenants > 0:
