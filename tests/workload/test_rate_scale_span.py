@@ -90,3 +90,20 @@ def test_the_azure_code_trace_over_120_s_scaled_keeps_its_count_and_where_it_fal
     want = quarters + 1.5 * n / 4
     se = parts.std(axis=0, ddof=1) / math.sqrt(seeds)
     assert np.all(np.abs(parts.mean(axis=0) - want) < 4 * se + 1e-9), (parts.mean(axis=0), want, se)
+
+
+def test_the_budget_counts_the_rows_the_horizon_replays_not_the_traces_average(tmp_path):
+    """1,000 rows in the first second, then 10 over 1,000 s: rate_scale 1,000 over 1 s
+    replays 10^6 requests; the budget counted the trace's average rate over that second
+    (1,010 rows / 1,000 s x 1 s x 1,000 = 1,010) and let 1,000 times more through."""
+    import sim
+    from sim.simulation.build import build_workload
+    from sim.simulation.build.budget import estimate
+    p = tmp_path / "dense.csv"
+    times = [i / 1000 for i in range(1000)] + [100.0 * k for k in range(1, 11)]
+    p.write_text("timestamp,input_tokens,output_tokens\n" + "".join(f"{t},10,5\n" for t in times))
+    cfg = sim.compose([f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: csv, "
+                       "rate_scale: 1000}}", "horizon_s=1"])
+    est = estimate(cfg, ["dedicated"])
+    assert len(build_workload(cfg)) == 1000 * 1000
+    assert 1e6 <= est.requests < 1.01e6, est.requests

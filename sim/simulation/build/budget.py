@@ -99,10 +99,15 @@ def _tenant_requests(name: str, tc, horizon: float) -> tuple[float, list]:
     if a.kind == ArrivalKind.trace:
         t = a.trace
         trace = tenant_trace(t, k + ".trace", trace_sides(tc))
-        kept = int(from_start(trace, t.start_s).sum())
+        mine = from_start(trace, t.start_s)
+        kept = int(mine.sum())
         span = (trace.duration_s - t.start_s) * t.time_scale
         reps = math.ceil(horizon / span) if t.loop and span > 0 else 1
-        window = 1.0 if t.loop or span <= horizon else horizon / span
+        # the rows the horizon replays, which rate_scale's copies repeat (each a rotation of
+        # that span): counted, not the trace's average rate over it (its first second may
+        # be denser than the rest)
+        window = 1.0 if t.loop or span <= horizon else int(np.count_nonzero(
+            (trace.t_s[mine] - t.start_s) * t.time_scale < horizon)) / max(kept, 1)
         factors = [(k + ".trace.path", kept, kept), (k + ".trace.rate_scale", t.rate_scale, t.rate_scale)]
         if t.loop:
             factors += [(k + ".trace.time_scale", t.time_scale, 1.0 / t.time_scale),
