@@ -1,7 +1,7 @@
 """Is a setup keeping up with the offered load? The end-of-run stability check.
 
-Queues are bounded (``dedicated.max_queue``, ``serverless.max_queue``): beyond the bound a
-request is rejected with ``queue_full``, so an overloaded run finishes in bounded memory.
+Queues are bounded (``dedicated.max_queue``, ``serverless.max_queue``; a batch tier's queue
+by its workload): beyond the bound a request is rejected with ``queue_full``.
 It is then unstable at this load, and :func:`stability` says so with numbers from the run:
 
 * offered output tokens per second (the requests that arrived within the horizon);
@@ -220,6 +220,15 @@ def warning_line(s: dict) -> str:
             + ". Queues are bounded by max_queue; add capacity or lower the load." + cut)
 
 
+def batch_backlog_line(s: dict) -> str:
+    """A loss system overloaded by its batch tier, whose queue ``max_queue`` does not bound."""
+    return (f"{s['setup']} is offered more than it serves: {s['offered_tok_s']:,.0f} output "
+            f"tok/s against a sustainable {s['sustainable_tok_s']:,.0f} (measured while "
+            f"serving); {s['backlog_at_horizon']:,} requests were still queued when arrivals "
+            "stopped, in the batch queue, which dedicated.max_queue does not bound (it holds "
+            "deadline work until spare capacity serves it; deadline_missed counts those late)")
+
+
 # rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
 # context, which the workload's length notes count per tenant
 SAID_HERE = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share")
@@ -348,6 +357,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
                          "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
                          "request finding no free sequence slot is turned away (a loss system)")
+            if s["unstable"] and workload.deadlines:  # the batch queue, which no bound holds
+                notes.append(batch_backlog_line(s))
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = (r.extra or {}).get("stranded") or []

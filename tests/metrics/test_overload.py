@@ -256,3 +256,25 @@ def test_batch_requests_larger_than_the_batch_share_are_not_called_overload(tmp_
     assert len(line) == 1
     assert f"exceeds_batch_kv_share {len(bulk):,} (llama31-8b {len(bulk):,})" in line[0]
     assert "dedicated.batch.kv_fraction" in line[0]
+
+
+def test_a_loss_system_overloaded_by_its_batch_tier_says_so(tmp_path):
+    # one single-slot replica with no waiting room (dedicated.max_queue=0) and a batch tier
+    # offered 3 req/s of 500-token work, several times what it serves: max_queue does not
+    # bound the batch queue, so the overload is a backlog there, said beside the loss line
+    # (until December 2026 only "turned away (queue_full) ... a loss system" was said)
+    over = ["setups=[dedicated]", "horizon_s=60", "drain_s=100000", "output.plots=false",
+            "dedicated.replicas.llama31-8b=1", "dedicated.max_queue=0",
+            "deployments.llama31-8b.max_num_seqs=1", "tenants.chat.arrival.rate_rps=0.2",
+            "tenants.bulk={model: llama31-8b, priority: batch, arrival: {kind: poisson, "
+            "rate_rps: 3}, input: {kind: fixed, mean: 100}, output: {kind: fixed, mean: 500}}"]
+    res = sim.run(over)
+    req = res.requests
+    bulk = req[req["tenant"] == "bulk"]
+    # independent of the note: batch requests were admitted long after the horizon
+    late = int((bulk["admit_s"] > 60).sum())
+    assert late > 0.5 * len(bulk) and (bulk["outcome"] == "completed").all()
+    lines = [n for n in res.notes if "batch queue" in n]
+    assert len(lines) == 1, res.notes
+    assert "dedicated.max_queue does not bound" in lines[0]
+    assert any("a loss system" in n for n in res.notes)
