@@ -88,7 +88,7 @@ class TraceConfig:
     format: TraceFormat = TraceFormat.azure
     csv: CsvTraceColumns = field(default_factory=CsvTraceColumns)
     time_scale: float = positive(1.0)  # stretch (>1) or compress (<1) the trace's time axis
-    rate_scale: float = positive(1.0)  # thin (<1) or superpose shifted copies (>1), keeping its shape
+    rate_scale: float = positive(1.0)  # thin (<1), or add copies of the replayed span rotated by random offsets (>1)
     start_s: float = nonneg(0.0)  # skip this much of the trace
     loop: bool = False  # repeat the trace to fill the horizon
     duplicates: DuplicatePolicy = DuplicatePolicy.default

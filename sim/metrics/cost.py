@@ -12,8 +12,8 @@
   billing period only (the horizon plus its own drain, :mod:`sim.metrics.billing`): GPU
   time after it goes to the tenants still draining then.
 * Per-token tiers bill each completed request ``uncached input x price_in + cached input x
-  price_cached_in + output x price_out`` (cached: the prompt tokens its first admission
-  found in the prefix cache; the GPU time behind them is the provider's and costs the
+  price_cached_in + output x price_out`` (cached: the prompt tokens the first admission of
+  the attempt that served it found in the prefix cache; the GPU time behind them is the provider's and costs the
   tenant nothing more); a batch-tier tenant's requests (``tenants.<t>.priority: batch``)
   pay that times the tier's ``batch_price_factor`` (``serverless.batch_price_factor``, the
   provider's batch discount).
