@@ -8,8 +8,8 @@ replica was up but idle counts as zero load. Over a set of rows:
   plus private tokens and, with reserve admission, the reservation for future output; not
   the unpinned cache kept in free memory) as a fraction of the KV capacity, averaged over
   up time; ``kv_occupancy_p99``: its 99th percentile over up time, floored to the whole
-  percent (a histogram of 1 % bins; each planned stretch of the fluid engine counts at its
-  mean occupancy).
+  percent (a histogram of 1 % bins; the fluid engine spreads each planned stretch evenly
+  over the levels it passes, the step engine counts each iteration at its own).
 * ``bandwidth_fraction``: HBM bytes read per GPU (weights and KV per iteration, the perf
   model's count) over the spec-sheet bandwidth times up time; NaN with a measured
   (``table``) perf model, which knows no bytes.
