@@ -10,8 +10,8 @@ import random
 from collections import OrderedDict
 
 import pytest
+from helpers.engine import mooncake_on_a_line
 
-import sim
 from sim.engine import Request
 from sim.engine.kv import KvCache
 
@@ -111,17 +111,10 @@ def _a397(tmp_path, prefixes: bool):
     path = tmp_path / "a397.jsonl"
     path.write_text('{"timestamp": 0, "input_length": 600, "output_length": 20, "hash_ids": [1, 2]}\n'
                     '{"timestamp": 1, "input_length": 397, "output_length": 5, "hash_ids": [3]}\n')
-    table = tmp_path / "lin.csv"  # 0.01 s an iteration, 1e-4 s a prompt token
-    table.write_text("decode_seqs,prefill_tokens,step_time_s\n0,0,0.01\n0,8192,0.8292\n"
-                     "1,0,0.01\n1,8192,0.8292\n4096,0,0.01\n4096,8192,0.8292\n")
-    tenants = (f"tenants={{chat: {{model: llama31-8b, arrival: {{kind: trace, trace: {{path: "
-               f"{path}, format: mooncake, prefixes: {str(prefixes).lower()}}}}}, input: "
-               f"{{kind: trace, max: null}}, output: {{kind: trace, max: null}}}}}}")
-    res = sim.run(["setups=[dedicated]", "deployments.llama31-8b.perf.kind=table",
-                   f"deployments.llama31-8b.perf.table_path={table}", "horizon_s=60",
-                   "drain_s=100", "output.plots=false", tenants,
-                   "deployments.llama31-8b.perf.kv_capacity_tokens=1000",
-                   "deployments.llama31-8b.admission=paged"], output_dir=tmp_path / str(prefixes))
+    res = mooncake_on_a_line(tmp_path, path, [
+        "deployments.llama31-8b.perf.kv_capacity_tokens=1000",
+        "deployments.llama31-8b.admission=paged"], prefixes=prefixes,
+        output_dir=tmp_path / str(prefixes))
     return res.requests.set_index("request_id").sort_index()
 
 

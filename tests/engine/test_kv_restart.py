@@ -10,9 +10,8 @@ import dataclasses
 
 import pytest
 import simpy
-from helpers.engine import make_perf
+from helpers.engine import make_perf, mooncake_on_a_line
 
-import sim
 from sim.engine import ENGINES, Request, RequestQueue
 
 
@@ -95,10 +94,7 @@ def _trace(tmp_path):
     path.write_text("".join(
         f'{{"timestamp": {t}, "input_length": {i}, "output_length": {o}, "hash_ids": {h}}}\n'
         for t, i, o, h in rows))
-    table = tmp_path / "lin.csv"  # 0.01 s an iteration, 1e-4 s a prompt token
-    table.write_text("decode_seqs,prefill_tokens,step_time_s\n0,0,0.01\n0,8192,0.8292\n"
-                     "1,0,0.01\n1,8192,0.8292\n4096,0,0.01\n4096,8192,0.8292\n")
-    return path, table
+    return path
 
 
 @pytest.mark.parametrize("cause", ["failure", "spot"])
@@ -113,7 +109,7 @@ def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap, 
     failure (2,124 prompt tokens, B's and its own, in one iteration), and preempt_s the
     0.95 s it waited preempted on replica 0 (none with 5,000). The same when replica 0 is
     a spot instance reclaimed at 3 s without notice."""
-    path, table = _trace(tmp_path)
+    path = _trace(tmp_path)
     if cause == "failure":
         stop = ["dedicated.failures.mode=script",
                 "dedicated.failures.script=[{replica: 0, at_s: 3.0, down_s: 10}]"]
@@ -123,15 +119,9 @@ def test_the_platforms_failure_path_logs_the_served_attempts_hit(tmp_path, cap, 
         stop = ["dedicated.spot.replicas.llama31-8b=2", "dedicated.spot.preemption.mode=trace",
                 f"dedicated.spot.preemption.trace={reclaims}",
                 "dedicated.spot.preemption.notice_s=0"]
-    tenants = (f"tenants={{chat: {{model: llama31-8b, arrival: {{kind: trace, trace: {{path: "
-               f"{path}, format: mooncake}}}}, input: {{kind: trace, max: null}}, output: "
-               f"{{kind: trace, max: null}}}}}}")
-    res = sim.run(["setups=[dedicated]", "deployments.llama31-8b.perf.kind=table",
-                   f"deployments.llama31-8b.perf.table_path={table}", "horizon_s=60",
-                   "drain_s=100", "output.plots=false", tenants,
-                   f"deployments.llama31-8b.perf.kv_capacity_tokens={cap}",
-                   "dedicated.replicas.llama31-8b=2", "dedicated.router=round_robin",
-                   "deployments.llama31-8b.admission=paged"] + stop)
+    res = mooncake_on_a_line(tmp_path, path, [
+        f"deployments.llama31-8b.perf.kv_capacity_tokens={cap}", "dedicated.replicas.llama31-8b=2",
+        "dedicated.router=round_robin", "deployments.llama31-8b.admission=paged", *stop])
     r = res.requests.set_index("request_id")
     c = r.loc[4]
     assert c["attempts"] == 1 and c["outcome"] == "completed"
