@@ -31,7 +31,7 @@ from simpy.events import NORMAL
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid_memory import FluidMemory
 from sim.engine.fluid_views import FluidViews
-from sim.engine.tick import Tick
+from sim.engine.tick import Tick, arriving
 from sim.kvstats import OCC_BINS, spread
 
 _INF = float("inf")
@@ -99,7 +99,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             if t < now:
                 self._t = now
         elif now > t or (now == t and self._poked != now):  # running, or begun by a timer now
-            j = self._next_iter(now)  # the boundary that ends this iteration
+            j = self._next_iter(now, now == t or arriving(self.env) == now)  # this iteration's end
             if j < self._k:  # else that boundary is the planned event; its timer admits
                 # the plan ends there: its timer admits what the queue then holds, as the
                 # step engine does (until December 2026 the request was taken now, for that
@@ -130,8 +130,10 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             self.queue.notify()
         if done:
             sink = self.sink
-            for r in done:
+            self._poked = now  # what the finished send now (a client's next turn, a pipeline's
+            for r in done:  # next stage) joins now, as the step engine's, sent before it admits
                 sink(r, now)
+            self._poked = -1.0
         if self.n_running == 0 and not self.waiting and self.on_idle is not None:
             self.on_idle(self, now)
 

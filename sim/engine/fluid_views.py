@@ -6,32 +6,39 @@ class's)."""
 from __future__ import annotations
 
 from sim.engine.stretch import iters_at, stretch_iters, stretch_time
+from sim.engine.tick import arriving
 
 
 class FluidViews:
     """Mixed into :class:`sim.engine.fluid.FluidReplica` (before :class:`ReplicaBase`)."""
 
     def next_boundary(self) -> float:
-        """The boundary a request arriving now would join: now, idle or at a plan just made
-        by a poke now; else the first after now. (Inlined in :meth:`RequestQueue.notify`:
+        """The boundary a request offered now would join: now, idle or at a plan a poke made
+        now; else the first after now, or at now for a request sent by another event of the
+        instant (:func:`sim.engine.tick.arriving`). (Inlined in :meth:`RequestQueue.notify`:
         change both.)"""
         now = self.env._now
         t = self._t
         if self._k == 0 or now < t or (now == t and self._poked == now):
             return now if now > t else t
-        j = self._next_iter(now)
+        j = self._next_iter(now, now == t or arriving(self.env) == now)
         return self._t_end if j >= self._k else self._t0 + self._time_at(j)
 
-    def _next_iter(self, now: float) -> int:
-        """The plan's first boundary after ``now``, in iterations from its start: a request
-        arriving at a boundary's instant joins the next one, as on the step engine, whose
-        iteration ending then has begun the next before any arrival of the instant is seen
-        (:data:`sim.simulation.loop.ARRIVAL`)."""
+    def _next_iter(self, now: float, strict: bool) -> int:
+        """The plan's first boundary after ``now`` (at or after it unless ``strict``), in
+        iterations from its start. Strict for a request arriving now, or at a plan its timer
+        began now: the step engine has then begun its next iteration (its boundary event
+        comes before the instant's arrivals; until December 2026 the two engines took such
+        a request at the boundary or the next by the order events had been scheduled in)."""
         t = self._t0
         if self._s:
             j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            return j + 1 if j < self._k and t + self._time_at(j) <= now else j
-        return iters_at(t, self._dt, now, True)
+            if j < self._k and t + self._time_at(j) < now:
+                j += 1
+            if strict and j < self._k and t + self._time_at(j) <= now:
+                j += 1
+            return j
+        return iters_at(t, self._dt, now, True, strict)
 
     def _ran(self) -> int:
         """Iterations of the current plan already run by now (not yet applied)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from sim.engine.stretch import iters_at
+from sim.engine.tick import arriving
 
 
 class Request:
@@ -168,6 +169,7 @@ class RequestQueue:
             best_t = 0.0
             pin, rest = head.pin, head.n_out - head.done_out
             now = cons[0].env._now if cons else 0.0
+            arrival = bool(cons) and arriving(cons[0].env) == now  # strict: see next_boundary
             for c in cons:
                 if c.paged:  # its memory of now (a fluid replica's grows between its events)
                     c.catch_up()
@@ -185,7 +187,7 @@ class RequestQueue:
                             elif c._s or c._j0:  # a growing or caught-up stretch
                                 t = c.next_boundary()
                             else:
-                                j = iters_at(t, c._dt, now, True)
+                                j = iters_at(t, c._dt, now, True, arrival or now == t)
                                 t = c._t_end if j >= c._k else t + j * c._dt
                     else:
                         t = c.next_boundary()

@@ -104,15 +104,23 @@ class StepReplica(ReplicaBase):
     def _run(self):
         env = self.env
         perf = self.perf
+        done = []  # finished at the boundary: sent on after its admission
         while self.alive:
             now = env.now
             running = self.n_running
             if not (self.paged and self._make_room(now)):
                 self._admit(now)
-            if self.n_running != running:
-                self._same = False
+                if done:  # what they send (a client's next turn, a pipeline's next stage)
+                    self._send_on(done, now)  # joins now, after this boundary's admission
+                    done = []
+                    self._admit(now)
                 if self._offer_batch:
                     self.offer_batch()
+            if done:
+                self._send_on(done, now)
+                done = []
+            if self.n_running != running:
+                self._same = False
             if self.n_running == 0:
                 # nothing admissible: sleep until a push (or a retry) pokes us
                 self._notify_idle(now)
@@ -190,8 +198,14 @@ class StepReplica(ReplicaBase):
                 self._kv -= r.pin + max(r.n_out - r.done_out - 1, 0)
                 r.t_done = now
                 self._finish(r, now)
-            for r in finished:
-                self.sink(r, now)
+            done = finished
+
+    def _send_on(self, done: list, now: float) -> None:
+        """The finished requests' ends, after the boundary's admission, as on the fluid engine
+        (until December 2026 before it: a queue still holding the request the replica was
+        about to admit turned a closed-loop client's next turn away as full)."""
+        for r in done:
+            self.sink(r, now)
 
     def abort(self) -> list:
         self.alive = False

@@ -16,17 +16,21 @@ def stretch_time(dt: float, s: float, k: int, j: int) -> float:
     return j * dt - s * 0.5 * j * (k - j)
 
 
-def iters_at(t0: float, dt: float, now: float, up: bool) -> int:
+def iters_at(t0: float, dt: float, now: float, up: bool, strict: bool = True) -> int:
     """Iterations of a constant ``dt`` from ``t0``: the first ``j`` whose boundary ``t0 + j dt``
-    is after ``now`` (``up``: the boundary a request arriving now joins, the one at ``now``
-    having come first), else the last at or before it, checked against those boundaries' own
-    sums (a quotient alone is one off on a tie: (0.12 - 0.2) // 0.01 is -9, -8 for 0.2 + 1e-17;
-    until December 2026 which boundary a request arriving at one took followed that)."""
+    is after ``now`` (``up``; at or after it unless ``strict``), else the last at or before
+    it, checked against those boundaries' own sums (a quotient alone is one off on a tie:
+    (0.12 - 0.2) // 0.01 is -9, -8 for 0.2 + 1e-17; until December 2026 which boundary a
+    request arriving at one took followed that)."""
     if up:
         j = int((now - t0) // dt) + 1
         if j > 1 and t0 + (j - 1) * dt > now:
-            return j - 1
-        return j + 1 if t0 + j * dt <= now else j
+            j -= 1
+        elif t0 + j * dt <= now:
+            j += 1
+        if not strict and j > 0 and t0 + (j - 1) * dt == now:
+            j -= 1  # the boundary at now itself
+        return j
     j = int((now - t0) / dt)
     if t0 + (j + 1) * dt <= now:
         return j + 1

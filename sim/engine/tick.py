@@ -29,3 +29,16 @@ def schedule(env, delay: float, callback=None, value=None, priority: int = NORMA
     tick._value = value
     tick._ok = True
     heappush(env._queue, (env._now + delay, priority, next(env._eid), tick))
+
+
+NEVER = float("-inf")
+
+
+def arriving(env) -> float:
+    """The instant whose arrivals are being played (``env.arrival_instant``, set by the run's
+    arrival driver and the pipelines' arrivals; -inf without one). A replica's boundary at
+    that instant came first (an arrival is the last event of its instant,
+    :data:`sim.simulation.loop.ARRIVAL`), so a request arriving then joins the next one; a
+    request sent by another event of the instant (a finish's next turn, a queue's offer as
+    another replica admits) may still join a boundary at it, as on the step engine."""
+    return env.__dict__.get("arrival_instant", NEVER)

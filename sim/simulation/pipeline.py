@@ -98,6 +98,7 @@ class PipelineDriver:
                 ev._ok, ev._value = True, None
                 env.schedule(ev, ARRIVAL, t - env.now)
                 yield ev
+            env.arrival_instant = env.now  # sim.engine.tick.arriving
             self.start(p)
 
     def start(self, p: int) -> None:

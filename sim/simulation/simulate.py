@@ -258,6 +258,7 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
                         yield t - env._now  # resumed then (sim.simulation.loop)
                     else:  # no event before it: the clock moves there, as the timeout would
                         env._now = t
+                env.arrival_instant = t  # sim.engine.tick.arriving
                 submit(Request(*row))
 
     loop = EventLoop(env, driver())  # resumes the driver where a SimPy process would run
