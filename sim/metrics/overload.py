@@ -168,7 +168,7 @@ def _count(log, mine: np.ndarray, name: str, oc: np.ndarray, reason: np.ndarray)
     return int(np.count_nonzero(mine & (oc == FAILED) & (reason == code))) if code >= 0 else 0
 
 
-def warning_line(s: dict) -> str:
+def warning_line(s: dict, batch: bool = False) -> str:
     k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
     unsent = (f" ({k:,} more, later stages of those pipelines, were never sent: "
               "upstream_failed)") if k else ""
@@ -217,16 +217,10 @@ def warning_line(s: dict) -> str:
                "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
     return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
             f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
-            + ". Queues are bounded by max_queue; add capacity or lower the load." + cut)
-
-
-def batch_backlog_line(s: dict) -> str:
-    """A loss system overloaded by its batch tier, whose queue ``max_queue`` does not bound."""
-    return (f"{s['setup']} is offered more than it serves: {s['offered_tok_s']:,.0f} output "
-            f"tok/s against a sustainable {s['sustainable_tok_s']:,.0f} (measured while "
-            f"serving); {s['backlog_at_horizon']:,} requests were still queued when arrivals "
-            "stopped, in the batch queue, which dedicated.max_queue does not bound (it holds "
-            "deadline work until spare capacity serves it; deadline_missed counts those late)")
+            + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
+               "does not bound the batch queue (deadline work waits for spare capacity)"
+               if batch else ". Queues are bounded by max_queue")
+            + "; add capacity or lower the load." + cut)
 
 
 # rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
@@ -358,13 +352,13 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
                          "request finding no free sequence slot is turned away (a loss system)")
             if s["unstable"] and workload.deadlines:  # the batch queue, which no bound holds
-                notes.append(batch_backlog_line(s))
+                notes.append(warning_line(s, True))
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
-            gone = (r.extra or {}).get("stranded") or []
-            notes.append(warning_line(s) + (f" {', '.join(gone)} had no replica left at the run's "
-                                            "end (reclaimed without a replacement, or down)."
-                                            if gone else ""))  # the unfinished are counted too
+            gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
+            notes.append(warning_line(s, bool(workload.deadlines)) + (
+                f" {gone} had no replica left at the run's end (reclaimed without a replacement,"
+                " or down)." if gone else ""))
         else:
             cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
             if cut:

@@ -276,5 +276,12 @@ def test_a_loss_system_overloaded_by_its_batch_tier_says_so(tmp_path):
     assert late > 0.5 * len(bulk) and (bulk["outcome"] == "completed").all()
     lines = [n for n in res.notes if "batch queue" in n]
     assert len(lines) == 1, res.notes
-    assert "dedicated.max_queue does not bound" in lines[0]
+    assert "dedicated.max_queue does not bound the batch queue" in lines[0]
+    assert "unstable" in lines[0]
     assert any("a loss system" in n for n in res.notes)
+    # with no interactive request turned away the warning names the batch queue too (it said
+    # "Queues are bounded by max_queue" of a max_queue of 0 over 1,789 queued requests)
+    res = sim.run([o for o in over if "chat" not in o] + ["tenants.chat.arrival.rate_rps=0.001"])
+    assert not (res.requests["outcome"] == "rejected").any()
+    lines = [n for n in res.notes if "unstable" in n]
+    assert len(lines) == 1 and "does not bound the batch queue" in lines[0], res.notes
