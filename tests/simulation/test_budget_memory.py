@@ -56,3 +56,15 @@ def test_a_rate_curve_point_takes_no_more_memory_than_the_budget_counts():
     many = _peak_bytes(*curve, "tenants.chat.arrival.period_s=0.001")
     per_point = (many - few) / (5 / 0.001 * 2048 - 2048)
     assert 10 < per_point <= BYTES_PER_CURVE_POINT, per_point
+
+
+@pytest.mark.parametrize("replications", [1, 3])
+def test_a_limit_below_one_runs_overhead_names_the_limit(replications):
+    # 10 s of the default tenant: the run's fixed start-up and summary dominate the estimate,
+    # so what to raise is the limit (until December 2026 the refusal named `replications`,
+    # set to 1, which cannot go lower)
+    import sim
+
+    with pytest.raises(sim.InputError) as e:
+        sim.run(["horizon_s=10", "limits.events=1", f"replications={replications}"])
+    assert e.value.key == "limits.events", str(e.value)
