@@ -310,7 +310,7 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                 ] if frac else []
         shift = ("; the copies after the first shifted by uniform offsets and wrapped around the "
                  "replayed span" if rate_scale > 1 else "")
-        notes.append(f"tenant {tenant}: arrival.trace.rate_scale {rate_scale:g} replays "
+        notes.append(f"tenant {tenant}: arrival.trace.rate_scale {rate_scale:.15g} replays "
                      f"{idx.size:,} requests where the trace gives {once:,} over the horizon "
                      f"({', '.join(how)}{shift})")
     if not loop:

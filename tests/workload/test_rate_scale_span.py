@@ -119,3 +119,11 @@ def test_copies_of_a_span_with_no_row_draw_nothing():
     t, i = arr.replay(trace([0.0, 100.0]), 30.0, 1.0, 1e5 + 0.5, 50.0, False, rng)
     assert t.size == 0 and i.size == 0
     assert rng.bit_generator.state == before
+
+
+def test_the_note_gives_the_rate_scale_as_set():
+    # 1.0000001 read "rate_scale 1" (a :g format) until December 2026
+    tr = trace([0.0, 1.0, 2.0])
+    t, i = arr.replay(tr, 10.0, 1.0, 1.0000001, 0.0, False, np.random.default_rng(0))
+    notes = arr.replay_notes("chat", tr, i, 10.0, 1.0, 1.0000001, 0.0, False)
+    assert any("rate_scale 1.0000001 replays" in n for n in notes), notes
