@@ -68,3 +68,6 @@ _.cache_clear, _.cache_entries
 # kept for the tests and callers that want one stage alone
 from sim.metrics import billing, overload
 billing.tenant_periods, overload.stability
+# the instant whose arrivals are being played, read through the environment's __dict__ by
+# sim.engine.tick.arriving (an environment the run's driver never set has none)
+_.arrival_instant

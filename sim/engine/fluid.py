@@ -31,7 +31,7 @@ from simpy.events import NORMAL
 from sim.engine.base import ReplicaBase
 from sim.engine.fluid_memory import FluidMemory
 from sim.engine.fluid_views import FluidViews
-from sim.engine.tick import Tick, arriving
+from sim.engine.tick import Tick
 from sim.kvstats import OCC_BINS, spread
 
 _INF = float("inf")
@@ -99,14 +99,14 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             if t < now:
                 self._t = now
         elif now > t or (now == t and self._poked != now):  # running, or begun by a timer now
-            j = self._next_iter(now, now == t or arriving(self.env) == now)  # this iteration's end
+            j, b = self._next_iter(now)  # the end of this iteration
             if j < self._k:  # else that boundary is the planned event; its timer admits
                 # the plan ends there: its timer admits what the queue then holds, as the
                 # step engine does (until December 2026 the request was taken now, for that
                 # boundary: a central queue's head went to a replica with room now rather
                 # than the first one free, and counted as running meanwhile)
                 self._k = j
-                self._schedule(self._t0 + self._time_at(j))
+                self._schedule(b)
             return
         self._poked = now  # a plan made now by a poke: the iteration has not begun (as an
         self._boundary()  # asleep step replica's, until its wake-up), so more may join now

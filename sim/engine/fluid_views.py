@@ -21,24 +21,30 @@ class FluidViews:
         t = self._t
         if self._k == 0 or now < t or (now == t and self._poked == now):
             return now if now > t else t
-        j = self._next_iter(now, now == t or arriving(self.env) == now)
-        return self._t_end if j >= self._k else self._t0 + self._time_at(j)
+        j, b = self._next_iter(now)
+        return self._t_end if j >= self._k else b
 
-    def _next_iter(self, now: float, strict: bool) -> int:
-        """The plan's first boundary after ``now`` (at or after it unless ``strict``), in
-        iterations from its start. Strict for a request arriving now, or at a plan its timer
-        began now: the step engine has then begun its next iteration (its boundary event
-        comes before the instant's arrivals; until December 2026 the two engines took such
+    def _next_iter(self, now: float) -> tuple[int, float]:
+        """The boundary of the plan a request offered now joins: the first at or after
+        ``now`` (in iterations from the plan's start, and its time), or the next if that one
+        is at ``now`` and came first: at a plan its timer began now, or for a request
+        arriving now (the step engine has then begun its next iteration, its boundary event
+        coming before the instant's arrivals; until December 2026 the two engines took such
         a request at the boundary or the next by the order events had been scheduled in)."""
         t = self._t0
         if self._s:
             j = stretch_iters(self._dt, self._s, self._kf, now - t, True)
-            if j < self._k and t + self._time_at(j) < now:
+            b = t + self._time_at(j)
+            if b < now and j < self._k:  # the boundary's own sum (the search's is relative)
                 j += 1
-            if strict and j < self._k and t + self._time_at(j) <= now:
-                j += 1
-            return j
-        return iters_at(t, self._dt, now, True, strict)
+                b = t + self._time_at(j)
+        else:
+            j = iters_at(t, self._dt, now, True, False)
+            b = t + j * self._dt
+        if b == now and (now == self._t or arriving(self.env) == now):
+            j += 1
+            b = t + self._time_at(j) if j <= self._k else b
+        return j, b
 
     def _ran(self) -> int:
         """Iterations of the current plan already run by now (not yet applied)."""

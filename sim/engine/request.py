@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from sim.engine.stretch import iters_at
 from sim.engine.tick import arriving
 
 
@@ -169,7 +168,6 @@ class RequestQueue:
             best_t = 0.0
             pin, rest = head.pin, head.n_out - head.done_out
             now = cons[0].env._now if cons else 0.0
-            arrival = bool(cons) and arriving(cons[0].env) == now  # strict: see next_boundary
             for c in cons:
                 if c.paged:  # its memory of now (a fluid replica's grows between its events)
                     c.catch_up()
@@ -186,9 +184,17 @@ class RequestQueue:
                                 t = now
                             elif c._s or c._j0:  # a growing or caught-up stretch
                                 t = c.next_boundary()
-                            else:
-                                j = iters_at(t, c._dt, now, True, arrival or now == t)
-                                t = c._t_end if j >= c._k else t + j * c._dt
+                            else:  # stretch.iters_at, inlined: the first boundary after now,
+                                dt = c._dt  # or at it for a request another event sent now
+                                j = int((now - t) // dt) + 1
+                                if j > 1 and t + (j - 1) * dt > now:
+                                    j -= 1
+                                elif t + j * dt <= now:
+                                    j += 1
+                                if (t + (j - 1) * dt == now and now != t
+                                        and arriving(c.env) != now):
+                                    j -= 1  # at now, for a request another event sent now
+                                t = c._t_end if j >= c._k else t + j * dt
                     else:
                         t = c.next_boundary()
                     if best is None or t < best_t or (t == best_t and c.n_running < best.n_running):
