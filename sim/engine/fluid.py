@@ -131,7 +131,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         if done:
             sink = self.sink
             self._poked = now  # what the finished send now (a client's next turn, a pipeline's
-            for r in done:  # next stage) joins now, as the step engine's, sent before it admits
+            for r in done:  # next stage) joins now, as on the step engine, which admits again
                 sink(r, now)
             self._poked = -1.0
         if self.n_running == 0 and not self.waiting and self.on_idle is not None:

@@ -5,7 +5,7 @@ SimPy would keep the driver's next wake-up on its heap as one more event, popped
 dispatched through ``Environment.step``; here it is a key of its own, ``(time, priority,
 event id)``, taken exactly when and as the event would have been scheduled (the same
 time arithmetic, the next event id), and the loop runs whichever of it and the heap's head
-comes first. Events are therefore processed in SimPy's order, ties included. A
+comes first: SimPy's order, but for the wake-up's priority, :data:`ARRIVAL`, after any. A
 :class:`~sim.engine.tick.Tick` (a fluid replica's timer) is dispatched in the loop itself;
 every other event goes through ``Environment.step`` as before.
 """
