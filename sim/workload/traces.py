@@ -374,11 +374,12 @@ def drawn_lengths_note(name: str, tc, trace: Trace) -> list[str]:
     offer = "".join(f"; its {s} lengths are not read (set tenants.{name}.{s}.kind=trace to "
                     "replay them)" for s in rest)
     bad = f"its recorded lengths cannot be replayed ({'; '.join(refused.values())})"
-    why = ("not the lengths the trace records (set tenants.{name}.input.kind=trace and "
-           "output.kind=trace to replay those)".format(name=name)) if not why_none and not refused else (
-        bad + offer if not why_none else ("the log does not record them all (" if some else
-                                           "the log records none (") + ", ".join(why_none.values())
-        + ")" + (f"; {bad}" if refused else "") + offer)
+    if why_none:
+        why = (("the log does not record them all (" if some else "the log records none (")
+               + ", ".join(why_none.values()) + ")" + (f"; {bad}" if refused else "") + offer)
+    else:
+        why = bad + offer if refused else (f"not the lengths the trace records (set tenants.{name}"
+                                           ".input.kind=trace and output.kind=trace to replay those)")
     return [f"tenant {name}: the trace gives the arrival times only; its requests' lengths come from "
             f"tenants.{name}.{' and '.join(drawn)}, {why}"]
 
