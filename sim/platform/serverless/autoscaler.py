@@ -197,8 +197,8 @@ class Autoscaler:
             # averages are 0, no panic starts
             want = last if self.panic_until > t else 0
         else:
-            if prior:
-                avg = (s.total + prior * (self.stable_s - t)) / self.stable_s
+            if prior:  # the warm start's history: WindowedSignal.average's (s is at t)
+                avg = s.average(t, self.stable_s)
             else:
                 start = first * b
                 avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
@@ -207,7 +207,7 @@ class Autoscaler:
             if first < lo:
                 first = lo
             if prior and t < self.panic_s:
-                avg = (s.total + prior * (self.panic_s - t)) / self.panic_s
+                avg = s.average(t, self.panic_s)
             else:
                 start = first * b
                 avg = s.value if t <= start else (s.total - s.at[first % n]) / (t - start)
