@@ -165,7 +165,7 @@ class HybridSetup:
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
                                               reject=self._sl_reject, cold=self._sl_cold,
                                               logged_below=self.n_log,
-                                              on_pool=lambda t, m: self._tier_for(t, m) == SERVERLESS)
+                                              on_pool=self._pool_share)
                            if sl_idx else None)
         self.tier_code = ctx.log.tiers.code(SERVERLESS)
         # ---------------------------------------------------------------- shadows
@@ -200,6 +200,15 @@ class HybridSetup:
                 tier = self.placement.get(self.models[model], self.default_tier)
             self._tier[key] = tier
         return tier
+
+    def _pool_share(self, tenant: int, model: int) -> float:
+        """The share of a tenant's requests for a model that the pool serves, for its warm
+        start: all where placed there; ``shadow_fraction`` of a dedicated-tier model's (its
+        mirrored copies, submit's rule: never a batch tier's); spillover is not foreseen."""
+        if self._tier_for(tenant, model) == SERVERLESS:
+            return 1.0
+        batch = self.dedicated is not None and tenant in self.dedicated.batch_tids
+        return 0.0 if batch else self.shadow_fraction
 
     # ------------------------------------------------------------------------- requests
     def submit(self, req: Request) -> None:

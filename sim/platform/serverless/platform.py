@@ -73,11 +73,11 @@ class ServerlessPlatform(ReplicaLifecycle):
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
                  finish: Callable | None = None, reject: Callable | None = None,
                  cold: Callable | None = None,
-                 on_pool: Callable[[int, int], bool] | None = None, logged_below: int = 0):
+                 on_pool: Callable[[int, int], float] | None = None, logged_below: int = 0):
         """``cfg``: the typed, checked config (the build layer checks every rule this
         relies on: pool classes, prices for the billing mode, rate limits, tiers).
-        ``on_pool(tenant, model)``: whether that tenant's requests for that model come to this
-        pool (an embedding setup's placement; default all), for ``serverless.start: warm``.
+        ``on_pool(tenant, model)``: the share (0-1) of that tenant's requests for that model
+        this pool serves (an embedding setup's placement; default all), for a warm start.
         ``logged_below``: with a ``finish``, the requests with a lower id are logged here, as
         without one (``finish`` would log them alike); only the others go to ``finish``."""
         self.ctx = ctx

@@ -154,25 +154,31 @@ class ReplicaLifecycle:
         tenant, model, n_in, n_out = (c[:k] for c in (wl.tenant, wl.model, wl.input_tokens,
                                                       wl.output_tokens))
         served = np.isin(model, list(self.models))
+        share = np.ones(k)  # of each request, the share the pool serves (on_pool)
         if on_pool is not None:
-            code = tenant.astype(np.int64) * len(wl.models) + model
-            pairs = np.unique(code[served])
-            keep = [c for c in pairs.tolist() if on_pool(c // len(wl.models), c % len(wl.models))]
-            served &= np.isin(code, keep)
+            code = tenant[served].astype(np.int64) * len(wl.models) + model[served]
+            pairs, inv = np.unique(code, return_inverse=True)
+            share[served] = np.array([float(on_pool(c // len(wl.models), c % len(wl.models)))
+                                      for c in pairs.tolist()])[inv]
+            served &= share > 0
         arrival = sent_estimate(wl)[:k]
         closed = np.isin(tenant, list(wl.closed)) if wl.closed else np.zeros(k, bool)
         for mi, ms in self.models.items():
-            mask = served & (model == mi)
-            loop = 0.0  # closed-loop clients' requests in flight
-            for ti, clients in wl.closed.items():
-                own = mask & (tenant == ti)
-                if own.any():
-                    think = float(wl.think_s[own].mean()) if wl.think_s is not None else 0.0
-                    loop += closed_inflight(ms.perf, clients, think, float(n_in[own].mean()),
-                                            float(n_out[own].mean()))
-            mask &= ~closed
-            inflight = warm_inflight(arrival[mask], n_in[mask], n_out[mask], ms.perf,
-                                     float(a.stable_window_s), closed=loop)
+            inflight = 0.0
+            # each share's requests sized alone, then weighted: a hybrid's mirrored copies
+            # (hybrid.shadow_fraction of a dedicated model's) beside the pool's own
+            for w in np.unique(share[served & (model == mi)]).tolist():
+                mask = served & (model == mi) & (share == w)
+                loop = 0.0  # closed-loop clients' requests in flight
+                for ti, clients in wl.closed.items():
+                    own = mask & (tenant == ti)
+                    if own.any():
+                        think = float(wl.think_s[own].mean()) if wl.think_s is not None else 0.0
+                        loop += closed_inflight(ms.perf, clients, think, float(n_in[own].mean()),
+                                                float(n_out[own].mean()))
+                mask &= ~closed
+                inflight += w * warm_inflight(arrival[mask], n_in[mask], n_out[mask], ms.perf,
+                                              float(a.stable_window_s), closed=loop)
             n = warm_replicas(inflight, float(a.target_concurrency), ms.max)
             # as if the pool had served that over the window before t=0: the first ticks do not
             # scale in what the warm start sized (they averaged over (0, t] only until December

@@ -74,6 +74,27 @@ def test_warm_start_in_the_hybrid_sizes_only_pool_traffic():
     assert (run.log.cold_wait_s[big] == 0).all()
 
 
+@pytest.mark.parametrize("fraction", [1.0, 0.5])
+def test_warm_start_in_the_hybrid_sizes_the_shadow_share(fraction):
+    """Mirrored copies (hybrid.shadow_fraction) are pool traffic too: the dedicated 8B's
+    first-window load times the fraction, sized by the rule's hand computation (until December
+    2026 a warm start left the shadow copies' model cold)."""
+    target = 0.01
+    base = [o for o in STEADY if not o.startswith("setups=")] + [
+        "setups=[hybrid]", "hybrid.placement.llama31-8b=dedicated", "dedicated.replicas.llama31-8b=1",
+        "hybrid.spillover.enabled=false", f"hybrid.shadow_fraction={fraction}",
+        "serverless.start=warm", f"serverless.autoscaler.target_concurrency={target}",
+        "serverless.autoscaler.max_replicas=50", "serverless.pool.H100.nodes=8"]
+    wl, runs, _ = simulate_setups(compose(base))
+    a = int(np.count_nonzero(wl.arrival_s < 60.0))
+    perf = Harness(compose(STEADY), ["llama31-8b"]).perf("llama31-8b")
+    want = fraction * a / 60.0 * (prefill(perf, 200) + decode(perf, 200, 20)) / target
+    assert abs(want - round(want)) > 0.05, "too close to an integer for a robust check"
+    assert runs[0].extra["warm_start"] == {"llama31-8b": math.ceil(want)}
+    shadows = runs[0].extra["shadows"]  # [id, tenant, arrival, first, done, outcome, cold wait]
+    assert shadows and all(r[6] == 0.0 for r in shadows)  # every copy found a warm replica
+
+
 def test_warmup_window_excludes_exactly_the_early_arrivals():
     w = 100.0
     res = sim.run(STEADY + [f"metrics.warmup_s={w}"])
