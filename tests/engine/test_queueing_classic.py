@@ -299,3 +299,26 @@ def test_keepalive_cold_fraction_with_requests_overlapping(tmp_path):
     p = math.exp(-lam * (r["e2e_s"].mean() + k)) * (1 + lam * load)
     tol = 4 * math.sqrt(p * (1 - p) / a.size) + 0.02 * p
     assert abs(cold.mean() - p) < tol, (cold.mean(), p, tol)
+
+
+def test_keepalive_cold_fraction_with_long_loads_is_the_renewal_formula(tmp_path):
+    """The same with fixed service S and a load L long against the gaps, where the
+    light-load form above exceeds 1 (it gave 2.27 here). A renewal cycle: a cold request
+    starts the load, the lambda L arriving during it are cold too, then each warm epoch
+    (the load's end or an arrival) is followed by another arrival within S + K with
+    probability 1 - p, p = exp(-lambda (S + K)), else the model stops: (1 - p) / p warm
+    requests a cycle, so P(cold) = (1 + lambda L) p / (1 + lambda L p), exactly.
+    Tolerance: 4 batch-means SE (cold requests come in clusters, one a load)."""
+    lam, k, n_out = 1.0, 0.5, 500
+    r = _serverless(tmp_path, f"{{kind: fixed, mean: {n_out}}}", lam, 20_000, 120, [
+        f"serverless.keepalive.idle_s={k}", "cold_start.container_start_s=0",
+        "cold_start.engine_init_s=5", "cold_start.preloaded_tier=host_dram"])
+    wait = r["cold_start_wait_s"].to_numpy()
+    load = float(wait.max())  # the first request of a cycle waits the whole load
+    s = n_out * D  # prefill 1 step + n_out - 1 decode steps of D
+    p = math.exp(-lam * (s + k))
+    light = p * (1 + lam * load)
+    assert light > 1  # the light-load form is no probability here
+    theory = (1 + lam * load) * p / (1 + lam * load * p)
+    got, se = batch_means((wait > 0).astype(float))
+    assert abs(got - theory) < 4 * se, (got, theory, se)
