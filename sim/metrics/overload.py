@@ -27,6 +27,7 @@ from collections import Counter
 import numpy as np
 
 from sim.metrics.invariants import offered_mask
+from sim.metrics.overload_lines import closed_line, loss_line, warning_line
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
@@ -51,6 +52,7 @@ BACKLOG_MIN = 10
 # it were not counted at all)
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share", "exceeds_context",
                 UPSTREAM_FAILED)
+CUT = ("unfinished_at_end", NEVER_SENT)  # ended by the run's end: the cut line says them
 
 
 def stability(workload, run, block: int = BLOCK) -> dict | None:
@@ -168,61 +170,6 @@ def _count(log, mine: np.ndarray, name: str, oc: np.ndarray, reason: np.ndarray)
     return int(np.count_nonzero(mine & (oc == FAILED) & (reason == code))) if code >= 0 else 0
 
 
-def warning_line(s: dict, batch: bool = False) -> str:
-    k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
-    unsent = (f" ({k:,} more, later stages of those pipelines, were never sent: "
-              "upstream_failed)") if k else ""
-    if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
-        k = s["reasons"]["unfinished_at_end"]
-        than = ("shorter than the slowest served requests took" if s["completed"]
-                else "before any request was served")
-        return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
-                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
-                f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
-                "the setup keeps up: raise drain_s to let them finish")
-    if (s["turned_away"] and set(s["reasons"]) == {"timeout_cold_start"}
-            and s["offered_tok_s"] < s["sustainable_tok_s"] and not s["backlog_at_horizon"]):
-        # requests that gave up on a cold start at a pool serving faster than offered: the
-        # wait bound, not the load (until December 2026 "unstable at this load ... add capacity")
-        return (f"{s['setup']}: {s['turned_away']:,} of {s['requests']:,} requests timed out "
-                f"waiting for a cold start (timeout_cold_start){unsent}, though it serves faster "
-                f"than offered ({s['offered_tok_s']:,.0f} output tok/s offered against a "
-                f"sustainable {s['sustainable_tok_s']:,.0f}, measured while serving): "
-                "serverless.max_wait_s is shorter than its cold starts; raise it, or keep "
-                "replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
-    if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
-        # a backlog at the horizon though the setup serves faster than it was offered: cold
-        # starts or a burst it had not worked off yet, not a queue that grows without bound
-        return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {s['requests']:,} requests were "
-                f"still queued when arrivals stopped, though it serves faster than offered "
-                f"({s['offered_tok_s']:,.0f} output tok/s offered against a sustainable "
-                f"{s['sustainable_tok_s']:,.0f}, measured while serving): a backlog not yet "
-                "worked off (cold starts, a burst); a longer horizon_s measures the steady state")
-    why = []
-    if s["turned_away"]:
-        rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
-        what = ("turned away or left unfinished" if "unfinished_at_end" in s["reasons"]
-                else "turned away")  # requests still queued when the run stopped
-        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs}){unsent}")
-    if s["backlog_at_horizon"]:
-        why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
-    served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"
-              if s.get("completed", 1) else "none served (no request completed, so no "
-              "sustainable rate was measured)")
-    cut = ""
-    if s.get("short_drain") and "unfinished_at_end" in s["reasons"]:  # a drain too short to tell
-        than = ("shorter than the slowest served requests took" if s.get("completed")
-                else "before any request was served")
-        cut = (f" The run stopped {s['drain_used_s']:g} s after the horizon (drain_s, {than}): "
-               "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
-    return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
-            f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
-            + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
-               "does not bound the batch queue (deadline work waits for spare capacity)"
-               if batch else ". Queues are bounded by max_queue")
-            + "; add capacity or lower the load." + cut)
-
-
 # rejections no other note counts: not overload (see NOT_CAPACITY) and not lengths beyond the
 # context, which the workload's length notes count per tenant
 SAID_HERE = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share")
@@ -277,6 +224,9 @@ class RunNotesFold:
         self.upstream = 0  # pipeline stage requests never sent (upstream_failed)
         self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
                        else None)
+        # a closed loop's requests turned away for capacity, by reason (StabilityFold's for
+        # the others): the requests the run's end cut and those never sent have lines of their own
+        self.turned: Counter | None = Counter() if workload.closed else None
 
     def add(self, a: int, b: int) -> None:
         log, wl = self.run.log, self.workload
@@ -293,6 +243,11 @@ class RunNotesFold:
             self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
         self.unsent += _count(log, mine, NEVER_SENT, oc, reason)
         self.upstream += _count(log, mine, UPSTREAM_FAILED, oc, reason)
+        if self.turned is not None:
+            names = log.reasons.names
+            self.turned.update(n for n in (names[c] for c in reason[mine & ((oc == REJECTED)
+                                                                         | (oc == FAILED))].tolist())
+                               if not n.startswith(NOT_CAPACITY + CUT))
         if self.stable is not None:
             self.stable.add(a, b)
 
@@ -346,23 +301,33 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             walk(r.log.n, [fold], block)
         s = fold.stable.finish() if fold.stable is not None else None
         said = False  # whether a line below counts the pipeline stages never sent
-        if (s is not None and s["turned_away"] and loss and r.setup != "serverless"
-                and set(s["reasons"]) == {"queue_full"}):  # said however few
-            notes.append(f"{r.setup}: {s['turned_away']:,} of {s['requests']:,} requests turned "
-                         "away (queue_full): dedicated.max_queue=0 leaves no waiting room, so a "
-                         "request finding no free sequence slot is turned away (a loss system)")
-            if s["unstable"] and workload.deadlines:  # the batch queue, which no bound holds
+        rs = s["reasons"] if s is not None else {}
+        cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
+        if (rs.get("queue_full") and loss and r.setup != "serverless"
+                and set(rs) <= {"queue_full", "unfinished_at_end"}):  # said however few
+            notes.append(loss_line(r.setup, rs["queue_full"], s["requests"]))
+            # the batch queue, which no bound holds, judged without the losses asked for and
+            # the requests the run's end cut (said apart): until December 2026 the losses alone
+            # called a light batch tier "unstable ... add capacity"
+            if workload.deadlines and _over(s["turned_away"] - rs["queue_full"]
+                                            - rs.get("unfinished_at_end", 0),
+                                            s["backlog_at_horizon"], s["requests"]):
                 notes.append(warning_line(s, True))
+            elif cut:
+                notes.append(cut)
+        elif s is None and fold.turned:  # a closed loop: never overload, its losses said
+            notes.append(closed_line(r.setup, fold.turned, fold.offered,
+                                     loss and r.setup != "serverless"))
+            if cut:
+                notes.append(cut)
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
             notes.append(warning_line(s, bool(workload.deadlines)) + (
                 f" {gone} had no replica left at the run's end (reclaimed without a replacement,"
                 " or down)." if gone else ""))
-        else:
-            cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
-            if cut:
-                notes.append(cut)
+        elif cut:
+            notes.append(cut)
         if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
             notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
         rejected = fold.rejection_line()

@@ -1,0 +1,79 @@
+"""The overload notes' text (sim/metrics/overload.py decides which a run gets): a setup
+that could not keep up with its load, a loss system's designed losses, a closed loop's
+requests turned away."""
+
+from __future__ import annotations
+
+
+def loss_line(setup: str, turned: int, offered: int) -> str:
+    return (f"{setup}: {turned:,} of {offered:,} requests turned away (queue_full): "
+            "dedicated.max_queue=0 leaves no waiting room, so a request finding no free sequence "
+            "slot is turned away (a loss system)")
+
+
+def closed_line(setup: str, turned: dict, offered: int, loss: bool) -> str:
+    """A closed loop's requests turned away for capacity (``turned``: reason -> count): its
+    clients regulate their own load, so it is never called unstable, and until December 2026
+    nothing said them (367 of 400 turned away by a loss system, unsaid)."""
+    n = sum(turned.values())
+    rs = ", ".join(f"{r} {k:,}" for r, k in sorted(turned.items()))
+    why = (": dedicated.max_queue=0 leaves no waiting room (a loss system)"
+           if loss and set(turned) == {"queue_full"} else "")
+    return (f"{setup}: {n:,} of {offered:,} requests turned away ({rs}){why}; closed-loop "
+            "clients send their next request after each answer, so this is not judged as "
+            "overload; each counts as missed in the SLO attainment (summary.csv)")
+
+
+def warning_line(s: dict, batch: bool = False) -> str:
+    k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
+    unsent = (f" ({k:,} more, later stages of those pipelines, were never sent: "
+              "upstream_failed)") if k else ""
+    if s.get("cut_only"):  # the run stopped before they could finish: say that, not overload
+        k = s["reasons"]["unfinished_at_end"]
+        than = ("shorter than the slowest served requests took" if s["completed"]
+                else "before any request was served")
+        return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
+                f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
+                f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
+                "the setup keeps up: raise drain_s to let them finish")
+    if (s["turned_away"] and set(s["reasons"]) == {"timeout_cold_start"}
+            and s["offered_tok_s"] < s["sustainable_tok_s"] and not s["backlog_at_horizon"]):
+        # requests that gave up on a cold start at a pool serving faster than offered: the
+        # wait bound, not the load (until December 2026 "unstable at this load ... add capacity")
+        return (f"{s['setup']}: {s['turned_away']:,} of {s['requests']:,} requests timed out "
+                f"waiting for a cold start (timeout_cold_start){unsent}, though it serves faster "
+                f"than offered ({s['offered_tok_s']:,.0f} output tok/s offered against a "
+                f"sustainable {s['sustainable_tok_s']:,.0f}, measured while serving): "
+                "serverless.max_wait_s is shorter than its cold starts; raise it, or keep "
+                "replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
+    if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
+        # a backlog at the horizon though the setup serves faster than it was offered: cold
+        # starts or a burst it had not worked off yet, not a queue that grows without bound
+        return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {s['requests']:,} requests were "
+                f"still queued when arrivals stopped, though it serves faster than offered "
+                f"({s['offered_tok_s']:,.0f} output tok/s offered against a sustainable "
+                f"{s['sustainable_tok_s']:,.0f}, measured while serving): a backlog not yet "
+                "worked off (cold starts, a burst); a longer horizon_s measures the steady state")
+    why = []
+    if s["turned_away"]:
+        rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
+        what = ("turned away or left unfinished" if "unfinished_at_end" in s["reasons"]
+                else "turned away")  # requests still queued when the run stopped
+        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs}){unsent}")
+    if s["backlog_at_horizon"]:
+        why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped")
+    served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"
+              if s.get("completed", 1) else "none served (no request completed, so no "
+              "sustainable rate was measured)")
+    cut = ""
+    if s.get("short_drain") and "unfinished_at_end" in s["reasons"]:  # a drain too short to tell
+        than = ("shorter than the slowest served requests took" if s.get("completed")
+                else "before any request was served")
+        cut = (f" The run stopped {s['drain_used_s']:g} s after the horizon (drain_s, {than}): "
+               "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
+    return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
+            f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
+            + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
+               "does not bound the batch queue (deadline work waits for spare capacity)"
+               if batch else ". Queues are bounded by max_queue")
+            + "; add capacity or lower the load." + cut)

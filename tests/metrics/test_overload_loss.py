@@ -1,0 +1,71 @@
+"""A loss system (dedicated.max_queue=0) and a closed loop: their requests turned away are
+said as what they are, not as overload, and never left unsaid (README "Overload")."""
+
+import sim
+
+LOSS = ["setups=[dedicated]", "dedicated.max_queue=0", "deployments.llama31-8b.max_num_seqs=1",
+        "output.plots=false", "seed=1"]
+
+
+def _count(req, reason):
+    return int((req["reason"] == reason).sum())
+
+
+def test_a_loss_system_cut_by_a_short_drain_is_no_overload():
+    # four single-slot replicas and no waiting room, stopped at the horizon: the request in
+    # service then is cut, not queued (it read "unstable ... 1 still queued ... add capacity"
+    # and the loss line was gone)
+    res = sim.run(LOSS + ["dedicated.replicas.llama31-8b=4", "tenants.chat.arrival.rate_rps=2",
+                          "horizon_s=300", "drain_s=0"])
+    req = res.requests
+    turned, cut = _count(req, "queue_full"), _count(req, "unfinished_at_end")
+    assert turned > 0 and cut > 0
+    assert not [n for n in res.notes if "unstable" in n or "still queued" in n], res.notes
+    assert any(f"{turned:,} of {len(req):,} requests turned away (queue_full)" in n
+               and "a loss system" in n for n in res.notes), res.notes
+    assert any(f"{cut:,} of {len(req):,} requests were unfinished" in n for n in res.notes)
+
+
+def test_a_loss_system_with_a_light_batch_tier_is_no_overload():
+    # the interactive losses are the ones asked for; the batch tier's few requests are all
+    # served soon after they arrive, so nothing says "add capacity"
+    res = sim.run(LOSS + ["tenants.chat.arrival.rate_rps=2", "horizon_s=600",
+                          "tenants.bulk={model: llama31-8b, priority: batch, deadline_s: 1e9, "
+                          "arrival: {kind: poisson, rate_rps: 0.01}, input: {kind: fixed, mean: 10},"
+                          " output: {kind: fixed, mean: 10}}"])
+    req = res.requests
+    bulk = req[req["tenant"] == "bulk"]
+    assert len(bulk) > 0 and (bulk["outcome"] == "completed").all()
+    assert ((bulk["admit_s"] - bulk["arrival_s"]) < 60).all()
+    assert _count(req, "queue_full") > 0
+    assert not [n for n in res.notes if "unstable" in n or "add capacity" in n], res.notes
+    assert any("a loss system" in n for n in res.notes)
+
+
+def test_a_closed_loop_turned_away_is_said():
+    # eight clients on one single-slot replica with no waiting room: most of their requests
+    # find the slot busy; nothing said so until December 2026
+    res = sim.run(LOSS + ["tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=8",
+                          "tenants.chat.arrival.think_s=1",
+                          "tenants.chat.arrival.requests_per_client=50", "horizon_s=600"])
+    req = res.requests
+    turned = _count(req, "queue_full")
+    assert turned > len(req) / 2
+    lines = [n for n in res.notes if "turned away" in n]
+    assert len(lines) == 1, res.notes
+    assert f"{turned:,} of {len(req):,} requests turned away (queue_full {turned:,})" in lines[0]
+    assert "a loss system" in lines[0] and "unstable" not in lines[0]
+
+
+def test_a_closed_loop_on_a_bounded_pool_queue_is_said():
+    res = sim.run(["setups=[serverless]", "serverless.max_queue=2", "output.plots=false",
+                   "tenants.chat.arrival.kind=closed", "tenants.chat.arrival.concurrency=10",
+                   "tenants.chat.arrival.think_s=0.5", "tenants.chat.arrival.requests_per_client=30",
+                   "horizon_s=300", "seed=1"])
+    req = res.requests
+    turned = _count(req, "queue_full")
+    assert turned > 0
+    lines = [n for n in res.notes if "turned away" in n]
+    assert len(lines) == 1 and f"(queue_full {turned:,})" in lines[0], res.notes
+    assert "loss system" not in lines[0]
+
