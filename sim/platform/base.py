@@ -28,9 +28,10 @@ class Setup(Protocol):
     def submit(self, req: Request) -> None:
         """Take an arriving request; end it exactly once, now or later."""
 
-    def warm_up(self, model: int) -> bool:
+    def warm_up(self, model: int, tenant: int) -> bool:
         """Start a replica of ``model`` if none is warm or loading (a pipeline's coordinated
-        pre-warm); False when there is nothing to start."""
+        pre-warm for ``tenant``'s stage requests, which decides their tier where the setup has
+        two); False when there is nothing to start."""
 
     def held(self) -> Iterable[tuple[Request, int]]:
         """When the run stops: ``(request, tier code)`` of each request it still holds,

@@ -176,12 +176,12 @@ class HybridSetup:
         overflow = bool(sp.enabled) or self.shadow_fraction > 0
         self.no_overflow = {m: ctx.deployment_for(m).gpu.key for m in sorted(ded - sl)} if overflow else {}
 
-    def warm_up(self, model_idx: int) -> bool:
-        """A pipeline's coordinated pre-warm (sim/simulation/pipeline.py): only serverless-placed models
-        scale to zero; dedicated ones are warm."""
-        if self.serverless is None:
-            return False
-        if self.placement.get(self.models[model_idx], self.default_tier) != SERVERLESS:
+    def warm_up(self, model_idx: int, tenant: int) -> bool:
+        """A pipeline's coordinated pre-warm (sim/simulation/pipeline.py): only what ``tenant``'s
+        stage requests of the model would meet on the pool scales to zero, so the tier is the
+        one submit gives them (``_tier_for``: the tenant's placement wins over the model's);
+        dedicated-tier ones are warm. Until December 2026 the model's placement alone decided."""
+        if self.serverless is None or self._tier_for(tenant, model_idx) != SERVERLESS:
             return False
         return self.serverless.warm_up(model_idx)
 

@@ -19,7 +19,7 @@ flight run to their own end. Every stage request and every pipeline request ends
 once.
 
 Coordinated pre-warm (``pipelines.<p>.prewarm``): at a pipeline request's arrival, after its
-root stages are sent, the driver asks the setup (``warm_up(model_index)``; setups that never scale to zero answer False) to
+root stages are sent, the driver asks the setup (``warm_up(model_index, tenant)``; setups that never scale to zero answer False) to
 start a replica of every stage's model that has none warm or loading, instead of each model
 cold-starting when its stage is reached.
 
@@ -118,9 +118,10 @@ class PipelineDriver:
                 if self.state[p] != _RUNNING:
                     return
         if self.prewarm[int(pr.spec[p])]:
+            tenant = int(pr.tenant[p])  # its tier, not the model's alone, decides (hybrid)
             for s in range(spec.n):
                 if not spec.tool[s]:
-                    self.setup.warm_up(self.model_index[spec.model[s]])
+                    self.setup.warm_up(self.model_index[spec.model[s]], tenant)
 
     # ------------------------------------------------------------------ stages
     def _start_stage(self, run: _Run, s: int, now: float) -> None:

@@ -122,8 +122,8 @@ class ContextGate:
         else:
             self.setup.submit(req)
 
-    def warm_up(self, model: int) -> bool:
-        return self.setup.warm_up(model)
+    def warm_up(self, model: int, tenant: int) -> bool:
+        return self.setup.warm_up(model, tenant)
 
     def held(self):
         return self.setup.held()

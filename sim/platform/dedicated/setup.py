@@ -305,7 +305,7 @@ class DedicatedSetup:
         """:meth:`ModelPool.queue_state` of ``req``'s model pool."""
         return self.pools[req.model].queue_state(req, now)
 
-    def warm_up(self, model: int) -> bool:
+    def warm_up(self, model: int, tenant: int) -> bool:
         return False  # reserved replicas are warm from t=0
 
     def _home_code(self, req: Request) -> int:

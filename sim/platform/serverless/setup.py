@@ -14,7 +14,7 @@ class ServerlessSetup:
         # Setup.submit: the platform's own (every arrival comes this way: no call in between)
         self.submit = self.platform.submit
 
-    def warm_up(self, model_idx: int) -> bool:  # coordinated pre-warm of a pipeline
+    def warm_up(self, model_idx: int, tenant: int) -> bool:  # coordinated pre-warm of a pipeline
         return self.platform.warm_up(model_idx)
 
     def held(self) -> list[tuple[int, int]]:
