@@ -150,9 +150,12 @@ def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path)
     of its slowest completed pipeline request (the one a report wants explained), when every
     one of its stage requests is among the rows kept (``output.requests``: with none kept
     the waterfall was a ValueError until December 2026; :func:`waterfall_note` says why one
-    is missing)."""
+    is missing). Only a pipeline request that ran a stage has a waterfall: one whose every
+    stage was skipped by its probability (``stage_requests`` 0, end-to-end 0 s) was picked
+    as the slowest when none ran a stage, and the empty figure was a ValueError until
+    December 2026."""
 
-    done = pipes[pipes["outcome"] == "completed"]
+    done = ran_a_stage(pipes)
     picks = []
     for setup, g in done.groupby("setup", sort=False, observed=True):
         worst = g.sort_values(["e2e_s", "pipeline_id"], ascending=[False, True]).iloc[0]
@@ -169,14 +172,23 @@ def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path)
     return files
 
 
+def ran_a_stage(pipes: pd.DataFrame) -> pd.DataFrame:
+    """The completed pipeline requests that sent at least one stage request."""
+    return pipes[(pipes["outcome"] == "completed") & (pipes["stage_requests"] > 0)]
+
+
 def waterfall_note(res) -> str | None:
-    """Why a run with completed pipeline requests has no waterfall (its slowest request's
-    stage rows not all kept), or None."""
+    """Why a run with completed pipeline requests has no waterfall (none of them ran a stage,
+    or its slowest request's stage rows not all kept), or None."""
     pipes = res.tables.get("pipelines")
     if pipes is None or not (pipes["outcome"] == "completed").any():
         return None
     if any(Path(f).stem == "pipeline_waterfall" for f in res.figures):
         return None
+    if ran_a_stage(pipes).empty:
+        n = int((pipes["outcome"] == "completed").sum())
+        return (f"no pipeline waterfall is drawn: none of the {n:,} completed pipeline "
+                "request(s) ran a stage (every stage skipped by its probability)")
     return ("no pipeline waterfall is drawn: the stage rows of a setup's slowest pipeline "
             "request are not all among the per-request rows kept (output.requests)")
 
