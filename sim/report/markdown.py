@@ -30,6 +30,19 @@ def md_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return "\n".join(out) + "\n"
 
 
+def setups_line(res, cfg) -> str:
+    """The setups the report's rows come from: ``setups`` as given, unless the summary has
+    rows of runs it does not list (a job that chooses its own setups: ``experiment=compound``
+    said "setups ['serverless']" above its five bursty runs until December 2026); then the
+    runs as the summary names them."""
+    given = [str(s) for s in cfg.setups]
+    s = res.summary
+    ran = list(dict.fromkeys(str(x) for x in s["setup"])) if "setup" in s.columns else []
+    if set(ran) <= set(given):
+        return f"setups {given}"
+    return f"setups {ran} (as the summary names its runs)"
+
+
 def run_report(res, cfg) -> str:
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
@@ -41,7 +54,7 @@ def run_report(res, cfg) -> str:
         f"seeds {cfg.seed}..{cfg.seed + reps - 1} ({reps} replications)"
     parts.append(f"Job `{cfg.job}`, {seeds}, horizon {cfg.horizon_s:g} s, "
                  f"engine `{OmegaConf.select(cfg, 'engine')}`, "
-                 f"setups {list(cfg.setups)}.\n")
+                 f"{setups_line(res, cfg)}.\n")
     if len(res.summary):
         summary = with_scenario(res.summary)  # several scenarios in one run: which row is which
         keep = [c for c in ("scenario", "setup", "tenant", "replications", "requests", "completed",
