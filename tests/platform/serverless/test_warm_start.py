@@ -57,6 +57,21 @@ def test_warm_replica_count_is_littles_law_over_the_first_window():
     assert run.log.cold_wait_s[first] == 0.0
 
 
+def test_a_run_shorter_than_the_window_is_sized_over_its_own_length():
+    """horizon_s 20 s under the 60 s stable window: the rate is A / 20, not A / 60 (which
+    sized for a third of it; the panic window then loaded the rest mid-run)."""
+    target, h = 0.01, 20.0
+    wl, run = _runs(["serverless.start=warm", f"serverless.autoscaler.target_concurrency={target}",
+                     "serverless.autoscaler.max_replicas=50", "serverless.pool.H100.nodes=8",
+                     f"horizon_s={h}"])
+    a = int(np.count_nonzero(wl.arrival_s < h))
+    perf = Harness(compose(STEADY), ["llama31-8b"]).perf("llama31-8b")
+    want = a / h * (prefill(perf, 200) + decode(perf, 200, 20)) / target
+    assert abs(want - round(want)) > 0.05, "too close to an integer for a robust check"
+    assert math.ceil(want) > math.ceil(want * h / 60.0)  # the two rules differ here
+    assert run.extra["warm_start"] == {"llama31-8b": math.ceil(want)}
+
+
 def test_warm_start_in_the_hybrid_sizes_only_pool_traffic():
     base = [o for o in STEADY if not o.startswith("tenants=")] + [
         "setups=[hybrid]", "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
