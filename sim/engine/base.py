@@ -176,6 +176,10 @@ class ReplicaBase(RoutingEstimates):
         """The admitted requests whose prompt is not finished."""
         raise NotImplementedError
 
+    def prompts_left(self) -> list[tuple[int, int]]:  # pragma: no cover - overridden
+        """``(prompt tokens, tokens not yet prefilled)`` of each admitted prompt now."""
+        raise NotImplementedError
+
     def load_now(self) -> tuple[float, int, float]:  # pragma: no cover - overridden
         """``(prompt tokens admitted and not yet prefilled, decoding sequences, KV tokens in
         the sequences' contexts)`` now."""

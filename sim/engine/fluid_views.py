@@ -72,6 +72,20 @@ class FluidViews:
         pf = self._pf_total - (self._p * self._ran() if self._p else 0)
         return (pf if pf > 0 else 0), self._n_dec, self._kv
 
+    def prompts_left(self) -> list[tuple[int, int]]:
+        """``(prompt tokens, tokens not yet prefilled)`` of each admitted prompt now: the
+        tokens of the plan's iterations run by now (applied only at its boundary) taken head
+        first, as :meth:`_advance` will take them."""
+        work = self._p * self._ran() if self._p else 0
+        out = []
+        for r in self._pf:
+            left = r.pf_left
+            if work:
+                take = left if left < work else work
+                left, work = left - take, work - take
+            out.append((r.pin, left))
+        return out
+
     def decoding_left(self) -> list[tuple[int, int]]:
         it = self._it + self._ran()
         return [(tag - it, r.pin + r.n_out - r.done_out) for tag, seq, r in self._heap

@@ -49,6 +49,9 @@ class StepReplica(ReplicaBase):
     def load_now(self) -> tuple[float, int, float]:
         return sum(r.pf_left for r in self._prefill), len(self._decoding), self._kv
 
+    def prompts_left(self) -> list[tuple[int, int]]:
+        return [(r.pin, r.pf_left) for r in self._prefill]
+
     def decoding_left(self) -> list[tuple[int, int]]:
         return [(r.n_out - r.gen, r.pin + r.n_out - r.done_out) for r in self._decoding]
 

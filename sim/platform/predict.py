@@ -10,10 +10,11 @@ prompt tokens:
 * ``W``: the wait for a batch slot, :meth:`SpilloverPolicy.estimate` (0 while some replica
   has room for the head of the queue; else the queue's length over the recent completion
   rate);
-* ``Q / R``: the prompt tokens queued ahead of it (queue length x the pool's running mean
-  prompt) shared over the ``R`` admitting replicas, prefilled before it;
-* ``prefill_eta_r``: the replica's own prefill backlog plus those tokens, in chunks, timed
-  by the performance model (:meth:`sim.engine.base.ReplicaBase.prefill_eta`).
+* ``Q / R``: the prompts queued ahead of it (queue length prompts of the pool's running mean
+  length) shared over the ``R`` admitting replicas, prefilled before it;
+* ``prefill_eta_r``: the replica's own prefill backlog plus those prompts, in chunks, timed
+  by the performance model with each prompt's own attention pairs
+  (:meth:`sim.engine.base.ReplicaBase.prefill_eta`, :func:`prompt_pairs`).
 
 So a burst of long prompts that fits in the batch slots (no queue, ``W = 0``) is still
 seen to miss a tight SLO: its prefill is the delay. The prediction ignores prefix-cache
@@ -21,6 +22,12 @@ hits and later arrivals; it is a trigger, not a measurement.
 """
 
 from __future__ import annotations
+
+
+def prompt_pairs(n_in: float) -> float:
+    """Attention pairs of prefilling a fresh prompt of ``n_in`` tokens (each token attends to
+    itself and the tokens before it)."""
+    return n_in * (n_in + 1) * 0.5
 
 
 class PromptMean:
@@ -47,5 +54,7 @@ def predicted_ttft(replicas, n_in: float, slot_wait_s: float, queued: int,
     live = [r for r in replicas if r.accepting]
     if not live:
         return float("inf")
-    ahead = queued * mean_prompt / len(live)
-    return slot_wait_s + min(r.prefill_eta(n_in + ahead) for r in live)
+    share = queued / len(live)  # prompts of the mean length ahead of it on each replica
+    tokens = n_in + share * mean_prompt
+    pairs = prompt_pairs(n_in) + share * prompt_pairs(mean_prompt)
+    return slot_wait_s + min(r.prefill_eta(tokens, pairs) for r in live)

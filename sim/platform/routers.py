@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from sim.platform.predict import prompt_pairs
+
 
 class JoinShortestQueue:
     """The replica with the fewest outstanding requests; the lowest id on a tie."""
@@ -81,7 +83,9 @@ class LeastExpectedCompletion:
                 continue
             own = r.queue.items if len(r.queue.consumers) == 1 else ()
             ahead = list(r.waiting) + list(own)
-            t = (r.admit_eta(req, ahead) + r.prefill_eta(req.pin + sum(q.pin for q in ahead))
+            t = (r.admit_eta(req, ahead)
+                 + r.prefill_eta(req.pin + sum(q.pin for q in ahead),
+                                 prompt_pairs(req.pin) + sum(prompt_pairs(q.pin) for q in ahead))
                  + r.decode_eta(req.pin, req.n_out - req.done_out))
             if t < best_t:
                 best, best_t = i, t

@@ -96,7 +96,7 @@ class Lect:
     def admit_eta(self, req, ahead):
         return self.e[0]
 
-    def prefill_eta(self, tokens):
+    def prefill_eta(self, tokens, pairs):
         return self.e[1]
 
     def decode_eta(self, pin, n):
