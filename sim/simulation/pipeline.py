@@ -79,6 +79,7 @@ class PipelineDriver:
         self.crit_cold_s = np.full(n, np.nan)
         self.paths: dict[int, tuple] = {}  # completed pipeline -> critical-path request ids
         self.runs: dict[int, _Run] = {}
+        self.tools: dict[int, Request] = {}  # tool calls in flight, by request id
         self.pipe_of_row = np.repeat(np.arange(n), np.diff(pr.first))
         self.tool_tier = log.tiers.code("tool")
         self.none_tier = log.tiers.code(NO_TIER)  # a stage never sent reached no tier
@@ -138,12 +139,14 @@ class PipelineDriver:
                           int(wl.input_tokens[rid]), int(wl.output_tokens[rid]))
             if run.spec.tool[s]:
                 lat = float(self.pr.tool_s[rid - self.base])
+                self.tools[rid] = req
                 self.env.timeout(lat).callbacks.append(lambda _ev, r=req: self._tool_done(r))
             else:
                 self.setup.submit(req)
 
     def _tool_done(self, req: Request) -> None:
         now = self.env.now
+        del self.tools[req.id]
         req.t_admit = req.arrival
         req.t_first = req.t_done = now
         self.log.complete(req, self.tool_tier)
@@ -213,6 +216,12 @@ class PipelineDriver:
         self.reason[p] = self.reasons.code(reason)
         self.end_s[p] = now
         del self.runs[p]
+
+    def held(self) -> list[tuple[Request, int]]:
+        """When the run stops: ``(request, tier code)`` of each tool call in flight (the run
+        fails them, ``unfinished_at_end``, in tier ``tool``; until December 2026 in ``none``,
+        as a stage never sent, for no setup holds them)."""
+        return [(req, self.tool_tier) for req in self.tools.values()]
 
     def close(self, now: float) -> None:
         """At the end of the run: pipeline requests still open fail (``unfinished_at_end``)."""

@@ -300,6 +300,8 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
         # setup, and the log kept no time. A closed loop's request not yet sent (no arrival)
         # is never_sent, not unfinished_at_end (sim/metrics/unsent.py)
         held = {req.id: (tier, req) for req, tier in setup.held()}
+        if pipes is not None:  # a pipeline's tool calls in flight (tier tool)
+            held.update((req.id, (tier, req)) for req, tier in pipes.held())
         none = log.tiers.code(NO_TIER), None
         now = env.now
         for rid in unfinished.tolist():
