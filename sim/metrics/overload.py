@@ -27,15 +27,16 @@ from collections import Counter
 import numpy as np
 
 from sim.metrics.invariants import offered_mask
-from sim.metrics.overload_lines import closed_line, loss_line, warning_line
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
+from sim.metrics.stabline import closed_line, loss_line, warning_line
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.metrics.unsent import (
     NEVER_SENT,
     UPSTREAM_FAILED,
     cut_line,
     late_line,
+    pipelines_cut_line,
     upstream_line,
 )
 from sim.records import COMPLETED, FAILED, REJECTED
@@ -83,6 +84,7 @@ class StabilityFold:
             run.log.finish_s, workload.output_tokens, self.done_in)
         self.last, self.first = -np.inf, np.inf  # the served: last finish, first admission
         self.unsent = 0  # pipeline stage requests never sent (upstream_failed)
+        self.late_cut = 0  # pipeline stage requests sent after the horizon, then cut
 
     def arrived_in(self, a: int, b: int) -> np.ndarray:
         arrived = offered_mask(self.workload, self.run, a, b)
@@ -100,8 +102,10 @@ class StabilityFold:
         names = log.reasons.names
         self.reasons.update(names[c] for c in
                             reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
-        self.unsent += _count(log, offered_mask(self.workload, self.run, a, b), UPSTREAM_FAILED,
-                              oc, reason)
+        mine = offered_mask(self.workload, self.run, a, b)
+        self.unsent += _count(log, mine, UPSTREAM_FAILED, oc, reason)
+        self.late_cut += _count(log, mine & (log.arrival_s[a:b] > h), "unfinished_at_end", oc,
+                                reason)  # not offered by the horizon: counted apart
         admit = log.admit_s[a:b]
         with np.errstate(invalid="ignore"):
             waiting = arrived & (((oc == COMPLETED) & (admit > h))
@@ -153,7 +157,7 @@ class StabilityFold:
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
                 "short_drain": bool(short),
-                "upstream_failed": self.unsent}
+                "upstream_failed": self.unsent, "late_cut": self.late_cut}
 
 
 def _over(turned: int, backlog: int, n: int) -> bool:
@@ -301,8 +305,11 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             walk(r.log.n, [fold], block)
         s = fold.stable.finish() if fold.stable is not None else None
         said = False  # whether a line below counts the pipeline stages never sent
+        stop = float(workload.horizon_s) + drain_s
         rs = s["reasons"] if s is not None else {}
-        cut = fold.unfinished_line(float(workload.horizon_s) + drain_s, warmup_s)
+        # the cut requests' line, unless warning_line counts them (until December 2026 a loss
+        # system's line took its place, and the stages cut after the horizon went unsaid)
+        cut = fold.unfinished_line(stop, warmup_s)
         if (rs.get("queue_full") and loss and r.setup != "serverless"
                 and set(rs) <= {"queue_full", "unfinished_at_end"}):  # said however few
             notes.append(loss_line(r.setup, rs["queue_full"], s["requests"]))
@@ -313,23 +320,24 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                                             - rs.get("unfinished_at_end", 0),
                                             s["backlog_at_horizon"], s["requests"]):
                 notes.append(warning_line(s, True))
-            elif cut:
-                notes.append(cut)
+                cut = None
         elif s is None and fold.turned:  # a closed loop: never overload, its losses said
             notes.append(closed_line(r.setup, fold.turned, fold.offered,
                                      loss and r.setup != "serverless"))
-            if cut:
-                notes.append(cut)
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
             notes.append(warning_line(s, bool(workload.deadlines)) + (
                 f" {gone} had no replica left at the run's end (reclaimed without a replacement,"
                 " or down)." if gone else ""))
-        elif cut:
+            cut = None
+        if cut:
             notes.append(cut)
         if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
             notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
+        piped = pipelines_cut_line(r, stop)  # the pipeline requests cut
+        if piped:
+            notes.append(piped)
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)

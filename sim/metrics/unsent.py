@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.records import FAILED
+
 NEVER_SENT = "never_sent"  # reason of a closed-loop request its client never got to send
 UPSTREAM_FAILED = "upstream_failed"  # reason of a pipeline stage request never sent
 UNSENT = (NEVER_SENT, UPSTREAM_FAILED)
@@ -84,6 +86,24 @@ def upstream_line(setup: str, unsent: int, offered: int, warmup_s: float = 0.0) 
             f"them, was turned away or failed, or the run ended first): they end failed, reason {UPSTREAM_FAILED}, with no arrival time, and "
             f"count {_where(warmup_s)}; their pipeline requests count in the pipelines table as "
             "turned away or failed")
+
+
+def pipelines_cut_line(run, stop_s: float) -> str | None:
+    """The line of a run whose end at ``stop_s`` cut pipeline requests (``failed``,
+    ``unfinished_at_end`` in the pipelines table; until December 2026 no line said them), or
+    None (none cut, or no pipeline)."""
+    drv = run.pipelines
+    names = drv.reasons.names if drv is not None else ()
+    if "unfinished_at_end" not in names:
+        return None
+    k = int(np.count_nonzero((drv.outcome == FAILED)
+                             & (drv.reason == names.index("unfinished_at_end"))))
+    if not k:
+        return None
+    return (f"{run.setup}: {k:,} of {drv.outcome.size:,} pipeline requests were cut when the run "
+            f"stopped at {stop_s:,.6g} s (horizon_s + drain_s), a stage of each still running or "
+            "waiting: they end failed, reason unfinished_at_end, in the pipelines table, and are "
+            "not in its latency figures")
 
 
 def late_line(setup: str, what: str, listed: int, late: list) -> str:

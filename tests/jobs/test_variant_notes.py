@@ -11,6 +11,7 @@ import sim
 
 QUIET = ["output.plots=false", "output.report=false"]
 CUT = re.compile(r"([\d,]+) of ([\d,]+) requests were unfinished")
+PIPES = re.compile(r"([\d,]+) of ([\d,]+) pipeline requests were cut")
 
 
 def _unfinished(requests, **where) -> int:
@@ -33,9 +34,16 @@ def test_compound_says_each_variants_requests_cut_at_the_end():
     for setup in res.requests["setup"].unique():
         k = _unfinished(res.requests, setup=setup)
         assert k > 0  # the test's premise: the drain of 0 cuts stage requests
-        lines = [n for n in res.notes if n.startswith(f"{setup}: ") and "unfinished" in n]
+        lines = [n for n in res.notes if n.startswith(f"{setup}: ") and CUT.search(n)]
         assert len(lines) == 1, (setup, res.notes)
         assert int(CUT.search(lines[0]).group(1).replace(",", "")) == k
+        # and the pipeline requests cut, counted in its pipelines table (unsaid before
+        # December 2026)
+        pipes = res.tables["pipelines"]
+        cut = int(((pipes["setup"] == setup) & (pipes["reason"] == "unfinished_at_end")).sum())
+        lines = [n for n in res.notes if n.startswith(f"{setup}: ") and PIPES.search(n)]
+        assert cut > 0 and len(lines) == 1, (setup, res.notes)
+        assert int(PIPES.search(lines[0]).group(1).replace(",", "")) == cut
 
 
 def test_keepalive_says_once_what_its_policies_left_unfinished_alike():
