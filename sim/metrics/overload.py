@@ -29,7 +29,7 @@ import numpy as np
 from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
-from sim.metrics.stabline import closed_line, loss_line, warning_line
+from sim.metrics.stabline import closed_line, failure_line, loss_line, warning_line
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.metrics.unsent import (
     NEVER_SENT,
@@ -50,9 +50,12 @@ BACKLOG_MIN = 10
 # They have no arrival time (they never arrived), so they are not among the offered
 # requests either; StabilityFold counts them apart (until December 2026 those ended by the
 # horizon were offered requests, at the time their pipeline failed, and those ended after
-# it were not counted at all)
+# it were not counted at all). Requests that failed with their replica (replica_failure, after
+# dedicated.failures.max_attempts tries) are failures, not load: a line of their own says
+# them (until December 2026 four of them at 11 % load read "unstable ... add capacity")
+FAILURE = "replica_failure"
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share", "exceeds_context",
-                UPSTREAM_FAILED)
+                UPSTREAM_FAILED, FAILURE)
 CUT = ("unfinished_at_end", NEVER_SENT)  # ended by the run's end: the cut line says them
 
 
@@ -226,6 +229,7 @@ class RunNotesFold:
         self.per: dict[int, Counter] = {}
         self.offered = self.unfinished = self.unsent = 0  # unsent: a closed loop's never_sent
         self.upstream = 0  # pipeline stage requests never sent (upstream_failed)
+        self.broken = 0  # requests failed with their replica (FAILURE)
         self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
                        else None)
         # a closed loop's requests turned away for capacity, by reason (StabilityFold's for
@@ -247,6 +251,7 @@ class RunNotesFold:
             self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
         self.unsent += _count(log, mine, NEVER_SENT, oc, reason)
         self.upstream += _count(log, mine, UPSTREAM_FAILED, oc, reason)
+        self.broken += _count(log, mine, FAILURE, oc, reason)
         if self.turned is not None:
             names = log.reasons.names
             self.turned.update(n for n in (names[c] for c in reason[mine & ((oc == REJECTED)
@@ -338,6 +343,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         piped = pipelines_cut_line(r, stop)  # the pipeline requests cut
         if piped:
             notes.append(piped)
+        if fold.broken:
+            notes.append(failure_line(r.setup, fold.broken, fold.offered))
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)

@@ -24,6 +24,13 @@ def closed_line(setup: str, turned: dict, offered: int, loss: bool) -> str:
             "overload; each counts as missed in the SLO attainment (summary.csv)")
 
 
+def failure_line(setup: str, failed: int, offered: int) -> str:
+    return (f"{setup}: {failed:,} of {offered:,} requests failed with their replica "
+            "(replica_failure): each was in flight on a failed replica on its last try "
+            "(dedicated.failures.max_attempts); failures, not load (the run's availability and "
+            "downtime tables)")
+
+
 def _late(s: dict) -> str:
     """The pipeline stages sent after the horizon and cut by the run's end: not among the
     requests offered by the horizon that the line counts, so named apart (until December

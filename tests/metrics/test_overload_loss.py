@@ -1,5 +1,6 @@
-"""A loss system (dedicated.max_queue=0) and a closed loop: their requests turned away are
-said as what they are, not as overload, and never left unsaid (README "Overload")."""
+"""A loss system (dedicated.max_queue=0), a closed loop and replica failures: their requests
+turned away are said as what they are, not as overload, and never left unsaid (README
+"Overload")."""
 
 import sim
 
@@ -69,3 +70,18 @@ def test_a_closed_loop_on_a_bounded_pool_queue_is_said():
     assert len(lines) == 1 and f"(queue_full {turned:,})" in lines[0], res.notes
     assert "loss system" not in lines[0]
 
+
+
+def test_requests_failed_with_their_replica_are_no_overload():
+    # one replica fails at 5 s for 3 s with one try a request, at about 11 % load: the
+    # requests in flight then fail; that is a failure, not load (it read "unstable at this
+    # load ... 4 of 68 requests turned away (replica_failure 4) ... add capacity")
+    res = sim.run(["horizon_s=20", "dedicated.failures.mode=script", "output.plots=false",
+                   "dedicated.failures.script=[{at_s: 5, down_s: 3}]",
+                   "dedicated.failures.max_attempts=1", "setups=[dedicated]"])
+    req = res.requests
+    failed = _count(req, "replica_failure")
+    assert failed > 0
+    assert not [n for n in res.notes if "unstable" in n or "add capacity" in n], res.notes
+    assert any(f"{failed:,} of {len(req):,} requests failed with their replica" in n
+               for n in res.notes), res.notes
