@@ -10,7 +10,12 @@ is feasible when every tenant of the model with a TTFT SLO meets it for at least
 context: every candidate rejects it alike, so it is left out of the count and said in a
 note, :func:`servable_attainment`) and every tenant with a TPOT
 objective (``tenants.<t>.slo_tpot_s``) has at least that share of its completed requests
-decoding within it. Candidates are ranked by what they cost an hour (``usd_per_hour``), not
+decoding within it, and its run keeps up with the offered load, batch tenants' included
+(the run's own stability check does not call it "unstable at this load",
+:func:`sim.analysis.plan_judge.falls_behind`: a plan is bought for a continuing workload,
+and a count whose backlog the drain after a finite horizon works off falls further behind
+every hour; until December 2026 such counts were chosen, 5 H100s for 39,944 output tok/s
+at 6,912 a replica, confirmed "unstable at this load" beside "meet the SLO"). Candidates are ranked by what they cost an hour (``usd_per_hour``), not
 by the bill over the run: a dedicated pool is billed until its last request ends, and that
 drain, an artefact of a finite horizon, made a 60 s plan pick serverless at $2.65/h over a
 feasible H100 at $2.37/h (until December 2026).
@@ -19,8 +24,9 @@ The search is branch and bound on simulated runs:
 
 * each deployment that builds (the model fits, the GPU runs the precision) gets its
   saturated capacity from a closed-loop run (:func:`sim.analysis.capacity.measure_capacity`)
-  and a lower bound on replicas, ``floor(offered output tokens/s / capacity)`` (at least 1:
-  fewer replicas than that cannot keep up on average);
+  and a lower bound on replicas to start the search from, ``floor(offered output tokens/s /
+  capacity)`` (at least 1: fewer replicas than that cannot keep up on average; rounded
+  down, so it is not a count that suffices: the runs, with their stability check, decide);
 * deployments are taken in order of the hourly cost of that lower bound at their cheapest
   pricing; one whose bound costs at least the best feasible candidate found so far is
   skipped, and so is every one after it; one whose bound exceeds ``max_replicas`` is not
@@ -45,6 +51,7 @@ from omegaconf import OmegaConf, open_dict
 
 from sim.analysis.capacity import measure_capacity
 from sim.analysis.plan_judge import (
+    falls_behind,
     measured_tenant_rows,
     tpot_attainment,
     tpot_slos,
@@ -73,6 +80,10 @@ class Candidate:
     worst_attainment: float = math.nan  # the lowest SLO attainment among the tenants
     worst_p99_over_slo: float = math.nan  # the highest p99 TTFT / SLO among the tenants
     feasible: bool = False
+    # the run keeps up with the offered load (its stability check does not call it unstable);
+    # a candidate that meets the SLOs only because the drain works its backlog off is not
+    # feasible (plan_judge.falls_behind)
+    keeps_up: bool = True
 
     @property
     def label(self) -> str:
@@ -137,7 +148,7 @@ class Evaluations:
 
     def _judge(self, cfg, setup: str) -> tuple:
         """(cost over the run, worst attainment, worst p99/SLO, the run, its period in
-        hours) of ``setup``."""
+        hours, whether it keeps up with the load) of ``setup``."""
         run = simulate(cfg, self.workload, setup, self.progress)
         self.runs += 1  # a run refused before it started is none (why.csv said "1 simulated runs")
         s = frames(cfg, self.workload, [run], self.catalog)[0]
@@ -147,7 +158,8 @@ class Evaluations:
         ratio = float(over.max()) if over.notna().any() else (0.0 if att >= 1.0 else math.inf)
         total = s[s["tenant"] == "__all__"]
         cost = float(total["cost_usd"].iloc[0])
-        return cost, att, ratio, run, float(total["period_s"].iloc[0]) / 3600.0
+        keeps_up = not falls_behind(cfg, self.workload, run)
+        return cost, att, ratio, run, float(total["period_s"].iloc[0]) / 3600.0, keeps_up
 
     def tpot_attainment(self, run) -> float:
         """The lowest share of completed requests within their TPOT objective
@@ -158,21 +170,21 @@ class Evaluations:
         key = ("dedicated", gpu, precision, tp, replicas)
         if key not in self._seen:
             c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
-            cost, att, ratio, run, _ = self._judge(c, "dedicated")
+            cost, att, ratio, run, _, ok = self._judge(c, "dedicated")
             gpu_h = sum(u.up_s * u.gpus for u in run.ledger) / 3600.0
-            self._seen[key] = (gpu_h, att, ratio, cost)
+            self._seen[key] = (gpu_h, att, ratio, cost, ok)
         return self._seen[key]
 
     def spot(self, gpu: str, precision: str, tp: int, replicas: int) -> tuple:
-        """(cost, attainment, p99/SLO, $/h) of ``replicas`` spot replicas, reclaimed and
+        """(cost, attainment, p99/SLO, $/h, keeps up) of ``replicas`` spot replicas, reclaimed and
         replaced as ``dedicated.spot`` simulates (billed by the run: replacements load at
         cost; $/h is that bill over the run's period)."""
         key = ("spot", gpu, precision, tp, replicas)
         if key not in self._seen:
             c = with_deployment(self.cfg, self.model, gpu, precision, tp, replicas)
             c = variant(c, **{"dedicated.spot.replicas": {self.model: int(replicas)}})
-            cost, att, ratio, _, period_h = self._judge(c, "dedicated")
-            self._seen[key] = (cost, att, ratio, cost / period_h)
+            cost, att, ratio, _, period_h, ok = self._judge(c, "dedicated")
+            self._seen[key] = (cost, att, ratio, cost / period_h, ok)
         return self._seen[key]
 
     def seen_dedicated(self, gpu: str, precision: str, tp: int) -> list:
@@ -181,9 +193,14 @@ class Evaluations:
 
     def serverless(self) -> tuple:
         if "serverless" not in self._seen:
-            cost, att, ratio, _, _ = self._judge(self.cfg, "serverless")
-            self._seen["serverless"] = (cost, att, ratio)
+            cost, att, ratio, _, _, ok = self._judge(self.cfg, "serverless")
+            self._seen["serverless"] = (cost, att, ratio, ok)
         return self._seen["serverless"]
+
+    def meets(self, gpu: str, precision: str, tp: int, replicas: int) -> bool:
+        """That dedicated count meets the SLOs and keeps up with the load."""
+        _, att, _, _, ok = self.dedicated(gpu, precision, tp, replicas)
+        return att >= self.attainment and ok
 
 
 def cheaper(c: Candidate, best: Candidate | None) -> bool:
@@ -194,15 +211,16 @@ def cheaper(c: Candidate, best: Candidate | None) -> bool:
 
 def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
                    attainment: float) -> int | None:
-    """The smallest replica count in [lo, hi] meeting the SLOs, by bisection (more replicas
-    are taken never to hurt), or None when ``hi`` does not."""
-    if ev.dedicated(g, p, tp, lo)[1] >= attainment:
+    """The smallest replica count in [lo, hi] meeting the SLOs and keeping up with the load
+    (:meth:`Evaluations.meets`), by bisection (more replicas are taken never to hurt), or
+    None when ``hi`` does not."""
+    if ev.meets(g, p, tp, lo):
         return lo
-    if lo >= hi or ev.dedicated(g, p, tp, hi)[1] < attainment:
+    if lo >= hi or not ev.meets(g, p, tp, hi):
         return None
     while hi - lo > 1:  # lo fails, hi meets
         mid = (lo + hi) // 2
-        if ev.dedicated(g, p, tp, mid)[1] >= attainment:
+        if ev.meets(g, p, tp, mid):
             hi = mid
         else:
             lo = mid
@@ -260,15 +278,15 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     hours = float(cfg.horizon_s) / 3600.0
     if "serverless" in placements:
         try:
-            cost, att, ratio = ev.serverless()
+            cost, att, ratio, ok = ev.serverless()
         except InputError as e:  # the pool cannot serve the model as deployments.<m> says
             mp.why.append(f"serverless: cannot run ({e})")
         else:
             c = Candidate(model, "serverless", cost_usd=cost, usd_per_hour=cost / hours,
-                          worst_attainment=att, worst_p99_over_slo=ratio, feasible=att >= attainment)
+                          worst_attainment=att, worst_p99_over_slo=ratio,
+                          feasible=att >= attainment and ok, keeps_up=ok)
             mp.tried.append(c)
-            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}"
-                          + ("" if c.feasible else " (misses the SLO)"))
+            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}" + _outcome(att, ok, attainment))
             if c.feasible:
                 mp.best = c
     if "dedicated" not in placements:
@@ -298,25 +316,24 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
                           f"${bound_usd:.2f}/h, is not below the best found, ${best:.2f}/h)")
             break
+        size = f"{g} {p} TP{tp}: {_bound_text(cap, offered, lb)}"
         if lb > max_replicas:  # it was simulated and could be chosen above the limit
-            mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
-                          f"for {offered:,.0f} offered, more than plan.max_replicas "
-                          f"({max_replicas}); not simulated")
+            mp.why.append(f"{size}, more than plan.max_replicas ({max_replicas}); not simulated")
             continue
         found = first_feasible(ev, g, p, tp, lb, max_replicas, attainment)
         for n in sorted(k[4] for k in ev.seen_dedicated(g, p, tp)):
             if n == found:
                 continue  # priced below, as a choice
-            gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)  # for the cost-latency frontier
+            gpu_h, att, ratio, _, ok = ev.dedicated(g, p, tp, n)  # for the cost-latency frontier
             mp.tried += [Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
-                                   n * tp * price[g, q], att, ratio, att >= attainment)
+                                   n * tp * price[g, q], att, ratio, att >= attainment and ok, ok)
                          for q in pricings]
         if found is None:
-            mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} "
-                          f"for {offered:,.0f} offered; no count up to {max_replicas} meets the SLO")
+            mp.why.append(f"{size}; no count up to {max_replicas} meets the SLO and keeps up with "
+                          f"the load{_behind_text(ev, g, p, tp)}")
             continue
         n = found
-        gpu_h, att, ratio, _ = ev.dedicated(g, p, tp, n)
+        gpu_h, att, ratio, _, _ = ev.dedicated(g, p, tp, n)
         for q in pricings:
             c = Candidate(model, "dedicated", g, p, tp, n, q, gpu_h * price[g, q],
                           n * tp * price[g, q], att, ratio, True)
@@ -329,18 +346,47 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             # the count on fixed capacity, then one spare (within max_replicas: the spare
             # was simulated, and could be chosen, past it)
             for k in [k for k in (n, n + 1) if k <= max_replicas]:
-                cost_s, att_s, ratio_s, hourly = ev.spot(g, p, tp, k)
+                cost_s, att_s, ratio_s, hourly, ok = ev.spot(g, p, tp, k)
                 c = Candidate(model, "dedicated", g, p, tp, k, "spot", cost_s, hourly, att_s,
-                              ratio_s, att_s >= attainment)
+                              ratio_s, att_s >= attainment and ok, ok)
                 mp.tried.append(c)
                 mp.why.append(f"{g} {p} TP{tp}: {k} spot replicas: attainment {att_s:.3f}, "
-                              f"${cost_s:.2f}" + ("" if c.feasible else " (misses the SLO)"))
+                              f"${cost_s:.2f}" + _outcome(att_s, ok, attainment))
                 if c.feasible:
                     if cheaper(c, mp.best):
                         mp.best = c
                     break
-        mp.why.append(f"{g} {p} TP{tp}: {cap:,.0f} output tok/s per replica, at least {lb} for "
-                      f"{offered:,.0f} offered; {n} {'meets' if n == 1 else 'meet'} the SLO (attainment {att:.3f})"
-                      + ("" if n == lb else f", {n - 1} {'does' if n == 2 else 'do'} not"))
+        mp.why.append(f"{size}; {n} {'meets' if n == 1 else 'meet'} the SLO and "
+                      f"{'keeps' if n == 1 else 'keep'} up with the load (attainment {att:.3f})"
+                      + ("" if n == lb else f", {n - 1} {'does' if n == 2 else 'do'} not")
+                      + _behind_text(ev, g, p, tp))
     mp.why.append(f"{ev.runs} simulated runs")
     return mp
+
+
+def _bound_text(cap: float, offered: float, lb: int) -> str:
+    """How the search's first count came from the capacity: offered / capacity rounded down
+    (why.csv said "at least 5 for 39,944 offered" at 6,912 a replica, which read as if five
+    sufficed: 5 x 6,912 is 34,560)."""
+    return (f"{cap:,.0f} output tok/s per replica (closed loop); {offered:,.0f} offered is "
+            f"{offered / cap:,.2f} replicas' worth, searched from {lb} (rounded down, at least 1: "
+            "a lower bound to start from, not a count that suffices; the runs decide)")
+
+
+def _behind_text(ev: Evaluations, g: str, p: str, tp: int) -> str:
+    """The counts of a deployment that met the SLOs over the run but fell behind the load."""
+    behind = sorted(k[4] for k in ev.seen_dedicated(g, p, tp)
+                    if ev.dedicated(*k[1:])[1] >= ev.attainment and not ev.dedicated(*k[1:])[4])
+    if not behind:
+        return ""
+    counts = ", ".join(str(k) for k in behind)
+    return (f"; {counts} met the SLO over the run but fell behind the load (unstable at this "
+            "load: the drain after the horizon worked the backlog off, a continuing workload "
+            "would not)")
+
+
+def _outcome(att: float, keeps_up: bool, attainment: float) -> str:
+    """What a priced run's why line adds: nothing when it meets the SLOs and keeps up."""
+    miss = [w for w, bad in (("misses the SLO", att < attainment),
+                             ("falls behind the load", not keeps_up)) if bad]
+    return f" ({' and '.join(miss)})" if miss else ""

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from sim.metrics.overload import stability, warning_line
 from sim.metrics.rows import SLO_TOLERANCE_S, RequestColumns
 from sim.records import COMPLETED
 
@@ -93,3 +94,23 @@ def worst_attainment(cfg, workload, log, s) -> float:
     (``plan.attainment`` is set against it)."""
     return min(ttft_deadline_attainment(workload, log, s),
                tpot_attainment(workload, log, tpot_slos(cfg), float(cfg.metrics.warmup_s)))
+
+
+def falls_behind(cfg, workload, run) -> str:
+    """The run's own stability line when it calls the setup unstable at this load (its queue,
+    the batch queue included, grew faster than it drained: sim/metrics/overload.py), else "".
+    A plan is bought for a continuing workload: a count that meets the SLOs over a finite
+    horizon only because the drain after it works the backlog off (one H100 met every batch
+    deadline of a 150 req/s batch stream, 396 s after the 60 s horizon) falls further behind
+    every hour. Until December 2026 the plan chose such counts and its confirmation run said
+    "unstable at this load ... add capacity" beside "all tenants together meet the SLO". The
+    line is the one the run's notes print (``warning_line``), so the two cannot disagree; a
+    loss system (``dedicated.max_queue=0`` turning requests away) is not overload there."""
+    s = stability(workload, run)
+    if s is None or not s["unstable"]:
+        return ""
+    if (int(cfg.dedicated.max_queue) == 0 and run.setup != "serverless"
+            and set(s["reasons"]) == {"queue_full"} and not workload.deadlines):
+        return ""
+    line = warning_line(s, bool(workload.deadlines))
+    return line if " is unstable at this load" in line else ""
