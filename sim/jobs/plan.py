@@ -8,8 +8,9 @@ simulation of all tenants together (models that share the serverless pool meet t
 
 Tables: ``plan`` (the choice per model, with its cost over the run and per hour),
 ``candidates`` (every candidate priced, feasible or not), ``pareto`` (the cost-latency
-frontier of whole plans: per-model candidates combined, cost an hour summed, latency the worst
-p99 TTFT / SLO over all tenants), ``why`` (how each model's size was reached). Figure
+frontier of whole plans over the candidates the search simulated: per-model candidates
+combined, cost an hour summed, latency the worst p99 TTFT / SLO over all tenants; branch and
+bound skips some deployments, the note says which), ``why`` (how each model's size was reached). Figure
 ``plots/plan``.
 """
 
@@ -109,14 +110,44 @@ def check(cfg) -> None:
                              key=f"tenants.{t}.pipeline")
 
 
-def frontier(points: list[tuple[float, float, object]]) -> list:
-    """The (cost, latency, item) points no other point beats on both (ties kept once)."""
-    out, best = [], math.inf
-    for cost, lat, item in sorted(points, key=lambda x: (x[0], x[1])):
-        if lat < best:
-            out.append((cost, lat, item))
-            best = lat
+def frontier(points: list[tuple[float, float, bool, object]]) -> list:
+    """The (cost, latency, meets the SLO, item) points no other point beats: one beats another
+    when it costs no more, its latency is no higher and it meets the SLO if the other does,
+    one of them strictly (ties kept once). So the plan, the cheapest meeting the SLO, is never
+    beaten: until December 2026 a cheaper plan missing the SLO on TPOT or deadlines with a
+    lower p99 / SLO could push it off. A point with no latency (NaN) has no place."""
+    out, best_all, best_met = [], None, None  # the lowest latency so far, of all and of those met
+    pts = [p for p in points if not math.isnan(p[1]) and not math.isnan(p[0])]
+    for cost, lat, met, item in sorted(pts, key=lambda x: (x[0], x[1], not x[2])):
+        best = best_met if met else best_all
+        if best is None or lat < best:  # an infinite latency (nothing to rank by) kept once
+            out.append((cost, lat, met, item))
+        best_all = lat if best_all is None else min(best_all, lat)
+        if met:
+            best_met = lat if best_met is None else min(best_met, lat)
     return out
+
+
+def frontier_table(per_model: list[list], keep: int = 6, chosen: tuple = ()) -> pd.DataFrame:
+    """``pareto.csv``: the frontier of whole plans (one candidate per model, cost an hour summed,
+    latency the worst p99 / SLO, meeting the SLO when every model's candidate does) over the
+    candidates the search simulated (``per_model``: each model's). Each model's own frontier
+    suffices (a beaten candidate of one model only makes a combination worse); of it the
+    ``keep`` cheapest are combined, and the ``chosen`` candidates always."""
+    fronts = []
+    for cands in per_model:
+        pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c.feasible, c) for c in cands])
+        fronts.append([p for i, p in enumerate(pts) if i < keep or any(p[3] is b for b in chosen)])
+    combos = []
+    if fronts and all(fronts):
+        for combo in itertools.product(*fronts):
+            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo),
+                           all(p[2] for p in combo), combo))
+    return pd.DataFrame([{"cost_usd": sum(p[3].cost_usd for p in combo), "usd_per_hour": h,
+                          "worst_p99_over_slo": lat, "meets_slo": met,
+                          "plan": " + ".join(f"{p[3].model}: {p[3].label}" for p in combo)}
+                         for h, lat, met, combo in frontier(combos)],
+                        columns=["cost_usd", "usd_per_hour", "worst_p99_over_slo", "meets_slo", "plan"])
 
 
 def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str], float]:
@@ -236,23 +267,18 @@ def plan_job(cfg, out_dir, progress) -> Result:
                      "usd_per_hour": b.usd_per_hour, "worst_attainment": b.worst_attainment,
                      "worst_p99_over_slo": b.worst_p99_over_slo})
     tables = {"plan": pd.DataFrame(rows), "candidates": pd.DataFrame(cands), "why": pd.DataFrame(why)}
-    # the frontier of whole plans (cost an hour, the rank, against the worst p99 / SLO): each
-    # model's own frontier, combined
-    per_model = []
-    for mp in plans:
-        pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c) for c in mp.tried
-                        if math.isfinite(c.usd_per_hour) and math.isfinite(c.worst_p99_over_slo)])
-        per_model.append(pts[: int(pc.frontier_per_model)] if pts else [])
-    combos = []
-    if all(per_model):
-        for combo in itertools.product(*per_model):
-            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo), combo))
-    tables["pareto"] = pd.DataFrame([{"cost_usd": sum(p[2].cost_usd for p in combo), "usd_per_hour": h,
-                                      "worst_p99_over_slo": lat,
-                                      # the plan's own rule: every model's candidate feasible
-                                      "meets_slo": all(p[2].feasible for p in combo),
-                                      "plan": " + ".join(f"{p[2].model}: {p[2].label}" for p in combo)}
-                                     for h, lat, combo in frontier(combos)])
+    # the frontier of whole plans (cost an hour, the rank, against the worst p99 / SLO) over
+    # the candidates simulated; branch and bound never simulated the deployments it skipped
+    tables["pareto"] = frontier_table([mp.tried for mp in plans], int(pc.frontier_per_model),
+                                      tuple(mp.best for mp in plans if mp.best is not None))
+    skipped = [w.split(" and the rest")[0] for mp in plans for w in mp.why if "and the rest: skipped" in w]
+    if len(tables["pareto"]):
+        notes.append(f"pareto: the cost-latency frontier of the {len(tables['candidates'])} candidates "
+                     "priced from the search's simulated runs (candidates.csv), not of every "
+                     "configuration: "
+                     + (f"branch and bound skipped the deployments from {', '.join(skipped)} on (their "
+                        "lower bound cost at least the plan), so a point dearer than the plan may be "
+                        "beaten by one never simulated" if skipped else "no deployment was skipped"))
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):
