@@ -275,9 +275,10 @@ def test_a_cut_with_no_replica_left_does_not_advise_a_longer_drain():
     res = sim.run([*spot, "dedicated.spot.replacement=false"])
     said = [n for n in res.notes if "unfinished when the run stopped" in n]
     assert len(said) == 1 and "raise drain_s" not in said[0], res.notes
-    assert said[0].endswith("llama31-8b had no replica left to serve them (every one reclaimed "
-                            "with dedicated.spot.replacement=false, or down), so a longer "
-                            "drain_s would not finish them")
+    assert said[0].endswith("llama31-8b had no replica serving when the run stopped (every one "
+                            "reclaimed, its replacement still loading, or down), so a longer "
+                            "drain_s finishes them only once a replica is back "
+                            "(dedicated.spot.replacement, the failure's down time)")
     # with a replacement the loop finishes in the drain: nothing cut, nothing said
     assert not any("unfinished" in n for n in sim.run(spot).notes)
     # open arrivals on the one replica, down from 1 s for longer than the run: the overload
@@ -286,8 +287,8 @@ def test_a_cut_with_no_replica_left_does_not_advise_a_longer_drain():
                     "dedicated.failures.script=[{at_s: 1, down_s: 1e9}]", *QUIET])
     said = [n for n in down.notes if "unstable" in n]
     assert len(said) == 1 and said[0].endswith(
-        "llama31-8b had no replica left at the run's end (reclaimed without a replacement, "
-        "or down)."), down.notes
+        "llama31-8b had no replica serving at the run's end (reclaimed, its replacement still "
+        "loading, or down)."), down.notes
 
 
 def test_a_closed_loop_past_the_warm_up_is_not_said_to_send_nothing_after_it():

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from sim.metrics.overload import stability, warning_line
+from sim.metrics.overload import overload_warning, stability
 from sim.metrics.rows import SLO_TOLERANCE_S, RequestColumns
 from sim.records import COMPLETED
 
@@ -106,11 +106,6 @@ def falls_behind(cfg, workload, run) -> str:
     "unstable at this load ... add capacity" beside "all tenants together meet the SLO". The
     line is the one the run's notes print (``warning_line``), so the two cannot disagree; a
     loss system (``dedicated.max_queue=0`` turning requests away) is not overload there."""
-    s = stability(workload, run)
-    if s is None or not s["unstable"]:
-        return ""
-    if (int(cfg.dedicated.max_queue) == 0 and run.setup != "serverless"
-            and set(s["reasons"]) == {"queue_full"} and not workload.deadlines):
-        return ""
-    line = warning_line(s, bool(workload.deadlines))
+    line = overload_warning(workload, stability(workload, run), int(cfg.dedicated.max_queue) == 0,
+                            run.setup) or ""
     return line if " is unstable at this load" in line else ""

@@ -195,13 +195,15 @@ def rejection_line(workload, run, block: int = BLOCK) -> str | None:
 
 
 def _stranded_end(run) -> str:
-    """How a cut note ends: raise the drain, unless a model had no replica left at the end
-    (reclaimed without a replacement, or down), when a longer drain finishes nothing."""
+    """How a cut note ends: raise the drain, unless a model had no replica serving at the end
+    (reclaimed, a replacement still loading, or down), when a longer drain finishes them only
+    once one is back (until December 2026 it said none would, of a replacement loading)."""
     gone = (run.extra or {}).get("stranded") or []
     if not gone:
         return "raise drain_s to let them finish"
-    return (f"{', '.join(gone)} had no replica left to serve them (every one reclaimed with "
-            "dedicated.spot.replacement=false, or down), so a longer drain_s would not finish them")
+    return (f"{', '.join(gone)} had no replica serving when the run stopped (every one reclaimed, "
+            "its replacement still loading, or down), so a longer drain_s finishes them only "
+            "once a replica is back (dedicated.spot.replacement, the failure's down time)")
 
 
 def unfinished_line(workload, run, stop_s: float, block: int = BLOCK,
@@ -291,6 +293,29 @@ class RunNotesFold:
                         warmup_s, _stranded_end(self.run))
 
 
+def designed_losses(s: dict | None, loss: bool, setup: str) -> bool:
+    """A loss system's figures (``dedicated.max_queue=0``, ``loss``): reserved replicas turned
+    requests away (queue_full) as asked, and the run's end may have cut some."""
+    rs = s["reasons"] if s is not None else {}
+    return bool(rs.get("queue_full") and loss and setup != "serverless"
+                and set(rs) <= {"queue_full", "unfinished_at_end"})
+
+
+def overload_warning(workload, s: dict | None, loss: bool, setup: str) -> str | None:
+    """The stability warning the run's notes give these figures (:func:`stability`), or
+    None: a loss system's own losses and the requests the run's end cut are not overload, so
+    beside them only a batch queue, which no bound holds, can be (until December 2026 the
+    losses alone called a light batch tier "unstable ... add capacity")."""
+    if s is None or not s["unstable"]:
+        return None
+    if designed_losses(s, loss, setup):
+        rs = s["reasons"]
+        rest = s["turned_away"] - rs["queue_full"] - rs.get("unfinished_at_end", 0)
+        if not (workload.deadlines and _over(rest, s["backlog_at_horizon"], s["requests"])):
+            return None
+    return warning_line(s, bool(workload.deadlines))
+
+
 def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                     block: int = BLOCK, folded=None, warmup_s: float = 0.0) -> list[str]:
     """One warning line per setup that could not keep up with the offered load (else one per
@@ -311,20 +336,14 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         s = fold.stable.finish() if fold.stable is not None else None
         said = False  # whether a line below counts the pipeline stages never sent
         stop = float(workload.horizon_s) + drain_s
-        rs = s["reasons"] if s is not None else {}
         # the cut requests' line, unless warning_line counts them (until December 2026 a loss
         # system's line took its place, and the stages cut after the horizon went unsaid)
         cut = fold.unfinished_line(stop, warmup_s)
-        if (rs.get("queue_full") and loss and r.setup != "serverless"
-                and set(rs) <= {"queue_full", "unfinished_at_end"}):  # said however few
-            notes.append(loss_line(r.setup, rs["queue_full"], s["requests"]))
-            # the batch queue, which no bound holds, judged without the losses asked for and
-            # the requests the run's end cut (said apart): until December 2026 the losses alone
-            # called a light batch tier "unstable ... add capacity"
-            if workload.deadlines and _over(s["turned_away"] - rs["queue_full"]
-                                            - rs.get("unfinished_at_end", 0),
-                                            s["backlog_at_horizon"], s["requests"]):
-                notes.append(warning_line(s, True))
+        if designed_losses(s, loss, r.setup):  # said however few
+            notes.append(loss_line(r.setup, s["reasons"]["queue_full"], s["requests"]))
+            warn = overload_warning(workload, s, loss, r.setup)  # the batch queue's
+            if warn:
+                notes.append(warn)
                 cut = None
         elif s is None and fold.turned:  # a closed loop: never overload, its losses said
             notes.append(closed_line(r.setup, fold.turned, fold.offered,
@@ -332,9 +351,9 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
-            notes.append(warning_line(s, bool(workload.deadlines)) + (
-                f" {gone} had no replica left at the run's end (reclaimed without a replacement,"
-                " or down)." if gone else ""))
+            notes.append(overload_warning(workload, s, loss, r.setup) + (
+                f" {gone} had no replica serving at the run's end (reclaimed, its replacement"
+                " still loading, or down)." if gone else ""))
             cut = None
         if cut:
             notes.append(cut)

@@ -371,8 +371,8 @@ class DedicatedSetup:
         if self.spot is not None:
             self.spot.close(t_end)
         self.t_end = t_end
-        # models left with no replica that admits (every one reclaimed without a
-        # replacement, or down) and no burst pool: what still waits for them cannot finish
+        # models left with no replica that admits (every one reclaimed, its replacement
+        # still loading, or down) and no burst pool: what still waits for them waits for one
         self.stranded = sorted(p.model for mi, p in self.pools.items() if mi not in self.burst
                                and not any(r.accepting and r.alive for r in p.replicas))
 
