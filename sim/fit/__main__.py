@@ -44,6 +44,7 @@ from sim.fit.solve import (
     floored,
     percentiles,
 )
+from sim.fit.unread import check_read, check_table
 from sim.io import atomic_write
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
@@ -114,9 +115,12 @@ def deployment(a: argparse.Namespace):
     t = typed(cfg)
     if m in t.deployments:
         check_fields(t.deployments[m], f"deployments.{m}")
+    check_table(cfg, m)  # before its file is checked: the fit would not read it
     catalog = build_catalog(cfg)
     deployment_for, _ = perf_factory(cfg, catalog)
-    return deployment_for(m)
+    dep = deployment_for(m)
+    check_read(cfg, a.config, m, dep.gpu.key, dep.precision)
+    return dep
 
 
 def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
