@@ -150,7 +150,7 @@ def read_job(d: Path) -> JobRead:
     out.run_notes = run_notes(d)
     if (d / "report.md").is_file():
         out.question = report_question((d / "report.md").read_bytes().decode("utf-8", "replace"))
-    s = read_summary(d / "summary.csv")
+    s = read_summary(d / "summary.csv", done)
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
         s["list_price_usd_per_mtok_out"] = _list_price(d, s, cfg.get("catalog"))

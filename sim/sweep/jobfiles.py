@@ -129,9 +129,26 @@ def _number(text: str) -> bool:
     return True
 
 
-def read_summary(path: Path) -> pd.DataFrame:
-    """A job's ``summary.csv`` (:func:`read_frame`)."""
-    return read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS)
+# done.json's record of the rows the job wrote into its summary.csv: a copy cut at a line
+# boundary or left with its header alone reads as a well-formed table of fewer rows (until
+# December 2026 aggregated, and read back by a resumed sweep, unsaid)
+SUMMARY_ROWS = "summary_rows"
+
+
+def summary_rows(path: Path) -> int:
+    """The rows of the ``summary.csv`` a job has just written (for its ``done.json``)."""
+    return len(read_frame(path, "summary.csv"))
+
+
+def read_summary(path: Path, done: dict | None = None) -> pd.DataFrame:
+    """A job's ``summary.csv`` (:func:`read_frame`); with its ``done.json`` (``done``), of as
+    many rows as that records the job wrote (a done.json without the record: not checked)."""
+    df = read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS)
+    wrote = (done or {}).get(SUMMARY_ROWS)
+    if type(wrote) is int and wrote != len(df):
+        raise InputError(f"{len(df)} row(s), where the job's done.json records {wrote} written: "
+                         "rows removed or added since (a copy cut short or emptied)", path=str(path))
+    return df
 
 
 def read_error(path: Path) -> str:

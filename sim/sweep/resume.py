@@ -29,7 +29,13 @@ from omegaconf import OmegaConf
 from sim.errors import InputError
 from sim.io import atomic_write, files_since, remove_listed
 from sim.records import Result
-from sim.sweep.jobfiles import SUMMARY_NUMBERS, read_frame, read_summary
+from sim.sweep.jobfiles import (
+    SUMMARY_NUMBERS,
+    SUMMARY_ROWS,
+    read_frame,
+    read_summary,
+    summary_rows,
+)
 
 DONE = "done.json"
 ERROR = "error.txt"
@@ -120,6 +126,8 @@ def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns:
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
             "objective": objective, "wall_s": round(wall_s, 3),
             "files": record_outputs(out_dir, t0_ns), "notes": [str(n) for n in notes]}
+    if (Path(out_dir) / "summary.csv").is_file():  # checked as it is read back
+        body[SUMMARY_ROWS] = summary_rows(Path(out_dir) / "summary.csv")
     atomic_write(out_dir / DONE, lambda p: p.write_text(json.dumps(body, indent=1) + "\n"))
 
 
@@ -166,7 +174,7 @@ def load_finished(out_dir: Path, cfg):
     try:
         tables = {f[:-4]: _read_table(Path(out_dir) / f) for f in files
                   if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
-        summary = read_summary(summary_path)
+        summary = read_summary(summary_path, done)
     except InputError as e:  # a file damaged since the run wrote it: computed again
         print(f"note: {e}: not read back, the run is computed again")
         return None

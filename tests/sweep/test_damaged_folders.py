@@ -77,8 +77,36 @@ def test_a_study_script_given_a_missing_or_damaged_sweep_is_one_line_and_exit_2(
     assert e.value.code == 2 and len(err) == 1 and "summary.csv:1: not a run's summary.csv" in err[0]
 
 
+@pytest.mark.parametrize("summary, named", [
+    (GOOD.splitlines(True)[0], "0/summary.csv: 0 row(s), where the job's done.json records 2"),  # head -n 1
+    ("".join(GOOD.splitlines(True)[:2]), "0/summary.csv: 1 row(s), where the job's done.json records 2"),
+    (GOOD + "dedicated,chat,m,10\n", "0/summary.csv: 3 row(s), where the job's done.json records 2"),
+])
+def test_a_summary_of_other_rows_than_its_job_wrote_is_one_line(summary, named, tmp_path, capsys):
+    """A job's summary.csv left with its header alone, or cut at a line boundary, is a
+    well-formed table: python -m sim.sweep aggregated it, "2 rows from 2 of 2 jobs" exit 0
+    (4 rows before the damage), and a resumed sweep read the job back with its rows gone.
+    Its done.json records the 2 rows GOOD holds (written by mark_done); a done.json of before
+    the record is not checked."""
+    for n in (0, 1):
+        d = _job(tmp_path, n)
+        (d / "done.json").write_text(json.dumps({"config_sha256": "x", "objective": None,
+                                                 "summary_rows": 2}))
+    (tmp_path / "0" / "summary.csv").write_text(summary)
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and named in err[0], err
+    assert not (tmp_path / "summary.csv").exists()
+
+    from sim.sweep.skip import _reads_back
+
+    assert not _reads_back(tmp_path / "0") and _reads_back(tmp_path / "1")  # resumed: launched again
+    (tmp_path / "0" / "done.json").write_text(json.dumps({"config_sha256": "x", "objective": None}))
+    assert _reads_back(tmp_path / "0")  # no record: read as it is
+
+
 @pytest.mark.parametrize("damage", ["summary_binary", "summary_cut", "table_cut", "files_not_a_list",
-                                    "files_of_numbers"])
+                                    "files_of_numbers", "summary_header", "summary_last_line"])
 def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys):
     from sim.app import execute
 
@@ -89,6 +117,10 @@ def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys)
         (tmp_path / "summary.csv").write_bytes(b"setup,tenant\n\xff\n")
     elif damage == "summary_cut":
         (tmp_path / "summary.csv").write_text((tmp_path / "summary.csv").read_text()[:-30])
+    elif damage.startswith("summary_"):  # cut at a line boundary: read back with rows gone
+        lines = (tmp_path / "summary.csv").read_text().splitlines(True)
+        assert len(lines) - 1 >= 2 and done.get("summary_rows") in (None, len(lines) - 1)
+        (tmp_path / "summary.csv").write_text("".join(lines[:1 if damage == "summary_header" else -1]))
     elif damage == "table_cut":
         table = next(f for f in done["files"] if f.endswith(".csv") and f != "summary.csv")
         (tmp_path / table).write_text("")
@@ -103,6 +135,7 @@ def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys)
     said = capsys.readouterr().out
     assert ("computed again" in said) == damage.startswith(("summary", "table")), said
     assert isinstance(json.loads((tmp_path / "done.json").read_text())["files"], list)
+    assert json.loads((tmp_path / "done.json").read_text())["summary_rows"] == len(again.summary)
 
 
 @pytest.mark.parametrize("messages, code", [
