@@ -28,7 +28,7 @@ from sim.config.given import GIVEN
 from sim.config.repeats import leaf_keys
 from sim.config.variants import variant_overrides
 from sim.simulation.build import run_setups, setup_serves_background
-from sim.simulation.unread_why import READ_BY, why_off
+from sim.simulation.unread_why import READ_BY, no_pool, why_off
 
 # top-level keys of an experiment file that are not the run's settings: how the run is named,
 # written and repeated, its report's notes, Hydra's own (as sim.jobs.READ_BY_EVERY_JOB)
@@ -243,10 +243,12 @@ def simulate_notes(cfg, workload) -> list[str]:
                    f"setups: {', '.join(setups)})")
     keys = _leaf(given, file_keys)
     tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
-    for found in (_off(cfg, keys), _uncalled(workload, keys),
+    said = set()  # one reason a key (a hybrid without a pool: not its billing's too)
+    for found in (no_pool(cfg, workload, keys, setups), _off(cfg, keys), _uncalled(workload, keys),
                   _uncalled_variants(cfg, workload, keys), _pooled(cfg, workload, keys, setups),
                   _idle_pool_classes(cfg, workload, keys, setups), tokenless):
-        out += [f"not read by this run: {k} ({why})" for k, why in found.items()]
+        out += [f"not read by this run: {k} ({why})" for k, why in found.items() if k not in said]
+        said.update(found)
     return list(dict.fromkeys(out))
 
 
@@ -259,7 +261,7 @@ def record_run(cfg, setup: str, workload) -> None:
     keys = rec.keys
     unread = dict.fromkeys(_by_setup([setup], rec.given, rec.file_keys), _BY_SETUP)
     tokenless = _no_output(cfg, keys) if _calls_tokenless(cfg, workload) else {}
-    for found in (_off(cfg, keys), _uncalled(workload, keys),
+    for found in (no_pool(cfg, workload, keys, [setup]), _off(cfg, keys), _uncalled(workload, keys),
                   _uncalled_variants(cfg, workload, keys), _pooled(cfg, workload, keys, [setup]),
                   tokenless):
         unread.update({k: w for k, w in found.items() if k not in unread})

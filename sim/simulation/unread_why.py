@@ -4,6 +4,8 @@ the run does not include)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from omegaconf import OmegaConf
 
 # the config sections only some setups read (the hybrid setup runs a dedicated and a
@@ -107,6 +109,9 @@ def why_off(cfg, key: str) -> str | None:
         sec = OmegaConf.select(cfg, ".".join(parts[:2]))
         if bool(sec.enabled) and str(sec.trigger) != TRIGGER_FIELDS[parts[2]]:
             return f"{'.'.join(parts[:2])}.trigger is {sec.trigger}"
+    if (key == "serverless.batch_price_factor" and str(cfg.serverless.billing) == "per_token"
+            and not any(str(t.priority) == "batch" for t in cfg.tenants.values())):
+        return "no tenant has priority batch: the batch price bills a batch tenant's tokens"
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
@@ -147,3 +152,29 @@ def _stage_off(cfg, parts) -> str | None:
         if parts[5] == "mean" and kind in ("empirical", "trace"):
             return f"{at}.{field}.kind is {kind}, whose lengths come from data, not a mean"
     return None
+
+
+def no_pool(cfg, workload, keys, setups) -> dict[str, str]:
+    """``serverless.*`` keys given to a run whose only pool-reading setup is a hybrid that
+    runs no pool (every model its tenants call placed dedicated, no tenant placed on the pool
+    nor background, nothing spilled or mirrored) -> why; the reverse of a hybrid placing no
+    model dedicated (until December 2026 unsaid: ``serverless.keepalive.idle_s=7`` beside
+    ``hybrid.placement.llama31-8b=dedicated hybrid.spillover.enabled=false`` ran as without)."""
+    if "hybrid" not in setups or "serverless" in setups:
+        return {}
+    from sim.platform.hybrid import tier_models
+    from sim.simulation.build.models import deployment_config
+
+    def dep(m):  # what tier_models asks of a deployment: its GPU class and GPUs a replica
+        dc = deployment_config(cfg, m)
+        return SimpleNamespace(gpu=SimpleNamespace(key=str(dc.gpu)), tp=int(dc.tp))
+
+    n_user = len(workload.tenants) - int(workload.background_tenants)
+    _, pooled = tier_models(cfg, list(workload.models), list(workload.tenants), n_user, dep,
+                            workload.tenant_models)
+    if pooled:
+        return {}
+    return {k: ("the hybrid setup runs no serverless pool: it places every model dedicated "
+                f"(hybrid.placement, hybrid.default_tier {cfg.hybrid.default_tier}), no tenant "
+                "on the pool, and spills and mirrors nothing to it")
+            for k in keys if k.startswith("serverless.")}
