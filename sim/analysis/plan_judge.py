@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from sim.metrics.overload import overload_warning, stability
+from sim.metrics.overload import stability
+from sim.metrics.overload_notes import overload_warning
 from sim.metrics.rows import SLO_TOLERANCE_S, RequestColumns
 from sim.records import COMPLETED
 

@@ -29,15 +29,11 @@ import numpy as np
 from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
 from sim.metrics.sketch import SketchValues
-from sim.metrics.stabline import closed_line, failure_line, loss_line, warning_line
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.metrics.unsent import (
     NEVER_SENT,
     UPSTREAM_FAILED,
     cut_line,
-    late_line,
-    pipelines_cut_line,
-    upstream_line,
 )
 from sim.records import COMPLETED, FAILED, REJECTED
 
@@ -50,21 +46,19 @@ BACKLOG_MIN = 10
 # They have no arrival time (they never arrived), so they are not among the offered
 # requests either; StabilityFold counts them apart (until December 2026 those ended by the
 # horizon were offered requests, at the time their pipeline failed, and those ended after
-# it were not counted at all). Requests that failed with their replica (replica_failure, after
-# dedicated.failures.max_attempts tries) are failures, not load: a line of their own says
-# them (until December 2026 four of them at 11 % load read "unstable ... add capacity")
-FAILURE = "replica_failure"
+# it were not counted at all). Requests that failed with their replica (a failure or a spot
+# reclaim, after dedicated.failures.max_attempts tries) are failures, not load: a line of
+# their own says them (until December 2026 four at 11 % load read "unstable ... add capacity")
+FAILURE = ("replica_failure", "spot_preemption")
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share", "exceeds_context",
-                UPSTREAM_FAILED, FAILURE)
+                UPSTREAM_FAILED) + FAILURE
 CUT = ("unfinished_at_end", NEVER_SENT)  # ended by the run's end: the cut line says them
 
 
 def stability(workload, run, block: int = BLOCK) -> dict | None:
-    """The numbers above for one setup's run, with ``unstable`` set; None for closed loops.
-    The log is read in one walk over blocks of ``block`` request ids (counts and integer
-    sums, exact: :class:`StabilityFold`)."""
-    if workload.closed:
-        return None
+    """The numbers above for one setup's run, with ``unstable`` set, over its open tenants'
+    requests (None when every tenant is a closed loop). The log is read in one walk over
+    blocks of ``block`` request ids (counts and integer sums, exact: :class:`StabilityFold`)."""
     fold = StabilityFold(workload, run)
     walk(run.log.n, [fold], block)
     return fold.finish()
@@ -72,7 +66,10 @@ def stability(workload, run, block: int = BLOCK) -> dict | None:
 
 class StabilityFold:
     """:func:`stability` as an accumulator of :func:`~sim.metrics.rows.walk` (``add(a, b)``;
-    :meth:`finish` when the walk is over). Not for closed loops."""
+    :meth:`finish` when the walk is over). Closed loops' requests are left out: they regulate
+    themselves (until December 2026 one closed-loop tenant left the open ones beside it
+    unjudged: 500 requests queued at the horizon, unsaid, and a plan bought 4 replicas that
+    fell behind)."""
 
     def __init__(self, workload, run, bounded: bool = False):
         self.workload, self.run = workload, run
@@ -88,9 +85,17 @@ class StabilityFold:
         self.last, self.first = -np.inf, np.inf  # the served: last finish, first admission
         self.unsent = 0  # pipeline stage requests never sent (upstream_failed)
         self.late_cut = 0  # pipeline stage requests sent after the horizon, then cut
+        self.closed = np.array(sorted(workload.closed), dtype=np.int64)  # closed tenants
+        self.pool_full = 0  # queue_full turned away by a serverless pool (a hybrid's too)
+
+    def open_in(self, a: int, b: int) -> np.ndarray:
+        mine = offered_mask(self.workload, self.run, a, b)
+        if self.closed.size:
+            mine &= ~np.isin(self.workload.tenant[a:b], self.closed)
+        return mine
 
     def arrived_in(self, a: int, b: int) -> np.ndarray:
-        arrived = offered_mask(self.workload, self.run, a, b)
+        arrived = self.open_in(a, b)
         arrived &= self.run.log.arrival_s[a:b] <= self.h
         return arrived
 
@@ -105,14 +110,21 @@ class StabilityFold:
         names = log.reasons.names
         self.reasons.update(names[c] for c in
                             reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
-        mine = offered_mask(self.workload, self.run, a, b)
+        mine = self.open_in(a, b)
         self.unsent += _count(log, mine, UPSTREAM_FAILED, oc, reason)
         self.late_cut += _count(log, mine & (log.arrival_s[a:b] > h), "unfinished_at_end", oc,
                                 reason)  # not offered by the horizon: counted apart
         admit = log.admit_s[a:b]
+        tier = log.tier[a:b]
+        self.pool_full += int(np.count_nonzero(
+            arrived & (oc == REJECTED) & (reason == _code(log, "queue_full"))
+            & (tier == _tier(log, "serverless"))))
         with np.errstate(invalid="ignore"):
-            waiting = arrived & (((oc == COMPLETED) & (admit > h))
-                                 | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
+            # waiting for a replica: a pipeline's tool call cut in flight is not (it read as
+            # queued: "26 still queued ... add capacity" of a light load stopped at drain_s=0)
+            waiting = arrived & (tier != _tier(log, "tool")) & (
+                ((oc == COMPLETED) & (admit > h))
+                | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
             self.backlog += int(np.count_nonzero(waiting))
             self.queued += int(np.count_nonzero(waiting & ~(admit <= h)))
         done = arrived & (oc == COMPLETED)
@@ -144,7 +156,7 @@ class StabilityFold:
             sustainable = float(self.done_tok) / (served_s if served_s > 0
                                                   else max(run.period_s, h))
         unfinished = capacity.get("unfinished_at_end", 0)
-        unstable = _over(turned, self.backlog, n)
+        unstable = over_bounds(turned, self.backlog, n)
         # requests the run's end cut are not evidence of overload on their own when the drain
         # was shorter than a served request took (drain_s=0 at a light load cuts those in
         # flight): is the setup behind without them, counting those still queued for a slot
@@ -153,22 +165,27 @@ class StabilityFold:
         slowest = self.took.stats([99])[0] if self.took.count() else h  # p99, when served
         short = drain < slowest
         cut_only = (unstable and unfinished > 0 and short
-                    and not _over(turned - unfinished, self.queued, n))
+                    and not over_bounds(turned - unfinished, self.queued, n))
         return {"setup": run.setup, "requests": n, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
                 "short_drain": bool(short),
-                "upstream_failed": self.unsent, "late_cut": self.late_cut}
+                "upstream_failed": self.unsent, "late_cut": self.late_cut,
+                "queue_full_pool": self.pool_full}
 
 
-def _over(turned: int, backlog: int, n: int) -> bool:
+def over_bounds(turned: int, backlog: int, n: int) -> bool:
     return turned > TURNED_AWAY_SHARE * n or backlog > max(BACKLOG_MIN, BACKLOG_SHARE * n)
 
 
 def _code(log, name: str) -> int:
     return log.reasons.names.index(name) if name in log.reasons.names else -1
+
+
+def _tier(log, name: str) -> int:
+    return log.tiers.names.index(name) if name in log.tiers.names else -1
 
 
 def _count(log, mine: np.ndarray, name: str, oc: np.ndarray, reason: np.ndarray) -> int:
@@ -231,12 +248,14 @@ class RunNotesFold:
         self.per: dict[int, Counter] = {}
         self.offered = self.unfinished = self.unsent = 0  # unsent: a closed loop's never_sent
         self.upstream = 0  # pipeline stage requests never sent (upstream_failed)
-        self.broken = 0  # requests failed with their replica (FAILURE)
-        self.stable = (StabilityFold(workload, run, bounded) if stable and not workload.closed
-                       else None)
-        # a closed loop's requests turned away for capacity, by reason (StabilityFold's for
-        # the others): the requests the run's end cut and those never sent have lines of their own
-        self.turned: Counter | None = Counter() if workload.closed else None
+        self.broken: Counter = Counter()  # requests failed with their replica, by reason (FAILURE)
+        self.stable = StabilityFold(workload, run, bounded) if stable else None
+        # closed loops' requests turned away for capacity, by reason (StabilityFold's for the
+        # open tenants), and of them queue_full by a serverless pool: the requests the run's
+        # end cut and those never sent have lines of their own
+        self.closed = np.array(sorted(workload.closed), dtype=np.int64)
+        self.turned: Counter = Counter()
+        self.turned_pool = 0
 
     def add(self, a: int, b: int) -> None:
         log, wl = self.run.log, self.workload
@@ -253,12 +272,17 @@ class RunNotesFold:
             self.unfinished += int(np.count_nonzero(mine & (oc == FAILED) & (reason == gone)))
         self.unsent += _count(log, mine, NEVER_SENT, oc, reason)
         self.upstream += _count(log, mine, UPSTREAM_FAILED, oc, reason)
-        self.broken += _count(log, mine, FAILURE, oc, reason)
-        if self.turned is not None:
+        for why in FAILURE:
+            self.broken[why] += _count(log, mine, why, oc, reason)
+        if self.closed.size:
             names = log.reasons.names
-            self.turned.update(n for n in (names[c] for c in reason[mine & ((oc == REJECTED)
+            loop = mine & np.isin(wl.tenant[a:b], self.closed)
+            self.turned.update(n for n in (names[c] for c in reason[loop & ((oc == REJECTED)
                                                                          | (oc == FAILED))].tolist())
                                if not n.startswith(NOT_CAPACITY + CUT))
+            self.turned_pool += int(np.count_nonzero(
+                loop & (oc == REJECTED) & (reason == _code(log, "queue_full"))
+                & (log.tier[a:b] == _tier(log, "serverless"))))
         if self.stable is not None:
             self.stable.add(a, b)
 
@@ -291,103 +315,3 @@ class RunNotesFold:
             return None
         return cut_line(self.run.setup, self.unfinished, self.unsent, self.offered, stop_s,
                         warmup_s, _stranded_end(self.run))
-
-
-def designed_losses(s: dict | None, loss: bool, setup: str) -> bool:
-    """A loss system's figures (``dedicated.max_queue=0``, ``loss``): reserved replicas turned
-    requests away (queue_full) as asked, and the run's end may have cut some."""
-    rs = s["reasons"] if s is not None else {}
-    return bool(rs.get("queue_full") and loss and setup != "serverless"
-                and set(rs) <= {"queue_full", "unfinished_at_end"})
-
-
-def overload_warning(workload, s: dict | None, loss: bool, setup: str) -> str | None:
-    """The stability warning the run's notes give these figures (:func:`stability`), or
-    None: a loss system's own losses and the requests the run's end cut are not overload, so
-    beside them only a batch queue, which no bound holds, can be (until December 2026 the
-    losses alone called a light batch tier "unstable ... add capacity")."""
-    if s is None or not s["unstable"]:
-        return None
-    if designed_losses(s, loss, setup):
-        rs = s["reasons"]
-        rest = s["turned_away"] - rs["queue_full"] - rs.get("unfinished_at_end", 0)
-        if not (workload.deadlines and _over(rest, s["backlog_at_horizon"], s["requests"])):
-            return None
-    return warning_line(s, bool(workload.deadlines))
-
-
-def stability_notes(workload, runs, drain_s: float, loss: bool = False,
-                    block: int = BLOCK, folded=None, warmup_s: float = 0.0) -> list[str]:
-    """One warning line per setup that could not keep up with the offered load (else one per
-    setup that left requests unfinished at the drain limit: unfinished_line), one per
-    setup that rejected requests for a reason no other line gives (rejection_line), and one
-    per setup whose pool could not hold the replicas a warm start asked for. ``loss``:
-    ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
-    is the loss system asked for, said as such, not as overload. ``block``: request ids read
-    at a time; ``folded``: setup -> its :class:`RunNotesFold` (``stable=True``) already fed
-    by a walk (sim/metrics/endrun.py), else each run's is walked here; ``warmup_s``:
-    ``metrics.warmup_s``, which says where requests never sent count."""
-    notes = []
-    for r in runs:
-        fold = (folded or {}).get(r.setup)
-        if fold is None:
-            fold = RunNotesFold(workload, r, stable=True)
-            walk(r.log.n, [fold], block)
-        s = fold.stable.finish() if fold.stable is not None else None
-        said = False  # whether a line below counts the pipeline stages never sent
-        stop = float(workload.horizon_s) + drain_s
-        # the cut requests' line, unless warning_line counts them (until December 2026 a loss
-        # system's line took its place, and the stages cut after the horizon went unsaid)
-        cut = fold.unfinished_line(stop, warmup_s)
-        if designed_losses(s, loss, r.setup):  # said however few
-            notes.append(loss_line(r.setup, s["reasons"]["queue_full"], s["requests"]))
-            warn = overload_warning(workload, s, loss, r.setup)  # the batch queue's
-            if warn:
-                notes.append(warn)
-                cut = None
-        elif s is None and fold.turned:  # a closed loop: never overload, its losses said
-            notes.append(closed_line(r.setup, fold.turned, fold.offered,
-                                     loss and r.setup != "serverless"))
-        elif s is not None and s["unstable"]:
-            said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
-            gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
-            notes.append(overload_warning(workload, s, loss, r.setup) + (
-                f" {gone} had no replica serving at the run's end (reclaimed, its replacement"
-                " still loading, or down)." if gone else ""))
-            cut = None
-        if cut:
-            notes.append(cut)
-        if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
-            notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
-        piped = pipelines_cut_line(r, stop)  # the pipeline requests cut
-        if piped:
-            notes.append(piped)
-        if fold.broken:
-            notes.append(failure_line(r.setup, fold.broken, fold.offered))
-        rejected = fold.rejection_line()
-        if rejected:
-            notes.append(rejected)
-        for what, (listed, unfired, late) in ((r.extra or {}).get("scripts_unfired") or {}).items():
-            if unfired:
-                notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} "
-                             f"never happened: the run ended at {r.t_end:,.1f} s first")
-            if late:  # listed while its replica was away: it came when the replica was back
-                notes.append(late_line(r.setup, what, listed, late))
-        for m, gpu in ((r.extra or {}).get("no_overflow") or {}).items():
-            notes.append(f"{r.setup}: {m} can neither spill nor be mirrored to the serverless pool "
-                         f"(hybrid.spillover, hybrid.shadow_fraction): the pool has no {gpu} node "
-                         f"that holds it (serverless.pool.{gpu}), so its reserved replicas serve "
-                         "every request of it")
-        short = (r.extra or {}).get("warm_start_short") or {}
-        if short:
-            parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
-            notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
-                         f"the pool holds; ready at t=0: {parts} (the rest start cold)")
-        unused = (r.extra or {}).get("warm_start_unused") or {}
-        if unused:
-            parts = ", ".join(f"{m} at {t:,.6g} s" for m, t in sorted(unused.items()))
-            notes.append(f"{r.setup}: the warm start (serverless.start=warm) was undone before "
-                         f"any request used it: the model's last replica placed at t=0 stopped "
-                         f"unused, by keep-alive (serverless.keepalive), scale-in or eviction: "
-                         f"{parts}; the model's next request found no replica")
-    return notes

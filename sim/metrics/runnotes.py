@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.metrics.overload import stability_notes
+from sim.metrics.overload_notes import stability_notes
 from sim.metrics.unsent import warmup_rows
 
 

@@ -24,11 +24,14 @@ def closed_line(setup: str, turned: dict, offered: int, loss: bool) -> str:
             "overload; each counts as missed in the SLO attainment (summary.csv)")
 
 
-def failure_line(setup: str, failed: int, offered: int) -> str:
-    return (f"{setup}: {failed:,} of {offered:,} requests failed with their replica "
-            "(replica_failure): each was in flight on a failed replica on its last try "
-            "(dedicated.failures.max_attempts); failures, not load (the run's availability and "
-            "downtime tables)")
+def failure_line(setup: str, failed: dict, offered: int) -> str:
+    """Requests failed with their replica on their last try, by reason (``replica_failure``,
+    ``spot_preemption``): failures, not load."""
+    rs = ", ".join(f"{r} {k:,}" for r, k in sorted(failed.items()))
+    return (f"{setup}: {sum(failed.values()):,} of {offered:,} requests failed with their "
+            f"replica ({rs}): each was in flight on a replica that failed or was reclaimed, on "
+            "its last try (dedicated.failures.max_attempts); failures, not load (the run's "
+            "availability, downtime and replica tables)")
 
 
 def _late(s: dict) -> str:

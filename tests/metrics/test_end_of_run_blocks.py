@@ -21,12 +21,8 @@ from sim.errors import InvariantError
 from sim.metrics import endrun
 from sim.metrics.cost import attribute_cost
 from sim.metrics.invariants import check_run, summary_violations, violations
-from sim.metrics.overload import (
-    rejection_line,
-    stability,
-    stability_notes,
-    unfinished_line,
-)
+from sim.metrics.overload import rejection_line, stability, unfinished_line
+from sim.metrics.overload_notes import stability_notes
 from sim.metrics.rows import BLOCK
 from sim.metrics.summary import summarize
 from sim.metrics.windows import apply_window

@@ -145,7 +145,7 @@ def test_a_run_that_rejects_nothing_says_nothing_about_rejections(light):
 def test_the_warning_says_unfinished_requests_were_not_turned_away():
     """Requests still queued when the run stopped (``unfinished_at_end``) are counted with
     those turned away, and the warning says "or left unfinished" only when there are some."""
-    from sim.metrics.overload import warning_line
+    from sim.metrics.stabline import warning_line
     s = {"setup": "dedicated", "requests": 100, "offered_rps": 2.0, "offered_tok_s": 900.0,
          "sustainable_tok_s": 300.0, "turned_away": 40, "backlog_at_horizon": 0,
          "reasons": {"queue_full": 30, "unfinished_at_end": 10}}

@@ -143,7 +143,7 @@ def test_warmup_at_or_past_the_horizon_is_refused():
 def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped():
     """A tenant needing several replicas at t=0 on a pool with room for one: one is placed,
     and the run's notes say how many were wanted (nothing is dropped silently)."""
-    from sim.metrics.overload import stability_notes
+    from sim.metrics.overload_notes import stability_notes
 
     busy = [o.replace("rate_rps: 0.5", "rate_rps: 200").replace("mean: 20}", "mean: 400}")
             for o in STEADY] + ["serverless.start=warm", "serverless.pool.H100.nodes=1",

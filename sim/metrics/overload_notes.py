@@ -1,0 +1,111 @@
+"""The end-of-run notes on whether each setup kept up (sim/metrics/overload.py measures it):
+which line a run gets, a loss system's, a closed loop's, a failure's, the requests its end
+cut, the warning itself (its text: sim/metrics/stabline.py)."""
+
+from __future__ import annotations
+
+from sim.metrics.overload import RunNotesFold, over_bounds
+from sim.metrics.rows import BLOCK, walk
+from sim.metrics.stabline import closed_line, failure_line, loss_line, warning_line
+from sim.metrics.unsent import late_line, pipelines_cut_line, upstream_line
+
+
+def designed_losses(s: dict | None, loss: bool, setup: str) -> bool:
+    """A loss system's figures (``dedicated.max_queue=0``, ``loss``): reserved replicas turned
+    requests away (queue_full) as asked, and the run's end may have cut some."""
+    rs = s["reasons"] if s is not None else {}
+    return bool(rs.get("queue_full") and loss and setup != "serverless"
+                and not s.get("queue_full_pool")  # a hybrid's pool turned them away: no loss asked
+                and set(rs) <= {"queue_full", "unfinished_at_end"})
+
+
+def overload_warning(workload, s: dict | None, loss: bool, setup: str) -> str | None:
+    """The stability warning the run's notes give these figures (:func:`stability`), or
+    None: a loss system's own losses and the requests the run's end cut are not overload, so
+    beside them only a batch queue, which no bound holds, can be (until December 2026 the
+    losses alone called a light batch tier "unstable ... add capacity")."""
+    if s is None or not s["unstable"]:
+        return None
+    if designed_losses(s, loss, setup):
+        rs = s["reasons"]
+        rest = s["turned_away"] - rs["queue_full"] - rs.get("unfinished_at_end", 0)
+        if not (workload.deadlines and over_bounds(rest, s["backlog_at_horizon"], s["requests"])):
+            return None
+    return warning_line(s, bool(workload.deadlines))
+
+
+def stability_notes(workload, runs, drain_s: float, loss: bool = False,
+                    block: int = BLOCK, folded=None, warmup_s: float = 0.0) -> list[str]:
+    """One warning line per setup that could not keep up with the offered load (else one per
+    setup that left requests unfinished at the drain limit: unfinished_line), one per
+    setup that rejected requests for a reason no other line gives (rejection_line), and one
+    per setup whose pool could not hold the replicas a warm start asked for. ``loss``:
+    ``dedicated.max_queue`` is 0, so reserved replicas turning requests away (queue_full)
+    is the loss system asked for, said as such, not as overload. ``block``: request ids read
+    at a time; ``folded``: setup -> its :class:`RunNotesFold` (``stable=True``) already fed
+    by a walk (sim/metrics/endrun.py), else each run's is walked here; ``warmup_s``:
+    ``metrics.warmup_s``, which says where requests never sent count."""
+    notes = []
+    for r in runs:
+        fold = (folded or {}).get(r.setup)
+        if fold is None:
+            fold = RunNotesFold(workload, r, stable=True)
+            walk(r.log.n, [fold], block)
+        s = fold.stable.finish() if fold.stable is not None else None
+        said = False  # whether a line below counts the pipeline stages never sent
+        stop = float(workload.horizon_s) + drain_s
+        # the cut requests' line, unless warning_line counts them (until December 2026 a loss
+        # system's line took its place, and the stages cut after the horizon went unsaid)
+        cut = fold.unfinished_line(stop, warmup_s)
+        if designed_losses(s, loss, r.setup):  # said however few
+            notes.append(loss_line(r.setup, s["reasons"]["queue_full"], s["requests"]))
+            warn = overload_warning(workload, s, loss, r.setup)  # the batch queue's
+            if warn:
+                notes.append(warn)
+                cut = None
+        elif s is not None and s["unstable"]:
+            said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
+            gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
+            notes.append(overload_warning(workload, s, loss, r.setup) + (
+                f" {gone} had no replica serving at the run's end (reclaimed, its replacement"
+                " still loading, or down)." if gone else ""))
+            cut = None
+        if cut:
+            notes.append(cut)
+        if fold.turned:  # closed loops: never overload, their requests turned away said
+            notes.append(closed_line(r.setup, fold.turned, fold.offered,
+                                     loss and r.setup != "serverless" and not fold.turned_pool))
+        if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
+            notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
+        piped = pipelines_cut_line(r, stop)  # the pipeline requests cut
+        if piped:
+            notes.append(piped)
+        if sum(fold.broken.values()):
+            notes.append(failure_line(r.setup, +fold.broken, fold.offered))
+        rejected = fold.rejection_line()
+        if rejected:
+            notes.append(rejected)
+        for what, (listed, unfired, late) in ((r.extra or {}).get("scripts_unfired") or {}).items():
+            if unfired:
+                notes.append(f"{r.setup}: {unfired:,} of the {listed:,} events listed in {what} "
+                             f"never happened: the run ended at {r.t_end:,.1f} s first")
+            if late:  # listed while its replica was away: it came when the replica was back
+                notes.append(late_line(r.setup, what, listed, late))
+        for m, gpu in ((r.extra or {}).get("no_overflow") or {}).items():
+            notes.append(f"{r.setup}: {m} can neither spill nor be mirrored to the serverless pool "
+                         f"(hybrid.spillover, hybrid.shadow_fraction): the pool has no {gpu} node "
+                         f"that holds it (serverless.pool.{gpu}), so its reserved replicas serve "
+                         "every request of it")
+        short = (r.extra or {}).get("warm_start_short") or {}
+        if short:
+            parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
+            notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
+                         f"the pool holds; ready at t=0: {parts} (the rest start cold)")
+        unused = (r.extra or {}).get("warm_start_unused") or {}
+        if unused:
+            parts = ", ".join(f"{m} at {t:,.6g} s" for m, t in sorted(unused.items()))
+            notes.append(f"{r.setup}: the warm start (serverless.start=warm) was undone before "
+                         f"any request used it: the model's last replica placed at t=0 stopped "
+                         f"unused, by keep-alive (serverless.keepalive), scale-in or eviction: "
+                         f"{parts}; the model's next request found no replica")
+    return notes
