@@ -5,7 +5,10 @@ generated workload. For a model with ``A`` requests arriving in ``[0, W)`` (``W`
 ``serverless.autoscaler.stable_window_s``) whose mean prompt and output are ``n_in`` and
 ``n_out`` tokens, Little's law gives the mean in-flight requests ``L = A / W * s``, where
 ``s`` is the unloaded end-to-end time of the mean request alone on one replica (its
-prefill iteration, then ``n_out - 1`` decode iterations at batch 1). The model starts with
+prefill iteration, then ``n_out - 1`` decode iterations at batch 1), at most ``A``: the
+window's requests cannot fill more (``W`` is ``horizon_s`` when that is shorter, and a 3 s
+run of five 11 s requests was sized for 19 in flight, three replicas serving nothing,
+until December 2026). The model starts with
 
     replicas = min(max_replicas, max(1, ceil(L / target_concurrency)))
 
@@ -73,7 +76,7 @@ def warm_inflight(arrival_s: np.ndarray, n_in: np.ndarray, n_out: np.ndarray, pe
     inflight = closed
     if a:
         s = unloaded_service_s(perf, float(n_in[first].mean()), float(n_out[first].mean()))
-        inflight += a / window_s * s
+        inflight += min(a / window_s * s, float(a))  # no more in flight than requests sent
     return inflight
 
 

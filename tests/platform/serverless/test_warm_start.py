@@ -72,6 +72,20 @@ def test_a_run_shorter_than_the_window_is_sized_over_its_own_length():
     assert run.extra["warm_start"] == {"llama31-8b": math.ceil(want)}
 
 
+def test_a_run_shorter_than_its_requests_starts_no_more_replicas_than_requests():
+    """Little's law over a 3 s run of requests that take longer than that asks for more in
+    flight than there are requests; the window's requests bound it (8 replicas for 5
+    requests, three billed for nothing, until December 2026)."""
+    wl, run = _runs(["serverless.start=warm", "serverless.autoscaler.target_concurrency=1",
+                     "serverless.autoscaler.max_replicas=50", "serverless.pool.H100.nodes=8",
+                     "horizon_s=3", "tenants.steady.arrival.rate_rps=2",
+                     "tenants.steady.output.mean=2000", "seed=1"])
+    a = int(np.count_nonzero(wl.arrival_s < 3.0))
+    perf = Harness(compose(STEADY), ["llama31-8b"]).perf("llama31-8b")
+    assert a / 3.0 * (prefill(perf, 200) + decode(perf, 200, 2000)) > a + 1  # the bound binds
+    assert run.extra["warm_start"] == {"llama31-8b": a}
+
+
 def test_warm_start_in_the_hybrid_sizes_only_pool_traffic():
     base = [o for o in STEADY if not o.startswith("tenants=")] + [
         "setups=[hybrid]", "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
