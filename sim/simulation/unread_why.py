@@ -8,6 +8,9 @@ from types import SimpleNamespace
 
 from omegaconf import OmegaConf
 
+from sim.platform.hybrid import tier_models
+from sim.simulation.build.models import deployment_config
+
 # the config sections only some setups read (the hybrid setup runs a dedicated and a
 # serverless part); background tenants go to setups with a shared pool
 READ_BY = {"dedicated": ("dedicated", "hybrid"), "serverless": ("serverless", "hybrid"),
@@ -162,8 +165,6 @@ def no_pool(cfg, workload, keys, setups) -> dict[str, str]:
     ``hybrid.placement.llama31-8b=dedicated hybrid.spillover.enabled=false`` ran as without)."""
     if "hybrid" not in setups or "serverless" in setups:
         return {}
-    from sim.platform.hybrid import tier_models
-    from sim.simulation.build.models import deployment_config
 
     def dep(m):  # what tier_models asks of a deployment: its GPU class and GPUs a replica
         dc = deployment_config(cfg, m)
