@@ -100,6 +100,7 @@ class ModelPlan:
     why: list = field(default_factory=list)  # lines saying how the size was reached
     idle: bool = False  # no request of its tenants arrived: nothing to size against
     over_context: int = 0  # its tenants' requests beyond the model's context (no plan serves them)
+    skipped_from: str = ""  # the deployment from which branch and bound skipped the rest
 
 
 def model_config(cfg, models):
@@ -313,6 +314,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     for bound_usd, _, g, p, tp, lb, cap in bounds:
         best = mp.best.usd_per_hour if mp.best is not None else math.inf
         if bound_usd >= best:
+            mp.skipped_from = f"{g} {p} TP{tp}"
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
                           f"${bound_usd:.2f}/h, is not below the best found, ${best:.2f}/h)")
             break

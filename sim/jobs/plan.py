@@ -271,8 +271,8 @@ def plan_job(cfg, out_dir, progress) -> Result:
     # the candidates simulated; branch and bound never simulated the deployments it skipped
     tables["pareto"] = frontier_table([mp.tried for mp in plans], int(pc.frontier_per_model),
                                       tuple(mp.best for mp in plans if mp.best is not None))
-    skipped = [f"{mp.model}'s {w.split(' and the rest')[0]}" if len(plans) > 1 else
-               w.split(" and the rest")[0] for mp in plans for w in mp.why if "and the rest: skipped" in w]
+    skipped = [f"{mp.model}'s {mp.skipped_from}" if len(plans) > 1 else mp.skipped_from
+               for mp in plans if mp.skipped_from]
     if len(tables["pareto"]):
         notes.append(f"pareto: the cost-latency frontier of the {len(tables['candidates'])} candidates "
                      "priced from the search's simulated runs (candidates.csv), not of every "
