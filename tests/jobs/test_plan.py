@@ -321,3 +321,10 @@ def test_the_pareto_table_says_which_plans_meet_the_slo_target():
     chosen = " + ".join(f"{m}: {plan[m]}" for m in sorted(plan.index))
     assert p.loc[p["plan"] == chosen, "meets_slo"].tolist() == [True]
     assert not p["meets_slo"].all()
+    # its note names the deployments why.csv says branch and bound skipped, each with its model
+    why = res.tables["why"]
+    skipped = [f"{r.model}'s {r.reason.split(' and the rest')[0]}" for r in why.itertuples()
+               if "and the rest: skipped" in r.reason]
+    (note,) = [n for n in res.notes if n.startswith("pareto:")]
+    assert (f"skipped the deployments from {', '.join(skipped)} on" in note if skipped
+            else "no deployment was skipped" in note), (note, skipped)
