@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmap
 import sys
+from collections import deque
 
 import numpy as np
 
@@ -113,6 +114,8 @@ class SealableLog:
         self._map_outcome()
         self._sealer = Sealer(self.n, block, hook, served)
         self._other_ended: list[int] = []
+        # admissions of requests cut in service, in id order (the run's end fails them so)
+        self._cut_admit: deque[tuple[int, float]] = deque()
         # a block seals only once its completions are written: flushed at most a block apart
         self._flush_at = max(1, min(self._flush_at, block))
 
@@ -160,12 +163,24 @@ class SealableLog:
         """Every block sealed (True when the log is not sealed in blocks)."""
         return self._sealer is None or self._sealer.done
 
+    def cut_in_service(self, rid: int, admit_s: float) -> None:
+        """The admission of a request the run's end cut while it ran (its only time besides
+        its arrival: a log held whole keeps it as written, a sealed one through its block's
+        settling, which clears the others' times)."""
+        self.admit_s[rid] = admit_s
+        if self._sealer is not None:
+            self._cut_admit.append((rid, admit_s))
+
     def settle_block(self, a: int, b: int) -> None:
         """Write what a log held whole has for the requests ``a .. b - 1`` that did not
-        complete: no times (NaN), no replica (-1)."""
+        complete: no times (NaN) but a cut request's admission, no replica (-1)."""
         bad = self.outcome[a:b] != self._completed_code
         for name in _TIMES:
             getattr(self, name)[a:b][bad] = np.nan
+        kept = self._cut_admit
+        while kept and kept[0][0] < b:  # blocks settle in id order
+            rid, t = kept.popleft()
+            self.admit_s[rid] = t
         self.replica[a:b][bad] = -1
 
     def release_below(self, done: int) -> None:

@@ -75,7 +75,7 @@ class StabilityFold:
         self.workload, self.run = workload, run
         self.h = float(workload.horizon_s)
         self.reasons: Counter = Counter()
-        self.n = self.backlog = self.completed = self.queued = self.offered_tok = 0
+        self.n = self.backlog = self.completed = self.offered_tok = 0
         self.done_tok = 0  # the served requests' output tokens
         # the completed requests' end-to-end times, and the steady window's: kept whole, or
         # (``bounded``, a run folded while it goes) a sketch and bins (sim/metrics/steady.py)
@@ -122,11 +122,12 @@ class StabilityFold:
         with np.errstate(invalid="ignore"):
             # waiting for a replica: a pipeline's tool call cut in flight is not (it read as
             # queued: "26 still queued ... add capacity" of a light load stopped at drain_s=0)
-            waiting = arrived & (tier != _tier(log, "tool")) & (
-                ((oc == COMPLETED) & (admit > h))
-                | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
+            # not admitted by the horizon (a request cut in service has its admission logged:
+            # until December 2026 it had none and read as queued, "22 still queued ... add
+            # capacity" of four H100s at 12 % load stopped at drain_s=0)
+            waiting = arrived & (tier != _tier(log, "tool")) & ~(admit <= h) & (
+                (oc == COMPLETED) | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
             self.backlog += int(np.count_nonzero(waiting))
-            self.queued += int(np.count_nonzero(waiting & ~(admit <= h)))
         done = arrived & (oc == COMPLETED)
         self.completed += int(np.count_nonzero(done))
         self.took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
@@ -165,7 +166,7 @@ class StabilityFold:
         slowest = self.took.stats([99])[0] if self.took.count() else h  # p99, when served
         short = drain < slowest
         cut_only = (unstable and unfinished > 0 and short
-                    and not over_bounds(turned - unfinished, self.queued, n))
+                    and not over_bounds(turned - unfinished, self.backlog, n))
         return {"setup": run.setup, "requests": n, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
@@ -256,6 +257,9 @@ class RunNotesFold:
         self.closed = np.array(sorted(workload.closed), dtype=np.int64)
         self.turned: Counter = Counter()
         self.turned_pool = 0
+        # the closed loops' own offered, cut and never-sent requests (said beside a warning,
+        # which counts the open tenants only)
+        self.loop_offered = self.loop_cut = self.loop_unsent = 0
 
     def add(self, a: int, b: int) -> None:
         log, wl = self.run.log, self.workload
@@ -277,6 +281,10 @@ class RunNotesFold:
         if self.closed.size:
             names = log.reasons.names
             loop = mine & np.isin(wl.tenant[a:b], self.closed)
+            self.loop_offered += int(np.count_nonzero(loop))
+            if gone >= 0:
+                self.loop_cut += int(np.count_nonzero(loop & (oc == FAILED) & (reason == gone)))
+            self.loop_unsent += _count(log, loop, NEVER_SENT, oc, reason)
             self.turned.update(n for n in (names[c] for c in reason[loop & ((oc == REJECTED)
                                                                          | (oc == FAILED))].tolist())
                                if not n.startswith(NOT_CAPACITY + CUT))
@@ -310,8 +318,12 @@ class RunNotesFold:
                 "(summary.csv column rejected; each one's reason in requests.parquet): "
                 + "; ".join(parts))
 
-    def unfinished_line(self, stop_s: float, warmup_s: float = 0.0) -> str | None:
-        if not (self.unfinished or self.unsent):
+    def unfinished_line(self, stop_s: float, warmup_s: float = 0.0,
+                        loops: bool = False) -> str | None:
+        """The cut line of every request, or (``loops``) of the closed loops' alone."""
+        cut, unsent, offered = ((self.loop_cut, self.loop_unsent, self.loop_offered) if loops
+                                else (self.unfinished, self.unsent, self.offered))
+        if not (cut or unsent):
             return None
-        return cut_line(self.run.setup, self.unfinished, self.unsent, self.offered, stop_s,
-                        warmup_s, _stranded_end(self.run))
+        who = f"{self.run.setup}'s closed-loop tenants" if loops else self.run.setup
+        return cut_line(who, cut, unsent, offered, stop_s, warmup_s, _stranded_end(self.run))

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from sim.metrics.overload import RunNotesFold, over_bounds
 from sim.metrics.rows import BLOCK, walk
-from sim.metrics.stabline import closed_line, failure_line, loss_line, warning_line
+from sim.metrics.stabline import (
+    closed_line,
+    failure_line,
+    loss_line,
+    turned_below,
+    warning_line,
+)
 from sim.metrics.unsent import late_line, pipelines_cut_line, upstream_line
 
 
@@ -68,12 +74,20 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
             notes.append(overload_warning(workload, s, loss, r.setup) + (
                 f" {gone} had no replica serving at the run's end (reclaimed, its replacement"
-                " still loading, or down)." if gone else ""))
+                " still loading, or down)." if gone else "") + outage(r, float(workload.horizon_s)))
             cut = None
         if cut:
             notes.append(cut)
+        elif s is not None and s["unstable"]:  # the warning counts the open tenants' alone
+            cut = fold.unfinished_line(stop, warmup_s, loops=True)
+            if cut:
+                notes.append(cut)
+        if s is not None and not s["unstable"] and not designed_losses(s, loss, r.setup):
+            below = turned_below(s)  # fewer than the check flags: said all the same
+            if below:
+                notes.append(below)
         if fold.turned:  # closed loops: never overload, their requests turned away said
-            notes.append(closed_line(r.setup, fold.turned, fold.offered,
+            notes.append(closed_line(r.setup, fold.turned, fold.loop_offered,
                                      loss and r.setup != "serverless" and not fold.turned_pool))
         if fold.upstream and (warmup_s > 0 or not said):  # with a warm-up, in neither window
             notes.append(upstream_line(r.setup, fold.upstream, fold.offered, warmup_s))
@@ -109,3 +123,25 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          f"unused, by keep-alive (serverless.keepalive), scale-in or eviction: "
                          f"{parts}; the model's next request found no replica")
     return notes
+
+
+def outage(run, horizon_s: float) -> str:
+    """What a warning adds when replicas failed or were reclaimed by the horizon: a backlog
+    built while they were away is the outage's, and the sustainable rate is measured over
+    completions with the outage among them (until December 2026 unsaid: one H100 down 45 s
+    of 60 at 15 % load read "unstable ... add capacity" and nothing more)."""
+    ev = (run.extra or {}).get("events")
+    if ev is None or not len(ev.t_s):
+        return ""
+    counts = {"fail": 0, "spot_reclaim": 0}
+    for t, kind in zip(ev.t_s, ev.kind):
+        if kind in counts and t <= horizon_s:
+            counts[kind] += 1
+    if not sum(counts.values()):
+        return ""
+    what = " and ".join(f"{k:,} {name}{'s' if k != 1 else ''}" for name, k in (
+        ("replica failure", counts["fail"]), ("spot reclaim", counts["spot_reclaim"])) if k)
+    return (f" Replicas were away during the run ({what} by the horizon): a backlog built "
+            "while they were down is the outage's, not necessarily the load's, and the "
+            "sustainable rate is measured over completions with the outage among them (the "
+            "availability and downtime tables say how long).")

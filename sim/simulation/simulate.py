@@ -307,6 +307,9 @@ def _simulate(built: Built, workload: Workload, setup_name: str, progress=None,
         for rid in unfinished.tolist():
             sent = not math.isnan(log.arrival_s[rid])
             tier, req = held.get(rid, none)
+            if req is not None and req.t_admit >= 0:  # in service: when it was admitted (a
+                # running request read as queued to the overload check until December 2026)
+                log.cut_in_service(rid, req.t_admit)
             log.fail(rid, "unfinished_at_end" if sent else NEVER_SENT, tier, now, req)
     if workload.closed:
         # a closed loop runs until its clients are done; the period is what it took (or
