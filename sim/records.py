@@ -110,18 +110,22 @@ class RequestLog(SealableLog):
         self.outcome = np.frombuffer(self._ended, np.int8)
 
     def _end(self, rid: int, outcome: int, reason: str = "", tier: int = 0,
-             at_s: float | None = None) -> None:
+             at_s: float | None = None, req=None) -> None:
+        """End ``rid``, counted for sealing once all is written (a block sealed before a
+        failed request's reason was an InvariantError until December 2026)."""
         if self.outcome[rid] != PENDING:
             raise InvariantError(
                 f"request {rid} ended twice: {OUTCOMES[self.outcome[rid]]} then {OUTCOMES[outcome]}")
         self.outcome[rid] = outcome
         self.open -= 1
-        self._note_ended(rid)
         if outcome != COMPLETED:  # turned away by ``tier`` at ``at_s`` (None: its arrival)
             self.put("reason", rid, self.reasons.code(reason))
             self.tier[rid] = tier
             if at_s is not None and at_s > self.arrival_s[rid]:
                 self.ends.write(rid, at_s)
+        for name in ("attempts", "preempts", "preempt_s") if req is not None else ():
+            self.put(name, rid, getattr(req, name))  # a failed request's, as a completion's
+        self._note_ended(rid)
 
     def complete(self, req, tier: int) -> None:
         rid = req.id
@@ -193,10 +197,7 @@ class RequestLog(SealableLog):
         ``req``: the request, whose preemptions are kept as a completion's are (until
         December 2026 a failed or unfinished request's were dropped, so the summary's
         preemptions fell short of the replicas' own counts)."""
-        self._end(rid, FAILED, reason, tier, at_s)
-        if req is not None and req.preempts:
-            self.put("preempts", rid, req.preempts)
-            self.put("preempt_s", rid, req.preempt_s)
+        self._end(rid, FAILED, reason, tier, at_s, req)
 
     def cold(self, rid: int, wait_s: float, storage_tier: str) -> None:
         """Record that the request waited ``wait_s`` for a replica loading from a tier."""

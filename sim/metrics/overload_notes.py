@@ -82,8 +82,10 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             cut = fold.unfinished_line(stop, warmup_s, loops=True)
             if cut:
                 notes.append(cut)
-        if s is not None and not s["unstable"] and not designed_losses(s, loss, r.setup):
-            below = turned_below(s)  # fewer than the check flags: said all the same
+        if (s is not None and (not s["unstable"] or s.get("cut_only"))
+                and not designed_losses(s, loss, r.setup)):
+            below = turned_below(s)  # fewer than the check flags: said all the same (beside
+            # a line on a drain too short to tell too, which names only the cut requests)
             if below:
                 notes.append(below)
         if fold.turned:  # closed loops: never overload, their requests turned away said

@@ -35,8 +35,8 @@ def spans(n: int, block: int = BLOCK):
         yield a, min(a + block, n)
 
 
-_LOG_COLS = ("arrival_s", "first_s", "finish_s", "outcome", "attempts", "spilled", "cached",
-             "preempts")
+_LOG_COLS = ("arrival_s", "first_s", "finish_s", "outcome", "reason", "attempts", "spilled",
+             "cached", "preempts")
 _WL_COLS = ("output_tokens", "input_tokens", "tenant")
 
 
@@ -52,7 +52,7 @@ class RequestColumns:
 
     def block(self, a: int, b: int) -> RequestColumns:
         """The columns of requests ``a`` to ``b - 1``: views, no copy."""
-        log = SimpleNamespace(colds=self.log.colds,
+        log = SimpleNamespace(colds=self.log.colds, reasons=self.log.reasons,
                               **{k: getattr(self.log, k)[a:b] for k in _LOG_COLS})
         wl = SimpleNamespace(**{k: getattr(self.workload, k)[a:b] for k in _WL_COLS})
         return RequestColumns(wl, log, self.start + a)
@@ -182,7 +182,12 @@ class RowFold:
         c["failed"] += int(np.count_nonzero(outcome == FAILED))
         att = log.attempts[sel]
         c["tries"] += int(att.sum(dtype=np.int64))
-        c["failed_after_try"] += int(np.count_nonzero((att > 0) & (outcome == FAILED)))
+        # a request that failed with its replica on its last try (not one the run's end cut
+        # while it waited to be tried again: those tries were retried)
+        gave_up = [i for i, r in enumerate(log.reasons.names)
+                   if r in ("replica_failure", "spot_preemption")]
+        c["failed_after_try"] += int(np.count_nonzero(
+            (att > 0) & (outcome == FAILED) & np.isin(log.reason[sel], gave_up)))
         del att, outcome
         cold = cols.cold_waits(sel)
         self.v["cold"].add(cold[cold > 0])
