@@ -106,12 +106,21 @@ def unused_reservation_notes(cfg, workload) -> list[str]:
     return out
 
 
-def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deployment_for,
+def deployment_gpu_tp(deployment_for):
+    """:func:`tier_models`'s ``gpu_tp`` from built deployments."""
+    def gpu_tp(m: str) -> tuple[str, int]:
+        dep = deployment_for(m)
+        return dep.gpu.key, dep.tp
+    return gpu_tp
+
+
+def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, gpu_tp,
                 tenant_models: dict) -> tuple[set[str], set[str]]:
     """``(dedicated, serverless)``: the models each part of the hybrid serves. The pool
     serves every model a request can reach it with: background tenants and tenants placed
     serverless may call any model; spilled and mirrored requests reach it only where the
-    pool has nodes that can hold the model."""
+    pool has nodes that can hold the model (``gpu_tp(model)``: its GPU class and GPUs a
+    replica)."""
     hc = cfg.hybrid
     ded = dedicated_models(cfg, models, set(tenants[:n_user]), tenant_models)
     placed_there = (len(tenants) > n_user
@@ -119,9 +128,9 @@ def tier_models(cfg, models: list[str], tenants: list[str], n_user: int, deploym
     overflow = bool(hc.spillover.enabled) or hc.shadow_fraction > 0
 
     def pool_holds(m: str) -> bool:
-        dep = deployment_for(m)
-        pc = cfg.serverless.pool.get(dep.gpu.key)
-        return pc is not None and dep.tp <= int(pc.gpus_per_node)
+        g, tp = gpu_tp(m)
+        pc = cfg.serverless.pool.get(g)
+        return pc is not None and tp <= int(pc.gpus_per_node)
 
     sl = {m for m in models if m not in ded or placed_there or (overflow and pool_holds(m))}
     return ded, sl
@@ -150,7 +159,8 @@ class HybridSetup:
         self.shadow_fraction = float(hc.shadow_fraction)
         self.shadow_rng = stream(int(cfg.seed), "hybrid/shadow")
         # ---------------------------------------------------------------- tiers
-        ded, sl = tier_models(cfg, models, tenants, n_user, ctx.deployment_for, ctx.tenant_models)
+        ded, sl = tier_models(cfg, models, tenants, n_user, deployment_gpu_tp(ctx.deployment_for),
+                              ctx.tenant_models)
         self.models = list(models)
         ded_idx = {i: m for i, m in enumerate(models) if m in ded}
         sl_idx = {i: m for i, m in enumerate(models) if m in sl}

@@ -4,8 +4,6 @@ the run does not include)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from omegaconf import OmegaConf
 
 from sim.platform.hybrid import tier_models
@@ -166,12 +164,12 @@ def no_pool(cfg, workload, keys, setups) -> dict[str, str]:
     if "hybrid" not in setups or "serverless" in setups:
         return {}
 
-    def dep(m):  # what tier_models asks of a deployment: its GPU class and GPUs a replica
+    def gpu_tp(m: str) -> tuple[str, int]:  # from the config: no catalog is built here
         dc = deployment_config(cfg, m)
-        return SimpleNamespace(gpu=SimpleNamespace(key=str(dc.gpu)), tp=int(dc.tp))
+        return str(dc.gpu), int(dc.tp)
 
     n_user = len(workload.tenants) - int(workload.background_tenants)
-    _, pooled = tier_models(cfg, list(workload.models), list(workload.tenants), n_user, dep,
+    _, pooled = tier_models(cfg, list(workload.models), list(workload.tenants), n_user, gpu_tp,
                             workload.tenant_models)
     if pooled:
         return {}

@@ -13,7 +13,7 @@ from sim.config import ServerlessBilling
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.platform.dedicated.spot import read_preemption_trace
-from sim.platform.hybrid import DEDICATED, tier_models
+from sim.platform.hybrid import DEDICATED, deployment_gpu_tp, tier_models
 from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.nodes import NodePool
 from sim.platform.serverless.state import Slot
@@ -235,7 +235,8 @@ def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[
             raise InputError(f"{k!r} names both a tenant and a model of the run: ambiguous "
                              "(rename the tenant)", key=f"hybrid.placement.{k}")
     user = set(tenants[:n_user])
-    ded, sl = tier_models(cfg, models, tenants, n_user, deployment_for, tenant_models)
+    ded, sl = tier_models(cfg, models, tenants, n_user, deployment_gpu_tp(deployment_for),
+                          tenant_models)
     for m in sorted(ded):
         n = cfg.dedicated.replicas.get(m)
         if n is None:
