@@ -153,7 +153,7 @@ def read_job(d: Path) -> JobRead:
     s = read_summary(d / "summary.csv", done)
     s.insert(0, "job", d.name)
     if "setup" in s.columns and "tenant" in s.columns:
-        s["list_price_usd_per_mtok_out"] = _list_price(d, s, cfg.get("catalog"))
+        s["list_price_usd_per_mtok_out"] = _list_price(d, s, cfg.get("catalog"), done)
     if done.get("objective") is not None and (cfg.get("objective") or {}).get("slo_max") is not None:
         s["objective"] = done["objective"]
         out.objective = describe_objective(cfg)

@@ -129,26 +129,36 @@ def _number(text: str) -> bool:
     return True
 
 
-# done.json's record of the rows the job wrote into its summary.csv: a copy cut at a line
-# boundary or left with its header alone reads as a well-formed table of fewer rows (until
-# December 2026 aggregated, and read back by a resumed sweep, unsaid)
-SUMMARY_ROWS = "summary_rows"
+# done.json's record of the rows the job wrote into each of its tables (top-level .csv): a
+# copy cut at a line boundary or left with its header alone reads as a well-formed table of
+# fewer rows (until December 2026 aggregated, and read back by a resumed sweep, unsaid; until
+# the next session only summary.csv's rows were recorded, so a replications.csv cut at a line
+# moved a sweep's list price and a resumed job read back any other table cut so)
+TABLE_ROWS = "table_rows"
 
 
-def summary_rows(path: Path) -> int:
-    """The rows of the ``summary.csv`` a job has just written (for its ``done.json``)."""
-    return len(read_frame(path, "summary.csv"))
+def table_rows(out_dir: Path, files) -> dict[str, int]:
+    """The rows of each table (``files``' top-level ``.csv``) a job has just written, for its
+    ``done.json``."""
+    return {f: len(read_frame(Path(out_dir) / f, f)) for f in files
+            if f.endswith(".csv") and "/" not in f}
 
 
-def read_summary(path: Path, done: dict | None = None) -> pd.DataFrame:
-    """A job's ``summary.csv`` (:func:`read_frame`); with its ``done.json`` (``done``), of as
-    many rows as that records the job wrote (a done.json without the record: not checked)."""
-    df = read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS)
-    wrote = (done or {}).get(SUMMARY_ROWS)
+def check_rows(df: pd.DataFrame, path: Path, done: dict | None) -> pd.DataFrame:
+    """``df``, read from ``path``, when it has as many rows as the job's ``done.json`` records
+    it wrote there (a done.json without the record: not checked); else one line."""
+    record = (done or {}).get(TABLE_ROWS)
+    wrote = record.get(Path(path).name) if isinstance(record, dict) else None
     if type(wrote) is int and wrote != len(df):
         raise InputError(f"{len(df)} row(s), where the job's done.json records {wrote} written: "
                          "rows removed or added since (a copy cut short or emptied)", path=str(path))
     return df
+
+
+def read_summary(path: Path, done: dict | None = None) -> pd.DataFrame:
+    """A job's ``summary.csv`` (:func:`read_frame`); with its ``done.json`` (``done``), of as
+    many rows as that records the job wrote (:func:`check_rows`)."""
+    return check_rows(read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS), path, done)
 
 
 def read_error(path: Path) -> str:

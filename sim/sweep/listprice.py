@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.records import ALL, is_aggregate
-from sim.sweep.jobfiles import SUMMARY_NUMBERS, read_frame
+from sim.sweep.jobfiles import SUMMARY_NUMBERS, check_rows, read_frame
 
 
 def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
@@ -54,14 +54,14 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     return out
 
 
-def _list_price(d: Path, s: pd.DataFrame, catalog) -> pd.Series:
+def _list_price(d: Path, s: pd.DataFrame, catalog, done: dict | None = None) -> pd.Series:
     """:func:`list_price_per_mtok_out` of a job's summary rows; with replications, the mean
     of each seed's, as ``cost_per_mtok_out_usd`` is (a price of the mean tokens, a ratio of
     means, read $0.9083/M beside $0.9070/M for serverless billed at that very price)."""
     if not (d / "replications.csv").is_file() or "replications" not in s.columns:
         return list_price_per_mtok_out(s, catalog)
-    r = read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
-                   SUMMARY_NUMBERS)  # text in a number: one line naming it, as in summary.csv
+    r = check_rows(read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
+                              SUMMARY_NUMBERS), d / "replications.csv", done)  # as summary.csv
     r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
     keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
     mean = r.groupby(keys, dropna=False)["lp"].mean()

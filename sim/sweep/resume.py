@@ -31,10 +31,11 @@ from sim.io import atomic_write, files_since, remove_listed
 from sim.records import Result
 from sim.sweep.jobfiles import (
     SUMMARY_NUMBERS,
-    SUMMARY_ROWS,
+    TABLE_ROWS,
+    check_rows,
     read_frame,
     read_summary,
-    summary_rows,
+    table_rows,
 )
 
 DONE = "done.json"
@@ -126,8 +127,7 @@ def mark_done(out_dir: Path, cfg, objective: float | None, wall_s: float, t0_ns:
             "replications": int(OmegaConf.select(cfg, "replications", default=1)),
             "objective": objective, "wall_s": round(wall_s, 3),
             "files": record_outputs(out_dir, t0_ns), "notes": [str(n) for n in notes]}
-    if (Path(out_dir) / "summary.csv").is_file():  # checked as it is read back
-        body[SUMMARY_ROWS] = summary_rows(Path(out_dir) / "summary.csv")
+    body[TABLE_ROWS] = table_rows(out_dir, body["files"])  # checked as they are read back
     atomic_write(out_dir / DONE, lambda p: p.write_text(json.dumps(body, indent=1) + "\n"))
 
 
@@ -172,7 +172,7 @@ def load_finished(out_dir: Path, cfg):
               "the run is computed again")
         return None
     try:
-        tables = {f[:-4]: _read_table(Path(out_dir) / f) for f in files
+        tables = {f[:-4]: _read_table(Path(out_dir) / f, done) for f in files
                   if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
         summary = read_summary(summary_path, done)
     except InputError as e:  # a file damaged since the run wrote it: computed again
@@ -190,14 +190,16 @@ def missing_outputs(out_dir: Path, files) -> list[str]:
     return [f for f in files if isinstance(f, str) and not (Path(out_dir) / f).is_file()]
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, done: dict) -> pd.DataFrame:
     """A finished run's table; ``replications.csv`` with its numbers checked as a sweep's
     aggregation reads them (until December 2026 a damaged one was read back here, the job
     "already finished", and then dropped from the sweep's tables by the aggregation's
-    refusal, which Hydra printed as a warning, exit 0)."""
+    refusal, which Hydra printed as a warning, exit 0); of the rows ``done`` records
+    (:func:`sim.sweep.jobfiles.check_rows`)."""
     if path.name == "replications.csv":
-        return read_frame(path, path.name, ("seed", "setup", "tenant"), SUMMARY_NUMBERS)
-    return read_frame(path)
+        return check_rows(read_frame(path, path.name, ("seed", "setup", "tenant"), SUMMARY_NUMBERS),
+                          path, done)
+    return check_rows(read_frame(path), path, done)
 
 
 def record_failure(out_dir: Path, text: str, t0_ns: int | None = None) -> None:

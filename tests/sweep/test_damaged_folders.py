@@ -91,7 +91,7 @@ def test_a_summary_of_other_rows_than_its_job_wrote_is_one_line(summary, named, 
     for n in (0, 1):
         d = _job(tmp_path, n)
         (d / "done.json").write_text(json.dumps({"config_sha256": "x", "objective": None,
-                                                 "summary_rows": 2}))
+                                                 "table_rows": {"summary.csv": 2}}))
     (tmp_path / "0" / "summary.csv").write_text(summary)
     assert reaggregate([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -119,7 +119,7 @@ def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys)
         (tmp_path / "summary.csv").write_text((tmp_path / "summary.csv").read_text()[:-30])
     elif damage.startswith("summary_"):  # cut at a line boundary: read back with rows gone
         lines = (tmp_path / "summary.csv").read_text().splitlines(True)
-        assert len(lines) - 1 >= 2 and done.get("summary_rows") in (None, len(lines) - 1)
+        assert len(lines) - 1 >= 2 and done["table_rows"]["summary.csv"] == len(lines) - 1
         (tmp_path / "summary.csv").write_text("".join(lines[:1 if damage == "summary_header" else -1]))
     elif damage == "table_cut":
         table = next(f for f in done["files"] if f.endswith(".csv") and f != "summary.csv")
@@ -135,7 +135,7 @@ def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys)
     said = capsys.readouterr().out
     assert ("computed again" in said) == damage.startswith(("summary", "table")), said
     assert isinstance(json.loads((tmp_path / "done.json").read_text())["files"], list)
-    assert json.loads((tmp_path / "done.json").read_text())["summary_rows"] == len(again.summary)
+    assert json.loads((tmp_path / "done.json").read_text())["table_rows"]["summary.csv"] == len(again.summary)
 
 
 @pytest.mark.parametrize("messages, code", [
@@ -330,6 +330,44 @@ def test_a_damaged_replications_file_is_computed_again(tmp_path, capsys):
     assert "replications.csv:3: column 'requests': not a number" in capsys.readouterr().out
     assert again.summary["requests"].tolist() == first.summary["requests"].tolist()
     assert "abc" not in p.read_text()
+
+
+def test_a_replications_file_cut_at_a_line_is_one_line(tmp_path, capsys):
+    """A replicated job's replications.csv cut at a line boundary is a well-formed table of
+    fewer seeds: until the session after December 2026's thirtieth sweep only summary.csv's
+    rows were recorded, so the sweep took the list price from the seeds left, unsaid. The
+    job's done.json records each table's rows."""
+    head, row = _full_summary().splitlines()
+    _job(tmp_path, 1, summary=_full_summary())
+    d = _job(tmp_path, 0, summary=f"{head},replications\n{row},2\n")
+    (d / "replications.csv").write_text("seed,setup,tenant,model,output_tokens\n0,dedicated,chat,m,10\n")
+    (d / "done.json").write_text(json.dumps({"config_sha256": "x", "objective": None,
+                                             "table_rows": {"summary.csv": 1, "replications.csv": 2}}))
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "0/replications.csv: 1 row(s), where the job's done.json records 2" in err[0], err
+    (d / "done.json").write_text(json.dumps({"config_sha256": "x", "objective": None,
+                                             "table_rows": "damaged"}))
+    assert reaggregate([str(tmp_path)]) == 0  # a record not a map: not checked, as none
+
+
+def test_a_resumed_run_computes_again_a_table_cut_at_a_line(tmp_path, capsys):
+    """Any table a finished run wrote (here replications.csv, one row per seed and tenant)
+    cut at a line boundary: read back with its rows gone until the row record covered every
+    table; now computed again, the record naming the table."""
+    from sim.app import execute
+
+    cfg = sim.compose(["horizon_s=10", "replications=2", "output.plots=false", "output.progress=false"])
+    first = execute(cfg, tmp_path, resume=True)
+    rows = json.loads((tmp_path / "done.json").read_text())["table_rows"]
+    p = tmp_path / "replications.csv"
+    assert rows["replications.csv"] == len(first.tables["replications"]) >= 2
+    p.write_text("".join(p.read_text().splitlines(keepends=True)[:-1]))
+    capsys.readouterr()
+    again = execute(cfg, tmp_path, resume=True)
+    assert not any("not recomputed" in n for n in again.notes)
+    assert "replications.csv: " + f"{rows['replications.csv'] - 1} row(s), where" in capsys.readouterr().out
+    assert len(pd.read_csv(p)) == rows["replications.csv"]
 
 
 def test_a_listed_file_removed_since_is_computed_again(tmp_path, capsys):
