@@ -79,6 +79,9 @@ class Workload:
     # tenant -> what was changed, how often (Lengths.how); a tenant not here: not broken down
     changed_how: dict[str, dict] = field(default_factory=dict)
     over_counts: dict[str, int] = field(default_factory=dict)  # tenant -> requests over the context
+    # tenant -> requests whose lengths were changed and that still exceed the context, so are
+    # rejected (counted in both ``changed`` and ``over_counts``)
+    changed_over: dict[str, int] = field(default_factory=dict)
     # the leading segments of each request's prompt with content ids, for prefix caching
     # (sim.workload.prefixes); None when no request has one
     prefixes: Prefixes | None = None
@@ -108,14 +111,7 @@ class Workload:
                 out.append(f"tenant {t}: {whose} model's context (prompt + "
                            f"output): {what} (workload.overlength={policy})")
             if c:
-                how = ("clipped to the length config's [min, max], raised to one token"
-                       + (", or cut to the context" if policy == "clip" else ""))
-                if self.changed_how.get(t):  # what was done, not all that could have been
-                    how = ", ".join(f"{k:,} {w}" if k != 1 else "1 " + w.replace("s ", " ", 1)
-                                    for w, k in self.changed_how[t].items())
-                whose = "1 request's length was" if c == 1 else f"{c:,} requests' lengths were"
-                out.append(f"tenant {t}: {whose} changed to be served: {how} "
-                           f"(workload.overlength={policy}); column `clipped`")
+                out.append(_changed_note(self, t, c, policy))
         return out
 
     def _piped(self, tenant: str) -> bool:
@@ -252,6 +248,7 @@ def generate_workload(cfg, catalog) -> Workload:
     changed: dict[str, int] = {}  # tenant -> requests whose lengths differ from the draw
     changed_how: dict[str, dict] = {}  # tenant -> Lengths.how
     over_n: dict[str, int] = {}  # tenant -> requests beyond the context, kept whole
+    changed_over: dict[str, int] = {}  # tenant -> of those, requests whose lengths were changed
     thinks: list = []  # per block: think times, None when the block has none
     segs: list = []  # per block: prefix segments, None when the block has none
     sources = Sources()  # prefix content sources, numbered in sorted tenant order
@@ -308,6 +305,7 @@ def generate_workload(cfg, catalog) -> Workload:
             if think is None and tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
+        changed_over[name] = _both(ln.changed_mask, ln.over)
         changed_how[name] = ln.how or {}
         store.add(times, ti, tc.model, ln.ins, ln.outs, ln.over, ln.changed_mask)
         thinks.append(think)
@@ -318,6 +316,7 @@ def generate_workload(cfg, catalog) -> Workload:
         store.add(b.arrival_s, len(tenants) + len(thinks) - n_user, b.model, b.input_tokens,
                    b.output_tokens, b.over, b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
+        changed_over[b.name] = _both(b.changed_mask, b.over)
         changed_how[b.name] = b.how or {}
         thinks.append(None)
         segs.append(None)
@@ -341,7 +340,7 @@ def generate_workload(cfg, catalog) -> Workload:
         input_tokens=cols["in"], output_tokens=cols["out"],
         over_context=None if not cols.get("any_over", True) else cols["over"],
         changed_req=cols["moved"],
-        changed=changed, over_counts=over_n, changed_how=changed_how,
+        changed=changed, over_counts=over_n, changed_how=changed_how, changed_over=changed_over,
         closed=closed,
         think_s=(None if all(x is None for x in thinks) else scatter(
             [np.zeros(k) if x is None else x for x, k in zip(thinks, sizes)], where)),
@@ -365,3 +364,31 @@ def generate_workload(cfg, catalog) -> Workload:
     if wl.prefixes is not None and not wl.prefixes.key.size:
         wl.prefixes = None  # e.g. a trace whose lines list no blocks
     return wl
+
+
+def _both(changed: np.ndarray | None, over: np.ndarray) -> int:
+    """Requests whose lengths were changed and that still exceed the context."""
+    return 0 if changed is None else int(np.count_nonzero(changed & over))
+
+
+def _changed_note(wl, t: str, c: int, policy: str) -> str:
+    """``wl``'s note on what was changed for tenant ``t``'s ``c`` requests, each change with
+    the setting that made it, and how many of them still exceed the context, so are rejected
+    (until December 2026 the note said they were changed "to be served" and named
+    workload.overlength, though a bound had cut them and the run then rejected them)."""
+    clip = " (workload.overlength=clip)"
+    how = ("clipped to the length config's [min, max], raised to one token"
+           + (", or cut to the context" + clip if policy == "clip" else ""))
+    if wl.changed_how.get(t):  # what was done, not all that could have been
+        how = ", ".join((f"{k:,} {w}" if k != 1 else "1 " + w.replace("s ", " ", 1))
+                        + (clip if "cut to the context" in w else "")
+                        for w, k in wl.changed_how[t].items())
+    whose = "1 request's length was" if c == 1 else f"{c:,} requests' lengths were"
+    note = f"tenant {t}: {whose} changed to be served: {how}"
+    r = wl.changed_over.get(t, 0)
+    if r:
+        which = "it" if c == 1 else f"all {r:,}" if r == c else f"{r:,} of them"
+        note += (f"; {which} still exceed{'s' * (r == 1)} the model's context and "
+                 f"{'is' if r == 1 else 'are'} rejected on arrival"
+                 f"{' if sent' if Workload._piped(wl, t) else ''} (workload.overlength={policy})")
+    return note + "; column `clipped`"

@@ -58,7 +58,7 @@ def test_the_length_note_counts_in_the_right_number_and_names_only_what_could_ha
 
     from sim.workload import Workload
     wl = SimpleNamespace(tenants=["a", "b"], changed={"a": 1, "b": 1200}, over_counts={},
-                         changed_how={})
+                         changed_how={}, changed_over={})
     one, many = Workload.length_notes(wl, policy)
     assert one.startswith("tenant a: 1 request's length was changed")
     assert many.startswith("tenant b: 1,200 requests' lengths were changed")

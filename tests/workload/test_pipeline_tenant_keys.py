@@ -37,4 +37,4 @@ def test_a_pipelines_changed_lengths_say_what_was_done_per_stage():
     n = len(answer)
     assert [x for x in res.notes if x.startswith("tenant chat:")] == [
         f"tenant chat: {n:,} requests' lengths were changed to be served: {n:,} outputs above "
-        "output.max 100 cut to it (stage answer) (workload.overlength=reject); column `clipped`"]
+        "output.max 100 cut to it (stage answer); column `clipped`"]

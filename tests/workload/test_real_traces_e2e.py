@@ -106,7 +106,7 @@ def test_capped_prompts_are_counted_and_the_note_says_what_was_done():
         assert s["output_tokens"] == want.output[done].sum()
     assert [n for n in res.notes if "changed to be served" in n] == [
         f"tenant chat: {cut} requests' lengths were changed to be served: {cut} prompts above "
-        "input.max 16,000 cut to it (workload.overlength=reject); column `clipped`"]
+        "input.max 16,000 cut to it; column `clipped`"]
 
 
 def test_a_prompt_beyond_the_context_is_rejected_or_cut_and_said_once():
