@@ -8,6 +8,8 @@ from omegaconf import OmegaConf
 
 from sim.platform.hybrid import tier_models
 from sim.simulation.build.models import deployment_config
+from sim.simulation.build.tenants_from import unread_model
+from sim.workload.background import models_past_clients
 
 # the config sections only some setups read (the hybrid setup runs a dedicated and a
 # serverless part); background tenants go to setups with a shared pool
@@ -62,6 +64,10 @@ def why_off(cfg, key: str) -> str | None:
         sg = OmegaConf.select(cfg, ".".join(parts[:2]))
         if parts[2] not in ("clients", "client_ids") and not (int(sg.clients) or len(sg.client_ids)):
             return f"{'.'.join(parts[:2])} chooses no client (clients 0, client_ids empty)"
+        if parts[:3] == ["tenants_from", "servegen", "models"] and len(parts) == 4:
+            return unread_model(cfg, parts[3])
+    if key == "background.servegen.models":
+        return models_past_clients(cfg)
     if (len(parts) == 4 and parts[0] == "deployments" and parts[2] == "perf"
             and parts[3] in ("table_path", "kv_capacity_tokens") and parts[1] in cfg.deployments
             and str(cfg.deployments[parts[1]].perf.kind) != "table"):

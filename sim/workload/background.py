@@ -351,6 +351,21 @@ def servegen(cfg, catalog, seed: int, horizon: float, user_models: list[str],
     return out
 
 
+def models_past_clients(cfg) -> str | None:
+    """Why ``background.servegen.models`` is not read whole: the chosen clients take its
+    models in turn, so entries past the clients' count call none (until December 2026
+    unsaid); None when every entry is taken (or the count is not known before the run:
+    the busiest clients may be fewer than ``clients``, a shortfall not said here)."""
+    sg = cfg.background.servegen
+    n = len(sg.client_ids) or int(sg.clients)
+    models = list(sg.models)
+    if not n or len(models) <= n:
+        return None
+    extra = models[n:]
+    return (f"only its first {n} entr{'y is' if n == 1 else 'ies are'} read, one per client "
+            f"chosen ({n}): {', '.join(map(str, extra))} take{'s' * (len(extra) == 1)} no client")
+
+
 def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
              policy: str = "reject", keep=None) -> list:
     """Every background tenant, thinned to ``background.scale``; each passed to ``keep`` as

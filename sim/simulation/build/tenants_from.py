@@ -5,7 +5,9 @@ or exactly ``client_ids``) becomes a user tenant ``sg-<client id>`` with ``arriv
 servegen``: it replays its own 600 s windows, each a renewal process of the family (Gamma or
 Weibull) and shape the data fitted for that window, at the window's measured rate x
 ``rate_scale`` (:func:`sim.workload.background.client_arrivals`, the same code the
-background clients use). Its model is ``models.<client id>``, else ``models.default``; its
+background clients use). Its model is ``models.<client id>`` (the key's digits read as a
+number: ``"051"`` is client 51), else ``models.default``; an entry for a client not chosen is
+said in the run's notes (:func:`unread_model`); its
 lengths are ``input`` / ``output``; its TTFT objective ``slo_ttft_s``. From then on it is a
 tenant like any other: summary rows, SLO, costs and signals on every setup.
 
@@ -81,18 +83,13 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
     if len(set(chosen)) != len(chosen):
         raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=KEY + ".client_ids")
     _refuse_twice(cfg, path, lo, hi, chosen)
-    models = {str(k): str(v) for k, v in sg.models.items()}
-    for k, m in models.items():
-        if k != "default" and not k.isdigit():
-            raise InputError(f"{k!r} is neither a client id nor `default`", key=f"{KEY}.models.{k}")
-        if m not in cfg.catalog.models:
-            raise InputError(f"unknown model {m!r}", key=f"{KEY}.models.{k}")
+    models = _models(cfg, sg)
     check_length(sg.input, KEY + ".input", None)
     check_length(sg.output, KEY + ".output", None)
     out = []
     overlap = np.clip(np.minimum(wstart + WINDOW_S, hi) - np.maximum(wstart, lo), 0.0, None)
     for c in chosen:
-        m = models.get(str(c), models.get("default"))
+        m = models.get(c, models.get("default"))
         if m is None:
             raise InputError(f"client {c} has no model and there is no `default`", key=KEY + ".models")
         n = float((rate * overlap)[cid == c].sum()) * float(sg.rate_scale)
@@ -107,6 +104,51 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
                 raise InputError(f"the ServeGen tenants ({KEY}) call {m}: set its reserved "
                                  "replicas for the dedicated setup", key=f"dedicated.replicas.{m}")
     return out
+
+
+def _client_key(k: str) -> int | None:
+    """The client id a ``models`` key names (its digits read as a number: ``"051"`` is client
+    51), or None for a key that is not one."""
+    return int(k) if k.isascii() and k.isdigit() else None
+
+
+def _models(cfg, sg) -> dict:
+    """``models`` checked, keyed by client id (an int) and ``default``. Until December 2026 a
+    key was looked up as written, so ``"051"`` passed the check and matched no client (client
+    51 ran on the default model, unsaid); two keys naming one client are refused."""
+    out, said = {}, {}
+    for k, m in ((str(k), str(v)) for k, v in sg.models.items()):
+        c = k if k == "default" else _client_key(k)
+        if c is None:
+            raise InputError(f"{k!r} is neither a client id nor `default`", key=f"{KEY}.models.{k}")
+        if m not in cfg.catalog.models:
+            raise InputError(f"unknown model {m!r}", key=f"{KEY}.models.{k}")
+        if c in out:
+            raise InputError(f"names client {c}, as {said[c]!r} does: keep one",
+                             key=f"{KEY}.models.{k}")
+        out[c], said[c] = m, k
+    return out
+
+
+def unread_model(cfg, k: str) -> str | None:
+    """Why the run reads no ``tenants_from.servegen.models.<k>`` (on the config with its
+    tenants added): no chosen client is ``k``, or every chosen client has its own entry
+    (``default``); None when it is read or no client was chosen. Until December 2026 an entry
+    for a client not chosen was ignored unsaid."""
+    chosen = sorted(int(t.arrival.servegen.client_id) for name, t in cfg.tenants.items()
+                    if str(t.arrival.kind) == "servegen" and t.arrival.servegen.client_id is not None
+                    and name == f"{PREFIX}{t.arrival.servegen.client_id}")
+    if not chosen:
+        return None
+    ids = ", ".join(map(str, chosen))
+    if k == "default":
+        own = {_client_key(str(x)) for x in cfg.tenants_from.servegen.models}
+        return (None if set(chosen) - own else
+                f"every client chosen ({ids}) has its own entry in {KEY}.models")
+    c = _client_key(k)
+    if c is None or c in chosen:
+        return None
+    return f"client {c} is not among the clients chosen ({ids}), so no tenant of it runs"
 
 
 def _refuse_twice(cfg, path: str, lo: float, hi: float, chosen: list[int]) -> None:
