@@ -390,5 +390,5 @@ def _changed_note(wl, t: str, c: int, policy: str) -> str:
         which = "it" if c == 1 else f"all {r:,}" if r == c else f"{r:,} of them"
         note += (f"; {which} still exceed{'s' * (r == 1)} the model's context and "
                  f"{'is' if r == 1 else 'are'} rejected on arrival"
-                 f"{' if sent' if Workload._piped(wl, t) else ''} (workload.overlength={policy})")
+                 f"{' if sent' if wl._piped(t) else ''} (workload.overlength={policy})")
     return note + "; column `clipped`"
