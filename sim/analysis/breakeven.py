@@ -39,6 +39,8 @@ from sim.analysis.breakeven_crossings import X, Y, crossings_table, fill_crossin
 from sim.analysis.capacity import Capacity, measure_capacity, only_tenant, swept_tenant
 from sim.config import variant
 from sim.errors import InputError
+from sim.metrics.cost import monthly_factor
+from sim.metrics.windows import WARMUP_SUFFIX
 from sim.records import ALL
 from sim.simulation.build import build, build_catalog, build_workload, perf_factory
 from sim.simulation.frames import model_prices, setup_summary
@@ -101,24 +103,42 @@ def with_fill(cfg, tenant: str, fill: str):
 
 def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, offered: float,
               fleet_tok_s: float, tenant: str, fill: str | None) -> dict:
-    """One (load, curve) point from its summary: the ``__all__`` row's figures, with the
-    swept tenant's tail and SLO and the fill tenant's served work when there is one."""
+    """One (load, curve) point from its summary, over its measured window (``metrics.warmup_s``;
+    the whole run without one): the ``__all__`` row's figures, with the swept tenant's tail
+    and SLO and the fill tenant's served work when there is one. Requests and tokens are the
+    window's; ``delivered_tok_s`` its output tokens over its own length ``period_s -
+    warmup_s`` (summary.csv's ``throughput_tok_s``); the bill does not split by arrival, so
+    the cost per output token is the run's bill over the run's output tokens (summary.csv's),
+    and the bill and GPU-hour columns are the run's times the window's share of its output
+    tokens (of its billing period when it delivered none): the window's tokens at that
+    price. The monthly columns project the window's rates to 730 h. Until December 2026 a
+    warm-up's window tokens went over the whole period (half the fleet's throughput at the
+    crossover) beside the run's bill (cost_usd / output_tokens $3.39/M against $1.76/M)."""
     a = s[s["tenant"] == ALL].iloc[0]
     t = s[s["tenant"] == tenant].iloc[0]
-    delivered = a["output_tokens"] / a["period_s"] if a["period_s"] > 0 else float("nan")
+    early = s[s["tenant"] == ALL + WARMUP_SUFFIX]
+    warm = float(early["warmup_s"].iloc[0]) if len(early) else 0.0
+    period = float(a["period_s"])
+    window = period - warm
+    run_out = a["output_tokens"] + (early["output_tokens"].iloc[0] if len(early) else 0)
+    share = (a["output_tokens"] / run_out if run_out > 0
+             else window / period if period > 0 else float("nan"))
+    delivered = a["output_tokens"] / window if window > 0 else float("nan")
+    month = monthly_factor(window)
+    cost = a["cost_usd"] * share
     row = {
         X: f, "label": label, "setup": setup, "rate_rps": rate,
         "offered_tok_s": offered, "requests": int(a["requests"]),
         "completed": int(a["completed"]), "rejected": int(a["rejected"]),
         "output_tokens": int(a["output_tokens"]), "input_tokens": int(a["input_tokens"]),
-        "period_s": a["period_s"], "cost_usd": a["cost_usd"],
-        "token_cost_usd": a["token_cost_usd"], "gpu_cost_usd": a["gpu_cost_usd"],
-        Y: a[Y], "gpu_hours": a["gpu_hours"], "busy_gpu_hours": a["busy_gpu_hours"],
+        "period_s": period, "warmup_s": warm, "window_s": window, "cost_usd": cost,
+        "token_cost_usd": a["token_cost_usd"] * share, "gpu_cost_usd": a["gpu_cost_usd"] * share,
+        Y: a[Y], "gpu_hours": a["gpu_hours"] * share, "busy_gpu_hours": a["busy_gpu_hours"] * share,
         "gpu_busy_fraction": a["busy_fraction"], "delivered_tok_s": delivered,
         # delivered output throughput against the dedicated fleet's measured capacity
         "throughput_utilization": delivered / fleet_tok_s,
-        "monthly_output_tokens": a["monthly_output_tokens"],
-        "monthly_cost_usd": a["monthly_cost_usd"],
+        "monthly_output_tokens": a["output_tokens"] * month,
+        "monthly_cost_usd": cost * month,
         "ttft_p50_s": a["ttft_p50_s"], "ttft_p99_s": a["ttft_p99_s"],
         "cold_starts": int(a["cold_starts"]),
         # the swept (interactive) tenant's own figures, and the batch fill's

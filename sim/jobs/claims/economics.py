@@ -135,7 +135,7 @@ def _crossover_volume(ctx):
         f"({row['monthly_output_tokens_per_gpu'] / 1e6:,.0f} M per GPU), from the simulated "
         f"crossover", v, "tokens/month", _breakeven_setting(cfg, res),
         "holds if the simulated crossover's monthly output volume (the fleet's simulated "
-        "tokens over the billing period, projected to 730 h) lies in 80-200 M")
+        "output tokens over the measured window's length, projected to 730 h) lies in 80-200 M")
 
 
 # -------------------------------------------------------------------------- one H100/month
