@@ -35,7 +35,13 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf, open_dict
 
-from sim.analysis.breakeven_crossings import X, Y, crossings_table, fill_crossings
+from sim.analysis.breakeven_crossings import (
+    X,
+    Y,
+    crossings_table,
+    fill_crossings,
+    u_star_fill_at,
+)
 from sim.analysis.capacity import Capacity, measure_capacity, only_tenant, swept_tenant
 from sim.config import variant
 from sim.errors import InputError
@@ -268,8 +274,12 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     plain = ~points["fill"]
     res.crossings = crossings_table(points[plain], ref, analytic)
     if fill is not None:
-        res.crossings = pd.concat([res.crossings, fill_crossings(points[~plain], ref + FILL, analytic)],
+        factors = {label + FILL: float(variant(base, **changes).serverless.batch_price_factor)
+                   for label, _, changes in curves_}
+        res.crossings = pd.concat([res.crossings, fill_crossings(points[~plain], ref + FILL,
+                                                                 analytic, factors)],
                                   ignore_index=True)
+        curve_factors(analytic, res.crossings)
     res.notes = breakeven_notes(res) + wl_notes  # the workloads' own: unsaid until Dec 2026
     others = [t for t in cfg.tenants if t not in (tenant, fill)]
     if others:  # in no curve's run: until December 2026 left out unsaid
@@ -284,20 +294,30 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
 def fill_analytic(analytic: dict, cfg, cap: Capacity, fleet: int, fill_rate: float,
                   fill_means: tuple[float, float]) -> None:
     """The batch fill's share of the fleet's capacity and the analytic crossover with it
-    (module doc, step 5), added to ``analytic``."""
+    (module doc, step 5) at the run's ``serverless.batch_price_factor``, added to
+    ``analytic``; a curve billing another factor (its overrides') has its own u*_fill in
+    breakeven.csv, and :func:`curve_factors` puts those of the per-token curves here."""
     factor = float(cfg.serverless.batch_price_factor)
     f_in, f_out = fill_means
     b = fill_rate * f_out / (cap.tok_s * fleet) if f_out > 0 else float("nan")
     analytic.update({"fill_tenant": str(cfg.breakeven.fill.tenant), "fill_rate_rps": fill_rate,
                      "fill_output_fraction": b, "batch_price_factor": factor,
                      "fill_mean_input_tokens": f_in, "fill_mean_output_tokens": f_out})
-    p_in, p_out = analytic["price_in_usd_per_mtok"], analytic["price_out_usd_per_mtok"]
-    if "u_star" in analytic and f_out > 0 and not analytic["token_bill_per_mtok_out"] > 0:
-        analytic["u_star_fill"] = analytic["u_star"]  # the batch tokens are free too
-    elif "u_star" in analytic and f_out > 0:
-        bill_b = (p_in * f_in + p_out * f_out) / f_out
-        analytic["u_star_fill"] = (analytic["u_star"]
-                                   - factor * b * bill_b / analytic["token_bill_per_mtok_out"])
+    if "u_star" in analytic and f_out > 0:
+        analytic["u_star_fill"] = u_star_fill_at(analytic, factor)
+
+
+def curve_factors(analytic: dict, crossings: pd.DataFrame) -> None:
+    """capacity.csv's ``batch_price_factor`` and ``u_star_fill``: those of the per-token fill
+    curves when they bill one factor, NaN when they bill several (breakeven.csv has each)."""
+    rows = crossings[crossings["reference"].astype(str).str.endswith(FILL)
+                     & (crossings["billing"] == "per_token")]
+    factors = sorted(set(rows["batch_price_factor"].tolist()))
+    if len(factors) == 1 and "u_star" in analytic:
+        analytic["batch_price_factor"] = factors[0]
+        analytic["u_star_fill"] = u_star_fill_at(analytic, factors[0])
+    elif factors:
+        analytic["batch_price_factor"] = analytic["u_star_fill"] = float("nan")
 
 
 def breakeven_notes(res: BreakevenResult) -> list[str]:
@@ -337,7 +357,7 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
             if c.get("billing") == "per_token" and np.isfinite(c.get("u_star", np.nan)):
                 text += (f"; with the batch fill ({a['fill_tenant']}: "
                          f"{100 * a['fill_output_fraction']:.1f} % of the capacity in output tokens, "
-                         f"billed x{a['batch_price_factor']:g} on serverless), analytic u*_fill "
+                         f"billed x{c['batch_price_factor']:g} on serverless), analytic u*_fill "
                          f"{100 * c['u_star']:.1f} %")
             notes.append(text)
             continue

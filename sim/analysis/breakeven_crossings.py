@@ -16,17 +16,38 @@ X = "load_fraction"
 Y = "cost_per_mtok_out_usd"
 
 
-def fill_crossings(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFrame:
+def u_star_fill_at(analytic: dict, factor: float) -> float:
+    """``u*_fill = u* - factor x b x bill_b / bill`` (sim/analysis/breakeven.py, step 5) for
+    serverless billing the fill at ``factor`` x its per-token bill; NaN without a fill
+    request or a per-token price."""
+    f_in, f_out = analytic.get("fill_mean_input_tokens"), analytic.get("fill_mean_output_tokens")
+    if "u_star" not in analytic or f_out is None or not f_out > 0:
+        return float("nan")
+    bill = analytic["token_bill_per_mtok_out"]
+    if not bill > 0:
+        return analytic["u_star"]  # the batch tokens are free too
+    p_in, p_out = analytic["price_in_usd_per_mtok"], analytic["price_out_usd_per_mtok"]
+    bill_b = (p_in * f_in + p_out * f_out) / f_out
+    return analytic["u_star"] - factor * analytic["fill_output_fraction"] * bill_b / bill
+
+
+def fill_crossings(points: pd.DataFrame, ref: str, analytic: dict,
+                   factors: dict[str, float]) -> pd.DataFrame:
     """The crossings of the curves run with the batch fill: as :func:`crossings_table`, the
-    analytic value being ``u*_fill``, an offered interactive load (the delivered fraction
-    there counts the batch tokens too), so ``u_sim_over_u_star`` is the crossing's load over it."""
+    analytic value being ``u*_fill`` at the batch price factor each curve bills
+    (``factors``: label -> its ``serverless.batch_price_factor``, its overrides' own; until
+    December 2026 every curve's u*_fill took the run's top-level factor), an offered
+    interactive load (the delivered fraction there counts the batch tokens too), so
+    ``u_sim_over_u_star`` is the crossing's load over it."""
     out = crossings_table(points, ref, analytic)
-    per_token = out["billing"] == "per_token"
-    u = analytic.get("u_star_fill", float("nan"))
-    out.loc[per_token, "u_star"] = u
-    out.loc[per_token, "u_star_output_price_only"] = float("nan")
-    out.loc[per_token, "u_sim_over_u_star"] = out.loc[per_token, X] / u if u > 0 else float("nan")
-    out.loc[per_token, "monthly_output_tokens_analytic"] = float("nan")
+    out["batch_price_factor"] = float("nan")
+    for i in out.index[out["billing"] == "per_token"]:
+        factor = factors[out.at[i, "label"]]
+        u = u_star_fill_at(analytic, factor)
+        out.loc[i, ["batch_price_factor", "u_star"]] = [factor, u]
+        out.loc[i, "u_star_output_price_only"] = float("nan")
+        out.loc[i, "u_sim_over_u_star"] = out.at[i, X] / u if u > 0 else float("nan")
+        out.loc[i, "monthly_output_tokens_analytic"] = float("nan")
     return out
 
 
