@@ -101,7 +101,7 @@ FILL = "+fill"  # the label suffix of a curve run with the batch fill tenant
 
 def with_fill(cfg, tenant: str, fill: str):
     """``cfg`` with only the swept tenant and the fill tenant."""
-    out = only_tenant(cfg, tenant)
+    out = only_tenant(cfg, tenant, keep=(fill,))
     with open_dict(out):
         out.tenants[fill] = cfg.tenants[fill]
     return out

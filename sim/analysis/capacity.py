@@ -29,12 +29,27 @@ def swept_tenant(cfg) -> str:
     return want if want is not None else sorted(cfg.tenants.keys())[0]
 
 
-def only_tenant(cfg, tenant: str):
-    """``cfg`` with the other tenants removed (the sweep prices one tenant's traffic)."""
+# the settings keyed by a tenant's name (hybrid.placement also takes model names)
+TENANT_KEYED = (("hybrid", "placement"), ("serverless", "rate_limits"))
+
+
+def only_tenant(cfg, tenant: str, keep: tuple[str, ...] = ()):
+    """``cfg`` with the other tenants removed (the sweep prices one tenant's traffic), and
+    the settings keyed by a removed tenant's name (:data:`TENANT_KEYED`) with them: they
+    name a tenant that is not in the run, which the build refuses (until December 2026
+    ``signals.standalone=true`` beside ``hybrid.placement.chat=dedicated`` stopped the run
+    with "unknown model or tenant 'chat'"). Keys naming ``tenant`` or one of ``keep`` (a
+    tenant the caller puts back, as the batch fill) stay, as does every other key."""
     out = copy.deepcopy(cfg)
+    gone = [t for t in out.tenants if t != tenant and t not in keep]
     with open_dict(out):
         for t in [t for t in out.tenants if t != tenant]:
             del out.tenants[t]
+        for section, name in TENANT_KEYED:
+            table = out[section][name]
+            for t in gone:
+                if t in table:
+                    del table[t]
     return out
 
 
