@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.plan_judge import servable_attainment
-from sim.analysis.standalone import STANDALONE_COLUMNS, standalone_figures
+from sim.analysis.standalone import STANDALONE_COLUMNS, cheapest_key, standalone_figures
 from sim.errors import require
 from sim.metrics.rows import walk
 from sim.metrics.slow import SlowFold
@@ -140,7 +140,8 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
                               float(scfg.slo_target), current))
         row["beyond_context"] = 0 if over is None else int(over_n[ti])
         if standalone is not None:
-            row.update(standalone_figures(alone, float(scfg.slo_target)) if alone is not None
+            row.update(standalone_figures(alone, float(scfg.slo_target), current)
+                       if alone is not None
                        else dict.fromkeys(STANDALONE_COLUMNS, math.nan))
         rows.append(row)
     return pd.DataFrame(rows, columns=SIGNAL_COLUMNS + (STANDALONE_COLUMNS if standalone is not None else []))
@@ -192,10 +193,11 @@ def _recommend(cfg, tenant, model, srows: pd.DataFrame, need: list[str], target:
         return {"recommended_setup": "", "recommended_cost_per_mtok_usd": math.nan,
                 "recommended_slo_attainment": math.nan, "meets_slo": False}
     ok = [c for c in cands if c[2] >= target]
-    # cheapest that meets the SLO; ties: better attainment, then staying where the tenant
-    # is (a hybrid that serves it exactly as the pool does is no reason to move), then name.
-    # Else the best attainment, then the cheapest.
-    best = (min(ok, key=lambda c: (c[1], -c[2], c[0] != current, c[0])) if ok
+    # cheapest that meets the SLO, ties as the standalone pick's (cheapest_key: better
+    # attainment, then staying where the tenant is, then name). Else the best attainment,
+    # then the cheapest.
+    key = cheapest_key(current)
+    best = (min(ok, key=lambda c: key(*c)) if ok
             else min(cands, key=lambda c: (-c[2], c[1], c[0] != current, c[0])))
     return {"recommended_setup": best[0], "recommended_cost_per_mtok_usd": best[1],
             "recommended_slo_attainment": best[2], "meets_slo": bool(ok)}

@@ -47,9 +47,20 @@ def standalone_rows(cfg, tenants: list[str]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def standalone_figures(rows: pd.DataFrame, target: float) -> dict:
+def cheapest_key(current: str):
+    """The order of setups meeting the SLO, in the recommendation and the standalone pick
+    alike: the cheapest per output token; ties: the better attainment, then staying where
+    the tenant is (``current``: a hybrid serving it exactly as the pool does is no reason
+    to move), then the name. Until December 2026 the standalone pick broke a tie by name
+    alone: at one cost ($4.5753/M) and SLO it said hybrid where the recommendation said
+    serverless, the setup the tenant is on."""
+    return lambda setup, cost, att: (cost, -att, setup != current, setup)
+
+
+def standalone_figures(rows: pd.DataFrame, target: float, current: str = "") -> dict:
     """The cheapest setup (per output token) meeting the SLO for ``target`` of the
-    requests when the tenant runs alone; NaN and "" when none does."""
+    requests when the tenant runs alone, ties broken as the recommendation's
+    (:func:`cheapest_key`); NaN and "" when none does."""
     ok = rows[(rows["slo_attainment"] >= target) & rows["cost_per_mtok_out_usd"].notna()]
     ded = (float(rows.loc["dedicated", "cost_per_mtok_out_usd"]) if "dedicated" in rows.index
            else math.nan)
@@ -59,7 +70,10 @@ def standalone_figures(rows: pd.DataFrame, target: float) -> dict:
                 "standalone_cost_per_mtok_total_usd": math.nan,
                 "standalone_slo_attainment": math.nan,
                 "standalone_dedicated_cost_per_mtok_usd": ded}
-    best = ok.reset_index().sort_values(["cost_per_mtok_out_usd", "setup"]).iloc[0]
+    key = cheapest_key(current)
+    best = min((r for _, r in ok.reset_index().iterrows()),
+               key=lambda r: key(str(r["setup"]), float(r["cost_per_mtok_out_usd"]),
+                                 float(r["slo_attainment"])))
     return {"standalone_setup": str(best["setup"]), "standalone_cost_usd": float(best["cost_usd"]),
             "standalone_cost_per_mtok_usd": float(best["cost_per_mtok_out_usd"]),
             "standalone_cost_per_mtok_total_usd": float(best["cost_per_mtok_total_usd"]),
