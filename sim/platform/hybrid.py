@@ -84,8 +84,11 @@ def unused_reservation_notes(cfg, workload) -> list[str]:
     """A note per model the hybrid reserves replicas for (placed dedicated, by its entry or
     by ``default_tier``) whose every user tenant is placed serverless by its own entry: no
     request reaches those replicas, yet they are billed, and as every tenant of the model is
-    billed per token only, to those tenants (evenly: :func:`sim.metrics.cost._bill_run`
-    leaves no GPU time unattributed)."""
+    billed per token only, to those tenants (:func:`sim.metrics.cost._bill_run` leaves no
+    GPU time unattributed), by the billing-period rule of :mod:`sim.metrics.billing`: each
+    stretch of time evenly among those of them still in their billing period (the horizon
+    plus their own drain), time after all their periods to the tenants draining then. Until
+    December 2026 the note said "evenly" alone beside a split of $0.043085 and $0.039500."""
     if "hybrid" not in [str(s) for s in cfg.setups]:
         return []
     hc = cfg.hybrid
@@ -102,7 +105,9 @@ def unused_reservation_notes(cfg, workload) -> list[str]:
             out.append(f"hybrid: {m} is placed dedicated ({where}) but every tenant calling it "
                        f"is placed serverless ({', '.join(callers)}): its reserved replicas serve "
                        f"no request and their GPU time is billed to {', '.join(callers)} "
-                       "(evenly), beside their tokens")
+                       "beside their tokens, each stretch of the run evenly among those of "
+                       "them still in their billing period (the horizon plus their own "
+                       "drain; time after all their periods to the tenants draining then)")
     return out
 
 
