@@ -123,7 +123,10 @@ class RequestRows(Unbuilt):
     def __init__(self, parts):
         self._parts = []  # (workload, run, ids or None, rows, stage columns or None)
         self._first = None  # a run to take the columns from when no run kept a row
+        self.offered = 0  # the rows every request would make (the total a sample is of)
         for wl, run, rows in parts:
+            every = offered_ids(wl, run, None)
+            self.offered += run.log.n if every is None else every.size
             ids = offered_ids(wl, run, rows)
             n = run.log.n if ids is None else ids.size
             self._first = self._first or (wl, run)

@@ -17,6 +17,7 @@ from sim.io import (
     write_parquet_blocks,
     write_table_csv,
 )
+from sim.metrics.requests import RequestRows
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
 from sim.report.figures import run_figures, waterfall_note
@@ -51,33 +52,42 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     elif cfg.output.parquet and rows is None and len(res.requests):
         write_parquet(res.requests, out_dir / "requests.parquet")
     if cfg.output.plots and generic_plots:
+        offered = rows.offered if isinstance(rows, RequestRows) else None
         res.figures.extend(run_figures(res, out_dir))
-        res.notes += figure_notes(res, cfg)
+        res.notes += figure_notes(res, cfg, offered)
     if cfg.output.report:
         atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
 
 
-def figure_notes(res: Result, cfg) -> list[str]:
+def figure_notes(res: Result, cfg, offered: int | None = None) -> list[str]:
     """What the per-setup figures could not show, said (until December 2026 a figure drawn
-    from a 1 % sample, or none drawn, went unsaid)."""
+    from a 1 % sample, or none drawn, went unsaid). A sample's count is of the rows kept
+    against ``offered``, the rows the runs' logs hold (:attr:`RequestRows.offered`:
+    background and warm-up requests too, as the sample is drawn from them; None when the
+    job gave a built frame, and the note gives the fraction instead). Until December 2026
+    the total was the ``__all__`` rows', user requests past warm-up alone: a 20 % sample
+    was said as "300 of 1,236" for 300 of 1,502, and a 90 % one, 1,351, went unsaid."""
     kept, mode = len(res.requests), str(cfg.output.requests)
-    s = res.summary
-    total = (int(s.loc[s["tenant"] == "__all__", "requests"].sum())
-             if {"tenant", "requests"} <= set(s.columns) else kept)
     if not cfg.output.parquet or mode == "none":
+        s = res.summary
+        total = (int(s.loc[s["tenant"] == "__all__", "requests"].sum())
+                 if {"tenant", "requests"} <= set(s.columns) else kept)
         why = "output.parquet=false" if not cfg.output.parquet else "output.requests=none"
         pipes = " and the pipeline waterfall" if waterfall_note(res) else ""
         return [f"no per-request figure is drawn (TTFT CDF, timeline{pipes}): they are drawn from "
                 f"the per-request rows, which {why} keeps none of; summary.csv's figures are every "
-                "request's"] if total else []
+                "request's"] if total or offered else []
     out = [n for n in [waterfall_note(res)] if n]
-    if mode == "sample" and kept < total:
+    if mode == "sample" and (offered is None or kept < offered):
+        of = (f"{kept:,} of the {offered:,} requests the runs' logs hold"
+              if offered is not None else
+              f"{kept:,} rows, about {float(cfg.output.requests_sample):.3g} of each setup's "
+              "requests, chosen by request id")
         out.append(f"the per-request figures are drawn from the sample of rows kept "
-                   f"(output.requests=sample: {kept:,} of {total:,} requests): their "
-                   "percentiles are the sample's; summary.csv's are every request's")
+                   f"(output.requests=sample: {of}): their percentiles are the "
+                   "sample's; summary.csv's are every request's")
     if kept and "outcome" in res.requests.columns and not (
             res.requests["outcome"] == "completed").any():
         out.append("the TTFT CDF is not drawn: no request kept completed")
     return out
-

@@ -297,8 +297,30 @@ def test_what_the_figures_cannot_show_is_said(extra, said, tmp_path):
     else:
         assert len(notes) == 1 and notes[0].startswith(said), notes
     if extra == ["output.requests=sample"]:
-        total = int(res.summary.query("tenant == '__all__'")["requests"].sum())
-        assert f": {len(res.requests):,} of {total:,} requests)" in notes[0]
+        assert f"(output.requests=sample: {len(res.requests):,} of the " in notes[0]
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.9])
+def test_a_samples_count_is_of_the_rows_full_would_keep(fraction, tmp_path):
+    """The sample note's total was the ``__all__`` rows' (user requests past warm-up), while
+    the sample is drawn from every row of the logs (background and warm-up requests too):
+    a 20 % sample of a hybrid run was said as "300 of 1,236" for 300 of 1,502, and a 90 %
+    one (1,351 of 1,502, more than 1,236) went unsaid; until December 2026. The total now
+    is what output.requests=full keeps of the same runs."""
+    run = ["experiment=hybrid", "horizon_s=120", "metrics.warmup_s=20", "output.plots=true",
+           "output.report=false"]
+    full = sim.run([*run, "output.requests=full"], output_dir=tmp_path / "full")
+    res = sim.run([*run, "output.requests=sample", f"output.requests_sample={fraction}"],
+                  output_dir=tmp_path / "sample")
+    everyone = len(full.requests)
+    users = int(full.summary.query("tenant == '__all__'")["requests"].sum())
+    assert users < everyone  # background and warm-up requests are in the log, not in __all__
+    kept = len(res.requests)
+    assert 0 < kept < everyone
+    # the sample is full's rows whose ids the hash keeps (an independent count of it)
+    assert kept == full.requests["request_id"].isin(res.requests["request_id"]).sum()
+    notes = [n for n in res.notes if "drawn from the sample" in n]
+    assert notes and f"(output.requests=sample: {kept:,} of the {everyone:,} requests" in notes[0]
 
 
 @pytest.mark.parametrize("kept, drawn, said", [
