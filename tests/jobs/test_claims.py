@@ -1,6 +1,8 @@
 """Claims audit: every claim of CALIBRATION.md section 8 gets a verdict from simulations; a
 verdict follows the prices it is given; the registry takes a new claim as one function."""
 
+import re
+
 import pytest
 
 import sim
@@ -35,6 +37,25 @@ def test_every_claim_runs_in_quick_mode_and_has_a_verdict(quick_table):
                 "p99_over_3x_p50_signal", "ttft_over_5s_is_cold", "cold_start_70b_network",
                 "warm_ttft_milliseconds", "uptime_sla", "worked_u_star"):
         assert cid in by.index
+
+
+def _seconds(text: str) -> tuple[float, float]:
+    """The least and greatest seconds a value written as format_seconds writes it stood for."""
+    value, unit = text.split()
+    v, half = (float(value) / 1000, 0.0005) if unit == "ms" else (float(value), 0.005)
+    return v - half, v + half
+
+
+def test_a_ratio_line_gives_its_pair_in_the_ratios_order(quick_table):
+    """The signal claim said "assistant: p99/p50 3.0 shared (26.93 s / 80.37 s)": the pair
+    was p50 / p99 and divides to 0.34; until December 2026. Each pair now divides to the
+    ratio it stands beside (to the rounding of the pair as written)."""
+    text = quick_table.set_index("id").loc["p99_over_3x_p50_signal", "simulated"]
+    pairs = re.findall(r"(\d+\.\d) (?:shared|dedicated) \(([\d.]+ m?s) / ([\d.]+ m?s)\)", text)
+    assert len(pairs) >= 2, text
+    for ratio, top, bottom in pairs:
+        (t0, t1), (b0, b1) = _seconds(top), _seconds(bottom)
+        assert t0 / b1 - 0.05 <= float(ratio) <= t1 / b0 + 0.05, text
 
 
 def test_monthly_h100_bill_is_simulated_and_flips_with_the_price():
