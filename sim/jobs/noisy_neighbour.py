@@ -4,8 +4,12 @@ Every setup runs at each background level in ``noisy_neighbour.background_levels
 fraction of background requests kept, nested: :mod:`sim.workload.background`), same seed;
 table ``isolation``: each user tenant's TTFT p50/p99 per level, with ``ttft_p99_isolated_s``
 (level 0) and ``isolation_ratio`` = p99 / isolated p99; figure ``plots/isolation``. A setup
-that does not serve background traffic sees the same requests at every level, so it is
-simulated once and its rows repeated.
+that does not serve background traffic sees the same requests at every level (checked), so
+it is simulated once and its summary rows and per-request rows repeated at every level, the
+latter under each level's request ids (the background's requests interleave with the user's
+and shift their ids), and a note says so: until December 2026 ``requests.parquet`` held its
+requests at level 0 alone, unsaid, so its summary rows at the other levels had none to be
+recomputed from.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pandas as pd
 from sim.config import variant
 from sim.config.rules import probability
 from sim.jobs import check_distinct, job
+from sim.metrics.requests import requests_frame
 from sim.metrics.runnotes import run_lines, workload_notes
 from sim.records import Result, is_aggregate
 from sim.report.outputs import write_outputs
@@ -26,6 +31,7 @@ from sim.report.serverless import isolation_figure
 from sim.simulation.build import build_catalog, build_workload, setup_serves_background
 from sim.simulation.frames import kept_requests, model_prices, setup_summary
 from sim.simulation.simulate import simulate
+from sim.simulation.streamed import kept_ids
 from sim.simulation.unread import job_note
 
 
@@ -57,7 +63,8 @@ def run_levels(cfg, progress=False):
     levels = sorted({float(x) + 0.0 for x in cfg.noisy_neighbour.background_levels} | {0.0})  # -0.0: 0
     setups = list(cfg.setups)
     sums, reqs, said = [], [], {}
-    cached: dict[str, tuple] = {}  # setup -> (summary, run, its lines)
+    cached: dict[str, tuple] = {}  # setup -> (summary, run, its lines, workload, level)
+    repeated: dict[str, list] = {}  # setup -> (the level it ran at, the levels repeating it)
     for level in levels:
         lcfg = variant(cfg, **{"background.scale": level})
         workload = build_workload(lcfg)
@@ -65,11 +72,16 @@ def run_levels(cfg, progress=False):
         bg_rps = float((~workload.user_mask()).sum()) / workload.horizon_s
         runs, lines = [], []
         for name in setups:
-            if name in cached:  # it ignores the background: same requests, same result
-                s, run, said_then = cached[name]
+            if name in cached and same_users(cached[name][3], workload):
+                # it ignores the background: same requests, same result
+                s, run, said_then, ran_on, ran_at = cached[name]
                 sums.append(s.assign(background_level=level, background_rps=bg_rps))
                 runs.append(run)
                 lines += said_then
+                kept = repeated_requests(lcfg, ran_on, workload, run)
+                if len(kept):
+                    reqs.append(kept.assign(background_level=level))
+                repeated.setdefault(name, [ran_at, []])[1].append(level)
                 continue
             run = simulate(lcfg, workload, name, progress, f"{name} bg={level:g}")
             runs.append(run)
@@ -77,7 +89,7 @@ def run_levels(cfg, progress=False):
             lines += mine
             s = setup_summary(lcfg, workload, run, prices)
             if not setup_serves_background(name):
-                cached[name] = (s, run, mine)
+                cached[name] = (s, run, mine, workload, level)
             sums.append(s.assign(background_level=level, background_rps=bg_rps))
             kept = kept_requests(lcfg, workload, run)
             if len(kept):
@@ -87,8 +99,38 @@ def run_levels(cfg, progress=False):
             said.setdefault(n, []).append(level)
     notes = [n if len(at) == len(levels) else f"background x{', x'.join(f'{v:g}' for v in at)}: {n}"
              for n, at in said.items()]
+    notes += [f"{name} serves no background traffic, so its requests are the same at every "
+              f"level: it ran once, at background x{ran:g}, and its rows at x"
+              f"{', x'.join(f'{v:g}' for v in at)} (summary.csv, isolation.csv and "
+              "requests.parquet, there under each level's own request ids) are that run's"
+              for name, (ran, at) in repeated.items()]
     return (pd.concat(sums, ignore_index=True),
             pd.concat(reqs, ignore_index=True) if reqs else pd.DataFrame(), notes)
+
+
+def same_users(a, b) -> bool:
+    """Whether workloads ``a`` and ``b`` hold the same user requests, in the same order (a
+    setup serving no background then runs alike on both)."""
+    ua, ub = a.user_mask(), b.user_mask()
+    return a.tenants[:a.n_user_tenants] == b.tenants[:b.n_user_tenants] and all(
+        np.array_equal(x[ua], y[ub], equal_nan=True) for x, y in (
+            (a.arrival_s, b.arrival_s), (a.tenant, b.tenant), (a.model, b.model),
+            (a.input_tokens, b.input_tokens), (a.output_tokens, b.output_tokens)))
+
+
+def repeated_requests(cfg, ran_on, workload, run) -> pd.DataFrame:
+    """The per-request rows ``run`` (of a setup serving no background, simulated on
+    ``ran_on``) keeps at ``workload``'s level: the user requests ``output.requests`` keeps
+    there, under that level's ids (the i-th user request of one workload is the i-th of the
+    other, :func:`same_users`)."""
+    mine, theirs = np.flatnonzero(workload.user_mask()), np.flatnonzero(ran_on.user_mask())
+    ids = kept_ids(cfg, workload)
+    ids = mine if ids is None else np.intersect1d(ids, mine, assume_unique=True)
+    if not ids.size:
+        return pd.DataFrame()
+    rows = requests_frame(ran_on, run, theirs[np.searchsorted(mine, ids)])
+    rows["request_id"] = ids.astype(rows["request_id"].dtype)
+    return rows
 
 
 def check(cfg) -> None:
