@@ -133,13 +133,18 @@ def frontier_table(per_model: list[list], keep: int = 6, chosen: tuple = ()) -> 
     latency the worst p99 / SLO, meeting the SLO when every model's candidate does) over the
     candidates the search simulated (``per_model``: each model's). Each model's own frontier
     suffices (a beaten candidate of one model only makes a combination worse); of it the
-    ``keep`` cheapest are combined, and the ``chosen`` candidates always."""
+    ``keep`` cheapest are combined, and the ``chosen`` candidates always. A model with no
+    point (no candidate simulated, or none with a cost and a p99 / SLO: :func:`unplotted`)
+    is left out of the plans, which cover the other models (until December 2026 one such
+    model, e.g. with no request in the horizon, left the file empty beside plans chosen
+    for the others)."""
     fronts = []
     for cands in per_model:
         pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c.feasible, c) for c in cands])
         fronts.append([p for i, p in enumerate(pts) if i < keep or any(p[3] is b for b in chosen)])
+    fronts = [f for f in fronts if f]
     combos = []
-    if fronts and all(fronts):
+    if fronts:
         for combo in itertools.product(*fronts):
             combos.append((sum(p[0] for p in combo), max(p[1] for p in combo),
                            all(p[2] for p in combo), combo))
@@ -148,6 +153,28 @@ def frontier_table(per_model: list[list], keep: int = 6, chosen: tuple = ()) -> 
                           "plan": " + ".join(f"{p[3].model}: {p[3].label}" for p in combo)}
                          for h, lat, met, combo in frontier(combos)],
                         columns=["cost_usd", "usd_per_hour", "worst_p99_over_slo", "meets_slo", "plan"])
+
+
+def unplotted(cands) -> bool:
+    """Whether a model's candidates give no point to ``pareto.csv`` (none has both a cost and a
+    p99 / SLO)."""
+    return not any(not math.isnan(c.usd_per_hour) and not math.isnan(c.worst_p99_over_slo)
+                   for c in cands)
+
+
+def left_out_note(plans) -> list[str]:
+    """The note naming the models ``pareto.csv`` leaves out, and why (none when it covers all)."""
+    left = [mp for mp in plans if unplotted(mp.tried)]
+    if not left:
+        return []
+    why = [f"{mp.model} (" + ("no request within the horizon" if mp.idle else
+                              "no candidate could run" if not mp.tried else
+                              "no candidate with a p99 / SLO") + ")" for mp in left]
+    kept = [mp.model for mp in plans if mp not in left]
+    return [f"pareto: its plans cover {', '.join(kept)} only; {', '.join(why)} "
+            f"{'has' if len(left) == 1 else 'have'} no simulated point to combine"
+            if kept else f"pareto.csv is empty: no model has a simulated point to combine "
+            f"({', '.join(why)})"]
 
 
 def confirm(cfg, chosen: dict, progress: bool) -> tuple[pd.DataFrame, list[str], float]:
@@ -280,6 +307,7 @@ def plan_job(cfg, out_dir, progress) -> Result:
                      + (f"branch and bound skipped the deployments from {', '.join(skipped)} on (their "
                         "lower bound cost at least the plan), so a point dearer than the plan may be "
                         "beaten by one never simulated" if skipped else "no deployment was skipped"))
+    notes += left_out_note(plans)
     chosen = {mp.model: mp.best for mp in plans if mp.best is not None}
     summary = pd.DataFrame()
     if len(chosen) == len(plans):

@@ -35,3 +35,52 @@ def test_a_chosen_plan_with_no_ttft_ratio_stays_on_the_frontier(ratio):
     chosen = _cand(2, 2.0, ratio, True)
     table = frontier_table([[chosen]])
     assert list(table["plan"]) == ["m: 2 x H100 fp8 TP1 reserved"]
+
+
+def test_a_model_with_no_point_is_left_out_not_emptying_the_frontier():
+    """A model with no simulated candidate (no request in the horizon, or none could run)
+    emptied pareto.csv beside the plans chosen for the others, until December 2026. The
+    plans now cover the other models, the chosen one on it (by hand: one model, one point)."""
+    chosen = _cand(2, 2.0, 0.5, True)
+    nan = _cand(1, float("nan"), float("nan"), False)  # priced, nothing to rank by
+    table = frontier_table([[chosen], [], [nan]], chosen=(chosen,))
+    assert list(table["plan"]) == ["m: 2 x H100 fp8 TP1 reserved"]
+    assert list(table["meets_slo"]) == [True] and list(table["usd_per_hour"]) == [2.0]
+    assert frontier_table([[], [nan]]).empty
+
+
+def test_the_models_left_out_are_named_with_their_reason():
+    from types import SimpleNamespace as NS
+
+    from sim.jobs.plan import left_out_note
+
+    chosen = _cand(2, 2.0, 0.5, True)
+    plans = [NS(model="a", tried=[chosen], idle=False), NS(model="b", tried=[], idle=True),
+             NS(model="c", tried=[], idle=False)]
+    (note,) = left_out_note(plans)
+    assert note == ("pareto: its plans cover a only; b (no request within the horizon), "
+                    "c (no candidate could run) have no simulated point to combine")
+    (empty,) = left_out_note(plans[1:])
+    assert empty.startswith("pareto.csv is empty: no model has a simulated point to combine")
+    assert left_out_note(plans[:1]) == []
+
+
+def test_a_plan_with_an_idle_model_keeps_the_chosen_plan_on_pareto():
+    """The plan job with a second tenant sending no request in the horizon: pareto.csv was
+    empty (no note) while plan.csv chose the busy model's plan, which README says is always on
+    it. Now the chosen plan of the busy model is a row, and a note names the idle model."""
+    import sim
+
+    res = sim.run(["job=plan", "horizon_s=60", "tenants.chat.arrival.rate_rps=20",
+                   "tenants.chat.slo_ttft_s=0.5", "output.plots=false", "output.report=false",
+                   "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                   "plan.pricing=[reserved]", "plan.max_replicas=3",
+                   "tenants.rare={model: qwen3-32b, arrival: {kind: poisson, rate_rps: 1e-9}}"])
+    plan = res.tables["plan"].set_index("model")["choice"]
+    assert plan["qwen3-32b"] == "none" and plan["llama31-8b"] != "none"
+    pareto = res.tables["pareto"]
+    assert f"llama31-8b: {plan['llama31-8b']}" in list(pareto["plan"])
+    assert not pareto["plan"].str.contains("qwen3-32b").any()
+    said = [n for n in res.notes if n.startswith("pareto: its plans cover")]
+    assert said == ["pareto: its plans cover llama31-8b only; qwen3-32b (no request within the "
+                    "horizon) has no simulated point to combine"]
