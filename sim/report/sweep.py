@@ -368,7 +368,8 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
         if "objective" in rows.columns:
             rows = rows.sort_values("objective", kind="stable")
         title = "Results (all tenants)" if rows is everyone else "Results"
-        parts.append(f"## {title}\n\n" + md_table(rows[cols]))
+        parts.append(f"## {title}\n\n" + md_table(rows[cols])
+                     + (f"\n{notes['unpriced']}\n" if notes.get("unpriced") else ""))
         # every tenant's own row: its SLO and how much of its traffic met it (the busiest)
         slo = slo_by_tenant(table, keyed + [c for c in ("setup",) if c in table.columns])
         if len(slo):

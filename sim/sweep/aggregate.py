@@ -51,7 +51,7 @@ from sim.sweep.jobrecord import (
     recorded_jobs,
     start_record,
 )
-from sim.sweep.listprice import _list_price
+from sim.sweep.listprice import _list_price, unpriced_note
 from sim.sweep.objective import describe_objective
 from sim.sweep.resume import DONE, ERROR, read_done
 
@@ -218,6 +218,8 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     for k in keys:
         if k in table.columns:
             table[k] = _numeric(table[k])
+    if unpriced := unpriced_note(table):  # said under summary.md's table
+        notes = {**notes, "unpriced": unpriced}
     return SweepJobs(table=table, jobs=pd.DataFrame(jobs, columns=["job", "state", "overrides",
                                                                    "message"]),
                      keys=keys, varying=varying, constant=constant,

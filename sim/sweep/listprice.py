@@ -8,7 +8,18 @@ from pathlib import Path
 import pandas as pd
 
 from sim.records import ALL, is_aggregate
+from sim.report.condense import SCENARIO_KEYS
 from sim.sweep.jobfiles import SUMMARY_NUMBERS, check_rows, read_frame
+
+
+def scenario_keys(summary: pd.DataFrame) -> list[str]:
+    """``setup`` and the columns naming a row's scenario in a study's summary (a trace, a
+    keep-alive policy, a background level: :data:`sim.report.condense.SCENARIO_KEYS`): the
+    rows of one run of one setup share them."""
+    # not a level's rate in brackets ("background x0.5 (4.57 req/s)"): it names no scenario
+    # of its own, and a replicated job's mean of it is no seed's
+    return ["setup"] + [k for k in ("scenario", *SCENARIO_KEYS) if k in summary.columns
+                        and not SCENARIO_KEYS.get(k, "").startswith("(")]
 
 
 def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
@@ -35,8 +46,13 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     # tier, background rows)
     label = summary["tenant"].astype(str).str.split("@").str[0]
     is_all = label == ALL
-    tenant_rows = ~label.map(is_aggregate)
-    whole = summary.assign(_label=label).groupby(["setup", "_label"], sort=False)
+    tenant_rows = ~label.map(is_aggregate).astype(bool)
+    # the rows of one run: a study's summary holds several (a trace, a policy, a background
+    # level each), priced apart (until December 2026 grouped by setup and tenant alone, so
+    # prefix_cache's two traces, billed at the list price at $12.061/M and $7.157/M, both
+    # read a "list price" of $9.112/M)
+    keys = scenario_keys(summary)
+    whole = summary.assign(_label=label).groupby(keys + ["_label"], sort=False, dropna=False)
     n_in = whole["input_tokens"].transform("sum")
     n_out = whole["output_tokens"].transform("sum")
     cost = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], n_in, n_out)],
@@ -45,13 +61,27 @@ def list_price_per_mtok_out(summary: pd.DataFrame, catalog: dict) -> pd.Series:
     out[~is_all] = per_out[~is_all]  # a model row at its model's prices; tier rows: NaN
     own = pd.Series([usd(m, i, o) for m, i, o in zip(summary["model"], summary["input_tokens"],
                                                       summary["output_tokens"])], index=summary.index)
-    for setup in summary.loc[is_all, "setup"].drop_duplicates():
-        same = summary["setup"] == setup
-        rows = tenant_rows & same  # both windows' tenant rows: the whole run
+    for _, idx in summary.groupby(keys, sort=False, dropna=False).groups.items():
+        if not is_all[idx].any():
+            continue
+        rows = idx[tenant_rows[idx].to_numpy()]  # both windows' tenant rows: the whole run
         tokens = summary.loc[rows, "output_tokens"].sum()
         total = own[rows].sum(min_count=1)
-        out[is_all & same] = total / tokens * 1e6 if tokens > 0 else float("nan")
+        out[idx[is_all[idx].to_numpy()]] = total / tokens * 1e6 if tokens > 0 else float("nan")
     return out
+
+
+def unpriced_note(table: pd.DataFrame, col: str = "list_price_usd_per_mtok_out") -> str | None:
+    """Why ``col`` is empty in the rows summary.md shows (``__all__``), if it is (it was left
+    empty unsaid until December 2026)."""
+    if col not in table.columns or "tenant" not in table.columns:
+        return None
+    rows = table[table["tenant"] == ALL] if (table["tenant"] == ALL).any() else table
+    n = int(rows[col].isna().sum())
+    return (f"`{col}` is empty in {n} of the {len(rows)} rows: no list price can be given "
+            "without a tenant row naming a model with catalog token prices (a study writing "
+            "only `__all__` rows: `breakeven`, `batch_fill`) or without output tokens."
+            ) if n else None
 
 
 def _list_price(d: Path, s: pd.DataFrame, catalog, done: dict | None = None) -> pd.Series:
@@ -63,7 +93,7 @@ def _list_price(d: Path, s: pd.DataFrame, catalog, done: dict | None = None) -> 
     r = check_rows(read_frame(d / "replications.csv", "replications.csv", ("seed", "setup", "tenant"),
                               SUMMARY_NUMBERS), d / "replications.csv", done)  # as summary.csv
     r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
-    keys = [k for k in ("setup", "tenant", "window") if k in r.columns and k in s.columns]
+    keys = [k for k in (*scenario_keys(s), "tenant", "window") if k in r.columns and k in s.columns]
     mean = r.groupby(keys, dropna=False)["lp"].mean()
     return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
                       for v in s[keys].itertuples(index=False)], index=s.index)

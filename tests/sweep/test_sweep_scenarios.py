@@ -1,0 +1,32 @@
+"""A study's job holds several scenarios a setup (traces, keep-alive policies, background
+levels): the sweep prices, shows and scores each apart; and a job stopped between its
+``done.json`` and its live-table row is still in the live tables (sim/sweep/skip.py)."""
+
+import pandas as pd
+import pytest
+
+from sim.sweep.listprice import list_price_per_mtok_out, unpriced_note
+
+CATALOG = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
+
+
+def two_traces():
+    return pd.DataFrame({"setup": ["s"] * 4, "tenant": ["a", "__all__"] * 2,
+                         "trace": ["x", "x", "y", "y"], "model": ["m1", "", "m1", ""],
+                         "input_tokens": [1_000_000, 1_000_000, 0, 0],
+                         "output_tokens": [500_000, 500_000, 1_000_000, 1_000_000]})
+
+
+def test_each_scenario_of_a_study_is_priced_on_its_own_tokens():
+    ref = list_price_per_mtok_out(two_traces(), CATALOG)
+    # x: (1 x 0.2 + 0.5 x 0.6) $ / 0.5 M = 1.0; y: 1 x 0.6 / 1 = 0.6 (pooled: 1.1 / 1.5 = 0.733)
+    assert ref.tolist() == pytest.approx([1.0, 1.0, 0.6, 0.6])
+
+
+def test_a_list_price_that_cannot_be_given_is_said():
+    table = pd.DataFrame({"job": ["0", "0", "1"], "setup": ["s", "d", "s"],
+                          "tenant": ["__all__"] * 3, "list_price_usd_per_mtok_out":
+                          [float("nan"), 1.0, float("nan")]})
+    note = unpriced_note(table)
+    assert note is not None and "2 of the 3 rows" in note
+    assert unpriced_note(table.iloc[[1]]) is None
