@@ -31,7 +31,7 @@ from sim.config.variants import KEY as VARIANT
 from sim.io import write_frame_csv
 from sim.records import ALL
 from sim.report import style as looks
-from sim.report.condense import condense, left_out_note, slo_by_tenant
+from sim.report.condense import condense, left_out_note, slo_by_tenant, with_scenario
 from sim.report.markdown import md_table, notes_of_jobs
 from sim.report.question import CHANGED
 from sim.report.style import (
@@ -353,7 +353,9 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
     if sj.constant:
         parts.append("Fixed overrides: " + ", ".join(f"`{k}={v}`" for k, v in sj.constant.items())
                      + ".\n")
-    table = sj.table
+    # a study's scenarios named in a column ``scenario``, as in a run's tables (until December
+    # 2026 told apart by nothing shown); summary.csv keeps the columns themselves
+    table = with_scenario(sj.table)
     reps = pd.to_numeric(table.get("replications"), errors="coerce") if len(table) else None
     if reps is not None and (reps > 1).any():  # what the numbers and intervals are
         parts.append(f"Each job ran {looks.seeds_text(reps)} (`replications`): every number is "
@@ -361,7 +363,7 @@ def sweep_markdown(sj, command: str | None = None, figures=()) -> str:
                      "interval (the figures' error bars); each seed's rows are in the job's "
                      "`replications.csv`.\n")
     if len(table):
-        keyed = ["job"] + [k for k in sj.varying if k in table.columns]
+        keyed = ["job"] + [k for k in [*sj.varying, "scenario"] if k in table.columns]
         everyone = table[table["tenant"] == ALL] if "tenant" in table.columns else table
         rows = everyone if len(everyone) else table
         cols = keyed + [c for c in SHOW if c in table.columns]

@@ -5,6 +5,7 @@ levels): the sweep prices, shows and scores each apart; and a job stopped betwee
 import pandas as pd
 import pytest
 
+from sim.sweep.aggregate import SweepJobs
 from sim.sweep.listprice import list_price_per_mtok_out, unpriced_note
 
 CATALOG = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
@@ -30,3 +31,20 @@ def test_a_list_price_that_cannot_be_given_is_said():
     note = unpriced_note(table)
     assert note is not None and "2 of the 3 rows" in note
     assert unpriced_note(table.iloc[[1]]) is None
+
+
+def test_summary_md_tells_a_studys_rows_apart():
+    from sim.report.sweep import sweep_markdown
+
+    table = pd.DataFrame({"job": ["0"] * 2, "seed": [0, 0], "setup": ["serverless"] * 2,
+                          "tenant": ["__all__"] * 2, "background_level": [0.0, 1.0],
+                          "cost_usd": [1.0, 2.0]})
+    sj = SweepJobs(table=table, jobs=pd.DataFrame({"job": ["0"], "state": ["done"],
+                                                   "overrides": [""], "message": [""]}))
+    md = sweep_markdown(sj)
+    rows = [ln for ln in md.splitlines() if ln.startswith("|") and "serverless" in ln]
+    assert len(rows) == 2
+    # each row, its cost cell aside, reads differently (the same "| 0 | serverless |
+    # __all__ |" twice before)
+    assert len({r.rsplit("|", 2)[0] for r in rows}) == 2, md
+    assert "background x0" in rows[0] and "background x1" in rows[1]
