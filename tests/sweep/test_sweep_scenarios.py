@@ -4,9 +4,12 @@ levels): the sweep prices, shows and scores each apart; and a job stopped betwee
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
+from sim.errors import InputError
 from sim.sweep.aggregate import SweepJobs
 from sim.sweep.listprice import list_price_per_mtok_out, unpriced_note
+from sim.sweep.objective import objective_value
 
 CATALOG = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
 
@@ -48,3 +51,23 @@ def test_summary_md_tells_a_studys_rows_apart():
     # __all__ |" twice before)
     assert len({r.rsplit("|", 2)[0] for r in rows}) == 2, md
     assert "background x0" in rows[0] and "background x1" in rows[1]
+
+
+def policies():
+    return pd.DataFrame({"setup": ["serverless"] * 3, "tenant": ["__all__"] * 3,
+                         "policy": ["fixed", "hybrid", "fixed"], "keepalive_s": [5, 0, 60],
+                         "cost_usd": [0.7, 0.35, 0.86], "ttft_p99_s": [0.5, 0.5, 0.5],
+                         "requests": [10] * 3, "completed": [10] * 3})
+
+
+def test_an_objective_over_several_scenario_rows_is_never_the_first_row():
+    cfg = OmegaConf.create({"objective": {"setup": None, "tenant": "__all__", "cost": "cost_usd",
+                                          "slo_metric": "ttft_p99_s", "slo_max": None,
+                                          "penalty": 1e4}})
+    assert objective_value(policies(), cfg) is None  # no objective asked: none given
+    assert objective_value(policies().iloc[[1]], cfg) == 0.35  # one row: its cost
+    cfg.objective.slo_max = 1.0
+    with pytest.raises(InputError) as e:
+        objective_value(policies(), cfg)
+    said = str(e.value)
+    assert "objective" in said and "3 summary rows" in said and "policy, keepalive_s" in said
