@@ -129,13 +129,34 @@ def launch_unfinished(launch: Launch, config, batch: Sequence[Sequence[str]], fi
         t0 = time.time_ns()
         try:
             returned = launch(batch[start:stop], first + start)
+        except KeyboardInterrupt:
+            _fill_live_tables(config, range(first + start, first + stop), t0)
+            raise
         except Exception as e:  # joblib's loky, as a worker process died (SIGKILL, the OOM killer)
             if type(e).__name__ != "TerminatedWorkerError":
                 raise
+            _fill_live_tables(config, range(first + start, first + stop), t0)
             raise _worker_lost(config, range(first + start, first + stop), t0, str(e)) from None
         out.update(zip(range(first + start, first + stop), returned))
         start = stop
     return [out[first + i] for i in range(len(batch))]
+
+
+def _fill_live_tables(config, nums: range, t0_ns: int) -> None:
+    """The jobs of ``nums`` that wrote their ``done.json`` since ``t0_ns`` into the live
+    sweep-root tables, as the sweep stops: a job adds its own row after its ``done.json``
+    (Hydra's ``on_job_end``, once the job has returned), so one stopped in between (about
+    25 ms) was finished but missing from ``jobs.csv`` and ``summary.csv`` until December 2026."""
+    if not _aggregating(config):
+        return
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    for num in nums:
+        d = _job_dir(config, num)
+        if d is None or not (d / ".hydra" / "overrides.yaml").is_file():
+            continue
+        done = d / DONE
+        if done.is_file() and done.stat().st_mtime_ns >= t0_ns and read_done(d) is not None:
+            add_to_live_tables(d, sweep_dir)
 
 
 def _worker_lost(config, nums: range, t0_ns: int, why: str) -> WorkerLost:

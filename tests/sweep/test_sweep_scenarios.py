@@ -2,14 +2,19 @@
 levels): the sweep prices, shows and scores each apart; and a job stopped between its
 ``done.json`` and its live-table row is still in the live tables (sim/sweep/skip.py)."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 from sim.errors import InputError
-from sim.sweep.aggregate import SweepJobs
+from sim.sweep.aggregate import AggregateSweep, SweepJobs
 from sim.sweep.listprice import list_price_per_mtok_out, unpriced_note
 from sim.sweep.objective import objective_value
+from sim.sweep.skip import launch_unfinished
 
 CATALOG = {"models": {"m1": {"price_in_usd_per_mtok": 0.2, "price_out_usd_per_mtok": 0.6}}}
 
@@ -71,3 +76,41 @@ def test_an_objective_over_several_scenario_rows_is_never_the_first_row():
         objective_value(policies(), cfg)
     said = str(e.value)
     assert "objective" in said and "3 summary rows" in said and "policy, keepalive_s" in said
+
+
+def sweep_config(tmp_path):
+    target = f"{AggregateSweep.__module__}.{AggregateSweep.__name__}"
+    return OmegaConf.create({
+        "output": {"resume": True},
+        "hydra": {"sweep": {"dir": str(tmp_path / "sweep"), "subdir": "${hydra.job.num}"},
+                  "job": {"config_name": "config", "name": "app"},
+                  "callbacks": {"aggregate": {"_target_": target}}}})
+
+
+def finished_folder(sweep: Path, num: int) -> Path:
+    d = sweep / str(num)
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"seed={num}"]))
+    (d / "summary.csv").write_text(f"setup,tenant,cost_usd\nd,__all__,{num + 1}\n")
+    (d / "done.json").write_text(json.dumps({"objective": num + 1.0}))
+    return d
+
+
+def test_a_job_finished_as_the_sweep_stops_is_in_the_live_tables(tmp_path):
+    """The interruption lands between a job's done.json and its own live row (on_job_end):
+    no timing, the launcher stops there."""
+    cfg = sweep_config(tmp_path)
+    sweep = tmp_path / "sweep"
+    batch = [["seed=0"], ["seed=1"]]
+
+    def launch(jobs, idx):
+        for k in range(len(jobs)):
+            finished_folder(sweep, idx + k)
+        raise KeyboardInterrupt  # both done.json written, neither job's row added
+
+    with pytest.raises(KeyboardInterrupt):
+        launch_unfinished(launch, cfg, batch, 0, {})
+    states = pd.read_csv(sweep / "jobs.csv", dtype={"job": str})
+    assert states[["job", "state"]].values.tolist() == [["0", "done"], ["1", "done"]]
+    rows = pd.read_csv(sweep / "summary.csv", dtype={"job": str})
+    assert rows[["job", "cost_usd"]].values.tolist() == [["0", 1.0], ["1", 2.0]]
