@@ -140,7 +140,9 @@ def signals_table(cfg, workload, runs, summary: pd.DataFrame,
                               float(scfg.slo_target), current))
         row["beyond_context"] = 0 if over is None else int(over_n[ti])
         if standalone is not None:
-            row.update(standalone_figures(alone, float(scfg.slo_target), current)
+            shared = [x for x in alone.index if need and _shared_for(str(x), tenant, model, cfg)] \
+                if alone is not None else []
+            row.update(standalone_figures(alone, float(scfg.slo_target), current, shared)
                        if alone is not None
                        else dict.fromkeys(STANDALONE_COLUMNS, math.nan))
         rows.append(row)

@@ -57,11 +57,15 @@ def cheapest_key(current: str):
     return lambda setup, cost, att: (cost, -att, setup != current, setup)
 
 
-def standalone_figures(rows: pd.DataFrame, target: float, current: str = "") -> dict:
+def standalone_figures(rows: pd.DataFrame, target: float, current: str = "",
+                       ruled_out=()) -> dict:
     """The cheapest setup (per output token) meeting the SLO for ``target`` of the
     requests when the tenant runs alone, ties broken as the recommendation's
-    (:func:`cheapest_key`); NaN and "" when none does."""
-    ok = rows[(rows["slo_attainment"] >= target) & rows["cost_per_mtok_out_usd"].notna()]
+    (:func:`cheapest_key`), among the setups not ``ruled_out`` (a shared pool, for a tenant
+    whose requirements rule one out, as the recommendation does: until December 2026 a
+    data-residency tenant was told the serverless pool alone); NaN and "" when none does."""
+    ok = rows[(rows["slo_attainment"] >= target) & rows["cost_per_mtok_out_usd"].notna()
+              & ~rows.index.isin(list(ruled_out))]
     ded = (float(rows.loc["dedicated", "cost_per_mtok_out_usd"]) if "dedicated" in rows.index
            else math.nan)
     if ok.empty:

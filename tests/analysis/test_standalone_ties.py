@@ -48,3 +48,18 @@ def test_the_standalone_pick_agrees_with_the_recommendation_at_a_tie():
             assert r.standalone_setup == r.recommended_setup, r.tenant
             checked += 1
     assert checked >= 1  # summarize: serverless and hybrid bill it alike, alone and shared
+
+
+def test_a_shared_pool_ruled_out_by_requirements_is_not_the_standalone_pick():
+    """A tenant whose requirements rule out a shared pool (data residency, custom weights):
+    the recommendation skipped the pool, the standalone pick took it (the cheapest alone)."""
+    r = rows(serverless=(2.0, 1.0), dedicated=(9.0, 1.0))
+    assert standalone_figures(r, 0.99, "serverless")["standalone_setup"] == "serverless"
+    assert standalone_figures(r, 0.99, "serverless", ["serverless"])["standalone_setup"] == "dedicated"
+    # a TTFT SLO a cold start meets: the pool alone is the cheapest meeting it ($1.08/M
+    # against $8.24/M), and was the pick before
+    res = sim.run(["horizon_s=60", "tenants.chat.arrival.rate_rps=0.5", "tenants.chat.data_residency=true",
+                   "tenants.chat.slo_ttft_s=120", "setups=[serverless,dedicated]",
+                   "signals.standalone=true", "output.plots=false"])
+    sig = res.tables["signals"].set_index("tenant").loc["chat"]
+    assert sig["recommended_setup"] == "dedicated" == sig["standalone_setup"]
