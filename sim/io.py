@@ -16,7 +16,10 @@ from sim.errors import InputError
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename: readers never see a
     half-written file and an interrupted run leaves none behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where its folder goes (plots)
+        raise _in_the_way(path) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
@@ -25,10 +28,24 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         # umask), so a sweep folder on shared storage is readable as the user's umask says
         # (until December 2026 every result file was 0600 whatever the umask)
         os.chmod(tmp, 0o666 & ~UMASK)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:  # a folder where the file goes: named, not the temporary
+            raise _in_the_way(path) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _in_the_way(path: Path) -> InputError:
+    """``path`` cannot be written: a folder stands where it goes, or a file where one of its
+    folders goes (until December 2026 an IsADirectoryError naming the temporary file)."""
+    for p in [*reversed(path.parents), path]:
+        if p != path and p.exists() and not p.is_dir():
+            return InputError("is a file where the run makes a folder of that name: move it "
+                              "away and run again", path=str(p))
+    return InputError("is a folder where the run writes a file of that name: move it away and "
+                      "run again", path=str(path))
 
 
 def _umask() -> int:
@@ -119,6 +136,21 @@ def prepare_folder(out_dir: Path) -> None:
                          path=repr(str(out_dir))) from None
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK | os.X_OK):
         raise InputError("the run folder is not a writable folder", path=str(out_dir))
+    # the names every run writes, checked before it runs (until December 2026 a folder named
+    # summary.csv stopped the run after the whole simulation, naming a temporary file)
+    for name in RUN_FILES:
+        if (out_dir / name).is_dir():
+            raise _in_the_way(out_dir / name)
+    for name in RUN_FOLDERS:
+        if (out_dir / name).exists() and not (out_dir / name).is_dir():
+            raise _in_the_way(out_dir / name / "-")
+
+
+# the files of fixed names a run may write in its folder (its tables' names vary by job),
+# its markers (sim/sweep/resume.py) among them, and its figures' folder
+RUN_FILES = ("summary.csv", "requests.parquet", "report.md", "config.yaml", "done.json",
+             "error.txt", ".outputs.json")
+RUN_FOLDERS = ("plots",)
 
 
 def files_since(out_dir: Path, t0_ns: int, skip=()) -> list[str]:

@@ -109,7 +109,8 @@ def clear(out_dir: Path) -> None:
         listed.update(f for f in (files if isinstance(files, list) else []) if isinstance(f, str))
     remove_listed(out_dir, sorted(listed))
     for name in (DONE, ERROR, OUTPUTS):
-        (out_dir / name).unlink(missing_ok=True)
+        if not (out_dir / name).is_dir():  # a folder of that name: the run refuses it, naming it
+            (out_dir / name).unlink(missing_ok=True)
 
 
 def record_outputs(out_dir: Path, t0_ns: int) -> list[str]:
@@ -208,5 +209,6 @@ def record_failure(out_dir: Path, text: str, t0_ns: int | None = None) -> None:
     out_dir = Path(out_dir)
     if t0_ns is not None:
         record_outputs(out_dir, t0_ns)
-    (out_dir / DONE).unlink(missing_ok=True)
+    if not (out_dir / DONE).is_dir():  # a folder of that name: the run refused it, naming it
+        (out_dir / DONE).unlink(missing_ok=True)
     atomic_write(out_dir / ERROR, lambda p: p.write_text(text.rstrip() + "\n"))
