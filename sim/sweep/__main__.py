@@ -33,6 +33,9 @@ def main(argv=None) -> int:
         except PermissionError as e:  # a file or folder of the sweep another user's (a traceback)
             print(f"error: {access_error(e)}", file=sys.stderr)
             return 2
+        except InputError as e:  # the folder itself: its job record, a linked job folder
+            print(f"error: {e}", file=sys.stderr)
+            return 2
 
 
 def _aggregate(args) -> int:

@@ -10,11 +10,15 @@ folder written before the sweep started is not part of it.
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from sim.errors import InputError
 from sim.io import atomic_write
+from sim.sweep.jobfiles import load_yaml
 
 # the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
 # the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
@@ -32,28 +36,99 @@ def record_jobs(sweep_dir: Path, n: int) -> None:
 
 
 def _record(sweep_dir: Path) -> dict:
-    try:
-        rec = json.loads((Path(sweep_dir) / JOBS_RECORD).read_bytes())
-    except (OSError, ValueError):
+    """The record :func:`record_jobs` or :func:`start_record` left (``{}`` if none). One that
+    does not read as either (not JSON, a count that is not a whole number >= 0, a count
+    above the jobs the sweep can have: :func:`_most_jobs`) is an InputError naming the file:
+    until December 2026 it was taken as absent, unsaid, and ``{"jobs": 100000000}`` listed a
+    hundred million missing jobs until the memory ran out."""
+    path = Path(sweep_dir) / JOBS_RECORD
+    if not path.exists() and not path.is_symlink():
         return {}
-    return rec if isinstance(rec, dict) else {}
+    fix = "; delete it to aggregate every job folder there"
+    try:
+        rec = json.loads(path.read_bytes())
+    except OSError as e:
+        raise InputError(f"cannot read the sweep's job record ({e.strerror}){fix}", path=str(path)) from None
+    except ValueError:
+        rec = None
+    n, folders = (rec.get("jobs"), rec.get("folders")) if isinstance(rec, dict) else (None, None)
+    if not (isinstance(rec, dict) and len(rec) == 1
+            and (type(n) is int and n >= 0 or isinstance(folders, list)
+                 and all(isinstance(x, str) for x in folders))):
+        raise InputError('not a sweep job record ({"jobs": COUNT} or {"folders": [NAMES]}, '
+                         f"as the sweep writes it){fix}", path=str(path))
+    most, why = _most_jobs(Path(sweep_dir)) if n is not None else (0, "")
+    if n is not None and n > most:
+        raise InputError(f"records {n:,} jobs, more than the sweep can have ({why}: "
+                         f"{most:,}){fix}", path=str(path))
+    return rec
+
+
+def _most_jobs(sweep_dir: Path) -> tuple[int, str]:
+    """The most jobs a record of ``sweep_dir`` may count, and why: the jobs of the sweep Hydra
+    recorded in its ``multirun.yaml`` (the grid of its swept values, or an Optuna sweep's
+    n_trials), else, when that cannot be counted (a glob() of options, another sweeper, no
+    multirun.yaml), the job folders there (the highest number + 1)."""
+    try:
+        size = _sweep_size(load_yaml(sweep_dir / "multirun.yaml"))
+    except Exception:  # noqa: BLE001 - unreadable or unparsable: counted by its folders
+        size = None
+    if size is not None:
+        return size, "the jobs its multirun.yaml defines"
+    nums = [int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit() and p.is_dir()]
+    return max(nums, default=-1) + 1, "its numbered job folders"
+
+
+def _sweep_size(conf: dict) -> int | None:
+    """The number of jobs of the sweep in ``conf`` (a ``multirun.yaml``), or None."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+
+    hy = conf.get("hydra") or {}
+    sweeper = hy.get("sweeper") or {}
+    target = str(sweeper.get("_target_", ""))
+    if "optuna" in target.lower():
+        n = sweeper.get("n_trials")
+        return n if type(n) is int and n >= 0 else None
+    if not target.endswith((".GridSweeper", ".BasicSweeper")):
+        return None
+    lines = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+    lines += [str(o) for o in (hy.get("overrides") or {}).get("task") or []]
+    merged = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(lines)}
+    size = 1
+    for o in merged.values():
+        if not o.is_sweep_override():
+            continue
+        v = o.value()
+        if isinstance(v, ChoiceSweep):
+            size *= len(v.list)
+        elif isinstance(v, RangeSweep):
+            step = v.step if v.step else 1
+            size *= max(0, math.ceil((v.stop - v.start) / step))
+        else:  # glob(): the options the config group has; interval(): no grid
+            return None
+    return size
 
 
 def recorded_jobs(sweep_dir: Path) -> int | None:
-    """The job count :func:`record_jobs` left in ``sweep_dir``; None if none (or unreadable)."""
-    n = _record(sweep_dir).get("jobs")
-    return n if type(n) is int and n >= 0 else None
+    """The job count :func:`record_jobs` left in ``sweep_dir``; None if none."""
+    return _record(sweep_dir).get("jobs")
 
 
 def recorded_folders(sweep_dir: Path) -> list[str] | None:
     """The job folders (not named by job number) that the sweep last started in ``sweep_dir``
     listed as each began (:meth:`AggregateSweep.on_job_start`); None if no such record."""
-    f = _record(sweep_dir).get("folders")
-    return f if isinstance(f, list) and all(isinstance(x, str) for x in f) else None
+    return _record(sweep_dir).get("folders")
 
 
 def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
+    for d in dirs:  # its rows would be the linked folder's, under another job's name
+        if d.is_symlink():
+            raise InputError(f"a job folder that is a link (to {os.readlink(d)}): its rows "
+                             "would be the folder it points to, twice when that is a job "
+                             "of the sweep; put the folder itself there, or remove the link",
+                             path=str(d))
     n, listed = recorded_jobs(sweep_dir), recorded_folders(sweep_dir)
     if n is not None:  # the last sweep's own jobs, whatever the clock says
         dirs = [d for d in dirs if d.name.isdigit() and int(d.name) < n]
@@ -99,6 +174,8 @@ def foreign_entries(sweep_dir: Path) -> list[str]:
     run there writes beside them and leaves them as they are, which went unsaid until the
     twentieth hostile-input sweep (December 2026)."""
     def ours(p: Path) -> bool:
-        return (p.name.startswith(".") or p.name in SWEEP_ROOT_NAMES
-                or p.is_dir() and (p.name.isdigit() or (p / ".hydra").is_dir()))
+        # a numbered entry is the sweep's job folder: one that is a file or a link is
+        # refused as the sweep reaches that job (sim/sweep/skip.py), naming the job
+        return (p.name.startswith(".") or p.name in SWEEP_ROOT_NAMES or p.name.isdigit()
+                or p.is_dir() and (p / ".hydra").is_dir())
     return sorted(p.name for p in sweep_dir.iterdir() if not ours(p))

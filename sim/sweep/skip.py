@@ -116,6 +116,8 @@ def launch_unfinished(launch: Launch, config, batch: Sequence[Sequence[str]], fi
     consecutive job numbers in one call; the returns in job order. Numbered job folders:
     the sweep's job count so far is recorded at its root first (what its end aggregates)."""
     if _job_dir(config, first) is not None:
+        for num in range(first, first + len(batch)):
+            refuse_job_folder(_job_dir(config, num), num)
         record_jobs(Path(str(config.hydra.sweep.dir)), first + len(batch))
     out = read_back(config, batch, first, finished)
     start = 0
@@ -157,6 +159,22 @@ def _fill_live_tables(config, nums: range, t0_ns: int) -> None:
         done = d / DONE
         if done.is_file() and done.stat().st_mtime_ns >= t0_ns and read_done(d) is not None:
             add_to_live_tables(d, sweep_dir)
+
+
+def refuse_job_folder(d: Path, num: int) -> None:
+    """Job ``num``'s folder ``d`` as a link or a file: an InputError before any job of the
+    batch starts. Until December 2026 a job folder linked to another (``1 -> 0``) was computed
+    through the link over that folder's results, which were lost, unsaid (exit 0), and a file
+    in its place stopped the sweep at Hydra's mkdir, after a note calling it a user's file."""
+    if d.is_symlink():
+        raise InputError(f"job {num}'s folder is a link (to {os.readlink(d)}): the job would "
+                         "write through it, over what is there; the sweep stops before "
+                         "launching its jobs: put the folder itself there, or remove the "
+                         f"link to compute job {num} again", path=str(d))
+    if d.exists() and not d.is_dir():
+        raise InputError(f"job {num}'s folder is a file, not a folder: the sweep cannot write "
+                         "the job there and stops before launching its jobs; move the file "
+                         "away and re-run", path=str(d))
 
 
 def _worker_lost(config, nums: range, t0_ns: int, why: str) -> WorkerLost:

@@ -19,6 +19,7 @@ from helpers.cli import cli
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from sim.errors import InputError
 from sim.sweep.aggregate import AggregateSweep
 from sim.sweep.jobrecord import (
     JOBS_RECORD,
@@ -86,8 +87,10 @@ def test_the_record_names_the_sweeps_jobs_and_a_sweep_starting_in_the_folder_dro
     assert names() == ["0", "1", "2", "10", "extra"]  # no record: every job folder
     record_jobs(sweep, 2)
     assert names() == ["0", "1"] and names(since=time.time() + 3600) == ["0", "1"]
-    (sweep / JOBS_RECORD).write_text("{\"jobs\": true}")  # damaged: as if there were none
-    assert names() == ["0", "1", "2", "10", "extra"]
+    (sweep / JOBS_RECORD).write_text("{\"jobs\": true}")  # damaged: refused, naming it
+    with pytest.raises(InputError, match=r"\.sweep_jobs\.json: not a sweep job record"):
+        names()
+    (sweep / JOBS_RECORD).unlink()
     assert names(since=time.time() + 3600) == []  # the clock rule, for sweepers writing none
     # a sweep (Optuna: no record of its own) starting in the folder: the old record goes,
     # else its count would cut off or take in jobs of the new sweep
