@@ -66,16 +66,21 @@ def _record(sweep_dir: Path) -> dict:
 
 def _most_jobs(sweep_dir: Path) -> tuple[int, str]:
     """The most jobs a record of ``sweep_dir`` may count, and why: the jobs of the sweep Hydra
-    recorded in its ``multirun.yaml`` (the grid of its swept values, or an Optuna sweep's
-    n_trials), else, when that cannot be counted (a glob() of options, another sweeper, no
-    multirun.yaml), the job folders there (the highest number + 1)."""
+    recorded in its ``multirun.yaml`` (the grid of its swept values), or an Optuna sweep's
+    n_trials (in a trial's ``.hydra/hydra.yaml``), else, when neither can be counted (a
+    glob() of options, another sweeper), the job folders there (the highest number + 1)."""
+    nums = [int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit() and p.is_dir()]
     try:
-        size = _sweep_size(load_yaml(sweep_dir / "multirun.yaml"))
+        conf = load_yaml(sweep_dir / "multirun.yaml")
+        if not conf and nums:  # Optuna writes none: its n_trials are in each trial's config
+            conf = load_yaml(sweep_dir / str(min(nums)) / ".hydra" / "hydra.yaml")
+            sweeper = (conf.get("hydra") or {}).get("sweeper") or {}
+            conf = conf if "optuna" in str(sweeper.get("_target_", "")).lower() else {}
+        size = _sweep_size(conf)
     except Exception:  # noqa: BLE001 - unreadable or unparsable: counted by its folders
         size = None
     if size is not None:
-        return size, "the jobs its multirun.yaml defines"
-    nums = [int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit() and p.is_dir()]
+        return size, "the jobs its multirun.yaml or Optuna's n_trials define"
     return max(nums, default=-1) + 1, "its numbered job folders"
 
 

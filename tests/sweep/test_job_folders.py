@@ -56,6 +56,19 @@ def test_the_jobs_a_sweep_can_have_counted_by_hand():
     assert _sweep_size(conf([], target="x.optuna_sweeper.OptunaSweeper", n_trials=7)) == 7
 
 
+def test_an_optuna_sweeps_trials_bound_the_record(tmp_path):
+    """Optuna writes no multirun.yaml: its n_trials (10) are read from a trial's hydra.yaml,
+    so a study stopped after 2 trials keeps its record of 10."""
+    sweep = _sweep(tmp_path / "s", task=None)
+    (sweep / "0" / ".hydra" / "hydra.yaml").write_text(json.dumps(
+        {"hydra": {"sweeper": {"_target_": "a.optuna_sweeper.OptunaSweeper", "n_trials": 10}}}))
+    (sweep / JOBS_RECORD).write_text('{"jobs": 10}\n')
+    assert [d.name for d in job_dirs(sweep, None)] == ["0", "1"]
+    (sweep / JOBS_RECORD).write_text('{"jobs": 11}\n')
+    with pytest.raises(InputError, match="records 11 jobs"):
+        job_dirs(sweep, None)
+
+
 def test_without_multirun_yaml_the_numbered_folders_bound_the_record(tmp_path):
     sweep = _sweep(tmp_path / "s", names=("0", "1", "10"), task=None)
     (sweep / JOBS_RECORD).write_text('{"jobs": 11}\n')  # folders up to 10: jobs 0 .. 10
