@@ -113,13 +113,14 @@ def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, of
     the whole run without one): the ``__all__`` row's figures, with the swept tenant's tail
     and SLO and the fill tenant's served work when there is one. Requests and tokens are the
     window's; ``delivered_tok_s`` its output tokens over its own length ``period_s -
-    warmup_s`` (summary.csv's ``throughput_tok_s``); the bill does not split by arrival, so
-    the cost per output token is the run's bill over the run's output tokens (summary.csv's),
-    and the bill and GPU-hour columns are the run's times the window's share of its output
-    tokens (of its billing period when it delivered none): the window's tokens at that
-    price. The monthly columns project the window's rates to 730 h. Until December 2026 a
-    warm-up's window tokens went over the whole period (half the fleet's throughput at the
-    crossover) beside the run's bill (cost_usd / output_tokens $3.39/M against $1.76/M)."""
+    warmup_s`` (summary.csv's ``throughput_tok_s``). The bill does not split by arrival: its
+    per-token part is the window's share of the run's output tokens, its GPU-time part (and
+    the GPU hours) the window's share of the billing period, so a reserved fleet costs its
+    hourly price whatever the load; the cost per output token is the window's cost over
+    its output tokens (NaN without any), and the monthly columns project the window's rates
+    to 730 h. Without a warm-up each is the summary's. Until December 2026 a warm-up's
+    window tokens went over the whole period (half the fleet's throughput at the crossover)
+    beside the run's bill (cost_usd / output_tokens $3.39/M against $1.76/M)."""
     a = s[s["tenant"] == ALL].iloc[0]
     t = s[s["tenant"] == tenant].iloc[0]
     early = s[s["tenant"] == ALL + WARMUP_SUFFIX]
@@ -127,19 +128,23 @@ def point_row(s: pd.DataFrame, f: float, label: str, setup: str, rate: float, of
     period = float(a["period_s"])
     window = period - warm
     run_out = a["output_tokens"] + (early["output_tokens"].iloc[0] if len(early) else 0)
-    share = (a["output_tokens"] / run_out if run_out > 0
-             else window / period if period > 0 else float("nan"))
+    timed = window / period if period > 0 else float("nan")  # the window's share of the period
+    tokens = a["output_tokens"] / run_out if run_out > 0 else timed  # ... of the output tokens
     delivered = a["output_tokens"] / window if window > 0 else float("nan")
     month = monthly_factor(window)
-    cost = a["cost_usd"] * share
+    token_cost, gpu_cost = a["token_cost_usd"] * tokens, a["gpu_cost_usd"] * timed
+    cost = token_cost + gpu_cost
+    per_mtok = cost / a["output_tokens"] * 1e6 if a["output_tokens"] > 0 else float("nan")
+    if not warm:
+        per_mtok = a[Y]  # the summary's own, unrounded as it is
     row = {
         X: f, "label": label, "setup": setup, "rate_rps": rate,
         "offered_tok_s": offered, "requests": int(a["requests"]),
         "completed": int(a["completed"]), "rejected": int(a["rejected"]),
         "output_tokens": int(a["output_tokens"]), "input_tokens": int(a["input_tokens"]),
         "period_s": period, "warmup_s": warm, "window_s": window, "cost_usd": cost,
-        "token_cost_usd": a["token_cost_usd"] * share, "gpu_cost_usd": a["gpu_cost_usd"] * share,
-        Y: a[Y], "gpu_hours": a["gpu_hours"] * share, "busy_gpu_hours": a["busy_gpu_hours"] * share,
+        "token_cost_usd": token_cost, "gpu_cost_usd": gpu_cost,
+        Y: per_mtok, "gpu_hours": a["gpu_hours"] * timed, "busy_gpu_hours": a["busy_gpu_hours"] * timed,
         "gpu_busy_fraction": a["busy_fraction"], "delivered_tok_s": delivered,
         # delivered output throughput against the dedicated fleet's measured capacity
         "throughput_utilization": delivered / fleet_tok_s,

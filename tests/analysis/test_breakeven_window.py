@@ -40,12 +40,17 @@ def test_every_point_column_is_over_the_measured_window(res):
         assert r.delivered_tok_s == pytest.approx(r.output_tokens / (r.period_s - W), rel=1e-12)
         assert r.delivered_tok_s == pytest.approx(meas.throughput_tok_s, rel=1e-12)
         assert r.output_tokens == meas.output_tokens and r.requests == meas.requests
-        # the cost per output token is the run's bill over the run's tokens (both windows)
+        # the bill's per-token part by the window's share of the run's output tokens, its
+        # GPU-time part by the window's share of the billing period
         run_tokens = meas.output_tokens + early.output_tokens
-        assert r.cost_per_mtok_out_usd == pytest.approx(1e6 * meas.cost_usd / run_tokens, rel=1e-12)
-        # ... and the window's cost is its tokens at that price
-        assert 1e6 * r.cost_usd / r.output_tokens == pytest.approx(r.cost_per_mtok_out_usd, rel=1e-12)
+        assert r.token_cost_usd == pytest.approx(meas.token_cost_usd * meas.output_tokens / run_tokens,
+                                                 rel=1e-12)
+        assert r.gpu_cost_usd == pytest.approx(meas.gpu_cost_usd * (r.period_s - W) / r.period_s,
+                                               rel=1e-12)
+        assert r.gpu_hours == pytest.approx(meas.gpu_hours * (r.period_s - W) / r.period_s, rel=1e-12)
         assert r.token_cost_usd + r.gpu_cost_usd == pytest.approx(r.cost_usd, rel=1e-12)
+        # ... and the cost per output token is the window's cost over its tokens
+        assert 1e6 * r.cost_usd / r.output_tokens == pytest.approx(r.cost_per_mtok_out_usd, rel=1e-12)
         # the month: the window's rates for 730 h
         assert r.monthly_output_tokens == pytest.approx(r.delivered_tok_s * MONTH_S, rel=1e-12)
         assert 1e6 * r.monthly_cost_usd / r.monthly_output_tokens == pytest.approx(
@@ -58,6 +63,29 @@ def test_every_point_column_is_over_the_measured_window(res):
     srv = p[p.label == "serverless"]
     np.testing.assert_allclose(srv.cost_usd, 0.88 * (srv.input_tokens + srv.output_tokens) / 1e6,
                                rtol=1e-9)
+    # the reserved fleet by hand: 2 H100s at their hourly price (CALIBRATION section 5) for
+    # 730 h at every load (a bill split by the window's share of the tokens alone read
+    # $5,401 at 30 % and $4,684 at 70 %)
+    ded = p[p.label == "dedicated"]
+    assert len(ded) == 3
+    np.testing.assert_allclose(ded.monthly_cost_usd, ded.monthly_cost_usd.iloc[0], rtol=1e-9)
+    s_ded = s[(s.setup == "dedicated") & (s.tenant == ALL)]
+    np.testing.assert_allclose(ded.monthly_cost_usd, s_ded.monthly_cost_usd, rtol=1e-9)
+
+
+def test_a_fleet_whose_tokens_all_fall_in_the_warmup_costs_its_price():
+    """Every output token in the warm-up: the reserved fleet still costs its hours (a bill
+    split by the tokens alone read $0 beside a finite cost per token) and the cost per token
+    is NaN, as the notes say."""
+    r = run_breakeven(sim.compose(["experiment=breakeven", "horizon_s=120", "metrics.warmup_s=119.9",
+                                   "breakeven.load_fractions=[0.02]",
+                                   "breakeven.capacity_requests_per_client=3", TWO_CURVES]))
+    d = r.points[r.points.label == "dedicated"].iloc[0]
+    assert d.output_tokens == 0 and np.isnan(d.cost_per_mtok_out_usd)
+    # by hand: one replica of two H100s at $3.95 an hour (CALIBRATION section 5) over the window
+    assert d.cost_usd == pytest.approx(2 * 3.95 * d.window_s / 3600, rel=1e-9)
+    s = r.summary[(r.summary.setup == "dedicated") & (r.summary.tenant == ALL)].iloc[0]
+    assert d.monthly_cost_usd == pytest.approx(s.monthly_cost_usd, rel=1e-9)
 
 
 def test_the_crossover_sits_at_u_star_with_a_warmup(res):
