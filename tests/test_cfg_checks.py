@@ -66,3 +66,48 @@ def test_a_variant_prints_applied_as_the_run_takes_it(monkeypatch, capsys, args)
     assert yaml.safe_load(out) == want["deployments"]["llama31-8b"]
     status, out, err = _main(monkeypatch, capsys, "--cfg", "all", *args)
     assert status == 0 and "before its variant is applied" in err
+
+
+@pytest.mark.parametrize("args, expected", [
+    # each of these printed (exit 0) though the run refused it before any simulation
+    (["experiment=breakeven", "breakeven.setups=[{label: d, setup: dedicated, overrides: "
+      "{horizon_s: 5}}]", "breakeven.reference=d"],
+     "error: config key 'breakeven.setups[0].overrides': 'horizon_s' is the run's"),
+    (["experiment=breakeven", "breakeven.setups.0.overrides={serverless.billing: free}"],
+     "error: config key 'breakeven.setups[0]': config key 'serverless.billing': Invalid value 'free'"),
+    (["experiment=breakeven",
+      "breakeven.setups=[{label: dedicated, setup: dedicated, overrides: {nosuch.key: 1}}]"],
+     "error: config key 'breakeven.setups[0]': config key 'nosuch': not a key of the config"),
+    (["experiment=breakeven", "breakeven.setups=[{label: d, setup: dedicated}]",
+      "breakeven.reference=d"], "error: config key 'breakeven.setups': only the reference curve"),
+    (["experiment=claims", "claims.overrides=['nope=1']"],
+     "error: config key 'claims.overrides': config key 'nope': Key 'nope' not in"),
+    (["experiment=claims", "claims.overrides=['horizon_s=-1']"],
+     "error: config key 'claims.overrides': config key 'horizon_s': must be > 0, got -1"),
+    # a key no scenario has is refused whichever claims run
+    (["experiment=claims", "claims.overrides=['nope=1']", "claims.only=[uptime_sla]"],
+     "error: config key 'claims.overrides': config key 'nope': Key 'nope' not in"),
+])
+def test_a_job_s_nested_overrides_are_checked_before_printing(monkeypatch, capsys, args, expected):
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "job", *args)
+    assert_one_clear_line(status, err, expected)
+    assert err.startswith(expected) and out == ""
+
+
+def test_claims_overrides_a_scenario_takes_print(monkeypatch, capsys):
+    status, out, err = _main(monkeypatch, capsys, "--cfg", "job", "experiment=claims",
+                             "claims.overrides=['dedicated.pricing=reserved']")
+    assert (status, err) == (0, "") and "dedicated.pricing=reserved" in out
+
+
+def test_the_claims_scenarios_checked_are_those_the_checks_compose():
+    """The experiments ``--cfg job`` composes claims.overrides with: every ``ctx.scenario``
+    call's first argument in sim/jobs/claims (read from the source, not from the list)."""
+    import re
+    from pathlib import Path
+
+    from sim.jobs.claims.registry import SCENARIOS
+
+    src = "".join(p.read_text() for p in Path(sim.__file__).parent.joinpath("jobs", "claims").glob("*.py"))
+    used = set(re.findall(r"ctx\.scenario\(\s*\"(\w+)\"", src))
+    assert used == set(SCENARIOS)

@@ -95,6 +95,32 @@ def check_overrides(cfg) -> None:
                              "experiment and runs it in this process (claims.overrides set "
                              "the scenarios' keys, such as dedicated.pricing=reserved)",
                              key="claims.overrides")
+    if cfg.claims.overrides:
+        _check_scenarios(cfg)
+
+
+# the experiments the checks compose their scenarios from (ctx.scenario's first argument
+# in this package: tests/test_cfg_checks.py holds this list to the source)
+SCENARIOS = ("breakeven", "cold_start", "compound", "dedicated", "failures", "noisy_neighbour")
+
+
+def _check_scenarios(cfg) -> None:
+    """``claims.overrides`` applied to the scenarios as the checks compose them, before any
+    work (``claims.overrides=['nope=1']`` printed under ``--cfg job``, and the run refused
+    it). With every claim run, every scenario must take them; with ``claims.only``, which
+    scenarios its claims compose is known only as they run: there, an override no scenario
+    takes is refused, and one that some take is left to the run."""
+    ctx = ClaimContext(cfg)
+    errors = []
+    for experiment in SCENARIOS:
+        try:
+            ctx.scenario(experiment)
+        except InputError as e:
+            if not cfg.claims.only:
+                raise
+            errors.append(e)
+    if len(errors) == len(SCENARIOS):
+        raise errors[0]
 
 
 class ClaimContext:
