@@ -77,6 +77,9 @@ def why_off(cfg, key: str) -> str | None:
         d, at = cfg.deployments[parts[1]], f"deployments.{parts[1]}"
         if parts[2] == "swap_gb" and (str(d.admission), str(d.preemption)) != ("paged", "swap"):
             return f"{at} swaps only with admission paged and preemption swap"
+        if parts[2] == "preemption" and str(d.admission) != "paged":
+            return (f"{at}.admission is {d.admission}, which reserves every output token when "
+                    "it admits a request, so no sequence is ever preempted")
         if parts[2] == "host_cache_gb" and not d.prefix_caching:
             return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
     if (len(parts) == 3 and parts[0] == "tenants" and parts[2] == "slo_ttft_s"
