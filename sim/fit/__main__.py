@@ -45,7 +45,7 @@ from sim.fit.solve import (
     percentiles,
 )
 from sim.fit.unread import check_read, check_table
-from sim.io import atomic_write
+from sim.io import atomic_write, shared_folder
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
 
@@ -189,13 +189,23 @@ def _input_notes(a: argparse.Namespace, log, dep, fit) -> list[str]:
     return notes
 
 
-def make_out(out: Path) -> None:
+def make_out(text: str) -> Path:
     """``--out`` made (with its ``catalog/``) before the fit, which takes minutes, so that a
-    folder that cannot be written stops the run now rather than when its results are."""
+    folder that cannot be written stops the run now rather than when its results are. An
+    empty one, the working directory or the root is refused as ``sim.run`` refuses them
+    (until December 2026 ``--out ''`` wrote catalog/, overrides.txt and residuals.csv among
+    the working directory's files)."""
+    if not text.strip():
+        raise InputError("--out is empty: give a folder for the fit's files")
+    if shared_folder(text):
+        raise InputError(f"--out {text!r} is {shared_folder(text)}: give a folder of the fit's "
+                         "own (its files would mix with the folder's others)")
+    out = Path(text)
     try:
         (out / "catalog").mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"--out: cannot make the folder {e.filename or out} ({e.strerror})") from None
+    return out
 
 
 def run(a: argparse.Namespace) -> dict:
@@ -213,11 +223,10 @@ def run(a: argparse.Namespace) -> dict:
         raise InputError(f"--seed draws synthetic send times, and this replay draws none "
                          f"({arr.description})")
     check_identifiable(log)  # before --out is made: a one-request log stops here
-    make_out(Path(a.out))
+    out = make_out(a.out)
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
     after = percentiles(fit.residuals)
-    out = Path(a.out)
     _write_catalog(out / "catalog" / "fitted.yaml", dep, fit.params,
                    f"{a.requests} ({len(log)} requests, {arr.description})")
     ov = catalog_overrides(dep, fit.params)

@@ -84,7 +84,7 @@ class RequestLog:
 
 
 def _num(value, what: str, path: str, line: int | None, integer: bool = False,
-         limit: float = MAX_SECONDS) -> float:
+         limit: float = MAX_SECONDS, unit: str = "tokens") -> float:
     if isinstance(value, bool):  # JSON true/false: Python would take them for 1 and 0
         raise InputError(f"{what}: not a number ({_json_word(value)})", path=path, line=line)
     try:  # Python's float() takes "1_000" and any script's digits too, which no benchmark writes
@@ -98,19 +98,19 @@ def _num(value, what: str, path: str, line: int | None, integer: bool = False,
     if not math.isfinite(v) or v < 0 or v > limit:
         raise InputError(f"{what}: must be finite, >= 0 and <= {limit:g} ({value!r})",
                          path=path, line=line)
-    if integer and v != int(v):
-        raise InputError(f"{what}: must be a whole number of tokens ({value!r})", path=path,
+    if integer and v != int(v):  # a count (of tokens, or of requests in flight)
+        raise InputError(f"{what}: must be a whole number of {unit} ({value!r})", path=path,
                          line=line)
     return v
 
 
 def _jnum(value, what: str, path: str, line: int | None, integer: bool = False,
-          limit: float = MAX_SECONDS) -> float:
+          limit: float = MAX_SECONDS, unit: str = "tokens") -> float:
     """A number of a JSON log: the benchmarks write numbers, so a string ("0.05") is refused
     as true is (it was read as the number it spells)."""
     if isinstance(value, str):
         raise InputError(f"{what}: not a number (the string {value[:40]!r})", path=path, line=line)
-    return _num(value, what, path, line, integer, limit)
+    return _num(value, what, path, line, integer, limit, unit)
 
 
 def _json_word(value: bool) -> str:
@@ -293,7 +293,8 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
                          "run with --disable-stream?): the log does not tell decode time; "
                          "benchmark with streaming", path=path, line=line)
     conc = doc.get("max_concurrency")
-    conc = None if conc is None else int(_jnum(conc, "max_concurrency", path, line, True, 1e9))
+    conc = None if conc is None else int(_jnum(conc, "max_concurrency", path, line, True, 1e9,
+                                                 "requests in flight"))
     if conc is not None and conc < 1:  # was taken for "no cap"
         raise InputError(f"max_concurrency must be at least 1 (or null for no cap), got {conc}",
                          path=path, line=line)

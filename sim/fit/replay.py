@@ -7,7 +7,8 @@ every iteration pays ``step + layers x layer``) and ``seq_overhead_s``.
 
 How requests arrive (:func:`arrivals`):
 
-* recorded send times (a CSV's ``arrival_s``, vLLM's ``start_times``): replayed as logged;
+* recorded send times (a CSV's ``arrival_s``, vLLM's ``start_times``): replayed as logged
+  (with ``--max-concurrency`` c, a request is sent at its time or when one of c finishes);
 * otherwise the benchmark client's settings: rate ``inf`` sends every request at once;
   ``max_concurrency`` c keeps at most c in flight, the next one (in log order) sent the moment
   one finishes, as vLLM's and SGLang's semaphore does (client turnaround taken as 0);
@@ -69,7 +70,10 @@ def arrivals(log: RequestLog, rate_rps: float | None = None, max_concurrency: in
     """How the replay sends the log's requests (command-line settings win over the log's)."""
     conc = max_concurrency if max_concurrency is not None else log.max_concurrency
     if log.arrival_s is not None and rate_rps is None:
-        return Arrivals(log.arrival_s, max_concurrency, True, "recorded send times")
+        # a --max-concurrency cap holds a request back until one finishes: said (until
+        # December 2026 the line read "recorded send times" alone, whatever the cap)
+        held = f", at most {max_concurrency} in flight" if max_concurrency else ""
+        return Arrivals(log.arrival_s, max_concurrency, True, f"recorded send times{held}")
     if log.unrecorded and rate_rps is None:
         raise InputError(f"{log.unrecorded}: give --request-rate (and --max-concurrency) to "
                          "replay at a rate, compared by rank", path=log.path,
