@@ -95,7 +95,7 @@ def bench(engine: str, n: int, rate: float, prefix: bool = False, caching: bool 
         "requests_per_s": round(done / wall), "cpu_s": round(cpu, 2),
         "requests_per_cpu_s": round(done / cpu),
         "peak_rss_mb": round(peak, 1),
-        "bytes_per_request": round((peak - before) * 1024 * 1024 / max(done, 1)),
+        "bytes_per_request": round((peak - before) * 1024 * 1024 / done) if done else None,
         "busy_fraction": round(float(row["busy_fraction"]), 3),
         "ttft_p50_s": round(float(row["ttft_p50_s"]), 4),
         "ttft_p99_s": round(float(row["ttft_p99_s"]), 4),

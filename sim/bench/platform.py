@@ -131,7 +131,8 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
             "tenants": tenants, "gpus": pool_gpus(gpus), "requests": n,
             "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "requests_per_s": round(n / wall),
             "peak_rss_mb": round(peak, 1),
-            "bytes_per_request": round((peak - before) * 1024 * 1024 / max(n, 1)),
+            # no request, no per-request figure (the growth over max(n, 1) was printed as one)
+            "bytes_per_request": round((peak - before) * 1024 * 1024 / n) if n else None,
             "background_ttft_p99_s": round(float(bg["ttft_p99_s"].iloc[0]), 3) if len(bg) else None,
             "requests_output": requests, "percentiles": percentiles,
             "requests_parquet_mb": round(parquet_mb, 1)}

@@ -138,3 +138,13 @@ def test_too_few_requests_to_measure_is_one_line_naming_the_flag(flag, capsys):
     assert e.value.code == 2 and len(err) == 1, err
     assert err[0] == f"error: argument {flag}: must be >= {bench.MIN_REQUESTS:g}, got 1"
 
+
+
+def test_no_request_has_no_bytes_per_request(capsys):
+    """``--tenants 0`` on a horizon too short for the background: 0 requests, and until
+    December 2026 the run's whole memory growth printed as ``bytes_per_request`` (it divided
+    by max(n, 1)); a figure per request of no request is null."""
+    bench.main(["--scenario", "platform", "--hours", "0.0001", "--models", "2", "--tenants", "0",
+                "--gpus", "8", "--requests-output", "none"])
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["requests"] == 0 and row["bytes_per_request"] is None
