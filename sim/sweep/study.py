@@ -50,6 +50,17 @@ def _overrides_seen(sj) -> str:
     return text[:300]
 
 
+def _check_out(out: Path) -> None:
+    """``--out`` a file, or under one: refused before the sweep is read (the figures ended in a
+    NotADirectoryError traceback from sim/report/style.py until December 2026)."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                refuse(f"argument --out: {p}: not a folder"
+                       + ("" if p == out else f" (--out {out} is under it)"))
+            return
+
+
 def cli(description: str):
     """Parse ``SWEEP_DIR [--out DIR]``; return (sweep, output folder)."""
     ap = ArgumentParser(description=description)
@@ -57,6 +68,8 @@ def cli(description: str):
     ap.add_argument("--out", type=folder_arg, default=None,
                     help="where plots/ go (default: the sweep folder)")
     args = ap.parse_args()
+    if args.out is not None:
+        _check_out(args.out)
     sj = load_sweep(args.sweep_dir)
     if "completed" in sj.table.columns and not sj.table["completed"].fillna(0).any():
         # every latency and per-token cost is undefined: axes with nothing on them (and the
