@@ -107,18 +107,25 @@ SCENARIOS = ("breakeven", "cold_start", "compound", "dedicated", "failures", "no
 def _check_scenarios(cfg) -> None:
     """``claims.overrides`` applied to the scenarios as the checks compose them, before any
     work (``claims.overrides=['nope=1']`` printed under ``--cfg job``, and the run refused
-    it). With every claim run, every scenario must take them; with ``claims.only``, which
-    scenarios its claims compose is known only as they run: there, an override no scenario
-    takes is refused, and one that some take is left to the run."""
-    ctx = ClaimContext(cfg)
+    it). With every claim run, every scenario must take them, composed and built. With
+    ``claims.only``, which scenarios its claims compose (and which keys a check sets over
+    them) is known only as they run: there, an override no scenario can compose is refused,
+    and a value out of range is left to the run, which names the check's own key it meets."""
+    if not cfg.claims.only:
+        ctx = ClaimContext(cfg)
+        for experiment in SCENARIOS:
+            ctx.scenario(experiment)
+        return
     errors = []
     for experiment in SCENARIOS:
         try:
-            ctx.scenario(experiment)
-        except InputError as e:
-            if not cfg.claims.only:
+            compose([f"experiment={experiment}", *cfg.claims.overrides])
+        except Exception as e:
+            err = e if isinstance(e, InputError) else from_config_error(e)
+            if err is None:
                 raise
-            errors.append(e)
+            errors.append(InputError(f"{err} (the {experiment!r} scenario, with claims.overrides "
+                                     "applied)", key="claims.overrides"))
     if len(errors) == len(SCENARIOS):
         raise errors[0]
 
