@@ -95,5 +95,13 @@ def _list_price(d: Path, s: pd.DataFrame, catalog, done: dict | None = None) -> 
     r["lp"] = pd.concat([list_price_per_mtok_out(g, catalog) for _, g in r.groupby("seed")])
     keys = [k for k in (*scenario_keys(s), "tenant", "window") if k in r.columns and k in s.columns]
     mean = r.groupby(keys, dropna=False)["lp"].mean()
-    return pd.Series([mean.get(tuple(v) if len(keys) > 1 else v[0], float("nan"))
-                      for v in s[keys].itertuples(index=False)], index=s.index)
+    # looked up with an empty key cell as one value (a tuple holding NaN matches no group's:
+    # keepalive's hybrid policy, keepalive_s empty, read no list price with replications)
+    found = {_cells(k if isinstance(k, tuple) else (k,)): v for k, v in mean.items()}
+    return pd.Series([found.get(_cells(v), float("nan")) for v in s[keys].itertuples(index=False)],
+                     index=s.index)
+
+
+def _cells(values) -> tuple:
+    """A row's key cells, an empty one (NaN) as one value."""
+    return tuple(None if pd.isna(v) else v for v in values)

@@ -173,7 +173,7 @@ def load_finished(out_dir: Path, cfg):
               "the run is computed again")
         return None
     try:
-        tables = {f[:-4]: _read_table(Path(out_dir) / f, done) for f in files
+        tables = {f[:-4]: read_table(Path(out_dir) / f, done) for f in files
                   if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
         summary = read_summary(summary_path, done)
     except InputError as e:  # a file damaged since the run wrote it: computed again
@@ -191,7 +191,7 @@ def missing_outputs(out_dir: Path, files) -> list[str]:
     return [f for f in files if isinstance(f, str) and not (Path(out_dir) / f).is_file()]
 
 
-def _read_table(path: Path, done: dict) -> pd.DataFrame:
+def read_table(path: Path, done: dict) -> pd.DataFrame:
     """A finished run's table; ``replications.csv`` with its numbers checked as a sweep's
     aggregation reads them (until December 2026 a damaged one was read back here, the job
     "already finished", and then dropped from the sweep's tables by the aggregation's

@@ -33,6 +33,7 @@ from sim.sweep.resume import (
     job_key,
     missing_outputs,
     read_done,
+    read_table,
     record_failure,
 )
 
@@ -78,8 +79,20 @@ def _reads_back(d: Path) -> bool:
         read_job(d)
     except InputError:
         return False
-    files = (read_done(d) or {}).get("files")
-    return not (isinstance(files, list) and missing_outputs(d, files))
+    done = read_done(d) or {}
+    files = done.get("files")
+    if not isinstance(files, list):
+        return True
+    if missing_outputs(d, files):
+        return False
+    try:  # its other tables as a resumed run reads them back (until December 2026 only
+        # summary.csv and replications.csv: a keepalive.csv cut at a line read back short)
+        for f in files:
+            if isinstance(f, str) and f.endswith(".csv") and "/" not in f and f != "summary.csv":
+                read_table(d / f, done)
+    except InputError:
+        return False
+    return True
 
 
 def _aggregating(config) -> bool:

@@ -384,3 +384,20 @@ def test_a_listed_file_removed_since_is_computed_again(tmp_path, capsys):
     assert not any("not recomputed" in n for n in again.notes)
     assert "requests.parquet: listed in done.json but not there" in capsys.readouterr().out
     assert (tmp_path / "requests.parquet").is_file()
+
+
+def test_a_sweep_launches_again_a_job_whose_other_table_was_cut_at_a_line(tmp_path):
+    """The sweeper's own check of a finished job (before it reads the job back instead of
+    launching it) read summary.csv and replications.csv alone, so a job's keepalive.csv cut
+    at a line was read back short ("already finished"), where a resumed single run computes
+    it again. Now every table its done.json records is checked."""
+    from sim.sweep.skip import _reads_back
+
+    d = _job(tmp_path, 0)
+    (d / "keepalive.csv").write_text("policy,cost_usd\nfixed,1.0\nhybrid,2.0\n")
+    done = {"config_sha256": "x", "objective": None, "files": ["summary.csv", "keepalive.csv"],
+            "table_rows": {"summary.csv": 2, "keepalive.csv": 2}}
+    (d / "done.json").write_text(json.dumps(done))
+    assert _reads_back(d)
+    (d / "keepalive.csv").write_text("policy,cost_usd\nfixed,1.0\n")
+    assert not _reads_back(d)

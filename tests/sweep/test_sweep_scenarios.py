@@ -114,3 +114,16 @@ def test_a_job_finished_as_the_sweep_stops_is_in_the_live_tables(tmp_path):
     assert states[["job", "state"]].values.tolist() == [["0", "done"], ["1", "done"]]
     rows = pd.read_csv(sweep / "summary.csv", dtype={"job": str})
     assert rows[["job", "cost_usd"]].values.tolist() == [["0", 1.0], ["1", 2.0]]
+
+
+def test_a_replicated_scenario_with_an_empty_key_cell_is_priced(tmp_path):
+    """With replications, each seed's list price is averaged per scenario; a scenario whose
+    key cell is empty (keepalive's hybrid policy has no keepalive_s) matched no group and
+    read no list price (and the note blamed the catalog)."""
+    from sim.sweep.listprice import _list_price
+
+    rows = two_traces().assign(keepalive_s=[5.0, 5.0, float("nan"), float("nan")]).drop(columns="trace")
+    reps = pd.concat([rows.assign(seed=k) for k in (1, 2)], ignore_index=True)
+    reps[["seed", *rows.columns]].to_csv(tmp_path / "replications.csv", index=False)
+    got = _list_price(tmp_path, rows.assign(replications=2), CATALOG)
+    assert got.tolist() == pytest.approx([1.0, 1.0, 0.6, 0.6])
