@@ -222,7 +222,8 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     reps = int(cfg.replications)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        prepare_folder(out)
+        prepare_folder(out, skip=(() if cfg.output.plots is not False else ("plots",))
+                       + (() if cfg.output.parquet else ("requests.parquet",)))
         if resume:
             done = marks.load_finished(out, cfg)
             if done is not None:

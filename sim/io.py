@@ -125,8 +125,10 @@ def shared_folder(path) -> str | None:
     return None
 
 
-def prepare_folder(out_dir: Path) -> None:
-    """Create ``out_dir`` (or fail with one line naming it) and check it is writable."""
+def prepare_folder(out_dir: Path, skip=()) -> None:
+    """Create ``out_dir`` (or fail with one line naming it) and check it is writable, with
+    no folder where it writes a file of fixed name, nor a file where its ``plots`` go; the
+    names in ``skip`` the run does not write (``plots`` with ``output.plots=false``)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -138,10 +140,10 @@ def prepare_folder(out_dir: Path) -> None:
         raise InputError("the run folder is not a writable folder", path=str(out_dir))
     # the names every run writes, checked before it runs (until December 2026 a folder named
     # summary.csv stopped the run after the whole simulation, naming a temporary file)
-    for name in RUN_FILES:
+    for name in (n for n in RUN_FILES if n not in skip):
         if (out_dir / name).is_dir():
             raise _in_the_way(out_dir / name)
-    for name in RUN_FOLDERS:
+    for name in (n for n in RUN_FOLDERS if n not in skip):
         if (out_dir / name).exists() and not (out_dir / name).is_dir():
             raise _in_the_way(out_dir / name / "-")
 

@@ -37,3 +37,14 @@ def test_a_sweep_job_refused_for_a_done_json_folder_records_why(tmp_path):
     clear(tmp_path)  # raised IsADirectoryError: the job's refusal became a traceback
     record_failure(tmp_path, "InputError: x")
     assert (tmp_path / ERROR).read_text() == "InputError: x\n"
+
+
+def test_a_name_the_run_does_not_write_is_left_alone(tmp_path):
+    """A file named plots beside a run with output.plots=false (no figure, no plots/) was
+    refused; so was a requests.parquet folder beside output.parquet=false."""
+    (tmp_path / "plots").write_text("mine\n")
+    (tmp_path / "requests.parquet").mkdir()
+    res = sim.run(["horizon_s=5", "output.plots=false", "output.parquet=false"], output_dir=tmp_path)
+    assert len(res.summary) and (tmp_path / "plots").read_text() == "mine\n"
+    with pytest.raises(InputError, match="is a file where the run makes a folder"):
+        sim.run(["horizon_s=5", "output.parquet=false"], output_dir=tmp_path)

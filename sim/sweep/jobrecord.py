@@ -10,7 +10,6 @@ folder written before the sweep started is not part of it.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from omegaconf import OmegaConf
 
 from sim.errors import InputError
 from sim.io import atomic_write
-from sim.sweep.jobfiles import load_yaml
+from sim.textfiles import require_file
 
 # the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
 # the default sweeper before each batch (sim/sweep/skip.py), or from Optuna's n_trials as a
@@ -35,21 +34,30 @@ def record_jobs(sweep_dir: Path, n: int) -> None:
     atomic_write(Path(sweep_dir) / JOBS_RECORD, lambda p: p.write_text(json.dumps({"jobs": n}) + "\n"))
 
 
+# the most jobs a record may count (an assumption: a thousand times the 500-job sweeps the
+# launchers are measured on, README "Sweeps"); a count above it is a damaged record, whose
+# missing jobs would otherwise be listed one by one (100,000,000 ran the memory out)
+MAX_RECORDED_JOBS = 500_000
+
+
 def _record(sweep_dir: Path) -> dict:
     """The record :func:`record_jobs` or :func:`start_record` left (``{}`` if none). One that
-    does not read as either (not JSON, a count that is not a whole number >= 0, a count
-    above the jobs the sweep can have: :func:`_most_jobs`) is an InputError naming the file:
-    until December 2026 it was taken as absent, unsaid, and ``{"jobs": 100000000}`` listed a
-    hundred million missing jobs until the memory ran out."""
+    does not read as either (not a regular file of JSON, a count that is not a whole number
+    from 0 to :data:`MAX_RECORDED_JOBS`) is an InputError naming the file: until December
+    2026 it was taken as absent, unsaid, and ``{"jobs": 100000000}`` listed a hundred
+    million missing jobs until the memory ran out."""
     path = Path(sweep_dir) / JOBS_RECORD
     if not path.exists() and not path.is_symlink():
         return {}
     fix = "; delete it to aggregate every job folder there"
+    require_file(path, "the sweep's job record")  # not a FIFO or a device: one line
+    if path.stat().st_size > 1 << 20:  # the sweep writes a count or a list of folder names
+        raise InputError(f"not a sweep job record (over 1 MB){fix}", path=str(path))
     try:
         rec = json.loads(path.read_bytes())
     except OSError as e:
         raise InputError(f"cannot read the sweep's job record ({e.strerror}){fix}", path=str(path)) from None
-    except ValueError:
+    except (ValueError, RecursionError):
         rec = None
     n, folders = (rec.get("jobs"), rec.get("folders")) if isinstance(rec, dict) else (None, None)
     if not (isinstance(rec, dict) and len(rec) == 1
@@ -57,62 +65,10 @@ def _record(sweep_dir: Path) -> dict:
                  and all(isinstance(x, str) for x in folders))):
         raise InputError('not a sweep job record ({"jobs": COUNT} or {"folders": [NAMES]}, '
                          f"as the sweep writes it){fix}", path=str(path))
-    most, why = _most_jobs(Path(sweep_dir)) if n is not None else (0, "")
-    if n is not None and n > most:
-        raise InputError(f"records {n:,} jobs, more than the sweep can have ({why}: "
-                         f"{most:,}){fix}", path=str(path))
+    if n is not None and n > MAX_RECORDED_JOBS:
+        raise InputError(f"records {n:,} jobs, more than a sweep is taken to have "
+                         f"({MAX_RECORDED_JOBS:,}){fix}", path=str(path))
     return rec
-
-
-def _most_jobs(sweep_dir: Path) -> tuple[int, str]:
-    """The most jobs a record of ``sweep_dir`` may count, and why: the jobs of the sweep Hydra
-    recorded in its ``multirun.yaml`` (the grid of its swept values), or an Optuna sweep's
-    n_trials (in a trial's ``.hydra/hydra.yaml``), else, when neither can be counted (a
-    glob() of options, another sweeper), the job folders there (the highest number + 1)."""
-    nums = [int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit() and p.is_dir()]
-    try:
-        conf = load_yaml(sweep_dir / "multirun.yaml")
-        if not conf and nums:  # Optuna writes none: its n_trials are in each trial's config
-            conf = load_yaml(sweep_dir / str(min(nums)) / ".hydra" / "hydra.yaml")
-            sweeper = (conf.get("hydra") or {}).get("sweeper") or {}
-            conf = conf if "optuna" in str(sweeper.get("_target_", "")).lower() else {}
-        size = _sweep_size(conf)
-    except Exception:  # noqa: BLE001 - unreadable or unparsable: counted by its folders
-        size = None
-    if size is not None:
-        return size, "the jobs its multirun.yaml or Optuna's n_trials define"
-    return max(nums, default=-1) + 1, "its numbered job folders"
-
-
-def _sweep_size(conf: dict) -> int | None:
-    """The number of jobs of the sweep in ``conf`` (a ``multirun.yaml``), or None."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
-
-    hy = conf.get("hydra") or {}
-    sweeper = hy.get("sweeper") or {}
-    target = str(sweeper.get("_target_", ""))
-    if "optuna" in target.lower():
-        n = sweeper.get("n_trials")
-        return n if type(n) is int and n >= 0 else None
-    if not target.endswith((".GridSweeper", ".BasicSweeper")):
-        return None
-    lines = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
-    lines += [str(o) for o in (hy.get("overrides") or {}).get("task") or []]
-    merged = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(lines)}
-    size = 1
-    for o in merged.values():
-        if not o.is_sweep_override():
-            continue
-        v = o.value()
-        if isinstance(v, ChoiceSweep):
-            size *= len(v.list)
-        elif isinstance(v, RangeSweep):
-            step = v.step if v.step else 1
-            size *= max(0, math.ceil((v.stop - v.start) / step))
-        else:  # glob(): the options the config group has; interval(): no grid
-            return None
-    return size
 
 
 def recorded_jobs(sweep_dir: Path) -> int | None:
@@ -179,8 +135,9 @@ def foreign_entries(sweep_dir: Path) -> list[str]:
     run there writes beside them and leaves them as they are, which went unsaid until the
     twentieth hostile-input sweep (December 2026)."""
     def ours(p: Path) -> bool:
-        # a numbered entry is the sweep's job folder: one that is a file or a link is
-        # refused as the sweep reaches that job (sim/sweep/skip.py), naming the job
-        return (p.name.startswith(".") or p.name in SWEEP_ROOT_NAMES or p.name.isdigit()
-                or p.is_dir() and (p / ".hydra").is_dir())
-    return sorted(p.name for p in sweep_dir.iterdir() if not ours(p))
+        return (p.name.startswith(".") or p.name in SWEEP_ROOT_NAMES
+                or p.is_dir() and not p.is_symlink() and (p.name.isdigit() or (p / ".hydra").is_dir()))
+    # a numbered one that is not a folder stands where that job's folder goes: the sweep
+    # stops as it reaches that job (sim/sweep/skip.py), naming it
+    return sorted(p.name + (" (a file or link where a job's folder goes)" if p.name.isdigit() else "")
+                  for p in sweep_dir.iterdir() if not ours(p))
