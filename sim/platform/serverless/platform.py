@@ -39,6 +39,7 @@ from sim.engine.tick import schedule
 from sim.errors import InvariantError
 from sim.platform.coldstart import tier_bandwidth_gbps
 from sim.platform.routers import CacheAware
+from sim.platform.serverless import waitbound
 from sim.platform.serverless.autoscaler import Autoscaler
 from sim.platform.serverless.closedrows import ClosedRows
 from sim.platform.serverless.eviction import EVICTIONS
@@ -235,7 +236,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             ms.desired = max(ms.desired, 1)  # activator: scale from zero now
             self._scale_up(ms, 1, now)
         if items and not ms.wait_armed:
-            self._arm_wait(ms)
+            waitbound.arm(self, ms)  # (the bounded wait: waitbound.py)
         if not (ms.active and self.ticking):
             self._activate(ms)
 
@@ -286,29 +287,6 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     def _log_cold(self, req: Request, wait_s: float, storage_tier: str) -> None:
         self.ctx.log.cold(req.id, wait_s, storage_tier)
-
-    # ------------------------------------------------------------------ bounded wait
-    def _arm_wait(self, ms: ModelState) -> None:
-        ms.wait_armed = True
-        head = ms.queue.items[0]
-        self._later(head.arrival + self.max_wait - self.env.now, lambda: self._wait_fire(ms))
-
-    def _wait_fire(self, ms: ModelState) -> None:
-        ms.wait_armed = False
-        now = self.env.now
-        q = ms.queue.items
-        while q and q[0].arrival + self.max_wait <= now + 1e-9:
-            r = q.popleft()
-            if ms.ready > 0:
-                reason = "timeout_queued"
-            else:
-                loading = [s for s in ms.slots if s.state == LOADING]
-                reason = "timeout_cold_start" if loading else "timeout_no_capacity"
-                self.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
-            self._settle(r, now)
-            self.reject_cb(r, reason)
-        if q:
-            self._arm_wait(ms)
 
     # ================================================================== autoscaling
     def _activate(self, ms: ModelState) -> None:
