@@ -4,6 +4,16 @@ a loss system's designed losses, a closed loop's requests turned away."""
 
 from __future__ import annotations
 
+# the serverless pool's turn-aways at ``serverless.max_wait_s``, with what each says
+WAIT_BOUND = {
+    "timeout_cold_start": "serverless.max_wait_s is shorter than its cold starts",
+    "timeout_queued": "serverless.max_wait_s is shorter than a wait behind the requests in "
+                      "service on its warm replicas (a burst, or long services)",
+    "timeout_no_capacity": "no GPUs were free to place a replica within serverless.max_wait_s "
+                           "(the pool's GPUs held by other replicas: serverless.eviction, "
+                           "serverless.pool)",
+}
+
 
 def loss_line(setup: str, turned: int, offered: int) -> str:
     return (f"{setup}: {turned:,} of {offered:,} requests turned away (queue_full): "
@@ -72,22 +82,15 @@ def warning_line(s: dict, batch: bool = False) -> str:
                 "the setup keeps up: raise drain_s to let them finish")
     rs = s["reasons"]
     cut = rs.get("unfinished_at_end", 0) if s.get("short_drain") else 0  # cut by a short drain
-    if (rs.get("timeout_cold_start") and set(rs) <= {"timeout_cold_start", "unfinished_at_end"}
-            and s["turned_away"] - rs["timeout_cold_start"] <= cut
+    timed = {r: k for r, k in rs.items() if r in WAIT_BOUND}
+    if (timed and set(rs) <= {*WAIT_BOUND, "unfinished_at_end"}
+            and s["turned_away"] - sum(timed.values()) <= cut
             and s["offered_tok_s"] < s["sustainable_tok_s"] and s["backlog_at_horizon"] <= cut):
-        # requests that gave up on a cold start at a pool serving faster than offered: the
-        # wait bound, not the load (until December 2026 "unstable at this load ... add
-        # capacity"; and so when a short drain also cut some, who are said as cut)
-        also = (f" ({cut:,} more were unfinished when the run stopped {s['drain_used_s']:g} s "
-                "after the horizon: unfinished_at_end, raise drain_s to let them finish)"
-                if cut else "")
-        return (f"{s['setup']}: {rs['timeout_cold_start']:,} of {s['requests']:,} requests timed "
-                f"out waiting for a cold start (timeout_cold_start){also}{unsent}, though it "
-                "serves faster "
-                f"than offered ({s['offered_tok_s']:,.0f} output tok/s offered against a "
-                f"sustainable {s['sustainable_tok_s']:,.0f}, measured while serving): "
-                "serverless.max_wait_s is shorter than its cold starts; raise it, or keep "
-                "replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
+        # requests that gave up waiting at a pool serving faster than offered: the wait bound
+        # (or no room to place a replica), not the load (until December 2026 "unstable at this
+        # load ... add capacity": so for a cold start's timeouts, and for timeout_queued and
+        # timeout_no_capacity, "Queues are bounded by max_queue", which had no part in them)
+        return _wait_bound_line(s, timed, cut, unsent)
     if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
         # a backlog at the horizon though the setup serves faster than it was offered: cold
         # starts or a burst it had not worked off yet, not a queue that grows without bound
@@ -120,3 +123,25 @@ def warning_line(s: dict, batch: bool = False) -> str:
                "does not bound the batch queue (deadline work waits for spare capacity)"
                if batch else ". Queues are bounded by max_queue")
             + "; add capacity or lower the load." + cut)
+
+
+def _wait_bound_line(s: dict, timed: dict, cut: int, unsent: str) -> str:
+    """Requests turned away by the pool's wait bound (``timed``: reason -> count) though it
+    serves faster than offered, and ``cut`` more cut by a short drain."""
+    also = (f" ({cut:,} more were unfinished when the run stopped {s['drain_used_s']:g} s "
+            "after the horizon: unfinished_at_end, raise drain_s to let them finish)"
+            if cut else "")
+    rate = (f"serves faster than offered ({s['offered_tok_s']:,.0f} output tok/s offered "
+            f"against a sustainable {s['sustainable_tok_s']:,.0f}, measured while serving)")
+    if set(timed) == {"timeout_cold_start"}:
+        return (f"{s['setup']}: {timed['timeout_cold_start']:,} of {s['requests']:,} requests "
+                f"timed out waiting for a cold start (timeout_cold_start){also}{unsent}, though "
+                f"it {rate}: serverless.max_wait_s is shorter than its cold starts; raise it, or "
+                "keep replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
+    rs = ", ".join(f"{r} {k:,}" for r, k in sorted(timed.items()))
+    whys = "; ".join(f"{r}: {WAIT_BOUND[r]}" for r in sorted(timed))
+    room = ", give the pool more GPUs" if "timeout_no_capacity" in timed else ""
+    return (f"{s['setup']}: {sum(timed.values()):,} of {s['requests']:,} requests gave up "
+            f"waiting ({rs}){also}{unsent}, though it {rate}: not overload but the wait bound: "
+            f"{whys}; raise serverless.max_wait_s{room}, or keep replicas warm "
+            "(serverless.autoscaler.min_replicas, serverless.keepalive)")
