@@ -108,7 +108,7 @@ def test_hybrid_keepalive_unloads_and_prewarms_one_load_ahead():
     got = [(t, k, r) for t, k, r in zip(ev.t_s, ev.kind, ev.replica)]
     at = t2 + 108.0 - COLD_8B
     assert got == [(0.0, "scale_up", 0), (pytest.approx(t2, rel=1e-12), "prewarm_unload", 0),
-                   (pytest.approx(at, rel=1e-12), "scale_up", 1), (pytest.approx(at, rel=1e-12), "prewarm", -1),
+                   (pytest.approx(at, rel=1e-12), "scale_up", 1), (pytest.approx(at, rel=1e-12), "prewarm", 1),
                    (pytest.approx(t2 + 198.0, rel=1e-12), "keepalive_stop", 1)]
 
 

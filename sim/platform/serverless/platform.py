@@ -331,7 +331,7 @@ class ServerlessPlatform(ReplicaLifecycle):
             return False
         if not self._place(ms, self.env.now, prewarm=True):
             return False
-        self._note("pipeline_prewarms", self.env.now, ms.name)
+        self._note("pipeline_prewarms", self.env.now, ms.name, ms.slots[-1].ledger_i)
         return True
 
     # ================================================================== end of run

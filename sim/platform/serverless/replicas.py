@@ -66,7 +66,7 @@ class ReplicaLifecycle:
         if ms.prewarm_gen != gen or ms.ready + ms.loading > 0 or ms.pending:
             return
         if self._place(ms, self.env.now, prewarm_until=until):
-            self._note("prewarms", self.env.now, ms.name)
+            self._note("prewarms", self.env.now, ms.name, ms.slots[-1].ledger_i)  # the placed one
 
     def _replica_idle(self, rep, now: float) -> None:  # engine hook
         slot = self.slots.get(rep.rid)
