@@ -38,10 +38,11 @@ rounded to blocks (at most ``block - 1`` tokens per sequence: under 1 % of the c
 the default sizes).
 
 With a host tier (``host_cap`` > 0; LMCache, SGLang HiCache, TensorRT-LLM's secondary
-pool), an evicted node moves to host memory (written through: no time on the GPU side)
-and is evicted from there LRU; a hit on it is loaded back over the host link, which the
-engine charges as a stall (``loaded`` tokens times the bytes per token over the link).
-"""
+pool), a node evicted whole moves to host memory (written through: no time on the GPU
+side; as much of its head, in whole blocks, as the tier holds, the rest dropped) and is
+evicted from there LRU; a leaf's tail cut to free memory is dropped. A hit on a host node
+is loaded back over the host link, which the engine charges as a stall (``loaded``: the
+hit's tokens in host memory, times the bytes per token over the link)."""
 
 from __future__ import annotations
 
@@ -162,8 +163,12 @@ class KvCache(Memory):
         req.seen_kv = None  # used: a later admission walks afresh
         req.kv_full = req.seen_full
         node = req.seen_node
+        matched = req.seen_tokens
+        # the prompt tokens the hit spares: whole blocks, and at least the last one computed
+        hit = matched if matched < req.pin else req.pin - 1
+        hit = hit // self.block * self.block if hit > 0 else 0
         if req.seen_host:
-            depth = self._pin_loading(node)
+            depth = self._pin_loading(node, hit)
         else:  # every node on the GPU: pinned in any order, walking up from the deepest
             now, root, n, depth = self.clock, self.root, node, 0
             while n is not root:
@@ -176,24 +181,23 @@ class KvCache(Memory):
                 depth += 1
         req.kv_node = node if depth else None
         req.kv_depth = depth
-        matched = req.seen_tokens
         priv = req.kv_priv = req.pin - matched + extra
         self.private += priv  # _claim(), inlined
         if self.cached + self.private > self.cap:
             self._evict(self.cached + self.private - self.cap)
-        # the prompt tokens the hit spares: whole blocks, and at least the last one computed
-        hit = matched if matched < req.pin else req.pin - 1
-        hit = hit // self.block * self.block if hit > 0 else 0
         if not req.preempts_here:  # its attempt's first admission (not a recompute)
             req.cached = hit
         self.stats.cached_tokens += hit
         return hit
 
-    def _pin_loading(self, node) -> int:
+    def _pin_loading(self, node, hit: int) -> int:
         """Pin the path from the root to ``node``, then load its host part (host nodes end
         the path). The whole path is pinned before any load, as engines lock a matched
         prefix: a load's eviction spares its GPU part, and the host trim the eviction may
-        cause spares its host part, so the hit is all resident. Returns the path's length."""
+        cause spares its host part, so the hit is all resident. The transfer counted
+        (``loaded``) is the host tokens among the ``hit`` tokens the prompt uses, not the
+        nodes' whole length (until December 2026 a 288-token hit on a 512-token host node
+        was charged 512). Returns the path's length."""
         path = []
         while node is not self.root:
             path.append(node)
@@ -205,9 +209,12 @@ class KvCache(Memory):
                 self.version += 1
             node.refs += 1
             node.stamp = now
+        start = 0  # the node's first token in the prompt
         for node in reversed(path):
             if node.host:
-                self._load(node)
+                self._load(node, count=False)
+                self.stats.loaded_tokens += max(min(node.length, hit - start), 0)
+            start += node.length
         return len(path)
 
     def admit_private(self, req, tokens: int) -> None:

@@ -122,13 +122,10 @@ class Memory:
                 self._push(node)  # touched since: back in at its newer time
                 continue
             self.version += 1
-            if node.length > tokens and not self.host_cap:
+            if node.length > tokens:
                 cut = self._tail(node, tokens)
                 if cut < node.length:  # only its tail goes (the walk matches the rest)
-                    node.length -= cut
-                    self.cached -= cut
-                    self.unpinned -= cut
-                    self.stats.evicted_tokens += cut
+                    self._cut(node, cut)
                     self._push(node)
                     return
             tokens -= node.length
@@ -137,7 +134,14 @@ class Memory:
             self.stats.evicted_tokens += node.length
             parent = node.parent
             parent.gpu_kids -= 1
-            if self.host_cap > 0 and node.length <= self.host_cap:
+            keep = 0
+            if self.host_cap > 0:  # the head the host tier can hold, in whole prompt blocks
+                keep = node.length - self._tail(node, node.length - self.host_cap) \
+                    if node.length > self.host_cap else node.length
+            if keep > 0:
+                if keep < node.length:  # its tail is dropped
+                    self._drop_kids(node)
+                    node.length = keep
                 node.host = True
                 self.host_used += node.length
                 self._seq += 1
@@ -147,6 +151,17 @@ class Memory:
                 self._drop(node)
             if parent is not self.root and parent.refs == 0 and parent.gpu_kids == 0 and not parent.host:
                 self._push(parent)
+
+    def _cut(self, node, cut: int) -> None:
+        """Evict the last ``cut`` tokens of the GPU leaf ``node``: they are dropped (a host
+        tier holds whole nodes; the head stays on the GPU, where a walk still matches it),
+        and so is its host subtree, which no walk can reach past the shortened node."""
+        node.length -= cut
+        self.cached -= cut
+        self.unpinned -= cut
+        self.stats.evicted_tokens += cut
+        if node.children:
+            self._drop_kids(node)
 
     def _tail(self, node, tokens: int) -> int:
         """The tokens to cut from the end of the leaf ``node`` to free ``tokens``: whole
@@ -190,6 +205,11 @@ class Memory:
         parent = node.parent
         if parent is not None and parent.children.get(node.key) is node:
             del parent.children[node.key]
+        self._drop_kids(node)
+        node.parent = None
+
+    def _drop_kids(self, node) -> None:
+        """Forget the (host) subtree below ``node``."""
         stack = list(node.children.values())
         while stack:
             n = stack.pop()
@@ -199,7 +219,6 @@ class Memory:
             n.parent = None
             stack.extend(n.children.values())
         node.children = {}
-        node.parent = None
 
     def _trim_host(self) -> None:
         self.version += 1

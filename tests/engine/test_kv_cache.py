@@ -101,8 +101,8 @@ def test_the_host_tier_keeps_evicted_nodes_and_a_hit_there_is_loaded():
     kv.admit(a, 0)
     kv.prompt_done(a)
     kv.release(a)
-    big = req(1, 900, 1)
-    kv.admit(big, 0)  # evicts the 400-token prefix to the host tier
+    big = req(1, 1000, 1)
+    kv.admit(big, 0)  # evicts the whole 400-token prefix to the host tier
     assert kv.root.children[1].host and kv.host_used == 400 and kv.cached == 0
     kv.release(big)
     b = req(2, 450, 1, [(1, 400), (2, 50)])

@@ -35,33 +35,36 @@ def _stage(kv):
 
 
 def test_loading_a_hit_never_trims_a_deeper_node_of_it():
-    """Admitting A, B, C (150 tokens, block 1): loading B (cached 360 > 310) evicts X2 (60)
-    to the host: 50 (C) + 60 = 110 > 100, and C, the oldest host node, was the one trimmed.
-    Pinned, C stays: X2 is trimmed instead, and loading C evicts X1 (200, too big for the
-    host tier: dropped). All 150 tokens are resident: 149 spared (the last one computed),
-    100 loaded."""
+    """Admitting A, B, C (150 tokens, block 1): the whole path is pinned before B and C are
+    loaded. Loading B (cached 360 > 310) cuts X2's last 50 tokens (dropped: only what is
+    needed goes); loading C evicts what is left of X2 (10) to the host tier, then the last 40
+    of X1, whose host child X2, past the cut, is dropped. All 150 tokens are resident: 149 spared (the last one computed), 99 of them
+    loaded (the hit's host tokens: B's 50 and C's first 49; the last one is computed)."""
     kv = KvCache(cap=310, block=1, host_cap=100)
     _stage(kv)
     kv.clock = 3.0
     r = req(2, 150, 1, [A, B, C])
     assert kv.need(r, 0) <= 0
     assert kv.admit(r, 0) == 149
-    assert kv.stats.loaded_tokens == 100
+    assert kv.stats.loaded_tokens == 99
     a = kv.root.children[1]
     node = a.children[2].children[3]
     assert r.kv_node is node and node.parent is a.children[2] and not node.host
-    assert kv.cached == 150 and kv.host_used == 0
+    x1 = kv.root.children[9]
+    assert x1.length == 160 and not x1.children  # X2 went with the tail it extended
+    assert kv.cached == 310 and kv.host_used == 0
     kv.check([r])
     kv.prompt_done(r)
     kv.release(r)
     kv.check([])  # every pin released, nothing private
-    assert kv.unpinned == kv.cached == 150
+    assert kv.unpinned == kv.cached == 310
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_both_engines_charge_the_resident_hit(catalog, kind):
     """The same through an engine (one-second iterations, 0.01 s a token over the host
-    link): the third request prefills 1 token and waits 100 x 0.01 s for its load."""
+    link): the third request prefills 1 token and waits 99 x 0.01 s for its load (the
+    hit's host tokens: until December 2026 the host nodes' whole 100 were charged)."""
     dep, _ = make_perf(catalog)
     per_token = dep.kv_bytes_per_token_per_gpu()
     gpu = dataclasses.replace(dep.gpu, host_link_gbps=per_token / 0.01 / 1e9)
@@ -71,7 +74,7 @@ def test_both_engines_charge_the_resident_hit(catalog, kind):
     reqs = [req(0, 150, 1, [A, B, C]), req(1, 260, 1, [X1, X2]), req(2, 150, 1, [A, B, C])]
     out, rep = run(kind, dep, UnitPerf(310), [(0.0, reqs[0]), (10.0, reqs[1]), (20.0, reqs[2])])
     r = out[2]
-    assert r.cached == 149 and rep.kv.stats.loaded_tokens == 100
-    assert r.t_first == pytest.approx(20.0 + 1.0 + 100 * 0.01)
+    assert r.cached == 149 and rep.kv.stats.loaded_tokens == 99
+    assert r.t_first == pytest.approx(20.0 + 1.0 + 99 * 0.01)
     assert rep.kv.stats.cached_tokens == 149
     rep.kv.check([])
