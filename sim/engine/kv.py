@@ -38,9 +38,10 @@ rounded to blocks (at most ``block - 1`` tokens per sequence: under 1 % of the c
 the default sizes).
 
 With a host tier (``host_cap`` > 0; LMCache, SGLang HiCache, TensorRT-LLM's secondary
-pool), a node evicted whole moves to host memory (written through: no time on the GPU
-side; as much of its head, in whole blocks, as the tier holds, the rest dropped) and is
-evicted from there LRU; a leaf's tail cut to free memory is dropped. A hit on a host node
+pool), what eviction takes moves to host memory (written through: no time on the GPU
+side; as much of its head, in whole blocks, as the tier holds, the rest dropped): a whole
+node, or a leaf's tail as the node's continuation (keyed ``TAIL``, which a walk past the
+node's end goes through and a hit loads back into it), evicted from there LRU. A hit on a host node
 is loaded back over the host link, which the engine charges as a stall (``loaded``: the
 hit's tokens in host memory, times the bytes per token over the link)."""
 
@@ -49,7 +50,7 @@ from __future__ import annotations
 from collections import deque
 
 from sim.engine.kv_check import check
-from sim.engine.kv_memory import Memory, Node
+from sim.engine.kv_memory import TAIL, Memory, Node
 from sim.kvstats import KvStats
 
 
@@ -110,8 +111,13 @@ class KvCache(Memory):
                     host += child.length
                 else:
                     unpinned += child.length
-            if child.length != ln:  # the same content for a shorter stretch: stop there
-                matched += child.length if child.length < ln else ln
+            length = child.length
+            while length < ln and TAIL in node.children:  # its evicted tail, in the host tier
+                node = node.children[TAIL]
+                host += node.length
+                length += node.length
+            if length != ln:  # the same content for a shorter stretch: stop there
+                matched += length if length < ln else ln
                 break
             matched += ln
         else:
@@ -168,7 +174,7 @@ class KvCache(Memory):
         hit = matched if matched < req.pin else req.pin - 1
         hit = hit // self.block * self.block if hit > 0 else 0
         if req.seen_host:
-            depth = self._pin_loading(node, hit)
+            node, depth = self._pin_loading(node, hit)
         else:  # every node on the GPU: pinned in any order, walking up from the deepest
             now, root, n, depth = self.clock, self.root, node, 0
             while n is not root:
@@ -194,10 +200,11 @@ class KvCache(Memory):
         """Pin the path from the root to ``node``, then load its host part (host nodes end
         the path). The whole path is pinned before any load, as engines lock a matched
         prefix: a load's eviction spares its GPU part, and the host trim the eviction may
-        cause spares its host part, so the hit is all resident. The transfer counted
+        cause spares its host part, so the hit is all resident; a loaded continuation of a
+        cut leaf joins its head (:meth:`Memory._merge`). The transfer counted
         (``loaded``) is the host tokens among the ``hit`` tokens the prompt uses, not the
         nodes' whole length (until December 2026 a 288-token hit on a 512-token host node
-        was charged 512). Returns the path's length."""
+        was charged 512). Returns the deepest node and the path's length."""
         path = []
         while node is not self.root:
             path.append(node)
@@ -215,7 +222,13 @@ class KvCache(Memory):
                 self._load(node, count=False)
                 self.stats.loaded_tokens += max(min(node.length, hit - start), 0)
             start += node.length
-        return len(path)
+        deepest = path[0]
+        while deepest.key is TAIL:
+            deepest = deepest.parent
+        for node in path:  # deepest first: a head's continuations join it
+            if node.key is TAIL:
+                self._merge(node)
+        return deepest, sum(n.key is not TAIL for n in path)
 
     def admit_private(self, req, tokens: int) -> None:
         """Claim ``tokens`` for ``req`` outside the trie (KV swapped back in from host)."""

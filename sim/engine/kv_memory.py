@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import heapq
 
+TAIL = ("tail",)  # the key of a GPU leaf's evicted tail in the host tier (no prompt's key)
+
 
 class Node:
     __slots__ = ("key", "length", "parent", "children", "refs", "host", "stamp", "gpu_kids",
@@ -153,15 +155,48 @@ class Memory:
                 self._push(parent)
 
     def _cut(self, node, cut: int) -> None:
-        """Evict the last ``cut`` tokens of the GPU leaf ``node``: they are dropped (a host
-        tier holds whole nodes; the head stays on the GPU, where a walk still matches it),
-        and so is its host subtree, which no walk can reach past the shortened node."""
+        """Evict the last ``cut`` tokens of the GPU leaf ``node``. With a host tier they move
+        there, as the head's continuation (a node keyed :data:`TAIL` below it, taking over
+        its host subtree: a walk past the head's end goes on through it, and a hit loads it
+        back into the head, :meth:`_merge`); without one they are dropped."""
         node.length -= cut
         self.cached -= cut
         self.unpinned -= cut
         self.stats.evicted_tokens += cut
-        if node.children:
-            self._drop_kids(node)
+        if self.host_cap <= 0:
+            return
+        t = node.children.get(TAIL)
+        if t is None:
+            t = Node(TAIL, 0, node)
+            t.host = True
+            t.stamp = node.stamp
+            t.children = node.children
+            for c in t.children.values():
+                c.parent = t
+            node.children = {TAIL: t}
+            self._seq += 1
+            heapq.heappush(self._host_lru, (t.stamp, self._seq, t))
+        total = t.length + cut
+        if total > self.host_cap:  # the head the tier holds, in whole blocks; its tail dropped
+            total = self.host_cap // self.block * self.block
+            self._drop_kids(t)
+        self.host_used += total - t.length
+        t.length = total
+        if total:
+            self._trim_host()
+        else:
+            self._drop(t)
+
+    def _merge(self, t) -> None:
+        """The loaded continuation ``t`` joins its head again (both pinned by the loader)."""
+        head = t.parent
+        head.length += t.length
+        head.children = t.children
+        for c in head.children.values():
+            c.parent = head
+        head.gpu_kids = t.gpu_kids
+        head.refs = max(head.refs, t.refs)
+        t.parent, t.children = None, {}
 
     def _tail(self, node, tokens: int) -> int:
         """The tokens to cut from the end of the leaf ``node`` to free ``tokens``: whole

@@ -1,6 +1,6 @@
 """A host tier never costs GPU hits: eviction takes only as much of a leaf as is needed
-whether or not there is a host tier (what the tier cannot hold is dropped, its tail
-first), and a host hit is charged the tokens of the hit that come from the host, not its
+whether or not there is a host tier, what it takes moves to the tier (what the tier cannot
+hold is dropped, its tail first), and a host hit is charged the tokens of the hit that come from the host, not its
 nodes' whole length. Hits counted by hand, in 16-token blocks."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def _hits(host_cap):
         kv.clock = float(i)
         r = req(i, sum(n for _, n in segs), 1, segs)
         hits.append(kv.admit(r, 0))
+        kv.check([r])  # a loaded continuation joined its head: the pins and depth agree
         kv.prompt_done(r)
         kv.release(r, finished=True)
         kv.check([])
@@ -48,6 +49,17 @@ def test_a_host_tier_never_loses_a_gpu_hit(host_cap):
     hits, kv = _hits(host_cap)
     assert all(h >= b for h, b in zip(hits, base)), (hits, base)
     assert kv.host_used <= host_cap
+
+
+def test_a_cut_tail_moves_to_the_host_tier():
+    """With 76 tokens of host (64 in whole blocks): S1's 48-token tail, cut for the third
+    prompt, moves there, so the repeat of [S1, S2] hits 464 + 48 = 512; S5's 464-token cut
+    keeps its first 64 there (the rest dropped), so [S5, S6] hits 48 + 64 = 112. With a
+    host tier holding everything, every repeat hits its whole prompt less the last block:
+    1,008, 1,008 and 592."""
+    hits, _ = _hits(76)
+    assert hits[3] == 512 and hits[5] == 112
+    assert _hits(5000)[0] == [0, 0, 0, 1008, 1008, 592]
 
 
 def test_a_node_longer_than_the_host_tier_keeps_its_head_there():
@@ -92,11 +104,14 @@ def test_a_host_hit_is_charged_the_tokens_it_uses():
 @pytest.mark.parametrize("kind", KINDS)
 def test_both_engines_keep_the_gpu_hits_with_a_small_host_tier(catalog, kind):
     """The six prompts through each engine (one-second iterations) on 2,100 tokens with a
-    76-token host tier: the hits of the run without one."""
+    76-token host tier: at least the hits of the run without one, and those of the cache
+    driven directly (:func:`test_a_cut_tail_moves_to_the_host_tier`)."""
     dep, _ = make_perf(catalog)
     whole = dep.model.kv_bytes_per_token(dep.kv_dtype)
     dep = dataclasses.replace(dep, block_size=16, host_cache_gb=76.5 * whole / 1e9)
     reqs = [req(i, sum(n for _, n in s), 1, s) for i, s in enumerate(PROMPTS)]
     out, rep = run(kind, dep, UnitPerf(2100), [(10.0 * i, r) for i, r in enumerate(reqs)])
-    assert [out[i].cached for i in range(6)] == [0, 0, 0, 464, 464, 48]
+    got = [out[i].cached for i in range(6)]
+    assert got == _hits(76)[0] and got[3] == 512 and got[5] == 112
+    assert all(g >= b for g, b in zip(got, [0, 0, 0, 464, 464, 48]))
     rep.kv.check([])

@@ -11,6 +11,7 @@ from helpers.engine import make_perf
 from test_kv_cache import KINDS, UnitPerf, req, run
 
 from sim.engine.kv import KvCache
+from sim.engine.kv_memory import TAIL
 
 A, B, C = (1, 50), (2, 50), (3, 50)  # a prompt's three segments
 X1, X2 = (9, 200), (10, 60)  # another prompt's
@@ -36,9 +37,9 @@ def _stage(kv):
 
 def test_loading_a_hit_never_trims_a_deeper_node_of_it():
     """Admitting A, B, C (150 tokens, block 1): the whole path is pinned before B and C are
-    loaded. Loading B (cached 360 > 310) cuts X2's last 50 tokens (dropped: only what is
-    needed goes); loading C evicts what is left of X2 (10) to the host tier, then the last 40
-    of X1, whose host child X2, past the cut, is dropped. All 150 tokens are resident: 149 spared (the last one computed), 99 of them
+    loaded. Loading B (cached 360 > 310) moves X2's last 50 tokens to the host tier (only
+    what is needed goes); loading C moves what is left of X2 (10) there, then the last 40
+    of X1 (its host continuation, X2 below it): the tier is full again, and nothing trimmed. All 150 tokens are resident: 149 spared (the last one computed), 99 of them
     loaded (the hit's host tokens: B's 50 and C's first 49; the last one is computed)."""
     kv = KvCache(cap=310, block=1, host_cap=100)
     _stage(kv)
@@ -51,8 +52,11 @@ def test_loading_a_hit_never_trims_a_deeper_node_of_it():
     node = a.children[2].children[3]
     assert r.kv_node is node and node.parent is a.children[2] and not node.host
     x1 = kv.root.children[9]
-    assert x1.length == 160 and not x1.children  # X2 went with the tail it extended
-    assert kv.cached == 310 and kv.host_used == 0
+    t1 = x1.children[TAIL]  # X1's last 40, below them X2's 10 and X2's last 50
+    x2 = t1.children[10]
+    assert x1.length == 160 and t1.host and t1.length == 40
+    assert x2.host and x2.length == 10 and x2.children[TAIL].length == 50
+    assert kv.cached == 310 and kv.host_used == 100
     kv.check([r])
     kv.prompt_done(r)
     kv.release(r)
