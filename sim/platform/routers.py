@@ -38,8 +38,10 @@ class CacheAware:
     """sgl-router's ``cache_aware`` policy on the replicas' actual caches (as llm-d's
     precise prefix scorer reads vLLM's KV events, rather than sgl-router's approximate
     tree of what it sent): out of balance, the least loaded; else the longest cached prefix
-    if it covers more than ``threshold`` of the prompt; else the replica caching the least
-    (the most room for a new prefix). Ties: the lowest load, then the lowest position."""
+    if it covers more than ``threshold`` of the prompt; else, a prompt naming no prefix too,
+    the replica caching the least (the most room for a new prefix; sgl-router's smallest
+    tree: until December 2026 such a prompt went to the least loaded replica). Ties: the
+    lowest load, then the lowest position."""
 
     reads_state = True
 
@@ -54,12 +56,11 @@ class CacheAware:
         least = loads.index(lo)
         if hi - lo > self.balance_abs and hi > lo * self.balance_rel:
             return least
-        if req.pfx is None:
-            return least
-        matched = [r.kv.matched(req) for r in replicas]
-        best = max(range(len(replicas)), key=lambda i: (matched[i], -loads[i], -i))
-        if req.n_in and matched[best] / req.n_in > self.threshold:
-            return best
+        if req.pfx is not None:  # a prompt naming no prefix matches nothing anywhere
+            matched = [r.kv.matched(req) for r in replicas]
+            best = max(range(len(replicas)), key=lambda i: (matched[i], -loads[i], -i))
+            if req.n_in and matched[best] / req.n_in > self.threshold:
+                return best
         return min(range(len(replicas)), key=lambda i: (replicas[i].kv.cached_now(), loads[i], i))
 
 

@@ -35,8 +35,18 @@ def test_cache_aware_follows_the_longest_cached_prefix_unless_out_of_balance():
     # out of balance (100 vs 0 outstanding, factor > 1.5): the least loaded, whatever it caches
     a.outstanding = 100
     assert ca.choose([a, c], _req([1, 2, 3], [500, 500, 100])) == 1
-    # no prefix at all: the least loaded
+    # no prefix at all, out of balance: the least loaded
     assert ca.choose([a, b], Request(1, 0, 0, 0.0, 100, 5)) == 1
+
+
+def test_cache_aware_sends_a_prompt_naming_no_prefix_to_the_smallest_cache():
+    """Balanced loads (0 and 3): a prompt with no named prefix matches nothing, so it goes
+    where sgl-router sends a prompt matching nothing, the replica caching least (b, empty),
+    not the least loaded (a, caching 500 tokens; so it went until December 2026)."""
+    a, b = Rep(0, [((1,), (500,))]), Rep(3)
+    ca = CacheAware(threshold=0.3, balance_abs=64, balance_rel=1.5)
+    assert ca.choose([a, b], Request(1, 0, 0, 0.0, 100, 5)) == 1
+    assert ca.choose([b, a], Request(2, 0, 0, 0.0, 100, 5)) == 0
 
 
 def test_jsq_picks_the_fewest_outstanding_lowest_id_on_tie():
