@@ -60,8 +60,9 @@ def _stability(cfg, workload, runs, folded=None) -> list[str]:
 
 
 def swap_line(run) -> str | None:
-    """How many of ``run``'s preemptions under ``preemption: swap`` recomputed their
-    sequence instead of swapping it, per model (until December 2026 unsaid: with
+    """How many of ``run``'s preemptions under ``preemption: swap`` freed their sequence's
+    KV and recomputed it all (as ``retract`` does; vLLM V0 aborts the engine instead when its
+    swap space is full) instead of swapping it, per model (until December 2026 unsaid: with
     ``swap_gb: 0`` a swap run was a retract run), or None."""
     per: dict[str, list[int]] = {}
     for u in getattr(run, "ledger", None) or ():
@@ -72,8 +73,8 @@ def swap_line(run) -> str | None:
     if not per:
         return None
     parts = ", ".join(f"{m} {k:,} of {p:,}" for m, (k, p) in sorted(per.items()))
-    return (f"{run.setup}: preemptions under preemption=swap that recomputed their sequence "
-            f"instead of swapping it: {parts} (the swap space, deployments.<model>.swap_gb, was "
+    return (f"{run.setup}: preemptions under preemption=swap that freed their sequence's KV "
+            f"and recomputed it all, as retract does, instead of swapping it: {parts} (the swap space, deployments.<model>.swap_gb, was "
             "full, or the sequence was still in its prefill, with nothing decoded to keep)")
 
 

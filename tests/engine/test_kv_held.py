@@ -92,7 +92,7 @@ def test_preemptions_that_swap_could_not_take_are_counted_and_said():
             "output.plots=false", "output.report=false"]
 
     def said(res):
-        lines = [n for n in res.notes if "preemption=swap that recomputed" in n]
+        lines = [n for n in res.notes if "preemption=swap that freed" in n]
         assert len(lines) <= 1
         if not lines:
             return None
@@ -106,6 +106,10 @@ def test_preemptions_that_swap_could_not_take_are_counted_and_said():
     k = said(room)
     assert total(room) > 0 and (k is None or k[0] < total(room) // 10)
     assert said(sim.run(base + ["deployments.llama31-8b.preemption=recompute"])) is None
+    # as the note says, the sequences it could not take run exactly as under retract
+    retract = sim.run(base + ["deployments.llama31-8b.preemption=retract"]).requests
+    cols = ["first_token_s", "finish_s", "cached_tokens", "preemptions"]
+    assert none.requests[cols].equals(retract[cols])
 
 
 def test_the_swap_note_counts_every_replicas_preemptions():
@@ -121,7 +125,7 @@ def test_the_swap_note_counts_every_replicas_preemptions():
                    "output: {kind: lognormal, mean: 1500, cv: 1.0, max: 8000}}}",
                    "deployments={llama33-70b: {gpu: H100, precision: fp8, tp: 2, admission: paged, "
                    "preemption: swap, swap_gb: 2}}", "dedicated.replicas={llama33-70b: 2}"])
-    line = [n for n in res.notes if "preemption=swap that recomputed" in n]
+    line = [n for n in res.notes if "preemption=swap that freed" in n]
     assert len(line) == 1
     k, p = (int(x.replace(",", "")) for x in re.search(r"llama33-70b ([\d,]+) of ([\d,]+)", line[0]).groups())
     per_replica = res.tables["replicas"].query("model == 'llama33-70b'")["preemptions"]
