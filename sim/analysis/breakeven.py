@@ -184,6 +184,25 @@ def _entry(i: int):
                          key=f"breakeven.setups[{i}]") from None
 
 
+def check_entries(base, curves_) -> None:
+    """Each curve's overrides as its run takes them (``base``: the swept tenant alone): none
+    of the run's own keys, and a config the run builds; and a curve besides the reference
+    (the reference alone ran with no crossing to find, unsaid). The job's check makes the
+    same checks before any work (``--cfg job``, sim/jobs/breakeven.py)."""
+    for i, (_, _, changes) in enumerate(curves_):
+        shared = next((k for k in changes if k.split(".", 1)[0] in RUN_KEYS), None)
+        if shared is not None:
+            raise InputError(f"{shared!r} is the run's, not a curve's: every curve runs on the "
+                             "same requests, prices and catalog (the workload and the bill are "
+                             "built once); set it on the command line, for every curve",
+                             key=f"breakeven.setups[{i}].overrides")
+        with _entry(i):
+            build(variant(base, **changes), workload=False)
+    if len(curves_) < 2:
+        raise InputError(f"only the reference curve {str(base.breakeven.reference)!r}: list at "
+                         "least one setup to compare with it", key="breakeven.setups")
+
+
 def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     tenant = swept_tenant(cfg)
     base = only_tenant(cfg, tenant)
@@ -195,18 +214,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
     ref = str(base.breakeven.reference)
     # the reference curve's own keys (a runtime speedup, a price) apply to its capacity too
     ref_i = next(i for i, c in enumerate(curves_) if c[0] == ref)
-    for i, (_, _, changes) in enumerate(curves_):  # every entry's keys, before any run
-        shared = next((k for k in changes if k.split(".", 1)[0] in RUN_KEYS), None)
-        if shared is not None:
-            raise InputError(f"{shared!r} is the run's, not a curve's: every curve runs on the "
-                             "same requests, prices and catalog (the workload and the bill are "
-                             "built once); set it on the command line, for every curve",
-                             key=f"breakeven.setups[{i}].overrides")
-        with _entry(i):
-            build(variant(base, **changes), workload=False)
-    if len(curves_) < 2:  # the reference alone ran: no crossing to find, unsaid
-        raise InputError(f"only the reference curve {ref!r}: list at least one setup to compare "
-                         "with it", key="breakeven.setups")
+    check_entries(base, curves_)  # every entry's keys, before any run
     ref_cfg = variant(base, **dict(curves_[ref_i][2]))
     with _entry(ref_i):
         cap = measure_capacity(ref_cfg, tenant, int(base.breakeven.capacity_requests_per_client))

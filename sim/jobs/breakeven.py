@@ -12,9 +12,8 @@ from typing import Any, Dict, List, Optional
 import pandas as pd
 from omegaconf import MISSING
 
-from sim.analysis.breakeven import RUN_KEYS, curves, run_breakeven
+from sim.analysis.breakeven import check_entries, curves, run_breakeven
 from sim.analysis.capacity import only_tenant
-from sim.config import variant
 from sim.config.rules import count, rule
 from sim.errors import InputError
 from sim.jobs import job
@@ -23,7 +22,6 @@ from sim.platform import SETUPS
 from sim.records import ALL, Result
 from sim.report.breakeven import breakeven_figure
 from sim.report.outputs import write_outputs
-from sim.simulation.build import build
 from sim.simulation.unread import job_note
 
 
@@ -128,26 +126,10 @@ def check(cfg) -> None:
 
 
 def check_curves(cfg, tenant: str) -> None:
-    """Each curve's overrides, as its run takes them (the swept tenant alone, the entry's keys
-    applied): none of the run's own keys, and a config the run accepts; and a curve besides
-    the reference. The run refused these after ``--cfg job`` had printed the config (exit 0)."""
+    """Each curve's overrides, as its run takes them (:func:`check_entries`), before any
+    work: the run refused them after ``--cfg job`` had printed the config (exit 0)."""
     base = only_tenant(cfg, tenant)
-    entries = curves(base)
-    for i, (_, _, changes) in enumerate(entries):
-        shared = next((k for k in changes if k.split(".", 1)[0] in RUN_KEYS), None)
-        if shared is not None:
-            raise InputError(f"{shared!r} is the run's, not a curve's: every curve runs on the "
-                             "same requests, prices and catalog (the workload and the bill are "
-                             "built once); set it on the command line, for every curve",
-                             key=f"breakeven.setups[{i}].overrides")
-        try:
-            build(variant(base, **changes), workload=False)
-        except InputError as e:
-            raise InputError(f"{e} (the run of this entry, with its overrides)",
-                             key=f"breakeven.setups[{i}]") from None
-    if len(entries) < 2:  # the reference alone: no crossing to find
-        raise InputError(f"only the reference curve {str(cfg.breakeven.reference)!r}: list at "
-                         "least one setup to compare with it", key="breakeven.setups")
+    check_entries(base, curves(base))
 
 
 @job("breakeven", config=BreakevenConfig, check=check,
