@@ -137,11 +137,15 @@ def _number(text: str) -> bool:
 TABLE_ROWS = "table_rows"
 
 
+def tables_of(files) -> list[str]:
+    """A job's tables among the ``files`` its ``done.json`` lists: its top-level ``.csv``."""
+    return [f for f in files if isinstance(f, str) and f.endswith(".csv") and "/" not in f]
+
+
 def table_rows(out_dir: Path, files) -> dict[str, int]:
-    """The rows of each table (``files``' top-level ``.csv``) a job has just written, for its
+    """The rows of each table (:func:`tables_of`) a job has just written, for its
     ``done.json``."""
-    return {f: len(read_frame(Path(out_dir) / f, f)) for f in files
-            if f.endswith(".csv") and "/" not in f}
+    return {f: len(read_frame(Path(out_dir) / f, f)) for f in tables_of(files)}
 
 
 def check_rows(df: pd.DataFrame, path: Path, done: dict | None) -> pd.DataFrame:

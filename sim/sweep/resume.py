@@ -36,6 +36,7 @@ from sim.sweep.jobfiles import (
     read_frame,
     read_summary,
     table_rows,
+    tables_of,
 )
 
 DONE = "done.json"
@@ -173,8 +174,8 @@ def load_finished(out_dir: Path, cfg):
               "the run is computed again")
         return None
     try:
-        tables = {f[:-4]: read_table(Path(out_dir) / f, done) for f in files
-                  if f.endswith(".csv") and "/" not in f and f != "summary.csv"}
+        tables = {f[:-4]: read_table(Path(out_dir) / f, done) for f in tables_of(files)
+                  if f != "summary.csv"}
         summary = read_summary(summary_path, done)
     except InputError as e:  # a file damaged since the run wrote it: computed again
         print(f"note: {e}: not read back, the run is computed again")

@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 
 from sim.errors import InputError, WorkerLost
 from sim.sweep.aggregate import AggregateSweep, add_to_live_tables, read_job
+from sim.sweep.jobfiles import tables_of
 from sim.sweep.jobrecord import record_jobs
 from sim.sweep.resume import (
     DONE,
@@ -87,8 +88,8 @@ def _reads_back(d: Path) -> bool:
         return False
     try:  # its other tables as a resumed run reads them back (until December 2026 only
         # summary.csv and replications.csv: a keepalive.csv cut at a line read back short)
-        for f in files:
-            if isinstance(f, str) and f.endswith(".csv") and "/" not in f and f != "summary.csv":
+        for f in tables_of(files):
+            if f != "summary.csv":
                 read_table(d / f, done)
     except InputError:
         return False
