@@ -23,6 +23,7 @@ from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
 from sim.workload.background import client_arrivals
 from sim.workload.background import generate as background
+from sim.workload.lengths import changed_over_context
 from sim.workload.merge import order_of, scatter
 from sim.workload.pipelines import append_stage_requests, parse_pipeline
 from sim.workload.prefixes import Prefixes, Sources
@@ -305,7 +306,7 @@ def generate_workload(cfg, catalog) -> Workload:
             if think is None and tc.arrival.think_s > 0:
                 think = stream(seed, f"think/{name}").exponential(float(tc.arrival.think_s), n)
         changed[name], over_n[name] = ln.changed, int(ln.over.sum())
-        changed_over[name] = _both(ln.changed_mask, ln.over)
+        changed_over[name] = changed_over_context(ln.changed_mask, ln.over)
         changed_how[name] = ln.how or {}
         store.add(times, ti, tc.model, ln.ins, ln.outs, ln.over, ln.changed_mask)
         thinks.append(think)
@@ -316,7 +317,7 @@ def generate_workload(cfg, catalog) -> Workload:
         store.add(b.arrival_s, len(tenants) + len(thinks) - n_user, b.model, b.input_tokens,
                    b.output_tokens, b.over, b.changed_mask)
         changed[b.name], over_n[b.name] = b.changed, int(b.over.sum())
-        changed_over[b.name] = _both(b.changed_mask, b.over)
+        changed_over[b.name] = changed_over_context(b.changed_mask, b.over)
         changed_how[b.name] = b.how or {}
         thinks.append(None)
         segs.append(None)
@@ -364,11 +365,6 @@ def generate_workload(cfg, catalog) -> Workload:
     if wl.prefixes is not None and not wl.prefixes.key.size:
         wl.prefixes = None  # e.g. a trace whose lines list no blocks
     return wl
-
-
-def _both(changed: np.ndarray | None, over: np.ndarray) -> int:
-    """Requests whose lengths were changed and that still exceed the context."""
-    return 0 if changed is None else int(np.count_nonzero(changed & over))
 
 
 def _changed_note(wl, t: str, c: int, policy: str) -> str:

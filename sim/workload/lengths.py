@@ -223,3 +223,9 @@ def answer_lengths(outs: np.ndarray, model, policy: str) -> np.ndarray:
     if policy == "clip":
         return np.minimum(outs, model.max_context - 1)
     return outs
+
+
+def changed_over_context(changed: np.ndarray | None, over: np.ndarray) -> int:
+    """Requests whose lengths were changed (``changed``) and that still exceed the context
+    (``over``), so are rejected: the length note counts them."""
+    return 0 if changed is None else int(np.count_nonzero(changed & over))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.rng import stream
-from sim.workload.lengths import request_lengths
+from sim.workload.lengths import changed_over_context, request_lengths
 from sim.workload.prefixes import Prefixes
 
 
@@ -192,7 +192,7 @@ def append_stage_requests(wl, cfg, catalog, seed: int, arrivals, piped, policy: 
         wl.changed[name] = stages.changed
         wl.changed_how[name] = stages.how  # what was done (was the list of what could be)
         wl.over_counts[name] = int(stages.over.sum())
-        wl.changed_over[name] = int(np.count_nonzero(stages.changed_mask & stages.over))
+        wl.changed_over[name] = changed_over_context(stages.changed_mask, stages.over)
         per_tenant[ti] = (times.size, stages, sp)
         t_all.append(times)
         ten_all.append(np.full(times.size, ti, np.int16))
