@@ -57,6 +57,7 @@ class ReplicaBase(RoutingEstimates):
         self.max_seqs = dep.max_num_seqs
         self.budget = dep.max_batched_tokens  # tokens per iteration (chunked prefill)
         per_token = dep.kv_bytes_per_token_per_gpu()
+        self._kv_bytes = per_token  # HBM bytes one more cached token adds to an iteration's read
         whole = dep.model.kv_bytes_per_token(dep.kv_dtype)
         host_tokens = int(dep.host_cache_gb * 1e9 / whole) if whole else 0
         self.kv = KvCache(perf.kv_capacity_tokens, dep.block_size,

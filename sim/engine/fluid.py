@@ -62,7 +62,9 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._p = 0
         self._t_end = 0.0
         self._gen = 0
-        self._b = 0.0  # bytes per GPU per iteration of the current plan
+        self._b = 0.0  # bytes per GPU per iteration of the current plan, at its middle
+        self._bg = 0.0  # their growth per iteration (the KV read grows with every token)
+        self._half = 0.0  # the plan's middle iteration, (k - 1) / 2
         self._timer_cbs = [self._on_timer]  # every timer's callbacks (SimPy only reads them)
         self._spare = None  # a timer that has fired, to be scheduled again (no allocation)
         self._step = self.perf.step_time
@@ -151,8 +153,9 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         """Apply ``j`` iterations of the current plan (no state change happens within)."""
         if j <= 0:
             return
-        if self._j0:  # iterations applied before (catch_up): from the plan's start
-            end = self._j0 + j
+        j0 = self._j0
+        if j0:  # iterations applied before (catch_up): from the plan's start
+            end = j0 + j
             dt = self._time_at(end) - self._time_at(self._j0)
             self._t = self._t0 + self._time_at(end)
         else:
@@ -186,7 +189,10 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         else:
             b = int(occ * OCC_BINS)
             st.occupancy_hist[b if b < OCC_BINS else OCC_BINS] += dt
-        st.bytes_per_gpu += j * self._b
+        # iterations j0 .. end - 1 of the plan: their mean read is the plan's middle one's
+        # shifted by their own middle (the whole plan's j * _b when the stretch runs out; a
+        # stretch cut short was charged the whole plan's middle until December 2026)
+        st.bytes_per_gpu += j * (self._b + self._bg * ((j0 + end - 1) * 0.5 - self._half))
         p = self._p
         if p:
             work = p * j
@@ -331,6 +337,8 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         else:
             self._s = 0.0
         self._b = self._bytes(n, p, kv_mid)  # HBM bytes per GPU per iteration of the plan
+        self._bg = (n + p) * self._kv_bytes
+        self._half = half
         self._k = self._kf = k
         self._p = p
         self._dt = dt
