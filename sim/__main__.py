@@ -102,15 +102,14 @@ def app(cfg):
         from omegaconf import OmegaConf
 
         swept = OmegaConf.select(hc, "sweeper.params", default=None)
+        # a sweep experiment run without -m: what it did not sweep, in the run's notes
+        # (report.md too; until December 2026 printed here alone) and printed with them, as
+        # a variant's replaced value is (printed here too until then: twice)
         note = unswept_note(list(swept or ()), _task(hc))
-        if note:  # a sweep experiment run without -m: say what it did not sweep
-            print(note)
         try:
             cfg = _apply_variant(cfg, hc)
-            for n in replaced_notes(cfg, _task(hc)):
-                print(f"note: {n}")
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
-                          overrides=_task(hc))
+                          overrides=_task(hc), notes=[note.removeprefix("note: ")] if note else ())
             value = objective_value(res.summary, cfg)
         except Exception as e:
             # a config error met inside a job (a study's own list of overrides, composed or

@@ -7,6 +7,7 @@ times over consecutive seeds when above 1) and marks its folder finished.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -14,10 +15,12 @@ import traceback
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from sim.config import _compose_raw, hydra_section, register
 from sim.config import compose as compose_config
-from sim.config import register
+from sim.config.given import RUN_NOTES
 from sim.config.messages import from_config_error
 from sim.config.variants import blame_variant
 from sim.errors import InputError
@@ -35,7 +38,7 @@ from sim.jobs import (
 )
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
-from sim.report.outputs import write_outputs
+from sim.report.outputs import add_run_notes, write_outputs
 from sim.report.style import kept_settings
 from sim.simulation.build import (
     build,
@@ -64,6 +67,14 @@ register(CONFIGS)
 # composes) called from several threads take turns (the second raised Hydra's "GlobalHydra is
 # already initialized")
 _ONE_AT_A_TIME = threading.RLock()
+
+# numpy's print options as a fresh process has them: matplotlib names an SVG's clip paths by
+# a hash of str() of numpy values, so a caller's np.set_printoptions(legacy="1.25") changed
+# the bytes of plots/*.svg (until December 2026); sim.run runs under these, then the
+# caller's are back
+NUMPY_PRINT = dict(edgeitems=3, threshold=1000, floatmode="maxprec", precision=8,
+                   suppress=False, linewidth=75, nanstr="nan", infstr="inf", sign="-",
+                   formatter=None, legacy=False)
 
 
 def check_working_dir() -> None:
@@ -109,8 +120,10 @@ def run(overrides: list[str] | None = None, output_dir: str | os.PathLike | None
             raise InputError("sim.run runs no Hydra job (no launcher, sweeper, logging or "  # ran
                              "working-directory change), so it would be ignored silently; of "  # unsaid
                              "Hydra's keys only hydra.searchpath is read", key=key)
-    with _ONE_AT_A_TIME, kept_settings():
-        return execute(compose(overrides), output_dir, progress=progress, overrides=overrides)
+    with _ONE_AT_A_TIME, kept_settings(), np.printoptions(**NUMPY_PRINT):
+        cfg = compose(overrides)
+        return execute(cfg, output_dir, progress=progress, overrides=overrides,
+                       notes=hydra_section.api_notes(_compose_raw, list(overrides or ())))
 
 
 def compose(overrides: list[str] | None = None):
@@ -141,7 +154,8 @@ def _run_job(fn, cfg, out, reps: int, progress: bool) -> Result:
 
 
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
-            sweep_job: bool = False, job_key: str | None = None, overrides=None) -> Result:
+            sweep_job: bool = False, job_key: str | None = None, overrides=None,
+            notes=()) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
@@ -149,7 +163,9 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     ``output.plots`` left unset (None) becomes ``not sweep_job``: one job of a sweep draws
     no figures of its own unless asked. ``job_key`` (a sweep job's, sim/sweep/resume.py) goes
     into ``done.json``. ``overrides`` (the ones ``cfg`` was composed from): refused when the
-    job would not read them (:func:`sim.jobs.check_unread`).
+    job would not read them (:func:`sim.jobs.check_unread`). ``notes``: what the config
+    says before the run (a sweep run as one job), put first in the run's notes with the
+    variant's (:func:`run_notes`), whether files are written or not.
     """
 
     next_run()  # readers see the files as they are now (sim/filecache.py)
@@ -161,19 +177,49 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     if cfg.output.plots is None:
         cfg.output.plots = not sweep_job
     with typed_once(cfg):  # converted to its dataclasses once, not once per build
-        return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
+        notes_set = RUN_NOTES.set(tuple(notes))
+        try:
+            return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
+        finally:
+            RUN_NOTES.reset(notes_set)
 
 
 def refuse_sweep_folder(out: Path) -> None:
     """A single run into a sweep's folder: refused (until December 2026 it replaced the
     sweep's summary.csv and report.md and left its summary.md, jobs.csv, figures and job
     folders beside them, unsaid, and a later re-aggregation replaced the run's files)."""
+    if not check_new_folder(out):
+        return
     marks_of = [n for n in ("multirun.yaml", ".sweep_jobs.json") if (out / n).is_file()]
     if marks_of:
         raise InputError(f"is a sweep's folder (it holds {marks_of[0]}): a run there would "
                          "write over the sweep's summary and leave its job folders and "
                          "summary.md beside its own files; give the run a folder of its own",
                          path=str(out))
+
+
+def check_new_folder(out: Path) -> bool:
+    """A name too long or a path through a file: the command line's one line (Hydra's mkdir
+    said it), before anything is made (Path.is_file raised the OSError, a traceback, and a
+    missing parent was made before the too-long name under it failed). True when ``out``
+    exists."""
+    missing = []
+    for p in (out, *out.parents):
+        try:
+            p.stat()
+        except FileNotFoundError:
+            missing.append(p.name)
+            continue
+        except ValueError:  # a NUL byte: prepare_folder says it
+            return False
+        except OSError as e:
+            raise InputError(f"cannot write the run folder ({e.strerror})", path=str(out)) from None
+        limit = os.pathconf(p, "PC_NAME_MAX") if p.is_dir() else 255
+        if any(len(os.fsencode(n)) > limit for n in missing):
+            raise InputError(f"cannot write the run folder ({os.strerror(errno.ENAMETOOLONG)})",
+                             path=str(out))
+        return not missing
+    return False
 
 
 def _known_job(name) -> dict:
@@ -237,6 +283,7 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
     try:
         with recording(with_variant(cfg, overrides or ()), experiment_keys(cfg, overrides or ())):
             res = _run_job(JOBS[name], cfg, out, reps, progress)
+            add_run_notes(res, cfg)  # written into report.md already when out is given
     except BaseException as e:  # interrupted, bad input met mid-run, or a bug: mark the folder
         if out is not None:
             why = ("interrupted (SIGINT or SIGTERM) before the run finished; re-run to redo it"

@@ -21,6 +21,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf, open_dict
 
+from sim.config import hydra_section
 from sim.config.catalog import (  # noqa: F401
     CatalogConfig,
     EfficiencySpec,
@@ -377,7 +378,8 @@ def _compose_raw(overrides: list[str]):
     if gh.is_initialized():
         gh.clear()  # pragma: no cover - only inside an already running Hydra app
     with initialize_config_module(config_module="sim.conf", version_base="1.3"):
-        return hy_compose(config_name="config", overrides=overrides)
+        cfg = hy_compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    return hydra_section.kept(cfg)  # its hydra: node read aside (sim/config/hydra_section.py)
 
 
 def expand_command_line(argv: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.config.given import GIVEN
+from sim.config.given import GIVEN, RUN_NOTES
 from sim.config.variants import replaced_notes
 from sim.io import (
     ROW_GROUP,
@@ -30,9 +30,7 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     figures of a plain run (a job whose rows are variants of one setup would pool them)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # a variant's key the command line also set: which value ran is in the run's files too
-    # (until December 2026 on the console only)
-    res.notes[:0] = [n for n in replaced_notes(cfg, list(GIVEN.get())) if n not in res.notes]
+    add_run_notes(res, cfg)
     if figures is not None and cfg.output.plots:
         res.figures.extend(figures(out_dir))
     # a job with no summary rows (a plan that bought nothing, calibration, claims) still
@@ -58,6 +56,15 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     if cfg.output.report:
         atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
+
+
+def add_run_notes(res: Result, cfg) -> None:
+    """The notes the run's config makes, first in ``res.notes`` (once): a variant's key the
+    overrides also set (which value ran: until December 2026 on the console only, then in
+    the files alone, not in ``sim.run``'s result without output_dir), and those the run was
+    given (:data:`RUN_NOTES`: a sweep experiment run as one job, unsaid by ``sim.run``)."""
+    mine = [*replaced_notes(cfg, list(GIVEN.get())), *RUN_NOTES.get()]
+    res.notes[:0] = [n for n in dict.fromkeys(mine) if n not in res.notes]
 
 
 def figure_notes(res: Result, cfg, offered: int | None = None) -> list[str]:
