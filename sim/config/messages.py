@@ -94,6 +94,13 @@ def from_config_error(e: BaseException) -> InputError | None:
             return InputError(f"unknown option {m.group(2)!r}{hint}"
                               + (f"; known: {', '.join(known)}" if known else ""), key=m.group(1))
         return InputError(first.removeprefix("In 'config': "))
+    dd = _frame_local(e, "dd", GroupDefault) if first.startswith("Error resolving interpolation") else None
+    if dd is not None and dd.is_interpolation():  # named Hydra's own key, '_dummy_'
+        why = next((str(c).strip().splitlines()[0] for c in (e.__cause__, e.__context__)
+                    if c is not None and str(c).strip()), first)
+        return InputError(f"the option {dd.get_name()!r} cannot be resolved ({why}): a config "
+                          "group's option may interpolate a set environment variable or another "
+                          "group's choice; give the option's name", key=dd.get_group_path())
     src = cause if cause is not None else e
     key = _entry_key(e, src, getattr(src, "full_key", None) or getattr(e, "full_key", None) or None)
     if not key:  # OmegaConf names no key (the sweeper's refusal, a list where a map goes in

@@ -75,9 +75,25 @@ def _check_option(key: str, o) -> None:
         if isinstance(v, list):
             raise InputError(f"one option of conf/{key}/ at a time, got {v!r} (Hydra would merge "
                              "them into one config)", key=key)
+        if isinstance(v, (bool, int, float)):
+            raise _not_a_name(key, v, None if sweep else o.input_line.split("=", 1)[1])
         if not isinstance(v, str) or not v.strip() or v.endswith((".yaml", ".yml")):
             raise InputError(f"must name an option of the config group conf/{key}/ (a file there, "
                              f"without .yaml), got {v!r}", key=key)
+
+
+def _not_a_name(key: str, v, raw: str | None) -> InputError:
+    """A group's option Hydra read as a number or a boolean (``raw`` as typed, when known):
+    ``experiment=2026`` of a file 2026.yaml said "must name an option" of a folder holding
+    it; given quoted, it is chosen."""
+    if not isinstance(v, (bool, int, float)):
+        return InputError(f"must name an option of the config group conf/{key}/ (a file there, "
+                          f"without .yaml), got {v!r}", key=key)
+    raw = raw if raw is not None else str(v).lower() if isinstance(v, bool) else str(v)
+    return InputError(f"must name an option of the config group conf/{key}/ (a file there, "
+                      f"without .yaml), got {raw}, which Hydra reads as "
+                      f"{'a boolean' if isinstance(v, bool) else 'a number'}: an option named "
+                      f"{raw} (a file {raw}.yaml) is given quoted, {key}='{raw}'", key=key)
 
 
 def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type | None = None) -> None:
@@ -95,8 +111,7 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
         if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
                 and not isinstance(o.value(), (str, list))):  # Hydra: a ValueError traceback
-            raise InputError(f"must name an option of the config group conf/{key}/ (a file "
-                             f"there, without .yaml), got {o.value()!r}", key=key)
+            raise _not_a_name(key, o.value(), text.split("=", 1)[1])
         if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
                 and isinstance(o.value(), str) and _leaves_group(o.value())):
             # Hydra joins the path to the group's folder: experiment=../catalog/default loaded
@@ -119,7 +134,7 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
                 and not key.startswith("hydra.")):
             # a map in braces merges into the one there: an empty one changed nothing, unsaid
             raise InputError(f"an empty map {{}} changes nothing in {key}: a map given whole "
-                             f"merges into what is there (remove an entry with ~{key}.<name>), "
+                             f"merges into what is there ({_how_to_change(key, open_dicts)}), "
                              "and a list is given in brackets ([a, b], [] for none)", key=key)
         twice = _key_twice(text)
         if twice is not None:
@@ -131,6 +146,14 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
             raise InputError(f"'~{key}' would delete a key of the schema (its default would come "
                              f"back silently): set it instead; only entries of a map "
                              f"(~tenants.<name> ...) can be deleted", key=key)
+
+
+def _how_to_change(key: str, open_dicts) -> str:
+    """The hint of an empty ``{}``: an entry of a map the user extends is removed with ``~``;
+    a key of the schema cannot be (``~tenants.chat.arrival.<name>`` was hinted, and refused)."""
+    if key in open_dicts:
+        return f"remove an entry with ~{key}.<name>"
+    return f"set one of its keys with {key}.<key>=value"
 
 
 def _schema_type(key: str, schema: type | None):

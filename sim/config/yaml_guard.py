@@ -162,6 +162,44 @@ def _check_merge_list(key, value) -> None:
             seen[k] = i
 
 
+_GLOBAL = re.compile(r"^#\s*@package\s+_global_\s*$", re.M)
+
+
+def _head(text: str) -> str:
+    """The comment lines a file starts with (where Hydra reads ``# @package``)."""
+    lines = []
+    for line in text.removeprefix("\ufeff").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        lines.append(line.strip())
+    return "\n".join(lines)
+
+
+def _check_empty_maps(root) -> None:
+    """An empty map ``{}`` in an experiment file (``# @package _global_``) merges into the
+    config before it and changes nothing: ``tenants: {}`` ran the tenants the file builds
+    on, unsaid, where the command line refuses the same ``{}`` (sim/config/overrides.py).
+    Refused at its line; an entry of a map the user extends (``tenants: {x: {}}``, a tenant
+    of defaults when new) and Hydra's own keys pass."""
+    from sim.config.open_dicts import OPEN_DICTS
+
+    stack = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
+                continue
+            p = f"{path}.{key.value}" if path else key.value
+            if p in ("hydra", "defaults") or path in OPEN_DICTS:
+                continue
+            if isinstance(value, yaml.MappingNode) and not value.value:
+                raise RefusedYAML(f"{p}: an empty map {{}} changes nothing (a file's map merges "
+                                  "into the config before it): give the keys to set, or remove "
+                                  "the line", value.start_mark)
+            if isinstance(value, yaml.MappingNode):
+                stack.append((value, p))
+
+
 def _guarded(make_loader):
     def get_yaml_loader():
         base = make_loader()
@@ -175,6 +213,8 @@ def _guarded(make_loader):
                                       self.get_mark()) from None
                 if node is not None:
                     check_node(node, self)
+                    if isinstance(self.buffer, str) and _GLOBAL.search(_head(self.buffer)):
+                        _check_empty_maps(node)
                 return node
 
         return GuardedLoader
