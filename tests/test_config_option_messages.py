@@ -71,3 +71,12 @@ def test_an_empty_map_in_an_experiment_file_is_refused_as_on_the_command_line(tm
         sim.compose(["output={}"])
     # an entry of a map the user extends may be new: a tenant of defaults, not refused here
     assert "other" in sim.compose([path, "experiment=ok"]).tenants
+
+
+@pytest.mark.parametrize("key", ["keepalive.fixed_idle_s", "setups"])
+def test_an_empty_map_for_a_list_key_hints_no_map_form(key):
+    """A list: neither a deletion (~key.<name>) nor key.<key>=value works on it."""
+    with pytest.raises(sim.InputError) as e:
+        sim.compose(["experiment=keepalive", f"{key}={{}}"])
+    assert "~" not in str(e.value) and "<key>" not in str(e.value)
+    assert "a list is given in brackets" in str(e.value)

@@ -134,7 +134,7 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
                 and not key.startswith("hydra.")):
             # a map in braces merges into the one there: an empty one changed nothing, unsaid
             raise InputError(f"an empty map {{}} changes nothing in {key}: a map given whole "
-                             f"merges into what is there ({_how_to_change(key, open_dicts)}), "
+                             f"merges into what is there{_how_to_change(key, open_dicts, schema)}, "
                              "and a list is given in brackets ([a, b], [] for none)", key=key)
         twice = _key_twice(text)
         if twice is not None:
@@ -148,12 +148,20 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
                              f"(~tenants.<name> ...) can be deleted", key=key)
 
 
-def _how_to_change(key: str, open_dicts) -> str:
+def _how_to_change(key: str, open_dicts, schema) -> str:
     """The hint of an empty ``{}``: an entry of a map the user extends is removed with ``~``;
     a key of the schema cannot be (``~tenants.chat.arrival.<name>`` was hinted, and refused)."""
+    import dataclasses
+    import typing
+
+    t = _schema_type(key, schema)
     if key in open_dicts:
-        return f"remove an entry with ~{key}.<name>"
-    return f"set one of its keys with {key}.<key>=value"
+        return f" (remove an entry with ~{key}.<name>)"
+    if typing.get_origin(t) in (list, tuple):
+        return f" ({key} is a list)"
+    if dataclasses.is_dataclass(t):
+        return f" (set one of its keys with {key}.<key>=value)"
+    return ""  # a job's own key (keepalive.fixed_idle_s, a list): not in the schema given
 
 
 def _schema_type(key: str, schema: type | None):
