@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.io import FLOAT_FORMAT, atomic_write, write_frame_csv
+from sim.sweep.jobfiles import read_csv_names
 
 LOCK = ".aggregate.lock"
 
@@ -66,7 +67,7 @@ def merge_rows(path: Path, rows: pd.DataFrame, job: str) -> None:
     if old_header == header and not present:
         atomic_write(path, lambda p: p.write_text(old + body))
         return
-    table = pd.read_csv(path, dtype={"job": str})
+    table = read_csv_names(old)  # a tenant named NA stays NA (was emptied on a re-run)
     table = table[table["job"] != str(job)]
     write_frame_csv(pd.concat([table, rows.astype({"job": str})], ignore_index=True), path)
 
