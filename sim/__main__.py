@@ -48,7 +48,7 @@ from sim.io import remove_empty_up_to_cwd, shared_folder
 from sim.report.console import print_result
 from sim.sweep.aggregate import ARGV, LAST_SWEEP
 from sim.sweep.objective import describe_objective, objective_value
-from sim.sweep.resume import ERROR, clear, job_key, record_failure
+from sim.sweep.resume import ERROR, clear, job_key, read_done, record_failure
 
 log = logging.getLogger("sim")
 _STARTED_NS = time.time_ns()
@@ -135,7 +135,7 @@ def app(cfg):
         key = job_key(hc.job.config_name, _task(hc), hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
                       sweep_job=True, job_key=key, overrides=_task(hc))
-        value = objective_value(res.summary, cfg)
+        value = _objective(res, cfg, out_dir)
     except InputError as e:
         _record_refusal(out_dir, t_start, f"InputError: {e}")  # stopped before it ran: why
         print(f"{label}: error: {e}", file=sys.stderr)
@@ -144,11 +144,27 @@ def app(cfg):
         _record_refusal(out_dir, t_start, traceback.format_exc())
         print(f"{label}: failed, see {out_dir}/{ERROR}", file=sys.stderr)
         return math.inf
-    state = "already finished" if any("not recomputed" in n for n in res.notes) else "done"
+    state = "already finished" if _read_back(res) else "done"
     extra = (f", objective {value:.6g} = {describe_objective(cfg)}" if value is not None
              else "")
     print(f"{label}: {state}{extra}")
     return value
+
+
+def _read_back(res) -> bool:
+    return any("not recomputed" in n for n in res.notes)
+
+
+def _objective(res, cfg, out_dir) -> float | None:
+    """The job's objective: for a finished job read back, the exact value its ``done.json``
+    records (as the grid sweeper's skip does); its summary.csv holds 9 significant digits, so
+    a re-run or resumed Optuna study returned 0.171698803 where the run had 0.1716988030063487
+    (its best_value changed, and TPE's history took the rounded values)."""
+    done = read_done(Path(out_dir)) if _read_back(res) else None
+    recorded = (done or {}).get("objective", "")
+    if recorded is None or type(recorded) in (float, int):  # else damaged or absent: computed
+        return recorded
+    return objective_value(res.summary, cfg)
 
 
 def _interrupt(_signum, _frame):
