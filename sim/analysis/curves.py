@@ -18,13 +18,17 @@ REFERENCE = "per-token list price"
 
 
 def curves(table: pd.DataFrame, x: str, y: str, others: list[str], tenant: str = ALL):
-    """Yield (setup, combo values, frame sorted by x) for every curve of ``y`` against ``x``."""
+    """Yield (setup, combo values, frame sorted by x) for every curve of ``y`` against ``x``.
+    A point several jobs of the sweep ran (the same overrides: ``repeats_note`` in
+    :mod:`sim.sweep.consistency`) is on its curve once, as the
+    first of them (the curves held it twice: a vertical step, break-evens of mismatched
+    lengths)."""
     rows = table[table["tenant"] == tenant] if "tenant" in table.columns else table
     rows = rows[rows[y].notna()] if y in rows.columns else rows.iloc[0:0]
     by = ["setup"] + others
     for key, g in rows.groupby(by, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        yield str(key[0]), tuple(key[1:]), g.sort_values(x)
+        yield str(key[0]), tuple(key[1:]), g.drop_duplicates(x).sort_values(x, kind="stable")
 
 
 # two costs (or latencies) within this fraction of each other are a tie, not a crossing:
@@ -91,11 +95,15 @@ NOT_ONE_CURVE = ("no figure against {x} and no break-even: each job's summary ho
 
 
 def not_one_curve(table: pd.DataFrame, x: str, others: list[str], tenant: str = ALL) -> bool:
-    """Whether a setup has several rows at one ``x`` (break-even loads, keep-alive policies,
-    background levels: a study's jobs), which no curve goes through (until December 2026 the
-    curves were drawn through them and the break-evens an IndexError the sweep left unsaid)."""
+    """Whether a job has several rows of a setup at one ``x`` (break-even loads, keep-alive
+    policies, background levels: a study's jobs), which no curve goes through (until December
+    2026 the curves were drawn through them and the break-evens an IndexError the sweep left
+    unsaid). Rows of one point from several jobs are repeats of it (drawn once: :func:`curves`),
+    not a study's scenarios (until December 2026 they were taken for them: an Optuna study
+    whose sampler proposed a point twice drew no figure, "several rows a setup")."""
     rows = table[table["tenant"] == tenant] if "tenant" in table.columns else table
-    return bool(rows.duplicated(["setup", *others, x]).any())
+    keys = ["setup", *others, x]
+    return bool(rows.duplicated((["job"] if "job" in rows.columns else []) + keys).any())
 
 
 def breakevens(table: pd.DataFrame, x: str, others: list[str], y: str = "cost_per_mtok_out_usd",

@@ -34,7 +34,7 @@ from sim.io import atomic_write, write_frame_csv
 from sim.report.question import report_question
 from sim.report.sweep import sweep_figures, sweep_markdown
 from sim.sweep import live
-from sim.sweep.consistency import column_notes
+from sim.sweep.consistency import column_notes, repeats
 from sim.sweep.jobfiles import load_yaml as _load
 from sim.sweep.jobfiles import (
     parse_overrides,
@@ -193,6 +193,9 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
             said[j.row["job"]] = j.run_notes
         defined = j.objective or defined
         frames.append((j.summary, j.overrides))
+    repeated, again = repeats([(r["job"], ov) for r, ov in zip(jobs, values)])
+    for job, note in again.items():  # listed in summary.md with the job's own notes
+        said[job] = [note, *said.get(job, [])]
     n = recorded_jobs(sweep_dir)
     if n is not None:  # jobs of the record without a folder: counted (they went unsaid)
         have = {r["job"] for r in jobs}
@@ -225,7 +228,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
                      keys=keys, varying=varying, constant=constant,
                      notes={**notes, "objective": defined} if defined else notes, paired=paired,
                      run_notes=said, question=question,
-                     column_notes=column_notes([f for f, _ in frames]))
+                     column_notes=repeated + column_notes([f for f, _ in frames]))
 
 
 def command_from_overrides(hydra_overrides: list[str], task: list[str]) -> str:

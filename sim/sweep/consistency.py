@@ -12,6 +12,7 @@ else the first finished job's) only at the keys the jobs override.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,35 @@ from sim.sweep.resume import read_done
 def _names(items: list[str], most: int = 5) -> str:
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+REPEAT = ("the overrides of job {first} again: the same point computed again (a sampler such "
+          "as Optuna's proposing a point it had tried), drawn once in the sweep's figures")
+
+
+def repeats(jobs: list[tuple[str, dict]]) -> tuple[list[str], dict[str, str]]:
+    """The jobs (``jobs``: each job's name and overrides, in job order) that ran the very
+    overrides of an earlier job, the same point computed again, as an Optuna sampler proposes
+    a point it already tried (the two trials of a batch are asked before either's result: 5
+    pairs in a 20-trial ``experiment=optimize``): one note counting them, and each one's
+    note for summary.md's notes of the jobs. The figures draw each point once
+    (:func:`sim.analysis.curves.curves`); until December 2026 the repeats went unsaid and
+    were taken for a study's scenarios ("several rows a setup"), no figure drawn."""
+    first: dict[str, str] = {}
+    of: dict[str, str] = {}  # a repeating job -> the earlier job it repeats
+    for job, ov in jobs:
+        key = json.dumps(ov, sort_keys=True, default=str)
+        if key in first:
+            of[job] = first[key]
+        else:
+            first[key] = job
+    if not of:
+        return [], {}
+    pairs = [f"{j} as {e}" for j, e in of.items()]
+    return [f"{len(pairs)} job(s) ran the overrides of an earlier job ({_names(pairs)}): the "
+            "same point computed again (a sampler such as Optuna's proposing a point it had "
+            "tried); each point is drawn once in the sweep's figures"], \
+        {j: REPEAT.format(first=e) for j, e in of.items()}
 
 
 def column_notes(frames: list[pd.DataFrame]) -> list[str]:
