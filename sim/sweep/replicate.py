@@ -51,5 +51,11 @@ def run_replications(fn, cfg, n: int, progress: bool = False):
                  "`_ci95` columns the half-widths of Student-t 95 % intervals; requests, "
                  f"figures and the job's other tables ({kept}) "
                  f"are seed {base}'s, the other seeds' differences in the notes above.")
+    if n > 1 and all(r.summary.equals(first.summary) for r in results[1:]):
+        # a trace replayed at rate_scale 1 draws nothing from the seed: intervals of width 0
+        # read as measured ones (keepalive, prefix_cache with replications=2, until December 2026)
+        notes.append(f"the {n} replications are identical (the seeds change nothing here, as "
+                     "in a trace replayed at rate_scale 1): every `_ci95` is 0 for that reason, "
+                     "not a measured spread; more seeds add nothing.")
     return Result(summary=combine(per_seed), requests=first.requests, tables=tables,
                   notes=notes)
