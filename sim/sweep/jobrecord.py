@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from sim.errors import InputError
 from sim.io import atomic_write
+from sim.sweep.jobfiles import load_yaml
 from sim.textfiles import require_file
 
 # the number of jobs of the sweep last run in the folder (its folders 0 .. n-1), written by
@@ -98,7 +99,21 @@ def job_dirs(sweep_dir: Path, since: float | None) -> list[Path]:
     elif since is not None:
         dirs = [d for d in dirs
                 if (d / ".hydra" / "overrides.yaml").stat().st_mtime >= since - _STALE_TOLERANCE_S]
-    return sorted(dirs, key=lambda d: (0, int(d.name), "") if d.name.isdigit() else (1, 0, d.name))
+    return sorted(dirs, key=_job_order)
+
+
+def _job_order(d: Path) -> tuple:
+    """Job folders in job order: a folder named by its job number by that; one named otherwise
+    (``hydra.sweep.subdir=trial_${hydra.job.num}``) by the ``hydra.job.num`` its
+    ``.hydra/hydra.yaml`` records (until December 2026 by name: trial_0, trial_1, trial_10,
+    trial_2, ... in the root tables), then by name (none recorded, or not readable)."""
+    if d.name.isdigit():
+        return 0, int(d.name), ""
+    try:
+        num = ((load_yaml(d / ".hydra" / "hydra.yaml").get("hydra") or {}).get("job") or {}).get("num")
+    except (InputError, AttributeError):  # not YAML, or not of Hydra's shape: by name
+        num = None
+    return (1, num, d.name) if type(num) is int else (2, 0, d.name)
 
 
 def start_record(sweep_dir: Path, config) -> None:
