@@ -3,6 +3,7 @@
 import pytest
 from helpers import ROOT
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
 from omegaconf import OmegaConf
 
 import sim
@@ -71,12 +72,15 @@ def test_experiment_runs_on_a_tiny_horizon(name):
 @pytest.mark.parametrize("name", [n for n in EXPERIMENTS if _sweep_params(n)])
 def test_every_swept_value_composes(name):
     """Each value of each swept key is a valid override of the experiment (first and last of
-    ranges and choices), and the figure axis the experiment names is one of them."""
+    ranges, intervals and choices), and the figure axis the experiment names is one of them."""
     params = _sweep_params(name)
     parser = OverridesParser.create()
     for key, spec in params.items():
         ov = parser.parse_override(f"{key}={spec}")
-        if ov.is_sweep_override():
+        if ov.value_type == ValueType.INTERVAL_SWEEP:  # an Optuna interval: its two ends
+            iv = ov.value()
+            values = [str(iv.start), str(iv.end)]
+        elif ov.is_sweep_override():
             values = list(ov.sweep_string_iterator())
         else:
             values = [ov.get_value_element_as_str()]
