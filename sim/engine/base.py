@@ -193,12 +193,16 @@ class ReplicaBase(RoutingEstimates):
         return self.n_running + own + len(self.waiting)
 
     def stop_admitting(self) -> None:
-        """Drain: finish what is running (and what it preempted), admit nothing new."""
+        """Drain: finish what is running (and what it preempted), admit nothing new. A
+        shared queue's head, which may have been offered to this replica, is offered again
+        to the others (until December 2026 it waited for one of them to pull it at its next
+        own state change: a fluid replica's came seconds later than the step engine's)."""
         self.accepting = False
-        if self in self.queue.consumers:
-            self.queue.consumers.remove(self)
-        if self.batch is not None and self in self.batch.consumers:
-            self.batch.consumers.remove(self)
+        for q in (self.queue, self.batch):
+            if q is not None and self in q.consumers:
+                q.consumers.remove(self)
+                if q.items and q.consumers:
+                    q.notify()
 
     def next_boundary(self) -> float:  # pragma: no cover - overridden
         """When this replica could next admit a request: now if idle, else its next
