@@ -50,8 +50,12 @@ BACKLOG_MIN = 10
 # reclaim, after dedicated.failures.max_attempts tries) are failures, not load: a line of
 # their own says them (until December 2026 four at 11 % load read "unstable ... add capacity")
 FAILURE = ("replica_failure", "spot_preemption")
+# Requests a per-replica router found no replica up for (every one of their model that could
+# hold them failed, noticed or reclaimed): an outage, not load; a line of their own says them
+# (until December 2026 three at 0.15 req/s read "unstable at this load ... add capacity")
+OUTAGE = ("no_replica", "retry_no_replica")
 NOT_CAPACITY = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share", "exceeds_context",
-                UPSTREAM_FAILED) + FAILURE
+                UPSTREAM_FAILED) + FAILURE + OUTAGE
 CUT = ("unfinished_at_end", NEVER_SENT)  # ended by the run's end: the cut line says them
 
 
@@ -250,6 +254,7 @@ class RunNotesFold:
         self.offered = self.unfinished = self.unsent = 0  # unsent: a closed loop's never_sent
         self.upstream = 0  # pipeline stage requests never sent (upstream_failed)
         self.broken: Counter = Counter()  # requests failed with their replica, by reason (FAILURE)
+        self.away: Counter = Counter()  # requests that found no replica up, by reason (OUTAGE)
         self.stable = StabilityFold(workload, run, bounded) if stable else None
         # closed loops' requests turned away for capacity, by reason (StabilityFold's for the
         # open tenants), and of them queue_full by a serverless pool: the requests the run's
@@ -278,6 +283,10 @@ class RunNotesFold:
         self.upstream += _count(log, mine, UPSTREAM_FAILED, oc, reason)
         for why in FAILURE:
             self.broken[why] += _count(log, mine, why, oc, reason)
+        for why in OUTAGE:
+            code = _code(log, why)
+            if code >= 0:
+                self.away[why] += int(np.count_nonzero(mine & (oc != COMPLETED) & (reason == code)))
         if self.closed.size:
             names = log.reasons.names
             loop = mine & np.isin(wl.tenant[a:b], self.closed)

@@ -10,6 +10,7 @@ from sim.metrics.stabline import (
     closed_line,
     failure_line,
     loss_line,
+    outage_line,
     turned_below,
     warning_line,
 )
@@ -98,6 +99,8 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             notes.append(piped)
         if sum(fold.broken.values()):
             notes.append(failure_line(r.setup, +fold.broken, fold.offered))
+        if sum(fold.away.values()):
+            notes.append(outage_line(r.setup, +fold.away, fold.offered))
         rejected = fold.rejection_line()
         if rejected:
             notes.append(rejected)

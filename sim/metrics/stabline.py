@@ -44,6 +44,19 @@ def failure_line(setup: str, failed: dict, offered: int) -> str:
             "availability, downtime and replica tables)")
 
 
+def outage_line(setup: str, away: dict, offered: int) -> str:
+    """Requests a per-replica router found no replica up for, by reason (``no_replica``,
+    ``retry_no_replica``): an outage, not load."""
+    rs = ", ".join(f"{r} {k:,}" for r, k in sorted(away.items()))
+    return (f"{setup}: {sum(away.values()):,} of {offered:,} requests found no replica of their "
+            f"model up ({rs}): with a per-replica router (dedicated.router other than central) "
+            "a request arriving while every replica that could hold it is down, or noticed or "
+            "reclaimed if spot, is rejected (no_replica), and a try interrupted with none left "
+            "to route it to fails (retry_no_replica), where the central queue holds both until a "
+            "replica is back; an outage, not load (the availability and downtime tables say "
+            "how long)")
+
+
 def turned_below(s: dict) -> str | None:
     """Requests turned away for capacity (not cut by the run's end) by a setup the check does
     not flag, being under its 1 % (until December 2026 unsaid: 5 of 1,390 queue_full)."""

@@ -8,6 +8,9 @@
 * :class:`RetryPolicy` (plain): a request interrupted by a failure goes back to the head of
   its pool's queue until it has been tried ``max_attempts`` times, then fails with reason
   ``replica_failure``.
+  Under a per-replica router (``jsq``, ``round_robin``, ...) each retry is routed again as
+  an arrival is, in their original order, and :func:`put_ahead` puts it at the head of the
+  chosen replica's queue, behind the retries put there before it.
 * :func:`availability` (plain): from each replica's down intervals, the fraction of
   replica-time up, of time with every replica up, and of time with at least one up.
 * :class:`FailureDriver`: one SimPy process per replica that calls the setup's
@@ -59,6 +62,27 @@ class RetryPolicy:
     def retry(self, attempts_so_far: int) -> bool:
         """After ``attempts_so_far`` interrupted tries, is another allowed?"""
         return attempts_so_far < self.max_attempts
+
+
+def put_ahead(pool, reqs: list, route) -> None:
+    """Route each of ``reqs`` (``route(req)``: whether it went to the back of a replica's own
+    queue) in their order and move it ahead of what that queue held before, behind the
+    retries put there before it (until December 2026 they stayed at the back, in reverse
+    order)."""
+    ahead: dict[int, int] = {}  # replica id -> retries put at the head of its queue
+    for req in reqs:
+        if not route(req):
+            continue
+        for rep in pool.replicas:
+            q = rep.queue.items
+            if q and q[-1] is req:
+                k = ahead.get(rep.rid, 0)
+                ahead[rep.rid] = k + 1
+                if k < len(q) - 1:
+                    q.pop()
+                    q.insert(k, req)
+                    rep.queue.notify()
+                break
 
 
 def _union_length(intervals: list[tuple[float, float]]) -> float:

@@ -40,6 +40,7 @@ from sim.platform.dedicated.failures import (
     FailureDriver,
     FailurePlan,
     RetryPolicy,
+    put_ahead,
 )
 from sim.platform.dedicated.spot import SpotFleet, read_preemption_trace
 from sim.platform.dedicated.tables import availability_table, spot_summary
@@ -96,7 +97,8 @@ class DedicatedSetup:
         self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
         self._failed: dict[tuple[str, str], int] = {}  # (cause, model) -> failed requests
         n_spot = {m: int(dc.spot.replicas.get(m, 0)) for m in models}
-        self.spot = (SpotFleet(ctx, self._interrupt_spot, self._reroute_spot, self.events,
+        self.spot = (SpotFleet(ctx, self._interrupt_spot, lambda pool, req, now: self._reroute(
+                                   pool, req, now, "spot_preemption"), self.events,
                                float(dc.spot.preemption.notice_s), bool(dc.spot.replacement),
                                bool(dc.spot.replace_at_notice))
                      if any(n_spot.values()) else None)
@@ -221,9 +223,6 @@ class DedicatedSetup:
     def _interrupt_spot(self, pool: ModelPool, rep, now: float) -> None:
         self._interrupt(pool, rep, now, "spot_preemption")
 
-    def _reroute_spot(self, pool: ModelPool, req: Request, now: float) -> None:
-        self._reroute(pool, req, now, "spot_preemption")
-
     def _interrupt(self, pool: ModelPool, rep, now: float, cause: str) -> None:
         """Stop ``rep`` now: the requests it held go back to the head of the queue for
         another try, or fail with reason ``cause`` after ``max_attempts`` tries."""
@@ -235,6 +234,7 @@ class DedicatedSetup:
         # a try given up ends in the tier of the replica that held it (a spot instance's
         # own, as a request the run's end cuts there): until December 2026 the pool's
         on = pool.tier_code if rep.usage is None else self.ctx.log.tiers.code(rep.usage.tier)
+        again = []  # the retries a per-replica router routes again, in their order
         for req in reversed(interrupted):  # reversed + push_front keeps their order
             req.attempts += 1
             if not self.retry.retry(req.attempts):
@@ -244,19 +244,20 @@ class DedicatedSetup:
             req.t_admit = req.t_first = req.t_done = -1.0
             req.replica = -1
             req.pf_left = req.n_in
-            req.gen = 0
-            req.tag = 0
+            req.gen = req.tag = 0
             if req.tenant in self.batch_tids:
                 pool.batch.push_front(req)
             elif pool.central is not None:
                 pool.central.push_front(req)
             else:
-                self._reroute(pool, req, now, cause)
+                again.insert(0, req)
+        put_ahead(pool, again, lambda req: self._reroute(pool, req, now, cause))
 
-    def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> None:
+    def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> bool:
         reason = pool.route(req)
         if reason is not None:
             self._give_up(pool, req, f"retry_{reason}", now, cause)
+        return reason is None
 
     def _give_up(self, pool: ModelPool, req: Request, reason: str, now: float, cause: str,
                  tier_code: int | None = None) -> None:
