@@ -216,7 +216,7 @@ def rejection_line(workload, run, block: int = BLOCK) -> str | None:
     return fold.rejection_line()
 
 
-def _stranded_end(run) -> str:
+def stranded_end(run) -> str:
     """How a cut note ends: raise the drain, unless a model had no replica serving at the end
     (reclaimed, a replacement still loading, or down), when a longer drain finishes them only
     once one is back (until December 2026 it said none would, of a replacement loading)."""
@@ -335,4 +335,4 @@ class RunNotesFold:
         if not (cut or unsent):
             return None
         who = f"{self.run.setup}'s closed-loop tenants" if loops else self.run.setup
-        return cut_line(who, cut, unsent, offered, stop_s, warmup_s, _stranded_end(self.run))
+        return cut_line(who, cut, unsent, offered, stop_s, warmup_s, stranded_end(self.run))

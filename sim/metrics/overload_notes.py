@@ -4,7 +4,7 @@ cut, the warning itself (its text: sim/metrics/stabline.py)."""
 
 from __future__ import annotations
 
-from sim.metrics.overload import RunNotesFold, over_bounds
+from sim.metrics.overload import RunNotesFold, over_bounds, stranded_end
 from sim.metrics.rows import BLOCK, walk
 from sim.metrics.stabline import (
     closed_line,
@@ -26,7 +26,8 @@ def designed_losses(s: dict | None, loss: bool, setup: str) -> bool:
                 and set(rs) <= {"queue_full", "unfinished_at_end"})
 
 
-def overload_warning(workload, s: dict | None, loss: bool, setup: str) -> str | None:
+def overload_warning(workload, s: dict | None, loss: bool, setup: str,
+                     run=None) -> str | None:
     """The stability warning the run's notes give these figures (:func:`stability`), or
     None: a loss system's own losses and the requests the run's end cut are not overload, so
     beside them only a batch queue, which no bound holds, can be (until December 2026 the
@@ -38,7 +39,9 @@ def overload_warning(workload, s: dict | None, loss: bool, setup: str) -> str | 
         rest = s["turned_away"] - rs["queue_full"] - rs.get("unfinished_at_end", 0)
         if not (workload.deadlines and over_bounds(rest, s["backlog_at_horizon"], s["requests"])):
             return None
-    return warning_line(s, bool(workload.deadlines))
+    if run is None:
+        return warning_line(s, bool(workload.deadlines))
+    return warning_line(s, bool(workload.deadlines), stranded_end(run))
 
 
 def stability_notes(workload, runs, drain_s: float, loss: bool = False,
@@ -73,9 +76,14 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
         elif s is not None and s["unstable"]:
             said = bool(s.get("cut_only") or s["turned_away"])  # warning_line counts them
             gone = ", ".join((r.extra or {}).get("stranded") or [])  # unfinished: counted too
-            notes.append(overload_warning(workload, s, loss, r.setup) + (
-                f" {gone} had no replica serving at the run's end (reclaimed, its replacement"
-                " still loading, or down)." if gone else "") + outage(r, float(workload.horizon_s)))
+            # a drain too short to tell ends with what a longer one would do (stranded_end:
+            # until December 2026 "raise drain_s" of a model with no replica left, and the
+            # sentence on it run on without a stop), else the model left without replicas
+            more = (f" {gone} had no replica serving at the run's end (reclaimed, its "
+                    "replacement still loading, or down)." if gone and not s.get("cut_only")
+                    else "") + outage(r, float(workload.horizon_s))
+            warn = overload_warning(workload, s, loss, r.setup, r)
+            notes.append(warn + ("." if more and not warn.endswith(".") else "") + more)
             cut = None
         if cut:
             notes.append(cut)

@@ -78,10 +78,12 @@ def _late(s: dict) -> str:
             "run stopped: unfinished_at_end)") if k else ""
 
 
-def warning_line(s: dict, batch: bool = False) -> str:
+def warning_line(s: dict, batch: bool = False,
+                 end: str = "raise drain_s to let them finish") -> str:
     """The line of an unstable setup's stability figures ``s`` (:func:`~sim.metrics.overload.
     stability`); ``batch``: the workload has a batch tier. It counts every request cut (the
-    pipeline stages sent after the horizon too) and the pipeline stages never sent."""
+    pipeline stages sent after the horizon too) and the pipeline stages never sent; ``end``:
+    the advice on requests only the run's end cut (:func:`~sim.metrics.overload.stranded_end`)."""
     k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
     unsent = _late(s) + ((f" ({k:,} more, later stages of those pipelines, were never sent: "
                           "upstream_failed)") if k else "")
@@ -92,7 +94,7 @@ def warning_line(s: dict, batch: bool = False) -> str:
         return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
                 f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
                 f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
-                "the setup keeps up: raise drain_s to let them finish")
+                f"the setup keeps up: {end}")
     rs = s["reasons"]
     cut = rs.get("unfinished_at_end", 0) if s.get("short_drain") else 0  # cut by a short drain
     timed = {r: k for r, k in rs.items() if r in WAIT_BOUND}
