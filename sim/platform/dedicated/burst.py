@@ -160,6 +160,7 @@ class BurstReplica:
         self.t_drain: float | None = None
         self.t_stop: float | None = None
         self.rep = None
+        self.ledger_i = -1
         self.served = 0
 
     @property
@@ -276,8 +277,8 @@ class BurstPool:
         # in the load figures (sim/metrics/load.py) even if it is still loading at the end
         row.kv.peak_bandwidth = opt.perf.peak_bandwidth
         row.kv.saturation = (opt.perf, dep.max_num_seqs)
-        self.ctx.add_row(row)
         b = BurstReplica(region, row, now, cold.total_s, self.rtt[region], k)
+        b.ledger_i = self.ctx.add_row(row)  # replicas.csv's row (requests.parquet's replica)
         self.replicas.append(b)
         self.env.timeout(cold.total_s).callbacks.append(lambda ev, b=b: self._warm(b))
         return b

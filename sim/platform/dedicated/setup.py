@@ -29,8 +29,6 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping
 
-import pandas as pd
-
 from sim.engine import Request
 from sim.paths import resolve
 from sim.platform.base import RunContext
@@ -43,7 +41,7 @@ from sim.platform.dedicated.failures import (
     put_ahead,
 )
 from sim.platform.dedicated.spot import SpotFleet, read_preemption_trace
-from sim.platform.dedicated.tables import availability_table, spot_summary
+from sim.platform.dedicated.tables import setup_tables
 from sim.platform.pool import ModelPool
 from sim.records import EventLog, UsageRow
 
@@ -92,6 +90,7 @@ class DedicatedSetup:
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
         self.in_transit: dict[int, Request] = {}  # served remotely, tokens on their way back
+        self.rows: dict[int, int] = {}  # a reserved replica's engine id -> its replicas.csv row
         pricing = str(dc.pricing)
         self.retry = RetryPolicy(int(dc.failures.max_attempts))
         self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
@@ -135,6 +134,7 @@ class DedicatedSetup:
                     if fdep is not dep:
                         slot.dep, slot.perf = fdep, fperf
                     slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True)
+                    self.rows[slot.rep.rid] = slot.ledger_i
                     self.slots.append(slot)
                     i += 1
             if n_spot[m]:
@@ -273,6 +273,7 @@ class DedicatedSetup:
         self.events.add(now, "recover", slot.pool.model, slot.ledger_i)
         slot.down[-1][1] = now
         slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf, batch=True)
+        self.rows[slot.rep.rid] = slot.ledger_i
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
@@ -310,16 +311,22 @@ class DedicatedSetup:
         return False  # reserved replicas are warm from t=0
 
     def _home_code(self, req: Request) -> int:
-        """The tier of a request completed on a reserved or spot replica."""
-        code = self.spot.completed(req.replica) if self.spot is not None else None
-        return self.pools[req.model].tier_code if code is None else code
+        """The tier of a request completed on a reserved or spot replica; its ``replica``
+        becomes that replica's ``replicas.csv`` row (the engine's id until December 2026:
+        a reserved replica back from a failure got a new one, rows the ledger never had)."""
+        rid = req.replica
+        inst = self.spot.by_rid.get(rid) if self.spot is not None else None
+        if inst is None:
+            req.replica = self.rows[rid]
+            return self.pools[req.model].tier_code
+        req.replica = inst.ledger_i
+        return self.spot.completed(rid)
 
     def _done(self, req: Request, now: float) -> None:
         if self.on_complete is not None:
             self.on_complete(req, now)
         ctx = self.ctx  # ctx.complete, inlined (once per request)
-        ctx.log.complete(req, self.pools[req.model].tier_code if self.spot is None
-                         else self._home_code(req))
+        ctx.log.complete(req, self._home_code(req))
         ctx.on_end(req, now)
 
     def _done_burst(self, req: Request, now: float) -> None:
@@ -332,6 +339,7 @@ class DedicatedSetup:
             self.ctx.complete(req, self._home_code(req), now)
             return
         b.served += 1
+        req.replica = b.ledger_i
         rtt = b.rtt_s
         if rtt > 0:  # served in another region: the first and last tokens come back later
             req.t_first += rtt
@@ -378,23 +386,8 @@ class DedicatedSetup:
                                and not any(r.accepting and r.alive for r in p.replicas))
 
     def extra(self) -> dict:
-        tables = {}
-        if self.failure_mode != "none":
-            tables["availability"] = availability_table(self)
-            tables["downtime"] = pd.DataFrame(
-                [{"model": s.pool.model, "replica": s.index, "down_s": a, "up_s": min(b, self.t_end)}
-                 for s in self.slots for a, b in s.down if a < self.t_end],
-                columns=["model", "replica", "down_s", "up_s"])
-        burst = [r for bp in self.burst.values() for r in bp.table()]
-        if self.burst:
-            tables["burst_replicas"] = pd.DataFrame(burst, columns=[
-                "model", "replica", "gpu", "region", "provision_s", "warm_s", "drain_s", "stop_s",
-                "requests", "busy_s", "billed_s", "cost_usd"])
-        if self.spot is not None:
-            tables["spot"] = pd.DataFrame(self.spot.table())
-            tables["spot_summary"] = spot_summary(self)
         unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps),
                        sorted(t for p in ps for t in p.late)) for k, ps in self._scripted.items()}
-        return {"tables": tables, "events": self.events,
+        return {"tables": setup_tables(self), "events": self.events,
                 "scripts_unfired": {k: v for k, v in unfired.items() if v[1] or v[2]},
                 "stranded": list(self.stranded)}

@@ -57,3 +57,24 @@ def spot_summary(setup) -> pd.DataFrame:
             "spot_cost_usd": sum(i.row.cost_usd for i in inst),
         })
     return pd.DataFrame(rows)
+
+
+def setup_tables(setup) -> dict:
+    """The tables a dedicated setup returns in ``extra()``: availability and downtime under
+    failures, the burst replicas', the spot fleet's."""
+    tables = {}
+    if setup.failure_mode != "none":
+        tables["availability"] = availability_table(setup)
+        tables["downtime"] = pd.DataFrame(
+            [{"model": s.pool.model, "replica": s.index, "down_s": a, "up_s": min(b, setup.t_end)}
+             for s in setup.slots for a, b in s.down if a < setup.t_end],
+            columns=["model", "replica", "down_s", "up_s"])
+    burst = [r for bp in setup.burst.values() for r in bp.table()]
+    if setup.burst:
+        tables["burst_replicas"] = pd.DataFrame(burst, columns=[
+            "model", "replica", "gpu", "region", "provision_s", "warm_s", "drain_s", "stop_s",
+            "requests", "busy_s", "billed_s", "cost_usd"])
+    if setup.spot is not None:
+        tables["spot"] = pd.DataFrame(setup.spot.table())
+        tables["spot_summary"] = spot_summary(setup)
+    return tables

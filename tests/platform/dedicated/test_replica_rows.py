@@ -1,0 +1,34 @@
+"""requests.parquet's ``replica`` is the ``row`` of replicas.csv (as events.csv's is). Until
+December 2026 it was the engine's replica id, and a reserved replica back from a failure got
+a new one: two replicas, the first failing and recovering, then serving, logged replica 2
+beside rows 0 and 1.
+
+Two single-sequence replicas, 10 ms iterations, 50-token answers: r0 and r1 start at once;
+replica 0 (row 0) fails at 0.2 s and is back at 1.2 s; r0 is retried behind r1 on replica 1.
+At 3 s both are idle: r2 goes to replica 1 (the first consumer of the queue: the recovered
+one joined it last) and r3 to the recovered replica, whose row is 0.
+"""
+
+import pytest
+from helpers.queueing import run_table, write_table
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_the_replica_column_is_the_ledger_row_after_a_recovery(tmp_path, engine):
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp\n0\n0.001\n3\n3.001\n")
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: 0.01)
+    res = run_table(tmp_path, table, [
+        "deployments.llama31-8b.max_num_seqs=1", "dedicated.replicas.llama31-8b=2",
+        "tenants.chat.output={kind: fixed, mean: 50}",
+        "tenants.chat.arrival={kind: trace, trace: {path: " + str(trace) + ", format: csv, "
+        "csv: {time: timestamp, input: null, output: null}}}",
+        "dedicated.failures.mode=script", "dedicated.failures.script=[{at_s: 0.2, down_s: 1}]",
+        "horizon_s=10", "seed=1", "output.plots=false", "output.report=false"], engine=engine)
+    r = res.requests.set_index("request_id")
+    assert (r["outcome"] == "completed").all()
+    assert r["replica"].to_dict() == {0: 1, 1: 1, 2: 1, 3: 0}
+    rows = res.tables["replicas"]
+    assert set(r["replica"]) <= set(rows["row"]) and len(rows) == 2
+    events = res.tables["events"]
+    assert events["replica"].tolist() == [0, 0]  # fail, recover: the same row
