@@ -161,9 +161,12 @@ class SloSearch:
 
     def replicas_for(self, label: str, changes: dict, slo: float) -> int | None:
         """The smallest replica count in [1, max_replicas] whose p99 TTFT meets ``slo``
-        (bisection), or None when even the largest does not."""
+        (bisection), or None when even the largest does not. An undefined p99 (NaN: no
+        request measured, or none finished) does not meet it: until December 2026 it passed
+        ``p99 > slo`` and the search reported max_replicas (or the bisection's end) as the
+        pool meeting the SLO."""
         lo, hi = 1, int(self.cfg.prefix_cache.max_replicas)
-        if self.run(label, changes, hi)[0] > slo:
+        if not self.run(label, changes, hi)[0] <= slo:
             return None
         while lo < hi:
             mid = (lo + hi) // 2
@@ -230,6 +233,15 @@ def prefix_cache_job(cfg, out_dir, progress) -> Result:
                              "replicas": n,
                              "gpus": None if n is None else n * int(cfg.deployments[model].tp)})
         unmet = [lb for lb, n in need.items() if n is None]
+        top = int(pc.max_replicas)
+        unmeasured = [lb for lb in unmet if search.seen[lb, top][0] != search.seen[lb, top][0]]
+        if unmeasured:  # NaN p99: no request of the window finished, at any pool size tried
+            notes.append(f"{name}: no measured request finished in the {top}-replica pool for "
+                         f"{', '.join(repr(lb) for lb in unmeasured)} (p99 TTFT undefined: an "
+                         "empty window after metrics.warmup_s, or none done by the run's end), "
+                         "so no pool is known to meet the SLO: their replicas, GPUs and "
+                         "dedicated cost are left blank")
+        unmet = [lb for lb in unmet if lb not in unmeasured]
         if unmet:  # blank cells in gpus_for_slo and cost: said (until December 2026 unsaid)
             which = ", ".join(repr(lb) for lb in unmet)
             notes.append(f"{name}: no pool of up to prefix_cache.max_replicas "
