@@ -38,7 +38,7 @@ from sim.jobs import (
 )
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
-from sim.report.outputs import add_run_notes, write_outputs
+from sim.report.outputs import FIGURES_ONLY, add_run_notes, write_outputs
 from sim.report.style import kept_settings
 from sim.simulation.build import (
     build,
@@ -147,9 +147,24 @@ def compose(overrides: list[str] | None = None):
 def _run_job(fn, cfg, out, reps: int, progress: bool) -> Result:
     if reps == 1:
         return fn(cfg, out, progress)
-    res = run_replications(fn, cfg, reps, progress)
+    # the first seed draws its figures into the folder (a study's own; until December 2026 a
+    # generic TTFT CDF and timeline were drawn from its rows instead, pooling its variants)
+    first = []
+
+    def seed(c, _, prog):
+        if first or out is None:
+            return fn(c, None, prog)
+        token = FIGURES_ONLY.set(True)
+        try:
+            first.append(fn(c, out, prog))
+        finally:
+            FIGURES_ONLY.reset(token)
+        return first[0]
+
+    res = run_replications(seed, cfg, reps, progress)
     if out is not None:
-        write_outputs(res, cfg, out)
+        res.figures = list(first[0].figures)
+        write_outputs(res, cfg, out, generic_plots=False)
     return res
 
 

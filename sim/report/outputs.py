@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,10 @@ from sim.records import Result
 from sim.report.figures import run_figures, waterfall_note
 from sim.report.markdown import run_report
 
+# set while the first seed of a replicated run runs (sim/app.py): its write_outputs draws the
+# figures alone, the study's own where it has them; the replicated tables are written after
+FIGURES_ONLY: ContextVar[bool] = ContextVar("figures_only", default=False)
+
 
 def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: bool = True) -> None:
     """Write every file of a finished job into ``out_dir``. ``figures(out_dir)`` draws the
@@ -30,9 +35,11 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     figures of a plain run (a job whose rows are variants of one setup would pool them)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if FIGURES_ONLY.get():
+        _figures(res, cfg, out_dir, figures, generic_plots)
+        return
     add_run_notes(res, cfg)
-    if figures is not None and cfg.output.plots:
-        res.figures.extend(figures(out_dir))
+    _figures(res, cfg, out_dir, figures, generic_plots)
     # a job with no summary rows (a plan that bought nothing, calibration, claims) still
     # writes the header: until December 2026 the file was one newline, which pandas and
     # csv readers refuse ("No columns to parse")
@@ -49,10 +56,6 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
         write_parquet_blocks(rows.empty(), rows.blocks(ROW_GROUP), out_dir / "requests.parquet")
     elif cfg.output.parquet and rows is None and len(res.requests):
         write_parquet(res.requests, out_dir / "requests.parquet")
-    if cfg.output.plots and generic_plots:
-        offered = rows.offered if isinstance(rows, RequestRows) else None
-        res.figures.extend(run_figures(res, out_dir))
-        res.notes += figure_notes(res, cfg, offered)
     if cfg.output.report:
         atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
@@ -65,6 +68,18 @@ def add_run_notes(res: Result, cfg) -> None:
     given (:data:`RUN_NOTES`: a sweep experiment run as one job, unsaid by ``sim.run``)."""
     mine = [*replaced_notes(cfg, list(GIVEN.get())), *RUN_NOTES.get()]
     res.notes[:0] = [n for n in dict.fromkeys(mine) if n not in res.notes]
+
+
+def _figures(res: Result, cfg, out_dir: Path, figures, generic_plots: bool) -> None:
+    """The job's own figures (``figures``), then the generic per-setup ones when
+    ``generic_plots``, and what they could not show."""
+    if figures is not None and cfg.output.plots:
+        res.figures.extend(figures(out_dir))
+    if cfg.output.plots and generic_plots:
+        rows = res.unbuilt()
+        offered = rows.offered if isinstance(rows, RequestRows) else None
+        res.figures.extend(run_figures(res, out_dir))
+        res.notes += figure_notes(res, cfg, offered)
 
 
 def figure_notes(res: Result, cfg, offered: int | None = None) -> list[str]:

@@ -31,3 +31,19 @@ def test_prefix_cache_with_no_finished_request_leaves_the_pool_blank():
     assert g["replicas"].isna().all() and g["gpus"].isna().all(), g
     assert pd.isna(res.tables["cost"]["dedicated_usd"]).all()
     assert any("no measured request finished" in n for n in res.notes), res.notes
+
+
+def test_a_replicated_study_draws_its_own_figure_from_its_first_seed(tmp_path):
+    """The keep-alive study draws keepalive.png and no per-setup figures (its rows are eight
+    policies of one setup, generic_plots=False). With replications=2 the run drew the generic
+    TTFT CDF and timeline from the first seed's rows, pooling the policies into one curve,
+    and not its own figure. README: the figures are the first seed's."""
+    res = sim.run(["experiment=keepalive", "horizon_s=60", "replications=2"], output_dir=tmp_path)
+    drawn = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
+    assert drawn == ["keepalive.png"], drawn
+    assert "plots/keepalive.png" in (tmp_path / "report.md").read_text()
+    one = sim.run(["experiment=keepalive", "horizon_s=60"], output_dir=tmp_path / "one")
+    assert [f.rsplit("/", 1)[-1] for f in res.figures] == [f.rsplit("/", 1)[-1] for f in one.figures]
+    # seed 0's figure: the same bytes as the single run's of seed 0
+    assert ((tmp_path / "plots" / "keepalive.svg").read_bytes()
+            == (tmp_path / "one" / "plots" / "keepalive.svg").read_bytes())
