@@ -68,7 +68,8 @@ def policy_row(workload, run, policy: str, keepalive_s: float, warmup_s: float =
         "policy": policy, "keepalive_s": keepalive_s, "warmup_s": warmup_s,
         "requests": int(served.sum()),
         "completed": int(done.sum()), "cold_requests": int(cold.sum()),
-        "cold_fraction": float(cold.sum() / max(served.sum(), 1)),
+        # undefined without a request (until December 2026 0.0, read as "never cold")
+        "cold_fraction": float(cold.sum() / served.sum()) if served.any() else float("nan"),
         "loads": int(len(run.extra.get("cold_starts", []))),
         "gpu_hours": st.get("gpu_s", 0.0) / 3600.0,
         "idle_gpu_hours": st.get("idle_gpu_s", 0.0) / 3600.0,
@@ -119,14 +120,25 @@ def keepalive_job(cfg, out_dir, progress) -> Result:
                          "each of keepalive.fixed_idle_s (" + ", ".join(f"{k:g}" for k in fixed)
                          + " s): list a timeout there to run it")
     hy = table[table["policy"] == "hybrid"].iloc[0]
-    fx = table[table["policy"] == "fixed"]
-    both = fx[(fx["cold_fraction"] > hy["cold_fraction"]) & (fx["idle_gpu_hours"] > hy["idle_gpu_hours"])]
-    worse = fx[(fx["cold_fraction"] < hy["cold_fraction"]) & (fx["idle_gpu_hours"] < hy["idle_gpu_hours"])]
-    same = fx[(fx["cold_fraction"] == hy["cold_fraction"]) & (fx["idle_gpu_hours"] == hy["idle_gpu_hours"])]
-    res.notes.append(
-        f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} idle GPU-h; "
-        + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"]), list(same["keepalive_s"])))
+    if hy["requests"] == 0:  # every policy ran the same requests: none measured, no verdict
+        res.notes.append(f"no request arrived in the measured window (from metrics.warmup_s="
+                         f"{float(cfg.metrics.warmup_s):g} s to horizon_s={float(cfg.horizon_s):g} "
+                         "s): the cold fractions are undefined (blank) and no policy is compared "
+                         f"with the hybrid one; hybrid: {hy['idle_gpu_hours']:.2f} idle GPU-h")
+    else:
+        res.notes.append(verdict(table, hy))
     res.notes = job_note("keepalive") + res.notes  # keys no run of it read
     if out_dir is not None:
         write_outputs(res, cfg, out_dir, lambda d: keepalive_figure(table, d), generic_plots=False)
     return res
+
+
+def verdict(table: pd.DataFrame, hy) -> str:
+    """The hybrid policy's cold fraction and idle GPU-hours, and the fixed timeouts it beats."""
+    fx = table[table["policy"] == "fixed"]
+    both = fx[(fx["cold_fraction"] > hy["cold_fraction"]) & (fx["idle_gpu_hours"] > hy["idle_gpu_hours"])]
+    worse = fx[(fx["cold_fraction"] < hy["cold_fraction"]) & (fx["idle_gpu_hours"] < hy["idle_gpu_hours"])]
+    same = fx[(fx["cold_fraction"] == hy["cold_fraction"]) & (fx["idle_gpu_hours"] == hy["idle_gpu_hours"])]
+    return (f"hybrid: {100 * hy['cold_fraction']:.1f} % cold requests, {hy['idle_gpu_hours']:.2f} "
+            "idle GPU-h; " + dominance(list(both["keepalive_s"]), list(worse["keepalive_s"]),
+                                       list(same["keepalive_s"])))

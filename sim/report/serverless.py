@@ -81,6 +81,9 @@ def keepalive_figure(table: pd.DataFrame, out_dir: Path) -> list[str]:
         ax.plot(hy["idle_gpu_hours"], 100 * hy["cold_fraction"], "*", ms=16, color="#7570b3",
                 label="hybrid histogram (Shahrad et al.), final windows: pre-warm "
                       f"{r['final_prewarm_s']:g} s, keep-alive {r['final_keepalive_s']:g} s")
+    if not table["cold_fraction"].notna().any():  # said, not points at a made-up 0 %
+        ax.text(0.5, 0.5, "no request in the measured window: no cold fraction", ha="center",
+                va="center", transform=ax.transAxes, fontsize=9, color="#666666")
     ax.set_xlabel("idle GPU time, loading included (GPU-hours)")
     ax.set_ylabel("requests that waited for a cold start (%)")
     ax.set_title("Keep-alive policies: cold starts vs idle GPU time")

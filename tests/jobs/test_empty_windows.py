@@ -47,3 +47,15 @@ def test_a_replicated_study_draws_its_own_figure_from_its_first_seed(tmp_path):
     # seed 0's figure: the same bytes as the single run's of seed 0
     assert ((tmp_path / "plots" / "keepalive.svg").read_bytes()
             == (tmp_path / "one" / "plots" / "keepalive.svg").read_bytes())
+
+
+def test_keepalive_with_an_empty_window_gives_no_cold_fraction_and_no_verdict():
+    """Warm-up up to the horizon: no measured request. The cold fraction was 0.0 (0 / max(0, 1))
+    and the note said the hybrid policy had 0.0 % cold requests and 'the fixed timeouts 30 ...
+    600 s match it on both'; 0 of 0 is no fraction."""
+    res = sim.run(["experiment=keepalive", "horizon_s=60", "metrics.warmup_s=59.99"])
+    t = res.tables["keepalive"]
+    assert (t["requests"] == 0).all()
+    assert t["cold_fraction"].isna().all(), t
+    assert not any(n.startswith("hybrid:") for n in res.notes), res.notes
+    assert any("no request arrived in the measured window" in n for n in res.notes), res.notes
