@@ -59,3 +59,19 @@ def test_keepalive_with_an_empty_window_gives_no_cold_fraction_and_no_verdict():
     assert t["cold_fraction"].isna().all(), t
     assert not any(n.startswith("hybrid:") for n in res.notes), res.notes
     assert any("no request arrived in the measured window" in n for n in res.notes), res.notes
+
+
+def test_failures_does_not_count_requests_unfinished_at_the_end_as_failed():
+    """1 s of arrivals, no drain: most requests are still running when the run stops. The
+    baseline variant has no replica failure and no queue bound, so none of its requests can
+    fail: its not_failed_fraction must be 1 (it was 0.1389, the unfinished counted failed,
+    'meets_sla False'). The fraction is over the requests decided by the run's end."""
+    res = sim.run(["experiment=failures", "horizon_s=1", "drain_s=0"])
+    av = res.tables["availability"].set_index("setup")
+    base = av.loc["dedicated"]
+    assert base["unfinished_at_end"] > 0 and base["failures"] == 0
+    assert base["unfinished_at_end"] == base["requests"] - base["completed"]
+    assert base["not_failed_fraction"] == 1.0 and base["not_failed_fraction_meets_sla"] == True  # noqa: E712
+    for _, r in av.iterrows():
+        decided = r["requests"] - r["unfinished_at_end"]
+        assert r["not_failed_fraction"] == 1 - (r["failed"] - r["unfinished_at_end"]) / decided
