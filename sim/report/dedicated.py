@@ -127,8 +127,9 @@ def failures_figure(res: Result, out_dir: Path, runs) -> list[str]:
                          + (f", {cut[r.setup]} unfinished at the end" if cut[r.setup] else ""))
         # those unfinished when the run stopped did not fail: not in the bars (until December
         # 2026 they were, labelled failed)
-        gone = (log.outcome == FAILED) & ~((log.reason == log.reasons.names.index("unfinished_at_end"))
-                                           if "unfinished_at_end" in log.reasons.names else False)
+        gone = log.outcome == FAILED
+        if "unfinished_at_end" in log.reasons.names:
+            gone &= log.reason != log.reasons.names.index("unfinished_at_end")
         failed, _ = np.histogram(log.arrival_s[gone], edges)
         retried, _ = np.histogram(log.arrival_s[(log.attempts > 0) & (log.outcome == COMPLETED)], edges)
         x = edges[:-1] + (k + 0.5) * width
