@@ -75,3 +75,34 @@ def test_failures_does_not_count_requests_unfinished_at_the_end_as_failed():
     for _, r in av.iterrows():
         decided = r["requests"] - r["unfinished_at_end"]
         assert r["not_failed_fraction"] == 1 - (r["failed"] - r["unfinished_at_end"]) / decided
+
+
+def test_compound_says_no_pipeline_completed_instead_of_nan():
+    """8 s, no drain: three pipelines sent to each bursty setup, none finished on the cold
+    serverless ones. The note read 'p50 nan s, p99 nan s end-to-end over 0 pipelines ...
+    ($nan per 1k)'."""
+    res = sim.run(["experiment=compound", "horizon_s=8", "drain_s=0"])
+    t = res.tables["bursty"]
+    none = t[t["completed"] == 0]
+    assert len(none) and (none["requests"] > 0).all()
+    for r in none.itertuples():
+        said = [n for n in res.notes if n.startswith(f"bursty, {r.setup}:")]
+        assert len(said) == 1 and "nan" not in said[0], said
+        assert f"no pipeline completed of the {r.requests} measured" in said[0]
+
+
+def test_compound_without_arrivals_says_which_figures_are_empty(tmp_path, monkeypatch):
+    """1 s, no drain: no bursty request arrives, yet the cold-chain scenarios send their own
+    pipeline request and the waterfall has bars. The note said 'every figure of the run is
+    empty' and the latency CDF was a blank axes."""
+    from helpers.figures import capture_figures
+
+    from sim.report import pipelines
+    kept = capture_figures(monkeypatch, pipelines)
+    res = sim.run(["experiment=compound", "horizon_s=1", "drain_s=0"], output_dir=tmp_path)
+    assert len(res.tables["chain_stages"]) and not len(res.tables["pipelines"])
+    assert not any("every figure of the run is empty" in n for n in res.notes), res.notes
+    assert any("pipeline latency CDF are empty" in n for n in res.notes), res.notes
+    cdf = kept["pipeline_latency_cdf"].axes[0]
+    assert not cdf.lines and [t.get_text() for t in cdf.texts] == [
+        "no pipeline request in the measured window"]
