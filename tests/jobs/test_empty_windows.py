@@ -3,6 +3,7 @@ be blank and said, not read from an empty window as if it were a result."""
 
 import math
 
+import numpy as np
 import pandas as pd
 
 import sim
@@ -106,3 +107,26 @@ def test_compound_without_arrivals_says_which_figures_are_empty(tmp_path, monkey
     cdf = kept["pipeline_latency_cdf"].axes[0]
     assert not cdf.lines and [t.get_text() for t in cdf.texts] == [
         "no pipeline request in the measured window"]
+
+
+def test_the_burst_title_gives_the_whole_bins_and_a_short_horizons_rate():
+    """Hand-made arrivals: 10 in [0, 30) s and 20 in [30, 60) s, horizon 60 s: two whole
+    bins, 0.333 and 0.667 req/s (the title said the first alone: the bins were cut at the
+    last arrival's). 18 arrivals in a 1 s horizon are 18 req/s, not 18 / 30."""
+    from sim.report.dedicated import offered_range
+    arr = np.r_[np.linspace(0, 29, 10), np.linspace(30, 59.9, 20)]
+    assert offered_range(arr, 60.0).startswith("0.333 to 0.667 req/s")
+    assert offered_range(arr[:-1], 75.0).startswith("0.333 to 0.633 req/s")  # [60, 75) not whole
+    assert offered_range(np.linspace(0, 0.9, 18), 1.0).startswith("18 req/s over the 1 s horizon")
+
+
+def test_the_burst_figure_title_counts_the_runs_own_arrivals(tmp_path, monkeypatch):
+    from helpers.figures import capture_figures
+
+    from sim.report import dedicated
+    kept = capture_figures(monkeypatch, dedicated)
+    res = sim.run(["experiment=burst", "horizon_s=60"], output_dir=tmp_path)
+    a = res.requests.query("setup == 'dedicated'")["arrival_s"].to_numpy()
+    rates = np.histogram(a, [0, 30, 60])[0] / 30
+    title = kept["burst_timeline"].axes[0].get_title()
+    assert title.startswith(f"Offered load {rates.min():.3g} to {rates.max():.3g} req/s"), title
