@@ -343,9 +343,12 @@ def breakeven_notes(res: BreakevenResult) -> list[str]:
     pts = res.points
     empty = sorted(set(pts.loc[~pts["fill"] & (pts["output_tokens"] == 0), X].tolist()))
     if empty:  # nothing delivered: that point's cost per token is NaN, and says why
-        notes.append(f"load fraction(s) {', '.join(f'{f:g}' for f in empty)}: no output token "
-                     f"delivered within the horizon (a rate of {pts.loc[pts[X] == empty[0], 'rate_rps'].iloc[0]:.3g} "
-                     "req/s sends few or no requests); those points' per-token costs are NaN")
+        # each load's own rate (until December 2026 the first load's, said of them all)
+        rates = [float(pts.loc[pts[X] == f, "rate_rps"].iloc[0]) for f in empty]
+        notes.append(f"load fraction(s) {', '.join(f'{f:g} ({r:.3g} req/s)' for f, r in zip(empty, rates))}: "
+                     "no output token delivered within the horizon (too short a run at those "
+                     "rates sends few or no requests, or none finishes); those points' "
+                     "per-token costs are NaN")
     if "fill_tenant" in a and not a["fill_mean_output_tokens"] > 0:  # numpy's warnings before
         notes.append(f"batch fill {a['fill_tenant']}: no request arrived within the horizon at "
                      f"{a['fill_rate_rps']:.3g} req/s (breakeven.fill.load_fraction): the +fill "

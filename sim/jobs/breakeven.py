@@ -147,5 +147,14 @@ def breakeven_job(cfg, out_dir, progress) -> Result:
                  notes=list(res.notes))
     out.notes = job_note("breakeven") + out.notes  # keys no run of it read
     if out_dir is not None:
-        write_outputs(out, cfg, out_dir, lambda d: breakeven_figure(res, d))
+        write_outputs(out, cfg, out_dir, lambda d: figure(res, out, d))
     return out
+
+
+def figure(res, out: Result, out_dir) -> list[str]:
+    """plots/breakeven, or a note saying why it is not drawn (until December 2026 unsaid)."""
+    files = breakeven_figure(res, out_dir)
+    if not files:
+        out.notes.append("plots/breakeven.png is not drawn: no swept load delivered an output "
+                         "token, so no point has a cost per token to plot")
+    return files

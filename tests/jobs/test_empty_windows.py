@@ -130,3 +130,21 @@ def test_the_burst_figure_title_counts_the_runs_own_arrivals(tmp_path, monkeypat
     rates = np.histogram(a, [0, 30, 60])[0] / 30
     title = kept["burst_timeline"].axes[0].get_title()
     assert title.startswith(f"Offered load {rates.min():.3g} to {rates.max():.3g} req/s"), title
+
+
+def test_breakeven_names_each_empty_loads_rate_and_the_figure_it_did_not_draw(tmp_path):
+    """1 s, no drain: no load delivers a token. The note quoted the first load's rate
+    (0.0909 req/s) for all eleven, and plots/breakeven.png (a listed output) was missing
+    without a word."""
+    res = sim.run(["experiment=breakeven", "horizon_s=1", "drain_s=0", "output.plots=true"],
+                  output_dir=tmp_path)
+    pts = res.tables["points"]
+    empty = pts[~pts["fill"] & (pts["output_tokens"] == 0)]
+    loads = empty.drop_duplicates("load_fraction")
+    assert len(loads) > 1 and loads["rate_rps"].nunique() == len(loads)
+    said = [n for n in res.notes if n.startswith("load fraction(s)")]
+    assert len(said) == 1
+    for r in loads.itertuples():
+        assert f"{r.load_fraction:g} ({r.rate_rps:.3g} req/s)" in said[0], said
+    assert not (tmp_path / "plots" / "breakeven.png").exists()
+    assert any(n.startswith("plots/breakeven.png is not drawn") for n in res.notes), res.notes
