@@ -39,6 +39,7 @@ from sim.jobs import (
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.records import Result
 from sim.report.outputs import FIGURES_ONLY, add_run_notes, write_outputs
+from sim.report.replicated import fewer_seeds_notes
 from sim.report.style import kept_settings
 from sim.simulation.build import (
     build,
@@ -162,6 +163,7 @@ def _run_job(fn, cfg, out, reps: int, progress: bool) -> Result:
         return first[0]
 
     res = run_replications(seed, cfg, reps, progress)
+    res.notes[-1:-1] = fewer_seeds_notes(res.tables["replications"], reps)
     if out is not None:
         res.figures = list(first[0].figures)
         write_outputs(res, cfg, out, generic_plots=False)

@@ -33,8 +33,9 @@ def _fmt(col: str, v, unit_of: float | None = None) -> str:
             return f"{v * 1000:.0f} ms" if ms else f"{v:.2f} s"
         if col == "slo_attainment":
             return f"{100 * v:.1f}%"
-        if col in COUNTS:  # a count (a mean over replications is rounded to one)
-            return f"{v:,.0f}"
+        if col in COUNTS:  # a count; a mean over replications as summary.csv has it (2.5
+            # was printed "2" until December 2026, beside summary.csv's 2.5)
+            return f"{v:,.0f}" if v == int(v) else f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.1f}"
         return f"{v:,.2f}"
     return str(v)
 

@@ -148,3 +148,24 @@ def test_breakeven_names_each_empty_loads_rate_and_the_figure_it_did_not_draw(tm
         assert f"{r.load_fraction:g} ({r.rate_rps:.3g} req/s)" in said[0], said
     assert not (tmp_path / "plots" / "breakeven.png").exists()
     assert any(n.startswith("plots/breakeven.png is not drawn") for n in res.notes), res.notes
+
+
+def test_a_mean_over_fewer_seeds_is_said_and_the_console_prints_the_summarys_mean(capsys):
+    """Seed 0 has no request in 1 s, seed 1 has five: the requests mean is 2.5 (printed '2'
+    on the console) and the TTFT/SLO means are seed 1's alone, the row saying replications
+    2 without a word."""
+    from sim.report.console import format_table
+    res = sim.run(["horizon_s=1", "drain_s=30", "replications=2"])
+    per = res.tables["replications"]
+    assert list(per.query("tenant == '__all__'")["requests"]) == [0, 5]  # the premise
+    row = res.summary.query("tenant == '__all__'").iloc[0]
+    assert row["requests"] == 2.5
+    assert " 2.5 " in format_table(res.summary)
+    said = [n for n in res.notes if n.startswith("means over fewer seeds")]
+    assert len(said) == 1 and "ttft_p99_s" in said[0] and "over 1 of the 2 seeds" in said[0]
+    assert "requests," not in said[0]  # a count every seed has is not listed
+
+
+def test_a_replicated_run_whose_seeds_all_measured_says_nothing_of_it():
+    res = sim.run(["horizon_s=20", "replications=2"])
+    assert not any(n.startswith("means over fewer seeds") for n in res.notes)
