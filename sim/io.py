@@ -3,12 +3,14 @@ so that a run never leaves its files beside another run's."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
 from sim.errors import InputError
 
@@ -191,3 +193,22 @@ def remove_empty_up_to_cwd(d: Path) -> None:
         except OSError:
             break
         d = d.parent
+
+
+# the text columns of the tables a run or a sweep writes whose values are names the user
+# gives (a tenant, a setup, a job folder, a model), read back as text: with pandas' default
+# missing-value strings a tenant named ``NA``, ``nan``, ``null``, ``None`` or ``""`` read
+# back as a float NaN, and every sweep of it ended in an AttributeError (a warning, exit 0,
+# no sweep summary.csv nor report.md; ``python -m sim.sweep`` a traceback). Every other
+# column reads with pandas' defaults (an empty cell of a scenario key stays missing).
+NAME_COLUMNS = {"setup": [], "tenant": [], "job": [], "model": [""]}
+_DEFAULT_NA = sorted(STR_NA_VALUES)  # pandas' own missing-value strings, for the other columns
+
+
+def read_csv_names(text: str) -> pd.DataFrame:
+    """``pd.read_csv`` of the CSV ``text`` with the :data:`NAME_COLUMNS` read as text (a
+    model's empty cell still missing), every other column as pandas reads it."""
+    header = pd.read_csv(io.StringIO(text), nrows=0).columns
+    na = {c: (NAME_COLUMNS[c] if c in NAME_COLUMNS else _DEFAULT_NA) for c in header}
+    dtype = {c: str for c in header if c in NAME_COLUMNS}
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=na, dtype=dtype)

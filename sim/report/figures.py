@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.io import read_csv_names
 from sim.records import ALL, MODEL_ROW
 from sim.report.pipelines import latency_cdf, waterfall
 from sim.report.style import (
@@ -199,7 +200,8 @@ def load_run(run_dir) -> dict:
 
     def csv(name):
         p = d / f"{name}.csv"
-        return pd.read_csv(p) if p.is_file() else None
+        # a tenant named NA keeps its name (sim.io.read_csv_names; until December 2026 NaN)
+        return read_csv_names(p.read_text()) if p.is_file() else None
 
     req = d / "requests.parquet"
     return {"summary": csv("summary"),

@@ -17,9 +17,9 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf._utils import get_yaml_loader
-from pandas._libs.parsers import STR_NA_VALUES
 
 from sim.errors import InputError
+from sim.io import read_csv_names
 from sim.metrics.summary import SUMMARY_COLUMNS
 from sim.textfiles import csv_rows, read_text
 
@@ -27,23 +27,6 @@ SUMMARY_KEYS = ("setup", "tenant")  # columns every run's non-empty summary.csv 
 # the columns of a run's summary.csv that hold numbers: text in one (a hand edit) ended in a
 # ValueError traceback as the sweep's tables or figures were drawn (the twenty-first sweep)
 SUMMARY_NUMBERS = tuple(c for c in SUMMARY_COLUMNS if c not in ("setup", "tenant", "model"))
-# the text columns of the tables a run or a sweep writes whose values are names the user
-# gives (a tenant, a setup, a job folder, a model), read back as text: with pandas' default
-# missing-value strings a tenant named ``NA``, ``nan``, ``null``, ``None`` or ``""`` read
-# back as a float NaN, and every sweep of it ended in an AttributeError (a warning, exit 0,
-# no sweep summary.csv nor report.md; ``python -m sim.sweep`` a traceback). Every other
-# column reads with pandas' defaults (an empty cell of a scenario key stays missing).
-NAME_COLUMNS = {"setup": [], "tenant": [], "job": [], "model": [""]}
-
-
-def read_csv_names(text: str) -> pd.DataFrame:
-    """``pd.read_csv`` of the CSV ``text`` with the :data:`NAME_COLUMNS` read as text (a
-    model's empty cell still missing), every other column as pandas reads it."""
-    header = pd.read_csv(io.StringIO(text), nrows=0).columns
-    na = {c: (NAME_COLUMNS[c] if c in NAME_COLUMNS else _DEFAULT_NA) for c in header}
-    dtype = {c: str for c in header if c in NAME_COLUMNS}
-    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=na, dtype=dtype)
-_DEFAULT_NA = sorted(STR_NA_VALUES)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):

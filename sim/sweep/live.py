@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.io import FLOAT_FORMAT, atomic_write, write_frame_csv
-from sim.sweep.jobfiles import read_csv_names
+from sim.io import FLOAT_FORMAT, atomic_write, read_csv_names, write_frame_csv
 
 LOCK = ".aggregate.lock"
 

@@ -62,3 +62,15 @@ def test_sweep_of_tenants_named_as_missing_values(tmp_path):
     again = subprocess.run(args, capture_output=True, text=True)  # re-run: read back, not run
     assert again.returncode == 0 and again.stdout.count("already finished") == 2, again.stderr[-3000:]
     assert (folder / "summary.csv").read_bytes() == first
+
+
+def test_a_run_folder_read_for_figures_keeps_a_tenant_named_na(tmp_path):
+    """sim.report.figures.load_run (the study scripts' figures from a run folder) read a
+    tenant named NA as NaN until December 2026."""
+    from sim.report.figures import load_run
+
+    (tmp_path / "summary.csv").write_text("setup,tenant,model,requests\n"
+                                          "dedicated,NA,,3\ndedicated,__all__,,3\n")
+    s = load_run(tmp_path)["summary"]
+    assert s["tenant"].tolist() == ["NA", "__all__"]
+    assert s["model"].isna().all() and s["requests"].tolist() == [3, 3]
