@@ -10,7 +10,8 @@ request path and the autoscaler) inherits it and owns the state both use: ``env`
 
 Keep-alive: an idle replica stops when its keep-alive runs out (``fixed``: ``idle_s``;
 ``hybrid``: the histogram policy's window, which may instead unload at once and load again
-just before the next request is expected). Placement takes ``tp`` GPUs of one node
+just before the next request is expected), unless the autoscaler wants it: with requests in
+flight, its count at least the replicas up (scaling down is then the autoscaler's decision). Placement takes ``tp`` GPUs of one node
 (:class:`~sim.platform.serverless.nodes.NodePool`), evicting idle replicas of other models
 or provisioning a node when allowed; a replica placed at t=0 for ``min_replicas`` or a warm start
 (``serverless.start: warm``, sized by sizing.py) is warm at once ("resident").
@@ -93,6 +94,14 @@ class ReplicaLifecycle:
             return
         ms = self.models[slot.model]
         if ms.queue.items or ms.ready <= ms.min:
+            return
+        if ms.ready + ms.loading <= self._want(ms):
+            # the autoscaler wants every replica up (requests in flight, its count at least
+            # the replicas): scaling down is its decision, the idle timeout applies only to
+            # what it does not want. Checked again each tick while idle (until December 2026
+            # keep-alive stopped it and the same tick's scale-up loaded another, which idled
+            # out in turn: 3 of 6 replicas loaded, never served, $0.345 of a $1.044 bill)
+            self._later(self.tick_s, lambda: self._expire(slot, gen))
             return
         self._note("keepalive_stops", self.env.now, self.models[slot.model].name, slot.ledger_i)
         self._stop(slot, self.env.now)
