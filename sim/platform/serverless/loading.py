@@ -1,7 +1,8 @@
 """Bringing a replica up: the cold-start stages as a SimPy process, and the remote link.
 
 Every load waits for its node (if it is being provisioned), starts its container, loads
-the weights (from a node cache at that tier's bandwidth, or from the remote tier: each
+the weights (from the fastest tier holding them on the node when this stage starts: a node
+cache at that tier's bandwidth, or from the remote tier: each
 load at most the loader's rate, sharing its node's link and the backend's total max-min
 fairly with every concurrent remote load, re-planned whenever a load starts or ends) and initialises the engine. Each finished load is a row of the
 ``cold_starts`` table.
@@ -34,20 +35,24 @@ class Loader:
         self.link_events: dict = {}
         self.loads = {c: array(_TYPED[c]) if c in _TYPED else [] for c in LOAD_COLUMNS}
 
-    def start(self, slot, ms, node, stages, tier: str, prewarm: bool,
+    def start(self, slot, ms, node, container_s: float, weight_stage: Callable, prewarm: bool,
               warm: Callable[[object, float], None]) -> None:
-        """Run the stages of ``slot``'s cold start; call ``warm(slot, t)`` when it serves."""
-        self.env.process(self._load(slot, ms, node, stages, tier, prewarm, warm))
+        """Run the stages of ``slot``'s cold start; call ``warm(slot, t)`` when it serves.
+        ``weight_stage(slot, node) -> (tier, stages)``: the tier and the weight and init
+        stages, asked when the container has started (the node's caches then, not at
+        placement)."""
+        self.env.process(self._load(slot, ms, node, container_s, weight_stage, prewarm, warm))
 
-    def _load(self, slot, ms, node, st, tier: str, prewarm: bool, warm):
+    def _load(self, slot, ms, node, container_s: float, weight_stage, prewarm: bool, warm):
         env = self.env
         t0 = env.now
         if node.ready_at > t0:  # the node is being provisioned
             yield env.timeout(node.ready_at - t0)
         t1 = env.now
-        yield env.timeout(st.container_s)
+        yield env.timeout(container_s)
         node.image_cached = True
         t2 = env.now
+        tier, st = weight_stage(slot, node)
         if tier == self.remote_tier:
             ev = env.event()
             self.link.start(slot.id, node.id, ms.weight_bytes, t2)

@@ -8,6 +8,7 @@ December 2026 the second read them "from host memory" at t=2 and was warm at 28.
 the only replica fetching them."""
 
 import pytest
+from helpers.timing import DRAM, OBJ, W8B
 
 import sim
 
@@ -27,3 +28,28 @@ def test_a_replica_placed_during_a_download_loads_from_the_remote_tier(tmp_path)
     r = res.requests
     assert (r["cold_start_tier"] == "object_storage").all()
     assert r["cold_start_wait_s"].tolist() == pytest.approx([33.25, 33.25], abs=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+@pytest.mark.parametrize("n", [2, 4])
+def test_the_tier_is_the_nodes_when_the_weight_stage_starts(tmp_path, engine, n):
+    """``n`` requests at t=0 for llama31-8b FP8 (8.5 GB) on one node, a replica each: the
+    first (placed at once) downloads alone, 1 + 8.5 / 6 = 2.42 s; the others are placed at
+    the t=2 tick and start their weight stage at 3 s, when the node's page cache holds the
+    weights: each reads them from host memory, warm at 2 + 1 + 8.5 / 52 + 25 = 28.16 s.
+    Until December 2026 the tier was taken at placement (t=2, remote): 27.42 s for one,
+    and three sharing the node's 8 GB/s link took 3.19 s each instead of 0.16 s."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n" + "0,100,10\n" * n)
+    res = sim.run([f"engine={engine}", "job=cold_start", "setups=[serverless]", "horizon_s=100",
+                   "tenants={a: {model: llama31-8b, arrival: {kind: trace, trace: {path: "
+                   + str(trace) + ", format: csv, duplicates: keep}}, input: {kind: trace},"
+                   " output: {kind: trace}}}",
+                   "serverless.autoscaler.target_concurrency=1",
+                   "serverless.pool={H100: {nodes: 1, gpus_per_node: 8}}"],
+                  output_dir=tmp_path / "out")
+    loads = res.tables["cold_starts"].sort_values("replica")
+    assert list(loads["tier"]) == ["object_storage"] + ["host_dram"] * (n - 1)
+    assert list(loads["start_s"]) == [0.0] + [2.0] * (n - 1)
+    assert loads["warm_s"].tolist() == pytest.approx(
+        [1 + W8B / OBJ + 25] + [2 + 1 + W8B / DRAM + 25] * (n - 1), abs=1e-9)
