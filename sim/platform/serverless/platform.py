@@ -255,6 +255,9 @@ class ServerlessPlatform(ReplicaLifecycle):
             self._model_idle(ms, now)
 
     def _done(self, req: Request, now: float) -> None:  # engine sink: _settle, then finish
+        # the replica's replicas.csv row (its engine id until December 2026: in a hybrid run
+        # a reserved replica's recovery or a burst request took ids and rows apart)
+        req.replica = self.slots[req.replica].ledger_i
         ms = self.models[req.model]
         n = ms.inflight = ms.inflight - 1
         sig = ms.signal  # WindowedSignal.set(now, n), inlined (change both)
