@@ -169,8 +169,11 @@ class StabilityFold:
         drain = max(0.0, float(run.t_end) - h)
         slowest = self.took.stats([99])[0] if self.took.count() else h  # p99, when served
         short = drain < slowest
+        # with none served a queue at the horizon says nothing either (requests waiting for a
+        # first cold start at drain_s=0 read "unstable ... add capacity" until December 2026)
+        backlog = self.backlog if self.completed else 0
         cut_only = (unstable and unfinished > 0 and short
-                    and not over_bounds(turned - unfinished, self.backlog, n))
+                    and not over_bounds(turned - unfinished, backlog, n))
         return {"setup": run.setup, "requests": n, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())),
