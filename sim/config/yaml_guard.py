@@ -105,8 +105,15 @@ def _check_yaml11(node, loader) -> None:
     ``1e3`` and ``yes``/``off`` as values read as they look to most and pass; a word read
     as a boolean where text goes is refused by the text key itself (``_strict_text``)."""
     if isinstance(node, yaml.MappingNode):
+        merges = 0
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.tag == _MERGE:
+                merges += 1
+                if merges > 1:  # PyYAML keeps the last, unsaid (a duplicate of any other key
+                    # is refused as one): until December 2026 {<<: *a, <<: *b} ran b's arrival
+                    raise RefusedYAML("a second merge key (<<) in one mapping: PyYAML keeps the "
+                                      "last one's keys; give one merge list (<<: [*a, *b])",
+                                      key.start_mark)
                 _check_merge_list(key, value)
             if isinstance(key, yaml.ScalarNode) and key.tag in (_STR, _MERGE):
                 continue
@@ -130,36 +137,48 @@ def _check_yaml11(node, loader) -> None:
                               "leading 0, or quote it for text", node.start_mark)
 
 
-def _keys(node) -> set[str]:
-    """The keys a mapping node sets, those it merges in (``<<``) included."""
-    out = set()
-    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+def _keys(node, memo: dict) -> dict:
+    """The keys a mapping node sets, those it merges in (``<<``) included, each with the node
+    of its value (a key set beside ``<<`` over a merged one, the first merged over later
+    ones). ``memo``: each node's keys once by its id (without it a chain of merge lists of
+    the mapping before, ``a1: {<<: [*a0, *a0]}`` ... ``a26``, took 50 s, doubling a line)."""
+    got = memo.get(id(node))
+    if got is not None:
+        return got
+    out: dict = {}
+    memo[id(node)] = out  # before its merges are read: an alias of itself reads as empty
+    pairs = node.value if isinstance(node, yaml.MappingNode) else ()
+    for key, value in pairs:
         if isinstance(key, yaml.ScalarNode) and key.tag == _MERGE:
             for m in value.value if isinstance(value, yaml.SequenceNode) else [value]:
-                out |= _keys(m)
-        elif isinstance(key, yaml.ScalarNode):
-            out.add(key.value)
+                for k, v in _keys(m, memo).items():
+                    out.setdefault(k, v)
+    for key, value in pairs:
+        if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+            out[key.value] = value
     return out
 
 
 def _check_merge_list(key, value) -> None:
-    """``<<: [*a, *b]`` with a key both mappings set: YAML's merge rule takes the first
-    mapping's value; PyYAML 6.0 as installed gives it for ``{k: 1}`` and ``{k: 2}`` but took
-    the last one's where both hold a nested map (``arrival: {kind: gamma ...}`` of ``*b``
-    where the spec gives ``*a``'s poisson), unsaid (twenty-first sweep): refused at the
-    merge key's line. Merge lists of distinct keys read the same either way and pass."""
+    """``<<: [*a, *b]`` with a key both mappings set to different values: YAML's merge rule
+    takes the first mapping's value; PyYAML 6.0 as installed gives it for ``{k: 1}`` and
+    ``{k: 2}`` but took the last one's where both hold a nested map (``arrival: {kind: gamma
+    ...}`` of ``*b`` where the spec gives ``*a``'s poisson), unsaid (twenty-first sweep):
+    refused at the merge key's line. Merge lists of distinct keys, or of one key holding the
+    very same node (``*b`` itself merging ``*a``), read the same either way and pass."""
     if not isinstance(value, yaml.SequenceNode):
         return
-    seen: dict[str, int] = {}
+    seen: dict = {}
+    memo: dict = {}
     for i, m in enumerate(value.value):
-        for k in sorted(_keys(m)):
-            if k in seen:
+        for k, v in sorted(_keys(m, memo).items(), key=lambda kv: kv[0]):
+            if k in seen and seen[k][1] is not v:
                 raise RefusedYAML(
                     f"the merge list (<<: [...]) has the key {k!r} in its mappings "
-                    f"{seen[k] + 1} and {i + 1}: YAML's rule gives the first mapping's "
+                    f"{seen[k][0] + 1} and {i + 1}: YAML's rule gives the first mapping's "
                     "value, PyYAML can give the last one's; merge one of them, or set the key beside "
                     "<< (a key set beside it wins over merged ones)", key.start_mark)
-            seen[k] = i
+            seen.setdefault(k, (i, v))
 
 
 _GLOBAL = re.compile(r"^#\s*@package\s+_global_\s*$", re.M)
@@ -205,6 +224,13 @@ def _guarded(make_loader):
         base = make_loader()
 
         class GuardedLoader(base):
+            def __init__(self, stream):
+                super().__init__(stream)
+                # the file's first chunk, where Hydra reads its header (# @package): PyYAML
+                # keeps only the last part of a file stream's text by the time it is composed,
+                # so a file over about 4 KB lost its header and its {} went unchecked
+                self.head_text = _head(self.buffer) if isinstance(self.buffer, str) else ""
+
             def get_single_node(self):
                 try:
                     node = super().get_single_node()
@@ -213,7 +239,7 @@ def _guarded(make_loader):
                                       self.get_mark()) from None
                 if node is not None:
                     check_node(node, self)
-                    if isinstance(self.buffer, str) and _GLOBAL.search(_head(self.buffer)):
+                    if _GLOBAL.search(self.head_text):
                         _check_empty_maps(node)
                 return node
 
