@@ -80,3 +80,20 @@ def test_an_empty_map_for_a_list_key_hints_no_map_form(key):
         sim.compose(["experiment=keepalive", f"{key}={{}}"])
     assert "~" not in str(e.value) and "<key>" not in str(e.value)
     assert "a list is given in brackets" in str(e.value)
+
+
+@pytest.mark.parametrize("override", ["+experiment=2026", "+experiment=true"])
+def test_an_added_group_option_read_as_a_number_or_boolean_is_one_line(override):
+    """The ``+`` spelling reached Hydra's ValueError, a traceback (the plain one was said)."""
+    with pytest.raises(sim.InputError) as e:
+        sim.compose([override])
+    assert e.value.key == "experiment" and "which Hydra reads as a" in str(e.value)
+
+
+def test_a_range_of_group_options_is_one_line():
+    """``-m experiment=range(1,3)`` ended in Hydra's ValueError traceback."""
+    from sim.config.overrides import check_keys
+
+    with pytest.raises(sim.InputError) as e:
+        check_keys(["experiment=range(1,3)"], ())
+    assert e.value.key == "experiment" and "a range of numbers" in str(e.value)

@@ -62,13 +62,20 @@ def override_list(overrides) -> list[str]:
     return list(overrides)
 
 
+_SETS = (OverrideType.CHANGE, OverrideType.ADD)  # key=value and +key=value
+
+
 def _check_option(key: str, o) -> None:
     """A config group's option (or each a sweep lists): a name, not a list (Hydra merges them:
     ``catalog=[default]``), ``null`` or ``1`` (a sweep's: a traceback), empty ("Could not find
     'experiment/'") or a file name (``experiment=default.yaml`` ran under another name)."""
     sweep = o.value_type in (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
+    if o.value_type == ValueType.RANGE_SWEEP:  # numbers, which Hydra refused by a traceback
+        raise InputError(f"must name options of the config group conf/{key}/ (files there, "
+                         f"without .yaml), got a range of numbers: list the names "
+                         f"({key}=a,b; a name that is a number quoted, {key}='2026')", key=key)
     if not sweep and o.value_type != ValueType.ELEMENT:
-        return  # a glob, range or interval: the sweeper's own business
+        return  # a glob or interval: the sweeper's own business
     values = list(o.value().list) if sweep else [o.value()]
     for v in values:
         v = getattr(v, "text", v)  # a quoted option
@@ -109,10 +116,10 @@ def check_keys(overrides: list[str], open_dicts: tuple[str, ...], schema: type |
         key = o.key_or_group
         if not key:
             raise InputError(f"the override {text!r} has no key before '=' (write key=value)")
-        if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
+        if (o.type in _SETS and o.value_type == ValueType.ELEMENT and _is_group(key)
                 and not isinstance(o.value(), (str, list))):  # Hydra: a ValueError traceback
             raise _not_a_name(key, o.value(), text.split("=", 1)[1])
-        if (o.type == OverrideType.CHANGE and o.value_type == ValueType.ELEMENT and _is_group(key)
+        if (o.type in _SETS and o.value_type == ValueType.ELEMENT and _is_group(key)
                 and isinstance(o.value(), str) and _leaves_group(o.value())):
             # Hydra joins the path to the group's folder: experiment=../catalog/default loaded
             # the catalog as an experiment ("no tenants"), ../config named 'experiment/experiment'
