@@ -176,7 +176,7 @@ def test_a_load_point_that_delivers_nothing_is_said():
     pts = res.tables["points"]
     assert (pts.loc[pts["load_fraction"] == 1e-300, "output_tokens"] == 0).all()
     said = [n for n in res.notes if "no output token delivered" in n]
-    assert len(said) == 1 and said[0].startswith("load fraction(s) 1e-300:")
+    assert len(said) == 1 and said[0].startswith("load fraction(s) 1e-300 (4.52e-300 req/s): ")
     steady_notes = run_breakeven(sim.compose(args[:2] + ["breakeven.load_fractions=[0.3,0.5]",
                                                          *args[3:]])).notes
     assert not any("no output token delivered" in n for n in steady_notes)
