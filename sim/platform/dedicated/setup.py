@@ -326,7 +326,11 @@ class DedicatedSetup:
         if self.on_complete is not None:
             self.on_complete(req, now)
         ctx = self.ctx  # ctx.complete, inlined (once per request)
-        ctx.log.complete(req, self._home_code(req))
+        if self.spot is None:  # _home_code without spot instances, inlined
+            req.replica = self.rows[req.replica]
+            ctx.log.complete(req, self.pools[req.model].tier_code)
+        else:
+            ctx.log.complete(req, self._home_code(req))
         ctx.on_end(req, now)
 
     def _done_burst(self, req: Request, now: float) -> None:
