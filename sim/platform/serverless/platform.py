@@ -136,6 +136,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.limiters: dict[int, TenantLimiter | None] = {}
         # ---------------------------------------------------------------- state
         self.slots: dict[int, Slot] = {}  # the replicas loading or warm, by id (creation order)
+        self.row_of: dict[int, int] = {}  # every replica's replicas.csv row by id, stopped too
         # the stopped ones' rows, packed (a week's run starts ~90,000 replicas); how many started
         self.stopped_rows: list = []
         self.closed_rows = ClosedRows()
@@ -257,7 +258,7 @@ class ServerlessPlatform(ReplicaLifecycle):
     def _done(self, req: Request, now: float) -> None:  # engine sink: _settle, then finish
         # the replica's replicas.csv row (its engine id until December 2026: in a hybrid run
         # a reserved replica's recovery or a burst request took ids and rows apart)
-        req.replica = self.slots[req.replica].ledger_i
+        req.replica = self.row_of[req.replica]
         ms = self.models[req.model]
         n = ms.inflight = ms.inflight - 1
         sig = ms.signal  # WindowedSignal.set(now, n), inlined (change both)
