@@ -60,6 +60,10 @@ class RunContext:
     on_end: Callable[[Request, float], None] = lambda req, now: None
     ledger: list[UsageRow] = field(default_factory=list)
     next_replica_id: int = 0
+    # every replica's replicas.csv row by its engine id (a request's ``replica`` is the row it
+    # completed on: the ids of recovered replicas, burst requests and spot replacements run
+    # ahead of the rows), kept after the replica stops
+    row_of: dict[int, int] = field(default_factory=dict)
     tenant_names: list[str] = field(default_factory=list)  # by tenant index (rate limits)
     n_user_tenants: int | None = None  # tenants after these are background (None: none are)
     # the models each tenant calls (a pipeline tenant: its stages'), by tenant name
@@ -86,6 +90,11 @@ class RunContext:
         self.ledger.append(row)
         return len(self.ledger) - 1
 
-    def new_replica_id(self) -> int:
+    def new_replica_id(self, row: int = -1) -> int:
+        """An engine id for a replica whose ledger row is ``row`` (recorded in :attr:`row_of`
+        when given)."""
+        rid = self.next_replica_id
         self.next_replica_id += 1
-        return self.next_replica_id - 1
+        if row >= 0:
+            self.row_of[rid] = row
+        return rid

@@ -51,15 +51,15 @@ class ModelPool:
         self.batch = BatchQueue(limit, cap - int(kv_fraction * cap))
 
     def add_replica(self, usage: UsageRow | None = None, dep: Deployment | None = None,
-                    perf=None, batch: bool = False):
+                    perf=None, batch: bool = False, row: int = -1):
         """A replica of the pool's deployment, or of another (``dep``, ``perf``: a
         heterogeneous fleet's other GPU class); ``batch``: it fills spare capacity from the
-        pool's batch queue."""
+        pool's batch queue; ``row``: its ledger row (RunContext.new_replica_id)."""
         queue = self.central if self.central is not None else RequestQueue(self.max_queue)
         cls = ENGINES[self.ctx.engine]
         if dep is not None:
             self.kv_max = max(self.kv_max, perf.kv_capacity_tokens)
-        rep = cls(self.ctx.env, self.ctx.new_replica_id(), perf or self.perf, dep or self.deployment,
+        rep = cls(self.ctx.env, self.ctx.new_replica_id(row), perf or self.perf, dep or self.deployment,
                   queue, self.on_done)
         rep.usage = usage
         if usage is not None:

@@ -90,7 +90,6 @@ class DedicatedSetup:
         self.burst: dict[int, BurstPool] = {}
         self.burst_code = ctx.log.tiers.code("burst")
         self.in_transit: dict[int, Request] = {}  # served remotely, tokens on their way back
-        self.rows: dict[int, int] = {}  # a reserved replica's engine id -> its replicas.csv row
         pricing = str(dc.pricing)
         self.retry = RetryPolicy(int(dc.failures.max_attempts))
         self._retried: dict[tuple[str, str], int] = {}  # (cause, model) -> retried tries
@@ -133,8 +132,8 @@ class DedicatedSetup:
                     slot = Slot(i, pool, row, ctx.add_row(row))
                     if fdep is not dep:
                         slot.dep, slot.perf = fdep, fperf
-                    slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True)
-                    self.rows[slot.rep.rid] = slot.ledger_i
+                    slot.rep = pool.add_replica(row, slot.dep, slot.perf, batch=True,
+                                                row=slot.ledger_i)
                     self.slots.append(slot)
                     i += 1
             if n_spot[m]:
@@ -272,8 +271,8 @@ class DedicatedSetup:
     def _recover(self, slot: Slot, now: float) -> None:
         self.events.add(now, "recover", slot.pool.model, slot.ledger_i)
         slot.down[-1][1] = now
-        slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf, batch=True)
-        self.rows[slot.rep.rid] = slot.ledger_i
+        slot.rep = slot.pool.add_replica(slot.row, slot.dep, slot.perf, batch=True,
+                                         row=slot.ledger_i)
 
     # ------------------------------------------------------------------------ requests
     def submit(self, req: Request) -> None:
@@ -317,7 +316,7 @@ class DedicatedSetup:
         rid = req.replica
         inst = self.spot.by_rid.get(rid) if self.spot is not None else None
         if inst is None:
-            req.replica = self.rows[rid]
+            req.replica = self.ctx.row_of[rid]
             return self.pools[req.model].tier_code
         req.replica = inst.ledger_i
         return self.spot.completed(rid)
@@ -327,7 +326,7 @@ class DedicatedSetup:
             self.on_complete(req, now)
         ctx = self.ctx  # ctx.complete, inlined (once per request)
         if self.spot is None:  # _home_code without spot instances, inlined
-            req.replica = self.rows[req.replica]
+            req.replica = self.ctx.row_of[req.replica]
             ctx.log.complete(req, self.pools[req.model].tier_code)
         else:
             ctx.log.complete(req, self._home_code(req))

@@ -136,7 +136,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.limiters: dict[int, TenantLimiter | None] = {}
         # ---------------------------------------------------------------- state
         self.slots: dict[int, Slot] = {}  # the replicas loading or warm, by id (creation order)
-        self.row_of: dict[int, int] = {}  # every replica's replicas.csv row by id, stopped too
+        self.row_of = ctx.row_of  # every replica's replicas.csv row by id (RunContext's)
         # the stopped ones' rows, packed (a week's run starts ~90,000 replicas); how many started
         self.stopped_rows: list = []
         self.closed_rows = ClosedRows()

@@ -241,8 +241,9 @@ class ReplicaLifecycle:
                        min_increment_s=float(self.sc.min_increment_s) if gpu_second else 0.0,
                        batch_price_factor=1.0 if gpu_second else float(self.sc.batch_price_factor))
         ledger_i = self.ctx.add_row(row)
-        slot = Slot(self.ctx.new_replica_id(), ms.idx, node, dep.tp, now, tier, row, prewarm_until)
-        slot.ledger_i = self.row_of[slot.id] = ledger_i
+        slot = Slot(self.ctx.new_replica_id(ledger_i), ms.idx, node, dep.tp, now, tier, row,
+                    prewarm_until)
+        slot.ledger_i = ledger_i
         self.slots[slot.id] = slot
         self.started += 1
         self.pool.occupy(node, slot, ms.weight_bytes, local, loaded=warm_now)
