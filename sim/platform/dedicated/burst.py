@@ -330,7 +330,7 @@ class BurstPool:
         out = []
         for b in self.replicas:
             out.append({
-                "model": self.pool.model, "replica": b.rep.rid if b.rep is not None else -1,
+                "model": self.pool.model, "replica": b.ledger_i,  # replicas.csv's row
                 "gpu": b.row.gpu,
                 "region": b.region, "provision_s": b.t_provision,
                 "warm_s": b.t_warm if b.t_warm is not None else math.nan,

@@ -49,3 +49,25 @@ def test_a_hybrids_pool_requests_name_their_replicas_row_after_a_recovery():
     assert len(done) > 100 and (done["tier"] == "serverless").sum() > 20
     assert (rows.loc[done["replica"], "model"].to_numpy() == done["model"].to_numpy()).all()
     assert (rows.loc[done["replica"], "tier"].to_numpy() == done["tier"].to_numpy()).all()
+
+
+def test_the_burst_tables_replica_is_its_ledger_row_after_a_recovery():
+    """The burst table's ``replica`` is ``replicas.csv``'s row, the one ``requests.parquet``
+    names. Until December 2026 it was the engine's id: with a reserved replica back from a
+    failure before the first scale-up, the burst replicas read one above their rows (and one
+    that never warmed read -1)."""
+    import sim
+
+    res = sim.run(["setups=[dedicated]", "horizon_s=120", "tenants.chat.arrival.rate_rps=20",
+                   "dedicated.replicas.llama31-8b=1", "deployments.llama31-8b.max_num_seqs=8",
+                   "dedicated.failures.mode=script", "dedicated.failures.script=[{at_s: 0.5, down_s: 1}]",
+                   "dedicated.burst.enabled=true", "dedicated.burst.need_node=false",
+                   "dedicated.burst.image_cached=true", "dedicated.burst.storage_tier=host_dram",
+                   "dedicated.burst.max_replicas=2", "output.plots=false", "output.report=false"])
+    life = res.tables["dedicated_burst_replicas"]
+    rows = res.tables["replicas"].set_index("row")
+    assert len(life) == 2 and (rows.loc[life["replica"], "tier"] == "burst").all()
+    assert rows.loc[life["replica"], "start_s"].tolist() == life["provision_s"].tolist()
+    served = res.requests.query("tier == 'burst' and outcome == 'completed'")
+    counts = served.groupby("replica").size()
+    assert counts.to_dict() == life.set_index("replica")["requests"].to_dict()
