@@ -33,6 +33,7 @@ class Loader:
         self.link = link
         self.link_gen = 0
         self.link_events: dict = {}
+        self.downloads: dict = {}  # (node id, model index) -> the event its remote download ends
         self.loads = {c: array(_TYPED[c]) if c in _TYPED else [] for c in LOAD_COLUMNS}
 
     def start(self, slot, ms, node, container_s: float, weight_stage: Callable, prewarm: bool,
@@ -53,17 +54,29 @@ class Loader:
         node.image_cached = True
         t2 = env.now
         tier, st = weight_stage(slot, node)
+        key = (node.id, ms.idx)
+        shared = False
+        while tier == self.remote_tier and key in self.downloads:
+            # the node is downloading these weights for another replica: read them from its
+            # page cache once they are there, rather than download them a second time
+            shared = True
+            yield self.downloads[key]
+            tier, st = weight_stage(slot, node)
         if tier == self.remote_tier:
-            ev = env.event()
-            self.link.start(slot.id, node.id, ms.weight_bytes, t2)
+            ev = self.downloads[key] = env.event()
+            self.link.start(slot.id, node.id, ms.weight_bytes, env.now)
             self.link_events[slot.id] = ev
             self._replan()
             yield ev
+            del self.downloads[key]
+            # the weights are in the node's page cache (and NVMe cache) from now
+            node.storage.record_load(ms.idx, ms.weight_bytes, None)
         else:
             yield env.timeout(st.weights_s)
+            node.storage.record_load(ms.idx, ms.weight_bytes, tier)
+        if shared:
+            slot.tier = tier = self.remote_tier  # its cold start waited on a remote download
         t3 = env.now
-        # the weights are in the node's page cache (and NVMe cache) from now
-        node.storage.record_load(ms.idx, ms.weight_bytes, None if tier == self.remote_tier else tier)
         yield env.timeout(st.init_s)
         t4 = env.now
         ms.last_load_s = t4 - t0

@@ -1,19 +1,25 @@
 """A node's caches hold a model's weights once a load has read them, not from the moment a
-replica is placed. Two requests at t=0 on an empty one-node pool, Qwen3-32B FP8 (33 GB) from
-object storage, one request a replica: the first replica downloads alone for 2 s, then the
-second shares the node's link with it (4 GB/s each, the README's figure), so by hand: the
-first's weights end at 3 + 21 / 4 = 8.25 s, the second's at 8.25 + 12 / 6 = 10.25 s, each
-warm 25 s of engine start later (33.25 and 35.25 s), both from object storage. Until
-December 2026 the second read them "from host memory" at t=2 and was warm at 28.63 s, before
-the only replica fetching them."""
+replica is placed, and a node downloads a model's weights once. Two requests at t=0 on an
+empty one-node pool, Qwen3-32B FP8 (33 GB) from object storage, one request a replica: the
+first replica downloads alone at the loader's 6 GB/s from its container's start (1 s), so its
+weights end at 1 + 33 / 6 = 6.5 s and it is warm 25 s of engine start later, at 31.5 s; the
+second, placed at the t=2 tick, reaches its weight stage at 3 s while the download runs,
+waits for it and reads the weights from host memory: 6.5 + 33 / 52 + 25 = 32.13 s. Its cold
+start waited on the remote download, so its tier is object storage.
+
+Until December 2026 the second read them "from host memory" at t=2 and was warm at 28.63 s,
+before the only replica fetching them; later that month it downloaded them a second time
+beside the first, sharing the node's link (4 GB/s each): warm at 33.25 and 35.25 s."""
 
 import pytest
-from helpers.timing import DRAM, OBJ, W8B
+from helpers.timing import DRAM, GB, OBJ, W8B
 
 import sim
 
+Q32 = 33.0 * GB  # Qwen3-32B FP8 weights (the catalog)
 
-def test_a_replica_placed_during_a_download_loads_from_the_remote_tier(tmp_path):
+
+def test_a_replica_placed_during_a_download_waits_for_it_not_downloads_again(tmp_path):
     trace = tmp_path / "t.csv"
     trace.write_text("timestamp,input_tokens,output_tokens\n0,100,10\n0,100,10\n")
     res = sim.run(["job=cold_start", "setups=[serverless]", "horizon_s=100",
@@ -24,10 +30,11 @@ def test_a_replica_placed_during_a_download_loads_from_the_remote_tier(tmp_path)
                    "serverless.pool={H100: {nodes: 1, gpus_per_node: 8}}"])
     loads = res.tables["cold_starts"].sort_values("replica")
     assert list(loads["tier"]) == ["object_storage", "object_storage"]
-    assert loads["warm_s"].tolist() == pytest.approx([33.25, 35.25], abs=1e-9)
+    assert loads["warm_s"].tolist() == pytest.approx([1 + Q32 / OBJ + 25, 1 + Q32 / OBJ + Q32 / DRAM + 25],
+                                                      abs=1e-9)
     r = res.requests
     assert (r["cold_start_tier"] == "object_storage").all()
-    assert r["cold_start_wait_s"].tolist() == pytest.approx([33.25, 33.25], abs=1e-9)
+    assert r["cold_start_wait_s"].tolist() == pytest.approx([31.5, 31.5], abs=1e-9)
 
 
 @pytest.mark.parametrize("engine", ["fluid", "step"])
