@@ -50,13 +50,17 @@ def pack_lanes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return lanes
 
 
-def _thin(df: pd.DataFrame) -> pd.DataFrame:
+def _thin(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``df`` with every ``step``-th request that did not wait for a cold start kept (all
+    those that did), and ``step``: at most MAX_POINTS warm points, 1 when all fit. Until
+    December 2026 a setup with more than MAX_POINTS requests, every one cold, made ``step`` 0
+    (a ValueError, exit 1)."""
     if len(df) <= MAX_POINTS:
-        return df
-    cold = df[df["cold_start_wait_s"] > 0]
-    warm = df[df["cold_start_wait_s"] <= 0]
-    step = int(np.ceil(len(warm) / MAX_POINTS))
-    return pd.concat([warm.iloc[::step], cold])
+        return df, 1
+    waited = df["cold_start_wait_s"] > 0
+    warm = df[~waited]
+    step = max(1, int(np.ceil(len(warm) / MAX_POINTS)))
+    return pd.concat([warm.iloc[::step], df[waited]]), step
 
 
 def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.DataFrame | None,
@@ -117,12 +121,12 @@ def timeline(requests: pd.DataFrame, replicas: pd.DataFrame | None, events: pd.D
         ax.set_yticks([])
     ax = axes[-1]
     for k, (s, g) in enumerate(mine.groupby("setup", observed=True, sort=False)):
-        g = _thin(g[g["outcome"] == "completed"])
+        g, step = _thin(g[g["outcome"] == "completed"])
         warm = g[g["cold_start_wait_s"] <= 0]
         cold = g[g["cold_start_wait_s"] > 0]
         c = colours[str(s)]
         ax.plot(warm["arrival_s"], np.maximum(warm["ttft_s"], 1e-4), ".", ms=2, alpha=0.5,
-                color=c, label=f"{s}")
+                color=c, label=f"{s}" + (f" (1 in {step} drawn)" if step > 1 else ""))
         if len(cold):
             # a marker per setup: setups that waited alike (serverless, hybrid) both show
             ax.plot(cold["arrival_s"], np.maximum(cold["ttft_s"], 1e-4), COLD_MARKERS[k % 4],
