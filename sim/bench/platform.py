@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import resource
 import subprocess
@@ -133,9 +134,15 @@ def run_platform(hours: float, models: int, tenants: int, gpus: int, rate: float
             "peak_rss_mb": round(peak, 1),
             # no request, no per-request figure (the growth over max(n, 1) was printed as one)
             "bytes_per_request": round((peak - before) * 1024 * 1024 / n) if n else None,
-            "background_ttft_p99_s": round(float(bg["ttft_p99_s"].iloc[0]), 3) if len(bg) else None,
+            # none when no background request completed (NaN is not JSON)
+            "background_ttft_p99_s": _finite(bg["ttft_p99_s"].iloc[0]) if len(bg) else None,
             "requests_output": requests, "percentiles": percentiles,
             "requests_parquet_mb": round(parquet_mb, 1)}
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return round(x, 3) if math.isfinite(x) else None
 
 
 def main(a) -> None:
@@ -156,8 +163,16 @@ def doubling(a) -> dict:
                 "--models", str(a.models), "--tenants", str(a.tenants), "--gpus", str(a.gpus),
                 "--rate", repr(a.rate), "--setup", a.setup, "--requests-output", a.requests_output,
                 "--percentiles", a.percentiles]
-        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:  # its own message, not a CalledProcessError traceback
+            err = proc.stderr.strip()
+            if proc.returncode == 2 and err:  # bad input: its one line, naming the doubled run
+                err = err.splitlines()[-1] + ("" if hours == a.hours
+                                              else f" (the doubled run: --hours {hours!r})")
+            print(err or f"the run at --hours {hours!r} ended with exit status {proc.returncode}",
+                  file=sys.stderr, flush=True)
+            raise SystemExit(proc.returncode)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     one, two = (r["peak_rss_mb"] for r in runs)
     return {"scenario": "platform doubling", "hours": [r["hours"] for r in runs],
             "requests": [r["requests"] for r in runs], "peak_rss_mb": [one, two],

@@ -148,3 +148,24 @@ def test_no_request_has_no_bytes_per_request(capsys):
                 "--gpus", "8", "--requests-output", "none"])
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["requests"] == 0 and row["bytes_per_request"] is None
+
+
+def test_background_tenants_with_no_request_print_null_not_nan(capsys):
+    """Background tenants on a horizon too short for any of their requests: the p99 of none
+    is null. Until December 2026 it printed ``NaN``, which is not JSON (strict parsers
+    refuse the line)."""
+    bench.main(["--scenario", "platform", "--hours", "1e-9", "--models", "2", "--tenants", "3",
+                "--gpus", "8", "--requests-output", "none"])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    row = json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in {line}"))
+    assert row["requests"] == 0 and row["background_ttft_p99_s"] is None
+
+
+def test_doubling_passes_on_a_refused_runs_one_line_and_exit_2(capsys):
+    """A horizon the memory budget refuses: the child run's one line and exit 2. Until
+    December 2026 ``--doubling`` raised CalledProcessError with a traceback, exit 1."""
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--scenario", "platform", "--hours", "1e8", "--doubling"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1
+    assert "horizon_s" in err[0] and "Traceback" not in err[0]
