@@ -100,6 +100,11 @@ def figure_notes(res: Result, cfg, offered: int | None = None) -> list[str]:
         return [f"no per-request figure is drawn (TTFT CDF, timeline{pipes}): they are drawn from "
                 f"the per-request rows, which {why} keeps none of; summary.csv's figures are every "
                 "request's"] if total or offered else []
+    if mode == "sample" and kept == 0 and offered:  # a sample that drew no row of them
+        return [f"no per-request figure is drawn and no requests.parquet written: the sample "
+                f"(output.requests_sample={float(cfg.output.requests_sample):g}, chosen by "
+                f"request id) kept none of the {offered:,} requests the runs' logs hold; "
+                "summary.csv's figures are every request's"]
     out = [n for n in [waterfall_note(res)] if n]
     if mode == "sample" and (offered is None or kept < offered):
         of = (f"{kept:,} of the {offered:,} requests the runs' logs hold"

@@ -338,3 +338,19 @@ def test_the_pipeline_waterfall_needs_every_stage_row(kept, drawn, said, tmp_pat
     assert (tmp_path / "plots" / "pipeline_latency_cdf.png").is_file()
     notes = [n for n in res.notes if "waterfall" in n]
     assert (notes == []) if said is None else (len(notes) == 1 and notes[0].startswith(said)), notes
+
+
+def test_a_sample_that_keeps_no_row_says_no_figure_is_drawn(tmp_path):
+    """A sample whose ids miss every request of the run (background requests hold the low
+    ids here, and a fraction of 1e-12 keeps id 0 alone): no figure, no requests.parquet.
+    Until December 2026 the note read "drawn from the sample of rows kept (... 0 of the 68
+    requests ...)" and the missing figures and file went unsaid."""
+    res = sim.run(["horizon_s=20", "background.synthetic.tenants=5",
+                   "background.synthetic.rate_rps=100", "background.synthetic.models=[llama31-8b]",
+                   "output.requests=sample", "output.requests_sample=1e-12", "output.plots=true"],
+                  output_dir=tmp_path / "out")
+    assert len(res.requests) == 0 and not (tmp_path / "out" / "requests.parquet").exists()
+    assert not (tmp_path / "out" / "plots").exists()
+    said = [n for n in res.notes if "no per-request figure is drawn" in n]
+    assert len(said) == 1 and "kept none of the" in said[0]
+    assert not any("drawn from the sample" in n for n in res.notes)
