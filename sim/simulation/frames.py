@@ -61,7 +61,11 @@ def percentiles_notes(cfg) -> list[str]:
     return [f"output.percentiles=sketch: the summary's percentile columns (TTFT, TPOT, E2E, cold-"
             f"start wait) are a DDSketch's, each within {RELATIVE_ACCURACY:.1%} (relative) of "
             "the exact one; counts, tokens and costs are exact, ttft_mean_s a running sum's "
-            "(to rounding)"]
+            "(to rounding)" + (
+                "; with replications, a percentile's _ci95 half-width is the spread of the "
+                "seeds' sketched values and has no such bound (a spread of the order of the "
+                "sketch's error can move by far more than it)"
+                if int(cfg.replications or 1) > 1 else "")]
 
 
 def frames(cfg, workload, runs, catalog, built: bool = True):
