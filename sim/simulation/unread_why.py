@@ -29,8 +29,8 @@ SWITCHED = (
      "hybrid.spillover.enabled is false"),
     ("serverless.keepalive.hybrid.", (), lambda c: c.serverless.keepalive.kind == "hybrid",
      "serverless.keepalive.kind is fixed"),
-    ("output.requests_sample", (), lambda c: c.output.requests == "sample",
-     "output.requests is not sample"),
+    ("output.requests_sample", (), lambda c: c.output.requests == "sample" and c.output.parquet,
+     "output.requests is not sample, or output.parquet is false: no row is kept"),
     # the seventeenth sweep: settings of a feature the run leaves off, unsaid before
     ("dedicated.cache_router.", (), lambda c: str(c.dedicated.router) == "cache_aware",
      "dedicated.router is not cache_aware"),

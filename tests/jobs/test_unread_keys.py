@@ -152,3 +152,19 @@ def test_a_ttft_slo_on_a_batch_tenant_is_said_unread():
         "not read by this run: tenants.chat.slo_ttft_s (tenants.chat.priority is batch: its "
         "objective is its deadline (tenants.chat.deadline_s), and its slo_ttft_s is left empty)"]
     assert _not_read(sim.run(["horizon_s=10", "tenants.chat.slo_ttft_s=0.5", *QUIET])) == []
+
+
+@pytest.mark.parametrize("over, unread", [
+    (["output.parquet=false", "output.requests=sample"], True),
+    (["output.requests=full"], True),
+    (["output.requests=sample"], False),
+])
+def test_the_sample_fraction_is_said_unread_when_no_row_is_kept(over, unread):
+    """``output.requests_sample`` is read only when a sample of rows is kept: with
+    ``output.parquet=false`` none is (until December 2026 said unread for ``requests=full``
+    alone, not for ``parquet=false``)."""
+    res = sim.run(["setups=[dedicated]", "horizon_s=5", "output.requests_sample=0.5", *over,
+                   *QUIET])
+    said = [n for n in res.notes if n.startswith("not read by this run:")
+            and "output.requests_sample" in n]
+    assert len(said) == int(unread)
