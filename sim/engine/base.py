@@ -21,8 +21,8 @@ next token's memory first (preempting if needed), and waiting requests are admit
 nobody was preempted, first the preempted ones (also while draining), then the queue, in
 order, stopping at the first that does not fit. A replica with a batch queue
 (``ReplicaBase.batch``, :class:`~sim.engine.request.BatchQueue`) then goes on with the batch
-queue's requests if the interactive queue is empty, while fewer than its ``running_limit``
-sequences run and each leaves ``kv_keep`` KV tokens free: batch requests fill spare
+queue's requests if the interactive queue is empty, while fewer than its own
+``batch_limit`` sequences run and each leaves its own ``batch_keep`` KV tokens free: batch requests fill spare
 capacity at iteration boundaries and never delay an interactive admission.
 """
 
@@ -82,6 +82,8 @@ class ReplicaBase(RoutingEstimates):
         self.on_idle: Callable[[ReplicaBase, float], None] | None = None
         # batch-tier requests this replica fills spare capacity from (None: it takes none)
         self.batch: BatchQueue | None = None
+        self.batch_limit = 0  # fill_from: running sequences below which batch work is admitted
+        self.batch_keep = 0  # fill_from: KV tokens a batch admission leaves free
         self._offer_batch = False  # its admission emptied the interactive queue: offer batch work
         self._bytes = perf.bytes_per_gpu
         self.attach(self.kv.stats)
@@ -142,18 +144,23 @@ class ReplicaBase(RoutingEstimates):
                 and self.shortfall(req, self.n_decoding if self.paged else 0) <= 0)
 
     def fill_from(self, lane: BatchQueue) -> None:
-        """Take batch-tier requests from ``lane`` when there is spare capacity."""
+        """Take batch-tier requests from ``lane`` when there is spare capacity: below
+        ``running_fraction`` x this replica's ``max_num_seqs`` sequences (at least one), with
+        ``1 - kv_fraction`` of this replica's KV cache left free."""
         self.batch = lane
+        self.batch_limit = max(1, int(lane.running_fraction * self.max_seqs))
+        cap = int(self.kv.cap)
+        self.batch_keep = cap - int(lane.kv_fraction * cap)
         lane.consumers.append(self)
 
     def batch_room(self, req: Request) -> bool:
         """Could this replica admit the batch request ``req`` at its next boundary: its
         interactive queue empty, nothing preempted waiting, fewer than the lane's
-        ``running_limit`` sequences, ``req``'s footprint fitting with ``kv_keep`` free?"""
+        ``batch_limit`` sequences, ``req``'s footprint fitting with ``batch_keep`` free?"""
         lane = self.batch
         return (lane is not None and self.accepting and not self.waiting and not self.queue.items
-                and self.n_running < lane.running_limit and self.n_running < self.max_seqs
-                and self.shortfall(req, lane.kv_keep + (self.n_decoding if self.paged else 0)) <= 0)
+                and self.n_running < self.batch_limit and self.n_running < self.max_seqs
+                and self.shortfall(req, self.batch_keep + (self.n_decoding if self.paged else 0)) <= 0)
 
     def replan(self) -> None:
         """Its step time changed; an engine that plans ahead plans again (the step engine
@@ -241,9 +248,9 @@ class ReplicaBase(RoutingEstimates):
             elif self.accepting and q:
                 r, src = q[0], q
             elif (lane is not None and self.accepting and lane.items
-                  and self.n_running < lane.running_limit):
+                  and self.n_running < self.batch_limit):
                 # spare capacity: the interactive queue is empty (batch_room's conditions)
-                r, src, keep = lane.items[0], lane.items, lane.kv_keep
+                r, src, keep = lane.items[0], lane.items, self.batch_keep
             else:
                 break
             if r.swapped:

@@ -84,9 +84,9 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
                 return
         else:  # spare capacity for the batch queue's head?
             lane = self.batch
-            if (lane is None or not lane.items or self.n_running >= lane.running_limit
+            if (lane is None or not lane.items or self.n_running >= self.batch_limit
                     or self.n_running >= self.max_seqs
-                    or self.shortfall(lane.items[0], reserve + lane.kv_keep) > 0):
+                    or self.shortfall(lane.items[0], reserve + self.batch_keep) > 0):
                 return
         self._at_next_boundary()
 

@@ -245,20 +245,22 @@ class BatchQueue(RequestQueue):
     (a backlog with a deadline of hours): a replica fills spare capacity from it.
 
     A replica admits its head at an iteration boundary only when the replica's interactive
-    queue is empty and nothing it preempted waits, fewer than ``running_limit`` sequences
-    run, and the head's KV footprint fits with ``kv_keep`` tokens of the cache left free
-    (:meth:`ReplicaBase.batch_room`). Interactive requests therefore never wait behind a
+    queue is empty and nothing it preempted waits, fewer than ``running_fraction`` x its own
+    ``max_num_seqs`` sequences run (at least one), and the head's KV footprint fits with
+    ``1 - kv_fraction`` of its own cache left free (:meth:`ReplicaBase.fill_from`,
+    :meth:`ReplicaBase.batch_room`; until December 2026 both were worked out once from the
+    pool's base deployment, so a smaller GPU of a mixed fleet never took batch work). Interactive requests therefore never wait behind a
     batch request for admission; a batch request already running is never preempted for
     them (with ``reserve`` admission nothing is), so the thresholds keep the slots and KV
     memory interactive arrivals need.
     """
 
-    __slots__ = ("running_limit", "kv_keep")
+    __slots__ = ("running_fraction", "kv_fraction")
 
-    def __init__(self, running_limit: int, kv_keep: int):
+    def __init__(self, running_fraction: float, kv_fraction: float):
         super().__init__()
-        self.running_limit = running_limit  # sequences (interactive + batch) below which it admits
-        self.kv_keep = kv_keep  # KV tokens that must stay free after a batch admission
+        self.running_fraction = running_fraction  # of a replica's max_num_seqs (interactive + batch)
+        self.kv_fraction = kv_fraction  # of a replica's KV cache that batch admissions may fill
 
     def notify(self) -> None:
         """Offer the head to the consumer with batch room that would pull it first (idle

@@ -41,14 +41,13 @@ class ModelPool:
         self.replicas: list = []
         self.kv_max = perf.kv_capacity_tokens  # the largest KV capacity of any replica
         self.batch: BatchQueue | None = None
+        self.batch_share = 0  # the largest batch share (cap - keep) of a batch replica so far
 
     def enable_batch(self, running_fraction: float, kv_fraction: float) -> None:
-        """A batch queue for this pool: a replica admits its requests below
-        ``running_fraction`` x ``max_num_seqs`` running sequences and with KV use staying
-        within ``kv_fraction`` of its cache (:class:`~sim.engine.request.BatchQueue`)."""
-        cap = int(self.perf.kv_capacity_tokens)
-        limit = max(1, int(running_fraction * self.deployment.max_num_seqs))
-        self.batch = BatchQueue(limit, cap - int(kv_fraction * cap))
+        """A batch queue for this pool: each replica admits its requests below
+        ``running_fraction`` x its ``max_num_seqs`` running sequences and with KV use staying
+        within ``kv_fraction`` of its own cache (:class:`~sim.engine.request.BatchQueue`)."""
+        self.batch = BatchQueue(running_fraction, kv_fraction)
 
     def add_replica(self, usage: UsageRow | None = None, dep: Deployment | None = None,
                     perf=None, batch: bool = False, row: int = -1):
@@ -67,6 +66,7 @@ class ModelPool:
         self.replicas.append(rep)
         if batch and self.batch is not None:
             rep.fill_from(self.batch)
+            self.batch_share = max(self.batch_share, rep.kv.cap - rep.batch_keep)
         if queue.items:
             queue.notify()
         if batch and self.batch is not None and self.batch.items:
@@ -88,8 +88,12 @@ class ModelPool:
         if not self.fits(req):
             return "exceeds_kv_capacity"
         lane = self.batch
-        if req.n_in + req.n_out > self.perf.kv_capacity_tokens - lane.kv_keep:
-            return "exceeds_batch_kv_share"  # it could never be admitted as fill
+        share = self.batch_share
+        if not share:  # no batch replica yet: the base deployment's share
+            cap = int(self.perf.kv_capacity_tokens)
+            share = int(lane.kv_fraction * cap)
+        if req.n_in + req.n_out > share:
+            return "exceeds_batch_kv_share"  # no replica of the pool could ever admit it as fill
         lane.push(req)
         return None
 
