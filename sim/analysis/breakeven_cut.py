@@ -1,0 +1,38 @@
+"""The requests a break-even point's run left unfinished, and the note that says them.
+
+A point's cost per output token is over the tokens its run delivered: requests still
+running or queued when it stopped (``horizon_s + drain_s``; failed, ``unfinished_at_end``)
+are in its ``requests`` but in neither ``completed`` nor ``rejected``, and their tokens in
+no bill, so two curves at one load may be priced over different token sets. Until December
+2026 the sweep left them out unsaid (a batch fill at 5x the capacity: 2,072 of 7,003
+requests of a ``dedicated+fill`` point), where a plain simulate run says them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.records import FAILED
+
+
+def cut_count(workload, run, warmup_s: float) -> int:
+    """The measured user requests (arrived at or after ``warmup_s``: the point's window)
+    still unfinished when ``run`` stopped."""
+    log = run.log
+    if "unfinished_at_end" not in log.reasons.names:
+        return 0
+    code = log.reasons.names.index("unfinished_at_end")
+    mine = workload.user_mask() & ~(log.arrival_s < warmup_s)
+    return int(np.count_nonzero(mine & (log.outcome == FAILED) & (log.reason == code)))
+
+
+def cut_notes(cuts: list[tuple[float, str, int, int]]) -> list[str]:
+    """One note over the points ``(load fraction, curve, unfinished, requests)`` with
+    requests unfinished at the run's end; none without any."""
+    if not cuts:
+        return []
+    where = "; ".join(f"load fraction {f:g} {label}: {k:,} of {n:,}" for f, label, k, n in cuts)
+    return [f"requests unfinished when the run stopped (counted failed, unfinished_at_end): "
+            f"{where}; their tokens are in no point's cost per output token, so those points "
+            "are priced over fewer tokens than were offered and the crossovers compare "
+            "different token sets: raise drain_s to let them finish"]
