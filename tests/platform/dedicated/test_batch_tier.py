@@ -187,7 +187,8 @@ def test_interactive_tail_with_batch_fill_stays_near_interactive_alone(fluid_run
     # stated tolerance: at 40 % interactive load plus a 40 % batch fill (default thresholds:
     # a quarter of the sequence slots, half the KV cache), the interactive p99 TTFT stays
     # within +20 % of chat alone (and far inside a 1 s SLO); chat's requests are the same
-    # in both runs. With running_fraction 0.5 it rises about 40 %: see the next test
+    # in both runs. With running_fraction 0.5 it rises about 50 % and without thresholds
+    # 58 % (README's table, 12,126 chat requests): see the next test
     assert len(alone.requests[alone.requests["tenant"] == "chat"]) == len(
         filled.requests[filled.requests["tenant"] == "chat"])
     assert f["p99"] < 1.2 * a["p99"] and f["p99"] < 0.2, (a, f)
