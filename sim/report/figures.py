@@ -246,6 +246,10 @@ def calibration_scatter(table, out_dir: Path, tolerance: float) -> list[str]:
                        label="held out (check)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # plain numbers, minor ticks unlabelled: a few rows spanning under a decade drew
+        # matplotlib's minor labels ("1.2x10^-2" to "2.4x10^-2") over each other
+        plain_log_ticks(ax.xaxis)
+        plain_log_ticks(ax.yaxis)
         ax.set_xlabel(f"published {units[m]}")
         ax.set_ylabel(f"simulated {units[m]}")
         ax.grid(True, which="both", alpha=0.3)
