@@ -46,7 +46,7 @@ from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.keepalive import make_keepalive
 from sim.platform.serverless.loading import Loader
 from sim.platform.serverless.nodes import NodePool
-from sim.platform.serverless.ratelimit import TenantLimiter
+from sim.platform.serverless.ratelimit import TenantLimiter, effective_limits
 from sim.platform.serverless.replicas import ReplicaLifecycle
 from sim.platform.serverless.state import LOADING, WARM, ModelState, Slot
 from sim.platform.storage import FairShareBandwidth
@@ -171,12 +171,11 @@ class ServerlessPlatform(ReplicaLifecycle):
         if tenant in self.limiters:
             return self.limiters[tenant]
         name = self.tenant_names[tenant] if tenant < len(self.tenant_names) else None
-        rl = self.sc.rate_limits.get(name) if name is not None else None
-        if rl is None:
-            rl = self.sc.default_rate_limit
+        rpm, tpm, conc = effective_limits(self.sc.rate_limits.get(name) if name is not None
+                                          else None, self.sc.default_rate_limit)
         lim = None
-        if rl.rpm is not None or rl.tpm is not None or rl.concurrency is not None:
-            lim = TenantLimiter(rl.rpm, rl.tpm, rl.concurrency)
+        if rpm is not None or tpm is not None or conc is not None:
+            lim = TenantLimiter(rpm, tpm, conc)
         self.limiters[tenant] = lim
         return lim
 

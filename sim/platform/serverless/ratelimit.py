@@ -8,6 +8,24 @@ request that breaks any limit is rejected and consumes nothing. Plain class (no 
 
 from __future__ import annotations
 
+import math
+
+
+def effective_limits(own, default) -> tuple:
+    """A tenant's ``(rpm, tpm, concurrency)``: each field its own entry (``own``, a
+    ``serverless.rate_limits.<tenant>``, or None) sets, else ``default``'s
+    (``serverless.default_rate_limit``), as an override of a default does; ``inf``, which
+    lifts a default's rpm or tpm for the tenant, and unset give None (no limit). Until
+    December 2026 a tenant's entry replaced the default whole: ``{rpm: 100000}`` dropped a
+    default ``concurrency: 1``, unsaid."""
+    out = []
+    for f in ("rpm", "tpm", "concurrency"):
+        v = getattr(own, f) if own is not None else None
+        if v is None:
+            v = getattr(default, f)
+        out.append(None if v is None or (isinstance(v, float) and math.isinf(v)) else v)
+    return tuple(out)
+
 
 class TokenBucket:
     def __init__(self, per_minute: float):
