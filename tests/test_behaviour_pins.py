@@ -147,7 +147,7 @@ import sim
 CASES = {
     # the main job: serverless, dedicated and hybrid on the same requests
     "hybrid": (["experiment=hybrid", "seed=0"],
-               "be6b047e684a9b05701d86f1d024de061ac1a33df2e22dba06c2eb19b3301270",
+               "a291b87b89b3a8caec9556fa1b79cd9013c39feac4e9c1939a0428082b71a1d4",
                "970b98c8076157934d3a6b26b9169595602d550f48fd0b9d3f0f8ca121961a3b"),
     # a serverless run on the bursty Azure code trace (scale to zero, cold starts)
     "serverless": (["experiment=keepalive", "job=simulate", "seed=0"],

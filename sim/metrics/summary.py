@@ -198,7 +198,11 @@ class SummaryPlan:
             groups.append((BACKGROUND, range(n_user, len(workload.tenants))))
         for label, tids in groups:
             clipped = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
-            r = pending.add(label, "", self.pick(label), None, self._run_period, own_slo=True)
+            # __background__: its tenants' one SLO (background.slo_ttft_s), shown as a
+            # tenant's is (blank until December 2026); __all__'s tenants may each have theirs
+            slos = {workload.slo_ttft_s.get(workload.tenants[t]) for t in tids}
+            slo = slos.pop() if label == BACKGROUND and len(slos) == 1 else None
+            r = pending.add(label, "", self.pick(label), slo, self._run_period, own_slo=True)
             if not run.background and label == ALL:
                 # every GPU-second of this setup is the user's
                 self._fills.append((r, lambda c: c.total()))

@@ -21,7 +21,7 @@ from sim.paths import resolve
 from sim.rng import stream
 from sim.textfiles import csv_rows, read_text
 from sim.workload import arrivals as arr
-from sim.workload.background import client_arrivals
+from sim.workload.background import client_arrivals, user_models_notes
 from sim.workload.background import generate as background
 from sim.workload.lengths import changed_over_context
 from sim.workload.merge import order_of, scatter
@@ -326,6 +326,7 @@ def generate_workload(cfg, catalog) -> Workload:
     n_user = len(thinks)
     bg = background(cfg, catalog, seed, horizon, models, policy, keep)
     bg_names, bg_of = [name for name, _ in bg], {name: [m] for name, m in bg}
+    replayed += user_models_notes(cfg, bg)
     all_models = models + sorted({m for _, m in bg} - set(models))
     # sorted by time, stable (sim/workload/merge.py, or a window at a time from the blocks'
     # files: sim/workload/spill.py); think times and prompt segments need the whole order

@@ -366,6 +366,18 @@ def models_past_clients(cfg) -> str | None:
             f"chosen ({n}): {', '.join(map(str, extra))} take{'s' * (len(extra) == 1)} no client")
 
 
+def user_models_notes(cfg, made) -> list[str]:
+    """A line per background source whose empty ``models`` gave its tenants the user's models
+    (``made``: the background's ``(tenant, model)`` pairs; until December 2026 unsaid)."""
+    out = []
+    for key, prefix in (("synthetic", "bg/syn"), ("servegen", "bg/sg")):
+        took = [m for name, m in made if name.startswith(prefix)]
+        if took and not list(getattr(cfg.background, key).models):
+            out.append(f"background.{key}.models is empty, which means the user tenants' models: "
+                       f"its {len(took):,} tenant(s) call {', '.join(dict.fromkeys(took))}")
+    return out
+
+
 def generate(cfg, catalog, seed: int, horizon: float, user_models: list[str],
              policy: str = "reject", keep=None) -> list:
     """Every background tenant, thinned to ``background.scale``; each passed to ``keep`` as
