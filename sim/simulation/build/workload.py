@@ -60,6 +60,9 @@ def check_workload(cfg, catalog) -> None:
         if tc.pipeline is None:
             model(catalog, tc.model, key + ".model")
         else:
+            if not tc.pipeline:  # "" labels the requests outside a pipeline in the tables
+                raise InputError("a pipeline name may not be empty (the tables label the "
+                                 "requests outside a pipeline with \"\")", key=key + ".pipeline")
             if tc.pipeline not in cfg.pipelines:
                 known = ", ".join(sorted(cfg.pipelines)) or "none"
                 raise InputError(f"unknown pipeline {tc.pipeline!r}; known: {known}",
@@ -183,6 +186,9 @@ def check_pipeline(name: str, pc, catalog) -> None:
     if not names:
         raise InputError("a pipeline needs at least one stage", key=key + ".stages")
     for s in names:
+        if not s:  # "" labels the requests outside a pipeline in the tables
+            raise InputError("a stage name may not be empty (the tables label the requests "
+                             "outside a pipeline with \"\")", key=key + ".stages")
         sc = pc.stages[s]
         k = f"{key}.stages.{s}"
         if len(set(sc.after)) < len(sc.after):
