@@ -113,7 +113,7 @@ class _Hub:
         self.tiers: list[int] = []  # tier codes seen, in order of appearance
         self.clipped: dict[str, int] = {}  # a tier row's requests whose lengths were changed
         self.stages = [self.cost, *([self.deadlines] if self.deadlines else []), self.counts,
-                       *([self.windows] if self.windows is not None else [])]
+                       *([self.windows] if self.windows is not None else []), *self.plan.moved]
 
     def _own(self, own_slo: bool):
         wl = self.workload

@@ -139,6 +139,8 @@ def summarize(workload, run, prices, costs=None, block=BLOCK,
     if costs is None:
         costs = attribute_cost(workload, run, prices, block)
     plan = SummaryPlan(workload, run, block)
+    for acc in plan.moved:
+        plan.pending.also(acc)
     tiers = served_tiers(workload, run.log, block)
     if len(tiers) >= 2:
         for t in tiers:
@@ -167,6 +169,7 @@ class SummaryPlan:
         # (a row's other columns, its load figures of the ledger): read when the costs are
         # (:meth:`fill`), so that the rows can be registered before the run has ended
         self._loads: list = []
+        self.moved: list = []  # rows' ``clipped`` counted per request in the walk (_Clipped)
         sent, first = models_sent(workload, block)
         named = []
         n_user = workload.n_user_tenants
@@ -302,7 +305,7 @@ def _model_rows(plan, named, idx) -> None:
     """One ``__model__:<m>`` row per model the user tenants called, when there are several:
     request figures and SLO attainment (each request against its own tenant's SLO) over the
     user requests served by that model; costs: what the user tenants were billed for it (its
-    pools, its tokens); ``clipped`` over the tenants whose model it is; ``busy_fraction`` and
+    pools, its tokens); ``clipped`` over its requests (``plan.moved``); ``busy_fraction`` and
     the load figures of that model's replicas. ``idx``: the models of the user requests;
     ``named``: each user tenant's ``(name, model)``. Registered in ``plan``
     (:class:`SummaryPlan`)."""
@@ -315,14 +318,17 @@ def _model_rows(plan, named, idx) -> None:
     for m in sorted(names):
         r = plan.pending.add(MODEL_ROW + m, m, plan.pick(MODEL_ROW + m), None, plan._run_period,
                              own_slo=True)
-        tids = [workload.tenants.index(t) for t, model in named if model == m]
         # what the user tenants were billed for this model (a pipeline tenant's stages each
         # under their own model; until December 2026 its whole bill sat under its first
         # stage's model, and the answering LLM's row read $0)
         plan._fills.append((r, lambda c, m=m: c.model(users, m)))
         plan._load(r, lambda m=m: plan.ledger_loads()[0].get(
             m, dict.fromkeys(LOAD_COLUMNS, float("nan"))))
-        r["clipped"] = sum(workload.changed.get(workload.tenants[t], 0) for t in tids)
+        # its requests whose lengths were changed (until December 2026 the count of the
+        # tenants whose first model it is: a pipeline's clipped LLM stage sat on its embedder)
+        r["clipped"] = 0
+        if workload.changed_req is not None:  # None: no request was changed
+            plan.moved.append(_Clipped(workload.changed_req, plan.pick(MODEL_ROW + m), r))
 
 
 def served_tiers(workload, log, block: int = BLOCK) -> list[str]:

@@ -137,10 +137,11 @@ def test_one_walk_feeds_every_accumulator_each_block_once(one_run, monkeypatch):
     assert len(walks) == 1  # one walk over the log
     kinds = [type(seen.acc).__name__ for seen in walks[0]]
     tiers = s["tenant"].str.startswith("__tier__").sum()
+    models = s["tenant"].str.startswith("__model__").sum()
     assert tiers >= 2 and workload.changed_req is not None
-    # every row's fold, the deadline counts and each tier row's clipped count
+    # every row's fold, the deadline counts and each tier and model row's clipped count
     assert sorted(kinds) == sorted(["_RowAcc"] * len(s) + ["DeadlineCounts"]
-                                   + ["_Clipped"] * tiers)
+                                   + ["_Clipped"] * (tiers + models))
     for seen in walks[0]:  # each block once, in id order
         assert seen.starts == list(range(0, n, 7))
     assert len(walks[0][0].starts) == math.ceil(n / 7)
