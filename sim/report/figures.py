@@ -150,27 +150,46 @@ def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path)
     """A run with pipeline tenants: the latency CDF per setup and, per setup, the waterfall
     of its slowest completed pipeline request (the one a report wants explained), when every
     one of its stage requests is among the rows kept (``output.requests``: with none kept
-    the waterfall was a ValueError until December 2026; :func:`waterfall_note` says why one
-    is missing). Only a pipeline request that ran a stage has a waterfall: one whose every
-    stage was skipped by its probability (``stage_requests`` 0, end-to-end 0 s) was picked
-    as the slowest when none ran a stage, and the empty figure was a ValueError until
+    the waterfall was a ValueError until December 2026; :func:`waterfall_note` says why a
+    setup has no panel). Only a pipeline request that ran a stage has a waterfall: one whose
+    every stage was skipped by its probability (``stage_requests`` 0, end-to-end 0 s) was
+    picked as the slowest when none ran a stage, and the empty figure was a ValueError until
     December 2026."""
 
-    done = ran_a_stage(pipes)
-    picks = []
-    for setup, g in done.groupby("setup", sort=False, observed=True):
-        worst = g.sort_values(["e2e_s", "pipeline_id"], ascending=[False, True]).iloc[0]
-        st = requests[(requests["setup"] == setup)
-                      & (requests["pipeline_id"] == worst["pipeline_id"])].copy()
-        if len(st) < int(worst["stage_requests"]):  # not every stage's row kept
-            continue
-        st["scenario"] = f"{setup}, slowest pipeline request (#{int(worst['pipeline_id'])})"
-        picks.append(st.sort_values(["arrival_s", "request_id"]))
+    picks, _ = waterfall_picks(pipes, requests)
     files = latency_cdf(pipes, out_dir)
     if picks:
         files += waterfall(pd.concat(picks, ignore_index=True), out_dir,
                            title="The slowest pipeline request of each setup")
     return files
+
+
+def waterfall_picks(pipes: pd.DataFrame, requests) -> tuple[list[pd.DataFrame], dict]:
+    """Per setup with pipeline requests, in their order: the stage rows of its slowest
+    completed pipeline request that ran a stage (a waterfall panel), or why it has none
+    (``{setup: (why, count)}``: ``"none completed"`` with the ``(outcome, reason)`` counts,
+    ``"no stage"`` with the completed count, ``"rows"``)."""
+    picks, missing = [], {}
+    for setup, g in pipes.groupby("setup", sort=False, observed=True):
+        done = g[g["outcome"] == "completed"]
+        if done.empty:
+            reasons = g["reason"].fillna("") if "reason" in g else pd.Series("", index=g.index)
+            outcomes = pd.DataFrame({"o": g["outcome"].astype(str), "r": reasons.astype(str)})
+            missing[setup] = ("none completed", outcomes.value_counts(sort=False).to_dict())
+            continue
+        ran = ran_a_stage(g)
+        if ran.empty:
+            missing[setup] = ("no stage", len(done))
+            continue
+        worst = ran.sort_values(["e2e_s", "pipeline_id"], ascending=[False, True]).iloc[0]
+        st = (requests[(requests["setup"] == setup) & (requests["pipeline_id"] == worst["pipeline_id"])]
+              if requests is not None and "pipeline_id" in requests else pd.DataFrame())
+        if len(st) < int(worst["stage_requests"]):  # not every stage's row kept
+            missing[setup] = ("rows", 0)
+            continue
+        st = st.assign(scenario=f"{setup}, slowest pipeline request (#{int(worst['pipeline_id'])})")
+        picks.append(st.sort_values(["arrival_s", "request_id"]))
+    return picks, missing
 
 
 def ran_a_stage(pipes: pd.DataFrame) -> pd.DataFrame:
@@ -179,19 +198,41 @@ def ran_a_stage(pipes: pd.DataFrame) -> pd.DataFrame:
 
 
 def waterfall_note(res) -> str | None:
-    """Why a run with completed pipeline requests has no waterfall (none of them ran a stage,
-    or its slowest request's stage rows not all kept), or None."""
+    """Why the pipeline waterfall has no panel for a setup (none of its pipeline requests
+    completed, none of them ran a stage, or its slowest request's stage rows not all kept),
+    or None. Until December 2026 a setup none of whose pipeline requests completed went
+    unsaid: the waterfall lost its panel, or was not drawn, without a note."""
     pipes = res.tables.get("pipelines")
-    if pipes is None or not (pipes["outcome"] == "completed").any():
+    if pipes is None or pipes.empty:
         return None
-    if any(Path(f).stem == "pipeline_waterfall" for f in res.figures):
+    _, missing = waterfall_picks(pipes, res.requests)
+    if not missing:
         return None
-    if ran_a_stage(pipes).empty:
-        n = int((pipes["outcome"] == "completed").sum())
-        return (f"no pipeline waterfall is drawn: none of the {n:,} completed pipeline "
-                "request(s) ran a stage (every stage skipped by its probability)")
-    return ("no pipeline waterfall is drawn: the stage rows of a setup's slowest pipeline "
-            "request are not all among the per-request rows kept (output.requests)")
+    whole = len(missing) == pipes["setup"].nunique()
+    kinds = list(dict.fromkeys(why for why, _ in missing.values()))
+    parts = []
+    for kind in kinds:
+        setups = [str(s) for s, (why, _) in missing.items() if why == kind]
+        named = not whole or len(kinds) > 1
+        if kind == "none completed":
+            counts: dict = {}
+            for why, c in missing.values():
+                for k, n in (c.items() if why == kind else ()):
+                    counts[k] = counts.get(k, 0) + n
+            told = ", ".join(f"{n:,} {o}" + (f" ({r})" if r else "")
+                             for (o, r), n in counts.items())
+            text = f"none of the {sum(counts.values()):,} pipeline request(s) completed: {told}"
+        elif kind == "no stage":
+            n = sum(c for why, c in missing.values() if why == kind)
+            text = (f"none of the {n:,} completed pipeline request(s) ran a stage (every stage "
+                    "skipped by its probability)")
+        else:
+            whose = "a setup's" if not named else "its" if len(setups) == 1 else "each one's"
+            text = (f"the stage rows of {whose} slowest pipeline request are not all among the "
+                    "per-request rows kept (output.requests)")
+        parts.append(f"{', '.join(setups)}: {text}" if named else text)
+    head = "no pipeline waterfall is drawn: " if whole else "the pipeline waterfall has no panel for "
+    return head + "; ".join(parts)
 
 
 def load_run(run_dir) -> dict:

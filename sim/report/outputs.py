@@ -96,7 +96,8 @@ def figure_notes(res: Result, cfg, offered: int | None = None) -> list[str]:
         total = (int(s.loc[s["tenant"] == "__all__", "requests"].sum())
                  if {"tenant", "requests"} <= set(s.columns) else kept)
         why = "output.parquet=false" if not cfg.output.parquet else "output.requests=none"
-        pipes = " and the pipeline waterfall" if waterfall_note(res) else ""
+        had = res.tables.get("pipelines")  # a run with pipeline requests draws one
+        pipes = " and the pipeline waterfall" if had is not None and len(had) else ""
         return [f"no per-request figure is drawn (TTFT CDF, timeline{pipes}): they are drawn from "
                 f"the per-request rows, which {why} keeps none of; summary.csv's figures are every "
                 "request's"] if total or offered else []
