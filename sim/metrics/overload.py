@@ -13,6 +13,8 @@ It is then unstable at this load, and :func:`stability` says so with numbers fro
   requests too large for any replica), by reason;
 * the backlog when arrivals stopped: requests that had arrived by the horizon and were
   still waiting for a replica.
+* what the GPUs carry when busy (:func:`sim.metrics.seen.capacity_seen`), so whether a
+  setup whose requests gave up waiting serves faster than offered.
 
 A setup is flagged when more than 1 % of its offered requests were turned away for
 capacity, or when more than 5 % (and more than 10 requests) were still waiting at the
@@ -28,6 +30,7 @@ import numpy as np
 
 from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
+from sim.metrics.seen import capacity_seen
 from sim.metrics.sketch import SketchValues
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.metrics.unsent import (
@@ -181,7 +184,9 @@ class StabilityFold:
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
                 "short_drain": bool(short),
                 "upstream_failed": self.unsent, "late_cut": self.late_cut,
-                "queue_full_pool": self.pool_full}
+                "queue_full_pool": self.pool_full,
+                "capacity": capacity_seen(getattr(run, "ledger", None) or [],
+                                          float(run.period_s))}
 
 
 def over_bounds(turned: int, backlog: int, n: int) -> bool:

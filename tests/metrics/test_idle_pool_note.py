@@ -1,0 +1,90 @@
+"""The overload note of a setup whose GPUs were idle much of the time: requests given up at
+``serverless.max_wait_s``, or turned away by a small waiting room, at a light load are that
+bound's losses; a truly overloaded run (rho > 1, its GPU busy the whole time) is still called unstable. Until
+December 2026 all of these read "unstable at this load ... add capacity": the capacity test
+compared the offered rate with the carried one, which a run with losses keeps below it."""
+
+import math
+
+import pytest
+from helpers.queueing import write_table
+
+import sim
+
+D = 0.001  # s an iteration: one sequence serves 1 / D = 1,000 output tok/s
+
+
+def _run(tmp_path, rate, extra):
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    perf = f"{{kind: table, table_path: {table}, kv_capacity_tokens: 100000000}}"
+    return sim.run(["output.plots=false", "output.report=false", "engine=fluid", "seed=151",
+                    "horizon_s=3000", "drain_s=100000", "tenants.chat.model=llama31-8b",
+                    f"deployments.llama31-8b.perf={perf}", "deployments.llama31-8b.max_num_seqs=1",
+                    "tenants.chat.input={kind: fixed, mean: 1}",
+                    "tenants.chat.output={kind: geometric, mean: 1000, max: null}",
+                    f"tenants.chat.arrival.rate_rps={rate}", *extra])
+
+
+POOL = ["setups=[serverless]", "serverless.start=warm", "serverless.max_wait_s=0.3",
+        "serverless.autoscaler.min_replicas.llama31-8b=1", "serverless.autoscaler.max_replicas=1"]
+
+
+def _line(res, setup):
+    lines = [n for n in res.notes if n.startswith(setup)]
+    assert len(lines) == 1, res.notes
+    return lines[0]
+
+
+def _share(res, reason):
+    r = res.requests
+    return float((r["reason"].astype(str) == reason).sum()) / len(r)
+
+
+def test_timeouts_at_a_light_load_name_the_wait_bound(tmp_path):
+    """One warm replica at 1,000 tok/s, 0.3 req/s of mean 1,000 tokens (rho 0.3, mu 1/s),
+    patience d = 0.3 s: M/M/1+D. Its virtual wait V has an atom p0 at 0, density lambda p0
+    e^-(mu-lambda)v below d and lambda p0 e^-(mu-lambda)d e^-mu(v-d) above, so the loss
+    P(V > d) = p0 rho e^-(mu-lambda)d = 18.4 % and the GPU is busy 1 - p0 = 24.5 % of the time:
+    it carries about 1,000 tok/s when busy (before: "unstable at this load: offered 301 ...
+    against a sustainable 235")."""
+    lam, mu, d = 0.3, 1.0, 0.3
+    tail = math.exp(-(mu - lam) * d)
+    p0 = 1 / (1 + lam / (mu - lam) * (1 - tail) + lam / mu * tail)
+    res = _run(tmp_path, lam, POOL)
+    assert _share(res, "timeout_queued") == pytest.approx(p0 * lam / mu * tail, abs=0.03)
+    line = _line(res, "serverless")
+    assert "unstable" not in line and "max_queue" not in line, line
+    assert "gave up waiting (timeout_queued" in line and "raise serverless.max_wait_s" in line
+    busy = float(line.split("busy ")[1].split("%")[0]) / 100
+    assert busy == pytest.approx(1 - p0, abs=0.03)
+    cap = float(line.split("so about ")[1].split(" when")[0].replace(",", ""))
+    assert cap == pytest.approx(1 / D, rel=0.02)
+
+
+def test_timeouts_past_capacity_are_still_overload(tmp_path):
+    """rho 1.5 on the same replica: busy the whole time, so it can carry no more than it did,
+    below the offered rate: unstable, as before."""
+    res = _run(tmp_path, 1.5, POOL)
+    line = _line(res, "serverless")
+    assert line.startswith("serverless is unstable at this load"), line
+    assert "Queues are bounded by max_queue; add capacity or lower the load." in line
+
+
+def test_a_small_waiting_room_at_a_light_load_is_not_overload(tmp_path):
+    """One dedicated single-sequence replica with ``dedicated.max_queue=1`` at rho 0.3:
+    M/M/1/2, whose loss is (1 - rho) rho^2 / (1 - rho^3) = 6.5 %, above the check's 1 %
+    (before: "dedicated is unstable at this load")."""
+    res = _run(tmp_path, 0.3, ["setups=[dedicated]", "dedicated.replicas.llama31-8b=1",
+                               "dedicated.max_queue=1"])
+    rho = 0.3
+    assert _share(res, "queue_full") == pytest.approx((1 - rho) * rho**2 / (1 - rho**3),
+                                                       abs=0.025)
+    line = _line(res, "dedicated")
+    assert "unstable" not in line and "(queue_full)" in line, line
+    assert "small waiting room" in line
+
+
+def test_a_small_waiting_room_past_capacity_is_still_overload(tmp_path):
+    res = _run(tmp_path, 1.5, ["setups=[dedicated]", "dedicated.replicas.llama31-8b=1",
+                               "dedicated.max_queue=1"])
+    assert _line(res, "dedicated").startswith("dedicated is unstable at this load")
