@@ -14,7 +14,8 @@ It is then unstable at this load, and :func:`stability` says so with numbers fro
 * the backlog when arrivals stopped: requests that had arrived by the horizon and were
   still waiting for a replica.
 * what the GPUs carry when busy (:func:`sim.metrics.seen.capacity_seen`), so whether a
-  setup whose requests gave up waiting serves faster than offered.
+  setup whose requests gave up waiting serves faster than offered, and the models of which
+  no replica was ever placed (:meth:`StabilityFold.never_placed`).
 
 A setup is flagged when more than 1 % of its offered requests were turned away for
 capacity, or when more than 5 % (and more than 10 requests) were still waiting at the
@@ -30,7 +31,7 @@ import numpy as np
 
 from sim.metrics.invariants import offered_mask
 from sim.metrics.rows import BLOCK, ExactValues, walk
-from sim.metrics.seen import capacity_seen
+from sim.metrics.seen import capacity_seen, placed_models
 from sim.metrics.sketch import SketchValues
 from sim.metrics.steady import BinnedSteadyFold, SteadyFold
 from sim.metrics.unsent import (
@@ -94,6 +95,9 @@ class StabilityFold:
         self.late_cut = 0  # pipeline stage requests sent after the horizon, then cut
         self.closed = np.array(sorted(workload.closed), dtype=np.int64)  # closed tenants
         self.pool_full = 0  # queue_full turned away by a serverless pool (a hybrid's too)
+        # per model code: offered, turned away for capacity, waiting at the horizon
+        self.by_model = {k: np.zeros(len(workload.models), dtype=np.int64)
+                         for k in ("n", "turned", "waiting")}
 
     def open_in(self, a: int, b: int) -> np.ndarray:
         mine = offered_mask(self.workload, self.run, a, b)
@@ -135,6 +139,12 @@ class StabilityFold:
             waiting = arrived & (tier != _tier(log, "tool")) & ~(admit <= h) & (
                 (oc == COMPLETED) | ((oc == FAILED) & (reason == _code(log, "unfinished_at_end"))))
             self.backlog += int(np.count_nonzero(waiting))
+        names = log.reasons.names
+        other = [i for i, r in enumerate(names) if r.startswith(NOT_CAPACITY)]
+        turned = arrived & ((oc == REJECTED) | (oc == FAILED)) & ~np.isin(reason, other)
+        model = self.workload.model[a:b]
+        for k, where in (("n", arrived), ("turned", turned), ("waiting", waiting)):
+            self.by_model[k] += np.bincount(model[where], minlength=len(self.by_model[k]))
         done = arrived & (oc == COMPLETED)
         self.completed += int(np.count_nonzero(done))
         self.took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
@@ -186,7 +196,28 @@ class StabilityFold:
                 "upstream_failed": self.unsent, "late_cut": self.late_cut,
                 "queue_full_pool": self.pool_full,
                 "capacity": capacity_seen(getattr(run, "ledger", None) or [],
-                                          float(run.period_s))}
+                                          float(run.period_s)),
+                "never_placed": self.never_placed(turned, n)}
+
+    def never_placed(self, turned: int, n: int) -> dict:
+        """The models offered requests of which no replica was ever placed, each with its requests
+        (offered, turned away for capacity, waiting at the horizon), when the rest of the setup
+        is within the check's bounds without them (then it is not the load: until December 2026
+        a background model two other models' minimum replicas left no GPU for read "unstable at
+        this load: offered 4 output tok/s ... against a sustainable 189"), else {}."""
+        placed = placed_models(getattr(self.run, "ledger", None) or [])
+        if placed is None:
+            return {}
+        by, names = self.by_model, self.workload.models
+        out = {names[m]: (int(by["n"][m]), int(by["turned"][m]), int(by["waiting"][m]))
+               for m in range(len(names))
+               if names[m] not in placed and by["turned"][m] + by["waiting"][m]}
+        if not out:
+            return {}
+        rest = [sum(v[i] for v in out.values()) for i in range(3)]
+        if over_bounds(turned - rest[1], self.backlog - rest[2], n - rest[0]):
+            return {}
+        return dict(sorted(out.items()))
 
 
 def over_bounds(turned: int, backlog: int, n: int) -> bool:

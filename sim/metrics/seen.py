@@ -1,6 +1,6 @@
 """What a setup's GPU ledger says of its capacity, for the stability check
 (:mod:`sim.metrics.overload`): how busy its replicas were while warm, so how many output
-tokens a second they could carry."""
+tokens a second they could carry, and which models never had a replica warm."""
 
 from __future__ import annotations
 
@@ -27,3 +27,12 @@ def capacity_seen(ledger, period_s: float) -> dict | None:
     frac = busy / warm
     carried = out / period_s
     return {"busy_fraction": frac, "carried_tok_s": carried, "capacity_tok_s": carried / frac}
+
+
+def placed_models(ledger) -> set[str] | None:
+    """The models of which some replica was placed on a GPU (a ledger row, loading or warm);
+    None for an empty ledger (nothing to say)."""
+    rows = list(ledger)
+    if not rows:
+        return None
+    return {r.model for r in rows}

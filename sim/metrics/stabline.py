@@ -108,6 +108,8 @@ def warning_line(s: dict, batch: bool = False,
         # load ... add capacity": so for a cold start's timeouts, and for timeout_queued and
         # timeout_no_capacity, "Queues are bounded by max_queue", which had no part in them)
         return _wait_bound_line(s, timed, cut, unsent)
+    if s.get("never_placed"):  # a model no GPU was found for: not the load
+        return _never_placed_line(s, unsent)
     full = rs.get("queue_full", 0)
     if (full and not batch and set(rs) <= {"queue_full", "unfinished_at_end"}
             and s["turned_away"] - full <= cut and _faster(s)
@@ -194,3 +196,17 @@ def _rate(s: dict) -> str:
     return (f"serves faster than offered ({s['offered_tok_s']:,.0f} output tok/s offered; its "
             f"replicas carried {cap['carried_tok_s']:,.0f}, busy {cap['busy_fraction']:.0%} of "
             f"their warm time, so about {cap['capacity_tok_s']:,.0f} when busy all the time)")
+
+
+def _never_placed_line(s: dict, unsent: str) -> str:
+    """Models no replica of which was ever placed on a GPU (``s['never_placed']``: model -> offered, turned
+    away, waiting at the horizon): the pool found them no GPU, it did not fall behind."""
+    parts = "; ".join(f"{m}: {t:,} of {n:,} requests turned away or left unfinished"
+                      + (f", {w:,} still queued when arrivals stopped" if w else "")
+                      for m, (n, t, w) in s["never_placed"].items())
+    return (f"{s['setup']}: no replica of {', '.join(s['never_placed'])} was ever placed on a GPU ({parts})"
+            f"{unsent}: "
+            "not overload (the other models kept up) but no GPU for it: the pool's GPUs were "
+            "held by other models' replicas (serverless.autoscaler.min_replicas, "
+            "serverless.eviction) or too few (serverless.pool); give the pool more GPUs or "
+            "lower the other models' min_replicas")

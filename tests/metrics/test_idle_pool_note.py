@@ -1,6 +1,7 @@
 """The overload note of a setup whose GPUs were idle much of the time: requests given up at
 ``serverless.max_wait_s``, or turned away by a small waiting room, at a light load are that
-bound's losses; a truly overloaded run (rho > 1, its GPU busy the whole time) is still called unstable. Until
+bound's losses, and a model never placed on a GPU beside others that kept up is named; a
+truly overloaded run (rho > 1, its GPU busy the whole time) is still called unstable. Until
 December 2026 all of these read "unstable at this load ... add capacity": the capacity test
 compared the offered rate with the carried one, which a run with losses keeps below it."""
 
@@ -88,3 +89,38 @@ def test_a_small_waiting_room_past_capacity_is_still_overload(tmp_path):
     res = _run(tmp_path, 1.5, ["setups=[dedicated]", "dedicated.replicas.llama31-8b=1",
                                "dedicated.max_queue=1"])
     assert _line(res, "dedicated").startswith("dedicated is unstable at this load")
+
+
+def _trace(tmp_path, name, times):
+    path = tmp_path / f"{name}.csv"
+    path.write_text("timestamp\n" + "".join(f"{t}\n" for t in times))
+    return (f"{{kind: trace, trace: {{path: {path}, format: csv, "
+            "csv: {time: timestamp, input: null, output: null}}}")
+
+
+def test_a_model_never_placed_beside_others_that_kept_up_is_named(tmp_path):
+    """A one-GPU pool held by llama31-8b's minimum replica (no eviction): llama2-7b's 20
+    requests never find a GPU and wait out the run, while llama31-8b serves its 20 with
+    no loss. Not overload (before: "serverless is unstable at this load: offered ...")."""
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: 0.01)
+    perf = f"perf: {{kind: table, table_path: {table}, kv_capacity_tokens: 1000000}}"
+    one = "input: {kind: fixed, mean: 1}, output: {kind: fixed, mean: 10}"
+    res = sim.run([
+        "setups=[serverless]", "output.plots=false", "output.report=false", "horizon_s=100",
+        "drain_s=50", "serverless.start=warm", "serverless.eviction=none",
+        "serverless.billing=gpu_second",
+        "serverless.max_wait_s=100000", "serverless.pool={H100: {nodes: 1, gpus_per_node: 1}}",
+        "serverless.autoscaler.min_replicas={llama31-8b: 1}",
+        f"deployments.llama31-8b={{gpu: H100, precision: fp8, tp: 1, {perf}}}",
+        f"deployments.llama2-7b={{gpu: H100, precision: bf16, tp: 1, {perf}}}",
+        "tenants={a: {model: llama31-8b, arrival: " + _trace(tmp_path, "a", range(0, 100, 5))
+        + f", {one}}}, b: {{model: llama2-7b, arrival: "
+        + _trace(tmp_path, "b", range(2, 100, 5)) + f", {one}}}}}"])
+    r = res.requests
+    assert set(r.loc[r["model"] == "llama31-8b", "outcome"].astype(str)) == {"completed"}
+    assert set(r.loc[r["model"] == "llama2-7b", "reason"].astype(str)) == {"unfinished_at_end"}
+    assert not any("unstable" in n for n in res.notes), res.notes
+    line = _line(res, "serverless: no replica")
+    assert line.startswith("serverless: no replica of llama2-7b was ever placed on a GPU "
+                           "(llama2-7b: 20 of 20 requests turned away or left unfinished, "
+                           "20 still queued when arrivals stopped)"), line
