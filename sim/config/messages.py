@@ -107,6 +107,7 @@ def from_config_error(e: BaseException) -> InputError | None:
         o = _override_of(e)  # an entry of a list): the override's own
         key = o.key_or_group if o is not None else (_folder_key(e) or _merged_key(e))
     detail = str(src).strip().splitlines()[0] if str(src).strip() else first
+    own_detail = detail
     m = re.search(r"use \+(\S+)$", str(e).strip()) or re.search(r"override (\S+)$", first)
     if m and detail != first:
         detail += f" (override {m.group(1)})"
@@ -122,25 +123,12 @@ def from_config_error(e: BaseException) -> InputError | None:
         if text is not None:  # the twelfth sweep: "mismatched input '='" named no override
             key = key or text.split("=", 1)[0].strip().lstrip("+~") or None
     new = re.search(r"dict is not a subclass of \w+", detail)
+    o = _override_of(e) if new else None
+    found = _new_entry(o.input_line, key, own_detail) if o is not None else None
+    if found is not None:  # from the override itself: its text's spacing no matter (a regex
+        return found  # on Hydra's line took {kind:tool} for a value without braces)
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
-    o = _override_of(e) if new else None
-    if o is not None and o.input_line.startswith("+"):
-        # +tenants.x={...} (or ++): Hydra's "add" cannot type a new entry of a typed map
-        plus = o.input_line[:len(o.input_line) - len(o.input_line.lstrip("+"))]
-        path, _, value = o.input_line[len(plus):].partition("=")
-        return InputError(f"a new entry of a map is added without {plus!r} (Hydra's {plus!r} "
-                          f"cannot give it its type): write {path}={value}", key=path)
-    parts = o.key_or_group.split(".") if o is not None else []
-    if len(parts) > 1 and key in parts[1:]:  # a.b.new={...}: OmegaConf named 'new' alone
-        i = len(parts) - 1 - parts[::-1].index(key)  # the new entry: its map types it
-        parent, entry = ".".join(parts[:i]), ".".join(parts[:i + 1])
-        if i == len(parts) - 1:
-            how = f"write {parent}={{{key}: {o.input_line.partition('=')[2]}}}"
-        else:
-            how = f"{entry} does not exist yet: give it whole, {entry}={{...}}"
-        return InputError(f"{detail}: a new entry of a typed map is added through the map, "
-                          f"which types it: {how}", key=entry)
     return InputError(detail, key=key)
 
 
@@ -312,6 +300,35 @@ def _config_file_error(e: BaseException) -> InputError | None:
         return InputError("a config file must hold a mapping of keys, not a single "
                           + str(e).rsplit(": ", 1)[-1], path=path)
     return None
+
+
+def _new_entry(override: str, key: str | None, detail: str) -> InputError | None:
+    """A new entry of a typed map that Hydra's override could not type: ``override`` as typed
+    (``+tenants.x={...}``, ``pipelines.rag.stages.extra={...}``, ``tenants.x.model=m``) and
+    ``key``, the entry OmegaConf named (its last part alone). The form that works: through
+    the map that types the entry (``<map>.<name>={...}`` is rewritten so for the maps of
+    OPEN_DICTS), whole when fields below it were given; None when ``key`` is not in the path."""
+    plus = override[:len(override) - len(override.lstrip("+"))]
+    path, _, value = override[len(plus):].partition("=")
+    parts = path.split(".")
+    if not key or key not in parts[1:]:
+        return None
+    i = len(parts) - 1 - parts[::-1].index(key)
+    parent, entry = ".".join(parts[:i]), ".".join(parts[:i + 1])
+    braces = value
+    for part in reversed(parts[i + 1:]):
+        braces = f"{{{part}: {braces}}}"
+    form = f"{entry}={braces}" if parent in OPEN_DICTS else f"{parent}={{{key}: {braces}}}"
+    whole = "" if i == len(parts) - 1 else (f"{entry} does not exist yet, so its fields cannot "
+                                             "be set one by one: add the entry whole, in braces "
+                                             "(with every field it needs): ")
+    if plus:
+        return InputError(f"a new entry of a map is added without {plus!r} (Hydra's {plus!r} "
+                          f"cannot give it its type): {whole}write {form}", key=path)
+    if whole:
+        return InputError(f"{whole}{form}", key=path)
+    return InputError(f"{detail}: a new entry of a typed map is added through the map, which "
+                      f"types it: write {form}", key=entry)
 
 
 def _new_entry_hint(override: str) -> InputError | None:
