@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from hydra.core.override_parser.types import OverrideType
 from omegaconf import open_dict
 
 from sim.config import compose
 from sim.config.messages import from_config_error
+from sim.config.overrides import REPLACING
+from sim.config.repeats import _leaves, _parse, _same_value
 from sim.errors import InputError
 
 HOLDS, FAILS, NOT_SIMULATED = "holds", "does not hold", "not simulated"
@@ -66,13 +69,34 @@ RUN_KEYS = ("catalog", "seed", "engine", "output.plots", "output.progress")
 NOT_SCENARIO_KEYS = ("experiment", "job", "hydra")
 
 
-def _set_keys(overrides) -> dict[str, str]:
-    """The dotted key and value (as text) each ``key=value`` override sets."""
-    out = {}
-    for text in overrides:
-        key, _, value = str(text).partition("=")
-        out[key.lstrip("+~").strip()] = value.strip()
+def _leaves_of(overrides) -> list[tuple[str, object, str, str]]:
+    """(dotted key, value, value as shown, override) per key each override sets, a ``{...}``
+    value flattened to its leaves; a deletion (``~key``) or a whole ``tenants={...}`` (which
+    replaces the map) is one key."""
+    out = []
+    for text in map(str, overrides):
+        o = _parse(text)
+        if o is None or o.type == OverrideType.DEL or o.key_or_group in REPLACING:
+            key, _, value = text.partition("=")
+            out.append((key.lstrip("+~").strip(), value.strip(), value.strip(), text))
+            continue
+        out += [(k.lstrip("+"), v, shown, text) for k, v, shown in _leaves(o, text)]
     return out
+
+
+def _check_overlap(experiment: str, given, own) -> None:
+    """A key of ``claims.overrides`` (``given``) that a check's own overrides (``own``) set
+    over, whether either is a map in braces or dotted: compose applies the check's after the
+    user's, so the user's value was lost, unsaid (``dedicated.failures={mttr_s: 5}`` under the
+    uptime check's ``dedicated.failures.mttr_s=600``). The same value at the same key passes."""
+    mine = _leaves_of(own)
+    for key, value, shown, text in _leaves_of(given):
+        for k, v, s, t in mine:
+            same = k == key and _same_value(v, value)
+            if not same and (k == key or k.startswith(key + ".") or key.startswith(k + ".")):
+                raise InputError(f"{text!r} sets {key}={shown}, but the {experiment!r} scenario of "
+                                 f"a check sets {k}={s} itself (in {t!r}), over it: drop it from "
+                                 "claims.overrides", key="claims.overrides")
 
 
 def check_overrides(cfg) -> None:
@@ -142,12 +166,7 @@ class ClaimContext:
     def scenario(self, experiment: str, *overrides: str):
         """An experiment's config with this run's catalog, seed and engine, and
         ``claims.overrides`` then ``overrides`` applied."""
-        own = _set_keys(overrides)
-        for key, value in _set_keys(self.cfg.claims.overrides).items():
-            if key in own and own[key] != value:  # compose keeps the last: the user's, lost
-                raise InputError(f"sets {key}={value}, but the {experiment!r} scenario of a "
-                                 f"check sets {key}={own[key]} itself, over it: drop it from "
-                                 "claims.overrides", key="claims.overrides")
+        _check_overlap(experiment, self.cfg.claims.overrides, overrides)
         try:
             c = compose([f"experiment={experiment}", *self.cfg.claims.overrides, *overrides])
         except Exception as e:

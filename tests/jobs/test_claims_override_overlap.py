@@ -1,0 +1,53 @@
+"""A claims.overrides key that a check's own overrides set over is refused, whether either
+side is a map in braces or a dotted key: compose applies the check's after the user's, so
+the user's value was lost without a word (uptime_sla's repair still Exp(600 s) with
+``dedicated.failures={mttr_s: 5}``; runtime_tuning_2x's prompt still 1,000 tokens with
+``tenants.chat.input.mean=100``)."""
+
+import pytest
+
+import sim  # noqa: F401 - registers the schema
+from sim.config import compose
+from sim.errors import InputError
+from sim.jobs.claims.registry import ClaimContext
+
+# the checks' own overrides, as sim/jobs/claims/operations.py gives them
+UPTIME = ("failures", ["setups=[dedicated]", "dedicated.failures.mode=random",
+                       "dedicated.failures.mttr_s=600"])
+TUNING = ("dedicated", ["setups=[dedicated]",
+                        "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}"])
+
+
+def _ctx(*overrides):
+    items = ", ".join(f"'{o}'" for o in overrides)
+    return ClaimContext(compose(["experiment=claims", f"claims.overrides=[{items}]"]))
+
+
+@pytest.mark.parametrize("user,check", [
+    ("dedicated.failures={mttr_s: 5}", UPTIME),      # user's map, check's dotted key
+    ("dedicated.failures.mttr_s=5", UPTIME),         # both dotted (refused before too)
+    ("tenants.chat.input.mean=100", TUNING),         # user's dotted key, check's map
+    ("tenants.chat.input={mean: 100}", TUNING),      # both maps
+])
+def test_an_override_a_check_sets_over_is_refused_naming_it(user, check):
+    experiment, own = check
+    with pytest.raises(InputError) as e:
+        _ctx(user).scenario(experiment, *own)
+    msg = str(e.value)
+    assert e.value.key == "claims.overrides"
+    leaf = "mttr_s" if "mttr" in user else "mean"
+    assert f".{leaf}=" in msg and "itself" in msg
+
+
+@pytest.mark.parametrize("user,check,path,want", [
+    # what a check does not set, or sets to the same value, reaches its scenario
+    ("dedicated.failures={mttr_s: 600}", UPTIME, "dedicated.failures.mttr_s", 600),
+    ("dedicated.failures.mtbf_gpu_hours=7", UPTIME, "dedicated.failures.mtbf_gpu_hours", 7),
+    ("tenants.chat.output.mean=64", TUNING, "tenants.chat.output.mean", 64),
+])
+def test_an_override_a_check_leaves_reaches_the_scenario(user, check, path, want):
+    from omegaconf import OmegaConf
+
+    experiment, own = check
+    cfg = _ctx(user).scenario(experiment, *own)
+    assert OmegaConf.select(cfg, path) == want
