@@ -66,9 +66,11 @@ class Rule:
             return f"must be < {g(self.lt)}, got {g(v)}"
         if self.le is not None and not v <= self.le:
             return f"must be <= {g(self.le)}, got {g(v)}"
-        if v != 0 and abs(v) < MIN_NORMAL:
-            return (f"must be 0 or at least {MIN_NORMAL:.3g} in magnitude, got {v:g} (a subnormal "
-                    "number: it keeps too few digits and its reciprocal is infinite)")
+        if v != 0 and abs(v) < MIN_NORMAL:  # "0 or" only where 0 is in range ('> 0' said
+            zero = self.check(0) is None  # "0 or at least 2.23e-308", and refused 0)
+            return (f"must be {'0 or ' if zero else ''}at least {MIN_NORMAL:.3g} in magnitude, "
+                    f"got {v:g} (a subnormal number: it keeps too few digits and its reciprocal "
+                    "is infinite)")
         if self.le is None and self.lt is None and abs(v) > MAX_MAGNITUDE:
             return (f"must be at most {MAX_MAGNITUDE:g} in magnitude, got {v:g} (no quantity of "
                     "the model is that large; see sim/config/rules.py)")
