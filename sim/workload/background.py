@@ -169,6 +169,16 @@ def _drop_blank_rows(df: pd.DataFrame, starts: list[int]) -> tuple[pd.DataFrame,
     return df[~blank].reset_index(drop=True), rows[~blank]
 
 
+def interval_text(lo: float, hi: float) -> str:
+    """``[lo, hi) s`` written so that its two ends read apart: in ``%g`` unless they read alike
+    there, then each value's shortest exact form (``%g`` wrote the hour from start_s=1e12 as
+    ``[1e+12, 1e+12)``, an interval that looks empty)."""
+    a, b = f"{lo:g}", f"{hi:g}"
+    if a == b and lo != hi:
+        a, b = repr(float(lo)), repr(float(hi))
+    return f"[{a}, {b}) s"
+
+
 def silent_client(cid, wstart, rate, client: int, lo: float, hi: float) -> str | None:
     """Why ``client`` would send no request in ``[lo, hi)`` s (no window of positive rate
     overlaps it), with the span its windows cover, or None when it sends some. A client

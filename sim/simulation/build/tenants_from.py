@@ -36,6 +36,7 @@ from sim.textfiles import require_file
 from sim.workload.background import (
     WINDOW_S,
     busiest_clients,
+    interval_text,
     load_client_windows,
     silent_client,
 )
@@ -75,10 +76,10 @@ def servegen_tenants(cfg) -> list[tuple[str, int, str, float]]:
             raise InputError(why, key=KEY + ".client_ids", path=path)
     chosen = [int(c) for c in sg.client_ids] or busiest_clients(path, lo, horizon, int(sg.clients))
     if not chosen:
-        raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=KEY + ".start_s")
+        raise InputError(f"no active client in {interval_text(lo, hi)}", key=KEY + ".start_s")
     if not sg.client_ids and len(chosen) < int(sg.clients):
         raise InputError(f"the busiest {int(sg.clients)} asked for, but only {len(chosen)} "
-                         f"clients send requests in [{lo:g}, {hi:g}) s: set clients to at most "
+                         f"clients send requests in {interval_text(lo, hi)}: set clients to at most "
                          f"{len(chosen)}", key=KEY + ".clients", path=path)
     if len(set(chosen)) != len(chosen):
         raise InputError(f"client ids repeat: {list(sg.client_ids)}", key=KEY + ".client_ids")

@@ -20,6 +20,7 @@ from sim.workload.arrivals import from_start, recorded_s
 from sim.workload.background import (
     WINDOW_S,
     enabled,
+    interval_text,
     load_client_windows,
     silent_client,
 )
@@ -256,9 +257,9 @@ def check_background(cfg, catalog) -> None:
             lo, hi = float(sg.start_s), float(sg.start_s) + float(cfg.horizon_s)
             active = (wstart + WINDOW_S > lo) & (wstart < hi) & (rate > 0)
             if not active.any():
-                raise InputError(f"no active client in [{lo:g}, {hi:g}) s", key=key + ".start_s")
+                raise InputError(f"no active client in {interval_text(lo, hi)}", key=key + ".start_s")
             n = np.unique(cid[active]).size
             if n < sg.clients:  # the run would have fewer background clients than asked, unsaid
                 raise InputError(f"the busiest {sg.clients} asked for, but only {n} clients send "
-                                 f"requests in [{lo:g}, {hi:g}) s: set clients to at most {n}",
+                                 f"requests in {interval_text(lo, hi)}: set clients to at most {n}",
                                  key=key + ".clients", path=path)
