@@ -94,9 +94,11 @@ def _check_overlap(experiment: str, given, own) -> None:
         for k, v, s, t in mine:
             same = k == key and _same_value(v, value)
             if not same and (k == key or k.startswith(key + ".") or key.startswith(k + ".")):
-                raise InputError(f"{text!r} sets {key}={shown}, but the {experiment!r} scenario of "
-                                 f"a check sets {k}={s} itself (in {t!r}), over it: drop it from "
-                                 "claims.overrides", key="claims.overrides")
+                mine_in = "" if t == f"{k}={s}" else f" (in {t!r})"
+                given_in = "" if text == f"{key}={shown}" else f" (in {text!r})"
+                raise InputError(f"sets {key}={shown}{given_in}, but the {experiment!r} scenario "
+                                 f"of a check sets {k}={s} itself{mine_in}, over it: drop it "
+                                 "from claims.overrides", key="claims.overrides")
 
 
 def check_overrides(cfg) -> None:
