@@ -14,6 +14,7 @@ per-operation H100 and A100 times of ``conf/op_profiles.yaml`` (``op_gemm.csv``,
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import List
 
@@ -155,6 +156,29 @@ def calibration_job(cfg, out_dir, progress) -> Result:
     rows = select_rows(cfg.calibration.rows)
     tolerance = float(cfg.calibration.tolerance)
     extra = catalog_overrides(cfg)
+    with _catalog_blamed(extra):
+        return _calibration(cfg, out_dir, rows, tolerance, extra)
+
+
+@contextmanager
+def _catalog_blamed(extra: list[str]):
+    """A refusal naming a key of a scenario the job composes itself (its own ``deployments``,
+    ``tenants``) is the run's catalog's doing (``extra``: the shipped one runs every table):
+    it leads with the catalog key the user gave, the one the message names if any
+    (``catalog.gpus.H100.memory_gb=41`` led with 'deployments.llama33-70b', a key the job adds)."""
+    try:
+        yield
+    except InputError as e:
+        if e.key is None or e.key.split(".")[0] == "catalog" or e.path is not None or not extra:
+            raise
+        given = sorted({t.lstrip("~").split("=", 1)[0] for t in extra}, key=len, reverse=True)
+        key = next((k for k in given if k in e.message), given[0] if len(given) == 1 else "catalog")
+        raise InputError(f"{e.message} ({e.key} is of a scenario the calibration job composes "
+                         f"itself, on this run's catalog: {', '.join(sorted(given))})",
+                         key=key) from None
+
+
+def _calibration(cfg, out_dir, rows, tolerance: float, extra: list[str]) -> Result:
     table = calibration_table(rows, tolerance, extra)
     summary = error_summary(table)
     cat = build_catalog(cfg)
