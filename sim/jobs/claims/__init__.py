@@ -43,7 +43,7 @@ from sim.jobs.claims.registry import (
 from sim.records import Result
 from sim.report.claims import claims_markdown
 from sim.report.outputs import write_outputs
-from sim.simulation.unread import job_note
+from sim.simulation.unread import READS, job_note, recording
 
 
 @dataclass
@@ -97,7 +97,13 @@ def check(cfg) -> None:
      hint="give a scenario key in claims.overrides=[...] (every check applies it), or "
           "claims.quick=true for shorter runs")
 def claims_job(cfg, out_dir, progress) -> Result:
-    table = run_claims(cfg, progress)
+    # the runs judged against claims.overrides too: a key no check's run read was accepted
+    # without a word (dedicated.batch.running_fraction with no batch tenant in any scenario)
+    outer = READS.get()
+    with recording((*(outer.given if outer else ()), *map(str, cfg.claims.overrides)),
+                   outer.file_keys if outer else []):
+        table = run_claims(cfg, progress)
+        unread = job_note("claims")
     counts = table["verdict"].value_counts().to_dict()
     # the console shows this compact table and one note per claim; claims.csv has it all
     verdicts = table[["id", "verdict", "value", "unit", "kind"]]
@@ -105,7 +111,7 @@ def claims_job(cfg, out_dir, progress) -> Result:
     notes.append("claims audit: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     res = Result(summary=pd.DataFrame(), requests=pd.DataFrame(), tables={"verdicts": verdicts},
                  notes=notes)
-    res.notes = job_note("claims") + res.notes  # keys no run of it read
+    res.notes = unread + res.notes  # keys no run of it read
     if out_dir is not None:
         out_dir = Path(out_dir)
         write_outputs(res, cfg, out_dir)
