@@ -51,3 +51,17 @@ def test_an_override_a_check_leaves_reaches_the_scenario(user, check, path, want
     experiment, own = check
     cfg = _ctx(user).scenario(experiment, *own)
     assert OmegaConf.select(cfg, path) == want
+
+
+@pytest.mark.parametrize("given", ["output.percentiles=sketch", "output={percentiles: sketch}"])
+def test_sketch_percentiles_in_the_overrides_are_refused(given):
+    """``output.percentiles=sketch`` is refused on the claims job's command line (it compares
+    runs' exact percentiles); through ``claims.overrides`` every scenario took it: until
+    December 2026 two claims' figures moved (a shared pool's p99 26.67 -> 26.77 s), unsaid."""
+    from sim.jobs.claims.registry import check_overrides
+
+    cfg = compose(["experiment=claims", f"claims.overrides=['{given}']"])
+    with pytest.raises(InputError) as e:
+        check_overrides(cfg)
+    assert e.value.key == "claims.overrides" and "exact percentiles" in e.value.message
+    check_overrides(compose(["experiment=claims", "claims.overrides=['output.percentiles=exact']"]))
