@@ -25,6 +25,7 @@ import pandas as pd
 
 from sim.config import compose
 from sim.config.messages import from_config_error
+from sim.config.repeats import check_twice, leaf_keys
 from sim.errors import ArgumentParser, InputError, ascii_number, stdout_may_close
 from sim.fit.logs import FORMATS, MIN_RATE_RPS, read_log
 from sim.fit.replay import PARAMS, arrivals, replay, with_params
@@ -67,8 +68,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ap.add_argument("--" + flag.replace("_", "-"), type=kind, default=None,
                         help=f"deployments.<model>.{flag} (default: the config's)")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="any config override, applied last, e.g. "
-                    "deployments.llama31-8b.prefix_caching=false")
+                    help="a catalog.* or deployments.<model>.* override the fit reads, applied "
+                    "last, e.g. catalog.gpus.H100.bandwidth_tbps=3.0")
     ap.add_argument("--request-rate", type=ascii_number(float), default=None,
                     help="the client's rate (requests/s) if the log records no send times")
     ap.add_argument("--max-concurrency", type=ascii_number(int), default=None,
@@ -91,24 +92,40 @@ def _compose(overrides: list[str]):
         raise err from None
 
 
+def _keys(text: str) -> list[str]:
+    """The dotted keys the override ``text`` sets, through a ``{...}`` value too (a deletion:
+    its key)."""
+    return [k.lstrip("+") for k in leaf_keys(text)] or [text.lstrip("+~").split("=", 1)[0]]
+
+
 def deployment(a: argparse.Namespace):
     """The deployment of ``--model``: the config's ``deployments.<model>`` (if any) with the
     command line's flags on top, then ``--config`` overrides; checked like any run's."""
+    return _deployment(a)[0]
+
+
+def _deployment(a: argparse.Namespace):
+    """:func:`deployment` and the composed config it was built from."""
     m = a.model
     known = _compose([]).deployments
     keys = {k: getattr(known[m], k) for k in DEPLOYMENT_FLAGS} if m in known else {}
     flags = {k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None}
+    # one key given twice by --config: Hydra keeps the last (max_num_seqs 128 then 64 fitted
+    # 64, unsaid until December 2026)
+    check_twice(a.config)
     for text in a.config:  # one key given by a flag and by --config: one of them would be lost
         if "=" not in text:
             raise InputError(f"--config {text}: needs KEY=VALUE, e.g. {text}=...")
-        key = text.lstrip("+~").split("=", 1)[0]
-        if key and key.split(".")[0] != "catalog" and not (key + ".").startswith(f"deployments.{m}."):
-            raise InputError(f"--config {text}: sim.fit reads catalog.* and deployments.{m}.* "
-                             "only (the log gives the rest)")  # was ignored, unsaid
-        k = key.removeprefix(f"deployments.{m}.")
-        if k in flags and k != key:
-            raise InputError(f"--{k.replace('_', '-')} {flags[k]} and --config {text} set one key; "
-                             "give it once")
+        # each key it sets, through a {...} too: deployments.<m>={gpu: A100} fitted an A100
+        # over --gpu H100, unsaid, until December 2026
+        for key in _keys(text):
+            if key and key.split(".")[0] != "catalog" and not (key + ".").startswith(f"deployments.{m}."):
+                raise InputError(f"--config {text}: sim.fit reads catalog.* and deployments.{m}.* "
+                                 "only (the log gives the rest)")  # was ignored, unsaid
+            k = key.removeprefix(f"deployments.{m}.")
+            if k in flags and k != key:
+                raise InputError(f"--{k.replace('_', '-')} {flags[k]} and --config {text} set one "
+                                 f"key ({key}); give it once")
     keys.update(flags)
     body = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in keys.items())
     cfg = _compose([f"deployments={{{m}: {{{body}}}}}", *a.config])
@@ -120,7 +137,7 @@ def deployment(a: argparse.Namespace):
     deployment_for, _ = perf_factory(cfg, catalog)
     dep = deployment_for(m)
     check_read(cfg, a.config, m, dep.gpu.key, dep.precision)
-    return dep
+    return dep, cfg
 
 
 def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
@@ -176,7 +193,7 @@ def _input_notes(a: argparse.Namespace, log, dep, fit) -> list[str]:
         notes.append(f"{log.no_decode} request(s) of two or more tokens log no inter-token times "
                      "(itls: []) nor latency: their decode time is unknown, so their TPOT is left "
                      "out of the fit (they are still replayed, loading the server)")
-    given = {k.lstrip("+~").split("=", 1)[0].removeprefix(f"deployments.{a.model}.") for k in a.config}
+    given = {k.removeprefix(f"deployments.{a.model}.") for t in a.config for k in _keys(t)}
     unsaid = [k for k in ("gpu", "precision", "tp") if getattr(a, k) is None and k not in given]
     if unsaid:
         value = {"gpu": dep.gpu.key, "precision": dep.precision, "tp": dep.tp}

@@ -18,6 +18,8 @@ from sim.simulation.unread_why import why_off
 UNPRICED = ("on_demand_usd_per_hour", "reserved_usd_per_hour", "serverless_usd_per_s",
             "spot_usd_per_hour", "price_in_usd_per_mtok", "price_out_usd_per_mtok",
             "price_cached_in_usd_per_mtok", "sources")
+# deployment keys of the prefix cache: the logged requests carry no prefixes
+NO_PREFIXES = ("prefix_caching", "host_cache_gb")
 
 
 def check_table(cfg, model: str) -> None:
@@ -34,6 +36,9 @@ def _why(cfg, key: str, model: str, gpu: str, precision: str) -> str | None:
     parts = key.split(".")
     if parts[:3] == ["deployments", model, "perf"] and len(parts) > 3 and parts[3] != "kind":
         return "sim.fit replays the roofline model, which reads no perf table"
+    if parts[:2] == ["deployments", model] and len(parts) == 3 and parts[2] in NO_PREFIXES:
+        # taken until December 2026: residuals byte-identical with prefix_caching=false
+        return "the replay sends no prefix hashes, so no request hits a prefix cache"
     if parts[0] == "deployments":
         return why_off(cfg, key)
     if parts[0] != "catalog" or len(parts) < 3:

@@ -1,0 +1,96 @@
+"""What ``python -m sim.fit`` writes reproduces the fit it printed, and ``--config`` keys
+are refused when a flag sets them too, when given twice, or when the fit never reads them.
+
+Until December 2026 ``overrides.txt`` and ``catalog/fitted.yaml`` held the factors to 4
+significant digits and none of the ``--config catalog.*`` values the fit used, while the
+errors printed and ``residuals.csv`` were those of the unrounded factors on the changed
+catalog (a fit with ``bandwidth_tbps=4.0`` printed TPOT errors of 0.0 / 0.1 %; a run with the
+written values gave 10 / 22 %). The check here replays the log with the written values
+through the engine driven directly (tests/helpers/engine.py), not sim.fit's replay.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers.cli import assert_one_clear_line
+from helpers.engine import make_perf, run_requests
+from helpers.fitlog import DEPLOY, perturbed_truth, write_log_csv
+
+import sim
+from sim.fit.__main__ import main
+from sim.simulation.build import build_catalog
+
+M = "deployments.llama31-8b"
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    """Twelve requests of varied prompts and outputs from the engine on the perturbed H100."""
+    dep, perf, _ = perturbed_truth(build_catalog(sim.compose([])))
+    rng = np.random.default_rng(3)
+    reqs, t = [], 0.0
+    for i in range(12):
+        t += rng.exponential(0.3)
+        reqs.append((i, t, int(rng.integers(100, 4000)), int(rng.integers(20, 200))))
+    out, _ = run_requests("fluid", dep, perf, reqs)
+    path = tmp_path_factory.mktemp("log") / "log.csv"
+    write_log_csv(path, reqs, out)
+    return path
+
+
+def _replayed(catalog, log):
+    """TTFT and TPOT of each logged request on ``catalog``'s H100 FP8, the engine driven
+    directly at the logged send times."""
+    frame = pd.read_csv(log)
+    dep, perf = make_perf(catalog)
+    reqs = [(i, float(r.arrival_s), int(r.input_tokens), int(r.output_tokens))
+            for i, r in frame.iterrows()]
+    out, _ = run_requests("fluid", dep, perf, reqs)
+    ttft = np.array([out[i][0] - t for i, t, _, _ in reqs])
+    tpot = np.array([(out[i][1] - out[i][0]) / (n - 1) for i, _, _, n in reqs])
+    return ttft, tpot
+
+
+@pytest.mark.parametrize("config, flag, key", [
+    (M + "={gpu: A100, precision: bf16}", "--gpu H100", f"{M}.gpu"),
+    ("deployments={llama31-8b: {tp: 2}}", "--tp 1", f"{M}.tp"),
+    (M + "={max_num_seqs: 64}", "--max-num-seqs 256", f"{M}.max_num_seqs"),
+])
+def test_a_flag_s_key_set_through_a_map_is_refused(log, tmp_path, capsys, config, flag, key):
+    """``--config 'deployments.llama31-8b={gpu: A100, precision: bf16}'`` with ``--gpu H100``
+    fitted an A100 at BF16, exit 0 (the dotted spelling alone was caught)."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, "--out", str(tmp_path / "o"), "--config", config])
+    err = capsys.readouterr().err
+    assert_one_clear_line(e.value.code, err, f"{flag} and --config")
+    assert key in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("configs, key", [
+    ([f"{M}.max_num_seqs=128", f"{M}.max_num_seqs=64"], f"{M}.max_num_seqs"),
+    ([f"{M}.block_size=32", M + "={block_size: 8}"], f"{M}.block_size"),
+    (["catalog.gpus.H100.bandwidth_tbps=4", "catalog.gpus.H100.bandwidth_tbps=3"],
+     "catalog.gpus.H100.bandwidth_tbps"),
+])
+def test_a_config_key_given_twice_is_refused(log, tmp_path, capsys, configs, key):
+    """The last of two values was fitted, unsaid (max_num_seqs 128 then 64: 64)."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), "--model", "llama31-8b", "--out", str(tmp_path / "o"),
+              *[x for c in configs for x in ("--config", c)]])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, f"config key '{key}'")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("config, key", [
+    (f"{M}.prefix_caching=false", f"{M}.prefix_caching"),
+    (M + "={host_cache_gb: 3}", f"{M}.host_cache_gb"),
+])
+def test_a_prefix_cache_key_is_refused(log, tmp_path, capsys, config, key):
+    """The replay's requests carry no prefix hashes, so a prefix cache never hits: the
+    README's own example ``prefix_caching=false`` gave byte-identical residuals."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, "--out", str(tmp_path / "o"), "--config", config])
+    err = capsys.readouterr().err
+    assert_one_clear_line(e.value.code, err, f"config key '{key}'")
+    assert "no prefix hashes" in err
