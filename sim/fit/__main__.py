@@ -37,7 +37,6 @@ from sim.fit.solve import (
     RESTART_GAIN,
     TTFT_FINAL_WEIGHT,
     TTFT_WEIGHT,
-    catalog_overrides,
     check_identifiable,
     errors,
     fit_log,
@@ -46,6 +45,7 @@ from sim.fit.solve import (
     percentiles,
 )
 from sim.fit.unread import check_read, check_table
+from sim.fit.write import given_catalog, write_fit
 from sim.io import atomic_write, shared_folder
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
@@ -140,22 +140,6 @@ def _deployment(a: argparse.Namespace):
     return dep, cfg
 
 
-def _write_catalog(path: Path, dep, p: dict, source: str) -> None:
-    g, prec = dep.gpu, dep.precision
-    fitted = with_params(dep, p).gpu
-    text = (f"# The default catalog with {g.key} {prec} factors fitted by python -m sim.fit to\n"
-            f"# {source}.\n# Use: python -m sim 'hydra.searchpath=[file://{path.parent.parent.resolve()}]' "
-            "catalog=fitted\n"
-            "defaults:\n  - default\n  - _self_\n\ngpus:\n"
-            f"  {g.key}:\n    efficiency:\n"
-            f"      {prec}: {{memory: {p['memory']:.4g}, compute: {p['compute']:.4g}}}\n"
-            f"    step_overhead_s: {fitted.step_overhead_s:.4g}\n"
-            f"    layer_overhead_s: {fitted.layer_overhead_s:.4g}\n"
-            f"    seq_overhead_s: {fitted.seq_overhead_s:.4g}\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda q: q.write_text(text))
-
-
 _EXAMPLE = {"gpu": "H100", "precision": "fp8", "kv_dtype": "bf16", "admission": "reserve"}
 
 
@@ -234,7 +218,8 @@ def run(a: argparse.Namespace) -> dict:
     if a.replicas > len(log):
         raise InputError(f"--replicas {a.replicas} is more than the log's {len(log)} requests (a "
                          "replica more than one a request serves nothing)")
-    dep = deployment(a)
+    dep, cfg = _deployment(a)
+    given = given_catalog(cfg, a.config)
     arr = arrivals(log, a.request_rate, a.max_concurrency, 0 if a.seed is None else a.seed)
     if a.seed is not None and arr.paired:  # nothing drawn: the seed would go unread
         raise InputError(f"--seed draws synthetic send times, and this replay draws none "
@@ -244,10 +229,7 @@ def run(a: argparse.Namespace) -> dict:
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
     after = percentiles(fit.residuals)
-    _write_catalog(out / "catalog" / "fitted.yaml", dep, fit.params,
-                   f"{a.requests} ({len(log)} requests, {arr.description})")
-    ov = catalog_overrides(dep, fit.params)
-    atomic_write(out / "overrides.txt", lambda q: q.write_text(" ".join(ov) + "\n"))
+    ov = write_fit(out, dep, fit.params, given, f"{a.requests} ({len(log)} requests, {arr.description})")
     ttft0, tpot0 = replay(with_params(dep, fit.start), log, arr, a.engine, a.replicas)
     ttft1, tpot1 = replay(with_params(dep, fit.params), log, arr, a.engine, a.replicas)
     frame = pd.DataFrame({"input_tokens": log.n_in, "output_tokens": log.n_out,

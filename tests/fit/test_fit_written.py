@@ -51,6 +51,21 @@ def _replayed(catalog, log):
     return ttft, tpot
 
 
+@pytest.mark.parametrize("config", [[], ["catalog.gpus.H100.bandwidth_tbps=4.0"],
+                                    ["catalog.models.llama31-8b.layers=30",
+                                     "catalog.gpus.H100={seq_overhead_s: 0.001, memory_gb: 90}"]])
+def test_the_written_values_reproduce_the_residuals(log, tmp_path, config):
+    out = tmp_path / "fit"
+    main(["--requests", str(log), *DEPLOY, "--max-evaluations", "12", "--out", str(out),
+          *[x for c in config for x in ("--config", c)]])
+    res = pd.read_csv(out / "residuals.csv")
+    overrides = (out / "overrides.txt").read_text().split()
+    for overrides in (overrides, [f"hydra.searchpath=[file://{out.resolve()}]", "catalog=fitted"]):
+        ttft, tpot = _replayed(build_catalog(sim.compose(overrides)), log)
+        np.testing.assert_allclose(ttft, res["ttft_fitted_s"], rtol=1e-9)
+        np.testing.assert_allclose(tpot, res["tpot_fitted_s"], rtol=1e-9)
+
+
 @pytest.mark.parametrize("config, flag, key", [
     (M + "={gpu: A100, precision: bf16}", "--gpu H100", f"{M}.gpu"),
     ("deployments={llama31-8b: {tp: 2}}", "--tp 1", f"{M}.tp"),
@@ -94,3 +109,12 @@ def test_a_prefix_cache_key_is_refused(log, tmp_path, capsys, config, key):
     err = capsys.readouterr().err
     assert_one_clear_line(e.value.code, err, f"config key '{key}'")
     assert "no prefix hashes" in err
+
+
+def test_a_deleted_catalog_key_is_refused(log, tmp_path, capsys):
+    """The fitted catalog sets keys on the default's: a deletion could not be written."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, "--out", str(tmp_path / "o"),
+              "--config", "~catalog.gpus.H100.tflops.bf16=989"])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err,
+                          "config key 'catalog.gpus.H100.tflops.bf16'")
