@@ -40,7 +40,7 @@ from sim.config import compose as compose_config
 from sim.config.rules import fraction
 from sim.config.variants import format_value
 from sim.errors import InputError
-from sim.jobs import check_distinct, job
+from sim.jobs import OWN_SCENARIOS, check_distinct, job
 from sim.records import Result
 from sim.report.figures import calibration_scatter
 from sim.report.outputs import write_outputs
@@ -219,6 +219,6 @@ def _calibration(cfg, out_dir, rows, tolerance: float, extra: list[str]) -> Resu
                               "calibration_summary": list(summary.columns)})
     res.notes = job_note("calibration") + res.notes  # keys no run of it read
     if out_dir is not None:
-        write_outputs(res, cfg, out_dir,
-                      figures=lambda d: calibration_scatter(table, d, tolerance))
+        write_outputs(res, cfg, out_dir, figures=lambda d: calibration_scatter(table, d, tolerance),
+                      reads=OWN_SCENARIOS["calibration"][0])  # the header: no seed nor horizon
     return res

@@ -43,18 +43,32 @@ def setups_line(res, cfg) -> str:
     return f"setups {ran} (as the summary names its runs)"
 
 
-def run_report(res, cfg) -> str:
+def header_line(res, cfg, reads: tuple | None = None) -> str:
+    """The job, its seeds, horizon, engine and setups; of these only the ``reads`` (the
+    top-level keys of the run's config the job reads; None: all). ``experiment=calibration``,
+    which reads none of them (and refuses them given), said "seed 0, horizon 600 s, engine
+    fluid, setups ['dedicated']" until December 2026."""
+    reps = int(cfg.replications or 1)  # its summary is the mean over them: not "seed 0"
+    seeds = f"seed {cfg.seed}" if reps == 1 else \
+        f"seeds {cfg.seed}..{cfg.seed + reps - 1} ({reps} replications)"
+    items = [(f"Job `{cfg.job}`", None), (seeds, "seed"),
+             (f"horizon {cfg.horizon_s:g} s", "horizon_s"),
+             (f"engine `{OmegaConf.select(cfg, 'engine')}`", "engine"),
+             (setups_line(res, cfg), "setups")]
+    shown = [text for text, key in items if key is None or reads is None or key in reads]
+    if reps > 1 and reads is not None and "seed" not in reads:
+        shown.insert(1, f"{reps} replications")
+    return ", ".join(shown) + ".\n"
+
+
+def run_report(res, cfg, reads: tuple | None = None) -> str:
+    """``report.md``; ``reads``: the top-level keys the job reads (:func:`header_line`)."""
     notes = OmegaConf.to_container(cfg.notes, resolve=True) if cfg.notes else {}
     parts = [f"# servesim run: {cfg.name}\n"]
     question = question_line(notes)
     if question:
         parts.append(question)
-    reps = int(cfg.replications or 1)  # its summary is the mean over them: not "seed 0"
-    seeds = f"seed {cfg.seed}" if reps == 1 else \
-        f"seeds {cfg.seed}..{cfg.seed + reps - 1} ({reps} replications)"
-    parts.append(f"Job `{cfg.job}`, {seeds}, horizon {cfg.horizon_s:g} s, "
-                 f"engine `{OmegaConf.select(cfg, 'engine')}`, "
-                 f"{setups_line(res, cfg)}.\n")
+    parts.append(header_line(res, cfg, reads))
     if len(res.summary):
         summary = with_scenario(res.summary)  # several scenarios in one run: which row is which
         keep = [c for c in ("scenario", "setup", "tenant", "replications", "requests", "completed",

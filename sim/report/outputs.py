@@ -29,10 +29,13 @@ from sim.report.markdown import run_report
 FIGURES_ONLY: ContextVar[bool] = ContextVar("figures_only", default=False)
 
 
-def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: bool = True) -> None:
+def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: bool = True,
+                  reads: tuple | None = None) -> None:
     """Write every file of a finished job into ``out_dir``. ``figures(out_dir)`` draws the
     job's own figures (when ``output.plots``); ``generic_plots=False`` skips the per-setup
-    figures of a plain run (a job whose rows are variants of one setup would pool them)."""
+    figures of a plain run (a job whose rows are variants of one setup would pool them);
+    ``reads``: the top-level keys of the config the job reads, if not all (report.md's
+    header names only those)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if FIGURES_ONLY.get():
@@ -57,7 +60,7 @@ def write_outputs(res: Result, cfg, out_dir: Path, figures=None, generic_plots: 
     elif cfg.output.parquet and rows is None and len(res.requests):
         write_parquet(res.requests, out_dir / "requests.parquet")
     if cfg.output.report:
-        atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg)))
+        atomic_write(out_dir / "report.md", lambda p: p.write_text(run_report(res, cfg, reads)))
     atomic_write(out_dir / "config.yaml", lambda p: p.write_text(OmegaConf.to_yaml(cfg)))
 
 
