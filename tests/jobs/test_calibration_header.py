@@ -35,3 +35,17 @@ def test_the_calibration_header_names_no_setting_the_job_refuses(tmp_path):
 @pytest.mark.parametrize("key", list(GIVEN))
 def test_each_setting_left_out_is_one_the_job_refuses(key):
     assert _refused(GIVEN[key])
+
+
+def test_the_claims_header_names_its_seed_and_engine_not_a_horizon(tmp_path):
+    """The claims job takes its runs' seed and engine (every scenario does) but not a horizon
+    nor setups, which it refuses as not read: its header said "horizon 600 s, ... setups
+    ['dedicated']" until December 2026."""
+    sim.run(["experiment=claims", "claims.quick=true", "claims.only=[uptime_sla]",
+             "output.plots=false", "output.progress=false"], output_dir=tmp_path)
+    header = [ln for ln in (tmp_path / "report.md").read_text().splitlines()
+              if ln.startswith("Job `")]
+    assert len(header) == 1 and "seed 0" in header[0] and "engine `fluid`" in header[0]
+    assert "horizon" not in header[0] and "setups" not in header[0]
+    with pytest.raises(sim.InputError, match="not read by the claims job"):
+        sim.run(["experiment=claims", "horizon_s=10"])

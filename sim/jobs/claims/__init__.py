@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.io import atomic_write, write_frame_csv
-from sim.jobs import check_distinct, job
+from sim.jobs import OWN_SCENARIOS, check_distinct, job
 from sim.jobs.claims import economics, operations, serving  # noqa: F401  (register, in report order)
 from sim.jobs.claims.registry import (
     CLAIMS,
@@ -114,7 +114,7 @@ def claims_job(cfg, out_dir, progress) -> Result:
     res.notes = unread + res.notes  # keys no run of it read
     if out_dir is not None:
         out_dir = Path(out_dir)
-        write_outputs(res, cfg, out_dir)
+        write_outputs(res, cfg, out_dir, reads=OWN_SCENARIOS["claims"][0])  # the header: no horizon
         write_frame_csv(table, out_dir / "claims.csv")
         atomic_write(out_dir / "claims.md", lambda p: p.write_text(claims_markdown(table, cfg)))
     return res
