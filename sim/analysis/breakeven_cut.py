@@ -17,7 +17,8 @@ from sim.records import FAILED
 
 def cut_count(workload, run, warmup_s: float) -> int:
     """The measured user requests (arrived at or after ``warmup_s``: the point's window)
-    still unfinished when ``run`` stopped."""
+    still unfinished when ``run`` stopped (failed, ``unfinished_at_end``; the failures job's
+    count too)."""
     log = run.log
     if "unfinished_at_end" not in log.reasons.names:
         return 0

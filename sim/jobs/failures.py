@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
+from sim.analysis.breakeven_cut import cut_count
 from sim.jobs import job
 from sim.metrics.runnotes import run_notes
 from sim.metrics.summary import summary_row
-from sim.records import FAILED, Result
+from sim.records import Result
 from sim.report.dedicated import failures_figure
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import variant_frames
@@ -34,17 +34,6 @@ def failure_variants(cfg) -> list[tuple[str, dict]]:
                                              "dedicated.failures.max_attempts": 1})]
 
 
-def unfinished(workload, run, warmup_s: float) -> int:
-    """The measured user requests still unfinished when the run stopped (failed with reason
-    ``unfinished_at_end``)."""
-    log = run.log
-    if "unfinished_at_end" not in log.reasons.names:
-        return 0
-    code = log.reasons.names.index("unfinished_at_end")
-    mine = workload.user_mask() & ~(log.arrival_s < warmup_s)
-    return int(np.count_nonzero(mine & (log.outcome == FAILED) & (log.reason == code)))
-
-
 @job("failures", own_setups=(("dedicated",), "the dedicated setup without and with failures"),
      sets=lambda cfg: {"dedicated.failures.mode=none": "it runs none for its baseline and random for "
                                            "the runs with failures (script when one is given)"})
@@ -57,7 +46,7 @@ def failures_job(cfg, out_dir, progress) -> Result:
         av = tables.get(f"{r.setup}_availability")
         a = av.iloc[0] if av is not None and len(av) else None
         n = int(s["requests"])
-        cut = unfinished(workload, r, float(cfg.metrics.warmup_s))
+        cut = cut_count(workload, r, float(cfg.metrics.warmup_s))
         decided = n - cut  # those still unfinished when the run stopped neither failed nor not
         rows.append({
             "setup": r.setup, "failures": int(a["failures"]) if a is not None else 0,
