@@ -88,6 +88,10 @@ class NodeStorage:
             return "local_nvme"
         return None
 
+    def can_hold(self, size: float) -> bool:
+        """Whether a load of ``size`` bytes stays in a cache of this node (host memory or NVMe)."""
+        return size <= self.dram.capacity or size <= self.nvme.capacity
+
     def record_load(self, model, size: float, tier: str | None) -> None:
         """A load from ``tier`` (None = remote) leaves the weights in the page cache and,
         when it came from remote storage, in the NVMe cache."""

@@ -56,19 +56,23 @@ class Loader:
         tier, st = weight_stage(slot, node)
         key = (node.id, ms.idx)
         shared = False
-        while tier == self.remote_tier and key in self.downloads:
+        while (tier == self.remote_tier and key in self.downloads
+               and node.storage.can_hold(ms.weight_bytes)):
             # the node is downloading these weights for another replica: read them from its
-            # page cache once they are there, rather than download them a second time
+            # page cache once they are there, rather than download them a second time (when
+            # neither cache can keep them, each load downloads its own, sharing the link)
             shared = True
             yield self.downloads[key]
             tier, st = weight_stage(slot, node)
         if tier == self.remote_tier:
-            ev = self.downloads[key] = env.event()
+            ev = env.event()
+            self.downloads.setdefault(key, ev)  # the first of the node's downloads of them
             self.link.start(slot.id, node.id, ms.weight_bytes, env.now)
             self.link_events[slot.id] = ev
             self._replan()
             yield ev
-            del self.downloads[key]
+            if self.downloads.get(key) is ev:
+                del self.downloads[key]
             # the weights are in the node's page cache (and NVMe cache) from now
             node.storage.record_load(ms.idx, ms.weight_bytes, None)
         else:

@@ -37,6 +37,30 @@ def test_a_replica_placed_during_a_download_waits_for_it_not_downloads_again(tmp
     assert r["cold_start_wait_s"].tolist() == pytest.approx([31.5, 31.5], abs=1e-9)
 
 
+def test_with_no_cache_to_keep_them_each_load_downloads_its_own(tmp_path):
+    """The same two replicas on a node whose caches (1 GB each) cannot keep 33 GB: waiting
+    for the first download would leave the second to download alone after it, so each
+    downloads its own, sharing the node's link: the first alone at 6 GB/s from 1 s to 3 s
+    (12 GB), then both at 4 GB/s, so the first's weights end at 3 + 21 / 4 = 8.25 s and the
+    second's at 8.25 + 12 / 6 = 10.25 s, warm 25 s later (33.25 and 35.25 s). Until December
+    2026 (a first version of the shared download) the second waited, then downloaded alone:
+    with four replicas the last was warm at 48 s against 43 s."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,100,10\n0,100,10\n")
+    res = sim.run(["job=cold_start", "setups=[serverless]", "horizon_s=100",
+                   "tenants={a: {model: qwen3-32b, arrival: {kind: trace, trace: {path: " + str(trace)
+                   + ", format: csv, duplicates: keep}}, input: {kind: trace}, output: {kind: trace}}}",
+                   "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
+                   "serverless.autoscaler.target_concurrency=1",
+                   "serverless.pool={H100: {nodes: 1, gpus_per_node: 8, dram_cache_gb: 1, "
+                   "nvme_cache_gb: 1}}", "output.plots=false", "output.report=false"])
+    loads = res.tables["cold_starts"].sort_values("replica")
+    assert list(loads["tier"]) == ["object_storage", "object_storage"]
+    assert loads["warm_s"].tolist() == pytest.approx(
+        [3 + (Q32 - 2 * OBJ) / (4 * GB) + 25, 3 + (Q32 - 2 * OBJ) / (4 * GB) + 12 * GB / OBJ + 25],
+        abs=1e-9)
+
+
 @pytest.mark.parametrize("engine", ["fluid", "step"])
 @pytest.mark.parametrize("n", [2, 4])
 def test_the_tier_is_the_nodes_when_the_weight_stage_starts(tmp_path, engine, n):
