@@ -97,7 +97,7 @@ class StabilityFold:
         self.pool_full = 0  # queue_full turned away by a serverless pool (a hybrid's too)
         # per model code: offered, turned away for capacity, waiting at the horizon
         self.by_model = {k: np.zeros(len(workload.models), dtype=np.int64)
-                         for k in ("n", "turned", "waiting")}
+                         for k in ("n", "turned", "waiting", "tok")}
 
     def open_in(self, a: int, b: int) -> np.ndarray:
         mine = offered_mask(self.workload, self.run, a, b)
@@ -145,6 +145,8 @@ class StabilityFold:
         model = self.workload.model[a:b]
         for k, where in (("n", arrived), ("turned", turned), ("waiting", waiting)):
             self.by_model[k] += np.bincount(model[where], minlength=len(self.by_model[k]))
+        self.by_model["tok"] += np.bincount(model[arrived], weights=out[a:b][arrived],
+                                            minlength=len(self.by_model["tok"])).astype(np.int64)
         done = arrived & (oc == COMPLETED)
         self.completed += int(np.count_nonzero(done))
         self.took.add(log.finish_s[a:b][done] - log.arrival_s[a:b][done])
@@ -197,7 +199,28 @@ class StabilityFold:
                 "queue_full_pool": self.pool_full,
                 "capacity": capacity_seen(getattr(run, "ledger", None) or [],
                                           float(run.period_s)),
+                "capacity_short": self.capacity_short(),
                 "never_placed": self.never_placed(turned, n)}
+
+    def capacity_short(self) -> list[str]:
+        """The models offered more output tokens a second than their own replicas carry when
+        busy (:func:`~sim.metrics.seen.capacity_seen` over each model's ledger rows; none busy:
+        short): a setup's totals hid one overloaded model among idle others (one Qwen3-32B
+        replica busy 100 % at rho 3 beside three idle 8B replicas read "busy 28 % ... not
+        overload", December 2026)."""
+        rows: dict = {}
+        for r in getattr(self.run, "ledger", None) or []:
+            rows.setdefault(r.model, []).append(r)
+        period, h = float(self.run.period_s), self.h
+        out = []
+        for m, name in enumerate(self.workload.models):
+            tok = int(self.by_model["tok"][m])
+            if not tok:
+                continue
+            cap = capacity_seen(rows.get(name, []), period)
+            if cap is None or tok / h >= cap["capacity_tok_s"]:
+                out.append(name)
+        return out
 
     def never_placed(self, turned: int, n: int) -> dict:
         """The models offered requests of which no replica was ever placed, each with its requests

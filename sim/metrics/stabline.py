@@ -185,7 +185,7 @@ def _faster(s: dict) -> bool:
     given up at serverless.max_wait_s, read "unstable at this load ... add capacity")."""
     cap = s.get("capacity")
     return s["offered_tok_s"] < s["sustainable_tok_s"] or bool(
-        cap and s["offered_tok_s"] < cap["capacity_tok_s"])
+        cap and s["offered_tok_s"] < cap["capacity_tok_s"] and not s.get("capacity_short"))
 
 
 def _rate(s: dict) -> str:

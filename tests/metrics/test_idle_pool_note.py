@@ -124,3 +124,26 @@ def test_a_model_never_placed_beside_others_that_kept_up_is_named(tmp_path):
     assert line.startswith("serverless: no replica of llama2-7b was ever placed on a GPU "
                            "(llama2-7b: 20 of 20 requests turned away or left unfinished, "
                            "20 still queued when arrivals stopped)"), line
+
+
+def test_one_model_past_capacity_beside_idle_others_is_still_overload(tmp_path):
+    """Three llama31-8b replicas nearly idle (0.05 req/s) beside one llama2-7b replica at rho
+    1.5 with a waiting room of one: the setup's GPUs are busy little on the whole, but the
+    7B is past its capacity. The capacity is judged per model: until December 2026 the
+    setup's totals (busy 28 %) read "not overload but a small waiting room" at rho 3."""
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    perf = f"perf: {{kind: table, table_path: {table}, kv_capacity_tokens: 100000000}}"
+    lengths = "input: {kind: fixed, mean: 1}, output: {kind: geometric, mean: 1000, max: null}"
+    res = sim.run([
+        "setups=[dedicated]", "output.plots=false", "output.report=false", "seed=151",
+        "horizon_s=600", "drain_s=100000", "dedicated.max_queue=1",
+        "dedicated.replicas={llama31-8b: 3, llama2-7b: 1}",
+        f"deployments.llama31-8b={{gpu: H100, precision: fp8, tp: 1, max_num_seqs: 1, {perf}}}",
+        f"deployments.llama2-7b={{gpu: H100, precision: bf16, tp: 1, max_num_seqs: 1, {perf}}}",
+        "tenants={a: {model: llama31-8b, arrival: {kind: poisson, rate_rps: 0.05}, " + lengths
+        + "}, b: {model: llama2-7b, arrival: {kind: poisson, rate_rps: 1.5}, " + lengths + "}}"])
+    rows = res.tables["replicas"]
+    busy = rows.groupby("model")["busy_s"].sum() / rows.groupby("model")["end_s"].sum()
+    # M/M/1/2 at rho 1.5 is busy 1 - (1 - rho) / (1 - rho^3) = 79 % of the time, the 8Bs ~2 %
+    assert busy["llama2-7b"] > 0.7 and busy["llama31-8b"] < 0.1
+    assert _line(res, "dedicated").startswith("dedicated is unstable at this load")
