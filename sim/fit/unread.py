@@ -50,6 +50,8 @@ def _why(cfg, key: str, model: str, gpu: str, precision: str) -> str | None:
         return f"the deployment fitted serves {model}"
     if len(parts) > 3 and parts[3] in UNPRICED:
         return "sim.fit prices nothing"
+    if len(parts) == 4 and parts[3] == "name":  # taken until December 2026, and written
+        return "sim.fit reads no display name"
     if kind == "gpus" and len(parts) > 4 and parts[3] in ("tflops", "efficiency") and parts[4] != precision:
         return f"the deployment fitted runs at {precision}"
     return None

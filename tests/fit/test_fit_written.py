@@ -118,3 +118,15 @@ def test_a_deleted_catalog_key_is_refused(log, tmp_path, capsys):
               "--config", "~catalog.gpus.H100.tflops.bf16=989"])
     assert_one_clear_line(e.value.code, capsys.readouterr().err,
                           "config key 'catalog.gpus.H100.tflops.bf16'")
+
+
+def test_a_gpu_display_name_is_refused_as_unread(log, tmp_path, capsys):
+    """``catalog.gpus.H100.name`` changes nothing the fit replays; with a space in it, it was
+    also written into overrides.txt, where ``$(cat overrides.txt)`` splits it ("missing
+    EQUAL"; December 2026)."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), *DEPLOY, "--out", str(tmp_path / "o"),
+              "--config", "catalog.gpus.H100.name=H100 custom"])
+    err = capsys.readouterr().err
+    assert_one_clear_line(e.value.code, err, "config key 'catalog.gpus.H100.name'")
+    assert "display name" in err

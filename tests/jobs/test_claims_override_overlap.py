@@ -65,3 +65,31 @@ def test_sketch_percentiles_in_the_overrides_are_refused(given):
         check_overrides(cfg)
     assert e.value.key == "claims.overrides" and "exact percentiles" in e.value.message
     check_overrides(compose(["experiment=claims", "claims.overrides=['output.percentiles=exact']"]))
+
+
+def test_a_speedup_the_tuning_check_sets_is_refused():
+    """runtime_tuning_2x measures at runtime_speedup 1 and 2 itself: a user's
+    ``dedicated.runtime_speedup=3`` in claims.overrides was taken unsaid (its verdict read
+    "default 3" over the same 7,082 -> 14,163 tok/s; December 2026)."""
+    with pytest.raises(InputError) as e:
+        sim.run(["experiment=claims", "claims.quick=true", "claims.only=[runtime_tuning_2x]",
+                 "claims.overrides=['dedicated.runtime_speedup=3']", "output.plots=false"])
+    assert e.value.key == "claims.overrides" and "runtime_speedup" in e.value.message
+
+
+def test_replications_in_the_overrides_are_refused():
+    """The checks run each scenario once: ``replications=2`` changed nothing, unsaid."""
+    from sim.jobs.claims.registry import check_overrides
+
+    with pytest.raises(InputError, match="not a scenario's key"):
+        check_overrides(compose(["experiment=claims", "claims.overrides=['replications=2']"]))
+
+
+def test_the_batch32_claim_names_the_kv_cache_it_simulated(tmp_path):
+    """A KV dtype given in claims.overrides is simulated; the verdict's text said "BF16 KV
+    cache" whatever it was (December 2026)."""
+    sim.run(["experiment=claims", "claims.quick=true", "claims.only=[qwen3_32b_batch32_throughput]",
+             "claims.overrides=['deployments.qwen3-32b={kv_dtype: fp8}']", "output.plots=false"],
+            output_dir=tmp_path)
+    text = (tmp_path / "claims.md").read_text()
+    assert "FP8 weights, FP8 KV cache" in text and "BF16 KV" not in text

@@ -12,7 +12,7 @@ from sim.simulation.simulate import simulate_setups
 # --------------------------------------------------------------------- runtime tuning
 @claim("runtime_tuning_2x", "per-model runtime tuning gives up to 2x sustained throughput")
 def _tuning(ctx):
-    cfg = ctx.scenario("dedicated", "setups=[dedicated]",
+    cfg = ctx.scenario("dedicated", "setups=[dedicated]", "dedicated.runtime_speedup=1.0",
                        "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}",
                        "tenants.chat.output={kind: fixed, mean: 256, max: 256}")
     base = measure_capacity(cfg, "chat", 4, runtime_speedup=1.0)

@@ -66,7 +66,7 @@ RUN_KEYS = ("catalog", "seed", "engine", "output.plots", "output.progress")
 # keys no scenario reads from claims.overrides: each check chooses its own experiment (a
 # later experiment= replaced the check's scenario, unsaid: a hybrid run audited the uptime
 # claim), and the checks run their simulations in-process (no Hydra run or job choice)
-NOT_SCENARIO_KEYS = ("experiment", "job", "hydra")
+NOT_SCENARIO_KEYS = ("experiment", "job", "hydra", "replications")  # the checks run once
 
 
 def _leaves_of(overrides) -> list[tuple[str, object, str, str]]:
