@@ -19,15 +19,22 @@ import sim
 Q32 = 33.0 * GB  # Qwen3-32B FP8 weights (the catalog)
 
 
-def test_a_replica_placed_during_a_download_waits_for_it_not_downloads_again(tmp_path):
+def _two_qwen(tmp_path, node: str):
+    """Two Qwen3-32B FP8 requests at t=0 on one empty 8-GPU node (``node``: more of its
+    keys), a replica each."""
     trace = tmp_path / "t.csv"
     trace.write_text("timestamp,input_tokens,output_tokens\n0,100,10\n0,100,10\n")
-    res = sim.run(["job=cold_start", "setups=[serverless]", "horizon_s=100",
-                   "tenants={a: {model: qwen3-32b, arrival: {kind: trace, trace: {path: " + str(trace)
-                   + ", format: csv, duplicates: keep}}, input: {kind: trace}, output: {kind: trace}}}",
-                   "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
-                   "serverless.autoscaler.target_concurrency=1",
-                   "serverless.pool={H100: {nodes: 1, gpus_per_node: 8}}"])
+    return sim.run(["job=cold_start", "setups=[serverless]", "horizon_s=100",
+                    "tenants={a: {model: qwen3-32b, arrival: {kind: trace, trace: {path: " + str(trace)
+                    + ", format: csv, duplicates: keep}}, input: {kind: trace}, output: {kind: trace}}}",
+                    "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
+                    "serverless.autoscaler.target_concurrency=1",
+                    "serverless.pool={H100: {nodes: 1, gpus_per_node: 8" + node + "}}",
+                    "output.plots=false", "output.report=false"], output_dir=tmp_path / "out")
+
+
+def test_a_replica_placed_during_a_download_waits_for_it_not_downloads_again(tmp_path):
+    res = _two_qwen(tmp_path, "")
     loads = res.tables["cold_starts"].sort_values("replica")
     assert list(loads["tier"]) == ["object_storage", "object_storage"]
     assert loads["warm_s"].tolist() == pytest.approx([1 + Q32 / OBJ + 25, 1 + Q32 / OBJ + Q32 / DRAM + 25],
@@ -45,15 +52,7 @@ def test_with_no_cache_to_keep_them_each_load_downloads_its_own(tmp_path):
     second's at 8.25 + 12 / 6 = 10.25 s, warm 25 s later (33.25 and 35.25 s). Until December
     2026 (a first version of the shared download) the second waited, then downloaded alone:
     with four replicas the last was warm at 48 s against 43 s."""
-    trace = tmp_path / "t.csv"
-    trace.write_text("timestamp,input_tokens,output_tokens\n0,100,10\n0,100,10\n")
-    res = sim.run(["job=cold_start", "setups=[serverless]", "horizon_s=100",
-                   "tenants={a: {model: qwen3-32b, arrival: {kind: trace, trace: {path: " + str(trace)
-                   + ", format: csv, duplicates: keep}}, input: {kind: trace}, output: {kind: trace}}}",
-                   "deployments={qwen3-32b: {gpu: H100, precision: fp8, tp: 1}}",
-                   "serverless.autoscaler.target_concurrency=1",
-                   "serverless.pool={H100: {nodes: 1, gpus_per_node: 8, dram_cache_gb: 1, "
-                   "nvme_cache_gb: 1}}", "output.plots=false", "output.report=false"])
+    res = _two_qwen(tmp_path, ", dram_cache_gb: 1, nvme_cache_gb: 1")
     loads = res.tables["cold_starts"].sort_values("replica")
     assert list(loads["tier"]) == ["object_storage", "object_storage"]
     assert loads["warm_s"].tolist() == pytest.approx(
