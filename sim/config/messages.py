@@ -320,13 +320,13 @@ def _new_entry(override: str, key: str | None, detail: str) -> InputError | None
         braces = f"{{{part}: {braces}}}"
     form = f"{entry}={braces}" if parent in OPEN_DICTS else f"{parent}={{{key}: {braces}}}"
     whole = "" if i == len(parts) - 1 else (f"{entry} does not exist yet, so its fields cannot "
-                                             "be set one by one: add the entry whole, in braces "
-                                             "(with every field it needs): ")
+                                             f"be set one by one ({path}): add the entry whole, "
+                                             "in braces (with every field it needs): ")
     if plus:
         return InputError(f"a new entry of a map is added without {plus!r} (Hydra's {plus!r} "
                           f"cannot give it its type): {whole}write {form}", key=path)
-    if whole:
-        return InputError(f"{whole}{form}", key=path)
+    if whole:  # the entry that does not exist yet is the key (catalog.models.m, not its .x)
+        return InputError(f"{whole}{form}", key=entry)
     return InputError(f"{detail}: a new entry of a typed map is added through the map, which "
                       f"types it: write {form}", key=entry)
 

@@ -6,7 +6,7 @@ override grammar cannot write an empty key: the configs are files.)"""
 
 import pytest
 
-from tests.helpers.cli import assert_one_clear_line, run_main
+from helpers.cli import assert_one_clear_line, run_main
 
 STAGE = """# @package _global_
 defaults:
