@@ -61,3 +61,13 @@ def test_a_field_of_a_missing_entry_names_that_entry_not_its_existing_parent():
     assert "pipelines.rag.stages.extra does not exist yet" in str(err)
     assert "pipelines.rag does not exist" not in str(err)
     assert _suggested(str(err)) == "pipelines.rag.stages={extra: {kind: tool}}"
+
+
+@pytest.mark.parametrize("override,path", [
+    ("+tenants.x=5", "tenants.x"), ("tenants.x=abc", "tenants.x"),
+    ("+pipelines.rag.stages.extra=3", "pipelines.rag.stages.extra"),
+])
+def test_a_scalar_for_a_new_entry_names_the_entry_by_its_full_path(override, path):
+    """A number or text where a map entry goes: OmegaConf named the entry's last part alone
+    ('x'), a key the user never typed."""
+    assert _error(override).key == path

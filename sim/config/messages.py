@@ -129,6 +129,9 @@ def from_config_error(e: BaseException) -> InputError | None:
         return found  # on Hydra's line took {kind:tool} for a value without braces)
     if new and m:
         return _new_entry_hint(m.group(1)) or InputError(detail, key=key)
+    o = _override_of(e) if key and "is not a subclass of" in detail else None
+    if o is not None and o.key_or_group.endswith("." + key):  # +tenants.x=5: OmegaConf named
+        key = o.key_or_group  # the entry by its last part alone ('x')
     return InputError(detail, key=key)
 
 

@@ -5,7 +5,6 @@ so the run's stage and pipeline columns had that label twice and the run ended i
 override grammar cannot write an empty key: the configs are files.)"""
 
 import pytest
-
 from helpers.cli import assert_one_clear_line, run_main
 
 STAGE = """# @package _global_
