@@ -93,3 +93,12 @@ def test_the_batch32_claim_names_the_kv_cache_it_simulated(tmp_path):
             output_dir=tmp_path)
     text = (tmp_path / "claims.md").read_text()
     assert "FP8 weights, FP8 KV cache" in text and "BF16 KV" not in text
+
+
+def test_a_billing_the_breakeven_check_sets_is_refused():
+    """The break-even check's serverless setup bills per token, set by the break-even job
+    after claims.overrides: a user's ``serverless.billing`` there was set over, unsaid."""
+    with pytest.raises(InputError) as e:
+        sim.run(["experiment=claims", "claims.quick=true", "claims.only=[breakeven_utilisation]",
+                 "claims.overrides=['serverless.billing=gpu_second']", "output.plots=false"])
+    assert e.value.key == "claims.overrides" and "serverless.billing" in e.value.message

@@ -16,6 +16,7 @@ from sim.jobs.claims.registry import (
     NOT_SIMULATED,
     ClaimContext,
     Verdict,
+    _check_overlap,
     _in,
     _prices,
     _usd,
@@ -30,6 +31,9 @@ from sim.simulation.simulate import simulate_setups
 def _breakeven(ctx: ClaimContext):
     """The break-even experiment (per-token serverless against the dedicated fleet)."""
     def go():
+        # the serverless setup's own override, applied by the break-even job after
+        # claims.overrides: a user's serverless.billing there was set over, unsaid
+        _check_overlap("breakeven", ctx.cfg.claims.overrides, ["serverless.billing=per_token"])
         extra = ["breakeven.setups=[{label: serverless, setup: serverless, overrides: "
                  "{serverless.billing: per_token}}, {label: dedicated, setup: dedicated, "
                  "overrides: {}}]"]
