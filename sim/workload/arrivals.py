@@ -223,17 +223,42 @@ def from_start(trace: Trace, start_s: float) -> np.ndarray:
     return recorded_s(trace) >= start_s
 
 
+def one_pass(trace: Trace, start_s: float, time_scale: float,
+             loop: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """The rows replayed from ``start_s`` (their times from it, scaled, and their indices) and
+    the span they fill: looped, the period, from ``start_s`` to the file's last row as
+    recorded, plus 1 ns (a ``where``-filtered trace's too, so tenants splitting one log keep
+    its timing), the last run of equal times spread at most up to the next pass's first row;
+    else to the last row replayed, plus 1 ns. Until December 2026 a loop's period ran to a
+    last row ``spread`` had moved past the file's last row (a filtered tenant's 2.5 s against
+    the file's 2 s) and its note computed another."""
+    keep = from_start(trace, start_s)
+    idx = np.flatnonzero(keep)
+    base = (trace.t_s[keep] - start_s) * time_scale
+    period = (trace.duration_s - start_s) * time_scale + 1e-9
+    if not loop:
+        return base, idx, max(period, float(base[-1]) + 1e-9)
+    if trace.spread and trace.ties is not None and trace.ties[idx[-1]]:
+        run = int(np.flatnonzero(~trace.ties[idx])[-1])  # the last run's first row
+        gap = period + base[0] - base[run]  # up to the next pass's first row
+        if trace.slot_s * time_scale > gap:
+            base[run:] = base[run] + gap * np.arange(base.size - run) / (base.size - run)
+    return base, idx, period
+
+
+def passes(first: float, period: float, horizon: float) -> int:
+    """How many passes of a loop replay a request: those whose first row, ``first`` into the
+    pass, arrives before the horizon."""
+    return int(np.count_nonzero(first + np.arange(int(np.ceil(horizon / period))) * period
+                                < horizon))
+
+
 def replay(trace: Trace, horizon: float, time_scale: float, rate_scale: float, start_s: float,
            loop: bool, rng: np.random.Generator) -> np.ndarray:
     """Indices into the trace and arrival times: returns (times, indices). The build layer
     checks that requests remain after ``start_s``."""
-    t = trace.t_s
-    keep = from_start(trace, start_s)
-    idx = np.flatnonzero(keep)
-    base = (t[keep] - start_s) * time_scale
-    span = (trace.duration_s - start_s) * time_scale
-    span = max(span, float(base[-1])) + 1e-9  # a filtered trace's: to the file's last row
-    if loop and span > 0:
+    base, idx, span = one_pass(trace, start_s, time_scale, loop)
+    if loop:
         reps = int(np.ceil(horizon / span))
         base = np.concatenate([base + k * span for k in range(reps)])
         idx = np.tile(idx, reps)
@@ -296,11 +321,10 @@ def replay_notes(tenant: str, trace: Trace, idx: np.ndarray, horizon: float, tim
                      f"share their recorded time with the row before and {how}")
     once = replay(trace, horizon, time_scale, 1.0, start_s, loop, None)[0].size
     if loop:  # rows replayed more than once: said, with the count
-        rows = int(np.count_nonzero(from_start(trace, start_s)))
-        period = (trace.duration_s - start_s) * time_scale + 1e-9
-        passes = int(np.ceil(horizon / period))
-        notes.append(f"tenant {tenant}: arrival.trace.loop replays the trace's {rows:,} rows from "
-                     f"start_s={start_s:g} s in {passes:,} pass{'' if passes == 1 else 'es'} of "
+        base, rows, period = one_pass(trace, start_s, time_scale, loop)
+        n = passes(float(base[0]), period, horizon)
+        notes.append(f"tenant {tenant}: arrival.trace.loop replays the trace's {rows.size:,} rows from "
+                     f"start_s={start_s:g} s in {n:,} pass{'' if n == 1 else 'es'} of "
                      f"{period:.9g} s, the last cut at horizon_s={horizon:g} s: {once:,} requests"
                      + (" before rate_scale" if rate_scale != 1 else ""))
     if rate_scale != 1:  # rows thinned out or copied: said, as every other change is

@@ -37,6 +37,7 @@ class Trace:
     # ``duplicates: spread`` moved those rows (``keep``: replayed as recorded); counted in a note
     ties: np.ndarray | None = None
     spread: bool = False
+    slot_s: float = 0.0  # the span ``spread`` gives the last run of equal times (its format's)
     # ``arrival.trace.where``: how many rows of how many it kept, by which filter (None: none)
     kept: str | None = None
     end_s: float | None = None  # a filtered trace: the file's last row's time (None: t_s[-1])
@@ -47,10 +48,16 @@ class Trace:
     lacks: tuple = ()
 
     @property
-    def duration_s(self) -> float:  # from the file's first row to its last
-        return self.end_s if self.end_s is not None else float(self.t_s[-1]) if self.t_s.size else 0.0
+    def duration_s(self) -> float:
+        """From the file's first row to its last, as recorded (before ``spread`` moved the
+        last run of equal times past it)."""
+        if self.end_s is not None or not self.t_s.size:
+            return self.end_s or 0.0
+        last = -1 if not self.spread or self.ties is None else int(np.flatnonzero(~self.ties)[-1])
+        return float(self.t_s[last])
 
 
+SLOT_S = 3.0  # the conversation trace's slots are ~3 s wide (traces README)
 MOONCAKE_BLOCK = 512  # tokens per hash_ids block (Mooncake FAST'25 traces README)
 MAX_HASH_ID = 2**63 - 1  # block ids are kept as int64
 FIELDS = {"input": "input_length", "output": "output_length"}
@@ -138,8 +145,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
     if not ts:
         raise InputError("empty trace file", path=str(path), line=1)
     t = np.asarray(ts) - ts[0]
-    # the conversation trace's slots are ~3 s wide (traces README)
-    t, ties = check_order(t, path, at.__getitem__, duplicates, slot_s=3.0)
+    t, ties = check_order(t, path, at.__getitem__, duplicates, slot_s=SLOT_S)
     ptr = ids = last = None
     if any_blocks:
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -147,7 +153,7 @@ def read_mooncake(path: str | Path, duplicates: str = "spread", with_blocks: boo
         last = np.asarray(tails, dtype=np.int64)
     col = {s: np.asarray(v, dtype=np.int64) for s, v in lens.items()}
     return Trace(str(path), t, col.get("input"), col.get("output"), ptr, ids, ties,
-                 duplicates == "spread", last_block=last,
+                 duplicates == "spread", slot_s=SLOT_S, last_block=last,
                  lacks=tuple((s, n) for s, n in absent.items() if n))
 
 

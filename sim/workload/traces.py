@@ -219,8 +219,8 @@ def read_csv_trace(path: str | Path, duplicates: str, fmt: CsvFormat, where: Whe
     inp, out = (None if c is None else ints(cols[own.index(c)], c, path, line_of, lo)
                 for c, lo in zip(fmt.columns[1:], (fmt.min_input, 0)))
     t, ties = check_order(t, path, line_of, duplicates, slot_s=fmt.slot_s)
-    return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread", kept=kept,
-                 end_s=end)
+    return Trace(str(path), t, inp, out, ties=ties, spread=duplicates == "spread",
+                 slot_s=fmt.slot_s, kept=kept, end_s=end)
 
 
 def sided(fmt: CsvFormat, sides: tuple) -> CsvFormat:

@@ -48,3 +48,19 @@ def test_the_note_reaches_the_run(tmp_path):
     assert res.requests["arrival_s"].sort_values().tolist() == [0.0, 3.0, 7.0]
     assert ("tenant chat: arrival.trace.start_s=3 s leaves out the 2 of the trace's 5 rows "
             "recorded before it") in res.notes
+
+
+def test_the_loop_note_counts_the_passes_that_replay_a_request():
+    """Rows at 2.5, 4 and 7 s from start_s 2 at time_scale 2: 1, 4 and 10 s into passes of
+    10 s + 1 ns. Over 20.5 s the third pass's first row would come at 21 s, so two passes
+    replay 6 requests (the note said 3 passes, from ceil(20.5 / period), the gap before the
+    first kept row left out)."""
+    tr = Trace("x.csv", T.copy(), None, None)
+    t, idx = replay(tr, 20.5, 2.0, 1.0, 2.0, True, None)
+    assert t.tolist() == [1.0, 4.0, 10.0, 11 + 1e-9, 14 + 1e-9, 20 + 1e-9]
+    said = [n for n in replay_notes("chat", tr, idx, 20.5, 2.0, 1.0, 2.0, True)
+            if "arrival.trace.loop" in n]
+    assert said == ["tenant chat: arrival.trace.loop replays the trace's 3 rows from start_s=2 s "
+                    "in 2 passes of 10 s, the last cut at horizon_s=20.5 s: 6 requests"]
+    # a horizon the third pass's first row falls within: three passes
+    assert " in 3 passes " in replay_notes("chat", tr, idx, 21.5, 2.0, 1.0, 2.0, True)[-1]

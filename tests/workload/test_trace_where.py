@@ -4,9 +4,11 @@ tenants splitting one file keep its timing); every refusal names the key and the
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import sim
+from sim.workload.arrivals import replay, replay_notes
 from sim.workload.trace_filter import where_spec
 from sim.workload.traces import load_trace
 
@@ -206,3 +208,68 @@ def test_two_tenants_splitting_one_log_loop_it_whole(tmp_path):
         want = sorted(x + k * (10 + 1e-9) for k in range(3) for x in rec if x + k * 10 < 25)
         got = sorted(r.loc[r["tenant"] == name, "arrival_s"])
         assert got == pytest.approx(want, abs=1e-12)
+
+
+# BurstGPT times in whole seconds (``spread`` gives a last run of equal times 1 s): ChatGPT
+# at 0 s and twice at 2 s, the file's last time; GPT-4 at 1 s
+ENDS_TIED = ("0,ChatGPT,1,1,2,API log\n1,GPT-4,1,1,2,API log\n2,ChatGPT,1,1,2,API log\n"
+             "2,ChatGPT,1,1,2,API log\n")
+
+
+def _looped(p, model=None, start_s=0.0, loop=True, horizon=10.0):
+    tr = load_trace(p, "burstgpt", "spread", (), (("Model", (model,)),) if model else ())
+    t, i = replay(tr, horizon, 1.0, 1.0, start_s, loop, None)
+    said = [n for n in replay_notes("x", tr, i, horizon, 1.0, 1.0, start_s, loop)
+            if "arrival.trace.loop" in n]
+    return t, i, said
+
+
+def test_tenants_splitting_one_log_keep_its_period_when_spread_moves_a_last_row(tmp_path):
+    """Looped, the period is the file's recorded span plus 1 ns for every tenant filtering
+    it, and a last run of equal times is spread at most up to the next pass's first row, so
+    every pass holds its rows in order. Until December 2026 ``spread`` moved ChatGPT's second
+    row at 2 s to 2.5 s and its passes were 2.5 s (4 passes, 11 requests over 10 s) while
+    GPT-4's were 2 s, and both notes said 5 passes of 2 s."""
+    p = _burst(tmp_path, BURST + ENDS_TIED)
+    period = 2 + 1e-9
+    t, i, said = _looped(p, "ChatGPT")
+    # each pass: 0, 2 and halfway from 2 to the next pass's first row (at the period)
+    want = [k * period + x for k in range(5) for x in (0.0, 2.0, 2.0 + 0.5e-9)]
+    want = [x for x in want if x < 10]
+    assert len(want) == 13 and t.tolist() == pytest.approx(want, abs=1e-12)
+    assert i.tolist() == np.resize([0, 1, 2], 13).tolist()  # pass after pass, none mixed
+    assert said == ["tenant x: arrival.trace.loop replays the trace's 3 rows from start_s=0 s in "
+                    "5 passes of 2 s, the last cut at horizon_s=10 s: 13 requests"]
+    t, i, said = _looped(p, "GPT-4")
+    assert t.tolist() == pytest.approx([1 + k * period for k in range(5)], abs=1e-12)
+    assert "in 5 passes of 2 s" in said[0] and said[0].endswith(": 5 requests")
+    # the whole file looped: the same period (it was 2.5 s + 1 ns, to the spread last row)
+    t, i, said = _looped(p)
+    assert t[:5].tolist() == pytest.approx([0, 1, 2, 2 + 0.5e-9, period], abs=1e-12)
+    assert t.size == 4 * 4 + 2 and "in 5 passes of 2 s" in said[0]  # the fifth: 8 and 9 s
+    # not looped, the last run keeps its 1 s slot
+    assert _looped(p, "ChatGPT", loop=False)[0].tolist() == [0.0, 2.0, 2.5]
+
+
+def test_a_spread_last_run_that_fits_before_the_next_pass_keeps_its_slot(tmp_path):
+    """From start_s 2, ChatGPT's rows at 3, 5, 5 s replay at 1, 3 and 3.5 s (the last run
+    over its 1 s slot) in passes of 3 s + 1 ns: the next pass's first row, 1 s into it,
+    comes after 3.5 s, so the slot stays (the period was 3.5 s + 1 ns before). Over 10 s the
+    fourth pass's first row would come at 10 s + 3 ns: three passes, 9 requests."""
+    p = _burst(tmp_path, BURST + "0,ChatGPT,1,1,2,API log\n3,ChatGPT,1,1,2,API log\n"
+               "5,ChatGPT,1,1,2,API log\n5,ChatGPT,1,1,2,API log\n")
+    period = 3 + 1e-9
+    t, i, said = _looped(p, start_s=2.0)
+    want = [x + k * period for k in range(4) for x in (1.0, 3.0, 3.5) if x + k * period < 10]
+    assert t.tolist() == pytest.approx(want, abs=1e-12) and i.tolist() == np.resize([1, 2, 3], 9).tolist()
+    assert "in 3 passes of 3 s" in said[0] and said[0].endswith(": 9 requests")
+
+
+def test_a_loop_over_rows_recorded_at_one_time_is_refused(tmp_path):
+    """Its period, the recorded span plus 1 ns, would be 1 ns (``spread`` used to lengthen it
+    to its last run's slot: 0.5 s for two rows at 0 s); refused naming the key."""
+    p = _burst(tmp_path, BURST + "0,ChatGPT,1,1,2,API log\n0,ChatGPT,1,1,2,API log\n")
+    with pytest.raises(sim.InputError) as e:
+        sim.run([f"tenants.chat.arrival={{kind: trace, trace: {{path: {p}, format: burstgpt, "
+                 "loop: true}}", "horizon_s=5", "setups=[dedicated]"])
+    assert e.value.key == "tenants.chat.arrival.trace.loop" and "lasts 0 s as recorded" in str(e.value)

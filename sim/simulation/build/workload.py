@@ -147,8 +147,9 @@ def check_arrival(a, key: str, sides: tuple = ("input", "output"),
                              f"last row is recorded at {recorded_s(trace)[-1]:.12g} s)",
                              key=key + ".trace.start_s")
         if t.loop and not trace.duration_s - t.start_s > 0:
-            raise InputError("a looped trace needs requests at two different times after "
-                             f"start_s (this one lasts {trace.duration_s - t.start_s:g} s)",
+            raise InputError("a looped trace needs requests recorded at two different times "
+                             f"after start_s (this one lasts {trace.duration_s - t.start_s:g} s "
+                             "as recorded; duplicates: spread does not lengthen it)",
                              key=key + ".trace.loop")
         return
     if a.curve == RateCurve.file:
