@@ -87,7 +87,7 @@ class ReplicaBase(RoutingEstimates):
         self._offer_batch = False  # its admission emptied the interactive queue: offer batch work
         self._bytes = perf.bytes_per_gpu
         self.attach(self.kv.stats)
-        queue.consumers.append(self)
+        queue.join(self)
 
     def attach(self, stats: KvStats) -> None:
         """Count this replica's cache and load statistics into ``stats`` (a ledger row's,
@@ -140,7 +140,7 @@ class ReplicaBase(RoutingEstimates):
         """Could ``req`` be admitted at the next boundary (a slot, its KV memory beside the
         decoding sequences' next tokens when paged; until December 2026 without them, so a
         queue offered its head to a replica that then declined it, and nobody else)?"""
-        return (self.accepting and self.n_running < self.max_seqs
+        return (self.accepting and self.n_running < self.max_seqs and self.fits(req)
                 and self.shortfall(req, self.n_decoding if self.paged else 0) <= 0)
 
     def fill_from(self, lane: BatchQueue) -> None:
@@ -245,8 +245,10 @@ class ReplicaBase(RoutingEstimates):
             keep = 0
             if self.waiting:
                 r, src = self.waiting[0], self.waiting
-            elif self.accepting and q:
+            elif self.accepting and q:  # its head, or the first it can hold if never the head
                 r, src = q[0], q
+                if r.n_in + r.n_out > kv.cap and (r := self.queue.first_for(kv.cap)) is None:
+                    break
             elif (lane is not None and self.accepting and lane.items
                   and self.n_running < self.batch_limit):
                 # spare capacity: the interactive queue is empty (batch_room's conditions)
@@ -262,7 +264,10 @@ class ReplicaBase(RoutingEstimates):
                     break
             elif self.shortfall(r, reserve + keep) > 0:
                 break
-            src.popleft()
+            if src[0] is r:
+                src.popleft()
+            else:
+                src.remove(r)
             self._start(r, now)
             out.append(r)
         if lane is not None and had_q and not q and lane.items:

@@ -79,8 +79,9 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         if self.paged:
             reserve = self._n_dec
             self.catch_up()  # the room of now
-        if q:
-            if self.n_running >= self.max_seqs or self.shortfall(q[0], reserve) > 0:
+        if q:  # its head, or the first it can hold if never the head (RequestQueue)
+            r = self.queue.first_for(self.kv.cap)
+            if r is None or self.n_running >= self.max_seqs or self.shortfall(r, reserve) > 0:
                 return
         else:  # spare capacity for the batch queue's head?
             lane = self.batch
@@ -128,8 +129,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         self._plan()
         if self._offer_batch:
             self.offer_batch()
-        if q and q[0] is not head:  # the next head offered to the others (unoffered until Dec 2026)
-            self.queue.notify()
+        self.queue.offer_next(head)  # the next head to the others (unoffered until Dec 2026)
         if done:
             sink = self.sink
             self._poked = now  # what the finished send now (a client's next turn, a pipeline's

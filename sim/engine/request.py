@@ -103,9 +103,15 @@ class RequestQueue:
     whose next iteration boundary comes first (the one that would pull it first), the
     least loaded on a tie, or the one a ``chooser`` picks among those with room (cache-aware
     routing); every consumer also pulls at each of its own state changes.
+
+    A consumer whose KV memory can never hold the head (a smaller GPU of a mixed fleet) is
+    not blocked by it: it takes the first waiting request it can hold (FCFS among those),
+    and is offered that one when the head stays; what it could hold once memory frees
+    still waits in order (until December 2026 it waited behind the head, 31.8 s for a
+    100-token request on an idle L40S behind a 40,010-token one only the H100 could hold).
     """
 
-    __slots__ = ("items", "max_len", "consumers", "chooser")
+    __slots__ = ("items", "max_len", "consumers", "chooser", "least")
 
     def __init__(self, max_len: int = 1 << 62, chooser=None):
         self.items: deque[Request] = deque()
@@ -114,6 +120,14 @@ class RequestQueue:
         # a router (``choose(replicas, req) -> index``) that picks among the consumers with
         # room instead of the earliest boundary (cache-aware routing on a central queue)
         self.chooser = chooser
+        # the smallest KV memory (tokens) any consumer has had: a head larger needs
+        # _offer_rest (kept when that consumer leaves: a stale value only costs a look)
+        self.least = 1 << 62
+
+    def join(self, consumer) -> None:
+        """``consumer`` (a replica) pulls from this queue from now on."""
+        self.consumers.append(consumer)
+        self.least = min(self.least, consumer.kv.cap)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -129,6 +143,8 @@ class RequestQueue:
         items.append(req)
         if len(items) == 1:
             self.notify()
+        elif items[0].n_in + items[0].n_out > self.least:
+            self._offer_rest(items[0])
         return True
 
     def free_slots(self, req: Request) -> int:
@@ -142,15 +158,46 @@ class RequestQueue:
         self.items.appendleft(req)
         self.notify()
 
+    def first_for(self, cap: int) -> Request | None:
+        """The first waiting request whose whole KV footprint fits ``cap`` tokens (what a
+        replica with that KV memory takes next), or None."""
+        for r in self.items:
+            if r.n_in + r.n_out <= cap:
+                return r
+        return None
+
+    def offer_next(self, head: Request | None) -> None:
+        """After an admission: if ``head`` was taken, offer the new head to the others."""
+        if self.items and self.items[0] is not head:
+            self.notify()
+
+    def _offer_rest(self, head: Request) -> None:
+        """Poke each consumer whose KV memory can never hold ``head`` that has room for the
+        first request it can hold (in list order; each pulls it as for a head)."""
+        need = head.n_in + head.n_out
+        for c in self.consumers:
+            if c.kv.cap < need:
+                if c.paged:
+                    c.catch_up()
+                r = self.first_for(c.kv.cap)
+                if r is not None and c.has_room(r):
+                    c.poke()
+
     def notify(self) -> None:
-        """Offer the head to the consumer that would pull it first (see the class doc)."""
+        """Offer the head to the consumer that would pull it first, then the others their
+        own first request (see the class doc)."""
         if not self.items:
             return
+        head = self.items[0]
+        self._offer_head(head)
+        if self.items and self.items[0] is head and head.n_in + head.n_out > self.least:
+            self._offer_rest(head)
+
+    def _offer_head(self, head: Request) -> None:
         cons = self.consumers
         if len(cons) == 1:
             cons[0].poke()
             return
-        head = self.items[0]
         best = None
         if self.chooser is not None and head.pfx is not None:
             for c in cons:
@@ -159,20 +206,19 @@ class RequestQueue:
             if room:
                 best = room[self.chooser.choose(room, head)]
                 best.poke()
-                if self.items and self.items[0] is not head:
-                    self.notify()
+                self.offer_next(head)
             return
         # the first idle consumer, else the earliest next boundary (then the least loaded,
         # then list order), among those with room
         if head.pfx is None:  # asking for room is cheap: ask everyone, in list order
             best_t = 0.0
-            pin, rest = head.pin, head.n_out - head.done_out
+            pin, rest, need = head.pin, head.n_out - head.done_out, head.n_in + head.n_out
             now = cons[0].env._now if cons else 0.0
             for c in cons:
                 if c.paged:  # its memory of now (a fluid replica's grows between its events)
                     c.catch_up()
                 kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
-                if (c.accepting and c.n_running < c.max_seqs
+                if (c.accepting and c.n_running < c.max_seqs and need <= kv.cap
                         and pin + (c.n_decoding if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
                     if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                         best = c
@@ -203,8 +249,7 @@ class RequestQueue:
             best = _first_with_room(cons, head)
         if best is not None:
             best.poke()
-            if self.items and self.items[0] is not head:
-                self.notify()  # the head was taken; offer the next one
+            self.offer_next(head)  # the head was taken: offer the next one
 
     def popleft(self) -> Request:
         return self.items.popleft()
@@ -227,7 +272,8 @@ def _first_with_room(cons: list, head: Request):
         pick, pick_t = None, 0.0
         for c in cons:
             n = c.n_running
-            if not c.accepting or n >= c.max_seqs or c in refused:  # has_room, cheap part
+            if (not c.accepting or n >= c.max_seqs or c in refused  # has_room, cheap part
+                    or head.n_in + head.n_out > c.kv.cap):
                 continue
             if n == 0:
                 pick = c
@@ -282,5 +328,4 @@ class BatchQueue(RequestQueue):
                 best, best_t = c, t
         if best is not None:
             best.poke()
-            if self.items and self.items[0] is not head:
-                self.notify()  # the head was taken; offer the next one
+            self.offer_next(head)  # the head was taken: offer the next one

@@ -111,8 +111,12 @@ class StepReplica(ReplicaBase):
         while self.alive:
             now = env.now
             running = self.n_running
+            head = q[0] if (q := self.queue.items) else None
             if not (self.paged and self._make_room(now)):
                 self._admit(now)
+                # the next head to the others, as on the fluid engine (until December 2026
+                # not: an idle replica of a central queue waited for the head's next push)
+                self.queue.offer_next(head)
                 if done:  # what they send (a client's next turn, a pipeline's next stage)
                     self._send_on(done, now)  # joins now, after this boundary's admission
                     done = []

@@ -7,9 +7,13 @@ requests, mean response 10.9 s against the M/M/4//12 chain's 2.0 s)."""
 
 import numpy as np
 import pytest
+import simpy
+from helpers.engine import make_perf
 from helpers.queueing import replay_fcfs, run_table, write_table
 
 import sim
+from sim.engine import ENGINES, Request, RequestQueue
+from sim.perf import TablePerf
 
 D = 0.01  # s an iteration
 
@@ -121,3 +125,72 @@ def test_paged_central_queue_offers_by_the_memory_admission_needs(tmp_path):
     assert fluid["replica"].tolist() == step["replica"].tolist()
     for col in ("admit_s", "first_token_s", "finish_s"):
         np.testing.assert_allclose(fluid[col].to_numpy(), step[col].to_numpy(), atol=1e-9)
+
+
+def _mixed_fleet(tmp_path, catalog, engine, reqs, caps=(10000, 1000), seqs=1, chooser=None):
+    """Replicas of ``seqs`` sequences and ``caps`` KV tokens each, 10 ms iterations, behind
+    one central queue; ``reqs`` as (id, t, n_in, n_out[, prefix]). Returns {id: (replica,
+    t_admit, t_first, t_done)}."""
+    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+    dep, _ = make_perf(catalog, max_num_seqs=seqs)
+    env = simpy.Environment()
+    q = RequestQueue(chooser=chooser)
+    out = {}
+    for i, cap in enumerate(caps):
+        ENGINES[engine](env, i, TablePerf(table, cap), dep, q,
+                        lambda r, t: out.__setitem__(r.id, (r.replica, r.t_admit, r.t_first, r.t_done)))
+
+    def arrivals():
+        for rid, t, a, b, *pfx in reqs:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            q.push(Request(rid, 0, 0, t, a, b, pfx=pfx[0] if pfx else None))
+
+    env.process(arrivals())
+    env.run()
+    return out
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_replica_that_can_never_hold_the_head_takes_the_first_it_can(tmp_path, catalog, engine):
+    """Replica 0 holds 10,000 KV tokens, replica 1 1,000; one sequence each, 10 ms an
+    iteration (a request admitted at t is out at t + 10 ms x its output). Request 1 (5,010
+    tokens) waits at the head for replica 0 (busy with request 0 until 1.00 s); replica 1,
+    idle, takes request 2 at its arrival, 0.2 s (out 0.30 s), request 3 at its boundary
+    0.30 s (out 0.40 s), request 5 at 0.6 s; request 4 (1,100 tokens, more than replica 1
+    holds) waits in order behind request 1 for replica 0: 1.00 -> 1.10, 1.10 -> 3.10. Until
+    December 2026 replica 1 waited behind the head: request 2 was admitted at 1.00 s (fluid)
+    or 1.10 s (step)."""
+    got = _mixed_fleet(tmp_path, catalog, engine, [
+        (0, 0.0, 1, 100), (1, 0.1, 5000, 10), (2, 0.2, 1, 10), (3, 0.25, 1, 10),
+        (4, 0.5, 900, 200), (5, 0.6, 1, 10)])
+    want = {0: (0, 0.0, 0.01, 1.0), 1: (0, 1.0, 1.01, 1.1), 2: (1, 0.2, 0.21, 0.3),
+            3: (1, 0.3, 0.31, 0.4), 4: (0, 1.1, 1.11, 3.1), 5: (1, 0.6, 0.61, 0.7)}
+    assert sorted(got) == sorted(want)
+    for rid, (rep, *times) in want.items():
+        assert got[rid][0] == rep, rid
+        assert got[rid][1:] == pytest.approx(times, abs=1e-9), rid
+
+
+class _FirstWithRoom:
+    """A cache-aware router's stand-in: always the first consumer with room."""
+
+    @staticmethod
+    def choose(replicas, req) -> int:
+        return 0
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_the_next_head_goes_to_an_idle_replica_when_a_boundary_takes_the_head(tmp_path, catalog, engine):
+    """Two replicas of two sequences, 10 ms iterations, a router that picks the first with
+    room (requests with a prefix take the queue's router path). Request 0 starts on replica
+    0 at 0; request 1 (1 ms) is offered to replica 0 too, which takes it at its boundary,
+    10 ms, and is then full; request 2 (2 ms), the new head, goes to replica 1, idle: admitted
+    at 10 ms, out at 10 ms + 10 x 10 ms. Until December 2026 the step engine offered the new
+    head to nobody: it waited for replica 0 to free a slot at 1.00 s (the fluid engine's
+    replica 1 took it at 10 ms)."""
+    reqs = [(i, t, 1, 100 if i < 2 else 10, ((i + 1,), (1,))) for i, t in enumerate((0.0, 0.001, 0.002))]
+    got = _mixed_fleet(tmp_path, catalog, engine, reqs, caps=(10000, 10000), seqs=2, chooser=_FirstWithRoom())
+    assert got[1][:2] == (0, pytest.approx(0.01, abs=1e-9))
+    assert got[2][0] == 1
+    assert got[2][1:] == pytest.approx((0.01, 0.02, 0.11), abs=1e-9)

@@ -209,7 +209,8 @@ class ServerlessPlatform(ReplicaLifecycle):
             self.keepalive.observe(ms.idx, now - ms.idle_since)
             ms.idle_since = None
             ms.prewarm_gen += 1  # cancels a pending pre-warm unload or load
-        queue = ms.queue  # RequestQueue.push, inlined (change both)
+        queue = ms.queue  # RequestQueue.push, inlined (change both; a model's replicas share
+        # one deployment, so none can never hold a head: no RequestQueue._offer_rest here)
         items = queue.items
         if len(items) >= queue.max_len:
             self._release(req)
