@@ -128,6 +128,11 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
             notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
                          f"the pool holds; ready at t=0: {parts} (the rest start cold)")
+        cold = (r.extra or {}).get("warm_start_spill_cold")
+        if cold:
+            notes.append(f"{r.setup}: serverless.start=warm placed no pool replica at t=0 "
+                         f"of {', '.join(cold)}, a spillover target (hybrid.spillover) the warm "
+                         "start does not foresee: the first request spilled starts cold")
         unused = (r.extra or {}).get("warm_start_unused") or {}
         if unused:
             parts = ", ".join(f"{m} at {t:,.6g} s" for m, t in sorted(unused.items()))

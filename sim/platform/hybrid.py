@@ -190,6 +190,12 @@ class HybridSetup:
         # or shadows on they neither spill nor are mirrored, which the run's notes say
         overflow = bool(sp.enabled) or self.shadow_fraction > 0
         self.no_overflow = {m: ctx.deployment_for(m).gpu.key for m in sorted(ded - sl)} if overflow else {}
+        # dedicated-tier models a warm pool placed no replica of: it does not foresee
+        # spillover, so their first spilled request starts cold, which the notes say
+        pool = self.serverless
+        warm = pool is not None and bool(sp.enabled) and str(cfg.serverless.start) == "warm"
+        self.spill_cold = sorted(m for i, m in ded_idx.items()
+                                 if warm and i in pool.models and pool.models[i].ready == 0)
 
     def warm_up(self, model_idx: int, tenant: int) -> bool:
         """A pipeline's coordinated pre-warm (sim/simulation/pipeline.py): only what ``tenant``'s
@@ -352,4 +358,5 @@ class HybridSetup:
             out["shadows"] = self.shadows
         out["spilled"] = self.spill_count
         out["no_overflow"] = self.no_overflow
+        out["warm_start_spill_cold"] = self.spill_cold
         return out

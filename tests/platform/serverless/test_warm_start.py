@@ -171,6 +171,26 @@ def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped():
     assert any(f"llama31-8b 1 of {wanted}" in n and "start cold" in n for n in notes)
 
 
+def test_a_spill_only_model_that_starts_cold_is_said():
+    """A hybrid with serverless.start=warm whose 8B is placed dedicated, spilling to the pool:
+    the warm start places no pool replica of it (spillover is not foreseen), and the run's
+    notes say its first spilled request starts cold (until December 2026 unsaid, beside a
+    summary reading start=warm); with every request mirrored the pool has it warm: no note."""
+    from sim.metrics.overload_notes import stability_notes
+
+    base = [o for o in STEADY if not o.startswith("setups=")] + [
+        "setups=[hybrid]", "hybrid.placement.llama31-8b=dedicated", "dedicated.replicas.llama31-8b=1",
+        "hybrid.spillover.enabled=true", "serverless.start=warm", "horizon_s=60"]
+    for shadow, said in ((0.0, True), (1.0, False)):
+        cfg = compose(base + [f"hybrid.shadow_fraction={shadow}"])
+        wl, runs, _ = simulate_setups(cfg)
+        assert (runs[0].extra["warm_start"]["llama31-8b"] == 0) == said
+        notes = [n for n in stability_notes(wl, runs, float(cfg.drain_s)) if "spill" in n]
+        assert bool(notes) == said, notes
+        assert not said or ("llama31-8b" in notes[0] and "serverless.start=warm" in notes[0]
+                            and "cold" in notes[0])
+
+
 def test_closed_loop_clients_count_by_the_interactive_law():
     """c closed-loop clients with think time z keep c * s / (s + z) requests in flight (s:
     their request alone on a replica, timed by the test's own helpers); with a small target
