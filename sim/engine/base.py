@@ -63,6 +63,7 @@ class ReplicaBase(RoutingEstimates):
         self.kv = KvCache(perf.kv_capacity_tokens, dep.block_size,
                           dep.prefix_caching and not dep.model.prefill_only, host_tokens)
         self.paged = dep.admission == "paged"
+        self.longest = dep.longest_request(self.kv.cap)  # prompt + output it can ever hold
         self.swap_cap = (int(dep.swap_gb * 1e9 / per_token)
                          if self.paged and dep.preemption == "swap" and per_token else 0)
         self.swap_used = 0
@@ -111,7 +112,7 @@ class ReplicaBase(RoutingEstimates):
     # -------------------------------------------------------------- for routers and pools
     def fits(self, req: Request) -> bool:
         """Could this replica ever hold ``req`` (its whole KV footprint when empty)?"""
-        return req.n_in + req.n_out <= self.kv.cap
+        return req.n_in + req.n_out <= self.longest
 
     def shortfall(self, req: Request, reserve: int = 0) -> int:
         """KV tokens ``req`` lacks to be admitted now beside ``reserve`` (<= 0: it fits; when

@@ -75,6 +75,13 @@ class Deployment:
         shards = self.tp if self.pipeline else min(self.tp, self.model.kv_heads)
         return self.model.kv_bytes_per_token(self.kv_dtype) / shards
 
+    def longest_request(self, kv_tokens: int) -> int:
+        """The most prompt + output tokens one request may have on ``kv_tokens`` of KV: all of
+        them under ``reserve``, which holds every output token, the last included; one more
+        under ``paged``, whose sequence grows as it decodes and never stores its last token
+        (it is never fed back): vLLM serves 992 + 1 tokens on 992 tokens of KV."""
+        return kv_tokens + (self.admission == "paged")
+
     @property
     def label(self) -> str:
         par = " pipeline" if self.pipeline and self.tp > 1 else ""

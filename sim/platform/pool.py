@@ -39,7 +39,7 @@ class ModelPool:
         self.on_done = on_done
         self.central = RequestQueue(max_queue) if router == "central" else None
         self.replicas: list = []
-        self.kv_max = perf.kv_capacity_tokens  # the largest KV capacity of any replica
+        self.kv_max = dep.longest_request(perf.kv_capacity_tokens)  # of any replica
         self.batch: BatchQueue | None = None
         self.batch_share = 0  # the largest batch share (cap - keep) of a batch replica so far
 
@@ -57,7 +57,7 @@ class ModelPool:
         queue = self.central if self.central is not None else RequestQueue(self.max_queue)
         cls = ENGINES[self.ctx.engine]
         if dep is not None:
-            self.kv_max = max(self.kv_max, perf.kv_capacity_tokens)
+            self.kv_max = max(self.kv_max, dep.longest_request(perf.kv_capacity_tokens))
         rep = cls(self.ctx.env, self.ctx.new_replica_id(row), perf or self.perf, dep or self.deployment,
                   queue, self.on_done)
         rep.usage = usage
@@ -92,7 +92,7 @@ class ModelPool:
         if not share:  # no batch replica yet: the base deployment's share
             cap = int(self.perf.kv_capacity_tokens)
             share = int(lane.kv_fraction * cap)
-        if req.n_in + req.n_out > share:
+        if req.n_in + req.n_out > self.deployment.longest_request(share):
             return "exceeds_batch_kv_share"  # no replica of the pool could ever admit it as fill
         lane.push(req)
         return None

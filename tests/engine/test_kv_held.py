@@ -152,3 +152,29 @@ def test_the_summary_counts_the_preemptions_of_requests_that_failed(engine):
     assert failed["preemptions"].sum() > 0 and set(failed["reason"]) >= {"unfinished_at_end"}
     ledger = int(res.tables["replicas"]["preemptions"].sum())
     assert int(res.summary.query("tenant == '__all__'")["preemptions"].iloc[0]) == ledger > 0
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+@pytest.mark.parametrize("setup", ["dedicated", "serverless"])
+@pytest.mark.parametrize("admission", ["reserve", "paged"])
+def test_the_longest_request_a_replica_holds(tmp_path, engine, setup, admission):
+    """On 992 tokens of KV, ``reserve`` holds prompt + every output token, the last included,
+    so 992 tokens in all; ``paged`` never stores the last output token (never fed back), so
+    it serves 993 (900 + 93 and 992 + 1 peak at 992 tokens) and rejects 994. Until December
+    2026 both rejected 993 tokens as exceeding the KV capacity."""
+    import json
+
+    from helpers.engine import mooncake_on_a_line
+
+    lengths = [(900, 93), (900, 92), (992, 1), (992, 2)]
+    path = tmp_path / "edge.jsonl"
+    path.write_text("".join(json.dumps({"timestamp": 1000 * i, "input_length": a, "output_length": b,
+                                        "hash_ids": []}) + "\n" for i, (a, b) in enumerate(lengths)))
+    res = mooncake_on_a_line(tmp_path, path, [
+        f"setups=[{setup}]", f"engine={engine}", "deployments.llama31-8b.perf.kv_capacity_tokens=992",
+        f"deployments.llama31-8b.admission={admission}"])
+    r = res.requests.sort_values("request_id")
+    longest = 992 + (admission == "paged")
+    want = ["completed" if a + b <= longest else "rejected" for a, b in lengths]
+    assert (r["setup"] == setup).all() and r["outcome"].tolist() == want
+    assert (r.loc[r["outcome"] == "rejected", "reason"] == "exceeds_kv_capacity").all()

@@ -56,7 +56,7 @@ class ModelState:
         self.name = name
         self.dep = dep
         self.perf = perf
-        self.kv_cap = perf.kv_capacity_tokens  # the longest request (prompt + output) it holds
+        self.kv_cap = dep.longest_request(perf.kv_capacity_tokens)  # prompt + output it holds
         self.queue = RequestQueue(max_queue, chooser)
         self.slots: list[Slot] = []
         self.scaler = scaler
