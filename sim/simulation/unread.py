@@ -28,7 +28,7 @@ from sim.config.given import GIVEN
 from sim.config.repeats import leaf_keys
 from sim.config.variants import variant_overrides
 from sim.simulation.build import run_setups, setup_serves_background
-from sim.simulation.unread_why import READ_BY, no_pool, why_off
+from sim.simulation.unread_why import READ_BY, no_pool, router_note, why_off
 
 # top-level keys of an experiment file that are not the run's settings: how the run is named,
 # written and repeated, its report's notes, Hydra's own (as sim.jobs.READ_BY_EVERY_JOB)
@@ -249,7 +249,7 @@ def simulate_notes(cfg, workload) -> list[str]:
                   _idle_pool_classes(cfg, workload, keys, setups), tokenless):
         out += [f"not read by this run: {k} ({why})" for k, why in found.items() if k not in said]
         said.update(found)
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(out + router_note(cfg, setups)))
 
 
 def record_run(cfg, setup: str, workload) -> None:

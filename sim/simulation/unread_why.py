@@ -82,6 +82,13 @@ def why_off(cfg, key: str) -> str | None:
                     "it admits a request, so no sequence is ever preempted")
         if parts[2] == "host_cache_gb" and not d.prefix_caching:
             return f"{at}.prefix_caching is false: the host tier holds cached prefixes"
+        if parts[2] == "block_size" and not d.prefix_caching:
+            return (f"{at}.prefix_caching is false: blocks set only which cached tokens a hit "
+                    "reuses and an eviction frees; memory is counted a token at a time")
+    if (len(parts) > 2 and parts[0] in ("dedicated", "serverless") and parts[1] == "cache_router"
+            and str(cfg[parts[0]].router) == "cache_aware" and caching_off(cfg)):
+        return ("no deployment caches prefixes (prefix_caching false), so no replica holds a "
+                "cached prefix: cache_aware routes to the least loaded replica whatever these say")
     if (len(parts) == 3 and parts[0] == "tenants" and parts[2] == "slo_ttft_s"
             and parts[1] in cfg.tenants and str(cfg.tenants[parts[1]].priority) == "batch"):
         return (f"tenants.{parts[1]}.priority is batch: its objective is its deadline "
@@ -141,6 +148,34 @@ def why_off(cfg, key: str) -> str | None:
         if field is not None and str(a[field]) != value:
             return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
     return None
+
+
+def caching_off(cfg) -> bool:
+    """No deployment a request of the run may call caches prefixes: each model a tenant, a
+    pipeline stage or synthetic background tenants call is listed with prefix_caching false
+    (an unlisted model's default caches; ServeGen clients' models come from data, so a run
+    choosing any counts as caching)."""
+    for sec in ("background.servegen", "tenants_from.servegen"):
+        sg = OmegaConf.select(cfg, sec)
+        if int(sg.clients) or len(sg.client_ids):
+            return False
+    models = {t.model for t in cfg.tenants.values()}
+    models |= {st.model for p in cfg.pipelines.values() for st in p.stages.values()}
+    if int(cfg.background.synthetic.tenants):
+        models |= set(cfg.background.synthetic.models)
+    models.discard(None)
+    return all(m in cfg.deployments and not cfg.deployments[m].prefix_caching for m in models)
+
+
+def router_note(cfg, setups) -> list[str]:
+    """A note when the dedicated pools route ``cache_aware`` but nothing caches: no replica
+    matches a prefix nor holds one, so the policy picks the fewest outstanding requests,
+    the lowest position on a tie, as ``jsq`` does (until December 2026 unsaid)."""
+    if (str(cfg.dedicated.router) != "cache_aware" or not set(READ_BY["dedicated"]) & set(setups)
+            or not caching_off(cfg)):
+        return []
+    return ["dedicated.router is cache_aware, but no deployment caches prefixes (prefix_caching "
+            "false): it routes as jsq, to the replica with the fewest outstanding requests"]
 
 
 def _stage_off(cfg, parts) -> str | None:
