@@ -178,3 +178,35 @@ def test_the_longest_request_a_replica_holds(tmp_path, engine, setup, admission)
     want = ["completed" if a + b <= longest else "rejected" for a, b in lengths]
     assert (r["setup"] == setup).all() and r["outcome"].tolist() == want
     assert (r.loc[r["outcome"] == "rejected", "reason"] == "exceeds_kv_capacity").all()
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_the_two_cache_hit_rates_count_different_prompts(tmp_path, engine):
+    """``summary.csv`` counts each request's first admission (its prompt, what that found
+    cached); ``replicas.csv`` counts every prefill a replica ran, a recompute's too. Prompts of
+    496 and 480 tokens on 992 tokens of KV share the 16 free tokens: after 8 decode iterations
+    each the second is preempted holding 480 + 8 tokens, which stay cached; the first grows to
+    496 + 49 (its last token never stored), evicting the kept tokens from their end in whole
+    blocks of 16, so the recompute of 480 + 9 tokens (the prompt and every token generated:
+    the prefill's and 8 decode iterations') finds 16 x floor((992 - 545) / 16) = 432. The
+    first admissions found an empty cache: the summary reads 0 of 976, the replica 432 of
+    976 + 489."""
+    import json
+
+    import pandas as pd
+    from helpers.engine import mooncake_on_a_line
+
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps({"timestamp": 0, "input_length": a, "output_length": 50,
+                                        "hash_ids": []}) + "\n" for a in (496, 480)))
+    out = tmp_path / "out"
+    res = mooncake_on_a_line(tmp_path, path, [
+        f"engine={engine}", "deployments.llama31-8b.perf.kv_capacity_tokens=992",
+        "deployments.llama31-8b.admission=paged", "tenants.chat.arrival.trace.duplicates=keep"],
+        output_dir=out)
+    assert res.requests["preemptions"].tolist() == [0, 1]
+    s = res.summary.set_index("tenant").loc["__all__"]
+    assert (s["input_tokens"], s["cached_tokens"], s["cache_hit_rate"]) == (976, 0, 0.0)
+    rep = pd.read_csv(out / "replicas.csv").iloc[0]
+    assert (rep["prompt_tokens"], rep["cached_tokens"]) == (976 + 489, 432)
+    assert rep["cache_hit_rate"] == pytest.approx(432 / 1465)
