@@ -248,7 +248,7 @@ class ReplicaBase(RoutingEstimates):
                 r, src = self.waiting[0], self.waiting
             elif self.accepting and q:  # its head, or the first it can hold if never the head
                 r, src = q[0], q
-                if r.n_in + r.n_out > kv.cap and (r := self.queue.first_for(kv.cap)) is None:
+                if r.n_in + r.n_out > self.longest and (r := self.queue.first_for(self.longest)) is None:
                     break
             elif (lane is not None and self.accepting and lane.items
                   and self.n_running < self.batch_limit):

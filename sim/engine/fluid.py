@@ -80,7 +80,7 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
             reserve = self._n_dec
             self.catch_up()  # the room of now
         if q:  # its head, or the first it can hold if never the head (RequestQueue)
-            r = self.queue.first_for(self.kv.cap)
+            r = self.queue.first_for(self.longest)
             if r is None or self.n_running >= self.max_seqs or self.shortfall(r, reserve) > 0:
                 return
         else:  # spare capacity for the batch queue's head?

@@ -120,14 +120,15 @@ class RequestQueue:
         # a router (``choose(replicas, req) -> index``) that picks among the consumers with
         # room instead of the earliest boundary (cache-aware routing on a central queue)
         self.chooser = chooser
-        # the smallest KV memory (tokens) any consumer has had: a head larger needs
+        # the longest request (prompt + output tokens, ReplicaBase.longest) the smallest
+        # consumer so far can ever hold: a head larger needs
         # _offer_rest (kept when that consumer leaves: a stale value only costs a look)
         self.least = 1 << 62
 
     def join(self, consumer) -> None:
         """``consumer`` (a replica) pulls from this queue from now on."""
         self.consumers.append(consumer)
-        self.least = min(self.least, consumer.kv.cap)
+        self.least = min(self.least, consumer.longest)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -159,8 +160,8 @@ class RequestQueue:
         self.notify()
 
     def first_for(self, cap: int) -> Request | None:
-        """The first waiting request whose whole KV footprint fits ``cap`` tokens (what a
-        replica with that KV memory takes next), or None."""
+        """The first waiting request of at most ``cap`` prompt + output tokens (what a replica
+        that can ever hold that many takes next), or None."""
         for r in self.items:
             if r.n_in + r.n_out <= cap:
                 return r
@@ -176,10 +177,10 @@ class RequestQueue:
         first request it can hold (in list order; each pulls it as for a head)."""
         need = head.n_in + head.n_out
         for c in self.consumers:
-            if c.kv.cap < need:
+            if c.longest < need:
                 if c.paged:
                     c.catch_up()
-                r = self.first_for(c.kv.cap)
+                r = self.first_for(c.longest)
                 if r is not None and c.has_room(r):
                     c.poke()
 
@@ -218,7 +219,7 @@ class RequestQueue:
                 if c.paged:  # its memory of now (a fluid replica's grows between its events)
                     c.catch_up()
                 kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
-                if (c.accepting and c.n_running < c.max_seqs and need <= kv.cap
+                if (c.accepting and c.n_running < c.max_seqs and need <= c.longest
                         and pin + (c.n_decoding if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
                     if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                         best = c
@@ -273,7 +274,7 @@ def _first_with_room(cons: list, head: Request):
         for c in cons:
             n = c.n_running
             if (not c.accepting or n >= c.max_seqs or c in refused  # has_room, cheap part
-                    or head.n_in + head.n_out > c.kv.cap):
+                    or head.n_in + head.n_out > c.longest):
                 continue
             if n == 0:
                 pick = c
