@@ -93,6 +93,9 @@ def why_off(cfg, key: str) -> str | None:
             and parts[1] in cfg.tenants and str(cfg.tenants[parts[1]].priority) == "batch"):
         return (f"tenants.{parts[1]}.priority is batch: its objective is its deadline "
                 f"(tenants.{parts[1]}.deadline_s), and its slo_ttft_s is left empty")
+    if (len(parts) == 3 and parts[0] == "tenants" and parts[2] == "slo_tpot_s"
+            and str(cfg.job) != "plan"):  # until December 2026 unsaid
+        return f"the TPOT objective is read by job=plan alone; this job is {cfg.job}"
     if (len(parts) > 2 and parts[0] == "tenants" and parts[2] in ("model", "input", "output")
             and parts[1] in cfg.tenants and cfg.tenants[parts[1]].pipeline is not None):
         p = cfg.tenants[parts[1]].pipeline  # its calls are its stages' (until December 2026 unsaid)

@@ -168,3 +168,15 @@ def test_the_sample_fraction_is_said_unread_when_no_row_is_kept(over, unread):
     said = [n for n in res.notes if n.startswith("not read by this run:")
             and "output.requests_sample" in n]
     assert len(said) == int(unread)
+
+
+def test_a_tpot_objective_is_said_unread_by_every_job_but_plan():
+    # the README's sweep (December 2026): slo_tpot_s, read by job=plan alone, was taken
+    # without a word by a simulate run (no note, no summary column)
+    res = sim.run(["horizon_s=5", "setups=[dedicated]", "tenants.chat.slo_tpot_s=0.001", *QUIET])
+    assert _not_read(res) == [
+        "not read by this run: tenants.chat.slo_tpot_s (the TPOT objective is read by job=plan "
+        "alone; this job is simulate)"]
+    plan = sim.run(["job=plan", "plan.gpus=[H100]", "plan.precisions=[fp8]", "plan.tp=[1]",
+                    "plan.max_replicas=2", "horizon_s=10", "tenants.chat.slo_tpot_s=1", *QUIET])
+    assert not [n for n in plan.notes if "slo_tpot_s" in n], plan.notes
