@@ -158,6 +158,11 @@ def check_serverless(cfg, catalog, models: list[str], deployment_for, tenants: l
     sc = cfg.serverless
     a = sc.autoscaler
     check_cold_start(cfg)
+    if math.isinf(cfg.drain_s) and math.isinf(sc.max_wait_s):  # until December 2026 it ran
+        # forever once a request no replica could take was queued
+        raise InputError("no limit beside serverless.max_wait_s=inf: a request the pool can "
+                         "never place would wait, and the run go on, forever; bound one of "
+                         "them", key="drain_s")
     for g, pc in sc.pool.items():
         key = f"serverless.pool.{g}"
         gpu(catalog, g, key)
@@ -183,6 +188,11 @@ def check_serverless(cfg, catalog, models: list[str], deployment_for, tenants: l
         if g not in sc.pool:
             raise InputError(f"model {name} runs on {g} but the pool has no {g} nodes "
                              f"(it has {sorted(sc.pool)})", key="serverless.pool")
+        if not sc.pool[g].nodes and not sc.pool[g].max_nodes:  # until December 2026 run: every
+            # request turned away, each counted a cold start for a load that never happened
+            raise InputError(f"model {name} runs on {g}, and the pool has 0 {g} nodes and no "
+                             f"serverless.pool.{g}.max_nodes to provision: no replica of it can "
+                             "ever load", key=f"serverless.pool.{g}.nodes")
         if dep.tp > sc.pool[g].gpus_per_node:
             raise InputError(f"model {name} needs {dep.tp} GPUs of one node; {g} nodes have "
                              f"{sc.pool[g].gpus_per_node}", key=f"serverless.pool.{g}.gpus_per_node")

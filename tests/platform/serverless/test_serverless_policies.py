@@ -372,13 +372,15 @@ def test_no_policy_imports_simpy():
 
 
 def test_a_request_still_waiting_for_a_first_replica_at_the_end_is_cold_like_a_timed_out_one():
-    """A pool with no GPUs: every request waits for a replica that never loads. With the
-    bounded wait each times out cold (timeout_no_capacity); with no bound each is cut at the
-    run's end, now cold too, its wait to the end (it counted 0 cold requests, December 2026)."""
+    """A pool whose one node takes longer to provision than the run lasts: every request waits
+    for a replica that never loads. With the bounded wait each times out cold; with no bound
+    each is cut at the run's end, now cold too, its wait to the end (it counted 0 cold
+    requests, December 2026). (A pool of no GPUs, once used here, is refused.)"""
     import numpy as np
 
     import sim
     base = ["horizon_s=20", "setups=[serverless]", "serverless.pool.H100.nodes=0",
+            "serverless.pool.H100.max_nodes=1", "cold_start.node_provision_s=1e6",
             "output.plots=false", "output.report=false"]
     timed = sim.run(base + ["serverless.max_wait_s=5"])
     cut = sim.run(base + ["serverless.max_wait_s=inf"])
@@ -386,9 +388,56 @@ def test_a_request_still_waiting_for_a_first_replica_at_the_end_is_cold_like_a_t
         r = res.requests
         row = res.summary.query("tenant == '__all__'").iloc[0]
         assert len(r) > 0 and int(row["cold_starts"]) == len(r)
-        assert (r["cold_start_tier"] == "none").all()
+        # the load under way reads the remote tier (cold_start.remote_tier): nothing cached
+        assert (r["cold_start_tier"] == "object_storage").all()
+    assert (timed.requests["reason"] == "timeout_cold_start").all()
     r = cut.requests
     assert (r["reason"] == "unfinished_at_end").all()
     ends = r["cold_start_wait_s"].to_numpy() + r["arrival_s"].to_numpy()
     assert np.ptp(ends) < 1e-9 and ends[0] >= 20.0  # each waited to the run's one end
     assert np.allclose(timed.requests["cold_start_wait_s"], 5.0)
+
+
+def test_a_pool_class_that_can_never_hold_a_replica_of_a_served_model_is_refused(tmp_path, monkeypatch,
+                                                                                 capsys):
+    """README's sweep (December 2026): ``serverless.pool.H100.nodes=0`` with no max_nodes ran,
+    its 68 requests all turned away (timeout_no_capacity) and counted 68 cold starts of 300 s
+    each for a load that never happened. No replica can ever load there: refused, naming the
+    key. A class no served model runs on may have none, and max_nodes lets one be provisioned."""
+    from helpers.cli import assert_one_clear_line, run_main
+
+    import sim
+
+    status, err = run_main(["setups=[serverless]", "serverless.pool.H100.nodes=0", "horizon_s=5"],
+                           tmp_path, monkeypatch, capsys)
+    assert_one_clear_line(status, err, "config key 'serverless.pool.H100.nodes'")
+    assert "max_nodes" in err and "llama31-8b" in err
+    quiet = ["setups=[serverless]", "horizon_s=5", "output.plots=false", "output.report=false"]
+    spare = sim.run(quiet + ["serverless.pool.A100={nodes: 0}"])
+    grow = sim.run(quiet + ["serverless.pool.H100.nodes=0", "serverless.pool.H100.max_nodes=1"])
+    for res in (spare, grow):
+        row = res.summary.query("tenant == '__all__'").iloc[0]
+        assert row["completed"] == row["requests"] > 0
+
+
+def test_no_drain_limit_beside_no_wait_limit_is_refused(tmp_path, monkeypatch, capsys):
+    """README's sweep (December 2026): ``drain_s=inf`` with ``serverless.max_wait_s=inf`` ran
+    forever once a request no replica could take was queued (one GPU held by another model's
+    minimum replica, eviction none): nothing ended it. Refused, naming drain_s; either
+    alone ends (the wait bound, or the drain)."""
+    from helpers.cli import assert_one_clear_line, run_main
+
+    import sim
+
+    stuck = ["setups=[serverless]", "horizon_s=10", "serverless.billing=gpu_second",
+             "tenants.b={model: llama2-7b, arrival: {rate_rps: 0.5}}",
+             "serverless.pool={H100: {nodes: 1, gpus_per_node: 1}}", "serverless.eviction=none",
+             "serverless.autoscaler.min_replicas.llama31-8b=1", "output.report=false"]
+    status, err = run_main([*stuck, "serverless.max_wait_s=inf", "drain_s=inf"], tmp_path,
+                           monkeypatch, capsys)
+    assert_one_clear_line(status, err, "config key 'drain_s'")
+    assert "serverless.max_wait_s" in err
+    for bound in (["serverless.max_wait_s=inf", "drain_s=30"], ["drain_s=inf", "serverless.max_wait_s=5"]):
+        r = sim.run([*stuck, *bound, "output.plots=false"]).requests
+        b = r[r["tenant"] == "b"]
+        assert len(b) > 0 and (b["outcome"] != "completed").all()
