@@ -11,7 +11,8 @@ context: every candidate rejects it alike, so it is left out of the count and sa
 note, :func:`servable_attainment`) and every tenant with a TPOT
 objective (``tenants.<t>.slo_tpot_s``) has at least that share of its completed requests
 decoding within it, and its run keeps up with the offered load, batch tenants' included
-(the run's own stability check does not call it "unstable at this load",
+(its replicas' closed-loop capacity carries the offered output tokens/s, the search's bound
+below, and the run's own stability check does not call it "unstable at this load",
 :func:`sim.analysis.plan_judge.falls_behind`: a plan is bought for a continuing workload,
 and a count whose backlog the drain after a finite horizon works off falls further behind
 every hour; until December 2026 such counts were chosen, 5 H100s for 39,944 output tok/s
@@ -24,9 +25,12 @@ The search is branch and bound on simulated runs:
 
 * each deployment that builds (the model fits, the GPU runs the precision) gets its
   saturated capacity from a closed-loop run (:func:`sim.analysis.capacity.measure_capacity`)
-  and a lower bound on replicas to start the search from, ``floor(offered output tokens/s /
-  capacity)`` (at least 1: fewer replicas than that cannot keep up on average; rounded
-  down, so it is not a count that suffices: the runs, with their stability check, decide);
+  and a lower bound on replicas to start the search from, ``ceil(offered output tokens/s /
+  capacity)`` (at least 1): fewer replicas carry less than the offered load, so they fall
+  behind it whatever the horizon, and are not simulated; it is not a count that suffices:
+  the runs, with their stability check, decide. Until December 2026 the bound was rounded
+  down and a short run's stability check (a backlog above 5 % of the requests) the only
+  judge: at 60 s two L40S, 4,284 output tok/s, were bought for 4,932 offered;
 * deployments are taken in order of the hourly cost of that lower bound at their cheapest
   pricing; one whose bound costs at least the best feasible candidate found so far is
   skipped, and so is every one after it; one whose bound exceeds ``max_replicas`` is not
@@ -57,6 +61,7 @@ from sim.analysis.plan_judge import (
     tpot_slos,
     ttft_deadline_attainment,
 )
+from sim.analysis.plan_why import behind_text, bound_text, outcome
 from sim.config import DeploymentConfig, variant
 from sim.errors import InputError
 from sim.simulation.build import build, build_catalog, build_workload
@@ -84,6 +89,10 @@ class Candidate:
     # a candidate that meets the SLOs only because the drain works its backlog off is not
     # feasible (plan_judge.falls_behind)
     keeps_up: bool = True
+
+    @property
+    def gpus(self) -> int:
+        return self.replicas * self.tp  # 0 for serverless
 
     @property
     def label(self) -> str:
@@ -205,9 +214,11 @@ class Evaluations:
 
 
 def cheaper(c: Candidate, best: Candidate | None) -> bool:
-    """``c`` costs less an hour than ``best``, or as much with a lower worst p99 / SLO."""
-    return best is None or (c.usd_per_hour, c.worst_p99_over_slo) < (best.usd_per_hour,
-                                                                     best.worst_p99_over_slo)
+    """``c`` costs less an hour than ``best``, or as much on fewer GPUs (a free GPU class: any
+    count costs $0, and 3 x L40S TP2 was chosen over 2 x TP1, 2 GPUs meeting the SLO, until
+    December 2026), or as much on as many with a lower worst p99 / SLO."""
+    return best is None or ((c.usd_per_hour, c.gpus, c.worst_p99_over_slo)
+                            < (best.usd_per_hour, best.gpus, best.worst_p99_over_slo))
 
 
 def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
@@ -287,7 +298,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                           worst_attainment=att, worst_p99_over_slo=ratio,
                           feasible=att >= attainment and ok, keeps_up=ok)
             mp.tried.append(c)
-            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}" + _outcome(att, ok, attainment))
+            mp.why.append(f"serverless: attainment {att:.3f}, ${cost:.2f}" + outcome(att, ok, attainment))
             if c.feasible:
                 mp.best = c
     if "dedicated" not in placements:
@@ -295,7 +306,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
     offered = ev.offered_tok_s
     bounds = []
     for g in gpus:
-        offers = [price[g, q] for q in pricings] + ([float(spot_price[g])] if spot_price.get(g) else [])
+        offers = [price[g, q] for q in pricings] + ([float(spot_price[g])] if spot_price.get(g) is not None else [])
         if not offers:  # plan.pricing=[spot] on a GPU with no spot price (was a traceback)
             mp.why.append(f"{g}: no spot price in the catalog and no other pricing in "
                           "plan.pricing; not tried")
@@ -307,18 +318,20 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                     mp.why.append(f"{g} {p} TP{tp}: cannot run "
                                   f"({reason or 'its saturated run completed nothing'})")
                     continue
-                lb = max(1, int(offered // cap))
-                # equal bounds: the fastest first (a tie it wins is kept: same price, more headroom)
-                bounds.append((lb * tp * min(offers), -cap, g, p, tp, lb, cap))
+                lb = max(1, math.ceil(offered / cap))
+                # equal bounds: the fewest GPUs (as cheaper ranks), then the fastest first
+                bounds.append((lb * tp * min(offers), lb * tp, -cap, g, p, tp, lb, cap))
     bounds.sort()
-    for bound_usd, _, g, p, tp, lb, cap in bounds:
-        best = mp.best.usd_per_hour if mp.best is not None else math.inf
-        if bound_usd >= best:
+    for bound_usd, bound_gpus, _, g, p, tp, lb, cap in bounds:
+        best = (mp.best.usd_per_hour, mp.best.gpus) if mp.best is not None else (math.inf, 0)
+        if (bound_usd, bound_gpus) >= best:  # on a cost tie, on no fewer GPUs
             mp.skipped_from = f"{g} {p} TP{tp}"
+            tie = bound_usd == best[0]  # then the GPUs decide
             mp.why.append(f"{g} {p} TP{tp} and the rest: skipped (their lower bound, "
-                          f"${bound_usd:.2f}/h, is not below the best found, ${best:.2f}/h)")
+                          f"${bound_usd:.2f}/h{f' on {bound_gpus} GPUs' if tie else ''}, is not "
+                          f"below the best found, ${best[0]:.2f}/h{f' on {best[1]}' if tie else ''})")
             break
-        size = f"{g} {p} TP{tp}: {_bound_text(cap, offered, lb)}"
+        size = f"{g} {p} TP{tp}: {bound_text(cap, offered, lb)}"
         if lb > max_replicas:  # it was simulated and could be chosen above the limit
             mp.why.append(f"{size}, more than plan.max_replicas ({max_replicas}); not simulated")
             continue
@@ -332,7 +345,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                          for q in pricings]
         if found is None:
             mp.why.append(f"{size}; no count up to {max_replicas} meets the SLO and keeps up with "
-                          f"the load{_behind_text(ev, g, p, tp)}")
+                          f"the load{behind_text(ev, g, p, tp)}")
             continue
         n = found
         gpu_h, att, ratio, _, _ = ev.dedicated(g, p, tp, n)
@@ -342,7 +355,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
             mp.tried.append(c)
             if cheaper(c, mp.best):
                 mp.best = c
-        if spot and not spot_price.get(g):
+        if spot and spot_price.get(g) is None:
             mp.why.append(f"{g}: no spot price in the catalog; spot not tried")
         elif spot:
             # the count on fixed capacity, then one spare (within max_replicas: the spare
@@ -353,7 +366,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                               ratio_s, att_s >= attainment and ok, ok)
                 mp.tried.append(c)
                 mp.why.append(f"{g} {p} TP{tp}: {k} spot replicas: attainment {att_s:.3f}, "
-                              f"${cost_s:.2f}" + _outcome(att_s, ok, attainment))
+                              f"${cost_s:.2f}" + outcome(att_s, ok, attainment))
                 if c.feasible:
                     if cheaper(c, mp.best):
                         mp.best = c
@@ -361,34 +374,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
         mp.why.append(f"{size}; {n} {'meets' if n == 1 else 'meet'} the SLO and "
                       f"{'keeps' if n == 1 else 'keep'} up with the load (attainment {att:.3f})"
                       + ("" if n == lb else f", {n - 1} {'does' if n == 2 else 'do'} not")
-                      + _behind_text(ev, g, p, tp))
+                      + behind_text(ev, g, p, tp))
     mp.why.append(f"{ev.runs} simulated runs")
     return mp
 
-
-def _bound_text(cap: float, offered: float, lb: int) -> str:
-    """How the search's first count came from the capacity: offered / capacity rounded down
-    (why.csv said "at least 5 for 39,944 offered" at 6,912 a replica, which read as if five
-    sufficed: 5 x 6,912 is 34,560)."""
-    return (f"{cap:,.0f} output tok/s per replica (closed loop); {offered:,.0f} offered is "
-            f"{offered / cap:,.2f} replicas' worth, searched from {lb} (rounded down, at least 1: "
-            "a lower bound to start from, not a count that suffices; the runs decide)")
-
-
-def _behind_text(ev: Evaluations, g: str, p: str, tp: int) -> str:
-    """The counts of a deployment that met the SLOs over the run but fell behind the load."""
-    behind = sorted(k[4] for k in ev.seen_dedicated(g, p, tp)
-                    if ev.dedicated(*k[1:])[1] >= ev.attainment and not ev.dedicated(*k[1:])[4])
-    if not behind:
-        return ""
-    counts = ", ".join(str(k) for k in behind)
-    return (f"; {counts} met the SLO over the run but fell behind the load (unstable at this "
-            "load: the drain after the horizon worked the backlog off, a continuing workload "
-            "would not)")
-
-
-def _outcome(att: float, keeps_up: bool, attainment: float) -> str:
-    """What a priced run's why line adds: nothing when it meets the SLOs and keeps up."""
-    miss = [w for w, bad in (("misses the SLO", att < attainment),
-                             ("falls behind the load", not keeps_up)) if bad]
-    return f" ({' and '.join(miss)})" if miss else ""

@@ -110,18 +110,20 @@ def check(cfg) -> None:
                              key=f"tenants.{t}.pipeline")
 
 
-def frontier(points: list[tuple[float, float, bool, object]]) -> list:
-    """The (cost, latency, meets the SLO, item) points no other point beats: one beats another
-    when it costs no more, its latency is no higher and it meets the SLO if the other does,
-    one of them strictly (ties kept once). So the plan, the cheapest meeting the SLO, is never
-    beaten: until December 2026 a cheaper plan missing the SLO on TPOT or deadlines with a
-    lower p99 / SLO could push it off. A point with no latency (NaN) has no place."""
+def frontier(points: list[tuple[float, int, float, bool, object]]) -> list:
+    """The (cost, GPUs, latency, meets the SLO, item) points no other point beats: one beats
+    another when it costs no more (on a cost tie, on no more GPUs, as the plan ranks), its
+    latency is no higher and it meets the SLO if the other does, one of them strictly (ties
+    kept once). So the plan, the cheapest meeting the SLO, is never beaten: until December 2026
+    a cheaper plan missing the SLO on TPOT or deadlines with a lower p99 / SLO could push it
+    off, and at a GPU price of 0 a free plan on more GPUs with a lower p99 / SLO. A point with
+    no latency (NaN) has no place."""
     out, best_all, best_met = [], None, None  # the lowest latency so far, of all and of those met
-    pts = [p for p in points if not math.isnan(p[1]) and not math.isnan(p[0])]
-    for cost, lat, met, item in sorted(pts, key=lambda x: (x[0], x[1], not x[2])):
+    pts = [p for p in points if not math.isnan(p[2]) and not math.isnan(p[0])]
+    for cost, gpus, lat, met, item in sorted(pts, key=lambda x: (x[0], x[1], x[2], not x[3])):
         best = best_met if met else best_all
         if best is None or lat < best:  # an infinite latency (nothing to rank by) kept once
-            out.append((cost, lat, met, item))
+            out.append((cost, gpus, lat, met, item))
         best_all = lat if best_all is None else min(best_all, lat)
         if met:
             best_met = lat if best_met is None else min(best_met, lat)
@@ -140,18 +142,19 @@ def frontier_table(per_model: list[list], keep: int = 6, chosen: tuple = ()) -> 
     for the others)."""
     fronts = []
     for cands in per_model:
-        pts = frontier([(c.usd_per_hour, c.worst_p99_over_slo, c.feasible, c) for c in cands])
-        fronts.append([p for i, p in enumerate(pts) if i < keep or any(p[3] is b for b in chosen)])
+        pts = frontier([(c.usd_per_hour, c.gpus, c.worst_p99_over_slo, c.feasible, c)
+                        for c in cands])
+        fronts.append([p for i, p in enumerate(pts) if i < keep or any(p[4] is b for b in chosen)])
     fronts = [f for f in fronts if f]
     combos = []
     if fronts:
         for combo in itertools.product(*fronts):
-            combos.append((sum(p[0] for p in combo), max(p[1] for p in combo),
-                           all(p[2] for p in combo), combo))
-    return pd.DataFrame([{"cost_usd": sum(p[3].cost_usd for p in combo), "usd_per_hour": h,
+            combos.append((sum(p[0] for p in combo), sum(p[1] for p in combo),
+                           max(p[2] for p in combo), all(p[3] for p in combo), combo))
+    return pd.DataFrame([{"cost_usd": sum(p[4].cost_usd for p in combo), "usd_per_hour": h,
                           "worst_p99_over_slo": lat, "meets_slo": met,
-                          "plan": " + ".join(f"{p[3].model}: {p[3].label}" for p in combo)}
-                         for h, lat, met, combo in frontier(combos)],
+                          "plan": " + ".join(f"{p[4].model}: {p[4].label}" for p in combo)}
+                         for h, _, lat, met, combo in frontier(combos)],
                         columns=["cost_usd", "usd_per_hour", "worst_p99_over_slo", "meets_slo", "plan"])
 
 
@@ -284,8 +287,8 @@ def plan_job(cfg, out_dir, progress) -> Result:
         if not b.usd_per_hour > 0:  # a free choice: "cheapest" no longer sizes it (unsaid before)
             notes.append(
                 f"{mp.model}: {b.label} costs nothing (catalog.gpus.{b.gpu}.{b.pricing}_usd_per_hour "
-                "is 0): any number of its replicas is free, so the plan is the fewest meeting the "
-                "SLO; check the price" if b.placement == "dedicated" else
+                "is 0): any number of its replicas is free, so the plan is the fewest GPUs meeting "
+                "the SLO and keeping up with the load; check the price" if b.placement == "dedicated" else
                 f"{mp.model}: the serverless pool bills it nothing (catalog.models.{mp.model}."
                 "price_in_usd_per_mtok and price_out_usd_per_mtok are 0); check the prices")
         rows.append({"model": mp.model, "choice": b.label, "placement": b.placement,

@@ -6,6 +6,7 @@ meets the SLO."""
 import re
 
 import pytest
+from helpers.plan import short_of_load
 
 import sim
 from sim.analysis.plan import plan_model
@@ -16,9 +17,10 @@ ONE = ["horizon_s=60", "tenants.chat.arrival.rate_rps=20", "tenants.chat.slo_ttf
 TRACE_TENANT = ["horizon_s=60", "tenants.chat.slo_ttft_s=0.5",
                 f"tenants.chat.arrival={{kind: trace, trace: {{path: {TRACE}, format: azure, rate_scale: 4}}}}",
                 "tenants.chat.input={kind: trace, max: null}", "tenants.chat.output={kind: trace, max: null}"]
-TWO = ONE + ["tenants.rag={model: qwen3-32b, arrival: {kind: poisson, rate_rps: 3}, "
+TWO = ONE + ["tenants.rag={model: qwen3-32b, arrival: {kind: poisson, rate_rps: 1}, "
              "input: {kind: lognormal, mean: 2048, cv: 1.0, max: 16000}, slo_ttft_s: 2.0}",
-             "deployments.qwen3-32b={gpu: H100, precision: fp8, tp: 1}"]
+             "deployments.qwen3-32b={gpu: H100, precision: fp8, tp: 1}",
+             "tenants.rag.output={kind: fixed, mean: 1500}"]
 GPUS, PRECISIONS, TPS = ["H100", "L40S", "A100"], ["fp8", "bf16"], [1, 2]
 
 
@@ -45,9 +47,12 @@ def test_the_plan_is_the_cheapest_count_that_meets_the_slo(base):
     assert float(s.query("tenant == '__all__'")["cost_usd"].iloc[0]) == pytest.approx(b.cost_usd, rel=1e-12)
     price = {g: float(cfg.catalog.gpus[g]["reserved_usd_per_hour"]) for g in GPUS}
     assert b.usd_per_hour == pytest.approx(b.replicas * b.tp * price[b.gpu], rel=1e-12)
-    # one replica fewer misses, and far outside a p99's sampling noise (~0.003 at 1,000 requests)
-    assert b.replicas > 1 and attainment(dedicated(base, {"llama31-8b": chosen[:3] + (b.replicas - 1,)})) < 0.95
-    # every configuration cheaper an hour misses (a GPU without the precision cannot run)
+    # one replica fewer misses, and far outside a p99's sampling noise (~0.003 at 1,000
+    # requests), or carries less than the offered load (a closed loop's saturated rate each)
+    fewer = chosen[:3] + (b.replicas - 1,)
+    assert b.replicas == 1 or short_of_load(cfg, "chat", *fewer) or attainment(dedicated(base, {"llama31-8b": fewer})) < 0.95
+    # every configuration cheaper an hour misses or falls behind (a GPU without the precision
+    # cannot run)
     for g in GPUS:
         for p in PRECISIONS:
             for tp in TPS:
@@ -58,14 +63,15 @@ def test_the_plan_is_the_cheapest_count_that_meets_the_slo(base):
                         s = dedicated(base, {"llama31-8b": (g, p, tp, n)})
                     except sim.InputError:
                         break
-                    assert attainment(s) < 0.99, (g, p, tp, n)
+                    assert attainment(s) < 0.99 or short_of_load(cfg, "chat", g, p, tp, n), (g, p, tp, n)
 
 
 def test_the_plans_note_gives_the_bill_of_its_models_simulated_together():
-    """Two models: each model's bill runs to its own last request (qwen3-32b's H100 $0.050,
-    the 8B's two L40S $0.068: $0.12), but simulated together every pool stays up until the
-    last request of either ends ($0.136, the H100 paid through the 8B's drain). The note
-    gave only the sum, not what simulating the plan bills (until December 2026)."""
+    """Two models: each model's bill runs to its own last request (qwen3-32b's H100 $0.059, its
+    1,500-token answers draining long after the horizon, the 8B's H100 $0.045: $0.10), but
+    simulated together every pool stays up until the last request of either ends ($0.12, the
+    8B's H100 paid through qwen3-32b's drain). The note gave only the sum, not what simulating
+    the plan bills (until December 2026)."""
     res = sim.run(["job=plan", "plan.gpus=[H100,L40S]", "plan.precisions=[fp8]", "plan.tp=[1]",
                    "plan.pricing=[reserved]", "plan.placements=[dedicated]", "plan.max_replicas=4",
                    *TWO, *OUT])

@@ -4,6 +4,7 @@
 import math
 
 import pytest
+from helpers.plan import short_of_load
 
 import sim
 from sim.analysis.plan import plan_model
@@ -19,7 +20,9 @@ PRICES = {(g, q): float(sim.compose([]).catalog.gpus[g][f"{q}_usd_per_hour"]) fo
 
 def brute_force() -> tuple[float, float, str]:
     """(cost an hour, bill over the run, label) of the cheapest configuration an hour (the
-    plan's rank: the bill over the run also pays the drain after the horizon)."""
+    plan's rank: the bill over the run also pays the drain after the horizon) that meets the
+    SLO and carries the offered load (2 x L40S met the SLO over 60 s with 4,284 output tok/s
+    for 4,932 offered, and were chosen until December 2026)."""
     best = (math.inf, math.inf, "none")
     for g in GPUS:
         for p in PRECISIONS:
@@ -37,7 +40,8 @@ def brute_force() -> tuple[float, float, str]:
                             break
                         s = res.summary.query("tenant == 'chat'").iloc[0]
                         hourly = n * tp * PRICES[g, q]
-                        if s["slo_attainment"] >= 0.99 and hourly < best[0]:
+                        if (s["slo_attainment"] >= 0.99 and hourly < best[0]
+                                and not short_of_load(sim.compose(BASE), "chat", g, p, tp, n)):
                             best = (hourly, float(s["cost_usd"]), f"{n} x {g} {p} TP{tp} {q}")
     return best
 
@@ -128,7 +132,7 @@ def test_a_tpot_objective_the_cheapest_plan_misses_raises_it():
     tpot = 0.015  # one H100 at this load: p99 TPOT 15.6 ms, 98.0 % of requests within 15 ms
     tight = plan_model(sim.compose(BASE + [f"tenants.chat.slo_tpot_s={tpot}"]), "llama31-8b", *args)
     assert tight.best is not None and loose.best is not None
-    # loose: two L40S ($3.90/h, a cent under one H100); tight: two H100s ($7.90/h)
+    # loose: one H100 ($3.95/h; two L40S, $3.90/h, carry less than the load); tight: two H100s
     assert (tight.best.gpu, tight.best.replicas) != (loose.best.gpu, loose.best.replicas)
     assert tight.best.usd_per_hour > loose.best.usd_per_hour
     res = _direct([f"deployments.llama31-8b.gpu={tight.best.gpu}",
@@ -307,7 +311,10 @@ def test_the_pareto_table_says_which_plans_meet_the_slo_target():
     model's candidate at or above plan.attainment, judged here from candidates.csv."""
     res = sim.run(["job=plan", "plan.gpus=[H100,L40S]", "plan.precisions=[fp8]", "plan.tp=[1]",
                    "plan.max_replicas=3", "plan.pricing=[reserved]", *BASE[:3],
-                   "tenants.code={model: qwen3-32b, arrival: {rate_rps: 2}, slo_ttft_s: 1.0}"])
+                   # a 0.4 s SLO: one L40S, within the capacity bound, misses it (pareto.csv
+                   # had no plan missing the target at 1.0 s once counts short of the load
+                   # were no longer simulated)
+                   "tenants.code={model: qwen3-32b, arrival: {rate_rps: 2}, slo_ttft_s: 0.4}"])
     cands = res.tables["candidates"]
     att = {(r.model, r.label): r.worst_attainment for r in cands.itertuples()}
     p = res.tables["pareto"]

@@ -169,10 +169,23 @@ def test_a_model_with_no_deployment_entry_is_planned():
 def test_spot_only_on_a_gpu_without_a_spot_price_is_said_not_a_traceback():
     res = sim.run(["job=plan", *BASE, "tenants.chat.arrival.rate_rps=20", "plan.gpus=[H100,L40S]",
                    "plan.tp=[1]", "plan.precisions=[fp8]", "plan.pricing=[spot]",
-                   "plan.placements=[dedicated]", "plan.max_replicas=2",
+                   "plan.placements=[dedicated]", "plan.max_replicas=4",
                    "catalog.gpus.H100.spot_usd_per_hour=null"])
     assert res.tables["plan"].iloc[0]["gpu"] == "L40S"
     assert "H100: no spot price in the catalog" in " ".join(res.tables["why"]["reason"])
+
+
+def test_a_spot_price_of_zero_is_a_price_not_its_absence():
+    """A free spot L40S is tried (and, free, chosen over a priced spot H100, with the note for a
+    price of 0); a price of 0 read as "no spot price in the catalog ...; not tried" before."""
+    res = sim.run(["job=plan", *BASE, "horizon_s=30", "tenants.chat.arrival.rate_rps=5",
+                   "plan.gpus=[H100,L40S]", "plan.tp=[1]", "plan.precisions=[fp8]",
+                   "plan.pricing=[spot]", "plan.placements=[dedicated]", "plan.max_replicas=4",
+                   "catalog.gpus.L40S.spot_usd_per_hour=0"])
+    assert "no spot price" not in " ".join(res.tables["why"]["reason"])
+    plan = res.tables["plan"].iloc[0]
+    assert (plan["gpu"], plan["pricing"], plan["usd_per_hour"]) == ("L40S", "spot", 0)
+    assert any("(catalog.gpus.L40S.spot_usd_per_hour is 0)" in n for n in res.notes), res.notes
 
 
 def test_the_hourly_figures_agree_across_the_plans_tables():
