@@ -42,7 +42,7 @@ from sim.analysis.breakeven_crossings import (
     fill_crossings,
     u_star_fill_at,
 )
-from sim.analysis.breakeven_cut import cut_count, cut_notes
+from sim.analysis.breakeven_cut import cut_count, cut_notes, overload_note
 from sim.analysis.capacity import Capacity, measure_capacity, only_tenant, swept_tenant
 from sim.config import variant
 from sim.errors import InputError
@@ -223,7 +223,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         raise InputError("the saturated run completed nothing", key=f"tenants.{tenant}")
     fleet = int(ref_cfg.dedicated.replicas.get(model, 1))
     catalog = build_catalog(base)
-    rows, sums, wl_notes, cuts = [], [], [], []
+    rows, sums, wl_notes, cuts, behind = [], [], [], [], []
     mean_in = mean_out = float("nan")
     fill_rate = (float(cfg.breakeven.fill.load_fraction) * cap.rps * fleet
                  if fill is not None else 0.0)
@@ -258,6 +258,7 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                 sums.append(s)
                 rows.append(point_row(s, f, label + suffix, setup, rate, f * cap.tok_s * fleet,
                                       cap.tok_s * fleet, tenant, fill_t))
+                behind.append(overload_note(vcfg, wl, run, f))
                 k = cut_count(wl, run, float(vcfg.metrics.warmup_s))
                 if k:  # said, not left out (unsaid until December 2026)
                     cuts.append((f, label + suffix, k, rows[-1]["requests"]))
@@ -297,8 +298,9 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
                                                                  analytic, factors)],
                                   ignore_index=True)
         curve_factors(analytic, res.crossings)
-    # the cut requests and the workloads' own notes: both unsaid until December 2026
-    res.notes = breakeven_notes(res) + cut_notes(cuts) + wl_notes
+    # the points that fell behind, the cut requests and the workloads' own notes: unsaid
+    # until December 2026
+    res.notes = breakeven_notes(res) + [n for n in behind if n] + cut_notes(cuts) + wl_notes
     others = [t for t in cfg.tenants if t not in (tenant, fill)]
     if others:  # in no curve's run: until December 2026 left out unsaid
         res.notes.append(

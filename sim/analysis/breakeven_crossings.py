@@ -73,9 +73,10 @@ def crossings_table(points: pd.DataFrame, ref: str, analytic: dict) -> pd.DataFr
     out = []
     for label, g in points[points["label"] != ref].groupby("label", sort=False):
         g = g.sort_values(X)
-        # billed per token: no GPU time at any load, and tokens billed (at $0/M too: such a
-        # curve was labelled gpu_time, its u* left out, until December 2026)
-        per_token = bool((g["gpu_cost_usd"].abs() < 1e-12).all()
+        # billed per token: a serverless curve with no GPU time at any load, and tokens billed
+        # (at $0/M too: such a curve was labelled gpu_time, its u* left out, until December
+        # 2026; a hybrid at a GPU price of 0, billing no GPU time, was labelled per_token)
+        per_token = bool((g["gpu_cost_usd"].abs() < 1e-12).all() and (g["setup"] == "serverless").all()
                          and ((g["token_cost_usd"] > 0).any() or (g["output_tokens"] > 0).any()))
         base = {"label": label, "reference": ref, "billing": "per_token" if per_token else "gpu_time"}
         if per_token:

@@ -1,4 +1,5 @@
-"""The requests a break-even point's run left unfinished, and the note that says them.
+"""The requests a break-even point's run left unfinished or fell behind on, and the notes that
+say them.
 
 A point's cost per output token is over the tokens its run delivered: requests still
 running or queued when it stopped (``horizon_s + drain_s``; failed, ``unfinished_at_end``)
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.analysis.plan_judge import falls_behind
 from sim.records import FAILED
 
 
@@ -37,3 +39,14 @@ def cut_notes(cuts: list[tuple[float, str, int, int]]) -> list[str]:
             f"{where}; their tokens are in no point's cost per output token, so those points "
             "are priced over fewer tokens than were offered and the crossovers compare "
             "different token sets: raise drain_s to let them finish"]
+
+
+def overload_note(cfg, workload, run, fraction: float) -> str | None:
+    """The stability line a plain simulate run prints when the point's setup is unstable at
+    this load (:func:`sim.analysis.plan_judge.falls_behind`), named by its load fraction, or
+    None. Its cost per output token is then that of a backlog the drain worked off: until
+    December 2026 unsaid, a dedicated fleet at 3x its capacity (TTFT p50 272 s, billed 943 s of
+    a 300 s horizon) read "dedicated is cheaper throughout"."""
+    line = falls_behind(cfg, workload, run)
+    return (f"load fraction {fraction:g}: {line.rstrip('.')}; its cost per output token is of "
+            "a run that fell behind the load") if line else None

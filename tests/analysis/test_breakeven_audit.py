@@ -14,7 +14,7 @@ def points(xs, ref, other):
     for label, ys in (("dedicated", ref), ("serverless", other)):
         for x, y in zip(xs, ys):
             per_token = label == "serverless"
-            rows.append({"load_fraction": x, "label": label, Y: y, "rate_rps": 10 * x,
+            rows.append({"load_fraction": x, "label": label, "setup": label, Y: y, "rate_rps": 10 * x,
                          "gpu_cost_usd": 0.0 if per_token else 1.0,
                          "token_cost_usd": 1.0 if per_token else 0.0,
                          "throughput_utilization": x, "gpu_busy_fraction": 0.9,
@@ -52,6 +52,16 @@ def test_cheaper_below_skips_a_load_that_delivered_nothing():
     row = t.set_index("label").loc["serverless"]
     assert 0.2 < row["load_fraction"] < 0.3
     assert row["cheaper_below"] == "serverless"
+
+
+def test_a_hybrid_billing_no_gpu_time_is_not_a_per_token_curve():
+    """A hybrid fleet at a GPU price of 0 bills no GPU time at any load and its spill per token:
+    it is not billed per token (no u* beside it); it was labelled per_token by its costs alone."""
+    p = points([0.1, 0.2, 0.3], [3.0, 1.5, 0.5], [0.5, 1.0, 2.0])
+    p.loc[p["label"] == "serverless", "setup"] = "hybrid"
+    t = crossings_table(p, "dedicated", {**ANALYTIC, "u_star": 0.5, "u_star_output_price_only": 1.0})
+    row = t.set_index("label").loc["serverless"]
+    assert row["billing"] == "gpu_time" and np.isnan(row["u_star"])
 
 
 FAST = ["experiment=breakeven", "horizon_s=120", "breakeven.capacity_requests_per_client=3",

@@ -48,3 +48,15 @@ def test_no_note_when_every_request_finished():
     pts = res.tables["points"]
     assert (pts["requests"] == pts["completed"] + pts["rejected"]).all()
     assert said(res.notes) == {}
+
+
+def test_a_point_above_the_fleets_capacity_is_said_to_fall_behind():
+    """At 3x the measured capacity the dedicated fleet is offered three times what it serves
+    (by construction of the sweep), so its point falls behind whatever the horizon and the
+    note says so with the run's own stability line; at 0.5 it keeps up, and the serverless
+    pool scales out at both. Unsaid until December 2026 ("dedicated is cheaper throughout")."""
+    res = sim.run(["experiment=breakeven", "breakeven.load_fractions=[0.5,3]", TWO_CURVES,
+                   "horizon_s=60", "breakeven.capacity_requests_per_client=3", "output.progress=false"])
+    behind = [n for n in res.notes if "is unstable at this load" in n]
+    assert len(behind) == 1 and behind[0].startswith("load fraction 3: dedicated is unstable at "
+                                                     "this load"), res.notes
