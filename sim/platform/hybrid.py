@@ -18,7 +18,8 @@ request's tier. Background tenants always go to the serverless pool.
   for the head of its queue) and the queue's estimated wait, ``(queued + 1) / completions
   per second over the last rate_window_s`` (the head's wait so far while nothing completed
   in the window), exceeds ``wait_threshold_s``, or when the queue holds ``max_queue``
-  requests; also when the dedicated queue is full. With ``cold_aware`` it spills only when
+  requests; also when the dedicated queue is full or no replica is up to route it to (a
+  retry of an interrupted request too: ``DedicatedSetup.overflow``). With ``cold_aware`` it spills only when
   that wait also exceeds the pool's (:meth:`ServerlessPlatform.expected_wait`: none with
   the model warm, else the rest of a load or a whole cold start). It is logged in tier ``serverless`` with
   ``spilled`` set (the ``spilled`` column of requests.parquet and the summary).
@@ -177,6 +178,8 @@ class HybridSetup:
         self.prompts = {i: PromptMean() for i in ded_idx}  # offered prompts, per model
         self.dedicated = (DedicatedSetup(ctx, cfg, catalog, ded_idx, on_complete=self._ded_done)
                           if ded_idx else None)
+        if self.dedicated is not None:  # what it cannot route again may spill
+            self.dedicated.overflow = self._overflow
         self.serverless = (ServerlessPlatform(ctx, cfg, catalog, sl_idx, finish=self._sl_finish,
                                               reject=self._sl_reject, cold=self._sl_cold,
                                               logged_below=self.n_log,
@@ -261,10 +264,19 @@ class HybridSetup:
                     and self.shadow_rng.random() < self.shadow_fraction):
                 self._mirror(req, now)
             return
-        if reason == "queue_full" and to_pool and self.policy.enabled:
-            self._spill(req)
-            return
-        d.turn_away(req, reason)
+        if not self._overflow(req, reason):
+            d.turn_away(req, reason)
+
+    def _overflow(self, req: Request, reason: str) -> bool:
+        """Spill a request the dedicated side cannot take (its queue full, or no replica up
+        to route to: at arrival or when an interrupted one is routed again), if spillover is
+        on and the pool can hold its model; whether it did. Until December 2026 only a full
+        queue spilled: with a per-replica router an outage's requests were all lost."""
+        if (reason not in ("queue_full", "no_replica") or not self.policy.enabled
+                or self.serverless is None or req.model not in self.serverless.models):
+            return False
+        self._spill(req)
+        return True
 
     def _ded_done(self, req: Request, now: float) -> None:
         self.estimators[req.model].record(now)  # the dedicated pool's completion rate

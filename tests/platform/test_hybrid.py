@@ -428,3 +428,48 @@ def test_a_request_waiting_for_the_next_boundary_leaves_room_against_spillover(t
     r = r.sort_values("request_id")
     assert r["tier"].tolist() == ["dedicated"] * 4
     assert r["ttft_s"].tolist() == pytest.approx([0.01, 0.01, 0.015, 0.984], abs=1e-9)
+
+
+# ------------------------------------------------------- no replica up: spill, any router
+_OUTAGE = [f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+           "dedicated.failures.mode=script",
+           f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 1, down_s: 60}}]"]
+_OUTAGE_REQS = [(0.0, "crit", 100, 4000), (2.0, "crit", 100, 20), (3.0, "crit", 100, 20),
+                (5.0, "crit", 100, 20)]
+
+
+@pytest.mark.parametrize("router", ["jsq", "round_robin"])
+def test_a_per_replica_router_spills_what_an_outage_leaves_without_a_replica(router):
+    """The only reserved replica fails at 1 s for 60 s: the request it ran (no replica to
+    retry on) and the three arriving during the outage (none to route to) go to the pool,
+    as a full queue's would; until December 2026 all four ended badly (retry_no_replica,
+    no_replica) with the pool there to take them."""
+    wl = workload(_OUTAGE_REQS, 30, {"crit": M8})
+    r, s = run(config([*_OUTAGE, f"dedicated.router={router}"]), wl)
+    assert (r.log.outcome == COMPLETED).all()
+    assert r.log.spilled.all() and {tier(r, i) for i in range(4)} == {"serverless"}
+    assert r.log.attempts.tolist() == [1, 0, 0, 0]  # the interrupted try is counted
+    assert r.log.first_s.min() > 1.0  # nothing served before the outage's first spill
+    assert int(s.loc[s.tenant == "crit", "spilled"].iloc[0]) == 4
+    # without spillover they end as before: the retry fails, the arrivals are rejected
+    r2, _ = run(config([*_OUTAGE, f"dedicated.router={router}",
+                        "hybrid.spillover.enabled=false"]), wl)
+    assert not r2.log.spilled.any() and not (r2.log.outcome == COMPLETED).any()
+
+
+def test_a_spot_notice_spills_its_own_queue_when_no_replica_admits(tmp_path):
+    """One spot replica running one sequence at a time, noticed at 2 s (reclaimed at 7 s, no
+    replacement), per-replica queues: the two requests waiting in its queue at the notice,
+    the one it ran at the reclaim and the one arriving in between all spill."""
+    pre = tmp_path / "pre.csv"
+    pre.write_text(f"time_s,model,replica\n2,{M8},0\n")
+    cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                  f"dedicated.spot.replicas.{M8}=1", "dedicated.spot.preemption.mode=trace",
+                  f"dedicated.spot.preemption.trace={pre}", "dedicated.spot.preemption.notice_s=5",
+                  "dedicated.spot.replacement=false", f"deployments.{M8}.max_num_seqs=1",
+                  "dedicated.router=jsq"])
+    wl = workload([(0.0, "crit", 100, 4000), (0.5, "crit", 100, 20), (1.0, "crit", 100, 20),
+                   (3.0, "crit", 100, 20)], 30, {"crit": M8})
+    r, s = run(cfg, wl)
+    assert (r.log.outcome == COMPLETED).all() and r.log.spilled.all()
+    assert r.log.attempts.tolist() == [1, 0, 0, 0]

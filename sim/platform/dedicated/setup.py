@@ -68,8 +68,10 @@ class Slot:
 class DedicatedSetup:
     """Reserved replicas per model. Besides the :class:`~sim.platform.base.Setup` protocol it
     offers the pieces a composing setup (the hybrid) needs: :meth:`admit` and
-    :meth:`turn_away` (``submit`` is the two together), :meth:`queue_state`
-    and an ``on_complete(req, now)`` listener called at each completion."""
+    :meth:`turn_away` (``submit`` is the two together), :meth:`queue_state`, an
+    ``on_complete(req, now)`` listener called at each completion and ``overflow(req,
+    reason)``, offered each interrupted request that finds no replica to go to (whether
+    it took it; the hybrid spills it to its pool)."""
 
     name = "dedicated"
     serves_background = False
@@ -80,6 +82,7 @@ class DedicatedSetup:
         hybrid setup serves only its dedicated-tier models here)."""
         self.ctx = ctx
         self.on_complete = on_complete
+        self.overflow: Callable[[Request, str], bool] = lambda req, reason: False
         self.events = EventLog()  # failures and recoveries
         dc = cfg.dedicated
         named = dict(models) if isinstance(models, Mapping) else dict(enumerate(models))
@@ -253,8 +256,9 @@ class DedicatedSetup:
         put_ahead(pool, again, lambda req: self._reroute(pool, req, now, cause))
 
     def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> bool:
+        """Route ``req`` again (whether it went); else to :attr:`overflow`, or it fails."""
         reason = pool.route(req)
-        if reason is not None:
+        if reason is not None and not self.overflow(req, reason):
             self._give_up(pool, req, f"retry_{reason}", now, cause)
         return reason is None
 
