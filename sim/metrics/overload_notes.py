@@ -144,22 +144,28 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
 
 
 def outage(run, horizon_s: float) -> str:
-    """What a warning adds when replicas failed or were reclaimed by the horizon: a backlog
-    built while they were away is the outage's, and the sustainable rate is measured over
-    completions with the outage among them (until December 2026 unsaid: one H100 down 45 s
-    of 60 at 15 % load read "unstable ... add capacity" and nothing more)."""
+    """What a warning adds when replicas failed, were reclaimed or got a spot notice (from
+    which they admit nothing new) by the horizon: a backlog built while they were away is
+    the outage's, and the sustainable rate is measured over completions with the outage
+    among them (until December 2026 unsaid: one H100 down 45 s of 60 at 15 % load read
+    "unstable ... add capacity" and nothing more; a notice whose reclaim came after the
+    horizon went unsaid until a later December 2026 fix)."""
     ev = (run.extra or {}).get("events")
     if ev is None or not len(ev.t_s):
         return ""
-    counts = {"fail": 0, "spot_reclaim": 0}
+    counts = {"fail": 0, "spot_reclaim": 0, "spot_notice": 0}
     for t, kind in zip(ev.t_s, ev.kind):
         if kind in counts and t <= horizon_s:
             counts[kind] += 1
-    if not sum(counts.values()):
+    noticed = counts["spot_notice"] - counts["spot_reclaim"]  # reclaimed after the horizon
+    if not (counts["fail"] + counts["spot_reclaim"] + noticed):
         return ""
     what = " and ".join(f"{k:,} {name}{'s' if k != 1 else ''}" for name, k in (
-        ("replica failure", counts["fail"]), ("spot reclaim", counts["spot_reclaim"])) if k)
-    return (f" Replicas were away during the run ({what} by the horizon): a backlog built "
-            "while they were down is the outage's, not necessarily the load's, and the "
+        ("replica failure", counts["fail"]), ("spot reclaim", counts["spot_reclaim"]),
+        ("spot notice", noticed)) if k)
+    after = ("; a noticed spot replica admits nothing new, its reclaim came after the horizon"
+             if noticed else "")
+    return (f" Replicas were away during the run ({what} by the horizon{after}): a backlog "
+            "built while they were down is the outage's, not necessarily the load's, and the "
             "sustainable rate is measured over completions with the outage among them (the "
             "availability and downtime tables say how long).")
