@@ -249,3 +249,17 @@ def test_the_spot_job_refuses_spot_replicas_it_would_overwrite(tmp_path):
         sim.run(["experiment=spot", "horizon_s=20", "dedicated.spot.replicas.llama31-8b=1"],
                 output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_spot_billed_but_serving_nothing_is_in_cost_spot_usd_with_no_tier_rows(tmp_path):
+    """One reserved and one spot replica: B (t=0.1) starts on the spot one, which is noticed
+    at 2 s and reclaimed at 4 s (no replacement); B finishes on the reserved replica. Every
+    request was served by tier dedicated: no __tier__ rows (they need two tiers served, as
+    README's Spot paragraph now says; it said a __tier__:spot row appeared), and the spot
+    bill is cost_spot_usd, the 4 s the instance lived at $2.25 per GPU-hour."""
+    cfg = _spot_cfg(tmp_path, [f"2,{MODEL},0"], notice=2.0, **{"dedicated.spot.replacement": "false"})
+    r, summary = run(cfg, workload([(0.0, 100, 2000), (0.1, 100, 2000)], horizon_s=30))
+    assert (r.log.outcome == COMPLETED).all() and r.log.attempts.tolist() == [0, 1]
+    assert {r.log.tiers.names[c] for c in r.log.tier} == {"dedicated"}
+    assert not summary["tenant"].str.startswith("__tier__").any()
+    assert all_row(summary)["cost_spot_usd"] == pytest.approx(4.0 / 3600 * 2.25, rel=1e-9)
