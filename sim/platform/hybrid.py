@@ -18,8 +18,11 @@ request's tier. Background tenants always go to the serverless pool.
   for the head of its queue) and the queue's estimated wait, ``(queued + 1) / completions
   per second over the last rate_window_s`` (the head's wait so far while nothing completed
   in the window), exceeds ``wait_threshold_s``, or when the queue holds ``max_queue``
-  requests; also when the dedicated queue is full or no replica is up to route it to (a
-  retry of an interrupted request too: ``DedicatedSetup.overflow``). With ``cold_aware`` it spills only when
+  requests; also when the dedicated queue is full or no replica is up to take it (a retry
+  of an interrupted request too, and, without burst replicas, what a central queue holds
+  when the model's last replica that admits fails, is reclaimed or noticed:
+  ``DedicatedSetup.overflow``); else
+  the choice is made on arrival. With ``cold_aware`` it spills only when
   that wait also exceeds the pool's (:meth:`ServerlessPlatform.expected_wait`: none with
   the model warm, else the rest of a load or a whole cold start). It is logged in tier ``serverless`` with
   ``spilled`` set (the ``spilled`` column of requests.parquet and the summary).
@@ -255,7 +258,8 @@ class HybridSetup:
         now = self.ctx.env._now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
-        if to_pool and self.policy.enabled and self._should_spill(req, now):
+        if to_pool and self.policy.enabled and (self._should_spill(req, now) or not (
+                d.burst or d.pools[req.model].up)):  # none up, none to come: spill
             self._spill(req)
             return
         reason = d.admit(req)

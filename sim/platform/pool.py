@@ -83,6 +83,17 @@ class ModelPool:
             return len(self.central)
         return sum(len(r.queue) for r in self.replicas)
 
+    @property
+    def up(self) -> bool:
+        """Whether some replica is alive and admits new requests."""
+        return any(r.accepting and r.alive for r in self.replicas)
+
+    def offer_queued(self, take: Callable[[Request], bool]) -> None:
+        """With no replica up, offer each request of the central queue to ``take`` (whether
+        it took it), in queue order; those it leaves keep their order."""
+        if self.central is not None and self.central.items and not self.up:
+            self.central.items.extend([r for r in self.central.drop_all() if not take(r)])
+
     def route_batch(self, req: Request) -> str | None:
         """Send a batch-tier request to the batch queue; the reason it cannot go, if so."""
         if not self.fits(req):

@@ -473,3 +473,46 @@ def test_a_spot_notice_spills_its_own_queue_when_no_replica_admits(tmp_path):
     r, s = run(cfg, wl)
     assert (r.log.outcome == COMPLETED).all() and r.log.spilled.all()
     assert r.log.attempts.tolist() == [1, 0, 0, 0]
+
+
+def test_a_central_queue_spills_when_its_last_replica_fails():
+    """One reserved replica running one sequence at a time, central queue: A (0 s) runs,
+    B (0.5 s) and C (1 s) queue (the head's wait, under 2 s, spills nothing), the replica
+    fails at 1.2 s for 60 s. A's retry, B and C have no replica left: they spill then, and
+    D (3 s) on arrival, so all four are served on the pool well before the repair at
+    61.2 s. Until December 2026 A, B and C waited in the queue for the repair."""
+    opts = [f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+            f"deployments.{M8}.max_num_seqs=1", "dedicated.router=central",
+            "dedicated.failures.mode=script",
+            f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 1.2, down_s: 60}}]"]
+    cfg = config(opts)
+    wl = workload([(0.0, "crit", 100, 4000), (0.5, "crit", 100, 20), (1.0, "crit", 100, 20),
+                   (3.0, "crit", 100, 20)], 30, {"crit": M8})
+    r, s = run(cfg, wl)
+    assert (r.log.outcome == COMPLETED).all() and r.log.spilled.all()
+    assert r.log.attempts.tolist() == [1, 0, 0, 0]
+    assert r.log.first_s.max() < 61.2
+    # without spillover the queue waits for the repair, as before
+    r2, _ = run(config([*opts, "hybrid.spillover.enabled=false"]), wl)
+    assert not r2.log.spilled.any() and r2.log.first_s.min() > 61.2
+
+
+def test_a_central_queue_spills_at_the_notice_of_its_only_spot_replica(tmp_path):
+    """The only replica, spot, noticed at 2 s (reclaimed at 7 s, a replacement loading
+    minutes after): B and C, queued behind A, spill at the notice, A's retry at the reclaim;
+    all are served on the pool long before the replacement (until December 2026 B and C
+    waited in the queue for it)."""
+    pre = tmp_path / "pre.csv"
+    pre.write_text(f"time_s,model,replica\n2,{M8},0\n")
+    cfg = config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                  f"dedicated.spot.replicas.{M8}=1", "dedicated.spot.preemption.mode=trace",
+                  f"dedicated.spot.preemption.trace={pre}", "dedicated.spot.preemption.notice_s=5",
+                  f"deployments.{M8}.max_num_seqs=1", "dedicated.router=central"])
+    wl = workload([(0.0, "crit", 100, 4000), (0.5, "crit", 100, 20), (1.0, "crit", 100, 20)],
+                  30, {"crit": M8})
+    r, _ = run(cfg, wl)
+    assert (r.log.outcome == COMPLETED).all() and r.log.spilled.all()
+    assert r.log.attempts.tolist() == [1, 0, 0]
+    # the replacement, requested at 7 s, needs a node and a cold start (at least the pool's
+    # from the same storage): nothing waited for it
+    assert r.log.first_s.max() < 7.0 + COLD_8B

@@ -30,7 +30,6 @@ import math
 from typing import Callable, Mapping
 
 from sim.engine import Request
-from sim.paths import resolve
 from sim.platform.base import RunContext
 from sim.platform.coldstart import stages
 from sim.platform.dedicated.burst import BurstPool, burst_pool
@@ -40,7 +39,7 @@ from sim.platform.dedicated.failures import (
     RetryPolicy,
     put_ahead,
 )
-from sim.platform.dedicated.spot import SpotFleet, read_preemption_trace
+from sim.platform.dedicated.spot import SpotFleet, drive_reclaims
 from sim.platform.dedicated.tables import setup_tables
 from sim.platform.pool import ModelPool
 from sim.records import EventLog, UsageRow
@@ -154,7 +153,7 @@ class DedicatedSetup:
         self.t_end = 0.0
         self.stranded: list[str] = []  # set by close()
         if self.spot is not None:
-            self._setup_spot(cfg)
+            drive_reclaims(self.spot, cfg, self._scripted, self._notice)
         if self.failure_mode != "none":
             self._setup_failures(cfg, models)
 
@@ -182,34 +181,6 @@ class DedicatedSetup:
         self.failures = FailureDriver(self.ctx.env, plans, self._fail, self._recover)
         if self.failure_mode == "script":
             self._scripted["dedicated.failures.script"] = [p for _, p in plans]
-
-    # --------------------------------------------------------------------------- spot
-    def _setup_spot(self, cfg) -> None:
-        """One reclaim plan per spot replica (the failure machinery with a notice)."""
-        pc = cfg.dedicated.spot.preemption
-        trace: dict[tuple[str, int], list] = {}
-        if str(pc.mode) == "trace":  # checked by the build layer
-            for p in read_preemption_trace(resolve(str(pc.trace))):
-                trace.setdefault((p.model, p.replica), []).append(p.time_s)
-        plans = []
-        for s in self.spot.slots:
-            dep = s.pool.deployment
-            down = self.spot.down_s(s.cold.total_s)
-            rate = float(pc.per_gpu_hour) * dep.tp / 3600.0
-            if str(pc.mode) == "trace":
-                plan = FailurePlan("script", script=[(t, down) for t in
-                                                     trace.get((s.pool.model, s.index), [])])
-            else:
-                plan = FailurePlan("random", seed=int(cfg.seed), name=f"spot/{s.pool.model}/{s.index}",
-                                   mtbf_s=1.0 / rate if rate > 0 else math.inf, reload_s=down)
-            plans.append((s, plan))
-        if str(pc.mode) == "trace":
-            # a listed time is the notice: a notice near the end may leave its reclaim after it
-            self._scripted[f"dedicated.spot.preemption.trace ({pc.trace}; a listed time is the "
-                           f"notice, the reclaim comes notice_s = {float(pc.notice_s):g} s later)"] = [
-                p for _, p in plans]
-        FailureDriver(self.ctx.env, plans, self.spot.reclaim, self.spot.recover,
-                      warn=self.spot.notice, notice_s=self.spot.notice_s)
 
     # ----------------------------------------------------------------------- failures
     def _fail(self, slot: Slot, now: float) -> None:
@@ -254,6 +225,17 @@ class DedicatedSetup:
             else:
                 again.insert(0, req)
         put_ahead(pool, again, lambda req: self._reroute(pool, req, now, cause))
+        self._strand(pool)
+
+    def _notice(self, slot, now: float) -> None:
+        self.spot.notice(slot, now)
+        self._strand(slot.pool)
+
+    def _strand(self, pool: ModelPool) -> None:
+        """With no replica of ``pool`` left to admit and no burst pool to bring one, offer
+        its queue to :attr:`overflow`."""
+        if not self.burst:
+            pool.offer_queued(lambda req: self.overflow(req, "no_replica"))
 
     def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> bool:
         """Route ``req`` again (whether it went); else to :attr:`overflow`, or it fails."""
@@ -390,7 +372,7 @@ class DedicatedSetup:
         # models left with no replica that admits (every one reclaimed, its replacement
         # still loading, or down) and no burst pool: what still waits for them waits for one
         self.stranded = sorted(p.model for mi, p in self.pools.items() if mi not in self.burst
-                               and not any(r.accepting and r.alive for r in p.replicas))
+                               and not p.up)
 
     def extra(self) -> dict:
         unfired = {k: (sum(p.scripted for p in ps), sum(p.scripted - p.fired for p in ps),

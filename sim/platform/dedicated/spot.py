@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.paths import resolve
+from sim.platform.dedicated.failures import FailureDriver, FailurePlan
 from sim.records import UsageRow
 from sim.textfiles import read_text
 
@@ -250,3 +252,33 @@ class SpotFleet:
             "loading_s": inst.row.loading_s, "billed_s": inst.row.up_s,
             "cost_usd": inst.row.cost_usd,
         } for s in self.slots for k, inst in enumerate(s.instances)]
+
+
+def drive_reclaims(fleet: SpotFleet, cfg, scripted: dict, notice) -> None:
+    """One reclaim plan per spot replica of ``fleet`` (the failure machinery with a notice:
+    ``notice(slot, now)`` at each); a trace's plans are listed in ``scripted`` (the setup's
+    scripted events, for the notes on those that never fired)."""
+    pc = cfg.dedicated.spot.preemption
+    trace: dict[tuple[str, int], list] = {}
+    if str(pc.mode) == "trace":  # checked by the build layer
+        for p in read_preemption_trace(resolve(str(pc.trace))):
+            trace.setdefault((p.model, p.replica), []).append(p.time_s)
+    plans = []
+    for s in fleet.slots:
+        dep = s.pool.deployment
+        down = fleet.down_s(s.cold.total_s)
+        rate = float(pc.per_gpu_hour) * dep.tp / 3600.0
+        if str(pc.mode) == "trace":
+            plan = FailurePlan("script", script=[(t, down) for t in
+                                                 trace.get((s.pool.model, s.index), [])])
+        else:
+            plan = FailurePlan("random", seed=int(cfg.seed), name=f"spot/{s.pool.model}/{s.index}",
+                               mtbf_s=1.0 / rate if rate > 0 else math.inf, reload_s=down)
+        plans.append((s, plan))
+    if str(pc.mode) == "trace":
+        # a listed time is the notice: a notice near the end may leave its reclaim after it
+        scripted[f"dedicated.spot.preemption.trace ({pc.trace}; a listed time is the "
+                 f"notice, the reclaim comes notice_s = {float(pc.notice_s):g} s later)"] = [
+            p for _, p in plans]
+    FailureDriver(fleet.env, plans, fleet.reclaim, fleet.recover, warn=notice,
+                  notice_s=fleet.notice_s)
