@@ -5,10 +5,10 @@ swept numeric key that is not part of a variant, else the variant (``variant=a,b
 sim/config/variants.py): a categorical axis, one tick per variant in job order, points not
 joined, no break-evens. The keys a variant sets are not curves of their own: the variant's
 name stands for them. Each curve is one setup (colour) and one combination of the other swept
-keys (line style). Break-even points are where two cost curves cross, found by linear
-interpolation between neighbouring sweep points: between setups, and between each setup and
-the per-token list price of the same tokens (a reference from catalog prices, drawn dashed,
-labelled as such, not a simulated setup).
+keys (line style). Break-even points are where two cost curves cross, joined straight in
+log-log space between neighbouring sweep points (sim/analysis/curves.py): between setups, and
+between each setup and the per-token list price of the same tokens (a reference from catalog
+prices, drawn dashed, labelled as such, not a simulated setup).
 """
 
 from __future__ import annotations
