@@ -1,14 +1,11 @@
 """Figures and markdown for a sweep, from its aggregated table (``summary.csv`` at its root).
 
-The x axis is the experiment's ``notes.sweep_x`` if it names a swept key, else the first
-swept numeric key that is not part of a variant, else the variant (``variant=a,b,c``,
-sim/config/variants.py): a categorical axis, one tick per variant in job order, points not
-joined, no break-evens. The keys a variant sets are not curves of their own: the variant's
-name stands for them. Each curve is one setup (colour) and one combination of the other swept
-keys (line style). Break-even points are where two cost curves cross, joined straight in
-log-log space between neighbouring sweep points (sim/analysis/curves.py): between setups, and
-between each setup and the per-token list price of the same tokens (a reference from catalog
-prices, drawn dashed, labelled as such, not a simulated setup).
+The x axis: :func:`x_key`; a variant (``variant=a,b,c``) is one tick each, points not joined,
+no break-evens, and stands for the keys it sets. Each curve is one setup (colour) and one
+combination of the other swept keys (line style). Break-evens are where two cost curves cross,
+joined straight in log-log space between neighbouring sweep points (sim/analysis/curves.py):
+between setups, and between each setup and the per-token list price of the same tokens (a
+reference from catalog prices, drawn dashed, labelled as such, not a simulated setup).
 """
 
 from __future__ import annotations
@@ -50,17 +47,20 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 # ------------------------------------------------------------------------------ axes
 def x_key(sj) -> str | None:
-    """``notes.sweep_x``, unless held at one value while another key is swept (all points were
-    drawn at that value until December 2026), else the first swept numeric key."""
+    """``notes.sweep_x``, unless held at one value while another key is swept (all points at
+    that value until December 2026) or naming points (the variant) while a quantity is swept
+    (`sweep_variants` with a load: no curves until December 2026), else the first swept
+    numeric key (a quantity before the seed), else the variant."""
     want = (sj.notes or {}).get("sweep_x")
     paired = set(getattr(sj, "paired", []))
-    swept = [k for k in sj.varying if k in sj.table.columns and k != VARIANT and k not in paired
-             and pd.api.types.is_numeric_dtype(sj.table[k])]
-    if want and want in sj.table.columns and (want in sj.varying or not swept):
+    swept = sorted((k for k in sj.varying if k in sj.table.columns and k != VARIANT
+                    and k not in paired and pd.api.types.is_numeric_dtype(sj.table[k])),
+                   key=lambda k: categorical(sj.table, k))
+    if want and want in sj.table.columns and (want in sj.varying or not swept) and not (
+            categorical(sj.table, want) and swept and not categorical(sj.table, swept[0])):
         return want
-    if swept:
-        return swept[0]
-    return VARIANT if VARIANT in sj.varying and VARIANT in sj.table.columns else None
+    named = VARIANT if VARIANT in sj.varying and VARIANT in sj.table.columns else None
+    return swept[0] if swept else named
 
 
 def other_keys(sj, x: str) -> list[str]:

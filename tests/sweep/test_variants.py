@@ -267,6 +267,37 @@ def test_a_variant_crossed_with_a_load_draws_a_curve_per_variant(tmp_path):
     assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant"]
 
 
+def test_a_load_swept_with_the_shipped_variants_draws_a_curve_per_variant():
+    """`-m experiment=sweep_variants variant=a,b tenants.chat.arrival.rate_rps=10,40` kept the
+    variant as a categorical x (its ``notes.sweep_x``): no curve per variant, breakeven.csv
+    header only, though both variants cross the list price between the loads. A swept
+    numeric key now gives the axis. Costs are c/load, a straight line in log-log space, so
+    each crosses the $1 list price at load = c: 20 and 30."""
+    from types import SimpleNamespace
+
+    from sim.analysis.curves import REFERENCE, breakevens
+    from sim.report.sweep import other_keys, x_key
+
+    load = "tenants.chat.arrival.rate_rps"
+    table = pd.DataFrame({"variant": ["a", "a", "b", "b"], GPU: ["H100"] * 2 + ["B200"] * 2,
+                          load: [10.0, 40.0, 10.0, 40.0], "setup": ["dedicated"] * 4,
+                          "tenant": ["__all__"] * 4,
+                          "cost_per_mtok_out_usd": [2.0, 0.5, 3.0, 0.75],
+                          "list_price_usd_per_mtok_out": [1.0] * 4})
+    sj = SimpleNamespace(notes={"sweep_x": "variant"}, table=table, varying=["variant", load],
+                         paired=[GPU])
+    x = x_key(sj)
+    assert x == load and other_keys(sj, x) == ["variant"]
+    be = breakevens(table, x, other_keys(sj, x))
+    assert list(be["variant"]) == ["a", "b"] and set(be["b"]) == {REFERENCE}
+    assert be[load].to_numpy() == pytest.approx([20.0, 30.0])
+    # the variants alone, or with a seed swept: still named points
+    for varying in (["variant"], ["variant", "seed"]):
+        sj = SimpleNamespace(notes={"sweep_x": "variant"}, table=table.assign(seed=[0, 1] * 2),
+                             varying=varying, paired=[GPU])
+        assert x_key(sj) == "variant"
+
+
 def test_a_map_or_list_a_variant_sets_is_its_column_not_nan():
     """A variant setting a map (`serverless.pool: {L40S: {...}}`, to serve a model on L40S
     serverless) left its column empty for every job: pandas took the dict as an index map
