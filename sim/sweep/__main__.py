@@ -12,10 +12,9 @@ from sim.errors import (
     folder_arg,
     stdout_may_close,
 )
-from sim.sweep.aggregate import write_sweep
+from sim.sweep.aggregate import none_finished, write_sweep
 from sim.sweep.consistency import foreign_job
 from sim.sweep.jobrecord import job_dirs
-from sim.sweep.resume import ERROR
 
 
 def _refuse(message: str, folder: Path) -> int:
@@ -55,13 +54,10 @@ def _aggregate(args) -> int:
     except InputError as e:  # a job folder's file damaged since the sweep wrote it
         print(f"error: {e} (re-run the sweep in its folder to recompute the job)", file=sys.stderr)
         return 2
+    status = none_finished(sj, args.sweep_dir)  # "0 rows from 0 of 2 jobs", exit 0, before
+    if status is not None:
+        return status
     done = int((sj.jobs["state"] == "done").sum())
-    if not done:  # "0 rows from 0 of 2 jobs", exit 0, was not an answer
-        # the exit status ``python -m sim -m`` gives the same sweep (sim/__main__.py)
-        inputs = int(sj.jobs["message"].str.startswith("InputError").sum())
-        _refuse(f"every job failed or did not finish ({len(sj.jobs)} of {len(sj.jobs)}); "
-                f"each job folder's {ERROR} says why", args.sweep_dir)
-        return 2 if inputs == len(sj.jobs) else 1
     for note in sj.column_notes:
         print(note)
     print(f"{len(sj.table)} rows from {done} of "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from sim.config.variants import KEY, MAP, format_value
+from sim.errors import InputError
 from sim.io import atomic_write, write_frame_csv
 from sim.report.question import report_question
 from sim.report.sweep import sweep_figures, sweep_markdown
@@ -273,6 +275,19 @@ def write_sweep(sweep_dir, since: float | None = None, command: str | None = Non
     return sj
 
 
+def none_finished(sj: SweepJobs, sweep_dir: Path) -> int | None:
+    """When jobs ran and none finished: one line saying so, on stderr, and the exit status
+    (2 if every job was refused for its input, else 1); else None. Said alike by the sweep's
+    end and ``python -m sim.sweep`` (until December 2026 the end printed "0 of 1 jobs
+    finished; .../summary.csv (0 rows)" where ``python -m sim.sweep`` refused)."""
+    n = len(sj.jobs)
+    if not n or (sj.jobs["state"] == "done").any():
+        return None
+    text = f"every job failed or did not finish ({n} of {n}); each job folder's {ERROR} says why"
+    print(f"error: {InputError(text, path=str(sweep_dir))}", file=sys.stderr)
+    return 2 if sj.jobs["message"].str.startswith("InputError").sum() == n else 1
+
+
 def add_to_live_tables(job_dir: Path, sweep_dir: Path) -> None:
     """Job ``job_dir``'s rows into the sweep root's ``summary.csv``, its state into
     ``jobs.csv`` (sim/sweep/live.py): as a job ends, or as a resumed sweep reads it back."""
@@ -354,12 +369,16 @@ class AggregateSweep(Callback):
         input_errors = int(sj.jobs["message"].str.startswith("InputError").sum())
         LAST_SWEEP.update(dir=str(sweep_dir), done=int(counts.get("done", 0)), failed=failed,
                           input_errors=input_errors)
+        if none_finished(sj, sweep_dir) is not None:
+            return
         print(f"sweep: {counts.get('done', 0)} of {len(sj.jobs)} jobs finished; "
               f"{sweep_dir / 'summary.csv'} ({len(sj.table)} rows), {sweep_dir / 'report.md'}")
         for note in sj.column_notes:
             print(note)
+        # a job refused for its input printed its error as it ended: not again here
         for _, j in sj.jobs[sj.jobs["state"] != "done"].iterrows():
-            print(f"sweep: job {j['job']} {j['state']}: {j['message'] or j['overrides']}")
+            if not j["message"].startswith("InputError"):
+                print(f"sweep: job {j['job']} {j['state']}: {j['message'] or j['overrides']}")
 
 
 __all__ = ["AggregateSweep", "collect", "write_sweep", "parse_overrides", "LAST_SWEEP", "DONE"]

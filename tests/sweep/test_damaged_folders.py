@@ -156,6 +156,25 @@ def test_a_sweep_whose_every_job_failed_is_an_error(messages, code, tmp_path, ca
     assert "error.txt" in err[0]
 
 
+def test_a_sweep_whose_every_job_failed_ends_as_sim_sweep_says(tmp_path, capsys):
+    """The sweep's own end printed "sweep: 0 of 1 jobs finished; .../summary.csv (0 rows)"
+    (the form ``python -m sim.sweep`` gave until December 2026) where ``python -m sim.sweep``
+    on the same folder refuses: both now give its one line, exit 2. The job's error is
+    printed once (the end printed it again, "sweep: job 0 failed: InputError: ...")."""
+    from helpers.cli import cli
+
+    sweep = tmp_path / "s"
+    r = cli("-m", "variants.a={deployments.llama31-8b.gpu: H999}", "variant=a", "horizon_s=10",
+            "drain_s=10", "hydra/launcher=basic", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert reaggregate([str(sweep)]) == 2
+    again = capsys.readouterr().err.strip().splitlines()
+    assert len(again) == 1 and again[0].startswith(f"error: {sweep}: every job failed")
+    lines = (r.stdout + r.stderr).splitlines()
+    assert again[0] in lines and "rows)" not in r.stdout, r.stdout
+    assert sum("unknown GPU 'H999'" in ln for ln in lines) == 1, lines
+
+
 # ------------------------------------------------ twenty-first sweep: numbers, columns, folders
 FULL = ",".join(__import__("sim.metrics.summary", fromlist=["x"]).SUMMARY_COLUMNS)
 
