@@ -30,6 +30,7 @@ from typing import Sequence
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.types import Override
 from hydra.core.utils import JobReturn
+from omegaconf.errors import OmegaConfBaseException
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -91,17 +92,20 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
                              key=o.key_or_group)
 
 
-def drop_unused_sweep_folder(sweep_dir: Path) -> None:
+def drop_unused_sweep_folder(sweep_dir: Path, made: bool) -> None:
     """A sweep refused before its first launch leaves no folder: Hydra made ``sweep_dir`` and
     wrote ``multirun.yaml`` into it before checking any job. Only a folder holding nothing
-    else goes (a resumed sweep's jobs stay), then the parents left empty (``results/<name>/``)
-    up to the folder the command ran in."""
+    else goes (a resumed sweep's jobs stay), and only one the sweep ``made`` (an empty folder
+    given stays; until December 2026 one the sweep made outside the working folder stayed,
+    empty), then the parents left empty (``results/<name>/``) up to the working folder."""
     if not sweep_dir.is_dir() or [p.name for p in sweep_dir.iterdir()] != ["multirun.yaml"]:
         return
     from sim.io import remove_empty_up_to_cwd
 
     (sweep_dir / "multirun.yaml").unlink()
-    remove_empty_up_to_cwd(sweep_dir)
+    if made:
+        sweep_dir.rmdir()
+        remove_empty_up_to_cwd(sweep_dir.parent)
 
 
 class GridSweeper(BasicSweeper):
@@ -109,6 +113,13 @@ class GridSweeper(BasicSweeper):
     def split_arguments(overrides: list[Override], max_batch_size: int | None) -> list:
         refuse_empty_sweeps(overrides)
         return BasicSweeper.split_arguments(overrides, max_batch_size)
+
+    def sweep(self, arguments):
+        try:  # whether the sweep makes its folder (BasicSweeper.sweep does, before any check)
+            self.made = not Path(str(self.config.hydra.sweep.dir)).exists()
+        except (OmegaConfBaseException, OSError):  # a bad ${...} or name: Hydra says so next
+            self.made = False
+        return super().sweep(arguments)
 
     def setup(self, *, hydra_context, task_function, config) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
@@ -122,5 +133,5 @@ class GridSweeper(BasicSweeper):
                 super().validate_batch_is_legal(covering_jobs(todo))
             except Exception:
                 if self.launcher.next == 0:  # nothing launched yet: the folder holds no job
-                    drop_unused_sweep_folder(Path(self.config.hydra.sweep.dir))
+                    drop_unused_sweep_folder(Path(self.config.hydra.sweep.dir), self.made)
                 raise

@@ -71,3 +71,20 @@ def test_a_sweep_refused_before_its_first_job_leaves_no_folder(tmp_path):
     r = cli_here("-m", "seed=a,b", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert r.returncode == 2
     assert (sweep / "0").is_dir() and (sweep / "multirun.yaml").is_file()
+
+
+def test_a_sweep_folder_outside_the_working_folder_refused_is_gone_if_the_sweep_made_it(tmp_path):
+    """`-m tenants.nope.arrival.rate_rps=2,4 hydra.sweep.dir=/tmp/b8` left b8/ empty (only
+    folders under the working folder went); an empty folder given, made before, stays."""
+    from helpers.cli import cli as cli_here
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    for made in (True, False):
+        if not made:
+            there.mkdir()
+        r = cli_here("-m", "tenants.nope.arrival.rate_rps=2,4", f"hydra.sweep.dir={there}",
+                     cwd=here)
+        assert r.returncode == 2 and "tenants.nope" in r.stderr, r.stderr[-2000:]
+        assert there.is_dir() == (not made)
+        assert list(here.iterdir()) == []
