@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,20 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# a temporary file of :func:`atomic_write` (``tempfile.mkstemp``'s 8 random characters)
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}")
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete the temporary files :func:`atomic_write` left in ``folder`` when its process was
+    killed mid-write (SIGKILL: its ``finally`` never ran), as a run about to redo the folder's
+    job starts (a killed job's ``.requests.parquet.<random>`` stayed through every resume
+    until December 2026)."""
+    for p in Path(folder).glob(".*"):
+        if TEMPORARY.fullmatch(p.name) and p.is_file() and not p.is_symlink():
+            p.unlink(missing_ok=True)
 
 
 def _in_the_way(path: Path) -> InputError:

@@ -27,7 +27,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.errors import InputError
-from sim.io import atomic_write, files_since, remove_listed
+from sim.io import atomic_write, files_since, remove_listed, remove_temporaries
 from sim.records import Result
 from sim.sweep.jobfiles import (
     SUMMARY_NUMBERS,
@@ -99,7 +99,8 @@ def job_key(config_name: str | None, overrides, sources) -> str:
 
 def clear(out_dir: Path) -> None:
     """Before a run writes into ``out_dir``: delete the files the previous run there wrote
-    (listed by its ``.outputs.json`` or ``done.json``) and its markers."""
+    (listed by its ``.outputs.json`` or ``done.json``), the temporaries a killed one left, and
+    its markers."""
     out_dir = Path(out_dir)
     listed: set[str] = set()
     for name in (OUTPUTS, DONE):
@@ -109,6 +110,7 @@ def clear(out_dir: Path) -> None:
             continue  # a marker damaged since: its list is lost, nothing else is deleted
         listed.update(f for f in (files if isinstance(files, list) else []) if isinstance(f, str))
     remove_listed(out_dir, sorted(listed))
+    remove_temporaries(out_dir)
     for name in (DONE, ERROR, OUTPUTS):
         if not (out_dir / name).is_dir():  # a folder of that name: the run refuses it, naming it
             (out_dir / name).unlink(missing_ok=True)

@@ -195,8 +195,10 @@ def _worker_lost(config, nums: range, t0_ns: int, why: str) -> WorkerLost:
     """The jobs of ``nums`` that started at or after ``t0_ns`` (Hydra wrote their
     ``.hydra/overrides.yaml``) and wrote neither ``done.json`` nor ``error.txt`` since: marked
     in ``error.txt``, as an interrupt marks them, so a re-run redoes them."""
-    codes = re.search(r"exit codes of the workers are (\{.*?\})", why)
-    how = f"exit {codes.group(1)}" if codes else "killed"
+    # joblib's set of exit codes, {SIGKILL(-9)} (printed as it is until December 2026)
+    codes = re.search(r"exit codes of the workers are \{(.*?)\}", why)
+    how = "; ".join(f"{name}, exit code {code}" for name, code in
+                    re.findall(r"(\w+)\((-?\d+)\)", codes.group(1) if codes else "")) or "killed"
     marked = []
     for num in nums:
         d = _job_dir(config, num)
