@@ -98,7 +98,12 @@ def print_result(res, cfg) -> None:
             print(f"({left_out_note(left)})")
     sig = res.tables.get("signals")
     if sig is not None and len(sig):
-        print("\nmigration signals (sim/analysis/signals.py) and the cheapest setup meeting each SLO:")
+        reps = res.tables.get("replications")  # a replicated run: signals are seed 0's alone
+        n = reps["seed"].nunique() if reps is not None and "seed" in reps else 1
+        of = (f", from seed {int(cfg.seed)}'s run of {n} (the table above: their means)"
+              if n > 1 else "")  # its $/M differed from the table's mean, unsaid, until Dec 2026
+        print(f"\nmigration signals (sim/analysis/signals.py) and the cheapest setup meeting each "
+              f"SLO{of}:")
         simulated = (set(res.summary["setup"].astype(str)) if "setup" in res.summary.columns
                      else None)
         target = cfg.signals.get("slo_target")

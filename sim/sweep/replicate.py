@@ -50,7 +50,8 @@ def run_replications(fn, cfg, n: int, progress: bool = False):
     notes.append(f"{n} replications (seeds {base}..{base + n - 1}): summary values are means, "
                  "`_ci95` columns the half-widths of Student-t 95 % intervals; requests, "
                  f"figures and the job's other tables ({kept}) "
-                 f"are seed {base}'s, the other seeds' differences in the notes above.")
+                 f"are seed {base}'s" + ("; the notes above naming a seed are that seed's "
+                                         "alone." if len(notes) > len(shared) else "."))
     if n > 1 and all(r.summary.equals(first.summary) for r in results[1:]):
         # a trace replayed at rate_scale 1 draws nothing from the seed: intervals of width 0
         # read as measured ones (keepalive, prefix_cache with replications=2, until December 2026)

@@ -96,6 +96,23 @@ def test_the_console_signals_of_a_dedicated_only_run(capsys):
     assert "p99/p50 -" not in capsys.readouterr().out
 
 
+def test_the_signals_of_a_replicated_run_say_their_seed(capsys):
+    """`replications=5`: the table's $/M out is the seeds' mean (1.01) while the signals
+    line, seed 0's alone, said $1.02 unqualified; it now names its seed."""
+    summary = pd.DataFrame([{"setup": "dedicated", "tenant": t, "requests": 10, "completed": 10}
+                            for t in ("chat", ALL)])
+    per_seed = pd.concat([summary.assign(seed=s) for s in (3, 4, 5)], ignore_index=True)
+    res = Result(summary=summary, requests=pd.DataFrame(),
+                 tables={"signals": _signal_row(), "replications": per_seed})
+    print_result(res, OmegaConf.create({"signals": {"slow_ttft_s": 5.0}, "seed": 3}))
+    out = capsys.readouterr().out
+    assert "each SLO, from seed 3's run of 3 (the table above: their means):" in out
+    print_result(Result(summary=summary, requests=pd.DataFrame(),
+                        tables={"signals": _signal_row()}),
+                 OmegaConf.create({"signals": {"slow_ttft_s": 5.0}}))
+    assert "seed" not in capsys.readouterr().out
+
+
 def test_the_objective_says_what_it_is():
     cfg = OmegaConf.create({"setups": ["dedicated", "serverless"],
                             "objective": {"setup": None, "tenant": ALL, "cost": "cost_usd",

@@ -47,3 +47,17 @@ def test_a_trace_replayed_at_rate_scale_1_says_its_seeds_drew_nothing(tmp_path):
     ci = res.summary[[c for c in res.summary.columns if c.endswith("_ci95")]].to_numpy(float)
     assert ((ci == 0) | (ci != ci)).all()
     assert len(_identical_notes(res)) == 1
+
+
+def test_the_replications_note_points_to_other_seeds_notes_only_when_there_are_some():
+    """It ended "the other seeds' differences in the notes above" with no note above it."""
+    def fn(cfg, _out, _progress):
+        res = _fake(True)(cfg, _out, _progress)
+        res.notes = ["a queue grew"] if int(cfg.seed) == 4 else []
+        return res
+
+    quiet = run_replications(_fake(True), OmegaConf.create({"seed": 3}), 2).notes
+    assert len(quiet) == 1 and "above" not in quiet[0] and "seed 3's" in quiet[0]
+    said = run_replications(fn, OmegaConf.create({"seed": 3}), 2).notes
+    assert said[0] == "seed 4: a queue grew"
+    assert said[1].endswith("seed 3's; the notes above naming a seed are that seed's alone.")
