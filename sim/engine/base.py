@@ -138,10 +138,10 @@ class ReplicaBase(RoutingEstimates):
         raise NotImplementedError
 
     def has_room(self, req: Request) -> bool:
-        """Could ``req`` be admitted at the next boundary (a slot, its KV memory beside the
-        decoding sequences' next tokens when paged; until December 2026 without them, so a
-        queue offered its head to a replica that then declined it, and nobody else)?"""
-        return (self.accepting and self.n_running < self.max_seqs and self.fits(req)
+        """Could ``req`` be admitted at the next boundary: a slot, nothing preempted waiting (it
+        re-admits that first), its KV memory beside the decoding sequences' next tokens when
+        paged (until December 2026 without these two: a queue offered its head to it alone)?"""
+        return (self.accepting and self.n_running < self.max_seqs and self.fits(req) and not self.waiting
                 and self.shortfall(req, self.n_decoding if self.paged else 0) <= 0)
 
     def fill_from(self, lane: BatchQueue) -> None:
@@ -155,12 +155,13 @@ class ReplicaBase(RoutingEstimates):
         lane.consumers.append(self)
 
     def batch_room(self, req: Request) -> bool:
-        """Could this replica admit the batch request ``req`` at its next boundary: its
-        interactive queue empty, nothing preempted waiting, fewer than the lane's
-        ``batch_limit`` sequences, ``req``'s footprint fitting with ``batch_keep`` free?"""
+        """Could it admit the batch request ``req`` at its next boundary: nothing queued it can
+        ever hold (until Dec 2026 nothing queued), nothing preempted waiting, fewer than the
+        lane's ``batch_limit`` sequences, ``req``'s footprint fitting with ``batch_keep`` free?"""
         lane = self.batch
-        return (lane is not None and self.accepting and not self.waiting and not self.queue.items
+        return (lane is not None and self.accepting and not self.waiting
                 and self.n_running < self.batch_limit and self.n_running < self.max_seqs
+                and self.queue.first_for(self.longest) is None
                 and self.shortfall(req, self.batch_keep + (self.n_decoding if self.paged else 0)) <= 0)
 
     def replan(self) -> None:
@@ -246,13 +247,12 @@ class ReplicaBase(RoutingEstimates):
             keep = 0
             if self.waiting:
                 r, src = self.waiting[0], self.waiting
-            elif self.accepting and q:  # its head, or the first it can hold if never the head
-                r, src = q[0], q
-                if r.n_in + r.n_out > self.longest and (r := self.queue.first_for(self.longest)) is None:
-                    break
+            elif self.accepting and q and ((r := q[0]).n_in + r.n_out <= self.longest  # its head,
+                    or (r := self.queue.first_for(self.longest)) is not None):  # or its first
+                src = q
             elif (lane is not None and self.accepting and lane.items
                   and self.n_running < self.batch_limit):
-                # spare capacity: the interactive queue is empty (batch_room's conditions)
+                # spare capacity: nothing queued it can hold (batch_room's conditions)
                 r, src, keep = lane.items[0], lane.items, self.batch_keep
             else:
                 break
@@ -269,6 +269,7 @@ class ReplicaBase(RoutingEstimates):
                 src.popleft()
             else:
                 src.remove(r)
+                self.queue.behind = True  # RequestQueue.offer_next tells the others
             self._start(r, now)
             out.append(r)
         if lane is not None and had_q and not q and lane.items:

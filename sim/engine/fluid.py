@@ -79,9 +79,9 @@ class FluidReplica(FluidViews, FluidMemory, ReplicaBase):
         if self.paged:
             reserve = self._n_dec
             self.catch_up()  # the room of now
-        if q:  # its head, or the first it can hold if never the head (RequestQueue)
-            r = self.queue.first_for(self.longest)
-            if r is None or self.n_running >= self.max_seqs or self.shortfall(r, reserve) > 0:
+        if q and (r := self.queue.first_for(self.longest)) is not None:  # its head, or the
+            # first it can hold if never the head (RequestQueue); none: as if empty (batch fill)
+            if self.n_running >= self.max_seqs or self.shortfall(r, reserve) > 0:
                 return
         else:  # spare capacity for the batch queue's head?
             lane = self.batch

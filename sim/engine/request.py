@@ -111,7 +111,7 @@ class RequestQueue:
     100-token request on an idle L40S behind a 40,010-token one only the H100 could hold).
     """
 
-    __slots__ = ("items", "max_len", "consumers", "chooser", "least")
+    __slots__ = ("items", "max_len", "consumers", "chooser", "least", "behind")
 
     def __init__(self, max_len: int = 1 << 62, chooser=None):
         self.items: deque[Request] = deque()
@@ -124,6 +124,9 @@ class RequestQueue:
         # consumer so far can ever hold: a head larger needs
         # _offer_rest (kept when that consumer leaves: a stale value only costs a look)
         self.least = 1 << 62
+        # a replica took a request from behind the head (set by ReplicaBase._admit_waiting):
+        # the others that can never hold the head may have a new first request
+        self.behind = False
 
     def join(self, consumer) -> None:
         """``consumer`` (a replica) pulls from this queue from now on."""
@@ -168,21 +171,30 @@ class RequestQueue:
         return None
 
     def offer_next(self, head: Request | None) -> None:
-        """After an admission: if ``head`` was taken, offer the new head to the others."""
-        if self.items and self.items[0] is not head:
+        """After an admission: if ``head`` was taken, offer the new head to the others; if a
+        request behind it was, offer the others that can never hold it their first request
+        (until December 2026 not: a small replica with room waited for its own next pull)."""
+        items = self.items
+        behind, self.behind = self.behind, False
+        if items and items[0] is not head:
             self.notify()
+        elif behind and items:
+            self._offer_rest(head)
 
     def _offer_rest(self, head: Request) -> None:
         """Poke each consumer whose KV memory can never hold ``head`` that has room for the
         first request it can hold (in list order; each pulls it as for a head)."""
         need = head.n_in + head.n_out
-        for c in self.consumers:
-            if c.longest < need:
-                if c.paged:
-                    c.catch_up()
-                r = self.first_for(c.longest)
-                if r is not None and c.has_room(r):
-                    c.poke()
+        self.behind = True
+        while self.behind:  # again while one took a request: an earlier one's first changed
+            self.behind = False
+            for c in self.consumers:
+                if c.longest < need:
+                    if c.paged:
+                        c.catch_up()
+                    r = self.first_for(c.longest)
+                    if r is not None and c.has_room(r):
+                        c.poke()
 
     def notify(self) -> None:
         """Offer the head to the consumer that would pull it first, then the others their
@@ -219,7 +231,7 @@ class RequestQueue:
                 if c.paged:  # its memory of now (a fluid replica's grows between its events)
                     c.catch_up()
                 kv = c.kv  # ReplicaBase.has_room, inlined (the hot path of every arrival)
-                if (c.accepting and c.n_running < c.max_seqs and need <= c.longest
+                if (c.accepting and c.n_running < c.max_seqs and need <= c.longest and not c.waiting
                         and pin + (c.n_decoding if c.paged else rest) <= kv.cap - kv.cached + kv.unpinned - kv.private):
                     if c.n_running == 0:  # idle: it starts now; nobody is earlier or less loaded
                         best = c
@@ -274,7 +286,7 @@ def _first_with_room(cons: list, head: Request):
         for c in cons:
             n = c.n_running
             if (not c.accepting or n >= c.max_seqs or c in refused  # has_room, cheap part
-                    or head.n_in + head.n_out > c.longest):
+                    or head.n_in + head.n_out > c.longest or c.waiting):
                 continue
             if n == 0:
                 pick = c

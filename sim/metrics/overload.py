@@ -266,8 +266,8 @@ def _count(log, mine: np.ndarray, name: str, oc: np.ndarray, reason: np.ndarray)
 SAID_HERE = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share")
 WHY = {"exceeds_kv_capacity": "prompt + output (less its last token under paged admission) larger than "
                               "a replica's KV cache holds (deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)",
-       "exceeds_batch_kv_share": "a batch-tier request's prompt + output larger than the batch "
-                                 "share of a replica's KV cache (dedicated.batch.kv_fraction)"}
+       "exceeds_batch_kv_share": "a batch-tier request's prompt + output (less its last token under paged "
+                                 "admission) larger than the batch share of a replica's KV cache (dedicated.batch.kv_fraction)"}
 
 
 def rejection_line(workload, run, block: int = BLOCK) -> str | None:

@@ -5,6 +5,8 @@ left the head queued meanwhile, so the queue offered nothing to the other replic
 closed clients on 4 single-sequence replicas were all served by the first (5,998 of 6,000
 requests, mean response 10.9 s against the M/M/4//12 chain's 2.0 s)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import simpy
@@ -13,6 +15,7 @@ from helpers.queueing import replay_fcfs, run_table, write_table
 
 import sim
 from sim.engine import ENGINES, Request, RequestQueue
+from sim.engine.request import BatchQueue
 from sim.perf import TablePerf
 
 D = 0.01  # s an iteration
@@ -127,24 +130,31 @@ def test_paged_central_queue_offers_by_the_memory_admission_needs(tmp_path):
         np.testing.assert_allclose(fluid[col].to_numpy(), step[col].to_numpy(), atol=1e-9)
 
 
-def _mixed_fleet(tmp_path, catalog, engine, reqs, caps=(10000, 1000), seqs=1, chooser=None):
-    """Replicas of ``seqs`` sequences and ``caps`` KV tokens each, 10 ms iterations, behind
-    one central queue; ``reqs`` as (id, t, n_in, n_out[, prefix]). Returns {id: (replica,
-    t_admit, t_first, t_done)}."""
-    table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
+def _mixed_fleet(tmp_path, catalog, engine, reqs, caps=(10000, 1000), seqs=1, chooser=None,
+                 admission="reserve", batch=(), step_s=lambda n_, p_: D):
+    """Replicas of ``seqs`` sequences and ``caps`` KV tokens each, ``step_s`` (10 ms) an
+    iteration, behind one central queue; ``reqs`` as (id, t, n_in, n_out[, prefix]), ``batch``
+    the same for a batch lane (BatchQueue(1.0, 1.0)) all replicas fill from. Returns {id:
+    (replica, t_admit, t_first, t_done)}."""
+    table = write_table(tmp_path / "const.csv", step_s)
     dep, _ = make_perf(catalog, max_num_seqs=seqs)
+    dep = dataclasses.replace(dep, admission=admission)
     env = simpy.Environment()
     q = RequestQueue(chooser=chooser)
+    lane = BatchQueue(1.0, 1.0)
     out = {}
     for i, cap in enumerate(caps):
-        ENGINES[engine](env, i, TablePerf(table, cap), dep, q,
-                        lambda r, t: out.__setitem__(r.id, (r.replica, r.t_admit, r.t_first, r.t_done)))
+        rep = ENGINES[engine](env, i, TablePerf(table, cap), dep, q,
+                              lambda r, t: out.__setitem__(r.id, (r.replica, r.t_admit, r.t_first, r.t_done)))
+        if batch:
+            rep.fill_from(lane)
 
     def arrivals():
-        for rid, t, a, b, *pfx in reqs:
+        for to, (rid, t, a, b, *pfx) in sorted([(q, r) for r in reqs] + [(lane, r) for r in batch],
+                                               key=lambda x: x[1][1]):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            q.push(Request(rid, 0, 0, t, a, b, pfx=pfx[0] if pfx else None))
+            to.push(Request(rid, 0, 0, t, a, b, pfx=pfx[0] if pfx else None))
 
     env.process(arrivals())
     env.run()
@@ -194,3 +204,66 @@ def test_the_next_head_goes_to_an_idle_replica_when_a_boundary_takes_the_head(tm
     assert got[1][:2] == (0, pytest.approx(0.01, abs=1e-9))
     assert got[2][0] == 1
     assert got[2][1:] == pytest.approx((0.01, 0.02, 0.11), abs=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_request_taken_from_behind_the_head_offers_the_others_their_next(tmp_path, catalog, engine):
+    """KV 10,000 / 1,000 / 1,000 tokens, two sequences each, reserve admission, 10 ms an
+    iteration. Request 0 (8,900 + 100) runs on replica 0 until 1.01 s (two prefill
+    iterations); request 1 (5,010 tokens) waits at the head for it. Request 2 (530) goes to
+    replica 1 at 0.10 s (out 0.40 s), request 3 (900) to replica 2 at 0.12 s; request 4 (995)
+    fits neither, and request 5 (11) waits behind it, FCFS among what they can hold. At 0.40 s
+    replica 1 takes request 4 (from behind the head); replica 2 (900 of 1,000 held, one
+    sequence free) can now take request 5 at its own boundary, 0.40 s. Until December 2026
+    the fluid engine told nobody: request 5 waited for replica 1's 0.50 s."""
+    got = _mixed_fleet(tmp_path, catalog, engine, [
+        (0, 0.0, 8900, 100), (1, 0.05, 5000, 10), (2, 0.1, 500, 30), (3, 0.12, 600, 300),
+        (4, 0.2, 985, 10), (5, 0.25, 1, 10)], caps=(10000, 1000, 1000), seqs=2)
+    want = {0: (0, 0.0), 1: (0, 1.01), 2: (1, 0.1), 3: (2, 0.12), 4: (1, 0.4), 5: (2, 0.4)}
+    assert {rid: got[rid][0] for rid in got} == {rid: w[0] for rid, w in want.items()}
+    for rid, (_, t) in want.items():
+        assert got[rid][1] == pytest.approx(t, abs=1e-9), rid
+    assert got[5][3] == pytest.approx(0.5, abs=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_batch_work_fills_a_replica_that_can_never_hold_the_interactive_head(tmp_path, catalog, engine):
+    """KV 10,000 / 1,000, one sequence each, one batch lane, 10 ms an iteration. Replica 0
+    runs request 0 until 1.00 s; request 1 (5,010 tokens, only replica 0 holds it) waits at
+    the interactive head. Replica 1, idle, has nothing in the interactive queue it can ever
+    hold: batch request 10 (11 tokens) starts there at its arrival, 0.20 s (out 0.30 s), 11 at
+    0.30 s. Until December 2026 replica 1 waited behind the head: 1.01 s and 1.11 s."""
+    got = _mixed_fleet(tmp_path, catalog, engine, [(0, 0.0, 1, 100), (1, 0.1, 5000, 10)],
+                       batch=[(10, 0.2, 1, 10), (11, 0.25, 1, 10)])
+    want = {0: (0, 0.0, 0.01, 1.0), 1: (0, 1.0, 1.01, 1.1), 10: (1, 0.2, 0.21, 0.3),
+            11: (1, 0.3, 0.31, 0.4)}
+    assert sorted(got) == sorted(want)
+    for rid, (rep, *times) in want.items():
+        assert got[rid][0] == rep, rid
+        assert got[rid][1:] == pytest.approx(times, abs=1e-9), rid
+
+
+def test_a_replica_with_a_preempted_request_waiting_is_not_offered_the_head(tmp_path, catalog):
+    """Paged, KV 4,000 / 1,000 / 800, three sequences, iterations of 10 ms + 0.1 ms a
+    sequence + 1 us a prompt token. At 2.0988 s request 7 (421 tokens) arrives while replica
+    1 has a preempted request waiting (it re-admits that first) and replica 2 has room: it
+    goes to replica 2, and the engines agree request by request. Until December 2026 the
+    queue offered it to replica 1 only: the fluid engine admitted it there at 2.251 s, the
+    step engine on replica 2 at 2.100 s; 15 of the 25 requests differed."""
+    reqs = [(0, 0.139745, 21, 22), (1, 0.277491, 179, 195), (2, 0.885312, 156, 217),
+            (3, 0.977531, 682, 260), (4, 0.980802, 331, 53), (5, 1.026675, 3432, 216),
+            (6, 1.767154, 133, 72), (7, 2.098786, 210, 211), (8, 3.229569, 69, 4),
+            (9, 3.506023, 20, 39), (10, 3.57064, 62, 43), (11, 4.685657, 214, 257),
+            (12, 5.111117, 49, 54), (13, 5.364978, 4, 45), (14, 5.372832, 348, 22),
+            (15, 5.530184, 43, 35), (16, 5.793952, 8, 56), (17, 5.819691, 5, 79),
+            (18, 5.82189, 79, 268), (19, 5.863537, 150, 29), (20, 5.886288, 919, 295),
+            (21, 5.887215, 169, 1), (22, 5.910906, 1337, 167), (23, 6.094379, 2490, 29),
+            (24, 6.334513, 93, 128)]
+    got = {e: _mixed_fleet(tmp_path, catalog, e, reqs, caps=(4000, 1000, 800), seqs=3, admission="paged",
+                           step_s=lambda n, p: D + 0.0001 * n + 1e-6 * p) for e in ("fluid", "step")}
+    assert sorted(got["fluid"]) == sorted(got["step"]) == list(range(25))
+    for rid in range(25):
+        assert got["fluid"][rid][0] == got["step"][rid][0], rid
+        assert got["fluid"][rid][1:] == pytest.approx(got["step"][rid][1:], abs=1e-6), rid
+    assert got["step"][7][0] == 2
+    assert got["step"][7][1] < 2.11

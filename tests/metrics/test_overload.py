@@ -261,6 +261,9 @@ def test_batch_requests_larger_than_the_batch_share_are_not_called_overload(tmp_
     assert len(line) == 1
     assert f"exceeds_batch_kv_share {len(bulk):,} (llama31-8b {len(bulk):,})" in line[0]
     assert "dedicated.batch.kv_fraction" in line[0]
+    # the share holds one token more under paged admission (Deployment.longest_request), as
+    # the KV capacity does: said (until December 2026 "prompt + output larger than the share")
+    assert "output (less its last token under paged admission) larger than the batch share" in line[0]
 
 
 def test_a_loss_system_overloaded_by_its_batch_tier_says_so(tmp_path):
