@@ -290,6 +290,34 @@ def test_requests_beyond_the_context_do_not_make_every_candidate_miss(tmp_path):
     assert f"lowest attainment {share:.3f}, of the requests within the context" in res.notes[-1]
 
 
+def test_requests_beyond_the_context_are_not_offered_load(tmp_path):
+    """The search's bound is offered / capacity; the offered output tokens/s counted the
+    requests over the context too, which every candidate rejects (113 of 277 over the 8B's
+    context bought 8 H100s where 5 served the other 164 within the SLO). Three 200,000-token
+    prompts of 1,000 output tokens each among 200: the offered load is the other 197's output
+    tokens over the 60 s horizon, summed here from the rows written."""
+    from sim.analysis.plan import Evaluations
+    big = {40, 90, 150}
+    rows = [(0.25 * k, 200_000 if k in big else 300, 1000 if k in big else 20 + k % 5) for k in range(200)]
+    cfg = sim.compose([*BASE[:1], *_trace_tenant(_azure(tmp_path / "t.csv", rows))])
+    ev = Evaluations(cfg, "llama31-8b", 0.99)
+    assert ev.offered_tok_s == pytest.approx(sum(o for _, i, o in rows if i < 131_072) / 60.0, rel=1e-12)
+
+
+def test_a_tenant_all_over_the_context_is_rejected_and_the_rest_planned():
+    """A tenant whose every prompt (200,000 tokens) exceeds the 8B's 131,072-token context had
+    its lengths measured by the capacity run, which completed none: a traceback ("too few
+    completions to find a steady-state window"). Its requests are rejected by every
+    candidate, as any over the context; the plan is made for the other tenant's 1 req/s."""
+    cfg = sim.compose(["horizon_s=30", "tenants.chat.arrival.rate_rps=1", "tenants.chat.slo_ttft_s=5",
+                       "tenants.big={model: llama31-8b, input: {kind: fixed, mean: 200000, max: 200000}, "
+                       "output: {kind: fixed, mean: 1000, max: 1000}, arrival: {kind: poisson, rate_rps: 1}, "
+                       "slo_ttft_s: 5}"])
+    mp = plan_model(cfg, "llama31-8b", ["H100"], ["fp8"], [1], ["reserved"], ["dedicated"], 2, 0.99)
+    assert mp.best is not None and mp.best.replicas == 1, mp.why
+    assert "exceed llama31-8b's context (prompt + output): rejected by every candidate" in mp.why[0]
+
+
 def test_the_plan_judges_the_measured_window_not_the_warm_up():
     """With `metrics.warmup_s`, requests arriving before it are out of the SLO attainment; the
     plan judged them too, so a cold pool's first 40 s (29.8 % within the SLO) failed a
