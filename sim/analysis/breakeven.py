@@ -236,7 +236,10 @@ def run_breakeven(cfg, progress: bool = False) -> BreakevenResult:
         for suffix, c, fill_t in runs:
             lcfg = variant(c, **{f"tenants.{tenant}.arrival.rate_rps": rate})
             wl = build_workload(lcfg)
-            wl_notes += [f"load fraction {f:g}{suffix}: {n}" for n in  # lengths changed, trace
+            # lengths changed, trace: named "load fraction 0.2: ..." as the overload and cut
+            # notes name the point ("load fraction 0.2+fill" read as another fraction)
+            whose = f"the {suffix} curves' " if suffix else ""
+            wl_notes += [f"load fraction {f:g}: {whose}{n}" for n in
                          wl.replay_notes + wl.length_notes(str(lcfg.workload.overlength))]
             user = wl.tenant == wl.tenants.index(tenant)
             if f == fractions[-1] and user.any() and not suffix:

@@ -5,6 +5,8 @@ Prices by hand below are the catalog's (conf/catalog/default.yaml): H100 on dema
 per GPU-hour; Llama-3.3-70B per-token $0.88 in and $0.88 out per million tokens.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -302,3 +304,15 @@ def test_the_workloads_length_changes_are_said_per_load():
                                   & (res.summary["tenant"] == "__all__"), "clipped"]
         n = int(note.split("tenant chat: ")[1].split(" ")[0].replace(",", ""))
         assert n > 0 and (clipped == n).all(), (note, clipped.tolist())
+
+
+def test_the_fill_runs_notes_name_the_load_fraction_as_the_others_do():
+    """The fill runs' workload notes said "load fraction 0.2+fill: tenant bulk: ..." beside
+    "load fraction 0.2: dedicated+fill is unstable ...": one point, two names. Every note of a
+    load point now starts "load fraction <number>:"; the fill runs' say whose workload."""
+    res = sim.run(["experiment=batch_fill", "horizon_s=20", "breakeven.load_fractions=[0.2,0.5]",
+                   "breakeven.capacity_requests_per_client=3", "tenants.bulk.input.max=1000"])
+    said = [n for n in res.notes if "tenant bulk:" in n and "input.max" in n]
+    assert said and all(re.match(r"load fraction 0\.[25]: the \+fill curves' tenant bulk: ", n) for n in said), said
+    points = [n for n in res.notes if n.startswith("load fraction ")]
+    assert all(re.match(r"load fraction [0-9.]+: ", n) for n in points), points
