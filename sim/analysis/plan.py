@@ -148,15 +148,21 @@ class Evaluations:
         self.runs = 0
         self._seen: dict = {}
         self.tpot_slos = tpot_slos(self.cfg)
+        # the search's unit: an embedding model's or a reranker's requests produce no output
+        # token (its capacity read 0 output tok/s: "its saturated run completed nothing")
+        self.prefill_only = self.catalog.models[model].prefill_only
+        self.unit = "requests/s" if self.prefill_only else "output tok/s"
 
     @property
-    def offered_tok_s(self) -> float:
-        """Output tokens/s the model's own tenants send within its context: background tenants
+    def offered(self) -> float:
+        """What the model's own tenants send within its context, in :attr:`unit` (output
+        tokens/s; requests/s of a prefill-only model): background tenants
         (which only the serverless pool serves) are not the dedicated replicas' load, nor are
         requests over the context, rejected by every candidate (until December 2026 they were:
         113 of 277 over the 8B's context bought 8 H100s where 5 served the rest)."""
-        wl = self.workload
-        return float(wl.output_tokens[self.servable()].sum()) / float(self.cfg.horizon_s)
+        served = self.servable()
+        sent = served.sum() if self.prefill_only else self.workload.output_tokens[served].sum()
+        return float(sent) / float(self.cfg.horizon_s)
 
     def servable(self):
         """The model's own tenants' requests within its context."""
@@ -248,7 +254,7 @@ def first_feasible(ev: Evaluations, g: str, p: str, tp: int, lo: int, hi: int,
 
 
 def deployment_capacity(ev: Evaluations, gpu: str, precision: str, tp: int):
-    """Saturated output tokens/s of one replica, or the reason it cannot run: the highest
+    """Saturated capacity of one replica (in ev.unit), or why it cannot run: the highest
     over the model's tenants, each measured on its own lengths (tenants with the same
     lengths once), so that offered / capacity stays a lower bound on replicas whatever the
     tenants' mix (until December 2026 only the busiest tenant's lengths were measured: a
@@ -271,7 +277,8 @@ def deployment_capacity(ev: Evaluations, gpu: str, precision: str, tp: int):
         tc = OmegaConf.to_container(c.tenants[t])
         lengths = repr({k: v for k, v in tc.items() if k not in ("arrival", "slo_ttft_s", "slo_tpot_s")})
         if lengths not in measured:
-            measured[lengths] = measure_capacity(c, t).tok_s
+            cap = measure_capacity(c, t)
+            measured[lengths] = cap.rps if ev.prefill_only else cap.tok_s
     if not measured:
         return None, f"every request of {ev.model}'s tenants exceeds its context"
     return max(measured.values()), ""
@@ -316,7 +323,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                 mp.best = c
     if "dedicated" not in placements:
         return mp
-    offered = ev.offered_tok_s
+    offered = ev.offered
     bounds = []
     for g in gpus:
         offers = [price[g, q] for q in pricings] + ([float(spot_price[g])] if spot_price.get(g) is not None else [])
@@ -344,7 +351,7 @@ def plan_model(cfg, model: str, gpus, precisions, tps, pricings, placements, max
                           f"${bound_usd:.2f}/h{f' on {bound_gpus} GPUs' if tie else ''}, is not "
                           f"below the best found, ${best[0]:.2f}/h{f' on {best[1]}' if tie else ''})")
             break
-        size = f"{g} {p} TP{tp}: {bound_text(cap, offered, lb)}"
+        size = f"{g} {p} TP{tp}: {bound_text(cap, offered, lb, ev.unit)}"
         if lb > max_replicas:  # it was simulated and could be chosen above the limit
             mp.why.append(f"{size}, more than plan.max_replicas ({max_replicas}); not simulated")
             continue

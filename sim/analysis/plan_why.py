@@ -5,13 +5,15 @@ what a priced run missed."""
 from __future__ import annotations
 
 
-def bound_text(cap: float, offered: float, lb: int) -> str:
+def bound_text(cap: float, offered: float, lb: int, unit: str) -> str:
     """How the search's first count came from the capacity: offered / capacity rounded up, the
     counts below carrying less than the offered load (why.csv said "searched from 2 (rounded
-    down ...); 2 meet the SLO and keep up" of two L40S at 2,142 for 4,932 offered)."""
-    fewer = (f"; {lb - 1} carry {(lb - 1) * cap:,.0f}, below the offered load, so fewer than "
+    down ...); 2 meet the SLO and keep up" of two L40S at 2,142 for 4,932 offered); ``unit``
+    that of both (output tok/s, requests/s of a prefill-only model)."""
+    n = ",.0f" if unit == "output tok/s" else ",.1f"
+    fewer = (f"; {lb - 1} carry {(lb - 1) * cap:{n}}, below the offered load, so fewer than "
              f"{lb} fall behind it whatever the horizon" if lb > 1 else "")
-    return (f"{cap:,.0f} output tok/s per replica (closed loop); {offered:,.0f} offered is "
+    return (f"{cap:{n}} {unit} per replica (closed loop); {offered:{n}} offered is "
             f"{offered / cap:,.2f} replicas' worth, searched from {lb} (rounded up, at least 1"
             f"{fewer}; a lower bound to start from, not a count that suffices: the runs decide)")
 

@@ -301,7 +301,7 @@ def test_requests_beyond_the_context_are_not_offered_load(tmp_path):
     rows = [(0.25 * k, 200_000 if k in big else 300, 1000 if k in big else 20 + k % 5) for k in range(200)]
     cfg = sim.compose([*BASE[:1], *_trace_tenant(_azure(tmp_path / "t.csv", rows))])
     ev = Evaluations(cfg, "llama31-8b", 0.99)
-    assert ev.offered_tok_s == pytest.approx(sum(o for _, i, o in rows if i < 131_072) / 60.0, rel=1e-12)
+    assert ev.offered == pytest.approx(sum(o for _, i, o in rows if i < 131_072) / 60.0, rel=1e-12)
 
 
 def test_a_tenant_all_over_the_context_is_rejected_and_the_rest_planned():

@@ -285,3 +285,17 @@ def test_a_fleet_the_planner_does_not_search_is_refused(given, key):
     with pytest.raises(sim.InputError) as e:
         sim.run(["job=plan", "horizon_s=60", given])
     assert e.value.key == key
+
+
+def test_an_embedding_model_is_planned_on_requests_per_second():
+    """An embedding model produces no output token: its replica's capacity read 0 output
+    tok/s, so every deployment "cannot run (its saturated run completed nothing)", though its
+    runs completed every request, and the plan was none. The bound of a prefill-only model is
+    in requests/s: the offered rate is the requests counted in the workload over the horizon,
+    and one L40S serves 3.5 req/s of 300-token prompts within the SLO."""
+    cfg = sim.compose(["horizon_s=30", "tenants.chat.model=bge-large-en",
+                       "tenants.chat.input={kind: fixed, mean: 300, max: 300}"])
+    mp = plan_model(cfg, "bge-large-en", ["L40S"], ["fp8"], [1], ["reserved"], ["dedicated"], 4, 0.99)
+    assert mp.best is not None and mp.best.replicas == 1, mp.why
+    sent = len(build_workload(cfg))
+    assert f"requests/s per replica (closed loop); {sent / 30:,.1f} offered" in mp.why[0], mp.why
