@@ -191,7 +191,7 @@ class StabilityFold:
                     and not over_bounds(turned - unfinished, backlog, n))
         return {"setup": run.setup, "requests": n, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
-                "turned_away": turned, "reasons": dict(sorted(capacity.items())),
+                "turned_away": turned, "reasons": dict(sorted(capacity.items())), "over_context": reasons["exceeds_context"],
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
                 "short_drain": bool(short),

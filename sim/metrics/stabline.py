@@ -149,8 +149,11 @@ def warning_line(s: dict, batch: bool = False,
                 else "before any request was served")
         cut = (f" The run stopped {s['drain_used_s']:g} s after the horizon (drain_s, {than}): "
                "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
+    # every arrival: those over the context too (job=plan's bound leaves them out)
+    over = (f", every arrival: {s['over_context']:,} over the context among them"
+            if s.get("over_context") else "")
     return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
-            f"tok/s ({s['offered_rps']:.3g} req/s) against {served}; " + "; ".join(why)
+            f"tok/s ({s['offered_rps']:.3g} req/s{over}) against {served}; " + "; ".join(why)
             + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
                "does not bound the batch queue (deadline work waits for spare capacity)"
                if batch else ". Queues are bounded by max_queue")

@@ -293,3 +293,19 @@ def test_a_loss_system_overloaded_by_its_batch_tier_says_so(tmp_path):
     assert not (res.requests["outcome"] == "rejected").any()
     lines = [n for n in res.notes if "unstable" in n]
     assert len(lines) == 1 and "does not bound the batch queue" in lines[0], res.notes
+
+
+def test_the_unstable_line_says_its_offered_load_counts_the_requests_over_the_context():
+    """The stability line's offered load counts every arrival, also those over the model's
+    context, rejected on arrival (462 output tok/s of 1 req/s of 500-token answers with 113 of
+    277 prompts over the 8B's context, where job=plan's bound now counts the other 164): it
+    says how many are among them, counted here from the requests table's lengths."""
+    res = sim.run(["setups=[dedicated]", "deployments.llama31-8b.gpu=H100", "dedicated.replicas.llama31-8b=1",
+                   "horizon_s=120", "tenants.chat.arrival.rate_rps=1", "tenants.chat.slo_ttft_s=30",
+                   "tenants.chat.input={kind: lognormal, mean: 130000, cv: 0.3, max: null}",
+                   "tenants.chat.output={kind: fixed, mean: 500, max: 500}"])
+    req = res.requests
+    over = int((req.input_tokens + 500 > 131_072).sum())
+    line = [n for n in res.notes if "is unstable at this load" in n]
+    assert over > 0 and len(line) == 1, res.notes
+    assert f"req/s, every arrival: {over:,} over the context among them)" in line[0], line
