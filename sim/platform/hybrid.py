@@ -24,7 +24,9 @@ request's tier. Background tenants always go to the serverless pool.
   ``DedicatedSetup.overflow``); else
   the choice is made on arrival. With ``cold_aware`` it spills only when
   that wait also exceeds the pool's (:meth:`ServerlessPlatform.expected_wait`: none with
-  the model warm, else the rest of a load or a whole cold start). It is logged in tier ``serverless`` with
+  the model warm, else the rest of a load or a whole cold start); in an outage the wait is
+  the time until a replica admits again (:meth:`DedicatedSetup.back_at`), except for a
+  per-replica router, which has no queue to keep it in. It is logged in tier ``serverless`` with
   ``spilled`` set (the ``spilled`` column of requests.parquet and the summary).
 * Shadow (``shadow_fraction``): a random fraction of the dedicated-tier requests served on
   dedicated replicas is mirrored to the serverless pool. A copy takes capacity there (it
@@ -259,8 +261,8 @@ class HybridSetup:
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
         if to_pool and self.policy.enabled and (self._should_spill(req, now) or not (
-                d.burst or d.pools[req.model].up)):  # none up, none to come: spill
-            self._spill(req)
+                d.burst or d.pools[req.model].up) and self._outlasts_pool(req, now)):
+            self._spill(req)  # (none up and no burst replica to come: the outage's rule)
             return
         reason = d.admit(req)
         if reason is None:
@@ -273,14 +275,28 @@ class HybridSetup:
 
     def _overflow(self, req: Request, reason: str) -> bool:
         """Spill a request the dedicated side cannot take (its queue full, or no replica up
-        to route to: at arrival or when an interrupted one is routed again), if spillover is
-        on and the pool can hold its model; whether it did. Until December 2026 only a full
-        queue spilled: with a per-replica router an outage's requests were all lost."""
-        if (reason not in ("queue_full", "no_replica") or not self.policy.enabled
-                or self.serverless is None or req.model not in self.serverless.models):
+        to route to: at arrival or when an interrupted one is routed again) or that waits in
+        a central queue the model's last replica left (``stranded``: unless
+        :meth:`_outlasts_pool` says its wait there is the shorter), if spillover is on and
+        the pool can hold its model; whether it did. Until December 2026 only a full queue
+        spilled: with a per-replica router an outage's requests were all lost."""
+        if (reason not in ("queue_full", "no_replica", "stranded") or not self.policy.enabled
+                or self.serverless is None or req.model not in self.serverless.models
+                or reason == "stranded" and not self._outlasts_pool(req, self.ctx.env.now)):
             return False
         self._spill(req)
         return True
+
+    def _outlasts_pool(self, req: Request, now: float) -> bool:
+        """With no replica of ``req``'s model up: whether it goes to the pool rather than
+        wait for one. Always, or with ``cold_aware`` when the time until a replica admits
+        again (:meth:`DedicatedSetup.back_at`: a repair and reload, a spot replacement's
+        load; none scheduled, infinite) exceeds the pool's expected wait. Until December
+        2026 cold_aware was not read here: a replica down 1 s sent its request to a 27.4 s
+        cold start."""
+        if not self.policy.cold_aware:
+            return True
+        return self.dedicated.back_at(req.model) - now > self.serverless.expected_wait(req.model, now)
 
     def _ded_done(self, req: Request, now: float) -> None:
         self.estimators[req.model].record(now)  # the dedicated pool's completion rate

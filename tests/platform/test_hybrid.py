@@ -516,3 +516,58 @@ def test_a_central_queue_spills_at_the_notice_of_its_only_spot_replica(tmp_path)
     # the replacement, requested at 7 s, needs a node and a cold start (at least the pool's
     # from the same storage): nothing waited for it
     assert r.log.first_s.max() < 7.0 + COLD_8B
+
+
+# ------------------------------------------------- cold_aware: an outage against the pool
+def _repair(down_s, *extra):
+    """One reserved replica, central queue, failing at 1 s for ``down_s``, cold_aware."""
+    return config([f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+                   "dedicated.router=central", "dedicated.failures.mode=script",
+                   f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 1, "
+                   f"down_s: {down_s}}}]", "hybrid.spillover.cold_aware=true", *extra])
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_cold_aware_outage_waits_for_a_repair_sooner_than_the_pools_cold_start(engine):
+    """The replica fails at 1 s: A (running) and B (arriving at 1.5 s, none up) wait for
+    the repair at 2 s, 1 s against the pool's 27.4 s cold start, and both start on the
+    repaired replica at 2 s. Until December 2026 cold_aware was not read for an outage: A
+    and B spilled to the cold pool (A's first token at 28.42 s). Down 60 s, longer than
+    the cold start, they spill at 1 s and 1.5 s, as without cold_aware."""
+    wl = workload([(0.0, "crit", 100, 400), (1.5, "crit", 100, 20)], 40, {"crit": M8})
+    r, _ = run(_repair(1, f"engine={engine}"), wl)
+    assert not r.log.spilled.any() and {tier(r, i) for i in range(2)} == {"dedicated"}
+    assert r.log.attempts.tolist() == [1, 0]
+    assert r.log.admit_s.tolist() == [2.0, 2.0]
+    r, _ = run(_repair(60, f"engine={engine}"), wl)
+    assert r.log.spilled.all() and (r.log.outcome == COMPLETED).all()
+    assert r.log.admit_s.tolist() == pytest.approx([1.0 + COLD_8B] * 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_cold_aware_outage_weighs_a_spot_replacements_load(tmp_path, engine):
+    """The only replica, spot, noticed at 2 s (reclaim at 32 s) with its replacement
+    requested at the notice: loading from host memory on a node at hand it serves at
+    2 + 1 + 8.5 GB / 52 GB/s + 25 = 28.16 s, sooner than the pool's 27.42 s cold start from
+    2 s, so B and C stay queued and start there in order; waiting for a node (120 s more)
+    they spill at the notice. With no replacement none is scheduled: they spill."""
+    from helpers.timing import DRAM, W8B
+    pre = tmp_path / "pre.csv"
+    pre.write_text(f"time_s,model,replica\n2,{M8},0\n")
+    opts = [f"engine={engine}", f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+            f"dedicated.spot.replicas.{M8}=1", "dedicated.spot.preemption.mode=trace",
+            f"dedicated.spot.preemption.trace={pre}", "dedicated.spot.preemption.notice_s=30",
+            "dedicated.spot.replace_at_notice=true", "dedicated.spot.storage_tier=host_dram",
+            "dedicated.spot.image_cached=true", f"deployments.{M8}.max_num_seqs=1",
+            "dedicated.router=central", "hybrid.spillover.cold_aware=true"]
+    wl = workload([(0.0, "crit", 100, 1000), (0.5, "crit", 100, 20), (1.0, "crit", 100, 20)],
+                  60, {"crit": M8})
+    r, _ = run(config([*opts, "dedicated.spot.need_node=false"]), wl)
+    assert not r.log.spilled.any() and (r.log.outcome == COMPLETED).all()
+    warm = 2.0 + 1.0 + W8B / DRAM + 25.0
+    assert r.log.admit_s[1] == pytest.approx(warm, rel=1e-12)
+    assert r.log.admit_s[2] > r.log.admit_s[1]
+    r, _ = run(config(opts), wl)  # the replacement waits for a node first
+    assert r.log.spilled.tolist() == [False, True, True]
+    r, _ = run(config([*opts, "dedicated.spot.need_node=false", "dedicated.spot.replacement=false"]), wl)
+    assert r.log.spilled.tolist() == [False, True, True]

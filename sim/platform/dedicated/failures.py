@@ -16,6 +16,7 @@
 * :class:`FailureDriver`: one SimPy process per replica that calls the setup's
   ``fail(slot)`` and ``recover(slot)``; with a ``warn`` callback (spot replicas), it calls
   ``warn(slot)`` ``notice_s`` before each ``fail``; an infinite down time ends the slot.
+  Before calling ``fail`` it sets the plan's ``back_s``, when that failure ends.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FailurePlan:
         self.scripted = len(self._script)  # listed failures, and how many happened (fired)
         self.fired = 0
         self.late: list[tuple[float, float]] = []  # (listed, happened) of those listed while down
+        self.back_s = math.inf  # when its last failure ends, repair and reload done (inf: never)
 
     def next(self, now: float) -> tuple[float, float] | None:
         """(time of the next failure, down time) for a replica up since ``now``, or None."""
@@ -145,6 +147,7 @@ class FailureDriver:
                 self.warn(slot, env.now)
                 if self.notice_s > 0:
                     yield env.timeout(self.notice_s)
+            plan.back_s = env.now + down_s
             self.fail(slot, env.now)
             plan.fired += 1
             if not math.isfinite(down_s):

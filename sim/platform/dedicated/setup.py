@@ -58,6 +58,7 @@ class Slot:
         self.past_busy_s = 0.0  # busy time of replicas this slot had before a failure
         self.down: list[list[float]] = []  # [start, end] of each down period
         self.failures = 0
+        self.plan: FailurePlan | None = None  # its failures' (dedicated.failures)
 
     @property
     def busy_s(self) -> float:
@@ -67,10 +68,12 @@ class Slot:
 class DedicatedSetup:
     """Reserved replicas per model. Besides the :class:`~sim.platform.base.Setup` protocol it
     offers the pieces a composing setup (the hybrid) needs: :meth:`admit` and
-    :meth:`turn_away` (``submit`` is the two together), :meth:`queue_state`, an
-    ``on_complete(req, now)`` listener called at each completion and ``overflow(req,
-    reason)``, offered each interrupted request that finds no replica to go to (whether
-    it took it; the hybrid spills it to its pool)."""
+    :meth:`turn_away` (``submit`` is the two together), :meth:`queue_state`,
+    :meth:`back_at`, an ``on_complete(req, now)`` listener called at each completion and
+    ``overflow(req, reason)``, offered each interrupted request that finds no replica to go
+    to (reason ``no_replica`` or ``queue_full``) and, without burst replicas, each request
+    of a central queue when the model's last replica that admits fails, is reclaimed or
+    noticed (reason ``stranded``), whether it took it (the hybrid spills it to its pool)."""
 
     name = "dedicated"
     serves_background = False
@@ -174,10 +177,11 @@ class DedicatedSetup:
             mtbf_s = float(fc.mtbf_gpu_hours) * 3600.0 / dep.tp
             reload_s = stages(cfg, dep, fc.reload_tier).total_s
             self._mtbf_mttr[(s.pool.model, s.index)] = (mtbf_s, float(fc.mttr_s) + reload_s)
-            plans.append((s, FailurePlan(self.failure_mode, seed=int(cfg.seed),
-                                         name=f"dedicated/{s.pool.model}/{s.index}",
-                                         mtbf_s=mtbf_s, mttr_s=float(fc.mttr_s), reload_s=reload_s,
-                                         script=script.get((s.pool.model, s.index)))))
+            s.plan = FailurePlan(self.failure_mode, seed=int(cfg.seed),
+                                 name=f"dedicated/{s.pool.model}/{s.index}", mtbf_s=mtbf_s,
+                                 mttr_s=float(fc.mttr_s), reload_s=reload_s,
+                                 script=script.get((s.pool.model, s.index)))
+            plans.append((s, s.plan))
         self.failures = FailureDriver(self.ctx.env, plans, self._fail, self._recover)
         if self.failure_mode == "script":
             self._scripted["dedicated.failures.script"] = [p for _, p in plans]
@@ -233,9 +237,20 @@ class DedicatedSetup:
 
     def _strand(self, pool: ModelPool) -> None:
         """With no replica of ``pool`` left to admit and no burst pool to bring one, offer
-        its queue to :attr:`overflow`."""
+        its queue to :attr:`overflow` (reason ``stranded``: what it leaves keeps its place)."""
         if not self.burst:
-            pool.offer_queued(lambda req: self.overflow(req, "no_replica"))
+            pool.offer_queued(lambda req: self.overflow(req, "stranded"))
+
+    def back_at(self, model: int) -> float:
+        """When a replica of ``model``'s pool admits requests (now if one does): the soonest
+        end of a failure (its repair and reload) or of a spot replacement's load under way
+        (inf: none is scheduled, as for spot replicas reclaimed without replacement)."""
+        now = self.ctx.env.now
+        pool = self.pools[model]
+        back = [now if s.rep is not None else s.plan.back_s for s in self.slots if s.pool is pool]
+        if self.spot is not None:
+            back += [self.spot.back_s(s, now) for s in self.spot.slots if s.pool is pool]
+        return min(back, default=math.inf)
 
     def _reroute(self, pool: ModelPool, req: Request, now: float, cause: str) -> bool:
         """Route ``req`` again (whether it went); else to :attr:`overflow`, or it fails."""

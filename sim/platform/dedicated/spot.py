@@ -218,6 +218,19 @@ class SpotFleet:
         self.events.add(now, "spot_replaced", slot.pool.model, inst.ledger_i)
         self._warm(slot, inst, now)
 
+    def back_s(self, slot: SpotSlot, now: float) -> float:
+        """When a replica of ``slot`` admits requests (``now`` if one does): a replacement's
+        end of loading, for a noticed instance the one its reclaim will request (inf: no
+        replacement comes)."""
+        inst = slot.current
+        if inst is None:
+            return math.inf  # reclaimed, no replacement
+        if inst.t_warm is None:  # a replacement loading
+            return inst.t_start + slot.cold.total_s
+        if inst is not slot.leaving:
+            return now
+        return inst.t_notice + self.notice_s + self.down_s(slot.cold.total_s)
+
     # --------------------------------------------------------------------- the end
     def completed(self, rid: int) -> int | None:
         """The tier code of a request completed on replica ``rid`` if it is a spot one."""
