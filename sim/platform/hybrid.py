@@ -318,6 +318,9 @@ class HybridSetup:
     def _spill(self, req: Request) -> None:
         self.ctx.log.put("spilled", req.id, True)
         self.spill_count += 1
+        now = self.ctx.env._now
+        if now > req.arrival:  # it waited on the dedicated side: its cold wait starts now
+            self.serverless.joined[req.id] = now
         self.serverless.submit(req)
 
     def _mirror(self, req: Request, now: float) -> None:

@@ -571,3 +571,30 @@ def test_cold_aware_outage_weighs_a_spot_replacements_load(tmp_path, engine):
     assert r.log.spilled.tolist() == [False, True, True]
     r, _ = run(config([*opts, "dedicated.spot.need_node=false", "dedicated.spot.replacement=false"]), wl)
     assert r.log.spilled.tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_request_spilled_later_counts_its_cold_wait_from_its_spill(engine):
+    """A (0 s) runs on the only replica, B (0.5 s) waits in its central queue; the replica
+    fails at 2 s for 60 s: both spill then, and C (3 s) on arrival, to a cold pool warm at
+    2 + 27.42 s. A and B waited 27.42 s on it, C 26.42 s: their cold_start_wait_s, and the
+    summary's p99 of them. Until December 2026 it counted from the arrival, their time on
+    the dedicated side too (A 29.42 s, B 28.92 s). With serverless.max_wait_s=10 the bound
+    still runs from the arrival: A and B are turned away at 10 s and 10.5 s, after 8 s and
+    8.5 s on the pool, their cold waits."""
+    opts = [f"engine={engine}", f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+            f"deployments.{M8}.max_num_seqs=1", "dedicated.router=central",
+            "dedicated.failures.mode=script",
+            f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 2, down_s: 60}}]"]
+    wl = workload([(0.0, "crit", 100, 4000), (0.5, "crit", 100, 20), (3.0, "crit", 100, 20)],
+                  30, {"crit": M8})
+    r, s = run(config(opts), wl)
+    assert r.log.spilled.all() and (r.log.outcome == COMPLETED).all()
+    warm = 2.0 + COLD_8B
+    assert r.log.cold_wait_s.tolist() == pytest.approx([warm - 2.0, warm - 2.0, warm - 3.0],
+                                                       rel=1e-12)
+    crit = s.set_index("tenant").loc["crit"]
+    assert crit["cold_starts"] == 3
+    assert crit["cold_start_wait_p99_s"] == pytest.approx(COLD_8B, rel=1e-12)
+    r, _ = run(config([*opts, "serverless.max_wait_s=10"]), wl)
+    assert r.log.cold_wait_s[:2].tolist() == pytest.approx([8.0, 8.5], rel=1e-12)

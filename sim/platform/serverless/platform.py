@@ -68,7 +68,9 @@ class ServerlessPlatform(ReplicaLifecycle):
     the run's log (tier ``tier``) and call ``ctx.on_end``. An embedding setup may pass its
     own (e.g. to spill a rejected request elsewhere) but must still end it exactly once.
     ``cold(req, wait_s, storage_tier)`` records that a request waited for a cold start (by
-    default in the run's log; an embedding setup may keep requests of its own apart).
+    default in the run's log; an embedding setup may keep requests of its own apart), its
+    wait counted from when it joined the pool: its arrival, or its entry in :attr:`joined`
+    (a request an embedding setup sends later, as a hybrid's spill from the dedicated side).
     """
 
     def __init__(self, ctx, cfg, catalog, models: Mapping[int, str], *, tier: str = "serverless",
@@ -92,6 +94,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         self.logged_below = (1 << 62) if finish is None else logged_below  # ids _done logs itself
         self.reject_cb = reject or self._log_reject
         self.cold_cb = cold or self._log_cold
+        self.joined: dict[int, float] = {}  # request id -> when it joined, if after its arrival
         self.max_wait = float(sc.max_wait_s)
         speed = float(sc.runtime_speedup)
         a = sc.autoscaler

@@ -281,7 +281,7 @@ class ReplicaLifecycle:
         if ms.ready == 1:
             # the model was cold: every queued request waited for this cold start
             for r in ms.queue.items:
-                self.cold_cb(r, now - r.arrival, slot.tier)
+                self.cold_cb(r, self.waited(r, now), slot.tier)
         perf = InterferedPerf(ms.perf) if self.alpha > 0 else ms.perf
         rep = ENGINES[self.ctx.engine](self.env, slot.id, perf, ms.dep, ms.queue, self._done)
         rep.attach(slot.row.kv)  # its cache and load statistics land in its ledger row
@@ -350,6 +350,11 @@ class ReplicaLifecycle:
         started = [s.t_place for s in ms.slots if s.state == LOADING]
         return max(min(started) + est - now, 0.0) if started else est
 
+    def waited(self, req: Request, now: float) -> float:
+        """How long ``req`` has been in the pool at ``now``: since it joined (:attr:`joined`),
+        else its arrival."""
+        return now - self.joined.get(req.id, req.arrival)
+
     # ================================================================== the end
     def cold_waiters(self) -> list[tuple[Request, float, str]]:
         """``(request, wait so far, tier of the load)`` of each request queued now for a model
@@ -360,7 +365,7 @@ class ReplicaLifecycle:
             if ms.ready == 0 and ms.queue.items:
                 loading = [s for s in ms.slots if s.state == LOADING]
                 tier = loading[0].tier if loading else "none"
-                out += [(r, now - r.arrival, tier) for r in ms.queue.items]
+                out += [(r, self.waited(r, now), tier) for r in ms.queue.items]
         return out
 
     def held(self) -> list[tuple[Request, int]]:

@@ -43,7 +43,7 @@ def fire(pool, ms) -> None:
         else:
             loading = [s for s in ms.slots if s.state == LOADING]
             reason = "timeout_cold_start" if loading else "timeout_no_capacity"
-            pool.cold_cb(r, now - r.arrival, loading[0].tier if loading else "none")
+            pool.cold_cb(r, pool.waited(r, now), loading[0].tier if loading else "none")
         pool._settle(r, now)
         pool.reject_cb(r, reason)
     if q:
