@@ -23,7 +23,7 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # a file where its folder goes (plots)
         raise _in_the_way(path) from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
@@ -40,14 +40,18 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-# a temporary file of :func:`atomic_write` (``tempfile.mkstemp``'s 8 random characters)
-TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}")
+# a temporary file of :func:`atomic_write`: ``tempfile.mkstemp``'s 8 random characters, then
+# a suffix only this project writes (until December 2026 the pattern had no suffix, and every
+# run deleted the user's own dotfiles in its folder with an 8-character ending, such as
+# ``.notes.abcdefgh`` or ``.env.prod_key``)
+TEMPORARY_SUFFIX = ".servesim-tmp"
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))
 
 
 def remove_temporaries(folder: Path) -> None:
     """Delete the temporary files :func:`atomic_write` left in ``folder`` when its process was
     killed mid-write (SIGKILL: its ``finally`` never ran), as a run about to redo the folder's
-    job starts (a killed job's ``.requests.parquet.<random>`` stayed through every resume
+    job starts (a killed job's ``.requests.parquet.<random>.servesim-tmp`` stayed through every resume
     until December 2026)."""
     for p in Path(folder).glob(".*"):
         if TEMPORARY.fullmatch(p.name) and p.is_file() and not p.is_symlink():

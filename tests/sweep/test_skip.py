@@ -185,16 +185,21 @@ def test_a_killed_joblib_worker_stops_the_sweep_in_one_line_its_jobs_in_flight_m
 def test_a_killed_jobs_temporary_files_go_when_it_is_redone(tmp_path):
     """A job killed mid-write (SIGKILL: the write's ``finally`` never runs) left
     ``2/.requests.parquet.<random>`` in its folder through every resume; the run redoing it
-    removes such temporaries (named as ``tempfile.mkstemp`` names them), nothing else."""
-    import os
-    import tempfile
-
+    removes such temporaries (named as :func:`atomic_write` names them), nothing else: a
+    user's dotfile with an 8-character suffix (``.notes.abcdefgh``, ``.env.prod_key``) was
+    deleted by every run in its folder until December 2026."""
+    from sim.io import atomic_write
     from sim.sweep.resume import clear
 
-    for name in ("requests.parquet", "summary.csv"):
-        fd, _ = tempfile.mkstemp(prefix=f".{name}.", dir=tmp_path)
-        os.close(fd)
-    keep = [".notes", "notes.txt", ".requests.parquet", ".a.b.toolong123", ".x.12345678.txt"]
+    made = []
+    for name in ("requests.parquet", "summary.csv"):  # the names atomic_write gives them
+        atomic_write(tmp_path / name, made.append)
+        (tmp_path / name).unlink()
+    assert len(made) == 2 and not any(p.exists() for p in made)
+    for p in made:  # as a killed write leaves them
+        p.write_text("half")
+    keep = [".notes", "notes.txt", ".requests.parquet", ".a.b.toolong123", ".x.12345678.txt",
+            ".notes.abcdefgh", ".env.prod_key", ".summary.csv.abcdefgh"]
     for name in keep:
         (tmp_path / name).write_text("mine")
     (tmp_path / ".hydra.abcdefgh").mkdir()  # a folder: not a temporary file
