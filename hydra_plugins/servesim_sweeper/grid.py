@@ -92,20 +92,26 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
                              key=o.key_or_group)
 
 
-def drop_unused_sweep_folder(sweep_dir: Path, made: bool) -> None:
-    """A sweep refused before its first launch leaves no folder: Hydra made ``sweep_dir`` and
-    wrote ``multirun.yaml`` into it before checking any job. Only a folder holding nothing
-    else goes (a resumed sweep's jobs stay), and only one the sweep ``made`` (an empty folder
-    given stays; until December 2026 one the sweep made outside the working folder stayed,
-    empty), then the parents left empty (``results/<name>/``) up to the working folder."""
-    if not sweep_dir.is_dir() or [p.name for p in sweep_dir.iterdir()] != ["multirun.yaml"]:
-        return
-    from sim.io import remove_empty_up_to_cwd
+def drop_unused_sweep_folder(sweep_dir: Path, made: list[Path], before: set[str]) -> None:
+    """A sweep refused before its first launch leaves no trace: Hydra made ``sweep_dir`` and
+    wrote ``multirun.yaml`` into it (and the sweep its ``.aggregate.lock``) before checking
+    any job. A folder holding anything else keeps all (a resumed sweep's jobs); otherwise
+    the two files go if the sweep wrote them (not in ``before``, the folder's names before
+    it), then the folders the sweep ``made``, deepest first, while empty: never one that
+    was there before (until December 2026 `hydra.sweep.dir=keepme/sw` deleted the user's
+    empty keepme/, and an empty folder given kept the two files)."""
+    from sim.sweep.live import LOCK
 
-    (sweep_dir / "multirun.yaml").unlink()
-    if made:
-        sweep_dir.rmdir()
-        remove_empty_up_to_cwd(sweep_dir.parent)
+    wrote = {"multirun.yaml", LOCK}
+    if not sweep_dir.is_dir() or not (names := {p.name for p in sweep_dir.iterdir()}) <= wrote:
+        return
+    for name in names - before:
+        (sweep_dir / name).unlink()
+    for d in made:
+        try:
+            d.rmdir()  # only an empty folder goes
+        except OSError:
+            break
 
 
 class GridSweeper(BasicSweeper):
@@ -115,10 +121,15 @@ class GridSweeper(BasicSweeper):
         return BasicSweeper.split_arguments(overrides, max_batch_size)
 
     def sweep(self, arguments):
-        try:  # whether the sweep makes its folder (BasicSweeper.sweep does, before any check)
-            self.made = not Path(str(self.config.hydra.sweep.dir)).exists()
+        # the folders the sweep makes (BasicSweeper.sweep does, before any check), deepest
+        # first, and what its folder held before
+        self.made, self.before = [], set()
+        try:
+            d = Path(str(self.config.hydra.sweep.dir)).absolute()
+            self.made = [p for p in [d, *d.parents] if not p.exists()]
+            self.before = {p.name for p in d.iterdir()} if d.is_dir() else set()
         except (OmegaConfBaseException, OSError):  # a bad ${...} or name: Hydra says so next
-            self.made = False
+            pass
         return super().sweep(arguments)
 
     def setup(self, *, hydra_context, task_function, config) -> None:
@@ -133,5 +144,6 @@ class GridSweeper(BasicSweeper):
                 super().validate_batch_is_legal(covering_jobs(todo))
             except Exception:
                 if self.launcher.next == 0:  # nothing launched yet: the folder holds no job
-                    drop_unused_sweep_folder(Path(self.config.hydra.sweep.dir), self.made)
+                    drop_unused_sweep_folder(Path(self.config.hydra.sweep.dir), self.made,
+                                             self.before)
                 raise

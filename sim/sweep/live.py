@@ -72,7 +72,11 @@ def merge_rows(path: Path, rows: pd.DataFrame, job: str) -> None:
 
 
 def remove(sweep_dir: Path, names: tuple[str, ...]) -> None:
-    """Delete the live tables ``names`` at the sweep root (a sweep starting in the folder)."""
+    """Delete the live tables ``names`` at the sweep root (a sweep starting in the folder);
+    with none there, no lock file is made either (a folder given empty to a sweep refused
+    before its first job kept an ``.aggregate.lock`` until December 2026)."""
+    if not any((Path(sweep_dir) / name).exists() for name in names):
+        return
     with locked(sweep_dir):
         for name in names:
             (Path(sweep_dir) / name).unlink(missing_ok=True)

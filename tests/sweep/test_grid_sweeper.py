@@ -75,7 +75,10 @@ def test_a_sweep_refused_before_its_first_job_leaves_no_folder(tmp_path):
 
 def test_a_sweep_folder_outside_the_working_folder_refused_is_gone_if_the_sweep_made_it(tmp_path):
     """`-m tenants.nope.arrival.rate_rps=2,4 hydra.sweep.dir=/tmp/b8` left b8/ empty (only
-    folders under the working folder went); an empty folder given, made before, stays."""
+    folders under the working folder went); an empty folder given, made before, stays, and
+    empty (it kept the multirun.yaml and .aggregate.lock the sweep wrote); a folder above
+    the one given that was there before stays (`hydra.sweep.dir=keepme/sw` deleted the
+    user's empty keepme/ until December 2026)."""
     from helpers.cli import cli as cli_here
 
     here, there = tmp_path / "here", tmp_path / "there"
@@ -88,3 +91,9 @@ def test_a_sweep_folder_outside_the_working_folder_refused_is_gone_if_the_sweep_
         assert r.returncode == 2 and "tenants.nope" in r.stderr, r.stderr[-2000:]
         assert there.is_dir() == (not made)
         assert list(here.iterdir()) == []
+    assert list(there.iterdir()) == []
+    (here / "keepme").mkdir()
+    r = cli_here("-m", "tenants.nope.arrival.rate_rps=2,4", "hydra.sweep.dir=keepme/sw/x",
+                 cwd=here)
+    assert r.returncode == 2 and "tenants.nope" in r.stderr, r.stderr[-2000:]
+    assert list(here.iterdir()) == [here / "keepme"] and list((here / "keepme").iterdir()) == []
