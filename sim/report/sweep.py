@@ -50,11 +50,11 @@ def x_key(sj) -> str | None:
     """``notes.sweep_x``, unless held at one value while another key is swept (all points at
     that value until December 2026) or naming points (the variant) while a quantity is swept
     (`sweep_variants` with a load: no curves until December 2026), else the first swept
-    numeric key (a quantity before the seed), else the variant."""
+    numeric key (a quantity before the seed; a key a variant sets counts unless the variant
+    is swept too: until December 2026 `variant=a dedicated.replicas.m=1,2` drew the variant,
+    one tick), else the variant."""
     want = (sj.notes or {}).get("sweep_x")
-    paired = set(getattr(sj, "paired", []))
-    swept = sorted((k for k in sj.varying if k in sj.table.columns and k != VARIANT
-                    and k not in paired and pd.api.types.is_numeric_dtype(sj.table[k])),
+    swept = sorted((k for k in other_keys(sj, VARIANT) if pd.api.types.is_numeric_dtype(sj.table[k])),
                    key=lambda k: categorical(sj.table, k))
     if want and want in sj.table.columns and (want in sj.varying or not swept) and not (
             categorical(sj.table, want) and swept and not categorical(sj.table, swept[0])):

@@ -298,6 +298,31 @@ def test_a_load_swept_with_the_shipped_variants_draws_a_curve_per_variant():
         assert x_key(sj) == "variant"
 
 
+def test_a_key_the_variant_sets_swept_under_one_variant_is_the_x_axis():
+    """`-m experiment=sweep_variants variant=h100_tp1_x4 dedicated.replicas.llama31-8b=1,2`
+    drew `variant` as x with one tick, though the jobs ran 1 and 2 replicas: x_key dropped
+    every key a variant sets, other_keys only when the variant is swept. With one variant
+    the key is a swept quantity: the x axis, its break-even found (cost 2/r, a straight line
+    in log-log space, crosses the $1 list price at r = 2)."""
+    from types import SimpleNamespace
+
+    from sim.analysis.curves import breakevens
+    from sim.report.sweep import other_keys, x_key
+
+    table = pd.DataFrame({"variant": ["a"] * 2, GPU: ["H100"] * 2, REPLICAS: [1, 4],
+                          "setup": ["dedicated"] * 2, "tenant": ["__all__"] * 2,
+                          "cost_per_mtok_out_usd": [2.0, 0.5],
+                          "list_price_usd_per_mtok_out": [1.0] * 2})
+    sj = SimpleNamespace(notes={"sweep_x": "variant"}, table=table, varying=[REPLICAS],
+                         paired=[GPU, REPLICAS])
+    x = x_key(sj)
+    assert x == REPLICAS and other_keys(sj, x) == []
+    assert breakevens(table, x, other_keys(sj, x))[REPLICAS].to_numpy() == pytest.approx([2.0])
+    # the variant swept too: its keys move with it, the variant names points
+    sj.varying = ["variant", REPLICAS]
+    assert x_key(sj) == "variant" and other_keys(sj, "variant") == []
+
+
 def test_a_map_or_list_a_variant_sets_is_its_column_not_nan():
     """A variant setting a map (`serverless.pool: {L40S: {...}}`, to serve a model on L40S
     serverless) left its column empty for every job: pandas took the dict as an index map
