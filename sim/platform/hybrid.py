@@ -260,9 +260,10 @@ class HybridSetup:
         now = self.ctx.env._now
         sl = self.serverless
         to_pool = sl is not None and req.model in sl.models  # the pool can take overflow
-        if to_pool and self.policy.enabled and (self._should_spill(req, now) or not (
-                d.burst or d.pools[req.model].up) and self._outlasts_pool(req, now)):
-            self._spill(req)  # (none up and no burst replica to come: the outage's rule)
+        if to_pool and self.policy.enabled and (
+                self._should_spill(req, now) if d.burst or d.pools[req.model].up
+                else self._outlasts_pool(req, now)):  # none up, no burst: the outage's rule
+            self._spill(req)
             return
         reason = d.admit(req)
         if reason is None:

@@ -545,6 +545,18 @@ def test_cold_aware_outage_waits_for_a_repair_sooner_than_the_pools_cold_start(e
 
 
 @pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_cold_aware_outage_rule_decides_under_the_slo_trigger(engine):
+    """As above with ``trigger=slo``: B (1.5 s, none up) waits for the repair at 2 s, 1 s
+    against the pool's 27.4 s cold start, and starts there at 2 s. Until December 2026 the
+    SLO rule came first, its predicted TTFT infinite with no replica admitting: B spilled
+    to the cold pool (first token 28.92 s)."""
+    wl = workload([(0.0, "crit", 100, 400), (1.5, "crit", 100, 20)], 40, {"crit": M8})
+    r, _ = run(_repair(1, f"engine={engine}", "hybrid.spillover.trigger=slo"), wl)
+    assert not r.log.spilled.any() and {tier(r, i) for i in range(2)} == {"dedicated"}
+    assert r.log.admit_s.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
 def test_cold_aware_outage_weighs_a_spot_replacements_load(tmp_path, engine):
     """The only replica, spot, noticed at 2 s (reclaim at 32 s) with its replacement
     requested at the notice: loading from host memory on a node at hand it serves at
