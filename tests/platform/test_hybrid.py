@@ -610,3 +610,24 @@ def test_a_request_spilled_later_counts_its_cold_wait_from_its_spill(engine):
     assert crit["cold_start_wait_p99_s"] == pytest.approx(COLD_8B, rel=1e-12)
     r, _ = run(config([*opts, "serverless.max_wait_s=10"]), wl)
     assert r.log.cold_wait_s[:2].tolist() == pytest.approx([8.0, 8.5], rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+@pytest.mark.parametrize("max_wait", [5, 20])
+def test_max_wait_counts_from_a_spill(engine, max_wait):
+    """A (crit, 0 s) runs on the only dedicated replica, which fails at 10 s for 60 s: A
+    spills to the pool, queued behind B (tail, placed there, 5 s) and its cold start from
+    5 s (ready at 32.4 s). ``max_wait_s`` counts from joining the pool: B is turned away
+    at 5 + max_wait, A at 10 + max_wait, both having waited max_wait on the load. Until
+    December 2026 A's deadline was its arrival's, read only at B's: turned away at B's
+    deadline (25 s, a 15 s wait) or the instant it spilled (a wait of 0)."""
+    opts = [f"engine={engine}", f"hybrid.placement.{M8}=dedicated", "hybrid.placement.tail=serverless",
+            f"dedicated.replicas.{M8}=1", "dedicated.router=central",
+            "dedicated.failures.mode=script", f"serverless.max_wait_s={max_wait}",
+            f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 10, down_s: 60}}]"]
+    wl = workload([(0.0, "crit", 100, 4000), (5.0, "tail", 100, 20)], 30, {"crit": M8, "tail": M8})
+    r, _ = run(config(opts), wl)
+    df = requests_frame(wl, r)
+    assert df.spilled.tolist() == [True, False]
+    assert df.reason.tolist() == ["timeout_cold_start"] * 2
+    assert df.cold_start_wait_s.tolist() == [max_wait, max_wait]

@@ -1,5 +1,7 @@
 """The pool's bounded wait (``serverless.max_wait_s``): one timer per model's queue, armed
-for the head's deadline; when it fires, every request queued ``max_wait_s`` is turned away
+for the head's deadline, ``max_wait_s`` after it joined the pool (its arrival, or its spill:
+:meth:`~sim.platform.serverless.replicas.ReplicaLifecycle.waited`), so the deadlines are in
+queue order; when it fires, every request queued ``max_wait_s`` is turned away
 with its reason (``timeout_queued`` with a warm replica, else ``timeout_cold_start`` while a
 replica loads or ``timeout_no_capacity``).
 
@@ -10,7 +12,9 @@ engines, however early the timer was set. Until December 2026 it was a plain tim
 order of scheduling decided: the step engine turned away (``timeout_queued``) a request the
 fluid one served at its deadline, and a cold start's first request was turned away
 (``timeout_cold_start``) at the replica's ready instant while the one queued behind it took
-the replica.
+the replica; and the wait counted from the arrival, read only at the head: a request spilled
+at 10 s behind one that arrived at 5 s was turned away at the other's deadline, or the
+instant it spilled (``max_wait_s`` 5 s, a cold wait of 0).
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ WAIT_BOUND = NORMAL + 2
 def arm(pool, ms) -> None:
     """Set ``ms``'s timer for its queue head's deadline."""
     ms.wait_armed = True
-    head = ms.queue.items[0]
-    delay = head.arrival + pool.max_wait - pool.env.now
+    delay = pool.max_wait - pool.waited(ms.queue.items[0], pool.env.now)
     schedule(pool.env, max(delay, 0.0), lambda _ev: fire(pool, ms), priority=WAIT_BOUND)
 
 
@@ -36,7 +39,7 @@ def fire(pool, ms) -> None:
     ms.wait_armed = False
     now = pool.env.now
     q = ms.queue.items
-    while q and q[0].arrival + pool.max_wait <= now + 1e-9:
+    while q and pool.waited(q[0], now) >= pool.max_wait - 1e-9:
         r = q.popleft()
         if ms.ready > 0:
             reason = "timeout_queued"
