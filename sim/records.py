@@ -189,8 +189,8 @@ class RequestLog(SealableLog):
         setattr(self, name, col := holding(col, value))
         col[rid] = value
 
-    def reject(self, rid: int, reason: str, tier: int = 0, at_s: float | None = None) -> None:
-        self._end(rid, REJECTED, reason, tier, at_s)
+    def reject(self, rid: int, reason: str, tier: int = 0, at_s: float | None = None, req=None) -> None:
+        self._end(rid, REJECTED, reason, tier, at_s, req)  # req: its attempts, as fail's
 
     def fail(self, rid: int, reason: str, tier: int, at_s: float, req=None) -> None:
         """``tier``: the tier that held it (NO_TIER's code if none did); ``at_s``: when;

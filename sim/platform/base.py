@@ -77,7 +77,7 @@ class RunContext:
 
     def reject(self, req: Request, reason: str, tier_code: int) -> None:
         now = self.env.now
-        self.log.reject(req.id, reason, tier_code, now)
+        self.log.reject(req.id, reason, tier_code, now, req)
         self.on_end(req, now)
 
     def fail(self, req: Request, reason: str, tier_code: int, now: float) -> None:

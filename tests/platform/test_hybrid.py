@@ -15,7 +15,7 @@ from sim.errors import InputError
 from sim.metrics.requests import requests_frame
 from sim.metrics.summary import summarize
 from sim.platform.spillover import SpilloverPolicy
-from sim.records import COMPLETED
+from sim.records import COMPLETED, REJECTED
 from sim.simulation.build import build_catalog
 from sim.simulation.frames import model_prices, setup_tables
 from sim.simulation.simulate import simulate
@@ -631,3 +631,18 @@ def test_max_wait_counts_from_a_spill(engine, max_wait):
     assert df.spilled.tolist() == [True, False]
     assert df.reason.tolist() == ["timeout_cold_start"] * 2
     assert df.cold_start_wait_s.tolist() == [max_wait, max_wait]
+
+
+@pytest.mark.parametrize("engine", ["fluid", "step"])
+def test_a_rejected_request_keeps_its_attempts(engine):
+    """A runs on the only dedicated replica, which fails at 10 s for 60 s (one interrupted
+    attempt), spills and is turned away from the cold pool at 10 + 5 s: its row reads the
+    1 attempt, as it would completed or unfinished. Until December 2026 a rejection wrote
+    no attempts: 0."""
+    opts = [f"engine={engine}", f"hybrid.placement.{M8}=dedicated", f"dedicated.replicas.{M8}=1",
+            "dedicated.router=central", "dedicated.failures.mode=script", "serverless.max_wait_s=5",
+            f"dedicated.failures.script=[{{model: {M8}, replica: 0, at_s: 10, down_s: 60}}]"]
+    wl = workload([(0.0, "crit", 100, 4000)], 30, {"crit": M8})
+    r, _ = run(config(opts), wl)
+    assert r.log.spilled.tolist() == [True] and r.log.outcome.tolist() == [REJECTED]
+    assert r.log.attempts.tolist() == [1]
