@@ -8,6 +8,10 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
+from sim.analysis.curves import TIE_RTOL
+
 # one colour per setup wherever it appears (colour-blind safe "Dark2" hues); a setup not
 # listed gets the grey
 SETUP_COLORS = {"serverless": "#d95f02", "dedicated": "#1b9e77", "hybrid": "#7570b3"}
@@ -198,3 +202,22 @@ def place_labels(fig, texts, step_pt: float = 9.0, tries: int = 30) -> None:
             dx, dy = t.xyann
             t.xyann = (dx, dy + step_pt)
         placed.append(t.get_window_extent(renderer))
+
+
+def same_curve(x, y, drawn) -> str | None:
+    """The label of an already drawn curve with the same values (within the tie tolerance);
+    ``drawn``: (x, y, label, is a twin) of each curve so far."""
+    for xs, ys, label, twin in drawn:
+        if twin:
+            continue
+        if len(xs) == len(x) and np.allclose(xs, x) and np.allclose(ys, y, rtol=TIE_RTOL, atol=0.0,
+                                                                     equal_nan=True):
+            return label
+    return None
+
+
+def twin_style(k: int) -> dict:
+    """The k-th curve drawn over an equal one: dashed, hollow, each larger and of another
+    shape than the twins before it, so every one of them shows."""
+    return dict(ls=(0, (3, 3)), marker="osD^"[k % 4], ms=7 + 3 * k, mfc="none", lw=1.2,
+                zorder=3)

@@ -37,8 +37,10 @@ from sim.report.style import (
     legend_below,
     place_labels,
     pyplot,
+    same_curve,
     save,
     tight_layout,
+    twin_style,
 )
 
 LINESTYLES = ["-", "--", "-.", ":"]
@@ -52,9 +54,10 @@ def x_key(sj) -> str | None:
     (`sweep_variants` with a load: no curves until December 2026), else the first swept
     numeric key (a quantity before the seed; a key a variant sets counts unless the variant
     is swept too: until December 2026 `variant=a dedicated.replicas.m=1,2` drew the variant,
-    one tick), else the variant."""
+    one tick), else the variant (a key a swept variant sets, swept as well, is a curve)."""
     want = (sj.notes or {}).get("sweep_x")
-    swept = sorted((k for k in other_keys(sj, VARIANT) if pd.api.types.is_numeric_dtype(sj.table[k])),
+    swept = sorted((k for k in other_keys(sj, VARIANT) if k not in _variant_keys(sj)
+                    and pd.api.types.is_numeric_dtype(sj.table[k])),
                    key=lambda k: categorical(sj.table, k))
     if want and want in sj.table.columns and (want in sj.varying or not swept) and not (
             categorical(sj.table, want) and swept and not categorical(sj.table, swept[0])):
@@ -64,10 +67,19 @@ def x_key(sj) -> str | None:
 
 
 def other_keys(sj, x: str) -> list[str]:
-    """The swept keys other than ``x`` that split curves; a variant's keys are left to the
-    variant's name (they move with it)."""
-    paired = set(getattr(sj, "paired", [])) if VARIANT in sj.varying else set()
-    return [k for k in sj.varying if k != x and k in sj.table.columns and k not in paired]
+    """The swept keys other than ``x`` that split curves; a swept variant's keys are left to
+    the variant's name (they move with it) unless one takes several values within a
+    variant's jobs (swept too: `variant=a,b dedicated.replicas.m=1,2` drew half its jobs,
+    unsaid, until December 2026)."""
+    t = sj.table
+    moves = {k for k in _variant_keys(sj) if k in t.columns
+             and not (t.groupby(VARIANT)[k].nunique() > 1).any()}
+    return [k for k in sj.varying if k != x and k in t.columns and k not in moves]
+
+
+def _variant_keys(sj) -> set[str]:
+    """The keys a swept variant sets (none when the variant is not swept)."""
+    return set(getattr(sj, "paired", [])) if VARIANT in sj.varying else set()
 
 
 def categorical(table: pd.DataFrame, x: str) -> bool:
@@ -135,9 +147,9 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
         xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
         style = dict(ls=ls, marker=mk, ms=4)
-        twin = _same_curve(xs, ys, drawn_curves)
+        twin = same_curve(xs, ys, drawn_curves)
         if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
-            style = _twin_style(sum(c[3] for c in drawn_curves))
+            style = twin_style(sum(c[3] for c in drawn_curves))
         drawn_curves.append((xs, ys, label, twin is not None))
         if twin is not None:
             label += f" (same as {twin})"
@@ -164,25 +176,6 @@ def metric_vs_x(table, x, y, others, out_dir, stem, ylabel, title, xlabel, logy=
     legend_below(ax)
     tight_layout(fig)
     return save(fig, out_dir, stem)
-
-
-def _same_curve(x, y, drawn) -> str | None:
-    """The label of an already drawn curve with the same values (within the tie tolerance);
-    ``drawn``: (x, y, label, is a twin) of each curve so far."""
-    for xs, ys, label, twin in drawn:
-        if twin:
-            continue
-        if len(xs) == len(x) and np.allclose(xs, x) and np.allclose(ys, y, rtol=TIE_RTOL, atol=0.0,
-                                                                     equal_nan=True):
-            return label
-    return None
-
-
-def _twin_style(k: int) -> dict:
-    """The k-th curve drawn over an equal one: dashed, hollow, each larger and of another
-    shape than the twins before it, so every one of them shows."""
-    return dict(ls=(0, (3, 3)), marker="osD^"[k % 4], ms=7 + 3 * k, mfc="none", lw=1.2,
-                zorder=3)
 
 
 def real_crossings(be: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -223,10 +216,10 @@ def cost_vs_x(table, x, others, out_dir, xlabel, be: pd.DataFrame, stem: str = "
         ls, mk = _style(combos.index(combo) + k)
         label = setup + (f" ({_combo_label(others, combo)})" if others else "")
         xs, ys = g[x].to_numpy(float), g[y].to_numpy(float)
-        twin = _same_curve(xs, ys, drawn_curves)
+        twin = same_curve(xs, ys, drawn_curves)
         style = dict(ls=ls, marker=mk, ms=4)
         if twin is not None:  # on top of an equal curve: dashed and hollow, so both show
-            style = _twin_style(sum(c[3] for c in drawn_curves))
+            style = twin_style(sum(c[3] for c in drawn_curves))
         drawn_curves.append((xs, ys, label, twin is not None))
         if twin is not None:
             label += f" (same as {twin})"

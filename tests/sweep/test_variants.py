@@ -264,7 +264,8 @@ def test_a_variant_crossed_with_a_load_draws_a_curve_per_variant(tmp_path):
     assert [tuple(r) for r in got.itertuples(index=False)] == [
         ("0", "a", "H100", 5, 2), ("1", "a", "H100", 4, 8), ("2", "b", "B200", 1, 2)]
     assert list(sj.jobs["state"]) == ["done", "done", "done", "missing"]
-    assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant"]
+    # variant a's jobs ran 5 and 4 replicas: not one setup, so the key splits its curve too
+    assert x_key(sj) == "rate" and other_keys(sj, "rate") == ["variant", REPLICAS]
 
 
 def test_a_load_swept_with_the_shipped_variants_draws_a_curve_per_variant():
@@ -319,8 +320,42 @@ def test_a_key_the_variant_sets_swept_under_one_variant_is_the_x_axis():
     assert x == REPLICAS and other_keys(sj, x) == []
     assert breakevens(table, x, other_keys(sj, x))[REPLICAS].to_numpy() == pytest.approx([2.0])
     # the variant swept too: its keys move with it, the variant names points
-    sj.varying = ["variant", REPLICAS]
+    sj.varying = ["variant"]
     assert x_key(sj) == "variant" and other_keys(sj, "variant") == []
+
+
+def test_a_key_the_variants_set_swept_with_them_is_a_curve_so_every_job_is_a_point(tmp_path):
+    """`variant=h100_tp1_x4,h200_tp1_x3 dedicated.replicas.llama31-8b=1,2`: 4 jobs, the
+    figure showed 2 points (the replicas=2 jobs gone, unsaid): a key a variant sets was
+    dropped whenever the variant was swept. Swept within a variant's jobs too, it is a curve
+    (line style) over the variant names: 2 curves of 2 points, the 4 jobs' costs."""
+    from types import SimpleNamespace
+
+    from sim.report.sweep import other_keys, sweep_figures, x_key
+
+    cost = [0.8, 1.6, 1.1, 2.1]
+    table = pd.DataFrame({"job": [0, 1, 2, 3], "variant": ["a", "a", "b", "b"],
+                          GPU: ["H100", "H100", "H200", "H200"], REPLICAS: [1, 2, 1, 2],
+                          "setup": ["dedicated"] * 4, "tenant": ["__all__"] * 4,
+                          "ttft_p99_s": [0.1] * 4, "cost_per_mtok_out_usd": cost})
+    sj = SimpleNamespace(notes={"sweep_x": "variant"}, table=table, column_notes=[],
+                         varying=["variant", GPU, REPLICAS], paired=[GPU, REPLICAS])
+    assert x_key(sj) == "variant" and other_keys(sj, "variant") == [REPLICAS]
+    import matplotlib.axes
+    drawn = []
+    real = matplotlib.axes.Axes.errorbar
+
+    def spy(ax, x, y, *a, **k):
+        drawn.append((k.get("label"), list(x), list(y)))
+        return real(ax, x, y, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(matplotlib.axes.Axes, "errorbar", spy)
+        assert sweep_figures(sj, tmp_path)
+    got = [d for d in drawn if max(d[2]) > 0.5]  # the cost figure's (p99 TTFT is 0.1)
+    assert sorted(y for _, _, ys in got for y in ys) == sorted(cost)
+    assert [(label, xs) for label, xs, _ in got] == [
+        ("dedicated (llama31-8b=1)", [0.0, 1.0]), ("dedicated (llama31-8b=2)", [0.0, 1.0])]
 
 
 def test_a_map_or_list_a_variant_sets_is_its_column_not_nan():
