@@ -92,21 +92,24 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
                              key=o.key_or_group)
 
 
-def drop_unused_sweep_folder(sweep_dir: Path, made: list[Path], before: set[str]) -> None:
+def drop_unused_sweep_folder(sweep_dir: Path, made: list[Path], before: dict) -> None:
     """A sweep refused before its first launch leaves no trace: Hydra made ``sweep_dir`` and
     wrote ``multirun.yaml`` into it (and the sweep its ``.aggregate.lock``) before checking
-    any job. A folder holding anything else keeps all (a resumed sweep's jobs); otherwise
-    the two files go if the sweep wrote them (not in ``before``, the folder's names before
-    it), then the folders the sweep ``made``, deepest first, while empty: never one that
-    was there before (until December 2026 `hydra.sweep.dir=keepme/sw` deleted the user's
-    empty keepme/, and an empty folder given kept the two files)."""
+    any job. Each of the two goes if the sweep wrote it (not in ``before``, the folder's
+    names before it), whatever else the folder holds; a ``multirun.yaml`` there before gets
+    its bytes back (``before[name]``); then the folders the sweep ``made`` go, deepest first,
+    while empty: never one that was there before (until December 2026 a folder holding
+    anything else kept the multirun.yaml the sweep wrote, or overwrote, and
+    `hydra.sweep.dir=keepme/sw` deleted the user's empty keepme/)."""
     from sim.sweep.live import LOCK
 
-    wrote = {"multirun.yaml", LOCK}
-    if not sweep_dir.is_dir() or not (names := {p.name for p in sweep_dir.iterdir()}) <= wrote:
+    if not sweep_dir.is_dir():
         return
-    for name in names - before:
-        (sweep_dir / name).unlink()
+    for name in ("multirun.yaml", LOCK):
+        if name not in before:
+            (sweep_dir / name).unlink(missing_ok=True)
+        elif before[name] is not None:
+            (sweep_dir / name).write_bytes(before[name])
     for d in made:
         try:
             d.rmdir()  # only an empty folder goes
@@ -122,12 +125,15 @@ class GridSweeper(BasicSweeper):
 
     def sweep(self, arguments):
         # the folders the sweep makes (BasicSweeper.sweep does, before any check), deepest
-        # first, and what its folder held before
-        self.made, self.before = [], set()
+        # first, and what its folder held before (the names; multirun.yaml's bytes, which
+        # Hydra overwrites before any check)
+        self.made, self.before = [], {}
         try:
             d = Path(str(self.config.hydra.sweep.dir)).absolute()
             self.made = [p for p in [d, *d.parents] if not p.exists()]
-            self.before = {p.name for p in d.iterdir()} if d.is_dir() else set()
+            self.before = dict.fromkeys(p.name for p in d.iterdir()) if d.is_dir() else {}
+            if (d / "multirun.yaml").is_file():
+                self.before["multirun.yaml"] = (d / "multirun.yaml").read_bytes()
         except (OmegaConfBaseException, OSError):  # a bad ${...} or name: Hydra says so next
             pass
         return super().sweep(arguments)

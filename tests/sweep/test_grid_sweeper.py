@@ -65,12 +65,37 @@ def test_a_sweep_refused_before_its_first_job_leaves_no_folder(tmp_path):
     r = cli_here("-m", "seed=a,b", cwd=tmp_path)
     assert r.returncode == 2 and "config key 'seed'" in r.stderr, r.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
-    # a folder holding jobs (a resume) keeps them
+    # a folder holding jobs (a resume) keeps them, and its own multirun.yaml as it was
     sweep = tmp_path / "sweep"
     (sweep / "0").mkdir(parents=True)
     r = cli_here("-m", "seed=a,b", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert r.returncode == 2
-    assert (sweep / "0").is_dir() and (sweep / "multirun.yaml").is_file()
+    assert sorted(p.name for p in sweep.iterdir()) == ["0"]
+    (sweep / "multirun.yaml").write_bytes(b"hydra: {}\n# the first run's\n")
+    r = cli_here("-m", "seed=a,b", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert r.returncode == 2
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "multirun.yaml"]
+    assert (sweep / "multirun.yaml").read_bytes() == b"hydra: {}\n# the first run's\n"
+
+
+def test_a_sweep_refused_in_a_folder_of_other_files_removes_what_it_wrote(tmp_path):
+    """`-m tenants.nope.arrival.rate_rps=2,4 hydra.sweep.dir=ex1` into a folder holding the
+    user's notes.txt left a 53 KB multirun.yaml beside it, and overwrote the user's own
+    multirun.yaml (`mine: 1`) for good: the two files went only from a folder holding
+    nothing else. Now the folder holds exactly what it held, byte for byte."""
+    from helpers.cli import cli as cli_here
+
+    ex = tmp_path / "ex1"
+    ex.mkdir()
+    (ex / "notes.txt").write_text("mine\n")
+    for mine in (None, b"mine: 1\n"):
+        if mine is not None:
+            (ex / "multirun.yaml").write_bytes(mine)
+        r = cli_here("-m", "tenants.nope.arrival.rate_rps=2,4", f"hydra.sweep.dir={ex}",
+                     cwd=tmp_path)
+        assert r.returncode == 2 and "tenants.nope" in r.stderr, r.stderr[-2000:]
+        want = {"notes.txt": b"mine\n", **({"multirun.yaml": mine} if mine else {})}
+        assert {p.name: p.read_bytes() for p in ex.iterdir()} == want
 
 
 def test_a_sweep_folder_outside_the_working_folder_refused_is_gone_if_the_sweep_made_it(tmp_path):
