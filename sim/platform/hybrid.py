@@ -290,14 +290,15 @@ class HybridSetup:
 
     def _outlasts_pool(self, req: Request, now: float) -> bool:
         """With no replica of ``req``'s model up: whether it goes to the pool rather than
-        wait for one. Always, or with ``cold_aware`` when the time until a replica admits
-        again (:meth:`DedicatedSetup.back_at`: a repair and reload, a spot replacement's
-        load; none scheduled, infinite) exceeds the pool's expected wait. Until December
-        2026 cold_aware was not read here: a replica down 1 s sent its request to a 27.4 s
-        cold start."""
-        if not self.policy.cold_aware:
-            return True
-        return self.dedicated.back_at(req.model) - now > self.serverless.expected_wait(req.model, now)
+        wait for one (:meth:`SpilloverPolicy.outage`), the wait being the time until a
+        replica admits again (:meth:`DedicatedSetup.back_at`: a repair and reload, a spot
+        replacement's load; none scheduled, infinite). Until December 2026 cold_aware was
+        not read here: a replica down 1 s sent its request to a 27.4 s cold start."""
+        pol = self.policy
+        if not pol.cold_aware:
+            return pol.outage(math.inf, 0.0)
+        return pol.outage(self.dedicated.back_at(req.model) - now,
+                          self.serverless.expected_wait(req.model, now))
 
     def _ded_done(self, req: Request, now: float) -> None:
         self.estimators[req.model].record(now)  # the dedicated pool's completion rate

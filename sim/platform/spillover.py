@@ -51,3 +51,12 @@ class SpilloverPolicy:
             if not delay > self.wait_threshold_s:
                 return False
         return not self.cold_aware or delay > pool_wait_s
+
+    def outage(self, back_in_s: float, pool_wait_s: float) -> bool:
+        """With no dedicated replica of the model up (and no burst capacity): whether a
+        request goes to the pool rather than wait ``back_in_s`` for one to admit again
+        (infinite when none is scheduled to). Always, or with ``cold_aware`` when that wait
+        exceeds the pool's ``pool_wait_s``; the queue-wait rule and the SLO trigger are not
+        asked: a pool with no replica up predicts an infinite TTFT (until December 2026 the
+        ``slo`` trigger spilled on that infinity before this rule was asked)."""
+        return self.enabled and (not self.cold_aware or back_in_s > pool_wait_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -149,6 +150,15 @@ def test_cold_aware_spillover_waits_for_a_warm_pool():
     assert pol.spill(3, True, 0.0, 2.5, pool_wait_s=0.0)
     assert not pol.spill(3, True, 0.0, 1.5, pool_wait_s=0.0)  # below the threshold
     assert SpilloverPolicy(True, 2.0, 3, cold_aware=True).spill(3, False, 0.0, 0.0, 99.0)
+
+
+def test_outage_rule_weighs_the_wait_for_a_replica_only_when_cold_aware():
+    # no replica up: the queue threshold and an SLO are not asked, only the two waits
+    plain, aware = SpilloverPolicy(True, 2.0, None), SpilloverPolicy(True, 2.0, None, True)
+    assert plain.outage(1.0, 27.4) and plain.outage(0.0, 0.0)
+    assert not aware.outage(1.0, 27.4) and aware.outage(30.0, 27.4)
+    assert aware.outage(math.inf, 27.4) and not aware.outage(27.4, 27.4)
+    assert not SpilloverPolicy(False, 2.0, None).outage(math.inf, 0.0)
 
 
 # -------------------------------------------------------------------------- placement
