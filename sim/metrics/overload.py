@@ -38,6 +38,7 @@ from sim.metrics.unsent import (
     NEVER_SENT,
     UPSTREAM_FAILED,
     cut_line,
+    stranded_end,
 )
 from sim.records import COMPLETED, FAILED, REJECTED
 
@@ -176,7 +177,10 @@ class StabilityFold:
             sustainable = float(self.done_tok) / (served_s if served_s > 0
                                                   else max(run.period_s, h))
         unfinished = capacity.get("unfinished_at_end", 0)
-        unstable = over_bounds(turned, self.backlog, n)
+        # shares of the requests a replica could hold (those too large for any counted until
+        # December 2026: 113 of 277 over the context let the backlog reach 5 % of 277)
+        servable = n - sum(k for r, k in reasons.items() if r.startswith("exceeds_"))
+        unstable = over_bounds(turned, self.backlog, servable)
         # requests the run's end cut are not evidence of overload on their own when the drain
         # was shorter than a served request took (drain_s=0 at a light load cuts those in
         # flight): is the setup behind without them, counting those still queued for a slot
@@ -188,8 +192,8 @@ class StabilityFold:
         # first cold start at drain_s=0 read "unstable ... add capacity" until December 2026)
         backlog = self.backlog if self.completed else 0
         cut_only = (unstable and unfinished > 0 and short
-                    and not over_bounds(turned - unfinished, backlog, n))
-        return {"setup": run.setup, "requests": n, "offered_rps": n / h,
+                    and not over_bounds(turned - unfinished, backlog, servable))
+        return {"setup": run.setup, "requests": n, "servable": servable, "offered_rps": n / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
                 "turned_away": turned, "reasons": dict(sorted(capacity.items())), "over_context": reasons["exceeds_context"],
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
@@ -200,7 +204,7 @@ class StabilityFold:
                 "capacity": capacity_seen(getattr(run, "ledger", None) or [],
                                           float(run.period_s)),
                 "capacity_short": self.capacity_short(),
-                "never_placed": self.never_placed(turned, n)}
+                "never_placed": self.never_placed(turned, servable)}
 
     def capacity_short(self) -> list[str]:
         """The models offered more output tokens a second than their own replicas carry when
@@ -276,18 +280,6 @@ def rejection_line(workload, run, block: int = BLOCK) -> str | None:
     fold = RunNotesFold(workload, run)
     walk(run.log.n, [fold], block)
     return fold.rejection_line()
-
-
-def stranded_end(run) -> str:
-    """How a cut note ends: raise the drain, unless a model had no replica serving at the end
-    (reclaimed, a replacement still loading, or down), when a longer drain finishes them only
-    once one is back (until December 2026 it said none would, of a replacement loading)."""
-    gone = (run.extra or {}).get("stranded") or []
-    if not gone:
-        return "raise drain_s to let them finish"
-    return (f"{', '.join(gone)} had no replica serving when the run stopped (every one reclaimed, "
-            "its replacement still loading, or down), so a longer drain_s finishes them only "
-            "once a replica is back (dedicated.spot.replacement, the failure's down time)")
 
 
 def unfinished_line(workload, run, stop_s: float, block: int = BLOCK,

@@ -4,7 +4,7 @@ cut, the warning itself (its text: sim/metrics/stabline.py)."""
 
 from __future__ import annotations
 
-from sim.metrics.overload import RunNotesFold, over_bounds, stranded_end
+from sim.metrics.overload import RunNotesFold, over_bounds
 from sim.metrics.rows import BLOCK, walk
 from sim.metrics.stabline import (
     closed_line,
@@ -14,7 +14,12 @@ from sim.metrics.stabline import (
     turned_below,
     warning_line,
 )
-from sim.metrics.unsent import late_line, pipelines_cut_line, upstream_line
+from sim.metrics.unsent import (
+    late_line,
+    pipelines_cut_line,
+    stranded_end,
+    upstream_line,
+)
 
 
 def designed_losses(s: dict | None, loss: bool, setup: str) -> bool:
@@ -37,7 +42,7 @@ def overload_warning(workload, s: dict | None, loss: bool, setup: str,
     if designed_losses(s, loss, setup):
         rs = s["reasons"]
         rest = s["turned_away"] - rs["queue_full"] - rs.get("unfinished_at_end", 0)
-        if not (workload.deadlines and over_bounds(rest, s["backlog_at_horizon"], s["requests"])):
+        if not (workload.deadlines and over_bounds(rest, s["backlog_at_horizon"], s["servable"])):
             return None
     if run is None:
         return warning_line(s, bool(workload.deadlines))

@@ -85,7 +85,7 @@ def warning_line(s: dict, batch: bool = False,
     """The line of an unstable setup's stability figures ``s`` (:func:`~sim.metrics.overload.
     stability`); ``batch``: the workload has a batch tier. It counts every request cut (the
     pipeline stages sent after the horizon too) and the pipeline stages never sent; ``end``:
-    the advice on requests only the run's end cut (:func:`~sim.metrics.overload.stranded_end`)."""
+    the advice on requests only the run's end cut (:func:`~sim.metrics.unsent.stranded_end`)."""
     k = s.get("upstream_failed", 0)  # pipeline stages never sent: said, not called overload
     unsent = _late(s) + ((f" ({k:,} more, later stages of those pipelines, were never sent: "
                           "upstream_failed)") if k else "")
@@ -113,7 +113,7 @@ def warning_line(s: dict, batch: bool = False,
     full = rs.get("queue_full", 0)
     if (full and not batch and set(rs) <= {"queue_full", "unfinished_at_end"}
             and s["turned_away"] - full <= cut and _faster(s)
-            and not over_bounds(0, s["backlog_at_horizon"] - cut, s["requests"])):
+            and not over_bounds(0, s["backlog_at_horizon"] - cut, s["servable"])):
         # a finite waiting room full now and then at a light load: its losses, not overload
         # (until December 2026 "unstable at this load": M/M/1/2 at rho 0.3, 6.5 % lost); a
         # few queued at the horizon are that room's, within the check's bound

@@ -77,6 +77,18 @@ def warmup_rows(runs, total: int, names=None) -> str:
             f"were never sent (reason {why}) and are in neither window")
 
 
+def stranded_end(run) -> str:
+    """How a cut note ends: raise the drain, unless a model had no replica serving at the end
+    (reclaimed, a replacement still loading, or down), when a longer drain finishes them only
+    once one is back (until December 2026 it said none would, of a replacement loading)."""
+    gone = (run.extra or {}).get("stranded") or []
+    if not gone:
+        return "raise drain_s to let them finish"
+    return (f"{', '.join(gone)} had no replica serving when the run stopped (every one reclaimed, "
+            "its replacement still loading, or down), so a longer drain_s finishes them only "
+            "once a replica is back (dedicated.spot.replacement, the failure's down time)")
+
+
 def upstream_line(setup: str, unsent: int, offered: int, warmup_s: float = 0.0) -> str:
     """The line of a run whose pipelines left ``unsent`` of ``offered`` stage requests never
     sent (with a warm-up they are in neither window; without one they count in ``failed``,

@@ -309,3 +309,27 @@ def test_the_unstable_line_says_its_offered_load_counts_the_requests_over_the_co
     line = [n for n in res.notes if "is unstable at this load" in n]
     assert over > 0 and len(line) == 1, res.notes
     assert f"req/s, every arrival: {over:,} over the context among them)" in line[0], line
+
+
+def test_requests_no_replica_can_hold_do_not_dilute_the_backlog_bound():
+    """A tenant whose every prompt is over the 8B's context (rejected on arrival, before the
+    setup: the chat tenant's service is untouched) does not change the verdict on the chat
+    tenant's backlog: the bound is 5 % of the requests a replica could hold. Alone, chat at
+    20 req/s of 1,000/500 tokens on one H100 leaves more than 5 % of its requests queued at
+    60 s; beside 20 req/s over the context the backlog was below 5 % of all arrivals, and the
+    run was called stable until December 2026."""
+    base = ["setups=[dedicated]", "deployments.llama31-8b.gpu=H100",
+            "dedicated.replicas.llama31-8b=1", "horizon_s=60", "dedicated.max_queue=1000000000",
+            f"{RATE}=20", "tenants.chat.input={kind: fixed, mean: 1000, max: 1000}",
+            "tenants.chat.output={kind: fixed, mean: 500, max: 500}"]
+    big = ("tenants.big={model: llama31-8b, arrival: {kind: poisson, rate_rps: 20}, "
+           "input: {kind: fixed, mean: 140000, max: null}, output: {kind: fixed, mean: 500, max: 500}}")
+    wl, runs, _ = simulate_setups(sim.compose(base))
+    alone = stability(wl, runs[0])
+    wl, runs, _ = simulate_setups(sim.compose(base + [big]))
+    both = stability(wl, runs[0])
+    n_chat = alone["requests"]
+    assert both["backlog_at_horizon"] == alone["backlog_at_horizon"]  # the same chat queue
+    assert 0.05 * n_chat < alone["backlog_at_horizon"] < 0.05 * both["requests"]
+    assert alone["unstable"] and both["unstable"]
+    assert both["requests"] - both["over_context"] == n_chat == both["servable"]
