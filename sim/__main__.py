@@ -109,7 +109,8 @@ def app(cfg):
         try:
             cfg = _apply_variant(cfg, hc)
             res = execute(cfg, out_dir, progress=bool(cfg.output.progress),
-                          overrides=_task(hc), notes=[note.removeprefix("note: ")] if note else ())
+                          overrides=_task(hc), notes=[note.removeprefix("note: ")] if note else (),
+                          hydra_job=True)
             value = objective_value(res.summary, cfg)
         except Exception as e:
             # a config error met inside a job (a study's own list of overrides, composed or
@@ -134,7 +135,7 @@ def app(cfg):
             print(f"{label}: note: {n}")
         key = job_key(hc.job.config_name, _task(hc), hc.runtime.config_sources)
         res = execute(cfg, out_dir, progress=False, resume=bool(cfg.output.resume),
-                      sweep_job=True, job_key=key, overrides=_task(hc))
+                      sweep_job=True, job_key=key, overrides=_task(hc), hydra_job=True)
         value = _objective(res, cfg, out_dir)
     except InputError as e:
         _record_refusal(out_dir, t_start, f"InputError: {e}")  # stopped before it ran: why

@@ -172,7 +172,7 @@ def _run_job(fn, cfg, out, reps: int, progress: bool) -> Result:
 
 def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
             sweep_job: bool = False, job_key: str | None = None, overrides=None,
-            notes=()) -> Result:
+            notes=(), hydra_job: bool = False) -> Result:
     """Run ``cfg.job`` (``cfg.replications`` times, over consecutive seeds, when above 1).
 
     With ``out_dir``, the outputs are written there and ``done.json`` last. With ``resume``,
@@ -182,7 +182,9 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     into ``done.json``. ``overrides`` (the ones ``cfg`` was composed from): refused when the
     job would not read them (:func:`sim.jobs.check_unread`). ``notes``: what the config
     says before the run (a sweep run as one job), put first in the run's notes with the
-    variant's (:func:`run_notes`), whether files are written or not.
+    variant's (:func:`run_notes`), whether files are written or not. ``hydra_job``: run by
+    Hydra (``python -m sim``), which wrote its own files in ``out_dir``; else those of an
+    earlier command-line run there are cleared with its outputs.
     """
 
     next_run()  # readers see the files as they are now (sim/filecache.py)
@@ -196,7 +198,8 @@ def execute(cfg, out_dir=None, progress: bool = False, resume: bool = False,
     with typed_once(cfg):  # converted to its dataclasses once, not once per build
         notes_set = RUN_NOTES.set(tuple(notes))
         try:
-            return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides)
+            return _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides,
+                            hydra_job)
         finally:
             RUN_NOTES.reset(notes_set)
 
@@ -278,7 +281,8 @@ def _check(name, cfg) -> None:
         raise blame_variant(cfg, e) from None
 
 
-def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> Result:
+def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides,
+             hydra_job) -> Result:
     _check(name, cfg)
     check_unread(name, overrides)
     check_own_settings(name, cfg, overrides)
@@ -292,7 +296,7 @@ def _execute(JOBS, name, cfg, out_dir, progress, resume, job_key, overrides) -> 
             if done is not None:
                 marks.set_job_key(out, job_key)  # read back for other overrides: theirs now
                 return done
-        marks.clear(out)
+        marks.clear(out, hydra_files=not hydra_job)
     t0 = time.perf_counter()
     # file times are coarser than the clock: a second of slack (the folder was just cleared)
     t0_ns = time.time_ns() - 1_000_000_000

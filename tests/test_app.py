@@ -25,6 +25,23 @@ def test_wrong_key_fails_at_compose_time_with_its_name():
         sim.compose(["horizon_sec=10"])
 
 
+def test_a_run_of_the_api_clears_an_earlier_command_line_runs_hydra_files(tmp_path):
+    """sim.run into a folder a command-line run wrote: that run's Hydra files (``.hydra/``
+    with its overrides, ``__main__.log``) go with its outputs; a file of the user's there
+    stays (until December 2026 they stayed, and the folder read as an experiment=spot run)."""
+    out = tmp_path / "run"
+    proc = _cli("horizon_s=5", "output.plots=false", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / ".hydra" / "overrides.yaml").is_file() and (out / "__main__.log").is_file()
+    (out / "notes.txt").write_text("mine")
+    sim.run(["horizon_s=5", "output.plots=false"], output_dir=out)
+    assert not (out / ".hydra").exists() and not (out / "__main__.log").exists()
+    assert (out / "notes.txt").read_text() == "mine" and (out / "summary.csv").is_file()
+    proc = _cli("horizon_s=5", "output.plots=false", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0 and (out / ".hydra" / "overrides.yaml").is_file()  # its own kept
+    assert list(sim.run(["horizon_s=5"]).tables) == list(sim.run(["horizon_s=5"], output_dir=tmp_path / "b").tables)
+
+
 def test_wrong_type_and_option_fail_with_the_key():
     with pytest.raises(Exception, match="horizon_s"):
         sim.compose(["horizon_s=abc"])

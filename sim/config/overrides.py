@@ -275,6 +275,14 @@ def _one_per_key(out: list[str]) -> list[str]:
     return [t for i, t in enumerate(out) if i not in drop]
 
 
+def check_once(overrides: list[str], schema: type | None,
+               where: str = "on the command line") -> None:
+    """A key set twice with two values in ``overrides`` (the command line's, or ``sim.run``'s
+    and ``sim.compose``'s list): refused, as Hydra keeps the last silently (:func:`check_twice`;
+    until December 2026 ``sim.run(['horizon_s=10', 'horizon_s=20'])`` ran 20 s, unsaid)."""
+    check_twice(overrides, lambda key: _schema_type(key, schema), where)
+
+
 def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
                 open_dicts: tuple[str, ...], schema: type | None = None) -> list[str]:
     """``argv`` (``python -m sim``'s arguments) with its overrides expanded: flags (``-m``,
@@ -283,7 +291,7 @@ def expand_argv(argv: list[str], compose_raw: Callable[[list[str]], object],
     check_keys(argv, open_dicts, schema)
     # a deletion (~key) is an override too, even without a value: it keeps its place
     is_override = [not a.startswith("-") and ("=" in a or a.startswith("~")) for a in argv]
-    check_twice([a for a, ov in zip(argv, is_override) if ov], lambda key: _schema_type(key, schema))
+    check_once([a for a, ov in zip(argv, is_override) if ov], schema)
     if "-m" in argv or "--multirun" in argv:
         check_sweep_size([a for a, ov in zip(argv, is_override) if ov])
     flags = [a for a, ov in zip(argv, is_override) if not ov]

@@ -154,7 +154,8 @@ def leaf_keys(text: str) -> list[str]:
     return [] if o is None or o.type == OverrideType.DEL else [k for k, _, _ in _leaves(o, text)]
 
 
-def check_twice(overrides: list[str], schema_type: Callable[[str], object] = lambda key: None) -> None:
+def check_twice(overrides: list[str], schema_type: Callable[[str], object] = lambda key: None,
+                where: str = "on the command line") -> None:
     """A key the command line sets twice with different values (``horizon_s=10 horizon_s=20``,
     also through ``{...}`` or ``+``/``++``): Hydra keeps the last silently, so it is refused.
     A deletion in between (``~tenants.chat`` then ``tenants.chat={...}``) starts the key afresh;
@@ -184,7 +185,7 @@ def check_twice(overrides: list[str], schema_type: Callable[[str], object] = lam
                                  "twice and count twice in the sweep's summary", key=o.key_or_group)
         for key, value, shown in _leaves(o, text):
             if key in seen and not _same_value(seen[key][0], value):
-                raise InputError(f"given twice on the command line, {seen[key][1]} (in "
+                raise InputError(f"given twice {where}, {seen[key][1]} (in "
                                  f"{seen[key][2]!r}) and {shown} (in {text!r}); Hydra would keep "
                                  "the last silently: give it once", key=key)
             seen[key] = (value, shown, text)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
-
-import pandas as pd
 
 from sim.analysis.signals import check_config, signals_table
 from sim.analysis.standalone import standalone_rows
@@ -28,7 +25,6 @@ from sim.simulation.unread import simulate_notes
 
 @job("simulate")
 def simulate_job(cfg, out_dir, progress) -> Result:
-    t0 = time.perf_counter()
     kept_whole: list[str] = []  # why a run asked to fold while it went could not
     workload, runs, catalog = simulate_setups(cfg, progress, stream_folds(cfg, kept_whole),
                                               STREAM_BLOCK)
@@ -50,15 +46,12 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     events = EventRows(runs)
     if len(events):
         res.tables["events"] = events
-    res.tables["wall"] = pd.DataFrame({"requests": [len(workload)],
-                                       "wall_s": [round(time.perf_counter() - t0, 3)]})
     # what the files need is in res now: the runs' ledgers, platforms and logs go before the
     # files are written (unless res's unbuilt rows hold a log), not after
     del workload, runs
     if folded:  # the mode that keeps memory to the requests in flight: their engines' and
         gc.collect()  # platforms' reference cycles too (0.1 s after the 24-hour benchmark)
     if out_dir is not None:
-        res.tables.pop("wall")  # wall time is not deterministic; keep files byte-identical
         write_outputs(res, cfg, out_dir)
     return res
 

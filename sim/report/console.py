@@ -9,7 +9,7 @@ import pandas as pd
 from sim.analysis.signals import format_signals
 from sim.report.condense import condense, left_out_note, with_scenario
 
-QUIET_TABLES = {"wall", "replicas", "events", "replications", "signals"}
+QUIET_TABLES = {"replicas", "events", "replications", "signals"}
 MAX_ROWS = 20
 
 COLUMNS = [("setup", "setup"), ("tenant", "tenant"), ("requests", "req"), ("completed", "done"),

@@ -18,9 +18,6 @@ from sim.records import Result
 from sim.simulation.progress import count_printer
 from sim.sweep.stats import combine
 
-# tables that are not a function of the seed and config (wall-clock timings)
-_NOT_REPLICATED = {"wall"}
-
 
 def run_replications(fn, cfg, n: int, progress: bool = False):
     base = int(cfg.seed)
@@ -38,7 +35,7 @@ def run_replications(fn, cfg, n: int, progress: bool = False):
                          ignore_index=True)
     per_seed = per_seed[["seed"] + [c for c in per_seed.columns if c != "seed"]]
     first = results[0]
-    tables = {k: v for k, v in first.tables.items() if k not in _NOT_REPLICATED}
+    tables = dict(first.tables)
     kept = ', '.join(sorted(tables)) or 'none'
     tables["replications"] = per_seed
     # a note every seed gave stands alone; one only some gave names its seed (seed 0's said

@@ -17,6 +17,7 @@ back by that key alone, so resuming a sweep composes only the jobs it runs again
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import json
@@ -42,6 +43,8 @@ from sim.sweep.jobfiles import (
 DONE = "done.json"
 ERROR = "error.txt"
 OUTPUTS = ".outputs.json"  # the files the last run in this folder wrote
+# what Hydra writes in a command-line run's folder (hydra.job.name is "__main__")
+HYDRA_FILES = (".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "__main__.log")
 # keys that change how a run is shown, not what it computes
 _COSMETIC = (("output", "progress"), ("output", "resume"))
 
@@ -97,11 +100,19 @@ def job_key(config_name: str | None, overrides, sources) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def clear(out_dir: Path) -> None:
+def clear(out_dir: Path, hydra_files: bool = False) -> None:
     """Before a run writes into ``out_dir``: delete the files the previous run there wrote
     (listed by its ``.outputs.json`` or ``done.json``), the temporaries a killed one left, and
-    its markers."""
+    its markers. ``hydra_files``: this run is no Hydra job (``sim.run``), so Hydra's files of
+    a command-line run before it (``.hydra/``, its log) are that run's and go too (until
+    December 2026 they stayed beside the new run's files, its overrides among them)."""
     out_dir = Path(out_dir)
+    if hydra_files and any((out_dir / m).is_file() for m in (OUTPUTS, DONE, ERROR)):
+        for name in HYDRA_FILES:
+            if (out_dir / name).is_file():
+                (out_dir / name).unlink()
+        with contextlib.suppress(OSError):  # not empty: a file of the user's is kept
+            (out_dir / ".hydra").rmdir()
     listed: set[str] = set()
     for name in (OUTPUTS, DONE):
         try:
