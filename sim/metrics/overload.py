@@ -271,7 +271,9 @@ SAID_HERE = ("rate_limit", "exceeds_kv_capacity", "exceeds_batch_kv_share")
 WHY = {"exceeds_kv_capacity": "prompt + output (less its last token under paged admission) larger than "
                               "a replica's KV cache holds (deployments.<model>.perf.kv_capacity_tokens, or the GPU's memory)",
        "exceeds_batch_kv_share": "a batch-tier request's prompt + output (less its last token under paged "
-                                 "admission) larger than the batch share of a replica's KV cache (dedicated.batch.kv_fraction)"}
+                                 "admission) larger than the batch share of a replica's KV cache (dedicated.batch.kv_fraction)",
+       "rate_limit_tpm_oversize": "prompt + output more tokens than the tenant's tpm bucket holds, so never "
+                                  "admitted (serverless.rate_limits.<tenant>.tpm or default_rate_limit.tpm)"}
 
 
 def rejection_line(workload, run, block: int = BLOCK) -> str | None:

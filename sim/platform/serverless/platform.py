@@ -82,7 +82,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         ``on_pool(tenant, model)``: the share (0-1) of that tenant's requests for that model
         this pool serves (an embedding setup's placement; default all), for a warm start.
         ``logged_below``: with a ``finish``, the requests with a lower id are logged here, as
-        without one (``finish`` would log them alike); only the others go to ``finish``."""
+        without one (``finish`` would log them alike); only the others go to ``finish``, and
+        they are not charged to a tenant's rate limits (a hybrid's shadow copies)."""
         self.ctx = ctx
         self.env = ctx.env
         self.cfg = cfg
@@ -196,16 +197,17 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models.get(req.model)
         if ms is None:
             raise InvariantError(f"request {req.id} for model {req.model}, which this platform does not serve")
-        lim = self.limiters.get(req.tenant, _UNSET)
+        # the tenant's rate limits (none for an embedder's own traffic, the ids from
+        # logged_below on: a hybrid's shadow copies), checked now, charged once queued
+        lim = self.limiters.get(req.tenant, _UNSET) if req.id < self.logged_below else None
         if lim is _UNSET:
             lim = self._limiter(req.tenant)
         if lim is not None:
-            why = lim.admit(now, req.n_in + req.n_out)
+            why = lim.check(now, req.n_in + req.n_out)
             if why is not None:
                 self.reject_cb(req, why)
                 return
         if req.n_in + req.n_out > ms.kv_cap:
-            self._release(req)
             self.reject_cb(req, "exceeds_kv_capacity")
             return
         if ms.idle_since is not None:  # the model was idle: one idle time for keep-alive
@@ -216,11 +218,12 @@ class ServerlessPlatform(ReplicaLifecycle):
         # one deployment, so none can never hold a head: no RequestQueue._offer_rest here)
         items = queue.items
         if len(items) >= queue.max_len:
-            self._release(req)
             self.reject_cb(req, "queue_full")
             if ms.inflight == 0:
                 ms.idle_since = now
             return
+        if lim is not None:
+            lim.take(req.n_in + req.n_out)
         items.append(req)
         if len(items) == 1:
             queue.notify()
@@ -246,7 +249,7 @@ class ServerlessPlatform(ReplicaLifecycle):
 
     def _release(self, req: Request) -> None:
         lim = self.limiters.get(req.tenant)
-        if lim is not None:
+        if lim is not None and req.id < self.logged_below:  # (submit charged it)
             lim.release()
 
     def _settle(self, req: Request, now: float) -> None:
@@ -277,12 +280,13 @@ class ServerlessPlatform(ReplicaLifecycle):
         if not n and sig.value:
             sig.zero_i = sig.i
         sig.value = n
+        logged = req.id < self.logged_below
         lim = self.limiters.get(req.tenant)
-        if lim is not None:
+        if lim is not None and logged:  # _release, inlined
             lim.release()
         if ms.inflight == 0:
             self._model_idle(ms, now)
-        if req.id < self.logged_below:  # RunContext.complete, written out (most completions)
+        if logged:  # RunContext.complete, written out (most completions)
             ctx = self.ctx
             ctx.log.complete(req, self.tier_code)
             ctx.on_end(req, now)

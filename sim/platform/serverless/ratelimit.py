@@ -3,7 +3,14 @@
 Request and token limits are token buckets holding one minute's allowance (so a tenant may
 burst up to its per-minute limit, then is held to the refill rate), the way API gateways
 usually enforce "per minute" quotas. A request counts its prompt plus output tokens. A
-request that breaks any limit is rejected and consumes nothing. Plain class (no simpy).
+request is charged only once the pool takes it (:meth:`TenantLimiter.check`, then
+:meth:`TenantLimiter.take`): one that breaks a limit, or that the pool then turns away for
+another reason (``exceeds_kv_capacity``, ``queue_full``), consumes nothing. Until December
+2026 the limiter was charged first, so two requests rejected ``exceeds_kv_capacity`` took an
+``rpm: 2`` tenant's whole bucket and its next two, which fitted, were rejected
+``rate_limit_rpm``. A request of more tokens than the tpm bucket holds can never be admitted:
+it is rejected ``rate_limit_tpm_oversize``, which the run's rejection note explains. Plain
+class (no simpy).
 """
 
 from __future__ import annotations
@@ -59,20 +66,26 @@ class TenantLimiter:
             raise ValueError("concurrency limit must be >= 1")
         self.in_flight = 0
 
-    def admit(self, now: float, tokens: int) -> str | None:
-        """None if admitted (and counted), else the rejection reason."""
+    def check(self, now: float, tokens: int) -> str | None:
+        """None if a request of ``tokens`` fits every limit now (nothing charged: see
+        :meth:`take`), else the rejection reason."""
+        if self.tpm is not None and tokens > self.tpm.capacity + 1e-9:
+            return "rate_limit_tpm_oversize"  # no refill ever lets it in
         if self.max_conc is not None and self.in_flight >= self.max_conc:
             return "rate_limit_concurrency"
         if self.rpm is not None and not self.rpm.can_take(now, 1.0):
             return "rate_limit_rpm"
         if self.tpm is not None and not self.tpm.can_take(now, tokens):
             return "rate_limit_tpm"
+        return None
+
+    def take(self, tokens: int) -> None:
+        """Charge a request :meth:`check` let through and the pool took."""
         if self.rpm is not None:
             self.rpm.take(1.0)
         if self.tpm is not None:
             self.tpm.take(tokens)
         self.in_flight += 1
-        return None
 
     def release(self) -> None:
         self.in_flight -= 1

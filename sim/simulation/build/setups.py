@@ -209,6 +209,13 @@ def check_serverless(cfg, catalog, models: list[str], deployment_for, tenants: l
     for t in sc.rate_limits:
         if t not in tenants:
             raise InputError(f"unknown tenant {t!r}", key=f"serverless.rate_limits.{t}")
+    for key, rl in [("serverless.default_rate_limit", sc.default_rate_limit),
+                    *((f"serverless.rate_limits.{t}", v) for t, v in sc.rate_limits.items())]:
+        # a bucket of rpm tokens: under 1 it never admits a request (until December 2026
+        # `rpm: 0.5` rejected every request rate_limit_rpm, unsaid), and K = rpm is a count
+        if rl.rpm is not None and not math.isinf(rl.rpm) and not (rl.rpm >= 1 and rl.rpm % 1 == 0):
+            raise InputError(f"must be a whole number >= 1 (or inf: no limit), got {rl.rpm:g}",
+                             key=f"{key}.rpm")
     _check_min_replicas_fit(cfg, models, deployment_for)
 
 

@@ -237,17 +237,48 @@ def test_token_bucket_refills_at_the_per_minute_rate():
     assert b.can_take(1000.0, 60) and not b.can_take(1000.0, 61)  # capped at one minute
 
 
+def _admit(lim, now, tokens):
+    """check, then take when it passes (the pool takes every request here)."""
+    why = lim.check(now, tokens)
+    if why is None:
+        lim.take(tokens)
+    return why
+
+
 def test_tenant_limiter_reasons_and_concurrency():
     lim = TenantLimiter(rpm=2, tpm=1000, concurrency=None)
-    assert lim.admit(0.0, 400) is None
-    assert lim.admit(0.0, 700) == "rate_limit_tpm"  # nothing consumed by a rejection
-    assert lim.admit(0.0, 500) is None
-    assert lim.admit(0.0, 1) == "rate_limit_rpm"
+    assert _admit(lim, 0.0, 400) is None
+    assert _admit(lim, 0.0, 700) == "rate_limit_tpm"  # nothing consumed by a rejection
+    assert _admit(lim, 0.0, 500) is None
+    assert _admit(lim, 0.0, 1) == "rate_limit_rpm"
     c = TenantLimiter(concurrency=1)
-    assert c.admit(0.0, 1) is None
-    assert c.admit(0.0, 1) == "rate_limit_concurrency"
+    assert _admit(c, 0.0, 1) is None
+    assert _admit(c, 0.0, 1) == "rate_limit_concurrency"
     c.release()
-    assert c.admit(0.0, 1) is None
+    assert _admit(c, 0.0, 1) is None
+
+
+def test_a_check_alone_charges_nothing():
+    # rpm 2: a bucket of 2 refilled at 1 per 30 s. Requests checked but not taken (the pool
+    # turned them away for another reason) leave it full; until December 2026 the check
+    # charged, so two such requests at 0 s left the next ones rejected until 30 s
+    lim = TenantLimiter(rpm=2, tpm=100)
+    assert lim.check(0.0, 60) is None and lim.check(0.0, 60) is None
+    assert lim.in_flight == 0
+    assert _admit(lim, 1.0, 60) is None and _admit(lim, 2.0, 40) is None
+    assert lim.check(2.0, 1) == "rate_limit_rpm"
+    # one request token back 30 s after the first take (1 s); tokens: 100 - 60 at 1 s, +100/60
+    # a second, - 40 at 2 s, so 50 at 31 s
+    assert lim.check(31.0 - 1e-6, 1) == "rate_limit_rpm"
+    assert lim.check(31.0, 51) == "rate_limit_tpm"
+    assert lim.check(31.0, 50) is None
+
+
+def test_a_request_over_the_tpm_bucket_is_oversize_not_rate_limited():
+    lim = TenantLimiter(rpm=10, tpm=100, concurrency=1)
+    assert lim.check(0.0, 100) is None
+    assert lim.check(0.0, 101) == "rate_limit_tpm_oversize"
+    assert lim.check(1e6, 101) == "rate_limit_tpm_oversize"  # no refill lets it in
 
 
 # ------------------------------------------------------------------------------- storage
