@@ -70,7 +70,7 @@ class RequestLog:
     labels: tuple = ()  # per request: what names it on that line ("" or "requests[j]")
     sent: tuple = ()  # JSON logs, per request: its place in the client's sending order
     ramp: str = ""  # vLLM ramp-up: how the client's rate rose ("linear ramp from 1 to 10 ...")
-    ramp_rps: np.ndarray | None = None  # ... and its rate as each request was sent
+    ramp_rps: np.ndarray | None = None  # ... and its rate as each request was sent, failed too
     unrecorded: str = ""  # why the log's arrivals cannot be replayed from its settings
     no_decode: int = 0  # requests of 2+ tokens logging no ITL nor latency: TPOT not read (NaN)
     runs: int = 1  # the runs (lines) of the file
@@ -212,8 +212,8 @@ def _rate(doc: dict, fmt: str, path: str, line: int) -> tuple[float, str]:
     return v, ""
 
 
-def _ramp(doc: dict, keep: list, n: int, path: str, line: int) -> tuple[str, np.ndarray | None]:
-    """vLLM's ``--ramp-up-strategy``: the rate as request j of n was sent, which rose from
+def _ramp(doc: dict, n: int, path: str, line: int) -> tuple[str, np.ndarray | None]:
+    """vLLM's ``--ramp-up-strategy``: the rate as request j of the n sent was, which rose from
     ``ramp_up_start_rps`` to ``ramp_up_end_rps`` linearly or geometrically in j / (n - 1)."""
     kind = doc.get("ramp_up_strategy")
     if kind is None:
@@ -227,7 +227,7 @@ def _ramp(doc: dict, keep: list, n: int, path: str, line: int) -> tuple[str, np.
         raise InputError(f"the ramp must rise from a rate of at least {MIN_RATE_RPS:.3g} "
                          f"requests/s (one a day): ramp_up_start_rps {lo:g}, ramp_up_end_rps "
                          f"{hi:g}", path=path, line=line)
-    x = np.array(keep, dtype=float) / max(n - 1, 1)
+    x = np.arange(n, dtype=float) / max(n - 1, 1)
     rps = lo + (hi - lo) * x if kind == "linear" else lo * (hi / lo) ** x
     return f"{kind} ramp from {lo:g} to {hi:g} requests/s", rps
 
@@ -307,7 +307,7 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
     arr = np.array(start) - min(start) if start else None
     notes = [] if len(keep) == n else [f"{n - len(keep)} failed requests dropped"]
     rate, unrecorded = _rate(doc, fmt, path, line)
-    ramp, ramp_rps = _ramp(doc, keep, n, path, line)
+    ramp, ramp_rps = _ramp(doc, n, path, line)
     return RequestLog(path, fmt, np.array(n_in, dtype=np.int64), np.array(n_out, dtype=np.int64),
                       np.array(ttft), np.array(tpot), arr, rate, burst, conc if conc else None,
                       n - len(keep), notes, lines=(line,) * len(keep),

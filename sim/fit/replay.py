@@ -85,23 +85,22 @@ def arrivals(log: RequestLog, rate_rps: float | None = None, max_concurrency: in
         return Arrivals(np.zeros(len(log)), conc, True, f"all at once{cap}")
     shape = log.burstiness
     what = log.ramp if ramp else f"at {rate:g} requests/s"
+    # the client spaced every request it sent, failed ones too: the kept ones take their own
+    # places (until December 2026 the gaps were drawn over the kept ones only, so 100 requests
+    # at 4/s with every second one failed were replayed over 13.75 s, not ~24.75 s)
+    n = len(log) + log.dropped
+    kept = np.asarray(log.sent if log.sent else range(len(log)))
+    rates = log.ramp_rps if ramp else np.full(n, rate)  # the client's rate as each was sent
     if math.isinf(shape):  # vLLM's burstiness inf: gaps of exactly 1 / rate, nothing drawn
-        if ramp:
-            times = np.cumsum(np.r_[0.0, 1.0 / log.ramp_rps[1:]])
-        else:  # a failed request's place in the sending order kept its gap
-            sent = np.asarray(log.sent if log.sent else range(len(log)), dtype=float)
-            times = (sent - sent[0]) / rate
-        return Arrivals(times, conc, True, f"evenly {what}{cap}")
-    rng = np.random.default_rng(seed)
-    if ramp:  # the gap before each request drawn at the client's rate when it was sent
-        gaps = rng.gamma(shape, 1.0 / (log.ramp_rps * shape))
-    else:
-        gaps = rng.gamma(shape, 1.0 / (rate * shape), size=len(log))
-    gaps[0] = 0.0
+        full = np.cumsum(np.r_[0.0, 1.0 / rates[1:]]) if ramp else np.arange(n) / rate
+        return Arrivals(full[kept] - full[kept[0]], conc, True, f"evenly {what}{cap}")
+    gaps = np.random.default_rng(seed).gamma(shape, 1.0 / (rates * shape))
+    gaps[0] = 0.0  # the gap before each request drawn at the client's rate when it was sent
+    full = np.cumsum(gaps)
     kind = "Poisson" if shape == 1.0 else f"gamma (burstiness {shape:g})"
     why = ("the log's recorded send times replaced by --request-rate"
            if log.arrival_s is not None else "not recorded")
-    return Arrivals(np.cumsum(gaps), conc, False,
+    return Arrivals(full[kept] - full[kept[0]], conc, False,
                     f"{kind} {what} drawn from seed {seed} ({why}){cap}")
 
 

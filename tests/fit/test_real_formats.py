@@ -164,6 +164,31 @@ def test_a_vllm_ramp_up_without_send_times_is_replayed_as_a_ramp(tmp_path):
     assert "at 3 requests/s" in arrivals(read_log(str(tmp_path / "exp.json")), 3.0).description
 
 
+def test_failed_requests_keep_their_places_in_drawn_send_times(tmp_path):
+    """The client drew a gap for every request it sent, failed ones too: the kept requests take
+    their own send times (until December 2026 the gaps were drawn over the kept requests only,
+    100 requests at 4/s with every second one failed replayed over 13.75 s, not ~24.75 s)."""
+    reqs = _requests(40)
+    failed = tuple(range(1, 40, 2))
+    keep = [j for j in range(40) if j not in failed]
+    for traffic in ({"request_rate": 4.0}, {"request_rate": 4.0, "burstiness": 0.5},
+                    {"ramp_up_strategy": "linear", "ramp_up_start_rps": 1, "ramp_up_end_rps": 10}):
+        (tmp_path / "all.json").write_text(json.dumps(vllm_bench_serve(reqs, (), False, **traffic)))
+        (tmp_path / "half.json").write_text(json.dumps(vllm_bench_serve(reqs, failed, False,
+                                                                         **traffic)))
+        full = arrivals(read_log(str(tmp_path / "all.json")), seed=3).times_s
+        half = arrivals(read_log(str(tmp_path / "half.json")), seed=3).times_s
+        np.testing.assert_allclose(half, full[keep] - full[keep[0]], rtol=1e-12)
+    # a ramp at burstiness Infinity, request 2 of 5 failed: rates 1, 3.25, 5.5, 7.75, 10 and
+    # the gap before request j is 1 / its rate (the client sent at 0, 0.3077, 0.6185, 0.7185)
+    doc = vllm_bench_serve(_requests(5), (2,), False, burstiness=float("inf"),
+                           ramp_up_strategy="linear", ramp_up_start_rps=1, ramp_up_end_rps=10)
+    (tmp_path / "ramp.json").write_text(json.dumps(doc))
+    sent = np.cumsum([0, 1 / 3.25, 1 / 5.5, 1 / 7.75, 1 / 10])
+    np.testing.assert_allclose(arrivals(read_log(str(tmp_path / "ramp.json"))).times_s,
+                               sent[[0, 1, 3, 4]], rtol=1e-12)
+
+
 def test_vllm_infinite_burstiness_sends_evenly(tmp_path):
     reqs = _requests()
     doc = vllm_bench_serve(reqs, start=False, request_rate=4.0, burstiness=float("inf"))
