@@ -8,7 +8,9 @@ TPOT error percentiles before and after, and the overrides to paste; writes into
 
 * ``catalog/fitted.yaml``: the catalog with the fitted factors, used as
   ``python -m sim hydra.searchpath=[file:///abs/path/OUT] catalog=fitted ...``;
-* ``overrides.txt``: the same as ``catalog.gpus.G...=value`` command-line overrides;
+* ``overrides.txt``: the same as ``catalog.gpus.G...=value`` command-line overrides, after
+  the deployment, engine and replicas replayed (``deployments.<model>.*``, ``engine``,
+  ``dedicated.replicas.<model>``), which ``fitted.yaml``'s ``Use:`` line gives too;
 * ``residuals.csv``: each request's logged and simulated TTFT and TPOT (before and after).
 
 Exit status 2 with one line naming the file:line or key for bad input.
@@ -45,7 +47,7 @@ from sim.fit.solve import (
     percentiles,
 )
 from sim.fit.unread import check_read, check_table
-from sim.fit.write import given_catalog, write_fit
+from sim.fit.write import given_catalog, run_settings, write_fit
 from sim.io import atomic_write, shared_folder
 from sim.simulation.build import build_catalog, perf_factory
 from sim.simulation.build.fields import check_fields, typed
@@ -229,7 +231,9 @@ def run(a: argparse.Namespace) -> dict:
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
     after = percentiles(fit.residuals)
-    ov = write_fit(out, dep, fit.params, given, f"{a.requests} ({len(log)} requests, {arr.description})")
+    flags = [k for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None]
+    settings = run_settings(cfg, a.config, a.model, flags, a.engine, a.replicas)
+    ov = write_fit(out, dep, fit.params, given, settings, f"{a.requests} ({len(log)} requests, {arr.description})")
     ttft0, tpot0 = replay(with_params(dep, fit.start), log, arr, a.engine, a.replicas)
     ttft1, tpot1 = replay(with_params(dep, fit.params), log, arr, a.engine, a.replicas)
     frame = pd.DataFrame({"input_tokens": log.n_in, "output_tokens": log.n_out,

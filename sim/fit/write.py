@@ -3,10 +3,12 @@
 
 Both hold every catalog value the fit's replays used that the default catalog does not:
 the ``--config catalog.*`` keys given (as the composed config has them) and the fitted
-factors (:func:`sim.fit.solve.fitted_keys`, unrounded). Until December 2026 the given keys
+factors (:func:`sim.fit.solve.fitted_keys`, unrounded), and the deployment, engine and
+replicas the replays used (:func:`run_settings`). Until December 2026 the given keys
 were left out: a fit with ``--config catalog.gpus.H100.bandwidth_tbps=4.0`` wrote only its
 factors, and a run with them on the real catalog's 3.35 TB/s gave TPOT errors of 10 / 22 %
-against the 0.0 / 0.1 % printed.
+against the 0.0 / 0.1 % printed; and the deployment was left out too (a fit at
+``--max-num-seqs 64``, run with its files at the default 256, was off by TPOT p50 124 %).
 """
 
 from __future__ import annotations
@@ -29,20 +31,36 @@ def _plain(v):
     return v.value if isinstance(v, Enum) else v
 
 
+def _given(texts: list[str]) -> list[str]:
+    """The dotted keys the ``--config`` overrides ``texts`` set. A deletion is refused: the
+    written files set keys on the defaults and cannot say it."""
+    keys = []
+    for text in texts:
+        if text.startswith("~"):
+            raise InputError("sim.fit writes the keys it was given into overrides.txt and "
+                             "catalog/fitted.yaml, which set keys and cannot delete one: set its "
+                             "value instead", key=text[1:].split("=", 1)[0])
+        keys += [k.lstrip("+") for k in leaf_keys(text)]
+    return keys
+
+
 def given_catalog(cfg, texts: list[str]) -> dict:
     """The catalog keys the ``--config`` overrides ``texts`` set (without ``catalog.``) and
-    their values in the composed ``cfg``. A deletion is refused: the fitted catalog, the
-    default with keys set on top, cannot say it."""
-    out = {}
-    for text in texts:
-        if text.startswith("~") and text[1:].startswith("catalog"):
-            raise InputError("sim.fit writes the catalog keys it was given into catalog/fitted.yaml "
-                             "and overrides.txt, which set keys and cannot delete one: set its "
-                             "value instead", key=text[1:].split("=", 1)[0])
-        for key in (k.lstrip("+") for k in leaf_keys(text)):
-            if key.split(".")[0] == "catalog":
-                out[key.removeprefix("catalog.")] = _plain(OmegaConf.select(cfg, key))
-    return out
+    their values in the composed ``cfg``."""
+    return {k.removeprefix("catalog."): _plain(OmegaConf.select(cfg, k))
+            for k in _given(texts) if k.split(".")[0] == "catalog"}
+
+
+def run_settings(cfg, texts: list[str], model: str, flags: list[str], engine: str,
+                 replicas: int) -> dict:
+    """The settings the fit replayed with, as ``python -m sim`` keys and their values: the
+    deployment's gpu, precision and tp, the deployment flags given (``flags``) and the
+    ``--config deployments.*`` keys (as the composed ``cfg`` has them), the engine and the
+    replicas (behind the default central router, as the replay's one queue)."""
+    keys = [f"deployments.{model}.{k}" for k in ("gpu", "precision", "tp", *flags)]
+    keys += [k for k in _given(texts) if k.split(".")[0] == "deployments"]
+    return {**{k: _plain(OmegaConf.select(cfg, k)) for k in dict.fromkeys(keys)},
+            "engine": engine, f"dedicated.replicas.{model}": replicas}
 
 
 def _nested(flat: dict) -> dict:
@@ -56,15 +74,18 @@ def _nested(flat: dict) -> dict:
     return tree
 
 
-def write_fit(out: Path, dep, p: dict, given: dict, source: str) -> list[str]:
+def write_fit(out: Path, dep, p: dict, given: dict, settings: dict, source: str) -> list[str]:
     """Write ``out/catalog/fitted.yaml`` and ``out/overrides.txt`` for the factors ``p`` of
-    ``dep`` on top of the ``given`` catalog keys; the overrides, as written."""
+    ``dep`` on top of the ``given`` catalog keys, with the run ``settings``
+    (:func:`run_settings`) as overrides; the overrides, as written."""
     values = {**given, **fitted_keys(dep, p)}  # a factor given by --config: the fitted value
-    overrides = [f"catalog.{k}={format_value(v)}" for k, v in values.items()]
+    run = [f"{k}={format_value(v)}" for k, v in settings.items()]
+    overrides = run + [f"catalog.{k}={format_value(v)}" for k, v in values.items()]
     path = out / "catalog" / "fitted.yaml"
     text = (f"# The default catalog with {dep.gpu.key} {dep.precision} factors fitted by python -m "
             f"sim.fit to\n# {source}" + (", and the --config catalog keys the fit used" if given else "")
-            + f".\n# Use: python -m sim 'hydra.searchpath=[file://{out.resolve()}]' catalog=fitted\n"
+            + ".\n# Use: python -m sim "
+            f"'hydra.searchpath=[file://{out.resolve()}]' catalog=fitted {' '.join(run)}\n"
             "defaults:\n  - default\n  - _self_\n\n" + OmegaConf.to_yaml(_nested(values)))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda q: q.write_text(text))

@@ -48,7 +48,7 @@ def _phased_workload(seed=1):
 
 def _overrides(tmp_path) -> dict:
     text = (tmp_path / "out" / "overrides.txt").read_text().split()
-    return {kv.split("=")[0]: float(kv.split("=")[1]) for kv in text}
+    return {kv.split("=")[0]: float(kv.split("=")[1]) for kv in text if kv.startswith("catalog.")}
 
 
 def test_perturbed_factors_are_fitted_back_within_3_percent(catalog, tmp_path, capsys):
