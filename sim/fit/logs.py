@@ -27,7 +27,9 @@ Formats (``fmt``; ``auto`` decides by the file's suffix and content):
 suffix is looked through when telling the format; a failed request's entries are not read.
 
 TPOT is (last token - first token) / (output tokens - 1), as both tools define it: from
-``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs.
+``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs. Two
+fields giving one decode time (``tpot_s`` and ``e2e_s``; ``latencies`` and ``ttfts`` + ITLs)
+must agree within 1 % or 1 ms of it.
 Failed requests (a non-empty error, or no token) are dropped and counted.
 """
 
@@ -124,14 +126,14 @@ def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -
     return max(decode, 0.0) / (n_out - 1)
 
 
-def _agree(tpot: float, from_e2e: float | None, path: str, line: int) -> None:
-    """A row giving both ``tpot_s`` and ``e2e_s``: they must tell one decode time (within
-    1 % or 1 ms a token, an assumption: logs round); the fit would read tpot_s alone."""
-    if from_e2e is not None and not math.isnan(tpot) and not math.isclose(
-            tpot, from_e2e, rel_tol=0.01, abs_tol=1e-3):
-        raise InputError(f"tpot_s ({tpot:g}) and e2e_s disagree: (e2e_s - ttft_s) / (output_tokens"
-                         f" - 1) is {from_e2e:g}; give one, or the two as logged", path=path,
-                         line=line)
+def _agree(what: str, decode: float, other: float, path: str, line: int) -> None:
+    """Two fields telling one request's decode time (last token - first) must agree within
+    1 % or 1 ms of it (an assumption: logs round); the fit would read one alone. ``what``
+    names them with their values."""
+    if not math.isclose(decode, other, rel_tol=0.01, abs_tol=1e-3):
+        raise InputError(f"{what} disagree: they give decode times (last token - first) of "
+                         f"{decode:g} s and {other:g} s, more than 1 % or 1 ms apart; give one, or "
+                         "the two as logged", path=path, line=line)
 
 
 def read_csv(path: str) -> RequestLog:
@@ -169,7 +171,8 @@ def read_csv(path: str) -> RequestLog:
         if row.get("tpot_s") not in (None, ""):  # checked even where unused (one token)
             tpot = _num(row["tpot_s"], "tpot_s", path, i)
             tpot = tpot if n_out > 1 else math.nan
-            _agree(tpot, None if e2e is None else _tpot(n_out, ttft, e2e, None), path, i)
+            if e2e is not None and n_out > 1:  # until December 2026 within 1 ms a token
+                _agree(f"tpot_s ({tpot:g}) and e2e_s", tpot * (n_out - 1), e2e - ttft, path, i)
         elif e2e is None:
             if n_out > 1:
                 raise InputError("needs tpot_s or e2e_s", path=path, line=i)
@@ -270,6 +273,9 @@ def from_result(doc: dict, path: str, line: int, fmt: str) -> RequestLog:
         if e2e is not None and e2e < t:  # as a CSV's e2e_s below its ttft_s
             raise InputError(f"latencies[{j}] ({e2e:g}) is below ttfts[{j}] ({t:g})", path=path,
                              line=line)
+        if e2e is not None and itls:  # unchecked until December 2026 (50 % apart passed)
+            _agree(f"latencies[{j}] ({e2e:g}) and ttfts[{j}] + sum(itls[{j}]) ({t + itl_sum:g})",
+                   e2e - t, itl_sum, path, line)
         keep.append(j)
         i_len = _jnum(doc["input_lens"][j], f"input_lens[{j}]", path, line, True, MAX_TOKENS)
         if i_len < 1:  # as a CSV's input_tokens: a prompt has a token
