@@ -6,7 +6,8 @@ Formats (``fmt``; ``auto`` decides by the file's suffix and content):
     One request a line, a header naming the columns: ``input_tokens``, ``output_tokens``,
     ``ttft_s`` and either ``tpot_s`` (mean seconds per output token after the first) or
     ``e2e_s`` (seconds from sending to the last token); optional ``arrival_s`` (when the
-    request was sent, seconds from any origin). Without ``arrival_s`` every request is taken
+    request was sent, seconds >= 0 from any origin at or before the first send: the replay
+    starts at the earliest; a negative one is refused). Without ``arrival_s`` every request is taken
     to arrive at once unless the command line gives a rate or a concurrency.
 ``vllm``
     The JSON of vLLM's ``benchmarks/benchmark_serving.py --save-result --save-detailed``

@@ -13,7 +13,8 @@ How requests arrive (:func:`arrivals`):
   ``max_concurrency`` c keeps at most c in flight, the next one (in log order) sent the moment
   one finishes, as vLLM's and SGLang's semaphore does (client turnaround taken as 0);
 * a finite rate without send times: gaps drawn as the client draws them (gamma of shape
-  ``burstiness``, mean 1/rate: Poisson at burstiness 1) from ``seed``. These are not the
+  ``burstiness``, mean 1/rate: Poisson at burstiness 1) from ``seed``, one for every request
+  the client sent (failed ones too: the kept ones take their own places). These are not the
   run's own arrivals, so the replay is compared with the log by rank (sorted TTFTs against
   sorted TTFTs), not request by request.
 """

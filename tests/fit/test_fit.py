@@ -253,6 +253,10 @@ def test_a_burst_log_in_vllm_format_fits_its_tpot(catalog, tmp_path, capsys):
     ("zt.json", '{"input_lens": [10], "output_lens": [3], "ttfts": [0.1], "itls": [[0.01, 0.01]],'
      ' "latencies": [0.16]}', "zt.json:1: latencies[0] (0.16) and ttfts[0] + sum(itls[0]) "
      "(0.12) disagree"),
+    # ... the reader's docstring said arrival_s was "seconds from any origin": it is >= 0 from
+    # an origin at or before the first send, as said now
+    ("zu.csv", "arrival_s,input_tokens,output_tokens,ttft_s,tpot_s\n-1,10,5,0.1,0.01\n",
+     "zu.csv:2: arrival_s: must be finite, >= 0"),
 ])
 def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys, name, text,
                                                                expected):
