@@ -100,6 +100,10 @@ def warning_line(s: dict, batch: bool = False,
     rs = s["reasons"]
     cut = rs.get("unfinished_at_end", 0) if s.get("short_drain") else 0  # cut by a short drain
     timed = {r: k for r, k in rs.items() if r in WAIT_BOUND}
+    if s.get("never_placed"):  # a model no GPU was found for: not the load, nor the wait
+        # bound (until December 2026 a model another's minimum replica kept off the only GPU
+        # read "not overload but the wait bound ... raise serverless.max_wait_s")
+        return _never_placed_line(s, timed, unsent)
     if (timed and set(rs) <= {*WAIT_BOUND, "unfinished_at_end"}
             and s["turned_away"] - sum(timed.values()) <= cut
             and _faster(s) and s["backlog_at_horizon"] <= cut):
@@ -108,8 +112,6 @@ def warning_line(s: dict, batch: bool = False,
         # load ... add capacity": so for a cold start's timeouts, and for timeout_queued and
         # timeout_no_capacity, "Queues are bounded by max_queue", which had no part in them)
         return _wait_bound_line(s, timed, cut, unsent)
-    if s.get("never_placed"):  # a model no GPU was found for: not the load
-        return _never_placed_line(s, unsent)
     full = rs.get("queue_full", 0)
     if (full and not batch and set(rs) <= {"queue_full", "unfinished_at_end"}
             and s["turned_away"] - full <= cut and _faster(s)
@@ -201,15 +203,21 @@ def _rate(s: dict) -> str:
             f"their warm time, so about {cap['capacity_tok_s']:,.0f} when busy all the time)")
 
 
-def _never_placed_line(s: dict, unsent: str) -> str:
+def _never_placed_line(s: dict, timed: dict, unsent: str) -> str:
     """Models no replica of which was ever placed on a GPU (``s['never_placed']``: model -> offered, turned
-    away, waiting at the horizon): the pool found them no GPU, it did not fall behind."""
+    away, waiting at the horizon): the pool found them no GPU, it did not fall behind; ``timed``:
+    the setup's requests given up at the wait bound (reason -> count)."""
     parts = "; ".join(f"{m}: {t:,} of {n:,} requests turned away or left unfinished"
                       + (f", {w:,} still queued when arrivals stopped" if w else "")
                       for m, (n, t, w) in s["never_placed"].items())
+    rs = ", ".join(f"{r} {k:,}" for r, k in sorted(timed.items()))
+    gave = (f"; requests that gave up waiting ({rs}) would be placed with a longer "
+            "serverless.max_wait_s only if other replicas free a GPU (serverless.keepalive, "
+            "serverless.eviction), never while other models' min_replicas hold them all"
+            if timed else "")
     return (f"{s['setup']}: no replica of {', '.join(s['never_placed'])} was ever placed on a GPU ({parts})"
             f"{unsent}: "
             "not overload (the other models kept up) but no GPU for it: the pool's GPUs were "
             "held by other models' replicas (serverless.autoscaler.min_replicas, "
             "serverless.eviction) or too few (serverless.pool); give the pool more GPUs or "
-            "lower the other models' min_replicas")
+            f"lower the other models' min_replicas{gave}")
