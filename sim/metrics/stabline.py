@@ -130,8 +130,8 @@ def warning_line(s: dict, batch: bool = False,
         # starts or a burst it had not worked off yet, not a queue that grows without bound
         return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {s['requests']:,} requests were "
                 f"still queued when arrivals stopped{_late(s)}, though it serves faster than "
-                f"offered ({s['offered_tok_s']:,.0f} output tok/s offered against a sustainable "
-                f"{s['sustainable_tok_s']:,.0f}, measured while serving): a backlog not yet "
+                f"offered ({_tok(s['offered_tok_s'])} output tok/s offered against a sustainable "
+                f"{_tok(s['sustainable_tok_s'])}, measured while serving): a backlog not yet "
                 "worked off (cold starts, a burst); a longer horizon_s measures the steady state")
     why = []
     if s["turned_away"]:
@@ -142,7 +142,7 @@ def warning_line(s: dict, batch: bool = False,
     if s["backlog_at_horizon"]:
         why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped"
                    + ("" if s["turned_away"] else _late(s)))  # else said with those turned away
-    served = (f"a sustainable {s['sustainable_tok_s']:,.0f} tok/s (measured while serving)"
+    served = (f"a sustainable {_tok(s['sustainable_tok_s'])} tok/s (measured while serving)"
               if s.get("completed", 1) else "none served (no request completed, so no "
               "sustainable rate was measured)")
     cut = ""
@@ -154,7 +154,7 @@ def warning_line(s: dict, batch: bool = False,
     # every arrival: those over the context too (job=plan's bound leaves them out)
     over = (f", every arrival: {s['over_context']:,} over the context among them"
             if s.get("over_context") else "")
-    return (f"{s['setup']} is unstable at this load: offered {s['offered_tok_s']:,.0f} output "
+    return (f"{s['setup']} is unstable at this load: offered {_tok(s['offered_tok_s'])} output "
             f"tok/s ({s['offered_rps']:.3g} req/s{over}) against {served}; " + "; ".join(why)
             + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
                "does not bound the batch queue (deadline work waits for spare capacity)"
@@ -193,14 +193,20 @@ def _faster(s: dict) -> bool:
         cap and s["offered_tok_s"] < cap["capacity_tok_s"] and not s.get("capacity_short"))
 
 
+def _tok(x: float) -> str:
+    """A rate in tok/s: whole numbers from 10, three significant figures below (rounded to whole
+    numbers, until December 2026 0.2 offered against 0.29 read "0 ... against a sustainable 0")."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
+
+
 def _rate(s: dict) -> str:
     if s["offered_tok_s"] < s["sustainable_tok_s"]:
-        return (f"serves faster than offered ({s['offered_tok_s']:,.0f} output tok/s offered "
-                f"against a sustainable {s['sustainable_tok_s']:,.0f}, measured while serving)")
+        return (f"serves faster than offered ({_tok(s['offered_tok_s'])} output tok/s offered "
+                f"against a sustainable {_tok(s['sustainable_tok_s'])}, measured while serving)")
     cap = s["capacity"]
-    return (f"serves faster than offered ({s['offered_tok_s']:,.0f} output tok/s offered; its "
-            f"replicas carried {cap['carried_tok_s']:,.0f}, busy {cap['busy_fraction']:.0%} of "
-            f"their warm time, so about {cap['capacity_tok_s']:,.0f} when busy all the time)")
+    return (f"serves faster than offered ({_tok(s['offered_tok_s'])} output tok/s offered; its "
+            f"replicas carried {_tok(cap['carried_tok_s'])}, busy {cap['busy_fraction']:.0%} of "
+            f"their warm time, so about {_tok(cap['capacity_tok_s'])} when busy all the time)")
 
 
 def _never_placed_line(s: dict, timed: dict, unsent: str) -> str:

@@ -96,3 +96,16 @@ def test_the_line_for_a_wait_bound_alone(reason):
          "completed": 7}
     line = warning_line(s)
     assert line.startswith(f"serverless: 3 of 10 requests gave up waiting ({reason} 3)")
+
+
+def test_rates_below_ten_keep_three_significant_figures():
+    """3 requests of 10 output tokens in 150 s (0.2 tok/s) against 0.29 sustainable: rounded
+    to whole numbers, until December 2026 the line read "serves faster than offered (0 output
+    tok/s offered against a sustainable 0 ...)"."""
+    from sim.metrics.stabline import warning_line
+    s = {"setup": "serverless", "reasons": {"timeout_queued": 1}, "turned_away": 1,
+         "requests": 3, "offered_tok_s": 30 / 150, "sustainable_tok_s": 0.29,
+         "backlog_at_horizon": 0, "completed": 2}
+    assert "(0.2 output tok/s offered against a sustainable 0.29, measured" in warning_line(s)
+    s |= {"offered_tok_s": 11 / 3, "sustainable_tok_s": 1234.5}
+    assert "(3.67 output tok/s offered against a sustainable 1,234, measured" in warning_line(s)
