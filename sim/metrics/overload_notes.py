@@ -130,9 +130,15 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          "every request of it")
         short = (r.extra or {}).get("warm_start_short") or {}
         if short:
-            parts = ", ".join(f"{m} {ready} of {want}" for m, (ready, want) in sorted(short.items()))
+            # how many loaded later, counted (until December 2026 "the rest start cold", of
+            # a pool of one GPU on which none ever did)
+            parts = ", ".join(f"{m} {ready} of {want}, "
+                              + (f"{later:,} loaded later in the run" if later
+                                 else "none loaded later in the run")
+                              for m, (ready, want, later) in sorted(short.items()))
             notes.append(f"{r.setup}: serverless.start=warm asked for more replicas at t=0 than "
-                         f"the pool holds; ready at t=0: {parts} (the rest start cold)")
+                         f"the pool holds; ready at t=0: {parts} (the rest start cold when the "
+                         "pool has GPUs free for them: serverless.pool, serverless.eviction)")
         cold = (r.extra or {}).get("warm_start_spill_cold")
         if cold:
             notes.append(f"{r.setup}: serverless.start=warm placed no pool replica at t=0 "

@@ -380,7 +380,10 @@ class ServerlessPlatform(ReplicaLifecycle):
             "cold_starts": self.cold_starts(),
             "keepalive_windows": ka,
             "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
-            "warm_start_short": dict(self.warm_short),  # model -> (ready, wanted) at t=0
+            # model -> (ready, wanted) at t=0, and its replicas loaded later in the run
+            "warm_start_short": {m: (*rw, sum(1 for r in rows if r.tier == self.tier
+                                               and r.model == m and r.start_s > 0))
+                                 for m, rw in self.warm_short.items()},
             "warm_start_unused": dict(self.warm_unused),  # model -> its last stopped unused
             "events": self.events,
             "stats": dict(self.stats, replicas=self.started, nodes=len(self.pool.nodes),
