@@ -38,6 +38,7 @@ import numpy as np
 
 from sim.errors import InvariantError
 from sim.metrics.billing import PeriodFold, split_by_period
+from sim.metrics.load import live_s
 from sim.metrics.logfold import EarlyLogFold, LogFold
 from sim.metrics.rows import BLOCK, walk
 
@@ -228,12 +229,12 @@ def _pools(workload, run, prices):
         p = pools[k]
         for name, v in row_components(row).items():
             p[name] += v
+        # busy over up time; a failed replica's down time (billed) is not up time
+        live = live_s(row)
         busy, up = cb.util_by_model.get(row.model, (0.0, 0.0))
-        cb.util_by_model[row.model] = (busy + min(row.busy_s, row.up_s) * row.gpus,
-                                       up + row.up_s * row.gpus)
+        cb.util_by_model[row.model] = (busy + min(row.busy_s, live) * row.gpus, up + live * row.gpus)
         busy, up = cb.util_by_tier.get(row.tier, (0.0, 0.0))
-        cb.util_by_tier[row.tier] = (busy + min(row.busy_s, row.up_s) * row.gpus,
-                                     up + row.up_s * row.gpus)
+        cb.util_by_tier[row.tier] = (busy + min(row.busy_s, live) * row.gpus, up + live * row.gpus)
     code = {tier: log.tiers.code(tier) for tier in sorted({t for _, t in pools})}
     nm, nc = max(len(workload.models), 1), max(len(log.tiers.names), 1)
     table = np.zeros((nm, nc), bool)  # per-token (model, tier code)

@@ -2,7 +2,8 @@
 
 Each ledger row (one replica's life, or the replicas a row stands for) carries what its
 engine integrated over its busy stretches (:class:`sim.records.KvStats`); the time a
-replica was up but idle counts as zero load. Over a set of rows:
+replica was up but idle counts as zero load, and the time a failed replica was down
+(``down_s``, billed) is not up time (:func:`live_s`). Over a set of rows:
 
 * ``kv_occupancy_mean``: KV memory held by running sequences (pinned prefix-cache blocks
   plus private tokens and, with reserve admission, the reservation for future output; not
@@ -39,6 +40,13 @@ LOAD_COLUMNS = ["capacity_fraction", "kv_occupancy_mean", "kv_occupancy_p99", "b
 _NAN = float("nan")
 
 
+def live_s(row) -> float:
+    """The part of a ledger row's life its replica was not failed: the up time over which its
+    ``busy_fraction`` and load figures are taken (loading counts, as idle). ``row.up_s`` is
+    its whole life, billed down time included."""
+    return max(row.up_s - row.down_s, 0.0)
+
+
 def _p99(hist: np.ndarray) -> float:
     total = hist.sum()
     if total <= 0:
@@ -63,7 +71,7 @@ def load(rows, mix: dict | None = None) -> dict[str, float]:
     up = occ = bytes_ = peak = delivered = capacity = 0.0
     hist = np.zeros(OCC_BINS + 1)
     for r in rows:
-        k, u = r.kv, r.up_s
+        k, u = r.kv, live_s(r)
         busy = min(r.busy_s, u)
         up += u
         occ += k.occupancy_s

@@ -4,10 +4,12 @@ tokens a second they could carry, and which models never had a replica warm."""
 
 from __future__ import annotations
 
+from sim.metrics.load import live_s
+
 
 def _warm_s(row) -> float:
     """The seconds a ledger row's replica was up and serving: not loading, not down."""
-    return max(row.up_s - row.loading_s - row.down_s, 0.0)
+    return max(live_s(row) - row.loading_s, 0.0)
 
 
 def capacity_seen(ledger, period_s: float) -> dict | None:

@@ -17,15 +17,22 @@ def catalog():
     return build_catalog(config())
 
 
-@pytest.mark.parametrize("engine", ["fluid", "step"])
-def test_one_request_alone(catalog, engine):
-    cfg = config([f"engine={engine}"])
+@pytest.mark.parametrize("engine,down", [("fluid", 0.0), ("step", 0.0), ("fluid", 20.0)])
+def test_one_request_alone(catalog, engine, down):
+    """``down``: a scripted failure at 50 s, after the request, for that long: its down time is
+    billed but is not up time (until December 2026 it was: busy_fraction and every load
+    figure were taken over the whole 100 s)."""
+    fail = ["dedicated.failures.mode=script",
+            f"dedicated.failures.script=[{{at_s: 50, down_s: {down}}}]"] if down else []
+    cfg = config([f"engine={engine}"] + fail)
     r, summary = run(cfg, workload([(1.0, N_IN, N_OUT)], horizon_s=HORIZON))
     s = all_row(summary)
     dep, perf = make_perf(catalog)
     cap = perf.kv_capacity_tokens
-    up = r.period_s
-    assert up == HORIZON
+    assert r.period_s == HORIZON
+    assert s["gpu_hours"] == pytest.approx(HORIZON / 3600, rel=1e-12)  # billed while down
+    assert s["down_gpu_hours"] == pytest.approx(down / 3600, rel=1e-12)
+    up = HORIZON - down
     busy = perf.step_time(0, N_IN, 0, N_IN * (N_IN + 1) / 2) + sum(
         perf.step_time(1, 0, N_IN + j - 1, N_IN + j) for j in range(1, N_OUT))
     assert s["busy_fraction"] == pytest.approx(busy / up, rel=1e-9)
