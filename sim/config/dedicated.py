@@ -133,7 +133,7 @@ class FailureMode(StrEnum):
 
 @dataclass
 class FailureEventConfig:
-    model: str = ""  # "" = the first model (alphabetical)
+    model: str = ""  # "" = the run's first model on reserved replicas (alphabetical), in every setup
     replica: int = count(0, lo=0)  # index of the reserved replica of that model
     at_s: float = nonneg(MISSING)
     down_s: float = nonneg(MISSING)  # until the replica serves again (repair and reload included)

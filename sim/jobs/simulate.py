@@ -10,6 +10,7 @@ from sim.jobs import job
 from sim.metrics.events import EventRows, LedgerRows
 from sim.metrics.runnotes import run_notes
 from sim.platform.hybrid import background_only_notes, unused_reservation_notes
+from sim.platform.placement import script_elsewhere_notes
 from sim.records import Result
 from sim.report.outputs import write_outputs
 from sim.simulation.frames import (
@@ -33,7 +34,8 @@ def simulate_job(cfg, out_dir, progress) -> Result:
     res = Result(summary=summary, requests=requests,
                  notes=simulate_notes(cfg, workload) + run_notes(cfg, workload, runs, folded)
                  + background_only_notes(cfg, workload)
-                 + unused_reservation_notes(cfg, workload) + percentiles_notes(cfg) + kept_whole)
+                 + unused_reservation_notes(cfg, workload) + script_elsewhere_notes(cfg, workload)
+                 + percentiles_notes(cfg) + kept_whole)
     res.tables.update(setup_tables(runs, workload))
     if cfg.tenants:
         check_config(cfg)

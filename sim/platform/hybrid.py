@@ -44,30 +44,12 @@ import math
 from sim.engine import Request
 from sim.platform.dedicated import DedicatedSetup
 from sim.platform.dedicated.burst import WaitEstimator
+from sim.platform.placement import DEDICATED, SERVERLESS, dedicated_models
 from sim.platform.predict import PromptMean, predicted_ttft
 from sim.platform.serverless import ServerlessPlatform
 from sim.platform.spillover import SpilloverPolicy
 from sim.records import EventLog
 from sim.rng import stream
-
-DEDICATED, SERVERLESS = "dedicated", "serverless"
-
-
-def dedicated_models(cfg, models: list[str], user_tenants, tenant_models: dict) -> set[str]:
-    """The models the hybrid serves on reserved replicas: those a user tenant calls that are
-    placed dedicated (by their own entry or by ``default_tier``) and those a user tenant
-    placed dedicated calls. A model only background tenants call gets none (they always go
-    to the pool), as on the dedicated setup; before December 2026 it was reserved, idle, and
-    its GPU-hours billed to the ``__background__`` row."""
-    hc = cfg.hybrid
-    placement = {k: str(v) for k, v in hc.placement.items()}
-    default = str(hc.default_tier)
-    called = {m for t in user_tenants for m in tenant_models.get(t, [])}
-    ded = {m for m in models if m in called and placement.get(m, default) == DEDICATED}
-    for t, tier in placement.items():
-        if tier == DEDICATED and t in user_tenants:
-            ded.update(m for m in tenant_models.get(t, []) if m in models)
-    return ded
 
 
 def background_only_notes(cfg, workload) -> list[str]:

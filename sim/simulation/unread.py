@@ -138,7 +138,7 @@ def _pooled(cfg, workload, keys, setups) -> dict[str, str]:
     December 2026 unsaid: ``setups=[hybrid] dedicated.replicas.llama31-8b=2`` ran as without)."""
     if "hybrid" not in setups or "dedicated" in setups:
         return {}
-    from sim.platform.hybrid import dedicated_models
+    from sim.platform.placement import dedicated_models
 
     n_user = len(workload.tenants) - int(workload.background_tenants)
     ded = dedicated_models(cfg, list(workload.models), workload.tenants[:n_user],

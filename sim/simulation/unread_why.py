@@ -11,6 +11,12 @@ from sim.simulation.build.models import deployment_config
 from sim.simulation.build.tenants_from import unread_model
 from sim.workload.background import models_past_clients
 
+
+def _spot(cfg) -> bool:
+    """Whether a model has spot replicas (their reclaims interrupt requests too)."""
+    return any(int(n) for n in cfg.dedicated.spot.replicas.values())
+
+
 # the config sections only some setups read (the hybrid setup runs a dedicated and a
 # serverless part); background tenants go to setups with a shared pool
 READ_BY = {"dedicated": ("dedicated", "hybrid"), "serverless": ("serverless", "hybrid"),
@@ -21,8 +27,7 @@ READ_BY = {"dedicated": ("dedicated", "hybrid"), "serverless": ("serverless", "h
 SWITCHED = (
     ("dedicated.burst.", ("enabled",), lambda c: bool(c.dedicated.burst.enabled),
      "dedicated.burst.enabled is false"),
-    ("dedicated.spot.", ("replicas",), lambda c: any(int(n) for n in c.dedicated.spot.replicas.values()),
-     "no model has dedicated.spot.replicas"),
+    ("dedicated.spot.", ("replicas",), lambda c: _spot(c), "no model has dedicated.spot.replicas"),
     ("dedicated.failures.", ("mode", "max_attempts"),  # spot reclaims read max_attempts too
      lambda c: c.dedicated.failures.mode != "none", "dedicated.failures.mode is none"),
     ("hybrid.spillover.", ("enabled",), lambda c: bool(c.hybrid.spillover.enabled),
@@ -119,11 +124,16 @@ def why_off(cfg, key: str) -> str | None:
         return f"no tenant sends pipeline {parts[1]} (tenants.<t>.pipeline)"
     if len(parts) > 4 and parts[0] == "pipelines" and parts[2] == "stages":
         return _stage_off(cfg, parts)
-    if len(parts) > 2 and parts[:2] == ["dedicated", "failures"] and parts[2] in (
-            "script", "mtbf_gpu_hours", "mttr_s"):  # random reads no script, script no rates
+    if len(parts) > 2 and parts[:2] == ["dedicated", "failures"]:
         fm = str(cfg.dedicated.failures.mode)
-        if fm != "none" and (parts[2] == "script") != (fm == "script"):
-            return f"dedicated.failures.mode is {fm}"
+        # random reads no script; script no rates nor reload tier (its down_s includes the reload)
+        if (parts[2] in ("script", "mtbf_gpu_hours", "mttr_s", "reload_tier") and fm != "none"
+                and (parts[2] == "script") != (fm == "script")):
+            return f"dedicated.failures.mode is {fm}" + (
+                ": a scripted down_s includes the reload" if parts[2] == "reload_tier" else "")
+        if parts[2] == "max_attempts" and fm == "none" and not _spot(cfg):  # read by retries
+            return ("dedicated.failures.mode is none and no model has dedicated.spot.replicas: "
+                    "no request is interrupted")
     if len(parts) == 3 and parts[2] in TRIGGER_FIELDS and parts[:2] in (["dedicated", "burst"],
                                                                           ["hybrid", "spillover"]):
         sec = OmegaConf.select(cfg, ".".join(parts[:2]))

@@ -41,6 +41,7 @@ from sim.platform.dedicated.failures import (
 )
 from sim.platform.dedicated.spot import SpotFleet, drive_reclaims
 from sim.platform.dedicated.tables import setup_tables
+from sim.platform.placement import run_dedicated_models
 from sim.platform.pool import ModelPool
 from sim.records import EventLog, UsageRow
 
@@ -158,18 +159,20 @@ class DedicatedSetup:
         if self.spot is not None:
             drive_reclaims(self.spot, cfg, self._scripted, self._notice)
         if self.failure_mode != "none":
-            self._setup_failures(cfg, models)
+            self._setup_failures(cfg)
 
     # -------------------------------------------------------------------------- burst
     def _setup_burst(self, cfg, models: dict[int, str]) -> None:
         for mi in models:
             self.burst[mi] = burst_pool(self.ctx, cfg, self.pools[mi])
 
-    def _setup_failures(self, cfg, models: list[str]) -> None:
+    def _setup_failures(self, cfg) -> None:
         fc = cfg.dedicated.failures
         script: dict[tuple[str, int], list] = {}
+        ctx = self.ctx
         for ev in fc.script:  # checked by the build layer
-            m = ev.model or models[0]
+            m = ev.model or run_dedicated_models(cfg, ctx.workload.user_models, ctx.tenant_names,
+                                                 ctx.n_user_tenants, ctx.tenant_models)[0]
             script.setdefault((m, int(ev.replica)), []).append((float(ev.at_s), float(ev.down_s)))
         plans = []
         for s in self.slots:

@@ -13,7 +13,8 @@ from sim.config import ServerlessBilling
 from sim.errors import InputError
 from sim.paths import resolve
 from sim.platform.dedicated.spot import read_preemption_trace
-from sim.platform.hybrid import DEDICATED, deployment_gpu_tp, tier_models
+from sim.platform.hybrid import deployment_gpu_tp, tier_models
+from sim.platform.placement import DEDICATED, run_dedicated_models
 from sim.platform.serverless.eviction import EVICTIONS
 from sim.platform.serverless.nodes import NodePool
 from sim.platform.serverless.state import Slot
@@ -38,7 +39,10 @@ def check_cold_start(cfg) -> None:
                              key=key)
 
 
-def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> None:
+def check_dedicated(cfg, catalog, models: list[str], run_ded: list[str],
+                    deployment_for=None) -> None:
+    """``run_ded``: the run's models on reserved replicas (a failure script's entry may name
+    one another setup reserves: it fails nothing here, as a note says)."""
     dc = cfg.dedicated
     for m in dc.replicas:
         if m not in models and m not in catalog.models:
@@ -58,17 +62,23 @@ def check_dedicated(cfg, catalog, models: list[str], deployment_for=None) -> Non
                          "dedicated.failures.mode=none", key="dedicated.failures.script")
     check_cold_start(cfg)
     n_spot = check_spot(cfg, catalog, models, deployment_for)
-    n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0) for m in models}
+    # the replicas that fail: the model's own reserved ones, then its variants' in their order
+    n_of = {m: int(dc.replicas.get(m, 1)) - n_spot.get(m, 0)
+            + sum(int(v.replicas) for v in dc.variants if v.model == m) for m in models}
+    first = run_ded[0] if run_ded else ""
     for i, ev in enumerate(dc.failures.script):
         key = f"dedicated.failures.script[{i}]"
-        m = ev.model or models[0]
-        if m not in models:
-            raise InputError(f"model {m!r} is not served", key=key + ".model")
+        m = ev.model or first
+        if m not in run_ded:
+            raise InputError(f"model {m!r} is served on reserved replicas by no setup of the run",
+                             key=key + ".model")
+        if m not in models:  # another setup's (placement.script_elsewhere_notes)
+            continue
         if not ev.replica < n_of[m]:
             spot = f" (its {n_spot[m]} spot replicas are reclaimed, not failed)" if n_spot.get(m) else ""
             which = f"replicas 0..{n_of[m] - 1}" if n_of[m] else "no replica that fails"  # was 0..-1
             raise InputError(f"{m} has {which}{spot}", key=key + ".replica")
-    _check_script_overlap(dc.failures.script, models[0] if models else "")
+    _check_script_overlap(dc.failures.script, first)
 
 
 _NO_SLO = ("is slo, and no tenant has a TTFT SLO (every tenants.<t>.slo_ttft_s is inf), so "
@@ -274,7 +284,9 @@ def check_hybrid(cfg, catalog, models: list[str], deployment_for, tenants: list[
         raise InputError(_NO_SLO.format(what="no request would spill"),
                          key="hybrid.spillover.trigger")
     if ded:
-        check_dedicated(cfg, catalog, [m for m in models if m in ded], deployment_for)
+        called = {m for t in user for m in tenant_models.get(t, [])}
+        check_dedicated(cfg, catalog, [m for m in models if m in ded], run_dedicated_models(
+            cfg, [m for m in models if m in called], tenants, n_user, tenant_models), deployment_for)
     if sl:
         check_serverless(cfg, catalog, [m for m in models if m in sl], deployment_for, tenants)
 
@@ -286,7 +298,8 @@ def check_setup(name: str, cfg, catalog, models: list[str], deployment_for, tena
         model(catalog, m, "models")
         deployment_for(m)
     if name == "dedicated":
-        check_dedicated(cfg, catalog, models, deployment_for)
+        check_dedicated(cfg, catalog, models, run_dedicated_models(
+            cfg, models, tenants, n_user, tenant_models or {}), deployment_for)
     elif name == "serverless":
         check_serverless(cfg, catalog, models, deployment_for, tenants)
     elif name == "hybrid":

@@ -202,3 +202,52 @@ def test_a_reclaim_listed_while_its_replica_is_away_is_said_with_when_it_came(tm
                    "dedicated.spot.preemption.mode=trace", f"dedicated.spot.preemption.trace={apart}",
                    "dedicated.spot.preemption.notice_s=2", "output.plots=false", "output.report=false"])
     assert not [n for n in one.notes if "came later than listed" in n]
+
+
+def test_a_script_entry_fails_the_same_model_in_every_setup(tmp_path):
+    """An entry without ``model`` fails the run's first reserved model (alphabetical) in every
+    setup; a setup that reserves no replica of the entry's model says so and fails nothing
+    (until December 2026 the dedicated setup failed llama2-7b and the hybrid, which reserves
+    llama31-8b alone, llama31-8b; naming llama2-7b was refused for the whole run)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0.0,100,50\n1.0,100,50\n")
+    arr = f"arrival: {{kind: trace, trace: {{path: {trace}, format: csv}}}}, input: {{kind: trace}}, output: {{kind: trace}}"
+    base = ["setups=[dedicated,hybrid]", "horizon_s=10", "~tenants.chat", "output.plots=false",
+            f"tenants={{a: {{model: llama31-8b, {arr}}}, b: {{model: llama2-7b, {arr}}}}}",
+            "dedicated.replicas={llama31-8b: 1, llama2-7b: 1}", "serverless.billing=gpu_second",
+            "hybrid.placement={llama31-8b: dedicated, llama2-7b: serverless}",
+            "dedicated.failures.mode=script"]
+
+    def downed(res, setup):
+        return list(res.tables[f"{setup}_downtime"]["model"])
+
+    for entry in ("", "model: llama2-7b, "):
+        res = sim.run(base + [f"dedicated.failures.script=[{{{entry}at_s: 2, down_s: 3}}]"])
+        assert downed(res, "dedicated") == ["llama2-7b"] and downed(res, "hybrid") == []
+        assert [n for n in res.notes if "script" in n] == [
+            "hybrid: dedicated.failures.script[0] (llama2-7b) fails a model this setup reserves "
+            "no replica of (hybrid.placement): nothing fails there"]
+    alone = sim.run(base + ["setups=[hybrid]", "dedicated.failures.script=[{at_s: 2, down_s: 3}]"])
+    assert downed(alone, "hybrid") == ["llama31-8b"] and not any("script" in n for n in alone.notes)
+    with pytest.raises(sim.InputError, match=r"script\[0\]\.model': model 'qwen25-7b' is served on "
+                                             "reserved replicas by no setup of the run"):
+        sim.run(base + ["dedicated.failures.script=[{model: qwen25-7b, at_s: 2, down_s: 3}]"])
+
+
+@pytest.mark.parametrize("overrides,key,why", [
+    (["dedicated.failures.mode=script"], "reload_tier",
+     "dedicated.failures.mode is script: a scripted down_s includes the reload"),
+    (["dedicated.failures.mode=script"], "mttr_s", "dedicated.failures.mode is script"),
+    (["dedicated.failures.mode=random"], "reload_tier", None),
+    (["dedicated.failures.mode=none"], "max_attempts", "dedicated.failures.mode is none and no "
+     "model has dedicated.spot.replicas: no request is interrupted"),
+    (["dedicated.failures.mode=none", "dedicated.replicas.llama31-8b=2",
+      "dedicated.spot.replicas.llama31-8b=1"], "max_attempts", None),  # reclaims retry
+    (["dedicated.failures.mode=script"], "max_attempts", None),
+    (["dedicated.failures.mode=random"], "max_attempts", None),
+])
+def test_a_failure_key_the_mode_does_not_read_is_said(overrides, key, why):
+    """Until December 2026 reload_tier with scripted failures and max_attempts with nothing
+    to interrupt ran unread, unsaid (mttr_s and mtbf_gpu_hours were said)."""
+    from sim.simulation.unread_why import why_off
+    assert why_off(config(overrides), f"dedicated.failures.{key}") == why

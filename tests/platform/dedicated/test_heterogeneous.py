@@ -163,3 +163,15 @@ def test_the_analytic_availability_is_the_mean_of_each_variants_replicas():
 
     assert row["replicas"] == 3
     assert row["analytic_capacity_availability"] == pytest.approx((a(1) + 2 * a(2)) / 3, rel=1e-6)
+
+
+def test_a_script_fails_a_variants_replica_numbered_after_the_models_own():
+    """Replicas of ``dedicated.variants`` follow the model's own in the numbering a failure
+    script uses (until December 2026 replica 1 here was refused: "llama31-8b has replicas
+    0..0", the count leaving the variants out)."""
+    script = ["dedicated.failures.mode=script", "dedicated.failures.script=[{replica: 1, at_s: 0.001, down_s: 1}]"]
+    res = sim.run(ONE + script)
+    assert list(res.tables["replicas"].gpu) == ["L40S", "H100"]
+    assert list(res.tables["dedicated_downtime"].replica) == [1]
+    with pytest.raises(sim.InputError, match=r"script\[0\]\.replica': llama31-8b has replicas 0\.\.1$"):
+        sim.run(ONE + [script[0], "dedicated.failures.script=[{replica: 2, at_s: 0.001, down_s: 1}]"])
