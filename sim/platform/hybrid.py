@@ -289,7 +289,11 @@ class HybridSetup:
         queued, saturated, head_wait = self.dedicated.queue_state(req, now)
         rate = self.estimators[req.model].rate(now)
         pool_wait = self.serverless.expected_wait(req.model, now) if self.policy.cold_aware else 0.0
-        if not self.slo_trigger:
+        if not self.slo_trigger or not self.dedicated.pools[req.model].up:
+            # with no replica up (an outage under dedicated.burst) there is no replica to
+            # predict a TTFT on: the queue's rule keeps the request for the burst replicas,
+            # under either trigger (until December 2026 the slo trigger read an infinite TTFT
+            # and sent it to a 27 s cold start with the repair 0.5 s away)
             return self.policy.spill(queued, saturated, rate, head_wait, pool_wait)
         prompts = self.prompts[req.model]
         prompts.observe(req.n_in)

@@ -175,3 +175,28 @@ def test_slo_triggered_burst_provisions_before_the_queue_wait_says_so():
             for t in ("wait", "slo")}
     assert runs["slo"].provision_s.min() < runs["wait"].provision_s.min()
     assert runs["slo"].requests.sum() > runs["wait"].requests.sum()
+
+
+@pytest.mark.parametrize("trigger", ["wait", "slo"])
+def test_an_outage_under_burst_keeps_the_request_for_the_repair_under_either_trigger(tmp_path, trigger):
+    """The only 8B replica fails at 1 s for 1 s (repair and reload: back at 2.0 s); a request
+    arriving at 1.5 s is kept in the central queue, which calls burst replicas, and admitted
+    at 2.0 s (TTFT 0.5 s plus its prefill), under either trigger and whether cold_aware or
+    not. Until December 2026 the slo trigger predicted an infinite TTFT on no replica and
+    sent it to the pool's 27.4 s cold start."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,100,400\n1.5,100,20\n")
+    for aware in ("true", "false"):
+        res = sim.run([
+            "setups=[hybrid]", "horizon_s=40", "dedicated.router=central",
+            "tenants={crit: {model: llama31-8b, arrival: {kind: trace, trace: {path: "
+            f"{trace}, format: csv}}}}, input: {{kind: trace}}, output: {{kind: trace}}}}}}",
+            "hybrid.placement={llama31-8b: dedicated}", "dedicated.replicas={llama31-8b: 1}",
+            "dedicated.failures.mode=script",
+            "dedicated.failures.script=[{model: llama31-8b, replica: 0, at_s: 1, down_s: 1}]",
+            f"hybrid.spillover.cold_aware={aware}", f"hybrid.spillover.trigger={trigger}",
+            "dedicated.burst.enabled=true"])
+        r = res.requests.sort_values("arrival_s")
+        late = r.iloc[1]
+        assert late.arrival_s == 1.5 and late.tier == "dedicated" and not late.spilled
+        assert 0.5 < late.ttft_s < 0.52  # admitted at the repair, 2.0 s, then a 100-token prefill
