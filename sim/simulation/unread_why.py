@@ -7,6 +7,8 @@ from __future__ import annotations
 from omegaconf import OmegaConf
 
 from sim.platform.hybrid import tier_models
+from sim.platform.storage import TIER_ORDER
+from sim.simulation.build import run_setups
 from sim.simulation.build.models import deployment_config
 from sim.simulation.build.tenants_from import unread_model
 from sim.workload.background import models_past_clients
@@ -21,6 +23,14 @@ def _spot(cfg) -> bool:
 # serverless part); background tenants go to setups with a shared pool
 READ_BY = {"dedicated": ("dedicated", "hybrid"), "serverless": ("serverless", "hybrid"),
            "hybrid": ("hybrid",)}
+
+
+def _snapshot_read(c) -> bool:
+    """Whether a load may restore a GPU snapshot (its speed-up and its tier's rates read)."""
+    return bool(c.cold_start.snapshots) or "gpu_snapshot" in (
+        c.cold_start.remote_tier, c.dedicated.burst.storage_tier, c.dedicated.spot.storage_tier,
+        c.dedicated.failures.reload_tier)
+
 
 # a section's keys read only when a switch turns its feature on: (section, the switch keys
 # themselves, is it on, why not); a key given on the command line while it is off is said
@@ -49,10 +59,13 @@ SWITCHED = (
      "serverless.billing is per_token, which bills tokens, not replica time"),
     ("serverless.batch_price_factor", (), lambda c: str(c.serverless.billing) == "per_token",
      "serverless.billing is gpu_second, which bills replica time, not tokens"),
-    ("cold_start.snapshot_speedup", (), lambda c: bool(c.cold_start.snapshots) or "gpu_snapshot" in (
-        c.cold_start.remote_tier, c.dedicated.burst.storage_tier, c.dedicated.spot.storage_tier,
-        c.dedicated.failures.reload_tier), "cold_start.snapshots is false: no load restores a snapshot"),
+    ("cold_start.snapshot_speedup", (), _snapshot_read,
+     "cold_start.snapshots is false: no load restores a snapshot"),
+    ("cold_start.tiers.gpu_snapshot.", (), _snapshot_read,
+     "cold_start.snapshots is false: no load restores a snapshot"),
 )
+
+
 # a burst or spillover setting that one trigger reads and the other does not
 TRIGGER_FIELDS = {"slo_fraction": "slo", "wait_threshold_s": "wait"}
 # tenants.<t>.arrival.<field>: the arrival setting that makes a run read it
@@ -142,6 +155,10 @@ def why_off(cfg, key: str) -> str | None:
     if (key == "serverless.batch_price_factor" and str(cfg.serverless.billing) == "per_token"
             and not any(str(t.priority) == "batch" for t in cfg.tenants.values())):
         return "no tenant has priority batch: the batch price bills a batch tenant's tokens"
+    if parts[0] == "cold_start" and len(parts) > 1:
+        why = _cold_off(cfg, parts)
+        if why is not None:
+            return why
     for section, switches, on, why in SWITCHED:
         if key.startswith(section) and key[len(section):].split(".")[0] not in switches:
             return None if on(cfg) else why
@@ -160,6 +177,41 @@ def why_off(cfg, key: str) -> str | None:
         field, value = ARRIVAL_FIELDS.get(parts[3], (None, None))
         if field is not None and str(a[field]) != value:
             return f"tenants.{parts[1]}.arrival.{field} is {a[field]}, not {value}"
+    return None
+
+
+def _cold_off(cfg, parts) -> str | None:
+    """Why a ``cold_start.*`` key is not read (until December 2026 unsaid, where
+    ``serverless.keepalive.idle_s`` on a dedicated run was said): a run whose only setup,
+    the dedicated one, loads no weights (its replicas are up from the start: it loads only
+    for a burst, a spot replacement or a failure's reload); a storage tier no load reads; the
+    node provisioning time of a run that provisions no node."""
+    setups = set(run_setups(cfg))
+    pooled = bool({"serverless", "hybrid"} & setups)
+    d = cfg.dedicated
+    on = {"burst": bool(d.burst.enabled), "spot": any(int(n) for n in d.spot.replicas.values()),
+          "failures": str(d.failures.mode) != "none"} if {"dedicated", "hybrid"} & setups else {}
+    ded = {"burst": ("storage_tier", d.burst.need_node), "spot": ("storage_tier", d.spot.need_node),
+           "failures": ("reload_tier", False)}
+    loads = {f"dedicated.{k}.{ded[k][0]}": str(d[k][ded[k][0]]) for k, v in on.items() if v}
+    if not pooled and not loads:
+        return ("the dedicated setup loads no weights: its replicas are up from the start, and it "
+                "loads only for a burst (dedicated.burst.enabled), a spot replica "
+                "(dedicated.spot.replicas) or a failure (dedicated.failures.mode)")
+    if parts[1] == "tiers" and len(parts) > 2:
+        read = set(loads.values()) | ({*TIER_ORDER, str(cfg.cold_start.remote_tier)} if pooled else set())
+        if parts[2] not in read:
+            said = [f"{k}={v}" for k, v in loads.items()]
+            said += [f"cold_start.remote_tier={cfg.cold_start.remote_tier}"] if pooled else []
+            return f"no load of the run reads {parts[2]} ({', '.join(said)})"
+    if parts[1] == "node_provision_s":
+        grows = pooled and any(pc.max_nodes is not None and int(pc.max_nodes) > int(pc.nodes)
+                               for pc in cfg.serverless.pool.values())
+        if not grows and not any(bool(ded[k][1]) for k, v in on.items() if v):
+            return ("no node is provisioned: " + (
+                "no serverless.pool class has max_nodes above its nodes" if pooled else "")
+                + (" and " if pooled and on else "")
+                + ("no dedicated burst or spot replacement needs a node (need_node)" if on else ""))
     return None
 
 
