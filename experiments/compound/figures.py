@@ -23,7 +23,7 @@ from sim.sweep.jobfiles import read_frame
 # traceback, or was drawn from the rows before the cut, unsaid (the twenty-first sweep)
 READS = {"chain_stages.csv": (("scenario", "setup", "stage", "model", "tier", "outcome"),
                               ("arrival_s", "admit_s", "first_token_s", "finish_s",
-                               "cold_start_wait_s")),
+                               "cold_start_wait_s", "cold_wait_critical_s")),
          "pipelines.csv": (("setup", "outcome"), ("e2e_s",))}
 
 

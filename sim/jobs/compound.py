@@ -173,8 +173,11 @@ def compound_job(cfg, out_dir, progress) -> Result:
     res = Result(summary=summary, requests=keep_of(cfg, requests), notes=notes)
     res.tables["chain"] = chain
     cols = ["scenario", "setup", "request_id", "stage", "model", "tier", "arrival_s", "admit_s",
-            "first_token_s", "finish_s", "cold_start_wait_s", "outcome"]
-    res.tables["chain_stages"] = chain_stages[cols]
+            "first_token_s", "finish_s", "cold_start_wait_s", "outcome", "cold_wait_critical_s"]
+    # each row carries its scenario's critical-path cold wait (the waterfall's panel title)
+    crit = dict(zip(chain["scenario"], chain["cold_wait_critical_s"]))
+    res.tables["chain_stages"] = chain_stages.assign(
+        cold_wait_critical_s=chain_stages["scenario"].map(crit))[cols]
     res.tables["bursty"] = table
     res.tables["bursty_stages"] = stage_summary(requests, pipes)
     res.tables["pipelines"] = pipes

@@ -159,6 +159,10 @@ def pipeline_figures(pipes: pd.DataFrame, requests: pd.DataFrame, out_dir: Path)
     picks, _ = waterfall_picks(pipes, requests)
     files = latency_cdf(pipes, out_dir)
     if picks:
+        crit = {(str(s), int(p)): c for s, p, c in  # each panel's critical-path cold wait
+                zip(pipes["setup"], pipes["pipeline_id"], pipes["cold_wait_critical_s"])}
+        picks = [st.assign(cold_wait_critical_s=crit[(str(st["setup"].iloc[0]), int(st["pipeline_id"].iloc[0]))])
+                 for st in picks]
         files += waterfall(pd.concat(picks, ignore_index=True), out_dir,
                            title="The slowest pipeline request of each setup")
     return files

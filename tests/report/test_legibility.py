@@ -232,9 +232,10 @@ def test_waterfall_legend_names_what_is_drawn(tmp_path, figs):
             "stage": "answer", "model": "m"}
     # queued 2 s, a 10 s cold start, a 1 ms prefill (invisible on a 20 s axis), 5 s decode
     stages = pd.DataFrame([{**base, "arrival_s": 0.0, "admit_s": 12.0, "cold_start_wait_s": 10.0,
-                            "first_token_s": 12.001, "finish_s": 17.0}])
+                            "first_token_s": 12.001, "finish_s": 17.0, "cold_wait_critical_s": 10.0}])
     pipelines.waterfall(stages, tmp_path)
     fig = figs(pipelines)["pipeline_waterfall"]
+    assert fig.axes[0].get_title(loc="left").endswith("cold-start wait on the critical path 10.0 s")
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:2] == ["queue", "cold start"] and labels[3] == "decode"
     assert labels[2].startswith("prefill") and "too short to see" in labels[2]
@@ -245,6 +246,25 @@ def test_waterfall_legend_names_what_is_drawn(tmp_path, figs):
     handles = {tuple(h.get_facecolor()[:3]) for h in fig.legends[0].legend_handles}
     assert drawn == handles
     assert legends_on_axes(fig) == []
+
+
+def test_waterfall_title_gives_the_critical_path_cold_wait_not_the_copies_sum(tmp_path, figs):
+    """A fan-out of 3 copies each waiting the same 10 s load side by side, then a warm stage:
+    the request waited 10 s for cold starts (its critical path), not 3 x 10 = 30 s, which the
+    title gave alone until December 2026, beside an end-to-end time of 12 s."""
+    base = {"scenario": "s", "setup": "serverless", "tier": "serverless", "outcome": "completed",
+            "model": "m", "cold_wait_critical_s": 10.0}
+    rows = [{**base, "stage": "a", "arrival_s": 0.0, "admit_s": 10.0, "cold_start_wait_s": 10.0,
+             "first_token_s": 10.5, "finish_s": 11.0} for _ in range(3)]
+    rows.append({**base, "stage": "b", "arrival_s": 11.0, "admit_s": 11.0, "cold_start_wait_s": 0.0,
+                 "first_token_s": 11.5, "finish_s": 12.0})
+    pipelines.waterfall(pd.DataFrame(rows), tmp_path)
+    title = figs(pipelines)["pipeline_waterfall"].axes[0].get_title(loc="left")
+    assert title == ("s: end-to-end 12.00 s, cold-start wait on the critical path 10.0 s "
+                     "(30.0 s summed over every stage request)"), title
+    # a request that did not complete has no critical path: the sum, said as such
+    assert pipelines.cold_wait_text(float("nan"), 3.0) == (
+        "cold-start waits 3.0 s summed over every stage request (not completed)")
 
 
 def test_a_timeline_without_replica_records_draws_no_empty_panels(tmp_path, figs):

@@ -229,9 +229,9 @@ def test_a_study_script_on_jobs_without_a_summary_column_or_a_swept_key_is_one_l
 
 
 STAGES = ("scenario,setup,request_id,stage,model,tier,arrival_s,admit_s,first_token_s,finish_s,"
-          "cold_start_wait_s,outcome\n"
-          "all serverless,serverless,0,embed,bge-large-en,serverless,1.2,3.2,3.3,3.3,2.0,completed\n"
-          "all serverless,serverless,1,search,tool:rag/search,tool,3.3,3.3,3.4,3.4,0,completed\n")
+          "cold_start_wait_s,outcome,cold_wait_critical_s\n"
+          "all serverless,serverless,0,embed,bge-large-en,serverless,1.2,3.2,3.3,3.3,2.0,completed,2.0\n"
+          "all serverless,serverless,1,search,tool:rag/search,tool,3.3,3.3,3.4,3.4,0,completed,2.0\n")
 PIPES = ("setup,pipeline_id,pipeline,tenant,arrival_s,end_s,e2e_s,final_ttft_s,stage_requests,"
          "cold_starts,cold_wait_critical_s,cold_wait_total_s,outcome,reason\n"
          "serverless,0,rag,chat,3.0,26.2,23.2,22.2,4,3,22.0,22.0,completed,\n")
