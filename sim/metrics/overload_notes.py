@@ -144,6 +144,18 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
             notes.append(f"{r.setup}: serverless.start=warm placed no pool replica at t=0 "
                          f"of {', '.join(cold)}, a spillover target (hybrid.spillover) the warm "
                          "start does not foresee: the first request spilled starts cold")
+        tier, gaps = (r.extra or {}).get("preload_gaps") or ("", [])
+        if gaps:
+            notes.append(preload_line(r.setup, tier, gaps))
+        full = (r.extra or {}).get("prewarm_no_room") or {}
+        if full:
+            parts = ", ".join(f"{m} {n:,}" for m, n in sorted(full.items()))
+            started = int(((r.extra or {}).get("stats") or {}).get("pipeline_prewarms", 0))
+            notes.append(f"{r.setup}: coordinated pre-warms (pipelines.<p>.prewarm) that found "
+                         f"no room in the pool and started no replica: {parts} ({started:,} "
+                         "started one): no free GPUs, no idle replica to evict, no node to "
+                         "provision (serverless.pool); those stages load when their requests "
+                         "reach them")
         unused = (r.extra or {}).get("warm_start_unused") or {}
         if unused:
             parts = ", ".join(f"{m} at {t:,.6g} s" for m, t in sorted(unused.items()))
@@ -152,6 +164,25 @@ def stability_notes(workload, runs, drain_s: float, loss: bool = False,
                          f"unused, by keep-alive (serverless.keepalive), scale-in or eviction: "
                          f"{parts}; the model's next request found no replica")
     return notes
+
+
+CACHE_KEY = {"host_dram": "dram_cache_gb", "local_nvme": "nvme_cache_gb"}
+
+
+def preload_line(setup: str, tier: str, gaps: list) -> str:
+    """The models cold_start.preloaded_tier did not put where it says at t=0, with where
+    their first load reads them instead and why (until December 2026 unsaid: with
+    ``dram_cache_gb=0 nvme_cache_gb=0`` every load of a run "preloaded in host DRAM" read
+    object storage; a 70B over the page cache loaded from NVMe, and pushed an 8B out of it)."""
+    parts = []
+    for model, gpu, size, held, missed in gaps:
+        why = " nor ".join(f"{c} (serverless.pool.{gpu}.{CACHE_KEY[c]}={cap / 1e9:g}: "
+                           f"{'smaller than the weights' if big else 'given up to a model preloaded after it'})"
+                           for c, cap, big in missed)
+        parts.append(f"{model} ({size / 1e9:.1f} GB) on {gpu} nodes: not in {why}; its first "
+                     f"load on a node reads {held}")
+    return (f"{setup}: cold_start.preloaded_tier={tier} puts the weights on every node at t=0 "
+            f"only where the node's caches hold them: {'; '.join(parts)}")
 
 
 def outage(run, horizon_s: float) -> str:

@@ -128,6 +128,22 @@ def test_coordinated_prewarm_by_hand():
     assert r.extra["stats"]["pipeline_prewarms"] == 1
 
 
+def test_a_prewarm_with_no_room_is_counted_and_said():
+    """One GPU: the embedding stage's load takes it at the arrival, so the 8B's pre-warm finds
+    no free GPU, no idle replica to evict and no node to provision: exactly one pre-warm with
+    no room, none started. Until December 2026 warm_up's False was dropped, unsaid."""
+    from sim.metrics.overload_notes import stability_notes
+
+    cfg = make_cfg({"embed": EMBED, "answer": dict(ANSWER, after=["embed"])}, prewarm=True,
+                   overrides=["serverless.pool.H100.gpus_per_node=1"])
+    wl, r, pipes, _ = run(cfg, "serverless")
+    assert r.extra["prewarm_no_room"] == {"llama31-8b": 1}
+    assert r.extra["stats"]["pipeline_prewarms"] == 0
+    assert list(r.extra["cold_starts"]["prewarm"]) == [False, False]
+    lines = [n for n in stability_notes(wl, [r], float(cfg.drain_s)) if "pre-warm" in n]
+    assert len(lines) == 1 and "no room" in lines[0] and "llama31-8b 1 (0 started one)" in lines[0], lines
+
+
 def test_dedicated_setup_has_no_warm_up_and_prewarm_changes_nothing():
     st = {"embed": EMBED, "answer": dict(ANSWER, after=["embed"])}
     a = run(make_cfg(st, prewarm=False), "dedicated")[3]

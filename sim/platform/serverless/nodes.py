@@ -69,6 +69,23 @@ class NodePool:
         for node in self.by_class[gpu]:
             node.storage.preload(model, size, tier)
 
+    def preload_gaps(self, preloaded: list[tuple[str, int, float]], tier: str) -> list[tuple]:
+        """Where the weights preloaded (``(gpu, model, size)`` in preload order) at ``tier``
+        are not all held at t=0 (every node of a class alike): ``(gpu, model, size, held,
+        missed)`` per model a cache of the tier lacks, ``held`` its best tier (None: remote),
+        ``missed`` ``(cache, capacity in bytes, larger than it)`` per cache (``host_dram``,
+        ``local_nvme``) that was too small for it or gave it up to a model preloaded after it."""
+        out = []
+        for gpu, model, size in preloaded:
+            if not self.by_class[gpu]:
+                continue
+            st = self.by_class[gpu][0].storage
+            caches = ([("host_dram", st.dram)] if tier == "host_dram" else []) + [("local_nvme", st.nvme)]
+            missed = [(name, c.capacity, size > c.capacity) for name, c in caches if model not in c]
+            if missed:
+                out.append((gpu, model, size, st.best_tier(model), missed))
+        return out
+
     def choose(self, model: int, gpu: str, tp: int, now: float,
                evictable: Callable[[Slot], bool] | None = None,
                may_provision: bool = False) -> tuple[Node | None, list[int], bool]:

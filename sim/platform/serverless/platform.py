@@ -128,13 +128,16 @@ class ServerlessPlatform(ReplicaLifecycle):
                 cr = sc.cache_router
                 chooser = CacheAware(float(cr.threshold), int(cr.balance_abs), float(cr.balance_rel))
             ms = ModelState(mi, name, dep, perf, int(sc.max_queue), scaler, min_r, max_r, chooser)
-            if self.billing == "gpu_second":
-                ms.usd_per_gpu_hour = dep.gpu.serverless_usd_per_s * 3600.0
-            else:
-                ms.usd_per_gpu_hour = dep.gpu.on_demand_usd_per_hour  # the provider's cost
+            ms.usd_per_gpu_hour = (dep.gpu.serverless_usd_per_s * 3600.0 if self.billing == "gpu_second"
+                                   else dep.gpu.on_demand_usd_per_hour)  # else the provider's cost
             self.models[mi] = ms
             if preload != "remote":
                 self.pool.preload(dep.gpu.key, mi, ms.weight_bytes, preload)
+        # the models some cache of the preloaded tier could not hold at t=0 (said in a note)
+        self.preload_gaps = [(self.models[m].name, g, size, held or self.remote_tier, missed)
+                             for g, m, size, held, missed in self.pool.preload_gaps(
+                                 [(ms.dep.gpu.key, ms.idx, ms.weight_bytes) for ms in self.models.values()],
+                                 preload)] if preload != "remote" else []
         # ---------------------------------------------------------------- tenants
         self.tenant_names = list(ctx.tenant_names)
         self.limiters: dict[int, TenantLimiter | None] = {}
@@ -158,6 +161,7 @@ class ServerlessPlatform(ReplicaLifecycle):
                                          "(the build layer checks they do)")
         self.warm_start: dict[str, int] = {}  # model -> replicas placed warm at t=0 (start: warm)
         self.warm_short: dict[str, tuple] = {}  # model -> (ready, wanted) when the pool was full
+        self.prewarm_no_room: dict[str, int] = {}  # model -> pipeline pre-warms with no room
         if str(sc.start) == "warm" and ctx.workload is not None:
             self._start_warm(ctx.workload, on_pool)
 
@@ -340,7 +344,8 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models.get(model_idx)
         if ms is None or ms.ready + ms.loading > 0 or ms.pending:
             return False
-        if not self._place(ms, self.env.now, prewarm=True):
+        if not self._place(ms, self.env.now, prewarm=True):  # no room: counted, said in a note
+            self.prewarm_no_room[ms.name] = self.prewarm_no_room.get(ms.name, 0) + 1
             return False
         self._note("pipeline_prewarms", self.env.now, ms.name, ms.slots[-1].ledger_i)
         return True
@@ -385,6 +390,8 @@ class ServerlessPlatform(ReplicaLifecycle):
                                                and r.model == m and r.start_s > 0))
                                  for m, rw in self.warm_short.items()},
             "warm_start_unused": dict(self.warm_unused),  # model -> its last stopped unused
+            "preload_gaps": (str(self.cfg.cold_start.preloaded_tier), self.preload_gaps),
+            "prewarm_no_room": dict(self.prewarm_no_room),
             "events": self.events,
             "stats": dict(self.stats, replicas=self.started, nodes=len(self.pool.nodes),
                           gpu_s=up, busy_gpu_s=busy, loading_gpu_s=loading,

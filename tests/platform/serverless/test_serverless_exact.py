@@ -222,3 +222,36 @@ def test_platform_serves_a_subset_of_models_with_its_own_callbacks():
     env.run(until=200)
     assert [e[:2] for e in ended] == [(0, "timeout_cold_start"), (2, "done")]
     assert ctx.log.cold_wait_s[0] == pytest.approx(5.0) and ctx.log.cold_wait_s[2] == 0.0
+
+
+def test_preload_gaps_name_the_cache_too_small_and_the_one_given_up():
+    """Host DRAM 10 GB, NVMe 20 GB; A (8 GB) then B (15 GB) preloaded at host_dram: B is over
+    the page cache (held on NVMe only), and B pushed A out of the NVMe cache (8 + 15 > 20), so
+    A is in DRAM only. Until December 2026 both went unsaid."""
+    from sim.platform.serverless.eviction import LruEviction
+    from sim.platform.serverless.nodes import NodeClass, NodePool
+
+    pool = NodePool({"H100": NodeClass(8, 2, 10.0, 20.0)}, LruEviction(), False, 0.0)
+    pool.add_node("H100", 0.0, True)
+    pool.add_node("H100", 0.0, True)
+    for m, size in ((0, 8e9), (1, 15e9)):
+        pool.preload("H100", m, size, "host_dram")
+    gaps = pool.preload_gaps([("H100", 0, 8e9), ("H100", 1, 15e9)], "host_dram")
+    assert gaps == [("H100", 0, 8e9, "host_dram", [("local_nvme", 20e9, False)]),
+                    ("H100", 1, 15e9, "local_nvme", [("host_dram", 10e9, True)])]
+    assert pool.preload_gaps([("H100", 0, 8e9)], "local_nvme") == \
+        [("H100", 0, 8e9, "host_dram", [("local_nvme", 20e9, False)])]
+
+
+def test_a_preload_no_cache_holds_is_said_with_where_the_load_reads():
+    """``preloaded_tier=host_dram`` with both caches 0 GB: every load reads object storage,
+    which the run now says (it was silent, README: "every node holds the weights at t=0")."""
+    import sim
+
+    res = sim.run(["setups=[serverless]", "horizon_s=5", "cold_start.preloaded_tier=host_dram",
+                   "serverless.pool.H100.dram_cache_gb=0", "serverless.pool.H100.nvme_cache_gb=0",
+                   "output.progress=false"])
+    lines = [n for n in res.notes if "cold_start.preloaded_tier=host_dram" in n]
+    assert len(lines) == 1, res.notes
+    assert "llama31-8b" in lines[0] and "dram_cache_gb=0" in lines[0] and "nvme_cache_gb=0" in lines[0]
+    assert lines[0].endswith("reads object_storage"), lines[0]
