@@ -201,6 +201,10 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models.get(req.model)
         if ms is None:
             raise InvariantError(f"request {req.id} for model {req.model}, which this platform does not serve")
+        if req.n_in + req.n_out > ms.kv_cap:  # never servable, whatever the rate limits'
+            # buckets hold (checked after them until December 2026: rate_limit_rpm when empty)
+            self.reject_cb(req, "exceeds_kv_capacity")
+            return
         # the tenant's rate limits (none for an embedder's own traffic, the ids from
         # logged_below on: a hybrid's shadow copies), checked now, charged once queued
         lim = self.limiters.get(req.tenant, _UNSET) if req.id < self.logged_below else None
@@ -211,9 +215,6 @@ class ServerlessPlatform(ReplicaLifecycle):
             if why is not None:
                 self.reject_cb(req, why)
                 return
-        if req.n_in + req.n_out > ms.kv_cap:
-            self.reject_cb(req, "exceeds_kv_capacity")
-            return
         if ms.idle_since is not None:  # the model was idle: one idle time for keep-alive
             self.keepalive.observe(ms.idx, now - ms.idle_since)
             ms.idle_since = None
@@ -386,8 +387,10 @@ class ServerlessPlatform(ReplicaLifecycle):
             "keepalive_windows": ka,
             "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
             # model -> (ready, wanted) at t=0, and its replicas loaded later in the run
+            # (loaded: not loading still at the run's end, which until December 2026 counted)
             "warm_start_short": {m: (*rw, sum(1 for r in rows if r.tier == self.tier
-                                               and r.model == m and r.start_s > 0))
+                                               and r.model == m and r.start_s > 0
+                                               and r.loading_s < r.up_s))
                                  for m, rw in self.warm_short.items()},
             "warm_start_unused": dict(self.warm_unused),  # model -> its last stopped unused
             "preload_gaps": (str(self.cfg.cold_start.preloaded_tier), self.preload_gaps),

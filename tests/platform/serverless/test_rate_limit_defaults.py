@@ -138,3 +138,30 @@ def test_requests_larger_than_the_tpm_bucket_are_said(tmp_path):
     line = [n for n in res.notes if "rejected unserved" in n]
     assert len(line) == 1 and f"rate_limit_tpm_oversize 2 ({M8} 2)" in line[0]
     assert "tpm bucket holds" in line[0]
+
+
+@pytest.mark.parametrize("order", ["small_first", "large_first"])
+def test_a_request_no_replica_can_hold_is_exceeds_kv_capacity_whatever_the_bucket(tmp_path, order):
+    """A request of 2,100 tokens on a replica whose KV cache holds fewer (gpu_memory_utilization
+    0.1337) is rejected exceeds_kv_capacity at rpm 1, after a small request emptied the
+    bucket too (until December 2026 the limits were checked first: rate_limit_rpm, as if a
+    minute later it could be served); it charges nothing, so the small one after it is served."""
+    rows = [(0, 100, 10), (1, 100, 2000)]
+    if order == "large_first":
+        rows = [(0, 100, 2000), (1, 100, 10)]
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n"
+                     + "".join(f"{t},{i},{o}\n" for t, i, o in rows))
+    res = sim.run(["setups=[serverless]", "horizon_s=5", "serverless.start=warm",
+                   "serverless.autoscaler.min_replicas={llama31-8b: 1}",
+                   "deployments.llama31-8b.gpu_memory_utilization=0.1337",
+                   "deployments.llama31-8b.max_batched_tokens=512",
+                   "serverless.rate_limits={a: {rpm: 1}}", "output.parquet=true",
+                   "output.plots=false", "output.report=false",
+                   "tenants={a: {model: llama31-8b, arrival: {kind: trace, trace: {path: "
+                   f"{trace}, format: csv, duplicates: keep}}}}, input: {{kind: trace}}, "
+                   "output: {kind: trace}}}"])
+    req = res.requests.sort_values("arrival_s")
+    big = req.output_tokens == 2000
+    assert list(req.reason[big]) == ["exceeds_kv_capacity"]
+    assert list(req.outcome[~big]) == ["completed"]

@@ -154,18 +154,21 @@ def test_warmup_at_or_past_the_horizon_is_refused():
         sim.run(STEADY + ["metrics.warmup_s=300"])
 
 
-@pytest.mark.parametrize("max_nodes, later", [(1, 0), (2, 1)])
-def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped(max_nodes, later):
+@pytest.mark.parametrize("max_nodes, horizon, later", [(1, 30, 0), (2, 30, 0), (2, 160, 1)])
+def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped(max_nodes, horizon, later):
     """A tenant needing several replicas at t=0 on a pool with room for one: one is placed,
     and the run's notes say how many were wanted (nothing is dropped silently) and how many
     loaded later: none on a pool that stays one GPU (the one placed holds it under a steady
     load; until December 2026 the note said "the rest start cold" of replicas that never
-    did), one once a second one-GPU node can be provisioned (serverless.pool.H100.max_nodes)."""
+    did), one once a second one-GPU node can be provisioned (serverless.pool.H100.max_nodes)
+    and the run lasts past its load: a node provisioned at 120 s, its replica started at 122 s
+    and loading for its whole life when a 30 s horizon's run stops at about 147 s, is not
+    loaded (until December 2026 "1 loaded later in the run" of it)."""
     from sim.metrics.overload_notes import stability_notes
 
     busy = [o.replace("rate_rps: 0.5", "rate_rps: 200").replace("mean: 20}", "mean: 400}")
             for o in STEADY] + ["serverless.start=warm", "serverless.pool.H100.nodes=1",
-                                "serverless.pool.H100.gpus_per_node=1", "horizon_s=30",
+                                "serverless.pool.H100.gpus_per_node=1", f"horizon_s={horizon}",
                                 f"serverless.pool.H100.max_nodes={max_nodes}"]
     cfg = compose(busy)
     wl, runs, _ = simulate_setups(cfg)
@@ -173,6 +176,9 @@ def test_a_warm_start_the_pool_cannot_hold_is_said_not_dropped(max_nodes, later)
     ready, wanted, loaded = run.extra["warm_start_short"]["llama31-8b"]
     assert ready == run.extra["warm_start"]["llama31-8b"] == 1 and wanted > 2
     assert loaded == later
+    late = [r for r in run.ledger if r.start_s > 0]  # what each replica started later did
+    assert len(late) == max_nodes - 1
+    assert all((r.busy_s > 0) == bool(later) for r in late)
     notes = stability_notes(wl, runs, float(cfg.drain_s))
     said = "none loaded later in the run" if later == 0 else f"{later} loaded later in the run"
     assert any(f"llama31-8b 1 of {wanted}, {said} (the rest start cold when the pool has GPUs "
