@@ -4,7 +4,8 @@ Queues are bounded (``dedicated.max_queue``, ``serverless.max_queue``; a batch t
 by its workload): beyond the bound a request is rejected with ``queue_full``.
 It is then unstable at this load, and :func:`stability` says so with numbers from the run:
 
-* offered output tokens per second (the requests that arrived within the horizon);
+* offered output tokens per second (the requests that arrived within the horizon and a
+  replica could hold: those rejected ``exceeds_*`` are said, not counted);
 * the sustainable throughput: output tokens per second completed between the 10 % and 70 %
   quantiles of the completion times (:func:`sim.metrics.steady.steady_rates`), which is
   the replicas' saturated throughput when they are overloaded (and the served load when
@@ -118,8 +119,11 @@ class StabilityFold:
         log, out, h = self.run.log, self.workload.output_tokens, self.h
         arrived, oc, reason = self.arrived_in(a, b), log.outcome[a:b], log.reason[a:b]
         self.n += int(np.count_nonzero(arrived))
-        self.offered_tok += int(out[a:b][arrived].sum())
         names = log.reasons.names
+        # a replica could hold them: 1,000 of 1,010 offered tok/s too large for the KV cache
+        # read "unstable ... add capacity" until December 2026
+        fits = arrived & ~np.isin(reason, [i for i, r in enumerate(names) if r.startswith("exceeds_")])
+        self.offered_tok += int(out[a:b][fits].sum())
         self.reasons.update(names[c] for c in
                             reason[arrived & ((oc == REJECTED) | (oc == FAILED))].tolist())
         mine = self.open_in(a, b)
@@ -146,7 +150,7 @@ class StabilityFold:
         model = self.workload.model[a:b]
         for k, where in (("n", arrived), ("turned", turned), ("waiting", waiting)):
             self.by_model[k] += np.bincount(model[where], minlength=len(self.by_model[k]))
-        self.by_model["tok"] += np.bincount(model[arrived], weights=out[a:b][arrived],
+        self.by_model["tok"] += np.bincount(model[fits], weights=out[a:b][fits],
                                             minlength=len(self.by_model["tok"])).astype(np.int64)
         done = arrived & (oc == COMPLETED)
         self.completed += int(np.count_nonzero(done))
@@ -179,7 +183,8 @@ class StabilityFold:
         unfinished = capacity.get("unfinished_at_end", 0)
         # shares of the requests a replica could hold (those too large for any counted until
         # December 2026: 113 of 277 over the context let the backlog reach 5 % of 277)
-        servable = n - sum(k for r, k in reasons.items() if r.startswith("exceeds_"))
+        too_large = {r: k for r, k in sorted(reasons.items()) if r.startswith("exceeds_")}
+        servable = n - sum(too_large.values())
         unstable = over_bounds(turned, self.backlog, servable)
         # requests the run's end cut are not evidence of overload on their own when the drain
         # was shorter than a served request took (drain_s=0 at a light load cuts those in
@@ -193,9 +198,9 @@ class StabilityFold:
         backlog = self.backlog if self.completed else 0
         cut_only = (unstable and unfinished > 0 and short
                     and not over_bounds(turned - unfinished, backlog, servable))
-        return {"setup": run.setup, "requests": n, "servable": servable, "offered_rps": n / h,
+        return {"setup": run.setup, "requests": n, "servable": servable, "offered_rps": servable / h,
                 "offered_tok_s": float(self.offered_tok) / h, "sustainable_tok_s": sustainable,
-                "turned_away": turned, "reasons": dict(sorted(capacity.items())), "over_context": reasons["exceeds_context"],
+                "turned_away": turned, "reasons": dict(sorted(capacity.items())), "too_large": too_large,
                 "backlog_at_horizon": self.backlog, "unstable": bool(unstable),
                 "completed": self.completed, "cut_only": bool(cut_only), "drain_used_s": drain,
                 "short_drain": bool(short),

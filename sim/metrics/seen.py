@@ -32,9 +32,10 @@ def capacity_seen(ledger, period_s: float) -> dict | None:
 
 
 def placed_models(ledger) -> set[str] | None:
-    """The models of which some replica was placed on a GPU (a ledger row, loading or warm);
-    None for an empty ledger (nothing to say)."""
+    """The models of which some replica was placed on a GPU (a ledger row with up time,
+    loading or warm: not one still waiting for its node, start = end, counted until December
+    2026); None for an empty ledger (nothing to say)."""
     rows = list(ledger)
     if not rows:
         return None
-    return {r.model for r in rows}
+    return {r.model for r in rows if live_s(r) > 0}

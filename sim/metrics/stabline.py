@@ -66,9 +66,16 @@ def turned_below(s: dict) -> str | None:
     if not rs:
         return None
     parts = ", ".join(f"{r} {k:,}" for r, k in rs.items())
-    return (f"{s['setup']}: {sum(rs.values()):,} of {s['requests']:,} requests turned away "
+    return (f"{s['setup']}: {sum(rs.values()):,} of {_of(s)} turned away "
             f"({parts}): fewer than the overload check flags (1 %); summary.csv counts them "
             "(rejected, failed), requests.parquet gives each one's reason")
+
+
+def _of(s: dict) -> str:
+    """The requests a line's counts are of: those a replica could hold, which the check's
+    shares are of (until December 2026 "30 of 90" of a check's share of 60)."""
+    return (f"{s['servable']:,} requests a replica could hold" if s.get("too_large")
+            else f"{s['requests']:,} requests")
 
 
 def _late(s: dict) -> str:
@@ -93,20 +100,25 @@ def warning_line(s: dict, batch: bool = False,
         k = s["reasons"]["unfinished_at_end"]
         than = ("shorter than the slowest served requests took" if s["completed"]
                 else "before any request was served")
-        return (f"{s['setup']}: {k:,} of {s['requests']:,} requests were unfinished when the run "
+        return (f"{s['setup']}: {k:,} of {_of(s)} were unfinished when the run "
                 f"stopped, {s['drain_used_s']:g} s after the horizon (drain_s, {than}), and are "
                 f"counted failed (unfinished_at_end){unsent}; too short a drain to tell whether "
                 f"the setup keeps up: {end}")
     rs = s["reasons"]
     cut = rs.get("unfinished_at_end", 0) if s.get("short_drain") else 0  # cut by a short drain
     timed = {r: k for r, k in rs.items() if r in WAIT_BOUND}
+    # none served and every request turned away gave up waiting: the wait bound, the load
+    # unmeasured (until December 2026 "unstable ... add capacity" of 3 requests in 15 s given
+    # up at serverless.max_wait_s 10 s before a 27 s cold start ended)
+    wait = (timed and set(rs) <= {*WAIT_BOUND, "unfinished_at_end"}
+            and s["turned_away"] - sum(timed.values()) <= cut and s["backlog_at_horizon"] <= cut)
+    if wait and not s.get("completed", 1):
+        return _wait_bound_line(s, timed, cut, unsent)
     if s.get("never_placed"):  # a model no GPU was found for: not the load, nor the wait
         # bound (until December 2026 a model another's minimum replica kept off the only GPU
         # read "not overload but the wait bound ... raise serverless.max_wait_s")
         return _never_placed_line(s, timed, unsent)
-    if (timed and set(rs) <= {*WAIT_BOUND, "unfinished_at_end"}
-            and s["turned_away"] - sum(timed.values()) <= cut
-            and _faster(s) and s["backlog_at_horizon"] <= cut):
+    if wait and _faster(s):
         # requests that gave up waiting at a pool serving faster than offered: the wait bound
         # (or no room to place a replica), not the load (until December 2026 "unstable at this
         # load ... add capacity": so for a cold start's timeouts, and for timeout_queued and
@@ -121,14 +133,14 @@ def warning_line(s: dict, batch: bool = False,
         # few queued at the horizon are that room's, within the check's bound
         also = (f" ({cut:,} more were unfinished when the run stopped: unfinished_at_end, raise "
                 "drain_s to let them finish)" if cut else "")
-        return (f"{s['setup']}: {full:,} of {s['requests']:,} requests turned away "
+        return (f"{s['setup']}: {full:,} of {_of(s)} turned away "
                 f"(queue_full){also}{unsent}, though it {_rate(s)}: not overload but a small "
                 "waiting room (dedicated.max_queue, serverless.max_queue), full when a burst "
                 "or long services met it; raise it to queue them instead")
     if not s["turned_away"] and s["offered_tok_s"] < s["sustainable_tok_s"]:
         # a backlog at the horizon though the setup serves faster than it was offered: cold
         # starts or a burst it had not worked off yet, not a queue that grows without bound
-        return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {s['requests']:,} requests were "
+        return (f"{s['setup']}: {s['backlog_at_horizon']:,} of {_of(s)} were "
                 f"still queued when arrivals stopped{_late(s)}, though it serves faster than "
                 f"offered ({_tok(s['offered_tok_s'])} output tok/s offered against a sustainable "
                 f"{_tok(s['sustainable_tok_s'])}, measured while serving): a backlog not yet "
@@ -138,7 +150,7 @@ def warning_line(s: dict, batch: bool = False,
         rs = ", ".join(f"{r} {k:,}" for r, k in s["reasons"].items())
         what = ("turned away or left unfinished" if "unfinished_at_end" in s["reasons"]
                 else "turned away")  # requests still queued when the run stopped
-        why.append(f"{s['turned_away']:,} of {s['requests']:,} requests {what} ({rs}){unsent}")
+        why.append(f"{s['turned_away']:,} of {_of(s)} {what} ({rs}){unsent}")
     if s["backlog_at_horizon"]:
         why.append(f"{s['backlog_at_horizon']:,} still queued when arrivals stopped"
                    + ("" if s["turned_away"] else _late(s)))  # else said with those turned away
@@ -151,9 +163,10 @@ def warning_line(s: dict, batch: bool = False,
                 else "before any request was served")
         cut = (f" The run stopped {s['drain_used_s']:g} s after the horizon (drain_s, {than}): "
                "raise drain_s to tell a backlog (cold starts, a burst) from overload.")
-    # every arrival: those over the context too (job=plan's bound leaves them out)
-    over = (f", every arrival: {s['over_context']:,} over the context among them"
-            if s.get("over_context") else "")
+    # of the requests a replica could hold, as the check's shares (job=plan's bound too)
+    large = s.get("too_large") or {}
+    over = (f" of the {_of(s)}; {sum(large.values()):,} more too large for one left out: "
+            + ", ".join(f"{r} {k:,}" for r, k in large.items()) if large else "")
     return (f"{s['setup']} is unstable at this load: offered {_tok(s['offered_tok_s'])} output "
             f"tok/s ({s['offered_rps']:.3g} req/s{over}) against {served}; " + "; ".join(why)
             + (". Queues are bounded by max_queue, but for a batch tier's: dedicated.max_queue "
@@ -168,17 +181,18 @@ def _wait_bound_line(s: dict, timed: dict, cut: int, unsent: str) -> str:
     also = (f" ({cut:,} more were unfinished when the run stopped {s['drain_used_s']:g} s "
             "after the horizon: unfinished_at_end, raise drain_s to let them finish)"
             if cut else "")
-    rate = _rate(s)
+    rate = (f", though it {_rate(s)}" if s.get("completed", 1) else
+            ", none served (none waited long enough for a replica, so no rate was measured)")
     if set(timed) == {"timeout_cold_start"}:
-        return (f"{s['setup']}: {timed['timeout_cold_start']:,} of {s['requests']:,} requests "
-                f"timed out waiting for a cold start (timeout_cold_start){also}{unsent}, though "
-                f"it {rate}: serverless.max_wait_s is shorter than its cold starts; raise it, or "
+        return (f"{s['setup']}: {timed['timeout_cold_start']:,} of {_of(s)} "
+                f"timed out waiting for a cold start (timeout_cold_start){also}{unsent}{rate}: "
+                "serverless.max_wait_s is shorter than its cold starts; raise it, or "
                 "keep replicas warm (serverless.autoscaler.min_replicas, serverless.keepalive)")
     rs = ", ".join(f"{r} {k:,}" for r, k in sorted(timed.items()))
     whys = "; ".join(f"{r}: {WAIT_BOUND[r]}" for r in sorted(timed))
     room = ", give the pool more GPUs" if "timeout_no_capacity" in timed else ""
-    return (f"{s['setup']}: {sum(timed.values()):,} of {s['requests']:,} requests gave up "
-            f"waiting ({rs}){also}{unsent}, though it {rate}: not overload but the wait bound: "
+    return (f"{s['setup']}: {sum(timed.values()):,} of {_of(s)} gave up "
+            f"waiting ({rs}){also}{unsent}{rate}: not overload but the wait bound: "
             f"{whys}; raise serverless.max_wait_s{room}, or keep replicas warm "
             "(serverless.autoscaler.min_replicas, serverless.keepalive)")
 

@@ -295,11 +295,12 @@ def test_a_loss_system_overloaded_by_its_batch_tier_says_so(tmp_path):
     assert len(lines) == 1 and "does not bound the batch queue" in lines[0], res.notes
 
 
-def test_the_unstable_line_says_its_offered_load_counts_the_requests_over_the_context():
-    """The stability line's offered load counts every arrival, also those over the model's
-    context, rejected on arrival (462 output tok/s of 1 req/s of 500-token answers with 113 of
-    277 prompts over the 8B's context, where job=plan's bound now counts the other 164): it
-    says how many are among them, counted here from the requests table's lengths."""
+def test_the_unstable_line_says_its_offered_load_leaves_out_the_requests_over_the_context():
+    """The stability line's offered load counts the requests a replica could hold, as the
+    check's shares and job=plan's bound: not those over the model's context, rejected on
+    arrival, which it says it left out (until December 2026 it counted every arrival: 462
+    output tok/s of 1 req/s of 500-token answers with 113 of 277 prompts over the 8B's
+    context), counted here from the requests table's lengths."""
     res = sim.run(["setups=[dedicated]", "deployments.llama31-8b.gpu=H100", "dedicated.replicas.llama31-8b=1",
                    "horizon_s=120", "tenants.chat.arrival.rate_rps=1", "tenants.chat.slo_ttft_s=30",
                    "tenants.chat.input={kind: lognormal, mean: 130000, cv: 0.3, max: null}",
@@ -308,7 +309,11 @@ def test_the_unstable_line_says_its_offered_load_counts_the_requests_over_the_co
     over = int((req.input_tokens + 500 > 131_072).sum())
     line = [n for n in res.notes if "is unstable at this load" in n]
     assert over > 0 and len(line) == 1, res.notes
-    assert f"req/s, every arrival: {over:,} over the context among them)" in line[0], line
+    n = len(req)
+    assert (f"tok/s ({(n - over) / 120:.3g} req/s of the {n - over:,} requests a replica could "
+            f"hold; {over:,} more too large for one left out: exceeds_context {over:,})"
+            in line[0]), line
+    assert f"offered {500 * (n - over) / 120:,.0f} output tok/s (" in line[0], line
 
 
 def test_requests_no_replica_can_hold_do_not_dilute_the_backlog_bound():
@@ -332,4 +337,76 @@ def test_requests_no_replica_can_hold_do_not_dilute_the_backlog_bound():
     assert both["backlog_at_horizon"] == alone["backlog_at_horizon"]  # the same chat queue
     assert 0.05 * n_chat < alone["backlog_at_horizon"] < 0.05 * both["requests"]
     assert alone["unstable"] and both["unstable"]
-    assert both["requests"] - both["over_context"] == n_chat == both["servable"]
+    assert both["requests"] - both["too_large"]["exceeds_context"] == n_chat == both["servable"]
+    assert both["offered_tok_s"] == alone["offered_tok_s"]  # the chat tenant's alone
+
+
+def _trace(path, rows) -> str:
+    path.write_text("timestamp,input_tokens,output_tokens\n"
+                    + "".join(f"{t},{i},{o}\n" for t, i, o in rows))
+    return ("tenants={a: {model: llama31-8b, arrival: {kind: trace, trace: {path: "
+            f"{path}, format: csv, duplicates: keep}}}}, input: {{kind: trace}}, "
+            "output: {kind: trace}}}")
+
+
+def test_requests_too_large_for_the_kv_cache_are_not_offered_load(tmp_path):
+    """60 requests of 100 + 10 tokens in pairs every 2 s and 30 of 100 + 2,000 between them
+    on one warm single-sequence replica whose KV cache holds fewer than 2,100 tokens
+    (gpu_memory_utilization 0.1337), max_wait_s 0.01: the second of each pair gives up
+    waiting. Offered load is the 60 small requests' 600 tokens over 60 s, 10 tok/s (until
+    December 2026 also the 30 rejected exceeds_kv_capacity: 1,010 tok/s, "unstable at this
+    load ... add capacity", and "30 of 90 requests" of a check's share of 60)."""
+    from sim.metrics.overload_notes import stability_notes
+
+    rows = [(t, 100, 10) for t in range(0, 60, 2) for _ in range(2)]
+    rows += [(t, 100, 2000) for t in range(1, 60, 2)]
+    cfg = sim.compose(["setups=[serverless]", "horizon_s=60", "serverless.start=warm",
+                       "serverless.autoscaler.min_replicas={llama31-8b: 1}",
+                       "serverless.autoscaler.max_replicas=1",
+                       "deployments.llama31-8b.max_num_seqs=1",
+                       "deployments.llama31-8b.gpu_memory_utilization=0.1337",
+                       "deployments.llama31-8b.max_batched_tokens=512",
+                       "serverless.max_wait_s=0.01", "output.plots=false",
+                       _trace(tmp_path / "s.csv", sorted(rows))])
+    wl, runs, _ = simulate_setups(cfg)
+    s = stability(wl, runs[0])
+    assert s["requests"] == 90 and s["servable"] == 60
+    assert s["too_large"] == {"exceeds_kv_capacity": 30}
+    assert s["offered_tok_s"] == 10.0 and s["offered_rps"] == 1.0
+    assert s["capacity_short"] == []
+    notes = stability_notes(wl, runs, float(cfg.drain_s))
+    assert not any("unstable" in n for n in notes), notes
+    assert any("30 of 60 requests a replica could hold gave up waiting (timeout_queued 30)" in n
+               for n in notes), notes
+
+
+@pytest.mark.parametrize("pool", [[], ["serverless.pool.H100.nodes=0",
+                                       "serverless.pool.H100.max_nodes=1"]])
+def test_a_pool_that_served_none_for_its_wait_bound_is_not_called_unstable(tmp_path, pool):
+    """Three requests at 0, 5 and 10 s, serverless.max_wait_s 10 s, against a cold start of
+    about 27 s (and a node provisioned in 120 s first): each gives up before a replica is
+    ready, none is served. That is the wait bound, not the load (until December 2026 "unstable
+    at this load: offered 2 output tok/s ... none served ... add capacity")."""
+    from sim.metrics.overload_notes import stability_notes
+
+    cfg = sim.compose(["setups=[serverless]", "horizon_s=15", "serverless.max_wait_s=10",
+                       "output.plots=false",
+                       _trace(tmp_path / "n.csv", [(0, 100, 10), (5, 100, 10), (10, 100, 10)])]
+                      + pool)
+    wl, runs, _ = simulate_setups(cfg)
+    notes = stability_notes(wl, runs, float(cfg.drain_s))
+    assert not any("unstable" in n for n in notes), notes
+    assert any("3 of 3 requests timed out waiting for a cold start (timeout_cold_start), none "
+               "served" in n for n in notes), notes
+
+
+def test_a_replica_waiting_for_its_node_is_not_placed():
+    """A ledger row of a replica whose node never came (start = end, no up time) is not a
+    placement: its model was never placed on a GPU (until December 2026 it was)."""
+    from types import SimpleNamespace as NS
+
+    from sim.metrics.seen import placed_models
+
+    waiting = NS(model="a", up_s=0.0, down_s=0.0)
+    loading = NS(model="b", up_s=5.0, down_s=0.0)
+    assert placed_models([waiting, loading]) == {"b"}
