@@ -201,8 +201,7 @@ class ServerlessPlatform(ReplicaLifecycle):
         ms = self.models.get(req.model)
         if ms is None:
             raise InvariantError(f"request {req.id} for model {req.model}, which this platform does not serve")
-        if req.n_in + req.n_out > ms.kv_cap:  # never servable, whatever the rate limits'
-            # buckets hold (checked after them until December 2026: rate_limit_rpm when empty)
+        if req.n_in + req.n_out > ms.kv_cap:  # never servable, whatever the rate limits' buckets
             self.reject_cb(req, "exceeds_kv_capacity")
             return
         # the tenant's rate limits (none for an embedder's own traffic, the ids from
@@ -386,11 +385,10 @@ class ServerlessPlatform(ReplicaLifecycle):
             "cold_starts": self.cold_starts(),
             "keepalive_windows": ka,
             "warm_start": dict(self.warm_start),  # model -> replicas warm at t=0
-            # model -> (ready, wanted) at t=0, and its replicas loaded later in the run
-            # (loaded: not loading still at the run's end, which until December 2026 counted)
-            "warm_start_short": {m: (*rw, sum(1 for r in rows if r.tier == self.tier
-                                               and r.model == m and r.start_s > 0
-                                               and r.loading_s < r.up_s))
+            # model -> (ready, wanted) at t=0, and its replicas loaded later in the run (not
+            # loading still at its end: counted until December 2026)
+            "warm_start_short": {m: (*rw, sum(1 for r in rows if r.tier == self.tier and r.model == m
+                                               and r.start_s > 0 and r.loading_s < r.up_s))
                                  for m, rw in self.warm_short.items()},
             "warm_start_unused": dict(self.warm_unused),  # model -> its last stopped unused
             "preload_gaps": (str(self.cfg.cold_start.preloaded_tier), self.preload_gaps),
