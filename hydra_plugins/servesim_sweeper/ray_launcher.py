@@ -5,6 +5,13 @@ that aborts the process: exit -6, no message, nothing marked), so a scheduler's 
 end a Ray sweep the way ``python -m sim`` ends every other run (KeyboardInterrupt, exit 130,
 the unfinished jobs left to a resume). This launcher starts Ray itself, puts the handler
 back, then launches as the plugin does. Chosen in ``conf/hydra/launcher/ray.yaml``.
+
+Stopped (KeyboardInterrupt, from Ctrl-C or SIGTERM), it shuts the local Ray instance down
+before the interrupt goes on to the sweeper, whose last pass adds the stopped batch's
+finished jobs to the sweep-root tables (``sim/sweep/skip.py``): ``ray.shutdown`` returns
+once the raylet has ended its workers, so no job can write its ``done.json`` after that pass.
+Until December 2026 Ray shut down at the process's exit, after the pass: its workers ran on
+for about 3.6 s and a job finishing then had a ``done.json`` and no row (1 stop in 4).
 """
 
 from __future__ import annotations
@@ -35,4 +42,10 @@ if _PluginRayLauncher is not None:
             start_ray(self.ray_cfg.init)  # the plugin's launch then finds Ray running
             if own is not None:
                 signal.signal(signal.SIGTERM, own)
-            return super().launch(job_overrides, initial_job_idx)
+            try:
+                return super().launch(job_overrides, initial_job_idx)
+            except KeyboardInterrupt:
+                import ray
+
+                ray.shutdown()  # its workers end with it: every job is finished or never will be
+                raise

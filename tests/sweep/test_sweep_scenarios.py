@@ -116,6 +116,36 @@ def test_a_job_finished_as_the_sweep_stops_is_in_the_live_tables(tmp_path):
     assert rows[["job", "cost_usd"]].values.tolist() == [["0", 1.0], ["1", 2.0]]
 
 
+def test_a_ray_job_finishing_as_ray_shuts_down_is_in_the_live_tables(tmp_path, monkeypatch):
+    """A stopped Ray sweep: its worker finishes job 1 while Ray goes down (faked here:
+    ray.shutdown writes the job's done.json), which must come before the sweeper's last
+    pass over the stopped batch. Until December 2026 Ray went down at the process's exit,
+    after that pass, and such a job had a done.json and no row (1 stop in 4)."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
+    import importlib
+
+    import ray
+    from hydra_plugins.servesim_sweeper.ray_launcher import RayLauncher
+
+    cfg = sweep_config(tmp_path)
+    sweep = tmp_path / "sweep"
+    _launcher_util = importlib.import_module("hydra_plugins.hydra_ray_launcher._launcher_util")
+    monkeypatch.setattr(_launcher_util, "start_ray", lambda init_cfg: None)
+
+    def stopped(self, jobs, idx):  # job 0 finished, job 1 in flight: neither row added
+        finished_folder(sweep, 0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RayLauncher.__mro__[1], "launch", stopped)
+    # the worker of job 1 ends it as Ray goes down, before Ray ends the worker
+    monkeypatch.setattr(ray, "shutdown", lambda: finished_folder(sweep, 1))
+    launcher = RayLauncher(ray=OmegaConf.create({"init": {}, "remote": {}}))
+    with pytest.raises(KeyboardInterrupt):
+        launch_unfinished(launcher.launch, cfg, [["seed=0"], ["seed=1"]], 0, {})
+    states = pd.read_csv(sweep / "jobs.csv", dtype={"job": str})
+    assert states[["job", "state"]].values.tolist() == [["0", "done"], ["1", "done"]]
+
+
 def test_a_replicated_scenario_with_an_empty_key_cell_is_priced(tmp_path):
     """With replications, each seed's list price is averaged per scenario; a scenario whose
     key cell is empty (keepalive's hybrid policy has no keepalive_s) matched no group and
