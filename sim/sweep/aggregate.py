@@ -220,6 +220,7 @@ def collect(sweep_dir, since: float | None = None) -> SweepJobs:
     keys = [f"override:{k}" if k in clash else k for k in keys]  # as the table's columns
     varying = [f"override:{k}" if k in clash else k for k in varying]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["job"] + keys)
+    table = table[live.column_order(table.columns, keys)]  # as the live table has them
     for k in keys:
         if k in table.columns:
             table[k] = _numeric(table[k])
@@ -296,9 +297,13 @@ def add_to_live_tables(job_dir: Path, sweep_dir: Path) -> None:
         # its state first: a job whose rows are in summary.csv is in jobs.csv too, even when
         # the sweep is stopped between the two writes
         live.merge_rows(sweep_dir / "jobs.csv", pd.DataFrame([j.row]), j.row["job"])
-        if j.summary is not None:
-            live.merge_rows(sweep_dir / "summary.csv",
-                            with_keys(j.summary, list(j.overrides), j.overrides), j.row["job"])
+        if j.summary is not None:  # the sweep's varying keys first, as its end puts them
+            swept = live.swept_keys(sweep_dir)
+            swept |= set(j.paired) if KEY in swept else set()  # what a swept variant sets
+            keys = sorted(j.overrides, key=lambda k: k not in swept)
+            rows = with_keys(j.summary, keys, j.overrides)
+            live.merge_rows(sweep_dir / "summary.csv", rows, j.row["job"],
+                            list(rows.columns[1:1 + len(keys)]))
 
 
 class AggregateSweep(Callback):

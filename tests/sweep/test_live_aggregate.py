@@ -76,6 +76,38 @@ def test_rows_of_a_job_seen_again_replace_its_old_ones_and_other_columns_are_ali
     assert t["a"].tolist()[:2] == [3, 9] and pd.isna(t["a"].iloc[2]) and t["b"].iloc[2] == 0.5
 
 
+def test_the_live_table_has_the_columns_of_the_sweeps_end_whichever_job_ends_first(tmp_path):
+    """seed swept, experiment not: seed first in both tables (the live one had the keys in
+    the command's order, experiment first); job 0's own column (a spot run's) where the
+    end puts it, not after the columns job 1 brought first."""
+    import json
+
+    import yaml
+
+    from sim.sweep.aggregate import add_to_live_tables, write_sweep
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(
+        {"hydra": {"overrides": {"task": ["experiment=hybrid", "seed=0,1"]}}}))
+    for num, extra in ((0, "cost_spot_usd"), (1, "background")):
+        d = sweep / str(num)
+        (d / ".hydra").mkdir(parents=True)
+        (d / ".hydra" / "overrides.yaml").write_text(
+            yaml.safe_dump(["experiment=hybrid", f"seed={num}"]))
+        (d / "summary.csv").write_text(f"setup,tenant,{extra},cost_usd\nd,__all__,1,2\n")
+        (d / "done.json").write_text(json.dumps({}))
+    add_to_live_tables(sweep / "1", sweep)
+    first = (sweep / "summary.csv").read_text().partition("\n")[0].split(",")
+    add_to_live_tables(sweep / "0", sweep)
+    both = (sweep / "summary.csv").read_text().partition("\n")[0].split(",")
+    write_sweep(sweep)
+    end = (sweep / "summary.csv").read_text().partition("\n")[0].split(",")
+    assert end[:3] == ["job", "seed", "experiment"]
+    assert both == end
+    assert first == [c for c in end if c != "cost_spot_usd"]  # the end's, less job 0's own
+
+
 def test_a_job_number_that_prefixes_another_is_not_taken_for_it(tmp_path):
     path = tmp_path / "jobs.csv"
     live.merge_rows(path, pd.DataFrame({"job": ["10"], "state": ["done"]}), "10")

@@ -125,6 +125,7 @@ def test_a_ray_job_finishing_as_ray_shuts_down_is_in_the_live_tables(tmp_path, m
     import importlib
 
     import ray
+
     from hydra_plugins.servesim_sweeper.ray_launcher import RayLauncher
 
     cfg = sweep_config(tmp_path)
