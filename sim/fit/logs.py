@@ -30,14 +30,16 @@ suffix is looked through when telling the format; a failed request's entries are
 TPOT is (last token - first token) / (output tokens - 1), as both tools define it: from
 ``latencies`` or ``e2e_s`` less TTFT when recorded, else the sum of the request's ITLs. Two
 fields giving one decode time (``tpot_s`` and ``e2e_s``; ``latencies`` and ``ttfts`` + ITLs)
-must agree within 1 % or 1 ms of it.
+must agree within 1 % or 1 ms of it (a CSV's: plus the rounding its values show).
 Failed requests (a non-empty error, or no token) are dropped and counted.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -127,14 +129,25 @@ def _tpot(n_out: float, ttft: float, e2e: float | None, itl_sum: float | None) -
     return max(decode, 0.0) / (n_out - 1)
 
 
-def _agree(what: str, decode: float, other: float, path: str, line: int) -> None:
+def _agree(what: str, decode: float, other: float, path: str, line: int,
+           rounding: float = 0.0) -> None:
     """Two fields telling one request's decode time (last token - first) must agree within
-    1 % or 1 ms of it (an assumption: logs round); the fit would read one alone. ``what``
-    names them with their values."""
-    if not math.isclose(decode, other, rel_tol=0.01, abs_tol=1e-3):
+    1 % or 1 ms of it (an assumption: timer noise) plus the ``rounding`` their values as
+    written carry; the fit would read one alone. ``what`` names them with their values."""
+    if not math.isclose(decode, other, rel_tol=0.01, abs_tol=1e-3 + rounding):
+        more = f" plus {rounding:.3g} s of rounding" if rounding >= 1e-6 else ""
         raise InputError(f"{what} disagree: they give decode times (last token - first) of "
-                         f"{decode:g} s and {other:g} s, more than 1 % or 1 ms apart; give one, or "
-                         "the two as logged", path=path, line=line)
+                         f"{decode:g} s and {other:g} s, more than 1 % or 1 ms{more} apart; give "
+                         "one, or the two as logged", path=path, line=line)
+
+
+def _half_step(header, rows) -> float:
+    """Half the resolution the CSV's latencies are written to: the finest step any ttft_s,
+    tpot_s or e2e_s value shows (0.0005 s when all are written to the millisecond)."""
+    cols = [header.index(c) for c in ("ttft_s", "tpot_s", "e2e_s") if c in header]
+    places = [Decimal(v[c].strip()).as_tuple().exponent for v in rows for c in cols
+              if re.fullmatch(r"\s*\d+(\.\d*)?([eE][-+]?\d+)?\s*", v[c], re.ASCII)]
+    return 0.5 * 10.0 ** min(places, default=0)
 
 
 def read_csv(path: str) -> RequestLog:
@@ -156,6 +169,7 @@ def read_csv(path: str) -> RequestLog:
         raise InputError(f"needs columns {sorted(need)} and tpot_s or e2e_s, has "
                          f"{sorted(names)}", path=path, line=header.line)
     has_arrival = "arrival_s" in names
+    half = _half_step(header, rows)
     for i, values in zip(lines, rows):
         row = dict(zip(header, values))
         n_in = _num(row["input_tokens"], "input_tokens", path, i, True, MAX_TOKENS)
@@ -173,7 +187,8 @@ def read_csv(path: str) -> RequestLog:
             tpot = _num(row["tpot_s"], "tpot_s", path, i)
             tpot = tpot if n_out > 1 else math.nan
             if e2e is not None and n_out > 1:  # until December 2026 within 1 ms a token
-                _agree(f"tpot_s ({tpot:g}) and e2e_s", tpot * (n_out - 1), e2e - ttft, path, i)
+                _agree(f"tpot_s ({tpot:g}) and e2e_s", tpot * (n_out - 1), e2e - ttft, path, i,
+                       half * (n_out + 1))  # tpot_s's (tokens - 1) times, ttft_s's, e2e_s's
         elif e2e is None:
             if n_out > 1:
                 raise InputError("needs tpot_s or e2e_s", path=path, line=i)

@@ -274,9 +274,10 @@ def test_malformed_logs_give_one_line_naming_the_file_and_line(tmp_path, capsys,
 def test_two_latency_fields_agree_within_1_percent_or_1_ms_of_decode_time(tmp_path, decode_s, ok):
     """A request of 3 tokens, TTFT 0.1 s, whose TPOT (or ITLs) give a decode time of 0.02 s
     and whose end-to-end latency gives ``decode_s``: within 1 ms (here above 1 %) it is read,
-    beyond it refused, alike in a CSV and in vLLM's JSON."""
+    beyond it refused, alike in a CSV (written to the nanosecond: no rounding to allow for)
+    and in vLLM's JSON."""
     csv = tmp_path / "a.csv"
-    csv.write_text(f"input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,3,0.1,0.01,{0.1 + decode_s}\n"
+    csv.write_text(f"input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n10,3,0.1,0.01,{0.1 + decode_s:.9f}\n"
                    "10,3,0.1,0.01,0.12\n")
     js = tmp_path / "a.json"
     js.write_text(json.dumps({"input_lens": [10, 10], "output_lens": [3, 3], "ttfts": [0.1, 0.1],
@@ -287,6 +288,21 @@ def test_two_latency_fields_agree_within_1_percent_or_1_ms_of_decode_time(tmp_pa
         else:
             with pytest.raises(InputError, match="disagree"):
                 read_log(str(path))
+
+
+def test_a_log_rounded_to_the_millisecond_passes_the_agreement_check(tmp_path):
+    """Every latency written to 1 ms: a TPOT of 8.4 ms written 0.008 puts the decode time it
+    gives (61 tokens after the first: 0.488 s) 24 ms under the e2e_s one (0.512 s), inside the
+    rounding the values show (61 x 0.5 ms, plus 0.5 ms each for ttft_s and e2e_s) and beyond
+    1 % or 1 ms; a row 12 % off (decode 0.547 s against 0.488 s) is still refused."""
+    head = "input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n"
+    ok = tmp_path / "ms.csv"
+    ok.write_text(head + "800,62,0.013,0.008,0.525\n400,31,0.010,0.009,0.280\n")
+    assert read_log(str(ok)).tpot_s.tolist() == [0.008, 0.009]
+    off = tmp_path / "off.csv"
+    off.write_text(head + "800,62,0.013,0.008,0.525\n800,62,0.013,0.008,0.560\n")
+    with pytest.raises(InputError, match="off.csv:3: tpot_s .0.008. and e2e_s disagree"):
+        read_log(str(off))
 
 
 def test_a_bad_deployment_names_its_key(tmp_path, capsys):
