@@ -231,8 +231,7 @@ def run(a: argparse.Namespace) -> dict:
     fit = fit_log(dep, log, arr, a.engine, a.replicas, a.max_evaluations)
     before = percentiles(errors(dep, log, arr, fit.start, a.engine, a.replicas))
     after = percentiles(fit.residuals)
-    flags = [k for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None]
-    settings = run_settings(cfg, a.config, a.model, flags, a.engine, a.replicas)
+    settings = run_settings(cfg, a.model, a.engine, a.replicas)
     ov = write_fit(out, dep, fit.params, given, settings, f"{a.requests} ({len(log)} requests, {arr.description})")
     ttft0, tpot0 = replay(with_params(dep, fit.start), log, arr, a.engine, a.replicas)
     ttft1, tpot1 = replay(with_params(dep, fit.params), log, arr, a.engine, a.replicas)

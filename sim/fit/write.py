@@ -8,11 +8,15 @@ replicas the replays used (:func:`run_settings`). Until December 2026 the given 
 were left out: a fit with ``--config catalog.gpus.H100.bandwidth_tbps=4.0`` wrote only its
 factors, and a run with them on the real catalog's 3.35 TB/s gave TPOT errors of 10 / 22 %
 against the 0.0 / 0.1 % printed; and the deployment was left out too (a fit at
-``--max-num-seqs 64``, run with its files at the default 256, was off by TPOT p50 124 %).
+``--max-num-seqs 64``, run with its files at the default 256, was off by TPOT p50 124 %),
+then written field by field, refused for a model the default experiment does not deploy and
+merged into an experiment's other keys for the model (breakeven's FP8 KV cache: TTFT 40.7 %
+off); it is written whole now.
 """
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from sim.config.variants import format_value
 from sim.errors import InputError
 from sim.fit.solve import fitted_keys
 from sim.io import atomic_write
+from sim.simulation.unread_why import why_off
 
 
 def _plain(v):
@@ -51,16 +56,29 @@ def given_catalog(cfg, texts: list[str]) -> dict:
             for k in _given(texts) if k.split(".")[0] == "catalog"}
 
 
-def run_settings(cfg, texts: list[str], model: str, flags: list[str], engine: str,
-                 replicas: int) -> dict:
+def run_settings(cfg, model: str, engine: str, replicas: int) -> dict:
     """The settings the fit replayed with, as ``python -m sim`` keys and their values: the
-    deployment's gpu, precision and tp, the deployment flags given (``flags``) and the
-    ``--config deployments.*`` keys (as the composed ``cfg`` has them), the engine and the
+    deployment whole (every field its settings read, as the composed ``cfg`` has it, so that
+    it replaces an experiment's entry for the model, or adds one), the engine and the
     replicas (behind the default central router, as the replay's one queue)."""
-    keys = [f"deployments.{model}.{k}" for k in ("gpu", "precision", "tp", *flags)]
-    keys += [k for k in _given(texts) if k.split(".")[0] == "deployments"]
-    return {**{k: _plain(OmegaConf.select(cfg, k)) for k in dict.fromkeys(keys)},
-            "engine": engine, f"dedicated.replicas.{model}": replicas}
+    fields = _flat(_plain(cfg.deployments[model]))
+    read = {k: v for k, v in fields.items() if why_off(cfg, f"deployments.{model}.{k}") is None}
+    return {f"deployments.{model}": _nested(read), "engine": engine,
+            f"dedicated.replicas.{model}": replicas}
+
+
+def _flat(tree: dict, at: str = "") -> dict:
+    flat: dict = {}
+    for k, v in tree.items():
+        flat.update(_flat(v, f"{at}{k}.") if isinstance(v, dict) else {f"{at}{k}": v})
+    return flat
+
+
+def _compact(v) -> str:
+    """``v`` as an override value without spaces, which ``$(cat overrides.txt)`` would split."""
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{format_value(str(k))}:{_compact(x)}" for k, x in v.items()) + "}"
+    return format_value(v)
 
 
 def _nested(flat: dict) -> dict:
@@ -79,13 +97,14 @@ def write_fit(out: Path, dep, p: dict, given: dict, settings: dict, source: str)
     ``dep`` on top of the ``given`` catalog keys, with the run ``settings``
     (:func:`run_settings`) as overrides; the overrides, as written."""
     values = {**given, **fitted_keys(dep, p)}  # a factor given by --config: the fitted value
-    run = [f"{k}={format_value(v)}" for k, v in settings.items()]
+    run = [f"{k}={_compact(v)}" for k, v in settings.items()]
     overrides = run + [f"catalog.{k}={format_value(v)}" for k, v in values.items()]
     path = out / "catalog" / "fitted.yaml"
+    # quoted for Hydra (a comma or a quote in the folder) and for the shell
+    search = f"hydra.searchpath={format_value([f'file://{out.resolve()}'])}"
     text = (f"# The default catalog with {dep.gpu.key} {dep.precision} factors fitted by python -m "
             f"sim.fit to\n# {source}" + (", and the --config catalog keys the fit used" if given else "")
-            + ".\n# Use: python -m sim "
-            f"'hydra.searchpath=[file://{out.resolve()}]' catalog=fitted {' '.join(run)}\n"
+            + f".\n# Use: python -m sim {' '.join(map(shlex.quote, [search, 'catalog=fitted', *run]))}\n"
             "defaults:\n  - default\n  - _self_\n\n" + OmegaConf.to_yaml(_nested(values)))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda q: q.write_text(text))
