@@ -109,7 +109,8 @@ def deployment(a: argparse.Namespace):
 def _deployment(a: argparse.Namespace):
     """:func:`deployment` and the composed config it was built from."""
     m = a.model
-    known = _compose([]).deployments
+    base = _compose([])
+    known = base.deployments
     keys = {k: getattr(known[m], k) for k in DEPLOYMENT_FLAGS} if m in known else {}
     flags = {k: getattr(a, k) for k in DEPLOYMENT_FLAGS if getattr(a, k) is not None}
     # one key given twice by --config: Hydra keeps the last (max_num_seqs 128 then 64 fitted
@@ -138,7 +139,7 @@ def _deployment(a: argparse.Namespace):
     catalog = build_catalog(cfg)
     deployment_for, _ = perf_factory(cfg, catalog)
     dep = deployment_for(m)
-    check_read(cfg, a.config, m, dep.gpu.key, dep.precision)
+    check_read(cfg, a.config, m, dep.gpu.key, dep.precision, base.catalog)
     return dep, cfg
 
 
@@ -157,11 +158,13 @@ def check_flags(a: argparse.Namespace) -> None:
     if a.request_rate is not None and a.request_rate < MIN_RATE_RPS:  # as a log's request_rate
         raise InputError(f"--request-rate must be at least {MIN_RATE_RPS:.3g} requests/s (one a "
                          f"day), not {a.request_rate:g}")
-    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", a.model, re.ASCII):  # was Hydra's grammar error
-        raise InputError(f"--model must name a catalog model such as llama31-8b, got {a.model!r}")
+    # catalog keys hold no dot (README): "my.m" was read as nested keys, catalog.models.my.m
+    if not re.fullmatch(r"[A-Za-z0-9][\w-]*", a.model, re.ASCII):  # was Hydra's grammar error
+        raise InputError(f"--model must name a catalog model such as llama31-8b (letters, digits, "
+                         f"'_' and '-'; a catalog key holds no dot), got {a.model!r}")
     for flag in ("gpu", "precision", "kv_dtype", "admission"):  # as --model: Hydra's grammar
         value = getattr(a, flag)  # error named the config key 'deployments', not the flag
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9][\w.-]*", value, re.ASCII):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][\w-]*", value, re.ASCII):
             raise InputError(f"--{flag.replace('_', '-')} must be a name such as "
                              f"{_EXAMPLE[flag]}, got {value!r}")
     if a.seed is not None and a.seed < 0:
@@ -221,7 +224,7 @@ def run(a: argparse.Namespace) -> dict:
         raise InputError(f"--replicas {a.replicas} is more than the log's {len(log)} requests (a "
                          "replica more than one a request serves nothing)")
     dep, cfg = _deployment(a)
-    given = given_catalog(cfg, a.config)
+    given = given_catalog(cfg, a.config, _compose([]).catalog)
     arr = arrivals(log, a.request_rate, a.max_concurrency, 0 if a.seed is None else a.seed)
     if a.seed is not None and arr.paired:  # nothing drawn: the seed would go unread
         raise InputError(f"--seed draws synthetic send times, and this replay draws none "

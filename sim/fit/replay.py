@@ -14,7 +14,9 @@ How requests arrive (:func:`arrivals`):
   one finishes, as vLLM's and SGLang's semaphore does (client turnaround taken as 0);
 * a finite rate without send times: gaps drawn as the client draws them (gamma of shape
   ``burstiness``, mean 1/rate: Poisson at burstiness 1) from ``seed``, one for every request
-  the client sent (failed ones too: the kept ones take their own places). These are not the
+  the client sent (failed ones too: the kept ones take their own places), raw (vLLM since
+  2025 rescales their sum to end at n / rate without a ramp; the log does not say which
+  version wrote it). These are not the
   run's own arrivals, so the replay is compared with the log by rank (sorted TTFTs against
   sorted TTFTs), not request by request.
 """

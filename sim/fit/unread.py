@@ -32,7 +32,7 @@ def check_table(cfg, model: str) -> None:
                          "perf.kind roofline (the default)", key=f"deployments.{model}.perf.kind")
 
 
-def _why(cfg, key: str, model: str, gpu: str, precision: str) -> str | None:
+def _why(cfg, key: str, model: str, gpu: str, precision: str, base) -> str | None:
     parts = key.split(".")
     if parts[:3] == ["deployments", model, "perf"] and len(parts) > 3 and parts[3] != "kind":
         return "sim.fit replays the roofline model, which reads no perf table"
@@ -48,6 +48,8 @@ def _why(cfg, key: str, model: str, gpu: str, precision: str) -> str | None:
         return f"the deployment fitted runs on {gpu}"
     if kind == "models" and name != model:
         return f"the deployment fitted serves {model}"
+    if name not in base[kind]:  # a new entry, written whole: its name and prices are needed
+        return None  # (refused as unread until December 2026: none could be fitted)
     if len(parts) > 3 and parts[3] in UNPRICED:
         return "sim.fit prices nothing"
     if len(parts) == 4 and parts[3] == "name":  # taken until December 2026, and written
@@ -57,12 +59,12 @@ def _why(cfg, key: str, model: str, gpu: str, precision: str) -> str | None:
     return None
 
 
-def check_read(cfg, texts: list[str], model: str, gpu: str, precision: str) -> None:
-    """The first key the ``--config`` overrides ``texts`` set that the fit does not read,
-    refused with why."""
+def check_read(cfg, texts: list[str], model: str, gpu: str, precision: str, base) -> None:
+    """The first key the ``--config`` overrides ``texts`` set that the fit does not read
+    (``base``: the default catalog), refused with why."""
     for text in texts:
         for key in leaf_keys(text):
             key = key.lstrip("+")
-            why = _why(cfg, key, model, gpu, precision)
+            why = _why(cfg, key, model, gpu, precision, base)
             if why is not None:
                 raise InputError(f"not read by sim.fit ({why})", key=key)

@@ -49,11 +49,20 @@ def _given(texts: list[str]) -> list[str]:
     return keys
 
 
-def given_catalog(cfg, texts: list[str]) -> dict:
+def given_catalog(cfg, texts: list[str], base) -> dict:
     """The catalog keys the ``--config`` overrides ``texts`` set (without ``catalog.``) and
-    their values in the composed ``cfg``."""
-    return {k.removeprefix("catalog."): _plain(OmegaConf.select(cfg, k))
-            for k in _given(texts) if k.split(".")[0] == "catalog"}
+    their values in the composed ``cfg``; those of an entry the default catalog ``base``
+    lacks as one map (``python -m sim`` builds no new entry field by field)."""
+    given: dict = {}
+    for k in _given(texts):
+        parts = k.split(".")
+        if parts[0] == "catalog":
+            v = _plain(OmegaConf.select(cfg, k))
+            if parts[2] in base[parts[1]]:
+                given[k.removeprefix("catalog.")] = v
+            else:
+                _put(given.setdefault(".".join(parts[1:3]), {}), ".".join(parts[3:]), v)
+    return given
 
 
 def run_settings(cfg, model: str, engine: str, replicas: int) -> dict:
@@ -81,14 +90,18 @@ def _compact(v) -> str:
     return format_value(v)
 
 
+def _put(tree: dict, key: str, v) -> None:
+    """Set the dotted ``key`` of the nested ``tree`` to ``v``."""
+    *parents, last = key.split(".")
+    for k in parents:
+        tree = tree.setdefault(k, {})
+    tree[last] = v
+
+
 def _nested(flat: dict) -> dict:
     tree: dict = {}
     for key, v in flat.items():
-        *parents, last = key.split(".")
-        node = tree
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[last] = v
+        _put(tree, key, v)
     return tree
 
 
@@ -96,9 +109,15 @@ def write_fit(out: Path, dep, p: dict, given: dict, settings: dict, source: str)
     """Write ``out/catalog/fitted.yaml`` and ``out/overrides.txt`` for the factors ``p`` of
     ``dep`` on top of the ``given`` catalog keys, with the run ``settings``
     (:func:`run_settings`) as overrides; the overrides, as written."""
-    values = {**given, **fitted_keys(dep, p)}  # a factor given by --config: the fitted value
+    values = dict(given)
+    for k, v in fitted_keys(dep, p).items():  # a factor given by --config: the fitted value
+        new = ".".join(k.split(".")[:2])  # a new GPU's entry, written as one map
+        if isinstance(values.get(new), dict):
+            _put(values[new], k.removeprefix(new + "."), v)
+        else:
+            values[k] = v
     run = [f"{k}={_compact(v)}" for k, v in settings.items()]
-    overrides = run + [f"catalog.{k}={format_value(v)}" for k, v in values.items()]
+    overrides = run + [f"catalog.{k}={_compact(v)}" for k, v in values.items()]
     path = out / "catalog" / "fitted.yaml"
     # quoted for Hydra (a comma or a quote in the folder) and for the shell
     search = f"hydra.searchpath={format_value([f'file://{out.resolve()}'])}"

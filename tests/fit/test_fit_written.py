@@ -17,8 +17,10 @@ import pytest
 from helpers.cli import assert_one_clear_line
 from helpers.engine import make_perf, run_requests
 from helpers.fitlog import DEPLOY, perturbed_truth, write_log_csv
+from omegaconf import OmegaConf
 
 import sim
+from sim.config.variants import format_value
 from sim.fit.__main__ import main
 from sim.simulation.build import build_catalog
 
@@ -140,6 +142,46 @@ def test_the_use_line_works_for_any_out_folder(log, tmp_path):
     written = dict(o.split("=", 1) for o in (out / "overrides.txt").read_text().split())
     assert fitted.seq_overhead_s == float(written["catalog.gpus.H100.seq_overhead_s"])
     assert fitted.efficiency["fp8"].memory == float(written["catalog.gpus.H100.efficiency.fp8.memory"])
+
+
+def test_a_model_and_a_gpu_not_in_the_catalog_are_fitted_and_written_whole(log, tmp_path):
+    """``--config 'catalog.models={mym: {...}}'`` was refused for its missing ``name`` and,
+    given one, for a display name "not read by sim.fit" (December 2026): a new entry must
+    have one, and a new GPU its price. Its keys were written field by field, which ``python -m sim`` refuses for an
+    entry that does not exist; now the new model and GPU (copies of llama31-8b and H100) are
+    written whole, and a run with either file reproduces residuals.csv's fitted columns."""
+    base = sim.compose([]).catalog
+    model, gpu = ({**{k: v for k, v in OmegaConf.to_container(spec, enum_to_str=True).items()
+                      if k != "sources"}, "name": name}  # citations, with spaces
+                  for spec, name in ((base.models["llama31-8b"], "Mine"), (base.gpus["H100"], "MyGPU")))
+    out = tmp_path / "fit"
+    main(["--requests", str(log), "--model", "mym", "--gpu", "myg", "--precision", "fp8",
+          "--tp", "1", "--max-evaluations", "4", "--out", str(out),
+          "--config", f"catalog.models={{mym: {format_value(model)}}}",
+          "--config", f"catalog.gpus.myg={format_value(gpu)}"])
+    res = pd.read_csv(out / "residuals.csv")
+    frame = pd.read_csv(log)
+    trace = tmp_path / "trace.csv"
+    pd.DataFrame({"timestamp": frame.arrival_s, "input_tokens": frame.input_tokens,
+                  "output_tokens": frame.output_tokens}).to_csv(trace, index=False)
+    use = (out / "catalog" / "fitted.yaml").read_text().split("# Use: python -m sim ")[1]
+    for overrides in ((out / "overrides.txt").read_text().split(),
+                      shlex.split(use.split("\n")[0])):
+        reqs = sim.run([*overrides, "tenants.chat.model=mym", f"tenants.chat.arrival={{kind: "
+                        f"trace, trace: {{path: {trace}, format: csv}}}}", "tenants.chat.input="
+                        "{kind: trace}", "tenants.chat.output={kind: trace}", "horizon_s=60",
+                        "drain_s=300"]).requests.sort_values("request_id")
+        np.testing.assert_allclose(reqs.ttft_s, res["ttft_fitted_s"], rtol=1e-9)
+        np.testing.assert_allclose(reqs.tpot_s, res["tpot_fitted_s"], rtol=1e-9)
+
+
+def test_a_dotted_model_name_is_refused_in_one_line(log, tmp_path, capsys):
+    """``--model my.m`` was read as nested keys (``catalog.models.my.m.kind``: "the
+    deployment fitted serves my.m"); catalog keys hold no dot, as the README says."""
+    with pytest.raises(SystemExit) as e:
+        main(["--requests", str(log), "--model", "my.m", "--out", str(tmp_path / "o")])
+    assert_one_clear_line(e.value.code, capsys.readouterr().err, "--model must name")
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("config, flag, key", [
