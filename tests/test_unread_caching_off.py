@@ -7,6 +7,7 @@ were unsaid, while ``host_cache_gb`` in the same case was said "not read by this
 from __future__ import annotations
 
 import pytest
+from helpers import later_wins
 
 import sim
 
@@ -21,10 +22,10 @@ def _said(res, key) -> list[str]:
 
 @pytest.mark.parametrize("admission", ["reserve", "paged"])
 def test_block_size_is_unread_and_said_without_caching(admission):
-    runs = [sim.run([*OFF, f"{M}.admission={admission}", f"{M}.block_size={b}"]) for b in (16, 1024)]
+    runs = [sim.run(later_wins([*OFF, f"{M}.admission={admission}", f"{M}.block_size={b}"])) for b in (16, 1024)]
     assert runs[0].requests.equals(runs[1].requests)  # the invariant the note rests on
     assert len(_said(runs[1], f"{M}.block_size")) == 1, runs[1].notes
-    on = sim.run([*OFF, f"{M}.prefix_caching=true", f"{M}.block_size=32"])
+    on = sim.run(later_wins([*OFF, f"{M}.prefix_caching=true", f"{M}.block_size=32"]))
     assert _said(on, f"{M}.block_size") == []
 
 

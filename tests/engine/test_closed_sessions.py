@@ -3,6 +3,7 @@ after another, the next a think time after the previous one ends, its prompt the
 conversation so far; then its next session. Checked on the run's request log."""
 
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.rng import stream
@@ -44,11 +45,11 @@ def test_one_client_one_two_turn_session_exactly():
 @pytest.mark.parametrize("engine", ["fluid", "step"])
 def test_clients_never_interleave_a_sessions_turns(engine):
     clients, per = 4, 9
-    ov = BASE + [f"engine={engine}", f"tenants.chat.arrival.concurrency={clients}",
+    ov = later_wins(BASE, [f"engine={engine}", f"tenants.chat.arrival.concurrency={clients}",
                  f"tenants.chat.arrival.requests_per_client={per}",
                  "tenants.chat.prefix.sessions.turns_mean=3", "tenants.chat.prefix.sessions.think_s=0",
                  "tenants.chat.prefix.system_tokens=50",
-                 "tenants.chat.input={kind: lognormal, mean: 200, cv: 1.0, max: 2000}"]
+                 "tenants.chat.input={kind: lognormal, mean: 200, cv: 1.0, max: 2000}"])
     wl = build_workload(sim.compose(ov))
     res = sim.run(ov)
     r = res.requests.sort_values("request_id")

@@ -7,6 +7,7 @@ import simpy
 from omegaconf import OmegaConf, open_dict
 
 import sim
+from helpers import later_wins
 from sim.metrics.summary import summarize
 from sim.platform.base import RunContext
 from sim.platform.dedicated import DedicatedSetup
@@ -21,8 +22,9 @@ MODEL = "llama31-8b"
 
 
 def config(overrides=(), **nested):
-    """Compose ``overrides`` and merge ``nested`` dicts (for keys with dots in them)."""
-    cfg = sim.compose(list(overrides))
+    """Compose ``overrides`` (a key given again later replaces its earlier setting) and merge
+    ``nested`` dicts (for keys with dots in them)."""
+    cfg = sim.compose(later_wins(overrides))
     if nested:
         with open_dict(cfg):
             cfg = OmegaConf.merge(cfg, nested)

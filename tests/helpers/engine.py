@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import simpy
 
+from helpers import later_wins
 from sim.engine import ENGINES, Request, RequestQueue
 from sim.perf import Deployment, RooflinePerf
 
@@ -48,6 +49,6 @@ def mooncake_on_a_line(tmp_path, trace, extra, prefixes: bool | None = None, out
     tenants = (f"tenants={{chat: {{model: llama31-8b, arrival: {{kind: trace, trace: {{path: "
                f"{trace}, format: mooncake{named}}}}}, input: {{kind: trace, max: null}}, "
                f"output: {{kind: trace, max: null}}}}}}")
-    return sim.run(["setups=[dedicated]", "deployments.llama31-8b.perf.kind=table",
+    return sim.run(later_wins(["setups=[dedicated]", "deployments.llama31-8b.perf.kind=table",
                     f"deployments.llama31-8b.perf.table_path={table}", "horizon_s=60",
-                    "drain_s=100", "output.plots=false", tenants, *extra], output_dir=output_dir)
+                    "drain_s=100", "output.plots=false", tenants, *extra]), output_dir=output_dir)

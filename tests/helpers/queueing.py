@@ -12,6 +12,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 import sim
+from helpers import later_wins
 
 
 def erlang_b(c: int, a: float) -> float:
@@ -104,7 +105,7 @@ def write_table(path, fn, decode=(0, 1, 4096), prefill=(0, 8192)):
 def run_table(tmp_path, table, extra, engine="fluid"):
     """One tenant ``chat`` on llama31-8b (one-token prompts) on the dedicated setup, timed by
     ``table``, with room for every request (KV, queue, drain)."""
-    return sim.run([
+    return sim.run(later_wins([
         f"engine={engine}", "setups=[dedicated]", "output.parquet=true",
         "tenants.chat.model=llama31-8b",
         "deployments.llama31-8b.perf.kind=table",
@@ -113,8 +114,7 @@ def run_table(tmp_path, table, extra, engine="fluid"):
         "dedicated.max_queue=100000000",
         "tenants.chat.input={kind: fixed, mean: 1}",
         "drain_s=100000",
-        *extra,
-    ])
+    ], extra))
 
 
 D = 0.001  # the constant iteration time (s) of the textbook settings' tables

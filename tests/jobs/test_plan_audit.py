@@ -2,6 +2,7 @@
 audit): a free GPU class, a model that fits no GPU listed."""
 
 import pytest
+from helpers import later_wins
 from helpers.plan import short_of_load
 
 import sim
@@ -41,11 +42,11 @@ def test_a_free_gpu_class_buys_the_fewest_gpus_and_the_plan_is_on_the_frontier()
     has at most 3 GPUs; and it is on pareto.csv. Before, 3 x L40S TP2 (6 GPUs) was chosen, TP1
     skipped at a "$0.00/h bound not below $0.00/h", and a free point on more GPUs with a lower
     p99 / SLO pushed the plan off the frontier."""
-    res = sim.run(["job=plan", "plan.gpus=[H100,L40S]", "plan.placements=[dedicated]",
+    res = sim.run(later_wins(["job=plan", "plan.gpus=[H100,L40S]", "plan.placements=[dedicated]",
                    "catalog.gpus.L40S.reserved_usd_per_hour=0", *BASE, "plan.tp=[1,2]",
-                   "plan.max_replicas=8"])
-    three = sim.run(["setups=[dedicated]", "deployments.llama31-8b.gpu=L40S",
-                     "dedicated.replicas.llama31-8b=3", *BASE[:5]])
+                   "plan.max_replicas=8"]))
+    three = sim.run(later_wins(["setups=[dedicated]", "deployments.llama31-8b.gpu=L40S",
+                     "dedicated.replicas.llama31-8b=3", *BASE[:5]]))
     assert three.summary.query("tenant == 'chat'").iloc[0]["slo_attainment"] >= 0.99
     assert not any("unstable at this load" in n for n in three.notes), three.notes
     plan = res.tables["plan"].iloc[0]
@@ -57,10 +58,10 @@ def test_a_model_that_fits_no_gpu_ran_nothing_and_says_so():
     """Llama-2-70B in BF16 (138 GB) on one L40S (48 GB), and the serverless pool's one H100
     in FP8 (69 GB of 80 GB leaves fewer KV tokens than one batch): nothing can run. why.csv
     said "1 simulated runs" (the refused serverless run was counted)."""
-    res = sim.run(["job=plan", "plan.gpus=[L40S]", "tenants.chat.model=llama2-70b",
+    res = sim.run(later_wins(["job=plan", "plan.gpus=[L40S]", "tenants.chat.model=llama2-70b",
                    "tenants.chat.input={kind: fixed, mean: 500, max: 500}",
                    "tenants.chat.output={kind: fixed, mean: 100, max: 100}",
-                   "~deployments.llama31-8b", *BASE, "plan.precisions=[bf16]"])
+                   "~deployments.llama31-8b", *BASE, "plan.precisions=[bf16]"]))
     assert res.tables["plan"].iloc[0]["choice"] == "none"
     why = list(res.tables["why"]["reason"])
     assert why[-1] == "0 simulated runs"

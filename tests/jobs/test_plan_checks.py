@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import later_wins
 from helpers.queueing import erlang_c, replay_fcfs, write_table
 
 import sim
@@ -157,10 +158,10 @@ def test_a_model_with_no_deployment_entry_is_planned():
     stopped on 'dict is not a subclass of DeploymentConfig'; with serverless placed too, the
     pool's default deployment (1 H100, which the 70B does not fit) stopped the whole plan."""
     for placements in ("[dedicated]", "[dedicated,serverless]"):
-        res = sim.run(["job=plan", *BASE, "tenants.chat.model=llama33-70b",
+        res = sim.run(later_wins(["job=plan", *BASE, "tenants.chat.model=llama33-70b",
                        "tenants.chat.arrival.rate_rps=1", "tenants.chat.slo_ttft_s=2",
                        "plan.gpus=[H100]", "plan.tp=[2]", "plan.precisions=[fp8]",
-                       "plan.max_replicas=2", "plan.pricing=[on_demand]", f"plan.placements={placements}"])
+                       "plan.max_replicas=2", "plan.pricing=[on_demand]", f"plan.placements={placements}"]))
         plan = res.tables["plan"].iloc[0]
         assert plan["choice"] == "1 x H100 fp8 TP2 on_demand", res.tables["why"]
     assert "serverless: cannot run (" in " ".join(res.tables["why"]["reason"])
@@ -178,10 +179,10 @@ def test_spot_only_on_a_gpu_without_a_spot_price_is_said_not_a_traceback():
 def test_a_spot_price_of_zero_is_a_price_not_its_absence():
     """A free spot L40S is tried (and, free, chosen over a priced spot H100, with the note for a
     price of 0); a price of 0 read as "no spot price in the catalog ...; not tried" before."""
-    res = sim.run(["job=plan", *BASE, "horizon_s=30", "tenants.chat.arrival.rate_rps=5",
+    res = sim.run(later_wins(["job=plan", *BASE, "horizon_s=30", "tenants.chat.arrival.rate_rps=5",
                    "plan.gpus=[H100,L40S]", "plan.tp=[1]", "plan.precisions=[fp8]",
                    "plan.pricing=[spot]", "plan.placements=[dedicated]", "plan.max_replicas=4",
-                   "catalog.gpus.L40S.spot_usd_per_hour=0"])
+                   "catalog.gpus.L40S.spot_usd_per_hour=0"]))
     assert "no spot price" not in " ".join(res.tables["why"]["reason"])
     plan = res.tables["plan"].iloc[0]
     assert (plan["gpu"], plan["pricing"], plan["usd_per_hour"]) == ("L40S", "spot", 0)

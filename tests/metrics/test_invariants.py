@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.errors import InvariantError
@@ -211,7 +212,7 @@ def test_real_runs_of_every_registered_setup_pass(extra):
 
 
 def _every_setup(extra):
-    res = sim.run(BASE + extra + [f"setups=[{','.join(SETUPS)}]"])  # raises on a violation
+    res = sim.run(later_wins(BASE + extra + [f"setups=[{','.join(SETUPS)}]"]))  # raises on a violation
     assert set(res.summary["setup"]) == set(SETUPS)
     return res
 

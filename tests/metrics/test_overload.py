@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.metrics.overload import stability
@@ -85,7 +86,7 @@ def test_ten_times_overloaded_dedicated_run_is_bounded_rejects_and_warns(light, 
 
 
 def test_an_unbounded_queue_that_keeps_growing_is_flagged_by_its_backlog():
-    cfg = sim.compose(BASE + [f"{RATE}=60", "horizon_s=30", "dedicated.max_queue=1000000000"])
+    cfg = sim.compose(later_wins(BASE + [f"{RATE}=60", "horizon_s=30", "dedicated.max_queue=1000000000"]))
     workload, runs, _ = simulate_setups(cfg)
     s = stability(workload, runs[0])
     assert s["turned_away"] == 0  # nothing rejected: everything waits, and is served in the drain
@@ -202,7 +203,7 @@ def test_a_closed_loop_cut_by_the_drain_limit_says_so(tmp_path):
 
 def test_an_unstable_run_counts_its_unfinished_requests_once(tmp_path):
     # the stability warning already says "turned away or left unfinished": no second line
-    res = sim.run(BASE + [f"{RATE}=240", "dedicated.max_queue=100000", "drain_s=1"],
+    res = sim.run(later_wins(BASE + [f"{RATE}=240", "dedicated.max_queue=100000", "drain_s=1"]),
                   output_dir=tmp_path)
     assert [n for n in res.notes if "unstable" in n]
     assert not [n for n in res.notes if "unfinished when the run stopped" in n]

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pytest
 from ddsketch.mapping import LogarithmicMapping
+from helpers import later_wins
 from helpers.blocks_run import RUN, hybrid_run
 
 from sim.app import compose as compose_app
@@ -184,7 +185,7 @@ def test_the_warm_up_window_s_rows_are_the_sketch_s_too(one_run):
 
 
 def test_a_sketch_run_is_the_same_bytes_twice(tmp_path):
-    args = RUN + ["horizon_s=60", "output.percentiles=sketch", "output.parquet=false"]
+    args = later_wins(RUN, ["horizon_s=60", "output.percentiles=sketch", "output.parquet=false"])
     res = run(args, tmp_path / "a")
     run(args, tmp_path / "b")
     assert any("output.percentiles=sketch" in n and "0.5%" in n for n in res.notes)

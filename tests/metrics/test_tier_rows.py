@@ -5,6 +5,7 @@ independently of the summary code."""
 
 import numpy as np
 import pytest
+from helpers import later_wins
 
 import sim
 
@@ -89,11 +90,11 @@ def test_requests_turned_away_before_any_tier_make_no_tier_row():
     huge = ("tenants.huge={model: llama31-8b, arrival: {kind: poisson, rate_rps: 0.5},"
             " input: {kind: fixed, mean: 131000}, output: {kind: fixed, mean: 200}}")
     base = [o for o in HYBRID if not o.startswith("setups=")] + ["horizon_s=60", huge]
-    dedicated = sim.run(base + ["setups=[dedicated]", "dedicated.replicas.qwen3-32b=1"])
+    dedicated = sim.run(later_wins(base + ["setups=[dedicated]", "dedicated.replicas.qwen3-32b=1"]))
     req = dedicated.requests
     assert (req.reason == "exceeds_context").sum() == (req.tenant == "huge").sum() > 0
     assert not dedicated.summary.tenant.str.startswith("__tier__").any()
-    hybrid = sim.run(base + ["setups=[hybrid]"])
+    hybrid = sim.run(later_wins(base + ["setups=[hybrid]"]))
     s, req = hybrid.summary.set_index("tenant"), hybrid.requests
     assert sorted(t for t in s.index if t.startswith("__tier__")) == [
         "__tier__:dedicated", "__tier__:serverless"]

@@ -12,13 +12,13 @@ import sim
 D = 0.01  # s an iteration: one sequence serves 1 / D = 100 output tok/s
 
 
-def _run(tmp_path, tenants, extra=()):
+def _run(tmp_path, tenants, extra=(), seqs_8b=16):
     table = write_table(tmp_path / "const.csv", lambda n_, p_: D)
     over = ["setups=[serverless]", "output.plots=false", "output.report=false",
             "horizon_s=300", "drain_s=600", "serverless.billing=gpu_second",
             "tenants={" + ", ".join(tenants) + "}"]
     perf = f"perf: {{kind: table, table_path: {table}, kv_capacity_tokens: 1000000}}"
-    over += [f"deployments.llama31-8b={{gpu: H100, precision: fp8, tp: 1, max_num_seqs: 16, {perf}}}",
+    over += [f"deployments.llama31-8b={{gpu: H100, precision: fp8, tp: 1, max_num_seqs: {seqs_8b}, {perf}}}",
              f"deployments.llama2-7b={{gpu: H100, precision: bf16, tp: 1, max_num_seqs: 16, {perf}}}", *extra]
     return sim.run(over)
 
@@ -47,8 +47,8 @@ def test_cold_start_and_queued_timeouts_below_capacity_name_the_wait_bound(tmp_p
     against 100 sustainable. A 20 s bound is shorter than the cold start and than a wait
     behind one service."""
     res = _run(tmp_path, [_tenant(tmp_path, "a", "llama31-8b", [0, 5, 40, 41, 50], 2000)],
-               ["deployments.llama31-8b.max_num_seqs=1", "serverless.max_wait_s=20",
-                "serverless.pool={H100: {nodes: 1, gpus_per_node: 2}}"])
+               ["serverless.max_wait_s=20", "serverless.pool={H100: {nodes: 1, gpus_per_node: 2}}"],
+               seqs_8b=1)
     why = _reasons(res)
     assert set(why) == {"timeout_cold_start", "timeout_queued"}
     line = _line(res)
@@ -81,8 +81,8 @@ def test_no_capacity_below_capacity_names_the_pool(tmp_path):
 def test_offered_above_sustainable_keeps_the_overload_wording(tmp_path):
     """A 2,000-token request every 5 s on one sequence: 400 tok/s offered against 100."""
     res = _run(tmp_path, [_tenant(tmp_path, "a", "llama31-8b", range(0, 300, 5), 2000)],
-               ["deployments.llama31-8b.max_num_seqs=1", "serverless.max_wait_s=20",
-                "serverless.pool={H100: {nodes: 1, gpus_per_node: 1}}"])
+               ["serverless.max_wait_s=20", "serverless.pool={H100: {nodes: 1, gpus_per_node: 1}}"],
+               seqs_8b=1)
     line = _line(res)
     assert line.startswith("serverless is unstable at this load: offered 400 output tok/s")
     assert "gave up waiting" not in line

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import ROOT
+from helpers import ROOT, later_wins
 from helpers.figures import assert_figure, capture_figures, legends_on_axes
 
 import sim
@@ -127,9 +127,9 @@ def _fake_sweep(root: Path, experiment: str, points: list[list[str]]):
     a real tiny run; the study scripts only read it."""
     for i, point in enumerate(points):
         d = root / str(i)
-        sim.run([f"experiment={experiment}", "horizon_s=20", "drain_s=60", "output.plots=false",
+        sim.run(later_wins([f"experiment={experiment}", "horizon_s=20", "drain_s=60", "output.plots=false",
                  "metrics.warmup_s=5",
-                 *point], output_dir=d)
+                 *point]), output_dir=d)
         (d / ".hydra").mkdir()
         (d / ".hydra" / "overrides.yaml").write_text(
             yaml.safe_dump([f"experiment={experiment}", *point]))

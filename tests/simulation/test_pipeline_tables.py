@@ -10,6 +10,7 @@ sim/simulation/pipeline.py), on scenarios small enough to check by hand.
 
 import numpy as np
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.errors import InputError
@@ -182,13 +183,13 @@ def test_the_keys_a_stage_reads_are_not_said(tmp_path):
 def test_the_trace_note_speaks_of_recorded_lengths_only_when_the_trace_has_them(tmp_path):
     """A pipeline tenant's trace: its stages' lengths are drawn; "not the lengths the trace
     records" only when it records some (the columns said null: it records none)."""
-    res = sim.run(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10"))
+    res = sim.run(later_wins(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10")))
     said = [n for n in res.notes if "the trace gives its pipeline's arrival times" in n]
     assert len(said) == 1 and "not the lengths the trace records" not in said[0]
     path = tmp_path / "lengths.csv"
     path.write_text("t,i,o\n0,10,5\n")
     tenant = ("tenants={u: {pipeline: p, arrival: {kind: trace, trace: {path: " + str(path)
               + ", format: csv, csv: {time: t, input: i, output: o}}}}}")
-    res = sim.run(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10", tenant))
+    res = sim.run(later_wins(base(tmp_path, [0], "a: {model: llama31-8b}", "horizon_s=10", tenant)))
     said = [n for n in res.notes if "the trace gives its pipeline's arrival times" in n]
     assert len(said) == 1 and said[0].endswith(", not the lengths the trace records")

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import TRACES
+from helpers import TRACES, later_wins
 
 import sim
 from sim.rng import stream
@@ -284,7 +284,7 @@ def test_sessions_on_a_trace_start_at_its_requests_with_their_lengths():
     ov = REPLAY + [f"tenants.chat.arrival.trace.path={MOONCAKE / 'conversation_trace.jsonl'}",
                    "horizon_s=300", "tenants.chat.prefix.sessions.turns_mean=3",
                    "tenants.chat.prefix.sessions.think_s=20", "workload.overlength=clip"]
-    wl = build_workload(sim.compose(ov))
+    wl = build_workload(sim.compose(later_wins(ov)))
     turn0 = wl.prefixes.counts() == 1  # a session's first turn has only its own text
     starts = trace.t_s[trace.t_s < 300]
     assert np.array_equal(np.sort(wl.arrival_s[turn0]), starts)

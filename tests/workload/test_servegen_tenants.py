@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.errors import InputError
@@ -122,7 +123,7 @@ def test_dedicated_needs_replicas_for_the_mapped_models():
 ])
 def test_bad_input_names_the_key(override, key):
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
-        expand_tenants(sim.compose(BASE + [override]))
+        expand_tenants(sim.compose(later_wins(BASE + [override])))
 
 
 @pytest.mark.parametrize("big", ["9007199254740993", "9223372036854775808", "1e300"])

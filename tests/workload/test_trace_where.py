@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import later_wins
 
 import sim
 from sim.workload.arrivals import replay, replay_notes
@@ -78,9 +79,9 @@ def test_case_counts_and_rows_left_out_are_not_read(tmp_path):
 
 
 def _run(p, *extra):
-    return sim.run(["horizon_s=30", "setups=[dedicated]", "tenants.chat.arrival.kind=trace",
+    return sim.run(later_wins(["horizon_s=30", "setups=[dedicated]", "tenants.chat.arrival.kind=trace",
                     f"tenants.chat.arrival.trace.path={p}", "tenants.chat.arrival.trace.format=burstgpt",
-                    "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}", *extra])
+                    "tenants.chat.input={kind: trace}", "tenants.chat.output={kind: trace}", *extra]))
 
 
 def test_refusals_name_the_key_and_the_file(tmp_path):

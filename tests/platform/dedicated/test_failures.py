@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import later_wins
 from helpers.dedicated import MODEL, all_row, config, run, workload
 from helpers.engine import make_perf
 
@@ -222,16 +223,16 @@ def test_a_script_entry_fails_the_same_model_in_every_setup(tmp_path):
         return list(res.tables[f"{setup}_downtime"]["model"])
 
     for entry in ("", "model: llama2-7b, "):
-        res = sim.run(base + [f"dedicated.failures.script=[{{{entry}at_s: 2, down_s: 3}}]"])
+        res = sim.run(later_wins(base + [f"dedicated.failures.script=[{{{entry}at_s: 2, down_s: 3}}]"]))
         assert downed(res, "dedicated") == ["llama2-7b"] and downed(res, "hybrid") == []
         assert [n for n in res.notes if "script" in n] == [
             "hybrid: dedicated.failures.script[0] (llama2-7b) fails a model this setup reserves "
             "no replica of (hybrid.placement): nothing fails there"]
-    alone = sim.run(base + ["setups=[hybrid]", "dedicated.failures.script=[{at_s: 2, down_s: 3}]"])
+    alone = sim.run(later_wins(base + ["setups=[hybrid]", "dedicated.failures.script=[{at_s: 2, down_s: 3}]"]))
     assert downed(alone, "hybrid") == ["llama31-8b"] and not any("script" in n for n in alone.notes)
     with pytest.raises(sim.InputError, match=r"script\[0\]\.model': model 'qwen25-7b' is served on "
                                              "reserved replicas by no setup of the run"):
-        sim.run(base + ["dedicated.failures.script=[{model: qwen25-7b, at_s: 2, down_s: 3}]"])
+        sim.run(later_wins(base + ["dedicated.failures.script=[{model: qwen25-7b, at_s: 2, down_s: 3}]"]))
 
 
 @pytest.mark.parametrize("overrides,key,why", [

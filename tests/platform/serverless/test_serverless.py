@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import later_wins
 from helpers.serverless import Harness, compose, twin_model
 
 import sim
@@ -115,7 +116,7 @@ STRESS = [
 
 @pytest.mark.parametrize("engine", ["fluid", "step"])
 def test_every_request_ends_exactly_once_under_stress(engine):
-    cfg = compose(STRESS + [f"engine={engine}", "horizon_s=400" if engine == "step" else "seed=0"])
+    cfg = compose(later_wins(STRESS + [f"engine={engine}", "horizon_s=400" if engine == "step" else "seed=0"]))
     w, runs, _ = simulate_setups(cfg)
     log = runs[0].log
     assert (log.outcome != PENDING).all()
