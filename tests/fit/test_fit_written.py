@@ -55,6 +55,27 @@ def _replayed(catalog, log):
     return ttft, tpot
 
 
+def _each_written_file(out, log, tmp_path, before=(), after=()):
+    """``overrides.txt``'s overrides and the ``Use:`` line's, each with the logged requests
+    served through them as a trace (``before`` and ``after`` them), and residuals.csv: a run
+    with either file must give its fitted columns."""
+    res = pd.read_csv(out / "residuals.csv")
+    frame = pd.read_csv(log)
+    trace = tmp_path / "trace.csv"
+    pd.DataFrame({"timestamp": frame.arrival_s, "input_tokens": frame.input_tokens,
+                  "output_tokens": frame.output_tokens}).to_csv(trace, index=False)
+    use = (out / "catalog" / "fitted.yaml").read_text().split("# Use: python -m sim ")[1]
+    for overrides in ((out / "overrides.txt").read_text().split(),
+                      shlex.split(use.split("\n")[0])):
+        reqs = sim.run([*before, *overrides, *after, f"tenants.chat.arrival={{kind: trace, trace: "
+                        f"{{path: {trace}, format: csv}}}}", "tenants.chat.input={kind: trace}",
+                        "tenants.chat.output={kind: trace}", "horizon_s=60", "drain_s=300"]
+                       ).requests.sort_values("request_id")
+        np.testing.assert_allclose(reqs.ttft_s, res["ttft_fitted_s"], rtol=1e-9)
+        np.testing.assert_allclose(reqs.tpot_s, res["tpot_fitted_s"], rtol=1e-9)
+        yield overrides
+
+
 @pytest.mark.parametrize("config", [[], ["catalog.gpus.H100.bandwidth_tbps=4.0"],
                                     ["catalog.models.llama31-8b.layers=30",
                                      "catalog.gpus.H100={seq_overhead_s: 0.001, memory_gb: 90}"]])
@@ -80,23 +101,10 @@ def test_a_run_with_the_written_files_reproduces_the_deployment_fitted(log, tmp_
     main(["--requests", str(log), *DEPLOY[:-4], "--max-num-seqs", "2", "--engine", "step",
           "--replicas", "2", "--config", M + ".max_batched_tokens=1024",
           "--max-evaluations", "12", "--out", str(out)])
-    res = pd.read_csv(out / "residuals.csv")
-    frame = pd.read_csv(log)
-    trace = tmp_path / "trace.csv"
-    pd.DataFrame({"timestamp": frame.arrival_s, "input_tokens": frame.input_tokens,
-                  "output_tokens": frame.output_tokens}).to_csv(trace, index=False)
-    use = (out / "catalog" / "fitted.yaml").read_text().split("# Use: python -m sim ")[1]
-    for overrides in ((out / "overrides.txt").read_text().split(),
-                      shlex.split(use.split("\n")[0])):
+    for overrides in _each_written_file(out, log, tmp_path):
         assert {"engine=step", "dedicated.replicas.llama31-8b=2"} <= set(overrides)
         dep = next(o for o in overrides if o.startswith(M + "="))
         assert "max_num_seqs:2," in dep and "max_batched_tokens:1024," in dep
-        reqs = sim.run([*overrides, f"tenants.chat.arrival={{kind: trace, trace: {{path: {trace}, "
-                        "format: csv}}", "tenants.chat.input={kind: trace}",
-                        "tenants.chat.output={kind: trace}", "horizon_s=60", "drain_s=300"]
-                       ).requests.sort_values("request_id")
-        np.testing.assert_allclose(reqs.ttft_s, res["ttft_fitted_s"], rtol=1e-9)
-        np.testing.assert_allclose(reqs.tpot_s, res["tpot_fitted_s"], rtol=1e-9)
 
 
 @pytest.mark.parametrize("model, flags, setting", [
@@ -112,22 +120,9 @@ def test_the_written_deployment_is_whole(log, tmp_path, model, flags, setting):
     out = tmp_path / "fit"
     main(["--requests", str(log), "--model", model, "--gpu", "H100", "--precision", "fp8",
           *flags, "--max-evaluations", "4", "--out", str(out)])
-    res = pd.read_csv(out / "residuals.csv")
-    frame = pd.read_csv(log)
-    trace = tmp_path / "trace.csv"
-    pd.DataFrame({"timestamp": frame.arrival_s, "input_tokens": frame.input_tokens,
-                  "output_tokens": frame.output_tokens}).to_csv(trace, index=False)
-    use = (out / "catalog" / "fitted.yaml").read_text().split("# Use: python -m sim ")[1]
-    for overrides in ((out / "overrides.txt").read_text().split(),
-                      shlex.split(use.split("\n")[0])):
+    for overrides in _each_written_file(out, log, tmp_path, before=setting):
         assert [o.split("=")[0] for o in overrides if o.startswith("deployments")] == \
             [f"deployments.{model}"]
-        reqs = sim.run([*setting, *overrides, f"tenants.chat.arrival={{kind: trace, trace: "
-                        f"{{path: {trace}, format: csv}}}}", "tenants.chat.input={kind: trace}",
-                        "tenants.chat.output={kind: trace}", "horizon_s=60", "drain_s=300"]
-                       ).requests.sort_values("request_id")
-        np.testing.assert_allclose(reqs.ttft_s, res["ttft_fitted_s"], rtol=1e-9)
-        np.testing.assert_allclose(reqs.tpot_s, res["tpot_fitted_s"], rtol=1e-9)
 
 
 def test_the_use_line_works_for_any_out_folder(log, tmp_path):
@@ -159,20 +154,7 @@ def test_a_model_and_a_gpu_not_in_the_catalog_are_fitted_and_written_whole(log, 
           "--tp", "1", "--max-evaluations", "4", "--out", str(out),
           "--config", f"catalog.models={{mym: {format_value(model)}}}",
           "--config", f"catalog.gpus.myg={format_value(gpu)}"])
-    res = pd.read_csv(out / "residuals.csv")
-    frame = pd.read_csv(log)
-    trace = tmp_path / "trace.csv"
-    pd.DataFrame({"timestamp": frame.arrival_s, "input_tokens": frame.input_tokens,
-                  "output_tokens": frame.output_tokens}).to_csv(trace, index=False)
-    use = (out / "catalog" / "fitted.yaml").read_text().split("# Use: python -m sim ")[1]
-    for overrides in ((out / "overrides.txt").read_text().split(),
-                      shlex.split(use.split("\n")[0])):
-        reqs = sim.run([*overrides, "tenants.chat.model=mym", f"tenants.chat.arrival={{kind: "
-                        f"trace, trace: {{path: {trace}, format: csv}}}}", "tenants.chat.input="
-                        "{kind: trace}", "tenants.chat.output={kind: trace}", "horizon_s=60",
-                        "drain_s=300"]).requests.sort_values("request_id")
-        np.testing.assert_allclose(reqs.ttft_s, res["ttft_fitted_s"], rtol=1e-9)
-        np.testing.assert_allclose(reqs.tpot_s, res["tpot_fitted_s"], rtol=1e-9)
+    assert len(list(_each_written_file(out, log, tmp_path, after=["tenants.chat.model=mym"]))) == 2
 
 
 def test_a_dotted_model_name_is_refused_in_one_line(log, tmp_path, capsys):
