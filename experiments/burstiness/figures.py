@@ -7,16 +7,16 @@ Writes plots/burstiness.* (two panels sharing the CV axis).
 
 from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import LINESTYLES, MARKERS, axis_label, x_key
-from sim.sweep.study import cli, refuse, rows_all
+from sim.sweep.study import cli, rows_all, study_x
 
 
 def main():
     sj, out = cli(__doc__)
     x = x_key(sj)
-    if not str(x).endswith(".arrival.cv"):  # a sweep of another study: drawn over its key on
-        # the CV's log-2 axis (a seed sweep lost seed 0), exit 0, until December 2026
-        refuse(f"the sweep varies {x}, not an arrival's cv (tenants.<t>.arrival.cv): give a "
-               "sweep of this study (python -m sim -m experiment=sweep_cv)")
+    # a sweep of another study: drawn over its key on the CV's log-2 axis (a seed sweep lost
+    # seed 0), exit 0, until December 2026
+    study_x(x, str(x).endswith(".arrival.cv"),
+            "not an arrival's cv (tenants.<t>.arrival.cv)", "sweep_cv")
     rows = rows_all(sj.table)
     slo = float(sj.table.loc[sj.table["tenant"] != "__all__", "slo_ttft_s"].min())
     plt = pyplot()

@@ -7,12 +7,15 @@ Writes plots/replicas.* with the smallest pool that meets the SLO marked.
 
 from sim.report.style import color, legend_below, pyplot, save
 from sim.report.sweep import axis_label, x_key
-from sim.sweep.study import cli, rows_all
+from sim.sweep.study import cli, rows_all, study_x
 
 
 def main():
     sj, out = cli(__doc__)
     x = x_key(sj)
+    # another study's sweep was reported as this one's, exit 0, until December 2026
+    study_x(x, str(x).startswith("dedicated.replicas."),
+            "not a dedicated pool's replicas (dedicated.replicas.<model>)", "sweep_replicas")
     rows = rows_all(sj.table)
     slo = float(sj.table.loc[sj.table["tenant"] != "__all__", "slo_ttft_s"].min())
     plt = pyplot()

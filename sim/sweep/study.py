@@ -22,6 +22,15 @@ def refuse(message: str):
     raise SystemExit(2)
 
 
+def study_x(x, fits: bool, wanted: str, experiment: str):
+    """``x`` (the key the sweep is drawn along) when it is this study's (``fits``); else the
+    sweep is another study's: refused, naming ``wanted`` and the experiment that makes one."""
+    if not fits:
+        refuse(f"the sweep varies {x}, {wanted}: give a sweep of this study "
+               f"(python -m sim -m experiment={experiment})")
+    return x
+
+
 def load_sweep(sweep_dir):
     """The aggregated sweep (``SweepJobs``) read from the job folders of ``sweep_dir``."""
 

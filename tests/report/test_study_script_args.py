@@ -58,3 +58,17 @@ def test_an_out_that_is_a_file_is_one_line(study, under, seed_sweep, tmp_path):
     r = _script(study, seed_sweep, "--out", f / "sub" if under else f, cwd=tmp_path)
     _one_line(r, f"argument --out: {f}: not a folder")
     assert f.read_text() == "x"
+
+
+@pytest.mark.parametrize("study, wanted", [
+    ("replicas", "not a dedicated pool's replicas (dedicated.replicas.<model>)"),
+    ("pool", "not a serverless pool's size (serverless.pool.<gpu>.gpus_per_node or .nodes)"),
+    ("keepalive", "not the keep-alive timeout (serverless.keepalive.idle_s)")])
+def test_size_and_timeout_studies_refuse_a_sweep_over_another_key(study, wanted, seed_sweep,
+                                                                  tmp_path):
+    """A sweep of another study was reported as this one's (exit 0): the replicas script
+    printed "smallest pool within the SLO: tenants.chat.arrival.rate_rps=2", the pool script
+    an empty table and plot, the keep-alive script the load as the timeout."""
+    r = _script(study, seed_sweep, "--out", tmp_path / "o", cwd=tmp_path)
+    _one_line(r, f"the sweep varies seed, {wanted}")
+    assert not (tmp_path / "o").exists() and not r.stdout
