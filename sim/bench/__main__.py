@@ -218,7 +218,8 @@ ENGINES = ("fluid", "step")
 
 def check_flags(ap, a, argv) -> None:
     """``--engines`` a list of distinct known engines; no flag of the other scenario, and no
-    flag of an engine or pair that does not run (``--step-requests`` without step)."""
+    flag of an engine or pair that does not run (``--step-requests`` without step,
+    ``--requests`` without fluid)."""
     flags = [o for act in ap._actions for o in act.option_strings if o.startswith("--")]
     typed = {t.split("=", 1)[0] for t in argv if t.startswith("--")}  # argparse takes prefixes
     given = {f for t in typed for f in ([t] if t in flags else flags) if f.startswith(t)}
@@ -232,9 +233,9 @@ def check_flags(ap, a, argv) -> None:
     if flag is not None:
         ap.error(f"argument {flag}: not read by --scenario {a.scenario} (it reads "
                  f"{', '.join(f for f in (*PLATFORM_ONLY, *DEDICATED_ONLY) if f not in unread)})")
-    if a.scenario == "dedicated" and "--step-requests" in given and "step" not in engines:
-        ap.error("argument --step-requests: the step engine does not run (--engines "
-                 f"{a.engines})")
+    for flag, engine in (("--step-requests", "step"), ("--requests", "fluid")):
+        if a.scenario == "dedicated" and flag in given and engine not in engines:
+            ap.error(f"argument {flag}: the {engine} engine does not run (--engines {a.engines})")
     if a.scenario == "dedicated" and (a.prefix or a.caching_pair) and "fluid" not in engines:
         ap.error(f"argument {'--prefix' if a.prefix else '--caching-pair'}: the caching pair is "
                  f"run on the fluid engine, which does not run (--engines {a.engines})")

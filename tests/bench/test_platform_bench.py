@@ -95,6 +95,8 @@ def test_a_subnormal_number_is_one_line_naming_the_flag(flag, capsys):
     (["--hours", "1"], "--hours"), (["--setup", "hybrid"], "--setup"),
     (["--scenario", "platform", "--requests", "5"], "--requests"),
     (["--engines", "fluid", "--step-requests", "5"], "--step-requests"),
+    # a hostile-input sweep (December 2026): ran the step engine alone, --requests unread
+    (["--engines", "step", "--requests", "5000", "--step-requests", "1000"], "--requests"),
     (["--engines", "step", "--caching-pair"], "--caching-pair"),
     (["--engines", "fluid,fluid"], "--engines"),
     (["--engines", "turbo"], "--engines"),  # named the config key engine
