@@ -7,8 +7,10 @@ load near 70 % of the pool's saturated throughput) end to end, through the same 
 prints one JSON line per engine: ``requests, wall_s, requests_per_s, cpu_s,
 requests_per_cpu_s, peak_rss_mb`` (CPU seconds: what other jobs on a shared machine stretch
 least), plus
-``bytes_per_request`` (peak RSS growth over the process's footprint before the run,
-divided by the requests) and the achieved utilisation.
+``bytes_per_request`` (the run's peak RSS over the process's resident memory as it started,
+divided by the requests; null, with ``bytes_per_request_note``, when the run stayed under a
+peak an earlier run in the process set: a process's peak only grows, so the run's own peak
+is not known there) and the achieved utilisation.
 
 ``--prefix`` gives every prompt shared leading text, so the replicas' prefix caches work on
 every request: a 256-token system prompt and one of 1,000 documents of 512 tokens with Zipf
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import resource
 import sys
 import time
@@ -49,6 +52,23 @@ IN_MEAN, OUT_MEAN = 512, 128
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _resident_mb() -> float:
+    """The process's resident memory now (Linux), where ``_rss_mb`` is its peak so far."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def _bytes_per_request(start_mb: float, start_peak_mb: float, peak_mb: float, done: int) -> dict:
+    """The run's peak over the memory it started from, per request, when the run set the
+    process's peak; else null and why (until December 2026 the peak's growth: 0 for every
+    run after the first in a process)."""
+    if peak_mb <= start_peak_mb:
+        return {"bytes_per_request": None, "bytes_per_request_note": (
+            f"the process's peak RSS ({peak_mb:.1f} MB) was set before this run, by an earlier "
+            "run in this process: the run's own peak is not measured")}
+    return {"bytes_per_request": round((peak_mb - start_mb) * 2 ** 20 / done) if done else None}
 
 
 PREFIX = ["tenants.chat.prefix.system_tokens=256", "tenants.chat.prefix.docs.count=1000",
@@ -80,7 +100,7 @@ def saturated_rps(prefix: bool = False, caching: bool = True) -> float:
 
 def bench(engine: str, n: int, rate: float, prefix: bool = False, caching: bool = True) -> dict:
     gc.collect()
-    before = _rss_mb()
+    start, start_peak = _resident_mb(), _rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     res = run(_base(engine, prefix, caching) + ["tenants.chat.arrival.kind=poisson",
                                f"tenants.chat.arrival.rate_rps={rate:.6f}",
@@ -95,7 +115,7 @@ def bench(engine: str, n: int, rate: float, prefix: bool = False, caching: bool 
         "requests_per_s": round(done / wall), "cpu_s": round(cpu, 2),
         "requests_per_cpu_s": round(done / cpu),
         "peak_rss_mb": round(peak, 1),
-        "bytes_per_request": round((peak - before) * 1024 * 1024 / done) if done else None,
+        **_bytes_per_request(start, start_peak, peak, done),
         "busy_fraction": round(float(row["busy_fraction"]), 3),
         "ttft_p50_s": round(float(row["ttft_p50_s"]), 4),
         "ttft_p99_s": round(float(row["ttft_p99_s"]), 4),

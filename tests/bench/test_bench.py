@@ -35,3 +35,15 @@ def test_caching_pair_on_the_standard_workload(monkeypatch, capsys):
     assert on["cache_hit_rate"] == off["cache_hit_rate"] == 0
     assert (on["ttft_p50_s"], on["ttft_p99_s"]) == (off["ttft_p50_s"], off["ttft_p99_s"])
     assert mmc["fluid_caching_on_over_off_cpu"] == round(on["requests_per_cpu_s"] / off["requests_per_cpu_s"], 3)
+
+
+def test_a_run_under_an_earlier_peak_has_no_bytes_per_request():
+    """A process's peak RSS only grows: a run that stays under a peak set before it printed
+    ``bytes_per_request`` 0 (the caching pair's second run, the step engine after fluid:
+    304 then 0 and 0). Its own peak is not measured there: null, and the line says why."""
+    held = bytearray(400 * 2 ** 20)
+    held[:: 4096] = b"\1" * len(held[:: 4096])  # resident: the process's peak is now > 400 MB
+    del held
+    row = bench.bench("fluid", 1000, 10.0)
+    assert row["requests"] > 900 and row["bytes_per_request"] is None
+    assert "set before this run" in row["bytes_per_request_note"]
