@@ -61,3 +61,25 @@ def test_redraw_with_cpu_seconds(tmp_path, capsys):
     assert out["slopes"]["requests"]["cpu"] == pytest.approx(1.0)
     assert out["cpu_s_per_million_requests"] == pytest.approx(10.0)
     assert (tmp_path / "s.png").exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    # ran hours 0.05 and 0.1, unsaid
+    (["--quick", "--axes", "requests", "--hours", "0.01", "0.02"], "argument --hours: not read by --quick"),
+    (["--axes", "models", "--hours", "1"], "argument --hours: not read without the requests axis"),
+    # wrote X.png beside the CSV, the three flags unread
+    (["--redraw", "{csv}", "--out", "{out}", "--quick", "--hours", "5"],
+     "argument --out, --quick, --hours: not read by --redraw"),
+])
+def test_a_flag_not_read_is_one_line_exit_2(args, named, tmp_path, capsys):
+    """Until December 2026 these ran (or redrew) with the flags ignored or replaced, exit 0."""
+    csv = tmp_path / "x.csv"
+    pd.DataFrame([{"axis": "gpus", "gpus": g, "wall_s": 4.0, "peak_rss_mb": 150.0}
+                  for g in (24, 1024)]).to_csv(csv, index=False)
+    mod = _module()
+    mod.bench = lambda argv: pytest.fail(f"ran the benchmark {argv}")
+    with pytest.raises(SystemExit) as e:
+        mod.main([a.format(csv=csv, out=tmp_path / "o") for a in args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and named in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]  # nothing written
