@@ -42,6 +42,17 @@ def test_bad_arguments_are_one_line_and_exit_2(name, args, named, tmp_path):
     assert lines[0].startswith("error: ") and named in lines[0], lines[0]
 
 
+def test_sweep_scale_dir_a_file_is_refused_and_writes_nothing(tmp_path):
+    """``--dir`` an existing file: 'sweep failed (2): see bad.csv.log', exit 1, and a
+    bad.csv.log written beside it (until December 2026)."""
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    r = _script("sweep_scale", "--loads", "1", "--dir", str(tmp_path / "bad.csv"), cwd=tmp_path)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and lines == [f"error: argument --dir: {tmp_path / 'bad.csv'}: "
+                                           "not a folder"], r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
+
+
 @pytest.mark.parametrize("script, args, named", [
     ("calibration/fit.py", ["--passes", "-1"], "argument --passes: must be >= 0"),  # ran as 0
     ("calibration/fit.py", ["--start", "abc"], "argument --start: 'abc'"),  # a ValueError traceback

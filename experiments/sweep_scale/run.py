@@ -103,6 +103,8 @@ def main(argv=None) -> None:
     ap.add_argument("--dir", type=Path, default=None)
     a = ap.parse_args(argv)
     sweep = a.dir or ROOT / "results" / "sweep_scale" / f"{a.launcher}_{time.strftime('%Y%m%d_%H%M%S')}"
+    if sweep.exists() and not sweep.is_dir():  # ran, failed (exit 1), left a log beside it
+        ap.error(f"argument --dir: {sweep}: not a folder")
     try:  # the log goes beside the sweep folder (results/sweep_scale/ may not exist yet)
         sweep.parent.mkdir(parents=True, exist_ok=True)
         open(sweep.parent / f"{sweep.name}.log", "a").close()
