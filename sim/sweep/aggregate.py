@@ -43,6 +43,7 @@ from sim.sweep.jobfiles import (
     read_error,
     read_overrides,
     read_summary,
+    recorded_rows,
     run_notes,
 )
 from sim.sweep.jobrecord import (
@@ -139,7 +140,9 @@ def read_job(d: Path) -> JobRead:
         items = [(k, v) for k, v in ov.items() if k not in pairs]
         ov = dict(items[:at] + list(pairs.items()) + items[at:])
     state, message = "missing", ""
-    if done is not None and (d / "summary.csv").is_file():
+    # a summary.csv its done.json records gone is read, and refused, as one damaged
+    if done is not None and ((d / "summary.csv").is_file()
+                             or recorded_rows(done, d / "summary.csv") is not None):
         state = "done"
     elif (d / ERROR).is_file():
         state = "failed"

@@ -149,12 +149,19 @@ def table_rows(out_dir: Path, files) -> dict[str, int]:
     return {f: len(read_frame(Path(out_dir) / f, f)) for f in tables_of(files)}
 
 
+def recorded_rows(done: dict | None, path: Path) -> int | None:
+    """The rows the job's ``done.json`` records it wrote into the table ``path``; None
+    without the record (a done.json written before it)."""
+    record = (done or {}).get(TABLE_ROWS)
+    wrote = record.get(Path(path).name) if isinstance(record, dict) else None
+    return wrote if type(wrote) is int else None
+
+
 def check_rows(df: pd.DataFrame, path: Path, done: dict | None) -> pd.DataFrame:
     """``df``, read from ``path``, when it has as many rows as the job's ``done.json`` records
     it wrote there (a done.json without the record: not checked); else one line."""
-    record = (done or {}).get(TABLE_ROWS)
-    wrote = record.get(Path(path).name) if isinstance(record, dict) else None
-    if type(wrote) is int and wrote != len(df):
+    wrote = recorded_rows(done, path)
+    if wrote is not None and wrote != len(df):
         raise InputError(f"{len(df)} row(s), where the job's done.json records {wrote} written: "
                          "rows removed or added since (a copy cut short or emptied)", path=str(path))
     return df
@@ -162,7 +169,13 @@ def check_rows(df: pd.DataFrame, path: Path, done: dict | None) -> pd.DataFrame:
 
 def read_summary(path: Path, done: dict | None = None) -> pd.DataFrame:
     """A job's ``summary.csv`` (:func:`read_frame`); with its ``done.json`` (``done``), of as
-    many rows as that records the job wrote (:func:`check_rows`)."""
+    many rows as that records the job wrote (:func:`check_rows`); one it records gone (or a
+    folder in its place) is refused the same way (until December 2026 a missing job)."""
+    wrote = recorded_rows(done, path)
+    if wrote is not None and not Path(path).is_file():
+        raise InputError(f"{'a folder' if Path(path).is_dir() else 'missing'}, where the job's "
+                         f"done.json records {wrote} row(s) written: removed or replaced since",
+                         path=str(path))
     return check_rows(read_frame(path, "summary.csv", SUMMARY_KEYS, SUMMARY_NUMBERS), path, done)
 
 

@@ -105,6 +105,25 @@ def test_a_summary_of_other_rows_than_its_job_wrote_is_one_line(summary, named, 
     assert _reads_back(tmp_path / "0")  # no record: read as it is
 
 
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_summary_gone_from_a_finished_job_is_one_line(folder, tmp_path, capsys):
+    """A finished job's summary.csv deleted (or replaced by a folder) while its done.json
+    records the 2 rows it wrote: counted a missing job, "2 rows from 1 of 2 jobs", exit 0
+    (until December 2026), where a header-only copy was refused."""
+    for n in (0, 1):
+        (_job(tmp_path, n) / "done.json").write_text(json.dumps(
+            {"config_sha256": "x", "objective": None, "table_rows": {"summary.csv": 2}}))
+    (tmp_path / "0" / "summary.csv").unlink()
+    if folder:
+        (tmp_path / "0" / "summary.csv").mkdir()
+    assert reaggregate([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    what = "a folder" if folder else "missing"
+    assert len(err) == 1 and err[0].startswith("error: ") and (
+        f"0/summary.csv: {what}, where the job's done.json records 2 row(s) written") in err[0], err
+    assert not (tmp_path / "summary.csv").exists() and not (tmp_path / "jobs.csv").exists()
+
+
 @pytest.mark.parametrize("damage", ["summary_binary", "summary_cut", "table_cut", "files_not_a_list",
                                     "files_of_numbers", "summary_header", "summary_last_line"])
 def test_a_resumed_run_computes_a_damaged_folder_again(damage, tmp_path, capsys):
