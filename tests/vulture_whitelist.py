@@ -40,7 +40,7 @@ _._slow_is_cold, _._cold_70b, _._warm_ms, _._pipeline
 aggregate.AggregateSweep.on_multirun_start, aggregate.AggregateSweep.on_multirun_end
 aggregate.AggregateSweep.on_job_end, aggregate.AggregateSweep.on_job_start
 # used by experiments/*/figures.py, the notebook and tests
-study.cli, study.first_crossing_up, study.rows_all, figures.figures_from_dir
+study.cli, study.first_crossing_up, study.rows_all, study.study_x, figures.figures_from_dir
 optimize_report.optimize_figure
 Autoscaler.in_panic, HybridHistogramKeepAlive.representative, lengths.sample_lengths
 WindowedSignal.average  # the reference the tests check (Autoscaler.decide inlines it)
