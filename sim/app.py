@@ -23,6 +23,7 @@ from sim.config import compose as compose_config
 from sim.config.given import RUN_NOTES
 from sim.config.messages import from_config_error
 from sim.config.overrides import check_once, override_list
+from sim.config.shuffle import seeded_shuffle
 from sim.config.variants import blame_variant
 from sim.errors import InputError
 from sim.filecache import next_run
@@ -138,7 +139,8 @@ def compose(overrides: list[str] | None = None):
         # warning on stderr and a run without it before)
         with _ONE_AT_A_TIME, warnings.catch_warnings():
             warnings.filterwarnings("error", message=r"provider=hydra\.searchpath")
-            check_once(override_list(overrides), Config, "in the overrides")
+            with seeded_shuffle():  # a shuffle() parsed draws from Python's random
+                check_once(override_list(overrides), Config, "in the overrides")
             return compose_config(overrides)
     except Exception as e:  # noqa: BLE001 - those from_config_error does not know go on
         err = from_config_error(e)

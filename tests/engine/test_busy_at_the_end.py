@@ -60,5 +60,5 @@ def test_busy_time_before_a_failure_counts_on_both_engines(tmp_path):
         r = res.requests
         assert (r.outcome == "completed").all() and r.attempts.sum() == 1
         row = res.summary.set_index("tenant").loc["__all__"]
-        busy[engine] = float(row["busy_fraction"]) * float(row["period_s"])
+        busy[engine] = float(row["busy_gpu_hours"]) * 3600.0
         assert busy[engine] == pytest.approx(len(r) * 100 * d + 8 * d, abs=1e-6), engine

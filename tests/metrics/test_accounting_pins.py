@@ -104,9 +104,10 @@ def test_gpu_bill_splits_by_output_tokens_and_counts_the_minimum_increment(small
     assert tot["down_gpu_hours"] == pytest.approx(20 / 3600, rel=1e-12)
     assert tot["idle_gpu_hours"] == pytest.approx((100 + 26) / 3600, rel=1e-12)
     assert tot["loading_gpu_hours"] == pytest.approx(10 / 3600, rel=1e-12)
-    # busy over up GPU-seconds, both counted per GPU: (80 + 4) / (200 + 10)
-    assert tot["busy_fraction"] == pytest.approx(0.4, rel=1e-12)
-    assert a["busy_fraction"] == pytest.approx(0.4, rel=1e-12)
+    # busy over up GPU-seconds, both counted per GPU, the replica's 20 s down not up time:
+    # (80 + 4) / (200 - 20 + 10) (until December 2026 over 200 + 10, down time read as idle)
+    assert tot["busy_fraction"] == pytest.approx(84 / 190, rel=1e-12)
+    assert a["busy_fraction"] == pytest.approx(84 / 190, rel=1e-12)
 
 
 def test_unit_costs_and_monthly_figures_by_hand(small):
